@@ -1,0 +1,1 @@
+"""Materialization strategies (download, ro_mount, direct, upload, rw_mount) over fsspec filesystems."""

@@ -1,0 +1,70 @@
+"""The ``runner`` command line: az-ml-style verbs. It parses, calls the client, prints, and exits.
+
+Every ``RunnerError`` becomes one clear message on stderr and a non-zero exit; ``--debug`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import typer
+
+from runner import __version__
+from runner.cli import _common
+from runner.cli.cache import app as cache_app
+from runner.cli.datastore import app as datastore_app
+from runner.cli.environment import app as environment_app
+from runner.cli.job import app as job_app
+from runner.cli.model import app as model_app
+from runner.errors import RunnerError
+
+app = typer.Typer(
+    name="runner",
+    help="Run Azure-ML-style command jobs locally: models and data materialized by mode.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(job_app, name="job", help="Create, stream, show, list, cancel and download jobs.")
+app.add_typer(model_app, name="model", help="Register and manage models.")
+app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
+app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
+app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    workspace: str = typer.Option(None, "--workspace", "-w", envvar="RUNNER_WORKSPACE",
+                                  help="Workspace directory (default: ~/.local/share/runner)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    _common.STATE.workspace = workspace
+    _common.STATE.debug = debug
+    _common.STATE.quiet = quiet
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    try:
+        app()
+    except RunnerError as err:
+        if _common.STATE.debug:
+            traceback.print_exc()
+        print(f"error: {err.render()}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

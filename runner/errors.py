@@ -1,0 +1,158 @@
+"""One error hierarchy for the whole tool.
+
+Every error a user can cause or meet is a ``RunnerError``; the CLI prints ``err.render()`` as one clear
+message (what, where, how to fix) and exits non-zero; ``--debug`` adds the traceback.
+
+    RunnerError
+    ├── SpecError            bad job/model/datastore YAML or builder arguments (file:line:col, field)
+    │   └── ModeError        a type x direction x mode combination the matrix refuses
+    ├── ResolveError         an unknown datastore, job, model or environment; a path escaping its root
+    ├── RegistryError        a registry rule refused the request (version exists, immutable field, archived)
+    ├── StorageError         a filesystem / object store operation failed (translated from fsspec/azure)
+    │   └── TransferError    some files were not downloaded/uploaded; names them and where staged data is
+    ├── MountError           a FUSE mount could not be made, did not become ready, or failed to unmount
+    ├── BackendError         the execution backend is unavailable or refused the job (no Docker, no image)
+    │   └── ContainerError   the container/process failed to start or was lost
+    └── JobError             job lifecycle errors (unknown job, not cancellable, timed out)
+
+Errors raised from a lower layer are always chained (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class RunnerError(Exception):
+    """Base class. ``message`` says what is wrong; ``hint`` says how to fix it."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def location(self) -> str | None:
+        return None
+
+    def render(self) -> str:
+        """The one message the CLI prints."""
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in a user's file something was written (1-based line and column)."""
+
+    file: Path | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [str(self.file) if self.file else "<python>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class SpecError(RunnerError):
+    """A job, model or datastore specification is invalid.
+
+    ``field`` is the dotted path of the offending field (``inputs.my_model.mode``).
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        where: SourceLocation | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+        self.where = where
+
+    def location(self) -> str | None:
+        loc = str(self.where) if self.where else None
+        if self.field:
+            return f"{loc}: {self.field}" if loc else self.field
+        return loc
+
+
+class ModeError(SpecError):
+    """The supported-modes matrix refuses this type x direction x mode."""
+
+
+class ResolveError(RunnerError):
+    """A reference (datastore, job, model, environment, path) cannot be resolved."""
+
+
+class RegistryError(RunnerError):
+    """A model registry rule refused the request."""
+
+
+class StorageError(RunnerError):
+    """A storage operation failed."""
+
+
+class TransferError(StorageError):
+    """Some files could not be transferred. ``failed`` lists them; ``staged`` is where data was kept."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failed: list[str] | None = None,
+        staged: Path | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.failed = list(failed or [])
+        self.staged = staged
+
+    def render(self) -> str:
+        text = super().render()
+        if self.failed:
+            shown = self.failed[:20]
+            text += "\n  not transferred: " + ", ".join(shown)
+            if len(self.failed) > len(shown):
+                text += f" (+{len(self.failed) - len(shown)} more)"
+        if self.staged:
+            text += f"\n  staged data kept at: {self.staged}"
+        return text
+
+
+class MountError(RunnerError):
+    """A FUSE mount failed."""
+
+
+class BackendError(RunnerError):
+    """The execution backend is unavailable or refused the job."""
+
+
+class ContainerError(BackendError):
+    """A container or process failed to start or was lost."""
+
+    def __init__(self, message: str, *, exit_status: int | None = None, stderr: str = "",
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_status = exit_status
+        self.stderr = stderr
+
+
+class JobError(RunnerError):
+    """A job lifecycle operation failed."""

@@ -1,0 +1,155 @@
+"""Azure ML path formats parsed into small frozen types (no I/O here).
+
+| written                                                        | parsed as                |
+|----------------------------------------------------------------|--------------------------|
+| ``mlflow-model/model.pkl``, ``/abs/path``, ``file:///abs``      | ``LocalPath``            |
+| ``azureml://datastores/<ds>/paths/<p>``                          | ``DatastorePath``        |
+| ``azureml://subscriptions/../workspaces/../datastores/<ds>/paths/<p>`` | ``DatastorePath``  |
+| ``azureml://jobs/<job>/outputs/<out>[/paths/<p>]``               | ``JobOutputPath``        |
+| ``runs:/<run-id>/<p>``                                           | ``JobOutputPath`` (artifacts) |
+| ``azureml:<name>:<version>``, ``azureml:<name>@latest``          | ``ModelRef``             |
+| ``azureml://registries/<reg>/models/<name>/versions/<v>``         | ``ModelRef`` (registry)  |
+| ``abfs://``, ``az://``, ``s3://``, ``memory://`` ...              | ``FsspecUrl``            |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runner.errors import SpecError
+
+ARTIFACTS = "artifacts"  # the reserved output name of a job's default artifact location
+
+
+@dataclass(frozen=True)
+class LocalPath:
+    path: str  # as written; relative paths resolve against the spec file's folder
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class DatastorePath:
+    datastore: str
+    path: str  # relative to the datastore root, no leading slash
+
+    def __str__(self) -> str:
+        return f"azureml://datastores/{self.datastore}/paths/{self.path}"
+
+
+@dataclass(frozen=True)
+class JobOutputPath:
+    job: str
+    output: str
+    path: str = ""  # relative to the output's location
+
+    def __str__(self) -> str:
+        base = f"azureml://jobs/{self.job}/outputs/{self.output}"
+        return f"{base}/paths/{self.path}" if self.path else base
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: str | None = None  # None with label "latest"
+    label: str | None = None
+    registry: str | None = None
+
+    def __str__(self) -> str:
+        if self.registry:
+            return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
+        return f"azureml:{self.name}@{self.label}" if self.label else f"azureml:{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class FsspecUrl:
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class EnvironmentRef:
+    """``azureml:<env>:<ver>``, ``azureml:<env>@latest`` or ``azureml://registries/<r>/environments/...``"""
+
+    name: str
+    version: str | None = None
+    label: str | None = None
+    registry: str | None = None
+
+    def __str__(self) -> str:
+        if self.registry:
+            tail = f"versions/{self.version}" if self.version else f"labels/{self.label}"
+            return f"azureml://registries/{self.registry}/environments/{self.name}/{tail}"
+        return f"azureml:{self.name}@{self.label}" if self.label else f"azureml:{self.name}:{self.version}"
+
+
+PathRef = LocalPath | DatastorePath | JobOutputPath | ModelRef | FsspecUrl
+
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+_DATASTORE = re.compile(
+    rf"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/[^/]+/)?workspaces/[^/]+/)?"
+    rf"datastores/(?P<ds>{_NAME})/paths/?(?P<path>.*)$")
+_JOB = re.compile(rf"^azureml://jobs/(?P<job>{_NAME})/outputs/(?P<out>{_NAME})(?:/paths/?(?P<path>.*))?/?$")
+_RUNS = re.compile(rf"^runs:/(?P<job>{_NAME})(?:/(?P<path>.*))?$")
+_REG_MODEL = re.compile(
+    rf"^azureml://registries/(?P<reg>{_NAME})/models/(?P<name>{_NAME})/versions/(?P<ver>{_NAME})$")
+_REG_ENV = re.compile(
+    rf"^azureml://registries/(?P<reg>{_NAME})/environments/(?P<name>{_NAME})"
+    rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
+_SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))$")
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+
+_FORMATS = (
+    "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
+    "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
+    "azureml://registries/<reg>/models/<name>/versions/<v>, or an fsspec URL (abfs://, s3://, file://)")
+
+
+def _clean(path: str | None) -> str:
+    return (path or "").strip("/")
+
+
+def parse_path(text: str, *, field: str | None = None) -> PathRef:
+    """Parse a ``path:`` value into a typed reference. Raises ``SpecError`` for malformed azureml URIs."""
+    value = text.strip()
+    if not value:
+        raise SpecError("path is empty", field=field, hint="give a path in one of: " + _FORMATS)
+    if m := _DATASTORE.match(value):
+        return DatastorePath(m["ds"], _clean(m["path"]))
+    if m := _JOB.match(value):
+        return JobOutputPath(m["job"], m["out"], _clean(m["path"]))
+    if m := _RUNS.match(value):
+        return JobOutputPath(m["job"], ARTIFACTS, _clean(m["path"]))
+    if m := _REG_MODEL.match(value):
+        return ModelRef(m["name"], version=m["ver"], registry=m["reg"])
+    if m := _SHORT.match(value):
+        if m["label"] and m["label"] != "latest":
+            raise SpecError(f"unknown label '{m['label']}' in '{value}'", field=field,
+                            hint="the only label is 'latest': azureml:<name>@latest")
+        return ModelRef(m["name"], version=m["ver"], label=m["label"])
+    if value.startswith(("azureml:", "runs:")):
+        raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
+    if value.startswith("file://"):
+        return LocalPath(value[len("file://"):])
+    if _SCHEME.match(value):
+        return FsspecUrl(value)
+    return LocalPath(value)
+
+
+def parse_environment(text: str) -> EnvironmentRef | None:
+    """Parse an ``environment:`` reference string; ``None`` means it is a plain image name."""
+    value = text.strip()
+    if m := _REG_ENV.match(value):
+        label = m["label"] or (None if m["ver"] else "latest")
+        return EnvironmentRef(m["name"], version=m["ver"], label=label, registry=m["reg"])
+    if m := _SHORT.match(value):
+        return EnvironmentRef(m["name"], version=m["ver"], label=m["label"])
+    if value.startswith("azureml:"):
+        raise SpecError(f"'{value}' is not a valid environment reference", field="environment",
+                        hint="use azureml:<name>:<version>, azureml:<name>@latest or "
+                             "azureml://registries/<reg>/environments/<name>/labels/latest")
+    return None

@@ -1,0 +1,130 @@
+"""Shared fixtures: an isolated workspace per test, and the real services (Docker, FUSE, Azurite).
+
+A missing service skips locally with a message saying how to provision it; under ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PROVISION_HINT = "run `bash scripts/provision.sh` to install and start Docker, FUSE support and Azurite"
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO.parent / "shared" / "azureml-examples"
+
+# Azurite's published development account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def missing_service(what: str) -> None:
+    """Skip (locally) or fail (in CI) because ``what`` is not available."""
+    message = f"{what} is not available: {PROVISION_HINT}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RUNNER_CACHE_DIR", Path.home() / ".cache" / "runner"))
+
+
+@pytest.fixture
+def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated, empty workspace directory; ``RUNNER_WORKSPACE`` points at it."""
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    monkeypatch.setenv("RUNNER_WORKSPACE", str(ws))
+    return ws
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """A docker-py client for the real engine."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+        missing_service(f"Docker engine ({exc.__class__.__name__})")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def fuse_available() -> bool:
+    """True when FUSE mounts can be made here (device, helper binary, binding)."""
+    if not Path("/dev/fuse").exists():
+        missing_service("/dev/fuse")
+    if not (shutil.which("fusermount3") or shutil.which("fusermount")):
+        missing_service("fusermount (Debian packages fuse3 / libfuse2)")
+    try:
+        import mfusepy  # noqa: F401
+    except (ImportError, OSError) as exc:
+        missing_service(f"the FUSE binding mfusepy ({exc})")
+    return True
+
+
+@dataclass(frozen=True)
+class Azurite:
+    host: str
+    port: int
+    account: str = AZURITE_ACCOUNT
+    key: str = AZURITE_KEY
+
+    @property
+    def blob_endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}/{self.account}"
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={self.blob_endpoint};")
+
+
+def azurite_port() -> int:
+    if os.environ.get("RUNNER_AZURITE_PORT"):
+        return int(os.environ["RUNNER_AZURITE_PORT"])
+    port_file = cache_dir() / "azurite" / "port"
+    return int(port_file.read_text().strip()) if port_file.exists() else 10000
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Azurite:
+    """The Azurite Blob service started by provisioning, on loopback."""
+    info = Azurite("127.0.0.1", azurite_port())
+    try:
+        with socket.create_connection((info.host, info.port), timeout=2):
+            pass
+    except OSError:
+        missing_service(f"Azurite on {info.host}:{info.port}")
+    return info
+
+
+@dataclass(frozen=True)
+class AzureContainer:
+    azurite: Azurite
+    name: str
+
+
+@pytest.fixture
+def azure_container(azurite: Azurite) -> Iterator[AzureContainer]:
+    """A fresh, empty blob container for one test, deleted afterwards."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    name = f"t{uuid.uuid4().hex[:20]}"
+    service.create_container(name)
+    yield AzureContainer(azurite, name)
+    with contextlib.suppress(Exception):  # best-effort cleanup of a test container
+        service.delete_container(name)
