@@ -1,0 +1,199 @@
+"""Load YAML keeping where every key and item was written, so errors can point at file:line:col.
+
+    doc = load_yaml(path)            # or load_yaml_text(text, file=path)
+    doc.data                         # plain Python (dict / list / str / int / float / bool / None)
+    doc.where(("inputs", "x", "mode"))   # SourceLocation of that key (or the nearest parent that exists)
+    doc.where("inputs.x.mode")           # the same, dotted
+
+Syntax errors (bad indentation, a tab, an unclosed quote, a duplicate key) become one ``SpecError`` with
+file:line:col and a hint. Files are read whole: specs are small text files, never data.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from runner.errors import SourceLocation, SpecError
+
+logger = logging.getLogger(__name__)
+
+MAX_SPEC_BYTES = 10 * 1024 * 1024  # a spec larger than this is not a spec
+
+FieldPath = tuple[str | int, ...]
+
+_SYNTAX_HINT = ("check the indentation (spaces only, children indented more than their parent), "
+                "that every 'key: value' has a space after the colon, and that quotes are closed")
+
+
+@dataclass
+class YamlDoc:
+    """A loaded YAML document: plain data plus the position of every mapping key and sequence item."""
+
+    data: Any
+    file: Path | None = None
+    positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)  # 1-based (line, col)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the document are relative to."""
+        return self.file.parent if self.file else Path.cwd()
+
+    def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:
+        """Location of ``field_path``; falls back to the nearest written parent, then the file."""
+        parts = split_field_path(field_path) if isinstance(field_path, str) else tuple(field_path)
+        for end in range(len(parts), 0, -1):
+            pos = self.positions.get(_normalize(parts[:end]))
+            if pos is not None:
+                return SourceLocation(self.file, pos[0], pos[1])
+        return SourceLocation(self.file, 1 if self.file else None, 1 if self.file else None)
+
+
+def split_field_path(text: str) -> FieldPath:
+    """``"inputs.x.0"`` -> ``("inputs", "x", 0)``."""
+    if not text:
+        return ()
+    return tuple(int(p) if p.isdigit() else p for p in text.split("."))
+
+
+def _normalize(parts: Sequence[str | int]) -> FieldPath:
+    return tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in parts)
+
+
+def load_yaml(path: str | Path) -> YamlDoc:
+    """Load one YAML file. Raises ``SpecError`` when it cannot be read or parsed."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(f"{file} is {size} bytes; a spec file is expected to be small",
+                            where=SourceLocation(file), hint="pass the job/model YAML, not a data file")
+        with file.open(encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError as exc:
+        raise SpecError(f"file not found: {file}", hint="check the path given with --file") from exc
+    except IsADirectoryError as exc:
+        raise SpecError(f"{file} is a folder, not a YAML file", hint="pass the YAML file itself") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{file} is not UTF-8 text", where=SourceLocation(file),
+                        hint="save the YAML file as UTF-8") from exc
+    except OSError as exc:
+        raise SpecError(f"cannot read {file}: {exc.strerror}", where=SourceLocation(file)) from exc
+    return load_yaml_text(text, file=file.resolve())
+
+
+def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
+    """Parse YAML text (``file`` is used for locations and relative paths only)."""
+    yaml = YAML(typ="rt")
+    try:
+        raw = yaml.load(io.StringIO(text))
+    except DuplicateKeyError as exc:
+        raise _syntax_error(exc, file, "duplicate key",
+                            "each key may appear once in a mapping; remove or rename one") from exc
+    except MarkedYAMLError as exc:
+        raise _syntax_error(exc, file, "invalid YAML", _SYNTAX_HINT) from exc
+    except YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", where=SourceLocation(file), hint=_SYNTAX_HINT) from exc
+    positions: dict[FieldPath, tuple[int, int]] = {}
+    data = _to_plain(raw, (), positions)
+    return YamlDoc(data=data, file=file, positions=positions)
+
+
+# ruamel's wording -> what a user understands
+_PLAIN_WORDS = (
+    ("expected <block end>", "bad indentation: this line does not line up with the keys above it"),
+    ("mapping values are not allowed here",
+     "a 'key: value' where it is not allowed (wrong indentation, or a value containing ': ' "
+     "that needs quotes)"),
+    ("found character '\\t'", "a tab character; YAML indentation must use spaces"),
+    ("could not find expected ':'", "a line that is not 'key: value' (missing ':' or bad indentation)"),
+    ("found unexpected end of stream", "the file ends inside an unclosed quote or bracket"),
+)
+
+
+def _syntax_error(exc: MarkedYAMLError, file: Path | None, what: str, hint: str) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
+    problem = exc.problem or exc.context or str(exc)
+    detail = problem.splitlines()[0] if problem else ""
+    if exc.context and exc.problem and exc.context != exc.problem:
+        detail = f"{exc.context.splitlines()[0]}, {detail}"
+    for raw, plain in _PLAIN_WORDS:
+        if raw in detail:
+            detail = plain
+            break
+    return SpecError(f"{what}: {detail}", where=where, hint=hint)
+
+
+def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]]) -> Any:
+    """Convert ruamel's round-trip nodes to plain Python, recording positions (1-based)."""
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key, value in node.items():
+            child = (*path, _key_part(key))
+            try:
+                line, col = node.lc.key(key)
+                positions[child] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):  # merged keys (<<:) have no own position
+                pass
+            out[_plain_key(key)] = _to_plain(value, child, positions)
+        return out
+    if isinstance(node, CommentedSeq):
+        items: list[Any] = []
+        for index, value in enumerate(node):
+            child = (*path, index)
+            try:
+                line, col = node.lc.item(index)
+                positions[child] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_to_plain(value, child, positions))
+        return items
+    return _plain_scalar(node)
+
+
+def _key_part(key: Any) -> str | int:
+    return key if isinstance(key, int) and not isinstance(key, bool) else str(key)
+
+
+def _plain_key(key: Any) -> Any:
+    return _plain_scalar(key)
+
+
+def _plain_scalar(value: Any) -> Any:
+    """ruamel's scalar subclasses (ScalarFloat, ScalarBoolean, quoted strings) -> builtins."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        # ruamel's ScalarBoolean subclasses int
+        if type(value).__name__ == "ScalarBoolean":
+            return bool(value)
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def dump_yaml(data: Any, path: str | Path) -> None:
+    """Write plain data as block-style YAML (keys in the order given)."""
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    with Path(path).open("w", encoding="utf-8") as handle:
+        yaml.dump(data, handle)
