@@ -1,0 +1,99 @@
+"""The backend protocol: run a ``RunPlan`` with a list of bind mounts, and nothing more.
+
+A backend knows nothing about workspaces, registries or materialization: ``runner.jobs`` materializes
+every binding, hands the backend the resulting ``BindMount`` list and the extra environment, and drives
+the returned ``RunHandle`` (stream logs, wait with a timeout, stop with a grace period, remove).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from runner.plan_types import RunPlan
+
+
+@dataclass(frozen=True)
+class BindMount:
+    """A host path made visible to the job at ``container_path`` (read-only for inputs)."""
+
+    host_path: str
+    container_path: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the lifecycle gives a backend beyond the plan: materialized paths, env, labels."""
+
+    plan: RunPlan
+    mounts: tuple[BindMount, ...]
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may carry credentials (direct)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # binding name -> the host path its data really is at (may differ from the plan's host_path, e.g.
+    # a local datastore bound in place); the process backend renders the command with these.
+    host_paths: Mapping[str, str] = field(default_factory=dict)
+    network_host: bool = False  # a direct-mode binding must reach a loopback service
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """The image a job runs in, once known to exist locally (``id`` is empty for the process backend)."""
+
+    name: str
+    id: str
+    shell: str  # absolute path of the shell the command runs under (bash when present, else sh)
+
+
+class RunHandle(Protocol):
+    """One started job run (a container or a host process)."""
+
+    @property
+    def ident(self) -> str:
+        """Container id or process id, recorded for recovery."""
+        ...
+
+    def logs(self) -> Iterator[bytes]:
+        """Yield the merged stdout/stderr as it is produced; ends when the run ends."""
+        ...
+
+    def wait(self) -> int:
+        """Block until the run ends and return its exit code."""
+        ...
+
+    def stop(self, grace_s: float) -> None:
+        """Ask the run to stop (SIGTERM); kill it when it is still running after ``grace_s``."""
+        ...
+
+    def remove(self) -> None:
+        """Release everything the run holds (remove the container). Idempotent."""
+        ...
+
+
+class Backend(Protocol):
+    """An execution backend (docker, process)."""
+
+    name: str
+
+    def prepare_image(self, plan: RunPlan) -> PreparedImage:
+        """Make sure the plan's image exists (build it from its context when needed)."""
+        ...
+
+    def start(self, spec: RunSpec, image: PreparedImage) -> RunHandle:
+        """Create and start the run; it is running when this returns."""
+        ...
+
+    def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
+        """Remove runs left behind by a dead runner (matched by labels); return what was removed."""
+        ...
+
+
+def parse_docker_like_args(args: Sequence[str]) -> list[str]:
+    """Split ``resources.docker_args`` (strings or one string) into tokens, shell-style."""
+    import shlex
+
+    tokens: list[str] = []
+    for arg in args:
+        tokens.extend(shlex.split(arg))
+    return tokens

@@ -1,0 +1,291 @@
+"""The Docker backend, through docker-py.
+
+``container_args`` is pure (plan + mounts -> ``containers.create`` kwargs) and unit-tested with no
+daemon; ``DockerBackend`` finds or builds the image, detects its shell once per image id, and starts
+the container; ``ContainerRun`` streams logs, waits, stops (grace period, then kill) and removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.backends.base import BindMount, PreparedImage, RunSpec
+from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.errors import BackendError, ContainerError, SpecError
+from runner.modes import Mode
+from runner.plan_types import CONTAINER_WORKDIR, RunPlan
+
+log = logging.getLogger(__name__)
+
+JOB_LABEL = "runner.job"
+WORKSPACE_LABEL = "runner.workspace"
+SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
+BUILD_TAG_PREFIX = "runner-build/"
+DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
+
+
+def needs_host_network(plan: RunPlan) -> bool:
+    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach loopback."""
+    return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
+
+
+def container_args(
+    plan: RunPlan,
+    mounts: Sequence[BindMount],
+    *,
+    image: PreparedImage | None = None,
+    env: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    network_host: bool | None = None,
+) -> dict[str, Any]:
+    """docker-py ``containers.create`` keyword arguments for ``plan`` with ``mounts`` bound. Pure."""
+    from docker.types import Mount
+
+    shell = image.shell if image else "/bin/bash"
+    extra = parse_docker_args(plan.resources.docker_args)
+    environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
+    use_host = needs_host_network(plan) if network_host is None else network_host
+    kwargs: dict[str, Any] = {
+        "image": image.id if image and image.id else plan.image,
+        "entrypoint": [shell, "-c"],
+        "command": [plan.command],
+        "working_dir": plan.working_dir or CONTAINER_WORKDIR,
+        "environment": environment,
+        "labels": {JOB_LABEL: plan.job_name, **(labels or {})},
+        "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind", read_only=m.read_only)
+                   for m in mounts],
+        "network_mode": "host" if use_host else "none",
+        "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
+        "detach": True,
+    }
+    if plan.resources.shm_size:
+        kwargs["shm_size"] = plan.resources.shm_size
+    if plan.resources.gpu_count:
+        kwargs["device_requests"] = gpu_device_requests(plan.resources.gpu_count)
+    for key, value in extra.items():  # docker_args win over resources (they are more specific)
+        kwargs[key] = value
+    return kwargs
+
+
+def context_hash(context: Path, dockerfile: str | None) -> str:
+    """A stable hash of a build context (paths, modes and content, streamed) and its Dockerfile name."""
+    digest = hashlib.sha256((dockerfile or "Dockerfile").encode())
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(context)).encode() + b"\0" + oct(path.stat().st_mode).encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+class ShellCache:
+    """image id -> shell path, kept in a small JSON file so detection runs once per image."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._data: dict[str, str] = {}
+        if path and path.exists():
+            try:
+                self._data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self._data = {}
+
+    def get(self, image_id: str) -> str | None:
+        return self._data.get(image_id)
+
+    def put(self, image_id: str, shell: str) -> None:
+        self._data[image_id] = shell
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self._data))
+        tmp.replace(self.path)
+
+
+class DockerBackend:
+    """Runs plans as containers on the local Docker engine."""
+
+    name = "docker"
+
+    def __init__(self, *, cache_dir: Path | None = None, allow_pull: bool = False) -> None:
+        self.allow_pull = allow_pull
+        self.shells = ShellCache(cache_dir / "image_shells.json" if cache_dir else None)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import docker
+
+            try:
+                self._client = docker.from_env(timeout=120)
+                self._client.ping()
+            except Exception as exc:  # noqa: BLE001 - any failure here means "no usable engine"
+                raise BackendError(f"the Docker engine is not reachable ({exc.__class__.__name__})",
+                                   hint=DOCKER_HINT) from exc
+        return self._client
+
+    def prepare_image(self, plan: RunPlan) -> PreparedImage:
+        if plan.build_context:
+            image = self._build(Path(plan.build_context), plan.dockerfile)
+        else:
+            image = self._find(plan.image)
+        image_id = str(image.id)
+        shell = self.shells.get(image_id)
+        if shell is None:
+            shell = self._detect_shell(image_id)
+            self.shells.put(image_id, shell)
+        return PreparedImage(name=plan.image or str(image.tags[0] if image.tags else image_id),
+                             id=image_id, shell=shell)
+
+    def _find(self, name: str) -> Any:
+        import docker.errors
+
+        if not name:
+            raise SpecError("the job has no environment image", field="environment",
+                            hint="set environment: <image> or environment: {build: {path: ...}}")
+        try:
+            return self.client.images.get(name)
+        except docker.errors.ImageNotFound as exc:
+            if self.allow_pull:
+                return self._pull(name, exc)
+            raise BackendError(
+                f"image '{name}' is not available locally (pulling is disabled)",
+                hint="build or import it (`docker images` lists what exists), map an Azure environment "
+                     "with `runner environment create --name N --image IMAGE`, or set "
+                     "RUNNER_ALLOW_PULL=1") from exc
+        except docker.errors.APIError as exc:
+            raise BackendError(f"cannot inspect image '{name}': {exc.explanation}") from exc
+
+    def _pull(self, name: str, cause: Exception) -> Any:
+        import docker.errors
+
+        try:
+            return self.client.images.pull(name)
+        except docker.errors.APIError as exc:
+            raise BackendError(f"image '{name}' is not local and pulling it failed: {exc.explanation}",
+                               hint="build or import the image locally") from cause
+
+    def _build(self, context: Path, dockerfile: str | None) -> Any:
+        import docker.errors
+
+        tag = f"{BUILD_TAG_PREFIX}{context_hash(context, dockerfile)}:latest"
+        try:
+            return self.client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            pass
+        log.info("building environment image %s from %s", tag, context)
+        try:
+            image, _ = self.client.images.build(path=str(context), dockerfile=dockerfile, tag=tag,
+                                                network_mode="none", pull=False, rm=True, forcerm=True)
+        except docker.errors.BuildError as exc:
+            lines = [str(c.get("stream", c.get("error", ""))).strip() for c in exc.build_log]
+            raise BackendError(f"building the environment from {context} failed: {exc.msg}",
+                               hint="build log tail:\n    " + "\n    ".join(lines[-10:])) from exc
+        except docker.errors.APIError as exc:
+            raise BackendError(f"building the environment from {context} failed: {exc.explanation}",
+                               hint="the base image must exist locally (no network)") from exc
+        return image
+
+    def _detect_shell(self, image_id: str) -> str:
+        """Look for bash, then sh, in a created (never started) container's filesystem."""
+        import docker.errors
+
+        container = self.client.api.create_container(image_id, command=["true"], network_disabled=True)
+        try:
+            for shell in SHELLS:
+                try:
+                    self.client.api.get_archive(container["Id"], shell)[0].close()
+                    return shell
+                except docker.errors.NotFound:
+                    continue
+        finally:
+            self.client.api.remove_container(container["Id"], force=True)
+        raise BackendError(f"image {image_id[:19]} has neither bash nor sh",
+                           hint="command jobs need a shell in the image")
+
+    def start(self, spec: RunSpec, image: PreparedImage) -> ContainerRun:
+        import docker.errors
+
+        kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
+                                network_host=spec.network_host or None)
+        try:
+            container = self.client.containers.create(**kwargs)
+        except docker.errors.APIError as exc:
+            raise ContainerError(f"could not create the container: {exc.explanation}") from exc
+        run = ContainerRun(container)
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            run.remove()
+            raise ContainerError(f"could not start the container: {exc.explanation}") from exc
+        return run
+
+    def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
+        """Force-remove containers carrying all ``labels`` (a dead runner's job containers)."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        removed = []
+        for container in self.client.containers.list(all=True, filters=filters):
+            container.remove(force=True)
+            removed.append(str(container.id))
+        return removed
+
+
+class ContainerRun:
+    """A started container."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self._removed = False
+
+    @property
+    def ident(self) -> str:
+        return str(self.container.id)
+
+    def logs(self) -> Iterator[bytes]:
+        import docker.errors
+
+        try:
+            yield from self.container.logs(stream=True, follow=True, stdout=True, stderr=True)
+        except docker.errors.NotFound:
+            return
+
+    def wait(self) -> int:
+        import docker.errors
+
+        try:
+            return int(self.container.wait(timeout=None)["StatusCode"])
+        except docker.errors.NotFound as exc:
+            raise ContainerError("the job's container disappeared while it ran") from exc
+
+    def stop(self, grace_s: float) -> None:
+        import docker.errors
+
+        try:
+            self.container.stop(timeout=max(int(grace_s), 0))
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            log.warning("stopping container %s failed (%s); killing it", self.ident[:12], exc)
+            self.container.kill()
+
+    def remove(self) -> None:
+        import docker.errors
+
+        if self._removed:
+            return
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            log.warning("removing container %s failed: %s", self.ident[:12], exc)
+            return
+        self._removed = True

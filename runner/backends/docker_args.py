@@ -1,0 +1,173 @@
+"""``resources.docker_args`` parsed into docker-py ``containers.create`` keyword arguments.
+
+Only a safe subset of ``docker run`` options is accepted; anything else (networks, privileged mode,
+extra volumes, devices) is refused with one clear error naming what is allowed. Pure: no daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runner.backends.base import parse_docker_like_args
+from runner.errors import SpecError
+
+FIELD = "resources.docker_args"
+
+Kwargs = dict[str, Any]
+
+
+def _ipc(value: str, kw: Kwargs) -> None:
+    kw["ipc_mode"] = value
+
+
+def _ulimit(value: str, kw: Kwargs) -> None:
+    from docker.types import Ulimit
+
+    name, _, limits = value.partition("=")
+    soft, _, hard = limits.partition(":")
+    try:
+        soft_n = int(soft)
+        hard_n = int(hard) if hard else soft_n
+    except ValueError as exc:
+        raise SpecError(f"--ulimit '{value}' is not name=soft[:hard] with integer limits", field=FIELD,
+                        hint="for example --ulimit memlock=-1:-1 or --ulimit nofile=65536") from exc
+    kw.setdefault("ulimits", []).append(Ulimit(name=name, soft=soft_n, hard=hard_n))
+
+
+def _cap_add(value: str, kw: Kwargs) -> None:
+    kw.setdefault("cap_add", []).append(value)
+
+
+def _cap_drop(value: str, kw: Kwargs) -> None:
+    kw.setdefault("cap_drop", []).append(value)
+
+
+def _env(value: str, kw: Kwargs) -> None:
+    key, sep, val = value.partition("=")
+    if not sep:
+        raise SpecError(f"--env '{value}' has no value", field=FIELD, hint="write --env NAME=VALUE")
+    kw.setdefault("environment", {})[key] = val
+
+
+def _shm_size(value: str, kw: Kwargs) -> None:
+    kw["shm_size"] = value
+
+
+def _memory(value: str, kw: Kwargs) -> None:
+    kw["mem_limit"] = value
+
+
+def _memory_swap(value: str, kw: Kwargs) -> None:
+    kw["memswap_limit"] = value
+
+
+def _cpus(value: str, kw: Kwargs) -> None:
+    try:
+        kw["nano_cpus"] = int(float(value) * 1e9)
+    except ValueError as exc:
+        raise SpecError(f"--cpus '{value}' is not a number", field=FIELD, hint="e.g. --cpus 1.5") from exc
+
+
+def _int_option(key: str) -> Callable[[str, Kwargs], None]:
+    def handler(value: str, kw: Kwargs) -> None:
+        try:
+            kw[key] = int(value)
+        except ValueError as exc:
+            raise SpecError(f"'{value}' is not an integer ({key})", field=FIELD) from exc
+    return handler
+
+
+def _user(value: str, kw: Kwargs) -> None:
+    kw["user"] = value
+
+
+def _gpus(value: str, kw: Kwargs) -> None:
+    count = gpu_count_from_text(value)
+    kw["device_requests"] = gpu_device_requests(count)
+
+
+def _tmpfs(value: str, kw: Kwargs) -> None:
+    path, _, opts = value.partition(":")
+    kw.setdefault("tmpfs", {})[path] = opts
+
+
+def _init(_value: str, kw: Kwargs) -> None:
+    kw["init"] = True
+
+
+def _ignored(_value: str, _kw: Kwargs) -> None:
+    """Options that are already what the runner does (the container is always removed)."""
+
+
+# option -> (takes a value, handler)
+OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
+    "--ipc": (True, _ipc),
+    "--ulimit": (True, _ulimit),
+    "--cap-add": (True, _cap_add),
+    "--cap-drop": (True, _cap_drop),
+    "--env": (True, _env),
+    "-e": (True, _env),
+    "--shm-size": (True, _shm_size),
+    "--memory": (True, _memory),
+    "-m": (True, _memory),
+    "--memory-swap": (True, _memory_swap),
+    "--cpus": (True, _cpus),
+    "--cpu-shares": (True, _int_option("cpu_shares")),
+    "--pids-limit": (True, _int_option("pids_limit")),
+    "--user": (True, _user),
+    "-u": (True, _user),
+    "--gpus": (True, _gpus),
+    "--tmpfs": (True, _tmpfs),
+    "--init": (False, _init),
+    "--rm": (False, _ignored),
+}
+
+
+def allowed_options() -> str:
+    return ", ".join(sorted(o for o in OPTIONS if o.startswith("--")))
+
+
+def parse_docker_args(args: Sequence[str]) -> Kwargs:
+    """Turn docker_args (``["--ipc=host", "--ulimit memlock=-1"]`` or one string) into create kwargs."""
+    tokens = parse_docker_like_args(args)
+    kw: Kwargs = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name, has_inline, inline = token.partition("=")
+        if name not in OPTIONS:
+            raise SpecError(f"docker_args option '{name}' is not supported", field=FIELD,
+                            hint=f"supported options: {allowed_options()}")
+        takes_value, handler = OPTIONS[name]
+        if takes_value and not has_inline:
+            if i + 1 >= len(tokens):
+                raise SpecError(f"docker_args option '{name}' needs a value", field=FIELD)
+            inline = tokens[i + 1]
+            i += 1
+        elif not takes_value and has_inline:
+            raise SpecError(f"docker_args option '{name}' takes no value", field=FIELD)
+        handler(inline, kw)
+        i += 1
+    return kw
+
+
+def gpu_count_from_text(value: str) -> int:
+    """``all`` -> -1; ``2`` or ``count=2`` -> 2."""
+    text = value.strip().strip('"').removeprefix("count=")
+    if text == "all":
+        return -1
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise SpecError(f"--gpus '{value}' is not 'all' or a count", field=FIELD,
+                        hint="use --gpus all or --gpus 2") from exc
+
+
+def gpu_device_requests(count: int) -> list[Any]:
+    """docker-py device requests for ``count`` GPUs (-1 = all); empty for 0."""
+    if count == 0:
+        return []
+    from docker.types import DeviceRequest
+
+    return [DeviceRequest(count=count, capabilities=[["gpu"]])]
