@@ -42,6 +42,7 @@ class YamlDoc:
     data: Any
     file: Path | None = None
     positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)  # 1-based (line, col)
+    lines: list[str] = field(default_factory=list, repr=False)  # the source text, for find()
 
     @property
     def base_dir(self) -> Path:
@@ -56,6 +57,15 @@ class YamlDoc:
             if pos is not None:
                 return SourceLocation(self.file, pos[0], pos[1])
         return SourceLocation(self.file, 1 if self.file else None, 1 if self.file else None)
+
+    def find(self, text: str, *, after: SourceLocation | None = None) -> SourceLocation | None:
+        """Where ``text`` first occurs at or after ``after`` (e.g. an expression inside ``command``)."""
+        start = (after.line or 1) if after else 1
+        for number in range(start, len(self.lines) + 1):
+            column = self.lines[number - 1].find(text)
+            if column >= 0:
+                return SourceLocation(self.file, number, column + 1)
+        return None
 
 
 def split_field_path(text: str) -> FieldPath:
@@ -105,7 +115,7 @@ def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
         raise SpecError(f"invalid YAML: {exc}", where=SourceLocation(file), hint=_SYNTAX_HINT) from exc
     positions: dict[FieldPath, tuple[int, int]] = {}
     data = _to_plain(raw, (), positions)
-    return YamlDoc(data=data, file=file, positions=positions)
+    return YamlDoc(data=data, file=file, positions=positions, lines=text.splitlines())
 
 
 # ruamel's wording -> what a user understands

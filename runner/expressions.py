@@ -1,0 +1,175 @@
+"""Expressions in a job's ``command``: pure parsing, validation and rendering (no I/O).
+
+Supported, as in Azure ML command jobs:
+
+| written                                   | means                                              |
+|-------------------------------------------|----------------------------------------------------|
+| ``${{inputs.x}}``, ``${{ inputs.x }}``    | the value of input ``x`` (a path, or a literal)    |
+| ``${{outputs.x}}``                        | the path of output ``x``                           |
+| ``$<<inputs.x>>``, ``$<<outputs.x>>``     | the same as ``${{...}}``                           |
+| ``$[[ --lr ${{inputs.lr}} ]]``            | kept only when every input inside has a value      |
+| ``${{name}}``                             | the job name                                       |
+
+``environment_variables`` are never substituted (like Azure); ``env_var_warnings`` flags values that
+look like they expect it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from runner.errors import SourceLocation, SpecError
+
+RefKind = Literal["inputs", "outputs", "name"]
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_CURLY = re.compile(r"\$\{\{(?P<body>.*?)\}\}", re.DOTALL)
+_ANGLE = re.compile(r"\$<<(?P<body>.*?)>>", re.DOTALL)
+_OPTIONAL = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)
+_BODY = re.compile(rf"^\s*(?:(?P<kind>inputs|outputs)\.(?P<name>{_IDENT})|(?P<job>name))\s*$")
+
+_FORMS_HINT = ("use ${{inputs.<name>}}, ${{outputs.<name>}} or ${{name}} "
+               "(or $<<inputs.<name>>> / $<<outputs.<name>>>)")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One expression found in a command."""
+
+    kind: RefKind
+    name: str  # the input/output name; "" for ${{name}}
+    text: str  # exactly as written, e.g. "${{ inputs.x }}"
+    optional: bool = False  # inside a $[[ ... ]] fragment
+
+
+Locate = Callable[[str], SourceLocation | None]
+
+
+def _nowhere(_text: str) -> SourceLocation | None:
+    return None
+
+
+def _parse_one(match: re.Match[str], *, optional: bool, locate: Locate = _nowhere) -> Reference:
+    body = _BODY.match(match["body"])
+    text = match.group(0)
+    if body is None:
+        raise SpecError(f"unknown expression '{text}' in command", field="command", where=locate(text),
+                        hint=_FORMS_HINT)
+    if body["job"]:
+        return Reference("name", "", text, optional)
+    kind: RefKind = "inputs" if body["kind"] == "inputs" else "outputs"
+    return Reference(kind, body["name"], text, optional)
+
+
+def _scan(text: str, *, optional: bool, locate: Locate = _nowhere) -> list[Reference]:
+    found = [(m.start(), _parse_one(m, optional=optional, locate=locate)) for m in _CURLY.finditer(text)]
+    found += [(m.start(), _parse_one(m, optional=optional, locate=locate)) for m in _ANGLE.finditer(text)]
+    return [ref for _, ref in sorted(found, key=lambda pair: pair[0])]
+
+
+def find_references(command: str, *, locate: Locate = _nowhere) -> list[Reference]:
+    """Every expression in ``command``, in order; raises ``SpecError`` for an unknown ``${{...}}``."""
+    refs: list[Reference] = []
+    position = 0
+    for fragment in _OPTIONAL.finditer(command):
+        refs += _scan(command[position:fragment.start()], optional=False, locate=locate)
+        inner = _scan(fragment["body"], optional=True, locate=locate)
+        if not any(ref.kind == "inputs" for ref in inner):
+            raise SpecError(f"the optional fragment '{fragment.group(0)}' refers to no input",
+                            field="command", where=locate(fragment.group(0)),
+                            hint="a $[[ ... ]] fragment must contain at least one ${{inputs.<name>}}")
+        refs += inner
+        position = fragment.end()
+    refs += _scan(command[position:], optional=False, locate=locate)
+    return refs
+
+
+def validate_command(
+    command: str,
+    *,
+    inputs: Mapping[str, bool],
+    outputs: Collection[str],
+    locate: Locate = _nowhere,
+) -> list[Reference]:
+    """Check every reference in ``command`` against the job's inputs and outputs.
+
+    ``inputs`` maps each input name to whether it has a value (a path, a literal or a default).
+    ``locate`` turns the text of an expression into where it was written (for the error).
+    """
+    refs = find_references(command, locate=locate)
+    for ref in refs:
+        if ref.kind == "inputs" and ref.name not in inputs:
+            raise SpecError(f"Inputs to job does not contain '{ref.name}' referenced in command",
+                            field="command", where=locate(ref.text),
+                            hint=_define_hint("inputs", ref.name, inputs))
+        if ref.kind == "outputs" and ref.name not in outputs:
+            raise SpecError(f"Outputs to job does not contain '{ref.name}' referenced in command",
+                            field="command", where=locate(ref.text),
+                            hint=_define_hint("outputs", ref.name, outputs))
+        if ref.kind == "inputs" and not ref.optional and not inputs[ref.name]:
+            raise SpecError(f"input '{ref.name}' has no value but is used outside an optional "
+                            "$[[ ... ]] fragment of the command", field="command",
+                            where=locate(ref.text),
+                            hint=f"give inputs.{ref.name} a path or default, or wrap the argument: "
+                                 f"$[[--{ref.name} ${{{{inputs.{ref.name}}}}}]]")
+    return refs
+
+
+def _define_hint(kind: str, name: str, defined: Collection[str]) -> str:
+    listed = ", ".join(sorted(defined)) if defined else "none"
+    return f"add '{name}' under {kind}: in the job, or fix the name (defined {kind}: {listed})"
+
+
+def render_command(
+    command: str,
+    *,
+    inputs: Mapping[str, str | None],
+    outputs: Mapping[str, str],
+    job_name: str,
+) -> str:
+    """Substitute every expression. An input mapped to ``None`` has no value: the ``$[[...]]``
+    fragments that use it are dropped (whole), other fragments lose only their brackets."""
+
+    def substitute(text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            ref = _parse_one(match, optional=False)
+            if ref.kind == "name":
+                return job_name
+            if ref.kind == "outputs":
+                return outputs[ref.name]
+            value = inputs[ref.name]
+            if value is None:
+                raise SpecError(f"input '{ref.name}' has no value", field=f"inputs.{ref.name}",
+                                hint="give it a path or default, or use it inside $[[ ... ]]")
+            return value
+
+        return _ANGLE.sub(one, _CURLY.sub(one, text))
+
+    def fragment(match: re.Match[str]) -> str:
+        inner = _scan(match["body"], optional=True)
+        if any(ref.kind == "inputs" and inputs.get(ref.name) is None for ref in inner):
+            return ""
+        return substitute(match["body"])
+
+    parts: list[str] = []
+    position = 0
+    for match in _OPTIONAL.finditer(command):
+        parts.append(substitute(command[position:match.start()]))
+        parts.append(fragment(match))
+        position = match.end()
+    parts.append(substitute(command[position:]))
+    return "".join(parts)
+
+
+def env_var_warnings(environment_variables: Mapping[str, str]) -> list[str]:
+    """Warnings for environment variables that contain expressions (Azure does not substitute them)."""
+    return [
+        f"environment_variables.{key} contains '${{{{' but environment variables are not substituted "
+        f"(as in Azure ML); the job sees the text as written. Pass the value on the command line instead, "
+        f"or read AZURE_ML_INPUT_<name> / AZURE_ML_OUTPUT_<name>"
+        for key, value in environment_variables.items()
+        if "${{" in value or "$<<" in value
+    ]
