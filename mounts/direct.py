@@ -1,0 +1,43 @@
+"""``direct`` mode: the job gets a URI it opens itself, plus the credentials it needs as environment.
+
+For a remote store the job gets ``source.url`` (an fsspec URL such as ``abfs://container/path``) and
+``source.env`` (e.g. ``AZURE_STORAGE_ACCOUNT_NAME`` / ``AZURE_STORAGE_ACCOUNT_KEY`` /
+``AZURE_STORAGE_CONNECTION_STRING``, which adlfs reads); nothing is copied or mounted. For a local
+datastore the folder is bind-mounted at the same path inside the container, so the URI (the absolute
+path) works there unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from mounts.base import Materialized, Source, Target
+
+
+def _local_or_uri(local_path: Path | None, url: str, env: Mapping[str, str], read_only: bool) -> Materialized:
+    if local_path is not None:
+        return Materialized(host_path=local_path, read_only=read_only, uri=str(local_path))
+    return Materialized(host_path=None, read_only=read_only, uri=url, env=dict(env))
+
+
+class DirectInputStrategy:
+    """Hand the job the input's URI (and credentials); a local datastore path is bound read-only."""
+
+    @contextmanager
+    def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
+        yield _local_or_uri(source.local_path, source.url, source.env, read_only=True)
+
+
+class DirectOutputStrategy:
+    """Hand the job the output's URI (and credentials): it writes there itself, nothing to finalize.
+
+    For a local datastore the target folder is created and bound read-write at the same path."""
+
+    @contextmanager
+    def materialize(self, target: Target, workdir: Path) -> Iterator[Materialized]:
+        if target.local_path is not None:
+            folder = target.local_path.parent if target.is_file else target.local_path
+            folder.mkdir(parents=True, exist_ok=True)
+        yield _local_or_uri(target.local_path, target.url, target.env, read_only=False)

@@ -1,0 +1,303 @@
+"""The download engine: parallel ranged reads of large files, many small files at once, bounded memory,
+verified, resumable. (Uploads: ``mounts.transfer_upload``.)
+
+How a download goes:
+
+* every file is one task (a whole-object GET) unless it is larger than ``multipart_threshold``; then it is
+  split by ``plan_parts`` into a small first part and ``part_size`` parts, each a ranged GET, all
+  scheduled on one bounded thread pool, so the large file and the small files share the same workers;
+* bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
+  memory is ``workers x 1 MiB`` whatever the file sizes;
+* data lands in ``<state>/tmp/<id>.part`` and is renamed into place only after its size (and MD5, when
+  the store keeps one) matched;
+* resume: a finished file is appended to ``<state>/done.jsonl`` (rel, size, etag) and skipped by a rerun
+  when it is still there with that size; a large file keeps its ``.part`` data plus
+  ``<state>/parts/<id>.json`` (etag, size, finished part offsets), so a rerun fetches only missing parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from mounts.errors import TransferFailed
+from mounts.progress import TransferProgress
+from mounts.store import BlobStore, RemoteFile
+
+log = logging.getLogger(__name__)
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """Knobs of the engine; the defaults suit a 2-core machine against Azurite or Azure."""
+
+    workers: int = 16  # concurrent requests
+    part_size: int = 16 * MiB  # ranged-read size for large downloads
+    first_part: int = 1 * MiB  # a small first part: the file starts arriving at once
+    multipart_threshold: int = 24 * MiB  # downloads larger than this are split into parts
+    block_size: int = 8 * MiB  # upload block size
+    single_put_max: int = 4 * MiB  # uploads up to this size go in one request
+    max_blocks_in_flight: int = 8  # upload blocks held in memory at once
+    verify_md5: bool = True  # check MD5 where the store keeps one (costs a read-back on large files)
+
+
+class _Aborted(Exception):
+    """Raised inside workers once the transfer was interrupted."""
+
+
+def plan_parts(size: int, part_size: int, first_part: int, threshold: int) -> list[tuple[int, int]]:
+    """Split ``size`` bytes into ``(offset, length)`` parts: one part up to ``threshold``; above it a
+    small first part, then ``part_size`` parts, the tail merged into the last one when it is small."""
+    if size <= threshold:
+        return [(0, size)]
+    parts = [(0, first_part)]
+    position = first_part
+    while position < size:
+        length = min(part_size, size - position)
+        if 0 < size - (position + length) < part_size // 4:
+            length = size - position  # do not leave a tiny last part
+        parts.append((position, length))
+        position += length
+    return parts
+
+
+def safe_relative(rel: str) -> PurePosixPath:
+    """``rel`` as a relative path that cannot escape the destination directory."""
+    path = PurePosixPath(rel)
+    if path.is_absolute() or not path.parts or any(p in ("..", ".", "") for p in path.parts):
+        raise ValueError(f"refusing unsafe path {rel!r} from the store")
+    return path
+
+
+def file_id(rel: str) -> str:
+    return hashlib.sha1(rel.encode()).hexdigest()[:20]
+
+
+def md5_of_file(path: Path, chunk: int = 4 * MiB) -> bytes:
+    digest = hashlib.md5()
+    with open(path, "rb") as stream:
+        while block := stream.read(chunk):
+            digest.update(block)
+    return digest.digest()
+
+
+class DownloadJournal:
+    """Append-only record of finished files, so an interrupted download resumes where it stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.done: dict[str, tuple[int, str | None]] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                    self.done[record["rel"]] = (int(record["size"]), record.get("etag"))
+                except (ValueError, KeyError):
+                    continue  # a torn last line after a crash
+
+    def is_done(self, item: RemoteFile, dest: Path) -> bool:
+        if self.done.get(item.rel) != (item.size, item.etag):
+            return False
+        return dest.is_file() and dest.stat().st_size == item.size
+
+    def record(self, item: RemoteFile) -> None:
+        line = json.dumps({"rel": item.rel, "size": item.size, "etag": item.etag}) + "\n"
+        with self._lock, open(self.path, "a") as out:
+            out.write(line)
+
+
+class _PartedFile:
+    """A large file being fetched as parts: its open ``.part`` file and which parts are finished."""
+
+    def __init__(self, item: RemoteFile, tmp: Path, manifest: Path, parts: list[tuple[int, int]]) -> None:
+        self.item = item
+        self.tmp = tmp
+        self.manifest = manifest
+        self.lock = threading.Lock()
+        self.failed = False
+        self.finished: set[int] = self._load_finished()
+        self.pending = [p for p in parts if p[0] not in self.finished]
+        flags = os.O_RDWR | os.O_CREAT
+        self.fd = os.open(tmp, flags, 0o644)
+        if not self.finished:
+            os.ftruncate(self.fd, item.size)
+        self.outstanding = len(self.pending)
+
+    def _load_finished(self) -> set[int]:
+        if not (self.manifest.exists() and self.tmp.exists()):
+            return set()
+        try:
+            data = json.loads(self.manifest.read_text())
+        except ValueError:
+            return set()
+        if data.get("size") != self.item.size or data.get("etag") != self.item.etag:
+            return set()  # the object changed since: start over
+        return {int(offset) for offset in data.get("done", [])}
+
+    def part_finished(self, offset: int, ok: bool) -> bool:
+        """Record the end of one part's task; True when it was the last one and every part succeeded."""
+        with self.lock:
+            self.outstanding -= 1
+            if not ok:
+                self.failed = True
+                return False
+            self.finished.add(offset)
+            state = {"size": self.item.size, "etag": self.item.etag, "done": sorted(self.finished)}
+            scratch = self.manifest.with_suffix(".tmp")
+            scratch.write_text(json.dumps(state))
+            os.replace(scratch, self.manifest)
+            return self.outstanding == 0 and not self.failed
+
+    def close(self) -> None:
+        with self.lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
+class Downloader:
+    """Copies ``RemoteFile``s from a store into ``dest`` (see the module docstring)."""
+
+    def __init__(self, store: BlobStore, dest: Path, state: Path, options: TransferOptions,
+                 progress: TransferProgress) -> None:
+        self.store, self.dest, self.state = store, dest, state
+        self.options, self.progress = options, progress
+        self.failures: dict[str, str] = {}
+        self._abort = threading.Event()
+        self._lock = threading.Lock()
+        for sub in ("tmp", "parts"):
+            (state / sub).mkdir(parents=True, exist_ok=True)
+        dest.mkdir(parents=True, exist_ok=True)
+        self.journal = DownloadJournal(state / "done.jsonl")
+
+    def run(self, files: Iterable[RemoteFile]) -> None:
+        """Download every file; raise ``TransferFailed`` naming the files that could not be fetched."""
+        pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="download")
+        futures: list[Future[None]] = []
+        self._parted: list[_PartedFile] = []
+        try:
+            for item in files:
+                futures.extend(self._schedule(pool, item))
+            wait(futures)
+        except BaseException:
+            self._abort.set()  # interrupted: stop workers at their next chunk, keep .part data
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for parted in self._parted:
+                parted.close()
+        if self.failures:
+            names = sorted(self.failures)
+            detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:5])
+            raise TransferFailed(f"{len(names)} file(s) could not be downloaded ({detail}); "
+                                 "rerun to resume", failed=names)
+
+    def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
+        dest = self.dest / safe_relative(item.rel)
+        if self.journal.is_done(item, dest):
+            self.progress.advance(item.size)
+            self.progress.file_done()
+            return []
+        opts = self.options
+        parts = plan_parts(item.size, opts.part_size, opts.first_part, opts.multipart_threshold)
+        if len(parts) == 1:
+            return [pool.submit(self._guard, item.rel, self._fetch_whole, item, dest)]
+        tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"
+        parted = _PartedFile(item, tmp, self.state / "parts" / f"{file_id(item.rel)}.json", parts)
+        self._parted.append(parted)
+        resumed = item.size - sum(length for _, length in parted.pending)
+        self.progress.advance(resumed)
+        if not parted.pending:
+            parted.close()
+            return [pool.submit(self._guard, item.rel, self._finish, item, tmp, dest, None)]
+        return [pool.submit(self._guard, item.rel, self._fetch_part, parted, offset, length, dest)
+                for offset, length in parted.pending]
+
+    def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
+        if self._abort.is_set() or rel in self.failures:
+            return
+        try:
+            work(*args)
+        except _Aborted:
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure is reported per file
+            log.warning("download of %s failed: %s", rel, exc)
+            with self._lock:
+                self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
+
+    def _fetch_whole(self, item: RemoteFile, dest: Path) -> None:
+        tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"
+        digest = hashlib.md5() if item.md5 and self.options.verify_md5 else None
+        with open(tmp, "wb") as out:
+            def sink(chunk: memoryview) -> None:
+                if self._abort.is_set():
+                    raise _Aborted
+                out.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+                self.progress.advance(len(chunk))
+
+            self.store.read_range(item, 0, None, sink)
+        self._finish(item, tmp, dest, digest.digest() if digest else None)
+
+    def _fetch_part(self, parted: _PartedFile, offset: int, length: int, dest: Path) -> None:
+        if parted.failed:
+            return
+        position = offset
+
+        def sink(chunk: memoryview) -> None:
+            nonlocal position
+            if self._abort.is_set() or parted.failed:
+                raise _Aborted
+            os.pwrite(parted.fd, chunk, position)
+            position += len(chunk)
+            self.progress.advance(len(chunk))
+
+        ok = False
+        try:
+            self.store.read_range(parted.item, offset, length, sink)
+            if position != offset + length:
+                raise OSError(f"short read at offset {offset}: got {position - offset} of {length} bytes")
+            ok = True
+        finally:
+            # the descriptor is closed only once no task writes to it any more (here or in run())
+            complete = parted.part_finished(offset, ok)
+        if complete:
+            parted.close()
+            self._finish(parted.item, parted.tmp, dest, None)
+
+    def _finish(self, item: RemoteFile, tmp: Path, dest: Path, md5: bytes | None) -> None:
+        """Verify ``tmp`` (size; MD5 when the store has one) and rename it into place."""
+        size = tmp.stat().st_size
+        if size != item.size:
+            tmp.unlink(missing_ok=True)
+            raise OSError(f"size mismatch: expected {item.size} bytes, got {size}")
+        if item.md5 and self.options.verify_md5:
+            actual = md5 if md5 is not None else md5_of_file(tmp)
+            if actual != item.md5:
+                tmp.unlink(missing_ok=True)
+                raise OSError("MD5 mismatch: the downloaded content differs from the store's")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, dest)
+        (self.state / "parts" / f"{file_id(item.rel)}.json").unlink(missing_ok=True)
+        self.journal.record(item)
+        self.progress.file_done()
+
+
+def download_files(store: BlobStore, files: list[RemoteFile], dest: Path, state: Path, *,
+                   options: TransferOptions | None = None, quiet: bool = False,
+                   description: str = "download") -> None:
+    """Download ``files`` into ``dest`` (resumable through ``state``); raise ``TransferFailed``."""
+    total = sum(f.size for f in files)
+    with TransferProgress(description, total, len(files), quiet=quiet) as progress:
+        Downloader(store, dest, state, options or TransferOptions(), progress).run(files)
