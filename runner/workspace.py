@@ -24,7 +24,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS models (
     job_name TEXT,
     archived INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
+    datastore_uri TEXT,
+    flavors TEXT,
     PRIMARY KEY (name, version)
 );
 CREATE TABLE IF NOT EXISTS jobs (
@@ -157,6 +159,15 @@ def default_artifacts_uri(job_name: str) -> str:
     return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/ExperimentRun/dcid.{job_name}/"
 
 
+def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
+    """Bring tables created by an older schema up to date (additive changes only)."""
+    if from_version == 1:
+        for column in ("datastore_uri TEXT", "flavors TEXT"):
+            # the column may exist already (two processes migrating at once)
+            with suppress(sqlite3.OperationalError):
+                conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
+
+
 class Workspace:
     """A workspace directory. Cheap to construct; every operation opens its own short connection."""
 
@@ -208,8 +219,10 @@ class Workspace:
                 os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
             with closing(self._connect()) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
-                if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if current < _SCHEMA_VERSION:
                     conn.executescript(_SCHEMA)
+                    _migrate(conn, current)
                     conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             self._ensure_default_datastore()
         except OSError as exc:
