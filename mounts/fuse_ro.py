@@ -1,0 +1,228 @@
+"""A read-only FUSE filesystem over any fsspec filesystem (a thin adapter; knows nothing of jobs).
+
+Exceptions become errno at one boundary (``errno_boundary``). Listings and stats are cached for the
+life of the mount (a read-only input does not change under a job); file data goes through
+``mounts.readahead`` (parallel ranged prefetch, bounded memory).
+
+Binding: mfusepy on libfuse3. libfuse2 (fusepy) caps read requests at 128 KiB; libfuse3 negotiates up
+to 1 MiB requests once the mount's ``read_ahead_kb`` is raised (``mounts.lifecycle``), so far fewer
+Python callbacks run per byte. mfusepy looks for libfuse2 first, so we ask for libfuse3 by name before
+importing it (figures: bench/fuse_binding.py).
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import errno
+import functools
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from fsspec import AbstractFileSystem
+
+if "FUSE_LIBRARY_PATH" not in os.environ and ctypes.util.find_library("fuse3"):
+    os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")
+
+import mfusepy  # noqa: E402 - must follow the library choice above
+
+from mounts.readahead import Prefetcher, ReadaheadStream  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+FuseOSError = mfusepy.FuseOSError
+BLOCK = 512
+
+_ERRNO_OF = {
+    FileNotFoundError: errno.ENOENT,
+    FileExistsError: errno.EEXIST,
+    IsADirectoryError: errno.EISDIR,
+    NotADirectoryError: errno.ENOTDIR,
+    PermissionError: errno.EACCES,
+    NotImplementedError: errno.ENOSYS,
+    TimeoutError: errno.ETIMEDOUT,
+    ConnectionError: errno.EIO,
+}
+
+
+def errno_of(exc: BaseException) -> int:
+    """The errno a FUSE caller sees for ``exc`` (fsspec raises builtins, often without errno)."""
+    if isinstance(exc, OSError) and isinstance(exc.errno, int) and exc.errno > 0:
+        return exc.errno
+    for kind, code in _ERRNO_OF.items():
+        if isinstance(exc, kind):
+            return code
+    return errno.EIO
+
+
+def errno_boundary(method: F) -> F:
+    """Turn any exception from the storage layer into ``FuseOSError(errno)``: the one translation."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except FuseOSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the boundary
+            code = errno_of(exc)
+            if code == errno.EIO:
+                log.warning("FUSE %s%s failed: %r", method.__name__, args[1:2], exc)
+            raise FuseOSError(code) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _timestamp(info: dict[str, Any]) -> float:
+    for key in ("mtime", "last_modified", "LastModified", "created", "creation_time"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float):
+            return float(value)
+    return time.time()
+
+
+def attrs_of(info: dict[str, Any], writable: bool = False) -> dict[str, Any]:
+    """fsspec ``info`` → a stat dict (directories 0755/0555, files 0644/0444, owned by root)."""
+    is_dir = info.get("type") == "directory"
+    perm = (0o755 if is_dir else 0o644) if writable else (0o555 if is_dir else 0o444)
+    size = 0 if is_dir else int(info.get("size") or 0)
+    when = int(_timestamp(info) * 1e9)
+    return {"st_mode": (stat.S_IFDIR if is_dir else stat.S_IFREG) | perm, "st_nlink": 2 if is_dir else 1,
+            "st_size": size, "st_blocks": (size + BLOCK - 1) // BLOCK, "st_blksize": 1024 * 1024,
+            "st_mtime": when, "st_ctime": when, "st_atime": when, "st_uid": 0, "st_gid": 0}
+
+
+def child_name(parent_fs_path: str, child_fs_path: str) -> str:
+    return child_fs_path.rstrip("/").rsplit("/", 1)[-1] if child_fs_path != parent_fs_path else ""
+
+
+class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
+    """Read-only view of ``root`` on ``fs``; with ``file_name``, ``root`` is one file shown in ``/``."""
+
+    use_ns = True
+
+    def __init__(self, fs: AbstractFileSystem, root: str, prefetcher: Prefetcher,
+                 file_name: str | None = None) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/") or "/"
+        self.file_name = file_name
+        self.prefetcher = prefetcher
+        self._attrs: dict[str, dict[str, Any]] = {}
+        self._listings: dict[str, list[str]] = {}
+        self._handles: dict[int, ReadaheadStream] = {}
+        self._next_handle = 1
+        self._lock = threading.Lock()
+        self._attrs["/"] = attrs_of({"type": "directory"})
+
+    # -- path mapping and cached metadata --
+
+    def fs_path(self, path: str) -> str:
+        if self.file_name is not None:
+            if path.lstrip("/") != self.file_name:
+                raise FileNotFoundError(path)
+            return self.root
+        return self.root if path == "/" else f"{self.root.rstrip('/')}/{path.lstrip('/')}"
+
+    def _list(self, path: str) -> list[str]:
+        with self._lock:
+            cached = self._listings.get(path)
+        if cached is not None:
+            return cached
+        if self.file_name is not None:
+            if path != "/":
+                raise NotADirectoryError(path)
+            info = self.fs.info(self.root)
+            entries = {self.file_name: attrs_of(info)}
+        else:
+            full = self.fs_path(path)
+            entries = {}
+            for info in self.fs.ls(full, detail=True):
+                name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
+                if name:
+                    entries[name] = attrs_of(info)
+        prefix = path.rstrip("/") + "/"
+        with self._lock:
+            for name, attrs in entries.items():
+                self._attrs.setdefault(prefix + name, attrs)
+            self._listings[path] = sorted(entries)
+        return self._listings[path]
+
+    def _stat(self, path: str) -> dict[str, Any]:
+        with self._lock:
+            known = self._attrs.get(path)
+        if known is not None:
+            return known
+        parent = os.path.dirname(path.rstrip("/")) or "/"
+        self._list(parent)  # one listing stats every sibling: cheap for many small files
+        with self._lock:
+            known = self._attrs.get(path)
+        if known is None:
+            raise FileNotFoundError(path)
+        return known
+
+    # -- FUSE operations --
+
+    @errno_boundary
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        return self._stat(path)
+
+    @errno_boundary
+    def readdir(self, path: str, fh: int) -> list[str]:
+        return [".", "..", *self._list(path)]
+
+    @errno_boundary
+    def open(self, path: str, flags: int) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC | os.O_CREAT):
+            raise FuseOSError(errno.EROFS)
+        attrs = self._stat(path)
+        if stat.S_ISDIR(attrs["st_mode"]):
+            raise FuseOSError(errno.EISDIR)
+        stream = self.prefetcher.stream(self.fs_path(path), attrs["st_size"])
+        stream.prime()
+        with self._lock:
+            handle = self._next_handle
+            self._next_handle += 1
+            self._handles[handle] = stream
+        return handle
+
+    @errno_boundary
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        stream = self._handles.get(fh)
+        if stream is None:
+            raise FuseOSError(errno.EBADF)
+        return stream.read(offset, size)
+
+    @errno_boundary
+    def release(self, path: str, fh: int) -> int:
+        with self._lock:
+            stream = self._handles.pop(fh, None)
+        if stream is not None:
+            stream.close()
+        return 0
+
+    def statfs(self, path: str) -> dict[str, int]:
+        return {"f_bsize": 1024 * 1024, "f_frsize": BLOCK, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0,
+                "f_namemax": 1024}
+
+    def access(self, path: str, amode: int) -> int:
+        if amode & os.W_OK:
+            raise FuseOSError(errno.EROFS)
+        return 0
+
+    def _read_only(self, *args: Any) -> int:
+        raise FuseOSError(errno.EROFS)
+
+    create = mkdir = unlink = rmdir = rename = truncate = write = chmod = chown = _read_only
+    symlink = link = utimens = setxattr = removexattr = mknod = _read_only
+
+    def destroy(self, path: str) -> None:
+        for handle in list(self._handles):
+            self.release(path, handle)

@@ -1,0 +1,247 @@
+"""Parallel ranged readahead for sequential reads through a mount, with bounded memory.
+
+Each open file gets a ``ReadaheadStream``: a window of contiguous segments ``[start, end)`` fetched
+with ranged reads on a shared thread pool. A read outside the window starts a new stream with one
+*small* segment (``first_size``), so the first byte arrives after a short request instead of a full
+block. Once reads continue inside the window (sequential access), up to ``ahead`` further segments are
+fetched in parallel, growing from ``first_size`` to ``block_size`` (1, 2, 4, 8 MiB, 8 MiB, ...).
+Random access thus costs only small requests, and sequential access keeps several large requests in
+flight, which is what reaches the store's bandwidth (one GET at a time does not).
+
+Memory is bounded twice: a stream never holds more than ``ahead + 2`` segments, and all prefetch (not
+demand) segments of all streams share a ``MemoryBudget``. Small files (``<= small_file``) are read in
+one request and kept in a byte-bounded LRU ``BlockCache`` so reopening them costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from fsspec import AbstractFileSystem
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+RangeFetch = Callable[[str, int, int], bytes]  # (path, start, end) -> the bytes of [start, end)
+
+
+@dataclass(frozen=True)
+class ReadaheadConfig:
+    block_size: int = 8 * MiB  # largest prefetch request
+    first_size: int = 512 * 1024  # first request of a stream: small, for a fast first byte
+    ahead: int = 4  # segments kept in flight beyond the one being read
+    workers: int = 8  # threads issuing ranged reads (shared by all open files)
+    memory_limit: int = 160 * MiB  # bytes of prefetched segments held by all streams together
+    small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
+    cache_size: int = 64 * MiB  # capacity of the small-file cache
+
+
+def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
+    """A ranged read on any fsspec filesystem (one request on object stores; never the whole file)."""
+
+    def fetch(path: str, start: int, end: int) -> bytes:
+        return bytes(fs.cat_file(path, start=start, end=end))
+
+    return fetch
+
+
+class BlockCache:
+    """A thread-safe LRU of byte strings, bounded by their total size."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
+    def get(self, key: tuple[str, int]) -> bytes | None:
+        with self._lock:
+            data = self._entries.get(key)
+            if data is not None:
+                self._entries.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[str, int], data: bytes) -> None:
+        if len(data) > self.capacity:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old)
+            self._entries[key] = data
+            self._bytes += len(data)
+            while self._bytes > self.capacity:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted)
+
+    def discard(self, path: str) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == path]:
+                self._bytes -= len(self._entries.pop(key))
+
+
+class MemoryBudget:
+    """Counts bytes of prefetched data; prefetch is skipped (not blocked) when the budget is spent."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self, amount: int) -> bool:
+        with self._lock:
+            if self.used + amount > self.limit:
+                return False
+            self.used += amount
+            return True
+
+    def release(self, amount: int) -> None:
+        with self._lock:
+            self.used -= amount
+
+
+@dataclass
+class _Segment:
+    start: int
+    end: int
+    future: Future[bytes]
+    charged: int  # bytes counted against the budget (0 for demand reads)
+
+
+class Prefetcher:
+    """The shared pool, budget and cache behind every open file of one mount."""
+
+    def __init__(self, fetch: RangeFetch, config: ReadaheadConfig | None = None) -> None:
+        self.fetch = fetch
+        self.config = config or ReadaheadConfig()
+        self.budget = MemoryBudget(self.config.memory_limit)
+        self.cache = BlockCache(self.config.cache_size)
+        self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
+
+    def submit(self, path: str, start: int, end: int) -> Future[bytes]:
+        return self._pool.submit(self.fetch, path, start, end)
+
+    def stream(self, path: str, size: int) -> ReadaheadStream:
+        return ReadaheadStream(self, path, size)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ReadaheadStream:
+    """Reads of one open file, served from a window of parallel ranged fetches."""
+
+    def __init__(self, prefetcher: Prefetcher, path: str, size: int) -> None:
+        self._prefetcher = prefetcher
+        self._config = prefetcher.config
+        self.path = path
+        self.size = size
+        self._segments: list[_Segment] = []
+        self._lock = threading.Lock()
+
+    def prime(self) -> None:
+        """Start fetching the beginning of the file before the first read arrives."""
+        with self._lock:
+            if not self._segments and self.size > 0 and self._cached_whole() is None:
+                self._restart(0, 0)
+
+    def read(self, offset: int, size: int) -> bytes:
+        end = min(offset + size, self.size)
+        if size <= 0 or offset >= end:
+            return b""
+        whole = self._cached_whole()
+        if whole is not None:
+            return whole[offset:end]
+        with self._lock:
+            if self._segments and self._segments[0].start <= offset <= self._segments[-1].end:
+                self._drop_consumed(offset)
+                self._extend_ahead(offset)
+            else:
+                self._restart(offset, end - offset)
+            self._cover(end)
+            needed = [s for s in self._segments if s.start < end and s.end > offset]
+        return self._assemble(needed, offset, end)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop(len(self._segments))
+
+    # -- window management (called with the lock held) --
+
+    def _cached_whole(self) -> bytes | None:
+        if self.size > self._config.small_file:
+            return None
+        return self._prefetcher.cache.get((self.path, 0))
+
+    def _restart(self, offset: int, size: int) -> None:
+        self._drop(len(self._segments))
+        remaining = self.size - offset
+        if self.size <= self._config.small_file:
+            offset, length = 0, self.size  # one request for the whole small file
+        else:
+            length = max(self._config.first_size, size)
+            if remaining <= 2 * length:
+                length = remaining
+        self._schedule(offset, length, prefetch=False)
+
+    def _extend_ahead(self, offset: int) -> None:
+        current = next(i for i, s in enumerate(self._segments) if s.end > offset or s is self._segments[-1])
+        while len(self._segments) - 1 - current < self._config.ahead and self._segments[-1].end < self.size:
+            last = self._segments[-1]
+            length = min(self._config.block_size, max(self._config.first_size, 2 * (last.end - last.start)))
+            if not self._schedule(last.end, length, prefetch=True):
+                break
+
+    def _cover(self, end: int) -> None:
+        """Demand-fetch whatever part of [.., end) the window does not reach (budget spent)."""
+        while self._segments[-1].end < end:
+            last_end = self._segments[-1].end
+            self._schedule(last_end, max(end - last_end, self._config.first_size), prefetch=False)
+
+    def _schedule(self, start: int, length: int, prefetch: bool) -> bool:
+        end = min(start + length, self.size)
+        charged = end - start if prefetch else 0
+        if prefetch and not self._prefetcher.budget.try_acquire(charged):
+            return False
+        future = self._prefetcher.submit(self.path, start, end)
+        self._segments.append(_Segment(start, end, future, charged))
+        return True
+
+    def _drop_consumed(self, offset: int) -> None:
+        """Forget segments before the one holding ``offset``, keeping one behind for reordered reads."""
+        index = next((i for i, s in enumerate(self._segments) if s.end > offset), len(self._segments))
+        self._drop(max(0, index - 1))
+
+    def _drop(self, count: int) -> None:
+        for segment in self._segments[:count]:
+            segment.future.cancel()
+            if segment.charged:
+                self._prefetcher.budget.release(segment.charged)
+        del self._segments[:count]
+
+    # -- data --
+
+    def _assemble(self, segments: list[_Segment], offset: int, end: int) -> bytes:
+        parts = []
+        for segment in segments:
+            try:
+                data = segment.future.result()
+            except BaseException:
+                with self._lock:
+                    if segment in self._segments:  # let a retry fetch it again
+                        self._drop(len(self._segments))
+                raise
+            if segment.start == 0 and segment.end == self.size <= self._config.small_file:
+                self._prefetcher.cache.put((self.path, 0), data)
+            lo, hi = max(offset, segment.start) - segment.start, min(end, segment.end) - segment.start
+            parts.append(memoryview(data)[lo:hi])
+        return b"".join(parts)

@@ -1,0 +1,132 @@
+"""``rw_mount``: an output written through a read-write FUSE mount, durable once ``close`` returns.
+
+Remote targets: a multithreaded FUSE mount (``mounts.fuse_rw``) at ``workdir/mnt``, staging new data
+in ``workdir/staged``. Each file is uploaded when it is closed (in FUSE ``flush``, so ``close`` fails if
+the upload fails). On exit: unmount (waiting for uploads in flight), upload whatever is still staged,
+and raise ``TransferFailed(failed=[...], staged=workdir/staged)`` if anything could not be uploaded;
+staged copies are deleted only after their upload succeeded.
+
+Local targets: no FUSE. The job writes into ``workdir/staged`` (bound read-write by the executor) and
+on exit every file is moved into the target directory (a rename on the same filesystem).
+``SkipFinalize`` raised in the block keeps the staged data where it is, in both cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mounts.base import Materialized, SkipFinalize, Target
+from mounts.errors import TransferFailed
+from mounts.fuse_rw import FsspecReadWrite, UploadLog
+from mounts.lifecycle import MountOptions, fuse_mount
+from mounts.readahead import Prefetcher, ReadaheadConfig, fsspec_range_fetch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RwMountStrategy:
+    """Output strategy for ``rw_mount``."""
+
+    readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
+    ready_timeout: float = 10.0
+
+    def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:
+        if target.local_path is not None:
+            return _local_staging(target, Path(workdir))
+        return self._fuse(target, Path(workdir))
+
+    @contextlib.contextmanager
+    def _fuse(self, target: Target, workdir: Path) -> Iterator[Materialized]:
+        staging = workdir / "staged"
+        staging.mkdir(parents=True, exist_ok=True)
+        root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
+        prefetcher = Prefetcher(fsspec_range_fetch(target.fs), self.readahead)
+        operations = FsspecReadWrite(target.fs, root, staging, prefetcher)
+        options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
+                               is_busy=operations.busy)
+        finalize = True
+        try:
+            with fuse_mount(operations, workdir / "mnt", options, self.ready_timeout) as handle:
+                log.info("mounted %s read-write at %s", target.url, handle.mountpoint)
+                yield Materialized(host_path=handle.mountpoint, read_only=False, uri=target.url)
+        except SkipFinalize:
+            finalize = False
+        except (KeyboardInterrupt, SystemExit):
+            log.warning("interrupted: files not uploaded yet stay in %s", staging)
+            raise
+        except BaseException:
+            _finish_uploads(operations, staging, target)  # what the job wrote is kept either way
+            raise
+        finally:
+            prefetcher.close()
+        if finalize:
+            _finish_uploads(operations, staging, target)
+
+
+def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target) -> None:
+    result: UploadLog = operations.upload_all()
+    if result.failed:
+        failed = sorted(result.failed)
+        raise TransferFailed(
+            f"{len(failed)} file(s) written to {target.url} could not be uploaded "
+            f"(kept in {staging}): {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}",
+            failed=failed, staged=staging)
+    _remove_if_no_files(staging)
+    log.info("rw_mount %s: %d file(s) durable", target.url, len(result.uploaded))
+
+
+def _remove_if_no_files(directory: Path) -> None:
+    """Delete a staging tree only when it holds no file (every staged file was uploaded)."""
+    if any(path.is_file() or path.is_symlink() for path in directory.rglob("*")):
+        log.warning("staging %s still holds files; keeping it", directory)
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _local_staging(target: Target, workdir: Path) -> Iterator[Materialized]:
+    """Local datastore: write to a staging dir, move into the target on exit."""
+    assert target.local_path is not None
+    staging = workdir / "staged"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Materialized(host_path=staging, read_only=False, uri=target.url)
+    except SkipFinalize:
+        return
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        _move_into(staging, _local_dir(target))
+        raise
+    _move_into(staging, _local_dir(target))
+
+
+def _local_dir(target: Target) -> Path:
+    assert target.local_path is not None
+    return Path(target.local_path).parent if target.is_file else Path(target.local_path)
+
+
+def _move_into(staging: Path, destination: Path) -> None:
+    failed: list[str] = []
+    for path in sorted(staging.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(staging)
+        try:
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(os.fspath(path), os.fspath(destination / relative))
+        except OSError as exc:
+            log.warning("could not move %s into %s: %s", relative, destination, exc)
+            failed.append(str(relative))
+    if failed:
+        raise TransferFailed(
+            f"{len(failed)} file(s) could not be moved into {destination} (kept in {staging})",
+            failed=failed, staged=staging)
+    _remove_if_no_files(staging)
