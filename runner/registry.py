@@ -70,7 +70,8 @@ class ModelRegistry:
         stored_path = str(parse_path(model.path))
         if isinstance(parse_path(model.path), ModelRef):
             stored_path = source.uri
-        return self._insert(model, stored_path=stored_path, datastore_uri=source.uri, job_name=source.job)
+        return self._insert(model, stored_path=stored_path, datastore_uri=source.uri,
+                            job_name=source.job or model.job_name)
 
     def create_or_update(self, model: Model) -> Model:
         """Python's ``create_or_update``: a new version, or a description/tags update of an existing one."""
@@ -97,7 +98,7 @@ class ModelRegistry:
         staging = f"{root.rstrip('/')}/LocalUpload/.incoming-{uuid.uuid4().hex}"
         copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
         try:
-            return self._insert(model, copy_from=(fs, staging, root, basename))
+            return self._insert(model, job_name=model.job_name, copy_from=(fs, staging, root, basename))
         finally:
             if fs.exists(staging):
                 fs.rm(staging, recursive=True)

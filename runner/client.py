@@ -1,0 +1,179 @@
+"""``MLClient`` for a local workspace, shaped like ``azure.ai.ml.MLClient``.
+
+    from runner import MLClient            # or: from runner.client import MLClient
+    ml_client = MLClient(DefaultAzureCredential(), subscription_id, resource_group, workspace)
+    ml_client.models.create_or_update(Model(path="mlflow-model/model.pkl", name="m"))
+    for model in ml_client.models.list():
+        print(model.name)
+
+Azure's credential, subscription, resource group and workspace name are accepted and kept (nothing is
+contacted); ``workspace_dir`` (or ``RUNNER_WORKSPACE``, or ``~/.local/share/runner``) picks the local
+workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runner.assets import Model
+from runner.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
+from runner.environments import EnvironmentRecord, EnvironmentStore
+from runner.errors import SpecError
+from runner.registry import ModelRegistry
+from runner.workspace import DEFAULT_DATASTORE, Workspace
+
+if TYPE_CHECKING:
+    from runner.resolve import Resolver
+
+logger = logging.getLogger(__name__)
+
+# azure.ai.ml.constants.ListViewType values
+ACTIVE_ONLY, ARCHIVED_ONLY, ALL = "ActiveOnly", "ArchivedOnly", "All"
+
+
+class ModelOperations:
+    """``ml_client.models``."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self._registry = registry
+
+    def create_or_update(self, model: Model, **_: Any) -> Model:
+        return self._registry.create_or_update(model)
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Model:
+        return self._registry.get(name, version=None if version is None else str(version), label=label)
+
+    def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None,
+             archived_only: bool = False, include_archived: bool = False,
+             max_results: int | None = None) -> Iterator[Model]:
+        view = str(getattr(list_view_type, "value", list_view_type) or ACTIVE_ONLY)
+        models = self._registry.list(name, include_archived=include_archived or view.lower() == "all",
+                                     archived_only=archived_only or view.lower() == "archivedonly",
+                                     max_results=None if stage else max_results)
+        if stage:
+            models = [m for m in models if m.stage == stage][:max_results or None]
+        return iter(models)
+
+    def archive(self, name: str, version: str | int | None = None, label: str | None = None,
+                **_: Any) -> None:
+        self._registry.archive(name, self._version(name, version, label))
+
+    def restore(self, name: str, version: str | int | None = None, label: str | None = None,
+                **_: Any) -> None:
+        self._registry.restore(name, self._version(name, version, label))
+
+    def download(self, name: str, version: str | int | None = None, download_path: str | Path = ".",
+                 **_: Any) -> Path:
+        return self._registry.download(name, None if version is None else str(version), download_path)
+
+    def _version(self, name: str, version: str | int | None, label: str | None) -> str | None:
+        if version is not None:
+            return str(version)
+        return self._registry.get(name, label=label).version if label else None
+
+
+class DatastoreOperations:
+    """``ml_client.datastores``."""
+
+    def __init__(self, store: DatastoreStore) -> None:
+        self._store = store
+
+    def create_or_update(self, datastore: AnyDatastore | dict[str, Any]) -> AnyDatastore:
+        ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+        return self._store.save(ds)
+
+    def get(self, name: str) -> AnyDatastore:
+        return self._store.get(name)
+
+    def get_default(self) -> AnyDatastore:
+        return self._store.get(DEFAULT_DATASTORE)
+
+    def list(self) -> Iterator[AnyDatastore]:
+        return iter(self._store.list())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(name)
+
+
+class EnvironmentOperations:
+    """``ml_client.environments``: Azure environment names mapped to local images."""
+
+    def __init__(self, store: EnvironmentStore) -> None:
+        self._store = store
+
+    def create_or_update(self, environment: EnvironmentRecord | None = None, *, name: str | None = None,
+                         version: str | None = None, image: str | None = None,
+                         build_context: str | Path | None = None, dockerfile: str | None = None,
+                         description: str | None = None) -> EnvironmentRecord:
+        if environment is not None:
+            name, version, image = environment.name, environment.version, environment.image
+            build_context, dockerfile = environment.build_context, environment.dockerfile
+            description = environment.description
+        if not name:
+            raise SpecError("an environment needs a name", field="name")
+        return self._store.create(name, version=version, image=image, build_context=build_context,
+                                  dockerfile=dockerfile, description=description)
+
+    def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
+        return self._store.get(name, version)
+
+    def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:
+        return iter(self._store.list(name))
+
+
+class MLClient:
+    """A client for a local workspace (Azure's connection arguments are accepted and ignored)."""
+
+    def __init__(self, credential: Any = None, subscription_id: str | None = None,
+                 resource_group_name: str | None = None, workspace_name: str | None = None, *,
+                 workspace_dir: str | Path | None = None, **kwargs: Any) -> None:
+        self.credential = credential
+        self.subscription_id = subscription_id
+        self.resource_group_name = resource_group_name
+        self.workspace_name = workspace_name
+        self._workspace = Workspace(workspace_dir)
+        from runner.resolve import Resolver
+
+        self._resolver: Resolver = Resolver(self._workspace)
+        self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver))
+        self.datastores = DatastoreOperations(self._resolver.datastores)
+        self.environments = EnvironmentOperations(self._resolver.environments)
+        self._jobs: Any = None
+
+    @classmethod
+    def from_config(cls, credential: Any = None, *, workspace_dir: str | Path | None = None,
+                    **_: Any) -> MLClient:
+        return cls(credential, workspace_dir=workspace_dir)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace
+
+    @property
+    def resolver(self) -> Resolver:
+        return self._resolver
+
+    @property
+    def jobs(self) -> Any:
+        """``ml_client.jobs`` (runner.jobs.JobOperations; imported on first use)."""
+        if self._jobs is None:
+            from runner.jobs import JobOperations  # type: ignore[import-not-found, unused-ignore]
+
+            self._jobs = JobOperations(self._workspace)
+        return self._jobs
+
+    @jobs.setter
+    def jobs(self, value: Any) -> None:
+        self._jobs = value
+
+    def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """Azure's generic ``ml_client.create_or_update``: models here, jobs to ``.jobs``."""
+        if isinstance(entity, Model):
+            return self.models.create_or_update(entity)
+        return self.jobs.create_or_update(entity, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"MLClient(workspace_dir={str(self._workspace.root)!r})"
