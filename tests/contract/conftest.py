@@ -1,0 +1,55 @@
+"""Fixtures of the strategy contract suite (see ``strategy_cases.py`` for backends and strategies).
+
+To opt a strategy in, append a ``StrategyCase`` to ``INPUT_CASES`` / ``OUTPUT_CASES`` in
+``strategy_cases.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import fsspec
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+from strategy_cases import INPUT_CASES, OUTPUT_CASES, Backend, StrategyCase
+
+
+def _local_backend(tmp_path: Path, name: str) -> Backend:
+    root = tmp_path / "datastore"
+    root.mkdir()
+    return Backend(name, LocalFileSystem(), str(root), f"file://{root}",
+                   local_root=root if name == "local" else None)
+
+
+@pytest.fixture(params=["local", "file", "memory", "azure"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param in ("local", "file"):
+        yield _local_backend(tmp_path, request.param)
+    elif request.param == "memory":
+        fs = fsspec.filesystem("memory")
+        root = f"/contract-{uuid.uuid4().hex[:12]}"
+        yield Backend("memory", fs, root, f"memory://{root}")
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
+    else:
+        request.applymarker(pytest.mark.azure)
+        container = request.getfixturevalue("azure_container")
+        conn = container.azurite.connection_string
+        from adlfs import AzureBlobFileSystem
+
+        fs = AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True)
+        yield Backend("azure", fs, container.name, f"abfs://{container.name}",
+                      env={"AZURE_STORAGE_CONNECTION_STRING": conn},
+                      open_options={"connection_string": conn})
+
+
+@pytest.fixture(params=INPUT_CASES, ids=str)
+def input_case(request: pytest.FixtureRequest) -> StrategyCase:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=OUTPUT_CASES, ids=str)
+def output_case(request: pytest.FixtureRequest) -> StrategyCase:
+    return request.param  # type: ignore[no-any-return]

@@ -1,0 +1,170 @@
+"""The contract every materialization strategy keeps, on every storage backend.
+
+Inputs: what the job reads is byte-identical (SHA-256) to the source, for a file and for a nested
+folder with empty files and unicode names; inputs are read-only. Outputs: everything the job wrote is
+durable at the target with identical SHA-256, also when the job failed; ``SkipFinalize`` keeps staged
+data. Strategies and backends: see ``conftest.py`` (append a ``StrategyCase`` to opt a strategy in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import fsspec
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+from strategy_cases import Backend, StrategyCase, case_strategy, sha256_tree
+
+from mounts.base import Materialized, SkipFinalize
+from mounts.errors import MountsError
+
+MiB = 1 << 20
+
+
+def tree() -> dict[str, bytes]:
+    rng = os.urandom
+    return {
+        "a.txt": b"hello world\n",
+        "empty.bin": b"",
+        "sub/deeper/ü nicode ñame.txt": "grüße\n".encode(),
+        "sub/empty-too": b"",
+        "sub/medium.bin": rng(700 * 1024),  # one request, larger than one read chunk
+        "sub/large.bin": rng(5 * MiB + 12345),  # several ranged parts / upload blocks
+    }
+
+
+def read_materialized(mat: Materialized, backend: Backend, rel_uri: str | None = None) -> dict[str, str]:
+    """SHA-256 of what a job sees: the files under ``host_path``, or what it reads from ``uri``."""
+    if mat.host_path is not None:
+        root = Path(mat.host_path)
+        if rel_uri:  # direct mode on a local datastore: the URI is the path itself
+            root = Path(rel_uri)
+        if root.is_file():
+            return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
+        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in root.rglob("*") if p.is_file()}
+    assert mat.uri, "a strategy must give the job a host path or a URI"
+    fs, path = fsspec.core.url_to_fs(mat.uri, **backend.open_options)
+    if fs.isfile(path):
+        with fs.open(path, "rb") as stream:
+            return {path.rsplit("/", 1)[-1]: hashlib.sha256(stream.read()).hexdigest()}
+    return {p[len(path.rstrip("/")) + 1:]: hashlib.sha256(fs.cat_file(p)).hexdigest()
+            for p in fs.find(path)}
+
+
+def write_as_job(mat: Materialized, backend: Backend, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` the way a job would: into ``host_path``, or through fsspec at ``uri``."""
+    if mat.host_path is not None:
+        root = Path(mat.host_path)
+        for name, data in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        return
+    assert mat.uri
+    fs, path = fsspec.core.url_to_fs(mat.uri, **backend.open_options)
+    for name, data in files.items():
+        if isinstance(fs, LocalFileSystem):  # a job on a local path makes its folders itself
+            fs.makedirs(f"{path.rstrip('/')}/{name}".rsplit("/", 1)[0], exist_ok=True)
+        fs.pipe_file(f"{path.rstrip('/')}/{name}", data)
+
+
+# -- inputs ------------------------------------------------------------------------------------------
+def test_folder_input_is_identical(request: pytest.FixtureRequest, backend: Backend,
+                                   input_case: StrategyCase, tmp_path: Path) -> None:
+    files = tree()
+    backend.write_tree("model", files)
+    strategy = case_strategy(request, input_case, tmp_path / "scratch")
+    with strategy.materialize(backend.source("model", is_dir=True), tmp_path / "job" / "in") as mat:
+        assert mat.read_only
+        seen = read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None)
+    assert seen == sha256_tree(files)
+
+
+def test_file_input_is_identical(request: pytest.FixtureRequest, backend: Backend,
+                                 input_case: StrategyCase, tmp_path: Path) -> None:
+    files = {"weights ü.bin": os.urandom(3 * MiB + 7)}
+    backend.write_tree("models", files)
+    strategy = case_strategy(request, input_case, tmp_path / "scratch")
+    source = backend.source("models/weights ü.bin", is_dir=False)
+    with strategy.materialize(source, tmp_path / "job" / "in") as mat:
+        seen = read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None)
+    assert seen == sha256_tree(files)
+
+
+def test_same_input_twice_is_identical(request: pytest.FixtureRequest, backend: Backend,
+                                       input_case: StrategyCase, tmp_path: Path) -> None:
+    """A second job with the same source (a cache hit where there is a cache) sees the same bytes."""
+    files = tree()
+    backend.write_tree("model", files)
+    strategy = case_strategy(request, input_case, tmp_path / "scratch")
+    source = backend.source("model", is_dir=True)
+    for job in ("one", "two"):
+        with strategy.materialize(source, tmp_path / job / "in") as mat:
+            assert read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None) \
+                == sha256_tree(files)
+
+
+def test_missing_input_fails_clearly(request: pytest.FixtureRequest, backend: Backend,
+                                     input_case: StrategyCase, tmp_path: Path) -> None:
+    if not input_case.checks_existence:
+        pytest.skip(f"{input_case.name} hands the URI to the job without touching storage")
+    strategy = case_strategy(request, input_case, tmp_path / "scratch")
+    with pytest.raises((MountsError, FileNotFoundError)) as info, \
+            strategy.materialize(backend.source("no/such/thing", is_dir=True), tmp_path / "in"):
+        pass
+    assert "no/such/thing" in str(info.value)
+
+
+# -- outputs -----------------------------------------------------------------------------------------
+def test_folder_output_is_durable(request: pytest.FixtureRequest, backend: Backend,
+                                  output_case: StrategyCase, tmp_path: Path) -> None:
+    files = tree()
+    strategy = case_strategy(request, output_case, tmp_path / "scratch")
+    with strategy.materialize(backend.target("out/run1"), tmp_path / "job" / "out") as mat:
+        assert not mat.read_only
+        write_as_job(mat, backend, files)
+    assert backend.read_tree("out/run1") == sha256_tree(files)
+
+
+def test_file_output_is_durable(request: pytest.FixtureRequest, backend: Backend,
+                                output_case: StrategyCase, tmp_path: Path) -> None:
+    data = os.urandom(2 * MiB + 3)
+    strategy = case_strategy(request, output_case, tmp_path / "scratch")
+    target = backend.target("out/result ü.bin", is_file=True)
+    with strategy.materialize(target, tmp_path / "job" / "out") as mat:
+        if mat.host_path is not None and mat.uri is None:
+            (Path(mat.host_path) / "result ü.bin").write_bytes(data)
+        else:  # direct: the URI is the file itself
+            fs, path = fsspec.core.url_to_fs(mat.uri or "", **backend.open_options)
+            if isinstance(fs, LocalFileSystem):
+                fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            fs.pipe_file(path, data)
+    assert backend.read_tree("out") == {"result ü.bin": hashlib.sha256(data).hexdigest()}
+
+
+def test_output_of_failed_job_is_durable(request: pytest.FixtureRequest, backend: Backend,
+                                         output_case: StrategyCase, tmp_path: Path) -> None:
+    files = {"partial/log.txt": b"step 1 done\n", "ckpt.bin": os.urandom(1500 * 1024)}
+    strategy = case_strategy(request, output_case, tmp_path / "scratch")
+    with pytest.raises(RuntimeError, match="job failed"), \
+            strategy.materialize(backend.target("out/failed"), tmp_path / "job" / "out") as mat:
+        write_as_job(mat, backend, files)
+        raise RuntimeError("job failed")
+    assert backend.read_tree("out/failed") == sha256_tree(files)
+
+
+def test_skip_finalize_keeps_staged_data(request: pytest.FixtureRequest, backend: Backend,
+                                         output_case: StrategyCase, tmp_path: Path) -> None:
+    if not output_case.stages:
+        pytest.skip(f"{output_case.name} writes to the target directly: nothing is staged")
+    strategy = case_strategy(request, output_case, tmp_path / "scratch")
+    workdir = tmp_path / "job" / "out"
+    with pytest.raises(SkipFinalize), \
+            strategy.materialize(backend.target("out/skipped"), workdir) as mat:
+        write_as_job(mat, backend, {"kept.txt": b"keep me"})
+        raise SkipFinalize()
+    assert [p.read_bytes() for p in workdir.rglob("kept.txt")] == [b"keep me"]
+    assert not backend.fs.exists(backend.path("out/skipped/kept.txt"))
