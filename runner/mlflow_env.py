@@ -59,10 +59,14 @@ def _yaml_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def prepare_run(job_dir: Path, job_name: str, experiment_name: str | None, *,
-                in_container: bool) -> MlflowRun:
-    """Write the file store (experiment + RUNNING run) under ``job_dir``; return where it is."""
-    mlruns, artifacts = job_dir / "mlruns", job_dir / "artifacts"
+def prepare_run(job_dir: Path, job_name: str, experiment_name: str | None, *, in_container: bool,
+                artifacts: Path | None = None) -> MlflowRun:
+    """Write the file store (experiment + RUNNING run) under ``job_dir``; return where it is.
+
+    ``artifacts`` is the host folder that becomes the job's artifacts (default ``<job_dir>/artifacts``);
+    in a container it is bound at ``/mnt/runner/artifacts``.
+    """
+    mlruns, artifacts = job_dir / "mlruns", artifacts or job_dir / "artifacts"
     run = MlflowRun(mlruns=mlruns, artifacts=artifacts, run_id=job_name)
     now = int(time.time() * 1000)
     mlruns_uri = f"file://{CONTAINER_MLRUNS if in_container else mlruns}"

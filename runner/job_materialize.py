@@ -1,0 +1,180 @@
+"""Materialize a plan's bindings with the strategy for each mode; the one boundary where ``mounts``
+errors become ``runner.errors``.
+
+Inputs are entered on the caller's ``ExitStack`` (so every exit path unmounts / removes scratch).
+Outputs are held in an ``OutputSet`` that finalizes each output independently on exit (one failed
+upload does not keep the others from being finalized) and can keep staged data without uploading
+(``SkipFinalize``, for a failed job run with ``--no-upload-on-failure``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
+from mounts.errors import MountFailed, MountsError, TransferFailed
+from runner.backends.base import BindMount
+from runner.errors import MountError, RunnerError, StorageError, TransferError
+from runner.modes import Direction, Mode, PathKind
+from runner.plan_types import Binding
+from runner.resolved import ResolvedPath
+
+log = logging.getLogger(__name__)
+
+
+def _input_strategies(cache_root: Path | None) -> dict[Mode, Callable[[], InputStrategy]]:
+    from mounts.cache import ContentCache
+    from mounts.direct import DirectInputStrategy
+    from mounts.download import DownloadStrategy
+    from mounts.ro_mount import RoMountStrategy
+
+    def download() -> InputStrategy:
+        return DownloadStrategy(cache=ContentCache(cache_root) if cache_root else None, quiet=True)
+
+    return {Mode.DOWNLOAD: download, Mode.RO_MOUNT: RoMountStrategy, Mode.DIRECT: DirectInputStrategy}
+
+
+def _output_strategies() -> dict[Mode, Callable[[], OutputStrategy]]:
+    from mounts.direct import DirectOutputStrategy
+    from mounts.rw_mount import RwMountStrategy
+    from mounts.upload import UploadStrategy
+
+    def upload() -> OutputStrategy:
+        return UploadStrategy(quiet=True)
+
+    return {Mode.UPLOAD: upload, Mode.RW_MOUNT: RwMountStrategy, Mode.DIRECT: DirectOutputStrategy}
+
+
+@contextlib.contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn ``mounts`` and storage exceptions into ``runner.errors`` (the one boundary)."""
+    try:
+        yield
+    except RunnerError:
+        raise
+    except TransferFailed as exc:
+        raise TransferError(f"{what}: {exc}", failed=exc.failed, staged=exc.staged,
+                            hint="the staged data is kept; fix the storage problem and upload it, or "
+                                 "download it from the staging folder") from exc
+    except MountFailed as exc:
+        raise MountError(f"{what}: {exc}", hint="check that FUSE works (`ls /dev/fuse`, fusermount3) "
+                                                "or use mode: download / upload") from exc
+    except MountsError as exc:
+        raise StorageError(f"{what}: {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"{what}: {exc.strerror or exc}") from exc
+
+
+def to_source(resolved: ResolvedPath) -> Source:
+    return Source(fs=resolved.fs, path=resolved.path, url=resolved.url,
+                  is_dir=resolved.kind is not PathKind.FILE, cache_key=resolved.cache_key,
+                  env=resolved.env, local_path=resolved.local_path)
+
+
+def to_target(resolved: ResolvedPath, binding: Binding) -> Target:
+    return Target(fs=resolved.fs, path=resolved.path, url=resolved.url,
+                  is_file=binding.kind is PathKind.FILE, env=resolved.env, local_path=resolved.local_path)
+
+
+@dataclass
+class Materializations:
+    """What the backend needs from materialization: bind mounts, env for ``direct``, actual host paths."""
+
+    mounts: list[BindMount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # may hold credentials: never recorded
+    host_paths: dict[str, str] = field(default_factory=dict)
+
+    def add(self, binding: Binding, done: Materialized) -> None:
+        self.env.update(done.env)
+        if done.host_path is None:
+            return
+        host = str(done.host_path)
+        self.host_paths[binding.name] = host
+        if binding.mode is Mode.DIRECT:
+            # direct on a local store: the URI names the host path, so it is bound at the same path
+            # (an output file does not exist yet: its folder is bound)
+            if binding.direction is Direction.OUTPUT and not Path(host).is_dir():
+                host = str(Path(host).parent)
+            self.mounts.append(BindMount(host_path=host, container_path=host, read_only=done.read_only))
+            return
+        self.mounts.append(BindMount(host_path=host, container_path=binding.container_path,
+                                     read_only=done.read_only))
+
+
+def workdir_for(binding: Binding, job_dir: Path) -> Path:
+    folder = job_dir / ("inputs" if binding.direction is Direction.INPUT else "outputs") / binding.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
+                       resolved: Mapping[str, ResolvedPath], job_dir: Path, out: Materializations,
+                       cache_root: Path | None = None) -> None:
+    strategies = _input_strategies(cache_root)
+    for binding in bindings:
+        strategy = strategies[binding.mode]()
+        with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
+            done = stack.enter_context(
+                strategy.materialize(to_source(resolved[binding.name]), workdir_for(binding, job_dir)))
+        out.add(binding, done)
+
+
+class OutputSet:
+    """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited."""
+
+    def __init__(self) -> None:
+        self._entered: list[tuple[Binding, AbstractContextManager[Materialized]]] = []
+        self.errors: dict[str, RunnerError] = {}
+        self.closed = False
+
+    def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: Path,
+              out: Materializations) -> None:
+        strategies = _output_strategies()
+        for binding in bindings:
+            manager = strategies[binding.mode]().materialize(to_target(resolved[binding.name], binding),
+                                                             workdir_for(binding, job_dir))
+            with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
+                done = manager.__enter__()
+            self._entered.append((binding, manager))
+            out.add(binding, done)
+
+    def close(self, *, upload: bool = True) -> dict[str, RunnerError]:
+        """Finalize every output (or keep staged data when ``upload`` is False). Idempotent."""
+        if self.closed:
+            return self.errors
+        self.closed = True
+        while self._entered:
+            binding, manager = self._entered.pop()
+            self._close_one(binding, manager, upload)
+        return self.errors
+
+    def _close_one(self, binding: Binding, manager: AbstractContextManager[Materialized],
+                   upload: bool) -> None:
+        signal_exc: BaseException | None = None if upload else SkipFinalize()
+        try:
+            with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
+                try:
+                    if signal_exc is None:
+                        manager.__exit__(None, None, None)
+                    else:
+                        manager.__exit__(SkipFinalize, signal_exc, None)
+                except SkipFinalize:
+                    pass
+        except RunnerError as err:
+            log.warning("finalizing output %s failed: %s", binding.name, err.message)
+            self.errors[binding.name] = err
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Any:
+        self.close(upload=exc_type is None)  # an unexpected error: keep staged data, do not upload
+        return None

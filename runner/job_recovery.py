@@ -1,0 +1,122 @@
+"""No leaks, no lies: find jobs whose runner process died and clean up after them.
+
+Run at the start of every ``runner job`` command (and by the client). A job whose status is not
+terminal while its runner process is gone is marked Failed (its staged outputs are kept and named in
+the error); its labeled container (or host process group) is removed and any FUSE mount left under its
+job directory is unmounted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from runner.workspace import JobRecord, JobStatus, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING)
+UNCLAIMED_GRACE = timedelta(seconds=30)
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (field 22 of /proc/<pid>/stat), or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):  # a zombie has finished running
+        return None
+    return fields[19]
+
+
+def runner_alive(record: JobRecord) -> bool:
+    pid = record.runner_pid
+    if pid is None:
+        return utcnow() - record.created_at < UNCLAIMED_GRACE
+    started = process_start_time(pid)
+    if started is None:
+        return False
+    expected = record.extra.get("runner_start")
+    return expected is None or str(expected) == started
+
+
+def reconcile(ws: Workspace) -> list[str]:
+    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names."""
+    recovered = []
+    for status in ACTIVE:
+        for record in ws.list_jobs(status=status.value):
+            if not runner_alive(record):
+                release_resources(ws, record)
+                mark_lost(ws, record)
+                recovered.append(record.name)
+    return recovered
+
+
+def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
+    """Remove the job's container or process group and unmount leftover mounts; return what was done."""
+    done: list[str] = []
+    if record.backend == "process":
+        done += _kill_process_group(record)
+    else:
+        done += _remove_containers(ws, record.name)
+    job_dir = Path(record.job_dir or ws.job_dir(record.name))
+    if job_dir.exists():
+        from mounts.lifecycle import cleanup_stale_mounts
+
+        done += [f"unmounted {p}" for p in cleanup_stale_mounts(job_dir)]
+    for line in done:
+        log.info("job %s: %s", record.name, line)
+    return done
+
+
+def _remove_containers(ws: Workspace, name: str) -> list[str]:
+    from runner.backends.docker import JOB_LABEL, DockerBackend
+    from runner.errors import BackendError
+    from runner.job_run import WORKSPACE_LABEL
+
+    try:
+        removed = DockerBackend().remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)})
+    except BackendError as err:
+        log.warning("cannot check for a leftover container of job %s: %s", name, err.message)
+        return []
+    return [f"removed container {c[:12]}" for c in removed]
+
+
+def _kill_process_group(record: JobRecord) -> list[str]:
+    from runner.backends.process import kill_group
+
+    if not record.container_id or not record.container_id.isdigit():
+        return []
+    pid = int(record.container_id)
+    if process_start_time(pid) != record.extra.get("process_start"):
+        return []
+    return [f"killed process group {pid}"] if kill_group(pid) else []
+
+
+def staged_outputs(ws: Workspace, record: JobRecord) -> list[Path]:
+    outputs = Path(record.job_dir or ws.job_dir(record.name)) / "outputs"
+    if not outputs.is_dir():
+        return []
+    return sorted(p for p in outputs.iterdir() if p.is_dir() and any(p.iterdir()))
+
+
+def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED) -> JobRecord:
+    staged = staged_outputs(ws, record)
+    kept = f"; staged outputs kept at: {', '.join(map(str, staged))}" if staged else ""
+    if status is JobStatus.CANCELED:
+        error = f"canceled; the runner process (pid {record.runner_pid}) was no longer running{kept}"
+    else:
+        error = (f"the runner process (pid {record.runner_pid}) died while the job was "
+                 f"{record.status.value}{kept}")
+    extra = dict(record.extra)
+    extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
+    return ws.update_job(record.name, status=status, ended_at=utcnow(), error=error,
+                         outputs_partial=bool(staged), extra=extra)
+
+
+def current_process_start() -> str | None:
+    return process_start_time(os.getpid())

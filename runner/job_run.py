@@ -1,0 +1,165 @@
+"""Run one queued job to a terminal status: Preparing → Running → Finalizing → Completed/Failed/Canceled.
+
+Used by the background worker (``python -m runner.job_worker``) and by ``job create --stream`` in the
+foreground. Every mount, staging folder and container is released through one ``ExitStack`` on every
+path; SIGTERM/SIGINT cancel (see ``runner.job_supervise``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from runner.backends import BindMount, RunSpec, get_backend
+from runner.backends.base import Backend, PreparedImage
+from runner.errors import RunnerError
+from runner.job_materialize import Materializations, OutputSet, materialize_inputs
+from runner.job_plan import artifacts_binding, plan_from_dict, resolve_bindings
+from runner.job_recovery import process_start_time
+from runner.job_supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
+from runner.mlflow_env import CONTAINER_MLRUNS, MlflowRun, collect_logged_models, finish_run, prepare_run
+from runner.plan_types import RunPlan
+from runner.workspace import JobRecord, JobStatus, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+
+WORKSPACE_LABEL = "runner.workspace"
+
+
+class StatusTracker:
+    """Writes status changes (with the time each was entered) to the workspace record."""
+
+    def __init__(self, ws: Workspace, record: JobRecord) -> None:
+        self.ws = ws
+        self.name = record.name
+        self.extra: dict[str, Any] = dict(record.extra)
+
+    def set(self, status: JobStatus | None = None, **fields: Any) -> JobRecord:
+        if status is not None:
+            times = dict(self.extra.get("status_times", {}))
+            times[status.value] = utcnow().isoformat()
+            self.extra["status_times"] = times
+            fields["status"] = status
+        return self.ws.update_job(self.name, extra=self.extra, **fields)
+
+    def finish(self, status: JobStatus, **fields: Any) -> JobRecord:
+        return self.set(status, ended_at=utcnow(), **fields)
+
+
+def run_job(ws: Workspace, name: str, *, echo: Echo | None = None,
+            upload_on_failure: bool = True) -> JobRecord:
+    """Run the queued job ``name``; return its final record. Errors end up in the record, not raised."""
+    record = ws.get_job(name)
+    tracker = StatusTracker(ws, record)
+    cancel = CancelSignals()
+    with cancel.installed():
+        try:
+            return _run(ws, record, tracker, cancel, echo, upload_on_failure)
+        except JobCanceled:
+            return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started")
+        except RunnerError as err:
+            log.debug("job %s failed", name, exc_info=True)
+            return tracker.finish(JobStatus.FAILED, error=err.render())
+        except Exception as exc:
+            tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
+            raise
+
+
+def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: CancelSignals,
+         echo: Echo | None, upload_on_failure: bool) -> JobRecord:
+    plan = plan_from_dict(record.extra["plan"])
+    job_dir = ws.job_dir(record.name)
+    tracker.extra["runner_start"] = process_start_time(os.getpid())
+    tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
+    backend = get_backend(record.backend or "docker", cache_dir=ws.root / "docker",
+                          allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
+    resolved = resolve_bindings(ws, plan)
+    image = backend.prepare_image(plan)
+    tracker.set(image=image.name, image_id=image.id or None)
+    with ExitStack() as stack:
+        mats = Materializations()
+        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir)
+        outputs = stack.enter_context(OutputSet())
+        outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
+        run = _prepare_mlflow(record, job_dir, backend, mats)
+        outcome = _execute(ws, plan, job_dir, backend, image, mats, run, tracker, cancel, echo)
+        tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
+        status, error = _status_of(outcome, plan)
+        _collect_artifacts(run, job_dir, status)
+        upload = status is JobStatus.COMPLETED or upload_on_failure
+        errors = outputs.close(upload=upload)
+    if errors and status is JobStatus.COMPLETED:
+        status = JobStatus.FAILED
+        error = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
+    registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
+    return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
+                          registered_models=registered)
+
+
+def _prepare_mlflow(record: JobRecord, job_dir: Path, backend: Backend, mats: Materializations) -> MlflowRun:
+    in_container = backend.name == "docker"
+    artifacts = Path(mats.host_paths["artifacts"])
+    run = prepare_run(job_dir, record.name, record.experiment_name, in_container=in_container,
+                      artifacts=artifacts)
+    mats.env.update(run.env(in_container=in_container))
+    mats.mounts.append(BindMount(str(run.mlruns), CONTAINER_MLRUNS, read_only=False))
+    return run
+
+
+def _execute(ws: Workspace, plan: RunPlan, job_dir: Path, backend: Backend, image: PreparedImage,
+             mats: Materializations, run: MlflowRun, tracker: StatusTracker, cancel: CancelSignals,
+             echo: Echo | None) -> Outcome:
+    code_dir = job_dir / "code"
+    for sub in ("outputs", "logs"):
+        (code_dir / sub).mkdir(parents=True, exist_ok=True)
+    plan = replace(plan, code_dir=str(code_dir))
+    mounts = [*mats.mounts]
+    mounts.append(BindMount(str(code_dir), plan.working_dir, read_only=False))
+    spec = RunSpec(plan=plan, mounts=tuple(mounts), env=mats.env,
+                   labels={WORKSPACE_LABEL: str(ws.root)}, host_paths=mats.host_paths)
+    cancel.raise_now = False  # from here on a cancel stops the run and finalizes the outputs
+    if cancel.requested.is_set():
+        raise JobCanceled()
+    handle = backend.start(spec, image)
+    try:
+        if backend.name == "process":  # recovery kills the group only if it is still this process
+            tracker.extra["process_start"] = process_start_time(int(handle.ident))
+        tracker.set(JobStatus.RUNNING, container_id=handle.ident, started_at=utcnow())
+        return supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
+                         log_path=job_dir / "user_logs" / "std_log.txt", echo=echo)
+    finally:
+        handle.remove()
+
+
+def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
+    if outcome.reason == "canceled":
+        return JobStatus.CANCELED, "canceled by the user; the job was stopped"
+    if outcome.reason == "timeout":
+        return JobStatus.FAILED, (f"the job timed out after {plan.timeout_s:g} s (limits.timeout) and was "
+                                  f"stopped")
+    if outcome.exit_code != 0:
+        return JobStatus.FAILED, (f"the command exited with code {outcome.exit_code}; its output is in "
+                                  f"user_logs/std_log.txt (`runner job stream --name {plan.job_name}`)")
+    return JobStatus.COMPLETED, None
+
+
+def _collect_artifacts(run: MlflowRun, job_dir: Path, status: JobStatus) -> None:
+    """./outputs, ./logs, user_logs/ and MLflow logged models into the artifacts folder."""
+    finish_run(run, status={JobStatus.COMPLETED: "FINISHED", JobStatus.CANCELED: "KILLED"}.get(status,
+                                                                                              "FAILED"))
+    collect_logged_models(run)
+    for source, name in ((job_dir / "code" / "outputs", "outputs"), (job_dir / "code" / "logs", "logs"),
+                         (job_dir / "user_logs", "user_logs")):
+        if source.is_dir() and any(source.iterdir()):
+            shutil.copytree(source, run.artifacts / name, dirs_exist_ok=True, symlinks=True)
+
+
+def _register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> list[str]:
+    from runner.job_register import register_output_models
+
+    return register_output_models(ws, record, plan)

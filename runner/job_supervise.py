@@ -1,0 +1,119 @@
+"""Drive a started run: pump its logs to the job's log file (and a terminal), wait with a timeout, and
+stop it (grace period, then kill) when a cancel is requested through SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from runner.backends.base import RunHandle
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = float(os.environ.get("RUNNER_CANCEL_GRACE_S", "10"))
+POLL_S = 0.2
+LOG_DRAIN_S = 10.0
+
+Echo = Callable[[bytes], None]
+
+
+class JobCanceled(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
+    """Raised (before the run starts) when the job was asked to cancel, to unwind preparation."""
+
+
+class CancelSignals:
+    """SIGTERM and SIGINT become a cancel request.
+
+    Before the run starts the handler raises ``JobCanceled`` so preparation unwinds through its
+    ``ExitStack``; once the run is started it only sets a flag, so stopping and finalizing the outputs
+    are never interrupted halfway.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.raise_now = True
+
+    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested.set()
+        if self.raise_now:
+            self.raise_now = False
+            raise JobCanceled()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[CancelSignals]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int | None
+    reason: str  # "exited", "timeout", "canceled"
+
+
+def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as sink:
+        try:
+            for chunk in handle.logs():
+                sink.write(chunk)
+                sink.flush()
+                if echo is not None:
+                    echo(chunk)
+        except Exception as exc:  # noqa: BLE001 - a broken log stream must not fail the job
+            log.warning("log streaming stopped: %s", exc)
+
+
+def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSignals, log_path: Path,
+              echo: Echo | None = None) -> Outcome:
+    """Wait for ``handle`` to end; stop it on timeout or cancel. Logs are fully written on return."""
+    done = threading.Event()
+    result: dict[str, int | BaseException] = {}
+
+    def wait() -> None:
+        try:
+            result["code"] = handle.wait()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            result["error"] = exc
+        finally:
+            done.set()
+
+    pump = threading.Thread(target=_pump_logs, args=(handle, log_path, echo), daemon=True, name="logs")
+    waiter = threading.Thread(target=wait, daemon=True, name="wait")
+    pump.start()
+    waiter.start()
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    reason = "exited"
+    while not done.wait(POLL_S):
+        if cancel.requested.is_set():
+            reason = "canceled"
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            reason = "timeout"
+            break
+    if reason != "exited":
+        log.info("stopping the job (%s), grace period %.0f s", reason, CANCEL_GRACE_S)
+        handle.stop(CANCEL_GRACE_S)
+        done.wait()
+    pump.join(LOG_DRAIN_S)
+    error = result.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    code = result.get("code")
+    return Outcome(exit_code=code if isinstance(code, int) else None, reason=reason)
