@@ -14,7 +14,7 @@ workspace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,17 @@ class ModelOperations:
         self._registry = registry
 
     def create_or_update(self, model: Model, **_: Any) -> Model:
+        """A new version, or (same name + version, same path) an update of description and tags."""
         return self._registry.create_or_update(model)
+
+    def create(self, model: Model) -> Model:
+        """A new version only (``runner model create``): an existing name + version is refused."""
+        return self._registry.create(model)
+
+    def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
+               remove: Iterable[str] = ()) -> Model:
+        """``--set description=..`` / ``--set tags.k=v`` / ``--remove tags.k``; nothing else may change."""
+        return self._registry.update(name, version, set_values=set_values, remove=remove)
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Model:
         return self._registry.get(name, version=None if version is None else str(version), label=label)

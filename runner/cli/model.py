@@ -1,7 +1,197 @@
-"""`runner model ...` commands."""
+"""`runner model ...` commands: az ml model's verbs and flags."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 import typer
 
+from runner.assets import Model, check_model_fields, load_model
+from runner.cli import _common
+from runner.client import MLClient
+from runner.errors import SpecError
+
 app = typer.Typer(no_args_is_help=True)
+
+
+class ModelType(StrEnum):
+    custom_model = "custom_model"
+    mlflow_model = "mlflow_model"
+    triton_model = "triton_model"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+OUTPUT = typer.Option(OutputFormat.table, "--output", "-o", help="Output format.")
+
+
+def client() -> MLClient:
+    return MLClient(workspace_dir=_common.STATE.workspace)
+
+
+def emit(data: dict[str, Any] | list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
+    """Print ``data`` as JSON, YAML, or a readable table of ``columns``."""
+    if output is OutputFormat.json:
+        _common.print_json(data)
+    elif output is OutputFormat.yaml:
+        import sys
+
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe")
+        yaml.default_flow_style = False
+        yaml.dump(data, sys.stdout)
+    elif isinstance(data, list):
+        _common.print_table([c.replace("_", " ").title() for c in columns],
+                            [[_cell(row.get(c)) for c in columns] for row in data])
+    else:  # one entity: "field: value" lines, never truncated
+        width = max((len(k) for k in data), default=0)
+        for key, value in data.items():
+            typer.echo(f"{key + ':':<{width + 1}} {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """``k=v`` pairs (each value may hold several, space-separated, as az accepts)."""
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        for item in value.split() if "=" in value and " " in value.split("=", 1)[0] else [value]:
+            key, sep, val = item.partition("=")
+            if not sep or not key:
+                raise SpecError(f"{option} expects key=value, got '{item}'", field=option,
+                                hint=f"for example {option} stage=Prod")
+            pairs[key.strip()] = val
+    return pairs
+
+
+_MODEL_LIST_COLUMNS = ["name", "version", "type", "stage", "description"]
+
+
+@app.command("create")
+def create(
+    file: str = typer.Option(None, "--file", "-f", help="Model YAML (az ml model create --file)."),
+    name: str = typer.Option(None, "--name", "-n", help="Model name."),
+    version: str = typer.Option(None, "--version", "-v", help="Version (default: next number)."),
+    path: str = typer.Option(None, "--path", "-p", help="Local path, azureml://..., runs:/... or URL."),
+    type_: ModelType = typer.Option(None, "--type", "-t", help="Model type (default custom_model)."),
+    description: str = typer.Option(None, "--description", "-d", help="Description."),
+    tags: list[str] = typer.Option(None, "--tags", help="Tags as key=value (repeatable)."),
+    stage: str = typer.Option(None, "--stage", "-s", help="Stage, e.g. Development, Production."),
+    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+) -> None:
+    """Register a model version (copies local files into the workspace's default datastore)."""
+    overrides = {"name": name, "version": version, "path": path, "description": description,
+                 "type": type_.value if type_ else None, "stage": stage,
+                 "tags": parse_pairs(tags, "--tags") or None}
+    if file:
+        model = load_model(file, overrides=overrides)
+    else:
+        if not name or not path:
+            raise SpecError("give --file, or --name and --path",
+                            hint="runner model create --name my-model --path ./model.pkl "
+                                 "(or --file model.yml)")
+        model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
+        check_model_fields(model)
+    created = client().models.create(model)
+    emit(created.to_dict(), output, _MODEL_LIST_COLUMNS)
+
+
+@app.command("list")
+def list_(
+    name: str = typer.Option(None, "--name", "-n", help="List the versions of this model."),
+    include_archived: bool = typer.Option(False, "--include-archived", help="Include archived models."),
+    archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
+    max_results: int = typer.Option(None, "--max-results", "-r", help="At most this many rows."),
+    output: OutputFormat = OUTPUT,
+) -> None:
+    """List models (latest version of each), or the versions of one model with --name."""
+    models = client().models.list(name, include_archived=include_archived, archived_only=archived_only,
+                                  max_results=max_results)
+    columns = _MODEL_LIST_COLUMNS + (["archived"] if include_archived or archived_only else [])
+    emit([m.to_dict() for m in models], output, columns)
+
+
+@app.command("show")
+def show(
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    version: str = typer.Option(None, "--version", "-v", help="Version."),
+    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    output: OutputFormat = OUTPUT,
+) -> None:
+    """Show one model version."""
+    _one_of(version, label)
+    emit(client().models.get(name, version=version, label=label).to_dict(), output, [])
+
+
+@app.command("update")
+def update(
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    version: str = typer.Option(..., "--version", "-v", help="Version."),
+    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value>."),
+    remove: list[str] = typer.Option(None, "--remove", help="tags.<key> to remove."),
+    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+) -> None:
+    """Update the description or tags of a model version (nothing else can change)."""
+    if not set_ and not remove:
+        raise SpecError("nothing to update", hint="--set description=\"...\", --set tags.<key>=<value> or "
+                                                  "--remove tags.<key>")
+    values = {}
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SpecError(f"--set expects field=value, got '{item}'", hint="--set tags.stage=Prod")
+        values[key.strip()] = value
+    updated = client().models.update(name, version, set_values=values, remove=remove or [])
+    emit(updated.to_dict(), output, [])
+
+
+@app.command("archive")
+def archive(
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
+    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+) -> None:
+    """Archive a model version, or the whole model (hidden from list; still usable)."""
+    _one_of(version, label, required=False)
+    client().models.archive(name, version=version, label=label)
+    typer.echo(f"archived model '{name}'" + (f" version {version}" if version else ""))
+
+
+@app.command("restore")
+def restore(
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
+    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+) -> None:
+    """Restore an archived model version, or the whole model."""
+    _one_of(version, label, required=False)
+    client().models.restore(name, version=version, label=label)
+    typer.echo(f"restored model '{name}'" + (f" version {version}" if version else ""))
+
+
+@app.command("download")
+def download(
+    name: str = typer.Option(..., "--name", "-n", help="Model name."),
+    version: str = typer.Option(..., "--version", "-v", help="Version."),
+    download_path: str = typer.Option(".", "--download-path", "-p", help="Folder to download into."),
+) -> None:
+    """Download a model version's files to <download-path>/<name>/."""
+    target = client().models.download(name, version=version, download_path=download_path)
+    typer.echo(f"downloaded model '{name}' version {version} to {target}")
+
+
+def _one_of(version: str | None, label: str | None, *, required: bool = True) -> None:
+    if version and label:
+        raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
+    if required and not version and not label:
+        raise SpecError("give --version or --label", hint="--version 1, or --label latest")
