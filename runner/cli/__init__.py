@@ -12,6 +12,7 @@ import traceback
 
 import typer
 
+import runner.cli.job_lifecycle  # noqa: F401
 from runner import __version__
 from runner.cli import _common
 from runner.cli.cache import app as cache_app

@@ -1,0 +1,170 @@
+"""`runner job create | show | list | stream | cancel | download` (az ml job semantics).
+
+Every command first reconciles the workspace (jobs whose runner died are marked Failed, their
+containers and mounts removed). ``create`` without ``--stream`` starts a background worker and prints
+the job name; with ``--stream`` it runs the job here, follows its log, and exits 0 for Completed,
+1 for Failed and 3 for Canceled (Ctrl-C cancels the job: it is stopped, its outputs finalized).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from runner.cli import _common
+from runner.cli.job import app
+
+if TYPE_CHECKING:
+    from runner.jobs import JobOperations
+    from runner.workspace import JobRecord
+
+EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
+OUTPUT_HELP = "Output format: table (default) or json."
+
+
+def _operations() -> JobOperations:
+    from runner.jobs import JobOperations
+    from runner.workspace import Workspace
+
+    return JobOperations(Workspace(_common.STATE.workspace))
+
+
+def _echo(chunk: bytes) -> None:
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+def _summary(record: JobRecord) -> None:
+    lines = ["", "Execution Summary", "=================", f"RunId: {record.name}",
+             f"Status: {record.status.value}"]
+    if record.exit_code is not None:
+        lines.append(f"Exit code: {record.exit_code}")
+    if record.error:
+        lines.append(f"Error: {record.error}")
+    if record.registered_models:
+        lines.append("Registered models: " + ", ".join(record.registered_models))
+    typer.echo("\n".join(lines), err=True)
+
+
+def _exit_for(record: JobRecord) -> None:
+    code = EXIT_FOR_STATUS.get(record.status.value, 1)
+    if code:
+        raise typer.Exit(code)
+
+
+def _as_json(record: JobRecord) -> dict[str, Any]:
+    data = record.model_dump(mode="json")
+    data["duration_s"] = _duration(record)
+    return data
+
+
+def _duration(record: JobRecord) -> float | None:
+    if record.started_at and record.ended_at:
+        return round((record.ended_at - record.started_at).total_seconds(), 3)
+    return None
+
+
+@app.command("create")
+def create(
+    file: Path = typer.Option(..., "--file", "-f", help="The job YAML."),
+    name: str = typer.Option(None, "--name", "-n", help="Job name (default: from the YAML, or generated)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
+    stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; run nothing."),
+    backend: str = typer.Option(None, "--backend", help="docker (default) or process."),
+    no_upload_on_failure: bool = typer.Option(False, "--no-upload-on-failure",
+                                              help="Keep a failed job's outputs staged, not uploaded."),
+    output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+) -> None:
+    """Create a job (as `az ml job create`)."""
+    if dry_run:
+        from runner.cli.job import plan_for_file  # type: ignore[attr-defined]
+
+        plan_for_file(file, set_, name=name, output=output)
+        return
+    from runner.spec import load_job_spec
+
+    ops = _operations()
+    spec = load_job_spec(file, set_)
+    if stream:
+        record = ops.create_or_update(spec, name=name, stream=True, echo=_echo, backend=backend,
+                                      upload_on_failure=not no_upload_on_failure)
+        if output == "json":
+            _common.print_json(_as_json(record))
+        _summary(record)
+        _exit_for(record)
+        return
+    record = ops.create_or_update(spec, name=name, backend=backend,
+                                  upload_on_failure=not no_upload_on_failure)
+    if output == "json":
+        _common.print_json(_as_json(record))
+    else:
+        typer.echo(record.name)
+
+
+@app.command("show")
+def show(name: str = typer.Option(..., "--name", "-n"),
+         output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+    """Show one job: status, times, exit code, error, inputs and outputs."""
+    record = _operations().get(name)
+    if output == "json":
+        _common.print_json(_as_json(record))
+        return
+    rows: list[tuple[str, Any]] = [
+        ("name", record.name), ("status", record.status.value), ("created", record.created_at),
+        ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
+        ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
+        ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
+    rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
+    rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
+    rows += [("registered_model", m) for m in record.registered_models]
+    _common.print_table(("field", "value"), rows)
+
+
+@app.command("list")
+def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
+              output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+    """List jobs, newest first."""
+    records = _operations().list(max_results=max_results)
+    if output == "json":
+        _common.print_json([_as_json(r) for r in records])
+        return
+    _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
+                        [(r.name, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                          _duration(r), r.exit_code, r.image) for r in records])
+
+
+@app.command("stream")
+def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
+    """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
+    typer.echo(f"RunId: {name}", err=True)
+    record = _operations().stream(name, echo=_echo)
+    _summary(record)
+    _exit_for(record)
+
+
+@app.command("cancel")
+def cancel(name: str = typer.Option(..., "--name", "-n"),
+           output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+    """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled."""
+    record = _operations().cancel(name)
+    if output == "json":
+        _common.print_json(_as_json(record))
+    else:
+        typer.echo(f"{record.name}: {record.status.value}")
+
+
+@app.command("download")
+def download(name: str = typer.Option(..., "--name", "-n"),
+             output_name: str = typer.Option(None, "--output-name", help="One named output."),
+             all_: bool = typer.Option(False, "--all", help="Artifacts and every named output."),
+             download_path: Path = typer.Option(Path("."), "--download-path", "-p")) -> None:
+    """Download a job's outputs (artifacts/ and named-outputs/<name>/ under --download-path)."""
+    if output_name and all_:
+        raise typer.BadParameter("give --output-name or --all, not both")
+    for path in _operations().download(name, download_path=download_path, output_name=output_name,
+                                       all=all_):
+        typer.echo(str(path))
