@@ -17,6 +17,7 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from mounts.readahead import Prefetcher, ReadaheadStream
 
 log = logging.getLogger(__name__)
 
+UploadFile = Callable[[Path, str], None]  # (staged local file, remote path): make it durable or raise
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC | os.O_CREAT
 
 
@@ -57,8 +59,10 @@ class UploadLog:
 class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     use_ns = True
 
-    def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher) -> None:
+    def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher,
+                 upload_file: UploadFile | None = None) -> None:
         self.fs = fs
+        self.upload_file = upload_file or self._put_file
         self.root = root.rstrip("/") or "/"
         self.staging = staging
         self.prefetcher = prefetcher
@@ -173,10 +177,8 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             if not staged.dirty or self._staged.get(path) is not staged:
                 return
             staged.dirty = False  # writes racing with the upload set it again
-        remote = self.fs_path(path)
         try:
-            self._ensure_parent(remote)
-            self.fs.put_file(str(staged.local), remote)
+            self.upload_file(staged.local, self.fs_path(path))
         except BaseException as exc:
             with self._lock:
                 staged.dirty = True
@@ -201,6 +203,10 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self._staged.pop(path, None)
         self._attrs[path] = attrs_of({"type": "file", "size": size}, writable=True)
         staged.local.unlink(missing_ok=True)
+
+    def _put_file(self, local: Path, remote: str) -> None:
+        self._ensure_parent(remote)
+        self.fs.put_file(str(local), remote)
 
     def _ensure_parent(self, remote: str) -> None:
         parent = remote.rsplit("/", 1)[0]

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mounts.base import Materialized, Source
+from mounts.errors import MountFailed
 from mounts.fuse_ro import FsspecReadOnly
 from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig, fsspec_range_fetch
+from mounts.readahead import Prefetcher, ReadaheadConfig, store_range_fetch
+from mounts.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,14 @@ class RoMountStrategy:
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
+        _check_exists(source)
         if source.local_path is not None:
             # A local datastore needs no FUSE: the executor binds the path read-only.
-            yield Materialized(host_path=Path(source.local_path), read_only=True, uri=source.url)
+            yield Materialized(host_path=Path(source.local_path), read_only=True)
             return
         mountpoint = Path(workdir) / "mnt"
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]
-        prefetcher = Prefetcher(fsspec_range_fetch(source.fs), self.readahead)
+        prefetcher = Prefetcher(store_range_fetch(open_store(source.fs)), self.readahead)
         operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name)
         options = MountOptions(read_only=True, single_threaded=self.single_threaded, fsname="runner-ro",
                                extra={"kernel_cache": True, "entry_timeout": 3600, "attr_timeout": 3600,
@@ -45,6 +48,21 @@ class RoMountStrategy:
         try:
             with fuse_mount(operations, mountpoint, options, self.ready_timeout):
                 log.info("mounted %s read-only at %s", source.url, mountpoint)
-                yield Materialized(host_path=mountpoint, read_only=True, uri=source.url)
+                yield Materialized(host_path=mountpoint, read_only=True)
         finally:
             prefetcher.close()
+
+
+def _check_exists(source: Source) -> None:
+    """Fail before mounting when the source is missing (one ``info`` request on a remote store)."""
+    if source.local_path is not None:
+        if not Path(source.local_path).exists():
+            raise MountFailed(f"input {source.url} does not exist (no such path {source.local_path})")
+        return
+    try:
+        info = source.fs.info(source.path)
+    except FileNotFoundError as exc:
+        raise MountFailed(f"input {source.url} does not exist") from exc
+    if (info.get("type") == "directory") != source.is_dir:
+        kind = "folder" if source.is_dir else "file"
+        raise MountFailed(f"input {source.url} is not a {kind}")

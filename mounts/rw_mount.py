@@ -23,9 +23,12 @@ from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
 from mounts.errors import TransferFailed
-from mounts.fuse_rw import FsspecReadWrite, UploadLog
+from mounts.fuse_rw import FsspecReadWrite, UploadFile, UploadLog
 from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig, fsspec_range_fetch
+from mounts.readahead import Prefetcher, ReadaheadConfig, store_range_fetch
+from mounts.store import open_store
+from mounts.transfer import TransferOptions
+from mounts.transfer_upload import LocalFile, upload_files
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class RwMountStrategy:
 
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
+    transfer: TransferOptions = field(default_factory=TransferOptions)
 
     def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:
         if target.local_path is not None:
@@ -47,17 +51,18 @@ class RwMountStrategy:
         staging = workdir / "staged"
         staging.mkdir(parents=True, exist_ok=True)
         root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
-        prefetcher = Prefetcher(fsspec_range_fetch(target.fs), self.readahead)
-        operations = FsspecReadWrite(target.fs, root, staging, prefetcher)
+        prefetcher = Prefetcher(store_range_fetch(open_store(target.fs)), self.readahead)
+        operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
+                                     upload_file=_store_upload(target, self.transfer))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
                                is_busy=operations.busy)
-        finalize = True
         try:
             with fuse_mount(operations, workdir / "mnt", options, self.ready_timeout) as handle:
                 log.info("mounted %s read-write at %s", target.url, handle.mountpoint)
-                yield Materialized(host_path=handle.mountpoint, read_only=False, uri=target.url)
+                yield Materialized(host_path=handle.mountpoint, read_only=False)
         except SkipFinalize:
-            finalize = False
+            log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
+            raise
         except (KeyboardInterrupt, SystemExit):
             log.warning("interrupted: files not uploaded yet stay in %s", staging)
             raise
@@ -66,8 +71,18 @@ class RwMountStrategy:
             raise
         finally:
             prefetcher.close()
-        if finalize:
-            _finish_uploads(operations, staging, target)
+        _finish_uploads(operations, staging, target)
+
+
+def _store_upload(target: Target, options: TransferOptions) -> UploadFile:
+    """Upload one closed file with the transfer engine (blocks in parallel, verified)."""
+    store = open_store(target.fs)
+
+    def upload(local: Path, remote: str) -> None:
+        item = LocalFile(rel=local.name, path=local, size=local.stat().st_size)
+        upload_files(store, [(item, remote)], options=options, quiet=True, description="rw_mount")
+
+    return upload
 
 
 def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target) -> None:
@@ -97,9 +112,10 @@ def _local_staging(target: Target, workdir: Path) -> Iterator[Materialized]:
     staging = workdir / "staged"
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        yield Materialized(host_path=staging, read_only=False, uri=target.url)
+        yield Materialized(host_path=staging, read_only=False)
     except SkipFinalize:
-        return
+        log.info("output %s not moved into place (SkipFinalize); kept in %s", target.url, staging)
+        raise
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:

@@ -131,3 +131,17 @@ def case_strategy(request: pytest.FixtureRequest, case: StrategyCase, scratch: P
     for fixture in case.needs:
         request.getfixturevalue(fixture)
     return case.factory(CaseContext(scratch))
+
+
+# FUSE strategies (mounts/ro_mount.py, mounts/rw_mount.py). rw_mount uploads each file when it is
+# closed, so nothing stays staged for SkipFinalize to keep (stages=False).
+def _fuse_cases() -> None:
+    from mounts.ro_mount import RoMountStrategy
+    from mounts.rw_mount import RwMountStrategy
+
+    INPUT_CASES.append(StrategyCase("ro_mount", lambda ctx: RoMountStrategy(), needs=("fuse_available",)))
+    OUTPUT_CASES.append(StrategyCase("rw_mount", lambda ctx: RwMountStrategy(transfer=ctx.options),
+                                     needs=("fuse_available",)))
+
+
+_fuse_cases()
