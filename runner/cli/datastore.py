@@ -1,7 +1,63 @@
-"""`runner datastore ...` commands."""
+"""`runner datastore ...` commands. Secrets are never printed (``show`` redacts them)."""
 
 from __future__ import annotations
 
 import typer
 
+from runner.cli.model import OUTPUT, OutputFormat, client, emit
+from runner.datastores import credential_kind, load_datastore, public_dict
+
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    file: str = typer.Option(..., "--file", "-f", help="Datastore YAML (Azure ML datastore fields)."),
+    name: str = typer.Option(None, "--name", "-n", help="Override the name in the file."),
+    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+) -> None:
+    """Create (or replace) a datastore: local folder, azure_blob, azure_data_lake_gen2 or fsspec URL."""
+    datastore = load_datastore(file)
+    if name:
+        datastore = datastore.model_copy(update={"name": name})
+    saved = client().datastores.create_or_update(datastore)
+    emit(public_dict(saved), output, [])
+
+
+@app.command("list")
+def list_(output: OutputFormat = OUTPUT) -> None:
+    """List datastores."""
+    datastores = list(client().datastores.list())
+    if output is not OutputFormat.table:
+        emit([public_dict(ds) for ds in datastores], output, [])
+        return
+    rows = [{**public_dict(ds), "location": _location(public_dict(ds)), "credentials": credential_kind(ds)}
+            for ds in datastores]
+    emit(rows, output, ["name", "type", "location", "credentials"])
+
+
+@app.command("show")
+def show(
+    name: str = typer.Option(..., "--name", "-n", help="Datastore name."),
+    output: OutputFormat = OUTPUT,
+) -> None:
+    """Show a datastore (secrets redacted)."""
+    emit(public_dict(client().datastores.get(name)), output, [])
+
+
+@app.command("delete")
+def delete(name: str = typer.Option(..., "--name", "-n", help="Datastore name.")) -> None:
+    """Delete a datastore's registration (its data is not touched)."""
+    client().datastores.delete(name)
+    typer.echo(f"deleted datastore '{name}' (its data was not touched)")
+
+
+def _location(data: dict[str, object]) -> str:
+    kind = data.get("type")
+    if kind == "local":
+        return str(data.get("path", ""))
+    if kind == "fsspec":
+        return str(data.get("url", ""))
+    container = data.get("container_name") or data.get("filesystem")
+    where = data.get("account_url") or data.get("account_name") or ""
+    return f"{where}/{container}"
