@@ -1,3 +1,55 @@
-"""runner: run Azure-ML-style command jobs on your own machine."""
+"""runner: run Azure-ML-style command jobs on your own machine.
+
+    from runner import Input, Output, command, load_job, MLClient
+    from runner.entities import Model, Command, Environment
+    from runner.constants import AssetTypes, ModelType, InputOutputModes
+
+Names are imported on first use, so ``import runner`` stays cheap and the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from runner.assets import Model
+    from runner.builder import command, load_job
+    from runner.client import MLClient
+    from runner.constants import AssetTypes, InputOutputModes, ModelType
+    from runner.entities import BuildContext, Command, Environment, Input, Output
+
+_EXPORTS = {
+    "Input": "runner.entities",
+    "Output": "runner.entities",
+    "Command": "runner.entities",
+    "Environment": "runner.entities",
+    "BuildContext": "runner.entities",
+    "Model": "runner.assets",
+    "command": "runner.builder",
+    "load_job": "runner.builder",
+    "MLClient": "runner.client",
+    "AssetTypes": "runner.constants",
+    "ModelType": "runner.constants",
+    "InputOutputModes": "runner.constants",
+}
+
+__all__ = [
+    "AssetTypes", "BuildContext", "Command", "Environment", "Input", "InputOutputModes", "MLClient",
+    "Model", "ModelType", "Output", "__version__", "command", "load_job",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runner' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -84,6 +84,8 @@ def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | Non
     allowed = [m.value for m in Mode if m in allowed_modes(asset_type, direction)] if known else [
         m.value for m in Mode]
     what = f"a {asset_type.value} {direction.value}" if known else f"an {direction.value}"
+    if value == "mount":  # Azure's generic mount
+        value = Mode.RO_MOUNT if direction is Direction.INPUT else Mode.RW_MOUNT
     try:
         mode = Mode(str(value))
     except ValueError:
@@ -149,6 +151,9 @@ class LiteralInput(_Strict):
     default: Scalar | None = None
     optional: bool = False
     description: str | None = None
+    min: StrictInt | StrictFloat | None = None
+    max: StrictInt | StrictFloat | None = None
+    enum: list[Scalar] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -167,7 +172,18 @@ class LiteralInput(_Strict):
             if not ok:
                 raise _fail(f"{name} {given!r} is not a {self.type}",
                             f"give a {self.type} value, or change type")
+        self._check_range()
         return self
+
+    def _check_range(self) -> None:
+        value = self.effective
+        if value is None:
+            return
+        if isinstance(value, int | float) and not isinstance(value, bool) and (
+                (self.min is not None and value < self.min) or (self.max is not None and value > self.max)):
+            raise _fail(f"{value!r} is outside [{self.min}, {self.max}]", "give a value in range")
+        if self.enum is not None and value not in self.enum:
+            raise _fail(f"{value!r} is not one of {self.enum}", "give one of the enum values")
 
     @model_serializer(mode="wrap")
     def _as_scalar(self, handler: SerializerFunctionWrapHandler) -> Any:

@@ -199,11 +199,14 @@ def _plain_scalar(value: Any) -> Any:
     return value
 
 
-def dump_yaml(data: Any, path: str | Path) -> None:
-    """Write plain data as block-style YAML (keys in the order given)."""
+def dump_yaml(data: Any, dest: str | Path | io.TextIOBase) -> None:
+    """Write plain data as block-style YAML (keys in the order given) to a path or a text stream."""
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
-    with Path(path).open("w", encoding="utf-8") as handle:
+    if isinstance(dest, io.TextIOBase):
+        yaml.dump(data, dest)
+        return
+    with Path(dest).open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)

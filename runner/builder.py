@@ -1,0 +1,106 @@
+"""``command(...)`` and ``load_job(...)``, with the signatures of ``azure.ai.ml``.
+
+    from runner import Input, Output, command
+    job = command(code="./src", command="python train.py --data ${{inputs.data}}",
+                  inputs={"data": Input(type="uri_folder", path="./data")},
+                  environment="python:3.11")
+
+Both return a checked ``runner.entities.Command``; bad arguments raise one ``SpecError`` naming the field.
+Relative paths (code, local inputs) are relative to the current directory when the job is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.entities import Command, Environment, Input, Output, _Entity
+from runner.errors import SpecError
+from runner.spec_errors import did_you_mean
+from runner.spec_load import load_job_spec, spec_from_data
+
+# azure.ai.ml.command() arguments with no local meaning that are accepted and dropped
+_DROPPED = ("is_deterministic", "job_tier", "priority")
+_RESOURCE_ARGS = ("instance_count", "instance_type", "locations", "docker_args", "shm_size", "gpu_count")
+_ARGS = ("name", "description", "tags", "properties", "display_name", "command", "experiment_name",
+         "environment", "environment_variables", "distribution", "compute", "inputs", "outputs", "timeout",
+         "code", "identity", "services", "parent_job_name", "resources", "limits", "queue_settings",
+         *_RESOURCE_ARGS, *_DROPPED)
+
+
+def _as_data(value: Any) -> Any:
+    """Entities and SDK-like objects -> plain data for the spec."""
+    if isinstance(value, _Entity):
+        return value._to_data()
+    if isinstance(value, Mapping):
+        return {k: _as_data(v) for k, v in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "_to_dict"):  # e.g. an azure.ai.ml distribution/identity object
+        return value._to_dict()
+    if hasattr(value, "__dict__") and not isinstance(value, str | int | float | bool):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_") and v is not None}
+    return value
+
+
+def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if outputs is None:
+        return None
+    return {k: ({} if v is None else _as_data(v)) for k, v in outputs.items()}
+
+
+def _resources(resources: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    data: dict[str, Any] = dict(_as_data(resources) or {})
+    for key in _RESOURCE_ARGS:
+        if kwargs.get(key) is not None:
+            data[key] = kwargs[key]
+    return data or None
+
+
+def command(*, command: str | None = None, environment: str | Environment | None = None,
+            inputs: Mapping[str, Input | Any] | None = None,
+            outputs: Mapping[str, Output | None] | None = None,
+            code: str | os.PathLike[str] | None = None, **kwargs: Any) -> Command:
+    """Build a command job, like ``azure.ai.ml.command`` (see the module docstring)."""
+    for key in kwargs:
+        if key not in _ARGS:
+            raise SpecError(f"command() got an unknown argument '{key}'{did_you_mean(key, _ARGS)}",
+                            field=key, hint="arguments: command, environment, inputs, outputs, code, "
+                                            + ", ".join(a for a in _ARGS if a not in ("command", "code")))
+    limits = dict(_as_data(kwargs.get("limits")) or {})
+    if kwargs.get("timeout") is not None:
+        limits["timeout"] = kwargs["timeout"]
+    data: dict[str, Any] = {
+        "name": kwargs.get("name"), "display_name": kwargs.get("display_name"),
+        "experiment_name": kwargs.get("experiment_name"), "description": kwargs.get("description"),
+        "tags": kwargs.get("tags"), "properties": kwargs.get("properties"),
+        "code": None if code is None else os.fspath(code), "command": command,
+        "environment": _as_data(environment), "environment_variables": kwargs.get("environment_variables"),
+        "inputs": None if inputs is None else {k: _as_data(v) for k, v in inputs.items()},
+        "outputs": _outputs(outputs), "resources": _resources(kwargs.get("resources"), kwargs),
+        "limits": limits or None, "distribution": _as_data(kwargs.get("distribution")),
+        "compute": kwargs.get("compute"), "identity": _as_data(kwargs.get("identity")),
+        "services": _as_data(kwargs.get("services")),
+        "queue_settings": _as_data(kwargs.get("queue_settings")),
+        "parent_job_name": kwargs.get("parent_job_name"),
+    }
+    return Command(spec_from_data({k: v for k, v in data.items() if v is not None}))
+
+
+def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = None,
+             params_override: Sequence[Mapping[str, Any]] | None = None,
+             overrides: Sequence[str] = ()) -> Command:
+    """Load a command job YAML, like ``azure.ai.ml.load_job``.
+
+    ``overrides`` are ``--set``-style ``"inputs.x.path=data/"`` strings; ``params_override`` is Azure's
+    ``[{"inputs.x.path": "data/"}]`` form. ``relative_origin`` is accepted for compatibility.
+    """
+    del relative_origin
+    sets = list(overrides)
+    for mapping in params_override or ():
+        sets += [f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+                 for key, value in mapping.items()]
+    return Command(load_job_spec(Path(source), sets))

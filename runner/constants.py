@@ -1,0 +1,48 @@
+"""Constants with the names and values of ``azure.ai.ml.constants`` (so seed snippets work unchanged).
+
+    from runner.constants import AssetTypes, ModelType, InputOutputModes
+"""
+
+from __future__ import annotations
+
+from runner.modes import AssetType
+
+
+class AssetTypes:
+    URI_FILE = "uri_file"
+    URI_FOLDER = "uri_folder"
+    MLTABLE = "mltable"
+    MLFLOW_MODEL = "mlflow_model"
+    TRITON_MODEL = "triton_model"
+    CUSTOM_MODEL = "custom_model"
+
+
+class ModelType:
+    """Azure's model type names; ``normalize_model_type`` maps them to the asset types."""
+
+    CUSTOM = "CustomModel"
+    MLFLOW = "MLFlowModel"
+    TRITON = "TritonModel"
+
+
+class InputOutputModes:
+    MOUNT = "mount"  # Azure's generic mount; runner treats it as ro_mount (inputs) / rw_mount (outputs)
+    DOWNLOAD = "download"
+    UPLOAD = "upload"
+    RO_MOUNT = "ro_mount"
+    RW_MOUNT = "rw_mount"
+    EVAL_MOUNT = "eval_mount"  # mltable only in Azure; not supported locally
+    EVAL_DOWNLOAD = "eval_download"  # mltable only in Azure; not supported locally
+    DIRECT = "direct"
+
+
+_MODEL_TYPE_ALIASES = {
+    ModelType.CUSTOM.lower(): AssetType.CUSTOM_MODEL.value,
+    ModelType.MLFLOW.lower(): AssetType.MLFLOW_MODEL.value,
+    ModelType.TRITON.lower(): AssetType.TRITON_MODEL.value,
+}
+
+
+def normalize_model_type(value: str) -> str:
+    """``"MLFlowModel"`` / ``"mlflow_model"`` -> ``"mlflow_model"`` (unknown values are returned as is)."""
+    return _MODEL_TYPE_ALIASES.get(value.lower(), value)
