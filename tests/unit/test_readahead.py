@@ -1,0 +1,151 @@
+"""Readahead: correct bytes for every access pattern, small first request, bounded prefetch."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+
+import pytest
+
+from mounts.readahead import BlockCache, MemoryBudget, Prefetcher, ReadaheadConfig
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+class RecordingStore:
+    """An in-memory object store that serves ranged reads and records every request."""
+
+    def __init__(self, files: dict[str, bytes], fail_first: int = 0) -> None:
+        self.files = files
+        self.requests: list[tuple[str, int, int]] = []
+        self.fail_first = fail_first
+        self._lock = threading.Lock()
+
+    def fetch(self, path: str, start: int, end: int) -> bytes:
+        with self._lock:
+            self.requests.append((path, start, end))
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                raise ConnectionError("storage unavailable")
+        return self.files[path][start:end]
+
+
+CONFIG = ReadaheadConfig(block_size=1 * MiB, first_size=64 * KiB, ahead=3, workers=4,
+                         memory_limit=16 * MiB, small_file=128 * KiB, cache_size=1 * MiB)
+
+
+@pytest.fixture
+def big() -> bytes:
+    return os.urandom(5 * MiB + 777)
+
+
+def read_sequentially(prefetcher: Prefetcher, path: str, size: int, chunk: int) -> bytes:
+    stream = prefetcher.stream(path, size)
+    parts = []
+    offset = 0
+    while data := stream.read(offset, chunk):
+        parts.append(data)
+        offset += len(data)
+    stream.close()
+    return b"".join(parts)
+
+
+def test_sequential_read_is_identical_with_few_growing_requests(big: bytes) -> None:
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    assert read_sequentially(prefetcher, "f", len(big), 128 * KiB) == big
+    sizes = [end - start for _, start, end in store.requests]
+    assert sizes[0] == max(CONFIG.first_size, 128 * KiB)  # the first byte waits for one small request
+    assert max(sizes) <= CONFIG.block_size
+    assert sizes[1:4] == sorted(sizes[1:4])  # requests grow towards the block size
+    assert len(store.requests) < len(big) // (128 * KiB) / 3  # far fewer requests than reads
+    covered = sorted((start, end) for _, start, end in store.requests)
+    assert covered[0][0] == 0 and covered[-1][1] == len(big)
+    prefetcher.close()
+
+
+def test_random_reads_are_identical_and_fetch_no_blocks(big: bytes) -> None:
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    rng = random.Random(7)
+    for _ in range(40):
+        offset = rng.randrange(0, len(big))
+        size = rng.randrange(1, 32 * KiB)
+        assert stream.read(offset, size) == big[offset:offset + size]
+    assert max(end - start for _, start, end in store.requests) <= 2 * CONFIG.first_size
+    prefetcher.close()
+
+
+def test_reads_past_the_end_are_empty_and_short_reads_end_at_eof(big: bytes) -> None:
+    prefetcher = Prefetcher(RecordingStore({"f": big}).fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    assert stream.read(len(big), 100) == b""
+    assert stream.read(len(big) - 10, 100) == big[-10:]
+    assert stream.read(0, 0) == b""
+    prefetcher.close()
+
+
+def test_small_file_is_one_request_and_cached_for_the_next_open() -> None:
+    data = os.urandom(100 * KiB)
+    store = RecordingStore({"s": data})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    first = prefetcher.stream("s", len(data))
+    first.prime()  # what FUSE open does: the request starts before the first read arrives
+    assert b"".join(first.read(offset, 4 * KiB) for offset in range(0, len(data), 4 * KiB)) == data
+    assert store.requests == [("s", 0, len(data))]
+    assert read_sequentially(prefetcher, "s", len(data), 32 * KiB) == data
+    assert len(store.requests) == 1  # served from the block cache
+    first.close()
+    prefetcher.close()
+
+
+def test_prefetch_respects_the_memory_budget(big: bytes) -> None:
+    config = ReadaheadConfig(block_size=1 * MiB, first_size=64 * KiB, ahead=8, workers=4,
+                             memory_limit=2 * MiB, small_file=0, cache_size=0)
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, config)
+    stream = prefetcher.stream("f", len(big))
+    offset = 0
+    while data := stream.read(offset, 256 * KiB):
+        assert prefetcher.budget.used <= config.memory_limit
+        assert data == big[offset:offset + len(data)]
+        offset += len(data)
+    stream.close()
+    assert prefetcher.budget.used == 0  # everything charged was released
+    prefetcher.close()
+
+
+def test_a_failed_fetch_raises_and_a_retry_succeeds(big: bytes) -> None:
+    store = RecordingStore({"f": big}, fail_first=1)
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    with pytest.raises(ConnectionError):
+        stream.read(0, 4096)
+    assert stream.read(0, 4096) == big[:4096]
+    prefetcher.close()
+
+
+def test_block_cache_evicts_least_recently_used_by_bytes() -> None:
+    cache = BlockCache(capacity=10)
+    cache.put(("a", 0), b"1234")
+    cache.put(("b", 0), b"5678")
+    assert cache.get(("a", 0)) == b"1234"  # a is now the most recently used
+    cache.put(("c", 0), b"90ab")
+    assert cache.get(("b", 0)) is None
+    assert cache.get(("a", 0)) == b"1234" and cache.get(("c", 0)) == b"90ab"
+    assert cache.size == 8
+    cache.put(("huge", 0), b"x" * 11)  # larger than the cache: not stored
+    assert cache.get(("huge", 0)) is None
+    cache.discard("a")
+    assert cache.get(("a", 0)) is None and cache.size == 4
+
+
+def test_memory_budget_refuses_beyond_its_limit() -> None:
+    budget = MemoryBudget(100)
+    assert budget.try_acquire(60)
+    assert not budget.try_acquire(50)
+    budget.release(60)
+    assert budget.try_acquire(100)
