@@ -10,13 +10,14 @@ upload does not keep the others from being finalized) and can keep staged data w
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.errors import MountFailed, MountsError, TransferFailed
@@ -29,27 +30,36 @@ from runner.resolved import ResolvedPath
 log = logging.getLogger(__name__)
 
 
-def _input_strategies(cache_root: Path | None) -> dict[Mode, Callable[[], InputStrategy]]:
-    from mounts.cache import ContentCache
-    from mounts.direct import DirectInputStrategy
-    from mounts.download import DownloadStrategy
-    from mounts.ro_mount import RoMountStrategy
+# mode -> (module, class): imported only for the modes a job uses (FUSE and adlfs imports are slow)
+INPUT_STRATEGIES: dict[Mode, tuple[str, str]] = {
+    Mode.DOWNLOAD: ("mounts.download", "DownloadStrategy"),
+    Mode.RO_MOUNT: ("mounts.ro_mount", "RoMountStrategy"),
+    Mode.DIRECT: ("mounts.direct", "DirectInputStrategy"),
+}
+OUTPUT_STRATEGIES: dict[Mode, tuple[str, str]] = {
+    Mode.UPLOAD: ("mounts.upload", "UploadStrategy"),
+    Mode.RW_MOUNT: ("mounts.rw_mount", "RwMountStrategy"),
+    Mode.DIRECT: ("mounts.direct", "DirectOutputStrategy"),
+}
 
-    def download() -> InputStrategy:
-        return DownloadStrategy(cache=ContentCache(cache_root) if cache_root else None, quiet=True)
 
-    return {Mode.DOWNLOAD: download, Mode.RO_MOUNT: RoMountStrategy, Mode.DIRECT: DirectInputStrategy}
+def _strategy_class(table: dict[Mode, tuple[str, str]], mode: Mode) -> Any:
+    module, name = table[mode]
+    return getattr(importlib.import_module(module), name)
 
 
-def _output_strategies() -> dict[Mode, Callable[[], OutputStrategy]]:
-    from mounts.direct import DirectOutputStrategy
-    from mounts.rw_mount import RwMountStrategy
-    from mounts.upload import UploadStrategy
+def input_strategy(mode: Mode, cache_root: Path | None) -> InputStrategy:
+    cls = _strategy_class(INPUT_STRATEGIES, mode)
+    if mode is Mode.DOWNLOAD:
+        from mounts.cache import ContentCache
 
-    def upload() -> OutputStrategy:
-        return UploadStrategy(quiet=True)
+        return cast(InputStrategy, cls(cache=ContentCache(cache_root) if cache_root else None, quiet=True))
+    return cast(InputStrategy, cls())
 
-    return {Mode.UPLOAD: upload, Mode.RW_MOUNT: RwMountStrategy, Mode.DIRECT: DirectOutputStrategy}
+
+def output_strategy(mode: Mode) -> OutputStrategy:
+    cls = _strategy_class(OUTPUT_STRATEGIES, mode)
+    return cast(OutputStrategy, cls(quiet=True) if mode is Mode.UPLOAD else cls())
 
 
 @contextlib.contextmanager
@@ -117,9 +127,8 @@ def workdir_for(binding: Binding, job_dir: Path) -> Path:
 def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
                        resolved: Mapping[str, ResolvedPath], job_dir: Path, out: Materializations,
                        cache_root: Path | None = None) -> None:
-    strategies = _input_strategies(cache_root)
     for binding in bindings:
-        strategy = strategies[binding.mode]()
+        strategy = input_strategy(binding.mode, cache_root)
         with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
             done = stack.enter_context(
                 strategy.materialize(to_source(resolved[binding.name]), workdir_for(binding, job_dir)))
@@ -136,9 +145,8 @@ class OutputSet:
 
     def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: Path,
               out: Materializations) -> None:
-        strategies = _output_strategies()
         for binding in bindings:
-            manager = strategies[binding.mode]().materialize(to_target(resolved[binding.name], binding),
+            manager = output_strategy(binding.mode).materialize(to_target(resolved[binding.name], binding),
                                                              workdir_for(binding, job_dir))
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
                 done = manager.__enter__()
