@@ -1,0 +1,71 @@
+"""Every path format of the seed's "Supported paths" table parses into its typed reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.errors import SpecError
+from runner.uris import (
+    ARTIFACTS,
+    DatastorePath,
+    EnvironmentRef,
+    FsspecUrl,
+    JobOutputPath,
+    LocalPath,
+    ModelRef,
+    parse_environment,
+    parse_path,
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("mlflow-model/model.pkl", LocalPath("mlflow-model/model.pkl")),
+    ("/abs/model", LocalPath("/abs/model")),
+    ("file:///abs/model", LocalPath("/abs/model")),
+    ("azureml://datastores/myblobstore/paths/models/cifar10/cifar.pt",
+     DatastorePath("myblobstore", "models/cifar10/cifar.pt")),
+    ("azureml://subscriptions/s/resourcegroups/rg/workspaces/ws/datastores/ds/paths/a/b/",
+     DatastorePath("ds", "a/b")),
+    ("azureml://jobs/job1/outputs/trained-model", JobOutputPath("job1", "trained-model", "")),
+    ("azureml://jobs/job1/outputs/trained-model/paths/cifar.pt",
+     JobOutputPath("job1", "trained-model", "cifar.pt")),
+    ("azureml://jobs/job1/outputs/artifacts/paths/model/", JobOutputPath("job1", ARTIFACTS, "model")),
+    ("runs:/job1/model/", JobOutputPath("job1", ARTIFACTS, "model")),
+    ("azureml:my-model:3", ModelRef("my-model", version="3")),
+    ("azureml:my-model@latest", ModelRef("my-model", label="latest")),
+    ("azureml://registries/reg1/models/my-model/versions/2",
+     ModelRef("my-model", version="2", registry="reg1")),
+    ("abfs://container/path/x.bin", FsspecUrl("abfs://container/path/x.bin")),
+    ("az://container/p", FsspecUrl("az://container/p")),
+    ("s3://bucket/key", FsspecUrl("s3://bucket/key")),
+    ("memory://x/y", FsspecUrl("memory://x/y")),
+])
+def test_parse_every_format(text: str, expected: object) -> None:
+    assert parse_path(text) == expected
+
+
+def test_runs_equals_job_artifacts() -> None:
+    assert parse_path("runs:/abc/model/") == parse_path("azureml://jobs/abc/outputs/artifacts/paths/model/")
+
+
+def test_canonical_strings_round_trip() -> None:
+    for text in ("azureml://datastores/ds/paths/a/b", "azureml://jobs/j/outputs/o/paths/p",
+                 "azureml:m:1", "azureml:m@latest", "azureml://registries/r/models/m/versions/1"):
+        assert str(parse_path(text)) == text
+
+
+@pytest.mark.parametrize("text", ["", "azureml:m@best", "azureml://jobs/j", "runs:", "azureml:"])
+def test_malformed_references_are_spec_errors(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="path")
+    assert info.value.hint  # every refusal says what is allowed
+
+
+def test_environment_references() -> None:
+    assert parse_environment("azureml:sklearn-1.5@latest") == EnvironmentRef("sklearn-1.5", label="latest")
+    assert parse_environment("azureml:env:2") == EnvironmentRef("env", version="2")
+    assert parse_environment("azureml://registries/azureml/environments/sklearn-1.5/labels/latest") == \
+        EnvironmentRef("sklearn-1.5", label="latest", registry="azureml")
+    assert parse_environment("azureml://registries/r/environments/e/versions/3") == \
+        EnvironmentRef("e", version="3", registry="r")
+    assert parse_environment("python:3.11") is None
