@@ -133,3 +133,8 @@ def matrix_markdown() -> str:
         cells = " | ".join("✓" if m in modes else "" for m in Mode)
         rows.append(f"| `{t.value}` | {k.value} | {d.value} | {cells} |")
     return "\n".join(rows)
+
+
+def path_kinds(asset_type: AssetType, direction: Direction) -> tuple[PathKind, ...]:
+    """The path kinds the matrix has rows for (e.g. uri_file: FILE; custom_model: FILE and FOLDER)."""
+    return _ROW_KINDS.get((asset_type, direction), ())

@@ -59,6 +59,8 @@ class RunPlan:
     resources: Resources = field(default_factory=Resources)
     ignored_fields: tuple[str, ...] = ()  # fields accepted but meaningless on one machine
     warnings: tuple[str, ...] = ()
+    code_source: str | None = None  # host path of the spec's `code` (copied into code_dir), if any
+    host_env: dict[str, str] = field(default_factory=dict)  # env with host paths (process backend)
 
     @property
     def bindings(self) -> tuple[Binding, ...]:

@@ -38,7 +38,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from runner.errors import ModeError
+from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
 from runner.spec_errors import RUNNER_ERROR, RUNNER_MODE_ERROR, did_you_mean
 
@@ -354,6 +354,7 @@ class CommandJobSpec(_Strict):
     _source: Path | None = PrivateAttr(default=None)
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _ignored: list[str] = PrivateAttr(default_factory=list)
+    _doc: Any = PrivateAttr(default=None)  # the YamlDoc it was loaded from, for plan-time locations
 
     @field_validator("tags", "properties", "environment_variables", mode="before")
     @classmethod
@@ -401,6 +402,10 @@ class CommandJobSpec(_Strict):
     def source(self) -> Path | None:
         """The YAML file this spec was loaded from (None when built in Python)."""
         return self._source
+
+    def where(self, *field_path: str | int) -> SourceLocation:
+        """Where a field was written (file:line:col), or ``<python>`` for a job built in Python."""
+        return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
 
     @property
     def warnings(self) -> list[str]:

@@ -95,6 +95,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
                                     overridden=applied) from exc
     spec._base_dir = doc.base_dir
     spec._source = doc.file
+    spec._doc = doc
     check_spec(spec, doc)
     return spec
 
