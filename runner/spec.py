@@ -40,10 +40,10 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
+from runner.names import JOB_NAME_PATTERN
 from runner.spec_errors import RUNNER_ERROR, RUNNER_MODE_ERROR, did_you_mean
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$")
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 INPUT_TYPES = tuple(t.value for t in AssetType) + LITERAL_TYPES
 OUTPUT_TYPES = tuple(t.value for t in AssetType)
