@@ -114,8 +114,11 @@ class Materializations:
                 host = str(Path(host).parent)
             self.mounts.append(BindMount(host_path=host, container_path=host, read_only=done.read_only))
             return
-        self.mounts.append(BindMount(host_path=host, container_path=binding.container_path,
-                                     read_only=done.read_only))
+        # a single file is bound where the command expects it (<container_path>/<basename>); a folder
+        # (which, for a file input, holds the file under its name) at the container path
+        target = binding.value if binding.kind is PathKind.FILE and Path(host).is_file() else (
+            binding.container_path)
+        self.mounts.append(BindMount(host_path=host, container_path=target, read_only=done.read_only))
 
 
 def workdir_for(binding: Binding, job_dir: Path) -> Path:

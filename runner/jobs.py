@@ -58,12 +58,14 @@ def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     return "process" if (spec.compute or "").removeprefix("azureml:") == "local-process" else "docker"
 
 
-def copy_code(spec: CommandJobSpec, code_dir: Path) -> None:
+def copy_code(code_source: str | None, code_dir: Path) -> None:
     """Snapshot the job's ``code`` (a folder, or one file) into ``code_dir`` (the working directory)."""
     code_dir.mkdir(parents=True, exist_ok=True)
-    if spec.code:
-        source = Path(spec.code).expanduser()
-        source = source if source.is_absolute() else spec.base_dir / source
+    if code_source:
+        source = Path(code_source.removeprefix("file://")).expanduser()
+        if code_source.startswith(("azureml:", "http://", "https://")):
+            raise SpecError(f"code '{code_source}' is not a local folder", field="code",
+                            hint="point code: at a local folder (relative to the job YAML)")
         if source.is_dir():
             shutil.copytree(source, code_dir, dirs_exist_ok=True, symlinks=True,
                             ignore=shutil.ignore_patterns(".git", "__pycache__"))
@@ -124,7 +126,7 @@ class JobOperations:
                    "literals": dict(plan.literals), "warnings": list(plan.warnings)})
         self.workspace.create_job(record)
         try:
-            copy_code(spec, job_dir / "code")
+            copy_code(plan.code_source, job_dir / "code")
         except (OSError, SpecError) as exc:
             message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
             self.workspace.update_job(job_name, status=JobStatus.FAILED, error=message)

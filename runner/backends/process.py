@@ -1,8 +1,8 @@
 """The process backend: the command runs as a host subprocess (``bash -c``) with host paths.
 
 For machines without Docker (``compute: local-process`` or ``--backend process``). Materialization is the
-same as for containers; the plan's ``host_command`` already names host paths, and bindings whose data
-sits elsewhere than the plan's host path (a local datastore used in place) are linked into place.
+same as for containers; the plan's ``host_command`` names host paths, rewritten to where each binding's
+data really is (``data/`` under the job directory, a local datastore path used in place, a FUSE mount).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,36 +19,49 @@ from pathlib import Path
 
 from runner.backends.base import PreparedImage, RunSpec
 from runner.errors import BackendError, ContainerError
+from runner.modes import Mode
 from runner.plan_types import RunPlan
 
 log = logging.getLogger(__name__)
 
 
-def host_env(spec: RunSpec) -> dict[str, str]:
-    """os.environ + plan env with container paths swapped for host paths, + the lifecycle's env."""
-    plan = spec.plan
-    swap = {b.value: b.host_value for b in plan.bindings if b.value != b.host_value}
-    env = dict(os.environ)
-    for key, value in plan.env.items():
-        env[key] = swap.get(value, value)
-    env.update(spec.env)
-    return env
+def host_path_pairs(spec: RunSpec) -> list[tuple[str, str]]:
+    """(planned host path, where the data really is) for each binding materialized elsewhere.
 
-
-def link_bindings(spec: RunSpec) -> None:
-    """Make each binding's planned host path show its data when materialization put it elsewhere."""
+    The plan renders host paths as ``<job_dir>/inputs/<name>[/<basename>]``; strategies put the data
+    under that folder (``data/``, ``mnt/``) or use a local datastore path in place. Longest first.
+    """
+    pairs = []
     for binding in spec.plan.bindings:
         actual = spec.host_paths.get(binding.name)
-        if not actual or Path(actual) == Path(binding.host_path):
+        if not actual or binding.mode is Mode.DIRECT:
             continue
-        planned = Path(binding.host_path)
-        if planned.is_symlink() or (planned.is_dir() and not any(planned.iterdir())):
-            planned.unlink() if planned.is_symlink() else planned.rmdir()
-        if planned.exists():
-            log.debug("binding %s: %s already exists; not linking", binding.name, planned)
-            continue
-        planned.parent.mkdir(parents=True, exist_ok=True)
-        planned.symlink_to(actual, target_is_directory=Path(actual).is_dir())
+        planned = binding.host_value if Path(actual).is_file() else binding.host_path
+        if planned != actual:
+            pairs.append((planned, actual))
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def substitute_paths(text: str, pairs: list[tuple[str, str]]) -> str:
+    """Replace each planned path (as a whole path, or a prefix followed by ``/``) with the actual one."""
+    for planned, actual in pairs:
+        text = re.compile(re.escape(planned) + r"(?![\w.\-])").sub(actual.replace("\\", "\\\\"), text)
+    return text
+
+
+def host_env(spec: RunSpec) -> dict[str, str]:
+    """os.environ + the plan's host env (paths where the data really is) + the lifecycle's env."""
+    plan = spec.plan
+    pairs = host_path_pairs(spec)
+    if plan.host_env:
+        planned_env = dict(plan.host_env)
+    else:  # a plan without host_env: swap container values for host values
+        swap = {b.value: b.host_value for b in plan.bindings}
+        planned_env = {key: swap.get(value, value) for key, value in plan.env.items()}
+    env = dict(os.environ)
+    env.update({key: substitute_paths(value, pairs) for key, value in planned_env.items()})
+    env.update(spec.env)
+    return env
 
 
 class ProcessBackend:
@@ -62,11 +76,11 @@ class ProcessBackend:
         return PreparedImage(name="host", id="", shell=shell)
 
     def start(self, spec: RunSpec, image: PreparedImage) -> ProcessRun:
-        link_bindings(spec)
         cwd = spec.plan.code_dir or os.getcwd()
+        command = substitute_paths(spec.plan.host_command, host_path_pairs(spec))
         try:
             proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
-                [image.shell, "-c", spec.plan.host_command], cwd=cwd, env=host_env(spec),
+                [image.shell, "-c", command], cwd=cwd, env=host_env(spec),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True)
         except OSError as exc:

@@ -12,7 +12,7 @@ from docker.types import DeviceRequest, Mount, Ulimit
 from runner.backends.base import BindMount, PreparedImage, RunSpec
 from runner.backends.docker import JOB_LABEL, container_args, context_hash, needs_host_network
 from runner.backends.docker_args import parse_docker_args
-from runner.backends.process import host_env
+from runner.backends.process import host_env, host_path_pairs, substitute_paths
 from runner.errors import SpecError
 from runner.modes import AssetType, Direction, Mode, PathKind
 from runner.plan_types import Binding, Resources, RunPlan
@@ -146,3 +146,15 @@ def test_process_env_uses_host_paths() -> None:
     assert env["AZURE_ML_INPUT_data"] == "/ws/jobs/j1/inputs/data"
     assert env["GREETING"] == "hi" and env["MLFLOW_RUN_ID"] == "j1"
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_process_paths_point_where_the_data_is(tmp_path: Path) -> None:
+    data = tmp_path / "datastore" / "data"
+    data.mkdir(parents=True)
+    plan = make_plan(host_command="ls /ws/jobs/j1/inputs/data/sub /ws/jobs/j1/inputs/data2",
+                     env={"AZURE_ML_INPUT_data": "/mnt/runner/inputs/data"})
+    spec = RunSpec(plan=plan, mounts=(), host_paths={"data": str(data)})
+    pairs = host_path_pairs(spec)
+    assert pairs == [("/ws/jobs/j1/inputs/data", str(data))]
+    assert substitute_paths(plan.host_command, pairs) == f"ls {data}/sub /ws/jobs/j1/inputs/data2"
+    assert host_env(spec)["AZURE_ML_INPUT_data"] == str(data)
