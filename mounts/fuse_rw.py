@@ -324,8 +324,9 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         with self._lock:
             if any(p.startswith(old + "/") for p in self._staged):
                 raise FuseOSError(errno.EBUSY)  # files of it are still being written
-        if self.fs.find(self.fs_path(old)):
-            self.fs.mv(self.fs_path(old), self.fs_path(new), recursive=True)
+        old_remote, new_remote = self.fs_path(old).rstrip("/"), self.fs_path(new).rstrip("/")
+        for path in self.fs.find(old_remote):  # file by file: object stores have no directories
+            self.fs.mv(path, new_remote + path[len(old_remote):])
         old_local = self.local_path(old)
         if old_local.exists():
             self.local_path(new).parent.mkdir(parents=True, exist_ok=True)
