@@ -19,6 +19,7 @@ first and is moved to its versioned place inside the transaction that inserts th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from runner.assets import Model, check_model_fields
 from runner.errors import RegistryError, ResolveError, StorageError
@@ -100,8 +102,9 @@ class ModelRegistry:
         try:
             return self._insert(model, job_name=model.job_name, copy_from=(fs, staging, root, basename))
         finally:
-            if fs.exists(staging):
-                fs.rm(staging, recursive=True)
+            with contextlib.suppress(Exception):  # best effort: staging is never referenced
+                if fs.exists(staging):
+                    fs.rm(staging, recursive=True)
 
     def _insert(self, model: Model, *, stored_path: str | None = None, datastore_uri: str | None = None,
                 job_name: str | None = None,
@@ -260,8 +263,6 @@ class ModelRegistry:
         source = self.resolver.resolve(f"azureml:{model.name}:{model.version}")
         basename = source.path.rstrip("/").rsplit("/", 1)[-1] or name
         target = Path(download_path).expanduser().resolve() / (model.name or name) / basename
-        from fsspec.implementations.local import LocalFileSystem
-
         copy_tree(source.fs, source.path, LocalFileSystem(), str(target))
         return target
 
@@ -286,18 +287,30 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
                     writer.write(chunk)
                     total += len(chunk)
         return total
-    except OSError as exc:
-        raise StorageError(f"copying {src} to {dst} failed: {exc}") from exc
+    except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
+        raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _move_into_place(copy_from: tuple[AbstractFileSystem, str, str, str], name: str, version: str) -> str:
+    """Move the staged copy to ``LocalUpload/<name>/<version>/`` (a rename on a local datastore; a
+    server-side copy per file on object stores, which have no folder rename)."""
     fs, staging, root, basename = copy_from
     relative = f"LocalUpload/{name}/{version}"
     final_dir = f"{root.rstrip('/')}/{relative}"
-    if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
-        fs.rm(final_dir, recursive=True)
-    fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
-    fs.mv(staging, final_dir, recursive=True)
+    try:
+        if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
+            fs.rm(final_dir, recursive=True)
+        if isinstance(fs, LocalFileSystem):
+            fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
+            fs.mv(staging, final_dir, recursive=True)
+        else:
+            sources = sorted(fs.find(staging, withdirs=False))
+            targets = [f"{final_dir}/{src[len(staging):].lstrip('/')}" for src in sources]
+            fs.copy(sources, targets)
+            fs.rm(staging, recursive=True)
+    except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
+        raise StorageError(f"storing model '{name}' version {version} in the default datastore failed: "
+                           f"{type(exc).__name__}: {exc}") from exc
     return str(DatastorePath(DEFAULT_DATASTORE, f"{relative}/{basename}"))
 
 
