@@ -149,9 +149,11 @@ def _describe(error: Mapping[str, Any], root: type[BaseModel], loc: tuple[str | 
         return (f"{_got(value)} is not allowed{did_you_mean(str(value), choices)}",
                 "use one of: " + ", ".join(choices))
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_got(value)}", None
+        return (f"expected {_EXPECTED[kind]}, got {_got(value)}",
+                f"give '{last}' {_EXPECTED[kind]}" + (" (quote numbers meant as text)"
+                                                      if kind == "string_type" else ""))
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return message, None
+    return message, f"fix '{last}'" if last else None
 
 
 def from_validation_error(
