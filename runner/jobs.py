@@ -16,7 +16,6 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from runner.errors import JobError, SpecError
 from runner.job_recovery import current_process_start, mark_lost, reconcile, release_resources, runner_alive
 from runner.job_supervise import CANCEL_GRACE_S, Echo
+from runner.names import generate_job_name, is_valid_job_name
 from runner.uris import ARTIFACTS
 from runner.workspace import JobRecord, JobStatus, Workspace
 
@@ -39,19 +39,6 @@ log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.25
 CANCEL_WAIT_S = CANCEL_GRACE_S + 120.0
-_ADJECTIVES = ("amber", "brave", "calm", "clever", "eager", "gentle", "happy", "keen", "lively", "mighty",
-               "nifty", "patient", "quiet", "sharp", "silly", "tidy", "upbeat", "witty", "zen", "bold")
-_NOUNS = ("apple", "brick", "cloud", "drum", "engine", "fern", "garden", "heart", "island", "kettle",
-          "lemon", "monkey", "night", "orange", "pencil", "rocket", "river", "tree", "wolf", "yacht")
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def generate_job_name() -> str:
-    """An Azure-style job name: ``<adjective>_<noun>_<10 random characters>``."""
-    tail = "".join(secrets.choice(_ALPHABET) for _ in range(10))
-    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{tail}"
-
-
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     if requested:
         return requested
@@ -109,6 +96,9 @@ class JobOperations:
                backend: str | None = None) -> JobRecord:
         """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
         job_name = name or spec.name or generate_job_name()
+        if not is_valid_job_name(job_name):
+            raise SpecError(f"'{job_name}' is not a valid job name", field="name",
+                            hint="use letters, digits, '-' and '_', starting with a letter or digit")
         if self.workspace.job_exists(job_name):
             raise JobError(f"a job named '{job_name}' exists already",
                            hint="give another --name, or omit it to get a generated one")

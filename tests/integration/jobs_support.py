@@ -1,0 +1,94 @@
+"""Helpers for the job integration tests: run the real `runner` CLI, inspect records, hash trees,
+and check that nothing (container, FUSE mount) was left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+RUNNER = [sys.executable, "-m", "runner"]
+
+
+def cli(ws: Path, *args: str, timeout: float = 240, check: bool = False,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``runner --workspace ws ARGS`` to completion and return its result (text)."""
+    result = subprocess.run([*RUNNER, "--workspace", str(ws), *args], capture_output=True, text=True,
+                            timeout=timeout, env={**os.environ, **(env or {})})
+    if check and result.returncode != 0:
+        raise AssertionError(f"runner {' '.join(args)} exited {result.returncode}\n"
+                             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+def spawn(ws: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*RUNNER, "--workspace", str(ws), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def write_job(folder: Path, yaml_text: str, name: str = "job.yml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(yaml_text).lstrip())
+    return path
+
+
+def show(ws: Path, name: str) -> dict[str, Any]:
+    return json.loads(cli(ws, "job", "show", "--name", name, "-o", "json", check=True).stdout)
+
+
+def wait_for_status(ws: Path, name: str, statuses: set[str], timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = show(ws, name)
+        if record["status"] in statuses:
+            return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {name} stayed {record['status']} (wanted {statuses})")
+        time.sleep(0.5)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    """relative path -> SHA-256 of every file under ``root``."""
+    return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def make_tree(root: Path, files: dict[str, bytes]) -> dict[str, str]:
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return sha256_tree(root)
+
+
+def containers_of(docker_client: Any, job: str) -> list[Any]:
+    return docker_client.containers.list(all=True, filters={"label": f"runner.job={job}"})
+
+
+def mounts_under(root: Path) -> list[str]:
+    prefix = str(root.resolve())
+    with open("/proc/mounts") as handle:
+        return [line.split()[1] for line in handle if line.split()[1].startswith(prefix)]
+
+
+def assert_no_leftovers(docker_client: Any, ws: Path, job: str) -> None:
+    assert containers_of(docker_client, job) == [], f"container of job {job} left behind"
+    assert mounts_under(ws) == [], f"mounts left under {ws}"
+
+
+def datastore_file(ws: Path, rel: str) -> Path:
+    return ws / "datastores" / "workspaceblobstore" / rel

@@ -1,0 +1,186 @@
+"""`runner job create --stream` in real containers: status, exit codes, logs, artifacts, env vars,
+the shell, images (missing, built from a context), resources, show/list/download."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import (
+    assert_no_leftovers,
+    cli,
+    datastore_file,
+    sha256_file,
+    show,
+    write_job,
+)
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def ws(workspace_dir: Path, docker_client: Any) -> Path:
+    return workspace_dir
+
+
+def test_completed_job_records_everything(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    src = tmp_path / "job" / "src"
+    src.mkdir(parents=True)
+    (src / "main.py").write_text("import os\nprint('hello from code', os.getcwd())\n"
+                                 "open('outputs/result.txt', 'w').write('forty-two')\n"
+                                 "open('logs/extra.log', 'w').write('log line')\n")
+    job = write_job(tmp_path / "job", """
+        command: python main.py
+        code: src
+        environment:
+          image: runner/python:3.11
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "ok1")
+    assert result.returncode == 0, result.stderr
+    assert "hello from code /mnt/runner/code" in result.stdout
+    assert "Status: Completed" in result.stderr
+    record = show(ws, "ok1")
+    assert record["status"] == "Completed" and record["exit_code"] == 0 and record["error"] is None
+    assert record["image"] == "runner/python:3.11" and record["image_id"].startswith("sha256:")
+    assert list(record["extra"]["status_times"]) == ["Preparing", "Running", "Finalizing", "Completed"]
+    assert record["started_at"] and record["ended_at"]
+    artifacts = datastore_file(ws, "ExperimentRun/dcid.ok1")
+    assert (artifacts / "outputs" / "result.txt").read_text() == "forty-two"
+    assert (artifacts / "logs" / "extra.log").read_text() == "log line"
+    assert "hello from code" in (artifacts / "user_logs" / "std_log.txt").read_text()
+    assert "hello from code" in (ws / "jobs" / "ok1" / "user_logs" / "std_log.txt").read_text()
+    assert_no_leftovers(docker_client, ws, "ok1")
+
+    listed = json.loads(cli(ws, "job", "list", "-o", "json", check=True).stdout)
+    assert [j["name"] for j in listed] == ["ok1"]
+    out = tmp_path / "download"
+    cli(ws, "job", "download", "--name", "ok1", "--all", "--download-path", str(out), check=True)
+    assert (out / "artifacts" / "outputs" / "result.txt").read_text() == "forty-two"
+    streamed = cli(ws, "job", "stream", "--name", "ok1")
+    assert streamed.returncode == 0 and "hello from code" in streamed.stdout
+
+
+def test_failing_command_exit_code(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    job = write_job(tmp_path, """
+        command: echo about to fail; exit 7
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "bad1")
+    assert result.returncode == 1
+    assert "about to fail" in result.stdout
+    record = show(ws, "bad1")
+    assert record["status"] == "Failed" and record["exit_code"] == 7
+    assert "exited with code 7" in record["error"]
+    assert record["outputs_partial"] is True
+    assert_no_leftovers(docker_client, ws, "bad1")
+
+
+def test_env_vars_and_shell(ws: Path, tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("x")
+    job = write_job(tmp_path, """
+        command: >-
+          echo "greeting=$GREETING input=$AZURE_ML_INPUT_d output=$AZURE_ML_OUTPUT_o
+          tracking=$MLFLOW_TRACKING_URI run=$MLFLOW_RUN_ID bash=${BASH_VERSION:+yes} n=$AZURE_ML_INPUT_n"
+        inputs:
+          d:
+            type: uri_file
+            path: data.txt
+          n: 3
+        outputs:
+          o:
+            mode: upload
+        environment_variables:
+          GREETING: hello world
+        environment:
+          image: runner/python:3.11
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "env1")
+    assert result.returncode == 0, result.stderr
+    assert ("greeting=hello world input=/mnt/runner/inputs/d/data.txt output=/mnt/runner/outputs/o "
+            "tracking=file:///mnt/runner/mlruns run=env1 bash=yes n=3") in result.stdout
+
+    busybox = write_job(tmp_path, """
+        command: echo "bash=${BASH_VERSION:-none}"
+        environment:
+          image: runner/busybox:latest
+        """, name="busybox.yml")
+    result = cli(ws, "job", "create", "--file", str(busybox), "--stream", "--name", "sh1")
+    assert result.returncode == 0, result.stderr
+    assert "bash=none" in result.stdout  # busybox has no bash: the command ran under sh -c
+
+
+def test_missing_image_is_a_clear_error(ws: Path, tmp_path: Path) -> None:
+    job = write_job(tmp_path, """
+        command: echo hi
+        environment:
+          image: runner/does-not-exist:1
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "noimg")
+    assert result.returncode == 1
+    assert "image 'runner/does-not-exist:1' is not available locally" in result.stderr
+    assert "Traceback" not in result.stderr
+    record = show(ws, "noimg")
+    assert record["status"] == "Failed" and "not available locally" in record["error"]
+
+
+def test_environment_built_from_context_once(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    context = tmp_path / "env"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM runner/busybox:latest\nRUN echo built > /built.txt\n")
+    job = write_job(tmp_path, """
+        command: cat /built.txt
+        environment:
+          build:
+            path: env
+        """)
+    first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "build1")
+    assert first.returncode == 0, first.stderr
+    assert "built" in first.stdout
+    second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "build2")
+    assert second.returncode == 0, second.stderr
+    assert show(ws, "build1")["image_id"] == show(ws, "build2")["image_id"]
+
+
+def test_resources_shm_and_docker_args(ws: Path, tmp_path: Path) -> None:
+    job = write_job(tmp_path, """
+        command: df -k /dev/shm | tail -1; ulimit -n
+        resources:
+          shm_size: 256m
+          docker_args: --ulimit nofile=4096:4096
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "res1")
+    assert result.returncode == 0, result.stderr
+    assert "262144" in result.stdout  # 256 MiB of /dev/shm, in KiB
+    assert "4096" in result.stdout
+
+    refused = write_job(tmp_path, """
+        command: echo hi
+        resources:
+          docker_args: --privileged
+        environment:
+          image: runner/busybox:latest
+        """, name="refused.yml")
+    result = cli(ws, "job", "create", "--file", str(refused), "--stream", "--name", "res2")
+    assert result.returncode != 0
+    assert "docker_args option '--privileged' is not supported" in result.stderr
+
+
+def test_code_is_snapshotted(ws: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "data.bin").write_bytes(bytes(range(256)) * 100)
+    job = write_job(tmp_path, """
+        command: sha256sum data.bin
+        code: src
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "code1")
+    assert result.returncode == 0, result.stderr
+    assert sha256_file(src / "data.bin") in result.stdout
+    assert sha256_file(ws / "jobs" / "code1" / "code" / "data.bin") == sha256_file(src / "data.bin")
