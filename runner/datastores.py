@@ -307,16 +307,24 @@ def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecErr
     """The first pydantic error as a ``SpecError`` (``where`` maps a field path to a location)."""
     first = exc.errors()[0]
     loc = tuple(str(p) for p in first["loc"] if p not in DATASTORE_TYPES)
-    field = ".".join(loc)
-    msg = first["msg"]
-    if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
-        msg, field = "unknown or missing datastore type", "type"
-    hint = "allowed types: " + ", ".join(DATASTORE_TYPES) if field == "type" else (
-        "see the datastore fields in the module docs (`runner datastore create --help`)")
-    if first["type"] == "extra_forbidden":
-        msg = f"unknown field '{loc[-1]}'"
-    return SpecError(msg, field=field or None, where=where(loc) if where else None, hint=hint)
+    kind = next((str(p) for p in first["loc"] if p in DATASTORE_TYPES), None)
+    msg, hint = first["msg"], "see the datastore fields: `runner datastore create --help`"
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        got = (first.get("ctx") or {}).get("tag")
+        msg = f"unknown datastore type {got!r}" if got else "the datastore has no type"
+        loc, hint = ("type",), "allowed types: " + ", ".join(DATASTORE_TYPES)
+    elif first["type"] == "extra_forbidden":
+        msg = f"unknown field '{loc[-1]}'" + (f" (datastore type {kind})" if kind else "")
+        hint = "allowed fields: " + ", ".join(_fields_of(kind))
+    elif first["type"] == "missing":
+        msg = f"missing required field '{loc[-1]}'"
+    return SpecError(msg, field=".".join(loc) or None, where=where(loc) if where else None, hint=hint)
 
+
+def _fields_of(kind: str | None) -> list[str]:
+    classes: dict[str, type[_Base]] = {"local": LocalDatastore, "fsspec": FsspecDatastore}
+    cls = classes.get(kind or "", AzureDatastore)
+    return [n for n in cls.model_fields if n != "schema_"] + ["$schema"]
 
 class DatastoreStore:
     """Datastore configs kept in the workspace: public part in the DB, full part in a 0600 file.
