@@ -67,7 +67,10 @@ class Model(BaseModel):
     @field_validator("type", mode="before")
     @classmethod
     def _type_default(cls, value: Any) -> Any:
-        return DEFAULT_MODEL_TYPE if value is None else str(value)
+        """None -> custom_model; Azure's ModelType values (``"MLFlowModel"``) -> ``"mlflow_model"``."""
+        from runner.constants import normalize_model_type
+
+        return DEFAULT_MODEL_TYPE if value is None else normalize_model_type(str(value))
 
     @field_validator("tags", "properties", mode="before")
     @classmethod
