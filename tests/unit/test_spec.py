@@ -77,9 +77,11 @@ def test_every_azure_field_is_accepted(tmp_path: Path) -> None:
     assert spec.environment.build.dockerfile_path == "Dockerfile.gpu"
     model = spec.inputs["m"]
     assert isinstance(model, AssetInput)
-    assert (model.type, model.path, model.mode) == (AssetType.CUSTOM_MODEL, "azureml:my-model:3", Mode.DOWNLOAD)
+    assert (model.type, model.path) == (AssetType.CUSTOM_MODEL, "azureml:my-model:3")
+    assert model.mode is Mode.DOWNLOAD
     out = spec.outputs["o"]
-    assert (out.type, out.mode, out.name, out.version) == (AssetType.MLFLOW_MODEL, Mode.UPLOAD, "trained", "2")
+    assert (out.type, out.mode) == (AssetType.MLFLOW_MODEL, Mode.UPLOAD)
+    assert (out.name, out.version) == ("trained", "2")
     assert spec.resources.docker_args == ["--ipc=host", "--ulimit", "memlock=-1"]
     assert spec.resources.gpu_count == "all" and spec.resources.shm_size == "2g"
     assert spec.limits.timeout == 3600
@@ -135,7 +137,8 @@ def test_environment_reference_and_image(tmp_path: Path) -> None:
 
 def test_mount_is_azure_generic_mount() -> None:
     spec = spec_from_data({"command": "ls ${{inputs.d}} ${{outputs.o}}", "environment": "img",
-                           "inputs": {"d": {"path": "x", "mode": "mount"}}, "outputs": {"o": {"mode": "mount"}}})
+                           "inputs": {"d": {"path": "x", "mode": "mount"}},
+                           "outputs": {"o": {"mode": "mount"}}})
     assert spec.inputs["d"].mode is Mode.RO_MOUNT  # type: ignore[union-attr]
     assert spec.outputs["o"].mode is Mode.RW_MOUNT
 

@@ -25,7 +25,8 @@ CASES = [
     ("wrong-type", "command: ls\nenvironment: img\nresources:\n  instance_count: two\n",
      SpecError, "4:3: resources.instance_count", "expected an integer, got 'two'", None),
     ("unknown-field", "command: ls\nenviroment:\n  image: python:3.11\n",
-     SpecError, "2:1: enviroment", "unknown field 'enviroment' (did you mean 'environment'?)", "allowed here"),
+     SpecError, "2:1: enviroment", "unknown field 'enviroment' (did you mean 'environment'?)",
+     "allowed here"),
     ("unknown-input-field", HEAD + "inputs:\n  m:\n    type: custom_model\n    pth: ./model\n",
      SpecError, "7:5: inputs.m.pth", "unknown field 'pth' (did you mean 'path'?)", "path, mode"),
     ("missing-input", "command: python t.py --model ${{inputs.modle}}\nenvironment: img\n"
