@@ -231,6 +231,9 @@ class Workspace:
                                     "directory") from exc
 
     def _ensure_default_datastore(self) -> None:
+        with self.reading() as conn:
+            if conn.execute("SELECT 1 FROM datastores WHERE name = ?", (DEFAULT_DATASTORE,)).fetchone():
+                return  # the common case: no write lock taken when opening a workspace
         config = {"name": DEFAULT_DATASTORE, "type": "local",
                   "path": str(self.default_datastore_root.relative_to(self.root)),
                   "description": "The workspace's default datastore (a local folder)."}
