@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 JOB_LABEL = "runner.job"
 WORKSPACE_LABEL = "runner.workspace"
+PROBE_LABEL = "runner.probe"
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
 BUILD_TAG_PREFIX = "runner-build/"
 DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
@@ -198,7 +199,8 @@ class DockerBackend:
         """Look for bash, then sh, in a created (never started) container's filesystem."""
         import docker.errors
 
-        container = self.client.api.create_container(image_id, command=["true"], network_disabled=True)
+        container = self.client.api.create_container(image_id, command=["true"], network_disabled=True,
+                                                     labels={PROBE_LABEL: "shell"})
         try:
             for shell in SHELLS:
                 try:

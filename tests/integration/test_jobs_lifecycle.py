@@ -1,0 +1,144 @@
+"""Job lifecycle in real containers: timeout, cancel (CLI and Ctrl-C), background + stream, outputs of
+failed jobs, and a runner killed with SIGKILL followed by recovery (no leaks, no lies)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import (
+    assert_no_leftovers,
+    cli,
+    containers_of,
+    datastore_file,
+    show,
+    spawn,
+    wait_for_status,
+    write_job,
+)
+
+pytestmark = pytest.mark.docker
+
+SLOW_JOB = """
+    command: echo started; echo partial > ${{outputs.o}}/part.txt; sleep 120; echo never
+    outputs:
+      o:
+        mode: upload
+    environment:
+      image: runner/busybox:latest
+    """
+
+
+@pytest.fixture
+def ws(workspace_dir: Path, docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RUNNER_CANCEL_GRACE_S", "3")
+    return workspace_dir
+
+
+def wait_for_log(ws: Path, name: str, text: str, timeout: float = 120) -> None:
+    log = ws / "jobs" / name / "user_logs" / "std_log.txt"
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and text in log.read_text()):
+        assert time.monotonic() < deadline, f"'{text}' never appeared in {log}"
+        time.sleep(0.3)
+
+
+def test_timeout_fails_the_job(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    job = write_job(tmp_path, """
+        command: echo begin; sleep 60
+        limits:
+          timeout: 3
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "slow1")
+    assert result.returncode == 1
+    assert "begin" in result.stdout
+    record = show(ws, "slow1")
+    assert record["status"] == "Failed"
+    assert "timed out after 3 s" in record["error"]
+    assert_no_leftovers(docker_client, ws, "slow1")
+
+
+def test_background_job_stream_and_cancel(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    job = write_job(tmp_path, SLOW_JOB)
+    created = cli(ws, "job", "create", "--file", str(job), "--name", "bg1", check=True)
+    assert created.stdout.strip() == "bg1"
+    wait_for_log(ws, "bg1", "started")
+    streamer = spawn(ws, "job", "stream", "--name", "bg1")
+    assert show(ws, "bg1")["status"] == "Running"
+    canceled = cli(ws, "job", "cancel", "--name", "bg1", check=True)
+    assert "Canceled" in canceled.stdout
+    out, err = streamer.communicate(timeout=60)
+    assert streamer.returncode == 3
+    assert "started" in out and "never" not in out
+    record = show(ws, "bg1")
+    assert record["status"] == "Canceled" and record["extra"]["status_times"].get("Finalizing")
+    # the outputs were finalized (uploaded) on cancel
+    assert datastore_file(ws, "azureml/bg1/o/part.txt").read_text() == "partial\n"
+    assert_no_leftovers(docker_client, ws, "bg1")
+    again = cli(ws, "job", "cancel", "--name", "bg1")
+    assert again.returncode != 0 and "already Canceled" in again.stderr
+
+
+def test_ctrl_c_on_stream_cancels(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    job = write_job(tmp_path, SLOW_JOB)
+    proc = spawn(ws, "job", "create", "--file", str(job), "--stream", "--name", "int1")
+    wait_for_log(ws, "int1", "started")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "Status: Canceled" in err
+    assert show(ws, "int1")["status"] == "Canceled"
+    assert datastore_file(ws, "azureml/int1/o/part.txt").read_text() == "partial\n"
+    assert_no_leftovers(docker_client, ws, "int1")
+
+
+def test_failed_job_outputs_uploaded_or_kept(ws: Path, tmp_path: Path) -> None:
+    job = write_job(tmp_path, """
+        command: echo result > ${{outputs.o}}/r.txt; exit 2
+        outputs:
+          o:
+            mode: upload
+        environment:
+          image: runner/busybox:latest
+        """)
+    cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "f1")
+    record = show(ws, "f1")
+    assert record["status"] == "Failed" and record["outputs_partial"] is True
+    assert datastore_file(ws, "azureml/f1/o/r.txt").read_text() == "result\n"
+
+    cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "f2", "--no-upload-on-failure")
+    record = show(ws, "f2")
+    assert record["status"] == "Failed" and record["outputs_partial"] is False
+    assert not datastore_file(ws, "azureml/f2/o").exists()
+    assert (ws / "jobs" / "f2" / "outputs" / "o" / "r.txt").read_text() == "result\n"
+
+
+def test_runner_sigkill_then_recovery(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    job = write_job(tmp_path, SLOW_JOB)
+    cli(ws, "job", "create", "--file", str(job), "--name", "kill1", check=True)
+    wait_for_log(ws, "kill1", "started")
+    record = wait_for_status(ws, "kill1", {"Running"})
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    assert len(containers_of(docker_client, "kill1")) == 1  # the orphan is still there ...
+    listed = cli(ws, "job", "list", check=True)  # ... until the next runner command
+    assert "kill1" in listed.stdout
+    record = show(ws, "kill1")
+    assert record["status"] == "Failed"
+    assert f"runner process (pid {record['runner_pid']}) died while the job was Running" in record["error"]
+    staged = ws / "jobs" / "kill1" / "outputs" / "o"
+    assert str(staged) in record["error"]
+    assert (staged / "part.txt").read_text() == "partial\n"  # staged output kept
+    assert_no_leftovers(docker_client, ws, "kill1")
+
+
+def test_unknown_job_is_one_clear_error(ws: Path) -> None:
+    result = cli(ws, "job", "show", "--name", "nope")
+    assert result.returncode != 0
+    assert "unknown job 'nope'" in result.stderr and "Traceback" not in result.stderr
