@@ -247,12 +247,18 @@ def _where(field: str | None) -> str:
 
 
 def _not_found_hint(resolved: ResolvedPath) -> str:
-    parent = posixpath.dirname(resolved.path.rstrip("/"))
-    try:
-        names = sorted(posixpath.basename(p.rstrip("/")) for p in resolved.fs.ls(parent, detail=False))
-    except Exception:  # noqa: BLE001 - only for the hint
-        names = []
-    if names:
-        shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "")
-        return f"check the path; the folder '{parent}' contains: {shown}"
+    """Name the nearest existing parent folder and what it holds."""
+    parent = resolved.path.rstrip("/")
+    for _ in range(6):
+        parent = posixpath.dirname(parent)
+        if not parent or parent == "/":
+            break
+        try:
+            names = sorted(posixpath.basename(p.rstrip("/")) for p in resolved.fs.ls(parent, detail=False))
+        except Exception:  # noqa: BLE001 - only for the hint; keep walking up
+            continue
+        shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "") if names else "nothing"
+        return f"check the path; the nearest existing folder '{parent}' contains: {shown}"
+    if resolved.uri.startswith("azureml://"):
+        return "check the path on the datastore; if a job writes it, run that job first"
     return "check the path (relative local paths are relative to the YAML file's folder)"
