@@ -60,6 +60,8 @@ class MountOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     # True while the filesystem finishes work (an upload in flush) that unmounting must wait for
     is_busy: Callable[[], bool] | None = None
+    # how long to wait for the FUSE loop after unmounting before aborting the connection
+    unmount_timeout: float = UNMOUNT_JOIN_S
 
 
 @dataclass
@@ -258,29 +260,29 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
             log.debug("mounted %s (device %d:%d)", mountpoint, os.major(device), os.minor(device))
             yield MountHandle(mountpoint, device)
         finally:
-            _stop(mountpoint, thread, device, options.is_busy)
+            _stop(mountpoint, thread, device, options)
 
 
-def _join(thread: threading.Thread, is_busy: Callable[[], bool] | None) -> None:
-    """Wait for the FUSE loop: ``UNMOUNT_JOIN_S``, extended while the filesystem reports work."""
-    deadline = time.monotonic() + UNMOUNT_JOIN_S
+def _join(thread: threading.Thread, options: MountOptions) -> None:
+    """Wait for the FUSE loop: ``unmount_timeout``, extended while the filesystem reports work."""
+    is_busy = options.is_busy
+    deadline = time.monotonic() + options.unmount_timeout
     while thread.is_alive():
         thread.join(0.05)
         if time.monotonic() > deadline and not (is_busy and is_busy()):
             return
 
 
-def _stop(mountpoint: Path, thread: threading.Thread, device: int,
-          is_busy: Callable[[], bool] | None) -> None:
+def _stop(mountpoint: Path, thread: threading.Thread, device: int, options: MountOptions) -> None:
     """Unmount, wait for the FUSE loop to end, abort the connection if it does not."""
     try:
         unmount(mountpoint)
     finally:
-        _join(thread, is_busy)
+        _join(thread, options)
         if thread.is_alive() and device:
             # Still referenced elsewhere (e.g. a container's mount namespace): cut the connection.
             log.warning("FUSE loop for %s still running after unmount; aborting the connection", mountpoint)
             abort_connection(device)
-            thread.join(UNMOUNT_JOIN_S)
+            thread.join(options.unmount_timeout)
         if thread.is_alive():
             log.error("FUSE loop for %s did not end", mountpoint)

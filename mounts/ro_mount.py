@@ -29,6 +29,7 @@ class RoMountStrategy:
 
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
+    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.lifecycle)
     single_threaded: bool = True
 
     @contextlib.contextmanager
@@ -43,6 +44,7 @@ class RoMountStrategy:
         prefetcher = Prefetcher(store_range_fetch(open_store(source.fs)), self.readahead)
         operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name)
         options = MountOptions(read_only=True, single_threaded=self.single_threaded, fsname="runner-ro",
+                               unmount_timeout=self.unmount_timeout,
                                extra={"kernel_cache": True, "entry_timeout": 3600, "attr_timeout": 3600,
                                       "negative_timeout": 60})
         try:

@@ -39,6 +39,7 @@ class RwMountStrategy:
 
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
+    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.lifecycle)
     transfer: TransferOptions = field(default_factory=TransferOptions)
 
     def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:
@@ -55,6 +56,7 @@ class RwMountStrategy:
         operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
                                      upload_file=_store_upload(target, self.transfer))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
+                               unmount_timeout=self.unmount_timeout,
                                is_busy=operations.busy)
         try:
             with fuse_mount(operations, workdir / "mnt", options, self.ready_timeout) as handle:
