@@ -46,12 +46,28 @@ def _conn_datastore(azure_container: Any, name: str) -> dict[str, Any]:
             "connection_string": azure_container.azurite.connection_string}
 
 
+def _sas_gen2_datastore(azure_container: Any, name: str) -> dict[str, Any]:
+    """ADLS Gen2 field names (filesystem) with a SAS token; Azurite serves it through the Blob API."""
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas = generate_container_sas(azure_container.azurite.account, azure_container.name,
+                                 account_key=azure_container.azurite.key,
+                                 permission=ContainerSasPermissions(read=True, write=True, list=True,
+                                                                    delete=True),
+                                 expiry=datetime.now(UTC) + timedelta(hours=1))
+    return {"name": name, "type": "azure_data_lake_gen2", "account_name": azure_container.azurite.account,
+            "filesystem": azure_container.name, "account_url": azure_container.azurite.blob_endpoint,
+            "credentials": {"sas_token": sas}}
+
+
 @pytest.fixture
 def ml_client(workspace_dir: Path) -> MLClient:
     return MLClient(workspace_dir=workspace_dir)
 
 
-@pytest.mark.parametrize("config", [_key_datastore, _conn_datastore])
+@pytest.mark.parametrize("config", [_key_datastore, _conn_datastore, _sas_gen2_datastore])
 def test_resolve_datastore_paths_on_azurite(ml_client: MLClient, azure_container: Any, config: Any) -> None:
     _upload(azure_container, "models/cifar10/cifar.pt", b"cifar")
     _upload(azure_container, "models/mlf/MLmodel", b"flavors: {}")
