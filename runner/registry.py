@@ -177,18 +177,17 @@ class ModelRegistry:
     def list(self, name: str | None = None, *, include_archived: bool = False, archived_only: bool = False,
              max_results: int | None = None) -> Models:
         """Without ``name``: one row per model (its latest version); with ``name``: its versions."""
-        models = self._rows("WHERE m.name = ?", (name,)) if name is not None else self._latest_per_model()
+        models = self._rows("WHERE m.name = ?", (name,)) if name is not None else self._rows("", ())
         if archived_only:
             models = [m for m in models if m.archived]
         elif not include_archived:
             models = [m for m in models if not m.archived]
+        if name is None:  # one row per model: its latest version among those shown
+            latest: dict[str, Model] = {}
+            for model in models:
+                latest.setdefault(model.name or "", model)
+            models = sorted(latest.values(), key=lambda m: m.name or "")
         return models[:max_results] if max_results else models
-
-    def _latest_per_model(self) -> Models:
-        latest: dict[str, Model] = {}
-        for model in self._rows("", ()):
-            latest.setdefault(model.name or "", model)
-        return sorted(latest.values(), key=lambda m: m.name or "")
 
     def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
         query = ("SELECT m.*, c.archived AS container_archived FROM models m "

@@ -152,6 +152,7 @@ def test_archive_and_restore_rules(registry: ModelRegistry, model_file: Path) ->
     registry.create(Model(name="m", path=str(model_file)))
     registry.archive("m", "2")
     assert [m.version for m in registry.list("m")] == ["1"]
+    assert [(m.name, m.version) for m in registry.list()] == [("m", "1")]  # latest shown version
     assert registry.get("m", label="latest").version == "1"
     assert registry.resolver.resolve("azureml:m:2").model == ("m", "2")  # still usable by reference
     registry.restore("m", "2")
