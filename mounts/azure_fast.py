@@ -243,8 +243,10 @@ class AzureBlobStore:
         buffer = bytearray(READ_BUFFER)
         view = memoryview(buffer)
         while position < end:
-            headers = {"x-ms-range": f"bytes={position}-{end - 1}"}
-            if item.etag:
+            headers = {}
+            if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
+                headers["x-ms-range"] = f"bytes={position}-{end - 1}"
+            if item.etag:  # a blob replaced mid-download fails (412) instead of mixing versions
                 headers["If-Match"] = f'"{item.etag}"'
             try:
                 with self._connection() as conn:

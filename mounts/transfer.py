@@ -41,9 +41,9 @@ class TransferOptions:
     """Knobs of the engine; the defaults suit a 2-core machine against Azurite or Azure."""
 
     workers: int = 16  # concurrent requests
-    part_size: int = 16 * MiB  # ranged-read size for large downloads
+    part_size: int = 8 * MiB  # ranged-read size for large downloads
     first_part: int = 1 * MiB  # a small first part: the file starts arriving at once
-    multipart_threshold: int = 24 * MiB  # downloads larger than this are split into parts
+    multipart_threshold: int = 16 * MiB  # downloads larger than this are split into parts
     block_size: int = 8 * MiB  # upload block size
     single_put_max: int = 4 * MiB  # uploads up to this size go in one request
     max_blocks_in_flight: int = 8  # upload blocks held in memory at once
@@ -127,11 +127,15 @@ class _PartedFile:
         self.failed = False
         self.finished: set[int] = self._load_finished()
         self.pending = [p for p in parts if p[0] not in self.finished]
+        self.all_starts = [offset for offset, _ in parts]
         flags = os.O_RDWR | os.O_CREAT
         self.fd = os.open(tmp, flags, 0o644)
         if not self.finished:
             os.ftruncate(self.fd, item.size)
         self.outstanding = len(self.pending)
+        self.digest = hashlib.md5()  # MD5 of the finished prefix, advanced while other parts download
+        self.hashed_upto = 0
+        self.hash_lock = threading.Lock()
 
     def _load_finished(self) -> set[int]:
         if not (self.manifest.exists() and self.tmp.exists()):
@@ -157,6 +161,31 @@ class _PartedFile:
             scratch.write_text(json.dumps(state))
             os.replace(scratch, self.manifest)
             return self.outstanding == 0 and not self.failed
+
+    def advance_hash(self, *, to_end: bool = False) -> None:
+        """Hash finished parts in order from ``hashed_upto`` (pipelined with the remaining downloads:
+        the data is read back from the page cache, so verifying costs no extra time at the end)."""
+        if not self.hash_lock.acquire(blocking=to_end):
+            return  # another worker is hashing; it (or the final call) picks our part up
+        try:
+            while self.hashed_upto < self.item.size:
+                with self.lock:
+                    ready = self.hashed_upto in self.finished
+                if not ready and not to_end:
+                    return
+                end = self._part_end(self.hashed_upto)
+                while self.hashed_upto < end:
+                    block = os.pread(self.fd, min(4 * MiB, end - self.hashed_upto), self.hashed_upto)
+                    if not block:
+                        raise OSError(f"{self.tmp} is shorter than expected")
+                    self.digest.update(block)
+                    self.hashed_upto += len(block)
+        finally:
+            self.hash_lock.release()
+
+    def _part_end(self, offset: int) -> int:
+        later = [start for start in self.all_starts if start > offset]
+        return min(later) if later else self.item.size
 
     def close(self) -> None:
         with self.lock:
@@ -272,9 +301,13 @@ class Downloader:
         finally:
             # the descriptor is closed only once no task writes to it any more (here or in run())
             complete = parted.part_finished(offset, ok)
+        wants_md5 = parted.item.md5 is not None and self.options.verify_md5
+        if wants_md5 and ok:
+            parted.advance_hash(to_end=complete)
         if complete:
+            md5 = parted.digest.digest() if wants_md5 else None
             parted.close()
-            self._finish(parted.item, parted.tmp, dest, None)
+            self._finish(parted.item, parted.tmp, dest, md5)
 
     def _finish(self, item: RemoteFile, tmp: Path, dest: Path, md5: bytes | None) -> None:
         """Verify ``tmp`` (size; MD5 when the store has one) and rename it into place."""
