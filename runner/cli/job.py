@@ -27,12 +27,17 @@ OUTPUT_FORMATS = ("table", "json")
 def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
               ) -> RunPlan:
     """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.names import generate_job_name
+    from runner.names import generate_job_name, is_valid_job_name
     from runner.plan import plan_job
     from runner.spec import load_job_spec
     from runner.workspace import Workspace
 
     spec = load_job_spec(file, list(overrides))
+    if name is not None and not is_valid_job_name(name):
+        from runner.errors import SpecError
+
+        raise SpecError(f"'{name}' is not a valid job name", field="--name",
+                        hint="use letters, digits, '-' and '_', starting with a letter or digit")
     workspace = Workspace(_common.STATE.workspace)
     return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
 
