@@ -139,7 +139,8 @@ class MLClient:
 
     def __init__(self, credential: Any = None, subscription_id: str | None = None,
                  resource_group_name: str | None = None, workspace_name: str | None = None, *,
-                 workspace_dir: str | Path | None = None, **kwargs: Any) -> None:
+                 workspace_dir: str | Path | None = None, registry_name: str | None = None,
+                 **kwargs: Any) -> None:
         self.credential = credential
         self.subscription_id = subscription_id
         self.resource_group_name = resource_group_name
@@ -148,7 +149,9 @@ class MLClient:
         from runner.resolve import Resolver
 
         self._resolver: Resolver = Resolver(self._workspace)
-        self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver))
+        self.registry_name = registry_name  # Azure registries are local namespaces of models here
+        self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver,
+                                                    registry_name=registry_name))
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
         self._jobs: Any = None

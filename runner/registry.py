@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from runner.assets import Model, check_model_fields
-from runner.errors import RegistryError, ResolveError, StorageError
+from runner.errors import RegistryError, ResolveError, SpecError, StorageError
 from runner.modes import AssetType, PathKind
 from runner.uris import DatastorePath, LocalPath, ModelRef, parse_path
 from runner.workspace import DEFAULT_DATASTORE, Workspace, utcnow
@@ -47,11 +48,17 @@ CHUNK = 8 * 1024 * 1024
 UPDATABLE = ("description", "tags")
 _IMMUTABLE = ("path", "type", "properties", "stage", "flavors")
 Models = list[Model]  # (the class below has a method named ``list``)
+_REGISTRY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
 
 
 class ModelRegistry:
-    def __init__(self, workspace: Workspace, *, resolver: Resolver | None = None) -> None:
+    def __init__(self, workspace: Workspace, *, resolver: Resolver | None = None,
+                 registry_name: str | None = None) -> None:
         self.workspace = workspace
+        if registry_name is not None and not _REGISTRY_NAME.match(registry_name):
+            raise SpecError(f"invalid registry name {registry_name!r}", field="registry_name",
+                            hint="use letters, digits, '-', '_' and '.'")
+        self.registry_name = registry_name  # a local namespace (Azure's registries); None = workspace
         if resolver is None:
             from runner.resolve import Resolver
 
@@ -64,7 +71,7 @@ class ModelRegistry:
         check_model_fields(model)
         assert model.name is not None and model.path is not None
         if model.version is not None:
-            self._refuse_existing(model.name, model.version)
+            self._refuse_existing(self._key(model.name), model.version)
         source = self.resolver.resolve(model.path, base_dir=_base_dir(model), field="path")
         _check_kind(model, source)
         if isinstance(parse_path(model.path), LocalPath):
@@ -79,7 +86,7 @@ class ModelRegistry:
         """Python's ``create_or_update``: a new version, or a description/tags update of an existing one."""
         check_model_fields(model)
         assert model.name is not None
-        if model.version is not None and self._exists(model.name, model.version):
+        if model.version is not None and self._exists(self._key(model.name), model.version):
             current = self.get(model.name, version=model.version)
             _refuse_immutable_changes(current, model)
             return self._update_fields(model.name, model.version, description=model.description,
@@ -110,15 +117,16 @@ class ModelRegistry:
                 job_name: str | None = None,
                 copy_from: tuple[AbstractFileSystem, str, str, str] | None = None) -> Model:
         assert model.name is not None
+        key = self._key(model.name)
         with self.workspace.transaction() as conn:
-            version = model.version or self._next_version(model.name, conn)
-            if self._exists(model.name, version, conn):
+            version = model.version or self._next_version(key, conn)
+            if self._exists(key, version, conn):
                 raise RegistryError(f"model '{model.name}' version {version} exists already",
                                     hint="omit the version to get the next one")
             if copy_from is not None:
-                stored_path = _move_into_place(copy_from, model.name, version)
+                stored_path = _move_into_place(copy_from, key, version)
                 datastore_uri = stored_path
-            container_archived = self._ensure_container(conn, model.name)
+            container_archived = self._ensure_container(conn, key)
             created = model.model_copy(update={
                 "version": version, "path": stored_path, "datastore_uri": datastore_uri,
                 "job_name": job_name, "archived": container_archived, "created_at": utcnow(),
@@ -127,7 +135,7 @@ class ModelRegistry:
                 "INSERT INTO models (name, version, version_num, type, path, source, description, tags, "
                 "properties, stage, job_name, archived, created_at, datastore_uri, flavors) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (created.name, version, int(version) if version.isdigit() else None, created.type,
+                (key, version, int(version) if version.isdigit() else None, created.type,
                  stored_path, model.path, created.description, json.dumps(created.tags),
                  json.dumps(created.properties), created.stage, job_name, int(container_archived),
                  created.created_at.isoformat() if created.created_at else None, datastore_uri,
@@ -160,7 +168,7 @@ class ModelRegistry:
         """One version; ``label="latest"`` (or no version) is the newest non-archived version."""
         if label is not None and label != "latest":
             raise ResolveError(f"unknown label '{label}'", hint="the only label is 'latest'")
-        versions = self._rows("WHERE m.name = ?", (name,))
+        versions = self._rows("WHERE m.name = ?", (self._key(name),))
         if not versions:
             raise ResolveError(f"unknown model '{name}'; {self._known_models()}",
                                hint="`runner model list --include-archived` shows every model")
@@ -177,7 +185,8 @@ class ModelRegistry:
     def list(self, name: str | None = None, *, include_archived: bool = False, archived_only: bool = False,
              max_results: int | None = None) -> Models:
         """Without ``name``: one row per model (its latest version); with ``name``: its versions."""
-        models = self._rows("WHERE m.name = ?", (name,)) if name is not None else self._rows("", ())
+        models = self._rows("WHERE m.name = ?", (self._key(name),)) if name is not None else \
+            self._rows("", ())
         if archived_only:
             models = [m for m in models if m.archived]
         elif not include_archived:
@@ -190,16 +199,30 @@ class ModelRegistry:
         return models[:max_results] if max_results else models
 
     def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
+        prefix = f"{self.registry_name}/" if self.registry_name else ""
+        scope: tuple[str, tuple[Any, ...]] = ("substr(m.name, 1, ?) = ?", (len(prefix), prefix)) \
+            if prefix else ("instr(m.name, '/') = 0", ())
+        where = f"{where} AND {scope[0]}" if where else f"WHERE {scope[0]}"
         query = ("SELECT m.*, c.archived AS container_archived FROM models m "
                  "JOIN model_containers c ON c.name = m.name " + where +
                  " ORDER BY m.name, coalesce(m.version_num, 0) DESC, m.created_at DESC")
         with self.workspace.reading() as conn:
-            return [_row_to_model(r) for r in conn.execute(query, args)]
+            return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope[1]))]
+
+    def _key(self, name: str) -> str:
+        """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
+        return f"{self.registry_name}/{name}" if self.registry_name else name
+
+    def reference(self, name: str, version: str) -> str:
+        if self.registry_name:
+            return f"azureml://registries/{self.registry_name}/models/{name}/versions/{version}"
+        return f"azureml:{name}:{version}"
 
     def _known_models(self) -> str:
         names = sorted({m.name or "" for m in self._rows("", ())})
-        return ("models in this workspace: " + ", ".join(names[:30])) if names else \
-            "no models are registered in this workspace"
+        where = f"registry '{self.registry_name}'" if self.registry_name else "this workspace"
+        return (f"models in {where}: " + ", ".join(names[:30])) if names else \
+            f"no models are registered in {where}"
 
     # ---- update / archive -------------------------------------------------------------------------
     def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
@@ -229,7 +252,7 @@ class ModelRegistry:
                        tags: dict[str, str]) -> Model:
         with self.workspace.transaction() as conn:
             conn.execute("UPDATE models SET description = ?, tags = ? WHERE name = ? AND version = ?",
-                         (description, json.dumps(tags), name, version))
+                         (description, json.dumps(tags), self._key(name), version))
         return self.get(name, version=version)
 
     def archive(self, name: str, version: str | None = None) -> None:
@@ -240,12 +263,13 @@ class ModelRegistry:
 
     def _set_archived(self, name: str, version: str | None, archived: bool) -> None:
         target = self.get(name, version=version)  # unknown -> ResolveError
+        key = self._key(name)
         with self.workspace.transaction() as conn:
             container = conn.execute("SELECT archived FROM model_containers WHERE name = ?",
-                                     (name,)).fetchone()
+                                     (key,)).fetchone()
             if version is None:
-                conn.execute("UPDATE model_containers SET archived = ? WHERE name = ?", (int(archived), name))
-                conn.execute("UPDATE models SET archived = ? WHERE name = ?", (int(archived), name))
+                conn.execute("UPDATE model_containers SET archived = ? WHERE name = ?", (int(archived), key))
+                conn.execute("UPDATE models SET archived = ? WHERE name = ?", (int(archived), key))
                 return
             if not archived and container and container["archived"]:
                 raise RegistryError(
@@ -253,13 +277,13 @@ class ModelRegistry:
                     "itself is archived",
                     hint=f"restore the whole model first: `runner model restore --name {name}`")
             conn.execute("UPDATE models SET archived = ? WHERE name = ? AND version = ?",
-                         (int(archived), name, target.version))
+                         (int(archived), key, target.version))
 
     # ---- download ---------------------------------------------------------------------------------
     def download(self, name: str, version: str | None, download_path: str | Path) -> Path:
         """Copy the model's files to ``<download_path>/<name>/<basename>``; returns that path."""
         model = self.get(name, version=version)
-        source = self.resolver.resolve(f"azureml:{model.name}:{model.version}")
+        source = self.resolver.resolve(self.reference(model.name or name, model.version or ""))
         basename = source.path.rstrip("/").rsplit("/", 1)[-1] or name
         target = Path(download_path).expanduser().resolve() / (model.name or name) / basename
         copy_tree(source.fs, source.path, LocalFileSystem(), str(target))
@@ -359,10 +383,10 @@ def _parse_tags_value(value: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in parsed.items()}
 
 
-def _row_to_model(row: sqlite3.Row) -> Model:
+def _row_to_model(row: sqlite3.Row, prefix: str = "") -> Model:
     data = dict(row)
     return Model(
-        name=data["name"], version=data["version"], path=data["path"], type=data["type"],
+        name=data["name"][len(prefix):], version=data["version"], path=data["path"], type=data["type"],
         description=data["description"], tags=json.loads(data["tags"] or "{}"),
         properties=json.loads(data["properties"] or "{}"), stage=data["stage"],
         flavors=json.loads(data["flavors"]) if data.get("flavors") else None,

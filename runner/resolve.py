@@ -137,8 +137,22 @@ class Resolver:
     def _model(self, ref: ModelRef, *, field: str | None) -> ResolvedPath:
         from runner.registry import ModelRegistry
 
-        model = ModelRegistry(self.workspace, resolver=self).get(ref.name, version=ref.version,
-                                                                 label=ref.label)
+        workspace_models = ModelRegistry(self.workspace, resolver=self)
+        if ref.registry:  # the registry's local namespace first, then the workspace's models
+            try:
+                model = ModelRegistry(self.workspace, resolver=self, registry_name=ref.registry).get(
+                    ref.name, version=ref.version, label=ref.label)
+            except ResolveError as in_registry:
+                try:
+                    model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
+                except ResolveError:
+                    raise ResolveError(
+                        in_registry.message,
+                        hint=f"register it there: `runner model create --registry-name {ref.registry} "
+                             f"--name {ref.name} --version {ref.version} --path <path>` (or in the "
+                             "workspace without --registry-name)") from in_registry
+        else:
+            model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
         assert model.path is not None and model.version is not None
         resolved = self._locate(parse_path(model.path), base_dir=None, field=field)
         return dataclasses.replace(resolved, model=(model.name or ref.name, model.version),

@@ -30,8 +30,11 @@ class OutputFormat(StrEnum):
 OUTPUT = typer.Option(OutputFormat.table, "--output", "-o", help="Output format.")
 
 
-def client() -> MLClient:
-    return MLClient(workspace_dir=_common.STATE.workspace)
+def client(registry_name: str | None = None) -> MLClient:
+    return MLClient(workspace_dir=_common.STATE.workspace, registry_name=registry_name)
+
+
+REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of models).")
 
 
 def emit(data: dict[str, Any] | list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
@@ -88,6 +91,7 @@ def create(
     tags: list[str] = typer.Option(None, "--tags", help="Tags as key=value (repeatable)."),
     stage: str = typer.Option(None, "--stage", "-s", help="Stage, e.g. Development, Production."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Register a model version (copies local files into the workspace's default datastore)."""
     overrides = {"name": name, "version": version, "path": path, "description": description,
@@ -102,7 +106,7 @@ def create(
                                  "(or --file model.yml)")
         model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_model_fields(model)
-    created = client().models.create(model)
+    created = client(registry_name).models.create(model)
     emit(created.to_dict(), output, _MODEL_LIST_COLUMNS)
 
 
@@ -113,10 +117,11 @@ def list_(
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
     max_results: int = typer.Option(None, "--max-results", "-r", help="At most this many rows."),
     output: OutputFormat = OUTPUT,
+    registry_name: str = REGISTRY,
 ) -> None:
     """List models (latest version of each), or the versions of one model with --name."""
-    models = client().models.list(name, include_archived=include_archived, archived_only=archived_only,
-                                  max_results=max_results)
+    models = client(registry_name).models.list(name, include_archived=include_archived,
+                                               archived_only=archived_only, max_results=max_results)
     columns = _MODEL_LIST_COLUMNS + (["archived"] if include_archived or archived_only else [])
     emit([m.to_dict() for m in models], output, columns)
 
@@ -127,10 +132,11 @@ def show(
     version: str = typer.Option(None, "--version", "-v", help="Version."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
+    registry_name: str = REGISTRY,
 ) -> None:
     """Show one model version."""
     _one_of(version, label)
-    emit(client().models.get(name, version=version, label=label).to_dict(), output, [])
+    emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [])
 
 
 @app.command("update")
@@ -140,6 +146,7 @@ def update(
     set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value>."),
     remove: list[str] = typer.Option(None, "--remove", help="tags.<key> to remove."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Update the description or tags of a model version (nothing else can change)."""
     if not set_ and not remove:
@@ -151,7 +158,7 @@ def update(
         if not sep:
             raise SpecError(f"--set expects field=value, got '{item}'", hint="--set tags.stage=Prod")
         values[key.strip()] = value
-    updated = client().models.update(name, version, set_values=values, remove=remove or [])
+    updated = client(registry_name).models.update(name, version, set_values=values, remove=remove or [])
     emit(updated.to_dict(), output, [])
 
 
@@ -160,10 +167,11 @@ def archive(
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Archive a model version, or the whole model (hidden from list; still usable)."""
     _one_of(version, label, required=False)
-    client().models.archive(name, version=version, label=label)
+    client(registry_name).models.archive(name, version=version, label=label)
     typer.echo(f"archived model '{name}'" + (f" version {version}" if version else ""))
 
 
@@ -172,10 +180,11 @@ def restore(
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Restore an archived model version, or the whole model."""
     _one_of(version, label, required=False)
-    client().models.restore(name, version=version, label=label)
+    client(registry_name).models.restore(name, version=version, label=label)
     typer.echo(f"restored model '{name}'" + (f" version {version}" if version else ""))
 
 
@@ -184,9 +193,10 @@ def download(
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(..., "--version", "-v", help="Version."),
     download_path: str = typer.Option(".", "--download-path", "-p", help="Folder to download into."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Download a model version's files to <download-path>/<name>/."""
-    target = client().models.download(name, version=version, download_path=download_path)
+    target = client(registry_name).models.download(name, version=version, download_path=download_path)
     typer.echo(f"downloaded model '{name}' version {version} to {target}")
 
 

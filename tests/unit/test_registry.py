@@ -8,7 +8,7 @@ import pytest
 
 from runner.assets import Model
 from runner.client import MLClient
-from runner.errors import RegistryError, ResolveError
+from runner.errors import RegistryError, ResolveError, SpecError
 from runner.registry import ModelRegistry
 from runner.workspace import JobRecord, Workspace
 
@@ -194,3 +194,28 @@ def test_unknown_model_errors_list_what_exists(registry: ModelRegistry, model_fi
     assert "known" in info.value.message
     with pytest.raises(ResolveError):
         registry.archive("unknown")
+
+
+def test_registries_are_local_namespaces(ws: Workspace, registry: ModelRegistry, model_file: Path,
+                                         tmp_path: Path) -> None:
+    shared = ModelRegistry(ws, registry_name="myreg")
+    created = shared.create(Model(name="m", path=str(model_file)))
+    assert created.name == "m" and created.version == "1"
+    assert created.path == "azureml://datastores/workspaceblobstore/paths/LocalUpload/myreg/m/1/model.pkl"
+    assert registry.list() == [] and [m.name for m in shared.list()] == ["m"]  # separate namespaces
+    registry.create(Model(name="m", path=str(model_file)))
+    registry.create(Model(name="m", path=str(model_file)))
+    assert [m.version for m in shared.list("m")] == ["1"]
+    assert [m.version for m in registry.list("m")] == ["2", "1"]
+    rp = registry.resolver.resolve("azureml://registries/myreg/models/m/versions/1")
+    assert rp.model == ("m", "1") and "LocalUpload/myreg/m/1" in rp.uri
+    # a registry reference the registry does not hold falls back to the workspace's model of that name
+    assert "LocalUpload/m/2" in registry.resolver.resolve("azureml://registries/myreg/models/m/versions/2").uri
+    with pytest.raises(ResolveError) as info:
+        registry.resolver.resolve("azureml://registries/myreg/models/m/versions/7")
+    assert "--registry-name myreg" in (info.value.hint or "")
+    shared.archive("m")
+    assert shared.list() == [] and [m.name for m in registry.list()] == ["m"]
+    assert shared.download("m", "1", tmp_path / "dl").read_bytes() == b"weights-v1"
+    with pytest.raises(SpecError):
+        ModelRegistry(ws, registry_name="a/b")
