@@ -170,8 +170,9 @@ class LiteralInput(_Strict):
                   "number": isinstance(given, int | float) and not isinstance(given, bool),
                   "boolean": isinstance(given, bool), "string": True}[self.type]
             if not ok:
-                raise _fail(f"{name} {given!r} is not a {self.type}",
-                            f"give a {self.type} value, or change type")
+                article = "an" if self.type == "integer" else "a"
+                raise _fail(f"{name} {given!r} is not {article} {self.type}",
+                            f"give {article} {self.type} {name}, or change type")
         self._check_range()
         return self
 

@@ -130,6 +130,28 @@ def _choices(ctx: Mapping[str, Any]) -> list[str]:
     return re.findall(r"'([^']*)'", expected)
 
 
+def _expected(error: Mapping[str, Any]) -> str | None:
+    """What one error says was expected, for combining a union's alternatives."""
+    kind = error["type"]
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind in ("enum", "literal_error"):
+        return " or ".join(f"'{c}'" for c in _choices(error.get("ctx") or {}))
+    return None
+
+
+def _union_message(errors: Sequence[Mapping[str, Any]], last: str) -> tuple[str, str] | None:
+    """Several alternatives refused the same value (e.g. ``gpu_count: int | 'all'``): one message."""
+    if len(errors) < 2:
+        return None
+    wanted = [_expected(e) for e in errors]
+    if any(w is None for w in wanted):
+        return None
+    unique = list(dict.fromkeys(w for w in wanted if w))
+    text = ", ".join(unique[:-1]) + f" or {unique[-1]}" if len(unique) > 1 else unique[0]
+    return f"expected {text}, got {_got(errors[0].get('input'))}", f"give '{last}' {text}"
+
+
 def _describe(error: Mapping[str, Any], root: type[BaseModel], loc: tuple[str | int, ...]
               ) -> tuple[str, str | None]:
     kind = error["type"]
@@ -148,6 +170,11 @@ def _describe(error: Mapping[str, Any], root: type[BaseModel], loc: tuple[str | 
         choices = _choices(ctx)
         return (f"{_got(value)} is not allowed{did_you_mean(str(value), choices)}",
                 "use one of: " + ", ".join(choices))
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
+                 "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}[kind]
+        return (f"expected a number {bound[0]} {ctx.get(bound[1])}, got {_got(value)}",
+                f"give '{last}' a number {bound[0]} {ctx.get(bound[1])}")
     if kind in _EXPECTED:
         return (f"expected {_EXPECTED[kind]}, got {_got(value)}",
                 f"give '{last}' {_EXPECTED[kind]}" + (" (quote numbers meant as text)"
@@ -168,7 +195,11 @@ def from_validation_error(
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # typos first
     error = errors[0]
     loc = clean_loc(error["loc"], data)
-    message, hint = _describe(error, root, loc)
+    same_place = [e for e in errors if clean_loc(e["loc"], data) == loc]
+    combined = _union_message(same_place, str(loc[-1]) if loc else "")
+    message, hint = combined or _describe(error, root, loc)
+    if combined:
+        errors = [error] + [e for e in errors if e not in same_place]
     field = ".".join(str(p) for p in loc) or None
     where: SourceLocation | None = doc.where(loc) if doc is not None else SourceLocation(None)
     for key, value in (overridden or {}).items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,8 +108,11 @@ def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
     try:
         raw = yaml.load(io.StringIO(text))
     except DuplicateKeyError as exc:
-        raise _syntax_error(exc, file, "duplicate key",
-                            "each key may appear once in a mapping; remove or rename one") from exc
+        key = re.search(r'duplicate key "([^"]*)"', str(exc.problem or ""))
+        mark = exc.problem_mark
+        where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
+        raise SpecError(f"duplicate key '{key[1] if key else '?'}'", where=where,
+                        hint="each key may appear once in a mapping; remove or rename one") from exc
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, file, "invalid YAML", _SYNTAX_HINT) from exc
     except YAMLError as exc:

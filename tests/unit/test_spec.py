@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.errors import SpecError
 from runner.modes import AssetType, Mode
 from runner.spec import AssetInput, InlineEnvironment, LiteralInput, OutputSpec
 from runner.spec_load import load_job_spec, parse_override, spec_from_data
@@ -117,7 +118,7 @@ def test_literal_inputs_render_as_python_str(written: object, rendered: str) -> 
 
 
 def test_literal_of_wrong_type_is_refused() -> None:
-    with pytest.raises(Exception, match="'three' is not a integer|is not a integer"):
+    with pytest.raises(SpecError, match="inputs.v: default 'three' is not an integer"):
         spec_from_data({"command": "echo", "environment": "img",
                         "inputs": {"v": {"type": "integer", "default": "three"}}})
 

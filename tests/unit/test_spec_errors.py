@@ -65,6 +65,12 @@ CASES = [
      SpecError, "4:3: outputs.o", "needs a name", "name:"),
     ("shm", "command: ls\nenvironment: img\nresources:\n  shm_size: lots\n",
      SpecError, "4:3: resources.shm_size", "is not a size", "2g"),
+    ("union", "command: ls\nenvironment: img\nresources:\n  gpu_count: some\n",
+     SpecError, "4:3: resources.gpu_count", "expected an integer or 'all', got 'some'", "'all'"),
+    ("literal-date", "command: ls\nenvironment: img\ninputs:\n  d: 2024-01-01\n",
+     SpecError, "4:3: inputs.d.value", "expected true or false, an integer, a number or text", None),
+    ("bound", "command: ls\nenvironment: img\nlimits:\n  timeout: 0\n",
+     SpecError, "4:3: limits.timeout", "expected a number more than 0, got 0", "more than 0"),
 ]
 
 
