@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): provision, then lint, type-check and run the whole
+# suite (unit, contract, integration against real Docker, FUSE and Azurite). Exits non-zero on any failure.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+STARTED=$EPOCHREALTIME
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"
+
+declare -a RESULTS=()
+FAILED=0
+
+step() { # name command... : run one step, remember its outcome, keep going
+    local name=$1 started=$EPOCHREALTIME rc=0
+    shift
+    printf '\n==== %s: %s\n' "$name" "$*"
+    "$@" || rc=$?
+    local took
+    took="$(seconds_since "$started")"
+    if [ "$rc" -eq 0 ]; then
+        RESULTS+=("$(printf '  %-10s ok      %6s s' "$name" "$took")")
+    else
+        RESULTS+=("$(printf '  %-10s FAILED  %6s s  (exit %s)' "$name" "$took" "$rc")")
+        FAILED=1
+    fi
+    return 0
+}
+
+printf '==== provision: bash scripts/provision.sh\n'
+bash scripts/provision.sh || { echo "provisioning failed: nothing else can run" >&2; exit 1; }
+
+step ruff ruff check runner mounts tests
+step mypy mypy
+# Exit code 5 (no tests collected) counts as a failure too: there must be tests.
+step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
+
+printf '\n==== summary (%s s in all)\n' "$(seconds_since "$STARTED")"
+printf '%s\n' "${RESULTS[@]}"
+exit "$FAILED"
