@@ -31,7 +31,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from runner.datastores import AzureDatastore, DatastoreStore, LocalDatastore, join_under_root
-from runner.environments import EnvironmentStore
+from runner.environments import EnvironmentRecord, EnvironmentStore
 from runner.errors import ResolveError, SpecError, StorageError
 from runner.modes import PathKind
 from runner.resolved import ResolvedPath
@@ -211,6 +211,20 @@ class Resolver:
             if plain["name"] != plain["name"].lower():  # not a valid Docker image name: must be mapped
                 return self.environments.get(plain["name"], plain["ver"]).image_name
         return text.strip()
+
+
+    def resolve_environment_record(self, text: str) -> EnvironmentRecord | None:
+        """The mapped environment an ``environment:`` value names (None for a plain image name).
+
+        Use it to find ``build_context`` / ``dockerfile`` when ``resolve_environment`` returned the tag
+        of an image that still has to be built (``record.image is None``).
+        """
+        record = self.environments.resolve(text)
+        plain = _PLAIN_ENV.match(text.strip())
+        if record is None and plain:
+            mapped = [r for r in self.environments.list(plain["name"]) if r.version == plain["ver"]]
+            record = mapped[0] if mapped else None
+        return record
 
 
 def _as_ref(ref: PathRef | str, field: str | None) -> PathRef:

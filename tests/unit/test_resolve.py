@@ -176,3 +176,12 @@ def test_environments(resolver: Resolver) -> None:
     resolver.environments.create("AzureML-sklearn-0.24-ubuntu18.04-py37-cpu", version="9",
                                  image="runner/python:3.11")
     assert resolver.resolve_environment("AzureML-sklearn-0.24-ubuntu18.04-py37-cpu:9") == "runner/python:3.11"
+
+
+def test_environment_record_for_build_contexts(resolver: Resolver, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM runner/python:3.11\n")
+    resolver.environments.create("built", build_context=tmp_path)
+    assert resolver.resolve_environment("azureml:built:1") == "runner-env/built:1"
+    record = resolver.resolve_environment_record("azureml:built@latest")
+    assert record is not None and record.image is None and record.build_context == str(tmp_path)
+    assert resolver.resolve_environment_record("runner/busybox:latest") is None
