@@ -33,6 +33,8 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("resources", "locations"): "not used locally",
     ("resources", "max_instance_count"): "the job runs on one instance",
     ("environment", "inference_config"): "only used by deployments",
+    ("environment", "conda_file"): "the image is used as is; put the packages in the image (or a build "
+                                   "context) or map an environment with `runner environment create`",
     ("inputs", "*", "datastore"): "local paths are used where they are",
     ("inputs", "*", "path_on_compute"): "inputs appear under /mnt/runner/inputs/<name>",
 }

@@ -134,6 +134,7 @@ def test_environment_reference_and_image(tmp_path: Path) -> None:
     assert ref.environment == "azureml:sklearn@latest"
     image = spec_from_data({"command": "ls", "environment": {"image": "python:3.11", "conda_file": "c.yml"}})
     assert isinstance(image.environment, InlineEnvironment) and image.environment.image == "python:3.11"
+    assert image.ignored_fields == ["environment.conda_file"]
 
 
 def test_mount_is_azure_generic_mount() -> None:
