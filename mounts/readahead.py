@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fsspec import AbstractFileSystem
@@ -29,7 +29,8 @@ from mounts.store import BlobStore, RemoteFile
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-RangeFetch = Callable[[str, int, int], bytes]  # (path, start, end) -> the bytes of [start, end)
+Buffer = bytes | bytearray
+RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the bytes of [start, end)
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,11 @@ def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
 def store_range_fetch(store: BlobStore) -> RangeFetch:
     """A ranged read through a ``mounts.store`` backend (the lean Azure client where it applies)."""
 
-    def fetch(path: str, start: int, end: int) -> bytes:
+    def fetch(path: str, start: int, end: int) -> Buffer:
         buffer = bytearray()
         store.read_range(RemoteFile(rel=path.rsplit("/", 1)[-1], path=path, size=end), start, end - start,
                          buffer.extend)
-        return bytes(buffer)
+        return buffer  # no copy: segments are sliced through memoryview
 
     return fetch
 
@@ -69,7 +70,7 @@ class BlockCache:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._entries: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], Buffer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -77,14 +78,14 @@ class BlockCache:
     def size(self) -> int:
         return self._bytes
 
-    def get(self, key: tuple[str, int]) -> bytes | None:
+    def get(self, key: tuple[str, int]) -> Buffer | None:
         with self._lock:
             data = self._entries.get(key)
             if data is not None:
                 self._entries.move_to_end(key)
             return data
 
-    def put(self, key: tuple[str, int], data: bytes) -> None:
+    def put(self, key: tuple[str, int], data: Buffer) -> None:
         if len(data) > self.capacity:
             return
         with self._lock:
@@ -127,7 +128,7 @@ class MemoryBudget:
 class _Segment:
     start: int
     end: int
-    future: Future[bytes]
+    future: Future[Buffer]
     charged: int  # bytes counted against the budget (0 for demand reads)
 
 
@@ -141,7 +142,7 @@ class Prefetcher:
         self.cache = BlockCache(self.config.cache_size)
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
 
-    def submit(self, path: str, start: int, end: int) -> Future[bytes]:
+    def submit(self, path: str, start: int, end: int) -> Future[Buffer]:
         return self._pool.submit(self.fetch, path, start, end)
 
     def stream(self, path: str, size: int) -> ReadaheadStream:
@@ -174,7 +175,7 @@ class ReadaheadStream:
             return b""
         whole = self._cached_whole()
         if whole is not None:
-            return whole[offset:end]
+            return bytes(memoryview(whole)[offset:end])
         with self._lock:
             if self._segments and self._segments[0].start <= offset <= self._segments[-1].end:
                 self._drop_consumed(offset)
@@ -191,7 +192,7 @@ class ReadaheadStream:
 
     # -- window management (called with the lock held) --
 
-    def _cached_whole(self) -> bytes | None:
+    def _cached_whole(self) -> Buffer | None:
         if self.size > self._config.small_file:
             return None
         return self._prefetcher.cache.get((self.path, 0))
@@ -249,6 +250,10 @@ class ReadaheadStream:
         for segment in segments:
             try:
                 data = segment.future.result()
+            except CancelledError:  # dropped by a concurrent read that moved the window: fetch directly
+                lo, hi = max(offset, segment.start), min(end, segment.end)
+                parts.append(memoryview(self._prefetcher.fetch(self.path, lo, hi)))
+                continue
             except BaseException:
                 with self._lock:
                     if segment in self._segments:  # let a retry fetch it again

@@ -149,3 +149,29 @@ def test_memory_budget_refuses_beyond_its_limit() -> None:
     assert not budget.try_acquire(50)
     budget.release(60)
     assert budget.try_acquire(100)
+
+
+def test_concurrent_reads_of_one_stream_are_identical(big: bytes) -> None:
+    """A multithreaded FUSE loop sends reads of one file from several threads, slightly reordered."""
+    prefetcher = Prefetcher(RecordingStore({"f": big}).fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    chunk = 128 * KiB
+    offsets = list(range(0, len(big), chunk))
+    results: dict[int, bytes] = {}
+    errors: list[BaseException] = []
+
+    def reader(mine: list[int]) -> None:
+        try:
+            for offset in mine:
+                results[offset] = stream.read(offset, chunk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(offsets[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert b"".join(results[offset] for offset in offsets) == big
+    prefetcher.close()
