@@ -1,0 +1,162 @@
+"""Every input mode (download, ro_mount, direct) and every output mode (upload, rw_mount, direct) inside a
+real container, against the local default datastore and an Azure Blob datastore on Azurite (FUSE for
+the mounts); content checked by SHA-256 inside the job and after it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import assert_no_leftovers, cli, datastore_file, make_tree, sha256_tree, show, write_job
+
+FILES = {
+    "a.txt": b"alpha\n",
+    "sub/b.bin": os.urandom(3 * 1024 * 1024 + 17),
+    "sub/deeper/c.json": b'{"c": 3}',
+}
+
+CHECK = """\
+import hashlib, json, os, sys
+import fsspec
+
+def local_tree(root):
+    out = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                out[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+def remote_tree(url):
+    fs, root = fsspec.core.url_to_fs(url)
+    out = {}
+    for path in fs.find(root):
+        with fs.open(path, "rb") as handle:
+            out[path[len(root.rstrip("/")) + 1:]] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+def write(value, files):
+    if "://" in value:
+        fs, root = fsspec.core.url_to_fs(value)
+        for rel, data in files.items():
+            with fs.open(root.rstrip("/") + "/" + rel, "wb") as handle:
+                handle.write(data)
+        return
+    for rel, data in files.items():
+        path = os.path.join(value, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(data)
+
+seen = {}
+for name in ("dl", "ro", "direct"):
+    value = os.environ["AZURE_ML_INPUT_" + name]
+    seen[name] = remote_tree(value) if "://" in value else local_tree(value)
+print("SEEN " + json.dumps(seen, sort_keys=True))
+source = os.environ["AZURE_ML_INPUT_ro"]
+files = {}
+for rel in seen["ro"]:
+    with open(os.path.join(source, rel), "rb") as handle:
+        files[rel] = handle.read()
+for name in ("up", "rw", "dout"):
+    write(os.environ["AZURE_ML_OUTPUT_" + name], files)
+if "--try-write" in sys.argv:
+    try:
+        open(os.path.join(os.environ["AZURE_ML_INPUT_ro"], "x"), "w")
+        print("RO-WRITE allowed")
+    except OSError as exc:
+        print("RO-WRITE refused", exc.errno)
+"""
+
+JOB = """
+    command: python check.py --try-write
+    code: src
+    inputs:
+      dl: {{type: uri_folder, path: "{base}/data", mode: download}}
+      ro: {{type: uri_folder, path: "{base}/data", mode: ro_mount}}
+      direct: {{type: uri_folder, path: "{base}/data", mode: direct}}
+    outputs:
+      up: {{type: uri_folder, mode: upload{up}}}
+      rw: {{type: uri_folder, mode: rw_mount{rw}}}
+      dout: {{type: uri_folder, mode: direct{dout}}}
+    environment:
+      image: runner/python:3.11
+    """
+
+
+def seen_by_job(stdout: str) -> dict[str, dict[str, str]]:
+    line = next(line for line in stdout.splitlines() if line.startswith("SEEN "))
+    return dict(json.loads(line[len("SEEN "):]))
+
+
+def run_all_modes(ws: Path, tmp_path: Path, name: str, base: str, outputs: dict[str, str]) -> str:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "check.py").write_text(CHECK)
+    extra = {k: f', path: "{v}"' if v else "" for k, v in outputs.items()}
+    job = write_job(tmp_path, JOB.format(base=base, **extra), name=f"{name}.yml")
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.docker
+def test_all_modes_local_datastore(workspace_dir: Path, tmp_path: Path, docker_client: Any) -> None:
+    ws = workspace_dir
+    expected = make_tree(datastore_file(ws, "data"), FILES)
+    stdout = run_all_modes(ws, tmp_path, "modes_local", "azureml://datastores/workspaceblobstore/paths",
+                           {"up": "", "rw": "", "dout": ""})
+    seen = seen_by_job(stdout)
+    assert seen == {"dl": expected, "ro": expected, "direct": expected}
+    assert "RO-WRITE refused 30" in stdout  # EROFS: the read-only bind
+    for out in ("up", "rw", "dout"):
+        assert sha256_tree(datastore_file(ws, f"azureml/modes_local/{out}")) == expected, out
+    record = show(ws, "modes_local")
+    assert record["inputs"]["ro"] == "azureml://datastores/workspaceblobstore/paths/data"
+    download = tmp_path / "dl"
+    cli(ws, "job", "download", "--name", "modes_local", "--output-name", "rw", "--download-path",
+        str(download), check=True)
+    assert sha256_tree(download / "named-outputs" / "rw") == expected
+    assert_no_leftovers(docker_client, ws, "modes_local")
+
+
+@pytest.mark.docker
+@pytest.mark.fuse
+@pytest.mark.azure
+def test_all_modes_azure_datastore(workspace_dir: Path, tmp_path: Path, docker_client: Any,
+                                   fuse_available: bool, azure_container: Any) -> None:
+    from azure.storage.blob import ContainerClient
+
+    ws = workspace_dir
+    container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
+                                                       azure_container.name)
+    for rel, data in FILES.items():
+        container.upload_blob(f"data/{rel}", data)
+    expected = {rel: hashlib.sha256(data).hexdigest() for rel, data in FILES.items()}
+    datastore = write_job(tmp_path, f"""
+        name: az
+        type: azure_blob
+        account_name: {azure_container.azurite.account}
+        container_name: {azure_container.name}
+        account_url: {azure_container.azurite.blob_endpoint}
+        credentials:
+          account_key: {azure_container.azurite.key}
+        """, name="datastore.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    stdout = run_all_modes(ws, tmp_path, "modes_az", "azureml://datastores/az/paths",
+                           {k: f"azureml://datastores/az/paths/out/{k}" for k in ("up", "rw", "dout")})
+    assert seen_by_job(stdout) == {"dl": expected, "ro": expected, "direct": expected}
+    assert "RO-WRITE refused 30" in stdout  # EROFS from the read-only FUSE mount
+    assert azure_container.azurite.key not in stdout
+    for out in ("up", "rw", "dout"):
+        blobs = {b.name[len(f"out/{out}/"):]: b.name for b in container.list_blobs(f"out/{out}/")}
+        digests = {rel: hashlib.sha256(container.download_blob(name).readall()).hexdigest()
+                   for rel, name in blobs.items()}
+        assert digests == expected, out
+    record = json.dumps(show(ws, "modes_az"))
+    assert azure_container.azurite.key not in record  # no secret in the record
+    assert_no_leftovers(docker_client, ws, "modes_az")

@@ -1,0 +1,95 @@
+"""The process backend (`--backend process` / `compute: local-process`): the same materialization, the
+command run as a host subprocess with host paths; exit codes, env vars, outputs, cancel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from jobs_support import cli, datastore_file, make_tree, sha256_tree, show, spawn, write_job
+
+FILES = {"x.txt": b"x" * 1000, "nested/y.bin": os.urandom(70_000)}
+
+
+def test_process_backend_runs_with_host_paths(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = workspace_dir
+    expected = make_tree(datastore_file(ws, "pdata"), FILES)
+    (tmp_path / "one.txt").write_text("single file\n")
+    job = write_job(tmp_path, """
+        command: >-
+          cp -r ${{inputs.folder}}/. ${{outputs.copy}}/ &&
+          cp -r ${{inputs.dl}}/. ${{outputs.copy2}}/ &&
+          cat ${{inputs.single}} && echo "cwd=$(pwd) var=$GREETING in=$AZURE_ML_INPUT_folder" &&
+          echo done > outputs/marker.txt
+        inputs:
+          folder:
+            path: azureml://datastores/workspaceblobstore/paths/pdata
+            mode: ro_mount
+          dl:
+            path: azureml://datastores/workspaceblobstore/paths/pdata
+            mode: download
+          single:
+            type: uri_file
+            path: one.txt
+        outputs:
+          copy:
+            mode: rw_mount
+          copy2:
+            mode: upload
+        environment_variables:
+          GREETING: hi
+        compute: local-process
+        environment:
+          image: does-not-matter:1
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "proc1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "single file" in result.stdout
+    code_dir = ws / "jobs" / "proc1" / "code"
+    assert f"cwd={code_dir} var=hi in=" in result.stdout
+    host_input = result.stdout.split(" in=", 1)[1].split()[0]
+    assert Path(host_input).is_dir() and "/mnt/runner" not in host_input
+    assert sha256_tree(datastore_file(ws, "azureml/proc1/copy")) == expected
+    assert sha256_tree(datastore_file(ws, "azureml/proc1/copy2")) == expected
+    assert datastore_file(ws, "ExperimentRun/dcid.proc1/outputs/marker.txt").read_text() == "done\n"
+    record = show(ws, "proc1")
+    assert record["backend"] == "process" and record["status"] == "Completed"
+
+
+def test_process_backend_exit_code_and_cancel(workspace_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = workspace_dir
+    monkeypatch.setenv("RUNNER_CANCEL_GRACE_S", "2")
+    failing = write_job(tmp_path, """
+        command: echo failing; exit 5
+        environment:
+          image: runner/busybox:latest
+        """, name="fail.yml")
+    result = cli(ws, "job", "create", "--file", str(failing), "--stream", "--backend", "process",
+                 "--name", "pfail")
+    assert result.returncode == 1
+    assert show(ws, "pfail")["exit_code"] == 5
+
+    slow = write_job(tmp_path, """
+        command: echo started; sleep 120
+        environment:
+          image: runner/busybox:latest
+        """, name="slow.yml")
+    proc = spawn(ws, "job", "create", "--file", str(slow), "--stream", "--backend", "process",
+                 "--name", "pslow")
+    log = ws / "jobs" / "pslow" / "user_logs" / "std_log.txt"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "started" in log.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    record = show(ws, "pslow")
+    assert record["status"] == "Canceled"
+    pid = int(record["container_id"])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the job's process group is gone
