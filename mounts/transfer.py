@@ -50,6 +50,42 @@ class TransferOptions:
     verify_md5: bool = True  # check MD5 where the store keeps one (costs a read-back on large files)
 
 
+class FailureLog:
+    """Failures per file. After ``give_up_after`` files failed because the storage was unreachable,
+    the remaining files are not attempted (each would wait through its retries for nothing)."""
+
+    def __init__(self, give_up_after: int = 3) -> None:
+        self.failures: dict[str, str] = {}
+        self.storage_down = threading.Event()
+        self._unreachable = 0
+        self._give_up_after = give_up_after
+        self._lock = threading.Lock()
+
+    def __contains__(self, rel: str) -> bool:
+        return rel in self.failures
+
+    def record(self, rel: str, exc: BaseException) -> None:
+        with self._lock:
+            self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, (ConnectionError, TimeoutError)):
+                self._unreachable += 1
+                if self._unreachable >= self._give_up_after:
+                    self.storage_down.set()
+
+    def skip(self, rel: str) -> None:
+        with self._lock:
+            self.failures.setdefault(rel, "not attempted: the storage was unreachable")
+
+    def raise_if_any(self, what: str, hint: str = "") -> None:
+        if not self.failures:
+            return
+        names = sorted(self.failures)
+        detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:3])
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        raise TransferFailed(f"{len(names)} file(s) could not be {what} ({detail}{more}){hint}",
+                             failed=names)
+
+
 class _Aborted(Exception):
     """Raised inside workers once the transfer was interrupted."""
 
@@ -201,9 +237,8 @@ class Downloader:
                  progress: TransferProgress) -> None:
         self.store, self.dest, self.state = store, dest, state
         self.options, self.progress = options, progress
-        self.failures: dict[str, str] = {}
+        self.failures = FailureLog()
         self._abort = threading.Event()
-        self._lock = threading.Lock()
         for sub in ("tmp", "parts"):
             (state / sub).mkdir(parents=True, exist_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
@@ -225,11 +260,7 @@ class Downloader:
             pool.shutdown(wait=True, cancel_futures=True)
             for parted in self._parted:
                 parted.close()
-        if self.failures:
-            names = sorted(self.failures)
-            detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:5])
-            raise TransferFailed(f"{len(names)} file(s) could not be downloaded ({detail}); "
-                                 "rerun to resume", failed=names)
+        self.failures.raise_if_any("downloaded", "; rerun to resume")
 
     def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
         dest = self.dest / safe_relative(item.rel)
@@ -255,14 +286,16 @@ class Downloader:
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         if self._abort.is_set() or rel in self.failures:
             return
+        if self.failures.storage_down.is_set():
+            self.failures.skip(rel)
+            return
         try:
             work(*args)
         except _Aborted:
             return
         except Exception as exc:  # noqa: BLE001 - every failure is reported per file
             log.warning("download of %s failed: %s", rel, exc)
-            with self._lock:
-                self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
+            self.failures.record(rel, exc)
 
     def _fetch_whole(self, item: RemoteFile, dest: Path) -> None:
         tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"

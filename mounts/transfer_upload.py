@@ -20,12 +20,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from mounts.errors import TransferFailed
 from mounts.progress import TransferProgress
 from mounts.store import BlobStore
-from mounts.transfer import TransferOptions, md5_of_file
+from mounts.transfer import FailureLog, TransferOptions, md5_of_file
 
 log = logging.getLogger(__name__)
+
+
+class _NotAttempted(Exception):
+    """The storage was found unreachable before this task started."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,7 @@ class _BlockedFile:
 class Uploader:
     def __init__(self, store: BlobStore, options: TransferOptions, progress: TransferProgress) -> None:
         self.store, self.options, self.progress = store, options, progress
-        self.failures: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.failures = FailureLog()
         self._block_slots = threading.BoundedSemaphore(options.max_blocks_in_flight)
 
     def run(self, files: list[tuple[LocalFile, str]]) -> None:
@@ -82,10 +84,7 @@ class Uploader:
             wait(futures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        if self.failures:
-            names = sorted(self.failures)
-            detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:5])
-            raise TransferFailed(f"{len(names)} file(s) could not be uploaded ({detail})", failed=names)
+        self.failures.raise_if_any("uploaded")
 
     def _schedule(self, pool: ThreadPoolExecutor, item: LocalFile, remote: str) -> list[Future[None]]:
         if item.size <= self.options.single_put_max:
@@ -101,11 +100,14 @@ class Uploader:
 
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         try:
+            if self.failures.storage_down.is_set():
+                raise _NotAttempted
             work(*args)
+        except _NotAttempted:
+            self.failures.skip(rel)
         except Exception as exc:  # noqa: BLE001 - every failure is reported per file
             log.warning("upload of %s failed: %s", rel, exc)
-            with self._lock:
-                self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
+            self.failures.record(rel, exc)
 
     def _put_whole(self, item: LocalFile, remote: str) -> None:
         data = item.path.read_bytes()  # at most single_put_max bytes

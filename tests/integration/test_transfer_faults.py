@@ -1,0 +1,158 @@
+"""Storage stopped mid-transfer: a PRIVATE Azurite (never the shared one) is killed during an upload and
+during a download. Uploads fail naming the files and keep every staged byte; downloads fail clearly
+and a rerun after the storage is back completes the content, byte-identical."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mounts.base import Source, Target
+from mounts.download import DownloadStrategy
+from mounts.errors import TransferFailed
+from mounts.transfer import TransferOptions
+from mounts.upload import UploadStrategy
+
+pytestmark = pytest.mark.azure
+
+ACCOUNT = "devstoreaccount1"
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_BIN = Path(os.environ.get("RUNNER_CACHE_DIR", Path.home() / ".cache" / "runner")) \
+    / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+MiB = 1 << 20
+SLOW = TransferOptions(workers=2, part_size=1 * MiB, first_part=256 * 1024, multipart_threshold=2 * MiB,
+                       block_size=1 * MiB, single_put_max=256 * 1024, max_blocks_in_flight=2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateAzurite:
+    """An Azurite process of this test alone, on its own port and data folder."""
+
+    def __init__(self, location: Path) -> None:
+        self.location, self.port = location, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+                f"BlobEndpoint=http://127.0.0.1:{self.port}/{ACCOUNT};")
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
+             str(self.location), "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("private Azurite did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # our own process, by its handle
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def private_azurite(tmp_path: Path) -> Iterator[PrivateAzurite]:
+    if not AZURITE_BIN.exists():
+        message = f"Azurite binary not found at {AZURITE_BIN}: run `bash scripts/provision.sh`"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PrivateAzurite(tmp_path / "azurite")
+    server.start()
+    yield server
+    server.stop()
+
+
+def filesystem(server: PrivateAzurite):  # type: ignore[no-untyped-def]
+    from adlfs import AzureBlobFileSystem
+
+    return AzureBlobFileSystem(connection_string=server.connection_string, skip_instance_cache=True)
+
+
+def stop_when(server: PrivateAzurite, condition, timeout: float = 60) -> threading.Thread:  # type: ignore[no-untyped-def]
+    """Stop ``server`` from a thread as soon as ``condition()`` holds (the transfer is under way)."""
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not condition():
+            time.sleep(0.02)
+        server.stop()
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def make_files(root: Path) -> dict[str, str]:
+    files = {f"small/{i:03d}.bin": os.urandom(64 * 1024) for i in range(150)}
+    files["large/model.bin"] = os.urandom(12 * MiB + 5)
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*") if p.is_file()}
+
+
+def test_storage_stopped_mid_upload_keeps_staged_data(private_azurite: PrivateAzurite,
+                                                      tmp_path: Path) -> None:
+    fs = filesystem(private_azurite)
+    fs.mkdir("outputs")
+    staged = tmp_path / "job" / "outputs" / "model"
+    target = Target(fs=fs, path="outputs/run1", url="abfs://outputs/run1")
+    strategy = UploadStrategy(quiet=True, options=SLOW)
+    with pytest.raises(TransferFailed) as info, strategy.materialize(target, staged) as mat:
+        expected = make_files(Path(mat.host_path or ""))
+        stop_when(private_azurite, lambda: len(fs.find("outputs/run1", refresh=True)) >= 5)
+    error = info.value
+    assert error.staged == staged
+    assert error.failed and set(error.failed) <= set(expected)
+    assert str(staged) in str(error)
+    assert digests(staged) == expected  # every staged byte is still there, nothing lost
+
+
+def test_storage_stopped_mid_download_then_rerun_completes(private_azurite: PrivateAzurite,
+                                                           tmp_path: Path) -> None:
+    fs = filesystem(private_azurite)
+    fs.mkdir("models")
+    expected = make_files(tmp_path / "src")
+    fs.put(str(tmp_path / "src") + "/", "models/m1/", recursive=True)
+    source = Source(fs=fs, path="models/m1", url="abfs://models/m1", is_dir=True)
+    workdir = tmp_path / "job" / "inputs" / "model"
+    strategy = DownloadStrategy(quiet=True, options=SLOW)
+    stop_when(private_azurite, lambda: len(list((workdir / "data").rglob("*.bin"))) >= 5)
+    with pytest.raises(TransferFailed) as info, strategy.materialize(source, workdir):
+        pass
+    assert info.value.failed and "rerun" in str(info.value)
+    done_before = len(list((workdir / "data").rglob("*.bin")))
+    assert 0 < done_before < len(expected)
+
+    private_azurite.start()  # same port, same data folder
+    with strategy.materialize(Source(fs=filesystem(private_azurite), path="models/m1",
+                                     url="abfs://models/m1", is_dir=True), workdir) as mat:
+        assert digests(Path(mat.host_path or "")) == expected
