@@ -175,6 +175,9 @@ def _describe(error: Mapping[str, Any], root: type[BaseModel], loc: tuple[str | 
                  "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}[kind]
         return (f"expected a number {bound[0]} {ctx.get(bound[1])}, got {_got(value)}",
                 f"give '{last}' a number {bound[0]} {ctx.get(bound[1])}")
+    if kind in _EXPECTED and not loc:
+        return (f"a job file must be {_EXPECTED[kind]}, got {_got(value)}",
+                "start with 'command: <shell command>' and 'environment: <image or reference>' lines")
     if kind in _EXPECTED:
         return (f"expected {_EXPECTED[kind]}, got {_got(value)}",
                 f"give '{last}' {_EXPECTED[kind]}" + (" (quote numbers meant as text)"

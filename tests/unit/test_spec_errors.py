@@ -90,6 +90,14 @@ def test_one_clear_message_at_the_line(tmp_path: Path, case: tuple) -> None:  # 
     assert "Traceback" not in rendered and "pydantic" not in rendered.lower()
 
 
+def test_a_list_is_not_a_job(tmp_path: Path) -> None:
+    job = tmp_path / "job.yml"
+    job.write_text("- command: ls\n")
+    with pytest.raises(SpecError) as info:
+        load_job_spec(job)
+    assert info.value.render().startswith(f"{job}:1:1: a job file must be a mapping")
+
+
 def test_file_not_found_and_empty_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="file not found"):
         load_job_spec(tmp_path / "nope.yml")
