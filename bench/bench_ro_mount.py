@@ -1,0 +1,241 @@
+"""ro_mount: our ``RoMountStrategy`` (FUSE) against ``rclone mount --vfs-cache-mode off`` (tuned).
+
+    python bench/bench_ro_mount.py [--quick] [--runs 3] [--write]
+
+One invocation: a fresh private Azurite with the data sets uploaded once (see ``bench/common.py``), then
+``--runs`` runs per tool (tools interleaved), each on a fresh mount of the container:
+
+* mount ready: from spawning the mount process to the first successful, non-empty ``listdir`` of the
+  mountpoint (ours also reports the in-process time from ``materialize()`` to that listdir: a job's
+  runner has imported adlfs already, so this is what a job waits for);
+* first byte: ``open`` + ``read(1)`` of the large file right after the mount is ready;
+* sequential read of the large file: ``dd bs=1M`` to /dev/null in a child (nothing dropped first);
+* small files: a child reads each of the 2,000 x 64 KiB files whole, one after the other (files/s);
+  the 20 x 50 MiB files the same way (MB/s, no target);
+* peak RSS of the mount process (ours: the Python process holding the FUSE loop; rclone's own).
+
+Mounts are always unmounted (``fusermount3 -u``, lazily as a last resort) on every exit path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    CONTAINER,
+    Azurite,
+    Child,
+    ChildResult,
+    Cleanup,
+    DataSet,
+    Row,
+    bench_environment,
+    child_ops,
+    force_unmount,
+    is_mountpoint,
+    load_average,
+    machine_info,
+    median,
+    print_out,
+    rclone_remote,
+    render_table,
+    run_child,
+    write_section,
+)
+
+log = logging.getLogger("bench.ro_mount")
+
+RCLONE_MOUNT_FLAGS = ["--read-only", "--vfs-cache-mode", "off", "--buffer-size", "64M",
+                      "--vfs-read-chunk-size", "16M", "--max-read-ahead", "1M", "--dir-cache-time", "1h",
+                      "--allow-other", "--no-modtime", "--no-checksum"]
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass
+class MountSamples:
+    figures: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def add(self, tool: str, name: str, value: float) -> None:
+        self.figures.setdefault(tool, {}).setdefault(name, []).append(value)
+
+    def med(self, tool: str, name: str) -> float:
+        return median(self.figures.get(tool, {}).get(name, []))
+
+    def peak(self, tool: str, name: str) -> float:
+        return max(self.figures.get(tool, {}).get(name, [float("nan")]))
+
+
+def wait_ready(mountpoint: Path, child: Child, started: float) -> float:
+    """Seconds from ``started`` until ``mountpoint`` is a mount whose listing is not empty."""
+    deadline = started + READY_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        if child.proc.poll() is not None:
+            raise RuntimeError(f"mount process exited early ({child.proc.returncode})")
+        if is_mountpoint(mountpoint):
+            try:
+                if os.listdir(mountpoint):
+                    return time.perf_counter() - started
+            except OSError:
+                pass
+        time.sleep(0.001)
+    raise TimeoutError(f"{mountpoint} not ready after {READY_TIMEOUT_S}s")
+
+
+def first_byte(path: Path) -> float:
+    started = time.perf_counter()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if len(os.read(fd, 1)) != 1:
+            raise RuntimeError(f"{path}: no first byte")
+    finally:
+        os.close(fd)
+    return time.perf_counter() - started
+
+
+def read_through(mountpoint: Path, sets: list[DataSet], cleanup: Cleanup, tool: str,
+                 samples: MountSamples) -> None:
+    """First byte, sequential read of the large file, then the small and medium files."""
+    large, small, medium = sets
+    big = mountpoint / large.name / "f00000.bin"
+    samples.add(tool, "first_byte_s", first_byte(big))
+    dd = run_child(["dd", f"if={big}", "of=/dev/null", "bs=1M"], cleanup)
+    samples.add(tool, "seq_mb_s", large.total / dd.seconds / 1e6)
+    for data, name in ((small, "small_files_s"), (medium, "medium_mb_s")):
+        result = run_child(child_ops("read-files", "--dir", str(mountpoint / data.name)), cleanup).json()
+        if result["files"] != data.files or result["bytes"] != data.total:
+            raise RuntimeError(f"{tool}: read {result} through the mount, expected {data.files} files")
+        per_s = data.files / result["seconds"] if name == "small_files_s" else \
+            data.total / result["seconds"] / 1e6
+        samples.add(tool, name, per_s)
+
+
+def run_ours(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Cleanup,
+             samples: MountSamples) -> None:
+    workdir = work / "mount-ours"
+    mountpoint = workdir / "mnt"
+    cleanup.push(lambda: force_unmount(mountpoint))
+    started = time.perf_counter()
+    child = Child(child_ops("mount", "--path", CONTAINER, "--workdir", str(workdir)), cleanup,
+                  env=azurite.child_env(), stdin=subprocess.PIPE)
+    try:
+        samples.add("ours", "ready_s", wait_ready(mountpoint, child, started))
+        read_through(mountpoint, sets, cleanup, "ours", samples)
+    finally:
+        if child.proc.stdin is not None:
+            child.proc.stdin.close()  # the child leaves its ``with`` block and unmounts
+    result = child.finish(timeout=60)
+    check_exit("ours", result, mountpoint)
+    info = result.json()
+    samples.add("ours", "ready_inproc_s", float(info["ready_s"]))
+    samples.add("ours", "rss_mb", result.max_rss_mb)
+
+
+def run_rclone(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Cleanup,
+               samples: MountSamples) -> None:
+    mountpoint = work / "mount-rclone"
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    cleanup.push(lambda: force_unmount(mountpoint))
+    started = time.perf_counter()
+    child = Child(["rclone", "mount", rclone_remote(CONTAINER), str(mountpoint), *RCLONE_MOUNT_FLAGS],
+                  cleanup, env=azurite.rclone_env())
+    try:
+        samples.add("rclone", "ready_s", wait_ready(mountpoint, child, started))
+        read_through(mountpoint, sets, cleanup, "rclone", samples)
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
+    result = child.finish(timeout=60)
+    check_exit("rclone", result, mountpoint)
+    samples.add("rclone", "rss_mb", result.max_rss_mb)
+
+
+def check_exit(tool: str, result: ChildResult, mountpoint: Path) -> None:
+    if is_mountpoint(mountpoint):
+        raise RuntimeError(f"{tool}: {mountpoint} still mounted after the mount process ended")
+    if result.returncode != 0:
+        raise RuntimeError(f"{tool} mount exited with {result.returncode}: {result.stderr[-2000:]}")
+
+
+def bench_mounts(azurite: Azurite, work: Path, sets: list[DataSet], runs: int, cleanup: Cleanup) -> list[Row]:
+    azurite.restart()
+    samples = MountSamples()
+    for run in range(runs):
+        run_ours(azurite, work, sets, cleanup, samples)
+        run_rclone(azurite, work, sets, cleanup, samples)
+        latest = {tool: {k: round(v[-1], 3) for k, v in figs.items()}
+                  for tool, figs in samples.figures.items()}
+        log.info("ro_mount run %d: %s (load %s)", run + 1, latest, load_average())
+    return mount_rows(samples, sets)
+
+
+def mount_rows(samples: MountSamples, sets: list[DataSet]) -> list[Row]:
+    large, small, medium = sets
+    med = samples.med
+    inproc = med("ours", "ready_inproc_s") * 1000
+    return [
+        Row(f"ro_mount sequential read {large.label()} MB/s", med("ours", "seq_mb_s"),
+            med("rclone", "seq_mb_s"), "MB/s", ">= 1.2x", note="dd bs=1M"),
+        Row(f"ro_mount small files {small.label()} files/s", med("ours", "small_files_s"),
+            med("rclone", "small_files_s"), "files/s", ">= 1.0x", note="one reader, whole files"),
+        Row(f"ro_mount {medium.label()} MB/s", med("ours", "medium_mb_s"), med("rclone", "medium_mb_s"),
+            "MB/s", ">= 1.0x", note="no target in the issue; one reader"),
+        Row("ro_mount first byte", med("ours", "first_byte_s") * 1000, med("rclone", "first_byte_s") * 1000,
+            "ms", "<= 50 ms", higher_is_better=False, note="open + read(1) of the large file"),
+        Row("ro_mount ready (in-process)", inproc, med("rclone", "ready_s") * 1000, "ms", "<= 500 ms",
+            higher_is_better=False, note="ours: materialize() to listdir; rclone: spawn to listdir"),
+        Row("ro_mount ready (from process spawn)", med("ours", "ready_s") * 1000,
+            med("rclone", "ready_s") * 1000, "ms", "<= 500 ms", higher_is_better=False,
+            note="ours incl. interpreter start + imports (adlfs, mfusepy)"),
+        Row("ro_mount peak RSS", samples.peak("ours", "rss_mb"), samples.peak("rclone", "rss_mb"), "MB",
+            "<= 300 MB", higher_is_better=False, note="the mount process"),
+    ]
+
+
+def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float) -> None:
+    command = "python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
+        (f" --runs {args.runs}" if args.runs != 3 else "")
+    title = "ro_mount" + (" — quick" if args.quick else "")
+    body = "\n".join([
+        f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs.",
+        "",
+        f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB total/used) "
+        f"{machine['memory']}; kernel {machine['kernel']}; Python {machine['python']}; "
+        f"Azurite {machine['azurite']}; {machine['rclone']}; load average at start {machine['load']}, "
+        f"at end {load_average()}.",
+        "",
+        f"rclone mount flags: `{' '.join(RCLONE_MOUNT_FLAGS)}`.",
+        "",
+        table,
+    ])
+    write_section(title, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small data sets (about a minute)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    machine = machine_info()
+    started = time.perf_counter()
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup) as (azurite, work, sets):
+        rows = bench_mounts(azurite, work, sets, args.runs, cleanup)
+    table = render_table(rows)
+    print_out(table)
+    if args.write:
+        record(args, machine, table, time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    main()

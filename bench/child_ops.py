@@ -1,0 +1,171 @@
+"""Operations the benchmarks run in a child process, so each one's peak RSS is its own.
+
+    python bench/child_ops.py download --path bench/large/f00000.bin --file --workdir DIR [--cache DIR]
+    python bench/child_ops.py upload --src DIR --path container/prefix
+    python bench/child_ops.py sdk-upload --src DIR --path container/prefix [--concurrency 16]
+    python bench/child_ops.py mount --path bench --workdir DIR        (unmounts when stdin closes)
+    python bench/child_ops.py read-files --dir DIR                     (every file, 1 MiB reads)
+    python bench/child_ops.py drop-container --container NAME          (prints the bytes it held)
+
+The Azurite connection string comes from ``BENCH_AZURE_CONNECTION_STRING`` (never argv). Each operation
+prints one JSON line with its in-process timings (``seconds``: the measured step only, after imports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+PROCESS_START = time.perf_counter()
+MiB = 1 << 20
+
+
+def emit(**fields: Any) -> None:
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def connection_string() -> str:
+    return os.environ["BENCH_AZURE_CONNECTION_STRING"]
+
+
+def adlfs_fs() -> Any:
+    from adlfs import AzureBlobFileSystem
+
+    return AzureBlobFileSystem(connection_string=connection_string())
+
+
+def op_download(args: argparse.Namespace) -> None:
+    from mounts.base import Source
+    from mounts.cache import ContentCache
+    from mounts.download import DownloadStrategy
+
+    fs = adlfs_fs()
+    cache = ContentCache(Path(args.cache)) if args.cache else None
+    key = f"bench:{args.path}" if args.cache else None
+    source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=not args.file, cache_key=key)
+    strategy = DownloadStrategy(cache, quiet=True, keep=True)
+    imported = time.perf_counter()
+    with strategy.materialize(source, Path(args.workdir)) as materialized:
+        ready = time.perf_counter()
+        files = sum(len(names) for _, _, names in os.walk(str(materialized.host_path)))
+    emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files)
+
+
+def op_upload(args: argparse.Namespace) -> None:
+    from mounts.base import Target
+    from mounts.upload import UploadStrategy
+
+    fs = adlfs_fs()
+    container = args.path.split("/", 1)[0]
+    if not fs.exists(container):
+        fs.mkdir(container)
+    target = Target(fs=fs, path=args.path, url=f"abfs://{args.path}")
+    strategy = UploadStrategy(quiet=True, keep_staged=True)
+    started = time.perf_counter()
+    strategy.finalize(target, Path(args.src))
+    emit(seconds=time.perf_counter() - started, startup=started - PROCESS_START)
+
+
+def op_sdk_upload(args: argparse.Namespace) -> None:
+    """azure-storage-blob ``upload_blob`` with tuned concurrency: files in parallel, blocks in parallel."""
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(connection_string(), max_single_put_size=4 * MiB,
+                                                       max_block_size=8 * MiB)
+    container_name, _, prefix = args.path.partition("/")
+    container = service.get_container_client(container_name)
+    if not container.exists():
+        container.create_container()
+    src = Path(args.src)
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    workers = max(1, min(args.concurrency, len(files)))
+    per_file = max(1, args.concurrency // workers)
+
+    def put(path: Path) -> None:
+        name = f"{prefix}/{path.relative_to(src).as_posix()}" if prefix else path.relative_to(src).as_posix()
+        with open(path, "rb") as data:
+            container.upload_blob(name, data, length=path.stat().st_size, overwrite=True,
+                                  max_concurrency=per_file)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(put, files))
+    emit(seconds=time.perf_counter() - started, startup=started - PROCESS_START, workers=workers,
+         per_file=per_file)
+
+
+def op_mount(args: argparse.Namespace) -> None:
+    from mounts.base import Source
+    from mounts.ro_mount import RoMountStrategy
+
+    fs = adlfs_fs()
+    source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=True)
+    imported = time.perf_counter()
+    with RoMountStrategy().materialize(source, Path(args.workdir)) as materialized:
+        mounted = time.perf_counter()
+        assert materialized.host_path is not None
+        entries = os.listdir(materialized.host_path)
+        listed = time.perf_counter()
+        emit(mount_s=mounted - imported, ready_s=listed - imported, startup=imported - PROCESS_START,
+             mountpoint=str(materialized.host_path), entries=len(entries))
+        sys.stdin.read()  # the parent closes stdin when it is done reading through the mount
+
+
+def op_read_files(args: argparse.Namespace) -> None:
+    root = Path(args.dir)
+    started = time.perf_counter()
+    buffer = bytearray(MiB)
+    files = total = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in sorted(names):
+            with open(os.path.join(dirpath, name), "rb", buffering=0) as stream:
+                while count := stream.readinto(buffer):
+                    total += count
+            files += 1
+    emit(seconds=time.perf_counter() - started, files=files, bytes=total)
+
+
+def op_drop_container(args: argparse.Namespace) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(connection_string()).get_container_client(
+        args.container)
+    stored = sum(int(blob.size or 0) for blob in container.list_blobs())
+    files = sum(1 for _ in container.list_blobs())
+    container.delete_container()
+    emit(bytes=stored, files=files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="op", required=True)
+    download = sub.add_parser("download")
+    download.add_argument("--path", required=True)
+    download.add_argument("--file", action="store_true")
+    download.add_argument("--workdir", required=True)
+    download.add_argument("--cache")
+    for name in ("upload", "sdk-upload"):
+        upload = sub.add_parser(name)
+        upload.add_argument("--src", required=True)
+        upload.add_argument("--path", required=True)
+        upload.add_argument("--concurrency", type=int, default=16)
+    mount = sub.add_parser("mount")
+    mount.add_argument("--path", required=True)
+    mount.add_argument("--workdir", required=True)
+    sub.add_parser("read-files").add_argument("--dir", required=True)
+    sub.add_parser("drop-container").add_argument("--container", required=True)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    {"download": op_download, "upload": op_upload, "sdk-upload": op_sdk_upload, "mount": op_mount,
+     "read-files": op_read_files, "drop-container": op_drop_container}[args.op](args)
+
+
+if __name__ == "__main__":
+    main()
