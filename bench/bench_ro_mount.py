@@ -201,9 +201,10 @@ def mount_rows(samples: MountSamples, sets: list[DataSet]) -> list[Row]:
     ]
 
 
-def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float) -> None:
-    command = "python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
-        (f" --runs {args.runs}" if args.runs != 3 else "")
+def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
+           command: str | None = None) -> None:
+    command = command or ("python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
+        (f" --runs {args.runs}" if args.runs != 3 else ""))
     title = "ro_mount" + (" — quick" if args.quick else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs.",

@@ -211,9 +211,11 @@ def main() -> None:
         record(args, machine, table, time.perf_counter() - started)
 
 
-def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float) -> None:
-    command = "python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
-        (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {args.only}" if args.only else "")
+def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
+           command: str | None = None) -> None:
+    only = getattr(args, "only", None)
+    command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
+        (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else ""))
     title = "Transfer (download, upload)" + (" — quick" if args.quick else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs.",

@@ -1,0 +1,50 @@
+"""Every transfer and mount benchmark in one invocation, on the same private Azurite data.
+
+    python bench/run_all.py [--quick] [--runs 3] [--write]
+
+A fresh Azurite is started, the data sets are uploaded once, then download, upload and ro_mount are
+measured (Azurite is restarted over the same data before each section: it slows down after heavy use).
+With ``--write`` the tables go to bench/RESULTS.md ("Transfer (download, upload)" and "ro_mount").
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_ro_mount, bench_transfer
+from bench.common import Cleanup, Row, bench_environment, machine_info, print_out, render_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small data sets (a few minutes)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    machine = machine_info()
+    started = time.perf_counter()
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup) as (azurite, work, sets):
+        transfer: list[Row] = bench_transfer.bench_downloads(azurite, work, sets, args.runs, cleanup)
+        transfer += bench_transfer.bench_uploads(azurite, work, sets, args.runs, cleanup)
+        mount = bench_ro_mount.bench_mounts(azurite, work, sets, args.runs, cleanup)
+    elapsed = time.perf_counter() - started
+    transfer_table, mount_table = render_table(transfer), render_table(mount)
+    print_out(transfer_table + "\n\n" + mount_table)
+    if args.write:
+        command = "python bench/run_all.py" + (" --quick" if args.quick else "") + \
+            (f" --runs {args.runs}" if args.runs != 3 else "")
+        bench_transfer.record(args, machine, transfer_table, elapsed, command)
+        bench_ro_mount.record(args, machine, mount_table, elapsed, command)
+
+
+if __name__ == "__main__":
+    main()
