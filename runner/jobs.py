@@ -145,7 +145,10 @@ class JobOperations:
         return self.workspace.list_jobs(max_results=max_results)
 
     def stream(self, name: str, echo: Echo | None = None) -> JobRecord:
-        """Follow the job's log until it reaches a terminal status (the whole log when it has)."""
+        """Follow the job's log until it reaches a terminal status (the whole log when it has).
+
+        The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``)."""
+        echo = echo or _stdout_echo
         log_path = self.workspace.job_dir(name) / "user_logs" / "std_log.txt"
         position = 0
         while True:
@@ -205,6 +208,11 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
+
+
+def _stdout_echo(chunk: bytes) -> None:
+    sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+    sys.stdout.flush()
 
 
 def _start_time_of(pid: int) -> str | None:

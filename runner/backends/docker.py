@@ -127,13 +127,21 @@ class DockerBackend:
 
             try:
                 self._client = docker.from_env(timeout=120)
-                self._client.ping()
             except Exception as exc:  # noqa: BLE001 - any failure here means "no usable engine"
                 raise BackendError(f"the Docker engine is not reachable ({exc.__class__.__name__})",
                                    hint=DOCKER_HINT) from exc
         return self._client
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
+        import requests.exceptions
+
+        try:
+            return self._prepare_image(plan)
+        except requests.exceptions.ConnectionError as exc:
+            raise BackendError("the Docker engine is not reachable (connection refused)",
+                               hint=DOCKER_HINT) from exc
+
+    def _prepare_image(self, plan: RunPlan) -> PreparedImage:
         if plan.build_context:
             image = self._build(Path(plan.build_context), plan.dockerfile)
         else:
@@ -232,9 +240,16 @@ class DockerBackend:
 
     def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
         """Force-remove containers carrying all ``labels`` (a dead runner's job containers)."""
+        import requests.exceptions
+
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         removed = []
-        for container in self.client.containers.list(all=True, filters=filters):
+        try:
+            found = self.client.containers.list(all=True, filters=filters)
+        except requests.exceptions.ConnectionError as exc:
+            raise BackendError("the Docker engine is not reachable (connection refused)",
+                               hint=DOCKER_HINT) from exc
+        for container in found:
             container.remove(force=True)
             removed.append(str(container.id))
         return removed
