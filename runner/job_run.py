@@ -79,7 +79,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     backend = get_backend(record.backend or "docker", cache_dir=ws.root / "docker",
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
     resolved = resolve_bindings(ws, plan)
-    image = backend.prepare_image(plan)
+    image = backend.prepare_image(_with_environment_build(ws, plan))
     tracker.set(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
@@ -99,6 +99,18 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
+
+
+def _with_environment_build(ws: Workspace, plan: RunPlan) -> RunPlan:
+    """A mapped environment with a build context (``runner environment create --build-context``)."""
+    if plan.build_context or not plan.image.startswith("runner-env/"):
+        return plan
+    from runner.environments import EnvironmentStore
+
+    for record in EnvironmentStore(ws).list():
+        if record.build_context and record.image_name == plan.image:
+            return replace(plan, build_context=record.build_context, dockerfile=record.dockerfile)
+    return plan
 
 
 def _prepare_mlflow(record: JobRecord, job_dir: Path, backend: Backend, mats: Materializations) -> MlflowRun:

@@ -144,6 +144,10 @@ class DockerBackend:
     def _prepare_image(self, plan: RunPlan) -> PreparedImage:
         if plan.build_context:
             image = self._build(Path(plan.build_context), plan.dockerfile)
+            if plan.image and plan.image not in image.tags:  # the name a mapped environment uses
+                repository, _, tag = plan.image.rpartition(":") if ":" in plan.image.split("/")[-1] \
+                    else (plan.image, "", "latest")
+                image.tag(repository, tag)
         else:
             image = self._find(plan.image)
         image_id = str(image.id)

@@ -184,3 +184,29 @@ def test_code_is_snapshotted(ws: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert sha256_file(src / "data.bin") in result.stdout
     assert sha256_file(ws / "jobs" / "code1" / "code" / "data.bin") == sha256_file(src / "data.bin")
+
+
+def test_azureml_environment_references_map_to_local_images(ws: Path, tmp_path: Path) -> None:
+    cli(ws, "environment", "create", "--name", "tiny", "--image", "runner/busybox:latest", check=True)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM runner/busybox:latest\nRUN echo from-context > /ctx.txt\n")
+    cli(ws, "environment", "create", "--name", "built", "--build-context", str(context), check=True)
+    for name, ref, expected in (
+            ("envref1", "azureml:tiny@latest", "tiny-ok"),
+            ("envref2", "azureml://registries/azureml/environments/tiny/labels/latest", "tiny-ok"),
+            ("envref3", "azureml:built:1", "from-context")):
+        job = write_job(tmp_path, f"""
+            command: cat /ctx.txt 2>/dev/null || echo tiny-ok
+            environment: {ref}
+            """, name=f"{name}.yml")
+        result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", name)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert expected in result.stdout, name
+    unmapped = write_job(tmp_path, """
+        command: echo hi
+        environment: azureml:nothing-mapped@latest
+        """, name="unmapped.yml")
+    result = cli(ws, "job", "create", "--file", str(unmapped), "--stream")
+    assert result.returncode != 0
+    assert "runner environment create --name nothing-mapped" in result.stderr
