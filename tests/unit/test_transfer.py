@@ -178,3 +178,19 @@ def test_md5_from_adlfs_info() -> None:
     digest = hashlib.md5(b"x").digest()
     assert md5_from_info({"content_settings": {"content_md5": bytearray(digest)}}) == digest
     assert md5_from_info({"size": 1}) is None
+
+
+# -- progress ----------------------------------------------------------------------------------------
+def test_progress_counts_and_stays_quiet_without_a_terminal() -> None:
+    from mounts.progress import TransferProgress
+
+    with TransferProgress("download x", 100, 2, delay=0.0) as progress:  # stderr is not a TTY here
+        progress.advance(60)
+        progress.file_done()
+        progress.advance(40)
+        progress.file_done()
+        assert progress._bar is None  # nothing drawn
+    assert (progress.bytes_done, progress.files_done) == (100, 2)
+    with TransferProgress("upload y", 10, 1, quiet=True, delay=0.0) as quiet:
+        quiet.advance(10)
+        assert quiet._bar is None
