@@ -160,3 +160,56 @@ def test_all_modes_azure_datastore(workspace_dir: Path, tmp_path: Path, docker_c
     record = json.dumps(show(ws, "modes_az"))
     assert azure_container.azurite.key not in record  # no secret in the record
     assert_no_leftovers(docker_client, ws, "modes_az")
+
+
+@pytest.mark.docker
+@pytest.mark.fuse
+@pytest.mark.azure
+def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: Path, docker_client: Any,
+                                                fuse_available: bool, azure_container: Any) -> None:
+    import signal
+    import time
+
+    from azure.storage.blob import ContainerClient
+    from jobs_support import containers_of, mounts_under, wait_for_status
+
+    ws = workspace_dir
+    container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
+                                                       azure_container.name)
+    container.upload_blob("data/a.txt", b"alpha\n")
+    datastore = write_job(tmp_path, f"""
+        name: az
+        type: azure_blob
+        account_name: {azure_container.azurite.account}
+        container_name: {azure_container.name}
+        account_url: {azure_container.azurite.blob_endpoint}
+        credentials:
+          account_key: {azure_container.azurite.key}
+        """, name="datastore.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    job = write_job(tmp_path, """
+        command: cp ${{inputs.d}}/a.txt ${{outputs.o}}/copied.txt && echo started && sleep 120
+        inputs:
+          d: {type: uri_folder, path: "azureml://datastores/az/paths/data", mode: ro_mount}
+        outputs:
+          o: {type: uri_folder, path: "azureml://datastores/az/paths/out", mode: rw_mount}
+        environment:
+          image: runner/busybox:latest
+        """)
+    cli(ws, "job", "create", "--file", str(job), "--name", "fusekill", check=True)
+    log = ws / "jobs" / "fusekill" / "user_logs" / "std_log.txt"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "started" in log.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    record = wait_for_status(ws, "fusekill", {"Running"})
+    assert len(mounts_under(ws)) == 2  # the ro and rw FUSE mounts
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    cli(ws, "job", "list", check=True)  # the next runner command recovers
+    record = show(ws, "fusekill")
+    assert record["status"] == "Failed" and "died while the job was Running" in record["error"]
+    assert mounts_under(ws) == []
+    assert containers_of(docker_client, "fusekill") == []
+    # written and closed before the kill: durable on the store
+    assert container.download_blob("out/copied.txt").readall() == b"alpha\n"
