@@ -37,7 +37,7 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
 
 def artifacts_binding(job_name: str, job_dir: Path) -> Binding:
     """The job's default artifact location as an ``upload`` output (MLflow's artifact root)."""
-    host = str(job_dir / "artifacts")
+    host = str(job_dir / "outputs" / ARTIFACTS)  # the upload strategy's staging folder
     return Binding(name=ARTIFACTS, direction=Direction.OUTPUT, type=AssetType.URI_FOLDER, mode=Mode.UPLOAD,
                    uri=default_artifacts_uri(job_name), kind=PathKind.FOLDER, host_path=host,
                    container_path=ARTIFACTS_CONTAINER_PATH, value=ARTIFACTS_CONTAINER_PATH,

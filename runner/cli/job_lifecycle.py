@@ -89,6 +89,8 @@ def create(
 
     ops = _operations()
     spec = load_job_spec(file, set_)
+    for warning in spec.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if stream:
         record = ops.create_or_update(spec, name=name, stream=True, echo=_echo, backend=backend,
                                       upload_on_failure=not no_upload_on_failure)
