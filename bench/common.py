@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -161,15 +162,14 @@ class Child:
         cleanup.push(lambda: kill_group(self.proc))
 
     def finish(self, timeout: float = 3600.0) -> ChildResult:
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                kill_group(self.proc)
-                raise TimeoutError(f"{self.proc.args!r} did not finish in {timeout:.0f}s")
-            time.sleep(0.002)
+        """Wait (blocking ``wait4``: exact end time, no polling) and collect output and rusage."""
+        timer = threading.Timer(timeout, kill_group, [self.proc])
+        timer.daemon = True
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(self.proc.pid, 0)
+        finally:
+            timer.cancel()
         elapsed = time.perf_counter() - self.started
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         for stream in (self._out, self._err):
