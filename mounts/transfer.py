@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TextIO
 
 from mounts.errors import TransferFailed
 from mounts.progress import TransferProgress
@@ -132,6 +133,7 @@ class DownloadJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._out: TextIO | None = None
         self.done: dict[str, tuple[int, str | None]] = {}
         if path.exists():
             for line in path.read_text().splitlines():
@@ -148,8 +150,17 @@ class DownloadJournal:
 
     def record(self, item: RemoteFile) -> None:
         line = json.dumps({"rel": item.rel, "size": item.size, "etag": item.etag}) + "\n"
-        with self._lock, open(self.path, "a") as out:
-            out.write(line)
+        with self._lock:
+            if self._out is None:
+                self._out = open(self.path, "a")  # noqa: SIM115 - kept open for the whole transfer
+            self._out.write(line)
+            self._out.flush()  # in the OS once the file is in place: a crash keeps the record
+
+    def close(self) -> None:
+        with self._lock:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
 
 
 class _PartedFile:
@@ -239,6 +250,7 @@ class Downloader:
         self.options, self.progress = options, progress
         self.failures = FailureLog()
         self._abort = threading.Event()
+        self._made_dirs: set[Path] = set()
         for sub in ("tmp", "parts"):
             (state / sub).mkdir(parents=True, exist_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
@@ -260,6 +272,7 @@ class Downloader:
             pool.shutdown(wait=True, cancel_futures=True)
             for parted in self._parted:
                 parted.close()
+            self.journal.close()
         self.failures.raise_if_any("downloaded", "; rerun to resume")
 
     def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
@@ -353,7 +366,9 @@ class Downloader:
             if actual != item.md5:
                 tmp.unlink(missing_ok=True)
                 raise OSError("MD5 mismatch: the downloaded content differs from the store's")
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in self._made_dirs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(dest.parent)
         os.replace(tmp, dest)
         (self.state / "parts" / f"{file_id(item.rel)}.json").unlink(missing_ok=True)
         self.journal.record(item)
