@@ -21,6 +21,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -110,17 +111,28 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
     use_ns = True
 
     def __init__(self, fs: AbstractFileSystem, root: str, prefetcher: Prefetcher,
-                 file_name: str | None = None) -> None:
+                 file_name: str | None = None, root_info: dict[str, Any] | None = None) -> None:
         self.fs = fs
         self.root = root.rstrip("/") or "/"
         self.file_name = file_name
+        self.root_info = root_info  # ``fs.info(root)`` when the caller already has it
         self.prefetcher = prefetcher
         self._attrs: dict[str, dict[str, Any]] = {}
-        self._listings: dict[str, list[str]] = {}
+        self._listings: dict[str, Future[list[str]]] = {}
         self._handles: dict[int, ReadaheadStream] = {}
         self._next_handle = 1
         self._lock = threading.Lock()
         self._attrs["/"] = attrs_of({"type": "directory"})
+
+    def warm(self) -> None:
+        """List the root in the background, so the job's first lookup finds it cached."""
+        threading.Thread(target=self._warm_root, name="fuse-ro-warm", daemon=True).start()
+
+    def _warm_root(self) -> None:
+        try:
+            self._list("/")
+        except Exception as exc:  # noqa: BLE001 - a lookup will retry and report it
+            log.debug("listing %s in the background failed: %r", self.root, exc)
 
     # -- path mapping and cached metadata --
 
@@ -132,28 +144,40 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
         return self.root if path == "/" else f"{self.root.rstrip('/')}/{path.lstrip('/')}"
 
     def _list(self, path: str) -> list[str]:
+        """Names in ``path``, listed once; concurrent callers wait for the one listing in flight."""
         with self._lock:
-            cached = self._listings.get(path)
-        if cached is not None:
-            return cached
-        if self.file_name is not None:
-            if path != "/":
-                raise NotADirectoryError(path)
-            info = self.fs.info(self.root)
-            entries = {self.file_name: attrs_of(info)}
-        else:
-            full = self.fs_path(path)
-            entries = {}
-            for info in self.fs.ls(full, detail=True):
-                name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
-                if name:
-                    entries[name] = attrs_of(info)
+            pending = self._listings.get(path)
+            owner = pending is None
+            if pending is None:
+                pending = self._listings[path] = Future()
+        if not owner:
+            return pending.result()
+        try:
+            entries = self._fetch_listing(path)
+        except BaseException as exc:
+            with self._lock:
+                del self._listings[path]  # not cached: the next lookup retries
+            pending.set_exception(exc)
+            raise
         prefix = path.rstrip("/") + "/"
         with self._lock:
             for name, attrs in entries.items():
                 self._attrs.setdefault(prefix + name, attrs)
-            self._listings[path] = sorted(entries)
-        return self._listings[path]
+        pending.set_result(sorted(entries))
+        return pending.result()
+
+    def _fetch_listing(self, path: str) -> dict[str, dict[str, Any]]:
+        if self.file_name is not None:
+            if path != "/":
+                raise NotADirectoryError(path)
+            return {self.file_name: attrs_of(self.root_info or self.fs.info(self.root))}
+        full = self.fs_path(path)
+        entries = {}
+        for info in self.fs.ls(full, detail=True):
+            name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
+            if name:
+                entries[name] = attrs_of(info)
+        return entries
 
     def _stat(self, path: str) -> dict[str, Any]:
         with self._lock:

@@ -36,7 +36,7 @@ RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the byte
 @dataclass(frozen=True)
 class ReadaheadConfig:
     block_size: int = 8 * MiB  # largest prefetch request
-    first_size: int = 512 * 1024  # first request of a stream: small, for a fast first byte
+    first_size: int = 256 * 1024  # first request of a stream: small, for a fast first byte
     ahead: int = 4  # segments kept in flight beyond the one being read
     workers: int = 8  # threads issuing ranged reads (shared by all open files)
     memory_limit: int = 160 * MiB  # bytes of prefetched segments held by all streams together

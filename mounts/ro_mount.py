@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mounts.base import Materialized, Source
 from mounts.errors import MountFailed
@@ -34,7 +35,7 @@ class RoMountStrategy:
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
-        _check_exists(source)
+        root_info = _check_exists(source)
         if source.local_path is not None:
             # A local datastore needs no FUSE: the executor binds the path read-only.
             yield Materialized(host_path=Path(source.local_path), read_only=True)
@@ -42,25 +43,27 @@ class RoMountStrategy:
         mountpoint = Path(workdir) / "mnt"
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]
         prefetcher = Prefetcher(store_range_fetch(open_store(source.fs)), self.readahead)
-        operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name)
+        operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name,
+                                    root_info=root_info)
         options = MountOptions(read_only=True, single_threaded=self.single_threaded, fsname="runner-ro",
                                unmount_timeout=self.unmount_timeout,
                                extra={"kernel_cache": True, "entry_timeout": 3600, "attr_timeout": 3600,
                                       "negative_timeout": 60})
         try:
             with fuse_mount(operations, mountpoint, options, self.ready_timeout):
+                operations.warm()
                 log.info("mounted %s read-only at %s", source.url, mountpoint)
                 yield Materialized(host_path=mountpoint, read_only=True)
         finally:
             prefetcher.close()
 
 
-def _check_exists(source: Source) -> None:
+def _check_exists(source: Source) -> dict[str, Any]:
     """Fail before mounting when the source is missing (one ``info`` request on a remote store)."""
     if source.local_path is not None:
         if not Path(source.local_path).exists():
             raise MountFailed(f"input {source.url} does not exist (no such path {source.local_path})")
-        return
+        return {}
     try:
         info = source.fs.info(source.path)
     except FileNotFoundError as exc:
@@ -68,3 +71,4 @@ def _check_exists(source: Source) -> None:
     if (info.get("type") == "directory") != source.is_dir:
         kind = "folder" if source.is_dir else "file"
         raise MountFailed(f"input {source.url} is not a {kind}")
+    return dict(info)
