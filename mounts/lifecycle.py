@@ -190,9 +190,11 @@ def _tune_readahead(device: int, read_ahead_kb: int) -> None:
         log.debug("could not set %s: %s", bdi, exc)
 
 
-def _fuse_kwargs(options: MountOptions) -> dict[str, Any]:
+def _fuse_kwargs(options: MountOptions, libfuse_major: int) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"foreground": True, "fsname": options.fsname,
                               "nothreads": options.single_threaded}
+    if libfuse_major == 3 and not options.single_threaded:
+        kwargs["max_idle_threads"] = 8  # libfuse 3.14 logs a bogus error when this is left unset
     if options.read_only:
         kwargs["ro"] = True
     if options.allow_other:
@@ -236,6 +238,9 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
     from mounts.fuse_ro import mfusepy  # loads libfuse3 (see fuse_ro)
 
     options = options or MountOptions()
+    if mfusepy.fuse_version_major != 3:
+        log.warning("mfusepy loaded libfuse%d (imported before mounts.fuse_ro chose libfuse3): reads are "
+                    "capped at 128 KiB", mfusepy.fuse_version_major)
     mountpoint = Path(os.path.abspath(mountpoint))
     mountpoint.mkdir(parents=True, exist_ok=True)
     if is_mounted(mountpoint):
@@ -244,7 +249,7 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
 
     def run_loop() -> None:
         try:
-            mfusepy.FUSE(operations, str(mountpoint), **_fuse_kwargs(options))
+            mfusepy.FUSE(operations, str(mountpoint), **_fuse_kwargs(options, mfusepy.fuse_version_major))
         except BaseException as exc:  # noqa: BLE001 - reported by the waiting thread
             failure.append(exc)
             log.error("FUSE loop for %s ended with %r", mountpoint, exc)
