@@ -26,6 +26,7 @@ from runner.errors import MountError, RunnerError, StorageError, TransferError
 from runner.modes import Direction, Mode, PathKind
 from runner.plan_types import Binding
 from runner.resolved import ResolvedPath
+from runner.uris import ARTIFACTS
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,14 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
         out.add(binding, done)
 
 
+@contextlib.contextmanager
+def _written_in_place(folder: Path) -> Iterator[Materialized]:
+    """The artifacts of a job on a local default datastore: written straight to their final folder
+    (MLflow and the collected ./outputs, ./logs): nothing to stage, move or upload."""
+    folder.mkdir(parents=True, exist_ok=True)
+    yield Materialized(host_path=folder, read_only=False)
+
+
 class OutputSet:
     """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited."""
 
@@ -149,8 +158,11 @@ class OutputSet:
     def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: Path,
               out: Materializations) -> None:
         for binding in bindings:
-            manager = output_strategy(binding.mode).materialize(to_target(resolved[binding.name], binding),
-                                                             workdir_for(binding, job_dir))
+            target = to_target(resolved[binding.name], binding)
+            if binding.name == ARTIFACTS and target.local_path is not None:
+                manager: AbstractContextManager[Materialized] = _written_in_place(target.local_path)
+            else:
+                manager = output_strategy(binding.mode).materialize(target, workdir_for(binding, job_dir))
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
                 done = manager.__enter__()
             self._entered.append((binding, manager))
