@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 GiB = 1 << 30
 DEFAULT_MAX_BYTES = 20 * GiB
-READ_ONLY = 0o444
+WRITE_BITS = 0o222
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,11 @@ def _tree_size(root: Path) -> tuple[int, int]:
 
 
 def _make_read_only(root: Path) -> None:
+    """Drop the write bits (keep execute bits: a cached folder may hold scripts)."""
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
-            os.chmod(Path(dirpath) / name, READ_ONLY)
+            path = Path(dirpath) / name
+            os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
 
 
 class ContentCache:
