@@ -52,15 +52,29 @@ build_image() { # recipe name
     rm -rf "$root"
     mkdir -p "$(dirname "$root")"
     bash "$recipe/build_rootfs.sh" "$root"
-    import_rootfs "$root" "$IMAGE" "$IMAGE_ENV" "$IMAGE_CMD" "$hash"
-    # shellcheck disable=SC2086
-    tag_extras "$IMAGE" $EXTRA_TAGS
+    # Import under a candidate name first: the real tags move only once the image passes verify.sh.
+    local candidate="runner/candidate-$1:${hash:0:12}"
+    import_rootfs "$root" "$candidate" "$IMAGE_ENV" "$IMAGE_CMD" "$hash"
     rm -rf "$root"
-    if [ -x "$recipe/verify.sh" ]; then
-        bash "$recipe/verify.sh" "$IMAGE" || die "$IMAGE was built but does not pass $recipe/verify.sh"
+    if [ -f "$recipe/verify.sh" ] && ! bash "$recipe/verify.sh" "$candidate"; then
+        docker rmi "$candidate" >/dev/null 2>&1 || true
+        die "the new $IMAGE does not pass $recipe/verify.sh; the previous image (if any) is kept"
     fi
+    # shellcheck disable=SC2086
+    tag_extras "$candidate" "$IMAGE" $EXTRA_TAGS
+    docker rmi "$candidate" >/dev/null
+    # The image this one replaced is now untagged: drop it (and any other leftover of these recipes).
+    docker image prune -f --filter "label=$LABEL" >/dev/null || true
     summary "image $1" "built $IMAGE in $(seconds_since "$started") s (recipe ${hash:0:12})"
 }
+
+# One image build at a time on this machine (a second build would delete the first one's build folder).
+mkdir -p "$CACHE_DIR/images"
+exec 8>"$CACHE_DIR/images/build.lock"
+if ! flock -n 8; then
+    log "another image build is running; waiting for it"
+    flock 8
+fi
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers: run scripts/provision.sh"
 build_image busybox

@@ -21,6 +21,12 @@ export DEBIAN_FRONTEND=noninteractive
 source "$REPO/scripts/lib.sh"
 
 mkdir -p "$CACHE_DIR"
+# One provisioning at a time on this machine (tests, demo and CI may all call it).
+exec 9>"$CACHE_DIR/provision.lock"
+if ! flock -n 9; then
+    log "another provisioning is running; waiting for it"
+    flock 9
+fi
 
 provision_apt_packages() {
     local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates)
@@ -42,7 +48,7 @@ provision_apt_packages() {
 provision_python_package() {
     local stamp="$CACHE_DIR/pip-install.stamp"
     local want
-    want="$REPO $(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)"
+    want="$REPO $(command -v python3) $(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && command -v runner >/dev/null 2>&1 \
         && [ "$(python3 -c 'import runner, os; print(os.path.dirname(os.path.dirname(os.path.abspath(runner.__file__))))' 2>/dev/null)" = "$REPO" ]; then
         summary "python package" "already there (editable install of $REPO)"
@@ -50,6 +56,9 @@ provision_python_package() {
     fi
     log "pip install -e $REPO[dev]"
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e "$REPO[dev]"
+    if command -v pyenv >/dev/null 2>&1; then
+        pyenv rehash # so the new console scripts (runner, ruff, mypy, pytest) are on PATH
+    fi
     echo "$want" >"$stamp"
     summary "python package" "installed (editable install of $REPO)"
 }
@@ -80,7 +89,7 @@ provision_docker_engine() {
     local logfile="$CACHE_DIR/dockerd.log"
     log "starting dockerd (log: $logfile)"
     setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
-        >>"$logfile" 2>&1 </dev/null &
+        >>"$logfile" 2>&1 </dev/null 9>&- &
     if ! wait_until 60 docker info; then
         tail -n 20 "$logfile" >&2 || true
         die "the Docker engine did not answer within 60 s; see $logfile"
@@ -95,14 +104,13 @@ azurite_answers() { # port -> 0 when an Azurite Blob service answers there
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+azurite_installed() {
+    local manifest="$AZURITE_DIR/node_modules/azurite/package.json"
+    [ -f "$manifest" ] && [ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ] \
+        && [ "$(node -p "require('$manifest').version" 2>/dev/null)" = "$AZURITE_VERSION" ]
+}
+
 install_azurite() {
-    local installed=""
-    if [ -f "$AZURITE_DIR/node_modules/azurite/package.json" ]; then
-        installed="$(node -p "require('$AZURITE_DIR/node_modules/azurite/package.json').version")"
-    fi
-    if [ "$installed" = "$AZURITE_VERSION" ] && [ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ]; then
-        return 1 # nothing installed now
-    fi
     command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js 20 (apt-get install nodejs npm)"
     log "npm install azurite@$AZURITE_VERSION into $AZURITE_DIR"
     mkdir -p "$AZURITE_DIR"
@@ -111,7 +119,10 @@ install_azurite() {
 
 provision_azurite() {
     local state="already there"
-    install_azurite && state="installed $AZURITE_VERSION"
+    if ! azurite_installed; then
+        install_azurite
+        state="installed $AZURITE_VERSION"
+    fi
     local port_file="$AZURITE_DIR/port" port
     port="${RUNNER_AZURITE_PORT:-$( [ -f "$port_file" ] && cat "$port_file" || echo 10000)}"
     mkdir -p "$AZURITE_DIR/data"
@@ -125,7 +136,7 @@ provision_azurite() {
     log "starting azurite-blob on 127.0.0.1:$port (log: $logfile)"
     setsid nohup "$AZURITE_DIR/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
         --location "$AZURITE_DIR/data" --skipApiVersionCheck --loose --disableTelemetry \
-        >>"$logfile" 2>&1 </dev/null &
+        >>"$logfile" 2>&1 </dev/null 9>&- &
     if ! wait_until 60 azurite_answers "$port"; then
         tail -n 20 "$logfile" >&2 || true
         die "Azurite did not answer on 127.0.0.1:$port within 60 s; see $logfile"
