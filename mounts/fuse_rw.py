@@ -18,27 +18,22 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from mounts.fuse_ro import FuseOSError, attrs_of, child_name, errno_boundary, mfusepy
 from mounts.readahead import Prefetcher, ReadaheadStream
+from mounts.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
+
+__all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
 
 log = logging.getLogger(__name__)
 
-UploadFile = Callable[[Path, str], None]  # (staged local file, remote path): make it durable or raise
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC | os.O_CREAT
-
-
-@dataclass
-class StagedFile:
-    local: Path
-    dirty: bool = True  # local content not yet uploaded
-    opened: int = 0  # open handles
-    uploading: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 @dataclass
@@ -48,45 +43,38 @@ class Handle:
     stream: ReadaheadStream | None = None  # lazy remote read
 
 
-@dataclass
-class UploadLog:
-    """Outcome of uploads: what is durable and what failed (relative paths)."""
-
-    uploaded: dict[str, int] = field(default_factory=dict)  # path -> bytes
-    failed: dict[str, str] = field(default_factory=dict)  # path -> reason
-
-
 class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     use_ns = True
 
     def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher,
                  upload_file: UploadFile | None = None) -> None:
         self.fs = fs
-        self.upload_file = upload_file or self._put_file
         self.root = root.rstrip("/") or "/"
-        self.staging = staging
         self.prefetcher = prefetcher
-        self.log = UploadLog()
-        self._staged: dict[str, StagedFile] = {}
+        upload = upload_file or self._put_file
+        self.staging = StagingArea(staging, lambda local, path: upload(local, self.fs_path(path)),
+                                   on_durable=self._on_durable)
         self._attrs: dict[str, dict[str, Any]] = {"/": attrs_of({"type": "directory"}, writable=True)}
         self._listings: dict[str, set[str]] = {}
         self._handles: dict[int, Handle] = {}
         self._next_handle = 1
         self._made_dirs: set[str] = set()
         self._lock = threading.RLock()
-        self._uploads_in_progress = 0
+
+    @property
+    def log(self) -> UploadLog:
+        return self.staging.log
 
     def busy(self) -> bool:
-        """True while an upload runs (the mount must not be torn down under it)."""
-        return self._uploads_in_progress > 0
+        return self.staging.busy()
+
+    def upload_all(self) -> UploadLog:
+        return self.staging.upload_all()
 
     # -- paths and metadata --
 
     def fs_path(self, path: str) -> str:
         return self.root if path == "/" else f"{self.root.rstrip('/')}/{path.lstrip('/')}"
-
-    def local_path(self, path: str) -> Path:
-        return self.staging / path.lstrip("/")
 
     def _list(self, path: str) -> set[str]:
         with self._lock:
@@ -109,10 +97,10 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             return self._listings.setdefault(path, set(entries))
 
     def _stat(self, path: str) -> dict[str, Any]:
+        staged = self.staging.get(path)
+        if staged is not None:
+            return self._staged_attrs(staged)
         with self._lock:
-            staged = self._staged.get(path)
-            if staged is not None:
-                return self._staged_attrs(staged)
             known = self._attrs.get(path)
         if known is not None:
             return known
@@ -137,99 +125,38 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self._invalidate(path)
         with self._lock:
             self._attrs.pop(path, None)
-            self._staged.pop(path, None)
             self._listings.pop(path, None)
             self._list(_parent(path)).discard(_name(path))
 
     # -- staging and upload --
 
-    def _stage(self, path: str, copy_existing: bool) -> StagedFile:
-        """A local staged copy of ``path`` (copying the existing object when asked)."""
-        with self._lock:
-            staged = self._staged.get(path)
-            if staged is not None:
-                return staged
-        local = self.local_path(path)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        if copy_existing:
-            self.fs.get_file(self.fs_path(path), str(local))
-        else:
-            local.touch()
-        with self._lock:
-            return self._staged.setdefault(path, StagedFile(local, dirty=not copy_existing))
-
-    def upload(self, path: str) -> None:
-        """Upload the staged copy of ``path`` if it changed; raise (and keep it) when that fails."""
-        with self._lock:
-            staged = self._staged.get(path)
-            if staged is None:
-                return
-            self._uploads_in_progress += 1
-        try:
-            with staged.uploading:  # one upload of a file at a time; a second caller waits for it
-                self._upload_locked(path, staged)
-        finally:
-            with self._lock:
-                self._uploads_in_progress -= 1
-
-    def _upload_locked(self, path: str, staged: StagedFile) -> None:
-        with self._lock:
-            if not staged.dirty or self._staged.get(path) is not staged:
-                return
-            staged.dirty = False  # writes racing with the upload set it again
-        try:
-            self.upload_file(staged.local, self.fs_path(path))
-        except BaseException as exc:
-            with self._lock:
-                staged.dirty = True
-                self.log.failed[path.lstrip("/")] = f"{exc.__class__.__name__}: {exc}"
-            log.warning("upload of %s failed: %r (staged copy kept at %s)", path, exc, staged.local)
-            raise
-        size = staged.local.stat().st_size
-        self._invalidate(path)
-        with self._lock:
-            self.log.failed.pop(path.lstrip("/"), None)
-            self.log.uploaded[path.lstrip("/")] = size
-            if not staged.dirty and staged.opened == 0:
-                self._unstage(path, staged, size)
-
     def _invalidate(self, path: str) -> None:
         """Forget cached content of ``path`` (it changed through this mount)."""
         self.prefetcher.cache.discard(self.fs_path(path))
 
-    def _unstage(self, path: str, staged: StagedFile, size: int) -> None:
-        """Drop a staged copy that is durable remotely; later reads go to the store."""
+    def _on_durable(self, path: str, size: int) -> None:
         self._invalidate(path)
-        self._staged.pop(path, None)
-        self._attrs[path] = attrs_of({"type": "file", "size": size}, writable=True)
-        staged.local.unlink(missing_ok=True)
+        with self._lock:
+            if path in self._attrs:
+                self._attrs[path] = attrs_of({"type": "file", "size": size}, writable=True)
+
+    def _copier(self, path: str) -> Callable[[Path], None]:
+        return lambda local: self.fs.get_file(self.fs_path(path), str(local))
 
     def _put_file(self, local: Path, remote: str) -> None:
         self._ensure_parent(remote)
         self.fs.put_file(str(local), remote)
 
     def _ensure_parent(self, remote: str) -> None:
+        """Make the parent directory on a local store (object stores have none to make)."""
         parent = remote.rsplit("/", 1)[0]
-        if parent and parent not in self._made_dirs:
-            # object stores have no directories to make
-            with contextlib.suppress(NotImplementedError, PermissionError, FileExistsError):
-                self.fs.makedirs(parent, exist_ok=True)
+        if isinstance(self.fs, LocalFileSystem) and parent and parent not in self._made_dirs:
+            self.fs.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
-
-    def upload_all(self) -> UploadLog:
-        """Upload every staged file that is not durable yet (the end-of-job flush)."""
-        with self._lock:
-            pending = [p for p, s in self._staged.items() if s.dirty]
-        for path in pending:
-            try:
-                self.upload(path)
-            except Exception:  # noqa: BLE001 - recorded in self.log.failed
-                continue
-        return self.log
 
     def _upload_errno(self, path: str) -> None:
         try:
-            self.upload(path)
+            self.staging.upload(path)
         except Exception as exc:
             raise FuseOSError(errno.EIO) from exc
 
@@ -247,7 +174,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     def mkdir(self, path: str, mode: int) -> int:
         if _name(path) in self._list(_parent(path)):
             raise FileExistsError(path)
-        self.local_path(path).mkdir(parents=True, exist_ok=True)
+        self.staging.local_path(path).mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(NotImplementedError, PermissionError):
             self.fs.makedirs(self.fs_path(path), exist_ok=True)
         self._add_entry(path, attrs_of({"type": "directory"}, writable=True))
@@ -268,14 +195,9 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         attrs = self._stat(path)
         if stat.S_ISDIR(attrs["st_mode"]):
             raise FuseOSError(errno.EISDIR)
-        with self._lock:
-            staged = self._staged.get(path)
-        if staged is not None:
-            staged.local.unlink(missing_ok=True)
+        self.staging.discard(path)
         with contextlib.suppress(FileNotFoundError):  # staged only, never uploaded
             self.fs.rm_file(self.fs_path(path))
-        self.log.uploaded.pop(path.lstrip("/"), None)
-        self.log.failed.pop(path.lstrip("/"), None)
         self._remove_entry(path)
         return 0
 
@@ -292,21 +214,16 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         return 0
 
     def _rename_file(self, old: str, new: str, attrs: dict[str, Any]) -> None:
-        with self._lock:
-            staged = self._staged.pop(old, None)
+        staged = self.staging.move(old, new)
         if staged is None:
             self.fs.mv(self.fs_path(old), self.fs_path(new))
             self._remove_entry(old)
             self._add_entry(new, attrs)
             return
-        target = self.local_path(new)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.local, target)
-        staged.local, staged.dirty = target, True
-        self._forget_remote(old)
+        with contextlib.suppress(FileNotFoundError):  # an earlier upload of the old name
+            self.fs.rm_file(self.fs_path(old))
         self._remove_entry(old)
         with self._lock:
-            self._staged[new] = staged
             self._add_entry(new, self._staged_attrs(staged))
             for handle in self._handles.values():
                 if handle.path == old:
@@ -314,23 +231,21 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         if staged.opened == 0:
             self._upload_errno(new)
 
-    def _forget_remote(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.fs_path(path))
-        self.log.uploaded.pop(path.lstrip("/"), None)
-        self.log.failed.pop(path.lstrip("/"), None)
-
     def _rename_dir(self, old: str, new: str) -> None:
-        with self._lock:
-            if any(p.startswith(old + "/") for p in self._staged):
-                raise FuseOSError(errno.EBUSY)  # files of it are still being written
+        if self.staging.under(old):
+            raise FuseOSError(errno.EBUSY)  # files of it are still being written or not uploaded
         old_remote, new_remote = self.fs_path(old).rstrip("/"), self.fs_path(new).rstrip("/")
         for path in self.fs.find(old_remote):  # file by file: object stores have no directories
+            self._ensure_parent(new_remote + path[len(old_remote):])
             self.fs.mv(path, new_remote + path[len(old_remote):])
-        old_local = self.local_path(old)
+        if isinstance(self.fs, LocalFileSystem):  # remove the emptied directories
+            for directory, _dirs, _files in os.walk(old_remote, topdown=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+        old_local, new_local = self.staging.local_path(old), self.staging.local_path(new)
         if old_local.exists():
-            self.local_path(new).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(old_local, self.local_path(new))
+            new_local.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(old_local, new_local)
         with self._lock:
             attrs = self._attrs[old]
             for path in [p for p in self._attrs if p.startswith(old + "/")] + [old]:
@@ -350,7 +265,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         return 0
 
     def statfs(self, path: str) -> dict[str, int]:
-        local = os.statvfs(self.staging)
+        local = os.statvfs(self.staging.directory)
         return {key: getattr(local, key) for key in ("f_bsize", "f_frsize", "f_blocks", "f_bfree",
                                                       "f_bavail", "f_files", "f_ffree", "f_namemax")}
 
@@ -369,13 +284,8 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             parent = self._stat(_parent(path))
             if not stat.S_ISDIR(parent["st_mode"]):
                 raise FuseOSError(errno.ENOTDIR)
-        local = self.local_path(path)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(local, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        with self._lock:
-            staged = self._staged.setdefault(path, StagedFile(local))
-            staged.dirty, staged.opened = True, staged.opened + 1
-            self._add_entry(path, self._staged_attrs(staged))
+        staged, fd = self.staging.open_new(path)
+        self._add_entry(path, self._staged_attrs(staged))
         return self._new_handle(Handle(path, fd=fd))
 
     @errno_boundary
@@ -383,19 +293,16 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         attrs = self._stat(path)
         if stat.S_ISDIR(attrs["st_mode"]):
             raise FuseOSError(errno.EISDIR)
-        with self._lock:
-            staged = self._staged.get(path)
+        staged = self.staging.get(path)
         if not flags & WRITE_FLAGS and staged is None:
             stream = self.prefetcher.stream(self.fs_path(path), attrs["st_size"])
             return self._new_handle(Handle(path, stream=stream))
-        if staged is None and flags & WRITE_FLAGS:
-            staged = self._stage(path, copy_existing=not flags & os.O_TRUNC)
-        assert staged is not None
+        if staged is None:
+            staged = self.staging.stage(path, None if flags & os.O_TRUNC else self._copier(path))
         fd = os.open(staged.local, flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC))
-        with self._lock:
-            staged.opened += 1
-            if flags & os.O_TRUNC:
-                staged.dirty = True
+        self.staging.opened(staged, +1)
+        if flags & os.O_TRUNC:
+            staged.dirty = True
         return self._new_handle(Handle(path, fd=fd))
 
     @errno_boundary
@@ -412,14 +319,14 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         if handle.fd is None:
             raise FuseOSError(errno.EBADF)
         written = os.pwrite(handle.fd, data, offset)
-        staged = self._staged.get(handle.path)
+        staged = self.staging.get(handle.path)
         if staged is not None:
             staged.dirty = True
         return written
 
     @errno_boundary
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
-        staged = self._stage(path, copy_existing=length > 0 and path not in self._staged)
+        staged = self.staging.stage(path, self._copier(path) if length > 0 else None)
         os.truncate(staged.local, length)
         staged.dirty = True
         if staged.opened == 0:
@@ -448,19 +355,14 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             return 0
         assert handle.fd is not None
         os.close(handle.fd)
-        with self._lock:
-            staged = self._staged.get(handle.path)
-            if staged is None:
-                return 0
-            staged.opened -= 1
-        if staged.opened == 0:
-            try:
-                self.upload(handle.path)  # normally already done by flush
-            except Exception:  # noqa: BLE001 - recorded; retried by upload_all
-                return 0
-            with self._lock:
-                if not staged.dirty and handle.path in self._staged and staged.opened == 0:
-                    self._unstage(handle.path, staged, staged.local.stat().st_size)
+        staged = self.staging.get(handle.path)
+        if staged is None or self.staging.opened(staged, -1) > 0:
+            return 0
+        try:
+            self.staging.upload(handle.path)  # normally already done by flush
+        except Exception:  # noqa: BLE001 - recorded; retried by upload_all
+            return 0
+        self.staging.release_if_durable(handle.path, staged)
         return 0
 
     def destroy(self, path: str) -> None:
