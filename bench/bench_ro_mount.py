@@ -33,6 +33,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CODE,
     CONTAINER,
     Azurite,
     Child,
@@ -207,7 +208,8 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
         (f" --runs {args.runs}" if args.runs != 3 else ""))
     title = "ro_mount" + (" — quick" if args.quick else "")
     body = "\n".join([
-        f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs.",
+        f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
+        f"Our code: {CODE.label}.",
         "",
         f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB total/used) "
         f"{machine['memory']}; kernel {machine['kernel']}; Python {machine['python']}; "
@@ -226,11 +228,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small data sets (about a minute)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
+    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup) as (azurite, work, sets):
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
         rows = bench_mounts(azurite, work, sets, args.runs, cleanup)
     table = render_table(rows)
     print_out(table)

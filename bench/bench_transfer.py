@@ -31,6 +31,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CODE,
     CONTAINER,
     Azurite,
     Cleanup,
@@ -82,15 +83,16 @@ def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, 
     """One run of each tool on ``data`` (outputs removed after each, untimed)."""
     dest = work / "download"
     shutil.rmtree(dest, ignore_errors=True)
-    argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest))
-    if data.files == 1:
-        argv.append("--file")
-    ours = run_child(argv, cleanup, env=azurite.child_env())
-    info = ours.json()
-    if info["files"] != data.files:
-        raise RuntimeError(f"ours downloaded {info['files']} files of {data.files}")
-    samples.add("ours", float(info["seconds"]), ours.seconds, ours.max_rss_mb)
-    shutil.rmtree(dest, ignore_errors=True)
+    for tool, extra in (("ours", []), ("ours-nomd5", ["--no-verify"])):
+        argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
+        if data.files == 1:
+            argv.append("--file")
+        ours = run_child(argv, cleanup, env=azurite.child_env())
+        info = ours.json()
+        if info["files"] != data.files:
+            raise RuntimeError(f"{tool} downloaded {info['files']} files of {data.files}")
+        samples.add(tool, float(info["seconds"]), ours.seconds, ours.max_rss_mb)
+        shutil.rmtree(dest, ignore_errors=True)
     theirs = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
                         *RCLONE_DOWNLOAD_FLAGS], cleanup, env=azurite.rclone_env())
     copied = sum(1 for p in (dest / "data").rglob("*") if p.is_file())
@@ -144,6 +146,8 @@ def throughput_rows(kind: str, data: DataSet, samples: Samples, baseline: str, t
     wall = median(samples.wall["ours"])
     note = (f"baseline: {baseline}; ours incl. process start+imports: "
             f"{data.total / wall / 1e6:.0f} MB/s")
+    if "ours-nomd5" in samples.seconds:
+        note += f"; ours without the MD5 check: {data.total / samples.med('ours-nomd5') / 1e6:.0f} MB/s"
     rows = [Row(f"{kind} {data.label()} MB/s", data.total / ours / 1e6, data.total / theirs / 1e6, "MB/s",
                 target, note=note)]
     if data.files > 1:
@@ -195,11 +199,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
     parser.add_argument("--only", choices=["download", "upload"], help="run one section")
+    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup) as (azurite, work, sets):
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
         rows: list[Row] = []
         if args.only in (None, "download"):
             rows += bench_downloads(azurite, work, sets, args.runs, cleanup)
@@ -218,7 +223,8 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else ""))
     title = "Transfer (download, upload)" + (" — quick" if args.quick else "")
     body = "\n".join([
-        f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs.",
+        f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
+        f"Our code: {CODE.label}.",
         "",
         f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB total/used) "
         f"{machine['memory']}; kernel {machine['kernel']}; Python {machine['python']}; "

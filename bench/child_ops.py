@@ -1,6 +1,7 @@
 """Operations the benchmarks run in a child process, so each one's peak RSS is its own.
 
     python bench/child_ops.py download --path bench/large/f00000.bin --file --workdir DIR [--cache DIR]
+                                       [--no-verify]
     python bench/child_ops.py upload --src DIR --path container/prefix
     python bench/child_ops.py sdk-upload --src DIR --path container/prefix [--concurrency 16]
     python bench/child_ops.py mount --path bench --workdir DIR        (unmounts when stdin closes)
@@ -45,12 +46,14 @@ def op_download(args: argparse.Namespace) -> None:
     from mounts.base import Source
     from mounts.cache import ContentCache
     from mounts.download import DownloadStrategy
+    from mounts.transfer import TransferOptions
 
     fs = adlfs_fs()
     cache = ContentCache(Path(args.cache)) if args.cache else None
     key = f"bench:{args.path}" if args.cache else None
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=not args.file, cache_key=key)
-    strategy = DownloadStrategy(cache, quiet=True, keep=True)
+    options = TransferOptions(verify_md5=not args.no_verify)
+    strategy = DownloadStrategy(cache, quiet=True, keep=True, options=options)
     imported = time.perf_counter()
     with strategy.materialize(source, Path(args.workdir)) as materialized:
         ready = time.perf_counter()
@@ -151,6 +154,7 @@ def main() -> None:
     download.add_argument("--file", action="store_true")
     download.add_argument("--workdir", required=True)
     download.add_argument("--cache")
+    download.add_argument("--no-verify", action="store_true", help="skip the MD5 check (size only)")
     for name in ("upload", "sdk-upload"):
         upload = sub.add_parser(name)
         upload.add_argument("--src", required=True)

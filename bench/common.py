@@ -46,6 +46,17 @@ KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr
 CONTAINER = "bench"
 
 
+@dataclass
+class CodeTree:
+    """The tree whose ``mounts`` and ``bench/child_ops.py`` the children run (see ``use_code``)."""
+
+    root: Path
+    label: str
+
+
+CODE = CodeTree(ROOT, "working tree")
+
+
 @dataclass(frozen=True)
 class DataSet:
     name: str  # folder under the data root and under ``CONTAINER`` in Azurite
@@ -152,12 +163,12 @@ class Child:
     """A child process in its own session; ``finish`` reaps it with ``wait4`` for its own rusage."""
 
     def __init__(self, argv: Sequence[str], cleanup: Cleanup, *, env: dict[str, str] | None = None,
-                 stdin: int | None = None, cwd: Path = ROOT) -> None:
+                 stdin: int | None = None, cwd: Path | None = None) -> None:
         self._out = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in finish()
         self._err = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(list(argv), stdout=self._out, stderr=self._err, stdin=stdin,
-                                     env={**os.environ, **(env or {})}, cwd=cwd, text=True,
+                                     env={**os.environ, **(env or {})}, cwd=cwd or CODE.root, text=True,
                                      start_new_session=True)
         cleanup.push(lambda: kill_group(self.proc))
 
@@ -191,7 +202,24 @@ def run_child(argv: Sequence[str], cleanup: Cleanup, *, env: dict[str, str] | No
 
 def child_ops(*args: str) -> list[str]:
     """argv of a ``bench/child_ops.py`` operation (our strategies and the SDK baseline)."""
-    return [sys.executable, str(BENCH / "child_ops.py"), *args]
+    return [sys.executable, str(CODE.root / "bench" / "child_ops.py"), *args]
+
+
+def use_code(revision: str, into: Path) -> str:
+    """Run our side from a snapshot of ``revision`` (``git archive`` of mounts/ and bench/ into ``into``),
+    so the figures belong to one commit even while others edit the working tree; ``worktree`` runs the
+    working tree as it is. Returns a label for the results (commit hash, or "working tree")."""
+    if revision == "worktree":
+        CODE.root, CODE.label = ROOT, "working tree"
+        return CODE.label
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "mounts", "bench"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    CODE.root, CODE.label = into, f"commit {commit[:10]}"
+    return CODE.label
 
 
 # -- Azurite -------------------------------------------------------------------------------------------
@@ -312,11 +340,13 @@ def seed(azurite: Azurite, local_root: Path, cleanup: Cleanup) -> float:
 
 
 @contextlib.contextmanager
-def bench_environment(quick: bool, cleanup: Cleanup, workroot: Path | None = None
+def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroot: Path | None = None
                       ) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
-    """A temp work folder, local data sets, a private Azurite with the data uploaded once."""
+    """A temp work folder, our code (``use_code``), local data sets, a private Azurite with the data
+    uploaded once."""
     work = Path(tempfile.mkdtemp(prefix="runner-bench-", dir=workroot))
     cleanup.push(lambda: shutil.rmtree(work, ignore_errors=True))
+    log.info("measuring our code from the %s", use_code(code, work / "code"))
     sets = data_sets(quick)
     local = work / "data"
     started = time.perf_counter()

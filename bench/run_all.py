@@ -28,11 +28,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small data sets (a few minutes)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
+    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup) as (azurite, work, sets):
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
         transfer: list[Row] = bench_transfer.bench_downloads(azurite, work, sets, args.runs, cleanup)
         transfer += bench_transfer.bench_uploads(azurite, work, sets, args.runs, cleanup)
         mount = bench_ro_mount.bench_mounts(azurite, work, sets, args.runs, cleanup)
