@@ -4,8 +4,9 @@ verified, resumable. (Uploads: ``mounts.transfer_upload``.)
 How a download goes:
 
 * every file is one task (a whole-object GET) unless it is larger than ``multipart_threshold``; then it is
-  split by ``plan_parts`` into a small first part and ``part_size`` parts, each a ranged GET, all
-  scheduled on one bounded thread pool, so the large file and the small files share the same workers;
+  split by ``plan_parts`` into a small first part and ``part_size`` parts, each a ranged GET, fetched in
+  order by ``streams_per_file`` tasks; all tasks share one bounded thread pool, so large and small
+  files move at the same time; an MD5 of the finished prefix is computed while later parts arrive;
 * bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
   memory is ``workers x 1 MiB`` whatever the file sizes;
 * data lands in ``<state>/tmp/<id>.part`` and is renamed into place only after its size (and MD5, when
@@ -17,6 +18,7 @@ How a download goes:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -42,6 +44,7 @@ class TransferOptions:
     """Knobs of the engine; the defaults suit a 2-core machine against Azurite or Azure."""
 
     workers: int = 16  # concurrent requests
+    streams_per_file: int = 4  # concurrent ranged reads of one large file
     part_size: int = 8 * MiB  # ranged-read size for large downloads
     first_part: int = 1 * MiB  # a small first part: the file starts arriving at once
     multipart_threshold: int = 16 * MiB  # downloads larger than this are split into parts
@@ -175,6 +178,7 @@ class _PartedFile:
         self.finished: set[int] = self._load_finished()
         self.pending = [p for p in parts if p[0] not in self.finished]
         self.all_starts = [offset for offset, _ in parts]
+        self._unclaimed = collections.deque(self.pending)
         flags = os.O_RDWR | os.O_CREAT
         self.fd = os.open(tmp, flags, 0o644)
         if not self.finished:
@@ -194,6 +198,10 @@ class _PartedFile:
         if data.get("size") != self.item.size or data.get("etag") != self.item.etag:
             return set()  # the object changed since: start over
         return {int(offset) for offset in data.get("done", [])}
+
+    def next_part(self) -> tuple[int, int] | None:
+        with self.lock:
+            return self._unclaimed.popleft() if self._unclaimed else None
 
     def part_finished(self, offset: int, ok: bool) -> bool:
         """Record the end of one part's task; True when it was the last one and every part succeeded."""
@@ -293,8 +301,8 @@ class Downloader:
         if not parted.pending:
             parted.close()
             return [pool.submit(self._guard, item.rel, self._finish, item, tmp, dest, None)]
-        return [pool.submit(self._guard, item.rel, self._fetch_part, parted, offset, length, dest)
-                for offset, length in parted.pending]
+        streams = min(self.options.streams_per_file, len(parted.pending))
+        return [pool.submit(self._guard, item.rel, self._fetch_stream, parted, dest) for _ in range(streams)]
 
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         if self._abort.is_set() or rel in self.failures:
@@ -325,9 +333,13 @@ class Downloader:
             self.store.read_range(item, 0, None, sink)
         self._finish(item, tmp, dest, digest.digest() if digest else None)
 
+    def _fetch_stream(self, parted: _PartedFile, dest: Path) -> None:
+        """One of the file's streams: fetch its next unclaimed part until none is left. A few streams
+        per file keep parts finishing in order, so the MD5 frontier follows the download closely."""
+        while not parted.failed and (part := parted.next_part()) is not None:
+            self._fetch_part(parted, part[0], part[1], dest)
+
     def _fetch_part(self, parted: _PartedFile, offset: int, length: int, dest: Path) -> None:
-        if parted.failed:
-            return
         position = offset
 
         def sink(chunk: memoryview) -> None:
