@@ -16,8 +16,12 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 step() { printf '\n==> %s\n' "$*"; }
-run() {
-    printf '$ %s\n' "$*"
+run() { # print the command (quoted so it can be copied), then run it
+    local line="\$" arg
+    for arg in "$@"; do
+        if [[ $arg =~ [[:space:]] ]]; then line+=" '$arg'"; else line+=" $arg"; fi
+    done
+    printf '%s\n' "$line"
     "$@"
 }
 fail() {
@@ -36,6 +40,7 @@ if ! command -v runner >/dev/null 2>&1; then
     runner() { python3 -m runner "$@"; }
 fi
 
+export COLUMNS="${COLUMNS:-160}" # tables are not truncated when the output is not a terminal
 RUNNER_WORKSPACE="$(mktemp -d "${TMPDIR:-/tmp}/runner-demo.XXXXXX")"
 export RUNNER_WORKSPACE
 JOB="demo-retrain-$(date +%Y%m%d-%H%M%S)"
@@ -73,6 +78,20 @@ lineage="$(runner model show --name "$MODEL" --version 2 -o json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["job_name"] or "")')"
 [ "$status" = "Completed" ] || fail "job $JOB is $status, expected Completed"
 [ "$lineage" = "$JOB" ] || fail "$MODEL:2 has lineage '$lineage', expected job $JOB"
+
+step "Lineage: $MODEL:2 <- job $JOB <- $MODEL:1"
+runner job show --name "$JOB" -o json | python3 -c '
+import json, sys
+job = json.load(sys.stdin)
+name, status = job["name"], job["status"]
+for key, spec in job["spec"].get("inputs", {}).items():
+    path, mode, resolved = spec.get("path"), spec.get("mode"), job["inputs"][key]
+    print(f"job {name} ({status}) read input {key} = {path} ({mode})")
+    print(f"    resolved to {resolved}")
+for key, spec in job["spec"].get("outputs", {}).items():
+    mode, where = spec.get("mode"), job["outputs"][key]
+    print(f"job {name} wrote output {key} ({mode}) to {where}")
+'
 
 step "Done"
 echo "job $JOB: $status"
