@@ -110,3 +110,23 @@ def test_cli_lists_and_prunes(workspace_dir: Path) -> None:
     pruned = runner.invoke(app, ["cache", "prune"])
     assert pruned.exit_code == 0 and "removed 1 entries" in pruned.output
     assert cache.entries() == []
+
+
+def test_download_strategy_cache_hit_needs_no_storage(tmp_path: Path) -> None:
+    import fsspec
+
+    from mounts.base import Source
+    from mounts.download import DownloadStrategy
+
+    fs = fsspec.filesystem("memory")
+    root = f"/cache-test-{os.getpid()}"
+    fs.pipe_file(f"{root}/m/weights.bin", b"w" * 5000)
+    source = Source(fs=fs, path=f"{root}/m", url=f"memory://{root}/m", is_dir=True,
+                    cache_key=f"memory:{root}/m:v1")
+    strategy = DownloadStrategy(ContentCache(tmp_path / "cache"), quiet=True)
+    with strategy.materialize(source, tmp_path / "job1") as first:
+        assert (Path(first.host_path or "") / "weights.bin").read_bytes() == b"w" * 5000
+    fs.rm(root, recursive=True)  # the store is gone: only the cache can serve the second job
+    with strategy.materialize(source, tmp_path / "job2") as second:
+        assert (Path(second.host_path or "") / "weights.bin").read_bytes() == b"w" * 5000
+    assert not (tmp_path / "job2" / "data").exists()  # the job's links are removed after the job
