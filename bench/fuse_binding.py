@@ -106,7 +106,9 @@ def child(binding: str, single_threaded: bool, mountpoint: str, size: int, small
     operations = FsspecReadOnly(fs, "/data", Prefetcher(fsspec_range_fetch(fs)))
     counter = CountingReads(operations.read)
     operations.read = counter.read  # type: ignore[method-assign]
-    kwargs = {"foreground": True, "ro": True, "nothreads": single_threaded, "fsname": "bench"}
+    kwargs: dict[str, Any] = {"foreground": True, "ro": True, "nothreads": single_threaded, "fsname": "bench"}
+    if binding == "mfusepy" and os.environ.get("FUSE_LIBRARY_NAME") == "fuse3" and not single_threaded:
+        kwargs["max_idle_threads"] = 8  # as mounts.lifecycle does
     if binding == "fusepy":
         import fuse
 

@@ -54,7 +54,7 @@ class MountOptions:
 
     read_only: bool = False
     allow_other: bool = True
-    single_threaded: bool = True  # measured faster on 2 cores (see bench/fuse_binding.py)
+    single_threaded: bool = False  # libfuse's -s; multithreaded measured faster (bench/fuse_binding.py)
     fsname: str = "runner"
     read_ahead_kb: int = 16384  # kernel readahead window; libfuse3 then sends up to 1 MiB reads
     extra: dict[str, Any] = field(default_factory=dict)

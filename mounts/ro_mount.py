@@ -31,7 +31,9 @@ class RoMountStrategy:
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
     unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.lifecycle)
-    single_threaded: bool = True
+    # a multithreaded FUSE loop: one read waiting for storage does not stall lookups and other files
+    # (and measured faster here: bench/fuse_binding.py)
+    single_threaded: bool = False
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:

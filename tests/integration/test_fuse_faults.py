@@ -67,9 +67,14 @@ class PrivateAzurite:
         raise RuntimeError("private Azurite did not start")
 
     def stop(self) -> None:
+        """SIGTERM (Azurite saves its metadata), SIGKILL when it lingers on open connections."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # its own session: only this Azurite
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
         self.process = None
 
 
