@@ -160,6 +160,8 @@ def small_files_rate(folder: Path) -> float:
 
 
 def measure(variant: tuple[str, str, str, bool], size: int, small: int) -> dict[str, Any]:
+    from mounts.lifecycle import cleanup_stale_mounts
+
     label, binding, library, single = variant
     mountpoint = Path(tempfile.mkdtemp(prefix="fuse-binding-"))
     env = {**os.environ, "FUSE_LIBRARY_NAME": library, "PYTHONPATH": str(REPO)}
@@ -183,8 +185,14 @@ def measure(variant: tuple[str, str, str, bool], size: int, small: int) -> dict[
     finally:
         if not proc.stdin.closed:
             proc.stdin.close()
-        proc.wait(timeout=60)
-        mountpoint.rmdir()
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            cleanup_stale_mounts(mountpoint)  # a child that died cannot unmount
+            mountpoint.rmdir()
     return result
 
 
