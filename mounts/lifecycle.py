@@ -27,6 +27,7 @@ import ctypes.util
 import errno
 import logging
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -161,6 +162,38 @@ def cleanup_stale_mounts(root: Path) -> list[Path]:
     return cleaned
 
 
+class LibfuseLog:
+    """Route libfuse's own messages (``fuse_log``) to ``logging`` and keep the last few for diagnostics.
+
+    Without this libfuse prints to stderr, e.g. ``fuse_remove_signal_handlers: unknown session`` when
+    two mounts share a process. Formatting the ``va_list`` with ``vsnprintf`` relies on the x86-64
+    calling convention, so elsewhere libfuse keeps printing to stderr.
+    """
+
+    recent: list[str] = []
+    _callback: Any = None
+
+    @classmethod
+    def install(cls, libfuse: Any) -> None:
+        if cls._callback is not None or platform.machine() not in ("x86_64", "AMD64"):
+            return
+        setter = getattr(libfuse, "fuse_set_log_func", None)
+        if setter is None:  # libfuse2
+            return
+        libc = _libc()
+        log_func = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+        def route(level: int, fmt: bytes, args: int) -> None:
+            buffer = ctypes.create_string_buffer(2048)
+            libc.vsnprintf(buffer, ctypes.c_size_t(len(buffer)), ctypes.c_char_p(fmt), ctypes.c_void_p(args))
+            message = buffer.value.decode(errors="replace").strip()
+            cls.recent = [*cls.recent[-9:], message]
+            log.debug("libfuse[%d]: %s", level, message)
+
+        cls._callback = log_func(route)
+        setter(cls._callback)
+
+
 def _raise_system_exit(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -228,6 +261,8 @@ def _diagnostics(options_hint: bool) -> str:
         allowed = conf.exists() and "\nuser_allow_other" in "\n" + conf.read_text()
         if not allowed:
             notes.append("allow_other needs `user_allow_other` in /etc/fuse.conf for non-root users")
+    if LibfuseLog.recent:
+        notes.append("libfuse said: " + " | ".join(LibfuseLog.recent[-3:]))
     return "; ".join(notes) or "check the log for the FUSE loop's error"
 
 
@@ -238,6 +273,7 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
     from mounts.fuse_ro import mfusepy  # loads libfuse3 (see fuse_ro)
 
     options = options or MountOptions()
+    LibfuseLog.install(mfusepy._libfuse)
     if mfusepy.fuse_version_major != 3:
         log.warning("mfusepy loaded libfuse%d (imported before mounts.fuse_ro chose libfuse3): reads are "
                     "capped at 128 KiB", mfusepy.fuse_version_major)
