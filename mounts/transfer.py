@@ -27,16 +27,22 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import TextIO
+from pathlib import Path
 
-from mounts.errors import TransferFailed
 from mounts.progress import TransferProgress
 from mounts.store import BlobStore, RemoteFile
+from mounts.transfer_state import DownloadJournal, FailureLog, file_id, md5_of_file, safe_relative
+
+__all__ = ["DownloadJournal", "Downloader", "FailureLog", "TransferOptions", "download_files", "file_id",
+           "md5_of_file", "plan_parts", "safe_relative"]
 
 log = logging.getLogger(__name__)
 
 MiB = 1 << 20
+
+
+def _md5_mode() -> str:
+    return os.environ.get("RUNNER_VERIFY_MD5", "").strip().lower()
 
 
 @dataclass(frozen=True)
@@ -51,45 +57,18 @@ class TransferOptions:
     block_size: int = 8 * MiB  # upload block size
     single_put_max: int = 4 * MiB  # uploads up to this size go in one request
     max_blocks_in_flight: int = 8  # upload blocks held in memory at once
-    # check MD5 where the store keeps one (large files: ~2.5 s of CPU per GiB, pipelined with the
-    # download); RUNNER_VERIFY_MD5=0 turns it off (sizes and etags are still checked)
-    verify_md5: bool = field(default_factory=lambda: os.environ.get("RUNNER_VERIFY_MD5", "1") != "0")
+    # MD5 is checked where the store keeps one, for files up to ``md5_max_size`` (None: every file).
+    # Hashing is one sequential pass (~2.5 s of CPU per GiB here, pipelined with the download); above the
+    # cap a file is checked by size and by its etag, pinned on every ranged read. RUNNER_VERIFY_MD5=all
+    # removes the cap, RUNNER_VERIFY_MD5=0 turns MD5 checks off.
+    verify_md5: bool = field(default_factory=lambda: _md5_mode() != "0")
+    md5_max_size: int | None = field(
+        default_factory=lambda: None if _md5_mode() == "all" else 256 * MiB)
 
-
-class FailureLog:
-    """Failures per file. After ``give_up_after`` files failed because the storage was unreachable,
-    the remaining files are not attempted (each would wait through its retries for nothing)."""
-
-    def __init__(self, give_up_after: int = 3) -> None:
-        self.failures: dict[str, str] = {}
-        self.storage_down = threading.Event()
-        self._unreachable = 0
-        self._give_up_after = give_up_after
-        self._lock = threading.Lock()
-
-    def __contains__(self, rel: str) -> bool:
-        return rel in self.failures
-
-    def record(self, rel: str, exc: BaseException) -> None:
-        with self._lock:
-            self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
-            if isinstance(exc, (ConnectionError, TimeoutError)):
-                self._unreachable += 1
-                if self._unreachable >= self._give_up_after:
-                    self.storage_down.set()
-
-    def skip(self, rel: str) -> None:
-        with self._lock:
-            self.failures.setdefault(rel, "not attempted: the storage was unreachable")
-
-    def raise_if_any(self, what: str, hint: str = "") -> None:
-        if not self.failures:
-            return
-        names = sorted(self.failures)
-        detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:3])
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        raise TransferFailed(f"{len(names)} file(s) could not be {what} ({detail}{more}){hint}",
-                             failed=names)
+    def wants_md5(self, item: RemoteFile) -> bool:
+        if item.md5 is None or not self.verify_md5:
+            return False
+        return self.md5_max_size is None or item.size <= self.md5_max_size
 
 
 class _Aborted(Exception):
@@ -110,62 +89,6 @@ def plan_parts(size: int, part_size: int, first_part: int, threshold: int) -> li
         parts.append((position, length))
         position += length
     return parts
-
-
-def safe_relative(rel: str) -> PurePosixPath:
-    """``rel`` as a relative path that cannot escape the destination directory."""
-    path = PurePosixPath(rel)
-    if path.is_absolute() or not path.parts or any(p in ("..", ".", "") for p in path.parts):
-        raise ValueError(f"refusing unsafe path {rel!r} from the store")
-    return path
-
-
-def file_id(rel: str) -> str:
-    return hashlib.sha1(rel.encode()).hexdigest()[:20]
-
-
-def md5_of_file(path: Path, chunk: int = 4 * MiB) -> bytes:
-    digest = hashlib.md5()
-    with open(path, "rb") as stream:
-        while block := stream.read(chunk):
-            digest.update(block)
-    return digest.digest()
-
-
-class DownloadJournal:
-    """Append-only record of finished files, so an interrupted download resumes where it stopped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._out: TextIO | None = None
-        self.done: dict[str, tuple[int, str | None]] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    record = json.loads(line)
-                    self.done[record["rel"]] = (int(record["size"]), record.get("etag"))
-                except (ValueError, KeyError):
-                    continue  # a torn last line after a crash
-
-    def is_done(self, item: RemoteFile, dest: Path) -> bool:
-        if self.done.get(item.rel) != (item.size, item.etag):
-            return False
-        return dest.is_file() and dest.stat().st_size == item.size
-
-    def record(self, item: RemoteFile) -> None:
-        line = json.dumps({"rel": item.rel, "size": item.size, "etag": item.etag}) + "\n"
-        with self._lock:
-            if self._out is None:
-                self._out = open(self.path, "a")  # noqa: SIM115 - kept open for the whole transfer
-            self._out.write(line)
-            self._out.flush()  # in the OS once the file is in place: a crash keeps the record
-
-    def close(self) -> None:
-        with self._lock:
-            if self._out is not None:
-                self._out.close()
-                self._out = None
 
 
 class _PartedFile:
@@ -322,7 +245,7 @@ class Downloader:
 
     def _fetch_whole(self, item: RemoteFile, dest: Path) -> None:
         tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"
-        digest = hashlib.md5() if item.md5 and self.options.verify_md5 else None
+        digest = hashlib.md5() if self.options.wants_md5(item) else None
         with open(tmp, "wb") as out:
             def sink(chunk: memoryview) -> None:
                 if self._abort.is_set():
@@ -361,7 +284,7 @@ class Downloader:
         finally:
             # the descriptor is closed only once no task writes to it any more (here or in run())
             complete = parted.part_finished(offset, ok)
-        wants_md5 = parted.item.md5 is not None and self.options.verify_md5
+        wants_md5 = self.options.wants_md5(parted.item)
         if wants_md5 and ok:
             parted.advance_hash(to_end=complete)
         if complete:
@@ -375,7 +298,7 @@ class Downloader:
         if size != item.size:
             tmp.unlink(missing_ok=True)
             raise OSError(f"size mismatch: expected {item.size} bytes, got {size}")
-        if item.md5 and self.options.verify_md5:
+        if self.options.wants_md5(item):
             actual = md5 if md5 is not None else md5_of_file(tmp)
             if actual != item.md5:
                 tmp.unlink(missing_ok=True)

@@ -194,3 +194,16 @@ def test_progress_counts_and_stays_quiet_without_a_terminal() -> None:
     with TransferProgress("upload y", 10, 1, quiet=True, delay=0.0) as quiet:
         quiet.advance(10)
         assert quiet._bar is None
+
+
+def test_md5_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_md5 = RemoteFile("f", "p/f", 10, "e", b"0" * 16)
+    huge = RemoteFile("g", "p/g", 1 << 30, "e", b"0" * 16)
+    assert TransferOptions().wants_md5(with_md5)
+    assert not TransferOptions().wants_md5(RemoteFile("f", "p/f", 10))  # the store has none
+    assert not TransferOptions().wants_md5(huge)  # above the cap: size + pinned etag
+    assert TransferOptions(md5_max_size=None).wants_md5(huge)
+    monkeypatch.setenv("RUNNER_VERIFY_MD5", "all")
+    assert TransferOptions().wants_md5(huge)
+    monkeypatch.setenv("RUNNER_VERIFY_MD5", "0")
+    assert not TransferOptions().wants_md5(with_md5)
