@@ -49,7 +49,10 @@ def phases(runner: list[str], name: str) -> dict[str, float]:
     created = datetime.fromisoformat(record["created_at"])
     order = [("Queued", created), *[(k, times[k]) for k in
                                     ("Preparing", "Running", "Finalizing", "Completed") if k in times]]
-    return {order[i][0]: (order[i + 1][1] - order[i][1]).total_seconds() for i in range(len(order) - 1)}
+    statuses = {f"status {order[i][0]} (until the next status)":
+                (order[i + 1][1] - order[i][1]).total_seconds() for i in range(len(order) - 1)}
+    steps = {f"  step {k}": float(v) for k, v in record["extra"].get("timings_s", {}).items()}
+    return {**statuses, **steps}
 
 
 def docker_py_steps(image: str) -> dict[str, float]:
@@ -103,6 +106,9 @@ def report(result: dict[str, object]) -> str:
     phases_s = result["phases_s"]
     steps = result["docker_py_s"]
     assert isinstance(phases_s, dict) and isinstance(steps, dict)
+    accounted = sum(v for k, v in phases_s.items() if k.startswith("status"))
+    rest = float(result["runner_s"]) - float(result["python_start_s"]) - float(  # type: ignore[arg-type]
+        result["import_runner_cli_s"]) - accounted  # type: ignore[arg-type]
     lines = [
         "## Trivial job",
         "",
@@ -122,7 +128,8 @@ def report(result: dict[str, object]) -> str:
         "|---|---:|",
         f"| interpreter start (`python -c pass`) | {result['python_start_s']:.3f} |",
         f"| `import runner.cli` (python -X importtime) | {result['import_runner_cli_s']:.3f} |",
-        *[f"| status {k} (until the next status) | {v:.3f} |" for k, v in phases_s.items()],
+        *[f"| {k} | {v:.3f} |" for k, v in phases_s.items()],
+        f"| the rest: spec load, plan, submission, process exit | {rest:.3f} |",
         *[f"| docker-py {k} (alone) | {v:.3f} |" for k, v in steps.items()],
         "",
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,15 @@ class StatusTracker:
         self.ws = ws
         self.name = record.name
         self.extra: dict[str, Any] = dict(record.extra)
+        self._lap_start = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
+        now = time.perf_counter()
+        timings = dict(self.extra.get("timings_s", {}))
+        timings[step] = round(now - self._lap_start, 4)
+        self.extra["timings_s"] = timings
+        self._lap_start = now
 
     def set(self, status: JobStatus | None = None, **fields: Any) -> JobRecord:
         if status is not None:
@@ -79,7 +89,9 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     backend = get_backend(record.backend or "docker", cache_dir=ws.root / "docker",
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
     resolved = resolve_bindings(ws, plan)
+    tracker.lap("resolve")
     image = backend.prepare_image(_with_environment_build(ws, plan))
+    tracker.lap("image")
     tracker.set(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
@@ -87,12 +99,14 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         outputs = stack.enter_context(OutputSet())
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
+        tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, run, tracker, cancel, echo)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
         status, error = _status_of(outcome, plan)
         _collect_artifacts(run, job_dir, status)
         upload = status is JobStatus.COMPLETED or upload_on_failure
         errors = outputs.close(upload=upload)
+    tracker.lap("finalize")
     if errors and status is JobStatus.COMPLETED:
         status = JobStatus.FAILED
         error = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
@@ -138,14 +152,18 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: Path, backend: Backend, imag
     if cancel.requested.is_set():
         raise JobCanceled()
     handle = backend.start(spec, image)
+    tracker.lap("container_create_start")
     try:
         if backend.name == "process":  # recovery kills the group only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
         tracker.set(JobStatus.RUNNING, container_id=handle.ident, started_at=utcnow())
-        return supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
-                         log_path=job_dir / "user_logs" / "std_log.txt", echo=echo)
+        outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
+                            log_path=job_dir / "user_logs" / "std_log.txt", echo=echo)
+        tracker.lap("container_run")
+        return outcome
     finally:
         handle.remove()
+        tracker.lap("container_remove")
 
 
 def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
