@@ -39,9 +39,9 @@ class ReadaheadConfig:
     first_size: int = 256 * 1024  # first request of a stream: small, for a fast first byte
     ahead: int = 4  # segments kept in flight beyond the one being read
     workers: int = 8  # threads issuing ranged reads (shared by all open files)
-    memory_limit: int = 160 * MiB  # bytes of prefetched segments held by all streams together
+    memory_limit: int = 128 * MiB  # bytes of prefetched segments held by all streams together
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
-    cache_size: int = 64 * MiB  # capacity of the small-file cache
+    cache_size: int = 32 * MiB  # capacity of the small-file cache
 
 
 def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
@@ -54,13 +54,27 @@ def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
 
 
 def store_range_fetch(store: BlobStore) -> RangeFetch:
-    """A ranged read through a ``mounts.store`` backend (the lean Azure client where it applies)."""
+    """A ranged read through a ``mounts.store`` backend (the lean Azure client where it applies).
+
+    The bytes land in one preallocated buffer: no growth, no copy on return.
+    """
 
     def fetch(path: str, start: int, end: int) -> Buffer:
-        buffer = bytearray()
-        store.read_range(RemoteFile(rel=path.rsplit("/", 1)[-1], path=path, size=end), start, end - start,
-                         buffer.extend)
-        return buffer  # no copy: segments are sliced through memoryview
+        buffer = bytearray(end - start)
+        view = memoryview(buffer)
+        filled = 0
+
+        def sink(chunk: memoryview) -> None:
+            nonlocal filled
+            if filled + len(chunk) > len(buffer):
+                raise OSError(f"{path}: the store returned more than the {end - start} bytes asked for")
+            view[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+
+        item = RemoteFile(rel=path.rsplit("/", 1)[-1], path=path, size=end)
+        store.read_range(item, start, end - start, sink)
+        view.release()
+        return buffer if filled == len(buffer) else buffer[:filled]
 
     return fetch
 
