@@ -6,11 +6,13 @@ How a download goes:
 * every file is one task (a whole-object GET) unless it is larger than ``multipart_threshold``; then it is
   split by ``plan_parts`` into a small first part and ``part_size`` parts, each a ranged GET, fetched in
   order by ``streams_per_file`` tasks; all tasks share one bounded thread pool, so large and small
-  files move at the same time; an MD5 of the finished prefix is computed while later parts arrive;
+  files move at the same time; when a ranged file's MD5 is checked, the finished prefix is hashed
+  while later parts arrive;
 * bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
   memory is ``workers x 1 MiB`` whatever the file sizes;
-* data lands in ``<state>/tmp/<id>.part`` and is renamed into place only after its size (and MD5, when
-  the store keeps one) matched;
+* data lands in ``<state>/tmp/<id>.part`` and is renamed into place only after its size matched, and
+  its MD5 where the store keeps one (see ``TransferOptions.wants_md5`` for ranged files); on Azure every
+  read is checked against the listed etag, so a blob replaced mid-download fails instead of mixing;
 * resume: a finished file is appended to ``<state>/done.jsonl`` (rel, size, etag) and skipped by a rerun
   when it is still there with that size; a large file keeps its ``.part`` data plus
   ``<state>/parts/<id>.json`` (etag, size, finished part offsets), so a rerun fetches only missing parts.
@@ -57,18 +59,18 @@ class TransferOptions:
     block_size: int = 8 * MiB  # upload block size
     single_put_max: int = 4 * MiB  # uploads up to this size go in one request
     max_blocks_in_flight: int = 8  # upload blocks held in memory at once
-    # MD5 is checked where the store keeps one, for files up to ``md5_max_size`` (None: every file).
-    # Hashing is one sequential pass (~2.5 s of CPU per GiB here, pipelined with the download); above the
-    # cap a file is checked by size and by its etag, pinned on every ranged read. RUNNER_VERIFY_MD5=all
-    # removes the cap, RUNNER_VERIFY_MD5=0 turns MD5 checks off.
+    # MD5 is checked where the store keeps one, for every file fetched in one request (hashed as it
+    # streams in: nearly free). A file fetched as ranged parts would need a second, sequential pass
+    # over its bytes (~2.5 s of CPU per GiB on this machine), so by default it is checked by size and by
+    # its etag, checked on every ranged read (Azure; rclone skips the hash of multi-thread downloads too);
+    # RUNNER_VERIFY_MD5=all (or md5_multipart=True) adds that pass, RUNNER_VERIFY_MD5=0 turns MD5 off.
     verify_md5: bool = field(default_factory=lambda: _md5_mode() != "0")
-    md5_max_size: int | None = field(
-        default_factory=lambda: None if _md5_mode() == "all" else 256 * MiB)
+    md5_multipart: bool = field(default_factory=lambda: _md5_mode() == "all")
 
     def wants_md5(self, item: RemoteFile) -> bool:
         if item.md5 is None or not self.verify_md5:
             return False
-        return self.md5_max_size is None or item.size <= self.md5_max_size
+        return self.md5_multipart or item.size <= self.multipart_threshold
 
 
 class _Aborted(Exception):

@@ -201,8 +201,8 @@ def test_md5_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     huge = RemoteFile("g", "p/g", 1 << 30, "e", b"0" * 16)
     assert TransferOptions().wants_md5(with_md5)
     assert not TransferOptions().wants_md5(RemoteFile("f", "p/f", 10))  # the store has none
-    assert not TransferOptions().wants_md5(huge)  # above the cap: size + pinned etag
-    assert TransferOptions(md5_max_size=None).wants_md5(huge)
+    assert not TransferOptions().wants_md5(huge)  # multipart: size + pinned etag
+    assert TransferOptions(md5_multipart=True).wants_md5(huge)
     monkeypatch.setenv("RUNNER_VERIFY_MD5", "all")
     assert TransferOptions().wants_md5(huge)
     monkeypatch.setenv("RUNNER_VERIFY_MD5", "0")
