@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,9 +69,22 @@ def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
         from mounts.lifecycle import cleanup_stale_mounts
 
         done += [f"unmounted {p}" for p in cleanup_stale_mounts(job_dir)]
+        done += _remove_input_scratch(job_dir / "inputs")
     for line in done:
         log.info("job %s: %s", record.name, line)
     return done
+
+
+def _remove_input_scratch(inputs: Path) -> list[str]:
+    """Downloaded inputs and mountpoints of a dead job (copies: the data is in its store or cache)."""
+    if not inputs.is_dir():
+        return []
+    prefix = str(inputs.resolve()) + "/"
+    with open("/proc/mounts") as mounts:
+        if any(line.split()[1].startswith(prefix) for line in mounts):
+            return []  # something is still mounted there: never delete through a mount
+    shutil.rmtree(inputs, ignore_errors=True)
+    return [f"removed input scratch {inputs}"]
 
 
 def _remove_containers(ws: Workspace, name: str) -> list[str]:

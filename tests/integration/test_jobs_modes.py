@@ -211,5 +211,6 @@ def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: P
     assert record["status"] == "Failed" and "died while the job was Running" in record["error"]
     assert mounts_under(ws) == []
     assert containers_of(docker_client, "fusekill") == []
+    assert not (ws / "jobs" / "fusekill" / "inputs").exists()  # input scratch removed
     # written and closed before the kill: durable on the store
     assert container.download_blob("out/copied.txt").readall() == b"alpha\n"
