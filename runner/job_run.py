@@ -107,12 +107,25 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         upload = status is JobStatus.COMPLETED or upload_on_failure
         errors = outputs.close(upload=upload)
     tracker.lap("finalize")
+    _remove_empty_scratch(job_dir)
     if errors and status is JobStatus.COMPLETED:
         status = JobStatus.FAILED
         error = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
+
+
+def _remove_empty_scratch(job_dir: Path) -> None:
+    """Drop the inputs/ and outputs/ scratch folders the strategies left empty (staged data stays)."""
+    for group in (job_dir / "inputs", job_dir / "outputs"):
+        if not group.is_dir():
+            continue
+        for folder in sorted(group.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+                folder.rmdir()
+        if not any(group.iterdir()):
+            group.rmdir()
 
 
 def _with_environment_build(ws: Workspace, plan: RunPlan) -> RunPlan:
