@@ -99,3 +99,27 @@ def test_output_model_and_mlflow_model_chain_into_next_job(workspace_dir: Path, 
     inputs = show(ws, "consume1")["inputs"]
     assert inputs["by_job"].endswith("azureml/train1/model")
     assert_no_leftovers(docker_client, ws, "consume1")
+
+
+def test_output_registration_conflict_fails_the_job(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = workspace_dir
+    job = write_job(tmp_path, """
+        command: echo weights > ${{outputs.model}}/w.txt
+        outputs:
+          model:
+            type: custom_model
+            mode: upload
+            name: dup
+            version: 1
+        environment:
+          image: runner/busybox:latest
+        """)
+    first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "dup1")
+    assert first.returncode == 0, first.stderr
+    assert "Registered models: azureml:dup:1" in first.stderr
+    second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "dup2")
+    assert second.returncode == 1
+    record = show(ws, "dup2")
+    assert record["status"] == "Failed"
+    assert "registering output 'model' as model 'dup' failed" in record["error"]
+    assert datastore_file(ws, "azureml/dup2/model/w.txt").read_text() == "weights\n"  # output kept
