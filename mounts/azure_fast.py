@@ -155,7 +155,7 @@ class AzureBlobStore:
         return f"{self._base_path}/{quote(blob, safe='/~')}"
 
     def _send(self, conn: LeanConnection, method: str, path: str, query: dict[str, str],
-              headers: dict[str, str] | None = None, body: bytes | None = None) -> LeanResponse:
+              headers: dict[str, str] | None = None, body: bytes | memoryview | None = None) -> LeanResponse:
         all_headers = {"x-ms-version": API_VERSION, "x-ms-date": formatdate(usegmt=True),
                        **(headers or {})}
         if body is not None or method in ("PUT", "POST"):
@@ -164,7 +164,7 @@ class AzureBlobStore:
         return conn.request(method, self._url(path, query), all_headers, body)
 
     def _call(self, method: str, path: str, query: dict[str, str], what: str, *,
-              headers: dict[str, str] | None = None, body: bytes | None = None,
+              headers: dict[str, str] | None = None, body: bytes | memoryview | None = None,
               ok: tuple[int, ...] = (200, 201)) -> tuple[int, dict[str, str], bytes]:
         """One small request (no streaming), retried on connection errors and transient statuses."""
         error: OSError = ConnectionError(what)
@@ -272,7 +272,7 @@ class AzureBlobStore:
     def write_stream(self, path: str, stream: Any, size: int) -> None:
         raise NotImplementedError("AzureBlobStore uploads large files as blocks")
 
-    def put_block(self, path: str, index: int, data: bytes, md5: bytes) -> str:
+    def put_block(self, path: str, index: int, data: bytes | memoryview, md5: bytes) -> str:
         block_id = base64.b64encode(f"runner-block-{index:08d}".encode()).decode()
         headers = {"Content-MD5": base64.b64encode(md5).decode()}
         self._call("PUT", self._blob_path(path.strip("/")), {"comp": "block", "blockid": block_id},

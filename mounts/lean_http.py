@@ -103,7 +103,7 @@ class LeanConnection:
         self._pending.clear()
 
     def request(self, method: str, target: str, headers: dict[str, str],
-                body: bytes | None = None) -> LeanResponse:
+                body: bytes | memoryview | None = None) -> LeanResponse:
         unfinished = self._current is not None and self._current.remaining != 0
         if self._sock is None or not self.keep_alive or unfinished:
             self.close()

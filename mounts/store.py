@@ -68,7 +68,7 @@ class BlobStore(Protocol):
         """Store ``size`` bytes read from ``stream`` sequentially (for stores without blocks)."""
         ...
 
-    def put_block(self, path: str, index: int, data: bytes, md5: bytes) -> str:
+    def put_block(self, path: str, index: int, data: bytes | memoryview, md5: bytes) -> str:
         """Stage one block of a large upload; returns its id."""
         ...
 
@@ -171,7 +171,7 @@ class FsspecStore:
                 out.write(data)
                 remaining -= len(data)
 
-    def put_block(self, path: str, index: int, data: bytes, md5: bytes) -> str:
+    def put_block(self, path: str, index: int, data: bytes | memoryview, md5: bytes) -> str:
         raise NotImplementedError("FsspecStore uploads large files with write_stream")
 
     def commit_blocks(self, path: str, block_ids: list[str], md5: bytes | None) -> None:

@@ -62,7 +62,7 @@ def file_id(rel: str) -> str:
     return hashlib.sha1(rel.encode()).hexdigest()[:20]
 
 
-def md5_of_file(path: Path, chunk: int = 4 * MiB) -> bytes:
+def md5_of_file(path: Path, chunk: int = 1 * MiB) -> bytes:
     digest = hashlib.md5()
     with open(path, "rb") as stream:
         while block := stream.read(chunk):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -72,7 +73,9 @@ class Uploader:
     def __init__(self, store: BlobStore, options: TransferOptions, progress: TransferProgress) -> None:
         self.store, self.options, self.progress = store, options, progress
         self.failures = FailureLog()
-        self._block_slots = threading.BoundedSemaphore(options.max_blocks_in_flight)
+        self._buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(options.max_blocks_in_flight):
+            self._buffers.put(bytearray(options.block_size))
 
     def run(self, files: list[tuple[LocalFile, str]]) -> None:
         """Upload each (local file, remote path); raise ``TransferFailed`` naming what failed."""
@@ -141,14 +144,17 @@ class Uploader:
         ok = False
         try:
             if not blocked.failed:
-                size = self.options.block_size
-                with self._block_slots, open(blocked.item.path, "rb") as stream:
-                    stream.seek(index * size)
-                    data = stream.read(size)
-                    block_id = self.store.put_block(blocked.remote, index, data,
-                                                    hashlib.md5(data).digest())
-                blocked.ids[index] = block_id
-                self.progress.advance(len(data))
+                buffer = self._buffers.get()  # at most max_blocks_in_flight blocks in memory, reused
+                try:
+                    with open(blocked.item.path, "rb", buffering=0) as stream:
+                        stream.seek(index * self.options.block_size)
+                        count = stream.readinto(buffer) or 0
+                    data = memoryview(buffer)[:count]
+                    blocked.ids[index] = self.store.put_block(blocked.remote, index, data,
+                                                              hashlib.md5(data).digest())
+                finally:
+                    self._buffers.put(buffer)
+                self.progress.advance(count)
                 ok = True
         finally:
             commit = blocked.task_finished(ok)
