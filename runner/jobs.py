@@ -106,6 +106,10 @@ class JobOperations:
             raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                             field=f"outputs.{ARTIFACTS}", hint="rename the output")
         plan = build_job_plan(self.workspace, spec, job_name)
+        if backend_for(spec, backend) == "docker" and plan.resources.docker_args:
+            from runner.backends.docker_args import parse_docker_args
+
+            parse_docker_args(plan.resources.docker_args)  # refuse unsupported options before queuing
         job_dir = self.workspace.job_dir(job_name)
         record = JobRecord(
             name=job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,

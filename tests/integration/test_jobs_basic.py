@@ -166,8 +166,9 @@ def test_resources_shm_and_docker_args(ws: Path, tmp_path: Path) -> None:
           image: runner/busybox:latest
         """, name="refused.yml")
     result = cli(ws, "job", "create", "--file", str(refused), "--stream", "--name", "res2")
-    assert result.returncode != 0
+    assert result.returncode == 2  # a spec error, refused before the job is queued
     assert "docker_args option '--privileged' is not supported" in result.stderr
+    assert "res2" not in cli(ws, "job", "list", check=True).stdout
 
 
 def test_code_is_snapshotted(ws: Path, tmp_path: Path) -> None:
