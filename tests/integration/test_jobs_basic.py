@@ -211,3 +211,21 @@ def test_azureml_environment_references_map_to_local_images(ws: Path, tmp_path: 
     result = cli(ws, "job", "create", "--file", str(unmapped), "--stream")
     assert result.returncode != 0
     assert "runner environment create --name nothing-mapped" in result.stderr
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(ws: Path, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    job = write_job(tmp_path, """
+        command: ls ${{inputs.d}}
+        inputs:
+          d:
+            path: d
+            mode: download
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--dry-run", "--name", "dry1", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["command"] == "ls /mnt/runner/inputs/d" and plan["inputs"][0]["mode"] == "download"
+    assert "dry1" not in cli(ws, "job", "list", check=True).stdout
