@@ -71,6 +71,27 @@ def build_job_plan(ws: Workspace, spec: CommandJobSpec, name: str) -> RunPlan:
     return build_plan(spec, workspace=ws, job_name=name)
 
 
+class Job(JobRecord):
+    """What ``ml_client.jobs`` returns: the job's record plus azure.ai.ml's ``services``/``studio_url``
+    (``returned_job.services["Studio"].endpoint``), which here name the command that shows the job."""
+
+    @property
+    def studio_url(self) -> str:
+        return f"runner job show --name {self.name}"
+
+    @property
+    def services(self) -> dict[str, Any]:
+        from runner.entities import JobService
+
+        tracking = f"file://{Path(self.job_dir or '.') / 'mlruns'}"
+        return {"Studio": JobService(endpoint=self.studio_url),
+                "Tracking": JobService(endpoint=tracking, type="Tracking")}
+
+
+def as_job(record: JobRecord) -> Job:
+    return record if isinstance(record, Job) else Job.model_validate(record.model_dump())
+
+
 class JobOperations:
     """``ml_client.jobs`` for a local workspace."""
 
@@ -81,16 +102,17 @@ class JobOperations:
     # ---- create -------------------------------------------------------------------------------
     def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
                          echo: Echo | None = None, backend: str | None = None,
-                         upload_on_failure: bool = True) -> JobRecord:
+                         upload_on_failure: bool = True) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``."""
         spec = _as_spec(job)
         record = self.submit(spec, name=name, backend=backend)
         if stream:
             from runner.job_run import run_job
 
-            return run_job(self.workspace, record.name, echo=echo, upload_on_failure=upload_on_failure)
+            return as_job(run_job(self.workspace, record.name, echo=echo,
+                                  upload_on_failure=upload_on_failure))
         self.start_worker(record.name, upload_on_failure=upload_on_failure)
-        return self.workspace.get_job(record.name)
+        return as_job(self.workspace.get_job(record.name))
 
     def submit(self, spec: CommandJobSpec, *, name: str | None = None,
                backend: str | None = None) -> JobRecord:
@@ -142,13 +164,13 @@ class JobOperations:
         return proc.pid
 
     # ---- read ---------------------------------------------------------------------------------
-    def get(self, name: str) -> JobRecord:
-        return self.workspace.get_job(name)
+    def get(self, name: str) -> Job:
+        return as_job(self.workspace.get_job(name))
 
-    def list(self, *, max_results: int | None = None) -> list[JobRecord]:
-        return self.workspace.list_jobs(max_results=max_results)
+    def list(self, *, max_results: int | None = None) -> builtins.list[Job]:
+        return [as_job(r) for r in self.workspace.list_jobs(max_results=max_results)]
 
-    def stream(self, name: str, echo: Echo | None = None) -> JobRecord:
+    def stream(self, name: str, echo: Echo | None = None) -> Job:
         """Follow the job's log until it reaches a terminal status (the whole log when it has).
 
         The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``)."""
@@ -163,11 +185,11 @@ class JobOperations:
             position = _follow(log_path, position, echo)
             if record.status.is_terminal:
                 _follow(log_path, position, echo)
-                return record
+                return as_job(record)
             time.sleep(STREAM_POLL_S)
 
     # ---- cancel ---------------------------------------------------------------------------------
-    def cancel(self, name: str) -> JobRecord:
+    def cancel(self, name: str) -> Job:
         """Stop a running job (grace period, then kill), finalize its outputs, mark it Canceled."""
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
@@ -179,15 +201,15 @@ class JobOperations:
             while time.monotonic() < deadline:
                 record = self.workspace.get_job(name)
                 if record.status.is_terminal:
-                    return record
+                    return as_job(record)
                 if not runner_alive(record):
                     break
                 time.sleep(STREAM_POLL_S)
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
-            return record
+            return as_job(record)
         release_resources(self.workspace, record)
-        return mark_lost(self.workspace, record, status=JobStatus.CANCELED)
+        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED))
 
     # ---- download -----------------------------------------------------------------------------
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,

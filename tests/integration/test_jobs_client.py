@@ -23,8 +23,9 @@ def test_client_job_lifecycle(workspace_dir: Path, tmp_path: Path, docker_client
     job = command(command="echo value=${{inputs.n}} && echo saved > ${{outputs.result}}/f.txt",
                   inputs={"n": 3}, outputs={"result": Output(type="uri_folder", mode="upload")},
                   environment="runner/busybox:latest", name="client1")
-    submitted = ml_client.jobs.create_or_update(job)
+    submitted = ml_client.create_or_update(job)  # the seed's generic form, as ml_client.jobs...
     assert submitted.name == "client1" and submitted.status.value in ("Queued", "Preparing", "Running")
+    assert submitted.services["Studio"].endpoint == "runner job show --name client1"
     chunks: list[bytes] = []
     finished = ml_client.jobs.stream("client1", echo=chunks.append)
     assert finished.status.value == "Completed"
