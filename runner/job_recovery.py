@@ -118,10 +118,13 @@ def staged_outputs(ws: Workspace, record: JobRecord) -> list[Path]:
     return sorted(p for p in outputs.iterdir() if p.is_dir() and any(p.iterdir()))
 
 
-def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED) -> JobRecord:
+def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
+              reason: str | None = None) -> JobRecord:
     staged = staged_outputs(ws, record)
     kept = f"; staged outputs kept at: {', '.join(map(str, staged))}" if staged else ""
-    if status is JobStatus.CANCELED:
+    if reason:
+        error = reason + kept
+    elif status is JobStatus.CANCELED:
         error = f"canceled; the runner process (pid {record.runner_pid}) was no longer running{kept}"
     else:
         error = (f"the runner process (pid {record.runner_pid}) died while the job was "

@@ -106,12 +106,19 @@ class JobOperations:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``."""
         spec = _as_spec(job)
         record = self.submit(spec, name=name, backend=backend)
-        if stream:
-            from runner.job_run import run_job
+        try:
+            if stream:
+                from runner.job_run import run_job
 
-            return as_job(run_job(self.workspace, record.name, echo=echo,
-                                  upload_on_failure=upload_on_failure))
-        self.start_worker(record.name, upload_on_failure=upload_on_failure)
+                return as_job(run_job(self.workspace, record.name, echo=echo,
+                                      upload_on_failure=upload_on_failure))
+            self.start_worker(record.name, upload_on_failure=upload_on_failure)
+        except KeyboardInterrupt:  # before the run took over SIGINT: the queued job is canceled
+            current = self.workspace.get_job(record.name)
+            if not current.status.is_terminal:
+                mark_lost(self.workspace, current, status=JobStatus.CANCELED,
+                          reason="canceled (interrupted before the job started)")
+            raise
         return as_job(self.workspace.get_job(record.name))
 
     def submit(self, spec: CommandJobSpec, *, name: str | None = None,
