@@ -11,6 +11,7 @@ so ``mlflow.start_run()`` resumes it and what is logged lands in the job's defau
 
 from __future__ import annotations
 
+import logging
 import os
 
 import mlflow
@@ -21,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 
 
 def main() -> None:
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # no pip-version / signature warnings in the log
     for key in sorted(k for k in os.environ if k.startswith("MLFLOW_")):
         print(f"{key}={os.environ[key]}")
     features, labels = load_iris(return_X_y=True)

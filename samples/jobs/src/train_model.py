@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import pickle
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def train() -> tuple[LogisticRegression, float]:
 def save_mlflow(model: LogisticRegression, out: Path) -> None:
     import mlflow.sklearn
 
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # no pip-version / signature warnings in the log
     # Explicit requirements: mlflow otherwise infers them by loading the model in a subprocess.
     mlflow.sklearn.save_model(
         model, str(out),
