@@ -140,6 +140,7 @@ def run_ours(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Cleanup
     info = result.json()
     samples.add("ours", "ready_inproc_s", float(info["ready_s"]))
     samples.add("ours", "rss_mb", result.max_rss_mb)
+    samples.add("ours", "cpu_s", result.cpu_s)
 
 
 def run_rclone(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Cleanup,
@@ -158,6 +159,7 @@ def run_rclone(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Clean
     result = child.finish(timeout=60)
     check_exit("rclone", result, mountpoint)
     samples.add("rclone", "rss_mb", result.max_rss_mb)
+    samples.add("rclone", "cpu_s", result.cpu_s)
 
 
 def check_exit(tool: str, result: ChildResult, mountpoint: Path) -> None:
@@ -199,6 +201,8 @@ def mount_rows(samples: MountSamples, sets: list[DataSet]) -> list[Row]:
             note="ours incl. interpreter start + imports (adlfs, mfusepy)"),
         Row("ro_mount peak RSS", samples.peak("ours", "rss_mb"), samples.peak("rclone", "rss_mb"), "MB",
             "<= 300 MB", higher_is_better=False, note="the mount process"),
+        Row("ro_mount CPU of the mount process", med("ours", "cpu_s"), med("rclone", "cpu_s"), "s", "-",
+            higher_is_better=False, note="user+sys over one whole run (mount, all reads, unmount)"),
     ]
 
 

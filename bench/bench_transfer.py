@@ -34,6 +34,7 @@ from bench.common import (
     CODE,
     CONTAINER,
     Azurite,
+    ChildResult,
     Cleanup,
     DataSet,
     Row,
@@ -60,16 +61,18 @@ SDK_CONCURRENCY = 16
 
 @dataclass
 class Samples:
-    """Per tool: seconds (the measured step), wall seconds (whole process), peak RSS (MB)."""
+    """Per tool: seconds (the measured step), wall seconds and CPU seconds (whole process), peak RSS."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
     wall: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, tool: str, seconds: float, wall: float, rss: float) -> None:
+    def add(self, tool: str, seconds: float, result: ChildResult) -> None:
         self.seconds.setdefault(tool, []).append(seconds)
-        self.wall.setdefault(tool, []).append(wall)
-        self.rss.setdefault(tool, []).append(rss)
+        self.wall.setdefault(tool, []).append(result.seconds)
+        self.rss.setdefault(tool, []).append(result.max_rss_mb)
+        self.cpu.setdefault(tool, []).append(result.cpu_s)
 
     def med(self, tool: str) -> float:
         return median(self.seconds.get(tool, []))
@@ -91,14 +94,14 @@ def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, 
         info = ours.json()
         if info["files"] != data.files:
             raise RuntimeError(f"{tool} downloaded {info['files']} files of {data.files}")
-        samples.add(tool, float(info["seconds"]), ours.seconds, ours.max_rss_mb)
+        samples.add(tool, float(info["seconds"]), ours)
         shutil.rmtree(dest, ignore_errors=True)
     theirs = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
                         *RCLONE_DOWNLOAD_FLAGS], cleanup, env=azurite.rclone_env())
     copied = sum(1 for p in (dest / "data").rglob("*") if p.is_file())
     if copied != data.files:
         raise RuntimeError(f"rclone copied {copied} files of {data.files}")
-    samples.add("rclone", theirs.seconds, theirs.seconds, theirs.max_rss_mb)
+    samples.add("rclone", theirs.seconds, theirs)
     shutil.rmtree(dest, ignore_errors=True)
 
 
@@ -112,7 +115,7 @@ def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup,
                          "--cache", str(cache))
         result = run_child(argv, cleanup, env=azurite.child_env())
         if run > 0:  # run 0 filled the cache
-            samples.add("ours", float(result.json()["seconds"]), result.seconds, result.max_rss_mb)
+            samples.add("ours", float(result.json()["seconds"]), result)
         shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     return samples
@@ -133,7 +136,7 @@ def upload_run(azurite: Azurite, data: DataSet, local: Path, run: int, cleanup: 
             result = run_child(child_ops(op, "--src", str(src), "--path", target, "--concurrency",
                                          str(SDK_CONCURRENCY)), cleanup, env=azurite.child_env())
             seconds = float(result.json()["seconds"])
-        samples.add(tool, seconds, result.seconds, result.max_rss_mb)
+        samples.add(tool, seconds, result)
         stored = run_child(child_ops("drop-container", "--container", container), cleanup,
                            env=azurite.child_env()).json()
         if stored["bytes"] != data.total or stored["files"] != data.files:
@@ -146,6 +149,8 @@ def throughput_rows(kind: str, data: DataSet, samples: Samples, baseline: str, t
     wall = median(samples.wall["ours"])
     note = (f"baseline: {baseline}; ours incl. process start+imports: "
             f"{data.total / wall / 1e6:.0f} MB/s")
+    note += (f"; CPU s (whole process): ours {median(samples.cpu['ours']):.2f}, {baseline} "
+             f"{median(samples.cpu[baseline]):.2f}")
     if "ours-nomd5" in samples.seconds:
         note += f"; ours without the MD5 check: {data.total / samples.med('ours-nomd5') / 1e6:.0f} MB/s"
     rows = [Row(f"{kind} {data.label()} MB/s", data.total / ours / 1e6, data.total / theirs / 1e6, "MB/s",

@@ -147,6 +147,7 @@ def force_unmount(path: Path) -> None:
 class ChildResult:
     seconds: float  # spawn to exit
     max_rss_mb: float  # the child's own peak RSS
+    cpu_s: float  # user + system CPU seconds of the child (robust when the machine is busy)
     returncode: int
     stdout: str
     stderr: str
@@ -185,8 +186,8 @@ class Child:
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         for stream in (self._out, self._err):
             stream.seek(0)
-        result = ChildResult(elapsed, usage.ru_maxrss / 1024, self.proc.returncode, self._out.read(),
-                             self._err.read())
+        result = ChildResult(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                             self.proc.returncode, self._out.read(), self._err.read())
         self._out.close()
         self._err.close()
         return result
@@ -403,6 +404,8 @@ class Row:
         return self.ours / self.baseline
 
     def met(self) -> str:
+        if self.target in ("", "-"):
+            return "-"
         kind, _, value = self.target.partition(" ")
         number = float(value.split("x")[0].split()[0])
         figure = self.ratio if value.endswith("x") else self.ours
