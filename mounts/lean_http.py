@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterable
 
 RECV_SIZE = 256 * 1024
 MAX_HEADER = 64 * 1024
@@ -103,7 +104,10 @@ class LeanConnection:
         self._pending.clear()
 
     def request(self, method: str, target: str, headers: dict[str, str],
-                body: bytes | memoryview | None = None) -> LeanResponse:
+                body: bytes | memoryview | None = None,
+                body_chunks: Iterable[bytes | memoryview] | None = None) -> LeanResponse:
+        """Send one request (``body``, or ``body_chunks`` streamed after the headers: the caller sets
+        ``Content-Length``) and read the response's status and headers."""
         unfinished = self._current is not None and self._current.remaining != 0
         if self._sock is None or not self.keep_alive or unfinished:
             self.close()
@@ -118,6 +122,8 @@ class LeanConnection:
             self._sock.sendall(head.encode())
             if body:
                 self._sock.sendall(body)
+            for chunk in body_chunks or ():
+                self._sock.sendall(chunk)
         return self._read_head(method == "HEAD")
 
     def _read_head(self, head_request: bool) -> LeanResponse:

@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol
 
 from fsspec import AbstractFileSystem
@@ -47,6 +47,7 @@ class BlobStore(Protocol):
     name: str
     supports_blocks: bool  # True: large uploads as parallel put_block + commit_blocks
     verifies_writes: bool  # True: the store checks the MD5 sent with write_small (no read-back needed)
+    streams_puts: bool  # True: put_file sends a medium file in one streamed, verified request
 
     def list_files(self, root: str) -> list[RemoteFile]:
         """Every file under ``root`` (or ``root`` itself when it is a file); ``rel`` relative to root."""
@@ -66,6 +67,10 @@ class BlobStore(Protocol):
 
     def write_stream(self, path: str, stream: BinaryIO, size: int) -> None:
         """Store ``size`` bytes read from ``stream`` sequentially (for stores without blocks)."""
+        ...
+
+    def put_file(self, path: str, local: Path, size: int) -> None:
+        """Store a local file in one streamed request and verify it (stores with ``streams_puts``)."""
         ...
 
     def put_block(self, path: str, index: int, data: bytes | memoryview, md5: bytes) -> str:
@@ -111,6 +116,7 @@ class FsspecStore:
 
     supports_blocks = False
     verifies_writes = False
+    streams_puts = False
 
     def __init__(self, fs: AbstractFileSystem) -> None:
         self.fs = fs
@@ -170,6 +176,9 @@ class FsspecStore:
                     raise OSError(f"{path}: local file shrank while uploading")
                 out.write(data)
                 remaining -= len(data)
+
+    def put_file(self, path: str, local: Path, size: int) -> None:
+        raise NotImplementedError("FsspecStore uploads files with write_stream")
 
     def put_block(self, path: str, index: int, data: bytes | memoryview, md5: bytes) -> str:
         raise NotImplementedError("FsspecStore uploads large files with write_stream")

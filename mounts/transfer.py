@@ -57,7 +57,8 @@ class TransferOptions:
     first_part: int = 1 * MiB  # a small first part: the file starts arriving at once
     multipart_threshold: int = 16 * MiB  # downloads larger than this are split into parts
     block_size: int = 8 * MiB  # upload block size
-    single_put_max: int = 4 * MiB  # uploads up to this size go in one request
+    single_put_max: int = 4 * MiB  # uploads up to this size go in one request, read into memory
+    stream_put_max: int = 64 * MiB  # ...up to this size in one streamed request, where the store can
     max_blocks_in_flight: int = 8  # upload blocks held in memory at once
     # MD5 is checked where the store keeps one, for every file fetched in one request (hashed as it
     # streams in: nearly free). A file fetched as ranged parts would need a second, sequential pass

@@ -1,6 +1,9 @@
 """The upload engine: every file of a local directory to a store, in parallel, verified.
 
 * files up to ``single_put_max`` go in one request with their MD5 (the store checks it);
+* files up to ``stream_put_max`` go as one streamed request where the store can (Azure Put Blob:
+  many such files in parallel beat blocks on Azurite), hashed while sent and checked against the MD5
+  the service returns;
 * larger files go as parallel blocks (``block_size``) when the store has blocks, each with its own MD5,
   at most ``max_blocks_in_flight`` blocks in memory; a sequential read-back computes the whole-file MD5
   that is stored with the commit; stores without blocks get one streamed write per file;
@@ -92,6 +95,8 @@ class Uploader:
     def _schedule(self, pool: ThreadPoolExecutor, item: LocalFile, remote: str) -> list[Future[None]]:
         if item.size <= self.options.single_put_max:
             return [pool.submit(self._guard, item.rel, self._put_whole, item, remote)]
+        if getattr(self.store, "streams_puts", False) and item.size <= self.options.stream_put_max:
+            return [pool.submit(self._guard, item.rel, self._put_file, item, remote)]
         if not self.store.supports_blocks:
             return [pool.submit(self._guard, item.rel, self._put_stream, item, remote)]
         count = -(-item.size // self.options.block_size)
@@ -121,6 +126,11 @@ class Uploader:
         self.progress.advance(item.size)
         if not self.store.verifies_writes:
             self._verify(item, remote, md5)
+        self.progress.file_done()
+
+    def _put_file(self, item: LocalFile, remote: str) -> None:
+        self.store.put_file(remote, item.path, item.size)  # verifies against the service's MD5
+        self.progress.advance(item.size)
         self.progress.file_done()
 
     def _put_stream(self, item: LocalFile, remote: str) -> None:

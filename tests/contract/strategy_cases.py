@@ -39,7 +39,7 @@ MiB = 1 << 20
 # small sizes so a few MiB of test data go through ranged reads, several parts and blocks
 SMALL_PARTS = TransferOptions(workers=6, part_size=1 * MiB, first_part=256 * 1024,
                               multipart_threshold=2 * MiB, block_size=1 * MiB, single_put_max=512 * 1024,
-                              max_blocks_in_flight=3)
+                              stream_put_max=2 * MiB, max_blocks_in_flight=3)
 
 
 @dataclass(frozen=True)

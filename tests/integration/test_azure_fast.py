@@ -85,3 +85,14 @@ def test_sas_token_signs_requests(azure_container) -> None:  # type: ignore[no-u
     store.write_small(f"{azure_container.name}/s.txt", b"via sas", hashlib.md5(b"via sas").digest())
     [item] = store.list_files(f"{azure_container.name}/s.txt")
     assert read_all(store, item) == b"via sas"
+
+
+def test_streamed_put_is_verified(azure_container, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = store_for(azure_container)
+    local = tmp_path / "medium.bin"
+    data = os.urandom(3 * (1 << 20) + 11)
+    local.write_bytes(data)
+    store.put_file(f"{azure_container.name}/m/medium.bin", local, len(data))
+    [item] = store.list_files(f"{azure_container.name}/m")
+    assert item.size == len(data) and item.md5 == hashlib.md5(data).digest()
+    assert read_all(store, item) == data

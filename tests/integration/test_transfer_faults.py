@@ -30,7 +30,8 @@ AZURITE_BIN = Path(os.environ.get("RUNNER_CACHE_DIR", Path.home() / ".cache" / "
     / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 MiB = 1 << 20
 SLOW = TransferOptions(workers=2, part_size=1 * MiB, first_part=256 * 1024, multipart_threshold=2 * MiB,
-                       block_size=1 * MiB, single_put_max=256 * 1024, max_blocks_in_flight=2)
+                       block_size=1 * MiB, single_put_max=256 * 1024, stream_put_max=4 * MiB,
+                       max_blocks_in_flight=2)
 
 
 def free_port() -> int:
