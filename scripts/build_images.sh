@@ -76,6 +76,6 @@ if ! flock -n 8; then
     flock 8
 fi
 
-docker info >/dev/null 2>&1 || die "no Docker engine answers: run scripts/provision.sh"
+timeout 20 docker info >/dev/null 2>&1 || die "no Docker engine answers: run scripts/provision.sh"
 build_image busybox
 build_image python

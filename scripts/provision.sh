@@ -82,7 +82,7 @@ provision_fuse() {
 }
 
 provision_docker_engine() {
-    if docker info >/dev/null 2>&1; then
+    if timeout 20 docker info >/dev/null 2>&1; then
         summary "docker engine" "already running"
         return
     fi
@@ -90,7 +90,7 @@ provision_docker_engine() {
     log "starting dockerd (log: $logfile)"
     setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
         >>"$logfile" 2>&1 </dev/null 9>&- &
-    if ! wait_until 60 docker info; then
+    if ! wait_until 60 timeout 10 docker info; then
         tail -n 20 "$logfile" >&2 || true
         die "the Docker engine did not answer within 60 s; see $logfile"
     fi
