@@ -210,7 +210,7 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
            command: str | None = None) -> None:
     command = command or ("python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else ""))
-    title = "ro_mount" + (" — quick" if args.quick else "")
+    title = f"ro_mount ({CODE.label})" + (" — quick" if args.quick else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",

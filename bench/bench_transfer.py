@@ -226,7 +226,8 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
     only = getattr(args, "only", None)
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else ""))
-    title = "Transfer (download, upload)" + (" — quick" if args.quick else "")
+    parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
+    title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",

@@ -4,7 +4,8 @@
 
 A fresh Azurite is started, the data sets are uploaded once, then download, upload and ro_mount are
 measured (Azurite is restarted over the same data before each section: it slows down after heavy use).
-With ``--write`` the tables go to bench/RESULTS.md ("Transfer (download, upload)" and "ro_mount").
+With ``--write`` the tables go to bench/RESULTS.md ("Transfer: ..." and "ro_mount ...", one section
+per measured commit).
 """
 
 from __future__ import annotations
