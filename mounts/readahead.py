@@ -191,14 +191,32 @@ class ReadaheadStream:
         if whole is not None:
             return bytes(memoryview(whole)[offset:end])
         with self._lock:
-            if self._segments and self._segments[0].start <= offset <= self._segments[-1].end:
+            position = self._position(offset)
+            if position == "inside":
                 self._drop_consumed(offset)
                 self._extend_ahead(offset)
-            else:
+            elif position == "outside":
                 self._restart(offset, end - offset)
-            self._cover(end)
-            needed = [s for s in self._segments if s.start < end and s.end > offset]
+            if position != "near":
+                self._cover(end)
+                needed = [s for s in self._segments if s.start < end and s.end > offset]
+        if position == "near":  # served alone, outside the lock; the window stays as it is
+            return bytes(self._prefetcher.fetch(self.path, offset, end))
         return self._assemble(needed, offset, end)
+
+    def _position(self, offset: int) -> str:
+        """Where ``offset`` lies relative to the window: ``inside`` (sequential), ``near`` or
+        ``outside`` (a new stream). A multithreaded FUSE loop hands over the kernel's parallel
+        readahead requests slightly out of order; such a read just before or a little after the
+        window is ``near``: fetched on its own, without dropping the prefetched window."""
+        if not self._segments:
+            return "outside"
+        first, last = self._segments[0].start, self._segments[-1].end
+        if first <= offset <= last:
+            return "inside"
+        if first - self._config.block_size <= offset <= last + self._config.block_size:
+            return "near"
+        return "outside"
 
     def close(self) -> None:
         with self._lock:
@@ -234,7 +252,8 @@ class ReadaheadStream:
         """Demand-fetch whatever part of [.., end) the window does not reach (budget spent)."""
         while self._segments[-1].end < end:
             last_end = self._segments[-1].end
-            self._schedule(last_end, max(end - last_end, self._config.first_size), prefetch=False)
+            length = min(self._config.block_size, max(end - last_end, self._config.first_size))
+            self._schedule(last_end, length, prefetch=False)
 
     def _schedule(self, start: int, length: int, prefetch: bool) -> bool:
         end = min(start + length, self.size)

@@ -175,3 +175,19 @@ def test_concurrent_reads_of_one_stream_are_identical(big: bytes) -> None:
     assert not errors
     assert b"".join(results[offset] for offset in offsets) == big
     prefetcher.close()
+
+
+def test_reordered_parallel_reads_keep_the_stream(big: bytes) -> None:
+    """Reads a little ahead of the window (or behind it) do not restart the stream."""
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    chunk = 256 * KiB
+    order = [0, 2 * chunk, chunk, 4 * chunk, 3 * chunk, 5 * chunk, 7 * chunk, 6 * chunk]
+    for offset in order:
+        assert stream.read(offset, chunk) == big[offset:offset + chunk]
+    later = range(8 * chunk, len(big), chunk)
+    assert b"".join(stream.read(offset, chunk) for offset in later) == big[8 * chunk:]
+    first_sizes = [end - start for _, start, end in store.requests if start == 0]
+    assert first_sizes == [chunk]  # the stream started once
+    prefetcher.close()
