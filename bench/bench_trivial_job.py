@@ -36,6 +36,11 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def import_time_s() -> float:
+    """Median of three ``python -X importtime -c "import runner.cli"`` totals."""
+    return statistics.median(_one_import_time_s() for _ in range(3))
+
+
+def _one_import_time_s() -> float:
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import runner.cli"],
                          capture_output=True, text=True, check=True).stderr
     last = [line for line in out.splitlines() if line.rstrip().endswith("runner.cli")][-1]
