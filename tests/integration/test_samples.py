@@ -98,27 +98,6 @@ def test_mlflow_model_input_direct_is_refused(ws: Path) -> None:
 
 # ---- a model as output, registered with lineage, chained ----------------------------------------------
 
-def test_output_upload_registered_as_new_version(ws: Path, tmp_path: Path) -> None:
-    v1 = create_model(ws, "--file", str(MODELS / "mlflow-model.yml"))
-    assert (v1["name"], v1["version"], v1["type"]) == ("sample-mlflow-model", "1", "mlflow_model")
-    log = run_sample(ws, "model-output-upload.yml", "retrain",
-                     "inputs.input_model.path=azureml:sample-mlflow-model:1")
-    assert fingerprints(log.split("trained LogisticRegression")[0]) == sha256_tree(MODELS / "mlflow-model")
-    written = assert_sums_match(datastore_file(ws, "azureml/retrain/model_output"))
-    assert "MLmodel" in written and "model.pkl" in written
-
-    v2 = create_model(ws, "--name", "sample-mlflow-model", "--type", "mlflow_model",
-                      "--path", "azureml://jobs/retrain/outputs/model_output")
-    assert v2["version"] == "2" and v2["job_name"] == "retrain"
-    shown = show_json(ws, "model", "sample-mlflow-model", "2")
-    assert shown["job_name"] == "retrain"
-    assert shown["datastore_uri"].rstrip("/").endswith("paths/azureml/retrain/model_output")
-    cli(ws, "model", "download", "--name", "sample-mlflow-model", "--version", "2",
-        "--download-path", str(tmp_path / "download"), check=True)
-    downloaded = list((tmp_path / "download").rglob("MLmodel"))
-    assert len(downloaded) == 1 and sha256_tree(downloaded[0].parent) == written
-
-
 def test_output_rw_mount_registered_and_chained(ws: Path) -> None:
     run_sample(ws, "model-output-rw-mount.yml", "train-rw")
     written = assert_sums_match(datastore_file(ws, "azureml/train-rw/trained_model"))
@@ -255,15 +234,31 @@ def test_python_chain_models(ws: Path) -> None:
 
 # ---- the README's first command ---------------------------------------------------------------------
 
-def test_demo_script(ws: Path) -> None:
+def test_demo_script(ws: Path, tmp_path: Path) -> None:
     """scripts/demo.sh as the README runs it (provisioning skipped: the test session is provisioned, and
-    two provisioning runs at once would fight over the image build folder)."""
+    two provisioning runs at once would fight over the image build folder). It is also the test of
+    samples/jobs/model-output-upload.yml: model v1 in through ro_mount, v2 out through upload."""
     env = {**os.environ, "RUNNER_SKIP_PROVISION": "1", "TMPDIR": str(ws)}
     result = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], capture_output=True, text=True,
                             timeout=280, env=env, cwd=REPO)
-    assert result.returncode == 0, f"demo failed:\n{result.stdout}\n{result.stderr}"
-    job = re.search(r"^job (demo-retrain-\S+): Completed$", result.stdout, flags=re.M)
-    assert job, result.stdout
-    assert f"sample-mlflow-model:2 registered from azureml://jobs/{job[1]}/outputs/model_output " \
-           f"(lineage: job {job[1]})" in result.stdout
-    assert re.search(rf"^job_name:\s+{re.escape(job[1])}$", result.stdout, flags=re.M)
+    out = result.stdout
+    assert result.returncode == 0, f"demo failed:\n{out}\n{result.stderr}"
+    job = re.search(r"^job (demo-retrain-\S+): Completed$", out, flags=re.M)
+    assert job, out
+    assert (f"sample-mlflow-model:2 registered from azureml://jobs/{job[1]}/outputs/model_output "
+            f"(lineage: job {job[1]})") in out
+    assert re.search(rf"^job_name:\s+{re.escape(job[1])}$", out, flags=re.M)
+    assert "read input input_model = azureml:sample-mlflow-model:1 (ro_mount)" in out
+
+    demo_ws = Path(re.findall(r"^RUNNER_WORKSPACE=(\S+)$", out, flags=re.M)[0])
+    assert demo_ws.parent == ws
+    read = fingerprints(out.split("trained LogisticRegression")[0])
+    assert read == sha256_tree(MODELS / "mlflow-model")  # what the job saw through ro_mount
+    written = assert_sums_match(datastore_file(demo_ws, f"azureml/{job[1]}/model_output"))
+    assert {"MLmodel", "model.pkl"} <= set(written)
+    v2 = show_json(demo_ws, "model", "sample-mlflow-model", "2")
+    assert v2["job_name"] == job[1] and v2["type"] == "mlflow_model"
+    cli(demo_ws, "model", "download", "--name", "sample-mlflow-model", "--version", "2",
+        "--download-path", str(tmp_path / "download"), check=True)
+    downloaded = list((tmp_path / "download").rglob("MLmodel"))
+    assert len(downloaded) == 1 and sha256_tree(downloaded[0].parent) == written
