@@ -108,9 +108,10 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         errors = outputs.close(upload=upload)
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
-    if errors and status is JobStatus.COMPLETED:
-        status = JobStatus.FAILED
-        error = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
+    if errors:
+        status = JobStatus.FAILED if status is JobStatus.COMPLETED else status
+        detail = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
+        error = f"{error}\n{detail}" if error else detail
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
