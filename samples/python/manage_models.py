@@ -30,7 +30,7 @@ def main() -> None:
         mlflow_model = ml_client.models.create_or_update(mlflow_model)
         print(f"registered {mlflow_model.name}:{mlflow_model.version} at {mlflow_model.path}")
 
-    print("models:", sorted(model.name for model in ml_client.models.list()))
+    print("models:", sorted(str(model.name) for model in ml_client.models.list()))
     print("versions of local-mlflow-example:",
           [model.version for model in ml_client.models.list(name="local-mlflow-example")])
 
@@ -49,9 +49,9 @@ def main() -> None:
           [model.version for model in ml_client.models.list(name="local-mlflow-example")])
     ml_client.models.restore(name="local-mlflow-example", version="1")
     ml_client.models.archive(name="local-mlflow-example")  # every version
-    print("after archiving the model:", sorted(model.name for model in ml_client.models.list()))
+    print("after archiving the model:", sorted(str(model.name) for model in ml_client.models.list()))
     ml_client.models.restore(name="local-mlflow-example")
-    print("after restoring it:", sorted(model.name for model in ml_client.models.list()))
+    print("after restoring it:", sorted(str(model.name) for model in ml_client.models.list()))
 
 
 if __name__ == "__main__":
