@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,39 @@ def test_unknown_job_is_one_clear_error(ws: Path) -> None:
     result = cli(ws, "job", "show", "--name", "nope")
     assert result.returncode != 0
     assert "unknown job 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_that_cannot_be_made_durable_fails_the_job(ws: Path, tmp_path: Path) -> None:
+    """exit 0, but the output's store refuses writes: Failed (no lie), staged data kept and named."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a read-only bind mount")
+    store = tmp_path / "readonly-store"
+    store.mkdir()
+    datastore = write_job(tmp_path, f"""
+        name: frozen
+        type: local
+        path: {store}
+        """, name="datastore.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    job = write_job(tmp_path, """
+        command: echo precious > ${{outputs.o}}/data.txt
+        outputs:
+          o:
+            mode: upload
+            path: azureml://datastores/frozen/paths/out
+        environment:
+          image: runner/busybox:latest
+        """)
+    subprocess.run(["mount", "--bind", str(store), str(store)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(store)], check=True)
+        result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "frozen1")
+    finally:
+        subprocess.run(["umount", str(store)], check=True)
+    assert result.returncode == 1
+    record = show(ws, "frozen1")
+    assert record["status"] == "Failed" and record["exit_code"] == 0
+    assert "outputs could not be made durable" in record["error"]
+    staged = ws / "jobs" / "frozen1" / "outputs" / "o"
+    assert str(staged) in record["error"]
+    assert (staged / "data.txt").read_text() == "precious\n"
