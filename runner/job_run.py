@@ -93,7 +93,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
-    backend = get_backend(record.backend or "docker", cache_dir=ws.root / "docker",
+    backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(),
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
     resolved = resolve_bindings(ws, plan)
     tracker.lap("resolve")
@@ -122,6 +122,11 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
+
+
+def _user_cache_dir() -> Path:
+    """Per-user cache (image id -> shell is a property of the engine's images, not of a workspace)."""
+    return Path(os.environ.get("RUNNER_CACHE_DIR") or Path.home() / ".cache" / "runner")
 
 
 def _remove_empty_scratch(job_dir: Path) -> None:
