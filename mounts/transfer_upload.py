@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -76,9 +75,8 @@ class Uploader:
     def __init__(self, store: BlobStore, options: TransferOptions, progress: TransferProgress) -> None:
         self.store, self.options, self.progress = store, options, progress
         self.failures = FailureLog()
-        self._buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(options.max_blocks_in_flight):
-            self._buffers.put(bytearray(options.block_size))
+        self._block_slots = threading.BoundedSemaphore(options.max_blocks_in_flight)
+        self._free_buffers: list[bytearray] = []  # allocated on first use, then reused
 
     def run(self, files: list[tuple[LocalFile, str]]) -> None:
         """Upload each (local file, remote path); raise ``TransferFailed`` naming what failed."""
@@ -154,22 +152,29 @@ class Uploader:
         ok = False
         try:
             if not blocked.failed:
-                buffer = self._buffers.get()  # at most max_blocks_in_flight blocks in memory, reused
-                try:
-                    with open(blocked.item.path, "rb", buffering=0) as stream:
-                        stream.seek(index * self.options.block_size)
-                        count = stream.readinto(buffer) or 0
-                    data = memoryview(buffer)[:count]
-                    blocked.ids[index] = self.store.put_block(blocked.remote, index, data,
-                                                              hashlib.md5(data).digest())
-                finally:
-                    self._buffers.put(buffer)
+                with self._block_slots:  # at most max_blocks_in_flight blocks in memory, reused
+                    buffer = self._take_buffer()
+                    try:
+                        with open(blocked.item.path, "rb", buffering=0) as stream:
+                            stream.seek(index * self.options.block_size)
+                            count = stream.readinto(buffer) or 0
+                        data = memoryview(buffer)[:count]
+                        blocked.ids[index] = self.store.put_block(blocked.remote, index, data,
+                                                                  hashlib.md5(data).digest())
+                    finally:
+                        self._free_buffers.append(buffer)
                 self.progress.advance(count)
                 ok = True
         finally:
             commit = blocked.task_finished(ok)
         if commit:
             self._commit(blocked)
+
+    def _take_buffer(self) -> bytearray:
+        try:
+            return self._free_buffers.pop()
+        except IndexError:
+            return bytearray(self.options.block_size)
 
     def _commit(self, blocked: _BlockedFile) -> None:
         ids = [block_id for block_id in blocked.ids if block_id is not None]
