@@ -239,9 +239,11 @@ class DockerBackend:
         run = ContainerRun(container)
         try:
             container.start()
-        except docker.errors.APIError as exc:
+        except BaseException as exc:  # an API error, a timeout, Ctrl-C: never leave it behind
             run.remove()
-            raise ContainerError(f"could not start the container: {exc.explanation}") from exc
+            if isinstance(exc, docker.errors.APIError):
+                raise ContainerError(f"could not start the container: {exc.explanation}") from exc
+            raise
         return run
 
     def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
