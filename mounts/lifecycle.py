@@ -125,11 +125,14 @@ def unmount(mountpoint: Path) -> None:
     try:
         _umount(mountpoint, lazy=False)
     except OSError as exc:
+        if not is_mounted(mountpoint):  # libfuse unmounted it meanwhile (its loop ended)
+            return
         log.warning("unmount of %s failed (%s); detaching lazily", mountpoint, exc.strerror)
         try:
             _umount(mountpoint, lazy=True)
         except OSError as lazy_exc:
-            raise MountFailed(f"could not unmount {mountpoint}: {lazy_exc.strerror}") from lazy_exc
+            if is_mounted(mountpoint):
+                raise MountFailed(f"could not unmount {mountpoint}: {lazy_exc.strerror}") from lazy_exc
 
 
 def abort_connection(device: int) -> bool:
