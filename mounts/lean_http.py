@@ -11,10 +11,26 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Iterable
 
 RECV_SIZE = 256 * 1024
 MAX_HEADER = 64 * 1024
+
+
+DEFAULT_IDLE_LIMIT = 30.0
+
+
+def _idle_limit(keep_alive: str) -> float:
+    """How long a connection may sit idle, from ``Keep-Alive: timeout=N`` (a margin below N)."""
+    for item in keep_alive.split(","):
+        name, _, value = item.strip().partition("=")
+        if name.lower() == "timeout":
+            try:
+                return max(float(value) - 1.0, 0.0)
+            except ValueError:
+                break
+    return DEFAULT_IDLE_LIMIT
 
 
 class ProtocolError(ConnectionError):
@@ -89,6 +105,10 @@ class LeanConnection:
         self._sock: socket.socket | None = None
         self._pending = bytearray()  # bytes received past the headers, not yet consumed
         self._current: LeanResponse | None = None  # a body left unread poisons the connection
+        # the server closes idle connections (Azurite after 5 s, announced in Keep-Alive: timeout=5);
+        # reconnecting before that avoids a failed request and a retry delay
+        self._last_used = 0.0
+        self._idle_limit = DEFAULT_IDLE_LIMIT
 
     def _connect(self) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -109,7 +129,8 @@ class LeanConnection:
         """Send one request (``body``, or ``body_chunks`` streamed after the headers: the caller sets
         ``Content-Length``) and read the response's status and headers."""
         unfinished = self._current is not None and self._current.remaining != 0
-        if self._sock is None or not self.keep_alive or unfinished:
+        idle_too_long = time.monotonic() - self._last_used > self._idle_limit
+        if self._sock is None or not self.keep_alive or unfinished or idle_too_long:
             self.close()
             self._sock = self._connect()
             self.keep_alive = True
@@ -144,6 +165,8 @@ class LeanConnection:
             headers[name.strip().lower()] = value.strip()
         if headers.get("connection", "").lower() == "close":
             self.keep_alive = False
+        self._last_used = time.monotonic()
+        self._idle_limit = _idle_limit(headers.get("keep-alive", ""))
         self._current = LeanResponse(self, code, reason[0] if reason else "", headers, head_request)
         return self._current
 
@@ -155,6 +178,7 @@ class LeanConnection:
         self._pending += data
 
     def recv_into(self, view: memoryview) -> int:
+        self._last_used = time.monotonic()
         if self._pending:
             count = min(len(view), len(self._pending))
             view[:count] = self._pending[:count]

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mounts.lean_http import LeanConnection, ProtocolError
+from mounts.lean_http import DEFAULT_IDLE_LIMIT, LeanConnection, ProtocolError, _idle_limit
 
 BODY = bytes(range(256)) * 1000
 
@@ -102,3 +102,10 @@ def test_refused_connection_is_a_connection_error() -> None:
         with pytest.raises(ConnectionError):
             LeanConnection("127.0.0.1", port, timeout=2).request("GET", "/", {})
     assert issubclass(ProtocolError, ConnectionError)  # retried like any connection failure
+
+
+def test_idle_limit_follows_the_servers_keep_alive_timeout() -> None:
+    assert _idle_limit("timeout=5") == 4.0  # Azurite: reconnect before it drops the connection
+    assert _idle_limit("max=100, timeout=60") == 59.0
+    assert _idle_limit("") == DEFAULT_IDLE_LIMIT
+    assert _idle_limit("timeout=soon") == DEFAULT_IDLE_LIMIT
