@@ -1,6 +1,6 @@
 """Every transfer and mount benchmark in one invocation, on the same private Azurite data.
 
-    python bench/run_all.py [--quick] [--runs 3] [--write]
+    python bench/run_all.py [--quick] [--runs 3] [--code REV] [--sections download,upload,ro_mount] [--write]
 
 A fresh Azurite is started, the data sets are uploaded once, then download, upload and ro_mount are
 measured (Azurite is restarted over the same data before each section: it slows down after heavy use).
@@ -30,22 +30,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
+    parser.add_argument("--sections", default="download,upload,ro_mount",
+                        help="comma-separated subset of download,upload,ro_mount")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
     with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
-        transfer: list[Row] = bench_transfer.bench_downloads(azurite, work, sets, args.runs, cleanup)
-        transfer += bench_transfer.bench_uploads(azurite, work, sets, args.runs, cleanup)
-        mount = bench_ro_mount.bench_mounts(azurite, work, sets, args.runs, cleanup)
+        transfer: list[Row] = []
+        mount: list[Row] = []
+        if "download" in sections:
+            transfer += bench_transfer.bench_downloads(azurite, work, sets, args.runs, cleanup)
+        if "upload" in sections:
+            transfer += bench_transfer.bench_uploads(azurite, work, sets, args.runs, cleanup)
+        if "ro_mount" in sections:
+            mount = bench_ro_mount.bench_mounts(azurite, work, sets, args.runs, cleanup)
     elapsed = time.perf_counter() - started
-    transfer_table, mount_table = render_table(transfer), render_table(mount)
-    print_out(transfer_table + "\n\n" + mount_table)
+    tables = [render_table(rows) for rows in (transfer, mount) if rows]
+    print_out("\n\n".join(tables))
     if args.write:
         command = "python bench/run_all.py" + (" --quick" if args.quick else "") + \
-            (f" --runs {args.runs}" if args.runs != 3 else "")
-        bench_transfer.record(args, machine, transfer_table, elapsed, command)
-        bench_ro_mount.record(args, machine, mount_table, elapsed, command)
+            (f" --runs {args.runs}" if args.runs != 3 else "") + \
+            (f" --sections {args.sections}" if sections != {"download", "upload", "ro_mount"} else "")
+        transfer_parts = sections & {"download", "upload"}
+        args.only = transfer_parts.pop() if len(transfer_parts) == 1 else None
+        if transfer:
+            bench_transfer.record(args, machine, render_table(transfer), elapsed, command)
+        if mount:
+            bench_ro_mount.record(args, machine, render_table(mount), elapsed, command)
 
 
 if __name__ == "__main__":
