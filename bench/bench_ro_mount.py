@@ -215,7 +215,7 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",
         "",
-        f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB total/used) "
+        f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB) "
         f"{machine['memory']}; kernel {machine['kernel']}; Python {machine['python']}; "
         f"Azurite {machine['azurite']}; {machine['rclone']}; load average at start {machine['load']}, "
         f"at end {load_average()}.",

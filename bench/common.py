@@ -373,7 +373,7 @@ def machine_info() -> dict[str, str]:
 
     free = out("free", "-g").splitlines()
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "nproc": out("nproc"),
-            "memory": " ".join(free[1].split()[:3]) if len(free) > 1 else "?",
+            "memory": "{} total, {} used".format(*free[1].split()[1:3]) if len(free) > 1 else "?",
             "kernel": platform.release(), "python": platform.python_version(),
             "azurite": out(str(AZURITE_BIN), "--version"),
             "rclone": out("rclone", "version").splitlines()[0] if out("rclone", "version") else "?",
