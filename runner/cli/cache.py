@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mounts.cache import CacheEntry, ContentCache
 from runner.cli import _common
 from runner.cli.model import OUTPUT, OutputFormat, emit
+
+if TYPE_CHECKING:
+    from mounts.cache import CacheEntry, ContentCache
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -38,6 +40,7 @@ def human_size(size: int) -> str:
 
 
 def _cache() -> ContentCache:
+    from mounts.cache import ContentCache
     from runner.workspace import Workspace
 
     return ContentCache(Workspace(_common.STATE.workspace).cache_dir)

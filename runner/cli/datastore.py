@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from runner.cli.model import OUTPUT, OutputFormat, client, emit
-from runner.datastores import credential_kind, load_datastore, public_dict
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,6 +16,8 @@ def create(
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
 ) -> None:
     """Create (or replace) a datastore: local folder, azure_blob, azure_data_lake_gen2 or fsspec URL."""
+    from runner.datastores import load_datastore, public_dict
+
     datastore = load_datastore(file)
     if name:
         datastore = datastore.model_copy(update={"name": name})
@@ -27,6 +28,8 @@ def create(
 @app.command("list")
 def list_(output: OutputFormat = OUTPUT) -> None:
     """List datastores."""
+    from runner.datastores import credential_kind, public_dict
+
     datastores = list(client().datastores.list())
     if output is not OutputFormat.table:
         emit([public_dict(ds) for ds in datastores], output, [])
@@ -42,6 +45,8 @@ def show(
     output: OutputFormat = OUTPUT,
 ) -> None:
     """Show a datastore (secrets redacted)."""
+    from runner.datastores import public_dict
+
     emit(public_dict(client().datastores.get(name)), output, [])
 
 

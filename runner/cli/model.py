@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from runner.assets import Model, check_model_fields, load_model
 from runner.cli import _common
-from runner.client import MLClient
 from runner.errors import SpecError
+
+if TYPE_CHECKING:
+    from runner.client import MLClient
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,6 +32,9 @@ OUTPUT = typer.Option(OutputFormat.table, "--output", "-o", help="Output format.
 
 
 def client(registry_name: str | None = None) -> MLClient:
+    """The Python client for this workspace (imported here: ``runner --help`` stays cheap)."""
+    from runner.client import MLClient
+
     return MLClient(workspace_dir=_common.STATE.workspace, registry_name=registry_name)
 
 
@@ -94,6 +98,8 @@ def create(
     registry_name: str = REGISTRY,
 ) -> None:
     """Register a model version (copies local files into the workspace's default datastore)."""
+    from runner.assets import Model, check_model_fields, load_model
+
     overrides = {"name": name, "version": version, "path": path, "description": description,
                  "type": type_.value if type_ else None, "stage": stage,
                  "tags": parse_pairs(tags, "--tags") or None}
