@@ -9,18 +9,16 @@ import contextlib
 import os
 import shutil
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from repo_paths import EXAMPLES, REPO  # noqa: F401  (re-exported for fixtures)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PROVISION_HINT = "run `bash scripts/provision.sh` to install and start Docker, FUSE support and Azurite"
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO.parent / "shared" / "azureml-examples"
 
 # Azurite's published development account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite)
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -129,15 +127,3 @@ def azure_container(azurite: Azurite) -> Iterator[AzureContainer]:
     yield AzureContainer(azurite, name)
     with contextlib.suppress(Exception):  # best-effort cleanup of a test container
         service.delete_container(name)
-
-
-# Test modules import shared constants with ``from conftest import EXAMPLES``. With pytest's default
-# "prepend" import mode every conftest.py is the module ``conftest`` and pytest drops the previous one
-# from sys.modules before loading the next (tests/contract/conftest.py is loaded before tests/unit is
-# collected), so point the name back at this file before each test module is imported.
-_ROOT_CONFTEST = sys.modules[__name__]
-
-
-def pytest_collectstart(collector: pytest.Collector) -> None:
-    if isinstance(collector, pytest.Module):
-        sys.modules["conftest"] = _ROOT_CONFTEST

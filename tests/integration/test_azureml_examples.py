@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 from jobs_support import cli, datastore_file, sha256_tree
+from repo_paths import EXAMPLES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO.parent / "shared" / "azureml-examples"
 OUR_SCRIPT = REPO / "samples" / "jobs" / "src" / "hello-model-as-output.py"
 
 pytestmark = pytest.mark.docker

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_paths import EXAMPLES
 from typer.testing import CliRunner
 
 from runner.cli import app
 from runner.errors import RunnerError
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "azureml-examples"
 MODEL_EXAMPLES = EXAMPLES / "cli" / "assets" / "model"
 
 

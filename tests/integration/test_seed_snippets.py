@@ -15,10 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from repo_paths import EXAMPLES
 
 from runner.workspace import JobRecord, Workspace
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "azureml-examples"
 
 CONNECT = '''
 from azure.ai.ml import MLClient, Input

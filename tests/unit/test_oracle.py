@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, REPO
+from repo_paths import EXAMPLES, REPO
 
 from runner.spec import AssetInput, LiteralInput
 from runner.spec_load import load_job_spec

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from repo_paths import EXAMPLES
 from typer.testing import CliRunner
 
 from runner.cli import app

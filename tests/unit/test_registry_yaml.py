@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from repo_paths import EXAMPLES as _ALL_EXAMPLES
 
 from runner.assets import Model, load_model
 from runner.errors import SpecError
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "azureml-examples" / "cli" / "assets" / "model"
+EXAMPLES = _ALL_EXAMPLES / "cli" / "assets" / "model"
 
 
 def test_examples_load() -> None:
