@@ -16,7 +16,7 @@ from pathlib import Path
 import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
-from strategy_cases import Backend, StrategyCase, case_strategy, sha256_tree
+from strategy_cases import INPUT_CASES, OUTPUT_CASES, Backend, StrategyCase, case_strategy, sha256_tree
 
 from mounts.base import Materialized, SkipFinalize
 from mounts.errors import MountsError
@@ -107,10 +107,10 @@ def test_same_input_twice_is_identical(request: pytest.FixtureRequest, backend: 
                 == sha256_tree(files)
 
 
+# ``direct`` hands the URI to the job without touching storage: it has no existence check to test.
+@pytest.mark.parametrize("input_case", [c for c in INPUT_CASES if c.checks_existence], ids=str)
 def test_missing_input_fails_clearly(request: pytest.FixtureRequest, backend: Backend,
                                      input_case: StrategyCase, tmp_path: Path) -> None:
-    if not input_case.checks_existence:
-        pytest.skip(f"{input_case.name} hands the URI to the job without touching storage")
     strategy = case_strategy(request, input_case, tmp_path / "scratch")
     with pytest.raises((MountsError, FileNotFoundError)) as info, \
             strategy.materialize(backend.source("no/such/thing", is_dir=True), tmp_path / "in"):
@@ -156,10 +156,10 @@ def test_output_of_failed_job_is_durable(request: pytest.FixtureRequest, backend
     assert backend.read_tree("out/failed") == sha256_tree(files)
 
 
+# Only strategies that stage data locally have something for ``SkipFinalize`` to keep.
+@pytest.mark.parametrize("output_case", [c for c in OUTPUT_CASES if c.stages], ids=str)
 def test_skip_finalize_keeps_staged_data(request: pytest.FixtureRequest, backend: Backend,
                                          output_case: StrategyCase, tmp_path: Path) -> None:
-    if not output_case.stages:
-        pytest.skip(f"{output_case.name} writes to the target directly: nothing is staged")
     strategy = case_strategy(request, output_case, tmp_path / "scratch")
     workdir = tmp_path / "job" / "out"
     with pytest.raises(SkipFinalize), \
