@@ -233,7 +233,7 @@ class DockerBackend:
         kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
                                 network_host=spec.network_host or None)
         try:
-            container = self.client.containers.create(**kwargs)
+            container = self._create(kwargs)
         except docker.errors.APIError as exc:
             raise ContainerError(f"could not create the container: {exc.explanation}") from exc
         run = ContainerRun(container)
@@ -245,6 +245,14 @@ class DockerBackend:
                 raise ContainerError(f"could not start the container: {exc.explanation}") from exc
             raise
         return run
+
+    def _create(self, kwargs: dict[str, Any]) -> Any:
+        """``containers.create`` without its follow-up inspect (one API round trip instead of two)."""
+        from docker.models.containers import _create_container_args
+
+        api = self.client.api
+        created = api.create_container(**_create_container_args({**kwargs, "version": api._version}))
+        return self.client.containers.prepare_model({"Id": created["Id"]})
 
     def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
         """Force-remove containers carrying all ``labels`` (a dead runner's job containers)."""
@@ -278,9 +286,19 @@ class ContainerRun:
         import docker.errors
 
         try:
-            yield from self.container.logs(stream=True, follow=True, stdout=True, stderr=True)
+            yield from self._log_stream()
         except docker.errors.NotFound:
             return
+
+    def _log_stream(self) -> Iterator[bytes]:
+        """``GET /containers/<id>/logs?follow=1`` demultiplexed. docker-py's ``logs()`` first inspects
+        the container to learn whether it has a TTY; ours never do (no ``tty`` option is accepted), so
+        that round trip is skipped."""
+        api = self.container.client.api
+        params = {"stdout": 1, "stderr": 1, "timestamps": 0, "follow": 1, "tail": "all"}
+        response = api._get(api._url("/containers/{0}/logs", self.ident), params=params, stream=True)
+        api._raise_for_status(response)
+        yield from api._multiplexed_response_stream_helper(response)
 
     def wait(self) -> int:
         import docker.errors
