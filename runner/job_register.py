@@ -21,6 +21,8 @@ def parse_registered_as(text: str) -> tuple[str, str | None]:
 
 def register_output_models(ws: Workspace, record: JobRecord, plan: RunPlan) -> list[str]:
     """Register every output that asks for it; returns ``azureml:<name>:<version>`` of each."""
+    if not any(binding.registered_as for binding in plan.outputs):
+        return []  # the common case: the registry (and its imports) is not needed
     from runner.assets import Model
     from runner.registry import ModelRegistry
 
