@@ -240,8 +240,7 @@ class AzureBlobStore:
     def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
         end = item.size if length is None else start + length
         position, attempt = start, 0
-        buffer = bytearray(READ_BUFFER)
-        view = memoryview(buffer)
+        view = _thread_buffer()
         while position < end:
             headers = {}
             if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
@@ -318,6 +317,18 @@ class AzureBlobStore:
             headers["x-ms-blob-content-md5"] = base64.b64encode(md5).decode()
         self._call("PUT", self._blob_path(path.strip("/")), {"comp": "blocklist"},
                    f"commit {path}", headers=headers, body=body)
+
+
+_BUFFERS = threading.local()
+
+
+def _thread_buffer() -> memoryview:
+    """This thread's read buffer, allocated once (not a fresh 1 MiB mmap + page faults per file). The
+    sink consumes each chunk before the next read, so reuse within the thread is safe."""
+    view: memoryview | None = getattr(_BUFFERS, "view", None)
+    if view is None:
+        view = _BUFFERS.view = memoryview(bytearray(READ_BUFFER))
+    return view
 
 
 def _file_chunks(stream: Any, size: int, digest: Any) -> Iterator[memoryview]:
