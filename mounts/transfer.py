@@ -4,7 +4,7 @@ verified, resumable. (Uploads: ``mounts.transfer_upload``.)
 How a download goes:
 
 * every file is one task (a whole-object GET) unless it is larger than ``multipart_threshold``; then it is
-  split by ``plan_parts`` into a small first part and ``part_size`` parts, each a ranged GET, fetched in
+  split by ``plan_parts`` into a first part and ``part_size`` parts, each a ranged GET, fetched in
   order by ``streams_per_file`` tasks; all tasks share one bounded thread pool, so large and small
   files move at the same time; when a ranged file's MD5 is checked, the finished prefix is hashed
   while later parts arrive;
@@ -53,8 +53,10 @@ class TransferOptions:
 
     workers: int = 16  # concurrent requests
     streams_per_file: int = 4  # concurrent ranged reads of one large file
-    part_size: int = 8 * MiB  # ranged-read size for large downloads
-    first_part: int = 1 * MiB  # a small first part: the file starts arriving at once
+    # 16 MiB parts: a 50 MiB file is 3 ranged GETs instead of 7 (20 x 50 MiB on Azurite: median
+    # 2.54 -> 1.68 s); a download is only usable once complete, so the first part need not be small
+    part_size: int = 16 * MiB  # ranged-read size for large downloads
+    first_part: int = 16 * MiB  # the first part (smaller values make the start arrive sooner)
     multipart_threshold: int = 16 * MiB  # downloads larger than this are split into parts
     block_size: int = 8 * MiB  # upload block size
     single_put_max: int = 4 * MiB  # uploads up to this size go in one request, read into memory
