@@ -17,7 +17,7 @@ def test_examples_load() -> None:
     model = load_model(EXAMPLES / "local-file.yml")
     assert (model.name, model.path) == ("local-file-example", "mlflow-model/model.pkl")
     assert model.type == "custom_model"
-    assert model.base_path == str(EXAMPLES)
+    assert model.base_path == str(EXAMPLES.resolve())  # the loader resolves symlinks
     assert load_model(EXAMPLES / "local-mlflow.yml").type == "mlflow_model"
 
 
