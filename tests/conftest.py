@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from private_azurite import AZURITE_BIN, PrivateAzurite
 from repo_paths import EXAMPLES, REPO  # noqa: F401  (re-exported for fixtures)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -127,3 +128,14 @@ def azure_container(azurite: Azurite) -> Iterator[AzureContainer]:
     yield AzureContainer(azurite, name)
     with contextlib.suppress(Exception):  # best-effort cleanup of a test container
         service.delete_container(name)
+
+
+@pytest.fixture
+def private_azurite(tmp_path: Path) -> Iterator[PrivateAzurite]:
+    """An Azurite of this test alone, which it may stop mid-transfer (never the shared one)."""
+    if not AZURITE_BIN.exists():
+        missing_service(f"the Azurite binary at {AZURITE_BIN}")
+    server = PrivateAzurite(tmp_path / "azurite")
+    server.start()
+    yield server
+    server.stop()

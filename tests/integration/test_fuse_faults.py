@@ -7,19 +7,18 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
 import pytest
 from docker.types import Mount
 from fsspec.implementations.local import LocalFileSystem
+from private_azurite import PrivateAzurite
 
 from mounts.base import Source, Target
 from mounts.errors import TransferFailed
@@ -33,59 +32,6 @@ from mounts.transfer import TransferOptions
 pytestmark = [pytest.mark.fuse]
 MiB = 1 << 20
 REPO = Path(__file__).resolve().parents[2]
-AZURITE_BIN = Path.home() / ".cache" / "runner" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-class PrivateAzurite:
-    """An Azurite of this test only (never the shared one), which the test may stop and restart."""
-
-    def __init__(self, location: Path) -> None:
-        self.location = location
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{self.port}/devstoreaccount1;")
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
-             str(self.location), "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("private Azurite did not start")
-
-    def stop(self) -> None:
-        """SIGTERM (Azurite saves its metadata), SIGKILL when it lingers on open connections."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: only this Azurite
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.process = None
-
-
-@pytest.fixture
-def private_azurite(tmp_path: Path) -> Iterator[PrivateAzurite]:
-    if not AZURITE_BIN.exists():
-        pytest.skip(f"Azurite is not installed at {AZURITE_BIN} (run scripts/provision.sh)")
-    azurite = PrivateAzurite(tmp_path / "azurite")
-    azurite.start()
-    yield azurite
-    azurite.stop()
 
 
 def azure_fs(azurite: PrivateAzurite):  # type: ignore[no-untyped-def]

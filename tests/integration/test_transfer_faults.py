@@ -4,17 +4,14 @@ and a rerun after the storage is back completes the content, byte-identical."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from private_azurite import PrivateAzurite
 
 from mounts.base import Source, Target
 from mounts.download import DownloadStrategy
@@ -24,68 +21,10 @@ from mounts.upload import UploadStrategy
 
 pytestmark = pytest.mark.azure
 
-ACCOUNT = "devstoreaccount1"
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-AZURITE_BIN = Path(os.environ.get("RUNNER_CACHE_DIR", Path.home() / ".cache" / "runner")) \
-    / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 MiB = 1 << 20
 SLOW = TransferOptions(workers=2, part_size=1 * MiB, first_part=256 * 1024, multipart_threshold=2 * MiB,
                        block_size=1 * MiB, single_put_max=256 * 1024, stream_put_max=4 * MiB,
                        max_blocks_in_flight=2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PrivateAzurite:
-    """An Azurite process of this test alone, on its own port and data folder."""
-
-    def __init__(self, location: Path) -> None:
-        self.location, self.port = location, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{self.port}/{ACCOUNT};")
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
-             str(self.location), "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("private Azurite did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # our own process, by its handle
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
-
-
-@pytest.fixture
-def private_azurite(tmp_path: Path) -> Iterator[PrivateAzurite]:
-    if not AZURITE_BIN.exists():
-        message = f"Azurite binary not found at {AZURITE_BIN}: run `bash scripts/provision.sh`"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    server = PrivateAzurite(tmp_path / "azurite")
-    server.start()
-    yield server
-    server.stop()
 
 
 def filesystem(server: PrivateAzurite):  # type: ignore[no-untyped-def]
