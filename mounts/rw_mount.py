@@ -6,8 +6,9 @@ the upload fails). On exit: unmount (waiting for uploads in flight), upload what
 and raise ``TransferFailed(failed=[...], staged=workdir/staged)`` if anything could not be uploaded;
 staged copies are deleted only after their upload succeeded.
 
-Local targets: no FUSE. The job writes into ``workdir/staged`` (bound read-write by the executor) and
-on exit every file is moved into the target directory (a rename on the same filesystem).
+Local targets: no FUSE. ``UploadStrategy`` does the work: the job writes into ``workdir/staged`` (bound
+read-write by the executor) and on exit every file is moved into the target directory (a rename on the
+same filesystem), also when the job failed.
 ``SkipFinalize`` raised in the block keeps the staged data where it is, in both cases.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from mounts.readahead import Prefetcher, ReadaheadConfig, store_range_fetch
 from mounts.store import open_store
 from mounts.transfer import TransferOptions
 from mounts.transfer_upload import LocalFile, upload_files
+from mounts.upload import UploadStrategy
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class RwMountStrategy:
 
     def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:
         if target.local_path is not None:
-            return _local_staging(target, Path(workdir))
+            # a local datastore needs no FUSE: this is exactly ``upload`` to a local target
+            return UploadStrategy(quiet=True, options=self.transfer).materialize(
+                target, Path(workdir) / "staged")
         return self._fuse(target, Path(workdir))
 
     @contextlib.contextmanager
@@ -105,46 +108,3 @@ def _remove_if_no_files(directory: Path) -> None:
         log.warning("staging %s still holds files; keeping it", directory)
         return
     shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _local_staging(target: Target, workdir: Path) -> Iterator[Materialized]:
-    """Local datastore: write to a staging dir, move into the target on exit."""
-    assert target.local_path is not None
-    staging = workdir / "staged"
-    staging.mkdir(parents=True, exist_ok=True)
-    try:
-        yield Materialized(host_path=staging, read_only=False)
-    except SkipFinalize:
-        log.info("output %s not moved into place (SkipFinalize); kept in %s", target.url, staging)
-        raise
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:
-        _move_into(staging, _local_dir(target))
-        raise
-    _move_into(staging, _local_dir(target))
-
-
-def _local_dir(target: Target) -> Path:
-    assert target.local_path is not None
-    return Path(target.local_path).parent if target.is_file else Path(target.local_path)
-
-
-def _move_into(staging: Path, destination: Path) -> None:
-    failed: list[str] = []
-    for path in sorted(staging.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        relative = path.relative_to(staging)
-        try:
-            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(os.fspath(path), os.fspath(destination / relative))
-        except OSError as exc:
-            log.warning("could not move %s into %s: %s", relative, destination, exc)
-            failed.append(str(relative))
-    if failed:
-        raise TransferFailed(
-            f"{len(failed)} file(s) could not be moved into {destination} (kept in {staging})",
-            failed=failed, staged=staging)
-    _remove_if_no_files(staging)
