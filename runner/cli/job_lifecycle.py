@@ -4,6 +4,10 @@ Every command first reconciles the workspace (jobs whose runner died are marked 
 containers and mounts removed). ``create`` without ``--stream`` starts a background worker and prints
 the job name; with ``--stream`` it runs the job here, follows its log, and exits 0 for Completed,
 1 for Failed and 3 for Canceled (Ctrl-C cancels the job: it is stopped, its outputs finalized).
+
+``-o json`` makes stdout exactly one JSON document (the job record). With ``--stream`` the job's log
+then goes to stderr, next to the execution summary, so ``runner job create --stream -o json | jq`` works.
+(``az ml job create --stream -o json`` prints the streamed log and the JSON on the same stdout.)
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ def _operations() -> JobOperations:
 def _echo(chunk: bytes) -> None:
     sys.stdout.buffer.write(chunk)
     sys.stdout.buffer.flush()
+
+
+def _echo_stderr(chunk: bytes) -> None:
+    """The job's log when stdout is reserved for ``-o json``."""
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.buffer.flush()
+
+
+def _check_output(output: str) -> None:
+    if output not in ("table", "json"):
+        from runner.errors import SpecError
+
+        raise SpecError(f"unknown output format '{output}'", field="--output",
+                        hint="use -o table or -o json")
 
 
 def _summary(record: JobRecord) -> None:
@@ -79,7 +97,8 @@ def create(
                                               help="Keep a failed job's outputs staged, not uploaded."),
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
 ) -> None:
-    """Create a job (as `az ml job create`)."""
+    """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
+    _check_output(output)
     if dry_run:
         from runner.cli.job import plan_for_file  # type: ignore[attr-defined]
 
@@ -92,7 +111,8 @@ def create(
     for warning in spec.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if stream:
-        record = ops.create_or_update(spec, name=name, stream=True, echo=_echo, backend=backend,
+        echo = _echo_stderr if output == "json" else _echo
+        record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
                                       upload_on_failure=not no_upload_on_failure)
         if output == "json":
             _common.print_json(_as_json(record))

@@ -229,3 +229,25 @@ def test_dry_run_prints_the_plan_and_runs_nothing(ws: Path, tmp_path: Path) -> N
     plan = json.loads(result.stdout)
     assert plan["command"] == "ls /mnt/runner/inputs/d" and plan["inputs"][0]["mode"] == "download"
     assert "dry1" not in cli(ws, "job", "list", check=True).stdout
+
+
+def test_stream_with_json_output_keeps_stdout_one_json_document(ws: Path, tmp_path: Path) -> None:
+    """`job create --stream -o json`: the log goes to stderr, stdout is exactly the job record."""
+    job = write_job(tmp_path, """
+        command: echo line-one; echo line-two
+        environment:
+          image: runner/busybox:latest
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "json", "--name", "js1")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["name"] == "js1" and record["status"] == "Completed"
+    assert "line-one\nline-two" not in result.stdout  # (the command text is in the record's spec)
+    assert "line-one\nline-two" in result.stderr and "Status: Completed" in result.stderr
+
+    plain = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "js2")
+    assert plain.returncode == 0 and "line-one\nline-two" in plain.stdout
+
+    unknown = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "yaml", "--name", "js3")
+    assert unknown.returncode == 2 and "unknown output format 'yaml'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
