@@ -6,7 +6,8 @@ message (what, where, how to fix) and exits non-zero; ``--debug`` adds the trace
     RunnerError
     ├── SpecError            bad job/model/datastore YAML or builder arguments (file:line:col, field)
     │   └── ModeError        a type x direction x mode combination the matrix refuses
-    ├── ResolveError         an unknown datastore, job, model or environment; a path escaping its root
+    ├── ResolveError         an unknown datastore, job, model or environment; a missing path; a path
+    │                        escaping its root (file:line:col and field when a spec named it)
     ├── RegistryError        a registry rule refused the request (version exists, immutable field, archived)
     ├── StorageError         a filesystem / object store operation failed (translated from fsspec/azure)
     │   └── TransferError    some files were not downloaded/uploaded; names them and where staged data is
@@ -20,22 +21,45 @@ Errors raised from a lower layer are always chained (``raise ... from exc``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 
 class RunnerError(Exception):
-    """Base class. ``message`` says what is wrong; ``hint`` says how to fix it."""
+    """Base class. ``message`` says what is wrong; ``hint`` says how to fix it; ``field`` (the dotted
+    path of the offending field, ``inputs.my_model.path``) and ``where`` (file:line:col) say where, when
+    the error comes from something the user wrote."""
 
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None,
+                 where: SourceLocation | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field
+        self.where = where
 
     def location(self) -> str | None:
-        return None
+        loc = str(self.where) if self.where else None
+        if self.field:
+            return f"{loc}: {self.field}" if loc else self.field
+        return loc
+
+    def located(self, field: str, where: SourceLocation | None) -> Self:
+        """A copy that says where (``field``, file:line:col), unless this error says so already.
+
+        For a layer that knows the spec (the planner) around one that does not (the resolver)::
+
+            raise err.located("inputs.x.path", spec.where("inputs", "x", "path")) from err
+        """
+        if self.where is not None:
+            return self
+        copied = copy.copy(self)
+        copied.field, copied.where = field, where
+        return copied
 
     def render(self) -> str:
         """The one message the CLI prints."""
@@ -73,24 +97,6 @@ class SpecError(RunnerError):
     """
 
     exit_code = 2
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        where: SourceLocation | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.field = field
-        self.where = where
-
-    def location(self) -> str | None:
-        loc = str(self.where) if self.where else None
-        if self.field:
-            return f"{loc}: {self.field}" if loc else self.field
-        return loc
 
 
 class ModeError(SpecError):

@@ -13,12 +13,13 @@ path that is the host path, bind-mounted at the same path.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from runner.errors import SpecError
+from runner.errors import ResolveError, SpecError
 from runner.expressions import render_command
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode, PathKind, check_mode, path_kinds
 from runner.plan_types import CONTAINER_ROOT, CONTAINER_WORKDIR, Binding, Resources, RunPlan
@@ -44,18 +45,31 @@ class PathResolver(Protocol):
 
 def resolve_bindings(spec: CommandJobSpec, resolver: PathResolver, *, job_name: str
                      ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
-    """Resolve every asset input that has a path and every output (default location when no path)."""
-    inputs = {
-        name: resolver.resolve(job_input.path, base_dir=spec.base_dir, field=f"inputs.{name}.path")
-        for name, job_input in spec.inputs.items()
-        if isinstance(job_input, AssetInput) and job_input.path is not None
-    }
-    outputs = {
-        name: resolver.resolve_output(output.path, job_name=job_name, output_name=name,
-                                      base_dir=spec.base_dir, field=f"outputs.{name}.path")
-        for name, output in spec.outputs.items()
-    }
+    """Resolve every asset input that has a path and every output (default location when no path).
+
+    An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
+    inputs: dict[str, ResolvedPath] = {}
+    for name, job_input in spec.inputs.items():
+        if isinstance(job_input, AssetInput) and job_input.path is not None:
+            with _located(spec, "inputs", name):
+                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir,
+                                                field=f"inputs.{name}.path")
+    outputs: dict[str, ResolvedPath] = {}
+    for name, output in spec.outputs.items():
+        with _located(spec, "outputs", name):
+            outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path")
     return inputs, outputs
+
+
+@contextlib.contextmanager
+def _located(spec: CommandJobSpec, group: str, name: str) -> Iterator[None]:
+    """Resolution errors (missing path, unknown datastore/job/model) point at the ``path:`` line."""
+    try:
+        yield
+    except (ResolveError, SpecError) as err:
+        field, where = spec.field_location(group, name, "path")
+        raise err.located(field, where) from err
 
 
 def _check_kind(spec: CommandJobSpec, name: str, asset_type: AssetType, direction: Direction,

@@ -66,8 +66,8 @@ class Resolver:
         """Resolve an existing file or folder. Raises ``ResolveError`` when it does not exist."""
         resolved = self._locate(_as_ref(ref, field), base_dir=base_dir, field=field)
         if resolved.kind is PathKind.ANY:
-            raise ResolveError(f"{_where(field)}'{resolved.uri}' does not exist",
-                               hint=_not_found_hint(resolved))
+            raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
+                               "existing file or folder", hint=_not_found_hint(resolved), field=field)
         return resolved
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
@@ -270,10 +270,6 @@ def _stat(fs: AbstractFileSystem, path: str, key_prefix: str) -> tuple[PathKind,
     return PathKind.FILE, f"{key_prefix}{str(identity).strip(chr(34))}"
 
 
-def _where(field: str | None) -> str:
-    return f"{field}: " if field else ""
-
-
 def _not_found_hint(resolved: ResolvedPath) -> str:
     """Name the nearest existing parent folder and what it holds."""
     parent = resolved.path.rstrip("/")
@@ -286,7 +282,13 @@ def _not_found_hint(resolved: ResolvedPath) -> str:
         except Exception:  # noqa: BLE001 - only for the hint; keep walking up
             continue
         shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "") if names else "nothing"
-        return f"check the path; the nearest existing folder '{parent}' contains: {shown}"
+        return f"check the path{_relative_note(resolved)}; the nearest existing folder '{parent}' " \
+               f"contains: {shown}"
     if resolved.uri.startswith("azureml://"):
         return "check the path on the datastore; if a job writes it, run that job first"
-    return "check the path (relative local paths are relative to the YAML file's folder)"
+    return f"check the path{_relative_note(resolved)}"
+
+
+def _relative_note(resolved: ResolvedPath) -> str:
+    local = resolved.uri.startswith("/")  # a local path (datastore and job paths are azureml:// URIs)
+    return " (relative local paths are relative to the YAML file's folder)" if local else ""

@@ -41,7 +41,7 @@ from pydantic_core import PydanticCustomError
 from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
 from runner.names import JOB_NAME_PATTERN
-from runner.spec_errors import RUNNER_ERROR, RUNNER_MODE_ERROR, did_you_mean
+from runner.spec_errors import RUNNER_ERROR, RUNNER_MODE_ERROR, did_you_mean, field_location
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
@@ -356,6 +356,7 @@ class CommandJobSpec(_Strict):
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _ignored: list[str] = PrivateAttr(default_factory=list)
     _doc: Any = PrivateAttr(default=None)  # the YamlDoc it was loaded from, for plan-time locations
+    _overridden: dict[str, str] = PrivateAttr(default_factory=dict)  # --set key -> raw value
 
     @field_validator("tags", "properties", "environment_variables", mode="before")
     @classmethod
@@ -407,6 +408,12 @@ class CommandJobSpec(_Strict):
     def where(self, *field_path: str | int) -> SourceLocation:
         """Where a field was written (file:line:col), or ``<python>`` for a job built in Python."""
         return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
+
+    def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
+        """The dotted field and where it was written, for an error about its value; a value given
+        with ``--set`` is named as such (``inputs.x.path (from --set inputs.x.path=...)``)."""
+        field = ".".join(str(part) for part in field_path)
+        return field_location(field, self.where(*field_path), self._overridden)
 
     @property
     def warnings(self) -> list[str]:

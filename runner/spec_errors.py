@@ -41,6 +41,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def field_location(field: str, where: SourceLocation | None, overridden: Mapping[str, str]
+                   ) -> tuple[str, SourceLocation | None]:
+    """``(field, where)`` for an error, or ``("<field> (from --set k=v)", None)`` when a ``--set``
+    override gave that field (or a field around it): the YAML line would not be where the value is."""
+    for key, value in overridden.items():
+        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
+            return f"{field} (from --set {key}={value})", None
+    return field, where
+
+
 def _is_tag(part: object) -> bool:
     if not isinstance(part, str):
         return False
@@ -205,10 +215,8 @@ def from_validation_error(
         errors = [error] + [e for e in errors if e not in same_place]
     field = ".".join(str(p) for p in loc) or None
     where: SourceLocation | None = doc.where(loc) if doc is not None else SourceLocation(None)
-    for key, value in (overridden or {}).items():
-        if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
-            field, where = f"{field} (from --set {key}={value})", None
-            break
+    if field:
+        field, where = field_location(field, where, overridden or {})
     more = len([e for e in errors[1:] if not (error["type"] == "extra_forbidden" and e["type"] == "missing")])
     if more:
         hint = (hint + "; " if hint else "") + f"{more} more problem(s) may follow once this is fixed"

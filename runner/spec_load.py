@@ -98,6 +98,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     spec._base_dir = doc.base_dir
     spec._source = doc.file
     spec._doc = doc
+    spec._overridden = applied
     check_spec(spec, doc)
     return spec
 

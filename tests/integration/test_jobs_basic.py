@@ -126,6 +126,26 @@ def test_missing_image_is_a_clear_error(ws: Path, tmp_path: Path) -> None:
     assert record["status"] == "Failed" and "not available locally" in record["error"]
 
 
+def test_missing_input_path_is_one_error_with_file_line_and_field(ws: Path, tmp_path: Path) -> None:
+    job = write_job(tmp_path, """
+        command: ls ${{inputs.x}}
+        inputs:
+          x:
+            type: uri_folder
+            path: ./does-not-exist
+        environment:
+          image: runner/busybox:latest
+        """)
+    for verb in (("job", "create", "--stream"), ("job", "create"), ("job", "validate")):
+        result = cli(ws, *verb, "--file", str(job), "--name", "nopath")
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        first, hint = result.stderr.strip().splitlines()
+        assert first == (f"error: {job}:5:5: inputs.x.path: '{tmp_path}/does-not-exist' does not exist; "
+                         "a path that is read must name an existing file or folder")
+        assert hint.startswith("  hint: check the path (relative local paths are relative to the YAML")
+    assert cli(ws, "job", "show", "--name", "nopath").returncode != 0  # nothing was queued
+
+
 def test_environment_built_from_context_once(ws: Path, tmp_path: Path, docker_client: Any) -> None:
     context = tmp_path / "env"
     context.mkdir()

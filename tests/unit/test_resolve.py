@@ -185,3 +185,38 @@ def test_environment_record_for_build_contexts(resolver: Resolver, tmp_path: Pat
     record = resolver.resolve_environment_record("azureml:built@latest")
     assert record is not None and record.image is None and record.build_context == str(tmp_path)
     assert resolver.resolve_environment_record("runner/busybox:latest") is None
+
+
+def test_missing_input_path_in_a_job_file_says_file_line_field_and_fix(ws: Workspace, tmp_path: Path) -> None:
+    from runner.plan import plan_job
+    from runner.spec_load import load_job_spec
+
+    yml = tmp_path / "job.yml"
+    yml.write_text("command: ls ${{inputs.x}}\nenvironment: img\ninputs:\n  x:\n    type: uri_folder\n"
+                   "    path: ./does-not-exist\n")
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ResolveError) as info:
+        plan_job(load_job_spec(yml), workspace=ws, job_name="j1")
+    err = info.value
+    assert (str(err.where), err.field) == (f"{yml}:6:5", "inputs.x.path")
+    text = err.render()
+    assert text.startswith(f"{yml}:6:5: inputs.x.path: '{tmp_path}/does-not-exist' does not exist")
+    assert "must name an existing file or folder" in text
+    assert "relative to the YAML file's folder" in text and "contains: data, job.yml" in text
+
+    with pytest.raises(ResolveError) as info:  # a --set value is named as such, not the YAML line
+        plan_job(load_job_spec(yml, ["inputs.x.path=nope"]), workspace=ws, job_name="j1")
+    assert info.value.where is None
+    assert info.value.field == "inputs.x.path (from --set inputs.x.path=nope)"
+
+
+def test_unknown_datastore_of_an_output_points_at_its_path(ws: Workspace, tmp_path: Path) -> None:
+    from runner.plan import plan_job
+    from runner.spec_load import load_job_spec
+
+    yml = tmp_path / "job.yml"
+    yml.write_text("command: echo\nenvironment: img\noutputs:\n  o:\n"
+                   "    path: azureml://datastores/nope/paths/out\n")
+    with pytest.raises(ResolveError) as info:
+        plan_job(load_job_spec(yml), workspace=ws, job_name="j1")
+    assert info.value.render().startswith(f"{yml}:5:5: outputs.o.path: unknown datastore 'nope'")
