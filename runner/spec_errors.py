@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Tag, ValidationError
+from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
 from runner.yamlio import YamlDoc
@@ -33,6 +34,11 @@ MISSING_HINTS = {
                    "context (environment: {build: {path: docker/}}) or a reference "
                    "(environment: azureml:<name>@latest)",
 }
+
+
+def runner_error(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A validator's own message (raise it inside a pydantic validator; it becomes one ``SpecError``)."""
+    return PydanticCustomError(RUNNER_ERROR, message, {"hint": hint} if hint else {})
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
