@@ -4,7 +4,13 @@ errors become ``runner.errors``.
 Inputs are entered on the caller's ``ExitStack`` (so every exit path unmounts / removes scratch).
 Outputs are held in an ``OutputSet`` that finalizes each output independently on exit (one failed
 upload does not keep the others from being finalized) and can keep staged data without uploading
-(``SkipFinalize``, for a failed job run with ``--no-upload-on-failure``).
+(``SkipFinalize``, for a failed job run with ``--no-upload-on-failure``: ``held_back`` then names where
+each output's data stayed).
+
+The job's ``artifacts`` on a local default datastore are written in place (nothing to stage or move)
+unless the run may have to hold them back (``OutputSet(stage_artifacts=True)``, which the run asks for
+with ``--no-upload-on-failure``): then they are staged like any ``upload`` output and moved into place
+only when the job completes.
 """
 
 from __future__ import annotations
@@ -147,26 +153,53 @@ def _written_in_place(folder: Path) -> Iterator[Materialized]:
     yield Materialized(host_path=folder, read_only=False)
 
 
-class OutputSet:
-    """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited."""
+@dataclass(frozen=True)
+class _Entered:
+    binding: Binding
+    manager: AbstractContextManager[Materialized]
+    staged: Path | None  # where the output's data waits until it is finalized (None: written in place)
 
-    def __init__(self) -> None:
-        self._entered: list[tuple[Binding, AbstractContextManager[Materialized]]] = []
+
+def _staging_of(mode: Mode, target: Target, workdir: Path) -> Path | None:
+    """Where an output strategy keeps what the job wrote until it is finalized; None when the job's
+    writes reach the target while it runs (``direct``; ``rw_mount`` to a remote store uploads each file
+    as it is closed), so they cannot be held back."""
+    if mode is Mode.UPLOAD:
+        return workdir
+    if mode is Mode.RW_MOUNT and target.local_path is not None:
+        return workdir / "staged"  # rw_mount to a local folder stages, then moves into place
+    return None
+
+
+class OutputSet:
+    """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited.
+
+    ``stage_artifacts``: stage the job's artifacts even on a local datastore, so that ``close(upload=
+    False)`` can hold them back like every other output."""
+
+    def __init__(self, *, stage_artifacts: bool = False) -> None:
+        self._entered: list[_Entered] = []
+        self.stage_artifacts = stage_artifacts
         self.errors: dict[str, RunnerError] = {}
+        self.held_back: dict[str, Path] = {}  # output -> where its data stayed (close(upload=False))
+        self.written_in_place: list[str] = []  # outputs close(upload=False) could not hold back
         self.closed = False
 
     def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: Path,
               out: Materializations) -> None:
         for binding in bindings:
-            target = to_target(resolved[binding.name], binding)
-            if binding.name == ARTIFACTS and target.local_path is not None:
-                manager: AbstractContextManager[Materialized] = _written_in_place(target.local_path)
-            else:
-                manager = output_strategy(binding.mode).materialize(target, workdir_for(binding, job_dir))
+            entered = self._materialize(binding, to_target(resolved[binding.name], binding), job_dir)
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
-                done = manager.__enter__()
-            self._entered.append((binding, manager))
+                done = entered.manager.__enter__()
+            self._entered.append(entered)
             out.add(binding, done)
+
+    def _materialize(self, binding: Binding, target: Target, job_dir: Path) -> _Entered:
+        if binding.name == ARTIFACTS and target.local_path is not None and not self.stage_artifacts:
+            return _Entered(binding, _written_in_place(target.local_path), None)
+        workdir = workdir_for(binding, job_dir)
+        return _Entered(binding, output_strategy(binding.mode).materialize(target, workdir),
+                        _staging_of(binding.mode, target, workdir))
 
     def close(self, *, upload: bool = True) -> dict[str, RunnerError]:
         """Finalize every output (or keep staged data when ``upload`` is False). Idempotent."""
@@ -174,8 +207,12 @@ class OutputSet:
             return self.errors
         self.closed = True
         while self._entered:
-            binding, manager = self._entered.pop()
-            self._close_one(binding, manager, upload)
+            entered = self._entered.pop()
+            self._close_one(entered.binding, entered.manager, upload)
+            if not upload and entered.staged is not None:
+                self.held_back[entered.binding.name] = entered.staged
+            elif not upload:
+                self.written_in_place.append(entered.binding.name)
         return self.errors
 
     def _close_one(self, binding: Binding, manager: AbstractContextManager[Materialized],

@@ -103,7 +103,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     with ExitStack() as stack:
         mats = Materializations()
         materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir)
-        outputs = stack.enter_context(OutputSet())
+        outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure))
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
@@ -115,13 +115,34 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         errors = outputs.close(upload=upload)
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
-    if errors:
-        status = JobStatus.FAILED if status is JobStatus.COMPLETED else status
-        detail = "outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values())
-        error = f"{error}\n{detail}" if error else detail
+    status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload)
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
+
+
+def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],
+                    status: JobStatus, error: str | None, *, upload: bool) -> tuple[JobStatus, str | None]:
+    """The status and error once the outputs are finalized: an output that could not be made durable
+    fails a job; outputs held back by ``--no-upload-on-failure`` are named with where they are."""
+    notes = [error] if error else []
+    if errors:
+        status = JobStatus.FAILED if status is JobStatus.COMPLETED else status
+        notes.append("outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values()))
+    if not upload:
+        tracker.extra["held_back_outputs"] = {k: str(v) for k, v in sorted(outputs.held_back.items())}
+        notes.append(held_back_note(outputs))
+    return status, "\n".join(notes) or None
+
+
+def held_back_note(outputs: OutputSet) -> str:
+    """What ``--no-upload-on-failure`` kept out of the datastores, and where it is (for the record)."""
+    kept = ", ".join(f"{name} in {path}" for name, path in sorted(outputs.held_back.items()))
+    note = f"outputs not uploaded (--no-upload-on-failure); kept staged: {kept or 'none'}"
+    if outputs.written_in_place:
+        note += (f"; written to their targets while the job ran, so not held back: "
+                 f"{', '.join(sorted(outputs.written_in_place))}")
+    return note
 
 
 def _user_cache_dir() -> Path:

@@ -93,8 +93,9 @@ def create(
     stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; run nothing."),
     backend: str = typer.Option(None, "--backend", help="docker (default) or process."),
-    no_upload_on_failure: bool = typer.Option(False, "--no-upload-on-failure",
-                                              help="Keep a failed job's outputs staged, not uploaded."),
+    no_upload_on_failure: bool = typer.Option(
+        False, "--no-upload-on-failure",
+        help="Keep a failed job's outputs (its artifacts too) staged, not uploaded."),
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
 ) -> None:
     """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""

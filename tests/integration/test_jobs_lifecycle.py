@@ -179,3 +179,42 @@ def test_output_that_cannot_be_made_durable_fails_the_job(ws: Path, tmp_path: Pa
     staged = ws / "jobs" / "frozen1" / "outputs" / "o"
     assert str(staged) in record["error"]
     assert (staged / "data.txt").read_text() == "precious\n"
+
+
+def test_no_upload_on_failure_holds_back_the_artifacts_too(ws: Path, tmp_path: Path) -> None:
+    """./outputs, ./logs and user_logs of a failed job stay staged with the named outputs; the record
+    says what was held back and where. A job that completes gets its artifacts in place as usual."""
+    job = write_job(tmp_path, """
+        command: echo result > ${{outputs.o}}/r.txt; echo art > outputs/a.txt; echo log-line; exit 2
+        outputs:
+          o:
+            mode: upload
+        environment:
+          image: runner/busybox:latest
+        """)
+    cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "h1", "--no-upload-on-failure")
+    record = show(ws, "h1")
+    assert record["status"] == "Failed" and record["outputs_partial"] is False
+    assert not datastore_file(ws, "ExperimentRun/dcid.h1").exists()
+    assert not datastore_file(ws, "azureml/h1/o").exists()
+    staged = ws / "jobs" / "h1" / "outputs"
+    assert (staged / "artifacts" / "outputs" / "a.txt").read_text() == "art\n"
+    assert "log-line" in (staged / "artifacts" / "user_logs" / "std_log.txt").read_text()
+    assert (staged / "o" / "r.txt").read_text() == "result\n"
+    assert record["extra"]["held_back_outputs"] == {"artifacts": str(staged / "artifacts"),
+                                                    "o": str(staged / "o")}
+    assert "the command exited with code 2" in record["error"]
+    assert (f"outputs not uploaded (--no-upload-on-failure); kept staged: artifacts in {staged / 'artifacts'}"
+            f", o in {staged / 'o'}") in record["error"]
+
+    ok = write_job(tmp_path, """
+        command: echo art > outputs/a.txt
+        environment:
+          image: runner/busybox:latest
+        """, name="ok.yml")
+    cli(ws, "job", "create", "--file", str(ok), "--stream", "--name", "h2", "--no-upload-on-failure",
+        check=True)
+    assert datastore_file(ws, "ExperimentRun/dcid.h2/outputs/a.txt").read_text() == "art\n"
+    assert not (ws / "jobs" / "h2" / "outputs" / "artifacts").exists()
+    assert "held_back_outputs" not in show(ws, "h2")["extra"]
+

@@ -7,14 +7,18 @@ import json
 import os
 from pathlib import Path
 
+import fsspec
 import yaml
 
+from runner.job_materialize import Materializations, OutputSet
 from runner.job_plan import artifacts_binding, plan_from_dict
 from runner.job_recovery import process_start_time
 from runner.job_register import parse_registered_as
+from runner.job_run import held_back_note
 from runner.mlflow_env import collect_logged_models, finish_run, prepare_run
 from runner.modes import AssetType, Direction, Mode, PathKind
 from runner.plan_types import Binding, Resources, RunPlan
+from runner.resolved import ResolvedPath
 
 
 def test_plan_survives_the_json_round_trip(tmp_path: Path) -> None:
@@ -67,3 +71,40 @@ def test_process_identity() -> None:
 def test_registered_as_names() -> None:
     assert parse_registered_as("azureml:my-model:3") == ("my-model", "3")
     assert parse_registered_as("azureml:my-model") == ("my-model", None)
+
+
+def _local_target(path: Path) -> ResolvedPath:
+    return ResolvedPath(uri=str(path), fs=fsspec.filesystem("file"), path=str(path), url=f"file://{path}",
+                        kind=PathKind.ANY, local_path=path)
+
+
+def test_artifacts_staged_for_no_upload_on_failure_are_held_back_or_moved_into_place(tmp_path: Path) -> None:
+    for upload in (False, True):
+        job_dir, store = tmp_path / f"job-{upload}", tmp_path / f"store-{upload}"
+        outputs = OutputSet(stage_artifacts=True)
+        mats = Materializations()
+        targets = {"artifacts": _local_target(store / "art")}
+        outputs.enter((artifacts_binding("j", job_dir),), targets, job_dir, mats)
+        staged = Path(mats.host_paths["artifacts"])
+        assert staged == job_dir / "outputs" / "artifacts"  # not the datastore folder itself
+        (staged / "user_logs").mkdir()
+        (staged / "user_logs" / "std_log.txt").write_text("log")
+        assert outputs.close(upload=upload) == {}
+        if upload:
+            assert (store / "art" / "user_logs" / "std_log.txt").read_text() == "log"
+            assert outputs.held_back == {}
+        else:
+            assert not (store / "art").exists() and (staged / "user_logs" / "std_log.txt").exists()
+            assert outputs.held_back == {"artifacts": staged}
+            assert held_back_note(outputs) == ("outputs not uploaded (--no-upload-on-failure); kept staged: "
+                                               f"artifacts in {staged}")
+
+
+def test_artifacts_are_written_in_place_without_the_flag(tmp_path: Path) -> None:
+    outputs = OutputSet()
+    mats = Materializations()
+    outputs.enter((artifacts_binding("j", tmp_path / "job"),), {"artifacts": _local_target(tmp_path / "art")},
+                  tmp_path / "job", mats)
+    assert mats.host_paths["artifacts"] == str(tmp_path / "art")
+    outputs.close(upload=False)
+    assert outputs.held_back == {} and outputs.written_in_place == ["artifacts"]
