@@ -3,6 +3,11 @@
 Used by the background worker (``python -m runner.job_worker``) and by ``job create --stream`` in the
 foreground. Every mount, staging folder and container is released through one ``ExitStack`` on every
 path; SIGTERM/SIGINT cancel (see ``runner.job_supervise``).
+
+A cancel that arrives once the command has ended (while the job is Finalizing) stops nothing:
+finalization is never interrupted (no output is lost), and the job ends with the status its command
+earned (Completed, or Failed); the record says the cancel came too late (``extra["late_cancel"]``)
+rather than calling a completed job Canceled.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from runner.workspace import JobRecord, JobStatus, Workspace, utcnow
 log = logging.getLogger(__name__)
 
 WORKSPACE_LABEL = "runner.workspace"
+LATE_CANCEL = "late_cancel"  # extra key: a cancel that arrived after the command had ended
+LATE_CANCEL_NOTE = ("a cancel arrived after the job's command had ended, while its outputs were being "
+                    "finalized; finalization is never interrupted, so the job kept the status of its command")
 
 
 class StatusTracker:
@@ -117,6 +125,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     _remove_empty_scratch(job_dir)
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload)
     registered = _register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else []
+    if cancel.requested.is_set() and outcome.reason != "canceled":
+        tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
                           registered_models=registered)
 

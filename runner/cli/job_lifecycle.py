@@ -64,6 +64,8 @@ def _summary(record: JobRecord) -> None:
         lines.append(f"Error: {record.error}")
     if record.registered_models:
         lines.append("Registered models: " + ", ".join(record.registered_models))
+    if record.extra.get("late_cancel"):
+        lines.append(f"Note: {record.extra['late_cancel']}")
     typer.echo("\n".join(lines), err=True)
 
 
@@ -172,8 +174,19 @@ def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
 @app.command("cancel")
 def cancel(name: str = typer.Option(..., "--name", "-n"),
            output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
-    """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled."""
+    """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
+
+    A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
+    and this command says so and exits 1."""
+    _check_output(output)
     record = _operations().cancel(name)
+    if record.status.value != "Canceled":
+        from runner.errors import JobError
+
+        raise JobError(f"job '{name}' was not canceled: its command had already ended when the cancel "
+                       f"arrived (it was finalizing its outputs), and it ended {record.status.value}",
+                       hint=f"finalization is never interrupted; `runner job show --name {name}` shows "
+                            "the result")
     if output == "json":
         _common.print_json(_as_json(record))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -218,3 +219,62 @@ def test_no_upload_on_failure_holds_back_the_artifacts_too(ws: Path, tmp_path: P
     assert not (ws / "jobs" / "h2" / "outputs" / "artifacts").exists()
     assert "held_back_outputs" not in show(ws, "h2")["extra"]
 
+
+def _pending_signals(pid: int) -> int:
+    """The signals pending for ``pid`` (its own and its thread group's), as a bit mask."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+
+
+def test_cancel_after_the_command_ended_does_not_interrupt_finalization(
+        ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    """The cancel arrives once the command has ended, before the outputs are finalized: nothing is
+    interrupted, the job keeps the status its command earned (Completed), the record and `job cancel`
+    say the cancel came too late. The order is forced, not timed: the workspace database is held so the
+    runner waits to record Finalizing, the runner is stopped, and the cancel's SIGTERM is seen pending."""
+    ctl = tmp_path / "ctl"
+    ctl.mkdir()
+    job = write_job(tmp_path, """
+        command: >-
+          echo ready; until [ -e ${{inputs.ctl}}/go ]; do sleep 0.1; done;
+          echo done > ${{outputs.o}}/f.txt
+        inputs:
+          ctl: {type: uri_folder, path: ctl, mode: direct}
+        outputs:
+          o: {mode: upload}
+        environment:
+          image: runner/busybox:latest
+        """)
+    cli(ws, "job", "create", "--file", str(job), "--name", "late1", check=True)
+    wait_for_log(ws, "late1", "ready")
+    runner_pid = wait_for_status(ws, "late1", {"Running"})["runner_pid"]
+    db = sqlite3.connect(ws / "runner.db", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # the runner cannot record Finalizing until this is released
+    try:
+        (ctl / "go").touch()
+        while containers_of(docker_client, "late1"):  # the command ended; the container is removed
+            time.sleep(0.2)
+        os.kill(runner_pid, signal.SIGSTOP)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    try:
+        canceler = spawn(ws, "job", "cancel", "--name", "late1")
+        while not _pending_signals(runner_pid) & (1 << (signal.SIGTERM - 1)):
+            assert canceler.poll() is None, canceler.communicate()
+            time.sleep(0.1)
+    finally:
+        os.kill(runner_pid, signal.SIGCONT)
+    out, err = canceler.communicate(timeout=120)
+    assert canceler.returncode == 1
+    assert "job 'late1' was not canceled: its command had already ended" in err
+    assert "it ended Completed" in err and "Traceback" not in err
+    record = show(ws, "late1")
+    assert record["status"] == "Completed" and record["exit_code"] == 0 and record["error"] is None
+    assert list(record["extra"]["status_times"]) == ["Preparing", "Running", "Finalizing", "Completed"]
+    assert "a cancel arrived after the job's command had ended" in record["extra"]["late_cancel"]
+    assert datastore_file(ws, "azureml/late1/o/f.txt").read_text() == "done\n"
+    assert_no_leftovers(docker_client, ws, "late1")
+    streamed = cli(ws, "job", "stream", "--name", "late1")
+    assert streamed.returncode == 0 and "Note: a cancel arrived after the job's command had ended" in (
+        streamed.stderr)
