@@ -1,0 +1,198 @@
+"""A warm process that runs ``runner`` commands in forked children (the server side of
+``runner.launch``).
+
+    python -m runner.forkserver SOCKET LOCK
+
+It holds LOCK (one server per socket), imports the CLI's libraries once, then listens on SOCKET.
+For each connection it forks a *supervisor*, which receives the client's request (argv, environment,
+working directory, umask and its stdin/stdout/stderr descriptors) and forks the *command*: a child
+that takes on all of that and runs ``runner.cli.main`` exactly as the client would have. The
+supervisor tells the client the command's pid, passes on the signals the client forwards, and
+reports the command's wait status. If the client goes away (killed), the command is killed too, as
+it would have died with the client's process: the next ``runner`` command then recovers its job.
+
+Forking is only safe from a process with one thread, so the server starts none (it checks), and it
+opens no files, sockets or database connections the children could share. It exits after
+``RUNNER_FORKSERVER_IDLE_S`` seconds (default 600) without a command, or as soon as its socket is
+removed or replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import io
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from typing import Any
+
+# What a command imports: the CLI, the spec and plan, the job lifecycle, docker-py and the strategies
+# every job uses (its ``artifacts`` output is an upload). Model and datastore commands add a little.
+WARM_MODULES = (
+    "runner.cli", "runner.cli.job", "runner.cli.job_lifecycle", "runner.cli.model",
+    "runner.spec", "runner.spec_load", "runner.plan", "runner.resolve", "runner.workspace",
+    "runner.jobs", "runner.job_run", "runner.job_materialize", "runner.job_supervise",
+    "runner.backends.docker", "runner.backends.process", "runner.registry", "runner.client",
+    "mounts.upload", "mounts.download", "docker", "rich.console", "rich.table",
+)
+IDLE_ENV = "RUNNER_FORKSERVER_IDLE_S"
+CHECK_EVERY_S = 30.0
+
+
+def serve(socket_path: str, lock_path: str) -> None:
+    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another server has it
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the command
+            continue
+    if threading.active_count() != 1:
+        return  # an import started a thread: forking would not be safe, so no server
+    listener = _listen(socket_path)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    idle_s = float(os.environ.get(IDLE_ENV, "600"))
+    identity = os.stat(socket_path).st_ino
+    last = time.monotonic()
+    listener.settimeout(min(CHECK_EVERY_S, idle_s))
+    while time.monotonic() - last < idle_s and _still_ours(socket_path, identity):
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        last = time.monotonic()
+        if os.fork() == 0:
+            listener.close()
+            os.close(lock)
+            _supervise(conn)  # never returns
+        conn.close()
+    if _still_ours(socket_path, identity):
+        os.unlink(socket_path)
+
+
+def _listen(socket_path: str) -> socket.socket:
+    """Listen on ``socket_path``: bound under a temporary name and renamed into place, so a client
+    never connects to a socket that is not listening yet."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    temporary = f"{socket_path}.{os.getpid()}"
+    if os.path.exists(temporary):
+        os.unlink(temporary)
+    listener.bind(temporary)
+    os.chmod(temporary, 0o600)
+    listener.listen(64)
+    os.replace(temporary, socket_path)
+    return listener
+
+
+def _still_ours(socket_path: str, identity: int) -> bool:
+    try:
+        return os.stat(socket_path).st_ino == identity
+    except OSError:
+        return False
+
+
+def _supervise(conn: socket.socket) -> None:
+    """In the supervisor: start the command, relay signals, report its status; then ``_exit``."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        request, fds = _receive(conn)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _become_command(request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(f"pid {pid}\n".encode())
+        status = _relay(conn, pid)
+        with contextlib.suppress(OSError):  # the client may be gone
+            conn.sendall(f"exit {status}\n".encode())
+    except BaseException:  # noqa: BLE001 - the supervisor must never run the server's loop
+        os._exit(1)
+    os._exit(0)
+
+
+def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    header, fds, _flags, _addr = socket.recv_fds(conn, 4, 3)
+    if len(header) != 4 or len(fds) != 3:
+        raise ConnectionError("a malformed request")
+    (size,) = struct.unpack("!I", header)
+    payload = bytearray()
+    while len(payload) < size:
+        chunk = conn.recv(size - len(payload))
+        if not chunk:
+            raise ConnectionError("the client went away")
+        payload += chunk
+    return json.loads(payload), fds
+
+
+def _relay(conn: socket.socket, pid: int) -> int:
+    """Wait for the command to end, passing on the client's signals; the command's wait status as
+    ``os.waitstatus_to_exitcode`` gives it. A client that goes away takes the command with it."""
+    pidfd = os.pidfd_open(pid)
+    buffered = b""
+    while pidfd not in select.select([pidfd, conn.fileno()], [], [])[0]:
+        data = conn.recv(256)
+        if not data:  # the client was killed: so is its command (its job is recovered later)
+            os.kill(pid, signal.SIGKILL)
+            break
+        buffered += data
+        *lines, buffered = buffered.split(b"\n")
+        for line in lines:
+            if line.startswith(b"signal "):
+                os.kill(pid, int(line.split()[1]))
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _become_command(request: dict[str, Any], fds: list[int]) -> None:
+    """In the command's process: take on the client's streams, environment, directory and argv,
+    then run the CLI as the client would have."""
+    try:
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        os.umask(request["umask"])
+        sys.argv = list(request["argv"])
+        sys.modules["__main__"].__package__ = request.get("main_package")
+        _reopen_streams(request["streams"])
+        if "random" in sys.modules:  # the server's state is every child's: reseed
+            sys.modules["random"].seed()
+    except BaseException as err:  # noqa: BLE001
+        os.write(2, f"runner: could not start the command: {err}\n".encode())
+        os._exit(1)
+    from runner.cli import main
+
+    main()
+    os._exit(0)  # main() exits by itself; this is only a guard
+
+
+def _reopen_streams(streams: list[list[str | None]]) -> None:
+    """New ``sys.std*`` objects over descriptors 0-2 with the client's encodings, buffered as the
+    interpreter would buffer them there (line-buffered on a terminal)."""
+    made = []
+    for fd, (encoding, errors) in enumerate(streams):
+        binary = open(fd, "rb" if fd == 0 else "wb", closefd=False)  # noqa: SIM115 - sys.std* stay open
+        made.append(io.TextIOWrapper(binary, encoding=encoding or "utf-8", errors=errors or "strict",
+                                     line_buffering=fd == 2 or (fd == 1 and os.isatty(fd))))
+    sys.stdin, sys.stdout, sys.stderr = made
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2])

@@ -1,0 +1,204 @@
+"""The ``runner`` entry point: run the CLI in a warm fork server when one is up, else in this process.
+
+Starting Python and importing the CLI's libraries (typer, pydantic and the spec models, docker-py,
+fsspec) costs ~0.8 s on this project's machines, twice a whole ``docker run``. A fork server
+(``runner.forkserver``) pays it once: it imports them and then forks one child per command. This
+client imports only the standard library, sends its argv, environment, working directory and its
+stdin/stdout/stderr descriptors (SCM_RIGHTS) over a Unix socket, forwards the signals it gets
+(Ctrl-C, SIGTERM, SIGHUP), and exits with the child's status; so the command behaves as if it ran
+here: same terminal, same files, same exit code or signal.
+
+When no server is running for this installation, the command runs in this process as before and a
+server is started in the background for the next command. ``RUNNER_FORKSERVER=0`` turns it off.
+The socket lives in a 0700 directory of the user's (``$XDG_RUNTIME_DIR`` or ``/tmp``), and its name
+carries a fingerprint of the installed code, so an edited or upgraded runner never serves a command
+with old code: the old server is simply no longer asked, and exits when idle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import zlib
+from collections.abc import Iterator
+from types import FrameType
+
+ENV_SWITCH = "RUNNER_FORKSERVER"
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_PACKAGES = ("runner", "mounts")
+
+
+def main() -> None:
+    """Run ``runner`` with ``sys.argv``; never returns."""
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no"):
+        paths = server_paths()
+        if paths is not None:
+            status = _run_through_server(paths.socket)
+            if status is not None:
+                _exit_like(status)
+            _start_server(paths)
+    from runner.cli import main as cli_main
+
+    cli_main()
+
+
+class ServerPaths:
+    """Where the server of this installation listens and locks (one per code fingerprint and user)."""
+
+    def __init__(self, directory: str, fingerprint: str) -> None:
+        self.directory = directory
+        self.socket = os.path.join(directory, f"fs-{fingerprint}.sock")
+        self.lock = os.path.join(directory, f"fs-{fingerprint}.lock")
+
+
+def server_paths() -> ServerPaths | None:
+    """The paths for this user and code, or None when no private directory can be had."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    directory = os.path.join(base, f"runner-{os.getuid()}")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.stat(directory)
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None  # somebody else's, or open to others: not a place to trust a socket
+    return ServerPaths(directory, code_fingerprint())
+
+
+def _source_root() -> str:
+    """The folder that holds this ``runner`` package (and ``mounts`` beside it)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def code_fingerprint(root: str | None = None) -> str:
+    """A short hash of the interpreter, every source file of ``runner`` and ``mounts`` under ``root``
+    (path, size, mtime) and the package directories on ``sys.path`` (an install or upgrade changes
+    them)."""
+    root = root or _source_root()
+    parts = [os.path.realpath(sys.executable), sys.version]
+    for package in _PACKAGES:
+        for folder, dirs, files in os.walk(os.path.join(root, package)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    info = os.stat(os.path.join(folder, name))
+                    parts.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}")
+    for entry in sys.path:  # where packages are installed (not the working directory)
+        if not entry.endswith(("site-packages", "dist-packages")):
+            continue
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            continue
+    data = "\n".join(parts).encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def _run_through_server(path: str) -> int | None:
+    """The command's wait status (as ``os.waitstatus_to_exitcode``), or None when no server took it
+    (none running, or it went away before starting the command: then it is safe to run it here)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        return None
+    # forwarding starts before the request is sent: a Ctrl-C that comes early waits in the socket
+    # until the supervisor reads it, right after the command has started
+    with _forwarding_signals(sock):
+        try:
+            _send_request(sock)
+            reader = sock.makefile("rb")
+            first = reader.readline()
+        except OSError:
+            first = b""
+        if not first.startswith(b"pid "):
+            sock.close()
+            return None
+        for line in reader:
+            if line.startswith(b"exit "):
+                return int(line.split()[1])
+    # the server's supervisor died without a word (killed): report it as a kill, as a shell would
+    print("runner: the command's process ended without a status", file=sys.stderr)
+    return -int(signal.SIGKILL)
+
+
+def _send_request(sock: socket.socket) -> None:
+    fds = [_open_or_null(fd) for fd in (0, 1, 2)]
+    request = {
+        "argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+        # how this process was started, which click's usage lines show ("runner", "python -m runner")
+        "main_package": getattr(sys.modules.get("__main__"), "__package__", None),
+        "streams": [[getattr(s, "encoding", None), getattr(s, "errors", None)]
+                    for s in (sys.stdin, sys.stdout, sys.stderr)],
+    }
+    payload = json.dumps(request).encode()
+    socket.send_fds(sock, [struct.pack("!I", len(payload))], fds)
+    sock.sendall(payload)
+
+
+def _open_or_null(fd: int) -> int:
+    try:
+        os.fstat(fd)
+        return fd
+    except OSError:  # a closed standard stream: the child gets /dev/null, as the interpreter would
+        return os.open(os.devnull, os.O_RDWR)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _forwarding_signals(sock: socket.socket) -> Iterator[None]:
+    """While the command runs, the signals this process gets are sent on to it (through the server's
+    supervisor, which knows its pid)."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):  # the command has ended: nothing to tell
+            sock.sendall(f"signal {signum}\n".encode())
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_like(status: int) -> None:
+    """Exit with the command's exit code, or die of the same signal that ended it."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    if status < 0:
+        if -status not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+        status = 128 - status
+    os._exit(status)
+
+
+def _start_server(paths: ServerPaths) -> None:
+    """Start a server for the next command, unless one is already starting (it holds the lock)."""
+    import fcntl
+
+    try:
+        with open(paths.lock, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except OSError:
+        return  # held: a server is starting or running
+    import subprocess
+
+    with contextlib.suppress(OSError):  # no server this time: commands still run in their own process
+        subprocess.Popen([sys.executable, "-m", "runner.forkserver", paths.socket, paths.lock],
+                         cwd=_source_root(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
