@@ -19,11 +19,17 @@ from runner.backends.base import RunHandle
 
 log = logging.getLogger(__name__)
 
-CANCEL_GRACE_S = float(os.environ.get("RUNNER_CANCEL_GRACE_S", "10"))
+CANCEL_GRACE_ENV = "RUNNER_CANCEL_GRACE_S"
 POLL_S = 0.2
 LOG_DRAIN_S = 10.0
 
 Echo = Callable[[bytes], None]
+
+
+def cancel_grace_s() -> float:
+    """Seconds a stopped job gets between SIGTERM and SIGKILL (read when used, not at import: a
+    warm fork server imports this module once for many commands with their own environments)."""
+    return float(os.environ.get(CANCEL_GRACE_ENV, "10"))
 
 
 class JobCanceled(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
@@ -108,8 +114,9 @@ def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSigna
             reason = "timeout"
             break
     if reason != "exited":
-        log.info("stopping the job (%s), grace period %.0f s", reason, CANCEL_GRACE_S)
-        handle.stop(CANCEL_GRACE_S)
+        grace_s = cancel_grace_s()
+        log.info("stopping the job (%s), grace period %.0f s", reason, grace_s)
+        handle.stop(grace_s)
         done.wait()
     pump.join(LOG_DRAIN_S)
     error = result.get("error")

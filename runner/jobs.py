@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import JobError, SpecError
 from runner.job_recovery import current_process_start, mark_lost, reconcile, release_resources, runner_alive
-from runner.job_supervise import CANCEL_GRACE_S, Echo
+from runner.job_supervise import Echo, cancel_grace_s
 from runner.names import generate_job_name, is_valid_job_name
 from runner.uris import ARTIFACTS
 from runner.workspace import JobRecord, JobStatus, Workspace
@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.25
-CANCEL_WAIT_S = CANCEL_GRACE_S + 120.0
+CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
+
+
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     if requested:
         return requested
@@ -204,7 +206,7 @@ class JobOperations:
                            "canceled")
         if runner_alive(record) and record.runner_pid:
             os.kill(record.runner_pid, signal.SIGTERM)
-            deadline = time.monotonic() + CANCEL_WAIT_S
+            deadline = time.monotonic() + cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S
             while time.monotonic() < deadline:
                 record = self.workspace.get_job(name)
                 if record.status.is_terminal:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 JOB_LABEL = "runner.job"
 WORKSPACE_LABEL = "runner.workspace"
 PROBE_LABEL = "runner.probe"
-DOCKER_API_VERSION = os.environ.get("RUNNER_DOCKER_API_VERSION", "1.41")  # Docker Engine >= 20.10
+DEFAULT_DOCKER_API_VERSION = "1.41"  # Docker Engine >= 20.10; RUNNER_DOCKER_API_VERSION overrides
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
 BUILD_TAG_PREFIX = "runner-build/"
 DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
@@ -128,7 +128,8 @@ class DockerBackend:
 
             try:
                 # a fixed API version saves the GET /version round trip of version="auto"
-                self._client = docker.from_env(timeout=120, version=DOCKER_API_VERSION)
+                self._client = docker.from_env(timeout=120, version=os.environ.get(
+                    "RUNNER_DOCKER_API_VERSION", DEFAULT_DOCKER_API_VERSION))
             except Exception as exc:  # noqa: BLE001 - any failure here means "no usable engine"
                 raise BackendError(f"the Docker engine is not reachable ({exc.__class__.__name__})",
                                    hint=DOCKER_HINT) from exc
