@@ -291,4 +291,5 @@ def _not_found_hint(resolved: ResolvedPath) -> str:
 
 def _relative_note(resolved: ResolvedPath) -> str:
     local = resolved.uri.startswith("/")  # a local path (datastore and job paths are azureml:// URIs)
-    return " (relative local paths are relative to the YAML file's folder)" if local else ""
+    return (" (relative local paths are relative to the job YAML's folder, or to the current directory "
+            "for a job built in Python)") if local else ""

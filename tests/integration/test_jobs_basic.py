@@ -142,7 +142,7 @@ def test_missing_input_path_is_one_error_with_file_line_and_field(ws: Path, tmp_
         first, hint = result.stderr.strip().splitlines()
         assert first == (f"error: {job}:5:5: inputs.x.path: '{tmp_path}/does-not-exist' does not exist; "
                          "a path that is read must name an existing file or folder")
-        assert hint.startswith("  hint: check the path (relative local paths are relative to the YAML")
+        assert hint.startswith("  hint: check the path (relative local paths are relative to the job YAML")
     assert cli(ws, "job", "show", "--name", "nopath").returncode != 0  # nothing was queued
 
 

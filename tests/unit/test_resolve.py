@@ -202,7 +202,7 @@ def test_missing_input_path_in_a_job_file_says_file_line_field_and_fix(ws: Works
     text = err.render()
     assert text.startswith(f"{yml}:6:5: inputs.x.path: '{tmp_path}/does-not-exist' does not exist")
     assert "must name an existing file or folder" in text
-    assert "relative to the YAML file's folder" in text and "contains: data, job.yml" in text
+    assert "relative to the job YAML's folder" in text and "contains: data, job.yml" in text
 
     with pytest.raises(ResolveError) as info:  # a --set value is named as such, not the YAML line
         plan_job(load_job_spec(yml, ["inputs.x.path=nope"]), workspace=ws, job_name="j1")
