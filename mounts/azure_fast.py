@@ -21,19 +21,20 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mounts.azure_listing import parse_connection_string, parse_list_blobs
+from mounts.azure_listing import parse_connection_string, parse_list_blobs, parse_list_folder
 from mounts.lean_http import LeanConnection, LeanResponse
 from mounts.store import RemoteFile, Sink
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 API_VERSION = "2021-12-02"
 READ_BUFFER = 1 << 20
@@ -222,20 +223,44 @@ class AzureBlobStore:
 
     def _list(self, container: str, prefix: str) -> list[RemoteFile]:
         files: list[RemoteFile] = []
+        for page in self._list_pages(container, {"prefix": prefix} if prefix else {},
+                                     lambda payload: parse_list_blobs(payload, container, prefix)):
+            files.extend(page)
+        return files
+
+    def list_folder(self, path: str) -> dict[str, dict[str, Any]]:
+        """The direct children of folder ``path`` (``container[/prefix]``) as fsspec-style ``info``
+        dicts by name: List Blobs with ``delimiter=/``, one request per 5,000 entries (a FUSE lookup
+        pays ~0.2 ms of CPU here instead of the SDK pipeline's ~2 ms plus adlfs' async hop)."""
+        container, prefix = self._split(path)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        extra = {"delimiter": "/", **({"prefix": prefix} if prefix else {})}
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            for page in self._list_pages(container, extra,
+                                         lambda payload: parse_list_folder(payload, container, prefix)):
+                entries.update(page)
+        except AzureHTTPError as exc:
+            if exc.status == 404:
+                raise FileNotFoundError(path) from exc
+            raise
+        return entries
+
+    def _list_pages(self, container: str, extra: dict[str, str],
+                    parse: Callable[[bytes], tuple[T, str]]) -> Iterator[T]:
+        """The parsed pages of one List Blobs (``parse`` returns a page and its NextMarker)."""
         marker = ""
         while True:
             query = {"restype": "container", "comp": "list", "maxresults": str(self._page_size),
-                     "include": "metadata"}
-            if prefix:
-                query["prefix"] = prefix
+                     "include": "metadata", **extra}
             if marker:
                 query["marker"] = marker
             _, _, payload = self._call("GET", f"{self._base_path}/{quote(container)}", query,
-                                       f"list {container}/{prefix}")
-            page, marker = parse_list_blobs(payload, container, prefix)
-            files.extend(page)
+                                       f"list {container}/{extra.get('prefix', '')}")
+            page, marker = parse(payload)
+            yield page
             if not marker:
-                return files
+                return
 
     def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
         end = item.size if length is None else start + length

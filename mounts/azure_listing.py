@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 from mounts.store import RemoteFile
 
@@ -41,3 +43,32 @@ def parse_list_blobs(payload: bytes, container: str, prefix: str) -> tuple[list[
                                 etag=etag.strip('"') if etag else None,
                                 md5=base64.b64decode(md5) if md5 else None))
     return files, root.findtext("NextMarker") or ""
+
+
+def parse_list_folder(payload: bytes, container: str, prefix: str) -> tuple[dict[str, dict[str, Any]], str]:
+    """One page of List Blobs with ``delimiter=/``: the direct children of ``prefix`` as fsspec-style
+    ``info`` dicts keyed by name (sub-folders from ``BlobPrefix`` and ADLS-style folder-marker blobs),
+    and the next marker ("" at the end)."""
+    root = ET.fromstring(payload)
+    entries: dict[str, dict[str, Any]] = {}
+    for folder in root.iter("BlobPrefix"):
+        name = (folder.findtext("Name") or "")[len(prefix):].rstrip("/")
+        if name:
+            entries[name] = {"name": f"{container}/{prefix}{name}", "type": "directory", "size": 0}
+    for blob in root.iter("Blob"):
+        name = (blob.findtext("Name") or "")[len(prefix):]
+        if not name or name.endswith("/") or name in entries:
+            continue  # the folder's own marker, or a marker of a sub-folder listed as a prefix already
+        metadata = {child.tag.lower(): (child.text or "") for child in blob.find("Metadata") or []}
+        path = f"{container}/{prefix}{name}"
+        if metadata.get("hdi_isfolder", "").lower() == "true":
+            entries[name] = {"name": path, "type": "directory", "size": 0}
+            continue
+        props = blob.find("Properties")
+        size = props.findtext("Content-Length") if props is not None else None
+        modified = props.findtext("Last-Modified") if props is not None else None
+        info: dict[str, Any] = {"name": path, "type": "file", "size": int(size or 0)}
+        if modified:
+            info["last_modified"] = parsedate_to_datetime(modified)
+        entries[name] = info
+    return entries, root.findtext("NextMarker") or ""

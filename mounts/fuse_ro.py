@@ -37,6 +37,8 @@ from mounts.readahead import Prefetcher, ReadaheadStream  # noqa: E402
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+# folder path on the store -> its direct children as fsspec-style ``info`` dicts by name
+FolderLister = Callable[[str], dict[str, dict[str, Any]]]
 FuseOSError = mfusepy.FuseOSError
 BLOCK = 512
 
@@ -106,13 +108,19 @@ def child_name(parent_fs_path: str, child_fs_path: str) -> str:
 
 
 class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
-    """Read-only view of ``root`` on ``fs``; with ``file_name``, ``root`` is one file shown in ``/``."""
+    """Read-only view of ``root`` on ``fs``; with ``file_name``, ``root`` is one file shown in ``/``.
+
+    ``lister`` lists a folder instead of ``fs.ls`` (``AzureBlobStore.list_folder``: one lean request
+    instead of the SDK pipeline; the first lookup in a folder waits for it, so it is the first byte).
+    """
 
     use_ns = True
 
     def __init__(self, fs: AbstractFileSystem, root: str, prefetcher: Prefetcher,
-                 file_name: str | None = None, root_info: dict[str, Any] | None = None) -> None:
+                 file_name: str | None = None, root_info: dict[str, Any] | None = None,
+                 lister: FolderLister | None = None) -> None:
         self.fs = fs
+        self.lister = lister
         self.root = root.rstrip("/") or "/"
         self.file_name = file_name
         self.root_info = root_info  # ``fs.info(root)`` when the caller already has it
@@ -172,6 +180,8 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
                 raise NotADirectoryError(path)
             return {self.file_name: attrs_of(self.root_info or self.fs.info(self.root))}
         full = self.fs_path(path)
+        if self.lister is not None:
+            return {name: attrs_of(info) for name, info in self.lister(full).items()}
         entries = {}
         for info in self.fs.ls(full, detail=True):
             name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))

@@ -44,9 +44,12 @@ class RoMountStrategy:
             return
         mountpoint = Path(workdir) / "mnt"
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]
-        prefetcher = Prefetcher(store_range_fetch(open_store(source.fs)), self.readahead)
+        store = open_store(source.fs)
+        prefetcher = Prefetcher(store_range_fetch(store), self.readahead)
+        # the lean client lists folders of a container (not the account's containers: no container)
+        lister = getattr(store, "list_folder", None) if source.path.strip("/") else None
         operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name,
-                                    root_info=root_info)
+                                    root_info=root_info, lister=lister)
         options = MountOptions(read_only=True, single_threaded=self.single_threaded, fsname="runner-ro",
                                unmount_timeout=self.unmount_timeout,
                                extra={"kernel_cache": True, "entry_timeout": 3600, "attr_timeout": 3600,
