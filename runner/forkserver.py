@@ -58,6 +58,8 @@ def serve(socket_path: str, lock_path: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the command
             continue
+    with contextlib.suppress(Exception):
+        sys.modules["runner.cli"].click_command()  # typer's click tree, built once for every command
     if threading.active_count() != 1:
         return  # an import started a thread: forking would not be safe, so no server
     listener = _listen(socket_path)
