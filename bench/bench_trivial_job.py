@@ -1,12 +1,14 @@
 """Trivial job overhead: `runner job create --stream` against `docker run --rm`, same image and command.
 
-    python bench/bench_trivial_job.py [--reps 10] [--image runner/busybox:latest] [--write]
+    python bench/bench_trivial_job.py [--reps 10] [--image runner/busybox:latest] [--code HEAD] [--write]
 
-Runs both N times (interleaved) in one invocation, prints medians and the ratio (target <= 1.2x), and
-where runner's time goes: interpreter start, `import runner.cli` (python -X importtime), submission
-(plan + record + code snapshot), Preparing, Running (container create/start/wait), Finalizing (outputs,
-artifacts), process exit; plus docker-py's create/start/wait/remove measured on their own. With
---write the figures go to bench/RESULTS.md under "Trivial job".
+Runs, interleaved, N times each in one invocation: runner with its fork server up (warm: the usual
+case after the first command), runner with ``RUNNER_FORKSERVER=0`` (cold: interpreter start and every
+import paid by the command), and ``docker run --rm``. Prints medians and the ratios (target <= 1.2x),
+and where runner's time goes: interpreter start, imports (python -X importtime), the job's statuses
+and steps from its record, and docker-py's create/start/wait/remove measured on their own. Our side
+runs from a ``git archive`` of ``--code`` (default HEAD; ``worktree`` for the working tree) with a
+private fork server. With --write the figures go to bench/RESULTS.md under "Trivial job".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,25 +27,39 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import CODE, use_code  # noqa: E402
 
 COMMAND = "echo hello from a trivial job"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    return timed_pid(argv, env, cwd)[0]
+
+
+def timed_pid(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+              ) -> tuple[float, int]:
+    """Wall seconds of one run of ``argv`` (which must succeed) and the pid it ran as."""
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+    if proc.wait() != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}")
+    return time.perf_counter() - start, proc.pid
 
 
-def import_time_s() -> float:
+def import_time_s(env: dict[str, str]) -> float:
     """Median of three ``python -X importtime -c "import runner.cli"`` totals."""
-    return statistics.median(_one_import_time_s() for _ in range(3))
+    return statistics.median(_one_import_time_s(env) for _ in range(3))
 
 
-def _one_import_time_s() -> float:
+def _one_import_time_s(env: dict[str, str]) -> float:
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import runner.cli"],
-                         capture_output=True, text=True, check=True).stderr
+                         capture_output=True, text=True, check=True, env=env).stderr
     last = [line for line in out.splitlines() if line.rstrip().endswith("runner.cli")][-1]
     return int(last.split("|")[1]) / 1e6
 
@@ -52,26 +69,29 @@ CREATE_PATH_MODULES = ("runner.cli", "runner.spec_load", "runner.jobs", "runner.
                        "runner.resolve", "runner.backends.docker", "docker")
 
 
-def create_path_import_time_s() -> float:
+def create_path_import_time_s(env: dict[str, str]) -> float:
     """Median of three: every import of the job-create path (top-level modules imported after
     ``site``, cumulative), i.e. what a no-input job pays in imports beyond the interpreter start."""
-    return statistics.median(_one_create_path_import_s() for _ in range(3))
+    return statistics.median(_one_create_path_import_s(env) for _ in range(3))
 
 
-def _one_create_path_import_s() -> float:
+def _one_create_path_import_s(env: dict[str, str]) -> float:
     code = "import " + ", ".join(CREATE_PATH_MODULES)
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
-                         text=True, check=True).stderr.splitlines()
+                         text=True, check=True, env=env).stderr.splitlines()
     site = max(i for i, line in enumerate(out) if line.rstrip().endswith("| site"))
     top_level = [line for line in out[site + 1:] if line.startswith("import time:")
                  and not line.split("|")[2][1:].startswith(" ")]
     return sum(int(line.split("|")[1]) for line in top_level) / 1e6
 
 
-def phases(runner: list[str], name: str) -> dict[str, float]:
+def job_record(runner: list[str], name: str, env: dict[str, str]) -> dict[str, Any]:
     raw = subprocess.run([*runner, "job", "show", "--name", name, "-o", "json"], capture_output=True,
-                         text=True, check=True).stdout
-    record = json.loads(raw)
+                         text=True, check=True, env=env).stdout
+    return dict(json.loads(raw))
+
+
+def phases(record: dict[str, Any]) -> dict[str, float]:
     times = {k: datetime.fromisoformat(v) for k, v in record["extra"]["status_times"].items()}
     created = datetime.fromisoformat(record["created_at"])
     order = [("Queued", created), *[(k, times[k]) for k in
@@ -105,74 +125,106 @@ def median_dicts(dicts: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(d[k] for d in dicts if k in d) for k in keys}
 
 
-def run(reps: int, image: str) -> dict[str, object]:
+def run(reps: int, image: str, code: str) -> dict[str, object]:
     load_start = "/".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="bench-trivial-"))
+    label = use_code(code, work / "code", ("runner", "mounts"))
+    root = CODE.root
+    runtime = work / "run"  # a private fork server, stopped at the end
+    runtime.mkdir(mode=0o700)
     (work / "job.yml").write_text(f"command: {COMMAND}\nenvironment:\n  image: {image}\n")
+    warm_env = {k: v for k, v in os.environ.items() if k != "RUNNER_FORKSERVER"}
+    warm_env.update(PYTHONPATH=str(root), XDG_RUNTIME_DIR=str(runtime))
+    cold_env = {**warm_env, "RUNNER_FORKSERVER": "0"}
     runner = [sys.executable, "-m", "runner", "--workspace", str(work / "ws")]
-    docker_cli = shutil.which("docker") or "docker"
-    timed([*runner, "job", "create", "--file", str(work / "job.yml"), "--stream", "--name", "warmup"])
-    timed([docker_cli, "run", "--rm", "--network", "none", image, "sh", "-c", COMMAND])
-    ours, theirs, phase_runs, steps = [], [], [], []
-    for i in range(reps):
-        name = f"trivial{i}"
-        ours.append(timed([*runner, "job", "create", "--file", str(work / "job.yml"), "--stream",
-                           "--name", name]))
-        theirs.append(timed([docker_cli, "run", "--rm", "--network", "none", image, "sh", "-c", COMMAND]))
-        phase_runs.append(phases(runner, name))
-        steps.append(docker_py_steps(image))
-    load = f"{load_start} at start, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " at end"
-    python_start = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(5))
-    shutil.rmtree(work, ignore_errors=True)
-    ours_m, theirs_m = statistics.median(ours), statistics.median(theirs)
-    return {"reps": reps, "image": image, "runner_s": ours_m, "docker_run_s": theirs_m,
-            "ratio": ours_m / theirs_m, "python_start_s": python_start, "load": load,
-            "import_runner_cli_s": import_time_s(), "import_create_path_s": create_path_import_time_s(),
+    create = [*runner, "job", "create", "--file", str(work / "job.yml"), "--stream", "--name"]
+    docker_run = [shutil.which("docker") or "docker", "run", "--rm", "--network", "none", image, "sh", "-c",
+                  COMMAND]
+    try:
+        timed([*create, "warmup-cold"], cold_env, root)
+        timed([*create, "warmup-warm"], warm_env, root)  # starts the server for the next ones
+        wait_for_server(runtime)
+        timed([*create, "warmup-served"], warm_env, root)
+        timed(docker_run)
+        warm, cold, theirs, phase_runs, steps, served = [], [], [], [], [], 0
+        for i in range(reps):
+            seconds, pid = timed_pid([*create, f"warm{i}"], warm_env, root)
+            warm.append(seconds)
+            cold.append(timed([*create, f"cold{i}"], cold_env, root))
+            theirs.append(timed(docker_run))
+            record = job_record(runner, f"warm{i}", cold_env)
+            served += record["runner_pid"] != pid  # run by a child of the server, not by the client
+            phase_runs.append(phases(record))
+            steps.append(docker_py_steps(image))
+        load = f"{load_start} at start, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " at end"
+        python_start = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(5))
+        imports = {"import_runner_cli_s": import_time_s(cold_env),
+                   "import_create_path_s": create_path_import_time_s(cold_env)}
+    finally:
+        stop_servers(runtime)
+        shutil.rmtree(work, ignore_errors=True)
+    warm_m, cold_m, theirs_m = statistics.median(warm), statistics.median(cold), statistics.median(theirs)
+    return {"reps": reps, "image": image, "code": label, "runner_s": warm_m, "runner_cold_s": cold_m,
+            "docker_run_s": theirs_m, "ratio": warm_m / theirs_m, "ratio_cold": cold_m / theirs_m,
+            "served": served, "python_start_s": python_start, "load": load, **imports,
             "phases_s": median_dicts(phase_runs), "docker_py_s": median_dicts(steps)}
 
 
-def report(result: dict[str, object]) -> str:
-    phases_s = result["phases_s"]
-    steps = result["docker_py_s"]
-    assert isinstance(phases_s, dict) and isinstance(steps, dict)
-    accounted = sum(v for k, v in phases_s.items() if k.startswith("status"))
-    rest = float(result["runner_s"]) - float(result["python_start_s"]) - float(  # type: ignore[arg-type]
-        result["import_runner_cli_s"]) - accounted  # type: ignore[arg-type]
-    floor = float(result["python_start_s"]) + float(result["import_create_path_s"])  # type: ignore[arg-type]
-    container = sum(float(v) for k, v in phases_s.items() if "step container" in k)
+def wait_for_server(runtime: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not list(runtime.glob("runner-*/fs-*.sock")):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the fork server did not start")
+        time.sleep(0.05)
+
+
+def stop_servers(runtime: Path) -> None:
+    """Kill the fork servers listening under ``runtime`` (found by their command line)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"runner.forkserver" in cmdline and str(runtime).encode() in cmdline:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def report(result: dict[str, Any]) -> str:
+    phases_s, steps = result["phases_s"], result["docker_py_s"]
+    container = sum(v for k, v in phases_s.items() if "step container" in k)
+    floor = result["python_start_s"] + result["import_create_path_s"]
     lines = [
         "## Trivial job",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.machine()}, "
         f"Python {platform.python_version()}; `python bench/bench_trivial_job.py --reps {result['reps']}`; "
-        f"image `{result['image']}`, command `{COMMAND}`; medians; load average (1/5/15 min) "
-        f"{result['load']} on {os.cpu_count()} cores (shared with other work).",
+        f"our code: {result['code']}; image `{result['image']}`, command `{COMMAND}`; medians of "
+        f"{result['reps']} interleaved runs; load average (1/5/15 min) {result['load']} on "
+        f"{os.cpu_count()} cores.",
         "",
-        "| | seconds |",
-        "|---|---:|",
-        f"| `runner job create --stream` | {result['runner_s']:.3f} |",
-        f"| `docker run --rm` | {result['docker_run_s']:.3f} |",
-        f"| **ratio** (target <= 1.2x) | **{result['ratio']:.2f}x** |",
+        "| | seconds | ratio to `docker run --rm` |",
+        "|---|---:|---:|",
+        f"| `runner job create --stream`, fork server up (warm; {result['served']}/{result['reps']} runs "
+        f"served by it) | {result['runner_s']:.3f} | **{result['ratio']:.2f}x** (target <= 1.2x) |",
+        f"| `runner job create --stream`, `RUNNER_FORKSERVER=0` (cold: start + imports in the command) "
+        f"| {result['runner_cold_s']:.3f} | {result['ratio_cold']:.2f}x |",
+        f"| `docker run --rm` | {result['docker_run_s']:.3f} | 1.00x |",
         "",
-        "Where runner's time goes:",
+        "Where the warm run's time goes (from its job record), and what a cold run adds:",
         "",
         "| part | seconds |",
         "|---|---:|",
-        f"| interpreter start (`python -c pass`) | {result['python_start_s']:.3f} |",
-        f"| `import runner.cli` (python -X importtime) | {result['import_runner_cli_s']:.3f} |",
-        f"| (every import of the create path: CLI, spec, plan, lifecycle, docker-py; python -X importtime; "
-        f"included in the rows below) | ({result['import_create_path_s']:.3f}) |",
         *[f"| {k} | {v:.3f} |" for k, v in phases_s.items()],
-        f"| the rest: imports after `runner.cli` (spec, pydantic, lifecycle), spec load, plan, submission, "
-        f"process exit | {rest:.3f} |",
         *[f"| docker-py {k} (alone) | {v:.3f} |" for k, v in steps.items()],
+        f"| cold only: interpreter start (`python -c pass`) | {result['python_start_s']:.3f} |",
+        f"| cold only: `import runner.cli` (python -X importtime) | {result['import_runner_cli_s']:.3f} |",
+        f"| cold only: every import of the create path (CLI, spec, plan, lifecycle, docker-py) "
+        f"| {result['import_create_path_s']:.3f} |",
         "",
-        f"Interpreter start plus every import of the create path take {floor:.2f} s, "
-        f"{floor / float(result['docker_run_s']):.1f}x a whole `docker run --rm` "  # type: ignore[arg-type]
-        f"({float(result['docker_run_s']):.2f} s), before any job work; the container itself "  # type: ignore[arg-type]
-        f"(create+start, run, remove) costs runner {container:.2f} s, as it costs `docker run`. What is "
-        "left above `docker run` is the Python floor: the interpreter, pydantic (spec and record "
-        "models), docker-py with requests/urllib3, and the workspace's SQLite writes of each status.",
+        f"A cold command pays {floor:.2f} s for the interpreter and its imports before any job work; the "
+        "fork server pays them once and forks a child per command, so a warm command pays the client's "
+        f"start (interpreter, no third-party imports) and the job's own work. The container steps "
+        f"(create+start, run, remove) take {container:.2f} s of it, as they take `docker run`.",
         "",
     ]
     return "\n".join(lines)
@@ -190,9 +242,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--image", default="runner/busybox:latest")
+    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
-    section = report(run(args.reps, args.image))
+    section = report(run(args.reps, args.image, args.code))
     print(section)
     if args.write:
         write_results(section)

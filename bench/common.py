@@ -206,8 +206,8 @@ def child_ops(*args: str) -> list[str]:
     return [sys.executable, str(CODE.root / "bench" / "child_ops.py"), *args]
 
 
-def use_code(revision: str, into: Path) -> str:
-    """Run our side from a snapshot of ``revision`` (``git archive`` of mounts/ and bench/ into ``into``),
+def use_code(revision: str, into: Path, folders: Sequence[str] = ("mounts", "bench")) -> str:
+    """Run our side from a snapshot of ``revision`` (``git archive`` of ``folders`` into ``into``),
     so the figures belong to one commit even while others edit the working tree; ``worktree`` runs the
     working tree as it is. Returns a label for the results (commit hash, or "working tree")."""
     if revision == "worktree":
@@ -216,7 +216,7 @@ def use_code(revision: str, into: Path) -> str:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
                             capture_output=True, text=True, check=True).stdout.strip()
     into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "mounts", "bench"],
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *folders],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     CODE.root, CODE.label = into, f"commit {commit[:10]}"
