@@ -12,6 +12,7 @@ importing it (figures: bench/fuse_binding.py).
 
 from __future__ import annotations
 
+import ctypes
 import ctypes.util
 import errno
 import functools
@@ -101,6 +102,19 @@ def attrs_of(info: dict[str, Any], writable: bool = False) -> dict[str, Any]:
     return {"st_mode": (stat.S_IFDIR if is_dir else stat.S_IFREG) | perm, "st_nlink": 2 if is_dir else 1,
             "st_size": size, "st_blocks": (size + BLOCK - 1) // BLOCK, "st_blksize": 1024 * 1024,
             "st_mtime": when, "st_ctime": when, "st_atime": when, "st_uid": 0, "st_gid": 0}
+
+
+def _fuse_buffer(data: bytes | bytearray | memoryview) -> Any:
+    """What ``read`` hands to mfusepy, which only takes ``len()`` of it and ``ctypes.memmove``s it into
+    libfuse's buffer: bytes as they are, and a writable view as a ctypes array over the same memory
+    (no copy; ``memmove`` takes no memoryview). That saves one copy of every byte read (1 GiB read:
+    ~0.2-0.4 s of CPU here) over ``bytes(view)``."""
+    if isinstance(data, bytes):
+        return data
+    view = memoryview(data)
+    if view.readonly or not view.nbytes:
+        return bytes(view)
+    return (ctypes.c_char * view.nbytes).from_buffer(view)
 
 
 def child_name(parent_fs_path: str, child_fs_path: str) -> str:
@@ -232,7 +246,7 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
         stream = self._handles.get(fh)
         if stream is None:
             raise FuseOSError(errno.EBADF)
-        return stream.read(offset, size)
+        return _fuse_buffer(stream.read_view(offset, size))
 
     @errno_boundary
     def release(self, path: str, fh: int) -> int:

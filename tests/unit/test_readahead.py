@@ -191,3 +191,16 @@ def test_reordered_parallel_reads_keep_the_stream(big: bytes) -> None:
     first_sizes = [end - start for _, start, end in store.requests if start == 0]
     assert first_sizes == [chunk]  # the stream started once
     prefetcher.close()
+
+
+def test_a_read_inside_one_segment_is_a_view_without_a_copy(big: bytes) -> None:
+    prefetcher = Prefetcher(RecordingStore({"f": big}).fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    stream.prime()
+    inside = stream.read_view(1000, 4 * KiB)
+    assert isinstance(inside, memoryview) and bytes(inside) == big[1000:1000 + 4 * KiB]
+    across = stream.read_view(CONFIG.first_size - 100, 4 * KiB)  # spans two segments: joined
+    assert bytes(across) == big[CONFIG.first_size - 100:CONFIG.first_size - 100 + 4 * KiB]
+    stream.close()
+    assert bytes(inside) == big[1000:1000 + 4 * KiB]  # still valid after the window is dropped
+    prefetcher.close()

@@ -1,11 +1,12 @@
-"""ro_mount pieces that need no FUSE mount: the lean folder listing."""
+"""ro_mount pieces that need no FUSE mount: the lean folder listing and the zero-copy read buffer."""
 
 from __future__ import annotations
 
+import ctypes
 from datetime import UTC, datetime
 
 from mounts.azure_listing import parse_list_folder
-from mounts.fuse_ro import attrs_of
+from mounts.fuse_ro import _fuse_buffer, attrs_of
 
 
 def test_folder_listing_page_has_files_and_subfolders() -> None:
@@ -36,3 +37,15 @@ def test_folder_listing_of_the_container_root() -> None:
     assert marker == ""
     assert entries == {"top.bin": {"name": "c/top.bin", "type": "file", "size": 7},
                        "large": {"name": "c/large", "type": "directory", "size": 0}}
+
+
+def test_fuse_buffer_shares_writable_memory_and_copies_the_rest() -> None:
+    segment = bytearray(b"0123456789")
+    shared = _fuse_buffer(memoryview(segment)[2:6])
+    target = ctypes.create_string_buffer(4)
+    ctypes.memmove(target, shared, len(shared))  # what mfusepy does with a read's result
+    assert target.raw == b"2345"
+    assert ctypes.addressof(shared) == ctypes.addressof(ctypes.c_char.from_buffer(segment, 2))
+    assert _fuse_buffer(b"abc") == b"abc"
+    assert _fuse_buffer(memoryview(b"abc")[1:]) == b"bc"  # read-only: a copy
+    assert _fuse_buffer(memoryview(segment)[3:3]) == b""
