@@ -204,3 +204,53 @@ def test_a_read_inside_one_segment_is_a_view_without_a_copy(big: bytes) -> None:
     stream.close()
     assert bytes(inside) == big[1000:1000 + 4 * KiB]  # still valid after the window is dropped
     prefetcher.close()
+
+
+def test_sequential_reads_grow_the_window_in_whole_blocks(big: bytes) -> None:
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    assert read_sequentially(prefetcher, "f", len(big), 128 * KiB) == big
+    sizes = [end - start for _, start, end in sorted(store.requests, key=lambda r: r[1])]
+    assert sizes[0] == 128 * KiB  # the first read, alone
+    assert all(size == CONFIG.block_size for size in sizes[1:-1])  # then no ramp: whole blocks
+    prefetcher.close()
+
+
+def test_a_read_behind_the_window_is_served_from_it_without_a_new_request(big: bytes) -> None:
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    for offset in range(0, 3 * MiB, 128 * KiB):
+        assert stream.read(offset, 128 * KiB) == big[offset:offset + 128 * KiB]
+    requests = len(store.requests)
+    late = 3 * MiB - 2 * CONFIG.block_size + 4 * KiB  # a reordered read two blocks behind the newest
+    assert stream.read(late, 64 * KiB) == big[late:late + 64 * KiB]
+    assert len(store.requests) == requests
+    prefetcher.close()
+
+
+def test_the_window_grows_only_after_the_first_segment_arrived(big: bytes) -> None:
+    gate = threading.Event()
+    store = RecordingStore({"f": big})
+
+    def fetch(path: str, start: int, end: int) -> bytes:
+        if start == 0:
+            gate.wait(10)
+        return store.fetch(path, start, end)
+
+    prefetcher = Prefetcher(fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    stream.prime()
+    reader = threading.Thread(target=stream.read, args=(0, 4 * KiB))
+    reader.start()
+    reader.join(0.2)
+    assert [start for _, start, _ in store.requests] == []  # only the first segment is in flight
+    gate.set()
+    reader.join(10)
+    deadline = threading.Event()
+    for _ in range(100):  # the window grows from the fetch thread, right after the segment arrives
+        if len(store.requests) > 1:
+            break
+        deadline.wait(0.05)
+    assert len(store.requests) == 1 + CONFIG.ahead
+    prefetcher.close()
