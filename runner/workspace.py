@@ -23,8 +23,9 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -169,11 +170,13 @@ def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
 
 
 class Workspace:
-    """A workspace directory. Cheap to construct; every operation opens its own short connection."""
+    """A workspace directory. Cheap to construct; each thread keeps one connection to its database
+    (opening one per operation cost a connect, and with WAL a checkpoint at every close)."""
 
     def __init__(self, root: str | Path | None = None) -> None:
         chosen = root or os.environ.get(WORKSPACE_ENV) or default_workspace_dir()
         self.root = Path(chosen).expanduser().resolve()
+        self._local = threading.local()
         self._init_layout()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -217,13 +220,13 @@ class Workspace:
             new_db = not self.db_path.exists()
             if new_db:  # create owner-only; SQLite gives -wal/-shm files the same mode
                 os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
-            with closing(self._connect()) as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                current = conn.execute("PRAGMA user_version").fetchone()[0]
-                if current < _SCHEMA_VERSION:
-                    conn.executescript(_SCHEMA)
-                    _migrate(conn, current)
-                    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            conn = self._connection()
+            conn.execute("PRAGMA journal_mode=WAL")
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current < _SCHEMA_VERSION:
+                conn.executescript(_SCHEMA)
+                _migrate(conn, current)
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             self._ensure_default_datastore()
         except OSError as exc:
             raise StorageError(f"cannot use workspace directory {self.root}: {exc.strerror or exc}",
@@ -250,10 +253,18 @@ class Workspace:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (a new one in a forked child: connections are never shared)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
-        conn = self._connect()
+        conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -265,17 +276,11 @@ class Workspace:
         except sqlite3.OperationalError as exc:
             raise StorageError(f"workspace database {self.db_path} is unavailable: {exc}",
                                hint="another runner process may hold it for too long; retry") from exc
-        finally:
-            conn.close()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A read-only view (autocommit reads see one consistent WAL snapshot per statement)."""
-        conn = self._connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
+        yield self._connection()
 
     # ---- jobs -----------------------------------------------------------------------------------
     def create_job(self, record: JobRecord) -> JobRecord:
