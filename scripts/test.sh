@@ -36,6 +36,13 @@ step mypy python3 -m mypy
 # Exit code 5 (no tests collected) counts as a failure too: there must be tests.
 step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
 
+# The CLI calls above started a warm fork server for this checkout (README: "Start-up"); it would exit
+# by itself when idle, but a test run leaves nothing behind.
+server_socket="$(python3 -c 'from runner.launch import server_paths; p = server_paths(); print(p.socket if p else "")')"
+if [ -n "$server_socket" ]; then
+    pkill -f -- "runner.forkserver $server_socket" || true
+fi
+
 printf '\n==== summary (%s s in all)\n' "$(seconds_since "$STARTED")"
 printf '%s\n' "${RESULTS[@]}"
 exit "$FAILED"
