@@ -38,7 +38,7 @@ step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
 
 # The CLI calls above started a warm fork server for this checkout (README: "Start-up"); it would exit
 # by itself when idle, but a test run leaves nothing behind.
-server_socket="$(python3 -c 'from runner.launch import server_paths; p = server_paths(); print(p.socket if p else "")')"
+server_socket="$(python3 -c 'from runner.launch import server_paths; p = server_paths(); print(p.socket if p else "")' 2>/dev/null || true)"
 if [ -n "$server_socket" ]; then
     pkill -f -- "runner.forkserver $server_socket" || true
 fi
