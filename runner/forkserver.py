@@ -174,8 +174,7 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
         sys.argv = list(request["argv"])
         sys.modules["__main__"].__package__ = request.get("main_package")
         _reopen_streams(request["streams"])
-        if "random" in sys.modules:  # the server's state is every child's: reseed
-            sys.modules["random"].seed()
+        _forget_server_state()
     except BaseException as err:  # noqa: BLE001
         os.write(2, f"runner: could not start the command: {err}\n".encode())
         os._exit(1)
@@ -183,6 +182,18 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
 
     main()
     os._exit(0)  # main() exits by itself; this is only a guard
+
+
+def _forget_server_state() -> None:
+    """What the standard library derived from the server's process and environment: reseed the random
+    generator (every child would draw the same numbers), re-read TZ and TMPDIR from the client's."""
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    if "tempfile" in sys.modules:
+        import tempfile
+
+        tempfile.tempdir = None
+    time.tzset()
 
 
 def _reopen_streams(streams: list[list[str | None]]) -> None:
