@@ -92,7 +92,7 @@ def code_fingerprint(root: str | None = None) -> str:
         if not entry.endswith(("site-packages", "dist-packages")):
             continue
         try:
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:
             continue
     data = "\n".join(parts).encode()
