@@ -9,13 +9,14 @@ inside the window extend it by up to ``ahead`` segments fetched in parallel: dou
 an earlier one ended (sequential access). Random access thus costs only small requests, and
 sequential access keeps several large requests in flight, which is what reaches the store's bandwidth.
 
-The kernel's readahead reaches a multithreaded FUSE loop out of order, so the window keeps two blocks
-behind the newest read, grows to a read just past its end when access is sequential, and serves a
-straggler just behind it on its own (never restarting the stream for it).
+The kernel's readahead reaches a multithreaded FUSE loop out of order, so the window keeps ``behind``
+bytes (16 MiB) behind the newest read, grows to a read just past its end when access is sequential,
+and serves a straggler just behind it on its own (never restarting the stream for it).
 
-Memory is bounded twice: a stream holds at most ``ahead`` segments plus those of the last two blocks,
-and the segments of all streams share a ``MemoryBudget`` (prefetch is skipped when it is spent; demand
-segments are counted when they fit). Small files (``<= small_file``) are read in one request and kept
+Memory is bounded twice: a stream holds at most ``ahead`` segments plus those of the last ``behind``
+bytes, and the segments of all streams share a ``MemoryBudget`` (prefetch is skipped when it is
+spent; demand segments are counted when they fit); block-sized buffers are reused through a
+``SegmentPool``. Small files (``<= small_file``) are read in one request and kept
 in a byte-bounded LRU ``BlockCache`` so reopening them costs nothing.
 """
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 from fsspec import AbstractFileSystem
 
+from mounts.segment_pool import SegmentPool
 from mounts.store import BlobStore, RemoteFile
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class ReadaheadConfig:
     memory_limit: int = 128 * MiB  # bytes of prefetched segments held by all streams together
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
     cache_size: int = 32 * MiB  # capacity of the small-file cache
+    behind: int = 16 * MiB  # kept behind the newest read (the kernel's readahead window, lifecycle)
 
 
 def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
@@ -59,14 +62,14 @@ def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
     return fetch
 
 
-def store_range_fetch(store: BlobStore) -> RangeFetch:
+def store_range_fetch(store: BlobStore, pool: SegmentPool | None = None) -> RangeFetch:
     """A ranged read through a ``mounts.store`` backend (the lean Azure client where it applies).
 
-    The bytes land in one preallocated buffer: no growth, no copy on return.
+    The bytes land in one preallocated buffer (from ``pool`` when given): no growth, no copy on return.
     """
 
     def fetch(path: str, start: int, end: int) -> Buffer:
-        buffer = bytearray(end - start)
+        buffer = pool.take(end - start) if pool is not None else bytearray(end - start)
         view = memoryview(buffer)
         filled = 0
 
@@ -159,9 +162,11 @@ class _Segment:
 class Prefetcher:
     """The shared pool, budget and cache behind every open file of one mount."""
 
-    def __init__(self, fetch: RangeFetch, config: ReadaheadConfig | None = None) -> None:
+    def __init__(self, fetch: RangeFetch, config: ReadaheadConfig | None = None,
+                 segment_pool: SegmentPool | None = None) -> None:
         self.fetch = fetch
         self.config = config or ReadaheadConfig()
+        self.segment_pool = segment_pool  # where dropped segments' buffers go (the fetch takes them)
         self.budget = MemoryBudget(self.config.memory_limit)
         self.cache = BlockCache(self.config.cache_size)
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
@@ -318,17 +323,21 @@ class ReadaheadStream:
         return True
 
     def _drop_consumed(self, offset: int) -> None:
-        """Forget segments that end two blocks or more before ``offset``. Reordered reads of the kernel's
-        readahead arrive up to its window (16 MiB) behind the newest one; keeping one segment behind
-        made ~10% of a 1 GiB read stragglers, each fetched again in a 1 MiB request."""
-        horizon = offset - 2 * self._config.block_size
+        """Forget segments that end ``behind`` or more before ``offset``. Reordered reads of the
+        kernel's readahead arrive up to its window (16 MiB) behind the newest one; keeping one segment
+        behind made ~10% of a 1 GiB read stragglers, each fetched again in a 1 MiB request."""
+        horizon = offset - self._config.behind
         self._drop(next((i for i, s in enumerate(self._segments) if s.end > horizon), len(self._segments)))
 
     def _drop(self, count: int) -> None:
+        pool = self._prefetcher.segment_pool
         for segment in self._segments[:count]:
-            segment.future.cancel()
+            future = segment.future
+            future.cancel()
             if segment.charged:
                 self._prefetcher.budget.release(segment.charged)
+            if pool is not None and future.done() and not future.cancelled() and future.exception() is None:
+                pool.give(future.result())
         del self._segments[:count]
 
     # -- data --

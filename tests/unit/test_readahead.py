@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from mounts.readahead import BlockCache, MemoryBudget, Prefetcher, ReadaheadConfig
+from mounts.segment_pool import SegmentPool
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -253,4 +254,35 @@ def test_the_window_grows_only_after_the_first_segment_arrived(big: bytes) -> No
             break
         pause.wait(0.05)
     assert sorted(start for _, start, _ in store.requests)[:2] == [0, CONFIG.first_size]
+    prefetcher.close()
+
+
+def test_segment_pool_reuses_a_buffer_only_when_nothing_refers_to_it() -> None:
+    pool = SegmentPool(size=1 * KiB, keep=2)
+    first = pool.take(1 * KiB)
+    view = memoryview(first)  # e.g. a FUSE reply still on its way
+    pool.give(first)
+    del first
+    assert pool.take(1 * KiB) is not view.obj  # still referenced: a new buffer
+    view.release()
+    reused = pool.take(1 * KiB)
+    assert len(pool) == 0 and len(reused) == 1 * KiB  # the released one came back
+    assert len(pool.take(100)) == 100  # other sizes are never pooled
+    pool.give(bytearray(100))
+    assert len(pool) == 0
+
+
+def test_sequential_reads_through_a_segment_pool_are_identical(big: bytes) -> None:
+    pool = SegmentPool(size=CONFIG.block_size, keep=CONFIG.ahead + 2)
+    store = RecordingStore({"f": big})
+
+    def fetch(path: str, start: int, end: int) -> bytearray:
+        buffer = pool.take(end - start)  # what store_range_fetch does with a pool
+        buffer[:] = store.fetch(path, start, end)
+        return buffer
+
+    prefetcher = Prefetcher(fetch, CONFIG, segment_pool=pool)
+    for _ in range(3):  # buffers of one file's window come back for the next file
+        assert read_sequentially(prefetcher, "f", len(big), 128 * KiB) == big
+    assert 0 < len(pool) <= CONFIG.ahead + 2
     prefetcher.close()
