@@ -12,6 +12,7 @@ importing it (figures: bench/fuse_binding.py).
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import ctypes.util
 import errno
@@ -42,6 +43,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 FolderLister = Callable[[str], dict[str, dict[str, Any]]]
 FuseOSError = mfusepy.FuseOSError
 BLOCK = 512
+NEXT_FILES = 8  # small files fetched ahead of a reader going through a folder in order
+NEXT_FILES_BYTES = 8 * 1024 * 1024  # ... and at most this many bytes of them (the cache holds 32 MiB)
 
 _ERRNO_OF = {
     FileNotFoundError: errno.ENOENT,
@@ -142,6 +145,7 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
         self._attrs: dict[str, dict[str, Any]] = {}
         self._listings: dict[str, Future[list[str]]] = {}
         self._handles: dict[int, ReadaheadStream] = {}
+        self._last_opened: dict[str, int] = {}  # folder -> listing index of the file opened last
         self._next_handle = 1
         self._lock = threading.Lock()
         self._attrs["/"] = attrs_of({"type": "directory"})
@@ -216,6 +220,39 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
             raise FileNotFoundError(path)
         return known
 
+    def _prefetch_next_files(self, path: str) -> None:
+        """When the files of a folder are opened one after another in listing order (``os.walk``, a
+        sorted glob, a data loader without shuffling), fetch the next small files into the cache while
+        this one is read: one reader otherwise waits a whole request per file (2,000 x 64 KiB read
+        at 0.79x rclone). Any other order (shuffled reads) prefetches nothing."""
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        with self._lock:
+            listing = self._listings.get(parent)
+        if listing is None or not listing.done() or listing.exception() is not None:
+            return
+        names = listing.result()
+        index = bisect.bisect_left(names, name)
+        if index == len(names) or names[index] != name:
+            return
+        with self._lock:
+            previous = self._last_opened.get(parent)
+            self._last_opened[parent] = index
+        if previous != index - 1:
+            return
+        room = NEXT_FILES_BYTES
+        for sibling in names[index + 1:index + 1 + NEXT_FILES]:
+            child = f"{parent.rstrip('/')}/{sibling}"
+            attrs = self._attrs.get(child)
+            if attrs is None or not stat.S_ISREG(attrs["st_mode"]):
+                continue
+            size = attrs["st_size"]
+            room -= size
+            if room < 0 or size > self.prefetcher.config.small_file:
+                break
+            if size:
+                self.prefetcher.prefetch_whole(self.fs_path(child), size)
+
     # -- FUSE operations --
 
     @errno_boundary
@@ -235,6 +272,7 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
             raise FuseOSError(errno.EISDIR)
         stream = self.prefetcher.stream(self.fs_path(path), attrs["st_size"])
         stream.prime()
+        self._prefetch_next_files(path)
         with self._lock:
             handle = self._next_handle
             self._next_handle += 1

@@ -170,9 +170,30 @@ class Prefetcher:
         self.budget = MemoryBudget(self.config.memory_limit)
         self.cache = BlockCache(self.config.cache_size)
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
+        self._whole: dict[str, Future[Buffer]] = {}  # small files being fetched ahead of their open
+        self._lock = threading.Lock()
 
     def submit(self, path: str, start: int, end: int) -> Future[Buffer]:
         return self._pool.submit(self.fetch, path, start, end)
+
+    def prefetch_whole(self, path: str, size: int) -> None:
+        """Fetch a small file into the cache before it is opened (``FsspecReadOnly`` asks for the next
+        files of a folder that is being read file after file); its open then joins the fetch."""
+        with self._lock:
+            if path in self._whole or self.cache.get((path, 0)) is not None:
+                return
+            future = self._whole[path] = self.submit(path, 0, size)
+        future.add_done_callback(lambda done: self._whole_arrived(path, done))
+
+    def _whole_arrived(self, path: str, future: Future[Buffer]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.cache.put((path, 0), future.result())
+        with self._lock:
+            self._whole.pop(path, None)
+
+    def whole_in_flight(self, path: str) -> Future[Buffer] | None:
+        with self._lock:
+            return self._whole.get(path)
 
     def stream(self, path: str, size: int) -> ReadaheadStream:
         return ReadaheadStream(self, path, size)
@@ -270,6 +291,16 @@ class ReadaheadStream:
         self._sequential = False
         remaining = self.size - offset
         if self.size <= self._config.small_file:
+            # fetched ahead of this open: join that request (or take its result, if it arrived since
+            # ``prime`` looked: the cache is filled before the request leaves ``whole_in_flight``)
+            ahead = self._prefetcher.whole_in_flight(self.path)
+            cached = self._cached_whole() if ahead is None else None
+            if cached is not None:
+                ahead = Future()
+                ahead.set_result(cached)
+            if ahead is not None:
+                self._segments.append(_Segment(0, self.size, ahead, 0))
+                return
             offset, length = 0, self.size  # one request for the whole small file
         else:
             length = max(self._config.first_size, size)

@@ -1,12 +1,19 @@
-"""ro_mount pieces that need no FUSE mount: the lean folder listing and the zero-copy read buffer."""
+"""ro_mount pieces that need no FUSE mount: the lean folder listing, the zero-copy read buffer, and
+the small files fetched ahead of a reader going through a folder (the adapter called directly)."""
 
 from __future__ import annotations
 
 import ctypes
+import os
+import threading
+import uuid
 from datetime import UTC, datetime
 
+from fsspec.implementations.memory import MemoryFileSystem
+
 from mounts.azure_listing import parse_list_folder
-from mounts.fuse_ro import _fuse_buffer, attrs_of
+from mounts.fuse_ro import NEXT_FILES, FsspecReadOnly, _fuse_buffer, attrs_of
+from mounts.readahead import Prefetcher, ReadaheadConfig
 
 
 def test_folder_listing_page_has_files_and_subfolders() -> None:
@@ -49,3 +56,54 @@ def test_fuse_buffer_shares_writable_memory_and_copies_the_rest() -> None:
     assert _fuse_buffer(b"abc") == b"abc"
     assert _fuse_buffer(memoryview(b"abc")[1:]) == b"bc"  # read-only: a copy
     assert _fuse_buffer(memoryview(segment)[3:3]) == b""
+
+
+def _folder_of_small_files(count: int, size: int) -> tuple[FsspecReadOnly, list[tuple[str, int, int]]]:
+    """An adapter over ``memory://`` (no mount) whose fetches are recorded."""
+    fs = MemoryFileSystem()
+    root = f"/ro-listing-{uuid.uuid4().hex}"
+    for index in range(count):
+        fs.pipe_file(f"{root}/d/f{index:03d}.bin", bytes([index]) * size)
+    requests: list[tuple[str, int, int]] = []
+
+    def fetch(path: str, start: int, end: int) -> bytes:
+        requests.append((path.rsplit("/", 1)[-1], start, end))
+        return bytes(fs.cat_file(path, start=start, end=end))
+
+    prefetcher = Prefetcher(fetch, ReadaheadConfig(small_file=1024, cache_size=64 * 1024))
+    return FsspecReadOnly(fs, root, prefetcher), requests
+
+
+def _read_whole(adapter: FsspecReadOnly, path: str) -> bytes:
+    handle = adapter.open(path, os.O_RDONLY)
+    data = adapter.read(path, 4096, 0, handle)
+    adapter.release(path, handle)
+    return bytes(data)
+
+
+def test_files_opened_in_listing_order_are_fetched_ahead_once_each() -> None:
+    adapter, requests = _folder_of_small_files(20, 100)
+    adapter.readdir("/d", 0)
+    for index in range(2):
+        assert _read_whole(adapter, f"/d/f{index:03d}.bin") == bytes([index]) * 100
+    ahead = {f"f{index:03d}.bin" for index in range(2, 2 + NEXT_FILES)}  # after two in a row
+    for _ in range(200):
+        if ahead <= {name for name, _, _ in requests}:
+            break
+        threading.Event().wait(0.05)
+    assert ahead <= {name for name, _, _ in requests}
+    for index in range(2, 20):
+        assert _read_whole(adapter, f"/d/f{index:03d}.bin") == bytes([index]) * 100
+    names = sorted(name for name, _, _ in requests)
+    assert names == [f"f{index:03d}.bin" for index in range(20)]  # each file fetched once
+    adapter.prefetcher.close()
+
+
+def test_files_opened_out_of_order_prefetch_nothing() -> None:
+    adapter, requests = _folder_of_small_files(20, 100)
+    adapter.readdir("/d", 0)
+    order = [7, 2, 15, 0, 11]
+    for index in order:
+        assert _read_whole(adapter, f"/d/f{index:03d}.bin") == bytes([index]) * 100
+    assert [name for name, _, _ in requests] == [f"f{index:03d}.bin" for index in order]
+    adapter.prefetcher.close()
