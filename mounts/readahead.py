@@ -43,7 +43,7 @@ RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the byte
 
 @dataclass(frozen=True)
 class ReadaheadConfig:
-    block_size: int = 8 * MiB  # largest prefetch request
+    block_size: int = 16 * MiB  # largest request (Azurite: 8 MiB ranges cost it 1.4x the CPU per byte)
     first_size: int = 64 * 1024  # first request of a stream: small, for a fast first byte
     ahead: int = 4  # segments kept in flight beyond the one being read
     workers: int = 8  # threads issuing ranged reads (shared by all open files)
