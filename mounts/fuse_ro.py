@@ -18,6 +18,7 @@ import ctypes.util
 import errno
 import functools
 import logging
+import mmap
 import os
 import stat
 import threading
@@ -107,7 +108,7 @@ def attrs_of(info: dict[str, Any], writable: bool = False) -> dict[str, Any]:
             "st_mtime": when, "st_ctime": when, "st_atime": when, "st_uid": 0, "st_gid": 0}
 
 
-def _fuse_buffer(data: bytes | bytearray | memoryview) -> Any:
+def _fuse_buffer(data: bytes | bytearray | mmap.mmap | memoryview) -> Any:
     """What ``read`` hands to mfusepy, which only takes ``len()`` of it and ``ctypes.memmove``s it into
     libfuse's buffer: bytes as they are, and a writable view as a ctypes array over the same memory
     (no copy; ``memmove`` takes no memoryview). That saves one copy of every byte read (1 GiB read:

@@ -23,6 +23,7 @@ in a byte-bounded LRU ``BlockCache`` so reopening them costs nothing.
 from __future__ import annotations
 
 import logging
+import mmap
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from mounts.store import BlobStore, RemoteFile
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-Buffer = bytes | bytearray
+Buffer = bytes | bytearray | mmap.mmap
 RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the bytes of [start, end)
 
 
@@ -45,7 +46,7 @@ RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the byte
 class ReadaheadConfig:
     block_size: int = 16 * MiB  # largest request (Azurite: 8 MiB ranges cost it 1.4x the CPU per byte)
     first_size: int = 64 * 1024  # first request of a stream: small, for a fast first byte
-    ahead: int = 4  # segments kept in flight beyond the one being read
+    ahead: int = 3  # segments kept in flight beyond the one being read (3 x 16 MiB)
     workers: int = 8  # threads issuing ranged reads (shared by all open files)
     memory_limit: int = 128 * MiB  # bytes of prefetched segments held by all streams together
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached

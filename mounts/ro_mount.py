@@ -47,7 +47,7 @@ class RoMountStrategy:
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]
         store = open_store(source.fs)
         # block-sized buffers are reused by all fetch threads (mounts.segment_pool: bounded RSS)
-        pool = SegmentPool(self.readahead.block_size, keep=self.readahead.ahead + 2)
+        pool = SegmentPool(self.readahead.block_size, keep=self.readahead.ahead)
         prefetcher = Prefetcher(store_range_fetch(store, pool), self.readahead, segment_pool=pool)
         # the lean client lists folders of a container (not the account's containers: no container)
         lister = getattr(store, "list_folder", None) if source.path.strip("/") else None
