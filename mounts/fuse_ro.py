@@ -45,7 +45,7 @@ FolderLister = Callable[[str], dict[str, dict[str, Any]]]
 FuseOSError = mfusepy.FuseOSError
 BLOCK = 512
 NEXT_FILES = 8  # small files fetched ahead of a reader going through a folder in order
-NEXT_FILES_BYTES = 8 * 1024 * 1024  # ... and at most this many bytes of them (the cache holds 32 MiB)
+NEXT_FILES_BYTES = 8 * 1024 * 1024  # ... and at most this many bytes of them (and half the cache)
 
 _ERRNO_OF = {
     FileNotFoundError: errno.ENOENT,
@@ -241,7 +241,7 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
             self._last_opened[parent] = index
         if previous != index - 1:
             return
-        room = NEXT_FILES_BYTES
+        room = min(NEXT_FILES_BYTES, self.prefetcher.config.cache_size // 2)
         for sibling in names[index + 1:index + 1 + NEXT_FILES]:
             child = f"{parent.rstrip('/')}/{sibling}"
             attrs = self._attrs.get(child)

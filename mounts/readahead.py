@@ -50,7 +50,7 @@ class ReadaheadConfig:
     workers: int = 8  # threads issuing ranged reads (shared by all open files)
     memory_limit: int = 128 * MiB  # bytes of prefetched segments held by all streams together
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
-    cache_size: int = 32 * MiB  # capacity of the small-file cache
+    cache_size: int = 16 * MiB  # capacity of the small-file cache (reopened and read-ahead files)
     behind: int = 16 * MiB  # kept behind the newest read (the kernel's readahead window, lifecycle)
 
 
