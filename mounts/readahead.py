@@ -218,11 +218,15 @@ class ReadaheadStream:
         self._read_ends: deque[int] = deque(maxlen=64)
         self._sequential = False
 
-    def prime(self) -> None:
-        """Start fetching the beginning of the file before the first read arrives."""
+    def prime(self, sequential: bool = False) -> None:
+        """Start fetching the beginning of the file before the first read arrives; ``sequential``
+        (the caller expects the whole file to be read) starts the whole window at once."""
         with self._lock:
             if not self._segments and self.size > 0 and self._cached_whole() is None:
                 self._restart(0, 0)
+                if sequential and self.size > self._config.small_file:
+                    self._sequential = True
+                    self._extend_ahead(0)
 
     def read(self, offset: int, size: int) -> bytes:
         """The bytes of ``[offset, offset + size)`` (short at the end of the file)."""
@@ -311,7 +315,7 @@ class ReadaheadStream:
 
     def _extend_ahead(self, offset: int) -> None:
         first = self._segments[0]
-        if len(self._segments) == 1 and not first.future.done():
+        if not self._sequential and len(self._segments) == 1 and not first.future.done():
             # the first byte waits for this small segment: block requests sent next to it slow it
             # down 2-4x at the store (Azurite, 256 KiB: 9-20 ms alone, 36-61 ms beside 4 x 8 MiB), so
             # the window grows once it has arrived (at once if it just did: the lock is reentrant)

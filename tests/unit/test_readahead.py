@@ -286,3 +286,22 @@ def test_sequential_reads_through_a_segment_pool_are_identical(big: bytes) -> No
         assert read_sequentially(prefetcher, "f", len(big), 128 * KiB) == big
     assert 0 < len(pool) <= CONFIG.ahead + 2
     prefetcher.close()
+
+
+def test_a_stream_primed_as_sequential_starts_its_whole_window_at_once(big: bytes) -> None:
+    store = RecordingStore({"f": big})
+    prefetcher = Prefetcher(store.fetch, CONFIG)
+    stream = prefetcher.stream("f", len(big))
+    stream.prime(sequential=True)  # FsspecReadOnly: the file was opened in folder order
+    pause = threading.Event()
+    for _ in range(200):
+        if len(store.requests) >= 1 + CONFIG.ahead:
+            break
+        pause.wait(0.05)
+    sizes = sorted((start, end - start) for _, start, end in store.requests)
+    assert sizes[0] == (0, CONFIG.first_size)
+    assert [size for _, size in sizes[1:]] == [CONFIG.block_size] * CONFIG.ahead
+    offsets = range(0, len(big), 128 * KiB)
+    assert b"".join(stream.read(offset, 128 * KiB) for offset in offsets) == big
+    stream.close()
+    prefetcher.close()
