@@ -262,7 +262,10 @@ class AzureBlobStore:
             if not marker:
                 return
 
-    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
+    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink,
+                   into: memoryview | None = None) -> None:
+        """``BlobStore.read_range``; with ``into`` (``length`` bytes) the body is received straight
+        into it (one recv per request, no staging copy) and ``sink`` sees the filled views of it."""
         end = item.size if length is None else start + length
         position, attempt = start, 0
         view = _thread_buffer()
@@ -279,10 +282,12 @@ class AzureBlobStore:
                         raise _http_error(response, f"read {item.path}")
                     _check_etag(response, item)
                     while position < end:
-                        count = response.readinto(view[:min(READ_BUFFER, end - position)])
+                        chunk = view[:min(READ_BUFFER, end - position)] if into is None else \
+                            into[position - start:end - start]
+                        count = response.readinto(chunk)
                         if not count:
                             raise ConnectionError(f"connection closed at offset {position}")
-                        sink(view[:count])
+                        sink(chunk[:count])
                         position += count
             except (TimeoutError, ConnectionError) as exc:
                 attempt += 1  # resume from ``position``: bytes already delivered are not re-sent

@@ -23,23 +23,19 @@ in a byte-bounded LRU ``BlockCache`` so reopening them costs nothing.
 from __future__ import annotations
 
 import logging
-import mmap
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from fsspec import AbstractFileSystem
-
+from mounts.range_fetch import Buffer, RangeFetch
+from mounts.range_fetch import fsspec_range_fetch as fsspec_range_fetch  # re-exported (callers)
+from mounts.range_fetch import store_range_fetch as store_range_fetch
 from mounts.segment_pool import SegmentPool
-from mounts.store import BlobStore, RemoteFile
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-Buffer = bytes | bytearray | mmap.mmap
-RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the bytes of [start, end)
 
 
 @dataclass(frozen=True)
@@ -52,45 +48,6 @@ class ReadaheadConfig:
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
     cache_size: int = 16 * MiB  # capacity of the small-file cache (reopened and read-ahead files)
     behind: int = 16 * MiB  # kept behind the newest read (the kernel's readahead window, lifecycle)
-
-
-def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
-    """A ranged read on any fsspec filesystem (one request on object stores; never the whole file)."""
-
-    def fetch(path: str, start: int, end: int) -> bytes:
-        return bytes(fs.cat_file(path, start=start, end=end))
-
-    return fetch
-
-
-def store_range_fetch(store: BlobStore, pool: SegmentPool | None = None) -> RangeFetch:
-    """A ranged read through a ``mounts.store`` backend (the lean Azure client where it applies).
-
-    The bytes land in one preallocated buffer (from ``pool`` when given): no growth, no copy on return.
-    """
-
-    def fetch(path: str, start: int, end: int) -> Buffer:
-        buffer = pool.take(end - start) if pool is not None else bytearray(end - start)
-        view = memoryview(buffer)
-        filled = 0
-
-        def sink(chunk: memoryview) -> None:
-            nonlocal filled
-            if filled + len(chunk) > len(buffer):
-                raise OSError(f"{path}: the store returned more than the {end - start} bytes asked for")
-            view[filled:filled + len(chunk)] = chunk
-            filled += len(chunk)
-
-        # The file's size is unknown here. ``size=end`` made every fetch from offset 0 a whole-blob
-        # GET (``read_range`` leaves the Range header out when a read covers the whole file): the
-        # service then streamed the entire file into a connection dropped after ``end`` bytes (first
-        # byte of a 1 GiB blob 20-36 ms instead of 3-8 ms). One byte more keeps every fetch ranged.
-        item = RemoteFile(rel=path.rsplit("/", 1)[-1], path=path, size=end + 1)
-        store.read_range(item, start, end - start, sink)
-        view.release()
-        return buffer if filled == len(buffer) else buffer[:filled]
-
-    return fetch
 
 
 class BlockCache:
