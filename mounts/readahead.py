@@ -32,6 +32,7 @@ from mounts.range_fetch import Buffer, RangeFetch
 from mounts.range_fetch import fsspec_range_fetch as fsspec_range_fetch  # re-exported (callers)
 from mounts.range_fetch import store_range_fetch as store_range_fetch
 from mounts.segment_pool import SegmentPool
+from mounts.store import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,13 @@ class Prefetcher:
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
         self._whole: dict[str, Future[Buffer]] = {}  # small files being fetched ahead of their open
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_store(cls, store: BlobStore, config: ReadaheadConfig) -> Prefetcher:
+        """Ranged reads of ``store`` into block-sized buffers that all fetch threads reuse
+        (``mounts.segment_pool``: bounded RSS), as both mounts read."""
+        pool = SegmentPool(config.block_size, keep=config.ahead)
+        return cls(store_range_fetch(store, pool), config, segment_pool=pool)
 
     def submit(self, path: str, start: int, end: int) -> Future[Buffer]:
         return self._pool.submit(self.fetch, path, start, end)

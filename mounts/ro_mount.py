@@ -18,8 +18,7 @@ from mounts.base import Materialized, Source
 from mounts.errors import MountFailed
 from mounts.fuse_ro import FsspecReadOnly
 from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig, store_range_fetch
-from mounts.segment_pool import SegmentPool
+from mounts.readahead import Prefetcher, ReadaheadConfig
 from mounts.store import open_store
 
 log = logging.getLogger(__name__)
@@ -46,9 +45,7 @@ class RoMountStrategy:
         mountpoint = Path(workdir) / "mnt"
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]
         store = open_store(source.fs)
-        # block-sized buffers are reused by all fetch threads (mounts.segment_pool: bounded RSS)
-        pool = SegmentPool(self.readahead.block_size, keep=self.readahead.ahead)
-        prefetcher = Prefetcher(store_range_fetch(store, pool), self.readahead, segment_pool=pool)
+        prefetcher = Prefetcher.for_store(store, self.readahead)
         # the lean client lists folders of a container (not the account's containers: no container)
         lister = getattr(store, "list_folder", None) if source.path.strip("/") else None
         operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name,

@@ -25,7 +25,7 @@ from mounts.base import Materialized, SkipFinalize, Target
 from mounts.errors import TransferFailed
 from mounts.fuse_rw import FsspecReadWrite, UploadFile, UploadLog
 from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig, store_range_fetch
+from mounts.readahead import Prefetcher, ReadaheadConfig
 from mounts.store import open_store
 from mounts.transfer import TransferOptions
 from mounts.transfer_upload import LocalFile, upload_files
@@ -55,7 +55,7 @@ class RwMountStrategy:
         staging = workdir / "staged"
         staging.mkdir(parents=True, exist_ok=True)
         root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
-        prefetcher = Prefetcher(store_range_fetch(open_store(target.fs)), self.readahead)
+        prefetcher = Prefetcher.for_store(open_store(target.fs), self.readahead)
         operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
                                      upload_file=_store_upload(target, self.transfer))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
