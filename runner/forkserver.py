@@ -63,6 +63,7 @@ def serve(socket_path: str, lock_path: str) -> None:
     if threading.active_count() != 1:
         return  # an import started a thread: forking would not be safe, so no server
     listener = _listen(socket_path)
+    _retire_older_servers(socket_path)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     idle_s = float(os.environ.get(IDLE_ENV, "600"))
     identity = os.stat(socket_path).st_ino
@@ -87,7 +88,7 @@ def _listen(socket_path: str) -> socket.socket:
     """Listen on ``socket_path``: bound under a temporary name and renamed into place, so a client
     never connects to a socket that is not listening yet."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    temporary = f"{socket_path}.{os.getpid()}"
+    temporary = f"{socket_path}.new"  # (the lock is ours: no other server binds this name)
     if os.path.exists(temporary):
         os.unlink(temporary)
     listener.bind(temporary)
@@ -95,6 +96,20 @@ def _listen(socket_path: str) -> socket.socket:
     listener.listen(64)
     os.replace(temporary, socket_path)
     return listener
+
+
+def _retire_older_servers(socket_path: str) -> None:
+    """Remove the sockets of this source folder's servers for other code (edited since): they get no
+    more commands and exit at their next check instead of idling for minutes each. Servers of other
+    folders (another checkout in use) are left alone. The name is ``fs-<folder>-<fingerprint>.sock``."""
+    directory, name = os.path.split(socket_path)
+    prefix = name[:name.rfind("-") + 1]
+    if not prefix:
+        return  # not a name ``runner.launch`` gives: nothing to compare with
+    for other in os.listdir(directory):
+        if other.startswith(prefix) and other.endswith(".sock") and other != name:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, other))
 
 
 def _still_ours(socket_path: str, identity: int) -> bool:

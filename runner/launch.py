@@ -31,6 +31,7 @@ from types import FrameType
 ENV_SWITCH = "RUNNER_FORKSERVER"
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _PACKAGES = ("runner", "mounts")
+MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path on Linux, less its terminating NUL
 
 
 def main() -> None:
@@ -48,12 +49,14 @@ def main() -> None:
 
 
 class ServerPaths:
-    """Where the server of this installation listens and locks (one per code fingerprint and user)."""
+    """Where the server of this installation listens and locks: one per user, source folder and code
+    fingerprint. ``prefix`` names every server of the same source folder, whatever its code."""
 
-    def __init__(self, directory: str, fingerprint: str) -> None:
+    def __init__(self, directory: str, root: str, fingerprint: str) -> None:
         self.directory = directory
-        self.socket = os.path.join(directory, f"fs-{fingerprint}.sock")
-        self.lock = os.path.join(directory, f"fs-{fingerprint}.lock")
+        self.prefix = f"fs-{zlib.crc32(root.encode()):08x}-"
+        self.socket = os.path.join(directory, f"{self.prefix}{fingerprint}.sock")
+        self.lock = os.path.join(directory, f"{self.prefix}{fingerprint}.lock")
 
 
 def server_paths() -> ServerPaths | None:
@@ -67,7 +70,10 @@ def server_paths() -> ServerPaths | None:
         return None
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None  # somebody else's, or open to others: not a place to trust a socket
-    return ServerPaths(directory, code_fingerprint())
+    paths = ServerPaths(directory, _source_root(), code_fingerprint())
+    if len(os.fsencode(paths.socket)) + len(".new") > MAX_SOCKET_PATH:
+        return None  # too long for a Unix socket's address (the server binds "<socket>.new" first)
+    return paths
 
 
 def _source_root() -> str:

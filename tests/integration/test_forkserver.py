@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,17 +43,17 @@ class Server:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace_dir: Path) -> Iterator[dict[str, str]]:
+def runtime(monkeypatch: pytest.MonkeyPatch, workspace_dir: Path) -> Iterator[dict[str, str]]:
     """A private ``XDG_RUNTIME_DIR`` (so this test's servers are its own) and the environment that
     points at it and at the test's workspace; every server started there is stopped at the end."""
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
+    runtime = Path(tempfile.mkdtemp(prefix="rfs-", dir="/tmp"))  # short: a socket's path is <= 107 bytes
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv(ENV_SWITCH, raising=False)
     yield dict(os.environ)
     for pid in _servers_in(runtime):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _servers_in(runtime: Path) -> list[int]:
@@ -205,3 +207,25 @@ def test_off_switch_runs_in_process(runtime: dict[str, str], tmp_path: Path, wor
     assert client.returncode == 0
     assert not os.path.exists(paths.socket) and not os.path.exists(paths.lock)  # none started
     assert show(workspace_dir, "fs7")["runner_pid"] == client.pid
+
+
+def test_a_server_for_new_code_retires_the_old_one(runtime: dict[str, str]) -> None:
+    paths = server_paths()
+    assert paths is not None
+    old_socket = os.path.join(paths.directory, f"{paths.prefix}0000000000000000.sock")  # older code
+    old = subprocess.Popen([sys.executable, "-m", "runner.forkserver", old_socket, old_socket + ".lock"],
+                           env=runtime)
+    _wait_for(lambda: os.path.exists(old_socket), "the old server's socket")
+    elsewhere = os.path.join(paths.directory, "fs-00000000-1111111111111111.sock")  # another checkout
+    Path(elsewhere).touch()
+    new = subprocess.Popen([sys.executable, "-m", "runner.forkserver", paths.socket, paths.lock],
+                           env=runtime)
+    try:
+        _wait_for(lambda: os.path.exists(paths.socket), "the new server's socket")
+        assert not os.path.exists(old_socket)  # no command reaches the old code any more ...
+        assert os.path.exists(elsewhere)  # ... and another folder's server is left alone
+        assert old.wait(timeout=90) == 0  # it exits at its next check instead of idling
+        assert new.poll() is None
+    finally:
+        new.kill()
+        old.kill()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,12 +35,22 @@ def test_fingerprint_follows_the_code(tmp_path: Path) -> None:
     assert code_fingerprint(str(root)) == with_new_file
 
 
-def test_socket_lives_in_a_private_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+def test_socket_lives_in_a_private_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = Path(tempfile.mkdtemp(prefix="rfs-", dir="/tmp"))  # short: a socket's path is <= 107 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     paths = server_paths()
     assert paths is not None
     folder = Path(paths.directory)
-    assert folder.parent == tmp_path and os.stat(folder).st_mode & 0o777 == 0o700
+    assert folder.parent == runtime and os.stat(folder).st_mode & 0o777 == 0o700
     assert Path(paths.socket).parent == folder and Path(paths.lock).parent == folder
     os.chmod(folder, 0o755)  # open to others: not trusted with a socket, so no server is used
     assert server_paths() is None
+    shutil.rmtree(runtime)
+
+
+def test_no_server_where_the_socket_path_would_be_too_long(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    assert server_paths() is None  # commands then run in their own process
