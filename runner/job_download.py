@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.errors import JobError
 from runner.modes import PathKind
 from runner.uris import ARTIFACTS
 from runner.workspace import JobRecord, Workspace
@@ -17,6 +18,12 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
     from runner.resolve import Resolver
 
     resolver = Resolver(ws)
+    held_back = {n: p for n, p in record.extra.get("held_back_outputs", {}).items() if n in names}
+    if held_back:
+        kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
+        raise JobError(f"job '{record.name}' failed and ran with --no-upload-on-failure: its outputs were "
+                       f"never uploaded and stayed staged ({kept})",
+                       hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
     written: list[Path] = []
     for name in names:
         resolved = resolver.resolve(f"azureml://jobs/{record.name}/outputs/{name}",

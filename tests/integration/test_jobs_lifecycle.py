@@ -207,6 +207,10 @@ def test_no_upload_on_failure_holds_back_the_artifacts_too(ws: Path, tmp_path: P
     assert "the command exited with code 2" in record["error"]
     assert (f"outputs not uploaded (--no-upload-on-failure); kept staged: artifacts in {staged / 'artifacts'}"
             f", o in {staged / 'o'}") in record["error"]
+    download = cli(ws, "job", "download", "--name", "h1", "--output-name", "o", "--download-path",
+                   str(tmp_path / "dl"))  # one clear error that says where the data is
+    assert download.returncode == 1 and "Traceback" not in download.stderr
+    assert f"never uploaded and stayed staged (o in {staged / 'o'})" in download.stderr
 
     ok = write_job(tmp_path, """
         command: echo art > outputs/a.txt
