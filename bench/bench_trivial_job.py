@@ -14,6 +14,7 @@ private fork server. With --write the figures go to bench/RESULTS.md under "Triv
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -179,14 +180,12 @@ def wait_for_server(runtime: Path, timeout: float = 60.0) -> None:
 
 
 def stop_servers(runtime: Path) -> None:
-    """Kill the fork servers listening under ``runtime`` (found by their command line)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if b"runner.forkserver" in cmdline and str(runtime).encode() in cmdline:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
+    """Kill the fork servers listening under ``runtime``."""
+    from runner.forkserver import server_pids
+
+    for pid in server_pids(str(runtime)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def report(result: dict[str, Any]) -> str:

@@ -84,6 +84,20 @@ def serve(socket_path: str, lock_path: str) -> None:
         os.unlink(socket_path)
 
 
+def server_pids(directory: str) -> list[int]:
+    """The pids of the servers whose socket lies under ``directory`` (found by their command line:
+    ``python -m runner.forkserver SOCKET LOCK``), for tests and benchmarks that stop their own."""
+    prefix = os.path.join(directory, "").encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            if b"runner.forkserver" in argv and any(arg.startswith(prefix) for arg in argv):
+                found.append(int(entry))
+    return found
+
+
 def _listen(socket_path: str) -> socket.socket:
     """Listen on ``socket_path``: bound under a temporary name and renamed into place, so a client
     never connects to a socket that is not listening yet."""

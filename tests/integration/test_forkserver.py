@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from jobs_support import RUNNER, cli, show, wait_for_status, write_job
 
+from runner.forkserver import server_pids
 from runner.launch import ENV_SWITCH, server_paths
 
 PROCESS_JOB = """
@@ -50,20 +51,10 @@ def runtime(monkeypatch: pytest.MonkeyPatch, workspace_dir: Path) -> Iterator[di
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv(ENV_SWITCH, raising=False)
     yield dict(os.environ)
-    for pid in _servers_in(runtime):
+    for pid in server_pids(str(runtime)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     shutil.rmtree(runtime, ignore_errors=True)
-
-
-def _servers_in(runtime: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"runner.forkserver" in cmdline and any(str(runtime).encode() in a for a in cmdline):
-                found.append(int(entry.name))
-    return found
 
 
 def _wait_for(predicate: object, what: str, timeout: float = 60) -> None:
@@ -181,7 +172,7 @@ def test_first_command_runs_in_process_and_starts_a_server(runtime: dict[str, st
         _wait_for(lambda: os.path.exists(paths.socket), "a server started by the first command")
     assert show(workspace_dir, "fs5")["runner_pid"] == clients[0]  # in process: no server yet
     assert show(workspace_dir, "fs6")["runner_pid"] != clients[1]  # served by the new server
-    assert len(_servers_in(Path(runtime["XDG_RUNTIME_DIR"]))) == 1
+    assert len(server_pids(runtime["XDG_RUNTIME_DIR"])) == 1
 
 
 def test_idle_server_exits_and_removes_its_socket(runtime: dict[str, str]) -> None:
