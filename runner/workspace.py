@@ -269,10 +269,11 @@ class Workspace:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:  # the body or the COMMIT failed: the kept connection leaves it
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
             raise StorageError(f"workspace database {self.db_path} is unavailable: {exc}",
                                hint="another runner process may hold it for too long; retry") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -63,3 +64,21 @@ def test_duplicate_job_and_bad_update_refused(tmp_path: Path) -> None:
     with pytest.raises(JobError):
         ws.update_job("j", status="NotAStatus")
     assert ws.get_job("j").status is JobStatus.QUEUED
+
+
+def test_a_failed_commit_leaves_the_threads_connection_usable(tmp_path: Path) -> None:
+    """Each thread keeps its connection: a transaction whose COMMIT fails must not stay open on it."""
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(sqlite3.IntegrityError), ws.transaction() as conn:
+        conn.execute("CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE child "
+                     "(p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+        conn.execute("INSERT INTO child VALUES (1)")  # the violation is reported at COMMIT
+    with ws.transaction() as conn:  # the same connection starts a new transaction
+        assert conn.execute("SELECT count(*) FROM datastores").fetchone()[0] == 1
+    with pytest.raises(RuntimeError), ws.transaction() as conn:  # the body fails: rolled back
+        conn.execute("DELETE FROM datastores")
+        raise RuntimeError("boom")
+    with ws.reading() as conn:
+        assert not conn.in_transaction
+        assert conn.execute("SELECT count(*) FROM datastores").fetchone()[0] == 1
