@@ -4,17 +4,19 @@
     from runner.entities import Model, Command, Environment
     from runner.constants import AssetTypes, ModelType, InputOutputModes
 
-Names are imported on first use, so ``import runner`` stays cheap and the CLI starts fast.
+Names are imported on first use, so ``import runner`` stays cheap and the CLI starts fast; the package
+imports nothing itself (not even ``typing``), because the fork server's client (``runner.launch``)
+imports it in an interpreter started without site-packages, where every module counts.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING (type checkers read it as True), without importing typing
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from runner.assets import Model
     from runner.builder import command, load_job
     from runner.client import MLClient
@@ -46,6 +48,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'runner' has no attribute '{name}'")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -23,7 +23,7 @@ import contextlib
 import fcntl
 import importlib
 import io
-import json
+import marshal
 import os
 import select
 import signal
@@ -59,7 +59,7 @@ def serve(socket_path: str, lock_path: str) -> None:
         except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the command
             continue
     with contextlib.suppress(Exception):
-        sys.modules["runner.cli"].click_command()  # typer's click tree, built once for every command
+        sys.modules["runner.cli"].warm()  # typer's click tree and converters, built once for every command
     if threading.active_count() != 1:
         return  # an import started a thread: forking would not be safe, so no server
     listener = _listen(socket_path)
@@ -86,16 +86,18 @@ def serve(socket_path: str, lock_path: str) -> None:
 
 def server_pids(directory: str) -> list[int]:
     """The pids of the servers whose socket lies under ``directory`` (found by their command line:
-    ``python -m runner.forkserver SOCKET LOCK``), for tests and benchmarks that stop their own."""
+    ``python -m runner.forkserver SOCKET LOCK``, which their forked children share: those whose
+    parent is a server are left out), for tests and benchmarks that stop their own."""
     prefix = os.path.join(directory, "").encode()
-    found = []
+    found: dict[int, int] = {}  # pid -> parent pid
     for entry in os.listdir("/proc"):
         with contextlib.suppress(OSError, ValueError):
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
                 argv = handle.read().split(b"\0")
             if b"runner.forkserver" in argv and any(arg.startswith(prefix) for arg in argv):
-                found.append(int(entry))
-    return found
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    found[int(entry)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+    return [pid for pid, parent in found.items() if parent not in found]
 
 
 def _listen(socket_path: str) -> socket.socket:
@@ -140,8 +142,7 @@ def _supervise(conn: socket.socket) -> None:
         request, fds = _receive(conn)
         pid = os.fork()
         if pid == 0:
-            conn.close()
-            _become_command(request, fds)  # never returns
+            _become_command(request, fds, conn)  # never returns
         for fd in fds:
             os.close(fd)
         conn.sendall(f"pid {pid}\n".encode())
@@ -164,7 +165,7 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         if not chunk:
             raise ConnectionError("the client went away")
         payload += chunk
-    return json.loads(payload), fds
+    return marshal.loads(payload), fds  # (the client runs this same interpreter: see runner.launch)
 
 
 def _relay(conn: socket.socket, pid: int) -> int:
@@ -186,9 +187,11 @@ def _relay(conn: socket.socket, pid: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def _become_command(request: dict[str, Any], fds: list[int]) -> None:
+def _become_command(request: dict[str, Any], fds: list[int], conn: socket.socket) -> None:
     """In the command's process: take on the client's streams, environment, directory and argv,
-    then run the CLI as the client would have."""
+    then run the CLI as the client would have. Its exit status goes to the client as soon as the
+    command is done (flushed), not after this large process has been torn down; the supervisor
+    reports it again, and any death by a signal."""
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -207,10 +210,12 @@ def _become_command(request: dict[str, Any], fds: list[int]) -> None:
     except BaseException as err:  # noqa: BLE001
         os.write(2, f"runner: could not start the command: {err}\n".encode())
         os._exit(1)
-    from runner.cli import main
+    from runner.cli import run
 
-    main()
-    os._exit(0)  # main() exits by itself; this is only a guard
+    status = run()
+    with contextlib.suppress(OSError):  # the client may be gone
+        conn.sendall(f"exit {status}\n".encode())
+    os._exit(status)
 
 
 def _forget_server_state() -> None:

@@ -3,49 +3,70 @@
 Starting Python and importing the CLI's libraries (typer, pydantic and the spec models, docker-py,
 fsspec) costs ~0.8 s on this project's machines, twice a whole ``docker run``. A fork server
 (``runner.forkserver``) pays it once: it imports them and then forks one child per command. This
-client imports only the standard library, sends its argv, environment, working directory and its
-stdin/stdout/stderr descriptors (SCM_RIGHTS) over a Unix socket, forwards the signals it gets
-(Ctrl-C, SIGTERM, SIGHUP), and exits with the child's status; so the command behaves as if it ran
-here: same terminal, same files, same exit code or signal.
+client sends its argv, environment, working directory and its stdin/stdout/stderr descriptors
+(SCM_RIGHTS) over a Unix socket, forwards the signals it gets (Ctrl-C, SIGTERM, SIGHUP), and exits
+with the child's status; so the command behaves as if it ran here: same terminal, same files, same
+exit code or signal.
 
 When no server is running for this installation, the command runs in this process as before and a
 server is started in the background for the next command. ``RUNNER_FORKSERVER=0`` turns it off.
 The socket lives in a 0700 directory of the user's (``$XDG_RUNTIME_DIR`` or ``/tmp``), and its name
 carries a fingerprint of the installed code, so an edited or upgraded runner never serves a command
 with old code: the old server is simply no longer asked, and exits when idle.
+
+The installed ``runner`` command (``bin/runner``) starts this client with ``python -S``: no
+site-packages and none of their ``.pth`` start-up hooks, which cost more than the rest of a served
+command's start. So this module (and ``runner/__init__``) imports only modules built into the
+interpreter or already loaded at its start: in an interpreter started that way, ``socket``, ``json``
+or ``contextlib`` would each cost 5-30 ms. Hence ``_socket`` and ``_signal``, and ``marshal`` for the
+request (client and server run the same interpreter: the fingerprint includes it).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import _signal
+import _socket
+import marshal
 import os
-import signal
-import socket
-import struct
 import sys
 import zlib
-from collections.abc import Iterator
-from types import FrameType
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
 
 ENV_SWITCH = "RUNNER_FORKSERVER"
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 _PACKAGES = ("runner", "mounts")
 MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path on Linux, less its terminating NUL
 
 
 def main() -> None:
     """Run ``runner`` with ``sys.argv``; never returns."""
-    if os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no"):
-        paths = server_paths()
-        if paths is not None:
-            status = _run_through_server(paths.socket)
-            if status is not None:
-                _exit_like(status)
-            _start_server(paths)
+    paths = server_paths() if enabled() else None
+    if paths is not None:
+        status = run_through_server(paths.socket)
+        if status is not None:
+            exit_like(status)
+        _start_server(paths)
     from runner.cli import main as cli_main
 
     cli_main()
+
+
+def run_in_server() -> None:
+    """Run ``runner`` with ``sys.argv`` in this installation's server and exit like it; return (having
+    done nothing) when no server takes it. The launcher's fast path (``bin/runner``)."""
+    paths = server_paths() if enabled() else None
+    if paths is not None:
+        status = run_through_server(paths.socket)
+        if status is not None:
+            exit_like(status)
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no")
 
 
 class ServerPaths:
@@ -83,8 +104,8 @@ def _source_root() -> str:
 
 def code_fingerprint(root: str | None = None) -> str:
     """A short hash of the interpreter, every source file of ``runner`` and ``mounts`` under ``root``
-    (path, size, mtime) and the package directories on ``sys.path`` (an install or upgrade changes
-    them)."""
+    (path, size, mtime) and the folders packages are installed in (an install or upgrade changes
+    them). The same with or without ``-S``: the launcher's client and ``runner-py`` agree."""
     root = root or _source_root()
     parts = [os.path.realpath(sys.executable), sys.version]
     for package in _PACKAGES:
@@ -94,9 +115,7 @@ def code_fingerprint(root: str | None = None) -> str:
                 if name.endswith(".py"):
                     info = os.stat(os.path.join(folder, name))
                     parts.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}")
-    for entry in sys.path:  # where packages are installed (not the working directory)
-        if not entry.endswith(("site-packages", "dist-packages")):
-            continue
+    for entry in install_folders():
         try:
             parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:
@@ -105,10 +124,18 @@ def code_fingerprint(root: str | None = None) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def _run_through_server(path: str) -> int | None:
+def install_folders() -> list[str]:
+    """The user's and the interpreter's site-packages folders, whether or not ``site`` ran at start-up
+    (importing it under ``-S`` only defines its functions)."""
+    import site
+
+    return [site.getusersitepackages(), *site.getsitepackages()]
+
+
+def run_through_server(path: str) -> int | None:
     """The command's wait status (as ``os.waitstatus_to_exitcode``), or None when no server took it
     (none running, or it went away before starting the command: then it is safe to run it here)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
     except OSError:
@@ -116,25 +143,51 @@ def _run_through_server(path: str) -> int | None:
         return None
     # forwarding starts before the request is sent: a Ctrl-C that comes early waits in the socket
     # until the supervisor reads it, right after the command has started
-    with _forwarding_signals(sock):
-        try:
-            _send_request(sock)
-            reader = sock.makefile("rb")
-            first = reader.readline()
-        except OSError:
-            first = b""
-        if not first.startswith(b"pid "):
-            sock.close()
-            return None
-        for line in reader:
-            if line.startswith(b"exit "):
-                return int(line.split()[1])
+    previous = _forward_signals(sock)
+    try:
+        return _converse(sock)
+    finally:
+        for sig, handler in previous.items():
+            _signal.signal(sig, handler)
+
+
+def _converse(sock: _socket.socket) -> int | None:
+    try:
+        _send_request(sock)
+    except OSError:
+        sock.close()
+        return None
+    lines = _lines(sock)
+    first = next(lines, b"")
+    if first.startswith(b"exit "):  # the command itself reports its status, sometimes before its pid
+        return int(first.split()[1])
+    if not first.startswith(b"pid "):
+        sock.close()
+        return None
+    for line in lines:
+        if line.startswith(b"exit "):
+            return int(line.split()[1])
     # the server's supervisor died without a word (killed): report it as a kill, as a shell would
     print("runner: the command's process ended without a status", file=sys.stderr)
-    return -int(signal.SIGKILL)
+    return -int(_signal.SIGKILL)
 
 
-def _send_request(sock: socket.socket) -> None:
+def _lines(sock: _socket.socket) -> Iterator[bytes]:
+    """The lines the server sends, until it closes the connection (or it breaks)."""
+    buffered = b""
+    while True:
+        try:
+            data = sock.recv(256)
+        except OSError:
+            return
+        if not data:
+            return
+        buffered += data
+        *lines, buffered = buffered.split(b"\n")
+        yield from lines
+
+
+def _send_request(sock: _socket.socket) -> None:
     fds = [_open_or_null(fd) for fd in (0, 1, 2)]
     request = {
         "argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
@@ -143,8 +196,9 @@ def _send_request(sock: socket.socket) -> None:
         "streams": [[getattr(s, "encoding", None), getattr(s, "errors", None)]
                     for s in (sys.stdin, sys.stdout, sys.stderr)],
     }
-    payload = json.dumps(request).encode()
-    socket.send_fds(sock, [struct.pack("!I", len(payload))], fds)
+    payload = marshal.dumps(request)
+    rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)  # an array of C ints
+    sock.sendmsg([len(payload).to_bytes(4, "big")], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
     sock.sendall(payload)
 
 
@@ -162,31 +216,29 @@ def _umask() -> int:
     return mask
 
 
-@contextlib.contextmanager
-def _forwarding_signals(sock: socket.socket) -> Iterator[None]:
+def _forward_signals(sock: _socket.socket) -> dict[int, object]:
     """While the command runs, the signals this process gets are sent on to it (through the server's
-    supervisor, which knows its pid)."""
+    supervisor, which knows its pid). Returns the handlers to put back."""
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        with contextlib.suppress(OSError):  # the command has ended: nothing to tell
-            sock.sendall(f"signal {signum}\n".encode())
+        try:  # noqa: SIM105 - contextlib would cost ~5 ms to import here (see the module's docstring)
+            sock.sendall(b"signal %d\n" % signum)
+        except OSError:  # the command has ended: nothing to tell
+            pass
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return {sig: _signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
 
 
-def _exit_like(status: int) -> None:
+def exit_like(status: int) -> None:
     """Exit with the command's exit code, or die of the same signal that ended it."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105 - as above
             stream.flush()
+        except (OSError, ValueError):
+            pass
     if status < 0:
-        if -status not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
-            signal.signal(-status, signal.SIG_DFL)
+        if -status not in (_signal.SIGKILL, _signal.SIGSTOP):  # those two have no handler to reset
+            _signal.signal(-status, _signal.SIG_DFL)
         os.kill(os.getpid(), -status)
         status = 128 - status
     os._exit(status)
@@ -194,6 +246,7 @@ def _exit_like(status: int) -> None:
 
 def _start_server(paths: ServerPaths) -> None:
     """Start a server for the next command, unless one is already starting (it holds the lock)."""
+    import contextlib
     import fcntl
 
     try:
