@@ -31,8 +31,9 @@ step() { # name command... : run one step, remember its outcome, keep going
 printf '==== provision: bash scripts/provision.sh\n'
 bash scripts/provision.sh || { echo "provisioning failed: nothing else can run" >&2; exit 1; }
 
-step ruff python3 -m ruff check runner mounts tests
+step ruff python3 -m ruff check runner mounts tests bin/runner
 step mypy python3 -m mypy
+step mypy-bin python3 -m mypy bin/runner
 # Exit code 5 (no tests collected) counts as a failure too: there must be tests.
 step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
 

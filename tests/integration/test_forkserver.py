@@ -220,3 +220,63 @@ def test_a_server_for_new_code_retires_the_old_one(runtime: dict[str, str]) -> N
     finally:
         new.kill()
         old.kill()
+
+
+# -- the installed `runner` command: bin/runner -------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _installed_launcher(into: Path, entry_point: str | None = None) -> Path:
+    """bin/runner as pip installs it: beside the ``runner-py`` console script, which names this
+    interpreter (``entry_point`` replaces that script's text)."""
+    into.mkdir()
+    shutil.copy2(REPO / "bin" / "runner", into / "runner")
+    entry = into / "runner-py"
+    entry.write_text(entry_point or f"#!{sys.executable}\nimport sys\nfrom runner.launch import main\n"
+                                    "sys.exit(main())\n")
+    entry.chmod(0o755)
+    return into / "runner"
+
+
+def test_launcher_runs_a_command_itself_then_has_the_server_run_the_next_from_a_client_without_site(
+        runtime: dict[str, str], tmp_path: Path, workspace_dir: Path) -> None:
+    launcher = _installed_launcher(tmp_path / "bin")
+    paths = server_paths()
+    assert paths is not None and not os.path.exists(paths.socket)
+    first_job = write_job(tmp_path / "a", PROCESS_JOB.format(tail="true"))
+    first = subprocess.Popen([launcher, "job", "create", "--file", str(first_job), "--stream", "--name",
+                              "fl1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=runtime)
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert show(workspace_dir, "fl1")["runner_pid"] == first.pid  # no server yet: run in that process
+    _wait_for(lambda: os.path.exists(paths.socket), "the server the first command started")
+
+    job = write_job(tmp_path / "b", PROCESS_JOB.format(tail="sleep 2; exit 4"))
+    client = subprocess.Popen([launcher, "job", "create", "--file", str(job), "--stream", "--name", "fl2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**runtime, "FROM_CLIENT": "launched"})
+    record = _running(workspace_dir, "fl2")
+    assert record["runner_pid"] != client.pid  # run by the server's child
+    argv = Path(f"/proc/{client.pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[1:3] == [b"-S", os.fsencode(launcher)]  # the client: python -S, no site-packages hooks
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 1, err  # the job failed: the launcher exits as the command did
+    assert "var=launched" in out
+
+
+def test_launcher_without_runner_py_beside_it_says_what_to_do(tmp_path: Path) -> None:
+    launcher = _installed_launcher(tmp_path / "bin")
+    (launcher.parent / "runner-py").unlink()
+    result = subprocess.run([launcher, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 127
+    assert "no runner-py beside" in result.stderr and "python -m runner" in result.stderr
+
+
+def test_launcher_leaves_pips_long_path_form_to_runner_py(runtime: dict[str, str], tmp_path: Path) -> None:
+    # pip writes this form when the interpreter's path is too long or has spaces for a #! line
+    entry = (f"#!/bin/sh\n'''exec' \"{sys.executable}\" \"$0\" \"$@\"\n' '''\nimport sys\n"
+             "from runner.launch import main\nsys.exit(main())\n")
+    launcher = _installed_launcher(tmp_path / "bin", entry)
+    result = subprocess.run([launcher, "--version"], capture_output=True, text=True, timeout=120, env=runtime)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("runner ")
