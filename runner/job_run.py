@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import replace
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends import BindMount, RunSpec, get_backend
-from runner.backends.base import Backend, PreparedImage
+from runner.backends.base import Backend, PreparedImage, RunHandle
 from runner.errors import RunnerError
 from runner.job_materialize import Materializations, OutputSet, materialize_inputs
 from runner.job_plan import artifacts_binding, plan_from_dict, resolve_bindings
@@ -53,10 +54,12 @@ class StatusTracker:
     def lap(self, step: str) -> None:
         """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
         now = time.perf_counter()
-        timings = dict(self.extra.get("timings_s", {}))
-        timings[step] = round(now - self._lap_start, 4)
-        self.extra["timings_s"] = timings
+        self.timing(step, now - self._lap_start)
         self._lap_start = now
+
+    def timing(self, step: str, seconds: float) -> None:
+        """Remember that ``step`` took ``seconds``; saved with the next status write."""
+        self.extra["timings_s"] = {**self.extra.get("timings_s", {}), step: round(seconds, 4)}
 
     def note(self, **fields: Any) -> None:
         """Fields written with the next status change (one transaction fewer on the hot path)."""
@@ -115,7 +118,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
-        outcome = _execute(ws, plan, job_dir, backend, image, mats, run, tracker, cancel, echo)
+        outcome = _execute(ws, plan, job_dir, backend, image, mats, run, tracker, cancel, echo, stack)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
         status, error = _status_of(outcome, plan)
         _collect_artifacts(run, job_dir, status)
@@ -196,7 +199,7 @@ def _prepare_mlflow(record: JobRecord, job_dir: Path, backend: Backend, mats: Ma
 
 def _execute(ws: Workspace, plan: RunPlan, job_dir: Path, backend: Backend, image: PreparedImage,
              mats: Materializations, run: MlflowRun, tracker: StatusTracker, cancel: CancelSignals,
-             echo: Echo | None) -> Outcome:
+             echo: Echo | None, stack: ExitStack) -> Outcome:
     code_dir = job_dir / "code"
     for sub in ("outputs", "logs"):
         (code_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -213,14 +216,42 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: Path, backend: Backend, imag
     try:
         if backend.name == "process":  # recovery kills the group only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
-        tracker.set(JobStatus.RUNNING, container_id=handle.ident, started_at=utcnow())
+        started_at = utcnow()
         outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
-                            log_path=job_dir / "user_logs" / "std_log.txt", echo=echo)
+                            log_path=job_dir / "user_logs" / "std_log.txt", echo=echo,
+                            started=lambda: tracker.set(JobStatus.RUNNING, container_id=handle.ident,
+                                                        started_at=started_at))
         tracker.lap("container_run")
         return outcome
     finally:
+        _release(handle, backend, stack, tracker)
+
+
+def _release(handle: RunHandle, backend: Backend, stack: ExitStack, tracker: StatusTracker) -> None:
+    """Remove the ended container while the outputs are finalized (they need nothing from it, and its
+    processes ended with its init), joined when the job's ``ExitStack`` closes, before its final
+    status: a job never ends with its container still there. A process job's leftover process group
+    is killed before its outputs are finalized, so nothing writes to them meanwhile."""
+    if backend.name == "process":
         handle.remove()
         tracker.lap("container_remove")
+        return
+    took: list[float] = []
+
+    def remove() -> None:
+        begun = time.perf_counter()
+        handle.remove()
+        took.append(time.perf_counter() - begun)
+
+    removal = threading.Thread(target=remove, name="remove-container")
+    removal.start()
+
+    def join() -> None:
+        removal.join()
+        if took:
+            tracker.timing("container_remove (during finalize)", took[0])
+
+    stack.callback(join)
 
 
 def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:

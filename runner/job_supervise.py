@@ -87,8 +87,10 @@ def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
 
 
 def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSignals, log_path: Path,
-              echo: Echo | None = None) -> Outcome:
-    """Wait for ``handle`` to end; stop it on timeout or cancel. Logs are fully written on return."""
+              echo: Echo | None = None, started: Callable[[], object] | None = None) -> Outcome:
+    """Wait for ``handle`` to end; stop it on timeout or cancel. Logs are fully written on return.
+    ``started`` is called once the wait and the log stream are under way (the job's Running record is
+    written while the engine reports on a command that may already have ended)."""
     done = threading.Event()
     result: dict[str, int | BaseException] = {}
 
@@ -102,8 +104,10 @@ def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSigna
 
     pump = threading.Thread(target=_pump_logs, args=(handle, log_path, echo), daemon=True, name="logs")
     waiter = threading.Thread(target=wait, daemon=True, name="wait")
+    waiter.start()  # first: the engine's report of an exit is what the job waits for
     pump.start()
-    waiter.start()
+    if started is not None:
+        started()
     deadline = time.monotonic() + timeout_s if timeout_s else None
     reason = "exited"
     while not done.wait(POLL_S):
