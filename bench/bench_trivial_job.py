@@ -8,7 +8,9 @@ import paid by the command), and ``docker run --rm``. Prints medians and the rat
 and where runner's time goes: interpreter start, imports (python -X importtime), the job's statuses
 and steps from its record, and docker-py's create/start/wait/remove measured on their own. Our side
 runs from a ``git archive`` of ``--code`` (default HEAD; ``worktree`` for the working tree) with a
-private fork server. With --write the figures go to bench/RESULTS.md under "Trivial job".
+private fork server, compiled and started as pip installs it: the ``runner`` launcher (bin/runner)
+with a ``runner-py`` console script beside it. With --write the figures go to bench/RESULTS.md under
+"Trivial job".
 """
 
 from __future__ import annotations
@@ -129,15 +131,20 @@ def median_dicts(dicts: list[dict[str, float]]) -> dict[str, float]:
 def run(reps: int, image: str, code: str) -> dict[str, object]:
     load_start = "/".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="bench-trivial-"))
-    label = use_code(code, work / "code", ("runner", "mounts"))
+    try:
+        label = use_code(code, work / "code", ("runner", "mounts", "bin"))
+    except subprocess.CalledProcessError:  # a revision older than the launcher (bin/runner)
+        label = use_code(code, work / "code", ("runner", "mounts"))
     root = CODE.root
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "runner"), str(root / "mounts")],
+                   check=True, stdout=subprocess.DEVNULL)  # as an install compiles them
     runtime = work / "run"  # a private fork server, stopped at the end
     runtime.mkdir(mode=0o700)
     (work / "job.yml").write_text(f"command: {COMMAND}\nenvironment:\n  image: {image}\n")
     warm_env = {k: v for k, v in os.environ.items() if k != "RUNNER_FORKSERVER"}
     warm_env.update(PYTHONPATH=str(root), XDG_RUNTIME_DIR=str(runtime))
     cold_env = {**warm_env, "RUNNER_FORKSERVER": "0"}
-    runner = [sys.executable, "-m", "runner", "--workspace", str(work / "ws")]
+    runner = [*installed_command(root, work / "bin"), "--workspace", str(work / "ws")]
     create = [*runner, "job", "create", "--file", str(work / "job.yml"), "--stream", "--name"]
     docker_run = [shutil.which("docker") or "docker", "run", "--rm", "--network", "none", image, "sh", "-c",
                   COMMAND]
@@ -159,6 +166,7 @@ def run(reps: int, image: str, code: str) -> dict[str, object]:
             steps.append(docker_py_steps(image))
         load = f"{load_start} at start, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " at end"
         python_start = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(5))
+        client_start = statistics.median(timed([sys.executable, "-S", "-c", "pass"]) for _ in range(5))
         imports = {"import_runner_cli_s": import_time_s(cold_env),
                    "import_create_path_s": create_path_import_time_s(cold_env)}
     finally:
@@ -167,8 +175,23 @@ def run(reps: int, image: str, code: str) -> dict[str, object]:
     warm_m, cold_m, theirs_m = statistics.median(warm), statistics.median(cold), statistics.median(theirs)
     return {"reps": reps, "image": image, "code": label, "runner_s": warm_m, "runner_cold_s": cold_m,
             "docker_run_s": theirs_m, "ratio": warm_m / theirs_m, "ratio_cold": cold_m / theirs_m,
-            "served": served, "python_start_s": python_start, "load": load, **imports,
+            "served": served, "python_start_s": python_start, "client_start_s": client_start, "load": load,
+            **imports,
             "phases_s": median_dicts(phase_runs), "docker_py_s": median_dicts(steps)}
+
+
+def installed_command(root: Path, into: Path) -> list[str]:
+    """The ``runner`` command as pip installs it: the launcher (``bin/runner``) with the ``runner-py``
+    console script beside it, naming this interpreter; ``python -m runner`` for code without one."""
+    launcher = root / "bin" / "runner"
+    if not launcher.exists():
+        return [sys.executable, "-m", "runner"]
+    into.mkdir()
+    shutil.copy2(launcher, into / "runner")
+    entry = into / "runner-py"
+    entry.write_text(f"#!{sys.executable}\nimport sys\nfrom runner.launch import main\nsys.exit(main())\n")
+    entry.chmod(0o755)
+    return [str(into / "runner")]
 
 
 def wait_for_server(runtime: Path, timeout: float = 60.0) -> None:
@@ -215,6 +238,8 @@ def report(result: dict[str, Any]) -> str:
         "|---|---:|",
         *[f"| {k} | {v:.3f} |" for k, v in phases_s.items()],
         *[f"| docker-py {k} (alone) | {v:.3f} |" for k, v in steps.items()],
+        f"| warm: the client's interpreter start (`python -S -c pass`, as bin/runner starts it) "
+        f"| {result['client_start_s']:.3f} |",
         f"| cold only: interpreter start (`python -c pass`) | {result['python_start_s']:.3f} |",
         f"| cold only: `import runner.cli` (python -X importtime) | {result['import_runner_cli_s']:.3f} |",
         f"| cold only: every import of the create path (CLI, spec, plan, lifecycle, docker-py) "
@@ -222,7 +247,8 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"A cold command pays {floor:.2f} s for the interpreter and its imports before any job work; the "
         "fork server pays them once and forks a child per command, so a warm command pays the client's "
-        f"start (interpreter, no third-party imports) and the job's own work. The container steps "
+        "start (an interpreter without site-packages, built-in modules only) and the job's own work. "
+        "The container steps "
         f"(create+start, run, remove) take {container:.2f} s of it, as they take `docker run`.",
         "",
     ]
