@@ -4,9 +4,11 @@
     python -m runner.forkserver SOCKET LOCK
 
 It holds LOCK (one server per socket), imports the CLI's libraries once, then listens on SOCKET.
-For each connection it forks a *supervisor*, which receives the client's request (argv, environment,
-working directory, umask and its stdin/stdout/stderr descriptors) and forks the *command*: a child
-that takes on all of that and runs ``runner.cli.main`` exactly as the client would have. The
+Ahead of each connection it forks a *spare*: a *supervisor* that has already forked its *command*
+process, both waiting (so no command waits for a fork of this large process). The spare accepts the
+next client, tells the server (which forks the next spare), receives the client's request (argv,
+environment, working directory, umask and its stdin/stdout/stderr descriptors) and hands it to the
+command, which takes on all of that and runs the CLI exactly as the client would have. The
 supervisor tells the client the command's pid, passes on the signals the client forwards, and
 reports the command's wait status. If the client goes away (killed), the command is killed too, as
 it would have died with the client's process: the next ``runner`` command then recovers its job.
@@ -14,13 +16,14 @@ it would have died with the client's process: the next ``runner`` command then r
 Forking is only safe from a process with one thread, so the server starts none (it checks), and it
 opens no files, sockets or database connections the children could share. It exits after
 ``RUNNER_FORKSERVER_IDLE_S`` seconds (default 600) without a command, or as soon as its socket is
-removed or replaced.
+removed or replaced; its waiting spare and command then exit too (spares serving a client go on).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import importlib
 import io
 import marshal
@@ -62,28 +65,84 @@ def serve(socket_path: str, lock_path: str) -> None:
         sys.modules["runner.cli"].warm()  # typer's click tree and converters, built once for every command
     if threading.active_count() != 1:
         return  # an import started a thread: forking would not be safe, so no server
+    # Everything imported so far lives as long as the server: out of the collector's sight, a child's
+    # collections no longer touch (and so copy) every page of it: 4x fewer page faults per command.
+    gc.collect()
+    gc.freeze()
     listener = _listen(socket_path)
     _retire_older_servers(socket_path)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # spares (supervisors) are reaped by the kernel
+    alive_r, alive_w = os.pipe()  # EOF for the spare waiting for a client when the server is gone
     idle_s = float(os.environ.get(IDLE_ENV, "600"))
     identity = os.stat(socket_path).st_ino
     last = time.monotonic()
-    listener.settimeout(min(CHECK_EVERY_S, idle_s))
+    taken: int | None = None
     while time.monotonic() - last < idle_s and _still_ours(socket_path, identity):
-        try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            continue
-        last = time.monotonic()
-        if os.fork() == 0:
-            listener.close()
-            os.close(lock)
-            _supervise(conn)  # never returns
-        conn.close()
+        if taken is None:
+            taken = _start_spare(listener, lock, alive_r, alive_w)
+        if select.select([taken], [], [], min(CHECK_EVERY_S, idle_s))[0]:
+            took = os.read(taken, 1) == b"x"  # or the spare died before taking one (EOF)
+            os.close(taken)
+            taken = None  # the next spare takes the next client
+            if took:
+                last = time.monotonic()
+            else:
+                time.sleep(0.1)  # (never a busy loop of failing spares)
     if _still_ours(socket_path, identity):
         os.unlink(socket_path)
+    # returning closes alive_w: the waiting spare and its command exit; spares serving a client go on
 
 
+def _start_spare(listener: socket.socket, lock: int, alive_r: int, alive_w: int) -> int:
+    """Fork a *spare*: a supervisor with its command process already forked, waiting for the next
+    client, so a command pays no fork (two forks of this large process: ~9 ms here). Returns the read
+    end of a pipe that becomes readable when the spare has taken a client."""
+    taken_r, taken_w = os.pipe()
+    if os.fork() == 0:
+        try:
+            os.close(taken_r)
+            os.close(alive_w)
+            os.close(lock)
+            _spare(listener, alive_r, taken_w)
+        finally:
+            os._exit(1)  # the spare must never run the server's loop
+    os.close(taken_w)
+    return taken_r
+
+
+def _spare(listener: socket.socket, alive_r: int, taken_w: int) -> None:
+    """In a spare: fork the command, which waits for its request, then wait for a client (or for the
+    server to go); take it, tell the server, hand the request to the command and supervise it."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    to_command, from_spare = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        listener.close()
+        to_command.close()
+        for fd in (alive_r, taken_w):
+            os.close(fd)
+        _await_request(from_spare)  # never returns
+    from_spare.close()
+    if alive_r in select.select([listener.fileno(), alive_r], [], [])[0]:
+        return  # the server is gone (its end closed): so is this spare, and the command with it
+    conn, _ = listener.accept()
+    listener.close()
+    os.write(taken_w, b"x")
+    os.close(taken_w)
+    _supervise(conn, to_command, pid)
+
+
+def _await_request(from_spare: socket.socket) -> None:
+    """In a waiting command: receive the client's request (with its descriptors and the client's
+    connection) from the spare, and run it; exit if the spare goes away first."""
+    try:
+        request, fds = _receive(from_spare, fd_count=4)
+    except BaseException:  # noqa: BLE001 - no client came: nothing to run
+        os._exit(0)
+    from_spare.close()
+    *streams, conn_fd = fds
+    os.set_inheritable(conn_fd, False)  # received descriptors are inheritable: no job process holds it
+    _become_command(request, streams, socket.socket(fileno=conn_fd))  # never returns
 def server_pids(directory: str) -> list[int]:
     """The pids of the servers whose socket lies under ``directory`` (found by their command line:
     ``python -m runner.forkserver SOCKET LOCK``, which their forked children share: those whose
@@ -135,14 +194,15 @@ def _still_ours(socket_path: str, identity: int) -> bool:
         return False
 
 
-def _supervise(conn: socket.socket) -> None:
-    """In the supervisor: start the command, relay signals, report its status; then ``_exit``."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+def _supervise(conn: socket.socket, to_command: socket.socket, pid: int) -> None:
+    """In the supervisor: pass the request to the waiting command, relay signals, report its status;
+    then ``_exit``."""
     try:
-        request, fds = _receive(conn)
-        pid = os.fork()
-        if pid == 0:
-            _become_command(request, fds, conn)  # never returns
+        request, fds = _receive(conn, fd_count=3)
+        payload = marshal.dumps(request)
+        socket.send_fds(to_command, [struct.pack("!I", len(payload))], [*fds, conn.fileno()])
+        to_command.sendall(payload)
+        to_command.close()
         for fd in fds:
             os.close(fd)
         conn.sendall(f"pid {pid}\n".encode())
@@ -154,9 +214,9 @@ def _supervise(conn: socket.socket) -> None:
     os._exit(0)
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
-    header, fds, _flags, _addr = socket.recv_fds(conn, 4, 3)
-    if len(header) != 4 or len(fds) != 3:
+def _receive(conn: socket.socket, fd_count: int) -> tuple[dict[str, Any], list[int]]:
+    header, fds, _flags, _addr = socket.recv_fds(conn, 4, fd_count)
+    if len(header) != 4 or len(fds) != fd_count:
         raise ConnectionError("a malformed request")
     (size,) = struct.unpack("!I", header)
     payload = bytearray()
