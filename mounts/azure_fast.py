@@ -267,8 +267,21 @@ class AzureBlobStore:
         """``BlobStore.read_range``; with ``into`` (``length`` bytes) the body is received straight
         into it (one recv per request, no staging copy) and ``sink`` sees the filled views of it."""
         end = item.size if length is None else start + length
-        position, attempt = start, 0
         view = _thread_buffer()
+
+        def target(position: int) -> memoryview:
+            return view[:min(READ_BUFFER, end - position)] if into is None else \
+                into[position - start:end - start]
+
+        self.receive_range(item, start, end, target, sink)
+
+    def receive_range(self, item: RemoteFile, start: int, end: int, target: Callable[[int], memoryview],
+                      received: Sink) -> None:
+        """Get bytes ``[start, end)``: each recv lands in ``target(position)`` (where the bytes from
+        ``position`` go), then ``received`` sees the filled part. A dropped connection is resumed from
+        the position reached (nothing is delivered twice); an exception from ``target`` or ``received``
+        ends the request (its connection is closed, the rest of the body is never read)."""
+        position, attempt = start, 0
         while position < end:
             headers = {}
             if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
@@ -282,12 +295,11 @@ class AzureBlobStore:
                         raise _http_error(response, f"read {item.path}")
                     _check_etag(response, item)
                     while position < end:
-                        chunk = view[:min(READ_BUFFER, end - position)] if into is None else \
-                            into[position - start:end - start]
+                        chunk = target(position)
                         count = response.readinto(chunk)
                         if not count:
                             raise ConnectionError(f"connection closed at offset {position}")
-                        sink(chunk[:count])
+                        received(chunk[:count])
                         position += count
             except (TimeoutError, ConnectionError) as exc:
                 attempt += 1  # resume from ``position``: bytes already delivered are not re-sent

@@ -15,6 +15,8 @@ from mounts.store import BlobStore, RemoteFile
 
 Buffer = bytes | bytearray | mmap.mmap
 RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the bytes of [start, end)
+# (path, start, end, target, received): stream [start, end), each recv into ``target(position)``
+Receive = Callable[[str, int, int, Callable[[int], memoryview], Callable[[memoryview], None]], None]
 
 
 def fsspec_range_fetch(fs: AbstractFileSystem) -> RangeFetch:
@@ -60,3 +62,19 @@ def store_range_fetch(store: BlobStore, pool: SegmentPool | None = None) -> Rang
         return buffer if filled == len(buffer) else buffer[:filled]
 
     return fetch
+
+
+def store_receive(store: BlobStore) -> Receive | None:
+    """Streamed ranged reads for ``mounts.span_fetch`` (one request filling several segments), where
+    the store can receive into buffers it is handed (the lean Azure client); None elsewhere (fsspec
+    stores keep one request per segment)."""
+    if not isinstance(store, AzureBlobStore):
+        return None
+
+    def receive(path: str, start: int, end: int, target: Callable[[int], memoryview],
+                received: Callable[[memoryview], None]) -> None:
+        # one byte more than ``end`` keeps the request ranged (see ``store_range_fetch``)
+        item = RemoteFile(rel=path.rsplit("/", 1)[-1], path=path, size=end + 1)
+        store.receive_range(item, start, end, target, received)
+
+    return receive

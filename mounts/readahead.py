@@ -28,10 +28,11 @@ from collections import OrderedDict, deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from mounts.range_fetch import Buffer, RangeFetch
+from mounts.range_fetch import Buffer, RangeFetch, store_receive
 from mounts.range_fetch import fsspec_range_fetch as fsspec_range_fetch  # re-exported (callers)
 from mounts.range_fetch import store_range_fetch as store_range_fetch
 from mounts.segment_pool import SegmentPool
+from mounts.span_fetch import Span, SpanFetcher
 from mounts.store import BlobStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,11 @@ class ReadaheadConfig:
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
     cache_size: int = 16 * MiB  # capacity of the small-file cache (reopened and read-ahead files)
     behind: int = 16 * MiB  # kept behind the newest read (the kernel's readahead window, lifecycle)
+    # > 0: once access is sequential, one request spans the segments of this many bytes (where the store
+    # supports it; mounts.span_fetch), doubling per request up to span_limit. Off: through the mount it
+    # measured no faster than one request per segment here (bench/RESULTS.md, "Spanning requests")
+    span_size: int = 0
+    span_limit: int = 256 * MiB
 
 
 class BlockCache:
@@ -122,10 +128,11 @@ class Prefetcher:
     """The shared pool, budget and cache behind every open file of one mount."""
 
     def __init__(self, fetch: RangeFetch, config: ReadaheadConfig | None = None,
-                 segment_pool: SegmentPool | None = None) -> None:
+                 segment_pool: SegmentPool | None = None, spans: SpanFetcher | None = None) -> None:
         self.fetch = fetch
         self.config = config or ReadaheadConfig()
         self.segment_pool = segment_pool  # where dropped segments' buffers go (the fetch takes them)
+        self.spans = spans if self.config.span_size else None  # one request for many block segments
         self.budget = MemoryBudget(self.config.memory_limit)
         self.cache = BlockCache(self.config.cache_size)
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="readahead")
@@ -137,7 +144,9 @@ class Prefetcher:
         """Ranged reads of ``store`` into block-sized buffers that all fetch threads reuse
         (``mounts.segment_pool``: bounded RSS), as both mounts read."""
         pool = SegmentPool(config.block_size, keep=config.ahead)
-        return cls(store_range_fetch(store, pool), config, segment_pool=pool)
+        receive = store_receive(store) if config.span_size else None
+        spans = SpanFetcher(receive, pool) if receive is not None else None
+        return cls(store_range_fetch(store, pool), config, segment_pool=pool, spans=spans)
 
     def submit(self, path: str, start: int, end: int) -> Future[Buffer]:
         return self._pool.submit(self.fetch, path, start, end)
@@ -166,6 +175,8 @@ class Prefetcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.spans is not None:
+            self.spans.close()
 
 
 class ReadaheadStream:
@@ -182,6 +193,8 @@ class ReadaheadStream:
         # which the window grows in whole blocks (random reads only ever cost small requests)
         self._read_ends: deque[int] = deque(maxlen=64)
         self._sequential = False
+        self._span: Span | None = None  # the request the next block segment joins (sequential)
+        self._span_size = 0  # size of the latest span (the next one doubles it)
 
     def prime(self, sequential: bool = False) -> None:
         """Start fetching the beginning of the file before the first read arrives; ``sequential``
@@ -259,6 +272,7 @@ class ReadaheadStream:
     def _restart(self, offset: int, size: int) -> None:
         self._drop(len(self._segments))
         self._sequential = False
+        self._span_size = 0
         remaining = self.size - offset
         if self.size <= self._config.small_file:
             # fetched ahead of this open: join that request (or take its result, if it arrived since
@@ -319,9 +333,29 @@ class ReadaheadStream:
             if prefetch:
                 return False
             charged = 0  # over the budget: held anyway (a read waits for it), bounded by the reads
-        future = self._prefetcher.submit(self.path, start, end)
+        future = self._span_submit(start, end) if self._sequential else None
+        if future is None:
+            future = self._prefetcher.submit(self.path, start, end)
         self._segments.append(_Segment(start, end, future, charged))
         return True
+
+    def _span_submit(self, start: int, end: int) -> Future[Buffer] | None:
+        """Attach ``[start, end)`` to the stream's span, opening the next one (twice as long, up to
+        ``span_limit``) where it ends; None without spans (the segment gets its own request)."""
+        spans = self._prefetcher.spans
+        if spans is None:
+            return None
+        future: Future[Buffer] = Future()
+        if self._span is not None and self._span.attach(start, end, future):
+            return future
+        if self._span is not None:
+            self._span.seal()
+        size = min(max(2 * self._span_size, self._config.span_size), self._config.span_limit)
+        self._span = spans.open(self.path, start, min(start + size, self.size))
+        if self._span is None or not self._span.attach(start, end, future):
+            return None
+        self._span_size = size
+        return future
 
     def _drop_consumed(self, offset: int) -> None:
         """Forget segments that end ``behind`` or more before ``offset``. Reordered reads of the
@@ -331,6 +365,9 @@ class ReadaheadStream:
         self._drop(next((i for i, s in enumerate(self._segments) if s.end > horizon), len(self._segments)))
 
     def _drop(self, count: int) -> None:
+        if count >= len(self._segments) and self._span is not None:
+            self._span.cancel()  # the whole window goes: so does its request
+            self._span = None
         pool = self._prefetcher.segment_pool
         for segment in self._segments[:count]:
             future = segment.future
