@@ -143,6 +143,8 @@ def _await_request(from_spare: socket.socket) -> None:
     *streams, conn_fd = fds
     os.set_inheritable(conn_fd, False)  # received descriptors are inheritable: no job process holds it
     _become_command(request, streams, socket.socket(fileno=conn_fd))  # never returns
+
+
 def server_pids(directory: str) -> list[int]:
     """The pids of the servers whose socket lies under ``directory`` (found by their command line:
     ``python -m runner.forkserver SOCKET LOCK``, which their forked children share: those whose
