@@ -237,10 +237,14 @@ def _release(handle: RunHandle, backend: Backend, stack: ExitStack, tracker: Sta
         tracker.lap("container_remove")
         return
     took: list[float] = []
+    failed: list[BaseException] = []
 
     def remove() -> None:
         begun = time.perf_counter()
-        handle.remove()
+        try:
+            handle.remove()
+        except BaseException as exc:  # noqa: BLE001 - raised in the job's thread, as before
+            failed.append(exc)
         took.append(time.perf_counter() - begun)
 
     removal = threading.Thread(target=remove, name="remove-container")
@@ -248,8 +252,9 @@ def _release(handle: RunHandle, backend: Backend, stack: ExitStack, tracker: Sta
 
     def join() -> None:
         removal.join()
-        if took:
-            tracker.timing("container_remove (during finalize)", took[0])
+        tracker.timing("container_remove (during finalize)", took[0])
+        if failed:
+            raise failed[0]
 
     stack.callback(join)
 
