@@ -157,6 +157,40 @@ def test_the_client_dies_of_the_signal_that_killed_its_command(server: Server, t
     assert show(workspace_dir, "fs4")["status"] == "Failed"
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_spare_waits_for_the_next_client_and_goes_with_its_server(server: Server) -> None:
+    _wait_for(lambda: len(_children(server.proc.pid)) == 1, "the server's spare")
+    (spare,) = _children(server.proc.pid)
+    _wait_for(lambda: len(_children(spare)) == 1, "the spare's command process")
+    (waiting,) = _children(spare)
+    result = server.run("--version")  # taken by that spare: the server forks the next one
+    assert result.returncode == 0 and result.stdout.startswith("runner ")
+    _wait_for(lambda: len(_children(server.proc.pid)) == 1 and _children(server.proc.pid) != [spare],
+              "the next spare (and the last one gone)")
+    assert _gone(waiting)  # that command ran and ended
+    (spare,) = _children(server.proc.pid)
+    _wait_for(lambda: len(_children(spare)) == 1, "the next spare's command process")
+    (waiting,) = _children(spare)
+    server.proc.kill()  # even killed, the server leaves no spare behind
+    server.proc.wait(timeout=30)
+    _wait_for(lambda: _gone(spare) and _gone(waiting), "the spare and its command to exit")
+
+
 def test_first_command_runs_in_process_and_starts_a_server(runtime: dict[str, str], tmp_path: Path,
                                                            workspace_dir: Path) -> None:
     paths = server_paths()
