@@ -136,7 +136,8 @@ def _await_request(from_spare: socket.socket) -> None:
     """In a waiting command: receive the client's request (with its descriptors and the client's
     connection) from the spare, and run it; exit if the spare goes away first."""
     try:
-        request, fds = _receive(from_spare, fd_count=4)
+        payload, fds = _receive(from_spare, fd_count=4)
+        request = marshal.loads(payload)  # (the client runs this same interpreter: see runner.launch)
     except BaseException:  # noqa: BLE001 - no client came: nothing to run
         os._exit(0)
     from_spare.close()
@@ -200,8 +201,7 @@ def _supervise(conn: socket.socket, to_command: socket.socket, pid: int) -> None
     """In the supervisor: pass the request to the waiting command, relay signals, report its status;
     then ``_exit``."""
     try:
-        request, fds = _receive(conn, fd_count=3)
-        payload = marshal.dumps(request)
+        payload, fds = _receive(conn, fd_count=3)  # passed on as it came: the command decodes it
         socket.send_fds(to_command, [struct.pack("!I", len(payload))], [*fds, conn.fileno()])
         to_command.sendall(payload)
         to_command.close()
@@ -216,7 +216,8 @@ def _supervise(conn: socket.socket, to_command: socket.socket, pid: int) -> None
     os._exit(0)
 
 
-def _receive(conn: socket.socket, fd_count: int) -> tuple[dict[str, Any], list[int]]:
+def _receive(conn: socket.socket, fd_count: int) -> tuple[bytes, list[int]]:
+    """A request's payload and the ``fd_count`` descriptors sent with its length."""
     header, fds, _flags, _addr = socket.recv_fds(conn, 4, fd_count)
     if len(header) != 4 or len(fds) != fd_count:
         raise ConnectionError("a malformed request")
@@ -227,7 +228,7 @@ def _receive(conn: socket.socket, fd_count: int) -> tuple[dict[str, Any], list[i
         if not chunk:
             raise ConnectionError("the client went away")
         payload += chunk
-    return marshal.loads(payload), fds  # (the client runs this same interpreter: see runner.launch)
+    return bytes(payload), fds
 
 
 def _relay(conn: socket.socket, pid: int) -> int:

@@ -44,25 +44,24 @@ MAX_SOCKET_PATH = 107  # bytes in sockaddr_un.sun_path on Linux, less its termin
 
 def main() -> None:
     """Run ``runner`` with ``sys.argv``; never returns."""
-    paths = server_paths() if enabled() else None
+    paths = run_in_server()
     if paths is not None:
-        status = run_through_server(paths.socket)
-        if status is not None:
-            exit_like(status)
         _start_server(paths)
     from runner.cli import main as cli_main
 
     cli_main()
 
 
-def run_in_server() -> None:
+def run_in_server() -> ServerPaths | None:
     """Run ``runner`` with ``sys.argv`` in this installation's server and exit like it; return (having
-    done nothing) when no server takes it. The launcher's fast path (``bin/runner``)."""
+    done nothing) when no server takes it: the paths a server would have, or None when there can be
+    none. The launcher's fast path (``bin/runner``) calls it alone."""
     paths = server_paths() if enabled() else None
     if paths is not None:
         status = run_through_server(paths.socket)
         if status is not None:
             exit_like(status)
+    return paths
 
 
 def enabled() -> bool:
