@@ -86,11 +86,14 @@ def _running(ws: Path, name: str) -> dict[str, Any]:
     return wait_for_status(ws, name, {"Running"})
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _ancestors(pid: int) -> list[int]:
     chain = []
     while pid > 1:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        pid = _parent(pid)
         chain.append(pid)
     return chain
 
@@ -161,7 +164,7 @@ def _children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         with contextlib.suppress(OSError, ValueError):
-            if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+            if _parent(int(entry)) == pid:
                 found.append(int(entry))
     return found
 
