@@ -194,6 +194,27 @@ def test_a_spare_waits_for_the_next_client_and_goes_with_its_server(server: Serv
     _wait_for(lambda: _gone(spare) and _gone(waiting), "the spare and its command to exit")
 
 
+def _kib(pid: int, field: str) -> int:
+    """A field of ``/proc/<pid>/smaps_rollup`` in KiB (0 once the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(f"{field}:")))
+
+
+def test_a_waiting_command_takes_its_copies_of_the_servers_memory_before_a_client_comes(
+        server: Server) -> None:
+    _wait_for(lambda: len(_children(server.proc.pid)) == 1, "the server's spare")
+    (spare,) = _children(server.proc.pid)
+    _wait_for(lambda: len(_children(spare)) == 1, "the spare's command process")
+    (waiting,) = _children(spare)
+    shared = _kib(server.proc.pid, "Anonymous")  # the server's memory, shared with its children
+    _wait_for(lambda: _kib(waiting, "Private_Dirty") >= shared // 2, "the waiting command's own copies")
+    result = server.run("--version")  # and it still serves its client
+    assert result.returncode == 0 and result.stdout.startswith("runner ")
+
+
 def test_first_command_runs_in_process_and_starts_a_server(runtime: dict[str, str], tmp_path: Path,
                                                            workspace_dir: Path) -> None:
     paths = server_paths()

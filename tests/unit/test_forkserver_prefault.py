@@ -1,0 +1,51 @@
+"""``runner.forkserver._prefault``: a waiting command takes its private copies of the server's memory
+before a client comes, and stops as soon as one has."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runner.forkserver import _prefault
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux /proc only")
+
+
+def private_dirty_kib(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1])
+    raise AssertionError("no Private_Dirty in smaps_rollup")
+
+
+def growth_in_a_child(arrived: Callable[[], bool]) -> int:
+    """KiB of memory a forked child of this process made its own by calling ``_prefault(arrived)``."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child shares every page with this process until it writes one
+        try:
+            before = private_dirty_kib()
+            _prefault(arrived)
+            os.write(write_end, str(private_dirty_kib() - before).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as result:
+        text = result.read()
+    os.waitpid(pid, 0)
+    return int(text)
+
+
+def test_prefault_copies_the_writable_memory_it_shares_with_its_parent() -> None:
+    shared_anon_kib = int(next(line.split()[1] for line in Path("/proc/self/smaps_rollup").read_text()
+                               .splitlines() if line.startswith("Anonymous:")))
+    grown = growth_in_a_child(lambda: False)
+    assert grown >= shared_anon_kib // 2, f"copied {grown} KiB of {shared_anon_kib} KiB"
+
+
+def test_prefault_stops_at_once_when_the_request_has_come() -> None:
+    # (running any code in the child copies a few pages: compare with a full prefault)
+    assert growth_in_a_child(lambda: True) * 4 < growth_in_a_child(lambda: False)
