@@ -115,6 +115,7 @@ class ShellCache:
 _CLIENT_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG", "HOME",
                "RUNNER_DOCKER_API_VERSION")
 _clients: dict[tuple[object, ...], Any] = {}
+CLIENT_POOL_SIZE = 32  # connections kept per client (docker-py's default is 10)
 
 
 def docker_client() -> Any:
@@ -126,9 +127,10 @@ def docker_client() -> Any:
     if client is None:
         import docker
 
-        # a fixed API version saves the GET /version round trip of version="auto"
-        client = docker.from_env(timeout=120, version=os.environ.get("RUNNER_DOCKER_API_VERSION",
-                                                                     DEFAULT_DOCKER_API_VERSION))
+        # a fixed API version saves the GET /version round trip of version="auto"; every job of the
+        # process shares the client, and each holds two connections while it runs (wait, logs)
+        client = docker.from_env(timeout=120, max_pool_size=CLIENT_POOL_SIZE, version=os.environ.get(
+            "RUNNER_DOCKER_API_VERSION", DEFAULT_DOCKER_API_VERSION))
         # the engine's socket is never reached through an HTTP proxy or with ~/.netrc credentials:
         # skip requests' lookups of both on every API call (~1-2 ms each)
         client.api.trust_env = False
