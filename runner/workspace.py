@@ -221,9 +221,9 @@ class Workspace:
             if new_db:  # create owner-only; SQLite gives -wal/-shm files the same mode
                 os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = self._connection()
-            conn.execute("PRAGMA journal_mode=WAL")
             current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current < _SCHEMA_VERSION:
+            if current < _SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
+                conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
                 _migrate(conn, current)
                 conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
