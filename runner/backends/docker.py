@@ -139,6 +139,20 @@ def docker_client() -> Any:
     return client
 
 
+def _forget_connections() -> None:
+    """In a forked child: drop the pooled connections it shares with its parent (it opens its own).
+    The fork server's client has none (it never makes a request), so this costs its children nothing."""
+    for client in _clients.values():
+        try:
+            client.api.close()
+        except Exception:  # noqa: BLE001 - a child must start whatever happens here
+            _clients.clear()
+            return
+
+
+os.register_at_fork(after_in_child=_forget_connections)
+
+
 def _config_stamp() -> int | None:
     """When the Docker config file (proxies and registry credentials docker-py applies) last changed."""
     folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")

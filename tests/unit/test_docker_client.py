@@ -47,3 +47,25 @@ def test_an_edited_docker_config_file_gets_a_new_client(engine: Path) -> None:
     config.write_text('{"proxies": {"default": {"httpProxy": "http://127.0.0.1:3128"}}}')
     os.utime(config, ns=(1, 1))  # a different mtime, whatever the file system's clock resolution
     assert docker_client() is not first
+
+
+def test_a_forked_child_does_not_share_its_parents_pooled_connections() -> None:
+    import requests
+
+    client = docker_client()
+    with pytest.raises(requests.exceptions.ConnectionError):  # nothing listens: the pool is made anyway
+        client.api.version()
+    adapter = client.api.get_adapter(client.api.base_url)
+    assert len(adapter.pools) == 1
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, str(len(adapter.pools)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as result:
+        in_child = result.read()
+    os.waitpid(pid, 0)
+    assert in_child == "0" and len(adapter.pools) == 1  # the parent keeps its own
