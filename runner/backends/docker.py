@@ -121,7 +121,8 @@ CLIENT_POOL_SIZE = 32  # connections kept per client (docker-py's default is 10)
 def docker_client() -> Any:
     """The docker-py client for the engine this environment names, made once per process (~4 ms: a
     requests session, the Docker config file) and reused while that environment and config file stay
-    the same. Making it opens no connection, so the fork server makes it for all its commands."""
+    the same. Making it opens no connection, so the fork server makes it for all its commands; a forked
+    child never uses connections its parent opened (``_forget_connections``)."""
     key = (*(os.environ.get(name) for name in _CLIENT_ENV), _config_stamp())
     client = _clients.get(key)
     if client is None:
