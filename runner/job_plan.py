@@ -4,6 +4,7 @@ the synthetic ``artifacts`` output, and resolution of every binding's canonical 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,11 @@ def resolve_bindings(ws: Workspace, plan: RunPlan) -> dict[str, ResolvedPath]:
     from runner.resolve import Resolver
 
     resolver = Resolver(ws)
-    resolved = {b.name: resolver.resolve(b.uri, field=f"inputs.{b.name}") for b in plan.inputs}
+    resolved = {}
+    for b in plan.inputs:
+        found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
+        # the plan holds the model's storage path; its version's key finds it in the download cache
+        resolved[b.name] = dataclasses.replace(found, cache_key=b.cache_key) if b.cache_key else found
     for b in plan.outputs:
         resolved[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
                                                    field=f"outputs.{b.name}")

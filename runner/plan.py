@@ -98,16 +98,17 @@ def _basename(resolved: ResolvedPath) -> str:
 def _binding(name: str, direction: Direction, asset_type: AssetType, mode: Mode, resolved: ResolvedPath,
              job_dir: Path, *, file_value: bool, registered_as: str | None = None) -> Binding:
     group = "inputs" if direction is Direction.INPUT else "outputs"
+    model_key = resolved.cache_key if resolved.model is not None else None
     if mode is Mode.DIRECT:
         local = str(resolved.local_path) if resolved.local_path is not None else ""
         value = local or resolved.url
         return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, local, local,
-                       value, value, registered_as)
+                       value, value, registered_as, model_key)
     container = f"{CONTAINER_ROOT}/{group}/{name}"
     host = str(job_dir / group / name)
     suffix = f"/{_basename(resolved)}" if file_value else ""
     return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, host, container,
-                   container + suffix, host + suffix, registered_as)
+                   container + suffix, host + suffix, registered_as, model_key)
 
 
 def _input_binding(spec: CommandJobSpec, name: str, job_input: AssetInput, resolved: ResolvedPath,

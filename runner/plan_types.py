@@ -31,6 +31,9 @@ class Binding:
     value: str  # what ${{inputs.<name>}} renders to inside the container
     host_value: str  # what it renders to for the process backend (host paths)
     registered_as: str | None = None  # outputs with name+version: "azureml:<name>:<version>"
+    # a model input's content identity (``model:<name>:<version>``: a version never changes), kept so
+    # the run finds it in the download cache; other paths get theirs (etag) when resolved at run time
+    cache_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@
 | ``azureml:<n>:<v>``, ``@latest``, registry models | the model registry (the model's stored path)    |
 | ``abfs://``, ``az://``, ``s3://``, ...       | fsspec (abfs/az reuse a matching datastore's credentials) |
 
-``cache_key``: ``model:<name>:<version>`` for models (immutable); ``<ds>:<path>:<etag|mtime:size>`` for
-files; ``None`` for folders that are not model versions (no cheap content identity).
+``cache_key``: ``model:[<registry>/]<name>:<version>`` for models (immutable; the plan keeps it, see
+``runner.job_plan.resolve_bindings``); ``<ds>:<path>:<etag|mtime:size>`` for files; ``None`` for folders
+that are not model versions (no cheap content identity).
 """
 
 from __future__ import annotations
@@ -138,10 +139,12 @@ class Resolver:
         from runner.registry import ModelRegistry
 
         workspace_models = ModelRegistry(self.workspace, resolver=self)
+        scope = ""  # a registry's model is not the workspace's model of the same name and version
         if ref.registry:  # the registry's local namespace first, then the workspace's models
             try:
                 model = ModelRegistry(self.workspace, resolver=self, registry_name=ref.registry).get(
                     ref.name, version=ref.version, label=ref.label)
+                scope = f"{ref.registry}/"
             except ResolveError as in_registry:
                 try:
                     model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
@@ -156,7 +159,7 @@ class Resolver:
         assert model.path is not None and model.version is not None
         resolved = self._locate(parse_path(model.path), base_dir=None, field=field)
         return dataclasses.replace(resolved, model=(model.name or ref.name, model.version),
-                                   cache_key=f"model:{model.name}:{model.version}",
+                                   cache_key=f"model:{scope}{model.name}:{model.version}",
                                    job=model.job_name or resolved.job)
 
     def _fsspec(self, ref: FsspecUrl) -> ResolvedPath:

@@ -125,7 +125,10 @@ def test_model_references(tmp_path: Path, ws: Workspace, resolver: Resolver) -> 
     assert latest.model == ("m", "2")
     assert "LocalUpload/m/2/m" in latest.uri
     registry_ref = resolver.resolve("azureml://registries/myreg/models/m/versions/1")
-    assert registry_ref.model == ("m", "1")
+    assert registry_ref.model == ("m", "1") and registry_ref.cache_key == "model:m:1"  # the workspace's
+    ModelRegistry(ws, resolver=resolver, registry_name="myreg").create(Model(name="m", path=str(model_dir)))
+    in_registry = resolver.resolve("azureml://registries/myreg/models/m/versions/1")
+    assert in_registry.cache_key == "model:myreg/m:1"  # not the workspace's m:1 in the download cache
     with pytest.raises(ResolveError) as info:
         resolver.resolve("azureml:nomodel:1")
     assert "unknown model 'nomodel'" in info.value.message and "m" in info.value.message

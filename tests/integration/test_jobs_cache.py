@@ -1,0 +1,84 @@
+"""The download content cache through real jobs: a model version on an Azure Blob datastore is fetched
+by its first job only; later jobs get it from the cache (a version's content never changes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import cli, write_job
+
+pytestmark = pytest.mark.azure
+
+
+def _register_model(ws: Path, tmp_path: Path, azure_container: Any) -> Any:
+    """A datastore on the test's container, and model ``folded:1`` as a folder on it."""
+    from azure.storage.blob import ContainerClient
+
+    container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
+                                                       azure_container.name)
+    container.upload_blob("models/folded/MLmodel", b"flavors: {}\n")
+    container.upload_blob("models/folded/weights/w.txt", b"weights v1\n")
+    datastore = write_job(tmp_path, f"""
+        name: az
+        type: azure_blob
+        account_name: {azure_container.azurite.account}
+        container_name: {azure_container.name}
+        account_url: {azure_container.azurite.blob_endpoint}
+        credentials:
+          account_key: {azure_container.azurite.key}
+        """, name="datastore.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    cli(ws, "model", "create", "--name", "folded", "--version", "1", "--type", "custom_model",
+        "--path", "azureml://datastores/az/paths/models/folded", check=True)
+    return container
+
+
+def _cache_keys(ws: Path) -> list[str]:
+    return [row["key"] for row in json.loads(cli(ws, "cache", "list", "-o", "json", check=True).stdout)]
+
+
+def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path, tmp_path: Path,
+                                                            azure_container: Any) -> None:
+    ws = workspace_dir
+    container = _register_model(ws, tmp_path, azure_container)
+    job = write_job(tmp_path, """
+        command: cat ${{inputs.model}}/weights/w.txt
+        inputs:
+          model:
+            type: custom_model
+            path: azureml:folded:1
+            mode: download
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """)
+    first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "cache1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "weights v1" in first.stdout
+    assert _cache_keys(ws) == ["model:folded:1"]
+
+    # Same size, other bytes, behind the registry's back: only a download would see them.
+    container.upload_blob("models/folded/weights/w.txt", b"WEIGHTS V1\n", overwrite=True)
+    second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "cache2")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "weights v1" in second.stdout  # linked from the cache: no request for the content
+    assert _cache_keys(ws) == ["model:folded:1"]
+
+    # The same folder as a plain path has no content identity, so it is fetched fresh.
+    plain = write_job(tmp_path, """
+        command: cat ${{inputs.data}}/weights/w.txt
+        inputs:
+          data:
+            type: uri_folder
+            path: azureml://datastores/az/paths/models/folded
+            mode: download
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="plain.yml")
+    third = cli(ws, "job", "create", "--file", str(plain), "--stream", "--name", "cache3")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "WEIGHTS V1" in third.stdout
