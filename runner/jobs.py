@@ -28,6 +28,7 @@ from runner.errors import JobError, SpecError
 from runner.job_recovery import current_process_start, mark_lost, reconcile, release_resources, runner_alive
 from runner.job_supervise import Echo, cancel_grace_s
 from runner.names import generate_job_name, is_valid_job_name
+from runner.spec_load import uses_local_process
 from runner.uris import ARTIFACTS
 from runner.workspace import JobRecord, JobStatus, Workspace
 
@@ -44,7 +45,7 @@ CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     if requested:
         return requested
-    return "process" if (spec.compute or "").removeprefix("azureml:") == "local-process" else "docker"
+    return "process" if uses_local_process(spec) else "docker"
 
 
 def copy_code(code_source: str | None, code_dir: Path) -> None:

@@ -20,6 +20,9 @@ from runner.yamlio import YamlDoc, load_yaml, split_field_path
 
 logger = logging.getLogger(__name__)
 
+# the one compute name that means something here: the job runs as a host process (no container)
+LOCAL_PROCESS_COMPUTE = "local-process"
+
 # field path -> why it is ignored. "*" matches any input/output name.
 IGNORED: dict[tuple[str, ...], str] = {
     ("compute",): "the job runs on this machine",
@@ -160,10 +163,16 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
         logger.info("%s", warning)
 
 
+def uses_local_process(spec: CommandJobSpec) -> bool:
+    return (spec.compute or "").removeprefix("azureml:") == LOCAL_PROCESS_COMPUTE
+
+
 def _ignored_fields(spec: CommandJobSpec) -> list[tuple[tuple[str, ...], str]]:
     data = spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
     found: list[tuple[tuple[str, ...], str]] = []
     for pattern, reason in IGNORED.items():
+        if pattern == ("compute",) and uses_local_process(spec):
+            continue
         for path in _expand(data, pattern):
             found.append((path, reason))
     return found

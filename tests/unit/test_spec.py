@@ -99,6 +99,12 @@ def test_fields_meaningless_locally_are_reported_not_dropped(tmp_path: Path) -> 
     assert spec.compute == "azureml:gpu-cluster"  # kept, not dropped
 
 
+@pytest.mark.parametrize("compute", ["local-process", "azureml:local-process"])
+def test_local_process_compute_is_not_reported_as_ignored(tmp_path: Path, compute: str) -> None:
+    spec = load_job_spec(_write(tmp_path, f"command: echo hi\nenvironment: img\ncompute: {compute}\n"))
+    assert "compute" not in spec.ignored_fields and not spec.warnings  # it picks the process backend
+
+
 def test_type_defaults_to_uri_folder_and_modes_default_later(tmp_path: Path) -> None:
     spec = spec_from_data({"command": "ls ${{inputs.d}} ${{outputs.o}}", "environment": "img",
                            "inputs": {"d": {"path": "data"}}, "outputs": {"o": None}})
