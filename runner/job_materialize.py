@@ -55,18 +55,20 @@ def _strategy_class(table: dict[Mode, tuple[str, str]], mode: Mode) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def input_strategy(mode: Mode, cache_root: Path | None) -> InputStrategy:
+def input_strategy(mode: Mode, cache_root: Path | None, *, quiet: bool = False) -> InputStrategy:
+    """``quiet``: no progress bar (there is none anyway unless stderr is a terminal)."""
     cls = _strategy_class(INPUT_STRATEGIES, mode)
     if mode is Mode.DOWNLOAD:
         from mounts.cache import ContentCache
 
-        return cast(InputStrategy, cls(cache=ContentCache(cache_root) if cache_root else None, quiet=True))
+        return cast(InputStrategy, cls(cache=ContentCache(cache_root) if cache_root else None, quiet=quiet))
     return cast(InputStrategy, cls())
 
 
-def output_strategy(mode: Mode) -> OutputStrategy:
+def output_strategy(mode: Mode, *, quiet: bool = False) -> OutputStrategy:
+    # rw_mount uploads each file as the job closes it, while its log streams: never a bar
     cls = _strategy_class(OUTPUT_STRATEGIES, mode)
-    return cast(OutputStrategy, cls(quiet=True) if mode is Mode.UPLOAD else cls())
+    return cast(OutputStrategy, cls(quiet=quiet) if mode is Mode.UPLOAD else cls())
 
 
 @contextlib.contextmanager
@@ -136,9 +138,9 @@ def workdir_for(binding: Binding, job_dir: Path) -> Path:
 
 def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
                        resolved: Mapping[str, ResolvedPath], job_dir: Path, out: Materializations,
-                       cache_root: Path | None = None) -> None:
+                       cache_root: Path | None = None, *, quiet: bool = False) -> None:
     for binding in bindings:
-        strategy = input_strategy(binding.mode, cache_root)
+        strategy = input_strategy(binding.mode, cache_root, quiet=quiet)
         with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
             done = stack.enter_context(
                 strategy.materialize(to_source(resolved[binding.name]), workdir_for(binding, job_dir)))
@@ -177,9 +179,10 @@ class OutputSet:
     ``stage_artifacts``: stage the job's artifacts even on a local datastore, so that ``close(upload=
     False)`` can hold them back like every other output."""
 
-    def __init__(self, *, stage_artifacts: bool = False) -> None:
+    def __init__(self, *, stage_artifacts: bool = False, quiet: bool = False) -> None:
         self._entered: list[_Entered] = []
         self.stage_artifacts = stage_artifacts
+        self.quiet = quiet  # no progress bars
         self.errors: dict[str, RunnerError] = {}
         self.held_back: dict[str, Path] = {}  # output -> where its data stayed (close(upload=False))
         self.written_in_place: list[str] = []  # outputs close(upload=False) could not hold back
@@ -198,7 +201,7 @@ class OutputSet:
         if binding.name == ARTIFACTS and target.local_path is not None and not self.stage_artifacts:
             return _Entered(binding, _written_in_place(target.local_path), None)
         workdir = workdir_for(binding, job_dir)
-        return _Entered(binding, output_strategy(binding.mode).materialize(target, workdir),
+        return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
                         _staging_of(binding.mode, target, workdir))
 
     def close(self, *, upload: bool = True) -> dict[str, RunnerError]:

@@ -79,15 +79,16 @@ class StatusTracker:
         return self.set(status, ended_at=utcnow(), **fields)
 
 
-def run_job(ws: Workspace, name: str, *, echo: Echo | None = None,
-            upload_on_failure: bool = True) -> JobRecord:
-    """Run the queued job ``name``; return its final record. Errors end up in the record, not raised."""
+def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_failure: bool = True,
+            quiet: bool = False) -> JobRecord:
+    """Run the queued job ``name``; return its final record. Errors end up in the record, not raised.
+    Transfers longer than a second draw a progress bar on stderr when it is a terminal, unless ``quiet``."""
     record = ws.get_job(name)
     tracker = StatusTracker(ws, record)
     cancel = CancelSignals()
     with cancel.installed():
         try:
-            return _run(ws, record, tracker, cancel, echo, upload_on_failure)
+            return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet)
         except JobCanceled:
             return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started")
         except RunnerError as err:
@@ -99,7 +100,7 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None,
 
 
 def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: CancelSignals,
-         echo: Echo | None, upload_on_failure: bool) -> JobRecord:
+         echo: Echo | None, upload_on_failure: bool, quiet: bool) -> JobRecord:
     plan = plan_from_dict(record.extra["plan"])
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
@@ -113,8 +114,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
-        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir)
-        outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure))
+        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet)
+        outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")

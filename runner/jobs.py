@@ -105,8 +105,9 @@ class JobOperations:
     # ---- create -------------------------------------------------------------------------------
     def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
                          echo: Echo | None = None, backend: str | None = None,
-                         upload_on_failure: bool = True) -> Job:
-        """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``."""
+                         upload_on_failure: bool = True, quiet: bool = False) -> Job:
+        """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
+        (``quiet``: no progress bars for its transfers)."""
         spec = _as_spec(job)
         record = self.submit(spec, name=name, backend=backend)
         try:
@@ -114,7 +115,7 @@ class JobOperations:
                 from runner.job_run import run_job
 
                 return as_job(run_job(self.workspace, record.name, echo=echo,
-                                      upload_on_failure=upload_on_failure))
+                                      upload_on_failure=upload_on_failure, quiet=quiet))
             self.start_worker(record.name, upload_on_failure=upload_on_failure)
         except KeyboardInterrupt:  # before the run took over SIGINT: the queued job is canceled
             current = self.workspace.get_job(record.name)

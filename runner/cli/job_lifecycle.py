@@ -116,7 +116,7 @@ def create(
     if stream:
         echo = _echo_stderr if output == "json" else _echo
         record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
-                                      upload_on_failure=not no_upload_on_failure)
+                                      upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet)
         if output == "json":
             _common.print_json(_as_json(record))
         _summary(record)
