@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -37,18 +38,36 @@ class _NotAttempted(Exception):
 @dataclass(frozen=True)
 class LocalFile:
     rel: str  # posix path relative to the staging root
-    path: Path
+    path: Path  # the file to read (for a symbolic link: the file it names, inside the root)
     size: int
+    link: bool = False  # ``rel`` is a symbolic link: copy ``path``, never move it
 
 
 def list_local_files(root: Path) -> list[LocalFile]:
-    """Every regular file under ``root`` (symlinks to files are followed), sorted by path."""
+    """Every regular file under ``root``, sorted by path.
+
+    A symbolic link counts as the file it names when that file is inside ``root`` (a model folder's
+    links into its own blobs, ``latest -> ckpt-10``). A link out of ``root``, a dangling one, or one to
+    a folder is skipped with a warning, as rclone and azcopy skip links by default: the job wrote a
+    name, not data, and a job's link must never make the runner read a host path it chose.
+    """
+    real_root = Path(os.path.realpath(root))
     files = []
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(dirpath) / name
-            if path.is_file():
-                files.append(LocalFile(path.relative_to(root).as_posix(), path, path.stat().st_size))
+    for dirpath, dirs, names in os.walk(root):
+        folder = Path(dirpath)
+        for name in names + [d for d in dirs if (folder / d).is_symlink()]:
+            path = folder / name
+            rel = path.relative_to(root).as_posix()
+            if not path.is_symlink():
+                if stat.S_ISREG(path.lstat().st_mode):
+                    files.append(LocalFile(rel, path, path.stat().st_size))
+                continue
+            target = Path(os.path.realpath(path))
+            if target.is_relative_to(real_root) and target.is_file():
+                files.append(LocalFile(rel, target, target.stat().st_size, link=True))
+            else:
+                log.warning("%s is a symbolic link to %s, a folder or outside the output: not uploaded "
+                            "(copy the file into the output instead)", path, os.readlink(path))
     return sorted(files, key=lambda f: f.rel)
 
 

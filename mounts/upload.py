@@ -96,10 +96,14 @@ def _destinations(target: Target, staging: Path) -> list[tuple[LocalFile, str]]:
 
 def _move_local(pairs: list[tuple[LocalFile, str]]) -> None:
     failed: dict[str, str] = {}
-    for item, dest in pairs:
+    # links first: each is a copy of a staged file, which must still be there
+    for item, dest in sorted(pairs, key=lambda pair: not pair[0].link):
         try:
             target = Path(dest)
             target.parent.mkdir(parents=True, exist_ok=True)
+            if item.link:
+                shutil.copyfile(item.path, target)
+                continue
             try:
                 os.replace(item.path, target)
             except OSError:  # another filesystem: copy, check, then drop the staged copy
@@ -118,7 +122,8 @@ def _move_local(pairs: list[tuple[LocalFile, str]]) -> None:
 def _recreate_empty_dirs(staging: Path, dest: Path) -> None:
     for dirpath, dirs, _names in os.walk(staging):
         for name in dirs:
-            (dest / Path(dirpath).relative_to(staging) / name).mkdir(parents=True, exist_ok=True)
+            if not os.path.islink(os.path.join(dirpath, name)):  # a link to a folder is not followed
+                (dest / Path(dirpath).relative_to(staging) / name).mkdir(parents=True, exist_ok=True)
 
 
 def _clear(staging: Path) -> None:

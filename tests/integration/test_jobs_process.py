@@ -93,3 +93,30 @@ def test_process_backend_exit_code_and_cancel(workspace_dir: Path, tmp_path: Pat
     pid = int(record["container_id"])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the job's process group is gone
+
+
+def test_a_link_out_of_an_output_is_not_followed(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = workspace_dir
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("HOST SECRET\n")
+    job = write_job(tmp_path, f"""
+        command: >-
+          echo weights > ${{{{outputs.out}}}}/model.bin &&
+          ln -s model.bin ${{{{outputs.out}}}}/latest &&
+          ln -s {secret} ${{{{outputs.out}}}}/leak.txt
+        outputs:
+          out:
+            mode: upload
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="links.yml")
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "links1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stored = datastore_file(ws, "azureml/links1/out")
+    assert sorted(p.name for p in stored.iterdir()) == ["latest", "model.bin"]
+    assert (stored / "latest").read_text() == "weights\n" and not (stored / "latest").is_symlink()
+    assert "leak.txt" in result.stderr and "not uploaded" in result.stderr
+    downloaded = tmp_path / "dl"
+    cli(ws, "job", "download", "--name", "links1", "--all", "--download-path", str(downloaded), check=True)
+    assert not any("HOST SECRET" in p.read_text() for p in downloaded.rglob("*") if p.is_file())
