@@ -109,10 +109,9 @@ class _PartedFile:
         self.pending = [p for p in parts if p[0] not in self.finished]
         self.all_starts = [offset for offset, _ in parts]
         self._unclaimed = collections.deque(self.pending)
-        flags = os.O_RDWR | os.O_CREAT
-        self.fd = os.open(tmp, flags, 0o644)
-        if not self.finished:
-            os.ftruncate(self.fd, item.size)
+        # opened when its first part is claimed and closed when its last one ends: every file is
+        # queued up front, and a folder of thousands of large files must not hold a descriptor each
+        self.fd = -1
         self.outstanding = len(self.pending)
         self.digest = hashlib.md5()  # MD5 of the finished prefix, advanced while other parts download
         self.hashed_upto = 0
@@ -131,7 +130,13 @@ class _PartedFile:
 
     def next_part(self) -> tuple[int, int] | None:
         with self.lock:
-            return self._unclaimed.popleft() if self._unclaimed else None
+            if not self._unclaimed:
+                return None
+            if self.fd < 0:
+                self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT, 0o644)
+                if not self.finished:
+                    os.ftruncate(self.fd, self.item.size)
+            return self._unclaimed.popleft()
 
     def part_finished(self, offset: int, ok: bool) -> bool:
         """Record the end of one part's task; True when it was the last one and every part succeeded."""

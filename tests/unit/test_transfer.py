@@ -207,3 +207,22 @@ def test_md5_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert TransferOptions().wants_md5(huge)
     monkeypatch.setenv("RUNNER_VERIFY_MD5", "0")
     assert not TransferOptions().wants_md5(with_md5)
+
+
+def test_many_large_files_do_not_hold_a_descriptor_each(memory_root: str, tmp_path: Path) -> None:
+    """Every file is queued up front; a file's ``.part`` is open only while its parts are fetched."""
+    import resource
+
+    count = 120
+    put(memory_root, {f"f{i:03d}.bin": bytes([i]) * (2 * MiB + 1) for i in range(count)})
+    store = FsspecStore(fsspec.filesystem("memory"))
+    files = store.list_files(memory_root)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 40, hard))  # far fewer than the files
+    try:
+        download_files(store, files, tmp_path / "out", tmp_path / "state", options=SMALL, quiet=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert len(list((tmp_path / "out").iterdir())) == count
+    assert (tmp_path / "out" / "f007.bin").read_bytes() == bytes([7]) * (2 * MiB + 1)
