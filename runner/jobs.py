@@ -201,7 +201,11 @@ class JobOperations:
 
     # ---- cancel ---------------------------------------------------------------------------------
     def cancel(self, name: str) -> Job:
-        """Stop a running job (grace period, then kill), finalize its outputs, mark it Canceled."""
+        """Stop a running job (grace period, then kill), finalize its outputs, mark it Canceled.
+
+        A runner still alive after the grace period and ``CANCEL_WAIT_AFTER_GRACE_S`` is still making
+        its outputs durable (a long upload): it is left to finish and record the end itself, and the
+        job is returned as it stands (not terminal). Only a runner that is gone is cleaned up after."""
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
@@ -216,6 +220,8 @@ class JobOperations:
                 if not runner_alive(record):
                     break
                 time.sleep(STREAM_POLL_S)
+            else:  # never unmount or delete under a runner that is still finalizing
+                return as_job(record)
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
             return as_job(record)

@@ -180,6 +180,13 @@ def cancel(name: str = typer.Option(..., "--name", "-n"),
     and this command says so and exits 1."""
     _check_output(output)
     record = _operations().cancel(name)
+    if not record.status.is_terminal:  # its runner is still making the outputs durable
+        typer.echo(f"{record.name}: cancel requested; still {record.status.value} (its outputs are being "
+                   f"made durable), it records its end when done: `runner job stream --name {name}`",
+                   err=output == "json")
+        if output == "json":
+            _common.print_json(_as_json(record))
+        return
     if record.status.value != "Canceled":
         from runner.errors import JobError
 
