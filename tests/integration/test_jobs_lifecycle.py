@@ -87,6 +87,24 @@ def test_background_job_stream_and_cancel(ws: Path, tmp_path: Path, docker_clien
     assert again.returncode != 0 and "already Canceled" in again.stderr
 
 
+def test_cancel_kills_a_command_that_ignores_sigterm_after_the_grace(ws: Path, tmp_path: Path,
+                                                                      docker_client: Any) -> None:
+    job = write_job(tmp_path, """
+        command: trap 'echo got TERM' TERM; echo started; while true; do sleep 1; done
+        environment:
+          image: runner/busybox:latest
+        """)
+    cli(ws, "job", "create", "--file", str(job), "--name", "stubborn1", check=True)
+    wait_for_log(ws, "stubborn1", "started")
+    canceled = cli(ws, "job", "cancel", "--name", "stubborn1", check=True)
+    assert "Canceled" in canceled.stdout
+    log = (ws / "jobs" / "stubborn1" / "user_logs" / "std_log.txt").read_text()
+    assert "got TERM" in log  # SIGTERM reached the command first, which carried on
+    record = show(ws, "stubborn1")
+    assert record["status"] == "Canceled" and record["exit_code"] == 137  # then SIGKILL
+    assert_no_leftovers(docker_client, ws, "stubborn1")
+
+
 def test_ctrl_c_on_stream_cancels(ws: Path, tmp_path: Path, docker_client: Any) -> None:
     job = write_job(tmp_path, SLOW_JOB)
     proc = spawn(ws, "job", "create", "--file", str(job), "--stream", "--name", "int1")
