@@ -86,8 +86,12 @@ def mounts_under(root: Path) -> list[str]:
 
 
 def assert_no_leftovers(docker_client: Any, ws: Path, job: str) -> None:
+    """No container, no mount, and no input scratch (downloaded copies) of ``job`` left behind."""
     assert containers_of(docker_client, job) == [], f"container of job {job} left behind"
     assert mounts_under(ws) == [], f"mounts left under {ws}"
+    inputs = ws / "jobs" / job / "inputs"
+    scratch = [str(p) for p in inputs.rglob("*") if not p.is_dir()] if inputs.is_dir() else []
+    assert scratch == [], f"input scratch of job {job} left behind: {scratch[:5]}"
 
 
 def datastore_file(ws: Path, rel: str) -> Path:
