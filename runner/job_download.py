@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.errors import JobError
+from runner.errors import JobError, ResolveError
 from runner.modes import PathKind
 from runner.uris import ARTIFACTS
-from runner.workspace import JobRecord, Workspace
+from runner.workspace import JobRecord, JobStatus, Workspace
 
 
-def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path) -> list[Path]:
+def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path, *,
+                     every: bool = False) -> list[Path]:
+    """Copy each output in ``names``; with ``every`` (``--all``) the outputs that exist are copied
+    and the ones never written are named in one error afterwards."""
     from fsspec.implementations.local import LocalFileSystem
 
     from runner.registry import copy_tree
@@ -25,13 +28,38 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
                        f"never uploaded and stayed staged ({kept})",
                        hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
     written: list[Path] = []
+    missing: list[str] = []
     for name in names:
-        resolved = resolver.resolve(f"azureml://jobs/{record.name}/outputs/{name}",
-                                    field="--output-name")
+        try:
+            resolved = resolver.resolve(f"azureml://jobs/{record.name}/outputs/{name}",
+                                        field=None if every else "--output-name")
+        except ResolveError as exc:
+            if name not in record.outputs:  # not an output of this job at all
+                raise
+            if not every:  # declared but not written (yet): say why from the job's status
+                hint = _state_hint(record) or exc.hint
+                raise ResolveError(exc.message, field=exc.field, hint=hint) from exc
+            missing.append(name)
+            continue
         target = download_path.expanduser().resolve() / (
             "artifacts" if name == ARTIFACTS else f"named-outputs/{name}")
         if resolved.kind is PathKind.FILE:
             target = target / resolved.path.rstrip("/").rsplit("/", 1)[-1]
         copy_tree(resolved.fs, resolved.path, LocalFileSystem(), str(target))
         written.append(target)
+    if missing:
+        done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""
+        raise JobError(f"job '{record.name}' ({record.status.value}): output(s) {', '.join(missing)} "
+                       f"were not written{done}", hint=_state_hint(record))
     return written
+
+
+def _state_hint(record: JobRecord) -> str | None:
+    """Why an output of ``record`` may not exist yet, from the job's status."""
+    if not record.status.is_terminal:
+        return (f"the job is {record.status.value}: outputs are complete once it ends; follow it with "
+                f"`runner job stream --name {record.name}`")
+    if record.status is not JobStatus.COMPLETED:
+        return (f"the job ended {record.status.value} before writing it; "
+                f"`runner job show --name {record.name}` says why")
+    return None

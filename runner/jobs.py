@@ -236,7 +236,7 @@ class JobOperations:
 
         record = self.workspace.get_job(name)
         names = list(record.outputs) if all else [output_name or ARTIFACTS]
-        return download_outputs(self.workspace, record, names, Path(download_path))
+        return download_outputs(self.workspace, record, names, Path(download_path), every=all)
 
 
 def _as_spec(job: Any) -> CommandJobSpec:

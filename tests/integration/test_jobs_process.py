@@ -120,3 +120,26 @@ def test_a_link_out_of_an_output_is_not_followed(workspace_dir: Path, tmp_path: 
     downloaded = tmp_path / "dl"
     cli(ws, "job", "download", "--name", "links1", "--all", "--download-path", str(downloaded), check=True)
     assert not any("HOST SECRET" in p.read_text() for p in downloaded.rglob("*") if p.is_file())
+
+
+def test_download_all_of_a_job_that_failed_before_writing_an_output(workspace_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    ws = workspace_dir
+    job = write_job(tmp_path, """
+        command: mkdir -p outputs && echo kept > outputs/log.txt && exit 4
+        outputs:
+          never:
+            mode: upload
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="early.yml")
+    assert cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "early1").returncode == 1
+    out = tmp_path / "dl"
+    result = cli(ws, "job", "download", "--name", "early1", "--all", "--download-path", str(out))
+    assert result.returncode == 1
+    assert "output(s) never were not written" in result.stderr and "ended Failed" in result.stderr
+    assert (out / "artifacts" / "outputs" / "log.txt").read_text() == "kept\n"  # what exists is copied
+    one = cli(ws, "job", "download", "--name", "early1", "--output-name", "never",
+              "--download-path", str(out))
+    assert one.returncode == 1 and "ended Failed before writing it" in one.stderr
