@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
 OUTPUT_HELP = "Output format: table (default) or json."
+READ_FORMATS = ("table", "json", "yaml")  # show and list
+READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
 def _operations() -> JobOperations:
@@ -47,12 +49,20 @@ def _echo_stderr(chunk: bytes) -> None:
     sys.stderr.buffer.flush()
 
 
-def _check_output(output: str) -> None:
-    if output not in ("table", "json"):
+def _check_output(output: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
+    if output not in allowed:
         from runner.errors import SpecError
 
         raise SpecError(f"unknown output format '{output}'", field="--output",
-                        hint="use -o table or -o json")
+                        hint=f"use -o {' or -o '.join(allowed)}")
+
+
+def _print_yaml(data: Any) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    yaml.dump(data, sys.stdout)
 
 
 def _summary(record: JobRecord) -> None:
@@ -132,11 +142,15 @@ def create(
 
 @app.command("show")
 def show(name: str = typer.Option(..., "--name", "-n"),
-         output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+         output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
     """Show one job: status, times, exit code, error, inputs and outputs."""
+    _check_output(output, READ_FORMATS)
     record = _operations().get(name)
     if output == "json":
         _common.print_json(_as_json(record))
+        return
+    if output == "yaml":
+        _print_yaml(_as_json(record))
         return
     rows: list[tuple[str, Any]] = [
         ("name", record.name), ("status", record.status.value), ("created", record.created_at),
@@ -151,11 +165,12 @@ def show(name: str = typer.Option(..., "--name", "-n"),
 
 @app.command("list")
 def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
-              output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+              output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
     """List jobs, newest first."""
+    _check_output(output, READ_FORMATS)
     records = _operations().list(max_results=max_results)
-    if output == "json":
-        _common.print_json([_as_json(r) for r in records])
+    if output in ("json", "yaml"):
+        (_common.print_json if output == "json" else _print_yaml)([_as_json(r) for r in records])
         return
     _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
                         [(r.name, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),

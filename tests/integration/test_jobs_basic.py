@@ -271,3 +271,11 @@ def test_stream_with_json_output_keeps_stdout_one_json_document(ws: Path, tmp_pa
     unknown = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "yaml", "--name", "js3")
     assert unknown.returncode == 2 and "unknown output format 'yaml'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+    # the reads take yaml too, and refuse a format they do not know instead of printing a table
+    shown = cli(ws, "job", "show", "--name", "js1", "-o", "yaml", check=True).stdout
+    assert "name: js1\n" in shown and "status: Completed\n" in shown
+    assert "- " in cli(ws, "job", "list", "-o", "yaml", check=True).stdout
+    for verb in (["show", "--name", "js1"], ["list"]):
+        wrong = cli(ws, "job", *verb, "-o", "jsn")
+        assert wrong.returncode == 2 and "unknown output format 'jsn'" in wrong.stderr, verb
