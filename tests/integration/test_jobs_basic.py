@@ -3,10 +3,13 @@ the shell, images (missing, built from a context), resources, show/list/download
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 from jobs_support import (
     assert_no_leftovers,
@@ -147,9 +150,18 @@ def test_missing_input_path_is_one_error_with_file_line_and_field(ws: Path, tmp_
 
 
 def test_environment_built_from_context_once(ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    # the base is a tag of this test alone, moved to other content after the first build: a second
+    # build would copy "second"
+    base = f"runner-test/base:{os.getpid()}"
+    bases = {}
+    for word in ("first", "second"):
+        (tmp_path / word).mkdir()
+        (tmp_path / word / "Dockerfile").write_text(f"FROM runner/busybox:latest\nRUN echo {word} > /m\n")
+        bases[word], _ = docker_client.images.build(path=str(tmp_path / word), network_mode="none", rm=True)
+    bases["first"].tag(base)
     context = tmp_path / "env"
     context.mkdir()
-    (context / "Dockerfile").write_text("FROM runner/busybox:latest\nRUN echo built > /built.txt\n")
+    (context / "Dockerfile").write_text(f"FROM {base}\nRUN cat /m > /built.txt\n")
     job = write_job(tmp_path, """
         command: cat /built.txt
         environment:
@@ -158,10 +170,18 @@ def test_environment_built_from_context_once(ws: Path, tmp_path: Path, docker_cl
         """)
     first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "build1")
     assert first.returncode == 0, first.stderr
-    assert "built" in first.stdout
-    second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "build2")
+    assert "first" in first.stdout
+    bases["second"].tag(base)
+    try:
+        second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "build2")
+    finally:
+        docker_client.images.remove(base)
     assert second.returncode == 0, second.stderr
+    assert "first" in second.stdout  # the image built for this context was reused, not built again
     assert show(ws, "build1")["image_id"] == show(ws, "build2")["image_id"]
+    for image in (show(ws, "build1")["image"], bases["first"].id, bases["second"].id):
+        with contextlib.suppress(docker.errors.ImageNotFound):  # (a removed child takes its parents)
+            docker_client.images.remove(image)
 
 
 def test_resources_shm_and_docker_args(ws: Path, tmp_path: Path) -> None:
