@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jobs_support import cli, datastore_file, make_tree, sha256_tree, show, spawn, write_job
+from jobs_support import cli, datastore_file, make_tree, sha256_tree, show, spawn, wait_for_status, write_job
 
 FILES = {"x.txt": b"x" * 1000, "nested/y.bin": os.urandom(70_000)}
 
@@ -143,3 +143,51 @@ def test_download_all_of_a_job_that_failed_before_writing_an_output(workspace_di
     one = cli(ws, "job", "download", "--name", "early1", "--output-name", "never",
               "--download-path", str(out))
     assert one.returncode == 1 and "ended Failed before writing it" in one.stderr
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_process_backend_timeout_and_runner_sigkill(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = workspace_dir
+    timed = write_job(tmp_path, """
+        command: echo begin; sleep 60
+        limits:
+          timeout: 2
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="timed.yml")
+    result = cli(ws, "job", "create", "--file", str(timed), "--stream", "--name", "ptime")
+    assert result.returncode == 1 and "begin" in result.stdout
+    record = show(ws, "ptime")
+    assert record["status"] == "Failed" and "timed out after 2 s" in record["error"]
+    assert _gone(int(record["container_id"]))  # the job's process group was stopped
+
+    slow = write_job(tmp_path, """
+        command: echo started; sleep 120
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="slow.yml")
+    cli(ws, "job", "create", "--file", str(slow), "--name", "pkill", check=True)
+    record = wait_for_status(ws, "pkill", {"Running"})
+    deadline = time.monotonic() + 30
+    while not record.get("container_id"):  # (the process group is recorded once it started)
+        assert time.monotonic() < deadline, "the job's process was never recorded"
+        time.sleep(0.2)
+        record = show(ws, "pkill")
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    group = int(record["container_id"])
+    cli(ws, "job", "list", check=True)  # the next runner command finds the dead runner ...
+    record = show(ws, "pkill")
+    assert record["status"] == "Failed" and "died while the job was Running" in record["error"]
+    deadline = time.monotonic() + 30
+    while not _gone(group):  # ... and stops its orphaned command
+        assert time.monotonic() < deadline, "the orphaned command is still running"
+        time.sleep(0.2)
