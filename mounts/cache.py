@@ -22,11 +22,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from mounts.errors import MountsError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,20 @@ class CacheEntry:
     files: int
     created: float
     last_used: float
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4,
+          "tib": 1 << 40}
+
+
+def size_from_text(text: str) -> int:
+    """``"500M"``, ``"10GiB"``, ``"1.5g"`` or plain bytes → bytes (``K/M/G/T`` are binary units)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not a size; use bytes or a unit, e.g. 500M, 10G, 2GiB")
+    return int(float(match.group(1)) * _UNITS[unit])
 
 
 def key_digest(key: str) -> str:
@@ -102,14 +119,22 @@ def _make_read_only(root: Path) -> None:
             os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
 
 
+def _limit_from_env() -> int:
+    text = os.environ.get("RUNNER_CACHE_MAX_BYTES", "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        return size_from_text(text)
+    except ValueError as exc:
+        raise MountsError(f"RUNNER_CACHE_MAX_BYTES: {exc}") from None
+
+
 class ContentCache:
     """A size-limited LRU cache of downloaded content, shared by all jobs of a workspace."""
 
     def __init__(self, root: Path, max_bytes: int | None = None) -> None:
         self.root = Path(root)
-        env_limit = os.environ.get("RUNNER_CACHE_MAX_BYTES")
-        self.max_bytes = max_bytes if max_bytes is not None else (
-            int(env_limit) if env_limit else DEFAULT_MAX_BYTES)
+        self.max_bytes = max_bytes if max_bytes is not None else _limit_from_env()
         self._entries = self.root / "entries"
         self._partial = self.root / "partial"
         self._global_lock = self.root / ".lock"

@@ -140,8 +140,8 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
                        resolved: Mapping[str, ResolvedPath], job_dir: Path, out: Materializations,
                        cache_root: Path | None = None, *, quiet: bool = False) -> None:
     for binding in bindings:
-        strategy = input_strategy(binding.mode, cache_root, quiet=quiet)
         with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
+            strategy = input_strategy(binding.mode, cache_root, quiet=quiet)
             done = stack.enter_context(
                 strategy.materialize(to_source(resolved[binding.name]), workdir_for(binding, job_dir)))
         out.add(binding, done)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +15,14 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
-          "mib": 1 << 20, "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4,
-          "tib": 1 << 40}
-
-
 def parse_size(text: str) -> int:
     """``"500M"``, ``"10GiB"``, ``"1.5g"`` or plain bytes → bytes (``K/M/G/T`` are binary units)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS:
-        raise typer.BadParameter(f"{text!r} is not a size; use bytes or a unit, e.g. 500M, 10G, 2GiB")
-    return int(float(match.group(1)) * _UNITS[unit])
+    from mounts.cache import size_from_text
+
+    try:
+        return size_from_text(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def human_size(size: int) -> str:
@@ -41,9 +36,14 @@ def human_size(size: int) -> str:
 
 def _cache() -> ContentCache:
     from mounts.cache import ContentCache
+    from mounts.errors import MountsError
+    from runner.errors import RunnerError
     from runner.workspace import Workspace
 
-    return ContentCache(Workspace(_common.STATE.workspace).cache_dir)
+    try:
+        return ContentCache(Workspace(_common.STATE.workspace).cache_dir)
+    except MountsError as exc:
+        raise RunnerError(str(exc), hint="set it to a size such as 50G, or unset it (20 GiB)") from None
 
 
 def _when(timestamp: float) -> str:

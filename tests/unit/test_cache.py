@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mounts.cache import ContentCache, link_file
+from mounts.errors import MountsError
 from runner.cli import app
 
 
@@ -130,3 +131,14 @@ def test_download_strategy_cache_hit_needs_no_storage(tmp_path: Path) -> None:
     with strategy.materialize(source, tmp_path / "job2") as second:
         assert (Path(second.host_path or "") / "weights.bin").read_bytes() == b"w" * 5000
     assert not (tmp_path / "job2" / "data").exists()  # the job's links are removed after the job
+
+
+def test_the_size_limit_comes_from_the_environment_in_any_unit(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ContentCache(tmp_path).max_bytes == 20 * (1 << 30)
+    for text, size in (("5G", 5 << 30), ("500M", 500 << 20), ("1.5GiB", 3 << 29), ("1234", 1234)):
+        monkeypatch.setenv("RUNNER_CACHE_MAX_BYTES", text)
+        assert ContentCache(tmp_path).max_bytes == size
+    monkeypatch.setenv("RUNNER_CACHE_MAX_BYTES", "5X")
+    with pytest.raises(MountsError, match="RUNNER_CACHE_MAX_BYTES: '5X' is not a size"):
+        ContentCache(tmp_path)
