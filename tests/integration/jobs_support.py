@@ -94,5 +94,19 @@ def assert_no_leftovers(docker_client: Any, ws: Path, job: str) -> None:
     assert scratch == [], f"input scratch of job {job} left behind: {scratch[:5]}"
 
 
+def create_azure_datastore(ws: Path, folder: Path, azure_container: Any, name: str = "az") -> None:
+    """``runner datastore create`` of an Azure Blob datastore (account key) on the test's container."""
+    datastore = write_job(folder, f"""
+        name: {name}
+        type: azure_blob
+        account_name: {azure_container.azurite.account}
+        container_name: {azure_container.name}
+        account_url: {azure_container.azurite.blob_endpoint}
+        credentials:
+          account_key: {azure_container.azurite.key}
+        """, name=f"datastore-{name}.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+
+
 def datastore_file(ws: Path, rel: str) -> Path:
     return ws / "datastores" / "workspaceblobstore" / rel

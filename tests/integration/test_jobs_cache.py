@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, write_job
+from jobs_support import cli, create_azure_datastore, write_job
 
 pytestmark = pytest.mark.azure
 
@@ -21,16 +21,7 @@ def _register_model(ws: Path, tmp_path: Path, azure_container: Any) -> Any:
                                                        azure_container.name)
     container.upload_blob("models/folded/MLmodel", b"flavors: {}\n")
     container.upload_blob("models/folded/weights/w.txt", b"weights v1\n")
-    datastore = write_job(tmp_path, f"""
-        name: az
-        type: azure_blob
-        account_name: {azure_container.azurite.account}
-        container_name: {azure_container.name}
-        account_url: {azure_container.azurite.blob_endpoint}
-        credentials:
-          account_key: {azure_container.azurite.key}
-        """, name="datastore.yml")
-    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    create_azure_datastore(ws, tmp_path, azure_container)
     cli(ws, "model", "create", "--name", "folded", "--version", "1", "--type", "custom_model",
         "--path", "azureml://datastores/az/paths/models/folded", check=True)
     return container

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import assert_no_leftovers, cli, datastore_file, make_tree, sha256_tree, show, write_job
+from jobs_support import (
+    assert_no_leftovers,
+    cli,
+    create_azure_datastore,
+    datastore_file,
+    make_tree,
+    sha256_tree,
+    show,
+    write_job,
+)
 
 FILES = {
     "a.txt": b"alpha\n",
@@ -137,16 +146,7 @@ def test_all_modes_azure_datastore(workspace_dir: Path, tmp_path: Path, docker_c
     for rel, data in FILES.items():
         container.upload_blob(f"data/{rel}", data)
     expected = {rel: hashlib.sha256(data).hexdigest() for rel, data in FILES.items()}
-    datastore = write_job(tmp_path, f"""
-        name: az
-        type: azure_blob
-        account_name: {azure_container.azurite.account}
-        container_name: {azure_container.name}
-        account_url: {azure_container.azurite.blob_endpoint}
-        credentials:
-          account_key: {azure_container.azurite.key}
-        """, name="datastore.yml")
-    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    create_azure_datastore(ws, tmp_path, azure_container)
     stdout = run_all_modes(ws, tmp_path, "modes_az", "azureml://datastores/az/paths",
                            {k: f"azureml://datastores/az/paths/out/{k}" for k in ("up", "rw", "dout")})
     assert seen_by_job(stdout) == {"dl": expected, "ro": expected, "direct": expected}
@@ -177,16 +177,7 @@ def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: P
     container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
                                                        azure_container.name)
     container.upload_blob("data/a.txt", b"alpha\n")
-    datastore = write_job(tmp_path, f"""
-        name: az
-        type: azure_blob
-        account_name: {azure_container.azurite.account}
-        container_name: {azure_container.name}
-        account_url: {azure_container.azurite.blob_endpoint}
-        credentials:
-          account_key: {azure_container.azurite.key}
-        """, name="datastore.yml")
-    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    create_azure_datastore(ws, tmp_path, azure_container)
     job = write_job(tmp_path, """
         command: cp ${{inputs.d}}/a.txt ${{outputs.o}}/copied.txt && echo started && sleep 120
         inputs:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import RUNNER, cli, write_job
+from jobs_support import RUNNER, create_azure_datastore, write_job
 
 pytestmark = pytest.mark.azure
 
@@ -48,16 +48,7 @@ def _run_on_a_terminal(ws: Path, *args: str) -> tuple[int, str]:
 def test_a_long_upload_draws_a_progress_bar_unless_quiet(workspace_dir: Path, tmp_path: Path,
                                                          azure_container: Any) -> None:
     ws = workspace_dir
-    datastore = write_job(tmp_path, f"""
-        name: az
-        type: azure_blob
-        account_name: {azure_container.azurite.account}
-        container_name: {azure_container.name}
-        account_url: {azure_container.azurite.blob_endpoint}
-        credentials:
-          account_key: {azure_container.azurite.key}
-        """, name="datastore.yml")
-    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    create_azure_datastore(ws, tmp_path, azure_container)
     # 192 MiB to Azurite takes seconds here (its uploads run at tens of MB/s), past the bar's 1 s delay
     job = write_job(tmp_path, """
         command: head -c 201326592 /dev/urandom > ${{outputs.big}}/big.bin
