@@ -76,8 +76,9 @@ class ModelOperations:
         self._registry.restore(name, self._version(name, version, label))
 
     def download(self, name: str, version: str | int | None = None, download_path: str | Path = ".",
-                 **_: Any) -> Path:
-        return self._registry.download(name, None if version is None else str(version), download_path)
+                 *, quiet: bool = False, **_: Any) -> Path:
+        return self._registry.download(name, None if version is None else str(version), download_path,
+                                       quiet=quiet)
 
     def _version(self, name: str, version: str | int | None, label: str | None) -> str | None:
         if version is not None:

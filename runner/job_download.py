@@ -12,12 +12,10 @@ from runner.workspace import JobRecord, JobStatus, Workspace
 
 
 def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path, *,
-                     every: bool = False) -> list[Path]:
+                     every: bool = False, quiet: bool = False) -> list[Path]:
     """Copy each output in ``names``; with ``every`` (``--all``) the outputs that exist are copied
     and the ones never written are named in one error afterwards."""
-    from fsspec.implementations.local import LocalFileSystem
-
-    from runner.registry import copy_tree
+    from runner.fetch import fetch
     from runner.resolve import Resolver
 
     resolver = Resolver(ws)
@@ -45,7 +43,7 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
             "artifacts" if name == ARTIFACTS else f"named-outputs/{name}")
         if resolved.kind is PathKind.FILE:
             target = target / resolved.path.rstrip("/").rsplit("/", 1)[-1]
-        copy_tree(resolved.fs, resolved.path, LocalFileSystem(), str(target))
+        fetch(resolved.fs, resolved.path, target, is_file=resolved.kind is PathKind.FILE, quiet=quiet)
         written.append(target)
     if missing:
         done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""

@@ -230,13 +230,14 @@ class JobOperations:
 
     # ---- download -----------------------------------------------------------------------------
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,
-                 all: bool = False) -> builtins.list[Path]:  # noqa: A002 - azure.ai.ml's keyword
-        """Copy outputs locally as Azure does: ``artifacts/`` and ``named-outputs/<out>/``."""
+                 all: bool = False, quiet: bool = False) -> builtins.list[Path]:  # noqa: A002
+        """Copy outputs locally as Azure does: ``artifacts/`` and ``named-outputs/<out>/`` (``all``:
+        azure.ai.ml's keyword; ``quiet``: no progress bar)."""
         from runner.job_download import download_outputs
 
         record = self.workspace.get_job(name)
         names = list(record.outputs) if all else [output_name or ARTIFACTS]
-        return download_outputs(self.workspace, record, names, Path(download_path), every=all)
+        return download_outputs(self.workspace, record, names, Path(download_path), every=all, quiet=quiet)
 
 
 def _as_spec(job: Any) -> CommandJobSpec:

@@ -280,14 +280,16 @@ class ModelRegistry:
                          (int(archived), key, target.version))
 
     # ---- download ---------------------------------------------------------------------------------
-    def download(self, name: str, version: str | None, download_path: str | Path) -> Path:
+    def download(self, name: str, version: str | None, download_path: str | Path, *,
+                 quiet: bool = False) -> Path:
         """Copy the model's files to ``<download_path>/<name>/<basename>``; returns that path."""
         model = self.get(name, version=version)
         source = self.resolver.resolve(self.reference(model.name or name, model.version or ""))
         basename = source.path.rstrip("/").rsplit("/", 1)[-1] or name
         target = Path(download_path).expanduser().resolve() / (model.name or name) / basename
-        copy_tree(source.fs, source.path, LocalFileSystem(), str(target))
-        return target
+        from runner.fetch import fetch
+
+        return fetch(source.fs, source.path, target, is_file=source.kind is PathKind.FILE, quiet=quiet)
 
 
 def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> int:

@@ -224,5 +224,5 @@ def download(name: str = typer.Option(..., "--name", "-n"),
     if output_name and all_:
         raise typer.BadParameter("give --output-name or --all, not both")
     for path in _operations().download(name, download_path=download_path, output_name=output_name,
-                                       all=all_):
+                                       all=all_, quiet=_common.STATE.quiet):
         typer.echo(str(path))

@@ -202,7 +202,8 @@ def download(
     registry_name: str = REGISTRY,
 ) -> None:
     """Download a model version's files to <download-path>/<name>/."""
-    target = client(registry_name).models.download(name, version=version, download_path=download_path)
+    target = client(registry_name).models.download(name, version=version, download_path=download_path,
+                                                   quiet=_common.STATE.quiet)
     typer.echo(f"downloaded model '{name}' version {version} to {target}")
 
 

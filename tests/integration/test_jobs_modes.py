@@ -157,6 +157,9 @@ def test_all_modes_azure_datastore(workspace_dir: Path, tmp_path: Path, docker_c
         digests = {rel: hashlib.sha256(container.download_blob(name).readall()).hexdigest()
                    for rel, name in blobs.items()}
         assert digests == expected, out
+    cli(ws, "job", "download", "--name", "modes_az", "--output-name", "rw", "--download-path",
+        str(tmp_path / "dl"), check=True)  # through the download engine
+    assert sha256_tree(tmp_path / "dl" / "named-outputs" / "rw") == expected
     record = json.dumps(show(ws, "modes_az"))
     assert azure_container.azurite.key not in record  # no secret in the record
     assert_no_leftovers(docker_client, ws, "modes_az")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +118,17 @@ def test_registry_against_a_blob_datastore(ml_client: MLClient, azure_container:
     assert rp.model == ("cloud", "1") and rp.kind is PathKind.FOLDER and rp.url.startswith("abfs://")
     target = ml_client.models.download("cloud", "1", download_path=tmp_path / "dl")
     assert (target / "model.pkl").read_bytes() == b"pkl"
+
+    # a single file over the engine's multipart threshold: ranged parts, put together in place
+    weights = os.urandom(20 * 1024 * 1024 + 7)
+    _upload(azure_container, "models/big/w.bin", weights)
+    ml_client.models.create_or_update(Model(name="bigfile", type="custom_model",
+                                            path="azureml://datastores/myblobstore/paths/models/big/w.bin"))
+    got = ml_client.models.download("bigfile", "1", download_path=tmp_path / "dl")
+    assert got == tmp_path / "dl" / "bigfile" / "w.bin"
+    assert hashlib.sha256(got.read_bytes()).digest() == hashlib.sha256(weights).digest()
+    assert sorted(p.name for p in (tmp_path / "dl").rglob("*")) == sorted(
+        ["bigfile", "w.bin", "cloud", "mlf", "MLmodel", "model.pkl"])  # no transfer state left behind
 
 
 def test_default_datastore_on_blob_copies_local_models_there(ml_client: MLClient, azure_container: Any,
