@@ -210,7 +210,8 @@ class JobOperations:
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
                            "canceled")
-        if runner_alive(record) and record.runner_pid:
+        stopped = runner_alive(record) and record.runner_pid is not None
+        if stopped and record.runner_pid:
             os.kill(record.runner_pid, signal.SIGTERM)
             deadline = time.monotonic() + cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S
             while time.monotonic() < deadline:
@@ -226,7 +227,10 @@ class JobOperations:
         if record.status.is_terminal:
             return as_job(record)
         release_resources(self.workspace, record)
-        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED))
+        # a runner that ends on our SIGTERM without recording it had not taken over the signals yet
+        reason = (f"canceled while {record.status.value}: the runner (pid {record.runner_pid}) stopped on "
+                  "the cancel before it recorded the end") if stopped else None
+        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason))
 
     # ---- download -----------------------------------------------------------------------------
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,

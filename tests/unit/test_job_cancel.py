@@ -53,3 +53,20 @@ def test_a_runner_that_is_gone_is_cleaned_up_after(tmp_path: Path) -> None:
     inputs = _active_job(ws, "dead", gone.pid, "0")
     assert ops.cancel("dead").status is JobStatus.CANCELED
     assert not inputs.exists()
+
+
+def test_a_runner_that_stops_on_the_cancel_is_recorded_as_such(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ops = jobs.JobOperations(ws)
+    plain = "import time; print(1, flush=True); time.sleep(60)"  # ends on SIGTERM
+    runner = subprocess.Popen([sys.executable, "-c", plain], stdout=subprocess.PIPE)
+    try:
+        assert runner.stdout is not None and runner.stdout.readline()
+        _active_job(ws, "early", runner.pid, process_start_time(runner.pid))
+        record = ops.cancel("early")
+    finally:
+        runner.kill()
+        runner.wait()
+    assert record.status is JobStatus.CANCELED
+    assert record.error is not None and "stopped on the cancel before it recorded the end" in record.error
+    assert "no longer running" not in record.error
