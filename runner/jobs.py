@@ -30,7 +30,7 @@ from runner.job_supervise import Echo, cancel_grace_s
 from runner.names import generate_job_name, is_valid_job_name
 from runner.spec_load import uses_local_process
 from runner.uris import ARTIFACTS
-from runner.workspace import JobRecord, JobStatus, Workspace
+from runner.workspace import JobRecord, JobStatus, Workspace, utcnow
 
 if TYPE_CHECKING:
     from runner.plan_types import RunPlan
@@ -144,13 +144,16 @@ class JobOperations:
 
             parse_docker_args(plan.resources.docker_args)  # refuse unsupported options before queuing
         job_dir = self.workspace.job_dir(job_name)
+        queued = utcnow()
         record = JobRecord(
             name=job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
+            created_at=queued,
             spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
             outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
             backend=backend_for(spec, backend), runner_pid=os.getpid(), job_dir=str(job_dir),
             extra={"plan": plan.to_dict(), "runner_start": current_process_start(),
-                   "literals": dict(plan.literals), "warnings": list(plan.warnings)})
+                   "literals": dict(plan.literals), "warnings": list(plan.warnings),
+                   "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
         self.workspace.create_job(record)
         try:
             copy_code(plan.code_source, job_dir / "code")

@@ -47,7 +47,8 @@ def test_completed_job_records_everything(ws: Path, tmp_path: Path, docker_clien
     record = show(ws, "ok1")
     assert record["status"] == "Completed" and record["exit_code"] == 0 and record["error"] is None
     assert record["image"] == "runner/python:3.11" and record["image_id"].startswith("sha256:")
-    assert list(record["extra"]["status_times"]) == ["Preparing", "Running", "Finalizing", "Completed"]
+    assert list(record["extra"]["status_times"]) == ["Queued", "Preparing", "Running", "Finalizing",
+                                                     "Completed"]
     assert record["started_at"] and record["ended_at"]
     artifacts = datastore_file(ws, "ExperimentRun/dcid.ok1")
     assert (artifacts / "outputs" / "result.txt").read_text() == "forty-two"

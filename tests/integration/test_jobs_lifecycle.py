@@ -293,7 +293,8 @@ def test_cancel_after_the_command_ended_does_not_interrupt_finalization(
     assert "it ended Completed" in err and "Traceback" not in err
     record = show(ws, "late1")
     assert record["status"] == "Completed" and record["exit_code"] == 0 and record["error"] is None
-    assert list(record["extra"]["status_times"]) == ["Preparing", "Running", "Finalizing", "Completed"]
+    assert list(record["extra"]["status_times"]) == ["Queued", "Preparing", "Running", "Finalizing",
+                                                     "Completed"]
     assert "a cancel arrived after the job's command had ended" in record["extra"]["late_cancel"]
     assert datastore_file(ws, "azureml/late1/o/f.txt").read_text() == "done\n"
     assert_no_leftovers(docker_client, ws, "late1")
