@@ -111,17 +111,35 @@ def _kill_process_group(record: JobRecord) -> list[str]:
     return [f"killed process group {pid}"] if kill_group(pid) else []
 
 
-def staged_outputs(ws: Workspace, record: JobRecord) -> list[Path]:
+def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, list[str]]:
+    """Each output folder of the job that still holds files -> those files (relative paths); an
+    output whose only content is empty folders (an rw_mount's mountpoint) holds nothing."""
     outputs = Path(record.job_dir or ws.job_dir(record.name)) / "outputs"
     if not outputs.is_dir():
-        return []
-    return sorted(p for p in outputs.iterdir() if p.is_dir() and any(p.iterdir()))
+        return {}
+    staged = {}
+    for folder in sorted(p for p in outputs.iterdir() if p.is_dir()):
+        try:
+            files = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*") if not f.is_dir())
+        except OSError:  # unreadable (a mount that could not be released): say it may hold data
+            files = ["(unreadable)"]
+        if files:
+            staged[folder] = files
+    return staged
+
+
+def _kept(staged: dict[Path, list[str]]) -> str:
+    if not staged:
+        return ""
+    parts = [f"{folder} ({len(files)} file{'s' if len(files) != 1 else ''}: {', '.join(files[:3])}"
+             f"{' ...' if len(files) > 3 else ''})" for folder, files in staged.items()]
+    return f"; staged outputs kept at: {'; '.join(parts)}"
 
 
 def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
               reason: str | None = None) -> JobRecord:
     staged = staged_outputs(ws, record)
-    kept = f"; staged outputs kept at: {', '.join(map(str, staged))}" if staged else ""
+    kept = _kept(staged)
     if reason:
         error = reason + kept
     elif status is JobStatus.CANCELED:
