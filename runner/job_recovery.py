@@ -111,28 +111,39 @@ def _kill_process_group(record: JobRecord) -> list[str]:
     return [f"killed process group {pid}"] if kill_group(pid) else []
 
 
-def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, list[str]]:
-    """Each output folder of the job that still holds files -> those files (relative paths); an
-    output whose only content is empty folders (an rw_mount's mountpoint) holds nothing."""
+def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, list[str]]]:
+    """Each output folder of the job that still holds files -> (how many, the first three by name);
+    an output whose only content is empty folders (an rw_mount's mountpoint) holds nothing."""
     outputs = Path(record.job_dir or ws.job_dir(record.name)) / "outputs"
     if not outputs.is_dir():
         return {}
     staged = {}
     for folder in sorted(p for p in outputs.iterdir() if p.is_dir()):
         try:
-            files = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*") if not f.is_dir())
-        except OSError:  # unreadable (a mount that could not be released): say it may hold data
-            files = ["(unreadable)"]
-        if files:
-            staged[folder] = files
+            count, first = _files_in(folder)
+        except OSError:  # unreadable (a mount that could not be released): it may hold data
+            count, first = 1, ["(unreadable)"]
+        if count:
+            staged[folder] = (count, first)
     return staged
 
 
-def _kept(staged: dict[Path, list[str]]) -> str:
+def _files_in(folder: Path) -> tuple[int, list[str]]:
+    """How many files ``folder`` holds, and the first three by name (not all: there may be millions)."""
+    count = 0
+    first: list[str] = []
+    for path in folder.rglob("*"):
+        if not path.is_dir():
+            count += 1
+            first = sorted([*first, path.relative_to(folder).as_posix()])[:3]
+    return count, first
+
+
+def _kept(staged: dict[Path, tuple[int, list[str]]]) -> str:
     if not staged:
         return ""
-    parts = [f"{folder} ({len(files)} file{'s' if len(files) != 1 else ''}: {', '.join(files[:3])}"
-             f"{' ...' if len(files) > 3 else ''})" for folder, files in staged.items()]
+    parts = [f"{folder} ({count} file{'s' if count != 1 else ''}: {', '.join(first)}"
+             f"{' ...' if count > len(first) else ''})" for folder, (count, first) in staged.items()]
     return f"; staged outputs kept at: {'; '.join(parts)}"
 
 

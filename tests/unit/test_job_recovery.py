@@ -17,7 +17,7 @@ def test_only_outputs_holding_files_are_reported_with_their_files(tmp_path: Path
     (outputs / "up" / "a.txt").write_text("a")
     record = ws.create_job(JobRecord(name="lost", status=JobStatus.RUNNING, runner_pid=1,
                                      job_dir=str(ws.job_dir("lost"))))
-    assert staged_outputs(ws, record) == {outputs / "up": ["a.txt", "sub/b.txt"]}
+    assert staged_outputs(ws, record) == {outputs / "up": (2, ["a.txt", "sub/b.txt"])}
     ended = mark_lost(ws, record)
     assert ended.status is JobStatus.FAILED and ended.outputs_partial
     assert ended.error is not None
