@@ -58,9 +58,10 @@ def list_local_files(root: Path) -> list[LocalFile]:
         for name in names + [d for d in dirs if (folder / d).is_symlink()]:
             path = folder / name
             rel = path.relative_to(root).as_posix()
-            if not path.is_symlink():
-                if stat.S_ISREG(path.lstat().st_mode):
-                    files.append(LocalFile(rel, path, path.stat().st_size))
+            info = path.lstat()  # one stat per file: is it a link, a regular file, how big
+            if not stat.S_ISLNK(info.st_mode):
+                if stat.S_ISREG(info.st_mode):
+                    files.append(LocalFile(rel, path, info.st_size))
                 continue
             target = Path(os.path.realpath(path))
             if target.is_relative_to(real_root) and target.is_file():

@@ -213,9 +213,9 @@ class JobOperations:
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
                            "canceled")
-        stopped = runner_alive(record) and record.runner_pid is not None
-        if stopped and record.runner_pid:
-            os.kill(record.runner_pid, signal.SIGTERM)
+        pid = record.runner_pid if runner_alive(record) else None
+        if pid:
+            os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S
             while time.monotonic() < deadline:
                 record = self.workspace.get_job(name)
@@ -232,7 +232,7 @@ class JobOperations:
         release_resources(self.workspace, record)
         # a runner that ends on our SIGTERM without recording it had not taken over the signals yet
         reason = (f"canceled while {record.status.value}: the runner (pid {record.runner_pid}) stopped on "
-                  "the cancel before it recorded the end") if stopped else None
+                  "the cancel before it recorded the end") if pid else None
         return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason))
 
     # ---- download -----------------------------------------------------------------------------

@@ -57,14 +57,6 @@ def _check_output(output: str, allowed: tuple[str, ...] = ("table", "json")) -> 
                         hint=f"use -o {' or -o '.join(allowed)}")
 
 
-def _print_yaml(data: Any) -> None:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe")
-    yaml.default_flow_style = False
-    yaml.dump(data, sys.stdout)
-
-
 def _summary(record: JobRecord) -> None:
     lines = ["", "Execution Summary", "=================", f"RunId: {record.name}",
              f"Status: {record.status.value}"]
@@ -146,11 +138,10 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     """Show one job: status, times, exit code, error, inputs and outputs."""
     _check_output(output, READ_FORMATS)
     record = _operations().get(name)
-    if output == "json":
-        _common.print_json(_as_json(record))
-        return
-    if output == "yaml":
-        _print_yaml(_as_json(record))
+    if output != "table":
+        from runner.cli.model import OutputFormat, emit
+
+        emit(_as_json(record), OutputFormat(output), [])
         return
     rows: list[tuple[str, Any]] = [
         ("name", record.name), ("status", record.status.value), ("created", record.created_at),
@@ -169,8 +160,10 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
     """List jobs, newest first."""
     _check_output(output, READ_FORMATS)
     records = _operations().list(max_results=max_results)
-    if output in ("json", "yaml"):
-        (_common.print_json if output == "json" else _print_yaml)([_as_json(r) for r in records])
+    if output != "table":
+        from runner.cli.model import OutputFormat, emit
+
+        emit([_as_json(r) for r in records], OutputFormat(output), [])
         return
     _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
                         [(r.name, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
