@@ -111,7 +111,10 @@ def op_mount(args: argparse.Namespace) -> None:
     fs = adlfs_fs()
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=True)
     imported = time.perf_counter()
-    with RoMountStrategy().materialize(source, Path(args.workdir)) as materialized:
+    strategy = RoMountStrategy()
+    if args.read_ahead_kb is not None:
+        strategy.read_ahead_kb = args.read_ahead_kb
+    with strategy.materialize(source, Path(args.workdir)) as materialized:
         mounted = time.perf_counter()
         assert materialized.host_path is not None
         entries = os.listdir(materialized.host_path)
@@ -163,6 +166,7 @@ def main() -> None:
     mount = sub.add_parser("mount")
     mount.add_argument("--path", required=True)
     mount.add_argument("--workdir", required=True)
+    mount.add_argument("--read-ahead-kb", type=int, help="the kernel's readahead window (default: ours)")
     sub.add_parser("read-files").add_argument("--dir", required=True)
     sub.add_parser("drop-container").add_argument("--container", required=True)
     args = parser.parse_args()

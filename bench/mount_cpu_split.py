@@ -1,13 +1,14 @@
 """Who spends the CPU while ``dd`` reads a 1 GiB blob through a mount: ours against ``rclone mount``.
 
     python bench/mount_cpu_split.py [--rounds 3] [--tools ours,rclone] [--perf]
+    python bench/mount_cpu_split.py --tools ours@16384,ours@4096,rclone   (ours with that read_ahead_kb)
 
 A private Azurite (``bench/common.py``) holds one 1 GiB blob. After one untimed read, each round
 mounts it afresh with each tool (our ``RoMountStrategy`` in a child, or ``rclone mount`` with the
-benchmark's flags), reads it with ``dd bs=1M`` and prints MiB/s and the user and system CPU seconds
-that the mount process and Azurite spent during the read (from ``/proc/<pid>/stat``). On this 2-core
-machine the read is bounded by the sum of those and dd's own copies, so the split says where a faster
-read has to come from.
+benchmark's flags; which tool goes first rotates per round), reads it with ``dd bs=1M`` and prints
+MiB/s and the user and system CPU seconds that the mount process and Azurite spent during the read
+(from ``/proc/<pid>/stat``). On this 2-core machine the read is bounded by the sum of those and dd's
+own copies, so the split says where a faster read has to come from.
 With ``--perf``, the last round of each tool also records ``perf record -g`` of its mount process
 (``perf report -i <file> --no-children --sort sym``).
 """
@@ -50,11 +51,12 @@ def cpu(pid: int) -> tuple[float, float]:
 
 
 def start_mount(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup) -> tuple[Child, Path]:
-    if tool == "ours":
+    if tool.startswith("ours"):
+        read_ahead = ["--read-ahead-kb", tool.split("@", 1)[1]] if "@" in tool else []
         mountpoint = work / "ours" / "mnt"
         cleanup.push(lambda: force_unmount(mountpoint))
-        child = Child(child_ops("mount", "--path", CONTAINER, "--workdir", str(work / "ours")), cleanup,
-                      env=azurite.child_env(), stdin=subprocess.PIPE)
+        child = Child(child_ops("mount", "--path", CONTAINER, "--workdir", str(work / "ours"), *read_ahead),
+                      cleanup, env=azurite.child_env(), stdin=subprocess.PIPE)
     else:
         mountpoint = work / "rclone"
         mountpoint.mkdir(exist_ok=True)
@@ -70,7 +72,7 @@ def start_mount(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup) -> tu
 
 
 def stop_mount(tool: str, child: Child, mountpoint: Path) -> None:
-    if tool == "ours" and child.proc.stdin is not None:
+    if tool.startswith("ours") and child.proc.stdin is not None:
         child.proc.stdin.close()  # the child leaves its ``with`` block and unmounts
     else:
         subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
@@ -97,7 +99,7 @@ def one_read(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup, perf_to:
         mount1, azurite1 = cpu(child.proc.pid), cpu(azurite.proc.pid)
     finally:
         stop_mount(tool, child, mountpoint)
-    return (f"{tool:6s} {1024 / seconds:5.0f} MiB/s   mount user {mount1[0] - mount0[0]:.2f} s "
+    return (f"{tool:10s} {1024 / seconds:5.0f} MiB/s   mount user {mount1[0] - mount0[0]:.2f} s "
             f"sys {mount1[1] - mount0[1]:.2f} s   Azurite user {azurite1[0] - azurite0[0]:.2f} s "
             f"sys {azurite1[1] - azurite0[1]:.2f} s   load {os.getloadavg()[0]:.1f}")
 
@@ -122,7 +124,8 @@ def main() -> None:
         subprocess.run(["rclone", "cat", rclone_remote(f"{CONTAINER}/large/f00000.bin")], check=True,
                        stdout=subprocess.DEVNULL, env={**os.environ, **azurite.rclone_env()})
         for round_ in range(args.rounds):
-            for tool in args.tools.split(","):
+            tools = args.tools.split(",")
+            for tool in tools[round_ % len(tools):] + tools[:round_ % len(tools)]:
                 last = args.perf and round_ == args.rounds - 1
                 perf_to = work.parent / f"perf-{tool}.data" if last else None
                 print(f"round {round_}  {one_read(tool, azurite, work, cleanup, perf_to)}", flush=True)

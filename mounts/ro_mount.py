@@ -34,6 +34,7 @@ class RoMountStrategy:
     # a multithreaded FUSE loop: one read waiting for storage does not stall lookups and other files
     # (and measured faster here: bench/fuse_binding.py)
     single_threaded: bool = False
+    read_ahead_kb: int = MountOptions.read_ahead_kb  # the kernel's readahead window (mounts.lifecycle)
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
@@ -51,7 +52,7 @@ class RoMountStrategy:
         operations = FsspecReadOnly(source.fs, source.path, prefetcher, file_name=file_name,
                                     root_info=root_info, lister=lister)
         options = MountOptions(read_only=True, single_threaded=self.single_threaded, fsname="runner-ro",
-                               unmount_timeout=self.unmount_timeout,
+                               unmount_timeout=self.unmount_timeout, read_ahead_kb=self.read_ahead_kb,
                                extra={"kernel_cache": True, "entry_timeout": 3600, "attr_timeout": 3600,
                                       "negative_timeout": 60})
         try:

@@ -21,7 +21,7 @@ from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from mounts.base import Source, Target
-from mounts.lifecycle import is_mounted
+from mounts.lifecycle import MountOptions, is_mounted
 from mounts.ro_mount import RoMountStrategy
 from mounts.rw_mount import RwMountStrategy
 
@@ -125,6 +125,25 @@ def test_ro_mount_of_a_file_shows_only_that_file(store: Store, docker_client, tm
         assert mat.host_path is not None
         output = in_container(docker_client, mat.host_path, "cd /data && sha256sum *", read_only=True)
     assert parse_sha256sum(output) == {"weights.bin": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.parametrize("read_ahead_kb", [None, 2048])
+def test_ro_mount_sets_the_kernel_readahead_window(read_ahead_kb: int | None, tmp_path: Path,
+                                                   fuse_available: bool) -> None:
+    fs = fsspec.filesystem("memory")
+    root = f"/fuse-{uuid.uuid4().hex[:12]}"
+    fs.pipe_file(f"{root}/weights.bin", b"w" * 1000)
+    strategy = RoMountStrategy() if read_ahead_kb is None else RoMountStrategy(read_ahead_kb=read_ahead_kb)
+    source = Source(fs=fs, path=root, url="x://m", is_dir=True)
+    try:
+        with strategy.materialize(source, tmp_path / "job") as mat:
+            assert mat.host_path is not None
+            device = os.stat(mat.host_path).st_dev
+            window = Path(f"/sys/class/bdi/{os.major(device)}:{os.minor(device)}/read_ahead_kb").read_text()
+            assert (mat.host_path / "weights.bin").read_bytes() == b"w" * 1000
+    finally:
+        fs.rm(root, recursive=True)
+    assert int(window) == (read_ahead_kb or MountOptions().read_ahead_kb) == (read_ahead_kb or 4096)
 
 
 def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
