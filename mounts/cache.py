@@ -12,6 +12,11 @@ a changed object is a different key. Layout under ``root`` (``<workspace>/cache`
 A job directory gets hard links (copies when linking is impossible, e.g. another filesystem). When the
 cache grows past ``max_bytes``, least recently used entries are evicted; files already linked into job
 directories survive eviction (a hard link is a name of its own).
+
+Cached files are read-only, but root ignores that: a job run as root outside a container (where the
+input is not bound read-only) can write into the cache through its hard link. So each entry records a
+fingerprint of its files' names, sizes and modification times; an entry whose files no longer match
+is dropped and fetched again instead of being handed to the next job.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class CacheEntry:
     files: int
     created: float
     last_used: float
+    fingerprint: str | None = None  # of names, sizes and mtimes (None: written before fingerprints)
 
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
@@ -102,13 +108,19 @@ def link_file(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _tree_size(root: Path) -> tuple[int, int]:
-    size = files = 0
+def _tree_stats(root: Path) -> tuple[int, int, str]:
+    """Total size, file count, and a fingerprint of every file's path, size and mtime under ``root``."""
+    found = []
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
-            size += (Path(dirpath) / name).stat().st_size
-            files += 1
-    return size, files
+            path = os.path.join(dirpath, name)
+            stat = os.lstat(path)
+            found.append((os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns))
+    found.sort()
+    digest = hashlib.sha256()
+    for rel, size, mtime in found:
+        digest.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+    return sum(size for _rel, size, _mtime in found), len(found), digest.hexdigest()
 
 
 def _make_read_only(root: Path) -> None:
@@ -117,6 +129,10 @@ def _make_read_only(root: Path) -> None:
         for name in names:
             path = Path(dirpath) / name
             os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
+
+
+def _unchanged(entry: CacheEntry) -> bool:
+    return entry.fingerprint is None or _tree_stats(entry.data)[2] == entry.fingerprint
 
 
 def _limit_from_env() -> int:
@@ -152,7 +168,8 @@ class ContentCache:
             return None
         return CacheEntry(key=data["key"], digest=directory.name, data=directory / "data",
                           size=int(data["size"]), files=int(data["files"]),
-                          created=float(data["created"]), last_used=used)
+                          created=float(data["created"]), last_used=used,
+                          fingerprint=data.get("fingerprint"))
 
     def lookup(self, key: str) -> CacheEntry | None:
         """The complete entry for ``key``, or None."""
@@ -175,9 +192,22 @@ class ContentCache:
             entry = self.lookup(key)
             if entry is None:
                 return False
-            link_tree(entry.data, dest)
-            os.utime(self._entries / entry.digest / "entry.json")  # LRU: used now
-            return True
+            if _unchanged(entry):
+                link_tree(entry.data, dest)
+                os.utime(self._entries / entry.digest / "entry.json")  # LRU: used now
+                return True
+        self._drop_changed(key)
+        return False
+
+    def _drop_changed(self, key: str) -> None:
+        """Remove the entry for ``key`` if its files changed since it was cached (see the module)."""
+        with _flock(self._global_lock, fcntl.LOCK_EX):
+            entry = self.lookup(key)
+            if entry is None or _unchanged(entry):
+                return
+            log.warning("cache: the cached files of %s changed after they were cached (a job running "
+                        "outside a container wrote into its hard-linked input?); fetching them again", key)
+            shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
 
     def get_or_fill(self, key: str, dest: Path, fill: Callable[[Path, Path], None]) -> bool:
         """Put the content for ``key`` at ``dest`` (hard links); on a miss first call
@@ -201,10 +231,10 @@ class ContentCache:
         return False
 
     def _commit(self, key: str, partial: Path) -> None:
-        size, files = _tree_size(partial / "data")
         _make_read_only(partial / "data")
+        size, files, fingerprint = _tree_stats(partial / "data")
         shutil.rmtree(partial / "state", ignore_errors=True)
-        meta = {"key": key, "size": size, "files": files, "created": time.time()}
+        meta = {"key": key, "size": size, "files": files, "created": time.time(), "fingerprint": fingerprint}
         (partial / "entry.json").write_text(json.dumps(meta))
         with _flock(self._global_lock, fcntl.LOCK_EX):
             final = self._entries / partial.name

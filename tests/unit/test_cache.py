@@ -40,6 +40,33 @@ def test_miss_fills_then_hit_links_without_filling(tmp_path: Path) -> None:
     assert (entry.data / "model.pkl").stat().st_mode & 0o222 == 0  # cached content is read-only
 
 
+def test_a_cached_file_changed_through_a_jobs_hard_link_is_fetched_again(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "cache")
+    calls: list[str] = []
+    files = {"model.pkl": b"weights", "sub/cfg.json": b"{}"}
+    cache.get_or_fill("ds:m:1", tmp_path / "job1", filler(files, calls))
+    linked = tmp_path / "job1" / "sub" / "cfg.json"
+    os.chmod(linked, 0o644)  # what root can do anyway: the mode does not stop it
+    linked.write_bytes(b'{"tampered": true}')  # the same inode as the cached file
+    assert cache.get_or_fill("ds:m:1", tmp_path / "job2", filler(files, calls)) is False
+    assert len(calls) == 2  # fetched again instead of handing the changed file to job2
+    assert (tmp_path / "job2" / "sub" / "cfg.json").read_bytes() == b"{}"
+    assert (tmp_path / "job2" / "model.pkl").read_bytes() == b"weights"
+    assert linked.read_bytes() == b'{"tampered": true}'  # job1's folder is its own
+    assert cache.get_or_fill("ds:m:1", tmp_path / "job3", filler(files, calls)) is True  # whole again
+
+
+def test_reading_or_relinking_cached_files_keeps_the_entry(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "cache")
+    calls: list[str] = []
+    cache.get_or_fill("k", tmp_path / "job1", filler({"f": b"x" * 10}, calls))
+    assert (tmp_path / "job1" / "f").read_bytes() == b"x" * 10
+    (tmp_path / "job1" / "f").unlink()  # a job deleting its own link does not touch the cache
+    for job in ("job2", "job3"):
+        assert cache.get_or_fill("k", tmp_path / job, filler({"f": b"x" * 10}, calls)) is True
+    assert len(calls) == 1
+
+
 def test_lru_eviction_keeps_the_recently_used(tmp_path: Path) -> None:
     cache = ContentCache(tmp_path / "cache", max_bytes=2500)
     for key in ("a", "b"):
