@@ -73,3 +73,40 @@ def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path,
     third = cli(ws, "job", "create", "--file", str(plain), "--stream", "--name", "cache3")
     assert third.returncode == 0, third.stdout + third.stderr
     assert "WEIGHTS V1" in third.stdout
+
+
+def test_a_job_writing_into_its_cached_input_does_not_change_the_next_jobs(
+        workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
+    """A local-process job runs as this user (root here, for whom read-only files are writable), and its
+    download input is hard-linked from the cache: what it writes there must not reach the next job."""
+    ws = workspace_dir
+    _register_model(ws, tmp_path, azure_container)
+    writer = write_job(tmp_path, """
+        command: echo tampered > ${{inputs.model}}/weights/w.txt && cat ${{inputs.model}}/weights/w.txt
+        inputs:
+          model:
+            type: custom_model
+            path: azureml:folded:1
+            mode: download
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """)
+    first = cli(ws, "job", "create", "--file", str(writer), "--stream", "--name", "writer")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "tampered" in first.stdout  # (root: the read-only mode does not stop the write)
+    reader = write_job(tmp_path, """
+        command: cat ${{inputs.model}}/weights/w.txt
+        inputs:
+          model:
+            type: custom_model
+            path: azureml:folded:1
+            mode: download
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """, name="reader.yml")
+    second = cli(ws, "job", "create", "--file", str(reader), "--stream", "--name", "reader")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "weights v1" in second.stdout and "tampered" not in second.stdout
+    assert _cache_keys(ws) == ["model:folded:1"]  # fetched again into a fresh entry
