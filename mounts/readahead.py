@@ -49,7 +49,7 @@ class ReadaheadConfig:
     memory_limit: int = 128 * MiB  # bytes of prefetched segments held by all streams together
     small_file: int = 2 * MiB  # files up to this size are fetched whole and cached
     cache_size: int = 16 * MiB  # capacity of the small-file cache (reopened and read-ahead files)
-    behind: int = 16 * MiB  # kept behind the newest read (the kernel's readahead window, lifecycle)
+    behind: int = 16 * MiB  # kept behind the newest read (>= the kernel's readahead window, lifecycle)
     # > 0: once access is sequential, one request spans the segments of this many bytes (where the store
     # supports it; mounts.span_fetch), doubling per request up to span_limit. Off: through the mount it
     # measured no faster than one request per segment here (bench/RESULTS.md, "Spanning requests")
@@ -359,7 +359,7 @@ class ReadaheadStream:
 
     def _drop_consumed(self, offset: int) -> None:
         """Forget segments that end ``behind`` or more before ``offset``. Reordered reads of the
-        kernel's readahead arrive up to its window (16 MiB) behind the newest one; keeping one segment
+        kernel's readahead arrive up to its window (4 MiB now) behind the newest one; keeping one segment
         behind made ~10% of a 1 GiB read stragglers, each fetched again in a 1 MiB request."""
         horizon = offset - self._config.behind
         self._drop(next((i for i, s in enumerate(self._segments) if s.end > horizon), len(self._segments)))
