@@ -4,7 +4,7 @@
 
 One invocation: a fresh private Azurite, the data sets uploaded once (1 GiB file, 2,000 x 64 KiB,
 20 x 50 MiB; ``--quick``: 64 MiB, 200 x 64 KiB, 4 x 8 MiB), then for every data set the median of
-``--runs`` runs (tools interleaved run by run) of
+``--runs`` runs (tools interleaved run by run; for downloads, which goes first rotates) of
 
 * download: ``DownloadStrategy`` (no cache) vs ``rclone copy`` with tuned flags; plus the cached
   repeat of the large file (time until the input is ready on a cache hit);
@@ -82,27 +82,35 @@ def remote_path(data: DataSet) -> str:
     return f"{CONTAINER}/{data.name}/f00000.bin" if data.files == 1 else f"{CONTAINER}/{data.name}"
 
 
-def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, samples: Samples) -> None:
-    """One run of each tool on ``data`` (outputs removed after each, untimed)."""
+DOWNLOAD_TOOLS = ("ours", "ours-nomd5", "rclone")
+
+
+def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, samples: Samples,
+                 run: int = 0) -> None:
+    """One run of each tool on ``data`` (outputs removed after each, untimed). Which tool goes first
+    rotates with ``run``: the first reads after Azurite's restart are slower (as in bench_ro_mount)."""
     dest = work / "download"
     shutil.rmtree(dest, ignore_errors=True)
-    for tool, extra in (("ours", []), ("ours-nomd5", ["--no-verify"])):
-        argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
-        if data.files == 1:
-            argv.append("--file")
-        ours = run_child(argv, cleanup, env=azurite.child_env())
-        info = ours.json()
-        if info["files"] != data.files:
-            raise RuntimeError(f"{tool} downloaded {info['files']} files of {data.files}")
-        samples.add(tool, float(info["seconds"]), ours)
+    first = run % len(DOWNLOAD_TOOLS)
+    for tool in DOWNLOAD_TOOLS[first:] + DOWNLOAD_TOOLS[:first]:
+        if tool == "rclone":
+            theirs = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
+                                *RCLONE_DOWNLOAD_FLAGS], cleanup, env=azurite.rclone_env())
+            copied = sum(1 for p in (dest / "data").rglob("*") if p.is_file())
+            if copied != data.files:
+                raise RuntimeError(f"rclone copied {copied} files of {data.files}")
+            samples.add("rclone", theirs.seconds, theirs)
+        else:
+            extra = ["--no-verify"] if tool == "ours-nomd5" else []
+            argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
+            if data.files == 1:
+                argv.append("--file")
+            ours = run_child(argv, cleanup, env=azurite.child_env())
+            info = ours.json()
+            if info["files"] != data.files:
+                raise RuntimeError(f"{tool} downloaded {info['files']} files of {data.files}")
+            samples.add(tool, float(info["seconds"]), ours)
         shutil.rmtree(dest, ignore_errors=True)
-    theirs = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
-                        *RCLONE_DOWNLOAD_FLAGS], cleanup, env=azurite.rclone_env())
-    copied = sum(1 for p in (dest / "data").rglob("*") if p.is_file())
-    if copied != data.files:
-        raise RuntimeError(f"rclone copied {copied} files of {data.files}")
-    samples.add("rclone", theirs.seconds, theirs)
-    shutil.rmtree(dest, ignore_errors=True)
 
 
 def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, runs: int) -> Samples:
@@ -171,7 +179,7 @@ def bench_downloads(azurite: Azurite, work: Path, sets: list[DataSet], runs: int
         azurite.restart()
         samples = Samples()
         for run in range(runs):
-            download_run(azurite, data, work, cleanup, samples)
+            download_run(azurite, data, work, cleanup, samples, run)
             log.info("download %s run %d: %s (load %s)", data.name, run + 1,
                      {k: round(v[-1], 2) for k, v in samples.seconds.items()}, load_average())
         rows += throughput_rows("download", data, samples, "rclone", ">= 1.0x")
