@@ -185,8 +185,9 @@ def test_equal_specs_compare_equal_regardless_of_origin(tmp_path: Path, monkeypa
 
 
 def test_a_named_data_output_is_registered_as_a_model_with_a_warning(tmp_path: Path) -> None:
-    text = ("command: echo hi > ${{outputs.data}}/x\nenvironment: img\noutputs:\n  data:\n    type: uri_folder\n"
-            "    name: features\n  model:\n    type: mlflow_model\n    name: clf\n")
+    text = ("command: echo hi > ${{outputs.data}}/x\nenvironment: img\noutputs:\n"
+            "  data:\n    type: uri_folder\n    name: features\n"
+            "  model:\n    type: mlflow_model\n    name: clf\n")
     spec = load_job_spec(_write(tmp_path, text))
     [warning] = spec.warnings  # the model output is what Azure registers too: no warning for it
     assert warning.startswith(f"{tmp_path / 'job.yml'}:6:")
