@@ -27,16 +27,10 @@ def _register_model(ws: Path, tmp_path: Path, azure_container: Any) -> Any:
     return container
 
 
-def _cache_keys(ws: Path) -> list[str]:
-    return [row["key"] for row in json.loads(cli(ws, "cache", "list", "-o", "json", check=True).stdout)]
-
-
-def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path, tmp_path: Path,
-                                                            azure_container: Any) -> None:
-    ws = workspace_dir
-    container = _register_model(ws, tmp_path, azure_container)
-    job = write_job(tmp_path, """
-        command: cat ${{inputs.model}}/weights/w.txt
+def _model_job(tmp_path: Path, command: str, name: str = "job.yml") -> Path:
+    """A local-process job running ``command`` with model ``folded:1`` downloaded as ``inputs.model``."""
+    return write_job(tmp_path, f"""
+        command: {command}
         inputs:
           model:
             type: custom_model
@@ -45,7 +39,18 @@ def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path,
         compute: local-process
         environment:
           image: runner/busybox:latest
-        """)
+        """, name=name)
+
+
+def _cache_keys(ws: Path) -> list[str]:
+    return [row["key"] for row in json.loads(cli(ws, "cache", "list", "-o", "json", check=True).stdout)]
+
+
+def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path, tmp_path: Path,
+                                                            azure_container: Any) -> None:
+    ws = workspace_dir
+    container = _register_model(ws, tmp_path, azure_container)
+    job = _model_job(tmp_path, "cat ${{inputs.model}}/weights/w.txt")
     first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "cache1")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "weights v1" in first.stdout
@@ -81,31 +86,12 @@ def test_a_job_writing_into_its_cached_input_does_not_change_the_next_jobs(
     download input is hard-linked from the cache: what it writes there must not reach the next job."""
     ws = workspace_dir
     _register_model(ws, tmp_path, azure_container)
-    writer = write_job(tmp_path, """
-        command: echo tampered > ${{inputs.model}}/weights/w.txt && cat ${{inputs.model}}/weights/w.txt
-        inputs:
-          model:
-            type: custom_model
-            path: azureml:folded:1
-            mode: download
-        compute: local-process
-        environment:
-          image: runner/busybox:latest
-        """)
+    writer = _model_job(tmp_path, "echo tampered > ${{inputs.model}}/weights/w.txt && "
+                                  "cat ${{inputs.model}}/weights/w.txt")
     first = cli(ws, "job", "create", "--file", str(writer), "--stream", "--name", "writer")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "tampered" in first.stdout  # (root: the read-only mode does not stop the write)
-    reader = write_job(tmp_path, """
-        command: cat ${{inputs.model}}/weights/w.txt
-        inputs:
-          model:
-            type: custom_model
-            path: azureml:folded:1
-            mode: download
-        compute: local-process
-        environment:
-          image: runner/busybox:latest
-        """, name="reader.yml")
+    reader = _model_job(tmp_path, "cat ${{inputs.model}}/weights/w.txt", name="reader.yml")
     second = cli(ws, "job", "create", "--file", str(reader), "--stream", "--name", "reader")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "weights v1" in second.stdout and "tampered" not in second.stdout
