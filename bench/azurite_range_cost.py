@@ -4,7 +4,7 @@
 
 A private Azurite (``bench/common.py``) holds one 1 GiB blob; each pattern reads the whole blob with
 ranged GETs of one size (``SIZE:PARALLEL``; ``grow`` doubles from 16 MiB like rclone's chunks) through
-the lean client (``mounts.azure_fast``), each body received 16 MiB at a time into a reused buffer (as
+the lean client (``mounts.stores.azure``), each body received 16 MiB at a time into a reused buffer (as
 the readahead does). Printed per pattern: wall time, MB/s, Azurite's CPU seconds (utime + stime of its
 process, from ``/proc``) and ours. Azurite is restarted before every pattern (it slows down with use).
 """
@@ -27,8 +27,8 @@ if __package__ in (None, ""):
 
 from bench import common
 from bench.common import CONTAINER, Cleanup, DataSet, bench_environment, median
-from mounts.azure_fast import AzureBlobStore, _account_from_connection_string
-from mounts.store import RemoteFile
+from mounts.stores.azure import AzureBlobStore, _account_from_connection_string
+from mounts.stores.base import RemoteFile
 
 MiB = 1 << 20
 SIZE = 1024 * MiB

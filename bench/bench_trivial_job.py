@@ -56,20 +56,20 @@ def timed_pid(argv: list[str], env: dict[str, str] | None = None, cwd: Path | No
 
 
 def import_time_s(env: dict[str, str]) -> float:
-    """Median of three ``python -X importtime -c "import runner.cli"`` totals."""
+    """Median of three ``python -X importtime -c "import runner.cli.main"`` totals."""
     return statistics.median(_one_import_time_s(env) for _ in range(3))
 
 
 def _one_import_time_s(env: dict[str, str]) -> float:
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import runner.cli"],
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import runner.cli.main"],
                          capture_output=True, text=True, check=True, env=env).stderr
-    last = [line for line in out.splitlines() if line.rstrip().endswith("runner.cli")][-1]
+    last = [line for line in out.splitlines() if line.rstrip().endswith("runner.cli.main")][-1]
     return int(last.split("|")[1]) / 1e6
 
 
 # what `job create --stream` imports after the CLI has started (spec, plan, lifecycle, docker-py)
-CREATE_PATH_MODULES = ("runner.cli", "runner.spec_load", "runner.jobs", "runner.plan", "runner.job_run",
-                       "runner.resolve", "runner.backends.docker", "docker")
+CREATE_PATH_MODULES = ("runner.cli.main", "runner.spec.load", "runner.jobs.operations", "runner.jobs.submit",
+                       "runner.jobs.run", "runner.workspace.resolve", "runner.backends.docker", "docker")
 
 
 def create_path_import_time_s(env: dict[str, str]) -> float:
@@ -241,7 +241,8 @@ def report(result: dict[str, Any]) -> str:
         f"| warm: the client's interpreter start (`python -S -c pass`, as bin/runner starts it) "
         f"| {result['client_start_s']:.3f} |",
         f"| cold only: interpreter start (`python -c pass`) | {result['python_start_s']:.3f} |",
-        f"| cold only: `import runner.cli` (python -X importtime) | {result['import_runner_cli_s']:.3f} |",
+        f"| cold only: `import runner.cli.main` (python -X importtime) "
+        f"| {result['import_runner_cli_s']:.3f} |",
         f"| cold only: every import of the create path (CLI, spec, plan, lifecycle, docker-py) "
         f"| {result['import_create_path_s']:.3f} |",
         "",

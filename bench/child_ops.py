@@ -46,7 +46,7 @@ def op_download(args: argparse.Namespace) -> None:
     from mounts.base import Source
     from mounts.cache import ContentCache
     from mounts.download import DownloadStrategy
-    from mounts.transfer import TransferOptions
+    from mounts.transfer.downloader import TransferOptions
 
     fs = adlfs_fs()
     cache = ContentCache(Path(args.cache)) if args.cache else None

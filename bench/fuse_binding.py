@@ -2,8 +2,8 @@
 
     python bench/fuse_binding.py [--size-gib 2] [--small 2000]
 
-The same read benchmark through each binding over the same filesystem: ``mounts.fuse_ro``'s
-``FsspecReadOnly`` (with ``mounts.readahead``) over a synthetic fsspec filesystem whose ranged reads
+The same read benchmark through each binding over the same filesystem: ``mounts.fuse.ro``'s
+``FsspecReadOnly`` (with ``mounts.fuse.readahead``) over a synthetic fsspec filesystem whose ranged reads
 cost one ``memcpy`` (no storage, so the binding and the Python callbacks are what is measured).
 Each binding runs in its own child process (a process can load only one libfuse); the reads are done
 by ``dd`` / a reader process from outside, like a container would. Reported per binding: mount ready
@@ -98,9 +98,9 @@ def child(binding: str, single_threaded: bool, mountpoint: str, size: int, small
     started = time.perf_counter()
     import threading
 
-    from mounts.fuse_ro import FsspecReadOnly
-    from mounts.lifecycle import _tune_readahead, is_mounted, unmount
-    from mounts.readahead import Prefetcher, fsspec_range_fetch
+    from mounts.fuse.lifecycle import _tune_readahead, is_mounted, unmount
+    from mounts.fuse.readahead import Prefetcher, fsspec_range_fetch
+    from mounts.fuse.ro import FsspecReadOnly
 
     fs = synthetic_fs(size, small)
     operations = FsspecReadOnly(fs, "/data", Prefetcher(fsspec_range_fetch(fs)))
@@ -108,7 +108,7 @@ def child(binding: str, single_threaded: bool, mountpoint: str, size: int, small
     operations.read = counter.read  # type: ignore[method-assign]
     kwargs: dict[str, Any] = {"foreground": True, "ro": True, "nothreads": single_threaded, "fsname": "bench"}
     if binding == "mfusepy" and os.environ.get("FUSE_LIBRARY_NAME") == "fuse3" and not single_threaded:
-        kwargs["max_idle_threads"] = 8  # as mounts.lifecycle does
+        kwargs["max_idle_threads"] = 8  # as mounts.fuse.lifecycle does
     if binding == "fusepy":
         import fuse
 
@@ -160,7 +160,7 @@ def small_files_rate(folder: Path) -> float:
 
 
 def measure(variant: tuple[str, str, str, bool], size: int, small: int) -> dict[str, Any]:
-    from mounts.lifecycle import cleanup_stale_mounts
+    from mounts.fuse.lifecycle import cleanup_stale_mounts
 
     label, binding, library, single = variant
     mountpoint = Path(tempfile.mkdtemp(prefix="fuse-binding-"))

@@ -9,7 +9,7 @@ mount behind or delete staged data that was not uploaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,16 +57,6 @@ class Materialized:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
-@dataclass
-class TransferReport:
-    """Result of finalizing an output: what was written where, and what failed."""
-
-    files: int = 0
-    bytes: int = 0
-    failed: list[str] = field(default_factory=list)
-    staged: Path | None = None  # where un-uploaded data was kept, when anything failed
-
-
 class SkipFinalize(Exception):  # noqa: N818 - a signal, not an error
     """Raise inside an output strategy's ``with`` block to keep staged data without uploading it
     (used when a failed job's outputs must not be uploaded)."""
@@ -87,14 +77,3 @@ class OutputStrategy(Protocol):
         """
         ...
 
-
-def walk_files(fs: AbstractFileSystem, root: str) -> Iterator[tuple[str, int]]:
-    """Yield (relative path, size) of every file under ``root`` (or ``root`` itself when it is a file)."""
-    info = fs.info(root)
-    if info["type"] != "directory":
-        yield Path(root).name, int(info.get("size") or 0)
-        return
-    prefix = root.rstrip("/") + "/"
-    for path, meta in fs.find(root, detail=True, withdirs=False).items():
-        rel = path[len(prefix):] if path.startswith(prefix) else path.lstrip("/")
-        yield rel, int(meta.get("size") or 0)

@@ -5,7 +5,7 @@ a changed object is a different key. Layout under ``root`` (``<workspace>/cache`
 
     entries/<digest>/entry.json   key, size, file count, created; its mtime is the last use (LRU)
     entries/<digest>/data/...     the content, files made read-only (jobs get hard links to them)
-    partial/<digest>/{data,state} a download in progress (resumable, see ``mounts.transfer``)
+    partial/<digest>/{data,state} a download in progress (resumable, see ``mounts.transfer.downloader``)
     locks/<digest>.lock           one filler per key, across processes
     .lock                         shared while linking from an entry, exclusive to commit or evict
 

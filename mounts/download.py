@@ -2,7 +2,7 @@
 
 Layout under the caller's ``workdir``: ``data/`` is what the job sees (``Materialized.host_path``; a file
 input appears as ``data/<basename>``, a folder input's contents directly in ``data/``) and ``state/``
-keeps resume information while a download is incomplete (see ``mounts.transfer``).
+keeps resume information while a download is incomplete (see ``mounts.transfer.downloader``).
 
 With a ``ContentCache`` and a ``source.cache_key`` the content is downloaded into the cache once and
 hard-linked into ``data/`` (a hit makes no request at all). A local source (``source.local_path``) is
@@ -21,8 +21,8 @@ from pathlib import Path
 from mounts.base import Materialized, Source
 from mounts.cache import ContentCache, link_file, link_tree
 from mounts.errors import TransferFailed
-from mounts.store import open_store
-from mounts.transfer import TransferOptions, download_files
+from mounts.stores.open import open_store
+from mounts.transfer.downloader import TransferOptions, download_files
 
 log = logging.getLogger(__name__)
 

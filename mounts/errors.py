@@ -1,5 +1,5 @@
-"""Errors of the materialization layer. ``runner.jobs`` translates them into ``runner.errors`` at one
-boundary; ``mounts`` never imports ``runner``."""
+"""Errors of the materialization layer. ``runner.workspace.transfers.translated`` turns them into
+``runner.errors`` at one boundary; ``mounts`` never imports ``runner``."""
 
 from __future__ import annotations
 

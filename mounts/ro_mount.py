@@ -16,10 +16,10 @@ from typing import Any
 
 from mounts.base import Materialized, Source
 from mounts.errors import MountFailed
-from mounts.fuse_ro import FsspecReadOnly
-from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig
-from mounts.store import open_store
+from mounts.fuse.lifecycle import MountOptions, fuse_mount
+from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
+from mounts.fuse.ro import FsspecReadOnly
+from mounts.stores.open import open_store
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,11 @@ class RoMountStrategy:
 
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
-    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.lifecycle)
+    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.fuse.lifecycle)
     # a multithreaded FUSE loop: one read waiting for storage does not stall lookups and other files
     # (and measured faster here: bench/fuse_binding.py)
     single_threaded: bool = False
-    read_ahead_kb: int = MountOptions.read_ahead_kb  # the kernel's readahead window (mounts.lifecycle)
+    read_ahead_kb: int = MountOptions.read_ahead_kb  # the kernel's readahead window (mounts.fuse.lifecycle)
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:

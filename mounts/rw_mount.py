@@ -1,6 +1,6 @@
 """``rw_mount``: an output written through a read-write FUSE mount, durable once ``close`` returns.
 
-Remote targets: a multithreaded FUSE mount (``mounts.fuse_rw``) at ``workdir/mnt``, staging new data
+Remote targets: a multithreaded FUSE mount (``mounts.fuse.rw``) at ``workdir/mnt``, staging new data
 in ``workdir/staged``. Each file is uploaded when it is closed (in FUSE ``flush``, so ``close`` fails if
 the upload fails). On exit: unmount (waiting for uploads in flight), upload whatever is still staged,
 and raise ``TransferFailed(failed=[...], staged=workdir/staged)`` if anything could not be uploaded;
@@ -23,12 +23,12 @@ from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
 from mounts.errors import TransferFailed
-from mounts.fuse_rw import FsspecReadWrite, UploadFile, UploadLog
-from mounts.lifecycle import MountOptions, fuse_mount
-from mounts.readahead import Prefetcher, ReadaheadConfig
-from mounts.store import open_store
-from mounts.transfer import TransferOptions
-from mounts.transfer_upload import LocalFile, upload_files
+from mounts.fuse.lifecycle import MountOptions, fuse_mount
+from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
+from mounts.fuse.rw import FsspecReadWrite, UploadFile, UploadLog
+from mounts.stores.open import open_store
+from mounts.transfer.downloader import TransferOptions
+from mounts.transfer.uploader import LocalFile, upload_files
 from mounts.upload import UploadStrategy
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class RwMountStrategy:
 
     readahead: ReadaheadConfig = field(default_factory=ReadaheadConfig)
     ready_timeout: float = 10.0
-    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.lifecycle)
+    unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.fuse.lifecycle)
     transfer: TransferOptions = field(default_factory=TransferOptions)
 
     def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
 from mounts.errors import TransferFailed
-from mounts.store import open_store
-from mounts.transfer import TransferOptions
-from mounts.transfer_upload import LocalFile, list_local_files, upload_files
+from mounts.stores.open import open_store
+from mounts.transfer.downloader import TransferOptions
+from mounts.transfer.uploader import LocalFile, list_local_files, upload_files
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from typing import Any
 
-    from runner.assets import Model
     from runner.builder import command, load_job
     from runner.client import MLClient
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
+    from runner.spec.model import Model
 
 _EXPORTS = {
     "Input": "runner.entities",
@@ -29,7 +29,7 @@ _EXPORTS = {
     "Command": "runner.entities",
     "Environment": "runner.entities",
     "BuildContext": "runner.entities",
-    "Model": "runner.assets",
+    "Model": "runner.spec.model",
     "command": "runner.builder",
     "load_job": "runner.builder",
     "MLClient": "runner.client",

@@ -19,8 +19,8 @@ from typing import Any
 
 from runner.entities import Command, Environment, Input, Output, _Entity
 from runner.errors import SpecError
-from runner.spec_errors import did_you_mean
-from runner.spec_load import load_job_spec, spec_from_data
+from runner.spec.load import load_job_spec, spec_from_data
+from runner.spec.validation import did_you_mean
 
 # azure.ai.ml.command() arguments with no local meaning that are accepted and dropped
 _DROPPED = ("is_deterministic", "job_tier", "priority")

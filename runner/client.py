@@ -18,15 +18,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.assets import Model
-from runner.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
-from runner.environments import EnvironmentRecord, EnvironmentStore
 from runner.errors import SpecError
-from runner.registry import ModelRegistry
-from runner.workspace import DEFAULT_DATASTORE, Workspace
+from runner.spec.model import Model
+from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
+from runner.workspace.db import DEFAULT_DATASTORE, Workspace
+from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
+from runner.workspace.registry import ModelRegistry
+from runner.workspace.resolve import Resolver
 
 if TYPE_CHECKING:
-    from runner.resolve import Resolver
+    from runner.workspace.resolve import Resolver
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +148,6 @@ class MLClient:
         self.resource_group_name = resource_group_name
         self.workspace_name = workspace_name
         self._workspace = Workspace(workspace_dir)
-        from runner.resolve import Resolver
-
         self._resolver: Resolver = Resolver(self._workspace)
         self.registry_name = registry_name  # Azure registries are local namespaces of models here
         self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver,
@@ -172,9 +171,9 @@ class MLClient:
 
     @property
     def jobs(self) -> Any:
-        """``ml_client.jobs`` (runner.jobs.JobOperations; imported on first use)."""
+        """``ml_client.jobs`` (``runner.jobs.operations.JobOperations``; imported on first use)."""
         if self._jobs is None:
-            from runner.jobs import JobOperations  # type: ignore[import-not-found, unused-ignore]
+            from runner.jobs.operations import JobOperations  # the job lifecycle: imported on first use
 
             self._jobs = JobOperations(self._workspace)
         return self._jobs

@@ -4,29 +4,26 @@
     from runner.entities import Model, Command, Environment, BuildContext
 
 ``Command`` is a checked command job (from ``command(...)`` or ``load_job(...)``); it wraps a
-``runner.spec.CommandJobSpec``. A job built in Python equals the same job loaded from YAML, and
+``runner.spec.job.CommandJobSpec``. A job built in Python equals the same job loaded from YAML, and
 ``job.dump(path)`` writes YAML that loads back equal.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.assets import Model
-from runner.spec import (
-    JOB_NAME_PATTERN,
-    LITERAL_TYPES,
-    AssetInput,
-    CommandJobSpec,
-    InlineEnvironment,
-    LiteralInput,
-    OutputSpec,
-)
+from runner.spec.job import CommandJobSpec, InlineEnvironment
+from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
+from runner.spec.model import Model
+from runner.spec.names import check_job_name
+from runner.spec.yamlio import dump_yaml
 
-__all__ = ["BuildContext", "Command", "Environment", "Input", "JobService", "Model", "Output"]
+if TYPE_CHECKING:
+    from runner.jobs.operations import JobService
+
+__all__ = ["BuildContext", "Command", "Environment", "Input", "Model", "Output"]
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -152,14 +149,6 @@ class Environment(_Entity):
                    os_type=spec.os_type)
 
 
-@dataclass(frozen=True)
-class JobService:
-    """``returned_job.services["Studio"].endpoint``: locally, the command that shows the job."""
-
-    endpoint: str
-    type: str = "Studio"
-
-
 class Command:
     """A checked command job. Read fields as attributes (``job.command``, ``job.inputs``)."""
 
@@ -176,11 +165,8 @@ class Command:
 
     @name.setter
     def name(self, value: str | None) -> None:
-        from runner.errors import SpecError
-
-        if value is not None and not JOB_NAME_PATTERN.match(value):
-            raise SpecError(f"'{value}' is not a valid job name", field="name",
-                            hint="use letters, digits, '-' and '_', starting with a letter or digit")
+        if value is not None:
+            check_job_name(value, "name")
         self._spec.name = value
 
     @property
@@ -198,6 +184,8 @@ class Command:
 
     @property
     def services(self) -> dict[str, JobService]:
+        from runner.jobs.operations import JobService  # the job lifecycle: not imported by ``import runner``
+
         return {"Studio": JobService(f"runner job show --name {self.name}")} if self.name else {}
 
     @property
@@ -221,8 +209,6 @@ class Command:
 
     def dump(self, dest: str | Path | io.TextIOBase) -> None:
         """Write the job as YAML (``az ml job create -f`` accepts it; ``load_job`` loads it back equal)."""
-        from runner.yamlio import dump_yaml
-
         dump_yaml(self.to_dict(), dest)
 
     def __eq__(self, other: object) -> bool:

@@ -47,7 +47,7 @@ def main() -> None:
     paths = run_in_server()
     if paths is not None:
         _start_server(paths)
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main  # the whole CLI: only when no server runs it
 
     cli_main()
 
@@ -126,7 +126,7 @@ def code_fingerprint(root: str | None = None) -> str:
 def install_folders() -> list[str]:
     """The user's and the interpreter's site-packages folders, whether or not ``site`` ran at start-up
     (importing it under ``-S`` only defines its functions)."""
-    import site
+    import site  # stdlib, but not imported under -S unless needed
 
     return [site.getusersitepackages(), *site.getsitepackages()]
 
@@ -245,7 +245,7 @@ def exit_like(status: int) -> None:
 
 def _start_server(paths: ServerPaths) -> None:
     """Start a server for the next command, unless one is already starting (it holds the lock)."""
-    import contextlib
+    import contextlib  # (these three: only when a server has to be started)
     import fcntl
 
     try:

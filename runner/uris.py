@@ -60,7 +60,9 @@ class ModelRef:
     def __str__(self) -> str:
         if self.registry:
             return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
-        return f"azureml:{self.name}@{self.label}" if self.label else f"azureml:{self.name}:{self.version}"
+        if self.label:
+            return f"azureml:{self.name}@{self.label}"
+        return f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,33 @@
 """The backend protocol: run a ``RunPlan`` with a list of bind mounts, and nothing more.
 
-A backend knows nothing about workspaces, registries or materialization: ``runner.jobs`` materializes
-every binding, hands the backend the resulting ``BindMount`` list and the extra environment, and drives
-the returned ``RunHandle`` (stream logs, wait with a timeout, stop with a grace period, remove).
+A backend knows nothing about workspaces, registries or materialization: the job's run
+(``runner.jobs.run``) materializes every binding, hands the backend the resulting ``BindMount`` list and
+the extra environment, and drives the returned ``RunHandle`` (stream logs, wait with a timeout, stop
+with a grace period, remove). What a backend can do is data (``Capabilities``): callers ask it, they
+never compare backend names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runner.plan_types import RunPlan
+from runner.plan.types import RunPlan
+
+JOB_LABEL = "runner.job"  # on a job's container: the job's name
+WORKSPACE_LABEL = "runner.workspace"  # on a job's container: the workspace folder it belongs to
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend does, so that the lifecycle can ask instead of comparing names."""
+
+    in_container: bool  # the command sees container paths (/mnt/runner/...), not host paths
+    host_process_group: bool  # a run is a host process group (recovery kills it by pid and start time)
+    docker_args: bool  # ``resources.docker_args`` apply (and are checked before a job is queued)
+    gpus: bool  # ``resources.gpu_count`` becomes device requests
+    network_isolation: bool  # the job gets no network unless a binding needs one
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,6 @@ class RunSpec:
     # binding name -> the host path its data really is at (may differ from the plan's host_path, e.g.
     # a local datastore bound in place); the process backend renders the command with these.
     host_paths: Mapping[str, str] = field(default_factory=dict)
-    network_host: bool = False  # a direct-mode binding must reach a loopback service
 
 
 @dataclass(frozen=True)
@@ -75,9 +90,14 @@ class Backend(Protocol):
     """An execution backend (docker, process)."""
 
     name: str
+    capabilities: Capabilities
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         """Make sure the plan's image exists (build it from its context when needed)."""
+        ...
+
+    def check(self, plan: RunPlan) -> None:
+        """Refuse (``SpecError``) what this backend cannot run, before the job is queued."""
         ...
 
     def start(self, spec: RunSpec, image: PreparedImage) -> RunHandle:
@@ -88,12 +108,3 @@ class Backend(Protocol):
         """Remove runs left behind by a dead runner (matched by labels); return what was removed."""
         ...
 
-
-def parse_docker_like_args(args: Sequence[str]) -> list[str]:
-    """Split ``resources.docker_args`` (strings or one string) into tokens, shell-style."""
-    import shlex
-
-    tokens: list[str] = []
-    for arg in args:
-        tokens.extend(shlex.split(arg))
-    return tokens

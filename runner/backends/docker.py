@@ -15,16 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.backends.base import BindMount, PreparedImage, RunSpec
+from runner.backends.base import JOB_LABEL, BindMount, Capabilities, PreparedImage, RunSpec
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.modes import Mode
-from runner.plan_types import CONTAINER_WORKDIR, RunPlan
+from runner.plan.types import CONTAINER_WORKDIR, RunPlan
 
 log = logging.getLogger(__name__)
 
-JOB_LABEL = "runner.job"
-WORKSPACE_LABEL = "runner.workspace"
 PROBE_LABEL = "runner.probe"
 DEFAULT_DOCKER_API_VERSION = "1.41"  # Docker Engine >= 20.10; RUNNER_DOCKER_API_VERSION overrides
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
@@ -44,7 +42,6 @@ def container_args(
     image: PreparedImage | None = None,
     env: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
-    network_host: bool | None = None,
 ) -> dict[str, Any]:
     """docker-py ``containers.create`` keyword arguments for ``plan`` with ``mounts`` bound. Pure."""
     from docker.types import Mount
@@ -52,7 +49,7 @@ def container_args(
     shell = image.shell if image else "/bin/bash"
     extra = parse_docker_args(plan.resources.docker_args)
     environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
-    use_host = needs_host_network(plan) if network_host is None else network_host
+    use_host = needs_host_network(plan)
     kwargs: dict[str, Any] = {
         "image": image.id if image and image.id else plan.image,
         "entrypoint": [shell, "-c"],
@@ -167,6 +164,8 @@ class DockerBackend:
     """Runs plans as containers on the local Docker engine."""
 
     name = "docker"
+    capabilities = Capabilities(in_container=True, host_process_group=False, docker_args=True, gpus=True,
+                                network_isolation=True)
 
     def __init__(self, *, cache_dir: Path | None = None, allow_pull: bool = False) -> None:
         self.allow_pull = allow_pull
@@ -182,6 +181,9 @@ class DockerBackend:
                 raise BackendError(f"the Docker engine is not reachable ({exc.__class__.__name__})",
                                    hint=DOCKER_HINT) from exc
         return self._client
+
+    def check(self, plan: RunPlan) -> None:
+        parse_docker_args(plan.resources.docker_args)  # an unsupported option is refused here
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         import requests.exceptions
@@ -279,8 +281,7 @@ class DockerBackend:
     def start(self, spec: RunSpec, image: PreparedImage) -> ContainerRun:
         import docker.errors
 
-        kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
-                                network_host=spec.network_host or None)
+        kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels)
         try:
             container = self._create(kwargs)
         except docker.errors.APIError as exc:

@@ -6,15 +6,23 @@ extra volumes, devices) is refused with one clear error naming what is allowed. 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from runner.backends.base import parse_docker_like_args
 from runner.errors import SpecError
 
 FIELD = "resources.docker_args"
 
 Kwargs = dict[str, Any]
+
+
+def parse_docker_like_args(args: Sequence[str]) -> list[str]:
+    """Split ``resources.docker_args`` (strings or one string) into tokens, shell-style."""
+    tokens: list[str] = []
+    for arg in args:
+        tokens.extend(shlex.split(arg))
+    return tokens
 
 
 def _ipc(value: str, kw: Kwargs) -> None:

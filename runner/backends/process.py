@@ -17,10 +17,10 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from runner.backends.base import PreparedImage, RunSpec
+from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.errors import BackendError, ContainerError
 from runner.modes import Mode
-from runner.plan_types import RunPlan
+from runner.plan.types import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ class ProcessBackend:
     """Runs plans as host subprocesses in their own process group."""
 
     name = "process"
+    capabilities = Capabilities(in_container=False, host_process_group=True, docker_args=False, gpus=False,
+                                network_isolation=False)
+
+    def check(self, plan: RunPlan) -> None:
+        return None  # a host process takes any plan (docker_args and GPUs do not apply)
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         shell = shutil.which("bash") or shutil.which("sh")

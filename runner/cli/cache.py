@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runner.cli import _common
-from runner.cli.model import OUTPUT, OutputFormat, emit
+from runner.cli._common import OUTPUT, OutputFormat, emit
 
 if TYPE_CHECKING:
-    from mounts.cache import CacheEntry, ContentCache
+    from mounts.cache import CacheEntry, ContentCache  # start-up cost: imported by the command that uses it
 
 app = typer.Typer(no_args_is_help=True)
 
 def parse_size(text: str) -> int:
     """``"500M"``, ``"10GiB"``, ``"1.5g"`` or plain bytes → bytes (``K/M/G/T`` are binary units)."""
-    from mounts.cache import size_from_text
+    from mounts.cache import size_from_text  # start-up cost: imported by the command that uses it
 
     try:
         return size_from_text(text)
@@ -35,10 +35,10 @@ def human_size(size: int) -> str:
 
 
 def _cache() -> ContentCache:
-    from mounts.cache import ContentCache
+    from mounts.cache import ContentCache  # start-up cost: imported by the command that uses it
     from mounts.errors import MountsError
     from runner.errors import RunnerError
-    from runner.workspace import Workspace
+    from runner.workspace.db import Workspace
 
     try:
         return ContentCache(Workspace(_common.STATE.workspace).cache_dir)

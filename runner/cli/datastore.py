@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from runner.cli.model import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, OutputFormat, client, emit
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -16,7 +16,7 @@ def create(
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
 ) -> None:
     """Create (or replace) a datastore: local folder, azure_blob, azure_data_lake_gen2 or fsspec URL."""
-    from runner.datastores import load_datastore, public_dict
+    from runner.workspace.datastores import load_datastore, public_dict  # start-up cost
 
     datastore = load_datastore(file)
     if name:
@@ -28,7 +28,7 @@ def create(
 @app.command("list")
 def list_(output: OutputFormat = OUTPUT) -> None:
     """List datastores."""
-    from runner.datastores import credential_kind, public_dict
+    from runner.workspace.datastores import credential_kind, public_dict  # start-up cost
 
     datastores = list(client().datastores.list())
     if output is not OutputFormat.table:
@@ -45,7 +45,7 @@ def show(
     output: OutputFormat = OUTPUT,
 ) -> None:
     """Show a datastore (secrets redacted)."""
-    from runner.datastores import public_dict
+    from runner.workspace.datastores import public_dict  # start-up cost: imported by the command that uses it
 
     emit(public_dict(client().datastores.get(name)), output, [])
 

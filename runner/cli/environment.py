@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from runner.cli.model import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, OutputFormat, client, emit
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -1,43 +1,59 @@
-"""`runner job ...` commands: `validate` here; the lifecycle verbs (create, show, list, stream, cancel,
-download) are added to this same ``app`` in ``runner.cli.job_lifecycle``.
+"""`runner job ...`: validate, create, show, list, stream, cancel, download (az ml job semantics).
 
     runner job validate -f job.yml [--set inputs.x.path=data/] [-o json]
 
 prints the run plan: every input and output with its mode, source and path in the job, the rendered
 command, the environment variables, the image, and the warnings (fields ignored locally).
+
+Every other command first reconciles the workspace (jobs whose runner died are marked Failed, their
+containers and mounts removed). ``create`` without ``--stream`` starts a background worker and prints
+the job name; with ``--stream`` it runs the job here, follows its log, and exits 0 for Completed,
+1 for Failed and 3 for Canceled (Ctrl-C cancels the job: it is stopped, its outputs finalized).
+
+``-o json`` makes stdout exactly one JSON document (the job record). With ``--stream`` the job's log
+then goes to stderr, next to the execution summary, so ``runner job create --stream -o json | jq`` works.
+(``az ml job create --stream -o json`` prints the streamed log and the JSON on the same stdout.)
+
+The job machinery (the spec models, the workspace, the lifecycle) is imported by the command that
+uses it, not when the CLI starts: ``runner --help`` stays cheap.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.cli import _common
+from runner.cli._common import OutputFormat, check_output, emit
+from runner.errors import JobError
 
 if TYPE_CHECKING:
-    from runner.plan_types import RunPlan
+    from runner.jobs.operations import JobOperations
+    from runner.plan.types import RunPlan
+    from runner.workspace.db import JobRecord
 
 app = typer.Typer(no_args_is_help=True)
 
-OUTPUT_FORMATS = ("table", "json")
+EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
+OUTPUT_HELP = "Output format: table (default) or json."
+READ_FORMATS = ("table", "json", "yaml")  # show and list
+READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
 def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
               ) -> RunPlan:
     """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.names import generate_job_name, is_valid_job_name
-    from runner.plan import plan_job
-    from runner.spec import load_job_spec
-    from runner.workspace import Workspace
+    from runner.jobs.submit import plan_job  # start-up cost (see the module docstring)
+    from runner.spec.load import load_job_spec
+    from runner.spec.names import check_job_name, generate_job_name
+    from runner.workspace.db import Workspace
 
     spec = load_job_spec(file, list(overrides))
-    if name is not None and not is_valid_job_name(name):
-        from runner.errors import SpecError
-
-        raise SpecError(f"'{name}' is not a valid job name", field="--name",
-                        hint="use letters, digits, '-' and '_', starting with a letter or digit")
+    if name is not None:
+        check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
     return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
 
@@ -45,16 +61,12 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
                   output: str = "table") -> RunPlan:
     """``job validate`` and ``job create --dry-run``: print the plan as text or JSON."""
-    if output not in OUTPUT_FORMATS:
-        from runner.errors import SpecError
-
-        raise SpecError(f"unknown output format '{output}'", field="--output",
-                        hint="use -o table or -o json")
+    check_output(output)
     plan = plan_file(file, overrides, name=name)
     if output == "json":
         _common.print_json(plan.to_dict())
     else:
-        from runner.plan import render_plan
+        from runner.plan.render import render_plan  # start-up cost
 
         typer.echo(render_plan(plan))
     return plan
@@ -70,3 +82,177 @@ def validate(
 ) -> None:
     """Check a job YAML and print its run plan; nothing runs."""
     plan_for_file(file, set_, name=name, output=output)
+
+
+def _operations() -> JobOperations:
+    from runner.jobs.operations import JobOperations  # start-up cost
+    from runner.workspace.db import Workspace
+
+    return JobOperations(Workspace(_common.STATE.workspace))
+
+
+def _echo(chunk: bytes) -> None:
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+def _echo_stderr(chunk: bytes) -> None:
+    """The job's log when stdout is reserved for ``-o json``."""
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.buffer.flush()
+
+
+def _summary(record: JobRecord) -> None:
+    lines = ["", "Execution Summary", "=================", f"RunId: {record.name}",
+             f"Status: {record.status.value}"]
+    if record.exit_code is not None:
+        lines.append(f"Exit code: {record.exit_code}")
+    if record.error:
+        lines.append(f"Error: {record.error}")
+    if record.registered_models:
+        lines.append("Registered models: " + ", ".join(record.registered_models))
+    if record.extra.get("late_cancel"):
+        lines.append(f"Note: {record.extra['late_cancel']}")
+    typer.echo("\n".join(lines), err=True)
+
+
+def _exit_for(record: JobRecord) -> None:
+    code = EXIT_FOR_STATUS.get(record.status.value, 1)
+    if code:
+        raise typer.Exit(code)
+
+
+def _as_json(record: JobRecord) -> dict[str, Any]:
+    data = record.model_dump(mode="json")
+    data["duration_s"] = _duration(record)
+    return data
+
+
+def _duration(record: JobRecord) -> float | None:
+    if record.started_at and record.ended_at:
+        return round((record.ended_at - record.started_at).total_seconds(), 3)
+    return None
+
+
+@app.command("create")
+def create(
+    file: Path = typer.Option(..., "--file", "-f", help="The job YAML."),
+    name: str = typer.Option(None, "--name", "-n", help="Job name (default: from the YAML, or generated)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
+    stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; run nothing."),
+    backend: str = typer.Option(None, "--backend", help="docker (default) or process."),
+    no_upload_on_failure: bool = typer.Option(
+        False, "--no-upload-on-failure",
+        help="Keep a failed job's outputs (its artifacts too) staged, not uploaded."),
+    output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+) -> None:
+    """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
+    check_output(output)
+    if dry_run:
+        plan_for_file(file, set_, name=name, output=output)
+        return
+    from runner.spec.load import load_job_spec  # start-up cost
+
+    ops = _operations()
+    spec = load_job_spec(file, set_)
+    for warning in spec.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if stream:
+        echo = _echo_stderr if output == "json" else _echo
+        record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
+                                      upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet)
+        if output == "json":
+            _common.print_json(_as_json(record))
+        _summary(record)
+        _exit_for(record)
+        return
+    record = ops.create_or_update(spec, name=name, backend=backend,
+                                  upload_on_failure=not no_upload_on_failure)
+    if output == "json":
+        _common.print_json(_as_json(record))
+    else:
+        typer.echo(record.name)
+
+
+@app.command("show")
+def show(name: str = typer.Option(..., "--name", "-n"),
+         output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
+    """Show one job: status, times, exit code, error, inputs and outputs."""
+    check_output(output, READ_FORMATS)
+    record = _operations().get(name)
+    if output != "table":
+        emit(_as_json(record), OutputFormat(output), [])
+        return
+    rows: list[tuple[str, Any]] = [
+        ("name", record.name), ("status", record.status.value), ("created", record.created_at),
+        ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
+        ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
+        ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
+    rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
+    rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
+    rows += [("registered_model", m) for m in record.registered_models]
+    _common.print_table(("field", "value"), rows)
+
+
+@app.command("list")
+def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
+              output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
+    """List jobs, newest first."""
+    check_output(output, READ_FORMATS)
+    records = _operations().list(max_results=max_results)
+    if output != "table":
+        emit([_as_json(r) for r in records], OutputFormat(output), [])
+        return
+    _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
+                        [(r.name, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                          _duration(r), r.exit_code, r.image) for r in records])
+
+
+@app.command("stream")
+def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
+    """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
+    typer.echo(f"RunId: {name}", err=True)
+    record = _operations().stream(name, echo=_echo)
+    _summary(record)
+    _exit_for(record)
+
+
+@app.command("cancel")
+def cancel(name: str = typer.Option(..., "--name", "-n"),
+           output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+    """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
+
+    A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
+    and this command says so and exits 1."""
+    check_output(output)
+    record = _operations().cancel(name)
+    if not record.status.is_terminal:  # its runner is still making the outputs durable
+        typer.echo(f"{record.name}: cancel requested; still {record.status.value} (its outputs are being "
+                   f"made durable), it records its end when done: `runner job stream --name {name}`",
+                   err=output == "json")
+        if output == "json":
+            _common.print_json(_as_json(record))
+        return
+    if record.status.value != "Canceled":
+        raise JobError(f"job '{name}' was not canceled: its command had already ended when the cancel "
+                       f"arrived (it was finalizing its outputs), and it ended {record.status.value}",
+                       hint=f"finalization is never interrupted; `runner job show --name {name}` shows "
+                            "the result")
+    if output == "json":
+        _common.print_json(_as_json(record))
+    else:
+        typer.echo(f"{record.name}: {record.status.value}")
+
+
+@app.command("download")
+def download(name: str = typer.Option(..., "--name", "-n"),
+             output_name: str = typer.Option(None, "--output-name", help="One named output."),
+             all_: bool = typer.Option(False, "--all", help="Artifacts and every named output."),
+             download_path: Path = typer.Option(Path("."), "--download-path", "-p")) -> None:
+    """Download a job's outputs (artifacts/ and named-outputs/<name>/ under --download-path)."""
+    if output_name and all_:
+        raise typer.BadParameter("give --output-name or --all, not both")
+    for path in _operations().download(name, download_path=download_path, output_name=output_name,
+                                       all=all_, quiet=_common.STATE.quiet):
+        typer.echo(str(path))

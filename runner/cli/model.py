@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.cli import _common
+from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
 from runner.errors import SpecError
-
-if TYPE_CHECKING:
-    from runner.client import MLClient
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,52 +17,6 @@ class ModelType(StrEnum):
     custom_model = "custom_model"
     mlflow_model = "mlflow_model"
     triton_model = "triton_model"
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
-OUTPUT = typer.Option(OutputFormat.table, "--output", "-o", help="Output format.")
-
-
-def client(registry_name: str | None = None) -> MLClient:
-    """The Python client for this workspace (imported here: ``runner --help`` stays cheap)."""
-    from runner.client import MLClient
-
-    return MLClient(workspace_dir=_common.STATE.workspace, registry_name=registry_name)
-
-
-REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of models).")
-
-
-def emit(data: dict[str, Any] | list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
-    """Print ``data`` as JSON, YAML, or a readable table of ``columns``."""
-    if output is OutputFormat.json:
-        _common.print_json(data)
-    elif output is OutputFormat.yaml:
-        import sys
-
-        from ruamel.yaml import YAML
-
-        yaml = YAML(typ="safe")
-        yaml.default_flow_style = False
-        yaml.dump(data, sys.stdout)
-    elif isinstance(data, list):
-        _common.print_table([c.replace("_", " ").title() for c in columns],
-                            [[_cell(row.get(c)) for c in columns] for row in data])
-    else:  # one entity: "field: value" lines, never truncated
-        width = max((len(k) for k in data), default=0)
-        for key, value in data.items():
-            typer.echo(f"{key + ':':<{width + 1}} {_cell(value)}")
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return "" if value is None else str(value)
 
 
 def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -98,7 +49,7 @@ def create(
     registry_name: str = REGISTRY,
 ) -> None:
     """Register a model version (copies local files into the workspace's default datastore)."""
-    from runner.assets import Model, check_model_fields, load_model
+    from runner.spec.model import Model, check_model_fields, load_model  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
                  "type": type_.value if type_ else None, "stage": stage,

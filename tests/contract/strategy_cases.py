@@ -32,7 +32,7 @@ from mounts.base import Source, Target
 from mounts.cache import ContentCache
 from mounts.direct import DirectInputStrategy, DirectOutputStrategy
 from mounts.download import DownloadStrategy
-from mounts.transfer import TransferOptions
+from mounts.transfer.downloader import TransferOptions
 from mounts.upload import UploadStrategy
 
 MiB = 1 << 20

@@ -20,9 +20,11 @@ from runner.modes import (
     check_mode,
     matrix_markdown,
 )
-from runner.plan import build_plan
-from runner.resolved import ResolvedPath
-from runner.spec_load import spec_from_data
+from runner.plan.build import build_plan
+from runner.spec.load import spec_from_data
+from runner.workspace.environments import ResolvedEnvironment
+from runner.workspace.jobdir import JobDir
+from runner.workspace.resolved import ResolvedPath
 
 CELLS = [(t, k, d, m) for (t, k, d), m0 in MATRIX.items() for m in Mode]
 
@@ -114,11 +116,13 @@ def test_plan_enforces_matrix_with_resolved_kind(asset_type: AssetType, kind: Pa
     resolved = {"x": _resolved(kind, "/data/model.bin" if kind is PathKind.FILE else "/data/folder")}
     inputs, outputs = (resolved, {}) if direction is Direction.INPUT else ({}, resolved)
     if mode in MATRIX[(asset_type, kind, direction)]:
-        plan = build_plan(spec, job_name="j", job_dir=tmp_path, inputs=inputs, outputs=outputs, image="i")
+        plan = build_plan(spec, job_name="j", job_dir=JobDir(tmp_path), inputs=inputs, outputs=outputs,
+                          environment=ResolvedEnvironment("i"))
         assert plan.bindings[0].mode is mode
         return
     with pytest.raises(ModeError) as info:
-        build_plan(spec, job_name="j", job_dir=tmp_path, inputs=inputs, outputs=outputs, image="i")
+        build_plan(spec, job_name="j", job_dir=JobDir(tmp_path), inputs=inputs, outputs=outputs,
+                          environment=ResolvedEnvironment("i"))
     assert "custom_model file input" in info.value.message  # the only kind-dependent refusal
     assert "uri_file" in (info.value.hint or "")
 

@@ -1,0 +1,379 @@
+"""A read-write FUSE filesystem over any fsspec filesystem (a thin adapter; knows nothing of jobs).
+
+Writes are staged in a local directory mirroring the tree (``staging/<relative path>``) and uploaded
+synchronously in ``flush`` — which the kernel sends on every ``close(2)`` and whose result ``close``
+returns — and in ``fsync``/``release``. So a file is durable once ``close`` or ``fsync`` returns; a
+failed upload makes ``close`` fail with EIO and the staged copy stays. A staged copy is deleted only
+after its upload succeeded. Existing objects are read lazily through ``mounts.fuse.readahead``; opening
+one for writing (without O_TRUNC) first copies it into staging. Directories are virtual on object
+stores (made real with ``makedirs`` where the store has them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+from mounts.fuse.binding import FuseOSError, mfusepy
+from mounts.fuse.readahead import Prefetcher, ReadaheadStream
+from mounts.fuse.ro import attrs_of, child_name, errno_boundary
+from mounts.fuse.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
+
+__all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
+
+log = logging.getLogger(__name__)
+
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC | os.O_CREAT
+
+
+@dataclass
+class Handle:
+    path: str
+    fd: int | None = None  # staged file descriptor
+    stream: ReadaheadStream | None = None  # lazy remote read
+
+
+class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
+    use_ns = True
+
+    def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher,
+                 upload_file: UploadFile | None = None) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/") or "/"
+        self.prefetcher = prefetcher
+        upload = upload_file or self._put_file
+        self.staging = StagingArea(staging, lambda local, path: upload(local, self.fs_path(path)),
+                                   on_durable=self._on_durable)
+        self._attrs: dict[str, dict[str, Any]] = {"/": attrs_of({"type": "directory"}, writable=True)}
+        self._listings: dict[str, set[str]] = {}
+        self._handles: dict[int, Handle] = {}
+        self._next_handle = 1
+        self._made_dirs: set[str] = set()
+        self._lock = threading.RLock()
+
+    @property
+    def log(self) -> UploadLog:
+        return self.staging.log
+
+    def busy(self) -> bool:
+        return self.staging.busy()
+
+    def upload_all(self) -> UploadLog:
+        return self.staging.upload_all()
+
+    # -- paths and metadata --
+
+    def fs_path(self, path: str) -> str:
+        return self.root if path == "/" else f"{self.root.rstrip('/')}/{path.lstrip('/')}"
+
+    def _list(self, path: str) -> set[str]:
+        with self._lock:
+            if path in self._listings:
+                return self._listings[path]
+        full = self.fs_path(path)
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            for info in self.fs.ls(full, detail=True):
+                name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
+                if name:
+                    entries[name] = attrs_of(info, writable=True)
+        except FileNotFoundError:
+            if path != "/" and path not in self._attrs:
+                raise
+        prefix = path.rstrip("/") + "/"
+        with self._lock:
+            for name, attrs in entries.items():
+                self._attrs.setdefault(prefix + name, attrs)
+            return self._listings.setdefault(path, set(entries))
+
+    def _stat(self, path: str) -> dict[str, Any]:
+        staged = self.staging.get(path)
+        if staged is not None:
+            return self._staged_attrs(staged)
+        with self._lock:
+            known = self._attrs.get(path)
+        if known is not None:
+            return known
+        self._list(_parent(path))
+        with self._lock:
+            if path not in self._attrs:
+                raise FileNotFoundError(path)
+            return self._attrs[path]
+
+    @staticmethod
+    def _staged_attrs(staged: StagedFile) -> dict[str, Any]:
+        local = os.stat(staged.local)
+        attrs = attrs_of({"type": "file", "size": local.st_size, "mtime": local.st_mtime}, writable=True)
+        return attrs
+
+    def _add_entry(self, path: str, attrs: dict[str, Any]) -> None:
+        with self._lock:
+            self._attrs[path] = attrs
+            self._list(_parent(path)).add(_name(path))
+
+    def _remove_entry(self, path: str) -> None:
+        self._invalidate(path)
+        with self._lock:
+            self._attrs.pop(path, None)
+            self._listings.pop(path, None)
+            self._list(_parent(path)).discard(_name(path))
+
+    # -- staging and upload --
+
+    def _invalidate(self, path: str) -> None:
+        """Forget cached content of ``path`` (it changed through this mount)."""
+        self.prefetcher.cache.discard(self.fs_path(path))
+
+    def _on_durable(self, path: str, size: int) -> None:
+        self._invalidate(path)
+        with self._lock:
+            if path in self._attrs:
+                self._attrs[path] = attrs_of({"type": "file", "size": size}, writable=True)
+
+    def _copier(self, path: str) -> Callable[[Path], None]:
+        return lambda local: self.fs.get_file(self.fs_path(path), str(local))
+
+    def _put_file(self, local: Path, remote: str) -> None:
+        self._ensure_parent(remote)
+        self.fs.put_file(str(local), remote)
+
+    def _ensure_parent(self, remote: str) -> None:
+        """Make the parent directory on a local store (object stores have none to make)."""
+        parent = remote.rsplit("/", 1)[0]
+        if isinstance(self.fs, LocalFileSystem) and parent and parent not in self._made_dirs:
+            self.fs.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+
+    def _upload_errno(self, path: str) -> None:
+        try:
+            self.staging.upload(path)
+        except Exception as exc:
+            raise FuseOSError(errno.EIO) from exc
+
+    # -- FUSE operations: metadata --
+
+    @errno_boundary
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        return self._stat(path)
+
+    @errno_boundary
+    def readdir(self, path: str, fh: int) -> list[str]:
+        return [".", "..", *sorted(self._list(path))]
+
+    @errno_boundary
+    def mkdir(self, path: str, mode: int) -> int:
+        if _name(path) in self._list(_parent(path)):
+            raise FileExistsError(path)
+        self.staging.local_path(path).mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(NotImplementedError, PermissionError):
+            self.fs.makedirs(self.fs_path(path), exist_ok=True)
+        self._add_entry(path, attrs_of({"type": "directory"}, writable=True))
+        self._listings.setdefault(path, set())
+        return 0
+
+    @errno_boundary
+    def rmdir(self, path: str) -> int:
+        if self._list(path):
+            raise FuseOSError(errno.ENOTEMPTY)
+        with contextlib.suppress(NotImplementedError, OSError):  # virtual on an object store
+            self.fs.rmdir(self.fs_path(path))
+        self._remove_entry(path)
+        return 0
+
+    @errno_boundary
+    def unlink(self, path: str) -> int:
+        attrs = self._stat(path)
+        if stat.S_ISDIR(attrs["st_mode"]):
+            raise FuseOSError(errno.EISDIR)
+        self.staging.discard(path)
+        with contextlib.suppress(FileNotFoundError):  # staged only, never uploaded
+            self.fs.rm_file(self.fs_path(path))
+        self._remove_entry(path)
+        return 0
+
+    @errno_boundary
+    def rename(self, old: str, new: str) -> int:
+        attrs = self._stat(old)
+        with self._lock:
+            if new in self._attrs and stat.S_ISDIR(self._attrs[new]["st_mode"]) and self._list(new):
+                raise FuseOSError(errno.ENOTEMPTY)
+        if stat.S_ISDIR(attrs["st_mode"]):
+            self._rename_dir(old, new)
+        else:
+            self._rename_file(old, new, attrs)
+        return 0
+
+    def _rename_file(self, old: str, new: str, attrs: dict[str, Any]) -> None:
+        staged = self.staging.move(old, new)
+        if staged is None:
+            self.fs.mv(self.fs_path(old), self.fs_path(new))
+            self._remove_entry(old)
+            self._add_entry(new, attrs)
+            return
+        with contextlib.suppress(FileNotFoundError):  # an earlier upload of the old name
+            self.fs.rm_file(self.fs_path(old))
+        self._remove_entry(old)
+        with self._lock:
+            self._add_entry(new, self._staged_attrs(staged))
+            for handle in self._handles.values():
+                if handle.path == old:
+                    handle.path = new
+        if staged.opened == 0:
+            self._upload_errno(new)
+
+    def _rename_dir(self, old: str, new: str) -> None:
+        if self.staging.under(old):
+            raise FuseOSError(errno.EBUSY)  # files of it are still being written or not uploaded
+        old_remote, new_remote = self.fs_path(old).rstrip("/"), self.fs_path(new).rstrip("/")
+        for path in self.fs.find(old_remote):  # file by file: object stores have no directories
+            self._ensure_parent(new_remote + path[len(old_remote):])
+            self.fs.mv(path, new_remote + path[len(old_remote):])
+        if isinstance(self.fs, LocalFileSystem):  # remove the emptied directories
+            for directory, _dirs, _files in os.walk(old_remote, topdown=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+        old_local, new_local = self.staging.local_path(old), self.staging.local_path(new)
+        if old_local.exists():
+            new_local.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(old_local, new_local)
+        with self._lock:
+            attrs = self._attrs[old]
+            for path in [p for p in self._attrs if p.startswith(old + "/")] + [old]:
+                self._invalidate(path)
+                self._attrs.pop(path, None)
+                self._listings.pop(path, None)
+            self._list(_parent(old)).discard(_name(old))
+            self._add_entry(new, attrs)
+
+    def chmod(self, path: str, mode: int) -> int:
+        return 0  # permissions are not stored on object stores
+
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        return 0
+
+    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+        return 0
+
+    def statfs(self, path: str) -> dict[str, int]:
+        local = os.statvfs(self.staging.directory)
+        return {key: getattr(local, key) for key in ("f_bsize", "f_frsize", "f_blocks", "f_bfree",
+                                                      "f_bavail", "f_files", "f_ffree", "f_namemax")}
+
+    # -- FUSE operations: data --
+
+    def _new_handle(self, handle: Handle) -> int:
+        with self._lock:
+            number = self._next_handle
+            self._next_handle += 1
+            self._handles[number] = handle
+            return number
+
+    @errno_boundary
+    def create(self, path: str, mode: int, fi: Any = None) -> int:
+        if _parent(path) != "/":
+            parent = self._stat(_parent(path))
+            if not stat.S_ISDIR(parent["st_mode"]):
+                raise FuseOSError(errno.ENOTDIR)
+        staged, fd = self.staging.open_new(path)
+        self._add_entry(path, self._staged_attrs(staged))
+        return self._new_handle(Handle(path, fd=fd))
+
+    @errno_boundary
+    def open(self, path: str, flags: int) -> int:
+        attrs = self._stat(path)
+        if stat.S_ISDIR(attrs["st_mode"]):
+            raise FuseOSError(errno.EISDIR)
+        staged = self.staging.get(path)
+        if not flags & WRITE_FLAGS and staged is None:
+            stream = self.prefetcher.stream(self.fs_path(path), attrs["st_size"])
+            return self._new_handle(Handle(path, stream=stream))
+        if staged is None:
+            staged = self.staging.stage(path, None if flags & os.O_TRUNC else self._copier(path))
+        fd = os.open(staged.local, flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC))
+        self.staging.opened(staged, +1)
+        if flags & os.O_TRUNC:
+            staged.dirty = True
+        return self._new_handle(Handle(path, fd=fd))
+
+    @errno_boundary
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        handle = self._handles[fh]
+        if handle.fd is not None:
+            return os.pread(handle.fd, size, offset)
+        assert handle.stream is not None
+        return handle.stream.read(offset, size)
+
+    @errno_boundary
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        handle = self._handles[fh]
+        if handle.fd is None:
+            raise FuseOSError(errno.EBADF)
+        written = os.pwrite(handle.fd, data, offset)
+        staged = self.staging.get(handle.path)
+        if staged is not None:
+            staged.dirty = True
+        return written
+
+    @errno_boundary
+    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        staged = self.staging.stage(path, self._copier(path) if length > 0 else None)
+        os.truncate(staged.local, length)
+        staged.dirty = True
+        if staged.opened == 0:
+            self._upload_errno(path)
+        return 0
+
+    @errno_boundary
+    def flush(self, path: str, fh: int) -> int:
+        handle = self._handles.get(fh)
+        if handle is not None and handle.fd is not None:
+            self._upload_errno(handle.path)  # close(2) returns this: durable once close returns
+        return 0
+
+    @errno_boundary
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        return self.flush(path, fh)  # type: ignore[no-any-return]
+
+    @errno_boundary
+    def release(self, path: str, fh: int) -> int:
+        with self._lock:
+            handle = self._handles.pop(fh, None)
+        if handle is None:
+            return 0
+        if handle.stream is not None:
+            handle.stream.close()
+            return 0
+        assert handle.fd is not None
+        os.close(handle.fd)
+        staged = self.staging.get(handle.path)
+        if staged is None or self.staging.opened(staged, -1) > 0:
+            return 0
+        try:
+            self.staging.upload(handle.path)  # normally already done by flush
+        except Exception:  # noqa: BLE001 - recorded; retried by upload_all
+            return 0
+        self.staging.release_if_durable(handle.path, staged)
+        return 0
+
+    def destroy(self, path: str) -> None:
+        for number in list(self._handles):
+            self.release(path, number)
+
+
+def _parent(path: str) -> str:
+    return os.path.dirname(path.rstrip("/")) or "/"
+
+
+def _name(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]

@@ -1,0 +1,221 @@
+"""The upload engine: every file of a local directory to a store, in parallel, verified.
+
+* files up to ``single_put_max`` go in one request with their MD5 (the store checks it);
+* files up to ``stream_put_max`` go as one streamed request where the store can (Azure Put Blob:
+  many such files in parallel beat blocks on Azurite), hashed while sent and checked against the MD5
+  the service returns;
+* larger files go as parallel blocks (``block_size``) when the store has blocks, each with its own MD5,
+  at most ``max_blocks_in_flight`` blocks in memory; a sequential read-back computes the whole-file MD5
+  that is stored with the commit; stores without blocks get one streamed write per file;
+* after a file is written, it is verified: its size (and MD5 when the store reports one) must match,
+  unless the store validated the MD5 of every byte itself (``verifies_writes``);
+* nothing local is deleted here: the caller decides what happens to staged data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from mounts.stores.base import BlobStore
+from mounts.transfer.downloader import FailureLog, TransferOptions, md5_of_file
+from mounts.transfer.progress import TransferProgress
+
+log = logging.getLogger(__name__)
+
+
+class _NotAttempted(Exception):
+    """The storage was found unreachable before this task started."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    rel: str  # posix path relative to the staging root
+    path: Path  # the file to read (for a symbolic link: the file it names, inside the root)
+    size: int
+    link: bool = False  # ``rel`` is a symbolic link: copy ``path``, never move it
+
+
+def list_local_files(root: Path) -> list[LocalFile]:
+    """Every regular file under ``root``, sorted by path.
+
+    A symbolic link counts as the file it names when that file is inside ``root`` (a model folder's
+    links into its own blobs, ``latest -> ckpt-10``). A link out of ``root``, a dangling one, or one to
+    a folder is skipped with a warning, as rclone and azcopy skip links by default: the job wrote a
+    name, not data, and a job's link must never make the runner read a host path it chose.
+    """
+    real_root = Path(os.path.realpath(root))
+    files = []
+    for dirpath, dirs, names in os.walk(root):
+        folder = Path(dirpath)
+        for name in names + [d for d in dirs if (folder / d).is_symlink()]:
+            path = folder / name
+            rel = path.relative_to(root).as_posix()
+            info = path.lstat()  # one stat per file: is it a link, a regular file, how big
+            if not stat.S_ISLNK(info.st_mode):
+                if stat.S_ISREG(info.st_mode):
+                    files.append(LocalFile(rel, path, info.st_size))
+                continue
+            target = Path(os.path.realpath(path))
+            if target.is_relative_to(real_root) and target.is_file():
+                files.append(LocalFile(rel, target, target.stat().st_size, link=True))
+            else:
+                log.warning("%s is a symbolic link to %s, a folder or outside the output: not uploaded "
+                            "(copy the file into the output instead)", path, os.readlink(path))
+    return sorted(files, key=lambda f: f.rel)
+
+
+class _BlockedFile:
+    """A large file uploading as blocks: block ids, and the tasks still running."""
+
+    def __init__(self, item: LocalFile, remote: str, count: int) -> None:
+        self.item, self.remote = item, remote
+        self.ids: list[str | None] = [None] * count
+        self.md5: bytes | None = None
+        self.outstanding = count + 1  # the blocks and the whole-file hash
+        self.failed = False
+        self.lock = threading.Lock()
+
+    def task_finished(self, ok: bool) -> bool:
+        """True when this was the last task and all succeeded: time to commit."""
+        with self.lock:
+            self.outstanding -= 1
+            self.failed = self.failed or not ok
+            return self.outstanding == 0 and not self.failed
+
+
+class Uploader:
+    def __init__(self, store: BlobStore, options: TransferOptions, progress: TransferProgress) -> None:
+        self.store, self.options, self.progress = store, options, progress
+        self.failures = FailureLog()
+        self._block_slots = threading.BoundedSemaphore(options.max_blocks_in_flight)
+        self._free_buffers: list[bytearray] = []  # allocated on first use, then reused
+
+    def run(self, files: list[tuple[LocalFile, str]]) -> None:
+        """Upload each (local file, remote path); raise ``TransferFailed`` naming what failed."""
+        pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="upload")
+        futures: list[Future[None]] = []
+        try:
+            for item, remote in files:
+                futures.extend(self._schedule(pool, item, remote))
+            wait(futures)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.failures.raise_if_any("uploaded")
+
+    def _schedule(self, pool: ThreadPoolExecutor, item: LocalFile, remote: str) -> list[Future[None]]:
+        if item.size <= self.options.single_put_max:
+            return [pool.submit(self._guard, item.rel, self._put_whole, item, remote)]
+        if getattr(self.store, "streams_puts", False) and item.size <= self.options.stream_put_max:
+            return [pool.submit(self._guard, item.rel, self._put_file, item, remote)]
+        if not self.store.supports_blocks:
+            return [pool.submit(self._guard, item.rel, self._put_stream, item, remote)]
+        count = -(-item.size // self.options.block_size)
+        blocked = _BlockedFile(item, remote, count)
+        futures = [pool.submit(self._guard, item.rel, self._hash_whole, blocked)]
+        futures += [pool.submit(self._guard, item.rel, self._put_block, blocked, index)
+                    for index in range(count)]
+        return futures
+
+    def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
+        try:
+            if self.failures.storage_down.is_set():
+                raise _NotAttempted
+            work(*args)
+        except _NotAttempted:
+            self.failures.skip(rel)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported per file
+            log.warning("upload of %s failed: %s", rel, exc)
+            self.failures.record(rel, exc)
+
+    def _put_whole(self, item: LocalFile, remote: str) -> None:
+        data = item.path.read_bytes()  # at most single_put_max bytes
+        if len(data) != item.size:
+            raise OSError(f"{item.rel} changed size while uploading")
+        md5 = hashlib.md5(data).digest()
+        self.store.write_small(remote, data, md5)
+        self.progress.advance(item.size)
+        if not self.store.verifies_writes:
+            self._verify(item, remote, md5)
+        self.progress.file_done()
+
+    def _put_file(self, item: LocalFile, remote: str) -> None:
+        self.store.put_file(remote, item.path, item.size)  # verifies against the service's MD5
+        self.progress.advance(item.size)
+        self.progress.file_done()
+
+    def _put_stream(self, item: LocalFile, remote: str) -> None:
+        with open(item.path, "rb") as stream:
+            self.store.write_stream(remote, stream, item.size)
+        self.progress.advance(item.size)
+        self._verify(item, remote, None)
+        self.progress.file_done()
+
+    def _hash_whole(self, blocked: _BlockedFile) -> None:
+        ok = False
+        try:
+            blocked.md5 = md5_of_file(blocked.item.path)
+            ok = True
+        finally:
+            commit = blocked.task_finished(ok)
+        if commit:
+            self._commit(blocked)
+
+    def _put_block(self, blocked: _BlockedFile, index: int) -> None:
+        ok = False
+        try:
+            if not blocked.failed:
+                with self._block_slots:  # at most max_blocks_in_flight blocks in memory, reused
+                    buffer = self._take_buffer()
+                    try:
+                        with open(blocked.item.path, "rb", buffering=0) as stream:
+                            stream.seek(index * self.options.block_size)
+                            count = stream.readinto(buffer) or 0
+                        data = memoryview(buffer)[:count]
+                        blocked.ids[index] = self.store.put_block(blocked.remote, index, data,
+                                                                  hashlib.md5(data).digest())
+                    finally:
+                        self._free_buffers.append(buffer)
+                self.progress.advance(count)
+                ok = True
+        finally:
+            commit = blocked.task_finished(ok)
+        if commit:
+            self._commit(blocked)
+
+    def _take_buffer(self) -> bytearray:
+        try:
+            return self._free_buffers.pop()
+        except IndexError:
+            return bytearray(self.options.block_size)
+
+    def _commit(self, blocked: _BlockedFile) -> None:
+        ids = [block_id for block_id in blocked.ids if block_id is not None]
+        if len(ids) != len(blocked.ids):
+            raise OSError(f"{blocked.item.rel}: some blocks were not staged")
+        self.store.commit_blocks(blocked.remote, ids, blocked.md5)
+        self._verify(blocked.item, blocked.remote, blocked.md5)
+        self.progress.file_done()
+
+    def _verify(self, item: LocalFile, remote: str, md5: bytes | None) -> None:
+        stored = self.store.stat(remote)
+        if stored.size != item.size:
+            raise OSError(f"verification failed: {remote} has {stored.size} bytes, expected {item.size}")
+        if md5 is not None and stored.md5 is not None and stored.md5 != md5:
+            raise OSError(f"verification failed: MD5 of {remote} differs from the local file")
+
+
+def upload_files(store: BlobStore, files: list[tuple[LocalFile, str]], *,
+                 options: TransferOptions | None = None, quiet: bool = False,
+                 description: str = "upload") -> None:
+    """Upload ``(local file, remote path)`` pairs; raise ``TransferFailed`` naming the failed files."""
+    total = sum(item.size for item, _ in files)
+    with TransferProgress(description, total, len(files), quiet=quiet) as progress:
+        Uploader(store, options or TransferOptions(), progress).run(files)

@@ -1,0 +1,175 @@
+"""The root of the ``runner`` command line: the typer app, ``main``/``run``, and what the fork server warms.
+
+Every ``RunnerError`` becomes one clear message on stderr and a non-zero exit; ``--debug`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import typer
+import typer.main
+
+import runner.cli.job  # noqa: F401
+from runner import __version__
+from runner.cli import _common
+from runner.cli.cache import app as cache_app
+from runner.cli.datastore import app as datastore_app
+from runner.cli.environment import app as environment_app
+from runner.cli.job import app as job_app
+from runner.cli.model import app as model_app
+from runner.errors import RunnerError
+
+# What a command imports, imported once by the fork server (``runner.forkserver``) for all its commands:
+# the CLI, the spec and plan, the job lifecycle, docker-py and the strategies every job uses (its
+# ``artifacts`` output is an upload). Model and datastore commands add a little.
+WARM_MODULES = (
+    "runner.cli.job", "runner.cli.model", "runner.spec.job", "runner.spec.load", "runner.plan.build",
+    "runner.plan.render", "runner.workspace.resolve", "runner.workspace.db", "runner.jobs.operations",
+    "runner.jobs.run", "runner.jobs.submit", "runner.jobs.materialize", "runner.jobs.supervise",
+    "runner.jobs.register", "runner.backends.docker", "runner.backends.process",
+    "runner.workspace.registry", "runner.client", "mounts.upload", "mounts.download", "docker",
+    "rich.console", "rich.table",
+    # Azure datastores and the FUSE modes: ~0.5 s of imports (adlfs, the Azure SDK, mfusepy) that a
+    # job reading from Azure would otherwise pay each time; ~25 MB more in the server
+    "adlfs", "mounts.stores.azure", "mounts.ro_mount", "mounts.rw_mount",
+)
+
+app = typer.Typer(
+    name="runner",
+    help="Run Azure-ML-style command jobs locally: models and data materialized by mode.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(job_app, name="job", help="Create, stream, show, list, cancel and download jobs.")
+app.add_typer(model_app, name="model", help="Register and manage models.")
+app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
+app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
+app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    workspace: str = typer.Option(None, "--workspace", "-w", envvar="RUNNER_WORKSPACE",
+                                  help="Workspace directory (default: ~/.local/share/runner)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    _common.STATE.workspace = workspace
+    _common.STATE.debug = debug
+    _common.STATE.quiet = quiet
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    """Run the command in ``sys.argv`` and exit with its status (skipping the interpreter's teardown
+    of every loaded module and object: ~0.13 s after a job on this machine)."""
+    os._exit(run())
+
+
+def run() -> int:
+    """Run the command in ``sys.argv``; its exit status, once atexit handlers (logging, thread pools,
+    weakref finalizers, coverage) have run and the standard streams are flushed. All that is left is
+    ``os._exit``: files are closed by their ``with`` blocks before this returns."""
+    code: object
+    try:
+        code = _run_app()
+    except SystemExit as exit_:
+        code = exit_.code
+    return _finish(code)
+
+
+_WARM_JOB = """\
+command: python train.py --data ${{inputs.data}} --out ${{outputs.model}}
+inputs:
+  data: {type: uri_folder, path: ./data, mode: ro_mount}
+  lr: 0.1
+outputs:
+  model: {type: mlflow_model, mode: upload}
+environment:
+  image: python:3.11
+"""
+
+
+@functools.cache
+def click_command() -> Callable[[], Any]:
+    """The click command tree typer builds from ``app`` (~20 ms of work that ``app()`` would redo on
+    every call; built once, it is also what the warm fork server hands to every command it forks)."""
+    return typer.main.get_command(app)
+
+
+def warm() -> None:
+    """Build now what a command's first run would: the click tree, each parameter's converter, which
+    typer builds lazily (~3 ms per command), the YAML and spec machinery's first-use setup (~2 ms),
+    SQLite's and the Docker client (~5 ms). The fork server calls it once for all its children."""
+    import sqlite3  # (the warm-up's imports are the fork server's, not the CLI's start-up)
+
+    from runner.backends.docker import docker_client  # (for the fork server, not at CLI start-up)
+    from runner.spec.load import spec_from_doc
+    from runner.spec.yamlio import load_yaml_text
+
+    spec_from_doc(load_yaml_text(_WARM_JOB))
+    sqlite3.connect(":memory:").close()  # the SQLite library's one-time set-up (~1 ms)
+    with contextlib.suppress(Exception):  # a DOCKER_HOST it cannot use: the command will say so
+        docker_client()
+    commands: list[Any] = [click_command()]
+    while commands:
+        command = commands.pop()
+        commands.extend(getattr(command, "commands", {}).values())
+        # the --help option, made (and kept) by the first context of each command
+        help_option = command.get_help_option(command.context_class(command))
+        for param in [*command.params, help_option]:
+            build = getattr(param, "get_runtime_param", None)  # typer >= 0.2x; older ones build eagerly
+            if build is not None:
+                build()
+
+
+def _run_app() -> int:
+    try:
+        click_command()()
+    except RunnerError as err:
+        if _common.STATE.debug:
+            traceback.print_exc()
+        print(f"error: {err.render()}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _finish(code: object) -> int:
+    """The status ``sys.exit(code)`` would exit with, after what it would do first (bar the teardown)."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`runner job list | head`): as CPython does
+            status = status or 120
+    return status

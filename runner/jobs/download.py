@@ -1,0 +1,63 @@
+"""``job download``: a job's outputs copied locally in Azure's layout (``artifacts/``,
+``named-outputs/<out>/``), streamed file by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.errors import JobError, ResolveError
+from runner.modes import PathKind
+from runner.uris import ARTIFACTS
+from runner.workspace.db import JobRecord, JobStatus, Workspace
+from runner.workspace.resolve import Resolver
+from runner.workspace.transfers import fetch
+
+
+def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path, *,
+                     every: bool = False, quiet: bool = False) -> list[Path]:
+    """Copy each output in ``names``; with ``every`` (``--all``) the outputs that exist are copied
+    and the ones never written are named in one error afterwards."""
+
+    resolver = Resolver(ws)
+    held_back = {n: p for n, p in record.extra.get("held_back_outputs", {}).items() if n in names}
+    if held_back:
+        kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
+        raise JobError(f"job '{record.name}' failed and ran with --no-upload-on-failure: its outputs were "
+                       f"never uploaded and stayed staged ({kept})",
+                       hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
+    written: list[Path] = []
+    missing: list[str] = []
+    for name in names:
+        try:
+            resolved = resolver.resolve(f"azureml://jobs/{record.name}/outputs/{name}",
+                                        field=None if every else "--output-name")
+        except ResolveError as exc:
+            if name not in record.outputs:  # not an output of this job at all
+                raise
+            if not every:  # declared but not written (yet): say why from the job's status
+                hint = _state_hint(record) or exc.hint
+                raise ResolveError(exc.message, field=exc.field, hint=hint) from exc
+            missing.append(name)
+            continue
+        target = download_path.expanduser().resolve() / (
+            "artifacts" if name == ARTIFACTS else f"named-outputs/{name}")
+        if resolved.kind is PathKind.FILE:
+            target = target / resolved.path.rstrip("/").rsplit("/", 1)[-1]
+        fetch(resolved.fs, resolved.path, target, is_file=resolved.kind is PathKind.FILE, quiet=quiet)
+        written.append(target)
+    if missing:
+        done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""
+        raise JobError(f"job '{record.name}' ({record.status.value}): output(s) {', '.join(missing)} "
+                       f"were not written{done}", hint=_state_hint(record))
+    return written
+
+
+def _state_hint(record: JobRecord) -> str | None:
+    """Why an output of ``record`` may not exist yet, from the job's status."""
+    if not record.status.is_terminal:
+        return (f"the job is {record.status.value}: outputs are complete once it ends; follow it with "
+                f"`runner job stream --name {record.name}`")
+    if record.status is not JobStatus.COMPLETED:
+        return (f"the job ended {record.status.value} before writing it; "
+                f"`runner job show --name {record.name}` says why")
+    return None

@@ -1,0 +1,167 @@
+"""No leaks, no lies: find jobs whose runner process died and clean up after them.
+
+Run at the start of every ``runner job`` command (and by the client). A job whose status is not
+terminal while its runner process is gone is marked Failed (its staged outputs are kept and named in
+the error); its labeled container (or host process group) is removed and any FUSE mount left under its
+job directory is unmounted.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from mounts.fuse.lifecycle import cleanup_stale_mounts
+from runner.backends import get_backend
+from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
+from runner.backends.process import kill_group
+from runner.errors import BackendError
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.jobdir import JobDir
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING)
+UNCLAIMED_GRACE = timedelta(seconds=30)
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (field 22 of /proc/<pid>/stat), or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):  # a zombie has finished running
+        return None
+    return fields[19]
+
+
+def runner_alive(record: JobRecord) -> bool:
+    pid = record.runner_pid
+    if pid is None:
+        return utcnow() - record.created_at < UNCLAIMED_GRACE
+    started = process_start_time(pid)
+    if started is None:
+        return False
+    expected = record.extra.get("runner_start")
+    return expected is None or str(expected) == started
+
+
+def reconcile(ws: Workspace) -> list[str]:
+    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names."""
+    recovered = []
+    for status in ACTIVE:
+        for record in ws.list_jobs(status=status.value):
+            if not runner_alive(record):
+                release_resources(ws, record)
+                mark_lost(ws, record)
+                recovered.append(record.name)
+    return recovered
+
+
+def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
+    """The folder the record names (a job keeps it if the workspace moves), else the workspace's."""
+    return JobDir(Path(record.job_dir)) if record.job_dir else ws.job_dir(record.name)
+
+
+def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
+    """Remove the job's container or process group and unmount leftover mounts; return what was done."""
+    done: list[str] = []
+    backend = get_backend(record.backend or "docker")
+    if backend.capabilities.host_process_group:
+        done += _kill_process_group(record)
+    else:
+        done += _remove_containers(ws, backend, record.name)
+    job_dir = job_dir_of(ws, record)
+    if job_dir.root.exists():
+        done += [f"unmounted {p}" for p in cleanup_stale_mounts(job_dir.root)]
+        done += _remove_input_scratch(job_dir.inputs)
+    for line in done:
+        log.info("job %s: %s", record.name, line)
+    return done
+
+
+def _remove_input_scratch(inputs: Path) -> list[str]:
+    """Downloaded inputs and mountpoints of a dead job (copies: the data is in its store or cache)."""
+    if not inputs.is_dir():
+        return []
+    prefix = str(inputs.resolve()) + "/"
+    with open("/proc/mounts") as mounts:
+        if any(line.split()[1].startswith(prefix) for line in mounts):
+            return []  # something is still mounted there: never delete through a mount
+    shutil.rmtree(inputs, ignore_errors=True)
+    return [f"removed input scratch {inputs}"]
+
+
+def _remove_containers(ws: Workspace, backend: Backend, name: str) -> list[str]:
+    try:
+        removed = backend.remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)})
+    except BackendError as err:
+        log.warning("cannot check for a leftover container of job %s: %s", name, err.message)
+        return []
+    return [f"removed container {c[:12]}" for c in removed]
+
+
+def _kill_process_group(record: JobRecord) -> list[str]:
+    if not record.container_id or not record.container_id.isdigit():
+        return []
+    pid = int(record.container_id)
+    if process_start_time(pid) != record.extra.get("process_start"):
+        return []
+    return [f"killed process group {pid}"] if kill_group(pid) else []
+
+
+def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, list[str]]]:
+    """Each output folder of the job that still holds files -> (how many, the first three by name);
+    an output whose only content is empty folders (an rw_mount's mountpoint) holds nothing."""
+    outputs = job_dir_of(ws, record).outputs
+    if not outputs.is_dir():
+        return {}
+    staged = {}
+    for folder in sorted(p for p in outputs.iterdir() if p.is_dir()):
+        try:
+            count, first = _files_in(folder)
+        except OSError:  # unreadable (a mount that could not be released): it may hold data
+            count, first = 1, ["(unreadable)"]
+        if count:
+            staged[folder] = (count, first)
+    return staged
+
+
+def _files_in(folder: Path) -> tuple[int, list[str]]:
+    """How many files ``folder`` holds, and the first three by name (not all: there may be millions)."""
+    count = 0
+    first: list[str] = []
+    for path in folder.rglob("*"):
+        if not path.is_dir():
+            count += 1
+            first = sorted([*first, path.relative_to(folder).as_posix()])[:3]
+    return count, first
+
+
+def _kept(staged: dict[Path, tuple[int, list[str]]]) -> str:
+    if not staged:
+        return ""
+    parts = [f"{folder} ({count} file{'s' if count != 1 else ''}: {', '.join(first)}"
+             f"{' ...' if count > len(first) else ''})" for folder, (count, first) in staged.items()]
+    return f"; staged outputs kept at: {'; '.join(parts)}"
+
+
+def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
+              reason: str | None = None) -> JobRecord:
+    staged = staged_outputs(ws, record)
+    kept = _kept(staged)
+    if reason:
+        error = reason + kept
+    elif status is JobStatus.CANCELED:
+        error = f"canceled; the runner process (pid {record.runner_pid}) was no longer running{kept}"
+    else:
+        error = (f"the runner process (pid {record.runner_pid}) died while the job was "
+                 f"{record.status.value}{kept}")
+    extra = dict(record.extra)
+    extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
+    return ws.update_job(record.name, status=status, ended_at=utcnow(), error=error,
+                         outputs_partial=bool(staged), extra=extra)

@@ -1,0 +1,132 @@
+"""Submitting a job: plan it against the workspace, snapshot its code, record it as Queued.
+
+    plan = plan_job(spec, workspace=ws, job_name="j1")        # resolves every path and the environment
+    record = submit_job(ws, spec, name="j1", backend=None)    # plan + code snapshot + Queued record
+
+Planning resolves every input and output (so a bad reference fails before anything is queued) and the
+environment (the image, or the build context a mapped environment names, travels in the plan); the run
+(``runner.jobs.run``) re-resolves the plan's canonical URIs in the process that runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from runner.backends import get_backend
+from runner.errors import JobError, ResolveError, SpecError
+from runner.jobs.recovery import process_start_time
+from runner.plan.build import build_plan
+from runner.plan.types import RunPlan
+from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import AssetInput
+from runner.spec.load import uses_local_process
+from runner.spec.names import check_job_name, generate_job_name
+from runner.uris import ARTIFACTS
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.environments import EnvironmentStore
+from runner.workspace.jobdir import JobDir
+from runner.workspace.resolve import Resolver
+from runner.workspace.resolved import ResolvedPath
+
+
+def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str
+                       ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
+    """Resolve every asset input that has a path and every output (default location when no path).
+
+    An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
+    inputs: dict[str, ResolvedPath] = {}
+    for name, job_input in spec.inputs.items():
+        if isinstance(job_input, AssetInput) and job_input.path is not None:
+            with _located(spec, "inputs", name):
+                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir,
+                                                field=f"inputs.{name}.path")
+    outputs: dict[str, ResolvedPath] = {}
+    for name, output in spec.outputs.items():
+        with _located(spec, "outputs", name):
+            outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path")
+    return inputs, outputs
+
+
+@contextlib.contextmanager
+def _located(spec: CommandJobSpec, group: str, name: str) -> Iterator[None]:
+    """Resolution errors (missing path, unknown datastore/job/model) point at the ``path:`` line."""
+    try:
+        yield
+    except (ResolveError, SpecError) as err:
+        field, where = spec.field_location(group, name, "path")
+        raise err.located(field, where) from err
+
+
+def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> RunPlan:
+    """Resolve every path and the environment through the workspace, then ``build_plan``."""
+    resolver = Resolver(workspace)
+    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name)
+    environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment)
+    return build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
+                      outputs=outputs, environment=environment)
+
+
+def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
+    """The backend a job runs on: the one asked for, else ``process`` for ``compute: local-process``."""
+    if requested:
+        return requested
+    return "process" if uses_local_process(spec) else "docker"
+
+
+def copy_code(code_source: str | None, job_dir: JobDir) -> None:
+    """Snapshot the job's ``code`` (a folder, or one file) into ``code/`` (the working directory)."""
+    job_dir.code.mkdir(parents=True, exist_ok=True)
+    if code_source:
+        source = Path(code_source.removeprefix("file://")).expanduser()
+        if code_source.startswith(("azureml:", "http://", "https://")):
+            raise SpecError(f"code '{code_source}' is not a local folder", field="code",
+                            hint="point code: at a local folder (relative to the job YAML)")
+        if source.is_dir():
+            shutil.copytree(source, job_dir.code, dirs_exist_ok=True, symlinks=True,
+                            ignore=shutil.ignore_patterns(".git", "__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, job_dir.code / source.name)
+        else:
+            raise SpecError(f"code folder '{source}' does not exist", field="code",
+                            hint="set code: to a folder relative to the job YAML")
+    job_dir.make_code_dirs()
+
+
+def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
+               backend: str | None = None) -> JobRecord:
+    """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
+    job_name = name or spec.name or generate_job_name()
+    check_job_name(job_name, "name")
+    if ws.job_exists(job_name):
+        raise JobError(f"a job named '{job_name}' exists already",
+                       hint="give another --name, or omit it to get a generated one")
+    if ARTIFACTS in spec.outputs:
+        raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
+                        field=f"outputs.{ARTIFACTS}", hint="rename the output")
+    plan = plan_job(spec, workspace=ws, job_name=job_name)
+    backend_name = backend_for(spec, backend)
+    get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    job_dir = ws.job_dir(job_name)
+    queued = utcnow()
+    record = JobRecord(
+        name=job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
+        created_at=queued,
+        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
+        outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
+        backend=backend_name, runner_pid=os.getpid(), job_dir=str(job_dir),
+        extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
+               "literals": dict(plan.literals), "warnings": list(plan.warnings),
+               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+    ws.create_job(record)
+    try:
+        copy_code(plan.code_source, job_dir)
+    except (OSError, SpecError) as exc:
+        message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
+        ws.update_job(job_name, status=JobStatus.FAILED, error=message)
+        raise
+    return record

@@ -1,0 +1,181 @@
+"""From a checked spec and resolved paths to a ``RunPlan`` — pure: no I/O, printable, comparable.
+
+    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=name)   # the I/O: runner.jobs.submit
+    plan = build_plan(spec, job_name=name, job_dir=ws.job_dir(name), inputs=inputs, outputs=outputs,
+                      environment=ResolvedEnvironment("python:3.11"))
+    print(render_plan(plan)); json.dumps(plan.to_dict())          # runner.plan.render
+
+Container layout: inputs at ``/mnt/runner/inputs/<name>`` (a file input at
+``/mnt/runner/inputs/<name>/<basename>``), outputs at ``/mnt/runner/outputs/<name>``, code (the working
+directory) at ``/mnt/runner/code``. ``direct`` bindings give the job a URL it opens itself; for a local
+path that is the host path, bind-mounted at the same path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+
+from runner.errors import SpecError
+from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode, PathKind, check_mode, path_kinds
+from runner.plan.types import CONTAINER_ROOT, CONTAINER_WORKDIR, Binding, Resources, RunPlan
+from runner.spec.expressions import render_command
+from runner.spec.job import CommandJobSpec, InlineEnvironment
+from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
+from runner.uris import ModelRef
+from runner.workspace.environments import ResolvedEnvironment
+from runner.workspace.jobdir import JobDir
+from runner.workspace.resolved import ResolvedPath
+
+INPUT_ENV_PREFIX = "AZURE_ML_INPUT_"
+OUTPUT_ENV_PREFIX = "AZURE_ML_OUTPUT_"
+
+
+def _check_kind(spec: CommandJobSpec, name: str, asset_type: AssetType, direction: Direction,
+                resolved: ResolvedPath) -> None:
+    """A uri_file must be a file; uri_folder, mlflow_model, triton_model, mltable must be folders."""
+    kinds = path_kinds(asset_type, direction)
+    if resolved.kind is PathKind.ANY or resolved.kind in kinds:
+        return
+    group = "inputs" if direction is Direction.INPUT else "outputs"
+    wanted = " or ".join(k.value for k in kinds)
+    if asset_type is AssetType.URI_FILE:
+        hint = "use type: uri_folder for a folder, or point path at a single file"
+    elif asset_type is AssetType.URI_FOLDER:
+        hint = "use type: uri_file for a single file, or point path at its folder"
+    else:
+        hint = f"point path at the {asset_type.value.replace('_', ' ')}'s folder"
+    raise SpecError(f"{asset_type.value} {direction.value} '{name}' is a {resolved.kind.value} "
+                    f"({resolved.uri}); a {asset_type.value} {direction.value} must be a {wanted}",
+                    field=f"{group}.{name}.path", where=spec.where(group, name, "path"), hint=hint)
+
+
+def _basename(resolved: ResolvedPath) -> str:
+    return posixpath.basename(resolved.path.rstrip("/")) or "data"
+
+
+def _binding(name: str, direction: Direction, asset_type: AssetType, mode: Mode, resolved: ResolvedPath,
+             job_dir: JobDir, *, file_value: bool, registered_as: ModelRef | None = None) -> Binding:
+    group = "inputs" if direction is Direction.INPUT else "outputs"
+    model_key = resolved.cache_key if resolved.model is not None else None
+    if mode is Mode.DIRECT:
+        local = str(resolved.local_path) if resolved.local_path is not None else ""
+        value = local or resolved.url
+        return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, local, local,
+                       value, value, registered_as, model_key)
+    container = f"{CONTAINER_ROOT}/{group}/{name}"
+    host = str(job_dir.scratch(direction, name))
+    suffix = f"/{_basename(resolved)}" if file_value else ""
+    return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, host, container,
+                   container + suffix, host + suffix, registered_as, model_key)
+
+
+def _input_binding(spec: CommandJobSpec, name: str, job_input: AssetInput, resolved: ResolvedPath,
+                   job_dir: JobDir) -> Binding:
+    mode = job_input.mode or DEFAULT_MODE[Direction.INPUT]
+    _check_kind(spec, name, job_input.type, Direction.INPUT, resolved)  # custom_model: file or folder
+    check_mode(job_input.type, Direction.INPUT, mode, resolved.kind, field=f"inputs.{name}",
+               where=spec.where("inputs", name))
+    return _binding(name, Direction.INPUT, job_input.type, mode, resolved, job_dir,
+                    file_value=resolved.kind is PathKind.FILE)
+
+
+def _output_binding(spec: CommandJobSpec, name: str, output: OutputSpec, resolved: ResolvedPath,
+                    job_dir: JobDir) -> Binding:
+    mode = output.mode or DEFAULT_MODE[Direction.OUTPUT]
+    _check_kind(spec, name, output.type, Direction.OUTPUT, resolved)
+    check_mode(output.type, Direction.OUTPUT, mode, resolved.kind, field=f"outputs.{name}",
+               where=spec.where("outputs", name))
+    registered = ModelRef(output.name, output.version) if output.name else None
+    file_value = resolved.kind is PathKind.FILE or (
+        output.type is AssetType.URI_FILE and output.path is not None)
+    return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, file_value=file_value,
+                    registered_as=registered)
+
+
+def _bindings(spec: CommandJobSpec, job_dir: JobDir, inputs: Mapping[str, ResolvedPath],
+              outputs: Mapping[str, ResolvedPath]) -> tuple[list[Binding], list[Binding]]:
+    in_bindings: list[Binding] = []
+    for name, job_input in spec.inputs.items():
+        if not isinstance(job_input, AssetInput) or job_input.path is None:
+            continue
+        if name not in inputs:
+            raise SpecError(f"input '{name}' was not resolved", field=f"inputs.{name}",
+                            hint="resolve every input with a path before planning (resolve_spec_paths)")
+        in_bindings.append(_input_binding(spec, name, job_input, inputs[name], job_dir))
+    out_bindings: list[Binding] = []
+    for name, output in spec.outputs.items():
+        if name not in outputs:
+            raise SpecError(f"output '{name}' was not resolved", field=f"outputs.{name}",
+                            hint="resolve every output before planning (resolve_spec_paths)")
+        out_bindings.append(_output_binding(spec, name, output, outputs[name], job_dir))
+    return in_bindings, out_bindings
+
+
+def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dict[str, str | None]:
+    values: dict[str, str | None] = {
+        name: job_input.rendered() for name, job_input in spec.inputs.items()
+        if isinstance(job_input, LiteralInput)}
+    values.update({name: None for name, job_input in spec.inputs.items()
+                   if isinstance(job_input, AssetInput) and job_input.path is None})
+    values.update({b.name: b.host_value if host else b.value for b in bindings})
+    return values
+
+
+def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
+         ) -> dict[str, str]:
+    env = {f"{INPUT_ENV_PREFIX}{k}": v for k, v in inputs.items() if v is not None}
+    env.update({f"{OUTPUT_ENV_PREFIX}{k}": v for k, v in outputs.items()})
+    env.update(spec.environment_variables)
+    return env
+
+
+def _build(spec: CommandJobSpec) -> tuple[str, str] | None:
+    """An inline ``environment: {build: {path: ...}}``: its context on the host and its Dockerfile."""
+    env = spec.environment
+    if isinstance(env, InlineEnvironment) and env.build is not None:
+        context = (spec.base_dir / env.build.path).resolve()
+        return str(context), env.build.dockerfile_path
+    return None
+
+
+def _code_source(spec: CommandJobSpec) -> str | None:
+    if not spec.code:
+        return None
+    if spec.code.startswith(("azureml:", "http://", "https://")):
+        return spec.code
+    return str((spec.base_dir / spec.code.removeprefix("file://")).resolve())
+
+
+def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: Mapping[str, ResolvedPath],
+               outputs: Mapping[str, ResolvedPath], environment: ResolvedEnvironment) -> RunPlan:
+    """The run plan for ``spec`` (pure). Raises ``ModeError``/``SpecError`` for a refused binding.
+
+    ``inputs``/``outputs``: every asset input with a path and every output, resolved
+    (``runner.jobs.submit.resolve_spec_paths``); ``environment``: the image (and build context) the
+    spec's environment maps to.
+    """
+    in_bindings, out_bindings = _bindings(spec, job_dir, inputs, outputs)
+    container_in = _values(spec, in_bindings, host=False)
+    host_in = _values(spec, in_bindings, host=True)
+    container_out = {b.name: b.value for b in out_bindings}
+    host_out = {b.name: b.host_value for b in out_bindings}
+    build_context, dockerfile = _build(spec) or (environment.build_context, environment.dockerfile)
+    resources = spec.resources
+    return RunPlan(
+        job_name=job_name, image=environment.image, build_context=build_context, dockerfile=dockerfile,
+        command=render_command(spec.command, inputs=container_in, outputs=container_out,
+                               job_name=job_name),
+        host_command=render_command(spec.command, inputs=host_in, outputs=host_out, job_name=job_name),
+        env=_env(spec, container_in, container_out), code_dir=str(job_dir.code),
+        working_dir=CONTAINER_WORKDIR, inputs=tuple(in_bindings), outputs=tuple(out_bindings),
+        literals={k: v for k, v in container_in.items()
+                  if isinstance(spec.inputs[k], LiteralInput) and v is not None},
+        timeout_s=float(spec.limits.timeout) if spec.limits.timeout else None,
+        resources=Resources(instance_count=resources.instance_count, shm_size=resources.shm_size,
+                            docker_args=tuple(resources.docker_args),
+                            gpu_count=-1 if resources.gpu_count == "all" else int(resources.gpu_count)),
+        ignored_fields=tuple(spec.ignored_fields), warnings=tuple(spec.warnings),
+        code_source=_code_source(spec),
+        host_env=_env(spec, host_in, host_out),
+    )

@@ -1,0 +1,48 @@
+"""A ``RunPlan`` as readable text: what ``runner job validate`` and ``job create --dry-run`` print."""
+
+from __future__ import annotations
+
+from runner.plan.types import Binding, RunPlan
+
+
+def _binding_rows(bindings: tuple[Binding, ...]) -> list[list[str]]:
+    rows = [["name", "type", "mode", "kind", "source", "in the job"]]
+    for b in bindings:
+        target = b.value + (f"   (registers {b.registered_as})" if b.registered_as else "")
+        rows.append([b.name, b.type.value, b.mode.value, b.kind.value, b.uri, target])
+    return rows
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+            for row in rows]
+
+
+def render_plan(plan: RunPlan) -> str:
+    """The plan as readable text (``runner job validate`` / ``job create --dry-run``)."""
+    image = plan.image or "(built from the build context)"
+    lines = [f"job          {plan.job_name}", f"image        {image}"]
+    if plan.build_context:
+        lines.append(f"build        {plan.build_context} (dockerfile: {plan.dockerfile})")
+    lines += [f"working dir  {plan.working_dir}  (host: {plan.code_dir})"]
+    if plan.code_source:
+        lines.append(f"code         {plan.code_source}")
+    limits = f"{plan.timeout_s:g} s" if plan.timeout_s else "none"
+    res = plan.resources
+    gpus = "all" if res.gpu_count == -1 else str(res.gpu_count)
+    lines += [f"timeout      {limits}",
+              f"resources    instances={res.instance_count} gpus={gpus}"
+              + (f" shm_size={res.shm_size}" if res.shm_size else "")
+              + (f" docker_args={' '.join(res.docker_args)}" if res.docker_args else ""),
+              "command", *("  " + line for line in plan.command.splitlines())]
+    for title, bindings in (("inputs", plan.inputs), ("outputs", plan.outputs)):
+        if bindings:
+            lines += [title, *_table(_binding_rows(bindings))]
+    if plan.literals:
+        lines += ["literal inputs", *_table([[k, "=", v] for k, v in plan.literals.items()])]
+    if plan.env:
+        lines += ["environment", *_table([[k, "=", v] for k, v in sorted(plan.env.items())])]
+    if plan.warnings:
+        lines += ["warnings", *("  " + w for w in plan.warnings)]
+    return "\n".join(lines)

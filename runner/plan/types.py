@@ -1,0 +1,76 @@
+"""The run plan: everything the executor needs, computed with no I/O, printable and comparable.
+
+``runner.plan.build.build_plan`` produces it from a checked spec and resolved inputs/outputs; the run
+(``runner.jobs.run``) materializes each ``Binding`` with the strategy for its mode, then hands the plan
+to a backend. Container paths follow ``/mnt/runner/{inputs,outputs,artifacts,mlruns,code}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from runner.modes import AssetType, Direction, Mode, PathKind
+from runner.uris import ModelRef
+
+CONTAINER_ROOT = "/mnt/runner"
+CONTAINER_WORKDIR = f"{CONTAINER_ROOT}/code"
+CONTAINER_ARTIFACTS = f"{CONTAINER_ROOT}/artifacts"  # the job's default artifact location (MLflow's)
+CONTAINER_MLRUNS = f"{CONTAINER_ROOT}/mlruns"  # the job's MLflow file store
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One asset input or output and how it reaches the job."""
+
+    name: str
+    direction: Direction
+    type: AssetType
+    mode: Mode
+    uri: str  # the resolved, canonical location (azureml://datastores/<ds>/paths/<p>, abfs://..)
+    kind: PathKind  # file or folder, known after resolution
+    host_path: str  # where materialization puts it on the host (under the job directory)
+    container_path: str  # where it appears in the container (/mnt/runner/inputs/<name>)
+    value: str  # what ${{inputs.<name>}} renders to inside the container
+    host_value: str  # what it renders to for the process backend (host paths)
+    registered_as: ModelRef | None = None  # an output with name (and version) set: registered as that
+    # a model input's content identity (``model:<name>:<version>``: a version never changes), kept so
+    # the run finds it in the download cache; other paths get theirs (etag) when resolved at run time
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    instance_count: int = 1
+    shm_size: str | None = None
+    docker_args: tuple[str, ...] = ()
+    gpu_count: int = 0  # -1 means "all"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    job_name: str
+    image: str  # a local image name, or "" when the environment still has to be built
+    build_context: str | None  # environment.build.path resolved on the host, if any
+    dockerfile: str | None
+    command: str  # rendered for the container
+    host_command: str  # rendered with host paths (process backend)
+    env: dict[str, str]  # environment_variables + AZURE_ML_INPUT_/OUTPUT_ vars (never secrets)
+    code_dir: str | None  # host path of the job's copy of `code`
+    working_dir: str  # container working directory
+    inputs: tuple[Binding, ...]
+    outputs: tuple[Binding, ...]
+    literals: dict[str, str]  # literal inputs as Azure renders them (Python str())
+    timeout_s: float | None
+    resources: Resources = field(default_factory=Resources)
+    ignored_fields: tuple[str, ...] = ()  # fields accepted but meaningless on one machine
+    warnings: tuple[str, ...] = ()
+    code_source: str | None = None  # host path of the spec's `code` (copied into code_dir), if any
+    host_env: dict[str, str] = field(default_factory=dict)  # env with host paths (process backend)
+
+    @property
+    def bindings(self) -> tuple[Binding, ...]:
+        return self.inputs + self.outputs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

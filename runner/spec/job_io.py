@@ -1,0 +1,231 @@
+"""The inputs and outputs of a command job: names, types, modes (checked against the supported-modes
+matrix) and literal values, as pydantic models. ``runner.spec.job.CommandJobSpec`` holds them by name."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from runner.errors import ModeError
+from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
+from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, runner_error
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+LITERAL_TYPES = ("string", "integer", "number", "boolean")
+INPUT_TYPES = tuple(t.value for t in AssetType) + LITERAL_TYPES
+OUTPUT_TYPES = tuple(t.value for t in AssetType)
+
+Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+def _io_name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise runner_error(f"'{value}' is not a valid input/output name",
+                    "names must match ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits, underscores; "
+                    "no dashes or dots)")
+    return value
+
+
+IoName = Annotated[str, AfterValidator(_io_name)]
+
+
+def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | None:
+    """A mode string checked against the matrix for this type and direction (path kind not known yet)."""
+    if value is None:
+        return None
+    known = isinstance(asset_type, AssetType)
+    allowed = [m.value for m in Mode if m in allowed_modes(asset_type, direction)] if known else [
+        m.value for m in Mode]
+    what = f"a {asset_type.value} {direction.value}" if known else f"an {direction.value}"
+    if value == "mount":  # Azure's generic mount
+        value = Mode.RO_MOUNT if direction is Direction.INPUT else Mode.RW_MOUNT
+    try:
+        mode = Mode(str(value))
+    except ValueError:
+        raise PydanticCustomError(
+            RUNNER_MODE_ERROR, f"'{value}' is not a mode{did_you_mean(str(value), allowed)}; "
+            f"allowed for {what}: {', '.join(allowed)}", {"hint": f"set mode to one of: {', '.join(allowed)}"}
+        ) from None
+    if known:
+        try:
+            check_mode(asset_type, direction, mode)
+        except ModeError as err:
+            raise PydanticCustomError(RUNNER_MODE_ERROR, err.message,
+                                      {"hint": err.hint} if err.hint else {}) from None
+    return mode
+
+
+def _parse_type(value: Any, allowed: tuple[str, ...], direction: Direction) -> AssetType:
+    if value is None:
+        return AssetType.URI_FOLDER
+    if isinstance(value, AssetType):
+        return value
+    if str(value) in allowed and str(value) in OUTPUT_TYPES:
+        return AssetType(str(value))
+    raise runner_error(f"'{value}' is not an {direction.value} type{did_you_mean(str(value), allowed)}",
+                "use one of: " + ", ".join(allowed))
+
+
+class StrictModel(BaseModel):
+    """A spec model: unknown fields are errors; fields can be given by name or alias."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AssetInput(StrictModel):
+    """A model or data input: ``{type, path, mode}``."""
+
+    type: AssetType = AssetType.URI_FOLDER
+    path: str | None = None
+    mode: Mode | None = None
+    description: str | None = None
+    optional: bool = False
+    datastore: str | None = None  # ignored: local paths are used where they are
+    path_on_compute: str | None = None  # ignored
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> AssetType:
+        return _parse_type(value, INPUT_TYPES, Direction.INPUT)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any, info: ValidationInfo) -> Mode | None:
+        return _parse_mode(value, info.data.get("type"), Direction.INPUT)
+
+    @property
+    def has_value(self) -> bool:
+        return self.path is not None
+
+
+class LiteralInput(StrictModel):
+    """A literal value: a plain scalar, ``{value: x}`` or ``{type: integer, default: 3}``."""
+
+    type: Literal["string", "integer", "number", "boolean"] | None = None
+    value: Scalar | None = None
+    default: Scalar | None = None
+    optional: bool = False
+    description: str | None = None
+    min: StrictInt | StrictFloat | None = None
+    max: StrictInt | StrictFloat | None = None
+    enum: list[Scalar] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalar(cls, data: Any) -> Any:
+        return data if isinstance(data, dict) else {"value": data}
+
+    @model_validator(mode="after")
+    def _typed(self) -> LiteralInput:
+        for name in ("value", "default"):
+            given = getattr(self, name)
+            if given is None or self.type is None:
+                continue
+            ok = {"integer": isinstance(given, int) and not isinstance(given, bool),
+                  "number": isinstance(given, int | float) and not isinstance(given, bool),
+                  "boolean": isinstance(given, bool), "string": True}[self.type]
+            if not ok:
+                article = "an" if self.type == "integer" else "a"
+                raise runner_error(f"{name} {given!r} is not {article} {self.type}",
+                            f"give {article} {self.type} {name}, or change type")
+        self._check_range()
+        return self
+
+    def _check_range(self) -> None:
+        value = self.effective
+        if value is None:
+            return
+        if isinstance(value, int | float) and not isinstance(value, bool) and (
+                (self.min is not None and value < self.min) or (self.max is not None and value > self.max)):
+            raise runner_error(f"{value!r} is outside [{self.min}, {self.max}]", "give a value in range")
+        if self.enum is not None and value not in self.enum:
+            raise runner_error(f"{value!r} is not one of {self.enum}", "give one of the enum values")
+
+    @model_serializer(mode="wrap")
+    def _as_scalar(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A literal with only a value is written back as the plain scalar (``n: 3``)."""
+        data = handler(self)
+        if self.value is not None and set(self.model_fields_set) <= {"value"}:
+            return data["value"] if isinstance(data, dict) and "value" in data else data
+        return data
+
+    @property
+    def effective(self) -> Scalar | None:
+        return self.value if self.value is not None else self.default
+
+    @property
+    def has_value(self) -> bool:
+        return self.effective is not None
+
+    def rendered(self) -> str | None:
+        """As Azure passes it to the command: Python ``str()`` (``True`` -> ``"True"``)."""
+        value = self.effective
+        return None if value is None else str(value)
+
+
+def _input_kind(value: Any) -> str:
+    if isinstance(value, AssetInput):
+        return "<asset>"
+    if not isinstance(value, dict):
+        return "<literal>"
+    if value.get("type") in LITERAL_TYPES or ("path" not in value and (
+            "value" in value or "default" in value)):
+        return "<literal>"
+    return "<asset>"
+
+
+JobInput = Annotated[
+    Annotated[AssetInput, Tag("<asset>")] | Annotated[LiteralInput, Tag("<literal>")],
+    Discriminator(_input_kind),
+]
+
+
+class OutputSpec(StrictModel):
+    """An output: ``{type, path, mode, name, version}``; ``name``+``version`` registers a model."""
+
+    type: AssetType = AssetType.URI_FOLDER
+    path: str | None = None
+    mode: Mode | None = None
+    name: str | None = None
+    version: str | None = None
+    description: str | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> AssetType:
+        return _parse_type(value, OUTPUT_TYPES, Direction.OUTPUT)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any, info: ValidationInfo) -> Mode | None:
+        return _parse_mode(value, info.data.get("type"), Direction.OUTPUT)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _registration(self) -> OutputSpec:
+        if self.version is not None and self.name is None:
+            raise runner_error("an output with a version needs a name",
+                        "add name: <model name> (the output is registered as that model on completion)")
+        return self

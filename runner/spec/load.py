@@ -1,0 +1,195 @@
+"""Loading a command job spec: YAML (+ ``--set`` overrides) or plain data -> a fully checked
+``CommandJobSpec``, with warnings for the fields that mean nothing on one machine."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from runner.errors import SourceLocation, SpecError
+from runner.modes import MODEL_TYPES
+from runner.spec.expressions import env_var_warnings, validate_command
+from runner.spec.job import CommandJobSpec, validate_structure
+from runner.spec.job_io import AssetInput, LiteralInput
+from runner.spec.validation import from_validation_error
+from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
+
+logger = logging.getLogger(__name__)
+
+# the one compute name that means something here: the job runs as a host process (no container)
+LOCAL_PROCESS_COMPUTE = "local-process"
+
+# field path -> why it is ignored. "*" matches any input/output name.
+IGNORED: dict[tuple[str, ...], str] = {
+    ("compute",): "the job runs on this machine",
+    ("identity",): "local runs use the workspace's datastore credentials",
+    ("services",): "interactive services are not started locally",
+    ("queue_settings",): "there is no queue locally",
+    ("distribution",): "distributed training runs one process group on this machine",
+    ("parent_job_name",): "pipelines are not run locally",
+    ("resources", "instance_type"): "the job runs on this machine",
+    ("resources", "properties"): "not used locally",
+    ("resources", "locations"): "not used locally",
+    ("resources", "max_instance_count"): "the job runs on one instance",
+    ("environment", "inference_config"): "only used by deployments",
+    ("environment", "conda_file"): "the image is used as is; put the packages in the image (or a build "
+                                   "context) or map an environment with `runner environment create`",
+    ("inputs", "*", "datastore"): "local paths are used where they are",
+    ("inputs", "*", "path_on_compute"): "inputs appear under /mnt/runner/inputs/<name>",
+}
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"inputs.x.path=data/"`` -> ``("inputs.x.path", "data/")``; JSON values (3, true, {..}) parsed."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise SpecError(f"--set '{text}' is not key=value",
+                        hint="write --set inputs.<name>.path=<path> (a dotted field path, '=', the value)")
+    try:
+        value: Any = json.loads(raw)
+        if isinstance(value, str):
+            value = raw
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, str]:
+    """Apply ``--set`` overrides in place, like ``az ml job create --set``; returns {key: raw value}."""
+    applied: dict[str, str] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        parts = split_field_path(key)
+        target: Any = data
+        for index, part in enumerate(parts[:-1]):
+            if isinstance(target, dict):
+                if not isinstance(target.get(part), dict | list):
+                    target[part] = {}
+                target = target[part]
+            elif isinstance(target, list) and isinstance(part, int) and part < len(target):
+                target = target[part]
+            else:
+                prefix = ".".join(str(p) for p in parts[:index + 1])
+                raise SpecError(f"--set {key}: '{prefix}' is not a mapping", hint="check the field path")
+        last = parts[-1]
+        if isinstance(target, list) and isinstance(last, int) and last < len(target):
+            target[last] = value
+        elif isinstance(target, dict):
+            target[last] = value  # noqa: SIM114 - list and dict targets are typed differently
+        else:
+            raise SpecError(f"--set {key}: cannot set '{last}' here", hint="check the field path")
+        applied[key] = text.partition("=")[2]
+    return applied
+
+
+def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec:
+    """Validate a loaded YAML document (after ``--set`` overrides) into a checked spec."""
+    data = copy.deepcopy(doc.data) if overrides else doc.data
+    if data is None:
+        raise SpecError("the job file is empty", where=doc.where(()),
+                        hint="a command job needs at least command: and environment:")
+    applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
+    try:
+        spec = validate_structure(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, root=CommandJobSpec, data=data, doc=doc,
+                                    overridden=applied) from exc
+    spec._base_dir = doc.base_dir
+    spec._source = doc.file
+    spec._doc = doc
+    spec._overridden = applied
+    check_spec(spec, doc)
+    return spec
+
+
+def load_job_spec(path: str | Path, overrides: Sequence[str] = ()) -> CommandJobSpec:
+    """Load, validate and check a job YAML. Raises one ``SpecError`` (file:line:col, field, hint)."""
+    return spec_from_doc(load_yaml(path), overrides)
+
+
+def spec_from_data(data: dict[str, Any], *, base_dir: Path | None = None) -> CommandJobSpec:
+    """Validate plain data (the Python builder): errors name the field, at ``<python>``."""
+    try:
+        spec = validate_structure(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, root=CommandJobSpec, data=data, doc=None) from exc
+    spec._base_dir = (base_dir or Path.cwd()).resolve()
+    check_spec(spec, None)
+    return spec
+
+
+def _where(doc: YamlDoc | None, *parts: str | int) -> SourceLocation:
+    return doc.where(parts) if doc is not None else SourceLocation(None)
+
+
+def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
+    """Cross-field checks (inputs have values, expressions resolve) and the ignored-field warnings."""
+    for name, job_input in spec.inputs.items():
+        if job_input.optional or job_input.has_value:
+            continue
+        if isinstance(job_input, AssetInput):
+            raise SpecError(f"input '{name}' has no path", field=f"inputs.{name}",
+                            where=_where(doc, "inputs", name),
+                            hint="add path: <local path or azureml:// URI>, or optional: true")
+        if isinstance(job_input, LiteralInput):
+            raise SpecError(f"input '{name}' has no value", field=f"inputs.{name}",
+                            where=_where(doc, "inputs", name),
+                            hint="write a value (name: 3), or default:, or optional: true")
+    command_at = _where(doc, "command")
+
+    def locate(text: str) -> SourceLocation:
+        found = doc.find(text, after=command_at) if doc is not None else None
+        return found or command_at
+
+    validate_command(spec.command, inputs={k: v.has_value for k, v in spec.inputs.items()},
+                     outputs=spec.outputs.keys(), locate=locate)
+    warnings: list[str] = []
+    for text, key in zip(env_var_warnings(spec.environment_variables), spec.environment_variables,
+                         strict=False):
+        warnings.append(f"{_where(doc, 'environment_variables', key)}: {text}")
+    ignored = _ignored_fields(spec)
+    for path, reason in ignored:
+        warnings.append(f"{_where(doc, *path)}: {'.'.join(path)} is ignored ({reason})")
+    for key, output in spec.outputs.items():
+        if output.name and output.type not in MODEL_TYPES:
+            warnings.append(f"{_where(doc, 'outputs', key, 'name')}: output '{key}' ({output.type.value}) "
+                            f"is registered as a custom_model version '{output.name}' (Azure ML would make "
+                            "a data asset; this runner's registry holds models)")
+    if spec.resources.instance_count > 1:
+        warnings.append(f"{_where(doc, 'resources', 'instance_count')}: resources.instance_count="
+                        f"{spec.resources.instance_count} runs as 1 instance locally")
+    spec._warnings = warnings
+    spec._ignored = [".".join(path) for path, _ in ignored]
+    for warning in warnings:
+        logger.info("%s", warning)
+
+
+def uses_local_process(spec: CommandJobSpec) -> bool:
+    return (spec.compute or "").removeprefix("azureml:") == LOCAL_PROCESS_COMPUTE
+
+
+def _ignored_fields(spec: CommandJobSpec) -> list[tuple[tuple[str, ...], str]]:
+    data = spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+    found: list[tuple[tuple[str, ...], str]] = []
+    for pattern, reason in IGNORED.items():
+        if pattern == ("compute",) and uses_local_process(spec):
+            continue
+        for path in _expand(data, pattern):
+            found.append((path, reason))
+    return found
+
+
+def _expand(data: Any, pattern: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if not pattern:
+        return [()]
+    if not isinstance(data, dict):
+        return []
+    head, rest = pattern[0], pattern[1:]
+    keys = list(data) if head == "*" else [head] if head in data else []
+    return [(str(key), *tail) for key in keys for tail in _expand(data[key], rest)]

@@ -1,0 +1,228 @@
+"""Datastore kinds (Azure ML datastore YAML) as typed configs, each opening an fsspec filesystem + root.
+
+Kinds (``type:``):
+
+- ``local``: a folder (``path:``; relative paths are relative to the YAML's folder). The default
+  ``workspaceblobstore`` is one, at ``<ws>/datastores/workspaceblobstore``.
+- ``azure_blob`` (``container_name``) and ``azure_data_lake_gen2`` (``filesystem``) through adlfs.
+  Credentials: ``credentials: {account_key | sas_token}``, service principal
+  ``credentials: {tenant_id, client_id, client_secret}``, our ``connection_string``, or none (then
+  adlfs uses ``DefaultAzureCredential``). ``endpoint`` is Azure's storage suffix (``core.windows.net``);
+  ``account_url`` (alias ``blob_endpoint``) is a full endpoint for emulators such as Azurite
+  (``http://127.0.0.1:10000/devstoreaccount1``).
+- ``fsspec``: ``url`` (``s3://bucket/prefix``, ``memory://x``) plus ``storage_options``.
+
+``env_for_direct()`` gives the variables a job needs to open the datastore's URLs itself (``direct``
+mode). adlfs's ``AzureBlobFileSystem`` reads these itself when no argument is given (adlfs/spec.py,
+``__init__``): ``AZURE_STORAGE_ACCOUNT_NAME``, ``AZURE_STORAGE_ACCOUNT_KEY``, ``AZURE_STORAGE_SAS_TOKEN``,
+``AZURE_STORAGE_CONNECTION_STRING``, ``AZURE_STORAGE_CLIENT_ID`` / ``_CLIENT_SECRET`` / ``_TENANT_ID``.
+adlfs has no endpoint variable and its ``account_host`` always means https, so for a custom endpoint we
+put the endpoint into ``AZURE_STORAGE_CONNECTION_STRING`` (``BlobEndpoint=``) and also export
+``AZURE_STORAGE_BLOB_ENDPOINT`` for scripts that use the Azure SDK directly. ``fsspec`` datastores export
+``FSSPEC_<PROTOCOL>`` (JSON storage options), which fsspec reads at import (``fsspec.config``).
+
+Secrets are ``SecretStr``: they never appear in reprs or logs (``runner.workspace.datastores`` redacts
+them for ``show`` and the database).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fsspec import AbstractFileSystem
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
+
+from runner.errors import SpecError, StorageError
+
+DATASTORE_TYPES = ("local", "azure_blob", "azure_data_lake_gen2", "fsspec")
+
+
+class DatastoreBase(BaseModel):
+    """What every datastore kind has: a name, a description, tags."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    schema_: str | None = Field(default=None, alias="$schema")
+
+
+class LocalDatastore(DatastoreBase):
+    type: Literal["local"] = "local"
+    path: str  # absolute, or relative to the workspace root (the default datastore)
+
+    def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
+        from fsspec.implementations.local import LocalFileSystem
+
+        root = Path(self.path)
+        root = root if root.is_absolute() else workspace_root / root
+        return LocalFileSystem(), str(root.resolve())
+
+    def url_for(self, fs_path: str) -> str:
+        return "file://" + fs_path
+
+    def env_for_direct(self) -> dict[str, str]:
+        return {}
+
+
+class AzureCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_key: SecretStr | None = None
+    sas_token: SecretStr | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+
+class AzureDatastore(DatastoreBase):
+    type: Literal["azure_blob", "azure_data_lake_gen2"]
+    account_name: str | None = None
+    container_name: str | None = None
+    filesystem: str | None = None  # azure_data_lake_gen2's name for the container
+    endpoint: str = "core.windows.net"
+    protocol: str = "https"
+    account_url: str | None = Field(default=None, alias="blob_endpoint")
+    credentials: AzureCredentials | None = None
+    connection_string: SecretStr | None = None
+
+    @property
+    def container(self) -> str:
+        name = self.container_name or self.filesystem
+        if not name:
+            field = "filesystem" if self.type == "azure_data_lake_gen2" else "container_name"
+            raise SpecError(f"datastore '{self.name}' has no {field}", field=field,
+                            hint=f"set {field}: <name of the container>")
+        return name
+
+    def _blob_endpoint(self) -> str | None:
+        if self.account_url:
+            return self.account_url.rstrip("/")
+        if self.account_name and (self.endpoint != "core.windows.net" or self.protocol != "https"):
+            return f"{self.protocol}://{self.account_name}.blob.{self.endpoint}"
+        return None
+
+    def _effective_connection_string(self) -> str | None:
+        """A connection string when one is given or needed (custom endpoint with a key or SAS)."""
+        if self.connection_string:
+            return self.connection_string.get_secret_value()
+        endpoint = self._blob_endpoint()
+        creds = self.credentials
+        if not endpoint or not creds:
+            return None
+        if creds.account_key:
+            protocol = endpoint.split("://", 1)[0]
+            return (f"DefaultEndpointsProtocol={protocol};AccountName={self.account_name};"
+                    f"AccountKey={creds.account_key.get_secret_value()};BlobEndpoint={endpoint};")
+        if creds.sas_token:
+            return f"BlobEndpoint={endpoint};SharedAccessSignature={creds.sas_token.get_secret_value()}"
+        return None
+
+    def storage_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``adlfs.AzureBlobFileSystem`` (contains secrets: never log)."""
+        conn = self._effective_connection_string()
+        if conn:
+            return {"connection_string": conn, "account_name": self.account_name}
+        options: dict[str, Any] = {"account_name": self.account_name}
+        endpoint = self._blob_endpoint()
+        if endpoint:
+            options["account_host"] = endpoint.split("://", 1)[-1]
+        creds = self.credentials or AzureCredentials()
+        if creds.account_key:
+            options["account_key"] = creds.account_key.get_secret_value()
+        elif creds.sas_token:
+            options["sas_token"] = creds.sas_token.get_secret_value()
+        elif creds.client_id and creds.client_secret:
+            options.update(client_id=creds.client_id, tenant_id=creds.tenant_id,
+                           client_secret=creds.client_secret.get_secret_value())
+        else:
+            options["anon"] = False  # DefaultAzureCredential
+        return options
+
+    def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
+        if not self.account_name and not self.connection_string:
+            raise SpecError(f"datastore '{self.name}' needs account_name (or connection_string)",
+                            field="account_name", hint="set account_name: <storage account>")
+        try:
+            from adlfs import AzureBlobFileSystem
+
+            fs = AzureBlobFileSystem(**self.storage_options())
+        except ImportError as exc:
+            raise StorageError("Azure datastores need the 'adlfs' package",
+                               hint="pip install adlfs") from exc
+        except Exception as exc:  # adlfs raises ValueError & azure errors for bad settings
+            raise StorageError(f"cannot connect datastore '{self.name}': {type(exc).__name__}",
+                               hint="check account_name, account_url and credentials "
+                                    "(`runner datastore show --name " + self.name + "`)") from exc
+        return fs, self.container
+
+    def url_for(self, fs_path: str) -> str:
+        return "abfs://" + fs_path
+
+    def env_for_direct(self) -> dict[str, str]:
+        env: dict[str, str] = {}
+        if self.account_name:
+            env["AZURE_STORAGE_ACCOUNT_NAME"] = self.account_name
+        endpoint = self._blob_endpoint()
+        if endpoint:
+            env["AZURE_STORAGE_BLOB_ENDPOINT"] = endpoint
+        conn = self._effective_connection_string()
+        if conn:
+            env["AZURE_STORAGE_CONNECTION_STRING"] = conn
+        creds = self.credentials or AzureCredentials()
+        if creds.account_key:
+            env["AZURE_STORAGE_ACCOUNT_KEY"] = creds.account_key.get_secret_value()
+        if creds.sas_token:
+            env["AZURE_STORAGE_SAS_TOKEN"] = creds.sas_token.get_secret_value()
+        if creds.client_id and creds.client_secret:
+            env.update(AZURE_STORAGE_CLIENT_ID=creds.client_id,
+                       AZURE_STORAGE_CLIENT_SECRET=creds.client_secret.get_secret_value())
+            if creds.tenant_id:
+                env["AZURE_STORAGE_TENANT_ID"] = creds.tenant_id
+        return env
+
+
+class FsspecDatastore(DatastoreBase):
+    type: Literal["fsspec"] = "fsspec"
+    url: str
+    storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def protocol(self) -> str:
+        return self.url.split("://", 1)[0] if "://" in self.url else "file"
+
+    def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
+        import fsspec
+
+        try:
+            fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except ImportError as exc:
+            raise StorageError(f"datastore '{self.name}': no fsspec backend for '{self.protocol}://'",
+                               hint=f"install the package for {self.protocol} (e.g. s3fs, gcsfs)") from exc
+        except ValueError as exc:
+            raise SpecError(f"datastore '{self.name}': bad url or storage_options: {exc}",
+                            field="url") from exc
+        return fs, str(root)
+
+    def url_for(self, fs_path: str) -> str:
+        import fsspec
+
+        return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
+
+    def env_for_direct(self) -> dict[str, str]:
+        if not self.storage_options:
+            return {}
+        return {f"FSSPEC_{self.protocol.upper()}": json.dumps(self.storage_options)}
+
+
+Datastore = Annotated[LocalDatastore | AzureDatastore | FsspecDatastore, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[LocalDatastore | AzureDatastore | FsspecDatastore] = TypeAdapter(Datastore)
+AnyDatastore = LocalDatastore | AzureDatastore | FsspecDatastore
+
+
+def datastore_from_dict(data: dict[str, Any]) -> AnyDatastore:
+    """Validate a datastore config (raises ``pydantic.ValidationError``)."""
+    return _ADAPTER.validate_python(data)

@@ -1,0 +1,230 @@
+"""Datastores in a workspace: configs kept in the database (public part) and an owner-only secrets file,
+loaded from YAML, redacted for display, and opened as an fsspec filesystem + root.
+
+The kinds themselves (``local``, ``azure_blob`` / ``azure_data_lake_gen2``, ``fsspec``), their
+credentials and the environment a ``direct`` job gets are in ``runner.workspace.datastore_kinds``; their names
+are re-exported here.
+
+Secrets (``SecretStr``) never appear in reprs, logs or ``public_dict()``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from fsspec import AbstractFileSystem
+from pydantic import ValidationError
+
+from runner.errors import ResolveError, SpecError
+from runner.spec.yamlio import load_yaml
+from runner.workspace.datastore_kinds import (
+    DATASTORE_TYPES,
+    AnyDatastore,
+    AzureCredentials,
+    AzureDatastore,
+    Datastore,
+    DatastoreBase,
+    FsspecDatastore,
+    LocalDatastore,
+    datastore_from_dict,
+)
+from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
+
+__all__ = [
+    "DATASTORE_TYPES", "REDACTED", "AnyDatastore", "AzureCredentials", "AzureDatastore", "Datastore",
+    "DatastoreBase", "DatastoreStore", "FsspecDatastore", "LocalDatastore", "credential_kind",
+    "datastore_from_dict", "join_under_root", "load_datastore", "public_dict", "secret_dict",
+    "validation_to_spec_error",
+]
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "***"
+
+
+def secret_dict(ds: AnyDatastore) -> dict[str, Any]:
+    """The full config, secrets included (only for the owner-only secrets file)."""
+    data = json.loads(ds.model_dump_json(by_alias=False, exclude_none=True, exclude={"schema_"}))
+    return _reveal(ds, data)
+
+
+def _reveal(ds: AnyDatastore, data: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(ds, AzureDatastore):
+        if ds.connection_string:
+            data["connection_string"] = ds.connection_string.get_secret_value()
+        if ds.credentials:
+            for key in ("account_key", "sas_token", "client_secret"):
+                value = getattr(ds.credentials, key)
+                if value is not None:
+                    data["credentials"][key] = value.get_secret_value()
+    return data
+
+
+def public_dict(ds: AnyDatastore) -> dict[str, Any]:
+    """The config with every secret replaced by ``***`` (what ``show`` prints and the DB stores)."""
+    data = json.loads(ds.model_dump_json(by_alias=False, exclude_none=True, exclude={"schema_"}))
+    if isinstance(ds, AzureDatastore):
+        if ds.connection_string:
+            data["connection_string"] = REDACTED
+        for key, value in (data.get("credentials") or {}).items():
+            if key in ("account_key", "sas_token", "client_secret") and value is not None:
+                data["credentials"][key] = REDACTED
+    if isinstance(ds, FsspecDatastore):
+        data["storage_options"] = {k: REDACTED if _looks_secret(k) else v
+                                   for k, v in ds.storage_options.items()}
+    return data
+
+
+def credential_kind(ds: AnyDatastore) -> str:
+    if isinstance(ds, LocalDatastore):
+        return "none"
+    if isinstance(ds, FsspecDatastore):
+        return "storage_options" if ds.storage_options else "none"
+    creds = ds.credentials or AzureCredentials()
+    if ds.connection_string:
+        return "connection_string"
+    if creds.account_key:
+        return "account_key"
+    if creds.sas_token:
+        return "sas_token"
+    if creds.client_id:
+        return "service_principal"
+    return "default_azure_credential"
+
+
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(w in lowered for w in ("key", "secret", "token", "password", "credential", "connection",
+                                      "sas", "sig"))
+
+
+def join_under_root(root: str, relative: str, *, datastore: str) -> str:
+    """``root/relative`` on the datastore's filesystem; refuses paths that leave the root."""
+    rel = relative.strip("/")
+    normalized = posixpath.normpath(rel) if rel else ""
+    if normalized in (".", ""):
+        return root.rstrip("/") or "/"
+    if normalized == ".." or normalized.startswith("../") or "/../" in f"/{normalized}/":
+        raise ResolveError(
+            f"path '{relative}' escapes the root of datastore '{datastore}'",
+            hint="remove '..' segments: a datastore path is relative to the datastore root")
+    return f"{root.rstrip('/')}/{normalized}" if root not in ("", "/") else f"{root}{normalized}"
+
+
+def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecError:
+    """The first pydantic error as a ``SpecError`` (``where`` maps a field path to a location)."""
+    first = exc.errors()[0]
+    loc = tuple(str(p) for p in first["loc"] if p not in DATASTORE_TYPES)
+    kind = next((str(p) for p in first["loc"] if p in DATASTORE_TYPES), None)
+    msg, hint = first["msg"], "see the datastore fields: `runner datastore create --help`"
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        got = (first.get("ctx") or {}).get("tag")
+        msg = f"unknown datastore type {got!r}" if got else "the datastore has no type"
+        loc, hint = ("type",), "allowed types: " + ", ".join(DATASTORE_TYPES)
+    elif first["type"] == "extra_forbidden":
+        msg = f"unknown field '{loc[-1]}'" + (f" (datastore type {kind})" if kind else "")
+        hint = "allowed fields: " + ", ".join(_fields_of(kind))
+    elif first["type"] == "missing":
+        msg = f"missing required field '{loc[-1]}'"
+    return SpecError(msg, field=".".join(loc) or None, where=where(loc) if where else None, hint=hint)
+
+
+def _fields_of(kind: str | None) -> list[str]:
+    classes: dict[str, type[DatastoreBase]] = {"local": LocalDatastore, "fsspec": FsspecDatastore}
+    cls = classes.get(kind or "", AzureDatastore)
+    return [n for n in cls.model_fields if n != "schema_"] + ["$schema"]
+
+class DatastoreStore:
+    """Datastore configs kept in the workspace: public part in the DB, full part in a 0600 file.
+
+    The secrets file is written (atomically, owner-only) before the DB row is committed.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._open_cache: dict[str, tuple[AbstractFileSystem, str]] = {}
+
+    def _secret_file(self, name: str) -> Path:
+        return self.workspace.secrets_dir / f"datastore-{name}.json"
+
+    def save(self, ds: AnyDatastore) -> AnyDatastore:
+        """Create or replace a datastore (Azure's create_or_update)."""
+        _check_name(ds.name)
+        secret_file = self._secret_file(ds.name)
+        tmp = secret_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(secret_dict(ds), handle)
+        os.replace(tmp, secret_file)
+        with self.workspace.transaction() as conn:
+            conn.execute("INSERT INTO datastores (name, type, config, created_at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET type = excluded.type, config = excluded.config",
+                         (ds.name, ds.type, json.dumps(public_dict(ds)), utcnow().isoformat()))
+        self._open_cache.pop(ds.name, None)
+        return ds
+
+    def get(self, name: str) -> AnyDatastore:
+        with self.workspace.reading() as conn:
+            row = conn.execute("SELECT config FROM datastores WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(self.names())
+            raise ResolveError(f"unknown datastore '{name}'; datastores in this workspace: {known}",
+                               hint="create it with `runner datastore create --file <datastore.yml>`, "
+                                    "or use one of the names listed")
+        secret_file = self._secret_file(name)
+        data = json.loads(secret_file.read_text()) if secret_file.exists() else json.loads(row["config"])
+        return datastore_from_dict(data)
+
+    def names(self) -> list[str]:
+        with self.workspace.reading() as conn:
+            return [r["name"] for r in conn.execute("SELECT name FROM datastores ORDER BY name")]
+
+    def list(self) -> list[AnyDatastore]:
+        return [self.get(name) for name in self.names()]
+
+    def delete(self, name: str) -> None:
+        if name == DEFAULT_DATASTORE:
+            raise ResolveError(f"the default datastore '{DEFAULT_DATASTORE}' cannot be deleted",
+                               hint="create a datastore with that name to point it somewhere else")
+        self.get(name)  # unknown -> ResolveError listing what exists
+        with self.workspace.transaction() as conn:
+            conn.execute("DELETE FROM datastores WHERE name = ?", (name,))
+        self._secret_file(name).unlink(missing_ok=True)
+        self._open_cache.pop(name, None)
+
+    def open(self, name: str) -> tuple[AnyDatastore, AbstractFileSystem, str]:
+        """The datastore, its filesystem, and its root path on that filesystem."""
+        ds = self.get(name)
+        if name not in self._open_cache:
+            self._open_cache[name] = ds.open(self.workspace.root)
+        fs, root = self._open_cache[name]
+        return ds, fs, root
+
+
+_DS_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
+
+
+def _check_name(name: str) -> None:
+    if not _DS_NAME.match(name):
+        raise SpecError(f"invalid datastore name {name!r}", field="name",
+                        hint="use letters, digits, '_' and '-'")
+
+
+def load_datastore(path: str | Path) -> AnyDatastore:
+    """Load a datastore YAML file (``runner datastore create --file``)."""
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise SpecError("a datastore YAML must be a mapping (name, type, ...)", where=doc.where())
+    data = dict(doc.data)
+    if data.get("type") == "local" and data.get("path") and not Path(str(data["path"])).is_absolute():
+        data["path"] = str((doc.base_dir / str(data["path"])).resolve())
+    try:
+        return datastore_from_dict(data)
+    except ValidationError as exc:
+        raise validation_to_spec_error(exc, where=doc.where) from exc

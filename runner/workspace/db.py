@@ -1,0 +1,351 @@
+"""The workspace: a directory with a SQLite database (models, jobs, datastores, environments) and the
+default local datastore ``workspaceblobstore``.
+
+Layout::
+
+    <ws>/runner.db                          SQLite, WAL mode, owner-only permissions
+    <ws>/datastores/workspaceblobstore/     the default local datastore root
+    <ws>/jobs/<job-name>/                   per-job directory
+    <ws>/cache/                             download content cache
+    <ws>/staging/                           output data kept when an upload failed
+    <ws>/secrets/                           datastore credentials, one 0600 file each
+
+Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
+so read-then-write sequences (version allocation, job updates) never interleave between processes;
+``busy_timeout`` makes waiters queue instead of failing. Data files are written before the row that
+points at them is committed, so a process that dies leaves at worst an unreferenced file, never a row
+pointing at missing data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runner.errors import JobError, ResolveError, StorageError
+from runner.workspace.jobdir import JobDir
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+WORKSPACE_ENV = "RUNNER_WORKSPACE"
+BUSY_TIMEOUT_MS = 60_000
+_SCHEMA_VERSION = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_containers (
+    name TEXT PRIMARY KEY,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    version_num INTEGER,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    source TEXT,
+    description TEXT,
+    tags TEXT NOT NULL DEFAULT '{}',
+    properties TEXT NOT NULL DEFAULT '{}',
+    stage TEXT,
+    job_name TEXT,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    datastore_uri TEXT,
+    flavors TEXT,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    experiment_name TEXT,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE TABLE IF NOT EXISTS datastores (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS environments (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    version_num INTEGER,
+    image TEXT,
+    build_context TEXT,
+    dockerfile TEXT,
+    description TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_workspace_dir() -> Path:
+    """``$XDG_DATA_HOME/runner`` or ``~/.local/share/runner``."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "runner"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobRecord(BaseModel):
+    """What the workspace remembers about one job (the executor writes it; show/list read it)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str
+    display_name: str | None = None
+    experiment_name: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    spec: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri
+    outputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri; always "artifacts"
+    image: str | None = None
+    image_id: str | None = None
+    backend: str | None = None
+    runner_pid: int | None = None
+    container_id: str | None = None
+    job_dir: str | None = None
+    outputs_partial: bool = False
+    registered_models: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def model_post_init(self, __context: Any) -> None:
+        if "artifacts" not in self.outputs:
+            self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
+
+
+def default_output_uri(job_name: str, output_name: str) -> str:
+    """Azure's default location of a named job output."""
+    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/azureml/{job_name}/{output_name}/"
+
+
+def default_artifacts_uri(job_name: str) -> str:
+    """A job's default artifact location (``./outputs``, ``./logs``, MLflow artifacts)."""
+    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/ExperimentRun/dcid.{job_name}/"
+
+
+def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
+    """Bring tables created by an older schema up to date (additive changes only)."""
+    if from_version == 1:
+        for column in ("datastore_uri TEXT", "flavors TEXT"):
+            # the column may exist already (two processes migrating at once)
+            with suppress(sqlite3.OperationalError):
+                conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
+
+
+class Workspace:
+    """A workspace directory. Cheap to construct; each thread keeps one connection to its database
+    (opening one per operation cost a connect, and with WAL a checkpoint at every close)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        chosen = root or os.environ.get(WORKSPACE_ENV) or default_workspace_dir()
+        self.root = Path(chosen).expanduser().resolve()
+        self._local = threading.local()
+        self._init_layout()
+
+    # ---- layout -------------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.root / "runner.db"
+
+    @property
+    def datastores_dir(self) -> Path:
+        return self.root / "datastores"
+
+    @property
+    def default_datastore_root(self) -> Path:
+        return self.datastores_dir / DEFAULT_DATASTORE
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    def job_dir(self, name: str) -> JobDir:
+        return JobDir(self.jobs_dir / name)
+
+    def _init_layout(self) -> None:
+        try:
+            for folder in (self.root, self.default_datastore_root, self.jobs_dir, self.cache_dir,
+                           self.staging_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            self.secrets_dir.mkdir(mode=0o700, exist_ok=True)
+            new_db = not self.db_path.exists()
+            if new_db:  # create owner-only; SQLite gives -wal/-shm files the same mode
+                os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
+            conn = self._connection()
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current < _SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                _migrate(conn, current)
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            self._ensure_default_datastore()
+        except OSError as exc:
+            raise StorageError(f"cannot use workspace directory {self.root}: {exc.strerror or exc}",
+                               hint="pass --workspace DIR (or set RUNNER_WORKSPACE) to a writable "
+                                    "directory") from exc
+
+    def _ensure_default_datastore(self) -> None:
+        with self.reading() as conn:
+            if conn.execute("SELECT 1 FROM datastores WHERE name = ?", (DEFAULT_DATASTORE,)).fetchone():
+                return  # the common case: no write lock taken when opening a workspace
+        config = {"name": DEFAULT_DATASTORE, "type": "local",
+                  "path": str(self.default_datastore_root.relative_to(self.root)),
+                  "description": "The workspace's default datastore (a local folder)."}
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO datastores (name, type, config, created_at) "
+                         "VALUES (?, ?, ?, ?)",
+                         (DEFAULT_DATASTORE, "local", json.dumps(config), utcnow().isoformat()))
+
+    # ---- connections and transactions ---------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (a new one in a forked child: connections are never shared)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:  # the body or the COMMIT failed: the kept connection leaves it
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"workspace database {self.db_path} is unavailable: {exc}",
+                               hint="another runner process may hold it for too long; retry") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only view (autocommit reads see one consistent WAL snapshot per statement)."""
+        yield self._connection()
+
+    # ---- jobs -----------------------------------------------------------------------------------
+    def create_job(self, record: JobRecord) -> JobRecord:
+        """Insert a new job record. A name that exists already is refused."""
+        with self.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM jobs WHERE name = ?", (record.name,)).fetchone()
+            if exists:
+                raise JobError(f"a job named '{record.name}' exists already",
+                               hint="give the job another name, or omit name to get a generated one")
+            conn.execute("INSERT INTO jobs (name, status, experiment_name, created_at, record) "
+                         "VALUES (?, ?, ?, ?, ?)", self._job_row(record))
+        return record
+
+    def update_job(self, name: str, **fields: Any) -> JobRecord:
+        """Change some fields of a job atomically; returns the updated record."""
+        with self.transaction() as conn:
+            current = self._load_job(conn, name)
+            data = current.model_dump()
+            data.update(fields)
+            try:
+                updated = JobRecord.model_validate(data)
+            except ValidationError as exc:
+                raise JobError(f"invalid update of job '{name}': {exc}") from exc
+            row = self._job_row(updated)
+            conn.execute("UPDATE jobs SET status = ?, experiment_name = ?, created_at = ?, record = ? "
+                         "WHERE name = ?", (*row[1:], name))
+        return updated
+
+    def get_job(self, name: str) -> JobRecord:
+        with self.reading() as conn:
+            return self._load_job(conn, name)
+
+    def job_exists(self, name: str) -> bool:
+        with self.reading() as conn:
+            return conn.execute("SELECT 1 FROM jobs WHERE name = ?", (name,)).fetchone() is not None
+
+    def list_jobs(self, *, status: str | None = None, experiment_name: str | None = None,
+                  max_results: int | None = None) -> list[JobRecord]:
+        """Jobs, newest first, optionally filtered."""
+        query = "SELECT record FROM jobs WHERE 1=1"
+        args: list[Any] = []
+        if status:
+            query, args = query + " AND status = ?", [*args, status]
+        if experiment_name:
+            query, args = query + " AND experiment_name = ?", [*args, experiment_name]
+        query += " ORDER BY created_at DESC, rowid DESC"
+        if max_results:
+            query, args = query + " LIMIT ?", [*args, max_results]
+        with self.reading() as conn:
+            return [JobRecord.model_validate_json(r["record"]) for r in conn.execute(query, args)]
+
+    def _load_job(self, conn: sqlite3.Connection, name: str) -> JobRecord:
+        row = conn.execute("SELECT record FROM jobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            recent = [r["name"] for r in conn.execute(
+                "SELECT name FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 10")]
+            listing = ", ".join(recent) if recent else "none (no job has run in this workspace)"
+            raise ResolveError(f"unknown job '{name}' in workspace {self.root}; recent jobs: {listing}",
+                               hint="`runner job list` shows all jobs; check --workspace / "
+                                    "RUNNER_WORKSPACE points at the workspace that ran it")
+        return JobRecord.model_validate_json(row["record"])
+
+    @staticmethod
+    def _job_row(record: JobRecord) -> tuple[str, str, str | None, str, str]:
+        return (record.name, record.status.value, record.experiment_name,
+                record.created_at.isoformat(), record.model_dump_json())

@@ -1,0 +1,183 @@
+"""Environments: Azure ML environment names mapped to local Docker images (or a build context).
+
+    runner environment create --name sklearn-1.5 --image runner/python:3.11
+    runner environment create --name my-env --version 2 --build-context ./env --dockerfile Dockerfile
+
+A job's ``environment: azureml:<env>:<ver>``, ``azureml:<env>@latest`` or
+``azureml://registries/<reg>/environments/<name>/(labels/latest|versions/<v>)`` is looked up by name (the
+registry part is accepted and ignored); a plain image name is used as is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from runner.errors import ResolveError, SpecError
+from runner.spec.job import InlineEnvironment
+from runner.spec.names import ASSET_NAME_PATTERN
+from runner.uris import EnvironmentRef, parse_environment
+from runner.workspace.db import Workspace, utcnow
+
+logger = logging.getLogger(__name__)
+
+_PLAIN_ENV = re.compile(r"^(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*):(?P<ver>[A-Za-z0-9_.\-]+)$")
+
+
+@dataclass(frozen=True)
+class ResolvedEnvironment:
+    """What a job's ``environment:`` maps to: the local image, or the build context it is built from."""
+
+    image: str  # a local image name; "" for an inline build (the build gets its own tag)
+    build_context: str | None = None  # a mapped environment's context (absolute host path)
+    dockerfile: str | None = None
+
+
+class EnvironmentRecord(BaseModel):
+    name: str
+    version: str
+    image: str | None = None
+    build_context: str | None = None  # absolute host path of the docker build context
+    dockerfile: str | None = None  # relative to build_context (default Dockerfile)
+    description: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.name}:{self.version}"
+
+    @property
+    def image_name(self) -> str:
+        """The image to run: ``image``, or the tag a build of ``build_context`` gets."""
+        return self.image or f"runner-env/{self.name.lower()}:{self.version}"
+
+
+class EnvironmentStore:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def create(self, name: str, *, version: str | None = None, image: str | None = None,
+               build_context: str | Path | None = None, dockerfile: str | None = None,
+               description: str | None = None) -> EnvironmentRecord:
+        """Create (or replace) an environment version; the version auto-increments when omitted."""
+        _check(name, image, build_context)
+        context = str(Path(build_context).expanduser().resolve()) if build_context else None
+        if context and not Path(context, dockerfile or "Dockerfile").is_file():
+            raise SpecError(f"no {dockerfile or 'Dockerfile'} in build context {context}",
+                            field="dockerfile", hint="pass --dockerfile <file inside the build context>")
+        with self.workspace.transaction() as conn:
+            if version is None:
+                row = conn.execute("SELECT max(version_num) FROM environments WHERE name = ?",
+                                   (name,)).fetchone()
+                version = str((row[0] or 0) + 1)
+            record = EnvironmentRecord(name=name, version=version, image=image, build_context=context,
+                                       dockerfile=dockerfile if context else None, description=description)
+            conn.execute(
+                "INSERT OR REPLACE INTO environments (name, version, version_num, image, build_context, "
+                "dockerfile, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, version, int(version) if version.isdigit() else None, image, context,
+                 record.dockerfile, description, record.created_at.isoformat()))
+        return record
+
+    def list(self, name: str | None = None) -> list[EnvironmentRecord]:
+        query = "SELECT * FROM environments"
+        args: tuple[str, ...] = ()
+        if name:
+            query, args = query + " WHERE name = ?", (name,)
+        with self.workspace.reading() as conn:
+            rows = conn.execute(query + " ORDER BY name, coalesce(version_num, 0) DESC, version DESC",
+                                args).fetchall()
+        return [_record(r) for r in rows]
+
+    def get(self, name: str, version: str | None = None) -> EnvironmentRecord:
+        """One version, or the latest one when ``version`` is None."""
+        versions = self.list(name)
+        chosen = versions[:1] if version is None else [r for r in versions if r.version == version]
+        if chosen:
+            return chosen[0]
+        raise ResolveError(
+            f"environment '{name}'{f' version {version}' if version else ''} is not mapped to a local "
+            f"image; {_known(self.list())}",
+            hint="map it to a local image: " + create_command(name, version))
+
+    def resolve(self, text: str) -> EnvironmentRecord | None:
+        """The record an ``environment:`` reference names, or None for a plain image name."""
+        ref = parse_environment(text)
+        if ref is None:
+            return None
+        return self.get_ref(ref)
+
+    def lookup(self, text: str) -> EnvironmentRecord | None:
+        """The mapped environment an ``environment:`` value names; None for a plain image name.
+
+        A plain ``<name>:<version>`` that is mapped uses the mapping (so Azure's
+        ``AzureML-sklearn-0.24-ubuntu18.04-py37-cpu:9`` can be mapped); one that is not a valid Docker
+        image name (capitals) must be mapped (``ResolveError`` otherwise).
+        """
+        record = self.resolve(text)
+        plain = _PLAIN_ENV.match(text.strip())
+        if record is None and plain:
+            mapped = [r for r in self.list(plain["name"]) if r.version == plain["ver"]]
+            if mapped:
+                return mapped[0]
+            if plain["name"] != plain["name"].lower():
+                return self.get(plain["name"], plain["ver"])
+        return record
+
+    def image_for(self, text: str) -> str:
+        """The local image an ``environment:`` value runs in (a mapped build's tag for a build)."""
+        record = self.lookup(text)
+        return record.image_name if record is not None else text.strip()
+
+    def resolve_spec_environment(self, environment: str | InlineEnvironment) -> ResolvedEnvironment:
+        """A job's environment: a reference or image name looked up here; an inline one as written
+        (its ``build`` is the plan's to resolve against the job's folder)."""
+        if not isinstance(environment, str):
+            return ResolvedEnvironment(environment.image or "")
+        record = self.lookup(environment)
+        if record is None:
+            return ResolvedEnvironment(environment.strip())
+        return ResolvedEnvironment(record.image_name, build_context=record.build_context,
+                                   dockerfile=record.dockerfile)
+
+    def get_ref(self, ref: EnvironmentRef) -> EnvironmentRecord:
+        try:
+            return self.get(ref.name, ref.version)
+        except ResolveError as exc:
+            raise ResolveError(f"environment '{ref}' is not mapped to a local image; "
+                               f"{_known(self.list())}",
+                               hint="map it with: " + create_command(ref.name, ref.version)) from exc
+
+
+def create_command(name: str, version: str | None) -> str:
+    flag = f" --version {version}" if version else ""
+    return (f"`runner environment create --name {name}{flag} --image <local-image>` "
+            f"(e.g. --image runner/python:3.11), or --build-context <dir> to build one")
+
+
+def _known(records: list[EnvironmentRecord]) -> str:
+    if not records:
+        return "no environments are mapped in this workspace"
+    return "mapped environments: " + ", ".join(f"{r.name}:{r.version}" for r in records[:20])
+
+
+def _check(name: str, image: str | None, build_context: str | Path | None) -> None:
+    if not ASSET_NAME_PATTERN.match(name):
+        raise SpecError(f"invalid environment name {name!r}", field="name",
+                        hint="use letters, digits, '-', '_' and '.'")
+    if bool(image) == bool(build_context):
+        raise SpecError("give exactly one of --image or --build-context", field="image",
+                        hint="--image runner/python:3.11, or --build-context ./env [--dockerfile F]")
+    if build_context and not Path(build_context).expanduser().is_dir():
+        raise SpecError(f"build context {build_context} is not a folder", field="build_context")
+
+
+def _record(row: object) -> EnvironmentRecord:
+    data = dict(row)  # type: ignore[call-overload]
+    data.pop("version_num", None)
+    return EnvironmentRecord.model_validate(data)

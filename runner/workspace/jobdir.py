@@ -1,0 +1,75 @@
+"""One job's folder and what lives where in it: the only module that spells these names.
+
+    <ws>/jobs/<job>/
+        code/                  the job's snapshot of ``code``: its working directory
+        code/outputs/ code/logs/   collected into the job's artifacts when it ends (Azure's ./outputs, ./logs)
+        inputs/<name>/         an input's scratch (a download's copy, a mountpoint)
+        outputs/<name>/        an output's staging (an upload's folder, an rw_mount's mountpoint)
+        user_logs/std_log.txt  what the command printed (``runner job stream``)
+        runner.log             the background worker's own log
+        mlruns/                the job's MLflow file store
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.modes import Direction
+
+
+@dataclass(frozen=True)
+class JobDir:
+    root: Path
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.root)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    @property
+    def code_outputs(self) -> Path:
+        return self.code / "outputs"
+
+    @property
+    def code_logs(self) -> Path:
+        return self.code / "logs"
+
+    @property
+    def inputs(self) -> Path:
+        return self.root / "inputs"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    def scratch(self, direction: Direction, name: str) -> Path:
+        """Where a binding's data is materialized: ``inputs/<name>`` or ``outputs/<name>``."""
+        return (self.inputs if direction is Direction.INPUT else self.outputs) / name
+
+    @property
+    def user_logs(self) -> Path:
+        return self.root / "user_logs"
+
+    @property
+    def std_log(self) -> Path:
+        return self.user_logs / "std_log.txt"
+
+    @property
+    def runner_log(self) -> Path:
+        return self.root / "runner.log"
+
+    @property
+    def mlruns(self) -> Path:
+        return self.root / "mlruns"
+
+    def make_code_dirs(self) -> None:
+        """``code/`` with the ``outputs/`` and ``logs/`` folders Azure gives every job."""
+        for folder in (self.code_outputs, self.code_logs):
+            folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,96 @@
+"""Copies between stores and local folders, and the one boundary where ``mounts`` and OS errors become
+``runner.errors``.
+
+- ``fetch``: a file or folder from a datastore into a local folder (``job download``, ``model
+  download``). Remote stores go through the download engine (parallel ranged reads, many files at once,
+  verified, bounded memory, a progress bar on a terminal); a local datastore is copied file by file.
+- ``copy_tree``: a plain streamed copy between two fsspec filesystems (a model registered from a local
+  path).
+- ``translated``: ``mounts`` exceptions → ``TransferError``/``MountError``/``StorageError`` (used here
+  and by the job's materialization).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+from mounts.errors import MountFailed, MountsError, TransferFailed
+from mounts.stores.open import open_store
+from mounts.transfer.downloader import download_files
+from runner.errors import MountError, RunnerError, StorageError, TransferError
+
+CHUNK = 8 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn ``mounts`` and storage exceptions into ``runner.errors`` (the one boundary)."""
+    try:
+        yield
+    except RunnerError:
+        raise
+    except TransferFailed as exc:
+        raise TransferError(f"{what}: {exc}", failed=exc.failed, staged=exc.staged,
+                            hint="the staged data is kept; fix the storage problem and upload it, or "
+                                 "download it from the staging folder") from exc
+    except MountFailed as exc:
+        raise MountError(f"{what}: {exc}", hint="check that FUSE works (`ls /dev/fuse`, fusermount3) "
+                                                "or use mode: download / upload") from exc
+    except MountsError as exc:
+        raise StorageError(f"{what}: {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"{what}: {exc.strerror or exc}") from exc
+
+
+def fetch(fs: AbstractFileSystem, path: str, target: Path, *, is_file: bool, quiet: bool = False) -> Path:
+    """Copy ``path`` to ``target`` (a folder's content into ``target``; a file to ``target`` itself)
+    and return ``target``. Raises ``runner.errors.StorageError``/``TransferError`` when it cannot."""
+    if isinstance(fs, LocalFileSystem):  # never links: the copy must not write through to the store
+        copy_tree(fs, path, LocalFileSystem(), str(target))
+        return target
+    into = target.parent if is_file else target  # a file arrives as <into>/<its name>
+    into.mkdir(parents=True, exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix=".runner-download-", dir=into))
+    try:
+        with translated(f"download of {path}"):
+            store = open_store(fs)
+            files = store.list_files(path)
+            if is_file:  # under the name the caller chose
+                files = [dataclasses.replace(f, rel=target.name) for f in files]
+            download_files(store, files, into, state, quiet=quiet,
+                           description=f"download {target.name}")
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    return target
+
+
+def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> int:
+    """Stream a file or folder from one filesystem to another in 8 MiB chunks; returns bytes copied."""
+    try:
+        if src_fs.isdir(src):
+            pairs = [(f, f"{dst}/{f[len(src.rstrip('/')):].lstrip('/')}")
+                     for f in sorted(src_fs.find(src, withdirs=False))]
+            if not pairs:
+                dst_fs.makedirs(dst, exist_ok=True)
+        else:
+            pairs = [(src, dst)]
+        total = 0
+        for src_file, dst_file in pairs:
+            parent = dst_file.rsplit("/", 1)[0]
+            if parent:
+                dst_fs.makedirs(parent, exist_ok=True)
+            with src_fs.open(src_file, "rb") as reader, dst_fs.open(dst_file, "wb") as writer:
+                while chunk := reader.read(CHUNK):
+                    writer.write(chunk)
+                    total += len(chunk)
+        return total
+    except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
+        raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc

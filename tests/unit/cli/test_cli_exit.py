@@ -1,0 +1,43 @@
+"""The CLI's exit (``runner.cli.main``): status codes and flushed output as ``sys.exit`` gives them,
+without the interpreter's module teardown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _runner(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "runner", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_version_exits_zero_with_its_output_flushed() -> None:
+    result = _runner("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip().startswith("runner ")
+
+
+def test_runner_error_exits_non_zero_with_one_message(tmp_path: Path) -> None:
+    result = _runner("--workspace", str(tmp_path), "job", "show", "--name", "no-such-job")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "no-such-job" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_keeps_click_status(tmp_path: Path) -> None:
+    result = _runner("--workspace", str(tmp_path), "no-such-command")
+    assert result.returncode == 2
+    assert "no-such-command" in result.stderr
+
+
+def test_atexit_handlers_still_run(tmp_path: Path) -> None:
+    marker = tmp_path / "atexit-ran"
+    code = (f"import atexit, pathlib, sys\natexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+            "sys.argv = ['runner', '--version']\nfrom runner.cli.main import main\nmain()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0
+    assert marker.exists()

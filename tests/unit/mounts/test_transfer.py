@@ -1,0 +1,229 @@
+"""The transfer engine on in-process stores: range planning, parallel copy, verification, resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from mounts.errors import TransferFailed
+from mounts.stores.azure_listing import parse_connection_string, parse_list_blobs
+from mounts.stores.base import RemoteFile, Sink
+from mounts.stores.fsspec_store import FsspecStore, md5_from_info
+from mounts.transfer.downloader import TransferOptions, download_files, plan_parts, safe_relative
+from mounts.transfer.uploader import list_local_files, upload_files
+
+MiB = 1 << 20
+SMALL = TransferOptions(workers=4, part_size=1 * MiB, first_part=128 * 1024, multipart_threshold=2 * MiB,
+                        block_size=1 * MiB, single_put_max=256 * 1024)
+
+
+# -- range planning ----------------------------------------------------------------------------------
+def test_small_file_is_one_part() -> None:
+    assert plan_parts(5 * MiB, 16 * MiB, MiB, 24 * MiB) == [(0, 5 * MiB)]
+    assert plan_parts(0, 16 * MiB, MiB, 24 * MiB) == [(0, 0)]
+
+
+def test_large_file_gets_small_first_part_then_full_parts() -> None:
+    parts = plan_parts(100 * MiB, 16 * MiB, MiB, 24 * MiB)
+    assert parts[0] == (0, MiB)
+    assert all(length == 16 * MiB for _, length in parts[1:-1])
+    assert parts == sorted(parts)
+
+
+@pytest.mark.parametrize("size", [24 * MiB + 1, 33 * MiB, 33 * MiB + 5, 1 << 30, 17 * MiB + 3 * MiB // 2])
+def test_parts_cover_the_file_exactly_once(size: int) -> None:
+    parts = plan_parts(size, 16 * MiB, MiB, 24 * MiB)
+    position = 0
+    for offset, length in parts:
+        assert offset == position and length > 0
+        position += length
+    assert position == size
+    assert parts[-1][1] >= 16 * MiB // 4  # no tiny tail part
+
+
+def test_unsafe_relative_paths_are_refused() -> None:
+    assert str(safe_relative("a/b/c.txt")) == "a/b/c.txt"
+    for bad in ("../x", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ValueError):
+            safe_relative(bad)
+
+
+# -- a store that fails after a number of reads (for resume tests) ----------------------------------
+class FlakyStore(FsspecStore):
+    """The memory store, but reads fail once ``budget`` chunks were delivered."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__(fsspec.filesystem("memory"))
+        self.budget = budget
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
+        with self._lock:
+            self.requests += 1
+            self.budget -= 1
+            if self.budget < 0:
+                raise ConnectionError("storage went away")
+        super().read_range(item, start, length, sink)
+
+
+@pytest.fixture
+def memory_root() -> str:
+    root = f"/transfer-{os.urandom(4).hex()}"
+    yield root
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
+def put(root: str, files: dict[str, bytes]) -> None:
+    fs = fsspec.filesystem("memory")
+    for name, data in files.items():
+        fs.pipe_file(f"{root}/{name}", data)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_download_many_files_and_a_large_one(memory_root: str, tmp_path: Path) -> None:
+    files = {f"small/{i:03d}.bin": os.urandom(1000 + i) for i in range(50)}
+    files["large.bin"] = os.urandom(5 * MiB + 17)
+    files["empty"] = b""
+    put(memory_root, files)
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, store.list_files(memory_root), tmp_path / "data", tmp_path / "state",
+                   options=SMALL, quiet=True)
+    assert digests(tmp_path / "data") == {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
+    assert not list((tmp_path / "state" / "tmp").iterdir())  # no .part files left
+
+
+def test_interrupted_download_resumes_without_refetching(memory_root: str, tmp_path: Path) -> None:
+    files = {"large.bin": os.urandom(6 * MiB), **{f"s{i}": os.urandom(100) for i in range(5)}}
+    put(memory_root, files)
+    flaky = FlakyStore(budget=4)
+    listing = flaky.list_files(memory_root)
+    with pytest.raises(TransferFailed) as info:
+        download_files(flaky, listing, tmp_path / "data", tmp_path / "state", options=SMALL, quiet=True)
+    assert info.value.failed  # names the files that did not arrive
+    journal = (tmp_path / "state" / "done.jsonl")
+    finished_files = len(journal.read_text().splitlines()) if journal.exists() else 0
+    manifests = list((tmp_path / "state" / "parts").glob("*.json"))
+    finished_parts = len(json.loads(manifests[0].read_text())["done"]) if manifests else 0
+    assert finished_files + finished_parts > 0
+
+    rerun = FlakyStore(budget=10_000)
+    download_files(rerun, listing, tmp_path / "data", tmp_path / "state", options=SMALL, quiet=True)
+    assert digests(tmp_path / "data") == {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
+    total_requests = len(plan_parts(6 * MiB, MiB, 128 * 1024, 2 * MiB)) + 5
+    assert rerun.requests == total_requests - finished_files - finished_parts  # nothing fetched twice
+
+
+def test_changed_object_is_downloaded_again(memory_root: str, tmp_path: Path) -> None:
+    put(memory_root, {"f": b"old"})
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True)
+    put(memory_root, {"f": b"newer content"})
+    download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True)
+    assert (tmp_path / "d" / "f").read_bytes() == b"newer content"
+
+
+def test_md5_mismatch_is_a_failure(memory_root: str, tmp_path: Path) -> None:
+    put(memory_root, {"f": b"content"})
+    store = FsspecStore(fsspec.filesystem("memory"))
+    wrong = [RemoteFile("f", f"{memory_root}/f", 7, "e", hashlib.md5(b"other").digest())]
+    with pytest.raises(TransferFailed, match="MD5"):
+        download_files(store, wrong, tmp_path / "d", tmp_path / "s", quiet=True)
+    assert not (tmp_path / "d" / "f").exists()
+
+
+def test_upload_every_file_verified(memory_root: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    files = {"a/b/c.txt": b"x" * 10, "big.bin": os.urandom(3 * MiB + 1), "e": b""}
+    for name, data in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(data)
+    pairs = [(f, f"{memory_root}/{f.rel}") for f in list_local_files(src)]
+    upload_files(FsspecStore(fsspec.filesystem("memory")), pairs, options=SMALL, quiet=True)
+    fs = fsspec.filesystem("memory")
+    assert {n: fs.cat_file(f"{memory_root}/{n}") for n in files} == files
+
+
+# -- Azure helpers -----------------------------------------------------------------------------------
+def test_connection_string_values_may_contain_equals() -> None:
+    parts = parse_connection_string("AccountName=a;AccountKey=abc==;BlobEndpoint=http://h:1/a;")
+    assert parts == {"accountname": "a", "accountkey": "abc==", "blobendpoint": "http://h:1/a"}
+
+
+def test_list_blobs_page_skips_folder_markers() -> None:
+    payload = b"""<?xml version="1.0"?><EnumerationResults><Blobs>
+      <Blob><Name>p/a.txt</Name><Properties><Content-Length>3</Content-Length><Etag>"0x1"</Etag>
+        <Content-MD5>rL0Y20zC+Fzt72VPzMSk2A==</Content-MD5></Properties><Metadata/></Blob>
+      <Blob><Name>p/dir</Name><Properties><Content-Length>0</Content-Length></Properties>
+        <Metadata><hdi_isfolder>true</hdi_isfolder></Metadata></Blob>
+    </Blobs><NextMarker>next</NextMarker></EnumerationResults>"""
+    files, marker = parse_list_blobs(payload, "c", "p/")
+    assert marker == "next"
+    assert [(f.rel, f.path, f.size, f.etag) for f in files] == [("a.txt", "c/p/a.txt", 3, "0x1")]
+    assert files[0].md5 == hashlib.md5(b"foo").digest()
+
+
+def test_md5_from_adlfs_info() -> None:
+    digest = hashlib.md5(b"x").digest()
+    assert md5_from_info({"content_settings": {"content_md5": bytearray(digest)}}) == digest
+    assert md5_from_info({"size": 1}) is None
+
+
+# -- progress ----------------------------------------------------------------------------------------
+def test_progress_counts_and_stays_quiet_without_a_terminal() -> None:
+    from mounts.transfer.progress import TransferProgress
+
+    with TransferProgress("download x", 100, 2, delay=0.0) as progress:  # stderr is not a TTY here
+        progress.advance(60)
+        progress.file_done()
+        progress.advance(40)
+        progress.file_done()
+        assert progress._bar is None  # nothing drawn
+    assert (progress.bytes_done, progress.files_done) == (100, 2)
+    with TransferProgress("upload y", 10, 1, quiet=True, delay=0.0) as quiet:
+        quiet.advance(10)
+        assert quiet._bar is None
+
+
+def test_md5_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_md5 = RemoteFile("f", "p/f", 10, "e", b"0" * 16)
+    huge = RemoteFile("g", "p/g", 1 << 30, "e", b"0" * 16)
+    assert TransferOptions().wants_md5(with_md5)
+    assert not TransferOptions().wants_md5(RemoteFile("f", "p/f", 10))  # the store has none
+    assert not TransferOptions().wants_md5(huge)  # multipart: size + pinned etag
+    assert TransferOptions(md5_multipart=True).wants_md5(huge)
+    monkeypatch.setenv("RUNNER_VERIFY_MD5", "all")
+    assert TransferOptions().wants_md5(huge)
+    monkeypatch.setenv("RUNNER_VERIFY_MD5", "0")
+    assert not TransferOptions().wants_md5(with_md5)
+
+
+def test_many_large_files_do_not_hold_a_descriptor_each(memory_root: str, tmp_path: Path) -> None:
+    """Every file is queued up front; a file's ``.part`` is open only while its parts are fetched."""
+    import resource
+
+    count = 120
+    put(memory_root, {f"f{i:03d}.bin": bytes([i]) * (2 * MiB + 1) for i in range(count)})
+    store = FsspecStore(fsspec.filesystem("memory"))
+    files = store.list_files(memory_root)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 40, hard))  # far fewer than the files
+    try:
+        download_files(store, files, tmp_path / "out", tmp_path / "state", options=SMALL, quiet=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert len(list((tmp_path / "out").iterdir())) == count
+    assert (tmp_path / "out" / "f007.bin").read_bytes() == bytes([7]) * (2 * MiB + 1)
