@@ -34,8 +34,15 @@ def load_command(app: str = APP) -> Any:
 
 
 def _text(value: str) -> str:
-    """Help text as literal Markdown: no HTML, no emphasis, safe in a table cell."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(value, quote=False)).replace("\n", " ")
+    """Help text as literal Markdown: no HTML, no emphasis, safe in a table cell; `code` in it (an even
+    number of backticks) stays code, as the terminal's help shows it between backticks."""
+    def escaped(part: str) -> str:
+        return _MD_SPECIAL.sub(r"\\\1", html.escape(part, quote=False))
+
+    parts = value.replace("\n", " ").split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: all of it is text
+        return escaped(value.replace("\n", " "))
+    return "`".join(part if index % 2 else escaped(part) for index, part in enumerate(parts))
 
 
 def _paragraphs(value: str) -> str:

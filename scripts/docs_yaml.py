@@ -11,6 +11,7 @@ undocumented) and how each field stands against Azure ML's own schema (``NOT_IN_
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -114,8 +115,8 @@ def _type_name(annotation: Any) -> str:  # noqa: C901 - one case per kind of ann
         item = _type_name(args[0]) if args else "value"
         return f"list of {item}s" if " " not in item else "list of values"
     if isinstance(annotation, type):
-        if issubclass(annotation, enum.Enum):
-            return "`" + "`, `".join(str(m.value) for m in annotation) + "`"
+        if issubclass(annotation, enum.Enum):  # AssetType -> "asset type" (the description lists them)
+            return re.sub(r"(?<!^)([A-Z])", r" \1", annotation.__name__).lower()
         if issubclass(annotation, BaseModel):
             return "mapping"
         if issubclass(annotation, SecretStr):

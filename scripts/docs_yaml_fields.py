@@ -64,8 +64,9 @@ FIELD_DOCS: dict[str, str] = {
     "resources.max_instance_count": "",
     "limits.timeout": "Seconds; a job still running then is stopped and marked Failed.",
     # -- inputs --------------------------------------------------------------------------------------
-    "inputs.<name>.type": "The asset type; with the path's kind and the direction it decides the "
-                          "allowed modes (the matrix in the modes guide).",
+    "inputs.<name>.type": "`uri_folder` (default), `uri_file`, `mltable`, `custom_model`, `mlflow_model` "
+                          "or `triton_model`; with the path's kind it decides the allowed modes (the "
+                          "matrix in the modes guide).",
     "inputs.<name>.path": "A local path (relative to the YAML), `azureml://datastores/...`, "
                           "`azureml://jobs/...`, `runs:/...`, `azureml:<name>:<version>`, a registry "
                           "model, or an fsspec URL.",
@@ -85,7 +86,8 @@ FIELD_DOCS: dict[str, str] = {
     "inputs.<name>.max": "The largest allowed number.",
     "inputs.<name>.enum": "The allowed values.",
     # -- outputs -------------------------------------------------------------------------------------
-    "outputs.<name>.type": "The asset type (the matrix decides the allowed modes).",
+    "outputs.<name>.type": "`uri_folder` (default), `uri_file`, `mltable`, `custom_model`, "
+                           "`mlflow_model` or `triton_model` (the matrix decides the allowed modes).",
     "outputs.<name>.path": "Where the output goes (`azureml://datastores/<ds>/paths/<p>`, ...); default "
                            "`azureml://datastores/workspaceblobstore/paths/azureml/<job>/<name>/`.",
     "outputs.<name>.mode": "`rw_mount` (default), `upload` or `direct` (`mount` means `rw_mount`).",

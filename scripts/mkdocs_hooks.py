@@ -67,8 +67,7 @@ def python_api_markdown() -> str:
     """One mkdocstrings entry per public name of ``runner`` (its ``__all__``), in that order."""
     import runner
 
-    names = [n for n in runner.__all__ if not n.startswith("_")]
-    return "\n\n".join(f"::: runner.{name}" for name in names)
+    return "\n\n".join(f"::: runner.{name}" for name in runner.__all__ if not name.startswith("_"))
 
 
 def generated(name: str) -> str:
