@@ -48,7 +48,7 @@ step docs docs_site
 # Exit code 5 (no tests collected) counts as a failure too: there must be tests.
 step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
 
-# The CLI calls above started a warm fork server for this checkout (README: "Start-up"); it would exit
+# The CLI calls above started a warm fork server for this checkout (docs/design/forkserver.md); it would exit
 # by itself when idle, but a test run leaves nothing behind.
 server_socket="$(python3 -c 'from runner.launch import server_paths; p = server_paths(); print(p.socket if p else "")' 2>/dev/null || true)"
 if [ -n "$server_socket" ]; then
