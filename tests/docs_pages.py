@@ -20,13 +20,14 @@ from repo_paths import EXAMPLES, REPO
 DOCS = REPO / "docs"
 SCRIPTS = REPO / "scripts"
 # a `<!-- needs: NAME -->` marker -> the conftest fixture that provides (or skips / fails without) it
-SERVICE_FIXTURES = {"docker": "docker_client", "fuse": "fuse_available", "azurite": "azurite"}
+SERVICE_FIXTURES = {"docker": "docker_client", "fuse": "fuse_available", "azurite": "azure_container"}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")  # as tests/conftest.py
 
 
 def requirer(request: pytest.FixtureRequest, env: dict[str, str]) -> Callable[[str], None]:
     """``require(service)`` for a PageRunner: the service's fixture (which skips locally and fails under
-    CI when it is missing); Azurite's port reaches the page as ``DOCS_AZURITE_PORT``."""
+    CI when it is missing). ``azurite`` gives the page a fresh blob container of its own (deleted after
+    the test) as ``DOCS_AZURE_CONTAINER``, with ``DOCS_AZURITE_PORT`` and ``DOCS_AZURITE_KEY``."""
     def require(service: str) -> None:
         if service == "examples":  # the Azure ML examples beside the checkout (conftest's `examples` mark)
             if not EXAMPLES.is_dir():
@@ -40,7 +41,8 @@ def requirer(request: pytest.FixtureRequest, env: dict[str, str]) -> Callable[[s
                                  f"(known: {', '.join([*SERVICE_FIXTURES, 'examples'])})")
         value = request.getfixturevalue(SERVICE_FIXTURES[service])
         if service == "azurite":
-            env["DOCS_AZURITE_PORT"] = str(value.port)
+            env.update(DOCS_AZURE_CONTAINER=value.name, DOCS_AZURITE_PORT=str(value.azurite.port),
+                       DOCS_AZURITE_KEY=value.azurite.key)
 
     return require
 
