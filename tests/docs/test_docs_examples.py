@@ -25,9 +25,3 @@ def test_page_examples(page: Path, tmp_path: Path, request: pytest.FixtureReques
 def test_pages_found() -> None:
     assert len(PAGES) > 15, f"documentation pages missing under {DOCS}"
 
-
-def test_guides_run_examples() -> None:
-    """The guides are where the examples are: each one runs at least one (a page of only norun blocks
-    would test nothing)."""
-    for page in sorted((DOCS / "guides").glob("*.md")) + [DOCS / "getting-started.md"]:
-        assert any(b.runnable for b in parse_page(page)), f"{page}: no runnable example"
