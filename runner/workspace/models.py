@@ -22,8 +22,10 @@ from runner.errors import RegistryError, ResolveError, SpecError
 from runner.spec.model import Model
 from runner.spec.names import ASSET_NAME_PATTERN
 from runner.workspace.db import Workspace, utcnow
+from runner.workspace.paging import Page, window
 
 Models = list[Model]  # (the class below has a method named ``list``)
+_NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
 
 
 class ModelStore:
@@ -105,16 +107,60 @@ class ModelStore:
             models = sorted(latest.values(), key=lambda m: m.name or "")
         return models[:max_results] if max_results else models
 
-    def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[Model]:
+        """One page of ``list``: without ``name`` the latest version of each model (by name), with
+        ``name`` its versions (newest first). ``name_contains`` matches part of the name (any case);
+        ``tag`` is ``key`` (the tag is set) or ``key=value``. Filtering, ordering and paging run in SQL."""
+        offset, limit = window(offset, limit)
+        prefix, scope, scope_args = self._scope()
+        where, args = [scope], list(scope_args)
+        if archived_only:
+            where.append("(m.archived OR c.archived)")
+        elif not include_archived:
+            where.append("NOT (m.archived OR c.archived)")
+        if name is not None:
+            where.append("m.name = ?")
+            args.append(self.key(name))
+        if name_contains:
+            where.append("instr(lower(substr(m.name, ?)), lower(?)) > 0")
+            args += [len(prefix) + 1, name_contains]
+        rank = "1" if name is not None else \
+            f"row_number() OVER (PARTITION BY m.name ORDER BY {_NEWEST_FIRST})"
+        shown = (f"SELECT m.*, c.archived AS container_archived, {rank} AS rank FROM models m "
+                 f"JOIN model_containers c ON c.name = m.name WHERE {' AND '.join(where)}")
+        outer, outer_args = "rank = 1", []
+        if tag:
+            key, sep, value = tag.partition("=")
+            outer += (" AND EXISTS (SELECT 1 FROM json_each(shown.tags) t WHERE t.key = ? "
+                      "AND (? IS NULL OR t.value = ?))")
+            outer_args = [key.strip(), value if sep else None, value if sep else None]
+        order = "coalesce(version_num, 0) DESC, created_at DESC" if name is not None else "name"
+        query = f"WITH shown AS ({shown}) SELECT * FROM shown WHERE {outer}"
+        with self.workspace.reading() as conn:
+            total = conn.execute(f"WITH shown AS ({shown}) SELECT count(*) FROM shown WHERE {outer}",
+                                 (*args, *outer_args)).fetchone()[0]
+            rows = conn.execute(f"{query} ORDER BY {order} LIMIT ? OFFSET ?",
+                                (*args, *outer_args, limit, offset)).fetchall()
+        return Page([_row_to_model(r, prefix) for r in rows], offset, limit, total)
+
+    def _scope(self) -> tuple[str, str, tuple[Any, ...]]:
+        """(name prefix, SQL condition, its arguments): this store's rows (a registry's, or the
+        workspace's own, whose names hold no ``/``)."""
         prefix = f"{self.registry_name}/" if self.registry_name else ""
-        scope: tuple[str, tuple[Any, ...]] = ("substr(m.name, 1, ?) = ?", (len(prefix), prefix)) \
-            if prefix else ("instr(m.name, '/') = 0", ())
-        where = f"{where} AND {scope[0]}" if where else f"WHERE {scope[0]}"
+        if prefix:
+            return prefix, "substr(m.name, 1, ?) = ?", (len(prefix), prefix)
+        return prefix, "instr(m.name, '/') = 0", ()
+
+    def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
+        prefix, scope, scope_args = self._scope()
+        where = f"{where} AND {scope}" if where else f"WHERE {scope}"
         query = ("SELECT m.*, c.archived AS container_archived FROM models m "
                  "JOIN model_containers c ON c.name = m.name " + where +
-                 " ORDER BY m.name, coalesce(m.version_num, 0) DESC, m.created_at DESC")
+                 f" ORDER BY m.name, {_NEWEST_FIRST}")
         with self.workspace.reading() as conn:
-            return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope[1]))]
+            return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope_args))]
 
     def key(self, name: str) -> str:
         """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
