@@ -190,15 +190,16 @@ def _check_kind(model: Model, source: ResolvedPath) -> None:
     if model.type == AssetType.MLFLOW_MODEL.value:
         if source.kind is not PathKind.FOLDER:
             raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{model.path}' is "
-                                "a file", hint="point path at the MLflow model folder, or use "
-                                               "--type custom_model for a single file")
+                                "a file", field="path", hint="point path at the MLflow model folder, or use "
+                                                             "--type custom_model for a single file")
         if not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
             raise RegistryError(f"'{model.path}' has no MLmodel file, so it is not an mlflow_model",
-                                hint="point path at the folder MLflow saved (it contains MLmodel), or use "
-                                     "--type custom_model")
+                                field="path", hint="point path at the folder MLflow saved (it contains "
+                                                   "MLmodel), or use --type custom_model")
     if model.type == AssetType.TRITON_MODEL.value and source.kind is not PathKind.FOLDER:
         raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
-                            f"'{model.path}' is a file", hint="point path at the model repository folder")
+                            f"'{model.path}' is a file", field="path",
+                            hint="point path at the model repository folder")
 
 
 def _refuse_immutable_changes(current: Model, new: Model) -> None:
