@@ -62,9 +62,9 @@ def start_offset(path: Path, last_event_id: str) -> tuple[int, int]:
         return 0, 0
     if size <= TAIL_BYTES:
         return 0, 0
-    with path.open("rb") as handle:
-        handle.seek(size - TAIL_BYTES)
-        skipped = size - TAIL_BYTES + len(handle.readline())
+    with path.open("rb") as handle:  # from the end of the line the cut falls in (or the one before it)
+        handle.seek(size - TAIL_BYTES - 1)
+        skipped = size - TAIL_BYTES - 1 + len(handle.readline(TAIL_BYTES))
     return skipped, skipped
 
 

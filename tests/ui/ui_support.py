@@ -7,12 +7,51 @@ import http.cookiejar
 import json
 import re
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+@dataclass
+class LiveUI:
+    url: str
+    client: Any  # runner.client.MLClient
+    server: Any
+    thread: threading.Thread
+
+    @property
+    def workspace(self) -> Path:
+        return Path(self.client.workspace.root)
+
+    def stop(self) -> float:
+        started = time.monotonic()
+        self.server.should_exit = True
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "uvicorn did not stop"
+        return time.monotonic() - started
+
+
+def start_ui(workspace: Path, **app_options: Any) -> LiveUI:
+    from runner.client import MLClient
+    from runner.ui.app import create_app
+    from runner.ui.server import bind, make_server, url_of
+
+    client = MLClient(workspace_dir=workspace)
+    app = create_app(client, poll_interval=0.1, **app_options)
+    server = make_server(app)
+    sock = bind("127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="runner-ui")
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the UI server did not start"
+        time.sleep(0.01)
+    return LiveUI(url_of(sock), client, server, thread)
 
 
 def model_folder(root: Path, files: dict[str, bytes] | None = None) -> Path:
