@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision everything `runner` and its tests need on a Debian 12 machine (run as root):
-#   Debian packages, the Python package (editable), FUSE settings, a Docker engine,
+#   Debian packages (Chromium for the web UI's browser tests), the Python package (editable, with the
+#   dev and ui extras), FUSE settings, a Docker engine,
 #   Azurite (Azure Blob emulator) on 127.0.0.1, and the base images built offline.
 # Idempotent: a second run on a provisioned machine only checks, and takes seconds.
 #
@@ -29,7 +30,9 @@ if ! flock -n 9; then
 fi
 
 provision_apt_packages() {
-    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates)
+    # chromium (+ a font) for the web UI's browser tests, iproute2 for their loopback-only namespace
+    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates
+        chromium fonts-liberation iproute2)
     local missing=()
     local pkg
     for pkg in "${wanted[@]}"; do
@@ -58,11 +61,11 @@ provision_python_package() {
         summary "python package" "already there (editable install of $REPO)"
         return
     fi
-    log "pip install -e $REPO[dev]"
+    log "pip install -e $REPO[dev,ui]"
     # compat mode: a plain path in a .pth file, not setuptools' import-hook finder, which every Python
     # start (so every `runner` command) would import: ~10 ms of a ~70 ms interpreter start here
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-        --config-settings editable_mode=compat -e "$REPO[dev]"
+        --config-settings editable_mode=compat -e "$REPO[dev,ui]"
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash # so the new console scripts (runner, ruff, mypy, pytest) are on PATH
     fi
