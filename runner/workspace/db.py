@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+CREATE INDEX IF NOT EXISTS jobs_backend ON jobs (json_extract(record, '$.backend'));
 CREATE TABLE IF NOT EXISTS datastores (
     name TEXT PRIMARY KEY,
     type TEXT NOT NULL,

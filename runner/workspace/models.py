@@ -112,46 +112,48 @@ class ModelStore:
              limit: int | None = None) -> Page[Model]:
         """One page of ``list``: without ``name`` the latest version of each model (by name), with
         ``name`` its versions (newest first). ``name_contains`` matches part of the name (any case);
-        ``tag`` is ``key`` (the tag is set) or ``key=value``. Filtering, ordering and paging run in SQL."""
+        ``tag`` is ``key`` (the tag is set) or ``key=value``. Filtering, ordering and paging run in SQL:
+        a model's latest shown version is one indexed lookup per model (``models``' key starts with the
+        name), so a page reads its rows, not every version of every model."""
         offset, limit = window(offset, limit)
-        prefix, scope, scope_args = self._scope()
-        where, args = [scope], list(scope_args)
-        if archived_only:
-            where.append("(m.archived OR c.archived)")
-        elif not include_archived:
-            where.append("NOT (m.archived OR c.archived)")
+        prefix, scope, scope_args = self._scope("c.name")
+
+        def shown(alias: str) -> str:  # the versions this view shows (archived: the version or its model)
+            archived = f"({alias}.archived OR c.archived)"
+            return archived if archived_only else "1" if include_archived else f"NOT {archived}"
+
+        args: list[Any] = []
         if name is not None:
-            where.append("m.name = ?")
+            where = f"m.name = ? AND {shown('m')}"
             args.append(self.key(name))
-        if name_contains:
-            where.append("instr(lower(substr(m.name, ?)), lower(?)) > 0")
-            args += [len(prefix) + 1, name_contains]
-        rank = "1" if name is not None else \
-            f"row_number() OVER (PARTITION BY m.name ORDER BY {_NEWEST_FIRST})"
-        shown = (f"SELECT m.*, c.archived AS container_archived, {rank} AS rank FROM models m "
-                 f"JOIN model_containers c ON c.name = m.name WHERE {' AND '.join(where)}")
-        outer, outer_args = "rank = 1", []
+            order = _NEWEST_FIRST
+        else:
+            latest = (f"SELECT m2.rowid FROM models m2 WHERE m2.name = c.name AND {shown('m2')} "
+                      f"ORDER BY {_NEWEST_FIRST.replace('m.', 'm2.')} LIMIT 1")
+            where, order = f"m.rowid = ({latest}) AND {scope}", "c.name"
+            args += scope_args
+            if name_contains:
+                where += " AND instr(lower(substr(c.name, ?)), lower(?)) > 0"
+                args += [len(prefix) + 1, name_contains]
         if tag:
             key, sep, value = tag.partition("=")
-            outer += (" AND EXISTS (SELECT 1 FROM json_each(shown.tags) t WHERE t.key = ? "
+            where += (" AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.key = ? "
                       "AND (? IS NULL OR t.value = ?))")
-            outer_args = [key.strip(), value if sep else None, value if sep else None]
-        order = "coalesce(version_num, 0) DESC, created_at DESC" if name is not None else "name"
-        query = f"WITH shown AS ({shown}) SELECT * FROM shown WHERE {outer}"
+            args += [key.strip(), value if sep else None, value if sep else None]
+        body = f"FROM model_containers c JOIN models m ON c.name = m.name WHERE {where}"
         with self.workspace.reading() as conn:
-            total = conn.execute(f"WITH shown AS ({shown}) SELECT count(*) FROM shown WHERE {outer}",
-                                 (*args, *outer_args)).fetchone()[0]
-            rows = conn.execute(f"{query} ORDER BY {order} LIMIT ? OFFSET ?",
-                                (*args, *outer_args, limit, offset)).fetchall()
+            total = conn.execute(f"SELECT count(*) {body}", args).fetchone()[0]
+            rows = conn.execute(f"SELECT m.*, c.archived AS container_archived {body} ORDER BY {order} "
+                                "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
         return Page([_row_to_model(r, prefix) for r in rows], offset, limit, total)
 
-    def _scope(self) -> tuple[str, str, tuple[Any, ...]]:
-        """(name prefix, SQL condition, its arguments): this store's rows (a registry's, or the
-        workspace's own, whose names hold no ``/``)."""
+    def _scope(self, column: str = "m.name") -> tuple[str, str, tuple[Any, ...]]:
+        """(name prefix, SQL condition on ``column``, its arguments): this store's rows (a registry's,
+        or the workspace's own, whose names hold no ``/``)."""
         prefix = f"{self.registry_name}/" if self.registry_name else ""
         if prefix:
-            return prefix, "substr(m.name, 1, ?) = ?", (len(prefix), prefix)
-        return prefix, "instr(m.name, '/') = 0", ()
+            return prefix, f"substr({column}, 1, ?) = ?", (len(prefix), prefix)
+        return prefix, f"instr({column}, '/') = 0", ()
 
     def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
         prefix, scope, scope_args = self._scope()
