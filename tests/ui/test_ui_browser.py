@@ -122,7 +122,9 @@ def test_lineage_links_both_ways(page: Any, live_ui: Any, tmp_path: Path, screen
 
     client.models.create(Model(name="base", path=str(model_folder(tmp_path / "base"))))
     submit_job(client, tmp_path, "train", """
-        command: cp -r ${{inputs.base}}/. ${{outputs.tuned}}/ && echo tuned > ${{outputs.tuned}}/NOTE
+        command: >-
+          echo "epoch 1 loss=0.42" && cp -r ${{inputs.base}}/. ${{outputs.tuned}}/ &&
+          echo tuned > ${{outputs.tuned}}/NOTE && echo "saved the tuned model"
         inputs:
           base: {type: custom_model, path: azureml:base:1, mode: download}
         outputs:
@@ -134,6 +136,9 @@ def test_lineage_links_both_ways(page: Any, live_ui: Any, tmp_path: Path, screen
     page.click("#read-by a:text('train')")
     expect(page).to_have_url(re.compile(r"/jobs/train$"))
     expect(page.locator("#inputs a.model-link")).to_have_text("azureml:base:1")
+    expect(page.locator("#live")).to_have_attribute("data-stream", "closed")
+    expect(page.locator("#log")).to_contain_text("saved the tuned model")
+    shot(page, screenshots, "job-with-model-input")
     page.click("#outputs tr[data-output=tuned] a.register-output")
     expect(page).to_have_url(re.compile(r"/register/model\?"))
     expect(page.locator("#f-path")).to_have_value("azureml://jobs/train/outputs/tuned")
