@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 
 from starlette.applications import Starlette
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runner.client import MLClient
-from runner.errors import ResolveError, RunnerError
+from runner.errors import ResolveError, RunnerError, StorageError
 from runner.ui import jobs, models, stores
 from runner.ui.render import error_json, error_page
 from runner.ui.security import LOOPBACK_NAMES, SecurityMiddleware
@@ -37,6 +38,15 @@ async def _runner_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return error_json(exc)
     return error_page(request, exc)
+
+
+async def _workspace_error(request: Request, exc: Exception) -> Response:
+    """The workspace could not be read (its database or folders): the page says so, not a bare 500."""
+    root = request.app.state.client.workspace.root
+    err = StorageError(f"cannot read the workspace at {root}: {type(exc).__name__}: {exc}",
+                       hint="check that the folder and its runner.db are there and readable; "
+                            "`runner job list` shows the same error")
+    return await _runner_error(request, err)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -71,7 +81,8 @@ def create_app(client: MLClient, *, token: str | None = None,
     routes.append(Mount("/static", StaticFiles(packages=[("runner.ui", "static")]), name="static"))
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(SecurityMiddleware, token=token, allowed_hosts=allowed_hosts)],
-                    exception_handlers={RunnerError: _runner_error, HTTPException: _http_error})
+                    exception_handlers={RunnerError: _runner_error, HTTPException: _http_error,
+                                        sqlite3.Error: _workspace_error, OSError: _workspace_error})
     app.state.client = client
     app.state.jobs = client.jobs
     app.state.poll_interval = poll_interval

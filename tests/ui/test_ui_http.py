@@ -307,3 +307,14 @@ def test_the_api_serves_what_the_pages_show(live_ui: LiveUI, tmp_path: Path) -> 
     assert status == 404 and json.loads(text)["error"].startswith("unknown model 'nope'")
     status, text = web.get("/api/jobs/nope")
     assert status == 404 and "unknown job 'nope'" in json.loads(text)["error"]
+
+
+def test_a_page_that_cannot_read_the_workspace_says_why(live_ui: LiveUI) -> None:
+    with live_ui.client.workspace.transaction() as conn:
+        conn.execute("DROP TABLE model_containers")
+    web = Browserless(live_ui.url)
+    status, text = web.get("/models")
+    assert status == 500 and "cannot read the workspace at" in text and "no such table" in text
+    status, text = web.get("/api/models")
+    assert status == 500 and json.loads(text)["error"].startswith("cannot read the workspace at")
+    assert web.get("/jobs")[0] == 200  # the rest still works
