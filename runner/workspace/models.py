@@ -25,6 +25,7 @@ from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
 
 Models = list[Model]  # (the class below has a method named ``list``)
+Locations = list[tuple[str, str, str]]
 _NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
 
 
@@ -163,6 +164,14 @@ class ModelStore:
                  f" ORDER BY m.name, {_NEWEST_FIRST}")
         with self.workspace.reading() as conn:
             return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope_args))]
+
+    def locations(self) -> Locations:
+        """(name, version, where its files are stored) of every version, in every registry namespace:
+        the places no job may write (``runner.workspace.protect``)."""
+        with self.workspace.reading() as conn:
+            rows = conn.execute("SELECT name, version, datastore_uri FROM models "
+                                "WHERE datastore_uri IS NOT NULL").fetchall()
+        return [(row["name"], row["version"], row["datastore_uri"]) for row in rows]
 
     def key(self, name: str) -> str:
         """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
