@@ -138,12 +138,18 @@ storage_options:
     service = BlobServiceClient.from_connection_string(az.connection_string)
     service.get_blob_client(azure_container.name, "models/m/model.pkl").upload_blob(b"weights")
     client.models.create(Model(name="azm", path="azureml://datastores/az/paths/models/m"))
-    submit_job(client, tmp_path, "reads-azure", """
-        command: test -n "$AZURE_STORAGE_ACCOUNT_KEY" && echo "reads ${{inputs.m}} with its credentials"
+    given = tmp_path / "credentials-the-job-got.env"  # written by the job, never shown by the UI
+    submit_job(client, tmp_path, "reads-azure", f"""
+        command: >-
+          env | grep -E '^AZURE_STORAGE_(ACCOUNT_KEY|SAS_TOKEN|CONNECTION_STRING)=' > {given} &&
+          echo "reads ${{{{inputs.m}}}} with its credentials"
         inputs:
-          m: {type: custom_model, path: azureml:azm:1, mode: direct}
+          m: {{type: custom_model, path: azureml:azm:1, mode: direct}}
         """)
-    assert wait_for(client, "reads-azure", {"Completed", "Failed"}).status.value == "Completed"
+    job = wait_for(client, "reads-azure", {"Completed", "Failed"})
+    assert job.status.value == "Completed", job.error
+    job_secrets = [line.split("=", 1)[1] for line in given.read_text().splitlines()]
+    assert job_secrets and all(len(s) > 20 for s in job_secrets)  # the job did get credentials
     web = Browserless(live_ui.url)
     pages = ["/jobs", "/jobs/reads-azure", "/jobs/reads-azure/overview", "/jobs/reads-azure/events",
              "/models", "/models/azm", "/register/model", "/datastores", "/environments", "/api",
@@ -151,7 +157,7 @@ storage_options:
              "/api/environments"]
     pages += [f"/datastores/{n}" for n in ("az", "sas", "sp", "fs")] + \
              [f"/api/datastores/{n}" for n in ("az", "sas", "sp", "fs")]
-    secrets = (az.key, SAS, "TOPSECRETSIGNATURE", CLIENT_SECRET, FSSPEC_SECRET, "AccountKey=")
+    secrets = (az.key, SAS, "TOPSECRETSIGNATURE", CLIENT_SECRET, FSSPEC_SECRET, "AccountKey=", *job_secrets)
     for path in pages:
         status, text = web.get(path)
         assert status == 200, (path, status, text[:300])
