@@ -23,13 +23,16 @@ from runner.spec.model import Model
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
-from runner.workspace.registry import ModelRegistry
+from runner.workspace.paging import Page
+from runner.workspace.registry import FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
 
 if TYPE_CHECKING:
     from runner.workspace.resolve import Resolver
 
 logger = logging.getLogger(__name__)
+
+Files = tuple[list[FileEntry], bool]  # (the class below has a method named ``list``)
 
 # azure.ai.ml.constants.ListViewType values
 ACTIVE_ONLY, ARCHIVED_ONLY, ALL = "ActiveOnly", "ArchivedOnly", "All"
@@ -67,6 +70,20 @@ class ModelOperations:
         if stage:
             models = [m for m in models if m.stage == stage][:max_results or None]
         return iter(models)
+
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[Model]:
+        """One page of ``list`` (runner's addition, for the web UI and scripts): the latest version of
+        each model, or with ``name`` its versions; filtered by part of the name and a tag
+        (``key`` or ``key=value``)."""
+        return self._registry.page(name, name_contains=name_contains, tag=tag,
+                                   include_archived=include_archived, archived_only=archived_only,
+                                   offset=offset, limit=limit)
+
+    def files(self, name: str, version: str | int | None = None, *, limit: int = 1000) -> Files:
+        """A version's files and their sizes (at most ``limit``; the flag says there were more)."""
+        return self._registry.files(name, None if version is None else str(version), limit=limit)
 
     def archive(self, name: str, version: str | int | None = None, label: str | None = None,
                 **_: Any) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision everything `runner` and its tests need on a Debian 12 machine (run as root):
-#   Debian packages, the Python package (editable), FUSE settings, a Docker engine,
+#   Debian packages (Chromium for the web UI's browser tests), the Python package (editable, with the
+#   dev, docs and ui extras), FUSE settings, a Docker engine,
 #   Azurite (Azure Blob emulator) on 127.0.0.1, and the base images built offline.
 # Idempotent: a second run on a provisioned machine only checks, and takes seconds.
 #
@@ -29,7 +30,9 @@ if ! flock -n 9; then
 fi
 
 provision_apt_packages() {
-    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates)
+    # chromium (+ a font) for the web UI's browser tests, iproute2 for their loopback-only namespace
+    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates
+        chromium fonts-liberation iproute2)
     local missing=()
     local pkg
     for pkg in "${wanted[@]}"; do
@@ -47,7 +50,7 @@ provision_apt_packages() {
 
 provision_python_package() {
     local stamp="$CACHE_DIR/pip-install.stamp"
-    local extras="dev,docs" # docs: MkDocs and its plugins, for the site the test command builds
+    local extras="dev,docs,ui" # docs: MkDocs and its plugins (the site the test command builds); ui: runner ui
     local want
     # (bin/runner is copied into the interpreter's bin folder by the install: an edit needs a reinstall)
     want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat [$extras]"

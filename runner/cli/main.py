@@ -27,6 +27,7 @@ from runner.cli.datastore import app as datastore_app
 from runner.cli.environment import app as environment_app
 from runner.cli.job import app as job_app
 from runner.cli.model import app as model_app
+from runner.cli.ui import ui as ui_command
 from runner.errors import RunnerError
 
 # What a command imports, imported once by the fork server (``runner.forkserver``) for all its commands:
@@ -57,6 +58,7 @@ app.add_typer(model_app, name="model", help="Register and manage models.")
 app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
 app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+app.command("ui", help="Serve the workspace in a web browser (needs runner[ui]).")(ui_command)
 
 
 def _version(value: bool) -> None:

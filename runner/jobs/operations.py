@@ -33,6 +33,7 @@ from runner.jobs.supervise import Echo, cancel_grace_s
 from runner.spec.job import CommandJobSpec
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
+from runner.workspace.paging import Page
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,33 @@ class JobOperations:
     def list(self, *, max_results: int | None = None) -> builtins.list[Job]:
         return [as_job(r) for r in self.workspace.list_jobs(max_results=max_results)]
 
+    def page(self, *, status: str | None = None, experiment_name: str | None = None,
+             compute: str | None = None, name_contains: str | None = None,
+             reads_model: tuple[str, str | None] | None = None, offset: int = 0,
+             limit: int | None = None) -> Page[Job]:
+        """One page of jobs, newest first (runner's addition, for the web UI and scripts): filtered by
+        status, experiment, compute (the backend: ``docker``, ``process``), part of the name, and
+        ``reads_model=(name, version or None)``: the jobs that read that model as an input."""
+        reads = ("model", *reads_model) if reads_model is not None else None
+        page = self.workspace.page_jobs(status=status, experiment_name=experiment_name, backend=compute,
+                                        name_contains=name_contains, reads=reads, offset=offset,
+                                        limit=limit)
+        return Page([as_job(r) for r in page.items], page.offset, page.limit, page.total)
+
+    def refresh(self, name: str) -> Job:
+        """The job as it stands; an active job whose runner is gone is cleaned up after and marked
+        Failed first (what ``stream`` checks on every poll)."""
+        record = self.workspace.get_job(name)
+        if not record.status.is_terminal and not runner_alive(record):
+            release_resources(self.workspace, record)
+            record = mark_lost(self.workspace, record)
+        return as_job(record)
+
+    def reconcile(self) -> builtins.list[str]:
+        """Mark every active job whose runner is gone as Failed (as every ``runner job`` command does
+        first); the names of those jobs."""
+        return reconcile(self.workspace)
+
     def stream(self, name: str, echo: Echo | None = None) -> Job:
         """Follow the job's log until it reaches a terminal status (the whole log when it has).
 
@@ -133,10 +161,7 @@ class JobOperations:
         log_path = self.workspace.job_dir(name).std_log
         position = 0
         while True:
-            record = self.workspace.get_job(name)
-            if not record.status.is_terminal and not runner_alive(record):
-                release_resources(self.workspace, record)
-                record = mark_lost(self.workspace, record)
+            record = self.refresh(name)
             position = _follow(log_path, position, echo)
             if record.status.is_terminal:
                 _follow(log_path, position, echo)
