@@ -26,16 +26,18 @@ from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 
 
-def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str
+def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str,
+                       default_datastore: str = DEFAULT_DATASTORE
                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
-    """Resolve every asset input that has a path and every output (default location when no path).
+    """Resolve every asset input that has a path and every output (default location, on
+    ``default_datastore``, when no path).
 
     An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
     inputs: dict[str, ResolvedPath] = {}
@@ -48,7 +50,8 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):
             outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
-                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path")
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                                    default_datastore=default_datastore)
     return inputs, outputs
 
 
@@ -62,10 +65,13 @@ def _located(spec: CommandJobSpec, group: str, name: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
-def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> RunPlan:
-    """Resolve every path and the environment through the workspace, then ``build_plan``."""
+def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
+             default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
+    """Resolve every path and the environment through the workspace, then ``build_plan``
+    (``default_datastore``: where outputs without a path go; a Ray compute names its own)."""
     resolver = Resolver(workspace)
-    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name)
+    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
+                                         default_datastore=default_datastore)
     environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment)
     return build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
@@ -97,9 +103,22 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
     job_dir.make_code_dirs()
 
 
-def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
-               backend: str | None = None) -> JobRecord:
-    """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
+def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend: str) -> JobRecord:
+    """The Queued record of a planned job, owned by this process (not yet stored)."""
+    queued = utcnow()
+    return JobRecord(
+        name=plan.job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
+        created_at=queued,
+        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
+        outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
+        backend=backend, runner_pid=os.getpid(), job_dir=str(ws.job_dir(plan.job_name)),
+        extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
+               "literals": dict(plan.literals), "warnings": list(plan.warnings),
+               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+
+
+def new_job_name(ws: Workspace, spec: CommandJobSpec, name: str | None) -> str:
+    """The name a new job gets (``name``, the spec's, or generated), checked to be free."""
     job_name = name or spec.name or generate_job_name()
     check_job_name(job_name, "name")
     if ws.job_exists(job_name):
@@ -108,20 +127,18 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     if ARTIFACTS in spec.outputs:
         raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                         field=f"outputs.{ARTIFACTS}", hint="rename the output")
+    return job_name
+
+
+def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
+               backend: str | None = None) -> JobRecord:
+    """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
+    job_name = new_job_name(ws, spec, name)
     plan = plan_job(spec, workspace=ws, job_name=job_name)
     backend_name = backend_for(spec, backend)
     get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
     job_dir = ws.job_dir(job_name)
-    queued = utcnow()
-    record = JobRecord(
-        name=job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
-        created_at=queued,
-        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
-        outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
-        backend=backend_name, runner_pid=os.getpid(), job_dir=str(job_dir),
-        extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
-               "literals": dict(plan.literals), "warnings": list(plan.warnings),
-               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+    record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
         copy_code(plan.code_source, job_dir)

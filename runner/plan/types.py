@@ -45,6 +45,7 @@ class Resources:
     shm_size: str | None = None
     docker_args: tuple[str, ...] = ()
     gpu_count: int = 0  # -1 means "all"
+    gpu_ids: tuple[str, ...] = ()  # the GPUs a Ray node assigned the job (CUDA_VISIBLE_DEVICES): these
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,22 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
         logger.info("%s", warning)
 
 
+def reword_ignored(spec: CommandJobSpec, field: str, text: str | None) -> None:
+    """Replace the "<field> is ignored" warning with ``text`` (same file:line), or drop it (None) when
+    the field turned out to mean something: ``compute`` naming a registered Ray cluster, which the
+    spec alone cannot know. Idempotent."""
+    marker = f": {field} is ignored ("
+    warnings = []
+    for warning in spec._warnings:
+        where, found, _ = warning.partition(marker)
+        if found and text is None:
+            continue
+        warnings.append(f"{where}: {text}" if found and text else warning)
+    spec._warnings = warnings
+    if text is None:
+        spec._ignored = [f for f in spec._ignored if f != field]
+
+
 def uses_local_process(spec: CommandJobSpec) -> bool:
     return (spec.compute or "").removeprefix("azureml:") == LOCAL_PROCESS_COMPUTE
 
