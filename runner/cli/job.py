@@ -46,7 +46,8 @@ READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
               ) -> RunPlan:
     """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.jobs.submit import plan_job  # start-up cost (see the module docstring)
+    from runner.jobs.ray_submit import choose_compute  # start-up cost (see the module docstring)
+    from runner.jobs.submit import plan_job
     from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
@@ -55,7 +56,9 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
     if name is not None:
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
-    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
+    compute = choose_compute(workspace, spec).compute  # a Ray compute's default outputs go to its datastore
+    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
+                    **({"default_datastore": compute.datastore} if compute else {}))
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
@@ -156,6 +159,7 @@ def create(
 
     ops = _operations()
     spec = load_job_spec(file, set_)
+    ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
     for warning in spec.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if stream:

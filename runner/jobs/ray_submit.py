@@ -47,7 +47,7 @@ LOCAL_PROTOCOLS = ("file", "local", "memory")
 @dataclass(frozen=True)
 class ComputeChoice:
     compute: RayCompute | None  # None: the job runs on this machine
-    note: str | None  # said once when a named compute is not registered
+    note: str | None  # a named compute is not registered (only the first time the spec is looked at)
 
 
 def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
@@ -61,8 +61,8 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
         note = (f"compute '{name}' is not registered in this workspace, so the job runs on this machine "
                 f"(`runner compute create --name {name} --type ray --address http://<head>:8265` "
                 "registers a Ray cluster)")
-        reword_ignored(spec, "compute", note)
-        return ComputeChoice(None, note)
+        first = reword_ignored(spec, "compute", note)
+        return ComputeChoice(None, note if first else None)
     reword_ignored(spec, "compute", None)
     if set(spec.resources.properties or {}) <= {"ray"}:
         reword_ignored(spec, "resources.properties", None)

@@ -9,6 +9,7 @@
         runner.log             the background worker's own log
         node_runner.log        a Ray job's: the log of runner on the node that ran it
         follower.lock          a Ray job's: held by the process following it (``runner.jobs.spawn``)
+        ray_log.offset         a Ray job's: how much of Ray's log the job's log holds
         mlruns/                the job's MLflow file store
 """
 
@@ -74,6 +75,11 @@ class JobDir:
     @property
     def follower_lock(self) -> Path:
         return self.root / "follower.lock"
+
+    @property
+    def ray_log_offset(self) -> Path:
+        """How many bytes of the Ray job's log went into ``std_log`` (a restarted follower goes on)."""
+        return self.root / "ray_log.offset"
 
     @property
     def follower_spawned(self) -> Path:
