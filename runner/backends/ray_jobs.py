@@ -270,7 +270,9 @@ class LogStream:
                 self._conn.sock.settimeout(None)  # a quiet job writes nothing for long stretches
             while not self._closed.is_set() and (chunk := response.read1(65536)):
                 yield chunk
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError, AttributeError) as exc:
+            # (http.client raises ValueError / AttributeError when close() pulls the socket from
+            # under a read; the follower closes the stream when the job has ended)
             if not self._closed.is_set():
                 log.debug("log stream ended: %s", exc)
 

@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = logging.FileHandler(root / NODE_LOG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("azure").setLevel(logging.WARNING)  # every HTTP request at INFO otherwise
     log.info("job %s on node %s, workspace %s", payload["job"]["name"], socket.gethostname(), root)
     try:
         ws, result = run_here(root, payload, package)

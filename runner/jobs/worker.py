@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # not every HTTP request of a datastore
     ws = Workspace(args.workspace)
     if follows_ray(ws.get_job(args.name)):  # it runs on a Ray cluster: follow it there
         record = follow_ray_job(ws, args.name)
