@@ -70,9 +70,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Itera
     state = tmp_path_factory.mktemp("ray-cluster")
     port = _free_port(HEAD_IP)
     env = {**os.environ, "RAY": str(ray), "BRIDGE_PORT": str(port),
-           "FORWARD_IN": f"{azurite.host}:{azurite.port}", "START_TIMEOUT_S": "120"}
+           "FORWARD_IN": f"{azurite.host}:{azurite.port}", "START_TIMEOUT_S": "300"}
     started = subprocess.run([str(CLUSTER_SH), "start", str(state)], capture_output=True, text=True,
-                             env=env, timeout=240, check=False)
+                             env=env, timeout=420, check=False)
     try:
         if started.returncode != 0:
             pytest.fail(f"the Ray test cluster did not start:\n{started.stdout}\n{started.stderr}",
