@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +62,14 @@ def _free_port(host: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Iterator[RayCluster]:
+def ray_cluster(azurite: Any) -> Iterator[RayCluster]:
     ray = _ray_executable()
     if ray is None:
         missing_service(f"Ray (no ray executable at {cache_dir() / 'ray-venv/bin/ray'})")
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
         missing_service("root with unshare/nsenter (the test cluster runs in a private network namespace)")
-    state = tmp_path_factory.mktemp("ray-cluster")
+    # short: Ray's unix sockets live under it, and a socket path has at most 107 bytes
+    state = Path(tempfile.mkdtemp(prefix="rayt-", dir="/tmp"))
     port = _free_port(HEAD_IP)
     env = {**os.environ, "RAY": str(ray), "BRIDGE_PORT": str(port),
            "FORWARD_IN": f"{azurite.host}:{azurite.port}", "START_TIMEOUT_S": "300"}
@@ -79,5 +81,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Itera
                         pytrace=False)
         yield RayCluster(f"http://{HEAD_IP}:{port}", state)
     finally:
-        subprocess.run([str(CLUSTER_SH), "stop", str(state)], capture_output=True, text=True, env=env,
-                       timeout=120, check=False)
+        stopped = subprocess.run([str(CLUSTER_SH), "stop", str(state)], capture_output=True, text=True,
+                                 env=env, timeout=120, check=False)
+        if stopped.returncode == 0:
+            shutil.rmtree(state, ignore_errors=True)
