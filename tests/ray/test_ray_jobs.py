@@ -212,7 +212,7 @@ def test_what_cannot_be_submitted_gets_one_clear_error_and_no_record(ws: Path, t
         "unreachable": (["--set", "compute=azureml:down"], "is not reachable"),
         "missing resource": (["--set", "resources.properties.ray.resources.gpu_tag=1"],
                              "no node of the cluster has the resource 'gpu_tag'"),
-        "unplaceable": (["--set", "resources.properties.ray.num_cpus=64"], "no single node has CPU=64"),
+        "unplaceable": (["--set", "resources.properties.ray.num_cpus=64"], "CPU=64 (the nodes have"),
         "local data": (["--set", "inputs.d.path=" + str(tmp_path / "here")], "is a path on this machine"),
     }
     for case, (args, expected) in cases.items():
