@@ -46,7 +46,7 @@ READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
               ) -> RunPlan:
     """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.jobs.ray_submit import choose_compute  # start-up cost (see the module docstring)
+    from runner.jobs.compute import choose_compute  # start-up cost (see the module docstring)
     from runner.jobs.submit import plan_job
     from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name

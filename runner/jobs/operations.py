@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import JobError
+from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs
-from runner.jobs.ray_follow import cancel_ray_job, follow_ray_job
-from runner.jobs.ray_submit import ComputeChoice, choose_compute, submit_ray_job
 from runner.jobs.recovery import (
     follows_ray,
     mark_lost,
@@ -96,6 +95,9 @@ class JobOperations:
         if choice.note:
             log.warning("%s", choice.note)
         if choice.compute is not None:  # one Ray Job on the cluster; this process (or a worker) follows it
+            from runner.jobs.ray_follow import follow_ray_job  # start-up cost: only for Ray jobs
+            from runner.jobs.ray_submit import submit_ray_job
+
             record = submit_ray_job(self.workspace, spec, compute=choice.compute, name=name, backend=backend,
                                     upload_on_failure=upload_on_failure)
             if stream:
@@ -170,6 +172,8 @@ class JobOperations:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
                            "canceled")
         if follows_ray(record):
+            from runner.jobs.ray_follow import cancel_ray_job  # start-up cost: only for Ray jobs
+
             return as_job(cancel_ray_job(self.workspace, record,
                                          wait_s=cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S))
         pid = record.runner_pid if runner_alive(record) else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,8 @@ from runner.jobs.submit import copy_code, new_job_name, plan_job, queued_record
 from runner.jobs.supervise import cancel_grace_s
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
-from runner.spec.load import reword_ignored, uses_local_process
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
-from runner.workspace.computes import ComputeStore, RayCompute, compute_name
+from runner.workspace.computes import RayCompute
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, LocalDatastore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
 from runner.workspace.resolve import Resolver
@@ -42,31 +40,6 @@ log = logging.getLogger(__name__)
 CONTROL_PATH = "runner/ray-jobs"  # on the compute's datastore: <job>/result.json, <job>/runner.log
 FINALIZE_ALLOWANCE_S = 150.0  # after the container's grace period: finalize the outputs, record
 LOCAL_PROTOCOLS = ("file", "local", "memory")
-
-
-@dataclass(frozen=True)
-class ComputeChoice:
-    compute: RayCompute | None  # None: the job runs on this machine
-    note: str | None  # a named compute is not registered (only the first time the spec is looked at)
-
-
-def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
-    """Where ``spec`` runs: a registered Ray compute, or here. Rewords the spec's "compute is ignored"
-    warning to say which (idempotent)."""
-    if not spec.compute or uses_local_process(spec) or not compute_name(spec.compute):
-        return ComputeChoice(None, None)
-    name = compute_name(spec.compute)
-    compute = ComputeStore(ws).find(name)
-    if compute is None:
-        note = (f"compute '{name}' is not registered in this workspace, so the job runs on this machine "
-                f"(`runner compute create --name {name} --type ray --address http://<head>:8265` "
-                "registers a Ray cluster)")
-        first = reword_ignored(spec, "compute", note)
-        return ComputeChoice(None, note if first else None)
-    reword_ignored(spec, "compute", None)
-    if set(spec.resources.properties or {}) <= {"ray"}:
-        reword_ignored(spec, "resources.properties", None)
-    return ComputeChoice(compute, None)
 
 
 def ray_request(spec: CommandJobSpec, plan: RunPlan) -> ResourceRequest:

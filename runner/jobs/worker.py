@@ -12,7 +12,6 @@ import argparse
 import logging
 import sys
 
-from runner.jobs.ray_follow import follow_ray_job
 from runner.jobs.recovery import follows_ray
 from runner.jobs.run import run_job
 from runner.workspace.db import Workspace
@@ -30,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)  # not every HTTP request of a datastore
     ws = Workspace(args.workspace)
     if follows_ray(ws.get_job(args.name)):  # it runs on a Ray cluster: follow it there
+        from runner.jobs.ray_follow import follow_ray_job  # start-up cost: only for Ray jobs
+
         record = follow_ray_job(ws, args.name)
     else:
         record = run_job(ws, args.name, upload_on_failure=not args.no_upload_on_failure)
