@@ -154,6 +154,7 @@ def main() -> int:
     service = BlobServiceClient.from_connection_string(
         f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
         f"BlobEndpoint=http://{AZURITE[0]}:{AZURITE[1]}/{ACCOUNT};")
+    load_at_start = load_average()
     container = f"benchray{uuid.uuid4().hex[:12]}"
     service.create_container(container)
     state = Path(tempfile.mkdtemp(prefix="rayb-", dir="/tmp"))
@@ -184,7 +185,7 @@ def main() -> int:
     info = machine_info()
     table = render_table(rows)
     header = (f"{info['date']}, commit {git_head()}, {info['nproc']} cores, {info['memory']} GiB, "
-              f"load {info['load']} at the start / {load_average()} at the end; the machine is shared with "
+              f"load {load_at_start} at the start / {info['load']} at the end; the machine is shared with "
               f"other engineers' test runs, so figures move with their load. Cluster start (head + worker "
               f"ready): {startup:.1f} s. Command: `python bench/bench_ray.py --reps {args.reps} --jobs "
               f"{args.jobs} --sleep {args.sleep:g}`.")

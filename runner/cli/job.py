@@ -193,6 +193,9 @@ def show(name: str = typer.Option(..., "--name", "-n"),
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
+    ray = record.extra.get("ray")
+    if ray:  # a job on a Ray compute: where it ran
+        rows += [("compute", f"{ray['compute']} ({ray['address']})"), ("node", ray.get("node_ip"))]
     rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]

@@ -266,7 +266,8 @@ class _Follower:
     def _record(self, result: dict[str, Any]) -> JobRecord:
         status = JobStatus(result["status"])
         node_extra = result.get("extra") or {}
-        times = {**self.tracker.extra.get("status_times", {}), **node_extra.get("status_times", {})}
+        node_times = {k: v for k, v in node_extra.get("status_times", {}).items() if k != "Queued"}
+        times = {**self.tracker.extra.get("status_times", {}), **node_times}  # Queued: when submitted here
         self.tracker.extra.update({k: v for k, v in node_extra.items() if k != "status_times"})
         self.tracker.extra["status_times"] = times
         self.ray["node"] = result.get("node")
