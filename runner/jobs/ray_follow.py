@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnreachable
-from runner.errors import RunnerError
+from runner.errors import BackendError, RunnerError
 from runner.jobs.ray_package import fetch_control, read_control
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import register_output_models
@@ -172,18 +172,20 @@ class _Follower:
                 self._stop()
             try:
                 info = self.client.info(self.sid)
+                if info is not None:
+                    self._progress(info)
                 unreachable_since = None
-            except RayUnreachable as exc:
+            except BackendError as exc:  # unreachable, or an error answer: both may pass
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > lost_after_s():
-                    return self._lost(f"the Ray cluster at {self.ray['address']} stopped answering "
-                                      f"({exc.message.rsplit('(', 1)[-1].rstrip(')')})")
+                    why = exc.message.rsplit("(", 1)[-1].rstrip(")") if isinstance(exc, RayUnreachable) \
+                        else exc.message
+                    return self._lost(f"the Ray cluster at {self.ray['address']} stopped answering ({why})")
                 time.sleep(POLL_S)
                 continue
             if info is None:
                 return self._lost(f"the Ray cluster at {self.ray['address']} no longer knows the job "
                                   "(was it restarted?)")
-            self._progress(info)
             if info["status"] in TERMINAL:
                 return self._finish(info)
             time.sleep(POLL_S)

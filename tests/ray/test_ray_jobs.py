@@ -18,7 +18,7 @@ from jobs_support import cli, containers_of, create_azure_datastore, show, spawn
 
 from runner.backends.ray_jobs import TERMINAL, RayJobsClient
 
-pytestmark = [pytest.mark.docker, pytest.mark.azure]
+pytestmark = [pytest.mark.docker, pytest.mark.azure, pytest.mark.ray]
 
 WORKER = "{worker_tag: 1}"
 HEAD = "{'node:127.0.0.2': 0.01}"
