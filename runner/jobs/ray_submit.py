@@ -176,7 +176,9 @@ def _submit(ws: Workspace, client: RayJobsClient, record: JobRecord, plan: RunPl
             request: ResourceRequest) -> None:
     modules = []
     if compute.ship_runner:
-        name, path = runner_package(ws.cache_dir)
+        # per user, as the image shells are: the same runner serves every workspace
+        cache = os.environ.get("RUNNER_CACHE_DIR") or Path.home() / ".cache" / "runner"
+        name, path = runner_package(Path(cache))
         modules.append(client.upload_package(name, path))
     build = Path(plan.build_context) if plan.build_context else None
     with tempfile.TemporaryDirectory(prefix="runner-ray-") as folder:
