@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.spec.model import Model
+from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
@@ -153,6 +154,63 @@ class EnvironmentOperations:
         return iter(self._store.list(name))
 
 
+class ComputeOperations:
+    """``ml_client.compute``: the Ray clusters jobs can run on (``compute: azureml:<name>``)."""
+
+    def __init__(self, store: ComputeStore) -> None:
+        self._store = store
+
+    def create_or_update(self, compute: RayCompute | dict[str, Any]) -> RayCompute:
+        return self._store.save(compute_from_dict(compute) if isinstance(compute, dict) else compute)
+
+    def begin_create_or_update(self, compute: RayCompute | dict[str, Any]) -> _Done:
+        """Azure's long-running form: ``.result()`` is the compute (registering one is immediate)."""
+        return _Done(self.create_or_update(compute))
+
+    def get(self, name: str) -> RayCompute:
+        return self._store.get(name)
+
+    def list(self) -> Iterator[RayCompute]:
+        return iter(self._store.list())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(name)
+
+    def begin_delete(self, name: str) -> _Done:
+        self.delete(name)
+        return _Done(None)
+
+    def cluster_state(self, name: str) -> dict[str, Any]:
+        """Whether the compute's cluster answers, its Ray version and its nodes' resources."""
+        from runner.backends.ray_jobs import RayJobsClient  # urllib: only when a cluster is asked
+
+        compute = self._store.get(name)
+        ray = RayJobsClient(compute.address, timeout=5)
+        try:
+            version = ray.version().get("ray_version")
+            nodes = ray.nodes()
+        except RunnerError as err:
+            return {"state": "unreachable", "error": err.message}
+        return {"state": "ready", "ray_version": version, "nodes": [
+            {"ip": n.get("node_ip"), "head": bool(n.get("is_head_node")),
+             "resources": {k: v for k, v in n.get("resources_total", {}).items()
+                           if not k.startswith("node:")}}
+            for n in nodes]}
+
+
+class _Done:
+    """A finished long-running operation (azure.core's ``LROPoller``: ``result()``, ``done()``)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._value
+
+    def done(self) -> bool:
+        return True
+
+
 class MLClient:
     """A client for a local workspace (Azure's connection arguments are accepted and ignored)."""
 
@@ -171,6 +229,7 @@ class MLClient:
                                                     registry_name=registry_name))
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
+        self.compute = ComputeOperations(ComputeStore(self._workspace))
         self._jobs: Any = None
 
     @classmethod

@@ -9,6 +9,7 @@
 #   RUNNER_CACHE_DIR      cache root (default ~/.cache/runner); Azurite and image build dirs live here
 #   RUNNER_AZURITE_PORT   Azurite Blob port (default: the port file, else 10000)
 #   RUNNER_SKIP_IMAGES=1  skip building the base images
+#   (Ray for the tests' cluster goes into its own venv, $RUNNER_CACHE_DIR/ray-venv)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -167,10 +168,32 @@ provision_images() {
     bash "$REPO/scripts/build_images.sh"
 }
 
+# Ray for the nodes of the tests' 2-node cluster (issue 17): its own venv that also sees the system
+# site-packages (runner's dependencies: docker, adlfs, pydantic, mfusepy), so ray and its ~25
+# dependencies never change the interpreter everyone else uses. The submitting side needs no ray.
+RAY_VERSION="2.60.0"
+provision_ray() {
+    local venv="$CACHE_DIR/ray-venv"
+    # (the installed version from its dist-info folder: importing ray to ask takes ~1-2 s)
+    if [ -x "$venv/bin/ray" ] && compgen -G "$venv/lib/python3*/site-packages/ray-$RAY_VERSION.dist-info" >/dev/null; then
+        summary "ray" "already there ($venv, ray $RAY_VERSION)"
+        return
+    fi
+    log "pip install ray[default]==$RAY_VERSION into $venv"
+    python3 -m venv --system-site-packages "$venv"
+    if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        "ray[default]==$RAY_VERSION" >"$CACHE_DIR/ray-pip.log" 2>&1; then
+        tail -n 20 "$CACHE_DIR/ray-pip.log" >&2
+        die "installing ray failed; see $CACHE_DIR/ray-pip.log"
+    fi
+    summary "ray" "installed ray $RAY_VERSION into $venv"
+}
+
 provision_apt_packages
 provision_fuse
 provision_docker_engine
 provision_azurite
 provision_python_package
+provision_ray
 provision_images
 summary "total" "$(seconds_since "$START_SECONDS") s"

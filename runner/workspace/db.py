@@ -11,6 +11,9 @@ Layout::
     <ws>/staging/                           output data kept when an upload failed
     <ws>/secrets/                           datastore credentials, one 0600 file each
 
+Tables: models, model_containers, jobs, job_asset_inputs, datastores, environments, computes (schema
+version 3; every change is additive: ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
+
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
 so read-then-write sequences (version allocation, job updates) never interleave between processes;
 ``busy_timeout`` makes waiters queue instead of failing. Data files are written before the row that
@@ -44,7 +47,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 3  # 2 -> 3: the computes table (Ray clusters) and the lineage index (job_asset_inputs)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -81,6 +84,12 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE INDEX IF NOT EXISTS jobs_backend ON jobs (json_extract(record, '$.backend'));
 CREATE TABLE IF NOT EXISTS datastores (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS computes (
     name TEXT PRIMARY KEY,
     type TEXT NOT NULL,
     config TEXT NOT NULL,
@@ -156,14 +165,14 @@ class JobRecord(BaseModel):
             self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
 
 
-def default_output_uri(job_name: str, output_name: str) -> str:
-    """Azure's default location of a named job output."""
-    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/azureml/{job_name}/{output_name}/"
+def default_output_uri(job_name: str, output_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
+    """Azure's default location of a named job output (on ``datastore``: a Ray compute's own)."""
+    return f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{output_name}/"
 
 
-def default_artifacts_uri(job_name: str) -> str:
+def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
     """A job's default artifact location (``./outputs``, ``./logs``, MLflow artifacts)."""
-    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/ExperimentRun/dcid.{job_name}/"
+    return f"azureml://datastores/{datastore}/paths/ExperimentRun/dcid.{job_name}/"
 
 
 def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
