@@ -111,6 +111,8 @@ def _summary(record: JobRecord) -> None:
         lines.append(f"Error: {record.error}")
     if record.registered_models:
         lines.append("Registered models: " + ", ".join(record.registered_models))
+    if record.registered_data:
+        lines.append("Registered data assets: " + ", ".join(record.registered_data))
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
     typer.echo("\n".join(lines), err=True)
@@ -190,8 +192,10 @@ def show(name: str = typer.Option(..., "--name", "-n"),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
     rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
+    rows += [(f"inputs.{k}.asset", v) for k, v in record.extra.get("input_assets", {}).items()]
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]
+    rows += [("registered_data", d) for d in record.registered_data]
     _common.print_table(("field", "value"), rows)
 
 

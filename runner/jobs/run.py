@@ -29,7 +29,7 @@ from runner.errors import RunnerError
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.recovery import process_start_time
-from runner.jobs.register import register_output_models
+from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
@@ -133,11 +133,11 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload)
-    registered = register_output_models(ws, record, plan) if status is JobStatus.COMPLETED else []
+    registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
-                          registered_models=registered)
+                          registered_models=registered.models, registered_data=registered.data)
 
 
 def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],

@@ -43,7 +43,7 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
         if isinstance(job_input, AssetInput) and job_input.path is not None:
             with _located(spec, "inputs", name):
                 inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir,
-                                                field=f"inputs.{name}.path")
+                                                field=f"inputs.{name}.path", asset_type=job_input.type.value)
     outputs: dict[str, ResolvedPath] = {}
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):
@@ -121,6 +121,7 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
         backend=backend_name, runner_pid=os.getpid(), job_dir=str(job_dir),
         extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
                "literals": dict(plan.literals), "warnings": list(plan.warnings),
+               "input_assets": {b.name: str(b.asset) for b in plan.inputs if b.asset is not None},
                "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
     ws.create_job(record)
     try:

@@ -17,12 +17,28 @@ import posixpath
 from collections.abc import Mapping
 
 from runner.errors import SpecError
-from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode, PathKind, check_mode, path_kinds
-from runner.plan.types import CONTAINER_ROOT, CONTAINER_WORKDIR, Binding, Resources, RunPlan
+from runner.modes import (
+    DEFAULT_MODE,
+    MODEL_TYPES,
+    AssetType,
+    Direction,
+    Mode,
+    PathKind,
+    check_mode,
+    path_kinds,
+)
+from runner.plan.types import (
+    CONTAINER_ROOT,
+    CONTAINER_WORKDIR,
+    AssetKind,
+    AssetRef,
+    Binding,
+    Resources,
+    RunPlan,
+)
 from runner.spec.expressions import render_command
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
-from runner.uris import ModelRef
 from runner.workspace.environments import ResolvedEnvironment
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
@@ -55,19 +71,28 @@ def _basename(resolved: ResolvedPath) -> str:
 
 
 def _binding(name: str, direction: Direction, asset_type: AssetType, mode: Mode, resolved: ResolvedPath,
-             job_dir: JobDir, *, file_value: bool, registered_as: ModelRef | None = None) -> Binding:
+             job_dir: JobDir, *, file_value: bool, registered_as: AssetRef | None = None) -> Binding:
     group = "inputs" if direction is Direction.INPUT else "outputs"
     model_key = resolved.cache_key if resolved.model is not None else None
+    asset = _asset_read(resolved)
     if mode is Mode.DIRECT:
         local = str(resolved.local_path) if resolved.local_path is not None else ""
         value = local or resolved.url
         return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, local, local,
-                       value, value, registered_as, model_key)
+                       value, value, registered_as, model_key, asset)
     container = f"{CONTAINER_ROOT}/{group}/{name}"
     host = str(job_dir.scratch(direction, name))
     suffix = f"/{_basename(resolved)}" if file_value else ""
     return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, host, container,
-                   container + suffix, host + suffix, registered_as, model_key)
+                   container + suffix, host + suffix, registered_as, model_key, asset)
+
+
+def _asset_read(resolved: ResolvedPath) -> AssetRef | None:
+    if resolved.model is not None:
+        return AssetRef("model", *resolved.model)
+    if resolved.data is not None:
+        return AssetRef("data", *resolved.data)
+    return None
 
 
 def _input_binding(spec: CommandJobSpec, name: str, job_input: AssetInput, resolved: ResolvedPath,
@@ -86,7 +111,8 @@ def _output_binding(spec: CommandJobSpec, name: str, output: OutputSpec, resolve
     _check_kind(spec, name, output.type, Direction.OUTPUT, resolved)
     check_mode(output.type, Direction.OUTPUT, mode, resolved.kind, field=f"outputs.{name}",
                where=spec.where("outputs", name))
-    registered = ModelRef(output.name, output.version) if output.name else None
+    kind: AssetKind = "model" if output.type in MODEL_TYPES else "data"
+    registered = AssetRef(kind, output.name, output.version) if output.name else None
     file_value = resolved.kind is PathKind.FILE or (
         output.type is AssetType.URI_FILE and output.path is not None)
     return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, file_value=file_value,

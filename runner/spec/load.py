@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from runner.errors import SourceLocation, SpecError
-from runner.modes import MODEL_TYPES
 from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
@@ -156,11 +155,6 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
     ignored = _ignored_fields(spec)
     for path, reason in ignored:
         warnings.append(f"{_where(doc, *path)}: {'.'.join(path)} is ignored ({reason})")
-    for key, output in spec.outputs.items():
-        if output.name and output.type not in MODEL_TYPES:
-            warnings.append(f"{_where(doc, 'outputs', key, 'name')}: output '{key}' ({output.type.value}) "
-                            f"is registered as a custom_model version '{output.name}' (Azure ML would make "
-                            "a data asset; this runner's registry holds models)")
     if spec.resources.instance_count > 1:
         warnings.append(f"{_where(doc, 'resources', 'instance_count')}: resources.instance_count="
                         f"{spec.resources.instance_count} runs as 1 instance locally")

@@ -11,6 +11,7 @@
 | ``azureml://datastores/<ds>/paths/<p>``      | the datastore's filesystem + root (no ``..`` escape)  |
 | ``azureml://jobs/<job>/outputs/<o>[/paths/<p>]``, ``runs:/`` | the job record's ``outputs`` map    |
 | ``azureml:<n>:<v>``, ``@latest``, registry models | the model registry (the model's stored path)    |
+| the same, for a ``uri_file``/``uri_folder``/``mltable`` | the data assets (the version's stored path)  |
 | ``abfs://``, ``az://``, ``s3://``, ...       | fsspec (abfs/az reuse a matching datastore's credentials) |
 
 ``cache_key``: ``model:[<registry>/]<name>:<version>`` for models (immutable; the plan keeps it, see
@@ -31,7 +32,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from runner.errors import ResolveError, SpecError, StorageError
-from runner.modes import PathKind
+from runner.modes import AssetType, PathKind
 from runner.uris import (
     ARTIFACTS,
     DatastorePath,
@@ -42,6 +43,8 @@ from runner.uris import (
     PathRef,
     parse_path,
 )
+from runner.workspace.assets import AssetStore
+from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, LocalDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
@@ -50,6 +53,8 @@ from runner.workspace.resolved import ResolvedPath
 
 logger = logging.getLogger(__name__)
 
+# the input types whose ``azureml:<name>:<version>`` names a data asset (the others name a model)
+DATA_ASSET_TYPES = frozenset({AssetType.URI_FILE.value, AssetType.URI_FOLDER.value, AssetType.MLTABLE.value})
 
 
 class Resolver:
@@ -61,11 +66,14 @@ class Resolver:
         self.environments = EnvironmentStore(workspace)
 
     # ---- inputs / existing paths ---------------------------------------------------------------
-    def resolve(self, ref: PathRef | str, *, base_dir: Path | None = None,
-                field: str | None = None) -> ResolvedPath:
-        """Resolve an existing file or folder. Raises ``ResolveError`` when it does not exist."""
-        resolved = self._locate(_as_ref(ref, field), base_dir=base_dir, field=field)
-        if resolved.kind is PathKind.ANY:
+    def resolve(self, ref: PathRef | str, *, base_dir: Path | None = None, field: str | None = None,
+                asset_type: str | None = None, check: bool = True) -> ResolvedPath:
+        """Resolve an existing file or folder. Raises ``ResolveError`` when it does not exist.
+
+        ``asset_type`` (the input's type) decides whether ``azureml:<name>:<version>`` is a model or a
+        data asset."""
+        resolved = self._locate(_as_ref(ref, field), base_dir=base_dir, field=field, asset_type=asset_type)
+        if resolved.kind is PathKind.ANY and (check or resolved.local_path is not None):
             raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
                                "existing file or folder", hint=_not_found_hint(resolved), field=field)
         return resolved
@@ -86,7 +94,8 @@ class Resolver:
                                               "set name/version on the output to register it")
         return self._locate(parsed, base_dir=base_dir, field=field)
 
-    def _locate(self, ref: PathRef, *, base_dir: Path | None, field: str | None) -> ResolvedPath:
+    def _locate(self, ref: PathRef, *, base_dir: Path | None, field: str | None,
+                asset_type: str | None = None) -> ResolvedPath:
         if isinstance(ref, LocalPath):
             return self._local(ref, base_dir)
         if isinstance(ref, DatastorePath):
@@ -94,7 +103,9 @@ class Resolver:
         if isinstance(ref, JobOutputPath):
             return self._job_output(ref, base_dir=base_dir, field=field)
         if isinstance(ref, ModelRef):
-            return self._model(ref, field=field)
+            if asset_type in DATA_ASSET_TYPES:
+                return self._asset(ref, DataAssetStore, field=field)
+            return self._asset(ref, ModelStore, field=field)
         return self._fsspec(ref)
 
     def _local(self, ref: LocalPath, base_dir: Path | None) -> ResolvedPath:
@@ -134,30 +145,34 @@ class Resolver:
         resolved = self._locate(_join_ref(base_ref, sub), base_dir=base_dir, field=field)
         return dataclasses.replace(resolved, job=ref.job)
 
-    def _model(self, ref: ModelRef, *, field: str | None) -> ResolvedPath:
-        workspace_models = ModelStore(self.workspace)
+    def _asset(self, ref: ModelRef, store: type[AssetStore[Any]], *, field: str | None) -> ResolvedPath:
+        """A registered model or data version: its stored path, with its identity and lineage."""
+        workspace_assets = store(self.workspace)
         scope = ""  # a registry's model is not the workspace's model of the same name and version
-        if ref.registry:  # the registry's local namespace first, then the workspace's models
+        if ref.registry:  # the registry's local namespace first, then the workspace's assets
             try:
-                model = ModelStore(self.workspace, registry_name=ref.registry).get(
+                asset = store(self.workspace, registry_name=ref.registry).get(
                     ref.name, version=ref.version, label=ref.label)
                 scope = f"{ref.registry}/"
             except ResolveError as in_registry:
                 try:
-                    model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
+                    asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
                 except ResolveError:
+                    cli = store.table.schema.cli
                     raise ResolveError(
                         in_registry.message,
-                        hint=f"register it there: `runner model create --registry-name {ref.registry} "
+                        hint=f"register it there: `runner {cli} create --registry-name {ref.registry} "
                              f"--name {ref.name} --version {ref.version} --path <path>` (or in the "
                              "workspace without --registry-name)") from in_registry
         else:
-            model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
-        assert model.path is not None and model.version is not None
-        resolved = self._locate(parse_path(model.path), base_dir=None, field=field)
-        return dataclasses.replace(resolved, model=(model.name or ref.name, model.version),
-                                   cache_key=f"model:{scope}{model.name}:{model.version}",
-                                   job=model.job_name or resolved.job)
+            asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
+        assert asset.path is not None and asset.version is not None
+        resolved = self._locate(parse_path(asset.path), base_dir=None, field=field)
+        identity = (asset.name or ref.name, asset.version)
+        if store is DataAssetStore:  # a data asset's stored path may be a datastore folder that changes
+            return dataclasses.replace(resolved, data=identity, job=asset.job_name or resolved.job)
+        return dataclasses.replace(resolved, model=identity, job=asset.job_name or resolved.job,
+                                   cache_key=f"model:{scope}{asset.name}:{asset.version}")
 
     def _fsspec(self, ref: FsspecUrl) -> ResolvedPath:
         datastore = self._azure_datastore_for(ref.url)

@@ -12,10 +12,9 @@ from runner.errors import ModeError, SpecError
 from runner.modes import Mode, PathKind
 from runner.plan.build import build_plan
 from runner.plan.render import render_plan
-from runner.plan.types import RunPlan
+from runner.plan.types import AssetRef, RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import load_job_spec, spec_from_data
-from runner.uris import ModelRef
 from runner.workspace.environments import ResolvedEnvironment
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
@@ -85,7 +84,7 @@ def test_outputs_default_rw_mount_and_registration() -> None:
     assert (o.mode, o.container_path) == (Mode.RW_MOUNT, "/mnt/runner/outputs/o")
     assert o.value == "/mnt/runner/outputs/o"
     assert o.host_path == "/ws/jobs/j1/outputs/o"
-    assert o.registered_as == ModelRef("m", "2") and q.registered_as == ModelRef("q")
+    assert o.registered_as == AssetRef("model", "m", "2") and q.registered_as == AssetRef("data", "q")
     assert p.env["AZURE_ML_OUTPUT_o"] == "/mnt/runner/outputs/o"
 
 
