@@ -31,6 +31,7 @@ from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, pre
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
+from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
 from runner.uris import ARTIFACTS
@@ -276,16 +277,21 @@ def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> No
 
 
 def resolve_stored_plan(ws: Workspace, plan: RunPlan) -> dict[str, ResolvedPath]:
-    """Every binding's canonical URI resolved again (filesystems are not stored in the record)."""
+    """Every binding's canonical URI resolved again (filesystems are not stored in the record), now
+    reading the objects: a remote input that is missing, unreachable or refused fails the job here,
+    naming the input and its URL, as does one that is not what the plan expected (a folder for a
+    ``uri_file``)."""
     resolver = Resolver(ws)
     resolved = {}
     for b in plan.inputs:
         found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
+        check_resolved(b, found)
         # the plan holds the model's storage path; its version's key finds it in the download cache
         resolved[b.name] = dataclasses.replace(found, cache_key=b.cache_key) if b.cache_key else found
     for b in plan.outputs:
         resolved[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
                                                    field=f"outputs.{b.name}")
+        check_resolved(b, resolved[b.name])
     resolved[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
     return resolved

@@ -35,20 +35,23 @@ from runner.workspace.resolved import ResolvedPath
 
 def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str
                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
-    """Resolve every asset input that has a path and every output (default location when no path).
+    """Resolve every asset input that has a path and every output (default location when no path),
+    without contacting storage: forms, local paths and registry references are checked here; a remote
+    object is read when the job runs (``runner.jobs.run.resolve_stored_plan``).
 
     An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
     inputs: dict[str, ResolvedPath] = {}
     for name, job_input in spec.inputs.items():
         if isinstance(job_input, AssetInput) and job_input.path is not None:
             with _located(spec, "inputs", name):
-                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir,
+                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir, check=False,
                                                 field=f"inputs.{name}.path", asset_type=job_input.type.value)
     outputs: dict[str, ResolvedPath] = {}
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):
             outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
-                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path")
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                                    check=False)
     return inputs, outputs
 
 
