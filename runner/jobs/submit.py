@@ -65,11 +65,21 @@ def _located(spec: CommandJobSpec, group: str, name: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
+@contextlib.contextmanager
+def _located_environment(spec: CommandJobSpec) -> Iterator[None]:
+    """An environment error without a place of its own (an unmapped name) points at ``environment:``."""
+    try:
+        yield
+    except (ResolveError, SpecError) as err:
+        raise err.located("environment", spec.where("environment")) from err
+
+
 def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> RunPlan:
     """Resolve every path and the environment through the workspace, then ``build_plan``."""
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name)
-    environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment)
+    with _located_environment(spec):
+        environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     return build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
 

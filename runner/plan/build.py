@@ -246,4 +246,5 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
         ignored_fields=tuple(spec.ignored_fields), warnings=tuple(spec.warnings),
         code_source=_code_source(spec),
         host_env=_env(spec, host_in, host_out),
+        conda=environment.conda,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.modes import AssetType, Direction, Mode, PathKind
 from runner.plan.types import CONTAINER_ARTIFACTS, AssetRef, Binding, Resources, RunPlan
+from runner.spec.environment import CondaSpec
 from runner.uris import ARTIFACTS, ModelRef, parse_path
 from runner.workspace.db import default_artifacts_uri
 from runner.workspace.jobdir import JobDir
@@ -46,7 +47,12 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         "resources": Resources(**res),
         "ignored_fields": tuple(data.get("ignored_fields") or ()),
         "warnings": tuple(data.get("warnings") or ()),
+        "conda": _conda(data.get("conda")),
     })
+
+
+def _conda(data: dict[str, Any] | None) -> CondaSpec | None:
+    return None if data is None else CondaSpec(**{**data, "requirements": tuple(data["requirements"])})
 
 
 def artifacts_binding(job_name: str, job_dir: JobDir) -> Binding:

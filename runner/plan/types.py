@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from runner.modes import AssetType, Direction, Mode, PathKind
+from runner.spec.environment import CondaSpec
 
 CONTAINER_ROOT = "/mnt/runner"
 CONTAINER_WORKDIR = f"{CONTAINER_ROOT}/code"
@@ -85,6 +86,7 @@ class RunPlan:
     warnings: tuple[str, ...] = ()
     code_source: str | None = None  # host path of the spec's `code` (copied into code_dir), if any
     host_env: dict[str, str] = field(default_factory=dict)  # env with host paths (process backend)
+    conda: CondaSpec | None = None  # build the image: these packages on conda.base_image (image is "")
 
     @property
     def bindings(self) -> tuple[Binding, ...]:

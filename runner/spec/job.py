@@ -66,6 +66,11 @@ class InlineEnvironment(StrictModel):
     os_type: Literal["linux", "windows"] | None = None
     inference_config: dict[str, Any] | None = None  # ignored
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _has_image(self) -> InlineEnvironment:
         if self.image is None and self.build is None:

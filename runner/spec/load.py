@@ -37,8 +37,6 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("resources", "locations"): "not used locally",
     ("resources", "max_instance_count"): "the job runs on one instance",
     ("environment", "inference_config"): "only used by deployments",
-    ("environment", "conda_file"): "the image is used as is; put the packages in the image (or a build "
-                                   "context) or map an environment with `runner environment create`",
     ("inputs", "*", "datastore"): "local paths are used where they are",
     ("inputs", "*", "path_on_compute"): "inputs appear under /mnt/runner/inputs/<name>",
 }
@@ -155,6 +153,10 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
     ignored = _ignored_fields(spec)
     for path, reason in ignored:
         warnings.append(f"{_where(doc, *path)}: {'.'.join(path)} is ignored ({reason})")
+    if uses_local_process(spec) and not isinstance(spec.environment, str) and spec.environment.conda_file:
+        warnings.append(f"{_where(doc, 'environment', 'conda_file')}: environment.conda_file is not "
+                        f"installed for a job run as a host process (compute: {LOCAL_PROCESS_COMPUTE}): the "
+                        "host's Python runs it")
     if spec.resources.instance_count > 1:
         warnings.append(f"{_where(doc, 'resources', 'instance_count')}: resources.instance_count="
                         f"{spec.resources.instance_count} runs as 1 instance locally")

@@ -141,7 +141,10 @@ def test_environment_reference_and_image(tmp_path: Path) -> None:
     assert ref.environment == "azureml:sklearn@latest"
     image = spec_from_data({"command": "ls", "environment": {"image": "python:3.11", "conda_file": "c.yml"}})
     assert isinstance(image.environment, InlineEnvironment) and image.environment.image == "python:3.11"
-    assert image.ignored_fields == ["environment.conda_file"]
+    assert image.ignored_fields == [] and image.warnings == []  # the conda file is built into the image
+    host = spec_from_data({"command": "ls", "compute": "local-process",
+                           "environment": {"image": "python:3.11", "conda_file": "c.yml"}})
+    assert [w for w in host.warnings if "conda_file is not installed for a job run as a host process" in w]
 
 
 def test_mount_is_azure_generic_mount() -> None:
