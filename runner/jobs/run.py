@@ -113,16 +113,17 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
     backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
-    resolved = resolve_stored_plan(ws, plan)
+    resolved_in, resolved_out = resolve_stored_plan(ws, plan)
     tracker.lap("resolve")
     image = backend.prepare_image(plan)
     tracker.lap("image")
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
-        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet)
+        materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
+                           quiet=quiet)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
-        outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
+        outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved_out, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
@@ -276,22 +277,24 @@ def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> No
             shutil.copytree(source, run.artifacts / name, dirs_exist_ok=True, symlinks=True)
 
 
-def resolve_stored_plan(ws: Workspace, plan: RunPlan) -> dict[str, ResolvedPath]:
+def resolve_stored_plan(ws: Workspace, plan: RunPlan
+                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
     """Every binding's canonical URI resolved again (filesystems are not stored in the record), now
     reading the objects: a remote input that is missing, unreachable or refused fails the job here,
     naming the input and its URL, as does one that is not what the plan expected (a folder for a
-    ``uri_file``)."""
+    ``uri_file``). Inputs and outputs apart: an input and an output may share a name, as in Azure."""
     resolver = Resolver(ws)
-    resolved = {}
+    resolved: dict[str, ResolvedPath] = {}
     for b in plan.inputs:
         found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
         check_resolved(b, found)
         # the plan holds the model's storage path; its version's key finds it in the download cache
         resolved[b.name] = dataclasses.replace(found, cache_key=b.cache_key) if b.cache_key else found
+    outputs: dict[str, ResolvedPath] = {}
     for b in plan.outputs:
-        resolved[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
-                                                   field=f"outputs.{b.name}")
-        check_resolved(b, resolved[b.name])
-    resolved[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
+        outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
+                                                  field=f"outputs.{b.name}")
+        check_resolved(b, outputs[b.name])
+    outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
-    return resolved
+    return resolved, outputs

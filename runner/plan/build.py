@@ -105,7 +105,8 @@ def check_resolved(binding: Binding, resolved: ResolvedPath) -> None:
         return
     group = "inputs" if binding.direction is Direction.INPUT else "outputs"
     field = f"{group}.{binding.name}"
-    check_mode(binding.type, binding.direction, binding.mode, resolved.kind, field=field)
+    if resolved.kind in path_kinds(binding.type, binding.direction):  # e.g. a custom_model file input
+        check_mode(binding.type, binding.direction, binding.mode, resolved.kind, field=field)
     if binding.kind is not PathKind.ANY:
         what = f"{binding.type.value} {binding.direction.value} '{binding.name}'"
         raise SpecError(f"{what} is a {resolved.kind.value} ({binding.uri}); a {binding.kind.value} was "
