@@ -23,11 +23,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from runner.errors import SpecError
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
-from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
+from runner.workspace.datastores import (
+    AnyDatastore,
+    DatastoreStore,
+    datastore_from_dict,
+    validation_to_spec_error,
+)
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
 from runner.workspace.registry import AssetRegistry, DataRegistry, ModelRegistry
@@ -137,7 +144,10 @@ class DatastoreOperations:
         self._store = store
 
     def create_or_update(self, datastore: AnyDatastore | dict[str, Any]) -> AnyDatastore:
-        ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+        try:
+            ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+        except ValidationError as exc:
+            raise validation_to_spec_error(exc) from exc
         return self._store.save(ds)
 
     def get(self, name: str) -> AnyDatastore:

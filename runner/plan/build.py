@@ -193,8 +193,18 @@ def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dic
 
 def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
          ) -> dict[str, str]:
-    env = {f"{INPUT_ENV_PREFIX}{k}": v for k, v in inputs.items() if v is not None}
-    env.update({f"{OUTPUT_ENV_PREFIX}{k}": v for k, v in outputs.items()})
+    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``. A name with a dash is no shell identifier
+    (dash and busybox ``sh`` drop such variables before the job's program starts; bash keeps them), so
+    it is also exported with ``_`` for ``-`` (``AZURE_ML_OUTPUT_trained_model``), unless that name is
+    taken."""
+    env: dict[str, str] = {}
+    for prefix, values in ((INPUT_ENV_PREFIX, inputs), (OUTPUT_ENV_PREFIX, outputs)):
+        env.update({f"{prefix}{k}": v for k, v in values.items() if v is not None})
+    for prefix, values in ((INPUT_ENV_PREFIX, inputs), (OUTPUT_ENV_PREFIX, outputs)):
+        for name, value in values.items():
+            alias = f"{prefix}{name.replace('-', '_')}"
+            if "-" in name and value is not None and alias not in env:
+                env[alias] = value
     env.update(spec.environment_variables)
     return env
 

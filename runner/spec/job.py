@@ -187,8 +187,8 @@ class CommandJobSpec(StrictModel):
     @classmethod
     def _command_type(cls, value: Any) -> Any:
         if value not in (None, "command"):
-            raise runner_error(f"job type '{value}' is not supported; only command jobs run locally",
-                        "set type: command (or remove it)")
+            raise runner_error(f"this job type is not supported (yet): {value} (runner runs command jobs)",
+                        "set type: command (or remove it) for a command job")
         return "command" if value is None else value
 
     # -- not part of the YAML -------------------------------------------------------------------------

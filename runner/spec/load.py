@@ -16,6 +16,7 @@ from runner.errors import SourceLocation, SpecError
 from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
+from runner.spec.kinds import refuse_other_kinds
 from runner.spec.validation import from_validation_error
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
 
@@ -91,6 +92,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     if data is None:
         raise SpecError("the job file is empty", where=doc.where(()),
                         hint="a command job needs at least command: and environment:")
+    refuse_other_kinds(data, doc)
     applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
     try:
         spec = validate_structure(data)
