@@ -107,3 +107,17 @@ def test_curated_environments_resolve_in_a_fresh_workspace(tmp_path: Path) -> No
     assert store.resolve_spec_environment("python:3.11").image == "python:3.11"
     with pytest.raises(Exception, match="is not mapped"):
         store.resolve_spec_environment("azureml:AzureML-lightgbm-3.3@latest")
+
+
+def test_build_progress_logs_each_step_off_a_terminal(caplog: pytest.LogCaptureFixture) -> None:
+    from runner.backends.conda_image import BuildProgress
+
+    with caplog.at_level("INFO", logger="runner.backends.conda_image"), \
+            BuildProgress("building x", quiet=False) as progress:
+        progress.line("Step 1/3 : FROM base\n")
+        progress.line("runner: warning: the conda file asks for Python 3.8; the image has Python 3.11\n")
+        progress.line("   ")
+    messages = [r.getMessage() for r in caplog.records]
+    assert "building x: Step 1/3 : FROM base" in messages
+    assert "the conda file asks for Python 3.8; the image has Python 3.11" in messages  # a warning
+    assert progress.tail[-1].startswith("runner: warning:") and len(progress.tail) == 2
