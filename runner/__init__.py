@@ -1,7 +1,7 @@
 """runner: run Azure-ML-style command jobs on your own machine.
 
     from runner import Input, Output, command, load_job, MLClient
-    from runner.entities import Model, Command, Environment
+    from runner.entities import Model, Data, Command, Environment
     from runner.constants import AssetTypes, ModelType, InputOutputModes
 
 Names are imported on first use, so ``import runner`` stays cheap and the CLI starts fast; the package
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from runner.client import MLClient
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
+    from runner.spec.data import Data
     from runner.spec.model import Model
 
 _EXPORTS = {
@@ -30,6 +31,7 @@ _EXPORTS = {
     "Environment": "runner.entities",
     "BuildContext": "runner.entities",
     "Model": "runner.spec.model",
+    "Data": "runner.spec.data",
     "command": "runner.builder",
     "load_job": "runner.builder",
     "MLClient": "runner.client",
@@ -39,7 +41,7 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "AssetTypes", "BuildContext", "Command", "Environment", "Input", "InputOutputModes", "MLClient",
+    "AssetTypes", "BuildContext", "Command", "Data", "Environment", "Input", "InputOutputModes", "MLClient",
     "Model", "ModelType", "Output", "__version__", "command", "load_job",
 ]
 

@@ -3,8 +3,13 @@
     from runner import MLClient            # or: from runner.client import MLClient
     ml_client = MLClient(DefaultAzureCredential(), subscription_id, resource_group, workspace)
     ml_client.models.create_or_update(Model(path="mlflow-model/model.pkl", name="m"))
+    ml_client.data.create_or_update(Data(path="example-data/", type="uri_folder", name="iris"))
     for model in ml_client.models.list():
         print(model.name)
+
+``create_or_update`` returns the registered version and, as azure-ai-ml does, sets the ``path`` of the
+entity it was given to where the version is stored (so ``Model(path=file_model.path, ...)`` references the
+registered files).
 
 Azure's credential, subscription, resource group and workspace name are accepted and kept (nothing is
 contacted); ``workspace_dir`` (or ``RUNNER_WORKSPACE``, or ``~/.local/share/runner``) picks the local
@@ -16,16 +21,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import ValidationError
 
 from runner.errors import RunnerError, SpecError
+from runner.spec.asset import AssetBase
+from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
-from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
+from runner.workspace.datastores import (
+    AnyDatastore,
+    DatastoreStore,
+    datastore_from_dict,
+    validation_to_spec_error,
+)
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
 from runner.workspace.paging import Page
-from runner.workspace.registry import FileEntry, ModelRegistry
+from runner.workspace.registry import AssetRegistry, DataRegistry, FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
 
 if TYPE_CHECKING:
@@ -33,58 +47,43 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Files = tuple[list[FileEntry], bool]  # (the class below has a method named ``list``)
-
 # azure.ai.ml.constants.ListViewType values
 ACTIVE_ONLY, ARCHIVED_ONLY, ALL = "ActiveOnly", "ArchivedOnly", "All"
 
+A = TypeVar("A", bound=AssetBase)
+Files = tuple[list[FileEntry], bool]
 
-class ModelOperations:
-    """``ml_client.models``."""
 
-    def __init__(self, registry: ModelRegistry) -> None:
+def _view(list_view_type: Any) -> str:
+    return str(getattr(list_view_type, "value", list_view_type) or ACTIVE_ONLY).lower()
+
+
+class _AssetOperations(Generic[A]):
+    """What ``ml_client.models`` and ``ml_client.data`` share (their rules are the registry's)."""
+
+    def __init__(self, registry: AssetRegistry[A]) -> None:
         self._registry = registry
 
-    def create_or_update(self, model: Model, **_: Any) -> Model:
-        """A new version, or (same name + version, same path) an update of description and tags."""
-        return self._registry.create_or_update(model)
+    def _create_or_update(self, asset: A) -> A:
+        """A new version, or (same name + version, same path) an update of description and tags. The
+        given entity's ``path`` becomes the registered location, as in azure-ai-ml."""
+        created = self._registry.create_or_update(asset)
+        asset.path = created.path
+        return created
 
-    def create(self, model: Model) -> Model:
-        """A new version only (``runner model create``): an existing name + version is refused."""
-        return self._registry.create(model)
+    def create(self, asset: A) -> A:
+        """A new version only (``runner model create`` / ``data create``): an existing version is refused."""
+        return self._registry.create(asset)
 
     def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
-               remove: Iterable[str] = ()) -> Model:
-        """``--set description=..`` / ``--set tags.k=v`` / ``--remove tags.k``; nothing else may change."""
-        return self._registry.update(name, version, set_values=set_values, remove=remove)
+               add_values: dict[str, str] | None = None, remove: Iterable[str] = ()) -> A:
+        """az's ``--set description=..`` / ``--set tags.k=v`` / ``--add tags k=v`` / ``--remove tags.k``;
+        nothing else may change."""
+        return self._registry.update(name, version, set_values=set_values, add_values=add_values,
+                                     remove=remove)
 
-    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Model:
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> A:
         return self._registry.get(name, version=None if version is None else str(version), label=label)
-
-    def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None,
-             archived_only: bool = False, include_archived: bool = False,
-             max_results: int | None = None) -> Iterator[Model]:
-        view = str(getattr(list_view_type, "value", list_view_type) or ACTIVE_ONLY)
-        models = self._registry.list(name, include_archived=include_archived or view.lower() == "all",
-                                     archived_only=archived_only or view.lower() == "archivedonly",
-                                     max_results=None if stage else max_results)
-        if stage:
-            models = [m for m in models if m.stage == stage][:max_results or None]
-        return iter(models)
-
-    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
-             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
-             limit: int | None = None) -> Page[Model]:
-        """One page of ``list`` (runner's addition, for the web UI and scripts): the latest version of
-        each model, or with ``name`` its versions; filtered by part of the name and a tag
-        (``key`` or ``key=value``)."""
-        return self._registry.page(name, name_contains=name_contains, tag=tag,
-                                   include_archived=include_archived, archived_only=archived_only,
-                                   offset=offset, limit=limit)
-
-    def files(self, name: str, version: str | int | None = None, *, limit: int = 1000) -> Files:
-        """A version's files and their sizes (at most ``limit``; the flag says there were more)."""
-        return self._registry.files(name, None if version is None else str(version), limit=limit)
 
     def archive(self, name: str, version: str | int | None = None, label: str | None = None,
                 **_: Any) -> None:
@@ -99,10 +98,60 @@ class ModelOperations:
         return self._registry.download(name, None if version is None else str(version), download_path,
                                        quiet=quiet)
 
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[A]:
+        """One page of ``list`` (runner's addition, for the web UI and scripts): the latest version of
+        each asset, or with ``name`` its versions; filtered by part of the name and a tag
+        (``key`` or ``key=value``)."""
+        return self._registry.page(name, name_contains=name_contains, tag=tag,
+                                   include_archived=include_archived, archived_only=archived_only,
+                                   offset=offset, limit=limit)
+
+    def files(self, name: str, version: str | int | None = None, *, limit: int = 1000) -> Files:
+        """A version's files and their sizes (at most ``limit``; the flag says there were more)."""
+        return self._registry.files(name, None if version is None else str(version), limit=limit)
+
     def _version(self, name: str, version: str | int | None, label: str | None) -> str | None:
         if version is not None:
             return str(version)
         return self._registry.get(name, label=label).version if label else None
+
+
+class ModelOperations(_AssetOperations[Model]):
+    """``ml_client.models``."""
+
+    def create_or_update(self, model: Model, **_: Any) -> Model:
+        """A new version, or (same name + version, same path) an update of description and tags; the
+        model's ``path`` becomes the registered location, as in azure-ai-ml."""
+        return self._create_or_update(model)
+
+    def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None,
+             archived_only: bool = False, include_archived: bool = False,
+             max_results: int | None = None) -> Iterator[Model]:
+        view = _view(list_view_type)
+        models = self._registry.list(name, include_archived=include_archived or view == "all",
+                                     archived_only=archived_only or view == "archivedonly",
+                                     max_results=None if stage else max_results)
+        if stage:
+            models = [m for m in models if m.stage == stage][:max_results or None]
+        return iter(models)
+
+
+class DataOperations(_AssetOperations[Data]):
+    """``ml_client.data``."""
+
+    def create_or_update(self, data: Data, **_: Any) -> Data:
+        """A new version, or (same name + version, same path) an update of description and tags; the
+        data asset's ``path`` becomes the registered location, as in azure-ai-ml."""
+        return self._create_or_update(data)
+
+    def list(self, name: str | None = None, *, list_view_type: Any = None, archived_only: bool = False,
+             include_archived: bool = False, max_results: int | None = None) -> Iterator[Data]:
+        view = _view(list_view_type)
+        return iter(self._registry.list(name, include_archived=include_archived or view == "all",
+                                        archived_only=archived_only or view == "archivedonly",
+                                        max_results=max_results))
 
 
 class DatastoreOperations:
@@ -112,7 +161,10 @@ class DatastoreOperations:
         self._store = store
 
     def create_or_update(self, datastore: AnyDatastore | dict[str, Any]) -> AnyDatastore:
-        ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+        try:
+            ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+        except ValidationError as exc:
+            raise validation_to_spec_error(exc) from exc
         return self._store.save(ds)
 
     def get(self, name: str) -> AnyDatastore:
@@ -227,6 +279,8 @@ class MLClient:
         self.registry_name = registry_name  # Azure registries are local namespaces of models here
         self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver,
                                                     registry_name=registry_name))
+        self.data = DataOperations(DataRegistry(self._workspace, resolver=self._resolver,
+                                                registry_name=registry_name))
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
         self.compute = ComputeOperations(ComputeStore(self._workspace))
@@ -259,9 +313,11 @@ class MLClient:
         self._jobs = value
 
     def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
-        """Azure's generic ``ml_client.create_or_update``: models here, jobs to ``.jobs``."""
+        """Azure's generic ``ml_client.create_or_update``: models and data here, jobs to ``.jobs``."""
         if isinstance(entity, Model):
             return self.models.create_or_update(entity)
+        if isinstance(entity, Data):
+            return self.data.create_or_update(entity)
         return self.jobs.create_or_update(entity, **kwargs)
 
     def __repr__(self) -> str:

@@ -1,7 +1,7 @@
 """Entities shaped like ``azure.ai.ml.entities`` (and ``azure.ai.ml.Input/Output``).
 
     from runner import Input, Output, command
-    from runner.entities import Model, Command, Environment, BuildContext
+    from runner.entities import Model, Data, Command, Environment, BuildContext
 
 ``Command`` is a checked command job (from ``command(...)`` or ``load_job(...)``); it wraps a
 ``runner.spec.job.CommandJobSpec``. A job built in Python equals the same job loaded from YAML, and
@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.spec.data import Data
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
 from runner.spec.model import Model
@@ -23,7 +24,7 @@ from runner.spec.yamlio import dump_yaml
 if TYPE_CHECKING:
     from runner.jobs.operations import JobService
 
-__all__ = ["BuildContext", "Command", "Environment", "Input", "Model", "Output"]
+__all__ = ["BuildContext", "Command", "Data", "Environment", "Input", "Model", "Output"]
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -9,7 +9,15 @@
 | ``runs:/<run-id>/<p>``                                           | ``JobOutputPath`` (artifacts) |
 | ``azureml:<name>:<version>``, ``azureml:<name>@latest``          | ``ModelRef``             |
 | ``azureml://registries/<reg>/models/<name>/versions/<v>``         | ``ModelRef`` (registry)  |
-| ``abfs://``, ``az://``, ``s3://``, ``memory://`` ...              | ``FsspecUrl``            |
+| ``wasbs://<container>@<account>.blob.core.windows.net/<p>`` (``wasb``) | ``StorageUrl``       |
+| ``https://<account>.blob.core.windows.net/<container>/<p>``      | ``StorageUrl``           |
+| ``abfss://<container>@<account>.dfs.core.windows.net/<p>`` (``abfs``)  | ``StorageUrl``       |
+| ``http://127.0.0.1:10000/<account>/<container>/<p>`` (an emulator) | ``StorageUrl``         |
+| ``abfs://<container>/<p>``, ``az://``, ``s3://``, ``memory://`` ... | ``FsspecUrl``          |
+
+``ModelRef`` is the parsed ``azureml:<name>:<version>`` of a model or a data asset alike: the input's
+type decides which registry it names. A ``StorageUrl`` is one of the forms Azure accepts for a blob or
+Data Lake path; resolution maps it to the registered datastore of the same account and container.
 """
 
 from __future__ import annotations
@@ -74,6 +82,20 @@ class FsspecUrl:
 
 
 @dataclass(frozen=True)
+class StorageUrl:
+    """An Azure Storage URL in one of the forms Azure accepts as a path (no I/O: just its parts)."""
+
+    account: str
+    container: str
+    path: str  # inside the container, no leading slash
+    endpoint: str  # the account's blob endpoint: https://<a>.blob.core.windows.net, http://127.0.0.1:10000/<a>
+    written: str  # as given
+
+    def __str__(self) -> str:
+        return self.written
+
+
+@dataclass(frozen=True)
 class EnvironmentRef:
     """``azureml:<env>:<ver>``, ``azureml:<env>@latest`` or ``azureml://registries/<r>/environments/...``"""
 
@@ -89,7 +111,7 @@ class EnvironmentRef:
         return f"azureml:{self.name}@{self.label}" if self.label else f"azureml:{self.name}:{self.version}"
 
 
-PathRef = LocalPath | DatastorePath | JobOutputPath | ModelRef | FsspecUrl
+PathRef = LocalPath | DatastorePath | JobOutputPath | ModelRef | StorageUrl | FsspecUrl
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _DATASTORE = re.compile(
@@ -104,15 +126,41 @@ _REG_ENV = re.compile(
     rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
 _SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))$")
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+# <container>@<account>.<blob|dfs>.<suffix>/<path> (wasb, wasbs, abfs, abfss)
+_AT_FORM = re.compile(r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[a-z0-9]+)"
+                      r"\.(?:blob|dfs)\.(?P<suffix>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
+# https://<account>.<blob|dfs>.<suffix>/<container>/<path>
+_HOST_FORM = re.compile(r"^(?P<scheme>https?)://(?P<account>[a-z0-9]+)\.(?:blob|dfs)\.(?P<suffix>[^/:]+)"
+                        r"/(?P<container>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
+# path-style (emulators such as Azurite): http://127.0.0.1:10000/<account>/<container>/<path>
+_PATH_STYLE = re.compile(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|localhost|\[::1\])"
+                         r"(?P<port>:\d+)?/(?P<account>[a-z0-9]+)/(?P<container>[^/]+)(?:/(?P<path>.*))?$",
+                         re.IGNORECASE)
 
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
     "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
-    "azureml://registries/<reg>/models/<name>/versions/<v>, or an fsspec URL (abfs://, s3://, file://)")
+    "azureml://registries/<reg>/models/<name>/versions/<v>, a storage URL (wasbs://, https://<account>"
+    ".blob.core.windows.net/..., abfss://) or an fsspec URL (abfs://, s3://, file://)")
 
 
 def _clean(path: str | None) -> str:
     return (path or "").strip("/")
+
+
+def parse_storage_url(value: str) -> StorageUrl | None:
+    """The Azure Storage URL forms (``wasbs://``, ``https://<a>.blob...``, ``abfss://``, path-style)."""
+    if m := _AT_FORM.match(value):
+        tls = m["scheme"].lower() in ("wasbs", "abfss")
+        endpoint = f"{'https' if tls else 'http'}://{m['account']}.blob.{m['suffix']}"
+        return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
+    if m := _HOST_FORM.match(value):
+        endpoint = f"{m['scheme'].lower()}://{m['account']}.blob.{m['suffix']}"
+        return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
+    if m := _PATH_STYLE.match(value):
+        endpoint = f"{m['scheme'].lower()}://{m['host']}{m['port'] or ''}/{m['account']}"
+        return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
+    return None
 
 
 def parse_path(text: str, *, field: str | None = None) -> PathRef:
@@ -137,6 +185,11 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
     if value.startswith("file://"):
         return LocalPath(value[len("file://"):])
+    if url := parse_storage_url(value):
+        return url
+    if value.lower().startswith(("wasb://", "wasbs://")):
+        raise SpecError(f"'{value}' is not a valid blob URL", field=field,
+                        hint="write wasbs://<container>@<account>.blob.core.windows.net/<path>")
     if _SCHEME.match(value):
         return FsspecUrl(value)
     return LocalPath(value)

@@ -24,7 +24,8 @@ from pydantic_core import PydanticUndefined
 from runner.spec.job import BuildContext, CommandJobSpec, InlineEnvironment, LimitsSpec, ResourcesSpec
 from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
 from runner.spec.load import IGNORED
-from runner.spec.model import _READ_ONLY_YAML_FIELDS, MODEL_YAML_FIELDS
+from runner.spec.asset import READ_ONLY_YAML_FIELDS
+from runner.spec.model import MODEL_YAML_FIELDS
 from runner.workspace.datastore_kinds import (
     AzureCredentials,
     AzureDatastore,
@@ -185,11 +186,11 @@ def _model_table(docs: dict[str, str]) -> str:
     from runner.spec.model import Model
 
     rows = []
-    for key in (*MODEL_YAML_FIELDS, *_READ_ONLY_YAML_FIELDS):
+    for key in (*MODEL_YAML_FIELDS, *READ_ONLY_YAML_FIELDS):
         field = Model.model_fields.get(key)
         kind = _type_name(field.annotation) if field is not None else "string"
         what = _doc(docs, f"model.{key}")
-        if key in _READ_ONLY_YAML_FIELDS:
+        if key in READ_ONLY_YAML_FIELDS:
             what = f"**Read-only**: accepted and ignored on create. {what}"
         if f"model.{key}" in NOT_IN_AZURE:
             what += f" *Not in Azure ML's schema: {NOT_IN_AZURE[f'model.{key}']}.*"

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 BACKENDS = ("docker", "process")
 
 
-def get_backend(name: str, *, cache_dir: Path | None = None, allow_pull: bool = False) -> Backend:
-    """The backend called ``name`` (``docker`` or ``process``)."""
+def get_backend(name: str, *, cache_dir: Path | None = None, allow_pull: bool = False,
+                quiet: bool = False) -> Backend:
+    """The backend called ``name`` (``docker`` or ``process``); ``quiet``: no progress display."""
     if name == "docker":
         from runner.backends.docker import DockerBackend  # docker-py: imported only when a job needs it
 
-        return DockerBackend(cache_dir=cache_dir, allow_pull=allow_pull)
+        return DockerBackend(cache_dir=cache_dir, allow_pull=allow_pull, quiet=quiet)
     if name == "process":
         from runner.backends.process import ProcessBackend  # as docker: imported when chosen
 

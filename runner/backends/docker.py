@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends.base import JOB_LABEL, BindMount, Capabilities, PreparedImage, RunSpec
+from runner.backends.conda_image import build_conda_image
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.errors import BackendError, ContainerError, SpecError
@@ -144,8 +145,10 @@ class DockerBackend:
         network_isolation=True,
     )
 
-    def __init__(self, *, cache_dir: Path | None = None, allow_pull: bool = False) -> None:
+    def __init__(self, *, cache_dir: Path | None = None, allow_pull: bool = False,
+                 quiet: bool = False) -> None:
         self.allow_pull = allow_pull
+        self.quiet = quiet  # no progress display for image builds
         self.shells = ShellCache(cache_dir / "image_shells.json" if cache_dir else None)
         self._client: Any = None
 
@@ -173,7 +176,10 @@ class DockerBackend:
                                hint=DOCKER_HINT) from exc
 
     def _prepare_image(self, plan: RunPlan) -> PreparedImage:
-        if plan.build_context:
+        if plan.conda:
+            base = self._find(plan.conda.base_image)
+            image = build_conda_image(self.client, plan.conda, base, quiet=self.quiet)
+        elif plan.build_context:
             image = self._build(Path(plan.build_context), plan.dockerfile)
             if plan.image and plan.image not in image.tags:  # the name a mapped environment uses
                 repository, _, tag = plan.image.rpartition(":") if ":" in plan.image.split("/")[-1] \

@@ -8,7 +8,7 @@ from runner.cli._common import OUTPUT, OutputFormat, client, emit
 
 app = typer.Typer(no_args_is_help=True)
 
-_COLUMNS = ["name", "version", "image", "build_context", "description"]
+_COLUMNS = ["name", "version", "image", "build_context", "builtin"]
 
 
 @app.command("create")
@@ -33,7 +33,7 @@ def list_(
     name: str = typer.Option(None, "--name", "-n", help="Only this environment's versions."),
     output: OutputFormat = OUTPUT,
 ) -> None:
-    """List mapped environments."""
+    """List mapped environments, and the built-in ones (curated environments the provisioned image holds)."""
     emit([r.model_dump(mode="json") for r in client().environments.list(name)], output, _COLUMNS)
 
 

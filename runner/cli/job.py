@@ -114,6 +114,8 @@ def _summary(record: JobRecord) -> None:
         lines.append(f"Error: {record.error}")
     if record.registered_models:
         lines.append("Registered models: " + ", ".join(record.registered_models))
+    if record.registered_data:
+        lines.append("Registered data assets: " + ", ".join(record.registered_data))
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
     typer.echo("\n".join(lines), err=True)
@@ -203,8 +205,10 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     if ray:  # a job on a Ray compute: where it ran
         rows += [("compute", f"{ray['compute']} ({ray['address']})"), ("node", ray.get("node_ip"))]
     rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
+    rows += [(f"inputs.{k}.asset", v) for k, v in record.extra.get("input_assets", {}).items()]
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]
+    rows += [("registered_data", d) for d in record.registered_data]
     _common.print_table(("field", "value"), rows)
 
 

@@ -24,6 +24,7 @@ from runner import __version__
 from runner.cli import _common
 from runner.cli.cache import app as cache_app
 from runner.cli.compute import app as compute_app
+from runner.cli.data import app as data_app
 from runner.cli.datastore import app as datastore_app
 from runner.cli.environment import app as environment_app
 from runner.cli.job import app as job_app
@@ -56,6 +57,7 @@ app = typer.Typer(
 )
 app.add_typer(job_app, name="job", help="Create, stream, show, list, cancel and download jobs.")
 app.add_typer(model_app, name="model", help="Register and manage models.")
+app.add_typer(data_app, name="data", help="Register and manage data assets.")
 app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
 app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")

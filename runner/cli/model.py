@@ -7,6 +7,7 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
+from runner.cli._assets import EXTRA_ARGS, one_of, parse_update
 from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
 from runner.errors import SpecError
 
@@ -92,30 +93,26 @@ def show(
     registry_name: str = REGISTRY,
 ) -> None:
     """Show one model version."""
-    _one_of(version, label)
+    one_of(version, label)
     emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [])
 
 
-@app.command("update")
+@app.command("update", context_settings=EXTRA_ARGS)
 def update(
+    ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(..., "--version", "-v", help="Version."),
     set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value>."),
-    remove: list[str] = typer.Option(None, "--remove", help="tags.<key> to remove."),
+    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description to remove."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
     registry_name: str = REGISTRY,
 ) -> None:
-    """Update the description or tags of a model version (nothing else can change)."""
-    if not set_ and not remove:
-        raise SpecError("nothing to update", hint="--set description=\"...\", --set tags.<key>=<value> or "
-                                                  "--remove tags.<key>")
-    values = {}
-    for item in set_ or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpecError(f"--set expects field=value, got '{item}'", hint="--set tags.stage=Prod")
-        values[key.strip()] = value
-    updated = client(registry_name).models.update(name, version, set_values=values, remove=remove or [])
+    """Update the description or tags of a model version (nothing else can change).
+
+    Also --add tags <key>=<value> [...] (as az's generic update)."""
+    change = parse_update(set_, remove, ctx.args)
+    updated = client(registry_name).models.update(name, version, set_values=change.set_values,
+                                                  add_values=change.add_values, remove=change.remove)
     emit(updated.to_dict(), output, [])
 
 
@@ -127,7 +124,7 @@ def archive(
     registry_name: str = REGISTRY,
 ) -> None:
     """Archive a model version, or the whole model (hidden from list; still usable)."""
-    _one_of(version, label, required=False)
+    one_of(version, label, required=False)
     client(registry_name).models.archive(name, version=version, label=label)
     typer.echo(f"archived model '{name}'" + (f" version {version}" if version else ""))
 
@@ -140,7 +137,7 @@ def restore(
     registry_name: str = REGISTRY,
 ) -> None:
     """Restore an archived model version, or the whole model."""
-    _one_of(version, label, required=False)
+    one_of(version, label, required=False)
     client(registry_name).models.restore(name, version=version, label=label)
     typer.echo(f"restored model '{name}'" + (f" version {version}" if version else ""))
 
@@ -157,9 +154,3 @@ def download(
                                                    quiet=_common.STATE.quiet)
     typer.echo(f"downloaded model '{name}' version {version} to {target}")
 
-
-def _one_of(version: str | None, label: str | None, *, required: bool = True) -> None:
-    if version and label:
-        raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
-    if required and not version and not label:
-        raise SpecError("give --version or --label", hint="--version 1, or --label latest")

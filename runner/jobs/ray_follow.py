@@ -32,7 +32,7 @@ from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnre
 from runner.errors import BackendError, RunnerError
 from runner.jobs.ray_package import fetch_control, read_control
 from runner.jobs.recovery import process_start_time
-from runner.jobs.register import register_output_models
+from runner.jobs.register import register_outputs
 from runner.jobs.run import StatusTracker
 from runner.jobs.spawn import follower_lock, respawn_follower
 from runner.jobs.supervise import CancelSignals, Echo
@@ -279,8 +279,8 @@ class _Follower:
         error = result.get("error")
         if status is JobStatus.COMPLETED:
             try:
-                fields["registered_models"] = register_output_models(
-                    self.ws, self.record, plan_from_dict(self.record.extra["plan"]))
+                registered = register_outputs(self.ws, self.record, plan_from_dict(self.record.extra["plan"]))
+                fields["registered_models"], fields["registered_data"] = registered.models, registered.data
             except RunnerError as err:
                 status, error = JobStatus.FAILED, err.render()
         for key in ("started_at", "ended_at"):

@@ -1,39 +1,63 @@
-"""Outputs with ``name`` (and ``version``) set are registered as model versions when the job completes
-(Azure's behaviour), with the job as lineage (``path: azureml://jobs/<job>/outputs/<out>``)."""
+"""Outputs with ``name`` (and ``version``) set are registered when the job completes, as Azure does: a
+model output (``custom_model``, ``mlflow_model``, ``triton_model``) as a model version, a ``uri_file``,
+``uri_folder`` or ``mltable`` output as a data asset version; the path is the job's output
+(``azureml://jobs/<job>/outputs/<out>``), so the job is recorded as the version's lineage."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from runner.errors import RegistryError, RunnerError
-from runner.modes import MODEL_TYPES
-from runner.plan.types import RunPlan
+from runner.plan.types import Binding, RunPlan
+from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord, Workspace
-from runner.workspace.registry import ModelRegistry
+from runner.workspace.registry import DataRegistry, ModelRegistry
 
 log = logging.getLogger(__name__)
 
 
-def register_output_models(ws: Workspace, record: JobRecord, plan: RunPlan) -> list[str]:
-    """Register every output that asks for it; returns ``azureml:<name>:<version>`` of each."""
+@dataclass
+class Registered:
+    """``azureml:<name>:<version>`` of each version registered from a job's outputs."""
+
+    models: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
+
+
+def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registered:
+    """Register every output that asks for it (a model or a data asset, by the output's type)."""
+    registered = Registered()
     if not any(binding.registered_as for binding in plan.outputs):
-        return []  # the common case: nothing to register
-    registry = ModelRegistry(ws)
-    registered: list[str] = []
+        return registered  # the common case: nothing to register
+    models, data = ModelRegistry(ws), DataRegistry(ws)
     for binding in plan.outputs:
-        if binding.registered_as is None:
+        target = binding.registered_as
+        if target is None:
             continue
-        name, version = binding.registered_as.name, binding.registered_as.version
-        model_type = binding.type.value if binding.type in MODEL_TYPES else "custom_model"
-        model = Model(name=name, version=version, type=model_type,
-                      path=f"azureml://jobs/{record.name}/outputs/{binding.name}",
-                      description=f"output '{binding.name}' of job {record.name}")
+        path = f"azureml://jobs/{record.name}/outputs/{binding.name}"
+        description = f"output '{binding.name}' of job {record.name}"
         try:
-            created = registry.create(model)
+            if target.kind == "data":
+                created: Model | Data = data.create(Data(name=target.name, version=target.version,
+                                                         type=binding.type.value, path=path,
+                                                         description=description))
+            else:
+                created = models.create(Model(name=target.name, version=target.version,
+                                              type=binding.type.value, path=path, description=description))
         except RunnerError as err:
-            raise RegistryError(f"registering output '{binding.name}' as model '{name}' failed: "
-                                f"{err.message}", hint=err.hint) from err
-        registered.append(f"azureml:{created.name}:{created.version}")
-        log.info("registered output %s of job %s as %s", binding.name, record.name, registered[-1])
+            raise _failed(binding, err) from err
+        (registered.data if target.kind == "data" else registered.models).append(
+            f"azureml:{created.name}:{created.version}")
+        log.info("registered output %s of job %s as %s %s:%s", binding.name, record.name, target.kind,
+                 created.name, created.version)
     return registered
+
+
+def _failed(binding: Binding, err: RunnerError) -> RegistryError:
+    target = binding.registered_as
+    assert target is not None
+    what = "data asset" if target.kind == "data" else "model"
+    return RegistryError(f"registering output '{binding.name}' as {what} '{target.name}' failed: "
+                         f"{err.message}", hint=err.hint)

@@ -29,9 +29,10 @@ from runner.errors import RunnerError
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.recovery import process_start_time
-from runner.jobs.register import register_output_models
+from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
 from runner.modes import Mode
+from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
 from runner.uris import ARTIFACTS
@@ -111,19 +112,19 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
-    backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(),
+    backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
-    resolved = resolve_stored_plan(ws, plan)
+    resolved_in, resolved_out = resolve_stored_plan(ws, plan)
     tracker.lap("resolve")
     image = backend.prepare_image(plan)
     tracker.lap("image")
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
-        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet,
-                           read_only_binds=backend.capabilities.read_only_binds)
+        materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
+                           quiet=quiet, read_only_binds=backend.capabilities.read_only_binds)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
-        outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
+        outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved_out, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
@@ -135,11 +136,11 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload)
-    registered = register_output_models(ws, record, plan) if status is JobStatus.COMPLETED else []
+    registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
     return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
-                          registered_models=registered)
+                          registered_models=registered.models, registered_data=registered.data)
 
 
 def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],
@@ -278,21 +279,28 @@ def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> No
             shutil.copytree(source, run.artifacts / name, dirs_exist_ok=True, symlinks=True)
 
 
-def resolve_stored_plan(ws: Workspace, plan: RunPlan) -> dict[str, ResolvedPath]:
-    """Every binding's canonical URI resolved again (filesystems are not stored in the record)."""
+def resolve_stored_plan(ws: Workspace, plan: RunPlan
+                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
+    """Every binding's canonical URI resolved again (filesystems are not stored in the record), now
+    reading the objects: a remote input that is missing, unreachable or refused fails the job here,
+    naming the input and its URL, as does one that is not what the plan expected (a folder for a
+    ``uri_file``). Inputs and outputs apart: an input and an output may share a name, as in Azure."""
     resolver = Resolver(ws)
-    resolved = {}
+    resolved: dict[str, ResolvedPath] = {}
     for b in plan.inputs:
         found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
+        check_resolved(b, found)
         # the plan holds the model's storage path; its version's key finds it in the download cache
         if b.cache_key:
             found = dataclasses.replace(found, cache_key=b.cache_key)
         if b.mode is Mode.DIRECT and found.datastore is not None:  # it can read its source, not write
             found = dataclasses.replace(found, env=resolver.datastores.get(found.datastore).read_only_env())
         resolved[b.name] = found
+    outputs: dict[str, ResolvedPath] = {}
     for b in plan.outputs:
-        resolved[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
-                                                   field=f"outputs.{b.name}")
-    resolved[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
+        outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
+                                                  field=f"outputs.{b.name}")
+        check_resolved(b, outputs[b.name])
+    outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
-    return resolved
+    return resolved, outputs

@@ -31,7 +31,6 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
-from runner.workspace.models import ModelStore
 from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
@@ -43,21 +42,23 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
                        default_datastore: str = DEFAULT_DATASTORE
                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
     """Resolve every asset input that has a path and every output (default location, on
-    ``default_datastore``, when no path).
+    ``default_datastore``, when no path), without contacting storage: forms, local paths and registry
+    references are checked here; a remote object is read when the job runs
+    (``runner.jobs.run.resolve_stored_plan``).
 
     An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
     inputs: dict[str, ResolvedPath] = {}
     for name, job_input in spec.inputs.items():
         if isinstance(job_input, AssetInput) and job_input.path is not None:
             with _located(spec, "inputs", name):
-                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir,
-                                                field=f"inputs.{name}.path")
+                inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir, check=False,
+                                                field=f"inputs.{name}.path", asset_type=job_input.type.value)
     outputs: dict[str, ResolvedPath] = {}
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):
             outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
                                                     base_dir=spec.base_dir, field=f"outputs.{name}.path",
-                                                    default_datastore=default_datastore)
+                                                    default_datastore=default_datastore, check=False)
     return inputs, outputs
 
 
@@ -73,6 +74,15 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
+@contextlib.contextmanager
+def _located_environment(spec: CommandJobSpec) -> Iterator[None]:
+    """An environment error without a place of its own (an unmapped name) points at ``environment:``."""
+    try:
+        yield
+    except (ResolveError, SpecError) as err:
+        raise err.located("environment", spec.where("environment")) from err
+
+
 def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
              default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
     """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
@@ -81,7 +91,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
                                          default_datastore=default_datastore)
-    guard = WriteGuard(workspace, resolver.datastores, ModelStore(workspace))
+    guard = WriteGuard(workspace, resolver.datastores)
     for name, output in outputs.items():
         refusal = guard.refusal(output, job_name=job_name)
         if refusal:
@@ -90,7 +100,8 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
                             hint="write the output somewhere else (or leave out path: for the job's own "
                                  "default location), and set name/version on the output to register "
                                  "a new version")
-    environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment)
+    with _located_environment(spec):
+        environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
     for binding in plan.inputs:  # a direct input gets read-only credentials: refuse what has none
@@ -151,6 +162,7 @@ def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend
         backend=backend, runner_pid=os.getpid(), job_dir=str(ws.job_dir(plan.job_name)),
         extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
                "literals": dict(plan.literals), "warnings": list(plan.warnings),
+               "input_assets": {b.name: str(b.asset) for b in plan.inputs if b.asset is not None},
                "status_times": {JobStatus.QUEUED.value: queued.isoformat()},
                **({"unsafe_docker_args": list(plan.resources.docker_args)}
                   if plan.resources.unsafe_docker_args and plan.resources.docker_args else {})})

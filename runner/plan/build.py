@@ -17,12 +17,28 @@ import posixpath
 from collections.abc import Mapping
 
 from runner.errors import SpecError
-from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode, PathKind, check_mode, path_kinds
-from runner.plan.types import CONTAINER_ROOT, CONTAINER_WORKDIR, Binding, Resources, RunPlan
+from runner.modes import (
+    DEFAULT_MODE,
+    MODEL_TYPES,
+    AssetType,
+    Direction,
+    Mode,
+    PathKind,
+    check_mode,
+    path_kinds,
+)
+from runner.plan.types import (
+    CONTAINER_ROOT,
+    CONTAINER_WORKDIR,
+    AssetKind,
+    AssetRef,
+    Binding,
+    Resources,
+    RunPlan,
+)
 from runner.spec.expressions import render_command
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
-from runner.uris import ModelRef
 from runner.workspace.environments import ResolvedEnvironment
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
@@ -54,42 +70,95 @@ def _basename(resolved: ResolvedPath) -> str:
     return posixpath.basename(resolved.path.rstrip("/")) or "data"
 
 
+def names_a_file(path: str | None) -> bool:
+    """Whether an output's ``path`` names a file: its last segment has an extension (``model.pkl``) and
+    it does not end with ``/``. (Azure tells them apart by the path too; a folder can be forced with a
+    trailing ``/``.)"""
+    if not path or path.endswith("/"):
+        return False
+    last = posixpath.basename(path.split("/paths/", 1)[-1] if "/paths/" in path else path)
+    stem, dot, extension = last.rpartition(".")
+    return bool(dot and stem and extension and extension.isalnum())
+
+
+def expected_kind(asset_type: AssetType, direction: Direction, resolved: ResolvedPath,
+                  output_path: str | None = None) -> PathKind:
+    """What a binding is: what resolution found, else what the type says (``uri_file``: a file; the
+    folder types: a folder). ``custom_model`` is a folder as an input (a single file has no mode in the
+    matrix) and, as an output, a file when its path names one (the seed's "custom file" output)."""
+    if resolved.kind is not PathKind.ANY:
+        return resolved.kind
+    kinds = path_kinds(asset_type, direction)
+    if direction is Direction.OUTPUT and asset_type is AssetType.URI_FILE and output_path is None:
+        return PathKind.ANY  # Azure's default output location is a folder: the job gets the folder
+    if len(kinds) == 1:
+        return kinds[0]
+    if direction is Direction.INPUT:
+        return PathKind.FOLDER
+    return PathKind.FILE if names_a_file(output_path) else PathKind.FOLDER
+
+
+def check_resolved(binding: Binding, resolved: ResolvedPath) -> None:
+    """At run time, once a remote path has been read: it is what the plan expected (a file for a
+    ``uri_file``, a folder for a ``uri_folder``...), and the matrix allows its mode for what it is."""
+    if resolved.kind is PathKind.ANY or resolved.kind is binding.kind:
+        return
+    group = "inputs" if binding.direction is Direction.INPUT else "outputs"
+    field = f"{group}.{binding.name}"
+    if resolved.kind in path_kinds(binding.type, binding.direction):  # e.g. a custom_model file input
+        check_mode(binding.type, binding.direction, binding.mode, resolved.kind, field=field)
+    if binding.kind is not PathKind.ANY:
+        what = f"{binding.type.value} {binding.direction.value} '{binding.name}'"
+        raise SpecError(f"{what} is a {resolved.kind.value} ({binding.uri}); a {binding.kind.value} was "
+                        "expected", field=f"{field}.path",
+                        hint=f"point path at a {binding.kind.value}, or change the type")
+
+
 def _binding(name: str, direction: Direction, asset_type: AssetType, mode: Mode, resolved: ResolvedPath,
-             job_dir: JobDir, *, file_value: bool, registered_as: ModelRef | None = None) -> Binding:
+             job_dir: JobDir, *, kind: PathKind, registered_as: AssetRef | None = None) -> Binding:
     group = "inputs" if direction is Direction.INPUT else "outputs"
     model_key = resolved.cache_key if resolved.model is not None else None
+    asset = _asset_read(resolved)
     if mode is Mode.DIRECT:
         local = str(resolved.local_path) if resolved.local_path is not None else ""
         value = local or resolved.url
-        return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, local, local,
-                       value, value, registered_as, model_key)
+        return Binding(name, direction, asset_type, mode, resolved.uri, kind, local, local,
+                       value, value, registered_as, model_key, asset)
     container = f"{CONTAINER_ROOT}/{group}/{name}"
     host = str(job_dir.scratch(direction, name))
-    suffix = f"/{_basename(resolved)}" if file_value else ""
-    return Binding(name, direction, asset_type, mode, resolved.uri, resolved.kind, host, container,
-                   container + suffix, host + suffix, registered_as, model_key)
+    suffix = f"/{_basename(resolved)}" if kind is PathKind.FILE else ""
+    return Binding(name, direction, asset_type, mode, resolved.uri, kind, host, container,
+                   container + suffix, host + suffix, registered_as, model_key, asset)
+
+
+def _asset_read(resolved: ResolvedPath) -> AssetRef | None:
+    if resolved.model is not None:
+        return AssetRef("model", *resolved.model)
+    if resolved.data is not None:
+        return AssetRef("data", *resolved.data)
+    return None
 
 
 def _input_binding(spec: CommandJobSpec, name: str, job_input: AssetInput, resolved: ResolvedPath,
                    job_dir: JobDir) -> Binding:
     mode = job_input.mode or DEFAULT_MODE[Direction.INPUT]
     _check_kind(spec, name, job_input.type, Direction.INPUT, resolved)  # custom_model: file or folder
-    check_mode(job_input.type, Direction.INPUT, mode, resolved.kind, field=f"inputs.{name}",
+    kind = expected_kind(job_input.type, Direction.INPUT, resolved)
+    check_mode(job_input.type, Direction.INPUT, mode, kind, field=f"inputs.{name}",
                where=spec.where("inputs", name))
-    return _binding(name, Direction.INPUT, job_input.type, mode, resolved, job_dir,
-                    file_value=resolved.kind is PathKind.FILE)
+    return _binding(name, Direction.INPUT, job_input.type, mode, resolved, job_dir, kind=kind)
 
 
 def _output_binding(spec: CommandJobSpec, name: str, output: OutputSpec, resolved: ResolvedPath,
                     job_dir: JobDir) -> Binding:
     mode = output.mode or DEFAULT_MODE[Direction.OUTPUT]
     _check_kind(spec, name, output.type, Direction.OUTPUT, resolved)
-    check_mode(output.type, Direction.OUTPUT, mode, resolved.kind, field=f"outputs.{name}",
+    kind = expected_kind(output.type, Direction.OUTPUT, resolved, output.path)
+    check_mode(output.type, Direction.OUTPUT, mode, kind, field=f"outputs.{name}",
                where=spec.where("outputs", name))
-    registered = ModelRef(output.name, output.version) if output.name else None
-    file_value = resolved.kind is PathKind.FILE or (
-        output.type is AssetType.URI_FILE and output.path is not None)
-    return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, file_value=file_value,
+    asset_kind: AssetKind = "model" if output.type in MODEL_TYPES else "data"
+    registered = AssetRef(asset_kind, output.name, output.version) if output.name else None
+    return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, kind=kind,
                     registered_as=registered)
 
 
@@ -124,8 +193,18 @@ def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dic
 
 def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
          ) -> dict[str, str]:
-    env = {f"{INPUT_ENV_PREFIX}{k}": v for k, v in inputs.items() if v is not None}
-    env.update({f"{OUTPUT_ENV_PREFIX}{k}": v for k, v in outputs.items()})
+    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``. A name with a dash is no shell identifier
+    (dash and busybox ``sh`` drop such variables before the job's program starts; bash keeps them), so
+    it is also exported with ``_`` for ``-`` (``AZURE_ML_OUTPUT_trained_model``), unless that name is
+    taken."""
+    env: dict[str, str] = {}
+    for prefix, values in ((INPUT_ENV_PREFIX, inputs), (OUTPUT_ENV_PREFIX, outputs)):
+        env.update({f"{prefix}{k}": v for k, v in values.items() if v is not None})
+    for prefix, values in ((INPUT_ENV_PREFIX, inputs), (OUTPUT_ENV_PREFIX, outputs)):
+        for name, value in values.items():
+            alias = f"{prefix}{name.replace('-', '_')}"
+            if "-" in name and value is not None and alias not in env:
+                env[alias] = value
     env.update(spec.environment_variables)
     return env
 
@@ -178,4 +257,5 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
         ignored_fields=tuple(spec.ignored_fields), warnings=tuple(spec.warnings),
         code_source=_code_source(spec),
         host_env=_env(spec, host_in, host_out),
+        conda=environment.conda,
     )

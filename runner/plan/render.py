@@ -22,7 +22,12 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 def render_plan(plan: RunPlan) -> str:
     """The plan as readable text (``runner job validate`` / ``job create --dry-run``)."""
     image = plan.image or "(built from the build context)"
+    if plan.conda:
+        image = f"(built: {plan.conda.base_image} + the packages of {plan.conda.source})"
     lines = [f"job          {plan.job_name}", f"image        {image}"]
+    if plan.conda:
+        python = f"python {plan.conda.python}, " if plan.conda.python else ""
+        lines.append(f"conda        {python}pip: {' '.join(plan.conda.requirements) or '(none)'}")
     if plan.build_context:
         lines.append(f"build        {plan.build_context} (dockerfile: {plan.dockerfile})")
     lines += [f"working dir  {plan.working_dir}  (host: {plan.code_dir})"]

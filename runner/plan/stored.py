@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from runner.modes import AssetType, Direction, Mode, PathKind
-from runner.plan.types import CONTAINER_ARTIFACTS, Binding, Resources, RunPlan
+from runner.plan.types import CONTAINER_ARTIFACTS, AssetRef, Binding, Resources, RunPlan
+from runner.spec.environment import CondaSpec
 from runner.uris import ARTIFACTS, ModelRef, parse_path
 from runner.workspace.db import default_artifacts_uri
 from runner.workspace.jobdir import JobDir
@@ -16,19 +17,23 @@ from runner.workspace.jobdir import JobDir
 def binding_from_dict(data: dict[str, Any]) -> Binding:
     return Binding(**{**data, "direction": Direction(data["direction"]), "type": AssetType(data["type"]),
                       "mode": Mode(data["mode"]), "kind": PathKind(data["kind"]),
-                      "registered_as": _registered_as(data.get("registered_as"))})
+                      "registered_as": _registered_as(data.get("registered_as")),
+                      "asset": _registered_as(data.get("asset"))})
 
 
-def _registered_as(value: dict[str, Any] | str | None) -> ModelRef | None:
-    """The stored registration: a ``ModelRef``'s fields (records written before it was typed hold its
-    ``azureml:<name>[:<version>]`` text)."""
+def _registered_as(value: dict[str, Any] | str | None) -> AssetRef | None:
+    """The stored registration: a ``AssetRef``'s fields. Records written before it had a kind hold a
+    model reference's fields or, older still, its ``azureml:<name>[:<version>]`` text: both were models
+    (named uri_* outputs were registered as custom_model versions then)."""
     if value is None:
         return None
     if isinstance(value, str):
         ref = parse_path(value if value.count(":") == 2 else value + "@latest")
         assert isinstance(ref, ModelRef)
-        return ModelRef(ref.name, ref.version)
-    return ModelRef(**value)
+        return AssetRef("model", ref.name, ref.version)
+    if "kind" not in value:
+        return AssetRef("model", value["name"], value.get("version"))
+    return AssetRef(value["kind"], value["name"], value.get("version"))
 
 
 def plan_from_dict(data: dict[str, Any]) -> RunPlan:
@@ -43,7 +48,12 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         "resources": Resources(**res),
         "ignored_fields": tuple(data.get("ignored_fields") or ()),
         "warnings": tuple(data.get("warnings") or ()),
+        "conda": _conda(data.get("conda")),
     })
+
+
+def _conda(data: dict[str, Any] | None) -> CondaSpec | None:
+    return None if data is None else CondaSpec(**{**data, "requirements": tuple(data["requirements"])})
 
 
 def artifacts_binding(job_name: str, job_dir: JobDir) -> Binding:

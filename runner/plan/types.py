@@ -8,15 +8,33 @@ to a backend. Container paths follow ``/mnt/runner/{inputs,outputs,artifacts,mlr
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from runner.modes import AssetType, Direction, Mode, PathKind
-from runner.uris import ModelRef
+from runner.spec.environment import CondaSpec
 
 CONTAINER_ROOT = "/mnt/runner"
 CONTAINER_WORKDIR = f"{CONTAINER_ROOT}/code"
 CONTAINER_ARTIFACTS = f"{CONTAINER_ROOT}/artifacts"  # the job's default artifact location (MLflow's)
 CONTAINER_MLRUNS = f"{CONTAINER_ROOT}/mlruns"  # the job's MLflow file store
+
+
+AssetKind = Literal["model", "data"]
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """A registered version: the one an input read (lineage), or what a named output becomes when its job
+    completes (a model version for model types; a data asset version for ``uri_file``, ``uri_folder``,
+    ``mltable``, as Azure ML registers them)."""
+
+    kind: AssetKind
+    name: str
+    version: str | None = None  # None: the next version (a registration)
+
+    def __str__(self) -> str:
+        ref = f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
+        return f"{'data asset' if self.kind == 'data' else 'model'} {ref}"
 
 
 @dataclass(frozen=True)
@@ -33,10 +51,11 @@ class Binding:
     container_path: str  # where it appears in the container (/mnt/runner/inputs/<name>)
     value: str  # what ${{inputs.<name>}} renders to inside the container
     host_value: str  # what it renders to for the process backend (host paths)
-    registered_as: ModelRef | None = None  # an output with name (and version) set: registered as that
+    registered_as: AssetRef | None = None  # an output with name (and version) set: registered as that
     # a model input's content identity (``model:<name>:<version>``: a version never changes), kept so
     # the run finds it in the download cache; other paths get theirs (etag) when resolved at run time
     cache_key: str | None = None
+    asset: AssetRef | None = None  # the registered version an input reads (lineage)
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class RunPlan:
     warnings: tuple[str, ...] = ()
     code_source: str | None = None  # host path of the spec's `code` (copied into code_dir), if any
     host_env: dict[str, str] = field(default_factory=dict)  # env with host paths (process backend)
+    conda: CondaSpec | None = None  # build the image: these packages on conda.base_image (image is "")
 
     @property
     def bindings(self) -> tuple[Binding, ...]:

@@ -25,7 +25,7 @@ from runner.errors import SourceLocation, SpecError
 
 RefKind = Literal["inputs", "outputs", "name"]
 
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"  # input/output names (``trained-model`` too)
 _CURLY = re.compile(r"\$\{\{(?P<body>.*?)\}\}", re.DOTALL)
 _ANGLE = re.compile(r"\$<<(?P<body>.*?)>>", re.DOTALL)
 _OPTIONAL = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)

@@ -66,6 +66,11 @@ class InlineEnvironment(StrictModel):
     os_type: Literal["linux", "windows"] | None = None
     inference_config: dict[str, Any] | None = None  # ignored
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _has_image(self) -> InlineEnvironment:
         if self.image is None and self.build is None:
@@ -182,8 +187,8 @@ class CommandJobSpec(StrictModel):
     @classmethod
     def _command_type(cls, value: Any) -> Any:
         if value not in (None, "command"):
-            raise runner_error(f"job type '{value}' is not supported; only command jobs run locally",
-                        "set type: command (or remove it)")
+            raise runner_error(f"this job type is not supported (yet): {value} (runner runs command jobs)",
+                        "set type: command (or remove it) for a command job")
         return "command" if value is None else value
 
     # -- not part of the YAML -------------------------------------------------------------------------

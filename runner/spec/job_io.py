@@ -28,7 +28,9 @@ from runner.errors import ModeError
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
 from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, runner_error
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# azure-ai-ml's load_job accepts dashes (the seed's output ``trained-model``); its job submission refuses
+# them ("Key name ... must be composed letters, numbers, and underscore"); runner accepts and runs them
+NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]*$")
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 INPUT_TYPES = tuple(t.value for t in AssetType) + LITERAL_TYPES
 OUTPUT_TYPES = tuple(t.value for t in AssetType)
@@ -39,8 +41,8 @@ Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 def _io_name(value: str) -> str:
     if not NAME_PATTERN.match(value):
         raise runner_error(f"'{value}' is not a valid input/output name",
-                    "names must match ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits, underscores; "
-                    "no dashes or dots)")
+                    "names are letters, digits, '_' and '-', starting with a letter or '_' (no dots or "
+                    "spaces)")
     return value
 
 

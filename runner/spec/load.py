@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from runner.errors import SourceLocation, SpecError
-from runner.modes import MODEL_TYPES
 from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
+from runner.spec.kinds import refuse_other_kinds
 from runner.spec.validation import from_validation_error
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
 
@@ -38,8 +38,6 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("resources", "locations"): "not used locally",
     ("resources", "max_instance_count"): "the job runs on one instance",
     ("environment", "inference_config"): "only used by deployments",
-    ("environment", "conda_file"): "the image is used as is; put the packages in the image (or a build "
-                                   "context) or map an environment with `runner environment create`",
     ("inputs", "*", "datastore"): "local paths are used where they are",
     ("inputs", "*", "path_on_compute"): "inputs appear under /mnt/runner/inputs/<name>",
 }
@@ -94,6 +92,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     if data is None:
         raise SpecError("the job file is empty", where=doc.where(()),
                         hint="a command job needs at least command: and environment:")
+    refuse_other_kinds(data, doc)
     applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
     try:
         spec = validate_structure(data)
@@ -156,11 +155,10 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
     ignored = _ignored_fields(spec)
     for path, reason in ignored:
         warnings.append(f"{_where(doc, *path)}: {'.'.join(path)} is ignored ({reason})")
-    for key, output in spec.outputs.items():
-        if output.name and output.type not in MODEL_TYPES:
-            warnings.append(f"{_where(doc, 'outputs', key, 'name')}: output '{key}' ({output.type.value}) "
-                            f"is registered as a custom_model version '{output.name}' (Azure ML would make "
-                            "a data asset; this runner's registry holds models)")
+    if uses_local_process(spec) and not isinstance(spec.environment, str) and spec.environment.conda_file:
+        warnings.append(f"{_where(doc, 'environment', 'conda_file')}: environment.conda_file is not "
+                        f"installed for a job run as a host process (compute: {LOCAL_PROCESS_COMPUTE}): the "
+                        "host's Python runs it")
     if spec.resources.instance_count > 1:
         warnings.append(f"{_where(doc, 'resources', 'instance_count')}: resources.instance_count="
                         f"{spec.resources.instance_count} runs as 1 instance locally")

@@ -7,6 +7,10 @@
 
 Syntax errors (bad indentation, a tab, an unclosed quote, a duplicate key) become one ``SpecError`` with
 file:line:col and a hint. Files are read whole: specs are small text files, never data.
+
+Plain scalars mean what they mean to azure-ai-ml and ``az ml``, which read these files with PyYAML (YAML
+1.1): ``yes``/``no``/``on``/``off`` are booleans, a float needs a dot (``1e-3`` is the text "1e-3",
+``1.0e-3`` a number), ``0755`` is octal. So a literal input renders into the command as Azure renders it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
 
 from runner.errors import SourceLocation, SpecError
 
@@ -80,6 +85,37 @@ def _normalize(parts: Sequence[str | int]) -> FieldPath:
     return tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in parts)
 
 
+# PyYAML's YAML 1.1 rules (yaml/resolver.py), where ruamel's 1.1 table differs: ruamel also reads
+# y/Y/n/N as booleans and accepts a float without a dot in its mantissa
+_PYYAML_BOOL = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
+_PYYAML_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+_BY_TAG = {"tag:yaml.org,2002:bool": _PYYAML_BOOL, "tag:yaml.org,2002:float": _PYYAML_FLOAT}
+
+
+class AzureResolver(VersionedResolver):
+    """YAML 1.1 resolved as PyYAML resolves it (what Azure's tools read job files with)."""
+
+    @property
+    def versioned_resolver(self) -> Any:
+        table = super().versioned_resolver
+        if not getattr(self, "_as_pyyaml", False):
+            for first, entries in table.items():
+                table[first] = [(tag, _BY_TAG.get(str(tag), regexp)) for tag, regexp in entries]
+            self._as_pyyaml = True
+        return table
+
+
+def _loader() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Resolver = AzureResolver
+    yaml.version = (1, 1)
+    return yaml
+
+
 def load_yaml(path: str | Path) -> YamlDoc:
     """Load one YAML file. Raises ``SpecError`` when it cannot be read or parsed."""
     file = Path(path)
@@ -104,7 +140,7 @@ def load_yaml(path: str | Path) -> YamlDoc:
 
 def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
     """Parse YAML text (``file`` is used for locations and relative paths only)."""
-    yaml = YAML(typ="rt")
+    yaml = _loader()
     try:
         raw = yaml.load(io.StringIO(text))
     except DuplicateKeyError as exc:
@@ -204,13 +240,16 @@ def _plain_scalar(value: Any) -> Any:
 
 
 def dump_yaml(data: Any, dest: str | Path | io.TextIOBase) -> None:
-    """Write plain data as block-style YAML (keys in the order given) to a path or a text stream."""
-    yaml = YAML(typ="rt")
+    """Write plain data as block-style YAML (keys in the order given) to a path or a text stream, quoting
+    what YAML 1.1 would read otherwise (``'yes'``, ``'on'``) so that it loads back equal."""
+    yaml = _loader()
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(data, out)
+    text = out.getvalue().removeprefix("%YAML 1.1\n---\n")  # the version is the reader's default
     if isinstance(dest, io.TextIOBase):
-        yaml.dump(data, dest)
+        dest.write(text)
         return
-    with Path(dest).open("w", encoding="utf-8") as handle:
-        yaml.dump(data, handle)
+    Path(dest).write_text(text, encoding="utf-8")

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fsspec import AbstractFileSystem
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
 
 from runner.errors import SpecError, StorageError
+from runner.spec.validation import runner_error
 
 DATASTORE_TYPES = ("local", "azure_blob", "azure_data_lake_gen2", "fsspec")
 
@@ -129,6 +130,16 @@ class AzureDatastore(DatastoreBase):
         parts = _connection_parts(self.connection_string)
         account = self.account_name or parts.get("AccountName") or parts.get("BlobEndpoint", "").rstrip("/")
         return f"azure://{account or self._blob_endpoint() or ''}/{self.container}"
+
+    @field_validator("endpoint")
+    @classmethod
+    def _storage_suffix(cls, value: str) -> str:
+        """Azure's ``endpoint`` is the storage suffix the account's host ends with, never a URL."""
+        if "://" in value or "/" in value or ":" in value or not value.strip("."):
+            raise runner_error(f"endpoint must be a storage suffix such as core.windows.net, not {value!r}",
+                               "for a full endpoint (an emulator such as Azurite) use account_url: "
+                               "http://127.0.0.1:10000/<account>, and leave endpoint out")
+        return value
 
     @property
     def container(self) -> str:

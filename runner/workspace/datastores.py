@@ -22,6 +22,7 @@ from fsspec import AbstractFileSystem
 from pydantic import ValidationError
 
 from runner.errors import ResolveError, SpecError
+from runner.spec.validation import RUNNER_ERROR
 from runner.spec.yamlio import load_yaml
 from runner.workspace.datastore_kinds import (
     DATASTORE_TYPES,
@@ -123,7 +124,9 @@ def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecErr
     loc = tuple(str(p) for p in first["loc"] if p not in DATASTORE_TYPES)
     kind = next((str(p) for p in first["loc"] if p in DATASTORE_TYPES), None)
     msg, hint = first["msg"], "see the datastore fields: `runner datastore create --help`"
-    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+    if first["type"] == RUNNER_ERROR:  # a validator's own message and hint
+        hint = (first.get("ctx") or {}).get("hint", hint)
+    elif first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         got = (first.get("ctx") or {}).get("tag")
         msg = f"unknown datastore type {got!r}" if got else "the datastore has no type"
         loc, hint = ("type",), "allowed types: " + ", ".join(DATASTORE_TYPES)
@@ -179,7 +182,13 @@ class DatastoreStore:
                                     "or use one of the names listed")
         secret_file = self._secret_file(name)
         data = json.loads(secret_file.read_text()) if secret_file.exists() else json.loads(row["config"])
-        return datastore_from_dict(data)
+        try:
+            return datastore_from_dict(data)
+        except ValidationError as exc:  # saved by an older runner that accepted it
+            error = validation_to_spec_error(exc)
+            raise SpecError(f"datastore '{name}' is not valid any more: {error.field}: {error.message}",
+                            hint=f"create it again: `runner datastore create --file <yml>` "
+                                 f"({error.hint})") from exc
 
     def names(self) -> list[str]:
         with self.workspace.reading() as conn:

@@ -1,4 +1,5 @@
-"""The workspace: a directory with a SQLite database (models, jobs, datastores, environments) and the
+"""The workspace: a directory with a SQLite database (models, data assets, jobs, datastores, environments)
+and the
 default local datastore ``workspaceblobstore``.
 
 Layout::
@@ -11,8 +12,9 @@ Layout::
     <ws>/staging/                           output data kept when an upload failed
     <ws>/secrets/                           datastore credentials, one 0600 file each
 
-Tables: models, model_containers, jobs, job_asset_inputs, datastores, environments, computes (schema
-version 3; every change is additive: ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
+Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
+environments, computes, and the registered_assets view (schema version 4; every change is additive:
+``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
 so read-then-write sequences (version allocation, job updates) never interleave between processes;
@@ -47,7 +49,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-_SCHEMA_VERSION = 3  # 2 -> 3: the computes table (Ray clusters) and the lineage index (job_asset_inputs)
+# 2 -> 3: data assets (data_assets, data_containers, the registered_assets view);
+# 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs)
+_SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -95,6 +99,27 @@ CREATE TABLE IF NOT EXISTS computes (
     config TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS data_containers (
+    name TEXT PRIMARY KEY,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS data_assets (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    version_num INTEGER,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    source TEXT,
+    description TEXT,
+    tags TEXT NOT NULL DEFAULT '{}',
+    properties TEXT NOT NULL DEFAULT '{}',
+    job_name TEXT,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    datastore_uri TEXT,
+    PRIMARY KEY (name, version)
+);
 CREATE TABLE IF NOT EXISTS environments (
     name TEXT NOT NULL,
     version TEXT NOT NULL,
@@ -107,6 +132,16 @@ CREATE TABLE IF NOT EXISTS environments (
     PRIMARY KEY (name, version)
 );
 """ + lineage.SCHEMA
+
+# Made after the migrations (a view names columns older tables gain in ``_migrate``). One query answers
+# "is this location a registered asset's?" for models and data alike: ``datastore_uri`` has the same
+# meaning in both tables (where the version's files are: ``azureml://datastores/<ds>/paths/<p>`` or a URL).
+_VIEWS = """
+CREATE VIEW IF NOT EXISTS registered_assets AS
+    SELECT 'model' AS kind, name, version, type, datastore_uri, job_name FROM models
+    UNION ALL
+    SELECT 'data' AS kind, name, version, type, datastore_uri, job_name FROM data_assets;
+"""
 
 
 def utcnow() -> datetime:
@@ -158,6 +193,7 @@ class JobRecord(BaseModel):
     job_dir: str | None = None
     outputs_partial: bool = False
     registered_models: list[str] = Field(default_factory=list)
+    registered_data: list[str] = Field(default_factory=list)  # data assets made from its outputs
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def model_post_init(self, __context: Any) -> None:
@@ -176,13 +212,14 @@ def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> 
 
 
 def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
-    """Bring tables created by an older schema up to date (additive changes only)."""
+    """Bring tables created by an older schema up to date (additive changes only; new tables and views
+    come from ``_SCHEMA`` / ``_VIEWS``, which only create what is missing)."""
     if from_version == 1:
         for column in ("datastore_uri TEXT", "flavors TEXT"):
             # the column may exist already (two processes migrating at once)
             with suppress(sqlite3.OperationalError):
                 conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
-    if 0 < from_version < 3:  # jobs recorded before the lineage index (idempotent: INSERT OR REPLACE)
+    if 0 < from_version < 4:  # jobs recorded before the lineage index (idempotent: INSERT OR REPLACE)
         conn.execute("BEGIN IMMEDIATE")
         try:
             lineage.backfill(conn)
@@ -251,6 +288,7 @@ class Workspace:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
                 _migrate(conn, current)
+                conn.executescript(_VIEWS)
                 conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             self._ensure_default_datastore()
         except OSError as exc:

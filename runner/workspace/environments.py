@@ -6,10 +6,21 @@
 A job's ``environment: azureml:<env>:<ver>``, ``azureml:<env>@latest`` or
 ``azureml://registries/<reg>/environments/<name>/(labels/latest|versions/<v>)`` is looked up by name (the
 registry part is accepted and ignored); a plain image name is used as is.
+
+Built in: Azure's curated scikit-learn environments (``sklearn-1.0`` ... ``sklearn-1.5`` in the
+``azureml`` registry, ``AzureML-sklearn-1.x[-ubuntuXX.XX-pyXX-cpu]`` in a workspace) run on the
+provisioned ``runner/python:3.11`` (scikit-learn 1.5, pandas, numpy, scipy, mlflow-skinny), every
+version, with no set-up step. ``environment list`` shows them as built in; an ``environment create`` of
+the same name takes precedence.
+
+Inline environments are resolved too: ``{image, conda_file}`` becomes an image built from the conda file
+(``CondaSpec``, built by the Docker backend), ``{build: {path}}`` a build context, and ``file:<env.yml>``
+(or ``file:<folder with a Dockerfile>``) reads Azure's environment YAML.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 from dataclasses import dataclass
@@ -19,6 +30,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from runner.errors import ResolveError, SpecError
+from runner.spec.environment import CondaSpec, load_conda_file, load_environment_file
 from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN
 from runner.uris import EnvironmentRef, parse_environment
@@ -28,6 +40,14 @@ logger = logging.getLogger(__name__)
 
 _PLAIN_ENV = re.compile(r"^(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*):(?P<ver>[A-Za-z0-9_.\-]+)$")
 
+PROVISIONED_IMAGE = "runner/python:3.11"
+# Azure's curated scikit-learn 1.x environments: registry names (sklearn-1.5) and workspace names
+# (AzureML-sklearn-1.5, AzureML-sklearn-1.0-ubuntu20.04-py38-cpu), any version or label
+_BUILTIN = re.compile(r"^(?:AzureML-)?sklearn-1\.[0-5](?:-ubuntu\d+\.\d+-py\d+-cpu)?$")
+_BUILTIN_NOTE = ("built in: Azure's curated scikit-learn environment runs on the provisioned "
+                 f"{PROVISIONED_IMAGE} (Python 3.11, scikit-learn 1.5, pandas, numpy, scipy, mlflow-skinny)"
+                 "{older}; `runner environment create` of this name overrides it")
+
 
 @dataclass(frozen=True)
 class ResolvedEnvironment:
@@ -36,6 +56,7 @@ class ResolvedEnvironment:
     image: str  # a local image name; "" for an inline build (the build gets its own tag)
     build_context: str | None = None  # a mapped environment's context (absolute host path)
     dockerfile: str | None = None
+    conda: CondaSpec | None = None  # an image to build: the conda file's packages on ``conda.base_image``
 
 
 class EnvironmentRecord(BaseModel):
@@ -46,6 +67,7 @@ class EnvironmentRecord(BaseModel):
     dockerfile: str | None = None  # relative to build_context (default Dockerfile)
     description: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    builtin: bool = False  # one of the curated environments the provisioned image holds
 
     @property
     def reference(self) -> str:
@@ -84,7 +106,14 @@ class EnvironmentStore:
                  record.dockerfile, description, record.created_at.isoformat()))
         return record
 
-    def list(self, name: str | None = None) -> list[EnvironmentRecord]:
+    def list(self, name: str | None = None) -> builtins.list[EnvironmentRecord]:
+        """The mapped environments, then the built-in ones no mapping overrides."""
+        mapped = self._mapped(name)
+        names = {r.name for r in mapped}
+        builtins = [builtin_record(n, None) for n in BUILTIN_NAMES if n not in names and name in (None, n)]
+        return mapped + builtins
+
+    def _mapped(self, name: str | None = None) -> builtins.list[EnvironmentRecord]:
         query = "SELECT * FROM environments"
         args: tuple[str, ...] = ()
         if name:
@@ -96,13 +125,15 @@ class EnvironmentStore:
 
     def get(self, name: str, version: str | None = None) -> EnvironmentRecord:
         """One version, or the latest one when ``version`` is None."""
-        versions = self.list(name)
+        versions = self._mapped(name)
         chosen = versions[:1] if version is None else [r for r in versions if r.version == version]
         if chosen:
             return chosen[0]
+        if not versions and _BUILTIN.match(name):
+            return builtin_record(name, version)
         raise ResolveError(
             f"environment '{name}'{f' version {version}' if version else ''} is not mapped to a local "
-            f"image; {_known(self.list())}",
+            f"image; {_known(self._mapped())}",
             hint="map it to a local image: " + create_command(name, version))
 
     def resolve(self, text: str) -> EnvironmentRecord | None:
@@ -122,10 +153,10 @@ class EnvironmentStore:
         record = self.resolve(text)
         plain = _PLAIN_ENV.match(text.strip())
         if record is None and plain:
-            mapped = [r for r in self.list(plain["name"]) if r.version == plain["ver"]]
+            mapped = [r for r in self._mapped(plain["name"]) if r.version == plain["ver"]]
             if mapped:
                 return mapped[0]
-            if plain["name"] != plain["name"].lower():
+            if plain["name"] != plain["name"].lower() or _BUILTIN.match(plain["name"]):
                 return self.get(plain["name"], plain["ver"])
         return record
 
@@ -134,11 +165,16 @@ class EnvironmentStore:
         record = self.lookup(text)
         return record.image_name if record is not None else text.strip()
 
-    def resolve_spec_environment(self, environment: str | InlineEnvironment) -> ResolvedEnvironment:
-        """A job's environment: a reference or image name looked up here; an inline one as written
-        (its ``build`` is the plan's to resolve against the job's folder)."""
+    def resolve_spec_environment(self, environment: str | InlineEnvironment,
+                                 base_dir: Path | None = None) -> ResolvedEnvironment:
+        """A job's environment: a reference or image name looked up here; ``file:<env.yml>`` read; an
+        inline one as written (its ``build`` relative to ``base_dir``, the job's folder; a
+        ``conda_file`` read into the image to build)."""
+        folder = base_dir or Path.cwd()
+        if isinstance(environment, str) and environment.strip().startswith("file:"):
+            environment = load_environment_file((folder / environment.strip()[5:]).resolve())
         if not isinstance(environment, str):
-            return ResolvedEnvironment(environment.image or "")
+            return _inline(environment, folder)
         record = self.lookup(environment)
         if record is None:
             return ResolvedEnvironment(environment.strip())
@@ -150,8 +186,30 @@ class EnvironmentStore:
             return self.get(ref.name, ref.version)
         except ResolveError as exc:
             raise ResolveError(f"environment '{ref}' is not mapped to a local image; "
-                               f"{_known(self.list())}",
+                               f"{_known(self._mapped())}",
                                hint="map it with: " + create_command(ref.name, ref.version)) from exc
+
+
+def _inline(environment: InlineEnvironment, base_dir: Path) -> ResolvedEnvironment:
+    if environment.build is not None:
+        context = (base_dir / environment.build.path).resolve()
+        return ResolvedEnvironment("", build_context=str(context),
+                                   dockerfile=environment.build.dockerfile_path)
+    if environment.conda_file is not None:
+        return ResolvedEnvironment("", conda=load_conda_file(environment, base_dir))
+    return ResolvedEnvironment(environment.image or "")
+
+
+# what `environment list` shows; the workspace spellings (AzureML-sklearn-1.x-ubuntu..-cpu) resolve too
+BUILTIN_NAMES = tuple(f"sklearn-1.{minor}" for minor in range(5, -1, -1)) + ("AzureML-sklearn-1.5",)
+
+
+def builtin_record(name: str, version: str | None) -> EnvironmentRecord:
+    """A curated environment the provisioned image holds (any version or label)."""
+    minor = re.search(r"sklearn-1\.(\d)", name)
+    older = "" if minor is None or minor[1] == "5" else f"; the curated one has scikit-learn 1.{minor[1]}"
+    return EnvironmentRecord(name=name, version=version or "latest", image=PROVISIONED_IMAGE,
+                             description=_BUILTIN_NOTE.format(older=older), builtin=True)
 
 
 def create_command(name: str, version: str | None) -> str:

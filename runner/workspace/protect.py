@@ -1,11 +1,12 @@
-"""Where a job may not write: a registered asset's files, another job's outputs, the workspace's own
-folders. Checked when a job is planned, before anything runs, for every output (any mode).
+"""Where a job may not write: a registered asset's files (model and data versions), another job's
+outputs, the workspace's own folders. Checked when a job is planned, before anything runs, for every
+output (any mode).
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
 datastore, or a second datastore over the same container, cannot write around the check.
 
-    refused = WriteGuard(workspace, datastores, models).refusal(output, job_name="j1")
+    refused = WriteGuard(workspace, datastores).refusal(output, job_name="j1")
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import os
 import posixpath
 
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
+from runner.workspace.assets import registered_locations
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
-from runner.workspace.models import ModelStore
 from runner.workspace.resolved import ResolvedPath
 
 # the default datastore's folders of job outputs (Azure's layout): each job writes only its own
@@ -36,10 +37,10 @@ def overlaps(a: str, b: str) -> bool:
 class WriteGuard:
     """Answers "may this job write there?" for one workspace (cheap to build; reads the tables once)."""
 
-    def __init__(self, workspace: Workspace, datastores: DatastoreStore, models: ModelStore) -> None:
+    def __init__(self, workspace: Workspace, datastores: DatastoreStore) -> None:
         self.workspace = workspace
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
-        self.models = models
+        self.assets = registered_locations(workspace)
 
     def location(self, uri: str) -> str | None:
         """Where ``uri`` physically is (None when that cannot be told without I/O: a job reference)."""
@@ -58,11 +59,11 @@ class WriteGuard:
         where = self.location(output.uri)
         if where is None:
             return None
-        for name, version, stored in self.models.locations():
-            there = self.location(stored)
+        for asset in self.assets:
+            there = self.location(asset.datastore_uri)
             if there is not None and overlaps(where, there):
-                return (f"'{output.uri}' is where registered model {name}:{version} is stored "
-                        f"({stored}); registered versions are immutable")
+                return (f"'{output.uri}' is where registered {asset.kind} {asset.name}:{asset.version} is "
+                        f"stored ({asset.datastore_uri}); registered versions are immutable")
         own_ws = "file://" + os.path.realpath(self.workspace.root)
         if _inside(own_ws, where):
             return f"'{output.uri}' holds the workspace ({self.workspace.root})"

@@ -1,17 +1,21 @@
-"""Registering model versions: copying local models in, referencing stored ones, lineage, download.
+"""Registering asset versions (models, data assets): copying local files in, referencing stored ones,
+lineage, download.
 
-Rules (``az ml model create``):
+Rules (``az ml model create`` / ``az ml data create``):
 
-- A local file or folder is copied (streamed) into the default datastore at the immutable location
-  ``LocalUpload/<name>/<version>/<basename>``; datastore, job, run and URL paths are referenced, and a
-  job path records the job as the model's lineage (``job_name``).
+- A local file or folder is copied (streamed) into the datastore at the immutable location
+  ``<upload folder>/<name>/<version>/<basename>`` (``LocalUpload/`` for models, ``DataUpload/`` for data;
+  data may name another ``datastore``); datastore, job, run and URL paths are referenced, and a job path
+  records the job as the asset's lineage (``job_name``).
 - The version auto-increments from 1 when omitted (allocated inside ``BEGIN IMMEDIATE``, so concurrent
   creates get distinct consecutive versions); an existing name + version is refused.
-- ``mlflow_model`` must be a folder with an ``MLmodel`` file; ``triton_model`` must be a folder.
+- ``mlflow_model`` must be a folder with an ``MLmodel`` file; ``triton_model`` must be a folder;
+  ``uri_file`` a file, ``uri_folder`` a folder, ``mltable`` a folder with an ``MLTable`` file. Like
+  Azure, a data asset's remote path is not read when it is registered (only local paths are checked).
 
 Data is written before the row that points at it is committed: a copy goes to a temporary location
 first and is moved to its versioned place inside the transaction that inserts the row. The tables,
-reads, updates and archive rules are ``runner.workspace.models.ModelStore``'s.
+reads, updates and archive rules are ``runner.workspace.assets.AssetStore``'s.
 """
 
 from __future__ import annotations
@@ -21,116 +25,148 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from runner.errors import RegistryError, StorageError
 from runner.modes import AssetType, PathKind
+from runner.spec.asset import AssetBase
+from runner.spec.data import MLTABLE_FILE, Data, check_data_fields
 from runner.spec.model import Model, check_model_fields
-from runner.uris import DatastorePath, LocalPath, ModelRef, parse_path
+from runner.uris import DatastorePath, LocalPath, ModelRef, PathRef, parse_path
+from runner.workspace.assets import AssetStore, E
+from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
-from runner.workspace.models import ModelStore, immutable_error
+from runner.workspace.models import ModelStore
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.transfers import copy_tree, fetch
 
 logger = logging.getLogger(__name__)
 
-_IMMUTABLE = ("path", "type", "properties", "stage", "flavors")
-
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One file of a model version: its path inside the version (``/``-separated) and size in bytes."""
+    """One file of an asset version: its path inside the version (``/``-separated) and size in bytes."""
 
     path: str
     size: int
 
 
-class ModelRegistry(ModelStore):
-    """The model store plus registration (``create``) and ``download``."""
+class AssetRegistry(AssetStore[E]):
+    """An asset store plus registration (``create``) and ``download``."""
+
+    immutable: ClassVar[tuple[str, ...]] = ("path", "type", "properties")
+    check_remote: ClassVar[bool] = True  # read a remote path when registering (models; data: no)
 
     def __init__(self, workspace: Workspace, *, resolver: Resolver | None = None,
                  registry_name: str | None = None) -> None:
         super().__init__(workspace, registry_name=registry_name)
         self.resolver = resolver or Resolver(workspace)
 
-    # ---- create ---------------------------------------------------------------------------------
-    def create(self, model: Model) -> Model:
-        """Register a new version (``az ml model create``). An existing name + version is refused."""
-        check_model_fields(model)
-        assert model.name is not None and model.path is not None
-        if model.version is not None:
-            self._refuse_existing(self.key(model.name), model.version)
-        ref = parse_path(model.path, field="path")
-        source = self.resolver.resolve(ref, base_dir=_base_dir(model), field="path")
-        _check_kind(model, source)
-        if isinstance(ref, LocalPath):
-            return self._create_copied(model, source)
-        stored_path = source.uri if isinstance(ref, ModelRef) else str(ref)
-        return self._insert(model, stored_path=stored_path, datastore_uri=source.uri,
-                            job_name=source.job or model.job_name)
+    # ---- what a kind adds -----------------------------------------------------------------------
+    def check_fields(self, asset: E) -> None:
+        raise NotImplementedError
 
-    def create_or_update(self, model: Model) -> Model:
+    def check_source(self, asset: E, source: ResolvedPath) -> None:
+        """The kind's rules about what the path holds (a folder with MLmodel, a single file ...)."""
+
+    def upload_datastore(self, asset: E) -> str:
+        return DEFAULT_DATASTORE
+
+    # ---- create ---------------------------------------------------------------------------------
+    def create(self, asset: E) -> E:
+        """Register a new version. An existing name + version is refused."""
+        self.check_fields(asset)
+        assert asset.name is not None and asset.path is not None
+        if asset.version is not None:
+            self._refuse_existing(self.key(asset.name), asset.version)
+        ref = parse_path(asset.path, field="path")
+        source = self._source(asset, ref)
+        self.check_source(asset, source)
+        if isinstance(ref, LocalPath):
+            return self._create_copied(asset, source)
+        stored_path = source.uri if isinstance(ref, ModelRef) else str(ref)
+        return self._insert(asset, stored_path=stored_path, datastore_uri=source.uri,
+                            job_name=source.job or asset.job_name)
+
+    def _source(self, asset: E, ref: PathRef) -> ResolvedPath:
+        base_dir = Path(asset.base_path) if asset.base_path else None
+        return self.resolver.resolve(ref, base_dir=base_dir, field="path", asset_type=asset.type,
+                                     check=self.check_remote)
+
+    def create_or_update(self, asset: E) -> E:
         """Python's ``create_or_update``: a new version, or a description/tags update of an existing one."""
-        check_model_fields(model)
-        assert model.name is not None
-        if model.version is not None and self.exists(self.key(model.name), model.version):
-            current = self.get(model.name, version=model.version)
-            _refuse_immutable_changes(current, model)
-            return self.update_fields(model.name, model.version, description=model.description,
-                                      tags=dict(model.tags))
-        return self.create(model)
+        self.check_fields(asset)
+        assert asset.name is not None
+        if asset.version is not None and self.exists(self.key(asset.name), asset.version):
+            current = self.get(asset.name, version=asset.version)
+            self._refuse_immutable_changes(current, asset)
+            return self.update_fields(asset.name, asset.version, description=asset.description,
+                                      tags=dict(asset.tags))
+        return self.create(asset)
 
     def _refuse_existing(self, name: str, version: str) -> None:
         if self.exists(name, version):
-            raise RegistryError(f"model '{name}' version {version} exists already; versions are immutable",
+            noun, cli = self.table.schema.noun, self.table.schema.cli
+            raise RegistryError(f"{noun} '{name}' version {version} exists already; versions are immutable",
                                 hint=f"omit --version to get the next version ({self.next_version(name)}), "
-                                     "or use `runner model update` to change description/tags")
+                                     f"or use `runner {cli} update` to change description/tags")
 
-    def _create_copied(self, model: Model, source: ResolvedPath) -> Model:
-        """Copy a local file/folder into the default datastore, then commit the row."""
-        assert model.name is not None and source.local_path is not None
-        ds, fs, root = self.resolver.datastores.open(DEFAULT_DATASTORE)
+    def _refuse_immutable_changes(self, current: AssetBase, new: AssetBase) -> None:
+        for field in self.immutable:
+            old_value, new_value = getattr(current, field), getattr(new, field)
+            if field == "path" and new_value != old_value and str(parse_path(new_value or "")) == old_value:
+                continue
+            if (old_value or None) != (new_value or None):
+                raise self.immutable_error(field, current.name or "")
+
+    def _create_copied(self, asset: E, source: ResolvedPath) -> E:
+        """Copy a local file/folder into the datastore, then commit the row."""
+        assert asset.name is not None and source.local_path is not None
+        datastore = self.upload_datastore(asset)
+        _ds, fs, root = self.resolver.datastores.open(datastore)
         basename = source.local_path.name
-        staging = f"{root.rstrip('/')}/LocalUpload/.incoming-{uuid.uuid4().hex}"
+        folder = self.table.upload_folder
+        staging = f"{root.rstrip('/')}/{folder}/.incoming-{uuid.uuid4().hex}"
         copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
         try:
-            return self._insert(model, job_name=model.job_name, copy_from=(fs, staging, root, basename))
+            return self._insert(asset, job_name=asset.job_name,
+                                copy_from=_Staged(fs, staging, root, basename, datastore, folder))
         finally:
             with contextlib.suppress(Exception):  # best effort: staging is never referenced
                 if fs.exists(staging):
                     fs.rm(staging, recursive=True)
 
-    def _insert(self, model: Model, *, stored_path: str | None = None, datastore_uri: str | None = None,
-                job_name: str | None = None,
-                copy_from: tuple[AbstractFileSystem, str, str, str] | None = None) -> Model:
-        assert model.name is not None
-        key = self.key(model.name)
+    def _insert(self, asset: E, *, stored_path: str | None = None, datastore_uri: str | None = None,
+                job_name: str | None = None, copy_from: _Staged | None = None) -> E:
+        assert asset.name is not None
+        key = self.key(asset.name)
         with self.workspace.transaction() as conn:
-            version = model.version or self.next_version(key, conn)
+            version = asset.version or self.next_version(key, conn)
             if self.exists(key, version, conn):
-                raise RegistryError(f"model '{model.name}' version {version} exists already",
-                                    hint="omit the version to get the next one")
+                raise RegistryError(f"{self.table.schema.noun} '{asset.name}' version {version} exists "
+                                    "already", hint="omit the version to get the next one")
             if copy_from is not None:
-                stored_path = _move_into_place(copy_from, key, version)
+                stored_path = copy_from.move_into_place(key, version, self.table.schema.noun)
                 datastore_uri = stored_path
-            created = model.model_copy(update={
+            created = asset.model_copy(update={
                 "version": version, "path": stored_path, "datastore_uri": datastore_uri,
                 "job_name": job_name, "archived": self.ensure_container(conn, key),
                 "created_at": utcnow(), "base_path": None})
-            self.insert_version(conn, created, source=model.path)
-        logger.info("registered model %s:%s at %s", created.name, version, stored_path)
+            self.insert_version(conn, created, source=asset.path)
+        logger.info("registered %s %s:%s at %s", self.table.schema.noun, created.name, version, stored_path)
         return created
 
-    # ---- files ------------------------------------------------------------------------------------
     def files(self, name: str, version: str | None = None, *, limit: int = 1000
               ) -> tuple[list[FileEntry], bool]:
         """The version's files with their sizes, in path order, at most ``limit`` of them (read from
         its storage, folder by folder); the flag says whether there were more."""
-        model = self.get(name, version=version)
-        source = self.resolver.resolve(self.reference(model.name or name, model.version or ""))
+        asset = self.get(name, version=version)
+        source = self.resolver.resolve(self.reference(asset.name or name, asset.version or ""),
+                                       asset_type=asset.type)
         root = source.path.rstrip("/")
         try:
             if source.kind is PathKind.FILE:
@@ -144,69 +180,99 @@ class ModelRegistry(ModelStore):
                     relative = str(entry["name"]).rstrip("/")[len(root):].lstrip("/")
                     found.append(FileEntry(relative, int(entry.get("size") or 0)))
         except (OSError, ValueError) as exc:
-            raise StorageError(f"cannot list the files of model '{name}' version {model.version} at "
-                               f"{source.uri}: {exc}", hint="check the datastore it is stored on") from exc
+            raise StorageError(f"cannot list the files of {self.table.schema.noun} '{name}' version "
+                               f"{asset.version} at {source.uri}: {exc}",
+                               hint="check the datastore it is stored on") from exc
         return sorted(found, key=lambda f: f.path), False
 
     # ---- download ---------------------------------------------------------------------------------
     def download(self, name: str, version: str | None, download_path: str | Path, *,
                  quiet: bool = False) -> Path:
-        """Copy the model's files to ``<download_path>/<name>/<basename>``; returns that path."""
-        model = self.get(name, version=version)
-        source = self.resolver.resolve(self.reference(model.name or name, model.version or ""))
+        """Copy the version's files to ``<download_path>/<name>/<basename>``; returns that path."""
+        asset = self.get(name, version=version)
+        source = self.resolver.resolve(self.reference(asset.name or name, asset.version or ""),
+                                       asset_type=asset.type)
         basename = source.path.rstrip("/").rsplit("/", 1)[-1] or name
-        target = Path(download_path).expanduser().resolve() / (model.name or name) / basename
+        target = Path(download_path).expanduser().resolve() / (asset.name or name) / basename
         return fetch(source.fs, source.path, target, is_file=source.kind is PathKind.FILE, quiet=quiet)
 
 
-def _move_into_place(copy_from: tuple[AbstractFileSystem, str, str, str], name: str, version: str) -> str:
-    """Move the staged copy to ``LocalUpload/<name>/<version>/`` (a rename on a local datastore; a
-    server-side copy per file on object stores, which have no folder rename)."""
-    fs, staging, root, basename = copy_from
-    relative = f"LocalUpload/{name}/{version}"
-    final_dir = f"{root.rstrip('/')}/{relative}"
-    try:
-        if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
-            fs.rm(final_dir, recursive=True)
-        if isinstance(fs, LocalFileSystem):
-            fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
-            fs.mv(staging, final_dir, recursive=True)
-        else:
-            sources = sorted(fs.find(staging, withdirs=False))
-            targets = [f"{final_dir}/{src[len(staging):].lstrip('/')}" for src in sources]
-            fs.copy(sources, targets)
-            fs.rm(staging, recursive=True)
-    except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
-        raise StorageError(f"storing model '{name}' version {version} in the default datastore failed: "
-                           f"{type(exc).__name__}: {exc}") from exc
-    return str(DatastorePath(DEFAULT_DATASTORE, f"{relative}/{basename}"))
+class _Staged:
+    """A copy staged on a datastore, moved to ``<folder>/<name>/<version>/`` when its row is inserted."""
+
+    def __init__(self, fs: AbstractFileSystem, staging: str, root: str, basename: str, datastore: str,
+                 folder: str) -> None:
+        self.fs, self.staging, self.root, self.basename = fs, staging, root, basename
+        self.datastore, self.folder = datastore, folder
+
+    def move_into_place(self, name: str, version: str, noun: str) -> str:
+        """A rename on a local datastore; a server-side copy per file on object stores (no folder rename)."""
+        fs, staging = self.fs, self.staging
+        relative = f"{self.folder}/{name}/{version}"
+        final_dir = f"{self.root.rstrip('/')}/{relative}"
+        try:
+            if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
+                fs.rm(final_dir, recursive=True)
+            if isinstance(fs, LocalFileSystem):
+                fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
+                fs.mv(staging, final_dir, recursive=True)
+            else:
+                sources = sorted(fs.find(staging, withdirs=False))
+                targets = [f"{final_dir}/{src[len(staging):].lstrip('/')}" for src in sources]
+                fs.copy(sources, targets)
+                fs.rm(staging, recursive=True)
+        except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
+            raise StorageError(f"storing {noun} '{name}' version {version} in datastore '{self.datastore}' "
+                               f"failed: {type(exc).__name__}: {exc}") from exc
+        return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
 
 
-def _base_dir(model: Model) -> Path | None:
-    return Path(model.base_path) if model.base_path else None
+class ModelRegistry(AssetRegistry[Model], ModelStore):
+    """The model store plus registration (``create``) and ``download``."""
+
+    immutable = ("path", "type", "properties", "stage", "flavors")
+
+    def check_fields(self, asset: Model) -> None:
+        check_model_fields(asset)
+
+    def check_source(self, asset: Model, source: ResolvedPath) -> None:
+        if asset.type == AssetType.MLFLOW_MODEL.value:
+            if source.kind is PathKind.FILE:
+                raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{asset.path}' "
+                                    "is a file", field="path",
+                                    hint="point path at the MLflow model folder, or use --type custom_model "
+                                         "for a single file")
+            if source.kind is PathKind.FOLDER and not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
+                raise RegistryError(f"'{asset.path}' has no MLmodel file, so it is not an mlflow_model",
+                                    field="path", hint="point path at the folder MLflow saved (it contains "
+                                                       "MLmodel), or use --type custom_model")
+        if asset.type == AssetType.TRITON_MODEL.value and source.kind is PathKind.FILE:
+            raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
+                                f"'{asset.path}' is a file", field="path",
+                                hint="point path at the model repository folder")
 
 
-def _check_kind(model: Model, source: ResolvedPath) -> None:
-    if model.type == AssetType.MLFLOW_MODEL.value:
-        if source.kind is not PathKind.FOLDER:
-            raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{model.path}' is "
-                                "a file", field="path", hint="point path at the MLflow model folder, or use "
-                                                             "--type custom_model for a single file")
-        if not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
-            raise RegistryError(f"'{model.path}' has no MLmodel file, so it is not an mlflow_model",
-                                field="path", hint="point path at the folder MLflow saved (it contains "
-                                                   "MLmodel), or use --type custom_model")
-    if model.type == AssetType.TRITON_MODEL.value and source.kind is not PathKind.FOLDER:
-        raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
-                            f"'{model.path}' is a file", field="path",
-                            hint="point path at the model repository folder")
+class DataRegistry(AssetRegistry[Data], DataAssetStore):
+    """The data asset store plus registration (``create``) and ``download``."""
 
+    check_remote = False  # Azure does not read a remote uri_file/uri_folder when registering it
 
-def _refuse_immutable_changes(current: Model, new: Model) -> None:
-    for field in _IMMUTABLE:
-        old_value, new_value = getattr(current, field), getattr(new, field)
-        if field == "path" and new_value != old_value and str(parse_path(new_value or "")) == old_value:
-            continue
-        if (old_value or None) != (new_value or None):
-            raise immutable_error(field, current.name or "")
+    def check_fields(self, asset: Data) -> None:
+        check_data_fields(asset)
 
+    def upload_datastore(self, asset: Data) -> str:
+        return asset.datastore or DEFAULT_DATASTORE
+
+    def check_source(self, asset: Data, source: ResolvedPath) -> None:
+        if source.kind is PathKind.ANY:  # remote, not read (as Azure)
+            return
+        if asset.type == AssetType.URI_FILE.value and source.kind is not PathKind.FILE:
+            raise RegistryError(f"a uri_file data asset must be a file; '{asset.path}' is a folder",
+                                hint="use --type uri_folder for a folder, or point path at one file")
+        if asset.type != AssetType.URI_FILE.value and source.kind is not PathKind.FOLDER:
+            raise RegistryError(f"a {asset.type} data asset must be a folder; '{asset.path}' is a file",
+                                hint="use --type uri_file for a single file, or point path at its folder")
+        if asset.type == AssetType.MLTABLE.value and \
+                not source.fs.exists(f"{source.path.rstrip('/')}/{MLTABLE_FILE}"):
+            raise RegistryError(f"'{asset.path}' has no {MLTABLE_FILE} file, so it is not an mltable",
+                                hint="point path at a folder with an MLTable file, or use --type uri_folder")

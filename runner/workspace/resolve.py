@@ -11,7 +11,14 @@
 | ``azureml://datastores/<ds>/paths/<p>``      | the datastore's filesystem + root (no ``..`` escape)  |
 | ``azureml://jobs/<job>/outputs/<o>[/paths/<p>]``, ``runs:/`` | the job record's ``outputs`` map    |
 | ``azureml:<n>:<v>``, ``@latest``, registry models | the model registry (the model's stored path)    |
+| the same, for a ``uri_file``/``uri_folder``/``mltable`` | the data assets (the version's stored path)  |
+| ``wasbs://``, ``https://<a>.blob...``, ``abfss://`` | that account+container's datastore, else anonymous |
 | ``abfs://``, ``az://``, ``s3://``, ...       | fsspec (abfs/az reuse a matching datastore's credentials) |
+
+``check``: ``resolve(..., check=False)`` (what ``job validate`` and ``job create`` use) never contacts
+storage: it checks the form, local paths (the host's and local datastores') and registry references,
+and leaves a remote path's kind ``ANY``; the run resolves again with ``check=True`` and reads the
+object, failing with "does not exist", "cannot connect" or "access denied" (``storage_errors``).
 
 ``cache_key``: ``model:[<registry>/]<name>:<version>`` for models (immutable; the plan keeps it, see
 ``runner.jobs.run.resolve_stored_plan``); ``<ds>:<path>:<etag|mtime:size>`` for files; ``None`` for folders
@@ -31,7 +38,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from runner.errors import ResolveError, SpecError, StorageError
-from runner.modes import PathKind
+from runner.modes import AssetType, PathKind
 from runner.uris import (
     ARTIFACTS,
     DatastorePath,
@@ -40,16 +47,23 @@ from runner.uris import (
     LocalPath,
     ModelRef,
     PathRef,
+    StorageUrl,
     parse_path,
 )
+from runner.workspace.assets import AssetStore
+from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, LocalDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.models import ModelStore
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
+from runner.workspace.storage_urls import datastore_for, public_filesystem
 
 logger = logging.getLogger(__name__)
 
+# the input types whose ``azureml:<name>:<version>`` names a data asset (the others name a model)
+DATA_ASSET_TYPES = frozenset({AssetType.URI_FILE.value, AssetType.URI_FOLDER.value, AssetType.MLTABLE.value})
 
 
 class Resolver:
@@ -61,22 +75,31 @@ class Resolver:
         self.environments = EnvironmentStore(workspace)
 
     # ---- inputs / existing paths ---------------------------------------------------------------
-    def resolve(self, ref: PathRef | str, *, base_dir: Path | None = None,
-                field: str | None = None) -> ResolvedPath:
-        """Resolve an existing file or folder. Raises ``ResolveError`` when it does not exist."""
-        resolved = self._locate(_as_ref(ref, field), base_dir=base_dir, field=field)
-        if resolved.kind is PathKind.ANY:
+    def resolve(self, ref: PathRef | str, *, base_dir: Path | None = None, field: str | None = None,
+                asset_type: str | None = None, check: bool = True) -> ResolvedPath:
+        """Resolve an existing file or folder. Raises ``ResolveError`` when it does not exist.
+
+        ``asset_type`` (the input's type) decides whether ``azureml:<name>:<version>`` is a model or a
+        data asset."""
+        try:
+            resolved = self._locate(_as_ref(ref, field), base_dir=base_dir, field=field,
+                                    asset_type=asset_type, check=check)
+        except StorageError as err:
+            if field is None:
+                raise
+            raise err.located(field, None) from err
+        if resolved.kind is PathKind.ANY and (check or resolved.local_path is not None):
             raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
                                "existing file or folder", hint=_not_found_hint(resolved), field=field)
         return resolved
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
                        base_dir: Path | None = None, field: str | None = None,
-                       default_datastore: str = DEFAULT_DATASTORE) -> ResolvedPath:
+                       default_datastore: str = DEFAULT_DATASTORE, check: bool = True) -> ResolvedPath:
         """Where an output goes: ``ref``, or Azure's default location (on ``default_datastore``) when
         ``ref`` is None.
 
-        ``kind`` is FILE/FOLDER when the location exists already, ANY otherwise.
+        ``kind`` is FILE/FOLDER when the location exists already (and was looked at), ANY otherwise.
         """
         if ref is None:
             ref = DatastorePath(default_datastore, default_output_uri(job_name, output_name)
@@ -86,18 +109,27 @@ class Resolver:
             raise SpecError(f"an output cannot be written to a registered model ('{parsed}')",
                             field=field, hint="give the output a path (a datastore or local folder) and "
                                               "set name/version on the output to register it")
-        return self._locate(parsed, base_dir=base_dir, field=field)
+        try:
+            return self._locate(parsed, base_dir=base_dir, field=field, check=check)
+        except StorageError as err:
+            if field is None:
+                raise
+            raise err.located(field, None) from err
 
-    def _locate(self, ref: PathRef, *, base_dir: Path | None, field: str | None) -> ResolvedPath:
+    def _locate(self, ref: PathRef, *, base_dir: Path | None, field: str | None,
+                asset_type: str | None = None, check: bool = True) -> ResolvedPath:
         if isinstance(ref, LocalPath):
             return self._local(ref, base_dir)
         if isinstance(ref, DatastorePath):
-            return self._datastore(ref)
+            return self._datastore(ref, check=check)
         if isinstance(ref, JobOutputPath):
-            return self._job_output(ref, base_dir=base_dir, field=field)
+            return self._job_output(ref, base_dir=base_dir, field=field, check=check)
         if isinstance(ref, ModelRef):
-            return self._model(ref, field=field)
-        return self._fsspec(ref)
+            store = DataAssetStore if asset_type in DATA_ASSET_TYPES else ModelStore
+            return self._asset(ref, store, field=field, check=check)
+        if isinstance(ref, StorageUrl):
+            return self._storage_url(ref, check=check)
+        return self._fsspec(ref, check=check)
 
     def _local(self, ref: LocalPath, base_dir: Path | None) -> ResolvedPath:
         path = Path(ref.path).expanduser()
@@ -105,21 +137,22 @@ class Resolver:
             path = (base_dir or Path.cwd()) / path
         path = Path(posixpath.normpath(str(path.absolute())))
         fs = fsspec.filesystem("file")
-        kind, cache_key = _stat(fs, str(path), "file:")
+        kind, cache_key = _stat(fs, str(path), "file:", str(path))
         return ResolvedPath(uri=str(path), fs=fs, path=str(path), url="file://" + str(path), kind=kind,
                             local_path=path, cache_key=cache_key)
 
-    def _datastore(self, ref: DatastorePath) -> ResolvedPath:
+    def _datastore(self, ref: DatastorePath, *, check: bool) -> ResolvedPath:
         ds, fs, root = self.datastores.open(ref.datastore)
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
-        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:")
+        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check)
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
             kind=kind, local_path=Path(fs_path) if isinstance(ds, LocalDatastore) else None,
             cache_key=cache_key, env=ds.env_for_direct(), datastore=ref.datastore)
 
-    def _job_output(self, ref: JobOutputPath, *, base_dir: Path | None, field: str | None) -> ResolvedPath:
+    def _job_output(self, ref: JobOutputPath, *, base_dir: Path | None, field: str | None,
+                    check: bool) -> ResolvedPath:
         record = self.workspace.get_job(ref.job)  # unknown -> ResolveError listing recent jobs
         location = record.outputs.get(ref.output)
         if location is None and ref.output == ARTIFACTS:
@@ -133,35 +166,51 @@ class Resolver:
         if isinstance(base_ref, JobOutputPath | ModelRef):
             raise ResolveError(f"job '{ref.job}' recorded an unusable location for '{ref.output}': "
                                f"{location}")
-        resolved = self._locate(_join_ref(base_ref, sub), base_dir=base_dir, field=field)
+        resolved = self._locate(_join_ref(base_ref, sub), base_dir=base_dir, field=field, check=check)
         return dataclasses.replace(resolved, job=ref.job)
 
-    def _model(self, ref: ModelRef, *, field: str | None) -> ResolvedPath:
-        workspace_models = ModelStore(self.workspace)
+    def _asset(self, ref: ModelRef, store: type[AssetStore[Any]], *, field: str | None,
+               check: bool) -> ResolvedPath:
+        """A registered model or data version: its stored path, with its identity and lineage."""
+        workspace_assets = store(self.workspace)
         scope = ""  # a registry's model is not the workspace's model of the same name and version
-        if ref.registry:  # the registry's local namespace first, then the workspace's models
+        if ref.registry:  # the registry's local namespace first, then the workspace's assets
             try:
-                model = ModelStore(self.workspace, registry_name=ref.registry).get(
+                asset = store(self.workspace, registry_name=ref.registry).get(
                     ref.name, version=ref.version, label=ref.label)
                 scope = f"{ref.registry}/"
             except ResolveError as in_registry:
                 try:
-                    model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
+                    asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
                 except ResolveError:
+                    cli = store.table.schema.cli
                     raise ResolveError(
                         in_registry.message,
-                        hint=f"register it there: `runner model create --registry-name {ref.registry} "
+                        hint=f"register it there: `runner {cli} create --registry-name {ref.registry} "
                              f"--name {ref.name} --version {ref.version} --path <path>` (or in the "
                              "workspace without --registry-name)") from in_registry
         else:
-            model = workspace_models.get(ref.name, version=ref.version, label=ref.label)
-        assert model.path is not None and model.version is not None
-        resolved = self._locate(parse_path(model.path), base_dir=None, field=field)
-        return dataclasses.replace(resolved, model=(model.name or ref.name, model.version),
-                                   cache_key=f"model:{scope}{model.name}:{model.version}",
-                                   job=model.job_name or resolved.job)
+            asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
+        assert asset.path is not None and asset.version is not None
+        resolved = self._locate(parse_path(asset.path), base_dir=None, field=field, check=check)
+        identity = (asset.name or ref.name, asset.version)
+        if store is DataAssetStore:  # a data asset's stored path may be a datastore folder that changes
+            return dataclasses.replace(resolved, data=identity, job=asset.job_name or resolved.job)
+        return dataclasses.replace(resolved, model=identity, job=asset.job_name or resolved.job,
+                                   cache_key=f"model:{scope}{asset.name}:{asset.version}")
 
-    def _fsspec(self, ref: FsspecUrl) -> ResolvedPath:
+    def _storage_url(self, ref: StorageUrl, *, check: bool) -> ResolvedPath:
+        """The datastore of the URL's account and container (its credentials and endpoint; shown as
+        ``azureml://datastores/<ds>/paths/<p>``), or anonymous access when none matches."""
+        datastore = datastore_for(ref, self.datastores.list())
+        if datastore is not None:
+            return self._datastore(DatastorePath(datastore.name, ref.path), check=check)
+        fs, path, env = public_filesystem(ref)
+        kind, cache_key = _stat(fs, path, f"{ref.account}/{path}:", ref.written, check=check)
+        return ResolvedPath(uri=ref.written, fs=fs, path=path, url=f"abfs://{path}", kind=kind,
+                            cache_key=cache_key, env=env)
+
+    def _fsspec(self, ref: FsspecUrl, *, check: bool) -> ResolvedPath:
         datastore = self.azure_datastore_for(ref.url)
         env: dict[str, str] = {}
         try:
@@ -178,7 +227,7 @@ class Resolver:
                                ) from exc
         except ValueError as exc:
             raise ResolveError(f"cannot open '{ref.url}': {exc}") from exc
-        kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:")
+        kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:", ref.url, check=check)
         local = Path(path) if ref.url.startswith("file://") else None
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
                             cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
@@ -217,18 +266,20 @@ def _join_ref(base: PathRef, sub: str) -> PathRef:
     return FsspecUrl(f"{str(base).rstrip('/')}/{sub}")
 
 
-def _stat(fs: AbstractFileSystem, path: str, key_prefix: str) -> tuple[PathKind, str | None]:
-    """(kind, cache key) of ``path``; ANY when it does not exist."""
+def _stat(fs: AbstractFileSystem, path: str, key_prefix: str, uri: str, *,
+          check: bool = True) -> tuple[PathKind, str | None]:
+    """(kind, cache key) of ``path``; ANY when it does not exist, or when ``check`` is False and ``fs``
+    is not on this machine (nothing remote is contacted then)."""
+    if not check and not _on_this_machine(fs):
+        return PathKind.ANY, None
+    if not _on_this_machine(fs) and (why := unreachable(fs)):
+        raise cannot_connect(uri, why)
     try:
         info: dict[str, Any] = fs.info(path)
-    except FileNotFoundError:
-        return PathKind.ANY, None
-    except OSError as exc:
-        raise StorageError(f"cannot read '{path}': {exc}", hint="check the datastore's credentials "
-                                                                 "and that the service is reachable") from exc
-    except Exception as exc:  # azure/http errors from adlfs that are not OSError
-        raise StorageError(f"cannot read '{path}': {type(exc).__name__}: {str(exc)[:200]}",
-                           hint="check the datastore's credentials and endpoint") from exc
+    except Exception as exc:  # fsspec: OSError; adlfs: the Azure SDK's errors as well
+        if classify(exc) is Failure.NOT_FOUND:
+            return PathKind.ANY, None
+        raise storage_error(exc, uri) from exc
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
     identity = info.get("etag") or info.get("ETag")
@@ -236,6 +287,12 @@ def _stat(fs: AbstractFileSystem, path: str, key_prefix: str) -> tuple[PathKind,
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""
         identity = f"{mtime}:{info.get('size', '')}"
     return PathKind.FILE, f"{key_prefix}{str(identity).strip(chr(34))}"
+
+
+def _on_this_machine(fs: AbstractFileSystem) -> bool:
+    """A filesystem whose reads never leave this process's machine (the host's, or one in memory)."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+    return bool({"file", "local", "memory"} & set(protocols))
 
 
 def _not_found_hint(resolved: ResolvedPath) -> str:

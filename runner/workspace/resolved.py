@@ -24,5 +24,6 @@ class ResolvedPath:
     cache_key: str | None = None  # stable content identity (datastore + path + etag, or model version)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # credentials for ``direct``; secret
     model: tuple[str, str] | None = None  # (name, version) when the reference was a model
+    data: tuple[str, str] | None = None  # (name, version) when the reference was a data asset
     job: str | None = None  # the producing job when the reference was a job output (lineage)
     datastore: str | None = None  # the datastore it was reached through (its credentials are ``env``)

@@ -13,6 +13,7 @@ from runner.uris import (
     JobOutputPath,
     LocalPath,
     ModelRef,
+    StorageUrl,
     parse_environment,
     parse_path,
 )
@@ -42,6 +43,29 @@ from runner.uris import (
 ])
 def test_parse_every_format(text: str, expected: object) -> None:
     assert parse_path(text) == expected
+
+
+@pytest.mark.parametrize(("text", "account", "container", "path", "endpoint"), [
+    ("wasbs://datasets@azuremlexamples.blob.core.windows.net/iris.csv", "azuremlexamples", "datasets",
+     "iris.csv", "https://azuremlexamples.blob.core.windows.net"),
+    ("wasb://datasets@azuremlexamples.blob.core.windows.net/nyctaxi/", "azuremlexamples", "datasets",
+     "nyctaxi", "http://azuremlexamples.blob.core.windows.net"),
+    ("https://azuremlexamples.blob.core.windows.net/datasets/iris.csv", "azuremlexamples", "datasets",
+     "iris.csv", "https://azuremlexamples.blob.core.windows.net"),
+    ("abfss://fs@acct.dfs.core.windows.net/a/b", "acct", "fs", "a/b", "https://acct.blob.core.windows.net"),
+    ("https://acct.dfs.core.chinacloudapi.cn/fs/x", "acct", "fs", "x", "https://acct.blob.core.chinacloudapi.cn"),
+    ("http://127.0.0.1:10000/devstoreaccount1/c1/d/e.csv", "devstoreaccount1", "c1", "d/e.csv",
+     "http://127.0.0.1:10000/devstoreaccount1"),
+])
+def test_azure_storage_urls(text: str, account: str, container: str, path: str, endpoint: str) -> None:
+    assert parse_path(text) == StorageUrl(account, container, path, endpoint, text)
+    assert str(parse_path(text)) == text  # shown as written when no datastore names its container
+
+
+def test_other_urls_stay_fsspec_urls() -> None:
+    assert parse_path("https://example.com/data/x.csv") == FsspecUrl("https://example.com/data/x.csv")
+    with pytest.raises(SpecError, match="not a valid blob URL"):
+        parse_path("wasbs://no-account-here/x")
 
 
 def test_runs_equals_job_artifacts() -> None:

@@ -127,3 +127,31 @@ def test_seed_model_snippets_run_unchanged(seeded_workspace: Workspace) -> None:
     file_model = ml_client.models.get(name="local-file-example", version="1")
     assert file_model.path == ("azureml://datastores/workspaceblobstore/paths/LocalUpload/"
                                "local-file-example/1/model.pkl")
+
+
+# The seed's own "Datastore" tab (its two comment lines left out): the cloud model references the path
+# create_or_update gave file_model.
+SEED_CLOUD_MODEL = '''
+cloud_model = Model(
+    path=file_model.path,
+    name="cloud-path-example",
+    type=AssetTypes.CUSTOM_MODEL,
+    description="Model created from cloud path.",
+)
+ml_client.models.create_or_update(cloud_model)
+'''
+
+FILE_MODEL = FILE_AND_CLOUD_MODEL.split("cloud_model =")[0]
+
+
+def test_seed_cloud_model_uses_the_registered_path_of_file_model(seeded_workspace: Workspace) -> None:
+    namespace: dict[str, object] = {}
+    for snippet in (CONNECT, FILE_MODEL, SEED_CLOUD_MODEL):
+        exec(compile(_localize(snippet, "run-1"), "<seed>", "exec"), namespace)  # noqa: S102
+    from runner.client import MLClient
+
+    ml_client = MLClient(workspace_dir=seeded_workspace.root)
+    cloud = ml_client.models.get(name="cloud-path-example", version="1")
+    registered = "azureml://datastores/workspaceblobstore/paths/LocalUpload/local-file-example/1/model.pkl"
+    assert cloud.path == registered and cloud.datastore_uri == registered  # referenced, not copied again
+    assert namespace["file_model"].path == registered  # type: ignore[attr-defined]

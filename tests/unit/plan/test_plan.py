@@ -10,12 +10,11 @@ import pytest
 
 from runner.errors import ModeError, SpecError
 from runner.modes import Mode, PathKind
-from runner.plan.build import build_plan
+from runner.plan.build import build_plan, check_resolved, names_a_file
 from runner.plan.render import render_plan
-from runner.plan.types import RunPlan
+from runner.plan.types import AssetRef, RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import load_job_spec, spec_from_data
-from runner.uris import ModelRef
 from runner.workspace.environments import ResolvedEnvironment
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
@@ -85,7 +84,7 @@ def test_outputs_default_rw_mount_and_registration() -> None:
     assert (o.mode, o.container_path) == (Mode.RW_MOUNT, "/mnt/runner/outputs/o")
     assert o.value == "/mnt/runner/outputs/o"
     assert o.host_path == "/ws/jobs/j1/outputs/o"
-    assert o.registered_as == ModelRef("m", "2") and q.registered_as == ModelRef("q")
+    assert o.registered_as == AssetRef("model", "m", "2") and q.registered_as == AssetRef("data", "q")
     assert p.env["AZURE_ML_OUTPUT_o"] == "/mnt/runner/outputs/o"
 
 
@@ -170,3 +169,43 @@ def test_plan_is_deterministic() -> None:
     spec = job("ls ${{inputs.d}}", inputs={"d": {"path": "d"}})
     resolved = {"d": local("/src/d", PathKind.FOLDER)}
     assert plan(spec, resolved) == plan(spec, resolved)
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("azureml://datastores/w/paths/out/model.pkl", True), ("out/model.pkl", True),
+    ("azureml://datastores/w/paths/out/model.pkl/", False),
+    ("azureml://datastores/w/paths/out/models", False),
+    ("azureml://datastores/w/paths/out/.hidden", False), (None, False),
+])
+def test_an_output_path_names_a_file_by_its_extension(path: str | None, named: bool) -> None:
+    assert names_a_file(path) is named
+
+
+@pytest.mark.parametrize("mode", ["upload", "rw_mount", "direct"])
+def test_a_custom_file_output_gives_the_job_a_file_path(mode: str) -> None:
+    """The seed's "custom file | Output" row: upload, rw_mount and direct give the job the file's path."""
+    uri = "azureml://datastores/w/paths/out/model.pkl"
+    spec = job("save ${{outputs.m}}", outputs={"m": {"type": "custom_model", "mode": mode, "path": uri}})
+    b = plan(spec, outputs={"m": remote(uri, "c/out/model.pkl", PathKind.ANY)}).outputs[0]
+    assert b.kind is PathKind.FILE
+    assert b.value == ("abfs://c/c/out/model.pkl" if mode == "direct" else "/mnt/runner/outputs/m/model.pkl")
+    folder = job("save ${{outputs.m}}",
+                 outputs={"m": {"type": "custom_model", "mode": mode, "path": uri + "/"}})
+    assert plan(folder, outputs={"m": remote(uri, "c/out/model.pkl", PathKind.ANY)}).outputs[0].kind is \
+        PathKind.FOLDER
+
+
+def test_a_remote_input_not_read_yet_takes_its_kind_from_its_type() -> None:
+    spec = job("cat ${{inputs.f}} ${{inputs.m}}", inputs={
+        "f": {"type": "uri_file", "path": "wasbs://c@a.blob.core.windows.net/iris.csv", "mode": "download"},
+        "m": {"type": "custom_model", "path": "azureml:m:1", "mode": "download"}})
+    p = plan(spec, {"f": remote("wasbs://c@a.blob.core.windows.net/iris.csv", "c/iris.csv", PathKind.ANY),
+                    "m": remote("azureml://datastores/w/paths/m", "c/m", PathKind.ANY)})
+    f, m = p.inputs
+    assert (f.kind, f.value) == (PathKind.FILE, "/mnt/runner/inputs/f/iris.csv")
+    assert (m.kind, m.value) == (PathKind.FOLDER, "/mnt/runner/inputs/m")  # a custom file input has no mode
+    check_resolved(f, remote(f.uri, "c/iris.csv", PathKind.FILE))  # as planned
+    with pytest.raises(SpecError, match="uri_file input 'f' is a folder .* a file was expected"):
+        check_resolved(f, remote(f.uri, "c/iris.csv", PathKind.FOLDER))
+    with pytest.raises(ModeError, match="a custom_model file input has no supported mode"):
+        check_resolved(m, remote(m.uri, "c/m", PathKind.FILE))

@@ -167,8 +167,10 @@ def test_output_locations(ws: Workspace, resolver: Resolver, tmp_path: Path) -> 
 def test_environments(resolver: Resolver) -> None:
     assert resolver.environments.image_for("runner/busybox:latest") == "runner/busybox:latest"
     with pytest.raises(ResolveError) as info:
-        resolver.environments.image_for("azureml://registries/azureml/environments/sklearn-1.5/labels/latest")
-    assert "runner environment create --name sklearn-1.5 --image" in (info.value.hint or "")
+        resolver.environments.image_for("azureml://registries/azureml/environments/lightgbm-3.3/labels/latest")
+    assert "runner environment create --name lightgbm-3.3 --image" in (info.value.hint or "")
+    assert resolver.environments.image_for(  # built in: the provisioned image holds its packages
+        "azureml://registries/azureml/environments/sklearn-1.5/labels/latest") == "runner/python:3.11"
     resolver.environments.create("sklearn-1.5", image="runner/python:3.11")
     assert resolver.environments.image_for(
         "azureml://registries/azureml/environments/sklearn-1.5/labels/latest") == "runner/python:3.11"

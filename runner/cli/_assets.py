@@ -1,0 +1,81 @@
+"""What ``runner model`` and ``runner data`` share: az's generic update arguments and the version/label
+rule.
+
+    runner data update -n iris -v 1 --set description="New" --set tags.stage=Prod \\
+        --add tags team=ml owner=me --remove tags.old
+
+``--set <field>=<value>`` (``description``, ``tags.<key>``, ``tags={json}``), ``--add tags <key>=<value>
+...`` (one or more pairs) and ``--remove <field>`` (``tags.<key>``, ``tags``, ``description``), as
+``az ml model update`` / ``az ml data update`` take them. ``--add`` takes several words, which click
+options cannot: the command collects it from its extra arguments (``add_arguments``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runner.errors import SpecError
+
+UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
+               "--remove tags.<key>")
+# click: unknown options (--add) and their words are left in ctx.args, in order
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@dataclass
+class Update:
+    set_values: dict[str, str] = field(default_factory=dict)
+    add_values: dict[str, str] = field(default_factory=dict)
+    remove: list[str] = field(default_factory=list)
+
+
+def parse_update(set_: list[str] | None, remove: list[str] | None, extra: list[str]) -> Update:
+    """The update a command line asks for; one ``SpecError`` for anything malformed."""
+    update = Update(remove=list(remove or []))
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--set expects field=value, got '{item}'", field="--set",
+                            hint="--set tags.stage=Prod or --set description=\"...\"")
+        update.set_values[key.strip()] = value
+    update.add_values = add_arguments(extra)
+    if not (update.set_values or update.add_values or update.remove):
+        raise SpecError("nothing to update", hint=UPDATE_HINT)
+    return update
+
+
+def add_arguments(extra: list[str]) -> dict[str, str]:
+    """``--add tags k=v [k=v ...]`` (repeatable) from the command's extra arguments -> ``{"tags.k": v}``."""
+    added: dict[str, str] = {}
+    words = list(extra)
+    while words:
+        word = words.pop(0)
+        if word != "--add":
+            raise SpecError(f"unexpected argument '{word}'", hint=UPDATE_HINT)
+        if not words or words[0].startswith("--"):
+            raise SpecError("--add expects a field and key=value pairs", hint="--add tags stage=Prod team=ml")
+        target = words.pop(0)
+        if target != "tags":
+            raise SpecError(f"--add {target}: only tags (a map) can be added to; versions are immutable "
+                            "apart from description and tags",
+                            hint='--add tags <key>=<value>, or --set description="..."')
+        pairs: list[str] = []
+        while words and not words[0].startswith("--"):
+            pairs.append(words.pop(0))
+        if not pairs:
+            raise SpecError(f"--add {target}: nothing to add", hint=f"--add {target} key=value")
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise SpecError(f"--add {target} expects key=value pairs, got '{pair}'",
+                                hint=f"--add {target} stage=Prod")
+            added[f"{target}.{key}"] = value
+    return added
+
+
+def one_of(version: str | None, label: str | None, *, required: bool = True) -> None:
+    """``--version`` or ``--label`` (not both; one of them unless ``required`` is False)."""
+    if version and label:
+        raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
+    if required and not version and not label:
+        raise SpecError("give --version or --label", hint="--version 1, or --label latest")

@@ -1,0 +1,137 @@
+"""What every registered asset (a model version, a data asset version) has, and its YAML loading.
+
+``Model`` (``runner.spec.model``) and ``Data`` (``runner.spec.data``) are ``AssetBase`` with their own
+types and extra fields. Fields a user sets: name, version, path, type, description, tags, properties.
+Read-only fields filled by the registry: created_at, archived, job_name (lineage: the job the asset came
+from), datastore_uri (where the files are, as an ``azureml://datastores/...`` URI or a URL).
+``print(asset)`` shows it as YAML, like the Azure SDK.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+
+from runner.errors import SpecError
+from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
+from runner.spec.yamlio import YamlDoc
+
+# read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again
+READ_ONLY_YAML_FIELDS = ("id", "creation_context", "created_at", "archived", "job_name", "datastore_uri",
+                         "latest_version")
+PATH_FORMS = ("a local file or folder, azureml://datastores/<ds>/paths/<p>, "
+              "azureml://jobs/<job>/outputs/<out>/paths/<p>, runs:/<run-id>/<p> or a storage URL")
+
+
+class AssetBase(BaseModel):
+    """A registered (or to-be-registered) asset version."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="ignore", populate_by_name=True)
+
+    name: str | None = None
+    version: str | None = None
+    path: str | None = None
+    type: str = ""
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    # read-only, set by the registry
+    created_at: datetime | None = None
+    archived: bool = False
+    job_name: str | None = None
+    datastore_uri: str | None = None
+    # where a relative local ``path`` is relative to (the YAML's folder); not part of the asset
+    base_path: str | None = Field(default=None, exclude=True)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a version is a number or a short name, not true/false")
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("tags", "properties", mode="before")
+    @classmethod
+    def _str_values(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return value
+
+    @property
+    def id(self) -> str | None:
+        """``azureml:<name>:<version>`` once registered."""
+        return f"azureml:{self.name}:{self.version}" if self.name and self.version else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view (what ``show -o json`` prints)."""
+        return self.model_dump(mode="json", exclude={"base_path"})
+
+    def __str__(self) -> str:
+        yaml = YAML(typ="safe")
+        yaml.default_flow_style = False
+        out = io.StringIO()
+        yaml.dump(self.to_dict(), out)
+        return out.getvalue()
+
+
+A = TypeVar("A", bound=AssetBase)
+
+
+@dataclass(frozen=True)
+class AssetSchema:
+    """What a kind of asset accepts: its noun in messages, its types and its YAML keys."""
+
+    noun: str  # "model", "data asset"
+    cli: str  # the command group: "model", "data"
+    types: tuple[str, ...]
+    yaml_fields: tuple[str, ...]
+
+
+def check_asset_fields(asset: AssetBase, schema: AssetSchema, *, doc: YamlDoc | None = None) -> None:
+    """Validate name, version, type and path; raises ``SpecError`` pointing at the field."""
+    where = (lambda f: doc.where(f)) if doc else (lambda f: None)  # noqa: E731
+    if not asset.name or not ASSET_NAME_PATTERN.match(asset.name):
+        raise SpecError(f"invalid {schema.noun} name {asset.name!r}", field="name", where=where("name"),
+                        hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
+    if asset.version is not None and not ASSET_VERSION_PATTERN.match(asset.version):
+        raise SpecError(f"invalid {schema.noun} version {asset.version!r}", field="version",
+                        where=where("version"), hint="use a number such as 1, or omit version to get the "
+                                                     "next one")
+    if asset.type not in schema.types:
+        raise SpecError(f"unknown {schema.noun} type {asset.type!r}", field="type", where=where("type"),
+                        hint="allowed types: " + ", ".join(schema.types))
+    if not asset.path:
+        raise SpecError(f"a {schema.noun} needs a path", field="path", where=where("path"),
+                        hint="set path to " + PATH_FORMS)
+
+
+def asset_from_doc(cls: type[A], schema: AssetSchema, doc: YamlDoc, *,
+                   overrides: dict[str, Any] | None = None) -> A:
+    """An asset from a loaded YAML file (``az ml <kind> create --file``); ``overrides`` are CLI flags."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise SpecError(f"a {schema.noun} YAML must be a mapping of fields (name, path, type, ...)",
+                        where=doc.where(), hint=f"start the file with 'name: <{schema.cli} name>'")
+    for key in data:
+        if key not in schema.yaml_fields and key not in READ_ONLY_YAML_FIELDS:
+            raise SpecError(f"unknown field '{key}' in a {schema.noun}", field=str(key),
+                            where=doc.where((key,)), hint="allowed fields: " + ", ".join(schema.yaml_fields))
+    fields = {k: v for k, v in data.items() if k in schema.yaml_fields and k != "$schema"}
+    fields.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        asset = cls.model_validate({**fields, "base_path": str(doc.base_dir)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(str(p) for p in first["loc"])
+        raise SpecError(f"{first['msg']} (got {first.get('input')!r})", field=".".join(loc),
+                        where=doc.where(loc),
+                        hint=f"see `runner {schema.cli} create --help` for the fields") from exc
+    check_asset_fields(asset, schema, doc=doc)
+    return asset

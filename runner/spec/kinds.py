@@ -1,0 +1,56 @@
+"""What a YAML file is when it is not a command job: one line that says so (and how to use it).
+
+Azure's files say what they are with ``$schema`` (``commandComponent.schema.json``,
+``pipelineJob.schema.json``, ``data.schema.json`` ...) or ``type:`` (``pipeline``, ``sweep``, ``automl``,
+``spark``, ``parallel``). runner runs command jobs; the others get one message instead of a list of
+"unknown field" errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runner.errors import SourceLocation, SpecError
+from runner.spec.yamlio import YamlDoc
+
+OTHER_JOB_TYPES = ("pipeline", "sweep", "automl", "spark", "parallel", "import", "data_transfer")
+_JOB_OR_COMPONENT = re.compile(r"(?P<kind>[A-Za-z]+?)(?P<what>Job|Component)\.schema\.json$")
+_ASSET_SCHEMA = re.compile(r"(?P<kind>data|model|environment)\.schema\.json$")
+_ASSETS = {"data": ("a data asset", "`runner data create --file <this file>`"),
+           "model": ("a model", "`runner model create --file <this file>`"),
+           "environment": ("an environment", "environment: file:<this file> in a job")}
+_DATA_TYPES = ("uri_file", "uri_folder", "mltable")
+
+
+def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
+    """Raise one ``SpecError`` when ``data`` is not a command job but another kind of Azure file."""
+    if not isinstance(data, dict):
+        return
+    schema_url = str(data.get("$schema") or "")
+    at_schema = doc.where(("$schema",)) if doc is not None else None
+    _refuse_asset(data, schema_url, at_schema)
+    schema = _JOB_OR_COMPONENT.search(schema_url)
+    if schema and schema["what"] == "Component":
+        raise SpecError(f"this file is a {schema['kind']} component ({schema.group(0)}), not a job: a "
+                        "component is a step of a pipeline, and pipelines are not supported (yet)",
+                        where=at_schema, hint="to run its command here, write a command job: its command, "
+                                              "code and environment, with a value (path: or a literal) for "
+                                              "each input")
+    job_type = str(data.get("type") or (schema["kind"] if schema else "command")).lower()
+    if job_type in OTHER_JOB_TYPES or (job_type != "command" and schema is not None):
+        at_type = doc.where(("type",)) if doc is not None and "type" in data else at_schema
+        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command jobs)",
+                        where=at_type)
+
+
+def _refuse_asset(data: dict[str, Any], schema_url: str, where: SourceLocation | None) -> None:
+    if "dependencies" in data and "command" not in data:
+        raise SpecError("this file is a conda environment file, not a job", where=where,
+                        hint="use it in a job: environment: {image: runner/python:3.11, conda_file: <file>}")
+    asset = _ASSET_SCHEMA.search(schema_url)
+    kind = asset["kind"] if asset else "data" if data.get("type") in _DATA_TYPES and "command" not in data \
+        else None
+    if kind:
+        what, use = _ASSETS[kind]
+        raise SpecError(f"this file is {what}, not a job", where=where, hint=f"use it with {use}")

@@ -1,0 +1,352 @@
+"""The asset tables, with one set of rules for model versions and data asset versions: versions, their
+containers (archive), reads and the mutable fields.
+
+``AssetStore`` is parameterized by an ``AssetTable`` (which tables, what the asset is called) and the
+entity (``Model``, ``Data``); ``runner.workspace.models.ModelStore`` and
+``runner.workspace.data_assets.DataAssetStore`` add only how their rows map to their entity. Rules
+(``az ml model`` / ``az ml data``):
+
+- Archived versions and assets are hidden from ``list`` unless asked for, but stay usable by reference;
+  a version created under an archived asset is archived; a version cannot be restored while its asset
+  is archived.
+- Only ``description`` and ``tags`` can be updated (az's generic ``--set``, ``--add``, ``--remove``).
+- A registry (``--registry-name``) is a local namespace: its rows are stored as ``<registry>/<name>``
+  (``/`` is not allowed in names).
+
+Both tables keep ``datastore_uri`` with the same meaning (where the version's files are), and the
+``registered_assets`` view (``runner.workspace.db``) joins them: ``assets_at`` answers "is this location a
+registered asset's?" for models and data with one query.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from runner.errors import RegistryError, ResolveError, SpecError
+from runner.spec.asset import AssetBase, AssetSchema
+from runner.spec.names import ASSET_NAME_PATTERN
+from runner.workspace.db import Workspace, utcnow
+from runner.workspace.paging import Page, window
+
+E = TypeVar("E", bound=AssetBase)
+
+_NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
+
+# the columns every asset table has; a kind adds its own (models: stage, flavors)
+COMMON_COLUMNS = ("name", "version", "version_num", "type", "path", "source", "description", "tags",
+                  "properties", "job_name", "archived", "created_at", "datastore_uri")
+
+
+@dataclass(frozen=True)
+class AssetTable:
+    """Where a kind of asset is kept and what it is called."""
+
+    schema: AssetSchema  # noun ("model", "data asset"), command group, types, YAML keys
+    versions: str  # the versions table: "models", "data_assets"
+    containers: str  # the containers table (archive of a whole asset)
+    registry_segment: str  # azureml://registries/<r>/<segment>/<name>/versions/<v>
+    upload_folder: str  # where local files are copied on the default datastore: <folder>/<name>/<version>/
+
+    @property
+    def plural(self) -> str:
+        return f"{self.schema.noun}s"
+
+
+@dataclass(frozen=True)
+class AssetAt:
+    """A registered version whose files are at (or around) a location."""
+
+    kind: str  # "model" or "data"
+    name: str
+    version: str
+    datastore_uri: str
+
+
+def assets_at(workspace: Workspace, uri: str) -> list[AssetAt]:
+    """Registered model and data versions whose location is ``uri``, inside it, or around it (one query)."""
+    location = uri.rstrip("/")
+    stored = "rtrim(datastore_uri, '/')"
+    query = ("SELECT kind, name, version, datastore_uri FROM registered_assets"
+             f" WHERE datastore_uri IS NOT NULL AND ({stored} = ?"  # the location itself
+             f" OR substr(?, 1, length({stored}) + 1) = {stored} || '/'"  # inside a registered folder
+             " OR substr(datastore_uri, 1, length(?) + 1) = ? || '/')")  # a registered version inside it
+    with workspace.reading() as conn:
+        rows = conn.execute(query, (location, location, location, location)).fetchall()
+    return [AssetAt(r["kind"], r["name"], r["version"], r["datastore_uri"]) for r in rows]
+
+
+def registered_locations(workspace: Workspace) -> list[AssetAt]:
+    """Every registered model and data version (every registry namespace) with where its files are:
+    the places no job may write (``runner.workspace.protect``)."""
+    with workspace.reading() as conn:
+        rows = conn.execute("SELECT kind, name, version, datastore_uri FROM registered_assets "
+                            "WHERE datastore_uri IS NOT NULL").fetchall()
+    return [AssetAt(r["kind"], r["name"], r["version"], r["datastore_uri"]) for r in rows]
+
+
+class AssetStore(Generic[E]):
+    """The versions of one kind of asset in a workspace, or in one registry namespace of it."""
+
+    table: ClassVar[AssetTable]
+
+    def __init__(self, workspace: Workspace, *, registry_name: str | None = None) -> None:
+        self.workspace = workspace
+        if registry_name is not None and not ASSET_NAME_PATTERN.match(registry_name):
+            raise SpecError(f"invalid registry name {registry_name!r}", field="registry_name",
+                            hint="use letters, digits, '-', '_' and '.'")
+        self.registry_name = registry_name  # a local namespace (Azure's registries); None = workspace
+
+    # ---- what a kind adds -----------------------------------------------------------------------
+    def _entity(self, data: dict[str, Any], common: dict[str, Any]) -> E:
+        """The entity of a row (``common``: the fields every asset has, already decoded)."""
+        raise NotImplementedError
+
+    def _own_columns(self, created: E) -> dict[str, Any]:
+        """The kind's own columns for a new version (models: stage, flavors)."""
+        return {}
+
+    # ---- versions and containers --------------------------------------------------------------
+    def ensure_container(self, conn: sqlite3.Connection, name: str) -> bool:
+        """Make the container row if needed; returns whether the asset is archived."""
+        conn.execute(f"INSERT OR IGNORE INTO {self.table.containers} (name, archived, created_at) "
+                     "VALUES (?, 0, ?)", (name, utcnow().isoformat()))
+        row = conn.execute(f"SELECT archived FROM {self.table.containers} WHERE name = ?", (name,)).fetchone()
+        return bool(row["archived"])
+
+    def next_version(self, name: str, conn: sqlite3.Connection | None = None) -> str:
+        query = f"SELECT max(version_num) FROM {self.table.versions} WHERE name = ?"
+        if conn is not None:
+            return str((conn.execute(query, (name,)).fetchone()[0] or 0) + 1)
+        with self.workspace.reading() as reader:
+            return str((reader.execute(query, (name,)).fetchone()[0] or 0) + 1)
+
+    def exists(self, name: str, version: str, conn: sqlite3.Connection | None = None) -> bool:
+        query = f"SELECT 1 FROM {self.table.versions} WHERE name = ? AND version = ?"
+        if conn is not None:
+            return conn.execute(query, (name, version)).fetchone() is not None
+        with self.workspace.reading() as reader:
+            return reader.execute(query, (name, version)).fetchone() is not None
+
+    def insert_version(self, conn: sqlite3.Connection, created: E, *, source: str | None) -> None:
+        """The row of a new version (inside the caller's transaction); ``source`` is the path as given."""
+        assert created.name is not None and created.version is not None
+        version = created.version
+        row = {"name": self.key(created.name), "version": version,
+               "version_num": int(version) if version.isdigit() else None, "type": created.type,
+               "path": created.path, "source": source, "description": created.description,
+               "tags": json.dumps(created.tags), "properties": json.dumps(created.properties),
+               "job_name": created.job_name, "archived": int(created.archived),
+               "created_at": created.created_at.isoformat() if created.created_at else None,
+               "datastore_uri": created.datastore_uri, **self._own_columns(created)}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn.execute(f"INSERT INTO {self.table.versions} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+    # ---- read -----------------------------------------------------------------------------------
+    def get(self, name: str, version: str | None = None, label: str | None = None) -> E:
+        """One version; ``label="latest"`` (or no version) is the newest non-archived version."""
+        if label is not None and label != "latest":
+            raise ResolveError(f"unknown label '{label}'", hint="the only label is 'latest'")
+        versions = self._rows("WHERE m.name = ?", (self.key(name),))
+        noun = self.table.schema.noun
+        if not versions:
+            raise ResolveError(f"unknown {noun} '{name}'; {self.known()}",
+                               hint=f"`runner {self.table.schema.cli} list --include-archived` shows every "
+                                    f"{noun}")
+        if version is None:
+            visible = [m for m in versions if not m.archived]
+            return (visible or versions)[0]
+        for asset in versions:
+            if asset.version == str(version):
+                return asset
+        raise ResolveError(f"{noun} '{name}' has no version {version}; its versions: "
+                           + ", ".join(m.version or "" for m in versions),
+                           hint=f"use one of those, or azureml:{name}@latest")
+
+    def list(self, name: str | None = None, *, include_archived: bool = False, archived_only: bool = False,
+             max_results: int | None = None) -> builtins.list[E]:
+        """Without ``name``: one row per asset (its latest version); with ``name``: its versions."""
+        assets = self._rows("WHERE m.name = ?", (self.key(name),)) if name is not None else \
+            self._rows("", ())
+        if archived_only:
+            assets = [m for m in assets if m.archived]
+        elif not include_archived:
+            assets = [m for m in assets if not m.archived]
+        if name is None:  # one row per asset: its latest version among those shown
+            latest: dict[str, E] = {}
+            for asset in assets:
+                latest.setdefault(asset.name or "", asset)
+            assets = sorted(latest.values(), key=lambda m: m.name or "")
+        return assets[:max_results] if max_results else assets
+
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[E]:
+        """One page of ``list``: without ``name`` the latest version of each asset (by name), with
+        ``name`` its versions (newest first). ``name_contains`` matches part of the name (any case);
+        ``tag`` is ``key`` (the tag is set) or ``key=value``. Filtering, ordering and paging run in SQL:
+        an asset's latest shown version is one indexed lookup per asset (the versions' key starts with
+        the name), so a page reads its rows, not every version of every asset."""
+        offset, limit = window(offset, limit)
+        prefix, scope, scope_args = self._scope("c.name")
+        versions, containers = self.table.versions, self.table.containers
+
+        def shown(alias: str) -> str:  # the versions this view shows (archived: the version or its asset)
+            archived = f"({alias}.archived OR c.archived)"
+            return archived if archived_only else "1" if include_archived else f"NOT {archived}"
+
+        args: list[Any] = []
+        if name is not None:
+            where = f"m.name = ? AND {shown('m')}"
+            args.append(self.key(name))
+            order = _NEWEST_FIRST
+        else:
+            latest = (f"SELECT m2.rowid FROM {versions} m2 WHERE m2.name = c.name AND {shown('m2')} "
+                      f"ORDER BY {_NEWEST_FIRST.replace('m.', 'm2.')} LIMIT 1")
+            where, order = f"m.rowid = ({latest}) AND {scope}", "c.name"
+            args += scope_args
+            if name_contains:
+                where += " AND instr(lower(substr(c.name, ?)), lower(?)) > 0"
+                args += [len(prefix) + 1, name_contains]
+        if tag:
+            key, sep, value = tag.partition("=")
+            where += (" AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.key = ? "
+                      "AND (? IS NULL OR t.value = ?))")
+            args += [key.strip(), value if sep else None, value if sep else None]
+        body = f"FROM {containers} c JOIN {versions} m ON c.name = m.name WHERE {where}"
+        with self.workspace.reading() as conn:
+            total = conn.execute(f"SELECT count(*) {body}", args).fetchone()[0]
+            rows = conn.execute(f"SELECT m.*, c.archived AS container_archived {body} ORDER BY {order} "
+                                "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return Page([self._from_row(dict(r), prefix) for r in rows], offset, limit, total)
+
+    def _scope(self, column: str = "m.name") -> tuple[str, str, tuple[Any, ...]]:
+        """(name prefix, SQL condition on ``column``, its arguments): this store's rows (a registry's,
+        or the workspace's own, whose names hold no ``/``)."""
+        prefix = f"{self.registry_name}/" if self.registry_name else ""
+        if prefix:
+            return prefix, f"substr({column}, 1, ?) = ?", (len(prefix), prefix)
+        return prefix, f"instr({column}, '/') = 0", ()
+
+    def _rows(self, where: str, args: tuple[Any, ...]) -> builtins.list[E]:
+        prefix, scope, scope_args = self._scope()
+        where = f"{where} AND {scope}" if where else f"WHERE {scope}"
+        query = (f"SELECT m.*, c.archived AS container_archived FROM {self.table.versions} m "
+                 f"JOIN {self.table.containers} c ON c.name = m.name " + where +
+                 f" ORDER BY m.name, {_NEWEST_FIRST}")
+        with self.workspace.reading() as conn:
+            return [self._from_row(dict(r), prefix) for r in conn.execute(query, (*args, *scope_args))]
+
+    def _from_row(self, data: dict[str, Any], prefix: str) -> E:
+        common = {"name": data["name"][len(prefix):], "version": data["version"], "path": data["path"],
+                  "type": data["type"], "description": data["description"],
+                  "tags": json.loads(data["tags"] or "{}"),
+                  "properties": json.loads(data["properties"] or "{}"), "created_at": data["created_at"],
+                  "archived": bool(data["archived"] or data["container_archived"]),
+                  "job_name": data["job_name"], "datastore_uri": data.get("datastore_uri")}
+        return self._entity(data, common)
+
+    def key(self, name: str) -> str:
+        """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
+        return f"{self.registry_name}/{name}" if self.registry_name else name
+
+    def reference(self, name: str, version: str) -> str:
+        if self.registry_name:
+            return (f"azureml://registries/{self.registry_name}/{self.table.registry_segment}/{name}/"
+                    f"versions/{version}")
+        return f"azureml:{name}:{version}"
+
+    def known(self) -> str:
+        """What exists, for an error message."""
+        names = sorted({m.name or "" for m in self._rows("", ())})
+        where = f"registry '{self.registry_name}'" if self.registry_name else "this workspace"
+        return (f"{self.table.plural} in {where}: " + ", ".join(names[:30])) if names else \
+            f"no {self.table.plural} are registered in {where}"
+
+    # ---- update / archive -------------------------------------------------------------------------
+    def update(self, name: str, version: str, *, set_values: Mapping[str, str] | None = None,
+               add_values: Mapping[str, str] | None = None, remove: Iterable[str] = ()) -> E:
+        """az's generic update: ``--set description=..``, ``--set tags.k=v`` / ``--set tags={json}``,
+        ``--add tags k=v`` (``add_values``: ``{"tags.k": "v"}``), ``--remove tags.k`` / ``tags`` /
+        ``description``. Any other field is refused (versions are immutable)."""
+        current = self.get(name, version=version)
+        description, tags = current.description, dict(current.tags)
+        for key, value in (set_values or {}).items():
+            if key == "description":
+                description = value
+            elif key.startswith("tags.") and len(key) > 5:
+                tags[key[5:]] = value
+            elif key == "tags":
+                tags = _parse_tags_value(value)
+            else:
+                raise self.immutable_error(key, name)
+        for key, value in (add_values or {}).items():
+            if not (key.startswith("tags.") and len(key) > 5):
+                raise self.immutable_error(key.split(".")[0], name, verb="added to")
+            tags[key[5:]] = value
+        for key in remove:
+            if key.startswith("tags.") and len(key) > 5:
+                tags.pop(key[5:], None)
+            elif key == "tags":
+                tags = {}
+            elif key == "description":
+                description = None
+            else:
+                raise self.immutable_error(key, name)
+        return self.update_fields(name, version, description=description, tags=tags)
+
+    def update_fields(self, name: str, version: str, *, description: str | None, tags: dict[str, str]) -> E:
+        with self.workspace.transaction() as conn:
+            conn.execute(f"UPDATE {self.table.versions} SET description = ?, tags = ? "
+                         "WHERE name = ? AND version = ?",
+                         (description, json.dumps(tags), self.key(name), version))
+        return self.get(name, version=version)
+
+    def immutable_error(self, field: str, name: str, *, verb: str = "updated") -> RegistryError:
+        what = "Asset paths" if field == "path" else f"'{field}'"
+        schema = self.table.schema
+        return RegistryError(f"{what} cannot be {verb}: only description and tags of a {schema.noun} version "
+                             "can change",
+                             hint=f"register a new version of '{name}' instead (`runner {schema.cli} create` "
+                                  "without --version)")
+
+    def archive(self, name: str, version: str | None = None) -> None:
+        self._set_archived(name, version, True)
+
+    def restore(self, name: str, version: str | None = None) -> None:
+        self._set_archived(name, version, False)
+
+    def _set_archived(self, name: str, version: str | None, archived: bool) -> None:
+        target = self.get(name, version=version)  # unknown -> ResolveError
+        key = self.key(name)
+        table, noun = self.table, self.table.schema.noun
+        with self.workspace.transaction() as conn:
+            container = conn.execute(f"SELECT archived FROM {table.containers} WHERE name = ?",
+                                     (key,)).fetchone()
+            if version is None:
+                for which in (table.containers, table.versions):
+                    conn.execute(f"UPDATE {which} SET archived = ? WHERE name = ?", (int(archived), key))
+                return
+            if not archived and container and container["archived"]:
+                raise RegistryError(
+                    f"cannot restore version {target.version} of {noun} '{name}': the {noun} '{name}' "
+                    "itself is archived",
+                    hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`")
+            conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
+                         (int(archived), key, target.version))
+
+
+def _parse_tags_value(value: str) -> dict[str, str]:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise RegistryError("--set tags=... needs a JSON object", hint="or use --set tags.<key>=<value>") \
+            from exc
+    if not isinstance(parsed, dict):
+        raise RegistryError("--set tags=... needs a JSON object", hint="or use --set tags.<key>=<value>")
+    return {str(k): str(v) for k, v in parsed.items()}

@@ -1,0 +1,83 @@
+"""What a storage failure means, in words a user can act on: not found, cannot connect, access denied.
+
+fsspec backends raise ``FileNotFoundError`` for a missing object; adlfs lets the Azure SDK's errors
+through (``ServiceRequestError`` when no connection can be made, ``HttpResponseError`` with status
+401/403 when the service refuses the request); other backends raise ``PermissionError`` or
+``ConnectionError`` (``OSError``s). The classes are recognized by name, so this module imports no SDK.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from runner.errors import StorageError
+
+_CONNECT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH,
+                   errno.ETIMEDOUT, errno.ECONNABORTED}
+_CONNECT_CLASSES = {"ServiceRequestError", "ClientConnectorError", "ClientConnectionError", "ConnectionError",
+                    "ConnectTimeout", "ServerTimeoutError", "gaierror", "TimeoutError"}
+_DENIED_CLASSES = {"ClientAuthenticationError", "PermissionError", "CredentialUnavailableError"}
+_NOT_FOUND_CLASSES = {"FileNotFoundError", "ResourceNotFoundError"}
+PROBE_TIMEOUT_S = 5.0
+
+
+class Failure(StrEnum):
+    NOT_FOUND = "not found"
+    CANNOT_CONNECT = "cannot connect"
+    ACCESS_DENIED = "access denied"
+    OTHER = "failed"
+
+
+def classify(exc: BaseException) -> Failure:
+    """Which of the three a storage exception is (``OTHER`` when it is none of them)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    if names & _NOT_FOUND_CLASSES or status == 404:
+        return Failure.NOT_FOUND
+    if names & _DENIED_CLASSES or status in (401, 403):
+        return Failure.ACCESS_DENIED
+    if names & _CONNECT_CLASSES or (isinstance(exc, OSError) and exc.errno in _CONNECT_ERRNOS):
+        return Failure.CANNOT_CONNECT
+    cause = exc.__cause__ or exc.__context__
+    return classify(cause) if cause is not None and cause is not exc else Failure.OTHER
+
+
+def storage_error(exc: BaseException, uri: str) -> StorageError:
+    """The one error for a failed read of ``uri`` (its cause chained by the caller)."""
+    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    failure = classify(exc)
+    if failure is Failure.CANNOT_CONNECT:
+        return cannot_connect(uri, detail)
+    if failure is Failure.ACCESS_DENIED:
+        return StorageError(f"access to '{uri}' was denied by the storage service ({detail})",
+                            hint="check the datastore's credentials (`runner datastore show --name "
+                                 "<datastore>`); a URL that no datastore's account and container match is "
+                                 "read anonymously, so its container must allow public read access")
+    return StorageError(f"cannot read '{uri}': {type(exc).__name__}: {detail}",
+                        hint="check the datastore's credentials and endpoint")
+
+
+def unreachable(fs: Any) -> str | None:
+    """Why the service behind an Azure filesystem cannot be reached (None when a TCP connection to it
+    can be made, or when ``fs`` is not one). The SDK retries a refused connection with back-off for over
+    a minute; one connection attempt tells the same at once."""
+    url = getattr(getattr(fs, "service_client", None), "url", None)
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    split = urlsplit(url)
+    host, port = split.hostname or "", split.port or (443 if split.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def cannot_connect(uri: str, why: str) -> StorageError:
+    return StorageError(f"cannot connect to the storage service holding '{uri}' ({why})",
+                        hint="check that the service is running and reachable, and the datastore's "
+                             "account_url / endpoint (`runner datastore show --name <datastore>`)")
