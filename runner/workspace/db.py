@@ -43,107 +43,13 @@ from runner.errors import JobError, ResolveError, StorageError
 from runner.workspace import lineage
 from runner.workspace.jobdir import JobDir
 from runner.workspace.paging import Page, window
+from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-# 2 -> 3: data assets (data_assets, data_containers, the registered_assets view);
-# 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs)
-_SCHEMA_VERSION = 4
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS model_containers (
-    name TEXT PRIMARY KEY,
-    archived INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS models (
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    version_num INTEGER,
-    type TEXT NOT NULL,
-    path TEXT NOT NULL,
-    source TEXT,
-    description TEXT,
-    tags TEXT NOT NULL DEFAULT '{}',
-    properties TEXT NOT NULL DEFAULT '{}',
-    stage TEXT,
-    job_name TEXT,
-    archived INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    datastore_uri TEXT,
-    flavors TEXT,
-    PRIMARY KEY (name, version)
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    name TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    experiment_name TEXT,
-    created_at TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
-CREATE INDEX IF NOT EXISTS jobs_backend ON jobs (json_extract(record, '$.backend'));
-CREATE TABLE IF NOT EXISTS datastores (
-    name TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS computes (
-    name TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS data_containers (
-    name TEXT PRIMARY KEY,
-    archived INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS data_assets (
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    version_num INTEGER,
-    type TEXT NOT NULL,
-    path TEXT NOT NULL,
-    source TEXT,
-    description TEXT,
-    tags TEXT NOT NULL DEFAULT '{}',
-    properties TEXT NOT NULL DEFAULT '{}',
-    job_name TEXT,
-    archived INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    datastore_uri TEXT,
-    PRIMARY KEY (name, version)
-);
-CREATE TABLE IF NOT EXISTS environments (
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    version_num INTEGER,
-    image TEXT,
-    build_context TEXT,
-    dockerfile TEXT,
-    description TEXT,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (name, version)
-);
-""" + lineage.SCHEMA
-
-# Made after the migrations (a view names columns older tables gain in ``_migrate``). One query answers
-# "is this location a registered asset's?" for models and data alike: ``datastore_uri`` has the same
-# meaning in both tables (where the version's files are: ``azureml://datastores/<ds>/paths/<p>`` or a URL).
-_VIEWS = """
-CREATE VIEW IF NOT EXISTS registered_assets AS
-    SELECT 'model' AS kind, name, version, type, datastore_uri, job_name FROM models
-    UNION ALL
-    SELECT 'data' AS kind, name, version, type, datastore_uri, job_name FROM data_assets;
-"""
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -211,24 +117,6 @@ def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> 
     return f"azureml://datastores/{datastore}/paths/ExperimentRun/dcid.{job_name}/"
 
 
-def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
-    """Bring tables created by an older schema up to date (additive changes only; new tables and views
-    come from ``_SCHEMA`` / ``_VIEWS``, which only create what is missing)."""
-    if from_version == 1:
-        for column in ("datastore_uri TEXT", "flavors TEXT"):
-            # the column may exist already (two processes migrating at once)
-            with suppress(sqlite3.OperationalError):
-                conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
-    if 0 < from_version < 4:  # jobs recorded before the lineage index (idempotent: INSERT OR REPLACE)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            lineage.backfill(conn)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-
-
 class Workspace:
     """A workspace directory. Cheap to construct; each thread keeps one connection to its database
     (opening one per operation cost a connect, and with WAL a checkpoint at every close)."""
@@ -284,12 +172,12 @@ class Workspace:
                 os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = self._connection()
             current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current < _SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
+            if current < SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-                _migrate(conn, current)
-                conn.executescript(_VIEWS)
-                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                conn.executescript(SCHEMA)
+                migrate(conn, current)
+                conn.executescript(VIEWS)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._ensure_default_datastore()
         except OSError as exc:
             raise StorageError(f"cannot use workspace directory {self.root}: {exc.strerror or exc}",
