@@ -31,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mounts.errors import is_no_space, no_space_message
 from mounts.stores.base import BlobStore, RemoteFile
 from mounts.transfer.progress import TransferProgress
 from mounts.transfer.state import DownloadJournal, FailureLog, file_id, md5_of_file, safe_relative
@@ -204,8 +205,10 @@ class Downloader:
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="download")
         futures: list[Future[None]] = []
         self._parted: list[_PartedFile] = []
+        total = 0
         try:
             for item in files:
+                total += 1
                 futures.extend(self._schedule(pool, item))
             wait(futures)
         except BaseException:
@@ -216,7 +219,7 @@ class Downloader:
             for parted in self._parted:
                 parted.close()
             self.journal.close()
-        self.failures.raise_if_any("downloaded", "; rerun to resume")
+        self.failures.raise_if_any("downloaded", total)
 
     def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
         dest = self.dest / safe_relative(item.rel)
@@ -242,7 +245,7 @@ class Downloader:
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         if self._abort.is_set() or rel in self.failures:
             return
-        if self.failures.storage_down.is_set():
+        if self.failures.stop.is_set():
             self.failures.skip(rel)
             return
         try:
@@ -250,6 +253,9 @@ class Downloader:
         except _Aborted:
             return
         except Exception as exc:  # noqa: BLE001 - every failure is reported per file
+            if is_no_space(exc):  # the disk is full: every other file would fail the same way
+                self.failures.disk_full(rel, no_space_message(self.dest))
+                return
             log.warning("download of %s failed: %s", rel, exc)
             self.failures.record(rel, exc)
 
