@@ -304,6 +304,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self.staging.opened(staged, +1)
         if flags & os.O_TRUNC:
             staged.dirty = True
+            self.staging.rewritten(staged)
         return self._new_handle(Handle(path, fd=fd))
 
     @errno_boundary
@@ -319,10 +320,17 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         handle = self._handles[fh]
         if handle.fd is None:
             raise FuseOSError(errno.EBADF)
-        written = os.pwrite(handle.fd, data, offset)
         staged = self.staging.get(handle.path)
         if staged is not None:
             staged.dirty = True
+        try:
+            # a short write to a regular file means the disk filled up: write the rest to learn why
+            written = os.pwrite(handle.fd, data, offset)
+            while written < len(data):
+                written += os.pwrite(handle.fd, memoryview(data)[written:], offset + written)
+        except OSError as exc:  # ENOSPC, EDQUOT, EIO: the staged copy misses this write
+            self.staging.write_failed(handle.path, exc)
+            raise
         return written
 
     @errno_boundary
@@ -330,6 +338,8 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         staged = self.staging.stage(path, self._copier(path) if length > 0 else None)
         os.truncate(staged.local, length)
         staged.dirty = True
+        if length == 0:
+            self.staging.rewritten(staged)
         if staged.opened == 0:
             self._upload_errno(path)
         return 0

@@ -86,8 +86,8 @@ class ModelRegistry(ModelStore):
         ds, fs, root = self.resolver.datastores.open(DEFAULT_DATASTORE)
         basename = source.local_path.name
         staging = f"{root.rstrip('/')}/LocalUpload/.incoming-{uuid.uuid4().hex}"
-        copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
-        try:
+        try:  # a copy that fails halfway (a full disk, Ctrl-C) leaves nothing behind either
+            copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
             return self._insert(model, job_name=model.job_name, copy_from=(fs, staging, root, basename))
         finally:
             with contextlib.suppress(Exception):  # best effort: staging is never referenced

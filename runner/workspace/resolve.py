@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import posixpath
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +230,25 @@ def _stat(fs: AbstractFileSystem, path: str, key_prefix: str) -> tuple[PathKind,
                            hint="check the datastore's credentials and endpoint") from exc
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
+    if info.get("type") == "other":  # a device, FIFO or socket: reading it may never end (/dev/zero)
+        raise ResolveError(f"'{path}' is {special_kind(info.get('mode'))}, not a file or folder",
+                           hint="inputs, outputs and models are regular files or folders; copy the data "
+                                "into a file first")
     identity = info.get("etag") or info.get("ETag")
     if not identity:
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""
         identity = f"{mtime}:{info.get('size', '')}"
     return PathKind.FILE, f"{key_prefix}{str(identity).strip(chr(34))}"
+
+
+def special_kind(mode: object) -> str:
+    """What a path that is neither a file nor a folder is (from its ``st_mode``)."""
+    if isinstance(mode, int):
+        for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+            if test(mode):
+                return name
+    return "a special file"
 
 
 def _not_found_hint(resolved: ResolvedPath) -> str:

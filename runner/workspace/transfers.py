@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,9 +53,15 @@ def translated(what: str) -> Iterator[None]:
         raise StorageError(f"{what}: {exc}") from exc
     except OSError as exc:
         if is_no_space(exc):
-            raise StorageError(f"{what}: {no_space_message(exc.filename or '.')}",
-                               hint=FREE_SPACE_HINT) from exc
+            raise no_space_error(exc, what) from exc
         raise StorageError(f"{what}: {exc.strerror or exc}") from exc
+
+
+def no_space_error(exc: OSError, what: str, where: Path | None = None) -> StorageError:
+    """The one message for "no space left" met anywhere: where (the file the error names, else
+    ``where``), and what to do."""
+    path = exc.filename or where or Path.cwd()
+    return StorageError(f"{what}: {no_space_message(path)}", hint=FREE_SPACE_HINT)
 
 
 def retry_like_transfers(fs: AbstractFileSystem) -> None:
@@ -116,6 +124,8 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
                 dst_fs.makedirs(dst, exist_ok=True)
         else:
             pairs = [(src, dst)]
+        if isinstance(src_fs, LocalFileSystem):
+            _refuse_special_files([source for source, _ in pairs])
         total = 0
         for src_file, dst_file in pairs:
             parent = dst_file.rsplit("/", 1)[0]
@@ -126,5 +136,20 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
                     writer.write(chunk)
                     total += len(chunk)
         return total
+    except StorageError:
+        raise
+    except OSError as exc:
+        if is_no_space(exc):
+            raise no_space_error(exc, f"copying {src} to {dst}", Path(dst)) from exc
+        raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
         raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _refuse_special_files(paths: list[str]) -> None:
+    """A FIFO or device inside a folder would be read forever (or block): refuse it up front."""
+    for path in paths:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise StorageError(f"'{path}' is not a regular file (a device, FIFO or socket): only files and "
+                               "folders of files can be copied", hint="remove it from the folder")
