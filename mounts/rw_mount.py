@@ -67,6 +67,8 @@ class RwMountStrategy:
                 yield Materialized(host_path=handle.mountpoint, read_only=False)
         except SkipFinalize:
             log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
+            for path, why in operations.staging.drop_broken().items():  # incomplete: never kept
+                log.warning("output %s: %s was not kept: a write to it failed (%s)", target.url, path, why)
             raise
         except (KeyboardInterrupt, SystemExit):
             log.warning("interrupted: files not uploaded yet stay in %s", staging)

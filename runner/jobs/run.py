@@ -150,11 +150,11 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
         status, error, full = _judge(outcome, plan, run, job_dir)
-        upload = (status is JobStatus.COMPLETED or upload_on_failure) and not full
-        errors = outputs.close(upload=upload)
+        upload = status is JobStatus.COMPLETED or upload_on_failure
+        errors = outputs.close(upload=upload, hold_staged=bool(full))
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
-    status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload,
+    status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload and not full,
                                     held_back_why=f"the disk was full when it ended ({full}), so a file it "
                                                   "wrote may be incomplete" if full else None)
     registered = register_output_models(ws, record, plan) if status is JobStatus.COMPLETED else []
