@@ -104,7 +104,8 @@ def test_a_full_disk_stops_the_transfer_and_names_the_place(tmp_path: Path) -> N
     with pytest.raises(TransferFailed) as info:
         failures.raise_if_any("downloaded", 3)
     text = str(info.value)
-    assert text.startswith(f"3 of 3 file(s) could not be downloaded: no space left on {mount_point(tmp_path)}")
+    where = mount_point(tmp_path)
+    assert text.startswith(f"3 of 3 file(s) could not be downloaded: no space left on {where}")
     assert "a.bin: ConnectionError: refused" in text and "1 not attempted" in text
     assert info.value.disk_full and info.value.failed == ["a.bin", "b.bin", "c.bin"]
 
