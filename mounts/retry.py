@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +62,41 @@ class RetryPolicy:
         ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** min(retry, 30))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def start(self, *, sleep: Callable[[float], None] = time.sleep,
+    def start(self, breaker: Breaker | None = None, *, sleep: Callable[[float], None] = time.sleep,
               clock: Callable[[], float] = time.monotonic) -> Retrying:
-        return Retrying(self, sleep, clock)
+        return Retrying(self, sleep, clock, breaker)
+
+
+class Breaker:
+    """What the requests to one store learned together: once one of them failed for its whole retry
+    window, the store is taken as down and the others give up after one attempt instead of waiting
+    out a window each (a job reading a file through a mount would otherwise wait one window per
+    read), until a request succeeds, or for ``total_s`` after it tripped (then retries are back)."""
+
+    def __init__(self) -> None:
+        self._tripped_at: float | None = None
+
+    def is_open(self, now: float, total_s: float) -> bool:
+        tripped = self._tripped_at
+        return tripped is not None and now - tripped < max(total_s, 1.0)
+
+    def trip(self, now: float) -> None:
+        self._tripped_at = now
+
+    def reset(self) -> None:
+        if self._tripped_at is not None:
+            self._tripped_at = None
+
+
+_BREAKERS: dict[str, Breaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker_for(endpoint: str) -> Breaker:
+    """The breaker shared by every store object of ``endpoint`` in this process (a job's inputs,
+    outputs and mounts of the same account learn of an outage once)."""
+    with _BREAKERS_LOCK:
+        return _BREAKERS.setdefault(endpoint, Breaker())
 
 
 class Retrying:
@@ -78,10 +111,11 @@ class Retrying:
                     raise
     """
 
-    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None],
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None], clock: Callable[[], float],
+                 breaker: Breaker | None = None) -> None:
         self.policy = policy
         self._sleep, self._clock = sleep, clock
+        self._breaker = breaker
         self.retries = 0
         self._first_failure: float | None = None
 
@@ -96,12 +130,21 @@ class Retrying:
         now = self._clock()
         if self._first_failure is None:
             self._first_failure = now
+            if self._breaker is not None and self._breaker.is_open(now, self.policy.total_s):
+                return False  # another request just spent a whole window on this store: it is down
         remaining = self._first_failure + self.policy.total_s - now
         if remaining <= 0:
+            if self._breaker is not None and self.retries:
+                self._breaker.trip(now)
             return False
         self._sleep(min(self.policy.delay(self.retries), remaining))
         self.retries += 1
         return True
+
+    def succeeded(self) -> None:
+        """The operation got an answer: the store is up (whatever an earlier request concluded)."""
+        if self._breaker is not None:
+            self._breaker.reset()
 
     def annotate(self, error: OSError) -> OSError:
         """``error`` (its type kept: the transfer engine counts a ``ConnectionError`` as "the storage is
@@ -115,6 +158,7 @@ class Retrying:
         """The operation moved forward (bytes arrived): the next failure starts a new window."""
         self._first_failure = None
         self.retries = 0
+        self.succeeded()
 
 
 def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:

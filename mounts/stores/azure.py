@@ -2,12 +2,10 @@
 
 Why: the SDK / adlfs request pipeline costs ~2 ms of CPU per request against ~0.2 ms here, which
 decides small-file throughput on a 2-core machine (see DESIGN.md, "Where transfer time goes here").
-It implements only what ``mounts.stores.base.BlobStore`` needs: List Blobs (prefix + marker), Get Blob
-Properties, Get Blob with a range, Put Blob, Put Block, Put Block List. Endpoints: Azure
-(``https://<account>.blob.core.windows.net``) and path-style emulators
-(``http://127.0.0.1:10000/devstoreaccount1``). Credentials are read from an adlfs
-``AzureBlobFileSystem`` (connection string, account key or SAS token); anything else (Azure AD tokens)
-falls back to the generic fsspec path.
+It implements only what ``mounts.stores.base.BlobStore`` needs (List Blobs, Get Blob Properties, ranged
+Get Blob, Put Blob, Put Block, Put Block List) for Azure and path-style emulators
+(``http://127.0.0.1:10000/devstoreaccount1``), with credentials read from an adlfs ``AzureBlobFileSystem``
+(connection string, account key, SAS; else, e.g. Azure AD, the fsspec path); retries: ``mounts.retry``.
 
 Shared Key signing follows https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key
 (the canonicalized resource of a path-style emulator URL repeats the account: ``/acct/acct/container``).
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mounts.retry import TRANSIENT_STATUS, RetryPolicy
+from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
 from mounts.stores.azure_listing import (
     DEVSTORE_ACCOUNT,
     DEVSTORE_KEY,
@@ -116,6 +114,7 @@ class AzureBlobStore:
         self._base_path = split.path.rstrip("/")
         # every request is retried on transient errors for up to ``retry.total_s`` (mounts.retry)
         self.retry = retry or RetryPolicy.from_env()
+        self._breaker = breaker_for(account.endpoint)
         self._timeout = timeout
         self._page_size = list_page_size
         self._pool: list[LeanConnection] = []
@@ -176,13 +175,14 @@ class AzureBlobStore:
               headers: dict[str, str] | None = None, body: bytes | memoryview | None = None,
               ok: tuple[int, ...] = (200, 201)) -> tuple[int, dict[str, str], bytes]:
         """One small request (no streaming), retried on connection errors and transient statuses."""
-        retrying = self.retry.start()
+        retrying = self.retry.start(self._breaker)
         while True:
             try:
                 with self._connection() as conn:
                     response = self._send(conn, method, path, query, headers, body)
                     payload = response.read()
                 if response.status in ok:
+                    retrying.succeeded()
                     return response.status, response.headers, payload
                 error: OSError = _http_error(response, what)
                 if response.status not in TRANSIENT_STATUS:
@@ -286,7 +286,7 @@ class AzureBlobStore:
         the position reached (nothing is delivered twice); an exception from ``target`` or ``received``
         ends the request (its connection is closed, the rest of the body is never read)."""
         position = start
-        retrying = self.retry.start()
+        retrying = self.retry.start(self._breaker)
         while position < end:
             headers = {}
             if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
@@ -299,6 +299,7 @@ class AzureBlobStore:
                     if response.status not in (200, 206):
                         raise _http_error(response, f"read {item.path}")
                     _check_etag(response, item)
+                    retrying.succeeded()
                     while position < end:
                         chunk = target(position)
                         count = response.readinto(chunk)
@@ -326,7 +327,7 @@ class AzureBlobStore:
     def put_file(self, path: str, local: Path, size: int) -> None:
         """One streamed Put Blob of a medium file (memory: one chunk). The MD5 is computed while
         sending and compared with the one the service computed and returned (or the size, if none)."""
-        retrying = self.retry.start()
+        retrying = self.retry.start(self._breaker)
         while True:
             digest = hashlib.md5()
             try:
@@ -336,6 +337,7 @@ class AzureBlobStore:
                                           body_chunks=_file_chunks(stream, size, digest))
                     response.read()
                 if response.status not in TRANSIENT_STATUS:
+                    retrying.succeeded()
                     break
                 error: OSError = _http_error(response, f"write {path}")
             except (TimeoutError, ConnectionError) as exc:

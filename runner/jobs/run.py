@@ -12,6 +12,7 @@ rather than calling a completed job Canceled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -123,6 +124,8 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
             tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
             raise
         finally:
+            with contextlib.suppress(OSError):  # a failed job leaves no empty scratch folders either
+                _remove_empty_scratch(ws.job_dir(name))
             if tracker.watchdog is not None:
                 tracker.watchdog.release()
 

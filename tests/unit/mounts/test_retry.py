@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mounts.errors import MountsError, TransferFailed, is_no_space, mount_point, no_space_message
-from mounts.retry import RETRY_TOTAL_ENV, RetryPolicy, configure_sdk_retries
+from mounts.retry import RETRY_TOTAL_ENV, Breaker, RetryPolicy, breaker_for, configure_sdk_retries
 from mounts.transfer.state import FailureLog
 
 
@@ -124,3 +124,22 @@ def test_no_space_is_recognised() -> None:
     assert is_no_space(OSError(errno.EDQUOT, "Disk quota exceeded"))
     assert not is_no_space(OSError(errno.EIO, "I/O error")) and not is_no_space(ValueError())
     assert mount_point("/proc/self") == Path("/proc")
+
+
+def test_once_a_request_spent_its_window_the_others_give_up_after_one_attempt() -> None:
+    clock = FakeClock()
+    breaker = Breaker()
+    policy = RetryPolicy(total_s=10)
+    first = policy.start(breaker, sleep=clock.sleep, clock=clock)
+    while first.wait():
+        pass
+    later = policy.start(breaker, sleep=clock.sleep, clock=clock)
+    assert not later.wait()  # the store is down: no second window
+    later.succeeded()  # an answer came: retries are back
+    assert policy.start(breaker, sleep=clock.sleep, clock=clock).wait()
+    first = policy.start(breaker, sleep=clock.sleep, clock=clock)
+    while first.wait():
+        pass
+    clock.now += 11  # long after the trip: a new request gets its whole window again
+    assert policy.start(breaker, sleep=clock.sleep, clock=clock).wait()
+    assert breaker_for("http://a") is breaker_for("http://a") is not breaker_for("http://b")
