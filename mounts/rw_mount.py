@@ -67,7 +67,7 @@ class RwMountStrategy:
                 yield Materialized(host_path=handle.mountpoint, read_only=False)
         except SkipFinalize:
             log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
-            for path, why in operations.staging.drop_broken().items():  # incomplete: never kept
+            for path, why in operations.drop_broken().items():  # incomplete: never kept
                 log.warning("output %s: %s was not kept: a write to it failed (%s)", target.url, path, why)
             raise
         except (KeyboardInterrupt, SystemExit):
@@ -94,7 +94,7 @@ def _store_upload(target: Target, options: TransferOptions) -> UploadFile:
 
 def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target) -> None:
     result: UploadLog = operations.upload_all()
-    incomplete = operations.staging.drop_broken()  # a failed write: never published, not kept
+    incomplete = operations.drop_broken()  # a failed write: never published, not kept
     failed = sorted(result.failed)
     if incomplete or failed:
         raise _not_durable(target, staging, incomplete, failed)

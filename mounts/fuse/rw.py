@@ -72,6 +72,19 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     def upload_all(self) -> UploadLog:
         return self.staging.upload_all()
 
+    def drop_broken(self) -> dict[str, str]:
+        """Drop the files whose writes failed (``StagingArea.drop_broken``). An earlier ``close`` may
+        have published the start of such a file (a shell closes its copy of a redirected descriptor
+        while the command still writes): the object this mount put there is removed too."""
+        published = set(self.staging.log.uploaded)
+        dropped = self.staging.drop_broken()
+        for rel in dropped:
+            if rel in published:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(self.fs_path("/" + rel))
+                self.staging.log.uploaded.pop(rel, None)
+        return dropped
+
     # -- paths and metadata --
 
     def fs_path(self, path: str) -> str:
