@@ -223,3 +223,27 @@ def test_long_outage_during_mount_reads_and_rw_mount_uploads_fails_cleanly(
     assert storage.get("rw/early.txt") == b"early\n"  # closed before the outage: durable
     assert "rw/late.bin" not in storage.names("rw/")
     assert_no_leftovers(docker_client, ws, "long5")
+
+
+def test_long_outage_during_a_model_download_resumes_when_run_again(ws: Path, tmp_path: Path,
+                                                                    storage: Storage) -> None:
+    content = os.urandom(40 * MiB)
+    storage.put("models/m.bin", content)
+    azure_datastore(ws, tmp_path, storage)
+    cli(ws, "model", "create", "--name", "m", "--path", "azureml://datastores/az/paths/models/m.bin",
+        check=True)
+    storage.stop_when(lambda: storage.proxy.down > 20 * MiB, outage_s=None)
+    failed = cli(ws, "model", "download", "--name", "m", "--version", "1", "--download-path",
+                 str(tmp_path / "dl"), env=GIVE_UP)
+    assert failed.returncode == 1
+    assert "could not be downloaded" in failed.stderr and "RUNNER_RETRY_TOTAL_S=4" in failed.stderr
+    assert "run the same command again: it resumes where this one stopped" in failed.stderr
+    one_clear_message(failed.stderr)
+    storage.azurite.start()
+    before = storage.proxy.down
+    cli(ws, "model", "download", "--name", "m", "--version", "1", "--download-path", str(tmp_path / "dl"),
+        check=True)
+    target = tmp_path / "dl" / "m" / "m.bin"
+    assert sha(target.read_bytes()) == sha(content)
+    assert storage.proxy.down - before < len(content) - 8 * MiB  # what had arrived was not fetched again
+    assert [p.name for p in target.parent.iterdir()] == ["m.bin"]  # no resume state left once complete
