@@ -90,8 +90,11 @@ def db_record(ws: Path, name: str) -> dict[str, Any] | None:
     """The job's record read from the database directly: no ``runner`` command, so no recovery."""
     if not (ws / "runner.db").exists():
         return None
-    with contextlib.closing(sqlite3.connect(f"file:{ws / 'runner.db'}?mode=ro", uri=True)) as db:
-        row = db.execute("SELECT record FROM jobs WHERE name = ?", (name,)).fetchone()
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{ws / 'runner.db'}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT record FROM jobs WHERE name = ?", (name,)).fetchone()
+    except sqlite3.OperationalError:  # being created by the first command
+        return None
     return json.loads(row[0]) if row else None
 
 
