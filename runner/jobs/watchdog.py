@@ -22,26 +22,30 @@ Recovery still works without a watchdog (killed with its runner, or never starte
 backend's output goes through a pipe to the runner and dies with it). While a watchdog keeps a job's
 log it holds a lock on it; recovery then leaves the log to it (``recovery.log_keeper``).
 
-    python -m runner.jobs.watchdog --workspace WS --job NAME --run ID --pipe-fd N [--deadline EPOCH]
+It is started as ``python -S`` with this package's folder on ``sys.path`` and, until its runner dies,
+imports nothing but ``os``, ``select``, ``sys`` and ``time`` (it costs a bare interpreter start, run
+beside the job); ``site`` and the rest load only to take over.
+
+    python -S -c "...main()" --workspace WS --job NAME --run ID --pipe-fd N --grace S [--deadline EPOCH]
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import logging
 import os
 import select
-import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING (type checkers read it as True), without importing typing
+if TYPE_CHECKING:  # the standard library's, for the runner's side (imported when used: see above)
+    import subprocess
+    from pathlib import Path
 
 BACKSTOP_S = 60.0  # past the deadline and the grace: a live but hung runner's container is stopped
 DONE = b"done"
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENTRY = (f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
+         "from runner.jobs.watchdog import main; sys.exit(main(sys.argv[1:]))")
 
 
 class Watchdog:
@@ -51,6 +55,9 @@ class Watchdog:
         self.process, self._pipe = process, pipe
 
     def release(self) -> None:
+        import contextlib
+        import threading
+
         if self._pipe < 0:
             return
         with contextlib.suppress(OSError):  # the watchdog is gone already
@@ -64,8 +71,11 @@ class Watchdog:
 def start_watchdog(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float,
                    log_file: Path) -> Watchdog:
     """Start the watchdog of ``job`` whose run (container) ``run`` is under way."""
+    import logging
+    import subprocess
+
     read_end, write_end = os.pipe()  # both close-on-exec: only the watchdog gets the read end
-    command = [sys.executable, "-m", "runner.jobs.watchdog", "--workspace", str(workspace), "--job", job,
+    command = [sys.executable, "-S", "-c", ENTRY, "--workspace", str(workspace), "--job", job,
                "--run", run, "--pipe-fd", str(read_end), "--grace", str(grace_s)]
     if deadline is not None:
         command += ["--deadline", repr(deadline)]
@@ -75,7 +85,7 @@ def start_watchdog(workspace: Path, job: str, run: str, deadline: float | None, 
                                        stderr=subprocess.STDOUT, pass_fds=(read_end,), cwd="/",
                                        start_new_session=True)
     except OSError as exc:  # no watchdog is no reason to fail the job: recovery still works
-        log.warning("could not start the job's watchdog: %s", exc)
+        logging.getLogger(__name__).warning("could not start the job's watchdog: %s", exc)
         os.close(write_end)
         return Watchdog(None, -1)
     finally:
@@ -101,30 +111,45 @@ def wait_for_runner(pipe: int, backstop: float | None, on_backstop: object) -> b
             return True
 
 
+def _options(argv: list[str]) -> dict[str, str]:
+    """``--name value`` pairs (the runner wrote them: no argparse to import)."""
+    names, values = argv[::2], argv[1::2]
+    if len(names) != len(values) or not all(name.startswith("--") for name in names):
+        raise SystemExit(f"watchdog: bad arguments {argv!r}")
+    return {name[2:]: value for name, value in zip(names, values, strict=True)}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runner.jobs.watchdog")
-    parser.add_argument("--workspace", required=True)
-    parser.add_argument("--job", required=True)
-    parser.add_argument("--run", required=True)
-    parser.add_argument("--pipe-fd", type=int, required=True)
-    parser.add_argument("--deadline", type=float)
-    parser.add_argument("--grace", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s watchdog %(levelname)s: %(message)s")
-    backstop = args.deadline + args.grace + BACKSTOP_S if args.deadline is not None else None
-
-    def hung_runner() -> None:
-        log.warning("job %s: past its timeout and its runner has not stopped it; stopping it", args.job)
-        from runner.jobs.takeover import stop_run  # reason: imported only in this rare case (start-up cost)
-
-        stop_run(Path(args.workspace), args.job, args.run, args.grace)
-
-    if not wait_for_runner(args.pipe_fd, backstop, hung_runner):
-        return 0
-    from runner.jobs.takeover import take_over  # reason: the runner died; docker-py etc. only now
-
-    take_over(Path(args.workspace), args.job, args.run, args.deadline, args.grace)
+    opts = _options(sys.argv[1:] if argv is None else argv)
+    deadline = float(opts["deadline"]) if "deadline" in opts else None
+    grace = float(opts.get("grace", "10"))
+    backstop = deadline + grace + BACKSTOP_S if deadline is not None else None
+    hung = lambda: _take_over(opts, None, grace, stop_only=True)  # noqa: E731
+    if wait_for_runner(int(opts["pipe-fd"]), backstop, hung):
+        _take_over(opts, deadline, grace)
     return 0
+
+
+def _take_over(opts: dict[str, str], deadline: float | None, grace: float, *,
+               stop_only: bool = False) -> None:
+    """Load what taking over needs (site-packages, logging, the job lifecycle) and do it."""
+    if sys.flags.no_site:
+        import site
+
+        site.main()  # docker-py, pydantic: from site-packages, only now
+    import logging
+    from pathlib import Path
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s watchdog %(levelname)s: %(message)s")
+    from runner.jobs.takeover import stop_run, take_over  # reason: start-up cost (see the module)
+
+    workspace = Path(opts["workspace"])
+    if stop_only:
+        logging.getLogger(__name__).warning("job %s: past its timeout and its runner has not stopped it; "
+                                            "stopping it", opts["job"])
+        stop_run(workspace, opts["job"], opts["run"], grace)
+    else:
+        take_over(workspace, opts["job"], opts["run"], deadline, grace)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,14 @@ from throttle import ThrottledProxy
 
 
 @pytest.fixture
-def ws(workspace_dir: Path, docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+def ws(workspace_dir: Path, docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("RUNNER_CANCEL_GRACE_S", "2")
     monkeypatch.delenv("RUNNER_RETRY_TOTAL_S", raising=False)  # the default policy unless a test sets one
-    return workspace_dir
+    yield workspace_dir
+    # a test that failed halfway (its runner and watchdog killed) must not leave a container running
+    for container in docker_client.containers.list(
+            all=True, filters={"label": f"runner.workspace={workspace_dir.resolve()}"}, ignore_removed=True):
+        container.remove(force=True)
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ def watchdog_pids(ws: Path, name: str) -> list[int]:
     for entry in os.listdir("/proc"):
         with contextlib.suppress(OSError, ValueError):
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            if b"runner.jobs.watchdog" in argv and str(ws).encode() in argv and name.encode() in argv:
+            if any(b"runner.jobs.watchdog" in arg for arg in argv) and str(ws).encode() in argv and \
+                    name.encode() in argv:
                 found.append(int(entry))
     return found
 
