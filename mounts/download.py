@@ -9,7 +9,13 @@ job gets the cache entry itself (a hit makes no request and copies nothing). A l
 (``source.local_path``: a local datastore, a registered model's folder) is already local: the job gets
 it as it is. Both are ``shared`` (not the job's own): the backend makes them read-only for the job, so
 a job can never write into the cache or a registered model through its input. ``data/`` is removed
-when the job is done; after a failed download it stays, so a rerun resumes.
+when the job is done.
+
+A failed download (the storage stayed unreachable through every retry, ``mounts.retry``; the disk filled
+up) never leaves partial data in the job folder: it is removed there. Through the cache, what arrived
+stays in the cache's partial entry and the next download of the same key resumes from it (finished
+files are skipped, a large file fetches only its missing parts), unless the disk was full: then it is
+removed to give the space back. The error says which happened.
 """
 
 from __future__ import annotations
@@ -49,18 +55,41 @@ class DownloadStrategy:
             return
         if self.cache is not None and source.cache_key:
             with self.cache.use(source.cache_key,
-                                lambda into, state: self._download(source, into, state)) as (folder, hit):
+                                lambda into, state: self._fill_cache(source, into, state)) as (folder, hit):
                 log.info("download %s: cache %s", source.url, "hit" if hit else "miss")
                 yield Materialized(host_path=folder, read_only=True, shared=True)
             return
         data = workdir / "data"
-        self._download(source, data, workdir / "state")
+        try:
+            self._download(source, data, workdir / "state")
+        except TransferFailed as exc:
+            _remove(data, workdir / "state")  # a job folder is never a place to resume from
+            raise _after_failure(exc, "the partial download was removed from the job folder",
+                                 "check that the storage is reachable, then run the job again") from exc
         shutil.rmtree(workdir / "state", ignore_errors=True)
         try:
             yield Materialized(host_path=data, read_only=True)
         finally:
             if not self.keep:
                 shutil.rmtree(data, ignore_errors=True)
+
+    def _fill_cache(self, source: Source, into: Path, state: Path) -> None:
+        """Download into the cache's partial entry. After an outage what arrived stays there and the
+        next download of the same key resumes from it; after a full disk it is removed (it holds space
+        the workspace needs)."""
+        try:
+            self._download(source, into, state)
+        except TransferFailed as exc:
+            cache = self.cache.root if self.cache is not None else into
+            if exc.disk_full:
+                _remove(into, state)
+                raise _after_failure(exc, "the partial download was removed to free the space",
+                                     f"free space there (`runner cache prune` empties the download cache "
+                                     f"{cache}), then run the job again") from exc
+            raise _after_failure(exc, f"what arrived is kept in the download cache ({cache}) and running "
+                                      "the job again resumes from it",
+                                 "check that the storage is reachable, then run the job again "
+                                 "(`runner cache prune` drops the partial download)") from exc
 
     def _download(self, source: Source, into: Path, state: Path) -> None:
         store = open_store(source.fs)
@@ -70,3 +99,17 @@ class DownloadStrategy:
             raise TransferFailed(f"cannot list {source.url}: {exc}", failed=[source.url]) from exc
         download_files(store, files, into, state, options=self.options, quiet=self.quiet,
                        description=f"download {Path(source.path).name or source.url}")
+
+
+def _remove(*folders: Path) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _after_failure(exc: TransferFailed, what_happened: str, hint: str) -> TransferFailed:
+    """``exc`` saying what became of the partial data and what to do (the one message a job shows)."""
+    if exc.disk_full and "free space" not in hint:
+        hint = "free space on that filesystem (`runner cache prune` empties the download cache), then " \
+               "run the job again"
+    return TransferFailed(f"{exc}; {what_happened}", failed=exc.failed, staged=None, hint=hint,
+                          disk_full=exc.disk_full)

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class MountsError(Exception):
@@ -15,9 +19,41 @@ class MountFailed(MountsError):
 
 
 class TransferFailed(MountsError):
-    """Some files could not be transferred; ``staged`` keeps what was not made durable."""
+    """Some files could not be transferred; ``staged`` keeps what was not made durable; ``hint`` says
+    what to do (when the strategy knows better than the generic advice)."""
 
-    def __init__(self, message: str, failed: list[str], staged: Path | None = None) -> None:
+    def __init__(self, message: str, failed: list[str], staged: Path | None = None,
+                 hint: str | None = None, *, disk_full: bool = False) -> None:
         super().__init__(message)
         self.failed = failed
         self.staged = staged
+        self.hint = hint
+        self.disk_full = disk_full  # a local write found no space left
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """True for "no space left on device" and "disk quota exceeded"."""
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE
+
+
+def mount_point(path: Path | str) -> Path:
+    """The mount point of the filesystem holding ``path`` (or its nearest existing parent)."""
+    current = Path(os.path.abspath(path))
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    device = current.stat().st_dev
+    while current != current.parent and current.parent.stat().st_dev == device:
+        current = current.parent
+    return current
+
+
+def no_space_message(path: Path | str) -> str:
+    """``no space left on <mount point>`` naming what was being written (the one wording for a full
+    disk, whoever meets it)."""
+    try:
+        where = mount_point(path)
+    except OSError:
+        where = Path(path)
+    if where == Path(path):
+        return f"no space left on {where}"
+    return f"no space left on {where} (writing {path})"

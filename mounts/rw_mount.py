@@ -67,6 +67,8 @@ class RwMountStrategy:
                 yield Materialized(host_path=handle.mountpoint, read_only=False)
         except SkipFinalize:
             log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
+            for path, why in operations.drop_broken().items():  # incomplete: never kept
+                log.warning("output %s: %s was not kept: a write to it failed (%s)", target.url, path, why)
             raise
         except (KeyboardInterrupt, SystemExit):
             log.warning("interrupted: files not uploaded yet stay in %s", staging)
@@ -92,14 +94,33 @@ def _store_upload(target: Target, options: TransferOptions) -> UploadFile:
 
 def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target) -> None:
     result: UploadLog = operations.upload_all()
-    if result.failed:
-        failed = sorted(result.failed)
-        raise TransferFailed(
-            f"{len(failed)} file(s) written to {target.url} could not be uploaded "
-            f"(kept in {staging}): {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}",
-            failed=failed, staged=staging)
+    incomplete = operations.drop_broken()  # a failed write: never published, not kept
+    failed = sorted(result.failed)
+    if incomplete or failed:
+        raise _not_durable(target, staging, incomplete, failed)
     _remove_if_no_files(staging)
     log.info("rw_mount %s: %d file(s) durable", target.url, len(result.uploaded))
+
+
+def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], failed: list[str]
+                 ) -> TransferFailed:
+    def names(paths: list[str]) -> str:
+        return ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
+
+    parts = []
+    if incomplete:
+        reasons = sorted(set(incomplete.values()))
+        parts.append(f"{len(incomplete)} file(s) written to {target.url} were not uploaded because a write "
+                     f"to them failed ({'; '.join(reasons[:2])}): {names(list(incomplete))}; their "
+                     "incomplete copies were removed")
+    if failed:
+        parts.append(f"{len(failed)} file(s) written to {target.url} could not be uploaded "
+                     f"(kept in {staging}): {names(failed)}")
+    disk_full = any(reason.startswith("no space left") for reason in incomplete.values())
+    return TransferFailed("; ".join(parts), failed=sorted(incomplete) + failed,
+                          staged=staging if failed else None, disk_full=disk_full,
+                          hint="free space where the job's folder is, then run the job again" if disk_full
+                          else None)
 
 
 def _remove_if_no_files(directory: Path) -> None:

@@ -76,7 +76,9 @@ def make_tree(root: Path, files: dict[str, bytes]) -> dict[str, str]:
 
 
 def containers_of(docker_client: Any, job: str) -> list[Any]:
-    return docker_client.containers.list(all=True, filters={"label": f"runner.job={job}"})
+    # ignore_removed: a container removed between the listing and its inspection is gone, not an error
+    return docker_client.containers.list(all=True, filters={"label": f"runner.job={job}"},
+                                         ignore_removed=True)
 
 
 def mounts_under(root: Path) -> list[str]:

@@ -72,6 +72,19 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     def upload_all(self) -> UploadLog:
         return self.staging.upload_all()
 
+    def drop_broken(self) -> dict[str, str]:
+        """Drop the files whose writes failed (``StagingArea.drop_broken``). An earlier ``close`` may
+        have published the start of such a file (a shell closes its copy of a redirected descriptor
+        while the command still writes): the object this mount put there is removed too."""
+        published = set(self.staging.log.uploaded)
+        dropped = self.staging.drop_broken()
+        for rel in dropped:
+            if rel in published:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(self.fs_path("/" + rel))
+                self.staging.log.uploaded.pop(rel, None)
+        return dropped
+
     # -- paths and metadata --
 
     def fs_path(self, path: str) -> str:
@@ -304,6 +317,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self.staging.opened(staged, +1)
         if flags & os.O_TRUNC:
             staged.dirty = True
+            self.staging.rewritten(staged)
         return self._new_handle(Handle(path, fd=fd))
 
     @errno_boundary
@@ -319,10 +333,17 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         handle = self._handles[fh]
         if handle.fd is None:
             raise FuseOSError(errno.EBADF)
-        written = os.pwrite(handle.fd, data, offset)
         staged = self.staging.get(handle.path)
         if staged is not None:
             staged.dirty = True
+        try:
+            # a short write to a regular file means the disk filled up: write the rest to learn why
+            written = os.pwrite(handle.fd, data, offset)
+            while written < len(data):
+                written += os.pwrite(handle.fd, memoryview(data)[written:], offset + written)
+        except OSError as exc:  # ENOSPC, EDQUOT, EIO: the staged copy misses this write
+            self.staging.write_failed(handle.path, exc)
+            raise
         return written
 
     @errno_boundary
@@ -330,6 +351,8 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         staged = self.staging.stage(path, self._copier(path) if length > 0 else None)
         os.truncate(staged.local, length)
         staged.dirty = True
+        if length == 0:
+            self.staging.rewritten(staged)
         if staged.opened == 0:
             self._upload_errno(path)
         return 0

@@ -3,16 +3,23 @@
 A file written through the mount lives at ``<staging>/<relative path>`` until its upload succeeded;
 only then is the local copy deleted. Uploads of one file never overlap (a second caller waits and
 then finds nothing left to do); ``busy()`` tells the mount lifecycle an upload is still running.
+
+A write that failed (the staging disk is full) marks the file ``broken``: its staged copy misses bytes
+the job meant to write, so it is never uploaded (a truncated blob would look like a finished one);
+``close`` fails, the end-of-job flush reports it, and ``drop_broken`` removes the incomplete copy.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mounts.errors import is_no_space, no_space_message
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +32,9 @@ class StagedFile:
     dirty: bool = True  # local content not yet uploaded
     opened: int = 0  # open handles
     uploading: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # why a write into the staged copy failed (no space left...): its content is incomplete and is never
+    # uploaded, until the file is rewritten from the start (opened with O_TRUNC, truncated to 0)
+    broken: str | None = None
 
 
 @dataclass
@@ -71,10 +81,14 @@ class StagingArea:
             return staged
         local = self.local_path(path)
         local.parent.mkdir(parents=True, exist_ok=True)
-        if copy_existing is not None:
-            copy_existing(local)
-        else:
-            local.touch()
+        try:
+            if copy_existing is not None:
+                copy_existing(local)
+            else:
+                local.touch()
+        except BaseException:
+            local.unlink(missing_ok=True)  # a half-made copy (no space left...) is not the file
+            raise
         with self._lock:
             return self._files.setdefault(path, StagedFile(local, dirty=copy_existing is None))
 
@@ -85,7 +99,7 @@ class StagingArea:
         fd = os.open(local, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         with self._lock:
             staged = self._files.setdefault(path, StagedFile(local))
-            staged.dirty, staged.opened = True, staged.opened + 1
+            staged.dirty, staged.opened, staged.broken = True, staged.opened + 1, None
         return staged, fd
 
     def opened(self, staged: StagedFile, delta: int) -> int:
@@ -137,6 +151,9 @@ class StagingArea:
                 return
             staged.dirty = False  # writes racing with the upload set it again
         try:
+            if staged.broken is not None:
+                raise OSError(errno.EIO, f"not uploaded: a write to it failed ({staged.broken}), so its "
+                                         "content is incomplete")
             self.upload_file(staged.local, path)
         except BaseException as exc:
             with self._lock:
@@ -160,6 +177,32 @@ class StagingArea:
             size = staged.local.stat().st_size
         staged.local.unlink(missing_ok=True)
         self.on_durable(path, size)
+
+    def write_failed(self, path: str, exc: OSError) -> None:
+        """A write into ``path``'s staged copy failed: never upload what it holds (see the module)."""
+        reason = no_space_message(self.directory) if is_no_space(exc) else (exc.strerror or str(exc))
+        with self._lock:
+            staged = self._files.get(path)
+            if staged is not None:
+                staged.broken = reason
+        log.warning("write to %s failed (%s): it will not be uploaded", path, reason)
+
+    def rewritten(self, staged: StagedFile) -> None:
+        """The file was emptied (O_TRUNC, truncated to 0): what failed before is gone."""
+        with self._lock:
+            staged.broken = None
+
+    def drop_broken(self) -> dict[str, str]:
+        """Remove the staged copies of files whose writes failed (incomplete, never to be uploaded;
+        they would only hold space on a full disk); return their paths and why they broke."""
+        with self._lock:
+            broken = {p: s for p, s in self._files.items() if s.broken is not None and not s.opened}
+            for path in broken:
+                del self._files[path]
+                self.log.failed.pop(path.lstrip("/"), None)
+        for staged in broken.values():
+            staged.local.unlink(missing_ok=True)
+        return {p.lstrip("/"): s.broken or "" for p, s in sorted(broken.items())}
 
     def upload_all(self) -> UploadLog:
         """Upload every staged file that is not durable yet (the end-of-job flush)."""

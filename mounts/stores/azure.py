@@ -2,12 +2,10 @@
 
 Why: the SDK / adlfs request pipeline costs ~2 ms of CPU per request against ~0.2 ms here, which
 decides small-file throughput on a 2-core machine (see DESIGN.md, "Where transfer time goes here").
-It implements only what ``mounts.stores.base.BlobStore`` needs: List Blobs (prefix + marker), Get Blob
-Properties, Get Blob with a range, Put Blob, Put Block, Put Block List. Endpoints: Azure
-(``https://<account>.blob.core.windows.net``) and path-style emulators
-(``http://127.0.0.1:10000/devstoreaccount1``). Credentials are read from an adlfs
-``AzureBlobFileSystem`` (connection string, account key or SAS token); anything else (Azure AD tokens)
-falls back to the generic fsspec path.
+It implements only what ``mounts.stores.base.BlobStore`` needs (List Blobs, Get Blob Properties, ranged
+Get Blob, Put Blob, Put Block, Put Block List) for Azure and path-style emulators
+(``http://127.0.0.1:10000/devstoreaccount1``), with credentials read from an adlfs ``AzureBlobFileSystem``
+(connection string, account key, SAS; else, e.g. Azure AD, the fsspec path); retries: ``mounts.retry``.
 
 Shared Key signing follows https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key
 (the canonicalized resource of a path-style emulator URL repeats the account: ``/acct/acct/container``).
@@ -20,7 +18,6 @@ import hashlib
 import hmac
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
 from mounts.stores.azure_listing import (
     DEVSTORE_ACCOUNT,
     DEVSTORE_KEY,
@@ -44,7 +42,6 @@ T = TypeVar("T")
 
 API_VERSION = "2021-12-02"
 READ_BUFFER = 1 << 20
-TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 
 class AzureHTTPError(OSError):
@@ -106,7 +103,7 @@ class AzureBlobStore:
     streams_puts = True  # put_file: one streamed Put Blob for medium files
     verifies_writes = True  # Put Blob / Put Block carry Content-MD5, which the service checks
 
-    def __init__(self, account: AzureAccount, *, retries: int = 4, timeout: float = 60.0,
+    def __init__(self, account: AzureAccount, *, retry: RetryPolicy | None = None, timeout: float = 60.0,
                  list_page_size: int = 5000) -> None:
         self.account = account
         self.name = f"azure:{account.account}"
@@ -115,7 +112,10 @@ class AzureBlobStore:
         self._host = split.hostname or ""
         self._port = split.port or (443 if self._https else 80)
         self._base_path = split.path.rstrip("/")
-        self._retries, self._timeout = retries, timeout
+        # every request is retried on transient errors for up to ``retry.total_s`` (mounts.retry)
+        self.retry = retry or RetryPolicy.from_env()
+        self._breaker = breaker_for(account.endpoint)
+        self._timeout = timeout
         self._page_size = list_page_size
         self._pool: list[LeanConnection] = []
         self._pool_lock = threading.Lock()
@@ -175,22 +175,22 @@ class AzureBlobStore:
               headers: dict[str, str] | None = None, body: bytes | memoryview | None = None,
               ok: tuple[int, ...] = (200, 201)) -> tuple[int, dict[str, str], bytes]:
         """One small request (no streaming), retried on connection errors and transient statuses."""
-        error: OSError = ConnectionError(what)
-        for attempt in range(self._retries + 1):
+        retrying = self.retry.start(self._breaker)
+        while True:
             try:
                 with self._connection() as conn:
                     response = self._send(conn, method, path, query, headers, body)
                     payload = response.read()
                 if response.status in ok:
+                    retrying.succeeded()
                     return response.status, response.headers, payload
-                error = _http_error(response, what)
+                error: OSError = _http_error(response, what)
                 if response.status not in TRANSIENT_STATUS:
                     raise error
             except (TimeoutError, ConnectionError) as exc:
                 error = ConnectionError(f"{what}: {exc or type(exc).__name__}")
-            if attempt < self._retries:
-                time.sleep(0.25 * 2 ** attempt)
-        raise error
+            if not retrying.wait():
+                raise retrying.annotate(error)
 
     # -- BlobStore -----------------------------------------------------------------------------------
     def _split(self, path: str) -> tuple[str, str]:
@@ -285,7 +285,8 @@ class AzureBlobStore:
         ``position`` go), then ``received`` sees the filled part. A dropped connection is resumed from
         the position reached (nothing is delivered twice); an exception from ``target`` or ``received``
         ends the request (its connection is closed, the rest of the body is never read)."""
-        position, attempt = start, 0
+        position = start
+        retrying = self.retry.start(self._breaker)
         while position < end:
             headers = {}
             if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
@@ -298,6 +299,7 @@ class AzureBlobStore:
                     if response.status not in (200, 206):
                         raise _http_error(response, f"read {item.path}")
                     _check_etag(response, item)
+                    retrying.succeeded()
                     while position < end:
                         chunk = target(position)
                         count = response.readinto(chunk)
@@ -305,11 +307,13 @@ class AzureBlobStore:
                             raise ConnectionError(f"connection closed at offset {position}")
                         received(chunk[:count])
                         position += count
+                        if retrying.retries:
+                            retrying.progressed()
             except (TimeoutError, ConnectionError) as exc:
-                attempt += 1  # resume from ``position``: bytes already delivered are not re-sent
-                if attempt > self._retries:
-                    raise ConnectionError(f"read {item.path} at offset {position}: {exc}") from exc
-                time.sleep(0.25 * 2 ** (attempt - 1))
+                # resume from ``position``: bytes already delivered are not asked for again
+                if not retrying.wait():
+                    raise retrying.annotate(ConnectionError(
+                        f"read {item.path} at offset {position}: {exc}")) from exc
 
     def write_small(self, path: str, data: bytes, md5: bytes | None) -> None:
         headers = {"x-ms-blob-type": "BlockBlob"}
@@ -323,7 +327,8 @@ class AzureBlobStore:
     def put_file(self, path: str, local: Path, size: int) -> None:
         """One streamed Put Blob of a medium file (memory: one chunk). The MD5 is computed while
         sending and compared with the one the service computed and returned (or the size, if none)."""
-        for attempt in range(self._retries + 1):
+        retrying = self.retry.start(self._breaker)
+        while True:
             digest = hashlib.md5()
             try:
                 with self._connection() as conn, open(local, "rb", buffering=0) as stream:
@@ -331,16 +336,16 @@ class AzureBlobStore:
                                           {"x-ms-blob-type": "BlockBlob", "Content-Length": str(size)},
                                           body_chunks=_file_chunks(stream, size, digest))
                     response.read()
-                if response.status in TRANSIENT_STATUS and attempt < self._retries:
-                    time.sleep(0.25 * 2 ** attempt)
-                    continue
-                if response.status != 201:
-                    raise _http_error(response, f"write {path}")
-                break
+                if response.status not in TRANSIENT_STATUS:
+                    retrying.succeeded()
+                    break
+                error: OSError = _http_error(response, f"write {path}")
             except (TimeoutError, ConnectionError) as exc:
-                if attempt >= self._retries:
-                    raise ConnectionError(f"write {path}: {exc}") from exc
-                time.sleep(0.25 * 2 ** attempt)
+                error = ConnectionError(f"write {path}: {exc}")
+            if not retrying.wait():
+                raise retrying.annotate(error)
+        if response.status != 201:
+            raise _http_error(response, f"write {path}")
         returned = response.headers.get("content-md5")
         if returned and base64.b64decode(returned) != digest.digest():
             raise OSError(f"verification failed: the service stored different bytes for {path}")

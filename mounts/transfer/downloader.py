@@ -15,7 +15,9 @@ How a download goes:
   read is checked against the listed etag, so a blob replaced mid-download fails instead of mixing;
 * resume: a finished file is appended to ``<state>/done.jsonl`` (rel, size, etag) and skipped by a rerun
   when it is still there with that size; a large file keeps its ``.part`` data plus
-  ``<state>/parts/<id>.json`` (etag, size, finished part offsets), so a rerun fetches only missing parts.
+  ``<state>/parts/<id>.json`` (etag, size, finished part offsets, and how far each failed part got),
+  so a rerun fetches only the missing bytes. Within one run the store resumes a dropped read from the
+  byte it reached (``mounts.retry``: for up to ``RUNNER_RETRY_TOTAL_S`` of failures).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mounts.errors import is_no_space, no_space_message
 from mounts.stores.base import BlobStore, RemoteFile
 from mounts.transfer.progress import TransferProgress
 from mounts.transfer.state import DownloadJournal, FailureLog, file_id, md5_of_file, safe_relative
@@ -105,7 +108,8 @@ class _PartedFile:
         self.manifest = manifest
         self.lock = threading.Lock()
         self.failed = False
-        self.finished: set[int] = self._load_finished()
+        # finished parts, and how far unfinished ones got (a rerun resumes them from there)
+        self.finished, self.progress = self._load_state()
         self.pending = [p for p in parts if p[0] not in self.finished]
         self.all_starts = [offset for offset, _ in parts]
         self._unclaimed = collections.deque(self.pending)
@@ -117,16 +121,22 @@ class _PartedFile:
         self.hashed_upto = 0
         self.hash_lock = threading.Lock()
 
-    def _load_finished(self) -> set[int]:
+    def _load_state(self) -> tuple[set[int], dict[int, int]]:
         if not (self.manifest.exists() and self.tmp.exists()):
-            return set()
+            return set(), {}
         try:
             data = json.loads(self.manifest.read_text())
-        except ValueError:
-            return set()
-        if data.get("size") != self.item.size or data.get("etag") != self.item.etag:
-            return set()  # the object changed since: start over
-        return {int(offset) for offset in data.get("done", [])}
+            if data.get("size") != self.item.size or data.get("etag") != self.item.etag:
+                return set(), {}  # the object changed since: start over
+            return ({int(offset) for offset in data.get("done", [])},
+                    {int(offset): int(done) for offset, done in data.get("partial", {}).items()})
+        except (ValueError, AttributeError, TypeError):
+            return set(), {}
+
+    def resumed_bytes(self) -> int:
+        """Bytes already here: finished parts and the start of unfinished ones."""
+        pending = sum(length for _, length in self.pending)
+        return self.item.size - pending + sum(self.progress.get(offset, 0) for offset, _ in self.pending)
 
     def next_part(self) -> tuple[int, int] | None:
         with self.lock:
@@ -138,19 +148,28 @@ class _PartedFile:
                     os.ftruncate(self.fd, self.item.size)
             return self._unclaimed.popleft()
 
-    def part_finished(self, offset: int, ok: bool) -> bool:
-        """Record the end of one part's task; True when it was the last one and every part succeeded."""
+    def part_finished(self, offset: int, ok: bool, reached: int = 0) -> bool:
+        """Record the end of one part's task (``reached``: its bytes in place from ``offset``); True
+        when it was the last one and every part succeeded."""
         with self.lock:
             self.outstanding -= 1
             if not ok:
                 self.failed = True
+                if reached > self.progress.get(offset, 0):  # a rerun goes on from there
+                    self.progress[offset] = reached
+                    self._save()
                 return False
             self.finished.add(offset)
-            state = {"size": self.item.size, "etag": self.item.etag, "done": sorted(self.finished)}
-            scratch = self.manifest.with_suffix(".tmp")
-            scratch.write_text(json.dumps(state))
-            os.replace(scratch, self.manifest)
+            self.progress.pop(offset, None)
+            self._save()
             return self.outstanding == 0 and not self.failed
+
+    def _save(self) -> None:
+        state = {"size": self.item.size, "etag": self.item.etag, "done": sorted(self.finished),
+                 "partial": {str(offset): done for offset, done in self.progress.items()}}
+        scratch = self.manifest.with_suffix(".tmp")
+        scratch.write_text(json.dumps(state))
+        os.replace(scratch, self.manifest)
 
     def advance_hash(self, *, to_end: bool = False) -> None:
         """Hash finished parts in order from ``hashed_upto`` (pipelined with the remaining downloads:
@@ -204,8 +223,10 @@ class Downloader:
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="download")
         futures: list[Future[None]] = []
         self._parted: list[_PartedFile] = []
+        total = 0
         try:
             for item in files:
+                total += 1
                 futures.extend(self._schedule(pool, item))
             wait(futures)
         except BaseException:
@@ -216,7 +237,7 @@ class Downloader:
             for parted in self._parted:
                 parted.close()
             self.journal.close()
-        self.failures.raise_if_any("downloaded", "; rerun to resume")
+        self.failures.raise_if_any("downloaded", total)
 
     def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
         dest = self.dest / safe_relative(item.rel)
@@ -231,8 +252,7 @@ class Downloader:
         tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"
         parted = _PartedFile(item, tmp, self.state / "parts" / f"{file_id(item.rel)}.json", parts)
         self._parted.append(parted)
-        resumed = item.size - sum(length for _, length in parted.pending)
-        self.progress.advance(resumed)
+        self.progress.advance(parted.resumed_bytes())
         if not parted.pending:
             parted.close()
             return [pool.submit(self._guard, item.rel, self._finish, item, tmp, dest, None)]
@@ -242,7 +262,7 @@ class Downloader:
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         if self._abort.is_set() or rel in self.failures:
             return
-        if self.failures.storage_down.is_set():
+        if self.failures.stop.is_set():
             self.failures.skip(rel)
             return
         try:
@@ -250,6 +270,9 @@ class Downloader:
         except _Aborted:
             return
         except Exception as exc:  # noqa: BLE001 - every failure is reported per file
+            if is_no_space(exc):  # the disk is full: every other file would fail the same way
+                self.failures.disk_full(rel, no_space_message(self.dest))
+                return
             log.warning("download of %s failed: %s", rel, exc)
             self.failures.record(rel, exc)
 
@@ -279,7 +302,8 @@ class Downloader:
             self._fetch_part(parted, part[0], part[1], dest)
 
     def _fetch_part(self, parted: _PartedFile, offset: int, length: int, dest: Path) -> None:
-        position = offset
+        start = offset + parted.progress.get(offset, 0)  # an earlier run's bytes of it are in place
+        position = start
 
         def sink(chunk: memoryview) -> None:
             nonlocal position
@@ -291,13 +315,14 @@ class Downloader:
 
         ok = False
         try:
-            self.store.read_range(parted.item, offset, length, sink)
+            if start < offset + length:
+                self.store.read_range(parted.item, start, offset + length - start, sink)
             if position != offset + length:
                 raise OSError(f"short read at offset {offset}: got {position - offset} of {length} bytes")
             ok = True
         finally:
             # the descriptor is closed only once no task writes to it any more (here or in run())
-            complete = parted.part_finished(offset, ok)
+            complete = parted.part_finished(offset, ok, reached=position - offset)
         wants_md5 = self.options.wants_md5(parted.item)
         if wants_md5 and ok:
             parted.advance_hash(to_end=complete)

@@ -15,12 +15,16 @@ MiB = 1 << 20
 
 
 class FailureLog:
-    """Failures per file. After ``give_up_after`` files failed because the storage was unreachable,
-    the remaining files are not attempted (each would wait through its retries for nothing)."""
+    """Failures per file, and when to stop trying the rest: after ``give_up_after`` files failed
+    because the storage stayed unreachable through their retries (each further file would wait as long
+    for nothing), or at once when the local disk is full."""
 
     def __init__(self, give_up_after: int = 3) -> None:
-        self.failures: dict[str, str] = {}
-        self.storage_down = threading.Event()
+        self.failures: dict[str, str] = {}  # attempted and failed: why
+        self.skipped: set[str] = set()  # not attempted once ``stop`` was set
+        self.stop = threading.Event()
+        self.cause: str | None = None  # why the transfer stopped early
+        self.no_space = False
         self._unreachable = 0
         self._give_up_after = give_up_after
         self._lock = threading.Lock()
@@ -33,21 +37,40 @@ class FailureLog:
             self.failures.setdefault(rel, f"{type(exc).__name__}: {exc}")
             if isinstance(exc, (ConnectionError, TimeoutError)):
                 self._unreachable += 1
-                if self._unreachable >= self._give_up_after:
-                    self.storage_down.set()
+                if self._unreachable >= self._give_up_after and self.cause is None:
+                    self.cause = "the storage stayed unreachable"
+                    self.stop.set()
+
+    def disk_full(self, rel: str, message: str) -> None:
+        """``rel`` could not be written: no space left (``message`` says where). Stops the transfer."""
+        with self._lock:
+            self.failures.setdefault(rel, message)
+            self.cause, self.no_space = message, True
+            self.stop.set()
 
     def skip(self, rel: str) -> None:
         with self._lock:
-            self.failures.setdefault(rel, "not attempted: the storage was unreachable")
+            self.skipped.add(rel)
 
-    def raise_if_any(self, what: str, hint: str = "") -> None:
-        if not self.failures:
+    def raise_if_any(self, what: str, total: int, *, hint: str | None = None,
+                     staged: Path | None = None, note: str = "") -> None:
+        """Raise ``TransferFailed``: how many of ``total`` files could not be ``what``, why (the cause
+        first, then the first failures), and ``note`` (what happened to partial data)."""
+        if not self.failures and not self.skipped:
             return
         names = sorted(self.failures)
-        detail = "; ".join(f"{n}: {self.failures[n]}" for n in names[:3])
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        raise TransferFailed(f"{len(names)} file(s) could not be {what} ({detail}{more}){hint}",
-                             failed=names)
+        skipped = sorted(self.skipped - self.failures.keys())
+        count = len(names) + len(skipped)
+        text = f"{count} of {total} file(s) could not be {what}"
+        if self.cause:
+            text += f": {self.cause}"
+        shown = [f"{n}: {self.failures[n]}" for n in names[:3] if self.failures[n] != self.cause]
+        if shown:
+            text += f" ({'; '.join(shown)}{f' and {len(names) - 3} more' if len(names) > 3 else ''})"
+        if skipped:
+            text += f"; {len(skipped)} not attempted"
+        raise TransferFailed(text + note, failed=names + skipped, staged=staged, hint=hint,
+                             disk_full=self.no_space)
 
 
 def safe_relative(rel: str) -> PurePosixPath:

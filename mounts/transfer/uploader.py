@@ -108,7 +108,7 @@ class Uploader:
             wait(futures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        self.failures.raise_if_any("uploaded")
+        self.failures.raise_if_any("uploaded", len(files))
 
     def _schedule(self, pool: ThreadPoolExecutor, item: LocalFile, remote: str) -> list[Future[None]]:
         if item.size <= self.options.single_put_max:
@@ -126,7 +126,7 @@ class Uploader:
 
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         try:
-            if self.failures.storage_down.is_set():
+            if self.failures.stop.is_set():
                 raise _NotAttempted
             work(*args)
         except _NotAttempted:

@@ -9,9 +9,9 @@ never compare backend names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from runner.plan.types import RunPlan
 
@@ -107,7 +107,34 @@ class Backend(Protocol):
         """Create and start the run; it is running when this returns."""
         ...
 
-    def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
-        """Remove runs left behind by a dead runner (matched by labels); return what was removed."""
+    def remove_leftovers(self, labels: Mapping[str, str], log_to: BinaryIO | None = None) -> list[str]:
+        """Remove runs left behind by a dead runner (matched by labels); return what was removed. With
+        ``log_to`` (the job's log, open for appending), first append the output it does not hold yet."""
         ...
+
+    def reattach(self, ident: str, log_offset: int = 0) -> RunHandle | None:
+        """The run ``ident`` started by a runner that died, to watch it to its end (``runner.jobs.
+        watchdog``), its ``logs()`` past the first ``log_offset`` bytes; None when it is gone or the
+        backend cannot follow another process's run."""
+        ...
+
+
+def skip_bytes(chunks: Iterable[bytes], count: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``count`` bytes."""
+    for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:] if count else chunk
+        count = 0
+
+
+def append_new(chunks: Iterable[bytes], sink: BinaryIO) -> int:
+    """Append ``chunks`` to ``sink`` as they come (flushed each time); return how many bytes."""
+    written = 0
+    for chunk in chunks:
+        sink.write(chunk)
+        sink.flush()
+        written += len(chunk)
+    return written
 

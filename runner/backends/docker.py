@@ -14,9 +14,17 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from runner.backends.base import JOB_LABEL, BindMount, Capabilities, PreparedImage, RunSpec
+from runner.backends.base import (
+    JOB_LABEL,
+    BindMount,
+    Capabilities,
+    PreparedImage,
+    RunSpec,
+    append_new,
+    skip_bytes,
+)
 from runner.backends.conda_image import build_conda_image
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
 from runner.backends.docker_client import docker_client
@@ -298,8 +306,10 @@ class DockerBackend:
         created = api.create_container(**_create_container_args({**kwargs, "version": api._version}))
         return self.client.containers.prepare_model({"Id": created["Id"]})
 
-    def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
-        """Force-remove containers carrying all ``labels`` (a dead runner's job containers)."""
+    def remove_leftovers(self, labels: Mapping[str, str], log_to: BinaryIO | None = None) -> list[str]:
+        """Force-remove containers carrying all ``labels`` (a dead runner's job containers); with
+        ``log_to`` (the job's log, opened for appending) first append what each one printed beyond what
+        the log holds (the tail its dead runner never wrote)."""
         import requests.exceptions
 
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
@@ -310,18 +320,33 @@ class DockerBackend:
             raise BackendError("the Docker engine is not reachable (connection refused)",
                                hint=DOCKER_HINT) from exc
         for container in found:
+            if log_to is not None:
+                append_new(ContainerRun(container, log_offset=log_to.tell(), follow=False).logs(), log_to)
             container.remove(force=True)
             removed.append(str(container.id))
         return removed
+
+    def reattach(self, ident: str, log_offset: int = 0) -> ContainerRun | None:
+        """The job's container ``ident`` if it still exists (its runner died); its ``logs()`` skip the
+        first ``log_offset`` bytes (those its runner wrote to the job's log already)."""
+        import docker.errors
+
+        try:
+            return ContainerRun(self.client.containers.get(ident), log_offset=log_offset)
+        except docker.errors.NotFound:
+            return None
 
 
 class ContainerRun:
     """A started container."""
 
-    def __init__(self, container: Any, *, network: str = "") -> None:
+    def __init__(self, container: Any, *, network: str = "", log_offset: int = 0,
+                 follow: bool = True) -> None:
         self.container = container
         self.network = network  # the network the container got, and why (for the job record)
         self._removed = False
+        self._log_offset = log_offset  # bytes of the log to skip (already in the job's log)
+        self._follow = follow  # False: the log up to now, then the stream ends
 
     @property
     def ident(self) -> str:
@@ -331,7 +356,7 @@ class ContainerRun:
         import docker.errors
 
         try:
-            yield from self._log_stream()
+            yield from skip_bytes(self._log_stream(), self._log_offset)
         except docker.errors.NotFound:
             return
 
@@ -340,7 +365,7 @@ class ContainerRun:
         the container to learn whether it has a TTY; ours never do (no ``tty`` option is accepted), so
         that round trip is skipped."""
         api = self.container.client.api
-        params = {"stdout": 1, "stderr": 1, "timestamps": 0, "follow": 1, "tail": "all"}
+        params = {"stdout": 1, "stderr": 1, "timestamps": 0, "follow": int(self._follow), "tail": "all"}
         response = api._get(api._url("/containers/{0}/logs", self.ident), params=params, stream=True)
         api._raise_for_status(response)
         yield from api._multiplexed_response_stream_helper(response)

@@ -16,6 +16,7 @@ import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.errors import BackendError, ContainerError
@@ -97,8 +98,11 @@ class ProcessBackend:
             raise ContainerError(f"could not start the job's process: {exc}") from exc
         return ProcessRun(proc)
 
-    def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
+    def remove_leftovers(self, labels: Mapping[str, str], log_to: BinaryIO | None = None) -> list[str]:
         return []  # processes are killed through their recorded process group (see ``kill_group``)
+
+    def reattach(self, ident: str, log_offset: int = 0) -> None:
+        return None  # its output went through a pipe to the runner that died: nothing left to follow
 
 
 def kill_group(pid: int) -> bool:

@@ -22,8 +22,9 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
     held_back = {n: p for n, p in record.extra.get("held_back_outputs", {}).items() if n in names}
     if held_back:
         kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
-        raise JobError(f"job '{record.name}' failed and ran with --no-upload-on-failure: its outputs were "
-                       f"never uploaded and stayed staged ({kept})",
+        why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
+        raise JobError(f"job '{record.name}' failed and {why}: its outputs were never uploaded and stayed "
+                       f"staged ({kept})",
                        hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
     written: list[Path] = []
     missing: list[str] = []

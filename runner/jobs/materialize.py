@@ -192,17 +192,19 @@ class OutputSet:
         return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
                         _staging_of(binding.mode, target, workdir))
 
-    def close(self, *, upload: bool = True) -> dict[str, RunnerError]:
-        """Finalize every output (or keep staged data when ``upload`` is False). Idempotent."""
+    def close(self, *, upload: bool = True, hold_staged: bool = False) -> dict[str, RunnerError]:
+        """Finalize every output (or keep staged data when ``upload`` is False; with ``hold_staged``
+        only the outputs that stage, the others, written in place, are finalized). Idempotent."""
         if self.closed:
             return self.errors
         self.closed = True
         while self._entered:
             entered = self._entered.pop()
-            self._close_one(entered.binding, entered.manager, upload)
-            if not upload and entered.staged is not None:
+            keep = not upload or (hold_staged and entered.staged is not None)
+            self._close_one(entered.binding, entered.manager, not keep)
+            if keep and entered.staged is not None:
                 self.held_back[entered.binding.name] = entered.staged
-            elif not upload:
+            elif keep:
                 self.written_in_place.append(entered.binding.name)
         return self.errors
 

@@ -8,16 +8,21 @@ job directory is unmounted.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from mounts.fuse.lifecycle import cleanup_stale_mounts
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
-from runner.errors import BackendError
+from runner.errors import BackendError, StorageError
 from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.jobdir import JobDir
@@ -60,7 +65,15 @@ def reconcile(ws: Workspace) -> list[str]:
     recovered = []
     for status in ACTIVE:
         for record in ws.list_jobs(status=status.value):
-            if not runner_alive(record) and recover(ws, record):
+            if runner_alive(record):
+                continue
+            try:
+                lost = recover(ws, record)
+            except StorageError as err:  # a full disk: `job list`/`show` must still answer
+                log.warning("job %s: its runner died, but its end cannot be recorded yet: %s",
+                            record.name, err.message)
+                continue
+            if lost:
                 recovered.append(record.name)
     return recovered
 
@@ -87,16 +100,18 @@ def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
 
 
 def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
-    """Remove the job's container or process group and unmount leftover mounts; return what was done."""
+    """Remove the job's container or process group and unmount leftover mounts; return what was done.
+    A container's output that its dead runner never wrote is appended to the job's log first (unless
+    the job's watchdog is doing that: it holds the log, see ``log_keeper``)."""
     done: list[str] = []
     if follows_ray(record):
         return done  # its container and mounts are on a node: runner there releases them
     backend = get_backend(record.backend or "docker")
+    job_dir = job_dir_of(ws, record)
     if backend.capabilities.host_process_group:
         done += _kill_process_group(record)
     else:
-        done += _remove_containers(ws, backend, record.name)
-    job_dir = job_dir_of(ws, record)
+        done += _remove_containers(ws, backend, record.name, job_dir.std_log)
     if job_dir.root.exists():
         done += [f"unmounted {p}" for p in cleanup_stale_mounts(job_dir.root)]
         done += _remove_input_scratch(job_dir.inputs)
@@ -117,12 +132,39 @@ def _remove_input_scratch(inputs: Path) -> list[str]:
     return [f"removed input scratch {inputs}"]
 
 
-def _remove_containers(ws: Workspace, backend: Backend, name: str) -> list[str]:
+@contextlib.contextmanager
+def log_keeper(path: Path, *, wait: bool) -> Iterator[BinaryIO | None]:
+    """The job's log, opened for appending and locked, positioned at its end: one process at a time
+    appends what a dead runner's container printed after it. None (``wait=False``) when another
+    process holds it: the job's watchdog, which is following the container itself."""
     try:
-        removed = backend.remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)})
-    except BackendError as err:
-        log.warning("cannot check for a leftover container of job %s: %s", name, err.message)
-        return []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sink = open(path, "ab")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        log.warning("cannot append to %s: %s", path, exc)
+        yield None
+        return
+    with sink:
+        try:
+            fcntl.flock(sink, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield None
+            return
+        sink.seek(0, os.SEEK_END)
+        yield sink
+
+
+def _remove_containers(ws: Workspace, backend: Backend, name: str, std_log: Path) -> list[str]:
+    with log_keeper(std_log, wait=False) as sink:
+        try:
+            removed = backend.remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)},
+                                               log_to=sink)
+        except BackendError as err:
+            log.warning("cannot check for a leftover container of job %s: %s", name, err.message)
+            return []
+        except OSError as exc:  # the log could not be extended (a full disk): remove it anyway
+            log.warning("could not keep the log tail of job %s: %s", name, exc)
+            removed = backend.remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)})
     return [f"removed container {c[:12]}" for c in removed]
 
 
@@ -184,5 +226,5 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
                  f"{record.status.value}{kept}")
     extra = dict(record.extra)
     extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
-    return ws.update_job(record.name, status=status, ended_at=utcnow(), error=error,
+    return ws.update_job(record.name, ending=True, status=status, ended_at=utcnow(), error=error,
                          outputs_partial=bool(staged), extra=extra)

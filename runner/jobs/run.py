@@ -12,6 +12,7 @@ rather than calling a completed job Canceled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -25,12 +26,13 @@ from typing import Any
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import RunnerError
+from runner.errors import RunnerError, StorageError
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
-from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
+from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
+from runner.jobs.watchdog import Watchdog, start_watchdog
 from runner.modes import Mode
 from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
@@ -40,6 +42,8 @@ from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifac
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.space import disk_full, no_space
+from runner.workspace.transfers import is_no_space, no_space_error
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class StatusTracker:
         self.extra: dict[str, Any] = dict(record.extra)
         self._lap_start = time.perf_counter()
         self._pending: dict[str, Any] = {}
+        self.watchdog: Watchdog | None = None  # released once the final status is written
 
     def lap(self, step: str) -> None:
         """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
@@ -72,7 +77,7 @@ class StatusTracker:
         """Fields written with the next status change (one transaction fewer on the hot path)."""
         self._pending.update(fields)
 
-    def set(self, status: JobStatus | None = None, **fields: Any) -> JobRecord:
+    def set(self, status: JobStatus | None = None, *, ending: bool = False, **fields: Any) -> JobRecord:
         fields = {**self._pending, **fields}
         self._pending = {}
         if status is not None:
@@ -80,10 +85,19 @@ class StatusTracker:
             times[status.value] = utcnow().isoformat()
             self.extra["status_times"] = times
             fields["status"] = status
-        return self.ws.update_job(self.name, extra=self.extra, **fields)
+        try:
+            return self.ws.update_job(self.name, ending=ending, extra=self.extra, **fields)
+        except StorageError:
+            if ending or not self.ws.disk_full():
+                raise
+            # a full disk: the job goes on (its end is recorded with the space reserve); these fields
+            # go with the next write
+            log.warning("job %s: status %s not recorded yet (the disk is full)", self.name, status)
+            self._pending = {**fields, **self._pending}
+            return self.ws.get_job(self.name)
 
     def finish(self, status: JobStatus, **fields: Any) -> JobRecord:
-        return self.set(status, ended_at=utcnow(), **fields)
+        return self.set(status, ending=True, ended_at=utcnow(), **fields)
 
 
 def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_failure: bool = True,
@@ -101,9 +115,21 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
         except RunnerError as err:
             log.debug("job %s failed", name, exc_info=True)
             return tracker.finish(JobStatus.FAILED, error=err.render())
+        except OSError as exc:
+            if not is_no_space(exc):
+                tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
+                raise
+            log.debug("job %s failed", name, exc_info=True)
+            error = no_space_error(exc, f"job {name}", ws.job_dir(name).root)
+            return tracker.finish(JobStatus.FAILED, error=error.render())
         except Exception as exc:
             tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
             raise
+        finally:
+            with contextlib.suppress(OSError):  # a failed job leaves no empty scratch folders either
+                _remove_empty_scratch(ws.job_dir(name))
+            if tracker.watchdog is not None:
+                tracker.watchdog.release()
 
 
 def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: CancelSignals,
@@ -129,13 +155,14 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
-        status, error = _status_of(outcome, plan)
-        _collect_artifacts(run, job_dir, status)
+        status, error, full = _judge(outcome, plan, run, job_dir)
         upload = status is JobStatus.COMPLETED or upload_on_failure
-        errors = outputs.close(upload=upload)
+        errors = outputs.close(upload=upload, hold_staged=bool(full))
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
-    status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload)
+    status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload and not full,
+                                    held_back_why=f"the disk was full when it ended ({full}), so a file it "
+                                                  "wrote may be incomplete" if full else None)
     registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
@@ -143,24 +170,47 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
                           registered_models=registered.models, registered_data=registered.data)
 
 
+def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir
+           ) -> tuple[JobStatus, str | None, str | None]:
+    """The status the command earned and its error, once its artifacts are collected; and, when it
+    failed on a full disk, "no space left on <mount>": its writes may have failed halfway, so its
+    outputs are held back rather than published."""
+    status, error = _status_of(outcome, plan)
+    full = no_space(job_dir.root) if status is JobStatus.FAILED and disk_full(job_dir.root) else None
+    if full:
+        error = f"{error}\n{full} (the job's folder) when the command ended: it may have failed for that"
+    try:
+        _collect_artifacts(run, job_dir, status)
+    except OSError as exc:  # a full disk must not keep the outputs from being finalized
+        if not is_no_space(exc):
+            raise
+        status = JobStatus.FAILED
+        error = "\n".join(filter(None, [error, no_space_error(exc, "collecting the artifacts").render()]))
+    return status, error, full
+
+
 def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],
-                    status: JobStatus, error: str | None, *, upload: bool) -> tuple[JobStatus, str | None]:
+                    status: JobStatus, error: str | None, *, upload: bool,
+                    held_back_why: str | None = None) -> tuple[JobStatus, str | None]:
     """The status and error once the outputs are finalized: an output that could not be made durable
-    fails a job; outputs held back by ``--no-upload-on-failure`` are named with where they are."""
+    fails a job; outputs held back (``--no-upload-on-failure``, or ``held_back_why``) are named with
+    where they are."""
     notes = [error] if error else []
     if errors:
         status = JobStatus.FAILED if status is JobStatus.COMPLETED else status
         notes.append("outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values()))
     if not upload:
         tracker.extra["held_back_outputs"] = {k: str(v) for k, v in sorted(outputs.held_back.items())}
-        notes.append(held_back_note(outputs))
+        if held_back_why:
+            tracker.extra["held_back_why"] = held_back_why
+        notes.append(held_back_note(outputs, held_back_why or "--no-upload-on-failure"))
     return status, "\n".join(notes) or None
 
 
-def held_back_note(outputs: OutputSet) -> str:
-    """What ``--no-upload-on-failure`` kept out of the datastores, and where it is (for the record)."""
+def held_back_note(outputs: OutputSet, why: str = "--no-upload-on-failure") -> str:
+    """What was kept out of the datastores, why, and where it is (for the record)."""
     kept = ", ".join(f"{name} in {path}" for name, path in sorted(outputs.held_back.items()))
-    note = f"outputs not uploaded (--no-upload-on-failure); kept staged: {kept or 'none'}"
+    note = f"outputs not uploaded ({why}); kept staged: {kept or 'none'}"
     if outputs.written_in_place:
         note += (f"; written to their targets while the job ran, so not held back: "
                  f"{', '.join(sorted(outputs.written_in_place))}")
@@ -211,6 +261,10 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     tracker.lap("container_create_start")
     tracker.extra["network"] = handle.network
     try:
+        if not backend.capabilities.host_process_group:  # a container outlives a runner that dies
+            deadline = time.time() + plan.timeout_s if plan.timeout_s else None
+            tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline,
+                                              cancel_grace_s(), job_dir.runner_log)
         if backend.capabilities.host_process_group:  # recovery kills it only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
         started_at = utcnow()

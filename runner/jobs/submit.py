@@ -197,6 +197,6 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
         copy_code(plan.code_source, ws.job_dir(job_name))
     except (OSError, SpecError) as exc:
         message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
-        ws.update_job(job_name, status=JobStatus.FAILED, error=message)
+        ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)
         raise
     return record

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 from runner.backends.base import RunHandle
 
@@ -74,16 +75,36 @@ class Outcome:
 
 
 def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as sink:
-        try:
-            for chunk in handle.logs():
-                sink.write(chunk)
-                sink.flush()
-                if echo is not None:
-                    echo(chunk)
-        except Exception as exc:  # noqa: BLE001 - a broken log stream must not fail the job
-            log.warning("log streaming stopped: %s", exc)
+    """The run's output to the job's log (and ``echo``). A log that cannot be written (a full disk)
+    stops being written, with a warning; the terminal still gets the output."""
+    sink: BinaryIO | None = None
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        sink = log_path.open("ab")
+    except OSError as exc:
+        log.warning("cannot write the job's log %s: %s", log_path, exc)
+    try:
+        for chunk in handle.logs():
+            if sink is not None:
+                try:
+                    sink.write(chunk)
+                    sink.flush()
+                except OSError as exc:
+                    log.warning("the job's log %s stops here: %s", log_path, exc)
+                    _closed(sink)
+                    sink = None
+            if echo is not None:
+                echo(chunk)
+    except Exception as exc:  # noqa: BLE001 - a broken log stream must not fail the job
+        log.warning("log streaming stopped: %s", exc)
+    finally:
+        _closed(sink)
+
+
+def _closed(sink: BinaryIO | None) -> None:
+    if sink is not None:
+        with contextlib.suppress(OSError):  # the buffered rest may not fit either
+            sink.close()
 
 
 def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSignals, log_path: Path,

@@ -209,6 +209,9 @@ class AzureDatastore(DatastoreBase):
             raise StorageError(f"cannot connect datastore '{self.name}': {type(exc).__name__}",
                                hint="check account_name, account_url and credentials "
                                     "(`runner datastore show --name " + self.name + "`)") from exc
+        from runner.workspace.transfers import retry_like_transfers  # only with Azure: start-up cost
+
+        retry_like_transfers(fs)  # planning and listings retry as long as transfers do
         return fs, self.container
 
     def url_for(self, fs_path: str) -> str:

@@ -16,6 +16,12 @@ Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_
 environments, computes, and the registered_assets view (schema version 4; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 
+A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``
+is a small preallocated file released to make room for the writes that end a job (its final status,
+recovery's), so a job never stays Running because its end could not be recorded; reads that cannot
+create SQLite's shared-memory file open the database read-only (``immutable``), so ``job list`` and
+``job show`` still answer; writes that still fail say "no space left on <mount>", never "locked".
+
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
 so read-then-write sequences (version allocation, job updates) never interleave between processes;
 ``busy_timeout`` makes waiters queue instead of failing. Data files are written before the row that
@@ -25,6 +31,7 @@ pointing at missing data.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -36,6 +43,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +52,7 @@ from runner.workspace import lineage
 from runner.workspace.jobdir import JobDir
 from runner.workspace.paging import Page, window
 from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
+from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
 
 logger = logging.getLogger(__name__)
 
@@ -180,9 +189,22 @@ class Workspace:
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._ensure_default_datastore()
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageError(f"cannot use workspace directory {self.root}: {no_space(self.root)}",
+                                   hint=FREE_SPACE_HINT) from exc
             raise StorageError(f"cannot use workspace directory {self.root}: {exc.strerror or exc}",
                                hint="pass --workspace DIR (or set RUNNER_WORKSPACE) to a writable "
                                     "directory") from exc
+        self.reserve.ensure()
+
+    # ---- a full disk ------------------------------------------------------------------------------
+    @property
+    def reserve(self) -> SpaceReserve:
+        return SpaceReserve(self.root)
+
+    def disk_full(self) -> bool:
+        """True when the workspace's filesystem has (almost) no space left."""
+        return disk_full(self.root)
 
     def _ensure_default_datastore(self) -> None:
         with self.reading() as conn:
@@ -202,6 +224,23 @@ class Workspace:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # the first read maps the -shm file
+        except sqlite3.OperationalError:
+            if not self.disk_full():
+                raise
+            conn.close()
+            return self._connect_immutable()
+        return conn
+
+    def _connect_immutable(self) -> sqlite3.Connection:
+        """A read-only connection that needs no -shm file (which a full disk cannot hold). When no
+        process has the database open its WAL was checkpointed into the file on the last close, so it
+        reads the current records; when one does, that one made the -shm and this path is not taken."""
+        logger.warning("the disk of workspace %s is full: reading its database read-only", self.root)
+        uri = f"file:{quote(str(self.db_path))}?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
         return conn
 
     def _connection(self) -> sqlite3.Connection:
@@ -211,6 +250,13 @@ class Workspace:
             conn = self._connect()
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+    def _forget_connection(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            with suppress(sqlite3.Error):
+                conn.close()
+            self._local.conn = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -226,8 +272,19 @@ class Workspace:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
-            raise StorageError(f"workspace database {self.db_path} is unavailable: {exc}",
-                               hint="another runner process may hold it for too long; retry") from exc
+            raise self._database_error(exc) from exc
+
+    def _database_error(self, exc: sqlite3.OperationalError) -> StorageError:
+        """The one message for a write that failed: full disk, read-only, held too long, or else."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StorageError(f"workspace database {self.db_path} is unavailable: {exc}",
+                                hint="another runner process may hold it for too long; retry")
+        if code == sqlite3.SQLITE_FULL or self.disk_full():
+            return StorageError(f"cannot write the workspace database {self.db_path}: {no_space(self.root)}",
+                                hint=FREE_SPACE_HINT)
+        return StorageError(f"cannot write the workspace database {self.db_path}: {exc}",
+                            hint="check that the workspace folder is writable and its disk healthy")
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -247,8 +304,18 @@ class Workspace:
             lineage.index_job(conn, record.name, record.extra)
         return record
 
-    def update_job(self, name: str, **fields: Any) -> JobRecord:
-        """Change some fields of a job atomically; returns the updated record."""
+    def update_job(self, name: str, *, ending: bool = False, **fields: Any) -> JobRecord:
+        """Change some fields of a job atomically; returns the updated record. ``ending``: the write
+        that ends the job (its final status): on a full disk the space reserve is released for it."""
+        try:
+            return self._update_job(name, fields)
+        except StorageError:
+            if not (ending and self.reserve.release()):
+                raise
+            self._forget_connection()  # it may be the read-only one a full disk made
+            return self._update_job(name, fields)
+
+    def _update_job(self, name: str, fields: dict[str, Any]) -> JobRecord:
         with self.transaction() as conn:
             current = self._load_job(conn, name)
             data = current.model_dump()

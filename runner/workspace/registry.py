@@ -131,8 +131,8 @@ class AssetRegistry(AssetStore[E]):
         basename = source.local_path.name
         folder = self.table.upload_folder
         staging = f"{root.rstrip('/')}/{folder}/.incoming-{uuid.uuid4().hex}"
-        copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
-        try:
+        try:  # a copy that fails halfway (a full disk, Ctrl-C) leaves nothing behind either
+            copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
             return self._insert(asset, job_name=asset.job_name,
                                 copy_from=_Staged(fs, staging, root, basename, datastore, folder))
         finally:

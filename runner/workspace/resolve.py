@@ -31,6 +31,7 @@ import dataclasses
 import logging
 import posixpath
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,10 @@ def _stat(fs: AbstractFileSystem, path: str, key_prefix: str, uri: str, *,
         raise storage_error(exc, uri) from exc
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
+    if info.get("type") == "other":  # a device, FIFO or socket: reading it may never end (/dev/zero)
+        raise ResolveError(f"'{path}' is {special_kind(info.get('mode'))}, not a file or folder",
+                           hint="inputs, outputs and models are regular files or folders; copy the data "
+                                "into a file first")
     identity = info.get("etag") or info.get("ETag")
     if not identity:
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""
@@ -293,6 +298,16 @@ def _on_this_machine(fs: AbstractFileSystem) -> bool:
     """A filesystem whose reads never leave this process's machine (the host's, or one in memory)."""
     protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
     return bool({"file", "local", "memory"} & set(protocols))
+
+
+def special_kind(mode: object) -> str:
+    """What a path that is neither a file nor a folder is (from its ``st_mode``)."""
+    if isinstance(mode, int):
+        for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+            if test(mode):
+                return name
+    return "a special file"
 
 
 def _not_found_hint(resolved: ResolvedPath) -> str:

@@ -14,20 +14,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from mounts.errors import MountFailed, MountsError, TransferFailed
+from mounts.errors import MountFailed, MountsError, TransferFailed, is_no_space, no_space_message
+from mounts.retry import configure_sdk_retries
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
 from runner.errors import MountError, RunnerError, StorageError, TransferError
 
 CHUNK = 8 * 1024 * 1024
+FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties the download cache), "
+                   "then retry")
 
 
 @contextlib.contextmanager
@@ -38,16 +43,34 @@ def translated(what: str) -> Iterator[None]:
     except RunnerError:
         raise
     except TransferFailed as exc:
-        raise TransferError(f"{what}: {exc}", failed=exc.failed, staged=exc.staged,
-                            hint="the staged data is kept; fix the storage problem and upload it, or "
-                                 "download it from the staging folder") from exc
+        hint = exc.hint or ("the staged data is kept; fix the storage problem and upload it, or "
+                            "download it from the staging folder" if exc.staged else None)
+        raise TransferError(f"{what}: {exc}", failed=exc.failed, staged=exc.staged, hint=hint) from exc
     except MountFailed as exc:
         raise MountError(f"{what}: {exc}", hint="check that FUSE works (`ls /dev/fuse`, fusermount3) "
                                                 "or use mode: download / upload") from exc
     except MountsError as exc:
         raise StorageError(f"{what}: {exc}") from exc
     except OSError as exc:
+        if is_no_space(exc):
+            raise no_space_error(exc, what) from exc
         raise StorageError(f"{what}: {exc.strerror or exc}") from exc
+
+
+def no_space_error(exc: OSError, what: str, where: Path | None = None) -> StorageError:
+    """The one message for "no space left" met anywhere: where (the file the error names, else
+    ``where``), and what to do."""
+    path = exc.filename or where or Path.cwd()
+    return StorageError(f"{what}: {no_space_message(path)}", hint=FREE_SPACE_HINT)
+
+
+def retry_like_transfers(fs: AbstractFileSystem) -> None:
+    """Give the Azure SDK behind an adlfs filesystem the transfers' retry policy (``mounts.retry``):
+    planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do."""
+    try:
+        configure_sdk_retries(fs)
+    except MountsError as exc:
+        raise StorageError(str(exc), hint="unset it or give a number of seconds") from exc
 
 
 def fetch(fs: AbstractFileSystem, path: str, target: Path, *, is_file: bool, quiet: bool = False) -> Path:
@@ -58,18 +81,37 @@ def fetch(fs: AbstractFileSystem, path: str, target: Path, *, is_file: bool, qui
         return target
     into = target.parent if is_file else target  # a file arrives as <into>/<its name>
     into.mkdir(parents=True, exist_ok=True)
-    state = Path(tempfile.mkdtemp(prefix=".runner-download-", dir=into))
+    # the same command run again finds its resume state here (finished files, parts of large ones)
+    state = into / f".runner-download-{hashlib.sha1(f'{path}|{target.name}'.encode()).hexdigest()[:12]}"
     try:
         with translated(f"download of {path}"):
             store = open_store(fs)
             files = store.list_files(path)
             if is_file:  # under the name the caller chose
                 files = [dataclasses.replace(f, rel=target.name) for f in files]
-            download_files(store, files, into, state, quiet=quiet,
-                           description=f"download {target.name}")
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+            try:
+                download_files(store, files, into, state, quiet=quiet,
+                               description=f"download {target.name}")
+            except TransferFailed as exc:
+                raise _resumable(exc, into, state) from exc
+    except BaseException:
+        if not state.exists() or not any(state.iterdir()):
+            shutil.rmtree(state, ignore_errors=True)
+        raise
+    shutil.rmtree(state, ignore_errors=True)
     return target
+
+
+def _resumable(exc: TransferFailed, into: Path, state: Path) -> TransferFailed:
+    """What a failed ``fetch`` leaves, truthfully: finished files stay in ``into``; after an outage the
+    resume state stays too (the same command resumes); after a full disk partial files are removed."""
+    if exc.disk_full:
+        shutil.rmtree(state, ignore_errors=True)
+        return TransferFailed(f"{exc}; files downloaded completely are kept in {into}, partial ones were "
+                              "removed", failed=exc.failed, hint=FREE_SPACE_HINT, disk_full=True)
+    return TransferFailed(f"{exc}; files downloaded completely are kept in {into}",
+                          failed=exc.failed, hint="check that the storage is reachable, then run the same "
+                                                  "command again: it resumes where this one stopped")
 
 
 def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> int:
@@ -82,6 +124,8 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
                 dst_fs.makedirs(dst, exist_ok=True)
         else:
             pairs = [(src, dst)]
+        if isinstance(src_fs, LocalFileSystem):
+            _refuse_special_files([source for source, _ in pairs])
         total = 0
         for src_file, dst_file in pairs:
             parent = dst_file.rsplit("/", 1)[0]
@@ -92,5 +136,20 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
                     writer.write(chunk)
                     total += len(chunk)
         return total
+    except StorageError:
+        raise
+    except OSError as exc:
+        if is_no_space(exc):
+            raise no_space_error(exc, f"copying {src} to {dst}", Path(dst)) from exc
+        raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
         raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _refuse_special_files(paths: list[str]) -> None:
+    """A FIFO or device inside a folder would be read forever (or block): refuse it up front."""
+    for path in paths:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise StorageError(f"'{path}' is not a regular file (a device, FIFO or socket): only files and "
+                               "folders of files can be copied", hint="remove it from the folder")

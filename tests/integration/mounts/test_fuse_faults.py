@@ -46,8 +46,13 @@ def azure_fs(azurite: PrivateAzurite):  # type: ignore[no-untyped-def]
 FEW_RETRIES = TransferOptions(workers=4)
 
 
+@pytest.fixture
+def short_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "3")  # the storage stays away longer than the retries
+
+
 def test_storage_stopped_during_rw_mount_keeps_unuploaded_files(
-        private_azurite: PrivateAzurite, fuse_available: bool, tmp_path: Path) -> None:
+        private_azurite: PrivateAzurite, fuse_available: bool, tmp_path: Path, short_retries: None) -> None:
     fs, container = azure_fs(private_azurite)
     target = Target(fs=fs, path=f"{container}/out", url="abfs://out")
     early, late = os.urandom(2 * MiB), os.urandom(3 * MiB + 3)
@@ -72,7 +77,7 @@ def test_storage_stopped_during_rw_mount_keeps_unuploaded_files(
 
 
 def test_storage_stopped_during_ro_read_fails_with_eio(
-        private_azurite: PrivateAzurite, fuse_available: bool, tmp_path: Path) -> None:
+        private_azurite: PrivateAzurite, fuse_available: bool, tmp_path: Path, short_retries: None) -> None:
     fs, container = azure_fs(private_azurite)
     data = os.urandom(12 * MiB)
     fs.pipe_file(f"{container}/model/big.bin", data)

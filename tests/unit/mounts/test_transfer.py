@@ -126,6 +126,43 @@ def test_interrupted_download_resumes_without_refetching(memory_root: str, tmp_p
     assert rerun.requests == total_requests - finished_files - finished_parts  # nothing fetched twice
 
 
+class HalfwayStore(FsspecStore):
+    """The memory store; with ``fail``, each ranged read delivers half its bytes, then the connection drops.
+    Records every (start, length) asked for."""
+
+    def __init__(self, fail: bool) -> None:
+        super().__init__(fsspec.filesystem("memory"))
+        self.fail = fail
+        self.asked: list[tuple[int, int | None]] = []
+        self._lock = threading.Lock()
+
+    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
+        with self._lock:
+            self.asked.append((start, length))
+        if not self.fail or not length:
+            super().read_range(item, start, length, sink)
+            return
+        super().read_range(item, start, length // 2, sink)
+        raise ConnectionError("connection dropped halfway")
+
+
+def test_a_rerun_resumes_a_part_from_the_byte_it_reached(memory_root: str, tmp_path: Path) -> None:
+    data = os.urandom(4 * MiB + 4096)
+    put(memory_root, {"large.bin": data})
+    one_stream = TransferOptions(workers=1, streams_per_file=1, part_size=1 * MiB, first_part=1 * MiB,
+                                 multipart_threshold=2 * MiB)
+    first = HalfwayStore(fail=True)
+    listing = first.list_files(memory_root)
+    with pytest.raises(TransferFailed):
+        download_files(first, listing, tmp_path / "data", tmp_path / "state", options=one_stream, quiet=True)
+    assert first.asked == [(0, MiB)]  # half a MiB arrived, then the connection dropped
+    rerun = HalfwayStore(fail=False)
+    download_files(rerun, listing, tmp_path / "data", tmp_path / "state", options=one_stream, quiet=True)
+    assert (tmp_path / "data" / "large.bin").read_bytes() == data
+    assert rerun.asked[0] == (MiB // 2, MiB // 2)  # the rest of that part, not all of it again
+    assert sum(length or 0 for _, length in rerun.asked) == len(data) - MiB // 2
+
+
 def test_changed_object_is_downloaded_again(memory_root: str, tmp_path: Path) -> None:
     put(memory_root, {"f": b"old"})
     store = FsspecStore(fsspec.filesystem("memory"))

@@ -1,0 +1,192 @@
+"""One retry policy for every request to a store: downloads, uploads, mount reads and listings, and the
+Azure SDK requests behind adlfs (planning's ``info``, rw_mount's listings).
+
+A request that fails with a transient error (connection refused or reset, a timeout, HTTP 408, 429,
+500, 502, 503, 504) is retried with exponential backoff and jitter until ``RUNNER_RETRY_TOTAL_S``
+seconds (default 120) have passed since its first failure; then the error is raised. The default is
+about what the Azure SDK's own policy waits (3 retries 15 s + 3^n s apart, ±3 s, plus its timeouts),
+so an outage of a minute or two is ridden out and a longer one fails once, clearly. Progress resets
+the clock: a long read whose connection drops is resumed from the byte it reached and gets a new window.
+
+Delays double from ``first_delay_s`` up to ``max_delay_s``; each is drawn from the upper half of that
+("equal jitter"), so many workers hit by the same outage do not come back in lockstep, and none waits
+longer than ``max_delay_s`` after the store is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mounts.errors import MountsError
+
+log = logging.getLogger(__name__)
+
+RETRY_TOTAL_ENV = "RUNNER_RETRY_TOTAL_S"
+DEFAULT_TOTAL_S = 120.0
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often a failing request is tried again (see the module docstring)."""
+
+    total_s: float = DEFAULT_TOTAL_S  # give up this long after the first failure (0: never retry)
+    first_delay_s: float = 0.25
+    max_delay_s: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The policy ``RUNNER_RETRY_TOTAL_S`` asks for (read when a store is opened, not at import)."""
+        text = os.environ.get(RETRY_TOTAL_ENV, "").strip()
+        if not text:
+            return cls()
+        try:
+            total = float(text)
+        except ValueError:
+            total = math.nan
+        if not math.isfinite(total) or total < 0:
+            raise MountsError(f"{RETRY_TOTAL_ENV}={text!r} is not a number of seconds >= 0 (the longest a "
+                              f"failing storage request is retried; default {DEFAULT_TOTAL_S:g})")
+        return cls(total_s=total)
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (0 for the first), with jitter."""
+        ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** min(retry, 30))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def start(self, breaker: Breaker | None = None, *, sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.monotonic) -> Retrying:
+        return Retrying(self, sleep, clock, breaker)
+
+
+class Breaker:
+    """What the requests to one store learned together: once one of them failed for its whole retry
+    window, the store is taken as down and the others give up after one attempt instead of waiting
+    out a window each (a job reading a file through a mount would otherwise wait one window per
+    read), until a request succeeds, or for ``total_s`` after it tripped (then retries are back)."""
+
+    def __init__(self) -> None:
+        self._tripped_at: float | None = None
+
+    def is_open(self, now: float, total_s: float) -> bool:
+        tripped = self._tripped_at
+        return tripped is not None and now - tripped < max(total_s, 1.0)
+
+    def trip(self, now: float) -> None:
+        self._tripped_at = now
+
+    def reset(self) -> None:
+        if self._tripped_at is not None:
+            self._tripped_at = None
+
+
+_BREAKERS: dict[str, Breaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker_for(endpoint: str) -> Breaker:
+    """The breaker shared by every store object of ``endpoint`` in this process (a job's inputs,
+    outputs and mounts of the same account learn of an outage once)."""
+    with _BREAKERS_LOCK:
+        return _BREAKERS.setdefault(endpoint, Breaker())
+
+
+class Retrying:
+    """The retry state of one operation::
+
+        retrying = policy.start()
+        while True:
+            try:
+                return attempt()
+            except ConnectionError:
+                if not retrying.wait():
+                    raise
+    """
+
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None], clock: Callable[[], float],
+                 breaker: Breaker | None = None) -> None:
+        self.policy = policy
+        self._sleep, self._clock = sleep, clock
+        self._breaker = breaker
+        self.retries = 0
+        self._first_failure: float | None = None
+
+    @property
+    def failing_for(self) -> float:
+        """Seconds since the first failure not followed by progress (0 when none)."""
+        return 0.0 if self._first_failure is None else self._clock() - self._first_failure
+
+    def wait(self) -> bool:
+        """After a transient failure: sleep before the next attempt and return True, or return False
+        when the total is spent (the caller raises). The last attempt falls on the deadline itself."""
+        now = self._clock()
+        if self._first_failure is None:
+            self._first_failure = now
+            if self._breaker is not None and self._breaker.is_open(now, self.policy.total_s):
+                return False  # another request just spent a whole window on this store: it is down
+        remaining = self._first_failure + self.policy.total_s - now
+        if remaining <= 0:
+            if self._breaker is not None and self.retries:
+                self._breaker.trip(now)
+            return False
+        self._sleep(min(self.policy.delay(self.retries), remaining))
+        self.retries += 1
+        return True
+
+    def succeeded(self) -> None:
+        """The operation got an answer: the store is up (whatever an earlier request concluded)."""
+        if self._breaker is not None:
+            self._breaker.reset()
+
+    def annotate(self, error: OSError) -> OSError:
+        """``error`` (its type kept: the transfer engine counts a ``ConnectionError`` as "the storage is
+        unreachable") saying how long the store failed, once the retries are spent."""
+        if self.retries:
+            error.args = (f"{error} (still failing after {self.retries} retries over "
+                          f"{self.failing_for:.0f} s; {RETRY_TOTAL_ENV}={self.policy.total_s:g})",)
+        return error
+
+    def progressed(self) -> None:
+        """The operation moved forward (bytes arrived): the next failure starts a new window."""
+        self._first_failure = None
+        self.retries = 0
+        self.succeeded()
+
+
+def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
+    """Make the Azure SDK pipeline behind an adlfs filesystem retry like the lean client: the same
+    delays, bounded by the same total time instead of the SDK's count (3 retries ~15-24 s apart).
+
+    The SDK keeps one retry policy object per service client, shared by every container and blob
+    client made from it (``azure.storage.blob._shared.policies``); its ``get_backoff_time`` is asked
+    before each sleep with the request's retry ``settings``, which also decide when to stop
+    (``settings["total"]``). Returns False (nothing changed) for anything else.
+    """
+    client = getattr(fs, "service_client", None)
+    retry = getattr(getattr(client, "_config", None), "retry_policy", None)
+    if retry is None or not hasattr(retry, "get_backoff_time") or not hasattr(retry, "total_retries"):
+        return False
+    policy = policy or RetryPolicy.from_env()
+    clock = time.monotonic
+
+    def backoff(settings: dict[str, Any]) -> float:
+        first = settings.setdefault("runner_first_failure", clock())
+        remaining = first + policy.total_s - clock()
+        if remaining <= 0:
+            settings["total"] = 0  # the next failure exhausts the retries: one last attempt now
+            return 0.0
+        return min(policy.delay(max(int(settings.get("count", 1)) - 1, 0)), remaining)
+
+    unbounded = 0 if policy.total_s <= 0 else 10_000  # time, not a count, ends the retries
+    for name in ("total_retries", "connect_retries", "read_retries", "status_retries"):
+        setattr(retry, name, unbounded)
+    retry.get_backoff_time = backoff
+    return True

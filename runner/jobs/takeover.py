@@ -1,0 +1,107 @@
+"""What a job's watchdog (``runner.jobs.watchdog``) does once the job's runner died: keep the
+container's log, stop it at the job's timeout, then clean up and record the end as recovery would."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from runner.backends import get_backend
+from runner.backends.base import RunHandle, append_new
+from runner.errors import RunnerError
+from runner.jobs.recovery import job_dir_of, log_keeper, mark_lost, release_resources
+from runner.jobs.supervise import LOG_DRAIN_S
+from runner.plan.stored import plan_from_dict
+from runner.workspace.db import Workspace
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Watched:
+    exit_code: int | None  # None: unknown (the container was removed by someone else)
+    timed_out: bool
+
+
+def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float) -> None:
+    """Follow the run ``run`` of ``job`` to its end (stopping it at ``deadline``), then release it."""
+    ws = Workspace(workspace)
+    record = ws.get_job(job)
+    if record.status.is_terminal:
+        return  # the runner recorded the end before it died
+    log.info("job %s: its runner (pid %s) died; keeping its container's log until it ends",
+             job, record.runner_pid)
+    backend = get_backend(record.backend or "docker")
+    watched = None
+    with log_keeper(job_dir_of(ws, record).std_log, wait=True) as sink:
+        handle = backend.reattach(run, log_offset=sink.tell() if sink is not None else 0)
+        if handle is not None:
+            watched = _watch(handle, sink, deadline, grace_s)
+    record = ws.get_job(job)
+    if record.status.is_terminal:
+        return  # a runner command recovered the job meanwhile
+    release_resources(ws, record)
+    timeout = plan_from_dict(record.extra["plan"]).timeout_s if "plan" in record.extra else None
+    mark_lost(ws, record, reason=_reason(record.runner_pid, record.status.value, watched, timeout))
+    log.info("job %s recorded as Failed", job)
+
+
+def stop_run(workspace: Path, job: str, run: str, grace_s: float) -> None:
+    """Stop the run of a job whose runner lives but did not stop it at its timeout."""
+    record = Workspace(workspace).get_job(job)
+    handle = get_backend(record.backend or "docker").reattach(run)
+    if handle is not None and not record.status.is_terminal:
+        handle.stop(grace_s)
+
+
+def _watch(handle: RunHandle, sink: BinaryIO | None, deadline: float | None, grace_s: float) -> Watched:
+    """Append the run's new output to ``sink`` while waiting for it to end; stop it at ``deadline``."""
+    ended: list[int | None] = []
+
+    def wait() -> None:
+        try:
+            ended.append(handle.wait())
+        except (RunnerError, OSError) as exc:  # removed meanwhile (recovery of another command)
+            log.info("the container is gone: %s", exc)
+            ended.append(None)
+
+    def pump() -> None:
+        try:
+            append_new(handle.logs(), sink) if sink is not None else None
+        except Exception as exc:  # noqa: BLE001 - the log is best effort; the timeout is not
+            log.warning("following the container's log stopped: %s", exc)
+
+    waiter = threading.Thread(target=wait, name="wait", daemon=True)
+    reader = threading.Thread(target=pump, name="logs", daemon=True)
+    waiter.start()
+    reader.start()
+    timed_out = False
+    while waiter.is_alive():
+        if deadline is not None and not timed_out and time.time() >= deadline:
+            log.info("the job's timeout passed: stopping its container (grace %.0f s)", grace_s)
+            timed_out = True
+            try:
+                handle.stop(grace_s)
+            except Exception as exc:  # noqa: BLE001 - removed meanwhile: nothing left to stop
+                log.warning("stopping the container failed: %s", exc)
+        waiter.join(POLL_S)
+    reader.join(LOG_DRAIN_S)
+    return Watched(ended[0] if ended else None, timed_out)
+
+
+def _reason(pid: int | None, status: str, watched: Watched | None, timeout: float | None) -> str:
+    text = f"the runner process (pid {pid}) died while the job was {status}"
+    if watched is None:
+        return text
+    if watched.timed_out:
+        limit = f" ({timeout:g} s)" if timeout else ""
+        text += f"; the job's watchdog stopped its container at its limits.timeout{limit}"
+    elif watched.exit_code is not None:
+        text += f"; its command ran on and exited with code {watched.exit_code}"
+    return text + "; its whole output is in user_logs/std_log.txt"
