@@ -18,8 +18,9 @@ def test_page_examples(page: Path, tmp_path: Path, request: pytest.FixtureReques
     blocks = parse_page(page)  # raises on a broken convention (fence without language, orphan marker)
     runner = checkout_runner(tmp_path, request)
     runner.run(blocks)
-    if runner.ran == 0 and runner.skipped:
-        pytest.skip("; ".join(runner.skipped))
+    # a page whose examples are all marked norun (each with its reason, which parse_page insists on)
+    # has nothing to run: it passes, and says why in the report
+    request.node.user_properties.extend(("norun", reason) for reason in runner.skipped)
 
 
 def test_pages_found() -> None:
