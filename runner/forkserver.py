@@ -371,7 +371,13 @@ def _become_command(request: dict[str, Any], fds: list[int], conn: socket.socket
         os._exit(1)
     from runner.cli.main import run  # imported (and warmed) by serve() before any fork
 
-    status = run()
+    try:
+        status = run()
+    except BaseException:  # noqa: BLE001 - never silently: this process ends with os._exit
+        import traceback
+
+        traceback.print_exc()
+        status = 1
     with contextlib.suppress(OSError):  # the client may be gone
         conn.sendall(f"exit {status}\n".encode())
     os._exit(status)

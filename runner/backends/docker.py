@@ -242,6 +242,9 @@ class DockerBackend:
     def _build(self, context: Path, dockerfile: str | None) -> Any:
         import docker.errors
 
+        if not context.is_dir():  # checked when the job was created: removed since
+            raise BackendError(f"the build context {context} is not a folder (any more)",
+                               hint="restore it, or point environment.build.path at the folder")
         tag = f"{BUILD_TAG_PREFIX}{context_hash(context, dockerfile)}:latest"
         try:
             return self.client.images.get(tag)
@@ -286,6 +289,8 @@ class DockerBackend:
             container = self._create(kwargs)
         except docker.errors.APIError as exc:
             raise ContainerError(f"could not create the container: {exc.explanation}") from exc
+        except docker.errors.DockerException as exc:  # docker-py refused an argument before asking
+            raise ContainerError(f"could not create the container: {exc}") from exc
         run = ContainerRun(container)
         try:
             container.start()

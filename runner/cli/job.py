@@ -43,10 +43,11 @@ READ_FORMATS = ("table", "json", "yaml")  # show and list
 READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
-def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
-              ) -> RunPlan:
-    """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.jobs.submit import plan_job  # start-up cost (see the module docstring)
+def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
+              backend: str | None = None) -> RunPlan:
+    """Load, check and resolve a job YAML into its plan (nothing is run or written), with the checks
+    ``job create`` makes before it queues the job (``check_submission``)."""
+    from runner.jobs.submit import check_submission, plan_job  # start-up cost (see the module docstring)
     from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
@@ -55,14 +56,16 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
     if name is not None:
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
-    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
+    plan = plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
+    check_submission(spec, plan, backend=backend)
+    return plan
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
-                  output: str = "table") -> RunPlan:
+                  output: str = "table", backend: str | None = None) -> RunPlan:
     """``job validate`` and ``job create --dry-run``: print the plan as text or JSON."""
     check_output(output)
-    plan = plan_file(file, overrides, name=name)
+    plan = plan_file(file, overrides, name=name, backend=backend)
     if output == "json":
         _common.print_json(plan.to_dict())
     else:
@@ -150,7 +153,7 @@ def create(
     """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
     check_output(output)
     if dry_run:
-        plan_for_file(file, set_, name=name, output=output)
+        plan_for_file(file, set_, name=name, output=output, backend=backend)
         return
     from runner.spec.load import load_job_spec  # start-up cost
 

@@ -21,11 +21,10 @@ from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.recovery import process_start_time
 from runner.plan.build import build_plan
 from runner.plan.types import RunPlan
-from runner.spec.job import CommandJobSpec
+from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
-from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
@@ -71,6 +70,56 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> Ru
                       outputs=outputs, environment=environment)
 
 
+def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:
+    """What ``job create`` refuses beyond planning, checked by ``job validate`` too (so whatever
+    validate accepts, create accepts unless something local changed): the backend's own refusals
+    (``docker_args``), the code folder and the build context. Local checks only (no storage, no
+    engine). Returns the backend's name."""
+    backend_name = backend_for(spec, backend)
+    with _located_field(spec, "resources", "docker_args"):
+        get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    if plan.code_source:
+        with _located_field(spec, "code"):
+            _check_code(plan.code_source)
+    if plan.build_context:
+        inline = isinstance(spec.environment, InlineEnvironment) and spec.environment.build is not None
+        field = ("environment", "build", "path") if inline else ("environment",)
+        with _located_field(spec, *field):
+            _check_build_context(Path(plan.build_context), plan.dockerfile)
+    return backend_name
+
+
+@contextlib.contextmanager
+def _located_field(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
+    try:
+        yield
+    except SpecError as err:
+        field, where = spec.field_location(*field_path)
+        raise err.located(err.field or field, where) from err
+
+
+def _check_code(code_source: str) -> None:
+    if code_source.startswith(("azureml:", "http://", "https://")):
+        raise SpecError(f"code '{code_source}' is not a local folder", field="code",
+                        hint="point code: at a local folder (relative to the job YAML)")
+    if not Path(code_source.removeprefix("file://")).expanduser().exists():
+        raise SpecError(f"code folder '{code_source}' does not exist", field="code",
+                        hint="set code: to a folder relative to the job YAML")
+
+
+def _check_build_context(context: Path, dockerfile: str | None) -> None:
+    if not context.is_dir():
+        raise SpecError(f"the build context {context} is not a folder",
+                        hint="set environment.build.path to the folder that holds the Dockerfile "
+                             "(relative to the job YAML)")
+    if not (context / (dockerfile or "Dockerfile")).resolve().is_relative_to(context.resolve()):
+        raise SpecError(f"the Dockerfile '{dockerfile}' is outside the build context {context}",
+                        hint="name a Dockerfile inside the build context (dockerfile_path)")
+    if not (context / (dockerfile or "Dockerfile")).is_file():
+        raise SpecError(f"the build context {context} has no {dockerfile or 'Dockerfile'}",
+                        hint="add the Dockerfile, or set environment.build.dockerfile_path")
+
+
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     """The backend a job runs on: the one asked for, else ``process`` for ``compute: local-process``."""
     if requested:
@@ -105,12 +154,8 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     if ws.job_exists(job_name):
         raise JobError(f"a job named '{job_name}' exists already",
                        hint="give another --name, or omit it to get a generated one")
-    if ARTIFACTS in spec.outputs:
-        raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
-                        field=f"outputs.{ARTIFACTS}", hint="rename the output")
     plan = plan_job(spec, workspace=ws, job_name=job_name)
-    backend_name = backend_for(spec, backend)
-    get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    backend_name = check_submission(spec, plan, backend=backend)
     job_dir = ws.job_dir(job_name)
     queued = utcnow()
     record = JobRecord(

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from runner.constants import normalize_model_type
 from runner.errors import SpecError
 from runner.modes import MODEL_TYPES, AssetType
-from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
+from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 MODEL_TYPE_NAMES = tuple(sorted(t.value for t in MODEL_TYPES))
@@ -104,9 +104,10 @@ def check_model_fields(model: Model, *, doc: YamlDoc | None = None) -> None:
     if not model.name or not ASSET_NAME_PATTERN.match(model.name):
         raise SpecError(f"invalid model name {model.name!r}", field="name", where=where("name"),
                         hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
-    if model.version is not None and not ASSET_VERSION_PATTERN.match(model.version):
-        raise SpecError(f"invalid model version {model.version!r}", field="version", where=where("version"),
-                        hint="use a number such as 1, or omit version to get the next one")
+    problem = None if model.version is None else version_problem(model.version)
+    if problem:
+        raise SpecError(problem.replace("version", "model version", 1), field="version",
+                        where=where("version"), hint=VERSION_HINT)
     if model.type not in MODEL_TYPE_NAMES:
         raise SpecError(f"unknown model type {model.type!r}", field="type", where=where("type"),
                         hint="allowed types: " + ", ".join(MODEL_TYPE_NAMES))

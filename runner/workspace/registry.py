@@ -107,11 +107,16 @@ class ModelRegistry(ModelStore):
             if copy_from is not None:
                 stored_path = _move_into_place(copy_from, key, version)
                 datastore_uri = stored_path
-            created = model.model_copy(update={
-                "version": version, "path": stored_path, "datastore_uri": datastore_uri,
-                "job_name": job_name, "archived": self.ensure_container(conn, key),
-                "created_at": utcnow(), "base_path": None})
-            self.insert_version(conn, created, source=model.path)
+            try:
+                created = model.model_copy(update={
+                    "version": version, "path": stored_path, "datastore_uri": datastore_uri,
+                    "job_name": job_name, "archived": self.ensure_container(conn, key),
+                    "created_at": utcnow(), "base_path": None})
+                self.insert_version(conn, created, source=model.path)
+            except BaseException:  # no row, so no copy: nothing may stay behind unreferenced
+                if copy_from is not None:
+                    _remove_moved(copy_from, key, version)
+                raise
         logger.info("registered model %s:%s at %s", created.name, version, stored_path)
         return created
 
@@ -147,6 +152,13 @@ def _move_into_place(copy_from: tuple[AbstractFileSystem, str, str, str], name: 
         raise StorageError(f"storing model '{name}' version {version} in the default datastore failed: "
                            f"{type(exc).__name__}: {exc}") from exc
     return str(DatastorePath(DEFAULT_DATASTORE, f"{relative}/{basename}"))
+
+
+def _remove_moved(copy_from: tuple[AbstractFileSystem, str, str, str], name: str, version: str) -> None:
+    """Undo ``_move_into_place`` when the version's row was not written (best effort)."""
+    fs, _staging, root, _basename = copy_from
+    with contextlib.suppress(Exception):
+        fs.rm(f"{root.rstrip('/')}/LocalUpload/{name}/{version}", recursive=True)
 
 
 def _base_dir(model: Model) -> Path | None:
