@@ -77,6 +77,11 @@ class RunHandle(Protocol):
         """Block until the run ends and return its exit code."""
         ...
 
+    def end_reason(self) -> str | None:
+        """After ``wait``: what ended the run, when more is known than its exit code (the kernel
+        killed it for memory); None otherwise."""
+        ...
+
     def stop(self, grace_s: float) -> None:
         """Ask the run to stop (SIGTERM); kill it when it is still running after ``grace_s``."""
         ...
@@ -108,3 +113,16 @@ class Backend(Protocol):
         """Remove runs left behind by a dead runner (matched by labels); return what was removed."""
         ...
 
+
+def out_of_memory_message(limit_bytes: int) -> str:
+    """Why a job's command was killed for memory, and what to do about it."""
+    if limit_bytes > 0:
+        return (f"the command ran out of memory: it was killed (exit 137) for using more than its "
+                f"memory limit of {_mib(limit_bytes)} (resources.docker_args --memory); raise the "
+                "limit or use less memory")
+    return ("the command ran out of memory: the kernel killed it (exit 137) when the machine had no "
+            "memory left (the container has no memory limit); use less memory, or free some")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**30:g} GiB" if size % 2**30 == 0 else f"{size / 2**20:.0f} MiB"

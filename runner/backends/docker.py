@@ -15,7 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.backends.base import JOB_LABEL, BindMount, Capabilities, PreparedImage, RunSpec
+from runner.backends.base import (
+    JOB_LABEL,
+    BindMount,
+    Capabilities,
+    PreparedImage,
+    RunSpec,
+    out_of_memory_message,
+)
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.modes import Mode
@@ -332,6 +339,7 @@ class ContainerRun:
     def __init__(self, container: Any) -> None:
         self.container = container
         self._removed = False
+        self._end_reason: str | None = None
 
     @property
     def ident(self) -> str:
@@ -359,9 +367,28 @@ class ContainerRun:
         import docker.errors
 
         try:
-            return int(self.container.wait(timeout=None)["StatusCode"])
+            code = int(self.container.wait(timeout=None)["StatusCode"])
         except docker.errors.NotFound as exc:
             raise ContainerError("the job's container disappeared while it ran") from exc
+        if code != 0:  # (one more request, only for a failed command)
+            self._end_reason = self._oom_reason()
+        return code
+
+    def end_reason(self) -> str | None:
+        return self._end_reason
+
+    def _oom_reason(self) -> str | None:
+        """The engine's word that the kernel killed a process of the container for memory
+        (``State.OOMKilled``), with the container's limit (``HostConfig.Memory``)."""
+        import docker.errors
+
+        try:
+            attrs = self.container.client.api.inspect_container(self.ident)
+        except docker.errors.APIError:
+            return None
+        if not (attrs.get("State") or {}).get("OOMKilled"):
+            return None
+        return out_of_memory_message(int((attrs.get("HostConfig") or {}).get("Memory") or 0))
 
     def stop(self, grace_s: float) -> None:
         import docker.errors

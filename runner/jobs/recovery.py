@@ -18,6 +18,7 @@ from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
 from runner.errors import BackendError
+from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.jobdir import JobDir
 
@@ -164,4 +165,4 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
     extra = dict(record.extra)
     extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
     return ws.update_job(record.name, status=status, ended_at=utcnow(), error=error,
-                         outputs_partial=bool(staged), extra=extra)
+                         outputs_partial=any(folder.name != ARTIFACTS for folder in staged), extra=extra)

@@ -55,6 +55,7 @@ class StatusTracker:
         self.extra: dict[str, Any] = dict(record.extra)
         self._lap_start = time.perf_counter()
         self._pending: dict[str, Any] = {}
+        self.outputs: OutputSet | None = None  # once entered: what the job's outputs hold, at its end
 
     def lap(self, step: str) -> None:
         """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
@@ -95,12 +96,15 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
         try:
             return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet)
         except JobCanceled:
-            return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started")
+            return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started",
+                                  outputs_partial=_outputs_partial(tracker, JobStatus.CANCELED))
         except RunnerError as err:
             log.debug("job %s failed", name, exc_info=True)
-            return tracker.finish(JobStatus.FAILED, error=err.render())
+            return tracker.finish(JobStatus.FAILED, error=err.render(),
+                                  outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
         except Exception as exc:
-            tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
+            tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}",
+                           outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
             raise
 
 
@@ -121,6 +125,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         mats = Materializations()
         materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
+        tracker.outputs = outputs
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
@@ -136,8 +141,21 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     registered = register_output_models(ws, record, plan) if status is JobStatus.COMPLETED else []
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
-    return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
+    return tracker.finish(status, error=error, outputs_partial=_outputs_partial(tracker, status),
                           registered_models=registered)
+
+
+def _outputs_partial(tracker: StatusTracker, status: JobStatus) -> bool:
+    """``outputs_partial``: the job did not complete, yet some of its named outputs hold data of
+    this run, at their targets or staged (``extra["outputs_with_data"]`` names them). Not the
+    artifacts: the job's log is always there. False when its outputs were never entered."""
+    outputs = tracker.outputs
+    if status is JobStatus.COMPLETED or outputs is None or not outputs.closed:
+        return False
+    with_data = outputs.outputs_with_data()
+    if with_data:
+        tracker.extra["outputs_with_data"] = with_data
+    return bool(with_data)
 
 
 def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],
@@ -259,8 +277,9 @@ def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
         return JobStatus.FAILED, (f"the job timed out after {plan.timeout_s:g} s (limits.timeout) and was "
                                   f"stopped")
     if outcome.exit_code != 0:
-        return JobStatus.FAILED, (f"the command exited with code {outcome.exit_code}; its output is in "
-                                  f"user_logs/std_log.txt (`runner job stream --name {plan.job_name}`)")
+        what = outcome.detail or f"the command exited with code {outcome.exit_code}"
+        return JobStatus.FAILED, (f"{what}; its output is in user_logs/std_log.txt "
+                                  f"(`runner job stream --name {plan.job_name}`)")
     return JobStatus.COMPLETED, None
 
 
