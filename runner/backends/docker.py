@@ -24,6 +24,7 @@ from runner.backends.base import (
     out_of_memory_message,
 )
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.backends.image_ref import check_image_reference
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.modes import Mode
 from runner.plan.types import CONTAINER_WORKDIR, RunPlan
@@ -191,6 +192,8 @@ class DockerBackend:
 
     def check(self, plan: RunPlan) -> None:
         parse_docker_args(plan.resources.docker_args)  # an unsupported option is refused here
+        if not plan.build_context:
+            check_image_reference(plan.image)
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         import requests.exceptions

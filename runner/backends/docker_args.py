@@ -37,6 +37,8 @@ def _ulimit(value: str, kw: Kwargs) -> None:
     try:
         soft_n = int(soft)
         hard_n = int(hard) if hard else soft_n
+        if not name or not -1 <= min(soft_n, hard_n) <= max(soft_n, hard_n) < 2**63:
+            raise ValueError(value)
     except ValueError as exc:
         raise SpecError(f"--ulimit '{value}' is not name=soft[:hard] with integer limits", field=FIELD,
                         hint="for example --ulimit memlock=-1:-1 or --ulimit nofile=65536") from exc
@@ -107,6 +109,8 @@ def _int_option(key: str) -> Callable[[str, Kwargs], None]:
     def handler(value: str, kw: Kwargs) -> None:
         try:
             kw[key] = int(value)
+            if not -1 <= kw[key] < 2**63:  # (-1: unlimited, as the engine reads it)
+                raise ValueError(value)
         except ValueError as exc:
             raise SpecError(f"'{value}' is not an integer ({key})", field=FIELD) from exc
     return handler
@@ -192,10 +196,13 @@ def gpu_count_from_text(value: str) -> int:
     if text == "all":
         return -1
     try:
-        return int(text)
+        count = int(text)
+        if not 0 <= count < 2**31:
+            raise ValueError(text)
     except ValueError as exc:
         raise SpecError(f"--gpus '{value}' is not 'all' or a count", field=FIELD,
                         hint="use --gpus all or --gpus 2") from exc
+    return count
 
 
 def gpu_device_requests(count: int) -> list[Any]:

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
-from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem
+from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
 from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, runner_error
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -228,7 +228,10 @@ class OutputSpec(StrictModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        try:
+            return version_text(value)
+        except ValueError as exc:
+            raise runner_error(str(exc), VERSION_HINT) from exc
 
     @field_validator("version")
     @classmethod

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from runner.constants import normalize_model_type
 from runner.errors import SpecError
 from runner.modes import MODEL_TYPES, AssetType
-from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem
+from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 MODEL_TYPE_NAMES = tuple(sorted(t.value for t in MODEL_TYPES))
@@ -59,9 +59,7 @@ class Model(BaseModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("a version is a number or a short name, not true/false")
-        return str(value) if isinstance(value, int | float) else value
+        return version_text(value)
 
     @field_validator("type", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 
@@ -16,6 +17,16 @@ ASSET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")  # mode
 ASSET_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 MAX_NUMERIC_VERSION = 2**63 - 2  # versions are numbered in a 64-bit integer (and the next one must fit)
 VERSION_HINT = "use a number such as 1, or omit version to get the next one"
+
+
+def version_text(value: object) -> object:
+    """A version written as a number, as text (``3`` -> ``"3"``); ``ValueError`` for true/false and
+    for .inf/.nan, which YAML reads as numbers but are no version."""
+    if isinstance(value, bool):
+        raise ValueError("a version is a number or a short name, not true/false")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a version is a number or a short name, not {value}")
+    return str(value) if isinstance(value, int | float) else value
 
 
 def version_problem(version: str) -> str | None:

@@ -133,7 +133,7 @@ def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
     except YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", where=SourceLocation(file), hint=_SYNTAX_HINT) from exc
     positions: dict[FieldPath, tuple[int, int]] = {}
-    data = _to_plain(raw, (), positions)
+    data = _to_plain(raw, (), positions, file)
     return YamlDoc(data=data, file=file, positions=positions, lines=text.splitlines())
 
 
@@ -228,7 +228,8 @@ def _syntax_error(exc: MarkedYAMLError, file: Path | None, what: str, hint: str)
     return SpecError(f"{what}: {detail}", where=where, hint=hint)
 
 
-def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]]) -> Any:
+def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]],
+              file: Path | None = None) -> Any:
     """Convert ruamel's round-trip nodes to plain Python, recording positions (1-based)."""
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
@@ -239,7 +240,8 @@ def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, 
                 positions[child] = (line + 1, col + 1)
             except (KeyError, TypeError, AttributeError):  # merged keys (<<:) have no own position
                 pass
-            out[_plain_key(key)] = _to_plain(value, child, positions)
+            _refuse_nul(key, child, positions, file)
+            out[_plain_key(key)] = _to_plain(value, child, positions, file)
         return out
     if isinstance(node, CommentedSeq):
         items: list[Any] = []
@@ -250,9 +252,21 @@ def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, 
                 positions[child] = (line + 1, col + 1)
             except (KeyError, TypeError, AttributeError):
                 pass
-            items.append(_to_plain(value, child, positions))
+            items.append(_to_plain(value, child, positions, file))
         return items
+    _refuse_nul(node, path, positions, file)
     return _plain_scalar(node)
+
+
+def _refuse_nul(value: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]],
+                file: Path | None) -> None:
+    """No name, path, command or variable can hold a NUL character (the system would cut it there,
+    or refuse it when the job starts): refused where it is written."""
+    if isinstance(value, str) and "\0" in value:
+        line, col = positions.get(path, (None, None))
+        raise SpecError("a NUL character (\\0) in a value or key", field=".".join(map(str, path)) or None,
+                        where=SourceLocation(file, line, col),
+                        hint="remove the \\0 escape: names, paths, commands and variables cannot hold it")
 
 
 def _key_part(key: Any) -> str | int:
