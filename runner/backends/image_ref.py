@@ -22,6 +22,12 @@ def check_image_reference(image: str) -> None:
     """Raise the one ``SpecError`` for an image name Docker would refuse."""
     if image.startswith("azureml:"):
         return  # an Azure ML environment that is not mapped: the run says how to map it
+    if image.startswith("file:"):
+        raise SpecError(f"the environment '{image}' is an Azure ML environment file, which is not read "
+                        "here", field="environment",
+                        hint="give the image it names (environment: {image: ...}), a build context "
+                             "(environment: {build: {path: ...}}), or map it with `runner environment "
+                             "create`")
     if not image.strip():
         raise SpecError("the job has no environment image", field="environment",
                         hint="set environment: <image> or environment: {build: {path: ...}}")
