@@ -112,17 +112,3 @@ class Backend(Protocol):
     def remove_leftovers(self, labels: Mapping[str, str]) -> list[str]:
         """Remove runs left behind by a dead runner (matched by labels); return what was removed."""
         ...
-
-
-def out_of_memory_message(limit_bytes: int) -> str:
-    """Why a job's command was killed for memory, and what to do about it."""
-    if limit_bytes > 0:
-        return (f"the command ran out of memory: it was killed (exit 137) for using more than its "
-                f"memory limit of {_mib(limit_bytes)} (resources.docker_args --memory); raise the "
-                "limit or use less memory")
-    return ("the command ran out of memory: the kernel killed it (exit 137) when the machine had no "
-            "memory left (the container has no memory limit); use less memory, or free some")
-
-
-def _mib(size: int) -> str:
-    return f"{size / 2**30:g} GiB" if size % 2**30 == 0 else f"{size / 2**20:.0f} MiB"

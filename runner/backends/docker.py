@@ -21,9 +21,9 @@ from runner.backends.base import (
     Capabilities,
     PreparedImage,
     RunSpec,
-    out_of_memory_message,
 )
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.backends.docker_oom import oom_reason
 from runner.backends.image_ref import check_image_reference
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.modes import Mode
@@ -374,24 +374,11 @@ class ContainerRun:
         except docker.errors.NotFound as exc:
             raise ContainerError("the job's container disappeared while it ran") from exc
         if code != 0:  # (one more request, only for a failed command)
-            self._end_reason = self._oom_reason()
+            self._end_reason = oom_reason(self.container.client.api, self.ident, killed=code == 137)
         return code
 
     def end_reason(self) -> str | None:
         return self._end_reason
-
-    def _oom_reason(self) -> str | None:
-        """The engine's word that the kernel killed a process of the container for memory
-        (``State.OOMKilled``), with the container's limit (``HostConfig.Memory``)."""
-        import docker.errors
-
-        try:
-            attrs = self.container.client.api.inspect_container(self.ident)
-        except docker.errors.APIError:
-            return None
-        if not (attrs.get("State") or {}).get("OOMKilled"):
-            return None
-        return out_of_memory_message(int((attrs.get("HostConfig") or {}).get("Memory") or 0))
 
     def stop(self, grace_s: float) -> None:
         import docker.errors
