@@ -26,6 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+# C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and isolates
+# (which reorder what a terminal shows): printed as escapes
+_ESCAPED = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+            for c in [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+            if c not in (0x09, 0x0A)}
+
 
 class RunnerError(Exception):
     """Base class. ``message`` says what is wrong; ``hint`` says how to fix it; ``field`` (the dotted
@@ -62,12 +68,13 @@ class RunnerError(Exception):
         return copied
 
     def render(self) -> str:
-        """The one message the CLI prints."""
+        """The one message the CLI prints (control characters a file or name may hold are shown
+        escaped: a message never drives the terminal)."""
         where = self.location()
         text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return text.translate(_ESCAPED)
 
     def __str__(self) -> str:
         return self.render()

@@ -13,6 +13,12 @@ supervisor tells the client the command's pid, passes on the signals the client 
 reports the command's wait status. If the client goes away (killed), the command is killed too, as
 it would have died with the client's process: the next ``runner`` command then recovers its job.
 
+Before it hands the request on, the supervisor compares the client's context with the waiting
+command's, both read from the kernel (``/proc`` of the peer the socket names, and its I/O priority):
+namespaces, root, cgroup, limits, nice, ids, capabilities... (``runner.launch.process_context``). If
+anything differs it declines ("decline <what differs>") and the client runs the command itself: a
+command never runs in a context its caller does not have (a sandbox, lower limits, ``nice``...).
+
 Forking is only safe from a process with one thread, so the server starts none (it checks), and it
 opens no files, sockets or database connections the children could share. It exits after
 ``RUNNER_FORKSERVER_IDLE_S`` seconds (default 600) without a command, or as soon as its socket is
@@ -37,6 +43,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from runner.launch import context_differences, process_context
 
 IDLE_ENV = "RUNNER_FORKSERVER_IDLE_S"
 CHECK_EVERY_S = 30.0
@@ -234,6 +242,11 @@ def _supervise(conn: socket.socket, to_command: socket.socket, pid: int) -> None
     then ``_exit``."""
     try:
         payload, fds = _receive(conn, fd_count=3)  # passed on as it came: the command decodes it
+        refusal = _context_refusal(conn, pid)
+        if refusal is not None:  # the client runs it; closing ``to_command`` ends the waiting command
+            with contextlib.suppress(OSError):
+                conn.sendall(f"decline {refusal}\n".encode())
+            os._exit(0)
         socket.send_fds(to_command, [struct.pack("!I", len(payload))], [*fds, conn.fileno()])
         to_command.sendall(payload)
         to_command.close()
@@ -246,6 +259,57 @@ def _supervise(conn: socket.socket, to_command: socket.socket, pid: int) -> None
     except BaseException:  # noqa: BLE001 - the supervisor must never run the server's loop
         os._exit(1)
     os._exit(0)
+
+
+_SO_PEERPIDFD = getattr(socket, "SO_PEERPIDFD", 77)  # Linux >= 6.5; Python >= 3.13 names it
+_IOPRIO_GET = {"x86_64": 252, "aarch64": 31}  # syscall numbers; elsewhere the I/O priority is not read
+
+
+def _context_refusal(conn: socket.socket, command_pid: int) -> str | None:
+    """Why the client on ``conn`` may not have its command run by ``command_pid`` (what differs
+    between their contexts, or that the client's cannot be read), or None when they match."""
+    peer = _peer(conn)
+    if peer is None:
+        return "the client's process is not known"
+    pid, pidfd = peer
+    try:
+        theirs, ours = process_context(pid), process_context(command_pid)
+        if theirs is not None and ours is not None:
+            theirs["I/O priority"], ours["I/O priority"] = _io_priority(pid), _io_priority(command_pid)
+        # read from the client's process, not another that took its pid since: it is still there
+        alive = not select.select([pidfd], [], [], 0)[0]
+    finally:
+        os.close(pidfd)
+    if theirs is None or ours is None or not alive:
+        return "the client's context cannot be read"
+    differences = context_differences(theirs, ours)
+    return f"its context differs ({', '.join(differences)})" if differences else None
+
+
+def _peer(conn: socket.socket) -> tuple[int, int] | None:
+    """The pid of the process at the other end of ``conn`` (as the kernel recorded it at connect) and
+    a pidfd that stays with that very process; None when there is none in this pid namespace."""
+    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+    if pid <= 0:
+        return None
+    try:
+        return pid, conn.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD)
+    except OSError:  # an older kernel: a pidfd taken now (the client is blocked waiting for an answer)
+        try:
+            return pid, os.pidfd_open(pid)
+        except OSError:
+            return None
+
+
+def _io_priority(pid: int) -> bytes:
+    """The process's I/O priority (``ionice``), which ``/proc`` does not show; b"" where unknown."""
+    number = _IOPRIO_GET.get(os.uname().machine)
+    if number is None:
+        return b""
+    import ctypes  # (already imported by the server's warm-up: ``_prefault`` uses it)
+
+    value = ctypes.CDLL(None, use_errno=True).syscall(number, 1, pid)  # IOPRIO_WHO_PROCESS
+    return b"%d" % value
 
 
 def _receive(conn: socket.socket, fd_count: int) -> tuple[bytes, list[int]]:
@@ -307,7 +371,13 @@ def _become_command(request: dict[str, Any], fds: list[int], conn: socket.socket
         os._exit(1)
     from runner.cli.main import run  # imported (and warmed) by serve() before any fork
 
-    status = run()
+    try:
+        status = run()
+    except BaseException:  # noqa: BLE001 - never silently: this process ends with os._exit
+        import traceback
+
+        traceback.print_exc()
+        status = 1
     with contextlib.suppress(OSError):  # the client may be gone
         conn.sendall(f"exit {status}\n".encode())
     os._exit(status)

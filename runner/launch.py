@@ -14,6 +14,15 @@ The socket lives in a 0700 directory of the user's (``$XDG_RUNTIME_DIR`` or ``/t
 carries a fingerprint of the installed code, so an edited or upgraded runner never serves a command
 with old code: the old server is simply no longer asked, and exits when idle.
 
+A command is served only in the context it would have here: the name also carries a key of this
+process's *context* (namespaces, root directory, cgroup, resource limits, nice value and scheduling,
+user, groups, capabilities, seccomp, CPU affinity, OOM score, security label: ``process_context``),
+so a command started in a sandbox (``unshare -n``, ``ulimit -n 77``, ``nice``, another cgroup...)
+finds no server of its context and runs in this process. The server checks it again from the
+kernel's side before it runs anything (``runner.forkserver._context_refusal``): a client cannot claim
+a context it does not have. The umask, the environment and the working directory are taken on by
+the command, not compared.
+
 The installed ``runner`` command (``bin/runner``) starts this client with ``python -S``: no
 site-packages and none of their ``.pth`` start-up hooks, which cost more than the rest of a served
 command's start. So this module (and ``runner/__init__``) imports only modules built into the
@@ -72,10 +81,11 @@ class ServerPaths:
     """Where the server of this installation listens and locks: one per user, source folder and code
     fingerprint. ``prefix`` names every server of the same source folder, whatever its code."""
 
-    def __init__(self, directory: str, root: str, fingerprint: str) -> None:
+    def __init__(self, directory: str, root: str, fingerprint: str, context: str = "0") -> None:
         self.directory = directory
         self.prefix = f"fs-{zlib.crc32(root.encode()):08x}-"
-        self.socket = os.path.join(directory, f"{self.prefix}{fingerprint}.sock")
+        # one server per code (the lock), serving only the context it was started in (the socket)
+        self.socket = os.path.join(directory, f"{self.prefix}{fingerprint}.{context}.sock")
         self.lock = os.path.join(directory, f"{self.prefix}{fingerprint}.lock")
 
 
@@ -90,7 +100,10 @@ def server_paths() -> ServerPaths | None:
         return None
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None  # somebody else's, or open to others: not a place to trust a socket
-    paths = ServerPaths(directory, _source_root(), code_fingerprint())
+    context = process_context()
+    if context is None:
+        return None  # no /proc to tell this process's context by: no server can be trusted with it
+    paths = ServerPaths(directory, _source_root(), code_fingerprint(), context_key(context))
     if len(os.fsencode(paths.socket)) + len(".new") > MAX_SOCKET_PATH:
         return None  # too long for a Unix socket's address (the server binds "<socket>.new" first)
     return paths
@@ -121,6 +134,71 @@ def code_fingerprint(root: str | None = None) -> str:
             continue
     data = "\n".join(parts).encode()
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+# What a forked child inherits from the server and a command could not take on from its client
+# (an unprivileged process cannot leave a namespace or raise a limit): all must be the client's.
+NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children",
+              "user", "uts")
+STATUS_FIELDS = (b"Uid", b"Gid", b"Groups", b"CapInh", b"CapPrm", b"CapEff", b"CapBnd", b"CapAmb",
+                 b"NoNewPrivs", b"Seccomp", b"Seccomp_filters", b"Speculation_Store_Bypass",
+                 b"SpeculationIndirectBranch", b"Cpus_allowed_list", b"Mems_allowed_list")
+STAT_FIELDS = (("nice", 16), ("real-time priority", 37), ("scheduling policy", 38))  # after "(comm)"
+
+
+def process_context(pid: int | str = "self") -> dict[str, bytes] | None:
+    """What of process ``pid``'s context a forked child would inherit, read from ``/proc`` (each name
+    says what it is: "net namespace", "rlimits", "CapEff", "nice"...); None when it cannot be read
+    (no ``/proc``, no access, or the process is gone). Plain ``os`` calls: the client runs it on
+    every command (~0.1-0.3 ms)."""
+    proc = f"/proc/{pid}/"
+    context: dict[str, bytes] = {}
+    try:
+        for name in NAMESPACES:
+            try:
+                context[f"{name} namespace"] = b"%d" % os.stat(f"{proc}ns/{name}").st_ino
+            except FileNotFoundError:  # a kind of namespace this kernel does not have
+                context[f"{name} namespace"] = b""
+        root = os.stat(f"{proc}root")
+        context["root directory"] = b"%d:%d" % (root.st_dev, root.st_ino)
+        context["cgroup"] = _read(f"{proc}cgroup")
+        context["rlimits"] = _read(f"{proc}limits")
+        for line in _read(f"{proc}status").split(b"\n"):
+            field, _, value = line.partition(b":")
+            if field in STATUS_FIELDS:
+                context[field.decode()] = value.strip()
+        stat = _read(f"{proc}stat").rsplit(b")", 1)[1].split()
+        for name, index in STAT_FIELDS:
+            context[name] = stat[index]
+        context["oom_score_adj"] = _read(f"{proc}oom_score_adj").strip()
+    except (OSError, IndexError):
+        return None
+    try:
+        context["security label"] = _read(f"{proc}attr/current").strip(b"\0\n")
+    except OSError:  # no security module that labels processes
+        context["security label"] = b""
+    return context
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def context_key(context: dict[str, bytes]) -> str:
+    """A short hash of a ``process_context``: the part of a server's socket name that only clients
+    of the same context find."""
+    data = b"\n".join(b"%s=%s" % (name.encode(), value) for name, value in sorted(context.items()))
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def context_differences(client: dict[str, bytes], child: dict[str, bytes]) -> list[str]:
+    """The names of what differs between a client's context and the one a forked child would run in
+    (a name either lacks counts as differing)."""
+    return sorted(name for name in client.keys() | child.keys() if client.get(name) != child.get(name))
 
 
 def install_folders() -> list[str]:
@@ -160,7 +238,7 @@ def _converse(sock: _socket.socket) -> int | None:
     first = next(lines, b"")
     if first.startswith(b"exit "):  # the command itself reports its status, sometimes before its pid
         return int(first.split()[1])
-    if not first.startswith(b"pid "):
+    if not first.startswith(b"pid "):  # "decline <why>" (another context), or the server went away
         sock.close()
         return None
     for line in lines:

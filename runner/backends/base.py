@@ -80,6 +80,11 @@ class RunHandle(Protocol):
         """Block until the run ends and return its exit code."""
         ...
 
+    def end_reason(self) -> str | None:
+        """After ``wait``: what ended the run, when more is known than its exit code (the kernel
+        killed it for memory); None otherwise."""
+        ...
+
     def stop(self, grace_s: float) -> None:
         """Ask the run to stop (SIGTERM); kill it when it is still running after ``grace_s``."""
         ...

@@ -11,14 +11,11 @@ import hashlib
 import json
 import logging
 import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from runner.backends.base import (
-    JOB_LABEL,
-    BindMount,
     Capabilities,
     PreparedImage,
     RunSpec,
@@ -26,11 +23,13 @@ from runner.backends.base import (
     skip_bytes,
 )
 from runner.backends.conda_image import build_conda_image
-from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.backends.container_args import choose_network, container_args, needs_network
+from runner.backends.docker_args import parse_docker_args
 from runner.backends.docker_client import docker_client
+from runner.backends.docker_oom import oom_reason
+from runner.backends.image_ref import check_image_reference
 from runner.errors import BackendError, ContainerError, SpecError
-from runner.modes import Mode
-from runner.plan.types import CONTAINER_WORKDIR, RunPlan
+from runner.plan.types import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -38,70 +37,6 @@ PROBE_LABEL = "runner.probe"
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
 BUILD_TAG_PREFIX = "runner-build/"
 DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
-
-
-def needs_network(plan: RunPlan) -> bool:
-    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach its store."""
-    return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
-
-
-_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
-_ENDPOINT_HOSTS = re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
-
-
-def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
-                   ) -> tuple[str, str]:
-    """The container's network and why: none unless a ``direct`` binding needs its store; then the
-    engine's default network, unless only the host's network reaches the store (an endpoint on
-    loopback, such as Azurite) or the engine has no default network. Pure."""
-    if not needs_network(plan):
-        return "none", "no network: no binding needs one"
-    hosts = {match.group(1).strip("[]") for value in env.values()
-             for match in _ENDPOINT_HOSTS.finditer(value)}
-    loopback = sorted(h for h in hosts if _LOOPBACK.match(h))
-    if loopback:
-        return "host", (f"host network: a direct binding's store is on loopback ({', '.join(loopback)}), "
-                        "which only the host's network reaches")
-    if default_network:
-        return default_network, f"the engine's default network ({default_network}) for direct bindings"
-    return "host", "host network: direct bindings reach their store, and the engine has no default network"
-
-
-def container_args(
-    plan: RunPlan,
-    mounts: Sequence[BindMount],
-    *,
-    image: PreparedImage | None = None,
-    env: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-    network: str | None = None,
-) -> dict[str, Any]:
-    """docker-py ``containers.create`` keyword arguments for ``plan`` with ``mounts`` bound. Pure."""
-    from docker.types import Mount
-
-    shell = image.shell if image else "/bin/bash"
-    extra = parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
-    environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
-    kwargs: dict[str, Any] = {
-        "image": image.id if image and image.id else plan.image,
-        "entrypoint": [shell, "-c"],
-        "command": [plan.command],
-        "working_dir": plan.working_dir or CONTAINER_WORKDIR,
-        "environment": environment,
-        "labels": {JOB_LABEL: plan.job_name, **(labels or {})},
-        "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind", read_only=m.read_only)
-                   for m in mounts],
-        "network_mode": network or choose_network(plan, environment, None)[0],
-        "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
-        "detach": True,
-    }
-    if plan.resources.shm_size:
-        kwargs["shm_size"] = plan.resources.shm_size
-    if plan.resources.gpu_count or plan.resources.gpu_ids:
-        kwargs["device_requests"] = gpu_device_requests(plan.resources.gpu_count, plan.resources.gpu_ids)
-    for key, value in extra.items():  # docker_args win over resources (they are more specific)
-        kwargs[key] = value
-    return kwargs
 
 
 def context_hash(context: Path, dockerfile: str | None) -> str:
@@ -173,6 +108,8 @@ class DockerBackend:
     def check(self, plan: RunPlan) -> None:
         # an unsupported (or, without the opt-in, unsafe) option is refused before the job is queued
         parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
+        if not plan.build_context:
+            check_image_reference(plan.image)
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         import requests.exceptions
@@ -234,6 +171,9 @@ class DockerBackend:
     def _build(self, context: Path, dockerfile: str | None) -> Any:
         import docker.errors
 
+        if not context.is_dir():  # checked when the job was created: removed since
+            raise BackendError(f"the build context {context} is not a folder (any more)",
+                               hint="restore it, or point environment.build.path at the folder")
         tag = f"{BUILD_TAG_PREFIX}{context_hash(context, dockerfile)}:latest"
         try:
             return self.client.images.get(tag)
@@ -281,6 +221,8 @@ class DockerBackend:
             container = self._create(kwargs)
         except docker.errors.APIError as exc:
             raise ContainerError(f"could not create the container: {exc.explanation}") from exc
+        except docker.errors.DockerException as exc:  # docker-py refused an argument before asking
+            raise ContainerError(f"could not create the container: {exc}") from exc
         run = ContainerRun(container, network=why)
         try:
             container.start()
@@ -347,6 +289,7 @@ class ContainerRun:
         self._removed = False
         self._log_offset = log_offset  # bytes of the log to skip (already in the job's log)
         self._follow = follow  # False: the log up to now, then the stream ends
+        self._end_reason: str | None = None
 
     @property
     def ident(self) -> str:
@@ -374,9 +317,15 @@ class ContainerRun:
         import docker.errors
 
         try:
-            return int(self.container.wait(timeout=None)["StatusCode"])
+            code = int(self.container.wait(timeout=None)["StatusCode"])
         except docker.errors.NotFound as exc:
             raise ContainerError("the job's container disappeared while it ran") from exc
+        if code != 0:  # (one more request, only for a failed command)
+            self._end_reason = oom_reason(self.container.client.api, self.ident, killed=code == 137)
+        return code
+
+    def end_reason(self) -> str | None:
+        return self._end_reason
 
     def stop(self, grace_s: float) -> None:
         import docker.errors

@@ -48,6 +48,8 @@ def _ulimit(value: str, kw: Kwargs) -> None:
     try:
         soft_n = int(soft)
         hard_n = int(hard) if hard else soft_n
+        if not name or not -1 <= min(soft_n, hard_n) <= max(soft_n, hard_n) < 2**63:
+            raise ValueError(value)
     except ValueError as exc:
         raise SpecError(f"--ulimit '{value}' is not name=soft[:hard] with integer limits", field=FIELD,
                         hint="for example --ulimit memlock=-1:-1 or --ulimit nofile=65536") from exc
@@ -77,29 +79,57 @@ def _env(value: str, kw: Kwargs) -> None:
     kw.setdefault("environment", {})[key] = val
 
 
+def size_in_bytes(option: str, value: str, *, unlimited: bool = False) -> int:
+    """A ``docker run`` size (``512m``, ``2g``, ``1.5g``, bytes without a unit; ``-1`` where
+    ``unlimited``) in bytes, as docker-py reads it; a ``SpecError`` for anything the engine would
+    refuse when the job starts, so ``job validate`` refuses it too."""
+    from docker.errors import DockerException
+    from docker.utils import parse_bytes
+
+    size: int | None = None
+    cause: Exception | None = None
+    try:
+        size = int(parse_bytes(value.strip()))
+    except (DockerException, ValueError, OverflowError) as exc:  # "lots", "nang", "infg"
+        cause = exc
+    if size is None or not (-1 if unlimited else 0) <= size < 2**63:
+        raise SpecError(f"{option} '{value}' is not a size", field=FIELD,
+                        hint="write a number with a unit b, k, m or g: 512m, 2g"
+                             + (" (-1: unlimited)" if unlimited else "")) from cause
+    return size
+
+
 def _shm_size(value: str, kw: Kwargs) -> None:
+    size_in_bytes("--shm-size", value)
     kw["shm_size"] = value
 
 
 def _memory(value: str, kw: Kwargs) -> None:
+    size_in_bytes("--memory", value)
     kw["mem_limit"] = value
 
 
 def _memory_swap(value: str, kw: Kwargs) -> None:
+    size_in_bytes("--memory-swap", value, unlimited=True)
     kw["memswap_limit"] = value
 
 
 def _cpus(value: str, kw: Kwargs) -> None:
     try:
         kw["nano_cpus"] = int(float(value) * 1e9)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # "lots", "nan", "inf"
         raise SpecError(f"--cpus '{value}' is not a number", field=FIELD, hint="e.g. --cpus 1.5") from exc
+    if not 0 < kw["nano_cpus"] < 2**63:
+        raise SpecError(f"--cpus '{value}' is not a positive number of CPUs", field=FIELD,
+                        hint="e.g. --cpus 1.5")
 
 
 def _int_option(key: str) -> Callable[[str, Kwargs], None]:
     def handler(value: str, kw: Kwargs) -> None:
         try:
             kw[key] = int(value)
+            if not -1 <= kw[key] < 2**63:  # (-1: unlimited, as the engine reads it)
+                raise ValueError(value)
         except ValueError as exc:
             raise SpecError(f"'{value}' is not an integer ({key})", field=FIELD) from exc
     return handler
@@ -214,10 +244,13 @@ def gpu_count_from_text(value: str) -> int:
     if text == "all":
         return -1
     try:
-        return int(text)
+        count = int(text)
+        if not 0 <= count < 2**31:
+            raise ValueError(text)
     except ValueError as exc:
         raise SpecError(f"--gpus '{value}' is not 'all' or a count", field=FIELD,
                         hint="use --gpus all or --gpus 2") from exc
+    return count
 
 
 def gpu_device_requests(count: int, device_ids: tuple[str, ...] = ()) -> list[Any]:

@@ -137,6 +137,9 @@ class ProcessRun:
         code = self.proc.wait()
         return code if code >= 0 else 128 - code  # a signal N becomes 128+N, as in a shell
 
+    def end_reason(self) -> str | None:
+        return None  # a host process has no memory limit of its own; a SIGKILL tells no more
+
     def stop(self, grace_s: float) -> None:
         if self.proc.poll() is not None:
             return

@@ -43,11 +43,12 @@ READ_FORMATS = ("table", "json", "yaml")  # show and list
 READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
-def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
-              ) -> RunPlan:
-    """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
+def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
+              backend: str | None = None) -> RunPlan:
+    """Load, check and resolve a job YAML into its plan (nothing is run or written), with the checks
+    ``job create`` makes before it queues the job (``check_submission``)."""
     from runner.jobs.compute import choose_compute  # start-up cost (see the module docstring)
-    from runner.jobs.submit import plan_job
+    from runner.jobs.submit import check_submission, plan_job
     from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
@@ -57,15 +58,17 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
     compute = choose_compute(workspace, spec).compute  # a Ray compute's default outputs go to its datastore
-    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
+    plan = plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
                     **({"default_datastore": compute.datastore} if compute else {}))
+    check_submission(spec, plan, backend="docker" if compute else backend)
+    return plan
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
-                  output: str = "table") -> RunPlan:
+                  output: str = "table", backend: str | None = None) -> RunPlan:
     """``job validate`` and ``job create --dry-run``: print the plan as text or JSON."""
     check_output(output)
-    plan = plan_file(file, overrides, name=name)
+    plan = plan_file(file, overrides, name=name, backend=backend)
     if output == "json":
         _common.print_json(plan.to_dict())
     else:
@@ -159,7 +162,7 @@ def create(
     """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
     check_output(output)
     if dry_run:
-        plan_for_file(file, set_, name=name, output=output)
+        plan_for_file(file, set_, name=name, output=output, backend=backend)
         return
     from runner.spec.load import load_job_spec  # start-up cost
 

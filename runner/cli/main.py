@@ -161,6 +161,12 @@ def _run_app() -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: still one message, never silence or a traceback
+        if _common.STATE.debug:
+            traceback.print_exc()
+        print(f"error: internal error: {exc.__class__.__name__}: {exc}\n  hint: this is a bug in runner; "
+              "rerun with --debug for the traceback and report it", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from mounts.read_only_view import read_only_view
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
 from runner.modes import Direction, Mode, PathKind
+from runner.plan.direct_env import merge_direct_env
 from runner.plan.types import Binding
 from runner.uris import ARTIFACTS
 from runner.workspace.jobdir import JobDir
@@ -85,14 +87,21 @@ def to_target(resolved: ResolvedPath, binding: Binding) -> Target:
 
 @dataclass
 class Materializations:
-    """What the backend needs from materialization: bind mounts, env for ``direct``, actual host paths."""
+    """What the backend needs from materialization: bind mounts, env for ``direct``, actual host paths.
+
+    ``env`` merges the ``direct`` bindings' credentials as ``runner.plan.direct_env`` says: each
+    binding its own ``..._STORAGE_OPTIONS``, the process-wide variables only where they agree (never
+    one binding's credentials for another)."""
 
     mounts: list[BindMount] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # may hold credentials: never recorded
     host_paths: dict[str, str] = field(default_factory=dict)
+    _direct: list[tuple[str, Direction, Mapping[str, str]]] = field(default_factory=list, repr=False)
+    _direct_keys: set[str] = field(default_factory=set, repr=False)
 
     def add(self, binding: Binding, done: Materialized) -> None:
-        self.env.update(done.env)
+        if done.env:
+            self._add_direct_env(binding, done.env)
         if done.host_path is None:
             return
         host = str(done.host_path)
@@ -109,6 +118,15 @@ class Materializations:
         target = binding.value if binding.kind is PathKind.FILE and Path(host).is_file() else (
             binding.container_path)
         self.mounts.append(BindMount(host_path=host, container_path=target, read_only=done.read_only))
+
+
+    def _add_direct_env(self, binding: Binding, env: Mapping[str, str]) -> None:
+        for key in self._direct_keys:  # merged again from every direct binding so far
+            self.env.pop(key, None)
+        self._direct.append((binding.name, binding.direction, dict(env)))
+        merged = merge_direct_env(self._direct).env
+        self._direct_keys = set(merged)
+        self.env.update(merged)
 
 
 def workdir_for(binding: Binding, job_dir: JobDir) -> Path:
@@ -148,6 +166,35 @@ class _Entered:
     binding: Binding
     manager: AbstractContextManager[Materialized]
     staged: Path | None  # where the output's data waits until it is finalized (None: written in place)
+    target: Target | None = None
+
+
+def _holds_files(folder: Path) -> bool:
+    """Whether ``folder`` has any file under it (stops at the first; empty folders hold nothing)."""
+    pending = [folder]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    else:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _target_holds_data(target: Target) -> bool:
+    """Whether an output written in place (``direct``, ``rw_mount`` to a remote store) has any data
+    at its target: one listing of the store (asked only for a job that did not complete)."""
+    try:
+        if target.is_file:
+            return bool(target.fs.exists(target.path))
+        return bool(target.fs.find(target.path, maxdepth=None, withdirs=False, detail=False))
+    except Exception:  # noqa: BLE001 - the store cannot say: nothing is known to have arrived
+        log.warning("cannot tell whether output %s holds data", target.url, exc_info=True)
+        return False
 
 
 def _staging_of(mode: Mode, target: Target, workdir: Path) -> Path | None:
@@ -175,6 +222,8 @@ class OutputSet:
         self.held_back: dict[str, Path] = {}  # output -> where its data stayed (close(upload=False))
         self.written_in_place: list[str] = []  # outputs close(upload=False) could not hold back
         self.closed = False
+        self._staged_data: set[str] = set()  # named outputs whose staging held data at close
+        self._in_place: dict[str, Target] = {}  # named outputs written to their target as the job ran
 
     def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: JobDir,
               out: Materializations) -> None:
@@ -190,7 +239,7 @@ class OutputSet:
             return _Entered(binding, _written_in_place(target.local_path), None)
         workdir = workdir_for(binding, job_dir)
         return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
-                        _staging_of(binding.mode, target, workdir))
+                        _staging_of(binding.mode, target, workdir), target)
 
     def close(self, *, upload: bool = True, hold_staged: bool = False) -> dict[str, RunnerError]:
         """Finalize every output (or keep staged data when ``upload`` is False; with ``hold_staged``
@@ -201,12 +250,32 @@ class OutputSet:
         while self._entered:
             entered = self._entered.pop()
             keep = not upload or (hold_staged and entered.staged is not None)
+            self._note_data(entered)
             self._close_one(entered.binding, entered.manager, not keep)
             if keep and entered.staged is not None:
                 self.held_back[entered.binding.name] = entered.staged
             elif keep:
                 self.written_in_place.append(entered.binding.name)
         return self.errors
+
+    def _note_data(self, entered: _Entered) -> None:
+        """Before an output is finalized (its staging uploaded, moved or kept): does it hold data?"""
+        name = entered.binding.name
+        if name == ARTIFACTS:  # the job's logs and ./outputs: not one of its named outputs
+            return
+        if entered.staged is not None:
+            if _holds_files(entered.staged):
+                self._staged_data.add(name)
+        elif entered.target is not None:
+            self._in_place[name] = entered.target
+
+    def outputs_with_data(self) -> list[str]:
+        """After ``close``: the named outputs that hold data of this run, whether it reached its target
+        (uploaded, moved into place, written in place) or stayed staged (held back, or its upload
+        failed). In-place outputs are asked of their store: call it only when the answer matters."""
+        found = set(self._staged_data)
+        found.update(name for name, target in self._in_place.items() if _target_holds_data(target))
+        return sorted(found)
 
     def _close_one(self, binding: Binding, manager: AbstractContextManager[Materialized],
                    upload: bool) -> None:

@@ -25,7 +25,7 @@ from runner.backends.ray_jobs import RayJobsClient, ResourceRequest, placement_p
 from runner.errors import BackendError, RunnerError, SpecError
 from runner.jobs.ray_package import job_package, runner_package
 from runner.jobs.submit import (
-    check_backend,
+    check_submission,
     copy_code,
     new_job_name,
     plan_job,
@@ -143,7 +143,7 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     plan = with_docker_args_opt_in(
         plan_job(spec, workspace=ws, job_name=job_name, default_datastore=compute.datastore),
         allow_unsafe_docker_args)
-    check_backend(spec, plan, "docker")
+    check_submission(spec, plan, backend="docker")
     request = ray_request(spec, plan)
     refuse_local_data(ws, plan, compute)
     client = RayJobsClient(compute.address)

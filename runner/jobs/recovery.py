@@ -24,6 +24,7 @@ from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
 from runner.errors import BackendError, StorageError
 from runner.jobs.spawn import follower_alive, respawn_follower
+from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.jobdir import JobDir
 
@@ -227,4 +228,4 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
     extra = dict(record.extra)
     extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
     return ws.update_job(record.name, ending=True, status=status, ended_at=utcnow(), error=error,
-                         outputs_partial=bool(staged), extra=extra)
+                         outputs_partial=any(folder.name != ARTIFACTS for folder in staged), extra=extra)

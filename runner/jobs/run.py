@@ -62,6 +62,7 @@ class StatusTracker:
         self._lap_start = time.perf_counter()
         self._pending: dict[str, Any] = {}
         self.watchdog: Watchdog | None = None  # released once the final status is written
+        self.outputs: OutputSet | None = None  # once entered: what the job's outputs hold, at its end
 
     def lap(self, step: str) -> None:
         """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
@@ -111,19 +112,24 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
         try:
             return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet)
         except JobCanceled:
-            return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started")
+            return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started",
+                                  outputs_partial=_outputs_partial(tracker, JobStatus.CANCELED))
         except RunnerError as err:
             log.debug("job %s failed", name, exc_info=True)
-            return tracker.finish(JobStatus.FAILED, error=err.render())
+            return tracker.finish(JobStatus.FAILED, error=err.render(),
+                                  outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
         except OSError as exc:
             if not is_no_space(exc):
-                tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
+                tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}",
+                               outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
                 raise
             log.debug("job %s failed", name, exc_info=True)
             error = no_space_error(exc, f"job {name}", ws.job_dir(name).root)
-            return tracker.finish(JobStatus.FAILED, error=error.render())
+            return tracker.finish(JobStatus.FAILED, error=error.render(),
+                                  outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
         except Exception as exc:
-            tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}")
+            tracker.finish(JobStatus.FAILED, error=f"internal error: {exc.__class__.__name__}: {exc}",
+                           outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
             raise
         finally:
             with contextlib.suppress(OSError):  # a failed job leaves no empty scratch folders either
@@ -150,6 +156,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
                            quiet=quiet, read_only_binds=backend.capabilities.read_only_binds)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
+        tracker.outputs = outputs
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved_out, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
@@ -166,7 +173,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
-    return tracker.finish(status, error=error, outputs_partial=status is not JobStatus.COMPLETED and upload,
+    return tracker.finish(status, error=error, outputs_partial=_outputs_partial(tracker, status),
                           registered_models=registered.models, registered_data=registered.data)
 
 
@@ -187,6 +194,19 @@ def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir
         status = JobStatus.FAILED
         error = "\n".join(filter(None, [error, no_space_error(exc, "collecting the artifacts").render()]))
     return status, error, full
+
+
+def _outputs_partial(tracker: StatusTracker, status: JobStatus) -> bool:
+    """``outputs_partial``: the job did not complete, yet some of its named outputs hold data of
+    this run, at their targets or staged (``extra["outputs_with_data"]`` names them). Not the
+    artifacts: the job's log is always there. False when its outputs were never entered."""
+    outputs = tracker.outputs
+    if status is JobStatus.COMPLETED or outputs is None or not outputs.closed:
+        return False
+    with_data = outputs.outputs_with_data()
+    if with_data:
+        tracker.extra["outputs_with_data"] = with_data
+    return bool(with_data)
 
 
 def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str, RunnerError],
@@ -317,8 +337,9 @@ def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
         return JobStatus.FAILED, (f"the job timed out after {plan.timeout_s:g} s (limits.timeout) and was "
                                   f"stopped")
     if outcome.exit_code != 0:
-        return JobStatus.FAILED, (f"the command exited with code {outcome.exit_code}; its output is in "
-                                  f"user_logs/std_log.txt (`runner job stream --name {plan.job_name}`)")
+        what = outcome.detail or f"the command exited with code {outcome.exit_code}"
+        return JobStatus.FAILED, (f"{what}; its output is in user_logs/std_log.txt "
+                                  f"(`runner job stream --name {plan.job_name}`)")
     return JobStatus.COMPLETED, None
 
 

@@ -23,11 +23,10 @@ from runner.jobs.recovery import process_start_time
 from runner.modes import Mode
 from runner.plan.build import build_plan
 from runner.plan.types import RunPlan
-from runner.spec.job import CommandJobSpec
+from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
-from runner.uris import ARTIFACTS
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
@@ -74,15 +73,6 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
-@contextlib.contextmanager
-def _located_environment(spec: CommandJobSpec) -> Iterator[None]:
-    """An environment error without a place of its own (an unmapped name) points at ``environment:``."""
-    try:
-        yield
-    except (ResolveError, SpecError) as err:
-        raise err.located("environment", spec.where("environment")) from err
-
-
 def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
              default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
     """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
@@ -100,7 +90,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
                             hint="write the output somewhere else (or leave out path: for the job's own "
                                  "default location), and set name/version on the output to register "
                                  "a new version")
-    with _located_environment(spec):
+    with _located(spec, "environment"):  # an unmapped name points at environment:
         environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
@@ -109,6 +99,47 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
             with _located(spec, "inputs", binding.name):
                 resolver.datastores.get(inputs[binding.name].datastore or "").read_only_env()
     return plan
+
+
+def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:
+    """What ``job create`` refuses beyond planning, checked by ``job validate`` too (so whatever
+    validate accepts, create accepts unless something local changed): the backend's own refusals
+    (``docker_args``), the code folder and the build context. Local checks only (no storage, no
+    engine). Returns the backend's name."""
+    backend_name = backend_for(spec, backend)
+    with _located(spec, "resources", "docker_args"):
+        get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    if plan.code_source:
+        with _located(spec, "code"):
+            _check_code(plan.code_source)
+    if plan.build_context:
+        inline = isinstance(spec.environment, InlineEnvironment) and spec.environment.build is not None
+        field = ("environment", "build", "path") if inline else ("environment",)
+        with _located(spec, *field):
+            _check_build_context(Path(plan.build_context), plan.dockerfile)
+    return backend_name
+
+
+def _check_code(code_source: str) -> None:
+    if code_source.startswith(("azureml:", "http://", "https://")):
+        raise SpecError(f"code '{code_source}' is not a local folder", field="code",
+                        hint="point code: at a local folder (relative to the job YAML)")
+    if not Path(code_source.removeprefix("file://")).expanduser().exists():
+        raise SpecError(f"code folder '{code_source}' does not exist", field="code",
+                        hint="set code: to a folder relative to the job YAML")
+
+
+def _check_build_context(context: Path, dockerfile: str | None) -> None:
+    if not context.is_dir():
+        raise SpecError(f"the build context {context} is not a folder",
+                        hint="set environment.build.path to the folder that holds the Dockerfile "
+                             "(relative to the job YAML)")
+    if not (context / (dockerfile or "Dockerfile")).resolve().is_relative_to(context.resolve()):
+        raise SpecError(f"the Dockerfile '{dockerfile}' is outside the build context {context}",
+                        hint="name a Dockerfile inside the build context (dockerfile_path)")
+    if not (context / (dockerfile or "Dockerfile")).is_file():
+        raise SpecError(f"the build context {context} has no {dockerfile or 'Dockerfile'}",
+                        hint="add the Dockerfile, or set environment.build.dockerfile_path")
 
 
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
@@ -145,12 +176,6 @@ def with_docker_args_opt_in(plan: RunPlan, allow_unsafe_docker_args: bool) -> Ru
     return plan
 
 
-def check_backend(spec: CommandJobSpec, plan: RunPlan, backend_name: str) -> None:
-    """Refuse what the backend cannot run before the job is queued, pointing at the spec's line."""
-    with _located(spec, "resources", "docker_args"):
-        get_backend(backend_name).check(plan)
-
-
 def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend: str) -> JobRecord:
     """The Queued record of a planned job, owned by this process (not yet stored)."""
     queued = utcnow()
@@ -175,9 +200,6 @@ def new_job_name(ws: Workspace, spec: CommandJobSpec, name: str | None) -> str:
     if ws.job_exists(job_name):
         raise JobError(f"a job named '{job_name}' exists already",
                        hint="give another --name, or omit it to get a generated one")
-    if ARTIFACTS in spec.outputs:
-        raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
-                        field=f"outputs.{ARTIFACTS}", hint="rename the output")
     return job_name
 
 
@@ -189,8 +211,7 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     (``extra["unsafe_docker_args"]``)."""
     job_name = new_job_name(ws, spec, name)
     plan = with_docker_args_opt_in(plan_job(spec, workspace=ws, job_name=job_name), allow_unsafe_docker_args)
-    backend_name = backend_for(spec, backend)
-    check_backend(spec, plan, backend_name)
+    backend_name = check_submission(spec, plan, backend=backend)
     record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:

@@ -72,6 +72,7 @@ class CancelSignals:
 class Outcome:
     exit_code: int | None
     reason: str  # "exited", "timeout", "canceled"
+    detail: str | None = None  # what ended it, beyond the exit code (the handle's ``end_reason``)
 
 
 def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
@@ -148,4 +149,5 @@ def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSigna
     if isinstance(error, BaseException):
         raise error
     code = result.get("code")
-    return Outcome(exit_code=code if isinstance(code, int) else None, reason=reason)
+    return Outcome(exit_code=code if isinstance(code, int) else None, reason=reason,
+                   detail=handle.end_reason() if isinstance(code, int) else None)

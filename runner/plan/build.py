@@ -27,6 +27,7 @@ from runner.modes import (
     check_mode,
     path_kinds,
 )
+from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
 from runner.plan.types import (
     CONTAINER_ROOT,
     CONTAINER_WORKDIR,
@@ -42,9 +43,6 @@ from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
 from runner.workspace.environments import ResolvedEnvironment
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
-
-INPUT_ENV_PREFIX = "AZURE_ML_INPUT_"
-OUTPUT_ENV_PREFIX = "AZURE_ML_OUTPUT_"
 
 
 def _check_kind(spec: CommandJobSpec, name: str, asset_type: AssetType, direction: Direction,
@@ -226,6 +224,14 @@ def _code_source(spec: CommandJobSpec) -> str | None:
     return str((spec.base_dir / spec.code.removeprefix("file://")).resolve())
 
 
+def _direct_warnings(bindings: list[Binding], resolved: Mapping[str, ResolvedPath]) -> list[str]:
+    """That two ``direct`` bindings' credentials cannot all be process-wide variables (see
+    ``runner.plan.direct_env``), said when the job is validated or created."""
+    warning = merge_direct_env((b.name, b.direction, resolved[b.name].env) for b in bindings
+                               if b.mode is Mode.DIRECT and b.name in resolved).warning()
+    return [warning] if warning else []
+
+
 def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: Mapping[str, ResolvedPath],
                outputs: Mapping[str, ResolvedPath], environment: ResolvedEnvironment) -> RunPlan:
     """The run plan for ``spec`` (pure). Raises ``ModeError``/``SpecError`` for a refused binding.
@@ -254,7 +260,8 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
         resources=Resources(instance_count=resources.instance_count, shm_size=resources.shm_size,
                             docker_args=tuple(resources.docker_args),
                             gpu_count=-1 if resources.gpu_count == "all" else int(resources.gpu_count)),
-        ignored_fields=tuple(spec.ignored_fields), warnings=tuple(spec.warnings),
+        ignored_fields=tuple(spec.ignored_fields),
+        warnings=(*spec.warnings, *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs})),
         code_source=_code_source(spec),
         host_env=_env(spec, host_in, host_out),
         conda=environment.conda,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 
 from runner.errors import SpecError
-from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
+from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
 from runner.spec.yamlio import YamlDoc
 
 # read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again
@@ -51,9 +51,7 @@ class AssetBase(BaseModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("a version is a number or a short name, not true/false")
-        return str(value) if isinstance(value, int | float) else value
+        return version_text(value)
 
     @field_validator("tags", "properties", mode="before")
     @classmethod
@@ -100,10 +98,10 @@ def check_asset_fields(asset: AssetBase, schema: AssetSchema, *, doc: YamlDoc | 
     if not asset.name or not ASSET_NAME_PATTERN.match(asset.name):
         raise SpecError(f"invalid {schema.noun} name {asset.name!r}", field="name", where=where("name"),
                         hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
-    if asset.version is not None and not ASSET_VERSION_PATTERN.match(asset.version):
-        raise SpecError(f"invalid {schema.noun} version {asset.version!r}", field="version",
-                        where=where("version"), hint="use a number such as 1, or omit version to get the "
-                                                     "next one")
+    problem = None if asset.version is None else version_problem(asset.version)
+    if problem:
+        raise SpecError(problem.replace("version", f"{schema.noun} version", 1), field="version",
+                        where=where("version"), hint=VERSION_HINT)
     if asset.type not in schema.types:
         raise SpecError(f"unknown {schema.noun} type {asset.type!r}", field="type", where=where("type"),
                         hint="allowed types: " + ", ".join(schema.types))

@@ -108,6 +108,14 @@ class ResourcesSpec(StrictModel):
     def _split(cls, value: Any) -> Any:
         return shlex.split(value) if isinstance(value, str) else value
 
+    @field_validator("gpu_count")
+    @classmethod
+    def _gpus(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 0 <= value < 2**31:
+            raise runner_error(f"gpu_count {value} is not a number of GPUs",
+                               "write a count (0, 1, 2...) or all")
+        return value
+
     @field_validator("shm_size")
     @classmethod
     def _shm(cls, value: str | None) -> str | None:

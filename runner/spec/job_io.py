@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
+from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
 from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, runner_error
 
 # azure-ai-ml's load_job accepts dashes (the seed's output ``trained-model``); its job submission refuses
@@ -38,11 +39,17 @@ OUTPUT_TYPES = tuple(t.value for t in AssetType)
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 
 
+MAX_IO_NAME = 255  # a folder name on the host (inputs/<name>, outputs/<name>)
+
+
 def _io_name(value: str) -> str:
     if not NAME_PATTERN.match(value):
         raise runner_error(f"'{value}' is not a valid input/output name",
                     "names are letters, digits, '_' and '-', starting with a letter or '_' (no dots or "
                     "spaces)")
+    if len(value) > MAX_IO_NAME:
+        raise runner_error(f"an input/output name is {len(value)} characters long",
+                           f"use at most {MAX_IO_NAME} characters (the name is a folder name)")
     return value
 
 
@@ -223,7 +230,26 @@ class OutputSpec(StrictModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        try:
+            return version_text(value)
+        except ValueError as exc:
+            raise runner_error(str(exc), VERSION_HINT) from exc
+
+    @field_validator("version")
+    @classmethod
+    def _version_rule(cls, value: str | None) -> str | None:
+        problem = None if value is None else version_problem(value)
+        if problem:  # the model is registered when the job completes: refused now, not then
+            raise runner_error(problem, VERSION_HINT)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str | None) -> str | None:
+        if value is not None and not ASSET_NAME_PATTERN.match(value):
+            raise runner_error(f"invalid model name {value!r}",
+                               "use letters, digits, '-', '_' and '.', starting with a letter or digit")
+        return value
 
     @model_validator(mode="after")
     def _registration(self) -> OutputSpec:

@@ -3,14 +3,39 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 
 from runner.errors import SpecError
 
-JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$")
+# Azure ML allows 255 characters; here a job's artifacts live in ``ExperimentRun/dcid.<name>``, one
+# folder name of at most 255 bytes, so 250
+MAX_JOB_NAME = 250
+JOB_NAME_PATTERN = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_-]{{0,{MAX_JOB_NAME - 1}}}$")
 ASSET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")  # models, environments, registries
 ASSET_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
+MAX_NUMERIC_VERSION = 2**63 - 2  # versions are numbered in a 64-bit integer (and the next one must fit)
+VERSION_HINT = "use a number such as 1, or omit version to get the next one"
+
+
+def version_text(value: object) -> object:
+    """A version written as a number, as text (``3`` -> ``"3"``); ``ValueError`` for true/false and
+    for .inf/.nan, which YAML reads as numbers but are no version."""
+    if isinstance(value, bool):
+        raise ValueError("a version is a number or a short name, not true/false")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a version is a number or a short name, not {value}")
+    return str(value) if isinstance(value, int | float) else value
+
+
+def version_problem(version: str) -> str | None:
+    """What is wrong with ``version`` as an asset version (None when nothing is)."""
+    if not ASSET_VERSION_PATTERN.match(version):
+        return f"invalid version {version!r}"
+    if version.isdigit() and int(version) > MAX_NUMERIC_VERSION:
+        return f"version {version} is too large (a numeric version is at most {MAX_NUMERIC_VERSION})"
+    return None
 
 _ADJECTIVES = ("amber", "brave", "calm", "clever", "eager", "gentle", "happy", "keen", "lively", "mighty",
                "nifty", "patient", "quiet", "sharp", "silly", "tidy", "upbeat", "witty", "zen", "bold")
@@ -34,7 +59,11 @@ def is_valid_job_name(name: str) -> bool:
 
 def job_name_problem(name: str) -> str | None:
     """What is wrong with ``name`` as a job name (None when nothing is)."""
-    return None if is_valid_job_name(name) else f"'{name}' is not a valid job name"
+    if is_valid_job_name(name):
+        return None
+    if len(name) > MAX_JOB_NAME and is_valid_job_name(name[:MAX_JOB_NAME]):
+        return f"the job name is {len(name)} characters long; at most {MAX_JOB_NAME} are allowed here"
+    return f"'{name}' is not a valid job name"
 
 
 def check_job_name(name: str, field: str) -> None:

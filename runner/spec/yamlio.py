@@ -11,6 +11,12 @@ file:line:col and a hint. Files are read whole: specs are small text files, neve
 Plain scalars mean what they mean to azure-ai-ml and ``az ml``, which read these files with PyYAML (YAML
 1.1): ``yes``/``no``/``on``/``off`` are booleans, a float needs a dot (``1e-3`` is the text "1e-3",
 ``1.0e-3`` a number), ``0755`` is octal. So a literal input renders into the command as Azure renders it.
+
+Hostile input is answered fast (issue 20): a spec is at most ``MAX_SPEC_BYTES``, nested at most
+``MAX_DEPTH`` levels (checked by the scanner and the composer, before any recursion could overflow)
+and holds at most ``MAX_VALUES`` values once its aliases (``*name``) are expanded, so an alias bomb
+("billion laughs") is refused while it is read, before it expands; an alias inside the node it names
+is refused too. Each of these is one ``SpecError`` at the place it happens.
 """
 
 from __future__ import annotations
@@ -25,15 +31,20 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scanner import RoundTripScanner
 
 from runner.errors import SourceLocation, SpecError
 
 logger = logging.getLogger(__name__)
 
-MAX_SPEC_BYTES = 10 * 1024 * 1024  # a spec larger than this is not a spec
+MAX_SPEC_BYTES = 1024 * 1024  # a spec larger than this is not a spec (and would take seconds to parse)
+MAX_DEPTH = 64  # levels of nested mappings/sequences (Azure ML's own job files use fewer than 10)
+MAX_VALUES = 10_000  # values (scalars, mappings, sequences) with every alias expanded
 
 FieldPath = tuple[str | int, ...]
 
@@ -110,9 +121,13 @@ class AzureResolver(VersionedResolver):
 
 
 def _loader() -> YAML:
+    """A round-trip loader that reads YAML 1.1 as Azure does, with the bounds on size, depth and
+    alias expansion (see the module)."""
     yaml = YAML(typ="rt")
     yaml.Resolver = AzureResolver
     yaml.version = (1, 1)
+    yaml.Scanner = _BoundedScanner
+    yaml.Composer = _BoundedComposer
     return yaml
 
 
@@ -143,6 +158,8 @@ def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
     yaml = _loader()
     try:
         raw = yaml.load(io.StringIO(text))
+    except _Refused as exc:
+        raise _syntax_error(exc, file, "refused YAML", exc.hint) from exc
     except DuplicateKeyError as exc:
         key = re.search(r'duplicate key "([^"]*)"', str(exc.problem or ""))
         mark = exc.problem_mark
@@ -154,8 +171,73 @@ def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:
     except YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", where=SourceLocation(file), hint=_SYNTAX_HINT) from exc
     positions: dict[FieldPath, tuple[int, int]] = {}
-    data = _to_plain(raw, (), positions)
+    data = _to_plain(raw, (), positions, file)
     return YamlDoc(data=data, file=file, positions=positions, lines=text.splitlines())
+
+
+_DEPTH_HINT = (f"a job or asset file is nested at most {MAX_DEPTH} levels deep; "
+               "flatten the structure (or pass big data as a file input)")
+_SIZE_HINT = (f"a job or asset file holds at most {MAX_VALUES:,} values: pass big data as an input "
+              "file, and repeat fewer values with aliases (*name)")
+
+
+class _Refused(MarkedYAMLError):
+    """A document refused while it is read (too deep, too many values, a recursive alias)."""
+
+    def __init__(self, problem: str, mark: Any, hint: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.hint = hint
+
+
+class _BoundedScanner(RoundTripScanner):
+    """ruamel's scanner, refusing nesting deeper than ``MAX_DEPTH`` as soon as it reads it: deep flow
+    collections (``[[[[...``) otherwise cost it seconds (each one a possible key it looks ahead for)."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:  # noqa: N803 - ruamel's
+        if len(self.flow_context) >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.reader.get_mark(), _DEPTH_HINT)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.reader.get_mark(), _DEPTH_HINT)
+        return bool(super().add_indent(column))
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, counting what each node expands to (an alias counts as the whole node it
+    names), so an alias bomb is refused before anything expands it; and bounding the depth."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.warn_double_anchors = False  # a re-defined anchor is valid YAML: no warning on stderr
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, once composed
+        self._open: list[int] = [0]  # values so far in each node being composed (the document's first)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            target = self.anchors.get(event.anchor)
+            size = self._sizes.get(id(target)) if target is not None else 1
+            if size is None:  # its node is still being composed: it contains itself
+                raise _Refused(f"alias *{event.anchor} is inside the node it names (&{event.anchor})",
+                               event.start_mark, "an alias may only repeat a node written before it")
+            self._count(size, event)
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark, _DEPTH_HINT)
+        self._open.append(1)
+        node = super().compose_node(parent, index)
+        size = self._open.pop()
+        self._sizes[id(node)] = size
+        self._count(size, event)
+        return node
+
+    def _count(self, size: int, event: Any) -> None:
+        self._open[-1] += size
+        if sum(self._open) > MAX_VALUES:  # (at most MAX_DEPTH nodes are open)
+            raise _Refused(f"more than {MAX_VALUES:,} values (an alias counts as all it repeats)",
+                           event.start_mark, _SIZE_HINT)
 
 
 # ruamel's wording -> what a user understands
@@ -184,7 +266,8 @@ def _syntax_error(exc: MarkedYAMLError, file: Path | None, what: str, hint: str)
     return SpecError(f"{what}: {detail}", where=where, hint=hint)
 
 
-def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]]) -> Any:
+def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]],
+              file: Path | None = None) -> Any:
     """Convert ruamel's round-trip nodes to plain Python, recording positions (1-based)."""
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
@@ -195,7 +278,8 @@ def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, 
                 positions[child] = (line + 1, col + 1)
             except (KeyError, TypeError, AttributeError):  # merged keys (<<:) have no own position
                 pass
-            out[_plain_key(key)] = _to_plain(value, child, positions)
+            _refuse_nul(key, child, positions, file)
+            out[_plain_key(key)] = _to_plain(value, child, positions, file)
         return out
     if isinstance(node, CommentedSeq):
         items: list[Any] = []
@@ -206,9 +290,21 @@ def _to_plain(node: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, 
                 positions[child] = (line + 1, col + 1)
             except (KeyError, TypeError, AttributeError):
                 pass
-            items.append(_to_plain(value, child, positions))
+            items.append(_to_plain(value, child, positions, file))
         return items
+    _refuse_nul(node, path, positions, file)
     return _plain_scalar(node)
+
+
+def _refuse_nul(value: Any, path: FieldPath, positions: dict[FieldPath, tuple[int, int]],
+                file: Path | None) -> None:
+    """No name, path, command or variable can hold a NUL character (the system would cut it there,
+    or refuse it when the job starts): refused where it is written."""
+    if isinstance(value, str) and "\0" in value:
+        line, col = positions.get(path, (None, None))
+        raise SpecError("a NUL character (\\0) in a value or key", field=".".join(map(str, path)) or None,
+                        where=SourceLocation(file, line, col),
+                        hint="remove the \\0 escape: names, paths, commands and variables cannot hold it")
 
 
 def _key_part(key: Any) -> str | int:

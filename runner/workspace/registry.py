@@ -152,11 +152,16 @@ class AssetRegistry(AssetStore[E]):
             if copy_from is not None:
                 stored_path = copy_from.move_into_place(key, version, self.table.schema.noun)
                 datastore_uri = stored_path
-            created = asset.model_copy(update={
-                "version": version, "path": stored_path, "datastore_uri": datastore_uri,
-                "job_name": job_name, "archived": self.ensure_container(conn, key),
-                "created_at": utcnow(), "base_path": None})
-            self.insert_version(conn, created, source=asset.path)
+            try:
+                created = asset.model_copy(update={
+                    "version": version, "path": stored_path, "datastore_uri": datastore_uri,
+                    "job_name": job_name, "archived": self.ensure_container(conn, key),
+                    "created_at": utcnow(), "base_path": None})
+                self.insert_version(conn, created, source=asset.path)
+            except BaseException:  # no row, so no copy: nothing may stay behind unreferenced
+                if copy_from is not None:
+                    copy_from.remove_moved(key, version)
+                raise
         logger.info("registered %s %s:%s at %s", self.table.schema.noun, created.name, version, stored_path)
         return created
 
@@ -225,6 +230,11 @@ class _Staged:
             raise StorageError(f"storing {noun} '{name}' version {version} in datastore '{self.datastore}' "
                                f"failed: {type(exc).__name__}: {exc}") from exc
         return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
+
+    def remove_moved(self, name: str, version: str) -> None:
+        """Undo ``move_into_place`` when the version's row was not written (best effort)."""
+        with contextlib.suppress(Exception):
+            self.fs.rm(f"{self.root.rstrip('/')}/{self.folder}/{name}/{version}", recursive=True)
 
 
 class ModelRegistry(AssetRegistry[Model], ModelStore):

@@ -78,7 +78,7 @@ def test_failing_command_exit_code(ws: Path, tmp_path: Path, docker_client: Any)
     record = show(ws, "bad1")
     assert record["status"] == "Failed" and record["exit_code"] == 7
     assert "exited with code 7" in record["error"]
-    assert record["outputs_partial"] is True
+    assert record["outputs_partial"] is False  # no named output holds data (issue 20: was True)
     assert_no_leftovers(docker_client, ws, "bad1")
 
 

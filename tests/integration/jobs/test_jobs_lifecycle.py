@@ -134,7 +134,9 @@ def test_failed_job_outputs_uploaded_or_kept(ws: Path, tmp_path: Path) -> None:
 
     cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "f2", "--no-upload-on-failure")
     record = show(ws, "f2")
-    assert record["status"] == "Failed" and record["outputs_partial"] is False
+    # its data stayed staged: partial all the same (issue 20: was False)
+    assert record["status"] == "Failed" and record["outputs_partial"] is True
+    assert record["extra"]["outputs_with_data"] == ["o"]
     assert not datastore_file(ws, "azureml/f2/o").exists()
     assert (ws / "jobs" / "f2" / "outputs" / "o" / "r.txt").read_text() == "result\n"
 
@@ -213,7 +215,7 @@ def test_no_upload_on_failure_holds_back_the_artifacts_too(ws: Path, tmp_path: P
         """)
     cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "h1", "--no-upload-on-failure")
     record = show(ws, "h1")
-    assert record["status"] == "Failed" and record["outputs_partial"] is False
+    assert record["status"] == "Failed" and record["outputs_partial"] is True  # o's data, held back
     assert not datastore_file(ws, "ExperimentRun/dcid.h1").exists()
     assert not datastore_file(ws, "azureml/h1/o").exists()
     staged = ws / "jobs" / "h1" / "outputs"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from docker.types import DeviceRequest, Mount, Ulimit
 
-from runner.backends.base import BindMount, PreparedImage, RunSpec
-from runner.backends.docker import JOB_LABEL, choose_network, container_args, context_hash, needs_network
+from runner.backends.base import JOB_LABEL, BindMount, PreparedImage, RunSpec
+from runner.backends.container_args import choose_network, container_args, needs_network
+from runner.backends.docker import context_hash
 from runner.backends.docker_args import parse_docker_args
 from runner.backends.process import host_env, host_path_pairs, substitute_paths
 from runner.errors import SpecError

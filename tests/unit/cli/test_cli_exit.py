@@ -41,3 +41,19 @@ def test_atexit_handlers_still_run(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 0
     assert marker.exists()
+
+
+def test_an_internal_error_is_one_message_not_a_traceback_or_silence(tmp_path: Path) -> None:
+    # a bug (any exception that is not a RunnerError) in a command: one message, status 1, the
+    # traceback only with --debug; never a silent exit (the fork server's child once ended so)
+    code = ("import sys\nimport runner.cli.main as m\n"
+            "def broken():\n    raise ZeroDivisionError('boom')\n"
+            "m.click_command = lambda: broken\nsys.argv = ['runner', *sys.argv[1:]]\nm.main()")
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 1
+    assert plain.stderr.startswith("error: internal error: ZeroDivisionError: boom\n")
+    assert "--debug" in plain.stderr and "Traceback" not in plain.stderr
+    debug = subprocess.run([sys.executable, "-c", code.replace("m.main()", "m._common.STATE.debug = True\n"
+                                                               "m.main()")],
+                           capture_output=True, text=True, timeout=120)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ZeroDivisionError" in debug.stderr

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from runner.cli.main import app
 from runner.client import MLClient
-from runner.errors import ModeError
+from runner.errors import ModeError, SpecError
 from runner.jobs.submit import plan_job
 from runner.spec.load import load_job_spec
 from runner.workspace.db import Workspace
@@ -26,16 +26,35 @@ def _map_sklearn(ws: Path) -> None:
     MLClient(workspace_dir=ws).environments.create_or_update(name="sklearn-1.5", image="runner/python:3.11")
 
 
-def test_validate_prints_the_plan(workspace_dir: Path) -> None:
+def _basics_with_code(tmp_path: Path) -> Path:
+    """A copy of the examples with hello-model-as-output.yml's ``code: src`` folder, which the read-only
+    examples lack (as tests/integration/examples/test_azureml_examples.py does); returns basics/."""
+    copy = tmp_path / "azureml-examples"
+    shutil.copytree(EXAMPLES, copy)
+    (copy / "cli" / "jobs" / "basics" / "src").mkdir()
+    return copy / "cli" / "jobs" / "basics"
+
+
+def test_validate_prints_the_plan(workspace_dir: Path, tmp_path: Path) -> None:
     _map_sklearn(workspace_dir)
     result = CliRunner().invoke(app, ["--workspace", str(workspace_dir), "job", "validate", "-f",
-                                      str(BASICS / "hello-model-as-output.yml"), "-n", "demo"])
+                                      str(_basics_with_code(tmp_path) / "hello-model-as-output.yml"),
+                                      "-n", "demo"])
     assert result.exit_code == 0, result.output
     assert "image        runner/python:3.11" in result.output
     assert "input_model  mlflow_model  ro_mount  folder" in result.output
     assert "azureml://datastores/workspaceblobstore/paths/azureml/demo/output_folder" in result.output
     assert "--custom_model_output /mnt/runner/outputs/output_folder" in result.output
     assert not (workspace_dir / "jobs" / "demo").exists()  # validate creates no job
+
+
+def test_validate_refuses_a_missing_code_folder_as_create_would(workspace_dir: Path) -> None:
+    _map_sklearn(workspace_dir)
+    result = CliRunner().invoke(app, ["--workspace", str(workspace_dir), "job", "validate", "-f",
+                                      str(BASICS / "hello-model-as-output.yml"), "-n", "demo"])
+    assert isinstance(result.exception, SpecError)  # (the CLI's main prints it as one message)
+    assert "code folder" in result.exception.message and "does not exist" in result.exception.message
+    assert result.exception.field == "code" and result.exception.where is not None
 
 
 def test_validate_json_with_set(workspace_dir: Path) -> None:

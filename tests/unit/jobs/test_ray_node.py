@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends.docker import container_args
+from runner.backends.container_args import container_args
 from runner.errors import SpecError
 from runner.jobs.node import exit_code_of, node_plan
 from runner.jobs.ray_follow import LogSink

@@ -1,0 +1,78 @@
+"""``container_args``: a ``RunPlan`` and its bind mounts to docker-py ``containers.create`` keyword
+arguments, and the network the container gets (``choose_network``). Pure: no daemon (unit-tested as
+docker-py's ``_create_container_args`` is)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.backends.base import JOB_LABEL, BindMount, PreparedImage
+from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.modes import Mode
+from runner.plan.types import CONTAINER_WORKDIR, RunPlan
+
+
+def needs_network(plan: RunPlan) -> bool:
+    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach its store."""
+    return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
+
+
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
+_ENDPOINT_HOSTS = re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
+
+
+def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
+                   ) -> tuple[str, str]:
+    """The container's network and why: none unless a ``direct`` binding needs its store; then the
+    engine's default network, unless only the host's network reaches the store (an endpoint on
+    loopback, such as Azurite) or the engine has no default network. Pure."""
+    if not needs_network(plan):
+        return "none", "no network: no binding needs one"
+    hosts = {match.group(1).strip("[]") for value in env.values()
+             for match in _ENDPOINT_HOSTS.finditer(value)}
+    loopback = sorted(h for h in hosts if _LOOPBACK.match(h))
+    if loopback:
+        return "host", (f"host network: a direct binding's store is on loopback ({', '.join(loopback)}), "
+                        "which only the host's network reaches")
+    if default_network:
+        return default_network, f"the engine's default network ({default_network}) for direct bindings"
+    return "host", "host network: direct bindings reach their store, and the engine has no default network"
+
+
+def container_args(
+    plan: RunPlan,
+    mounts: Sequence[BindMount],
+    *,
+    image: PreparedImage | None = None,
+    env: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    network: str | None = None,
+) -> dict[str, Any]:
+    """docker-py ``containers.create`` keyword arguments for ``plan`` with ``mounts`` bound. Pure."""
+    from docker.types import Mount
+
+    shell = image.shell if image else "/bin/bash"
+    extra = parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
+    environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
+    kwargs: dict[str, Any] = {
+        "image": image.id if image and image.id else plan.image,
+        "entrypoint": [shell, "-c"],
+        "command": [plan.command],
+        "working_dir": plan.working_dir or CONTAINER_WORKDIR,
+        "environment": environment,
+        "labels": {JOB_LABEL: plan.job_name, **(labels or {})},
+        "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind", read_only=m.read_only)
+                   for m in mounts],
+        "network_mode": network or choose_network(plan, environment, None)[0],
+        "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
+        "detach": True,
+    }
+    if plan.resources.shm_size:
+        kwargs["shm_size"] = plan.resources.shm_size
+    if plan.resources.gpu_count or plan.resources.gpu_ids:
+        kwargs["device_requests"] = gpu_device_requests(plan.resources.gpu_count, plan.resources.gpu_ids)
+    for key, value in extra.items():  # docker_args win over resources (they are more specific)
+        kwargs[key] = value
+    return kwargs

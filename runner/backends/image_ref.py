@@ -1,0 +1,41 @@
+"""Docker image references (``[host[:port]/]path[:tag][@digest]``), checked before a job is queued:
+a name the engine can never find fails ``job validate`` and ``job create`` with one message, not the
+job's run. The grammar is the engine's (github.com/distribution/reference, ``reference.go``).
+Environments written as ``azureml:`` references are left to the environment mapping. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from runner.errors import SpecError
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+REFERENCE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?")
+MAX_NAME = 255  # the repository name, without tag or digest
+
+
+def check_image_reference(image: str) -> None:
+    """Raise the one ``SpecError`` for an image name Docker would refuse."""
+    if image.startswith("azureml:"):
+        return  # an Azure ML environment that is not mapped: the run says how to map it
+    if image.startswith("file:"):
+        raise SpecError(f"the environment '{image}' is an Azure ML environment file, which is not read "
+                        "here", field="environment",
+                        hint="give the image it names (environment: {image: ...}), a build context "
+                             "(environment: {build: {path: ...}}), or map it with `runner environment "
+                             "create`")
+    if not image.strip():
+        raise SpecError("the job has no environment image", field="environment",
+                        hint="set environment: <image> or environment: {build: {path: ...}}")
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    if not REFERENCE.fullmatch(image) or len(name) > MAX_NAME:
+        shown = image if len(image) <= 80 else image[:77] + "..."
+        raise SpecError(f"'{shown}' is not a valid Docker image name", field="environment",
+                        hint="write [registry/]name[:tag] in lowercase, e.g. python:3.11 or "
+                             "runner/busybox:latest")
