@@ -20,9 +20,10 @@ from docs_yaml_fields import FIELD_DOCS  # noqa: E402
 
 sys.path.remove(str(SCRIPTS))
 
+from runner.spec.asset import READ_ONLY_YAML_FIELDS  # noqa: E402
 from runner.spec.job import BuildContext, CommandJobSpec, InlineEnvironment, LimitsSpec, ResourcesSpec  # noqa: E402
 from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec  # noqa: E402
-from runner.spec.model import _READ_ONLY_YAML_FIELDS, MODEL_YAML_FIELDS  # noqa: E402
+from runner.spec.model import MODEL_YAML_FIELDS  # noqa: E402
 from runner.workspace.datastore_kinds import AzureDatastore  # noqa: E402
 
 azure_ml = pytest.importorskip("azure.ai.ml", reason="azure-ai-ml (dev extra) is the oracle")
@@ -66,7 +67,7 @@ def _pairs() -> Iterator[tuple[str, set[str], dict[str, bool]]]:
     literal = {"type (literal)" if k == "type" else k for k in _ours(LiteralInput)}
     yield "inputs.<name>.", literal, _azure_fields(InputLiteralValueSchema(context=ctx))
     yield "outputs.<name>.", _ours(OutputSpec), _azure_fields(OutputSchema(context=ctx))
-    model_keys = set(MODEL_YAML_FIELDS) | set(_READ_ONLY_YAML_FIELDS)
+    model_keys = set(MODEL_YAML_FIELDS) | set(READ_ONLY_YAML_FIELDS)
     yield "model.", model_keys, _azure_fields(ModelSchema(context=ctx))
     blob = {**_azure_fields(AzureBlobSchema(context=ctx)),
             **_azure_fields(AzureDataLakeGen2Schema(context=ctx))}
@@ -97,7 +98,7 @@ def test_every_field_has_a_description_and_no_description_is_stale() -> None:
             spelled = field.alias if field.alias and field_name.endswith("_") else field_name
             suffix = " (literal)" if model is LiteralInput and field_name == "type" else ""
             keys.add(doc_prefix + prefix + spelled + suffix)
-    keys |= {f"model.{k}" for k in (*MODEL_YAML_FIELDS, *_READ_ONLY_YAML_FIELDS)}
+    keys |= {f"model.{k}" for k in (*MODEL_YAML_FIELDS, *READ_ONLY_YAML_FIELDS)}
     assert keys == set(FIELD_DOCS)
     for name in ("job", "environment", "resources", "asset-inputs", "literal-inputs", "outputs", "model",
                  "datastore-common", "datastore-local", "datastore-azure", "datastore-fsspec", "azure-only"):
