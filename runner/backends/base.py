@@ -48,8 +48,9 @@ class RunSpec:
     mounts: tuple[BindMount, ...]
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may carry credentials (direct)
     labels: Mapping[str, str] = field(default_factory=dict)
-    # binding name -> the host path its data really is at (may differ from the plan's host_path, e.g.
-    # a local datastore bound in place); the process backend renders the command with these.
+    # binding key (``inputs/<name>``, ``outputs/<name>``) -> the host path its data really is at (may
+    # differ from the plan's host_path, e.g. a local datastore bound in place); the process backend
+    # renders the command with these.
     host_paths: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -33,7 +33,7 @@ def host_path_pairs(spec: RunSpec) -> list[tuple[str, str]]:
     """
     pairs = []
     for binding in spec.plan.bindings:
-        actual = spec.host_paths.get(binding.name)
+        actual = spec.host_paths.get(binding.key)
         if not actual:
             continue
         planned = binding.host_value if Path(actual).is_file() else binding.host_path

@@ -105,7 +105,7 @@ class Materializations:
         if done.host_path is None:
             return
         host = str(done.host_path)
-        self.host_paths[binding.name] = host
+        self.host_paths[binding.key] = host
         if binding.mode is Mode.DIRECT:
             # direct on a local store: the URI names the host path, so it is bound at the same path
             # (an output file does not exist yet: its folder is bound)

@@ -257,7 +257,7 @@ def _remove_empty_scratch(job_dir: JobDir) -> None:
 def _prepare_mlflow(record: JobRecord, job_dir: JobDir, backend: Backend, mats: Materializations
                     ) -> MlflowRun:
     in_container = backend.capabilities.in_container
-    artifacts = Path(mats.host_paths[ARTIFACTS])
+    artifacts = Path(mats.host_paths[f"outputs/{ARTIFACTS}"])
     run = prepare_run(job_dir, record.name, record.experiment_name, in_container=in_container,
                       artifacts=artifacts)
     mats.env.update(run.env(in_container=in_container))

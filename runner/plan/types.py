@@ -57,6 +57,11 @@ class Binding:
     cache_key: str | None = None
     asset: AssetRef | None = None  # the registered version an input reads (lineage)
 
+    @property
+    def key(self) -> str:
+        """``inputs/<name>`` or ``outputs/<name>``: an input and an output may share a name, as in Azure."""
+        return f"{self.direction.value}s/{self.name}"
+
 
 @dataclass(frozen=True)
 class Resources:

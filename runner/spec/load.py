@@ -141,10 +141,6 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
             raise SpecError(f"input '{name}' has no value", field=f"inputs.{name}",
                             where=_where(doc, "inputs", name),
                             hint="write a value (name: 3), or default:, or optional: true")
-    for name in sorted(spec.inputs.keys() & spec.outputs.keys()):
-        raise SpecError(f"'{name}' is both an input and an output", field=f"outputs.{name}",
-                        where=_where(doc, "outputs", name),
-                        hint="give the output another name (their folders and variables would collide)")
     if ARTIFACTS in spec.outputs:
         raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                         field=f"outputs.{ARTIFACTS}", where=_where(doc, "outputs", ARTIFACTS),

@@ -186,8 +186,21 @@ def test_process_paths_point_where_the_data_is(tmp_path: Path) -> None:
     data.mkdir(parents=True)
     plan = make_plan(host_command="ls /ws/jobs/j1/inputs/data/sub /ws/jobs/j1/inputs/data2",
                      env={"AZURE_ML_INPUT_data": "/mnt/runner/inputs/data"})
-    spec = RunSpec(plan=plan, mounts=(), host_paths={"data": str(data)})
+    spec = RunSpec(plan=plan, mounts=(), host_paths={"inputs/data": str(data)})
     pairs = host_path_pairs(spec)
     assert pairs == [("/ws/jobs/j1/inputs/data", str(data))]
     assert substitute_paths(plan.host_command, pairs) == f"ls {data}/sub /ws/jobs/j1/inputs/data2"
     assert host_env(spec)["AZURE_ML_INPUT_data"] == str(data)
+
+
+def test_process_paths_of_an_input_and_an_output_that_share_a_name(tmp_path: Path) -> None:
+    read, write = tmp_path / "store" / "in", tmp_path / "store" / "out"
+    read.mkdir(parents=True)
+    write.mkdir(parents=True)
+    plan = make_plan(inputs=(binding("x", Direction.INPUT, Mode.RO_MOUNT),),
+                     outputs=(binding("x", Direction.OUTPUT, Mode.RW_MOUNT),),
+                     host_command="cp /ws/jobs/j1/inputs/x/a /ws/jobs/j1/outputs/x/a")
+    spec = RunSpec(plan=plan, mounts=(), host_paths={"inputs/x": str(read), "outputs/x": str(write)})
+    pairs = host_path_pairs(spec)
+    assert sorted(pairs) == [("/ws/jobs/j1/inputs/x", str(read)), ("/ws/jobs/j1/outputs/x", str(write))]
+    assert substitute_paths(plan.host_command, pairs) == f"cp {read}/a {write}/a"

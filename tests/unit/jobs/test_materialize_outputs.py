@@ -27,7 +27,7 @@ def test_artifacts_staged_for_no_upload_on_failure_are_held_back_or_moved_into_p
         mats = Materializations()
         targets = {"artifacts": _local_target(store / "art")}
         outputs.enter((artifacts_binding("j", job_dir),), targets, job_dir, mats)
-        staged = Path(mats.host_paths["artifacts"])
+        staged = Path(mats.host_paths["outputs/artifacts"])
         assert staged == job_dir.outputs / "artifacts"  # not the datastore folder itself
         (staged / "user_logs").mkdir()
         (staged / "user_logs" / "std_log.txt").write_text("log")
@@ -48,6 +48,6 @@ def test_artifacts_are_written_in_place_without_the_flag(tmp_path: Path) -> None
     job_dir = JobDir(tmp_path / "job")
     outputs.enter((artifacts_binding("j", job_dir),), {"artifacts": _local_target(tmp_path / "art")},
                   job_dir, mats)
-    assert mats.host_paths["artifacts"] == str(tmp_path / "art")
+    assert mats.host_paths["outputs/artifacts"] == str(tmp_path / "art")
     outputs.close(upload=False)
     assert outputs.held_back == {} and outputs.written_in_place == ["artifacts"]
