@@ -27,13 +27,13 @@ from typing import Any
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
 from runner.errors import RunnerError, StorageError
+from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import Watchdog, start_watchdog
-from runner.modes import Mode
 from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
@@ -368,8 +368,6 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
         # the plan holds the model's storage path; its version's key finds it in the download cache
         if b.cache_key:
             found = dataclasses.replace(found, cache_key=b.cache_key)
-        if b.mode is Mode.DIRECT and found.datastore is not None:  # it can read its source, not write
-            found = dataclasses.replace(found, env=resolver.datastores.get(found.datastore).read_only_env())
         resolved[b.name] = found
     outputs: dict[str, ResolvedPath] = {}
     for b in plan.outputs:
@@ -378,4 +376,5 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
         check_resolved(b, outputs[b.name])
     outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
-    return resolved, outputs
+    # direct bindings: credentials for their container only, read-only unless the job writes there
+    return with_direct_credentials(plan.inputs, plan.outputs, resolved, outputs, resolver.datastores)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from runner.backends import get_backend
 from runner.errors import JobError, ResolveError, SpecError
+from runner.jobs.direct_creds import written_datastores
 from runner.jobs.recovery import process_start_time
 from runner.modes import Mode
 from runner.plan.build import build_plan
@@ -81,24 +82,35 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
                                          default_datastore=default_datastore)
-    guard = WriteGuard(workspace, resolver.datastores)
-    for name, output in outputs.items():
-        refusal = guard.refusal(output, job_name=job_name)
-        if refusal:
-            field, where = spec.field_location("outputs", name, "path")
-            raise SpecError(f"output '{name}' cannot be written there: {refusal}", field=field, where=where,
-                            hint="write the output somewhere else (or leave out path: for the job's own "
-                                 "default location), and set name/version on the output to register "
-                                 "a new version")
     with _located(spec, "environment"):  # an unmapped name points at environment:
         environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
-    for binding in plan.inputs:  # a direct input gets read-only credentials: refuse what has none
-        if binding.mode is Mode.DIRECT and inputs[binding.name].datastore is not None:
+    _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
+    writes = written_datastores(plan.outputs, outputs)
+    for binding in plan.inputs:  # a direct input only read gets read-only credentials: refuse what has none
+        name = inputs[binding.name].datastore
+        if binding.mode is Mode.DIRECT and name is not None and name not in writes:
             with _located(spec, "inputs", binding.name):
-                resolver.datastores.get(inputs[binding.name].datastore or "").read_only_env()
+                resolver.datastores.get(name).direct_env(write=False)
     return plan
+
+
+def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapping[str, ResolvedPath],
+                              guard: WriteGuard) -> None:
+    """An output aimed where no job may write is refused, pointing at its ``path:`` line. A direct
+    output on a remote store gets credentials for its whole container: the container is checked."""
+    for binding in plan.outputs:
+        output = outputs[binding.name]
+        container_wide = binding.mode is Mode.DIRECT and output.local_path is None
+        refusal = guard.refusal(output, job_name=plan.job_name, container_wide=container_wide)
+        if refusal:
+            field, where = spec.field_location("outputs", binding.name, "path")
+            raise SpecError(f"output '{binding.name}' cannot be written there: {refusal}", field=field,
+                            where=where, hint="write the output somewhere else (or leave out path: for the "
+                                              "job's own default location; upload or rw_mount for a "
+                                              "container that holds registered versions), and set "
+                                              "name/version on the output to register a new version")
 
 
 def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:

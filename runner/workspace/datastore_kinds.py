@@ -68,8 +68,8 @@ class LocalDatastore(DatastoreBase):
     def env_for_direct(self) -> dict[str, str]:
         return {}
 
-    def read_only_env(self) -> dict[str, str]:
-        return {}  # a local path: the executor binds it read-only
+    def direct_env(self, *, write: bool = False) -> dict[str, str]:
+        return {}  # a local path: the executor binds it (read-only for an input)
 
     def location(self, workspace_root: Path) -> str:
         """Where the root physically is (two datastores over one folder have the same location)."""
@@ -97,13 +97,15 @@ class AzureDatastore(DatastoreBase):
     credentials: AzureCredentials | None = None
     connection_string: SecretStr | None = None
 
-    def read_only_env(self, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
-        """What a ``direct`` input gets: credentials that can only read and list the container.
+    def direct_env(self, *, write: bool = False, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
+        """What a job's ``direct`` bindings on this datastore get: credentials for this container only.
 
-        With an account key (given, or in the connection string) that is a container SAS with read and
-        list rights, valid for ``valid_s``; a SAS given with the datastore is passed on only when it
-        grants nothing more; no credentials (public access) stay none. Anything else (a SAS that
-        can write, a service principal) cannot be narrowed: ``StorageError``."""
+        With an account key (given, or in the connection string) that is a container SAS valid for
+        ``valid_s``: read and list when no direct binding of the job writes here (``write``), else read,
+        add, create, write, delete and list. The account key itself never reaches a job. A SAS given
+        with the datastore is passed on (for reading only when it grants nothing more); no credentials
+        (public access) stay none. A service principal cannot be narrowed: passed on for writing,
+        refused (``StorageError``) for reading."""
         creds = self.credentials or AzureCredentials()
         key = creds.account_key.get_secret_value() if creds.account_key else None
         parts = _connection_parts(self.connection_string)
@@ -113,11 +115,13 @@ class AzureDatastore(DatastoreBase):
             f"https://{account}.blob.core.windows.net" if account else None)
         sas = creds.sas_token.get_secret_value() if creds.sas_token else parts.get("SharedAccessSignature")
         if key and account:
-            sas = _read_only_sas(account, self.container, key, valid_s)
-        elif sas is not None and not _reads_only(sas):
+            sas = _container_sas(account, self.container, key, valid_s, write=write)
+        elif sas is not None and not write and not _reads_only(sas):
             raise _cannot_narrow(self.name, "its SAS token can write")
         elif sas is None and (creds.client_secret or parts):
-            raise _cannot_narrow(self.name, "its credentials can write")
+            if not write:
+                raise _cannot_narrow(self.name, "its credentials can write")
+            return self.env_for_direct()
         env = {"AZURE_STORAGE_ACCOUNT_NAME": account} if account else {}
         if sas is not None and endpoint:
             env.update(AZURE_STORAGE_SAS_TOKEN=sas.lstrip("?"), AZURE_STORAGE_BLOB_ENDPOINT=endpoint,
@@ -267,8 +271,11 @@ class FsspecDatastore(DatastoreBase):
 
         return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
 
-    def read_only_env(self) -> dict[str, str]:
-        """What a ``direct`` input gets: nothing can narrow arbitrary fsspec credentials to reading."""
+    def direct_env(self, *, write: bool = False) -> dict[str, str]:
+        """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow
+        arbitrary fsspec credentials to reading."""
+        if write:
+            return self.env_for_direct()
         if self.storage_options:
             raise StorageError(f"datastore '{self.name}' has credentials that cannot be narrowed to "
                                "read-only, and a direct input must not be able to write its source",
@@ -301,14 +308,15 @@ def _reads_only(sas: str) -> bool:
     return bool(fields.get("sp")) and set(fields["sp"]) <= set("rl")
 
 
-def _read_only_sas(account: str, container: str, key: str, valid_s: float) -> str:
+def _container_sas(account: str, container: str, key: str, valid_s: float, *, write: bool) -> str:
     from datetime import UTC, datetime, timedelta
 
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # direct inputs only
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # direct jobs only
 
     expiry = datetime.now(UTC) + timedelta(seconds=valid_s)
-    return generate_container_sas(account, container, account_key=key, expiry=expiry,
-                                  permission=ContainerSasPermissions(read=True, list=True))
+    permission = ContainerSasPermissions(read=True, list=True, add=write, create=write, write=write,
+                                         delete=write)
+    return generate_container_sas(account, container, account_key=key, expiry=expiry, permission=permission)
 
 
 def _cannot_narrow(name: str, why: str) -> StorageError:

@@ -54,11 +54,25 @@ class WriteGuard:
             return uri.rstrip("/")
         return None
 
-    def refusal(self, output: ResolvedPath, *, job_name: str) -> str | None:
-        """Why the job may not write to ``output`` (None when it may)."""
+    def refusal(self, output: ResolvedPath, *, job_name: str, container_wide: bool = False) -> str | None:
+        """Why the job may not write to ``output`` (None when it may). ``container_wide``: the job gets
+        credentials for the output's whole container (a ``direct`` output on a remote store), so no
+        registered version and no other job's outputs may be in that container."""
         where = self.location(output.uri)
         if where is None:
             return None
+        if container_wide and output.datastore in self.roots:
+            scope = self.roots[output.datastore]
+            for asset in self.assets:
+                there = self.location(asset.datastore_uri)
+                if there is not None and overlaps(scope, there):
+                    return (f"a direct output gets credentials for the whole container {scope}, which "
+                            f"holds registered {asset.kind} {asset.name}:{asset.version} "
+                            f"({asset.datastore_uri}); registered versions are immutable")
+            default_root = self.roots.get(DEFAULT_DATASTORE)
+            if default_root and overlaps(scope, default_root):
+                return (f"a direct output gets credentials for the whole container {scope}, which holds "
+                        f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own")
         for asset in self.assets:
             there = self.location(asset.datastore_uri)
             if there is not None and overlaps(where, there):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import AzureContainer
 from jobs_support import assert_no_leftovers, cli, create_azure_datastore, datastore_file, show, write_job
 
 MLMODEL = b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
@@ -31,29 +32,34 @@ SCRIPT = """\
 import hashlib, json, os
 import fsspec
 
-def tree(value):
-    fs, root = fsspec.core.url_to_fs(value)
+def opened(variable):
+    # a direct binding's own storage options (two datastores' credentials cannot share adlfs's variables)
+    options = json.loads(os.environ.get(variable + "_STORAGE_OPTIONS", "{}"))
+    return fsspec.core.url_to_fs(os.environ[variable], **options)
+
+def tree(variable):
+    fs, root = opened(variable)
     return {p[len(root.rstrip("/")) + 1:]: hashlib.sha256(fs.cat_file(p)).hexdigest()
             for p in fs.find(root)}
 
-def write(value, files):
-    fs, root = fsspec.core.url_to_fs(value)
+def write(variable, files):
+    fs, root = opened(variable)
     for rel, data in files.items():
         path = root.rstrip("/") + "/" + rel if rel else root
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with fs.open(path, "wb") as handle:
             handle.write(data)
 
-inputs = {name: tree(os.environ["AZURE_ML_INPUT_" + name]) for name in INPUTS}
+inputs = {name: tree("AZURE_ML_INPUT_" + name) for name in INPUTS}
 print("SEEN " + json.dumps(inputs, sort_keys=True))
 model = {rel: bytes.fromhex(data) for rel, data in MODEL.items()}
 for name in OUTPUTS:
     value = os.environ["AZURE_ML_OUTPUT_" + name]
     if name.startswith("file_"):
         print("FILE", name, os.path.basename(value.rstrip("/")))
-        write(value, {"": bytes.fromhex(FILE)})
+        write("AZURE_ML_OUTPUT_" + name, {"": bytes.fromhex(FILE)})
     else:
-        write(value, model)
+        write("AZURE_ML_OUTPUT_" + name, model)
 """
 
 # an input and an output may share a name (folder_direct, ...), as in Azure
@@ -90,7 +96,8 @@ def _job(tmp_path: Path, datastore: str) -> Path:
 
 
 def _register_inputs(ws: Path, tmp_path: Path, datastore: str, upload: Any) -> None:
-    """custom-in (a folder) and mlflow-in (an MLflow folder), referenced on ``datastore``."""
+    """custom-in (a folder) and mlflow-in (an MLflow folder), referenced on ``datastore`` (on Azure, not
+    the container the job's direct outputs write to: that container may hold no registered version)."""
     for rel, data in MODEL_TREE.items():
         upload(f"models/custom/{rel}", data)
         upload(f"models/mlflow/{rel}", data)
@@ -145,9 +152,17 @@ def test_every_cell_on_azurite(workspace_dir: Path, tmp_path: Path, docker_clien
     ws = workspace_dir
     container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
                                                        azure_container.name)
-    create_azure_datastore(ws, tmp_path, azure_container)
-    _register_inputs(ws, tmp_path, "az", lambda rel, data: container.upload_blob(rel, data))
-    _run_matrix(ws, tmp_path, "az", "matrix-az")
+    models = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
+                                                    f"{azure_container.name}m")
+    models.create_container()
+    try:
+        create_azure_datastore(ws, tmp_path, azure_container)
+        create_azure_datastore(ws, tmp_path, AzureContainer(azure_container.azurite, models.container_name),
+                               name="azmodels")
+        _register_inputs(ws, tmp_path, "azmodels", lambda rel, data: models.upload_blob(rel, data))
+        _run_matrix(ws, tmp_path, "az", "matrix-az")
+    finally:
+        models.delete_container()
     for name, (kind, _mode) in OUTPUT_CELLS.items():
         prefix = f"matrix/{name}/"
         held = {b.name[len(prefix):]: container.download_blob(b.name).readall()

@@ -178,3 +178,27 @@ def test_an_output_aimed_at_a_registered_model_is_refused_before_the_job_runs(
             assert "outputs.out.path: output 'out' cannot be written there" in result.stderr, what
             assert "Traceback" not in result.stderr
     _assert_untouched(registry)
+
+
+def test_a_direct_output_is_refused_in_a_container_that_holds_a_registered_model(
+        registry: dict[str, Any], tmp_path: Path) -> None:
+    """A direct output's credentials reach its whole container: elsewhere in the container of ``az-m``
+    is refused for direct, while upload (which writes only its own path) may write there."""
+    ws = registry["ws"]
+    for mode, expected in (("direct", 2), ("upload", 0)):
+        job = write_job(tmp_path, f"""
+            command: echo ok > ${{{{outputs.out}}}}/f
+            outputs:
+              out:
+                type: uri_folder
+                path: azureml://datastores/az/paths/elsewhere/{mode}
+                mode: {mode}
+            environment:
+              image: runner/busybox:latest
+            """, name=f"{mode}.yml")
+        result = cli(ws, "job", "validate", "--file", str(job))
+        assert result.returncode == expected, (mode, result.stdout + result.stderr)
+        if expected:
+            assert "credentials for the whole container" in result.stderr
+            assert "az-m:1" in result.stderr and "Traceback" not in result.stderr
+    _assert_untouched(registry)
