@@ -108,7 +108,9 @@ class DockerBackend:
     def check(self, plan: RunPlan) -> None:
         # an unsupported (or, without the opt-in, unsafe) option is refused before the job is queued
         parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
-        if not plan.build_context:
+        if plan.conda:  # an image built from a conda file: its base image is the one named
+            check_image_reference(plan.conda.base_image)
+        elif not plan.build_context:
             check_image_reference(plan.image)
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
