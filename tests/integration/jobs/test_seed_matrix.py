@@ -15,13 +15,13 @@ runs (``job validate``), with the modes the matrix allows."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AzureContainer
 from jobs_support import assert_no_leftovers, cli, create_azure_datastore, datastore_file, show, write_job
 
 MLMODEL = b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
@@ -157,7 +157,7 @@ def test_every_cell_on_azurite(workspace_dir: Path, tmp_path: Path, docker_clien
     models.create_container()
     try:
         create_azure_datastore(ws, tmp_path, azure_container)
-        create_azure_datastore(ws, tmp_path, AzureContainer(azure_container.azurite, models.container_name),
+        create_azure_datastore(ws, tmp_path, dataclasses.replace(azure_container, name=models.container_name),
                                name="azmodels")
         _register_inputs(ws, tmp_path, "azmodels", lambda rel, data: models.upload_blob(rel, data))
         _run_matrix(ws, tmp_path, "az", "matrix-az")
