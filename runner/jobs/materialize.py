@@ -37,6 +37,7 @@ from runner.plan.types import Binding
 from runner.uris import ARTIFACTS
 from runner.workspace.jobdir import JobDir
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.storage_errors import storage_error
 from runner.workspace.transfers import translated
 
 log = logging.getLogger(__name__)
@@ -192,8 +193,10 @@ def _target_holds_data(target: Target) -> bool:
         if target.is_file:
             return bool(target.fs.exists(target.path))
         return bool(target.fs.find(target.path, maxdepth=None, withdirs=False, detail=False))
-    except Exception:  # noqa: BLE001 - the store cannot say: nothing is known to have arrived
-        log.warning("cannot tell whether output %s holds data", target.url, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - the store cannot say: nothing is known to have arrived
+        why = storage_error(exc, target.url).message
+        log.warning("cannot tell whether output %s holds data: %s", target.url, why)
+        log.debug("listing %s failed", target.url, exc_info=True)  # the traceback behind --debug
         return False
 
 
