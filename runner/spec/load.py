@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,20 @@ def _where(doc: YamlDoc | None, *parts: str | int) -> SourceLocation:
     return doc.where(parts) if doc is not None else SourceLocation(None)
 
 
+def _refuse_twins(entries: Mapping[str, object], kind: str, doc: YamlDoc | None) -> None:
+    """Two inputs (or two outputs) whose names differ only in case or in ``-``/``_``: Azure ML refuses
+    names equal ignoring case, and ``AZURE_ML_INPUT_<name with _>`` would be one variable for both.
+    (An input and an output may share a name: their folders and variables differ.)"""
+    seen: dict[str, str] = {}
+    for name in entries:
+        twin = seen.setdefault(name.lower().replace("-", "_"), name)
+        if twin != name:
+            raise SpecError(f"{kind} '{twin}' and '{name}' are one name ignoring case and '-'/'_'",
+                            field=f"{kind}.{name}", where=_where(doc, kind, name),
+                            hint=f"rename one of them (Azure ML refuses {kind[:-1]} names equal "
+                                 "ignoring case)")
+
+
 def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
     """Cross-field checks (inputs have values, expressions resolve) and the ignored-field warnings."""
     for name, job_input in spec.inputs.items():
@@ -141,6 +155,8 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
             raise SpecError(f"input '{name}' has no value", field=f"inputs.{name}",
                             where=_where(doc, "inputs", name),
                             hint="write a value (name: 3), or default:, or optional: true")
+    for kind in ("inputs", "outputs"):
+        _refuse_twins(getattr(spec, kind), kind, doc)
     if ARTIFACTS in spec.outputs:
         raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                         field=f"outputs.{ARTIFACTS}", where=_where(doc, "outputs", ARTIFACTS),

@@ -70,11 +70,21 @@ def test_validate_refuses_what_create_refuses(tmp_path: Path, text: str, field: 
      + "9" * 30 + "}\n", "too large"),
     ("command: echo\nenvironment: img\noutputs:\n  m: {type: custom_model, name: '../x'}\n",
      "invalid model name"),
+    ("command: echo\nenvironment: img\ninputs:\n  x: 1\n  X: 2\n", "inputs 'x' and 'X' are one name"),
+    ("command: echo\nenvironment: img\noutputs:\n  a-b: {}\n  a_b: {}\n",
+     "outputs 'a-b' and 'a_b' are one name"),
 ])
 def test_spec_checks_shared_by_validate_and_create(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(SpecError) as err:
         load_job_spec(_write(tmp_path, text))
     assert words in err.value.render()
+
+
+def test_an_input_and_an_output_may_share_a_name(tmp_path: Path) -> None:
+    text = "command: cp ${{inputs.x}}/a ${{outputs.x}}\nenvironment: img\ninputs:\n  x: {type: uri_folder, " \
+           "path: data}\noutputs:\n  x: {type: uri_folder}\n"
+    spec = load_job_spec(_write(tmp_path, text))
+    assert list(spec.inputs) == ["x"] and list(spec.outputs) == ["x"]
 
 
 def test_a_255_character_output_name_is_accepted(tmp_path: Path) -> None:
