@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from needs import missing
 from typer.testing import CliRunner
 
 from mounts.cache import ContentCache, link_file
@@ -114,7 +115,7 @@ def test_interrupted_fill_is_not_an_entry_and_resumes(tmp_path: Path) -> None:
 def test_link_falls_back_to_copy_across_filesystems(tmp_path: Path) -> None:
     shm = Path("/dev/shm")
     if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        pytest.skip("needs a second filesystem (/dev/shm)")
+        missing(f"a second filesystem: /dev/shm (tmpfs) beside {tmp_path}")
     source = tmp_path / "src.bin"
     source.write_bytes(b"data")
     target = shm / f"runner-test-{os.getpid()}.bin"
