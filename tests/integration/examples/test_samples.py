@@ -72,13 +72,21 @@ def assert_sums_match(folder: Path) -> dict[str, str]:
 
 # ---- a model as input, in each allowed mode ---------------------------------------------------------
 
-@pytest.mark.parametrize(("yaml_name", "extra"), [("model-input-download.yml", ""),
-                                                  ("model-input-ro-mount.yml", "read-only as expected")])
-def test_mlflow_model_input(ws: Path, yaml_name: str, extra: str) -> None:
+def binding_modes(ws: Path, job: str) -> dict[str, str]:
+    """name -> mode of every input and output the job's stored plan materialized."""
+    plan = show_json(ws, "job", job)["extra"]["plan"]
+    return {b["name"]: b["mode"] for b in plan["inputs"] + plan["outputs"]}
+
+
+@pytest.mark.parametrize(("yaml_name", "mode"), [("model-input-download.yml", "download"),
+                                                 ("model-input-ro-mount.yml", "ro_mount")])
+def test_mlflow_model_input(ws: Path, yaml_name: str, mode: str) -> None:
     log = run_sample(ws, yaml_name, "input-job")
     assert fingerprints(log) == sha256_tree(MODELS / "mlflow-model")
     assert "MLmodel flavors: python_function, sklearn" in log
-    assert extra in log
+    assert binding_modes(ws, "input-job")["my_model"] == mode
+    if mode == "ro_mount":  # the sample probes a write (--expect-readonly): refused with EROFS
+        assert "read-only as expected (EROFS)" in log
 
 
 def test_custom_model_input_direct(ws: Path) -> None:
