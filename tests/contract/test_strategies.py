@@ -1,15 +1,20 @@
 """The contract every materialization strategy keeps, on every storage backend.
 
 Inputs: what the job reads is byte-identical (SHA-256) to the source, for a file and for a nested
-folder with empty files and unicode names; inputs are read-only. Outputs: everything the job wrote is
+folder with empty files and unicode names; a real process writing into an input never changes the
+source or the download cache (refused by a read-only mount, or kept in the job's own copy). Outputs: everything the job wrote is
 durable at the target with identical SHA-256, also when the job failed; ``SkipFinalize`` keeps staged
 data. Strategies and backends: see ``conftest.py`` (append a ``StrategyCase`` to opt a strategy in).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -78,9 +83,74 @@ def test_folder_input_is_identical(request: pytest.FixtureRequest, backend: Back
     backend.write_tree("model", files)
     strategy = case_strategy(request, input_case, tmp_path / "scratch")
     with strategy.materialize(backend.source("model", is_dir=True), tmp_path / "job" / "in") as mat:
-        assert mat.read_only
         seen = read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None)
     assert seen == sha256_tree(files)
+
+
+# A real process (not this one) writes into what the strategy handed out, as a job would.
+WRITER = """
+import json, os, sys
+root, outcome = sys.argv[1], {}
+for folder, _dirs, names in os.walk(root):
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "r+b") as handle:
+                handle.write(b"TAMPERED")
+            outcome[os.path.relpath(path, root)] = "allowed"
+        except OSError as exc:
+            outcome[os.path.relpath(path, root)] = os.strerror(exc.errno or 0)
+try:
+    open(os.path.join(root, "new-file"), "wb").close()
+    outcome["new-file"] = "allowed"
+except OSError as exc:
+    outcome["new-file"] = os.strerror(exc.errno or 0)
+print(json.dumps(outcome))
+"""
+
+ISSUE_20 = ("issue 20: the strategy hands out the datastore's own folder, or hard links into it or into the "
+            "download cache, and a writer (root) changes the source through them")
+
+
+def _shares_the_source(case: StrategyCase, backend: Backend) -> bool:
+    """Today's strategies that give a writer the source's (or the cache's) own files."""
+    if backend.local_root is not None:  # a local datastore: linked (download) or used in place
+        return True
+    return case.name == "download-cached"  # hard links into the cache entry
+
+
+def test_writes_into_an_input_never_reach_the_source(request: pytest.FixtureRequest, backend: Backend,
+                                                     input_case: StrategyCase, tmp_path: Path) -> None:
+    """A real process writes into every file of the materialized input and creates one. The writes are
+    refused (a read-only FUSE mount), or they land in the job's private copy: the source and the
+    download cache stay byte-identical either way. (The executor also binds every input read-only
+    into a container: tests/integration/jobs/test_jobs_readonly_inputs.py.)"""
+    if _shares_the_source(input_case, backend):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=ISSUE_20))
+    files = tree()
+    backend.write_tree("model", files)
+    strategy = case_strategy(request, input_case, tmp_path / "scratch")
+    source = backend.source("model", is_dir=True)
+    if input_case.name == "direct" and backend.local_root is None:
+        # a URI and credentials, no local files: what the job may write is what the credentials allow
+        # (as in Azure ML), not something a strategy can refuse
+        with strategy.materialize(source, tmp_path / "job" / "in") as mat:
+            assert mat.host_path is None and mat.uri == source.url
+        return
+    with strategy.materialize(source, tmp_path / "job" / "in") as mat:
+        assert mat.read_only and mat.host_path is not None  # the executor binds it read-only
+        done = subprocess.run([sys.executable, "-c", WRITER, str(mat.host_path)], capture_output=True,
+                              text=True, check=True)
+    outcome = json.loads(done.stdout)
+    assert set(outcome) == set(files) | {"new-file"}
+    assert backend.read_tree("model") == sha256_tree(files), f"the source changed: {outcome}"
+    cache = tmp_path / "scratch" / "cache" / "entries"
+    for data in cache.glob("*/data") if cache.is_dir() else []:
+        cached = {p.relative_to(data).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                  for p in data.rglob("*") if p.is_file()}
+        assert cached == sha256_tree(files), f"the cache changed: {outcome}"
+    if input_case.name == "ro_mount":  # the mount itself refuses every write
+        assert set(outcome.values()) == {os.strerror(errno.EROFS)}, outcome
 
 
 def test_file_input_is_identical(request: pytest.FixtureRequest, backend: Backend,
