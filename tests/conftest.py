@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from marker_audit import _audit_fuse_marker, _mount_watcher  # noqa: F401  (RUNNER_AUDIT_MARKERS=1)
 from needs import IN_CI, missing, missing_service, require_root
 from private_azurite import AZURITE_BIN, PrivateAzurite
 from repo_paths import EXAMPLES, REPO  # noqa: F401  (re-exported for fixtures)

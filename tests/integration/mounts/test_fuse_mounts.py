@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -245,3 +247,38 @@ def test_rw_mount_close_makes_a_file_durable_and_stat_sees_staged_size(store: St
         assert store.sha256_tree("out") == {
             "growing.bin": hashlib.sha256(b"x" * (3 * MiB) + b"y" * 10).hexdigest()}
         assert (Path(mat.host_path or "") / "growing.bin").read_bytes()[-10:] == b"y" * 10
+
+
+# A real process that writes a part, fsyncs, says so, and waits for the next word (the file stays open).
+FSYNC_WRITER = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for line in sys.stdin:
+    os.write(fd, bytes.fromhex(line.strip()))
+    os.fsync(fd)
+    print("synced", flush=True)
+"""
+
+
+def test_rw_mount_fsync_makes_a_file_durable_before_it_is_closed(store: Store, tmp_path: Path) -> None:
+    """``fsync`` returning means the bytes written so far are in the store, while the writer still has
+    the file open; a writer killed after it (no close) loses nothing it synced."""
+    parts = [os.urandom(2 * MiB + 11), os.urandom(300 * 1024)]
+    target = Target(fs=store.fs, path=store.path("out"), url="x://out")
+    with RwMountStrategy().materialize(target, tmp_path / "job") as mat:
+        path = Path(mat.host_path or "") / "ckpt.bin"
+        writer = subprocess.Popen([sys.executable, "-c", FSYNC_WRITER, str(path)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdin is not None and writer.stdout is not None
+        written = b""
+        try:
+            for part in parts:
+                writer.stdin.write(part.hex() + "\n")
+                writer.stdin.flush()
+                assert writer.stdout.readline() == "synced\n"
+                written += part
+                assert store.sha256_tree("out") == {"ckpt.bin": hashlib.sha256(written).hexdigest()}
+        finally:
+            writer.kill()  # never closes the file itself
+            writer.wait(timeout=30)
+    assert store.sha256_tree("out") == {"ckpt.bin": hashlib.sha256(written).hexdigest()}
