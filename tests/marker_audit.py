@@ -1,6 +1,7 @@
-"""An audit of the ``fuse`` marker: does a test marked ``fuse`` make a FUSE mount, and does a test that
-makes one carry the marker? ``RUNNER_AUDIT_MARKERS=1 python3 -m pytest ...`` turns a mismatch into a
-test failure; without it nothing is watched.
+"""An audit of the ``fuse`` marker: does a test marked ``fuse`` (or gated on the ``fuse_available``
+fixture) make a FUSE mount, and does a test that makes one carry the marker?
+``RUNNER_AUDIT_MARKERS=1 python3 -m pytest ...`` turns a mismatch into a test failure; without it
+nothing is watched.
 
 The mount table (``/proc/self/mountinfo``) is watched from a thread woken by the kernel on every change
 (``poll`` with ``POLLPRI``), so a mount made by any process of this mount namespace (the runner's fork
@@ -40,14 +41,14 @@ class MountWatcher(threading.Thread):
         super().__init__(name="mount-watcher", daemon=True)
         self.prefix = prefix
         self.seen: set[str] = set()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
         self._table = open("/proc/self/mountinfo")  # noqa: SIM115 - held for the thread's life
 
     def run(self) -> None:
         poller = select.poll()
         poller.register(self._table.fileno(), select.POLLPRI | select.POLLERR)
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self._table.seek(0)
             found = fuse_mounts(self._table.read(), self.prefix)
             with self._lock:
@@ -61,7 +62,7 @@ class MountWatcher(threading.Thread):
         return seen
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
         self._table.close()
 
@@ -86,7 +87,10 @@ def _audit_fuse_marker(request: pytest.FixtureRequest, _mount_watcher: MountWatc
     yield
     mounted = _mount_watcher.take()
     marked = request.node.get_closest_marker("fuse") is not None
-    if marked and not mounted:
-        pytest.fail("marked fuse but made no FUSE mount", pytrace=False)
-    if mounted and not marked:
-        pytest.fail(f"made FUSE mounts ({sorted(mounted)[:2]}) but is not marked fuse", pytrace=False)
+    gated = "fuse_available" in request.fixturenames  # (skips or fails where FUSE is missing)
+    if (marked or gated) and not mounted:
+        pytest.fail(f"{'marked fuse' if marked else 'gated on fuse_available'} but made no FUSE mount",
+                    pytrace=False)
+    if (mounted or gated) and not marked:
+        pytest.fail(f"made FUSE mounts ({sorted(mounted)[:2]}) but is not marked fuse" if mounted else
+                    "asks for fuse_available but is not marked fuse", pytrace=False)

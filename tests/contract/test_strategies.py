@@ -2,9 +2,10 @@
 
 Inputs: what the job reads is byte-identical (SHA-256) to the source, for a file and for a nested
 folder with empty files and unicode names; a real process writing into an input never changes the
-source or the download cache (refused by a read-only mount, or kept in the job's own copy). Outputs: everything the job wrote is
-durable at the target with identical SHA-256, also when the job failed; ``SkipFinalize`` keeps staged
-data. Strategies and backends: see ``conftest.py`` (append a ``StrategyCase`` to opt a strategy in).
+source or the download cache (refused by a read-only mount, or kept in the job's own copy). Outputs:
+everything the job wrote is durable at the target with identical SHA-256, also when the job failed;
+``SkipFinalize`` keeps staged data. Strategies and backends: see ``conftest.py`` (append a
+``StrategyCase`` to opt a strategy in).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from mounts.fuse.lifecycle import MountOptions, is_mounted
 from mounts.ro_mount import RoMountStrategy
 from mounts.rw_mount import RwMountStrategy
 
-pytestmark = [pytest.mark.fuse, pytest.mark.docker]
+pytestmark = pytest.mark.fuse  # every test here mounts; those that also run a container are marked docker
 MiB = 1 << 20
 IMAGE = "runner/busybox:latest"
 
@@ -104,6 +104,7 @@ def sample_tree() -> dict[str, bytes]:
 
 
 # -- ro_mount ----------------------------------------------------------------------------------------
+@pytest.mark.docker
 def test_ro_mount_container_reads_identical_bytes(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     files = sample_tree()
     for rel, data in files.items():
@@ -118,6 +119,7 @@ def test_ro_mount_container_reads_identical_bytes(store: Store, docker_client, t
     assert not is_mounted(mountpoint)
 
 
+@pytest.mark.docker
 def test_ro_mount_of_a_file_shows_only_that_file(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = os.urandom(3 * MiB + 5)
     store.write("models/weights.bin", data)
@@ -148,6 +150,7 @@ def test_ro_mount_sets_the_kernel_readahead_window(read_ahead_kb: int | None, tm
     assert int(window) == (read_ahead_kb or MountOptions().read_ahead_kb) == (read_ahead_kb or 4096)
 
 
+@pytest.mark.docker
 def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store.write("model/a.txt", b"original")
     source = Source(fs=store.fs, path=store.path("model"), url="x://model", is_dir=True)
@@ -166,16 +169,6 @@ def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_pat
     assert store.sha256_tree("model") == {"a.txt": hashlib.sha256(b"original").hexdigest()}
 
 
-def test_ro_mount_of_a_local_datastore_is_the_path_itself(tmp_path: Path) -> None:
-    folder = tmp_path / "datastore" / "model"
-    folder.mkdir(parents=True)
-    source = Source(fs=LocalFileSystem(), path=str(folder), url=f"file://{folder}", is_dir=True,
-                    local_path=folder)
-    with RoMountStrategy().materialize(source, tmp_path / "job") as mat:
-        assert mat.host_path == folder and mat.read_only
-        assert not is_mounted(folder)
-
-
 # -- rw_mount ----------------------------------------------------------------------------------------
 WRITE_SCRIPT = """
 set -e
@@ -189,6 +182,7 @@ find . -type f -exec sha256sum {} +
 """
 
 
+@pytest.mark.docker
 def test_rw_mount_files_written_in_container_are_durable(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = Target(fs=store.fs, path=store.path("out"), url="x://out")
     with RwMountStrategy().materialize(target, tmp_path / "job") as mat:
@@ -220,6 +214,7 @@ ls -R
 """
 
 
+@pytest.mark.docker
 def test_rw_mount_mkdir_rename_unlink_and_lazy_reads(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     existing = os.urandom(2 * MiB + 1)
     store.write("out/existing.bin", existing)
