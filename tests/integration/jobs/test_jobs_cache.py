@@ -81,6 +81,7 @@ def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path,
 
 
 @pytest.mark.azure
+@pytest.mark.root("writes through a read-only hard link into the cache, which only root can")
 def test_a_job_writing_into_its_cached_input_does_not_change_the_next_jobs(
         workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
     """A local-process job runs as this user (root here, for whom read-only files are writable), and its
