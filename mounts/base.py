@@ -48,13 +48,16 @@ class Materialized:
     """What a strategy hands to the executor.
 
     ``host_path`` is bind-mounted into the container (read-only when ``read_only``); it is ``None`` for
-    ``direct`` on a remote store, where ``uri`` (plus ``env``) is all the job gets.
+    ``direct`` on a remote store, where ``uri`` (plus ``env``) is all the job gets. ``shared`` marks a
+    host path that is not the job's own (a datastore or registry folder, a cache entry): a backend that
+    cannot bind it read-only must give the job a read-only view of it instead (``read_only_view``).
     """
 
     host_path: Path | None
     read_only: bool
     uri: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    shared: bool = False
 
 
 class SkipFinalize(Exception):  # noqa: N818 - a signal, not an error

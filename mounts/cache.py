@@ -1,22 +1,27 @@
-"""The download content cache: an unchanged model or data set is fetched once, then hard-linked.
+"""The download content cache: an unchanged model or data set is fetched once, then handed to every
+job that reads it, read-only.
 
 Entries are keyed by the caller's ``cache_key`` (datastore + path + etag, or model name + version), so
 a changed object is a different key. Layout under ``root`` (``<workspace>/cache``)::
 
-    entries/<digest>/entry.json   key, size, file count, created; its mtime is the last use (LRU)
-    entries/<digest>/data/...     the content, files made read-only (jobs get hard links to them)
+    entries/<digest>/entry.json   key, size, file count, created, fingerprint; its mtime is the last use
+    entries/<digest>/digests.json every file's SHA-256, recorded when the entry was filled
+    entries/<digest>/data/...     the content, files made read-only
     partial/<digest>/{data,state} a download in progress (resumable, see ``mounts.transfer.downloader``)
     locks/<digest>.lock           one filler per key, across processes
-    .lock                         shared while linking from an entry, exclusive to commit or evict
+    leases/<digest>.lock          held shared by every job using the entry: eviction skips it
+    .lock                         shared while reading an entry, exclusive to commit or evict
 
-A job directory gets hard links (copies when linking is impossible, e.g. another filesystem). When the
-cache grows past ``max_bytes``, least recently used entries are evicted; files already linked into job
-directories survive eviction (a hard link is a name of its own).
+A job gets the entry's own ``data`` folder (``use``), never a copy or a hard link: the backend makes
+it read-only for the job (a read-only bind into a container, a read-only FUSE view for a host
+process). Nothing a job is given can write into the cache.
 
-Cached files are read-only, but root ignores that: a job run as root outside a container (where the
-input is not bound read-only) can write into the cache through its hard link. So each entry records a
-fingerprint of its files' names, sizes and modification times; an entry whose files no longer match
-is dropped and fetched again instead of being handed to the next job.
+Each use verifies the entry before handing it over: its fingerprint (every file's name, size,
+modification and change times and inode) must be the one recorded at fill time. Writing a file, or
+restoring its modification time afterwards, changes its change time (ctime), which only the kernel
+sets. When the fingerprint differs, the content is hashed and compared with the SHA-256 digests
+recorded at fill time: the same content is used (its new fingerprint recorded), other content is
+dropped and fetched again.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class CacheEntry:
     files: int
     created: float
     last_used: float
-    fingerprint: str | None = None  # of names, sizes and mtimes (None: written before fingerprints)
+    fingerprint: str | None = None  # of names, sizes, mtimes, ctimes and inodes (see _tree_stats)
 
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
@@ -84,43 +89,35 @@ def _flock(path: Path, mode: int) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def link_tree(source: Path, dest: Path) -> int:
-    """Hard-link every file under ``source`` into ``dest`` (copy when linking fails); returns files."""
-    count = 0
-    dest.mkdir(parents=True, exist_ok=True)
-    for dirpath, dirs, names in os.walk(source):
-        target_dir = dest / Path(dirpath).relative_to(source)
-        for name in dirs:
-            (target_dir / name).mkdir(exist_ok=True)
-        for name in names:
-            link_file(Path(dirpath) / name, target_dir / name)
-            count += 1
-    return count
-
-
-def link_file(source: Path, target: Path) -> None:
-    """``target`` becomes a hard link to ``source``, or a copy when a link is impossible."""
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:  # another filesystem (EXDEV), no permission, too many links: copy instead
-        shutil.copy2(source, target)
-
-
 def _tree_stats(root: Path) -> tuple[int, int, str]:
-    """Total size, file count, and a fingerprint of every file's path, size and mtime under ``root``."""
+    """Total size, file count, and a fingerprint of every file under ``root``: its path, size, mtime,
+    ctime and inode (a write, a chmod or a restored mtime changes the ctime; a replaced file its inode)."""
     found = []
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
             path = os.path.join(dirpath, name)
             stat = os.lstat(path)
-            found.append((os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns))
+            found.append((os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                          stat.st_ino))
     found.sort()
     digest = hashlib.sha256()
-    for rel, size, mtime in found:
-        digest.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-    return sum(size for _rel, size, _mtime in found), len(found), digest.hexdigest()
+    for rel, size, mtime, ctime, inode in found:
+        digest.update(f"{rel}\0{size}\0{mtime}\0{ctime}\0{inode}\n".encode("utf-8", "surrogateescape"))
+    return sum(item[1] for item in found), len(found), digest.hexdigest()
+
+
+def _content_digests(root: Path) -> dict[str, str]:
+    """Every file's SHA-256 under ``root`` (streamed: memory stays bounded), by relative path."""
+    digests = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                digests[os.path.relpath(path, root)] = "link:" + os.readlink(path)
+                continue
+            with open(path, "rb") as handle:
+                digests[os.path.relpath(path, root)] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return digests
 
 
 def _make_read_only(root: Path) -> None:
@@ -128,11 +125,8 @@ def _make_read_only(root: Path) -> None:
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
             path = Path(dirpath) / name
-            os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
-
-
-def _unchanged(entry: CacheEntry) -> bool:
-    return entry.fingerprint is None or _tree_stats(entry.data)[2] == entry.fingerprint
+            if not path.is_symlink():
+                os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
 
 
 def _limit_from_env() -> int:
@@ -187,55 +181,75 @@ class ContentCache:
         return sum(e.size for e in self.entries())
 
     # -- using ---------------------------------------------------------------------------------------
-    def _link_hit(self, key: str, dest: Path) -> bool:
+    @contextlib.contextmanager
+    def use(self, key: str, fill: Callable[[Path, Path], None]) -> Iterator[tuple[Path, bool]]:
+        """The content for ``key``, as ``(folder, hit)``, for the duration of the block.
+
+        On a miss ``fill(data_dir, state_dir)`` downloads it into the cache first (an interrupted fill
+        leaves its partial data for the next call to resume). The folder is the entry itself, verified
+        (see the module); the caller hands it to the job read-only, and eviction leaves it alone until
+        the block exits.
+        """
+        digest = key_digest(key)
+        with _flock(self.root / "leases" / f"{digest}.lock", fcntl.LOCK_SH):
+            hit = self._verified(key)
+            if not hit:
+                with _flock(self.root / "locks" / f"{digest}.lock", fcntl.LOCK_EX):
+                    if not self._verified(key):  # nobody filled it while we waited
+                        partial = self._partial / digest
+                        (partial / "data").mkdir(parents=True, exist_ok=True)
+                        fill(partial / "data", partial / "state")
+                        self._commit(key, partial)
+                        if not self._verified(key):
+                            raise OSError(f"cache entry for {key!r} vanished right after it was written")
+                self.evict(keep={digest})
+            entry = self._entries / digest
+            os.utime(entry / "entry.json")  # LRU: used now
+            yield entry / "data", hit
+
+    def _verified(self, key: str) -> bool:
+        """True when the entry for ``key`` exists and holds what was cached; an entry whose content
+        changed is dropped (the next fill fetches it again)."""
         with _flock(self._global_lock, fcntl.LOCK_SH):
             entry = self.lookup(key)
             if entry is None:
                 return False
-            if _unchanged(entry):
-                link_tree(entry.data, dest)
-                os.utime(self._entries / entry.digest / "entry.json")  # LRU: used now
+            if entry.fingerprint == _tree_stats(entry.data)[2]:
                 return True
-        self._drop_changed(key)
-        return False
-
-    def _drop_changed(self, key: str) -> None:
-        """Remove the entry for ``key`` if its files changed since it was cached (see the module)."""
         with _flock(self._global_lock, fcntl.LOCK_EX):
             entry = self.lookup(key)
-            if entry is None or _unchanged(entry):
-                return
-            log.warning("cache: the cached files of %s changed after they were cached (a job running "
-                        "outside a container wrote into its hard-linked input?); fetching them again", key)
-            shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
-
-    def get_or_fill(self, key: str, dest: Path, fill: Callable[[Path, Path], None]) -> bool:
-        """Put the content for ``key`` at ``dest`` (hard links); on a miss first call
-        ``fill(data_dir, state_dir)`` to download it into the cache. Returns True on a hit.
-
-        An interrupted ``fill`` leaves its partial data for the next call to resume.
-        """
-        if self._link_hit(key, dest):
-            return True
-        digest = key_digest(key)
-        with _flock(self.root / "locks" / f"{digest}.lock", fcntl.LOCK_EX):
-            if self._link_hit(key, dest):  # another process filled it while we waited
+            if entry is None:
+                return False
+            _size, _files, fingerprint = _tree_stats(entry.data)
+            if fingerprint == entry.fingerprint:
                 return True
-            partial = self._partial / digest
-            (partial / "data").mkdir(parents=True, exist_ok=True)
-            fill(partial / "data", partial / "state")
-            self._commit(key, partial)
-            if not self._link_hit(key, dest):
-                raise OSError(f"cache entry for {key!r} vanished right after it was written")
-        self.evict(keep={digest})
-        return False
+            if self._same_content(entry):  # touched, not changed: remember how it looks now
+                self._write_meta(self._entries / entry.digest, entry.key, fingerprint)
+                return True
+            log.warning("cache: the cached files of %s changed after they were cached; fetching them "
+                        "again", key)
+            shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
+            return False
+
+    def _same_content(self, entry: CacheEntry) -> bool:
+        try:
+            recorded = json.loads((self._entries / entry.digest / "digests.json").read_text())
+        except (OSError, ValueError):
+            return False  # an entry from before digests were recorded: not verifiable, refetch
+        return bool(recorded == _content_digests(entry.data))
+
+    def _write_meta(self, directory: Path, key: str, fingerprint: str) -> None:
+        size, files, _ = _tree_stats(directory / "data")
+        meta = {"key": key, "size": size, "files": files, "created": time.time(), "fingerprint": fingerprint}
+        tmp = directory / "entry.json.tmp"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, directory / "entry.json")
 
     def _commit(self, key: str, partial: Path) -> None:
         _make_read_only(partial / "data")
-        size, files, fingerprint = _tree_stats(partial / "data")
         shutil.rmtree(partial / "state", ignore_errors=True)
-        meta = {"key": key, "size": size, "files": files, "created": time.time(), "fingerprint": fingerprint}
-        (partial / "entry.json").write_text(json.dumps(meta))
+        (partial / "digests.json").write_text(json.dumps(_content_digests(partial / "data")))
+        self._write_meta(partial, key, _tree_stats(partial / "data")[2])
         with _flock(self._global_lock, fcntl.LOCK_EX):
             final = self._entries / partial.name
             if final.exists():
@@ -254,14 +268,28 @@ class ContentCache:
             for entry in reversed(entries):  # least recently used first
                 if total <= limit:
                     break
-                if keep and entry.digest in keep:
+                if (keep and entry.digest in keep) or not self._remove_unused(entry):
                     continue
-                shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
                 total -= entry.size
                 removed.append(entry)
         for entry in removed:
             log.info("cache: evicted %s (%d bytes)", entry.key, entry.size)
         return removed
+
+    def _remove_unused(self, entry: CacheEntry) -> bool:
+        """Remove ``entry`` unless a job is using it (holds its lease); True when removed."""
+        lease = self.root / "leases" / f"{entry.digest}.lock"
+        lease.parent.mkdir(parents=True, exist_ok=True)
+        with open(lease, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # in use: bound into a running job
+            try:
+                shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
 
     def prune(self, max_bytes: int = 0) -> list[CacheEntry]:
         """Evict down to ``max_bytes`` (0: everything) and drop abandoned partial downloads."""

@@ -17,8 +17,8 @@ from mounts.base import Materialized, Source, Target
 
 
 def _local_or_uri(local_path: Path | None, url: str, env: Mapping[str, str], read_only: bool) -> Materialized:
-    if local_path is not None:
-        return Materialized(host_path=local_path, read_only=read_only, uri=str(local_path))
+    if local_path is not None:  # the datastore's own folder: read-only for an input
+        return Materialized(host_path=local_path, read_only=read_only, uri=str(local_path), shared=read_only)
     return Materialized(host_path=None, read_only=read_only, uri=url, env=dict(env))
 
 

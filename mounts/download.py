@@ -4,10 +4,12 @@ Layout under the caller's ``workdir``: ``data/`` is what the job sees (``Materia
 input appears as ``data/<basename>``, a folder input's contents directly in ``data/``) and ``state/``
 keeps resume information while a download is incomplete (see ``mounts.transfer.downloader``).
 
-With a ``ContentCache`` and a ``source.cache_key`` the content is downloaded into the cache once and
-hard-linked into ``data/`` (a hit makes no request at all). A local source (``source.local_path``) is
-hard-linked (or copied) straight from the datastore folder. ``data/`` is removed when the job is done;
-after a failed download it stays, so a rerun resumes.
+With a ``ContentCache`` and a ``source.cache_key`` the content is downloaded into the cache once and the
+job gets the cache entry itself (a hit makes no request and copies nothing). A local source
+(``source.local_path``: a local datastore, a registered model's folder) is already local: the job gets
+it as it is. Both are ``shared`` (not the job's own): the backend makes them read-only for the job, so
+a job can never write into the cache or a registered model through its input. ``data/`` is removed
+when the job is done; after a failed download it stays, so a rerun resumes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, Source
-from mounts.cache import ContentCache, link_file, link_tree
+from mounts.cache import ContentCache
 from mounts.errors import TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions, download_files
@@ -39,17 +41,21 @@ class DownloadStrategy:
 
     @contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
-        data = workdir / "data"
         if source.local_path is not None:
-            self._link_local(source.local_path, data, source.is_dir)
-        elif self.cache is not None and source.cache_key:
-            shutil.rmtree(data, ignore_errors=True)
-            hit = self.cache.get_or_fill(source.cache_key, data,
-                                         lambda into, state: self._download(source, into, state))
-            log.info("download %s: cache %s", source.url, "hit" if hit else "miss")
-        else:
-            self._download(source, data, workdir / "state")
-            shutil.rmtree(workdir / "state", ignore_errors=True)
+            if not source.local_path.exists():
+                raise TransferFailed(f"input {source.local_path} does not exist",
+                                     failed=[str(source.local_path)])
+            yield Materialized(host_path=source.local_path, read_only=True, shared=True)
+            return
+        if self.cache is not None and source.cache_key:
+            with self.cache.use(source.cache_key,
+                                lambda into, state: self._download(source, into, state)) as (folder, hit):
+                log.info("download %s: cache %s", source.url, "hit" if hit else "miss")
+                yield Materialized(host_path=folder, read_only=True, shared=True)
+            return
+        data = workdir / "data"
+        self._download(source, data, workdir / "state")
+        shutil.rmtree(workdir / "state", ignore_errors=True)
         try:
             yield Materialized(host_path=data, read_only=True)
         finally:
@@ -64,14 +70,3 @@ class DownloadStrategy:
             raise TransferFailed(f"cannot list {source.url}: {exc}", failed=[source.url]) from exc
         download_files(store, files, into, state, options=self.options, quiet=self.quiet,
                        description=f"download {Path(source.path).name or source.url}")
-
-    @staticmethod
-    def _link_local(path: Path, data: Path, is_dir: bool) -> None:
-        if not path.exists():
-            raise TransferFailed(f"input {path} does not exist", failed=[str(path)])
-        shutil.rmtree(data, ignore_errors=True)
-        if path.is_dir():
-            link_tree(path, data)
-        else:
-            data.mkdir(parents=True, exist_ok=True)
-            link_file(path, data / path.name)

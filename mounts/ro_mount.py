@@ -35,13 +35,16 @@ class RoMountStrategy:
     # (and measured faster here: bench/fuse_binding.py)
     single_threaded: bool = False
     read_ahead_kb: int = MountOptions.read_ahead_kb  # the kernel's readahead window (mounts.fuse.lifecycle)
+    # a local source is bound read-only by the executor, without FUSE; True mounts it through FUSE too
+    # (``mounts.read_only_view``: for a job that runs on the host, where there is no read-only bind)
+    fuse_local: bool = False
 
     @contextlib.contextmanager
     def materialize(self, source: Source, workdir: Path) -> Iterator[Materialized]:
         root_info = _check_exists(source)
-        if source.local_path is not None:
+        if source.local_path is not None and not self.fuse_local:
             # A local datastore needs no FUSE: the executor binds the path read-only.
-            yield Materialized(host_path=Path(source.local_path), read_only=True)
+            yield Materialized(host_path=Path(source.local_path), read_only=True, shared=True)
             return
         mountpoint = Path(workdir) / "mnt"
         file_name = None if source.is_dir else source.path.rstrip("/").rsplit("/", 1)[-1]

@@ -47,9 +47,10 @@ provision_apt_packages() {
 
 provision_python_package() {
     local stamp="$CACHE_DIR/pip-install.stamp"
+    local extras="dev,docs" # docs: MkDocs and its plugins, for the site the test command builds
     local want
     # (bin/runner is copied into the interpreter's bin folder by the install: an edit needs a reinstall)
-    want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat"
+    want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat [$extras]"
     # compiled once, as pip compiles a regular install (PYTHONDONTWRITEBYTECODE would otherwise make
     # every command compile its modules again: ~0.1 s cold, and the fork server client's few ms)
     python3 -m compileall -q "$REPO/runner" "$REPO/mounts" >/dev/null || true
@@ -58,11 +59,11 @@ provision_python_package() {
         summary "python package" "already there (editable install of $REPO)"
         return
     fi
-    log "pip install -e $REPO[dev]"
+    log "pip install -e $REPO[$extras]"
     # compat mode: a plain path in a .pth file, not setuptools' import-hook finder, which every Python
     # start (so every `runner` command) would import: ~10 ms of a ~70 ms interpreter start here
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-        --config-settings editable_mode=compat -e "$REPO[dev]"
+        --config-settings editable_mode=compat -e "$REPO[$extras]"
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash # so the new console scripts (runner, ruff, mypy, pytest) are on PATH
     fi

@@ -24,6 +24,7 @@ class Capabilities:
     """What a backend does, so that the lifecycle can ask instead of comparing names."""
 
     in_container: bool  # the command sees container paths (/mnt/runner/...), not host paths
+    read_only_binds: bool  # can make a host path read-only for the job (else it gets a read-only view)
     host_process_group: bool  # a run is a host process group (recovery kills it by pid and start time)
     docker_args: bool  # ``resources.docker_args`` apply (and are checked before a job is queued)
     gpus: bool  # ``resources.gpu_count`` becomes device requests
@@ -63,6 +64,8 @@ class PreparedImage:
 
 class RunHandle(Protocol):
     """One started job run (a container or a host process)."""
+
+    network: str  # the network the run got, and why (for the job record)
 
     @property
     def ident(self) -> str:

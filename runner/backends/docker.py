@@ -11,12 +11,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runner.backends.base import JOB_LABEL, BindMount, Capabilities, PreparedImage, RunSpec
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.backends.docker_client import docker_client
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.modes import Mode
 from runner.plan.types import CONTAINER_WORKDIR, RunPlan
@@ -24,15 +26,36 @@ from runner.plan.types import CONTAINER_WORKDIR, RunPlan
 log = logging.getLogger(__name__)
 
 PROBE_LABEL = "runner.probe"
-DEFAULT_DOCKER_API_VERSION = "1.41"  # Docker Engine >= 20.10; RUNNER_DOCKER_API_VERSION overrides
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
 BUILD_TAG_PREFIX = "runner-build/"
 DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
 
 
-def needs_host_network(plan: RunPlan) -> bool:
-    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach loopback."""
+def needs_network(plan: RunPlan) -> bool:
+    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach its store."""
     return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
+
+
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
+_ENDPOINT_HOSTS = re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
+
+
+def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
+                   ) -> tuple[str, str]:
+    """The container's network and why: none unless a ``direct`` binding needs its store; then the
+    engine's default network, unless only the host's network reaches the store (an endpoint on
+    loopback, such as Azurite) or the engine has no default network. Pure."""
+    if not needs_network(plan):
+        return "none", "no network: no binding needs one"
+    hosts = {match.group(1).strip("[]") for value in env.values()
+             for match in _ENDPOINT_HOSTS.finditer(value)}
+    loopback = sorted(h for h in hosts if _LOOPBACK.match(h))
+    if loopback:
+        return "host", (f"host network: a direct binding's store is on loopback ({', '.join(loopback)}), "
+                        "which only the host's network reaches")
+    if default_network:
+        return default_network, f"the engine's default network ({default_network}) for direct bindings"
+    return "host", "host network: direct bindings reach their store, and the engine has no default network"
 
 
 def container_args(
@@ -42,14 +65,14 @@ def container_args(
     image: PreparedImage | None = None,
     env: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
+    network: str | None = None,
 ) -> dict[str, Any]:
     """docker-py ``containers.create`` keyword arguments for ``plan`` with ``mounts`` bound. Pure."""
     from docker.types import Mount
 
     shell = image.shell if image else "/bin/bash"
-    extra = parse_docker_args(plan.resources.docker_args)
+    extra = parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
     environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
-    use_host = needs_host_network(plan)
     kwargs: dict[str, Any] = {
         "image": image.id if image and image.id else plan.image,
         "entrypoint": [shell, "-c"],
@@ -59,7 +82,7 @@ def container_args(
         "labels": {JOB_LABEL: plan.job_name, **(labels or {})},
         "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind", read_only=m.read_only)
                    for m in mounts],
-        "network_mode": "host" if use_host else "none",
+        "network_mode": network or choose_network(plan, environment, None)[0],
         "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
         "detach": True,
     }
@@ -108,64 +131,18 @@ class ShellCache:
         tmp.replace(self.path)
 
 
-# what docker-py's ``from_env`` reads (with the config file, ``_config_stamp``) and our API version
-_CLIENT_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG", "HOME",
-               "RUNNER_DOCKER_API_VERSION")
-_clients: dict[tuple[object, ...], Any] = {}
-CLIENT_POOL_SIZE = 32  # connections kept per client (docker-py's default is 10)
-
-
-def docker_client() -> Any:
-    """The docker-py client for the engine this environment names, made once per process (~4 ms: a
-    requests session, the Docker config file) and reused while that environment and config file stay
-    the same. Making it opens no connection, so the fork server makes it for all its commands; a forked
-    child never uses connections its parent opened (``_forget_connections``)."""
-    key = (*(os.environ.get(name) for name in _CLIENT_ENV), _config_stamp())
-    client = _clients.get(key)
-    if client is None:
-        import docker
-
-        # a fixed API version saves the GET /version round trip of version="auto"; every job of the
-        # process shares the client, and each holds two connections while it runs (wait, logs)
-        client = docker.from_env(timeout=120, max_pool_size=CLIENT_POOL_SIZE, version=os.environ.get(
-            "RUNNER_DOCKER_API_VERSION", DEFAULT_DOCKER_API_VERSION))
-        # the engine's socket is never reached through an HTTP proxy or with ~/.netrc credentials:
-        # skip requests' lookups of both on every API call (~1-2 ms each)
-        client.api.trust_env = False
-        _clients.clear()
-        _clients[key] = client
-    return client
-
-
-def _forget_connections() -> None:
-    """In a forked child: drop the pooled connections it shares with its parent (it opens its own).
-    The fork server's client has none (it never makes a request), so this costs its children nothing."""
-    for client in _clients.values():
-        try:
-            client.api.close()
-        except Exception:  # noqa: BLE001 - a child must start whatever happens here
-            _clients.clear()
-            return
-
-
-os.register_at_fork(after_in_child=_forget_connections)
-
-
-def _config_stamp() -> int | None:
-    """When the Docker config file (proxies and registry credentials docker-py applies) last changed."""
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    try:
-        return os.stat(os.path.join(folder, "config.json")).st_mtime_ns
-    except OSError:
-        return None
-
-
 class DockerBackend:
     """Runs plans as containers on the local Docker engine."""
 
     name = "docker"
-    capabilities = Capabilities(in_container=True, host_process_group=False, docker_args=True, gpus=True,
-                                network_isolation=True)
+    capabilities = Capabilities(
+        read_only_binds=True,
+        in_container=True,
+        host_process_group=False,
+        docker_args=True,
+        gpus=True,
+        network_isolation=True,
+    )
 
     def __init__(self, *, cache_dir: Path | None = None, allow_pull: bool = False) -> None:
         self.allow_pull = allow_pull
@@ -183,7 +160,8 @@ class DockerBackend:
         return self._client
 
     def check(self, plan: RunPlan) -> None:
-        parse_docker_args(plan.resources.docker_args)  # an unsupported option is refused here
+        # an unsupported (or, without the opt-in, unsafe) option is refused before the job is queued
+        parse_docker_args(plan.resources.docker_args, allow_unsafe=plan.resources.unsafe_docker_args)
 
     def prepare_image(self, plan: RunPlan) -> PreparedImage:
         import requests.exceptions
@@ -281,12 +259,15 @@ class DockerBackend:
     def start(self, spec: RunSpec, image: PreparedImage) -> ContainerRun:
         import docker.errors
 
-        kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels)
+        default = self._default_network() if needs_network(spec.plan) else None
+        network, why = choose_network(spec.plan, spec.env, default)
+        kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
+                                network=network)
         try:
             container = self._create(kwargs)
         except docker.errors.APIError as exc:
             raise ContainerError(f"could not create the container: {exc.explanation}") from exc
-        run = ContainerRun(container)
+        run = ContainerRun(container, network=why)
         try:
             container.start()
         except BaseException as exc:  # an API error, a timeout, Ctrl-C: never leave it behind
@@ -295,6 +276,13 @@ class DockerBackend:
                 raise ContainerError(f"could not start the container: {exc.explanation}") from exc
             raise
         return run
+
+    def _default_network(self) -> str | None:
+        """The engine's default network (``bridge``), when it has one (``dockerd --bridge=none``: not)."""
+        try:
+            return "bridge" if self.client.networks.list(names=["bridge"]) else None
+        except Exception:  # noqa: BLE001 - no answer: take the host's network, and say so
+            return None
 
     def _create(self, kwargs: dict[str, Any]) -> Any:
         """``containers.create`` without its follow-up inspect (one API round trip instead of two)."""
@@ -324,8 +312,9 @@ class DockerBackend:
 class ContainerRun:
     """A started container."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, *, network: str = "") -> None:
         self.container = container
+        self.network = network  # the network the container got, and why (for the job record)
         self._removed = False
 
     @property

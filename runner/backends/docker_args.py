@@ -1,7 +1,12 @@
 """``resources.docker_args`` parsed into docker-py ``containers.create`` keyword arguments.
 
-Only a safe subset of ``docker run`` options is accepted; anything else (networks, privileged mode,
-extra volumes, devices) is refused with one clear error naming what is allowed. Pure: no daemon.
+Only options that cannot weaken the container's isolation are accepted (limits, environment, user,
+GPUs, tmpfs, dropping capabilities). Options that can (``--privileged``, ``--cap-add``,
+``--security-opt``, ``--device``, the host's IPC, PID, UTS or user namespace) would let a job undo its
+read-only binds (``mount -o remount,rw`` with ``CAP_SYS_ADMIN``) and write into a registered model or
+the cache: they are refused unless the job is created with ``--allow-unsafe-docker-args`` (or
+``RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1``), which the job record then shows. Networks and extra mounts are
+never accepted: runner chooses the network and binds exactly what the job was given. Pure: no daemon.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ def parse_docker_like_args(args: Sequence[str]) -> list[str]:
 
 
 def _ipc(value: str, kw: Kwargs) -> None:
+    if value not in SAFE_IPC:
+        raise _unsafe(f"--ipc={value}")
+    kw["ipc_mode"] = value
+
+
+def _ipc_any(value: str, kw: Kwargs) -> None:
     kw["ipc_mode"] = value
 
 
@@ -43,12 +54,20 @@ def _ulimit(value: str, kw: Kwargs) -> None:
     kw.setdefault("ulimits", []).append(Ulimit(name=name, soft=soft_n, hard=hard_n))
 
 
-def _cap_add(value: str, kw: Kwargs) -> None:
-    kw.setdefault("cap_add", []).append(value)
+def _listed(key: str) -> Callable[[str, Kwargs], None]:
+    def handler(value: str, kw: Kwargs) -> None:
+        kw.setdefault(key, []).append(value)
+    return handler
 
 
-def _cap_drop(value: str, kw: Kwargs) -> None:
-    kw.setdefault("cap_drop", []).append(value)
+def _mode(key: str) -> Callable[[str, Kwargs], None]:
+    def handler(value: str, kw: Kwargs) -> None:
+        kw[key] = value
+    return handler
+
+
+def _privileged(_value: str, kw: Kwargs) -> None:
+    kw["privileged"] = True
 
 
 def _env(value: str, kw: Kwargs) -> None:
@@ -108,12 +127,13 @@ def _ignored(_value: str, _kw: Kwargs) -> None:
     """Options that are already what the runner does (the container is always removed)."""
 
 
-# option -> (takes a value, handler)
+SAFE_IPC = ("private", "shareable", "none", "")
+
+# option -> (takes a value, handler): what a job may always ask for
 OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
     "--ipc": (True, _ipc),
     "--ulimit": (True, _ulimit),
-    "--cap-add": (True, _cap_add),
-    "--cap-drop": (True, _cap_drop),
+    "--cap-drop": (True, _listed("cap_drop")),
     "--env": (True, _env),
     "-e": (True, _env),
     "--shm-size": (True, _shm_size),
@@ -130,24 +150,52 @@ OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
     "--init": (False, _init),
     "--rm": (False, _ignored),
 }
+# options that can weaken isolation: only with --allow-unsafe-docker-args
+UNSAFE_OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
+    "--ipc": (True, _ipc_any),
+    "--cap-add": (True, _listed("cap_add")),
+    "--privileged": (False, _privileged),
+    "--security-opt": (True, _listed("security_opt")),
+    "--device": (True, _listed("devices")),
+    "--pid": (True, _mode("pid_mode")),
+    "--uts": (True, _mode("uts_mode")),
+    "--userns": (True, _mode("userns_mode")),
+}
+NEVER = ("--network", "--net", "-v", "--volume", "--mount", "--volumes-from", "--cgroup-parent",
+         "--add-host", "-p", "--publish", "-P", "--publish-all")
+UNSAFE_HINT = ("remove it; if the job really needs it, create the job with --allow-unsafe-docker-args "
+               "(or RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1): its inputs are then no longer protected, and the "
+               "job record says so")
 
 
 def allowed_options() -> str:
     return ", ".join(sorted(o for o in OPTIONS if o.startswith("--")))
 
 
-def parse_docker_args(args: Sequence[str]) -> Kwargs:
-    """Turn docker_args (``["--ipc=host", "--ulimit memlock=-1"]`` or one string) into create kwargs."""
+def _unsafe(option: str) -> SpecError:
+    return SpecError(f"docker_args option '{option}' could weaken the container's isolation (a job could "
+                     "write into its read-only inputs: a registered model, the download cache), so it is "
+                     "refused", field=FIELD, hint=UNSAFE_HINT)
+
+
+def parse_docker_args(args: Sequence[str], *, allow_unsafe: bool = False) -> Kwargs:
+    """Turn docker_args (``["--shm-size 2g", "--ulimit memlock=-1"]`` or one string) into create
+    kwargs. ``allow_unsafe`` also accepts ``UNSAFE_OPTIONS`` (see the module)."""
     tokens = parse_docker_like_args(args)
     kw: Kwargs = {}
     i = 0
     while i < len(tokens):
         token = tokens[i]
         name, has_inline, inline = token.partition("=")
-        if name not in OPTIONS:
-            raise SpecError(f"docker_args option '{name}' is not supported", field=FIELD,
+        table = UNSAFE_OPTIONS if allow_unsafe and name in UNSAFE_OPTIONS else OPTIONS
+        if name not in table:
+            if name in UNSAFE_OPTIONS:
+                raise _unsafe(name)
+            why = " (runner chooses the network and binds exactly what the job was given)" \
+                if name in NEVER else ""
+            raise SpecError(f"docker_args option '{name}' is not supported{why}", field=FIELD,
                             hint=f"supported options: {allowed_options()}")
-        takes_value, handler = OPTIONS[name]
+        takes_value, handler = table[name]
         if takes_value and not has_inline:
             if i + 1 >= len(tokens):
                 raise SpecError(f"docker_args option '{name}' needs a value", field=FIELD)

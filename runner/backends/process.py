@@ -19,7 +19,6 @@ from pathlib import Path
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.errors import BackendError, ContainerError
-from runner.modes import Mode
 from runner.plan.types import RunPlan
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ def host_path_pairs(spec: RunSpec) -> list[tuple[str, str]]:
     pairs = []
     for binding in spec.plan.bindings:
         actual = spec.host_paths.get(binding.name)
-        if not actual or binding.mode is Mode.DIRECT:
+        if not actual:
             continue
         planned = binding.host_value if Path(actual).is_file() else binding.host_path
         if planned != actual:
@@ -68,8 +67,14 @@ class ProcessBackend:
     """Runs plans as host subprocesses in their own process group."""
 
     name = "process"
-    capabilities = Capabilities(in_container=False, host_process_group=True, docker_args=False, gpus=False,
-                                network_isolation=False)
+    capabilities = Capabilities(
+        read_only_binds=False,
+        in_container=False,
+        host_process_group=True,
+        docker_args=False,
+        gpus=False,
+        network_isolation=False,
+    )
 
     def check(self, plan: RunPlan) -> None:
         return None  # a host process takes any plan (docker_args and GPUs do not apply)
@@ -107,6 +112,8 @@ def kill_group(pid: int) -> bool:
 
 class ProcessRun:
     """A started host process (leader of its own process group)."""
+
+    network = "the host's network: a host process has no network of its own"
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc

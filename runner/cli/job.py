@@ -145,6 +145,10 @@ def create(
     no_upload_on_failure: bool = typer.Option(
         False, "--no-upload-on-failure",
         help="Keep a failed job's outputs (its artifacts too) staged, not uploaded."),
+    allow_unsafe_docker_args: bool = typer.Option(
+        False, "--allow-unsafe-docker-args", envvar="RUNNER_ALLOW_UNSAFE_DOCKER_ARGS",
+        help="Accept docker_args that weaken the container's isolation (--cap-add, --privileged ...); "
+             "the job's inputs are then no longer protected, and its record says so."),
     output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
 ) -> None:
     """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
@@ -161,14 +165,16 @@ def create(
     if stream:
         echo = _echo_stderr if output == "json" else _echo
         record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
-                                      upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet)
+                                      upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet,
+                                      allow_unsafe_docker_args=allow_unsafe_docker_args)
         if output == "json":
             _common.print_json(_as_json(record))
         _summary(record)
         _exit_for(record)
         return
     record = ops.create_or_update(spec, name=name, backend=backend,
-                                  upload_on_failure=not no_upload_on_failure)
+                                  upload_on_failure=not no_upload_on_failure,
+                                  allow_unsafe_docker_args=allow_unsafe_docker_args)
     if output == "json":
         _common.print_json(_as_json(record))
     else:

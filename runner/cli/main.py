@@ -38,6 +38,7 @@ WARM_MODULES = (
     "runner.jobs.run", "runner.jobs.submit", "runner.jobs.materialize", "runner.jobs.supervise",
     "runner.jobs.register", "runner.backends.docker", "runner.backends.process",
     "runner.workspace.registry", "runner.client", "mounts.upload", "mounts.download", "docker",
+    "runner.workspace.protect", "mounts.read_only_view",
     "rich.console", "rich.table",
     # Azure datastores and the FUSE modes: ~0.5 s of imports (adlfs, the Azure SDK, mfusepy) that a
     # job reading from Azure would otherwise pay each time; ~25 MB more in the server
@@ -123,7 +124,7 @@ def warm() -> None:
     SQLite's and the Docker client (~5 ms). The fork server calls it once for all its children."""
     import sqlite3  # (the warm-up's imports are the fork server's, not the CLI's start-up)
 
-    from runner.backends.docker import docker_client  # (for the fork server, not at CLI start-up)
+    from runner.backends.docker_client import docker_client  # (for the fork server, not at CLI start-up)
     from runner.spec.load import spec_from_doc
     from runner.spec.yamlio import load_yaml_text
 

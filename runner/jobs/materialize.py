@@ -20,13 +20,14 @@ import importlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
+from mounts.read_only_view import read_only_view
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
 from runner.modes import Direction, Mode, PathKind
@@ -118,12 +119,19 @@ def workdir_for(binding: Binding, job_dir: JobDir) -> Path:
 
 def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
                        resolved: Mapping[str, ResolvedPath], job_dir: JobDir, out: Materializations,
-                       cache_root: Path | None = None, *, quiet: bool = False) -> None:
+                       cache_root: Path | None = None, *, quiet: bool = False,
+                       read_only_binds: bool = True) -> None:
+    """Materialize every input on ``stack``. A backend without ``read_only_binds`` (a host process)
+    gets a read-only view of data that is not the job's own (a registered model's folder, a cache
+    entry, a local datastore path), never the path itself."""
     for binding in bindings:
         with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
             strategy = input_strategy(binding.mode, cache_root, quiet=quiet)
-            done = stack.enter_context(
-                strategy.materialize(to_source(resolved[binding.name]), workdir_for(binding, job_dir)))
+            workdir = workdir_for(binding, job_dir)
+            done = stack.enter_context(strategy.materialize(to_source(resolved[binding.name]), workdir))
+            if done.shared and done.read_only and done.host_path is not None and not read_only_binds:
+                view = stack.enter_context(read_only_view(done.host_path, workdir))
+                done = replace(done, host_path=view, uri=str(view) if done.uri else None)
         out.add(binding, done)
 
 

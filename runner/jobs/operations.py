@@ -77,11 +77,14 @@ class JobOperations:
     # ---- create -------------------------------------------------------------------------------
     def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
                          echo: Echo | None = None, backend: str | None = None,
-                         upload_on_failure: bool = True, quiet: bool = False) -> Job:
+                         upload_on_failure: bool = True, quiet: bool = False,
+                         allow_unsafe_docker_args: bool = False) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
-        (``quiet``: no progress bars for its transfers)."""
+        (``quiet``: no progress bars for its transfers; ``allow_unsafe_docker_args``: see
+        ``runner.backends.docker_args``)."""
         spec = _as_spec(job)
-        record = self.submit(spec, name=name, backend=backend)
+        record = self.submit(spec, name=name, backend=backend,
+                             allow_unsafe_docker_args=allow_unsafe_docker_args)
         try:
             if stream:
                 return as_job(run_job(self.workspace, record.name, echo=echo,
@@ -95,10 +98,11 @@ class JobOperations:
             raise
         return as_job(self.workspace.get_job(record.name))
 
-    def submit(self, spec: CommandJobSpec, *, name: str | None = None,
-               backend: str | None = None) -> JobRecord:
+    def submit(self, spec: CommandJobSpec, *, name: str | None = None, backend: str | None = None,
+               allow_unsafe_docker_args: bool = False) -> JobRecord:
         """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
-        return submit_job(self.workspace, spec, name=name, backend=backend)
+        return submit_job(self.workspace, spec, name=name, backend=backend,
+                          allow_unsafe_docker_args=allow_unsafe_docker_args)
 
     def start_worker(self, name: str, *, upload_on_failure: bool = True) -> int:
         """Run the job in a detached ``python -m runner.jobs.worker`` process; record its pid."""

@@ -31,6 +31,7 @@ from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, pre
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import register_output_models
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, supervise
+from runner.modes import Mode
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
 from runner.uris import ARTIFACTS
@@ -119,7 +120,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
         mats = Materializations()
-        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet)
+        materialize_inputs(stack, plan.inputs, resolved, job_dir, mats, cache_root=ws.cache_dir, quiet=quiet,
+                           read_only_binds=backend.capabilities.read_only_binds)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved, job_dir, mats)
         run = _prepare_mlflow(record, job_dir, backend, mats)
@@ -206,6 +208,7 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
         raise JobCanceled()
     handle = backend.start(spec, image)
     tracker.lap("container_create_start")
+    tracker.extra["network"] = handle.network
     try:
         if backend.capabilities.host_process_group:  # recovery kills it only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
@@ -282,7 +285,11 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan) -> dict[str, ResolvedPath]
     for b in plan.inputs:
         found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
         # the plan holds the model's storage path; its version's key finds it in the download cache
-        resolved[b.name] = dataclasses.replace(found, cache_key=b.cache_key) if b.cache_key else found
+        if b.cache_key:
+            found = dataclasses.replace(found, cache_key=b.cache_key)
+        if b.mode is Mode.DIRECT and found.datastore is not None:  # it can read its source, not write
+            found = dataclasses.replace(found, env=resolver.datastores.get(found.datastore).read_only_env())
+        resolved[b.name] = found
     for b in plan.outputs:
         resolved[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
                                                    field=f"outputs.{b.name}")

@@ -14,11 +14,13 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from runner.backends import get_backend
 from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.recovery import process_start_time
+from runner.modes import Mode
 from runner.plan.build import build_plan
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
@@ -29,8 +31,12 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
+from runner.workspace.models import ModelStore
+from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+
+UNSAFE_ENV = "RUNNER_ALLOW_UNSAFE_DOCKER_ARGS"
 
 
 def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str
@@ -53,22 +59,39 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
 
 
 @contextlib.contextmanager
-def _located(spec: CommandJobSpec, group: str, name: str) -> Iterator[None]:
-    """Resolution errors (missing path, unknown datastore/job/model) point at the ``path:`` line."""
+def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
+    """Errors about a value (a missing path, an unknown datastore/job/model, a refused docker_args)
+    point at the line it was written on (``inputs.<name>`` → its ``path:``)."""
     try:
         yield
     except (ResolveError, SpecError) as err:
-        field, where = spec.field_location(group, name, "path")
+        path = (*field_path, "path") if field_path[0] in ("inputs", "outputs") else field_path
+        field, where = spec.field_location(*path)
         raise err.located(field, where) from err
 
 
 def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> RunPlan:
-    """Resolve every path and the environment through the workspace, then ``build_plan``."""
+    """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
+    may write (``runner.workspace.protect``), then ``build_plan``."""
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name)
+    guard = WriteGuard(workspace, resolver.datastores, ModelStore(workspace))
+    for name, output in outputs.items():
+        refusal = guard.refusal(output, job_name=job_name)
+        if refusal:
+            field, where = spec.field_location("outputs", name, "path")
+            raise SpecError(f"output '{name}' cannot be written there: {refusal}", field=field, where=where,
+                            hint="write the output somewhere else (or leave out path: for the job's own "
+                                 "default location), and set name/version on the output to register "
+                                 "a new version")
     environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment)
-    return build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
+    plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
+    for binding in plan.inputs:  # a direct input gets read-only credentials: refuse what has none
+        if binding.mode is Mode.DIRECT and inputs[binding.name].datastore is not None:
+            with _located(spec, "inputs", binding.name):
+                resolver.datastores.get(inputs[binding.name].datastore or "").read_only_env()
+    return plan
 
 
 def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
@@ -98,8 +121,11 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
 
 
 def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
-               backend: str | None = None) -> JobRecord:
-    """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
+               backend: str | None = None, allow_unsafe_docker_args: bool = False) -> JobRecord:
+    """Plan the job, snapshot its code and record it as Queued (owned by this process).
+
+    ``allow_unsafe_docker_args`` (or ``RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1``) accepts docker_args that
+    weaken the container's isolation; the record says so (``extra["unsafe_docker_args"]``)."""
     job_name = name or spec.name or generate_job_name()
     check_job_name(job_name, "name")
     if ws.job_exists(job_name):
@@ -109,8 +135,11 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
         raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                         field=f"outputs.{ARTIFACTS}", hint="rename the output")
     plan = plan_job(spec, workspace=ws, job_name=job_name)
+    if allow_unsafe_docker_args or os.environ.get(UNSAFE_ENV, "") in ("1", "true", "yes"):
+        plan = replace(plan, resources=replace(plan.resources, unsafe_docker_args=True))
     backend_name = backend_for(spec, backend)
-    get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    with _located(spec, "resources", "docker_args"):  # what the backend cannot run is refused here
+        get_backend(backend_name).check(plan)
     job_dir = ws.job_dir(job_name)
     queued = utcnow()
     record = JobRecord(
@@ -121,7 +150,9 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
         backend=backend_name, runner_pid=os.getpid(), job_dir=str(job_dir),
         extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
                "literals": dict(plan.literals), "warnings": list(plan.warnings),
-               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+               "status_times": {JobStatus.QUEUED.value: queued.isoformat()},
+               **({"unsafe_docker_args": list(plan.resources.docker_args)}
+                  if plan.resources.unsafe_docker_args and plan.resources.docker_args else {})})
     ws.create_job(record)
     try:
         copy_code(plan.code_source, job_dir)

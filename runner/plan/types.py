@@ -45,6 +45,9 @@ class Resources:
     shm_size: str | None = None
     docker_args: tuple[str, ...] = ()
     gpu_count: int = 0  # -1 means "all"
+    # docker_args may weaken isolation (--cap-add, --privileged ...): only when the job was created
+    # with --allow-unsafe-docker-args (runner.backends.docker_args)
+    unsafe_docker_args: bool = False
 
 
 @dataclass(frozen=True)

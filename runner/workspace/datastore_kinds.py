@@ -67,6 +67,13 @@ class LocalDatastore(DatastoreBase):
     def env_for_direct(self) -> dict[str, str]:
         return {}
 
+    def read_only_env(self) -> dict[str, str]:
+        return {}  # a local path: the executor binds it read-only
+
+    def location(self, workspace_root: Path) -> str:
+        """Where the root physically is (two datastores over one folder have the same location)."""
+        return "file://" + self.open(workspace_root)[1]
+
 
 class AzureCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -88,6 +95,40 @@ class AzureDatastore(DatastoreBase):
     account_url: str | None = Field(default=None, alias="blob_endpoint")
     credentials: AzureCredentials | None = None
     connection_string: SecretStr | None = None
+
+    def read_only_env(self, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
+        """What a ``direct`` input gets: credentials that can only read and list the container.
+
+        With an account key (given, or in the connection string) that is a container SAS with read and
+        list rights, valid for ``valid_s``; a SAS given with the datastore is passed on only when it
+        grants nothing more; no credentials (public access) stay none. Anything else (a SAS that
+        can write, a service principal) cannot be narrowed: ``StorageError``."""
+        creds = self.credentials or AzureCredentials()
+        key = creds.account_key.get_secret_value() if creds.account_key else None
+        parts = _connection_parts(self.connection_string)
+        key = key or parts.get("AccountKey")
+        account = self.account_name or parts.get("AccountName")
+        endpoint = self._blob_endpoint() or parts.get("BlobEndpoint") or (
+            f"https://{account}.blob.core.windows.net" if account else None)
+        sas = creds.sas_token.get_secret_value() if creds.sas_token else parts.get("SharedAccessSignature")
+        if key and account:
+            sas = _read_only_sas(account, self.container, key, valid_s)
+        elif sas is not None and not _reads_only(sas):
+            raise _cannot_narrow(self.name, "its SAS token can write")
+        elif sas is None and (creds.client_secret or parts):
+            raise _cannot_narrow(self.name, "its credentials can write")
+        env = {"AZURE_STORAGE_ACCOUNT_NAME": account} if account else {}
+        if sas is not None and endpoint:
+            env.update(AZURE_STORAGE_SAS_TOKEN=sas.lstrip("?"), AZURE_STORAGE_BLOB_ENDPOINT=endpoint,
+                       AZURE_STORAGE_CONNECTION_STRING=f"BlobEndpoint={endpoint};"
+                                                       f"SharedAccessSignature={sas.lstrip('?')}")
+        return env
+
+    def location(self, workspace_root: Path) -> str:
+        """Where the root physically is: the account and the container (see ``LocalDatastore``)."""
+        parts = _connection_parts(self.connection_string)
+        account = self.account_name or parts.get("AccountName") or parts.get("BlobEndpoint", "").rstrip("/")
+        return f"azure://{account or self._blob_endpoint() or ''}/{self.container}"
 
     @property
     def container(self) -> str:
@@ -212,10 +253,55 @@ class FsspecDatastore(DatastoreBase):
 
         return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
 
+    def read_only_env(self) -> dict[str, str]:
+        """What a ``direct`` input gets: nothing can narrow arbitrary fsspec credentials to reading."""
+        if self.storage_options:
+            raise StorageError(f"datastore '{self.name}' has credentials that cannot be narrowed to "
+                               "read-only, and a direct input must not be able to write its source",
+                               hint="use mode: download or ro_mount for this input")
+        return {}
+
+    def location(self, workspace_root: Path) -> str:
+        """Where the root physically is (see ``LocalDatastore``)."""
+        if self.protocol == "file":
+            return "file://" + str(Path(self.url.removeprefix("file://")).resolve())
+        return self.url.rstrip("/")
+
     def env_for_direct(self) -> dict[str, str]:
         if not self.storage_options:
             return {}
         return {f"FSSPEC_{self.protocol.upper()}": json.dumps(self.storage_options)}
+
+
+def _connection_parts(connection_string: SecretStr | None) -> dict[str, str]:
+    """``Key=Value;...`` of a connection string (values may hold ``=``, as keys and SAS do)."""
+    if connection_string is None:
+        return {}
+    return {key.strip(): value.strip() for key, sep, value in
+            (item.partition("=") for item in connection_string.get_secret_value().split(";")) if sep}
+
+
+def _reads_only(sas: str) -> bool:
+    """A SAS whose permissions (``sp=``) are reading and listing at most."""
+    fields = dict(item.partition("=")[::2] for item in sas.lstrip("?").split("&"))
+    return bool(fields.get("sp")) and set(fields["sp"]) <= set("rl")
+
+
+def _read_only_sas(account: str, container: str, key: str, valid_s: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # direct inputs only
+
+    expiry = datetime.now(UTC) + timedelta(seconds=valid_s)
+    return generate_container_sas(account, container, account_key=key, expiry=expiry,
+                                  permission=ContainerSasPermissions(read=True, list=True))
+
+
+def _cannot_narrow(name: str, why: str) -> StorageError:
+    return StorageError(f"datastore '{name}': a direct input must not be able to write its source, and "
+                        f"{why}", hint="use mode: download or ro_mount for this input, or give the "
+                                       "datastore an account key (runner then hands the job a read-only "
+                                       "SAS) or a read-only SAS token")
 
 
 Datastore = Annotated[LocalDatastore | AzureDatastore | FsspecDatastore, Field(discriminator="type")]

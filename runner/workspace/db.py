@@ -3,7 +3,8 @@ default local datastore ``workspaceblobstore``.
 
 Layout::
 
-    <ws>/runner.db                          SQLite, WAL mode, owner-only permissions
+    <ws>/                                   created owner-only (0700)
+    <ws>/runner.db                          SQLite, WAL mode, owner-only permissions (0600)
     <ws>/datastores/workspaceblobstore/     the default local datastore root
     <ws>/jobs/<job-name>/                   per-job directory
     <ws>/cache/                             download content cache
@@ -214,8 +215,10 @@ class Workspace:
 
     def _init_layout(self) -> None:
         try:
-            for folder in (self.root, self.default_datastore_root, self.jobs_dir, self.cache_dir,
-                           self.staging_dir):
+            if not self.root.exists():  # a new workspace is its owner's alone (0700); its folders inside
+                self.root.parent.mkdir(parents=True, exist_ok=True)
+                self.root.mkdir(mode=0o700)
+            for folder in (self.default_datastore_root, self.jobs_dir, self.cache_dir, self.staging_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             self.secrets_dir.mkdir(mode=0o700, exist_ok=True)
             new_db = not self.db_path.exists()

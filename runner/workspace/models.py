@@ -24,6 +24,7 @@ from runner.spec.names import ASSET_NAME_PATTERN
 from runner.workspace.db import Workspace, utcnow
 
 Models = list[Model]  # (the class below has a method named ``list``)
+Locations = list[tuple[str, str, str]]
 
 
 class ModelStore:
@@ -115,6 +116,14 @@ class ModelStore:
                  " ORDER BY m.name, coalesce(m.version_num, 0) DESC, m.created_at DESC")
         with self.workspace.reading() as conn:
             return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope[1]))]
+
+    def locations(self) -> Locations:
+        """(name, version, where its files are stored) of every version, in every registry namespace:
+        the places no job may write (``runner.workspace.protect``)."""
+        with self.workspace.reading() as conn:
+            rows = conn.execute("SELECT name, version, datastore_uri FROM models "
+                                "WHERE datastore_uri IS NOT NULL").fetchall()
+        return [(row["name"], row["version"], row["datastore_uri"]) for row in rows]
 
     def key(self, name: str) -> str:
         """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""

@@ -115,7 +115,7 @@ class Resolver:
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
             kind=kind, local_path=Path(fs_path) if isinstance(ds, LocalDatastore) else None,
-            cache_key=cache_key, env=ds.env_for_direct())
+            cache_key=cache_key, env=ds.env_for_direct(), datastore=ref.datastore)
 
     def _job_output(self, ref: JobOutputPath, *, base_dir: Path | None, field: str | None) -> ResolvedPath:
         record = self.workspace.get_job(ref.job)  # unknown -> ResolveError listing recent jobs
@@ -179,7 +179,7 @@ class Resolver:
         kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:")
         local = Path(path) if ref.url.startswith("file://") else None
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
-                            cache_key=cache_key, env=env)
+                            cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
 
     def _azure_datastore_for(self, url: str) -> AzureDatastore | None:
         """An Azure datastore whose container the abfs/az URL names (to reuse its credentials)."""

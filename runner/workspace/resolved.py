@@ -25,3 +25,4 @@ class ResolvedPath:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # credentials for ``direct``; secret
     model: tuple[str, str] | None = None  # (name, version) when the reference was a model
     job: str | None = None  # the producing job when the reference was a job output (lineage)
+    datastore: str | None = None  # the datastore it was reached through (its credentials are ``env``)

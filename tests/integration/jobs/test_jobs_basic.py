@@ -208,8 +208,24 @@ def test_resources_shm_and_docker_args(ws: Path, tmp_path: Path) -> None:
         """, name="refused.yml")
     result = cli(ws, "job", "create", "--file", str(refused), "--stream", "--name", "res2")
     assert result.returncode == 2  # a spec error, refused before the job is queued
-    assert "docker_args option '--privileged' is not supported" in result.stderr
+    assert f"{refused}:3:3: resources.docker_args: docker_args option '--privileged' could weaken the " \
+           "container's isolation" in result.stderr
+    assert "--allow-unsafe-docker-args" in result.stderr and "Traceback" not in result.stderr
     assert "res2" not in cli(ws, "job", "list", check=True).stdout
+    # asked for explicitly: it runs, and the record says the job's inputs were not protected
+    # (--privileged itself cannot start in this sandbox: the host's IPC namespace can)
+    host_ipc = write_job(tmp_path, """
+        command: echo hi
+        resources:
+          docker_args: --ipc=host
+        environment:
+          image: runner/busybox:latest
+        """, name="host-ipc.yml")
+    assert cli(ws, "job", "create", "--file", str(host_ipc), "--stream", "--name", "res3").returncode == 2
+    allowed = cli(ws, "job", "create", "--file", str(host_ipc), "--stream", "--name", "res4",
+                  "--allow-unsafe-docker-args", "-o", "json")
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["extra"]["unsafe_docker_args"] == ["--ipc=host"]
 
 
 def test_code_is_snapshotted(ws: Path, tmp_path: Path) -> None:

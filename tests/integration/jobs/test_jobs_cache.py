@@ -81,23 +81,26 @@ def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path,
 
 
 @pytest.mark.azure
-@pytest.mark.root("writes through a read-only hard link into the cache, which only root can")
 def test_a_job_writing_into_its_cached_input_does_not_change_the_next_jobs(
         workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
-    """A local-process job runs as this user (root here, for whom read-only files are writable), and its
-    download input is hard-linked from the cache: what it writes there must not reach the next job."""
+    """A local-process job runs as this user (root here, for whom read-only files are writable): its
+    download input is the cache entry seen through a read-only mount, so what it tries to write there
+    is refused (EROFS) and never reaches the next job."""
     ws = workspace_dir
     _register_model(ws, tmp_path, azure_container)
-    writer = _model_job(tmp_path, "echo tampered > ${{inputs.model}}/weights/w.txt && "
+    writer = _model_job(tmp_path, "if echo tampered > ${{inputs.model}}/weights/w.txt; then echo WROTE; "
+                                  "else echo REFUSED; fi; rm -f ${{inputs.model}}/weights/w.txt; "
+                                  "chmod 777 ${{inputs.model}}/weights/w.txt; "
                                   "cat ${{inputs.model}}/weights/w.txt")
     first = cli(ws, "job", "create", "--file", str(writer), "--stream", "--name", "writer")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "tampered" in first.stdout  # (root: the read-only mode does not stop the write)
+    assert "REFUSED" in first.stdout and "WROTE" not in first.stdout
+    assert "Read-only file system" in first.stdout and "weights v1" in first.stdout
     reader = _model_job(tmp_path, "cat ${{inputs.model}}/weights/w.txt", name="reader.yml")
     second = cli(ws, "job", "create", "--file", str(reader), "--stream", "--name", "reader")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "weights v1" in second.stdout and "tampered" not in second.stdout
-    assert _cache_keys(ws) == ["model:folded:1"]  # fetched again into a fresh entry
+    assert _cache_keys(ws) == ["model:folded:1"]  # the same entry: it never changed
 
 
 def _file_job(tmp_path: Path, path: str) -> Path:

@@ -51,7 +51,9 @@ def test_process_backend_runs_with_host_paths(workspace_dir: Path, tmp_path: Pat
     code_dir = ws / "jobs" / "proc1" / "code"
     assert f"cwd={code_dir} var=hi in=" in result.stdout
     host_input = result.stdout.split(" in=", 1)[1].split()[0]
-    assert Path(host_input).is_dir() and "/mnt/runner" not in host_input
+    # a read-only view under the job's folder, never the datastore's own folder
+    assert host_input.startswith(str(ws / "jobs" / "proc1" / "inputs" / "folder") + "/")
+    assert "/mnt/runner" not in host_input
     assert sha256_tree(datastore_file(ws, "azureml/proc1/copy")) == expected
     assert sha256_tree(datastore_file(ws, "azureml/proc1/copy2")) == expected
     assert datastore_file(ws, "ExperimentRun/dcid.proc1/outputs/marker.txt").read_text() == "done\n"

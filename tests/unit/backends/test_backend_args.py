@@ -10,7 +10,7 @@ import pytest
 from docker.types import DeviceRequest, Mount, Ulimit
 
 from runner.backends.base import BindMount, PreparedImage, RunSpec
-from runner.backends.docker import JOB_LABEL, container_args, context_hash, needs_host_network
+from runner.backends.docker import JOB_LABEL, choose_network, container_args, context_hash, needs_network
 from runner.backends.docker_args import parse_docker_args
 from runner.backends.process import host_env, host_path_pairs, substitute_paths
 from runner.errors import SpecError
@@ -76,8 +76,21 @@ def test_bash_by_default_without_a_detected_shell() -> None:
 def test_direct_remote_binding_uses_host_network() -> None:
     direct = binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data")
     plan = make_plan(inputs=(direct,))
-    assert needs_host_network(plan)
+    assert needs_network(plan)
     assert container_args(plan, ())["network_mode"] == "host"
+
+
+def test_direct_uses_the_default_network_unless_only_the_host_reaches_the_store() -> None:
+    plan = make_plan(inputs=(binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data"),))
+    azurite = {"AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;BlobEndpoint=http://127.0.0.1:10000/a;"}
+    public = {"AZURE_STORAGE_ACCOUNT_NAME": "acct", "AZURE_STORAGE_ACCOUNT_KEY": "k"}
+    assert choose_network(plan, azurite, "bridge")[0] == "host"
+    assert "loopback (127.0.0.1)" in choose_network(plan, azurite, "bridge")[1]
+    assert choose_network(plan, public, "bridge") == (
+        "bridge", "the engine's default network (bridge) for direct bindings")
+    network, why = choose_network(plan, public, None)
+    assert network == "host" and "no default network" in why
+    assert choose_network(make_plan(), azurite, "bridge")[0] == "none"  # no direct binding: no network
 
 
 def test_direct_local_binding_keeps_network_off() -> None:
@@ -94,9 +107,10 @@ def test_gpu_device_requests_from_plan(count: int, expected: int) -> None:
     assert requests[0]["Capabilities"] == [["gpu"]]
 
 
-def test_shm_size_and_docker_args() -> None:
+def test_shm_size_and_docker_args_with_the_unsafe_opt_in() -> None:
     plan = make_plan(resources=Resources(shm_size="2g", docker_args=(
-        "--ipc=host --ulimit memlock=-1:-1", "--cap-add SYS_PTRACE", "-e EXTRA=1", "--gpus all")))
+        "--ipc=host --ulimit memlock=-1:-1", "--cap-add SYS_PTRACE", "-e EXTRA=1", "--gpus all"),
+        unsafe_docker_args=True))
     args = container_args(plan, ())
     assert args["shm_size"] == "2g"
     assert args["ipc_mode"] == "host"
@@ -113,13 +127,31 @@ def test_docker_args_resources() -> None:
                   "user": "1000:1000", "init": True}
 
 
-@pytest.mark.parametrize("bad", ["--network host", "--privileged", "-v /:/host", "--device /dev/sda"])
-def test_unknown_docker_args_refused(bad: str) -> None:
+@pytest.mark.parametrize("bad", ["--network host", "-v /:/host", "--mount type=bind,src=/,dst=/h"])
+def test_networks_and_mounts_are_never_accepted(bad: str) -> None:
+    for allow_unsafe in (False, True):
+        with pytest.raises(SpecError) as info:
+            parse_docker_args([bad], allow_unsafe=allow_unsafe)
+        assert info.value.field == "resources.docker_args"
+        assert "not supported (runner chooses the network and binds exactly" in info.value.message
+        assert "--ipc" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("bad", ["--privileged", "--cap-add SYS_ADMIN", "--cap-add=ALL", "--ipc=host",
+                                 "--security-opt apparmor=unconfined", "--device /dev/sda",
+                                 "--pid host", "--userns=host", "--uts host"])
+def test_options_that_weaken_isolation_need_the_opt_in(bad: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_docker_args([bad])
     assert info.value.field == "resources.docker_args"
-    assert "not supported" in info.value.message
-    assert "--ipc" in (info.value.hint or "")
+    assert "could weaken the container's isolation" in info.value.message
+    assert "--allow-unsafe-docker-args" in (info.value.hint or "")
+    assert parse_docker_args([bad], allow_unsafe=True)  # accepted when asked for
+
+
+def test_safe_ipc_modes_need_no_opt_in() -> None:
+    assert parse_docker_args(["--ipc=private"]) == {"ipc_mode": "private"}
+    assert parse_docker_args(["--ipc shareable"]) == {"ipc_mode": "shareable"}
 
 
 def test_docker_arg_missing_value() -> None:

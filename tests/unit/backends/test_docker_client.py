@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends.docker import DockerBackend, docker_client
+from runner.backends.docker import DockerBackend
+from runner.backends.docker_client import docker_client
 
 
 @pytest.fixture(autouse=True)

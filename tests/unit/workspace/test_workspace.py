@@ -19,6 +19,7 @@ def test_layout_and_default_datastore(tmp_path: Path) -> None:
     for sub in ("jobs", "cache", "staging"):
         assert (tmp_path / "ws" / sub).is_dir()
     assert stat.S_IMODE(ws.db_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ws.root.stat().st_mode) == 0o700  # nobody else reads models, jobs or logs
     with ws.reading() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = [r["name"] for r in conn.execute("SELECT name FROM datastores")]
