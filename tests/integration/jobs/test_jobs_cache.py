@@ -151,3 +151,26 @@ def test_a_datastore_file_changed_in_place_is_fetched_fresh_by_the_next_job(
     assert "VERSION TWO" in second.stdout and "version one" not in second.stdout
     if store == "azure":  # one entry per etag: the new content has a key of its own
         assert len(keys) == 1 and len(_cache_keys(ws)) == 2 and keys[0] in _cache_keys(ws)
+
+
+@pytest.mark.azure
+def test_a_cache_entry_changed_behind_the_caches_back_is_fetched_again_by_the_next_job(
+        workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
+    """Someone (not a job: jobs get the entry read-only) rewrites a cached file in place, same size and
+    modification time: the next job reads the model's real content, fetched again."""
+    import os
+
+    ws = workspace_dir
+    _register_model(ws, tmp_path, azure_container)
+    job = _model_job(tmp_path, "cat ${{inputs.model}}/weights/w.txt")
+    first = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "fill")
+    assert first.returncode == 0 and "weights v1" in first.stdout, first.stdout + first.stderr
+    [cached] = list((ws / "cache" / "entries").glob("*/data/weights/w.txt"))
+    before = cached.stat()
+    cached.chmod(0o644)
+    cached.write_bytes(b"WEIGHTS V2\n")  # same size
+    os.utime(cached, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
+    second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "after")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "weights v1" in second.stdout and "WEIGHTS V2" not in second.stdout
+    assert _cache_keys(ws) == ["model:folded:1"]

@@ -4,14 +4,14 @@ mode the matrix allows for a model folder (download, ro_mount, direct), with the
 local default datastore and on an Azure Blob datastore (Azurite). Every write must be refused, and the
 registered model, on its datastore and in the download cache, must be byte-identical afterwards.
 
-``direct`` on Azure is left out: the job gets the URI and the datastore's credentials and opens the store
-itself, so what it may write is what the credentials allow (as in Azure ML), not something the runner
-can refuse.
+``direct`` on Azure gets the URL and credentials narrowed to reading: the job's write through them is
+refused by the store. A remote folder that cannot be cached is downloaded into the job's own folder:
+bound read-only into a container, a host process's own copy (docs/design/guarantees.md), whose writes
+never reach the store.
 
-Today the process backend hands a job the registry's own folder (``ro_mount``/``direct`` on a local
-datastore) or hard links into it or into the cache (``download``), and root writes there: issue 20
-fixes that. Those cases are strict xfails, so they turn into failures the moment the fix lands (the fixer
-removes the marks).
+Until issue 20 the process backend handed a job the registry's own folder (``ro_mount``/``direct`` on a
+local datastore) or hard links into it or into the cache (``download``), and root wrote there; those
+cases were strict xfails until the fix (read-only views for host processes) landed.
 """
 
 from __future__ import annotations
@@ -42,17 +42,13 @@ echo PROBED
 """
 PROBES = ("create", "overwrite", "append", "delete", "mkdir")
 
-ISSUE_20 = pytest.mark.xfail(strict=True, reason="issue 20: the process backend hands the job the "
-                             "registry's own folder or hard links into it (or into the download cache), "
-                             "writable by root")
-
-
-def _probe_job(tmp_path: Path, mode: str, backend: str, name: str) -> Path:
-    """A job that runs ``PROBE`` against model ``m:1`` as input ``m`` in ``mode``."""
+def _probe_job(tmp_path: Path, mode: str, backend: str, name: str, folder: str | None = None) -> Path:
+    """A job that runs ``PROBE`` against model ``m:1`` (or a plain ``folder`` URI) as input ``m``."""
     command = "\n".join("  " + line for line in PROBE.strip().splitlines())
     compute = "compute: local-process\n" if backend == "process" else ""
+    source = f"type: uri_folder, path: '{folder}'" if folder else "type: custom_model, path: 'azureml:m:1'"
     return write_job(tmp_path, f"command: |\n{command}\n"
-                               f"inputs:\n  m: {{type: custom_model, path: 'azureml:m:1', mode: {mode}}}\n"
+                               f"inputs:\n  m: {{{source}, mode: {mode}}}\n"
                                f"{compute}environment:\n  image: runner/busybox:latest\n", name=f"{name}.yml")
 
 
@@ -116,10 +112,13 @@ CASES = [
     pytest.param("docker", "azure", "download", marks=[pytest.mark.docker, pytest.mark.azure]),
     pytest.param("docker", "azure", "ro_mount",
                  marks=[pytest.mark.docker, pytest.mark.azure, pytest.mark.fuse]),
-    pytest.param("process", "local", "download", marks=ISSUE_20),
-    pytest.param("process", "local", "ro_mount", marks=ISSUE_20),
-    pytest.param("process", "local", "direct", marks=ISSUE_20),
-    pytest.param("process", "azure", "download", marks=[pytest.mark.azure, ISSUE_20]),
+    # a plain folder (not a model version): no cache key, downloaded into the job's own data/ (bound
+    # read-only into a container; a host process's own copy, see test_a_host_process_may_write_its_own_copy)
+    pytest.param("docker", "azure-folder", "download", marks=[pytest.mark.docker, pytest.mark.azure]),
+    pytest.param("process", "local", "download"),
+    pytest.param("process", "local", "ro_mount"),
+    pytest.param("process", "local", "direct"),
+    pytest.param("process", "azure", "download", marks=pytest.mark.azure),
     pytest.param("process", "azure", "ro_mount", marks=[pytest.mark.azure, pytest.mark.fuse]),
 ]
 
@@ -135,7 +134,8 @@ def test_a_job_cannot_write_into_its_input(request: pytest.FixtureRequest, works
     source = _register_local(ws, tmp_path) if store == "local" else \
         _register_azure(ws, tmp_path, request.getfixturevalue("azure_container"))
     name = f"ro-{backend}-{store}-{mode}".replace("_", "-")
-    job = _probe_job(tmp_path, mode, backend, name)
+    folder = "azureml://datastores/az/paths/models/m" if store == "azure-folder" else None
+    job = _probe_job(tmp_path, mode, backend, name, folder)
     result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", name)
     assert result.returncode == 0, result.stdout + result.stderr
     probes = _probes(result.stdout)
@@ -146,6 +146,56 @@ def test_a_job_cannot_write_into_its_input(request: pytest.FixtureRequest, works
     assert source() == _expected(), "the registered model changed"
     for key, tree in _cache_trees(ws).items():
         assert tree == _expected(), f"cache entry {key} changed"
+
+
+@pytest.mark.azure
+def test_a_host_process_may_write_its_own_copy_of_an_uncacheable_download_but_not_the_source(
+        workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
+    """docs/design/guarantees.md: a remote folder with no content identity is downloaded into the job's
+    own folder; a host process gets that copy as it is. Its writes stay there: the store is unchanged."""
+    ws = workspace_dir
+    source = _register_azure(ws, tmp_path, azure_container)
+    job = _probe_job(tmp_path, "download", "process", "own-copy", "azureml://datastores/az/paths/models/m")
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "own-copy")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _probes(result.stdout)["overwrite"] == "allowed"  # its own copy
+    assert source() == _expected()
+    assert not (ws / "jobs" / "own-copy" / "inputs").exists()  # and the copy is gone with the job
+
+
+# A job that tries to write through the direct input's URL with the credentials it was given.
+DIRECT_WRITE = """python -c "
+import fsspec, sys
+fs, root = fsspec.core.url_to_fs(sys.argv[1])
+print('DIRECT read', sorted(p.rsplit('/', 1)[-1] for p in fs.ls(root, detail=False)))
+try:
+    fs.pipe_file(root.rstrip('/') + '/sub/config.json', b'tampered')
+    print('DIRECT write allowed')
+except Exception as exc:
+    print('DIRECT write refused', type(exc).__name__)
+" ${{inputs.m}}"""
+
+
+@pytest.mark.azure
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker), "process"])
+def test_a_direct_input_on_azure_comes_with_credentials_that_cannot_write(
+        request: pytest.FixtureRequest, workspace_dir: Path, tmp_path: Path, backend: str,
+        azure_container: Any) -> None:
+    """``direct`` hands the job the URL and credentials narrowed to reading (docs/design/guarantees.md):
+    the job can list and read its input, and its write is refused by the store."""
+    if backend == "docker":
+        request.getfixturevalue("docker_client")
+    ws = workspace_dir
+    source = _register_azure(ws, tmp_path, azure_container)
+    compute = "compute: local-process\n" if backend == "process" else ""
+    job = write_job(tmp_path, f"command: {json.dumps(DIRECT_WRITE)}\n"
+                              "inputs:\n  m: {type: custom_model, path: 'azureml:m:1', mode: direct}\n"
+                              f"{compute}environment:\n  image: runner/python:3.11\n", name="direct.yml")
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", f"direct-{backend}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DIRECT read ['MLmodel', 'sub', 'weights.bin']" in result.stdout
+    assert "DIRECT write refused" in result.stdout, result.stdout
+    assert source() == _expected()
 
 
 @pytest.mark.docker
