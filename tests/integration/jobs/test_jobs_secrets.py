@@ -9,6 +9,7 @@ the background, and a job and a model fail on paths that do not exist.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ JOB = """
     inputs:
       dl: {type: uri_folder, path: "azureml://datastores/secret/paths/data", mode: download}
       ro: {type: uri_folder, path: "azureml://datastores/secret/paths/data", mode: ro_mount}
-      direct: {type: uri_folder, path: "azureml://datastores/secret/paths/data", mode: direct}
+      direct: {type: uri_folder, path: "azureml://datastores/{reader}/paths/data", mode: direct}
     outputs:
       up: {type: uri_folder, mode: upload, path: "azureml://datastores/secret/paths/out/up"}
       rw: {type: uri_folder, mode: rw_mount, path: "azureml://datastores/secret/paths/out/rw"}
@@ -48,31 +49,35 @@ MISSING = """
     """
 
 
-def _sas(azure_container: Any) -> str:
+def _sas(azure_container: Any, *, write: bool) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
+    permission = ContainerSasPermissions(read=True, list=True, write=write, delete=write, add=write,
+                                         create=write)
     return generate_container_sas(
         azure_container.azurite.account, azure_container.name, account_key=azure_container.azurite.key,
-        permission=ContainerSasPermissions(read=True, write=True, list=True, delete=True, add=True,
-                                           create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1))
+        permission=permission, expiry=datetime.now(UTC) + timedelta(hours=1))
 
 
-def _datastore(kind: str, azure_container: Any) -> tuple[str, list[str]]:
-    """The datastore YAML for one kind of credential, and the secrets that must never be shown."""
+def _datastores(kind: str, azure_container: Any) -> tuple[list[str], list[str]]:
+    """The datastore YAMLs for one kind of credential (``secret``; with a SAS also ``reader``, a read-only
+    SAS: a direct input needs credentials that cannot write), and the secrets that must never be shown."""
     azurite = azure_container.azurite
-    head = (f"name: secret\ntype: azure_blob\naccount_name: {azurite.account}\n"
-            f"container_name: {azure_container.name}\n")
+
+    def head(name: str) -> str:
+        return (f"name: {name}\ntype: azure_blob\naccount_name: {azurite.account}\n"
+                f"container_name: {azure_container.name}\n")
+
     if kind == "account_key":
-        return (head + f"account_url: {azurite.blob_endpoint}\ncredentials:\n  account_key: {azurite.key}\n",
-                [azurite.key])
+        return ([head("secret") + f"account_url: {azurite.blob_endpoint}\ncredentials:\n"
+                                  f"  account_key: {azurite.key}\n"], [azurite.key])
     if kind == "sas_token":
-        sas = _sas(azure_container)
-        signature = urllib.parse.parse_qs(sas)["sig"][0]
-        return (head + f"account_url: {azurite.blob_endpoint}\ncredentials:\n  sas_token: \"{sas}\"\n",
-                [sas, signature])
-    return head + f"connection_string: \"{azurite.connection_string}\"\n", [azurite.connection_string,
-                                                                          azurite.key]
+        tokens = [_sas(azure_container, write=True), _sas(azure_container, write=False)]
+        yamls = [head(name) + f"account_url: {azurite.blob_endpoint}\ncredentials:\n  sas_token: \"{sas}\"\n"
+                 for name, sas in zip(("secret", "reader"), tokens, strict=True)]
+        return yamls, [*tokens, *(urllib.parse.parse_qs(sas)["sig"][0] for sas in tokens)]
+    return ([head("secret") + f"connection_string: \"{azurite.connection_string}\"\n"],
+            [azurite.connection_string, azurite.key])
 
 
 def _forms(secret: str) -> set[str]:
@@ -81,8 +86,14 @@ def _forms(secret: str) -> set[str]:
             urllib.parse.unquote(secret)}
 
 
+# any credential, also one the runner made itself (the read-only SAS it derives from an account key for a
+# direct input): a SAS signature or an account key in a connection string
+CREDENTIAL_SHAPES = re.compile(r"(?:\bsig=|AccountKey=)[A-Za-z0-9%+/=]{16,}")
+
+
 def _shown(text: str, secrets: list[str]) -> list[str]:
-    return [form[:12] + "..." for secret in secrets for form in _forms(secret) if form and form in text]
+    found = [form[:12] + "..." for secret in secrets for form in _forms(secret) if form and form in text]
+    return found + [match[:16] + "..." for match in CREDENTIAL_SHAPES.findall(text)]
 
 
 @pytest.mark.parametrize("kind", ["account_key", "sas_token", "connection_string"])
@@ -94,13 +105,16 @@ def test_no_secret_in_any_log_record_or_output(kind: str, workspace_dir: Path, t
     ws = workspace_dir
     ContainerClient.from_connection_string(azure_container.azurite.connection_string,
                                            azure_container.name).upload_blob("data/a.txt", b"alpha\n")
-    yaml_text, secrets = _datastore(kind, azure_container)
-    datastore = tmp_path / "datastore.yml"
-    datastore.write_text(yaml_text)
-    job = write_job(tmp_path, JOB)
+    yamls, secrets = _datastores(kind, azure_container)
+    outputs = []
+    for index, yaml_text in enumerate(yamls):
+        datastore = tmp_path / f"datastore{index}.yml"
+        datastore.write_text(yaml_text)
+        outputs.append(cli(ws, "--debug", "datastore", "create", "--file", str(datastore), check=True))
+    job = write_job(tmp_path, JOB.replace("{reader}", "reader" if len(yamls) > 1 else "secret"))
     missing = write_job(tmp_path, MISSING, name="missing.yml")
-    outputs = [
-        cli(ws, "--debug", "datastore", "create", "--file", str(datastore), check=True),
+    first = len(outputs)
+    outputs += [
         cli(ws, "--debug", "job", "create", "--file", str(job), "--stream", "--name", "fg", check=True),
         cli(ws, "job", "create", "--file", str(job), "--name", "bg", check=True),
         cli(ws, "--debug", "job", "create", "--file", str(missing), "--stream", "--name", "bad"),
@@ -109,10 +123,12 @@ def test_no_secret_in_any_log_record_or_output(kind: str, workspace_dir: Path, t
         cli(ws, "--debug", "model", "create", "--name", "m", "--version", "2", "--type", "custom_model",
             "--path", "azureml://datastores/secret/paths/nothing/here"),
     ]
-    assert "alpha\nalpha" in outputs[1].stdout and "direct in:" in outputs[1].stdout  # every mode ran
+    fg, bad, bad_model = outputs[first], outputs[first + 2], outputs[first + 4]
+    assert "alpha\nalpha" in fg.stdout and "direct in:" in fg.stdout  # every mode ran
     assert wait_for_status(ws, "bg", {"Completed", "Failed"})["status"] == "Completed"
-    assert outputs[3].returncode != 0 and "no/such/folder" in outputs[3].stderr  # the failures say where
-    assert outputs[5].returncode != 0 and "nothing/here" in outputs[5].stderr  # ... (without a secret)
+    assert bad.returncode != 0 and "no/such/folder" in bad.stderr  # the failures say where
+    assert bad_model.returncode != 0 and "nothing/here" in bad_model.stderr  # ... (without a secret)
+    shown_fg = len(outputs) + 3
     for args in (("datastore", "show", "--name", "secret"), ("datastore", "show", "--name", "secret", "-o",
                  "json"), ("datastore", "list", "-o", "json"), ("job", "show", "--name", "fg", "-o", "json"),
                  ("job", "list", "-o", "json"),
@@ -121,7 +137,7 @@ def test_no_secret_in_any_log_record_or_output(kind: str, workspace_dir: Path, t
         outputs.append(cli(ws, *args, check=True))
     for result in outputs:  # ... and none of it is a secret
         assert _shown(result.stdout + result.stderr, secrets) == [], " ".join(map(str, result.args[3:]))
-    assert json.loads(outputs[9].stdout)["status"] == "Completed"
+    assert json.loads(outputs[shown_fg].stdout)["status"] == "Completed"
     credential_store = {ws / "secrets", ws / "runner.db", ws / "runner.db-wal", ws / "runner.db-shm"}
     files = [p for p in ws.rglob("*") if p.is_file() and not any(s == p or s in p.parents
                                                                    for s in credential_store)]
