@@ -69,6 +69,18 @@ def _skip_reason(report: pytest.BaseReport) -> str:
     return str(longrepr)
 
 
+# A marker is a promise: a test marked fuse, docker or azure needs that service, so it asks for it (and
+# skips locally, fails in CI, when it is missing) even where it reaches the service only through a job.
+MARKER_FIXTURES = {"fuse": "fuse_available", "docker": "docker_client", "azure": "azurite"}
+
+
+@pytest.fixture(autouse=True)
+def _marked_services(request: pytest.FixtureRequest) -> None:
+    for marker, fixture in MARKER_FIXTURES.items():
+        if request.node.get_closest_marker(marker) is not None:
+            request.getfixturevalue(fixture)
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("RUNNER_CACHE_DIR", Path.home() / ".cache" / "runner"))
 

@@ -12,9 +12,21 @@ from docs_examples import parse_page
 from docs_pages import DOCS, checkout_runner
 
 PAGES = sorted(DOCS.rglob("*.md"))
+# a block's `<!-- needs: NAME -->` -> the marker its page's test carries (selection, marker audit)
+NEED_MARKERS = {"docker": pytest.mark.docker, "fuse": pytest.mark.fuse, "azurite": pytest.mark.azure,
+                "examples": pytest.mark.examples}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+def _page_param(page: Path) -> object:
+    try:
+        needs = {need for block in parse_page(page) for need in block.needs}
+    except Exception:  # noqa: BLE001 - a broken page fails in the test itself, with its message
+        needs = set()
+    return pytest.param(page, id=str(page.relative_to(DOCS)),
+                        marks=[NEED_MARKERS[n] for n in sorted(needs) if n in NEED_MARKERS])
+
+
+@pytest.mark.parametrize("page", [_page_param(p) for p in PAGES])
 def test_page_examples(page: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     blocks = parse_page(page)  # raises on a broken convention (fence without language, orphan marker)
     runner = checkout_runner(tmp_path, request)

@@ -1,4 +1,5 @@
-"""The download content cache through real jobs: a model version on an Azure Blob datastore is fetched
+"""The download content cache through real jobs (local-process: each job gets its input through a
+read-only FUSE view, hence the fuse marker): a model version on an Azure Blob datastore is fetched
 by its first job only; later jobs get it from the cache (a version's content never changes); a datastore
 file changed in place is fetched fresh by the next job (its key names its etag, or mtime and size)."""
 
@@ -46,6 +47,7 @@ def _cache_keys(ws: Path) -> list[str]:
 
 
 @pytest.mark.azure
+@pytest.mark.fuse
 def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path, tmp_path: Path,
                                                             azure_container: Any) -> None:
     ws = workspace_dir
@@ -81,6 +83,7 @@ def test_a_model_folder_is_downloaded_by_the_first_job_only(workspace_dir: Path,
 
 
 @pytest.mark.azure
+@pytest.mark.fuse
 def test_a_job_writing_into_its_cached_input_does_not_change_the_next_jobs(
         workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
     """A local-process job runs as this user (root here, for whom read-only files are writable): its
@@ -114,6 +117,7 @@ def _file_job(tmp_path: Path, path: str) -> Path:
         """, name="file.yml")
 
 
+@pytest.mark.fuse
 @pytest.mark.parametrize("store", [pytest.param("azure", marks=pytest.mark.azure), "local"])
 def test_a_datastore_file_changed_in_place_is_fetched_fresh_by_the_next_job(
         request: pytest.FixtureRequest, workspace_dir: Path, tmp_path: Path, store: str) -> None:
@@ -154,6 +158,7 @@ def test_a_datastore_file_changed_in_place_is_fetched_fresh_by_the_next_job(
 
 
 @pytest.mark.azure
+@pytest.mark.fuse
 def test_a_cache_entry_changed_behind_the_caches_back_is_fetched_again_by_the_next_job(
         workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
     """Someone (not a job: jobs get the entry read-only) rewrites a cached file in place, same size and

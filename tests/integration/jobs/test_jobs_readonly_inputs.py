@@ -115,10 +115,11 @@ CASES = [
     # a plain folder (not a model version): no cache key, downloaded into the job's own data/ (bound
     # read-only into a container; a host process's own copy, see test_a_host_process_may_write_its_own_copy)
     pytest.param("docker", "azure-folder", "download", marks=[pytest.mark.docker, pytest.mark.azure]),
-    pytest.param("process", "local", "download"),
-    pytest.param("process", "local", "ro_mount"),
-    pytest.param("process", "local", "direct"),
-    pytest.param("process", "azure", "download", marks=pytest.mark.azure),
+    # a host process gets a read-only FUSE view of a local path or a cache entry
+    pytest.param("process", "local", "download", marks=pytest.mark.fuse),
+    pytest.param("process", "local", "ro_mount", marks=pytest.mark.fuse),
+    pytest.param("process", "local", "direct", marks=pytest.mark.fuse),
+    pytest.param("process", "azure", "download", marks=[pytest.mark.azure, pytest.mark.fuse]),
     pytest.param("process", "azure", "ro_mount", marks=[pytest.mark.azure, pytest.mark.fuse]),
 ]
 
@@ -129,7 +130,7 @@ def test_a_job_cannot_write_into_its_input(request: pytest.FixtureRequest, works
     ws = workspace_dir
     if backend == "docker":
         request.getfixturevalue("docker_client")
-    if store == "azure" and mode == "ro_mount":
+    if request.node.get_closest_marker("fuse") is not None:
         request.getfixturevalue("fuse_available")
     source = _register_local(ws, tmp_path) if store == "local" else \
         _register_azure(ws, tmp_path, request.getfixturevalue("azure_container"))

@@ -163,7 +163,9 @@ def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_pat
             with pytest.raises(OSError) as info:
                 attempt()
             assert info.value.errno == errno.EROFS
-        output = in_container(docker_client, root, "echo x > /data/new.txt 2>&1; cat /data/a.txt; echo",
+        # the shell's own message for a refused redirection goes to its stderr: `{ ...; } 2>&1` puts it
+        # on stdout, in order (the container's two streams are merged in no fixed order)
+        output = in_container(docker_client, root, "{ echo x > /data/new.txt; } 2>&1; cat /data/a.txt; echo",
                               read_only=True)
     assert "Read-only file system" in output and output.rstrip().endswith("original")
     assert store.sha256_tree("model") == {"a.txt": hashlib.sha256(b"original").hexdigest()}
