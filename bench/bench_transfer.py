@@ -4,21 +4,31 @@
 
 One invocation: a fresh private Azurite, the data sets uploaded once (1 GiB file, 2,000 x 64 KiB,
 20 x 50 MiB; ``--quick``: 64 MiB, 200 x 64 KiB, 4 x 8 MiB), then for every data set the median of
-``--runs`` runs (tools interleaved run by run; for downloads, which goes first rotates) of
+``--runs`` runs (tools interleaved run by run, which one goes first rotating) of
 
-* download: ``DownloadStrategy`` (no cache) vs ``rclone copy`` with tuned flags; plus the cached
-  repeat of the large file (time until the input is ready on a cache hit);
-* upload: ``UploadStrategy`` vs ``rclone copy`` and vs azure-storage-blob ``upload_blob`` with tuned
-  ``max_concurrency`` (each upload into a fresh container, checked for size and dropped afterwards).
+* download: ``DownloadStrategy`` (no cache; with and without its MD5 check) vs ``rclone copy`` with
+  tuned flags; plus the cached repeat of the large file (time until the input is ready on a cache hit);
+* upload: ``UploadStrategy`` vs ``rclone copy``, vs azure-storage-blob ``upload_blob`` with tuned
+  ``max_concurrency`` and the same MD5 checks as ours (``sdk-md5``), and vs the SDK without MD5 (``sdk``,
+  shown, never a target: it does less work). Each upload goes into a fresh container.
 
-Ours runs in a child process (``bench/child_ops.py``) so its peak RSS is its own; its time is the
-strategy call inside that process (a job's runner process has its imports done already); the whole
-child's wall time (interpreter start and imports included) is reported next to it. MB = 10^6 bytes.
+After every run of every tool, what it moved is read back and compared with the source's SHA-256
+(untimed): the downloaded files, the uploaded blobs.
+
+Like is compared with like, in two named rows per figure:
+
+* **in-process**: the transfer inside each tool's process: our strategy call (a job's runner has its
+  imports done already), rclone's own elapsed time from its JSON stats, the SDK's upload calls;
+* **whole process**: spawn to exit for every tool (ours: interpreter start and imports included).
+
+Every tool runs in a child process (``bench/child_ops.py`` for ours and the SDK) so its peak RSS and CPU
+are its own. MB = 10^6 bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import time
@@ -33,19 +43,24 @@ if __package__ in (None, ""):
 from bench.common import (
     CODE,
     CONTAINER,
+    RCLONE_STATS_FLAGS,
     Azurite,
     ChildResult,
     Cleanup,
     DataSet,
+    Digests,
     Row,
     bench_environment,
+    check_tree,
     child_ops,
     load_average,
     machine_info,
     median,
     print_out,
+    rclone_elapsed,
     rclone_remote,
     render_table,
+    rotated,
     run_child,
     write_section,
 )
@@ -61,7 +76,8 @@ SDK_CONCURRENCY = 16
 
 @dataclass
 class Samples:
-    """Per tool: seconds (the measured step), wall seconds and CPU seconds (whole process), peak RSS."""
+    """Per tool: in-process seconds (the measured step: our strategy call, rclone's own elapsed time from
+    its stats, the SDK's upload calls), whole-process seconds (spawn to exit), CPU seconds and peak RSS."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
     wall: dict[str, list[float]] = field(default_factory=dict)
@@ -77,6 +93,9 @@ class Samples:
     def med(self, tool: str) -> float:
         return median(self.seconds.get(tool, []))
 
+    def med_wall(self, tool: str) -> float:
+        return median(self.wall.get(tool, []))
+
 
 def remote_path(data: DataSet) -> str:
     return f"{CONTAINER}/{data.name}/f00000.bin" if data.files == 1 else f"{CONTAINER}/{data.name}"
@@ -86,34 +105,31 @@ DOWNLOAD_TOOLS = ("ours", "ours-nomd5", "rclone")
 
 
 def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, samples: Samples,
-                 run: int = 0) -> None:
-    """One run of each tool on ``data`` (outputs removed after each, untimed). Which tool goes first
-    rotates with ``run``: the first reads after Azurite's restart are slower (as in bench_ro_mount)."""
+                 digests: Digests, run: int = 0) -> None:
+    """One run of each tool on ``data``; what each downloaded is checked byte for byte against the
+    source (untimed) and removed. Which tool goes first rotates with ``run``: the first reads after
+    Azurite's restart are slower (as in bench_ro_mount)."""
     dest = work / "download"
     shutil.rmtree(dest, ignore_errors=True)
-    first = run % len(DOWNLOAD_TOOLS)
-    for tool in DOWNLOAD_TOOLS[first:] + DOWNLOAD_TOOLS[:first]:
+    for tool in rotated(DOWNLOAD_TOOLS, run):
         if tool == "rclone":
-            theirs = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
-                                *RCLONE_DOWNLOAD_FLAGS], cleanup, env=azurite.rclone_env())
-            copied = sum(1 for p in (dest / "data").rglob("*") if p.is_file())
-            if copied != data.files:
-                raise RuntimeError(f"rclone copied {copied} files of {data.files}")
-            samples.add("rclone", theirs.seconds, theirs)
+            argv = ["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
+                    *RCLONE_DOWNLOAD_FLAGS, *RCLONE_STATS_FLAGS]
+            theirs = run_child(argv, cleanup, env=azurite.rclone_env())
+            samples.add("rclone", rclone_elapsed(theirs.stderr), theirs)
         else:
             extra = ["--no-verify"] if tool == "ours-nomd5" else []
             argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
             if data.files == 1:
                 argv.append("--file")
             ours = run_child(argv, cleanup, env=azurite.child_env())
-            info = ours.json()
-            if info["files"] != data.files:
-                raise RuntimeError(f"{tool} downloaded {info['files']} files of {data.files}")
-            samples.add(tool, float(info["seconds"]), ours)
+            samples.add(tool, float(ours.json()["seconds"]), ours)
+        check_tree(dest / "data", digests.of(data), f"{tool} download of {data.name}, run {run + 1}")
         shutil.rmtree(dest, ignore_errors=True)
 
 
-def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, runs: int) -> Samples:
+def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, runs: int,
+                  digests: Digests) -> Samples:
     """Fill the content cache with the large file once, then time ``runs`` repeated jobs (cache hits)."""
     cache = work / "cache"
     samples = Samples()
@@ -122,6 +138,7 @@ def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup,
         argv = child_ops("download", "--path", remote_path(data), "--file", "--workdir", str(workdir),
                          "--cache", str(cache))
         result = run_child(argv, cleanup, env=azurite.child_env())
+        check_tree(workdir / "data", digests.of(data), f"cached download, run {run}")
         if run > 0:  # run 0 filled the cache
             samples.add("ours", float(result.json()["seconds"]), result)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -129,80 +146,117 @@ def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup,
     return samples
 
 
+# what "in-process" times for each baseline (ours: the strategy call, after the imports)
+IN_PROCESS = {"rclone": "its own elapsed time (JSON stats)", "sdk": "its upload calls",
+              "sdk-md5": "its upload calls"}
+UPLOAD_TOOLS = ("ours", "rclone", "sdk", "sdk-md5")
+# what each upload checks, for the table (ours: every block's MD5 checked by the service, the whole
+# file's MD5 computed, stored and compared with what the service then reports, and the size)
+UPLOAD_VERIFICATION = {
+    "rclone": "rclone: MD5 of each file computed, stored and compared after the copy",
+    "sdk": "azure-storage-blob: no MD5",
+    "sdk-md5": "azure-storage-blob with validate_content (MD5 of every request checked by the service), "
+               "the whole file's MD5 stored and compared, the size checked: what ours does",
+}
+
+
 def upload_run(azurite: Azurite, data: DataSet, local: Path, run: int, cleanup: Cleanup,
-               samples: Samples) -> None:
+               samples: Samples, manifest: Path) -> None:
+    """One upload per tool into a fresh container (the order rotates with ``run``); the container's
+    blobs are then read back and checked against the source's SHA-256 (untimed) and dropped."""
     src = local / data.name
-    for tool in ("ours", "rclone", "sdk"):
+    for tool in rotated(UPLOAD_TOOLS, run):
         container = f"up-{tool}-{data.name}-{run}"
         target = f"{container}/{data.name}"
         if tool == "rclone":
-            result = run_child(["rclone", "copy", str(src), rclone_remote(target), *RCLONE_UPLOAD_FLAGS],
-                               cleanup, env=azurite.rclone_env())
-            seconds = result.seconds
+            result = run_child(["rclone", "copy", str(src), rclone_remote(target), *RCLONE_UPLOAD_FLAGS,
+                                *RCLONE_STATS_FLAGS], cleanup, env=azurite.rclone_env())
+            seconds = rclone_elapsed(result.stderr)
         else:
-            op = "upload" if tool == "ours" else "sdk-upload"
-            result = run_child(child_ops(op, "--src", str(src), "--path", target, "--concurrency",
+            op = {"ours": ["upload"], "sdk": ["sdk-upload"], "sdk-md5": ["sdk-upload", "--md5"]}[tool]
+            result = run_child(child_ops(*op, "--src", str(src), "--path", target, "--concurrency",
                                          str(SDK_CONCURRENCY)), cleanup, env=azurite.child_env())
             seconds = float(result.json()["seconds"])
         samples.add(tool, seconds, result)
-        stored = run_child(child_ops("drop-container", "--container", container), cleanup,
-                           env=azurite.child_env()).json()
+        stored = run_child(child_ops("drop-container", "--container", container, "--expect", str(manifest)),
+                           cleanup, env=azurite.child_env()).json()
         if stored["bytes"] != data.total or stored["files"] != data.files:
             raise RuntimeError(f"{tool} upload of {data.name}: {stored} stored, expected "
                                f"{data.files} files / {data.total} bytes")
 
 
-def throughput_rows(kind: str, data: DataSet, samples: Samples, baseline: str, target: str) -> list[Row]:
-    ours, theirs = samples.med("ours"), samples.med(baseline)
-    wall = median(samples.wall["ours"])
-    note = (f"baseline: {baseline}; ours incl. process start+imports: "
-            f"{data.total / wall / 1e6:.0f} MB/s")
-    note += (f"; CPU s (whole process): ours {median(samples.cpu['ours']):.2f}, {baseline} "
-             f"{median(samples.cpu[baseline]):.2f}")
-    if "ours-nomd5" in samples.seconds:
-        note += f"; ours without the MD5 check: {data.total / samples.med('ours-nomd5') / 1e6:.0f} MB/s"
-    rows = [Row(f"{kind} {data.label()} MB/s", data.total / ours / 1e6, data.total / theirs / 1e6, "MB/s",
-                target, note=note)]
+def throughput_rows(kind: str, data: DataSet, samples: Samples, baseline: str, target: str,
+                    baseline_note: str = "") -> list[Row]:
+    """Ours against ``baseline``, twice and named: in-process (the transfer inside each tool's process)
+    and whole process (spawn to exit: interpreter start and imports for ours, the binary's start for
+    rclone); plus files/s and peak RSS."""
+    total = data.total
+    cpu = (f"CPU s (whole process): ours {median(samples.cpu['ours']):.2f}, {baseline} "
+           f"{median(samples.cpu[baseline]):.2f}")
+    rows = [
+        Row(f"{kind} {data.label()} MB/s, in-process, vs {baseline}", total / samples.med("ours") / 1e6,
+            total / samples.med(baseline) / 1e6, "MB/s", target,
+            note="; ".join(filter(None, [f"ours: the strategy call; {baseline}: {IN_PROCESS[baseline]}",
+                                         baseline_note, cpu]))),
+        Row(f"{kind} {data.label()} MB/s, whole process, vs {baseline}",
+            total / samples.med_wall("ours") / 1e6, total / samples.med_wall(baseline) / 1e6, "MB/s", target,
+            note="spawn to exit: ours incl. interpreter start and imports"),
+    ]
     if data.files > 1:
-        rows.append(Row(f"{kind} {data.label()} files/s", data.files / ours, data.files / theirs,
-                        "files/s", target, note=f"baseline: {baseline}"))
-    rss_note = f"baseline: {baseline} peak RSS"
-    rows.append(Row(f"{kind} {data.label()} peak RSS", max(samples.rss["ours"]),
-                    max(samples.rss[baseline]), "MB", "<= 300 MB", higher_is_better=False, note=rss_note))
+        rows.append(Row(f"{kind} {data.label()} files/s, in-process, vs {baseline}",
+                        data.files / samples.med("ours"), data.files / samples.med(baseline), "files/s",
+                        target, note=baseline_note))
     return rows
+
+
+def rss_row(kind: str, data: DataSet, samples: Samples, baseline: str) -> Row:
+    return Row(f"{kind} {data.label()} peak RSS", max(samples.rss["ours"]), max(samples.rss[baseline]), "MB",
+               "<= 300 MB", higher_is_better=False, note=f"baseline: {baseline} peak RSS")
 
 
 def bench_downloads(azurite: Azurite, work: Path, sets: list[DataSet], runs: int,
                     cleanup: Cleanup) -> list[Row]:
     rows: list[Row] = []
+    digests = Digests(work / "data")
     for data in sets:
         azurite.restart()
         samples = Samples()
         for run in range(runs):
-            download_run(azurite, data, work, cleanup, samples, run)
+            download_run(azurite, data, work, cleanup, samples, digests, run)
             log.info("download %s run %d: %s (load %s)", data.name, run + 1,
                      {k: round(v[-1], 2) for k, v in samples.seconds.items()}, load_average())
-        rows += throughput_rows("download", data, samples, "rclone", ">= 1.0x")
+        rows += throughput_rows("download", data, samples, "rclone", ">= 1.0x",
+                                "both check sizes, and MD5 of the files fetched in one request")
+        rows.append(Row(f"download {data.label()} MB/s, in-process, ours without MD5 vs rclone",
+                        data.total / samples.med("ours-nomd5") / 1e6,
+                        data.total / samples.med("rclone") / 1e6, "MB/s", "-",
+                        note="ours checks sizes only here; rclone as above"))
+        rows.append(rss_row("download", data, samples, "rclone"))
     large = sets[0]
-    cached = cached_repeat(azurite, large, work, cleanup, runs)
+    cached = cached_repeat(azurite, large, work, cleanup, runs, digests)
     rows.append(Row(f"download {large.label()} cached repeat: input ready", cached.med("ours"),
                     float("nan"), "s", "<= 1 s", higher_is_better=False,
-                    note=f"incl. process start: {median(cached.wall['ours']):.2f} s"))
+                    note=f"in-process; whole process: {median(cached.wall['ours']):.2f} s"))
     return rows
 
 
 def bench_uploads(azurite: Azurite, work: Path, sets: list[DataSet], runs: int,
                   cleanup: Cleanup) -> list[Row]:
     rows: list[Row] = []
+    digests = Digests(work / "data")
     for data in sets:
         azurite.restart()
+        manifest = work / f"manifest-{data.name}.json"
+        manifest.write_text(json.dumps({f"{data.name}/{rel}": sha for rel, sha in digests.of(data).items()}))
         samples = Samples()
         for run in range(runs):
-            upload_run(azurite, data, work / "data", run, cleanup, samples)
+            upload_run(azurite, data, work / "data", run, cleanup, samples, manifest)
             log.info("upload %s run %d: %s (load %s)", data.name, run + 1,
                      {k: round(v[-1], 2) for k, v in samples.seconds.items()}, load_average())
-        better = min(("rclone", "sdk"), key=samples.med)
-        rows += throughput_rows("upload", data, samples, better, ">= 1.0x")
+        for baseline in ("rclone", "sdk-md5", "sdk"):
+            target = "-" if baseline == "sdk" else ">= 1.0x"  # the SDK alone does less work
+            rows += throughput_rows("upload", data, samples, baseline, target, UPLOAD_VERIFICATION[baseline])
+        rows.append(rss_row("upload", data, samples, "rclone"))
     return rows
 
 

@@ -3,10 +3,11 @@
     python bench/child_ops.py download --path bench/large/f00000.bin --file --workdir DIR [--cache DIR]
                                        [--no-verify]
     python bench/child_ops.py upload --src DIR --path container/prefix
-    python bench/child_ops.py sdk-upload --src DIR --path container/prefix [--concurrency 16]
+    python bench/child_ops.py sdk-upload --src DIR --path container/prefix [--concurrency 16] [--md5]
     python bench/child_ops.py mount --path bench --workdir DIR        (unmounts when stdin closes)
     python bench/child_ops.py read-files --dir DIR                     (every file, 1 MiB reads)
-    python bench/child_ops.py drop-container --container NAME          (prints the bytes it held)
+    python bench/child_ops.py drop-container --container NAME [--expect MANIFEST.json]
+                                                (prints the bytes it held; checks their SHA-256)
 
 The Azurite connection string comes from ``BENCH_AZURE_CONNECTION_STRING`` (never argv). Each operation
 prints one JSON line with its in-process timings (``seconds``: the measured step only, after imports).
@@ -77,8 +78,14 @@ def op_upload(args: argparse.Namespace) -> None:
 
 
 def op_sdk_upload(args: argparse.Namespace) -> None:
-    """azure-storage-blob ``upload_blob`` with tuned concurrency: files in parallel, blocks in parallel."""
-    from azure.storage.blob import BlobServiceClient
+    """azure-storage-blob ``upload_blob`` with tuned concurrency: files in parallel, blocks in parallel.
+
+    ``--md5``: the checks ours makes: every request's MD5 checked by the service (``validate_content``),
+    the whole file's MD5 computed, stored as the blob's Content-MD5, and compared (with the size) with
+    what the service reports once the blob is committed."""
+    import hashlib
+
+    from azure.storage.blob import BlobServiceClient, ContentSettings
 
     service = BlobServiceClient.from_connection_string(connection_string(), max_single_put_size=4 * MiB,
                                                        max_block_size=8 * MiB)
@@ -91,11 +98,26 @@ def op_sdk_upload(args: argparse.Namespace) -> None:
     workers = max(1, min(args.concurrency, len(files)))
     per_file = max(1, args.concurrency // workers)
 
+    def file_md5(path: Path) -> bytes:
+        digest = hashlib.md5()
+        with open(path, "rb") as stream:
+            while block := stream.read(8 * MiB):
+                digest.update(block)
+        return digest.digest()
+
     def put(path: Path) -> None:
         name = f"{prefix}/{path.relative_to(src).as_posix()}" if prefix else path.relative_to(src).as_posix()
+        size = path.stat().st_size
+        md5 = file_md5(path) if args.md5 else b""
+        settings = ContentSettings(content_md5=bytearray(md5)) if args.md5 else None
         with open(path, "rb") as data:
-            container.upload_blob(name, data, length=path.stat().st_size, overwrite=True,
-                                  max_concurrency=per_file)
+            blob = container.upload_blob(name, data, length=size, overwrite=True, max_concurrency=per_file,
+                                         validate_content=args.md5, content_settings=settings)
+        if args.md5:
+            props = blob.get_blob_properties()
+            stored = props.content_settings.content_md5
+            if props.size != size or stored is None or bytes(stored) != md5:
+                raise OSError(f"verification failed for {name}")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
@@ -139,14 +161,29 @@ def op_read_files(args: argparse.Namespace) -> None:
 
 
 def op_drop_container(args: argparse.Namespace) -> None:
+    """Count (and with ``--expect``, read back and SHA-256) every blob of a container, then delete it."""
+    import hashlib
+
     from azure.storage.blob import BlobServiceClient
 
     container = BlobServiceClient.from_connection_string(connection_string()).get_container_client(
         args.container)
-    stored = sum(int(blob.size or 0) for blob in container.list_blobs())
-    files = sum(1 for _ in container.list_blobs())
+    expected = json.loads(Path(args.expect).read_text()) if args.expect else None
+    found: dict[str, str] = {}
+    stored = files = 0
+    for blob in container.list_blobs():
+        stored += int(blob.size or 0)
+        files += 1
+        if expected is not None:
+            digest = hashlib.sha256()
+            for chunk in container.download_blob(blob.name, max_concurrency=4).chunks():
+                digest.update(chunk)
+            found[blob.name] = digest.hexdigest()
     container.delete_container()
-    emit(bytes=stored, files=files)
+    if expected is not None and found != expected:
+        wrong = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
+        raise SystemExit(f"{args.container}: {len(wrong)} blobs differ from the source, e.g. {wrong[:3]}")
+    emit(bytes=stored, files=files, checked=expected is not None)
 
 
 def main() -> None:
@@ -163,12 +200,16 @@ def main() -> None:
         upload.add_argument("--src", required=True)
         upload.add_argument("--path", required=True)
         upload.add_argument("--concurrency", type=int, default=16)
+        if name == "sdk-upload":
+            upload.add_argument("--md5", action="store_true", help="the same MD5 checks as ours")
     mount = sub.add_parser("mount")
     mount.add_argument("--path", required=True)
     mount.add_argument("--workdir", required=True)
     mount.add_argument("--read-ahead-kb", type=int, help="the kernel's readahead window (default: ours)")
     sub.add_parser("read-files").add_argument("--dir", required=True)
-    sub.add_parser("drop-container").add_argument("--container", required=True)
+    drop = sub.add_parser("drop-container")
+    drop.add_argument("--container", required=True)
+    drop.add_argument("--expect", help="JSON {blob name: SHA-256} the container must hold exactly")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     {"download": op_download, "upload": op_upload, "sdk-upload": op_sdk_upload, "mount": op_mount,

@@ -7,12 +7,18 @@
 * ``run_child`` / ``Child``: a child process timed from spawn to exit, with its own peak RSS
   (``os.wait4`` gives the rusage of exactly that child);
 * ``Cleanup``: everything started here (processes, mounts, temp dirs) is undone on every exit path,
-  including Ctrl-C and SIGTERM.
+  including Ctrl-C and SIGTERM;
+* ``Digests`` / ``check_tree``: the SHA-256 of every file of the local data sets, and the check, after
+  every run of every tool, that what it moved (downloaded, uploaded, read through a mount) is those
+  bytes (untimed: a benchmark that moved the wrong bytes has no figure);
+* ``rclone_elapsed``: rclone's own transfer time from its JSON stats (``RCLONE_STATS_FLAGS``), so its
+  in-process figure can stand next to ours (its whole process: ``ChildResult.seconds``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -221,6 +227,69 @@ def use_code(revision: str, into: Path, folders: Sequence[str] = ("mounts", "ben
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     CODE.root, CODE.label = into, f"commit {commit[:10]}"
     return CODE.label
+
+
+# -- checking what a tool moved --------------------------------------------------------------------------
+def sha256_file(path: Path, chunk: int = 8 * MiB) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as stream:
+        buffer = bytearray(chunk)
+        while count := stream.readinto(buffer):
+            digest.update(memoryview(buffer)[:count])
+    return digest.hexdigest()
+
+
+def tree_digests(root: Path) -> dict[str, str]:
+    """relative path -> SHA-256 of every file under ``root`` (``root`` itself when it is a file)."""
+    if root.is_file():
+        return {root.name: sha256_file(root)}
+    return {path.relative_to(root).as_posix(): sha256_file(path)
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+@dataclass
+class Digests:
+    """The SHA-256 of the local data sets (the source of every upload, the content of every blob)."""
+
+    local_root: Path
+    _known: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def of(self, data: DataSet) -> dict[str, str]:
+        if data.name not in self._known:
+            self._known[data.name] = tree_digests(self.local_root / data.name)
+        return self._known[data.name]
+
+
+def check_tree(root: Path, expected: dict[str, str], what: str) -> None:
+    """Raise when the files under ``root`` are not exactly ``expected`` (names and SHA-256)."""
+    found = tree_digests(root)
+    if found != expected:
+        missing = sorted(set(expected) - set(found))[:3]
+        extra = sorted(set(found) - set(expected))[:3]
+        wrong = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])[:3]
+        raise RuntimeError(f"{what}: the bytes differ from the source (missing {missing}, extra {extra}, "
+                           f"different {wrong})")
+
+
+# rclone prints its final stats as one JSON line (with ``elapsedTime`` in seconds, from the start of its
+# accounting to the end of the transfers: its in-process time) and nothing else unless something fails.
+RCLONE_STATS_FLAGS = ["--use-json-log", "--stats-log-level", "NOTICE"]
+
+
+def rclone_elapsed(stderr: str) -> float:
+    """rclone's own elapsed time (seconds) from the last stats line of a run with RCLONE_STATS_FLAGS."""
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("{") and '"stats"' in line:
+            return float(json.loads(line)["stats"]["elapsedTime"])
+    raise RuntimeError(f"rclone printed no stats (run it with {' '.join(RCLONE_STATS_FLAGS)}): "
+                       f"{stderr[-500:]}")
+
+
+def rotated(tools: Sequence[str], run: int) -> list[str]:
+    """``tools`` starting at ``run``'s position: which tool goes first changes from run to run (the
+    first reads after a restart, and a warm page cache, favour one side otherwise)."""
+    first = run % len(tools)
+    return [*tools[first:], *tools[:first]]
 
 
 # -- Azurite -------------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@
 | ``runs:/<run-id>/<p>``                                           | ``JobOutputPath`` (artifacts) |
 | ``azureml:<name>:<version>``, ``azureml:<name>@latest``          | ``ModelRef``             |
 | ``azureml://registries/<reg>/models/<name>/versions/<v>``         | ``ModelRef`` (registry)  |
-| ``wasbs://<container>@<account>.blob.core.windows.net/<p>`` (``wasb``) | ``StorageUrl``       |
+| ``wasbs://<container>@<account>.blob.core.windows.net/<p>``      | ``StorageUrl``           |
+| ``wasb://<container>@<account>.blob.core.windows.net/<p>``       | ``StorageUrl``           |
 | ``https://<account>.blob.core.windows.net/<container>/<p>``      | ``StorageUrl``           |
-| ``abfss://<container>@<account>.dfs.core.windows.net/<p>`` (``abfs``)  | ``StorageUrl``       |
+| ``abfss://<container>@<account>.dfs.core.windows.net/<p>``       | ``StorageUrl``           |
+| ``abfs://<container>@<account>.dfs.core.windows.net/<p>``        | ``StorageUrl``           |
 | ``http://127.0.0.1:10000/<account>/<container>/<p>`` (an emulator) | ``StorageUrl``         |
 | ``abfs://<container>/<p>``, ``az://``, ``s3://``, ``memory://`` ... | ``FsspecUrl``          |
 

@@ -2,7 +2,13 @@
 
 A missing service skips locally with a message saying how to provision it; under ``CI=true`` it fails.
 So do tests marked ``examples`` when the Azure ML examples folder (``../shared/azureml-examples`` beside
-the checkout, or ``RUNNER_EXAMPLES_DIR``) is absent: a clone of the repository alone runs the rest.
+the checkout, or ``RUNNER_EXAMPLES_DIR``) is absent: a clone of the repository alone runs the rest, and
+tests marked ``root`` when the suite does not run as root. A missing Python package (the oracle
+``azure-ai-ml``) is the same: ``require_module`` skips locally and fails in CI.
+
+Under ``CI=true`` no skip survives, whatever raised it (``pytest.skip``, ``importorskip``, ``skipif``):
+``pytest_runtest_makereport`` and ``pytest_make_collect_report`` below turn it into a failure that says
+what was missing. ``scripts/test.sh`` sets ``CI=true`` unless it is given ``--allow-skips``.
 """
 
 from __future__ import annotations
@@ -17,32 +23,62 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from marker_audit import _audit_fuse_marker, _mount_watcher  # noqa: F401  (RUNNER_AUDIT_MARKERS=1)
+from needs import IN_CI, missing, missing_service, require_root
 from private_azurite import AZURITE_BIN, PrivateAzurite
 from repo_paths import EXAMPLES, REPO  # noqa: F401  (re-exported for fixtures)
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PROVISION_HINT = "run `bash scripts/provision.sh` to install and start Docker, FUSE support and Azurite"
 
 # Azurite's published development account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite)
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def missing_service(what: str) -> None:
-    """Skip (locally) or fail (in CI) because ``what`` is not available."""
-    message = f"{what} is not available: {PROVISION_HINT}"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("examples") is not None and not EXAMPLES.is_dir():
-        message = (f"the Azure ML examples are not at {EXAMPLES}: they sit beside the checkout as "
-                   "../shared/azureml-examples (or set RUNNER_EXAMPLES_DIR)")
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"the Azure ML examples are not at {EXAMPLES}: they sit beside the checkout as "
+                "../shared/azureml-examples (or set RUNNER_EXAMPLES_DIR)")
+    root = item.get_closest_marker("root")
+    if root is not None:
+        require_root(str(root.args[0]) if root.args else "the test changes mounts")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under CI=true a skipped test is a failed one (an expected failure, ``xfail``, stays one)."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which allows no skips: {_skip_reason(report)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-untyped-def]
+    """Under CI=true a module that skips itself at import (``importorskip``) fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which allows no skips: {_skip_reason(report)}"
+
+
+def _skip_reason(report: pytest.BaseReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # (file, line, "Skipped: reason")
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+# A marker is a promise: a test marked fuse, docker or azure needs that service, so it asks for it (and
+# skips locally, fails in CI, when it is missing) even where it reaches the service only through a job.
+MARKER_FIXTURES = {"fuse": "fuse_available", "docker": "docker_client", "azure": "azurite"}
+
+
+@pytest.fixture(autouse=True)
+def _marked_services(request: pytest.FixtureRequest) -> None:
+    for marker, fixture in MARKER_FIXTURES.items():
+        if request.node.get_closest_marker(marker) is not None:
+            request.getfixturevalue(fixture)
 
 
 def cache_dir() -> Path:

@@ -11,8 +11,10 @@
 | ``azureml://datastores/<ds>/paths/<p>``      | the datastore's filesystem + root (no ``..`` escape)  |
 | ``azureml://jobs/<job>/outputs/<o>[/paths/<p>]``, ``runs:/`` | the job record's ``outputs`` map    |
 | ``azureml:<n>:<v>``, ``@latest``, registry models | the model registry (the model's stored path)    |
-| the same, for a ``uri_file``/``uri_folder``/``mltable`` | the data assets (the version's stored path)  |
-| ``wasbs://``, ``https://<a>.blob...``, ``abfss://`` | that account+container's datastore, else anonymous |
+| the same, for a data asset (uri_file, uri_folder, mltable) | the data assets (the version's stored path) |
+| ``wasbs://<c>@<a>.blob.core.windows.net/<p>`` | that account+container's datastore, else anonymous |
+| ``https://<a>.blob.core.windows.net/<c>/<p>``  | that account+container's datastore, else anonymous |
+| ``abfss://<c>@<a>.dfs.core.windows.net/<p>``  | that account+container's datastore, else anonymous |
 | ``abfs://``, ``az://``, ``s3://``, ...       | fsspec (abfs/az reuse a matching datastore's credentials) |
 
 ``check``: ``resolve(..., check=False)`` (what ``job validate`` and ``job create`` use) never contacts

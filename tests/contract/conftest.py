@@ -23,6 +23,21 @@ def _local_backend(tmp_path: Path, name: str) -> Backend:
                    local_root=root if name == "local" else None)
 
 
+# Tests in which a mounting strategy fails before it mounts (nothing for FUSE to do).
+MOUNTS_NOTHING = {"test_missing_input_fails_clearly"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``fuse`` exactly the tests that make a FUSE mount: a mounting strategy over a remote store
+    (``local`` is a local datastore, which ro_mount binds and rw_mount stages without FUSE)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        case = params.get("input_case") or params.get("output_case")
+        if isinstance(case, StrategyCase) and case.mounts and params.get("backend") != "local" \
+                and getattr(item, "originalname", item.name) not in MOUNTS_NOTHING:
+            item.add_marker(pytest.mark.fuse)
+
+
 @pytest.fixture(params=["local", "file", "memory", "azure"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param in ("local", "file"):

@@ -7,12 +7,13 @@ bind/hard-link paths), the same folder reached only through fsspec's ``LocalFile
 Strategies: ``INPUT_CASES`` / ``OUTPUT_CASES`` list every strategy the suite runs. **To opt a strategy
 in, append a ``StrategyCase`` to the list** (e.g. in this file, next to the others)::
 
-    OUTPUT_CASES.append(StrategyCase("rw_mount", lambda ctx: RwMountStrategy(), needs=("fuse_available",),
-                                     stages=True))
+    OUTPUT_CASES.append(StrategyCase("rw_mount", lambda ctx: RwMountStrategy(), mounts=True, stages=True))
 
 ``factory`` gets a ``CaseContext`` (a scratch dir for caches, small part sizes that exercise ranged and
-block transfers on small data); ``needs`` names fixtures to request first (``fuse_available`` skips
-where FUSE is missing); ``stages`` says the strategy keeps a local copy that ``SkipFinalize`` preserves.
+block transfers on small data); ``needs`` names fixtures to request first; ``mounts`` says the strategy
+makes a FUSE mount over a remote store (not over a local datastore, which it binds): those tests are
+marked ``fuse`` at collection (``conftest.py``) and ask for ``fuse_available``; ``stages`` says the
+strategy keeps a local copy that ``SkipFinalize`` preserves.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class StrategyCase:
     name: str
     factory: Callable[[CaseContext], Any]
     needs: tuple[str, ...] = ()  # fixtures to request before running (they skip when unavailable)
+    mounts: bool = False  # a FUSE mount over a remote store (a local datastore is bound, not mounted)
     stages: bool = False  # keeps a local staged copy (SkipFinalize keeps it, failures name it)
     checks_existence: bool = True  # entering with a missing input raises
 
@@ -130,6 +132,8 @@ class Backend:
 def case_strategy(request: pytest.FixtureRequest, case: StrategyCase, scratch: Path) -> Any:
     for fixture in case.needs:
         request.getfixturevalue(fixture)
+    if request.node.get_closest_marker("fuse") is not None:  # (conftest marks the tests that mount)
+        request.getfixturevalue("fuse_available")
     return case.factory(CaseContext(scratch))
 
 
@@ -139,9 +143,9 @@ def _fuse_cases() -> None:
     from mounts.ro_mount import RoMountStrategy
     from mounts.rw_mount import RwMountStrategy
 
-    INPUT_CASES.append(StrategyCase("ro_mount", lambda ctx: RoMountStrategy(), needs=("fuse_available",)))
+    INPUT_CASES.append(StrategyCase("ro_mount", lambda ctx: RoMountStrategy(), mounts=True))
     OUTPUT_CASES.append(StrategyCase("rw_mount", lambda ctx: RwMountStrategy(transfer=ctx.options),
-                                     needs=("fuse_available",)))
+                                     mounts=True))
 
 
 _fuse_cases()

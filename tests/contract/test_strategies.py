@@ -1,25 +1,31 @@
 """The contract every materialization strategy keeps, on every storage backend.
 
 Inputs: what the job reads is byte-identical (SHA-256) to the source, for a file and for a nested
-folder with empty files and unicode names; inputs are read-only. Outputs: everything the job wrote is
-durable at the target with identical SHA-256, also when the job failed; ``SkipFinalize`` keeps staged
-data. Strategies and backends: see ``conftest.py`` (append a ``StrategyCase`` to opt a strategy in).
+folder with empty files and unicode names; a real process writing into an input never changes the
+source or the download cache (refused by a read-only mount, kept in the job's own copy, or handed out
+marked ``shared`` so that the executor makes it read-only). Outputs:
+everything the job wrote is durable at the target with identical SHA-256, also when the job failed;
+``SkipFinalize`` keeps staged data. Strategies and backends: see ``conftest.py`` (append a
+``StrategyCase`` to opt a strategy in).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
-from strategy_cases import INPUT_CASES, OUTPUT_CASES, Backend, StrategyCase, case_strategy, sha256_tree
+from strategy_cases import OUTPUT_CASES, Backend, StrategyCase, case_strategy, sha256_tree
 
 from mounts.base import Materialized, SkipFinalize
-from mounts.errors import MountsError
 
 MiB = 1 << 20
 
@@ -78,44 +84,64 @@ def test_folder_input_is_identical(request: pytest.FixtureRequest, backend: Back
     backend.write_tree("model", files)
     strategy = case_strategy(request, input_case, tmp_path / "scratch")
     with strategy.materialize(backend.source("model", is_dir=True), tmp_path / "job" / "in") as mat:
-        assert mat.read_only
         seen = read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None)
     assert seen == sha256_tree(files)
 
 
-def test_file_input_is_identical(request: pytest.FixtureRequest, backend: Backend,
-                                 input_case: StrategyCase, tmp_path: Path) -> None:
-    files = {"weights ü.bin": os.urandom(3 * MiB + 7)}
-    backend.write_tree("models", files)
-    strategy = case_strategy(request, input_case, tmp_path / "scratch")
-    source = backend.source("models/weights ü.bin", is_dir=False)
-    with strategy.materialize(source, tmp_path / "job" / "in") as mat:
-        seen = read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None)
-    assert seen == sha256_tree(files)
+# A real process (not this one) writes into what the strategy handed out, as a job would.
+WRITER = """
+import json, os, sys
+root, outcome = sys.argv[1], {}
+for folder, _dirs, names in os.walk(root):
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "r+b") as handle:
+                handle.write(b"TAMPERED")
+            outcome[os.path.relpath(path, root)] = "allowed"
+        except OSError as exc:
+            outcome[os.path.relpath(path, root)] = os.strerror(exc.errno or 0)
+try:
+    open(os.path.join(root, "new-file"), "wb").close()
+    outcome["new-file"] = "allowed"
+except OSError as exc:
+    outcome["new-file"] = os.strerror(exc.errno or 0)
+print(json.dumps(outcome))
+"""
 
-
-def test_same_input_twice_is_identical(request: pytest.FixtureRequest, backend: Backend,
-                                       input_case: StrategyCase, tmp_path: Path) -> None:
-    """A second job with the same source (a cache hit where there is a cache) sees the same bytes."""
+def test_writes_into_an_input_never_reach_the_source(request: pytest.FixtureRequest, backend: Backend,
+                                                     input_case: StrategyCase, tmp_path: Path) -> None:
+    """A real process writes into every file of the materialized input and creates one. Either the
+    writes are refused (a read-only FUSE mount), or they land in the job's own copy, or the strategy
+    says the path is not the job's own (``shared``: a datastore or registry folder, a cache entry), which
+    tells the executor to make it read-only (tests/integration/jobs/test_jobs_readonly_inputs.py proves
+    the executors do). A strategy that hands out the source's own files without saying so fails here."""
     files = tree()
     backend.write_tree("model", files)
     strategy = case_strategy(request, input_case, tmp_path / "scratch")
     source = backend.source("model", is_dir=True)
-    for job in ("one", "two"):
-        with strategy.materialize(source, tmp_path / job / "in") as mat:
-            assert read_materialized(mat, backend, mat.uri if mat.host_path and mat.uri else None) \
-                == sha256_tree(files)
-
-
-# ``direct`` hands the URI to the job without touching storage: it has no existence check to test.
-@pytest.mark.parametrize("input_case", [c for c in INPUT_CASES if c.checks_existence], ids=str)
-def test_missing_input_fails_clearly(request: pytest.FixtureRequest, backend: Backend,
-                                     input_case: StrategyCase, tmp_path: Path) -> None:
-    strategy = case_strategy(request, input_case, tmp_path / "scratch")
-    with pytest.raises((MountsError, FileNotFoundError)) as info, \
-            strategy.materialize(backend.source("no/such/thing", is_dir=True), tmp_path / "in"):
-        pass
-    assert "no/such/thing" in str(info.value)
+    if input_case.name == "direct" and backend.local_root is None:
+        # a URI and credentials, no local files (read-only credentials on Azure: see the job tests)
+        with strategy.materialize(source, tmp_path / "job" / "in") as mat:
+            assert mat.host_path is None and mat.uri == source.url and mat.read_only
+        return
+    with strategy.materialize(source, tmp_path / "job" / "in") as mat:
+        assert mat.read_only and mat.host_path is not None  # the executor binds it read-only
+        shared = mat.shared
+        done = subprocess.run([sys.executable, "-c", WRITER, str(mat.host_path)], capture_output=True,
+                              text=True, check=True)
+    outcome = json.loads(done.stdout)
+    assert set(outcome) == set(files) | {"new-file"}
+    if input_case.name == "ro_mount" and backend.local_root is None:  # the mount itself refuses
+        assert set(outcome.values()) == {os.strerror(errno.EROFS)}, outcome
+    if shared:
+        return  # not the job's own: the executor makes it read-only
+    assert backend.read_tree("model") == sha256_tree(files), f"the source changed: {outcome}"
+    cache = tmp_path / "scratch" / "cache" / "entries"
+    for data in cache.glob("*/data") if cache.is_dir() else []:
+        cached = {p.relative_to(data).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                  for p in data.rglob("*") if p.is_file()}
+        assert cached == sha256_tree(files), f"the cache changed: {outcome}"
 
 
 # -- outputs -----------------------------------------------------------------------------------------

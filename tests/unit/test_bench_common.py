@@ -44,3 +44,40 @@ def test_write_section_replaces_only_its_own_section(tmp_path: Path, monkeypatch
     text = results.read_text()
     assert "keep me" in text and "old" not in text
     assert text.index("## ro_mount (x)") < text.index("new figures") < text.index("## Findings")
+
+
+def test_rclone_elapsed_is_read_from_its_last_stats_line() -> None:
+    stderr = ('{"level":"warning","msg":"Config file not found","time":"t"}\n'
+              '{"level":"warning","msg":"\\nTransferred: 1 / 1",'
+              '"stats":{"bytes":5,"elapsedTime":0.155719914}}\n')
+    assert common.rclone_elapsed(stderr) == pytest.approx(0.155719914)
+    with pytest.raises(RuntimeError, match="no stats"):
+        common.rclone_elapsed("plain text, no JSON stats")
+
+
+def test_rotated_puts_each_tool_first_in_turn() -> None:
+    tools = ("ours", "ours-nomd5", "rclone")
+    firsts = [common.rotated(tools, run)[0] for run in range(6)]
+    assert firsts == ["ours", "ours-nomd5", "rclone"] * 2
+    assert all(sorted(common.rotated(tools, run)) == sorted(tools) for run in range(6))
+
+
+def test_check_tree_refuses_other_bytes_and_missing_or_extra_files(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.bin").write_bytes(b"a" * 1000)
+    (source / "sub" / "b.bin").write_bytes(b"b")
+    expected = common.Digests(tmp_path).of(DataSet("source", 2, 1))
+    copy = tmp_path / "copy"
+    (copy / "sub").mkdir(parents=True)
+    (copy / "a.bin").write_bytes(b"a" * 1000)
+    (copy / "sub" / "b.bin").write_bytes(b"b")
+    common.check_tree(copy, expected, "copy")  # the same bytes: no error
+    (copy / "a.bin").write_bytes(b"a" * 999 + b"x")  # same size, one byte off
+    with pytest.raises(RuntimeError, match=r"different \['a.bin'\]"):
+        common.check_tree(copy, expected, "copy")
+    (copy / "a.bin").write_bytes(b"a" * 1000)
+    (copy / "extra").write_bytes(b"")
+    (copy / "sub" / "b.bin").unlink()
+    with pytest.raises(RuntimeError, match=r"missing \['sub/b.bin'\], extra \['extra'\]"):
+        common.check_tree(copy, expected, "copy")

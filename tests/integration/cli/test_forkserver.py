@@ -161,6 +161,57 @@ def test_the_client_dies_of_the_signal_that_killed_its_command(server: Server, t
     assert show(workspace_dir, "fs4")["status"] == "Failed"
 
 
+def test_the_clients_stdin_reaches_the_command(server: Server, tmp_path: Path) -> None:
+    """``--file /dev/stdin`` reads the client's stdin: the served command has the client's descriptor 0
+    (without it, it would read the server's stdin, /dev/null, and find no job)."""
+    _wait_for(lambda: len(_children(server.proc.pid)) == 1, "the server's spare")
+    spare = _children(server.proc.pid)
+    marker = f"from-stdin-{os.getpid()}"
+    yaml_text = f"command: echo {marker}\nenvironment:\n  image: runner/busybox:latest\n"
+    served = subprocess.run([*RUNNER, "job", "validate", "--file", "/dev/stdin"], input=yaml_text,
+                            capture_output=True, text=True, timeout=120, env=server.env)
+    assert served.returncode == 0, served.stderr
+    assert f"echo {marker}" in served.stdout
+    # the spare took the command (the server forks the next one): it was served, not run in the client
+    _wait_for(lambda: _children(server.proc.pid) not in ([], spare), "the server's next spare")
+
+
+@pytest.mark.parametrize("mask", [0o027, 0o002])
+def test_the_clients_umask_reaches_the_command_and_its_job(server: Server, tmp_path: Path,
+                                                          workspace_dir: Path, mask: int) -> None:
+    """A local-process job's shell has the umask of the client that created it (not the server's)."""
+    name = f"fsu{mask:o}"
+    job = write_job(tmp_path, PROCESS_JOB.format(tail="echo umask=$(umask); touch made.txt"))
+    client = subprocess.Popen([*RUNNER, "job", "create", "--file", str(job), "--stream", "--name", name],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server.env,
+                              preexec_fn=lambda: os.umask(mask))  # noqa: PLW1509 - the client's umask
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert show(workspace_dir, name)["runner_pid"] != client.pid  # served by the server's child
+    assert f"umask={mask:04o}" in out
+    made = workspace_dir / "jobs" / name / "code" / "made.txt"
+    assert made.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_sigterm_is_forwarded_and_cancels_the_job(server: Server, tmp_path: Path,
+                                                  workspace_dir: Path) -> None:
+    """SIGTERM to the client (what `kill`, systemd or a CI runner send) reaches the served command: the
+    job is canceled and finalized, and the client exits as an in-process run does (3: Canceled)."""
+    job = write_job(tmp_path, PROCESS_JOB.format(tail="sleep 60"))
+    outcomes = []
+    for name, env in (("fst1", server.env), ("fst2", {**server.env, ENV_SWITCH: "0"})):
+        client = subprocess.Popen([*RUNNER, "job", "create", "--file", str(job), "--stream", "--name", name],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        runner_pid = _running(workspace_dir, name)["runner_pid"]
+        assert (runner_pid != client.pid) == (name == "fst1")  # served, then in process
+        client.send_signal(signal.SIGTERM)
+        _out, err = client.communicate(timeout=60)
+        assert "Status: Canceled" in err
+        assert show(workspace_dir, name)["status"] == "Canceled"
+        outcomes.append(client.returncode)
+    assert outcomes[0] == outcomes[1] == 3
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):

@@ -63,9 +63,9 @@ def run_example(ws: Path, yml: Path, job: str, *sets: str) -> str:
 MODEL_FILES = ["MLmodel", "conda.yaml", "input_example.json", "model.pkl", "requirements.txt"]
 
 
-@pytest.mark.fuse
-def test_hello_model_as_input(ws: Path, basics: Path, fuse_available: bool) -> None:
-    """Default mode (ro_mount): `ls ${{inputs.my_model}}` lists the MLflow model's files."""
+def test_hello_model_as_input(ws: Path, basics: Path) -> None:
+    """Default mode (ro_mount): `ls ${{inputs.my_model}}` lists the MLflow model's files (a local
+    path: a read-only bind, no FUSE)."""
     out = run_example(ws, basics / "hello-model-as-input.yml", "model-in")
     assert out.split() == MODEL_FILES
 
@@ -89,8 +89,7 @@ def test_hello_model_as_input_direct_is_refused(ws: Path, basics: Path) -> None:
     assert json.loads(cli(ws, "job", "list", "-o", "json", check=True).stdout) == []
 
 
-@pytest.mark.fuse
-def test_hello_model_as_output_with_our_script(ws: Path, basics: Path, fuse_available: bool) -> None:
+def test_hello_model_as_output_with_our_script(ws: Path, basics: Path) -> None:
     out = run_example(ws, basics / "hello-model-as-output.yml", "model-out")
     source = sha256_tree(EXAMPLES / "cli" / "assets" / "model" / "mlflow-model")
     written = sha256_tree(datastore_file(ws, "azureml/model-out/output_folder"))

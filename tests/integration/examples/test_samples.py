@@ -1,34 +1,91 @@
 """Every sample in samples/ run for real (Docker, mounts, the registry), and its result checked: the job
 Completed, what it read or wrote (SHA-256 against the source), the registered model version and its
-lineage. Also the Python twins in samples/python/ and the README's first command (scripts/demo.sh)."""
+lineage. Also the Python twins in samples/python/ and the README's first command (scripts/demo.sh).
+
+The samples that store models on the default datastore also run with that datastore on Azure Blob
+(Azurite, ``wss`` with ``azurite``): their rw_mount outputs and their registered-model inputs then go
+through real FUSE mounts, whole jobs end to end."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, datastore_file, sha256_tree
+from jobs_support import cli, datastore_file, sha256_tree, write_job
 from repo_paths import REPO
 
 SAMPLES = REPO / "samples"
 JOBS = SAMPLES / "jobs"
 MODELS = SAMPLES / "models"
 
-pytestmark = [pytest.mark.docker, pytest.mark.fuse]
+pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def ws(workspace_dir: Path, docker_client: Any, fuse_available: bool) -> Path:
+def ws(workspace_dir: Path, docker_client: Any) -> Path:
     """A fresh workspace with Azure's sklearn-1.5 environment mapped to the local Python image."""
     cli(workspace_dir, "environment", "create", "--name", "sklearn-1.5", "--image", "runner/python:3.11",
         check=True)
     return workspace_dir
+
+
+@dataclass
+class Stored:
+    """The workspace's default datastore (``workspaceblobstore``): its folder, or its Azurite container."""
+
+    ws: Path
+    container: Any = None  # azure.storage.blob.ContainerClient when the datastore is on Azurite
+
+    def tree(self, rel: str) -> dict[str, str]:
+        """relative path -> SHA-256 of every file under ``rel``."""
+        if self.container is None:
+            return sha256_tree(datastore_file(self.ws, rel))
+        prefix = rel.rstrip("/") + "/"
+        return {blob.name[len(prefix):]: hashlib.sha256(self.read(blob.name)).hexdigest()
+                for blob in self.container.list_blobs(prefix)}
+
+    def read(self, rel: str) -> bytes:
+        if self.container is None:
+            return datastore_file(self.ws, rel).read_bytes()
+        return bytes(self.container.download_blob(rel).readall())
+
+
+# the store parameter of ``wss``: the local default datastore, or Azurite (FUSE where the test mounts)
+LOCAL = "local"
+AZURITE_MOUNTS = [pytest.mark.azure, pytest.mark.fuse]
+AZURITE_MOUNTED = pytest.param("azurite", marks=AZURITE_MOUNTS)
+
+
+@pytest.fixture
+def wss(request: pytest.FixtureRequest, ws: Path, tmp_path: Path) -> tuple[Path, Stored]:
+    """The workspace, with its default datastore left local or moved to a fresh Azurite container."""
+    if request.param == "local":
+        return ws, Stored(ws)
+    from azure.storage.blob import ContainerClient
+
+    if request.node.get_closest_marker("fuse") is not None:  # the job mounts the datastore
+        request.getfixturevalue("fuse_available")
+    container = request.getfixturevalue("azure_container")
+    azurite = container.azurite
+    datastore = write_job(tmp_path, f"""
+        name: workspaceblobstore
+        type: azure_blob
+        account_name: {azurite.account}
+        container_name: {container.name}
+        account_url: {azurite.blob_endpoint}
+        credentials:
+          account_key: {azurite.key}
+        """, name="default-datastore.yml")
+    cli(ws, "datastore", "create", "--file", str(datastore), check=True)
+    return ws, Stored(ws, ContainerClient.from_connection_string(azurite.connection_string, container.name))
 
 
 def run_sample(ws: Path, yaml_name: str, job: str, *sets: str) -> str:
@@ -61,10 +118,15 @@ def fingerprints(log: str) -> dict[str, str]:
     return {m[2]: m[1] for m in re.finditer(r"^sha256 ([0-9a-f]{64}) (\S+)$", log, flags=re.M)}
 
 
-def assert_sums_match(folder: Path) -> dict[str, str]:
-    """The model folder a job wrote has a SHA256SUMS that matches every other file in it."""
-    tree = sha256_tree(folder)
-    lines = (folder / "SHA256SUMS").read_text().splitlines()
+def assert_sums_match(folder: Path | tuple[Stored, str]) -> dict[str, str]:
+    """The model folder a job wrote (a local folder, or (store, rel)) has a SHA256SUMS that matches every
+    other file in it."""
+    if isinstance(folder, Path):
+        tree, sums = sha256_tree(folder), (folder / "SHA256SUMS").read_text()
+    else:
+        stored, rel = folder
+        tree, sums = stored.tree(rel), stored.read(f"{rel}/SHA256SUMS").decode()
+    lines = sums.splitlines()
     listed = {name: digest for digest, name in (line.split(maxsplit=1) for line in lines)}
     assert listed == {k: v for k, v in tree.items() if k != "SHA256SUMS"}
     return tree
@@ -72,13 +134,21 @@ def assert_sums_match(folder: Path) -> dict[str, str]:
 
 # ---- a model as input, in each allowed mode ---------------------------------------------------------
 
-@pytest.mark.parametrize(("yaml_name", "extra"), [("model-input-download.yml", ""),
-                                                  ("model-input-ro-mount.yml", "read-only as expected")])
-def test_mlflow_model_input(ws: Path, yaml_name: str, extra: str) -> None:
+def binding_modes(ws: Path, job: str) -> dict[str, str]:
+    """name -> mode of every input and output the job's stored plan materialized."""
+    plan = show_json(ws, "job", job)["extra"]["plan"]
+    return {b["name"]: b["mode"] for b in plan["inputs"] + plan["outputs"]}
+
+
+@pytest.mark.parametrize(("yaml_name", "mode"), [("model-input-download.yml", "download"),
+                                                 ("model-input-ro-mount.yml", "ro_mount")])
+def test_mlflow_model_input(ws: Path, yaml_name: str, mode: str) -> None:
     log = run_sample(ws, yaml_name, "input-job")
     assert fingerprints(log) == sha256_tree(MODELS / "mlflow-model")
     assert "MLmodel flavors: python_function, sklearn" in log
-    assert extra in log
+    assert binding_modes(ws, "input-job")["my_model"] == mode
+    if mode == "ro_mount":  # the sample probes a write (--expect-readonly): refused with EROFS
+        assert "read-only as expected (EROFS)" in log
 
 
 def test_custom_model_input_direct(ws: Path) -> None:
@@ -98,9 +168,11 @@ def test_mlflow_model_input_direct_is_refused(ws: Path) -> None:
 
 # ---- a model as output, registered with lineage, chained ----------------------------------------------
 
-def test_output_rw_mount_registered_and_chained(ws: Path) -> None:
+@pytest.mark.parametrize("wss", [LOCAL, AZURITE_MOUNTED], indirect=True)
+def test_output_rw_mount_registered_and_chained(wss: tuple[Path, Stored]) -> None:
+    ws, stored = wss
     run_sample(ws, "model-output-rw-mount.yml", "train-rw")
-    written = assert_sums_match(datastore_file(ws, "azureml/train-rw/trained_model"))
+    written = assert_sums_match((stored, "azureml/train-rw/trained_model"))
     assert set(written) == {"SHA256SUMS", "metadata.json", "model.pkl"}
     model = create_model(ws, "--name", "sample-trained-model", "--type", "custom_model",
                          "--path", "azureml://jobs/train-rw/outputs/trained_model")
@@ -130,9 +202,11 @@ def test_mlflow_logged_model_registered_from_run(ws: Path) -> None:
     assert fingerprints(used) == logged
 
 
-def test_model_registered_from_datastore_path(ws: Path) -> None:
+@pytest.mark.parametrize("wss", [LOCAL, AZURITE_MOUNTED], indirect=True)
+def test_model_registered_from_datastore_path(wss: tuple[Path, Stored]) -> None:
+    ws, stored = wss
     run_sample(ws, "model-output-to-datastore.yml", "to-datastore")
-    written = assert_sums_match(datastore_file(ws, "models/sample-datastore-model"))
+    written = assert_sums_match((stored, "models/sample-datastore-model"))
     model = create_model(ws, "--file", str(MODELS / "datastore-model.yml"))
     assert model["path"] == "azureml://datastores/workspaceblobstore/paths/models/sample-datastore-model"
     assert not model["job_name"]
@@ -141,10 +215,33 @@ def test_model_registered_from_datastore_path(ws: Path) -> None:
     assert fingerprints(log) == written and "read-only as expected" in log
 
 
+@pytest.mark.parametrize(("wss", "mode"), [(LOCAL, "ro_mount"),
+                                           pytest.param("azurite", "ro_mount", marks=AZURITE_MOUNTS),
+                                           pytest.param("azurite", "download", marks=pytest.mark.azure)],
+                         indirect=["wss"])
+def test_registered_mlflow_model_as_input(wss: tuple[Path, Stored], mode: str) -> None:
+    """The sample MLflow model registered (copied to the default datastore), then read by the input
+    samples: on Azurite, ro_mount is a FUSE mount the job cannot write (EROFS)."""
+    ws, stored = wss
+    create_model(ws, "--name", "sample-mlflow", "--version", "1", "--type", "mlflow_model",
+                 "--path", str(MODELS / "mlflow-model"))
+    source = sha256_tree(MODELS / "mlflow-model")
+    assert stored.tree("LocalUpload/sample-mlflow/1/mlflow-model") == source
+    yaml_name = "model-input-ro-mount.yml" if mode == "ro_mount" else "model-input-download.yml"
+    log = run_sample(ws, yaml_name, "registered-in", "inputs.my_model.path=azureml:sample-mlflow:1")
+    assert fingerprints(log) == source
+    assert binding_modes(ws, "registered-in")["my_model"] == mode
+    if mode == "ro_mount":
+        assert "read-only as expected (EROFS)" in log
+    assert stored.tree("LocalUpload/sample-mlflow/1/mlflow-model") == source  # untouched
+
+
 # ---- the same samples against an Azure Blob datastore (Azurite): FUSE mounts, adlfs, direct URIs ------
 
 @pytest.mark.azure
-def test_samples_on_azure_blob_datastore(ws: Path, tmp_path: Path, azure_container: Any) -> None:
+@pytest.mark.fuse
+def test_samples_on_azure_blob_datastore(ws: Path, tmp_path: Path, azure_container: Any,
+                                         fuse_available: bool) -> None:
     azurite = azure_container.azurite
     datastore = tmp_path / "azurite.yml"
     datastore.write_text(f"""\
@@ -204,13 +301,18 @@ def test_python_model_as_input(ws: Path, mode: str) -> None:
     assert re.search(r"^job \S+: Completed$", out, flags=re.M)
 
 
-def test_python_model_as_output(ws: Path) -> None:
-    out = run_python_sample(ws, "model_as_output.py", "--mode", "upload")
+@pytest.mark.parametrize(("wss", "mode"), [(LOCAL, "upload"),
+                                           pytest.param("azurite", "rw_mount", marks=AZURITE_MOUNTS)],
+                         indirect=["wss"])
+def test_python_model_as_output(wss: tuple[Path, Stored], mode: str) -> None:
+    ws, stored = wss
+    out = run_python_sample(ws, "model_as_output.py", "--mode", mode)
     job = re.search(r"^job (\S+): Completed$", out, flags=re.M)
     assert job
     model = show_json(ws, "model", "model-from-job-output", "1")
     assert model["job_name"] == job[1] and model["type"] == "custom_model"
-    assert_sums_match(datastore_file(ws, f"azureml/{job[1]}/output_folder"))
+    assert binding_modes(ws, job[1])["output_folder"] == mode
+    assert_sums_match((stored, f"azureml/{job[1]}/output_folder"))
 
 
 def test_python_register_from_run(ws: Path) -> None:
@@ -222,7 +324,9 @@ def test_python_register_from_run(ws: Path) -> None:
     assert "loaded a mlflow model (LogisticRegression)" in out
 
 
-def test_python_chain_models(ws: Path) -> None:
+@pytest.mark.parametrize("wss", [LOCAL, AZURITE_MOUNTED], indirect=True)
+def test_python_chain_models(wss: tuple[Path, Stored]) -> None:
+    ws, stored = wss
     out = run_python_sample(ws, "chain_models.py")
     jobs = re.findall(r"^job (\S+): Completed$", out, flags=re.M)
     assert len(jobs) == 3 and out.count("SHA256SUMS verified") == 2
@@ -230,6 +334,7 @@ def test_python_chain_models(ws: Path) -> None:
     from_output = show_json(ws, "model", "chained-model", "2")
     assert from_datastore["path"] == "azureml://datastores/workspaceblobstore/paths/models/chained-model"
     assert not from_datastore["job_name"] and from_output["job_name"] == jobs[0]
+    assert_sums_match((stored, "models/chained-model"))
 
 
 # ---- the README's first command ---------------------------------------------------------------------

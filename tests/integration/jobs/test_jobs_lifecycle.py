@@ -166,10 +166,9 @@ def test_unknown_job_is_one_clear_error(ws: Path) -> None:
     assert "unknown job 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.root("makes a read-only bind mount")
 def test_output_that_cannot_be_made_durable_fails_the_job(ws: Path, tmp_path: Path) -> None:
     """exit 0, but the output's store refuses writes: Failed (no lie), staged data kept and named."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to make a read-only bind mount")
     store = tmp_path / "readonly-store"
     store.mkdir()
     datastore = write_job(tmp_path, f"""

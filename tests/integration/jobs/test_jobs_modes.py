@@ -208,3 +208,49 @@ def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: P
     assert not (ws / "jobs" / "fusekill" / "inputs").exists()  # input scratch removed
     # written and closed before the kill: durable on the store
     assert container.download_blob("out/copied.txt").readall() == b"alpha\n"
+
+
+@pytest.mark.fuse
+@pytest.mark.azure
+def test_no_upload_on_failure_records_the_outputs_it_could_not_hold_back(
+        workspace_dir: Path, tmp_path: Path, fuse_available: bool, azure_container: Any) -> None:
+    """``--no-upload-on-failure`` keeps a failed job's staged outputs out of the datastores, but a
+    ``direct`` output and an ``rw_mount`` output on Azure reach their targets while the job runs (the
+    mount uploads each file as it is closed): the record says they could not be held back, and they
+    are there; the upload output is held back, staged, and is not."""
+    from azure.storage.blob import ContainerClient
+
+    ws = workspace_dir
+    container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
+                                                       azure_container.name)
+    create_azure_datastore(ws, tmp_path, azure_container)
+    job = write_job(tmp_path, """
+        command: >-
+          echo staged > ${{outputs.u}}/u.txt &&
+          echo mounted > ${{outputs.r}}/r.txt &&
+          python3 -c "import fsspec, sys; fs, p = fsspec.core.url_to_fs(sys.argv[1]);
+          fs.pipe_file(p.rstrip('/') + '/d.txt', b'direct')" ${{outputs.d}} &&
+          exit 2
+        outputs:
+          u: {type: uri_folder, mode: upload, path: "azureml://datastores/az/paths/out/u"}
+          r: {type: uri_folder, mode: rw_mount, path: "azureml://datastores/az/paths/out/r"}
+          d: {type: uri_folder, mode: direct, path: "azureml://datastores/az/paths/out/d"}
+        compute: local-process
+        environment:
+          image: not-used:1
+        """)
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "held",
+                 "--no-upload-on-failure")
+    assert result.returncode == 1, result.stdout + result.stderr
+    record = show(ws, "held")
+    assert record["status"] == "Failed" and record["exit_code"] == 2
+    staged = ws / "jobs" / "held" / "outputs"
+    assert record["extra"]["held_back_outputs"] == {"artifacts": str(staged / "artifacts"),
+                                                    "u": str(staged / "u")}
+    assert (f"outputs not uploaded (--no-upload-on-failure); kept staged: artifacts in {staged / 'artifacts'}"
+            f", u in {staged / 'u'}; written to their targets while the job ran, so not held back: d, r"
+            ) in record["error"]
+    assert (staged / "u" / "u.txt").read_text() == "staged\n"
+    blobs = {b.name: container.download_blob(b.name).readall() for b in container.list_blobs("out/")}
+    assert blobs == {"out/r/r.txt": b"mounted\n", "out/d/d.txt": b"direct"}
+    assert azure_container.azurite.key not in result.stdout + result.stderr + json.dumps(record)

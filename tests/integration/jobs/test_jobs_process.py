@@ -14,6 +14,7 @@ from jobs_support import cli, datastore_file, make_tree, sha256_tree, show, spaw
 FILES = {"x.txt": b"x" * 1000, "nested/y.bin": os.urandom(70_000)}
 
 
+@pytest.mark.fuse  # its local inputs reach the host process through read-only FUSE views
 def test_process_backend_runs_with_host_paths(workspace_dir: Path, tmp_path: Path) -> None:
     ws = workspace_dir
     expected = make_tree(datastore_file(ws, "pdata"), FILES)

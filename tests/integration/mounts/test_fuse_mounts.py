@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from mounts.fuse.lifecycle import MountOptions, is_mounted
 from mounts.ro_mount import RoMountStrategy
 from mounts.rw_mount import RwMountStrategy
 
-pytestmark = [pytest.mark.fuse, pytest.mark.docker]
+pytestmark = pytest.mark.fuse  # every test here mounts; those that also run a container are marked docker
 MiB = 1 << 20
 IMAGE = "runner/busybox:latest"
 
@@ -102,6 +104,7 @@ def sample_tree() -> dict[str, bytes]:
 
 
 # -- ro_mount ----------------------------------------------------------------------------------------
+@pytest.mark.docker
 def test_ro_mount_container_reads_identical_bytes(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     files = sample_tree()
     for rel, data in files.items():
@@ -116,6 +119,7 @@ def test_ro_mount_container_reads_identical_bytes(store: Store, docker_client, t
     assert not is_mounted(mountpoint)
 
 
+@pytest.mark.docker
 def test_ro_mount_of_a_file_shows_only_that_file(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = os.urandom(3 * MiB + 5)
     store.write("models/weights.bin", data)
@@ -146,6 +150,7 @@ def test_ro_mount_sets_the_kernel_readahead_window(read_ahead_kb: int | None, tm
     assert int(window) == (read_ahead_kb or MountOptions().read_ahead_kb) == (read_ahead_kb or 4096)
 
 
+@pytest.mark.docker
 def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store.write("model/a.txt", b"original")
     source = Source(fs=store.fs, path=store.path("model"), url="x://model", is_dir=True)
@@ -158,22 +163,12 @@ def test_ro_mount_rejects_writes_with_erofs(store: Store, docker_client, tmp_pat
             with pytest.raises(OSError) as info:
                 attempt()
             assert info.value.errno == errno.EROFS
-        # (the shell reports a failed redirection on its own stderr: the subshell's goes to stdout, so
-        # the two lines keep their order, which Docker keeps only within one stream)
-        output = in_container(docker_client, root, "(echo x > /data/new.txt) 2>&1; cat /data/a.txt; echo",
+        # the shell's own message for a refused redirection goes to its stderr: `{ ...; } 2>&1` puts it
+        # on stdout, in order (the container's two streams are merged in no fixed order)
+        output = in_container(docker_client, root, "{ echo x > /data/new.txt; } 2>&1; cat /data/a.txt; echo",
                               read_only=True)
     assert "Read-only file system" in output and output.rstrip().endswith("original")
     assert store.sha256_tree("model") == {"a.txt": hashlib.sha256(b"original").hexdigest()}
-
-
-def test_ro_mount_of_a_local_datastore_is_the_path_itself(tmp_path: Path) -> None:
-    folder = tmp_path / "datastore" / "model"
-    folder.mkdir(parents=True)
-    source = Source(fs=LocalFileSystem(), path=str(folder), url=f"file://{folder}", is_dir=True,
-                    local_path=folder)
-    with RoMountStrategy().materialize(source, tmp_path / "job") as mat:
-        assert mat.host_path == folder and mat.read_only
-        assert not is_mounted(folder)
 
 
 # -- rw_mount ----------------------------------------------------------------------------------------
@@ -189,6 +184,7 @@ find . -type f -exec sha256sum {} +
 """
 
 
+@pytest.mark.docker
 def test_rw_mount_files_written_in_container_are_durable(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = Target(fs=store.fs, path=store.path("out"), url="x://out")
     with RwMountStrategy().materialize(target, tmp_path / "job") as mat:
@@ -220,6 +216,7 @@ ls -R
 """
 
 
+@pytest.mark.docker
 def test_rw_mount_mkdir_rename_unlink_and_lazy_reads(store: Store, docker_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     existing = os.urandom(2 * MiB + 1)
     store.write("out/existing.bin", existing)
@@ -247,3 +244,38 @@ def test_rw_mount_close_makes_a_file_durable_and_stat_sees_staged_size(store: St
         assert store.sha256_tree("out") == {
             "growing.bin": hashlib.sha256(b"x" * (3 * MiB) + b"y" * 10).hexdigest()}
         assert (Path(mat.host_path or "") / "growing.bin").read_bytes()[-10:] == b"y" * 10
+
+
+# A real process that writes a part, fsyncs, says so, and waits for the next word (the file stays open).
+FSYNC_WRITER = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for line in sys.stdin:
+    os.write(fd, bytes.fromhex(line.strip()))
+    os.fsync(fd)
+    print("synced", flush=True)
+"""
+
+
+def test_rw_mount_fsync_makes_a_file_durable_before_it_is_closed(store: Store, tmp_path: Path) -> None:
+    """``fsync`` returning means the bytes written so far are in the store, while the writer still has
+    the file open; a writer killed after it (no close) loses nothing it synced."""
+    parts = [os.urandom(2 * MiB + 11), os.urandom(300 * 1024)]
+    target = Target(fs=store.fs, path=store.path("out"), url="x://out")
+    with RwMountStrategy().materialize(target, tmp_path / "job") as mat:
+        path = Path(mat.host_path or "") / "ckpt.bin"
+        writer = subprocess.Popen([sys.executable, "-c", FSYNC_WRITER, str(path)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdin is not None and writer.stdout is not None
+        written = b""
+        try:
+            for part in parts:
+                writer.stdin.write(part.hex() + "\n")
+                writer.stdin.flush()
+                assert writer.stdout.readline() == "synced\n"
+                written += part
+                assert store.sha256_tree("out") == {"ckpt.bin": hashlib.sha256(written).hexdigest()}
+        finally:
+            writer.kill()  # never closes the file itself
+            writer.wait(timeout=30)
+    assert store.sha256_tree("out") == {"ckpt.bin": hashlib.sha256(written).hexdigest()}

@@ -57,3 +57,16 @@ def test_an_internal_error_is_one_message_not_a_traceback_or_silence(tmp_path: P
                                                                "m.main()")],
                            capture_output=True, text=True, timeout=120)
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "ZeroDivisionError" in debug.stderr
+
+
+def test_debug_shows_the_traceback_after_the_same_message(tmp_path: Path) -> None:
+    """``--debug`` adds the traceback (the error's origin in runner/) to the one clear message."""
+    args = ("--workspace", str(tmp_path), "job", "show", "--name", "no-such-job")
+    plain, debug = _runner(*args), _runner("--debug", *args)
+    assert plain.returncode == debug.returncode == 1
+    assert "Traceback" not in plain.stderr
+    assert "Traceback (most recent call last):\n" in debug.stderr  # (after any debug log lines)
+    assert 'File "' in debug.stderr and "runner/" in debug.stderr  # frames of the code that raised
+    assert "ResolveError: unknown job 'no-such-job'" in debug.stderr  # the exception itself
+    message = plain.stderr[plain.stderr.index("error: "):]
+    assert debug.stderr.endswith(message)  # then the same message as without --debug

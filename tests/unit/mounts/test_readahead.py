@@ -53,18 +53,25 @@ def read_sequentially(prefetcher: Prefetcher, path: str, size: int, chunk: int) 
     return b"".join(parts)
 
 
-def test_sequential_read_is_identical_with_few_growing_requests(big: bytes) -> None:
+@pytest.mark.parametrize("chunk", [4 * KiB, 128 * KiB])
+def test_sequential_read_is_identical_with_few_growing_requests(big: bytes, chunk: int) -> None:
+    """One small first request (the first byte waits for it alone), then whole blocks: the requests
+    grow from ``first_size`` (or the read's size) to ``block_size`` at once, cover the file exactly
+    once, and are as few as that allows."""
     store = RecordingStore({"f": big})
     prefetcher = Prefetcher(store.fetch, CONFIG)
-    assert read_sequentially(prefetcher, "f", len(big), 128 * KiB) == big
-    sizes = [end - start for _, start, end in store.requests]
-    assert sizes[0] == max(CONFIG.first_size, 128 * KiB)  # the first byte waits for one small request
-    assert max(sizes) <= CONFIG.block_size
-    assert sizes[1:4] == sorted(sizes[1:4])  # requests grow towards the block size
-    assert len(store.requests) < len(big) // (128 * KiB) / 3  # far fewer requests than reads
-    covered = sorted((start, end) for _, start, end in store.requests)
-    assert covered[0][0] == 0 and covered[-1][1] == len(big)
+    assert read_sequentially(prefetcher, "f", len(big), chunk) == big
     prefetcher.close()
+    assert store.requests[0][1:] == (0, max(CONFIG.first_size, chunk))  # asked first, and small
+    spans = sorted((start, end) for _, start, end in store.requests)
+    assert [start for start, _ in spans[1:]] == [end for _, end in spans[:-1]]  # contiguous, no overlap
+    assert spans[0][0] == 0 and spans[-1][1] == len(big)
+    sizes = [end - start for start, end in spans]
+    first = max(CONFIG.first_size, chunk)
+    assert sizes[0] == first < CONFIG.block_size
+    assert sizes[1:-1] == [CONFIG.block_size] * (len(sizes) - 2)  # grown to whole blocks
+    assert 0 < sizes[-1] <= CONFIG.block_size
+    assert len(sizes) == 1 + -(-(len(big) - first) // CONFIG.block_size)  # no more requests than that
 
 
 def test_random_reads_are_identical_and_fetch_no_blocks(big: bytes) -> None:

@@ -188,12 +188,17 @@ def test_orphan_data_from_a_dead_process_is_replaced(ws: Workspace, registry: Mo
 
 
 def test_unknown_model_errors_list_what_exists(registry: ModelRegistry, model_file: Path) -> None:
-    registry.create(Model(name="known", path=str(model_file)))
     with pytest.raises(ResolveError) as info:
         registry.get("unknown")
-    assert "known" in info.value.message
-    with pytest.raises(ResolveError):
+    assert info.value.message == "unknown model 'unknown'; no models are registered in this workspace"
+    registry.create(Model(name="known", path=str(model_file)))
+    registry.create(Model(name="also-known", path=str(model_file)))
+    with pytest.raises(ResolveError) as info:
+        registry.get("unknown")
+    assert info.value.message == "unknown model 'unknown'; models in this workspace: also-known, known"
+    with pytest.raises(ResolveError) as info:
         registry.archive("unknown")
+    assert info.value.message.startswith("unknown model 'unknown'")
 
 
 def test_registries_are_local_namespaces(ws: Workspace, registry: ModelRegistry, model_file: Path,
