@@ -10,6 +10,7 @@ Layout::
     <ws>/cache/                             download content cache
     <ws>/staging/                           output data kept when an upload failed
     <ws>/secrets/                           datastore credentials, one 0600 file each
+    <ws>/components/<name>/<version>/code/  a registered component's code snapshot (immutable)
 
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
 so read-then-write sequences (version allocation, job updates) never interleave between processes;
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3  # 2 -> 3: components, step_reuse, content_digests (pipelines)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -92,6 +93,27 @@ CREATE TABLE IF NOT EXISTS environments (
     description TEXT,
     created_at TEXT NOT NULL,
     PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS components (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    version_num INTEGER,
+    spec TEXT NOT NULL,
+    source TEXT,
+    description TEXT,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS step_reuse (
+    fingerprint TEXT PRIMARY KEY,
+    job_name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS content_digests (
+    signature TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    created_at TEXT NOT NULL
 );
 """
 
