@@ -18,8 +18,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.components import ComponentOperations
 from runner.errors import SpecError
 from runner.spec.model import Model
+from runner.workspace.components import ComponentStore
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
@@ -154,6 +156,7 @@ class MLClient:
                                                     registry_name=registry_name))
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
+        self.components = ComponentOperations(ComponentStore(self._workspace))
         self._jobs: Any = None
 
     @classmethod
@@ -171,11 +174,12 @@ class MLClient:
 
     @property
     def jobs(self) -> Any:
-        """``ml_client.jobs`` (``runner.jobs.operations.JobOperations``; imported on first use)."""
+        """``ml_client.jobs`` (``runner.pipelines.operations.PipelineJobOperations``: command jobs and
+        pipelines; imported on first use)."""
         if self._jobs is None:
-            from runner.jobs.operations import JobOperations  # the job lifecycle: imported on first use
+            from runner.pipelines.operations import PipelineJobOperations  # the job lifecycle: on first use
 
-            self._jobs = JobOperations(self._workspace)
+            self._jobs = PipelineJobOperations(self._workspace)
         return self._jobs
 
     @jobs.setter
