@@ -12,8 +12,8 @@ makes a step; its outputs (``step.outputs.model``) are what other steps take as 
 
 from __future__ import annotations
 
-import os
 import builtins
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,10 @@ class ComponentOperations:
 
     def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:
         return iter(self._entity(record) for record in self._store.list(name))
+
+    def register(self, spec: CommandComponentSpec) -> ComponentRecord:
+        """``runner component create``: the registered version's record."""
+        return self._store.create(spec)
 
     def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:
         return self._store.list(name)

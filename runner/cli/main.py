@@ -23,6 +23,7 @@ import runner.cli.job  # noqa: F401
 from runner import __version__
 from runner.cli import _common
 from runner.cli.cache import app as cache_app
+from runner.cli.component import app as component_app
 from runner.cli.datastore import app as datastore_app
 from runner.cli.environment import app as environment_app
 from runner.cli.job import app as job_app
@@ -57,6 +58,7 @@ app.add_typer(model_app, name="model", help="Register and manage models.")
 app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
 app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+app.add_typer(component_app, name="component", help="Register and show command components (pipeline steps).")
 
 
 def _version(value: bool) -> None:

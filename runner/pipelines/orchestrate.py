@@ -100,6 +100,7 @@ class Orchestrator:
         self.tracker = StatusTracker(ws, record)
         self.steps = {n: _Step(p) for n, p in self.plan.steps.items()}
         self.outputs = dict(record.outputs)
+        self.registered: list[str] = list(record.registered_models)
         self.ops = JobOperations(ws)
         self.cancel = CancelSignals()
         self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
@@ -221,6 +222,8 @@ class Orchestrator:
         for output, (source, name) in self.plan.outputs.items():
             if source == step.plan.name and name in record.outputs:
                 self.outputs[output] = record.outputs[name]
+        if not step.reused_from:  # a reused step registered nothing this time
+            self.registered += [m for m in record.registered_models if m not in self.registered]
         self._save(outputs=True)
 
     def _failed(self, step: _Step) -> None:
@@ -262,7 +265,7 @@ class Orchestrator:
     def _save(self, *, outputs: bool = False) -> None:
         self.tracker.extra["steps"] = {n: s.state() for n, s in self.steps.items()}
         if outputs:
-            self.tracker.set(outputs=self.outputs)
+            self.tracker.set(outputs=self.outputs, registered_models=self.registered)
         else:
             self.tracker.set()
 
@@ -296,7 +299,8 @@ class Orchestrator:
         self._say(f"{status.value}" + (f" ({error})" if error else "")
                   + (f"; reused: {', '.join(reused)}" if reused else ""))
         self.tracker.extra["steps"] = {n: s.state() for n, s in self.steps.items()}
-        return self.tracker.finish(status, error=error, outputs=self.outputs)
+        return self.tracker.finish(status, error=error, outputs=self.outputs,
+                                   registered_models=self.registered)
 
 
 def _runs_here(ops: JobOperations, spec: Any) -> bool:

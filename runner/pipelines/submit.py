@@ -45,8 +45,8 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
     try:
         yield
     except (ResolveError, SpecError) as err:
-        field, where = spec.field_location(*field_path)
-        located = err.located(f"jobs.{step}.{field}", where)
+        field, where = spec.field_location(*field_path) if field_path else ("", spec.where())
+        located = err.located(f"jobs.{step}.{field}".rstrip("."), where)
         raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
                             hint=located.hint) from err
 
@@ -54,8 +54,10 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
 def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[str, str]:
     """Resolve what ``node`` reads and writes that no other step makes; its output locations."""
     spec = node.spec
+    with _at(spec, node.name, "environment"):
+        EnvironmentStore(ws).resolve_spec_environment(spec.environment)
     if not node.depends_on:
-        with _at(spec, node.name, "inputs"):
+        with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
             plan = plan_job(spec, workspace=ws, job_name=node.job_name)
         return {b.name: b.uri for b in plan.outputs}
     resolver = Resolver(ws)
@@ -75,8 +77,6 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
                 raise SpecError(f"output '{name}' cannot be written there: {refusal}",
                                 hint="write the output somewhere else (or leave out path:)")
         locations[name] = resolved.uri
-    with _at(spec, node.name, "environment"):
-        EnvironmentStore(ws).resolve_spec_environment(spec.environment)
     return locations
 
 
