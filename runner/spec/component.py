@@ -181,6 +181,18 @@ class CommandComponentSpec(StrictModel):
         return f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
 
 
+def _no_input_paths(data: dict[str, Any], doc: YamlDoc | None) -> None:
+    """A component input with a ``path`` is refused where it was written (before the model, which can
+    only name the ``inputs`` mapping)."""
+    inputs = data.get("inputs")
+    for name, value in (inputs.items() if isinstance(inputs, dict) else ()):
+        if isinstance(value, dict) and "path" in value:
+            raise SpecError("a component input declares a type, not a path", field=f"inputs.{name}.path",
+                            where=doc.where(("inputs", name, "path")) if doc is not None else None,
+                            hint="remove path: here and give the path where the component is used (the "
+                                 "pipeline step's inputs)")
+
+
 def _check(spec: CommandComponentSpec, doc: YamlDoc | None) -> None:
     """Every ``${{inputs.x}}`` / ``${{outputs.y}}`` of the command is declared."""
     command_at = doc.where(("command",)) if doc is not None else SourceLocation(None)
@@ -199,6 +211,7 @@ def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandCo
         raise SpecError("a component file must be a mapping of fields (name, command, environment, ...)",
                         where=doc.where(()), hint="start with 'name: <component name>' and 'command: ...'")
     applied = apply_overrides(data, overrides)
+    _no_input_paths(data, doc)
     try:
         spec = CommandComponentSpec.model_validate(data)
     except ValidationError as exc:
@@ -218,6 +231,7 @@ def load_component_spec(path: str | Path, overrides: Sequence[str] = ()) -> Comm
 def component_from_data(data: dict[str, Any], *, base_dir: Path | None = None,
                         doc: YamlDoc | None = None) -> CommandComponentSpec:
     """Validate plain data: an inline ``component:`` mapping (``doc`` locates its fields) or Python."""
+    _no_input_paths(data, doc)
     try:
         spec = CommandComponentSpec.model_validate(data)
     except ValidationError as exc:
