@@ -39,7 +39,8 @@ WARM_MODULES = (
     "runner.jobs.run", "runner.jobs.submit", "runner.jobs.materialize", "runner.jobs.supervise",
     "runner.jobs.register", "runner.backends.docker", "runner.backends.process",
     "runner.workspace.registry", "runner.client", "mounts.upload", "mounts.download", "docker",
-    "runner.workspace.protect", "mounts.read_only_view",
+    "runner.workspace.protect", "mounts.read_only_view", "runner.pipelines.operations",
+    "runner.pipelines.submit",
     "rich.console", "rich.table",
     # Azure datastores and the FUSE modes: ~0.5 s of imports (adlfs, the Azure SDK, mfusepy) that a
     # job reading from Azure would otherwise pay each time; ~25 MB more in the server

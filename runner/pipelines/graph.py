@@ -130,8 +130,9 @@ class _Checker:
         self.edges: list[Edge] = []
         self.pipeline_outputs: dict[str, tuple[str, str]] = {}
 
-    def check(self, step: str, group: str, name: str, binding: Binding, whole: bool) -> None:
-        path = ("jobs", step, group, name)
+    def check(self, step: str, place: tuple[str, ...], binding: Binding, whole: bool) -> None:
+        group, name = place[0], place[1]
+        path = ("jobs", step, *place)
         if binding.kind == "input" and binding.name not in self.spec.inputs:
             close = did_you_mean(binding.name, self.spec.inputs)
             raise _error(self.spec, f"step '{step}' {group[:-1]} '{name}' reads pipeline input "
@@ -146,7 +147,7 @@ class _Checker:
                          f"'{binding.name}'", path, "an input reads ${{parent.inputs.<name>}} or "
                                                     "${{parent.jobs.<step>.outputs.<output>}}")
 
-    def _output(self, step: str, name: str, binding: Binding, path: tuple[str, ...]) -> None:
+    def _output(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...]) -> None:
         if binding.kind != "output":
             raise _error(self.spec, f"step '{step}' output '{name}' is bound to '{binding.text}'", path,
                          "a step output can only be bound to ${{parent.outputs.<name>}}")
@@ -162,7 +163,7 @@ class _Checker:
                          f"{other[0]}.{other[1]} and {step}.{name}", path, "bind each pipeline output once")
         self.pipeline_outputs[binding.name] = (step, name)
 
-    def _step_output(self, step: str, name: str, binding: Binding, path: tuple[str, ...],
+    def _step_output(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...],
                      whole: bool) -> None:
         if binding.step not in self.spec.jobs:
             raise _error(self.spec, f"step '{step}' input '{name}' reads step '{binding.step}', which is not "
@@ -236,11 +237,11 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
         _check_names(spec, step, entry, components[step][0])
     checker = _Checker(spec, {s: _declared_outputs(e, components[s][0]) for s, e in spec.jobs.items()})
     for step, entry in spec.jobs.items():
-        for group, name, binding in step_bindings(entry):
-            value = getattr(entry, group)[name]
+        for place, binding in step_bindings(entry):
+            value = getattr(entry, place[0])[place[1]]
             whole = whole_binding(value) is not None or (
                 isinstance(value, dict) and whole_binding(value.get("path")) is not None)
-            checker.check(step, group, name, binding, whole)
+            checker.check(step, place, binding, whole)
     order = _order(spec, checker.edges)
     job_names = {step: step_job_name(pipeline_name, step) for step in order}
     builder = StepBuilder(spec, pipeline_name)

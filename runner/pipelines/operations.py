@@ -17,7 +17,6 @@ from typing import Any
 
 from runner.jobs.operations import Job, JobOperations, as_job
 from runner.jobs.supervise import Echo
-from runner.pipelines.submit import run_pipeline, start_orchestrator, submit_pipeline
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.job_tree import list_children, list_top_level
 
@@ -43,6 +42,12 @@ class PipelineJobOperations(JobOperations):
         if spec is None:
             return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,
                                             upload_on_failure=upload_on_failure, **kwargs)
+        from runner.pipelines.submit import (  # start-up cost: a command job never loads the pipeline run
+            run_pipeline,
+            start_orchestrator,
+            submit_pipeline,
+        )
+
         record = submit_pipeline(self.workspace, spec, name=name, backend=backend,
                                  upload_on_failure=upload_on_failure)
         if stream:

@@ -200,12 +200,13 @@ def _literal_or_path(decl: dict[str, Any] | None, value: Any) -> Any:
     return {**literal, "value": coerced} if literal else value
 
 
-def step_bindings(entry: StepSpec) -> list[tuple[str, str, Binding]]:
-    """Every binding a step entry holds: (``inputs``/``outputs``, the input or output name, binding)."""
-    found: list[tuple[str, str, Binding]] = []
+def step_bindings(entry: StepSpec) -> list[tuple[tuple[str, ...], Binding]]:
+    """Every binding a step entry holds: (where in the entry: ``inputs.<name>[.<key>]``, binding)."""
+    found: list[tuple[tuple[str, ...], Binding]] = []
     for group, values in (("inputs", entry.inputs), ("outputs", entry.outputs)):
         for name, value in values.items():
-            texts = [value] if isinstance(value, str) else [
-                v for v in value.values() if isinstance(v, str)] if isinstance(value, dict) else []
-            found += [(group, name, b) for text in texts for b in find_bindings(text)]
+            texts = [((group, name), value)] if isinstance(value, str) else [
+                ((group, name, key), v) for key, v in value.items() if isinstance(v, str)
+            ] if isinstance(value, dict) else []
+            found += [(place, b) for place, text in texts for b in find_bindings(text)]
     return found
