@@ -136,15 +136,16 @@ def run(steps: int, reps: int, image: str, code: str) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     pipe_m, sep_m = statistics.median(ours), statistics.median(theirs)
     return {"steps": steps, "reps": reps, "image": image, "code": label, "pipeline_s": pipe_m,
-            "separate_s": sep_m, "reused_s": statistics.median(reused), "per_step_s": (pipe_m - sep_m) / steps,
+            "separate_s": sep_m, "reused_s": statistics.median(reused),
+            "per_step_s": (pipe_m - sep_m) / steps,
             "runs": {"pipeline": ours, "separate": theirs}, "load": load,
             "parts": {k: statistics.median(p[k] for p in parts) for k in parts[0]}}
 
 
 def report(result: dict[str, Any]) -> str:
     n = result["steps"]
-    runs = ", ".join(f"{p:.2f}/{s:.2f}" for p, s in zip(result["runs"]["pipeline"], result["runs"]["separate"],
-                                                       strict=True))
+    pairs = zip(result["runs"]["pipeline"], result["runs"]["separate"], strict=True)
+    runs = ", ".join(f"{p:.2f}/{s:.2f}" for p, s in pairs)
     lines = [
         f"## {SECTION}",
         "",

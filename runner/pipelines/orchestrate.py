@@ -4,7 +4,8 @@ the pipeline as ``parent_job_name``) through ``JobOperations``, independent step
     record = Orchestrator(workspace, "p1", echo=sys.stdout.buffer.write).run()
 
 - At most ``RUNNER_PIPELINE_MAX_PARALLEL`` (default 4) steps run here at once; a step on a cluster
-  compute (when ``JobOperations`` can place one there) does not take a local slot.
+  compute (when ``JobOperations`` can place one there) does not take a local slot. A step's worker is a
+  fork of the orchestrator (``runner.pipelines.step_ops``), not a new interpreter.
 - A step whose fingerprint matches an earlier completed step is not run: its record (status Completed,
   ``extra["reused_from"]``) points at that job's outputs (``runner.pipelines.reuse``).
 - A failed (or canceled) step skips the steps that read its outputs; unless
@@ -39,6 +40,7 @@ from runner.pipelines.record import (
     step_spec,
 )
 from runner.pipelines.reuse import find_reusable, fingerprint, never_reused, remember
+from runner.pipelines.step_ops import StepOperations
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class Orchestrator:
         self.steps = {n: _Step(p) for n, p in self.plan.steps.items()}
         self.outputs = dict(record.outputs)
         self.registered: list[str] = list(record.registered_models)
-        self.ops = JobOperations(ws)
+        self.ops = StepOperations(ws)
         self.cancel = CancelSignals()
         self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
         self.canceled = False
@@ -191,6 +193,7 @@ class Orchestrator:
         self._save()
 
     def _poll(self) -> None:
+        self.ops.reap()
         for step in self.steps.values():
             if step.tail is None or (step.status not in ACTIVE and not step.tail.partial):
                 continue
