@@ -25,13 +25,20 @@ def _inputs(node: StepNode) -> list[dict[str, Any]]:
     for name, value in node.spec.inputs.items():
         row: dict[str, Any] = {"name": name, "from": _written(node, "inputs", name)}
         if isinstance(value, LiteralInput):
-            row.update(type=value.type or "literal", value=value.rendered())
+            row.update(type=value.type or _kind(value.effective), value=value.rendered())
         else:
             assert isinstance(value, AssetInput)
             mode = value.mode or DEFAULT_MODE[Direction.INPUT]
             row.update(type=value.type.value, mode=mode.value, value=value.path)
         rows.append(row)
     return rows
+
+
+def _kind(value: object) -> str:
+    """A literal written without a type, named as Azure's types name it."""
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "number", str: "string"}.get(type(value), "literal")
 
 
 def _outputs(node: StepNode, locations: Locations) -> list[dict[str, Any]]:
