@@ -112,6 +112,9 @@ class Orchestrator:
 
     # ---- the run --------------------------------------------------------------------------------
     def run(self) -> JobRecord:
+        current = self.ws.get_job(self.name)
+        if current.status.is_terminal:  # canceled (or found lost) before this process took it over
+            return current
         log_path = self.ws.job_dir(self.name).std_log
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.cancel.installed(), log_path.open("ab") as self._log:
