@@ -37,11 +37,16 @@ class PipelineJobOperations(JobOperations):
                          echo: Echo | None = None, backend: str | None = None,
                          upload_on_failure: bool = True, **kwargs: Any) -> Job:
         """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
-        ``stream``, its log going to ``echo``)."""
+        ``stream``, its log going to ``echo``). For a pipeline, azure.ai.ml's ``experiment_name``,
+        ``description``, ``tags`` and ``compute`` arguments set those fields of the submitted job."""
         spec = as_pipeline_spec(job)
         if spec is None:
             return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,
                                             upload_on_failure=upload_on_failure, **kwargs)
+        given = {k: kwargs.pop(k) for k in ("experiment_name", "description", "tags", "compute")
+                 if kwargs.get(k) is not None}
+        if given:
+            spec = spec.model_copy(update=given)
         from runner.pipelines.submit import (  # start-up cost: a command job never loads the pipeline run
             run_pipeline,
             start_orchestrator,

@@ -66,6 +66,11 @@ def datastore(ws: Path, job: str, output: str) -> Path:
 def test_outputs_flow_into_inputs(workspace_dir: Path, tmp_path: Path) -> None:
     ws = workspace_dir
     yml = write_job(tmp_path, CHAIN, "pipeline.yml")
+    graph = json.loads(cli(ws, "job", "validate", "--file", str(yml), "--name", "p1", "-o", "json",
+                           check=True).stdout)
+    assert [s["name"] for s in graph["steps"]] == ["make", "shout"]
+    assert graph["edges"] == [{"from": "make.out", "to": "shout.src"}]
+    assert graph["steps"][1]["inputs"][0]["value"] == "azureml://jobs/p1-make/outputs/out"
     result = run(ws, yml, "p1")
     assert "[shout] HELLO" in result.stdout and "[make] made" in result.stdout
     assert "Status: Completed" in result.stderr
@@ -274,13 +279,14 @@ def twice(text):
 
 ml = MLClient(workspace_dir={str(workspace_dir)!r})
 ml.components.create_or_update(upper)
-job = ml.jobs.create_or_update(twice(text="first"))
+job = ml.jobs.create_or_update(twice(text="first"), experiment_name="api")
 print(job.name)
 """
     name = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                           timeout=120).stdout.strip().splitlines()[-1]
     record = wait_for_status(workspace_dir, name, {"Completed", "Failed", "Canceled"})
     assert record["status"] == "Completed", record["error"]
+    assert record["experiment_name"] == "api"
     assert sorted(steps(workspace_dir, name)) == ["one", "two"]
     folder = Path(record["outputs"]["first"].replace(
         "azureml://datastores/workspaceblobstore/paths/", f"{workspace_dir}/datastores/workspaceblobstore/"))
