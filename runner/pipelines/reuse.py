@@ -6,11 +6,12 @@
     remember(workspace, key, job_name)               # once a step job completed
 
 What the fingerprint covers: the step job as written (command, input and output types and modes, literal
-values, output paths, environment variables, resources, limits, compute, distribution), the content of
-every input (``runner.workspace.digests``: a registered model version by its name and version, which
-never change), the content of the code folder, and the environment (the image name it maps to, or the
-content of its build context). Not covered: names, display names, descriptions, tags. The image is
-compared by name: rebuilding ``python:3.11`` under the same name is not seen (``force_rerun`` then).
+values, output paths other than the job's own default location, environment variables, resources,
+limits, compute, distribution), the content of every input (``runner.workspace.digests``; a registered
+model version by its name and version, which never change), the content of the code folder, and the
+environment (the image name it maps to, or the content of its build context). Not covered: names,
+display names, descriptions, tags. The image is compared by name: rebuilding ``python:3.11`` under the
+same name is not seen (``force_rerun`` then).
 
 Never reused: a step with ``settings.force_rerun``, a component with ``is_deterministic: false``, and a
 step with an output that registers a model (registering is a side effect a reuse would skip).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,14 @@ def never_reused(spec: CommandJobSpec, *, deterministic: bool, force_rerun: bool
     if registering:
         return f"output '{registering[0]}' registers a model"
     return None
+
+
+def _own_location(path: str, output: str) -> str:
+    """A step job's own default location on a datastore (``settings.default_datastore``) names the job;
+    as a setting it is "the default location on that datastore", the same for every run."""
+    own = rf"azureml://datastores/(?P<ds>[^/]+)/paths/azureml/[^/]+/{re.escape(output)}/?"
+    match = re.fullmatch(own, path)
+    return f"<default location on {match['ds']}>" if match else path
 
 
 def _input_identity(ws: Workspace, resolver: Resolver, spec: CommandJobSpec, name: str,
@@ -93,6 +103,9 @@ def fingerprint(ws: Workspace, spec: CommandJobSpec, *, aliases: Mapping[str, st
     names to the jobs they would reuse (for ``job validate``'s prediction). Raises ``RunnerError`` when an
     input cannot be read."""
     data = {k: v for k, v in spec.to_yaml_dict().items() if k not in _NOT_COMPARED}
+    for name, output in data.get("outputs", {}).items():
+        if isinstance(output, dict) and isinstance(output.get("path"), str):
+            output["path"] = _own_location(output["path"], name)
     resolver = Resolver(ws)
     inputs: dict[str, Any] = {}
     for name, job_input in sorted(spec.inputs.items()):

@@ -105,3 +105,9 @@ def test_sample_with_outputs_on_azure_blob(ws: Path, tmp_path: Path, azure_conta
                                     ).hexdigest() for name in files}  # small files: a model's
     assert files == trained and "MLmodel" in files
     assert "[score] accuracy on 45 held-out samples:" in out
+    assert not any("reuse not checked" in step.get("note", "") for step in record["extra"]["steps"].values())
+    # unchanged, on Azure too: train and score are reused (their inputs compared by content on Azure)
+    _, again = run(ws, "a2", "settings.default_datastore=az")
+    steps = again["extra"]["steps"]
+    assert steps["train"]["reused_from"] == "a1-train" and steps["score"]["reused_from"] == "a1-score"
+    assert again["registered_models"] == [f"azureml:{MODEL}:2"]
