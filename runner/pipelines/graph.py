@@ -22,6 +22,7 @@ from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import LiteralInput
 from runner.spec.load import spec_from_doc
 from runner.spec.pipeline import PipelineJobSpec, StepSpec
 from runner.spec.step_doc import StepDoc, SubDoc
@@ -138,6 +139,8 @@ class _Checker:
             raise _error(self.spec, f"step '{step}' {group[:-1]} '{name}' reads pipeline input "
                          f"'{binding.name}', which is not defined{close}",
                          path, f"pipeline inputs: {', '.join(self.spec.inputs) or 'none'}")
+        if binding.kind == "input" and not whole:
+            self._embedded(step, name, binding, path)
         if group == "outputs":
             self._output(step, name, binding, path)
         elif binding.kind == "step_output":
@@ -146,6 +149,14 @@ class _Checker:
             raise _error(self.spec, f"step '{step}' input '{name}' reads the pipeline's output "
                          f"'{binding.name}'", path, "an input reads ${{parent.inputs.<name>}} or "
                                                     "${{parent.jobs.<step>.outputs.<output>}}")
+
+    def _embedded(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...]) -> None:
+        """``${{parent.inputs.x}}`` inside other text: ``x`` must be a literal with a value."""
+        source = self.spec.inputs[binding.name]
+        if not isinstance(source, LiteralInput) or source.rendered() is None:
+            raise _error(self.spec, f"step '{step}' input '{name}' holds '{binding.text}' inside other text, "
+                         f"but pipeline input '{binding.name}' is not a literal with a value", path,
+                         "only a literal can be written inside text; bind a path input as the whole value")
 
     def _output(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...]) -> None:
         if binding.kind != "output":

@@ -123,6 +123,8 @@ class StepBuilder:
         if binding is not None:
             return self._bound(step, name, decl, binding, given, job_names)
         if isinstance(value, dict):
+            value = {k: substitute_literals(v, self.literals) if has_binding(v) else v
+                     for k, v in value.items()}
             return {**_without_value(decl), **normalize_input_value(value)} if decl else value
         if isinstance(value, str) and has_binding(value):
             value = substitute_literals(value, self.literals)

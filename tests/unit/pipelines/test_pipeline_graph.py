@@ -247,6 +247,15 @@ def test_unknown_setting_is_a_warning(ws: Workspace, tmp_path: Path) -> None:
                for w in graph.warnings)
 
 
+def test_literals_inside_text(ws: Workspace, tmp_path: Path) -> None:
+    text = PIPELINE.replace("      rate: 2", "      rate: 2\n      n: \"1${{parent.inputs.count}}\"")
+    graph = graph_of(ws, write(tmp_path / "p", text))
+    n = graph.steps["second"].spec.inputs["n"]
+    assert isinstance(n, LiteralInput) and n.effective == 17  # "17", read as the declared integer
+    err = bad(ws, tmp_path, PIPELINE.replace("      rate: 2", "      rate: x${{parent.inputs.folder}}"))
+    assert "but pipeline input 'folder' is not a literal with a value" in err.message
+
+
 def test_step_types_that_do_not_run_here(ws: Workspace, tmp_path: Path) -> None:
     err = bad(ws, tmp_path, PIPELINE.replace("  second:\n    type: command", "  second:\n    type: sweep"))
     assert "step type 'sweep' is not supported here" in err.message
