@@ -152,15 +152,19 @@ class Orchestrator:
         return [s for s in self.steps.values() if s.status == NOT_STARTED and set(s.plan.depends_on) <= done]
 
     def _launch_ready(self) -> None:
-        for step in self._ready():
-            busy = sum(1 for s in self.steps.values() if s.status in ACTIVE and s.local)
-            spec = step_spec(step.plan)
-            step.local = _runs_here(self.ops, spec)
-            if step.local and busy >= max_parallel():
-                continue
-            self._launch(step)
-            if self.cancel.requested.is_set() or self.stopping is not None:
-                return
+        """Start every ready step there is a slot for; a reused step makes its dependents ready at once."""
+        progress = True
+        while progress:
+            progress = False
+            for step in self._ready():
+                busy = sum(1 for s in self.steps.values() if s.status in ACTIVE and s.local)
+                step.local = _runs_here(self.ops, step_spec(step.plan))
+                if step.local and busy >= max_parallel():
+                    continue
+                self._launch(step)
+                if self.cancel.requested.is_set() or self.stopping is not None:
+                    return
+                progress = progress or step.reused_from is not None
 
     # ---- one step ---------------------------------------------------------------------------------
     def _launch(self, step: _Step) -> None:
