@@ -19,19 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.components import ComponentOperations
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.spec.model import Model
 from runner.workspace.components import ComponentStore
+from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
-from runner.workspace.registry import ModelRegistry
+from runner.workspace.paging import Page
+from runner.workspace.registry import FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
 
 if TYPE_CHECKING:
     from runner.workspace.resolve import Resolver
 
 logger = logging.getLogger(__name__)
+
+Files = tuple[list[FileEntry], bool]  # (the class below has a method named ``list``)
 
 # azure.ai.ml.constants.ListViewType values
 ACTIVE_ONLY, ARCHIVED_ONLY, ALL = "ActiveOnly", "ArchivedOnly", "All"
@@ -69,6 +73,20 @@ class ModelOperations:
         if stage:
             models = [m for m in models if m.stage == stage][:max_results or None]
         return iter(models)
+
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[Model]:
+        """One page of ``list`` (runner's addition, for the web UI and scripts): the latest version of
+        each model, or with ``name`` its versions; filtered by part of the name and a tag
+        (``key`` or ``key=value``)."""
+        return self._registry.page(name, name_contains=name_contains, tag=tag,
+                                   include_archived=include_archived, archived_only=archived_only,
+                                   offset=offset, limit=limit)
+
+    def files(self, name: str, version: str | int | None = None, *, limit: int = 1000) -> Files:
+        """A version's files and their sizes (at most ``limit``; the flag says there were more)."""
+        return self._registry.files(name, None if version is None else str(version), limit=limit)
 
     def archive(self, name: str, version: str | int | None = None, label: str | None = None,
                 **_: Any) -> None:
@@ -138,6 +156,63 @@ class EnvironmentOperations:
         return iter(self._store.list(name))
 
 
+class ComputeOperations:
+    """``ml_client.compute``: the Ray clusters jobs can run on (``compute: azureml:<name>``)."""
+
+    def __init__(self, store: ComputeStore) -> None:
+        self._store = store
+
+    def create_or_update(self, compute: RayCompute | dict[str, Any]) -> RayCompute:
+        return self._store.save(compute_from_dict(compute) if isinstance(compute, dict) else compute)
+
+    def begin_create_or_update(self, compute: RayCompute | dict[str, Any]) -> _Done:
+        """Azure's long-running form: ``.result()`` is the compute (registering one is immediate)."""
+        return _Done(self.create_or_update(compute))
+
+    def get(self, name: str) -> RayCompute:
+        return self._store.get(name)
+
+    def list(self) -> Iterator[RayCompute]:
+        return iter(self._store.list())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(name)
+
+    def begin_delete(self, name: str) -> _Done:
+        self.delete(name)
+        return _Done(None)
+
+    def cluster_state(self, name: str) -> dict[str, Any]:
+        """Whether the compute's cluster answers, its Ray version and its nodes' resources."""
+        from runner.backends.ray_jobs import RayJobsClient  # urllib: only when a cluster is asked
+
+        compute = self._store.get(name)
+        ray = RayJobsClient(compute.address, timeout=5)
+        try:
+            version = ray.version().get("ray_version")
+            nodes = ray.nodes()
+        except RunnerError as err:
+            return {"state": "unreachable", "error": err.message}
+        return {"state": "ready", "ray_version": version, "nodes": [
+            {"ip": n.get("node_ip"), "head": bool(n.get("is_head_node")),
+             "resources": {k: v for k, v in n.get("resources_total", {}).items()
+                           if not k.startswith("node:")}}
+            for n in nodes]}
+
+
+class _Done:
+    """A finished long-running operation (azure.core's ``LROPoller``: ``result()``, ``done()``)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._value
+
+    def done(self) -> bool:
+        return True
+
+
 class MLClient:
     """A client for a local workspace (Azure's connection arguments are accepted and ignored)."""
 
@@ -156,6 +231,7 @@ class MLClient:
                                                     registry_name=registry_name))
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
+        self.compute = ComputeOperations(ComputeStore(self._workspace))
         self.components = ComponentOperations(ComponentStore(self._workspace))
         self._jobs: Any = None
 

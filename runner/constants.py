@@ -9,6 +9,8 @@ from runner.modes import AssetType
 
 
 class AssetTypes:
+    """Azure's asset type names, for ``Input(type=...)``, ``Output(type=...)`` and ``Model(type=...)``."""
+
     URI_FILE = "uri_file"
     URI_FOLDER = "uri_folder"
     MLTABLE = "mltable"
@@ -26,6 +28,9 @@ class ModelType:
 
 
 class InputOutputModes:
+    """Azure's mode names, for ``Input(mode=...)`` and ``Output(mode=...)`` (the matrix decides which
+    type takes which)."""
+
     MOUNT = "mount"  # Azure's generic mount; runner treats it as ro_mount (inputs) / rw_mount (outputs)
     DOWNLOAD = "download"
     UPLOAD = "upload"

@@ -1,7 +1,7 @@
 """The supported-modes matrix, as data.
 
 The seed's table ("Supported modes", Register and work with models) plus Azure ML's rules for the types
-the seed does not list. Validation, error messages and the README's table are all generated from
+the seed does not list. Validation, error messages and the docs' table are all generated from
 ``MATRIX``; nothing else in the code decides which mode is allowed.
 """
 
@@ -122,7 +122,7 @@ def check_mode(
 
 
 def matrix_markdown() -> str:
-    """The type x direction x mode table, as Markdown (the README's table is generated from this)."""
+    """The type x direction x mode table, as Markdown (the docs' table is generated from this)."""
     header = "| Type | Path | Direction | " + " | ".join(f"`{m.value}`" for m in Mode) + " |"
     rule = "|---|---|---|" + "|".join(":---:" for _ in Mode) + "|"
     rows = [header, rule]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision everything `runner` and its tests need on a Debian 12 machine (run as root):
-#   Debian packages, the Python package (editable), FUSE settings, a Docker engine,
+#   Debian packages (Chromium for the web UI's browser tests), the Python package (editable, with the
+#   dev, docs and ui extras), FUSE settings, a Docker engine,
 #   Azurite (Azure Blob emulator) on 127.0.0.1, and the base images built offline.
 # Idempotent: a second run on a provisioned machine only checks, and takes seconds.
 #
@@ -8,6 +9,7 @@
 #   RUNNER_CACHE_DIR      cache root (default ~/.cache/runner); Azurite and image build dirs live here
 #   RUNNER_AZURITE_PORT   Azurite Blob port (default: the port file, else 10000)
 #   RUNNER_SKIP_IMAGES=1  skip building the base images
+#   (Ray for the tests' cluster goes into its own venv, $RUNNER_CACHE_DIR/ray-venv)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +31,9 @@ if ! flock -n 9; then
 fi
 
 provision_apt_packages() {
-    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates)
+    # chromium (+ a font) for the web UI's browser tests, iproute2 for their loopback-only namespace
+    local wanted=(docker.io fuse3 libfuse2 debootstrap busybox-static rclone curl ca-certificates
+        chromium fonts-liberation iproute2)
     local missing=()
     local pkg
     for pkg in "${wanted[@]}"; do
@@ -47,9 +51,10 @@ provision_apt_packages() {
 
 provision_python_package() {
     local stamp="$CACHE_DIR/pip-install.stamp"
+    local extras="dev,docs,ui" # docs: MkDocs and its plugins (the site the test command builds); ui: runner ui
     local want
     # (bin/runner is copied into the interpreter's bin folder by the install: an edit needs a reinstall)
-    want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat"
+    want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat [$extras]"
     # compiled once, as pip compiles a regular install (PYTHONDONTWRITEBYTECODE would otherwise make
     # every command compile its modules again: ~0.1 s cold, and the fork server client's few ms)
     python3 -m compileall -q "$REPO/runner" "$REPO/mounts" >/dev/null || true
@@ -58,11 +63,11 @@ provision_python_package() {
         summary "python package" "already there (editable install of $REPO)"
         return
     fi
-    log "pip install -e $REPO[dev]"
+    log "pip install -e $REPO[$extras]"
     # compat mode: a plain path in a .pth file, not setuptools' import-hook finder, which every Python
     # start (so every `runner` command) would import: ~10 ms of a ~70 ms interpreter start here
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-        --config-settings editable_mode=compat -e "$REPO[dev]"
+        --config-settings editable_mode=compat -e "$REPO[$extras]"
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash # so the new console scripts (runner, ruff, mypy, pytest) are on PATH
     fi
@@ -163,10 +168,32 @@ provision_images() {
     bash "$REPO/scripts/build_images.sh"
 }
 
+# Ray for the nodes of the tests' 2-node cluster (issue 17): its own venv that also sees the system
+# site-packages (runner's dependencies: docker, adlfs, pydantic, mfusepy), so ray and its ~25
+# dependencies never change the interpreter everyone else uses. The submitting side needs no ray.
+RAY_VERSION="2.60.0"
+provision_ray() {
+    local venv="$CACHE_DIR/ray-venv"
+    # (the installed version from its dist-info folder: importing ray to ask takes ~1-2 s)
+    if [ -x "$venv/bin/ray" ] && compgen -G "$venv/lib/python3*/site-packages/ray-$RAY_VERSION.dist-info" >/dev/null; then
+        summary "ray" "already there ($venv, ray $RAY_VERSION)"
+        return
+    fi
+    log "pip install ray[default]==$RAY_VERSION into $venv"
+    python3 -m venv --system-site-packages "$venv"
+    if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        "ray[default]==$RAY_VERSION" >"$CACHE_DIR/ray-pip.log" 2>&1; then
+        tail -n 20 "$CACHE_DIR/ray-pip.log" >&2
+        die "installing ray failed; see $CACHE_DIR/ray-pip.log"
+    fi
+    summary "ray" "installed ray $RAY_VERSION into $venv"
+}
+
 provision_apt_packages
 provision_fuse
 provision_docker_engine
 provision_azurite
 provision_python_package
+provision_ray
 provision_images
 summary "total" "$(seconds_since "$START_SECONDS") s"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): provision, then lint, type-check and run the whole
-# suite (unit, contract, integration against real Docker, FUSE and Azurite). Exits non-zero on any failure.
+# The project's test command (README, .ci/run): provision, then lint, type-check, build the docs and run
+# the whole suite (unit, contract, integration against real Docker, FUSE and Azurite). Exits non-zero on any failure.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,10 +34,21 @@ bash scripts/provision.sh || { echo "provisioning failed: nothing else can run" 
 step ruff python3 -m ruff check runner mounts tests bin/runner
 step mypy python3 -m mypy
 step mypy-bin python3 -m mypy bin/runner
+# The documentation site (mkdocs.yml, docs/): strict (a broken link, anchor, nav entry or API reference
+# fails), then nothing in it may load from another host. tests/docs/ runs the pages' examples.
+docs_site() {
+    local site rc=0
+    site="$(mktemp -d "${TMPDIR:-/tmp}/runner-site.XXXXXX")"
+    NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true python3 -m mkdocs build --strict --quiet \
+        --site-dir "$site" && python3 scripts/check_offline_site.py "$site" || rc=$?
+    rm -rf "$site"
+    return "$rc"
+}
+step docs docs_site
 # Exit code 5 (no tests collected) counts as a failure too: there must be tests.
 step pytest python3 -m pytest -q -p no:cacheprovider tests "$@"
 
-# The CLI calls above started a warm fork server for this checkout (README: "Start-up"); it would exit
+# The CLI calls above started a warm fork server for this checkout (docs/design/forkserver.md); it would exit
 # by itself when idle, but a test run leaves nothing behind.
 server_socket="$(python3 -c 'from runner.launch import server_paths; p = server_paths(); print(p.socket if p else "")' 2>/dev/null || true)"
 if [ -n "$server_socket" ]; then

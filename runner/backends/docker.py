@@ -88,8 +88,8 @@ def container_args(
     }
     if plan.resources.shm_size:
         kwargs["shm_size"] = plan.resources.shm_size
-    if plan.resources.gpu_count:
-        kwargs["device_requests"] = gpu_device_requests(plan.resources.gpu_count)
+    if plan.resources.gpu_count or plan.resources.gpu_ids:
+        kwargs["device_requests"] = gpu_device_requests(plan.resources.gpu_count, plan.resources.gpu_ids)
     for key, value in extra.items():  # docker_args win over resources (they are more specific)
         kwargs[key] = value
     return kwargs

@@ -220,10 +220,13 @@ def gpu_count_from_text(value: str) -> int:
                         hint="use --gpus all or --gpus 2") from exc
 
 
-def gpu_device_requests(count: int) -> list[Any]:
-    """docker-py device requests for ``count`` GPUs (-1 = all); empty for 0."""
-    if count == 0:
+def gpu_device_requests(count: int, device_ids: tuple[str, ...] = ()) -> list[Any]:
+    """docker-py device requests for ``count`` GPUs (-1 = all); empty for 0. ``device_ids``: the very
+    GPUs to give (those a Ray node assigned the job), instead of any ``count`` of them."""
+    if count == 0 and not device_ids:
         return []
     from docker.types import DeviceRequest
 
+    if device_ids:
+        return [DeviceRequest(device_ids=list(device_ids), capabilities=[["gpu"]])]
     return [DeviceRequest(count=count, capabilities=[["gpu"]])]

@@ -46,7 +46,8 @@ READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None
               ) -> RunPlan:
     """Load, check and resolve a job YAML into its plan (nothing is run or written)."""
-    from runner.jobs.submit import plan_job  # start-up cost (see the module docstring)
+    from runner.jobs.compute import choose_compute  # start-up cost (see the module docstring)
+    from runner.jobs.submit import plan_job
     from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
@@ -55,7 +56,9 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
     if name is not None:
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
-    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name())
+    compute = choose_compute(workspace, spec).compute  # a Ray compute's default outputs go to its datastore
+    return plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
+                    **({"default_datastore": compute.datastore} if compute else {}))
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
@@ -164,10 +167,13 @@ def create(
     if dry_run:
         plan_for_file(file, set_, name=name, output=output)
         return
-    from runner.spec.pipeline import load_job_or_pipeline  # start-up cost
+    from runner.spec.job import CommandJobSpec  # start-up cost
+    from runner.spec.pipeline import load_job_or_pipeline
 
     ops = _operations()
     spec = load_job_or_pipeline(file, set_)
+    if isinstance(spec, CommandJobSpec):
+        ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
     for warning in getattr(spec, "warnings", []):  # a pipeline's are in its log (and its record)
         typer.echo(f"warning: {warning}", err=True)
     if stream:
@@ -203,6 +209,9 @@ def show(name: str = typer.Option(..., "--name", "-n"),
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
+    ray = record.extra.get("ray")
+    if ray:  # a job on a Ray compute: where it ran
+        rows += [("compute", f"{ray['compute']} ({ray['address']})"), ("node", ray.get("node_ip"))]
     rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]

@@ -24,10 +24,12 @@ from runner import __version__
 from runner.cli import _common
 from runner.cli.cache import app as cache_app
 from runner.cli.component import app as component_app
+from runner.cli.compute import app as compute_app
 from runner.cli.datastore import app as datastore_app
 from runner.cli.environment import app as environment_app
 from runner.cli.job import app as job_app
 from runner.cli.model import app as model_app
+from runner.cli.ui import ui as ui_command
 from runner.errors import RunnerError
 
 # What a command imports, imported once by the fork server (``runner.forkserver``) for all its commands:
@@ -59,6 +61,8 @@ app.add_typer(model_app, name="model", help="Register and manage models.")
 app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
 app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+app.command("ui", help="Serve the workspace in a web browser (needs runner[ui]).")(ui_command)
+app.add_typer(compute_app, name="compute", help="Register Ray clusters that jobs run on.")
 app.add_typer(component_app, name="component", help="Register and show command components (pipeline steps).")
 
 

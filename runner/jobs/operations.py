@@ -8,7 +8,8 @@
 
 Submission (``runner.jobs.submit``) plans the job, snapshots its code and records it as Queued; the run
 (``runner.jobs.run``) takes it to a terminal status, here with ``stream`` or in a background worker
-(``python -m runner.jobs.worker``).
+(``python -m runner.jobs.worker``). A job whose ``compute:`` names a registered Ray compute is submitted
+to that cluster instead (``runner.jobs.ray_submit``) and followed from here (``runner.jobs.ray_follow``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import builtins
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -25,14 +25,25 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import JobError
+from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs
-from runner.jobs.recovery import mark_lost, process_start_time, reconcile, release_resources, runner_alive
+from runner.jobs.recovery import (
+    follows_ray,
+    mark_lost,
+    process_start_time,
+    reconcile,
+    recover,
+    release_resources,
+    runner_alive,
+)
 from runner.jobs.run import run_job
+from runner.jobs.spawn import spawn_worker
 from runner.jobs.submit import submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
 from runner.spec.job import CommandJobSpec
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
+from runner.workspace.paging import Page
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +94,20 @@ class JobOperations:
         (``quiet``: no progress bars for its transfers; ``allow_unsafe_docker_args``: see
         ``runner.backends.docker_args``)."""
         spec = _as_spec(job)
+        choice = choose_compute(self.workspace, spec)
+        if choice.note:
+            log.warning("%s", choice.note)
+        if choice.compute is not None:  # one Ray Job on the cluster; this process (or a worker) follows it
+            from runner.jobs.ray_follow import follow_ray_job  # start-up cost: only for Ray jobs
+            from runner.jobs.ray_submit import submit_ray_job
+
+            record = submit_ray_job(self.workspace, spec, compute=choice.compute, name=name, backend=backend,
+                                    upload_on_failure=upload_on_failure,
+                                    allow_unsafe_docker_args=allow_unsafe_docker_args)
+            if stream:
+                return as_job(follow_ray_job(self.workspace, record.name, echo=echo, interruptible=True))
+            self.start_worker(record.name)
+            return as_job(self.workspace.get_job(record.name))
         record = self.submit(spec, name=name, backend=backend,
                              allow_unsafe_docker_args=allow_unsafe_docker_args)
         try:
@@ -98,6 +123,10 @@ class JobOperations:
             raise
         return as_job(self.workspace.get_job(record.name))
 
+    def choose_compute(self, spec: CommandJobSpec) -> ComputeChoice:
+        """Where ``spec`` runs (a registered Ray compute, or here); its warnings say so."""
+        return choose_compute(self.workspace, spec)
+
     def submit(self, spec: CommandJobSpec, *, name: str | None = None, backend: str | None = None,
                allow_unsafe_docker_args: bool = False) -> JobRecord:
         """Plan the job, snapshot its code and record it as Queued (owned by this process)."""
@@ -106,17 +135,12 @@ class JobOperations:
 
     def start_worker(self, name: str, *, upload_on_failure: bool = True) -> int:
         """Run the job in a detached ``python -m runner.jobs.worker`` process; record its pid."""
-        job_dir = self.workspace.job_dir(name)
-        command = [sys.executable, "-m", "runner.jobs.worker", "--workspace", str(self.workspace.root), name]
-        if not upload_on_failure:
-            command.append("--no-upload-on-failure")
-        with job_dir.runner_log.open("ab") as runner_log:
-            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=runner_log,  # noqa: S603
-                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+        pid = spawn_worker(self.workspace.root, self.workspace.job_dir(name), name,
+                           upload_on_failure=upload_on_failure)
         record = self.workspace.get_job(name)
-        extra = {**record.extra, "runner_start": process_start_time(proc.pid)}
-        self.workspace.update_job(name, runner_pid=proc.pid, extra=extra)
-        return proc.pid
+        extra = {**record.extra, "runner_start": process_start_time(pid)}
+        self.workspace.update_job(name, runner_pid=pid, extra=extra)
+        return pid
 
     # ---- read ---------------------------------------------------------------------------------
     def get(self, name: str) -> Job:
@@ -124,6 +148,32 @@ class JobOperations:
 
     def list(self, *, max_results: int | None = None) -> builtins.list[Job]:
         return [as_job(r) for r in self.workspace.list_jobs(max_results=max_results)]
+
+    def page(self, *, status: str | None = None, experiment_name: str | None = None,
+             compute: str | None = None, name_contains: str | None = None,
+             reads_model: tuple[str, str | None] | None = None, offset: int = 0,
+             limit: int | None = None) -> Page[Job]:
+        """One page of jobs, newest first (runner's addition, for the web UI and scripts): filtered by
+        status, experiment, compute (the backend: ``docker``, ``process``), part of the name, and
+        ``reads_model=(name, version or None)``: the jobs that read that model as an input."""
+        reads = ("model", *reads_model) if reads_model is not None else None
+        page = self.workspace.page_jobs(status=status, experiment_name=experiment_name, backend=compute,
+                                        name_contains=name_contains, reads=reads, offset=offset,
+                                        limit=limit)
+        return Page([as_job(r) for r in page.items], page.offset, page.limit, page.total)
+
+    def refresh(self, name: str) -> Job:
+        """The job as it stands; an active job whose runner is gone is cleaned up after and marked
+        Failed first (what ``stream`` checks on every poll)."""
+        record = self.workspace.get_job(name)
+        if not record.status.is_terminal and not runner_alive(record) and recover(self.workspace, record):
+            record = self.workspace.get_job(name)  # lost (a Ray job got a new follower instead)
+        return as_job(record)
+
+    def reconcile(self) -> builtins.list[str]:
+        """Mark every active job whose runner is gone as Failed (as every ``runner job`` command does
+        first); the names of those jobs."""
+        return reconcile(self.workspace)
 
     def stream(self, name: str, echo: Echo | None = None) -> Job:
         """Follow the job's log until it reaches a terminal status (the whole log when it has).
@@ -133,10 +183,7 @@ class JobOperations:
         log_path = self.workspace.job_dir(name).std_log
         position = 0
         while True:
-            record = self.workspace.get_job(name)
-            if not record.status.is_terminal and not runner_alive(record):
-                release_resources(self.workspace, record)
-                record = mark_lost(self.workspace, record)
+            record = self.refresh(name)
             position = _follow(log_path, position, echo)
             if record.status.is_terminal:
                 _follow(log_path, position, echo)
@@ -154,6 +201,11 @@ class JobOperations:
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
                            "canceled")
+        if follows_ray(record):
+            from runner.jobs.ray_follow import cancel_ray_job  # start-up cost: only for Ray jobs
+
+            return as_job(cancel_ray_job(self.workspace, record,
+                                         wait_s=cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S))
         pid = record.runner_pid if runner_alive(record) else None
         if pid:
             os.kill(pid, signal.SIGTERM)

@@ -18,6 +18,7 @@ from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
 from runner.errors import BackendError
+from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.jobdir import JobDir
 
@@ -40,6 +41,8 @@ def process_start_time(pid: int) -> str | None:
 
 
 def runner_alive(record: JobRecord) -> bool:
+    if follows_ray(record) and record.job_dir:  # its follower holds a lock while it lives
+        return follower_alive(JobDir(Path(record.job_dir)))
     pid = record.runner_pid
     if pid is None:
         return utcnow() - record.created_at < UNCLAIMED_GRACE
@@ -51,15 +54,31 @@ def runner_alive(record: JobRecord) -> bool:
 
 
 def reconcile(ws: Workspace) -> list[str]:
-    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names."""
+    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names.
+    A Ray job whose follower is gone is not lost: it runs on its cluster, and a new follower takes it up
+    (``recover``)."""
     recovered = []
     for status in ACTIVE:
         for record in ws.list_jobs(status=status.value):
-            if not runner_alive(record):
-                release_resources(ws, record)
-                mark_lost(ws, record)
+            if not runner_alive(record) and recover(ws, record):
                 recovered.append(record.name)
     return recovered
+
+
+def follows_ray(record: JobRecord) -> bool:
+    """A job that runs on a Ray cluster: this machine only follows it (``runner.jobs.ray_follow``)."""
+    return "ray" in record.extra
+
+
+def recover(ws: Workspace, record: JobRecord) -> bool:
+    """After the runner of an active job died: a Ray job gets a new follower (False: not lost); any
+    other job is cleaned up after and marked Failed (True)."""
+    if follows_ray(record):
+        respawn_follower(ws.root, job_dir_of(ws, record), record.name)
+        return False
+    release_resources(ws, record)
+    mark_lost(ws, record)
+    return True
 
 
 def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
@@ -70,6 +89,8 @@ def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
 def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
     """Remove the job's container or process group and unmount leftover mounts; return what was done."""
     done: list[str] = []
+    if follows_ray(record):
+        return done  # its container and mounts are on a node: runner there releases them
     backend = get_backend(record.backend or "docker")
     if backend.capabilities.host_process_group:
         done += _kill_process_group(record)

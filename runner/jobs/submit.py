@@ -28,7 +28,7 @@ from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
 from runner.workspace.models import ModelStore
@@ -39,9 +39,11 @@ from runner.workspace.resolved import ResolvedPath
 UNSAFE_ENV = "RUNNER_ALLOW_UNSAFE_DOCKER_ARGS"
 
 
-def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str
+def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str,
+                       default_datastore: str = DEFAULT_DATASTORE
                        ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
-    """Resolve every asset input that has a path and every output (default location when no path).
+    """Resolve every asset input that has a path and every output (default location, on
+    ``default_datastore``, when no path).
 
     An error says where the path was written (file:line:col and ``inputs.<name>.path``)."""
     inputs: dict[str, ResolvedPath] = {}
@@ -54,7 +56,8 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):
             outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
-                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path")
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                                    default_datastore=default_datastore)
     return inputs, outputs
 
 
@@ -70,11 +73,14 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
-def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str) -> RunPlan:
+def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
+             default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
     """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
-    may write (``runner.workspace.protect``), then ``build_plan``."""
+    may write (``runner.workspace.protect``), then ``build_plan`` (``default_datastore``: where outputs
+    without a path go; a Ray compute names its own)."""
     resolver = Resolver(workspace)
-    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name)
+    inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
+                                         default_datastore=default_datastore)
     guard = WriteGuard(workspace, resolver.datastores, ModelStore(workspace))
     for name, output in outputs.items():
         refusal = guard.refusal(output, job_name=job_name)
@@ -120,12 +126,38 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
     job_dir.make_code_dirs()
 
 
-def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
-               backend: str | None = None, allow_unsafe_docker_args: bool = False) -> JobRecord:
-    """Plan the job, snapshot its code and record it as Queued (owned by this process).
+def with_docker_args_opt_in(plan: RunPlan, allow_unsafe_docker_args: bool) -> RunPlan:
+    """The plan with the unsafe docker_args opt-in (``--allow-unsafe-docker-args`` or
+    ``RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1``) when it was given; see ``runner.backends.docker_args``."""
+    if allow_unsafe_docker_args or os.environ.get(UNSAFE_ENV, "") in ("1", "true", "yes"):
+        return replace(plan, resources=replace(plan.resources, unsafe_docker_args=True))
+    return plan
 
-    ``allow_unsafe_docker_args`` (or ``RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1``) accepts docker_args that
-    weaken the container's isolation; the record says so (``extra["unsafe_docker_args"]``)."""
+
+def check_backend(spec: CommandJobSpec, plan: RunPlan, backend_name: str) -> None:
+    """Refuse what the backend cannot run before the job is queued, pointing at the spec's line."""
+    with _located(spec, "resources", "docker_args"):
+        get_backend(backend_name).check(plan)
+
+
+def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend: str) -> JobRecord:
+    """The Queued record of a planned job, owned by this process (not yet stored)."""
+    queued = utcnow()
+    return JobRecord(
+        name=plan.job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
+        created_at=queued,
+        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
+        outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
+        backend=backend, runner_pid=os.getpid(), job_dir=str(ws.job_dir(plan.job_name)),
+        extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
+               "literals": dict(plan.literals), "warnings": list(plan.warnings),
+               "status_times": {JobStatus.QUEUED.value: queued.isoformat()},
+               **({"unsafe_docker_args": list(plan.resources.docker_args)}
+                  if plan.resources.unsafe_docker_args and plan.resources.docker_args else {})})
+
+
+def new_job_name(ws: Workspace, spec: CommandJobSpec, name: str | None) -> str:
+    """The name a new job gets (``name``, the spec's, or generated), checked to be free."""
     job_name = name or spec.name or generate_job_name()
     check_job_name(job_name, "name")
     if ws.job_exists(job_name):
@@ -134,28 +166,23 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     if ARTIFACTS in spec.outputs:
         raise SpecError(f"'{ARTIFACTS}' is the reserved name of the job's default artifact location",
                         field=f"outputs.{ARTIFACTS}", hint="rename the output")
-    plan = plan_job(spec, workspace=ws, job_name=job_name)
-    if allow_unsafe_docker_args or os.environ.get(UNSAFE_ENV, "") in ("1", "true", "yes"):
-        plan = replace(plan, resources=replace(plan.resources, unsafe_docker_args=True))
+    return job_name
+
+
+def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
+               backend: str | None = None, allow_unsafe_docker_args: bool = False) -> JobRecord:
+    """Plan the job, snapshot its code and record it as Queued (owned by this process).
+
+    ``allow_unsafe_docker_args``: see ``with_docker_args_opt_in``; the record then says so
+    (``extra["unsafe_docker_args"]``)."""
+    job_name = new_job_name(ws, spec, name)
+    plan = with_docker_args_opt_in(plan_job(spec, workspace=ws, job_name=job_name), allow_unsafe_docker_args)
     backend_name = backend_for(spec, backend)
-    with _located(spec, "resources", "docker_args"):  # what the backend cannot run is refused here
-        get_backend(backend_name).check(plan)
-    job_dir = ws.job_dir(job_name)
-    queued = utcnow()
-    record = JobRecord(
-        name=job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
-        created_at=queued,
-        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
-        outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
-        backend=backend_name, runner_pid=os.getpid(), job_dir=str(job_dir),
-        extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
-               "literals": dict(plan.literals), "warnings": list(plan.warnings),
-               "status_times": {JobStatus.QUEUED.value: queued.isoformat()},
-               **({"unsafe_docker_args": list(plan.resources.docker_args)}
-                  if plan.resources.unsafe_docker_args and plan.resources.docker_args else {})})
+    check_backend(spec, plan, backend_name)
+    record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
-        copy_code(plan.code_source, job_dir)
+        copy_code(plan.code_source, ws.job_dir(job_name))
     except (OSError, SpecError) as exc:
         message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
         ws.update_job(job_name, status=JobStatus.FAILED, error=message)

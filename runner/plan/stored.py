@@ -35,6 +35,7 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
     """The inverse of ``RunPlan.to_dict`` (after a JSON round trip)."""
     res = dict(data.get("resources") or {})
     res["docker_args"] = tuple(res.get("docker_args") or ())
+    res["gpu_ids"] = tuple(res.get("gpu_ids") or ())
     return RunPlan(**{
         **data,
         "inputs": tuple(binding_from_dict(b) for b in data["inputs"]),

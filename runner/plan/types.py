@@ -48,6 +48,7 @@ class Resources:
     # docker_args may weaken isolation (--cap-add, --privileged ...): only when the job was created
     # with --allow-unsafe-docker-args (runner.backends.docker_args)
     unsafe_docker_args: bool = False
+    gpu_ids: tuple[str, ...] = ()  # the GPUs a Ray node assigned the job (CUDA_VISIBLE_DEVICES): these
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,25 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
         logger.info("%s", warning)
 
 
+def reword_ignored(spec: CommandJobSpec, field: str, text: str | None) -> bool:
+    """Replace the "<field> is ignored" warning with ``text`` (same file:line), or drop it (None) when
+    the field turned out to mean something: ``compute`` naming a registered Ray cluster, which the
+    spec alone cannot know. Idempotent; True when there was such a warning to reword."""
+    marker = f": {field} is ignored ("
+    warnings = []
+    reworded = False
+    for warning in spec._warnings:
+        where, found, _ = warning.partition(marker)
+        reworded = reworded or bool(found)
+        if found and text is None:
+            continue
+        warnings.append(f"{where}: {text}" if found and text else warning)
+    spec._warnings = warnings
+    if text is None:
+        spec._ignored = [f for f in spec._ignored if f != field]
+    return reworded
+
+
 def uses_local_process(spec: CommandJobSpec) -> bool:
     return (spec.compute or "").removeprefix("azureml:") == LOCAL_PROCESS_COMPUTE
 

@@ -12,6 +12,10 @@ Layout::
     <ws>/secrets/                           datastore credentials, one 0600 file each
     <ws>/components/<name>/<version>/code/  a registered component's code snapshot (immutable)
 
+Tables: models, model_containers, jobs, job_asset_inputs, datastores, environments, computes, components,
+step_reuse, content_digests (schema version 4; every change is additive: ``CREATE TABLE IF NOT EXISTS``
+and ``ALTER TABLE ... ADD COLUMN``).
+
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
 so read-then-write sequences (version allocation, job updates) never interleave between processes;
 ``busy_timeout`` makes waiters queue instead of failing. Data files are written before the row that
@@ -36,14 +40,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runner.errors import JobError, ResolveError, StorageError
+from runner.workspace import lineage
 from runner.workspace.jobdir import JobDir
+from runner.workspace.paging import Page, window
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
-_SCHEMA_VERSION = 3  # 2 -> 3: components, step_reuse, content_digests (pipelines)
+_SCHEMA_VERSION = 4  # 2 -> 3: computes (Ray clusters), the lineage index; 3 -> 4: components, step_reuse,
+# content_digests (pipelines)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -77,7 +84,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+CREATE INDEX IF NOT EXISTS jobs_backend ON jobs (json_extract(record, '$.backend'));
 CREATE TABLE IF NOT EXISTS datastores (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS computes (
     name TEXT PRIMARY KEY,
     type TEXT NOT NULL,
     config TEXT NOT NULL,
@@ -115,7 +130,7 @@ CREATE TABLE IF NOT EXISTS content_digests (
     digest TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"""
+""" + lineage.SCHEMA
 
 
 def utcnow() -> datetime:
@@ -174,14 +189,14 @@ class JobRecord(BaseModel):
             self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
 
 
-def default_output_uri(job_name: str, output_name: str) -> str:
-    """Azure's default location of a named job output."""
-    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/azureml/{job_name}/{output_name}/"
+def default_output_uri(job_name: str, output_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
+    """Azure's default location of a named job output (on ``datastore``: a Ray compute's own)."""
+    return f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{output_name}/"
 
 
-def default_artifacts_uri(job_name: str) -> str:
+def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
     """A job's default artifact location (``./outputs``, ``./logs``, MLflow artifacts)."""
-    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/ExperimentRun/dcid.{job_name}/"
+    return f"azureml://datastores/{datastore}/paths/ExperimentRun/dcid.{job_name}/"
 
 
 def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
@@ -191,6 +206,14 @@ def _migrate(conn: sqlite3.Connection, from_version: int) -> None:
             # the column may exist already (two processes migrating at once)
             with suppress(sqlite3.OperationalError):
                 conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
+    if 0 < from_version < 3:  # jobs recorded before the lineage index (idempotent: INSERT OR REPLACE)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            lineage.backfill(conn)
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
 
 class Workspace:
@@ -319,6 +342,7 @@ class Workspace:
                                hint="give the job another name, or omit name to get a generated one")
             conn.execute("INSERT INTO jobs (name, status, experiment_name, created_at, record) "
                          "VALUES (?, ?, ?, ?, ?)", self._job_row(record))
+            lineage.index_job(conn, record.name, record.extra)
         return record
 
     def update_job(self, name: str, **fields: Any) -> JobRecord:
@@ -358,6 +382,31 @@ class Workspace:
             query, args = query + " LIMIT ?", [*args, max_results]
         with self.reading() as conn:
             return [JobRecord.model_validate_json(r["record"]) for r in conn.execute(query, args)]
+
+    def page_jobs(self, *, status: str | None = None, experiment_name: str | None = None,
+                  backend: str | None = None, name_contains: str | None = None,
+                  reads: tuple[str, str, str | None] | None = None, offset: int = 0,
+                  limit: int | None = None) -> Page[JobRecord]:
+        """One page of jobs, newest first, filtered in SQL; ``reads`` is ``(kind, stored name,
+        version or None)`` of an asset the jobs read as an input (``runner.workspace.lineage``)."""
+        offset, limit = window(offset, limit)
+        where, args = ["1=1"], []
+        for condition, value in (("status = ?", status), ("experiment_name = ?", experiment_name),
+                                 ("json_extract(record, '$.backend') = ?", backend),
+                                 ("instr(lower(name), lower(?)) > 0", name_contains)):
+            if value:
+                where.append(condition)
+                args.append(value)
+        if reads is not None:
+            condition, more = lineage.reading_condition(*reads)
+            where.append(condition)
+            args += more
+        query = f"FROM jobs WHERE {' AND '.join(where)}"
+        with self.reading() as conn:
+            total = conn.execute(f"SELECT count(*) {query}", args).fetchone()[0]
+            rows = conn.execute(f"SELECT record {query} ORDER BY created_at DESC, rowid DESC "
+                                "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return Page([JobRecord.model_validate_json(r["record"]) for r in rows], offset, limit, total)
 
     def _load_job(self, conn: sqlite3.Connection, name: str) -> JobRecord:
         row = conn.execute("SELECT record FROM jobs WHERE name = ?", (name,)).fetchone()

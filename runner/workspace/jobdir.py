@@ -7,6 +7,9 @@
         outputs/<name>/        an output's staging (an upload's folder, an rw_mount's mountpoint)
         user_logs/std_log.txt  what the command printed (``runner job stream``)
         runner.log             the background worker's own log
+        node_runner.log        a Ray job's: the log of runner on the node that ran it
+        follower.lock          a Ray job's: held by the process following it (``runner.jobs.spawn``)
+        ray_log.offset         a Ray job's: how much of Ray's log the job's log holds
         mlruns/                the job's MLflow file store
 """
 
@@ -64,6 +67,23 @@ class JobDir:
     @property
     def runner_log(self) -> Path:
         return self.root / "runner.log"
+
+    @property
+    def node_log(self) -> Path:
+        return self.root / "node_runner.log"
+
+    @property
+    def follower_lock(self) -> Path:
+        return self.root / "follower.lock"
+
+    @property
+    def ray_log_offset(self) -> Path:
+        """How many bytes of the Ray job's log went into ``std_log`` (a restarted follower goes on)."""
+        return self.root / "ray_log.offset"
+
+    @property
+    def follower_spawned(self) -> Path:
+        return self.root / "follower.spawned"
 
     @property
     def mlruns(self) -> Path:

@@ -22,9 +22,11 @@ from runner.errors import RegistryError, ResolveError, SpecError
 from runner.spec.model import Model
 from runner.spec.names import ASSET_NAME_PATTERN
 from runner.workspace.db import Workspace, utcnow
+from runner.workspace.paging import Page, window
 
 Models = list[Model]  # (the class below has a method named ``list``)
 Locations = list[tuple[str, str, str]]
+_NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
 
 
 class ModelStore:
@@ -106,16 +108,62 @@ class ModelStore:
             models = sorted(latest.values(), key=lambda m: m.name or "")
         return models[:max_results] if max_results else models
 
-    def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
+    def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
+             include_archived: bool = False, archived_only: bool = False, offset: int = 0,
+             limit: int | None = None) -> Page[Model]:
+        """One page of ``list``: without ``name`` the latest version of each model (by name), with
+        ``name`` its versions (newest first). ``name_contains`` matches part of the name (any case);
+        ``tag`` is ``key`` (the tag is set) or ``key=value``. Filtering, ordering and paging run in SQL:
+        a model's latest shown version is one indexed lookup per model (``models``' key starts with the
+        name), so a page reads its rows, not every version of every model."""
+        offset, limit = window(offset, limit)
+        prefix, scope, scope_args = self._scope("c.name")
+
+        def shown(alias: str) -> str:  # the versions this view shows (archived: the version or its model)
+            archived = f"({alias}.archived OR c.archived)"
+            return archived if archived_only else "1" if include_archived else f"NOT {archived}"
+
+        args: list[Any] = []
+        if name is not None:
+            where = f"m.name = ? AND {shown('m')}"
+            args.append(self.key(name))
+            order = _NEWEST_FIRST
+        else:
+            latest = (f"SELECT m2.rowid FROM models m2 WHERE m2.name = c.name AND {shown('m2')} "
+                      f"ORDER BY {_NEWEST_FIRST.replace('m.', 'm2.')} LIMIT 1")
+            where, order = f"m.rowid = ({latest}) AND {scope}", "c.name"
+            args += scope_args
+            if name_contains:
+                where += " AND instr(lower(substr(c.name, ?)), lower(?)) > 0"
+                args += [len(prefix) + 1, name_contains]
+        if tag:
+            key, sep, value = tag.partition("=")
+            where += (" AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.key = ? "
+                      "AND (? IS NULL OR t.value = ?))")
+            args += [key.strip(), value if sep else None, value if sep else None]
+        body = f"FROM model_containers c JOIN models m ON c.name = m.name WHERE {where}"
+        with self.workspace.reading() as conn:
+            total = conn.execute(f"SELECT count(*) {body}", args).fetchone()[0]
+            rows = conn.execute(f"SELECT m.*, c.archived AS container_archived {body} ORDER BY {order} "
+                                "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return Page([_row_to_model(r, prefix) for r in rows], offset, limit, total)
+
+    def _scope(self, column: str = "m.name") -> tuple[str, str, tuple[Any, ...]]:
+        """(name prefix, SQL condition on ``column``, its arguments): this store's rows (a registry's,
+        or the workspace's own, whose names hold no ``/``)."""
         prefix = f"{self.registry_name}/" if self.registry_name else ""
-        scope: tuple[str, tuple[Any, ...]] = ("substr(m.name, 1, ?) = ?", (len(prefix), prefix)) \
-            if prefix else ("instr(m.name, '/') = 0", ())
-        where = f"{where} AND {scope[0]}" if where else f"WHERE {scope[0]}"
+        if prefix:
+            return prefix, f"substr({column}, 1, ?) = ?", (len(prefix), prefix)
+        return prefix, f"instr({column}, '/') = 0", ()
+
+    def _rows(self, where: str, args: tuple[Any, ...]) -> Models:
+        prefix, scope, scope_args = self._scope()
+        where = f"{where} AND {scope}" if where else f"WHERE {scope}"
         query = ("SELECT m.*, c.archived AS container_archived FROM models m "
                  "JOIN model_containers c ON c.name = m.name " + where +
-                 " ORDER BY m.name, coalesce(m.version_num, 0) DESC, m.created_at DESC")
+                 f" ORDER BY m.name, {_NEWEST_FIRST}")
         with self.workspace.reading() as conn:
-            return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope[1]))]
+            return [_row_to_model(r, prefix) for r in conn.execute(query, (*args, *scope_args))]
 
     def locations(self) -> Locations:
         """(name, version, where its files are stored) of every version, in every registry namespace:

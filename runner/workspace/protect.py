@@ -64,14 +64,16 @@ class WriteGuard:
                 return (f"'{output.uri}' is where registered model {name}:{version} is stored "
                         f"({stored}); registered versions are immutable")
         own_ws = "file://" + os.path.realpath(self.workspace.root)
+        if _inside(own_ws, where):
+            return f"'{output.uri}' holds the workspace ({self.workspace.root})"
         if _inside(where, own_ws) and not any(_inside(where, root) for root in self.roots.values()):
             return f"'{output.uri}' is inside the workspace's own folders ({self.workspace.root})"
         default_root = self.roots.get(DEFAULT_DATASTORE)
         for folder in JOB_OUTPUT_FOLDERS if default_root else ():
             jobs_folder = f"{default_root}/{folder}"
             mine = (f"{jobs_folder}/{job_name}", f"{jobs_folder}/dcid.{job_name}")
-            if _inside(where, jobs_folder) and not any(_inside(where, own) for own in mine):
-                return (f"'{output.uri}' is among other jobs' outputs ({DEFAULT_DATASTORE}: {folder}/); "
-                        "a job writes only its own")
+            if overlaps(where, jobs_folder) and not any(_inside(where, own) for own in mine):
+                return (f"'{output.uri}' is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
+                        f"{folder}/); a job writes only its own")
         return None
 

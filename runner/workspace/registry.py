@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from fsspec import AbstractFileSystem
@@ -37,6 +38,14 @@ from runner.workspace.transfers import copy_tree, fetch
 logger = logging.getLogger(__name__)
 
 _IMMUTABLE = ("path", "type", "properties", "stage", "flavors")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a model version: its path inside the version (``/``-separated) and size in bytes."""
+
+    path: str
+    size: int
 
 
 class ModelRegistry(ModelStore):
@@ -115,6 +124,30 @@ class ModelRegistry(ModelStore):
         logger.info("registered model %s:%s at %s", created.name, version, stored_path)
         return created
 
+    # ---- files ------------------------------------------------------------------------------------
+    def files(self, name: str, version: str | None = None, *, limit: int = 1000
+              ) -> tuple[list[FileEntry], bool]:
+        """The version's files with their sizes, in path order, at most ``limit`` of them (read from
+        its storage, folder by folder); the flag says whether there were more."""
+        model = self.get(name, version=version)
+        source = self.resolver.resolve(self.reference(model.name or name, model.version or ""))
+        root = source.path.rstrip("/")
+        try:
+            if source.kind is PathKind.FILE:
+                info = source.fs.info(source.path)
+                return [FileEntry(root.rsplit("/", 1)[-1], int(info.get("size") or 0))], False
+            found: list[FileEntry] = []
+            for _folder, _dirs, files in source.fs.walk(root, detail=True):
+                for entry in sorted(files.values(), key=lambda e: str(e["name"])):
+                    if len(found) == limit:
+                        return sorted(found, key=lambda f: f.path), True
+                    relative = str(entry["name"]).rstrip("/")[len(root):].lstrip("/")
+                    found.append(FileEntry(relative, int(entry.get("size") or 0)))
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"cannot list the files of model '{name}' version {model.version} at "
+                               f"{source.uri}: {exc}", hint="check the datastore it is stored on") from exc
+        return sorted(found, key=lambda f: f.path), False
+
     # ---- download ---------------------------------------------------------------------------------
     def download(self, name: str, version: str | None, download_path: str | Path, *,
                  quiet: bool = False) -> Path:
@@ -157,15 +190,16 @@ def _check_kind(model: Model, source: ResolvedPath) -> None:
     if model.type == AssetType.MLFLOW_MODEL.value:
         if source.kind is not PathKind.FOLDER:
             raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{model.path}' is "
-                                "a file", hint="point path at the MLflow model folder, or use "
-                                               "--type custom_model for a single file")
+                                "a file", field="path", hint="point path at the MLflow model folder, or use "
+                                                             "--type custom_model for a single file")
         if not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
             raise RegistryError(f"'{model.path}' has no MLmodel file, so it is not an mlflow_model",
-                                hint="point path at the folder MLflow saved (it contains MLmodel), or use "
-                                     "--type custom_model")
+                                field="path", hint="point path at the folder MLflow saved (it contains "
+                                                   "MLmodel), or use --type custom_model")
     if model.type == AssetType.TRITON_MODEL.value and source.kind is not PathKind.FOLDER:
         raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
-                            f"'{model.path}' is a file", hint="point path at the model repository folder")
+                            f"'{model.path}' is a file", field="path",
+                            hint="point path at the model repository folder")
 
 
 def _refuse_immutable_changes(current: Model, new: Model) -> None:

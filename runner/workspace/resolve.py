@@ -71,13 +71,15 @@ class Resolver:
         return resolved
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
-                       base_dir: Path | None = None, field: str | None = None) -> ResolvedPath:
-        """Where an output goes: ``ref``, or Azure's default location when ``ref`` is None.
+                       base_dir: Path | None = None, field: str | None = None,
+                       default_datastore: str = DEFAULT_DATASTORE) -> ResolvedPath:
+        """Where an output goes: ``ref``, or Azure's default location (on ``default_datastore``) when
+        ``ref`` is None.
 
         ``kind`` is FILE/FOLDER when the location exists already, ANY otherwise.
         """
         if ref is None:
-            ref = DatastorePath(DEFAULT_DATASTORE, default_output_uri(job_name, output_name)
+            ref = DatastorePath(default_datastore, default_output_uri(job_name, output_name)
                                 .split("/paths/", 1)[1].strip("/"))
         parsed = _as_ref(ref, field)
         if isinstance(parsed, ModelRef):
@@ -160,7 +162,7 @@ class Resolver:
                                    job=model.job_name or resolved.job)
 
     def _fsspec(self, ref: FsspecUrl) -> ResolvedPath:
-        datastore = self._azure_datastore_for(ref.url)
+        datastore = self.azure_datastore_for(ref.url)
         env: dict[str, str] = {}
         try:
             if datastore is not None:
@@ -181,7 +183,7 @@ class Resolver:
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
                             cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
 
-    def _azure_datastore_for(self, url: str) -> AzureDatastore | None:
+    def azure_datastore_for(self, url: str) -> AzureDatastore | None:
         """An Azure datastore whose container the abfs/az URL names (to reuse its credentials)."""
         match = re.match(r"^(abfss?|az)://(?P<container>[^/@]+)(@(?P<account>[^./]+)[^/]*)?/", url + "/")
         if not match:

@@ -2,7 +2,7 @@
 circles, ``mounts`` never imports ``runner``, and an import hidden inside a function says why.
 
     mounts < errors/modes/uris/constants < spec < workspace < plan < backends < jobs < pipelines
-           < client/entities/builder/dsl < cli < entry points (__main__, launch, forkserver)
+           < client/entities/builder/dsl < cli, ui < entry points (__main__, launch, forkserver)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.pipelines",),
     ("runner.entities", "runner.builder", "runner.client", "runner.dsl", "runner.dsl_nodes",
      "runner.components", "runner"),
-    ("runner.cli",),
+    ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )
 # the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI)

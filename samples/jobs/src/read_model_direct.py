@@ -4,7 +4,7 @@
 
 The URI is whatever the datastore speaks (a local path, ``file://``, ``abfs://`` ...); fsspec opens it.
 For Azure Blob datastores the credentials arrive as environment variables, which adlfs reads itself
-(see the README, "direct mode"). Every file is streamed through SHA-256; nothing is copied to disk.
+(see docs/guides/modes.md, "direct and credentials"). Every file is streamed through SHA-256; nothing is copied to disk.
 """
 
 from __future__ import annotations

@@ -157,6 +157,9 @@ def test_an_output_aimed_at_a_registered_model_is_refused_before_the_job_runs(
         "an Azure model's folder": "azureml://datastores/az/paths/models/az-m",
         "the download cache": str(ws / "cache"),
         "another job's outputs": "azureml://datastores/workspaceblobstore/paths/azureml/some-other-job/out",
+        "the folder of every job's outputs": "azureml://datastores/workspaceblobstore/paths/azureml",
+        "the default datastore's root": "azureml://datastores/workspaceblobstore/paths/",
+        "a folder holding the workspace": str(ws.parent),
     }
     for what, path in targets.items():
         job = write_job(tmp_path, textwrap.dedent(f"""

@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 HEAVY = ("docker", "adlfs", "fsspec", "azure", "mounts", "runner.client", "runner.spec.model",
-         "runner.workspace.datastores", "pydantic", "rich")
+         "runner.workspace.datastores", "pydantic", "rich",
+         "runner.ui", "starlette", "uvicorn", "jinja2", "multipart", "python_multipart")
 
 
 def _modules_after(code: str) -> set[str]:

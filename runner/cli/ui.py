@@ -1,0 +1,93 @@
+"""`runner ui`: the workspace in a web browser (models, jobs with live logs and lineage, datastores,
+environments), served by uvicorn from the optional extra ``runner[ui]``.
+
+It listens on 127.0.0.1 unless told otherwise; any other address needs ``--allow-remote`` and an access
+token (``--token`` or ``RUNNER_UI_TOKEN``), which every request must then carry. Starlette, Jinja2 and
+uvicorn are imported by this command only: ``runner --help`` and every other command never load them,
+and without the extra this command says how to install it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+
+import typer
+
+from runner.cli import _common
+from runner.errors import RunnerError, SpecError
+
+UI_EXTRA = "pip install 'runner[ui]'"
+# the modules the UI needs, and the distribution that provides each
+UI_DEPENDENCIES = (("starlette", "starlette"), ("jinja2", "jinja2"), ("uvicorn", "uvicorn"),
+                   (("python_multipart", "multipart"), "python-multipart"))
+MIN_TOKEN_LENGTH = 16
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, allow_remote: bool, token: str | None) -> None:
+    """Refuse an address beyond loopback without ``--allow-remote`` and a long enough token."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise SpecError(f"the access token is too short ({len(token)} characters; at least "
+                        f"{MIN_TOKEN_LENGTH})", field="--token",
+                        hint="make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'")
+    if is_loopback(host):
+        return
+    if not allow_remote:
+        raise SpecError(f"runner ui listens on loopback only; --host {host} would let other machines reach "
+                        "the workspace", field="--host",
+                        hint="keep the default --host 127.0.0.1 (reach it through an SSH tunnel), or pass "
+                             "--allow-remote --token <secret>")
+    if token is None:
+        raise SpecError("--allow-remote needs an access token", field="--token",
+                        hint="pass --token <secret> or set RUNNER_UI_TOKEN: every request must carry it")
+
+
+def missing_dependency() -> str | None:
+    """The first distribution of ``runner[ui]`` that is not installed (found without importing it)."""
+    for modules, distribution in UI_DEPENDENCIES:
+        names = modules if isinstance(modules, tuple) else (modules,)
+        if not any(importlib.util.find_spec(name) is not None for name in names):
+            return distribution
+    return None
+
+
+def ui(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8000, "--port", "-p", help="Port (0: any free port)."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the UI in the default web browser."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Allow a --host beyond loopback (needs --token)."),
+    token: str = typer.Option(None, "--token", envvar="RUNNER_UI_TOKEN",
+                              help="Access token every request must carry (required with --allow-remote)."),
+) -> None:
+    """Serve the workspace in a web browser: models, jobs with live logs and lineage, datastores."""
+    check_binding(host, allow_remote, token)
+    missing = missing_dependency()
+    if missing is not None:
+        raise RunnerError(f"runner ui needs the optional web UI dependencies ({missing} is not installed)",
+                          hint=f"install them: {UI_EXTRA}")
+    from runner.ui.app import create_app  # the optional extra: imported by this command only
+    from runner.ui.security import LOOPBACK_NAMES
+    from runner.ui.server import bind, serve
+
+    client = _common.client()
+    app = create_app(client, token=token, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise RunnerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          hint="choose another --port (or --port 0 for any free one)") from exc
+
+    def announce(address: str) -> None:
+        typer.echo(f"runner ui: workspace {client.workspace.root}\n  {address}\n(Ctrl-C stops it)")
+
+    serve(app, sock, announce=announce, open_browser=open_browser, token=token)

@@ -1,0 +1,203 @@
+"""A Ray Job's entrypoint on the node Ray picked: ``python -m runner.jobs.node <job package folder>``.
+
+runner itself runs the planned job here, with the docker backend, exactly as ``job create`` would on the
+submitting machine (``runner.jobs.run.run_job``: materialize, run the container, finalize the outputs),
+in a throw-away workspace of its own (the workspace database never leaves the submitting side):
+
+- the job package (``runner.jobs.ray_package``) holds the stored plan, the code snapshot, the build
+  context and the datastore configs the job needs (credentials included; saved owner-only here);
+- the compute's datastore is also this workspace's ``workspaceblobstore``, so the job's artifacts land
+  where the submitting side recorded them;
+- the plan is re-rooted from the submitting side's job folder to this one; its output registrations
+  are dropped (the submitting side registers them, with lineage, in its own registry);
+- the GPUs Ray assigned (``CUDA_VISIBLE_DEVICES``) become the container's device requests.
+
+The job's output goes to stdout (Ray's job log, which the follower streams); runner's own log to a file
+that is uploaded with the result record (``result.json``) to the compute's datastore: never parsed out of
+Ray's log, which mixes stdout and stderr. Ray's stop sends SIGTERM: before the run, that ends here with a
+Canceled result; during it, the run stops the container (grace period) and finalizes the outputs.
+The exit code is the job's: 0 Completed, the command's code (or 1) Failed, 143 Canceled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from runner.jobs.ray_package import PAYLOAD, find_job_folder, write_control
+from runner.jobs.run import run_job
+from runner.plan.stored import plan_from_dict
+from runner.plan.types import Resources, RunPlan
+from runner.workspace.datastores import DatastoreStore, datastore_from_dict
+from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+
+NODE_DIR_ENV = "RUNNER_NODE_DIR"  # where node workspaces go (default: the temp folder)
+RESULT = "result.json"
+NODE_LOG = "runner.log"
+EXIT_CANCELED = 143
+
+
+class StoppedEarly(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
+    """SIGTERM before the run took over the signals."""
+
+
+def _stop_early(_signum: int, _frame: FrameType | None) -> None:
+    raise StoppedEarly()
+
+
+def reroot(data: Any, old: str, new: str) -> Any:
+    """Every string in a stored plan with the submitting side's job folder replaced by this one's."""
+    if isinstance(data, str):
+        return data.replace(old, new)
+    if isinstance(data, list):
+        return [reroot(item, old, new) for item in data]
+    if isinstance(data, dict):
+        return {key: reroot(value, old, new) for key, value in data.items()}
+    return data
+
+
+def node_plan(payload: dict[str, Any], job_dir: Path, package: Path, env: dict[str, str]) -> RunPlan:
+    """The plan as this node runs it (pure): re-rooted, no registrations, the build context from the
+    package, the GPUs Ray assigned."""
+    plan = plan_from_dict(reroot(payload["plan"], payload["submit_job_dir"], str(job_dir)))
+    plan = replace(plan, outputs=tuple(replace(b, registered_as=None) for b in plan.outputs))
+    if plan.build_context:
+        plan = replace(plan, build_context=str(package / "build"))
+    visible = env.get("CUDA_VISIBLE_DEVICES", "").strip()
+    if plan.resources.gpu_count and visible:
+        ids = tuple(i.strip() for i in visible.split(",") if i.strip())
+        plan = replace(plan, resources=replace(plan.resources, gpu_ids=ids))
+    assert isinstance(plan.resources, Resources)
+    return plan
+
+
+def node_workspace(root: Path, payload: dict[str, Any]) -> Workspace:
+    """A workspace with the job's datastores; the compute's datastore is also its default one."""
+    ws = Workspace(root)
+    store = DatastoreStore(ws)
+    for config in payload["datastores"]:
+        store.save(datastore_from_dict(config))
+        if config["name"] == payload["default_datastore"]:
+            store.save(datastore_from_dict({**config, "name": DEFAULT_DATASTORE}))
+    return ws
+
+
+def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
+    job = payload["job"]
+    job_dir = ws.job_dir(job["name"])
+    plan = node_plan(payload, job_dir.root, package, dict(os.environ))
+    if (package / "code").is_dir():
+        shutil.copytree(package / "code", job_dir.code, symlinks=True, dirs_exist_ok=True)
+    job_dir.make_code_dirs()
+    ws.create_job(JobRecord(name=job["name"], experiment_name=job.get("experiment_name"),
+                            display_name=job.get("display_name"), backend="docker", job_dir=str(job_dir),
+                            runner_pid=os.getpid(), image=plan.image or None,
+                            inputs={b.name: b.uri for b in plan.inputs},
+                            outputs={b.name: b.uri for b in plan.outputs},
+                            extra={"plan": plan.to_dict(), "status_times": {
+                                JobStatus.QUEUED.value: utcnow().isoformat()}}))
+    return str(job["name"])
+
+
+def result_of(record: JobRecord) -> dict[str, Any]:
+    """What the submitting side records from the node (never the plan or the datastores)."""
+    data = record.model_dump(mode="json", include={
+        "status", "exit_code", "error", "started_at", "ended_at", "image", "image_id", "container_id",
+        "outputs_partial"})
+    data["extra"] = {k: v for k, v in record.extra.items()
+                     if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs")}
+    data["node"] = socket.gethostname()
+    return data
+
+
+def exit_code_of(result: dict[str, Any]) -> int:
+    status = result.get("status")
+    if status == JobStatus.COMPLETED.value:
+        return 0
+    if status == JobStatus.CANCELED.value:
+        return EXIT_CANCELED
+    code = result.get("exit_code")
+    return code if isinstance(code, int) and code > 0 else 1
+
+
+def _stdout(chunk: bytes) -> None:
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Workspace | None, dict[str, Any]]:
+    """Run the job in a workspace under ``root``; (the workspace, the result to record)."""
+    ws: Workspace | None = None
+    try:
+        ws = node_workspace(root / "ws", payload)
+        name = _queue(ws, payload, package)
+        record = run_job(ws, name, echo=_stdout, quiet=True)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is being written: nothing to stop
+        return ws, result_of(record)
+    except StoppedEarly:
+        return ws, {"status": JobStatus.CANCELED.value, "ended_at": utcnow().isoformat(), "node":
+                    socket.gethostname(), "error": "canceled before the job started on the node"}
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the submitting side must learn of it
+        log.exception("the node's runner failed")
+        error = f"runner on node {socket.gethostname()} failed: {type(exc).__name__}: {exc}"
+        print(error, file=sys.stderr, flush=True)  # in Ray's job log too, should no result get through
+        return ws, {"status": JobStatus.FAILED.value, "ended_at": utcnow().isoformat(), "node":
+                    socket.gethostname(), "error": error}
+
+
+def _cleanup(root: Path) -> None:
+    """Remove the node workspace (its job folder and the datastore credentials), unless something is
+    still mounted under it (never delete through a mount)."""
+    prefix = str(root.resolve()) + "/"
+    with open("/proc/mounts") as mounts:
+        if any(line.split()[1].startswith(prefix) for line in mounts):
+            log.warning("something is still mounted under %s; leaving it", root)
+            return
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runner.jobs.node")
+    parser.add_argument("package", help="the job package's folder name (a runtime_env py_modules entry)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_early)
+    search = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p] + sys.path
+    package = find_job_folder(args.package, search)
+    payload = json.loads((package / PAYLOAD).read_text())
+    base = Path(os.environ.get(NODE_DIR_ENV) or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"runner-ray-{payload['job']['name']}-", dir=base))
+    handler = logging.FileHandler(root / NODE_LOG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("azure").setLevel(logging.WARNING)  # every HTTP request at INFO otherwise
+    log.info("job %s on node %s, workspace %s", payload["job"]["name"], socket.gethostname(), root)
+    try:
+        ws, result = run_here(root, payload, package)
+        code = exit_code_of(result)
+        if ws is not None:
+            with contextlib.suppress(Exception):  # the log is a courtesy; the result is not
+                write_control(ws, payload["control"], NODE_LOG, root / NODE_LOG)
+            write_control(ws, payload["control"], RESULT, json.dumps(result).encode())
+        return code
+    finally:
+        handler.close()
+        _cleanup(root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The web UI's application: every section's routes, the static files, the security middleware, and
+how errors become pages.
+
+    app = create_app(MLClient(workspace_dir="ws"))                    # loopback only
+    app = create_app(client, token="...", allowed_hosts=None)         # --allow-remote --token ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from runner.client import MLClient
+from runner.errors import ResolveError, RunnerError, StorageError
+from runner.ui import jobs, models, stores
+from runner.ui.render import error_json, error_page
+from runner.ui.security import LOOPBACK_NAMES, SecurityMiddleware
+
+SECTION_ROUTES: tuple[list[BaseRoute], ...] = (jobs.ROUTES, models.ROUTES, stores.ROUTES)
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse(request.app.url_path_for("jobs"), status_code=307)
+
+
+async def _runner_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RunnerError)
+    if request.url.path.startswith("/api/"):
+        return error_json(exc)
+    return error_page(request, exc)
+
+
+async def _workspace_error(request: Request, exc: Exception) -> Response:
+    """The workspace could not be read (its database or folders): the page says so, not a bare 500."""
+    root = request.app.state.client.workspace.root
+    err = StorageError(f"cannot read the workspace at {root}: {type(exc).__name__}: {exc}",
+                       hint="check that the folder and its runner.db are there and readable; "
+                            "`runner job list` shows the same error")
+    return await _runner_error(request, err)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 404:
+        return Response(exc.detail, status_code=exc.status_code)
+    err = ResolveError(f"there is no page at {request.url.path}", hint="start from the Jobs or Models list")
+    return error_json(err) if request.url.path.startswith("/api/") else error_page(request, err)
+
+
+async def _api_index(request: Request) -> Response:
+    routes = sorted({getattr(r, "path", "") for r in request.app.routes if getattr(r, "path", "")
+                     .startswith("/api/")})
+    return JSONResponse({"workspace": str(request.app.state.client.workspace.root), "endpoints": routes})
+
+
+def create_app(client: MLClient, *, token: str | None = None,
+               allowed_hosts: Iterable[str] | None = LOOPBACK_NAMES, poll_interval: float = 0.2) -> Starlette:
+    """The UI for ``client``'s workspace. ``allowed_hosts`` None: any Host header (only with a token)."""
+    if allowed_hosts is None and token is None:
+        raise ValueError("a UI that answers to any host needs a token")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.shutdown = asyncio.Event()  # of this event loop; set at the start of shutdown
+        yield
+        app.state.shutdown.set()
+
+    routes: list[BaseRoute] = [Route("/", home, name="home"), Route("/api", _api_index, name="api")]
+    for section in SECTION_ROUTES:
+        routes += section
+    routes.append(Mount("/static", StaticFiles(packages=[("runner.ui", "static")]), name="static"))
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(SecurityMiddleware, token=token, allowed_hosts=allowed_hosts)],
+                    exception_handlers={RunnerError: _runner_error, HTTPException: _http_error,
+                                        sqlite3.Error: _workspace_error, OSError: _workspace_error})
+    app.state.client = client
+    app.state.jobs = client.jobs
+    app.state.poll_interval = poll_interval
+    app.state.shutdown = asyncio.Event()
+    return app

@@ -1,0 +1,197 @@
+"""The Jobs section: the list (status, experiment, created, duration, compute; filters; pages) and a
+job's page (overview, inputs and outputs with their modes and resolved locations, the live log,
+Cancel, downloads, "Register output as model", and the plan as ``runner job validate`` prints it).
+
+Pages and ``/api/jobs...`` share the view builders below. The live log is ``runner.ui.events``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from runner.backends import BACKENDS
+from runner.errors import JobError
+from runner.jobs.operations import Job, JobOperations
+from runner.jobs.recovery import job_dir_of
+from runner.modes import MODEL_TYPES
+from runner.plan.render import render_plan
+from runner.plan.stored import plan_from_dict
+from runner.plan.types import Binding, RunPlan
+from runner.ui import files
+from runner.ui.events import job_events
+from runner.ui.render import error_page, offset_param, page_info, render
+from runner.ui.security import protected
+from runner.uris import ARTIFACTS
+from runner.workspace.db import JobStatus
+
+STATUSES = tuple(s.value for s in JobStatus)
+PAGE_SIZE = 50
+_MODEL_TYPE_NAMES = {t.value for t in MODEL_TYPES}
+
+
+def _duration(job: Job) -> float | None:
+    if job.started_at and job.ended_at:
+        return round((job.ended_at - job.started_at).total_seconds(), 3)
+    return None
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    return {"name": job.name, "display_name": job.display_name, "status": job.status.value,
+            "experiment_name": job.experiment_name, "created_at": job.created_at.isoformat(),
+            "duration_s": _duration(job), "compute": job.backend,
+            "compute_target": job.spec.get("compute"), "exit_code": job.exit_code}
+
+
+def list_view(ops: JobOperations, params: dict[str, str]) -> dict[str, Any]:
+    filters = {"status": params.get("status", "") if params.get("status") in STATUSES else "",
+               "experiment": params.get("experiment", "").strip(), "name": params.get("name", "").strip(),
+               "compute": params.get("compute", "") if params.get("compute") in BACKENDS else ""}
+    ops.reconcile()  # a job whose runner died shows as Failed, as in `runner job list`
+    page = ops.page(status=filters["status"] or None, experiment_name=filters["experiment"] or None,
+                    compute=filters["compute"] or None, name_contains=filters["name"] or None,
+                    offset=offset_param(params.get("offset")), limit=PAGE_SIZE)
+    return {"jobs": [job_row(j) for j in page.items], "page": page_info(page), "filters": filters,
+            "statuses": STATUSES, "computes": BACKENDS}
+
+
+def _model_link(ref: str | None) -> dict[str, str] | None:
+    """``{"name", "version"}`` of a workspace model (``model:<name>:<version>`` or ``azureml:n:v``)."""
+    if not ref:
+        return None
+    kind, _, rest = ref.partition(":")
+    name, _, version = rest.rpartition(":")
+    if kind in ("model", "azureml") and name and version and "/" not in name:
+        return {"name": name, "version": version}
+    return None
+
+
+def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
+    in_process = job.backend == "process"
+    row = {"name": binding.name, "type": binding.type.value, "mode": binding.mode.value,
+           "kind": binding.kind.value, "location": binding.uri,
+           "in_job": binding.host_value if in_process else binding.value,
+           "given": given.get("path") if isinstance(given, dict) else None,
+           "model": _model_link(binding.cache_key),
+           "registers_as": str(binding.registered_as) if binding.registered_as else None}
+    return row
+
+
+def _outputs(job: Job, plan: RunPlan | None) -> list[dict[str, Any]]:
+    spec_outputs = job.spec.get("outputs") or {}
+    rows = [_binding_row(b, job, spec_outputs.get(b.name)) for b in plan.outputs] if plan else \
+        [{"name": n, "type": "", "mode": "", "location": uri, "in_job": "", "given": None, "model": None,
+          "registers_as": None} for n, uri in job.outputs.items() if n != ARTIFACTS]
+    rows.append({"name": ARTIFACTS, "type": "uri_folder", "mode": "upload", "kind": "folder",
+                 "location": job.outputs.get(ARTIFACTS), "in_job": "./outputs, ./logs, MLflow artifacts",
+                 "given": None, "model": None, "registers_as": None})
+    for row in rows:
+        row["register_type"] = row["type"] if row["type"] in _MODEL_TYPE_NAMES else "custom_model"
+    return rows
+
+
+def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
+    job = ops.refresh(name)  # unknown -> ResolveError -> 404
+    plan = plan_from_dict(job.extra["plan"]) if job.extra.get("plan") else None
+    spec_inputs = job.spec.get("inputs") or {}
+    log = job_dir_of(ops.workspace, job).std_log
+    return {
+        "job": {**job_row(job), "started_at": job.started_at.isoformat() if job.started_at else None,
+                "ended_at": job.ended_at.isoformat() if job.ended_at else None, "error": job.error,
+                "image": job.image, "terminal": job.status.is_terminal,
+                "outputs_partial": job.outputs_partial, "late_cancel": job.extra.get("late_cancel"),
+                "registered_models": [{"ref": ref, "model": _model_link(ref)} for ref in
+                                      job.registered_models],
+                "log_bytes": log.stat().st_size if log.exists() else 0},
+        "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else
+        [{"name": n, "location": uri, "model": None} for n, uri in job.inputs.items()],
+        "literals": dict(plan.literals) if plan else {},
+        "outputs": _outputs(job, plan),
+        "plan": render_plan(plan) if plan else None,
+        "warnings": list(plan.warnings) if plan else [],
+    }
+
+
+# ---- pages --------------------------------------------------------------------------------------
+async def list_page(request: Request) -> Response:
+    view = await run_in_threadpool(list_view, request.app.state.jobs, dict(request.query_params))
+    return render(request, "jobs.html", view)
+
+
+async def job_page(request: Request) -> Response:
+    view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
+    return render(request, "job.html", {**view, "notice": None, "fragment": False})
+
+
+async def overview(request: Request) -> Response:
+    """The overview fragment (htmx swaps it in when the live stream reports a new status)."""
+    view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
+    return render(request, "_job_overview.html", {**view, "notice": None, "fragment": True})
+
+
+@protected
+async def cancel(request: Request) -> Response:
+    ops: JobOperations = request.app.state.jobs
+    name = request.path_params["name"]
+    notice = None
+    try:
+        job = await run_in_threadpool(ops.cancel, name)
+        if not job.status.is_terminal:
+            notice = (f"cancel requested; the job is still {job.status.value} while its outputs are made "
+                      "durable, and records its end when done")
+    except JobError as err:  # already ended: say so where the button was
+        if request.headers.get("hx-request") != "true":
+            return error_page(request, err, title="Not canceled")
+        notice = err.render()
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(request.app.url_path_for("job", name=name), status_code=303)
+    view = await run_in_threadpool(job_view, ops, name)
+    return render(request, "_job_overview.html", {**view, "notice": notice, "fragment": True})
+
+
+async def download_output(request: Request) -> Response:
+    ops: JobOperations = request.app.state.jobs
+    name, output = request.path_params["name"], request.path_params["output"]
+
+    def copy(into: Any) -> Any:
+        written = ops.download(name, download_path=into, output_name=output, quiet=True)
+        return written[0]
+
+    return await files.download(copy, f"{name}-{output}")
+
+
+async def full_log(request: Request) -> Response:
+    ops: JobOperations = request.app.state.jobs
+    job = await run_in_threadpool(ops.get, request.path_params["name"])
+    log = job_dir_of(ops.workspace, job).std_log
+    if not log.exists():
+        raise JobError(f"job '{job.name}' has no log yet (it is {job.status.value})")
+    return FileResponse(log, filename=f"{job.name}-std_log.txt", media_type="text/plain")
+
+
+# ---- JSON API -----------------------------------------------------------------------------------
+async def api_list(request: Request) -> Response:
+    view = await run_in_threadpool(list_view, request.app.state.jobs, dict(request.query_params))
+    return JSONResponse(view)
+
+
+async def api_job(request: Request) -> Response:
+    view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
+    return JSONResponse(view)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/jobs", list_page, name="jobs"),
+    Route("/jobs/{name}", job_page, name="job"),
+    Route("/jobs/{name}/overview", overview, name="job_overview"),
+    Route("/jobs/{name}/events", job_events, name="job_events"),
+    Route("/jobs/{name}/log", full_log, name="job_log"),
+    Route("/jobs/{name}/cancel", cancel, methods=["POST"], name="job_cancel"),
+    Route("/jobs/{name}/outputs/{output}/download", download_output, name="job_output_download"),
+    Route("/api/jobs", api_list, name="api_jobs"),
+    Route("/api/jobs/{name}", api_job, name="api_job"),
+]

@@ -1,0 +1,125 @@
+"""Templates and responses shared by every section: the Jinja environment, its filters, HTML and JSON
+responses, and how a ``RunnerError`` becomes a page (or a JSON body) that says what went wrong and how
+to fix it."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from runner.errors import JobError, RegistryError, ResolveError, RunnerError, SpecError
+from runner.ui.security import csrf_token, remember_csrf
+from runner.workspace.paging import Page
+
+# The site's sections, in the navigation's order: (title, route name). A new section (data assets)
+# adds its module's routes in ``runner.ui.app`` and one line here.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Jobs", "jobs"), ("Models", "models"), ("Datastores", "datastores"), ("Environments", "environments"),
+)
+
+STATUS_FOR_ERROR: tuple[tuple[type[RunnerError], int], ...] = (
+    (ResolveError, 404), (SpecError, 422), (RegistryError, 409), (JobError, 409),
+)
+
+
+def status_for(err: RunnerError) -> int:
+    for kind, status in STATUS_FOR_ERROR:
+        if isinstance(err, kind):
+            return status
+    return 500
+
+
+def page_info(page: Page[Any]) -> dict[str, Any]:
+    """What a page's pager (and the API) says about the rows shown."""
+    return {"offset": page.offset, "limit": page.limit, "total": page.total, "shown": len(page.items),
+            "next_offset": page.next_offset, "previous_offset": page.previous_offset}
+
+
+def offset_param(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+def when(value: Any) -> str:
+    """A timestamp (datetime or ISO text) as ``2025-01-31 13:45:06`` in UTC; empty for None."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def size(value: int | None) -> str:
+    """Bytes as ``1.2 MiB``."""
+    if value is None:
+        return ""
+    if value < 1024:
+        return f"{value} B"
+    exponent = min(int(math.log(value, 1024)), 4)
+    return f"{value / 1024 ** exponent:.1f} {('KiB', 'MiB', 'GiB', 'TiB')[exponent - 1]}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("runner.ui", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(when=when, size=size, duration=duration)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def query_with(request: Request, **changes: Any) -> str:
+    """The current query string with ``changes`` (a None value drops the key): filters keep their
+    values across pages."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params) if params else "?"
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A page (or an htmx fragment) with what every template uses: the CSRF token, the navigation,
+    ``url`` (a route's path) and ``query`` (this page's query string with changes)."""
+    base = {"csrf_token": csrf_token(request), "sections": SECTIONS,
+            "url": lambda route, **params: request.app.url_path_for(route, **{k: str(v) for k, v in
+                                                                             params.items()}),
+            "query": lambda **changes: query_with(request, **changes),
+            "workspace": str(request.app.state.client.workspace.root)}
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    return remember_csrf(request, response)
+
+
+def error_page(request: Request, err: RunnerError, *, title: str = "Not available") -> Response:
+    return render(request, "error.html", {"title": title, "message": err.message, "hint": err.hint,
+                                          "where": err.location()}, status_code=status_for(err))
+
+
+def error_json(err: RunnerError) -> JSONResponse:
+    return JSONResponse({"error": err.message, "hint": err.hint, "field": err.field},
+                        status_code=status_for(err))
+
+
+def field_errors(err: RunnerError, fields: tuple[str, ...]) -> dict[str, dict[str, str | None]]:
+    """A form's errors: runner's message and hint beside the field the error names (one of
+    ``fields``), else at the top of the form."""
+    field = (err.field or "").split(".")[0].lstrip("-")
+    return {field if field in fields else "_form": {"message": err.message, "hint": err.hint}}

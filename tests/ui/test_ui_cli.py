@@ -1,0 +1,63 @@
+"""`runner ui` on the command line: it serves on loopback, refuses another address without
+--allow-remote and a token, says how to install the extra when it is missing, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+RUNNER = [sys.executable, "-m", "runner"]
+
+
+def _runner(ws: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RUNNER, "--workspace", str(ws), *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--host", "0.0.0.0"), "listens on loopback only"),
+    (("--host", "192.168.1.10", "--allow-remote"), "--allow-remote needs an access token"),
+    (("--host", "0.0.0.0", "--allow-remote", "--token", "short"), "the access token is too short"),
+])
+def test_an_address_beyond_loopback_needs_allow_remote_and_a_token(
+        workspace_dir: Path, args: tuple[str, ...], message: str) -> None:
+    result = _runner(workspace_dir, "ui", *args, "--port", "0")
+    assert result.returncode == 2 and message in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_the_extra_it_says_how_to_install_it(workspace_dir: Path) -> None:
+    code = ("import sys; sys.modules['starlette'] = None; sys.argv = ['runner', 'ui', '--port', '0']\n"
+            "from runner.cli.main import run; sys.exit(run())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "RUNNER_WORKSPACE": str(workspace_dir)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: runner ui needs the optional web UI dependencies (starlette is "
+                                     "not installed)\n  hint: install them: pip install 'runner[ui]'")
+
+
+def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_dir: Path) -> None:
+    proc = subprocess.Popen([*RUNNER, "--workspace", str(workspace_dir), "ui", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "RUNNER_FORKSERVER": "0"})
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("runner ui: workspace ") and str(workspace_dir) in first
+        address = proc.stdout.readline().strip()
+        assert address.startswith("http://127.0.0.1:") and address.endswith("/")
+        with urllib.request.urlopen(address + "jobs", timeout=10) as response:
+            assert response.status == 200 and b"<h1>Jobs</h1>" in response.read()
+        proc.send_signal(signal.SIGTERM)  # uvicorn shuts down, then ends by the signal it caught
+        assert proc.wait(timeout=20) == -signal.SIGTERM
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
