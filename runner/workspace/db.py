@@ -40,7 +40,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runner.errors import JobError, ResolveError, StorageError
-from runner.workspace import lineage
+from runner.workspace import lineage, pipeline_schema
 from runner.workspace.jobdir import JobDir
 from runner.workspace.paging import Page, window
 
@@ -109,28 +109,7 @@ CREATE TABLE IF NOT EXISTS environments (
     created_at TEXT NOT NULL,
     PRIMARY KEY (name, version)
 );
-CREATE TABLE IF NOT EXISTS components (
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    version_num INTEGER,
-    spec TEXT NOT NULL,
-    source TEXT,
-    description TEXT,
-    archived INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (name, version)
-);
-CREATE TABLE IF NOT EXISTS step_reuse (
-    fingerprint TEXT PRIMARY KEY,
-    job_name TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS content_digests (
-    signature TEXT PRIMARY KEY,
-    digest TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-""" + lineage.SCHEMA
+""" + lineage.SCHEMA + pipeline_schema.SCHEMA
 
 
 def utcnow() -> datetime:

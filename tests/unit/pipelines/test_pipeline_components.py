@@ -101,3 +101,19 @@ def test_references() -> None:
     assert parse_component_ref("./train.yml") is None
     with pytest.raises(SpecError, match="the only label is 'latest'"):
         parse_component_ref("azureml:train@prod")
+
+
+def test_an_older_workspace_gets_the_pipeline_tables(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    with ws.transaction() as conn:  # as a workspace written before the pipelines' tables existed
+        for table in ("components", "step_reuse", "content_digests"):
+            conn.execute(f"DROP TABLE {table}")
+    with ws.reading() as conn:
+        conn.execute("PRAGMA user_version=3")
+    reopened = Workspace(tmp_path / "ws")
+    with reopened.reading() as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert ComponentStore(reopened).list() == []
+    store = ComponentStore(reopened)
+    store.create(load_component_spec(component(tmp_path / "c")))
+    assert [r.reference for r in store.list()] == ["azureml:train:1"]

@@ -150,7 +150,7 @@ def test_a_version_2_workspace_gets_its_jobs_indexed_once(tmp_path: Path) -> Non
     reopened = Workspace(tmp_path / "ws")
     assert [r.name for r in reopened.page_jobs(reads=("model", "m", "1")).items] == ["old"]
     with reopened.reading() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4  # the current schema (4: pipelines)
         rows = conn.execute("SELECT * FROM job_asset_inputs").fetchall()
     assert [tuple(r) for r in rows] == [("old", "in0", "model", "m", "1")]
 
