@@ -1,6 +1,7 @@
 """runner: run Azure-ML-style command jobs on your own machine.
 
-    from runner import Input, Output, command, load_job, MLClient
+    from runner import Input, Output, command, load_job, load_component, MLClient
+    from runner.dsl import pipeline
     from runner.entities import Model, Data, Command, Environment
     from runner.constants import AssetTypes, ModelType, InputOutputModes
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from runner.builder import command, load_job
     from runner.client import MLClient
+    from runner.components import load_component
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
     from runner.spec.data import Data
@@ -34,6 +36,7 @@ _EXPORTS = {
     "Data": "runner.spec.data",
     "command": "runner.builder",
     "load_job": "runner.builder",
+    "load_component": "runner.components",
     "MLClient": "runner.client",
     "AssetTypes": "runner.constants",
     "ModelType": "runner.constants",
@@ -42,7 +45,7 @@ _EXPORTS = {
 
 __all__ = [
     "AssetTypes", "BuildContext", "Command", "Data", "Environment", "Input", "InputOutputModes", "MLClient",
-    "Model", "ModelType", "Output", "__version__", "command", "load_job",
+    "Model", "ModelType", "Output", "__version__", "command", "load_component", "load_job",
 ]
 
 

@@ -17,10 +17,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from runner.dsl import PipelineJob
 from runner.entities import Command, Environment, Input, Output, _Entity
 from runner.errors import SpecError
-from runner.spec.load import load_job_spec, spec_from_data
+from runner.spec.load import spec_from_data, spec_from_doc
+from runner.spec.pipeline import is_pipeline_data, pipeline_from_doc
 from runner.spec.validation import did_you_mean
+from runner.spec.yamlio import load_yaml
 
 # azure.ai.ml.command() arguments with no local meaning that are accepted and dropped
 _DROPPED = ("is_deterministic", "job_tier", "priority")
@@ -92,8 +95,9 @@ def command(*, command: str | None = None, environment: str | Environment | None
 
 def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = None,
              params_override: Sequence[Mapping[str, Any]] | None = None,
-             overrides: Sequence[str] = ()) -> Command:
-    """Load a command job YAML, like ``azure.ai.ml.load_job``.
+             overrides: Sequence[str] = ()) -> Command | PipelineJob:
+    """Load a job YAML, like ``azure.ai.ml.load_job``: a command job, or a pipeline job
+    (``type: pipeline``, see ``runner.dsl``).
 
     ``overrides`` are ``--set``-style ``"inputs.x.path=data/"`` strings; ``params_override`` is Azure's
     ``[{"inputs.x.path": "data/"}]`` form. ``relative_origin`` is accepted for compatibility.
@@ -103,4 +107,7 @@ def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = No
     for mapping in params_override or ():
         sets += [f"{key}={value if isinstance(value, str) else json.dumps(value)}"
                  for key, value in mapping.items()]
-    return Command(load_job_spec(Path(source), sets))
+    doc = load_yaml(Path(source))
+    if is_pipeline_data(doc.data):
+        return PipelineJob(pipeline_from_doc(doc, sets))
+    return Command(spec_from_doc(doc, sets))

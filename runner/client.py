@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from runner.components import ComponentOperations
 from runner.errors import RunnerError, SpecError
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
+from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import (
     AnyDatastore,
@@ -284,6 +286,7 @@ class MLClient:
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
         self.compute = ComputeOperations(ComputeStore(self._workspace))
+        self.components = ComponentOperations(ComponentStore(self._workspace))
         self._jobs: Any = None
 
     @classmethod
@@ -301,11 +304,12 @@ class MLClient:
 
     @property
     def jobs(self) -> Any:
-        """``ml_client.jobs`` (``runner.jobs.operations.JobOperations``; imported on first use)."""
+        """``ml_client.jobs`` (``runner.pipelines.operations.PipelineJobOperations``: command jobs and
+        pipelines; imported on first use)."""
         if self._jobs is None:
-            from runner.jobs.operations import JobOperations  # the job lifecycle: imported on first use
+            from runner.pipelines.operations import PipelineJobOperations  # the job lifecycle: on first use
 
-            self._jobs = JobOperations(self._workspace)
+            self._jobs = PipelineJobOperations(self._workspace)
         return self._jobs
 
     @jobs.setter

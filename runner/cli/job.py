@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from runner.cli import _common
+from runner.cli import _common, pipeline_view
 from runner.cli._common import OutputFormat, check_output, emit
 from runner.errors import JobError
 
 if TYPE_CHECKING:
-    from runner.jobs.operations import JobOperations
+    from runner.pipelines.operations import PipelineJobOperations
     from runner.plan.types import RunPlan
     from runner.workspace.db import JobRecord
 
@@ -65,9 +65,16 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
-                  output: str = "table", backend: str | None = None) -> RunPlan:
-    """``job validate`` and ``job create --dry-run``: print the plan as text or JSON."""
+                  output: str = "table", backend: str | None = None) -> RunPlan | None:
+    """``job validate`` and ``job create --dry-run``: print the plan as text or JSON (a pipeline's: its
+    graph, ``runner.cli.pipeline_view``)."""
     check_output(output)
+    from runner.spec.pipeline import is_pipeline_data, load_pipeline_spec  # start-up cost
+    from runner.spec.yamlio import load_yaml
+
+    if is_pipeline_data(load_yaml(file).data):
+        pipeline_view.validate(load_pipeline_spec(file, list(overrides)), name=name, output=output)
+        return None
     plan = plan_file(file, overrides, name=name, backend=backend)
     if output == "json":
         _common.print_json(plan.to_dict())
@@ -90,11 +97,11 @@ def validate(
     plan_for_file(file, set_, name=name, output=output)
 
 
-def _operations() -> JobOperations:
-    from runner.jobs.operations import JobOperations  # start-up cost
+def _operations() -> PipelineJobOperations:
+    from runner.pipelines.operations import PipelineJobOperations  # start-up cost
     from runner.workspace.db import Workspace
 
-    return JobOperations(Workspace(_common.STATE.workspace))
+    return PipelineJobOperations(Workspace(_common.STATE.workspace))
 
 
 def _echo(chunk: bytes) -> None:
@@ -121,6 +128,7 @@ def _summary(record: JobRecord) -> None:
         lines.append("Registered data assets: " + ", ".join(record.registered_data))
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
+    lines += pipeline_view.summary_lines(record)
     typer.echo("\n".join(lines), err=True)
 
 
@@ -164,12 +172,14 @@ def create(
     if dry_run:
         plan_for_file(file, set_, name=name, output=output, backend=backend)
         return
-    from runner.spec.load import load_job_spec  # start-up cost
+    from runner.spec.job import CommandJobSpec  # start-up cost
+    from runner.spec.pipeline import load_job_or_pipeline
 
     ops = _operations()
-    spec = load_job_spec(file, set_)
-    ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
-    for warning in spec.warnings:
+    spec = load_job_or_pipeline(file, set_)
+    if isinstance(spec, CommandJobSpec):
+        ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
+    for warning in getattr(spec, "warnings", []):  # a pipeline's are in its log (and its record)
         typer.echo(f"warning: {warning}", err=True)
     if stream:
         echo = _echo_stderr if output == "json" else _echo
@@ -212,21 +222,28 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]
     rows += [("registered_data", d) for d in record.registered_data]
+    rows += pipeline_view.show_rows(record)
     _common.print_table(("field", "value"), rows)
 
 
 @app.command("list")
 def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
+              parent_job_name: str = typer.Option(None, "--parent-job-name", "-p",
+                                                  help="List this pipeline's step jobs."),
               output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them)."""
     check_output(output, READ_FORMATS)
-    records = _operations().list(max_results=max_results)
+    ops = _operations()
+    records = ops.list(max_results=max_results, parent_job_name=parent_job_name)
     if output != "table":
         emit([_as_json(r) for r in records], OutputFormat(output), [])
         return
+    children = {} if parent_job_name else {
+        r.name: ops.list(parent_job_name=r.name) for r in records if pipeline_view.steps_of(r)}
     _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
-                        [(r.name, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                          _duration(r), r.exit_code, r.image) for r in records])
+                        [(shown, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                          _duration(r), r.exit_code, r.image)
+                         for r, shown in pipeline_view.folded(list(records), children)])
 
 
 @app.command("stream")

@@ -23,6 +23,7 @@ import runner.cli.job  # noqa: F401
 from runner import __version__
 from runner.cli import _common
 from runner.cli.cache import app as cache_app
+from runner.cli.component import app as component_app
 from runner.cli.compute import app as compute_app
 from runner.cli.data import app as data_app
 from runner.cli.datastore import app as datastore_app
@@ -41,7 +42,8 @@ WARM_MODULES = (
     "runner.jobs.run", "runner.jobs.submit", "runner.jobs.materialize", "runner.jobs.supervise",
     "runner.jobs.register", "runner.backends.docker", "runner.backends.process",
     "runner.workspace.registry", "runner.client", "mounts.upload", "mounts.download", "docker",
-    "runner.workspace.protect", "mounts.read_only_view",
+    "runner.workspace.protect", "mounts.read_only_view", "runner.pipelines.operations",
+    "runner.pipelines.submit",
     "rich.console", "rich.table",
     # Azure datastores and the FUSE modes: ~0.5 s of imports (adlfs, the Azure SDK, mfusepy) that a
     # job reading from Azure would otherwise pay each time; ~25 MB more in the server
@@ -63,6 +65,7 @@ app.add_typer(environment_app, name="environment", help="Map Azure ML environmen
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
 app.command("ui", help="Serve the workspace in a web browser (needs runner[ui]).")(ui_command)
 app.add_typer(compute_app, name="compute", help="Register Ray clusters that jobs run on.")
+app.add_typer(component_app, name="component", help="Register and show command components (pipeline steps).")
 
 
 def _version(value: bool) -> None:

@@ -31,7 +31,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
-from runner.workspace.protect import WriteGuard
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 
@@ -98,19 +98,13 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
 
 def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapping[str, ResolvedPath],
                               guard: WriteGuard) -> None:
-    """An output aimed where no job may write is refused, pointing at its ``path:`` line. A direct
-    output on a remote store gets credentials for its whole container: the container is checked."""
+    """An output aimed where no job may write is refused, pointing at its ``path:`` line."""
     for binding in plan.outputs:
-        output = outputs[binding.name]
-        container_wide = binding.mode is Mode.DIRECT and output.local_path is None
-        refusal = guard.refusal(output, job_name=plan.job_name, container_wide=container_wide)
+        refusal = guard.refusal(outputs[binding.name], job_name=plan.job_name, mode=binding.mode)
         if refusal:
             field, where = spec.field_location("outputs", binding.name, "path")
             raise SpecError(f"output '{binding.name}' cannot be written there: {refusal}", field=field,
-                            where=where, hint="write the output somewhere else (or leave out path: for the "
-                                              "job's own default location; upload or rw_mount for a "
-                                              "container that holds registered versions), and set "
-                                              "name/version on the output to register a new version")
+                            where=where, hint=REFUSAL_HINT)
 
 
 def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:

@@ -152,7 +152,7 @@ class CommandJobSpec(StrictModel):
     identity: dict[str, Any] | None = None  # ignored
     services: dict[str, Any] | None = None  # ignored
     queue_settings: dict[str, Any] | None = None  # ignored
-    parent_job_name: str | None = None  # ignored
+    parent_job_name: str | None = None  # the pipeline a step job belongs to
 
     # factories are lambdas: pydantic inspects each factory's signature on every instance, and for a
     # builtin (list, dict) that means parsing its text signature (~0.6 ms each)

@@ -33,7 +33,6 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("services",): "interactive services are not started locally",
     ("queue_settings",): "there is no queue locally",
     ("distribution",): "distributed training runs one process group on this machine",
-    ("parent_job_name",): "pipelines are not run locally",
     ("resources", "instance_type"): "the job runs on this machine",
     ("resources", "properties"): "not used locally",
     ("resources", "locations"): "not used locally",

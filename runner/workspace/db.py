@@ -11,9 +11,11 @@ Layout::
     <ws>/cache/                             download content cache
     <ws>/staging/                           output data kept when an upload failed
     <ws>/secrets/                           datastore credentials, one 0600 file each
+    <ws>/components/<name>/<version>/code/  a registered component's code snapshot (immutable)
 
 Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
-environments, computes, and the registered_assets view (schema version 4; every change is additive:
+environments, computes, components, step_reuse, content_digests, and the registered_assets view (schema
+version 5, ``runner.workspace.schema``; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 
 A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``

@@ -14,11 +14,16 @@ from __future__ import annotations
 import os
 import posixpath
 
+from runner.modes import Mode
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
 from runner.workspace.assets import registered_locations
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.resolved import ResolvedPath
+
+REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
+                "upload or rw_mount for a container that holds registered versions), and set name/version "
+                "on the output to register a new version")
 
 # the default datastore's folders of job outputs (Azure's layout): each job writes only its own
 JOB_OUTPUT_FOLDERS = ("azureml", "ExperimentRun")
@@ -54,13 +59,14 @@ class WriteGuard:
             return uri.rstrip("/")
         return None
 
-    def refusal(self, output: ResolvedPath, *, job_name: str, container_wide: bool = False) -> str | None:
-        """Why the job may not write to ``output`` (None when it may). ``container_wide``: the job gets
-        credentials for the output's whole container (a ``direct`` output on a remote store), so no
-        registered version and no other job's outputs may be in that container."""
+    def refusal(self, output: ResolvedPath, *, job_name: str, mode: Mode | None = None) -> str | None:
+        """Why the job may not write to ``output`` in ``mode`` (None when it may). A ``direct`` output on
+        a remote store gets credentials for its whole container, so no registered version and no other
+        job's outputs may be in that container."""
         where = self.location(output.uri)
         if where is None:
             return None
+        container_wide = mode is Mode.DIRECT and output.local_path is None
         if container_wide and output.datastore in self.roots:
             scope = self.roots[output.datastore]
             for asset in self.assets:

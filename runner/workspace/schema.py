@@ -10,11 +10,12 @@ from __future__ import annotations
 import sqlite3
 from contextlib import suppress
 
-from runner.workspace import lineage
+from runner.workspace import lineage, pipeline_schema
 
 # 2 -> 3: data assets (data_assets, data_containers, the registered_assets view);
-# 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs)
-SCHEMA_VERSION = 4
+# 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs);
+# 4 -> 5: components, step_reuse, content_digests (pipelines)
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -94,7 +95,7 @@ CREATE TABLE IF NOT EXISTS environments (
     created_at TEXT NOT NULL,
     PRIMARY KEY (name, version)
 );
-""" + lineage.SCHEMA
+""" + lineage.SCHEMA + pipeline_schema.SCHEMA
 
 # Made after the migrations (a view names columns older tables gain in ``migrate``). One query answers
 # "is this location a registered asset's?" for models and data alike: ``datastore_uri`` has the same

@@ -1,8 +1,8 @@
 """The layout's rules, read from the source with ``ast``: imports point down the flow, there are no import
 circles, ``mounts`` never imports ``runner``, and an import hidden inside a function says why.
 
-    mounts < errors/modes/uris/constants < spec < workspace < plan < backends < jobs
-           < client/entities/builder < cli, ui < entry points (__main__, launch, forkserver)
+    mounts < errors/modes/uris/constants < spec < workspace < plan < backends < jobs < pipelines
+           < client/entities/builder/dsl < cli, ui < entry points (__main__, launch, forkserver)
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.plan",),
     ("runner.backends",),
     ("runner.jobs",),
-    ("runner.entities", "runner.builder", "runner.client", "runner"),
+    ("runner.pipelines",),
+    ("runner.entities", "runner.builder", "runner.client", "runner.dsl", "runner.dsl_nodes",
+     "runner.components", "runner"),
     ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )

@@ -1,0 +1,66 @@
+"""`runner component ...`: az ml component's create, list and show for command components.
+
+    runner component create --file train.yml [--name train] [--version 2] [--set description=...]
+    runner component list [--name train]
+    runner component show --name train [--version 1 | --label latest]
+
+A pipeline step then names a registered component as ``component: azureml:train:1`` (or ``@latest``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from runner.cli._common import OUTPUT, OutputFormat, client, emit
+from runner.errors import SpecError
+
+app = typer.Typer(no_args_is_help=True)
+
+_COLUMNS = ["name", "version", "display_name", "description", "created_at"]
+
+
+@app.command("create")
+def create(
+    file: Path = typer.Option(..., "--file", "-f", help="The command component YAML."),
+    name: str = typer.Option(None, "--name", "-n", help="Component name (default: from the YAML)."),
+    version: str = typer.Option(None, "--version", "-v", help="Version (default: the YAML's, else next)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a field: --set description=... (repeatable)."),
+    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+) -> None:
+    """Register a command component version (its code is copied into the workspace)."""
+    from runner.spec.component import load_component_spec  # start-up cost
+
+    overrides = list(set_) + ([f"name={name}"] if name else []) + ([f"version={version}"] if version else [])
+    spec = load_component_spec(file, overrides)
+    record = client().components.register(spec)
+    emit(record.to_dict(), output, _COLUMNS)
+
+
+@app.command("list")
+def list_(
+    name: str = typer.Option(None, "--name", "-n", help="List the versions of this component."),
+    output: OutputFormat = OUTPUT,
+) -> None:
+    """List components (the latest version of each), or the versions of one with --name."""
+    rows = []
+    for record in client().components.records(name):
+        data = record.to_dict()
+        rows.append({**data, "created_at": record.created_at.strftime("%Y-%m-%d %H:%M:%S")})
+    emit(rows, output, _COLUMNS)
+
+
+@app.command("show")
+def show(
+    name: str = typer.Option(..., "--name", "-n", help="Component name."),
+    version: str = typer.Option(None, "--version", "-v", help="Version."),
+    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    output: OutputFormat = typer.Option(OutputFormat.yaml, "--output", "-o", help="Output format."),
+) -> None:
+    """Show one component version (the latest with --label latest or no version)."""
+    if version and label:
+        raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
+    if label and label != "latest":
+        raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
+    emit(client().components.record(name, version).to_dict(), output, [])

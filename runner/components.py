@@ -1,0 +1,120 @@
+"""Command components in Python, shaped like ``azure.ai.ml``: ``load_component`` and ``CommandComponent``
+(``azure.ai.ml.entities.CommandComponent``), and ``ml_client.components``.
+
+    from runner import load_component
+    train = load_component(source="train.yml")
+    ml_client.components.create_or_update(train)            # registered: azureml:train:<version>
+    train = ml_client.components.get("train", version="1")
+
+A component is called like a function inside a ``@pipeline`` (``runner.dsl``): ``train(data=...)``
+makes a step; its outputs (``step.outputs.model``) are what other steps take as inputs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from runner.dsl_nodes import CommandNode
+from runner.errors import SpecError
+from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
+from runner.workspace.components import ComponentRecord, ComponentStore
+
+__all__ = ["CommandComponent", "ComponentOperations", "load_component"]
+
+
+class CommandComponent:
+    """A command component (from a file, registered, or built in Python). Read its fields as attributes
+    (``train.inputs``, ``train.command``); call it to make a pipeline step."""
+
+    def __init__(self, spec: CommandComponentSpec, *, source: str | None = None) -> None:
+        self._spec = spec
+        self._source = source  # how a step names it: a file, or azureml:<name>:<version>
+
+    @property
+    def spec(self) -> CommandComponentSpec:
+        return self._spec
+
+    @property
+    def reference(self) -> str | dict[str, Any]:
+        """What a pipeline step's ``component:`` holds for this component."""
+        if self._source is not None:
+            return self._source
+        data = self._spec.to_yaml_dict()
+        if self._spec.code:
+            data["code"] = str((self._spec.base_dir / self._spec.code).resolve())
+        return data
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        if item in CommandComponentSpec.model_fields:
+            return getattr(self._spec, item)
+        raise AttributeError(f"'CommandComponent' has no attribute '{item}'")
+
+    @property
+    def id(self) -> str | None:
+        return self._spec.reference if self._spec.name and self._spec.version else None
+
+    def __call__(self, *args: Any, **inputs: Any) -> CommandNode:
+        if args:
+            raise SpecError("a component takes its inputs by name", hint="write train(data=..., lr=...)")
+        return CommandNode(self, inputs)
+
+    def __repr__(self) -> str:
+        return f"CommandComponent(name={self._spec.name!r}, version={self._spec.version!r})"
+
+
+def load_component(source: str | os.PathLike[str] | None = None, *, relative_origin: str | None = None,
+                   params_override: list[dict[str, Any]] | None = None, **_: Any) -> CommandComponent:
+    """Load a command component YAML, like ``azure.ai.ml.load_component`` (``params_override``:
+    ``[{"version": "2"}]``)."""
+    del relative_origin
+    if source is None:
+        raise SpecError("load_component needs a source", hint="load_component(source='component.yml')")
+    sets = [f"{key}={value}" for mapping in params_override or () for key, value in mapping.items()]
+    path = Path(source).resolve()
+    return CommandComponent(load_component_spec(path, sets), source=str(path))
+
+
+class ComponentOperations:
+    """``ml_client.components``."""
+
+    def __init__(self, store: ComponentStore) -> None:
+        self._store = store
+
+    def create_or_update(self, component: CommandComponent | CommandComponentSpec, *,
+                         version: str | None = None, **_: Any) -> CommandComponent:
+        """Register a version (the same content again returns it; other content under a used version is
+        refused)."""
+        spec = component.spec if isinstance(component, CommandComponent) else component
+        if version is not None:
+            spec = spec.model_copy(update={"version": str(version)})
+            spec._base_dir, spec._doc = component.spec.base_dir if isinstance(
+                component, CommandComponent) else component.base_dir, None
+        return self._entity(self._store.create(spec))
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
+        if label is not None and label != "latest":
+            raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
+        return self._entity(self._store.get(name, None if version is None else str(version)))
+
+    def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:
+        return iter(self._entity(record) for record in self._store.list(name))
+
+    def register(self, spec: CommandComponentSpec) -> ComponentRecord:
+        """``runner component create``: the registered version's record."""
+        return self._store.create(spec)
+
+    def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:
+        return self._store.list(name)
+
+    def record(self, name: str, version: str | None = None) -> ComponentRecord:
+        return self._store.get(name, version)
+
+    def _entity(self, record: ComponentRecord) -> CommandComponent:
+        spec = component_from_data(record.spec, base_dir=self._store.root / record.name / record.version)
+        return CommandComponent(spec, source=record.reference)

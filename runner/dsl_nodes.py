@@ -1,0 +1,162 @@
+"""The pieces a ``@pipeline`` function (``runner.dsl``) is written with, as in ``azure.ai.ml``: calling a
+component makes a ``CommandNode`` (a step); ``node.outputs.<name>`` is a ``NodeOutput`` another step
+takes as an input (or the pipeline returns as its output); the function's parameters arrive as
+``PipelineInput`` objects. Each becomes the binding it stands for when the pipeline is built.
+
+    node = train(data=pipeline_input, lr=0.1)
+    node.compute = "local-process"
+    node.outputs.model.mode = "upload"
+    score(model=node.outputs.model)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runner.entities import Input, Output
+from runner.errors import SpecError
+
+if TYPE_CHECKING:
+    from runner.components import CommandComponent
+
+# the steps made while a @pipeline function runs (a stack: a pipeline may be built inside another's call)
+_BUILDING: list[list[CommandNode]] = []
+_NODE_FIELDS = ("compute", "environment", "environment_variables", "resources", "limits", "display_name",
+                "description", "tags", "distribution")
+
+
+class PipelineInput:
+    """A ``@pipeline`` function's parameter: what a step reads as ``${{parent.inputs.<name>}}``."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        self._name = name
+        self._value = value
+
+    @property
+    def binding(self) -> str:
+        return f"${{{{parent.inputs.{self._name}}}}}"
+
+    def __repr__(self) -> str:
+        return f"PipelineInput({self._name}={self._value!r})"
+
+
+class NodeOutput:
+    """Output ``name`` of a step; set ``mode``, ``type``, ``path`` (and ``name``/``version`` to register
+    it) as on ``azure.ai.ml``'s node outputs."""
+
+    def __init__(self, node: CommandNode, port: str) -> None:
+        self._node = node
+        self._port = port
+        self.mode: str | None = None
+        self.type: str | None = None
+        self.path: str | None = None
+        self.name: str | None = None
+        self.version: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        fields = {"mode": self.mode, "type": self.type, "path": self.path, "name": self.name,
+                  "version": self.version}
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def binding(self, names: dict[int, str]) -> str:
+        return f"${{{{parent.jobs.{names[id(self._node)]}.outputs.{self._port}}}}}"
+
+    @property
+    def node(self) -> CommandNode:
+        return self._node
+
+    @property
+    def port(self) -> str:
+        return self._port
+
+
+class _Outputs:
+    def __init__(self, node: CommandNode, declared: list[str]) -> None:
+        object.__setattr__(self, "_ports", {name: NodeOutput(node, name) for name in declared})
+
+    def __getattr__(self, name: str) -> NodeOutput:
+        ports: dict[str, NodeOutput] = object.__getattribute__(self, "_ports")
+        if name not in ports:
+            raise AttributeError(f"the component has no output '{name}'; its outputs: {', '.join(ports)}")
+        return ports[name]
+
+    def __getitem__(self, name: str) -> NodeOutput:
+        return self.__getattr__(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        port = self.__getattr__(name)
+        if isinstance(value, Output):
+            port.mode, port.type, port.path = value.mode, value.type, value.path
+            port.name, port.version = value.name, value.version
+        else:
+            raise SpecError(f"outputs.{name} takes an Output(...)", hint="or set outputs.<name>.mode")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(object.__getattribute__(self, "_ports").values())
+
+
+class CommandNode:
+    """One step of a pipeline being built: a component called with its inputs."""
+
+    def __init__(self, component: CommandComponent, inputs: dict[str, Any]) -> None:
+        self.component = component
+        self.inputs = dict(inputs)
+        self.name: str | None = None  # a step name set by hand; else the variable's name
+        self.compute: str | None = None
+        self.environment: Any = None
+        self.environment_variables: dict[str, str] | None = None
+        self.resources: dict[str, Any] | None = None
+        self.limits: dict[str, Any] | None = None
+        self.display_name: str | None = None
+        self.description: str | None = None
+        self.tags: dict[str, str] | None = None
+        self.distribution: dict[str, Any] | None = None
+        self.outputs = _Outputs(self, list(component.spec.outputs))
+        declared = component.spec.inputs
+        unknown = [k for k in inputs if k not in declared]
+        if unknown:
+            raise SpecError(f"component '{component.spec.name}' has no input '{unknown[0]}'",
+                            field=unknown[0], hint=f"its inputs: {', '.join(declared) or 'none'}")
+        if _BUILDING:
+            _BUILDING[-1].append(self)
+
+    def entry(self, names: dict[int, str], returned: dict[int, str]) -> dict[str, Any]:
+        """The step as a pipeline YAML ``jobs:`` entry (``returned``: this node's outputs the pipeline
+        returns, by ``id(NodeOutput)`` -> the pipeline output's name)."""
+        entry: dict[str, Any] = {"type": "command", "component": self.component.reference}
+        entry["inputs"] = {k: _input_value(v, names) for k, v in self.inputs.items() if v is not None}
+        outputs: dict[str, Any] = {}
+        for port in self.outputs:
+            if id(port) in returned:
+                outputs[port.port] = f"${{{{parent.outputs.{returned[id(port)]}}}}}"
+            elif port.settings():
+                outputs[port.port] = port.settings()
+        entry["outputs"] = outputs
+        for field in _NODE_FIELDS:
+            value = getattr(self, field)
+            if value is not None:
+                entry[field] = _plain(value)
+        return entry
+
+
+def _plain(value: Any) -> Any:
+    to_data = getattr(value, "_to_data", None)
+    return to_data() if callable(to_data) else value
+
+
+def _input_value(value: Any, names: dict[int, str]) -> Any:
+    if isinstance(value, NodeOutput):
+        return value.binding(names)
+    if isinstance(value, PipelineInput):
+        return value.binding
+    if isinstance(value, Input):
+        data = value._to_data()
+        path = data.get("path")
+        if isinstance(path, str) and "://" not in path and not path.startswith(("azureml:", "runs:")):
+            data["path"] = str(Path(path).expanduser().resolve())  # relative to where it was built
+        return data
+    if isinstance(value, os.PathLike):
+        return str(Path(value).resolve())
+    return value

@@ -1,0 +1,271 @@
+"""The pipeline as a graph of steps: each step's component found, every binding checked against what it
+names, the steps ordered by their data dependencies, each step made the command job it will run as.
+
+    graph = build_graph(spec, workspace, pipeline_name="p1")
+    for node in graph.steps.values():      # in dependency order
+        node.name, node.job_name, node.depends_on, node.spec     # spec: a checked CommandJobSpec
+
+A step runs as the job ``<pipeline>-<step>``, so an input bound to an upstream step's output reads
+``azureml://jobs/<pipeline>-<upstream>/outputs/<out>``: known before anything runs, resolved when the
+step is submitted (the upstream job's record says where that output is; a reused step's record points at
+the job it reuses). A bad binding (an unknown step, input or output, a cycle) is one ``SpecError`` naming
+the file and line it was written on, raised before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from runner.errors import RunnerError, SpecError
+from runner.pipelines.steps import StepBuilder, step_bindings
+from runner.spec.bindings import Binding, whole_binding
+from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
+from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import LiteralInput
+from runner.spec.load import spec_from_doc
+from runner.spec.pipeline import PipelineJobSpec, StepSpec
+from runner.spec.step_doc import StepDoc, SubDoc
+from runner.spec.validation import did_you_mean
+from runner.workspace.components import ComponentStore, parse_component_ref
+from runner.workspace.db import Workspace
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Output ``output`` of step ``source`` read as input ``input`` of step ``target``."""
+
+    source: str
+    output: str
+    target: str
+    input: str
+
+
+@dataclass
+class StepNode:
+    name: str
+    job_name: str
+    entry: StepSpec
+    component: CommandComponentSpec | None
+    component_label: str  # how the component was named ("./train.yml (train:10)", "azureml:train:1")
+    depends_on: tuple[str, ...]
+    spec: CommandJobSpec
+
+    @property
+    def deterministic(self) -> bool:
+        return self.component is None or self.component.is_deterministic
+
+
+@dataclass
+class PipelineGraph:
+    spec: PipelineJobSpec
+    name: str
+    steps: dict[str, StepNode]  # in dependency order
+    edges: list[Edge]
+    outputs: dict[str, tuple[str, str]]  # pipeline output -> (step, its output)
+    warnings: list[str] = field(default_factory=list)
+
+
+def step_job_name(pipeline: str, step: str) -> str:
+    return f"{pipeline}-{step}"
+
+
+def _error(spec: PipelineJobSpec, message: str, path: tuple[str | int, ...], hint: str) -> SpecError:
+    field_name, where = spec.field_location(*path)
+    return SpecError(message, field=field_name, where=where, hint=hint)
+
+
+def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: ComponentStore
+               ) -> tuple[CommandComponentSpec | None, str]:
+    ref = entry.component
+    if ref is None:
+        if entry.command is None:
+            raise _error(spec, f"step '{step}' has neither a component nor a command", ("jobs", step),
+                         "add component: ./<component>.yml, or command: and environment: for an inline step")
+        return None, "inline command"
+    if isinstance(ref, dict):
+        doc = spec.doc
+        sub = SubDoc(data=ref, file=doc.file if doc else None, lines=doc.lines if doc else [], parent=doc,
+                     prefix=("jobs", step, "component"))
+        return component_from_data(ref, base_dir=spec.base_dir, doc=sub), "inline component"
+    try:
+        parsed = parse_component_ref(ref)
+        if parsed is not None:
+            record = store.get(*parsed)
+            return store.load(record.name, record.version), record.reference
+        component = load_component_spec(spec.base_dir / ref.removeprefix("file:"))
+    except RunnerError as err:
+        if err.where is not None:
+            raise
+        field_name, where = spec.field_location("jobs", step, "component")
+        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where,
+                        hint=err.hint if parsed is not None else
+                        "component: is a file relative to the pipeline file, or azureml:<name>:<version>"
+                        ) from err
+    return component, f"{ref} ({component.name}:{component.version})" if component.name else ref
+
+
+def _declared_outputs(entry: StepSpec, component: CommandComponentSpec | None) -> list[str]:
+    return list(component.outputs) if component is not None else list(entry.outputs)
+
+
+def _check_names(spec: PipelineJobSpec, step: str, entry: StepSpec,
+                 component: CommandComponentSpec | None) -> None:
+    if component is None:
+        return
+    for group, declared in (("inputs", component.inputs), ("outputs", component.outputs)):
+        for name in getattr(entry, group):
+            if name not in declared:
+                listed = ", ".join(declared) or "none"
+                raise _error(spec, f"step '{step}' gives {group[:-1]} '{name}', which its component does "
+                             f"not declare{did_you_mean(name, declared)}", ("jobs", step, group, name),
+                             f"the component's {group}: {listed}")
+
+
+class _Checker:
+    """Checks every binding and collects the edges and pipeline outputs."""
+
+    def __init__(self, spec: PipelineJobSpec, outputs_of: Mapping[str, list[str]]) -> None:
+        self.spec = spec
+        self.outputs_of = outputs_of
+        self.edges: list[Edge] = []
+        self.pipeline_outputs: dict[str, tuple[str, str]] = {}
+
+    def check(self, step: str, place: tuple[str, ...], binding: Binding, whole: bool) -> None:
+        group, name = place[0], place[1]
+        path = ("jobs", step, *place)
+        if binding.kind == "input" and binding.name not in self.spec.inputs:
+            close = did_you_mean(binding.name, self.spec.inputs)
+            raise _error(self.spec, f"step '{step}' {group[:-1]} '{name}' reads pipeline input "
+                         f"'{binding.name}', which is not defined{close}",
+                         path, f"pipeline inputs: {', '.join(self.spec.inputs) or 'none'}")
+        if binding.kind == "input" and not whole:
+            self._embedded(step, name, binding, path)
+        if group == "outputs":
+            self._output(step, name, binding, path)
+        elif binding.kind == "step_output":
+            self._step_output(step, name, binding, path, whole)
+        elif binding.kind == "output":
+            raise _error(self.spec, f"step '{step}' input '{name}' reads the pipeline's output "
+                         f"'{binding.name}'", path, "an input reads ${{parent.inputs.<name>}} or "
+                                                    "${{parent.jobs.<step>.outputs.<output>}}")
+
+    def _embedded(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...]) -> None:
+        """``${{parent.inputs.x}}`` inside other text: ``x`` must be a literal with a value."""
+        source = self.spec.inputs[binding.name]
+        if not isinstance(source, LiteralInput) or source.rendered() is None:
+            raise _error(self.spec, f"step '{step}' input '{name}' holds '{binding.text}' inside other text, "
+                         f"but pipeline input '{binding.name}' is not a literal with a value", path,
+                         "only a literal can be written inside text; bind a path input as the whole value")
+
+    def _output(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...]) -> None:
+        if binding.kind != "output":
+            raise _error(self.spec, f"step '{step}' output '{name}' is bound to '{binding.text}'", path,
+                         "a step output can only be bound to ${{parent.outputs.<name>}}")
+        if binding.name not in self.spec.outputs:
+            close = did_you_mean(binding.name, self.spec.outputs)
+            raise _error(self.spec, f"step '{step}' output '{name}' is bound to pipeline output "
+                         f"'{binding.name}', which is not defined{close}",
+                         path, f"add it under the pipeline's outputs: (defined: "
+                               f"{', '.join(self.spec.outputs) or 'none'})")
+        if binding.name in self.pipeline_outputs:
+            other = self.pipeline_outputs[binding.name]
+            raise _error(self.spec, f"pipeline output '{binding.name}' is bound by two steps: "
+                         f"{other[0]}.{other[1]} and {step}.{name}", path, "bind each pipeline output once")
+        self.pipeline_outputs[binding.name] = (step, name)
+
+    def _step_output(self, step: str, name: str, binding: Binding, path: tuple[str | int, ...],
+                     whole: bool) -> None:
+        if binding.step not in self.spec.jobs:
+            raise _error(self.spec, f"step '{step}' input '{name}' reads step '{binding.step}', which is not "
+                         f"in this pipeline{did_you_mean(binding.step, self.spec.jobs)}", path,
+                         f"steps: {', '.join(self.spec.jobs)}")
+        outputs = self.outputs_of[binding.step]
+        if binding.name not in outputs:
+            raise _error(self.spec, f"step '{step}' input '{name}' reads output '{binding.name}' of step "
+                         f"'{binding.step}', which has no such output{did_you_mean(binding.name, outputs)}",
+                         path, f"outputs of '{binding.step}': {', '.join(outputs) or 'none'}")
+        if binding.step == step:
+            raise _error(self.spec, f"step '{step}' input '{name}' reads the step's own output "
+                         f"'{binding.name}'", path, "a step cannot read what it writes; split it in two")
+        if not whole:
+            raise _error(self.spec, f"step '{step}' input '{name}' holds '{binding.text}' inside other text",
+                         path, "a step output binding is the whole value (or the whole path:)")
+        self.edges.append(Edge(binding.step, binding.name, step, name))
+
+
+def _order(spec: PipelineJobSpec, edges: list[Edge]) -> list[str]:
+    """The steps in dependency order (stable: the order written among steps ready at once)."""
+    waiting = {step: {e.source for e in edges if e.target == step} for step in spec.jobs}
+    order: list[str] = []
+    while len(order) < len(waiting):
+        ready = [s for s in spec.jobs if s not in order and waiting[s] <= set(order)]
+        if not ready:
+            raise _cycle_error(spec, edges, [s for s in spec.jobs if s not in order])
+        order.append(ready[0])
+    return order
+
+
+def _cycle_error(spec: PipelineJobSpec, edges: list[Edge], stuck: list[str]) -> SpecError:
+    reads = {s: [e for e in edges if e.target == s and e.source in stuck] for s in stuck}
+    path = [stuck[0]]
+    while True:
+        edge = reads[path[-1]][0]
+        if edge.source in path:
+            cycle = path[path.index(edge.source):] + [edge.source]
+            break
+        path.append(edge.source)
+    first = next(e for e in edges if e.target == cycle[0] and e.source == cycle[1])
+    shown = " <- ".join(cycle)
+    return _error(spec, f"the steps' bindings make a cycle: {shown} (each reads the output of the next)",
+                  ("jobs", first.target, "inputs", first.input),
+                  "a step can only read outputs of steps that do not read its own outputs")
+
+
+def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
+               component: CommandComponentSpec | None) -> CommandJobSpec:
+    doc = spec.doc
+    step_doc = StepDoc(data=data, file=doc.file if doc else None, lines=doc.lines if doc else [],
+                       pipeline=doc, step=step, component=component.doc if component is not None else None)
+    step_doc.positions = {}
+    try:
+        built = spec_from_doc(step_doc)
+    except SpecError as err:
+        raise type(err)(f"step '{step}': {err.message}", field=f"jobs.{step}.{err.field}" if err.field else
+                        f"jobs.{step}", where=err.where, hint=err.hint) from err
+    if doc is None:
+        built._base_dir = spec.base_dir
+    return built
+
+
+def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: str) -> PipelineGraph:
+    """Check the pipeline's components and bindings and make each step its command job (see the module
+    docstring). Raises one ``SpecError`` with file:line for the first problem."""
+    store = ComponentStore(workspace)
+    components: dict[str, tuple[CommandComponentSpec | None, str]] = {}
+    for step, entry in spec.jobs.items():
+        components[step] = _component(spec, step, entry, store)
+        _check_names(spec, step, entry, components[step][0])
+    checker = _Checker(spec, {s: _declared_outputs(e, components[s][0]) for s, e in spec.jobs.items()})
+    for step, entry in spec.jobs.items():
+        for place, binding in step_bindings(entry):
+            value = getattr(entry, place[0])[place[1]]
+            whole = whole_binding(value) is not None or (
+                isinstance(value, dict) and whole_binding(value.get("path")) is not None)
+            checker.check(step, place, binding, whole)
+    order = _order(spec, checker.edges)
+    job_names = {step: step_job_name(pipeline_name, step) for step in order}
+    builder = StepBuilder(spec, pipeline_name)
+    steps: dict[str, StepNode] = {}
+    warnings = spec.settings_warnings()
+    for step in order:
+        entry, (component, label) = spec.jobs[step], components[step]
+        step_spec = _step_spec(spec, step, builder.data(step, entry, component, job_names), component)
+        depends = tuple(dict.fromkeys(e.source for e in checker.edges if e.target == step))
+        steps[step] = StepNode(step, job_names[step], entry, component, label, depends, step_spec)
+        warnings += [f"{w} (step {step})" for w in step_spec.warnings]
+    for name in spec.outputs:
+        if name not in checker.pipeline_outputs:
+            warnings.append(f"{spec.where('outputs', name)}: pipeline output '{name}' is bound by no step "
+                            "(bind one: <step>.outputs.<output>: ${{parent.outputs." + name + "}})")
+    return PipelineGraph(spec, pipeline_name, steps, checker.edges, checker.pipeline_outputs, warnings)

@@ -1,0 +1,69 @@
+"""``ml_client.jobs`` with pipelines: ``JobOperations`` (``runner.jobs.operations``) for command jobs, and
+for a pipeline job (a ``type: pipeline`` spec, or a ``runner.dsl.pipeline`` / ``load_job`` pipeline)
+the pipeline's submission and orchestrator. Everything else (``get``, ``stream``, ``cancel``,
+``download``) works on a pipeline's record as on any job's: its log holds its steps' output, a cancel
+reaches its orchestrator, its outputs are its steps'.
+
+    ops = PipelineJobOperations(workspace)
+    ops.create_or_update(load_pipeline_spec("pipeline.yml"))       # Queued; a detached orchestrator runs it
+    ops.list()                                                       # top-level jobs; a pipeline's steps:
+    ops.list(parent_job_name="p1")
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from runner.jobs.operations import Job, JobOperations, as_job
+from runner.jobs.supervise import Echo
+from runner.spec.pipeline import PipelineJobSpec
+from runner.workspace.job_tree import list_children, list_top_level
+
+
+def as_pipeline_spec(job: Any) -> PipelineJobSpec | None:
+    """The pipeline spec ``job`` is or holds (a ``runner.entities`` pipeline job), else None."""
+    if isinstance(job, PipelineJobSpec):
+        return job
+    candidate = getattr(job, "pipeline_spec", None)
+    candidate = candidate() if callable(candidate) else candidate
+    return candidate if isinstance(candidate, PipelineJobSpec) else None
+
+
+class PipelineJobOperations(JobOperations):
+    """``ml_client.jobs`` for a local workspace, pipelines included."""
+
+    def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
+                         echo: Echo | None = None, backend: str | None = None,
+                         upload_on_failure: bool = True, **kwargs: Any) -> Job:
+        """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
+        ``stream``, its log going to ``echo``). For a pipeline, azure.ai.ml's ``experiment_name``,
+        ``description``, ``tags`` and ``compute`` arguments set those fields of the submitted job."""
+        spec = as_pipeline_spec(job)
+        if spec is None:
+            return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,
+                                            upload_on_failure=upload_on_failure, **kwargs)
+        given = {k: kwargs.pop(k) for k in ("experiment_name", "description", "tags", "compute")
+                 if kwargs.get(k) is not None}
+        if given:
+            spec = spec.model_copy(update=given)
+        from runner.pipelines.submit import (  # start-up cost: a command job never loads the pipeline run
+            run_pipeline,
+            start_orchestrator,
+            submit_pipeline,
+        )
+
+        record = submit_pipeline(self.workspace, spec, name=name, backend=backend,
+                                 upload_on_failure=upload_on_failure)
+        if stream:
+            return as_job(run_pipeline(self.workspace, record.name, echo=echo))
+        start_orchestrator(self.workspace, record.name)
+        return as_job(self.workspace.get_job(record.name))
+
+    def list(self, *, max_results: int | None = None, parent_job_name: str | None = None,
+             **_: Any) -> builtins.list[Job]:
+        """Top-level jobs, newest first (a pipeline's steps are folded under it); with
+        ``parent_job_name``, that pipeline's step jobs."""
+        if parent_job_name is not None:
+            return [as_job(r) for r in list_children(self.workspace, parent_job_name)][:max_results or None]
+        return [as_job(r) for r in list_top_level(self.workspace, max_results=max_results)]

@@ -1,0 +1,137 @@
+"""What a pipeline's record holds: the plan of its steps (``extra["pipeline"]``, written at submission and
+read by the orchestrator, which may run in another process) and their state (``extra["steps"]``).
+
+    extra["pipeline"] = {"steps": {<step>: {job, spec, base_dir, depends_on, component, deterministic}},
+                         "edges": [[source, output, target, input]], "outputs": {<out>: [step, output]},
+                         "settings": {...}, "backend": ..., "upload_on_failure": ...}
+    extra["steps"] = {<step>: {job, status, reused_from?, error?, note?}}
+
+A step's status is its job's (Queued ... Completed/Failed/Canceled), or ``NotStarted`` / ``Skipped``
+for a step that has no job (yet, or at all). A step job's record carries ``spec.parent_job_name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.pipelines.graph import PipelineGraph
+from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import AssetInput
+from runner.spec.load import spec_from_data
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+
+NOT_STARTED = "NotStarted"
+SKIPPED = "Skipped"
+PIPELINE_KEY = "pipeline"  # extra key of a pipeline record's plan
+STEPS_KEY = "steps"  # extra key of its steps' state
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    name: str
+    job: str
+    spec: dict[str, Any]
+    base_dir: str
+    depends_on: tuple[str, ...]
+    component: str
+    deterministic: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "spec": self.spec, "base_dir": self.base_dir,
+                "depends_on": list(self.depends_on), "component": self.component,
+                "deterministic": self.deterministic}
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    steps: dict[str, StepPlan]
+    edges: tuple[tuple[str, str, str, str], ...]
+    outputs: dict[str, tuple[str, str]]
+    continue_on_step_failure: bool
+    force_rerun: bool
+    backend: str | None
+    upload_on_failure: bool
+    experiment_name: str | None
+
+    @classmethod
+    def from_graph(cls, graph: PipelineGraph, *, backend: str | None, upload_on_failure: bool
+                   ) -> PipelinePlan:
+        steps = {n.name: StepPlan(n.name, n.job_name, n.spec.to_yaml_dict(), str(n.spec.base_dir),
+                                  n.depends_on, n.component_label, n.deterministic)
+                 for n in graph.steps.values()}
+        settings = graph.spec.settings
+        return cls(steps, tuple((e.source, e.output, e.target, e.input) for e in graph.edges),
+                   dict(graph.outputs), settings.continue_on_step_failure, settings.force_rerun, backend,
+                   upload_on_failure, graph.spec.experiment_name)
+
+    def to_extra(self) -> dict[str, Any]:
+        return {"steps": {n: s.to_dict() for n, s in self.steps.items()},
+                "edges": [list(e) for e in self.edges],
+                "outputs": {k: list(v) for k, v in self.outputs.items()},
+                "settings": {"continue_on_step_failure": self.continue_on_step_failure,
+                             "force_rerun": self.force_rerun},
+                "backend": self.backend, "upload_on_failure": self.upload_on_failure,
+                "experiment_name": self.experiment_name}
+
+    @classmethod
+    def from_extra(cls, data: dict[str, Any]) -> PipelinePlan:
+        steps = {n: StepPlan(n, s["job"], s["spec"], s["base_dir"], tuple(s["depends_on"]), s["component"],
+                             bool(s["deterministic"])) for n, s in data["steps"].items()}
+        settings = data.get("settings", {})
+        return cls(steps, tuple(tuple(e) for e in data["edges"]),  # type: ignore[misc]
+                   {k: (v[0], v[1]) for k, v in data["outputs"].items()},
+                   bool(settings.get("continue_on_step_failure")), bool(settings.get("force_rerun")),
+                   data.get("backend"), bool(data.get("upload_on_failure", True)),
+                   data.get("experiment_name"))
+
+    def dependents(self, step: str) -> list[str]:
+        """Every step that reads (directly or through others) an output of ``step``, in plan order."""
+        found: set[str] = set()
+        frontier = [step]
+        while frontier:
+            current = frontier.pop()
+            for source, _, target, _ in self.edges:
+                if source == current and target not in found:
+                    found.add(target)
+                    frontier.append(target)
+        return [name for name in self.steps if name in found]
+
+
+def step_spec(plan: StepPlan) -> CommandJobSpec:
+    """The step's command job, as planned at submission."""
+    return spec_from_data(plan.spec, base_dir=Path(plan.base_dir))
+
+
+def is_pipeline(record: JobRecord) -> bool:
+    return PIPELINE_KEY in record.extra and record.spec.get("type") == "pipeline"
+
+
+def parent_of(record: JobRecord) -> str | None:
+    parent = record.spec.get("parent_job_name")
+    return parent if isinstance(parent, str) else None
+
+
+def _shown_path(spec: CommandJobSpec, path: str) -> str:
+    """A local path as a job record shows it (absolute); any other reference as written."""
+    if "://" in path or path.startswith(("azureml:", "runs:")):
+        return path
+    return str((spec.base_dir / path.removeprefix("file:")).resolve())
+
+
+def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: str,
+                  experiment_name: str | None) -> JobRecord:
+    """The record of a step that is not run because job ``earlier`` did the same: Completed, with that
+    job's outputs (and a note saying so)."""
+    source = ws.get_job(earlier)
+    now = utcnow()
+    inputs = {name: _shown_path(spec, value.path) for name, value in spec.inputs.items()
+              if isinstance(value, AssetInput) and value.path is not None}
+    return JobRecord(
+        name=plan.job, display_name=plan.name, experiment_name=experiment_name, status=JobStatus.COMPLETED,
+        created_at=now, started_at=now, ended_at=now, spec=spec.to_yaml_dict(), inputs=inputs,
+        outputs=dict(source.outputs), image=source.image, image_id=source.image_id, backend=source.backend,
+        job_dir=str(ws.job_dir(plan.job)),
+        extra={"reused_from": earlier, "status_times": {JobStatus.COMPLETED.value: now.isoformat()},
+               "literals": source.extra.get("literals", {})})

@@ -1,0 +1,153 @@
+"""Submitting a pipeline: check everything that can be checked before anything runs, then record the
+pipeline as Queued and hand it to an orchestrator (a detached worker, or this process with ``--stream``).
+
+    graph, locations = plan_pipeline(workspace, spec, name="p1")      # job validate (nothing is written)
+    record = submit_pipeline(workspace, spec, name="p1")              # Queued
+    start_orchestrator(workspace, record.name)                        # or: run_pipeline(workspace, name)
+
+Checked before anything runs: the structure, every component and binding (``runner.pipelines.graph``),
+each step as a command job (types, modes, expressions), every local or datastore input path and output
+location, the environments, and the whole plan of each step that reads no other step's output. What a
+step reads from an upstream step is resolved when that step is submitted, once the upstream job exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+from runner.errors import JobError, ResolveError, SpecError
+from runner.jobs.recovery import process_start_time
+from runner.jobs.submit import check_submission, plan_job
+from runner.jobs.supervise import Echo
+from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
+from runner.pipelines.orchestrate import Orchestrator
+from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
+from runner.pipelines.reuse import predict_reuse
+from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import AssetInput
+from runner.spec.names import check_job_name, generate_job_name
+from runner.spec.pipeline import PipelineJobSpec
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.environments import EnvironmentStore
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard
+from runner.workspace.resolve import Resolver
+
+Locations = dict[str, dict[str, str]]  # step -> output -> where it will be written
+
+
+@contextlib.contextmanager
+def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
+    try:
+        yield
+    except (ResolveError, SpecError) as err:
+        field, where = spec.field_location(*field_path) if field_path else ("", spec.where())
+        located = err.located(f"jobs.{step}.{field}".rstrip("."), where)
+        raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
+                            hint=located.hint) from err
+
+
+def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[str, str]:
+    """Resolve what ``node`` reads and writes that no other step makes; its output locations."""
+    spec = node.spec
+    with _at(spec, node.name, "environment"):
+        EnvironmentStore(ws).resolve_spec_environment(spec.environment)
+    if not node.depends_on:
+        with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
+            plan = plan_job(spec, workspace=ws, job_name=node.job_name)
+            check_submission(spec, plan, backend=None)  # what job create would refuse
+        return {b.name: b.uri for b in plan.outputs}
+    resolver = Resolver(ws)
+    upstream = tuple(f"azureml://jobs/{other.job_name}/" for other in graph.steps.values())
+    for name, value in spec.inputs.items():
+        if isinstance(value, AssetInput) and value.path is not None and not value.path.startswith(upstream):
+            with _at(spec, node.name, "inputs", name, "path"):
+                resolver.resolve(value.path, base_dir=spec.base_dir, field=f"inputs.{name}.path")
+    guard = WriteGuard(ws, resolver.datastores)
+    locations: dict[str, str] = {}
+    for name, output in spec.outputs.items():
+        with _at(spec, node.name, "outputs", name, "path"):
+            resolved = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
+                                               base_dir=spec.base_dir, field=f"outputs.{name}.path")
+            refusal = guard.refusal(resolved, job_name=node.job_name, mode=output.mode)
+            if refusal:
+                raise SpecError(f"output '{name}' cannot be written there: {refusal}", hint=REFUSAL_HINT)
+        locations[name] = resolved.uri
+    return locations
+
+
+def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None
+                  ) -> tuple[PipelineGraph, Locations]:
+    """The checked graph and where each step's outputs go (see the module docstring). Writes nothing."""
+    pipeline_name = name or spec.name or generate_job_name()
+    check_job_name(pipeline_name, "--name" if name else "name")
+    graph = build_graph(spec, ws, pipeline_name=pipeline_name)
+    locations = {node.name: _precheck_step(ws, graph, node) for node in graph.steps.values()}
+    return graph, locations
+
+
+def _pipeline_inputs(ws: Workspace, spec: PipelineJobSpec) -> dict[str, str]:
+    resolver = Resolver(ws)
+    found: dict[str, str] = {}
+    for name, value in spec.inputs.items():
+        if isinstance(value, AssetInput) and value.path is not None:
+            try:
+                found[name] = resolver.resolve(value.path, base_dir=spec.base_dir, field=f"inputs.{name}").uri
+            except (ResolveError, SpecError) as err:
+                field, where = spec.field_location("inputs", name, "path")
+                raise err.located(field, where) from err
+    return found
+
+
+def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
+                    backend: str | None = None, upload_on_failure: bool = True) -> JobRecord:
+    """Check the pipeline and record it as Queued (owned by this process); nothing runs yet."""
+    graph, locations = plan_pipeline(ws, spec, name=name)
+    for job in (graph.name, *(n.job_name for n in graph.steps.values())):
+        if ws.job_exists(job):
+            raise JobError(f"a job named '{job}' exists already",
+                           hint="give the pipeline another --name (its steps run as <pipeline>-<step>), or "
+                                "omit it to get a generated one")
+    plan = PipelinePlan.from_graph(graph, backend=backend, upload_on_failure=upload_on_failure)
+    queued = utcnow()
+    record = JobRecord(
+        name=graph.name, display_name=spec.display_name, experiment_name=spec.experiment_name,
+        created_at=queued, spec=spec.to_yaml_dict(), inputs=_pipeline_inputs(ws, spec),
+        outputs={out: locations[step][name] for out, (step, name) in graph.outputs.items()},
+        runner_pid=os.getpid(), job_dir=str(ws.job_dir(graph.name)),
+        extra={PIPELINE_KEY: plan.to_extra(),
+               STEPS_KEY: {n: {"job": s.job, "status": NOT_STARTED} for n, s in plan.steps.items()},
+               "warnings": list(graph.warnings), "runner_start": process_start_time(os.getpid()),
+               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+    ws.create_job(record)
+    ws.job_dir(graph.name).user_logs.mkdir(parents=True, exist_ok=True)
+    return record
+
+
+def start_orchestrator(ws: Workspace, name: str) -> int:
+    """Run the pipeline in a detached ``python -m runner.pipelines.worker`` process; record its pid."""
+    job_dir = ws.job_dir(name)
+    command = [sys.executable, "-m", "runner.pipelines.worker", "--workspace", str(ws.root), name]
+    with job_dir.runner_log.open("ab") as runner_log:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=runner_log,  # noqa: S603
+                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    record = ws.get_job(name)
+    ws.update_job(name, runner_pid=proc.pid,
+                  extra={**record.extra, "runner_start": process_start_time(proc.pid)})
+    return proc.pid
+
+
+def run_pipeline(ws: Workspace, name: str, *, echo: Echo | None = None) -> JobRecord:
+    """Run the queued pipeline here (``job create --stream``): its log goes to ``echo`` too."""
+    return Orchestrator(ws, name, echo=echo).run()
+
+
+def validate_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None
+                      ) -> tuple[PipelineGraph, Locations, dict[str, str]]:
+    """``job validate``: the checked graph, where outputs go, and what would be reused."""
+    graph, locations = plan_pipeline(ws, spec, name=name)
+    steps = [(n.name, n.job_name, n.spec, n.deterministic, n.depends_on) for n in graph.steps.values()]
+    return graph, locations, predict_reuse(ws, steps, force_rerun=spec.settings.force_rerun)

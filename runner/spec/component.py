@@ -1,0 +1,242 @@
+"""The command component: Azure ML's ``commandComponent`` YAML (``az ml component create --file``, a
+pipeline step's ``component: ./train.yml``) as a pydantic model.
+
+    spec = load_component_spec("train.yml", overrides=["version=2"])
+    spec = component_from_data({...}, base_dir=Path.cwd())       # an inline ``component:`` mapping
+
+A component declares its inputs and outputs (types, defaults, modes) and holds the command, code and
+environment; a job (a pipeline step) gives the values. Inputs and outputs use the job's models
+(``runner.spec.job_io``): a component input has no ``path``; ``type: float`` is Azure's spelling of
+``number``; literal defaults written as text (``default: "3"`` on an integer) are read as Azure reads them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
+
+from runner.errors import SourceLocation, SpecError
+from runner.spec.expressions import validate_command
+from runner.spec.job import EnvironmentField, ResourcesSpec, _strings
+from runner.spec.job_io import LITERAL_TYPES, IoName, JobInput, OutputSpec, StrictModel
+from runner.spec.load import apply_overrides
+from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
+from runner.spec.validation import from_validation_error, runner_error
+from runner.spec.yamlio import YamlDoc, load_yaml
+
+COMPONENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
+_TYPE_ALIASES = {"float": "number", "int": "integer", "str": "string", "bool": "boolean"}
+
+
+def _literal_value(kind: str, value: Any) -> Any:
+    """A literal written as text read as its type (``"3"`` -> 3 for an integer), as Azure does."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return value
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return value
+
+
+def normalize_input_value(value: Any) -> Any:
+    """Azure's type aliases (``float``) and literals written as text, in the job input models' terms."""
+    if not isinstance(value, dict):
+        return value
+    data = dict(value)
+    kind = _TYPE_ALIASES.get(str(data.get("type")), data.get("type"))
+    if kind is not None:
+        data["type"] = kind
+    if kind in LITERAL_TYPES:
+        for key in ("default", "value", "min", "max"):
+            if key in data:
+                data[key] = _literal_value(str(kind), data[key])
+    return data
+
+
+def normalize_input_decl(value: Any) -> Any:
+    """A component input declaration in the job input models' terms (see the module docstring)."""
+    data = normalize_input_value(value)
+    if not isinstance(data, dict):
+        return data
+    if "path" in data:
+        raise runner_error("a component input declares a type, not a path",
+                           "remove path: here and give the path where the component is used (the "
+                           "pipeline step's inputs)")
+    if data.get("type") not in LITERAL_TYPES and "default" in data:  # an asset port's default is a path
+        data["path"] = data.pop("default")
+    return data
+
+
+class CommandComponentSpec(StrictModel):
+    """A command component, as Azure ML's ``commandComponent`` YAML."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    type: Literal["command"] = "command"
+    name: str | None = None
+    version: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    is_deterministic: bool = True
+    inputs: dict[IoName, JobInput] = Field(default_factory=dict)
+    outputs: dict[IoName, OutputSpec] = Field(default_factory=dict)
+    command: str
+    code: str | None = None
+    environment: EnvironmentField
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    resources: ResourcesSpec | None = None
+    distribution: dict[str, Any] | None = None
+    queue_settings: dict[str, Any] | None = None
+    additional_includes: list[str] | None = None
+
+    _base_dir: Path = PrivateAttr(default_factory=lambda: Path.cwd())
+    _doc: Any = PrivateAttr(default=None)
+
+    @field_validator("tags", "properties", "environment_variables", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        return _strings(value)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _command_type(cls, value: Any) -> Any:
+        if value not in (None, "command"):
+            raise runner_error(f"component type '{value}' is not supported; only command components run "
+                               "here", "set type: command")
+        return "command"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not ASSET_NAME_PATTERN.match(value):
+            raise runner_error(f"invalid component name {value!r}",
+                               "use letters, digits, '-', '_' and '.', starting with a letter or digit")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not ASSET_VERSION_PATTERN.match(value):
+            raise runner_error(f"invalid component version {value!r}", "use a number such as 1")
+        return value
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _inputs(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        return {k: normalize_input_decl(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _outputs(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        return {k: ({} if v is None else v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("additional_includes")
+    @classmethod
+    def _includes(cls, value: list[str] | None) -> list[str] | None:
+        if value:
+            raise runner_error("additional_includes is not supported here",
+                               "copy the files into the component's code folder")
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder ``code`` and ``environment.build.path`` are relative to (the YAML's)."""
+        return self._base_dir
+
+    @property
+    def source(self) -> Path | None:
+        return self._doc.file if self._doc is not None else None
+
+    @property
+    def doc(self) -> YamlDoc | None:
+        return self._doc  # type: ignore[no-any-return]
+
+    def where(self, *field_path: str | int) -> SourceLocation:
+        return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """YAML-ready plain data (defaults left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
+
+
+def _no_input_paths(data: dict[str, Any], doc: YamlDoc | None) -> None:
+    """A component input with a ``path`` is refused where it was written (before the model, which can
+    only name the ``inputs`` mapping)."""
+    inputs = data.get("inputs")
+    for name, value in (inputs.items() if isinstance(inputs, dict) else ()):
+        if isinstance(value, dict) and "path" in value:
+            raise SpecError("a component input declares a type, not a path", field=f"inputs.{name}.path",
+                            where=doc.where(("inputs", name, "path")) if doc is not None else None,
+                            hint="remove path: here and give the path where the component is used (the "
+                                 "pipeline step's inputs)")
+
+
+def _check(spec: CommandComponentSpec, doc: YamlDoc | None) -> None:
+    """Every ``${{inputs.x}}`` / ``${{outputs.y}}`` of the command is declared."""
+    command_at = doc.where(("command",)) if doc is not None else SourceLocation(None)
+
+    def locate(text: str) -> SourceLocation:
+        return (doc.find(text, after=command_at) if doc is not None else None) or command_at
+
+    validate_command(spec.command, inputs={name: True for name in spec.inputs}, outputs=spec.outputs.keys(),
+                     locate=locate)
+
+
+def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandComponentSpec:
+    """Validate a loaded component YAML (after ``--set`` overrides)."""
+    data = copy.deepcopy(doc.data) if overrides else doc.data
+    if not isinstance(data, dict):
+        raise SpecError("a component file must be a mapping of fields (name, command, environment, ...)",
+                        where=doc.where(()), hint="start with 'name: <component name>' and 'command: ...'")
+    applied = apply_overrides(data, overrides)
+    _no_input_paths(data, doc)
+    try:
+        spec = CommandComponentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, root=CommandComponentSpec, data=data, doc=doc,
+                                    overridden=applied) from exc
+    spec._base_dir = doc.base_dir
+    spec._doc = doc
+    _check(spec, doc)
+    return spec
+
+
+def load_component_spec(path: str | Path, overrides: Sequence[str] = ()) -> CommandComponentSpec:
+    """Load and check a command component YAML; one ``SpecError`` (file:line:col) when it is not one."""
+    return component_from_doc(load_yaml(path), overrides)
+
+
+def component_from_data(data: dict[str, Any], *, base_dir: Path | None = None,
+                        doc: YamlDoc | None = None) -> CommandComponentSpec:
+    """Validate plain data: an inline ``component:`` mapping (``doc`` locates its fields) or Python."""
+    _no_input_paths(data, doc)
+    try:
+        spec = CommandComponentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, root=CommandComponentSpec, data=data, doc=doc) from exc
+    spec._base_dir = (base_dir or Path.cwd()).resolve()
+    spec._doc = doc
+    _check(spec, doc)
+    return spec

@@ -1,0 +1,81 @@
+"""Where a pipeline step's fields were written: a step is made of its entry in the pipeline file
+(``jobs.<step>``) and of its component (another file, or a mapping inside the pipeline file), and an
+error about the command job it becomes must point at the line the value came from.
+
+    doc = StepDoc(data=merged, pipeline=pipeline_doc, step="train", component=component_doc)
+    doc.where(("inputs", "lr"))     # jobs.train.inputs.lr in pipeline.yml if given there, else the
+                                    # component's inputs.lr declaration
+
+``StepDoc`` is a ``YamlDoc``: ``runner.spec.load.spec_from_doc`` validates a step like any job file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from runner.errors import SourceLocation
+from runner.spec.yamlio import FieldPath, YamlDoc, split_field_path
+
+
+def _deepest(doc: YamlDoc, prefix: FieldPath, parts: FieldPath) -> tuple[int, SourceLocation | None]:
+    """How many of ``parts`` (under ``prefix``) ``doc`` has a position for, and that position."""
+    for end in range(len(parts), -1, -1):
+        pos = doc.positions.get((*prefix, *parts[:end]))
+        if pos is not None:
+            return end, SourceLocation(doc.file, pos[0], pos[1])
+    return -1, None
+
+
+@dataclass
+class SubDoc(YamlDoc):
+    """A mapping inside a document (an inline ``component:``) seen as a document of its own."""
+
+    parent: YamlDoc | None = None
+    prefix: FieldPath = ()
+
+    def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:
+        parts = split_field_path(field_path) if isinstance(field_path, str) else tuple(field_path)
+        if self.parent is None:
+            return super().where(parts)
+        return self.parent.where((*self.prefix, *parts))
+
+    def find(self, text: str, *, after: SourceLocation | None = None) -> SourceLocation | None:
+        return self.parent.find(text, after=after) if self.parent is not None else None
+
+
+@dataclass
+class StepDoc(YamlDoc):
+    """The command job a step becomes, with each field located where it was written."""
+
+    pipeline: YamlDoc | None = None
+    step: str = ""
+    component: YamlDoc | None = None
+    docs: list[YamlDoc] = field(default_factory=list, repr=False)
+
+    def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:
+        parts = split_field_path(field_path) if isinstance(field_path, str) else tuple(field_path)
+        best: tuple[int, SourceLocation | None] = (-1, None)
+        if self.pipeline is not None:
+            found = _deepest(self.pipeline, ("jobs", self.step), parts)
+            best = found if found[1] is not None else best
+        if self.component is not None and not isinstance(self.component, SubDoc):
+            found = _deepest(self.component, (), parts)
+            if found[0] > best[0] and found[0] > 0:
+                best = found
+        elif isinstance(self.component, SubDoc) and self.pipeline is not None:
+            found = _deepest(self.pipeline, (*self.component.prefix,), parts)
+            if found[0] > best[0] and found[0] > 0:
+                best = found
+        if best[1] is not None:
+            return best[1]
+        return self.pipeline.where(("jobs", self.step)) if self.pipeline is not None else SourceLocation(None)
+
+    def find(self, text: str, *, after: SourceLocation | None = None) -> SourceLocation | None:
+        for doc in (self.component, self.pipeline):
+            if doc is None or (after is not None and after.file is not None and doc.file != after.file):
+                continue
+            found = doc.find(text, after=after)
+            if found is not None:
+                return found
+        return None

@@ -1,0 +1,232 @@
+"""Registered command components: name + version assets a pipeline step names as
+``component: azureml:<name>:<version>`` (or ``azureml:<name>@latest``).
+
+    store = ComponentStore(workspace)
+    record = store.create(load_component_spec("train.yml"))     # az ml component create --file
+    spec = store.load("train", version="1")                     # the component, code in its snapshot
+
+Rules (``az ml component create``): the version auto-increments from 1 when omitted; a version is
+immutable: creating an existing name + version again with the same content returns it, with other content
+is refused. The component's ``code`` (and an inline environment's build context) is copied into the
+workspace (``<ws>/components/<name>/<version>/``) before its row is committed, so a registered component
+keeps running the code it was registered with. A registry reference
+(``azureml://registries/<r>/components/<name>/...``) is looked up by name here, as environments are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from runner.errors import RegistryError, ResolveError, SpecError
+from runner.spec.component import CommandComponentSpec, component_from_data
+from runner.workspace.db import Workspace, utcnow
+from runner.workspace.digests import local_tree_digest
+
+_IGNORED_IN_SNAPSHOT = shutil.ignore_patterns(".git", "__pycache__")
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+_SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))?$")
+_REGISTRY = re.compile(rf"^azureml://registries/{_NAME}/components/(?P<name>{_NAME})"
+                       rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
+
+
+class ComponentRecord(BaseModel):
+    """A registered component version: its YAML-ready spec (``code`` points at the stored snapshot)."""
+
+    name: str
+    version: str
+    spec: dict[str, Any]
+    source: str | None = None  # the file it was created from
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``component show -o json`` prints: the component's fields, its id and when it was made."""
+        return {**self.spec, "name": self.name, "version": self.version, "id": self.reference,
+                "creation_context": {"created_at": self.created_at.isoformat()}, "source": self.source}
+
+
+def parse_component_ref(text: str) -> tuple[str, str | None] | None:
+    """``azureml:<n>:<v>`` / ``azureml:<n>@latest`` / ``azureml:<n>`` / a registry URI -> (name, version);
+    None when ``text`` is not a reference (a file)."""
+    value = text.strip()
+    match = _SHORT.match(value) or _REGISTRY.match(value)
+    if not match:
+        if value.startswith("azureml:"):
+            raise SpecError(f"'{value}' is not a component reference",
+                            hint="use azureml:<name>:<version> or azureml:<name>@latest (or a file path)")
+        return None
+    if match["label"] and match["label"] != "latest":
+        raise SpecError(f"unknown label '{match['label']}' in '{value}'", hint="the only label is 'latest'")
+    return match["name"], match["ver"]
+
+
+class ComponentStore:
+    """The component versions of a workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root / "components"
+
+    # ---- create ---------------------------------------------------------------------------------
+    def create(self, spec: CommandComponentSpec) -> ComponentRecord:
+        """Register ``spec`` (see the module docstring for the version rules)."""
+        if not spec.name:
+            raise SpecError("a component needs a name to be registered", field="name",
+                            where=spec.where("name"), hint="add name: <component name>")
+        staging = self.root / f".incoming-{uuid.uuid4().hex}"
+        try:
+            data = _snapshot(spec, staging)
+            with self.workspace.transaction() as conn:
+                version = spec.version or self._next_version(conn, spec.name)
+                existing = self._row(conn, spec.name, version)
+                if existing is not None:
+                    return self._same_or_refuse(existing, data, spec.name, version)
+                final = self.root / spec.name / version
+                data = _relocate(data, staging, final)
+                if final.exists():  # left by a process that died before committing: unreferenced
+                    shutil.rmtree(final)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staging.rename(final)
+                record = ComponentRecord(name=spec.name, version=version, spec=data,
+                                         source=str(spec.source) if spec.source else None)
+                conn.execute(
+                    "INSERT INTO components (name, version, version_num, spec, source, description, "
+                    "archived, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                    (record.name, version, int(version) if version.isdigit() else None, json.dumps(data),
+                     record.source, spec.description, record.created_at.isoformat()))
+            return record
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _same_or_refuse(self, existing: ComponentRecord, data: dict[str, Any], name: str,
+                        version: str) -> ComponentRecord:
+        if _comparable(existing.spec) == _comparable(data) and _same_tree(existing.spec, data):
+            return existing
+        raise RegistryError(f"component '{name}' version {version} exists already with other content; "
+                            "versions are immutable",
+                            hint=f"omit the version to get the next one ({self.next_version(name)}), or "
+                                 "give another --version")
+
+    def next_version(self, name: str) -> str:
+        with self.workspace.reading() as conn:
+            return self._next_version(conn, name)
+
+    @staticmethod
+    def _next_version(conn: sqlite3.Connection, name: str) -> str:
+        row = conn.execute("SELECT max(version_num) FROM components WHERE name = ?", (name,)).fetchone()
+        return str((row[0] or 0) + 1)
+
+    # ---- read -----------------------------------------------------------------------------------
+    def _row(self, conn: sqlite3.Connection, name: str, version: str) -> ComponentRecord | None:
+        row = conn.execute("SELECT * FROM components WHERE name = ? AND version = ?",
+                           (name, version)).fetchone()
+        return _record(row) if row is not None else None
+
+    def list(self, name: str | None = None) -> list[ComponentRecord]:
+        """Without ``name``: the latest version of each component; with it: its versions, newest first."""
+        query = "SELECT * FROM components" + (" WHERE name = ?" if name else "")
+        order = " ORDER BY name, coalesce(version_num, 0) DESC, created_at DESC"
+        with self.workspace.reading() as conn:
+            records = [_record(r) for r in conn.execute(query + order, (name,) if name else ())]
+        if name is None:
+            latest: dict[str, ComponentRecord] = {}
+            for record in records:
+                latest.setdefault(record.name, record)
+            records = list(latest.values())
+        return records
+
+    def get(self, name: str, version: str | None = None) -> ComponentRecord:
+        """One version; the newest when ``version`` is None (``@latest``)."""
+        versions = self.list(name)
+        if not versions:
+            known = ", ".join(r.name for r in self.list()[:30]) or "none are registered in this workspace"
+            raise ResolveError(f"unknown component '{name}'; components: {known}",
+                               hint="register it: `runner component create --file <component.yml>`")
+        if version is None:
+            return next((r for r in versions if not r.archived), versions[0])
+        for record in versions:
+            if record.version == str(version):
+                return record
+        raise ResolveError(f"component '{name}' has no version {version}; its versions: "
+                           + ", ".join(r.version for r in versions),
+                           hint=f"use one of those, or azureml:{name}@latest")
+
+    def load(self, name: str, version: str | None = None) -> CommandComponentSpec:
+        """The registered component as a spec (its code and build context are the stored snapshot)."""
+        record = self.get(name, version)
+        return component_from_data(record.spec, base_dir=self.root / record.name / record.version)
+
+
+def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
+    """Copy the code (and an inline build context) into ``staging``; the spec's data pointing there."""
+    data = spec.to_yaml_dict()
+    data.pop("$schema", None)
+    staging.mkdir(parents=True)
+    if spec.code:
+        data["code"] = str(staging / "code")
+        _copy(spec.base_dir / spec.code.removeprefix("file:").removeprefix("//"), staging / "code", "code")
+    environment = data.get("environment")
+    if isinstance(environment, dict) and isinstance(environment.get("build"), dict):
+        build = environment["build"]
+        _copy(spec.base_dir / build["path"], staging / "build", "environment.build.path")
+        build["path"] = str(staging / "build")
+    return data
+
+
+def _copy(source: Path, target: Path, field: str) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True, ignore=_IGNORED_IN_SNAPSHOT)
+    elif source.is_file():
+        target.mkdir(parents=True)
+        shutil.copy2(source, target / source.name)
+    else:
+        raise SpecError(f"{field} '{source}' does not exist", field=field,
+                        hint="point it at a folder relative to the component YAML")
+
+
+def _relocate(data: dict[str, Any], staging: Path, final: Path) -> dict[str, Any]:
+    text = json.dumps(data).replace(json.dumps(str(staging))[1:-1], json.dumps(str(final))[1:-1])
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _comparable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in ("code", "environment", "version")} | {
+        "environment": data.get("environment") if not isinstance(data.get("environment"), dict)
+        else {k: v for k, v in data["environment"].items() if k != "build"}}
+
+
+def _same_tree(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """The stored snapshot holds the same files (names and bytes) as the new one."""
+    pairs = [(old.get("code"), new.get("code"))]
+    old_env, new_env = old.get("environment"), new.get("environment")
+    if isinstance(old_env, dict) or isinstance(new_env, dict):
+        pairs.append(((old_env or {}).get("build", {}).get("path") if isinstance(old_env, dict) else None,
+                      (new_env or {}).get("build", {}).get("path") if isinstance(new_env, dict) else None))
+    for left, right in pairs:
+        if (left is None) != (right is None):
+            return False
+        if left is not None and right is not None and local_tree_digest(left) != local_tree_digest(right):
+            return False
+    return True
+
+
+def _record(row: sqlite3.Row) -> ComponentRecord:
+    return ComponentRecord(name=row["name"], version=row["version"], spec=json.loads(row["spec"]),
+                           source=row["source"], archived=bool(row["archived"]),
+                           created_at=row["created_at"])
