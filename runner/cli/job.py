@@ -33,6 +33,7 @@ from runner.errors import JobError
 if TYPE_CHECKING:
     from runner.pipelines.operations import PipelineJobOperations
     from runner.plan.types import RunPlan
+    from runner.spec.job import CommandJobSpec
     from runner.workspace.db import JobRecord
 
 app = typer.Typer(no_args_is_help=True)
@@ -43,17 +44,14 @@ READ_FORMATS = ("table", "json", "yaml")  # show and list
 READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
-def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
-              backend: str | None = None) -> RunPlan:
-    """Load, check and resolve a job YAML into its plan (nothing is run or written), with the checks
+def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | None = None) -> RunPlan:
+    """Check and resolve a loaded job into its plan (nothing is run or written), with the checks
     ``job create`` makes before it queues the job (``check_submission``)."""
     from runner.jobs.compute import choose_compute  # start-up cost (see the module docstring)
     from runner.jobs.submit import check_submission, plan_job
-    from runner.spec.load import load_job_spec
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
 
-    spec = load_job_spec(file, list(overrides))
     if name is not None:
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
@@ -67,15 +65,16 @@ def plan_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
                   output: str = "table", backend: str | None = None) -> RunPlan | None:
     """``job validate`` and ``job create --dry-run``: print the plan as text or JSON (a pipeline's: its
-    graph, ``runner.cli.pipeline_view``)."""
+    graph, ``runner.cli.pipeline_view``). The file is read once (it may be a pipe: ``--file /dev/stdin``)."""
     check_output(output)
-    from runner.spec.pipeline import is_pipeline_data, load_pipeline_spec  # start-up cost
-    from runner.spec.yamlio import load_yaml
+    from runner.spec.job import CommandJobSpec  # start-up cost
+    from runner.spec.pipeline import load_job_or_pipeline
 
-    if is_pipeline_data(load_yaml(file).data):
-        pipeline_view.validate(load_pipeline_spec(file, list(overrides)), name=name, output=output)
+    spec = load_job_or_pipeline(file, list(overrides))
+    if not isinstance(spec, CommandJobSpec):
+        pipeline_view.validate(spec, name=name, output=output)
         return None
-    plan = plan_file(file, overrides, name=name, backend=backend)
+    plan = plan_spec(spec, name=name, backend=backend)
     if output == "json":
         _common.print_json(plan.to_dict())
     else:

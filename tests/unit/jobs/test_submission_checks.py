@@ -23,7 +23,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def _validate(ws: Workspace, path: Path) -> None:
-    """What ``job validate`` does (runner.cli.job.plan_file)."""
+    """What ``job validate`` does (runner.cli.job.plan_spec)."""
     spec = load_job_spec(path)
     check_submission(spec, plan_job(spec, workspace=ws, job_name="v1"), backend=None)
 
