@@ -97,6 +97,16 @@ def test_other_kinds_of_file_get_one_line(tmp_path: Path, text: str, words: str)
     assert words in info.value.render() and "unknown field" not in info.value.render()
 
 
+
+def test_a_component_given_as_a_job_says_how_to_use_it_in_a_pipeline(tmp_path: Path) -> None:
+    job = _write(tmp_path, f"$schema: {SCHEMAS}/commandComponent.schema.json\ntype: command\nname: c\n"
+                           "command: echo\n")
+    with pytest.raises(SpecError) as info:
+        load_job_spec(job)
+    said = info.value.render()
+    assert "runs as a step of a pipeline job" in said and "not supported" not in said
+    assert "runner component create --file" in said and "component: ./" in said
+
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:10000/devstoreaccount1", "https://a.blob.core.windows.net",
                                       "127.0.0.1:10000"])
 def test_a_datastore_endpoint_must_be_a_storage_suffix(tmp_path: Path, endpoint: str) -> None:
