@@ -40,8 +40,11 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
     job_type = str(data.get("type") or (schema["kind"] if schema else "command")).lower()
     if job_type in OTHER_JOB_TYPES or (job_type != "command" and schema is not None):
         at_type = doc.where(("type",)) if doc is not None and "type" in data else at_schema
-        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command jobs)",
-                        where=at_type)
+        if job_type == "pipeline":  # read as a command job here: where only a command job is taken
+            raise SpecError("this is a pipeline job; a command job is expected here", where=at_type,
+                            hint="run it with `runner job create --file <this file>` (or load_job in Python)")
+        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command and "
+                        "pipeline jobs)", where=at_type)
 
 
 def _refuse_asset(data: dict[str, Any], schema_url: str, where: SourceLocation | None) -> None:

@@ -82,7 +82,7 @@ SCHEMAS = "https://azuremlschemas.azureedge.net/latest"
     (f"$schema: {SCHEMAS}/commandComponent.schema.json\ntype: command\nname: c\ncommand: echo\n",
      "1:1: this file is a command component (commandComponent.schema.json), not a job"),
     (f"$schema: {SCHEMAS}/pipelineJob.schema.json\ntype: pipeline\njobs: {{}}\n",
-     "2:1: this job type is not supported (yet): pipeline (runner runs command jobs)"),
+     "2:1: this is a pipeline job; a command job is expected here"),
     ("type: sweep\ntrial: {}\n", "1:1: this job type is not supported (yet): sweep"),
     ("type: automl\ntask: classification\n", "this job type is not supported (yet): automl"),
     ("type: spark\nentry: {file: x.py}\n", "this job type is not supported (yet): spark"),
