@@ -28,7 +28,6 @@ from typing import Any, cast
 
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
-from mounts.read_only_view import read_only_view
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
 from runner.modes import Direction, Mode, PathKind
@@ -149,6 +148,8 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
             workdir = workdir_for(binding, job_dir)
             done = stack.enter_context(strategy.materialize(to_source(resolved[binding.name]), workdir))
             if done.shared and done.read_only and done.host_path is not None and not read_only_binds:
+                from mounts.read_only_view import read_only_view  # start-up cost: loads libfuse (FUSE)
+
                 view = stack.enter_context(read_only_view(done.host_path, workdir))
                 done = replace(done, host_path=view, uri=str(view) if done.uri else None)
         out.add(binding, done)

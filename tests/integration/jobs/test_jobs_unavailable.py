@@ -116,10 +116,6 @@ def test_without_dev_fuse_a_mount_job_fails_before_it_starts(workspace_dir: Path
 
 
 @pytest.mark.azure
-@pytest.mark.xfail(strict=True, reason="the FUSE binding's load failure (mfusepy's OSError 'Unable to find "
-                   "libfuse') reaches the job as a storage error without the FUSE hint: runner/jobs/"
-                   "materialize.py imports the strategy inside translated(), which maps OSError to "
-                   "StorageError; mounts/fuse/binding.py (or the import) should raise MountFailed")
 def test_without_the_fuse_library_a_mount_job_fails_before_it_starts_with_the_fuse_hint(
         workspace_dir: Path, tmp_path: Path, azure_container: Any) -> None:
     job = _fuse_job(workspace_dir, tmp_path, azure_container)
