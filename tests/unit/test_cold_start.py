@@ -3,7 +3,7 @@
 ``runner job validate`` of a command job, from a fresh process without the fork server, imports no
 storage code (fsspec, adlfs, the Azure SDK, ``mounts``), no pipeline models, no Ray compute models and no
 job-recovery code; a read-only mount through the lean Azure client never imports adlfs or the Azure
-SDK (``mounts.stores.deferred``). Each command runs in a child under ``python -X importtime``, whose
+SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``, whose
 report names every module the command imported.
 """
 
@@ -69,7 +69,7 @@ assert isinstance(open_store(fs), AzureBlobStore) and fs.protocol[0] == "abfs"
 """
 
 
-def test_a_lean_azure_mount_imports_neither_adlfs_nor_the_azure_sdk(tmp_path: Path) -> None:
+def test_a_lean_azure_mount_imports_neither_adlfs_nor_the_azure_sdk_nor_fsspec(tmp_path: Path) -> None:
     modules = imported_modules(["-c", LEAN_MOUNT], tmp_path)
     assert "mounts.ro_mount" in modules
-    assert heavy(modules, ("adlfs", "azure")) == []
+    assert heavy(modules, ("adlfs", "azure", "fsspec")) == []
