@@ -3,8 +3,8 @@
 ``runner job validate`` of a command job, from a fresh process without the fork server, imports no
 storage code (fsspec, adlfs, the Azure SDK, ``mounts``), no pipeline models, no Ray compute models and no
 job-recovery code; a read-only mount through the lean Azure client never imports adlfs or the Azure
-SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``, whose
-report names every module the command imported.
+SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``,
+whose report names every module the command imported.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfu
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
     """The modules ``python -X importtime <args>`` imported (the command must succeed)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(workspace)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0",
+           "RUNNER_WORKSPACE": str(workspace)}
     result = subprocess.run([sys.executable, "-P", "-X", "importtime", *args], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -46,11 +47,15 @@ def test_validate_of_a_command_job_imports_no_storage_pipeline_or_recovery_code(
     assert heavy(modules, NOT_FOR_VALIDATE) == []
 
 
-def test_validate_of_a_pipeline_still_loads_the_pipeline_models(tmp_path: Path) -> None:
-    """The other side of the diet: a pipeline job gets its models (the check above can see them)."""
+def test_validate_of_a_pipeline_loads_its_models_but_not_the_machinery_that_runs_it(tmp_path: Path) -> None:
+    """A pipeline job gets its models (so the check above can see them), and fsspec to hash its inputs
+    for the reuse it predicts, but not the orchestrator, the job lifecycle or any storage client."""
     modules = imported_modules(["-m", "runner", "job", "validate", "--file",
                                 "samples/jobs/pipeline-train-score-register.yml"], tmp_path)
-    assert "runner.spec.pipeline" in modules
+    assert {"runner.spec.pipeline", "runner.pipelines.submit"} <= modules
+    running = ("adlfs", "azure", "mounts", "docker", "rich", "runner.jobs.recovery", "runner.jobs.run",
+               "runner.pipelines.orchestrate", "runner.workspace.transfers")
+    assert heavy(modules, running) == []
 
 
 LEAN_MOUNT = """

@@ -259,7 +259,8 @@ def test_local_paths_resolve_without_fsspec_to_the_same_kinds_and_cache_keys(
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(ResolveError, match="named pipe"):
         resolver.resolve(str(tmp_path / "fifo"))
-    assert isinstance(rp.fs, fsspec.implementations.local.LocalFileSystem) and rp.fs.cat_file(rp.path) == b"12345"
+    assert isinstance(rp.fs, fsspec.implementations.local.LocalFileSystem)
+    assert rp.fs.cat_file(rp.path) == b"12345"
     stored = _put(ws.default_datastore_root, "d/x.bin", b"ab")
     on_datastore = resolver.resolve("azureml://datastores/workspaceblobstore/paths/d/x.bin")
     assert on_datastore.cache_key == _fsspec_cache_key("workspaceblobstore:d/x.bin:", stored)
