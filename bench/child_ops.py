@@ -129,8 +129,14 @@ def op_sdk_upload(args: argparse.Namespace) -> None:
 def op_mount(args: argparse.Namespace) -> None:
     from mounts.base import Source
     from mounts.ro_mount import RoMountStrategy
+    from mounts.stores.azure_account import account_from_options
+    from mounts.stores.deferred import DeferredAzureFileSystem
 
-    fs = adlfs_fs()
+    # as an Azure datastore opens it (runner.workspace.transfers.azure_filesystem): adlfs made only if
+    # something needs it, which a read-only mount through the lean client does not
+    account = account_from_options({"connection_string": connection_string()})
+    assert account is not None
+    fs = DeferredAzureFileSystem(account, adlfs_fs)
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=True)
     imported = time.perf_counter()
     strategy = RoMountStrategy()
@@ -142,7 +148,7 @@ def op_mount(args: argparse.Namespace) -> None:
         entries = os.listdir(materialized.host_path)
         listed = time.perf_counter()
         emit(mount_s=mounted - imported, ready_s=listed - imported, startup=imported - PROCESS_START,
-             mountpoint=str(materialized.host_path), entries=len(entries))
+             mountpoint=str(materialized.host_path), entries=len(entries), adlfs="adlfs" in sys.modules)
         sys.stdin.read()  # the parent closes stdin when it is done reading through the mount
 
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fsspec import AbstractFileSystem
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem  # fsspec is imported by what makes a filesystem
 
 
 @dataclass(frozen=True)

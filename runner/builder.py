@@ -20,8 +20,8 @@ from typing import Any
 from runner.dsl import PipelineJob
 from runner.entities import Command, Environment, Input, Output, _Entity
 from runner.errors import SpecError
-from runner.spec.load import spec_from_data, spec_from_doc
-from runner.spec.pipeline import is_pipeline_data, pipeline_from_doc
+from runner.spec.load import is_pipeline_data, spec_from_data, spec_from_doc
+from runner.spec.pipeline import pipeline_from_doc
 from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import load_yaml
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Callable
-
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING
 
 from mounts.fuse.segment_pool import SegmentPool
 from mounts.stores.azure import AzureBlobStore
 from mounts.stores.base import BlobStore, RemoteFile
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 Buffer = bytes | bytearray | mmap.mmap
 RangeFetch = Callable[[str, int, int], Buffer]  # (path, start, end) -> the bytes of [start, end)

@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, TypeVar
-
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mounts.fuse.binding import FuseOSError, mfusepy
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 

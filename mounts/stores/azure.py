@@ -20,20 +20,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
-from mounts.stores.azure_listing import (
-    DEVSTORE_ACCOUNT,
-    DEVSTORE_KEY,
-    parse_connection_string,
-    parse_list_blobs,
-    parse_list_folder,
-)
+from mounts.stores.azure_account import AzureAccount as AzureAccount  # re-exported: where they were
+from mounts.stores.azure_account import _account_from_connection_string as _account_from_connection_string
+from mounts.stores.azure_account import account_from_fs
+from mounts.stores.azure_listing import parse_list_blobs, parse_list_folder
 from mounts.stores.base import RemoteFile, Sink
 from mounts.stores.lean_http import LeanConnection, LeanResponse
 
@@ -50,50 +46,6 @@ class AzureHTTPError(OSError):
     def __init__(self, status: int, code: str, what: str) -> None:
         super().__init__(f"{what}: HTTP {status} {code}".rstrip())
         self.status, self.code = status, code
-
-
-@dataclass(frozen=True)
-class AzureAccount:
-    endpoint: str  # scheme://host[:port][/account for path-style]
-    account: str
-    key: bytes | None = field(default=None, repr=False)
-    sas: str | None = field(default=None, repr=False)  # without the leading "?"
-
-
-def account_from_fs(fs: Any) -> AzureAccount | None:
-    """The account behind an adlfs ``AzureBlobFileSystem``, or None when it is not one we can sign for."""
-    if type(fs).__name__ != "AzureBlobFileSystem" or not type(fs).__module__.startswith("adlfs"):
-        return None
-    if getattr(fs, "connection_string", None):
-        return _account_from_connection_string(fs.connection_string)
-    name = getattr(fs, "account_name", None)
-    if not name:
-        return None
-    key, sas = getattr(fs, "account_key", None), getattr(fs, "sas_token", None)
-    if getattr(fs, "credential", None) is not None and not key:
-        return None  # an Azure AD credential: leave it to the SDK
-    host = getattr(fs, "account_host", None) or f"{name}.blob.core.windows.net"
-    return AzureAccount(f"https://{host}", name, base64.b64decode(key) if key else None,
-                        sas.lstrip("?") if sas else None)
-
-
-def _account_from_connection_string(text: str) -> AzureAccount | None:
-    parts = parse_connection_string(text)
-    if parts.get("usedevelopmentstorage", "").lower() == "true":
-        parts = {"accountname": DEVSTORE_ACCOUNT, "accountkey": DEVSTORE_KEY,
-                 "blobendpoint": f"http://127.0.0.1:10000/{DEVSTORE_ACCOUNT}"}
-    name = parts.get("accountname", "")
-    endpoint = parts.get("blobendpoint")
-    if not endpoint:
-        if not name:
-            return None
-        protocol = parts.get("defaultendpointsprotocol", "https")
-        endpoint = f"{protocol}://{name}.blob.{parts.get('endpointsuffix', 'core.windows.net')}"
-    if not name:  # a SAS-only connection string: the account is the first host label
-        name = (urlsplit(endpoint).hostname or "").split(".")[0]
-    key, sas = parts.get("accountkey"), parts.get("sharedaccesssignature")
-    return AzureAccount(endpoint.rstrip("/"), name, base64.b64decode(key) if key else None,
-                        sas.lstrip("?") if sas else None)
 
 
 class AzureBlobStore:
@@ -197,14 +149,18 @@ class AzureBlobStore:
         container, _, blob = path.strip("/").partition("/")
         return container, blob
 
-    def stat(self, path: str) -> RemoteFile:
-        container, blob = self._split(path)
+    def properties(self, path: str) -> dict[str, str]:
+        """Get Blob Properties: the response's headers (lower-case names); FileNotFoundError if none."""
         try:
-            _, headers, _ = self._call("HEAD", self._blob_path(f"{container}/{blob}"), {}, f"stat {path}")
+            return self._call("HEAD", self._blob_path(path.strip("/")), {}, f"stat {path}")[1]
         except AzureHTTPError as exc:
             if exc.status == 404:
                 raise FileNotFoundError(path) from exc
             raise
+
+    def stat(self, path: str) -> RemoteFile:
+        container, blob = self._split(path)
+        headers = self.properties(f"{container}/{blob}")
         if headers.get("x-ms-meta-hdi_isfolder", "").lower() == "true":
             raise IsADirectoryError(path)
         md5 = headers.get("content-md5")

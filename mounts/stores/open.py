@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING
 
 from mounts.stores.azure import azure_store_for
 from mounts.stores.base import BlobStore
-from mounts.stores.fsspec_store import FsspecStore
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 
 def open_store(fs: AbstractFileSystem, *, fast: bool = True) -> BlobStore:
@@ -17,4 +18,6 @@ def open_store(fs: AbstractFileSystem, *, fast: bool = True) -> BlobStore:
         store = azure_store_for(fs)
         if store is not None:
             return store
+    from mounts.stores.fsspec_store import FsspecStore  # start-up cost: fsspec, for other filesystems only
+
     return FsspecStore(fs)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from runner.pipelines.operations import PipelineJobOperations
     from runner.plan.types import RunPlan
     from runner.spec.job import CommandJobSpec
+    from runner.spec.pipeline import PipelineJobSpec
     from runner.workspace.db import JobRecord
 
 app = typer.Typer(no_args_is_help=True)
@@ -42,6 +43,20 @@ EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
 OUTPUT_HELP = "Output format: table (default) or json."
 READ_FORMATS = ("table", "json", "yaml")  # show and list
 READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
+
+
+def load_job_file(file: Path, overrides: list[str]) -> CommandJobSpec | PipelineJobSpec:
+    """A job file of either kind (``type: pipeline``, or a command job), read once (it may be a pipe) and
+    checked as that kind; the pipeline models are imported for a pipeline only."""
+    from runner.spec.load import is_pipeline_data, spec_from_doc  # start-up cost
+    from runner.spec.yamlio import load_yaml
+
+    doc = load_yaml(file)
+    if is_pipeline_data(doc.data):
+        from runner.spec.pipeline import pipeline_from_doc  # start-up cost: a pipeline's models
+
+        return pipeline_from_doc(doc, overrides)
+    return spec_from_doc(doc, overrides)
 
 
 def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | None = None) -> RunPlan:
@@ -68,9 +83,8 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
     graph, ``runner.cli.pipeline_view``). The file is read once (it may be a pipe: ``--file /dev/stdin``)."""
     check_output(output)
     from runner.spec.job import CommandJobSpec  # start-up cost
-    from runner.spec.pipeline import load_job_or_pipeline
 
-    spec = load_job_or_pipeline(file, list(overrides))
+    spec = load_job_file(file, list(overrides))
     if not isinstance(spec, CommandJobSpec):
         pipeline_view.validate(spec, name=name, output=output)
         return None
@@ -172,10 +186,9 @@ def create(
         plan_for_file(file, set_, name=name, output=output, backend=backend)
         return
     from runner.spec.job import CommandJobSpec  # start-up cost
-    from runner.spec.pipeline import load_job_or_pipeline
 
     ops = _operations()
-    spec = load_job_or_pipeline(file, set_)
+    spec = load_job_file(file, set_)
     if isinstance(spec, CommandJobSpec):
         ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
     for warning in getattr(spec, "warnings", []):  # a pipeline's are in its log (and its record)

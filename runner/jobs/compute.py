@@ -9,11 +9,14 @@ here never imports the Ray modules (``runner.jobs.ray_submit``, ``runner.jobs.ra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import reword_ignored, uses_local_process
-from runner.workspace.computes import ComputeStore, RayCompute, compute_name
 from runner.workspace.db import Workspace
+
+if TYPE_CHECKING:
+    from runner.workspace.computes import RayCompute
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,11 @@ class ComputeChoice:
 def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
     """Where ``spec`` runs: a registered Ray compute, or here. Rewords the spec's "compute is ignored"
     warning to say which (idempotent)."""
-    if not spec.compute or uses_local_process(spec) or not compute_name(spec.compute):
+    if not spec.compute or uses_local_process(spec):
+        return ComputeChoice(None, None)
+    from runner.workspace.computes import ComputeStore, compute_name  # start-up cost: only with a compute
+
+    if not compute_name(spec.compute):
         return ComputeChoice(None, None)
     name = compute_name(spec.compute)
     compute = ComputeStore(ws).find(name)

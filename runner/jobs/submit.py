@@ -20,7 +20,6 @@ from pathlib import Path
 from runner.backends import get_backend
 from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.direct_creds import written_datastores
-from runner.jobs.recovery import process_start_time
 from runner.modes import Mode
 from runner.plan.build import build_plan
 from runner.plan.types import RunPlan
@@ -184,6 +183,8 @@ def with_docker_args_opt_in(plan: RunPlan, allow_unsafe_docker_args: bool) -> Ru
 
 def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend: str) -> JobRecord:
     """The Queued record of a planned job, owned by this process (not yet stored)."""
+    from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` plans without it
+
     queued = utcnow()
     return JobRecord(
         name=plan.job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,

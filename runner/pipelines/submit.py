@@ -18,13 +18,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from runner.errors import JobError, ResolveError, SpecError
-from runner.jobs.recovery import process_start_time
 from runner.jobs.submit import check_submission, plan_job
-from runner.jobs.supervise import Echo
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
-from runner.pipelines.orchestrate import Orchestrator
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
 from runner.pipelines.reuse import predict_reuse
 from runner.spec.job import CommandJobSpec
@@ -35,6 +33,9 @@ from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.protect import REFUSAL_HINT, WriteGuard
 from runner.workspace.resolve import Resolver
+
+if TYPE_CHECKING:
+    from runner.jobs.supervise import Echo
 
 Locations = dict[str, dict[str, str]]  # step -> output -> where it will be written
 
@@ -105,6 +106,8 @@ def _pipeline_inputs(ws: Workspace, spec: PipelineJobSpec) -> dict[str, str]:
 def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
                     backend: str | None = None, upload_on_failure: bool = True) -> JobRecord:
     """Check the pipeline and record it as Queued (owned by this process); nothing runs yet."""
+    from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never queues
+
     graph, locations = plan_pipeline(ws, spec, name=name)
     for job in (graph.name, *(n.job_name for n in graph.steps.values())):
         if ws.job_exists(job):
@@ -129,6 +132,8 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
 
 def start_orchestrator(ws: Workspace, name: str) -> int:
     """Run the pipeline in a detached ``python -m runner.pipelines.worker`` process; record its pid."""
+    from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never starts one
+
     job_dir = ws.job_dir(name)
     command = [sys.executable, "-m", "runner.pipelines.worker", "--workspace", str(ws.root), name]
     with job_dir.runner_log.open("ab") as runner_log:
@@ -142,6 +147,8 @@ def start_orchestrator(ws: Workspace, name: str) -> int:
 
 def run_pipeline(ws: Workspace, name: str, *, echo: Echo | None = None) -> JobRecord:
     """Run the queued pipeline here (``job create --stream``): its log goes to ``echo`` too."""
+    from runner.pipelines.orchestrate import Orchestrator  # start-up cost: the job machinery, to run only
+
     return Orchestrator(ws, name, echo=echo).run()
 
 

@@ -96,7 +96,7 @@ def _parse_type(value: Any, allowed: tuple[str, ...], direction: Direction) -> A
 class StrictModel(BaseModel):
     """A spec model: unknown fields are errors; fields can be given by name or alias."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class AssetInput(StrictModel):

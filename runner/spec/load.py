@@ -86,6 +86,12 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return applied
 
 
+def is_pipeline_data(data: Any) -> bool:
+    """Whether a loaded job file is a pipeline job (``type: pipeline``), to be checked by
+    ``runner.spec.pipeline`` (imported only then: a command job never pays for the pipeline models)."""
+    return isinstance(data, dict) and data.get("type") == "pipeline"
+
+
 def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec:
     """Validate a loaded YAML document (after ``--set`` overrides) into a checked spec."""
     data = copy.deepcopy(doc.data) if overrides else doc.data

@@ -28,9 +28,9 @@ from pydantic import (
 )
 
 from runner.errors import SourceLocation, SpecError
-from runner.spec.job import CommandJobSpec, _strings
+from runner.spec.job import _strings
 from runner.spec.job_io import IoName, JobInput, OutputSpec, StrictModel
-from runner.spec.load import apply_overrides, spec_from_doc
+from runner.spec.load import apply_overrides
 from runner.spec.names import JOB_NAME_HINT, job_name_problem
 from runner.spec.validation import did_you_mean, field_location, from_validation_error, runner_error
 from runner.spec.yamlio import YamlDoc, load_yaml
@@ -203,10 +203,6 @@ class PipelineJobSpec(StrictModel):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
 
 
-def is_pipeline_data(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("type") == "pipeline"
-
-
 def pipeline_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> PipelineJobSpec:
     """Validate a loaded pipeline YAML (after ``--set`` overrides)."""
     data = copy.deepcopy(doc.data) if overrides else doc.data
@@ -238,11 +234,3 @@ def pipeline_from_data(data: dict[str, Any], *, base_dir: Path | None = None) ->
         raise from_validation_error(exc, root=PipelineJobSpec, data=data, doc=None) from exc
     spec._base_dir = (base_dir or Path.cwd()).resolve()
     return spec
-
-
-def load_job_or_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> CommandJobSpec | PipelineJobSpec:
-    """A job file of either kind (``type: pipeline``, or a command job), checked as that kind."""
-    doc = load_yaml(path)
-    if is_pipeline_data(doc.data):
-        return pipeline_from_doc(doc, overrides)
-    return spec_from_doc(doc, overrides)

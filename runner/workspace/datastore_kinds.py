@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fsspec import AbstractFileSystem
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
 
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
 
 DATASTORE_TYPES = ("local", "azure_blob", "azure_data_lake_gen2", "fsspec")
 
@@ -58,9 +60,12 @@ class LocalDatastore(DatastoreBase):
     def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
         from fsspec.implementations.local import LocalFileSystem
 
+        return LocalFileSystem(), self.root(workspace_root)
+
+    def root(self, workspace_root: Path) -> str:
+        """The folder it holds (resolved): no filesystem object needed to look at it."""
         root = Path(self.path)
-        root = root if root.is_absolute() else workspace_root / root
-        return LocalFileSystem(), str(root.resolve())
+        return str((root if root.is_absolute() else workspace_root / root).resolve())
 
     def url_for(self, fs_path: str) -> str:
         return "file://" + fs_path
@@ -73,7 +78,7 @@ class LocalDatastore(DatastoreBase):
 
     def location(self, workspace_root: Path) -> str:
         """Where the root physically is (two datastores over one folder have the same location)."""
-        return "file://" + self.open(workspace_root)[1]
+        return "file://" + self.root(workspace_root)
 
 
 class AzureCredentials(BaseModel):
@@ -202,10 +207,16 @@ class AzureDatastore(DatastoreBase):
         if not self.account_name and not self.connection_string:
             raise SpecError(f"datastore '{self.name}' needs account_name (or connection_string)",
                             field="account_name", hint="set account_name: <storage account>")
+        from runner.workspace.transfers import azure_filesystem  # only with Azure: start-up cost
+
+        options = self.storage_options()
+        return azure_filesystem(options, lambda: self._adlfs(options)), self.container
+
+    def _adlfs(self, options: dict[str, Any]) -> AbstractFileSystem:
         try:
             from adlfs import AzureBlobFileSystem
 
-            fs = AzureBlobFileSystem(**self.storage_options())
+            fs = AzureBlobFileSystem(**options)
         except ImportError as exc:
             raise StorageError("Azure datastores need the 'adlfs' package",
                                hint="pip install adlfs") from exc
@@ -216,7 +227,7 @@ class AzureDatastore(DatastoreBase):
         from runner.workspace.transfers import retry_like_transfers  # only with Azure: start-up cost
 
         retry_like_transfers(fs)  # planning and listings retry as long as transfers do
-        return fs, self.container
+        return fs
 
     def url_for(self, fs_path: str) -> str:
         return "abfs://" + fs_path

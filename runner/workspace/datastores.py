@@ -16,9 +16,8 @@ import os
 import posixpath
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fsspec import AbstractFileSystem
 from pydantic import ValidationError
 
 from runner.errors import ResolveError, SpecError
@@ -36,6 +35,9 @@ from runner.workspace.datastore_kinds import (
     datastore_from_dict,
 )
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 __all__ = [
     "DATASTORE_TYPES", "REDACTED", "AnyDatastore", "AzureCredentials", "AzureDatastore", "Datastore",

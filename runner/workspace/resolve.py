@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import posixpath
 import re
 import stat
 from pathlib import Path
-from typing import Any
-
-import fsspec
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import ResolveError, SpecError, StorageError
 from runner.modes import AssetType, PathKind
@@ -62,6 +60,9 @@ from runner.workspace.models import ModelStore
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +140,17 @@ class Resolver:
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
         path = Path(posixpath.normpath(str(path.absolute())))
-        fs = fsspec.filesystem("file")
-        kind, cache_key = _stat(fs, str(path), "file:", str(path))
-        return ResolvedPath(uri=str(path), fs=fs, path=str(path), url="file://" + str(path), kind=kind,
+        kind, cache_key = _stat(None, str(path), "file:", str(path))
+        return ResolvedPath(uri=str(path), fs=None, path=str(path), url="file://" + str(path), kind=kind,
                             local_path=path, cache_key=cache_key)
 
     def _datastore(self, ref: DatastorePath, *, check: bool) -> ResolvedPath:
-        ds, fs, root = self.datastores.open(ref.datastore)
+        ds = self.datastores.get(ref.datastore)
+        fs: AbstractFileSystem | None = None  # a local datastore's: made on first use (``ResolvedPath``)
+        if isinstance(ds, LocalDatastore):
+            root = ds.root(self.workspace.root)
+        else:
+            ds, fs, root = self.datastores.open(ref.datastore)
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
         kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check)
@@ -222,6 +227,8 @@ class Resolver:
                 path = fs._strip_protocol(ref.url)
                 env = datastore.env_for_direct()
             else:
+                import fsspec  # only for an fsspec URL: planning a job on local paths never imports it
+
                 fs, path = fsspec.core.url_to_fs(ref.url)
         except ImportError as exc:
             protocol = ref.url.split("://", 1)[0]
@@ -269,16 +276,17 @@ def _join_ref(base: PathRef, sub: str) -> PathRef:
     return FsspecUrl(f"{str(base).rstrip('/')}/{sub}")
 
 
-def _stat(fs: AbstractFileSystem, path: str, key_prefix: str, uri: str, *,
+def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *,
           check: bool = True) -> tuple[PathKind, str | None]:
-    """(kind, cache key) of ``path``; ANY when it does not exist, or when ``check`` is False and ``fs``
-    is not on this machine (nothing remote is contacted then)."""
-    if not check and not _on_this_machine(fs):
+    """(kind, cache key) of ``path`` on ``fs`` (None: this machine's filesystem); ANY when it does not
+    exist, or when ``check`` is False and ``fs`` is not on this machine (nothing remote is contacted
+    then)."""
+    if fs is not None and not check and not _on_this_machine(fs):
         return PathKind.ANY, None
-    if not _on_this_machine(fs) and (why := unreachable(fs)):
+    if fs is not None and not _on_this_machine(fs) and (why := unreachable(fs)):
         raise cannot_connect(uri, why)
     try:
-        info: dict[str, Any] = fs.info(path)
+        info: dict[str, Any] = _local_info(path) if fs is None else fs.info(path)
     except Exception as exc:  # fsspec: OSError; adlfs: the Azure SDK's errors as well
         if classify(exc) is Failure.NOT_FOUND:
             return PathKind.ANY, None
@@ -294,6 +302,14 @@ def _stat(fs: AbstractFileSystem, path: str, key_prefix: str, uri: str, *,
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""
         identity = f"{mtime}:{info.get('size', '')}"
     return PathKind.FILE, f"{key_prefix}{str(identity).strip(chr(34))}"
+
+
+def _local_info(path: str) -> dict[str, Any]:
+    """What fsspec's ``LocalFileSystem.info`` says of ``path`` that ``_stat`` reads (the same values, so
+    the same cache keys), without importing fsspec: a symlink is followed, a dangling one is missing."""
+    st = os.stat(path)
+    kind = "directory" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
+    return {"name": path, "type": kind, "size": st.st_size, "mtime": st.st_mtime, "mode": st.st_mode}
 
 
 def _on_this_machine(fs: AbstractFileSystem) -> bool:

@@ -65,7 +65,9 @@ def unreachable(fs: Any) -> str | None:
     """Why the service behind an Azure filesystem cannot be reached (None when a TCP connection to it
     can be made, or when ``fs`` is not one). The SDK retries a refused connection with back-off for over
     a minute; one connection attempt tells the same at once."""
-    url = getattr(getattr(fs, "service_client", None), "url", None)
+    # a DeferredAzureFileSystem (mounts.stores.deferred) knows its endpoint without making adlfs' client
+    account = vars(fs).get("account") if hasattr(fs, "__dict__") else None
+    url = getattr(account, "endpoint", None) or getattr(getattr(fs, "service_client", None), "url", None)
     if not isinstance(url, str) or "://" not in url:
         return None
     split = urlsplit(url)

@@ -12,13 +12,14 @@ against the workspace: the registered datastore of the same account and containe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import StorageError
 from runner.uris import StorageUrl
 from runner.workspace.datastore_kinds import AnyDatastore, AzureDatastore
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 
 def datastore_for(url: StorageUrl, datastores: Iterable[AnyDatastore]) -> AzureDatastore | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import fsspec
@@ -232,3 +233,35 @@ def test_unknown_datastore_of_an_output_points_at_its_path(ws: Workspace, tmp_pa
     with pytest.raises(ResolveError) as info:
         plan_job(load_job_spec(yml), workspace=ws, job_name="j1")
     assert info.value.render().startswith(f"{yml}:5:5: outputs.o.path: unknown datastore 'nope'")
+
+
+def _fsspec_cache_key(prefix: str, path: Path) -> str:
+    """What the cache key was when ``_stat`` asked fsspec's LocalFileSystem (before issue 21)."""
+    info = fsspec.filesystem("file").info(str(path))
+    return f"{prefix}{info['mtime']}:{info['size']}"
+
+
+def test_local_paths_resolve_without_fsspec_to_the_same_kinds_and_cache_keys(
+        tmp_path: Path, ws: Workspace, resolver: Resolver) -> None:
+    """A path on this machine is looked at with ``os.stat`` (no fsspec import when planning): the same
+    kind and cache key as fsspec's ``info`` gave, links followed, a dangling link missing, a FIFO
+    refused, and ``fs`` still fsspec's local filesystem when asked for."""
+    model = _put(tmp_path, "m/model.pkl", b"12345")
+    (tmp_path / "link.pkl").symlink_to(model)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    rp = resolver.resolve(str(model))
+    assert (rp.kind, rp.cache_key) == (PathKind.FILE, _fsspec_cache_key("file:", model))
+    linked = resolver.resolve(str(tmp_path / "link.pkl"))
+    assert (linked.kind, linked.cache_key) == (PathKind.FILE, _fsspec_cache_key("file:", model))
+    assert resolver.resolve(str(tmp_path / "m")).kind is PathKind.FOLDER
+    with pytest.raises(ResolveError, match="does not exist"):
+        resolver.resolve(str(tmp_path / "dangling"))
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ResolveError, match="named pipe"):
+        resolver.resolve(str(tmp_path / "fifo"))
+    assert isinstance(rp.fs, fsspec.implementations.local.LocalFileSystem)
+    assert rp.fs.cat_file(rp.path) == b"12345"
+    stored = _put(ws.default_datastore_root, "d/x.bin", b"ab")
+    on_datastore = resolver.resolve("azureml://datastores/workspaceblobstore/paths/d/x.bin")
+    assert on_datastore.cache_key == _fsspec_cache_key("workspaceblobstore:d/x.bin:", stored)
+    assert isinstance(on_datastore.fs, fsspec.implementations.local.LocalFileSystem)

@@ -1,0 +1,84 @@
+"""``DeferredAzureFileSystem`` against Azurite: ``info`` says what adlfs says, a read-only mount is made and
+read through it without importing adlfs, and anything else is served by adlfs, made on first use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from repo_paths import REPO
+
+from mounts.stores.azure_account import account_from_options
+from mounts.stores.deferred import DeferredAzureFileSystem
+
+pytestmark = pytest.mark.azure
+
+
+def deferred(connection_string: str) -> DeferredAzureFileSystem:
+    from adlfs import AzureBlobFileSystem
+
+    account = account_from_options({"connection_string": connection_string})
+    assert account is not None
+    return DeferredAzureFileSystem(account, lambda: AzureBlobFileSystem(connection_string=connection_string))
+
+
+def test_info_agrees_with_adlfs(azure_container) -> None:  # type: ignore[no-untyped-def]
+    from adlfs import AzureBlobFileSystem
+
+    conn, name = azure_container.azurite.connection_string, azure_container.name
+    adlfs = AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True)
+    adlfs.pipe({f"{name}/d/a.bin": b"abc", f"{name}/d/sub/b.bin": b"", f"{name}/top.txt": b"1234"})
+    fs = deferred(conn)
+    for path in (f"{name}/d/a.bin", f"{name}/top.txt", f"{name}/d", f"{name}/d/sub", name):
+        ours, theirs = fs.info(path), adlfs.info(path)
+        assert (ours["type"], ours["size"], ours["name"].rstrip("/")) == (
+            theirs["type"], theirs["size"], theirs["name"].rstrip("/")), path
+        if theirs["type"] == "file":
+            assert ours["etag"].strip('"') == theirs["etag"].strip('"')
+            assert ours["last_modified"] == theirs["last_modified"]
+    for missing in (f"{name}/nope", f"{name}/d/a.bin/x", f"{name}-none/x"):
+        with pytest.raises(FileNotFoundError):
+            fs.info(missing)
+    assert fs._fs is None  # all of that without adlfs
+    assert sorted(fs.ls(f"{name}/d", detail=False)) == sorted(adlfs.ls(f"{name}/d", detail=False))
+    assert fs._fs is not None  # ls: made, and served by adlfs
+
+
+MOUNT = """
+import os, sys
+from pathlib import Path
+from mounts.base import Source
+from mounts.ro_mount import RoMountStrategy
+from mounts.stores.azure_account import account_from_options
+from mounts.stores.deferred import DeferredAzureFileSystem
+
+def make():
+    raise AssertionError("adlfs was asked for")
+
+conn, path, workdir = sys.argv[1:4]
+fs = DeferredAzureFileSystem(account_from_options({"connection_string": conn}), make)
+with RoMountStrategy().materialize(Source(fs=fs, path=path, url="abfs://" + path, is_dir=True),
+                                   Path(workdir)) as mounted:
+    root = mounted.host_path
+    print(sorted(os.listdir(root)), (root / "a.bin").read_bytes().decode(),
+          (root / "sub" / "c.txt").read_text())
+heavy = [m for m in sys.modules if m.split(".")[0] in ("adlfs", "azure", "fsspec")]
+assert not heavy, heavy
+"""
+
+
+@pytest.mark.fuse
+def test_a_read_only_mount_through_it_never_imports_adlfs(azure_container, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from adlfs import AzureBlobFileSystem
+
+    conn, name = azure_container.azurite.connection_string, azure_container.name
+    AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True).pipe(
+        {f"{name}/in/a.bin": b"abc", f"{name}/in/sub/c.txt": b"deep"})
+    result = subprocess.run([sys.executable, "-c", MOUNT, conn, f"{name}/in", str(tmp_path / "work")],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["['a.bin',", "'sub']", "abc", "deep"]

@@ -1,0 +1,80 @@
+"""The import diet of a cold start (issue 21, target 3), as module sets, never timings.
+
+``runner job validate`` of a command job, from a fresh process without the fork server, imports no
+storage code (fsspec, adlfs, the Azure SDK, ``mounts``), no pipeline models, no Ray compute models and no
+job-recovery code; a read-only mount through the lean Azure client never imports adlfs or the Azure
+SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``,
+whose report names every module the command imported.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from repo_paths import REPO
+
+# what a cold `runner job validate` of a command job must not import (a module, or a package's modules)
+NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfusepy", "asyncio", "ssl",
+                    "runner.spec.pipeline", "runner.pipelines", "runner.workspace.computes",
+                    "runner.jobs.recovery", "runner.workspace.transfers")
+
+
+def imported_modules(args: list[str], workspace: Path) -> set[str]:
+    """The modules ``python -X importtime <args>`` imported (the command must succeed)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0",
+           "RUNNER_WORKSPACE": str(workspace)}
+    result = subprocess.run([sys.executable, "-P", "-X", "importtime", *args], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+@pytest.mark.parametrize("job", ["model-input-ro-mount.yml", "model-output-upload.yml",
+                                 "model-output-to-datastore.yml"])
+def test_validate_of_a_command_job_imports_no_storage_pipeline_or_recovery_code(job: str,
+                                                                                tmp_path: Path) -> None:
+    modules = imported_modules(["-m", "runner", "job", "validate", "--file", f"samples/jobs/{job}"], tmp_path)
+    assert {"runner.cli.job", "runner.spec.job", "runner.jobs.submit"} <= modules  # it did validate here
+    assert heavy(modules, NOT_FOR_VALIDATE) == []
+
+
+def test_validate_of_a_pipeline_loads_its_models_but_not_the_machinery_that_runs_it(tmp_path: Path) -> None:
+    """A pipeline job gets its models (so the check above can see them), and fsspec to hash its inputs
+    for the reuse it predicts, but not the orchestrator, the job lifecycle or any storage client."""
+    modules = imported_modules(["-m", "runner", "job", "validate", "--file",
+                                "samples/jobs/pipeline-train-score-register.yml"], tmp_path)
+    assert {"runner.spec.pipeline", "runner.pipelines.submit"} <= modules
+    running = ("adlfs", "azure", "mounts", "docker", "rich", "runner.jobs.recovery", "runner.jobs.run",
+               "runner.pipelines.orchestrate", "runner.workspace.transfers")
+    assert heavy(modules, running) == []
+
+
+LEAN_MOUNT = """
+from mounts.ro_mount import RoMountStrategy
+from mounts.stores.azure import AzureBlobStore
+from mounts.stores.azure_account import account_from_options
+from mounts.stores.deferred import DeferredAzureFileSystem
+from mounts.stores.open import open_store
+
+def make():
+    raise AssertionError("adlfs was asked for")
+
+conn = "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/acct;"
+fs = DeferredAzureFileSystem(account_from_options({"connection_string": conn}), make)
+assert isinstance(open_store(fs), AzureBlobStore) and fs.protocol[0] == "abfs"
+"""
+
+
+def test_a_lean_azure_mount_imports_neither_adlfs_nor_the_azure_sdk_nor_fsspec(tmp_path: Path) -> None:
+    modules = imported_modules(["-c", LEAN_MOUNT], tmp_path)
+    assert "mounts.ro_mount" in modules
+    assert heavy(modules, ("adlfs", "azure", "fsspec")) == []
