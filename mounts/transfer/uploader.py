@@ -20,13 +20,14 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from mounts.stores.base import BlobStore
-from mounts.transfer.downloader import FailureLog, TransferOptions, md5_of_file
+from mounts.transfer.downloader import TASKS_PER_WORKER, FailureLog, TransferOptions, md5_of_file
 from mounts.transfer.progress import TransferProgress
+from mounts.transfer.state import TaskWindow
 
 log = logging.getLogger(__name__)
 
@@ -101,28 +102,28 @@ class Uploader:
     def run(self, files: list[tuple[LocalFile, str]]) -> None:
         """Upload each (local file, remote path); raise ``TransferFailed`` naming what failed."""
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="upload")
-        futures: list[Future[None]] = []
+        tasks = TaskWindow(pool, self.options.workers * TASKS_PER_WORKER)  # bounded, whatever the count
         try:
             for item, remote in files:
-                futures.extend(self._schedule(pool, item, remote))
-            wait(futures)
+                self._schedule(tasks, item, remote)
+            pool.shutdown(wait=True)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         self.failures.raise_if_any("uploaded", len(files))
 
-    def _schedule(self, pool: ThreadPoolExecutor, item: LocalFile, remote: str) -> list[Future[None]]:
+    def _schedule(self, tasks: TaskWindow, item: LocalFile, remote: str) -> None:
         if item.size <= self.options.single_put_max:
-            return [pool.submit(self._guard, item.rel, self._put_whole, item, remote)]
-        if getattr(self.store, "streams_puts", False) and item.size <= self.options.stream_put_max:
-            return [pool.submit(self._guard, item.rel, self._put_file, item, remote)]
-        if not self.store.supports_blocks:
-            return [pool.submit(self._guard, item.rel, self._put_stream, item, remote)]
-        count = -(-item.size // self.options.block_size)
-        blocked = _BlockedFile(item, remote, count)
-        futures = [pool.submit(self._guard, item.rel, self._hash_whole, blocked)]
-        futures += [pool.submit(self._guard, item.rel, self._put_block, blocked, index)
-                    for index in range(count)]
-        return futures
+            tasks.submit(self._guard, item.rel, self._put_whole, item, remote)
+        elif getattr(self.store, "streams_puts", False) and item.size <= self.options.stream_put_max:
+            tasks.submit(self._guard, item.rel, self._put_file, item, remote)
+        elif not self.store.supports_blocks:
+            tasks.submit(self._guard, item.rel, self._put_stream, item, remote)
+        else:
+            count = -(-item.size // self.options.block_size)
+            blocked = _BlockedFile(item, remote, count)
+            tasks.submit(self._guard, item.rel, self._hash_whole, blocked)
+            for index in range(count):
+                tasks.submit(self._guard, item.rel, self._put_block, blocked, index)
 
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         try:
