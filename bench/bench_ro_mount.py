@@ -85,9 +85,9 @@ class MountSamples:
         return max(self.figures.get(tool, {}).get(name, [float("nan")]))
 
 
-def wait_ready(mountpoint: Path, child: Child, started: float) -> float:
+def wait_ready(mountpoint: Path, child: Child, started: float, timeout: float = READY_TIMEOUT_S) -> float:
     """Seconds from ``started`` until ``mountpoint`` is a mount whose listing is not empty."""
-    deadline = started + READY_TIMEOUT_S
+    deadline = started + timeout
     while time.perf_counter() < deadline:
         if child.proc.poll() is not None:
             raise RuntimeError(f"mount process exited early ({child.proc.returncode})")
@@ -98,7 +98,7 @@ def wait_ready(mountpoint: Path, child: Child, started: float) -> float:
             except OSError:
                 pass
         time.sleep(0.001)
-    raise TimeoutError(f"{mountpoint} not ready after {READY_TIMEOUT_S}s")
+    raise TimeoutError(f"{mountpoint} not ready after {timeout}s")
 
 
 def first_byte(path: Path) -> float:

@@ -59,7 +59,8 @@ def op_download(args: argparse.Namespace) -> None:
     with strategy.materialize(source, Path(args.workdir)) as materialized:
         ready = time.perf_counter()
         files = sum(len(names) for _, _, names in os.walk(str(materialized.host_path)))
-    emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files)
+    emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files,
+         path=str(materialized.host_path))
 
 
 def op_upload(args: argparse.Namespace) -> None:
@@ -153,17 +154,75 @@ def op_mount(args: argparse.Namespace) -> None:
 
 
 def op_read_files(args: argparse.Namespace) -> None:
+    """Every file read whole (1 MiB reads); ``--digests OUT``: each one's SHA-256 computed while read,
+    written to OUT as {relative path: SHA-256} (the check is part of the read)."""
+    import hashlib
+
     root = Path(args.dir)
     started = time.perf_counter()
     buffer = bytearray(MiB)
+    view = memoryview(buffer)
     files = total = 0
+    digests: dict[str, str] = {}
     for dirpath, _dirs, names in os.walk(root):
         for name in sorted(names):
-            with open(os.path.join(dirpath, name), "rb", buffering=0) as stream:
+            path = os.path.join(dirpath, name)
+            digest = hashlib.sha256() if args.digests else None
+            with open(path, "rb", buffering=0) as stream:
                 while count := stream.readinto(buffer):
                     total += count
+                    if digest is not None:
+                        digest.update(view[:count])
+            if digest is not None:
+                digests[os.path.relpath(path, root)] = digest.hexdigest()
+            files += 1
+    seconds = time.perf_counter() - started
+    if args.digests:
+        Path(args.digests).write_text(json.dumps(digests))
+    emit(seconds=seconds, files=files, bytes=total)
+
+
+def op_list_tree(args: argparse.Namespace) -> None:
+    """Walk ``--dir`` and ``lstat`` every file (what ``ls -lR`` or a data loader's index does)."""
+    started = time.perf_counter()
+    files = total = 0
+    for dirpath, _dirs, names in os.walk(args.dir):
+        for name in names:
+            total += os.lstat(os.path.join(dirpath, name)).st_size
             files += 1
     emit(seconds=time.perf_counter() - started, files=files, bytes=total)
+
+
+def op_check_container(args: argparse.Namespace) -> None:
+    """Check every blob of a container against ``--expect`` ({"md5": {name: hex}}: size and stored
+    Content-MD5 from the listing; {"sha256": {name: hex}}: every blob read back and hashed), then
+    delete the container."""
+    import hashlib
+
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(connection_string()).get_container_client(
+        args.container)
+    expected = json.loads(Path(args.expect).read_text())
+    kind, wanted = next(iter(expected.items()))
+    found: dict[str, str] = {}
+    stored = files = 0
+    for blob in container.list_blobs():
+        stored += int(blob.size or 0)
+        files += 1
+        if kind == "md5":
+            md5 = blob.content_settings.content_md5
+            found[blob.name] = bytes(md5).hex() if md5 else ""
+        else:
+            digest = hashlib.sha256()
+            for chunk in container.download_blob(blob.name, max_concurrency=4).chunks():
+                digest.update(chunk)
+            found[blob.name] = digest.hexdigest()
+    container.delete_container()
+    if found != wanted:
+        wrong = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+        raise SystemExit(f"{args.container}: {len(wrong)} blobs differ from the source, e.g. {wrong[:3]}")
+    emit(bytes=stored, files=files, checked=kind)
 
 
 def op_drop_container(args: argparse.Namespace) -> None:
@@ -212,14 +271,21 @@ def main() -> None:
     mount.add_argument("--path", required=True)
     mount.add_argument("--workdir", required=True)
     mount.add_argument("--read-ahead-kb", type=int, help="the kernel's readahead window (default: ours)")
-    sub.add_parser("read-files").add_argument("--dir", required=True)
+    read = sub.add_parser("read-files")
+    read.add_argument("--dir", required=True)
+    read.add_argument("--digests", help="write {relative path: SHA-256} of what was read to this file")
+    sub.add_parser("list-tree").add_argument("--dir", required=True)
+    check = sub.add_parser("check-container")
+    check.add_argument("--container", required=True)
+    check.add_argument("--expect", required=True, help='{"md5"|"sha256": {blob name: hex digest}}')
     drop = sub.add_parser("drop-container")
     drop.add_argument("--container", required=True)
     drop.add_argument("--expect", help="JSON {blob name: SHA-256} the container must hold exactly")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     {"download": op_download, "upload": op_upload, "sdk-upload": op_sdk_upload, "mount": op_mount,
-     "read-files": op_read_files, "drop-container": op_drop_container}[args.op](args)
+     "read-files": op_read_files, "list-tree": op_list_tree, "check-container": op_check_container,
+     "drop-container": op_drop_container}[args.op](args)
 
 
 if __name__ == "__main__":

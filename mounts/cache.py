@@ -91,19 +91,37 @@ def _flock(path: Path, mode: int) -> Iterator[None]:
 
 def _tree_stats(root: Path) -> tuple[int, int, str]:
     """Total size, file count, and a fingerprint of every file under ``root``: its path, size, mtime,
-    ctime and inode (a write, a chmod or a restored mtime changes the ctime; a replaced file its inode)."""
-    found = []
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            stat = os.lstat(path)
-            found.append((os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
-                          stat.st_ino))
-    found.sort()
-    digest = hashlib.sha256()
-    for rel, size, mtime, ctime, inode in found:
-        digest.update(f"{rel}\0{size}\0{mtime}\0{ctime}\0{inode}\n".encode("utf-8", "surrogateescape"))
-    return sum(item[1] for item in found), len(found), digest.hexdigest()
+    ctime and inode (a write, a chmod or a restored mtime changes the ctime; a replaced file its inode).
+
+    Every use of an entry computes this, so it is the cost of a cache hit: one ``lstat`` per file
+    (through ``os.scandir``, which gives names and types without a stat), relative paths built by
+    concatenation, one hash over the sorted lines. Sorting the lines sorts by path (a path never holds
+    the separator ``\\0``), so the value is the one recorded by earlier versions. 100,000 files:
+    0.6-0.8 s at load 10 on 2 cores, against 1.2-2.7 s with ``os.walk``, ``relpath`` and a hash
+    update per file (``bench/bench_scale.py``, RESULTS.md).
+    """
+    lines: list[str] = []
+    total = 0
+    folders = [("", os.fspath(root))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            scan = os.scandir(folder)
+        except OSError:
+            continue  # as os.walk: an unreadable folder lists nothing (its files are then "changed")
+        with scan:
+            for entry in scan:
+                if entry.is_dir():  # a link to a folder is neither followed nor listed, as with os.walk
+                    if not entry.is_symlink():
+                        folders.append((f"{prefix}{entry.name}/", entry.path))
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                total += info.st_size
+                lines.append(f"{prefix}{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+                             f"\0{info.st_ino}\n")
+    lines.sort()
+    digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape"))
+    return total, len(lines), digest.hexdigest()
 
 
 def _content_digests(root: Path) -> dict[str, str]:

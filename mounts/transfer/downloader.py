@@ -29,14 +29,21 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mounts.errors import is_no_space, no_space_message
 from mounts.stores.base import BlobStore, RemoteFile
 from mounts.transfer.progress import TransferProgress
-from mounts.transfer.state import DownloadJournal, FailureLog, file_id, md5_of_file, safe_relative
+from mounts.transfer.state import (
+    DownloadJournal,
+    FailureLog,
+    TaskWindow,
+    file_id,
+    md5_of_file,
+    safe_relative,
+)
 
 __all__ = ["DownloadJournal", "Downloader", "FailureLog", "TransferOptions", "download_files", "file_id",
            "md5_of_file", "plan_parts", "safe_relative"]
@@ -44,6 +51,9 @@ __all__ = ["DownloadJournal", "Downloader", "FailureLog", "TransferOptions", "do
 log = logging.getLogger(__name__)
 
 MiB = 1 << 20
+# tasks queued or running per worker (``TaskWindow``): enough to keep every worker busy, few enough
+# that memory does not grow with the number of files
+TASKS_PER_WORKER = 4
 
 
 def _md5_mode() -> str:
@@ -221,14 +231,14 @@ class Downloader:
     def run(self, files: Iterable[RemoteFile]) -> None:
         """Download every file; raise ``TransferFailed`` naming the files that could not be fetched."""
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="download")
-        futures: list[Future[None]] = []
+        tasks = TaskWindow(pool, self.options.workers * TASKS_PER_WORKER)  # bounded, whatever the count
         self._parted: list[_PartedFile] = []
         total = 0
         try:
             for item in files:
                 total += 1
-                futures.extend(self._schedule(pool, item))
-            wait(futures)
+                self._schedule(tasks, item)
+            pool.shutdown(wait=True)
         except BaseException:
             self._abort.set()  # interrupted: stop workers at their next chunk, keep .part data
             raise
@@ -239,25 +249,27 @@ class Downloader:
             self.journal.close()
         self.failures.raise_if_any("downloaded", total)
 
-    def _schedule(self, pool: ThreadPoolExecutor, item: RemoteFile) -> list[Future[None]]:
+    def _schedule(self, tasks: TaskWindow, item: RemoteFile) -> None:
         dest = self.dest / safe_relative(item.rel)
         if self.journal.is_done(item, dest):
             self.progress.advance(item.size)
             self.progress.file_done()
-            return []
+            return
         opts = self.options
         parts = plan_parts(item.size, opts.part_size, opts.first_part, opts.multipart_threshold)
         if len(parts) == 1:
-            return [pool.submit(self._guard, item.rel, self._fetch_whole, item, dest)]
+            tasks.submit(self._guard, item.rel, self._fetch_whole, item, dest)
+            return
         tmp = self.state / "tmp" / f"{file_id(item.rel)}.part"
         parted = _PartedFile(item, tmp, self.state / "parts" / f"{file_id(item.rel)}.json", parts)
         self._parted.append(parted)
         self.progress.advance(parted.resumed_bytes())
         if not parted.pending:
             parted.close()
-            return [pool.submit(self._guard, item.rel, self._finish, item, tmp, dest, None)]
-        streams = min(self.options.streams_per_file, len(parted.pending))
-        return [pool.submit(self._guard, item.rel, self._fetch_stream, parted, dest) for _ in range(streams)]
+            tasks.submit(self._guard, item.rel, self._finish, item, tmp, dest, None)
+            return
+        for _ in range(min(self.options.streams_per_file, len(parted.pending))):
+            tasks.submit(self._guard, item.rel, self._fetch_stream, parted, dest)
 
     def _guard(self, rel: str, work: Callable[..., None], *args: object) -> None:
         if self._abort.is_set() or rel in self.failures:

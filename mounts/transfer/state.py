@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path, PurePosixPath
 
 from mounts.errors import TransferFailed
@@ -133,3 +135,25 @@ class DownloadJournal:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+
+class TaskWindow:
+    """Submits tasks to ``pool`` with at most ``limit`` of them queued or running at once: the caller
+    blocks until one finishes. A transfer of 100,000 files queued up front would hold 100,000 futures
+    and their arguments (~190 MB) before the first byte moved; the window keeps that to ``limit``."""
+
+    def __init__(self, pool: Executor, limit: int) -> None:
+        self._pool = pool
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def submit(self, work: Callable[..., object], *args: object) -> None:
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(work, *args)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(self._release)
+
+    def _release(self, _future: Future[object]) -> None:
+        self._slots.release()

@@ -170,3 +170,52 @@ def test_the_size_limit_comes_from_the_environment_in_any_unit(tmp_path: Path,
     monkeypatch.setenv("RUNNER_CACHE_MAX_BYTES", "5X")
     with pytest.raises(MountsError, match="RUNNER_CACHE_MAX_BYTES: '5X' is not a size"):
         ContentCache(tmp_path)
+
+
+def _reference_fingerprint(root: Path) -> tuple[int, int, str]:
+    """The fingerprint as first defined (os.walk, relpath, lstat, sorted tuples, one update per file):
+    entries recorded by earlier versions carry this value, so a faster walk must give the same."""
+    import hashlib
+
+    found = []
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            info = os.lstat(path)
+            found.append((os.path.relpath(path, root), info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+                          info.st_ino))
+    found.sort()
+    digest = hashlib.sha256()
+    for rel, size, mtime, ctime, inode in found:
+        digest.update(f"{rel}\0{size}\0{mtime}\0{ctime}\0{inode}\n".encode("utf-8", "surrogateescape"))
+    return sum(item[1] for item in found), len(found), digest.hexdigest()
+
+
+def test_the_fingerprint_is_the_one_recorded_by_earlier_versions(tmp_path: Path) -> None:
+    from mounts.cache import _tree_stats
+
+    root = tmp_path / "data"
+    deep = root.joinpath(*[f"d{level:02d}" for level in range(20)])  # a tree 20 levels deep
+    deep.mkdir(parents=True)
+    for folder in (root, root / "d00", deep):
+        for name in ("a", "a.b", "a-b", "b"):  # names that sort differently as paths and as lines
+            (folder / name).write_bytes(name.encode())
+    (root / "link-to-file").symlink_to(root / "a")
+    (root / "link-to-folder").symlink_to(root / "d00")  # not followed, not listed (as os.walk)
+    (root / "dangling").symlink_to(root / "missing")
+    (root / "ünïcode \udcff").write_bytes(b"x")  # undecodable names keep their bytes
+    assert _tree_stats(root) == _reference_fingerprint(root)
+    assert _tree_stats(root)[1] == 15
+
+
+def test_a_file_changed_20_levels_deep_is_noticed(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "cache")
+    calls: list[str] = []
+    rel = "/".join(f"d{level:02d}" for level in range(20)) + "/weights.bin"
+    files = {rel: b"weights", "top.txt": b"top"}
+    folder, _ = use(cache, "ds:deep:1", filler(files, calls))
+    target = folder / rel
+    os.chmod(target, 0o644)
+    target.write_bytes(b"WEIGHTS")  # same size, written behind the cache's back
+    folder, hit = use(cache, "ds:deep:1", filler(files, calls))
+    assert not hit and len(calls) == 2 and (folder / rel).read_bytes() == b"weights"

@@ -264,3 +264,67 @@ def test_many_large_files_do_not_hold_a_descriptor_each(memory_root: str, tmp_pa
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert len(list((tmp_path / "out").iterdir())) == count
     assert (tmp_path / "out" / "f007.bin").read_bytes() == bytes([7]) * (2 * MiB + 1)
+
+
+class _CountingStore(FsspecStore):
+    """Records, at every read, how many files the transfer has taken from its input and not finished."""
+
+    def __init__(self) -> None:
+        super().__init__(fsspec.filesystem("memory"))
+        self.taken = self.finished = 0
+        self.most_pending = 0
+        self._lock = threading.Lock()
+
+    def feed(self, files: list[RemoteFile]):  # type: ignore[no-untyped-def]
+        for item in files:
+            with self._lock:
+                self.taken += 1
+            yield item
+
+    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
+        with self._lock:
+            self.most_pending = max(self.most_pending, self.taken - self.finished)
+        super().read_range(item, start, length, sink)
+        with self._lock:
+            self.finished += 1
+
+
+def test_a_download_of_many_files_queues_a_bounded_number_of_tasks(memory_root: str, tmp_path: Path) -> None:
+    """100,000 files queued up front held ~190 MB of futures: the queue is a window of tasks per worker,
+    whatever the number of files (the files are taken from the input as workers free up)."""
+    from mounts.transfer.downloader import TASKS_PER_WORKER, Downloader
+    from mounts.transfer.progress import TransferProgress
+
+    count = 3000
+    put(memory_root, {f"f{i:04d}": b"x" for i in range(count)})
+    store = _CountingStore()
+    files = store.list_files(memory_root)
+    with TransferProgress("test", count, count, quiet=True) as progress:
+        Downloader(store, tmp_path / "out", tmp_path / "state", SMALL, progress).run(store.feed(files))
+    assert len(list((tmp_path / "out").iterdir())) == count
+    assert store.most_pending <= SMALL.workers * TASKS_PER_WORKER + 1
+
+
+def test_the_task_window_blocks_the_submitter_at_its_limit() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mounts.transfer.state import TaskWindow
+
+    release = threading.Event()
+    submitted: list[int] = []
+    pool = ThreadPoolExecutor(2)
+    window = TaskWindow(pool, 3)
+
+    def submit_all() -> None:
+        for index in range(10):
+            window.submit(release.wait)
+            submitted.append(index)
+
+    submitter = threading.Thread(target=submit_all)
+    submitter.start()
+    submitter.join(0.5)  # it cannot finish: three tasks are in and none can end
+    assert submitter.is_alive() and len(submitted) == 3
+    release.set()
+    submitter.join(10)
+    pool.shutdown(wait=True)
+    assert not submitter.is_alive() and len(submitted) == 10
