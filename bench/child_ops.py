@@ -74,7 +74,8 @@ def op_download(args: argparse.Namespace) -> None:
     with strategy.materialize(source, Path(args.workdir)) as materialized:
         ready, cpu = time.perf_counter(), cpu_fields(cpu_before)
         files = sum(len(names) for _, _, names in os.walk(str(materialized.host_path)))
-    emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files, **cpu)
+    emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files,
+         host_path=str(materialized.host_path), **cpu)
 
 
 def op_upload(args: argparse.Namespace) -> None:
@@ -147,7 +148,7 @@ def op_mount(args: argparse.Namespace) -> None:
 
     fs = adlfs_fs()
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=True)
-    imported = time.perf_counter()
+    imported, cpu_before = time.perf_counter(), cpu_now()
     strategy = RoMountStrategy()
     if args.read_ahead_kb is not None:
         strategy.read_ahead_kb = args.read_ahead_kb
@@ -157,7 +158,7 @@ def op_mount(args: argparse.Namespace) -> None:
         entries = os.listdir(materialized.host_path)
         listed = time.perf_counter()
         emit(mount_s=mounted - imported, ready_s=listed - imported, startup=imported - PROCESS_START,
-             mountpoint=str(materialized.host_path), entries=len(entries))
+             startup_cpu=sum(cpu_before), mountpoint=str(materialized.host_path), entries=len(entries))
         sys.stdin.read()  # the parent closes stdin when it is done reading through the mount
 
 
