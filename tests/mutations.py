@@ -56,7 +56,7 @@ MUTATIONS = [
               "-k", "download and (cannot_write or cached_download or writes_into)"), every=True),
     Mutation("download-writable-bind",
              "every input bound read-write into the container (the executor's bind)",
-             "runner/backends/docker.py",
+             "runner/backends/container_args.py",
              'type="bind", read_only=m.read_only)',
              'type="bind", read_only=False)',
              ("tests/integration/jobs/test_jobs_readonly_inputs.py", "-k", "download")),

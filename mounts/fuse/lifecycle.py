@@ -271,12 +271,22 @@ def _diagnostics(options_hint: bool) -> str:
     return "; ".join(notes) or "check the log for the FUSE loop's error"
 
 
+def _load_binding() -> Any:
+    """mfusepy with libfuse loaded (only when something is mounted); a library that cannot be found or
+    loaded is a failed mount, with what to install, not a bare OSError."""
+    try:
+        from mounts.fuse.binding import mfusepy  # loads libfuse3: only when something is mounted
+    except (OSError, ImportError) as exc:
+        raise MountFailed(f"the FUSE library could not be loaded ({exc}); install libfuse3 (apt-get "
+                          "install fuse3), or unset FUSE_LIBRARY_PATH if it names a wrong file") from exc
+    return mfusepy
+
+
 @contextlib.contextmanager
 def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None = None,
                ready_timeout: float = 10.0) -> Iterator[MountHandle]:
     """Mount ``operations`` (an mfusepy ``Operations``) at ``mountpoint`` until the block exits."""
-    from mounts.fuse.binding import mfusepy  # loads libfuse3: only when something is mounted
-
+    mfusepy = _load_binding()
     options = options or MountOptions()
     LibfuseLog.install(mfusepy._libfuse)
     if mfusepy.fuse_version_major != 3:

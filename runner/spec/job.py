@@ -195,7 +195,8 @@ class CommandJobSpec(StrictModel):
     @classmethod
     def _command_type(cls, value: Any) -> Any:
         if value not in (None, "command"):
-            raise runner_error(f"this job type is not supported (yet): {value} (runner runs command jobs)",
+            raise runner_error(f"this job type is not supported (yet): {value} (runner runs command and "
+                               "pipeline jobs)",
                         "set type: command (or remove it) for a command job")
         return "command" if value is None else value
 

@@ -2,8 +2,8 @@
 
 Azure's files say what they are with ``$schema`` (``commandComponent.schema.json``,
 ``pipelineJob.schema.json``, ``data.schema.json`` ...) or ``type:`` (``pipeline``, ``sweep``, ``automl``,
-``spark``, ``parallel``). runner runs command jobs; the others get one message instead of a list of
-"unknown field" errors.
+``spark``, ``parallel``). runner runs command jobs (and pipelines of them, read by ``runner.spec.pipeline``
+before this is asked); the others get one message instead of a list of "unknown field" errors.
 """
 
 from __future__ import annotations
@@ -33,15 +33,18 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
     schema = _JOB_OR_COMPONENT.search(schema_url)
     if schema and schema["what"] == "Component":
         raise SpecError(f"this file is a {schema['kind']} component ({schema.group(0)}), not a job: a "
-                        "component is a step of a pipeline, and pipelines are not supported (yet)",
-                        where=at_schema, hint="to run its command here, write a command job: its command, "
-                                              "code and environment, with a value (path: or a literal) for "
-                                              "each input")
+                        "component runs as a step of a pipeline job",
+                        where=at_schema, hint="use it in a pipeline's jobs: (component: ./<this file>) or "
+                                              "register it with `runner component create --file <this "
+                                              "file>`; to run its command alone, write a command job")
     job_type = str(data.get("type") or (schema["kind"] if schema else "command")).lower()
     if job_type in OTHER_JOB_TYPES or (job_type != "command" and schema is not None):
         at_type = doc.where(("type",)) if doc is not None and "type" in data else at_schema
-        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command jobs)",
-                        where=at_type)
+        if job_type == "pipeline":  # read as a command job here: where only a command job is taken
+            raise SpecError("this is a pipeline job; a command job is expected here", where=at_type,
+                            hint="run it with `runner job create --file <this file>` (or load_job in Python)")
+        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command and "
+                        "pipeline jobs)", where=at_type)
 
 
 def _refuse_asset(data: dict[str, Any], schema_url: str, where: SourceLocation | None) -> None:

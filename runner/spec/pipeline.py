@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from runner.errors import SourceLocation, SpecError
 from runner.spec.job import CommandJobSpec, _strings
@@ -87,6 +95,16 @@ class StepSpec(StrictModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_first(cls, data: Any) -> Any:
+        """A step of another kind is checked for its ``type`` alone, so that it is said to be a sweep or a
+        pipeline (by ``_step_type``), not reported as the unknown fields its kind brings (``trial``,
+        ``jobs``)."""
+        if isinstance(data, dict) and data.get("type", "command") not in STEP_TYPES:
+            return {"type": data["type"]}
+        return data
 
     @field_validator("type")
     @classmethod

@@ -260,3 +260,17 @@ def test_step_types_that_do_not_run_here(ws: Workspace, tmp_path: Path) -> None:
     err = bad(ws, tmp_path, PIPELINE.replace("  second:\n    type: command", "  second:\n    type: sweep"))
     assert "step type 'sweep' is not supported here" in err.message
     assert err.where is not None and err.where.line == line_of(tmp_path / "bad" / "pipeline.yml", "sweep")
+
+
+
+@pytest.mark.parametrize(("kind", "own_field", "words"), [
+    ("sweep", "trial: {sampling_algorithm: random}", "step type 'sweep' is not supported here"),
+    ("pipeline", "jobs: {}", "a pipeline inside a pipeline"),
+])
+def test_a_step_of_another_kind_is_named_before_its_own_fields(ws: Workspace, tmp_path: Path, kind: str,
+                                                                own_field: str, words: str) -> None:
+    text = PIPELINE.replace("  second:\n    type: command", f"  second:\n    type: {kind}\n    {own_field}")
+    err = bad(ws, tmp_path, text)
+    assert words in err.message and "unknown field" not in err.message
+    step_type_line = line_of(tmp_path / "bad" / "pipeline.yml", f"    type: {kind}")
+    assert err.where is not None and err.where.line == step_type_line

@@ -82,7 +82,7 @@ SCHEMAS = "https://azuremlschemas.azureedge.net/latest"
     (f"$schema: {SCHEMAS}/commandComponent.schema.json\ntype: command\nname: c\ncommand: echo\n",
      "1:1: this file is a command component (commandComponent.schema.json), not a job"),
     (f"$schema: {SCHEMAS}/pipelineJob.schema.json\ntype: pipeline\njobs: {{}}\n",
-     "2:1: this job type is not supported (yet): pipeline (runner runs command jobs)"),
+     "2:1: this is a pipeline job; a command job is expected here"),
     ("type: sweep\ntrial: {}\n", "1:1: this job type is not supported (yet): sweep"),
     ("type: automl\ntask: classification\n", "this job type is not supported (yet): automl"),
     ("type: spark\nentry: {file: x.py}\n", "this job type is not supported (yet): spark"),
@@ -96,6 +96,16 @@ def test_other_kinds_of_file_get_one_line(tmp_path: Path, text: str, words: str)
         load_job_spec(job)
     assert words in info.value.render() and "unknown field" not in info.value.render()
 
+
+
+def test_a_component_given_as_a_job_says_how_to_use_it_in_a_pipeline(tmp_path: Path) -> None:
+    job = _write(tmp_path, f"$schema: {SCHEMAS}/commandComponent.schema.json\ntype: command\nname: c\n"
+                           "command: echo\n")
+    with pytest.raises(SpecError) as info:
+        load_job_spec(job)
+    said = info.value.render()
+    assert "runs as a step of a pipeline job" in said and "not supported" not in said
+    assert "runner component create --file" in said and "component: ./" in said
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:10000/devstoreaccount1", "https://a.blob.core.windows.net",
                                       "127.0.0.1:10000"])

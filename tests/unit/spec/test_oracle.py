@@ -140,6 +140,7 @@ def test_components_and_other_job_types_get_one_line(path: Path) -> None:
         load_job_spec(path)
     text = info.value.message
     assert any(words in text for words in ("is a command component", "this job type is not supported (yet): ",
+                                           "this is a pipeline job; a command job is expected here",
                                            "this file is a data asset, not a job")), text
     assert "unknown field" not in text and "has no path" not in text
 

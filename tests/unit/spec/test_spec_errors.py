@@ -56,7 +56,7 @@ CASES = [
     ("bad-job-name", "name: my job\ncommand: ls\nenvironment: img\n",
      SpecError, "1:1: name", "'my job' is not a valid job name", "letters"),
     ("not-command", "type: pipeline\ncommand: ls\nenvironment: img\n",
-     SpecError, "1:1: ", "this job type is not supported (yet): pipeline (runner runs command jobs)", None),
+     SpecError, "1:1: ", "this is a pipeline job; a command job is expected here", "runner job create"),
     ("unknown-type", "type: batch\ncommand: ls\nenvironment: img\n",
      SpecError, "1:1: type", "this job type is not supported (yet): batch", "type: command"),
     ("env-no-image", "command: ls\nenvironment:\n  conda_file: c.yml\n",
