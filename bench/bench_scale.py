@@ -265,7 +265,7 @@ def bench_cache(azurite: Azurite, data: ScaleSet, digests: dict[str, str], work:
         if int(info["files"]) != data.files:
             raise RuntimeError(f"cache {'fill' if run == 0 else 'hit'} of {data.name}: {info}")
         if run == 0:
-            check_tree(Path(info["path"]), digests, f"cache fill of {data.name}")
+            check_tree(Path(info["host_path"]), digests, f"cache fill of {data.name}")
         kind = "fill" if run == 0 else "hit"
         results.add("cache", data, kind, figure(float(info["seconds"]), result, load))
     shutil.rmtree(cache, ignore_errors=True)

@@ -41,6 +41,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    BUSY_LOOP,
     CODE,
     CONTAINER,
     RCLONE_STATS_FLAGS,
@@ -51,9 +52,11 @@ from bench.common import (
     Digests,
     Row,
     bench_environment,
+    busy_load,
     check_tree,
     child_ops,
     load_average,
+    load_label,
     machine_info,
     median,
     print_out,
@@ -62,6 +65,7 @@ from bench.common import (
     render_table,
     rotated,
     run_child,
+    sha256_file,
     write_section,
 )
 
@@ -83,12 +87,16 @@ class Samples:
     wall: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    # CPU of the transfer itself: ours and the SDK's from getrusage around the measured step (their
+    # interpreter start and imports apart); rclone's whole process (its start is a few hundredths)
+    cpu_in: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, tool: str, seconds: float, result: ChildResult) -> None:
+    def add(self, tool: str, seconds: float, result: ChildResult, cpu_in: float | None = None) -> None:
         self.seconds.setdefault(tool, []).append(seconds)
         self.wall.setdefault(tool, []).append(result.seconds)
         self.rss.setdefault(tool, []).append(result.max_rss_mb)
         self.cpu.setdefault(tool, []).append(result.cpu_s)
+        self.cpu_in.setdefault(tool, []).append(result.cpu_s if cpu_in is None else cpu_in)
 
     def med(self, tool: str) -> float:
         return median(self.seconds.get(tool, []))
@@ -123,7 +131,7 @@ def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, 
             if data.files == 1:
                 argv.append("--file")
             ours = run_child(argv, cleanup, env=azurite.child_env())
-            samples.add(tool, float(ours.json()["seconds"]), ours)
+            samples.add(tool, float(ours.json()["seconds"]), ours, step_cpu(ours))
         check_tree(dest / "data", digests.of(data), f"{tool} download of {data.name}, run {run + 1}")
         shutil.rmtree(dest, ignore_errors=True)
 
@@ -138,12 +146,37 @@ def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup,
         argv = child_ops("download", "--path", remote_path(data), "--file", "--workdir", str(workdir),
                          "--cache", str(cache))
         result = run_child(argv, cleanup, env=azurite.child_env())
-        check_tree(workdir / "data", digests.of(data), f"cached download, run {run}")
+        # through the cache the job is given the cache entry itself, not a copy under its workdir
+        served = Path(result.json().get("host_path", workdir / "data"))
+        if served.is_file():  # a single-file input is the entry's file
+            if [sha256_file(served)] != list(digests.of(data).values()):
+                raise RuntimeError(f"cached download, run {run}: the bytes differ from the source")
+        else:
+            check_tree(served, digests.of(data), f"cached download, run {run}")
         if run > 0:  # run 0 filled the cache
             samples.add("ours", float(result.json()["seconds"]), result)
         shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     return samples
+
+
+def step_cpu(result: ChildResult) -> float:
+    """The CPU of a child_ops step (user + system, imports apart); NaN from a child_ops too old to say."""
+    return float(result.json().get("cpu", float("nan")))
+
+
+GiB = 1 << 30
+
+
+def cpu_row(kind: str, data: DataSet, samples: Samples, baseline: str, target: str) -> Row:
+    """CPU seconds per GiB moved: the transfer itself (see ``Samples.cpu_in``), ours against ``baseline``."""
+    startup = median(samples.cpu["ours"]) - median(samples.cpu_in["ours"])
+    theirs = "its whole process" if baseline == "rclone" else "its upload calls"
+    return Row(f"{kind} {data.label()} CPU s per GiB, transfer, vs {baseline}",
+               median(samples.cpu_in["ours"]) * GiB / data.total,
+               median(samples.cpu_in[baseline]) * GiB / data.total, "s", target, higher_is_better=False,
+               note=f"user+sys; ours: the strategy call (interpreter start and imports apart: "
+                    f"{startup:.2f} s); {baseline}: {theirs}")
 
 
 # what "in-process" times for each baseline (ours: the strategy call, after the imports)
@@ -177,7 +210,7 @@ def upload_run(azurite: Azurite, data: DataSet, local: Path, run: int, cleanup: 
             result = run_child(child_ops(*op, "--src", str(src), "--path", target, "--concurrency",
                                          str(SDK_CONCURRENCY)), cleanup, env=azurite.child_env())
             seconds = float(result.json()["seconds"])
-        samples.add(tool, seconds, result)
+        samples.add(tool, seconds, result, None if tool == "rclone" else step_cpu(result))
         stored = run_child(child_ops("drop-container", "--container", container, "--expect", str(manifest)),
                            cleanup, env=azurite.child_env()).json()
         if stored["bytes"] != data.total or stored["files"] != data.files:
@@ -231,6 +264,7 @@ def bench_downloads(azurite: Azurite, work: Path, sets: list[DataSet], runs: int
                         data.total / samples.med("ours-nomd5") / 1e6,
                         data.total / samples.med("rclone") / 1e6, "MB/s", "-",
                         note="ours checks sizes only here; rclone as above"))
+        rows.append(cpu_row("download", data, samples, "rclone", "<= 1.0x"))
         rows.append(rss_row("download", data, samples, "rclone"))
     large = sets[0]
     cached = cached_repeat(azurite, large, work, cleanup, runs, digests)
@@ -256,6 +290,8 @@ def bench_uploads(azurite: Azurite, work: Path, sets: list[DataSet], runs: int,
         for baseline in ("rclone", "sdk-md5", "sdk"):
             target = "-" if baseline == "sdk" else ">= 1.0x"  # the SDK alone does less work
             rows += throughput_rows("upload", data, samples, baseline, target, UPLOAD_VERIFICATION[baseline])
+        for baseline in ("rclone", "sdk-md5", "sdk"):
+            rows.append(cpu_row("upload", data, samples, baseline, "-" if baseline == "sdk" else "<= 1.0x"))
         rows.append(rss_row("upload", data, samples, "rclone"))
     return rows
 
@@ -267,11 +303,13 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
     parser.add_argument("--only", choices=["download", "upload"], help="run one section")
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
+    parser.add_argument("--load", type=int, default=0, help="busy loops running beside the measurements")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets), \
+            busy_load(args.load, cleanup):
         rows: list[Row] = []
         if args.only in (None, "download"):
             rows += bench_downloads(azurite, work, sets, args.runs, cleanup)
@@ -283,13 +321,20 @@ def main() -> None:
         record(args, machine, table, time.perf_counter() - started)
 
 
+def added_load(args: argparse.Namespace) -> str:
+    load = getattr(args, "load", 0)
+    return f" Load added: {load} busy loop(s) (`python -c '{BUSY_LOOP}'`, not pinned) during the " \
+        "measurements." if load else ""
+
+
 def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
            command: str | None = None) -> None:
     only = getattr(args, "only", None)
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else ""))
     parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
-    title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "")
+    title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "") + \
+        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",
@@ -297,7 +342,7 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
         f"Machine: {machine['date']}; nproc {machine['nproc']}; memory (GiB) "
         f"{machine['memory']}; kernel {machine['kernel']}; Python {machine['python']}; "
         f"Azurite {machine['azurite']}; {machine['rclone']}; load average at start {machine['load']}, "
-        f"at end {load_average()}.",
+        f"at end {load_average()}." + added_load(args),
         "",
         f"rclone download flags: `{' '.join(RCLONE_DOWNLOAD_FLAGS)}`; upload flags: "
         f"`{' '.join(RCLONE_UPLOAD_FLAGS)}`; azure-storage-blob: {SDK_CONCURRENCY} threads "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,20 @@ from typing import Any
 
 PROCESS_START = time.perf_counter()
 MiB = 1 << 20
+
+
+def cpu_now() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def cpu_fields(before: tuple[float, float]) -> dict[str, float]:
+    """The CPU of the measured step (user + system, and each): the difference around it, so interpreter
+    start and imports are left out (reported apart as ``startup_cpu``, the CPU used before it)."""
+    user, system = cpu_now()
+    return {"cpu": user - before[0] + system - before[1], "cpu_user": user - before[0],
+            "cpu_sys": system - before[1], "startup_cpu": before[0] + before[1]}
 
 
 def emit(**fields: Any) -> None:
@@ -55,12 +70,12 @@ def op_download(args: argparse.Namespace) -> None:
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=not args.file, cache_key=key)
     options = TransferOptions(verify_md5=not args.no_verify)
     strategy = DownloadStrategy(cache, quiet=True, keep=True, options=options)
-    imported = time.perf_counter()
+    imported, cpu_before = time.perf_counter(), cpu_now()
     with strategy.materialize(source, Path(args.workdir)) as materialized:
-        ready = time.perf_counter()
+        ready, cpu = time.perf_counter(), cpu_fields(cpu_before)
         files = sum(len(names) for _, _, names in os.walk(str(materialized.host_path)))
     emit(seconds=ready - imported, startup=imported - PROCESS_START, files=files,
-         path=str(materialized.host_path))
+         host_path=str(materialized.host_path), **cpu)
 
 
 def op_upload(args: argparse.Namespace) -> None:
@@ -73,9 +88,9 @@ def op_upload(args: argparse.Namespace) -> None:
         fs.mkdir(container)
     target = Target(fs=fs, path=args.path, url=f"abfs://{args.path}")
     strategy = UploadStrategy(quiet=True, keep_staged=True)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_now()
     strategy.finalize(target, Path(args.src))
-    emit(seconds=time.perf_counter() - started, startup=started - PROCESS_START)
+    emit(seconds=time.perf_counter() - started, startup=started - PROCESS_START, **cpu_fields(cpu_before))
 
 
 def op_sdk_upload(args: argparse.Namespace) -> None:
@@ -120,11 +135,11 @@ def op_sdk_upload(args: argparse.Namespace) -> None:
             if props.size != size or stored is None or bytes(stored) != md5:
                 raise OSError(f"verification failed for {name}")
 
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_now()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(put, files))
     emit(seconds=time.perf_counter() - started, startup=started - PROCESS_START, workers=workers,
-         per_file=per_file)
+         per_file=per_file, **cpu_fields(cpu_before))
 
 
 def op_mount(args: argparse.Namespace) -> None:
@@ -139,7 +154,7 @@ def op_mount(args: argparse.Namespace) -> None:
     assert account is not None
     fs = DeferredAzureFileSystem(account, adlfs_fs)
     source = Source(fs=fs, path=args.path, url=f"abfs://{args.path}", is_dir=True)
-    imported = time.perf_counter()
+    imported, cpu_before = time.perf_counter(), cpu_now()
     strategy = RoMountStrategy()
     if args.read_ahead_kb is not None:
         strategy.read_ahead_kb = args.read_ahead_kb
@@ -149,7 +164,8 @@ def op_mount(args: argparse.Namespace) -> None:
         entries = os.listdir(materialized.host_path)
         listed = time.perf_counter()
         emit(mount_s=mounted - imported, ready_s=listed - imported, startup=imported - PROCESS_START,
-             mountpoint=str(materialized.host_path), entries=len(entries), adlfs="adlfs" in sys.modules)
+             startup_cpu=sum(cpu_before), mountpoint=str(materialized.host_path), entries=len(entries),
+             adlfs="adlfs" in sys.modules)
         sys.stdin.read()  # the parent closes stdin when it is done reading through the mount
 
 

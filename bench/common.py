@@ -294,6 +294,9 @@ def rotated(tools: Sequence[str], run: int) -> list[str]:
 
 # -- Azurite -------------------------------------------------------------------------------------------
 def free_port() -> int:
+    """``BENCH_AZURITE_PORT`` when set (a port range agreed on a shared machine), else a free one."""
+    if os.environ.get("BENCH_AZURITE_PORT"):
+        return int(os.environ["BENCH_AZURITE_PORT"])
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -414,6 +417,9 @@ def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroo
                       ) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
     """A temp work folder, our code (``use_code``), local data sets, a private Azurite with the data
     uploaded once."""
+    workroot = workroot or (Path(os.environ["BENCH_WORKROOT"]) if os.environ.get("BENCH_WORKROOT") else None)
+    if workroot is not None:
+        workroot.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="runner-bench-", dir=workroot))
     cleanup.push(lambda: shutil.rmtree(work, ignore_errors=True))
     log.info("measuring our code from the %s", use_code(code, work / "code"))
@@ -426,6 +432,33 @@ def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroo
     azurite.start()
     log.info("seeded Azurite in %.1fs", seed(azurite, local, cleanup))
     yield azurite, work, sets
+
+
+# -- a fixed CPU load beside the benchmark ---------------------------------------------------------------
+BUSY_LOOP = "while 1: pass"
+
+
+@contextlib.contextmanager
+def busy_load(processes: int, cleanup: Cleanup) -> Iterator[None]:
+    """``processes`` busy loops (``python -c 'while 1: pass'``, not pinned: the scheduler spreads them
+    like any neighbour's work) for the duration of the block, stopped by PID at its end; 0: none."""
+    children = []
+    for _ in range(processes):
+        proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP], start_new_session=True)
+        cleanup.push(lambda proc=proc: kill_group(proc, grace=0.5))
+        children.append(proc)
+    if processes:
+        log.info("%d busy loop(s) running beside the benchmark: %s", processes, [c.pid for c in children])
+    try:
+        yield
+    finally:
+        for proc in children:
+            kill_group(proc, grace=0.5)
+
+
+def load_label(processes: int) -> str:
+    """How the section names the load it ran with."""
+    return f"with {processes} busy loop{'s' if processes > 1 else ''} beside it" if processes else ""
 
 
 # -- figures -------------------------------------------------------------------------------------------

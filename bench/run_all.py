@@ -1,6 +1,7 @@
 """Every transfer and mount benchmark in one invocation, on the same private Azurite data.
 
-    python bench/run_all.py [--quick] [--runs 3] [--code REV] [--sections download,upload,ro_mount] [--write]
+    python bench/run_all.py [--quick] [--runs 3] [--code REV] [--sections download,upload,ro_mount] [--load N]
+                            [--write]
 
 A fresh Azurite is started, the data sets are uploaded once, then download, upload and ro_mount are
 measured (Azurite is restarted over the same data before each section: it slows down after heavy use).
@@ -21,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_ro_mount, bench_transfer
-from bench.common import Cleanup, Row, bench_environment, machine_info, print_out, render_table
+from bench.common import Cleanup, Row, bench_environment, busy_load, machine_info, print_out, render_table
 
 
 def main() -> None:
@@ -32,12 +33,15 @@ def main() -> None:
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--sections", default="download,upload,ro_mount",
                         help="comma-separated subset of download,upload,ro_mount")
+    parser.add_argument("--load", type=int, default=0,
+                        help="busy loops (python -c 'while 1: pass', not pinned) beside the measurements")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets):
+    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets), \
+            busy_load(args.load, cleanup):
         transfer: list[Row] = []
         mount: list[Row] = []
         if "download" in sections:
@@ -52,7 +56,8 @@ def main() -> None:
     if args.write:
         command = "python bench/run_all.py" + (" --quick" if args.quick else "") + \
             (f" --runs {args.runs}" if args.runs != 3 else "") + \
-            (f" --sections {args.sections}" if sections != {"download", "upload", "ro_mount"} else "")
+            (f" --sections {args.sections}" if sections != {"download", "upload", "ro_mount"} else "") + \
+            (f" --load {args.load}" if args.load else "")
         transfer_parts = sections & {"download", "upload"}
         args.only = transfer_parts.pop() if len(transfer_parts) == 1 else None
         if transfer:

@@ -15,7 +15,15 @@ from mounts.errors import TransferFailed
 from mounts.stores.azure_listing import parse_connection_string, parse_list_blobs
 from mounts.stores.base import RemoteFile, Sink
 from mounts.stores.fsspec_store import FsspecStore, md5_from_info
-from mounts.transfer.downloader import TransferOptions, download_files, plan_parts, safe_relative
+from mounts.transfer.downloader import (
+    WRITE_SIZE,
+    TransferOptions,
+    _pwrite_all,
+    _write_all,
+    download_files,
+    plan_parts,
+    safe_relative,
+)
 from mounts.transfer.uploader import list_local_files, upload_files
 
 MiB = 1 << 20
@@ -45,6 +53,21 @@ def test_parts_cover_the_file_exactly_once(size: int) -> None:
         position += length
     assert position == size
     assert parts[-1][1] >= 16 * MiB // 4  # no tiny tail part
+
+
+def test_received_buffers_land_whole_in_slices_of_the_write_size(tmp_path: Path) -> None:
+    """A buffer larger than ``WRITE_SIZE`` (and not a multiple of it) goes to the file in slices, at
+    an offset and at the file's position, every byte in its place."""
+    data = os.urandom(3 * WRITE_SIZE + 12345)
+    target = tmp_path / "part"
+    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _pwrite_all(fd, memoryview(data), 1000)
+        os.lseek(fd, 0, os.SEEK_END)
+        _write_all(fd, memoryview(data)[:WRITE_SIZE + 7])
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == bytes(1000) + data + data[:WRITE_SIZE + 7]
 
 
 def test_unsafe_relative_paths_are_refused() -> None:
