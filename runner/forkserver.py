@@ -68,6 +68,8 @@ def serve(socket_path: str, lock_path: str) -> None:
         except ImportError:  # an optional library missing here: the command that needs it says so
             if name.startswith(("runner.", "mounts.")):
                 raise  # our own module: a stale warm-up list is a bug (tests/unit/cli/test_main.py)
+        except Exception:  # noqa: BLE001 - cannot load on this machine (no libfuse: MountFailed); the
+            continue  # command that needs it imports it again and says why; every other command is served
     with contextlib.suppress(Exception):
         cli.warm()  # typer's click tree and converters, built once for every command
     if threading.active_count() != 1:

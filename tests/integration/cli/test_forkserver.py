@@ -389,3 +389,23 @@ def test_launcher_leaves_pips_long_path_form_to_runner_py(runtime: dict[str, str
     result = subprocess.run([launcher, "--version"], capture_output=True, text=True, timeout=120, env=runtime)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("runner ")
+
+
+def test_a_machine_without_libfuse_still_gets_a_warm_server(runtime: dict[str, str]) -> None:
+    """A warm-up module that cannot load here (the FUSE modules, with no libfuse) is left to the command
+    that needs it: the server still starts and serves every other command (it used to die in its
+    warm-up, so each command paid a server start and ran cold)."""
+    env = {**runtime, "FUSE_LIBRARY_NAME": "no-such-fuse-library"}
+    paths = server_paths()
+    assert paths is not None
+    proc = subprocess.Popen([sys.executable, "-m", "runner.forkserver", paths.socket, paths.lock],
+                            env=env, start_new_session=True)
+    try:
+        _wait_for(lambda: os.path.exists(paths.socket) or proc.poll() is not None, "the server's socket")
+        assert proc.poll() is None, f"the server exited with {proc.returncode} during its warm-up"
+        served = subprocess.run([*RUNNER, "--version"], capture_output=True, text=True, timeout=120, env=env)
+        assert served.returncode == 0, served.stderr
+        assert proc.pid in server_pids(runtime["XDG_RUNTIME_DIR"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
