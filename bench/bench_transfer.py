@@ -147,7 +147,9 @@ def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup,
                          "--cache", str(cache))
         result = run_child(argv, cleanup, env=azurite.child_env())
         # through the cache the job is given the cache entry itself, not a copy under its workdir
-        served = Path(result.json().get("host_path", workdir / "data"))
+        # (``path`` is what child_ops of 913006f..6d4e0f1 said, for an A/B with --code against them)
+        said = result.json()
+        served = Path(said.get("host_path") or said.get("path") or workdir / "data")
         if served.is_file():  # a single-file input is the entry's file
             if [sha256_file(served)] != list(digests.of(data).values()):
                 raise RuntimeError(f"cached download, run {run}: the bytes differ from the source")
