@@ -55,11 +55,13 @@ provision_python_package() {
     local want
     # (bin/runner is copied into the interpreter's bin folder by the install: an edit needs a reinstall)
     want="$REPO $(command -v python3) $(cat "$REPO/pyproject.toml" "$REPO/bin/runner" | sha256sum | cut -d' ' -f1) compat [$extras]"
+    # (the check below imports runner with -P: not from the working folder, which may be $REPO itself,
+    # but from what is installed; a hand-made `pip install -e` of another checkout is then noticed)
     # compiled once, as pip compiles a regular install (PYTHONDONTWRITEBYTECODE would otherwise make
     # every command compile its modules again: ~0.1 s cold, and the fork server client's few ms)
     python3 -m compileall -q "$REPO/runner" "$REPO/mounts" >/dev/null || true
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && command -v runner >/dev/null 2>&1 \
-        && [ "$(python3 -c 'import runner, os; print(os.path.dirname(os.path.dirname(os.path.abspath(runner.__file__))))' 2>/dev/null)" = "$REPO" ]; then
+        && [ "$(python3 -P -c 'import runner, os; print(os.path.dirname(os.path.dirname(os.path.abspath(runner.__file__))))' 2>/dev/null)" = "$REPO" ]; then
         summary "python package" "already there (editable install of $REPO)"
         return
     fi
