@@ -5,6 +5,7 @@
     python bench/child_ops.py upload --src DIR --path container/prefix
     python bench/child_ops.py sdk-upload --src DIR --path container/prefix [--concurrency 16] [--md5]
     python bench/child_ops.py mount --path bench --workdir DIR        (unmounts when stdin closes)
+    python bench/child_ops.py mount-local --dir DIR --workdir DIR [--names-only]   (the same, local)
     python bench/child_ops.py read-files --dir DIR                     (every file, 1 MiB reads)
     python bench/child_ops.py drop-container --container NAME [--expect MANIFEST.json]
                                                 (prints the bytes it held; checks their SHA-256)
@@ -169,6 +170,27 @@ def op_mount(args: argparse.Namespace) -> None:
         sys.stdin.read()  # the parent closes stdin when it is done reading through the mount
 
 
+def op_mount_local(args: argparse.Namespace) -> None:
+    """A local folder through our read-only FUSE mount (what a host-process job gets for a local input):
+    the FUSE layer alone, no store in the way. ``--names-only``: listings without attributes, as before
+    READDIRPLUS (``mounts.fuse.plus``), for an A/B in one invocation."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from mounts.base import Source
+    from mounts.fuse.ro import FsspecReadOnly
+    from mounts.ro_mount import RoMountStrategy
+
+    if args.names_only:
+        FsspecReadOnly.readdir_plus = None  # type: ignore[assignment,method-assign]
+    source = Source(fs=LocalFileSystem(), path=args.dir, url=f"file://{args.dir}", is_dir=True,
+                    local_path=Path(args.dir))
+    with RoMountStrategy(fuse_local=True).materialize(source, Path(args.workdir)) as materialized:
+        assert materialized.host_path is not None
+        emit(mountpoint=str(materialized.host_path))
+        sys.stdout.flush()
+        sys.stdin.read()
+
+
 def op_read_files(args: argparse.Namespace) -> None:
     """Every file read whole (1 MiB reads); ``--digests OUT``: each one's SHA-256 computed while read,
     written to OUT as {relative path: SHA-256} (the check is part of the read)."""
@@ -287,6 +309,10 @@ def main() -> None:
     mount.add_argument("--path", required=True)
     mount.add_argument("--workdir", required=True)
     mount.add_argument("--read-ahead-kb", type=int, help="the kernel's readahead window (default: ours)")
+    local = sub.add_parser("mount-local")
+    local.add_argument("--dir", required=True)
+    local.add_argument("--workdir", required=True)
+    local.add_argument("--names-only", action="store_true", help="listings without attributes (A/B)")
     read = sub.add_parser("read-files")
     read.add_argument("--dir", required=True)
     read.add_argument("--digests", help="write {relative path: SHA-256} of what was read to this file")
@@ -300,6 +326,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     {"download": op_download, "upload": op_upload, "sdk-upload": op_sdk_upload, "mount": op_mount,
+     "mount-local": op_mount_local,
      "read-files": op_read_files, "list-tree": op_list_tree, "check-container": op_check_container,
      "drop-container": op_drop_container}[args.op](args)
 

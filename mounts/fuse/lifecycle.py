@@ -276,6 +276,7 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
                ready_timeout: float = 10.0) -> Iterator[MountHandle]:
     """Mount ``operations`` (an mfusepy ``Operations``) at ``mountpoint`` until the block exits."""
     from mounts.fuse.binding import mfusepy  # loads libfuse3 (or raises MountFailed): only when mounting
+    from mounts.fuse.plus import PlusFUSE  # subclasses mfusepy's FUSE: loads libfuse3 like the line above
 
     options = options or MountOptions()
     LibfuseLog.install(mfusepy._libfuse)
@@ -290,7 +291,7 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
 
     def run_loop() -> None:
         try:
-            mfusepy.FUSE(operations, str(mountpoint), **_fuse_kwargs(options, mfusepy.fuse_version_major))
+            PlusFUSE(operations, str(mountpoint), **_fuse_kwargs(options, mfusepy.fuse_version_major))
         except BaseException as exc:  # noqa: BLE001 - reported by the waiting thread
             failure.append(exc)
             log.error("FUSE loop for %s ended with %r", mountpoint, exc)

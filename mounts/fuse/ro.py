@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mounts.fuse.binding import FuseOSError, mfusepy
+from mounts.fuse.plus import always_readdirplus
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
         self.prefetcher = prefetcher
         self._attrs: dict[str, dict[str, Any]] = {}
         self._listings: dict[str, Future[list[str]]] = {}
+        self._plus: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # folder -> its entries with attrs
         self._handles: dict[int, ReadaheadStream] = {}
         self._last_opened: dict[str, int] = {}  # folder -> listing index of the file opened last
         self._next_handle = 1
@@ -256,6 +258,20 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
     @errno_boundary
     def readdir(self, path: str, fh: int) -> list[str]:
         return [".", "..", *self._list(path)]
+
+    @errno_boundary
+    def readdir_plus(self, path: str, fh: int) -> list[tuple[str, dict[str, Any]]]:
+        """Every entry of ``path`` with its attributes (``mounts.fuse.plus``: answers the ``lstat``s)."""
+        entries = self._plus.get(path)
+        if entries is None:
+            names = self._list(path)
+            prefix = path.rstrip("/") + "/"
+            with self._lock:
+                entries = self._plus[path] = [(name, self._attrs[prefix + name]) for name in names]
+        return entries
+
+    def init_with_config(self, conn: Any, config: Any) -> None:
+        always_readdirplus(conn)
 
     @errno_boundary
     def open(self, path: str, flags: int) -> int:
