@@ -35,6 +35,7 @@ from runner.workspace.db import JobStatus, Workspace, utcnow
 from runner.workspace.digests import SKIPPED_NAMES, content_digest
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.resolve import Resolver
+from runner.workspace.resolved import ResolvedPath
 
 _NOT_COMPARED = ("name", "display_name", "description", "tags", "properties", "experiment_name",
                  "parent_job_name", "$schema", "code", "environment", "inputs")
@@ -72,7 +73,14 @@ def _input_identity(ws: Workspace, resolver: Resolver, spec: CommandJobSpec, nam
         return resolved.cache_key
     if resolved.data is not None:  # a registered data version never changes
         return "data:{}:{}".format(*resolved.data)
-    return content_digest(ws, resolved.fs, resolved.path, folder=resolved.kind is PathKind.FOLDER)
+    return _digest(ws, resolved, folder=resolved.kind is PathKind.FOLDER)
+
+
+def _digest(ws: Workspace, resolved: ResolvedPath, *, folder: bool, skip: tuple[str, ...] = ()) -> str:
+    """``content_digest`` of a resolved path; one on this machine is read without a filesystem object
+    (``resolved.fs`` would import fsspec: most of a pipeline's cold ``job validate``)."""
+    fs = None if resolved.local_path is not None else resolved.fs
+    return content_digest(ws, fs, resolved.path, folder=folder, skip=skip)
 
 
 def _code_identity(ws: Workspace, spec: CommandJobSpec) -> str | None:
@@ -82,8 +90,7 @@ def _code_identity(ws: Workspace, spec: CommandJobSpec) -> str | None:
     source = source if source.is_absolute() else (spec.base_dir / source).resolve()
     resolver = Resolver(ws)
     resolved = resolver.resolve(str(source), field="code")
-    return content_digest(ws, resolved.fs, resolved.path, folder=resolved.kind is PathKind.FOLDER,
-                          skip=SKIPPED_NAMES)
+    return _digest(ws, resolved, folder=resolved.kind is PathKind.FOLDER, skip=SKIPPED_NAMES)
 
 
 def _environment_identity(ws: Workspace, spec: CommandJobSpec) -> Any:
@@ -91,12 +98,12 @@ def _environment_identity(ws: Workspace, spec: CommandJobSpec) -> Any:
     if isinstance(env, InlineEnvironment) and env.build is not None:
         context = (spec.base_dir / env.build.path).resolve()
         resolved = Resolver(ws).resolve(str(context), field="environment.build.path")
-        return {"build": content_digest(ws, resolved.fs, resolved.path, folder=True),
+        return {"build": _digest(ws, resolved, folder=True),
                 "dockerfile": env.build.dockerfile_path}
     mapped = EnvironmentStore(ws).resolve_spec_environment(env)
     if mapped.build_context:
         resolved = Resolver(ws).resolve(mapped.build_context, field="environment")
-        return {"image": mapped.image, "build": content_digest(ws, resolved.fs, resolved.path, folder=True),
+        return {"image": mapped.image, "build": _digest(ws, resolved, folder=True),
                 "dockerfile": mapped.dockerfile}
     return {"image": mapped.image}
 

@@ -2,7 +2,7 @@
 
 ``runner job validate`` of a command job, from a fresh process without the fork server, imports no
 storage code (fsspec, adlfs, the Azure SDK, ``mounts``), no pipeline models, no Ray compute models and no
-job-recovery code; a read-only mount through the lean Azure client never imports adlfs or the Azure
+job-recovery code (a pipeline job: no fsspec either); a read-only mount through the lean Azure client never imports adlfs or the Azure
 SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``,
 whose report names every module the command imported.
 """
@@ -48,13 +48,14 @@ def test_validate_of_a_command_job_imports_no_storage_pipeline_or_recovery_code(
 
 
 def test_validate_of_a_pipeline_loads_its_models_but_not_the_machinery_that_runs_it(tmp_path: Path) -> None:
-    """A pipeline job gets its models (so the check above can see them), and fsspec to hash its inputs
-    for the reuse it predicts, but not the orchestrator, the job lifecycle or any storage client."""
+    """A pipeline job gets its models (so the check above can see them), but not the orchestrator, the job
+    lifecycle or any storage client; its local inputs and code are hashed for the reuse it predicts
+    without fsspec (``runner.workspace.digests`` with ``fs=None``)."""
     modules = imported_modules(["-m", "runner", "job", "validate", "--file",
                                 "samples/jobs/pipeline-train-score-register.yml"], tmp_path)
     assert {"runner.spec.pipeline", "runner.pipelines.submit"} <= modules
-    running = ("adlfs", "azure", "mounts", "docker", "rich", "runner.jobs.recovery", "runner.jobs.run",
-               "runner.pipelines.orchestrate", "runner.workspace.transfers")
+    running = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "runner.jobs.recovery",
+               "runner.jobs.run", "runner.pipelines.orchestrate", "runner.workspace.transfers")
     assert heavy(modules, running) == []
 
 

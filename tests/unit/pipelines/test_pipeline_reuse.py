@@ -3,6 +3,7 @@ content matches; a change to the command, a literal, a mode, the code or an inpu
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import fsspec
 import pytest
 
+from runner.errors import StorageError
 from runner.pipelines.reuse import find_reusable, fingerprint, never_reused, remember
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import spec_from_data
@@ -93,6 +95,33 @@ def test_digest_is_cached_by_listing(ws: Workspace, folder: Path) -> None:
         assert conn.execute("SELECT count(*) FROM content_digests").fetchone()[0] == 1
     single = content_digest(ws, fs, str(folder / "data" / "a.txt"), folder=False)
     assert single != first and single.startswith("sha256:")
+
+
+def test_a_local_path_digests_as_fsspec_does_without_it(ws: Workspace, folder: Path) -> None:
+    """``fs=None`` (a path on this machine) lists and reads without fsspec, to the same digest and the
+    same cached signature as fsspec's local filesystem: digests recorded before stay valid."""
+    (folder / "data" / "sub" / ".git").mkdir()
+    (folder / "data" / "sub" / ".git" / "HEAD").write_text("ref\n")
+    (folder / "data" / "link.txt").symlink_to(folder / "data" / "a.txt")
+    fs = fsspec.filesystem("file")
+    for path, is_folder, skip in ((folder / "data", True, ()), (folder / "data", True, (".git",)),
+                                  (folder / "data" / "a.txt", False, ())):
+        expected = content_digest(ws, fs, str(path), folder=is_folder, skip=skip)
+        with ws.reading() as conn:
+            rows = conn.execute("SELECT count(*) FROM content_digests").fetchone()[0]
+        assert content_digest(ws, None, str(path), folder=is_folder, skip=skip) == expected
+        with ws.reading() as conn:  # the same signature: served from the row fsspec's listing wrote
+            assert conn.execute("SELECT count(*) FROM content_digests").fetchone()[0] == rows
+    with ws.transaction() as conn:
+        conn.execute("DELETE FROM content_digests")
+    assert content_digest(ws, None, str(folder / "data"), folder=True) == \
+        content_digest(ws, fs, str(folder / "data"), folder=True)  # hashed by each, not only looked up
+
+
+def test_a_fifo_is_refused_not_read(ws: Workspace, folder: Path) -> None:
+    os.mkfifo(folder / "data" / "pipe")
+    with pytest.raises(StorageError, match="not a regular file"):
+        content_digest(ws, None, str(folder / "data"), folder=True)
 
 
 def test_never_reused() -> None:
