@@ -325,9 +325,9 @@ class Azurite:
 
     def start(self) -> None:
         self.location.mkdir(parents=True, exist_ok=True)
-        argv = [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
-                str(self.location), "--skipApiVersionCheck", "--loose", "--disableTelemetry",
-                *(["--inMemoryPersistence"] if self.in_memory else [])]
+        keep = ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.location)]
+        argv = [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), *keep,
+                "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
         logfile = open(self.location.parent / "azurite.out", "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         logfile.close()
