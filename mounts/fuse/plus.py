@@ -46,7 +46,8 @@ class PlusFUSE(mfusepy.FUSE):  # type: ignore[misc]
             index += 1
             if filler(buf, _DOTS[index - 1].encode(), None, index, 0):
                 return 0
-        for name, attrs in entries[index - len(_DOTS):]:
+        for position in range(index - len(_DOTS), len(entries)):  # no slice: O(reply), not O(folder)
+            name, attrs = entries[position]
             index += 1
             ctypes.memset(ctypes.byref(st), 0, size)
             mfusepy.set_st_attrs(st, attrs, use_ns=self.use_ns)
