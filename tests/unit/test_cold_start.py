@@ -2,9 +2,9 @@
 
 ``runner job validate`` of a command job, from a fresh process without the fork server, imports no
 storage code (fsspec, adlfs, the Azure SDK, ``mounts``), no pipeline models, no Ray compute models and no
-job-recovery code (a pipeline job: no fsspec either); a read-only mount through the lean Azure client never imports adlfs or the Azure
-SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a child under ``python -X importtime``,
-whose report names every module the command imported.
+job-recovery code (a pipeline job: no fsspec either); a read-only mount through the lean Azure client
+never imports adlfs or the Azure SDK (``mounts.stores.deferred``) nor fsspec. Each command runs in a
+child under ``python -X importtime``, whose report names every module the command imported.
 """
 
 from __future__ import annotations

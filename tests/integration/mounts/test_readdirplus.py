@@ -53,7 +53,8 @@ def folder() -> Iterator[tuple[str, dict[str, int]]]:
     fs.rm(root, recursive=True)
 
 
-def mount_and_walk(kind: type[Counting], root: str, tmp_path: Path) -> tuple[Counting, dict[str, os.stat_result]]:
+def mount_and_walk(kind: type[Counting], root: str,
+                   tmp_path: Path) -> tuple[Counting, dict[str, os.stat_result]]:
     fs = fsspec.filesystem("memory")
     prefetcher = Prefetcher(fsspec_range_fetch(fs))
     operations = kind(fs, root, prefetcher)
