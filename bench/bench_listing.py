@@ -33,7 +33,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_ro_mount import RCLONE_MOUNT_FLAGS, wait_ready
+from bench.bench_ro_mount import RCLONE_MOUNT_FLAGS, check_exit, unmount, wait_ready
 from bench.bench_scale import _cpu_model
 from bench.common import (
     CODE,
@@ -41,7 +41,6 @@ from bench.common import (
     Cleanup,
     child_ops,
     force_unmount,
-    is_mountpoint,
     load_average,
     machine_info,
     median,
@@ -74,13 +73,9 @@ def one_run(tool: str, folder: Path, files: int, work: Path, cleanup: Cleanup) -
         ready = wait_ready(mountpoint, child, started, timeout=600)
         listed = run_child(child_ops("list-tree", "--dir", str(mountpoint)), cleanup).json()
     finally:
-        if tool != "rclone" and child.proc.stdin is not None:
-            child.proc.stdin.close()  # the child leaves its ``with`` block and unmounts
-        else:
-            subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
+        unmount(child, mountpoint)
     result = child.finish(timeout=120)
-    if is_mountpoint(mountpoint) or result.returncode != 0:
-        raise RuntimeError(f"{tool} mount ended badly ({result.returncode}): {result.stderr[-2000:]}")
+    check_exit(tool, result, mountpoint)
     if listed["files"] != files:
         raise RuntimeError(f"{tool}: listed {listed['files']} files through the mount, expected {files}")
     return {"ready_s": ready, "list_s": float(listed["seconds"]), "cpu_s": result.cpu_s,

@@ -147,8 +147,7 @@ def run_ours(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Cleanup
         samples.add("ours", "ready_s", wait_ready(mountpoint, child, started))
         read_through(mountpoint, sets, cleanup, "ours", samples, digests)
     finally:
-        if child.proc.stdin is not None:
-            child.proc.stdin.close()  # the child leaves its ``with`` block and unmounts
+        unmount(child, mountpoint)
     result = child.finish(timeout=60)
     check_exit("ours", result, mountpoint)
     info = result.json()
@@ -172,12 +171,21 @@ def run_rclone(azurite: Azurite, work: Path, sets: list[DataSet], cleanup: Clean
         samples.add("rclone", "ready_s", wait_ready(mountpoint, child, started))
         read_through(mountpoint, sets, cleanup, "rclone", samples, digests)
     finally:
-        subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
+        unmount(child, mountpoint)
     result = child.finish(timeout=60)
     check_exit("rclone", result, mountpoint)
     samples.add("rclone", "rss_mb", result.max_rss_mb)
     samples.add("rclone", "cpu_s", result.cpu_s)
     samples.add("rclone", "cpu_mount_s", result.cpu_s)
+
+
+def unmount(child: Child, mountpoint: Path) -> None:
+    """End a mount: ours (a child with a stdin pipe) leaves its ``with`` block and unmounts when its stdin
+    closes; rclone's mount is taken away with ``fusermount3 -u``, and the process then exits."""
+    if child.proc.stdin is not None:
+        child.proc.stdin.close()
+    else:
+        subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
 
 
 def check_exit(tool: str, result: ChildResult, mountpoint: Path) -> None:

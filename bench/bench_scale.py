@@ -48,7 +48,7 @@ if __package__ in (None, ""):
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_ro_mount import RCLONE_MOUNT_FLAGS, wait_ready
+from bench.bench_ro_mount import RCLONE_MOUNT_FLAGS, check_exit, unmount, wait_ready
 from bench.bench_transfer import RCLONE_DOWNLOAD_FLAGS, RCLONE_UPLOAD_FLAGS
 from bench.common import (
     CODE,
@@ -61,7 +61,6 @@ from bench.common import (
     check_tree,
     child_ops,
     force_unmount,
-    is_mountpoint,
     machine_info,
     print_out,
     rclone_elapsed,
@@ -202,13 +201,9 @@ def bench_mount(azurite: Azurite, data: ScaleSet, digests: dict[str, str], work:
             ready = wait_ready(mountpoint, child, started, timeout=600)
             steps = read_through(mountpoint, data, digests, cleanup, tool)
         finally:
-            if tool == "ours" and child.proc.stdin is not None:
-                child.proc.stdin.close()  # the child leaves its ``with`` block and unmounts
-            else:
-                subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False, capture_output=True)
+            unmount(child, mountpoint)
         result = child.finish(timeout=120)
-        if is_mountpoint(mountpoint) or result.returncode != 0:
-            raise RuntimeError(f"{tool} mount ended badly ({result.returncode}): {result.stderr[-2000:]}")
+        check_exit(tool, result, mountpoint)
         total = ready + steps["list_s"] + steps["read_s"]
         results.add("ro_mount", data, tool, figure(total, result, load, ready_s=ready, **steps))
 
