@@ -34,7 +34,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_ro_mount import RCLONE_MOUNT_FLAGS, check_exit, unmount, wait_ready
-from bench.bench_scale import _cpu_model
 from bench.common import (
     CODE,
     Child,
@@ -106,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = "python bench/bench_listing.py " + " ".join(sys.argv[1:])
-    machine = {**machine_info(), "cpu": _cpu_model()}
+    machine = machine_info()
     figures: dict[int, dict[str, list[dict[str, float]]]] = {}
     loads: dict[int, list[str]] = {}
     with Cleanup() as cleanup, tempfile.TemporaryDirectory(prefix="runner-bench-listing-") as tmp:

@@ -378,7 +378,7 @@ def main() -> None:
         f"--{k} {getattr(args, k)}" for k in ("files", "gib", "depth", "sections", "runs")) + \
         (" --in-memory" if args.in_memory else "") + (" --write" if args.write else "")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    machine = {**machine_info(), "cpu": _cpu_model()}
+    machine = machine_info()
     sets = parse_sets(args.files, args.gib, args.depth)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     if args.in_memory and sections != ["upload"]:
@@ -422,13 +422,6 @@ def run_section(section: str, azurite: Azurite, data: ScaleSet, digests: dict[st
             bench_mount(azurite, data, digests, work, run, cleanup, results)
         elif section == "upload":
             bench_upload(azurite, data, local, work, run, cleanup, results)
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "?"
 
 
 if __name__ == "__main__":

@@ -478,7 +478,10 @@ def machine_info() -> dict[str, str]:
             return "?"
 
     free = out("free", "-g").splitlines()
+    models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+              if line.startswith("model name")]
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "nproc": out("nproc"),
+            "cpu": models[0] if models else "?",
             "memory": "{} total, {} used".format(*free[1].split()[1:3]) if len(free) > 1 else "?",
             "kernel": platform.release(), "python": platform.python_version(),
             "azurite": out(str(AZURITE_BIN), "--version"),
