@@ -204,6 +204,50 @@ def test_md5_mismatch_is_a_failure(memory_root: str, tmp_path: Path) -> None:
     assert not (tmp_path / "d" / "f").exists()
 
 
+class CutShortStore(FsspecStore):
+    """The memory store; a whole-file read delivers the first half of the file, then the connection
+    drops."""
+
+    def __init__(self) -> None:
+        super().__init__(fsspec.filesystem("memory"))
+
+    def read_range(self, item: RemoteFile, start: int, length: int | None, sink: Sink) -> None:
+        super().read_range(item, 0, item.size // 2, sink)
+        raise ConnectionError("connection dropped halfway")
+
+
+def test_a_small_file_cut_short_leaves_nothing_and_is_fetched_whole_again(memory_root: str,
+                                                                           tmp_path: Path) -> None:
+    """Small files are written in place in the staging folder: one cut short is removed, never
+    journaled as done, and the rerun fetches it whole."""
+    data = os.urandom(10_000)
+    put(memory_root, {"a/f.bin": data})
+    listing = CutShortStore().list_files(memory_root)
+    with pytest.raises(TransferFailed, match="dropped halfway"):
+        download_files(CutShortStore(), listing, tmp_path / "d", tmp_path / "s", quiet=True)
+    assert not (tmp_path / "d" / "a" / "f.bin").exists()
+    assert not (tmp_path / "s" / "done.jsonl").exists() or not (tmp_path / "s" / "done.jsonl").read_text()
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, listing, tmp_path / "d", tmp_path / "s", quiet=True)
+    assert (tmp_path / "d" / "a" / "f.bin").read_bytes() == data
+
+
+def test_a_link_where_a_file_goes_is_not_followed(memory_root: str, tmp_path: Path) -> None:
+    """A symlink planted in the staging folder at a file's place (pointing at a file this test made)
+    is never written through."""
+    put(memory_root, {"f": b"from the store", "g": b"other"})
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"must stay")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").symlink_to(outside)
+    store = FsspecStore(fsspec.filesystem("memory"))
+    with pytest.raises(TransferFailed) as info:
+        download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True)
+    assert info.value.failed == ["f"]
+    assert outside.read_bytes() == b"must stay"
+    assert (tmp_path / "d" / "g").read_bytes() == b"other"
+
+
 def test_upload_every_file_verified(memory_root: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     files = {"a/b/c.txt": b"x" * 10, "big.bin": os.urandom(3 * MiB + 1), "e": b""}
