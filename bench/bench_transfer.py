@@ -306,12 +306,17 @@ def main() -> None:
     parser.add_argument("--only", choices=["download", "upload"], help="run one section")
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--load", type=int, default=0, help="busy loops running beside the measurements")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="Azurite keeps blobs in memory: its disk writes (and their stalls) out of the "
+                             "figures")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets), \
+    with Cleanup() as cleanup, \
+            bench_environment(args.quick, cleanup, args.code, in_memory=args.in_memory) as environment, \
             busy_load(args.load, cleanup):
+        azurite, work, sets = environment
         rows: list[Row] = []
         if args.only in (None, "download"):
             rows += bench_downloads(azurite, work, sets, args.runs, cleanup)
@@ -333,10 +338,12 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
            command: str | None = None) -> None:
     only = getattr(args, "only", None)
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
-        (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else ""))
+        (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else "") + \
+        (" --in-memory" if getattr(args, "in_memory", False) else ""))
     parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
     title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "") + \
-        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "")
+        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
+        (" — Azurite in memory" if getattr(args, "in_memory", False) else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",

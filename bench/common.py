@@ -417,10 +417,10 @@ def seed(azurite: Azurite, local_root: Path, cleanup: Cleanup) -> float:
 
 
 @contextlib.contextmanager
-def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroot: Path | None = None
-                      ) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
+def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroot: Path | None = None,
+                      in_memory: bool = False) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
     """A temp work folder, our code (``use_code``), local data sets, a private Azurite with the data
-    uploaded once."""
+    uploaded once (``in_memory``: an Azurite that keeps its data in memory, see ``Azurite``)."""
     workroot = workroot or (Path(os.environ["BENCH_WORKROOT"]) if os.environ.get("BENCH_WORKROOT") else None)
     if workroot is not None:
         workroot.mkdir(parents=True, exist_ok=True)
@@ -432,7 +432,7 @@ def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroo
     started = time.perf_counter()
     make_local_data(local, sets)
     log.info("local data ready in %.1fs", time.perf_counter() - started)
-    azurite = Azurite(work / "azurite", cleanup)
+    azurite = Azurite(work / "azurite", cleanup, in_memory=in_memory)
     azurite.start()
     log.info("seeded Azurite in %.1fs", seed(azurite, local, cleanup))
     yield azurite, work, sets
