@@ -201,6 +201,8 @@ def upload_run(azurite: Azurite, data: DataSet, local: Path, run: int, cleanup: 
     blobs are then read back and checked against the source's SHA-256 (untimed) and dropped."""
     src = local / data.name
     for tool in rotated(UPLOAD_TOOLS, run):
+        if azurite.in_memory:  # dropped blobs stay in its memory until its garbage collection: start empty
+            azurite.restart()
         container = f"up-{tool}-{data.name}-{run}"
         target = f"{container}/{data.name}"
         if tool == "rclone":
