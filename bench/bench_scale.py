@@ -39,7 +39,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,28 +134,11 @@ def remote(data: ScaleSet) -> str:
 
 
 # -- download -------------------------------------------------------------------------------------------
-# This VM's balloon reports free memory to its host, which drops it; the kernel hands out reported pages
-# last, so once a page cache has used the still-backed ones (~9 GiB here) each new page costs a host
-# fault, for any tool (bench/RESULTS.md, "why 10 GiB costs more"). ``--prefault-gib N`` touches N GiB of
-# memory in a throwaway process before each timed run (untimed), so the run finds backed pages, as on a
-# machine without that reporting.
-PREFAULT = ("import mmap, sys\nm = mmap.mmap(-1, int(sys.argv[1]) << 30)\n"
-            "for o in range(0, len(m), 4096): m[o] = 1")
-
-
-def prefault(gib: int, cleanup: Cleanup) -> None:
-    if gib > 0:
-        started = time.perf_counter()
-        run_child([sys.executable, "-c", PREFAULT, str(gib)], cleanup)
-        log.info("touched %d GiB of memory in %.1f s (untimed)", gib, time.perf_counter() - started)
-
-
 def bench_download(azurite: Azurite, data: ScaleSet, digests: dict[str, str], work: Path, run: int,
-                   cleanup: Cleanup, results: Results, prefault_gib: int = 0) -> None:
+                   cleanup: Cleanup, results: Results) -> None:
     dest = work / "download"
     for tool in rotated(TOOLS, run):
         shutil.rmtree(dest, ignore_errors=True)
-        prefault(prefault_gib, cleanup)
         load = loadavg()
         if tool == "rclone":
             result = run_child(["rclone", "copy", rclone_remote(remote(data)), str(dest / "data"),
@@ -389,16 +371,12 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
     parser.add_argument("--title", default="", help="suffix of the RESULTS.md section title")
     parser.add_argument("--clean", action="store_true", help="remove the data and Azurite's files at the end")
-    parser.add_argument("--prefault-gib", type=int, default=0,
-                        help="touch N GiB of memory before each timed download (see PREFAULT)")
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps nothing on disk (upload only: its PUT rate holds at 100k files)")
     args = parser.parse_args()
     args.command = "python bench/bench_scale.py " + " ".join(
         f"--{k} {getattr(args, k)}" for k in ("files", "gib", "depth", "sections", "runs")) + \
-        (" --in-memory" if args.in_memory else "") + \
-        (f" --prefault-gib {args.prefault_gib}" if args.prefault_gib else "") + \
-        (" --write" if args.write else "")
+        (" --in-memory" if args.in_memory else "") + (" --write" if args.write else "")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     sets = parse_sets(args.files, args.gib, args.depth)
@@ -423,8 +401,7 @@ def main() -> None:
                 seed(azurite, local, data, cleanup)
             azurite.restart()
             for section in sections:
-                run_section(section, azurite, data, digests, local, work, args.runs, cleanup, results,
-                            args.prefault_gib)
+                run_section(section, azurite, data, digests, local, work, args.runs, cleanup, results)
                 text = report(args, machine, sets, results, started)
                 if args.write:
                     write_section(f"Scale: files, GiB, depth ({CODE.label}){args.title}", text)
@@ -433,14 +410,14 @@ def main() -> None:
 
 
 def run_section(section: str, azurite: Azurite, data: ScaleSet, digests: dict[str, str], local: Path,
-                work: Path, runs: int, cleanup: Cleanup, results: Results, prefault_gib: int = 0) -> None:
+                work: Path, runs: int, cleanup: Cleanup, results: Results) -> None:
     if section == "cache":
         if data.kind == "files":
             bench_cache(azurite, data, digests, work, max(runs, 2), cleanup, results)
         return
     for run in range(runs):
         if section == "download":
-            bench_download(azurite, data, digests, work, run, cleanup, results, prefault_gib)
+            bench_download(azurite, data, digests, work, run, cleanup, results)
         elif section == "ro_mount":
             bench_mount(azurite, data, digests, work, run, cleanup, results)
         elif section == "upload":
