@@ -97,8 +97,9 @@ class DownloadStrategy:
             files = store.list_files(source.path)
         except (OSError, ValueError) as exc:
             raise TransferFailed(f"cannot list {source.url}: {exc}", failed=[source.url]) from exc
+        # ``into`` is the job's data/ or the cache's partial entry: nothing reads it before this returns
         download_files(store, files, into, state, options=self.options, quiet=self.quiet,
-                       description=f"download {Path(source.path).name or source.url}")
+                       description=f"download {Path(source.path).name or source.url}", in_place=True)
 
 
 def _remove(*folders: Path) -> None:

@@ -11,12 +11,12 @@ How a download goes:
 * bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
   memory is ``workers x 1 MiB`` whatever the file sizes; each buffer goes to the file in writes of at
   most ``WRITE_SIZE`` (see there: that halves the kernel's CPU per GiB);
-* ``dest`` is a staging folder nothing reads before the whole transfer succeeded (a job's ``data/``, a
-  cache entry's partial folder); a file fetched in one request is written in place there, a ranged one
-  in ``<state>/tmp/<id>.part`` (renamed into place when complete); either is journaled as done only
-  after its size matched, and its MD5 where the store keeps one (see ``TransferOptions.wants_md5`` for
-  ranged files), and a whole file that failed is removed; on Azure every read is checked against the
-  listed etag, so a blob replaced mid-download fails instead of mixing;
+* data lands in ``<state>/tmp/<id>.part`` and replaces its destination only after its size matched,
+  and its MD5 where the store keeps one (see ``TransferOptions.wants_md5`` for ranged files); with
+  ``in_place`` (``dest`` is a private staging folder: a job's ``data/``, a cache entry's partial
+  folder) a file fetched in one request and not there yet is written at its destination instead, and
+  removed if it fails; either is journaled as done only once verified. On Azure every read is checked
+  against the listed etag, so a blob replaced mid-download fails instead of mixing;
 * resume: a finished file is appended to ``<state>/done.jsonl`` (rel, size, etag) and skipped by a rerun
   when it is still there with that size; a large file keeps its ``.part`` data plus
   ``<state>/parts/<id>.json`` (etag, size, finished part offsets, and how far each failed part got),
@@ -110,9 +110,10 @@ class Downloader:
     """Copies ``RemoteFile``s from a store into ``dest`` (see the module docstring)."""
 
     def __init__(self, store: BlobStore, dest: Path, state: Path, options: TransferOptions,
-                 progress: TransferProgress) -> None:
+                 progress: TransferProgress, *, in_place: bool = False) -> None:
         self.store, self.dest, self.state = store, dest, state
         self.options, self.progress = options, progress
+        self.in_place = in_place  # ``dest`` is a private staging folder (see ``_fetch_whole``)
         self.failures = FailureLog()
         self._abort = threading.Event()
         self._made_dirs: set[Path] = set()
@@ -182,16 +183,19 @@ class Downloader:
             self.failures.record(rel, exc)
 
     def _fetch_whole(self, item: RemoteFile, dest: Path) -> None:
-        """Fetch a file in one request, written in place at ``dest``: ``dest``'s folder is a staging
-        folder nothing reads before the whole download finished (a job's ``data/``, a cache entry's
-        partial folder), and the journal, not the file's presence, says it is done. A staged copy
-        renamed across folders cost as much as the write (py-spy, 2,000 x 64 KiB: create 12 %,
-        write 12 %, rename 10 % of the time; bench/RESULTS.md)."""
+        """Fetch a file in one request. With ``in_place`` (``dest`` is a private staging folder nothing
+        reads before the whole download succeeded) a file not there yet is written at ``dest`` itself,
+        and the journal, not the file's presence, says it is done: staging it elsewhere and renaming it
+        cost as much as the write (py-spy, 2,000 x 64 KiB: create 12 %, write 12 %, rename 10 %;
+        bench/RESULTS.md). Otherwise, or when something is at ``dest`` already (a user's file, what a
+        crash left, a link), it goes to ``<state>/tmp`` and replaces ``dest`` only once verified."""
         digest = hashlib.md5() if self.options.wants_md5(item) else None
         self._make_parent(dest)
-        # a raw descriptor: no buffered-file setup (fstat, isatty ioctl, lseek) for each small file;
-        # O_NOFOLLOW: a link where the file goes is never followed out of the staging folder
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        target, fd = dest, _create_new(dest) if self.in_place else -1
+        if fd < 0:
+            target = self.state / "tmp" / f"{file_id(item.rel)}.part"
+            # a raw descriptor: no buffered-file setup (fstat, isatty ioctl, lseek) for each small file
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         written = 0
         try:
             def sink(chunk: memoryview) -> None:
@@ -207,10 +211,12 @@ class Downloader:
             self.store.read_range(item, 0, None, sink)
             _verify(item, written, digest.digest() if digest else None, self.options)
         except BaseException:
-            dest.unlink(missing_ok=True)  # a file cut short is worth nothing: a rerun fetches it whole
+            target.unlink(missing_ok=True)  # ours, cut short or wrong: a rerun fetches it whole
             raise
         finally:
             os.close(fd)
+        if target != dest:
+            os.replace(target, dest)
         self.journal.record(item)
         self.progress.file_done()
 
@@ -279,6 +285,15 @@ def _verify(item: RemoteFile, size: int, md5: bytes | None, options: TransferOpt
         raise OSError("MD5 mismatch: the downloaded content differs from the store's")
 
 
+def _create_new(path: Path) -> int:
+    """A descriptor of ``path`` created now, or -1 when something is there already (never opened: a
+    link planted there is not followed)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return -1
+
+
 def _write_all(fd: int, chunk: memoryview) -> None:
     """Write all of ``chunk`` at the file's position, at most ``WRITE_SIZE`` per call."""
     while chunk:
@@ -295,8 +310,10 @@ def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:
 
 def download_files(store: BlobStore, files: list[RemoteFile], dest: Path, state: Path, *,
                    options: TransferOptions | None = None, quiet: bool = False,
-                   description: str = "download") -> None:
-    """Download ``files`` into ``dest`` (resumable through ``state``); raise ``TransferFailed``."""
+                   description: str = "download", in_place: bool = False) -> None:
+    """Download ``files`` into ``dest`` (resumable through ``state``); raise ``TransferFailed``.
+    ``in_place``: ``dest`` is a private staging folder that nothing reads before this returns (a job's
+    ``data/``, a cache entry's partial folder), never a user's folder."""
     total = sum(f.size for f in files)
     with TransferProgress(description, total, len(files), quiet=quiet) as progress:
-        Downloader(store, dest, state, options or TransferOptions(), progress).run(files)
+        Downloader(store, dest, state, options or TransferOptions(), progress, in_place=in_place).run(files)

@@ -216,35 +216,58 @@ class CutShortStore(FsspecStore):
         raise ConnectionError("connection dropped halfway")
 
 
-def test_a_small_file_cut_short_leaves_nothing_and_is_fetched_whole_again(memory_root: str,
-                                                                           tmp_path: Path) -> None:
-    """Small files are written in place in the staging folder: one cut short is removed, never
-    journaled as done, and the rerun fetches it whole."""
+@pytest.mark.parametrize("in_place", [True, False])
+def test_a_small_file_cut_short_leaves_nothing_and_is_fetched_whole_again(memory_root: str, tmp_path: Path,
+                                                                           in_place: bool) -> None:
+    """Written in place in a staging folder or staged in the state folder: a file cut short is removed,
+    never journaled as done, and the rerun fetches it whole."""
     data = os.urandom(10_000)
     put(memory_root, {"a/f.bin": data})
     listing = CutShortStore().list_files(memory_root)
     with pytest.raises(TransferFailed, match="dropped halfway"):
-        download_files(CutShortStore(), listing, tmp_path / "d", tmp_path / "s", quiet=True)
+        download_files(CutShortStore(), listing, tmp_path / "d", tmp_path / "s", quiet=True,
+                       in_place=in_place)
     assert not (tmp_path / "d" / "a" / "f.bin").exists()
+    assert not list((tmp_path / "s" / "tmp").iterdir())
     assert not (tmp_path / "s" / "done.jsonl").exists() or not (tmp_path / "s" / "done.jsonl").read_text()
     store = FsspecStore(fsspec.filesystem("memory"))
-    download_files(store, listing, tmp_path / "d", tmp_path / "s", quiet=True)
+    download_files(store, listing, tmp_path / "d", tmp_path / "s", quiet=True, in_place=in_place)
     assert (tmp_path / "d" / "a" / "f.bin").read_bytes() == data
 
 
-def test_a_link_where_a_file_goes_is_not_followed(memory_root: str, tmp_path: Path) -> None:
-    """A symlink planted in the staging folder at a file's place (pointing at a file this test made)
-    is never written through."""
+@pytest.mark.parametrize("in_place", [True, False])
+def test_a_file_already_at_the_destination_is_replaced_only_once_verified(memory_root: str, tmp_path: Path,
+                                                                           in_place: bool) -> None:
+    """A file already where a download goes (a user's file in ``model download``'s folder, what a crash
+    left in a staging folder) keeps its content when the download fails, and is replaced whole when it
+    succeeds."""
+    put(memory_root, {"f": b"from the store"})
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"the user's own file")
+    listing = CutShortStore().list_files(memory_root)
+    with pytest.raises(TransferFailed):
+        download_files(CutShortStore(), listing, tmp_path / "d", tmp_path / "s", quiet=True,
+                       in_place=in_place)
+    assert (tmp_path / "d" / "f").read_bytes() == b"the user's own file"
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, listing, tmp_path / "d", tmp_path / "s", quiet=True, in_place=in_place)
+    assert (tmp_path / "d" / "f").read_bytes() == b"from the store"
+
+
+def test_a_link_where_a_file_goes_is_replaced_not_followed(memory_root: str, tmp_path: Path) -> None:
+    """A symlink planted in the staging folder at a file's place (pointing at a file this test made) is
+    never written through: the file replaces the link."""
     put(memory_root, {"f": b"from the store", "g": b"other"})
     outside = tmp_path / "outside.txt"
     outside.write_bytes(b"must stay")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "f").symlink_to(outside)
     store = FsspecStore(fsspec.filesystem("memory"))
-    with pytest.raises(TransferFailed) as info:
-        download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True)
-    assert info.value.failed == ["f"]
+    download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True,
+                   in_place=True)
     assert outside.read_bytes() == b"must stay"
+    assert not (tmp_path / "d" / "f").is_symlink()
+    assert (tmp_path / "d" / "f").read_bytes() == b"from the store"
     assert (tmp_path / "d" / "g").read_bytes() == b"other"
 
 
