@@ -190,8 +190,10 @@ class Downloader:
         bench/RESULTS.md). Otherwise, or when something is at ``dest`` already (a user's file, what a
         crash left, a link), it goes to ``<state>/tmp`` and replaces ``dest`` only once verified."""
         digest = hashlib.md5() if self.options.wants_md5(item) else None
-        self._make_parent(dest)
-        target, fd = dest, _create_new(dest) if self.in_place else -1
+        target, fd = dest, -1
+        if self.in_place:
+            self._make_parent(dest)
+            fd = _create_new(dest)
         if fd < 0:
             target = self.state / "tmp" / f"{file_id(item.rel)}.part"
             # a raw descriptor: no buffered-file setup (fstat, isatty ioctl, lseek) for each small file
@@ -216,6 +218,7 @@ class Downloader:
         finally:
             os.close(fd)
         if target != dest:
+            self._make_parent(dest)  # a user's folder gets no subfolder for a file that failed
             os.replace(target, dest)
         self.journal.record(item)
         self.progress.file_done()

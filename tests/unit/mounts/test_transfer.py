@@ -228,6 +228,8 @@ def test_a_small_file_cut_short_leaves_nothing_and_is_fetched_whole_again(memory
         download_files(CutShortStore(), listing, tmp_path / "d", tmp_path / "s", quiet=True,
                        in_place=in_place)
     assert not (tmp_path / "d" / "a" / "f.bin").exists()
+    if not in_place:  # a user's folder: not even the subfolder of a file that failed
+        assert not (tmp_path / "d" / "a").exists()
     assert not list((tmp_path / "s" / "tmp").iterdir())
     assert not (tmp_path / "s" / "done.jsonl").exists() or not (tmp_path / "s" / "done.jsonl").read_text()
     store = FsspecStore(fsspec.filesystem("memory"))
