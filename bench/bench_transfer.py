@@ -312,6 +312,9 @@ def main() -> None:
                         help="Azurite keeps blobs in memory: its disk writes (and their stalls) out of the "
                              "figures")
     args = parser.parse_args()
+    if args.in_memory and args.only != "upload":
+        parser.error("--in-memory goes with --only upload (Azurite restarts before each download set: an "
+                     "Azurite in memory would lose the data)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()

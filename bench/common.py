@@ -420,7 +420,8 @@ def seed(azurite: Azurite, local_root: Path, cleanup: Cleanup) -> float:
 def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroot: Path | None = None,
                       in_memory: bool = False) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
     """A temp work folder, our code (``use_code``), local data sets, a private Azurite with the data
-    uploaded once (``in_memory``: an Azurite that keeps its data in memory, see ``Azurite``)."""
+    uploaded once (``in_memory``: an Azurite that keeps its data in memory, see ``Azurite``, for uploads
+    only: nothing is seeded)."""
     workroot = workroot or (Path(os.environ["BENCH_WORKROOT"]) if os.environ.get("BENCH_WORKROOT") else None)
     if workroot is not None:
         workroot.mkdir(parents=True, exist_ok=True)
@@ -434,7 +435,8 @@ def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroo
     log.info("local data ready in %.1fs", time.perf_counter() - started)
     azurite = Azurite(work / "azurite", cleanup, in_memory=in_memory)
     azurite.start()
-    log.info("seeded Azurite in %.1fs", seed(azurite, local, cleanup))
+    if not in_memory:
+        log.info("seeded Azurite in %.1fs", seed(azurite, local, cleanup))
     yield azurite, work, sets
 
 
