@@ -21,7 +21,9 @@ How a download goes:
   when it is still there with that size; a large file keeps its ``.part`` data plus
   ``<state>/parts/<id>.json`` (etag, size, finished part offsets, and how far each failed part got),
   so a rerun fetches only the missing bytes. Within one run the store resumes a dropped read from the
-  byte it reached (``mounts.retry``: for up to ``RUNNER_RETRY_TOTAL_S`` of failures).
+  byte it reached (``mounts.retry``: for up to ``RUNNER_RETRY_TOTAL_S`` of failures). A resumed
+  ``in_place`` download ends by removing what the listing no longer names (``prune_unlisted``: a
+  file deleted from the store since the interrupted run), so it holds what a fresh one would.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class Downloader:
         for sub in ("tmp", "parts"):
             (state / sub).mkdir(parents=True, exist_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
+        # a staging folder that holds something already is an interrupted download being resumed: what
+        # the listing no longer names is removed at the end (a file deleted from the store meanwhile)
+        self._resuming = in_place and _non_empty(dest)
         self.journal = DownloadJournal(state / "done.jsonl")
 
     def run(self, files: Iterable[RemoteFile]) -> None:
@@ -127,10 +132,13 @@ class Downloader:
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="download")
         tasks = TaskWindow(pool, self.options.workers * TASKS_PER_WORKER)  # bounded, whatever the count
         self._parted: list[PartedFile] = []
+        listed: set[str] = set()
         total = 0
         try:
             for item in files:
                 total += 1
+                if self._resuming:
+                    listed.add(str(safe_relative(item.rel)))
                 self._schedule(tasks, item)
             pool.shutdown(wait=True)
         except BaseException:
@@ -142,6 +150,8 @@ class Downloader:
                 parted.close()
             self.journal.close()
         self.failures.raise_if_any("downloaded", total)
+        if self._resuming:
+            prune_unlisted(self.dest, listed)
 
     def _schedule(self, tasks: TaskWindow, item: RemoteFile) -> None:
         dest = self.dest / safe_relative(item.rel)
@@ -286,6 +296,27 @@ def _verify(item: RemoteFile, size: int, md5: bytes | None, options: TransferOpt
         raise OSError(f"size mismatch: expected {item.size} bytes, got {size}")
     if options.wants_md5(item) and md5 != item.md5:
         raise OSError("MD5 mismatch: the downloaded content differs from the store's")
+
+
+def _non_empty(folder: Path) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is not None
+
+
+def prune_unlisted(dest: Path, listed: set[str]) -> None:
+    """Remove from the staging folder ``dest`` every file and link whose relative path is not in
+    ``listed``, and the folders left empty, so a resumed download holds what a fresh one would. Links
+    are removed, never followed."""
+    for dirpath, dirnames, filenames in os.walk(dest, topdown=False):
+        folder = Path(dirpath)
+        prefix = folder.relative_to(dest).as_posix()
+        for name in [*filenames, *(d for d in dirnames if (folder / d).is_symlink())]:
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if rel not in listed:
+                log.info("removing %s: no longer in the store's listing", rel)
+                (folder / name).unlink()
+        if folder != dest and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _create_new(path: Path) -> int:

@@ -273,6 +273,42 @@ def test_a_link_where_a_file_goes_is_replaced_not_followed(memory_root: str, tmp
     assert (tmp_path / "d" / "g").read_bytes() == b"other"
 
 
+def test_a_resumed_staging_download_drops_what_the_store_no_longer_lists(memory_root: str,
+                                                                          tmp_path: Path) -> None:
+    """An interrupted fill resumed after files were deleted from the store ends with what a fresh
+    download would hold: the deleted files and their emptied folders go; a link is removed, and what
+    it points at (outside, made by this test) stays."""
+    put(memory_root, {"keep/a": b"a", "gone/b": b"b", "gone/deep/c": b"c", "top": b"t"})
+    store = FsspecStore(fsspec.filesystem("memory"))
+    listing = store.list_files(memory_root)
+    download_files(store, [f for f in listing if f.rel != "top"], tmp_path / "d", tmp_path / "s",
+                   quiet=True, in_place=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x").write_bytes(b"must stay")
+    (tmp_path / "d" / "keep" / "link").symlink_to(outside)
+    fs = fsspec.filesystem("memory")
+    fs.rm(f"{memory_root}/gone", recursive=True)
+    download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True,
+                   in_place=True)
+    assert digests(tmp_path / "d") == {k: hashlib.sha256(v).hexdigest()
+                                       for k, v in {"keep/a": b"a", "top": b"t"}.items()}
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["keep", "top"]
+    assert not (tmp_path / "d" / "keep" / "link").is_symlink()
+    assert (outside / "x").read_bytes() == b"must stay"
+
+
+def test_a_download_into_a_users_folder_leaves_the_users_other_files(memory_root: str,
+                                                                      tmp_path: Path) -> None:
+    put(memory_root, {"f": b"from the store"})
+    (tmp_path / "d" / "mine").mkdir(parents=True)
+    (tmp_path / "d" / "mine" / "notes.txt").write_bytes(b"the user's")
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, store.list_files(memory_root), tmp_path / "d", tmp_path / "s", quiet=True)
+    assert (tmp_path / "d" / "mine" / "notes.txt").read_bytes() == b"the user's"
+    assert (tmp_path / "d" / "f").read_bytes() == b"from the store"
+
+
 def test_upload_every_file_verified(memory_root: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     files = {"a/b/c.txt": b"x" * 10, "big.bin": os.urandom(3 * MiB + 1), "e": b""}
