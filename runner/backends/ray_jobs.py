@@ -229,6 +229,10 @@ class RayJobsClient:
             raise
         return result
 
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job the cluster knows, each as ``info`` gives it."""
+        return list(self._request("GET", "/api/jobs/"))
+
     def logs(self, submission_id: str) -> str:
         return str(self._request("GET", f"/api/jobs/{_quote(submission_id)}/logs")["logs"])
 

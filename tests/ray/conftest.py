@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,21 @@ def cache_dir() -> Path:
 class RayCluster:
     address: str  # the dashboard on the host: http://127.0.0.2:<port>
     state: Path
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until no Ray job of the cluster is pending or running (a test starts on an idle cluster:
+        a worker job queues behind anything still holding the worker's one ``worker_tag``); fail naming
+        what is still there."""
+        from runner.backends.ray_jobs import TERMINAL, RayJobsClient
+
+        client = RayJobsClient(self.address)
+        deadline = time.monotonic() + timeout
+        while busy := {j.get("submission_id"): j.get("status") for j in client.jobs()
+                       if j.get("status") not in TERMINAL}:
+            if time.monotonic() > deadline:
+                pytest.fail(f"Ray jobs of earlier tests still run after {timeout:.0f} s: {busy}",
+                            pytrace=False)
+            time.sleep(0.5)
 
     def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
         """Run ``command`` inside the cluster's network namespace."""

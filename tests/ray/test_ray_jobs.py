@@ -30,6 +30,7 @@ def ws(workspace_dir: Path, ray_cluster: Any, azure_container: Any, docker_clien
     """A workspace with an Azure datastore ``az`` (a fresh Azurite container) and the compute ``ray``
     (the session's cluster) writing there."""
     monkeypatch.setenv("RUNNER_CANCEL_GRACE_S", "3")
+    ray_cluster.wait_idle()
     create_azure_datastore(workspace_dir, tmp_path, azure_container)
     cli(workspace_dir, "compute", "create", "--name", "ray", "--type", "ray",
         "--address", ray_cluster.address, "--datastore", "az", check=True)
@@ -168,7 +169,7 @@ def test_a_cluster_that_disappears_fails_the_job_but_keeps_what_reached_the_node
     os.kill(show(ws, "r-kept")["runner_pid"], signal.SIGKILL)  # nobody follows it while it runs
     deadline = time.monotonic() + 60  # (no runner command meanwhile: it would start a new follower)
     while not any(p.name == "result.json" for p in _control(ws, "r-kept")):
-        assert time.monotonic() < deadline, "the node did not record a result"
+        assert time.monotonic() < deadline, _why_no_result(ws, ray_cluster, "r-kept")
         time.sleep(0.5)
     os.kill(gone_follower, signal.SIGKILL)
     for name in ("r-gone", "r-kept"):
@@ -188,6 +189,20 @@ def test_a_cluster_that_disappears_fails_the_job_but_keeps_what_reached_the_node
     while RayJobsClient(ray_cluster.address).info("r-gone")["status"] not in TERMINAL:
         assert time.monotonic() < deadline, "the stopped job did not end"
         time.sleep(0.5)
+
+
+def _why_no_result(ws: Path, ray_cluster: Any, name: str) -> str:
+    """What Ray and the node say about ``name`` (for the failure message of a job that did not end)."""
+    client = RayJobsClient(ray_cluster.address)
+    info = client.info(name) or {}
+    node_log = ws / "jobs" / name / "node_runner.log"
+    others = {j.get("submission_id"): j.get("status") for j in client.jobs()
+              if j.get("submission_id") != name}
+    return (f"the node did not record a result for {name}: Ray says {info.get('status')} "
+            f"({info.get('message')!r}); the cluster's other jobs {others}; "
+            f"control files {[p.name for p in _control(ws, name)]}; "
+            f"Ray's log:\n{client.logs(name)[-3000:]}\n"
+            f"node log: {node_log.read_text()[-3000:] if node_log.exists() else '(none here)'}")
 
 
 def _control(ws: Path, name: str) -> list[Path]:

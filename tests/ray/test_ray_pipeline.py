@@ -61,6 +61,7 @@ def test_steps_on_the_cluster_and_here(workspace_dir: Path, ray_cluster: Any, az
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     ws = workspace_dir
     monkeypatch.setenv("RUNNER_PIPELINE_MAX_PARALLEL", "1")  # one local slot: the cluster's steps need none
+    ray_cluster.wait_idle()
     create_azure_datastore(ws, tmp_path, azure_container)
     cli(ws, "compute", "create", "--name", "ray", "--type", "ray", "--address", ray_cluster.address,
         "--datastore", "az", check=True)
