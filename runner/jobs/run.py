@@ -281,12 +281,12 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     tracker.lap("container_create_start")
     tracker.extra["network"] = handle.network
     try:
-        if not backend.capabilities.host_process_group:  # a container outlives a runner that dies
-            deadline = time.time() + plan.timeout_s if plan.timeout_s else None
-            tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline,
-                                              cancel_grace_s(), job_dir.runner_log)
         if backend.capabilities.host_process_group:  # recovery kills it only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
+        # a container outlives a runner that dies; a host process would run on with nobody reading it
+        deadline = time.time() + plan.timeout_s if plan.timeout_s else None
+        tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline, cancel_grace_s(),
+                                          job_dir.runner_log)
         started_at = utcnow()
         outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
                             log_path=job_dir.std_log, echo=echo,

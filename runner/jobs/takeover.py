@@ -1,9 +1,14 @@
 """What a job's watchdog (``runner.jobs.watchdog``) does once the job's runner died: keep the
-container's log, stop it at the job's timeout, then clean up and record the end as recovery would."""
+container's log, stop it at the job's timeout, then clean up and record the end as recovery would.
+A host process (the process backend) is stopped at once: its output went through a pipe to the runner,
+and it would run on with nobody reading it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -13,10 +18,10 @@ from typing import BinaryIO
 from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
 from runner.errors import RunnerError
-from runner.jobs.recovery import job_dir_of, log_keeper, mark_lost, release_resources
+from runner.jobs.recovery import job_dir_of, log_keeper, mark_lost, process_start_time, release_resources
 from runner.jobs.supervise import LOG_DRAIN_S
 from runner.plan.stored import plan_from_dict
-from runner.workspace.db import Workspace
+from runner.workspace.db import JobRecord, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,7 @@ POLL_S = 0.5
 class Watched:
     exit_code: int | None  # None: unknown (the container was removed by someone else)
     timed_out: bool
+    process_stopped: bool = False  # a host process, stopped because its runner died
 
 
 def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float) -> None:
@@ -35,14 +41,18 @@ def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace
     record = ws.get_job(job)
     if record.status.is_terminal:
         return  # the runner recorded the end before it died
-    log.info("job %s: its runner (pid %s) died; keeping its container's log until it ends",
-             job, record.runner_pid)
     backend = get_backend(record.backend or "docker")
     watched = None
-    with log_keeper(job_dir_of(ws, record).std_log, wait=True) as sink:
-        handle = backend.reattach(run, log_offset=sink.tell() if sink is not None else 0)
-        if handle is not None:
-            watched = _watch(handle, sink, deadline, grace_s)
+    if backend.capabilities.host_process_group:
+        log.info("job %s: its runner (pid %s) died; stopping its process group", job, record.runner_pid)
+        watched = _stop_process_group(record, grace_s)
+    else:
+        log.info("job %s: its runner (pid %s) died; keeping its container's log until it ends",
+                 job, record.runner_pid)
+        with log_keeper(job_dir_of(ws, record).std_log, wait=True) as sink:
+            handle = backend.reattach(run, log_offset=sink.tell() if sink is not None else 0)
+            if handle is not None:
+                watched = _watch(handle, sink, deadline, grace_s)
     record = ws.get_job(job)
     if record.status.is_terminal:
         return  # a runner command recovered the job meanwhile
@@ -95,10 +105,49 @@ def _watch(handle: RunHandle, sink: BinaryIO | None, deadline: float | None, gra
     return Watched(ended[0] if ended else None, timed_out)
 
 
+def _stop_process_group(record: JobRecord, grace_s: float) -> Watched | None:
+    """SIGTERM the job's process group and SIGKILL what is left of it after ``grace_s``; None when the
+    recorded process is not running any more (ended, or never recorded as Running: recovery's rule)."""
+    pid = int(record.container_id) if record.container_id and record.container_id.isdigit() else None
+    if pid is None or process_start_time(pid) != record.extra.get("process_start"):
+        return None
+    # the group is the job's (its leader checked just now); while any member lives its id is not reused
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while group_members(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if group_members(pid):
+        _signal_group(pid, signal.SIGKILL)
+    return Watched(exit_code=None, timed_out=False, process_stopped=True)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(entry))
+    return members
+
+
 def _reason(pid: int | None, status: str, watched: Watched | None, timeout: float | None) -> str:
     text = f"the runner process (pid {pid}) died while the job was {status}"
     if watched is None:
         return text
+    if watched.process_stopped:
+        return text + ("; the job's watchdog stopped its command (a host process: its output went to the "
+                       "runner); what it printed until then is in user_logs/std_log.txt")
     if watched.timed_out:
         limit = f" ({timeout:g} s)" if timeout else ""
         text += f"; the job's watchdog stopped its container at its limits.timeout{limit}"

@@ -1,4 +1,5 @@
-"""A job's watchdog: a small process that outlives a runner killed while its job's container runs.
+"""A job's watchdog: a small process that outlives a runner killed while its job's container runs
+(or its host process: ``runner.jobs.takeover`` stops that one at once; its output went to the runner).
 
 Why a detached process, not the container or the engine: Docker has no "maximum run time" a container
 could carry, and wrapping the command (``timeout``, a shell trap) depends on what the image holds and
@@ -18,8 +19,7 @@ nothing in the image, and a pipe tells it the moment its runner dies:
 * a runner that lives but hangs past the timeout (and its grace) by ``BACKSTOP_S`` gets its container
   stopped too.
 
-Recovery still works without a watchdog (killed with its runner, or never started: the process
-backend's output goes through a pipe to the runner and dies with it). While a watchdog keeps a job's
+Recovery still works without a watchdog (killed with its runner, or never started). While a watchdog keeps a job's
 log it holds a lock on it; recovery then leaves the log to it (``recovery.log_keeper``).
 
 It is started as ``python -S`` with this package's folder on ``sys.path`` and, until its runner dies,

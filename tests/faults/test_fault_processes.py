@@ -35,6 +35,7 @@ from jobs_support import (
 
 from mounts.fuse.lifecycle import abort_connection
 from runner.forkserver import server_pids
+from runner.jobs.recovery import process_start_time
 from runner.launch import ENV_SWITCH, server_paths
 
 pytestmark = pytest.mark.docker
@@ -137,6 +138,45 @@ def test_runner_and_watchdog_killed_the_next_command_recovers_and_keeps_the_log_
     assert final["status"] == "Failed" and "died while the job was Running" in final["error"]
     assert_whole_log(std_log(ws, "orphan3"), at_kill)  # the tail reached the log before removal
     assert_no_leftovers(docker_client, ws, "orphan3")
+
+
+HOST_JOB = """
+    command: >-
+      echo flushed > ${{outputs.o}}/part.txt;
+      trap 'echo TERM > ${{outputs.o}}/term.txt; exit 143' TERM;
+      (trap '' TERM; exec sleep 600) & echo $! > ${{outputs.o}}/child.pid;
+      echo started; wait
+    outputs:
+      o: {mode: upload}
+    environment:
+      image: runner/busybox:latest
+    """
+
+
+def test_runner_killed_its_host_process_job_is_stopped_by_the_watchdog(ws: Path, tmp_path: Path) -> None:
+    """A process-backend job's output goes through a pipe to its runner: once the runner is SIGKILLed,
+    the watchdog stops the job's whole process group (SIGTERM, then SIGKILL for what ignores it) and
+    records the end, with no runner command run; what the job staged is kept."""
+    job = write_job(tmp_path, HOST_JOB)
+    cli(ws, "job", "create", "--file", str(job), "--name", "host1", "--backend", "process", check=True)
+    record = wait_db(ws, "host1", lambda r: r["status"] == "Running" and "started" in std_log(ws, "host1"),
+                     what="the job to run")
+    staged = ws / "jobs" / "host1" / "outputs" / "o"
+    child = int((staged / "child.pid").read_text())  # in the job's process group, ignoring SIGTERM
+    assert process_start_time(child) is not None
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    try:
+        final = wait_db(ws, "host1", lambda r: r["status"] == "Failed", timeout=60, what="the watchdog")
+    finally:  # a test that fails here must not leave the job's processes running
+        if process_start_time(int(record["container_id"])) == record["extra"]["process_start"]:
+            os.killpg(int(record["container_id"]), signal.SIGKILL)
+    assert f"the runner process (pid {record['runner_pid']}) died while the job was Running" in final["error"]
+    assert "the job's watchdog stopped its command" in final["error"]
+    one_clear_message(final["error"])
+    assert (staged / "term.txt").read_text() == "TERM\n"  # asked to stop first
+    assert process_start_time(child) is None  # and what ignored that was killed
+    assert process_start_time(int(final["container_id"])) is None
+    assert (staged / "part.txt").read_text() == "flushed\n" and str(staged) in final["error"]  # kept
 
 
 def test_container_killed_fails_the_job_and_finalizes_what_it_wrote(ws: Path, tmp_path: Path,
