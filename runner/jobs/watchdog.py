@@ -19,8 +19,8 @@ nothing in the image, and a pipe tells it the moment its runner dies:
 * a runner that lives but hangs past the timeout (and its grace) by ``BACKSTOP_S`` gets its container
   stopped too.
 
-Recovery still works without a watchdog (killed with its runner, or never started). While a watchdog keeps a job's
-log it holds a lock on it; recovery then leaves the log to it (``recovery.log_keeper``).
+Recovery still works without a watchdog (killed with its runner, or never started). While a watchdog
+keeps a job's log it holds a lock on it; recovery then leaves the log to it (``recovery.log_keeper``).
 
 It is started as ``python -S`` with this package's folder on ``sys.path`` and, until its runner dies,
 imports nothing but ``os``, ``select``, ``sys`` and ``time`` (it costs a bare interpreter start, run
