@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from runner.errors import SourceLocation, SpecError
 from runner.spec.expressions import validate_command
 from runner.spec.job import EnvironmentField, ResourcesSpec, _strings
-from runner.spec.job_io import LITERAL_TYPES, IoName, JobInput, OutputSpec, StrictModel
+from runner.spec.job_io import LITERAL_TYPES, IoName, JobInput, LoadedSpec, OutputSpec
 from runner.spec.load import apply_overrides
 from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
 from runner.spec.validation import from_validation_error, runner_error
@@ -78,7 +78,7 @@ def normalize_input_decl(value: Any) -> Any:
     return data
 
 
-class CommandComponentSpec(StrictModel):
+class CommandComponentSpec(LoadedSpec):
     """A command component, as Azure ML's ``commandComponent`` YAML."""
 
     schema_: str | None = Field(default=None, alias="$schema")
@@ -100,9 +100,6 @@ class CommandComponentSpec(StrictModel):
     distribution: dict[str, Any] | None = None
     queue_settings: dict[str, Any] | None = None
     additional_includes: list[str] | None = None
-
-    _base_dir: Path = PrivateAttr(default_factory=lambda: Path.cwd())
-    _doc: Any = PrivateAttr(default=None)
 
     @field_validator("tags", "properties", "environment_variables", mode="before")
     @classmethod
@@ -155,26 +152,6 @@ class CommandComponentSpec(StrictModel):
             raise runner_error("additional_includes is not supported here",
                                "copy the files into the component's code folder")
         return value
-
-    @property
-    def base_dir(self) -> Path:
-        """The folder ``code`` and ``environment.build.path`` are relative to (the YAML's)."""
-        return self._base_dir
-
-    @property
-    def source(self) -> Path | None:
-        return self._doc.file if self._doc is not None else None
-
-    @property
-    def doc(self) -> YamlDoc | None:
-        return self._doc  # type: ignore[no-any-return]
-
-    def where(self, *field_path: str | int) -> SourceLocation:
-        return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
-
-    def to_yaml_dict(self) -> dict[str, Any]:
-        """YAML-ready plain data (defaults left out)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
 
     @property
     def reference(self) -> str:

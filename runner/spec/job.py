@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,15 +26,15 @@ from pydantic import (
     model_validator,
 )
 
-from runner.errors import SourceLocation
 from runner.spec.job_io import (
     IoName,
     JobInput,
+    LoadedSpec,
     OutputSpec,
     StrictModel,
 )
 from runner.spec.names import JOB_NAME_HINT, job_name_problem
-from runner.spec.validation import field_location, runner_error
+from runner.spec.validation import runner_error
 
 
 def _strings(value: Any) -> Any:
@@ -128,7 +127,7 @@ class LimitsSpec(StrictModel):
     timeout: int | None = Field(default=None, gt=0)  # seconds
 
 
-class CommandJobSpec(StrictModel):
+class CommandJobSpec(LoadedSpec):
     """A command job, as Azure ML's ``commandJob`` YAML."""
 
     schema_: str | None = Field(default=None, alias="$schema")
@@ -154,14 +153,9 @@ class CommandJobSpec(StrictModel):
     queue_settings: dict[str, Any] | None = None  # ignored
     parent_job_name: str | None = None  # the pipeline a step job belongs to
 
-    # factories are lambdas: pydantic inspects each factory's signature on every instance, and for a
-    # builtin (list, dict) that means parsing its text signature (~0.6 ms each)
-    _base_dir: Path = PrivateAttr(default_factory=lambda: Path.cwd())
-    _source: Path | None = PrivateAttr(default=None)
+    # factories are lambdas (see LoadedSpec)
     _warnings: list[str] = PrivateAttr(default_factory=lambda: [])
     _ignored: list[str] = PrivateAttr(default_factory=lambda: [])
-    _doc: Any = PrivateAttr(default=None)  # the YamlDoc it was loaded from, for plan-time locations
-    _overridden: dict[str, str] = PrivateAttr(default_factory=lambda: {})  # --set key -> raw value
 
     @field_validator("tags", "properties", "environment_variables", mode="before")
     @classmethod
@@ -200,27 +194,7 @@ class CommandJobSpec(StrictModel):
                         "set type: command (or remove it) for a command job")
         return "command" if value is None else value
 
-    # -- not part of the YAML -------------------------------------------------------------------------
-    @property
-    def base_dir(self) -> Path:
-        """The folder relative paths (code, local inputs, build.path) are relative to."""
-        return self._base_dir
-
-    @property
-    def source(self) -> Path | None:
-        """The YAML file this spec was loaded from (None when built in Python)."""
-        return self._source
-
-    def where(self, *field_path: str | int) -> SourceLocation:
-        """Where a field was written (file:line:col), or ``<python>`` for a job built in Python."""
-        return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
-
-    def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
-        """The dotted field and where it was written, for an error about its value; a value given
-        with ``--set`` is named as such (``inputs.x.path (from --set inputs.x.path=...)``)."""
-        field = ".".join(str(part) for part in field_path)
-        return field_location(field, self.where(*field_path), self._overridden)
-
+    # -- not part of the YAML (and LoadedSpec's base_dir, source, where, field_location) ----------------
     @property
     def warnings(self) -> list[str]:
         return list(self._warnings)
@@ -228,10 +202,6 @@ class CommandJobSpec(StrictModel):
     @property
     def ignored_fields(self) -> list[str]:
         return list(self._ignored)
-
-    def to_yaml_dict(self) -> dict[str, Any]:
-        """The spec as YAML-ready plain data (defaults left out, ``$schema`` spelled as in Azure)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CommandJobSpec):

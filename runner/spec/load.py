@@ -106,7 +106,6 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
         raise from_validation_error(exc, root=CommandJobSpec, data=data, doc=doc,
                                     overridden=applied) from exc
     spec._base_dir = doc.base_dir
-    spec._source = doc.file
     spec._doc = doc
     spec._overridden = applied
     check_spec(spec, doc)

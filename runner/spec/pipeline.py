@@ -21,18 +21,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from runner.errors import SourceLocation, SpecError
+from runner.errors import SpecError
 from runner.spec.job import _strings
-from runner.spec.job_io import IoName, JobInput, OutputSpec, StrictModel
+from runner.spec.job_io import IoName, JobInput, LoadedSpec, OutputSpec, StrictModel
 from runner.spec.load import apply_overrides
 from runner.spec.names import JOB_NAME_HINT, job_name_problem
-from runner.spec.validation import did_you_mean, field_location, from_validation_error, runner_error
+from runner.spec.validation import did_you_mean, from_validation_error, runner_error
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 PIPELINE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
@@ -119,7 +118,7 @@ class StepSpec(StrictModel):
         return value
 
 
-class PipelineJobSpec(StrictModel):
+class PipelineJobSpec(LoadedSpec):
     """A pipeline job, as Azure ML's ``pipelineJob`` YAML."""
 
     schema_: str | None = Field(default=None, alias="$schema")
@@ -136,10 +135,6 @@ class PipelineJobSpec(StrictModel):
     outputs: dict[IoName, OutputSpec] = Field(default_factory=dict)
     jobs: dict[IoName, StepSpec]
     identity: dict[str, Any] | None = None
-
-    _base_dir: Path = PrivateAttr(default_factory=lambda: Path.cwd())
-    _doc: Any = PrivateAttr(default=None)
-    _overridden: dict[str, str] = PrivateAttr(default_factory=lambda: {})
 
     @field_validator("tags", "properties", mode="before")
     @classmethod
@@ -174,33 +169,10 @@ class PipelineJobSpec(StrictModel):
                                "add jobs: <step name>: {type: command, component: ./component.yml}")
         return value
 
-    # -- not part of the YAML -------------------------------------------------------------------------
-    @property
-    def base_dir(self) -> Path:
-        """The folder relative paths (components, local inputs) are relative to."""
-        return self._base_dir
-
-    @property
-    def source(self) -> Path | None:
-        return self._doc.file if self._doc is not None else None
-
-    @property
-    def doc(self) -> YamlDoc | None:
-        return self._doc  # type: ignore[no-any-return]
-
-    def where(self, *field_path: str | int) -> SourceLocation:
-        return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
-
-    def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
-        field = ".".join(str(part) for part in field_path)
-        return field_location(field, self.where(*field_path), self._overridden)
-
+    # -- not part of the YAML (and LoadedSpec's base_dir, source, where, field_location) ----------------
     def settings_warnings(self) -> list[str]:
         return [f"{self.where('settings', key)}: settings.{key} is not a pipeline setting and is ignored"
                 f"{did_you_mean(key, KNOWN_SETTINGS)}" for key in self.settings.unknown]
-
-    def to_yaml_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
 
 
 def pipeline_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> PipelineJobSpec:
