@@ -1,0 +1,111 @@
+"""Who sets the speed of the 1 GiB download, the client or Azurite? (issue 21, target 4)
+
+    python bench/download_bound.py [--rounds 6] [--code HEAD]
+
+A private Azurite with the 1 GiB file (as ``bench_transfer.py``), one untimed run of each tool, then
+``--rounds`` rounds of ours (``DownloadStrategy``) and ``rclone copy`` (the same flags as
+``bench_transfer.py``), the order alternating. Per run: in-process seconds, the client's CPU, and the
+CPU that Azurite (its process and its children) used meanwhile. Azurite's CPU close to the run's
+seconds means its one JavaScript thread was busy the whole time: no client can go faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+from pathlib import Path
+
+if __package__ in (None, ""):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_transfer import RCLONE_DOWNLOAD_FLAGS, remote_path
+from bench.common import (
+    RCLONE_STATS_FLAGS,
+    Azurite,
+    Cleanup,
+    DataSet,
+    bench_environment,
+    child_ops,
+    median,
+    rclone_elapsed,
+    rclone_remote,
+    run_child,
+)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def azurite_cpu(azurite: Azurite) -> float:
+    """CPU of Azurite's process and its direct children (the node process under its launcher)."""
+    assert azurite.proc is not None, "Azurite is not running"
+    root = azurite.proc.pid
+    pids = [root]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            except OSError:
+                continue
+            if int(parent) == root:
+                pids.append(int(entry))
+    return sum(process_cpu(pid) for pid in pids)
+
+
+def one_run(tool: str, azurite: Azurite, data: DataSet, dest: Path,
+            cleanup: Cleanup) -> tuple[float, float, float]:
+    """(seconds, client CPU, Azurite CPU) of one download."""
+    shutil.rmtree(dest, ignore_errors=True)
+    before = azurite_cpu(azurite)
+    if tool == "rclone":
+        result = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
+                            *RCLONE_DOWNLOAD_FLAGS, *RCLONE_STATS_FLAGS], cleanup, env=azurite.rclone_env())
+        seconds, cpu = rclone_elapsed(result.stderr), result.cpu_s
+    else:
+        argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), "--file")
+        result = run_child(argv, cleanup, env=azurite.child_env())
+        said = result.json()
+        seconds, cpu = float(said["seconds"]), float(said["cpu"])
+    spent = azurite_cpu(azurite) - before
+    shutil.rmtree(dest, ignore_errors=True)
+    return seconds, cpu, spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runs: dict[str, list[tuple[float, float, float]]] = {"ours": [], "rclone": []}
+    with Cleanup() as cleanup, bench_environment(False, cleanup, args.code) as (azurite, work, sets):
+        data, dest = sets[0], work / "download"
+        azurite.restart()
+        for tool in runs:  # untimed: Azurite's first reads after its restart are slow
+            one_run(tool, azurite, data, dest, cleanup)
+        for number in range(args.rounds):
+            for tool in (("ours", "rclone") if number % 2 == 0 else ("rclone", "ours")):
+                seconds, cpu, server = one_run(tool, azurite, data, dest, cleanup)
+                runs[tool].append((seconds, cpu, server))
+                print(f"round {number + 1} {tool:6s} {seconds:5.2f} s  client CPU {cpu:.2f} s  "
+                      f"Azurite CPU {server:.2f} s ({server / seconds:.0%} of the run)", flush=True)
+    for tool, samples in runs.items():
+        print(f"{tool:6s} median {median([s for s, _, _ in samples]):.2f} s, client CPU "
+              f"{median([c for _, c, _ in samples]):.2f} s, Azurite busy "
+              f"{median([a / s for s, _, a in samples]):.0%} of each run")
+    ours, theirs = (median([s for s, _, _ in runs[tool]]) for tool in ("ours", "rclone"))
+    print(f"ours vs rclone (speed): {theirs / ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
