@@ -491,6 +491,13 @@ def machine_info() -> dict[str, str]:
             "load": load_average()}
 
 
+def process_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of ``pid`` so far (all its threads), from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} {five:.1f} {fifteen:.1f}"

@@ -5,7 +5,7 @@
 A private Azurite with the 1 GiB file (as ``bench_transfer.py``), one untimed run of each tool, then
 ``--rounds`` rounds of ours (``DownloadStrategy``) and ``rclone copy`` (the same flags as
 ``bench_transfer.py``), the order alternating. Per run: in-process seconds, the client's CPU, and the
-CPU that Azurite (its process and its children) used meanwhile. Azurite's CPU close to the run's
+CPU that Azurite used meanwhile. Azurite's CPU close to the run's
 seconds means its one JavaScript thread was busy the whole time: no client can go faster.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -31,35 +30,17 @@ from bench.common import (
     bench_environment,
     child_ops,
     median,
+    process_cpu,
     rclone_elapsed,
     rclone_remote,
     run_child,
 )
 
 
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def azurite_cpu(azurite: Azurite) -> float:
-    """CPU of Azurite's process and its direct children (the node process under its launcher)."""
+    """User + system CPU seconds of Azurite's process so far."""
     assert azurite.proc is not None, "Azurite is not running"
-    root = azurite.proc.pid
-    pids = [root]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parent = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]
-            except OSError:
-                continue
-            if int(parent) == root:
-                pids.append(int(entry))
-    return sum(process_cpu(pid) for pid in pids)
+    return sum(process_cpu(azurite.proc.pid))
 
 
 def one_run(tool: str, azurite: Azurite, data: DataSet, dest: Path,

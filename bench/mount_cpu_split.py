@@ -36,18 +36,11 @@ from bench.common import (
     MiB,
     child_ops,
     force_unmount,
+    process_cpu,
     rclone_remote,
     run_child,
     write_random_file,
 )
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of ``pid`` (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def start_mount(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup) -> tuple[Child, Path]:
@@ -83,7 +76,7 @@ def one_read(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup, perf_to:
     child, mountpoint = start_mount(tool, azurite, work, cleanup)
     try:
         assert azurite.proc is not None
-        mount0, azurite0 = cpu(child.proc.pid), cpu(azurite.proc.pid)
+        mount0, azurite0 = process_cpu(child.proc.pid), process_cpu(azurite.proc.pid)
         perf = None
         if perf_to is not None:
             perf = subprocess.Popen(["perf", "record", "-g", "-o", str(perf_to), "-p", str(child.proc.pid)],
@@ -96,7 +89,7 @@ def one_read(tool: str, azurite: Azurite, work: Path, cleanup: Cleanup, perf_to:
         if perf is not None:
             perf.send_signal(2)
             perf.wait()
-        mount1, azurite1 = cpu(child.proc.pid), cpu(azurite.proc.pid)
+        mount1, azurite1 = process_cpu(child.proc.pid), process_cpu(azurite.proc.pid)
     finally:
         stop_mount(tool, child, mountpoint)
     return (f"{tool:10s} {1024 / seconds:5.0f} MiB/s   mount user {mount1[0] - mount0[0]:.2f} s "
