@@ -161,6 +161,48 @@ def test_download_strategy_cache_hit_needs_no_storage(tmp_path: Path) -> None:
     assert not (tmp_path / "job2" / "data").exists()  # nothing was copied into the job's folder
 
 
+def test_a_fill_resumed_after_the_store_dropped_a_file_holds_what_the_store_lists(tmp_path: Path) -> None:
+    """A fill cut short keeps what arrived in the cache's partial entry; when the store lost a file before
+    the next job, the resumed fill ends with exactly the store's files, as a fresh one would."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from mounts.base import Source
+    from mounts.download import DownloadStrategy
+    from mounts.errors import TransferFailed
+
+    class Unreachable(MemoryFileSystem):  # the memory store; reads of ``failing`` names fail
+        failing: set[str] = set()
+
+        def cat_file(self, path: str, start: int | None = None, end: int | None = None,
+                     **kwargs: object) -> bytes:
+            if Path(path).name in self.failing:
+                raise OSError("the storage went away")
+            return bytes(super().cat_file(path, start=start, end=end, **kwargs))
+
+    fs = Unreachable()
+    root = f"/resume-test-{os.getpid()}"
+    for name in ("keep.bin", "gone.bin", "late.bin"):
+        fs.pipe_file(f"{root}/m/{name}", name.encode() * 100)
+    source = Source(fs=fs, path=f"{root}/m", url=f"memory://{root}/m", is_dir=True,
+                    cache_key=f"memory:{root}/m:v1")
+    strategy = DownloadStrategy(ContentCache(tmp_path / "cache"), quiet=True)
+    Unreachable.failing = {"late.bin"}
+    try:
+        with pytest.raises(TransferFailed), strategy.materialize(source, tmp_path / "job1"):
+            pass
+        (partial,) = (tmp_path / "cache" / "partial").iterdir()
+        assert sorted(p.name for p in (partial / "data").iterdir()) == ["gone.bin", "keep.bin"]
+        fs.rm(f"{root}/m/gone.bin")
+        Unreachable.failing = set()
+        with strategy.materialize(source, tmp_path / "job2") as entry:
+            folder = Path(entry.host_path or "")
+            assert sorted(p.name for p in folder.iterdir()) == ["keep.bin", "late.bin"]
+            assert (folder / "late.bin").read_bytes() == b"late.bin" * 100
+    finally:
+        Unreachable.failing = set()
+        fs.rm(root, recursive=True)
+
+
 def test_the_size_limit_comes_from_the_environment_in_any_unit(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     assert ContentCache(tmp_path).max_bytes == 20 * (1 << 30)
