@@ -193,16 +193,19 @@ def test_a_cluster_that_disappears_fails_the_job_but_keeps_what_reached_the_node
 
 def _why_no_result(ws: Path, ray_cluster: Any, name: str) -> str:
     """What Ray and the node say about ``name`` (for the failure message of a job that did not end)."""
-    client = RayJobsClient(ray_cluster.address)
-    info = client.info(name) or {}
-    node_log = ws / "jobs" / name / "node_runner.log"
-    others = {j.get("submission_id"): j.get("status") for j in client.jobs()
-              if j.get("submission_id") != name}
-    return (f"the node did not record a result for {name}: Ray says {info.get('status')} "
-            f"({info.get('message')!r}); the cluster's other jobs {others}; "
-            f"control files {[p.name for p in _control(ws, name)]}; "
-            f"Ray's log:\n{client.logs(name)[-3000:]}\n"
-            f"node log: {node_log.read_text()[-3000:] if node_log.exists() else '(none here)'}")
+    said = f"the node did not record a result for {name}"
+    try:
+        client = RayJobsClient(ray_cluster.address)
+        info = client.info(name) or {}
+        node_log = ws / "jobs" / name / "node_runner.log"
+        others = {j.get("submission_id"): j.get("status") for j in client.jobs()
+                  if j.get("submission_id") != name}
+        return (f"{said}: Ray says {info.get('status')} ({info.get('message')!r}); the cluster's other jobs "
+                f"{others}; control files {[p.name for p in _control(ws, name)]}; "
+                f"Ray's log:\n{client.logs(name)[-3000:]}\n"
+                f"node log: {node_log.read_text()[-3000:] if node_log.exists() else '(none here)'}")
+    except Exception as exc:  # noqa: BLE001 - the message must survive whatever asking Ray raises
+        return f"{said} (asking Ray why failed: {exc})"
 
 
 def _control(ws: Path, name: str) -> list[Path]:
