@@ -105,10 +105,10 @@ class ProcessBackend:
         return None  # its output went through a pipe to the runner that died: nothing left to follow
 
 
-def kill_group(pid: int) -> bool:
-    """SIGKILL a leftover job process group (recovery); True when something was signalled."""
+def kill_group(pid: int, sig: signal.Signals = signal.SIGKILL) -> bool:
+    """Signal a leftover job process group (recovery, the watchdog); True when something was signalled."""
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         return False
     return True

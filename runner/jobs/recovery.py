@@ -169,13 +169,18 @@ def _remove_containers(ws: Workspace, backend: Backend, name: str, std_log: Path
     return [f"removed container {c[:12]}" for c in removed]
 
 
-def _kill_process_group(record: JobRecord) -> list[str]:
+def job_process_group(record: JobRecord) -> int | None:
+    """The process group of a host-process job when its leader is still the job's process (its start
+    time recorded when it ran); None when it ended, never ran, or its pid now names another process."""
     if not record.container_id or not record.container_id.isdigit():
-        return []
+        return None
     pid = int(record.container_id)
-    if process_start_time(pid) != record.extra.get("process_start"):
-        return []
-    return [f"killed process group {pid}"] if kill_group(pid) else []
+    return pid if process_start_time(pid) == record.extra.get("process_start") else None
+
+
+def _kill_process_group(record: JobRecord) -> list[str]:
+    pid = job_process_group(record)
+    return [f"killed process group {pid}"] if pid is not None and kill_group(pid) else []
 
 
 def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, list[str]]]:

@@ -5,7 +5,6 @@ and it would run on with nobody reading it."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -17,8 +16,9 @@ from typing import BinaryIO
 
 from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
+from runner.backends.process import kill_group
 from runner.errors import RunnerError
-from runner.jobs.recovery import job_dir_of, log_keeper, mark_lost, process_start_time, release_resources
+from runner.jobs.recovery import job_dir_of, job_process_group, log_keeper, mark_lost, release_resources
 from runner.jobs.supervise import LOG_DRAIN_S
 from runner.plan.stored import plan_from_dict
 from runner.workspace.db import JobRecord, Workspace
@@ -108,22 +108,17 @@ def _watch(handle: RunHandle, sink: BinaryIO | None, deadline: float | None, gra
 def _stop_process_group(record: JobRecord, grace_s: float) -> Watched | None:
     """SIGTERM the job's process group and SIGKILL what is left of it after ``grace_s``; None when the
     recorded process is not running any more (ended, or never recorded as Running: recovery's rule)."""
-    pid = int(record.container_id) if record.container_id and record.container_id.isdigit() else None
-    if pid is None or process_start_time(pid) != record.extra.get("process_start"):
+    pid = job_process_group(record)
+    if pid is None:
         return None
     # the group is the job's (its leader checked just now); while any member lives its id is not reused
-    _signal_group(pid, signal.SIGTERM)
+    kill_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while group_members(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if group_members(pid):
-        _signal_group(pid, signal.SIGKILL)
+        kill_group(pid, signal.SIGKILL)
     return Watched(exit_code=None, timed_out=False, process_stopped=True)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def group_members(pgid: int) -> list[int]:
