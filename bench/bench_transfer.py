@@ -119,22 +119,31 @@ def download_run(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, 
     source (untimed) and removed. Which tool goes first rotates with ``run`` (each tool's cache and
     Azurite's state after the tool before it)."""
     dest = work / "download"
-    shutil.rmtree(dest, ignore_errors=True)
     for tool in rotated(DOWNLOAD_TOOLS, run):
-        if tool == "rclone":
-            argv = ["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
-                    *RCLONE_DOWNLOAD_FLAGS, *RCLONE_STATS_FLAGS]
-            theirs = run_child(argv, cleanup, env=azurite.rclone_env())
-            samples.add("rclone", rclone_elapsed(theirs.stderr), theirs)
-        else:
-            extra = ["--no-verify"] if tool == "ours-nomd5" else []
-            argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
-            if data.files == 1:
-                argv.append("--file")
-            ours = run_child(argv, cleanup, env=azurite.child_env())
-            samples.add(tool, float(ours.json()["seconds"]), ours, step_cpu(ours))
-        check_tree(dest / "data", digests.of(data), f"{tool} download of {data.name}, run {run + 1}")
-        shutil.rmtree(dest, ignore_errors=True)
+        seconds, result = download_once(tool, azurite, data, dest, cleanup, digests, f"run {run + 1}")
+        samples.add(tool, seconds, result, None if tool == "rclone" else step_cpu(result))
+
+
+def download_once(tool: str, azurite: Azurite, data: DataSet, dest: Path, cleanup: Cleanup,
+                  digests: Digests, label: str) -> tuple[float, ChildResult]:
+    """One download of ``data`` by ``tool`` into ``dest``: its in-process seconds and the child's
+    result; the bytes are checked against the source (untimed) and removed."""
+    shutil.rmtree(dest, ignore_errors=True)
+    if tool == "rclone":
+        argv = ["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
+                *RCLONE_DOWNLOAD_FLAGS, *RCLONE_STATS_FLAGS]
+        result = run_child(argv, cleanup, env=azurite.rclone_env())
+        seconds = rclone_elapsed(result.stderr)
+    else:
+        extra = ["--no-verify"] if tool == "ours-nomd5" else []
+        argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), *extra)
+        if data.files == 1:
+            argv.append("--file")
+        result = run_child(argv, cleanup, env=azurite.child_env())
+        seconds = float(result.json()["seconds"])
+    check_tree(dest / "data", digests.of(data), f"{tool} download of {data.name}, {label}")
+    shutil.rmtree(dest, ignore_errors=True)
+    return seconds, result
 
 
 def cached_repeat(azurite: Azurite, data: DataSet, work: Path, cleanup: Cleanup, runs: int,

@@ -3,9 +3,9 @@
     python bench/download_bound.py [--rounds 6] [--code HEAD]
 
 A private Azurite with the 1 GiB file (as ``bench_transfer.py``), one untimed run of each tool, then
-``--rounds`` rounds of ours (``DownloadStrategy``) and ``rclone copy`` (the same flags as
-``bench_transfer.py``), the order alternating. Per run: in-process seconds, the client's CPU, and the
-CPU that Azurite used meanwhile. Azurite's CPU close to the run's
+``--rounds`` rounds of ours (``DownloadStrategy``) and ``rclone copy`` (``bench_transfer.download_once``:
+the same flags, every download's bytes checked, untimed), the order alternating. Per run: in-process
+seconds, the client's CPU, and the CPU that Azurite used meanwhile. Azurite's CPU close to the run's
 seconds means its one JavaScript thread was busy the whole time: no client can go faster.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -21,20 +20,8 @@ if __package__ in (None, ""):
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_transfer import RCLONE_DOWNLOAD_FLAGS, remote_path
-from bench.common import (
-    RCLONE_STATS_FLAGS,
-    Azurite,
-    Cleanup,
-    DataSet,
-    bench_environment,
-    child_ops,
-    median,
-    process_cpu,
-    rclone_elapsed,
-    rclone_remote,
-    run_child,
-)
+from bench.bench_transfer import download_once
+from bench.common import Azurite, Cleanup, DataSet, Digests, bench_environment, median, process_cpu
 
 
 def azurite_cpu(azurite: Azurite) -> float:
@@ -43,22 +30,13 @@ def azurite_cpu(azurite: Azurite) -> float:
     return sum(process_cpu(azurite.proc.pid))
 
 
-def one_run(tool: str, azurite: Azurite, data: DataSet, dest: Path,
-            cleanup: Cleanup) -> tuple[float, float, float]:
-    """(seconds, client CPU, Azurite CPU) of one download."""
-    shutil.rmtree(dest, ignore_errors=True)
+def one_run(tool: str, azurite: Azurite, data: DataSet, dest: Path, cleanup: Cleanup,
+            digests: Digests, label: str) -> tuple[float, float, float]:
+    """(seconds, client CPU, Azurite CPU) of one download (``bench_transfer.download_once``)."""
     before = azurite_cpu(azurite)
-    if tool == "rclone":
-        result = run_child(["rclone", "copy", rclone_remote(remote_path(data)), str(dest / "data"),
-                            *RCLONE_DOWNLOAD_FLAGS, *RCLONE_STATS_FLAGS], cleanup, env=azurite.rclone_env())
-        seconds, cpu = rclone_elapsed(result.stderr), result.cpu_s
-    else:
-        argv = child_ops("download", "--path", remote_path(data), "--workdir", str(dest), "--file")
-        result = run_child(argv, cleanup, env=azurite.child_env())
-        said = result.json()
-        seconds, cpu = float(said["seconds"]), float(said["cpu"])
+    seconds, result = download_once(tool, azurite, data, dest, cleanup, digests, label)
     spent = azurite_cpu(azurite) - before
-    shutil.rmtree(dest, ignore_errors=True)
+    cpu = result.cpu_s if tool == "rclone" else float(result.json()["cpu"])
     return seconds, cpu, spent
 
 
@@ -70,13 +48,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runs: dict[str, list[tuple[float, float, float]]] = {"ours": [], "rclone": []}
     with Cleanup() as cleanup, bench_environment(False, cleanup, args.code) as (azurite, work, sets):
-        data, dest = sets[0], work / "download"
+        data, dest, digests = sets[0], work / "download", Digests(work / "data")
         azurite.restart()
         for tool in runs:  # untimed: Azurite's first reads after its restart are slow
-            one_run(tool, azurite, data, dest, cleanup)
+            one_run(tool, azurite, data, dest, cleanup, digests, "warm-up")
         for number in range(args.rounds):
             for tool in (("ours", "rclone") if number % 2 == 0 else ("rclone", "ours")):
-                seconds, cpu, server = one_run(tool, azurite, data, dest, cleanup)
+                seconds, cpu, server = one_run(tool, azurite, data, dest, cleanup, digests,
+                                               f"round {number + 1}")
                 runs[tool].append((seconds, cpu, server))
                 print(f"round {number + 1} {tool:6s} {seconds:5.2f} s  client CPU {cpu:.2f} s  "
                       f"Azurite CPU {server:.2f} s ({server / seconds:.0%} of the run)", flush=True)
