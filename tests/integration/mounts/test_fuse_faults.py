@@ -5,6 +5,7 @@ SIGKILL to the process holding the mount, a FUSE callback crashing. Afterwards: 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import signal
 import subprocess
@@ -104,7 +105,10 @@ def test_container_killed_mid_write_loses_nothing(azure_container, docker_client
     fs = AzureBlobFileSystem(connection_string=azure_container.azurite.connection_string,
                              skip_instance_cache=True)
     target = Target(fs=fs, path=f"{azure_container.name}/out", url="abfs://out")
-    script = ("exec 3>/data/partial.bin; i=0; while true; do head -c 65536 /dev/urandom >&3; "
+    # Each 64 KiB chunk is one write() (dd from a file), so the kill lands between chunks or leaves one
+    # whole: busybox `head -c` would write it 4 KiB at a time.
+    script = ("exec 3>/data/partial.bin; i=0; while true; do head -c 65536 /dev/urandom >/tmp/chunk; "
+              "dd if=/tmp/chunk bs=65536 count=1 2>/dev/null >&3; "
               "i=$((i+1)); if [ $i = 16 ]; then touch /data/ready; fi; sleep 0.02; done")
     with RwMountStrategy().materialize(target, tmp_path / "job") as mat:
         root = Path(mat.host_path or "")
@@ -120,9 +124,13 @@ def test_container_killed_mid_write_loses_nothing(azure_container, docker_client
         finally:
             container.remove(force=True)
         written = (root / "partial.bin").stat().st_size
+        with open(root / "partial.bin", "rb") as staged:
+            written_digest = hashlib.file_digest(staged, "sha256").hexdigest()
     fs.invalidate_cache()
     stored = fs.info(f"{azure_container.name}/out/partial.bin")["size"]
     assert stored == written and written >= 16 * 65536 and written % 65536 == 0
+    with fs.open(f"{azure_container.name}/out/partial.bin", "rb") as blob:
+        assert hashlib.file_digest(blob, "sha256").hexdigest() == written_digest
     assert not is_mounted(tmp_path / "job" / "mnt")
 
 
