@@ -63,7 +63,7 @@ app.add_typer(data_app, name="data", help="Register and manage data assets.")
 app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
 app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
 app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
-app.command("ui", help="Serve the workspace in a web browser (needs runner[ui]).")(ui_command)
+app.command("ui", help="Serve the workspace in a web browser (needs runner\\[ui]).")(ui_command)
 app.add_typer(compute_app, name="compute", help="Register Ray clusters that jobs run on.")
 app.add_typer(component_app, name="component", help="Register and show command components (pipeline steps).")
 

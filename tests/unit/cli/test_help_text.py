@@ -1,0 +1,42 @@
+"""Help texts render as written: typer's rich help reads ``[word]`` as a style tag and drops it, so a
+help string that names ``runner[ui]`` must escape the bracket."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from runner.cli.main import app, click_command
+
+BRACKETED = re.compile(r"[\w-]+\[[\w,.-]+\]")  # runner[ui], foo[a,b]
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every command of the tree (typer's own click classes: duck-typed), with its argv path."""
+    found = [(path, command)]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _commands(sub, (*path, name))
+    return found
+
+
+def _written(command: Any) -> str:
+    """The help text as written: the command's, its subcommands' one-liners and its options'."""
+    texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+    texts += [sub.help or "" for sub in getattr(command, "commands", {}).values()]
+    return "\n".join(texts).replace("\\[", "[")
+
+
+@pytest.mark.parametrize(("path", "command"), [pytest.param(path, command, id=" ".join(path) or "runner")
+                                               for path, command in _commands(click_command())])
+def test_bracketed_words_in_help_survive_rendering(path: tuple[str, ...], command: Any) -> None:
+    tokens = BRACKETED.findall(_written(command))
+    if not tokens:
+        return
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "300"},
+                                prog_name="runner")
+    assert result.exit_code == 0, result.output
+    missing = [token for token in tokens if token not in result.output]
+    assert not missing, f"`{' '.join(('runner', *path))} --help` drops {missing}: escape '[' as '\\\\['"
