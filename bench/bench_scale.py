@@ -33,6 +33,7 @@ Data: written once under ``--data`` (default /tmp/scale-data), uploaded once int
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -70,6 +71,7 @@ from bench.common import (
     use_code,
     write_section,
 )
+from bench.memory_limit import client_memory_limit, parse_size
 from bench.scale_data import GiB, ScaleSet, ensure_local, parse_sets
 
 log = logging.getLogger("bench.scale")
@@ -344,6 +346,9 @@ def report(args: argparse.Namespace, machine: dict[str, str], sets: list[ScaleSe
         "its JSON stats; ro_mount: ready + list + read, both from spawn). Per unit: ms per file "
         "(4 KiB files) or s per GiB. CPU and RSS: the whole child process (ours incl. interpreter start).",
     ]
+    if getattr(args, "memory_note", ""):
+        parts += ["", f"Clients (ours, rclone, and the processes reading their mounts) in one memory cgroup "
+                      f"of {args.memory_note}; Azurite outside it (bench/memory_limit.py)."]
     for section, title in (("download", "download"), ("ro_mount", "ro_mount (ready + list + read all)"),
                            ("upload", "upload")):
         if section in results.figures:
@@ -373,10 +378,14 @@ def main() -> None:
     parser.add_argument("--clean", action="store_true", help="remove the data and Azurite's files at the end")
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps nothing on disk (upload only: its PUT rate holds at 100k files)")
+    parser.add_argument("--memory-limit", default="", help="run the clients in a memory cgroup of this "
+                        "size, e.g. 3G (bench/memory_limit.py: this VM's memory past ~9 GiB of page cache)")
     args = parser.parse_args()
     args.command = "python bench/bench_scale.py " + " ".join(
         f"--{k} {getattr(args, k)}" for k in ("files", "gib", "depth", "sections", "runs")) + \
-        (" --in-memory" if args.in_memory else "") + (" --write" if args.write else "")
+        (" --in-memory" if args.in_memory else "") + \
+        (f" --memory-limit {args.memory_limit}" if args.memory_limit else "") + \
+        (" --write" if args.write else "")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     sets = parse_sets(args.files, args.gib, args.depth)
@@ -386,7 +395,10 @@ def main() -> None:
     local, base = Path(args.data), Path(args.azurite_dir)
     started = time.perf_counter()
     results = Results()
-    with Cleanup() as cleanup:
+    with Cleanup() as cleanup, contextlib.ExitStack() as limits:
+        if args.memory_limit:
+            limit = parse_size(args.memory_limit)
+            args.memory_note = limits.enter_context(client_memory_limit(limit, cleanup)).describe()
         work = base / "work"
         shutil.rmtree(work, ignore_errors=True)
         cleanup.push(lambda: shutil.rmtree(work, ignore_errors=True))

@@ -166,6 +166,16 @@ class ChildResult:
         raise RuntimeError(f"child printed no JSON: {self.stdout[-500:]} {self.stderr[-2000:]}")
 
 
+# the ``cgroup.procs`` file every ``Child`` joins before it runs (``bench.memory_limit``), if any
+CHILD_CGROUP_PROCS: list[str] = []
+
+
+def _join_child_cgroup() -> None:
+    """(In the forked child, before exec.) Join the benchmark's client cgroup."""
+    with open(CHILD_CGROUP_PROCS[0], "w") as procs:
+        procs.write(str(os.getpid()))
+
+
 class Child:
     """A child process in its own session; ``finish`` reaps it with ``wait4`` for its own rusage."""
 
@@ -176,7 +186,8 @@ class Child:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(list(argv), stdout=self._out, stderr=self._err, stdin=stdin,
                                      env={**os.environ, **(env or {})}, cwd=cwd or CODE.root, text=True,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=_join_child_cgroup if CHILD_CGROUP_PROCS else None)
         cleanup.push(lambda: kill_group(self.proc))
 
     def finish(self, timeout: float = 3600.0) -> ChildResult:

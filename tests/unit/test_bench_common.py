@@ -81,3 +81,12 @@ def test_check_tree_refuses_other_bytes_and_missing_or_extra_files(tmp_path: Pat
     (copy / "sub" / "b.bin").unlink()
     with pytest.raises(RuntimeError, match=r"missing \['sub/b.bin'\], extra \['extra'\]"):
         common.check_tree(copy, expected, "copy")
+
+
+def test_memory_limit_sizes_parse() -> None:
+    from bench.memory_limit import parse_size
+
+    assert parse_size("3G") == 3 << 30 and parse_size("512M") == 512 << 20 and parse_size("1.5GiB") == 3 << 29
+    assert parse_size("1048576") == 1 << 20
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size("three")
