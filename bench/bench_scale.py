@@ -72,7 +72,7 @@ from bench.common import (
     write_section,
 )
 from bench.memory_limit import client_memory_limit, parse_size
-from bench.scale_data import GiB, ScaleSet, ensure_local, parse_sets
+from bench.scale_data import GiB, ScaleSet, drop_cached, ensure_local, parse_sets, warm_cached
 
 log = logging.getLogger("bench.scale")
 TOOLS = ("ours", "rclone")
@@ -411,6 +411,8 @@ def main() -> None:
             digests = ensure_local(local, data)
             if sections != ["upload"]:  # the other sections read what is seeded
                 seed(azurite, local, data, cleanup)
+                if data.kind == "gib":
+                    drop_cached(local, data)  # keep Azurite's copy in memory, not ours (scale_data)
             azurite.restart()
             for section in sections:
                 run_section(section, azurite, data, digests, local, work, args.runs, cleanup, results)
@@ -427,6 +429,8 @@ def run_section(section: str, azurite: Azurite, data: ScaleSet, digests: dict[st
         if data.kind == "files":
             bench_cache(azurite, data, digests, work, max(runs, 2), cleanup, results)
         return
+    if section == "upload" and data.kind == "gib":
+        warm_cached(local, data)  # dropped after seeding, if the other sections ran
     for run in range(runs):
         if section == "download":
             bench_download(azurite, data, digests, work, run, cleanup, results)

@@ -97,3 +97,27 @@ def parse_sets(files: str, gib: str, depth: str) -> list[ScaleSet]:
     sets += [ScaleSet("depth", int(n)) for n in depth.split(",") if n.strip()]
     sets += [ScaleSet("gib", int(n)) for n in gib.split(",") if n.strip()]
     return sets
+
+
+def drop_cached(root: Path, data: ScaleSet) -> None:
+    """Drop the local copy of ``data`` from the page cache (written back first). After seeding, the runs
+    read Azurite's copy; with both copies of a 10 GiB set cached, the local one (written, then read to
+    upload it: the kernel's active list) outlived Azurite's (written once), and the first runs of both
+    tools read the blob from Azurite's disk (17 GB in one invocation)."""
+    os.sync()
+    for rel in data.relpaths():
+        fd = os.open(root / data.name / rel, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def warm_cached(root: Path, data: ScaleSet) -> None:
+    """Read the local copy of ``data`` once (untimed), so an upload reads it from memory, as it does
+    in an invocation that never dropped it."""
+    buffer = bytearray(8 * MiB)
+    for rel in data.relpaths():
+        with open(root / data.name / rel, "rb", buffering=0) as stream:
+            while stream.readinto(buffer):
+                pass
