@@ -27,7 +27,9 @@ size: flat rows mean linear costs. Every figure carries ``/proc/loadavg`` at the
 Data: written once under ``--data`` (default /tmp/scale-data), uploaded once into a private Azurite
 (``--port``, ``--azurite-dir``; its ``--location`` keeps the blobs across runs) with ``rclone copy
 --transfers 64``; ``--clean`` removes both at the end. Azurite is restarted before each set's sections
-(it slows down after heavy use).
+(it slows down after heavy use). A ``gib-N`` set's local copy leaves the page cache after seeding
+(``scale_data.drop_cached``: the runs read Azurite's copy, which must stay cached). ``--memory-limit 3G``
+runs the clients in one memory cgroup (``bench/memory_limit.py``: this VM's memory past ~9 GiB).
 """
 
 from __future__ import annotations
