@@ -10,7 +10,8 @@ How a download goes:
   while later parts arrive;
 * bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
   memory is ``workers x 1 MiB`` whatever the file sizes; each buffer goes to the file in writes of at
-  most ``WRITE_SIZE`` (see there: that halves the kernel's CPU per GiB);
+  most ``WRITE_SIZE`` (see there: that halves the kernel's CPU per GiB), one stream at a time per file
+  (``PartedFile.write_lock``: the kernel serializes them anyway, and spins the waiters);
 * data lands in ``<state>/tmp/<id>.part`` and replaces its destination only after its size matched,
   and its MD5 where the store keeps one (see ``TransferOptions.wants_md5`` for ranged files); with
   ``in_place`` (``dest`` is a private staging folder: a job's ``data/``, a cache entry's partial
@@ -247,7 +248,8 @@ class Downloader:
             nonlocal position
             if self._abort.is_set() or parted.failed:
                 raise _Aborted
-            _pwrite_all(parted.fd, chunk, position)
+            with parted.write_lock:
+                _pwrite_all(parted.fd, chunk, position)
             position += len(chunk)
             self.progress.advance(len(chunk))
 

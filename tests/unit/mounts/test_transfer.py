@@ -456,3 +456,36 @@ def test_the_task_window_blocks_the_submitter_at_its_limit() -> None:
     submitter.join(10)
     pool.shutdown(wait=True)
     assert not submitter.is_alive() and len(submitted) == 10
+
+
+def test_streams_of_one_file_write_into_it_one_at_a_time(memory_root: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight streams fetch a file's parts at once, but only one writes into the file at a time (the
+    kernel would serialize them on the inode and spin the others)."""
+    import time
+
+    from mounts.transfer import downloader
+
+    data = os.urandom(8 * MiB + 4096)
+    put(memory_root, {"large.bin": data})
+    writing, most = [0], [0]
+    guard = threading.Lock()
+    real = downloader._pwrite_all
+
+    def watched(fd: int, chunk: memoryview, position: int) -> None:
+        with guard:
+            writing[0] += 1
+            most[0] = max(most[0], writing[0])
+        time.sleep(0.002)  # long enough for another stream to arrive if nothing holds it back
+        real(fd, chunk, position)
+        with guard:
+            writing[0] -= 1
+
+    monkeypatch.setattr(downloader, "_pwrite_all", watched)
+    options = TransferOptions(workers=8, streams_per_file=8, part_size=512 * 1024, first_part=512 * 1024,
+                              multipart_threshold=1 * MiB)
+    store = FsspecStore(fsspec.filesystem("memory"))
+    download_files(store, store.list_files(memory_root), tmp_path / "data", tmp_path / "state",
+                   options=options, quiet=True)
+    assert (tmp_path / "data" / "large.bin").read_bytes() == data
+    assert most[0] == 1
