@@ -10,8 +10,9 @@ How a download goes:
   while later parts arrive;
 * bytes stream from the socket into the file with ``os.pwrite`` through a 1 MiB buffer per worker:
   memory is ``workers x 1 MiB`` whatever the file sizes; each buffer goes to the file in writes of at
-  most ``WRITE_SIZE`` (see there: that halves the kernel's CPU per GiB), one stream at a time per file
-  (``PartedFile.write_lock``: the kernel serializes them anyway, and spins the waiters);
+  most ``WRITE_SIZE`` (see there: that halves the kernel's CPU per GiB) that end on its multiples, so
+  none covers a page in part, one stream at a time per file (``PartedFile.write_lock``: the kernel
+  serializes them anyway, and spins the waiters);
 * data lands in ``<state>/tmp/<id>.part`` and replaces its destination only after its size matched,
   and its MD5 where the store keeps one (see ``TransferOptions.wants_md5`` for ranged files); with
   ``in_place`` (``dest`` is a private staging folder: a job's ``data/``, a cache entry's partial
@@ -215,7 +216,7 @@ class Downloader:
                 nonlocal written
                 if self._abort.is_set():
                     raise _Aborted
-                _write_all(fd, chunk)
+                _pwrite_all(fd, chunk, written)
                 written += len(chunk)
                 if digest is not None:
                     digest.update(chunk)
@@ -330,18 +331,14 @@ def _create_new(path: Path) -> int:
         return -1
 
 
-def _write_all(fd: int, chunk: memoryview) -> None:
-    """Write all of ``chunk`` at the file's position, at most ``WRITE_SIZE`` per call."""
-    while chunk:
-        chunk = chunk[os.write(fd, chunk[:WRITE_SIZE]):]
-
-
 def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:
-    """Write all of ``chunk`` at ``position``, at most ``WRITE_SIZE`` per call (a short write is
-    continued, never skipped: the part's bytes must all be in place before it counts as finished)."""
+    """Write all of ``chunk`` at ``position`` in writes that end on multiples of ``WRITE_SIZE`` (at most
+    that much each, and none straddles a folio: a write covering a page in part costs ~1.5x per byte).
+    A short write is continued, never skipped: a part's bytes must all be in place before it counts."""
     done = 0
     while done < len(chunk):
-        done += os.pwrite(fd, chunk[done:done + WRITE_SIZE], position + done)
+        at = position + done
+        done += os.pwrite(fd, chunk[done:done + WRITE_SIZE - at % WRITE_SIZE], at)
 
 
 def download_files(store: BlobStore, files: list[RemoteFile], dest: Path, state: Path, *,
