@@ -324,6 +324,8 @@ def main() -> None:
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps blobs in memory: its disk writes (and their stalls) out of the "
                              "figures")
+    parser.add_argument("--tls", action="store_true",
+                        help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
     args = parser.parse_args()
     if args.in_memory and args.only != "upload":
         parser.error("--in-memory goes with --only upload (Azurite restarts before each download set: an "
@@ -332,7 +334,8 @@ def main() -> None:
     machine = machine_info()
     started = time.perf_counter()
     with Cleanup() as cleanup, \
-            bench_environment(args.quick, cleanup, args.code, in_memory=args.in_memory) as environment, \
+            bench_environment(args.quick, cleanup, args.code, in_memory=args.in_memory,
+                              tls=args.tls) as environment, \
             busy_load(args.load, cleanup):
         azurite, work, sets = environment
         rows: list[Row] = []
@@ -357,11 +360,13 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
     only = getattr(args, "only", None)
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else "") + \
-        (" --in-memory" if getattr(args, "in_memory", False) else ""))
+        (" --in-memory" if getattr(args, "in_memory", False) else "") + \
+        (" --tls" if getattr(args, "tls", False) else ""))
     parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
     title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "") + \
         (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
-        (" — Azurite in memory" if getattr(args, "in_memory", False) else "")
+        (" — Azurite in memory" if getattr(args, "in_memory", False) else "") + \
+        (" — over TLS" if getattr(args, "tls", False) else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",

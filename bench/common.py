@@ -324,14 +324,22 @@ class Azurite:
     # no data on disk (--inMemoryPersistence): Azurite's PUT rate stops falling as its database grows
     # (4 KiB files: ~220/s against 55/s and falling); a restart loses everything
     in_memory: bool = False
+    # HTTPS with a self-signed certificate (``bench.tls``), as Azure always serves: the clients are
+    # told to trust it through the environment (``rclone_env``, ``child_env``)
+    tls: bool = False
+    cert: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+        return (f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={KEY};"
                 f"BlobEndpoint={self.endpoint};")
 
     def start(self) -> None:
@@ -339,6 +347,11 @@ class Azurite:
         keep = ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.location)]
         argv = [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), *keep,
                 "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+        if self.tls:
+            from bench.tls import self_signed
+
+            self.cert, key = self_signed(self.location.parent / "tls")
+            argv += ["--cert", str(self.cert), "--key", str(key)]
         logfile = open(self.location.parent / "azurite.out", "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         logfile.close()
@@ -374,7 +387,9 @@ class Azurite:
         ``http://127.0.0.1:<port>/devstoreaccount1`` is the one way to a private Azurite. The SAS is
         passed in the environment, not argv.
         """
-        return {"RCLONE_AZUREBLOB_SAS_URL": f"{self.endpoint}?{account_sas()}", "RCLONE_CONFIG": "/dev/null"}
+        trust = {"RCLONE_CA_CERT": str(self.cert)} if self.cert else {}
+        return {"RCLONE_AZUREBLOB_SAS_URL": f"{self.endpoint}?{account_sas()}", "RCLONE_CONFIG": "/dev/null",
+                **trust}
 
     def warm_up(self) -> None:
         """The first request to a fresh Azurite can take seconds: make it before anything is timed."""
@@ -383,7 +398,9 @@ class Azurite:
         log.info("Azurite warm-up took %.2fs", time.perf_counter() - started)
 
     def child_env(self) -> dict[str, str]:
-        return {"BENCH_AZURE_CONNECTION_STRING": self.connection_string}
+        # OpenSSL's default paths (our client, aiohttp) and requests (azure-storage-blob) trust the cert
+        trust = {"SSL_CERT_FILE": str(self.cert), "REQUESTS_CA_BUNDLE": str(self.cert)} if self.cert else {}
+        return {"BENCH_AZURE_CONNECTION_STRING": self.connection_string, **trust}
 
 
 def account_sas() -> str:
@@ -429,10 +446,11 @@ def seed(azurite: Azurite, local_root: Path, cleanup: Cleanup) -> float:
 
 @contextlib.contextmanager
 def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroot: Path | None = None,
-                      in_memory: bool = False) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
+                      in_memory: bool = False,
+                      tls: bool = False) -> Iterator[tuple[Azurite, Path, list[DataSet]]]:
     """A temp work folder, our code (``use_code``), local data sets, a private Azurite with the data
     uploaded once (``in_memory``: an Azurite that keeps its data in memory, see ``Azurite``, for uploads
-    only: nothing is seeded)."""
+    only: nothing is seeded; ``tls``: over HTTPS)."""
     workroot = workroot or (Path(os.environ["BENCH_WORKROOT"]) if os.environ.get("BENCH_WORKROOT") else None)
     if workroot is not None:
         workroot.mkdir(parents=True, exist_ok=True)
@@ -444,7 +462,7 @@ def bench_environment(quick: bool, cleanup: Cleanup, code: str = "HEAD", workroo
     started = time.perf_counter()
     make_local_data(local, sets)
     log.info("local data ready in %.1fs", time.perf_counter() - started)
-    azurite = Azurite(work / "azurite", cleanup, in_memory=in_memory)
+    azurite = Azurite(work / "azurite", cleanup, in_memory=in_memory, tls=tls)
     azurite.start()
     if not in_memory:
         log.info("seeded Azurite in %.1fs", seed(azurite, local, cleanup))
