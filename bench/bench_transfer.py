@@ -361,7 +361,8 @@ def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapse
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else "") + \
         (" --in-memory" if getattr(args, "in_memory", False) else "") + \
-        (" --tls" if getattr(args, "tls", False) else ""))
+        (" --tls" if getattr(args, "tls", False) else "") + \
+        (f" --code {args.code}" if getattr(args, "code", "HEAD") != "HEAD" else ""))
     parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
     title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "") + \
         (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
