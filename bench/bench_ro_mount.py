@@ -260,9 +260,12 @@ def added_load(args: argparse.Namespace) -> str:
 def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
            command: str | None = None) -> None:
     command = command or ("python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
-        (f" --runs {args.runs}" if args.runs != 3 else ""))
+        (f" --runs {args.runs}" if args.runs != 3 else "") + \
+        (" --tls" if getattr(args, "tls", False) else "") + \
+        (f" --code {args.code}" if getattr(args, "code", "HEAD") != "HEAD" else ""))
     title = f"ro_mount ({CODE.label})" + (" — quick" if args.quick else "") + \
-        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "")
+        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
+        (" — over TLS" if getattr(args, "tls", False) else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",
@@ -286,11 +289,14 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--load", type=int, default=0, help="busy loops running beside the measurements")
+    parser.add_argument("--tls", action="store_true",
+                        help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
     started = time.perf_counter()
-    with Cleanup() as cleanup, bench_environment(args.quick, cleanup, args.code) as (azurite, work, sets), \
+    with Cleanup() as cleanup, \
+            bench_environment(args.quick, cleanup, args.code, tls=args.tls) as (azurite, work, sets), \
             busy_load(args.load, cleanup):
         rows = bench_mounts(azurite, work, sets, args.runs, cleanup)
     table = render_table(rows)
