@@ -38,7 +38,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
-    BUSY_LOOP,
     CODE,
     CONTAINER,
     Azurite,
@@ -48,6 +47,8 @@ from bench.common import (
     DataSet,
     Digests,
     Row,
+    add_tls_option,
+    added_load,
     bench_environment,
     busy_load,
     check_tree,
@@ -55,7 +56,6 @@ from bench.common import (
     force_unmount,
     is_mountpoint,
     load_average,
-    load_label,
     machine_info,
     median,
     print_out,
@@ -63,6 +63,8 @@ from bench.common import (
     render_table,
     rotated,
     run_child,
+    variant_flags,
+    variant_title,
     write_section,
 )
 
@@ -251,21 +253,11 @@ def mount_rows(samples: MountSamples, sets: list[DataSet]) -> list[Row]:
     ]
 
 
-def added_load(args: argparse.Namespace) -> str:
-    load = getattr(args, "load", 0)
-    return f" Load added: {load} busy loop(s) (`python -c '{BUSY_LOOP}'`, not pinned) during the " \
-        "measurements." if load else ""
-
-
 def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
            command: str | None = None) -> None:
     command = command or ("python bench/bench_ro_mount.py" + (" --quick" if args.quick else "") + \
-        (f" --runs {args.runs}" if args.runs != 3 else "") + \
-        (" --tls" if getattr(args, "tls", False) else "") + \
-        (f" --code {args.code}" if getattr(args, "code", "HEAD") != "HEAD" else ""))
-    title = f"ro_mount ({CODE.label})" + (" — quick" if args.quick else "") + \
-        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
-        (" — over TLS" if getattr(args, "tls", False) else "")
+        (f" --runs {args.runs}" if args.runs != 3 else "") + variant_flags(args))
+    title = f"ro_mount ({CODE.label})" + (" — quick" if args.quick else "") + variant_title(args)
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",
@@ -289,8 +281,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the table in bench/RESULTS.md")
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--load", type=int, default=0, help="busy loops running beside the measurements")
-    parser.add_argument("--tls", action="store_true",
-                        help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
+    add_tls_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()

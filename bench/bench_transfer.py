@@ -42,7 +42,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
-    BUSY_LOOP,
     CODE,
     CONTAINER,
     RCLONE_STATS_FLAGS,
@@ -52,12 +51,13 @@ from bench.common import (
     DataSet,
     Digests,
     Row,
+    add_tls_option,
+    added_load,
     bench_environment,
     busy_load,
     check_tree,
     child_ops,
     load_average,
-    load_label,
     machine_info,
     median,
     print_out,
@@ -67,6 +67,8 @@ from bench.common import (
     rotated,
     run_child,
     sha256_file,
+    variant_flags,
+    variant_title,
     write_section,
 )
 
@@ -324,8 +326,7 @@ def main() -> None:
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps blobs in memory: its disk writes (and their stalls) out of the "
                              "figures")
-    parser.add_argument("--tls", action="store_true",
-                        help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
+    add_tls_option(parser)
     args = parser.parse_args()
     if args.in_memory and args.only != "upload":
         parser.error("--in-memory goes with --only upload (Azurite restarts before each download set: an "
@@ -349,25 +350,15 @@ def main() -> None:
         record(args, machine, table, time.perf_counter() - started)
 
 
-def added_load(args: argparse.Namespace) -> str:
-    load = getattr(args, "load", 0)
-    return f" Load added: {load} busy loop(s) (`python -c '{BUSY_LOOP}'`, not pinned) during the " \
-        "measurements." if load else ""
-
-
 def record(args: argparse.Namespace, machine: dict[str, str], table: str, elapsed: float,
            command: str | None = None) -> None:
     only = getattr(args, "only", None)
     command = command or ("python bench/bench_transfer.py" + (" --quick" if args.quick else "") + \
         (f" --runs {args.runs}" if args.runs != 3 else "") + (f" --only {only}" if only else "") + \
-        (" --in-memory" if getattr(args, "in_memory", False) else "") + \
-        (" --tls" if getattr(args, "tls", False) else "") + \
-        (f" --code {args.code}" if getattr(args, "code", "HEAD") != "HEAD" else ""))
+        (" --in-memory" if getattr(args, "in_memory", False) else "") + variant_flags(args))
     parts = {"download": "download", "upload": "upload"}.get(only or "", "download, upload")
     title = f"Transfer: {parts} ({CODE.label})" + (" — quick" if args.quick else "") + \
-        (f" — {load_label(args.load)}" if getattr(args, "load", 0) else "") + \
-        (" — Azurite in memory" if getattr(args, "in_memory", False) else "") + \
-        (" — over TLS" if getattr(args, "tls", False) else "")
+        variant_title(args, " — Azurite in memory" if getattr(args, "in_memory", False) else "")
     body = "\n".join([
         f"Command: `{command} --write` ({elapsed / 60:.1f} min). Medians of {args.runs} runs. "
         f"Our code: {CODE.label}.",

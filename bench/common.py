@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -494,6 +495,31 @@ def busy_load(processes: int, cleanup: Cleanup) -> Iterator[None]:
 def load_label(processes: int) -> str:
     """How the section names the load it ran with."""
     return f"with {processes} busy loop{'s' if processes > 1 else ''} beside it" if processes else ""
+
+
+# -- what a recorded section says about how it was run (bench_transfer, bench_ro_mount) ------------------
+def add_tls_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls", action="store_true",
+                        help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
+
+
+def variant_flags(args: argparse.Namespace) -> str:
+    """``--tls`` and ``--code`` as the recorded command names them (nothing for the defaults)."""
+    code = getattr(args, "code", "HEAD")
+    return (" --tls" if getattr(args, "tls", False) else "") + (f" --code {code}" if code != "HEAD" else "")
+
+
+def variant_title(args: argparse.Namespace, middle: str = "") -> str:
+    """The section title's suffix: the load added, ``middle`` (a benchmark's own variant), TLS."""
+    load = getattr(args, "load", 0)
+    return (f" — {load_label(load)}" if load else "") + middle + \
+        (" — over TLS" if getattr(args, "tls", False) else "")
+
+
+def added_load(args: argparse.Namespace) -> str:
+    load = getattr(args, "load", 0)
+    return f" Load added: {load} busy loop(s) (`python -c '{BUSY_LOOP}'`, not pinned) during the " \
+        "measurements." if load else ""
 
 
 # -- figures -------------------------------------------------------------------------------------------
