@@ -61,6 +61,7 @@ from bench.common import (
     Child,
     ChildResult,
     Cleanup,
+    add_tls_option,
     check_tree,
     child_ops,
     force_unmount,
@@ -71,6 +72,8 @@ from bench.common import (
     rotated,
     run_child,
     use_code,
+    variant_flags,
+    variant_title,
     write_section,
 )
 from bench.memory_limit import client_memory_limit, parse_size
@@ -380,13 +383,14 @@ def main() -> None:
     parser.add_argument("--clean", action="store_true", help="remove the data and Azurite's files at the end")
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps nothing on disk (upload only: its PUT rate holds at 100k files)")
+    add_tls_option(parser)
     parser.add_argument("--memory-limit", default="", help="run the clients in a memory cgroup of this "
                         "size, e.g. 3G (bench/memory_limit.py: this VM's memory past ~9 GiB of page cache)")
     args = parser.parse_args()
     args.command = "python bench/bench_scale.py " + " ".join(
         f"--{k} {getattr(args, k)}" for k in ("files", "gib", "depth", "sections", "runs")) + \
         (" --in-memory" if args.in_memory else "") + \
-        (f" --memory-limit {args.memory_limit}" if args.memory_limit else "") + \
+        (f" --memory-limit {args.memory_limit}" if args.memory_limit else "") + variant_flags(args) + \
         (" --write" if args.write else "")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     machine = machine_info()
@@ -407,7 +411,7 @@ def main() -> None:
         log.info("measuring our code from the %s", use_code(args.code, work / "code"))
         if args.clean:
             cleanup.push(lambda: (shutil.rmtree(local, True), shutil.rmtree(base, True)))
-        azurite = Azurite(base / "data", cleanup, port=args.port, in_memory=args.in_memory)
+        azurite = Azurite(base / "data", cleanup, port=args.port, in_memory=args.in_memory, tls=args.tls)
         azurite.start()
         for data in sets:
             digests = ensure_local(local, data)
@@ -420,7 +424,8 @@ def main() -> None:
                 run_section(section, azurite, data, digests, local, work, args.runs, cleanup, results)
                 text = report(args, machine, sets, results, started)
                 if args.write:
-                    write_section(f"Scale: files, GiB, depth ({CODE.label}){args.title}", text)
+                    title = f"Scale: files, GiB, depth ({CODE.label}){args.title}{variant_title(args)}"
+                    write_section(title, text)
         azurite.stop()
     print_out(report(args, machine, sets, results, started))
 
