@@ -29,7 +29,7 @@ from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
 from mounts.stores.azure_account import AzureAccount as AzureAccount  # re-exported: where they were
 from mounts.stores.azure_account import _account_from_connection_string as _account_from_connection_string
 from mounts.stores.azure_account import account_from_fs
-from mounts.stores.azure_listing import parse_list_blobs, parse_list_folder
+from mounts.stores.azure_listing import page_has_entries, parse_list_blobs, parse_list_folder
 from mounts.stores.base import RemoteFile, Sink
 from mounts.stores.lean_http import LeanConnection, LeanResponse
 
@@ -196,22 +196,28 @@ class AzureBlobStore:
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         extra = {"delimiter": "/", **({"prefix": prefix} if prefix else {})}
         entries: dict[str, dict[str, Any]] = {}
-        try:
+        with _no_container_not_found(path):
             for page in self._list_pages(container, extra,
                                          lambda payload: parse_list_folder(payload, container, prefix)):
                 entries.update(page)
-        except AzureHTTPError as exc:
-            if exc.status == 404:
-                raise FileNotFoundError(path) from exc
-            raise
         return entries
 
+    def folder_exists(self, path: str) -> bool:
+        """Whether anything is under folder ``path`` (``container[/prefix]``), its own marker blob
+        included (as adlfs says): a listing of one entry, not the whole folder, so one request however
+        large it is (a service may answer a page with nothing but a continuation: then the next is read).
+        FileNotFoundError when the container does not exist."""
+        container, prefix = self._split(path)
+        extra = {"delimiter": "/", **({"prefix": prefix.rstrip("/") + "/"} if prefix else {})}
+        with _no_container_not_found(path):
+            return any(self._list_pages(container, extra, page_has_entries, page_size=1))
+
     def _list_pages(self, container: str, extra: dict[str, str],
-                    parse: Callable[[bytes], tuple[T, str]]) -> Iterator[T]:
+                    parse: Callable[[bytes], tuple[T, str]], page_size: int | None = None) -> Iterator[T]:
         """The parsed pages of one List Blobs (``parse`` returns a page and its NextMarker)."""
         marker = ""
         while True:
-            query = {"restype": "container", "comp": "list", "maxresults": str(self._page_size),
+            query = {"restype": "container", "comp": "list", "maxresults": str(page_size or self._page_size),
                      "include": "metadata", **extra}
             if marker:
                 query["marker"] = marker
@@ -335,6 +341,17 @@ def _thread_buffer() -> memoryview:
     if view is None:
         view = _BUFFERS.view = memoryview(bytearray(READ_BUFFER))
     return view
+
+
+@contextmanager
+def _no_container_not_found(path: str) -> Iterator[None]:
+    """A listing's 404 (no such container) as FileNotFoundError naming ``path``."""
+    try:
+        yield
+    except AzureHTTPError as exc:
+        if exc.status == 404:
+            raise FileNotFoundError(path) from exc
+        raise
 
 
 def _aligned_view(buffer: memoryview, position: int, end: int) -> memoryview:

@@ -72,3 +72,11 @@ def parse_list_folder(payload: bytes, container: str, prefix: str) -> tuple[dict
             info["last_modified"] = parsedate_to_datetime(modified)
         entries[name] = info
     return entries, root.findtext("NextMarker") or ""
+
+
+def page_has_entries(payload: bytes) -> tuple[bool, str]:
+    """Whether one List Blobs page names anything (a blob, a folder's own marker blob included, or a
+    sub-folder), and the next marker ("" at the end)."""
+    root = ET.fromstring(payload)
+    found = root.find(".//Blob") is not None or root.find(".//BlobPrefix") is not None
+    return found, root.findtext("NextMarker") or ""

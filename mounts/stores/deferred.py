@@ -9,9 +9,9 @@ Importing adlfs and the Azure SDK costs ~0.5 s (DESIGN.md, "Where transfer time 
 everything else a read-only mount needs from a fresh process (issue 21: ready in <= 0.5 s). When the
 lean client can sign for the account (connection string, account key or SAS: ``AzureAccount``), the
 strategies need adlfs for nothing: they read and write through ``open_store`` (``AzureBlobStore``) and
-``info`` here asks the lean client too (Get Blob Properties, else one folder listing). Every other
-attribute makes the real filesystem and is served by it, so this stands in wherever an adlfs
-filesystem did (pickling gives the real one).
+``info`` here asks the lean client too (Get Blob Properties, else the first entries of a folder's
+listing). Every other attribute makes the real filesystem and is served by it, so this stands in
+wherever an adlfs filesystem did (pickling gives the real one).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class DeferredAzureFileSystem:
                 if headers.get("x-ms-meta-hdi_isfolder", "").lower() != "true":
                     return _file_info(path, headers)
                 return {"name": path, "type": "directory", "size": None}  # as adlfs says
-        if self.lean.list_folder(path) or not blob:  # FileNotFoundError: no such container
+        if self.lean.folder_exists(path) or not blob:  # FileNotFoundError: no such container
             return {"name": path, "type": "directory", "size": None}  # as adlfs says
         raise FileNotFoundError(path)
 

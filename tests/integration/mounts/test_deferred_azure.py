@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from repo_paths import REPO
@@ -46,6 +47,39 @@ def test_info_agrees_with_adlfs(azure_container) -> None:  # type: ignore[no-unt
     assert sorted(fs.ls(f"{name}/d", detail=False)) == sorted(adlfs.ls(f"{name}/d", detail=False))
     assert fs._fs is not None  # ls: made, and served by adlfs
 
+
+
+def test_info_of_a_large_folder_asks_for_one_entry(azure_container) -> None:  # type: ignore[no-untyped-def]
+    """A folder's ``info`` (asked before every mount and download) lists one entry, not the folder:
+    it once read every page, and a mount of 100,000 files then listed them all again."""
+    from adlfs import AzureBlobFileSystem
+
+    from mounts.stores.azure import AzureBlobStore
+
+    conn, name = azure_container.azurite.connection_string, azure_container.name
+    adlfs = AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True)
+    adlfs.pipe({**{f"{name}/big/f{i:02d}": b"x" for i in range(12)}, f"{name}/marked/": b"",
+                f"{name}/marked/x": b"1", f"{name}/only-marker/": b""})
+    fs = deferred(conn)
+    fs._store = store = AzureBlobStore(fs.account, list_page_size=5)
+    lists: list[dict[str, str]] = []
+    call = store._call
+
+    def counting(method: str, path: str, query: dict[str, str], *args: Any, **kwargs: Any) -> Any:
+        if query.get("comp") == "list":
+            lists.append(query)
+        return call(method, path, query, *args, **kwargs)
+
+    store._call = counting  # type: ignore[method-assign]
+    assert fs.info(f"{name}/big")["type"] == "directory"
+    assert [q["maxresults"] for q in lists] == ["1"]  # one request: not the three pages of 5
+    assert len(store.list_folder(f"{name}/big")) == 12 and len(lists) == 4  # a listing still pages
+    # a folder whose only blob is its own marker exists (an empty folder), as adlfs says
+    for folder in ("marked", "only-marker"):
+        assert fs.info(f"{name}/{folder}")["type"] == adlfs.info(f"{name}/{folder}")["type"] == "directory"
+    assert store.list_folder(f"{name}/only-marker") == {}
+    with pytest.raises(FileNotFoundError):
+        store.folder_exists(f"{name}-none/x")
 
 MOUNT = """
 import os, sys

@@ -13,6 +13,8 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.ro import NEXT_FILES, FsspecReadOnly, _fuse_buffer, attrs_of
+from mounts.stores.azure import AzureBlobStore
+from mounts.stores.azure_account import account_from_options
 from mounts.stores.azure_listing import parse_list_folder
 
 
@@ -45,6 +47,28 @@ def test_folder_listing_of_the_container_root() -> None:
     assert entries == {"top.bin": {"name": "c/top.bin", "type": "file", "size": 7},
                        "large": {"name": "c/large", "type": "directory", "size": 0}}
 
+
+
+def test_a_folder_exists_past_a_page_with_only_a_continuation() -> None:
+    """Azure may answer a List Blobs page with no entries and a NextMarker: ``folder_exists`` reads on."""
+    account = account_from_options({"connection_string": "UseDevelopmentStorage=true"})
+    assert account is not None
+    store = AzureBlobStore(account)
+    pages = [b"<EnumerationResults><Blobs/><NextMarker>m1</NextMarker></EnumerationResults>",
+             b"<EnumerationResults><Blobs><Blob><Name>p/a</Name></Blob></Blobs><NextMarker/></EnumerationResults>"]
+    asked: list[dict[str, str]] = []
+
+    def answer(method: str, path: str, query: dict[str, str], what: str) -> tuple[int, dict[str, str], bytes]:
+        asked.append(query)
+        return 200, {}, pages[len(asked) - 1]
+
+    store._call = answer  # type: ignore[method-assign,assignment]
+    assert store.folder_exists("c/p")
+    assert [(q["prefix"], q["maxresults"], q.get("marker")) for q in asked] == [
+        ("p/", "1", None), ("p/", "1", "m1")]
+    asked.clear()
+    pages[0] = b"<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>"
+    assert not store.folder_exists("c/p") and len(asked) == 1
 
 def test_fuse_buffer_shares_writable_memory_and_copies_the_rest() -> None:
     segment = bytearray(b"0123456789")
