@@ -379,7 +379,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=10517)
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
     parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
-    parser.add_argument("--title", default="", help="suffix of the RESULTS.md section title")
+    parser.add_argument("--title", default="",
+                        help="suffix of the RESULTS.md section title (default: the sections and sets run)")
     parser.add_argument("--clean", action="store_true", help="remove the data and Azurite's files at the end")
     parser.add_argument("--in-memory", action="store_true",
                         help="Azurite keeps nothing on disk (upload only: its PUT rate holds at 100k files)")
@@ -424,10 +425,18 @@ def main() -> None:
                 run_section(section, azurite, data, digests, local, work, args.runs, cleanup, results)
                 text = report(args, machine, sets, results, started)
                 if args.write:
-                    title = f"Scale: files, GiB, depth ({CODE.label}){args.title}{variant_title(args)}"
+                    suffix = args.title or what_ran(sections, sets)
+                    title = f"Scale: files, GiB, depth ({CODE.label}){suffix}{variant_title(args)}"
                     write_section(title, text)
         azurite.stop()
     print_out(report(args, machine, sets, results, started))
+
+
+def what_ran(sections: list[str], sets: list[ScaleSet]) -> str:
+    """The title's default suffix: another selection of sets or sections gets a section of its own in
+    RESULTS.md instead of replacing this one (``write_section`` replaces a section by its title)."""
+    names = {"files": "{:,} files", "depth": "depth {}", "gib": "{} GiB"}
+    return f" — {', '.join(sections)}: {', '.join(names[s.kind].format(s.count) for s in sets)}"
 
 
 def run_section(section: str, azurite: Azurite, data: ScaleSet, digests: dict[str, str], local: Path,
