@@ -48,7 +48,6 @@ def test_info_agrees_with_adlfs(azure_container) -> None:  # type: ignore[no-unt
     assert fs._fs is not None  # ls: made, and served by adlfs
 
 
-
 def test_info_of_a_large_folder_asks_for_one_entry(azure_container) -> None:  # type: ignore[no-untyped-def]
     """A folder's ``info`` (asked before every mount and download) lists one entry, not the folder:
     it once read every page, and a mount of 100,000 files then listed them all again."""
@@ -80,6 +79,7 @@ def test_info_of_a_large_folder_asks_for_one_entry(azure_container) -> None:  # 
     assert store.list_folder(f"{name}/only-marker") == {}
     with pytest.raises(FileNotFoundError):
         store.folder_exists(f"{name}-none/x")
+
 
 MOUNT = """
 import os, sys
