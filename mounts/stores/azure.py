@@ -170,14 +170,19 @@ class AzureBlobStore:
                           md5=base64.b64decode(md5) if md5 else None)
 
     def list_files(self, root: str) -> list[RemoteFile]:
+        """The file ``root`` or every file under folder ``root``; an empty folder (one that holds only
+        marker blobs) has none, as adlfs says; FileNotFoundError when nothing is there."""
         container, prefix = self._split(root)
+        marked = False  # an ADLS-style folder marker blob: the folder exists, if empty
         if prefix:
             try:
                 return [self.stat(root)]
-            except (FileNotFoundError, IsADirectoryError):
+            except FileNotFoundError:
                 pass
+            except IsADirectoryError:
+                marked = True
         files = self._list(container, prefix.rstrip("/") + "/" if prefix else "")
-        if not files and prefix:
+        if not files and prefix and not marked and not self.folder_exists(root):
             raise FileNotFoundError(root)
         return files
 

@@ -81,6 +81,28 @@ def test_info_of_a_large_folder_asks_for_one_entry(azure_container) -> None:  # 
         store.folder_exists(f"{name}-none/x")
 
 
+
+def test_an_empty_folder_lists_no_files_and_a_missing_one_is_not_found(azure_container) -> None:  # type: ignore[no-untyped-def]
+    """A folder that holds only marker blobs (``name/``, or ADLS' ``name`` with ``hdi_isfolder``) is an
+    empty input for a download, as adlfs lists it (it was "not found" for the lean client)."""
+    from adlfs import AzureBlobFileSystem
+    from azure.storage.blob import ContainerClient
+
+    from mounts.stores.azure import AzureBlobStore
+
+    conn, name = azure_container.azurite.connection_string, azure_container.name
+    adlfs = AzureBlobFileSystem(connection_string=conn, skip_instance_cache=True)
+    adlfs.pipe({f"{name}/slash/": b""})
+    container = ContainerClient.from_connection_string(conn, name)
+    container.upload_blob("adls", b"", metadata={"hdi_isfolder": "true"})
+    store = AzureBlobStore(deferred(conn).account)
+    for folder in ("slash", "adls"):
+        assert adlfs.find(f"{name}/{folder}") == [] and adlfs.info(f"{name}/{folder}")["type"] == "directory"
+        assert store.list_files(f"{name}/{folder}") == [], folder
+    for missing in ("nope", "slash/nope"):
+        with pytest.raises(FileNotFoundError):
+            store.list_files(f"{name}/{missing}")
+
 MOUNT = """
 import os, sys
 from pathlib import Path
