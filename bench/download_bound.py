@@ -1,8 +1,9 @@
-"""Who sets the speed of the 1 GiB download, the client or Azurite? (issue 21, target 4)
+"""Who sets the speed of a download, the client or Azurite? (issue 21, target 4)
 
-    python bench/download_bound.py [--rounds 6] [--code HEAD]
+    python bench/download_bound.py [--rounds 6] [--code HEAD] [--set large|small|medium]
 
-A private Azurite with the 1 GiB file (as ``bench_transfer.py``), one untimed run of each tool, then
+A private Azurite with ``bench_transfer.py``'s data sets (``--set``: the 1 GiB file by default, 2,000 x
+64 KiB or 20 x 50 MiB), one untimed run of each tool on it, then
 ``--rounds`` rounds of ours (``DownloadStrategy``) and ``rclone copy`` (``bench_transfer.download_once``:
 the same flags, every download's bytes checked, untimed), the order alternating. Per run: in-process
 seconds, the client's CPU, and the CPU that Azurite used meanwhile. Azurite's CPU close to the run's
@@ -44,11 +45,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
+    parser.add_argument("--set", default="large", choices=("large", "small", "medium"),
+                        help="which of bench_transfer's data sets: 1 GiB, 2,000 x 64 KiB, 20 x 50 MiB")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runs: dict[str, list[tuple[float, float, float]]] = {"ours": [], "rclone": []}
     with Cleanup() as cleanup, bench_environment(False, cleanup, args.code) as (azurite, work, sets):
-        data, dest, digests = sets[0], work / "download", Digests(work / "data")
+        data = next(each for each in sets if each.name == args.set)
+        dest, digests = work / "download", Digests(work / "data")
         azurite.restart()
         for tool in runs:  # untimed: Azurite's first reads after its restart are slow
             one_run(tool, azurite, data, dest, cleanup, digests, "warm-up")
