@@ -497,7 +497,7 @@ def load_label(processes: int) -> str:
     return f"with {processes} busy loop{'s' if processes > 1 else ''} beside it" if processes else ""
 
 
-# -- what a recorded section says about how it was run (bench_transfer, bench_ro_mount) ------------------
+# -- what a recorded section says about how it was run (bench_transfer, bench_ro_mount, bench_scale) -----
 def add_tls_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls", action="store_true",
                         help="Azurite serves HTTPS (a self-signed certificate), as Azure always does")
