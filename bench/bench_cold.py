@@ -178,8 +178,8 @@ def bench_ro_mount(runs: int, cleanup: Cleanup, work: Path) -> Samples:
     seed_mount_data(azurite, work, cleanup)
     tools = {"ours": mount_ours, "rclone": mount_rclone}
     samples = Samples()
-    for tool in tools.values():  # untimed: the first mount of each pays for a cold Azurite and page cache
-        tool(azurite, work, cleanup, Samples())
+    for mount in tools.values():  # untimed: the first mount of each pays for a cold Azurite and page cache
+        mount(azurite, work, cleanup, Samples())
     for run in range(runs):
         for tool in rotated(list(tools), run):
             tools[tool](azurite, work, cleanup, samples)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -411,7 +412,8 @@ def main() -> None:
         cleanup.push(lambda: shutil.rmtree(work, ignore_errors=True))
         log.info("measuring our code from the %s", use_code(args.code, work / "code"))
         if args.clean:
-            cleanup.push(lambda: (shutil.rmtree(local, True), shutil.rmtree(base, True)))
+            cleanup.push(functools.partial(shutil.rmtree, base, True))
+            cleanup.push(functools.partial(shutil.rmtree, local, True))  # LIFO: the local copy first
         azurite = Azurite(base / "data", cleanup, port=args.port, in_memory=args.in_memory, tls=args.tls)
         azurite.start()
         for data in sets:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -481,7 +482,7 @@ def busy_load(processes: int, cleanup: Cleanup) -> Iterator[None]:
     children = []
     for _ in range(processes):
         proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP], start_new_session=True)
-        cleanup.push(lambda proc=proc: kill_group(proc, grace=0.5))
+        cleanup.push(functools.partial(kill_group, proc, grace=0.5))
         children.append(proc)
     if processes:
         log.info("%d busy loop(s) running beside the benchmark: %s", processes, [c.pid for c in children])

@@ -62,9 +62,11 @@ step() { # name command... : run one step, remember its outcome, keep going
 printf '==== provision: bash scripts/provision.sh\n'
 bash scripts/provision.sh || { echo "provisioning failed: nothing else can run" >&2; exit 1; }
 
-step ruff python3 -m ruff check runner mounts tests bin/runner
+step ruff python3 -m ruff check runner mounts tests bin/runner bench
 step mypy python3 -m mypy
 step mypy-bin python3 -m mypy bin/runner
+# bench/ is a namespace package of scripts (python bench/x.py); its modules import bench.common.
+step mypy-bench python3 -m mypy --explicit-package-bases bench
 # The documentation site (mkdocs.yml, docs/): strict (a broken link, anchor, nav entry or API reference
 # fails), then nothing in it may load from another host. tests/docs/ runs the pages' examples.
 docs_site() {
