@@ -20,7 +20,7 @@ from pathlib import Path
 from runner.backends import get_backend
 from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.direct_creds import written_datastores
-from runner.modes import Mode
+from runner.modes import Mode, PathKind
 from runner.plan.build import build_plan
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
@@ -99,7 +99,8 @@ def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapp
                               guard: WriteGuard) -> None:
     """An output aimed where no job may write is refused, pointing at its ``path:`` line."""
     for binding in plan.outputs:
-        refusal = guard.refusal(outputs[binding.name], job_name=plan.job_name, mode=binding.mode)
+        refusal = guard.refusal(outputs[binding.name], job_name=plan.job_name, mode=binding.mode,
+                                is_file=binding.kind is PathKind.FILE)
         if refusal:
             field, where = spec.field_location("outputs", binding.name, "path")
             raise SpecError(f"output '{binding.name}' cannot be written there: {refusal}", field=field,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.submit import check_submission, plan_job
+from runner.modes import AssetType
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
 from runner.pipelines.reuse import predict_reuse
@@ -73,7 +74,8 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
         with _at(spec, node.name, "outputs", name, "path"):
             resolved = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
                                                base_dir=spec.base_dir, field=f"outputs.{name}.path")
-            refusal = guard.refusal(resolved, job_name=node.job_name, mode=output.mode)
+            refusal = guard.refusal(resolved, job_name=node.job_name, mode=output.mode,
+                                    is_file=output.type is AssetType.URI_FILE)
             if refusal:
                 raise SpecError(f"output '{name}' cannot be written there: {refusal}", hint=REFUSAL_HINT)
         locations[name] = resolved.uri

@@ -4,7 +4,10 @@ output (any mode).
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
-datastore, or a second datastore over the same container, cannot write around the check.
+datastore, a second datastore over the same container, an fsspec URL of either (``abfs://``, ``az://``,
+``file://``, ``local://``) or a link that an earlier job left in a local datastore cannot write around
+the check. A ``direct`` output on the host is bound as its folder (a file's parent), so the folder is
+what is checked.
 
     refused = WriteGuard(workspace, datastores).refusal(output, job_name="j1")
 """
@@ -48,24 +51,47 @@ class WriteGuard:
         self.assets = registered_locations(workspace)
 
     def location(self, uri: str) -> str | None:
-        """Where ``uri`` physically is (None when that cannot be told without I/O: a job reference)."""
+        """Where ``uri`` physically is (None when that cannot be told without I/O: a job reference). A
+        host path is followed through any link it goes through (its real path)."""
         ref = parse_path(uri)
         if isinstance(ref, DatastorePath) and ref.datastore in self.roots:
             relative = posixpath.normpath(ref.path) if ref.path else ""
-            return self.roots[ref.datastore] + ("" if relative in ("", ".") else "/" + relative)
+            root = self.roots[ref.datastore]
+            if root.startswith("file://"):  # a link below the root (a job may have made it) is followed
+                return "file://" + os.path.realpath(root.removeprefix("file://") + "/" + relative)
+            return root + ("" if relative in ("", ".") else "/" + relative)
         if isinstance(ref, LocalPath) and os.path.isabs(ref.path):
             return "file://" + os.path.realpath(ref.path)
         if isinstance(ref, FsspecUrl):
-            return uri.rstrip("/")
+            return _url_location(uri)
         return None
 
-    def refusal(self, output: ResolvedPath, *, job_name: str, mode: Mode | None = None) -> str | None:
+    def _physical(self, output: ResolvedPath) -> str | None:
+        """Where a resolved output is: its host path, or its place in a datastore's container when an
+        fsspec URL reached it through that datastore (``abfs://<container>/<p>`` and the like)."""
+        if output.local_path is not None:
+            return "file://" + os.path.realpath(output.local_path)
+        root = self.roots.get(output.datastore or "")
+        if root is not None and root.startswith("azure://") and isinstance(parse_path(output.uri), FsspecUrl):
+            account = root.rsplit("/", 1)[0]  # azure://<account>; the fs path starts with the container
+            return account + "/" + posixpath.normpath(output.path.strip("/"))
+        return self.location(output.uri)
+
+    def refusal(self, output: ResolvedPath, *, job_name: str, mode: Mode | None = None,
+                is_file: bool = False) -> str | None:
         """Why the job may not write to ``output`` in ``mode`` (None when it may). A ``direct`` output on
         a remote store gets credentials for its whole container, so no registered version and no other
-        job's outputs may be in that container."""
-        where = self.location(output.uri)
+        job's outputs may be in that container; a ``direct`` file output on the host is bound as its
+        folder, which is checked as the place written."""
+        where = self._physical(output)
         if where is None:
             return None
+        if mode is Mode.DIRECT and is_file and where.startswith("file://"):
+            folder = posixpath.dirname(where)
+            why = self._refusal_at(folder, f"the folder of '{output.uri}' (a direct file output is bound "
+                                           f"as its folder, {folder.removeprefix('file://')})", job_name)
+            if why:
+                return why
         container_wide = mode is Mode.DIRECT and output.local_path is None
         if container_wide and output.datastore in self.roots:
             scope = self.roots[output.datastore]
@@ -79,22 +105,35 @@ class WriteGuard:
             if default_root and overlaps(scope, default_root):
                 return (f"a direct output gets credentials for the whole container {scope}, which holds "
                         f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own")
+        return self._refusal_at(where, f"'{output.uri}'", job_name)
+
+    def _refusal_at(self, where: str, what: str, job_name: str) -> str | None:
+        """Why nothing of job ``job_name`` may be written at location ``where`` (``what`` names it)."""
         for asset in self.assets:
             there = self.location(asset.datastore_uri)
             if there is not None and overlaps(where, there):
-                return (f"'{output.uri}' is where registered {asset.kind} {asset.name}:{asset.version} is "
+                return (f"{what} is where registered {asset.kind} {asset.name}:{asset.version} is "
                         f"stored ({asset.datastore_uri}); registered versions are immutable")
         own_ws = "file://" + os.path.realpath(self.workspace.root)
         if _inside(own_ws, where):
-            return f"'{output.uri}' holds the workspace ({self.workspace.root})"
+            return f"{what} holds the workspace ({self.workspace.root})"
         if _inside(where, own_ws) and not any(_inside(where, root) for root in self.roots.values()):
-            return f"'{output.uri}' is inside the workspace's own folders ({self.workspace.root})"
+            return f"{what} is inside the workspace's own folders ({self.workspace.root})"
         default_root = self.roots.get(DEFAULT_DATASTORE)
         for folder in JOB_OUTPUT_FOLDERS if default_root else ():
             jobs_folder = f"{default_root}/{folder}"
             mine = (f"{jobs_folder}/{job_name}", f"{jobs_folder}/dcid.{job_name}")
             if overlaps(where, jobs_folder) and not any(_inside(where, own) for own in mine):
-                return (f"'{output.uri}' is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
+                return (f"{what} is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
                         f"{folder}/); a job writes only its own")
         return None
+
+
+def _url_location(url: str) -> str:
+    """An fsspec URL's physical location where it names the host (``file://``, ``local://``): the real
+    path; any other URL as written (an Azure one reached through a datastore is placed by ``_physical``)."""
+    protocol, _, rest = url.partition("://")
+    if protocol in ("file", "local"):
+        return "file://" + os.path.realpath("/" + rest.lstrip("/"))
+    return url.rstrip("/")
 

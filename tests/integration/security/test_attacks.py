@@ -177,6 +177,12 @@ def test_an_output_aimed_at_a_registered_model_is_refused_before_the_job_runs(
         "the folder of every job's outputs": "azureml://datastores/workspaceblobstore/paths/azureml",
         "the default datastore's root": "azureml://datastores/workspaceblobstore/paths/",
         "a folder holding the workspace": str(ws.parent),
+        # the same places as fsspec URLs (the Azure ones reuse the datastore's credentials)
+        "an abfs URL of the Azure model": f"abfs://{registry['container'].container_name}/models/az-m",
+        "an az URL with the account": (f"az://{registry['container'].container_name}"
+                                       "@devstoreaccount1.blob.core.windows.net/models/az-m/"),
+        "a local:// URL of its host path": f"local://{registry['local']}",
+        "a file:// URL of the download cache": f"file://{ws / 'cache'}",
     }
     for what, path in targets.items():
         job = write_job(tmp_path, textwrap.dedent(f"""
@@ -218,4 +224,60 @@ def test_a_direct_output_is_refused_in_a_container_that_holds_a_registered_model
         if expected:
             assert "credentials for the whole container" in result.stderr
             assert "az-m:1" in result.stderr and "Traceback" not in result.stderr
+    _assert_untouched(registry)
+
+
+@pytest.mark.parametrize("mode", ["upload", "rw_mount", "direct"])
+def test_an_output_through_a_link_left_in_a_datastore_is_refused(registry: dict[str, Any], tmp_path: Path,
+                                                                 mode: str) -> None:
+    """An earlier job's direct output could leave a link in a local datastore (here the test plants it,
+    inside its own workspace, pointing at the registered model's folder in that workspace). An output
+    whose path goes through it is judged where it really goes: refused before anything runs."""
+    ws = registry["ws"]
+    scratch = ws / "datastores" / "workspaceblobstore" / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    if not (scratch / "evil").is_symlink():
+        (scratch / "evil").symlink_to("../LocalUpload/local-m/1/model")
+    job = write_job(tmp_path, f"""
+        command: echo pwned > ${{{{outputs.out}}}}/MLmodel
+        outputs:
+          out:
+            type: uri_folder
+            path: azureml://datastores/workspaceblobstore/paths/scratch/evil
+            mode: {mode}
+        environment:
+          image: runner/busybox:latest
+        """, name="through-link.yml")
+    result = cli(ws, "job", "validate", "--file", str(job))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot be written there" in result.stderr and "local-m:1" in result.stderr
+    _assert_untouched(registry)
+
+
+def test_a_direct_file_output_is_judged_by_the_folder_it_binds(registry: dict[str, Any],
+                                                               tmp_path: Path) -> None:
+    """A direct ``uri_file`` output on the host is bound as its folder: a file at the datastore's root
+    would hand the job every registered model and job output there, and a file beside the workspace
+    the workspace itself. A file in a folder of its own is fine."""
+    ws = registry["ws"]
+    refused = ["azureml://datastores/workspaceblobstore/paths/result.txt", str(ws.parent / "result.txt")]
+    accepted = "azureml://datastores/workspaceblobstore/paths/results/result.txt"
+    for path in [*refused, accepted]:
+        job = write_job(tmp_path, f"""
+            command: echo ok > ${{{{outputs.f}}}}
+            outputs:
+              f:
+                type: uri_file
+                path: {path}
+                mode: direct
+            environment:
+              image: runner/busybox:latest
+            """, name="direct-file.yml")
+        result = cli(ws, "job", "validate", "--file", str(job))
+        if path == accepted:
+            assert result.returncode == 0, result.stdout + result.stderr
+            continue
+        assert result.returncode == 2, (path, result.stdout + result.stderr)
+        assert "a direct file output is bound as its folder" in result.stderr, path
+        assert "local-m:1" in result.stderr and "Traceback" not in result.stderr, path  # the folder holds it
     _assert_untouched(registry)
