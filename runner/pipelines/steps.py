@@ -17,6 +17,7 @@ output with no path goes to the default datastore (``settings.default_datastore`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,13 @@ class StepBuilder:
             datastore = self.spec.settings.datastore
             if "path" not in output and datastore and datastore != DEFAULT_DATASTORE:
                 output["path"] = f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{name}/"
+            elif datastore and isinstance(output.get("path"), str):  # Azure: the pipeline's datastore
+                output["path"] = _DEFAULT_DATASTORE_EXPR.sub(datastore, output["path"])
             outputs[name] = output
         return outputs
+
+
+_DEFAULT_DATASTORE_EXPR = re.compile(r"\$\{\{\s*default_datastore\s*\}\}")
 
 
 def _without_value(decl: dict[str, Any] | None) -> dict[str, Any]:
@@ -210,5 +216,7 @@ def step_bindings(entry: StepSpec) -> list[tuple[tuple[str, ...], Binding]]:
             texts = [((group, name), value)] if isinstance(value, str) else [
                 ((group, name, key), v) for key, v in value.items() if isinstance(v, str)
             ] if isinstance(value, dict) else []
-            found += [(place, b) for place, text in texts for b in find_bindings(text)]
+            for place, text in texts:
+                path = place[0] == "outputs" and place[2:] == ("path",)
+                found += [(place, b) for b in find_bindings(text, output_path=path)]
     return found

@@ -60,9 +60,16 @@ def _parse(body: str, text: str) -> Binding:
     raise SpecError(f"unknown binding '{text}'", hint=FORMS_HINT)
 
 
-def find_bindings(value: str) -> list[Binding]:
-    """Every ``${{...}}`` in ``value`` as a binding (``SpecError`` for an unknown form)."""
-    return [_parse(m["body"], m.group(0)) for m in _EXPRESSION.finditer(value)]
+# Azure's server expressions, which an output's path may hold (``runner.spec.expressions``)
+_PATH_EXPRESSION = re.compile(r"^\s*(name|output_name|default_datastore)\s*$")
+
+
+def find_bindings(value: str, *, output_path: bool = False) -> list[Binding]:
+    """Every ``${{...}}`` in ``value`` as a binding (``SpecError`` for an unknown form); in an output's
+    path (``output_path``) ``${{name}}``, ``${{output_name}}`` and ``${{default_datastore}}`` are not
+    bindings but substituted when the step is planned."""
+    return [_parse(m["body"], m.group(0)) for m in _EXPRESSION.finditer(value)
+            if not (output_path and _PATH_EXPRESSION.match(m["body"]))]
 
 
 def whole_binding(value: object) -> Binding | None:

@@ -12,6 +12,9 @@ Supported, as in Azure ML command jobs:
 
 ``environment_variables`` are never substituted (like Azure); ``env_var_warnings`` flags values that
 look like they expect it.
+
+An output's ``path`` takes Azure's server expressions (``expand_output_path``): ``${{name}}`` (the job;
+a pipeline step's own job), ``${{output_name}}`` and ``${{default_datastore}}``.
 """
 
 from __future__ import annotations
@@ -173,3 +176,23 @@ def env_var_warnings(environment_variables: Mapping[str, str]) -> list[str]:
         for key, value in environment_variables.items()
         if "${{" in value or "$<<" in value
     ]
+
+
+_PATH_NAMES = ("name", "output_name", "default_datastore")
+
+
+def expand_output_path(path: str, *, job_name: str, output_name: str, default_datastore: str,
+                       field: str | None = None) -> str:
+    """``path`` with ``${{name}}``, ``${{output_name}}`` and ``${{default_datastore}}`` substituted, as
+    Azure does when the job runs (``azureml://datastores/${{default_datastore}}/paths/${{name}}/...``
+    gives every run its own folder); any other expression in a path is refused."""
+    values = {"name": job_name, "output_name": output_name, "default_datastore": default_datastore}
+
+    def one(match: re.Match[str]) -> str:
+        body = match["body"].strip()
+        if body not in values:
+            raise SpecError(f"unknown expression '{match.group(0)}' in an output path", field=field,
+                            hint="an output path may use " + ", ".join(f"${{{{{n}}}}}" for n in _PATH_NAMES))
+        return values[body]
+
+    return _CURLY.sub(one, path)

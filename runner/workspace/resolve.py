@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import ResolveError, SpecError, StorageError
 from runner.modes import AssetType, PathKind
+from runner.spec.expressions import expand_output_path
 from runner.uris import (
     ARTIFACTS,
     DatastorePath,
@@ -108,6 +109,9 @@ class Resolver:
         if ref is None:
             ref = DatastorePath(default_datastore, default_output_uri(job_name, output_name)
                                 .split("/paths/", 1)[1].strip("/"))
+        elif isinstance(ref, str) and "${{" in ref:
+            ref = expand_output_path(ref, job_name=job_name, output_name=output_name,
+                                     default_datastore=default_datastore, field=field)
         parsed = _as_ref(ref, field)
         if isinstance(parsed, ModelRef):
             raise SpecError(f"an output cannot be written to a registered model ('{parsed}')",

@@ -123,3 +123,16 @@ def test_environment_variables_are_not_substituted_but_warned(tmp_path: Path) ->
     spec = load_job_spec(job)
     assert spec.environment_variables == {"X": "${{inputs.d}}"}
     assert any(w.startswith(f"{job}:7:3:") and "not substituted" in w for w in spec.warnings)
+
+
+def test_an_output_path_takes_the_jobs_name_the_outputs_name_and_the_default_datastore() -> None:
+    from runner.spec.expressions import expand_output_path
+
+    path = "azureml://datastores/${{default_datastore}}/paths/${{ name }}/${{output_name}}/x"
+    assert expand_output_path(path, job_name="j1", output_name="model", default_datastore="ds") == (
+        "azureml://datastores/ds/paths/j1/model/x")
+    assert expand_output_path("./plain", job_name="j", output_name="o", default_datastore="d") == "./plain"
+    with pytest.raises(SpecError, match=r"unknown expression '\$\{\{outputs.o\}\}' in an output path") as err:
+        expand_output_path("a/${{outputs.o}}", job_name="j", output_name="o", default_datastore="d",
+                           field="outputs.o.path")
+    assert err.value.field == "outputs.o.path" and "${{output_name}}" in (err.value.hint or "")
