@@ -42,6 +42,10 @@ class Target:
     is_file: bool = False  # a uri_file / file output: one file named ``Path(path).name``
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     local_path: Path | None = None
+    # a folder above ``local_path`` that the runner resolved itself (a local datastore's root): writing
+    # the output follows no link below it (``mounts.transfer.nofollow``); None: the folder above the
+    # output's own folder
+    local_root: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, Source, Target
+from mounts.transfer.nofollow import make_target_folder
 
 
 def _local_or_uri(local_path: Path | None, url: str, env: Mapping[str, str], read_only: bool) -> Materialized:
@@ -33,11 +34,12 @@ class DirectInputStrategy:
 class DirectOutputStrategy:
     """Hand the job the output's URI (and credentials): it writes there itself, nothing to finalize.
 
-    For a local datastore the target folder is created and bound read-write at the same path."""
+    For a local datastore the target folder is created and bound read-write at the same path. No link
+    below the datastore's root is followed to make it (a job may have made one there, to be given the
+    folder it points to): such a link is refused (``LinkNotFollowed``)."""
 
     @contextmanager
     def materialize(self, target: Target, workdir: Path) -> Iterator[Materialized]:
         if target.local_path is not None:
-            folder = target.local_path.parent if target.is_file else target.local_path
-            folder.mkdir(parents=True, exist_ok=True)
+            make_target_folder(target)
         yield _local_or_uri(target.local_path, target.url, target.env, read_only=False)

@@ -31,6 +31,12 @@ class TransferFailed(MountsError):
         self.disk_full = disk_full  # a local write found no space left
 
 
+class LinkNotFollowed(MountsError):
+    """A symbolic link (or something else than a folder) where the runner was to write into a folder of a
+    local target: a job may have made it, so the runner does not write through it
+    (``mounts.transfer.nofollow``)."""
+
+
 def is_no_space(exc: BaseException) -> bool:
     """True for "no space left on device" and "disk quota exceeded"."""
     return isinstance(exc, OSError) and exc.errno in NO_SPACE

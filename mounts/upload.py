@@ -13,7 +13,9 @@
   ``keep_staged=True`` to keep them.
 
 A local target (``target.local_path``) is finalized by moving the staged files into place (a rename on
-the same filesystem, a copy otherwise).
+the same filesystem, a copy otherwise), following no link in the destination below the target's anchor
+(its datastore's root; ``mounts.transfer.nofollow``): a job may have made links there. A file whose way
+holds a link fails (``TransferFailed``, its staged copy kept); a link in a file's own name is replaced.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
-from mounts.errors import TransferFailed
+from mounts.errors import LinkNotFollowed, TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
+from mounts.transfer.nofollow import NoFollowFolders, anchor_of
 from mounts.transfer.uploader import LocalFile, list_local_files, upload_files
 
 log = logging.getLogger(__name__)
+
+LINK_HINT = ("the runner writes no output through a link in a local datastore: find out what made it "
+             "(a job's direct output can), remove it, then copy the staged data into place")
 
 
 class UploadStrategy:
@@ -58,31 +64,30 @@ class UploadStrategy:
 
     def finalize(self, target: Target, staging: Path) -> None:
         """Make everything under ``staging`` durable at ``target``; raise ``TransferFailed`` if not."""
-        pairs = _destinations(target, staging)
+        anchor, base = anchor_of(target) if target.local_path is not None else (None, target.path)
+        pairs = _destinations(target, staging, base)
         if not pairs:
             log.warning("output %s: the job wrote nothing", target.url)
             return
         try:
-            if target.local_path is not None:
-                _move_local(pairs)
+            if anchor is not None:
+                _move_local(anchor, pairs, None if target.is_file else (staging, base))
             else:
                 upload_files(open_store(target.fs), pairs, options=self.options, quiet=self.quiet,
                              description=f"upload {Path(target.path).name or target.url}")
         except TransferFailed as exc:
             raise TransferFailed(f"output {target.url}: {exc}; the staged data is kept in {staging}",
-                                 failed=exc.failed, staged=staging) from exc
-        if target.local_path is not None and not target.is_file:
-            _recreate_empty_dirs(staging, target.local_path)
+                                 failed=exc.failed, staged=staging, hint=exc.hint) from exc
         if not self.keep_staged:
             _clear(staging)
 
 
-def _destinations(target: Target, staging: Path) -> list[tuple[LocalFile, str]]:
-    """Pair each staged file with where it goes (a remote path, or a local path for local targets)."""
+def _destinations(target: Target, staging: Path, base: str) -> list[tuple[LocalFile, str]]:
+    """Pair each staged file with where it goes: a remote path, or for a local target a path below its
+    anchor (``base``: the target's own)."""
     files = list_local_files(staging)
-    base = str(target.local_path) if target.local_path is not None else target.path
     if not target.is_file:
-        return [(item, f"{base.rstrip('/')}/{item.rel}") for item in files]
+        return [(item, f"{base.rstrip('/')}/{item.rel}" if base else item.rel) for item in files]
     if not files:
         return []
     wanted = [item for item in files if item.rel == Path(target.path).name]
@@ -94,36 +99,58 @@ def _destinations(target: Target, staging: Path) -> list[tuple[LocalFile, str]]:
                          failed=[item.rel for item in files], staged=staging)
 
 
-def _move_local(pairs: list[tuple[LocalFile, str]]) -> None:
-    failed: dict[str, str] = {}
-    # links first: each is a copy of a staged file, which must still be there
-    for item, dest in sorted(pairs, key=lambda pair: not pair[0].link):
-        try:
-            target = Path(dest)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if item.link:
-                shutil.copyfile(item.path, target)
-                continue
+class _Failures(dict[str, str]):
+    """What could not be moved into place (path in the staging -> why), and whether a link was refused."""
+
+    links = False
+
+    def note(self, rel: str, exc: OSError | LinkNotFollowed, kept: Path) -> None:
+        if isinstance(exc, LinkNotFollowed):
+            self[rel], self.links = f"{exc}; the staged copy is kept at {kept}", True
+        else:
+            self[rel] = str(exc)
+
+
+def _move_local(anchor: Path, pairs: list[tuple[LocalFile, str]],
+                empty_dirs: tuple[Path, str] | None) -> None:
+    """Move (or copy) each staged file to its path below ``anchor``, never through a link; then make the
+    staged empty folders (``empty_dirs``: the staging folder and the target's path below the anchor)."""
+    failed = _Failures()
+    try:
+        tree = NoFollowFolders(anchor)
+    except OSError as exc:
+        raise TransferFailed(f"{anchor} cannot be opened ({exc})",
+                             failed=[item.rel for item, _ in pairs]) from exc
+    with tree:
+        # links first: each is a copy of a staged file, which must still be there
+        for item, dest in sorted(pairs, key=lambda pair: not pair[0].link):
             try:
-                os.replace(item.path, target)
-            except OSError:  # another filesystem: copy, check, then drop the staged copy
-                shutil.copy2(item.path, target)
-                if target.stat().st_size != item.size:
-                    raise OSError(f"copy of {item.rel} has the wrong size") from None
-                item.path.unlink()
-        except OSError as exc:
-            failed[item.rel] = str(exc)
+                if item.link:
+                    tree.copy_in(item.path, dest)
+                else:
+                    tree.move_in(item.path, dest)
+            except (OSError, LinkNotFollowed) as exc:
+                failed.note(item.rel, exc, item.path)
+        if empty_dirs is not None and not failed:
+            _recreate_empty_dirs(tree, *empty_dirs, failed)
     if failed:
         detail = "; ".join(f"{rel}: {why}" for rel, why in sorted(failed.items())[:5])
         raise TransferFailed(f"{len(failed)} file(s) could not be moved into place ({detail})",
-                             failed=sorted(failed))
+                             failed=sorted(failed), hint=LINK_HINT if failed.links else None)
 
 
-def _recreate_empty_dirs(staging: Path, dest: Path) -> None:
+def _recreate_empty_dirs(tree: NoFollowFolders, staging: Path, base: str, failed: _Failures) -> None:
+    """Make every staged folder at the target (the moved files' folders exist already: one open each);
+    a link to a folder in the staging is not followed."""
     for dirpath, dirs, _names in os.walk(staging):
         for name in dirs:
-            if not os.path.islink(os.path.join(dirpath, name)):  # a link to a folder is not followed
-                (dest / Path(dirpath).relative_to(staging) / name).mkdir(parents=True, exist_ok=True)
+            if os.path.islink(os.path.join(dirpath, name)):
+                continue
+            rel = Path(dirpath, name).relative_to(staging).as_posix()
+            try:
+                tree.folder(f"{base}/{rel}" if base else rel)
+            except (OSError, LinkNotFollowed) as exc:
+                failed.note(rel + "/", exc, staging / rel)
 
 
 def _clear(staging: Path) -> None:

@@ -234,6 +234,7 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
     rows += [("registered_model", m) for m in record.registered_models]
     rows += [("registered_data", d) for d in record.registered_data]
+    rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
     rows += pipeline_view.show_rows(record)
     _common.print_table(("field", "value"), rows)
 

@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
+from mounts.transfer.nofollow import make_target_folder
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
 from runner.modes import Direction, Mode, PathKind
@@ -82,7 +83,8 @@ def to_source(resolved: ResolvedPath) -> Source:
 
 def to_target(resolved: ResolvedPath, binding: Binding) -> Target:
     return Target(fs=resolved.fs, path=resolved.path, url=resolved.url,
-                  is_file=binding.kind is PathKind.FILE, env=resolved.env, local_path=resolved.local_path)
+                  is_file=binding.kind is PathKind.FILE, env=resolved.env, local_path=resolved.local_path,
+                  local_root=resolved.local_root)
 
 
 @dataclass
@@ -156,11 +158,11 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
 
 
 @contextlib.contextmanager
-def _written_in_place(folder: Path) -> Iterator[Materialized]:
+def _written_in_place(target: Target) -> Iterator[Materialized]:
     """The artifacts of a job on a local default datastore: written straight to their final folder
-    (MLflow and the collected ./outputs, ./logs): nothing to stage, move or upload."""
-    folder.mkdir(parents=True, exist_ok=True)
-    yield Materialized(host_path=folder, read_only=False)
+    (MLflow and the collected ./outputs, ./logs): nothing to stage, move or upload. The folder is made
+    following no link below the datastore's root (a job may have made links there)."""
+    yield Materialized(host_path=make_target_folder(target), read_only=False)
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ class OutputSet:
 
     def _materialize(self, binding: Binding, target: Target, job_dir: JobDir) -> _Entered:
         if binding.name == ARTIFACTS and target.local_path is not None and not self.stage_artifacts:
-            return _Entered(binding, _written_in_place(target.local_path), None)
+            return _Entered(binding, _written_in_place(target), None)
         workdir = workdir_for(binding, job_dir)
         return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
                         _staging_of(binding.mode, target, workdir), target)

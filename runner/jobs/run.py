@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import shutil
 import threading
 import time
 from contextlib import ExitStack
@@ -26,7 +25,7 @@ from typing import Any
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import RunnerError, StorageError
+from runner.errors import RunnerError, SpecError, StorageError
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
@@ -34,12 +33,15 @@ from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import Watchdog, start_watchdog
+from runner.modes import PathKind
 from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import CONTAINER_MLRUNS, RunPlan
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.jobdir import JobDir
+from runner.workspace.nofollow import Links, copy_folder, is_empty, open_folder
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.space import disk_full, no_space
@@ -48,6 +50,7 @@ from runner.workspace.transfers import is_no_space, no_space_error
 log = logging.getLogger(__name__)
 
 LATE_CANCEL = "late_cancel"  # extra key: a cancel that arrived after the command had ended
+LINKS_NOT_FOLLOWED = "links_not_followed"  # extra key: links the job left in its folders, and what was done
 LATE_CANCEL_NOTE = ("a cancel arrived after the job's command had ended, while its outputs were being "
                     "finalized; finalization is never interrupted, so the job kept the status of its command")
 
@@ -162,7 +165,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
-        status, error, full = _judge(outcome, plan, run, job_dir)
+        status, error, full = _judge(outcome, plan, run, job_dir, tracker)
         upload = status is JobStatus.COMPLETED or upload_on_failure
         errors = outputs.close(upload=upload, hold_staged=bool(full))
     tracker.lap("finalize")
@@ -177,17 +180,20 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
                           registered_models=registered.models, registered_data=registered.data)
 
 
-def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir
+def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir, tracker: StatusTracker
            ) -> tuple[JobStatus, str | None, str | None]:
-    """The status the command earned and its error, once its artifacts are collected; and, when it
-    failed on a full disk, "no space left on <mount>": its writes may have failed halfway, so its
-    outputs are held back rather than published."""
+    """The status the command earned and its error, once its artifacts are collected (the links the
+    job left in its folders, not followed, in ``extra["links_not_followed"]``); and, when it failed on
+    a full disk, "no space left on <mount>": its writes may have failed halfway, so its outputs are
+    held back rather than published."""
     status, error = _status_of(outcome, plan)
     full = no_space(job_dir.root) if status is JobStatus.FAILED and disk_full(job_dir.root) else None
     if full:
         error = f"{error}\n{full} (the job's folder) when the command ended: it may have failed for that"
     try:
-        _collect_artifacts(run, job_dir, status)
+        noted = _collect_artifacts(run, job_dir, status)
+        if noted:
+            tracker.extra[LINKS_NOT_FOLLOWED] = noted
     except OSError as exc:  # a full disk must not keep the outputs from being finalized
         if not is_no_space(exc):
             raise
@@ -343,15 +349,25 @@ def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
     return JobStatus.COMPLETED, None
 
 
-def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> None:
-    """./outputs, ./logs, user_logs/ and MLflow logged models into the artifacts folder."""
+def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> list[str]:
+    """./outputs, ./logs, user_logs/ and MLflow logged models into the artifacts folder. The job could
+    write all of them: no link it planted is followed, where data is read or where it is written
+    (``runner.workspace.nofollow``); returns the links met and what was done with each."""
+    links = Links()
     finish_run(run, status={JobStatus.COMPLETED: "FINISHED", JobStatus.CANCELED: "KILLED"}.get(status,
-                                                                                              "FAILED"))
-    collect_logged_models(run)
+                                                                                              "FAILED"),
+               links=links)
+    collect_logged_models(run, links)
     for source, name in ((job_dir.code_outputs, "outputs"), (job_dir.code_logs, "logs"),
                          (job_dir.user_logs, "user_logs")):
-        if source.is_dir() and any(source.iterdir()):
-            shutil.copytree(source, run.artifacts / name, dirs_exist_ok=True, symlinks=True)
+        with open_folder(job_dir.root, *source.relative_to(job_dir.root).parts, links=links) as folder:
+            if folder is None or is_empty(folder):
+                continue
+            with open_folder(run.artifacts.parent, run.artifacts.name, name, links=links,
+                             create=True) as target:
+                if target is not None:
+                    copy_folder(folder, target, links)
+    return links.noted
 
 
 def resolve_stored_plan(ws: Workspace, plan: RunPlan
@@ -370,10 +386,15 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
             found = dataclasses.replace(found, cache_key=b.cache_key)
         resolved[b.name] = found
     outputs: dict[str, ResolvedPath] = {}
+    guard = WriteGuard(ws, resolver.datastores)  # again: a link or a version may have come since it queued
     for b in plan.outputs:
         outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
                                                   field=f"outputs.{b.name}")
         check_resolved(b, outputs[b.name])
+        if why := guard.refusal(outputs[b.name], job_name=plan.job_name, mode=b.mode,
+                                is_file=b.kind is PathKind.FILE):
+            raise SpecError(f"output '{b.name}' cannot be written there: {why}", field=f"outputs.{b.name}",
+                            hint=REFUSAL_HINT)
     outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
     # direct bindings: credentials for their container only, read-only unless the job writes there

@@ -15,9 +15,11 @@ from starlette.responses import FileResponse, Response
 
 
 def _zip_folder(folder: Path, target: Path) -> None:
+    """The regular files under ``folder``; a link is never followed (the download that filled the
+    folder skipped every link already: this only keeps the zip from ever reading through one)."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            if path.is_file() and not path.is_symlink():
                 archive.write(path, path.relative_to(folder).as_posix())
 
 

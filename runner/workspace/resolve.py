@@ -118,11 +118,22 @@ class Resolver:
                             field=field, hint="give the output a path (a datastore or local folder) and "
                                               "set name/version on the output to register it")
         try:
-            return self._locate(parsed, base_dir=base_dir, field=field, check=check)
+            resolved = self._locate(parsed, base_dir=base_dir, field=field, check=check)
         except StorageError as err:
             if field is None:
                 raise
             raise err.located(field, None) from err
+        if resolved.local_path is not None and resolved.local_root is None:
+            resolved = dataclasses.replace(resolved, local_root=self._local_root_of(resolved.local_path))
+        return resolved
+
+    def _local_root_of(self, path: Path) -> Path | None:
+        """The root of the (innermost) local datastore that a host path is in, as written: where an
+        output given as a host path is written from without following links (None: no datastore)."""
+        roots = [Path(ds.root(self.workspace.root)) for ds in self.datastores.list()
+                 if isinstance(ds, LocalDatastore)]
+        return max((root for root in roots if path.is_relative_to(root)), key=lambda root: len(root.parts),
+                   default=None)
 
     def _locate(self, ref: PathRef, *, base_dir: Path | None, field: str | None,
                 asset_type: str | None = None, check: bool = True) -> ResolvedPath:
@@ -161,6 +172,7 @@ class Resolver:
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
             kind=kind, local_path=Path(fs_path) if isinstance(ds, LocalDatastore) else None,
+            local_root=Path(root) if isinstance(ds, LocalDatastore) else None,
             cache_key=cache_key, env=ds.env_for_direct(), datastore=ref.datastore)
 
     def _job_output(self, ref: JobOutputPath, *, base_dir: Path | None, field: str | None,

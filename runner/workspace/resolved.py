@@ -43,6 +43,9 @@ class ResolvedPath:
     url: str  # fsspec URL a job can open itself (``direct`` mode)
     kind: PathKind  # FILE or FOLDER once resolved (ANY for an output location that does not exist yet)
     local_path: Path | None = None  # the host path when ``fs`` is local
+    # the root of the local datastore holding ``local_path`` (resolved by the runner, not a job): an
+    # output written there follows no link below it (``mounts.transfer.nofollow``)
+    local_root: Path | None = None
     cache_key: str | None = None  # stable content identity (datastore + path + etag, or model version)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # credentials for ``direct``; secret
     model: tuple[str, str] | None = None  # (name, version) when the reference was a model

@@ -3,7 +3,8 @@
 
 - ``fetch``: a file or folder from a datastore into a local folder (``job download``, ``model
   download``). Remote stores go through the download engine (parallel ranged reads, many files at once,
-  verified, bounded memory, a progress bar on a terminal); a local datastore is copied file by file.
+  verified, bounded memory, a progress bar on a terminal); a local datastore is copied file by file,
+  never following a link in it (a job may have written it: ``runner.workspace.nofollow``).
 - ``copy_tree``: a plain streamed copy between two fsspec filesystems (a model registered from a local
   path).
 - ``translated``: ``mounts`` exceptions → ``TransferError``/``MountError``/``StorageError`` (used here
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import os
 import shutil
@@ -32,6 +34,7 @@ from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
 from runner.errors import MountError, RunnerError, StorageError, TransferError
+from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
 
 CHUNK = 8 * 1024 * 1024
 FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties the download cache), "
@@ -88,7 +91,7 @@ def fetch(fs: AbstractFileSystem, path: str, target: Path, *, is_file: bool, qui
     """Copy ``path`` to ``target`` (a folder's content into ``target``; a file to ``target`` itself)
     and return ``target``. Raises ``runner.errors.StorageError``/``TransferError`` when it cannot."""
     if isinstance(fs, LocalFileSystem):  # never links: the copy must not write through to the store
-        copy_tree(fs, path, LocalFileSystem(), str(target))
+        _fetch_local(Path(fs._strip_protocol(path)), target, is_file=is_file)
         return target
     into = target.parent if is_file else target  # a file arrives as <into>/<its name>
     into.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,32 @@ def fetch(fs: AbstractFileSystem, path: str, target: Path, *, is_file: bool, qui
         raise
     shutil.rmtree(state, ignore_errors=True)
     return target
+
+
+def _fetch_local(source: Path, target: Path, *, is_file: bool) -> None:
+    """``fetch`` from a folder on this machine, which a job may have written (a ``direct`` output on a
+    local datastore): no link in it is followed (``runner.workspace.nofollow``). One inside a folder is
+    skipped with a warning; the file or folder asked for being a link is an error."""
+    links = Links()
+    with translated(f"download of {source}"):
+        if source.is_symlink():  # checked again, without a race, when it is opened
+            raise _link_error(source)
+        with open_folder(source.parent, *([] if is_file else [source.name]), links=links) as folder, \
+                open_folder(target.parent if is_file else target, links=links, create=True) as destination:
+            if folder is None or destination is None:
+                raise _link_error(source) if links.noted else FileNotFoundError(
+                    errno.ENOENT, os.strerror(errno.ENOENT), str(source))
+            if not is_file:
+                copy_folder(folder, destination, links, refuse_special=True)
+            elif not copy_file(folder, source.name, destination, target.name, links, refuse_special=True):
+                raise _link_error(source)
+
+
+def _link_error(path: Path) -> StorageError:
+    points_to = os.readlink(path) if path.is_symlink() else "?"
+    return StorageError(f"'{path}' is a symbolic link (to {points_to}): a download never follows a link, "
+                        "which may name any file on this machine",
+                        hint="copy the file or folder it names into the datastore instead of a link")
 
 
 def _resumable(exc: TransferFailed, into: Path, state: Path) -> TransferFailed:

@@ -122,6 +122,11 @@ def test_no_secret_in_any_log_record_or_output(kind: str, workspace_dir: Path, t
     outputs += [
         cli(ws, "--debug", "job", "create", "--file", str(job), "--stream", "--name", "fg", check=True),
         cli(ws, "job", "create", "--file", str(job), "--name", "bg", check=True),
+    ]
+    # bg ends before a model is registered in its container: a direct output (whole-container credentials)
+    # is refused, also when the job starts, in a container that holds a registered version
+    bg_status = wait_for_status(ws, "bg", {"Completed", "Failed"})["status"]
+    outputs += [
         cli(ws, "--debug", "job", "create", "--file", str(missing), "--stream", "--name", "bad"),
         cli(ws, "--debug", "model", "create", "--name", "m", "--version", "1", "--type", "custom_model",
             "--path", "azureml://datastores/secret/paths/data", check=True),
@@ -130,7 +135,7 @@ def test_no_secret_in_any_log_record_or_output(kind: str, workspace_dir: Path, t
     ]
     fg, bad, bad_model = outputs[first], outputs[first + 2], outputs[first + 4]
     assert "alpha\nalpha" in fg.stdout and "direct in:" in fg.stdout  # every mode ran
-    assert wait_for_status(ws, "bg", {"Completed", "Failed"})["status"] == "Completed"
+    assert bg_status == "Completed"
     assert bad.returncode != 0 and "no/such/folder" in bad.stderr  # the failures say where
     assert bad_model.returncode != 0 and "nothing/here" in bad_model.stderr  # ... (without a secret)
     shown_fg = len(outputs) + 3

@@ -1,0 +1,95 @@
+"""A hostile container plants links in every folder it could write; after it ends the runner collects its
+artifacts, closes its MLflow run and downloads its outputs without following one of them.
+
+Everything happens in this test's throwaway workspace; every link names a decoy this test made in
+``tmp_path``, and the decoys are byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_support import cli, datastore_file, show, write_job
+
+pytestmark = pytest.mark.docker
+
+DECOY_FILES = {"secret.txt": "DECOY SECRET\n", "meta.yaml": "status: 1\nend_time: null\n",
+               "nested/key.txt": "DECOY KEY\n"}
+
+
+def _tree(root: Path) -> dict[str, bytes | str]:
+    """Every entry under ``root`` without following links: file -> bytes, link -> its target."""
+    found: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = "-> " + os.readlink(path)
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+    return found
+
+
+def test_links_a_job_planted_are_never_followed_after_it_ran(workspace_dir: Path, tmp_path: Path,
+                                                             docker_client: Any) -> None:
+    ws = workspace_dir
+    decoy = tmp_path / "decoy"
+    for rel, text in DECOY_FILES.items():
+        (decoy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (decoy / rel).write_text(text)
+    before = _tree(decoy)
+    run = "/mnt/runner/mlruns/0/$MLFLOW_RUN_ID"
+    model = "/mnt/runner/mlruns/0/models/m1"
+    job = write_job(tmp_path, f"""
+        command: >-
+          echo from-the-job > outputs/secret.txt &&
+          ln -s {decoy} /mnt/runner/artifacts/outputs &&
+          ln -s {decoy}/secret.txt /mnt/runner/artifacts/leak.txt &&
+          rm -rf logs && ln -s {decoy} logs &&
+          rm {run}/meta.yaml && ln -s {decoy}/meta.yaml {run}/meta.yaml &&
+          mkdir -p {model} &&
+          printf 'name: leak\\nsource_run_id: %s\\n' $MLFLOW_RUN_ID > {model}/meta.yaml &&
+          ln -s {decoy} {model}/artifacts &&
+          echo fine > ${{{{outputs.d}}}}/fine.txt &&
+          ln -s {decoy}/secret.txt ${{{{outputs.d}}}}/report.txt
+        outputs:
+          d:
+            mode: direct
+        environment:
+          image: runner/busybox:latest
+        """, name="links.yml")
+    result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "links1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert _tree(decoy) == before
+
+    artifacts = datastore_file(ws, "ExperimentRun/dcid.links1")
+    assert not (artifacts / "outputs").is_symlink()
+    assert _tree(artifacts / "outputs") == {"secret.txt": b"from-the-job\n"}
+    assert not (artifacts / "leak").exists() and not (artifacts / "logs").exists()
+    meta = ws / "jobs" / "links1" / "mlruns" / "0" / "links1" / "meta.yaml"
+    assert not meta.is_symlink() and "status: 3" in meta.read_text()
+
+    job_dir = ws / "jobs" / "links1"
+    noted = show(ws, "links1")["extra"]["links_not_followed"]
+    model_artifacts = job_dir / "mlruns" / "0" / "models" / "m1" / "artifacts"
+    assert sorted(noted) == sorted([f"{artifacts / 'outputs'} -> {decoy} (replaced by a folder)",
+                                    f"{job_dir / 'code' / 'logs'} -> {decoy} (skipped)",
+                                    f"{meta} -> {decoy / 'meta.yaml'} (replaced)",
+                                    f"{model_artifacts} -> {decoy} (skipped)"])
+    for link in noted:  # one warning each
+        assert result.stderr.count(link.split(" -> ")[0] + " ") == 1, link
+    shown = cli(ws, "job", "show", "--name", "links1", check=True).stdout
+    assert shown.count("link_not_followed") == len(noted)
+
+    downloaded = tmp_path / "dl"
+    got = cli(ws, "job", "download", "--name", "links1", "--all", "--download-path", str(downloaded))
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert _tree(downloaded / "named-outputs" / "d") == {"fine.txt": b"fine\n"}
+    assert "report.txt" in got.stderr and "leak.txt" in got.stderr and "Traceback" not in got.stderr
+    assert not any(b"DECOY" in data for data in _tree(downloaded).values() if isinstance(data, bytes))
+    assert _tree(decoy) == before

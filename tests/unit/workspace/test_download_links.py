@@ -1,0 +1,161 @@
+"""``job download`` / ``model download`` of a folder on a local datastore (where a ``direct`` output's
+job wrote whatever it liked) never follows a link: it is skipped with a warning, so a host file a link
+names never reaches the downloaded copy.
+
+Hostile set-ups only inside ``tmp_path``; every link points at a decoy the test made there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+
+from runner.errors import StorageError
+from runner.workspace.transfers import fetch
+
+
+def _decoy(tmp_path: Path) -> Path:
+    decoy = tmp_path / "decoy"
+    (decoy / "nested").mkdir(parents=True)
+    (decoy / "secret.txt").write_text("DECOY SECRET\n")
+    (decoy / "nested" / "key.txt").write_text("DECOY KEY\n")
+    return decoy
+
+
+def _tree(root: Path) -> dict[str, bytes | str]:
+    found: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = "-> " + os.readlink(path)
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+    return found
+
+
+def _output(tmp_path: Path, decoy: Path) -> tuple[Path, list[Path]]:
+    """An output folder on a local datastore as a hostile ``direct`` job could leave it."""
+    out = tmp_path / "datastore" / "azureml" / "j1" / "d"
+    (out / "sub").mkdir(parents=True)
+    (out / "fine.txt").write_text("fine\n")
+    (out / "sub" / "inner.txt").write_text("inner\n")
+    links = [out / "report.txt", out / "sub" / "key", out / "latest"]
+    for link, target in zip(links, [decoy / "secret.txt", decoy / "nested" / "key.txt", Path("fine.txt")],
+                            strict=True):
+        link.symlink_to(target)
+    return out, links
+
+
+def test_links_in_a_downloaded_folder_are_skipped_with_one_warning_each(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    decoy = _decoy(tmp_path)
+    before = _tree(decoy)
+    out, links = _output(tmp_path, decoy)
+    target = tmp_path / "dl" / "named-outputs" / "d"
+    with caplog.at_level(logging.WARNING):
+        assert fetch(LocalFileSystem(), str(out), target, is_file=False) == target
+    assert _tree(target) == {"fine.txt": b"fine\n", "sub/inner.txt": b"inner\n"}
+    for link in links:
+        assert len([r for r in caplog.records if str(link) in r.getMessage()]) == 1, link
+    assert _tree(decoy) == before
+
+
+def test_a_link_to_a_folder_is_skipped_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    decoy = _decoy(tmp_path)
+    out = tmp_path / "datastore" / "out"
+    out.mkdir(parents=True)
+    (out / "fine.txt").write_text("fine\n")
+    (out / "data").symlink_to(decoy)
+    with caplog.at_level(logging.WARNING):
+        fetch(LocalFileSystem(), str(out), tmp_path / "dl", is_file=False)
+    assert _tree(tmp_path / "dl") == {"fine.txt": b"fine\n"}
+    assert len([r for r in caplog.records if str(out / "data") in r.getMessage()]) == 1
+
+
+def test_a_download_into_a_folder_that_has_files_overwrites_them(tmp_path: Path) -> None:
+    out = tmp_path / "datastore" / "out"
+    out.mkdir(parents=True)
+    (out / "a.txt").write_text("new")
+    target = tmp_path / "dl"
+    target.mkdir()
+    (target / "a.txt").write_text("old")
+    fetch(LocalFileSystem(), str(out), target, is_file=False)
+    assert (target / "a.txt").read_text() == "new"
+
+
+def test_a_downloaded_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    decoy = _decoy(tmp_path)
+    before = _tree(decoy)
+    out = tmp_path / "datastore" / "azureml" / "j1" / "report"
+    out.mkdir(parents=True)
+    (out / "report.txt").symlink_to(decoy / "secret.txt")
+    target = tmp_path / "dl" / "report.txt"
+    with pytest.raises(StorageError, match="symbolic link"):
+        fetch(LocalFileSystem(), str(out / "report.txt"), target, is_file=True)
+    assert not target.exists() and _tree(decoy) == before
+
+
+def test_a_downloaded_folder_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    decoy = _decoy(tmp_path)
+    out = tmp_path / "datastore" / "azureml" / "j1" / "d"
+    out.parent.mkdir(parents=True)
+    out.symlink_to(decoy)
+    target = tmp_path / "dl" / "d"
+    with pytest.raises(StorageError, match="symbolic link"):
+        fetch(LocalFileSystem(), str(out), target, is_file=False)
+    assert "DECOY" not in str(_tree(tmp_path / "dl"))
+
+
+def test_a_regular_file_is_downloaded_under_the_name_asked(tmp_path: Path) -> None:
+    source = tmp_path / "datastore" / "model.pkl"
+    source.parent.mkdir()
+    source.write_bytes(b"\x00model")
+    target = tmp_path / "dl" / "m" / "model.pkl"
+    assert fetch(LocalFileSystem(), str(source), target, is_file=True) == target
+    assert target.read_bytes() == b"\x00model"
+
+
+def test_a_fifo_in_a_downloaded_folder_is_still_refused(tmp_path: Path) -> None:
+    out = tmp_path / "datastore" / "out"
+    out.mkdir(parents=True)
+    os.mkfifo(out / "pipe")
+    with pytest.raises(StorageError, match="not a regular file"):
+        fetch(LocalFileSystem(), str(out), tmp_path / "dl", is_file=False)
+
+
+def test_a_downloaded_file_that_is_a_fifo_is_refused_not_opened(tmp_path: Path) -> None:
+    source = tmp_path / "datastore" / "report.txt"
+    source.parent.mkdir()
+    os.mkfifo(source)
+    with pytest.raises(StorageError, match="not a regular file"):
+        fetch(LocalFileSystem(), str(source), tmp_path / "dl" / "report.txt", is_file=True)
+
+
+def test_the_ui_zip_of_an_output_holds_no_linked_file(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    import asyncio
+    import shutil
+    import zipfile
+
+    from runner.ui import files
+
+    decoy = _decoy(tmp_path)
+    out, _links = _output(tmp_path, decoy)
+
+    def copy(into: Path) -> Path:  # what the route's copy does: the job download into a scratch folder
+        return fetch(LocalFileSystem(), str(out), into / "named-outputs" / "d", is_file=False)
+
+    response = asyncio.run(files.download(copy, "j1-d"))
+    archive = Path(response.path)
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            assert sorted(opened.namelist()) == ["fine.txt", "sub/inner.txt"]
+            assert not any(b"DECOY" in opened.read(name) for name in opened.namelist())
+    finally:
+        shutil.rmtree(archive.parent)
