@@ -139,6 +139,9 @@ _PATH_STYLE = re.compile(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|loc
                          r"(?P<port>:\d+)?/(?P<account>[a-z0-9]+)/(?P<container>[^/]+)(?:/(?P<path>.*))?$",
                          re.IGNORECASE)
 
+# a URL (scheme://...) up to its query string; the query runs to a fragment or whitespace
+_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
+
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
     "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
@@ -165,11 +168,37 @@ def parse_storage_url(value: str) -> StorageUrl | None:
     return None
 
 
+def without_query(text: str) -> str:
+    """``text`` with the query string of a URL in it replaced (``?<query removed>``): a query can be a
+    secret (a SAS token, a pre-signed URL's signature), so a message never shows one."""
+    return _QUERY.sub(r"\g<url>?<query removed>", text)
+
+
+def _refuse_query(value: str, field: str | None) -> None:
+    """A storage or fsspec URL with a query string: the query would be taken as part of the path and kept
+    in the plan and the job record, and it is often a credential (``?sv=...&sig=...``)."""
+    if not _SCHEME.match(value) or value.startswith(("file://", "azureml:")) or "?" not in value:
+        return
+    if parse_storage_url(value) is not None:
+        hint = ("a SAS token is a secret and is never kept in a job: register a datastore with it "
+                "(credentials: sas_token: <token>, `runner datastore create --file <datastore.yml>`) and "
+                "use azureml://datastores/<name>/paths/<path>; a public container needs no query")
+    else:
+        hint = ("a query string can hold a secret (a SAS token, a pre-signed URL's signature) and would be "
+                "kept in the job record: register a datastore for the store (`runner datastore create "
+                "--file <datastore.yml>`, credentials in its storage_options) and use "
+                "azureml://datastores/<name>/paths/<path>, or download the file and give its local path")
+    raise SpecError(f"'{without_query(value)}' has a query string; a URL path may not have one",
+                    field=field, hint=hint)
+
+
 def parse_path(text: str, *, field: str | None = None) -> PathRef:
-    """Parse a ``path:`` value into a typed reference. Raises ``SpecError`` for malformed azureml URIs."""
+    """Parse a ``path:`` value into a typed reference. Raises ``SpecError`` for malformed azureml URIs
+    and for a URL with a query string (never echoing the query: it may be a SAS token)."""
     value = text.strip()
     if not value:
         raise SpecError("path is empty", field=field, hint="give a path in one of: " + _FORMATS)
+    _refuse_query(value, field)
     if m := _DATASTORE.match(value):
         return DatastorePath(m["ds"], _clean(m["path"]))
     if m := _JOB.match(value):

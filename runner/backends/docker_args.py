@@ -11,11 +11,13 @@ never accepted: runner chooses the network and binds exactly what the job was gi
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from runner.errors import SpecError
+from runner.plan.types import CONTAINER_ROOT
 
 FIELD = "resources.docker_args"
 
@@ -146,6 +148,16 @@ def _gpus(value: str, kw: Kwargs) -> None:
 
 def _tmpfs(value: str, kw: Kwargs) -> None:
     path, _, opts = value.partition(":")
+    if not path.startswith("/"):
+        raise SpecError(f"--tmpfs '{value}' is not an absolute path in the container", field=FIELD,
+                        hint="write --tmpfs /scratch[:size=64m]")
+    normal = posixpath.normpath("/" + path.lstrip("/"))
+    if normal == CONTAINER_ROOT or normal.startswith(CONTAINER_ROOT + "/"):
+        raise SpecError(f"--tmpfs '{value}' would hide what runner binds at {CONTAINER_ROOT} (the job's "
+                        "inputs, outputs, code and MLflow folder): what the job wrote there would be thrown "
+                        "away", field=FIELD,
+                        hint=f"mount the tmpfs outside {CONTAINER_ROOT} (--tmpfs /scratch) for scratch "
+                             "space; write what must be kept to ${{outputs.<name>}}")
     kw.setdefault("tmpfs", {})[path] = opts
 
 

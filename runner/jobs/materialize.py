@@ -35,7 +35,7 @@ from runner.modes import Direction, Mode, PathKind
 from runner.plan.direct_env import merge_direct_env
 from runner.plan.types import Binding
 from runner.uris import ARTIFACTS
-from runner.workspace.jobdir import JobDir
+from runner.workspace.jobdir import JobDir, make_writable
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import storage_error
 from runner.workspace.transfers import translated
@@ -238,6 +238,8 @@ class OutputSet:
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
                 done = entered.manager.__enter__()
             self._entered.append(entered)
+            if done.host_path is not None and (entered.staged is not None or entered.target is None):
+                make_writable(done.host_path)  # a staging folder, or the artifacts written in place
             out.add(binding, done)
 
     def _materialize(self, binding: Binding, target: Target, job_dir: JobDir) -> _Entered:

@@ -11,11 +11,17 @@
         follower.lock          a Ray job's: held by the process following it (``runner.jobs.spawn``)
         ray_log.offset         a Ray job's: how much of Ray's log the job's log holds
         mlruns/                the job's MLflow file store
+
+A container may run as another user than the runner (``--user`` in ``resources.docker_args``, an image's
+``USER``): the folders a job writes (``code/`` and its ``outputs/``, ``logs/``, an output's staging) are
+made writable by every user (``make_writable``), and the job's folder above them owner-only, so that no
+other user of the host reaches them (the container's binds do not go through it).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +96,27 @@ class JobDir:
         return self.root / "mlruns"
 
     def make_code_dirs(self) -> None:
-        """``code/`` with the ``outputs/`` and ``logs/`` folders Azure gives every job."""
+        """``code/`` with the ``outputs/`` and ``logs/`` folders Azure gives every job, all of it
+        (the snapshot too: the working directory is the job's) and the MLflow store when it exists
+        writable by the container's user."""
         for folder in (self.code_outputs, self.code_logs):
             folder.mkdir(parents=True, exist_ok=True)
+        self.make_private()
+        for tree in (self.code, self.mlruns):
+            for walked, _dirs, files in os.walk(tree):
+                make_writable(Path(walked))
+                for name in files:
+                    path = Path(walked) / name
+                    if not path.is_symlink():
+                        path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o666)
+
+    def make_private(self) -> None:
+        """The job's folder: owner-only (what is under it may be writable by every user)."""
+        self.root.chmod(0o700)
+
+
+def make_writable(folder: Path) -> None:
+    """A folder a job writes into, writable whatever user its container runs as (``--user``, an image's
+    ``USER``); it lives under an owner-only folder (``JobDir.make_private``), so no other user of the
+    host reaches it."""
+    folder.chmod(0o777)

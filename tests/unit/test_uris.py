@@ -16,6 +16,7 @@ from runner.uris import (
     StorageUrl,
     parse_environment,
     parse_path,
+    without_query,
 )
 
 
@@ -93,3 +94,24 @@ def test_environment_references() -> None:
     assert parse_environment("azureml://registries/r/environments/e/versions/3") == \
         EnvironmentRef("e", version="3", registry="r")
     assert parse_environment("python:3.11") is None
+
+
+@pytest.mark.parametrize("text", [
+    "http://127.0.0.1:10000/devstoreaccount1/c/up1?se=2030&sp=rl&sv=2021&sr=c&sig=SIGNATURE",
+    "https://acct.blob.core.windows.net/c/p?sig=SIGNATURE",
+    "abfss://fs@acct.dfs.core.windows.net/a?sig=SIGNATURE",
+    "abfs://c/p?sig=SIGNATURE",
+    "https://example.com/x.csv?X-Amz-Signature=SIGNATURE",
+])
+def test_a_url_with_a_query_is_refused_without_echoing_it(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="inputs.i.path")
+    rendered = info.value.render()
+    assert "SIGNATURE" not in rendered and "?<query removed>" in rendered
+    assert "inputs.i.path" in rendered and "azureml://datastores/<name>/paths/" in rendered
+
+
+def test_without_query_keeps_everything_but_the_query() -> None:
+    assert without_query("see https://a.blob.core.windows.net/c/p?sig=x&se=1 now") == \
+        "see https://a.blob.core.windows.net/c/p?<query removed> now"
+    assert without_query("./local/what?.csv") == "./local/what?.csv"

@@ -204,3 +204,18 @@ def test_process_paths_of_an_input_and_an_output_that_share_a_name(tmp_path: Pat
     pairs = host_path_pairs(spec)
     assert sorted(pairs) == [("/ws/jobs/j1/inputs/x", str(read)), ("/ws/jobs/j1/outputs/x", str(write))]
     assert substitute_paths(plan.host_command, pairs) == f"cp {read}/a {write}/a"
+
+
+@pytest.mark.parametrize("value", ["/mnt/runner/outputs/o", "/mnt/runner/code/outputs", "/mnt/runner",
+                                   "/mnt/runner/", "/mnt/./runner/inputs/x:size=1m", "//mnt/runner/mlruns",
+                                   "/mnt/other/../runner/artifacts", "relative/path"])
+def test_a_tmpfs_over_what_runner_binds_is_refused(value: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_docker_args([f"--tmpfs {value}"])
+    assert info.value.field == "resources.docker_args" and info.value.hint
+    assert "/mnt/runner" in info.value.render() or "absolute" in info.value.message
+
+
+def test_a_tmpfs_elsewhere_is_accepted() -> None:
+    assert parse_docker_args(["--tmpfs /scratch:size=64m", "--tmpfs=/mnt/runner2"])["tmpfs"] == {
+        "/scratch": "size=64m", "/mnt/runner2": ""}
