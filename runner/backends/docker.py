@@ -27,9 +27,9 @@ from runner.backends.container_args import choose_network, container_args, needs
 from runner.backends.docker_args import parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
-from runner.backends.image_ref import check_image_reference
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.plan.types import RunPlan
+from runner.spec.image_ref import check_image_reference
 
 log = logging.getLogger(__name__)
 

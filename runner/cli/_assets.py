@@ -79,3 +79,8 @@ def one_of(version: str | None, label: str | None, *, required: bool = True) -> 
         raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
     if required and not version and not label:
         raise SpecError("give --version or --label", hint="--version 1, or --label latest")
+
+
+def which_versions(version: str | None) -> str:
+    """What an archive or restore changed, for its one line: `` version 2`` or `` (every version)``."""
+    return f" version {version}" if version else " (every version)"

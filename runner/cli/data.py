@@ -15,7 +15,7 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, one_of, parse_update
+from runner.cli._assets import EXTRA_ARGS, one_of, parse_update, which_versions
 from runner.cli._common import OUTPUT, OutputFormat, client, emit
 from runner.cli.model import parse_pairs
 from runner.errors import SpecError
@@ -67,7 +67,7 @@ def list_(
     name: str = typer.Option(None, "--name", "-n", help="List the versions of this data asset."),
     include_archived: bool = typer.Option(False, "--include-archived", help="Include archived assets."),
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived assets."),
-    max_results: int = typer.Option(None, "--max-results", "-r", help="At most this many rows."),
+    max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
     output: OutputFormat = OUTPUT,
 ) -> None:
     """List data assets (latest version of each), or the versions of one with --name."""
@@ -115,8 +115,10 @@ def archive(
 ) -> None:
     """Archive a data asset version, or the whole asset (hidden from list; still usable)."""
     one_of(version, label, required=False)
-    client().data.archive(name, version=version, label=label)
-    typer.echo(f"archived data asset '{name}'" + (f" version {version}" if version else ""))
+    data = client().data
+    chosen = data.get(name=name, label=label).version if label else version  # the one it changes
+    data.archive(name, version=chosen)
+    typer.echo(f"archived data asset '{name}'" + which_versions(chosen))
 
 
 @app.command("restore")
@@ -127,8 +129,10 @@ def restore(
 ) -> None:
     """Restore an archived data asset version, or the whole asset."""
     one_of(version, label, required=False)
-    client().data.restore(name, version=version, label=label)
-    typer.echo(f"restored data asset '{name}'" + (f" version {version}" if version else ""))
+    data = client().data
+    chosen = data.get(name=name, label=label).version if label else version  # the one it changes
+    data.restore(name, version=chosen)
+    typer.echo(f"restored data asset '{name}'" + which_versions(chosen))
 
 
 @app.command("download")

@@ -100,7 +100,8 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
 
 @app.command("validate")
 def validate(
-    file: Path = typer.Option(..., "--file", "-f", help="The job YAML."),
+    file: Path = typer.Option(..., "--file", "-f",
+                              help="The job YAML (- or /dev/stdin: read from standard input)."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
     name: str = typer.Option(None, "--name", "-n",
                              help="Job name to plan with (default: YAML, or generated)."),
@@ -165,7 +166,8 @@ def _duration(record: JobRecord) -> float | None:
 
 @app.command("create")
 def create(
-    file: Path = typer.Option(..., "--file", "-f", help="The job YAML."),
+    file: Path = typer.Option(..., "--file", "-f",
+                              help="The job YAML (- or /dev/stdin: read from standard input)."),
     name: str = typer.Option(None, "--name", "-n", help="Job name (default: from the YAML, or generated)."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
     stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
@@ -240,7 +242,7 @@ def show(name: str = typer.Option(..., "--name", "-n"),
 
 
 @app.command("list")
-def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r"),
+def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1),
               parent_job_name: str = typer.Option(None, "--parent-job-name", "-p",
                                                   help="List this pipeline's step jobs."),
               output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:

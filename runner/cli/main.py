@@ -31,7 +31,7 @@ from runner.cli.environment import app as environment_app
 from runner.cli.job import app as job_app
 from runner.cli.model import app as model_app
 from runner.cli.ui import ui as ui_command
-from runner.errors import RunnerError
+from runner.errors import RunnerError, SpecError
 
 # What a command imports, imported once by the fork server (``runner.forkserver``) for all its commands:
 # the CLI, the spec and plan, the job lifecycle, docker-py and the strategies every job uses (its
@@ -83,6 +83,10 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
+    if workspace is not None and not workspace.strip():
+        raise SpecError("--workspace (-w) is empty",
+                        hint="give a workspace directory (--workspace DIR), or leave the option out for "
+                             "RUNNER_WORKSPACE or the default (~/.local/share/runner)")
     _common.STATE.workspace = workspace
     _common.STATE.debug = debug
     _common.STATE.quiet = quiet

@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, one_of, parse_update
+from runner.cli._assets import EXTRA_ARGS, one_of, parse_update, which_versions
 from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
 from runner.errors import SpecError
 
@@ -73,7 +73,7 @@ def list_(
     name: str = typer.Option(None, "--name", "-n", help="List the versions of this model."),
     include_archived: bool = typer.Option(False, "--include-archived", help="Include archived models."),
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
-    max_results: int = typer.Option(None, "--max-results", "-r", help="At most this many rows."),
+    max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
     output: OutputFormat = OUTPUT,
     registry_name: str = REGISTRY,
 ) -> None:
@@ -125,8 +125,10 @@ def archive(
 ) -> None:
     """Archive a model version, or the whole model (hidden from list; still usable)."""
     one_of(version, label, required=False)
-    client(registry_name).models.archive(name, version=version, label=label)
-    typer.echo(f"archived model '{name}'" + (f" version {version}" if version else ""))
+    models = client(registry_name).models
+    chosen = models.get(name=name, label=label).version if label else version  # the one it changes
+    models.archive(name, version=chosen)
+    typer.echo(f"archived model '{name}'" + which_versions(chosen))
 
 
 @app.command("restore")
@@ -138,8 +140,10 @@ def restore(
 ) -> None:
     """Restore an archived model version, or the whole model."""
     one_of(version, label, required=False)
-    client(registry_name).models.restore(name, version=version, label=label)
-    typer.echo(f"restored model '{name}'" + (f" version {version}" if version else ""))
+    models = client(registry_name).models
+    chosen = models.get(name=name, label=label).version if label else version  # the one it changes
+    models.restore(name, version=chosen)
+    typer.echo(f"restored model '{name}'" + which_versions(chosen))
 
 
 @app.command("download")

@@ -113,8 +113,17 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
     (``docker_args``), the code folder and the build context. Local checks only (no storage, no
     engine). Returns the backend's name."""
     backend_name = backend_for(spec, backend)
-    with _located(spec, "resources", "docker_args"):
-        get_backend(backend_name).check(plan)  # refuse what the backend cannot run before queuing
+    try:
+        chosen = get_backend(backend_name)
+    except SpecError as err:  # only a backend asked for by name can be unknown: the option
+        raise err.located("--backend", None) from err
+    with _located(spec, "resources", "docker_args"):  # refuse what the backend cannot run before queuing
+        try:
+            chosen.check(plan)
+        except SpecError as err:
+            if err.field == "environment" and err.where is None:  # the image: not a docker_args refusal
+                raise err.located(*spec.field_location(*_image_field(spec))) from err
+            raise
     if plan.code_source:
         with _located(spec, "code"):
             _check_code(plan.code_source)
@@ -124,6 +133,13 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
         with _located(spec, *field):
             _check_build_context(Path(plan.build_context), plan.dockerfile)
     return backend_name
+
+
+def _image_field(spec: CommandJobSpec) -> tuple[str, ...]:
+    """Where the job's image was written: ``environment.image``, or ``environment`` (a name, a reference)."""
+    if isinstance(spec.environment, InlineEnvironment) and spec.environment.image is not None:
+        return ("environment", "image")
+    return ("environment",)
 
 
 def _check_code(code_source: str) -> None:

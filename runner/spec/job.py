@@ -185,6 +185,14 @@ class CommandJobSpec(LoadedSpec):
             raise runner_error(problem, JOB_NAME_HINT)
         return value
 
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise runner_error("command is empty: there would be nothing to run",
+                               "write the command the job runs, e.g. command: python train.py")
+        return value
+
     @field_validator("type", mode="before")
     @classmethod
     def _command_type(cls, value: Any) -> Any:

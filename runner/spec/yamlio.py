@@ -24,6 +24,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import stat
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +62,13 @@ class YamlDoc:
     file: Path | None = None
     positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)  # 1-based (line, col)
     lines: list[str] = field(default_factory=list, repr=False)  # the source text, for find()
+    base: Path | None = None  # where relative paths are relative to, when not the file's folder (a pipe)
 
     @property
     def base_dir(self) -> Path:
         """The folder relative paths in the document are relative to."""
+        if self.base is not None:
+            return self.base
         return self.file.parent if self.file else Path.cwd()
 
     def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:
@@ -132,9 +137,16 @@ def _loader() -> YAML:
 
 
 def load_yaml(path: str | Path) -> YamlDoc:
-    """Load one YAML file. Raises ``SpecError`` when it cannot be read or parsed."""
+    """Load one YAML file (``-``: standard input). Raises ``SpecError`` when it cannot be read or parsed.
+    A pipe (``-``, ``/dev/stdin``, ``<(...)``) has no folder: its relative paths are relative to the
+    current directory, and its messages name it as given."""
+    if str(path) == "-":
+        return _load_pipe(sys.stdin.read(), Path("<stdin>"))
     file = Path(path)
     try:
+        if not stat.S_ISREG(file.stat().st_mode) and not file.is_dir():
+            with file.open(encoding="utf-8") as handle:
+                return _load_pipe(handle.read(MAX_SPEC_BYTES + 1), file.absolute())
         size = file.stat().st_size
         if size > MAX_SPEC_BYTES:
             raise SpecError(f"{file} is {size} bytes; a spec file is expected to be small",
@@ -151,6 +163,15 @@ def load_yaml(path: str | Path) -> YamlDoc:
     except OSError as exc:
         raise SpecError(f"cannot read {file}: {exc.strerror}", where=SourceLocation(file)) from exc
     return load_yaml_text(text, file=file.resolve())
+
+
+def _load_pipe(text: str, shown: Path) -> YamlDoc:
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(f"{shown} holds more than {MAX_SPEC_BYTES} bytes; a spec is expected to be small",
+                        hint="pass the job/model YAML, not a data file")
+    doc = load_yaml_text(text, file=shown)
+    doc.base = Path.cwd()
+    return doc
 
 
 def load_yaml_text(text: str, *, file: Path | None = None) -> YamlDoc:

@@ -49,7 +49,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runner.errors import JobError, ResolveError, StorageError
+from runner.errors import JobError, ResolveError, SpecError, StorageError
 from runner.workspace import lineage
 from runner.workspace.jobdir import JobDir
 from runner.workspace.paging import Page, window
@@ -69,6 +69,23 @@ def default_workspace_dir() -> Path:
     """``$XDG_DATA_HOME/runner`` or ``~/.local/share/runner``."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "runner"
+
+
+def chosen_workspace_dir(root: str | Path | None) -> str | Path:
+    """``root``, else ``RUNNER_WORKSPACE``, else the default; an explicitly empty one is an error (it
+    used to mean the default workspace, silently)."""
+    if root is not None and not str(root).strip():
+        raise SpecError("the workspace directory given is empty", field="workspace_dir",
+                        hint="give a workspace directory, or leave it out for the default "
+                             f"({default_workspace_dir()})")
+    if root is not None:
+        return root
+    env = os.environ.get(WORKSPACE_ENV)
+    if env is not None and not env.strip():
+        raise SpecError(f"{WORKSPACE_ENV} is set but empty",
+                        hint=f"set {WORKSPACE_ENV} to a workspace directory, or unset it "
+                             f"(`unset {WORKSPACE_ENV}`) for the default ({default_workspace_dir()})")
+    return env or default_workspace_dir()
 
 
 class JobStatus(StrEnum):
@@ -133,7 +150,7 @@ class Workspace:
     (opening one per operation cost a connect, and with WAL a checkpoint at every close)."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        chosen = root or os.environ.get(WORKSPACE_ENV) or default_workspace_dir()
+        chosen = chosen_workspace_dir(root)
         self.root = Path(chosen).expanduser().resolve()
         self._local = threading.local()
         self._init_layout()

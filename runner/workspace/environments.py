@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from runner.errors import ResolveError, SpecError
 from runner.spec.environment import CondaSpec, load_conda_file, load_environment_file
+from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN
 from runner.uris import EnvironmentRef, parse_environment
@@ -231,6 +232,8 @@ def _check(name: str, image: str | None, build_context: str | Path | None) -> No
     if bool(image) == bool(build_context):
         raise SpecError("give exactly one of --image or --build-context", field="image",
                         hint="--image runner/python:3.11, or --build-context ./env [--dockerfile F]")
+    if image:
+        check_image_reference(image, field="image")
     if build_context and not Path(build_context).expanduser().is_dir():
         raise SpecError(f"build context {build_context} is not a folder", field="build_context")
 

@@ -18,24 +18,24 @@ REFERENCE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG
 MAX_NAME = 255  # the repository name, without tag or digest
 
 
-def check_image_reference(image: str) -> None:
-    """Raise the one ``SpecError`` for an image name Docker would refuse."""
+def check_image_reference(image: str, *, field: str = "environment") -> None:
+    """Raise the one ``SpecError`` for an image name Docker would refuse (naming ``field``)."""
     if image.startswith("azureml:"):
         return  # an Azure ML environment that is not mapped: the run says how to map it
     if image.startswith("file:"):
         raise SpecError(f"the environment '{image}' is an Azure ML environment file, which is not read "
-                        "here", field="environment",
+                        "here", field=field,
                         hint="give the image it names (environment: {image: ...}), a build context "
                              "(environment: {build: {path: ...}}), or map it with `runner environment "
                              "create`")
     if not image.strip():
-        raise SpecError("the job has no environment image", field="environment",
+        raise SpecError("the job has no environment image", field=field,
                         hint="set environment: <image> or environment: {build: {path: ...}}")
     name = image.split("@", 1)[0]
     if ":" in name.rsplit("/", 1)[-1]:
         name = name.rsplit(":", 1)[0]
     if not REFERENCE.fullmatch(image) or len(name) > MAX_NAME:
         shown = image if len(image) <= 80 else image[:77] + "..."
-        raise SpecError(f"'{shown}' is not a valid Docker image name", field="environment",
+        raise SpecError(f"'{shown}' is not a valid Docker image name", field=field,
                         hint="write [registry/]name[:tag] in lowercase, e.g. python:3.11 or "
                              "runner/busybox:latest")
