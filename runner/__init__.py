@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runner.components import load_component
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
+    from runner.loaders import load_data, load_datastore, load_environment, load_model
     from runner.spec.data import Data
     from runner.spec.model import Model
 
@@ -41,11 +42,16 @@ _EXPORTS = {
     "AssetTypes": "runner.constants",
     "ModelType": "runner.constants",
     "InputOutputModes": "runner.constants",
+    "load_model": "runner.loaders",
+    "load_data": "runner.loaders",
+    "load_environment": "runner.loaders",
+    "load_datastore": "runner.loaders",
 }
 
 __all__ = [
     "AssetTypes", "BuildContext", "Command", "Data", "Environment", "Input", "InputOutputModes", "MLClient",
-    "Model", "ModelType", "Output", "__version__", "command", "load_component", "load_job",
+    "Model", "ModelType", "Output", "__version__", "command", "load_component", "load_data", "load_datastore",
+    "load_environment", "load_job", "load_model",
 ]
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.dsl import PipelineJob
-from runner.entities import Command, Environment, Input, Output, _Entity
+from runner.entities import Command, Environment, Input, Output
+from runner.entities import _plain as _as_data
 from runner.errors import SpecError
 from runner.spec.load import is_pipeline_data, spec_from_data, spec_from_doc
 from runner.spec.pipeline import pipeline_from_doc
@@ -32,21 +33,6 @@ _ARGS = ("name", "description", "tags", "properties", "display_name", "command",
          "environment", "environment_variables", "distribution", "compute", "inputs", "outputs", "timeout",
          "code", "identity", "services", "parent_job_name", "resources", "limits", "queue_settings",
          *_RESOURCE_ARGS, *_DROPPED)
-
-
-def _as_data(value: Any) -> Any:
-    """Entities and SDK-like objects -> plain data for the spec."""
-    if isinstance(value, _Entity):
-        return value._to_data()
-    if isinstance(value, Mapping):
-        return {k: _as_data(v) for k, v in value.items()}
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "_to_dict"):  # e.g. an azure.ai.ml distribution/identity object
-        return value._to_dict()
-    if hasattr(value, "__dict__") and not isinstance(value, str | int | float | bool):
-        return {k: v for k, v in vars(value).items() if not k.startswith("_") and v is not None}
-    return value
 
 
 def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -73,6 +59,11 @@ def command(*, command: str | None = None, environment: str | Environment | None
             raise SpecError(f"command() got an unknown argument '{key}'{did_you_mean(key, _ARGS)}",
                             field=key, hint="arguments: command, environment, inputs, outputs, code, "
                                             + ", ".join(a for a in _ARGS if a not in ("command", "code")))
+    for field, value, entity in (("inputs", inputs, "Input"), ("outputs", outputs, "Output")):
+        if value is not None and not isinstance(value, Mapping):
+            raise SpecError(f"{field} must be a mapping of name to {entity}, not a {type(value).__name__}",
+                            field=field, hint=f'write {field}={{"data": {entity}(type="uri_folder", ...)}} '
+                                              f"(each {field[:-1]} is named by its key)")
     limits = dict(_as_data(kwargs.get("limits")) or {})
     if kwargs.get("timeout") is not None:
         limits["timeout"] = kwargs["timeout"]

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from runner.components import ComponentOperations
+from runner.entities import Environment
 from runner.errors import RunnerError, SpecError
+from runner.poller import Done as _Done
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
@@ -188,11 +190,18 @@ class EnvironmentOperations:
     def __init__(self, store: EnvironmentStore) -> None:
         self._store = store
 
-    def create_or_update(self, environment: EnvironmentRecord | None = None, *, name: str | None = None,
-                         version: str | None = None, image: str | None = None,
+    def create_or_update(self, environment: EnvironmentRecord | Environment | None = None, *,
+                         name: str | None = None, version: str | None = None, image: str | None = None,
                          build_context: str | Path | None = None, dockerfile: str | None = None,
                          description: str | None = None) -> EnvironmentRecord:
-        if environment is not None:
+        """A record, or azure.ai.ml's ``Environment`` entity (``image``, or ``build=BuildContext(...)``;
+        ``load_environment``'s), or the fields as keywords."""
+        if isinstance(environment, Environment):
+            name, image, description = environment.name, environment.image, environment.description
+            version = None if environment.version is None else str(environment.version)
+            if environment.build is not None:
+                build_context, dockerfile = environment.build.path, environment.build.dockerfile_path
+        elif environment is not None:
             name, version, image = environment.name, environment.version, environment.image
             build_context, dockerfile = environment.build_context, environment.dockerfile
             description = environment.description
@@ -250,19 +259,6 @@ class ComputeOperations:
              "resources": {k: v for k, v in n.get("resources_total", {}).items()
                            if not k.startswith("node:")}}
             for n in nodes]}
-
-
-class _Done:
-    """A finished long-running operation (azure.core's ``LROPoller``: ``result()``, ``done()``)."""
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def result(self, timeout: float | None = None) -> Any:
-        return self._value
-
-    def done(self) -> bool:
-        return True
 
 
 class MLClient:

@@ -1,6 +1,6 @@
 """Constants with the names and values of ``azure.ai.ml.constants`` (so seed snippets work unchanged).
 
-    from runner.constants import AssetTypes, ModelType, InputOutputModes
+    from runner.constants import AssetTypes, ModelType, InputOutputModes, ListViewType
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ class InputOutputModes:
     EVAL_MOUNT = "eval_mount"  # mltable only in Azure; not supported locally
     EVAL_DOWNLOAD = "eval_download"  # mltable only in Azure; not supported locally
     DIRECT = "direct"
+
+
+class ListViewType:
+    """Azure's ``list_view_type`` values, for ``ml_client.models.list(list_view_type=...)`` (and data)."""
+
+    ACTIVE_ONLY = "ActiveOnly"
+    ARCHIVED_ONLY = "ArchivedOnly"
+    ALL = "All"
 
 
 _MODEL_TYPE_ALIASES = {

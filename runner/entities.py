@@ -11,20 +11,40 @@
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.errors import SpecError
 from runner.spec.data import Data
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
+from runner.spec.load import spec_with
 from runner.spec.model import Model
 from runner.spec.names import check_job_name
+from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import dump_yaml
 
 if TYPE_CHECKING:
     from runner.jobs.operations import JobService
 
 __all__ = ["BuildContext", "Command", "Data", "Environment", "Input", "Model", "Output"]
+
+
+def _plain(value: Any) -> Any:
+    """Entities and SDK-like objects (an azure.ai.ml distribution, a PathLike) -> plain spec data."""
+    if isinstance(value, _Entity):
+        return value._to_data()
+    if isinstance(value, Mapping):
+        return {k: ({} if v is None and isinstance(value, _Fields) else _plain(v)) for k, v in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "_to_dict"):  # e.g. an azure.ai.ml distribution/identity object
+        return value._to_dict()
+    if hasattr(value, "__dict__") and not isinstance(value, str | int | float | bool):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_") and v is not None}
+    return value
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -83,7 +103,7 @@ class Input(_Entity):
             if spec.type is None and not spec.optional and spec.default is None:
                 return spec.value  # a plain literal stays a plain value, as in Azure
             return cls(type=spec.type or "string", default=spec.effective, optional=spec.optional or None,
-                       description=spec.description)
+                       description=spec.description, min=spec.min, max=spec.max, enum=spec.enum)
         return cls(type=spec.type.value, path=spec.path, mode=spec.mode.value if spec.mode else None,
                    optional=spec.optional or None, description=spec.description,
                    datastore=spec.datastore, path_on_compute=spec.path_on_compute)
@@ -150,19 +170,74 @@ class Environment(_Entity):
                    os_type=spec.os_type)
 
 
+class _Fields(dict[str, Any]):
+    """A job's inputs or outputs: a dict whose entries read as attributes too (``job.inputs.data``), as
+    azure.ai.ml's do."""
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        try:
+            return self[item]
+        except KeyError:
+            raise AttributeError(f"no entry named '{item}' (there are: {', '.join(self) or 'none'})") \
+                from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+# the Command fields written through ``job.<field> = value`` (``name`` has its own setter)
+_SETTABLE = tuple(f for f in CommandJobSpec.model_fields if f not in ("schema_", "type", "name"))
+_VIEWS = ("inputs", "outputs", "environment")  # read as entities that can be edited in place
+
+
 class Command:
-    """A checked command job. Read fields as attributes (``job.command``, ``job.inputs``)."""
+    """A checked command job. Read fields as attributes (``job.command``, ``job.inputs``); as in
+    azure.ai.ml, settings written after it was built (``job.display_name = ...``, ``job.tags = {...}``,
+    ``job.inputs["data"].path = ...``, ``job.outputs.model.mode = ...``) reach the job that is submitted
+    (each is checked; a bad value raises one ``SpecError`` naming the field)."""
 
     def __init__(self, spec: CommandJobSpec) -> None:
-        self._spec = spec
+        self.__dict__["_spec"] = spec
+        self.__dict__["_views"] = {}  # field -> (the entity handed out, its data when handed out/synced)
 
     @property
     def spec(self) -> CommandJobSpec:
-        return self._spec
+        """The job's spec, with the edits made to its inputs, outputs and environment entities."""
+        changes = {}
+        for field, (view, seen) in self._views.items():
+            now = _plain(view)
+            if now != seen:
+                changes[field] = now
+                self._views[field] = (view, now)
+        if changes:
+            self.__dict__["_spec"] = spec_with(self._spec, changes)
+        return self._spec  # type: ignore[no-any-return]
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key.startswith("_") or isinstance(getattr(type(self), key, None), property):
+            super().__setattr__(key, value)  # a property's setter (name, inputs, ...), or a private field
+            return
+        if key not in _SETTABLE:
+            raise SpecError(f"a command job has no setting '{key}'{did_you_mean(key, _SETTABLE)}", field=key,
+                            hint="settings: name, " + ", ".join(_SETTABLE))
+        self._set(key, value)
+
+    def _set(self, key: str, value: Any) -> None:
+        spec = self.spec  # pending edits first
+        self._views.pop(key, None)
+        self.__dict__["_spec"] = spec_with(spec, {key: _plain(value)})
+
+    def _view(self, field: str, make: Any) -> Any:
+        if field not in self._views:
+            view = make()
+            self._views[field] = (view, _plain(view))
+        return self._views[field][0]
 
     @property
     def name(self) -> str | None:
-        return self._spec.name
+        return self._spec.name  # type: ignore[no-any-return]
 
     @name.setter
     def name(self, value: str | None) -> None:
@@ -171,17 +246,33 @@ class Command:
         self._spec.name = value
 
     @property
-    def inputs(self) -> dict[str, Any]:
-        return {k: Input._from_spec(v) for k, v in self._spec.inputs.items()}
+    def inputs(self) -> _Fields:
+        return self._view("inputs",  # type: ignore[no-any-return]
+                          lambda: _Fields({k: Input._from_spec(v) for k, v in self._spec.inputs.items()}))
+
+    @inputs.setter
+    def inputs(self, value: Mapping[str, Any]) -> None:
+        self._set("inputs", value)
 
     @property
-    def outputs(self) -> dict[str, Output]:
-        return {k: Output._from_spec(v) for k, v in self._spec.outputs.items()}
+    def outputs(self) -> _Fields:
+        return self._view("outputs",  # type: ignore[no-any-return]
+                          lambda: _Fields({k: Output._from_spec(v) for k, v in self._spec.outputs.items()}))
+
+    @outputs.setter
+    def outputs(self, value: Mapping[str, Any]) -> None:
+        self._set("outputs", value)
 
     @property
     def environment(self) -> str | Environment:
         env = self._spec.environment
-        return env if isinstance(env, str) else Environment._from_spec(env)
+        if isinstance(env, str):
+            return env
+        return self._view("environment", lambda: Environment._from_spec(env))  # type: ignore[no-any-return]
+
+    @environment.setter
+    def environment(self, value: str | Environment) -> None:
+        self._set("environment", value)
 
     @property
     def services(self) -> dict[str, JobService]:
@@ -191,11 +282,11 @@ class Command:
 
     @property
     def warnings(self) -> list[str]:
-        return self._spec.warnings
+        return self.spec.warnings
 
     @property
     def base_dir(self) -> Path:
-        return self._spec.base_dir
+        return self._spec.base_dir  # type: ignore[no-any-return]
 
     def __getattr__(self, item: str) -> Any:
         if item.startswith("_"):
@@ -206,7 +297,7 @@ class Command:
 
     def to_dict(self) -> dict[str, Any]:
         """The job as YAML-ready data (what ``dump`` writes)."""
-        return self._spec.to_yaml_dict()
+        return self.spec.to_yaml_dict()
 
     def dump(self, dest: str | Path | io.TextIOBase) -> None:
         """Write the job as YAML (``az ml job create -f`` accepts it; ``load_job`` loads it back equal)."""
@@ -215,7 +306,7 @@ class Command:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Command):
             return NotImplemented
-        return self._spec == other._spec
+        return self.spec == other.spec
 
     __hash__ = None  # type: ignore[assignment]
 

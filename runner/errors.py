@@ -15,6 +15,7 @@ message (what, where, how to fix) and exits non-zero; ``--debug`` adds the trace
     ├── BackendError         the execution backend is unavailable or refused the job (no Docker, no image)
     │   └── ContainerError   the container/process failed to start or was lost
     └── JobError             job lifecycle errors (unknown job, not cancellable, timed out)
+        └── JobFailedError   a job that was followed to its end (``stream``) ended Failed or Canceled
 
 Errors raised from a lower layer are always chained (``raise ... from exc``).
 """
@@ -169,3 +170,13 @@ class ContainerError(BackendError):
 
 class JobError(RunnerError):
     """A job lifecycle operation failed."""
+
+
+class JobFailedError(JobError):
+    """A job followed to its end ended Failed or Canceled (``ml_client.jobs.stream``, as azure.ai.ml's
+    ``JobException``). ``job_name`` and ``status`` say which and how."""
+
+    def __init__(self, message: str, *, job_name: str, status: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.job_name = job_name
+        self.status = status

@@ -265,7 +265,7 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1
 def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
     """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
     typer.echo(f"RunId: {name}", err=True)
-    record = _operations().stream(name, echo=_echo)
+    record = _operations().stream(name, echo=_echo, raise_on_failure=False)
     _summary(record)
     _exit_for(record)
 

@@ -3,7 +3,7 @@
     ops = JobOperations(workspace)
     record = ops.create_or_update(spec)            # Queued; runs in a background worker process
     record = ops.create_or_update(spec, stream=True, echo=sys.stdout.buffer.write)   # foreground
-    ops.stream(name); ops.get(name); ops.list(); ops.cancel(name)
+    ops.stream(name); ops.get(name); ops.list(); ops.cancel(name)   # or begin_cancel(name).result()
     ops.download(name, download_path="out", output_name="model")   # or all=True
 
 Submission (``runner.jobs.submit``) plans the job, snapshots its code and records it as Queued; the run
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.errors import JobError
+from runner.errors import JobError, JobFailedError
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs
 from runner.jobs.recovery import (
@@ -40,7 +40,9 @@ from runner.jobs.run import run_job
 from runner.jobs.spawn import spawn_worker
 from runner.jobs.submit import submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
+from runner.poller import Done
 from runner.spec.job import CommandJobSpec
+from runner.spec.load import spec_with
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.paging import Page
@@ -89,11 +91,20 @@ class JobOperations:
     def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
                          echo: Echo | None = None, backend: str | None = None,
                          upload_on_failure: bool = True, quiet: bool = False,
-                         allow_unsafe_docker_args: bool = False) -> Job:
+                         allow_unsafe_docker_args: bool = False, description: str | None = None,
+                         compute: str | None = None, tags: dict[str, str] | None = None,
+                         experiment_name: str | None = None, skip_validation: bool = False) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
         (``quiet``: no progress bars for its transfers; ``allow_unsafe_docker_args``: see
-        ``runner.backends.docker_args``)."""
+        ``runner.backends.docker_args``). azure.ai.ml's ``description``, ``compute``, ``tags`` and
+        ``experiment_name`` replace those fields of the submitted job (``job`` itself is unchanged);
+        ``skip_validation`` is accepted and has no effect (a job is always checked)."""
+        del skip_validation
         spec = _as_spec(job)
+        given = {k: v for k, v in (("description", description), ("compute", compute), ("tags", tags),
+                                   ("experiment_name", experiment_name)) if v is not None}
+        if given:
+            spec = spec_with(spec, given)
         choice = choose_compute(self.workspace, spec)
         if choice.note:
             log.warning("%s", choice.note)
@@ -175,10 +186,13 @@ class JobOperations:
         first); the names of those jobs."""
         return reconcile(self.workspace)
 
-    def stream(self, name: str, echo: Echo | None = None) -> Job:
+    def stream(self, name: str, echo: Echo | None = None, *, raise_on_failure: bool = True) -> Job:
         """Follow the job's log until it reaches a terminal status (the whole log when it has).
 
-        The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``)."""
+        The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``).
+        A Completed job is returned; a Failed or Canceled one raises ``JobFailedError`` (a ``JobError``,
+        ``runner.exceptions.JobException``) after its log was shown, as azure.ai.ml raises
+        ``JobException``; with ``raise_on_failure=False`` it is returned too (the CLI's form)."""
         echo = echo or _stdout_echo
         log_path = self.workspace.job_dir(name).std_log
         position = 0
@@ -187,6 +201,8 @@ class JobOperations:
             position = _follow(log_path, position, echo)
             if record.status.is_terminal:
                 _follow(log_path, position, echo)
+                if raise_on_failure and record.status is not JobStatus.COMPLETED:
+                    raise _failed(record, log_path)
                 return as_job(record)
             time.sleep(STREAM_POLL_S)
 
@@ -228,6 +244,11 @@ class JobOperations:
                   "the cancel before it recorded the end") if pid else None
         return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason))
 
+    def begin_cancel(self, name: str, **_: Any) -> Done:
+        """azure.ai.ml's name for ``cancel``: the cancel is done when it returns; ``.result()`` is the
+        job as ``cancel`` returns it."""
+        return Done(self.cancel(name))
+
     # ---- download -----------------------------------------------------------------------------
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,
                  all: bool = False, quiet: bool = False) -> builtins.list[Path]:  # noqa: A002
@@ -248,6 +269,15 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
+
+
+def _failed(record: JobRecord, log_path: Path) -> JobFailedError:
+    why = f": {record.error}" if record.error else (
+        f" (exit code {record.exit_code})" if record.exit_code is not None else "")
+    return JobFailedError(f"job '{record.name}' ended {record.status.value}{why}", job_name=record.name,
+                          status=record.status.value,
+                          hint=f"its log: `runner job stream --name {record.name}` (the file {log_path}); "
+                               f"`runner job show --name {record.name}` shows the job")
 
 
 def _stdout_echo(chunk: bytes) -> None:

@@ -35,10 +35,13 @@ class PipelineJobOperations(JobOperations):
 
     def create_or_update(self, job: Any, *, name: str | None = None, stream: bool = False,
                          echo: Echo | None = None, backend: str | None = None,
-                         upload_on_failure: bool = True, **kwargs: Any) -> Job:
+                         upload_on_failure: bool = True, skip_validation: bool = False,
+                         **kwargs: Any) -> Job:
         """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
-        ``stream``, its log going to ``echo``). For a pipeline, azure.ai.ml's ``experiment_name``,
-        ``description``, ``tags`` and ``compute`` arguments set those fields of the submitted job."""
+        ``stream``, its log going to ``echo``). For a pipeline as for a command job, azure.ai.ml's
+        ``experiment_name``, ``description``, ``tags`` and ``compute`` arguments set those fields of the
+        submitted job (``skip_validation`` is accepted and has no effect)."""
+        del skip_validation
         spec = as_pipeline_spec(job)
         if spec is None:
             return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,

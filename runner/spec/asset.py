@@ -10,6 +10,7 @@ from), datastore_uri (where the files are, as an ``azureml://datastores/...`` UR
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from ruamel.yaml import YAML
 
 from runner.errors import SpecError
 from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
+from runner.spec.validation import from_validation_error
 from runner.spec.yamlio import YamlDoc
 
 # read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again
@@ -47,6 +49,26 @@ class AssetBase(BaseModel):
     datastore_uri: str | None = None
     # where a relative local ``path`` is relative to (the YAML's folder); not part of the asset
     base_path: str | None = Field(default=None, exclude=True)
+
+    def __init__(self, **data: Any) -> None:
+        """Fields of the wrong type are one ``SpecError`` naming the field (its ``where`` is left to a
+        caller that knows the YAML, ``asset_from_doc``)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _field_error(exc, type(self), data) from exc
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise _field_error(exc, type(self), {name: value}) from exc
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """azure.ai.ml takes ``Union[str, PathLike]``."""
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("version", mode="before")
     @classmethod
@@ -77,6 +99,12 @@ class AssetBase(BaseModel):
         out = io.StringIO()
         yaml.dump(self.to_dict(), out)
         return out.getvalue()
+
+
+def _field_error(exc: ValidationError, model: type[AssetBase], data: dict[str, Any]) -> SpecError:
+    err = from_validation_error(exc, root=model, data=data, doc=None)
+    err.where = None
+    return err
 
 
 A = TypeVar("A", bound=AssetBase)
@@ -125,11 +153,8 @@ def asset_from_doc(cls: type[A], schema: AssetSchema, doc: YamlDoc, *,
     fields.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         asset = cls.model_validate({**fields, "base_path": str(doc.base_dir)})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(str(p) for p in first["loc"])
-        raise SpecError(f"{first['msg']} (got {first.get('input')!r})", field=".".join(loc),
-                        where=doc.where(loc),
-                        hint=f"see `runner {schema.cli} create --help` for the fields") from exc
+    except SpecError as err:  # a field of the wrong type (``AssetBase.__init__``): say where it is
+        field = err.field or ""
+        raise err.located(field, doc.where(tuple(field.split(".")) if field else ())) from err
     check_asset_fields(asset, schema, doc=doc)
     return asset

@@ -128,6 +128,20 @@ def spec_from_data(data: dict[str, Any], *, base_dir: Path | None = None) -> Com
     return spec
 
 
+def spec_with(spec: CommandJobSpec, changes: Mapping[str, Any]) -> CommandJobSpec:
+    """``spec`` with top-level fields replaced (a None value removes the field), checked as a job built
+    in Python is (one ``SpecError`` naming the field); its base folder and source document are kept."""
+    data = spec.to_yaml_dict()
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    changed = spec_from_data(data, base_dir=spec.base_dir)
+    changed._doc, changed._overridden = spec._doc, dict(spec._overridden)
+    return changed
+
+
 def _where(doc: YamlDoc | None, *parts: str | int) -> SourceLocation:
     return doc.where(parts) if doc is not None else SourceLocation(None)
 

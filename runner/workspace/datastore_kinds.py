@@ -154,10 +154,18 @@ class AzureDatastore(DatastoreBase):
     def container(self) -> str:
         name = self.container_name or self.filesystem
         if not name:
-            field = "filesystem" if self.type == "azure_data_lake_gen2" else "container_name"
-            raise SpecError(f"datastore '{self.name}' has no {field}", field=field,
-                            hint=f"set {field}: <name of the container>")
+            gen2 = self.type == "azure_data_lake_gen2"
+            field = "filesystem" if gen2 else "container_name"
+            raise SpecError(f"datastore '{self.name}' ({self.type}) has no {field}: an Azure "
+                            f"{'Data Lake Gen2' if gen2 else 'Blob'} datastore is one "
+                            f"{'filesystem' if gen2 else 'container'} of its storage account",
+                            field=field, hint=f"add {field}: <its name> (3-63 lowercase letters, digits and "
+                                              "'-') and create the datastore again")
         return name
+
+    def check_complete(self) -> None:
+        """What Azure requires before a datastore is saved: the container (``SpecError`` naming it)."""
+        _ = self.container
 
     def _blob_endpoint(self) -> str | None:
         if self.account_url:

@@ -159,8 +159,11 @@ class DatastoreStore:
         return self.workspace.secrets_dir / f"datastore-{name}.json"
 
     def save(self, ds: AnyDatastore) -> AnyDatastore:
-        """Create or replace a datastore (Azure's create_or_update)."""
+        """Create or replace a datastore (Azure's create_or_update); an Azure one needs its container
+        (saved without one, it would break every job's planning)."""
         _check_name(ds.name)
+        if isinstance(ds, AzureDatastore):
+            ds.check_complete()
         secret_file = self._secret_file(ds.name)
         tmp = secret_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)

@@ -17,9 +17,9 @@ from repo_paths import REPO
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
-    ("runner.errors",),
+    ("runner.errors", "runner.exceptions"),
     ("runner.modes", "runner.uris"),
-    ("runner.constants",),
+    ("runner.constants", "runner.poller"),
     ("runner.spec",),
     ("runner.workspace",),
     ("runner.plan",),
@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.jobs",),
     ("runner.pipelines",),
     ("runner.entities", "runner.builder", "runner.client", "runner.dsl", "runner.dsl_nodes",
-     "runner.components", "runner"),
+     "runner.components", "runner.loaders", "runner"),
     ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from runner.cli.main import app
@@ -58,3 +59,30 @@ def test_datastore_yaml_errors_point_at_the_line(workspace_dir: Path, tmp_path: 
     spec.write_text("name: x\ntype: gcs\n")
     code, out = cli("datastore", "create", "-f", str(spec))
     assert code != 0 and "type" in out and "azure_blob" in out and "local" in out
+
+
+def test_azure_datastore_without_a_container_is_refused_at_creation(workspace_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """Saved, it broke every later job submission; Azure's AzureBlobDatastore requires container_name
+    (ADLS Gen2: filesystem)."""
+    from runner import MLClient
+    from runner.errors import SpecError
+
+    spec = tmp_path / "az2.yml"
+    spec.write_text("name: az2\ntype: azure_blob\naccount_name: devstoreaccount1\n")
+    code, out = cli("datastore", "create", "--file", str(spec))
+    assert code != 0 and "container_name" in out and "az2" in out and "hint:" in out
+    ml_client = MLClient(workspace_dir=workspace_dir)
+    with pytest.raises(SpecError) as raised:
+        ml_client.datastores.create_or_update({"name": "az2", "type": "azure_blob",
+                                               "account_name": "devstoreaccount1"})
+    assert raised.value.field == "container_name"
+    with pytest.raises(SpecError) as raised:
+        ml_client.datastores.create_or_update({"name": "lake", "type": "azure_data_lake_gen2",
+                                               "account_name": "devstoreaccount1"})
+    assert raised.value.field == "filesystem"
+    assert [d.name for d in ml_client.datastores.list()] == ["workspaceblobstore"]
+    saved = ml_client.datastores.create_or_update({"name": "az3", "type": "azure_blob",
+                                                   "account_name": "devstoreaccount1",
+                                                   "container_name": "data"})
+    assert saved.container == "data"
