@@ -195,7 +195,8 @@ class Orchestrator:
             return
         step.status = record.status.value
         step.tail = _LogTail(self.ws.job_dir(step.plan.job).std_log)
-        self._say(f"step {step.plan.name}: {step.status} as job {step.plan.job}"
+        # "submitted", not the record's status: that is Queued or already Preparing, by the worker's speed
+        self._say(f"step {step.plan.name}: submitted as job {step.plan.job}"
                   + (f" (not reused: {step.note})" if step.note else ""))
         self._save()
 
