@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field
 
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
+from runner.uris import without_query
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
@@ -139,6 +140,11 @@ class AzureDatastore(DatastoreBase):
         parts = _connection_parts(self.connection_string)
         account = self.account_name or parts.get("AccountName") or parts.get("BlobEndpoint", "").rstrip("/")
         return f"azure://{account or self._blob_endpoint() or ''}/{self.container}"
+
+    @field_validator("account_url")
+    @classmethod
+    def _no_query(cls, value: str | None) -> str | None:
+        return _without_secret_query(value, "account_url")
 
     @field_validator("endpoint")
     @classmethod
@@ -268,6 +274,11 @@ class FsspecDatastore(DatastoreBase):
     url: str
     storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)
 
+    @field_validator("url")
+    @classmethod
+    def _no_query(cls, value: str) -> str:
+        return _without_secret_query(value, "url") or value
+
     @property
     def protocol(self) -> str:
         return self.url.split("://", 1)[0] if "://" in self.url else "file"
@@ -353,3 +364,15 @@ AnyDatastore = LocalDatastore | AzureDatastore | FsspecDatastore
 def datastore_from_dict(data: dict[str, Any]) -> AnyDatastore:
     """Validate a datastore config (raises ``pydantic.ValidationError``)."""
     return _ADAPTER.validate_python(data)
+
+
+def _without_secret_query(value: str | None, field: str) -> str | None:
+    """A datastore's URL is shown by ``datastore show`` and kept with its configuration, not its
+    secrets: a query string there (often a SAS token) is refused, and never echoed."""
+    if value is not None and "?" in value:
+        raise runner_error(f"{field} '{without_query(value)}' has a query string: a SAS token or other "
+                           "secret there would be shown and stored with the configuration",
+                           "give the URL without its query, and the SAS token as credentials: sas_token: "
+                           "(kept in the workspace's owner-only secrets), or fsspec credentials in "
+                           "storage_options")
+    return value

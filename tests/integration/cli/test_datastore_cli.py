@@ -86,3 +86,21 @@ def test_azure_datastore_without_a_container_is_refused_at_creation(workspace_di
                                                    "account_name": "devstoreaccount1",
                                                    "container_name": "data"})
     assert saved.container == "data"
+
+
+@pytest.mark.parametrize("yaml_text", [
+    "name: az3\ntype: azure_blob\naccount_name: devstoreaccount1\ncontainer_name: c\n"
+    "account_url: http://127.0.0.1:10000/devstoreaccount1?sv=2023-01-01&sig=SECRETSIGNATURE0000\n",
+    "name: fs3\ntype: fsspec\nurl: https://example.invalid/data?X-Amz-Signature=SECRETSIGNATURE0000\n",
+])
+def test_a_datastore_url_with_a_query_is_refused_and_never_shown(workspace_dir: Path, tmp_path: Path,
+                                                                 yaml_text: str) -> None:
+    """A datastore's URL is configuration (shown by `datastore show`), not a secret: a SAS token or a
+    signature in its query would be shown and stored in the clear."""
+    spec = tmp_path / "ds.yml"
+    spec.write_text(yaml_text)
+    code, out = cli("datastore", "create", "--file", str(spec))
+    assert code != 0 and "query string" in out and "sas_token" in out, out
+    assert "SECRETSIGNATURE" not in out
+    assert not any("SECRETSIGNATURE" in p.read_text(errors="replace")
+                   for p in workspace_dir.rglob("*") if p.is_file())
