@@ -67,6 +67,21 @@ def sha256_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def tree_without_links(root: Path) -> dict[str, bytes | str]:
+    """Every entry under ``root``, no link followed: relative path -> a file's bytes, or "-> <target>"
+    for a link (a hostile test's view of what a job or the runner left)."""
+    found: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = "-> " + os.readlink(path)
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+    return found
+
+
 def make_tree(root: Path, files: dict[str, bytes]) -> dict[str, str]:
     for rel, data in files.items():
         target = root / rel

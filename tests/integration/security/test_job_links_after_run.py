@@ -7,12 +7,11 @@ Everything happens in this test's throwaway workspace; every link names a decoy 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, datastore_file, show, write_job
+from jobs_support import cli, datastore_file, show, tree_without_links, write_job
 
 pytestmark = pytest.mark.docker
 
@@ -20,18 +19,6 @@ DECOY_FILES = {"secret.txt": "DECOY SECRET\n", "meta.yaml": "status: 1\nend_time
                "nested/key.txt": "DECOY KEY\n"}
 
 
-def _tree(root: Path) -> dict[str, bytes | str]:
-    """Every entry under ``root`` without following links: file -> bytes, link -> its target."""
-    found: dict[str, bytes | str] = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                found[rel] = "-> " + os.readlink(path)
-            elif path.is_file():
-                found[rel] = path.read_bytes()
-    return found
 
 
 def test_links_a_job_planted_are_never_followed_after_it_ran(workspace_dir: Path, tmp_path: Path,
@@ -41,7 +28,7 @@ def test_links_a_job_planted_are_never_followed_after_it_ran(workspace_dir: Path
     for rel, text in DECOY_FILES.items():
         (decoy / rel).parent.mkdir(parents=True, exist_ok=True)
         (decoy / rel).write_text(text)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     run = "/mnt/runner/mlruns/0/$MLFLOW_RUN_ID"
     model = "/mnt/runner/mlruns/0/models/m1"
     job = write_job(tmp_path, f"""
@@ -65,11 +52,11 @@ def test_links_a_job_planted_are_never_followed_after_it_ran(workspace_dir: Path
     result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "links1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
 
     artifacts = datastore_file(ws, "ExperimentRun/dcid.links1")
     assert not (artifacts / "outputs").is_symlink()
-    assert _tree(artifacts / "outputs") == {"secret.txt": b"from-the-job\n"}
+    assert tree_without_links(artifacts / "outputs") == {"secret.txt": b"from-the-job\n"}
     assert not (artifacts / "leak").exists() and not (artifacts / "logs").exists()
     meta = ws / "jobs" / "links1" / "mlruns" / "0" / "links1" / "meta.yaml"
     assert not meta.is_symlink() and "status: 3" in meta.read_text()
@@ -89,7 +76,8 @@ def test_links_a_job_planted_are_never_followed_after_it_ran(workspace_dir: Path
     downloaded = tmp_path / "dl"
     got = cli(ws, "job", "download", "--name", "links1", "--all", "--download-path", str(downloaded))
     assert got.returncode == 0, got.stdout + got.stderr
-    assert _tree(downloaded / "named-outputs" / "d") == {"fine.txt": b"fine\n"}
+    assert tree_without_links(downloaded / "named-outputs" / "d") == {"fine.txt": b"fine\n"}
     assert "report.txt" in got.stderr and "leak.txt" in got.stderr and "Traceback" not in got.stderr
-    assert not any(b"DECOY" in data for data in _tree(downloaded).values() if isinstance(data, bytes))
-    assert _tree(decoy) == before
+    got_files = tree_without_links(downloaded).values()
+    assert not any(b"DECOY" in data for data in got_files if isinstance(data, bytes))
+    assert tree_without_links(decoy) == before

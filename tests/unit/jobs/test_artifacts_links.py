@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jobs_support import tree_without_links
 
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.run import _collect_artifacts
@@ -49,18 +50,6 @@ def _decoy(tmp_path: Path) -> Path:
     return decoy
 
 
-def _tree(root: Path) -> dict[str, bytes | str]:
-    """Every entry under ``root`` without following links: file -> bytes, link -> its target."""
-    found: dict[str, bytes | str] = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                found[rel] = "-> " + os.readlink(path)
-            elif path.is_file():
-                found[rel] = path.read_bytes()
-    return found
 
 
 def _warnings(caplog: pytest.LogCaptureFixture, path: Path) -> list[str]:
@@ -80,7 +69,8 @@ def test_regular_files_and_folders_are_copied_as_before(tmp_path: Path) -> None:
     (run.artifacts / "outputs").mkdir()
     (run.artifacts / "outputs" / "tool.sh").write_text("older copy")  # overwritten, as copytree did
     _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
-    assert _tree(run.artifacts / "outputs") == {"sub/deep/a.txt": b"a", "tool.sh": b"#!/bin/sh\n"}
+    expected = {"sub/deep/a.txt": b"a", "tool.sh": b"#!/bin/sh\n"}
+    assert tree_without_links(run.artifacts / "outputs") == expected
     copied = run.artifacts / "outputs" / "tool.sh"
     assert copied.stat().st_mode & 0o777 == 0o750 and copied.stat().st_mtime_ns == 1_000_000_000
     assert (run.artifacts / "logs" / "extra.log").read_text() == "log line"
@@ -93,14 +83,14 @@ def test_a_link_planted_where_the_artifacts_go_is_replaced_not_written_through(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str) -> None:
     job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     source = _sources(job_dir)[name]
     (source / "secret.txt").write_text("written by the job\n")
     planted = run.artifacts / name
     planted.symlink_to(decoy)  # the job did this through /mnt/runner/artifacts
     with caplog.at_level(logging.WARNING):
         noted = _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
     assert not planted.is_symlink() and planted.is_dir()
     assert (planted / "secret.txt").read_text() == "written by the job\n"
     assert len(_warnings(caplog, planted)) == 1
@@ -112,15 +102,15 @@ def test_a_job_folder_replaced_by_a_link_is_not_read(tmp_path: Path, caplog: pyt
                                                      name: str) -> None:
     job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     source = _sources(job_dir)[name]
     shutil.rmtree(source)
     source.symlink_to(decoy)  # `rm -rf outputs && ln -s /host/dir outputs` in its working directory
     with caplog.at_level(logging.WARNING):
         noted = _collect_artifacts(run, job_dir, JobStatus.FAILED)
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
     assert not (run.artifacts / name).exists()
-    assert "DECOY" not in str(_tree(run.artifacts))
+    assert "DECOY" not in str(tree_without_links(run.artifacts))
     assert len(_warnings(caplog, source)) == 1 and noted == [f"{source} -> {decoy} (skipped)"]
 
 
@@ -128,7 +118,7 @@ def test_links_inside_outputs_are_skipped_with_one_warning_each(tmp_path: Path,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     out = job_dir.code_outputs
     (out / "kept.txt").write_text("kept")
     (out / "sub").mkdir()
@@ -139,8 +129,8 @@ def test_links_inside_outputs_are_skipped_with_one_warning_each(tmp_path: Path,
         link.symlink_to(target)
     with caplog.at_level(logging.WARNING):
         noted = _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
-    assert _tree(decoy) == before
-    assert _tree(run.artifacts / "outputs") == {"kept.txt": b"kept", "sub/deep.txt": b"deep"}
+    assert tree_without_links(decoy) == before
+    assert tree_without_links(run.artifacts / "outputs") == {"kept.txt": b"kept", "sub/deep.txt": b"deep"}
     for link, target in links.items():
         assert len(_warnings(caplog, link)) == 1, link
         assert f"{link} -> {target} (skipped)" in noted
@@ -153,7 +143,7 @@ def test_a_fifo_in_outputs_is_skipped_not_opened(tmp_path: Path, caplog: pytest.
     (job_dir.code_outputs / "kept.txt").write_text("kept")
     with caplog.at_level(logging.WARNING):
         _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
-    assert _tree(run.artifacts / "outputs") == {"kept.txt": b"kept"}
+    assert tree_without_links(run.artifacts / "outputs") == {"kept.txt": b"kept"}
     assert len(_warnings(caplog, job_dir.code_outputs / "pipe")) == 1
 
 
@@ -161,12 +151,12 @@ def test_a_file_where_the_artifacts_go_is_replaced_not_written_through(tmp_path:
     """A hard link (or any file) already at the destination gets a new file, not the job's bytes."""
     job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     (job_dir.code_outputs / "secret.txt").write_text("written by the job\n")
     (run.artifacts / "outputs").mkdir()
     os.link(decoy / "secret.txt", run.artifacts / "outputs" / "secret.txt")
     _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
     assert (run.artifacts / "outputs" / "secret.txt").read_text() == "written by the job\n"
 
 
@@ -190,14 +180,14 @@ def test_finish_run_replaces_a_linked_meta_yaml_and_leaves_its_target(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     meta = run.run_dir / "meta.yaml"
     started = yaml.safe_load(meta.read_text())
     meta.unlink()
     meta.symlink_to(decoy / "meta.yaml")
     with caplog.at_level(logging.WARNING):
         finish_run(run, status="FAILED")
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
     assert not meta.is_symlink()
     written = yaml.safe_load(meta.read_text())
     assert written["status"] == 4 and isinstance(written["end_time"], int)
@@ -219,11 +209,11 @@ def test_finish_run_keeps_what_the_job_wrote_in_a_regular_meta_yaml(tmp_path: Pa
 def test_finish_run_does_not_follow_a_linked_run_folder(tmp_path: Path) -> None:
     _job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     shutil.rmtree(run.run_dir)
     run.run_dir.symlink_to(decoy)
     finish_run(run, status="FINISHED")
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
 
 
 def _logged_model(run: MlflowRun, model_id: str = "m1", name: str = "leak") -> Path:
@@ -237,12 +227,12 @@ def test_a_logged_models_linked_artifacts_are_not_copied(tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     _job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     folder = _logged_model(run)
     (folder / "artifacts").symlink_to(decoy)
     with caplog.at_level(logging.WARNING):
         assert collect_logged_models(run) == []
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
     assert not (run.artifacts / "leak").exists()
     assert len(_warnings(caplog, folder / "artifacts")) == 1
 
@@ -264,38 +254,38 @@ def test_a_linked_models_folder_is_not_read(tmp_path: Path) -> None:
     (decoy / "m1" / "artifacts").mkdir(parents=True)
     (decoy / "m1" / "meta.yaml").write_text(f"name: leak\nsource_run_id: {run.run_id}\n")
     (decoy / "m1" / "artifacts" / "secret.txt").write_text("DECOY SECRET\n")
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     (run.mlruns / "0" / "models").symlink_to(decoy)
     assert collect_logged_models(run) == []
-    assert _tree(decoy) == before and not (run.artifacts / "leak").exists()
+    assert tree_without_links(decoy) == before and not (run.artifacts / "leak").exists()
     (run.mlruns / "0" / "models").unlink()
     (run.mlruns / "0" / "models").mkdir()
     (run.mlruns / "0" / "models" / "m1").symlink_to(decoy / "m1")
     assert collect_logged_models(run) == []
-    assert _tree(decoy) == before and not (run.artifacts / "leak").exists()
+    assert tree_without_links(decoy) == before and not (run.artifacts / "leak").exists()
 
 
 def test_links_inside_a_logged_model_are_skipped(tmp_path: Path) -> None:
     _job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     folder = _logged_model(run, name="model")
     (folder / "artifacts").mkdir()
     (folder / "artifacts" / "MLmodel").write_text("flavors: {}\n")
     (folder / "artifacts" / "leak.txt").symlink_to(decoy / "secret.txt")
     assert collect_logged_models(run) == ["model"]
-    assert _tree(run.artifacts / "model") == {"MLmodel": b"flavors: {}\n"}
-    assert _tree(decoy) == before
+    assert tree_without_links(run.artifacts / "model") == {"MLmodel": b"flavors: {}\n"}
+    assert tree_without_links(decoy) == before
 
 
 def test_a_link_planted_where_a_logged_model_goes_is_replaced(tmp_path: Path) -> None:
     _job_dir, run = _job(tmp_path)
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     folder = _logged_model(run, name="model")
     (folder / "artifacts").mkdir()
     (folder / "artifacts" / "secret.txt").write_text("the model\n")
     (run.artifacts / "model").symlink_to(decoy)
     assert collect_logged_models(run) == ["model"]
-    assert _tree(decoy) == before
-    assert _tree(run.artifacts / "model") == {"secret.txt": b"the model\n"}
+    assert tree_without_links(decoy) == before
+    assert tree_without_links(run.artifacts / "model") == {"secret.txt": b"the model\n"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fsspec.implementations.local import LocalFileSystem
+from jobs_support import tree_without_links
 
 from runner.errors import StorageError
 from runner.workspace.transfers import fetch
@@ -26,17 +27,6 @@ def _decoy(tmp_path: Path) -> Path:
     return decoy
 
 
-def _tree(root: Path) -> dict[str, bytes | str]:
-    found: dict[str, bytes | str] = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                found[rel] = "-> " + os.readlink(path)
-            elif path.is_file():
-                found[rel] = path.read_bytes()
-    return found
 
 
 def _output(tmp_path: Path, decoy: Path) -> tuple[Path, list[Path]]:
@@ -55,15 +45,15 @@ def _output(tmp_path: Path, decoy: Path) -> tuple[Path, list[Path]]:
 def test_links_in_a_downloaded_folder_are_skipped_with_one_warning_each(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     out, links = _output(tmp_path, decoy)
     target = tmp_path / "dl" / "named-outputs" / "d"
     with caplog.at_level(logging.WARNING):
         assert fetch(LocalFileSystem(), str(out), target, is_file=False) == target
-    assert _tree(target) == {"fine.txt": b"fine\n", "sub/inner.txt": b"inner\n"}
+    assert tree_without_links(target) == {"fine.txt": b"fine\n", "sub/inner.txt": b"inner\n"}
     for link in links:
         assert len([r for r in caplog.records if str(link) in r.getMessage()]) == 1, link
-    assert _tree(decoy) == before
+    assert tree_without_links(decoy) == before
 
 
 def test_a_link_to_a_folder_is_skipped_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -74,7 +64,7 @@ def test_a_link_to_a_folder_is_skipped_not_followed(tmp_path: Path, caplog: pyte
     (out / "data").symlink_to(decoy)
     with caplog.at_level(logging.WARNING):
         fetch(LocalFileSystem(), str(out), tmp_path / "dl", is_file=False)
-    assert _tree(tmp_path / "dl") == {"fine.txt": b"fine\n"}
+    assert tree_without_links(tmp_path / "dl") == {"fine.txt": b"fine\n"}
     assert len([r for r in caplog.records if str(out / "data") in r.getMessage()]) == 1
 
 
@@ -91,14 +81,14 @@ def test_a_download_into_a_folder_that_has_files_overwrites_them(tmp_path: Path)
 
 def test_a_downloaded_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
     decoy = _decoy(tmp_path)
-    before = _tree(decoy)
+    before = tree_without_links(decoy)
     out = tmp_path / "datastore" / "azureml" / "j1" / "report"
     out.mkdir(parents=True)
     (out / "report.txt").symlink_to(decoy / "secret.txt")
     target = tmp_path / "dl" / "report.txt"
     with pytest.raises(StorageError, match="symbolic link"):
         fetch(LocalFileSystem(), str(out / "report.txt"), target, is_file=True)
-    assert not target.exists() and _tree(decoy) == before
+    assert not target.exists() and tree_without_links(decoy) == before
 
 
 def test_a_downloaded_folder_that_is_a_link_is_refused(tmp_path: Path) -> None:
@@ -109,7 +99,7 @@ def test_a_downloaded_folder_that_is_a_link_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "dl" / "d"
     with pytest.raises(StorageError, match="symbolic link"):
         fetch(LocalFileSystem(), str(out), target, is_file=False)
-    assert "DECOY" not in str(_tree(tmp_path / "dl"))
+    assert "DECOY" not in str(tree_without_links(tmp_path / "dl"))
 
 
 def test_a_regular_file_is_downloaded_under_the_name_asked(tmp_path: Path) -> None:
