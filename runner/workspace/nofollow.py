@@ -13,6 +13,9 @@ destination, nor one swapped in halfway:
   writes through it;
 - a FIFO, socket or device is never opened (it could block, or be a host disk made with ``mknod``).
 
+Its twin for outputs moved into a local datastore, ``mounts.transfer.nofollow``, refuses a link on the
+way instead (the output fails, its staged data kept): there the link may name a registered model.
+
     links = Links()
     with open_folder(job_dir.root, "code", "outputs", links=links) as source, \\
          open_folder(artifacts.parent, artifacts.name, "outputs", links=links, create=True) as target:
