@@ -133,6 +133,8 @@ class ModelOperations(_AssetOperations[Model]):
     def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None,
              archived_only: bool = False, include_archived: bool = False,
              max_results: int | None = None) -> Iterator[Model]:
+        """Without ``name`` one entry per model (its latest version, ``latest_version`` set, as Azure's
+        containers); with ``name`` its versions, newest first."""
         view = _view(list_view_type)
         models = self._registry.list(name, include_archived=include_archived or view == "all",
                                      archived_only=archived_only or view == "archivedonly",
@@ -152,6 +154,8 @@ class DataOperations(_AssetOperations[Data]):
 
     def list(self, name: str | None = None, *, list_view_type: Any = None, archived_only: bool = False,
              include_archived: bool = False, max_results: int | None = None) -> Iterator[Data]:
+        """Without ``name`` one entry per data asset (its latest version, ``latest_version`` set); with
+        ``name`` its versions, newest first."""
         view = _view(list_view_type)
         return iter(self._registry.list(name, include_archived=include_archived or view == "all",
                                         archived_only=archived_only or view == "archivedonly",

@@ -27,7 +27,7 @@ from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import dump_yaml
 
 if TYPE_CHECKING:
-    from runner.jobs.operations import JobService
+    from runner.jobs.job import JobService
 
 __all__ = ["BuildContext", "Command", "Data", "Environment", "Input", "Model", "Output"]
 
@@ -276,7 +276,7 @@ class Command:
 
     @property
     def services(self) -> dict[str, JobService]:
-        from runner.jobs.operations import JobService  # the job lifecycle: not imported by ``import runner``
+        from runner.jobs.job import JobService  # the job lifecycle: not imported by ``import runner``
 
         return {"Studio": JobService(f"runner job show --name {self.name}")} if self.name else {}
 

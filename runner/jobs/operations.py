@@ -20,13 +20,13 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner.errors import JobError, JobFailedError
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs
+from runner.jobs.job import Job, as_job
 from runner.jobs.recovery import (
     follows_ray,
     mark_lost,
@@ -51,33 +51,6 @@ log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.25
 CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
-
-
-@dataclass(frozen=True)
-class JobService:
-    """``returned_job.services["Studio"].endpoint``: locally, the command that shows the job."""
-
-    endpoint: str
-    type: str = "Studio"
-
-
-class Job(JobRecord):
-    """What ``ml_client.jobs`` returns: the job's record plus azure.ai.ml's ``services``/``studio_url``
-    (``returned_job.services["Studio"].endpoint``), which here name the command that shows the job."""
-
-    @property
-    def studio_url(self) -> str:
-        return f"runner job show --name {self.name}"
-
-    @property
-    def services(self) -> dict[str, Any]:
-        tracking = f"file://{Path(self.job_dir or '.') / 'mlruns'}"
-        return {"Studio": JobService(endpoint=self.studio_url),
-                "Tracking": JobService(endpoint=tracking, type="Tracking")}
-
-
-def as_job(record: JobRecord) -> Job:
-    return record if isinstance(record, Job) else Job.model_validate(record.model_dump())
 
 
 class JobOperations:

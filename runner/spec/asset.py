@@ -3,7 +3,8 @@
 ``Model`` (``runner.spec.model``) and ``Data`` (``runner.spec.data``) are ``AssetBase`` with their own
 types and extra fields. Fields a user sets: name, version, path, type, description, tags, properties.
 Read-only fields filled by the registry: created_at, archived, job_name (lineage: the job the asset came
-from), datastore_uri (where the files are, as an ``azureml://datastores/...`` URI or a URL).
+from), datastore_uri (where the files are, as an ``azureml://datastores/...`` URI or a URL), and on the
+entries of a list without a name (one per asset) ``latest_version``, as on Azure's asset containers.
 ``print(asset)`` shows it as YAML, like the Azure SDK.
 """
 
@@ -47,6 +48,8 @@ class AssetBase(BaseModel):
     archived: bool = False
     job_name: str | None = None
     datastore_uri: str | None = None
+    # set on the entries of ``list()`` without a name (one per asset, as Azure's containers); not dumped
+    latest_version: str | None = Field(default=None, exclude=True)
     # where a relative local ``path`` is relative to (the YAML's folder); not part of the asset
     base_path: str | None = Field(default=None, exclude=True)
 

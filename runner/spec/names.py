@@ -16,6 +16,7 @@ JOB_NAME_PATTERN = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_-]{{0,{MAX_JOB_NAME - 1}
 ASSET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")  # models, environments, registries
 ASSET_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 MAX_NUMERIC_VERSION = 2**63 - 2  # versions are numbered in a 64-bit integer (and the next one must fit)
+LATEST_LABEL = "latest"  # the one label: an asset's newest version, never a version of its own
 VERSION_HINT = "use a number such as 1, or omit version to get the next one"
 
 
@@ -33,6 +34,8 @@ def version_problem(version: str) -> str | None:
     """What is wrong with ``version`` as an asset version (None when nothing is)."""
     if not ASSET_VERSION_PATTERN.match(version):
         return f"invalid version {version!r}"
+    if version.lower() == LATEST_LABEL:  # else get(version="latest") and get(label="latest") would differ
+        return f"'{version}' is a label, not a version: it always names the newest version (<name>@latest)"
     if version.isdigit() and int(version) > MAX_NUMERIC_VERSION:
         return f"version {version} is too large (a numeric version is at most {MAX_NUMERIC_VERSION})"
     return None

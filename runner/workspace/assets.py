@@ -170,7 +170,8 @@ class AssetStore(Generic[E]):
 
     def list(self, name: str | None = None, *, include_archived: bool = False, archived_only: bool = False,
              max_results: int | None = None) -> builtins.list[E]:
-        """Without ``name``: one row per asset (its latest version); with ``name``: its versions."""
+        """Without ``name``: one row per asset (its latest version, with ``latest_version`` set, as
+        Azure's containers); with ``name``: its versions."""
         assets = self._rows("WHERE m.name = ?", (self.key(name),)) if name is not None else \
             self._rows("", ())
         if archived_only:
@@ -181,7 +182,7 @@ class AssetStore(Generic[E]):
             latest: dict[str, E] = {}
             for asset in assets:
                 latest.setdefault(asset.name or "", asset)
-            assets = sorted(latest.values(), key=lambda m: m.name or "")
+            assets = sorted((_with_latest(a) for a in latest.values()), key=lambda m: m.name or "")
         return assets[:max_results] if max_results else assets
 
     def page(self, name: str | None = None, *, name_contains: str | None = None, tag: str | None = None,
@@ -223,7 +224,8 @@ class AssetStore(Generic[E]):
             total = conn.execute(f"SELECT count(*) {body}", args).fetchone()[0]
             rows = conn.execute(f"SELECT m.*, c.archived AS container_archived {body} ORDER BY {order} "
                                 "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
-        return Page([self._from_row(dict(r), prefix) for r in rows], offset, limit, total)
+        items = [self._from_row(dict(r), prefix) for r in rows]
+        return Page(items if name is not None else [_with_latest(a) for a in items], offset, limit, total)
 
     def _scope(self, column: str = "m.name") -> tuple[str, str, tuple[Any, ...]]:
         """(name prefix, SQL condition on ``column``, its arguments): this store's rows (a registry's,
@@ -339,6 +341,13 @@ class AssetStore(Generic[E]):
                     hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`")
             conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
                          (int(archived), key, target.version))
+
+
+def _with_latest(asset: E) -> E:
+    """An asset's entry in a list without a name: its latest shown version, carrying ``latest_version``
+    as azure.ai.ml's containers do (the version's own fields stay: ``m.version`` is that version too)."""
+    asset.latest_version = asset.version
+    return asset
 
 
 def _parse_tags_value(value: str) -> dict[str, str]:

@@ -156,7 +156,7 @@ class AssetRegistry(AssetStore[E]):
                 created = asset.model_copy(update={
                     "version": version, "path": stored_path, "datastore_uri": datastore_uri,
                     "job_name": job_name, "archived": self.ensure_container(conn, key),
-                    "created_at": utcnow(), "base_path": None})
+                    "created_at": utcnow(), "base_path": None, "latest_version": None})
                 self.insert_version(conn, created, source=asset.path)
             except BaseException:  # no row, so no copy: nothing may stay behind unreferenced
                 if copy_from is not None:
