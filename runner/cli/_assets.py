@@ -1,5 +1,5 @@
-"""What ``runner model`` and ``runner data`` share: az's generic update arguments and the version/label
-rule.
+"""What the asset commands (``runner model``, ``data``, ``environment``, ``component``) share: az's
+generic update arguments and the version/label rule.
 
     runner data update -n iris -v 1 --set description="New" --set tags.stage=Prod \\
         --add tags team=ml owner=me --remove tags.old
@@ -13,6 +13,12 @@ options cannot: the command collects it from its extra arguments (``add_argument
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from typer.core import TyperCommand
+
+if TYPE_CHECKING:  # typer >= 0.16 vendors click: its commands' Context type (not imported at run time)
+    from typer._click.core import Context
 
 from runner.errors import SpecError
 
@@ -20,6 +26,31 @@ UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <k
                "--remove tags.<key>")
 # click: unknown options (--add) and their words are left in ctx.args, in order
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class SeveralValues(TyperCommand):
+    """A command whose list options take several words after one flag, as az's do (argparse's
+    ``nargs='+'``): ``--tags a=1 b=2`` means ``--tags a=1 --tags b=2``. click gives an option one word
+    per occurrence, so the words up to the next option are given the flag again before parsing."""
+
+    several: ClassVar[frozenset[str]] = frozenset({"--tags", "--set", "--remove"})
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_values(args, self.several))
+
+
+def spread_values(args: list[str], flags: frozenset[str]) -> list[str]:
+    """``[--tags, a=1, b=2]`` -> ``[--tags, a=1, --tags, b=2]`` for each flag in ``flags``."""
+    spread: list[str] = []
+    current: str | None = None  # the flag the words being read belong to
+    for word in args:
+        if word.startswith("-"):
+            flag = word.split("=", 1)[0]
+            current = flag if flag in flags and word != "--" else None
+        elif current is not None and spread[-1] != current:
+            spread.append(current)
+        spread.append(word)
+    return spread
 
 
 @dataclass
@@ -79,6 +110,14 @@ def one_of(version: str | None, label: str | None, *, required: bool = True) -> 
         raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
     if required and not version and not label:
         raise SpecError("give --version or --label", hint="--version 1, or --label latest")
+
+
+def version_or_label(version: str | None, label: str | None) -> None:
+    """``show`` where both may be omitted (the latest version): not both, and no label but ``latest``
+    (``environment show``, ``component show``)."""
+    one_of(version, label, required=False)
+    if label is not None and label != "latest":
+        raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
 
 
 def which_versions(version: str | None) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import typer
 
+from runner.cli._assets import version_or_label
 from runner.cli._common import OUTPUT, OutputFormat, client, emit
-from runner.errors import SpecError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -59,8 +59,5 @@ def show(
     output: OutputFormat = typer.Option(OutputFormat.yaml, "--output", "-o", help="Output format."),
 ) -> None:
     """Show one component version (the latest with --label latest or no version)."""
-    if version and label:
-        raise SpecError("give --version or --label, not both", hint="--version 1, or --label latest")
-    if label and label != "latest":
-        raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
+    version_or_label(version, label)
     emit(client().components.record(name, version).to_dict(), output, [])

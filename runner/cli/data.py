@@ -15,7 +15,7 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, one_of, parse_update, which_versions
+from runner.cli._assets import EXTRA_ARGS, SeveralValues, one_of, parse_update, which_versions
 from runner.cli._common import OUTPUT, OutputFormat, client, emit
 from runner.cli.model import parse_pairs
 from runner.errors import SpecError
@@ -32,7 +32,7 @@ class DataType(StrEnum):
 _COLUMNS = ["name", "version", "type", "path", "description"]
 
 
-@app.command("create")
+@app.command("create", cls=SeveralValues)
 def create(
     file: str = typer.Option(None, "--file", "-f", help="Data asset YAML (az ml data create --file)."),
     name: str = typer.Option(None, "--name", "-n", help="Name (overrides the file)."),
@@ -40,7 +40,7 @@ def create(
     path: str = typer.Option(None, "--path", "-p", help="Local path, azureml://..., or a storage URL."),
     type_: DataType = typer.Option(None, "--type", "-t", help="uri_folder (default), uri_file or mltable."),
     description: str = typer.Option(None, "--description", "-d", help="Description."),
-    tags: list[str] = typer.Option(None, "--tags", help="Tags as key=value (repeatable)."),
+    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
     datastore: str = typer.Option(None, "--datastore", help="Datastore a local path is uploaded to."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
 ) -> None:
@@ -89,13 +89,13 @@ def show(
     emit(client().data.get(name, version=version, label=label).to_dict(), output, [])
 
 
-@app.command("update", context_settings=EXTRA_ARGS)
+@app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
 def update(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
     version: str = typer.Option(..., "--version", "-v", help="Version."),
-    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value>."),
-    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description to remove."),
+    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
+    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
 ) -> None:
     """Update the description or tags of a data asset version (nothing else can change).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from runner.cli._assets import version_or_label
 from runner.cli._common import OUTPUT, OutputFormat, client, emit
 
 app = typer.Typer(no_args_is_help=True)
@@ -44,5 +45,6 @@ def show(
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
 ) -> None:
-    """Show one environment version."""
+    """Show one environment version (the latest with --label latest or no version)."""
+    version_or_label(version, label)
     emit(client().environments.get(name, version).model_dump(mode="json"), output, [])

@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, one_of, parse_update, which_versions
+from runner.cli._assets import EXTRA_ARGS, SeveralValues, one_of, parse_update, which_versions
 from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
 from runner.errors import SpecError
 
@@ -21,7 +21,9 @@ class ModelType(StrEnum):
 
 
 def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    """``k=v`` pairs (each value may hold several, space-separated, as az accepts)."""
+    """``k=v`` pairs from an option's words: ``--tags a=1 b=2`` as az takes them (``SeveralValues``
+    gives each word the flag) or ``--tags a=1 --tags b=2``; a quoted value may hold spaces
+    (``--tags "note=two words"``)."""
     pairs: dict[str, str] = {}
     for value in values or []:
         for item in value.split() if "=" in value and " " in value.split("=", 1)[0] else [value]:
@@ -36,7 +38,7 @@ def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
 _MODEL_LIST_COLUMNS = ["name", "version", "type", "stage", "description"]
 
 
-@app.command("create")
+@app.command("create", cls=SeveralValues)
 def create(
     file: str = typer.Option(None, "--file", "-f", help="Model YAML (az ml model create --file)."),
     name: str = typer.Option(None, "--name", "-n", help="Model name."),
@@ -44,7 +46,7 @@ def create(
     path: str = typer.Option(None, "--path", "-p", help="Local path, azureml://..., runs:/... or URL."),
     type_: ModelType = typer.Option(None, "--type", "-t", help="Model type (default custom_model)."),
     description: str = typer.Option(None, "--description", "-d", help="Description."),
-    tags: list[str] = typer.Option(None, "--tags", help="Tags as key=value (repeatable)."),
+    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
     stage: str = typer.Option(None, "--stage", "-s", help="Stage, e.g. Development, Production."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
     registry_name: str = REGISTRY,
@@ -97,13 +99,13 @@ def show(
     emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [])
 
 
-@app.command("update", context_settings=EXTRA_ARGS)
+@app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
 def update(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(..., "--version", "-v", help="Version."),
-    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value>."),
-    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description to remove."),
+    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
+    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
     output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
     registry_name: str = REGISTRY,
 ) -> None:

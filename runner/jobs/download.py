@@ -1,8 +1,10 @@
 """``job download``: a job's outputs copied locally in Azure's layout (``artifacts/``,
-``named-outputs/<out>/``), streamed file by file."""
+``named-outputs/<out>/``), streamed file by file. A pipeline job's artifacts are its log; its named
+outputs are its steps' (as azure.ai.ml's ``jobs.download`` does for a pipeline job)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from runner.errors import JobError, ResolveError
@@ -29,9 +31,14 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
     written: list[Path] = []
     missing: list[str] = []
     for name in names:
+        if name == ARTIFACTS and record.spec.get("type") == "pipeline":
+            log = _pipeline_log(ws, record, download_path, every=every)
+            written.extend([log] if log else [])
+            missing.extend([] if log else [name])
+            continue
         try:
             resolved = resolver.resolve(f"azureml://jobs/{record.name}/outputs/{name}",
-                                        field=None if every else "--output-name")
+                                        field=None if every or name == ARTIFACTS else "--output-name")
         except ResolveError as exc:
             if name not in record.outputs:  # not an output of this job at all
                 raise
@@ -51,6 +58,23 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
         raise JobError(f"job '{record.name}' ({record.status.value}): output(s) {', '.join(missing)} "
                        f"were not written{done}", hint=_state_hint(record))
     return written
+
+
+def _pipeline_log(ws: Workspace, record: JobRecord, download_path: Path, *, every: bool) -> Path | None:
+    """A pipeline's artifacts: its log (its own lines and every step's), as ``artifacts/user_logs/
+    std_log.txt`` like a command job's; it runs no command of its own, so it has nothing else (its steps'
+    artifacts are their jobs': ``job download --name <pipeline>-<step>``). None when there is no log yet
+    and ``every``."""
+    source = ws.job_dir(record.name).std_log
+    if not source.is_file():
+        if every:
+            return None
+        raise ResolveError(f"pipeline job '{record.name}' has no log yet ({source})",
+                           hint=_state_hint(record) or "download its outputs with --all or --output-name")
+    target = download_path.expanduser().resolve() / ARTIFACTS
+    (target / "user_logs").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target / "user_logs" / source.name)
+    return target
 
 
 def _state_hint(record: JobRecord) -> str | None:

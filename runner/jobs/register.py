@@ -9,7 +9,8 @@ import logging
 from dataclasses import dataclass, field
 
 from runner.errors import RegistryError, RunnerError
-from runner.plan.types import Binding, RunPlan
+from runner.jobs.taken import taken_version
+from runner.plan.types import AssetRef, Binding, RunPlan
 from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord, Workspace
@@ -46,8 +47,9 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
             else:
                 created = models.create(Model(name=target.name, version=target.version,
                                               type=binding.type.value, path=path, description=description))
-        except RunnerError as err:
-            raise _failed(binding, err) from err
+        except RunnerError as err:  # a version created while the job ran: name the output's field
+            taken = taken_version(ws, target, binding.name)
+            raise _failed(binding, err, hint=taken.hint if taken else err.hint) from err
         (registered.data if target.kind == "data" else registered.models).append(
             f"azureml:{created.name}:{created.version}")
         log.info("registered output %s of job %s as %s %s:%s", binding.name, record.name, target.kind,
@@ -55,9 +57,12 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
     return registered
 
 
-def _failed(binding: Binding, err: RunnerError) -> RegistryError:
+def _noun(target: AssetRef) -> str:
+    return "data asset" if target.kind == "data" else "model"
+
+
+def _failed(binding: Binding, err: RunnerError, *, hint: str | None) -> RegistryError:
     target = binding.registered_as
     assert target is not None
-    what = "data asset" if target.kind == "data" else "model"
-    return RegistryError(f"registering output '{binding.name}' as {what} '{target.name}' failed: "
-                         f"{err.message}", hint=err.hint)
+    return RegistryError(f"registering output '{binding.name}' as {_noun(target)} '{target.name}' failed: "
+                         f"{err.message}", hint=hint)

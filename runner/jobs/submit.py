@@ -20,8 +20,9 @@ from pathlib import Path
 from runner.backends import get_backend
 from runner.errors import JobError, ResolveError, SpecError
 from runner.jobs.direct_creds import written_datastores
+from runner.jobs.taken import taken_version
 from runner.modes import Mode, PathKind
-from runner.plan.build import build_plan
+from runner.plan.build import build_plan, registers_as
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
@@ -86,6 +87,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
+    refuse_taken_versions(spec, workspace)
     writes = written_datastores(plan.outputs, outputs)
     for binding in plan.inputs:  # a direct input only read gets read-only credentials: refuse what has none
         name = inputs[binding.name].datastore
@@ -105,6 +107,18 @@ def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapp
             field, where = spec.field_location("outputs", binding.name, "path")
             raise SpecError(f"output '{binding.name}' cannot be written there: {refusal}", field=field,
                             where=where, hint=REFUSAL_HINT)
+
+
+def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
+    """An output whose ``name`` + ``version`` is registered already is refused at its ``version:`` line
+    before anything runs (registering it again fails: versions are immutable). Checked again when the
+    job registers it (``runner.jobs.register``): a version may be created while the job runs."""
+    for name, output in spec.outputs.items():
+        target = registers_as(output)
+        taken = taken_version(workspace, target, name) if target is not None else None
+        if taken is not None:
+            field, where = spec.field_location("outputs", name, "version")
+            raise SpecError(taken.message, field=field, where=where, hint=taken.hint)
 
 
 def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:

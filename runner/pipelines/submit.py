@@ -7,7 +7,8 @@ pipeline as Queued and hand it to an orchestrator (a detached worker, or this pr
 
 Checked before anything runs: the structure, every component and binding (``runner.pipelines.graph``),
 each step as a command job (types, modes, expressions), every local or datastore input path and output
-location, the environments, and the whole plan of each step that reads no other step's output. What a
+location, an output that would register a model or data version that exists already, the environments,
+and the whole plan of each step that reads no other step's output. What a
 step reads from an upstream step is resolved when that step is submitted, once the upstream job exists.
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from runner.errors import JobError, ResolveError, SpecError
-from runner.jobs.submit import check_submission, plan_job
+from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
 from runner.modes import AssetType
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
@@ -62,6 +63,8 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
             plan = plan_job(spec, workspace=ws, job_name=node.job_name)
             check_submission(spec, plan, backend=None)  # what job create would refuse
         return {b.name: b.uri for b in plan.outputs}
+    with _at(spec, node.name):  # at the version's line (the error says where)
+        refuse_taken_versions(spec, ws)
     resolver = Resolver(ws)
     upstream = tuple(f"azureml://jobs/{other.job_name}/" for other in graph.steps.values())
     for name, value in spec.inputs.items():

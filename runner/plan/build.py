@@ -154,10 +154,17 @@ def _output_binding(spec: CommandJobSpec, name: str, output: OutputSpec, resolve
     kind = expected_kind(output.type, Direction.OUTPUT, resolved, output.path)
     check_mode(output.type, Direction.OUTPUT, mode, kind, field=f"outputs.{name}",
                where=spec.where("outputs", name))
-    asset_kind: AssetKind = "model" if output.type in MODEL_TYPES else "data"
-    registered = AssetRef(asset_kind, output.name, output.version) if output.name else None
     return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, kind=kind,
-                    registered_as=registered)
+                    registered_as=registers_as(output))
+
+
+def registers_as(output: OutputSpec) -> AssetRef | None:
+    """What an output with ``name`` (and ``version``) set is registered as when its job completes: a model
+    version for a model type, a data asset version for ``uri_file``/``uri_folder``/``mltable``."""
+    if not output.name:
+        return None
+    asset_kind: AssetKind = "model" if output.type in MODEL_TYPES else "data"
+    return AssetRef(asset_kind, output.name, output.version)
 
 
 def _bindings(spec: CommandJobSpec, job_dir: JobDir, inputs: Mapping[str, ResolvedPath],

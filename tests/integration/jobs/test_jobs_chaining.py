@@ -101,7 +101,9 @@ def test_output_model_and_mlflow_model_chain_into_next_job(workspace_dir: Path, 
     assert_no_leftovers(docker_client, ws, "consume1")
 
 
-def test_output_registration_conflict_fails_the_job(workspace_dir: Path, tmp_path: Path) -> None:
+def test_output_registration_conflict_is_refused_before_running(workspace_dir: Path, tmp_path: Path) -> None:
+    """A version registered already is refused at plan time; one registered while the job runs fails the
+    job and keeps its output (tests/integration/cli/test_taken_versions.py)."""
     ws = workspace_dir
     job = write_job(tmp_path, """
         command: echo weights > ${{outputs.model}}/w.txt
@@ -118,8 +120,8 @@ def test_output_registration_conflict_fails_the_job(workspace_dir: Path, tmp_pat
     assert first.returncode == 0, first.stderr
     assert "Registered models: azureml:dup:1" in first.stderr
     second = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "dup2")
-    assert second.returncode == 1
-    record = show(ws, "dup2")
-    assert record["status"] == "Failed"
-    assert "registering output 'model' as model 'dup' failed" in record["error"]
-    assert datastore_file(ws, "azureml/dup2/model/w.txt").read_text() == "weights\n"  # output kept
+    assert second.returncode == 2, second.stderr
+    assert "model 'dup' version 1 exists already" in second.stderr
+    assert "outputs.model.version" in second.stderr
+    assert cli(ws, "job", "show", "--name", "dup2").returncode != 0  # nothing was queued or run
+    assert not datastore_file(ws, "azureml/dup2").exists()
