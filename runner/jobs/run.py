@@ -41,7 +41,7 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.jobdir import JobDir
 from runner.workspace.nofollow import Links, copy_folder, is_empty, open_folder
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.space import disk_full, no_space
@@ -381,6 +381,7 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     for b in plan.inputs:
         found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
         check_resolved(b, found)
+        refuse_private_read(ws, b.name, found)  # again: a link may have come since the job was queued
         # the plan holds the model's storage path; its version's key finds it in the download cache
         if b.cache_key:
             found = dataclasses.replace(found, cache_key=b.cache_key)

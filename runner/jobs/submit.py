@@ -31,7 +31,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 
@@ -53,6 +53,7 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
             with _located(spec, "inputs", name):
                 inputs[name] = resolver.resolve(job_input.path, base_dir=spec.base_dir, check=False,
                                                 field=f"inputs.{name}.path", asset_type=job_input.type.value)
+                refuse_private_read(resolver.workspace, name, inputs[name])
     outputs: dict[str, ResolvedPath] = {}
     for name, output in spec.outputs.items():
         with _located(spec, "outputs", name):

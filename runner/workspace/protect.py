@@ -1,6 +1,7 @@
 """Where a job may not write: a registered asset's files (model and data versions), another job's
 outputs, the workspace's own folders. Checked when a job is planned, before anything runs, for every
-output (any mode).
+output (any mode), and again when it starts. And what it may not read: the workspace's secrets and
+database (``private_read_refusal``).
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import posixpath
 
+from runner.errors import SpecError
 from runner.modes import Mode
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
 from runner.workspace.assets import registered_locations
@@ -137,3 +139,26 @@ def _url_location(url: str) -> str:
         return "file://" + os.path.realpath("/" + rest.lstrip("/"))
     return url.rstrip("/")
 
+
+
+def private_read_refusal(workspace: Workspace, source: ResolvedPath) -> str | None:
+    """Why a job may not read ``source``: a host path that is, holds or lies in the workspace's secrets
+    (datastore keys, SAS tokens) or its database (None when it may). Judged by the real path, so a link
+    (one an earlier job left in a local datastore too) does not get around it."""
+    if source.local_path is None:
+        return None
+    where = os.path.realpath(source.local_path)
+    for private in (workspace.secrets_dir, workspace.db_path):
+        there = os.path.realpath(private)
+        if overlaps(where, there):
+            return (f"'{source.uri}' would give the job the workspace's {private.name} ({there}), which hold "
+                    "its datastores' credentials and records")
+    return None
+
+
+def refuse_private_read(workspace: Workspace, name: str, source: ResolvedPath) -> None:
+    """``private_read_refusal`` as one ``SpecError`` naming input ``name``."""
+    if why := private_read_refusal(workspace, source):
+        raise SpecError(f"input '{name}' cannot be read: {why}", field=f"inputs.{name}.path",
+                        hint="give the job a folder that does not hold the workspace's secrets or database "
+                             "(copy what it needs elsewhere)")
