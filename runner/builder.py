@@ -6,6 +6,8 @@
                   environment="python:3.11")
 
 Both return a checked ``runner.entities.Command``; bad arguments raise one ``SpecError`` naming the field.
+As in azure.ai.ml, ``command(...)`` accepts an input without a path (a component input: call the job in a
+``@dsl.pipeline``); submitting the job with it is the error.
 Relative paths (code, local inputs) are relative to the current directory when the job is built.
 """
 
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.dsl import PipelineJob
-from runner.entities import Command, Environment, Input, Output
-from runner.entities import _plain as _as_data
+from runner.entities import Command, Environment
 from runner.errors import SpecError
+from runner.inputs_outputs import Input, Output
+from runner.inputs_outputs import _plain as _as_data
 from runner.spec.load import is_pipeline_data, spec_from_data, spec_from_doc
 from runner.spec.pipeline import pipeline_from_doc
 from runner.spec.validation import did_you_mean
@@ -81,7 +84,8 @@ def command(*, command: str | None = None, environment: str | Environment | None
         "queue_settings": _as_data(kwargs.get("queue_settings")),
         "parent_job_name": kwargs.get("parent_job_name"),
     }
-    return Command(spec_from_data({k: v for k, v in data.items() if v is not None}))
+    # an input may have no path yet: it is then a component input (``job(text=...)`` in a @dsl.pipeline)
+    return Command(spec_from_data({k: v for k, v in data.items() if v is not None}, require_values=False))
 
 
 def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = None,

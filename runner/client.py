@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from runner.components import ComponentOperations
+from runner.components import CommandComponent, ComponentOperations
 from runner.entities import Environment
 from runner.errors import RunnerError, SpecError
 from runner.poller import Done as _Done
@@ -317,7 +317,10 @@ class MLClient:
         self._jobs = value
 
     def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
-        """Azure's generic ``ml_client.create_or_update``: models and data here, jobs to ``.jobs``."""
+        """Azure's generic ``ml_client.create_or_update``: models, data and components here, jobs to
+        ``.jobs``."""
+        if isinstance(entity, CommandComponent):
+            return self.components.create_or_update(entity, **kwargs)
         if isinstance(entity, Model):
             return self.models.create_or_update(entity)
         if isinstance(entity, Data):

@@ -116,5 +116,6 @@ class ComponentOperations:
         return self._store.get(name, version)
 
     def _entity(self, record: ComponentRecord) -> CommandComponent:
-        spec = component_from_data(record.spec, base_dir=self._store.root / record.name / record.version)
+        data = {**record.spec, "name": record.name, "version": record.version}  # an auto version too
+        spec = component_from_data(data, base_dir=self._store.root / record.name / record.version)
         return CommandComponent(spec, source=record.reference)

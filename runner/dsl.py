@@ -33,8 +33,8 @@ from types import FrameType
 from typing import Any
 
 from runner.dsl_nodes import _BUILDING, CommandNode, NodeOutput, PipelineInput
-from runner.entities import Input
 from runner.errors import SpecError
+from runner.inputs_outputs import Input
 from runner.spec.names import check_job_name
 from runner.spec.pipeline import PipelineJobSpec, pipeline_from_data
 from runner.spec.yamlio import dump_yaml

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.entities import Input, Output
 from runner.errors import SpecError
+from runner.inputs_outputs import Input, Output
 
 if TYPE_CHECKING:
     from runner.components import CommandComponent

@@ -42,7 +42,7 @@ from runner.jobs.submit import submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
 from runner.poller import Done
 from runner.spec.job import CommandJobSpec
-from runner.spec.load import spec_with
+from runner.spec.load import check_input_values, spec_with
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.paging import Page
@@ -78,6 +78,7 @@ class JobOperations:
                                    ("experiment_name", experiment_name)) if v is not None}
         if given:
             spec = spec_with(spec, given)
+        check_input_values(spec, spec._doc)  # built in Python, an input may have no value until now
         choice = choose_compute(self.workspace, spec)
         if choice.note:
             log.warning("%s", choice.note)

@@ -21,8 +21,8 @@ from pydantic import Field, ValidationError, field_validator
 
 from runner.errors import SourceLocation, SpecError
 from runner.spec.expressions import validate_command
-from runner.spec.job import EnvironmentField, ResourcesSpec, _strings
-from runner.spec.job_io import LITERAL_TYPES, IoName, JobInput, LoadedSpec, OutputSpec
+from runner.spec.job import CommandJobSpec, EnvironmentField, ResourcesSpec, _strings
+from runner.spec.job_io import LITERAL_TYPES, AssetInput, IoName, JobInput, LoadedSpec, OutputSpec
 from runner.spec.load import apply_overrides
 from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
 from runner.spec.validation import from_validation_error, runner_error
@@ -30,6 +30,11 @@ from runner.spec.yamlio import YamlDoc, load_yaml
 
 COMPONENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
 _TYPE_ALIASES = {"float": "number", "int": "integer", "str": "string", "bool": "boolean"}
+# the name azure.ai.ml gives a component made from a command job built without a name
+ANONYMOUS_COMPONENT_NAME = "azureml_anonymous"
+# the command job fields its component keeps as they are (the rest are the step's settings)
+_JOB_FIELDS_KEPT = ("display_name", "description", "tags", "code", "command", "environment",
+                    "environment_variables", "distribution")
 
 
 def _literal_value(kind: str, value: Any) -> Any:
@@ -217,3 +222,35 @@ def component_from_data(data: dict[str, Any], *, base_dir: Path | None = None,
     spec._doc = doc
     _check(spec, doc)
     return spec
+
+
+def _literal_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "integer" if isinstance(value, int) else "number" if isinstance(value, float) else "string"
+
+
+def _input_decl(value: JobInput) -> dict[str, Any]:
+    """A job input as a component input: its type and mode (a path is the step's value, a literal's
+    value the input's default)."""
+    if isinstance(value, AssetInput):
+        fields: dict[str, Any] = {"type": value.type.value, "mode": value.mode.value if value.mode else None}
+    else:
+        fields = {"type": value.type or _literal_type(value.effective), "default": value.effective,
+                  "min": value.min, "max": value.max, "enum": value.enum}
+    fields.update(optional=value.optional or None, description=value.description)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def component_from_job(job: CommandJobSpec) -> CommandComponentSpec:
+    """The component of a command job built in Python (azure.ai.ml's ``command(...).component``): the
+    job's command, code and environment, its inputs and outputs declared, named after the job (else
+    ``azureml_anonymous``, as in Azure) with no version (registering gives the next one)."""
+    data = job.to_yaml_dict()
+    kept = {key: data[key] for key in _JOB_FIELDS_KEPT if key in data}
+    outputs = {name: {k: v for k, v in (("type", out.type.value), ("description", out.description),
+                                        ("mode", out.mode.value if out.mode else None)) if v is not None}
+               for name, out in job.outputs.items()}
+    return component_from_data({**kept, "name": job.name or ANONYMOUS_COMPONENT_NAME,
+                                "inputs": {name: _input_decl(value) for name, value in job.inputs.items()},
+                                "outputs": outputs}, base_dir=job.base_dir)

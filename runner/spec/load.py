@@ -117,27 +117,31 @@ def load_job_spec(path: str | Path, overrides: Sequence[str] = ()) -> CommandJob
     return spec_from_doc(load_yaml(path), overrides)
 
 
-def spec_from_data(data: dict[str, Any], *, base_dir: Path | None = None) -> CommandJobSpec:
-    """Validate plain data (the Python builder): errors name the field, at ``<python>``."""
+def spec_from_data(data: dict[str, Any], *, base_dir: Path | None = None,
+                   require_values: bool = True) -> CommandJobSpec:
+    """Validate plain data (the Python builder): errors name the field, at ``<python>``.
+    ``require_values=False``: an input may have no value yet (``command()``'s component inputs, as in
+    azure.ai.ml); ``check_input_values`` refuses it when the job is submitted."""
     try:
         spec = validate_structure(data)
     except ValidationError as exc:
         raise from_validation_error(exc, root=CommandJobSpec, data=data, doc=None) from exc
     spec._base_dir = (base_dir or Path.cwd()).resolve()
-    check_spec(spec, None)
+    check_spec(spec, None, require_values=require_values)
     return spec
 
 
 def spec_with(spec: CommandJobSpec, changes: Mapping[str, Any]) -> CommandJobSpec:
     """``spec`` with top-level fields replaced (a None value removes the field), checked as a job built
-    in Python is (one ``SpecError`` naming the field); its base folder and source document are kept."""
+    in Python is (one ``SpecError`` naming the field, inputs without a value allowed until submitted);
+    its base folder and source document are kept."""
     data = spec.to_yaml_dict()
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
         else:
             data[key] = value
-    changed = spec_from_data(data, base_dir=spec.base_dir)
+    changed = spec_from_data(data, base_dir=spec.base_dir, require_values=False)
     changed._doc, changed._overridden = spec._doc, dict(spec._overridden)
     return changed
 
@@ -160,19 +164,32 @@ def _refuse_twins(entries: Mapping[str, object], kind: str, doc: YamlDoc | None)
                                  "ignoring case)")
 
 
-def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
-    """Cross-field checks (inputs have values, expressions resolve) and the ignored-field warnings."""
+def check_input_values(spec: CommandJobSpec, doc: YamlDoc | None = None) -> None:
+    """Every required input has a value (a path, a literal or a default): one ``SpecError`` naming the
+    first that has none. Azure checks this when a job is submitted (a node's required inputs)."""
+    python = doc is None  # built (or edited) in Python: the fix is written in Python
     for name, job_input in spec.inputs.items():
         if job_input.optional or job_input.has_value:
             continue
         if isinstance(job_input, AssetInput):
             raise SpecError(f"input '{name}' has no path", field=f"inputs.{name}",
                             where=_where(doc, "inputs", name),
-                            hint="add path: <local path or azureml:// URI>, or optional: true")
+                            hint=f"set job.inputs['{name}'].path (or Input(..., optional=True)), or call the "
+                                 "job as a step of a @dsl.pipeline" if python else
+                                 "add path: <local path or azureml:// URI>, or optional: true")
         if isinstance(job_input, LiteralInput):
             raise SpecError(f"input '{name}' has no value", field=f"inputs.{name}",
                             where=_where(doc, "inputs", name),
-                            hint="write a value (name: 3), or default:, or optional: true")
+                            hint=f"set job.inputs['{name}'] (a value, or Input(..., default=...)), or "
+                                 "call the job as a step of a @dsl.pipeline" if python else
+                                 "write a value (name: 3), or default:, or optional: true")
+
+
+def check_spec(spec: CommandJobSpec, doc: YamlDoc | None, *, require_values: bool = True) -> None:
+    """Cross-field checks (inputs have values unless not ``require_values``, expressions resolve) and
+    the ignored-field warnings."""
+    if require_values:
+        check_input_values(spec, doc)
     for kind in ("inputs", "outputs"):
         _refuse_twins(getattr(spec, kind), kind, doc)
     if ARTIFACTS in spec.outputs:
@@ -185,7 +202,8 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None) -> None:
         found = doc.find(text, after=command_at) if doc is not None else None
         return found or command_at
 
-    validate_command(spec.command, inputs={k: v.has_value for k, v in spec.inputs.items()},
+    valued = {k: v.has_value or (not require_values and not v.optional) for k, v in spec.inputs.items()}
+    validate_command(spec.command, inputs=valued,
                      outputs=spec.outputs.keys(), locate=locate)
     warnings: list[str] = []
     for text, key in zip(env_var_warnings(spec.environment_variables), spec.environment_variables,

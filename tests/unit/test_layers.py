@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.jobs",),
     ("runner.pipelines",),
     ("runner.entities", "runner.builder", "runner.client", "runner.dsl", "runner.dsl_nodes",
-     "runner.components", "runner.loaders", "runner"),
+     "runner.components", "runner.inputs_outputs", "runner.loaders", "runner"),
     ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )

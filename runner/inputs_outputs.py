@@ -1,0 +1,134 @@
+"""``Input`` and ``Output`` (``azure.ai.ml.Input/Output``) and the small value objects the entities are
+built from: keyword-only objects compared by their spec data, and the attribute-readable mapping a job's
+inputs and outputs are. Kept apart from ``runner.entities`` so that the pipeline pieces
+(``runner.dsl_nodes``) and ``Command`` (which makes a component of itself) need not import each other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
+
+__all__ = ["Input", "Output"]
+
+
+def _plain(value: Any) -> Any:
+    """Entities and SDK-like objects (an azure.ai.ml distribution, a PathLike) -> plain spec data."""
+    if isinstance(value, _Entity):
+        return value._to_data()
+    if isinstance(value, Mapping):
+        return {k: ({} if v is None and isinstance(value, _Fields) else _plain(v)) for k, v in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "_to_dict"):  # e.g. an azure.ai.ml distribution/identity object
+        return value._to_dict()
+    if hasattr(value, "__dict__") and not isinstance(value, str | int | float | bool):
+        return {k: v for k, v in vars(value).items() if not k.startswith("_") and v is not None}
+    return value
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+class _Entity:
+    """Keyword-only value objects, compared by their spec data."""
+
+    def _to_data(self) -> Any:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self._to_data() == other._to_data())  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        data = self._to_data()
+        fields = ", ".join(f"{k}={v!r}" for k, v in data.items()) if isinstance(data, dict) else repr(data)
+        return f"{type(self).__name__}({fields})"
+
+
+class Input(_Entity):
+    """A job input: a model/data path (``type`` + ``path`` + ``mode``) or a literal (``type`` +
+    ``default``), like ``azure.ai.ml.Input``."""
+
+    def __init__(self, *, type: str = "uri_folder", path: str | None = None, mode: str | None = None,
+                 path_on_compute: str | None = None, default: Any = None, optional: bool | None = None,
+                 min: int | float | None = None, max: int | float | None = None, enum: Any = None,
+                 description: str | None = None, datastore: str | None = None, **kwargs: Any) -> None:
+        self.type = str(type)
+        self.path = None if path is None else str(path)
+        self.mode = None if mode is None else str(mode)
+        self.path_on_compute = path_on_compute
+        self.default = default
+        self.optional = optional
+        self.min, self.max, self.enum = min, max, enum
+        self.description = description
+        self.datastore = datastore
+        self._extra = kwargs
+
+    def _to_data(self) -> dict[str, Any]:
+        common = _present(optional=self.optional or None, description=self.description, **self._extra)
+        if self.type in LITERAL_TYPES:
+            return {"type": self.type, **_present(default=self.default, min=self.min, max=self.max,
+                                                  enum=self.enum), **common}
+        return {"type": self.type, **_present(path=self.path, mode=self.mode, datastore=self.datastore,
+                                              path_on_compute=self.path_on_compute), **common}
+
+    @classmethod
+    def _from_spec(cls, spec: AssetInput | LiteralInput) -> Input | Any:
+        if isinstance(spec, LiteralInput):
+            if spec.type is None and not spec.optional and spec.default is None:
+                return spec.value  # a plain literal stays a plain value, as in Azure
+            return cls(type=spec.type or "string", default=spec.effective, optional=spec.optional or None,
+                       description=spec.description, min=spec.min, max=spec.max, enum=spec.enum)
+        return cls(type=spec.type.value, path=spec.path, mode=spec.mode.value if spec.mode else None,
+                   optional=spec.optional or None, description=spec.description,
+                   datastore=spec.datastore, path_on_compute=spec.path_on_compute)
+
+
+class Output(_Entity):
+    """A job output, like ``azure.ai.ml.Output``; ``name``+``version`` registers it as a model."""
+
+    def __init__(self, *, type: str = "uri_folder", path: str | None = None, mode: str | None = None,
+                 description: str | None = None, name: str | None = None, version: str | None = None,
+                 **kwargs: Any) -> None:
+        self.type = str(type)
+        self.path = None if path is None else str(path)
+        self.mode = None if mode is None else str(mode)
+        self.description = description
+        self.name = name
+        self.version = None if version is None else str(version)
+        self._extra = kwargs
+
+    def _to_data(self) -> dict[str, Any]:
+        return {"type": self.type, **_present(path=self.path, mode=self.mode, name=self.name,
+                                              version=self.version, description=self.description,
+                                              **self._extra)}
+
+    @classmethod
+    def _from_spec(cls, spec: OutputSpec) -> Output:
+        return cls(type=spec.type.value, path=spec.path, mode=spec.mode.value if spec.mode else None,
+                   description=spec.description, name=spec.name, version=spec.version)
+
+
+class _Fields(dict[str, Any]):
+    """A job's inputs or outputs: a dict whose entries read as attributes too (``job.inputs.data``), as
+    azure.ai.ml's do."""
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        try:
+            return self[item]
+        except KeyError:
+            raise AttributeError(f"no entry named '{item}' (there are: {', '.join(self) or 'none'})") \
+                from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
