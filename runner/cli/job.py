@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runner.cli import _common, pipeline_view
+from runner.cli._assets import SeveralValues
 from runner.cli._common import OutputFormat, check_output, emit
 from runner.errors import JobError
 
@@ -98,11 +99,12 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
     return plan
 
 
-@app.command("validate")
+@app.command("validate", cls=SeveralValues)
 def validate(
     file: Path = typer.Option(..., "--file", "-f",
                               help="The job YAML (- or /dev/stdin: read from standard input)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
+    set_: list[str] = typer.Option([], "--set",
+                                   help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated)."),
     name: str = typer.Option(None, "--name", "-n",
                              help="Job name to plan with (default: YAML, or generated)."),
     output: str = typer.Option("table", "--output", "-o", help="Output format: table (default) or json."),
@@ -164,12 +166,13 @@ def _duration(record: JobRecord) -> float | None:
     return None
 
 
-@app.command("create")
+@app.command("create", cls=SeveralValues)
 def create(
     file: Path = typer.Option(..., "--file", "-f",
                               help="The job YAML (- or /dev/stdin: read from standard input)."),
     name: str = typer.Option(None, "--name", "-n", help="Job name (default: from the YAML, or generated)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a field: --set inputs.x.path=V (repeatable)."),
+    set_: list[str] = typer.Option([], "--set",
+                                   help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated)."),
     stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; run nothing."),
     backend: str = typer.Option(None, "--backend", help="docker (default) or process."),

@@ -51,3 +51,14 @@ def test_a_word_that_is_not_a_pair_is_named(workspace_dir: Path, folder: Path) -
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "--tags expects key=value, got 'b'" in result.stderr
     assert "Traceback" not in result.stderr and "unexpected extra argument" not in result.stderr
+
+
+def test_job_set_takes_several_fields_after_one_flag(workspace_dir: Path, tmp_path: Path) -> None:
+    """`runner job validate|create --set a=1 b=2`, as `az ml job create --set` takes several."""
+    job = tmp_path / "job.yml"
+    job.write_text("command: echo ${{inputs.a}} ${{inputs.b}}\ninputs:\n  a: 1\n  b: 2\n"
+                   "environment:\n  image: runner/busybox:latest\n")
+    plan = _json(workspace_dir, "job", "validate", "--file", str(job), "--set", "inputs.a=10", "inputs.b=20")
+    assert plan["command"] == "echo 10 20"
+    refused = cli(workspace_dir, "job", "validate", "--file", str(job), "--set", "inputs.a=10", "oops")
+    assert refused.returncode == 2 and "--set 'oops' is not key=value" in refused.stderr
