@@ -33,7 +33,7 @@ from runner.errors import ResolveError, SpecError
 from runner.spec.environment import CondaSpec, load_conda_file, load_environment_file
 from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
-from runner.spec.names import ASSET_NAME_PATTERN
+from runner.spec.names import ASSET_NAME_PATTERN, version_problem
 from runner.uris import EnvironmentRef, parse_environment
 from runner.workspace.db import Workspace, utcnow
 
@@ -89,6 +89,9 @@ class EnvironmentStore:
                description: str | None = None) -> EnvironmentRecord:
         """Create (or replace) an environment version; the version auto-increments when omitted."""
         _check(name, image, build_context)
+        if version is not None and (problem := version_problem(version)):
+            raise SpecError(problem, field="version",
+                            hint="give a version such as 1 or 2.0, or leave --version out for the next one")
         context = str(Path(build_context).expanduser().resolve()) if build_context else None
         if context and not Path(context, dockerfile or "Dockerfile").is_file():
             raise SpecError(f"no {dockerfile or 'Dockerfile'} in build context {context}",

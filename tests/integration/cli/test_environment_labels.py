@@ -43,3 +43,12 @@ def test_the_latest_label_and_a_version_still_show(two_versions: Path) -> None:
     assert version("--label", "latest") == "2"
     assert version() == "2"
     assert version("--version", "1") == "1"
+
+
+@pytest.mark.parametrize("version", ["latest", "Latest", "bad version"])
+def test_latest_and_bad_versions_are_refused_at_create(workspace_dir: Path, version: str) -> None:
+    """`latest` is the label of the newest version (as for models and data): a version of that name would
+    make `--version latest` and `--label latest` name different environments."""
+    text = _refused(workspace_dir, "environment", "create", "--name", "e", "--image", "runner/busybox:latest",
+                    "--version", version)
+    assert "version" in text and "hint:" in text
