@@ -25,7 +25,7 @@ from typing import Any
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import RunnerError, SpecError, StorageError
+from runner.errors import RunnerError, StorageError
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
@@ -41,7 +41,7 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.jobdir import JobDir
 from runner.workspace.nofollow import Links, copy_folder, is_empty, open_folder
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard, refuse_private_read
+from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.space import disk_full, no_space
@@ -392,10 +392,8 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
         outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
                                                   field=f"outputs.{b.name}")
         check_resolved(b, outputs[b.name])
-        if why := guard.refusal(outputs[b.name], job_name=plan.job_name, mode=b.mode,
-                                is_file=b.kind is PathKind.FILE):
-            raise SpecError(f"output '{b.name}' cannot be written there: {why}", field=f"outputs.{b.name}",
-                            hint=REFUSAL_HINT)
+        guard.refuse(outputs[b.name], name=b.name, job_name=plan.job_name, mode=b.mode,
+                     is_file=b.kind is PathKind.FILE)
     outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
     # direct bindings: credentials for their container only, read-only unless the job writes there

@@ -31,7 +31,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard, refuse_private_read
+from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 
@@ -102,12 +102,11 @@ def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapp
                               guard: WriteGuard) -> None:
     """An output aimed where no job may write is refused, pointing at its ``path:`` line."""
     for binding in plan.outputs:
-        refusal = guard.refusal(outputs[binding.name], job_name=plan.job_name, mode=binding.mode,
-                                is_file=binding.kind is PathKind.FILE)
-        if refusal:
-            field, where = spec.field_location("outputs", binding.name, "path")
-            raise SpecError(f"output '{binding.name}' cannot be written there: {refusal}", field=field,
-                            where=where, hint=REFUSAL_HINT)
+        try:
+            guard.refuse(outputs[binding.name], name=binding.name, job_name=plan.job_name, mode=binding.mode,
+                         is_file=binding.kind is PathKind.FILE)
+        except SpecError as err:
+            raise err.located(*spec.field_location("outputs", binding.name, "path")) from err
 
 
 def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:

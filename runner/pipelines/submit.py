@@ -33,7 +33,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 from runner.workspace.environments import EnvironmentStore
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard
+from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
 
 if TYPE_CHECKING:
@@ -77,10 +77,8 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
         with _at(spec, node.name, "outputs", name, "path"):
             resolved = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
                                                base_dir=spec.base_dir, field=f"outputs.{name}.path")
-            refusal = guard.refusal(resolved, job_name=node.job_name, mode=output.mode,
-                                    is_file=output.type is AssetType.URI_FILE)
-            if refusal:
-                raise SpecError(f"output '{name}' cannot be written there: {refusal}", hint=REFUSAL_HINT)
+            guard.refuse(resolved, name=name, job_name=node.job_name, mode=output.mode,
+                         is_file=output.type is AssetType.URI_FILE)
         locations[name] = resolved.uri
     return locations
 

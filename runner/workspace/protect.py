@@ -109,6 +109,14 @@ class WriteGuard:
                         f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own")
         return self._refusal_at(where, f"'{output.uri}'", job_name)
 
+    def refuse(self, output: ResolvedPath, *, name: str, job_name: str, mode: Mode | None = None,
+               is_file: bool = False) -> None:
+        """``refusal`` as one ``SpecError`` naming output ``name`` (field ``outputs.<name>``: a caller that
+        knows the spec points it at the ``path:`` line)."""
+        if why := self.refusal(output, job_name=job_name, mode=mode, is_file=is_file):
+            raise SpecError(f"output '{name}' cannot be written there: {why}", field=f"outputs.{name}",
+                            hint=REFUSAL_HINT)
+
     def _refusal_at(self, where: str, what: str, job_name: str) -> str | None:
         """Why nothing of job ``job_name`` may be written at location ``where`` (``what`` names it)."""
         for asset in self.assets:
@@ -138,7 +146,6 @@ def _url_location(url: str) -> str:
     if protocol in ("file", "local"):
         return "file://" + os.path.realpath("/" + rest.lstrip("/"))
     return url.rstrip("/")
-
 
 
 def private_read_refusal(workspace: Workspace, source: ResolvedPath) -> str | None:
