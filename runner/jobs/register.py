@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import RegistryError, RunnerError
 from runner.jobs.taken import taken_version
-from runner.plan.types import AssetRef, Binding, RunPlan
+from runner.plan.types import Binding, RunPlan
 from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord, Workspace
@@ -57,12 +57,8 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
     return registered
 
 
-def _noun(target: AssetRef) -> str:
-    return "data asset" if target.kind == "data" else "model"
-
-
 def _failed(binding: Binding, err: RunnerError, *, hint: str | None) -> RegistryError:
     target = binding.registered_as
     assert target is not None
-    return RegistryError(f"registering output '{binding.name}' as {_noun(target)} '{target.name}' failed: "
+    return RegistryError(f"registering output '{binding.name}' as {target.noun} '{target.name}' failed: "
                          f"{err.message}", hint=hint)

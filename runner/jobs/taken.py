@@ -23,8 +23,7 @@ class TakenVersion:
 
     @property
     def message(self) -> str:
-        noun = "data asset" if self.target.kind == "data" else "model"
-        return (f"{noun} '{self.target.name}' version {self.target.version} exists already "
+        return (f"{self.target.noun} '{self.target.name}' version {self.target.version} exists already "
                 f"(output '{self.output}' would register it); versions are immutable")
 
     @property

@@ -32,9 +32,13 @@ class AssetRef:
     name: str
     version: str | None = None  # None: the next version (a registration)
 
+    @property
+    def noun(self) -> str:
+        return "data asset" if self.kind == "data" else "model"
+
     def __str__(self) -> str:
         ref = f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
-        return f"{'data asset' if self.kind == 'data' else 'model'} {ref}"
+        return f"{self.noun} {ref}"
 
 
 @dataclass(frozen=True)
