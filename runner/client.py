@@ -32,6 +32,7 @@ from runner.poller import Done as _Done
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
+from runner.spec.names import check_label
 from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import (
@@ -215,6 +216,8 @@ class EnvironmentOperations:
                                   dockerfile=dockerfile, description=description)
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
+        """A version, or the newest (``label="latest"``, or neither given)."""
+        check_label(label, noun="environment", name=name, cli="environment")
         return self._store.get(name, version)
 
     def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:

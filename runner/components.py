@@ -21,6 +21,7 @@ from typing import Any
 from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
+from runner.spec.names import check_label
 from runner.workspace.components import ComponentRecord, ComponentStore
 
 __all__ = ["CommandComponent", "ComponentOperations", "load_component"]
@@ -98,8 +99,7 @@ class ComponentOperations:
         return self._entity(self._store.create(spec))
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
-        if label is not None and label != "latest":
-            raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
+        check_label(label, noun="component", name=name, cli="component")
         return self._entity(self._store.get(name, None if version is None else str(version)))
 
     def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:

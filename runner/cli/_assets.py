@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # typer >= 0.16 vendors click: its commands' Context type (no
     from typer._click.core import Context
 
 from runner.errors import SpecError
+from runner.spec.names import check_label
 
 UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
                "--remove tags.<key>")
@@ -112,12 +113,11 @@ def one_of(version: str | None, label: str | None, *, required: bool = True) -> 
         raise SpecError("give --version or --label", hint="--version 1, or --label latest")
 
 
-def version_or_label(version: str | None, label: str | None) -> None:
+def version_or_label(version: str | None, label: str | None, *, noun: str, name: str) -> None:
     """``show`` where both may be omitted (the latest version): not both, and no label but ``latest``
-    (``environment show``, ``component show``)."""
+    (``environment show``, ``component show``; the same refusal as a model's or data asset's)."""
     one_of(version, label, required=False)
-    if label is not None and label != "latest":
-        raise SpecError(f"unknown label '{label}'", hint="the only label is 'latest'")
+    check_label(label, noun=noun, name=name, cli=noun)
 
 
 def which_versions(version: str | None) -> str:

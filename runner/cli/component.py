@@ -59,5 +59,5 @@ def show(
     output: OutputFormat = typer.Option(OutputFormat.yaml, "--output", "-o", help="Output format."),
 ) -> None:
     """Show one component version (the latest with --label latest or no version)."""
-    version_or_label(version, label)
+    version_or_label(version, label, noun="component", name=name)
     emit(client().components.record(name, version).to_dict(), output, [])

@@ -46,5 +46,5 @@ def show(
     output: OutputFormat = OUTPUT,
 ) -> None:
     """Show one environment version (the latest with --label latest or no version)."""
-    version_or_label(version, label)
+    version_or_label(version, label, noun="environment", name=name)
     emit(client().environments.get(name, version).model_dump(mode="json"), output, [])

@@ -226,6 +226,8 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     if output != "table":
         emit(_as_json(record), OutputFormat(output), [])
         return
+    from runner.jobs.job import uris  # start-up cost: loaded with the operations already
+
     rows: list[tuple[str, Any]] = [
         ("name", record.name), ("status", record.status.value), ("created", record.created_at),
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
@@ -234,9 +236,9 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     ray = record.extra.get("ray")
     if ray:  # a job on a Ray compute: where it ran
         rows += [("compute", f"{ray['compute']} ({ray['address']})"), ("node", ray.get("node_ip"))]
-    rows += [(f"inputs.{k}", v) for k, v in record.inputs.items()]
+    rows += [(f"inputs.{k}", v) for k, v in uris(record.inputs).items()]
     rows += [(f"inputs.{k}.asset", v) for k, v in record.extra.get("input_assets", {}).items()]
-    rows += [(f"outputs.{k}", v) for k, v in record.outputs.items()]
+    rows += [(f"outputs.{k}", v) for k, v in uris(record.outputs).items()]
     rows += [("registered_model", m) for m in record.registered_models]
     rows += [("registered_data", d) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]

@@ -2,33 +2,79 @@
 azure.ai.ml's attributes read from it.
 
     returned = ml_client.jobs.create_or_update(job)
-    returned.outputs.result          # or returned.outputs["result"]: the output's URI
+    returned.outputs.result.path     # or returned.outputs["result"].path: where the output was written;
+    returned.outputs.result.mode     # .type, .name, .version too; returned.inputs.data.path, inputs.lr
     returned.description, returned.tags, returned.type, returned.command, returned.creation_context.created_at
 
 The attributes are read-only views of the record (most of them of the submitted spec, ``record.spec``);
-they are properties, not fields, so the record's JSON (``runner job show -o json``) keeps its shape.
+they are properties, not fields, so the record's JSON (``runner job show -o json``) keeps its shape:
+``inputs`` and ``outputs`` are stored and dumped as the record's name -> URI (``uris``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, GetCoreSchemaHandler
+from pydantic import Field, GetCoreSchemaHandler, model_validator
 from pydantic_core import CoreSchema, core_schema
 
+from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
+from runner.spec.job_io import LITERAL_TYPES
+from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord
 
 
-class JobIO(dict[str, str]):
-    """A job's inputs or outputs (name -> URI), also by attribute as azure.ai.ml's: ``job.outputs.result``
-    is ``job.outputs["result"]``."""
+@dataclass(frozen=True)
+class JobInput:
+    """A path input of a returned job, as azure.ai.ml's: ``.path`` (the resolved URI), ``.type``,
+    ``.mode`` (the one the job ran with). A read-only view of the record."""
+
+    path: str
+    type: str = AssetType.URI_FOLDER.value
+    mode: str = DEFAULT_MODE[Direction.INPUT].value
+    description: str | None = None
+
+    def __str__(self) -> str:  # the location, as before inputs had settings: f"{job.inputs.data}"
+        return self.path
+
+    def _to_dict(self) -> dict[str, str]:
+        """As another job's input (``command(inputs={"d": returned.inputs.d})``): this type and path."""
+        return {"type": self.type, "path": self.path}
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """An output of a returned job, as azure.ai.ml's: ``.path`` (where it was written), ``.type``,
+    ``.mode``, and ``.name`` / ``.version`` when it registers a model or data asset (``version`` None:
+    the next one). A read-only view of the record."""
+
+    path: str
+    type: str = AssetType.URI_FOLDER.value
+    mode: str = DEFAULT_MODE[Direction.OUTPUT].value
+    name: str | None = None
+    version: str | None = None
+    description: str | None = None
+
+    def __str__(self) -> str:  # the URI, as before outputs had settings: f"{job.outputs.result}"
+        return self.path
+
+    def _to_dict(self) -> dict[str, str]:
+        """As another job's input (``command(inputs={"m": returned.outputs.model})``): this type and
+        path (its mode was the writing job's)."""
+        return {"type": self.type, "path": self.path}
+
+
+class JobIO(dict[str, Any]):
+    """A returned job's inputs or outputs, by key and by attribute as azure.ai.ml's:
+    ``job.outputs.result`` is ``job.outputs["result"]``, a ``JobOutput``; a path input is a ``JobInput``
+    and a literal input its value. Stored (and dumped to JSON) as the record's name -> URI."""
 
     kind: ClassVar[str] = "input or output"
 
-    def __getattr__(self, name: str) -> str:
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # copy/pickle probe dunders: never a key
             raise AttributeError(name)
         try:
@@ -38,17 +84,40 @@ class JobIO(dict[str, str]):
             raise AttributeError(f"the job has no {self.kind} '{name}'; its {self.kind}s: {known}") from None
 
     @classmethod
+    def _of(cls, entries: dict[str, Any]) -> JobIO:
+        return cls({k: cls._entry(v) if isinstance(v, str) else v for k, v in entries.items()})
+
+    @staticmethod
+    def _entry(uri: str) -> Any:
+        raise NotImplementedError
+
+    @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        """Validated as ``dict[str, str]`` and serialized as one (a plain dict in the record's JSON)."""
-        return core_schema.no_info_after_validator_function(cls, handler(dict[str, str]))
+        """Validated from the record's ``dict[str, str]`` and serialized as one (its path entries)."""
+        return core_schema.no_info_after_validator_function(
+            cls._of, handler(dict[str, Any]),
+            serialization=core_schema.plain_serializer_function_ser_schema(uris))
 
 
 class JobInputs(JobIO):
     kind = "input"
 
+    @staticmethod
+    def _entry(uri: str) -> JobInput:
+        return JobInput(path=uri)
+
 
 class JobOutputs(JobIO):
     kind = "output"
+
+    @staticmethod
+    def _entry(uri: str) -> JobOutput:
+        return JobOutput(path=uri)
+
+
+def uris(entries: dict[str, Any]) -> dict[str, str]:
+    """The record's view of a job's inputs or outputs: name -> URI (literal inputs left out)."""
+    return {k: v.path for k, v in entries.items() if isinstance(v, JobInput | JobOutput)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +149,24 @@ class Job(JobRecord):
 
     inputs: JobInputs = Field(default_factory=JobInputs)
     outputs: JobOutputs = Field(default_factory=JobOutputs)
+
+    @model_validator(mode="after")
+    def _described(self) -> Job:
+        """Each input and output with its settings: the plan's (what the job ran with), else the spec's
+        (as written), else the defaults; the literal inputs with their values."""
+        plan = self.extra.get("plan")
+        for entries, group in ((self.inputs, "inputs"), (self.outputs, "outputs")):
+            planned = {b.get("name"): b for b in (plan or {}).get(group) or () if isinstance(b, dict)} \
+                if isinstance(plan, dict) else {}
+            written = _mapping(self.spec.get(group))
+            for name, entry in list(entries.items()):
+                if isinstance(entry, JobInput | JobOutput):
+                    entries[name] = _described(entry, name, _mapping(planned.get(name)),
+                                               _mapping(written.get(name)))
+            if group == "inputs":
+                entries.update({name: literal for name, given in written.items()
+                                if name not in entries and (literal := _literal(given)) is not None})
+        return self
 
     @property
     def description(self) -> str | None:
@@ -133,6 +220,37 @@ class Job(JobRecord):
         tracking = f"file://{Path(self.job_dir or '.') / 'mlruns'}"
         return {"Studio": JobService(endpoint=self.studio_url),
                 "Tracking": JobService(endpoint=tracking, type="Tracking")}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _described(entry: JobInput | JobOutput, name: str, planned: dict[str, Any],
+               written: dict[str, Any]) -> JobInput | JobOutput:
+    """``entry`` with the type and mode the job ran with (``planned``: its plan's binding) or was given
+    (``written``: its spec's entry), and an output's registration."""
+    output = isinstance(entry, JobOutput)
+    mode = Mode.UPLOAD if output and name == ARTIFACTS else DEFAULT_MODE[
+        Direction.OUTPUT if output else Direction.INPUT]
+    fields: dict[str, Any] = {"type": str(planned.get("type") or written.get("type") or entry.type),
+                              "mode": str(planned.get("mode") or written.get("mode") or mode),
+                              "description": written.get("description")}
+    if output:
+        registered = _mapping(planned.get("registered_as"))
+        for key in ("name", "version"):
+            value = written.get(key) or registered.get(key)
+            fields[key] = None if value is None else str(value)
+    return replace(entry, **fields)
+
+
+def _literal(value: Any) -> Any:
+    """A literal input's value as given (None: ``value`` is a path input, or a literal with none)."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("type") not in LITERAL_TYPES and ("path" in value or not {"value", "default"} & set(value)):
+        return None
+    return value["value"] if value.get("value") is not None else value.get("default")
 
 
 def as_job(record: JobRecord) -> Job:

@@ -48,13 +48,22 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
                 created = models.create(Model(name=target.name, version=target.version,
                                               type=binding.type.value, path=path, description=description))
         except RunnerError as err:  # a version created while the job ran: name the output's field
-            taken = taken_version(ws, target, binding.name)
+            taken = taken_version(ws, target, binding.name, field=_version_field(record, binding.name))
             raise _failed(binding, err, hint=taken.hint if taken else err.hint) from err
         (registered.data if target.kind == "data" else registered.models).append(
             f"azureml:{created.name}:{created.version}")
         log.info("registered output %s of job %s as %s %s:%s", binding.name, record.name, target.kind,
                  created.name, created.version)
     return registered
+
+
+def _version_field(record: JobRecord, output: str) -> str:
+    """The output's ``version`` field as written: a pipeline step's is in the pipeline file, under
+    ``jobs.<step>`` (its job is named ``<pipeline>-<step>``, ``runner.pipelines.graph.step_job_name``)."""
+    parent = record.spec.get("parent_job_name")
+    if isinstance(parent, str) and record.name.startswith(f"{parent}-"):
+        return f"jobs.{record.name[len(parent) + 1:]}.outputs.{output}.version"
+    return f"outputs.{output}.version"
 
 
 def _failed(binding: Binding, err: RunnerError, *, hint: str | None) -> RegistryError:

@@ -115,7 +115,8 @@ def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
     job registers it (``runner.jobs.register``): a version may be created while the job runs."""
     for name, output in spec.outputs.items():
         target = registers_as(output)
-        taken = taken_version(workspace, target, name) if target is not None else None
+        written = spec.field_name("outputs", name, "version")  # a pipeline step's: jobs.<step>.outputs...
+        taken = taken_version(workspace, target, name, field=written) if target is not None else None
         if taken is not None:
             field, where = spec.field_location("outputs", name, "version")
             raise SpecError(taken.message, field=field, where=where, hint=taken.hint)

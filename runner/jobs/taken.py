@@ -20,6 +20,7 @@ class TakenVersion:
     output: str
     target: AssetRef
     next_version: str
+    field: str  # its version field as written: outputs.<o>.version, a step's jobs.<step>.outputs.<o>.version
 
     @property
     def message(self) -> str:
@@ -28,15 +29,17 @@ class TakenVersion:
 
     @property
     def hint(self) -> str:
-        return (f"omit outputs.{self.output}.version to register the next version ({self.next_version}), "
-                "or set one that does not exist")
+        return (f"omit {self.field} to register the next version ({self.next_version}), or set one that "
+                "does not exist")
 
 
-def taken_version(ws: Workspace, target: AssetRef, output: str) -> TakenVersion | None:
-    """The output's registration when it names a version that exists already, else None."""
+def taken_version(ws: Workspace, target: AssetRef, output: str, *, field: str | None = None
+                  ) -> TakenVersion | None:
+    """The output's registration when it names a version that exists already, else None (``field``: its
+    version field as the user wrote it; ``outputs.<output>.version`` unless given)."""
     if target.version is None:
         return None
     store: ModelStore | DataAssetStore = DataAssetStore(ws) if target.kind == "data" else ModelStore(ws)
     if not store.exists(target.name, target.version):
         return None
-    return TakenVersion(output, target, store.next_version(target.name))
+    return TakenVersion(output, target, store.next_version(target.name), field or f"outputs.{output}.version")

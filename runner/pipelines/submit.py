@@ -47,8 +47,9 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
     try:
         yield
     except (ResolveError, SpecError) as err:
-        field, where = spec.field_location(*field_path) if field_path else ("", spec.where())
-        located = err.located(f"jobs.{step}.{field}".rstrip("."), where)
+        # the step's field as written (jobs.<step>.<field>); an error located already names it so too
+        field, where = spec.field_location(*field_path) if field_path else (f"jobs.{step}", spec.where())
+        located = err.located(field, where)
         raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
                             hint=located.hint) from err
 

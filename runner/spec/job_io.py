@@ -133,11 +133,17 @@ class LoadedSpec(StrictModel):
         """Where a field was written (file:line:col), or ``<python>`` for a spec built in Python."""
         return self._doc.where(field_path) if self._doc is not None else SourceLocation(None)
 
-    def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
-        """The dotted field and where it was written, for an error about its value; a value given
-        with ``--set`` is named as such (``inputs.x.path (from --set inputs.x.path=...)``)."""
+    def field_name(self, *field_path: str | int) -> str:
+        """The dotted field as the user wrote it: ``outputs.o.version``, and for a pipeline step
+        ``jobs.<step>.outputs.o.version`` (as the step's other errors name it)."""
         field = ".".join(str(part) for part in field_path)
-        return field_location(field, self.where(*field_path), self._overridden)
+        step = getattr(self._doc, "step", None)  # a StepDoc's (runner.spec.step_doc: not imported here)
+        return f"jobs.{step}.{field}".rstrip(".") if step else field
+
+    def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
+        """The dotted field (``field_name``) and where it was written, for an error about its value; a
+        value given with ``--set`` is named as such (``inputs.x.path (from --set inputs.x.path=...)``)."""
+        return field_location(self.field_name(*field_path), self.where(*field_path), self._overridden)
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The spec as YAML-ready plain data (defaults left out, ``$schema`` spelled as in Azure)."""

@@ -30,6 +30,17 @@ def version_text(value: object) -> object:
     return str(value) if isinstance(value, int | float) else value
 
 
+def check_label(label: str | None, *, noun: str, name: str, cli: str) -> None:
+    """Refuse any label but ``latest`` (the only one, as in Azure ML): bad input, whichever asset kind
+    (``noun``: model, data asset, environment, component; ``cli``: its ``runner <cli>`` group)."""
+    if label is None or label == LATEST_LABEL:
+        return
+    raise SpecError(f"unknown label '{label}' for {noun} '{name}'",
+                    hint=f"the only label is '{LATEST_LABEL}' (the newest version): give --label "
+                         f"{LATEST_LABEL}, or --version <version> (`runner {cli} list --name {name}` lists "
+                         "them)")
+
+
 def version_problem(version: str) -> str | None:
     """What is wrong with ``version`` as an asset version (None when nothing is)."""
     if not ASSET_VERSION_PATTERN.match(version):

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from runner.backends import BACKENDS
 from runner.errors import JobError
+from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
 from runner.jobs.recovery import job_dir_of
 from runner.modes import MODEL_TYPES
@@ -84,10 +85,10 @@ def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
 def _outputs(job: Job, plan: RunPlan | None) -> list[dict[str, Any]]:
     spec_outputs = job.spec.get("outputs") or {}
     rows = [_binding_row(b, job, spec_outputs.get(b.name)) for b in plan.outputs] if plan else \
-        [{"name": n, "type": "", "mode": "", "location": uri, "in_job": "", "given": None, "model": None,
-          "registers_as": None} for n, uri in job.outputs.items() if n != ARTIFACTS]
+        [{"name": n, "type": o.type, "mode": o.mode, "location": o.path, "in_job": "", "given": None,
+          "model": None, "registers_as": None} for n, o in job.outputs.items() if n != ARTIFACTS]
     rows.append({"name": ARTIFACTS, "type": "uri_folder", "mode": "upload", "kind": "folder",
-                 "location": job.outputs.get(ARTIFACTS), "in_job": "./outputs, ./logs, MLflow artifacts",
+                 "location": job.outputs[ARTIFACTS].path, "in_job": "./outputs, ./logs, MLflow artifacts",
                  "given": None, "model": None, "registers_as": None})
     for row in rows:
         row["register_type"] = row["type"] if row["type"] in _MODEL_TYPE_NAMES else "custom_model"
@@ -108,7 +109,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
                                       job.registered_models],
                 "log_bytes": log.stat().st_size if log.exists() else 0},
         "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else
-        [{"name": n, "location": uri, "model": None} for n, uri in job.inputs.items()],
+        [{"name": n, "location": uri, "model": None} for n, uri in uris(job.inputs).items()],
         "literals": dict(plan.literals) if plan else {},
         "outputs": _outputs(job, plan),
         "plan": render_plan(plan) if plan else None,

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from runner.errors import RegistryError, ResolveError, SpecError
 from runner.spec.asset import AssetBase, AssetSchema
-from runner.spec.names import ASSET_NAME_PATTERN
+from runner.spec.names import ASSET_NAME_PATTERN, check_label
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
 
@@ -150,10 +150,9 @@ class AssetStore(Generic[E]):
     # ---- read -----------------------------------------------------------------------------------
     def get(self, name: str, version: str | None = None, label: str | None = None) -> E:
         """One version; ``label="latest"`` (or no version) is the newest non-archived version."""
-        if label is not None and label != "latest":
-            raise ResolveError(f"unknown label '{label}'", hint="the only label is 'latest'")
-        versions = self._rows("WHERE m.name = ?", (self.key(name),))
         noun = self.table.schema.noun
+        check_label(label, noun=noun, name=name, cli=self.table.schema.cli)
+        versions = self._rows("WHERE m.name = ?", (self.key(name),))
         if not versions:
             raise ResolveError(f"unknown {noun} '{name}'; {self.known()}",
                                hint=f"`runner {self.table.schema.cli} list --include-archived` shows every "

@@ -97,8 +97,9 @@ def test_a_pipeline_step_with_a_taken_version_is_refused(workspace_dir: Path, tm
     yml = write_job(tmp_path, PIPELINE, "pipeline.yml")
     for verb in ("validate", "create"):
         text = _refused(ws, "job", verb, "--file", str(yml), "--name", "p1")
-        assert f"{yml}:22:" in text and "step 'keep'" in text and "outputs.kept.version" in text, text
+        assert f"{yml}:22:9: jobs.keep.outputs.kept.version: step 'keep'" in text, text
         assert "data asset 'd' version 1 exists already" in text, text
+        assert "hint: omit jobs.keep.outputs.kept.version to register the next version (2)" in text, text
     assert cli(ws, "job", "list", "-o", "json").stdout.strip() in ("[]", "")
 
 

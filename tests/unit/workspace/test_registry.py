@@ -115,8 +115,10 @@ def test_list_show_and_labels(registry: ModelRegistry, model_file: Path) -> None
     assert len(registry.list(max_results=1)) == 1
     assert registry.get("a", label="latest").version == "2"
     assert registry.get("a", version="1").version == "1"
-    with pytest.raises(ResolveError):
-        registry.get("a", label="best")
+    with pytest.raises(SpecError, match="unknown label 'best' for model 'a'") as refused:
+        registry.get("a", label="best")  # bad input, as for environments and components: exit 2
+    assert refused.value.hint is not None and "the only label is 'latest'" in refused.value.hint
+    assert refused.value.exit_code == 2
 
 
 def test_update_only_description_and_tags(registry: ModelRegistry, model_file: Path) -> None:
