@@ -10,7 +10,8 @@ Kinds (``type:``):
   adlfs uses ``DefaultAzureCredential``). ``endpoint`` is Azure's storage suffix (``core.windows.net``);
   ``account_url`` (alias ``blob_endpoint``) is a full endpoint for emulators such as Azurite
   (``http://127.0.0.1:10000/devstoreaccount1``).
-- ``fsspec``: ``url`` (``s3://bucket/prefix``, ``memory://x``) plus ``storage_options``.
+- ``fsspec``: ``url`` (``s3://bucket/prefix``, ``memory://x``) plus ``storage_options``; one on this
+  machine (``file://``, ``local://``, a plain path) is a host folder to jobs, as ``local`` is (``host_root``).
 
 ``env_for_direct()`` gives the variables a job needs to open the datastore's URLs itself (``direct``
 mode). adlfs's ``AzureBlobFileSystem`` reads these itself when no argument is given (adlfs/spec.py,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
 
 DATASTORE_TYPES = ("local", "azure_blob", "azure_data_lake_gen2", "fsspec")
+LOCAL_PROTOCOLS = ("file", "local")  # fsspec's names for this machine's filesystem
 
 
 class DatastoreBase(BaseModel):
@@ -52,6 +54,11 @@ class DatastoreBase(BaseModel):
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     schema_: str | None = Field(default=None, alias="$schema")
+
+    def host_root(self, workspace_root: Path) -> str | None:
+        """Its folder on this machine, resolved (None: remote): a job binds it, and writes there follow
+        no link below it (``mounts.transfer.nofollow``), whatever the kind."""
+        return None
 
 
 class LocalDatastore(DatastoreBase):
@@ -68,6 +75,7 @@ class LocalDatastore(DatastoreBase):
         root = Path(self.path)
         return str((root if root.is_absolute() else workspace_root / root).resolve())
 
+    host_root = root  # on this machine, always
     def url_for(self, fs_path: str) -> str:
         return "file://" + fs_path
 
@@ -283,6 +291,10 @@ class FsspecDatastore(DatastoreBase):
     def protocol(self) -> str:
         return self.url.split("://", 1)[0] if "://" in self.url else "file"
 
+    @property
+    def _on_this_machine(self) -> bool:  # a chained URL (simplecache::file://) stays fsspec's
+        return self.protocol in LOCAL_PROTOCOLS and "::" not in self.url
+
     def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
         import fsspec
 
@@ -296,14 +308,24 @@ class FsspecDatastore(DatastoreBase):
                             field="url") from exc
         return fs, str(root)
 
+    def host_root(self, workspace_root: Path) -> str | None:
+        """For a ``file://``/``local://`` URL or a plain path (relative: to the current folder, as fsspec
+        takes it): never fsspec's local filesystem, which follows the links a job may have left."""
+        where = self.url.split("://", 1)[-1]
+        return str(Path(where).expanduser().resolve()) if self._on_this_machine else None
+
     def url_for(self, fs_path: str) -> str:
+        if self._on_this_machine:
+            return "file://" + fs_path
         import fsspec
 
         return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
 
     def direct_env(self, *, write: bool = False) -> dict[str, str]:
         """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow
-        arbitrary fsspec credentials to reading."""
+        arbitrary fsspec credentials to reading. A folder on this machine is bound instead: none."""
+        if self._on_this_machine:
+            return {}
         if write:
             return self.env_for_direct()
         if self.storage_options:
@@ -314,9 +336,8 @@ class FsspecDatastore(DatastoreBase):
 
     def location(self, workspace_root: Path) -> str:
         """Where the root physically is (see ``LocalDatastore``)."""
-        if self.protocol == "file":
-            return "file://" + str(Path(self.url.removeprefix("file://")).resolve())
-        return self.url.rstrip("/")
+        host = self.host_root(workspace_root)
+        return "file://" + host if host is not None else self.url.rstrip("/")
 
     def env_for_direct(self) -> dict[str, str]:
         if not self.storage_options:

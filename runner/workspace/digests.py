@@ -9,24 +9,35 @@ workspace by a signature of the listing (the location, and each file's path, siz
 mtime, ctime and inode locally, the etag on object stores), so unchanged data is read once, as git's index
 does; a file rewritten in place gets a new stamp and is read again.
 
-A path on this machine (``fs=None``) is listed with ``os.scandir`` and read with ``open``: the same entries,
-stamps and digest as fsspec's local filesystem gives (so recorded digests stay valid), without importing
-fsspec, whose import costs more than the rest of a pipeline's ``runner job validate`` (issue 21).
+A path on this machine (``fs=None``, or fsspec's local filesystem) is listed with ``os.scandir`` and read
+with ``os.open``: for a tree without links the same entries, stamps and digest as fsspec's local
+filesystem gives (so recorded digests stay valid), without importing fsspec, whose import costs more than
+the rest of a pipeline's ``runner job validate`` (issue 21).
+
+**Links.** Below the path given, no link is followed, neither into a folder nor to a file: a job may have
+made it (an earlier step's output), to any host file, a FIFO or a device. A link is an entry of its own
+that counts by its target as written (``<path>\0link\0<sha256 of the target>``), not by what it points at:
+that is also what a job's code snapshot keeps and what a bind mount shows. Every folder and file is opened
+relative to its parent with ``O_NOFOLLOW``, so one swapped for a link after the listing fails the digest
+(``StorageError``) rather than being read. The path given itself is the caller's (a user's input or code
+folder, resolved with its links followed) and is followed; it must be a regular file or a folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from runner.errors import StorageError
 from runner.workspace.db import Workspace, utcnow
+from runner.workspace.nofollow import DIR_FLAGS, FILE_FLAGS
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -62,43 +73,114 @@ def _listing(fs: AbstractFileSystem, path: str, *, folder: bool, skip: Iterable[
 
 
 def _local_listing(path: str, *, folder: bool, skip: Iterable[str]) -> list[tuple[str, str, int, list[Any]]]:
-    """``_listing`` of a path on this machine, as fsspec's local filesystem lists it: a link is an entry
-    of its own (its own stamp, its target's size), never followed into a folder."""
+    """``_listing`` of a path on this machine, as fsspec's local filesystem lists a tree without links. A
+    link is an entry of its own, never followed: its own size and stamp plus its target (``_LINK``)."""
     if not folder:
         info = os.stat(path)
         return [("", path, info.st_size, [info.st_mtime, info.st_ctime, info.st_ino])]
     root = os.path.abspath(path).rstrip("/") or "/"
     skipped = set(skip)
     entries = []
-    folders = [root]
-    while folders:
-        with os.scandir(folders.pop()) as found:
-            for entry in found:
-                if entry.name in skipped:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
-                    continue
-                info = entry.stat(follow_symlinks=False)
-                size = info.st_size
-                if stat.S_ISLNK(info.st_mode):
-                    try:
-                        size = os.stat(entry.path).st_size
-                    except OSError:
-                        size = 0
-                elif not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-                    raise StorageError(f"cannot compare '{entry.path}' by content: not a regular file")
-                entries.append((entry.path[len(root):].lstrip("/"), entry.path, size,
-                                [info.st_mtime, info.st_ctime, info.st_ino]))
+    folders = [""]
+    with _Tree(root) as tree:
+        while folders:
+            below = folders.pop()
+            with tree.scan(below) as found:
+                for entry in found:
+                    if entry.name in skipped:
+                        continue
+                    relative = f"{below}/{entry.name}" if below else entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(relative)
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                    stamp: list[Any] = [info.st_mtime, info.st_ctime, info.st_ino]
+                    if stat.S_ISLNK(info.st_mode):
+                        stamp.append(_LINK + tree.readlink(relative))
+                    elif not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+                        raise StorageError(f"cannot compare '{root}/{relative}' by content: not a regular "
+                                           "file")
+                    entries.append((relative, f"{root}/{relative}", info.st_size, stamp))
     return sorted(entries)
+
+
+_LINK = "link:"  # a link's stamp ends with its target: never the signature of a listing made before
+
+
+class _Tree:
+    """The folders and files below ``root``, each opened relative to its parent, no link followed."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the caller's: followed
+
+    def __enter__(self) -> _Tree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+    def open(self, relative: str, flags: int) -> int:
+        """A descriptor of ``relative`` (posix, below the root); a link anywhere on the way: ``OSError``
+        (ELOOP, or ENOTDIR for a folder's)."""
+        *folders, name = relative.split("/")
+        parent = self.fd
+        try:
+            for part in folders:
+                opened = os.open(part, DIR_FLAGS, dir_fd=parent)
+                if parent != self.fd:
+                    os.close(parent)
+                parent = opened
+            return os.open(name, flags, dir_fd=parent)
+        finally:
+            if parent != self.fd:
+                os.close(parent)
+
+    def scan(self, relative: str) -> contextlib.AbstractContextManager[Iterator[os.DirEntry[str]]]:
+        fd = self.open(relative, DIR_FLAGS) if relative else os.dup(self.fd)
+        return _scandir(fd)
+
+    def readlink(self, relative: str) -> str:
+        folder, _, name = relative.rpartition("/")
+        fd = self.open(folder, DIR_FLAGS) if folder else os.dup(self.fd)
+        try:
+            return os.readlink(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
+    def read(self, relative: str) -> IO[bytes]:
+        """The regular file ``relative``, never through a link; anything else: ``OSError``."""
+        return _regular(self.open(relative, FILE_FLAGS), f"{self.root}/{relative}")
+
+
+@contextlib.contextmanager
+def _scandir(fd: int) -> Iterator[Iterator[os.DirEntry[str]]]:
+    try:
+        with os.scandir(fd) as found:
+            yield found
+    finally:
+        os.close(fd)
+
+
+def _regular(fd: int, shown: str) -> IO[bytes]:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO or a device after the listing
+        os.close(fd)
+        raise OSError(f"{shown} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 Opener = Callable[[str], IO[bytes]]
 
 
-def _hash(opener: Opener, entries: list[tuple[str, str, int, list[Any]]]) -> str:
+def _hash(opener: Opener, entries: list[tuple[str, str, int, list[Any]]], *, local: bool = False) -> str:
+    """Every file's relative path, size and SHA-256; in a ``local`` listing a link's target instead."""
     total = hashlib.sha256()
-    for relative, name, size, _ in entries:
+    for relative, name, size, stamp in entries:
+        if local and len(stamp) == 4:  # a link (``_local_listing``): its target, never what it points at
+            target = hashlib.sha256(os.fsencode(stamp[-1][len(_LINK):])).hexdigest()
+            total.update(f"{relative}\0link\0{target}\n".encode())
+            continue
         one = hashlib.sha256()
         with opener(name) as handle:
             while chunk := handle.read(CHUNK):
@@ -107,22 +189,28 @@ def _hash(opener: Opener, entries: list[tuple[str, str, int, list[Any]]]) -> str
     return f"sha256:{total.hexdigest()}"
 
 
-def _open_local(name: str) -> IO[bytes]:
-    return open(name, "rb")  # noqa: SIM115 - the caller's ``with`` closes it
+def _local_hash(path: str, entries: list[tuple[str, str, int, list[Any]]], *, folder: bool) -> str:
+    """``_hash`` of a local listing: each file opened below ``path`` with no link followed; a single file
+    (the caller's path) as it is, if it is a regular file."""
+    if not folder:
+        return _hash(lambda name: _regular(os.open(name, FILE_FLAGS & ~os.O_NOFOLLOW), name), entries,
+                     local=True)
+    with _Tree(os.path.abspath(path).rstrip("/") or "/") as tree:
+        return _hash(lambda name: tree.read(name[len(tree.root):].lstrip("/")), entries, local=True)
 
 
 def content_digest(ws: Workspace, fs: AbstractFileSystem | None, path: str, *, folder: bool,
                    skip: Iterable[str] = ()) -> str:
     """The digest of a file or folder's content (see the module docstring); files named in ``skip``
     (anywhere in a relative path) are left out. ``fs`` None: ``path`` is on this machine."""
-    if fs is None:
-        protocol, account, opener = "file", None, _open_local
-    else:
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        account, opener = getattr(fs, "account_name", None), functools.partial(fs.open, mode="rb")
+    protocols = ("file",) if fs is None else (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
+    # fsspec's local filesystem would follow links: this machine's paths are read here, to the same digest
+    remote = None if {"file", "local"} & set(protocols) else fs
+    protocol, account = protocols[0], getattr(fs, "account_name", None)
+    where = path if fs is None or remote is not None else fs._strip_protocol(path)
     try:
-        entries = (_local_listing(path, folder=folder, skip=skip) if fs is None
-                   else _listing(fs, path, folder=folder, skip=skip))
+        entries = (_local_listing(where, folder=folder, skip=skip) if remote is None
+                   else _listing(remote, path, folder=folder, skip=skip))
         signature = hashlib.sha256(json.dumps(
             [protocol, account, path, [[e[0], e[2], e[3]] for e in entries]],
             default=str).encode()).hexdigest()
@@ -131,7 +219,8 @@ def content_digest(ws: Workspace, fs: AbstractFileSystem | None, path: str, *, f
                                (signature,)).fetchone()
         if row is not None:
             return str(row["digest"])
-        digest = _hash(opener, entries)
+        digest = (_local_hash(where, entries, folder=folder) if remote is None
+                  else _hash(functools.partial(remote.open, mode="rb"), entries))
     except FileNotFoundError as exc:
         raise StorageError(f"cannot read '{path}' to compare it by content: it does not exist") from exc
     except OSError as exc:
@@ -145,4 +234,5 @@ def content_digest(ws: Workspace, fs: AbstractFileSystem | None, path: str, *, f
 def local_tree_digest(root: str, *, skip: Iterable[str] = SKIPPED_NAMES) -> str:
     """The digest of a local folder (or file), not cached: for comparing small trees (a component's
     code snapshot against a new one)."""
-    return _hash(_open_local, _local_listing(root, folder=os.path.isdir(root), skip=skip))
+    folder = os.path.isdir(root)
+    return _local_hash(root, _local_listing(root, folder=folder, skip=skip), folder=folder)

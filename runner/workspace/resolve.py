@@ -54,7 +54,8 @@ from runner.uris import (
 )
 from runner.workspace.assets import AssetStore
 from runner.workspace.data_assets import DataAssetStore
-from runner.workspace.datastores import AzureDatastore, DatastoreStore, LocalDatastore, join_under_root
+from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
+from runner.workspace.datastores import AzureDatastore, DatastoreStore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.models import ModelStore
@@ -130,8 +131,8 @@ class Resolver:
     def _local_root_of(self, path: Path) -> Path | None:
         """The root of the (innermost) local datastore that a host path is in, as written: where an
         output given as a host path is written from without following links (None: no datastore)."""
-        roots = [Path(ds.root(self.workspace.root)) for ds in self.datastores.list()
-                 if isinstance(ds, LocalDatastore)]
+        roots = [Path(root) for ds in self.datastores.list()
+                 if (root := ds.host_root(self.workspace.root)) is not None]
         return max((root for root in roots if path.is_relative_to(root)), key=lambda root: len(root.parts),
                    default=None)
 
@@ -161,9 +162,12 @@ class Resolver:
 
     def _datastore(self, ref: DatastorePath, *, check: bool) -> ResolvedPath:
         ds = self.datastores.get(ref.datastore)
-        fs: AbstractFileSystem | None = None  # a local datastore's: made on first use (``ResolvedPath``)
-        if isinstance(ds, LocalDatastore):
-            root = ds.root(self.workspace.root)
+        fs: AbstractFileSystem | None = None  # a local folder's: made on first use (``ResolvedPath``)
+        # a local datastore, or an fsspec one on this machine (file://): a host folder, never fsspec's
+        # local filesystem (which follows links a job may have left below the root)
+        host_root = ds.host_root(self.workspace.root)
+        if host_root is not None:
+            root = host_root
         else:
             ds, fs, root = self.datastores.open(ref.datastore)
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
@@ -171,8 +175,8 @@ class Resolver:
         kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check)
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
-            kind=kind, local_path=Path(fs_path) if isinstance(ds, LocalDatastore) else None,
-            local_root=Path(root) if isinstance(ds, LocalDatastore) else None,
+            kind=kind, local_path=Path(fs_path) if host_root is not None else None,
+            local_root=Path(root) if host_root is not None else None,
             cache_key=cache_key, env=ds.env_for_direct(), datastore=ref.datastore)
 
     def _job_output(self, ref: JobOutputPath, *, base_dir: Path | None, field: str | None,
@@ -254,7 +258,7 @@ class Resolver:
         except ValueError as exc:
             raise ResolveError(f"cannot open '{ref.url}': {exc}") from exc
         kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:", ref.url, check=check)
-        local = Path(path) if ref.url.startswith("file://") else None
+        local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
                             cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
 
