@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
+from mounts.pin import PinSet
 from mounts.transfer.nofollow import make_target_folder
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
@@ -100,8 +101,13 @@ class Materializations:
     host_paths: dict[str, str] = field(default_factory=dict)
     _direct: list[tuple[str, Direction, Mapping[str, str]]] = field(default_factory=list, repr=False)
     _direct_keys: set[str] = field(default_factory=set, repr=False)
+    # a container's binds of folders on a local datastore are pinned (``mounts.pin``); None: by path
+    pins: PinSet | None = field(default=None, repr=False)
 
-    def add(self, binding: Binding, done: Materialized) -> None:
+    def add(self, binding: Binding, done: Materialized, *, within: Path | None = None,
+            target: Target | None = None) -> None:
+        """``within``: the datastore root an input's own host path lies in (it is pinned there);
+        ``target``: a ``direct`` output on this machine (its folder is pinned)."""
         if done.env:
             self._add_direct_env(binding, done.env)
         if done.host_path is None:
@@ -113,14 +119,26 @@ class Materializations:
             # (an output file does not exist yet: its folder is bound)
             if binding.direction is Direction.OUTPUT and not Path(host).is_dir():
                 host = str(Path(host).parent)
-            self.mounts.append(BindMount(host_path=host, container_path=host, read_only=done.read_only))
+            source = self._bound_from(host, within, target)
+            self.mounts.append(BindMount(host_path=source, container_path=host, read_only=done.read_only))
             return
         # a single file is bound where the command expects it (<container_path>/<basename>); a folder
         # (which, for a file input, holds the file under its name) at the container path
-        target = binding.value if binding.kind is PathKind.FILE and Path(host).is_file() else (
+        container = binding.value if binding.kind is PathKind.FILE and Path(host).is_file() else (
             binding.container_path)
-        self.mounts.append(BindMount(host_path=host, container_path=target, read_only=done.read_only))
+        source = self._bound_from(host, within, target)
+        self.mounts.append(BindMount(host_path=source, container_path=container, read_only=done.read_only))
 
+    def _bound_from(self, host: str, within: Path | None, target: Target | None) -> str:
+        """Where the container's bind of ``host`` comes from: its pin when it is on a local datastore
+        (checked, then bound as what it is: a link swapped in meanwhile changes nothing), else itself."""
+        if self.pins is None:
+            return host
+        if target is not None:
+            return str(self.pins.pin_output(target))
+        if within is not None:
+            return str(self.pins.pin_input(Path(host), within=within))
+        return host
 
     def _add_direct_env(self, binding: Binding, env: Mapping[str, str]) -> None:
         for key in self._direct_keys:  # merged again from every direct binding so far
@@ -129,6 +147,12 @@ class Materializations:
         merged = merge_direct_env(self._direct).env
         self._direct_keys = set(merged)
         self.env.update(merged)
+
+
+def materializations(stack: ExitStack, job_name: str, *, pin: bool) -> Materializations:
+    """An empty ``Materializations``; with ``pin`` (a container's binds) its pins are released when
+    ``stack`` closes, after everything entered on it later (the container's removal included)."""
+    return Materializations(pins=stack.enter_context(PinSet(job_name)) if pin else None)
 
 
 def workdir_for(binding: Binding, job_dir: JobDir) -> Path:
@@ -154,7 +178,13 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
 
                 view = stack.enter_context(read_only_view(done.host_path, workdir))
                 done = replace(done, host_path=view, uri=str(view) if done.uri else None)
-        out.add(binding, done)
+            out.add(binding, done, within=_datastore_root(resolved[binding.name], done))
+
+
+def _datastore_root(resolved: ResolvedPath, done: Materialized) -> Path | None:
+    """The local datastore root an input is bound from when it is bound as its own host path."""
+    own = done.host_path is not None and done.host_path == resolved.local_path
+    return resolved.local_root if own else None
 
 
 @contextlib.contextmanager
@@ -240,7 +270,10 @@ class OutputSet:
             self._entered.append(entered)
             if done.host_path is not None and (entered.staged is not None or entered.target is None):
                 make_writable(done.host_path)  # a staging folder, or the artifacts written in place
-            out.add(binding, done)
+            direct = entered.target if binding.mode is Mode.DIRECT and entered.target is not None and \
+                entered.target.local_path is not None else None
+            with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
+                out.add(binding, done, target=direct)
 
     def _materialize(self, binding: Binding, target: Target, job_dir: JobDir) -> _Entered:
         if binding.name == ARTIFACTS and target.local_path is not None and not self.stage_artifacts:

@@ -37,7 +37,7 @@ from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
 from runner.workspace.computes import RayCompute
-from runner.workspace.datastores import AnyDatastore, DatastoreStore, LocalDatastore, secret_dict
+from runner.workspace.datastores import AnyDatastore, DatastoreStore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
 from runner.workspace.resolve import Resolver
 
@@ -64,13 +64,13 @@ def refuse_local_data(ws: Workspace, plan: RunPlan, compute: RayCompute) -> None
     stores = DatastoreStore(ws)
     problems = []
     for binding in plan.bindings:
-        where = _local(stores, binding.uri)
+        where = _local(ws, stores, binding.uri)
         if where:
             problems.append(f"{binding.direction.value} '{binding.name}' ({binding.uri}) {where}")
-    default = stores.get(compute.datastore)
-    if isinstance(default, LocalDatastore):
+    default_root = stores.get(compute.datastore).host_root(ws.root)
+    if default_root is not None:
         problems.append(f"the compute's datastore '{compute.datastore}' (where default outputs and the job's "
-                        f"artifacts go) is a local folder ({default.path})")
+                        f"artifacts go) is a folder on this machine ({default_root})")
     if problems:
         raise SpecError(f"the nodes of Ray compute '{compute.name}' cannot reach this machine's files: "
                         + "; ".join(problems), field="compute",
@@ -80,13 +80,14 @@ def refuse_local_data(ws: Workspace, plan: RunPlan, compute: RayCompute) -> None
                              "<it> ...`), or remove compute: to run the job on this machine")
 
 
-def _local(stores: DatastoreStore, uri: str) -> str | None:
+def _local(ws: Workspace, stores: DatastoreStore, uri: str) -> str | None:
     ref = parse_path(uri)
     if isinstance(ref, LocalPath):
         return "is a path on this machine"
-    if isinstance(ref, DatastorePath):
+    if isinstance(ref, DatastorePath):  # a local one, or an fsspec one over file:// (``host_root``)
         ds = stores.get(ref.datastore)
-        return f"is on the local datastore '{ds.name}'" if isinstance(ds, LocalDatastore) else None
+        host = ds.host_root(ws.root)
+        return f"is on the datastore '{ds.name}', a folder on this machine ({host})" if host else None
     if isinstance(ref, FsspecUrl) and ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS:
         return "is on this machine"
     return None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mounts.fuse.lifecycle import cleanup_stale_mounts
+from mounts.pin import sweep_stale_pins
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
@@ -62,7 +63,9 @@ def runner_alive(record: JobRecord) -> bool:
 def reconcile(ws: Workspace) -> list[str]:
     """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names.
     A Ray job whose follower is gone is not lost: it runs on its cluster, and a new follower takes it up
-    (``recover``)."""
+    (``recover``). The pins a dead runner left (``mounts.pin``) are released first."""
+    for folder in sweep_stale_pins():
+        log.info("released the pins of a runner that is gone: %s", folder)
     recovered = []
     for status in ACTIVE:
         for record in ws.list_jobs(status=status.value):

@@ -27,7 +27,7 @@ from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
 from runner.errors import RunnerError, StorageError
 from runner.jobs.direct_creds import with_direct_credentials
-from runner.jobs.materialize import Materializations, OutputSet, materialize_inputs
+from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
@@ -155,7 +155,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.lap("image")
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
-        mats = Materializations()
+        mats = materializations(stack, record.name, pin=backend.capabilities.in_container)
         materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
                            quiet=quiet, read_only_binds=backend.capabilities.read_only_binds)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))

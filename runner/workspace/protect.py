@@ -1,7 +1,11 @@
-"""Where a job may not write: a registered asset's files (model and data versions), another job's
-outputs, the workspace's own folders. Checked when a job is planned, before anything runs, for every
-output (any mode), and again when it starts. And what it may not read: the workspace's secrets and
-database (``private_read_refusal``).
+"""Where a job may not write: a registered asset's files (model and data versions), any datastore's
+registry upload folders (``LocalUpload/``, ``DataUpload/``: a link left there would take a later
+registration's copy wherever it points), another job's outputs, the workspace's own folders. Checked
+when a job is planned, before anything runs, for every output (any mode), and again when it starts.
+And what it may not read: the workspace's secrets and database (``private_read_refusal``), and a host
+folder reached through a link that lies in a local datastore and leads out of it
+(``outbound_read_refusal``: an earlier job's ``direct`` output may have left it there), checked when the
+job is planned and again when it starts.
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
@@ -17,13 +21,17 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Mapping
 
 from runner.errors import SpecError
 from runner.modes import Mode
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
-from runner.workspace.assets import registered_locations
-from runner.workspace.datastores import DatastoreStore
+from runner.workspace.assets import AssetTable, registered_locations
+from runner.workspace.data_assets import DATA_TABLE
+from runner.workspace.datastores import DatastoreStore, LocalDatastore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
+from runner.workspace.models import MODEL_TABLE
+from runner.workspace.outbound_links import LocalRoot, local_root, outbound_link
 from runner.workspace.resolved import ResolvedPath
 
 REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
@@ -32,6 +40,8 @@ REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job
 
 # the default datastore's folders of job outputs (Azure's layout): each job writes only its own
 JOB_OUTPUT_FOLDERS = ("azureml", "ExperimentRun")
+# where registering a local file or folder copies it, on whichever datastore (``runner.workspace.registry``)
+UPLOAD_TABLES: tuple[AssetTable, ...] = (MODEL_TABLE, DATA_TABLE)
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -51,6 +61,20 @@ class WriteGuard:
         self.workspace = workspace
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
         self.assets = registered_locations(workspace)
+        self.upload_folders = self._upload_folders()
+
+    def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:
+        """(datastore, table, location) of every datastore's registry upload folders; on the host also
+        where the folder really is when a link (a job may have left one) makes it lead elsewhere."""
+        found = []
+        for datastore, root in self.roots.items():
+            for table in UPLOAD_TABLES:
+                there = f"{root.rstrip('/')}/{table.upload_folder}"
+                found.append((datastore, table, there))
+                real = "file://" + os.path.realpath(there.removeprefix("file://"))
+                if there.startswith("file://") and real != there:
+                    found.append((datastore, table, real))
+        return found
 
     def location(self, uri: str) -> str | None:
         """Where ``uri`` physically is (None when that cannot be told without I/O: a job reference). A
@@ -94,6 +118,10 @@ class WriteGuard:
                                            f"as its folder, {folder.removeprefix('file://')})", job_name)
             if why:
                 return why
+        if output.local_path is not None:  # as written too: a link there may lead anywhere
+            written = "file://" + os.path.normpath(output.local_path)
+            if written != where and (why := self._upload_refusal(written, f"'{output.uri}'")):
+                return why
         container_wide = mode is Mode.DIRECT and output.local_path is None
         if container_wide and output.datastore in self.roots:
             scope = self.roots[output.datastore]
@@ -136,6 +164,16 @@ class WriteGuard:
             if overlaps(where, jobs_folder) and not any(_inside(where, own) for own in mine):
                 return (f"{what} is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
                         f"{folder}/); a job writes only its own")
+        return self._upload_refusal(where, what)
+
+    def _upload_refusal(self, where: str, what: str) -> str | None:
+        """Why nothing may be written at ``where``: it is, holds or lies in a registry upload folder."""
+        for datastore, table, there in self.upload_folders:
+            if overlaps(where, there):
+                how = "is" if where.rstrip("/") == there else "lies in" if _inside(where, there) else "holds"
+                return (f"{what} {how} {table.upload_folder}/ on datastore '{datastore}' ({there}), where "
+                        f"registering a {table.schema.noun} copies its local files; only the registry "
+                        "writes there")
         return None
 
 
@@ -163,9 +201,45 @@ def private_read_refusal(workspace: Workspace, source: ResolvedPath) -> str | No
     return None
 
 
+def local_roots(workspace: Workspace, datastores: DatastoreStore | None = None) -> dict[str, LocalRoot]:
+    """Every datastore whose folder is on this machine (a local one, an fsspec ``file://`` one)."""
+    roots = {}
+    for ds in (datastores or DatastoreStore(workspace)).list():
+        location = ds.location(workspace.root)
+        if not location.startswith("file://"):
+            continue
+        configured = ds.path if isinstance(ds, LocalDatastore) else location.removeprefix("file://")
+        roots[ds.name] = local_root(os.path.join(workspace.root, configured))  # an absolute one: as is
+    return roots
+
+
+def outbound_read_refusal(workspace: Workspace, source: ResolvedPath,
+                          roots: Mapping[str, LocalRoot] | None = None) -> str | None:
+    """Why a job may not read ``source``: its host path goes through a link that lies in a local
+    datastore and leads out of that datastore's folder (``runner.workspace.outbound_links``); an
+    earlier job may have left it there to be given a host folder. None when it may."""
+    if source.local_path is None:
+        return None
+    found = outbound_link(str(source.local_path), local_roots(workspace) if roots is None else roots)
+    if found is None:
+        return None
+    return (f"'{source.uri}' goes through the link {found.place} -> {found.target}, which leads out of "
+            f"local datastore '{found.datastore}' ({found.root}) to {found.leads_to}; a job may have left "
+            "it there, and a job reads only what a datastore holds")
+
+
+OUTBOUND_HINT = ("remove the link, or replace it with the data it should show (a link that stays inside the "
+                 "datastore's folder is followed); to read the folder it points to, name that folder as "
+                 "the input's path")
+
+
 def refuse_private_read(workspace: Workspace, name: str, source: ResolvedPath) -> None:
-    """``private_read_refusal`` as one ``SpecError`` naming input ``name``."""
+    """``private_read_refusal`` and ``outbound_read_refusal`` as one ``SpecError`` naming input ``name``
+    (field ``inputs.<name>.path``)."""
     if why := private_read_refusal(workspace, source):
         raise SpecError(f"input '{name}' cannot be read: {why}", field=f"inputs.{name}.path",
                         hint="give the job a folder that does not hold the workspace's secrets or database "
                              "(copy what it needs elsewhere)")
+    if why := outbound_read_refusal(workspace, source):
+        raise SpecError(f"input '{name}' cannot be read: {why}", field=f"inputs.{name}.path",
+                        hint=OUTBOUND_HINT)

@@ -14,13 +14,15 @@ Rules (``az ml model create`` / ``az ml data create``):
   Azure, a data asset's remote path is not read when it is registered (only local paths are checked).
 
 Data is written before the row that points at it is committed: a copy goes to a temporary location
-first and is moved to its versioned place inside the transaction that inserts the row. The tables,
-reads, updates and archive rules are ``runner.workspace.assets.AssetStore``'s.
+first and is moved to its versioned place inside the transaction that inserts the row. On a folder on
+this machine (a ``local`` datastore, an ``fsspec`` one over ``file://``) the copy, the move, the removal
+of a stale copy and the cleanup follow no link below the datastore's root (a job's ``direct`` output may
+have left one): a link on the way fails the registration, naming it. The tables, reads, updates and
+archive rules are ``runner.workspace.assets.AssetStore``'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -42,7 +44,13 @@ from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 from runner.workspace.models import ModelStore
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
-from runner.workspace.transfers import copy_tree, fetch
+from runner.workspace.transfers import (
+    copy_into_host,
+    copy_tree,
+    fetch,
+    move_within_host,
+    remove_within_host,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,18 +135,16 @@ class AssetRegistry(AssetStore[E]):
         """Copy a local file/folder into the datastore, then commit the row."""
         assert asset.name is not None and source.local_path is not None
         datastore = self.upload_datastore(asset)
-        _ds, fs, root = self.resolver.datastores.open(datastore)
-        basename = source.local_path.name
-        folder = self.table.upload_folder
-        staging = f"{root.rstrip('/')}/{folder}/.incoming-{uuid.uuid4().hex}"
-        try:  # a copy that fails halfway (a full disk, Ctrl-C) leaves nothing behind either
-            copy_tree(source.fs, source.path, fs, f"{staging}/{basename}")
-            return self._insert(asset, job_name=asset.job_name,
-                                copy_from=_Staged(fs, staging, root, basename, datastore, folder))
+        ds, fs, root = self.resolver.datastores.open(datastore)
+        host = ds.host_root(self.workspace.root)
+        staged = _Staged(fs, root, self.table.upload_folder, f".incoming-{uuid.uuid4().hex}",
+                         source.local_path.name, datastore, host=Path(host) if host is not None else None)
+        try:  # a copy that fails halfway (a full disk, Ctrl-C, a link) leaves nothing behind either
+            staged.copy_from(source, what=f"copying {self.table.schema.noun} '{self.key(asset.name)}' from "
+                                          f"{source.local_path} into datastore '{datastore}'")
+            return self._insert(asset, job_name=asset.job_name, copy_from=staged)
         finally:
-            with contextlib.suppress(Exception):  # best effort: staging is never referenced
-                if fs.exists(staging):
-                    fs.rm(staging, recursive=True)
+            staged.discard()
 
     def _insert(self, asset: E, *, stored_path: str | None = None, datastore_uri: str | None = None,
                 job_name: str | None = None, copy_from: _Staged | None = None) -> E:
@@ -203,22 +209,43 @@ class AssetRegistry(AssetStore[E]):
 
 
 class _Staged:
-    """A copy staged on a datastore, moved to ``<folder>/<name>/<version>/`` when its row is inserted."""
+    """A copy staged on a datastore (``<folder>/<token>/<basename>``), moved to
+    ``<folder>/<name>/<version>/`` when its row is inserted.
 
-    def __init__(self, fs: AbstractFileSystem, staging: str, root: str, basename: str, datastore: str,
-                 folder: str) -> None:
-        self.fs, self.staging, self.root, self.basename = fs, staging, root, basename
-        self.datastore, self.folder = datastore, folder
+    On a folder on this machine (``host``: the datastore's root) nothing follows a link below the root
+    (``runner.workspace.transfers.copy_into_host`` and its siblings): a job's ``direct`` output may have
+    left one there, and following it would delete or write wherever it points. Remote stores have none.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, root: str, folder: str, token: str, basename: str,
+                 datastore: str, *, host: Path | None) -> None:
+        self.fs, self.root, self.folder, self.token = fs, root.rstrip("/"), folder, token
+        self.basename, self.datastore, self.host = basename, datastore, host
+
+    @property
+    def staging(self) -> str:
+        return f"{self.root}/{self.folder}/{self.token}"
+
+    def copy_from(self, source: ResolvedPath, *, what: str) -> None:
+        if self.host is not None:
+            copy_into_host(source.fs, source.path, self.host, f"{self.folder}/{self.token}/{self.basename}",
+                           what=what)
+        else:
+            copy_tree(source.fs, source.path, self.fs, f"{self.staging}/{self.basename}")
 
     def move_into_place(self, name: str, version: str, noun: str) -> str:
-        """A rename on a local datastore; a server-side copy per file on object stores (no folder rename)."""
+        """A rename on this machine; a server-side copy per file on object stores (no folder rename)."""
         fs, staging = self.fs, self.staging
         relative = f"{self.folder}/{name}/{version}"
-        final_dir = f"{self.root.rstrip('/')}/{relative}"
+        what = f"storing {noun} '{name}' version {version} in datastore '{self.datastore}'"
+        if self.host is not None:
+            move_within_host(self.host, f"{self.folder}/{self.token}", relative, what=what)
+            return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
+        final_dir = f"{self.root}/{relative}"
         try:
             if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
                 fs.rm(final_dir, recursive=True)
-            if isinstance(fs, LocalFileSystem):
+            if isinstance(fs, LocalFileSystem):  # a chained URL over local files (no host root)
                 fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
                 fs.mv(staging, final_dir, recursive=True)
             else:
@@ -227,14 +254,26 @@ class _Staged:
                 fs.copy(sources, targets)
                 fs.rm(staging, recursive=True)
         except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
-            raise StorageError(f"storing {noun} '{name}' version {version} in datastore '{self.datastore}' "
-                               f"failed: {type(exc).__name__}: {exc}") from exc
+            raise StorageError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
         return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
 
     def remove_moved(self, name: str, version: str) -> None:
         """Undo ``move_into_place`` when the version's row was not written (best effort)."""
-        with contextlib.suppress(Exception):
-            self.fs.rm(f"{self.root.rstrip('/')}/{self.folder}/{name}/{version}", recursive=True)
+        self._remove(f"{self.folder}/{name}/{version}")
+
+    def discard(self) -> None:
+        """Remove the staged copy when it is still there (best effort: it is never referenced)."""
+        self._remove(f"{self.folder}/{self.token}")
+
+    def _remove(self, relative: str) -> None:
+        try:
+            if self.host is not None:
+                remove_within_host(self.host, relative)
+            elif self.fs.exists(f"{self.root}/{relative}"):
+                self.fs.rm(f"{self.root}/{relative}", recursive=True)
+        except Exception as exc:  # the error that brought us here is the one to report
+            logger.warning("could not remove %s/%s in datastore '%s': %s", self.root, relative,
+                           self.datastore, exc)
 
 
 class ModelRegistry(AssetRegistry[Model], ModelStore):

@@ -6,7 +6,10 @@
   verified, bounded memory, a progress bar on a terminal); a local datastore is copied file by file,
   never following a link in it (a job may have written it: ``runner.workspace.nofollow``).
 - ``copy_tree``: a plain streamed copy between two fsspec filesystems (a model registered from a local
-  path).
+  path onto a remote datastore).
+- ``copy_into_host``, ``move_within_host``, ``remove_within_host``: the same registration onto a folder on
+  this machine (a local datastore, an fsspec ``file://`` one), never following a link below its root
+  (``mounts.transfer.nofollow``): a job's ``direct`` output may have left one there.
 - ``translated``: ``mounts`` exceptions → ``TransferError``/``MountError``/``StorageError`` (used here
   and by the job's materialization).
 """
@@ -27,18 +30,29 @@ from typing import Any, cast
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from mounts.errors import MountFailed, MountsError, TransferFailed, is_no_space, no_space_message
+from mounts.errors import (
+    LinkNotFollowed,
+    MountFailed,
+    MountsError,
+    TransferFailed,
+    is_no_space,
+    no_space_message,
+)
 from mounts.retry import configure_sdk_retries
 from mounts.stores.azure_account import account_from_options
 from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
+from mounts.transfer.nofollow import NoFollowFolders
 from runner.errors import MountError, RunnerError, StorageError, TransferError
 from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
 
 CHUNK = 8 * 1024 * 1024
 FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties the download cache), "
                    "then retry")
+LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
+             "then run the same command again")
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @contextlib.contextmanager
@@ -154,18 +168,23 @@ def _resumable(exc: TransferFailed, into: Path, state: Path) -> TransferFailed:
                                                   "command again: it resumes where this one stopped")
 
 
+def _pairs(src_fs: AbstractFileSystem, src: str, dst: str) -> list[tuple[str, str]]:
+    """(source file, target) of every file of ``src`` (a file, or a folder's files in path order)."""
+    pairs = [(src, dst)]
+    if src_fs.isdir(src):
+        pairs = [(f, f"{dst}/{f[len(src.rstrip('/')):].lstrip('/')}")
+                 for f in sorted(src_fs.find(src, withdirs=False))]
+    if isinstance(src_fs, LocalFileSystem):
+        _refuse_special_files([source for source, _ in pairs])
+    return pairs
+
+
 def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> int:
     """Stream a file or folder from one filesystem to another in 8 MiB chunks; returns bytes copied."""
     try:
-        if src_fs.isdir(src):
-            pairs = [(f, f"{dst}/{f[len(src.rstrip('/')):].lstrip('/')}")
-                     for f in sorted(src_fs.find(src, withdirs=False))]
-            if not pairs:
-                dst_fs.makedirs(dst, exist_ok=True)
-        else:
-            pairs = [(src, dst)]
-        if isinstance(src_fs, LocalFileSystem):
-            _refuse_special_files([source for source, _ in pairs])
+        pairs = _pairs(src_fs, src, dst)
+        if not pairs:
+            dst_fs.makedirs(dst, exist_ok=True)
         total = 0
         for src_file, dst_file in pairs:
             parent = dst_file.rsplit("/", 1)[0]
@@ -184,6 +203,89 @@ def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, 
         raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
         raise StorageError(f"copying {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _no_link_followed(what: str) -> Iterator[None]:
+    """``translated``, with the one message and hint for a link met on the way."""
+    try:
+        with translated(what):
+            yield
+    except StorageError as exc:
+        if isinstance(exc.__cause__, LinkNotFollowed):
+            raise StorageError(exc.message, hint=LINK_HINT) from exc.__cause__
+        raise
+
+
+def copy_into_host(src_fs: AbstractFileSystem, src: str, anchor: Path, rel: str, *, what: str) -> int:
+    """``copy_tree`` to ``anchor/rel`` on this machine (``anchor``: a datastore's root, the runner's own),
+    no link below ``anchor`` followed: each folder is opened (made) relative to its parent without
+    following one, each file made new (``O_EXCL | O_NOFOLLOW``). A link on the way: ``StorageError``."""
+    total = 0
+    with _no_link_followed(what), NoFollowFolders(anchor) as tree:
+        pairs = _pairs(src_fs, src, rel)
+        if not pairs:
+            tree.folder(rel)
+        for src_file, target in pairs:
+            parent, _, name = target.rpartition("/")
+            local = isinstance(src_fs, LocalFileSystem)  # a copy is never more readable than its source
+            fd = os.open(name, _NEW_FILE, 0o666 & (os.stat(src_file).st_mode if local else 0o666),
+                         dir_fd=tree.folder(parent))
+            try:
+                with src_fs.open(src_file, "rb") as reader, open(fd, "wb") as writer:
+                    while chunk := reader.read(CHUNK):
+                        writer.write(chunk)
+                        total += len(chunk)
+            except OSError as exc:  # a full disk names no file: name the folder written
+                if is_no_space(exc):
+                    raise no_space_error(exc, what, anchor / rel) from exc
+                raise
+    return total
+
+
+def move_within_host(anchor: Path, rel: str, to: str, *, what: str) -> None:
+    """Rename the folder ``anchor/rel`` to ``anchor/to`` (made ready: its parents made, a real folder left
+    there removed), no link below ``anchor`` followed; a link on either way, or at ``to``, is refused
+    (``StorageError`` naming it) and nothing is removed or written through it."""
+    with _no_link_followed(what), NoFollowFolders(anchor) as source, NoFollowFolders(anchor) as target:
+        from_parent, _, from_name = rel.rpartition("/")
+        to_parent, _, to_name = to.rpartition("/")
+        into = target.folder(to_parent)
+        there = _lstat_at(into, to_name)
+        if there is not None and stat.S_ISLNK(there.st_mode):
+            raise LinkNotFollowed(f"{anchor / to} is a symbolic link (a job may have made it): not followed")
+        if there is not None:  # left by a process that died before committing: unreferenced
+            _remove_at(into, to_name, there)
+        os.rename(from_name, to_name, src_dir_fd=source.folder(from_parent, create=False), dst_dir_fd=into)
+
+
+def remove_within_host(anchor: Path, rel: str) -> None:
+    """Remove ``anchor/rel`` (a folder or file) when it is there, no link below ``anchor`` followed: a
+    link on the way raises ``StorageError`` and nothing is removed; a link at ``rel`` is removed itself,
+    never what it points to."""
+    parent, _, name = rel.rpartition("/")
+    with _no_link_followed(f"removing {anchor / rel}"), NoFollowFolders(anchor) as tree:
+        try:
+            folder = tree.folder(parent, create=False)
+        except FileNotFoundError:
+            return
+        there = _lstat_at(folder, name)
+        if there is not None:
+            _remove_at(folder, name, there)
+
+
+def _lstat_at(folder: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _remove_at(folder: int, name: str, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):  # rmtree with dir_fd opens every level without following a link
+        shutil.rmtree(name, dir_fd=folder)
+    else:
+        os.unlink(name, dir_fd=folder)
 
 
 def _refuse_special_files(paths: list[str]) -> None:

@@ -1,0 +1,237 @@
+"""Pins: a checked host folder handed to Docker as what it is, not as a path that could change.
+
+Docker binds a host path by path, later than the runner checked it: in between, a job running at the
+same moment (with a ``direct`` output above it on the same local datastore) could swap a folder on the
+way for a link, and the container would get the folder the link points to. Binding ``/proc/<pid>/fd/N``
+is refused by runc, so the runner *pins* the folder instead: it opens it (a ``direct`` output's folder
+with no link followed below its anchor, ``mounts.transfer.nofollow``; an input's folder as it is, then
+judged by the kernel's real path of the open descriptor, ``/proc/self/fd/N``), bind-mounts that
+descriptor (``mount(2)``, ``MS_BIND`` from ``/proc/self/fd/N``; remounted read-only for an input) onto an
+empty folder of its own, and hands Docker that folder. A link swapped in afterwards changes nothing.
+
+Pins live in ``/run/runner/pins/<pid>-<start>-<label>/<n>`` (0700), outside every workspace, job folder
+and temporary folder, and nothing ever deletes there recursively: a pin of an output is a read-write
+view of the job's data, and a recursive delete through it would delete that data. A pin is unmounted
+(``MNT_DETACH``) once the container is gone and its empty mountpoint removed with ``os.rmdir`` (a file's
+with ``os.unlink``, which never recurses); the pins of a runner that died are swept the same way
+(``sweep_stale_pins``). Without ``CAP_SYS_ADMIN`` (not root) folders are bound by path, as before.
+
+    with PinSet("job1") as pins:
+        source = pins.pin_input(Path("/data/ds/shared/x"), within=Path("/data/ds"))
+        source = pins.pin_output(target)        # a direct output on a local datastore
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import re
+import stat
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from mounts.base import Target
+from mounts.errors import LinkNotFollowed, MountFailed
+from mounts.transfer.nofollow import NoFollowFolders, anchor_of
+
+log = logging.getLogger(__name__)
+
+PIN_ROOT = Path("/run/runner/pins")
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+MNT_DETACH = 2
+_OPEN = os.O_PATH | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source: str | None, target: str, flags: int) -> None:
+    if _libc().mount(source and source.encode(), target.encode(), None, flags, None) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), target)
+
+
+def _unmount(target: str) -> None:
+    if _libc().umount2(target.encode(), MNT_DETACH) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), target)
+
+
+def real_path(fd: int) -> str:
+    """What the kernel says an open descriptor is (``/proc/self/fd/N``): no link on its way."""
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def before_mount(where: str) -> None:
+    """Called between a pin's check and its mount with the checked real path (a seam for tests: a link
+    swapped in here must change nothing)."""
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (a pid reused by another process has another one)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def check_pin_root(root: Path) -> None:
+    """A pin root is never inside a temporary folder (where throwaway workspaces and tests' folders are
+    deleted recursively): refused, so no pin can be under a folder that is removed that way."""
+    real = os.path.realpath(root)
+    for temporary in {tempfile.gettempdir(), "/tmp", "/var/tmp"}:
+        if _inside(real, os.path.realpath(temporary)):
+            raise ValueError(f"pins may not live in a temporary folder ({root})")
+
+
+class PinSet:
+    """The pins of one job run; ``close`` (or leaving the ``with`` block) releases every one."""
+
+    def __init__(self, label: str, root: Path = PIN_ROOT) -> None:
+        check_pin_root(root)
+        self.root = root
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)[:64]
+        self.folder = root / f"{os.getpid()}-{_start_time(os.getpid())}-{safe}"
+        self.pins: list[Path] = []
+        self.enabled = os.geteuid() == 0
+
+    def pin_input(self, path: Path, *, within: Path) -> Path:
+        """``path`` pinned read-only, once its real path is seen to be inside ``within``'s (a link that
+        leads out of it, swapped in since it was checked, is refused: ``LinkNotFollowed``)."""
+        if not self.enabled:
+            return self._by_path(path)
+        fd = os.open(path, _OPEN)
+        try:
+            where, root = real_path(fd), os.path.realpath(within)
+            if not _inside(where, root):
+                raise LinkNotFollowed(f"{path} now leads to {where}, out of its datastore's folder {root} "
+                                      "(a link was put on its way since it was checked): not followed")
+            return self._pin(fd, where, read_only=True) or self._by_path(path)
+        finally:
+            os.close(fd)
+
+    def pin_output(self, target: Target) -> Path:
+        """The folder a ``direct`` output on this machine is bound as (the target, or a file's folder),
+        opened with no link followed below its anchor, pinned read-write."""
+        anchor, rel = anchor_of(target)
+        folder = rel.rpartition("/")[0] if target.is_file else rel
+        path = anchor / folder if folder else anchor
+        if not self.enabled:
+            return self._by_path(path)
+        with NoFollowFolders(anchor) as tree:
+            fd = os.dup(tree.folder(folder, create=False))
+        try:
+            return self._pin(fd, real_path(fd), read_only=False) or self._by_path(path)
+        finally:
+            os.close(fd)
+
+    def _by_path(self, path: Path) -> Path:
+        log.debug("not root (no CAP_SYS_ADMIN): %s is bound by path, not pinned", path)
+        return path
+
+    def _pin(self, fd: int, where: str, *, read_only: bool) -> Path | None:
+        before_mount(where)
+        point = self._mountpoint(is_dir=stat.S_ISDIR(os.fstat(fd).st_mode))
+        try:
+            _mount(f"/proc/self/fd/{fd}", str(point), MS_BIND | MS_REC)
+        except OSError as exc:
+            _remove_point(point)
+            if exc.errno in (errno.EPERM, errno.EACCES):
+                log.debug("cannot mount (%s): bound by path", exc)
+                self.enabled = False
+                return None
+            raise MountFailed(f"cannot pin {where} at {point}: {exc}") from exc
+        self.pins.append(point)
+        if read_only:
+            try:
+                _mount(None, str(point), MS_REMOUNT | MS_BIND | MS_RDONLY)
+            except OSError as exc:  # released with the others
+                raise MountFailed(f"cannot make the pin of {where} read-only: {exc}") from exc
+        log.debug("pinned %s at %s (%s)", where, point, "read-only" if read_only else "read-write")
+        return point
+
+    def _mountpoint(self, *, is_dir: bool) -> Path:
+        if not self.pins and not self.folder.is_dir():
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.root, 0o700)
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+        point = self.folder / str(len(self.pins))
+        while point.exists() or point.is_symlink():
+            point = self.folder / f"{point.name}+"
+        if is_dir:
+            point.mkdir(mode=0o700)
+        else:
+            os.close(os.open(point, _NEW_FILE, 0o600))
+        return point
+
+    def close(self) -> None:
+        """Unmount every pin (lazily: a container still holding it keeps its own view) and remove its
+        empty mountpoint; never recursive."""
+        while self.pins:
+            release(self.pins.pop())
+        with contextlib.suppress(OSError):
+            os.rmdir(self.folder)
+
+    def __enter__(self) -> PinSet:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _remove_point(point: Path) -> None:
+    """An (unmounted) mountpoint: an empty folder (``rmdir``) or an empty file (``unlink``). Never
+    recursive: a mountpoint still mounted stays, with a warning."""
+    try:
+        if point.is_dir() and not point.is_symlink():
+            os.rmdir(point)
+        else:
+            os.unlink(point)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("pin %s not removed (%s): still mounted?", point, exc)
+
+
+def release(point: Path) -> None:
+    with contextlib.suppress(OSError):  # EINVAL: not mounted (any more)
+        _unmount(str(point))
+    _remove_point(point)
+
+
+def sweep_stale_pins(root: Path = PIN_ROOT) -> list[str]:
+    """Release the pins of runners that are gone (their pid ended, or is another process now); return
+    the folders released. Only root can (and does) pin: another user leaves them alone."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        sets = sorted(os.listdir(root))
+    except OSError:
+        return []
+    swept = []
+    for name in sets:
+        pid, _, rest = name.partition("-")
+        started = rest.partition("-")[0]
+        if pid.isdigit() and _start_time(int(pid)) == started:
+            continue  # its runner still runs
+        folder = root / name
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for point in sorted(os.listdir(folder)):
+            release(folder / point)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+        swept.append(str(folder))
+    return swept
