@@ -58,6 +58,7 @@ def checkout_runner(tmp_path: Path, request: pytest.FixtureRequest) -> PageRunne
         (tmp_path / "shared" / "azureml-examples").symlink_to(EXAMPLES)
     home = tmp_path / "home"
     home.mkdir()
+    (tmp_path / "workspace").mkdir()  # an empty folder: a new workspace (a missing one is refused by readers)
     env = page_env(home, {
         "RUNNER_WORKSPACE": str(tmp_path / "workspace"),
         "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),

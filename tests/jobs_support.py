@@ -27,6 +27,16 @@ def cli(ws: Path, *args: str, timeout: float = 240, check: bool = False,
     return result
 
 
+SUMMARY = "\nExecution Summary\n"
+
+
+def job_log(stdout: str) -> str:
+    """The job's log from a ``--stream`` run's stdout: what comes before its Execution Summary (printed
+    after the log on stdout, as ``az ml job create --stream`` does)."""
+    assert SUMMARY in stdout, f"no Execution Summary on stdout:\n{stdout}"
+    return stdout[:stdout.index(SUMMARY)]
+
+
 def spawn(ws: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([*RUNNER, "--workspace", str(ws), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -41,6 +41,9 @@ def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str |
     return "host", "host network: direct bindings reach their store, and the engine has no default network"
 
 
+MERGED_STREAMS = 'exec "$0" -c "$1" 2>&1'
+
+
 def container_args(
     plan: RunPlan,
     mounts: Sequence[BindMount],
@@ -58,7 +61,11 @@ def container_args(
     environment = {**plan.env, **(env or {}), **extra.pop("environment", {})}
     kwargs: dict[str, Any] = {
         "image": image.id if image and image.id else plan.image,
-        "entrypoint": [shell, "-c"],
+        # `shell -c COMMAND` with its stderr sent to its stdout first: one pipe keeps the order lines
+        # were written in (Docker copies a container's two pipes to its log separately, and reorders
+        # them); the command still runs as `shell -c COMMAND` ($0 is the shell), as with the process
+        # backend (stderr=STDOUT)
+        "entrypoint": [shell, "-c", MERGED_STREAMS, shell],
         "command": [plan.command],
         "working_dir": plan.working_dir or CONTAINER_WORKDIR,
         "environment": environment,

@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 PROBE_LABEL = "runner.probe"
 SHELLS = ("/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh")
 BUILD_TAG_PREFIX = "runner-build/"
-DOCKER_HINT = "start the engine with `bash scripts/provision.sh` (or use --backend process)"
+# run from a checkout of runner (not an installed package): its provisioning script starts an engine
+_PROVISION = Path(__file__).resolve().parents[2] / "scripts" / "provision.sh"
+DOCKER_HINT = ("start the Docker engine (`sudo systemctl start docker`, or Docker Desktop) and check "
+               "DOCKER_HOST, or run the job on the host with --backend process"
+               + ("; in a checkout of runner, `bash scripts/provision.sh` starts one" if _PROVISION.is_file()
+                  else ""))
 
 
 def context_hash(context: Path, dockerfile: str | None) -> str:

@@ -13,6 +13,7 @@ options cannot: the command collects it from its extra arguments (``add_argument
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from typer.core import TyperCommand
@@ -20,7 +21,7 @@ from typer.core import TyperCommand
 if TYPE_CHECKING:  # typer >= 0.16 vendors click: its commands' Context type (not imported at run time)
     from typer._click.core import Context
 
-from runner.errors import SpecError
+from runner.errors import ResolveError, SpecError
 from runner.spec.names import check_label
 
 UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
@@ -123,3 +124,22 @@ def version_or_label(version: str | None, label: str | None, *, noun: str, name:
 def which_versions(version: str | None) -> str:
     """What an archive or restore changed, for its one line: `` version 2`` or `` (every version)``."""
     return f" version {version}" if version else " (every version)"
+
+
+def check_local_path(path: str | None, *, allowed: str) -> None:
+    """A local ``--path`` (no scheme) given on the command line must exist; said with a hint for the command
+    line (relative to the current directory), before anything is registered. ``allowed``: what else
+    ``--path`` takes (``"an azureml:// URI, runs:/ or a URL"``)."""
+    if not path or ":" in path.split("/", 1)[0]:  # azureml:..., runs:/..., https://...: resolved later
+        return
+    local = Path(path).expanduser()
+    if local.exists():
+        return
+    full = local.absolute()
+    parent = next((p for p in full.parents if p.is_dir()), None)
+    names = sorted(p.name for p in parent.iterdir())[:15] if parent is not None else []
+    near = f"; the nearest existing folder '{parent}' contains: {', '.join(names) or 'nothing'}" \
+        if parent else ""
+    raise ResolveError(f"'{path}' does not exist", field="--path",
+                       hint=f"give an existing local file or folder (a relative path is relative to the "
+                            f"current directory, {Path.cwd()}), or {allowed}{near}")

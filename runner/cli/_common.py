@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 @dataclass
 class CliState:
     workspace: str | None = None
+    workspace_source: str = "--workspace"  # or RUNNER_WORKSPACE: where the workspace was named
     debug: bool = False
     quiet: bool = False
 
@@ -30,13 +31,24 @@ STATE = CliState()
 _console: Console | None = None
 
 
+# a table printed to a pipe or a file (a CI log) is as wide as its widest row: never cut to 80 columns
+UNBOUNDED_WIDTH = 100_000
+
+
 def console() -> Console:
-    """The shared rich console, created on first use (rich is not imported at CLI start-up)."""
+    """The shared rich console, created on first use (rich is not imported at CLI start-up). Not on a
+    terminal (and without COLUMNS) nothing is truncated or wrapped; with ``NO_COLOR`` (set and not empty,
+    https://no-color.org) no style at all is printed, bold included (rich alone drops only colours)."""
     global _console
     if _console is None:
+        import os
+
         from rich.console import Console  # rich is not imported at CLI start-up
 
-        _console = Console()
+        piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+        plain = bool(os.environ.get("NO_COLOR"))
+        _console = Console(width=UNBOUNDED_WIDTH if piped else None, no_color=plain or None,
+                           color_system=None if plain else "auto")
     return _console
 
 

@@ -15,7 +15,14 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, SeveralValues, one_of, parse_update, which_versions
+from runner.cli._assets import (
+    EXTRA_ARGS,
+    SeveralValues,
+    check_local_path,
+    one_of,
+    parse_update,
+    which_versions,
+)
 from runner.cli._common import OUTPUT, OutputFormat, client, emit
 from runner.cli.model import parse_pairs
 from runner.errors import SpecError
@@ -57,6 +64,7 @@ def create(
             raise SpecError("give --file, or --name and --path",
                             hint="runner data create --name iris --path ./data/ --type uri_folder "
                                  "(or --file data.yml)")
+        check_local_path(path, allowed="an azureml:// URI or a storage URL")
         data = Data.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_data_fields(data)
     emit(client().data.create(data).to_dict(), output, _COLUMNS)

@@ -10,8 +10,9 @@ containers and mounts removed). ``create`` without ``--stream`` starts a backgro
 the job name; with ``--stream`` it runs the job here, follows its log, and exits 0 for Completed,
 1 for Failed and 3 for Canceled (Ctrl-C cancels the job: it is stopped, its outputs finalized).
 
-``-o json`` makes stdout exactly one JSON document (the job record). With ``--stream`` the job's log
-then goes to stderr, next to the execution summary, so ``runner job create --stream -o json | jq`` works.
+With ``--stream`` (and in ``job stream``) the job's log and then its Execution Summary go to stdout, as
+``az ml job create --stream`` prints them. ``-o json`` makes stdout exactly one JSON document (the job
+record): the log and the summary then go to stderr, so ``runner job create --stream -o json | jq`` works.
 (``az ml job create --stream -o json`` prints the streamed log and the JSON on the same stdout.)
 
 The job machinery (the spec models, the workspace, the lifecycle) is imported by the command that
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 
 EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
+EXIT_NOT_STARTED = 4  # the job could not be started: the Docker engine or its image was not there
 OUTPUT_HELP = "Output format: table (default) or json."
 READ_FORMATS = ("table", "json", "yaml")  # show and list
 READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
@@ -131,7 +133,9 @@ def _echo_stderr(chunk: bytes) -> None:
     sys.stderr.buffer.flush()
 
 
-def _summary(record: JobRecord) -> None:
+def _summary(record: JobRecord, *, err: bool = False) -> None:
+    """The Execution Summary after a followed job's log, where its log went: stdout, as ``az ml job
+    create --stream`` prints it (``err``: stderr, when stdout holds the ``-o json`` record)."""
     lines = ["", "Execution Summary", "=================", f"RunId: {record.name}",
              f"Status: {record.status.value}"]
     if record.exit_code is not None:
@@ -145,11 +149,13 @@ def _summary(record: JobRecord) -> None:
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
     lines += pipeline_view.summary_lines(record)
-    typer.echo("\n".join(lines), err=True)
+    typer.echo("\n".join(lines), err=err)
 
 
 def _exit_for(record: JobRecord) -> None:
     code = EXIT_FOR_STATUS.get(record.status.value, 1)
+    if code == 1 and record.extra.get("not_started"):  # (runner.jobs.run.NOT_STARTED)
+        code = EXIT_NOT_STARTED
     if code:
         raise typer.Exit(code)
 
@@ -205,7 +211,7 @@ def create(
                                       allow_unsafe_docker_args=allow_unsafe_docker_args)
         if output == "json":
             _common.print_json(_as_json(record))
-        _summary(record)
+        _summary(record, err=output == "json")
         _exit_for(record)
         return
     record = ops.create_or_update(spec, name=name, backend=backend,
@@ -269,7 +275,7 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1
 @app.command("stream")
 def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
     """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
-    typer.echo(f"RunId: {name}", err=True)
+    typer.echo(f"RunId: {name}")  # on stdout with the log and the summary, as `az ml job stream`
     record = _operations().stream(name, echo=_echo, raise_on_failure=False)
     _summary(record)
     _exit_for(record)

@@ -21,7 +21,7 @@ import typer.main
 
 import runner.cli.job  # noqa: F401
 from runner import __version__
-from runner.cli import _common
+from runner.cli import _common, _workspace
 from runner.cli.cache import app as cache_app
 from runner.cli.component import app as component_app
 from runner.cli.compute import app as compute_app
@@ -76,8 +76,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     workspace: str = typer.Option(None, "--workspace", "-w", envvar="RUNNER_WORKSPACE",
-                                  help="Workspace directory (default: ~/.local/share/runner)."),
+                                  help="Workspace directory (default: ~/.local/share/runner). A folder "
+                                       "that does not exist is created by the create commands (and job "
+                                       "validate), refused by the others."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
@@ -88,6 +91,9 @@ def _root(
                         hint="give a workspace directory (--workspace DIR), or leave the option out for "
                              "RUNNER_WORKSPACE or the default (~/.local/share/runner)")
     _common.STATE.workspace = workspace
+    _common.STATE.workspace_source = (
+        "RUNNER_WORKSPACE" if getattr(ctx.get_parameter_source("workspace"), "name", "") == "ENVIRONMENT"
+        else "--workspace")
     _common.STATE.debug = debug
     _common.STATE.quiet = quiet
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
@@ -127,8 +133,11 @@ environment:
 @functools.cache
 def click_command() -> Callable[[], Any]:
     """The click command tree typer builds from ``app`` (~20 ms of work that ``app()`` would redo on
-    every call; built once, it is also what the warm fork server hands to every command it forks)."""
-    return typer.main.get_command(app)
+    every call; built once, it is also what the warm fork server hands to every command it forks).
+    Every command first checks the workspace it was given (``runner.cli._workspace``)."""
+    command = typer.main.get_command(app)
+    _workspace.guard_tree(command)
+    return command
 
 
 def warm() -> None:

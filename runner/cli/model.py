@@ -7,7 +7,14 @@ from enum import StrEnum
 import typer
 
 from runner.cli import _common
-from runner.cli._assets import EXTRA_ARGS, SeveralValues, one_of, parse_update, which_versions
+from runner.cli._assets import (
+    EXTRA_ARGS,
+    SeveralValues,
+    check_local_path,
+    one_of,
+    parse_update,
+    which_versions,
+)
 from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
 from runner.errors import SpecError
 
@@ -64,6 +71,7 @@ def create(
             raise SpecError("give --file, or --name and --path",
                             hint="runner model create --name my-model --path ./model.pkl "
                                  "(or --file model.yml)")
+        check_local_path(path, allowed="an azureml:// URI, runs:/<run>/<path> or a URL")
         model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_model_fields(model)
     created = client(registry_name).models.create(model)

@@ -36,6 +36,9 @@ def steps_of(record: JobRecord) -> dict[str, dict[str, Any]]:
 
 
 def _step_text(state: dict[str, Any]) -> str:
+    """A step's end, naming only jobs that exist: a skipped or never started step made none."""
+    if state.get("status") in ("Skipped", "NotStarted"):  # (runner.pipelines.record: no job record)
+        return f"{state['status']}  (no job{': ' + state['note'] if state.get('note') else ''})"
     text = f"{state.get('status')}  job {state.get('job')}"
     if state.get("reused_from"):
         text += f"  (reused from job {state['reused_from']})"

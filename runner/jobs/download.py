@@ -25,7 +25,8 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
     if held_back:
         kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
         why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
-        raise JobError(f"job '{record.name}' failed and {why}: its outputs were never uploaded and stayed "
+        ended = "failed" if record.status is JobStatus.FAILED else f"ended {record.status.value}"
+        raise JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
                        f"staged ({kept})",
                        hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
     written: list[Path] = []

@@ -235,5 +235,8 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
                  f"{record.status.value}{kept}")
     extra = dict(record.extra)
     extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
+    if staged:  # what `job download` says of them: never uploaded, and where they are (runner.jobs.download)
+        extra["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
+        extra["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"
     return ws.update_job(record.name, ending=True, status=status, ended_at=utcnow(), error=error,
                          outputs_partial=any(folder.name != ARTIFACTS for folder in staged), extra=extra)

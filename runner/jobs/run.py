@@ -25,7 +25,7 @@ from typing import Any
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import RunnerError, StorageError
+from runner.errors import BackendError, RunnerError, StorageError
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
@@ -49,6 +49,7 @@ from runner.workspace.transfers import is_no_space, no_space_error
 
 log = logging.getLogger(__name__)
 
+NOT_STARTED = "not_started"  # extra key: the job's command never ran (the engine or image was not there)
 LATE_CANCEL = "late_cancel"  # extra key: a cancel that arrived after the command had ended
 LINKS_NOT_FOLLOWED = "links_not_followed"  # extra key: links the job left in its folders, and what was done
 LATE_CANCEL_NOTE = ("a cancel arrived after the job's command had ended, while its outputs were being "
@@ -119,6 +120,8 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
                                   outputs_partial=_outputs_partial(tracker, JobStatus.CANCELED))
         except RunnerError as err:
             log.debug("job %s failed", name, exc_info=True)
+            if isinstance(err, BackendError) and "Running" not in tracker.extra.get("status_times", {}):
+                tracker.extra[NOT_STARTED] = True  # no engine, no image, no container: `job create` exits 4
             return tracker.finish(JobStatus.FAILED, error=err.render(),
                                   outputs_partial=_outputs_partial(tracker, JobStatus.FAILED))
         except OSError as exc:

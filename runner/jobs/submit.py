@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.backends import get_backend
-from runner.errors import JobError, ResolveError, SpecError
+from runner.errors import JobError, RegistryError, ResolveError, SpecError
 from runner.jobs.direct_creds import written_datastores
 from runner.jobs.taken import taken_version
 from runner.modes import Mode, PathKind
@@ -87,6 +87,9 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
         environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
                       outputs=outputs, environment=environment)
+    stand_in = _stand_in(workspace, spec.environment)
+    if stand_in:  # in the plan (job validate) and the record's warnings
+        plan = replace(plan, warnings=(*plan.warnings, stand_in))
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
     refuse_taken_versions(spec, workspace)
     writes = written_datastores(plan.outputs, outputs)
@@ -109,6 +112,20 @@ def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapp
             raise err.located(*spec.field_location("outputs", binding.name, "path")) from err
 
 
+def _stand_in(workspace: Workspace, environment: object) -> str | None:
+    """A warning when a built-in stand-in for a curated environment has another scikit-learn than the
+    curated one (``sklearn-1.0`` runs on the provisioned image, which has scikit-learn 1.5)."""
+    if not isinstance(environment, str):
+        return None
+    with contextlib.suppress(ResolveError):
+        record = EnvironmentStore(workspace).lookup(environment)
+        if record is not None and record.builtin and "the curated one has" in (record.description or ""):
+            return (f"environment '{environment.strip()}' runs on {record.image}, which stands in for "
+                    f"Azure's curated {record.name} ({record.description}); map it to a matching image with "
+                    f"`runner environment create --name {record.name} --image IMAGE`")
+    return None
+
+
 def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
     """An output whose ``name`` + ``version`` is registered already is refused at its ``version:`` line
     before anything runs (registering it again fails: versions are immutable). Checked again when the
@@ -119,7 +136,8 @@ def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
         taken = taken_version(workspace, target, name, field=written) if target is not None else None
         if taken is not None:
             field, where = spec.field_location("outputs", name, "version")
-            raise SpecError(taken.message, field=field, where=where, hint=taken.hint)
+            # a registry rule (exit 1), not an invalid file: the same YAML ran before the version existed
+            raise RegistryError(taken.message, field=field, where=where, hint=taken.hint)
 
 
 def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from runner.errors import JobError, ResolveError, SpecError
+from runner.errors import JobError, RegistryError, ResolveError, SpecError
 from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
 from runner.modes import AssetType
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
@@ -46,7 +46,7 @@ Locations = dict[str, dict[str, str]]  # step -> output -> where it will be writ
 def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
     try:
         yield
-    except (ResolveError, SpecError) as err:
+    except (ResolveError, SpecError, RegistryError) as err:
         # the step's field as written (jobs.<step>.<field>); an error located already names it so too
         field, where = spec.field_location(*field_path) if field_path else (f"jobs.{step}", spec.where())
         located = err.located(field, where)

@@ -25,6 +25,7 @@ def full_ws(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The workspace, on the small disk."""
     ws = small_disk / "ws"
     monkeypatch.setenv("RUNNER_WORKSPACE", str(ws))
+    ws.mkdir()  # an empty folder is a new workspace: the first command sets it up
     cli(ws, "job", "list", check=True)  # created
     return ws
 

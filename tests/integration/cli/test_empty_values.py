@@ -36,6 +36,7 @@ def test_an_empty_workspace_variable_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "RUNNER_WORKSPACE" in result.stderr and "hint:" in result.stderr
     assert not (tmp_path / ".local").exists()  # the default workspace was not created
+    (tmp_path / "ws").mkdir()  # (a missing one is refused by model list: tests/.../test_workspace_exists.py)
     ok = _runner("--workspace", str(tmp_path / "ws"), "model", "list", env={"RUNNER_WORKSPACE": ""},
                  home=tmp_path)
     assert ok.returncode == 0, ok.stderr  # an explicit --workspace wins over the empty variable

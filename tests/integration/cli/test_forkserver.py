@@ -112,7 +112,7 @@ def test_command_runs_in_a_child_of_the_server_with_the_clients_env_cwd_and_stre
     out, err = client.communicate(timeout=120)
     assert client.returncode == 1, err  # the job failed: the client exits as the command did
     assert f"var=hello cwd={workspace_dir / 'jobs' / 'fs1' / 'code'}" in out
-    assert "Status: Failed" in err and "Exit code: 3" in err
+    assert "Status: Failed" in out and "Exit code: 3" in out
 
 
 @pytest.mark.parametrize("args", [("--version",), ("job", "show", "--name", "nope"), ("no-such-command",),
@@ -131,9 +131,9 @@ def test_ctrl_c_is_forwarded_and_cancels_the_job(server: Server, tmp_path: Path,
     client = server.spawn("job", "create", "--file", str(job), "--stream", "--name", "fs2")
     assert _running(workspace_dir, "fs2")["runner_pid"] != client.pid
     client.send_signal(signal.SIGINT)
-    _out, err = client.communicate(timeout=60)
+    out, err = client.communicate(timeout=60)
     assert client.returncode == 3, err
-    assert "Status: Canceled" in err
+    assert "Status: Canceled" in out
     assert show(workspace_dir, "fs2")["status"] == "Canceled"
 
 
@@ -205,8 +205,8 @@ def test_sigterm_is_forwarded_and_cancels_the_job(server: Server, tmp_path: Path
         runner_pid = _running(workspace_dir, name)["runner_pid"]
         assert (runner_pid != client.pid) == (name == "fst1")  # served, then in process
         client.send_signal(signal.SIGTERM)
-        _out, err = client.communicate(timeout=60)
-        assert "Status: Canceled" in err
+        out, _err = client.communicate(timeout=60)
+        assert "Status: Canceled" in out
         assert show(workspace_dir, name)["status"] == "Canceled"
         outcomes.append(client.returncode)
     assert outcomes[0] == outcomes[1] == 3

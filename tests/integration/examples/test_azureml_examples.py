@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, datastore_file, sha256_tree
+from jobs_support import cli, datastore_file, job_log, sha256_tree
 from repo_paths import EXAMPLES, REPO
 
 from runner.spec.yamlio import load_yaml
@@ -57,7 +57,7 @@ def run_example(ws: Path, yml: Path, job: str, *sets: str) -> str:
     assert result.returncode == 0, f"{yml.name} failed:\n{result.stdout}\n{result.stderr}"
     record = json.loads(cli(ws, "job", "show", "--name", job, "-o", "json", check=True).stdout)
     assert record["status"] == "Completed" and record["exit_code"] == 0
-    return result.stdout
+    return job_log(result.stdout)
 
 
 MODEL_FILES = ["MLmodel", "conda.yaml", "input_example.json", "model.pkl", "requirements.txt"]

@@ -95,7 +95,7 @@ def run_sample(ws: Path, yaml_name: str, job: str, *sets: str) -> str:
         args += ["--set", value]
     result = cli(ws, *args, timeout=280)
     assert result.returncode == 0, f"{yaml_name} failed:\n{result.stdout}\n{result.stderr}"
-    assert "Status: Completed" in result.stderr
+    assert "Status: Completed" in result.stdout
     assert show_json(ws, "job", job)["status"] == "Completed"
     return result.stdout
 

@@ -43,7 +43,7 @@ def test_completed_job_records_everything(ws: Path, tmp_path: Path, docker_clien
     result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "ok1")
     assert result.returncode == 0, result.stderr
     assert "hello from code /mnt/runner/code" in result.stdout
-    assert "Status: Completed" in result.stderr
+    assert "Status: Completed" in result.stdout  # after the log, as az ml job create --stream
     record = show(ws, "ok1")
     assert record["status"] == "Completed" and record["exit_code"] == 0 and record["error"] is None
     assert record["image"] == "runner/python:3.11" and record["image_id"].startswith("sha256:")
@@ -123,8 +123,9 @@ def test_missing_image_is_a_clear_error(ws: Path, tmp_path: Path) -> None:
           image: runner/does-not-exist:1
         """)
     result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "noimg")
-    assert result.returncode == 1
-    assert "image 'runner/does-not-exist:1' is not available locally" in result.stderr
+    assert result.returncode == 4  # the job could not be started (not a failed command: 1)
+    assert show(ws, "noimg")["extra"]["not_started"] is True
+    assert "image 'runner/does-not-exist:1' is not available locally" in result.stdout  # (the summary)
     assert "Traceback" not in result.stderr
     record = show(ws, "noimg")
     assert record["status"] == "Failed" and "not available locally" in record["error"]

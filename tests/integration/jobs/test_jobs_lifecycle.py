@@ -112,7 +112,7 @@ def test_ctrl_c_on_stream_cancels(ws: Path, tmp_path: Path, docker_client: Any) 
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
-    assert "Status: Canceled" in err
+    assert "Status: Canceled" in out
     assert show(ws, "int1")["status"] == "Canceled"
     assert datastore_file(ws, "azureml/int1/o/part.txt").read_text() == "partial\n"
     assert_no_leftovers(docker_client, ws, "int1")
@@ -301,4 +301,4 @@ def test_cancel_after_the_command_ended_does_not_interrupt_finalization(
     assert_no_leftovers(docker_client, ws, "late1")
     streamed = cli(ws, "job", "stream", "--name", "late1")
     assert streamed.returncode == 0 and "Note: a cancel arrived after the job's command had ended" in (
-        streamed.stderr)
+        streamed.stdout)

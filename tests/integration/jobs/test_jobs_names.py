@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, datastore_file, show, write_job
+from jobs_support import cli, datastore_file, job_log, show, write_job
 
 pytestmark = pytest.mark.docker
 
@@ -33,7 +33,7 @@ def test_a_dashed_output_name_runs(workspace_dir: Path, tmp_path: Path, docker_c
     name = f"dashed-{image.split('/')[1].split(':')[0]}"
     result = cli(workspace_dir, "job", "create", "--file", str(job), "--name", name, "--stream")
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
+    lines = job_log(result.stdout).splitlines()
     assert "alias=/mnt/runner/outputs/trained-model" in lines
     assert lines[-1] == ("1" if image.startswith("runner/python") else "0")  # bash keeps the dashed name
     assert (datastore_file(workspace_dir, f"azureml/{name}/trained-model/model.txt")).read_text() == "alpha\n"

@@ -19,7 +19,9 @@ import pytest
 from jobs_support import cli, create_azure_datastore, show, write_job
 
 DOCKER_MESSAGE = "the Docker engine is not reachable (connection refused)"
-DOCKER_HINT = "hint: start the engine with `bash scripts/provision.sh` (or use --backend process)"
+DOCKER_HINT = ("hint: start the Docker engine (`sudo systemctl start docker`, or Docker Desktop) and check "
+               "DOCKER_HOST, or run the job on the host with --backend process; in a checkout of runner, "
+               "`bash scripts/provision.sh` starts one")
 FUSE_HINT = "hint: check that FUSE works (`ls /dev/fuse`, fusermount3) or use mode: download / upload"
 
 
@@ -50,8 +52,8 @@ def test_docker_unreachable_fails_the_job_before_it_starts(workspace_dir: Path, 
     env = {"DOCKER_HOST": _closed_socket(tmp_path), "RUNNER_FORKSERVER": forkserver}
     result = cli(workspace_dir, "job", "create", "--file", str(job), "--stream", "--name", "nodocker",
                  env=env)
-    assert result.returncode == 1
-    assert f"Error: {DOCKER_MESSAGE}\n  {DOCKER_HINT}" in result.stderr
+    assert result.returncode == 4  # could not be started: not a failed job (1)
+    assert f"Error: {DOCKER_MESSAGE}\n  {DOCKER_HINT}" in result.stdout
     assert "Traceback" not in result.stderr and "the command ran" not in result.stdout
     record = show(workspace_dir, "nodocker")
     assert record["error"] == f"{DOCKER_MESSAGE}\n  {DOCKER_HINT}"
@@ -111,7 +113,7 @@ def test_without_dev_fuse_a_mount_job_fails_before_it_starts(workspace_dir: Path
     assert error.startswith("input 'd' (ro_mount of azureml://datastores/az/paths/data): FUSE mount at ")
     assert "/dev/fuse is missing (load the fuse module or pass --device /dev/fuse)" in error
     assert error.endswith(FUSE_HINT)
-    assert f"Error: {error}" in result.stderr
+    assert f"Error: {error}" in result.stdout
     _never_started(record)
 
 

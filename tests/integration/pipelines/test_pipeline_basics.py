@@ -151,7 +151,7 @@ def test_5c_validates_and_fails_on_its_image(ws: Path) -> None:
     assert "conda_file is ignored" not in validated.stdout  # an image is built from it
     result = cli(ws, "job", "create", "--file", str(folder("5c") / "pipeline.yml"), "--name", "b5c",
                  "--stream")
-    assert result.returncode == 1 and "is not available locally" in result.stderr
+    assert result.returncode == 1 and "is not available locally" in result.stdout  # the summary
 
 
 @pytest.mark.parametrize("prefix", sorted(READ_WHEN_RUN))

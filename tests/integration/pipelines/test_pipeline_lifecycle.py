@@ -73,7 +73,7 @@ def test_outputs_flow_into_inputs(workspace_dir: Path, tmp_path: Path) -> None:
     assert graph["steps"][1]["inputs"][0]["value"] == "azureml://jobs/p1-make/outputs/out"
     result = run(ws, yml, "p1")
     assert "[shout] HELLO" in result.stdout and "[make] made" in result.stdout
-    assert "Status: Completed" in result.stderr
+    assert "Status: Completed" in result.stdout
     assert (datastore(ws, "p1-shout", "out") / "loud.txt").read_text() == "HELLO\n"
     record = show(ws, "p1")
     assert record["status"] == "Completed"
@@ -159,7 +159,7 @@ def test_a_failing_middle_step(workspace_dir: Path, tmp_path: Path, monkeypatch:
     monkeypatch.setenv("RUNNER_PIPELINE_MAX_PARALLEL", "1")  # middle starts before beside
     yml = write_job(tmp_path, FAILING, "pipeline.yml")
     result = run(ws, yml, "f1", code=1)
-    assert "[middle] failing" in result.stdout and "Status: Failed" in result.stderr
+    assert "[middle] failing" in result.stdout and "Status: Failed" in result.stdout
     record = show(ws, "f1")
     assert record["status"] == "Failed"
     assert record["error"].startswith("step middle failed: the command exited with code 3")

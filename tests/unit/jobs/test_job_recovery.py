@@ -30,3 +30,25 @@ def test_process_identity() -> None:
     mine = process_start_time(os.getpid())
     assert mine is not None and mine == process_start_time(os.getpid())
     assert process_start_time(2**22 + 12345) is None
+
+
+def test_downloading_an_output_a_dead_runner_left_staged_says_where_it_is(tmp_path: Path) -> None:
+    import pytest
+
+    from runner.errors import JobError
+    from runner.jobs.download import download_outputs
+
+    ws = Workspace(tmp_path / "ws")
+    outputs = ws.job_dir("killed").outputs
+    (outputs / "out").mkdir(parents=True)
+    (outputs / "out" / "model.bin").write_text("m")
+    record = ws.create_job(JobRecord(name="killed", status=JobStatus.RUNNING, runner_pid=1,
+                                     job_dir=str(ws.job_dir("killed")),
+                                     outputs={"out": "azureml://datastores/workspaceblobstore/paths/azureml/killed/out/"}))
+    ended = mark_lost(ws, record)
+    with pytest.raises(JobError) as refused:
+        download_outputs(ws, ended, ["out"], tmp_path / "dl")
+    text = refused.value.render()
+    assert "before writing it" not in text
+    assert "never uploaded" in text and "runner process" in text and str(outputs / "out") in text
+    assert f"cp -r {outputs / 'out'} DEST" in text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SpecError
+from runner.errors import RegistryError
 from runner.pipelines.submit import plan_pipeline
 from runner.spec.data import Data
 from runner.spec.pipeline import load_pipeline_spec
@@ -60,7 +60,7 @@ def test_a_steps_taken_version_is_named_as_written(ws: Workspace, tmp_path: Path
     text = text.replace('"KEEP"', '"1"' if step == "keep" else '"3"')
     path = tmp_path / "pipeline.yml"
     path.write_text(textwrap.dedent(text))
-    with pytest.raises(SpecError) as refused:
+    with pytest.raises(RegistryError) as refused:
         plan_pipeline(ws, load_pipeline_spec(path), name="p1")
     err = refused.value
     field = f"jobs.{step}.outputs.{output}.version"

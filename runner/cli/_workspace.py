@@ -1,0 +1,95 @@
+"""Which workspace folder a command may use: a workspace named explicitly (``--workspace`` or
+``RUNNER_WORKSPACE``) that does not exist is a mistake to report, not an empty workspace to show.
+
+* The commands that create something in the workspace (``CREATING``: ``job create``, ``model create``,
+  ``datastore create``, ..., and ``job validate``, which resolves a job against it) create a missing
+  workspace folder, and say so once on stderr.
+* Every other command (list, show, download, stream, cancel, update, delete, ``cache``, ``ui``) refuses
+  a folder that does not exist, or that exists and holds something other than a workspace.
+* An existing empty folder (``mktemp -d``) is a new, empty workspace for every command.
+* The default workspace (neither option nor variable given) cannot be mistyped: it is created on first
+  use, as before.
+
+``guard`` wraps every command of the click tree once (``runner.cli.main.click_command``).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.cli import _common
+from runner.errors import ResolveError
+
+CREATING = frozenset({
+    "job create", "job validate", "model create", "data create", "datastore create", "environment create",
+    "component create", "compute create",
+})
+# what a workspace folder holds (runner.workspace.db.Workspace): its database, or the layout made first
+_MARKERS = ("runner.db", "jobs", "datastores")
+_CREATE_HINT = ("a command that creates something creates it (`runner job create`, `runner model create`, "
+                "`runner datastore create`, ...), and `mkdir -p DIR` makes an empty one")
+
+
+def explicit_workspace() -> tuple[Path, str] | None:
+    """The workspace folder the user named and where (the option or the variable), else None."""
+    if _common.STATE.workspace is None:
+        return None
+    return Path(_common.STATE.workspace).expanduser().absolute(), _common.STATE.workspace_source
+
+
+def check(command: str) -> Path | None:
+    """Refuse the named workspace for ``command`` (``"job list"``) when it cannot be the one meant; the
+    folder a creating command will create (to say so after it did), else None."""
+    named = explicit_workspace()
+    if named is None:
+        return None
+    root, source = named
+    if not root.exists():
+        if command in CREATING:
+            return root
+        raise ResolveError(f"workspace {root} does not exist (given by {source})",
+                           hint=f"check the path in {source}; {_CREATE_HINT}")
+    if not root.is_dir():
+        raise ResolveError(f"workspace {root} is not a folder (given by {source})",
+                           hint=f"give a workspace folder in {source}")
+    if any((root / marker).exists() for marker in _MARKERS) or not any(root.iterdir()):
+        return None
+    raise ResolveError(f"{root} is not a runner workspace (given by {source}): it holds other files and no "
+                       "runner.db",
+                       hint=f"check the path in {source}: give a workspace folder, or a new or empty one "
+                            "for a new workspace")
+
+
+def guard(command: Any, path: str) -> None:
+    """Make the click ``command`` (its path below ``runner``: ``"job list"``) check its workspace first."""
+    callback = command.callback
+    if callback is None or getattr(callback, "_workspace_checked", False):
+        return
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        created = check(path)
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            if created is not None and created.is_dir():
+                print(f"note: created workspace {created}", file=sys.stderr)
+
+    checked._workspace_checked = True  # type: ignore[attr-defined]
+    command.callback = checked
+
+
+def guard_tree(root: Any) -> None:
+    """``guard`` every command below ``root`` (a group's own callback is not a command)."""
+    pending: list[tuple[str, Any]] = [("", root)]
+    while pending:
+        prefix, command = pending.pop()
+        subcommands: dict[str, Any] = getattr(command, "commands", {})
+        if not subcommands:
+            guard(command, prefix)
+        for name, sub in subcommands.items():
+            pending.append((f"{prefix} {name}".strip(), sub))
+

@@ -1,0 +1,21 @@
+"""A local ``--path`` that does not exist (``model create``, ``data create``) is named with a hint for the
+command line (relative to the current directory), not for a job YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jobs_support import cli
+
+
+@pytest.mark.parametrize("kind", ["model", "data"])
+def test_a_missing_local_path_gets_a_command_line_hint(workspace_dir: Path, tmp_path: Path,
+                                                       kind: str) -> None:
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "model.pkl").write_text("m")
+    result = cli(workspace_dir, kind, "create", "--name", "m", "--path", str(tmp_path / "here" / "modle.pkl"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"error: --path: '{tmp_path / 'here' / 'modle.pkl'}' does not exist")
+    assert "job YAML" not in result.stderr
+    assert "relative to the current directory" in result.stderr and "model.pkl" in result.stderr
