@@ -141,6 +141,8 @@ _PATH_STYLE = re.compile(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|loc
 
 # a URL (scheme://...) up to its query string; the query runs to a fragment or whitespace
 _QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
+# a URL's user info with a password (scheme://user:password@host): the password runs to the last '@'
+_PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[^\s/?#'\"]*@")
 
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
@@ -172,6 +174,16 @@ def without_query(text: str) -> str:
     """``text`` with the query string of a URL in it replaced (``?<query removed>``): a query can be a
     secret (a SAS token, a pre-signed URL's signature), so a message never shows one."""
     return _QUERY.sub(r"\g<url>?<query removed>", text)
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password in a URL's user info replaced (``scheme://user:***@host``)."""
+    return _PASSWORD.sub(r"\g<user>***@", text)
+
+
+def has_password(text: str) -> bool:
+    """Whether a URL in ``text`` has a password in its user info (``scheme://user:password@host``)."""
+    return _PASSWORD.search(text) is not None
 
 
 def _refuse_query(value: str, field: str | None) -> None:

@@ -22,8 +22,8 @@ put the endpoint into ``AZURE_STORAGE_CONNECTION_STRING`` (``BlobEndpoint=``) an
 ``AZURE_STORAGE_BLOB_ENDPOINT`` for scripts that use the Azure SDK directly. ``fsspec`` datastores export
 ``FSSPEC_<PROTOCOL>`` (JSON storage options), which fsspec reads at import (``fsspec.config``).
 
-Secrets are ``SecretStr``: they never appear in reprs or logs (``runner.workspace.datastores`` redacts
-them for ``show`` and the database).
+Secrets (``SecretStr``, fsspec ``storage_options``) never appear in reprs or logs; ``runner.workspace.
+datastores`` masks them for ``show`` and the database. A URL never holds one (a query, a password).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field
 
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
-from runner.uris import without_query
+from runner.uris import has_password, without_password, without_query
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
@@ -388,12 +388,17 @@ def datastore_from_dict(data: dict[str, Any]) -> AnyDatastore:
 
 
 def _without_secret_query(value: str | None, field: str) -> str | None:
-    """A datastore's URL is shown by ``datastore show`` and kept with its configuration, not its
-    secrets: a query string there (often a SAS token) is refused, and never echoed."""
+    """A datastore's URL is shown and kept with its configuration, not its secrets: a query string there
+    (often a SAS token) or a password is refused, and never echoed."""
     if value is not None and "?" in value:
-        raise runner_error(f"{field} '{without_query(value)}' has a query string: a SAS token or other "
-                           "secret there would be shown and stored with the configuration",
+        raise runner_error(f"{field} '{without_password(without_query(value))}' has a query string: a SAS "
+                           "token or other secret there would be shown and stored with the configuration",
                            "give the URL without its query, and the SAS token as credentials: sas_token: "
                            "(kept in the workspace's owner-only secrets), or fsspec credentials in "
                            "storage_options")
+    if value is not None and has_password(value):  # shown, kept, and in every URL a job records
+        raise runner_error(f"{field} '{without_password(value)}' has a password (user:password@): it would "
+                           "be shown and stored with the configuration", "give the URL without it, and it in "
+                           "storage_options (owner-only secrets, shown as ***): username/password for ftp, "
+                           "sftp, smb; client_kwargs: {headers: {Authorization: ...}} for http(s)")
     return value

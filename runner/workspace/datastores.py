@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from runner.errors import ResolveError, SpecError
 from runner.spec.validation import RUNNER_ERROR
 from runner.spec.yamlio import load_yaml
+from runner.uris import without_password
 from runner.workspace.datastore_kinds import (
     DATASTORE_TYPES,
     AnyDatastore,
@@ -79,9 +80,21 @@ def public_dict(ds: AnyDatastore) -> dict[str, Any]:
             if key in ("account_key", "sas_token", "client_secret") and value is not None:
                 data["credentials"][key] = REDACTED
     if isinstance(ds, FsspecDatastore):
-        data["storage_options"] = {k: REDACTED if _looks_secret(k) else v
-                                   for k, v in ds.storage_options.items()}
+        data["storage_options"] = masked(ds.storage_options)
     return data
+
+
+def masked(value: Any, *, secret: bool = False) -> Any:
+    """``value`` (storage options: mappings, lists, strings) with every value under a secret-looking key
+    replaced by ``***``, at any depth (``client_kwargs: {headers: {Authorization: ...}}``), and the
+    password of any URL in a string (``user:***@host``)."""
+    if isinstance(value, dict):
+        return {k: masked(v, secret=secret or _looks_secret(str(k))) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v, secret=secret) for v in value]
+    if secret and value is not None and not isinstance(value, bool):
+        return REDACTED
+    return without_password(value) if isinstance(value, str) else value
 
 
 def credential_kind(ds: AnyDatastore) -> str:
@@ -101,10 +114,16 @@ def credential_kind(ds: AnyDatastore) -> str:
     return "default_azure_credential"
 
 
+# parts of the names of storage options (and headers) that hold secrets: account_key, api_key, secret,
+# client_secret, token, password, passwd, passphrase, credential(s), connection_string, sas, sig(nature),
+# Authorization / Proxy-Authorization / X-Auth-Token, Cookie, private_key, session
+_SECRET_WORDS = ("key", "secret", "token", "passw", "passphrase", "credential", "connection", "sas", "sig",
+                 "auth", "cookie", "private", "session")
+
+
 def _looks_secret(key: str) -> bool:
     lowered = key.lower()
-    return any(w in lowered for w in ("key", "secret", "token", "password", "credential", "connection",
-                                      "sas", "sig"))
+    return any(w in lowered for w in _SECRET_WORDS)
 
 
 def join_under_root(root: str, relative: str, *, datastore: str) -> str:
@@ -206,7 +225,8 @@ class DatastoreStore:
         if name == DEFAULT_DATASTORE:
             raise ResolveError(f"the default datastore '{DEFAULT_DATASTORE}' cannot be deleted",
                                hint="create a datastore with that name to point it somewhere else")
-        self.get(name)  # unknown -> ResolveError listing what exists
+        if name not in self.names():  # not loaded: one saved by an older runner may not be valid any more
+            self.get(name)  # unknown -> ResolveError listing what exists
         with self.workspace.transaction() as conn:
             conn.execute("DELETE FROM datastores WHERE name = ?", (name,))
         self._secret_file(name).unlink(missing_ok=True)

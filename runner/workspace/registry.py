@@ -42,6 +42,7 @@ from runner.workspace.assets import AssetStore, E
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 from runner.workspace.models import ModelStore
+from runner.workspace.private_sources import refuse_private_source
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.transfers import (
@@ -93,6 +94,7 @@ class AssetRegistry(AssetStore[E]):
             self._refuse_existing(self.key(asset.name), asset.version)
         ref = parse_path(asset.path, field="path")
         source = self._source(asset, ref)
+        refuse_private_source(self.workspace, source, noun=self.table.schema.noun)
         self.check_source(asset, source)
         if isinstance(ref, LocalPath):
             return self._create_copied(asset, source)
