@@ -4,7 +4,8 @@ For a remote store the job gets ``source.url`` (an fsspec URL such as ``abfs://c
 ``source.env`` (e.g. ``AZURE_STORAGE_ACCOUNT_NAME`` / ``AZURE_STORAGE_ACCOUNT_KEY`` /
 ``AZURE_STORAGE_CONNECTION_STRING``, which adlfs reads); nothing is copied or mounted. For a local
 datastore the folder is bind-mounted at the same path inside the container, so the URI (the absolute
-path) works there unchanged.
+path) works there unchanged. Once the job is done (its container gone) no file there keeps a set-user-ID
+or set-group-ID bit the job gave it (``drop_set_id_in``): the folder is on the host.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, Source, Target
-from mounts.transfer.nofollow import make_target_folder
+from mounts.transfer.nofollow import drop_set_id_in, make_target_folder
 
 
 def _local_or_uri(local_path: Path | None, url: str, env: Mapping[str, str], read_only: bool) -> Materialized:
@@ -36,10 +37,16 @@ class DirectOutputStrategy:
 
     For a local datastore the target folder is created and bound read-write at the same path. No link
     below the datastore's root is followed to make it (a job may have made one there, to be given the
-    folder it points to): such a link is refused (``LinkNotFollowed``)."""
+    folder it points to): such a link is refused (``LinkNotFollowed``). On exit (the job ended, however)
+    its files are cleared of set-user-ID and set-group-ID bits."""
 
     @contextmanager
     def materialize(self, target: Target, workdir: Path) -> Iterator[Materialized]:
-        if target.local_path is not None:
-            make_target_folder(target)
-        yield _local_or_uri(target.local_path, target.url, target.env, read_only=False)
+        if target.local_path is None:
+            yield _local_or_uri(None, target.url, target.env, read_only=False)
+            return
+        make_target_folder(target)
+        try:
+            yield _local_or_uri(target.local_path, target.url, target.env, read_only=False)
+        finally:
+            drop_set_id_in(target)

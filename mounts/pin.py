@@ -15,6 +15,9 @@ view of the job's data, and a recursive delete through it would delete that data
 (``MNT_DETACH``) once the container is gone and its empty mountpoint removed with ``os.rmdir`` (a file's
 with ``os.unlink``, which never recurses); the pins of a runner that died are swept the same way
 (``sweep_stale_pins``). Without ``CAP_SYS_ADMIN`` (not root) folders are bound by path, as before.
+Before a read-write pin is released its files are cleared of set-user-ID and set-group-ID bits
+(``drop_set_id_below``): the folder the job was given, wherever it is now. The bind itself is not
+``nosuid`` (neither are Docker's binds): that would keep no bit off the disk, where the host runs it.
 
     with PinSet("job1") as pins:
         source = pins.pin_input(Path("/data/ds/shared/x"), within=Path("/data/ds"))
@@ -35,8 +38,8 @@ from pathlib import Path
 from types import TracebackType
 
 from mounts.base import Target
-from mounts.errors import LinkNotFollowed, MountFailed
-from mounts.transfer.nofollow import NoFollowFolders, anchor_of
+from mounts.errors import LinkNotFollowed, MountFailed, MountsError
+from mounts.transfer.nofollow import NoFollowFolders, anchor_of, drop_set_id_below, note_set_id
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class PinSet:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)[:64]
         self.folder = root / f"{os.getpid()}-{_start_time(os.getpid())}-{safe}"
         self.pins: list[Path] = []
+        self.writable: dict[Path, str] = {}  # an output's pin -> its folder: cleared of set-ID bits
         self.enabled = os.geteuid() == 0
 
     def pin_input(self, path: Path, *, within: Path) -> Path:
@@ -153,6 +157,8 @@ class PinSet:
                 return None
             raise MountFailed(f"cannot pin {where} at {point}: {exc}") from exc
         self.pins.append(point)
+        if not read_only:
+            self.writable[point] = where
         if read_only:
             try:
                 _mount(None, str(point), MS_REMOUNT | MS_BIND | MS_RDONLY)
@@ -179,7 +185,11 @@ class PinSet:
         """Unmount every pin (lazily: a container still holding it keeps its own view) and remove its
         empty mountpoint; never recursive."""
         while self.pins:
-            release(self.pins.pop())
+            point = self.pins.pop()
+            if point in self.writable:
+                _clear_set_id(point, self.writable[point])
+            release(point)
+        self.writable.clear()
         with contextlib.suppress(OSError):
             os.rmdir(self.folder)
 
@@ -189,6 +199,22 @@ class PinSet:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _clear_set_id(point: Path, where: str) -> None:
+    """Clear the set-ID bits of the files under an output's pin (its container is gone; ``where``: the
+    folder it pins, as it was pinned); a failure is a warning: every pin is still released."""
+    try:
+        fd = os.open(point, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:  # a file's pin: direct outputs pin folders
+        log.warning("pin %s: its files were not checked for set-user-ID bits (%s)", point, exc)
+        return
+    try:
+        note_set_id(where, drop_set_id_below(fd, where))
+    except (OSError, MountsError) as exc:
+        log.warning("pin %s: its files could not all be checked for set-user-ID bits (%s)", point, exc)
+    finally:
+        os.close(fd)
 
 
 def _remove_point(point: Path) -> None:

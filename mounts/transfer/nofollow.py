@@ -14,12 +14,19 @@ named: the links above it are the user's).
 
 Each folder is opened once while the files under it are moved: the descriptors of the folders on the
 current path are kept (files arrive sorted, so a folder's files come together), the others are closed.
+
+No file put there keeps a set-user-ID or set-group-ID bit: a job runs as root in its container, and a
+set-user-ID root executable of its making in a host folder would run as root for any user of the host.
+A file is cleared of them before it is renamed into place (``drop_set_id``, on the file itself, never
+through a link), a copy never gets them (``without_set_id``), and a ``direct`` output's folder, written in
+place, is cleared once its job ended (``drop_set_id_in``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import stat
@@ -27,9 +34,13 @@ from pathlib import Path
 from types import TracebackType
 
 from mounts.base import Target
-from mounts.errors import LinkNotFollowed
+from mounts.errors import LinkNotFollowed, MountsError
+
+log = logging.getLogger(__name__)
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_PATH_ONLY = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC  # opens no file for reading (a FIFO, a device)
+SET_ID = stat.S_ISUID | stat.S_ISGID
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY_CHUNK = 8 << 20
 
@@ -84,6 +95,11 @@ class NoFollowFolders:
         """Rename ``source`` to ``rel``; from another filesystem, copy it there, then remove it."""
         parent, name = self._parent_of(rel)
         try:
+            drop_set_id(os.fspath(source))
+        except OSError as exc:
+            raise OSError(exc.errno, f"its set-user-ID or set-group-ID bit could not be cleared "
+                                     f"({exc.strerror}): not moved into place", os.fspath(source)) from exc
+        try:
             os.replace(source, name, dst_dir_fd=parent)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
@@ -104,7 +120,7 @@ class NoFollowFolders:
                     _copy_bytes(reader.fileno(), out)
                     if os.fstat(out).st_size != info.st_size:
                         raise OSError(f"copy of {rel} has the wrong size (the file changed while copied)")
-                    os.fchmod(out, stat.S_IMODE(info.st_mode))
+                    os.fchmod(out, without_set_id(info.st_mode))
                     if keep_times:
                         os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
                 finally:
@@ -164,6 +180,124 @@ class NoFollowFolders:
         if is_link:
             return LinkNotFollowed(f"{path} is a symbolic link (a job may have made it): not followed")
         return LinkNotFollowed(f"{path} is not a folder")
+
+
+def without_set_id(mode: int) -> int:
+    """The permission bits of ``mode`` (sticky bit too) without set-user-ID and set-group-ID."""
+    return stat.S_IMODE(mode) & ~SET_ID
+
+
+def drop_set_id(name: str, dir_fd: int | None = None) -> bool:
+    """Clear the set-user-ID and set-group-ID bits of the regular file ``name`` (in ``dir_fd``), never
+    through a link in its own name and never opening it for reading; True when it had one. A link, a
+    folder, a FIFO or a device is left as it is (not a file to run)."""
+    if not os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode & SET_ID:
+        return False  # the common case: one lstat
+    fd = os.open(name, _PATH_ONLY, dir_fd=dir_fd)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode) or not mode & SET_ID:
+            return False
+        os.chmod(f"/proc/self/fd/{fd}", without_set_id(mode))  # the file this descriptor is, by no name
+        return True
+    finally:
+        os.close(fd)
+
+
+def drop_set_id_in(target: Target) -> list[str]:
+    """Clear the set-user-ID and set-group-ID bits of every regular file in the folder a local ``direct``
+    output is bound as (the target, or a file's folder), once its job ended, reached by path with no link
+    followed below the anchor. A link on the way: a warning, nothing cleared (the folder given to the job
+    is no longer there: when it was pinned, the pin is cleared, ``mounts.pin``). Returns the paths of the
+    files cleared (the first ones named in one warning)."""
+    anchor, rel = anchor_of(target)
+    folder = rel.rpartition("/")[0] if target.is_file else rel
+    shown = str(anchor / folder) if folder else str(anchor)
+    with NoFollowFolders(anchor) as tree:
+        try:
+            changed = drop_set_id_below(tree.folder(folder, create=False), shown)
+        except FileNotFoundError:  # nothing written
+            return []
+        except LinkNotFollowed as exc:
+            log.warning("output %s: its files were not checked for set-user-ID bits by path: %s",
+                        target.url, exc)
+            return []
+    note_set_id(target.url, changed)
+    return changed
+
+
+def note_set_id(what: str, changed: list[str]) -> None:
+    if changed:
+        log.warning("output %s: the job made %d set-user-ID or set-group-ID file(s): the bits were "
+                    "cleared (%s%s)", what, len(changed), ", ".join(changed[:5]),
+                    " ..." if len(changed) > 5 else "")
+
+
+def drop_set_id_below(top: int, shown: str) -> list[str]:
+    """Clear the set-user-ID and set-group-ID bits of every regular file below the open folder ``top``
+    (``shown``: its path for messages): no link followed (skipped: what it names is not the output), no
+    FIFO or device opened, at most two folders open at a time whatever the depth. The paths cleared."""
+    changed: list[str] = []
+    _drop_set_id_below(top, shown, changed)
+    return changed
+
+
+def _drop_set_id_below(top: int, shown: str, changed: list[str]) -> None:
+    """Depth first from ``top``: one folder open (and its child while it is opened); back up through
+    ``..``, checked to be the folder that was left (a folder moved meanwhile: ``MountsError``)."""
+    here = os.dup(top)
+    levels = [(_identity(here), _drop_set_id_here(here, shown, changed), shown)]
+    try:
+        while levels:
+            _, left, path = levels[-1]
+            if not left:
+                levels.pop()
+                if levels:
+                    here = _up(here, levels[-1][0], path)
+                continue
+            name = left.pop()
+            try:
+                child = os.open(name, _FOLDER, dir_fd=here)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # not a folder any more: nothing to clear there
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                continue  # a link now: not followed
+            os.close(here)
+            here = child
+            levels.append((_identity(here), _drop_set_id_here(here, f"{path}/{name}", changed),
+                           f"{path}/{name}"))
+    finally:
+        os.close(here)
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def _up(here: int, expected: tuple[int, int], path: str) -> int:
+    parent = os.open("..", _FOLDER, dir_fd=here)
+    if _identity(parent) != expected:
+        os.close(parent)
+        raise MountsError(f"{path} was moved while its files were checked for set-user-ID bits")
+    os.close(here)
+    return parent
+
+
+def _drop_set_id_here(folder: int, shown: str, changed: list[str]) -> list[str]:
+    """Clear the files of ``folder``; its subfolders (no link), last name first (popped in order)."""
+    folders = []
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            elif entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    if drop_set_id(entry.name, folder):
+                        changed.append(f"{shown}/{entry.name}")
+    return sorted(folders, reverse=True)
 
 
 def _copy_bytes(source: int, dest: int) -> None:

@@ -29,7 +29,7 @@ from typing import Any, cast
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
 from mounts.pin import PinSet
-from mounts.transfer.nofollow import make_target_folder
+from mounts.transfer.nofollow import drop_set_id_in, make_target_folder
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
 from runner.modes import Direction, Mode, PathKind
@@ -191,8 +191,13 @@ def _datastore_root(resolved: ResolvedPath, done: Materialized) -> Path | None:
 def _written_in_place(target: Target) -> Iterator[Materialized]:
     """The artifacts of a job on a local default datastore: written straight to their final folder
     (MLflow and the collected ./outputs, ./logs): nothing to stage, move or upload. The folder is made
-    following no link below the datastore's root (a job may have made links there)."""
-    yield Materialized(host_path=make_target_folder(target), read_only=False)
+    following no link below the datastore's root (a job may have made links there); once the job ended
+    no file there keeps a set-user-ID or set-group-ID bit (the job could write them there itself)."""
+    folder = make_target_folder(target)
+    try:
+        yield Materialized(host_path=folder, read_only=False)
+    finally:
+        drop_set_id_in(target)
 
 
 @dataclass(frozen=True)

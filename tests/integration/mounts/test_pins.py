@@ -74,6 +74,27 @@ def test_a_pinned_output_is_written_where_it_was_checked(store: Path,
     assert tree_without_links(decoy) == before
 
 
+def test_an_outputs_pin_is_cleared_of_set_id_bits_when_released(store: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cleared where the job's folder is now (moved meanwhile, a link in its place): never through the
+    link, never beside the output."""
+    decoy = store.parent / "decoy"
+    os.chmod(decoy / "out" / "x", 0o4755)
+    os.chmod(store / "shared" / "in" / "data.txt", 0o4755)  # not the output's
+    monkeypatch.setattr(pin, "before_mount", lambda where: _swap(store / "shared", decoy))
+    with PinSet("pin-test-setid") as pins:
+        pinned = pins.pin_output(_target(store, "shared/out"))
+        (pinned / "sub").mkdir()
+        for name in ("run-as-root", "sub/also"):
+            (pinned / name).write_text("#!/bin/sh\n")
+            os.chmod(pinned / name, 0o6755)
+        (pinned / "link").symlink_to(decoy / "out" / "x")
+    out = store / "shared.moved" / "out"
+    assert [oct(os.stat(out / n).st_mode & 0o7777) for n in ("run-as-root", "sub/also")] == ["0o755"] * 2
+    assert os.stat(decoy / "out" / "x").st_mode & 0o7777 == 0o4755
+    assert os.stat(store / "shared.moved" / "in" / "data.txt").st_mode & 0o7777 == 0o4755
+
+
 def test_an_output_with_a_link_on_its_way_is_refused_before_anything_is_pinned(store: Path) -> None:
     _swap(store / "shared", store.parent / "decoy")
     with PinSet("pin-test-link") as pins, pytest.raises(LinkNotFollowed, match="symbolic link"):

@@ -71,11 +71,13 @@ def test_a_direct_output_swapped_for_a_link_after_its_check_is_still_written_whe
     seen: list[Any] = []
     _swap_before_start(monkeypatch, _swap_for_link(store / "shared", store / "moved", decoy), seen)
     record, log = _run(workspace_dir, "pinned-out", {
-        "command": "echo written > ${{outputs.d}}/result.txt && ls ${{outputs.d}}",
+        "command": "echo written > ${{outputs.d}}/result.txt && chmod 4755 ${{outputs.d}}/result.txt "
+                   "&& ls ${{outputs.d}}",
         "outputs": {"d": {"type": "uri_folder", "mode": "direct",
                           "path": "azureml://datastores/team/paths/shared/out"}}})
     assert tree_without_links(decoy) == before  # nothing reached the decoy through the link
     assert (store / "moved" / "out" / "result.txt").read_text() == "written\n", log  # the checked folder
+    assert (store / "moved" / "out" / "result.txt").stat().st_mode & 0o7777 == 0o755  # set-ID: cleared
     assert record.status is JobStatus.COMPLETED, record.error
     sources = [m.host_path for m in seen if m.container_path == str(store / "shared" / "out")]
     assert sources and all(s.startswith("/run/runner/pins/") for s in sources)

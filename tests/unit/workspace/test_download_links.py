@@ -149,3 +149,33 @@ def test_the_ui_zip_of_an_output_holds_no_linked_file(tmp_path: Path) -> None:
             assert not any(b"DECOY" in opened.read(name) for name in opened.namelist())
     finally:
         shutil.rmtree(archive.parent)
+
+
+def test_a_download_and_the_ui_zip_never_keep_a_set_id_bit(tmp_path: Path) -> None:
+    """A set-user-ID root file a job left on a local datastore: its copies keep the other bits only."""
+    pytest.importorskip("starlette")
+    import asyncio
+    import shutil
+    import stat
+    import zipfile
+
+    from runner.ui import files
+
+    out = tmp_path / "datastore" / "out"
+    (out / "sub").mkdir(parents=True)
+    for rel, mode in {"suid": 0o4755, "sub/sgid": 0o2750, "sub/both": 0o6711}.items():
+        (out / rel).write_text(rel)
+        os.chmod(out / rel, mode)
+    wanted = {"suid": 0o755, "sub/sgid": 0o750, "sub/both": 0o711}
+    fetch(LocalFileSystem(), str(out), tmp_path / "dl", is_file=False)
+    fetch(LocalFileSystem(), str(out / "suid"), tmp_path / "one" / "suid", is_file=True)
+    assert {rel: stat.S_IMODE((tmp_path / "dl" / rel).stat().st_mode) for rel in wanted} == wanted
+    assert stat.S_IMODE((tmp_path / "one" / "suid").stat().st_mode) == 0o755
+    response = asyncio.run(files.download(
+        lambda into: fetch(LocalFileSystem(), str(out), into / "d", is_file=False), "j1-d"))
+    archive = Path(response.path)
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            assert {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in opened.infolist()} == wanted
+    finally:
+        shutil.rmtree(archive.parent)
