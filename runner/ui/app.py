@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,20 +23,25 @@ from starlette.staticfiles import StaticFiles
 
 from runner.client import MLClient
 from runner.errors import ResolveError, RunnerError, StorageError
-from runner.ui import jobs, models, stores
+from runner.ui import assets, jobs, models, stores
+from runner.ui.params import checked
 from runner.ui.render import error_json, error_page
 from runner.ui.security import LOOPBACK_NAMES, SecurityMiddleware
 
-SECTION_ROUTES: tuple[list[BaseRoute], ...] = (jobs.ROUTES, models.ROUTES, stores.ROUTES)
+SECTION_ROUTES: tuple[list[BaseRoute], ...] = (jobs.ROUTES, models.ROUTES, assets.DATA_ROUTES, stores.ROUTES)
 
 
 async def home(request: Request) -> Response:
     return RedirectResponse(request.app.url_path_for("jobs"), status_code=307)
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
 async def _runner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunnerError)
-    if request.url.path.startswith("/api/"):
+    if _is_api(request):
         return error_json(exc)
     return error_page(request, exc)
 
@@ -53,19 +59,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code != 404:
         return Response(exc.detail, status_code=exc.status_code)
-    err = ResolveError(f"there is no page at {request.url.path}", hint="start from the Jobs or Models list")
-    return error_json(err) if request.url.path.startswith("/api/") else error_page(request, err)
+    err = ResolveError(f"there is no page at {request.url.path}",
+                       hint="start from the Jobs, Models or Data list")
+    return error_json(err) if _is_api(request) else error_page(request, err)
 
 
 async def _api_index(request: Request) -> Response:
+    checked(dict(request.query_params), {})
     routes = sorted({getattr(r, "path", "") for r in request.app.routes if getattr(r, "path", "")
                      .startswith("/api/")})
     return JSONResponse({"workspace": str(request.app.state.client.workspace.root), "endpoints": routes})
 
 
 def create_app(client: MLClient, *, token: str | None = None,
-               allowed_hosts: Iterable[str] | None = LOOPBACK_NAMES, poll_interval: float = 0.2) -> Starlette:
-    """The UI for ``client``'s workspace. ``allowed_hosts`` None: any Host header (only with a token)."""
+               allowed_hosts: Iterable[str] | None = LOOPBACK_NAMES, poll_interval: float = 0.2,
+               files_root: str | Path | None = None) -> Starlette:
+    """The UI for ``client``'s workspace. ``allowed_hosts`` None: any Host header (only with a token).
+    ``files_root``: the only folder the Register form copies files from (default: the current folder)."""
     if allowed_hosts is None and token is None:
         raise ValueError("a UI that answers to any host needs a token")
 
@@ -86,5 +96,6 @@ def create_app(client: MLClient, *, token: str | None = None,
     app.state.client = client
     app.state.jobs = client.jobs
     app.state.poll_interval = poll_interval
+    app.state.files_root = Path(files_root or Path.cwd()).resolve()  # runner.ui.sources
     app.state.shutdown = asyncio.Event()
     return app

@@ -95,9 +95,12 @@ async def _stream(request: Request, ops: JobOperations, name: str, log_path: Pat
         if not complete and len(chunk) == CHUNK:  # a line longer than a chunk goes in pieces
             complete = len(chunk)
         sent = bool(complete)
+        events = []  # one write per chunk, not one per line (a 1 MiB tail is ~20,000 lines)
         for raw in chunk[:complete].splitlines(keepends=True):
             offset += len(raw)
-            yield sse("log", raw.decode("utf-8", "replace").rstrip("\r\n"), offset)
+            events.append(sse("log", raw.decode("utf-8", "replace").rstrip("\r\n"), offset))
+        if events:
+            yield "".join(events)
         if record.status.value != status:
             status, sent = record.status.value, True
             yield sse("status", json.dumps({"status": status, "terminal": record.status.is_terminal}))

@@ -15,17 +15,18 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from runner.backends import BACKENDS
-from runner.errors import JobError
+from runner.errors import JobError, ResolveError, RunnerError
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
-from runner.jobs.recovery import job_dir_of
+from runner.jobs.recovery import job_dir_of, staged_outputs
 from runner.modes import MODEL_TYPES
 from runner.plan.render import render_plan
 from runner.plan.stored import plan_from_dict
 from runner.plan.types import Binding, RunPlan
 from runner.ui import files
 from runner.ui.events import job_events
-from runner.ui.render import error_page, offset_param, page_info, render
+from runner.ui.params import checked, choice, offset, text
+from runner.ui.render import error_page, page_info, render
 from runner.ui.security import protected
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobStatus
@@ -33,6 +34,9 @@ from runner.workspace.db import JobStatus
 STATUSES = tuple(s.value for s in JobStatus)
 PAGE_SIZE = 50
 _MODEL_TYPE_NAMES = {t.value for t in MODEL_TYPES}
+LIST_QUERY = {"status": choice(STATUSES, any_case=True), "experiment": text, "name": text,
+              "compute": choice(BACKENDS), "offset": offset}
+LIST_POLL_S = 3  # the list refreshes itself this often while a job it shows is active
 
 
 def _duration(job: Job) -> float | None:
@@ -48,20 +52,20 @@ def job_row(job: Job) -> dict[str, Any]:
             "compute_target": job.spec.get("compute"), "exit_code": job.exit_code}
 
 
-def list_view(ops: JobOperations, params: dict[str, str]) -> dict[str, Any]:
-    filters = {"status": params.get("status", "") if params.get("status") in STATUSES else "",
-               "experiment": params.get("experiment", "").strip(), "name": params.get("name", "").strip(),
-               "compute": params.get("compute", "") if params.get("compute") in BACKENDS else ""}
+def list_view(ops: JobOperations, params: dict[str, str], *, api: bool = True) -> dict[str, Any]:
+    query = checked(params, LIST_QUERY, api=api)
+    filters = {k: query[k] for k in ("status", "experiment", "name", "compute")}
     ops.reconcile()  # a job whose runner died shows as Failed, as in `runner job list`
     page = ops.page(status=filters["status"] or None, experiment_name=filters["experiment"] or None,
                     compute=filters["compute"] or None, name_contains=filters["name"] or None,
-                    offset=offset_param(params.get("offset")), limit=PAGE_SIZE)
+                    offset=query["offset"], limit=PAGE_SIZE)
     return {"jobs": [job_row(j) for j in page.items], "page": page_info(page), "filters": filters,
-            "statuses": STATUSES, "computes": BACKENDS}
+            "statuses": STATUSES, "computes": BACKENDS,
+            "active": any(not j.status.is_terminal for j in page.items)}
 
 
 def _model_link(ref: str | None) -> dict[str, str] | None:
-    """``{"name", "version"}`` of a workspace model (``model:<name>:<version>`` or ``azureml:n:v``)."""
+    """``{"name", "version"}`` of a workspace asset (``model:<name>:<version>`` or ``azureml:n:v``)."""
     if not ref:
         return None
     kind, _, rest = ref.partition(":")
@@ -78,11 +82,29 @@ def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
            "in_job": binding.host_value if in_process else binding.value,
            "given": given.get("path") if isinstance(given, dict) else None,
            "model": _model_link(binding.cache_key),
+           "data": {"name": binding.asset.name, "version": binding.asset.version}
+           if binding.asset is not None and binding.asset.kind == "data" else None,
            "registers_as": str(binding.registered_as) if binding.registered_as else None}
     return row
 
 
-def _outputs(job: Job, plan: RunPlan | None) -> list[dict[str, Any]]:
+def not_uploaded(ops: JobOperations, job: Job) -> dict[str, dict[str, Any]]:
+    """The outputs of an ended job that never reached their datastore -> where their staged data is
+    kept and why: held back (``--no-upload-on-failure``), or still staged because the runner stopped
+    (killed) before uploading them."""
+    if not job.status.is_terminal:
+        return {}
+    held = job.extra.get("held_back_outputs") or {}
+    why = job.extra.get("held_back_why") or "the job ran with --no-upload-on-failure"
+    found = {name: {"kept_at": str(path), "why": why, "files": None} for name, path in held.items()}
+    if job.status.value != "Completed":
+        for folder, (count, _first) in staged_outputs(ops.workspace, job).items():
+            found.setdefault(folder.name, {"kept_at": str(folder), "files": count,
+                                           "why": "the runner stopped before uploading it"})
+    return found
+
+
+def _outputs(job: Job, plan: RunPlan | None, missing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     spec_outputs = job.spec.get("outputs") or {}
     rows = [_binding_row(b, job, spec_outputs.get(b.name)) for b in plan.outputs] if plan else \
         [{"name": n, "type": o.type, "mode": o.mode, "location": o.path, "in_job": "", "given": None,
@@ -92,6 +114,10 @@ def _outputs(job: Job, plan: RunPlan | None) -> list[dict[str, Any]]:
                  "given": None, "model": None, "registers_as": None})
     for row in rows:
         row["register_type"] = row["type"] if row["type"] in _MODEL_TYPE_NAMES else "custom_model"
+        state = missing.get(row["name"])
+        row.update(uploaded=False if state else (True if job.status.is_terminal else None),
+                   kept_at=state and state["kept_at"], not_uploaded_why=state and state["why"],
+                   kept_files=state and state["files"])
     return rows
 
 
@@ -107,11 +133,13 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
                 "outputs_partial": job.outputs_partial, "late_cancel": job.extra.get("late_cancel"),
                 "registered_models": [{"ref": ref, "model": _model_link(ref)} for ref in
                                       job.registered_models],
+                "registered_data": [{"ref": ref, "data": _model_link(ref)} for ref in job.registered_data],
+                "tags": job.tags, "description": job.description,
                 "log_bytes": log.stat().st_size if log.exists() else 0},
         "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else
-        [{"name": n, "location": uri, "model": None} for n, uri in uris(job.inputs).items()],
+        [{"name": n, "location": uri, "model": None, "data": None} for n, uri in uris(job.inputs).items()],
         "literals": dict(plan.literals) if plan else {},
-        "outputs": _outputs(job, plan),
+        "outputs": _outputs(job, plan, not_uploaded(ops, job)),
         "plan": render_plan(plan) if plan else None,
         "warnings": list(plan.warnings) if plan else [],
     }
@@ -119,8 +147,13 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
 
 # ---- pages --------------------------------------------------------------------------------------
 async def list_page(request: Request) -> Response:
-    view = await run_in_threadpool(list_view, request.app.state.jobs, dict(request.query_params))
-    return render(request, "jobs.html", view)
+    """The list; htmx's polling (while a listed job is active) asks for the table alone."""
+    view = await run_in_threadpool(list_view, request.app.state.jobs, dict(request.query_params), api=False)
+    fragment = request.headers.get("hx-target") == "jobs-table"
+    response = render(request, "_jobs_table.html" if fragment else "jobs.html",
+                      {**view, "poll_s": LIST_POLL_S})
+    response.headers["Vary"] = "HX-Target"
+    return response
 
 
 async def job_page(request: Request) -> Response:
@@ -159,8 +192,18 @@ async def download_output(request: Request) -> Response:
     name, output = request.path_params["name"], request.path_params["output"]
 
     def copy(into: Any) -> Any:
-        written = ops.download(name, download_path=into, output_name=output, quiet=True)
-        return written[0]
+        job = ops.get(name)
+        state = not_uploaded(ops, job).get(output)
+        if state:
+            raise ResolveError(f"output '{output}' of job '{name}' was not uploaded ({state['why']}); its "
+                               f"staged data is kept at {state['kept_at']}",
+                               hint="copy it from that folder on this machine")
+        try:
+            return ops.download(name, download_path=into, output_name=output, quiet=True)[0]
+        except RunnerError as err:  # the operation's words are the CLI's (--output-name): say it here
+            raise ResolveError(f"output '{output}' of job '{name}' has nothing to download "
+                               f"({job.status.value}): {err.message}",
+                               hint="the job page shows its outputs and where each one is") from err
 
     return await files.download(copy, f"{name}-{output}")
 
@@ -181,6 +224,7 @@ async def api_list(request: Request) -> Response:
 
 
 async def api_job(request: Request) -> Response:
+    checked(dict(request.query_params), {})
     view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
     return JSONResponse(view)
 

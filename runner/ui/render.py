@@ -15,17 +15,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from runner.errors import JobError, RegistryError, ResolveError, RunnerError, SpecError
+from runner.ui.params import QueryError
 from runner.ui.security import csrf_token, remember_csrf
 from runner.workspace.paging import Page
 
-# The site's sections, in the navigation's order: (title, route name). A new section (data assets)
-# adds its module's routes in ``runner.ui.app`` and one line here.
+# The site's sections, in the navigation's order: (title, route name). A new section adds its module's
+# routes in ``runner.ui.app`` and one line here.
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("Jobs", "jobs"), ("Models", "models"), ("Datastores", "datastores"), ("Environments", "environments"),
+    ("Jobs", "jobs"), ("Models", "models"), ("Data", "data"), ("Datastores", "datastores"),
+    ("Environments", "environments"),
 )
 
 STATUS_FOR_ERROR: tuple[tuple[type[RunnerError], int], ...] = (
-    (ResolveError, 404), (SpecError, 422), (RegistryError, 409), (JobError, 409),
+    (QueryError, 400), (ResolveError, 404), (SpecError, 422), (RegistryError, 409), (JobError, 409),
 )
 
 
@@ -40,10 +42,6 @@ def page_info(page: Page[Any]) -> dict[str, Any]:
     """What a page's pager (and the API) says about the rows shown."""
     return {"offset": page.offset, "limit": page.limit, "total": page.total, "shown": len(page.items),
             "next_offset": page.next_offset, "previous_offset": page.previous_offset}
-
-
-def offset_param(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
 
 
 def when(value: Any) -> str:
@@ -114,7 +112,8 @@ def error_page(request: Request, err: RunnerError, *, title: str = "Not availabl
 
 
 def error_json(err: RunnerError) -> JSONResponse:
-    return JSONResponse({"error": err.message, "hint": err.hint, "field": err.field},
+    extra = err.as_json() if isinstance(err, QueryError) else {}
+    return JSONResponse({"error": err.message, "hint": err.hint, "field": err.field, **extra},
                         status_code=status_for(err))
 
 

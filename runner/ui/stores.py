@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from runner.client import MLClient
+from runner.ui.params import checked
 from runner.ui.render import render
 from runner.workspace.datastores import credential_kind, public_dict
 
@@ -72,15 +73,18 @@ async def environments_page(request: Request) -> Response:
 
 
 async def api_datastores(request: Request) -> Response:
+    checked(dict(request.query_params), {})
     return JSONResponse(await run_in_threadpool(datastores_view, request.app.state.client))
 
 
 async def api_datastore(request: Request) -> Response:
+    checked(dict(request.query_params), {})
     view = await run_in_threadpool(datastore_view, request.app.state.client, request.path_params["name"])
     return JSONResponse({"datastore": view["datastore"], "credentials": view["credentials"]})
 
 
 async def api_environments(request: Request) -> Response:
+    checked(dict(request.query_params), {})
     return JSONResponse(await run_in_threadpool(environments_view, request.app.state.client))
 
 

@@ -195,3 +195,37 @@ def test_datastores_and_environments_pages(page: Any, live_ui: Any, screenshots:
     page.goto("/environments")
     expect(page.locator("#environments")).to_contain_text("runner/python:3.11")
     shot(page, screenshots, "environments")
+
+
+def test_a_long_log_shows_its_last_line_and_the_page_stays_responsive(page: Any, live_ui: Any) -> None:
+    """20,000 lines (a normal training log): once the last line is shown the page answers at once, and
+    it follows the end of the log."""
+    from runner.workspace.db import JobRecord, JobStatus, utcnow
+
+    ws = live_ui.client.workspace
+    ws.create_job(JobRecord(name="long-log", status=JobStatus.COMPLETED, created_at=utcnow(),
+                            job_dir=str(ws.job_dir("long-log").root)))
+    log = ws.job_dir("long-log").std_log
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(f"epoch {i // 1000} step {i:05d} loss=0.{i:05d}\n" for i in range(20_000)))
+    page.goto("/jobs/long-log")
+    expect(page.locator("#live")).to_have_attribute("data-stream", "closed", timeout=60_000)
+    expect(page.locator("#log")).to_contain_text("step 19999 loss=0.19999", timeout=60_000)
+    assert page.evaluate("document.getElementById('log').textContent.split('\\n').length") == 20_001
+    assert page.evaluate("(() => { const l = document.getElementById('log'); "
+                         "return l.scrollTop + l.clientHeight >= l.scrollHeight - 4; })()")
+
+
+def test_the_jobs_list_updates_while_a_job_runs(page: Any, live_ui: Any, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    submit_job(live_ui.client, tmp_path, "list-live", f"command: while [ ! -f {go} ]; do sleep 0.1; done\n")
+    wait_for(live_ui.client, "list-live", {"Running"})
+    try:
+        page.goto("/jobs?name=list-")
+        expect(page.locator("#jobs")).to_contain_text("Running")
+        mark_no_reload(page)
+    finally:
+        go.touch()  # the job ends whatever happened
+    expect(page.locator("#jobs")).to_contain_text("Completed", timeout=20_000)
+    expect(page.locator("form.filters input[name=name]")).to_have_value("list-")
+    assert_no_reload(page)

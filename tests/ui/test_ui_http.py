@@ -132,6 +132,7 @@ credentials:
 url: memory://bucket
 storage_options:
   secret_access_key: {FSSPEC_SECRET}
+  client_kwargs: {{headers: {{Authorization: "Bearer {FSSPEC_SECRET}-nested"}}}}
 """, client)
     from azure.storage.blob import BlobServiceClient
 

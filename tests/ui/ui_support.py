@@ -42,6 +42,7 @@ def start_ui(workspace: Path, **app_options: Any) -> LiveUI:
     from runner.ui.server import bind, make_server, url_of
 
     client = MLClient(workspace_dir=workspace)
+    app_options.setdefault("files_root", workspace.parent)  # the tests' model folders are beside it
     app = create_app(client, poll_interval=0.1, **app_options)
     server = make_server(app)
     sock = bind("127.0.0.1", 0)

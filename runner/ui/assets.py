@@ -1,0 +1,169 @@
+"""What the Models and Data sections share: a registered asset's list (latest version per name, filters,
+archived, pages), a version's page (versions, details, files, lineage), archive/restore and download,
+and their JSON API, built once over an ``AssetSection`` (``ml_client.models`` or ``ml_client.data``).
+
+Route names follow the section: ``models``, ``model``, ``model_version``, ``model_download``, ...,
+``api_models``; ``data``, ``data_asset``, ``data_version``, ``data_download``, ..., ``api_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from runner.client import MLClient
+from runner.errors import RunnerError
+from runner.jobs.operations import JobOperations
+from runner.ui import files
+from runner.ui.params import checked, choice, offset, text
+from runner.ui.render import page_info, render
+from runner.ui.security import protected
+from runner.workspace.lineage import asset_inputs
+
+ARCHIVED_VIEWS = {"": (False, False), "include": (True, False), "only": (False, True)}  # include, only
+LIST_QUERY = {"name": text, "tag": text, "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
+VERSION_QUERY = {"versions_offset": offset, "readers_offset": offset}
+PAGE_SIZE = 50
+FIELDS = ("name", "version", "type", "description", "tags", "stage", "created_at", "job_name", "archived",
+          "path")
+
+
+@dataclass(frozen=True)
+class AssetSection:
+    key: str  # "model": route names model_version, model_download ...; element ids (#model-fields)
+    plural: str  # "models": the URL prefix, the list's route name and its JSON key
+    single: str  # the route name (and JSON key) of one asset: "model", "data_asset"
+    noun: str  # "model", "data asset"
+    operations: Callable[[MLClient], Any]  # the client's asset operations (models, data)
+    lineage: bool  # the jobs index records which jobs read its versions
+
+    def route(self, action: str) -> str:
+        return self.single if action == "asset" else f"{self.key}_{action}"
+
+    def template_context(self) -> dict[str, Any]:
+        return {"kind": {"key": self.key, "plural": self.plural, "single": self.single, "noun": self.noun,
+                         "lineage": self.lineage}}
+
+
+def asset_row(asset: Any) -> dict[str, Any]:
+    data = asset.to_dict()
+    return {key: data.get(key) for key in FIELDS}
+
+
+# ---- view data (pages and the JSON API) ---------------------------------------------------------
+def list_view(section: AssetSection, client: MLClient, params: dict[str, str], *,
+              api: bool = True) -> dict[str, Any]:
+    query = checked(params, LIST_QUERY, api=api)
+    filters = {k: query[k] for k in ("name", "tag", "archived")}
+    include, only = ARCHIVED_VIEWS[query["archived"]]
+    page = section.operations(client).page(name_contains=filters["name"] or None, tag=filters["tag"] or None,
+                                           include_archived=include, archived_only=only,
+                                           offset=query["offset"], limit=PAGE_SIZE)
+    return {section.plural: [asset_row(m) for m in page.items], "page": page_info(page), "filters": filters}
+
+
+def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, name: str,
+                 version: str | None, params: dict[str, str], *, api: bool = True) -> dict[str, Any]:
+    """A version (the latest when ``version`` is None), its versions, files and lineage: the jobs that
+    read this version, or, on the asset's own page (no version), those that read any of its versions."""
+    query = checked(params, VERSION_QUERY, api=api)
+    operations = section.operations(client)
+    asset = operations.get(name, version=version)  # unknown -> ResolveError -> 404
+    assert asset.version is not None
+    versions = operations.page(name, include_archived=True, limit=PAGE_SIZE, offset=query["versions_offset"])
+    view: dict[str, Any] = {
+        section.single: {**asset_row(asset), "datastore_uri": asset.datastore_uri,
+                         "properties": asset.properties, "id": asset.id},
+        "versions": [asset_row(m) for m in versions.items], "versions_page": page_info(versions),
+        "produced_by": asset.job_name, "read_by_version": version,
+        "files": [], "files_more": False, "files_error": None,
+    }
+    if section.lineage:
+        readers = jobs.page(reads_model=(name, version), limit=PAGE_SIZE, offset=query["readers_offset"])
+        view.update(read_by=[_reader(job, section.key, name) for job in readers.items],
+                    read_by_page=page_info(readers))
+    try:
+        found, more = operations.files(name, asset.version, limit=200)
+        view.update(files=[{"path": f.path, "size": f.size} for f in found], files_more=more)
+    except RunnerError as err:  # the files' storage is unreachable: the rest of the page still shows
+        view["files_error"] = err.render()
+    return view
+
+
+def _reader(job: Any, kind: str, asset_name: str) -> dict[str, Any]:
+    versions = sorted({version for _input, k, name, version in asset_inputs(job.extra)
+                       if k == kind and name == asset_name})
+    return {"name": job.name, "status": job.status.value, "created_at": job.created_at.isoformat(),
+            "versions": versions}
+
+
+# ---- routes -------------------------------------------------------------------------------------
+def routes(section: AssetSection) -> list[BaseRoute]:
+    """The section's pages, actions and JSON API."""
+
+    async def list_page(request: Request) -> Response:
+        view = await run_in_threadpool(list_view, section, request.app.state.client,
+                                       dict(request.query_params), api=False)
+        return render(request, "assets.html", {**view, **section.template_context(),
+                                               "assets": view[section.plural]})
+
+    async def version_page(request: Request) -> Response:
+        view = await run_in_threadpool(version_view, section, request.app.state.client,
+                                       request.app.state.jobs, request.path_params["name"],
+                                       request.path_params.get("version"), dict(request.query_params),
+                                       api=False)
+        return render(request, "asset.html", {**view, **section.template_context(),
+                                              "asset": view[section.single]})
+
+    def archiving(archive: bool) -> Any:
+        @protected
+        async def change(request: Request) -> Response:
+            name = request.path_params["name"]
+            version = str((await request.form()).get("version", "")) or None
+            operations = section.operations(request.app.state.client)
+            await run_in_threadpool(operations.archive if archive else operations.restore, name, version)
+            target = request.app.url_path_for(section.route("version"), name=name, version=version) \
+                if version else request.app.url_path_for(section.single, name=name)
+            return RedirectResponse(target, status_code=303)
+
+        return change
+
+    async def download(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
+        operations = section.operations(request.app.state.client)
+        return await files.download(
+            lambda into: operations.download(name, version, download_path=into, quiet=True),
+            f"{name}-{version}")
+
+    async def api_list(request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(list_view, section, request.app.state.client,
+                                                    dict(request.query_params)))
+
+    async def api_version(request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(
+            version_view, section, request.app.state.client, request.app.state.jobs,
+            request.path_params["name"], request.path_params.get("version"), dict(request.query_params)))
+
+    base, api = f"/{section.plural}", f"/api/{section.plural}"
+    return [
+        Route(base, list_page, name=section.plural),
+        Route(base + "/{name}", version_page, name=section.single),
+        Route(base + "/{name}/versions/{version}", version_page, name=section.route("version")),
+        Route(base + "/{name}/versions/{version}/download", download, name=section.route("download")),
+        Route(base + "/{name}/archive", archiving(True), methods=["POST"], name=section.route("archive")),
+        Route(base + "/{name}/restore", archiving(False), methods=["POST"], name=section.route("restore")),
+        Route(api, api_list, name=f"api_{section.plural}"),
+        Route(api + "/{name}", api_version, name=f"api_{section.single}"),
+        Route(api + "/{name}/versions/{version}", api_version, name=f"api_{section.route('version')}"),
+    ]
+
+
+MODELS = AssetSection("model", "models", "model", "model", lambda client: client.models, lineage=True)
+DATA = AssetSection("data", "data", "data_asset", "data asset", lambda client: client.data, lineage=False)
+DATA_ROUTES = routes(DATA)
