@@ -204,13 +204,26 @@ def _refuse_query(value: str, field: str | None) -> None:
                     field=field, hint=hint)
 
 
+def _refuse_password(value: str, field: str | None) -> None:
+    """A URL with a password in its user info (``https://user:password@host/...``): it would be kept in
+    the plan and the job record, and shown wherever the path is."""
+    if not has_password(value):
+        return
+    raise SpecError(f"'{without_password(value)}' has a password in it (user:password@); a path may not "
+                    "hold one", field=field,
+                    hint="a password is a secret and is never kept in a job: register a datastore for the "
+                         "store with it in its storage_options (`runner datastore create --file "
+                         "<datastore.yml>`, shown as ***) and use azureml://datastores/<name>/paths/<path>")
+
+
 def parse_path(text: str, *, field: str | None = None) -> PathRef:
     """Parse a ``path:`` value into a typed reference. Raises ``SpecError`` for malformed azureml URIs
-    and for a URL with a query string (never echoing the query: it may be a SAS token)."""
+    and for a URL with a query string or a password (never echoing either: they are secrets)."""
     value = text.strip()
     if not value:
         raise SpecError("path is empty", field=field, hint="give a path in one of: " + _FORMATS)
     _refuse_query(value, field)
+    _refuse_password(value, field)
     if m := _DATASTORE.match(value):
         return DatastorePath(m["ds"], _clean(m["path"]))
     if m := _JOB.match(value):

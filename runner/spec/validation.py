@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
 from runner.spec.yamlio import YamlDoc
-from runner.uris import without_query
+from runner.uris import without_password, without_query
 
 RUNNER_ERROR = "runner_error"  # PydanticCustomError type for messages written by our validators
 RUNNER_MODE_ERROR = "runner_mode"  # ... for the supported-modes matrix (becomes ModeError)
@@ -54,7 +54,7 @@ def field_location(field: str, where: SourceLocation | None, overridden: Mapping
     override gave that field (or a field around it): the YAML line would not be where the value is."""
     for key, value in overridden.items():
         if field == key or field.startswith(key + ".") or key.startswith(field + "."):
-            return f"{field} (from --set {key}={without_query(value)})", None
+            return f"{field} (from --set {key}={without_password(without_query(value))})", None
     return field, where
 
 

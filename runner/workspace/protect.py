@@ -32,6 +32,7 @@ from runner.workspace.datastores import DatastoreStore, LocalDatastore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.models import MODEL_TABLE
 from runner.workspace.outbound_links import LocalRoot, local_root, outbound_link
+from runner.workspace.private_sources import private_places
 from runner.workspace.resolved import ResolvedPath
 
 REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
@@ -188,12 +189,13 @@ def _url_location(url: str) -> str:
 
 def private_read_refusal(workspace: Workspace, source: ResolvedPath) -> str | None:
     """Why a job may not read ``source``: a host path that is, holds or lies in the workspace's secrets
-    (datastore keys, SAS tokens) or its database (None when it may). Judged by the real path, so a link
-    (one an earlier job left in a local datastore too) does not get around it."""
+    (datastore keys, SAS tokens) or its database, sqlite's journals beside it included (None when it
+    may). Judged by the real path, so a link (one an earlier job left in a local datastore too) does not
+    get around it."""
     if source.local_path is None:
         return None
     where = os.path.realpath(source.local_path)
-    for private in (workspace.secrets_dir, workspace.db_path):
+    for private in private_places(workspace):
         there = os.path.realpath(private)
         if overlaps(where, there):
             return (f"'{source.uri}' would give the job the workspace's {private.name} ({there}), which hold "

@@ -70,3 +70,37 @@ def test_a_query_in_a_registered_path_is_refused(workspace_dir: Path, group: str
     assert result.returncode != 0 and "?<query removed>" in text, text
     assert SIG not in text
     _nothing_kept(workspace_dir)
+
+
+PASSWORD = "hunter2-never-shown"
+PASSWORD_URLS = [f"https://bob:{PASSWORD}@example.com/bucket/x.csv",
+                 f"sftp://bob:{PASSWORD}@127.0.0.1/data/x.csv"]
+
+
+@pytest.mark.parametrize("url", PASSWORD_URLS)
+def test_a_password_in_a_url_path_is_refused_without_showing_it(workspace_dir: Path, tmp_path: Path,
+                                                                  url: str) -> None:
+    """A password in a path (user:password@) would be kept in the plan and the record, as a query would."""
+    spec = write_job(tmp_path, JOB.replace("URL", url))
+    result = cli(workspace_dir, "job", "validate", "--file", str(spec))
+    text = result.stdout + result.stderr
+    assert result.returncode == 2, text
+    assert PASSWORD not in text and "bob:***@" in text and f"{spec}:5:" in text and "inputs.i.path" in text
+    assert "storage_options" in text
+    (tmp_path / "x.csv").write_text("1\n")
+    plain = write_job(tmp_path, JOB.replace("URL", "./x.csv"), name="plain.yml")
+    for key in ("inputs.i.path", "outputs.o.path"):
+        given = cli(workspace_dir, "job", "validate", "--file", str(plain), "--set", f"{key}={url}")
+        said = given.stdout + given.stderr
+        assert given.returncode == 2 and PASSWORD not in said and f"{key} (from --set" in said, said
+    for group in ("model", "data"):
+        registered = cli(workspace_dir, group, "create", "--name", "m", "--version", "1", "--path", url)
+        said = registered.stdout + registered.stderr
+        assert registered.returncode != 0 and PASSWORD not in said and "bob:***@" in said, said
+    _nothing_kept_of(workspace_dir, PASSWORD)
+
+
+def _nothing_kept_of(ws: Path, secret: str) -> None:
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
