@@ -104,6 +104,14 @@ def not_uploaded(ops: JobOperations, job: Job) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _unplanned_input(name: str, uri: str, job: Job) -> dict[str, Any]:
+    """An input row of a record with no stored plan (one that ended before it was planned): what the
+    record says of it (``runner.jobs.job.JobInput``), every column the page shows."""
+    entry = job.inputs[name]
+    return {"name": name, "type": getattr(entry, "type", ""), "mode": getattr(entry, "mode", ""),
+            "given": None, "location": uri, "in_job": "", "model": None, "data": None}
+
+
 def _outputs(job: Job, plan: RunPlan | None, missing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     spec_outputs = job.spec.get("outputs") or {}
     rows = [_binding_row(b, job, spec_outputs.get(b.name)) for b in plan.outputs] if plan else \
@@ -137,7 +145,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
                 "tags": job.tags, "description": job.description,
                 "log_bytes": log.stat().st_size if log.exists() else 0},
         "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else
-        [{"name": n, "location": uri, "model": None, "data": None} for n, uri in uris(job.inputs).items()],
+        [_unplanned_input(n, uri, job) for n, uri in uris(job.inputs).items()],
         "literals": dict(plan.literals) if plan else {},
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
         "plan": render_plan(plan) if plan else None,

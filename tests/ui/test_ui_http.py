@@ -325,3 +325,16 @@ def test_a_page_that_cannot_read_the_workspace_says_why(live_ui: LiveUI) -> None
     status, text = web.get("/api/models")
     assert status == 500 and json.loads(text)["error"].startswith("cannot read the workspace at")
     assert web.get("/jobs")[0] == 200  # the rest still works
+
+
+def test_a_job_recorded_without_a_plan_shows_its_inputs(live_ui: LiveUI) -> None:
+    """A record that ended before it was planned (no ``extra.plan``) still has a page with its inputs."""
+    ws = live_ui.client.workspace
+    ws.create_job(JobRecord(name="unplanned", status=JobStatus.FAILED, created_at=utcnow(),
+                            inputs={"data": "azureml://datastores/workspaceblobstore/paths/in/"},
+                            spec={"inputs": {"data": {"type": "uri_folder", "mode": "download",
+                                                      "path": "azureml://datastores/workspaceblobstore/paths/in/"}}},
+                            job_dir=str(ws.job_dir("unplanned").root)))
+    status, text = Browserless(live_ui.url).get("/jobs/unplanned")
+    assert status == 200, text[:500]
+    assert "azureml://datastores/workspaceblobstore/paths/in/" in text and ">download<" in text
