@@ -3,7 +3,8 @@
 
 * The commands that create something in the workspace (``CREATING``: ``job create``, ``model create``,
   ``datastore create``, ..., and ``job validate``, which resolves a job against it) create a missing
-  workspace folder, and say so once on stderr.
+  workspace folder, and say so once on stderr when they succeed (a failed command's error stays its
+  only message).
 * Every other command (list, show, download, stream, cancel, update, delete, ``cache``, ``ui``) refuses
   a folder that does not exist, or that exists and holds something other than a workspace.
 * An existing empty folder (``mktemp -d``) is a new, empty workspace for every command.
@@ -73,13 +74,30 @@ def guard(command: Any, path: str) -> None:
     def checked(*args: Any, **kwargs: Any) -> Any:
         created = check(path)
         try:
-            return callback(*args, **kwargs)
-        finally:
-            if created is not None and created.is_dir():
-                print(f"note: created workspace {created}", file=sys.stderr)
+            result = callback(*args, **kwargs)
+        except BaseException as exc:
+            if _succeeded(exc):
+                _say_created(created)
+            raise
+        _say_created(created)
+        return result
 
     checked._workspace_checked = True  # type: ignore[attr-defined]
     command.callback = checked
+
+
+def _succeeded(exc: BaseException) -> bool:
+    """An exit that ends a command well (``typer.Exit(0)``, ``SystemExit(0)``)."""
+    code = getattr(exc, "exit_code", getattr(exc, "code", 1)) if isinstance(exc, SystemExit) or \
+        hasattr(exc, "exit_code") else 1
+    return code in (0, None)
+
+
+def _say_created(created: Path | None) -> None:
+    """The note for a workspace a command created, once it succeeded: a failed command's one error stays
+    the only thing it says (the folder is there for the next command all the same)."""
+    if created is not None and created.is_dir():
+        print(f"note: created workspace {created}", file=sys.stderr)
 
 
 def guard_tree(root: Any) -> None:
