@@ -136,12 +136,17 @@ class JobOperations:
 
     def page(self, *, status: str | None = None, experiment_name: str | None = None,
              compute: str | None = None, name_contains: str | None = None,
-             reads_model: tuple[str, str | None] | None = None, offset: int = 0,
+             reads_model: tuple[str, str | None] | None = None,
+             reads_data: tuple[str, str | None] | None = None, offset: int = 0,
              limit: int | None = None) -> Page[Job]:
         """One page of jobs, newest first (runner's addition, for the web UI and scripts): filtered by
         status, experiment, compute (the backend: ``docker``, ``process``), part of the name, and
-        ``reads_model=(name, version or None)``: the jobs that read that model as an input."""
-        reads = ("model", *reads_model) if reads_model is not None else None
+        ``reads_model=(name, version or None)``: the jobs that read that model as an input (any version
+        when None; ``<registry>/<name>`` for a registry's), or ``reads_data=``: that data asset."""
+        if reads_model is not None and reads_data is not None:
+            raise ValueError("give reads_model or reads_data, not both")
+        reads = ("model", *reads_model) if reads_model is not None else \
+            ("data", *reads_data) if reads_data is not None else None
         page = self.workspace.page_jobs(status=status, experiment_name=experiment_name, backend=compute,
                                         name_contains=name_contains, reads=reads, offset=offset,
                                         limit=limit)

@@ -100,7 +100,8 @@ def _pipeline_inputs(ws: Workspace, spec: PipelineJobSpec) -> dict[str, str]:
     for name, value in spec.inputs.items():
         if isinstance(value, AssetInput) and value.path is not None:
             try:
-                found[name] = resolver.resolve(value.path, base_dir=spec.base_dir, field=f"inputs.{name}").uri
+                found[name] = resolver.resolve(value.path, base_dir=spec.base_dir, field=f"inputs.{name}",
+                                               asset_type=value.type.value).uri  # a model or data asset
             except (ResolveError, SpecError) as err:
                 field, where = spec.field_location("inputs", name, "path")
                 raise err.located(field, where) from err

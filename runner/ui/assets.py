@@ -41,14 +41,12 @@ class AssetSection:
     single: str  # the route name (and JSON key) of one asset: "model", "data_asset"
     noun: str  # "model", "data asset"
     operations: Callable[[MLClient], Any]  # the client's asset operations (models, data)
-    lineage: bool  # the jobs index records which jobs read its versions
 
     def route(self, action: str) -> str:
         return self.single if action == "asset" else f"{self.key}_{action}"
 
     def template_context(self) -> dict[str, Any]:
-        return {"kind": {"key": self.key, "plural": self.plural, "single": self.single, "noun": self.noun,
-                         "lineage": self.lineage}}
+        return {"kind": {"key": self.key, "plural": self.plural, "single": self.single, "noun": self.noun}}
 
 
 def asset_row(asset: Any) -> dict[str, Any]:
@@ -84,10 +82,11 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
         "produced_by": asset.job_name, "read_by_version": version,
         "files": [], "files_more": False, "files_error": None,
     }
-    if section.lineage:
-        readers = jobs.page(reads_model=(name, version), limit=PAGE_SIZE, offset=query["readers_offset"])
-        view.update(read_by=[_reader(job, section.key, name) for job in readers.items],
-                    read_by_page=page_info(readers))
+    reads, data = (name, version), section.key == "data"  # the lineage index's kind: "model", "data"
+    readers = jobs.page(reads_model=None if data else reads, reads_data=reads if data else None,
+                        limit=PAGE_SIZE, offset=query["readers_offset"])
+    view.update(read_by=[_reader(job, section.key, name) for job in readers.items],
+                read_by_page=page_info(readers))
     try:
         found, more = operations.files(name, asset.version, limit=200)
         view.update(files=[{"path": f.path, "size": f.size} for f in found], files_more=more)
@@ -164,6 +163,6 @@ def routes(section: AssetSection) -> list[BaseRoute]:
     ]
 
 
-MODELS = AssetSection("model", "models", "model", "model", lambda client: client.models, lineage=True)
-DATA = AssetSection("data", "data", "data_asset", "data asset", lambda client: client.data, lineage=False)
+MODELS = AssetSection("model", "models", "model", "model", lambda client: client.models)
+DATA = AssetSection("data", "data", "data_asset", "data asset", lambda client: client.data)
 DATA_ROUTES = routes(DATA)

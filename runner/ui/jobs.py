@@ -75,6 +75,15 @@ def _model_link(ref: str | None) -> dict[str, str] | None:
     return None
 
 
+def _data_link(binding: Binding) -> dict[str, str] | None:
+    """``{"name", "version"}`` of the workspace data asset version an input read (a registry's has none:
+    its name is ``<registry>/<name>``)."""
+    asset = binding.asset
+    if asset is None or asset.kind != "data" or asset.version is None or "/" in asset.name:
+        return None
+    return {"name": asset.name, "version": asset.version}
+
+
 def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
     in_process = job.backend == "process"
     row = {"name": binding.name, "type": binding.type.value, "mode": binding.mode.value,
@@ -82,8 +91,7 @@ def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
            "in_job": binding.host_value if in_process else binding.value,
            "given": given.get("path") if isinstance(given, dict) else None,
            "model": _model_link(binding.cache_key),
-           "data": {"name": binding.asset.name, "version": binding.asset.version}
-           if binding.asset is not None and binding.asset.kind == "data" else None,
+           "data": _data_link(binding),
            "registers_as": str(binding.registered_as) if binding.registered_as else None}
     return row
 

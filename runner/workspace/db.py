@@ -15,7 +15,7 @@ Layout::
 
 Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
 environments, computes, components, step_reuse, content_digests, and the registered_assets view (schema
-version 5, ``runner.workspace.schema``; every change is additive:
+version 6, ``runner.workspace.schema``; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 
 A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``

@@ -1,10 +1,13 @@
 """Which jobs read which asset versions: an indexed table kept beside the job records.
 
-A job's stored plan names every registered asset it reads by the input's content identity
-(``cache_key``: ``model:[<registry>/]<name>:<version>``). ``Workspace.create_job`` copies those into
-``job_asset_inputs`` in the same transaction as the record, so "the jobs that read model m" is an index
-lookup, not a scan of every record's JSON. Records written before the table existed are indexed once,
-by the schema migration (``backfill``).
+A job's stored plan names every registered asset it reads: a model input by its content identity
+(``cache_key``: ``model:[<registry>/]<name>:<version>``), a data asset input by the version it read
+(``asset``: ``{"kind": "data", "name": "[<registry>/]<name>", "version": ...}``; its ``cache_key`` is the
+files' identity, not the version's). ``@latest`` is stored as the version it resolved to when the plan was
+made. ``Workspace.create_job`` copies those into ``job_asset_inputs`` in the same transaction as the
+record, so "the jobs that read model m" is an index lookup, not a scan of every record's JSON. Records
+written before the table existed, or before it held data inputs (schema 6), are indexed by the schema
+migration (``backfill``).
 
 This module knows rows and plain dicts only (the job record type lives in ``runner.workspace.db``).
 """
@@ -27,18 +30,28 @@ CREATE TABLE IF NOT EXISTS job_asset_inputs (
 );
 CREATE INDEX IF NOT EXISTS job_asset_inputs_asset ON job_asset_inputs (kind, asset_name, asset_version);
 """
-ASSET_KINDS = ("model",)  # the cache_key prefixes that name a registered asset version
+ASSET_KINDS = ("model", "data")  # the kinds of registered asset versions a job input can read
 
 
 def asset_inputs(job_extra: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """``(input name, kind, stored asset name, version)`` of every registered asset a plan reads."""
     plan = job_extra.get("plan") or {}
     for binding in plan.get("inputs") or ():
-        key = binding.get("cache_key") or ""
-        kind, sep, rest = key.partition(":")
-        name, sep2, version = rest.rpartition(":")
-        if sep and sep2 and kind in ASSET_KINDS and name and version:
-            yield binding["name"], kind, name, version
+        read = _asset_read(binding)
+        if read is not None:
+            yield (binding["name"], *read)
+
+
+def _asset_read(binding: dict[str, Any]) -> tuple[str, str, str] | None:
+    """``(kind, stored name, version)`` of the asset version one planned input reads, if any."""
+    kind, sep, rest = (binding.get("cache_key") or "").partition(":")
+    name, sep2, version = rest.rpartition(":")
+    if sep and sep2 and kind == "model" and name and version:  # scoped by its registry, if any
+        return kind, name, version
+    asset = binding.get("asset") or {}
+    if asset.get("kind") == "data" and asset.get("name") and asset.get("version"):
+        return "data", str(asset["name"]), str(asset["version"])
+    return None
 
 
 def index_job(conn: sqlite3.Connection, job_name: str, job_extra: dict[str, Any]) -> None:
@@ -50,7 +63,8 @@ def index_job(conn: sqlite3.Connection, job_name: str, job_extra: dict[str, Any]
 
 
 def backfill(conn: sqlite3.Connection) -> None:
-    """Index every job recorded before the table existed (the schema migration runs it once)."""
+    """Index every recorded job (the schema migration runs it once, for the jobs recorded before the
+    table existed or before it held data inputs; ``INSERT OR REPLACE`` keeps what was there)."""
     for row in conn.execute("SELECT name, record FROM jobs").fetchall():
         index_job(conn, row["name"], json.loads(row["record"]).get("extra") or {})
 

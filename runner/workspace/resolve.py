@@ -223,7 +223,10 @@ class Resolver:
         resolved = self._locate(parse_path(asset.path), base_dir=None, field=field, check=check)
         identity = (asset.name or ref.name, asset.version)
         if store is DataAssetStore:  # a data asset's stored path may be a datastore folder that changes
-            return dataclasses.replace(resolved, data=identity, job=asset.job_name or resolved.job)
+            # (no version cache_key); a registry's version is named by its stored name, ``<registry>/<n>``
+            # (lineage, reuse), as a registry model's cache_key is
+            return dataclasses.replace(resolved, data=(f"{scope}{identity[0]}", asset.version),
+                                       job=asset.job_name or resolved.job)
         return dataclasses.replace(resolved, model=identity, job=asset.job_name or resolved.job,
                                    cache_key=f"model:{scope}{asset.name}:{asset.version}")
 

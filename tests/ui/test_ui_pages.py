@@ -1,12 +1,13 @@
-"""The web UI over HTTP, continued: the JSON API's parameter checks, a model version's readers, outputs
-that were never uploaded, what a job's page shows of its tags, description and data assets, the data
-asset pages, and the jobs list's polling while a listed job is active."""
+"""The web UI over HTTP, continued: the JSON API's parameter checks, a model or data version's readers,
+outputs that were never uploaded, what a job's page shows of its tags, description and data assets, the
+data asset pages, and the jobs list's polling while a listed job is active."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,79 @@ def test_a_model_versions_readers_are_the_jobs_that_read_that_version(live_ui: L
     status, text = web.get("/models/clf/versions/2")
     read_by = text.split('id="read-by"', 1)[1].split("</table>", 1)[0]
     assert status == 200 and "reads-2" in read_by and "latest-and-10" not in read_by
+
+
+def test_a_data_versions_readers_are_the_jobs_that_read_that_version(live_ui: LiveUI,
+                                                                     tmp_path: Path) -> None:
+    client = live_ui.client
+    folder = model_folder(tmp_path / "d", {"a.txt": b"a"})
+    for _ in range(3):
+        client.data.create(Data(name="d", path=str(folder), type="uri_folder"))
+    client.models.create(Model(name="d", path=str(model_folder(tmp_path / "m"))))  # same name, a model
+    submit_job(client, tmp_path, "latest-and-1", """
+        command: ls ${{inputs.a}} ${{inputs.b}} ${{inputs.m}}
+        inputs:
+          a: {type: uri_folder, path: azureml:d@latest}
+          b: {type: uri_folder, path: azureml:d:1}
+          m: {type: custom_model, path: azureml:d:1}
+        """)
+    wait_for(client, "latest-and-1", {"Completed"})
+    client.data.create(Data(name="d", path=str(folder), type="uri_folder"))  # d:4, after the job ran
+    submit_job(client, tmp_path, "reads-2", """
+        command: ls ${{inputs.a}}
+        inputs:
+          a: {type: uri_folder, path: azureml:d:2}
+        """)
+    wait_for(client, "reads-2", {"Completed"})
+    web = Browserless(live_ui.url)
+
+    def readers(path: str) -> list[tuple[str, list[str]]]:
+        return sorted((r["name"], r["versions"]) for r in web.json(path)["read_by"])
+
+    assert readers("/api/data/d/versions/3") == [("latest-and-1", ["1", "3"])]  # @latest: 3 when it ran
+    assert readers("/api/data/d/versions/1") == [("latest-and-1", ["1", "3"])]
+    assert readers("/api/data/d/versions/2") == [("reads-2", ["2"])]
+    assert readers("/api/data/d/versions/4") == []
+    assert [r[0] for r in readers("/api/data/d")] == ["latest-and-1", "reads-2"]  # any version
+    assert readers("/api/models/d/versions/1") == [("latest-and-1", ["1"])]  # the model is its own
+    status, text = web.get("/data/d/versions/1")
+    read_by = text.split('id="read-by"', 1)[1].split("</table>", 1)[0]
+    assert status == 200 and "latest-and-1" in read_by and "reads-2" not in read_by
+    status, text = web.get("/data/d")
+    read_by = text.split("<h3>Read by", 1)[1].split("</table>", 1)[0]
+    assert status == 200 and "(any version)" in read_by and "latest-and-1" in read_by and "reads-2" in read_by
+    status, text = web.get("/data/d/versions/4")
+    assert status == 200 and "No job has read this version." in text
+
+
+def test_a_pipeline_steps_data_inputs_are_read_by_the_step_jobs(live_ui: LiveUI, tmp_path: Path) -> None:
+    from runner import load_job
+
+    client = live_ui.client
+    folder = model_folder(tmp_path / "d", {"a.txt": b"a"})
+    for _ in range(2):
+        client.data.create(Data(name="d", path=str(folder), type="uri_folder"))
+    (tmp_path / "p.yml").write_text(textwrap.dedent("""
+        type: pipeline
+        inputs:
+          table: {type: uri_folder, path: azureml:d@latest}
+        settings: {default_compute: local-process}
+        jobs:
+          look:
+            type: command
+            command: ls ${{inputs.t}} ${{inputs.first}}
+            environment: {image: unused:1}
+            inputs:
+              t: ${{parent.inputs.table}}
+              first: {type: uri_folder, path: azureml:d:1}
+        """))
+    pipeline = client.jobs.create_or_update(load_job(tmp_path / "p.yml"), name="pipe")
+    wait_for(client, pipeline.name, {"Completed"})
+    step = client.workspace.get_job("pipe").extra["steps"]["look"]["job"]
+    web = Browserless(live_ui.url)
+    for version in ("1", "2"):
+        read_by = web.json(f"/api/data/d/versions/{version}")["read_by"]
+        assert [(r["name"], r["versions"]) for r in read_by] == [(step, ["1", "2"])]
 
 
 def _kill_runner(client: Any, name: str) -> None:

@@ -111,6 +111,16 @@ def test_an_input_type_decides_model_or_data(ws: Workspace, data: DataRegistry, 
         data.resolver.resolve("azureml:other:1", asset_type="mltable")
 
 
+def test_a_registry_data_version_is_not_the_workspace_one_of_the_same_name(ws: Workspace, data: DataRegistry,
+                                                                          folder: Path) -> None:
+    data.create(Data(name="d", path=str(folder)))
+    DataRegistry(ws, registry_name="shared").create(Data(name="d", path=str(folder)))
+    in_registry = data.resolver.resolve("azureml://registries/shared/models/d/versions/1",
+                                        asset_type="uri_folder")
+    assert in_registry.data == ("shared/d", "1")  # its stored name, as a registry model's cache_key has
+    assert data.resolver.resolve("azureml:d:1", asset_type="uri_folder").data == ("d", "1")
+
+
 def test_job_output_and_datastore_paths_are_referenced_with_lineage(ws: Workspace,
                                                                     data: DataRegistry) -> None:
     out = ws.default_datastore_root / "azureml/j1/feat/part.csv"

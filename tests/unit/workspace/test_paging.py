@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,8 +103,12 @@ def test_model_files_with_sizes(client: MLClient, tmp_path: Path) -> None:
 
 
 def _job(ws: Workspace, name: str, *, minutes_ago: int, status: JobStatus = JobStatus.COMPLETED,
-         experiment: str | None = None, backend: str = "docker", reads: tuple[str, ...] = ()) -> None:
-    inputs = [{"name": f"in{i}", "cache_key": key} for i, key in enumerate(reads)]
+         experiment: str | None = None, backend: str = "docker", reads: tuple[str, ...] = (),
+         reads_data: tuple[tuple[str, str], ...] = ()) -> None:
+    inputs: list[dict[str, Any]] = [{"name": f"in{i}", "cache_key": key} for i, key in enumerate(reads)]
+    inputs += [{"name": f"data{i}", "cache_key": f"workspaceblobstore:DataUpload/{n}/{v}/f.csv:mtime:1",
+                "asset": {"kind": "data", "name": n, "version": v}}  # as a plan stores a data input
+               for i, (n, v) in enumerate(reads_data)]
     inputs.append({"name": "data", "cache_key": None})  # a plain folder input: not an asset
     ws.create_job(JobRecord(name=name, status=status, experiment_name=experiment, backend=backend,
                             created_at=utcnow() - timedelta(minutes=minutes_ago),
@@ -139,6 +144,41 @@ def test_jobs_reading_a_model_through_the_lineage_index(tmp_path: Path) -> None:
     assert [j.name for j in ops.page(reads_model=("n", "7")).items] == ["reads-m2-and-n"]
     assert [j.name for j in ops.page(reads_model=("shared/m", "1")).items] == ["reads-registry"]
     assert ops.page(reads_model=("nothing", None)).total == 0
+
+
+def test_jobs_reading_a_data_asset_through_the_lineage_index(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    _job(ws, "reads-d1", minutes_ago=4, reads_data=(("d", "1"),))
+    _job(ws, "reads-d2-and-e", minutes_ago=3, reads_data=(("d", "2"), ("e", "7")))
+    _job(ws, "reads-model-d", minutes_ago=2, reads=("model:d:1",))  # a model of the same name
+    _job(ws, "reads-registry-d", minutes_ago=1, reads_data=(("shared/d", "1"),))
+    ops = JobOperations(ws)
+    assert [j.name for j in ops.page(reads_data=("d", None)).items] == ["reads-d2-and-e", "reads-d1"]
+    assert [j.name for j in ops.page(reads_data=("d", "1")).items] == ["reads-d1"]
+    assert [j.name for j in ops.page(reads_data=("e", "7")).items] == ["reads-d2-and-e"]
+    assert [j.name for j in ops.page(reads_data=("shared/d", "1")).items] == ["reads-registry-d"]
+    assert [j.name for j in ops.page(reads_model=("d", None)).items] == ["reads-model-d"]
+    assert ops.page(reads_data=("nothing", None)).total == 0
+
+
+def test_a_version_5_workspace_gets_its_data_readers_indexed_keeping_the_rest(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    _job(ws, "old", minutes_ago=2, reads=("model:m:1",), reads_data=(("d", "3"),))
+    _job(ws, "older", minutes_ago=3, reads_data=(("d", "1"),))
+    with ws.transaction() as conn:  # as schema 5 left it: model inputs indexed, data inputs not
+        conn.execute("DELETE FROM job_asset_inputs WHERE kind = 'data'")
+        before = conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    with ws.reading() as conn:
+        conn.execute("PRAGMA user_version=5")
+    reopened = Workspace(tmp_path / "ws")
+    assert [r.name for r in reopened.page_jobs(reads=("data", "d", None)).items] == ["old", "older"]
+    with reopened.reading() as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # migrated
+        rows = conn.execute("SELECT * FROM job_asset_inputs ORDER BY job_name, input_name").fetchall()
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == before == 2
+    assert [tuple(r) for r in rows] == [("old", "data0", "data", "d", "3"), ("old", "in0", "model", "m", "1"),
+                                        ("older", "data0", "data", "d", "1")]
+    assert reopened.get_job("old").extra["plan"]["inputs"][0]["cache_key"] == "model:m:1"  # records kept
 
 
 def test_a_version_2_workspace_gets_its_jobs_indexed_once(tmp_path: Path) -> None:
