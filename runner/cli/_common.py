@@ -71,9 +71,22 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     yaml = "yaml"
+    tsv = "tsv"
 
 
-OUTPUT = typer.Option(OutputFormat.table, "--output", "-o", help="Output format.")
+OUTPUT_HELP = ("Output format: table, json, yaml or tsv (tab-separated values, one entity a line: for "
+               "scripts, as az's -o tsv).")
+QUERY_HELP = ("JMESPath query applied to what -o json prints (as az's --query), its result printed in the "
+              "-o format: --query \"[?status=='Failed'].name\" -o tsv. See https://jmespath.org.")
+
+
+def output_option(default: OutputFormat = OutputFormat.table) -> Any:
+    """The ``-o/--output`` option every command that prints data takes (the same formats everywhere)."""
+    return typer.Option(default, "--output", "-o", help=OUTPUT_HELP)
+
+
+OUTPUT = output_option()
+QUERY = typer.Option(None, "--query", help=QUERY_HELP, metavar="JMESPATH")
 
 
 def client(registry_name: str | None = None) -> MLClient:
@@ -86,8 +99,13 @@ def client(registry_name: str | None = None) -> MLClient:
 REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of models).")
 
 
-def emit(data: dict[str, Any] | list[dict[str, Any]], output: OutputFormat, columns: list[str]) -> None:
-    """Print ``data`` as JSON, YAML, or a readable table of ``columns``."""
+def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str | None = None) -> None:
+    """Print ``data`` (what ``-o json`` prints) as JSON, YAML, tab-separated values, or a readable table
+    of ``columns``; ``query`` (``--query``) first selects from it, and a table of its result has the
+    result's own columns (as ``az -o table --query`` shows it)."""
+    output = OutputFormat(output)
+    if query is not None:
+        data = apply_query(data, query)
     if output is OutputFormat.json:
         print_json(data)
     elif output is OutputFormat.yaml:
@@ -96,23 +114,81 @@ def emit(data: dict[str, Any] | list[dict[str, Any]], output: OutputFormat, colu
         yaml = YAML(typ="safe")
         yaml.default_flow_style = False
         yaml.dump(data, sys.stdout)
+    elif output is OutputFormat.tsv:
+        for line in tsv_lines(data):
+            typer.echo(line)
+    elif query is not None:
+        _result_table(data)
     elif isinstance(data, list):
         print_table([c.replace("_", " ").title() for c in columns],
-                            [[_cell(row.get(c)) for c in columns] for row in data])
+                    [[_cell(row.get(c)) for c in columns] for row in data])
     else:  # one entity: "field: value" lines, never truncated
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
             typer.echo(f"{key + ':':<{width + 1}} {_cell(value)}")
 
 
+def apply_query(data: Any, query: str) -> Any:
+    """The result of the JMESPath ``query`` on ``data``; one ``SpecError`` (exit 2) naming it when it is
+    not valid JMESPath or cannot apply (a function given the wrong type)."""
+    import jmespath  # only --query needs it
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.search(query, data)
+    except JMESPathError as exc:
+        reason = " ".join(str(exc).split())
+        raise SpecError(f"invalid JMESPath expression \"{query}\": {reason}", field="--query",
+                        hint="fix the expression (https://jmespath.org), for example --query \"[].name\" "
+                             "or --query \"[?status=='Failed'].{name: name, error: error}\"; -o json "
+                             "without --query shows the fields there are") from exc
+
+
+def tsv_lines(data: Any) -> list[str]:
+    """``-o tsv`` as az prints it: a list is one line per item, anything else one line; a line is an
+    object's values (in ``-o json``'s order) or a list's items, tab-separated; in a line, a nested object
+    is empty and a nested list its length; null is empty."""
+    if data is None:
+        return []
+    return [_tsv_row(item) for item in (data if isinstance(data, list) else [data])]
+
+
+def _tsv_row(item: Any) -> str:
+    if isinstance(item, dict):
+        return "\t".join(_tsv_value(v) for v in item.values())
+    if isinstance(item, list):
+        return "\t".join(_tsv_value(v) for v in item)
+    return _tsv_value(item)
+
+
+def _tsv_value(value: Any) -> str:
+    if isinstance(value, dict) or value is None:
+        return ""
+    if isinstance(value, list):
+        return str(len(value))
+    return str(value)
+
+
+def _result_table(data: Any) -> None:
+    """A ``--query`` result as a table, as az's: objects give their (non-nested) keys as columns, lists
+    ``Column1``, ``Column2``..., other values one ``Result`` column; nothing for null."""
+    if data is None:
+        return
+    items = [{f"Column{i}": v for i, v in enumerate(item, 1)} if isinstance(item, list) else item
+             for item in (data if isinstance(data, list) else [data])]  # [].[a, b]: Column1, Column2
+    if items and all(isinstance(item, dict) for item in items):
+        columns = list(dict.fromkeys(k for item in items for k, v in item.items()
+                                     if not isinstance(v, (dict, list))))
+        print_table(columns, [[_table_value(item.get(c)) for c in columns] for item in items])
+    else:
+        print_table(["Result"], [[_table_value(item)] for item in items])
+
+
+def _table_value(value: Any) -> str:
+    return "" if value is None or isinstance(value, (dict, list)) else str(value)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return "" if value is None else str(value)
-
-
-def check_output(output: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
-    """Refuse an ``-o`` value the command does not print (one clear error, not a silent table)."""
-    if output not in allowed:
-        raise SpecError(f"unknown output format '{output}'", field="--output",
-                        hint=f"use -o {' or -o '.join(allowed)}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runner.cli import _common
-from runner.cli._common import OUTPUT, OutputFormat, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
 
 if TYPE_CHECKING:
     from mounts.cache import CacheEntry, ContentCache  # start-up cost: imported by the command that uses it
@@ -56,12 +56,12 @@ def _row(entry: CacheEntry) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_(output: OutputFormat = OUTPUT) -> None:
+def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """List cached downloads, most recently used first."""
     cache = _cache()
     entries = cache.entries()
-    if output is not OutputFormat.table:
-        emit([_row(e) for e in entries], output, [])
+    if output is not OutputFormat.table or query is not None:  # the data -o json prints
+        emit([_row(e) for e in entries], output, [], query)
         return
     rows = [{**_row(e), "size": human_size(e.size)} for e in entries]
     emit(rows, output, ["key", "size", "files", "last_used"])

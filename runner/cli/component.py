@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from runner.cli._assets import version_or_label
-from runner.cli._common import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,7 +27,8 @@ def create(
     name: str = typer.Option(None, "--name", "-n", help="Component name (default: from the YAML)."),
     version: str = typer.Option(None, "--version", "-v", help="Version (default: the YAML's, else next)."),
     set_: list[str] = typer.Option([], "--set", help="Override a field: --set description=... (repeatable)."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
 ) -> None:
     """Register a command component version (its code is copied into the workspace)."""
     from runner.spec.component import load_component_spec  # start-up cost
@@ -35,20 +36,21 @@ def create(
     overrides = list(set_) + ([f"name={name}"] if name else []) + ([f"version={version}"] if version else [])
     spec = load_component_spec(file, overrides)
     record = client().components.register(spec)
-    emit(record.to_dict(), output, _COLUMNS)
+    emit(record.to_dict(), output, _COLUMNS, query)
 
 
 @app.command("list")
 def list_(
     name: str = typer.Option(None, "--name", "-n", help="List the versions of this component."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """List components (the latest version of each), or the versions of one with --name."""
     rows = []
     for record in client().components.records(name):
         data = record.to_dict()
         rows.append({**data, "created_at": record.created_at.strftime("%Y-%m-%d %H:%M:%S")})
-    emit(rows, output, _COLUMNS)
+    emit(rows, output, _COLUMNS, query)
 
 
 @app.command("show")
@@ -56,8 +58,9 @@ def show(
     name: str = typer.Option(..., "--name", "-n", help="Component name."),
     version: str = typer.Option(None, "--version", "-v", help="Version."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    output: OutputFormat = typer.Option(OutputFormat.yaml, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.yaml),
+    query: str = QUERY,
 ) -> None:
     """Show one component version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="component", name=name)
-    emit(client().components.record(name, version).to_dict(), output, [])
+    emit(client().components.record(name, version).to_dict(), output, [], query)

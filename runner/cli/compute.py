@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from runner.cli._common import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -26,7 +26,8 @@ def create(
                                   help="Where the nodes write default outputs and artifacts "
                                        "(default workspaceblobstore; must not be a local folder)."),
     description: str = typer.Option(None, "--description"),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
 ) -> None:
     """Register (or replace) a compute: an existing Ray cluster, reached at its dashboard's address."""
     from runner.workspace.computes import compute_from_dict, load_compute  # start-up cost
@@ -36,25 +37,25 @@ def create(
              "description": description}
     data.update({k: v for k, v in given.items() if v is not None})
     saved = client().compute.create_or_update(compute_from_dict(data))
-    emit(saved.public_dict(), output, [])
+    emit(saved.public_dict(), output, [], query)
 
 
 @app.command("list")
-def list_(output: OutputFormat = OUTPUT) -> None:
+def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """List computes."""
     rows = [c.public_dict() for c in client().compute.list()]
-    emit(rows, output, ["name", "type", "address", "datastore"])
+    emit(rows, output, ["name", "type", "address", "datastore"], query)
 
 
 @app.command("show")
 def show(name: str = typer.Option(..., "--name", "-n", help="Compute name."),
-         output: OutputFormat = OUTPUT) -> None:
+         output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """Show a compute, and whether its cluster answers (its nodes and their resources)."""
     ml_client = client()
     compute = ml_client.compute.get(name)
     data = compute.public_dict()
     data.update(ml_client.compute.cluster_state(name))
-    emit(data, output, [])
+    emit(data, output, [], query)
 
 
 @app.command("delete")

@@ -23,7 +23,7 @@ from runner.cli._assets import (
     parse_update,
     which_versions,
 )
-from runner.cli._common import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
 from runner.cli.model import parse_pairs
 from runner.errors import SpecError
 
@@ -49,7 +49,8 @@ def create(
     description: str = typer.Option(None, "--description", "-d", help="Description."),
     tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
     datastore: str = typer.Option(None, "--datastore", help="Datastore a local path is uploaded to."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
 ) -> None:
     """Register a data asset version (copies local files into the datastore)."""
     from runner.spec.data import Data, check_data_fields, load_data  # start-up cost
@@ -67,7 +68,7 @@ def create(
         check_local_path(path, allowed="an azureml:// URI or a storage URL")
         data = Data.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_data_fields(data)
-    emit(client().data.create(data).to_dict(), output, _COLUMNS)
+    emit(client().data.create(data).to_dict(), output, _COLUMNS, query)
 
 
 @app.command("list")
@@ -77,12 +78,13 @@ def list_(
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived assets."),
     max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """List data assets (latest version of each), or the versions of one with --name."""
     assets = client().data.list(name, include_archived=include_archived, archived_only=archived_only,
                                 max_results=max_results)
     columns = _COLUMNS + (["archived"] if include_archived or archived_only else [])
-    emit([d.to_dict() for d in assets], output, columns)
+    emit([d.to_dict() for d in assets], output, columns, query)
 
 
 @app.command("show")
@@ -91,10 +93,11 @@ def show(
     version: str = typer.Option(None, "--version", "-v", help="Version."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """Show one data asset version."""
     one_of(version, label)
-    emit(client().data.get(name, version=version, label=label).to_dict(), output, [])
+    emit(client().data.get(name, version=version, label=label).to_dict(), output, [], query)
 
 
 @app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
@@ -104,7 +107,8 @@ def update(
     version: str = typer.Option(..., "--version", "-v", help="Version."),
     set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
     remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
 ) -> None:
     """Update the description or tags of a data asset version (nothing else can change).
 
@@ -112,7 +116,7 @@ def update(
     change = parse_update(set_, remove, ctx.args)
     updated = client().data.update(name, version, set_values=change.set_values,
                                    add_values=change.add_values, remove=change.remove)
-    emit(updated.to_dict(), output, [])
+    emit(updated.to_dict(), output, [], query)
 
 
 @app.command("archive")

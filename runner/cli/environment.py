@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runner.cli._assets import version_or_label
-from runner.cli._common import OUTPUT, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,22 +20,24 @@ def create(
     build_context: str = typer.Option(None, "--build-context", "-b", help="Folder to docker build."),
     dockerfile: str = typer.Option(None, "--dockerfile", help="Dockerfile inside the build context."),
     description: str = typer.Option(None, "--description", "-d", help="Description."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
 ) -> None:
     """Map an environment name (and version) to a local image or a build context."""
     record = client().environments.create_or_update(name=name, version=version, image=image,
                                                     build_context=build_context, dockerfile=dockerfile,
                                                     description=description)
-    emit(record.model_dump(mode="json"), output, [])
+    emit(record.model_dump(mode="json"), output, [], query)
 
 
 @app.command("list")
 def list_(
     name: str = typer.Option(None, "--name", "-n", help="Only this environment's versions."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """List mapped environments, and the built-in ones (curated environments the provisioned image holds)."""
-    emit([r.model_dump(mode="json") for r in client().environments.list(name)], output, _COLUMNS)
+    emit([r.model_dump(mode="json") for r in client().environments.list(name)], output, _COLUMNS, query)
 
 
 @app.command("show")
@@ -44,7 +46,8 @@ def show(
     version: str = typer.Option(None, "--version", "-v", help="Version (default: latest)."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """Show one environment version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="environment", name=name)
-    emit(client().environments.get(name, version).model_dump(mode="json"), output, [])
+    emit(client().environments.get(name, version).model_dump(mode="json"), output, [], query)

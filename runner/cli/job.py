@@ -29,7 +29,7 @@ import typer
 
 from runner.cli import _common, pipeline_view
 from runner.cli._assets import SeveralValues
-from runner.cli._common import OutputFormat, check_output, emit
+from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
 from runner.errors import JobError
 
 if TYPE_CHECKING:
@@ -43,9 +43,6 @@ app = typer.Typer(no_args_is_help=True)
 
 EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
 EXIT_NOT_STARTED = 4  # the job could not be started: the Docker engine or its image was not there
-OUTPUT_HELP = "Output format: table (default) or json."
-READ_FORMATS = ("table", "json", "yaml")  # show and list
-READ_OUTPUT_HELP = "Output format: table (default), json or yaml."
 
 
 def load_job_file(file: Path, overrides: list[str]) -> CommandJobSpec | PipelineJobSpec:
@@ -81,19 +78,20 @@ def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | N
 
 
 def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, name: str | None = None,
-                  output: str = "table", backend: str | None = None) -> RunPlan | None:
-    """``job validate`` and ``job create --dry-run``: print the plan as text or JSON (a pipeline's: its
-    graph, ``runner.cli.pipeline_view``). The file is read once (it may be a pipe: ``--file /dev/stdin``)."""
-    check_output(output)
+                  output: str = "table", backend: str | None = None,
+                  query: str | None = None) -> RunPlan | None:
+    """``job validate`` and ``job create --dry-run``: print the plan as text, or as data (``-o json``,
+    ``yaml``, ``tsv``, ``--query``; a pipeline's: its graph, ``runner.cli.pipeline_view``). The file is
+    read once (it may be a pipe: ``--file /dev/stdin``)."""
     from runner.spec.job import CommandJobSpec  # start-up cost
 
     spec = load_job_file(file, list(overrides))
     if not isinstance(spec, CommandJobSpec):
-        pipeline_view.validate(spec, name=name, output=output)
+        pipeline_view.validate(spec, name=name, output=output, query=query)
         return None
     plan = plan_spec(spec, name=name, backend=backend)
-    if output == "json":
-        _common.print_json(plan.to_dict())
+    if output != "table" or query is not None:
+        emit(plan.to_dict(), output, [], query)
     else:
         from runner.plan.render import render_plan  # start-up cost
 
@@ -109,10 +107,11 @@ def validate(
                                    help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated)."),
     name: str = typer.Option(None, "--name", "-n",
                              help="Job name to plan with (default: YAML, or generated)."),
-    output: str = typer.Option("table", "--output", "-o", help="Output format: table (default) or json."),
+    output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
     """Check a job YAML and print its run plan; nothing runs."""
-    plan_for_file(file, set_, name=name, output=output)
+    plan_for_file(file, set_, name=name, output=output, query=query)
 
 
 def _operations() -> PipelineJobOperations:
@@ -143,13 +142,26 @@ def _summary(record: JobRecord, *, err: bool = False) -> None:
     if record.error:
         lines.append(f"Error: {record.error}")
     if record.registered_models:
-        lines.append("Registered models: " + ", ".join(record.registered_models))
+        lines.append("Registered models: " + ", ".join(_born(m, record) for m in record.registered_models))
     if record.registered_data:
-        lines.append("Registered data assets: " + ", ".join(record.registered_data))
+        lines.append("Registered data assets: " + ", ".join(_born(d, record) for d in record.registered_data))
+    lines += [f"Note: {ref}: {why}" for ref, why in record.extra.get("registered_archived", {}).items()]
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
     lines += pipeline_view.summary_lines(record)
     typer.echo("\n".join(lines), err=err)
+
+
+def _born(ref: str, record: JobRecord) -> str:
+    """A version the job registered, said ``(archived)`` when it was born archived (its asset was)."""
+    return f"{ref} (archived)" if ref in record.extra.get("registered_archived", {}) else ref
+
+
+def _warn(record: JobRecord) -> None:
+    """The plan's warnings on stderr, as ``job validate`` lists them, once the job is queued and before
+    its log (a pipeline's are in its log and its record)."""
+    for warning in record.extra.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def _exit_for(record: JobRecord) -> None:
@@ -189,48 +201,49 @@ def create(
         False, "--allow-unsafe-docker-args", envvar="RUNNER_ALLOW_UNSAFE_DOCKER_ARGS",
         help="Accept docker_args that weaken the container's isolation (--cap-add, --privileged ...); "
              "the job's inputs are then no longer protected, and its record says so."),
-    output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP),
+    output: OutputFormat = OUTPUT,
+    query: str = QUERY,
 ) -> None:
-    """Create a job (as `az ml job create`). With -o json stdout holds only the JSON record."""
-    check_output(output)
+    """Create a job (as `az ml job create`). With -o json (yaml, tsv) stdout holds only the record."""
     if dry_run:
-        plan_for_file(file, set_, name=name, output=output, backend=backend)
+        plan_for_file(file, set_, name=name, output=output, backend=backend, query=query)
         return
     from runner.spec.job import CommandJobSpec  # start-up cost
 
     ops = _operations()
     spec = load_job_file(file, set_)
     if isinstance(spec, CommandJobSpec):
-        ops.choose_compute(spec)  # says in the warnings below where a job naming a compute runs
-    for warning in getattr(spec, "warnings", []):  # a pipeline's are in its log (and its record)
-        typer.echo(f"warning: {warning}", err=True)
+        ops.choose_compute(spec)  # says in the plan's warnings where a job naming a compute runs
+    document = output != "table"  # stdout holds the record only: the log and summary go to stderr
     if stream:
-        echo = _echo_stderr if output == "json" else _echo
+        echo = _echo_stderr if document else _echo
         record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
                                       upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet,
-                                      allow_unsafe_docker_args=allow_unsafe_docker_args)
-        if output == "json":
-            _common.print_json(_as_json(record))
-        _summary(record, err=output == "json")
+                                      allow_unsafe_docker_args=allow_unsafe_docker_args,
+                                      on_submitted=_warn)
+        if document:
+            emit(_as_json(record), output, [], query)
+        _summary(record, err=document)
+        if not document and query is not None:
+            emit(_as_json(record), output, [], query)
         _exit_for(record)
         return
     record = ops.create_or_update(spec, name=name, backend=backend,
                                   upload_on_failure=not no_upload_on_failure,
-                                  allow_unsafe_docker_args=allow_unsafe_docker_args)
-    if output == "json":
-        _common.print_json(_as_json(record))
+                                  allow_unsafe_docker_args=allow_unsafe_docker_args, on_submitted=_warn)
+    if document or query is not None:
+        emit(_as_json(record), output, [], query)
     else:
         typer.echo(record.name)
 
 
 @app.command("show")
 def show(name: str = typer.Option(..., "--name", "-n"),
-         output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
+         output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """Show one job: status, times, exit code, error, inputs and outputs."""
-    check_output(output, READ_FORMATS)
     record = _operations().get(name)
-    if output != "table":
-        emit(_as_json(record), OutputFormat(output), [])
+    if output != "table" or query is not None:
+        emit(_as_json(record), output, [], query)
         return
     from runner.jobs.job import uris  # start-up cost: loaded with the operations already
 
@@ -245,8 +258,8 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [(f"inputs.{k}", v) for k, v in uris(record.inputs).items()]
     rows += [(f"inputs.{k}.asset", v) for k, v in record.extra.get("input_assets", {}).items()]
     rows += [(f"outputs.{k}", v) for k, v in uris(record.outputs).items()]
-    rows += [("registered_model", m) for m in record.registered_models]
-    rows += [("registered_data", d) for d in record.registered_data]
+    rows += [("registered_model", _born(m, record)) for m in record.registered_models]
+    rows += [("registered_data", _born(d, record)) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
     rows += pipeline_view.show_rows(record)
     _common.print_table(("field", "value"), rows)
@@ -256,13 +269,12 @@ def show(name: str = typer.Option(..., "--name", "-n"),
 def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1),
               parent_job_name: str = typer.Option(None, "--parent-job-name", "-p",
                                                   help="List this pipeline's step jobs."),
-              output: str = typer.Option("table", "--output", "-o", help=READ_OUTPUT_HELP)) -> None:
+              output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them)."""
-    check_output(output, READ_FORMATS)
     ops = _operations()
     records = ops.list(max_results=max_results, parent_job_name=parent_job_name)
-    if output != "table":
-        emit([_as_json(r) for r in records], OutputFormat(output), [])
+    if output != "table" or query is not None:
+        emit([_as_json(r) for r in records], output, [], query)
         return
     children = {} if parent_job_name else {
         r.name: ops.list(parent_job_name=r.name) for r in records if pipeline_view.steps_of(r)}
@@ -283,27 +295,27 @@ def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
 
 @app.command("cancel")
 def cancel(name: str = typer.Option(..., "--name", "-n"),
-           output: str = typer.Option("table", "--output", "-o", help=OUTPUT_HELP)) -> None:
+           output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
 
     A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
     and this command says so and exits 1."""
-    check_output(output)
     record = _operations().cancel(name)
+    document = output != "table" or query is not None  # stdout holds the record only
     if not record.status.is_terminal:  # its runner is still making the outputs durable
         typer.echo(f"{record.name}: cancel requested; still {record.status.value} (its outputs are being "
                    f"made durable), it records its end when done: `runner job stream --name {name}`",
-                   err=output == "json")
-        if output == "json":
-            _common.print_json(_as_json(record))
+                   err=document)
+        if document:
+            emit(_as_json(record), output, [], query)
         return
     if record.status.value != "Canceled":
         raise JobError(f"job '{name}' was not canceled: its command had already ended when the cancel "
                        f"arrived (it was finalizing its outputs), and it ended {record.status.value}",
                        hint=f"finalization is never interrupted; `runner job show --name {name}` shows "
                             "the result")
-    if output == "json":
-        _common.print_json(_as_json(record))
+    if document:
+        emit(_as_json(record), output, [], query)
     else:
         typer.echo(f"{record.name}: {record.status.value}")
 

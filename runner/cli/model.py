@@ -15,7 +15,7 @@ from runner.cli._assets import (
     parse_update,
     which_versions,
 )
-from runner.cli._common import OUTPUT, REGISTRY, OutputFormat, client, emit
+from runner.cli._common import OUTPUT, QUERY, REGISTRY, OutputFormat, client, emit, output_option
 from runner.errors import SpecError
 
 app = typer.Typer(no_args_is_help=True)
@@ -55,7 +55,8 @@ def create(
     description: str = typer.Option(None, "--description", "-d", help="Description."),
     tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
     stage: str = typer.Option(None, "--stage", "-s", help="Stage, e.g. Development, Production."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
     """Register a model version (copies local files into the workspace's default datastore)."""
@@ -75,7 +76,7 @@ def create(
         model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_model_fields(model)
     created = client(registry_name).models.create(model)
-    emit(created.to_dict(), output, _MODEL_LIST_COLUMNS)
+    emit(created.to_dict(), output, _MODEL_LIST_COLUMNS, query)
 
 
 @app.command("list")
@@ -85,13 +86,14 @@ def list_(
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
     max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
     """List models (latest version of each), or the versions of one model with --name."""
     models = client(registry_name).models.list(name, include_archived=include_archived,
                                                archived_only=archived_only, max_results=max_results)
     columns = _MODEL_LIST_COLUMNS + (["archived"] if include_archived or archived_only else [])
-    emit([m.to_dict() for m in models], output, columns)
+    emit([m.to_dict() for m in models], output, columns, query)
 
 
 @app.command("show")
@@ -100,11 +102,12 @@ def show(
     version: str = typer.Option(None, "--version", "-v", help="Version."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
+    query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
     """Show one model version."""
     one_of(version, label)
-    emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [])
+    emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [], query)
 
 
 @app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
@@ -114,7 +117,8 @@ def update(
     version: str = typer.Option(..., "--version", "-v", help="Version."),
     set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
     remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
-    output: OutputFormat = typer.Option(OutputFormat.json, "--output", "-o", help="Output format."),
+    output: OutputFormat = output_option(OutputFormat.json),
+    query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
     """Update the description or tags of a model version (nothing else can change).
@@ -123,7 +127,7 @@ def update(
     change = parse_update(set_, remove, ctx.args)
     updated = client(registry_name).models.update(name, version, set_values=change.set_values,
                                                   add_values=change.add_values, remove=change.remove)
-    emit(updated.to_dict(), output, [])
+    emit(updated.to_dict(), output, [], query)
 
 
 @app.command("archive")

@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 CHILD_MARK = "└ "
 
 
-def validate(spec: PipelineJobSpec, *, name: str | None, output: str) -> None:
-    """``job validate`` / ``job create --dry-run`` of a pipeline: the graph, as text or JSON."""
+def validate(spec: PipelineJobSpec, *, name: str | None, output: str, query: str | None = None) -> None:
+    """``job validate`` / ``job create --dry-run`` of a pipeline: the graph, as text or data (``-o json``,
+    ``yaml``, ``tsv``, ``--query``)."""
     from runner.pipelines.render import pipeline_dict, render_pipeline  # start-up cost
     from runner.pipelines.submit import validate_pipeline
     from runner.workspace.db import Workspace
 
     graph, locations, reuse = validate_pipeline(Workspace(_common.STATE.workspace), spec, name=name)
-    if output == "json":
-        _common.print_json(pipeline_dict(graph, locations, reuse))
+    if output != "table" or query is not None:
+        _common.emit(pipeline_dict(graph, locations, reuse), output, [], query)
     else:
         typer.echo(render_pipeline(graph, locations, reuse))
 

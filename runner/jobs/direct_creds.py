@@ -16,6 +16,18 @@ from runner.workspace.datastores import DatastoreStore
 from runner.workspace.resolved import ResolvedPath
 
 Resolved = Mapping[str, ResolvedPath]
+Pair = tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]  # the inputs and the outputs
+
+MAX_SAS_S = 7 * 24 * 3600  # a job without limits.timeout: as long as a job may reasonably run
+# after limits.timeout: the inputs materialized before the command starts (the timeout counts from its
+# start), the image pulled or built, and clock skew between this machine and the storage service
+SAS_MARGIN_S = 3600
+
+
+def sas_validity(timeout_s: float | None) -> float:
+    """How long (s) the SAS a job's direct bindings get stays valid: ``SAS_MARGIN_S`` after the job's
+    ``limits.timeout`` (``timeout_s``), at most ``MAX_SAS_S``, which a job without a timeout gets."""
+    return MAX_SAS_S if not timeout_s else min(MAX_SAS_S, timeout_s + SAS_MARGIN_S)
 
 
 def written_datastores(outputs: tuple[Binding, ...], resolved: Resolved) -> set[str]:
@@ -24,11 +36,13 @@ def written_datastores(outputs: tuple[Binding, ...], resolved: Resolved) -> set[
 
 
 def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding, ...], resolved_in: Resolved,
-                            resolved_out: Resolved, datastores: DatastoreStore
-                            ) -> tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]:
+                            resolved_out: Resolved, datastores: DatastoreStore, *,
+                            timeout_s: float | None = None) -> Pair:
     """``resolved_in``/``resolved_out`` with each direct binding's ``env`` replaced by its datastore's
-    direct credentials (one set per datastore). Raises ``StorageError`` for a datastore only read
-    whose credentials cannot be narrowed to reading."""
+    direct credentials (one set per datastore; a SAS made here expires ``sas_validity(timeout_s)`` from
+    now, ``timeout_s`` being the job's ``limits.timeout``). Raises ``StorageError`` for a datastore only
+    read whose credentials cannot be narrowed to reading."""
+    valid_s = sas_validity(timeout_s)
     writes = written_datastores(outputs, resolved_out)
     creds: dict[str, dict[str, str]] = {}
 
@@ -37,7 +51,7 @@ def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding,
         if name is None:
             return found
         if name not in creds:
-            creds[name] = datastores.get(name).direct_env(write=name in writes)
+            creds[name] = datastores.get(name).direct_env(write=name in writes, valid_s=valid_s)
         return dataclasses.replace(found, env=creds[name])
 
     def apply(bindings: tuple[Binding, ...], resolved: Resolved) -> dict[str, ResolvedPath]:

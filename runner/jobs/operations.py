@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,15 @@ class JobOperations:
                          upload_on_failure: bool = True, quiet: bool = False,
                          allow_unsafe_docker_args: bool = False, description: str | None = None,
                          compute: str | None = None, tags: dict[str, str] | None = None,
-                         experiment_name: str | None = None, skip_validation: bool = False) -> Job:
+                         experiment_name: str | None = None, skip_validation: bool = False,
+                         on_submitted: Callable[[JobRecord], None] | None = None) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
         (``quiet``: no progress bars for its transfers; ``allow_unsafe_docker_args``: see
-        ``runner.backends.docker_args``). azure.ai.ml's ``description``, ``compute``, ``tags`` and
-        ``experiment_name`` replace those fields of the submitted job (``job`` itself is unchanged);
-        ``skip_validation`` is accepted and has no effect (a job is always checked)."""
+        ``runner.backends.docker_args``; ``on_submitted``: called with the Queued record, its plan's
+        warnings in ``extra["warnings"]``, before the job runs: ``runner job create`` prints them).
+        azure.ai.ml's ``description``, ``compute``, ``tags`` and ``experiment_name`` replace those fields
+        of the submitted job (``job`` itself is unchanged); ``skip_validation`` is accepted and has no
+        effect (a job is always checked)."""
         del skip_validation
         spec = _as_spec(job)
         given = {k: v for k, v in (("description", description), ("compute", compute), ("tags", tags),
@@ -89,12 +93,16 @@ class JobOperations:
             record = submit_ray_job(self.workspace, spec, compute=choice.compute, name=name, backend=backend,
                                     upload_on_failure=upload_on_failure,
                                     allow_unsafe_docker_args=allow_unsafe_docker_args)
+            if on_submitted is not None:
+                on_submitted(record)
             if stream:
                 return as_job(follow_ray_job(self.workspace, record.name, echo=echo, interruptible=True))
             self.start_worker(record.name)
             return as_job(self.workspace.get_job(record.name))
         record = self.submit(spec, name=name, backend=backend,
                              allow_unsafe_docker_args=allow_unsafe_docker_args)
+        if on_submitted is not None:
+            on_submitted(record)
         try:
             if stream:
                 return as_job(run_job(self.workspace, record.name, echo=echo,

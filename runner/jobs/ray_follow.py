@@ -281,6 +281,7 @@ class _Follower:
             try:
                 registered = register_outputs(self.ws, self.record, plan_from_dict(self.record.extra["plan"]))
                 fields["registered_models"], fields["registered_data"] = registered.models, registered.data
+                registered.record_extra(self.tracker.extra)
             except RunnerError as err:
                 status, error = JobStatus.FAILED, err.render()
         for key in ("started_at", "ended_at"):

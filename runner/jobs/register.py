@@ -1,7 +1,9 @@
 """Outputs with ``name`` (and ``version``) set are registered when the job completes, as Azure does: a
 model output (``custom_model``, ``mlflow_model``, ``triton_model``) as a model version, a ``uri_file``,
 ``uri_folder`` or ``mltable`` output as a data asset version; the path is the job's output
-(``azureml://jobs/<job>/outputs/<out>``), so the job is recorded as the version's lineage."""
+(``azureml://jobs/<job>/outputs/<out>``), so the job is recorded as the version's lineage. A version made
+under an archived model or data asset is archived too (as in Azure ML), hidden from ``list``: the job's
+record says so (``extra["registered_archived"]``: the reference and why), and its summary."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from runner.workspace.registry import DataRegistry, ModelRegistry
 
 log = logging.getLogger(__name__)
 
+REGISTERED_ARCHIVED = "registered_archived"  # the record's extra: {azureml:<name>:<version>: why archived}
+
 
 @dataclass
 class Registered:
@@ -25,6 +29,12 @@ class Registered:
 
     models: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)
+    archived: dict[str, str] = field(default_factory=dict)  # born archived: the reference -> why
+
+    def record_extra(self, extra: dict[str, object]) -> None:
+        """Note in a record's ``extra`` the versions born archived (nothing when none was)."""
+        if self.archived:
+            extra[REGISTERED_ARCHIVED] = dict(self.archived)
 
 
 def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registered:
@@ -50,8 +60,14 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
         except RunnerError as err:  # a version created while the job ran: name the output's field
             taken = taken_version(ws, target, binding.name, field=_version_field(record, binding.name))
             raise _failed(binding, err, hint=taken.hint if taken else err.hint) from err
-        (registered.data if target.kind == "data" else registered.models).append(
-            f"azureml:{created.name}:{created.version}")
+        ref = f"azureml:{created.name}:{created.version}"
+        (registered.data if target.kind == "data" else registered.models).append(ref)
+        if created.archived:  # under an archived container: born archived, as Azure makes it
+            cli = "data" if target.kind == "data" else "model"
+            registered.archived[ref] = (
+                f"{target.noun} '{created.name}' is archived, so its new version {created.version} is "
+                f"archived too (as in Azure ML): hidden from `runner {cli} list` (--include-archived shows "
+                f"it); `runner {cli} restore --name {created.name}` restores the {target.noun}")
         log.info("registered output %s of job %s as %s %s:%s", binding.name, record.name, target.kind,
                  created.name, created.version)
     return registered

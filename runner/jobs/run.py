@@ -177,6 +177,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
                                     held_back_why=f"the disk was full when it ended ({full}), so a file it "
                                                   "wrote may be incomplete" if full else None)
     registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
+    registered.record_extra(tracker.extra)
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
     return tracker.finish(status, error=error, outputs_partial=_outputs_partial(tracker, status),
@@ -400,4 +401,5 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     outputs[ARTIFACTS] = resolver.resolve_output(default_artifacts_uri(plan.job_name),
                                                   job_name=plan.job_name, output_name=ARTIFACTS)
     # direct bindings: credentials for their container only, read-only unless the job writes there
-    return with_direct_credentials(plan.inputs, plan.outputs, resolved, outputs, resolver.datastores)
+    return with_direct_credentials(plan.inputs, plan.outputs, resolved, outputs, resolver.datastores,
+                                   timeout_s=plan.timeout_s)

@@ -22,7 +22,7 @@ from runner.errors import RunnerError
 from runner.jobs.operations import JobOperations
 from runner.ui import files
 from runner.ui.params import checked, choice, offset, text
-from runner.ui.render import page_info, render
+from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
 from runner.workspace.lineage import asset_inputs
 
@@ -98,7 +98,7 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
 def _reader(job: Any, kind: str, asset_name: str) -> dict[str, Any]:
     versions = sorted({version for _input, k, name, version in asset_inputs(job.extra)
                        if k == kind and name == asset_name})
-    return {"name": job.name, "status": job.status.value, "created_at": job.created_at.isoformat(),
+    return {"name": job.name, "status": job.status.value, "created_at": json_time(job.created_at),
             "versions": versions}
 
 

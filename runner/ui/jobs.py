@@ -26,7 +26,7 @@ from runner.plan.types import Binding, RunPlan
 from runner.ui import files
 from runner.ui.events import job_events
 from runner.ui.params import checked, choice, offset, text
-from runner.ui.render import error_page, page_info, render
+from runner.ui.render import error_page, json_time, page_info, render
 from runner.ui.security import protected
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobStatus
@@ -47,7 +47,7 @@ def _duration(job: Job) -> float | None:
 
 def job_row(job: Job) -> dict[str, Any]:
     return {"name": job.name, "display_name": job.display_name, "status": job.status.value,
-            "experiment_name": job.experiment_name, "created_at": job.created_at.isoformat(),
+            "experiment_name": job.experiment_name, "created_at": json_time(job.created_at),
             "duration_s": _duration(job), "compute": job.backend,
             "compute_target": job.spec.get("compute"), "exit_code": job.exit_code}
 
@@ -143,8 +143,8 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
     spec_inputs = job.spec.get("inputs") or {}
     log = job_dir_of(ops.workspace, job).std_log
     return {
-        "job": {**job_row(job), "started_at": job.started_at.isoformat() if job.started_at else None,
-                "ended_at": job.ended_at.isoformat() if job.ended_at else None, "error": job.error,
+        "job": {**job_row(job), "started_at": json_time(job.started_at),
+                "ended_at": json_time(job.ended_at), "error": job.error,
                 "image": job.image, "terminal": job.status.is_terminal,
                 "outputs_partial": job.outputs_partial, "late_cancel": job.extra.get("late_cancel"),
                 "registered_models": [{"ref": ref, "model": _model_link(ref)} for ref in

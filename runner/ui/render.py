@@ -44,6 +44,12 @@ def page_info(page: Page[Any]) -> dict[str, Any]:
             "next_offset": page.next_offset, "previous_offset": page.previous_offset}
 
 
+def json_time(value: datetime | None) -> str | None:
+    """A timestamp in the JSON API as the CLI's ``-o json`` prints it (pydantic's form): ISO 8601 in UTC
+    ending in ``Z`` (``2026-01-02T03:04:05.123456Z``, never ``+00:00``); None stays None."""
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def when(value: Any) -> str:
     """A timestamp (datetime or ISO text) as ``2025-01-31 13:45:06`` in UTC; empty for None."""
     if not value:

@@ -82,7 +82,7 @@ class LocalDatastore(DatastoreBase):
     def env_for_direct(self) -> dict[str, str]:
         return {}
 
-    def direct_env(self, *, write: bool = False) -> dict[str, str]:
+    def direct_env(self, *, write: bool = False, valid_s: float = 0) -> dict[str, str]:
         return {}  # a local path: the executor binds it (read-only for an input)
 
     def location(self, workspace_root: Path) -> str:
@@ -114,8 +114,8 @@ class AzureDatastore(DatastoreBase):
     def direct_env(self, *, write: bool = False, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
         """What a job's ``direct`` bindings on this datastore get: credentials for this container only.
 
-        With an account key (given, or in the connection string) that is a container SAS valid for
-        ``valid_s``: read and list when no direct binding of the job writes here (``write``), else read,
+        With an account key (given, or in the connection string), a container SAS valid ``valid_s`` (see
+        ``sas_validity``): read and list when no direct binding of the job writes here (``write``), else read,
         add, create, write, delete and list. The account key itself never reaches a job. A SAS given
         with the datastore is passed on (for reading only when it grants nothing more); no credentials
         (public access) stay none. A service principal cannot be narrowed: passed on for writing,
@@ -321,7 +321,7 @@ class FsspecDatastore(DatastoreBase):
 
         return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
 
-    def direct_env(self, *, write: bool = False) -> dict[str, str]:
+    def direct_env(self, *, write: bool = False, valid_s: float = 0) -> dict[str, str]:
         """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow
         arbitrary fsspec credentials to reading. A folder on this machine is bound instead: none."""
         if self._on_this_machine:

@@ -310,6 +310,11 @@ def test_the_api_serves_what_the_pages_show(live_ui: LiveUI, tmp_path: Path) -> 
     model = web.json("/api/models/base")
     assert [r["name"] for r in model["read_by"]] == ["reader"] and model["read_by"][0]["versions"] == ["1"]
     assert [f["path"] for f in model["files"]] == ["model.pkl"]
+    # timestamps as the CLI's -o json prints them (2026-01-02T03:04:05.123456Z), never +00:00
+    assert all(job["job"][k].endswith("Z") for k in ("created_at", "started_at", "ended_at"))
+    assert jobs["jobs"][0]["created_at"].endswith("Z") and model["read_by"][0]["created_at"].endswith("Z")
+    for path in ("/api/jobs", "/api/jobs/reader", "/api/models", "/api/models/base", "/api/environments"):
+        assert "+00:00" not in web.get(path)[1], path
     status, text = web.get("/api/models/nope")
     assert status == 404 and json.loads(text)["error"].startswith("unknown model 'nope'")
     status, text = web.get("/api/jobs/nope")

@@ -306,9 +306,13 @@ def test_stream_with_json_output_keeps_stdout_one_json_document(ws: Path, tmp_pa
     plain = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "js2")
     assert plain.returncode == 0 and "line-one\nline-two" in plain.stdout
 
-    unknown = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "yaml", "--name", "js3")
-    assert unknown.returncode == 2 and "unknown output format 'yaml'" in unknown.stderr
-    assert "Traceback" not in unknown.stderr
+    # every command takes the same formats: -o yaml is the record as YAML, the log on stderr
+    as_yaml = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "yaml", "--name", "js3")
+    assert as_yaml.returncode == 0 and "name: js3\n" in as_yaml.stdout, as_yaml.stderr
+    assert "line-one\nline-two" in as_yaml.stderr and "Status: Completed" in as_yaml.stderr
+    status = cli(ws, "job", "create", "--file", str(job), "--stream", "-o", "tsv", "--query", "status",
+                 "--name", "js4")
+    assert status.returncode == 0 and status.stdout == "Completed\n", status.stderr
 
     # the reads take yaml too, and refuse a format they do not know instead of printing a table
     shown = cli(ws, "job", "show", "--name", "js1", "-o", "yaml", check=True).stdout
@@ -316,4 +320,4 @@ def test_stream_with_json_output_keeps_stdout_one_json_document(ws: Path, tmp_pa
     assert "- " in cli(ws, "job", "list", "-o", "yaml", check=True).stdout
     for verb in (["show", "--name", "js1"], ["list"]):
         wrong = cli(ws, "job", *verb, "-o", "jsn")
-        assert wrong.returncode == 2 and "unknown output format 'jsn'" in wrong.stderr, verb
+        assert wrong.returncode == 2 and "'jsn'" in wrong.stderr and "'tsv'" in wrong.stderr, verb
