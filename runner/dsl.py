@@ -27,14 +27,14 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from runner.dsl_nodes import _BUILDING, CommandNode, NodeOutput, PipelineInput
+from runner.dsl_nodes import _BUILDING, CommandNode, NodeOutput, PipelineInput, nested_pipeline_error
 from runner.errors import SpecError
-from runner.inputs_outputs import Input
+from runner.inputs_outputs import Input, Output, _Fields, _plain
 from runner.spec.names import check_job_name
 from runner.spec.pipeline import PipelineJobSpec, pipeline_from_data
 from runner.spec.yamlio import dump_yaml
@@ -53,10 +53,48 @@ class PipelineJob:
     changed before it is submitted."""
 
     def __init__(self, spec: PipelineJobSpec) -> None:
-        self._spec = spec
+        self.__dict__["_spec"] = spec
+        self.__dict__["_views"] = {}  # "inputs"/"outputs" -> (the entities handed out, their data then)
 
     def pipeline_spec(self) -> PipelineJobSpec:
+        """The spec, with the edits made to its inputs and outputs (checked: one ``SpecError``)."""
+        changes = {field: now for field, (view, seen) in self._views.items() if (now := _plain(view)) != seen}
+        if changes:
+            self.__dict__["_spec"] = _spec_with(self._spec, changes)
+            for field, now in changes.items():
+                self._views[field] = (self._views[field][0], now)
         return self._spec
+
+    @property
+    def inputs(self) -> _Fields:
+        """``job.inputs.x = 5``, ``job.inputs["x"] = Input(...)``, ``job.inputs.x.path = ...``: a literal
+        input reads as its value, a path input as an ``Input``."""
+        return self._view("inputs", Input._from_spec)
+
+    @inputs.setter
+    def inputs(self, value: Mapping[str, Any]) -> None:
+        self._set("inputs", value)
+
+    @property
+    def outputs(self) -> _Fields:
+        """``job.outputs.x.mode = "upload"``, ``.path``, ``.name``/``.version``, or an ``Output``."""
+        return self._view("outputs", Output._from_spec)
+
+    @outputs.setter
+    def outputs(self, value: Mapping[str, Any]) -> None:
+        self._set("outputs", value)
+
+    def _view(self, field: str, entity: Callable[[Any], Any]) -> _Fields:
+        if field not in self._views:
+            view = _CheckedFields({k: entity(v) for k, v in getattr(self._spec, field).items()},
+                                  self.pipeline_spec)
+            self._views[field] = (view, _plain(view))
+        return self._views[field][0]  # type: ignore[no-any-return]
+
+    def _set(self, field: str, value: Mapping[str, Any]) -> None:
+        spec = self.pipeline_spec()  # pending edits first
+        self.__dict__["_spec"] = _spec_with(spec, {field: _plain(value)})
+        self._views.pop(field, None)
 
     @property
     def settings(self) -> Any:
@@ -76,17 +114,17 @@ class PipelineJob:
         if item.startswith("_"):
             raise AttributeError(item)
         if item in PipelineJobSpec.model_fields:
-            return getattr(self._spec, item)
+            return getattr(self.pipeline_spec(), item)
         raise AttributeError(f"'PipelineJob' has no attribute '{item}'")
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key in ("display_name", "description", "experiment_name", "tags", "compute"):
-            setattr(self._spec, key, value)
+            setattr(self.pipeline_spec(), key, value)
         else:
             super().__setattr__(key, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return self._spec.to_yaml_dict()
+        return self.pipeline_spec().to_yaml_dict()
 
     def dump(self, dest: Any) -> None:
         """Write the pipeline as YAML (``runner job create -f`` runs it)."""
@@ -94,6 +132,36 @@ class PipelineJob:
 
     def __repr__(self) -> str:
         return f"PipelineJob(name={self.name!r}, steps={list(self._spec.jobs)})"
+
+
+class _CheckedFields(_Fields):
+    """A pipeline job's inputs or outputs: an entry assigned is checked at once (a value that is not an
+    input or output is one ``SpecError``, and the entry keeps its previous value)."""
+
+    def __init__(self, entries: dict[str, Any], check: Callable[[], Any]) -> None:
+        super().__init__(entries)
+        object.__setattr__(self, "_check", check)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        missing = object()
+        before = self.get(key, missing)
+        super().__setitem__(key, value)
+        try:
+            self._check()
+        except SpecError:
+            if before is missing:
+                super().__delitem__(key)
+            else:
+                super().__setitem__(key, before)
+            raise
+
+
+def _spec_with(spec: PipelineJobSpec, changes: Mapping[str, Any]) -> PipelineJobSpec:
+    """``spec`` with top-level fields replaced, checked as a pipeline built in Python (one ``SpecError``
+    naming the field); its base folder and source document are kept."""
+    changed = pipeline_from_data({**spec.to_yaml_dict(), **changes}, base_dir=spec.base_dir)
+    changed._doc, changed._overridden = spec.doc, dict(spec._overridden)
+    return changed
 
 
 def _call_capturing_locals(func: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -140,6 +208,8 @@ def _pipeline_input(value: Any) -> Any:
 
 def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
            ) -> PipelineJob:
+    if _BUILDING:  # called inside another @pipeline function: no pipeline components here
+        raise nested_pipeline_error(func.__name__)
     bound = inspect.signature(func).bind(*args, **kwargs)
     bound.apply_defaults()
     values = {k: v for k, v in bound.arguments.items() if v is not None}

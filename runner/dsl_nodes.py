@@ -11,11 +11,13 @@ takes as an input (or the pipeline returns as its output); the function's parame
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import SpecError
+from runner.errors import SourceLocation, SpecError
 from runner.inputs_outputs import Input, Output
 
 if TYPE_CHECKING:
@@ -102,7 +104,6 @@ class CommandNode:
 
     def __init__(self, component: CommandComponent, inputs: dict[str, Any]) -> None:
         self.component = component
-        self.inputs = dict(inputs)
         self.name: str | None = None  # a step name set by hand; else the variable's name
         self.compute: str | None = None
         self.environment: Any = None
@@ -119,6 +120,7 @@ class CommandNode:
         if unknown:
             raise SpecError(f"component '{component.spec.name}' has no input '{unknown[0]}'",
                             field=unknown[0], hint=f"its inputs: {', '.join(declared) or 'none'}")
+        self.inputs = {k: _only_output(k, v) if isinstance(v, CommandNode) else v for k, v in inputs.items()}
         if _BUILDING:
             _BUILDING[-1].append(self)
 
@@ -139,6 +141,44 @@ class CommandNode:
             if value is not None:
                 entry[field] = _plain(value)
         return entry
+
+
+def _only_output(name: str, node: CommandNode) -> NodeOutput:
+    """A step given as an input: its only output (as azure.ai.ml takes it)."""
+    ports = list(node.outputs)
+    if len(ports) == 1:
+        return ports[0]
+    listed = ", ".join(p.port for p in ports) or "none"
+    raise SpecError(f"input '{name}' is given a step (component '{node.component.spec.name}') with "
+                    f"{len(ports)} outputs: {listed}; a step stands for its output only when it has one",
+                    field=name, where=_call_site()[0],
+                    hint=f"pass the output meant, e.g. {name}=<step>.outputs."
+                         f"{ports[0].port if ports else '<output>'}")
+
+
+def _call_site() -> tuple[SourceLocation | None, str | None, str | None]:
+    """Where the user's code (the first frame outside runner) made the call being checked: the location,
+    the variable the result is assigned to, the function it is in."""
+    package = Path(__file__).resolve().parent
+    frames = inspect.stack(context=1)[1:]
+    call = next((f for f in frames if package not in Path(f.filename).resolve().parents), None)
+    if call is None:
+        return None, None, None
+    assigned = re.match(r"\s*([A-Za-z_]\w*)\s*=[^=]", (call.code_context or [""])[0])
+    return SourceLocation(Path(call.filename), call.lineno), assigned[1] if assigned else None, call.function
+
+
+def nested_pipeline_error(sub_pipeline: str) -> SpecError:
+    """A ``@pipeline`` function called while another is being built: at the call, naming the step (the
+    variable it is assigned to) and the pipeline it is in."""
+    where, assigned, outer = _call_site()
+    step = f"step '{assigned}'" if assigned else "a step"
+    return SpecError(f"nested pipelines are not supported: {step}"
+                     f"{f' of @pipeline {outer!r}' if outer else ''} calls the @pipeline function "
+                     f"'{sub_pipeline}'", where=where,
+                     hint=f"call the components of '{sub_pipeline}' in this pipeline function instead (its "
+                          "steps become this pipeline's), or run it as its own job and pass its outputs "
+                          "in with Input(path='azureml://jobs/<job>/outputs/<output>')")
 
 
 def _plain(value: Any) -> Any:

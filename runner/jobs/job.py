@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, GetCoreSchemaHandler, model_validator
+from pydantic import Field, GetCoreSchemaHandler, PrivateAttr, model_validator
 from pydantic_core import CoreSchema, core_schema
 
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
@@ -149,12 +149,14 @@ class Job(JobRecord):
 
     inputs: JobInputs = Field(default_factory=JobInputs)
     outputs: JobOutputs = Field(default_factory=JobOutputs)
+    _jobs: dict[str, Any] = PrivateAttr(default_factory=lambda: {})  # a pipeline's: set by ml_client.jobs
 
     @model_validator(mode="after")
     def _described(self) -> Job:
         """Each input and output with its settings: the plan's (what the job ran with), else the spec's
         (as written), else the defaults; the literal inputs with their values."""
         plan = self.extra.get("plan")
+        refs = [*self.registered_models, *self.registered_data]
         for entries, group in ((self.inputs, "inputs"), (self.outputs, "outputs")):
             planned = {b.get("name"): b for b in (plan or {}).get(group) or () if isinstance(b, dict)} \
                 if isinstance(plan, dict) else {}
@@ -162,7 +164,7 @@ class Job(JobRecord):
             for name, entry in list(entries.items()):
                 if isinstance(entry, JobInput | JobOutput):
                     entries[name] = _described(entry, name, _mapping(planned.get(name)),
-                                               _mapping(written.get(name)))
+                                               _mapping(written.get(name)), refs)
             if group == "inputs":
                 entries.update({name: literal for name, given in written.items()
                                 if name not in entries and (literal := _literal(given)) is not None})
@@ -171,6 +173,12 @@ class Job(JobRecord):
     @property
     def description(self) -> str | None:
         return self.spec.get("description")
+
+    @property
+    def jobs(self) -> dict[str, Any]:
+        """A pipeline's steps, as azure.ai.ml's ``PipelineJob.jobs``: step name -> its job when this one
+        was read (None: the step has no job, not started or skipped); a command job has none."""
+        return dict(self._jobs)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -227,9 +235,10 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _described(entry: JobInput | JobOutput, name: str, planned: dict[str, Any],
-               written: dict[str, Any]) -> JobInput | JobOutput:
+               written: dict[str, Any], refs: list[str]) -> JobInput | JobOutput:
     """``entry`` with the type and mode the job ran with (``planned``: its plan's binding) or was given
-    (``written``: its spec's entry), and an output's registration."""
+    (``written``: its spec's entry), and an output's registration (the version it registered, once it
+    has: ``refs``, the job's ``azureml:<name>:<version>``)."""
     output = isinstance(entry, JobOutput)
     mode = Mode.UPLOAD if output and name == ARTIFACTS else DEFAULT_MODE[
         Direction.OUTPUT if output else Direction.INPUT]
@@ -241,6 +250,9 @@ def _described(entry: JobInput | JobOutput, name: str, planned: dict[str, Any],
         for key in ("name", "version"):
             value = written.get(key) or registered.get(key)
             fields[key] = None if value is None else str(value)
+        if fields["name"] is not None and fields["version"] is None:
+            made = [ref.rsplit(":", 1)[1] for ref in refs if ref.startswith(f"azureml:{fields['name']}:")]
+            fields["version"] = made[-1] if made else None
     return replace(entry, **fields)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import RunnerError, SpecError
+from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
@@ -235,7 +236,22 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
                         f"jobs.{step}", where=err.where, hint=err.hint) from err
     if doc is None:
         built._base_dir = spec.base_dir
+    _check_code(built, step, in_component=component is not None and spec.jobs[step].code is None)
     return built
+
+
+def _check_code(built: CommandJobSpec, step: str, *, in_component: bool) -> None:
+    """A local ``code`` folder that is not there is refused now, where it was written, not when the step
+    starts."""
+    code = built.code
+    if not code or code.startswith(("azureml:", "http://", "https://")):
+        return
+    folder = built.base_dir / code.removeprefix("file://").removeprefix("file:")
+    if not folder.exists():
+        raise SpecError(f"step '{step}': code folder '{folder}' does not exist",
+                        field="code" if in_component else f"jobs.{step}.code", where=built.where("code"),
+                        hint="set code: to a folder relative to the "
+                             f"{'component' if in_component else 'pipeline'} YAML, or create the folder")
 
 
 def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: str) -> PipelineGraph:
@@ -253,6 +269,10 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
             whole = whole_binding(value) is not None or (
                 isinstance(value, dict) and whole_binding(value.get("path")) is not None)
             checker.check(step, place, binding, whole)
+    declared = {step: found[0] for step, found in components.items()}
+    for step in spec.jobs:
+        check_binding_types(spec, step, declared[step], declared)
+        check_unset_optionals(spec, step, declared[step])
     order = _order(spec, checker.edges)
     job_names = {step: step_job_name(pipeline_name, step) for step in order}
     builder = StepBuilder(spec, pipeline_name)

@@ -50,18 +50,38 @@ class PipelineJobOperations(JobOperations):
                  if kwargs.get(k) is not None}
         if given:
             spec = spec.model_copy(update=given)
-        from runner.pipelines.submit import (  # start-up cost: a command job never loads the pipeline run
+        from runner.pipelines.orchestrate import max_parallel  # start-up cost: not for a command job
+        from runner.pipelines.submit import (
             run_pipeline,
             start_orchestrator,
             submit_pipeline,
         )
 
+        max_parallel()  # RUNNER_PIPELINE_MAX_PARALLEL checked before anything is recorded or runs
         record = submit_pipeline(self.workspace, spec, name=name, backend=backend,
                                  upload_on_failure=upload_on_failure)
         if stream:
-            return as_job(run_pipeline(self.workspace, record.name, echo=echo))
+            return self._with_steps(as_job(run_pipeline(self.workspace, record.name, echo=echo)))
         start_orchestrator(self.workspace, record.name)
-        return as_job(self.workspace.get_job(record.name))
+        return self.get(record.name)
+
+    def get(self, name: str) -> Job:
+        """The job; a pipeline's with ``.jobs``: each step's job (None: it has none), and, once it
+        ended, its steps' rows as their records say (``follow_steps``)."""
+        return self._with_steps(super().get(name))
+
+    def _with_steps(self, job: Job) -> Job:
+        if job.type != "pipeline":
+            return job
+        from runner.pipelines.record import STEPS_KEY, follow_steps, is_pipeline  # start-up cost
+
+        if is_pipeline(job):
+            job = as_job(follow_steps(self.workspace, job))
+            states = job.extra.get(STEPS_KEY) or {}
+            job._jobs = {step: as_job(self.workspace.get_job(state["job"]))
+                         if isinstance(state, dict) and self.workspace.job_exists(str(state.get("job")))
+                         else None for step, state in states.items()}
+        return job
 
     def list(self, *, max_results: int | None = None, parent_job_name: str | None = None,
              **_: Any) -> builtins.list[Job]:

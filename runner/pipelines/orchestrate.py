@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from runner.errors import JobError, RunnerError
+from runner.errors import JobError, RunnerError, SpecError
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time, reconcile, runner_alive
+from runner.jobs.register import REGISTERED_ARCHIVED
 from runner.jobs.run import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo
 from runner.pipelines.record import (
@@ -51,7 +52,20 @@ ACTIVE = {s.value for s in JobStatus if not s.is_terminal}
 
 
 def max_parallel() -> int:
-    return max(1, int(os.environ.get(MAX_PARALLEL_ENV, "4")))
+    """How many steps may run here at once: ``RUNNER_PIPELINE_MAX_PARALLEL`` (default 4), read when
+    used; anything but an integer >= 1 is one ``SpecError``."""
+    given = os.environ.get(MAX_PARALLEL_ENV)
+    if given is None or not given.strip():
+        return 4
+    try:
+        value = int(given.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SpecError(f"{MAX_PARALLEL_ENV}={given!r} is not a number of steps; allowed: an integer >= 1",
+                        hint=f"set {MAX_PARALLEL_ENV} to 1 or more (how many steps run here at once; "
+                             "default 4), or unset it")
+    return value
 
 
 @dataclass
@@ -103,6 +117,7 @@ class Orchestrator:
         self.steps = {n: _Step(p) for n, p in self.plan.steps.items()}
         self.outputs = dict(record.outputs)
         self.registered: list[str] = list(record.registered_models)
+        self.registered_data: list[str] = list(record.registered_data)
         self.ops = StepOperations(ws)
         self.cancel = CancelSignals()
         self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
@@ -123,6 +138,11 @@ class Orchestrator:
             self._say(f"pipeline {self.name}: {len(self.steps)} step(s): {', '.join(self.steps)}")
             for warning in self.tracker.extra.get("warnings", []):
                 self._say(f"warning: {warning}")
+            try:
+                max_parallel()  # checked at submission; an orchestrator started with another environment
+            except SpecError as err:
+                self._say(f"error: {err.render()}")
+                return self.tracker.finish(JobStatus.FAILED, error=err.render())
             try:
                 self._loop()
             except Exception as exc:
@@ -235,6 +255,11 @@ class Orchestrator:
                 self.outputs[output] = record.outputs[name]
         if not step.reused_from:  # a reused step registered nothing this time
             self.registered += [m for m in record.registered_models if m not in self.registered]
+            self.registered_data += [d for d in record.registered_data if d not in self.registered_data]
+            archived = record.extra.get(REGISTERED_ARCHIVED)
+            if isinstance(archived, dict) and archived:
+                self.tracker.extra[REGISTERED_ARCHIVED] = {**self.tracker.extra.get(REGISTERED_ARCHIVED, {}),
+                                                           **archived}
         self._save(outputs=True)
 
     def _failed(self, step: _Step) -> None:
@@ -276,7 +301,8 @@ class Orchestrator:
     def _save(self, *, outputs: bool = False) -> None:
         self.tracker.extra["steps"] = {n: s.state() for n, s in self.steps.items()}
         if outputs:
-            self.tracker.set(outputs=self.outputs, registered_models=self.registered)
+            self.tracker.set(outputs=self.outputs, registered_models=self.registered,
+                             registered_data=self.registered_data)
         else:
             self.tracker.set()
 
@@ -295,23 +321,23 @@ class Orchestrator:
         failed = [n for n, s in statuses.items() if s == JobStatus.FAILED.value]
         canceled = [n for n, s in statuses.items() if s == JobStatus.CANCELED.value]
         skipped = [n for n, s in statuses.items() if s == SKIPPED]
-        if failed:
+        if failed:  # each failed step's whole reason (a multi-line one says what failed, then why)
             status = JobStatus.FAILED
-            first = self.steps[failed[0]].error or "failed"
-            error = f"step {failed[0]} failed: {first.splitlines()[0]}"
+            error = "\n".join(f"step {n} failed: {(self.steps[n].error or 'failed').rstrip()}"
+                              for n in failed)
         elif self.canceled or canceled:
             status, error = JobStatus.CANCELED, "canceled" + (f"; steps canceled: {', '.join(canceled)}"
                                                               if canceled else "")
         else:
             status, error = JobStatus.COMPLETED, None
         if error and skipped:
-            error += f"; skipped: {', '.join(skipped)}"
+            error += ("\n" if "\n" in error else "; ") + f"skipped: {', '.join(skipped)}"
         reused = [n for n, s in self.steps.items() if s.reused_from]
         self._say(f"{status.value}" + (f" ({error})" if error else "")
                   + (f"; reused: {', '.join(reused)}" if reused else ""))
         self.tracker.extra["steps"] = {n: s.state() for n, s in self.steps.items()}
         return self.tracker.finish(status, error=error, outputs=self.outputs,
-                                   registered_models=self.registered)
+                                   registered_models=self.registered, registered_data=self.registered_data)
 
 
 def _runs_here(ops: JobOperations, spec: Any) -> bool:

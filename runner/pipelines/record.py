@@ -120,6 +120,33 @@ def _shown_path(spec: CommandJobSpec, path: str) -> str:
     return str((spec.base_dir / path.removeprefix("file:")).resolve())
 
 
+def follow_steps(ws: Workspace, record: JobRecord) -> JobRecord:
+    """A pipeline that ended, with each step's row as its job's record says now (a step still running
+    when the orchestrator died goes on as a job, and may be canceled or complete), and each step that
+    has no job Skipped (it can no longer start), with the reason; recorded when a row changed. The
+    orchestrator writes the rows while it lives: a pipeline not ended is returned as it is."""
+    states = record.extra.get(STEPS_KEY)
+    if not is_pipeline(record) or not record.status.is_terminal or not isinstance(states, dict):
+        return record
+    followed: dict[str, Any] = {}
+    for step, state in states.items():
+        state = dict(state) if isinstance(state, dict) else {}
+        job = state.get("job")
+        if isinstance(job, str) and ws.job_exists(job):
+            step_record = ws.get_job(job)
+            state["status"] = step_record.status.value
+            if step_record.status in (JobStatus.FAILED, JobStatus.CANCELED) and step_record.error:
+                state["error"] = step_record.error
+        elif state.get("status") == NOT_STARTED:
+            why = (record.error or "").splitlines()[0] if record.error else ""
+            state.update(status=SKIPPED, note=f"skipped: the pipeline {record.status.value.lower()} before "
+                                              f"this step could start" + (f" ({why})" if why else ""))
+        followed[step] = state
+    if followed == states:
+        return record
+    return ws.update_job(record.name, extra={**record.extra, STEPS_KEY: followed})
+
+
 def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: str,
                   experiment_name: str | None) -> JobRecord:
     """The record of a step that is not run because job ``earlier`` did the same: Completed, with that

@@ -144,6 +144,8 @@ class StepBuilder:
                                  "${{parent.jobs.<step>.outputs.<output>}}")
         source = self.spec.inputs[binding.name]
         if isinstance(source, LiteralInput):
+            if source.effective is None and decl is not None:  # an unset optional pipeline input
+                return decl  # the declaration: its default, or no value (its $[[...]] dropped)
             if declared_type is not None and declared_type not in LITERAL_TYPES:
                 return {**_asset_decl(decl), **given, "path": source.rendered()}
             return _literal_or_path(decl, source.effective)

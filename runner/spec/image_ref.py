@@ -1,7 +1,8 @@
 """Docker image references (``[host[:port]/]path[:tag][@digest]``), checked before a job is queued:
 a name the engine can never find fails ``job validate`` and ``job create`` with one message, not the
 job's run. The grammar is the engine's (github.com/distribution/reference, ``reference.go``).
-Environments written as ``azureml:`` references are left to the environment mapping. Pure."""
+Environments written as ``azureml:`` references are left to the environment mapping; ``<name>@latest``
+without it (Azure's tutorials) is one too (``environment_reference``). Pure."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 REFERENCE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?")
 MAX_NAME = 255  # the repository name, without tag or digest
+# <name>@latest: an environment (an image's @ is always followed by a digest, <algorithm>:<hex>)
+_BARE_LATEST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*@latest$")
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def environment_reference(text: str) -> str:
+    """An ``environment:`` string as written, except ``<name>@latest`` (as in azure.ai.ml, where a bare
+    ``<name>@latest`` names a registered environment): ``azureml:<name>@latest``."""
+    value = text.strip()
+    return f"azureml:{value}" if _BARE_LATEST.match(value) else text
 
 
 def check_image_reference(image: str, *, field: str = "environment") -> None:
@@ -36,6 +47,9 @@ def check_image_reference(image: str, *, field: str = "environment") -> None:
         name = name.rsplit(":", 1)[0]
     if not REFERENCE.fullmatch(image) or len(name) > MAX_NAME:
         shown = image if len(image) <= 80 else image[:77] + "..."
-        raise SpecError(f"'{shown}' is not a valid Docker image name", field=field,
-                        hint="write [registry/]name[:tag] in lowercase, e.g. python:3.11 or "
-                             "runner/busybox:latest")
+        hint = "write [registry/]name[:tag] in lowercase, e.g. python:3.11 or runner/busybox:latest"
+        if _ENV_NAME.match(image.split(":", 1)[0]) and image.count(":") <= 1:  # a name (and version)
+            env, _, version = image.partition(":")
+            hint += (f"; for an Azure ML environment write azureml:{env}"
+                     + (f":{version}" if version else "@latest"))
+        raise SpecError(f"'{shown}' is not a valid Docker image name", field=field, hint=hint)

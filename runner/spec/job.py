@@ -17,6 +17,7 @@ import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Discriminator,
     Field,
     PrivateAttr,
@@ -26,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from runner.spec.image_ref import environment_reference
 from runner.spec.job_io import (
     IoName,
     JobInput,
@@ -85,7 +87,9 @@ def _environment_kind(value: Any) -> str:
 
 
 EnvironmentField = Annotated[
-    Annotated[str, Tag("<ref>")] | Annotated[InlineEnvironment, Tag("<inline>")],
+    # a bare <name>@latest is azureml:<name>@latest, as in azure.ai.ml
+    Annotated[str, AfterValidator(environment_reference), Tag("<ref>")]
+    | Annotated[InlineEnvironment, Tag("<inline>")],
     Discriminator(_environment_kind),
 ]
 

@@ -215,7 +215,13 @@ class LiteralInput(StrictModel):
             return
         if isinstance(value, int | float) and not isinstance(value, bool) and (
                 (self.min is not None and value < self.min) or (self.max is not None and value > self.max)):
-            raise runner_error(f"{value!r} is outside [{self.min}, {self.max}]", "give a value in range")
+            which = "the value" if self.value is not None else "the default"
+            below = self.min is not None and value < self.min
+            side, bound = ("below min", self.min) if below else ("above max", self.max)
+            allowed = (f"from {self.min} to {self.max}" if self.min is not None and self.max is not None
+                       else f"of at least {self.min}" if self.min is not None else f"of at most {self.max}")
+            raise runner_error(f"{which} {value!r} is {side} {bound}",
+                               f"give a {which[4:]} {allowed}, or change min/max")
         if self.enum is not None and value not in self.enum:
             raise runner_error(f"{value!r} is not one of {self.enum}", "give one of the enum values")
 

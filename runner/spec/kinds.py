@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from runner.errors import SourceLocation, SpecError
+from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import YamlDoc
 
 OTHER_JOB_TYPES = ("pipeline", "sweep", "automl", "spark", "parallel", "import", "data_transfer")
@@ -37,6 +38,7 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
                         where=at_schema, hint="use it in a pipeline's jobs: (component: ./<this file>) or "
                                               "register it with `runner component create --file <this "
                                               "file>`; to run its command alone, write a command job")
+    _refuse_unknown_type(data, doc, at_schema)
     job_type = str(data.get("type") or (schema["kind"] if schema else "command")).lower()
     if job_type in OTHER_JOB_TYPES or (job_type != "command" and schema is not None):
         at_type = doc.where(("type",)) if doc is not None and "type" in data else at_schema
@@ -45,6 +47,18 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
                             hint="run it with `runner job create --file <this file>` (or load_job in Python)")
         raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command and "
                         "pipeline jobs)", where=at_type)
+
+
+def _refuse_unknown_type(data: dict[str, Any], doc: YamlDoc | None, at_schema: SourceLocation | None) -> None:
+    """``type: pipline``: one error naming the type (not the fields a command job does not have)."""
+    if "type" not in data or data["type"] in ("command", *OTHER_JOB_TYPES):
+        return
+    written = str(data["type"])
+    raise SpecError(f"unknown job type '{written}'{did_you_mean(written, ('command', *OTHER_JOB_TYPES))}",
+                    field="type", where=doc.where(("type",)) if doc is not None else at_schema,
+                    hint=f"the job types are command, pipeline (runner runs these two), "
+                         f"{', '.join(OTHER_JOB_TYPES[1:])}; write type: command (or leave it out) for a "
+                         "command job")
 
 
 def _refuse_asset(data: dict[str, Any], schema_url: str, where: SourceLocation | None) -> None:

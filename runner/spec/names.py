@@ -85,3 +85,19 @@ def check_job_name(name: str, field: str) -> None:
     problem = job_name_problem(name)
     if problem:
         raise SpecError(problem, field=field, hint=JOB_NAME_HINT)
+
+
+# a pipeline step's name (a key of jobs:): ${{parent.jobs.<step>...}} names it, as an input/output name
+STEP_NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,254}$")
+
+
+def step_name_problem(value: str) -> tuple[str, str] | None:
+    """Why ``value`` is not a step name, and a hint with a fixed name (None: it is one). Pure, so the
+    CLI can import this module without pydantic (``runner.spec.pipeline.StepName`` validates with it)."""
+    if STEP_NAME_PATTERN.match(value):
+        return None
+    fixed = re.sub(r"[^a-zA-Z0-9_-]+", "_", value).strip("_")[:255] or "step"
+    fixed = fixed if re.match(r"[a-zA-Z_]", fixed) else f"_{fixed}"
+    return (f"'{value}' is not a valid step name",
+            f"a step name is letters, digits, '_' and '-' (at most 255), starting with a letter or '_' "
+            f"(no dots or spaces), e.g. {fixed}")

@@ -15,9 +15,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,13 +31,22 @@ from runner.errors import SpecError
 from runner.spec.job import _strings
 from runner.spec.job_io import IoName, JobInput, LoadedSpec, OutputSpec, StrictModel
 from runner.spec.load import apply_overrides
-from runner.spec.names import JOB_NAME_HINT, job_name_problem
+from runner.spec.names import JOB_NAME_HINT, job_name_problem, step_name_problem
 from runner.spec.validation import did_you_mean, from_validation_error, runner_error
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 PIPELINE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 KNOWN_SETTINGS = ("default_compute", "default_datastore", "continue_on_step_failure", "force_rerun")
 STEP_TYPES = ("command",)
+
+
+def _step_name(value: str) -> str:
+    if problem := step_name_problem(value):
+        raise runner_error(*problem)
+    return value
+
+
+StepName = Annotated[str, AfterValidator(_step_name)]  # a key of jobs: (``runner.spec.names``)
 
 
 class PipelineSettings(BaseModel):
@@ -133,7 +143,7 @@ class PipelineJobSpec(LoadedSpec):
     settings: PipelineSettings = Field(default_factory=PipelineSettings)
     inputs: dict[IoName, JobInput] = Field(default_factory=dict)
     outputs: dict[IoName, OutputSpec] = Field(default_factory=dict)
-    jobs: dict[IoName, StepSpec]
+    jobs: dict[StepName, StepSpec]
     identity: dict[str, Any] | None = None
 
     @field_validator("tags", "properties", mode="before")

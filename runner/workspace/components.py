@@ -26,10 +26,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from runner.errors import RegistryError, ResolveError, SpecError
+from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
 from runner.spec.component import CommandComponentSpec, component_from_data
+from runner.spec.job import InlineEnvironment
+from runner.spec.validation import did_you_mean
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.digests import local_tree_digest
+from runner.workspace.environments import EnvironmentStore
 
 _IGNORED_IN_SNAPSHOT = shutil.ignore_patterns(".git", "__pycache__")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
@@ -89,6 +92,12 @@ class ComponentStore:
         if not spec.name:
             raise SpecError("a component needs a name to be registered", field="name",
                             where=spec.where("name"), hint="add name: <component name>")
+        inline_image = isinstance(spec.environment, InlineEnvironment) and spec.environment.image
+        try:  # checked as a job's environment is (job validate), at the line it is written on
+            EnvironmentStore(self.workspace).check(spec.environment, spec.base_dir)
+        except (ResolveError, SpecError) as err:
+            raise err.located(*spec.field_location(*(("environment", "image") if inline_image
+                                                     else ("environment",)))) from err
         staging = self.root / f".incoming-{uuid.uuid4().hex}"
         try:
             data = _snapshot(spec, staging)
@@ -155,8 +164,9 @@ class ComponentStore:
         """One version; the newest when ``version`` is None (``@latest``)."""
         versions = self.list(name)
         if not versions:
-            known = ", ".join(r.name for r in self.list()[:30]) or "none are registered in this workspace"
-            raise ResolveError(f"unknown component '{name}'; components: {known}",
+            names = [r.name for r in self.list()]
+            known = ", ".join(names[:30]) or "none are registered in this workspace"
+            raise ResolveError(f"unknown component '{name}'{did_you_mean(name, names)}; components: {known}",
                                hint="register it: `runner component create --file <component.yml>`")
         if version is None:
             return next((r for r in versions if not r.archived), versions[0])
@@ -180,24 +190,26 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
     staging.mkdir(parents=True)
     if spec.code:
         data["code"] = str(staging / "code")
-        _copy(spec.base_dir / spec.code.removeprefix("file:").removeprefix("//"), staging / "code", "code")
+        _copy(spec.base_dir / spec.code.removeprefix("file:").removeprefix("//"), staging / "code", "code",
+              spec.where("code"))
     environment = data.get("environment")
     if isinstance(environment, dict) and isinstance(environment.get("build"), dict):
         build = environment["build"]
-        _copy(spec.base_dir / build["path"], staging / "build", "environment.build.path")
+        _copy(spec.base_dir / build["path"], staging / "build", "environment.build.path",
+              spec.where("environment", "build", "path"))
         build["path"] = str(staging / "build")
     return data
 
 
-def _copy(source: Path, target: Path, field: str) -> None:
+def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None:
     if source.is_dir():
         shutil.copytree(source, target, symlinks=True, ignore=_IGNORED_IN_SNAPSHOT)
     elif source.is_file():
         target.mkdir(parents=True)
         shutil.copy2(source, target / source.name)
     else:
-        raise SpecError(f"{field} '{source}' does not exist", field=field,
-                        hint="point it at a folder relative to the component YAML")
+        raise SpecError(f"{field} '{source}' does not exist", field=field, where=where,
+                        hint="point it at a folder relative to the component YAML, or create the folder")
 
 
 def _relocate(data: dict[str, Any], staging: Path, final: Path) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 
 A job's ``environment: azureml:<env>:<ver>``, ``azureml:<env>@latest`` or
 ``azureml://registries/<reg>/environments/<name>/(labels/latest|versions/<v>)`` is looked up by name (the
-registry part is accepted and ignored); a plain image name is used as is.
+registry part is accepted and ignored), and so is a bare ``<name>@latest`` (``azureml:`` left out, as in
+azure.ai.ml); a plain image name is used as is.
 
 Built in: Azure's curated scikit-learn environments (``sklearn-1.0`` ... ``sklearn-1.5`` in the
 ``azureml`` registry, ``AzureML-sklearn-1.x[-ubuntuXX.XX-pyXX-cpu]`` in a workspace) run on the
@@ -184,6 +185,14 @@ class EnvironmentStore:
             return ResolvedEnvironment(environment.strip())
         return ResolvedEnvironment(record.image_name, build_context=record.build_context,
                                    dockerfile=record.dockerfile)
+
+    def check(self, environment: str | InlineEnvironment, base_dir: Path | None = None) -> None:
+        """What ``job validate`` refuses of an environment (a registered component is checked so too):
+        a reference that is not mapped (or built in), an image name Docker would refuse."""
+        resolved = self.resolve_spec_environment(environment, base_dir)
+        for image in (resolved.image, resolved.conda.base_image if resolved.conda else ""):
+            if image:
+                check_image_reference(image)
 
     def get_ref(self, ref: EnvironmentRef) -> EnvironmentRecord:
         try:

@@ -7,7 +7,8 @@ Run for real: 1a, 1b (after `runner component create` of its three components, a
 4c and 6c read https URLs: they validate (a remote input is read when the job runs, as in Azure) and
 are not run (this machine reaches no other address). 4b stops before anything runs: it writes into the
 default datastore's job-output area (``azureml/``, refused by the isolation rules). 5c builds from an
-image that cannot be pulled: it validates, and its step fails saying so.
+image that cannot be pulled: it validates (an image is checked when its step starts, as a job's is), and
+its step cannot start, saying so (exit 4, as for a job).
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ def test_5c_validates_and_fails_on_its_image(ws: Path) -> None:
     assert "conda_file is ignored" not in validated.stdout  # an image is built from it
     result = cli(ws, "job", "create", "--file", str(folder("5c") / "pipeline.yml"), "--name", "b5c",
                  "--stream")
-    assert result.returncode == 1 and "is not available locally" in result.stdout  # the summary
+    # its step could not start (the image is checked when a step starts, as a job's is): exit 4, as the
+    # CI guide's table says for a job whose image is missing
+    assert result.returncode == 4 and "is not available locally" in result.stdout  # the summary
 
 
 @pytest.mark.parametrize("prefix", sorted(READ_WHEN_RUN))

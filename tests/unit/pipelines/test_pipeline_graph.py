@@ -193,7 +193,8 @@ def test_unknown_component_input_and_bad_forms(ws: Workspace, tmp_path: Path) ->
 
 def test_a_wrong_literal_points_at_the_step(ws: Workspace, tmp_path: Path) -> None:
     err = bad(ws, tmp_path, PIPELINE.replace("  count: 7", "  count: 7.5"))
-    assert err.message.startswith("step 'first': ") and "is not an integer" in err.message
+    assert err.message.startswith("step 'first' input 'n': ") and "gives a number" in err.message
+    assert "declares 'n' as integer" in err.message
     assert err.where is not None and err.where.line == line_of(tmp_path / "bad" / "pipeline.yml",
                                                                "n: ${{parent.inputs.count}}")
 

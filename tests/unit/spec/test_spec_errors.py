@@ -58,7 +58,7 @@ CASES = [
     ("not-command", "type: pipeline\ncommand: ls\nenvironment: img\n",
      SpecError, "1:1: ", "this is a pipeline job; a command job is expected here", "runner job create"),
     ("unknown-type", "type: batch\ncommand: ls\nenvironment: img\n",
-     SpecError, "1:1: type", "this job type is not supported (yet): batch", "type: command"),
+     SpecError, "1:1: type", "unknown job type 'batch'", "type: command"),
     ("env-no-image", "command: ls\nenvironment:\n  conda_file: c.yml\n",
      SpecError, "2:1: environment", "needs an image or a build context", "image:"),
     ("list-not-mapping", "command: ls\nenvironment: img\ninputs:\n  - a\n",
