@@ -65,10 +65,7 @@ class LogSink:
         self._partial = b""
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.seen = int(offset.read_text() or 0)
-        except (OSError, ValueError):
-            self.seen = 0
+        self.seen, self._skip = _resume(offset, path)
 
     def feed(self, chunk: bytes) -> None:
         with self._lock:
@@ -89,6 +86,9 @@ class LogSink:
             self._partial = b""
 
     def _write(self, data: bytes, *, partial_done: bool = False) -> None:
+        if self._skip:  # appended by a follower that died before it could say so (``_resume``)
+            dropped = min(self._skip, len(data))
+            data, self._skip = data[dropped:], self._skip - dropped
         if data:
             with self.path.open("ab") as sink:
                 sink.write(data)
@@ -96,7 +96,28 @@ class LogSink:
                 self.echo(data)
         # a line not yet ended is not written: a follower that replaces this one reads it again
         committed = self.seen - (0 if partial_done else len(self._partial))
-        self.offset.write_text(str(committed))
+        size = self.path.stat().st_size if self.path.exists() else 0
+        scratch = self.offset.with_name(self.offset.name + ".new")
+        scratch.write_text(f"{committed} {size}")
+        os.replace(scratch, self.offset)  # never half-written: a torn offset would replay the whole log
+
+
+def _resume(offset: Path, log: Path) -> tuple[int, int]:
+    """Where a new follower starts in Ray's log, and how many bytes of what it reads again are in the
+    job's log already. The offset file holds ``<Ray log bytes committed> <job log size then>``: a
+    follower killed between appending to the job's log and writing the offset left bytes past that
+    size, the start of what reading on from the committed point writes again, so they are skipped
+    (only followers write a Ray job's log). An older file holds the first number alone."""
+    try:
+        fields = offset.read_text().split()
+        seen = int(fields[0]) if fields else 0
+        written = int(fields[1]) if len(fields) > 1 else None
+    except (OSError, ValueError):
+        return 0, 0
+    if written is None:
+        return seen, 0
+    size = log.stat().st_size if log.exists() else 0
+    return seen, max(0, size - written)
 
 
 def _ray_line(line: bytes) -> bool:

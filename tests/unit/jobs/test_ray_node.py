@@ -89,6 +89,34 @@ def test_the_log_sink_drops_rays_own_lines_and_resumes_where_it_stopped(tmp_path
     assert log.read_bytes() == b"first\nsecond\npartial\n"
 
 
+def test_a_follower_killed_between_the_log_and_its_offset_writes_no_line_twice(tmp_path: Path) -> None:
+    """A follower appends to the job's log, then records how far it got; one killed in between left
+    lines the next follower reads again from Ray's log: they are in the job's log once."""
+    log, offset = tmp_path / "std_log.txt", tmp_path / "offset"
+    ray_log = b"line 1\nline 2\nline 3\n"
+    first = LogSink(log, offset, None)
+    first.feed(ray_log[:7])  # "line 1\n", committed
+    with log.open("ab") as sink:  # the next write landed, then the follower was killed
+        sink.write(b"line 2\n")
+    resumed = LogSink(log, offset, None)
+    resumed.catch_up(ray_log)
+    resumed.close()
+    assert log.read_bytes() == ray_log
+    assert offset.read_text().split() == [str(len(ray_log)), str(len(ray_log))]
+    again = LogSink(log, offset, None)  # nothing new: nothing written, nothing skipped
+    again.catch_up(ray_log)
+    assert log.read_bytes() == ray_log
+
+
+def test_an_offset_written_by_an_older_runner_is_read(tmp_path: Path) -> None:
+    log, offset = tmp_path / "std_log.txt", tmp_path / "offset"
+    log.write_bytes(b"line 1\n")
+    offset.write_text("7")
+    sink = LogSink(log, offset, None)
+    sink.catch_up(b"line 1\nline 2\n")
+    assert log.read_bytes() == b"line 1\nline 2\n"
+
+
 def test_the_job_package_holds_payload_code_and_build(tmp_path: Path) -> None:
     code = tmp_path / "code"
     (code / "pkg").mkdir(parents=True)
