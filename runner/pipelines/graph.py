@@ -264,7 +264,7 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
         _check_names(spec, step, entry, components[step][0])
     checker = _Checker(spec, {s: _declared_outputs(e, components[s][0]) for s, e in spec.jobs.items()})
     for step, entry in spec.jobs.items():
-        for place, binding in step_bindings(entry):
+        for place, binding in step_bindings(entry, step, spec):
             value = getattr(entry, place[0])[place[1]]
             whole = whole_binding(value) is not None or (
                 isinstance(value, dict) and whole_binding(value.get("path")) is not None)

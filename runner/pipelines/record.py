@@ -1,7 +1,8 @@
 """What a pipeline's record holds: the plan of its steps (``extra["pipeline"]``, written at submission and
 read by the orchestrator, which may run in another process) and their state (``extra["steps"]``).
 
-    extra["pipeline"] = {"steps": {<step>: {job, spec, base_dir, depends_on, component, deterministic}},
+    extra["pipeline"] = {"steps": {<step>: {job, spec, base_dir, depends_on, component, deterministic,
+                                            warnings}},
                          "edges": [[source, output, target, input]], "outputs": {<out>: [step, output]},
                          "settings": {...}, "backend": ..., "upload_on_failure": ...}
     extra["steps"] = {<step>: {job, status, reused_from?, error?, note?}}
@@ -37,11 +38,13 @@ class StepPlan:
     depends_on: tuple[str, ...]
     component: str
     deterministic: bool
+    warnings: tuple[str, ...] | None = None  # the step spec's, at the pipeline file's lines (None: unknown)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": self.job, "spec": self.spec, "base_dir": self.base_dir,
-                "depends_on": list(self.depends_on), "component": self.component,
-                "deterministic": self.deterministic}
+        found = {"job": self.job, "spec": self.spec, "base_dir": self.base_dir,
+                 "depends_on": list(self.depends_on), "component": self.component,
+                 "deterministic": self.deterministic}
+        return found if self.warnings is None else {**found, "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class PipelinePlan:
     def from_graph(cls, graph: PipelineGraph, *, backend: str | None, upload_on_failure: bool
                    ) -> PipelinePlan:
         steps = {n.name: StepPlan(n.name, n.job_name, n.spec.to_yaml_dict(), str(n.spec.base_dir),
-                                  n.depends_on, n.component_label, n.deterministic)
+                                  n.depends_on, n.component_label, n.deterministic, tuple(n.spec.warnings))
                  for n in graph.steps.values()}
         settings = graph.spec.settings
         return cls(steps, tuple((e.source, e.output, e.target, e.input) for e in graph.edges),
@@ -78,7 +81,9 @@ class PipelinePlan:
     @classmethod
     def from_extra(cls, data: dict[str, Any]) -> PipelinePlan:
         steps = {n: StepPlan(n, s["job"], s["spec"], s["base_dir"], tuple(s["depends_on"]), s["component"],
-                             bool(s["deterministic"])) for n, s in data["steps"].items()}
+                             bool(s["deterministic"]),
+                             tuple(s["warnings"]) if isinstance(s.get("warnings"), list) else None)
+                 for n, s in data["steps"].items()}
         settings = data.get("settings", {})
         return cls(steps, tuple(tuple(e) for e in data["edges"]),  # type: ignore[misc]
                    {k: (v[0], v[1]) for k, v in data["outputs"].items()},
@@ -100,8 +105,12 @@ class PipelinePlan:
 
 
 def step_spec(plan: StepPlan) -> CommandJobSpec:
-    """The step's command job, as planned at submission."""
-    return spec_from_data(plan.spec, base_dir=Path(plan.base_dir))
+    """The step's command job, as planned at submission; its warnings say where in the pipeline's (or its
+    component's) file each was written, as the plan recorded them (the data alone has no source)."""
+    spec = spec_from_data(plan.spec, base_dir=Path(plan.base_dir))
+    if plan.warnings is not None:
+        spec._warnings = list(plan.warnings)
+    return spec
 
 
 def is_pipeline(record: JobRecord) -> bool:

@@ -210,8 +210,10 @@ def _literal_or_path(decl: dict[str, Any] | None, value: Any) -> Any:
     return {**literal, "value": coerced} if literal else value
 
 
-def step_bindings(entry: StepSpec) -> list[tuple[tuple[str, ...], Binding]]:
-    """Every binding a step entry holds: (where in the entry: ``inputs.<name>[.<key>]``, binding)."""
+def step_bindings(entry: StepSpec, step: str = "", spec: PipelineJobSpec | None = None
+                  ) -> list[tuple[tuple[str, ...], Binding]]:
+    """Every binding a step entry holds: (where in the entry: ``inputs.<name>[.<key>]``, binding). A
+    binding of an unknown form is one ``SpecError``, at its line when the pipeline ``spec`` is given."""
     found: list[tuple[tuple[str, ...], Binding]] = []
     for group, values in (("inputs", entry.inputs), ("outputs", entry.outputs)):
         for name, value in values.items():
@@ -220,5 +222,12 @@ def step_bindings(entry: StepSpec) -> list[tuple[tuple[str, ...], Binding]]:
             ] if isinstance(value, dict) else []
             for place, text in texts:
                 path = place[0] == "outputs" and place[2:] == ("path",)
-                found += [(place, b) for b in find_bindings(text, output_path=path)]
+                try:
+                    found += [(place, b) for b in find_bindings(text, output_path=path)]
+                except SpecError as err:
+                    if spec is None:
+                        raise
+                    field, where = spec.field_location("jobs", step, *place)
+                    raise type(err)(f"step '{step}' {group[:-1]} '{name}': {err.message}", field=field,
+                                    where=where, hint=err.hint) from err
     return found

@@ -138,7 +138,9 @@ class LoadedSpec(StrictModel):
         ``jobs.<step>.outputs.o.version`` (as the step's other errors name it)."""
         field = ".".join(str(part) for part in field_path)
         step = getattr(self._doc, "step", None)  # a StepDoc's (runner.spec.step_doc: not imported here)
-        return f"jobs.{step}.{field}".rstrip(".") if step else field
+        if step and field_path:
+            return str(self._doc.field_name(tuple(field_path)))  # type: ignore[union-attr]
+        return f"jobs.{step}" if step else field
 
     def field_location(self, *field_path: str | int) -> tuple[str, SourceLocation | None]:
         """The dotted field (``field_name``) and where it was written, for an error about its value; a

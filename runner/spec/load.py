@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.kinds import refuse_other_kinds
-from runner.spec.validation import from_validation_error
+from runner.spec.validation import did_you_mean, from_validation_error
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
 from runner.uris import ARTIFACTS
 
@@ -86,6 +87,43 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return applied
 
 
+def undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], groups: Sequence[str]
+                    ) -> list[tuple[str, str, str, list[str]]]:
+    """Each ``--set <group>.<x>...`` naming no ``x`` the file has under ``group`` (``inputs``, a
+    pipeline's ``jobs``): (the --set as written, group, x, the names the file has)."""
+    found = []
+    for text in overrides:
+        parts = split_field_path(parse_override(text)[0])
+        if len(parts) < 2 or parts[0] not in groups:
+            continue
+        group, name = str(parts[0]), str(parts[1])
+        written = data.get(group)
+        declared = [str(k) for k in written] if isinstance(written, dict) else []
+        if name not in declared:
+            found.append((text, group, name, declared))
+    return found
+
+
+def refuse_undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str]) -> None:
+    """A pipeline's ``--set inputs.<x>...`` naming no input it declares (a typo would add an input no
+    step reads), or ``--set jobs.<step>...`` naming no step: one error, with the names there are."""
+    for text, group, name, declared in undeclared_sets(data, overrides, ("inputs", "jobs")):
+        noun = "input" if group == "inputs" else "step"
+        raise SpecError(f"the pipeline has no {noun} '{name}'{did_you_mean(name, declared)}",
+                        field=f"{group}.{name} (from --set {text})",
+                        hint=f"the pipeline's {noun}s: {', '.join(declared) or 'none'} (--set changes what "
+                             f"the file has; to add one, write it under {group}: in the file)")
+
+
+def _added_inputs(spec: CommandJobSpec, added: list[tuple[str, str, str, list[str]]]) -> list[str]:
+    """A command job's input added by ``--set`` (as ``az ml`` adds it) that its command does not read:
+    a warning (a typo of a declared input's name?); the job still gets it (``AZURE_ML_INPUT_<name>``)."""
+    return [f"inputs.{name} (from --set {text}): the job file has no input '{name}'"
+            f"{did_you_mean(name, declared)} and the command does not read it; it is added (as "
+            f"$AZURE_ML_INPUT_{name})" for text, _, name, declared in added
+            if not re.search(rf"\binputs\.{re.escape(name)}\b", spec.command)]
+
+
 def is_pipeline_data(data: Any) -> bool:
     """Whether a loaded job file is a pipeline job (``type: pipeline``), to be checked by
     ``runner.spec.pipeline`` (imported only then: a command job never pays for the pipeline models)."""
@@ -99,6 +137,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
         raise SpecError("the job file is empty", where=doc.where(()),
                         hint="a command job needs at least command: and environment:")
     refuse_other_kinds(data, doc)
+    added = undeclared_sets(data, overrides, ("inputs",)) if isinstance(data, dict) else []
     applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
     try:
         spec = validate_structure(data)
@@ -109,6 +148,9 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     spec._doc = doc
     spec._overridden = applied
     check_spec(spec, doc)
+    for warning in _added_inputs(spec, added):
+        spec._warnings.append(warning)
+        logger.info("%s", warning)
     return spec
 
 

@@ -30,7 +30,7 @@ from pydantic import (
 from runner.errors import SpecError
 from runner.spec.job import _strings
 from runner.spec.job_io import IoName, JobInput, LoadedSpec, OutputSpec, StrictModel
-from runner.spec.load import apply_overrides
+from runner.spec.load import apply_overrides, refuse_undeclared_sets
 from runner.spec.names import JOB_NAME_HINT, job_name_problem, step_name_problem
 from runner.spec.validation import did_you_mean, from_validation_error, runner_error
 from runner.spec.yamlio import YamlDoc, load_yaml
@@ -191,6 +191,7 @@ def pipeline_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> PipelineJo
     if not isinstance(data, dict):
         raise SpecError("a pipeline file must be a mapping of fields", where=doc.where(()),
                         hint="start with 'type: pipeline' and 'jobs:'")
+    refuse_undeclared_sets(data, overrides)
     applied = apply_overrides(data, overrides)
     try:
         spec = PipelineJobSpec.model_validate(data)

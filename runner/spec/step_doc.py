@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from runner.errors import SourceLocation
+from runner.errors import SourceLocation, SpecError
+from runner.spec.bindings import whole_binding
 from runner.spec.yamlio import FieldPath, YamlDoc, split_field_path
 
 
@@ -53,8 +54,36 @@ class StepDoc(YamlDoc):
     component: YamlDoc | None = None
     docs: list[YamlDoc] = field(default_factory=list, repr=False)
 
+    def bound_field(self, parts: FieldPath) -> FieldPath | None:
+        """``("outputs", <m>, *rest)`` for a field ``("outputs", <o>, *rest)`` of a step output bound to
+        the pipeline's output ``m`` (``o: ${{parent.outputs.m}}``) when the pipeline file wrote it on
+        ``m`` (its ``name``, ``version``, ``path``, ...): the step's output takes it from there."""
+        if self.pipeline is None or len(parts) < 3 or parts[0] != "outputs":
+            return None
+        data = self.pipeline.data
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        entry = jobs.get(self.step) if isinstance(jobs, dict) else None
+        outputs = entry.get("outputs") if isinstance(entry, dict) else None
+        try:
+            binding = whole_binding(outputs.get(parts[1])) if isinstance(outputs, dict) else None
+        except SpecError:  # a binding of an unknown form: refused where it is checked
+            return None
+        if binding is None or binding.kind != "output":
+            return None
+        moved = ("outputs", binding.name, *parts[2:])
+        return moved if _deepest(self.pipeline, (), moved)[0] == len(moved) else None
+
+    def field_name(self, parts: FieldPath) -> str:
+        """The dotted field as written in the pipeline file: ``jobs.<step>.<field>``, or the pipeline
+        output's field the step's output takes (``bound_field``)."""
+        moved = self.bound_field(parts)
+        return ".".join(str(p) for p in moved) if moved else f"jobs.{self.step}." + ".".join(map(str, parts))
+
     def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:
         parts = split_field_path(field_path) if isinstance(field_path, str) else tuple(field_path)
+        moved = self.bound_field(parts)
+        if moved is not None and self.pipeline is not None:
+            return self.pipeline.where(moved)
         best: tuple[int, SourceLocation | None] = (-1, None)
         if self.pipeline is not None:
             found = _deepest(self.pipeline, ("jobs", self.step), parts)

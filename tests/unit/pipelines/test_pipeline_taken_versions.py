@@ -69,3 +69,34 @@ def test_a_steps_taken_version_is_named_as_written(ws: Workspace, tmp_path: Path
     assert err.message.startswith(f"step '{step}': data asset 'd' version 1 exists already")
     assert err.hint is not None and err.hint.startswith(f"omit {field} to register the next version (2)")
     assert err.render().startswith(f"{path}:{line}:")
+
+
+BOUND = """\
+type: pipeline
+outputs:
+  m:
+    name: d
+    version: "1"
+settings:
+  default_compute: local-process
+jobs:
+  train:
+    type: command
+    command: echo made > ${{outputs.o}}/made.txt
+    environment: {image: unused:1}
+    outputs:
+      o: ${{parent.outputs.m}}
+"""
+
+
+def test_a_taken_version_set_on_the_pipelines_output_is_named_there(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "pipeline.yml"
+    path.write_text(BOUND)
+    with pytest.raises(RegistryError) as refused:
+        plan_pipeline(ws, load_pipeline_spec(path), name="p1")
+    err = refused.value
+    assert err.field == "outputs.m.version"
+    assert err.where is not None and err.where.file == path and err.where.line == 5
+    assert err.message.startswith("step 'train': data asset 'd' version 1 exists already")
+    assert err.hint is not None
+    assert err.hint.startswith("omit outputs.m.version to register the next version (2)")

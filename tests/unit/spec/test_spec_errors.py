@@ -119,6 +119,21 @@ def test_bad_override_names_the_flag(tmp_path: Path) -> None:
         load_job_spec(job, ["inputs.d.mode"])
 
 
+def test_a_set_input_the_job_does_not_declare_is_added_with_a_warning(tmp_path: Path) -> None:
+    """``--set inputs.<x>`` naming no input of a command job adds it (as ``az ml`` does: the job gets
+    ``AZURE_ML_INPUT_<x>``), with a warning when the command does not read it (a typo?); a pipeline
+    refuses it (no step could read it)."""
+    job = tmp_path / "job.yml"
+    job.write_text("command: echo ${{inputs.n}}\nenvironment: img\ninputs:\n  n: 1\n")
+    spec = load_job_spec(job, ["inputs.nn=1"])
+    assert "nn" in spec.inputs
+    assert spec.warnings == ["inputs.nn (from --set inputs.nn=1): the job file has no input 'nn' (did "
+                             "you mean 'n'?) and the command does not read it; it is added (as "
+                             "$AZURE_ML_INPUT_nn)"]
+    job.write_text("command: echo ${{inputs.n}} $[[${{inputs.extra}}]]\nenvironment: img\ninputs:\n  n: 1\n")
+    assert load_job_spec(job, ["inputs.extra=2", "inputs.n=2"]).warnings == []
+
+
 def test_builder_errors_name_the_field_at_python() -> None:
     with pytest.raises(ModeError) as info:
         spec_from_data({"command": "ls", "environment": "i",
