@@ -32,7 +32,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from runner.dsl_nodes import _BUILDING, CommandNode, NodeOutput, PipelineInput, nested_pipeline_error
+from runner.dsl_nodes import (
+    _BUILDING,
+    CommandNode,
+    NodeOutput,
+    PipelineInput,
+    nested_pipeline_error,
+    only_output,
+)
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output, _Fields, _plain
 from runner.spec.names import check_job_name
@@ -222,7 +229,9 @@ def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, .
     if result is not None and not isinstance(result, dict):
         raise SpecError(f"a @pipeline function returns a dict of outputs, not {type(result).__name__}",
                         hint='return {"model": train_step.outputs.model}')
-    returned = {id(v): k for k, v in (result or {}).items() if isinstance(v, NodeOutput)}
+    result = {k: only_output(k, v, returned=True) if isinstance(v, CommandNode) else v
+              for k, v in (result or {}).items()}
+    returned = {id(v): k for k, v in result.items() if isinstance(v, NodeOutput)}
     names = _step_names(nodes, local_vars)
     data: dict[str, Any] = {
         "type": "pipeline", "display_name": options.get("display_name") or func.__name__,
@@ -231,7 +240,7 @@ def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, .
         "compute": options.get("compute"),
         "settings": {v: options[k] for k, v in _SETTINGS.items() if options.get(k) is not None},
         "inputs": {k: _pipeline_input(v) for k, v in values.items()},
-        "outputs": {k: v.settings() for k, v in (result or {}).items() if isinstance(v, NodeOutput)},
+        "outputs": {k: v.settings() for k, v in result.items() if isinstance(v, NodeOutput)},
         "jobs": {names[id(n)]: n.entry(names, returned) for n in nodes}}
     return PipelineJob(pipeline_from_data({k: v for k, v in data.items() if v is not None}))
 

@@ -120,7 +120,7 @@ class CommandNode:
         if unknown:
             raise SpecError(f"component '{component.spec.name}' has no input '{unknown[0]}'",
                             field=unknown[0], hint=f"its inputs: {', '.join(declared) or 'none'}")
-        self.inputs = {k: _only_output(k, v) if isinstance(v, CommandNode) else v for k, v in inputs.items()}
+        self.inputs = {k: only_output(k, v) if isinstance(v, CommandNode) else v for k, v in inputs.items()}
         if _BUILDING:
             _BUILDING[-1].append(self)
 
@@ -143,17 +143,19 @@ class CommandNode:
         return entry
 
 
-def _only_output(name: str, node: CommandNode) -> NodeOutput:
-    """A step given as an input: its only output (as azure.ai.ml takes it)."""
+def only_output(name: str, node: CommandNode, returned: bool = False) -> NodeOutput:
+    """A step given as an input (or returned as pipeline output ``name``): its only output (as azure.ai.ml
+    takes it)."""
     ports = list(node.outputs)
     if len(ports) == 1:
         return ports[0]
     listed = ", ".join(p.port for p in ports) or "none"
-    raise SpecError(f"input '{name}' is given a step (component '{node.component.spec.name}') with "
+    port = ports[0].port if ports else "<output>"
+    role = "pipeline output" if returned else "input"
+    example = f'return {{"{name}": <step>.outputs.{port}}}' if returned else f"{name}=<step>.outputs.{port}"
+    raise SpecError(f"{role} '{name}' is given a step (component '{node.component.spec.name}') with "
                     f"{len(ports)} outputs: {listed}; a step stands for its output only when it has one",
-                    field=name, where=_call_site()[0],
-                    hint=f"pass the output meant, e.g. {name}=<step>.outputs."
-                         f"{ports[0].port if ports else '<output>'}")
+                    field=name, where=_call_site()[0], hint=f"pass the output meant, e.g. {example}")
 
 
 def _call_site() -> tuple[SourceLocation | None, str | None, str | None]:

@@ -30,11 +30,18 @@ def create(
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
 ) -> None:
-    """Register a command component version (its code is copied into the workspace)."""
-    from runner.spec.component import load_component_spec  # start-up cost
+    """Register a command component version (its code is copied into the workspace); the YAML of
+    `component show` is taken too (its id and creation_context are ignored)."""
+    from runner.spec.asset import READ_ONLY_YAML_FIELDS  # start-up cost
+    from runner.spec.component import component_from_doc
+    from runner.spec.yamlio import load_yaml
 
     overrides = list(set_) + ([f"name={name}"] if name else []) + ([f"version={version}"] if version else [])
-    spec = load_component_spec(file, overrides)
+    doc = load_yaml(file)
+    if isinstance(doc.data, dict):  # what `component show -o yaml` prints besides the spec: ignored
+        for key in (*READ_ONLY_YAML_FIELDS, "source"):
+            doc.data.pop(key, None)
+    spec = component_from_doc(doc, overrides)
     record = client().components.register(spec)
     emit(record.to_dict(), output, _COLUMNS, query)
 

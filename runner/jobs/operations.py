@@ -70,13 +70,16 @@ class JobOperations:
                          experiment_name: str | None = None, skip_validation: bool = False,
                          on_submitted: Callable[[JobRecord], None] | None = None) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
-        (``quiet``: no progress bars for its transfers; ``allow_unsafe_docker_args``: see
-        ``runner.backends.docker_args``; ``on_submitted``: called with the Queued record, its plan's
-        warnings in ``extra["warnings"]``, before the job runs: ``runner job create`` prints them).
+        (its log going to ``echo``, by default this process's stdout; ``quiet``: no progress bars for its
+        transfers; ``allow_unsafe_docker_args``: see ``runner.backends.docker_args``; ``on_submitted``:
+        called with the Queued record, its plan's warnings in ``extra["warnings"]``, before the job runs:
+        ``runner job create`` prints them).
         azure.ai.ml's ``description``, ``compute``, ``tags`` and ``experiment_name`` replace those fields
         of the submitted job (``job`` itself is unchanged); ``skip_validation`` is accepted and has no
         effect (a job is always checked)."""
         del skip_validation
+        if stream and echo is None:  # the log shown while it waits, as `job create --stream` shows it
+            echo = stdout_echo
         spec = _as_spec(job)
         given = {k: v for k, v in (("description", description), ("compute", compute), ("tags", tags),
                                    ("experiment_name", experiment_name)) if v is not None}
@@ -180,7 +183,7 @@ class JobOperations:
         A Completed job is returned; a Failed or Canceled one raises ``JobFailedError`` (a ``JobError``,
         ``runner.exceptions.JobException``) after its log was shown, as azure.ai.ml raises
         ``JobException``; with ``raise_on_failure=False`` it is returned too (the CLI's form)."""
-        echo = echo or _stdout_echo
+        echo = echo or stdout_echo
         log_path = self.workspace.job_dir(name).std_log
         position = 0
         while True:
@@ -267,7 +270,8 @@ def _failed(record: JobRecord, log_path: Path) -> JobFailedError:
                                f"`runner job show --name {record.name}` shows the job")
 
 
-def _stdout_echo(chunk: bytes) -> None:
+def stdout_echo(chunk: bytes) -> None:
+    """A log chunk to this process's stdout (the default ``echo`` of ``stream``)."""
     sys.stdout.write(chunk.decode("utf-8", errors="replace"))
     sys.stdout.flush()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from runner.jobs.operations import Job, JobOperations, as_job
+from runner.jobs.operations import Job, JobOperations, as_job, stdout_echo
 from runner.jobs.supervise import Echo
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.job_tree import list_children, list_top_level
@@ -38,10 +38,12 @@ class PipelineJobOperations(JobOperations):
                          upload_on_failure: bool = True, skip_validation: bool = False,
                          **kwargs: Any) -> Job:
         """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
-        ``stream``, its log going to ``echo``). For a pipeline as for a command job, azure.ai.ml's
-        ``experiment_name``, ``description``, ``tags`` and ``compute`` arguments set those fields of the
-        submitted job (``skip_validation`` is accepted and has no effect)."""
+        ``stream``, its log, the steps' status lines, going to ``echo``, by default stdout). For a pipeline
+        as for a command job, azure.ai.ml's ``experiment_name``, ``description``, ``tags`` and ``compute``
+        arguments set those fields of the submitted job (``skip_validation`` is accepted, no effect)."""
         del skip_validation
+        if stream and echo is None:  # the pipeline's log (its steps' status lines), as for a command job
+            echo = stdout_echo
         spec = as_pipeline_spec(job)
         if spec is None:
             return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,

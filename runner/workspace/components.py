@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
 from runner.spec.component import CommandComponentSpec, component_from_data
 from runner.spec.job import InlineEnvironment
+from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.digests import local_tree_digest
@@ -57,8 +58,26 @@ class ComponentRecord(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """What ``component show -o json`` prints: the component's fields, its id and when it was made."""
-        return {**self.spec, "name": self.name, "version": self.version, "id": self.reference,
+        inputs = self.spec.get("inputs") or {}
+        spec = {**self.spec, "inputs": {k: _shown_input(v) for k, v in inputs.items()},
+                "outputs": {k: {"type": "uri_folder", **(v or {})}
+                            for k, v in (self.spec.get("outputs") or {}).items()}}
+        return {**spec, "name": self.name, "version": self.version, "id": self.reference,
                 "creation_context": {"created_at": self.created_at.isoformat()}, "source": self.source}
+
+
+def _shown_input(value: Any) -> dict[str, Any]:
+    """A stored input declaration as the component YAML writes it: always a type (the stored form leaves
+    out the default ``uri_folder``), an asset's default path as ``default`` (stored as ``path``)."""
+    entry = dict(value) if isinstance(value, dict) else {"default": value}
+    literal = entry.get("type") in LITERAL_TYPES or ("path" not in entry and ("value" in entry
+                                                                             or "default" in entry))
+    default = entry.pop("path", None) if "path" in entry else entry.pop("value", None) if "value" in entry \
+        else entry.pop("default", None)
+    kind = entry.pop("type", None) or ("uri_folder" if not literal else "boolean" if isinstance(default, bool)
+                                       else "integer" if isinstance(default, int)
+                                       else "number" if isinstance(default, float) else "string")
+    return {"type": kind, **({"default": default} if default is not None else {}), **entry}
 
 
 def parse_component_ref(text: str) -> tuple[str, str | None] | None:

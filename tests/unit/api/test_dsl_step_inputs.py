@@ -1,5 +1,6 @@
 """What a ``@dsl.pipeline`` step may take as an input beyond a pipeline input and ``step.outputs.<x>``:
-a step itself (Azure takes its only output; a step with several outputs is one error listing them). A
+a step itself (Azure takes its only output; a step with several outputs is one error listing them),
+as it is when returned as a pipeline output. A
 ``@dsl.pipeline`` function called inside another (a nested pipeline, not supported here) is one error
 naming the step and the sub-pipeline, at the line of the call."""
 
@@ -71,3 +72,32 @@ def test_a_nested_pipeline_names_the_step_and_the_sub_pipeline() -> None:
     assert "step 'shouted' of @pipeline 'outer' calls the @pipeline function 'inner'" in str(error)
     assert error.where is not None and error.where.file == Path(__file__) and error.where.line
     assert "PipelineInput" not in str(error) and "inner" in (error.hint or "")
+
+
+def test_a_step_returned_as_a_pipeline_output_is_its_only_output() -> None:
+    upper = _component()
+
+    @dsl.pipeline()
+    def p(words):  # type: ignore[no-untyped-def]
+        shout = upper(text=words)  # type: ignore[operator]
+        return {"result": shout}
+
+    data = p(words=Input(type="uri_folder", path="/tmp")).to_dict()
+    assert "result" in data["outputs"]
+    assert data["jobs"]["shout"]["outputs"] == {"out": "${{parent.outputs.result}}"}
+
+
+def test_a_step_with_several_outputs_is_refused_as_a_pipeline_output() -> None:
+    two = _component(("model", "metrics"))
+
+    @dsl.pipeline()
+    def p(words):  # type: ignore[no-untyped-def]
+        train = two(text=words)  # type: ignore[operator]
+        return {"result": train}
+
+    with pytest.raises(SpecError) as caught:
+        p(words=Input(type="uri_folder", path="/tmp"))
+    message = str(caught.value)
+    assert "pipeline output 'result' is given a step (component 'upper') with 2 outputs: model, metrics" \
+        in message
+    assert ".outputs.model" in (caught.value.hint or "")
