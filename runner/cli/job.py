@@ -166,13 +166,9 @@ def _warn(record: JobRecord) -> None:
 
 def _exit_for(record: JobRecord) -> None:
     code = EXIT_FOR_STATUS.get(record.status.value, 1)
-    if code == 1 and record.extra.get("not_started"):  # (runner.jobs.run.NOT_STARTED)
+    # (runner.jobs.run.NOT_STARTED: a pipeline's too, when every failed step could not start)
+    if code == 1 and record.extra.get("not_started"):
         code = EXIT_NOT_STARTED
-    elif code == 1 and record.spec.get("type") == "pipeline":  # its steps could not start: as a job's
-        from runner.pipelines.exit_status import steps_not_started  # start-up cost: a failed pipeline only
-        from runner.workspace.db import Workspace  # start-up cost: as above
-
-        code = EXIT_NOT_STARTED if steps_not_started(Workspace(_common.STATE.workspace), record) else code
     if code:
         raise typer.Exit(code)
 

@@ -30,6 +30,7 @@ from runner.errors import JobError, RunnerError, SpecError
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time, reconcile, runner_alive
 from runner.jobs.register import REGISTERED_ARCHIVED
+from runner.jobs.run import NOT_STARTED as COMMAND_NOT_STARTED
 from runner.jobs.run import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo
 from runner.pipelines.record import (
@@ -316,6 +317,12 @@ class Orchestrator:
         if self.echo is not None:
             self.echo(data)
 
+    def _never_started(self, name: str) -> bool:
+        """Step ``name`` failed because its command could not start (its image missing, the engine not
+        reachable): its job's record says so (``runner.jobs.run.NOT_STARTED``)."""
+        job = self.steps[name].plan.job
+        return self.ws.job_exists(job) and bool(self.ws.get_job(job).extra.get(COMMAND_NOT_STARTED))
+
     def _finish(self) -> JobRecord:
         statuses = {n: s.status for n, s in self.steps.items()}
         failed = [n for n, s in statuses.items() if s == JobStatus.FAILED.value]
@@ -325,6 +332,8 @@ class Orchestrator:
             status = JobStatus.FAILED
             error = "\n".join(f"step {n} failed: {(self.steps[n].error or 'failed').rstrip()}"
                               for n in failed)
+            if all(self._never_started(n) for n in failed):  # as a command job that could not start
+                self.tracker.extra[COMMAND_NOT_STARTED] = True  # (`runner job` exits 4)
         elif self.canceled or canceled:
             status, error = JobStatus.CANCELED, "canceled" + (f"; steps canceled: {', '.join(canceled)}"
                                                               if canceled else "")
