@@ -39,7 +39,7 @@ from types import TracebackType
 
 from mounts.base import Target
 from mounts.errors import LinkNotFollowed, MountFailed, MountsError
-from mounts.transfer.nofollow import NoFollowFolders, anchor_of, drop_set_id_below, note_set_id
+from mounts.transfer.nofollow import NEW_FILE, NoFollowFolders, anchor_of, drop_set_id_below, note_set_id
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ PIN_ROOT = Path("/run/runner/pins")
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
 MNT_DETACH = 2
 _OPEN = os.O_PATH | os.O_CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _libc() -> ctypes.CDLL:
@@ -178,7 +177,7 @@ class PinSet:
         if is_dir:
             point.mkdir(mode=0o700)
         else:
-            os.close(os.open(point, _NEW_FILE, 0o600))
+            os.close(os.open(point, NEW_FILE, 0o600))
         return point
 
     def close(self) -> None:

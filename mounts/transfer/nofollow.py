@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _PATH_ONLY = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC  # opens no file for reading (a FIFO, a device)
 SET_ID = stat.S_ISUID | stat.S_ISGID
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY_CHUNK = 8 << 20
 
 
@@ -114,7 +114,7 @@ class NoFollowFolders:
         scratch = f".runner-{secrets.token_hex(6)}.partial"
         with open(source, "rb") as reader:
             info = os.fstat(reader.fileno())
-            out = os.open(scratch, _NEW_FILE, 0o600, dir_fd=parent)
+            out = os.open(scratch, NEW_FILE, 0o600, dir_fd=parent)
             try:
                 try:
                     _copy_bytes(reader.fileno(), out)

@@ -20,6 +20,7 @@ from pathlib import Path
 from runner.errors import SpecError
 from runner.uris import FsspecUrl, LocalPath, parse_path
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
+from runner.workspace.outbound_links import inside
 from runner.workspace.private_sources import walk_followed
 
 REMOTE_PROTOCOLS = ("http", "https", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "hf")
@@ -27,10 +28,6 @@ FORM_PATHS = ("a file or folder in the folder the UI serves, azureml://datastore
               "azureml://jobs/<job>/outputs/<out>, runs:/<run>/<p>, azureml:<name>:<version> or a remote "
               "storage URL (" + ", ".join(f"{p}://" for p in REMOTE_PROTOCOLS) + ")")
 CLI_HINT = "to register any other path, use `runner model create --path <path>` in a shell (it acts as you)"
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def check_form_source(path: str, root: Path) -> None:
@@ -50,13 +47,13 @@ def check_form_source(path: str, root: Path) -> None:
     host = Path(ref.path).expanduser()
     host = host if host.is_absolute() else root / host
     folder = os.path.realpath(root)
-    if not _inside(os.path.realpath(host), folder):
+    if not inside(os.path.realpath(host), folder):
         raise SpecError(f"'{path}' is outside the folder the UI serves ({folder}): anyone who can open "
                         "connections on this machine can use the UI, so it registers only files of the "
                         "folder `runner ui` was started in", field="path",
                         hint=f"copy the files into {folder}, or {CLI_HINT}")
     for entry in walk_followed(host) if os.path.isdir(host) else ():
-        if os.path.islink(entry) and not _inside(target := os.path.realpath(entry), folder):
+        if os.path.islink(entry) and not inside(target := os.path.realpath(entry), folder):
             raise SpecError(f"'{path}' holds {entry}, a link that leads out of the folder the UI serves "
                             f"({folder}) to {target}", field="path",
                             hint=f"remove the link or put the file it points to in its place, or {CLI_HINT}")

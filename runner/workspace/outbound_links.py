@@ -47,13 +47,14 @@ def local_root(configured: str) -> LocalRoot:
     return LocalRoot(real=os.path.realpath(normal), place=os.path.join(os.path.realpath(parent), name))
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (both as strings, no I/O)."""
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _owner(folder: str, roots: Mapping[str, LocalRoot]) -> str | None:
     """The innermost datastore whose real root holds ``folder`` (a real path)."""
-    holding = [(len(root.real), name) for name, root in roots.items() if _inside(folder, root.real)]
+    holding = [(len(root.real), name) for name, root in roots.items() if inside(folder, root.real)]
     return max(holding)[1] if holding else None
 
 
@@ -75,7 +76,7 @@ def outbound_link(path: str, roots: Mapping[str, LocalRoot]) -> OutboundLink | N
             continue
         leads_to = os.path.realpath(here)
         owner = _owner(current, roots)
-        if owner is not None and here not in places and not _inside(leads_to, roots[owner].real):
+        if owner is not None and here not in places and not inside(leads_to, roots[owner].real):
             try:
                 target = os.readlink(here)
             except OSError:

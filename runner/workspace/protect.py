@@ -31,7 +31,7 @@ from runner.workspace.data_assets import DATA_TABLE
 from runner.workspace.datastores import DatastoreStore, LocalDatastore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.models import MODEL_TABLE
-from runner.workspace.outbound_links import LocalRoot, local_root, outbound_link
+from runner.workspace.outbound_links import LocalRoot, inside, local_root, outbound_link
 from runner.workspace.private_sources import private_places
 from runner.workspace.resolved import ResolvedPath
 
@@ -45,14 +45,10 @@ JOB_OUTPUT_FOLDERS = ("azureml", "ExperimentRun")
 UPLOAD_TABLES: tuple[AssetTable, ...] = (MODEL_TABLE, DATA_TABLE)
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def overlaps(a: str, b: str) -> bool:
     """One location is the other or inside it."""
     a, b = a.rstrip("/"), b.rstrip("/")
-    return _inside(a, b) or _inside(b, a)
+    return inside(a, b) or inside(b, a)
 
 
 class WriteGuard:
@@ -154,15 +150,15 @@ class WriteGuard:
                 return (f"{what} is where registered {asset.kind} {asset.name}:{asset.version} is "
                         f"stored ({asset.datastore_uri}); registered versions are immutable")
         own_ws = "file://" + os.path.realpath(self.workspace.root)
-        if _inside(own_ws, where):
+        if inside(own_ws, where):
             return f"{what} holds the workspace ({self.workspace.root})"
-        if _inside(where, own_ws) and not any(_inside(where, root) for root in self.roots.values()):
+        if inside(where, own_ws) and not any(inside(where, root) for root in self.roots.values()):
             return f"{what} is inside the workspace's own folders ({self.workspace.root})"
         default_root = self.roots.get(DEFAULT_DATASTORE)
         for folder in JOB_OUTPUT_FOLDERS if default_root else ():
             jobs_folder = f"{default_root}/{folder}"
             mine = (f"{jobs_folder}/{job_name}", f"{jobs_folder}/dcid.{job_name}")
-            if overlaps(where, jobs_folder) and not any(_inside(where, own) for own in mine):
+            if overlaps(where, jobs_folder) and not any(inside(where, own) for own in mine):
                 return (f"{what} is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
                         f"{folder}/); a job writes only its own")
         return self._upload_refusal(where, what)
@@ -171,7 +167,7 @@ class WriteGuard:
         """Why nothing may be written at ``where``: it is, holds or lies in a registry upload folder."""
         for datastore, table, there in self.upload_folders:
             if overlaps(where, there):
-                how = "is" if where.rstrip("/") == there else "lies in" if _inside(where, there) else "holds"
+                how = "is" if where.rstrip("/") == there else "lies in" if inside(where, there) else "holds"
                 return (f"{what} {how} {table.upload_folder}/ on datastore '{datastore}' ({there}), where "
                         f"registering a {table.schema.noun} copies its local files; only the registry "
                         "writes there")

@@ -43,7 +43,7 @@ from mounts.stores.azure_account import account_from_options
 from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
-from mounts.transfer.nofollow import NoFollowFolders
+from mounts.transfer.nofollow import NEW_FILE, NoFollowFolders
 from runner.errors import MountError, RunnerError, StorageError, TransferError
 from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
 
@@ -52,7 +52,6 @@ FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties 
                    "then retry")
 LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
              "then run the same command again")
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @contextlib.contextmanager
@@ -229,7 +228,7 @@ def copy_into_host(src_fs: AbstractFileSystem, src: str, anchor: Path, rel: str,
         for src_file, target in pairs:
             parent, _, name = target.rpartition("/")
             local = isinstance(src_fs, LocalFileSystem)  # a copy is never more readable than its source
-            fd = os.open(name, _NEW_FILE, 0o666 & (os.stat(src_file).st_mode if local else 0o666),
+            fd = os.open(name, NEW_FILE, 0o666 & (os.stat(src_file).st_mode if local else 0o666),
                          dir_fd=tree.folder(parent))
             try:
                 with src_fs.open(src_file, "rb") as reader, open(fd, "wb") as writer:
