@@ -41,18 +41,15 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
+from runner.forkserver_prefault import prefault
 from runner.launch import context_differences, process_context
 
 IDLE_ENV = "RUNNER_FORKSERVER_IDLE_S"
 CHECK_EVERY_S = 30.0
-# A waiting command left alone this long copies the server's writable memory (see _prefault)
+# A waiting command left alone this long copies the server's writable memory (``prefault``)
 PREFAULT_AFTER_S = 0.5
-PREFAULT_CHUNK = 4 * 1024 * 1024  # copied between two looks at whether the request has come
-PREFAULT_LIMIT = 256 * 1024 * 1024
-_MADV_POPULATE_WRITE = 23  # Linux >= 5.14
 
 
 def serve(socket_path: str, lock_path: str) -> None:
@@ -145,7 +142,7 @@ def _await_request(from_spare: socket.socket) -> None:
     """In a waiting command: receive the client's request (with its descriptors and the client's
     connection) from the spare, and run it; exit if the spare goes away first."""
     if not select.select([from_spare], [], [], PREFAULT_AFTER_S)[0]:
-        _prefault(lambda: bool(select.select([from_spare], [], [], 0)[0]))
+        prefault(lambda: bool(select.select([from_spare], [], [], 0)[0]))
     try:
         payload, fds = _receive(from_spare, fd_count=4)
         request = marshal.loads(payload)  # (the client runs this same interpreter: see runner.launch)
@@ -155,37 +152,6 @@ def _await_request(from_spare: socket.socket) -> None:
     *streams, conn_fd = fds
     os.set_inheritable(conn_fd, False)  # received descriptors are inheritable: no job process holds it
     _become_command(request, streams, socket.socket(fileno=conn_fd))  # never returns
-
-
-def _prefault(arrived: Callable[[], bool]) -> None:
-    """Copy now, while no client waits, the pages of the server's memory this process will write.
-
-    A forked child shares the server's memory until it writes a page; then the kernel copies it. A
-    command writes to most pages it touches (every object's reference count), so its first run of
-    each code path pays thousands of such faults: ~20 ms of a trivial job's ~50 ms of CPU here.
-    ``MADV_POPULATE_WRITE`` on the private writable mappings takes the copies in advance (~35 ms for
-    ~37 MiB, counted in the waiting command's memory from then on). Stops as soon as the request has
-    ``arrived``; does nothing where the kernel lacks it (before 5.14) or ``/proc`` is missing.
-    """
-    try:
-        import ctypes
-
-        madvise = ctypes.CDLL(None, use_errno=True).madvise
-        madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        with open("/proc/self/maps", encoding="ascii") as maps:
-            regions = [[int(x, 16) for x in line.split(maxsplit=1)[0].split("-")]
-                       for line in maps if line.split()[1] == "rw-p"]
-    except (OSError, AttributeError, ValueError, IndexError):
-        return
-    budget = PREFAULT_LIMIT
-    for start, end in regions:
-        for chunk in range(start, end, PREFAULT_CHUNK):
-            size = min(PREFAULT_CHUNK, end - chunk)
-            if budget < size or arrived():
-                return
-            if madvise(chunk, size, _MADV_POPULATE_WRITE) != 0:
-                break  # not supported here, or a mapping it cannot populate: the next one
-            budget -= size
 
 
 def server_pids(directory: str) -> list[int]:
@@ -308,7 +274,7 @@ def _io_priority(pid: int) -> bytes:
     number = _IOPRIO_GET.get(os.uname().machine)
     if number is None:
         return b""
-    import ctypes  # (already imported by the server's warm-up: ``_prefault`` uses it)
+    import ctypes  # (already imported by the server's warm-up: ``prefault`` uses it)
 
     value = ctypes.CDLL(None, use_errno=True).syscall(number, 1, pid)  # IOPRIO_WHO_PROCESS
     return b"%d" % value

@@ -29,6 +29,7 @@ from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
 from mounts.stores.azure_account import AzureAccount as AzureAccount  # re-exported: where they were
 from mounts.stores.azure_account import _account_from_connection_string as _account_from_connection_string
 from mounts.stores.azure_account import account_from_fs
+from mounts.stores.azure_buffers import aligned_view, file_chunks, thread_buffer
 from mounts.stores.azure_listing import page_has_entries, parse_list_blobs, parse_list_folder
 from mounts.stores.base import RemoteFile, Sink
 from mounts.stores.lean_http import LeanConnection, LeanResponse
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 API_VERSION = "2021-12-02"
-READ_BUFFER = 1 << 20
 
 
 class AzureHTTPError(OSError):
@@ -246,10 +246,10 @@ class AzureBlobStore:
         """``BlobStore.read_range``; with ``into`` (``length`` bytes) the body is received straight
         into it (one recv per request, no staging copy) and ``sink`` sees the filled views of it."""
         end = item.size if length is None else start + length
-        view = _thread_buffer()
+        view = thread_buffer()
 
         def target(position: int) -> memoryview:
-            return _aligned_view(view, position, end) if into is None else into[position - start:end - start]
+            return aligned_view(view, position, end) if into is None else into[position - start:end - start]
 
         self.receive_range(item, start, end, target, sink)
 
@@ -308,7 +308,7 @@ class AzureBlobStore:
                 with self._connection() as conn, open(local, "rb", buffering=0) as stream:
                     response = self._send(conn, "PUT", self._blob_path(path.strip("/")), {},
                                           {"x-ms-blob-type": "BlockBlob", "Content-Length": str(size)},
-                                          body_chunks=_file_chunks(stream, size, digest))
+                                          body_chunks=file_chunks(stream, size, digest))
                     response.read()
                 if response.status not in TRANSIENT_STATUS:
                     retrying.succeeded()
@@ -342,39 +342,6 @@ class AzureBlobStore:
             headers["x-ms-blob-content-md5"] = base64.b64encode(md5).decode()
         self._call("PUT", self._blob_path(path.strip("/")), {"comp": "blocklist"},
                    f"commit {path}", headers=headers, body=body)
-
-
-_BUFFERS = threading.local()
-
-
-def _thread_buffer() -> memoryview:
-    """This thread's read buffer, allocated once (not a fresh 1 MiB mmap + page faults per file). The
-    sink consumes each chunk before the next read, so reuse within the thread is safe."""
-    view: memoryview | None = getattr(_BUFFERS, "view", None)
-    if view is None:
-        view = _BUFFERS.view = memoryview(bytearray(READ_BUFFER))
-    return view
-
-
-def _aligned_view(buffer: memoryview, position: int, end: int) -> memoryview:
-    """The part of ``buffer`` that the bytes from ``position`` go into: up to the next multiple of its
-    size (or ``end``), so that after a first short read (the body bytes that came with the headers)
-    every buffer holds an aligned span of the file and its writes cover whole pages (a write that
-    covers a page in part costs ~1.5x the CPU per byte: bench/RESULTS.md, "over TLS")."""
-    size = len(buffer)
-    return buffer[:min(size - position % size, end - position)]
-
-
-def _file_chunks(stream: Any, size: int, digest: Any) -> Iterator[memoryview]:
-    buffer = memoryview(bytearray(READ_BUFFER))
-    remaining = size
-    while remaining > 0:
-        count = stream.readinto(buffer[:min(READ_BUFFER, remaining)])
-        if not count:
-            raise OSError("the local file shrank while uploading")
-        digest.update(buffer[:count])
-        remaining -= count
-        yield buffer[:count]
 
 
 def _check_etag(response: LeanResponse, item: RemoteFile) -> None:

@@ -86,9 +86,13 @@ class NoFollowFolders:
         if not self._fds:
             raise ValueError(f"the folders under {self.anchor} were closed")
         self._keep_only_ancestors_of(rel)
-        parent, _, name = rel.rpartition("/")
-        fd = self._open_child(self.folder(parent, create=create), name, rel, create)
-        self._fds[rel] = fd
+        missing = [rel]  # from ``rel`` up to the nearest folder already open ("" at the latest)
+        while (parent := missing[-1].rpartition("/")[0]) not in self._fds:
+            missing.append(parent)
+        fd = self._fds[parent]
+        for path in reversed(missing):  # one name at a time, down: no recursion per level
+            fd = self._open_child(fd, path.rpartition("/")[2], path, create)
+            self._fds[path] = fd
         return fd
 
     def move_in(self, source: Path, rel: str) -> None:

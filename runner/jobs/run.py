@@ -26,9 +26,10 @@ from typing import Any
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
 from runner.errors import BackendError, RunnerError, StorageError
+from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
-from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
+from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
@@ -36,11 +37,10 @@ from runner.jobs.watchdog import Watchdog, start_watchdog
 from runner.modes import PathKind
 from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
-from runner.plan.types import CONTAINER_MLRUNS, RunPlan
+from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.jobdir import JobDir
-from runner.workspace.nofollow import Links, copy_folder, is_empty, open_folder
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
@@ -164,7 +164,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
         tracker.outputs = outputs
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved_out, job_dir, mats)
-        run = _prepare_mlflow(record, job_dir, backend, mats)
+        run = prepare_mlflow(record, job_dir, backend, mats)
         tracker.lap("materialize")
         outcome = _execute(ws, plan, job_dir, backend, image, mats, tracker, cancel, echo, stack)
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
@@ -195,7 +195,7 @@ def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir, tra
     if full:
         error = f"{error}\n{full} (the job's folder) when the command ended: it may have failed for that"
     try:
-        noted = _collect_artifacts(run, job_dir, status)
+        noted = collect_artifacts(run, job_dir, status)
         if noted:
             tracker.extra[LINKS_NOT_FOLLOWED] = noted
     except OSError as exc:  # a full disk must not keep the outputs from being finalized
@@ -262,17 +262,6 @@ def _remove_empty_scratch(job_dir: JobDir) -> None:
                 folder.rmdir()
         if not any(group.iterdir()):
             group.rmdir()
-
-
-def _prepare_mlflow(record: JobRecord, job_dir: JobDir, backend: Backend, mats: Materializations
-                    ) -> MlflowRun:
-    in_container = backend.capabilities.in_container
-    artifacts = Path(mats.host_paths[f"outputs/{ARTIFACTS}"])
-    run = prepare_run(job_dir, record.name, record.experiment_name, in_container=in_container,
-                      artifacts=artifacts)
-    mats.env.update(run.env(in_container=in_container))
-    mats.mounts.append(BindMount(str(run.mlruns), CONTAINER_MLRUNS, read_only=False))
-    return run
 
 
 def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, image: PreparedImage,
@@ -351,27 +340,6 @@ def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
         return JobStatus.FAILED, (f"{what}; its output is in user_logs/std_log.txt "
                                   f"(`runner job stream --name {plan.job_name}`)")
     return JobStatus.COMPLETED, None
-
-
-def _collect_artifacts(run: MlflowRun, job_dir: JobDir, status: JobStatus) -> list[str]:
-    """./outputs, ./logs, user_logs/ and MLflow logged models into the artifacts folder. The job could
-    write all of them: no link it planted is followed, where data is read or where it is written
-    (``runner.workspace.nofollow``); returns the links met and what was done with each."""
-    links = Links()
-    finish_run(run, status={JobStatus.COMPLETED: "FINISHED", JobStatus.CANCELED: "KILLED"}.get(status,
-                                                                                              "FAILED"),
-               links=links)
-    collect_logged_models(run, links)
-    for source, name in ((job_dir.code_outputs, "outputs"), (job_dir.code_logs, "logs"),
-                         (job_dir.user_logs, "user_logs")):
-        with open_folder(job_dir.root, *source.relative_to(job_dir.root).parts, links=links) as folder:
-            if folder is None or is_empty(folder):
-                continue
-            with open_folder(run.artifacts.parent, run.artifacts.name, name, links=links,
-                             create=True) as target:
-                if target is not None:
-                    copy_folder(folder, target, links)
-    return links.noted
 
 
 def resolve_stored_plan(ws: Workspace, plan: RunPlan

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
 from runner.uris import has_password, without_password, without_query
+from runner.workspace.azure_sas import cannot_narrow, connection_parts, container_sas, reads_only
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
@@ -122,19 +123,19 @@ class AzureDatastore(DatastoreBase):
         refused (``StorageError``) for reading."""
         creds = self.credentials or AzureCredentials()
         key = creds.account_key.get_secret_value() if creds.account_key else None
-        parts = _connection_parts(self.connection_string)
+        parts = connection_parts(self.connection_string)
         key = key or parts.get("AccountKey")
         account = self.account_name or parts.get("AccountName")
         endpoint = self._blob_endpoint() or parts.get("BlobEndpoint") or (
             f"https://{account}.blob.core.windows.net" if account else None)
         sas = creds.sas_token.get_secret_value() if creds.sas_token else parts.get("SharedAccessSignature")
         if key and account:
-            sas = _container_sas(account, self.container, key, valid_s, write=write)
-        elif sas is not None and not write and not _reads_only(sas):
-            raise _cannot_narrow(self.name, "its SAS token can write")
+            sas = container_sas(account, self.container, key, valid_s, write=write)
+        elif sas is not None and not write and not reads_only(sas):
+            raise cannot_narrow(self.name, "its SAS token can write")
         elif sas is None and (creds.client_secret or parts):
             if not write:
-                raise _cannot_narrow(self.name, "its credentials can write")
+                raise cannot_narrow(self.name, "its credentials can write")
             return self.env_for_direct()
         env = {"AZURE_STORAGE_ACCOUNT_NAME": account} if account else {}
         if sas is not None and endpoint:
@@ -145,7 +146,7 @@ class AzureDatastore(DatastoreBase):
 
     def location(self, workspace_root: Path) -> str:
         """Where the root physically is: the account and the container (see ``LocalDatastore``)."""
-        parts = _connection_parts(self.connection_string)
+        parts = connection_parts(self.connection_string)
         account = self.account_name or parts.get("AccountName") or parts.get("BlobEndpoint", "").rstrip("/")
         return f"azure://{account or self._blob_endpoint() or ''}/{self.container}"
 
@@ -343,38 +344,6 @@ class FsspecDatastore(DatastoreBase):
         if not self.storage_options:
             return {}
         return {f"FSSPEC_{self.protocol.upper()}": json.dumps(self.storage_options)}
-
-
-def _connection_parts(connection_string: SecretStr | None) -> dict[str, str]:
-    """``Key=Value;...`` of a connection string (values may hold ``=``, as keys and SAS do)."""
-    if connection_string is None:
-        return {}
-    return {key.strip(): value.strip() for key, sep, value in
-            (item.partition("=") for item in connection_string.get_secret_value().split(";")) if sep}
-
-
-def _reads_only(sas: str) -> bool:
-    """A SAS whose permissions (``sp=``) are reading and listing at most."""
-    fields = dict(item.partition("=")[::2] for item in sas.lstrip("?").split("&"))
-    return bool(fields.get("sp")) and set(fields["sp"]) <= set("rl")
-
-
-def _container_sas(account: str, container: str, key: str, valid_s: float, *, write: bool) -> str:
-    from datetime import UTC, datetime, timedelta
-
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # direct jobs only
-
-    expiry = datetime.now(UTC) + timedelta(seconds=valid_s)
-    permission = ContainerSasPermissions(read=True, list=True, add=write, create=write, write=write,
-                                         delete=write)
-    return generate_container_sas(account, container, account_key=key, expiry=expiry, permission=permission)
-
-
-def _cannot_narrow(name: str, why: str) -> StorageError:
-    return StorageError(f"datastore '{name}': a direct input must not be able to write its source, and "
-                        f"{why}", hint="use mode: download or ro_mount for this input, or give the "
-                                       "datastore an account key (runner then hands the job a read-only "
-                                       "SAS) or a read-only SAS token")
 
 
 Datastore = Annotated[LocalDatastore | AzureDatastore | FsspecDatastore, Field(discriminator="type")]

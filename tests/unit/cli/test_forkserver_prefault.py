@@ -1,4 +1,4 @@
-"""``runner.forkserver._prefault``: a waiting command takes its private copies of the server's memory
+"""``runner.forkserver_prefault.prefault``: a waiting command takes its private copies of the server's memory
 before a client comes, and stops as soon as one has."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.forkserver import _prefault
+from runner.forkserver_prefault import prefault
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux /proc only")
 
@@ -22,13 +22,13 @@ def private_dirty_kib(pid: int | str = "self") -> int:
 
 
 def growth_in_a_child(arrived: Callable[[], bool]) -> int:
-    """KiB of memory a forked child of this process made its own by calling ``_prefault(arrived)``."""
+    """KiB of memory a forked child of this process made its own by calling ``prefault(arrived)``."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child shares every page with this process until it writes one
         try:
             before = private_dirty_kib()
-            _prefault(arrived)
+            prefault(arrived)
             os.write(write_end, str(private_dirty_kib() - before).encode())
         finally:
             os._exit(0)

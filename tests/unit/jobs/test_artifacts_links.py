@@ -16,8 +16,8 @@ import pytest
 import yaml
 from jobs_support import tree_without_links
 
+from runner.jobs.artifacts import collect_artifacts
 from runner.jobs.mlflow import MlflowRun, collect_logged_models, finish_run, prepare_run
-from runner.jobs.run import _collect_artifacts
 from runner.workspace.db import JobStatus
 from runner.workspace.jobdir import JobDir
 from runner.workspace.nofollow import MAX_DEPTH
@@ -68,7 +68,7 @@ def test_regular_files_and_folders_are_copied_as_before(tmp_path: Path) -> None:
     (job_dir.code_logs / "extra.log").write_text("log line")
     (run.artifacts / "outputs").mkdir()
     (run.artifacts / "outputs" / "tool.sh").write_text("older copy")  # overwritten, as copytree did
-    _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+    collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     expected = {"sub/deep/a.txt": b"a", "tool.sh": b"#!/bin/sh\n"}
     assert tree_without_links(run.artifacts / "outputs") == expected
     copied = run.artifacts / "outputs" / "tool.sh"
@@ -89,7 +89,7 @@ def test_a_link_planted_where_the_artifacts_go_is_replaced_not_written_through(
     planted = run.artifacts / name
     planted.symlink_to(decoy)  # the job did this through /mnt/runner/artifacts
     with caplog.at_level(logging.WARNING):
-        noted = _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+        noted = collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     assert tree_without_links(decoy) == before
     assert not planted.is_symlink() and planted.is_dir()
     assert (planted / "secret.txt").read_text() == "written by the job\n"
@@ -107,7 +107,7 @@ def test_a_job_folder_replaced_by_a_link_is_not_read(tmp_path: Path, caplog: pyt
     shutil.rmtree(source)
     source.symlink_to(decoy)  # `rm -rf outputs && ln -s /host/dir outputs` in its working directory
     with caplog.at_level(logging.WARNING):
-        noted = _collect_artifacts(run, job_dir, JobStatus.FAILED)
+        noted = collect_artifacts(run, job_dir, JobStatus.FAILED)
     assert tree_without_links(decoy) == before
     assert not (run.artifacts / name).exists()
     assert "DECOY" not in str(tree_without_links(run.artifacts))
@@ -128,7 +128,7 @@ def test_links_inside_outputs_are_skipped_with_one_warning_each(tmp_path: Path,
     for link, target in links.items():
         link.symlink_to(target)
     with caplog.at_level(logging.WARNING):
-        noted = _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+        noted = collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     assert tree_without_links(decoy) == before
     assert tree_without_links(run.artifacts / "outputs") == {"kept.txt": b"kept", "sub/deep.txt": b"deep"}
     for link, target in links.items():
@@ -142,7 +142,7 @@ def test_a_fifo_in_outputs_is_skipped_not_opened(tmp_path: Path, caplog: pytest.
     os.mkfifo(job_dir.code_outputs / "pipe")
     (job_dir.code_outputs / "kept.txt").write_text("kept")
     with caplog.at_level(logging.WARNING):
-        _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+        collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     assert tree_without_links(run.artifacts / "outputs") == {"kept.txt": b"kept"}
     assert len(_warnings(caplog, job_dir.code_outputs / "pipe")) == 1
 
@@ -155,7 +155,7 @@ def test_a_file_where_the_artifacts_go_is_replaced_not_written_through(tmp_path:
     (job_dir.code_outputs / "secret.txt").write_text("written by the job\n")
     (run.artifacts / "outputs").mkdir()
     os.link(decoy / "secret.txt", run.artifacts / "outputs" / "secret.txt")
-    _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+    collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     assert tree_without_links(decoy) == before
     assert (run.artifacts / "outputs" / "secret.txt").read_text() == "written by the job\n"
 
@@ -168,7 +168,7 @@ def test_folders_nested_deeper_than_the_limit_are_not_copied(tmp_path: Path,
     (deep / "bottom.txt").write_text("bottom")
     (job_dir.code_outputs / "top.txt").write_text("top")
     with caplog.at_level(logging.WARNING):
-        _collect_artifacts(run, job_dir, JobStatus.COMPLETED)
+        collect_artifacts(run, job_dir, JobStatus.COMPLETED)
     assert (run.artifacts / "outputs" / "top.txt").read_text() == "top"
     assert (run.artifacts / "outputs").joinpath(*["d"] * MAX_DEPTH).is_dir()
     assert not (run.artifacts / "outputs").joinpath(*["d"] * (MAX_DEPTH + 1)).exists()

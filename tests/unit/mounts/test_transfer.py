@@ -539,9 +539,9 @@ def test_writes_never_straddle_a_write_size_boundary(memory_root: str, tmp_path:
 def test_azure_reads_after_a_short_one_end_on_buffer_boundaries() -> None:
     """The body bytes that came with the headers make a short first read; the next read stops at the
     buffer-size boundary, so every later buffer holds an aligned span of the file."""
-    from mounts.stores.azure import _aligned_view
+    from mounts.stores.azure_buffers import aligned_view
 
     buffer = memoryview(bytearray(MiB))
-    assert len(_aligned_view(buffer, 16 * MiB, 20 * MiB)) == MiB  # a part starts aligned
-    assert len(_aligned_view(buffer, 16 * MiB + 1000, 20 * MiB)) == MiB - 1000  # up to 17 MiB
-    assert len(_aligned_view(buffer, 19 * MiB + 5, 19 * MiB + 100)) == 95  # the end comes first
+    assert len(aligned_view(buffer, 16 * MiB, 20 * MiB)) == MiB  # a part starts aligned
+    assert len(aligned_view(buffer, 16 * MiB + 1000, 20 * MiB)) == MiB - 1000  # up to 17 MiB
+    assert len(aligned_view(buffer, 19 * MiB + 5, 19 * MiB + 100)) == 95  # the end comes first
