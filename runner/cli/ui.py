@@ -1,6 +1,9 @@
 """`runner ui`: the workspace in a web browser (models, jobs with live logs and lineage, datastores,
 environments), served by uvicorn from the optional extra ``runner[ui]``.
 
+Its Register form copies local files only from one folder (``runner.ui.sources``): the one it was
+started in, or ``--sources <folder>``; it prints that folder beside the address.
+
 It listens on 127.0.0.1 unless told otherwise; any other address needs ``--allow-remote`` and an access
 token (``--token`` or ``RUNNER_UI_TOKEN``), which every request must then carry. Starlette, Jinja2 and
 uvicorn are imported by this command only: ``runner --help`` and every other command never load them,
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+from pathlib import Path
 
 import typer
 
@@ -51,6 +55,26 @@ def check_binding(host: str, allow_remote: bool, token: str | None) -> None:
                         hint="pass --token <secret> or set RUNNER_UI_TOKEN: every request must carry it")
 
 
+def sources_folder(given: Path | None) -> Path:
+    """The folder the Register form may read local files from: ``--sources``, or the current folder;
+    absolute, links resolved (where it really is, as ``runner.ui.sources`` judges paths)."""
+    if given is None:
+        try:
+            return Path.cwd().resolve()
+        except FileNotFoundError as exc:
+            raise SpecError("the current folder no longer exists", field="--sources",
+                            hint="start runner ui in an existing folder, or pass --sources <folder>") from exc
+    folder = given.expanduser()
+    if not folder.exists():
+        raise SpecError(f"the folder {given} does not exist", field="--sources",
+                        hint="give an existing folder: the Register form copies local files only from it "
+                             "(default: the folder runner ui is started in)")
+    if not folder.is_dir():
+        raise SpecError(f"{given} is not a folder", field="--sources",
+                        hint=f"give the folder that holds it ({folder.resolve().parent}), or another folder")
+    return folder.resolve()
+
+
 def missing_dependency() -> str | None:
     """The first distribution of ``runner[ui]`` that is not installed (found without importing it)."""
     for modules, distribution in UI_DEPENDENCIES:
@@ -68,9 +92,13 @@ def ui(
                                       help="Allow a --host beyond loopback (needs --token)."),
     token: str = typer.Option(None, "--token", envvar="RUNNER_UI_TOKEN",
                               help="Access token every request must carry (required with --allow-remote)."),
+    sources: Path = typer.Option(None, "--sources", metavar="FOLDER",
+                                 help="The only folder the Register form copies local files from "
+                                      "(default: the current folder)."),
 ) -> None:
     """Serve the workspace in a web browser: models, jobs with live logs and lineage, datastores."""
     check_binding(host, allow_remote, token)
+    files_root = sources_folder(sources)
     missing = missing_dependency()
     if missing is not None:
         raise RunnerError(f"runner ui needs the optional web UI dependencies ({missing} is not installed)",
@@ -80,7 +108,8 @@ def ui(
     from runner.ui.server import bind, serve
 
     client = _common.client()
-    app = create_app(client, token=token, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
+    app = create_app(client, token=token, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None,
+                     files_root=files_root)
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -88,6 +117,7 @@ def ui(
                           hint="choose another --port (or --port 0 for any free one)") from exc
 
     def announce(address: str) -> None:
-        typer.echo(f"runner ui: workspace {client.workspace.root}\n  {address}\n(Ctrl-C stops it)")
+        typer.echo(f"runner ui: workspace {client.workspace.root}\n  {address}\n"
+                   f"Register form reads local files from: {files_root}\n(Ctrl-C stops it)")
 
     serve(app, sock, announce=announce, open_browser=open_browser, token=token)

@@ -24,7 +24,7 @@ from runner.ui import files
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
-from runner.workspace.lineage import asset_inputs
+from runner.workspace.lineage import job_reads
 
 ARCHIVED_VIEWS = {"": (False, False), "include": (True, False), "only": (False, True)}  # include, only
 LIST_QUERY = {"name": text, "tag": text, "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
@@ -85,8 +85,9 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
     reads, data = (name, version), section.key == "data"  # the lineage index's kind: "model", "data"
     readers = jobs.page(reads_model=None if data else reads, reads_data=reads if data else None,
                         limit=PAGE_SIZE, offset=query["readers_offset"])
-    view.update(read_by=[_reader(job, section.key, name) for job in readers.items],
-                read_by_page=page_info(readers))
+    with jobs.workspace.reading() as conn:  # the index: a reused pipeline step has no plan of its own
+        read_by = [_reader(job, job_reads(conn, job.name), section.key, name) for job in readers.items]
+    view.update(read_by=read_by, read_by_page=page_info(readers))
     try:
         found, more = operations.files(name, asset.version, limit=200)
         view.update(files=[{"path": f.path, "size": f.size} for f in found], files_more=more)
@@ -95,9 +96,8 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
     return view
 
 
-def _reader(job: Any, kind: str, asset_name: str) -> dict[str, Any]:
-    versions = sorted({version for _input, k, name, version in asset_inputs(job.extra)
-                       if k == kind and name == asset_name})
+def _reader(job: Any, reads: list[tuple[str, str, str, str]], kind: str, asset_name: str) -> dict[str, Any]:
+    versions = sorted({version for _input, k, name, version in reads if k == kind and name == asset_name})
     return {"name": job.name, "status": job.status.value, "created_at": json_time(job.created_at),
             "versions": versions}
 

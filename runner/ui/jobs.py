@@ -7,6 +7,7 @@ Pages and ``/api/jobs...`` share the view builders below. The live log is ``runn
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +20,7 @@ from runner.errors import JobError, ResolveError, RunnerError
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
 from runner.jobs.recovery import job_dir_of, staged_outputs
+from runner.jobs.register import REGISTERED_ARCHIVED
 from runner.modes import MODEL_TYPES
 from runner.plan.render import render_plan
 from runner.plan.stored import plan_from_dict
@@ -29,7 +31,10 @@ from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import error_page, json_time, page_info, render
 from runner.ui.security import protected
 from runner.uris import ARTIFACTS
+from runner.workspace.assets import AssetStore
+from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import JobStatus
+from runner.workspace.models import ModelStore
 
 STATUSES = tuple(s.value for s in JobStatus)
 PAGE_SIZE = 50
@@ -73,6 +78,23 @@ def _model_link(ref: str | None) -> dict[str, str] | None:
     if kind in ("model", "azureml") and name and version and "/" not in name:
         return {"name": name, "version": version}
     return None
+
+
+def _registered(store: AssetStore[Any], refs: list[str], notes: dict[str, str], key: str
+                ) -> list[dict[str, Any]]:
+    """The versions a job (or a pipeline's steps) registered, each with whether it is archived now (the
+    version or its whole asset, as the registry says; the record's note when the registry cannot say)
+    and, while it is, why it was born archived (``extra["registered_archived"]``), if it was."""
+    rows = []
+    for ref in refs:
+        link = _model_link(ref)
+        archived = ref in notes
+        if link is not None:
+            with suppress(RunnerError):  # not in the registry (any longer): the record is all there is
+                archived = bool(store.get(link["name"], version=link["version"]).archived)
+        rows.append({"ref": ref, key: link, "archived": archived,
+                     "note": notes.get(ref) if archived else None})
+    return rows
 
 
 def _data_link(binding: Binding) -> dict[str, str] | None:
@@ -142,14 +164,17 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
     plan = plan_from_dict(job.extra["plan"]) if job.extra.get("plan") else None
     spec_inputs = job.spec.get("inputs") or {}
     log = job_dir_of(ops.workspace, job).std_log
+    notes = job.extra.get(REGISTERED_ARCHIVED)
+    notes = notes if isinstance(notes, dict) else {}
     return {
         "job": {**job_row(job), "started_at": json_time(job.started_at),
                 "ended_at": json_time(job.ended_at), "error": job.error,
                 "image": job.image, "terminal": job.status.is_terminal,
                 "outputs_partial": job.outputs_partial, "late_cancel": job.extra.get("late_cancel"),
-                "registered_models": [{"ref": ref, "model": _model_link(ref)} for ref in
-                                      job.registered_models],
-                "registered_data": [{"ref": ref, "data": _model_link(ref)} for ref in job.registered_data],
+                "registered_models": _registered(ModelStore(ops.workspace), job.registered_models, notes,
+                                                 "model"),
+                "registered_data": _registered(DataAssetStore(ops.workspace), job.registered_data, notes,
+                                               "data"),
                 "tags": job.tags, "description": job.description,
                 "log_bytes": log.stat().st_size if log.exists() else 0},
         "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else

@@ -9,6 +9,12 @@ record, so "the jobs that read model m" is an index lookup, not a scan of every 
 written before the table existed, or before it held data inputs (schema 6), are indexed by the schema
 migration (``backfill``).
 
+A pipeline step reused from an earlier identical step (``runner.pipelines.reuse``) is not planned: its
+record has no plan, only ``extra["reused_from"]``. It is indexed as reading what that step read, by the
+same input names (an identical step reads the same versions: its fingerprint holds each registered
+input by name and version, ``@latest`` as the version it resolved to), so it is listed among the readers
+beside the step it reused.
+
 This module knows rows and plain dicts only (the job record type lives in ``runner.workspace.db``).
 """
 
@@ -54,9 +60,28 @@ def _asset_read(binding: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
+MAX_REUSE_CHAIN = 16  # reused_from links followed to a planned step (a record names the original: 1)
+
+
+def _planned_extra(conn: sqlite3.Connection, job_extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``extra`` that holds the plan of what a job read: its own, or, for a reused step, that of
+    the step it reused (``{}`` when that job is not recorded)."""
+    seen: set[str] = set()
+    while not job_extra.get("plan") and isinstance(earlier := job_extra.get("reused_from"), str):
+        if earlier in seen or len(seen) >= MAX_REUSE_CHAIN:
+            return {}
+        seen.add(earlier)
+        row = conn.execute("SELECT record FROM jobs WHERE name = ?", (earlier,)).fetchone()
+        if row is None:
+            return {}
+        job_extra = json.loads(row[0]).get("extra") or {}
+    return job_extra
+
+
 def index_job(conn: sqlite3.Connection, job_name: str, job_extra: dict[str, Any]) -> None:
-    """Record what ``job_name`` reads (inside the caller's transaction)."""
-    rows = [(job_name, *row) for row in asset_inputs(job_extra)]
+    """Record what ``job_name`` reads (inside the caller's transaction); a reused step reads what the
+    step it reused read."""
+    rows = [(job_name, *row) for row in asset_inputs(_planned_extra(conn, job_extra))]
     if rows:
         conn.executemany("INSERT OR REPLACE INTO job_asset_inputs (job_name, input_name, kind, asset_name, "
                          "asset_version) VALUES (?, ?, ?, ?, ?)", rows)
@@ -67,6 +92,14 @@ def backfill(conn: sqlite3.Connection) -> None:
     table existed or before it held data inputs; ``INSERT OR REPLACE`` keeps what was there)."""
     for row in conn.execute("SELECT name, record FROM jobs").fetchall():
         index_job(conn, row["name"], json.loads(row["record"]).get("extra") or {})
+
+
+def job_reads(conn: sqlite3.Connection, job_name: str) -> list[tuple[str, str, str, str]]:
+    """``(input name, kind, stored asset name, version)`` of every asset ``job_name`` is indexed as
+    reading (a reused step's too, which its own record cannot say)."""
+    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(
+        "SELECT input_name, kind, asset_name, asset_version FROM job_asset_inputs WHERE job_name = ? "
+        "ORDER BY input_name", (job_name,))]
 
 
 def reading_condition(kind: str, name: str, version: str | None) -> tuple[str, list[Any]]:

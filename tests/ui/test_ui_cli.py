@@ -42,9 +42,12 @@ def test_without_the_extra_it_says_how_to_install_it(workspace_dir: Path) -> Non
                                      "not installed)\n  hint: install them: pip install 'runner[ui]'")
 
 
-def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_dir: Path) -> None:
+def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_dir: Path, tmp_path: Path
+                                                     ) -> None:
+    started_in = tmp_path / "project"
+    started_in.mkdir()
     proc = subprocess.Popen([*RUNNER, "--workspace", str(workspace_dir), "ui", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=started_in,
                             env={**os.environ, "RUNNER_FORKSERVER": "0"})
     try:
         assert proc.stdout is not None
@@ -52,6 +55,8 @@ def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_
         assert first.startswith("runner ui: workspace ") and str(workspace_dir) in first
         address = proc.stdout.readline().strip()
         assert address.startswith("http://127.0.0.1:") and address.endswith("/")
+        # the folder the Register form may read local files from: the one it was started in
+        assert proc.stdout.readline().strip() == f"Register form reads local files from: {started_in}"
         with urllib.request.urlopen(address + "jobs", timeout=10) as response:
             assert response.status == 200 and b"<h1>Jobs</h1>" in response.read()
         proc.send_signal(signal.SIGTERM)  # uvicorn shuts down, then ends by the signal it caught
@@ -61,3 +66,48 @@ def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sources_sets_the_folder_the_register_form_reads(ui_extra: None, workspace_dir: Path,
+                                                        tmp_path: Path) -> None:
+    sources = tmp_path / "models"
+    sources.mkdir()
+    (sources / "m").mkdir()
+    (sources / "m" / "w.bin").write_bytes(b"w")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "w.bin").write_bytes(b"w")
+    proc = subprocess.Popen([*RUNNER, "--workspace", str(workspace_dir), "ui", "--port", "0",
+                             "--sources", str(sources / "m" / "..")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path / "outside", env={**os.environ, "RUNNER_FORKSERVER": "0"})
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        address = proc.stdout.readline().strip()
+        assert proc.stdout.readline().strip() == f"Register form reads local files from: {sources}"
+        from ui_support import Browserless
+
+        web = Browserless(address.rstrip("/"))
+        token = web.csrf()
+        status, _, text = web.request("/register/model", {"csrf_token": token, "name": "in", "path": "m",
+                                                          "type": "custom_model"})
+        assert status == 303, text[:500]  # relative to --sources, not to the folder it was started in
+        status, _, text = web.request("/register/model", {"csrf_token": token, "name": "out", "path":
+                                                          str(tmp_path / "outside" / "w.bin")})
+        assert status == 422 and f"outside the folder the UI serves ({sources})" in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_sources_that_is_not_a_folder_is_one_clear_error(workspace_dir: Path, tmp_path: Path,
+                                                         kind: str) -> None:
+    target = tmp_path / "nope"
+    if kind == "file":
+        target.write_text("x")
+    result = _runner(workspace_dir, "ui", "--port", "0", "--sources", str(target))
+    said = f"the folder {target} does not exist" if kind == "missing" else f"{target} is not a folder"
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: --sources: {said}\n  hint: ")
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -221,7 +221,8 @@ def test_a_jobs_page_shows_tags_description_and_data_assets(live_ui: LiveUI, tmp
     assert view["job"]["tags"] == {"team": "vision", "run": "3"}
     assert view["job"]["description"] == "trains on <d>"
     assert view["job"]["registered_data"] == [{"ref": "azureml:outd:1",
-                                               "data": {"name": "outd", "version": "1"}}]
+                                               "data": {"name": "outd", "version": "1"},
+                                               "archived": False, "note": None}]
     assert view["inputs"][0]["data"] == {"name": "d", "version": "2"}
     status, text = web.get("/jobs/uses-data")
     assert status == 200 and "trains on &lt;d&gt;" in text and "team=vision" in text
