@@ -106,8 +106,9 @@ class ComponentOperations:
         return iter(self._entity(record) for record in self._store.list(name))
 
     def register(self, spec: CommandComponentSpec) -> ComponentRecord:
-        """``runner component create``: the registered version's record."""
-        return self._store.create(spec)
+        """``runner component create``: the registered version's record; without a version, the newest
+        version when its content is the same (``record.unchanged``)."""
+        return self._store.create(spec, reuse_newest=True)
 
     def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:
         return self._store.list(name)

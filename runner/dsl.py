@@ -40,7 +40,7 @@ from runner.dsl_nodes import (
     nested_pipeline_error,
     only_output,
 )
-from runner.errors import SpecError
+from runner.errors import SourceLocation, SpecError
 from runner.inputs_outputs import Input, Output, _Fields, _plain
 from runner.spec.names import check_job_name
 from runner.spec.pipeline import PipelineJobSpec, pipeline_from_data
@@ -171,21 +171,39 @@ def _spec_with(spec: PipelineJobSpec, changes: Mapping[str, Any]) -> PipelineJob
     return changed
 
 
-def _call_capturing_locals(func: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Run ``func`` and keep its local variables at return (the steps are named after them)."""
+def _call_capturing_locals(func: Callable[..., Any], kwargs: dict[str, Any]
+                           ) -> tuple[Any, dict[str, Any], SourceLocation | None]:
+    """Run ``func`` and keep its local variables at return (the steps are named after them) and where it
+    returned."""
     captured: dict[str, Any] = {}
+    returned_at: list[SourceLocation] = []
     previous = sys.getprofile()
 
     def profiler(frame: FrameType, event: str, _arg: Any) -> None:
         if event == "return" and frame.f_code is func.__code__:
             captured.update(frame.f_locals)
+            returned_at[:] = [SourceLocation(Path(frame.f_code.co_filename), frame.f_lineno)]
 
     sys.setprofile(profiler)
     try:
         result = func(**kwargs)
     finally:
         sys.setprofile(previous)
-    return result, captured
+    return result, captured, returned_at[0] if returned_at else None
+
+
+def _check_returned(result: dict[str, Any], where: SourceLocation | None) -> None:
+    """Every returned value is a step's output (a pipeline output is one): anything else is one error."""
+    for key, value in result.items():
+        if isinstance(value, NodeOutput):
+            continue
+        what = (f"pipeline input '{value.name}'" if isinstance(value, PipelineInput)
+                else f"a plain {type(value).__name__} value ({value!r})")
+        raise SpecError(f"the @pipeline function returns '{key}': {what}, but a pipeline's outputs are its "
+                        "steps' outputs", field=key, where=where,
+                        hint=f'return {{"{key}": <step>.outputs.<name>}} (a step output), or leave '
+                             f"'{key}' out of the returned dict (a pipeline input or a value is not an "
+                             "output)")
 
 
 def _step_names(nodes: list[CommandNode], local_vars: dict[str, Any]) -> dict[int, str]:
@@ -222,7 +240,7 @@ def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, .
     values = {k: v for k, v in bound.arguments.items() if v is not None}
     _BUILDING.append([])
     try:
-        result, local_vars = _call_capturing_locals(
+        result, local_vars, returned_at = _call_capturing_locals(
             func, {k: PipelineInput(k, values[k]) if k in values else None for k in bound.arguments})
     finally:
         nodes = _BUILDING.pop()
@@ -231,6 +249,7 @@ def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, .
                         hint='return {"model": train_step.outputs.model}')
     result = {k: only_output(k, v, returned=True) if isinstance(v, CommandNode) else v
               for k, v in (result or {}).items()}
+    _check_returned(result, returned_at)
     returned = {id(v): k for k, v in result.items() if isinstance(v, NodeOutput)}
     names = _step_names(nodes, local_vars)
     data: dict[str, Any] = {

@@ -37,6 +37,10 @@ class PipelineInput:
         self._value = value
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
     def binding(self) -> str:
         return f"${{{{parent.inputs.{self._name}}}}}"
 

@@ -30,7 +30,8 @@ def create(
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
 ) -> None:
-    """Register a command component version (its code is copied into the workspace); the YAML of
+    """Register a command component version (its code is copied into the workspace); without a version,
+    the same spec and code as the newest version returns that version ("unchanged"). The YAML of
     `component show` is taken too (its id and creation_context are ignored)."""
     from runner.spec.asset import READ_ONLY_YAML_FIELDS  # start-up cost
     from runner.spec.component import component_from_doc
@@ -43,6 +44,9 @@ def create(
             doc.data.pop(key, None)
     spec = component_from_doc(doc, overrides)
     record = client().components.register(spec)
+    if record.unchanged:  # on stderr: stdout stays the record (-o json / --query)
+        typer.echo(f"component {record.name}: unchanged, version {record.version} (same spec and code as "
+                   "registered; nothing new registered)", err=True)
     emit(record.to_dict(), output, _COLUMNS, query)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.errors import SpecError
+from runner.modes import AssetType
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, normalize_input_value
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput
@@ -38,7 +39,11 @@ def _declared_type(entry: StepSpec, name: str, component: CommandComponentSpec |
             return decl.type.value
         return decl.type or (_literal_type(decl.effective) if decl.effective is not None else None)
     value = entry.inputs.get(name)
-    kind = normalize_input_value(value).get("type") if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None  # a bare value or binding: the step's input is whatever it gives
+    kind = normalize_input_value(value).get("type")
+    if kind is None and ("path" in value or not ("value" in value or "default" in value)):
+        return AssetType.URI_FOLDER.value  # {path:, mode:} without type: a job input's default type
     return str(kind) if kind is not None else None
 
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from runner.errors import RunnerError, SpecError
+from runner.errors import RunnerError, SourceLocation, SpecError
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.job import CommandJobSpec
-from runner.spec.job_io import LiteralInput
+from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.load import spec_from_doc
 from runner.spec.pipeline import PipelineJobSpec, StepSpec
 from runner.spec.step_doc import StepDoc, SubDoc
 from runner.spec.validation import did_you_mean
+from runner.spec.yamlio import FieldPath
 from runner.workspace.components import ComponentStore, parse_component_ref
 from runner.workspace.db import Workspace
 
@@ -121,6 +122,26 @@ def _check_names(spec: PipelineJobSpec, step: str, entry: StepSpec,
                 raise _error(spec, f"step '{step}' gives {group[:-1]} '{name}', which its component does "
                              f"not declare{did_you_mean(name, declared)}", ("jobs", step, group, name),
                              f"the component's {group}: {listed}")
+
+
+def _check_required(spec: PipelineJobSpec, step: str, entry: StepSpec,
+                    found: tuple[CommandComponentSpec | None, str]) -> None:
+    """A required input of the component (not optional, no default) the step gives no value: one error at
+    the step, naming the component and where it declares the input."""
+    component, label = found
+    if component is None:
+        return
+    for name, decl in component.inputs.items():
+        if name in entry.inputs or decl.optional or decl.has_value:
+            continue
+        declared = component.where("inputs", name)
+        at = f" (declared at {declared})" if declared.file is not None else ""
+        value = "a path or ${{parent.jobs.<step>.outputs.<output>}}" if isinstance(decl, AssetInput) else \
+            "a value or ${{parent.inputs.<input>}}"
+        raise SpecError(f"step '{step}' gives no value for input '{name}', which its component {label} "
+                        f"requires{at}", field=f"jobs.{step}.inputs.{name}", where=spec.where("jobs", step),
+                        hint=f"add inputs: {name}: <{value}> to step '{step}', or declare '{name}' "
+                             "optional: true (or give it a default:) in the component")
 
 
 class _Checker:
@@ -223,21 +244,56 @@ def _cycle_error(spec: PipelineJobSpec, edges: list[Edge], stuck: list[str]) -> 
                   "a step can only read outputs of steps that do not read its own outputs")
 
 
+class _StepDoc(StepDoc):
+    """A step's fields named as they were written: a value from the component's own file by the
+    component's field path (``inputs.lr.default``, ``environment``) at its file:line there; any other as
+    ``StepDoc`` names it (``jobs.<step>.<field>`` in the pipeline file)."""
+
+    def from_component(self, where: SourceLocation | None) -> bool:
+        own = self.component
+        return (where is not None and own is not None and not isinstance(own, SubDoc)
+                and own.file is not None and own.file != self.file and where.file == own.file)
+
+    def field_name(self, parts: FieldPath) -> str:
+        if self.bound_field(parts) is None and self.from_component(self.where(parts)):
+            return ".".join(map(str, parts))
+        return super().field_name(parts)
+
+
 def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
                component: CommandComponentSpec | None) -> CommandJobSpec:
     doc = spec.doc
-    step_doc = StepDoc(data=data, file=doc.file if doc else None, lines=doc.lines if doc else [],
-                       pipeline=doc, step=step, component=component.doc if component is not None else None)
+    step_doc = _StepDoc(data=data, file=doc.file if doc else None, lines=doc.lines if doc else [],
+                        pipeline=doc, step=step, component=component.doc if component is not None else None)
     step_doc.positions = {}
     try:
         built = spec_from_doc(step_doc)
     except SpecError as err:
-        raise type(err)(f"step '{step}': {err.message}", field=f"jobs.{step}.{err.field}" if err.field else
-                        f"jobs.{step}", where=err.where, hint=err.hint) from err
+        field_name = err.field if err.field and step_doc.from_component(err.where) else \
+            f"jobs.{step}.{err.field}" if err.field else f"jobs.{step}"
+        raise type(err)(f"step '{step}': {err.message}", field=field_name, where=err.where,
+                        hint=err.hint) from err
     if doc is None:
         built._base_dir = spec.base_dir
     _check_code(built, step, in_component=component is not None and spec.jobs[step].code is None)
+    _compute_warning_at_its_source(spec, spec.jobs[step], built)
     return built
+
+
+def _compute_warning_at_its_source(spec: PipelineJobSpec, entry: StepSpec, built: CommandJobSpec) -> None:
+    """A step with no ``compute:`` of its own takes ``settings.default_compute`` (else the pipeline's
+    ``compute:``): its "compute is ignored" warning points at that line, not at the step."""
+    source = None if entry.compute else ("settings", "default_compute") if spec.settings.default_compute \
+        else ("compute",) if spec.compute else None
+    if source is None:
+        return
+    marker = ": compute is ignored ("
+    at = str(spec.where(*source))
+    warnings = []
+    for warning in built.warnings:
+        _, found, rest = warning.partition(marker)
+        warnings.append(f"{at}{found}{rest}" if found else warning)
+    built._warnings = warnings
 
 
 def _check_code(built: CommandJobSpec, step: str, *, in_component: bool) -> None:
@@ -262,6 +318,7 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
     for step, entry in spec.jobs.items():
         components[step] = _component(spec, step, entry, store)
         _check_names(spec, step, entry, components[step][0])
+        _check_required(spec, step, entry, components[step])
     checker = _Checker(spec, {s: _declared_outputs(e, components[s][0]) for s, e in spec.jobs.items()})
     for step, entry in spec.jobs.items():
         for place, binding in step_bindings(entry, step, spec):

@@ -233,7 +233,10 @@ class Orchestrator:
                     reconcile(self.ws)  # the step's runner died: its record says so next time
                 continue
             step.status = record.status.value
-            self._say(f"step {step.plan.name}: {step.status}")
+            never_ran = record.status is JobStatus.FAILED and bool(record.extra.get(COMMAND_NOT_STARTED))
+            if never_ran:  # as its record says (extra.not_started): its command never ran
+                step.note = "could not start: " + (record.error or "its command never ran").splitlines()[0]
+            self._say(f"step {step.plan.name}: {'could not start' if never_ran else step.status}")
             if record.status is JobStatus.COMPLETED:
                 if step.fingerprint:
                     remember(self.ws, step.fingerprint, record.name)
@@ -264,7 +267,7 @@ class Orchestrator:
         self._save(outputs=True)
 
     def _failed(self, step: _Step) -> None:
-        what = step.status.lower()
+        what = "could not start" if self._never_started(step.plan.name) else step.status.lower()
         for name in self.plan.dependents(step.plan.name):
             self._skip(self.steps[name], f"step {step.plan.name} {what}")
         if not self.plan.continue_on_step_failure and self.stopping is None:
@@ -330,8 +333,8 @@ class Orchestrator:
         skipped = [n for n, s in statuses.items() if s == SKIPPED]
         if failed:  # each failed step's whole reason (a multi-line one says what failed, then why)
             status = JobStatus.FAILED
-            error = "\n".join(f"step {n} failed: {(self.steps[n].error or 'failed').rstrip()}"
-                              for n in failed)
+            error = "\n".join(f"step {n} {'could not start' if self._never_started(n) else 'failed'}: "
+                              f"{(self.steps[n].error or 'failed').rstrip()}" for n in failed)
             if all(self._never_started(n) for n in failed):  # as a command job that could not start
                 self.tracker.extra[COMMAND_NOT_STARTED] = True  # (`runner job` exits 4)
         elif self.canceled or canceled:

@@ -12,6 +12,11 @@ from runner.spec.bindings import whole_binding
 from runner.spec.job_io import AssetInput, LiteralInput
 
 Locations = dict[str, dict[str, str]]
+UNSET = "(optional, not set)"  # an optional input left without a value (the JSON form: null)
+
+
+def _shown(value: object, optional: bool) -> str:
+    return str(value) if value is not None else UNSET if optional else "(not set)"
 
 
 def _written(node: StepNode, group: str, name: str) -> str:
@@ -90,7 +95,8 @@ def _step_lines(node: StepNode, locations: Locations, reuse: dict[str, str]) -> 
              f"    environment  {_environment(node)}"]
     if node.name in reuse:
         lines.append(f"    reuse        {reuse[node.name]}")
-    inputs = [[r["name"], r["type"], r.get("mode", "="), str(r["value"]), r["from"]] for r in _inputs(node)]
+    inputs = [[r["name"], r["type"], r.get("mode", "="),
+               _shown(r["value"], node.spec.inputs[r["name"]].optional), r["from"]] for r in _inputs(node)]
     if inputs:
         lines += ["    inputs", *_table(inputs, "      ")]
     outputs = [[r["name"], r["type"], r["mode"], r["location"],
@@ -114,7 +120,7 @@ def render_pipeline(graph: PipelineGraph, locations: Locations, reuse: dict[str,
                  f"continue_on_step_failure={str(settings.continue_on_step_failure).lower()} "
                  f"force_rerun={str(settings.force_rerun).lower()}")
     if spec.inputs:
-        rows = [[k, "=", str(v.rendered()) if isinstance(v, LiteralInput) else str(v.path)]
+        rows = [[k, "=", _shown(v.rendered() if isinstance(v, LiteralInput) else v.path, v.optional)]
                 for k, v in spec.inputs.items()]
         lines += ["inputs", *_table(rows, "  ")]
     if graph.outputs:

@@ -7,9 +7,12 @@
 
 Rules (``az ml component create``): the version auto-increments from 1 when omitted; a version is
 immutable: creating an existing name + version again with the same content returns it, with other content
-is refused. The component's ``code`` (and an inline environment's build context) is copied into the
-workspace (``<ws>/components/<name>/<version>/``) before its row is committed, so a registered component
-keeps running the code it was registered with. A registry reference
+is refused. ``runner component create`` without a version returns the newest version when its content is
+the same (spec and code snapshot digest), as Azure ML reuses an identical anonymous component: a CI that
+registers the same component on every run does not grow versions (the Python API's
+``create_or_update`` always makes the next one). The component's ``code`` (and an inline environment's
+build context) is copied into the workspace (``<ws>/components/<name>/<version>/``) before its row is
+committed, so a registered component keeps running the code it was registered with. A registry reference
 (``azureml://registries/<r>/components/<name>/...``) is looked up by name here, as environments are.
 """
 
@@ -51,6 +54,7 @@ class ComponentRecord(BaseModel):
     source: str | None = None  # the file it was created from
     archived: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    unchanged: bool = Field(default=False, exclude=True)  # create() returned an existing version
 
     @property
     def reference(self) -> str:
@@ -106,8 +110,10 @@ class ComponentStore:
         return self.workspace.root / "components"
 
     # ---- create ---------------------------------------------------------------------------------
-    def create(self, spec: CommandComponentSpec) -> ComponentRecord:
-        """Register ``spec`` (see the module docstring for the version rules)."""
+    def create(self, spec: CommandComponentSpec, *, reuse_newest: bool = False) -> ComponentRecord:
+        """Register ``spec`` (see the module docstring for the version rules). With ``reuse_newest``
+        (``runner component create``) and no version, the newest version is returned (``unchanged``)
+        when it has the same content (spec and code snapshot digest), instead of making the next one."""
         if not spec.name:
             raise SpecError("a component needs a name to be registered", field="name",
                             where=spec.where("name"), hint="add name: <component name>")
@@ -121,6 +127,9 @@ class ComponentStore:
         try:
             data = _snapshot(spec, staging)
             with self.workspace.transaction() as conn:
+                newest = self._newest(conn, spec.name) if reuse_newest and not spec.version else None
+                if newest is not None and _same_content(newest.spec, data):
+                    return newest.model_copy(update={"unchanged": True})
                 version = spec.version or self._next_version(conn, spec.name)
                 existing = self._row(conn, spec.name, version)
                 if existing is not None:
@@ -144,8 +153,8 @@ class ComponentStore:
 
     def _same_or_refuse(self, existing: ComponentRecord, data: dict[str, Any], name: str,
                         version: str) -> ComponentRecord:
-        if _comparable(existing.spec) == _comparable(data) and _same_tree(existing.spec, data):
-            return existing
+        if _same_content(existing.spec, data):
+            return existing.model_copy(update={"unchanged": True})
         raise RegistryError(f"component '{name}' version {version} exists already with other content; "
                             "versions are immutable",
                             hint=f"omit the version to get the next one ({self.next_version(name)}), or "
@@ -159,6 +168,12 @@ class ComponentStore:
     def _next_version(conn: sqlite3.Connection, name: str) -> str:
         row = conn.execute("SELECT max(version_num) FROM components WHERE name = ?", (name,)).fetchone()
         return str((row[0] or 0) + 1)
+
+    @staticmethod
+    def _newest(conn: sqlite3.Connection, name: str) -> ComponentRecord | None:
+        row = conn.execute("SELECT * FROM components WHERE name = ? ORDER BY coalesce(version_num, 0) DESC, "
+                           "created_at DESC LIMIT 1", (name,)).fetchone()
+        return _record(row) if row is not None and not row["archived"] else None
 
     # ---- read -----------------------------------------------------------------------------------
     def _row(self, conn: sqlite3.Connection, name: str, version: str) -> ComponentRecord | None:
@@ -240,6 +255,10 @@ def _comparable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("code", "environment", "version")} | {
         "environment": data.get("environment") if not isinstance(data.get("environment"), dict)
         else {k: v for k, v in data["environment"].items() if k != "build"}}
+
+
+def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return _comparable(old) == _comparable(new) and _same_tree(old, new)
 
 
 def _same_tree(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -74,3 +74,18 @@ def test_an_unknown_field_is_still_refused(workspace_dir: Path, tmp_path: Path) 
     (tmp_path / "comp.yml").write_text(COMPONENT + "colour: red\n")
     code, out = cli("component", "create", "--file", str(tmp_path / "comp.yml"))
     assert code != 0 and "colour" in out and "Traceback" not in out
+
+
+def test_creating_the_same_component_again_without_a_version_makes_no_new_one(workspace_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    path = _created(tmp_path)
+    result = CliRunner().invoke(app, ["component", "create", "--file", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["version"] == "1"
+    assert "unchanged, version 1" in result.stderr
+    code, out = cli("component", "list", "--name", "upper", "-o", "json")
+    assert code == 0 and [c["version"] for c in json.loads(out)] == ["1"]
+    path.write_text(COMPONENT.replace("cp -r", "cp -rp"))
+    result = CliRunner().invoke(app, ["component", "create", "--file", str(path)])
+    assert result.exit_code == 0 and json.loads(result.stdout)["version"] == "2"
+    assert "unchanged" not in result.stderr

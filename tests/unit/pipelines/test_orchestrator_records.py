@@ -10,7 +10,7 @@ import pytest
 
 from runner.errors import SpecError
 from runner.pipelines.operations import PipelineJobOperations
-from runner.pipelines.orchestrate import MAX_PARALLEL_ENV, Orchestrator, max_parallel
+from runner.pipelines.orchestrate import MAX_PARALLEL_ENV, Orchestrator, _LogTail, max_parallel
 from runner.pipelines.submit import submit_pipeline
 from runner.spec.pipeline import pipeline_from_data
 from runner.workspace.db import JobRecord, JobStatus, Workspace
@@ -121,3 +121,24 @@ def test_after_the_orchestrator_died_the_pipeline_follows_its_steps(orchestrator
     assert "the pipeline failed before this step could start" in note and died in note
     assert ws.get_job("p").extra["steps"] == steps  # recorded, not only shown
     assert job.status is JobStatus.FAILED and job.error == died
+
+
+def test_a_step_that_could_not_start_is_streamed_as_such(orchestrator: Orchestrator) -> None:
+    orch = orchestrator
+    lines: list[bytes] = []
+    orch.echo = lines.append
+    reason = "image 'runner/nope:0' is not available locally (pulling is disabled)"
+    _step_job(orch, "w", JobStatus.FAILED, error=reason, extra={"not_started": True})  # as runner.jobs.run
+    orch.steps["w"].status = JobStatus.QUEUED.value
+    orch.steps["w"].tail = _LogTail(orch.ws.job_dir("p-w").std_log)
+    orch._poll()
+    said = b"".join(lines).decode()
+    assert "[pipeline] step w: could not start\n" in said and "step w: Failed" not in said
+    assert "[pipeline] step r: skipped (step w could not start)" in said
+    assert "(step w could not start (settings.continue_on_step_failure is off))" in said  # v
+    record = orch._finish()
+    assert record.status is JobStatus.FAILED and record.extra["not_started"] is True
+    assert record.error is not None and record.error.startswith(f"step w could not start: {reason}")
+    state = record.extra["steps"]["w"]
+    assert state["status"] == "Failed" and state["note"].startswith("could not start")
+    assert "[pipeline] Failed (step w could not start: " in b"".join(lines).decode()

@@ -156,3 +156,24 @@ def test_registering_a_component_without_its_code_folder_names_the_line(tmp_path
     with pytest.raises(SpecError) as caught:
         ComponentStore(Workspace(tmp_path / "ws")).create(load_component_spec(path))
     assert caught.value.where is not None and caught.value.where.file == path and caught.value.where.line == 4
+
+
+@pytest.mark.parametrize("step_type", ["", "    type: command\n"])
+@pytest.mark.parametrize(("given", "declared", "gives"), [
+    ("{mode: ro_mount, path: '${{parent.inputs.w}}'}", "uri_folder", "a string"),  # type: omitted
+    ("{path: '${{parent.inputs.n}}'}", "uri_folder", "an integer"),
+    ("{type: integer, value: '${{parent.inputs.w}}'}", "integer", "a string"),  # type: written
+])
+def test_an_inline_steps_bindings_are_checked_with_or_without_type(tmp_path: Path, step_type: str,
+                                                                   given: str, declared: str,
+                                                                   gives: str) -> None:
+    inline = ("  make:\n    type: command\n    command: echo hi > ${{outputs.out}}/w\n",
+              f"  make:\n{step_type}    command: cat $[[${{{{inputs.x}}}}]] > ${{{{outputs.out}}}}/w\n"
+              f"    inputs:\n      x: {given}\n")
+    err = refused(tmp_path, inline)
+    assert err.message.startswith("step 'make' input 'x': ") and f"gives {gives}" in err.message
+    assert f"declares 'x' as {declared}" in err.message
+    assert err.field is not None and err.field.startswith("jobs.make.inputs.x")
+    x_line = next(i for i, line in enumerate((tmp_path / "p.yml").read_text().splitlines(), 1)
+                  if line.startswith("      x: "))
+    assert err.where is not None and err.where.line == x_line

@@ -118,3 +118,21 @@ def test_an_older_workspace_gets_the_pipeline_tables(tmp_path: Path) -> None:
     store = ComponentStore(reopened)
     store.create(load_component_spec(component(tmp_path / "c")))
     assert [r.reference for r in store.list()] == ["azureml:train:1"]
+
+
+def test_an_identical_component_without_a_version_is_the_newest_version(tmp_path: Path) -> None:
+    store = ComponentStore(Workspace(tmp_path / "ws"))
+    path = component(tmp_path / "c", TRAIN.replace("version: 1\n", ""))
+    first = store.create(load_component_spec(path), reuse_newest=True)
+    assert first.version == "1" and not first.unchanged
+    again = store.create(load_component_spec(path), reuse_newest=True)  # a CI submitting it again
+    assert again.version == "1" and again.unchanged and again.created_at == first.created_at
+    assert [r.version for r in store.list("train")] == ["1"]
+    (tmp_path / "c" / "src" / "train.py").write_text("print('v2')\n")  # other code: a new version
+    assert store.create(load_component_spec(path), reuse_newest=True).version == "2"
+    changed = load_component_spec(path, ["description=other"])  # another spec: a new version
+    assert store.create(changed, reuse_newest=True).version == "3"
+    assert store.create(load_component_spec(path, ["description=other"]), reuse_newest=True).version == "3"
+    (tmp_path / "c" / "src" / "train.py").write_text("print('v1')\n")  # as version 1, not the newest
+    assert store.create(load_component_spec(path), reuse_newest=True).version == "4"
+    assert store.create(load_component_spec(path)).version == "5"  # the Python API: always the next

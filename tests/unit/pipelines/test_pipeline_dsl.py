@@ -77,3 +77,23 @@ def test_load_job_of_a_pipeline_yaml() -> None:
     job.settings.force_rerun = True
     job.experiment_name = "other"
     assert job.pipeline_spec().settings.force_rerun is True and job.to_dict()["experiment_name"] == "other"
+
+
+@pytest.mark.parametrize(("returned", "what"), [
+    ("input", "pipeline input 'n'"),
+    ("plain", "int"),
+])
+def test_returning_anything_but_a_step_output_is_one_clear_error(returned: str, what: str) -> None:
+    train = load_component(source=SAMPLE / "train.yml")
+
+    @pipeline
+    def returns(n):  # type: ignore[no-untyped-def]
+        first = train(max_iter=n)
+        return {"model": first.outputs.model, "echo": n if returned == "input" else 3}
+
+    with pytest.raises(SpecError) as raised:
+        returns(n=9)
+    err = raised.value
+    assert "'echo'" in err.message and what in err.message
+    assert err.hint is not None and "<step>.outputs.<name>" in err.hint
+    assert err.field == "echo"

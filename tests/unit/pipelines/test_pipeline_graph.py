@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.pipelines.graph import PipelineGraph, build_graph
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.pipeline import load_pipeline_spec
@@ -275,3 +275,42 @@ def test_a_step_of_another_kind_is_named_before_its_own_fields(ws: Workspace, tm
     assert words in err.message and "unknown field" not in err.message
     step_type_line = line_of(tmp_path / "bad" / "pipeline.yml", f"    type: {kind}")
     assert err.where is not None and err.where.line == step_type_line
+
+
+def test_a_missing_required_input_is_at_the_step_naming_the_component(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "p")
+    component = path.parent / "comp.yml"
+    component.write_text(component.read_text().replace("    optional: true\n", ""))  # data: required
+    path.write_text(path.read_text().replace("      data: ${{parent.inputs.folder}}\n", ""))
+    with pytest.raises(SpecError) as caught:
+        graph_of(ws, path)
+    err = caught.value
+    assert err.field == "jobs.first.inputs.data"
+    assert err.where is not None and err.where.file == path and err.where.line == line_of(path, "  first:")
+    declared_at = f"{component.resolve()}:{line_of(component, '  data:')}"
+    assert "step 'first'" in err.message and "'data'" in err.message
+    assert "comp" in err.message and declared_at in err.message  # the component, where it declares it
+    assert err.hint is not None and "data:" in err.hint and "optional: true" in err.hint
+
+
+def test_a_value_from_the_component_file_is_named_by_its_own_field(ws: Workspace, tmp_path: Path) -> None:
+    from runner.pipelines.submit import plan_pipeline
+
+    path = write(tmp_path / "p")
+    component = path.parent / "comp.yml"
+    component.write_text(component.read_text().replace("environment:\n  image: python:3.11",
+                                                       "environment: azureml:nope:1"))
+    with pytest.raises(RunnerError) as caught:
+        plan_pipeline(ws, load_pipeline_spec(path), name="p1")
+    err = caught.value
+    assert err.where is not None and err.where.file == component.resolve()
+    assert err.where.line == line_of(component, "environment: azureml:nope:1")
+    assert err.field == "environment"  # the component's own field, not jobs.first.environment
+    assert err.message.startswith("step 'first': ")
+    # a value written in the pipeline file keeps its jobs.<step>. field
+    path.write_text(path.read_text().replace("    component: ./comp.yml\n",
+                                             "    component: ./comp.yml\n    environment: azureml:nope:2\n"))
+    with pytest.raises(RunnerError) as caught:
+        plan_pipeline(ws, load_pipeline_spec(path), name="p1")
+    assert caught.value.field == "jobs.first.environment"
+    assert caught.value.where is not None and caught.value.where.file == path

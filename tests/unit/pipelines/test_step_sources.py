@@ -90,7 +90,8 @@ def test_a_step_jobs_warnings_keep_the_pipeline_files_line(ws: Workspace, tmp_pa
         warnings = step_spec(plan.steps[step]).warnings
         assert warnings == graph.steps[step].spec.warnings
         compute = [w for w in warnings if "compute is ignored" in w]
-        assert compute and compute[0].startswith(f"{path}:{line_of(path, f'  {step}:')}:")  # no compute:
+        # no compute: of its own: settings.default_compute gave it, and is where the warning points
+        assert compute and compute[0].startswith(f"{path}:{line_of(path, 'default_compute:')}:")
         assert all("<python>" not in w for w in warnings)
 
 
@@ -124,3 +125,16 @@ def test_a_binding_of_an_unknown_form_points_at_its_line(ws: Workspace, tmp_path
     assert err.field == "jobs.up2.inputs.text"
     assert err.where is not None and err.where.file == path and err.where.line == line_of(path, written)
     assert err.hint is not None and hint in err.hint
+
+
+def test_a_steps_own_compute_is_warned_at_its_own_line(ws: Workspace, tmp_path: Path) -> None:
+    up1 = "    component: ./upper.yml\n    inputs:\n      text: ${{parent.jobs.make"
+    own = up1.replace("    inputs:", "    compute: azureml:gpu\n    inputs:")
+    path = write(tmp_path / "p", P1.replace(up1, own))
+    graph = graph_of(ws, path)
+    at = {step: [w for w in graph.steps[step].spec.warnings if "compute is ignored" in w][0].split(": ")[0]
+          for step in ("make", "up1", "up2")}
+    settings_line = f"{path}:{line_of(path, 'default_compute:')}"
+    assert at["up1"].startswith(f"{path}:{line_of(path, 'compute: azureml:gpu')}:")
+    assert at["make"].startswith(f"{settings_line}:") and at["up2"].startswith(f"{settings_line}:")
+    assert sum(f"{settings_line}:" in w for w in graph.warnings) == 2  # one per step it reaches
