@@ -136,7 +136,8 @@ class Command:
     @property
     def inputs(self) -> _Fields:
         return self._view("inputs",  # type: ignore[no-any-return]
-                          lambda: _Fields({k: Input._from_spec(v) for k, v in self._spec.inputs.items()}))
+                          lambda: _Fields({k: Input._from_spec(v) for k, v in self._spec.inputs.items()},
+                                                  "input"))
 
     @inputs.setter
     def inputs(self, value: Mapping[str, Any]) -> None:
@@ -145,7 +146,8 @@ class Command:
     @property
     def outputs(self) -> _Fields:
         return self._view("outputs",  # type: ignore[no-any-return]
-                          lambda: _Fields({k: Output._from_spec(v) for k, v in self._spec.outputs.items()}))
+                          lambda: _Fields({k: Output._from_spec(v) for k, v in self._spec.outputs.items()},
+                                                  "output"))
 
     @outputs.setter
     def outputs(self, value: Mapping[str, Any]) -> None:

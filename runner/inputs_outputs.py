@@ -10,7 +10,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from runner.errors import SpecError
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
+from runner.spec.validation import did_you_mean
 
 __all__ = ["Input", "Output"]
 
@@ -119,7 +121,12 @@ class Output(_Entity):
 
 class _Fields(dict[str, Any]):
     """A job's inputs or outputs: a dict whose entries read as attributes too (``job.inputs.data``), as
-    azure.ai.ml's do."""
+    azure.ai.ml's do. An attribute set is one of its entries (``job.outputs.model = Output(...)``); one it
+    does not have is refused (``job["new"] = ...`` adds one)."""
+
+    def __init__(self, entries: Mapping[str, Any] | None = None, kind: str | None = None) -> None:
+        super().__init__(entries or {})
+        object.__setattr__(self, "_kind", kind)  # "input", "output": the word the errors use
 
     def __getattr__(self, item: str) -> Any:
         if item.startswith("_"):
@@ -131,4 +138,21 @@ class _Fields(dict[str, Any]):
                 from None
 
     def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
+        if key.startswith("_"):
+            object.__setattr__(self, key, value)
+        elif key not in self:
+            raise _undeclared(key, self, self.__dict__.get("_kind"))
+        else:
+            self[key] = value
+
+
+def _undeclared(key: str, fields: Mapping[str, Any], kind: str | None) -> SpecError:
+    """The error for ``job.<group>.<key> = ...`` when the job has no such input (output); ``kind`` None:
+    told by the entries (a pipeline job's ``runner.dsl`` views)."""
+    if kind is None:
+        kind = "output" if any(isinstance(v, Output) for v in fields.values()) else "input"
+    group = f"{kind}s"
+    return SpecError(f"the job has no {kind} '{key}'{did_you_mean(key, fields)}; its {group}: "
+                     f"{', '.join(fields) or 'none'}", field=f"{group}.{key}",
+                     hint=f"set one of those, or declare '{key}' where the job is built "
+                          f"({group}={{\"{key}\": ...}}), as in azure.ai.ml")

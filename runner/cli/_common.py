@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -63,8 +65,61 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
     table = Table(*columns, box=None, header_style="bold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(_text(v) for v in row))
     console().print(table)
+
+
+def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
+    """One record as ``field  value`` rows (``job show``), each as wide as its own value: a multi-line
+    value's further lines (on a terminal, a long line's wrapped rest too) are indented under its first,
+    in the value column, and never widen the other rows."""
+    import textwrap
+
+    from rich.text import Text  # rich is not imported at CLI start-up
+
+    shown = [(str(key), _text(value)) for key, value in rows]
+    width = max([len("field"), *(len(key) for key, _ in shown)])
+    indent = " " * (width + 3)
+    out = console()
+    room = max(out.width - len(indent), 20)
+    out.print(Text(f" {'field':<{width}}  value", style="bold"), soft_wrap=True)
+    for key, value in shown:
+        lines = [part for line in value.splitlines() or [""]
+                 for part in (textwrap.wrap(line, room, break_on_hyphens=False) if len(line) > room
+                              else [line.rstrip()])]
+        out.print(Text((f" {key:<{width}}  " + f"\n{indent}".join(lines)).rstrip()), soft_wrap=True)
+
+
+# an aware time as ``datetime.isoformat`` writes it in UTC: what records store as text (status_times)
+_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
+
+
+def iso_z(value: datetime) -> str:
+    """A time as every output shows it: ISO 8601 in UTC, ``Z`` for the offset (as the records' JSON
+    has ``created_at``); a naive time is UTC (runner writes none other)."""
+    return (value.astimezone(UTC) if value.tzinfo else value).isoformat().removesuffix("+00:00") + "Z"
+
+
+def with_z_times(data: Any) -> Any:
+    """``data`` (what a command prints) with every time in the one ``iso_z`` form: ``datetime`` values
+    and UTC times stored as text (``+00:00``: a job's ``extra.status_times``, a component's
+    ``creation_context``)."""
+    if isinstance(data, dict):
+        return {key: with_z_times(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [with_z_times(value) for value in data]
+    if isinstance(data, datetime):
+        return iso_z(data)
+    if isinstance(data, str) and _UTC_TEXT.fullmatch(data):
+        return data.removesuffix("+00:00") + "Z"
+    return data
+
+
+def _text(value: Any) -> str:
+    """A table cell's text (a time in the ``iso_z`` form)."""
+    if value is None:
+        return ""
+    return iso_z(value) if isinstance(value, datetime) else str(with_z_times(value))
 
 
 class OutputFormat(StrEnum):
@@ -104,6 +159,7 @@ def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str |
     of ``columns``; ``query`` (``--query``) first selects from it, and a table of its result has the
     result's own columns (as ``az -o table --query`` shows it)."""
     output = OutputFormat(output)
+    data = with_z_times(data)  # the one place every printed time gets its form
     if query is not None:
         data = apply_query(data, query)
     if output is OutputFormat.json:
@@ -122,10 +178,10 @@ def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str |
     elif isinstance(data, list):
         print_table([c.replace("_", " ").title() for c in columns],
                     [[_cell(row.get(c)) for c in columns] for row in data])
-    else:  # one entity: "field: value" lines, never truncated
+    else:  # one entity: "field: value" lines, never truncated; a value's further lines under its first
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
-            typer.echo(f"{key + ':':<{width + 1}} {_cell(value)}")
+            typer.echo(f"{key + ':':<{width + 1}} " + _cell(value).replace("\n", "\n" + " " * (width + 2)))
 
 
 def apply_query(data: Any, query: str) -> Any:

@@ -3,8 +3,8 @@
 
 * The commands that create something in the workspace (``CREATING``: ``job create``, ``model create``,
   ``datastore create``, ..., and ``job validate``, which resolves a job against it) create a missing
-  workspace folder, and say so once on stderr when they succeed (a failed command's error stays its
-  only message).
+  workspace folder, and say so once on stderr, before their output, when they succeed (a failed
+  command's error stays its only message).
 * Every other command (list, show, download, stream, cancel, update, delete, ``cache``, ``ui``) refuses
   a folder that does not exist, or that exists and holds something other than a workspace.
 * An existing empty folder (``mktemp -d``) is a new, empty workspace for every command.
@@ -73,13 +73,20 @@ def guard(command: Any, path: str) -> None:
     @functools.wraps(callback)
     def checked(*args: Any, **kwargs: Any) -> Any:
         created = check(path)
+        if created is None:
+            return callback(*args, **kwargs)
+        note = _CreatedNote(created, sys.stderr)
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Announcing(streams[0], note), _Announcing(streams[1], note)
         try:
             result = callback(*args, **kwargs)
         except BaseException as exc:
             if _succeeded(exc):
-                _say_created(created)
+                note.say()
             raise
-        _say_created(created)
+        finally:
+            sys.stdout, sys.stderr = streams
+        note.say()
         return result
 
     checked._workspace_checked = True  # type: ignore[attr-defined]
@@ -93,11 +100,40 @@ def _succeeded(exc: BaseException) -> bool:
     return code in (0, None)
 
 
-def _say_created(created: Path | None) -> None:
-    """The note for a workspace a command created, once it succeeded: a failed command's one error stays
-    the only thing it says (the folder is there for the next command all the same)."""
-    if created is not None and created.is_dir():
-        print(f"note: created workspace {created}", file=sys.stderr)
+class _CreatedNote:
+    """The note for a workspace a command created, said once: before the command's first output (what it
+    prints once its work is done; a streamed log once the job is queued), else when it succeeded. A
+    command that fails before printing anything says only its error (the folder is there for the next
+    command all the same)."""
+
+    def __init__(self, created: Path, stderr: Any) -> None:
+        self.created, self.stderr = created, stderr
+        self.said = False
+
+    def say(self) -> None:
+        if not self.said and self.created.is_dir():
+            self.said = True
+            print(f"note: created workspace {self.created}", file=self.stderr, flush=True)
+
+
+class _Announcing:
+    """``sys.stdout``/``sys.stderr`` while a creating command runs: its first write (text, or bytes to
+    ``.buffer``: a job's log) says the note first."""
+
+    def __init__(self, stream: Any, note: _CreatedNote) -> None:
+        self._stream, self._note = stream, note
+
+    def write(self, data: Any) -> Any:
+        if data:
+            self._note.say()
+        return self._stream.write(data)
+
+    @property
+    def buffer(self) -> Any:
+        return _Announcing(self._stream.buffer, self._note)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def guard_tree(root: Any) -> None:

@@ -263,7 +263,7 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [("registered_data", _born(d, record)) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
     rows += pipeline_view.show_rows(record)
-    _common.print_table(("field", "value"), rows)
+    _common.print_fields(rows)
 
 
 @app.command("list")

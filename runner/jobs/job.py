@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 from pydantic import Field, GetCoreSchemaHandler, PrivateAttr, model_validator
 from pydantic_core import CoreSchema, core_schema
 
+from runner.errors import SpecError
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
 from runner.spec.job_io import LITERAL_TYPES
+from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord
 
@@ -82,6 +84,21 @@ class JobIO(dict[str, Any]):
         except KeyError:
             known = ", ".join(sorted(self)) or "none"
             raise AttributeError(f"the job has no {self.kind} '{name}'; its {self.kind}s: {known}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``job.outputs.result = ...`` sets that entry; an input or output the job does not have is one
+        ``SpecError`` naming the ones it has (as azure.ai.ml's), never a silent attribute."""
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif name in self:
+            self[name] = value
+        else:
+            group = f"{self.kind}s"
+            raise SpecError(f"the job has no {self.kind} '{name}'{did_you_mean(name, self)}; its {group}: "
+                            f"{', '.join(sorted(self)) or 'none'}", field=f"{group}.{name}",
+                            hint=f"a returned job's {group} are the ones it was submitted with; to add one, "
+                                 f"declare it where the job is built ({group}={{\"{name}\": ...}} or the "
+                                 "job YAML) and submit it again")
 
     @classmethod
     def _of(cls, entries: dict[str, Any]) -> JobIO:

@@ -95,8 +95,9 @@ class Resolver:
                 raise
             raise err.located(field, None) from err
         if resolved.kind is PathKind.ANY and (check or resolved.local_path is not None):
+            hint = _not_found_hint(resolved, _yaml_kind(field, asset_type))
             raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
-                               "existing file or folder", hint=_not_found_hint(resolved), field=field)
+                               "existing file or folder", hint=hint, field=field)
         return resolved
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
@@ -351,7 +352,15 @@ def special_kind(mode: object) -> str:
     return "a special file"
 
 
-def _not_found_hint(resolved: ResolvedPath) -> str:
+def _yaml_kind(field: str | None, asset_type: str | None) -> str:
+    """What kind of file a relative path was written in: a registered asset's own ``path`` (field
+    ``path``, ``runner.workspace.registry``) is a model's or a data asset's, any other one a job's."""
+    if field != "path":
+        return "job"
+    return "data" if asset_type in DATA_ASSET_TYPES else "model"
+
+
+def _not_found_hint(resolved: ResolvedPath, kind: str = "job") -> str:
     """Name the nearest existing parent folder and what it holds."""
     parent = resolved.path.rstrip("/")
     for _ in range(6):
@@ -363,14 +372,15 @@ def _not_found_hint(resolved: ResolvedPath) -> str:
         except Exception:  # noqa: BLE001 - only for the hint; keep walking up
             continue
         shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "") if names else "nothing"
-        return f"check the path{_relative_note(resolved)}; the nearest existing folder '{parent}' " \
+        return f"check the path{_relative_note(resolved, kind)}; the nearest existing folder '{parent}' " \
                f"contains: {shown}"
     if resolved.uri.startswith("azureml://"):
         return "check the path on the datastore; if a job writes it, run that job first"
-    return f"check the path{_relative_note(resolved)}"
+    return f"check the path{_relative_note(resolved, kind)}"
 
 
-def _relative_note(resolved: ResolvedPath) -> str:
+def _relative_note(resolved: ResolvedPath, kind: str) -> str:
+    """``kind``: the file the path was written in (``job``, ``model``, ``data``: ``_yaml_kind``)."""
     local = resolved.uri.startswith("/")  # a local path (datastore and job paths are azureml:// URIs)
-    return (" (relative local paths are relative to the job YAML's folder, or to the current directory "
-            "for a job built in Python)") if local else ""
+    return (f" (relative local paths are relative to the {kind} YAML's folder, or to the current directory "
+            f"for a {'data asset' if kind == 'data' else kind} built in Python)") if local else ""

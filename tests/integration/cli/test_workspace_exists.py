@@ -79,3 +79,28 @@ def test_validate_does_not_need_the_workspace_to_exist(tmp_path: Path) -> None:
     result = _runner("-w", str(ws), "job", "validate", "--file", str(tmp_path / "job.yml"), "-o", "json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.lstrip().startswith("{")
+
+
+def test_the_created_note_comes_before_the_output(tmp_path: Path) -> None:
+    """On a terminal (stdout unbuffered, both streams on one screen) the note is the first line, then the
+    command's output; a table (flushed line by line) and a JSON document alike."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "w.bin").write_bytes(b"w")
+    for n, output in enumerate(("table", "json")):
+        ws = tmp_path / f"new{n}" / "ws"
+        result = subprocess.run(
+            [sys.executable, "-m", "runner", "-w", str(ws), "model", "create", "--name", "m", "--path",
+             str(tmp_path / "m"), "-o", output], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=60, env={**os.environ, "RUNNER_FORKSERVER": "0", "PYTHONUNBUFFERED": "1"})
+        assert result.returncode == 0, result.stdout
+        first, rest = result.stdout.split("\n", 1)
+        assert first == f"note: created workspace {ws}", result.stdout
+        assert "created workspace" not in rest and "m" in rest
+
+
+def test_a_failed_creating_command_says_only_its_error(tmp_path: Path) -> None:
+    ws = tmp_path / "new" / "ws"
+    result = _runner("-w", str(ws), "model", "create", "--name", "m", "--path", str(tmp_path / "missing"))
+    assert result.returncode == 1
+    assert result.stdout == "" and result.stderr.startswith("error: "), result.stderr
+    assert "created workspace" not in result.stderr

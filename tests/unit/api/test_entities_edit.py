@@ -107,3 +107,23 @@ def test_command_inputs_must_be_a_mapping() -> None:
     assert raised.value.field == "inputs"
     with pytest.raises(SpecError, match="outputs must be a mapping of name to Output"):
         command(command="ls", environment="img:1", outputs=[Output()])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("group", ["inputs", "outputs"])
+def test_an_undeclared_input_or_output_set_by_attribute_is_one_error(group: str) -> None:
+    """As azure.ai.ml's: ``job.outputs.foo = ...`` for an output the job does not declare is refused,
+    naming the ones it has (never a silent new attribute or entry); a declared one is set."""
+    job = _job()
+    kind, known = group[:-1], {"inputs": "d, n", "outputs": "o"}[group]
+    with pytest.raises(SpecError) as raised:
+        getattr(job, group).foo = Output() if group == "outputs" else 1
+    err = raised.value
+    assert err.message == f"the job has no {kind} 'foo'; its {group}: {known}", str(err)
+    assert err.field == f"{group}.foo" and err.hint and f"{group}=" in err.hint
+    assert "foo" not in getattr(job, group) and "foo" not in getattr(job.spec, group)
+    with pytest.raises(SpecError, match="did you mean 'o'"):
+        job.outputs.oo = Output()
+    job.outputs.o = Output(type="uri_file", mode="upload")
+    job.inputs.n = 7
+    assert job.spec.outputs["o"].type.value == "uri_file" and job.spec.outputs["o"].mode.value == "upload"
+    assert job.to_dict()["inputs"]["n"] in (7, {"value": 7})

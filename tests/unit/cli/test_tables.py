@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,56 @@ def test_no_color_means_no_styles_on_a_terminal(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("NO_COLOR", "1")
     shown = _on_a_terminal(monkeypatch)
     assert "\x1b" not in shown and LONG_NAME in shown
+
+
+ERROR = ("the command exited 1; its last lines:\n" + "Traceback: " + "y" * 200 + "\nValueError: bad value")
+
+
+def _shown_job(tmp_path: Path) -> list[str]:
+    """``runner job show`` of a failed job whose error is several lines, one of them 200+ wide."""
+    from typer.testing import CliRunner
+
+    from runner.cli.main import app
+    from runner.workspace.db import JobRecord, JobStatus, Workspace
+
+    Workspace(tmp_path / "ws").create_job(JobRecord(name="failed1", status=JobStatus.FAILED, error=ERROR,
+                                                    backend="process", exit_code=1))
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path / "ws"), "job", "show", "-n", "failed1"])
+    assert result.exit_code == 0, result.output
+    return result.output.splitlines()
+
+
+def test_a_multi_line_value_keeps_the_other_rows_narrow(tmp_path: Path) -> None:
+    """Piped: each row as wide as its own value (never padded to the error's widest line), and the
+    error's further lines indented under its first, in the value column."""
+    lines = _shown_job(tmp_path)
+    assert all(line == line.rstrip() for line in lines), [line for line in lines if line != line.rstrip()]
+    name = next(line for line in lines if line.split()[:1] == ["name"])
+    assert name.split() == ["name", "failed1"] and len(name) < 40
+    first = next(i for i, line in enumerate(lines) if line.split()[:1] == ["error"])
+    column = lines[first].index("the command exited 1")
+    assert lines[first + 1] == " " * column + "Traceback: " + "y" * 200
+    assert lines[first + 2] == " " * column + "ValueError: bad value"
+    assert lines[first + 3].split()[:2] == ["backend", "process"]
+
+
+def test_on_a_terminal_a_long_value_wraps_in_its_column(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    lines = _shown_job(tmp_path)
+    assert max(len(line) for line in lines) <= 60
+    first = next(i for i, line in enumerate(lines) if line.split()[:1] == ["error"])
+    column = lines[first].index("the command")
+    end = next(i for i, line in enumerate(lines) if line.split()[:1] == ["backend"])
+    wrapped = lines[first + 1:end]
+    assert len(wrapped) >= 6
+    assert all(line.startswith(" " * column) and line[column] != " " for line in wrapped), wrapped
+    assert lines[first][column:] + "".join(line.strip() for line in wrapped) == ERROR.replace("\n", "")
+
+
+def test_one_entity_s_multi_line_value_stays_in_its_column(capsys: pytest.CaptureFixture[str]) -> None:
+    """``model show`` (one entity, ``field: value`` lines): a description's further lines are indented
+    under its first line, never at the start of the line where a field name would be."""
+    _common.emit({"name": "m", "description": "first\nsecond"}, "table", [])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["name:        m", "description: first", " " * 13 + "second"]

@@ -121,3 +121,22 @@ def test_a_returned_output_reads_as_its_uri_where_a_path_is_taken() -> None:
     assert (taken.path, taken.type, taken.mode) == (uri, "custom_model", None)
     assert Input(type="custom_model", path=job.outputs.result).path == uri
     assert f"{job.outputs.result}" == uri and str(job.inputs.data) == job.inputs.data.path
+
+
+def test_setting_an_undeclared_input_or_output_of_a_returned_job_is_one_error() -> None:
+    """``returned.outputs.foo = x`` is refused, naming the job's outputs (never a silent attribute that
+    ``returned.outputs["foo"]`` does not see); a declared one is set as its entry."""
+    from runner.errors import SpecError
+
+    job = as_job(_record())
+    with pytest.raises(SpecError) as raised:
+        job.outputs.foo = "x"
+    assert raised.value.message == "the job has no output 'foo'; its outputs: artifacts, result"
+    assert raised.value.field == "outputs.foo" and raised.value.hint
+    with pytest.raises(SpecError, match="no input 'dta' \\(did you mean 'data'\\?\\); its inputs: data"):
+        job.inputs.dta = "x"
+    assert "foo" not in job.outputs and "dta" not in job.inputs
+    with pytest.raises(AttributeError):
+        _ = job.outputs.foo
+    job.outputs.result = "y"
+    assert job.outputs.result == job.outputs["result"] == "y"

@@ -1,0 +1,62 @@
+"""Every timestamp the CLI prints has one form, ``2024-05-01T12:00:00.250000Z`` (as the records' own
+``created_at``): also the ones stored as text (a job's ``extra.status_times``, a component's
+``creation_context.created_at``), in every ``-o`` format and in ``job show``'s table."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from runner.cli import _common
+from runner.cli.job import _as_json
+from runner.jobs.operations import as_job
+from runner.workspace.components import ComponentRecord
+from runner.workspace.db import JobRecord
+
+AT = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)
+Z = "2024-05-01T12:00:00.250000Z"
+OFFSET = re.compile(r"\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d")
+
+
+def _job() -> dict[str, object]:
+    record = JobRecord(name="j1", created_at=AT, started_at=AT, ended_at=AT,
+                       extra={"status_times": {"Queued": AT.isoformat(), "Completed": AT.isoformat()}})
+    return _as_json(as_job(record))
+
+
+def _component() -> dict[str, object]:
+    return ComponentRecord(name="c", version="1", spec={"command": "ls"}, created_at=AT).to_dict()
+
+
+@pytest.mark.parametrize("output", ["json", "yaml", "tsv", "table"])
+def test_every_printed_timestamp_ends_in_z(output: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for data in (_job(), _component()):
+        _common.emit(data, output, [])
+        printed = capsys.readouterr().out
+        assert not OFFSET.search(printed), printed
+        assert Z in printed or (output == "tsv" and "created_at" not in data), printed  # tsv: no nesting
+
+
+def test_the_json_keeps_its_shape_with_the_z_form(capsys: pytest.CaptureFixture[str]) -> None:
+    _common.emit(_job(), "json", [])
+    job = json.loads(capsys.readouterr().out)
+    assert job["created_at"] == job["extra"]["status_times"]["Queued"] == Z
+    _common.emit([_component()], "json", [], "[].creation_context.created_at")
+    assert json.loads(capsys.readouterr().out) == [Z]
+
+
+def test_a_time_in_any_zone_is_shown_in_utc(capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``datetime`` in another zone is shown in UTC; text that is not a UTC time as runner writes one
+    (a user's tag, a description) is printed as written."""
+    paris = AT.astimezone(timezone(timedelta(hours=2)))
+    kept = {"text": "2024-05-01T14:00:00.250000+02:00", "name": "not 12:00:00+00:00"}
+    _common.emit({"at": paris, **kept}, "json", [])
+    assert json.loads(capsys.readouterr().out) == {"at": Z, **kept}
+
+
+def test_job_show_table_cells_use_the_same_form(capsys: pytest.CaptureFixture[str]) -> None:
+    _common.print_table(("field", "value"), [("created", AT), ("ended", None)])
+    assert Z in capsys.readouterr().out
