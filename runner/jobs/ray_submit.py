@@ -5,11 +5,12 @@
 
 The job is planned against this workspace exactly as a local one (resolution, the modes matrix, the
 environment); outputs without a path go to the compute's datastore. Before anything is recorded:
-every binding must be on a datastore the nodes can reach (a local folder is refused, all of them named
-in one error), the cluster must answer, and one of its nodes must be able to hold the job's resources
-(else Ray would keep it PENDING for 15 minutes). Then the Ray Job's entrypoint is runner itself on the
-node (``python -m runner.jobs.node``), with the plan, the code and the datastore configs it needs in a
-package of its own (``runner.jobs.ray_package``); ``runner.jobs.ray_follow`` takes it from there.
+every binding must be on a datastore the nodes can reach (a local folder, an fsspec ``memory://`` or
+other store of this machine is refused, all of them named in one error), the cluster must answer, and
+one of its nodes must be able to hold the job's resources (else Ray would keep it PENDING for 15
+minutes). Then the Ray Job's entrypoint is runner itself on the node (``python -m runner.jobs.node``),
+with the plan, the code and the datastore configs it needs in a package of its own
+(``runner.jobs.ray_package``); ``runner.jobs.ray_follow`` takes it from there.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
 from runner.workspace.computes import RayCompute
-from runner.workspace.datastores import AnyDatastore, DatastoreStore, secret_dict
+from runner.workspace.datastores import AnyDatastore, DatastoreStore, FsspecDatastore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
 from runner.workspace.resolve import Resolver
 
@@ -45,7 +46,11 @@ log = logging.getLogger(__name__)
 
 CONTROL_PATH = "runner/ray-jobs"  # on the compute's datastore: <job>/result.json, <job>/runner.log
 FINALIZE_ALLOWANCE_S = 150.0  # after the container's grace period: finalize the outputs, record
-LOCAL_PROTOCOLS = ("file", "local", "memory")
+# fsspec protocols whose data a Ray node cannot reach: this process's memory, this machine's files (its
+# folders, a git repository here); a chained URL (``simplecache::memory://``, ``zip://a::file:///b.zip``)
+# or a wrapper's ``target_protocol`` counts each link. Network ones are taken as reachable.
+PROCESS_LOCAL = {"memory": "held in this process's memory"}
+MACHINE_LOCAL = {"file": "a folder", "local": "a folder", "asynclocal": "a folder", "git": "a git repository"}
 
 
 def ray_request(spec: CommandJobSpec, plan: RunPlan) -> ResourceRequest:
@@ -67,10 +72,14 @@ def refuse_local_data(ws: Workspace, plan: RunPlan, compute: RayCompute) -> None
         where = _local(ws, stores, binding.uri)
         if where:
             problems.append(f"{binding.direction.value} '{binding.name}' ({binding.uri}) {where}")
-    default_root = stores.get(compute.datastore).host_root(ws.root)
+    compute_ds = stores.get(compute.datastore)
+    default_root = compute_ds.host_root(ws.root)
     if default_root is not None:
         problems.append(f"the compute's datastore '{compute.datastore}' (where default outputs and the job's "
                         f"artifacts go) is a folder on this machine ({default_root})")
+    elif near := _near(compute_ds):
+        problems.append(f"the compute's datastore '{compute.datastore}' (where default outputs and the job's "
+                        f"artifacts go) is {near}")
     if problems:
         raise SpecError(f"the nodes of Ray compute '{compute.name}' cannot reach this machine's files: "
                         + "; ".join(problems), field="compute",
@@ -87,9 +96,35 @@ def _local(ws: Workspace, stores: DatastoreStore, uri: str) -> str | None:
     if isinstance(ref, DatastorePath):  # a local one, or an fsspec one over file:// (``host_root``)
         ds = stores.get(ref.datastore)
         host = ds.host_root(ws.root)
-        return f"is on the datastore '{ds.name}', a folder on this machine ({host})" if host else None
-    if isinstance(ref, FsspecUrl) and ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS:
+        if host:
+            return f"is on the datastore '{ds.name}', a folder on this machine ({host})"
+        return f"is on the datastore '{ds.name}', {near}" if (near := _near(ds)) else None
+    if isinstance(ref, FsspecUrl) and _local_protocol(ref.url):
         return "is on this machine"
+    return None
+
+
+def _near(ds: AnyDatastore) -> str | None:
+    """What makes an fsspec datastore unreachable from a node ("fsspec memory:// (held in this
+    process's memory on this machine)"), or None."""
+    if not isinstance(ds, FsspecDatastore):
+        return None
+    protocol = _local_protocol(ds.url, str(ds.storage_options.get("target_protocol") or ""))
+    if protocol is None:
+        return None
+    return f"fsspec {protocol}:// ({({**PROCESS_LOCAL, **MACHINE_LOCAL})[protocol]} on this machine)"
+
+
+def _local_protocol(url: str, *more: str) -> str | None:
+    """The first link of a (chained) fsspec URL whose protocol keeps its data in this process or on this
+    machine; a link without ``://`` names its protocol alone (``simplecache::``), a path is ``file``."""
+    for link in (*url.split("::"), *more):
+        if not link:
+            continue
+        protocol = link.split("://", 1)[0].lower() if "://" in link else \
+            ("file" if link.startswith(("/", ".", "~")) else link.lower())
+        if protocol in PROCESS_LOCAL or protocol in MACHINE_LOCAL:
+            return protocol
     return None
 
 

@@ -5,7 +5,9 @@ The kinds themselves (``local``, ``azure_blob`` / ``azure_data_lake_gen2``, ``fs
 credentials and the environment a ``direct`` job gets are in ``runner.workspace.datastore_kinds``; their names
 are re-exported here.
 
-Secrets (``SecretStr``) never appear in reprs, logs or ``public_dict()``.
+Secrets (``SecretStr``) never appear in reprs, logs or ``public_dict()``; which fsspec options are
+secrets, and the masking of rows an older runner saved in plain text, are
+``runner.workspace.datastore_secrets``'s.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from pydantic import ValidationError
 from runner.errors import ResolveError, SpecError
 from runner.spec.validation import RUNNER_ERROR
 from runner.spec.yamlio import load_yaml
-from runner.uris import without_password
 from runner.workspace.datastore_kinds import (
     DATASTORE_TYPES,
     AnyDatastore,
@@ -35,6 +36,7 @@ from runner.workspace.datastore_kinds import (
     LocalDatastore,
     datastore_from_dict,
 )
+from runner.workspace.datastore_secrets import REDACTED, masked
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 
 if TYPE_CHECKING:
@@ -43,14 +45,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DATASTORE_TYPES", "REDACTED", "AnyDatastore", "AzureCredentials", "AzureDatastore", "Datastore",
     "DatastoreBase", "DatastoreStore", "FsspecDatastore", "LocalDatastore", "credential_kind",
-    "datastore_from_dict", "join_under_root", "load_datastore", "public_dict", "secret_dict",
+    "datastore_from_dict", "join_under_root", "load_datastore", "masked", "public_dict", "secret_dict",
     "validation_to_spec_error",
 ]
 
 logger = logging.getLogger(__name__)
-
-REDACTED = "***"
-
 
 def secret_dict(ds: AnyDatastore) -> dict[str, Any]:
     """The full config, secrets included (only for the owner-only secrets file)."""
@@ -84,19 +83,6 @@ def public_dict(ds: AnyDatastore) -> dict[str, Any]:
     return data
 
 
-def masked(value: Any, *, secret: bool = False) -> Any:
-    """``value`` (storage options: mappings, lists, strings) with every value under a secret-looking key
-    replaced by ``***``, at any depth (``client_kwargs: {headers: {Authorization: ...}}``), and the
-    password of any URL in a string (``user:***@host``)."""
-    if isinstance(value, dict):
-        return {k: masked(v, secret=secret or _looks_secret(str(k))) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [masked(v, secret=secret) for v in value]
-    if secret and value is not None and not isinstance(value, bool):
-        return REDACTED
-    return without_password(value) if isinstance(value, str) else value
-
-
 def credential_kind(ds: AnyDatastore) -> str:
     if isinstance(ds, LocalDatastore):
         return "none"
@@ -112,18 +98,6 @@ def credential_kind(ds: AnyDatastore) -> str:
     if creds.client_id:
         return "service_principal"
     return "default_azure_credential"
-
-
-# parts of the names of storage options (and headers) that hold secrets: account_key, api_key, secret,
-# client_secret, token, password, passwd, passphrase, credential(s), connection_string, sas, sig(nature),
-# Authorization / Proxy-Authorization / X-Auth-Token, Cookie, private_key, session
-_SECRET_WORDS = ("key", "secret", "token", "passw", "passphrase", "credential", "connection", "sas", "sig",
-                 "auth", "cookie", "private", "session")
-
-
-def _looks_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(w in lowered for w in _SECRET_WORDS)
 
 
 def join_under_root(root: str, relative: str, *, datastore: str) -> str:

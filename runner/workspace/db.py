@@ -1,6 +1,5 @@
 """The workspace: a directory with a SQLite database (models, data assets, jobs, datastores, environments)
-and the
-default local datastore ``workspaceblobstore``.
+and the default local datastore ``workspaceblobstore`` (which directory: ``runner.workspace.location``).
 
 Layout::
 
@@ -10,7 +9,8 @@ Layout::
     <ws>/jobs/<job-name>/                   per-job directory
     <ws>/cache/                             download content cache
     <ws>/staging/                           output data kept when an upload failed
-    <ws>/secrets/                           datastore credentials, one 0600 file each
+    <ws>/secrets/                           datastore credentials, one 0600 file each (never in the
+                                            database: ``runner.workspace.datastore_secrets``)
     <ws>/components/<name>/<version>/code/  a registered component's code snapshot (immutable)
 
 Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
@@ -49,9 +49,11 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runner.errors import JobError, ResolveError, SpecError, StorageError
+from runner.errors import JobError, ResolveError, StorageError
 from runner.workspace import lineage
+from runner.workspace.datastore_secrets import mask_old_rows
 from runner.workspace.jobdir import JobDir
+from runner.workspace.location import chosen_workspace_dir
 from runner.workspace.paging import Page, window
 from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
 from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
@@ -59,33 +61,11 @@ from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATASTORE = "workspaceblobstore"
-WORKSPACE_ENV = "RUNNER_WORKSPACE"
 BUSY_TIMEOUT_MS = 60_000
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def default_workspace_dir() -> Path:
-    """``$XDG_DATA_HOME/runner`` or ``~/.local/share/runner``."""
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "runner"
-
-
-def chosen_workspace_dir(root: str | Path | None) -> str | Path:
-    """``root``, else ``RUNNER_WORKSPACE``, else the default; an explicitly empty one is an error (it
-    used to mean the default workspace, silently)."""
-    if root is not None and not str(root).strip():
-        raise SpecError("the workspace directory given is empty", field="workspace_dir",
-                        hint="give a workspace directory, or leave it out for the default "
-                             f"({default_workspace_dir()})")
-    if root is not None:
-        return root
-    env = os.environ.get(WORKSPACE_ENV)
-    if env is not None and not env.strip():
-        raise SpecError(f"{WORKSPACE_ENV} is set but empty",
-                        hint=f"set {WORKSPACE_ENV} to a workspace directory, or unset it "
-                             f"(`unset {WORKSPACE_ENV}`) for the default ({default_workspace_dir()})")
-    return env or default_workspace_dir()
 
 
 class JobStatus(StrEnum):
@@ -207,6 +187,7 @@ class Workspace:
                 conn.executescript(VIEWS)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._ensure_default_datastore()
+            mask_old_rows(conn, self.secrets_dir)  # rows an older runner saved with secrets in them
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StorageError(f"cannot use workspace directory {self.root}: {no_space(self.root)}",

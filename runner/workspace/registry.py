@@ -13,6 +13,10 @@ Rules (``az ml model create`` / ``az ml data create``):
   ``uri_file`` a file, ``uri_folder`` a folder, ``mltable`` a folder with an ``MLTable`` file. Like
   Azure, a data asset's remote path is not read when it is registered (only local paths are checked).
 
+From a folder on this machine, files, folders and links to files are copied; a link to a folder, a
+dangling link, a FIFO or a device is one error naming it, and nothing of the workspace's secrets or
+database is copied, checked on what the copy opens (``runner.workspace.private_sources``).
+
 Data is written before the row that points at it is committed: a copy goes to a temporary location
 first and is moved to its versioned place inside the transaction that inserts the row. On a folder on
 this machine (a ``local`` datastore, an ``fsspec`` one over ``file://``) the copy, the move, the removal
@@ -42,10 +46,11 @@ from runner.workspace.assets import AssetStore, E
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 from runner.workspace.models import ModelStore
-from runner.workspace.private_sources import refuse_private_source
+from runner.workspace.private_sources import LocalSource, refuse_private_source
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.transfers import (
+    SourceFiles,
     copy_into_host,
     copy_tree,
     fetch,
@@ -94,7 +99,8 @@ class AssetRegistry(AssetStore[E]):
             self._refuse_existing(self.key(asset.name), asset.version)
         ref = parse_path(asset.path, field="path")
         source = self._source(asset, ref)
-        refuse_private_source(self.workspace, source, noun=self.table.schema.noun)
+        refuse_private_source(self.workspace, source, noun=self.table.schema.noun,
+                              copied=isinstance(ref, LocalPath))
         self.check_source(asset, source)
         if isinstance(ref, LocalPath):
             return self._create_copied(asset, source)
@@ -142,8 +148,10 @@ class AssetRegistry(AssetStore[E]):
         staged = _Staged(fs, root, self.table.upload_folder, f".incoming-{uuid.uuid4().hex}",
                          source.local_path.name, datastore, host=Path(host) if host is not None else None)
         try:  # a copy that fails halfway (a full disk, Ctrl-C, a link) leaves nothing behind either
-            staged.copy_from(source, what=f"copying {self.table.schema.noun} '{self.key(asset.name)}' from "
-                                          f"{source.local_path} into datastore '{datastore}'")
+            # read again as the check read it, each file checked as it is opened: nothing swapped in since
+            files = LocalSource(self.workspace, source, noun=self.table.schema.noun).files()
+            staged.copy_from(source, files, what=f"copying {self.table.schema.noun} '{self.key(asset.name)}' "
+                                                 f"from {source.local_path} into datastore '{datastore}'")
             return self._insert(asset, job_name=asset.job_name, copy_from=staged)
         finally:
             staged.discard()
@@ -228,12 +236,12 @@ class _Staged:
     def staging(self) -> str:
         return f"{self.root}/{self.folder}/{self.token}"
 
-    def copy_from(self, source: ResolvedPath, *, what: str) -> None:
+    def copy_from(self, source: ResolvedPath, files: SourceFiles, *, what: str) -> None:
         if self.host is not None:
             copy_into_host(source.fs, source.path, self.host, f"{self.folder}/{self.token}/{self.basename}",
-                           what=what)
+                           what=what, files=files)
         else:
-            copy_tree(source.fs, source.path, self.fs, f"{self.staging}/{self.basename}")
+            copy_tree(source.fs, source.path, self.fs, f"{self.staging}/{self.basename}", files=files)
 
     def move_into_place(self, name: str, version: str, noun: str) -> str:
         """A rename on this machine; a server-side copy per file on object stores (no folder rename)."""

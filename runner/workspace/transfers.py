@@ -23,9 +23,9 @@ import hashlib
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
@@ -50,6 +50,9 @@ from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
 CHUNK = 8 * 1024 * 1024
 FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties the download cache), "
                    "then retry")
+# a source's files, each opened when it is its turn: (its path below the source, "" for a file source;
+# a reader; its mode), as ``runner.workspace.private_sources.LocalSource.files`` gives them
+SourceFiles = Iterable[tuple[str, BinaryIO, int]]
 LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
              "then run the same command again")
 
@@ -178,23 +181,35 @@ def _pairs(src_fs: AbstractFileSystem, src: str, dst: str) -> list[tuple[str, st
     return pairs
 
 
-def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> int:
-    """Stream a file or folder from one filesystem to another in 8 MiB chunks; returns bytes copied."""
+def _opened(src_fs: AbstractFileSystem, src: str) -> Iterator[tuple[str, BinaryIO, int]]:
+    """``SourceFiles`` of ``src`` on ``src_fs`` (each opened when it is its turn)."""
+    local = isinstance(src_fs, LocalFileSystem)
+    for src_file, rel in _pairs(src_fs, src, ""):
+        with src_fs.open(src_file, "rb") as reader:
+            yield rel.lstrip("/"), reader, os.stat(src_file).st_mode if local else 0o666
+
+
+def copy_tree(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str, *,
+              files: SourceFiles | None = None) -> int:
+    """Stream a file or folder from one filesystem to another in 8 MiB chunks; returns bytes copied.
+    ``files``: the source's files already opened, read instead of listing ``src_fs``."""
     try:
-        pairs = _pairs(src_fs, src, dst)
-        if not pairs:
-            dst_fs.makedirs(dst, exist_ok=True)
+        copied = 0
         total = 0
-        for src_file, dst_file in pairs:
+        for rel, reader, _mode in files if files is not None else _opened(src_fs, src):
+            dst_file = f"{dst}/{rel}" if rel else dst
             parent = dst_file.rsplit("/", 1)[0]
             if parent:
                 dst_fs.makedirs(parent, exist_ok=True)
-            with src_fs.open(src_file, "rb") as reader, dst_fs.open(dst_file, "wb") as writer:
+            with dst_fs.open(dst_file, "wb") as writer:
                 while chunk := reader.read(CHUNK):
                     writer.write(chunk)
                     total += len(chunk)
+            copied += 1
+        if not copied:
+            dst_fs.makedirs(dst, exist_ok=True)
         return total
-    except StorageError:
+    except RunnerError:  # a refusal of the source's (``files``), a special file
         raise
     except OSError as exc:
         if is_no_space(exc):
@@ -216,22 +231,20 @@ def _no_link_followed(what: str) -> Iterator[None]:
         raise
 
 
-def copy_into_host(src_fs: AbstractFileSystem, src: str, anchor: Path, rel: str, *, what: str) -> int:
+def copy_into_host(src_fs: AbstractFileSystem, src: str, anchor: Path, rel: str, *, what: str,
+                   files: SourceFiles | None = None) -> int:
     """``copy_tree`` to ``anchor/rel`` on this machine (``anchor``: a datastore's root, the runner's own),
     no link below ``anchor`` followed: each folder is opened (made) relative to its parent without
-    following one, each file made new (``O_EXCL | O_NOFOLLOW``). A link on the way: ``StorageError``."""
-    total = 0
+    following one, each file made new (``O_EXCL | O_NOFOLLOW``). A link on the way: ``StorageError``.
+    ``files``: the source's files already opened, read instead of listing ``src_fs``."""
+    total = copied = 0
     with _no_link_followed(what), NoFollowFolders(anchor) as tree:
-        pairs = _pairs(src_fs, src, rel)
-        if not pairs:
-            tree.folder(rel)
-        for src_file, target in pairs:
-            parent, _, name = target.rpartition("/")
-            local = isinstance(src_fs, LocalFileSystem)  # a copy is never more readable than its source
-            fd = os.open(name, NEW_FILE, 0o666 & (os.stat(src_file).st_mode if local else 0o666),
-                         dir_fd=tree.folder(parent))
+        for below, reader, mode in files if files is not None else _opened(src_fs, src):
+            parent, _, name = (f"{rel}/{below}" if below else rel).rpartition("/")
+            # a copy is never more readable than its source
+            fd = os.open(name, NEW_FILE, 0o666 & mode, dir_fd=tree.folder(parent))
             try:
-                with src_fs.open(src_file, "rb") as reader, open(fd, "wb") as writer:
+                with open(fd, "wb") as writer:
                     while chunk := reader.read(CHUNK):
                         writer.write(chunk)
                         total += len(chunk)
@@ -239,6 +252,9 @@ def copy_into_host(src_fs: AbstractFileSystem, src: str, anchor: Path, rel: str,
                 if is_no_space(exc):
                     raise no_space_error(exc, what, anchor / rel) from exc
                 raise
+            copied += 1
+        if not copied:
+            tree.folder(rel)
     return total
 
 
