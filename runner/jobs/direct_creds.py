@@ -3,12 +3,17 @@ only (``AzureDatastore.direct_env``), read-only unless a direct output of the jo
 direct binding on one datastore gets the same credentials, so the variables adlfs reads by itself
 agree (``runner.plan.direct_env``). The container a direct output writes to must hold no registered
 asset version (``runner.workspace.protect``): nothing else keeps those credentials away from it.
+
+A SAS expires ``sas_validity`` after it is made, and ``limits.timeout`` counts from the container's start:
+the credentials are checked when the job is resolved (a refusal fails it before anything is fetched) but
+made when the job first reads them (``DirectCredentials``), which ``runner.jobs.materialize`` does once
+every other input is materialized, however long that took, just before the container starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from runner.modes import Mode
 from runner.plan.types import Binding
@@ -19,8 +24,8 @@ Resolved = Mapping[str, ResolvedPath]
 Pair = tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]  # the inputs and the outputs
 
 MAX_SAS_S = 7 * 24 * 3600  # a job without limits.timeout: as long as a job may reasonably run
-# after limits.timeout: the inputs materialized before the command starts (the timeout counts from its
-# start), the image pulled or built, and clock skew between this machine and the storage service
+# after limits.timeout (from the moment the SAS is made, once the inputs are materialized): the outputs
+# entered and the container made, and clock skew between this machine and the storage service
 SAS_MARGIN_S = 3600
 
 
@@ -28,6 +33,32 @@ def sas_validity(timeout_s: float | None) -> float:
     """How long (s) the SAS a job's direct bindings get stays valid: ``SAS_MARGIN_S`` after the job's
     ``limits.timeout`` (``timeout_s``), at most ``MAX_SAS_S``, which a job without a timeout gets."""
     return MAX_SAS_S if not timeout_s else min(MAX_SAS_S, timeout_s + SAS_MARGIN_S)
+
+
+class DirectCredentials(Mapping[str, str]):
+    """A datastore's credentials for a job's direct bindings, made (``make``) when first read: a SAS
+    then counts from the end of the materialization, not from when the job was resolved. Never shown."""
+
+    def __init__(self, make: Callable[[], dict[str, str]]) -> None:
+        self._make: Callable[[], dict[str, str]] | None = make
+        self._made: dict[str, str] = {}
+
+    def _env(self) -> dict[str, str]:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        return self._made
+
+    def __getitem__(self, key: str) -> str:
+        return self._env()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env())
+
+    def __len__(self) -> int:
+        return len(self._env())
+
+    def __repr__(self) -> str:
+        return "DirectCredentials(<secret>)"
 
 
 def written_datastores(outputs: tuple[Binding, ...], resolved: Resolved) -> set[str]:
@@ -39,19 +70,21 @@ def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding,
                             resolved_out: Resolved, datastores: DatastoreStore, *,
                             timeout_s: float | None = None) -> Pair:
     """``resolved_in``/``resolved_out`` with each direct binding's ``env`` replaced by its datastore's
-    direct credentials (one set per datastore; a SAS made here expires ``sas_validity(timeout_s)`` from
-    now, ``timeout_s`` being the job's ``limits.timeout``). Raises ``StorageError`` for a datastore only
-    read whose credentials cannot be narrowed to reading."""
+    direct credentials (one ``DirectCredentials`` per datastore: a SAS expires ``sas_validity(timeout_s)``
+    after the job first reads it, ``timeout_s`` being the job's ``limits.timeout``). Raises
+    ``StorageError`` now for a datastore only read whose credentials cannot be narrowed to reading."""
     valid_s = sas_validity(timeout_s)
     writes = written_datastores(outputs, resolved_out)
-    creds: dict[str, dict[str, str]] = {}
+    creds: dict[str, DirectCredentials] = {}
 
     def narrowed(found: ResolvedPath) -> ResolvedPath:
         name = found.datastore
         if name is None:
             return found
         if name not in creds:
-            creds[name] = datastores.get(name).direct_env(write=name in writes, valid_s=valid_s)
+            datastore, write = datastores.get(name), name in writes
+            datastore.direct_env(write=write, valid_s=valid_s)  # a refusal fails the job before any fetch
+            creds[name] = DirectCredentials(lambda: datastore.direct_env(write=write, valid_s=valid_s))
         return dataclasses.replace(found, env=creds[name])
 
     def apply(bindings: tuple[Binding, ...], resolved: Resolved) -> dict[str, ResolvedPath]:

@@ -8,9 +8,15 @@ upload does not keep the others from being finalized) and can keep staged data w
 each output's data stayed).
 
 The job's ``artifacts`` on a local default datastore are written in place (nothing to stage or move)
-unless the run may have to hold them back (``OutputSet(stage_artifacts=True)``, which the run asks for
-with ``--no-upload-on-failure``): then they are staged like any ``upload`` output and moved into place
-only when the job completes.
+by a command on the host, which runs as runner's user. A container's user may be anyone, so the folder
+it writes must be writable by every user (``make_writable``): the artifacts are then staged like any
+``upload`` output, in the job's owner-only folder, and moved into place when the job ends, never opened
+to others in the datastore (a workspace its user made beforehand keeps its own mode: it may be 0755).
+So are they when the run may have to hold them back (``OutputSet(stage_artifacts=True)``, which the run
+asks for with ``--no-upload-on-failure``): then only when the job completes.
+
+Direct inputs are materialized last: their credentials are made when read (``DirectCredentials``), so a
+SAS counts from the end of the other inputs' downloads.
 """
 
 from __future__ import annotations
@@ -103,6 +109,7 @@ class Materializations:
     _direct_keys: set[str] = field(default_factory=set, repr=False)
     # a container's binds of folders on a local datastore are pinned (``mounts.pin``); None: by path
     pins: PinSet | None = field(default=None, repr=False)
+    in_container: bool = False  # the command runs in a container, as a user runner does not choose
 
     def add(self, binding: Binding, done: Materialized, *, within: Path | None = None,
             target: Target | None = None) -> None:
@@ -152,7 +159,7 @@ class Materializations:
 def materializations(stack: ExitStack, job_name: str, *, pin: bool) -> Materializations:
     """An empty ``Materializations``; with ``pin`` (a container's binds) its pins are released when
     ``stack`` closes, after everything entered on it later (the container's removal included)."""
-    return Materializations(pins=stack.enter_context(PinSet(job_name)) if pin else None)
+    return Materializations(pins=stack.enter_context(PinSet(job_name)) if pin else None, in_container=pin)
 
 
 def workdir_for(binding: Binding, job_dir: JobDir) -> Path:
@@ -167,8 +174,9 @@ def materialize_inputs(stack: ExitStack, bindings: tuple[Binding, ...],
                        read_only_binds: bool = True) -> None:
     """Materialize every input on ``stack``. A backend without ``read_only_binds`` (a host process)
     gets a read-only view of data that is not the job's own (a registered model's folder, a cache
-    entry, a local datastore path), never the path itself."""
-    for binding in bindings:
+    entry, a local datastore path), never the path itself. Direct inputs go last: their credentials are
+    made when read, so that a SAS counts from the end of the other inputs' downloads."""
+    for binding in sorted(bindings, key=lambda b: b.mode is Mode.DIRECT):
         with translated(f"input '{binding.name}' ({binding.mode.value} of {binding.uri})"):
             strategy = input_strategy(binding.mode, cache_root, quiet=quiet)
             workdir = workdir_for(binding, job_dir)
@@ -268,20 +276,24 @@ class OutputSet:
 
     def enter(self, bindings: tuple[Binding, ...], resolved: Mapping[str, ResolvedPath], job_dir: JobDir,
               out: Materializations) -> None:
+        job_dir.make_private()  # what is made writable by every user below it, whatever its mode was
         for binding in bindings:
-            entered = self._materialize(binding, to_target(resolved[binding.name], binding), job_dir)
+            entered = self._materialize(binding, to_target(resolved[binding.name], binding), job_dir,
+                                        in_container=out.in_container)
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
                 done = entered.manager.__enter__()
             self._entered.append(entered)
-            if done.host_path is not None and (entered.staged is not None or entered.target is None):
-                make_writable(done.host_path)  # a staging folder, or the artifacts written in place
+            if done.host_path is not None and entered.staged is not None:
+                make_writable(done.host_path)  # a staging folder, in the owner-only job folder
             direct = entered.target if binding.mode is Mode.DIRECT and entered.target is not None and \
                 entered.target.local_path is not None else None
             with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
                 out.add(binding, done, target=direct)
 
-    def _materialize(self, binding: Binding, target: Target, job_dir: JobDir) -> _Entered:
-        if binding.name == ARTIFACTS and target.local_path is not None and not self.stage_artifacts:
+    def _materialize(self, binding: Binding, target: Target, job_dir: JobDir, *, in_container: bool
+                     ) -> _Entered:
+        if binding.name == ARTIFACTS and target.local_path is not None and not (
+                self.stage_artifacts or in_container):
             return _Entered(binding, _written_in_place(target), None)
         workdir = workdir_for(binding, job_dir)
         return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),

@@ -13,9 +13,11 @@
         mlruns/                the job's MLflow file store
 
 A container may run as another user than the runner (``--user`` in ``resources.docker_args``, an image's
-``USER``): the folders a job writes (``code/`` and its ``outputs/``, ``logs/``, an output's staging) are
-made writable by every user (``make_writable``), and the job's folder above them owner-only, so that no
-other user of the host reaches them (the container's binds do not go through it).
+``USER``): the folders a job writes (``code/`` and its ``outputs/``, ``logs/``, an output's staging, the
+artifacts' staging) are made writable by every user (``make_writable``), and the job's folder above them
+owner-only whatever its mode was (``make_private``), so that no other user of the host reaches them (the
+container's binds do not go through it). No folder outside it is made writable by every user: a
+workspace its user made beforehand keeps its mode (0755, say), and the datastore folders in it with it.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ class JobDir:
                         path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o666)
 
     def make_private(self) -> None:
-        """The job's folder: owner-only (what is under it may be writable by every user)."""
+        """The job's folder, made when missing: owner-only (what is under it may be writable by anyone)."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.root.chmod(0o700)
 
 

@@ -1,6 +1,8 @@
 """A container that runs as another user than root (``--user`` in ``resources.docker_args``, or an image's
 ``USER``) writes its outputs (upload, rw_mount on a local and on an Azure datastore), ``./outputs``,
-``./logs`` and its working directory, and every file arrives; the job's folder stays owner-only."""
+``./logs``, its working directory and its MLflow artifacts, and every file arrives; the job's folder stays
+owner-only, and in a workspace its user made beforehand (0755, not runner's 0700) no other user of the host
+can write into any folder of it."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ pytestmark = [pytest.mark.docker]
 COMMAND = ("id -u > ./whoami && echo up > ${{outputs.up}}/f.txt && mkdir ${{outputs.up}}/sub && "
            "echo deep > ${{outputs.up}}/sub/g.txt && echo rw > ${{outputs.rw}}/r.txt && "
            "echo out > ./outputs/h.txt && echo log > ./logs/l.txt && "
+           "mkdir -p /mnt/runner/artifacts/model && echo art > /mnt/runner/artifacts/model/m.txt && "
            "echo '1 0.5 0' > ${MLFLOW_TRACKING_URI#file://}/0/${MLFLOW_RUN_ID}/metrics/loss")
 
 
@@ -46,10 +49,32 @@ def _check_outputs(ws: Path, name: str, uid: str, *, local_rw: bool = True) -> N
     artifacts = datastore_file(ws, f"ExperimentRun/dcid.{name}")
     assert (artifacts / "outputs" / "h.txt").read_text() == "out\n"
     assert (artifacts / "logs" / "l.txt").read_text() == "log\n"
+    assert (artifacts / "model" / "m.txt").read_text() == "art\n"  # MLflow's artifact location
     job_root = ws / "jobs" / name
     assert (job_root / "code" / "whoami").read_text().strip() == uid
     assert (job_root / "mlruns" / "0" / name / "metrics" / "loss").read_text() == "1 0.5 0\n"
     assert stat.S_IMODE(job_root.stat().st_mode) == 0o700  # no other host user reaches its folders
+    assert stat.S_IMODE(ws.stat().st_mode) == 0o755 and _writable_by_others(ws) == []
+
+
+def _writable_by_others(ws: Path) -> list[Path]:
+    """The folders under ``ws`` another user of the host could write into: writable by every user, and
+    every folder on the way (``ws`` included) searchable by every user. Links are not followed."""
+    found: list[Path] = []
+    pending = [ws] if ws.stat().st_mode & stat.S_IXOTH else []
+    while pending:
+        folder = pending.pop()
+        if folder.stat().st_mode & stat.S_IWOTH:
+            found.append(folder)
+        pending += [child for child in folder.iterdir()
+                    if stat.S_ISDIR((info := child.lstat()).st_mode) and info.st_mode & stat.S_IXOTH]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def premade_workspace(workspace_dir: Path) -> None:
+    """The workspace its user made beforehand, with the usual umask: it keeps 0755 (runner makes 0700)."""
+    workspace_dir.chmod(0o755)
 
 
 @pytest.fixture
