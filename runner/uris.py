@@ -9,6 +9,9 @@
 | ``runs:/<run-id>/<p>``                                           | ``JobOutputPath`` (artifacts) |
 | ``azureml:<name>:<version>``, ``azureml:<name>@latest``          | ``ModelRef``             |
 | ``azureml://registries/<reg>/models/<name>/versions/<v>``         | ``ModelRef`` (registry)  |
+| ``azureml://registries/<reg>/data/<name>/versions/<v>``           | ``ModelRef`` (registry)  |
+| ``azureml:/subscriptions/../workspaces/../data/<name>/versions/<v>``, likewise models/ | ``ModelRef`` |
+| ``azureml://locations/<loc>/workspaces/<id>/data/<name>/versions/<v>``, likewise models/ | ``ModelRef`` |
 | ``wasbs://<container>@<account>.blob.core.windows.net/<p>``      | ``StorageUrl``           |
 | ``wasb://<container>@<account>.blob.core.windows.net/<p>``       | ``StorageUrl``           |
 | ``https://<account>.blob.core.windows.net/<container>/<p>``      | ``StorageUrl``           |
@@ -18,7 +21,9 @@
 | ``abfs://<container>/<p>``, ``az://``, ``s3://``, ``memory://`` ... | ``FsspecUrl``          |
 
 ``ModelRef`` is the parsed ``azureml:<name>:<version>`` of a model or a data asset alike: the input's
-type decides which registry it names. A ``StorageUrl`` is one of the forms Azure accepts for a blob or
+type decides which registry it names. Azure's long asset IDs (ARM IDs, ``azureml://locations/...``) name
+this workspace's ``<name>:<version>``: their subscription, group and workspace parts are ignored, as in
+the long datastore form. A ``StorageUrl`` is one of the forms Azure accepts for a blob or
 Data Lake path; resolution maps it to the registered datastore of the same account and container.
 """
 
@@ -66,10 +71,11 @@ class ModelRef:
     version: str | None = None  # None with label "latest"
     label: str | None = None
     registry: str | None = None
+    segment: str = "models"  # a registry's: azureml://registries/<r>/<segment>/... (models or data)
 
     def __str__(self) -> str:
         if self.registry:
-            return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
+            return f"azureml://registries/{self.registry}/{self.segment}/{self.name}/versions/{self.version}"
         if self.label:
             return f"azureml:{self.name}@{self.label}"
         return f"azureml:{self.name}:{self.version}" if self.version else f"azureml:{self.name}"
@@ -121,8 +127,14 @@ _DATASTORE = re.compile(
     rf"datastores/(?P<ds>{_NAME})/paths/?(?P<path>.*)$")
 _JOB = re.compile(rf"^azureml://jobs/(?P<job>{_NAME})/outputs/(?P<out>{_NAME})(?:/paths/?(?P<path>.*))?/?$")
 _RUNS = re.compile(rf"^runs:/(?P<job>{_NAME})(?:/(?P<path>.*))?$")
-_REG_MODEL = re.compile(
-    rf"^azureml://registries/(?P<reg>{_NAME})/models/(?P<name>{_NAME})/versions/(?P<ver>{_NAME})$")
+_REG_MODEL = re.compile(rf"^azureml://registries/(?P<reg>{_NAME})/(?P<segment>models|data)/(?P<name>{_NAME})"
+                        rf"/versions/(?P<ver>{_NAME})$")
+# an asset's ARM ID (azureml:/subscriptions/...) or its azureml://locations/... form: this workspace's
+_ASSET_ID = re.compile(
+    rf"^(?:azureml:/subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/[^/]+/)?workspaces/[^/]+"
+    rf"|azureml://locations/[^/]+/workspaces/[^/]+)/(?:data|datasets|models)/(?P<name>{_NAME})"
+    rf"/versions/(?P<ver>{_NAME})$")
+_ASSET_ID_FORMS = ("azureml:/subscriptions/", "azureml://locations/", "azureml://registries/")
 _REG_ENV = re.compile(
     rf"^azureml://registries/(?P<reg>{_NAME})/environments/(?P<name>{_NAME})"
     rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
@@ -147,7 +159,8 @@ _PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
     "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
-    "azureml://registries/<reg>/models/<name>/versions/<v>, a storage URL (wasbs://, https://<account>"
+    "azureml://registries/<reg>/models/<name>/versions/<v>, "
+    "azureml://registries/<reg>/data/<name>/versions/<v>, a storage URL (wasbs://, https://<account>"
     ".blob.core.windows.net/..., abfss://) or an fsspec URL (abfs://, s3://, file://)")
 
 
@@ -231,7 +244,17 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
     if m := _RUNS.match(value):
         return JobOutputPath(m["job"], ARTIFACTS, _clean(m["path"]))
     if m := _REG_MODEL.match(value):
-        return ModelRef(m["name"], version=m["ver"], registry=m["reg"])
+        return ModelRef(m["name"], version=m["ver"], registry=m["reg"], segment=m["segment"])
+    if m := _ASSET_ID.match(value):
+        return ModelRef(m["name"], version=m["ver"])
+    if value.startswith(_ASSET_ID_FORMS):
+        raise SpecError(f"'{value}' is not a data or model asset ID", field=field,
+                        hint="an asset ID names one version of a data asset or model: azureml:/subscriptions/"
+                             "<s>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/"
+                             "<w>/{data|models}/<name>/versions/<v> (this workspace's <name>:<v>), "
+                             "azureml://locations/<loc>/workspaces/<id>/{data|models}/<name>/versions/<v> or "
+                             "azureml://registries/<reg>/{data|models}/<name>/versions/<v>; or write "
+                             "azureml:<name>:<version> or azureml:<name>@latest")
     if m := _SHORT.match(value):
         if m["label"] and m["label"] != "latest":
             raise SpecError(f"unknown label '{m['label']}' in '{value}'", field=field,

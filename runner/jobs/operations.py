@@ -5,6 +5,7 @@
     record = ops.create_or_update(spec, stream=True, echo=sys.stdout.buffer.write)   # foreground
     ops.stream(name); ops.get(name); ops.list(); ops.cancel(name)   # or begin_cancel(name).result()
     ops.download(name, download_path="out", output_name="model")   # or all=True
+    ops.validate(spec).passed                      # job validate's checks; nothing is submitted
 
 Submission (``runner.jobs.submit``) plans the job, snapshots its code and records it as Queued; the run
 (``runner.jobs.run``) takes it to a terminal status, here with ``stream`` or in a background worker
@@ -21,10 +22,11 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import JobError, JobFailedError
+from runner.errors import JobError, JobFailedError, RunnerError
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs
 from runner.jobs.job import Job, as_job
@@ -39,11 +41,13 @@ from runner.jobs.recovery import (
 )
 from runner.jobs.run import run_job
 from runner.jobs.spawn import spawn_worker
-from runner.jobs.submit import submit_job
+from runner.jobs.submit import check_submission, plan_job, submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
+from runner.plan.types import RunPlan
 from runner.poller import Done
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import check_input_values, spec_with
+from runner.spec.names import check_job_name, generate_job_name
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.paging import Page
@@ -52,6 +56,18 @@ log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.25
 CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What ``JobOperations.validate`` found, as azure.ai.ml's: ``passed``, ``error_messages`` (the
+    field, as ``job validate`` names it, -> the message and hint), the ``error`` itself, and the
+    ``plan`` (a ``RunPlan``; for a pipeline, its graph) when it passed."""
+
+    passed: bool
+    error_messages: dict[str, str] = field(default_factory=dict)
+    error: RunnerError | None = None
+    plan: Any = None
 
 
 class JobOperations:
@@ -118,6 +134,35 @@ class JobOperations:
                           reason="canceled (interrupted before the job started)")
             raise
         return as_job(self.workspace.get_job(record.name))
+
+    def validate(self, job: Any, *, raise_on_failure: bool = False, name: str | None = None,
+                 **_: Any) -> ValidationResult:
+        """azure.ai.ml's ``validate``: the checks ``runner job validate`` makes (every path, the
+        environment, the modes, what ``create_or_update`` would refuse before queuing); nothing is
+        submitted, run or written. A failure is returned (``passed`` False), or with
+        ``raise_on_failure`` raised: the error ``runner job validate`` prints."""
+        try:
+            plan = self._validated_plan(job, name=name)
+        except RunnerError as err:
+            if raise_on_failure:
+                raise
+            location = str(err.where) if err.where is not None else None
+            key = err.field or location or "job"
+            return ValidationResult(False, {key: err.render()}, err)
+        return ValidationResult(True, plan=plan)
+
+    def _validated_plan(self, job: Any, *, name: str | None) -> Any:
+        """A command job's plan, checked as ``runner job validate`` checks it."""
+        spec = _as_spec(job)
+        if name is not None:
+            check_job_name(name, "name")
+        check_input_values(spec, spec._doc)
+        compute = choose_compute(self.workspace, spec).compute
+        plan: RunPlan = plan_job(spec, workspace=self.workspace,
+                                 job_name=name or spec.name or generate_job_name(),
+                                 **({"default_datastore": compute.datastore} if compute else {}))
+        check_submission(spec, plan, backend="docker" if compute else None)
+        return plan
 
     def choose_compute(self, spec: CommandJobSpec) -> ComputeChoice:
         """Where ``spec`` runs (a registered Ray compute, or here); its warnings say so."""

@@ -67,6 +67,15 @@ class PipelineJobOperations(JobOperations):
         start_orchestrator(self.workspace, record.name)
         return self.get(record.name)
 
+    def _validated_plan(self, job: Any, *, name: str | None) -> Any:
+        """A pipeline's graph, checked whole as ``create_or_update`` checks it (nothing recorded)."""
+        spec = as_pipeline_spec(job)
+        if spec is None:
+            return super()._validated_plan(job, name=name)
+        from runner.pipelines.submit import plan_pipeline  # start-up cost: not for a command job
+
+        return plan_pipeline(self.workspace, spec, name=name)[0]
+
     def get(self, name: str) -> Job:
         """The job; a pipeline's with ``.jobs``: each step's job (None: it has none), and, once it
         ended, its steps' rows as their records say (``follow_steps``)."""

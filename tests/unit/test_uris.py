@@ -115,3 +115,40 @@ def test_without_query_keeps_everything_but_the_query() -> None:
     assert without_query("see https://a.blob.core.windows.net/c/p?sig=x&se=1 now") == \
         "see https://a.blob.core.windows.net/c/p?<query removed> now"
     assert without_query("./local/what?.csv") == "./local/what?.csv"
+
+
+ARM = "azureml:/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"{ARM}/data/iris/versions/2", ModelRef("iris", version="2")),
+    (f"{ARM}/models/clf/versions/7", ModelRef("clf", version="7")),
+    (f"{ARM.replace('resourceGroups', 'resourcegroups')}/datasets/iris/versions/1",
+     ModelRef("iris", version="1")),
+    ("azureml://locations/westeurope/workspaces/0a1b-2c3d/data/iris/versions/2",
+     ModelRef("iris", version="2")),
+    ("azureml://locations/westeurope/workspaces/0a1b-2c3d/models/clf/versions/3",
+     ModelRef("clf", version="3")),
+])
+def test_asset_ids_are_this_workspaces_asset(text: str, expected: ModelRef) -> None:
+    """Azure's long asset IDs name ``<name>:<version>`` in a workspace; as with the long datastore form,
+    the subscription, group and workspace parts are ignored: it is this workspace's asset."""
+    assert parse_path(text, field="path") == expected
+    assert str(parse_path(text)) == f"azureml:{expected.name}:{expected.version}"
+
+
+def test_a_registry_data_asset_parses_like_a_registry_model() -> None:
+    ref = parse_path("azureml://registries/shared/data/iris/versions/4")
+    assert (ref.name, ref.version, ref.registry) == ("iris", "4", "shared")  # type: ignore[union-attr]
+    assert str(ref) == "azureml://registries/shared/data/iris/versions/4"
+    assert parse_path("azureml://registries/shared/models/m/versions/1") == \
+        ModelRef("m", version="1", registry="shared")
+
+
+@pytest.mark.parametrize("text", [f"{ARM}/environments/e/versions/1", f"{ARM}/data/iris",
+                                  "azureml://locations/l/workspaces/w/data/iris/labels/latest"])
+def test_an_asset_id_of_another_kind_or_without_a_version_is_refused(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="path")
+    assert "is not a data or model asset ID" in info.value.message
+    assert "/{data|models}/<name>/versions/<v>" in (info.value.hint or "")

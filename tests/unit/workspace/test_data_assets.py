@@ -121,6 +121,24 @@ def test_a_registry_data_version_is_not_the_workspace_one_of_the_same_name(ws: W
     assert data.resolver.resolve("azureml:d:1", asset_type="uri_folder").data == ("d", "1")
 
 
+def test_azures_asset_id_forms_name_the_data_or_model_version(ws: Workspace, data: DataRegistry,
+                                                              folder: Path) -> None:
+    """``azureml://registries/<r>/data/...`` is the registry's data version; an ARM ID or an
+    ``azureml://locations/...`` ID is this workspace's version (the input's type says data or model)."""
+    data.create(Data(name="d", path=str(folder)))
+    DataRegistry(ws, registry_name="shared").create(Data(name="d", path=str(folder)))
+    ModelRegistry(ws).create(Model(name="m", path=str(folder)))
+    resolve = data.resolver.resolve
+    assert resolve("azureml://registries/shared/data/d/versions/1", asset_type="uri_folder").data == \
+        ("shared/d", "1")
+    arm = ("azureml:/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
+           "workspaces/w")
+    assert resolve(f"{arm}/data/d/versions/1", asset_type="uri_folder").data == ("d", "1")
+    assert resolve(f"{arm}/models/m/versions/1", asset_type="custom_model").model == ("m", "1")
+    located = "azureml://locations/westeurope/workspaces/0a1b/data/d/versions/1"
+    assert resolve(located, asset_type="uri_folder").data == ("d", "1")
+
+
 def test_job_output_and_datastore_paths_are_referenced_with_lineage(ws: Workspace,
                                                                     data: DataRegistry) -> None:
     out = ws.default_datastore_root / "azureml/j1/feat/part.csv"
