@@ -1,7 +1,10 @@
 """Where a job may not write: a registered asset's files (model and data versions), any datastore's
 registry upload folders (``LocalUpload/``, ``DataUpload/``: a link left there would take a later
-registration's copy wherever it points), another job's outputs, the workspace's own folders. Checked
-when a job is planned, before anything runs, for every output (any mode), and again when it starts.
+registration's copy wherever it points), another job's outputs, the workspace's own state (its secrets,
+database and journals, ``jobs/``, the cache: whatever of it lies outside a datastore inside it), whatever
+datastore holds the workspace (a ``local`` one over $HOME holds the default ~/.local/share/runner), nor
+a folder that holds the workspace. Checked when a job is planned, before anything runs, for every output
+(any mode), and again when it starts.
 And what it may not read: the workspace's secrets and database (``private_read_refusal``), and a host
 folder reached through a link that lies in a local datastore and leads out of it
 (``outbound_read_refusal``: an earlier job's ``direct`` output may have left it there), checked when the
@@ -26,7 +29,7 @@ from collections.abc import Mapping
 from runner.errors import SpecError
 from runner.modes import Mode
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
-from runner.workspace.assets import AssetTable, registered_locations
+from runner.workspace.assets import AssetAt, AssetTable, registered_locations
 from runner.workspace.data_assets import DATA_TABLE
 from runner.workspace.datastores import DatastoreStore, LocalDatastore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
@@ -38,6 +41,9 @@ from runner.workspace.resolved import ResolvedPath
 REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
                 "upload or rw_mount for a container that holds registered versions), and set name/version "
                 "on the output to register a new version")
+WORKSPACE_HINT = ("point the output below a folder that does not hold the workspace and is not inside it "
+                  "(or leave out path: for the job's own default location); to write across the folder that "
+                  "holds it, move the workspace out of it first (RUNNER_WORKSPACE or --workspace)")
 
 # the default datastore's folders of job outputs (Azure's layout): each job writes only its own
 JOB_OUTPUT_FOLDERS = ("azureml", "ExperimentRun")
@@ -51,6 +57,30 @@ def overlaps(a: str, b: str) -> bool:
     return inside(a, b) or inside(b, a)
 
 
+def _how(where: str, there: str) -> str:
+    """How ``where`` overlaps ``there``: it is, lies in or holds it."""
+    where, there = where.rstrip("/"), there.rstrip("/")
+    return "is" if where == there else "lies in" if inside(where, there) else "holds"
+
+
+def workspace_state(workspace: Workspace) -> list[tuple[str, str]]:
+    """(what it is, location) of the workspace's own state no job writes, each as written and where it
+    really is: its secrets, database and journals, jobs' folders, download cache and staging folder."""
+    db = workspace.db_path
+    named = [("secrets, which hold its datastores' credentials", workspace.secrets_dir),
+             *(("database", place) for place in private_places(workspace) if place.name.startswith(db.name)),
+             ("jobs/ (other jobs' folders: their code, logs and outputs)", workspace.jobs_dir),
+             ("download cache", workspace.cache_dir), ("staging folder", workspace.staging_dir)]
+    found = []
+    for what, place in named:
+        for there in {str(place), os.path.realpath(place)}:
+            found.append((what, "file://" + there))
+    return found
+
+
+Refusal = tuple[str, str]  # why the job may not write there, and how to fix it
+
+
 class WriteGuard:
     """Answers "may this job write there?" for one workspace (cheap to build; reads the tables once)."""
 
@@ -59,6 +89,11 @@ class WriteGuard:
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
         self.assets = registered_locations(workspace)
         self.upload_folders = self._upload_folders()
+        self.own = "file://" + os.path.realpath(workspace.root)
+        self.state = workspace_state(workspace)
+        # datastores inside the workspace (its default one): writable below their roots
+        self.inner_roots = [root for root in self.roots.values()
+                            if inside(root, self.own) and root != self.own]
 
     def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:
         """(datastore, table, location) of every datastore's registry upload folders; on the host also
@@ -102,58 +137,102 @@ class WriteGuard:
 
     def refusal(self, output: ResolvedPath, *, job_name: str, mode: Mode | None = None,
                 is_file: bool = False) -> str | None:
-        """Why the job may not write to ``output`` in ``mode`` (None when it may). A ``direct`` output on
-        a remote store gets credentials for its whole container, so no registered version and no other
-        job's outputs may be in that container; a ``direct`` file output on the host is bound as its
-        folder, which is checked as the place written."""
+        """Why the job may not write to ``output`` in ``mode`` (None when it may)."""
+        found = self.explain(output, job_name=job_name, mode=mode, is_file=is_file)
+        return found[0] if found else None
+
+    def explain(self, output: ResolvedPath, *, job_name: str, mode: Mode | None = None,
+                is_file: bool = False) -> Refusal | None:
+        """Why the job may not write to ``output`` in ``mode`` and the hint (None when it may). A
+        ``direct`` output on a remote store gets credentials for its whole container, so no registered
+        version and no other job's outputs may be in that container; a ``direct`` file output on the host
+        is bound as its folder, which is checked as the place written."""
         where = self._physical(output)
         if where is None:
             return None
         if mode is Mode.DIRECT and is_file and where.startswith("file://"):
             folder = posixpath.dirname(where)
-            why = self._refusal_at(folder, f"the folder of '{output.uri}' (a direct file output is bound "
-                                           f"as its folder, {folder.removeprefix('file://')})", job_name)
-            if why:
-                return why
+            found = self._refusal_at(folder, f"the folder of '{output.uri}' (a direct file output is bound "
+                                             f"as its folder, {folder.removeprefix('file://')})", job_name)
+            if found:
+                return found
         if output.local_path is not None:  # as written too: a link there may lead anywhere
             written = "file://" + os.path.normpath(output.local_path)
+            if written != where and (why := self._workspace_refusal(written, f"'{output.uri}'")):
+                return why, WORKSPACE_HINT
             if written != where and (why := self._upload_refusal(written, f"'{output.uri}'")):
-                return why
+                return why, REFUSAL_HINT
         container_wide = mode is Mode.DIRECT and output.local_path is None
         if container_wide and output.datastore in self.roots:
             scope = self.roots[output.datastore]
-            for asset in self.assets:
-                there = self.location(asset.datastore_uri)
-                if there is not None and overlaps(scope, there):
-                    return (f"a direct output gets credentials for the whole container {scope}, which "
-                            f"holds registered {asset.kind} {asset.name}:{asset.version} "
-                            f"({asset.datastore_uri}); registered versions are immutable")
+            if asset := self._registered_at(scope):
+                return (f"a direct output gets credentials for the whole container {scope}, which "
+                        f"holds registered {asset.kind} {asset.name}:{asset.version} "
+                        f"({asset.datastore_uri}); registered versions are immutable", REFUSAL_HINT)
             default_root = self.roots.get(DEFAULT_DATASTORE)
             if default_root and overlaps(scope, default_root):
                 return (f"a direct output gets credentials for the whole container {scope}, which holds "
-                        f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own")
+                        f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own", REFUSAL_HINT)
         return self._refusal_at(where, f"'{output.uri}'", job_name)
 
     def refuse(self, output: ResolvedPath, *, name: str, job_name: str, mode: Mode | None = None,
                is_file: bool = False) -> None:
-        """``refusal`` as one ``SpecError`` naming output ``name`` (field ``outputs.<name>``: a caller that
+        """``explain`` as one ``SpecError`` naming output ``name`` (field ``outputs.<name>``: a caller that
         knows the spec points it at the ``path:`` line)."""
-        if why := self.refusal(output, job_name=job_name, mode=mode, is_file=is_file):
+        if found := self.explain(output, job_name=job_name, mode=mode, is_file=is_file):
+            why, hint = found
             raise SpecError(f"output '{name}' cannot be written there: {why}", field=f"outputs.{name}",
-                            hint=REFUSAL_HINT)
+                            hint=hint)
 
-    def _refusal_at(self, where: str, what: str, job_name: str) -> str | None:
-        """Why nothing of job ``job_name`` may be written at location ``where`` (``what`` names it)."""
+    def _registered_at(self, where: str) -> AssetAt | None:
+        """The registered version stored exactly at ``where``, else the nearest one it holds or lies in."""
+        found = []
         for asset in self.assets:
             there = self.location(asset.datastore_uri)
             if there is not None and overlaps(where, there):
-                return (f"{what} is where registered {asset.kind} {asset.name}:{asset.version} is "
-                        f"stored ({asset.datastore_uri}); registered versions are immutable")
-        own_ws = "file://" + os.path.realpath(self.workspace.root)
-        if inside(own_ws, where):
-            return f"{what} holds the workspace ({self.workspace.root})"
-        if inside(where, own_ws) and not any(inside(where, root) for root in self.roots.values()):
-            return f"{what} is inside the workspace's own folders ({self.workspace.root})"
+                found.append((abs(len(there.rstrip("/")) - len(where.rstrip("/"))), asset))
+        return min(found, key=lambda pair: pair[0])[1] if found else None
+
+    def _workspace_refusal(self, where: str, what: str) -> str | None:
+        """Why nothing may be written at ``where`` (a real location): it holds the workspace, or lies in
+        it outside the datastores inside it, or is, holds or lies in its state. A datastore that holds
+        the workspace (a local one over $HOME) makes no difference."""
+        if inside(self.own, where):
+            return (f"{what} holds the workspace ({self.workspace.root}): the job could reach its secrets, "
+                    "database and other jobs' folders there")
+        if not inside(where, self.own):
+            return None
+        for state, there in self.state:
+            if overlaps(where, there):
+                return (f"{what} {_how(where, there)} {there.removeprefix('file://')}, the workspace's "
+                        f"{state}; only the runner writes there")
+        if any(inside(where, root) for root in self.inner_roots):
+            return None
+        return (f"{what} is inside the workspace's own folders ({self.workspace.root}), in none of its "
+                "datastores; only the runner writes there")
+
+    def _refusal_at(self, where: str, what: str, job_name: str) -> Refusal | None:
+        """Why nothing of job ``job_name`` may be written at location ``where`` (``what`` names it)."""
+        in_workspace = self._workspace_refusal(where, what)
+        if why := self._asset_refusal(where, what):  # named first, as before: the workspace's hint if both
+            return why, WORKSPACE_HINT if in_workspace else REFUSAL_HINT
+        if in_workspace:
+            return in_workspace, WORKSPACE_HINT
+        why = self._job_refusal(where, what, job_name)
+        return (why, REFUSAL_HINT) if why else None
+
+    def _asset_refusal(self, where: str, what: str) -> str | None:
+        """Why not at ``where``: it is, holds or lies in where a registered version is stored."""
+        if asset := self._registered_at(where):
+            there = self.location(asset.datastore_uri) or ""
+            how = {"is": "is", "lies in": "lies in the folder", "holds": "holds the folder"}[
+                _how(where, there)]
+            return (f"{what} {how} where registered {asset.kind} {asset.name}:{asset.version} is "
+                    f"stored ({asset.datastore_uri}); registered versions are immutable")
+        return None
+
+    def _job_refusal(self, where: str, what: str, job_name: str) -> str | None:
+        """Why not at ``where``: other jobs' outputs, a registry upload folder."""
         default_root = self.roots.get(DEFAULT_DATASTORE)
         for folder in JOB_OUTPUT_FOLDERS if default_root else ():
             jobs_folder = f"{default_root}/{folder}"
