@@ -42,7 +42,7 @@ from runner.workspace.datastores import (
     validation_to_spec_error,
 )
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
-from runner.workspace.environments import EnvironmentRecord, EnvironmentStore
+from runner.workspace.environments import EnvironmentRecord, EnvironmentStore, read_conda_file
 from runner.workspace.paging import Page
 from runner.workspace.registry import AssetRegistry, DataRegistry, FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
@@ -198,22 +198,29 @@ class EnvironmentOperations:
     def create_or_update(self, environment: EnvironmentRecord | Environment | None = None, *,
                          name: str | None = None, version: str | None = None, image: str | None = None,
                          build_context: str | Path | None = None, dockerfile: str | None = None,
-                         description: str | None = None) -> EnvironmentRecord:
-        """A record, or azure.ai.ml's ``Environment`` entity (``image``, or ``build=BuildContext(...)``;
-        ``load_environment``'s), or the fields as keywords."""
+                         description: str | None = None, conda_file: str | dict[str, Any] | None = None,
+                         tags: dict[str, str] | None = None) -> EnvironmentRecord:
+        """A record, or azure.ai.ml's ``Environment`` entity (``image`` [+ ``conda_file``], or
+        ``build=BuildContext(...)``; ``load_environment``'s), or the fields as keywords. A conda file
+        (a path, relative to the current directory, or a mapping) is stored as its text."""
+        conda_text = None
         if isinstance(environment, Environment):
             name, image, description = environment.name, environment.image, environment.description
             version = None if environment.version is None else str(environment.version)
+            conda_file, tags = environment.conda_file, environment.tags
             if environment.build is not None:
                 build_context, dockerfile = environment.build.path, environment.build.dockerfile_path
         elif environment is not None:
             name, version, image = environment.name, environment.version, environment.image
             build_context, dockerfile = environment.build_context, environment.dockerfile
-            description = environment.description
+            description, conda_text, tags = environment.description, environment.conda_file, environment.tags
         if not name:
             raise SpecError("an environment needs a name", field="name")
+        if conda_file is not None:
+            conda_text = read_conda_file(conda_file, image=image, base_dir=Path.cwd())
         return self._store.create(name, version=version, image=image, build_context=build_context,
-                                  dockerfile=dockerfile, description=description)
+                                  dockerfile=dockerfile, description=description, conda_file=conda_text,
+                                  tags={str(k): str(v) for k, v in (tags or {}).items()})
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
         """A version, or the newest (``label="latest"``, or neither given)."""

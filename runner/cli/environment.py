@@ -1,33 +1,88 @@
-"""`runner environment ...` commands: map Azure ML environments to local images."""
+"""`runner environment ...` commands: map Azure ML environments to local images (``create --file env.yml``
+reads Azure's environment YAML)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-from runner.cli._assets import version_or_label
+from runner.cli._assets import SeveralValues, version_or_label
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli.model import parse_pairs
+from runner.errors import SourceLocation, SpecError
+
+if TYPE_CHECKING:
+    from runner.entities import Environment
 
 app = typer.Typer(no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "image", "build_context", "builtin"]
+_FILE_FIELDS = ("name", "version", "image", "conda_file", "build", "dockerfile", "build_context",
+                "description", "tags")
 
 
-@app.command("create")
+@app.command("create", cls=SeveralValues)
 def create(
-    name: str = typer.Option(..., "--name", "-n", help="Environment name (as jobs reference it)."),
+    file: str = typer.Option(None, "--file", "-f", help="Environment YAML (as az ml's --file)."),
+    name: str = typer.Option(None, "--name", "-n", help="Environment name (as jobs reference it)."),
     version: str = typer.Option(None, "--version", "-v", help="Version (default: next number)."),
     image: str = typer.Option(None, "--image", "-i", help="A local Docker image to run."),
+    conda_file: str = typer.Option(None, "--conda-file", "-c", help="Conda file to install on --image."),
     build_context: str = typer.Option(None, "--build-context", "-b", help="Folder to docker build."),
     dockerfile: str = typer.Option(None, "--dockerfile", help="Dockerfile inside the build context."),
     description: str = typer.Option(None, "--description", "-d", help="Description."),
+    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
 ) -> None:
-    """Map an environment name (and version) to a local image or a build context."""
-    record = client().environments.create_or_update(name=name, version=version, image=image,
-                                                    build_context=build_context, dockerfile=dockerfile,
-                                                    description=description)
+    """Map an environment name (and version) to a local image (with a conda file's packages installed on
+    it) or a build context; --file reads Azure's environment YAML (flags override its fields)."""
+    from runner.entities import Environment  # start-up cost
+    from runner.loaders import load_environment
+
+    flags = {"name": name, "version": version, "image": image, "conda_file": conda_file,
+             "build_context": build_context, "dockerfile": dockerfile, "description": description,
+             "tags": parse_pairs(tags, "--tags") or None}
+    env = _with_flags(load_environment(file) if file else Environment(), flags)
+    if not env.name and file:
+        raise SpecError(f"the environment in {file} needs a name", where=SourceLocation(Path(file).resolve()),
+                        field="name", hint="add name: <environment name> to the file, or pass --name")
+    if not env.name:
+        raise SpecError("give --file, or --name with --image (and --conda-file) or --build-context",
+                        field="name", hint="runner environment create --name my-env --image "
+                                           "runner/python:3.11 (or --file env.yml)")
+    try:
+        record = client().environments.create_or_update(env)
+    except SpecError as err:  # a field the file gave (name, image, conda_file ...): at its line
+        field = (err.field or "").split(".")[0]
+        if not file or field not in _FILE_FIELDS or flags.get(field):  # a flag's: not the file's
+            raise
+        from runner.spec.yamlio import load_yaml  # start-up cost: only for an error
+
+        raise err.located(err.field or field, load_yaml(file).where((field,))) from err
     emit(record.model_dump(mode="json"), output, [], query)
+
+
+def _with_flags(env: Environment, flags: dict[str, Any]) -> Environment:
+    """The file's environment with the flags given (a flag replaces the field)."""
+    from runner.entities import BuildContext  # start-up cost
+
+    for field in ("name", "version", "description", "conda_file", "tags"):
+        if flags[field] is not None:
+            setattr(env, field, flags[field])
+    if flags["image"]:
+        env.image, env.build = flags["image"], None
+    if flags["build_context"]:
+        env.image, env.build = None, BuildContext(path=flags["build_context"],
+                                                  dockerfile_path=flags["dockerfile"] or "Dockerfile")
+    elif flags["dockerfile"] and env.build is not None:
+        env.build.dockerfile_path = flags["dockerfile"]
+    elif flags["dockerfile"]:
+        raise SpecError("--dockerfile needs a build context", field="dockerfile",
+                        hint="pass --build-context <dir> (or build: {path: <dir>} in the file)")
+    return env
 
 
 @app.command("list")

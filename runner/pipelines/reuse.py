@@ -105,6 +105,9 @@ def _environment_identity(ws: Workspace, spec: CommandJobSpec) -> Any:
         resolved = Resolver(ws).resolve(mapped.build_context, field="environment")
         return {"image": mapped.image, "build": _digest(ws, resolved, folder=True),
                 "dockerfile": mapped.dockerfile}
+    if mapped.conda:  # the packages installed (a registered environment's new version may change them)
+        return {"image": mapped.conda.base_image, "python": mapped.conda.python,
+                "conda": list(mapped.conda.requirements)}
     return {"image": mapped.image}
 
 

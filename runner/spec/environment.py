@@ -136,7 +136,12 @@ def load_environment_file(path: Path) -> InlineEnvironment:
     if isinstance(build, dict) and build.get("path"):
         fields["build"] = {**build, "path": str((doc.base_dir / str(build["path"])).resolve())}
     if isinstance(fields.get("conda_file"), str):
-        fields["conda_file"] = str((doc.base_dir / fields["conda_file"]).resolve())
+        conda = (doc.base_dir / fields["conda_file"].removeprefix("file:")).resolve()
+        if not conda.is_file():
+            raise SpecError(f"no conda file at {conda}", where=doc.where(("conda_file",)),
+                            field="conda_file", hint="give the conda environment file, relative to the "
+                                                     f"environment YAML's folder ({doc.base_dir})")
+        fields["conda_file"] = str(conda)
     try:
         return InlineEnvironment.model_validate(fields)
     except ValidationError as exc:

@@ -2,6 +2,11 @@
 
     runner environment create --name sklearn-1.5 --image runner/python:3.11
     runner environment create --name my-env --version 2 --build-context ./env --dockerfile Dockerfile
+    runner environment create --file env.yml    # Azure's environment YAML: image + conda_file, or build
+
+A registered ``conda_file`` is a snapshot of the file's text (the file may move or change afterwards), kept
+with the version's tags in ``<ws>/environments/<name>/<version>.json`` (one file replaced atomically); a job
+that names the environment gets the image the same environment written inline builds (``CondaSpec``).
 
 A job's ``environment: azureml:<env>:<ver>``, ``azureml:<env>@latest`` or
 ``azureml://registries/<reg>/environments/<name>/(labels/latest|versions/<v>)`` is looked up by name (the
@@ -22,19 +27,24 @@ Inline environments are resolved too: ``{image, conda_file}`` becomes an image b
 from __future__ import annotations
 
 import builtins
+import io
+import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from runner.errors import ResolveError, SpecError
-from runner.spec.environment import CondaSpec, load_conda_file, load_environment_file
+from runner.spec.environment import CondaSpec, conda_spec, load_conda_file, load_environment_file
 from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN, version_problem
+from runner.spec.yamlio import dump_yaml, load_yaml_text
 from runner.uris import EnvironmentRef, parse_environment
 from runner.workspace.db import Workspace, utcnow
 
@@ -67,7 +77,9 @@ class EnvironmentRecord(BaseModel):
     image: str | None = None
     build_context: str | None = None  # absolute host path of the docker build context
     dockerfile: str | None = None  # relative to build_context (default Dockerfile)
+    conda_file: str | None = None  # the conda file's text, as registered (installed on ``image``)
     description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     builtin: bool = False  # one of the curated environments the provisioned image holds
 
@@ -85,11 +97,20 @@ class EnvironmentStore:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
 
+    @property
+    def root(self) -> Path:
+        """Where each version's conda file text and tags are kept (``<name>/<version>.json``)."""
+        return self.workspace.root / "environments"
+
     def create(self, name: str, *, version: str | None = None, image: str | None = None,
                build_context: str | Path | None = None, dockerfile: str | None = None,
-               description: str | None = None) -> EnvironmentRecord:
-        """Create (or replace) an environment version; the version auto-increments when omitted."""
+               description: str | None = None, conda_file: str | None = None,
+               tags: dict[str, str] | None = None) -> EnvironmentRecord:
+        """Create (or replace) an environment version; the version auto-increments when omitted.
+        ``conda_file`` is the conda file's text (``read_conda_file`` reads one)."""
         _check(name, image, build_context)
+        if conda_file is not None:
+            _conda(conda_file, image, source="conda_file")
         if version is not None and (problem := version_problem(version)):
             raise SpecError(problem, field="version",
                             hint="give a version such as 1 or 2.0, or leave --version out for the next one")
@@ -103,13 +124,38 @@ class EnvironmentStore:
                                    (name,)).fetchone()
                 version = str((row[0] or 0) + 1)
             record = EnvironmentRecord(name=name, version=version, image=image, build_context=context,
-                                       dockerfile=dockerfile if context else None, description=description)
+                                       dockerfile=dockerfile if context else None, description=description,
+                                       conda_file=conda_file, tags=tags or {})
             conn.execute(
                 "INSERT OR REPLACE INTO environments (name, version, version_num, image, build_context, "
                 "dockerfile, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, version, int(version) if version.isdigit() else None, image, context,
                  record.dockerfile, description, record.created_at.isoformat()))
+            self._keep_extras(record)  # in the transaction: a failure here leaves no row
         return record
+
+    def _extras_path(self, name: str, version: str) -> Path:
+        return self.root / name / f"{version}.json"
+
+    def _keep_extras(self, record: EnvironmentRecord) -> None:
+        path = self._extras_path(record.name, record.version)
+        if record.conda_file is None and not record.tags:
+            path.unlink(missing_ok=True)  # a version registered again without them
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        staging.write_text(json.dumps({"conda_file": record.conda_file, "tags": record.tags}),
+                           encoding="utf-8")
+        os.replace(staging, path)
+
+    def _record(self, row: object) -> EnvironmentRecord:
+        data = dict(row)  # type: ignore[call-overload]
+        data.pop("version_num", None)
+        path = self._extras_path(data["name"], data["version"])
+        if path.is_file():
+            extras = json.loads(path.read_text(encoding="utf-8"))
+            data.update(conda_file=extras.get("conda_file"), tags=extras.get("tags") or {})
+        return EnvironmentRecord.model_validate(data)
 
     def list(self, name: str | None = None) -> builtins.list[EnvironmentRecord]:
         """The mapped environments, then the built-in ones no mapping overrides."""
@@ -126,7 +172,7 @@ class EnvironmentStore:
         with self.workspace.reading() as conn:
             rows = conn.execute(query + " ORDER BY name, coalesce(version_num, 0) DESC, version DESC",
                                 args).fetchall()
-        return [_record(r) for r in rows]
+        return [self._record(r) for r in rows]
 
     def get(self, name: str, version: str | None = None) -> EnvironmentRecord:
         """One version, or the latest one when ``version`` is None."""
@@ -183,6 +229,9 @@ class EnvironmentStore:
         record = self.lookup(environment)
         if record is None:
             return ResolvedEnvironment(environment.strip())
+        if record.conda_file is not None:  # what the inline {image, conda_file} builds
+            return ResolvedEnvironment("", conda=_conda(record.conda_file, record.image,
+                                                        source=f"{record.reference} (conda_file)"))
         return ResolvedEnvironment(record.image_name, build_context=record.build_context,
                                    dockerfile=record.dockerfile)
 
@@ -250,7 +299,32 @@ def _check(name: str, image: str | None, build_context: str | Path | None) -> No
         raise SpecError(f"build context {build_context} is not a folder", field="build_context")
 
 
-def _record(row: object) -> EnvironmentRecord:
-    data = dict(row)  # type: ignore[call-overload]
-    data.pop("version_num", None)
-    return EnvironmentRecord.model_validate(data)
+def _needs_image(image: str | None) -> str:
+    if not image:
+        raise SpecError("an environment's conda_file needs an image to install its packages on",
+                        field="conda_file", hint="give image: runner/python:3.11 (or another local image "
+                                                 "with Python); a build context installs its packages "
+                                                 "in its Dockerfile")
+    return image
+
+
+def _conda(text: str, image: str | None, *, source: str) -> CondaSpec:
+    """The conda file text of a registered environment, read as the inline form's is."""
+    return conda_spec(load_yaml_text(text).data, base_image=_needs_image(image), source=source)
+
+
+def read_conda_file(conda_file: str | dict[str, Any], *, image: str | None, base_dir: Path) -> str:
+    """The text to register of a conda file (a path relative to ``base_dir``, or a mapping), checked
+    as a job's inline one is (errors say where in the conda file)."""
+    if isinstance(conda_file, dict):
+        load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=conda_file), base_dir)
+        text = io.StringIO()
+        dump_yaml(conda_file, text)
+        return text.getvalue()
+    path = (base_dir / conda_file.removeprefix("file:")).expanduser().resolve()
+    if not path.is_file():
+        raise SpecError(f"no conda file at {path}", field="conda_file",
+                        hint="give the conda environment file (relative paths are relative to the "
+                             "environment YAML's folder, or to the current directory from Python)")
+    load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=str(path)), base_dir)
+    return path.read_text(encoding="utf-8")

@@ -86,3 +86,23 @@ def test_a_base_image_that_is_not_local_is_not_pulled(workspace_dir: Path, tmp_p
     error = show(workspace_dir, "no-base")["error"]
     assert "image 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04' is not available locally " \
            "(pulling is disabled)" in error
+
+
+def test_a_registered_conda_environment(workspace_dir: Path, tmp_path: Path) -> None:
+    # six is not in runner/python:3.11: it comes from the conda file's pip list (the package index)
+    env_dir = tmp_path / "env"
+    write_job(env_dir, "dependencies:\n  - pip\n  - pip:\n    - six==1.17.0\n", name="conda.yml")
+    env_file = write_job(env_dir, """
+        name: condaenv
+        image: runner/python:3.11
+        conda_file: conda.yml
+        tags: {team: vision}
+        """, name="env.yml")
+    cli(workspace_dir, "environment", "create", "--file", str(env_file), check=True)
+    (env_dir / "conda.yml").unlink()  # registered: a snapshot of the file, which may go away
+    job = write_job(tmp_path / "job", """
+        command: python -c "import six; print('six', six.__version__)"
+        environment: azureml:condaenv@latest
+        """)
+    _record, out = _run(workspace_dir, job, "registered-conda")
+    assert out.splitlines()[0] == "six 1.17.0"

@@ -17,6 +17,7 @@ from runner.spec.job import CommandJobSpec
 from runner.spec.load import spec_from_data
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.digests import content_digest
+from runner.workspace.environments import EnvironmentStore
 
 
 @pytest.fixture
@@ -147,3 +148,12 @@ def test_find_reusable_needs_a_completed_job_with_its_outputs(ws: Workspace, tmp
     out.mkdir()
     ws.update_job("j1", status=JobStatus.FAILED)
     assert find_reusable(ws, "step:abc") is None
+
+
+def test_a_registered_conda_environment_is_compared_by_its_packages(ws: Workspace, folder: Path) -> None:
+    envs = EnvironmentStore(ws)
+    envs.create("condaenv", image="python:3.11", conda_file="dependencies:\n  - pip:\n    - six==1.16.0\n")
+    before = fingerprint(ws, step(folder, environment="azureml:condaenv@latest"))
+    assert fingerprint(ws, step(folder, environment="azureml:condaenv@latest")) == before
+    envs.create("condaenv", image="python:3.11", conda_file="dependencies:\n  - pip:\n    - six==1.17.0\n")
+    assert fingerprint(ws, step(folder, environment="azureml:condaenv@latest")) != before  # other packages
