@@ -41,7 +41,7 @@ from runner.jobs.run import run_job
 from runner.plan.stored import plan_from_dict
 from runner.plan.types import Resources, RunPlan
 from runner.workspace.datastores import DatastoreStore, datastore_from_dict
-from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
                             inputs={b.name: b.uri for b in plan.inputs},
                             outputs={b.name: b.uri for b in plan.outputs},
                             extra={"plan": plan.to_dict(), "status_times": {
-                                JobStatus.QUEUED.value: utcnow().isoformat()}}))
+                                JobStatus.QUEUED.value: utc_text(utcnow())}}))
     return str(job["name"])
 
 
@@ -149,13 +149,13 @@ def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Worksp
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is being written: nothing to stop
         return ws, result_of(record)
     except StoppedEarly:
-        return ws, {"status": JobStatus.CANCELED.value, "ended_at": utcnow().isoformat(), "node":
+        return ws, {"status": JobStatus.CANCELED.value, "ended_at": utc_text(utcnow()), "node":
                     socket.gethostname(), "error": "canceled before the job started on the node"}
     except Exception as exc:  # noqa: BLE001 - whatever it was, the submitting side must learn of it
         log.exception("the node's runner failed")
         error = f"runner on node {socket.gethostname()} failed: {type(exc).__name__}: {exc}"
         print(error, file=sys.stderr, flush=True)  # in Ray's job log too, should no result get through
-        return ws, {"status": JobStatus.FAILED.value, "ended_at": utcnow().isoformat(), "node":
+        return ws, {"status": JobStatus.FAILED.value, "ended_at": utc_text(utcnow()), "node":
                     socket.gethostname(), "error": error}
 
 

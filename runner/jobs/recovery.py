@@ -26,7 +26,7 @@ from runner.backends.process import kill_group
 from runner.errors import BackendError, StorageError
 from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.jobdir import JobDir
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
         error = (f"the runner process (pid {record.runner_pid}) died while the job was "
                  f"{record.status.value}{kept}")
     extra = dict(record.extra)
-    extra.setdefault("status_times", {})[status.value] = utcnow().isoformat()
+    extra.setdefault("status_times", {})[status.value] = utc_text(utcnow())
     if staged:  # what `job download` says of them: never uploaded, and where they are (runner.jobs.download)
         extra["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
         extra["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"

@@ -39,7 +39,7 @@ from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
@@ -87,7 +87,7 @@ class StatusTracker:
         self._pending = {}
         if status is not None:
             times = dict(self.extra.get("status_times", {}))
-            times[status.value] = utcnow().isoformat()
+            times[status.value] = utc_text(utcnow())
             self.extra["status_times"] = times
             fields["status"] = status
         try:

@@ -28,7 +28,7 @@ from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
-from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
@@ -245,7 +245,7 @@ def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend
         extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
                "literals": dict(plan.literals), "warnings": list(plan.warnings),
                "input_assets": {b.name: str(b.asset) for b in plan.inputs if b.asset is not None},
-               "status_times": {JobStatus.QUEUED.value: queued.isoformat()},
+               "status_times": {JobStatus.QUEUED.value: utc_text(queued)},
                **({"unsafe_docker_args": list(plan.resources.docker_args)}
                   if plan.resources.unsafe_docker_args and plan.resources.docker_args else {})})
 

@@ -21,7 +21,7 @@ from runner.pipelines.graph import PipelineGraph
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.load import spec_from_data
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 
 NOT_STARTED = "NotStarted"
 SKIPPED = "Skipped"
@@ -169,5 +169,5 @@ def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: 
         created_at=now, started_at=now, ended_at=now, spec=spec.to_yaml_dict(), inputs=inputs,
         outputs=dict(source.outputs), image=source.image, image_id=source.image_id, backend=source.backend,
         job_dir=str(ws.job_dir(plan.job)),
-        extra={"reused_from": earlier, "status_times": {JobStatus.COMPLETED.value: now.isoformat()},
+        extra={"reused_from": earlier, "status_times": {JobStatus.COMPLETED.value: utc_text(now)},
                "literals": source.extra.get("literals", {})})

@@ -32,7 +32,7 @@ from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
 from runner.spec.pipeline import PipelineJobSpec
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
@@ -132,7 +132,7 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
         extra={PIPELINE_KEY: plan.to_extra(),
                STEPS_KEY: {n: {"job": s.job, "status": NOT_STARTED} for n, s in plan.steps.items()},
                "warnings": list(graph.warnings), "runner_start": process_start_time(os.getpid()),
-               "status_times": {JobStatus.QUEUED.value: queued.isoformat()}})
+               "status_times": {JobStatus.QUEUED.value: utc_text(queued)}})
     ws.create_job(record)
     ws.job_dir(graph.name).user_logs.mkdir(parents=True, exist_ok=True)
     return record

@@ -34,7 +34,7 @@ from runner.spec.component import CommandComponentSpec, component_from_data
 from runner.spec.job import InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
-from runner.workspace.db import Workspace, utcnow
+from runner.workspace.db import Workspace, utc_text, utcnow
 from runner.workspace.digests import local_tree_digest
 from runner.workspace.environments import EnvironmentStore
 
@@ -67,7 +67,7 @@ class ComponentRecord(BaseModel):
                 "outputs": {k: {"type": "uri_folder", **(v or {})}
                             for k, v in (self.spec.get("outputs") or {}).items()}}
         return {**spec, "name": self.name, "version": self.version, "id": self.reference,
-                "creation_context": {"created_at": self.created_at.isoformat()}, "source": self.source}
+                "creation_context": {"created_at": utc_text(self.created_at)}, "source": self.source}
 
 
 def _shown_input(value: Any) -> dict[str, Any]:

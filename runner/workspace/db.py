@@ -15,7 +15,7 @@ Layout::
 
 Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
 environments, computes, components, step_reuse, content_digests, and the registered_assets view (schema
-version 6, ``runner.workspace.schema``; every change is additive:
+version 7, ``runner.workspace.schema``; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 
 A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``
@@ -66,6 +66,12 @@ BUSY_TIMEOUT_MS = 60_000
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_text(moment: datetime) -> str:
+    """A time stored as text in a record (``extra.status_times``, ...): ISO 8601 in UTC ending in ``Z``,
+    as pydantic writes ``created_at`` (a naive time is UTC; older runners' ``+00:00`` text still reads)."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat().removesuffix("+00:00") + "Z"
 
 
 class JobStatus(StrEnum):

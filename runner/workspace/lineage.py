@@ -13,7 +13,7 @@ A pipeline step reused from an earlier identical step (``runner.pipelines.reuse`
 record has no plan, only ``extra["reused_from"]``. It is indexed as reading what that step read, by the
 same input names (an identical step reads the same versions: its fingerprint holds each registered
 input by name and version, ``@latest`` as the version it resolved to), so it is listed among the readers
-beside the step it reused.
+beside the step it reused; the ones recorded before schema 7 are indexed by its migration.
 
 This module knows rows and plain dicts only (the job record type lives in ``runner.workspace.db``).
 """
@@ -89,7 +89,7 @@ def index_job(conn: sqlite3.Connection, job_name: str, job_extra: dict[str, Any]
 
 def backfill(conn: sqlite3.Connection) -> None:
     """Index every recorded job (the schema migration runs it once, for the jobs recorded before the
-    table existed or before it held data inputs; ``INSERT OR REPLACE`` keeps what was there)."""
+    table existed, before it held data inputs or reused steps; ``INSERT OR REPLACE`` keeps what was there)."""
     for row in conn.execute("SELECT name, record FROM jobs").fetchall():
         index_job(conn, row["name"], json.loads(row["record"]).get("extra") or {})
 

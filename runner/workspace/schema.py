@@ -15,8 +15,10 @@ from runner.workspace import lineage, pipeline_schema
 # 2 -> 3: data assets (data_assets, data_containers, the registered_assets view);
 # 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs);
 # 4 -> 5: components, step_reuse, content_digests (pipelines);
-# 5 -> 6: the lineage index holds data asset inputs too (the jobs recorded before are indexed again)
-SCHEMA_VERSION = 6
+# 5 -> 6: the lineage index holds data asset inputs too (the jobs recorded before are indexed again);
+# 6 -> 7: a reused pipeline step is indexed as reading what the step it reused read (the jobs recorded
+#         before are indexed again, so the reused steps recorded before are listed among the readers)
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -117,9 +119,9 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> None:
             # the column may exist already (two processes migrating at once)
             with suppress(sqlite3.OperationalError):
                 conn.execute(f"ALTER TABLE models ADD COLUMN {column}")
-    # jobs recorded before the lineage index (< 4) or before it held data inputs (< 6); idempotent
-    # (INSERT OR REPLACE: a row of the index is what its job's record says)
-    if 0 < from_version < 6:
+    # jobs recorded before the lineage index (< 4), before it held data inputs (< 6) or reused pipeline
+    # steps (< 7); idempotent (INSERT OR REPLACE: a row of the index is what its job's record says)
+    if 0 < from_version < 7:
         conn.execute("BEGIN IMMEDIATE")
         try:
             lineage.backfill(conn)

@@ -10,6 +10,7 @@ from typing import Any
 
 from runner.workspace import lineage
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.schema import SCHEMA_VERSION
 
 READS = [{"name": "model", "cache_key": "model:m:1"},
          {"name": "table", "cache_key": "workspaceblobstore:DataUpload/d/2/f.csv:mtime:1",
@@ -58,3 +59,21 @@ def test_the_migration_indexes_reused_steps_whatever_the_order_of_the_records(tm
         conn.execute("DELETE FROM job_asset_inputs")
         lineage.backfill(conn)
     assert [r.name for r in ws.page_jobs(reads=("model", "m", "1")).items] == ["reuser", "original"]
+
+
+def test_a_version_6_workspace_gets_its_reused_steps_indexed_on_open(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    _job(ws, "original", {"plan": {"inputs": READS}}, minutes_ago=2)
+    _job(ws, "reuser", {"reused_from": "original"}, minutes_ago=1)
+    with ws.transaction() as conn:  # as schema 6 left it: a reused step recorded before d3b5761 unindexed
+        conn.execute("DELETE FROM job_asset_inputs WHERE job_name = 'reuser'")
+    with ws.reading() as conn:
+        conn.execute("PRAGMA user_version=6")
+    assert [r.name for r in ws.page_jobs(reads=("model", "m", "1")).items] == ["original"]
+    reopened = Workspace(tmp_path / "ws")
+    assert [r.name for r in reopened.page_jobs(reads=("model", "m", "1")).items] == ["reuser", "original"]
+    with reopened.reading() as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7  # migrated
+        assert sorted(lineage.job_reads(conn, "reuser")) == [("model", "model", "m", "1"),
+                                                             ("table", "data", "d", "2")]
+    assert reopened.get_job("reuser").extra == {"reused_from": "original"}  # the record is kept as it was
