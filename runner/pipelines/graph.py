@@ -28,7 +28,7 @@ from runner.spec.load import spec_from_doc
 from runner.spec.pipeline import PipelineJobSpec, StepSpec
 from runner.spec.step_doc import StepDoc, SubDoc
 from runner.spec.validation import did_you_mean
-from runner.spec.yamlio import FieldPath
+from runner.spec.yamlio import FieldPath, split_field_path
 from runner.workspace.components import ComponentStore, parse_component_ref
 from runner.workspace.db import Workspace
 
@@ -89,7 +89,12 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
         doc = spec.doc
         sub = SubDoc(data=ref, file=doc.file if doc else None, lines=doc.lines if doc else [], parent=doc,
                      prefix=("jobs", step, "component"))
-        return component_from_data(ref, base_dir=spec.base_dir, doc=sub), "inline component"
+        try:
+            return component_from_data(ref, base_dir=spec.base_dir, doc=sub), "inline component"
+        except SpecError as err:  # named as written: jobs.<step>.component.<field>
+            field_name = ".".join(map(str, (*sub.prefix, *split_field_path(err.field or ""))))
+            raise type(err)(f"step '{step}': {err.message}", field=field_name,
+                            where=err.where or sub.where(()), hint=err.hint) from err
     try:
         parsed = parse_component_ref(ref)
         if parsed is not None:
@@ -105,6 +110,21 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
                         "component: is a file relative to the pipeline file, or azureml:<name>:<version>"
                         ) from err
     return component, f"{ref} ({component.name}:{component.version})" if component.name else ref
+
+
+def _check_pipeline_inputs(spec: PipelineJobSpec) -> None:
+    """A required pipeline input (not optional, no value or default) is refused, as Azure refuses it
+    when the pipeline is submitted, whether a step reads it or not."""
+    for name, value in spec.inputs.items():
+        if value.optional or value.has_value:
+            continue
+        what, give = ("path", "path: <local path or azureml:// URI>") if isinstance(value, AssetInput) \
+            else ("value", "default: <value> (or value: <value>)")
+        field_name, where = spec.field_location("inputs", name)
+        raise SpecError(f"pipeline input '{name}' is required and has no {what}", field=field_name,
+                        where=where, hint=f"give it {give}, or --set inputs.{name}=<value>, or mark it "
+                                          "optional: true" if spec.doc is not None else
+                        f"give job.inputs['{name}'] a {what}, or declare it Input(..., optional=True)")
 
 
 def _declared_outputs(entry: StepSpec, component: CommandComponentSpec | None) -> list[str]:
@@ -269,13 +289,16 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
     try:
         built = spec_from_doc(step_doc)
     except SpecError as err:
+        inline = step_doc.inline_field(split_field_path(err.field)) if err.field else None
         field_name = err.field if err.field and step_doc.from_component(err.where) else \
+            ".".join(map(str, inline)) if inline else \
             f"jobs.{step}.{err.field}" if err.field else f"jobs.{step}"
         raise type(err)(f"step '{step}': {err.message}", field=field_name, where=err.where,
                         hint=err.hint) from err
     if doc is None:
         built._base_dir = spec.base_dir
-    _check_code(built, step, in_component=component is not None and spec.jobs[step].code is None)
+    _check_code(built, step)
+    _check_conda_file(built, step)
     _compute_warning_at_its_source(spec, spec.jobs[step], built)
     return built
 
@@ -296,7 +319,12 @@ def _compute_warning_at_its_source(spec: PipelineJobSpec, entry: StepSpec, built
     built._warnings = warnings
 
 
-def _check_code(built: CommandJobSpec, step: str, *, in_component: bool) -> None:
+def _written_in(field_name: str) -> str:
+    """Which YAML a step's field (as ``_StepDoc`` names it) was written in."""
+    return "pipeline" if field_name.startswith("jobs.") else "component"  # an inline component: the pipeline
+
+
+def _check_code(built: CommandJobSpec, step: str) -> None:
     """A local ``code`` folder that is not there is refused now, where it was written, not when the step
     starts."""
     code = built.code
@@ -304,15 +332,31 @@ def _check_code(built: CommandJobSpec, step: str, *, in_component: bool) -> None
         return
     folder = built.base_dir / code.removeprefix("file://").removeprefix("file:")
     if not folder.exists():
+        field_name = built.field_name("code")
         raise SpecError(f"step '{step}': code folder '{folder}' does not exist",
-                        field="code" if in_component else f"jobs.{step}.code", where=built.where("code"),
-                        hint="set code: to a folder relative to the "
-                             f"{'component' if in_component else 'pipeline'} YAML, or create the folder")
+                        field=field_name, where=built.where("code"),
+                        hint=f"set code: to a folder relative to the {_written_in(field_name)} YAML, or "
+                             "create the folder")
+
+
+def _check_conda_file(built: CommandJobSpec, step: str) -> None:
+    """A ``conda_file`` that is not there is refused at its own line (not at ``environment:``)."""
+    env = built.environment
+    if isinstance(env, str) or not isinstance(env.conda_file, str):
+        return
+    conda = built.base_dir / env.conda_file.removeprefix("file:")
+    if not conda.is_file():
+        field_name = built.field_name("environment", "conda_file")
+        raise SpecError(f"step '{step}': conda file '{conda}' does not exist", field=field_name,
+                        where=built.where("environment", "conda_file"),
+                        hint=f"set conda_file: to a conda environment file relative to the "
+                             f"{_written_in(field_name)} YAML, or create the file")
 
 
 def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: str) -> PipelineGraph:
     """Check the pipeline's components and bindings and make each step its command job (see the module
     docstring). Raises one ``SpecError`` with file:line for the first problem."""
+    _check_pipeline_inputs(spec)
     store = ComponentStore(workspace)
     components: dict[str, tuple[CommandComponentSpec | None, str]] = {}
     for step, entry in spec.jobs.items():
@@ -335,12 +379,15 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
     builder = StepBuilder(spec, pipeline_name)
     steps: dict[str, StepNode] = {}
     warnings = spec.settings_warnings()
+    reached: dict[str, list[str]] = {}  # a step job's warning -> the steps it is given for (once each)
     for step in order:
         entry, (component, label) = spec.jobs[step], components[step]
         step_spec = _step_spec(spec, step, builder.data(step, entry, component, job_names), component)
         depends = tuple(dict.fromkeys(e.source for e in checker.edges if e.target == step))
         steps[step] = StepNode(step, job_names[step], entry, component, label, depends, step_spec)
-        warnings += [f"{w} (step {step})" for w in step_spec.warnings]
+        for warning in step_spec.warnings:
+            reached.setdefault(warning, []).append(step)
+    warnings += [f"{w} (step{'s' if len(s) > 1 else ''} {', '.join(s)})" for w, s in reached.items()]
     for name in spec.outputs:
         if name not in checker.pipeline_outputs:
             warnings.append(f"{spec.where('outputs', name)}: pipeline output '{name}' is bound by no step "

@@ -73,10 +73,21 @@ class StepDoc(YamlDoc):
         moved = ("outputs", binding.name, *parts[2:])
         return moved if _deepest(self.pipeline, (), moved)[0] == len(moved) else None
 
+    def inline_field(self, parts: FieldPath) -> FieldPath | None:
+        """``("jobs", <step>, "component", *parts)`` for a field whose value was written in the step's
+        inline ``component:`` mapping rather than on the step itself (as ``where`` finds it)."""
+        own = self.component
+        if not isinstance(own, SubDoc) or self.pipeline is None or self.bound_field(parts) is not None:
+            return None
+        on_step = _deepest(self.pipeline, ("jobs", self.step), parts)[0]
+        in_component = _deepest(self.pipeline, own.prefix, parts)[0]
+        return (*own.prefix, *parts) if in_component > max(on_step, 0) else None
+
     def field_name(self, parts: FieldPath) -> str:
-        """The dotted field as written in the pipeline file: ``jobs.<step>.<field>``, or the pipeline
-        output's field the step's output takes (``bound_field``)."""
-        moved = self.bound_field(parts)
+        """The dotted field as written in the pipeline file: ``jobs.<step>.<field>``, the pipeline
+        output's field the step's output takes (``bound_field``), or ``jobs.<step>.component.<field>``
+        for a value of an inline component (``inline_field``)."""
+        moved = self.bound_field(parts) or self.inline_field(parts)
         return ".".join(str(p) for p in moved) if moved else f"jobs.{self.step}." + ".".join(map(str, parts))
 
     def where(self, field_path: Sequence[str | int] | str = ()) -> SourceLocation:

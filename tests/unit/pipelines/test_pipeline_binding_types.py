@@ -177,3 +177,47 @@ def test_an_inline_steps_bindings_are_checked_with_or_without_type(tmp_path: Pat
     x_line = next(i for i, line in enumerate((tmp_path / "p.yml").read_text().splitlines(), 1)
                   if line.startswith("      x: "))
     assert err.where is not None and err.where.line == x_line
+
+
+@pytest.mark.parametrize("bound", [
+    "      extra: ${{parent.inputs.req}}\n",  # an optional component input: would run with it unset
+    "      label: ${{parent.inputs.req}}\n",
+    "",  # bound by no step: Azure still refuses the pipeline
+])
+def test_a_required_pipeline_input_with_no_value_is_refused_at_its_line(tmp_path: Path, bound: str) -> None:
+    declared = ("  opt: {type: string, optional: true}\n",
+                "  opt: {type: string, optional: true}\n  req: {type: integer}\n")
+    err = refused(tmp_path, declared, ("      lr: ${{parent.inputs.lr}}\n",
+                                       "      lr: ${{parent.inputs.lr}}\n" + bound))
+    assert err.message == "pipeline input 'req' is required and has no value"
+    assert err.field == "inputs.req"
+    req_line = (tmp_path / "p.yml").read_text().splitlines().index("  req: {type: integer}") + 1
+    assert err.where is not None and err.where.line == req_line and err.where.file == tmp_path / "p.yml"
+    assert err.hint is not None and "default:" in err.hint and "optional: true" in err.hint
+    assert "--set inputs.req=" in err.hint
+
+
+def test_a_required_pipeline_input_for_a_required_input_is_refused_at_the_pipeline_input(
+        tmp_path: Path) -> None:
+    declared = ("  opt: {type: string, optional: true}\n",
+                "  opt: {type: string, optional: true}\n  req: {type: integer}\n")
+    err = refused(tmp_path, declared, ("lr: ${{parent.inputs.lr}}", "lr: ${{parent.inputs.req}}"))
+    assert err.message == "pipeline input 'req' is required and has no value"  # not "optional"
+    # given a value (a default, or --set), or made optional for an optional input, it passes
+    graph(tmp_path, ("  opt: {type: string, optional: true}\n",
+                     "  opt: {type: string, optional: true}\n  req: {type: integer, default: 2}\n"),
+          ("lr: ${{parent.inputs.lr}}", "lr: ${{parent.inputs.req}}"))
+    spec = load_pipeline_spec(tmp_path / "p.yml", ["inputs.req=5"])
+    built = build_graph(spec, Workspace(tmp_path / "ws"), pipeline_name="p")
+    lr = built.steps["up1"].spec.inputs["lr"]
+    assert isinstance(lr, LiteralInput) and lr.effective == 5
+    graph(tmp_path, ("  opt: {type: string, optional: true}\n",
+                     "  opt: {type: string, optional: true}\n  req: {type: integer, optional: true}\n"),
+          ("lr: ${{parent.inputs.lr}}\n", "lr: ${{parent.inputs.lr}}\n      extra: ${{parent.inputs.req}}\n"))
+
+
+def test_a_required_asset_pipeline_input_with_no_path_is_refused(tmp_path: Path) -> None:
+    err = refused(tmp_path, ("  data: {type: uri_folder, path: ./data}", "  data: {type: uri_folder}"))
+    assert err.message == "pipeline input 'data' is required and has no path"
+    assert err.field == "inputs.data" and err.where is not None and err.where.line == 7
+    assert err.hint is not None and "path:" in err.hint and "optional: true" in err.hint

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.pipelines.graph import PipelineGraph, build_graph
 from runner.pipelines.record import PipelinePlan, step_spec
 from runner.spec.pipeline import load_pipeline_spec
@@ -137,4 +137,84 @@ def test_a_steps_own_compute_is_warned_at_its_own_line(ws: Workspace, tmp_path: 
     settings_line = f"{path}:{line_of(path, 'default_compute:')}"
     assert at["up1"].startswith(f"{path}:{line_of(path, 'compute: azureml:gpu')}:")
     assert at["make"].startswith(f"{settings_line}:") and at["up2"].startswith(f"{settings_line}:")
-    assert sum(f"{settings_line}:" in w for w in graph.warnings) == 2  # one per step it reaches
+    # the pipeline's warnings say it once, naming the steps it reaches
+    assert [w for w in graph.warnings if f"{settings_line}:" in w] == [
+        f"{settings_line}:3: compute is ignored (the job runs on this machine) (steps make, up2)"]
+
+
+def test_a_settings_warning_is_reported_once_naming_its_steps(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "p")
+    graph = graph_of(ws, path)
+    at = f"{path}:{line_of(path, 'default_compute:')}:3"
+    assert [w for w in graph.warnings if "compute is ignored" in w] == [
+        f"{at}: compute is ignored (the job runs on this machine) (steps make, up1, up2)"]
+    for step in ("make", "up1", "up2"):  # each step job keeps its own
+        assert [w for w in graph.steps[step].spec.warnings if "compute is ignored" in w] == [
+            f"{at}: compute is ignored (the job runs on this machine)"]
+
+
+INLINE = """\
+type: pipeline
+jobs:
+  use:
+    type: command
+    component:
+      type: command
+      command: echo hi
+      environment: {image: runner/busybox:latest}
+"""
+
+
+def planned(ws: Workspace, path: Path) -> RunnerError:
+    from runner.pipelines.submit import plan_pipeline
+
+    with pytest.raises(RunnerError) as caught:
+        plan_pipeline(ws, load_pipeline_spec(path), name="p1")
+    return caught.value
+
+
+@pytest.mark.parametrize(("old", "new", "field", "line_text"), [
+    ("environment: {image: runner/busybox:latest}", "environment: azureml:nope:1", "environment",
+     "environment: azureml:nope:1"),
+    ("      command: echo hi\n", "      command: echo hi\n      code: ./nosuch\n", "code", "code: ./nosuch"),
+    ("command: echo hi", "command: echo ${{inputs.y}}", "command", "${{inputs.y}}"),
+    ("environment: {image: runner/busybox:latest}",
+     "environment: {image: runner/busybox:latest, conda_file: ./nope.yml}", "environment.conda_file",
+     "conda_file: ./nope.yml"),
+])
+def test_an_inline_components_fields_are_named_under_component(ws: Workspace, tmp_path: Path, old: str,
+                                                                new: str, field: str, line_text: str) -> None:
+    path = write(tmp_path / "p", INLINE.replace(old, new))
+    err = planned(ws, path)
+    assert err.field == f"jobs.use.component.{field}"
+    assert err.where is not None and err.where.file == path and err.where.line == line_of(path, line_text)
+    assert err.message.startswith("step 'use': ")
+
+
+def test_an_inline_steps_own_environment_keeps_its_field(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "p", INLINE.replace("    component:\n",
+                                                "    environment: azureml:nope:2\n    component:\n"))
+    err = planned(ws, path)
+    assert err.field == "jobs.use.environment"
+    assert err.where is not None and err.where.line == line_of(path, "azureml:nope:2")
+
+
+def test_a_components_missing_conda_file_is_named_at_its_line(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "p")
+    component = path.parent / "upper.yml"
+    own = "environment:\n  image: runner/busybox:latest\n  conda_file: ./nope.yml"
+    component.write_text(UPPER.replace("environment: {image: runner/busybox:latest}", own))
+    err = planned(ws, path)
+    assert err.field == "environment.conda_file"  # the component's own field
+    assert err.where is not None and err.where.file == component.resolve()
+    assert err.where.line == line_of(component, "conda_file: ./nope.yml")
+    assert "nope.yml" in err.message and err.message.startswith("step 'up1': ")
+    assert err.hint is not None and "conda_file:" in err.hint
+    # the step's own environment: its own field, in the pipeline file
+    path.write_text(path.read_text().replace(
+        "  up1:\n    component: ./upper.yml\n",
+        "  up1:\n    component: ./upper.yml\n    environment: {image: runner/busybox:latest, "
+        "conda_file: ./gone.yml}\n"))
+    err = planned(ws, path)
+    assert err.field == "jobs.up1.environment.conda_file"
+    assert err.where is not None and err.where.file == path and err.where.line == line_of(path, "gone.yml")
