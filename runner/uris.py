@@ -19,22 +19,28 @@
 | ``abfs://<container>@<account>.dfs.core.windows.net/<p>``        | ``StorageUrl``           |
 | ``http://127.0.0.1:10000/<account>/<container>/<p>`` (an emulator) | ``StorageUrl``         |
 | ``abfs://<container>/<p>``, ``az://``, ``s3://``, ``memory://`` ... | ``FsspecUrl``          |
+| ``simplecache::s3://<b>/<k>``, ``zip://<member>::file:///<archive>`` (chained) | ``FsspecUrl``   |
+| ``simplecache::file:///abs`` (fsspec caches over this machine's files) | ``LocalPath``       |
 
 ``ModelRef`` is the parsed ``azureml:<name>:<version>`` of a model or a data asset alike: the input's
 type decides which registry it names. Azure's long asset IDs (ARM IDs, ``azureml://locations/...``) name
 this workspace's ``<name>:<version>``: their subscription, group and workspace parts are ignored, as in
-the long datastore form. A ``StorageUrl`` is one of the forms Azure accepts for a blob or
-Data Lake path; resolution maps it to the registered datastore of the same account and container.
+the long datastore form; they (and registry URLs) say whether they name data or a model (``kind``), which
+``check_asset_kind`` holds against the input's type. A ``StorageUrl`` is one of the forms Azure accepts
+for a blob or Data Lake path; resolution maps it to the registered datastore of the same account and
+container. A chained fsspec URL is fsspec's, but a cache over this machine's files is that host path.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 
 ARTIFACTS = "artifacts"  # the reserved output name of a job's default artifact location
+MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")  # the input types that read a model
+DATA_TYPES = ("uri_folder", "uri_file", "mltable")  # ... and those that read a data asset
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ class ModelRef:
     label: str | None = None
     registry: str | None = None
     segment: str = "models"  # a registry's: azureml://registries/<r>/<segment>/... (models or data)
+    # what a long ID or registry URL names ("data" or "models"); None for azureml:<n>:<v> (the input's
+    # type decides); not part of the identity
+    kind: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.registry:
@@ -132,7 +141,7 @@ _REG_MODEL = re.compile(rf"^azureml://registries/(?P<reg>{_NAME})/(?P<segment>mo
 # an asset's ARM ID (azureml:/subscriptions/...) or its azureml://locations/... form: this workspace's
 _ASSET_ID = re.compile(
     rf"^(?:azureml:/subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/[^/]+/)?workspaces/[^/]+"
-    rf"|azureml://locations/[^/]+/workspaces/[^/]+)/(?:data|datasets|models)/(?P<name>{_NAME})"
+    rf"|azureml://locations/[^/]+/workspaces/[^/]+)/(?P<segment>data|datasets|models)/(?P<name>{_NAME})"
     rf"/versions/(?P<ver>{_NAME})$")
 _ASSET_ID_FORMS = ("azureml:/subscriptions/", "azureml://locations/", "azureml://registries/")
 _REG_ENV = re.compile(
@@ -140,6 +149,11 @@ _REG_ENV = re.compile(
     rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
 _SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))$")
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+# a chained fsspec URL whose first link names its protocol alone: simplecache::s3://b/k
+_CHAINED = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
+# fsspec's caching wrappers: ``simplecache::<url>`` reads what ``<url>`` names (keeping a copy aside)
+_CACHES = frozenset({"simplecache", "filecache", "blockcache", "cached"})
+_HOST_LINK = re.compile(r"^(?:file|local)://")  # fsspec's names for this machine's filesystem
 # <container>@<account>.<blob|dfs>.<suffix>/<path> (wasb, wasbs, abfs, abfss)
 _AT_FORM = re.compile(r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[a-z0-9]+)"
                       r"\.(?:blob|dfs)\.(?P<suffix>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
@@ -161,7 +175,8 @@ _FORMATS = (
     "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
     "azureml://registries/<reg>/models/<name>/versions/<v>, "
     "azureml://registries/<reg>/data/<name>/versions/<v>, a storage URL (wasbs://, https://<account>"
-    ".blob.core.windows.net/..., abfss://) or an fsspec URL (abfs://, s3://, file://)")
+    ".blob.core.windows.net/..., abfss://) or an fsspec URL (abfs://, s3://, file://, or chained: "
+    "simplecache::s3://<bucket>/<key>, zip://<member>::file:///<archive>)")
 
 
 def _clean(path: str | None) -> str:
@@ -202,7 +217,8 @@ def has_password(text: str) -> bool:
 def _refuse_query(value: str, field: str | None) -> None:
     """A storage or fsspec URL with a query string: the query would be taken as part of the path and kept
     in the plan and the job record, and it is often a credential (``?sv=...&sig=...``)."""
-    if not _SCHEME.match(value) or value.startswith(("file://", "azureml:")) or "?" not in value:
+    if not (_SCHEME.match(value) or _CHAINED.match(value)) or value.startswith(("file://", "azureml:")) \
+            or "?" not in value:
         return
     if parse_storage_url(value) is not None:
         hint = ("a SAS token is a secret and is never kept in a job: register a datastore with it "
@@ -244,9 +260,10 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
     if m := _RUNS.match(value):
         return JobOutputPath(m["job"], ARTIFACTS, _clean(m["path"]))
     if m := _REG_MODEL.match(value):
-        return ModelRef(m["name"], version=m["ver"], registry=m["reg"], segment=m["segment"])
+        return ModelRef(m["name"], version=m["ver"], registry=m["reg"], segment=m["segment"],
+                        kind=m["segment"])
     if m := _ASSET_ID.match(value):
-        return ModelRef(m["name"], version=m["ver"])
+        return ModelRef(m["name"], version=m["ver"], kind="models" if m["segment"] == "models" else "data")
     if value.startswith(_ASSET_ID_FORMS):
         raise SpecError(f"'{value}' is not a data or model asset ID", field=field,
                         hint="an asset ID names one version of a data asset or model: azureml:/subscriptions/"
@@ -264,6 +281,8 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
     if value.startswith("file://"):
         return LocalPath(value[len("file://"):])
+    if _CHAINED.match(value):
+        return _chained(value, field)
     if url := parse_storage_url(value):
         return url
     if value.lower().startswith(("wasb://", "wasbs://")):
@@ -272,6 +291,43 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
     if _SCHEME.match(value):
         return FsspecUrl(value)
     return LocalPath(value)
+
+
+def _chained(value: str, field: str | None) -> LocalPath | FsspecUrl:
+    """A chained fsspec URL (``simplecache::s3://b/k``): fsspec's, or, for caches over this machine's
+    files, the host path itself (so it is read, and guarded, as every host path is)."""
+    *wrappers, target = links = value.split("::")
+    if not all(links):
+        raise SpecError(f"'{value}' has an empty link ('::' with nothing before or after it)", field=field,
+                        hint="a chained fsspec URL is <protocol>::<url>, e.g. simplecache::s3://<bucket>/"
+                             "<key> or zip://<member>::file:///<archive>; a local path holding '::' is "
+                             "written ./<path>")
+    if any(w.split("://", 1)[0] in ("file", "local") for w in wrappers):
+        raise SpecError(f"'{value}' has this machine's files (file, local) before its last link", field=field,
+                        hint="this machine's files are the last link (zip://<member>::file:///<archive>), "
+                             "or a path of their own: /<path> or file:///<path>")
+    if all(w in _CACHES for w in wrappers) and (_HOST_LINK.match(target) or not _SCHEME.match(target)):
+        return LocalPath(_HOST_LINK.sub("", target))
+    return FsspecUrl(value)
+
+
+def check_asset_kind(ref: ModelRef, asset_type: str | None, *, field: str | None = None) -> bool:
+    """Whether ``ref`` names a data asset (else a model): the input's (or asset's) type says, and an ID
+    that names its kind (``.../data/...``, ``.../models/...``) must agree; with no type, the ID says."""
+    if asset_type is None:
+        return ref.kind == "data"
+    data = asset_type in DATA_TYPES
+    if ref.kind is None or (ref.kind == "data") == data:
+        return data
+    given, wanted = ("a data asset", "a model") if ref.kind == "data" else ("a model", "a data asset")
+    other = DATA_TYPES if ref.kind == "data" else MODEL_TYPES
+    fix = f"change the type to {', '.join(other[:-1])} or {other[-1]} to read {given}" if field != "path" \
+        else f"register {given} with `runner {'data' if ref.kind == 'data' else 'model'} create`"
+    raise SpecError(
+        f"'{ref.name}' version {ref.version} is {given} (its ID says /{ref.kind}/), but type {asset_type} "
+        f"takes {wanted}: {', '.join(MODEL_TYPES)} take models; {', '.join(DATA_TYPES)} take data assets",
+        field=field, hint=f"{fix}, or give {wanted} (azureml:<name>:<version>, or an ID with "
+                          f"/{'data' if data else 'models'}/)")
 
 
 def parse_environment(text: str) -> EnvironmentRef | None:

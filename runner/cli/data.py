@@ -6,6 +6,8 @@
 
 A job input ``azureml:<name>:<version>`` or ``azureml:<name>@latest`` of type ``uri_file``,
 ``uri_folder`` or ``mltable`` reads the data asset; a named ``uri_*``/``mltable`` output registers one.
+Every verb takes ``--registry-name <r>`` (as ``runner model``): a registry's own namespace, read by
+``azureml://registries/<r>/data/<name>/versions/<v>``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from runner.cli.model import parse_pairs
 from runner.errors import SpecError
 
 app = typer.Typer(no_args_is_help=True)
+REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of data assets).")
 
 
 class DataType(StrEnum):
@@ -51,6 +54,7 @@ def create(
     datastore: str = typer.Option(None, "--datastore", help="Datastore a local path is uploaded to."),
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
+    registry_name: str = REGISTRY,
 ) -> None:
     """Register a data asset version (copies local files into the datastore)."""
     from runner.spec.data import Data, check_data_fields, load_data  # start-up cost
@@ -68,7 +72,7 @@ def create(
         check_local_path(path, allowed="an azureml:// URI or a storage URL")
         data = Data.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_data_fields(data)
-    emit(client().data.create(data).to_dict(), output, _COLUMNS, query)
+    emit(client(registry_name).data.create(data).to_dict(), output, _COLUMNS, query)
 
 
 @app.command("list")
@@ -79,10 +83,11 @@ def list_(
     max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
     output: OutputFormat = OUTPUT,
     query: str = QUERY,
+    registry_name: str = REGISTRY,
 ) -> None:
     """List data assets (latest version of each), or the versions of one with --name."""
-    assets = client().data.list(name, include_archived=include_archived, archived_only=archived_only,
-                                max_results=max_results)
+    assets = client(registry_name).data.list(name, include_archived=include_archived,
+                                             archived_only=archived_only, max_results=max_results)
     columns = _COLUMNS + (["archived"] if include_archived or archived_only else [])
     emit([d.to_dict() for d in assets], output, columns, query)
 
@@ -94,10 +99,11 @@ def show(
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
     output: OutputFormat = OUTPUT,
     query: str = QUERY,
+    registry_name: str = REGISTRY,
 ) -> None:
     """Show one data asset version."""
     one_of(version, label)
-    emit(client().data.get(name, version=version, label=label).to_dict(), output, [], query)
+    emit(client(registry_name).data.get(name, version=version, label=label).to_dict(), output, [], query)
 
 
 @app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
@@ -109,13 +115,14 @@ def update(
     remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
+    registry_name: str = REGISTRY,
 ) -> None:
     """Update the description or tags of a data asset version (nothing else can change).
 
     Also --add tags <key>=<value> [...] (as az's generic update)."""
     change = parse_update(set_, remove, ctx.args)
-    updated = client().data.update(name, version, set_values=change.set_values,
-                                   add_values=change.add_values, remove=change.remove)
+    updated = client(registry_name).data.update(name, version, set_values=change.set_values,
+                                                add_values=change.add_values, remove=change.remove)
     emit(updated.to_dict(), output, [], query)
 
 
@@ -124,10 +131,11 @@ def archive(
     name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
     version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Archive a data asset version, or the whole asset (hidden from list; still usable)."""
     one_of(version, label, required=False)
-    data = client().data
+    data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
     data.archive(name, version=chosen)
     typer.echo(f"archived data asset '{name}'" + which_versions(chosen))
@@ -138,10 +146,11 @@ def restore(
     name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
     version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
     label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Restore an archived data asset version, or the whole asset."""
     one_of(version, label, required=False)
-    data = client().data
+    data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
     data.restore(name, version=chosen)
     typer.echo(f"restored data asset '{name}'" + which_versions(chosen))
@@ -152,9 +161,11 @@ def download(
     name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
     version: str = typer.Option(None, "--version", "-v", help="Version (default: latest)."),
     download_path: str = typer.Option(".", "--download-path", "-p", help="Folder to download into."),
+    registry_name: str = REGISTRY,
 ) -> None:
     """Download a data asset version's files to <download-path>/<name>/."""
-    found = client().data.get(name, version=version)
-    target = client().data.download(name, version=found.version, download_path=download_path,
-                                    quiet=_common.STATE.quiet)
+    data = client(registry_name).data
+    found = data.get(name, version=version)
+    target = data.download(name, version=found.version, download_path=download_path,
+                           quiet=_common.STATE.quiet)
     typer.echo(f"downloaded data asset '{name}' version {found.version} to {target}")

@@ -72,6 +72,11 @@ class InlineEnvironment(StrictModel):
     def _version_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _text_tags(cls, value: Any) -> Any:
+        return _strings(value)  # as the job's own tags: ``{a: 1}`` is {"a": "1"}
+
     @model_validator(mode="after")
     def _has_image(self) -> InlineEnvironment:
         if self.image is None and self.build is None:

@@ -50,6 +50,7 @@ from runner.uris import (
     ModelRef,
     PathRef,
     StorageUrl,
+    check_asset_kind,
     parse_path,
 )
 from runner.workspace.assets import AssetStore
@@ -146,8 +147,8 @@ class Resolver:
         if isinstance(ref, JobOutputPath):
             return self._job_output(ref, base_dir=base_dir, field=field, check=check)
         if isinstance(ref, ModelRef):
-            store = DataAssetStore if asset_type in DATA_ASSET_TYPES else ModelStore
-            return self._asset(ref, store, field=field, check=check)
+            data = check_asset_kind(ref, asset_type, field=field)  # an ID of the other kind: one error
+            return self._asset(ref, DataAssetStore if data else ModelStore, field=field, check=check)
         if isinstance(ref, StorageUrl):
             return self._storage_url(ref, check=check)
         return self._fsspec(ref, check=check)
@@ -255,12 +256,15 @@ class Resolver:
 
                 fs, path = fsspec.core.url_to_fs(ref.url)
         except ImportError as exc:
-            protocol = ref.url.split("://", 1)[0]
+            protocol = ref.url.rsplit("::", 1)[-1].split("://", 1)[0]  # a chain's storage is its last link
             raise ResolveError(f"no filesystem is installed for '{protocol}://' ({ref.url})",
                                hint=f"install the fsspec backend for {protocol} (s3fs, gcsfs, adlfs ...)"
                                ) from exc
         except ValueError as exc:
-            raise ResolveError(f"cannot open '{ref.url}': {exc}") from exc
+            raise ResolveError(f"cannot open '{ref.url}': {exc}", hint="an fsspec URL is <protocol>://<path> "
+                               "with a protocol fsspec knows, or a chain (simplecache::s3://<bucket>/<key>, "
+                               "zip://<member>::file:///<archive>); a local path holding '::' is written "
+                               "./<path>") from exc
         kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:", ref.url, check=check)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,

@@ -152,3 +152,55 @@ def test_an_asset_id_of_another_kind_or_without_a_version_is_refused(text: str) 
         parse_path(text, field="path")
     assert "is not a data or model asset ID" in info.value.message
     assert "/{data|models}/<name>/versions/<v>" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    (f"{ARM}/data/iris/versions/2", "data"), (f"{ARM}/datasets/iris/versions/1", "data"),
+    (f"{ARM}/models/clf/versions/7", "models"),
+    ("azureml://locations/westeurope/workspaces/0a1b/data/iris/versions/2", "data"),
+    ("azureml://locations/westeurope/workspaces/0a1b/models/clf/versions/3", "models"),
+    ("azureml://registries/shared/data/iris/versions/4", "data"),
+    ("azureml://registries/shared/models/m/versions/1", "models"),
+    ("azureml:iris:2", None), ("azureml:iris@latest", None)])
+def test_an_asset_id_says_whether_it_names_data_or_a_model(text: str, kind: str | None) -> None:
+    """A long ID or registry URL names the kind of asset (the short form leaves it to the input's type);
+    the kind is not part of the reference's identity."""
+    ref = parse_path(text)
+    assert isinstance(ref, ModelRef) and ref.kind == kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("simplecache::s3://bucket/key", FsspecUrl("simplecache::s3://bucket/key")),
+    ("simplecache::memory://x/y", FsspecUrl("simplecache::memory://x/y")),
+    ("zip://a.txt::file:///tmp/d.zip", FsspecUrl("zip://a.txt::file:///tmp/d.zip")),
+    ("simplecache::zip://a.txt::file:///tmp/d.zip", FsspecUrl("simplecache::zip://a.txt::file:///tmp/d.zip")),
+    # a cache over this machine's files is that file: a host path (guarded as every host path is)
+    ("simplecache::file:///tmp/d.csv", LocalPath("/tmp/d.csv")),
+    ("filecache::blockcache::local:///tmp/d", LocalPath("/tmp/d")),
+    ("simplecache::/tmp/d.csv", LocalPath("/tmp/d.csv")),
+    ("./odd::name.csv", LocalPath("./odd::name.csv")),
+])
+def test_a_chained_fsspec_url_is_never_a_relative_local_path(text: str, expected: object) -> None:
+    assert parse_path(text) == expected
+
+
+@pytest.mark.parametrize("text", ["simplecache::", "simplecache::::s3://b/k"])
+def test_a_chained_url_with_an_empty_link_is_refused(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="inputs.d.path")
+    assert "empty link" in info.value.message and info.value.field == "inputs.d.path"
+    assert "simplecache::s3://" in (info.value.hint or "")
+
+
+def test_a_chained_url_with_a_query_is_refused_without_showing_it() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path("simplecache::s3://bucket/key?X-Amz-Signature=SIGNATURE", field="inputs.d.path")
+    assert "has a query string" in info.value.message and "SIGNATURE" not in info.value.render()
+
+
+@pytest.mark.parametrize("text", ["file::/tmp/d.csv", "local::file:///tmp/d.csv",
+                                  "simplecache::file:///tmp/a::s3://b/k"])
+def test_this_machines_files_are_only_a_chains_last_link(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="inputs.d.path")
+    assert "before its last link" in info.value.message and "file:///<path>" in (info.value.hint or "")

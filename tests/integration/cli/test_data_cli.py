@@ -6,6 +6,7 @@ no container needed)."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import textwrap
 from pathlib import Path
@@ -153,3 +154,36 @@ def test_jobs_read_and_write_data_assets_with_lineage_both_ways(workspace_dir: P
     assert cli_json("model", "list") == []  # not a custom_model any more
     code, out = cli("data", "download", "--name", "iris-features", "--download-path", str(tmp_path / "dl"))
     assert code == 0 and (tmp_path / "dl" / "iris-features" / "features" / "iris.csv").is_file()
+
+
+def test_registry_data_as_the_missing_asset_hint_says_and_every_verb_with_registry_name(
+        workspace_dir: Path, examples: Path, tmp_path: Path) -> None:
+    """The resolver's hint for a registry data version it cannot find is a command that works: `runner data
+    create --registry-name` (as `runner model create` has it), and every verb takes the registry."""
+    job = tmp_path / "job.yml"
+    job.write_text("command: ls ${{inputs.d}}\nenvironment: python:3.11\ninputs:\n"
+                   "  d: {type: uri_folder, path: azureml://registries/shared/data/iris/versions/1}\n")
+    code, out = cli("job", "validate", "--file", str(job))
+    assert code != 0 and "unknown data asset 'iris'" in out, out
+    hinted = out.split("`")[1]  # the command the hint gives, with its <path> to fill in
+    assert hinted.startswith("runner data create --registry-name shared --name iris --version 1"), hinted
+    code, out = cli(*shlex.split(hinted.replace("<path>", str(examples / "example-data")))[1:], "-o", "json")
+    assert code == 0, out
+    code, out = cli("job", "validate", "--file", str(job))
+    assert code == 0 and "DataUpload/shared/iris/1" in out, out
+    assert cli_json("data", "list") == []  # a registry is its own namespace
+    listed = cli_json("data", "list", "--registry-name", "shared")
+    assert isinstance(listed, list) and [d["name"] for d in listed] == ["iris"]
+    shown = cli_json("data", "show", "--name", "iris", "--version", "1", "--registry-name", "shared")
+    assert isinstance(shown, dict) and shown["path"].endswith("DataUpload/shared/iris/1/example-data")
+    updated = cli_json("data", "update", "--name", "iris", "--version", "1", "--registry-name", "shared",
+                       "--set", "tags.team=ml")
+    assert isinstance(updated, dict) and updated["tags"] == {"team": "ml"}
+    code, out = cli("data", "download", "--name", "iris", "--registry-name", "shared", "--download-path",
+                    str(tmp_path / "dl"))
+    assert code == 0 and (tmp_path / "dl" / "iris" / "example-data" / "iris.csv").is_file(), out
+    assert cli("data", "archive", "--name", "iris", "--registry-name", "shared")[0] == 0
+    assert cli_json("data", "list", "--registry-name", "shared") == []
+    assert cli("data", "restore", "--name", "iris", "--registry-name", "shared")[0] == 0
+    code, out = cli("data", "show", "--name", "iris", "--version", "1")  # not in the workspace
+    assert code != 0 and "unknown data asset 'iris'" in out

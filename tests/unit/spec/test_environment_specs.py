@@ -121,3 +121,25 @@ def test_build_progress_logs_each_step_off_a_terminal(caplog: pytest.LogCaptureF
     assert "building x: Step 1/3 : FROM base" in messages
     assert "the conda file asks for Python 3.8; the image has Python 3.11" in messages  # a warning
     assert progress.tail[-1].startswith("runner: warning:") and len(progress.tail) == 2
+
+
+def test_environment_tags_take_numbers_and_flags_as_every_other_tags_field_does(tmp_path: Path) -> None:
+    """``tags: {a: 1}`` is accepted by Azure (tags are text): an inline environment, an environment file,
+    the job, a model and a data asset all turn a scalar into its text, None into ''."""
+    from runner.spec.data import Data
+    from runner.spec.model import Model
+
+    tags_yaml = "{a: 1, b: 2.5, c: true, d: x, e: }"
+    expected = {"a": "1", "b": "2.5", "c": "True", "d": "x", "e": ""}
+    job = _write(tmp_path, "job.yml", f"command: echo\ntags: {tags_yaml}\n"
+                                      f"environment: {{image: python:3.11, tags: {tags_yaml}}}\n")
+    spec = load_job_spec(job)
+    assert spec.environment.tags == expected and spec.tags == expected  # type: ignore[union-attr]
+    env_yml = _write(tmp_path, "env.yml", f"name: e\nversion: 1\nimage: python:3.11\ntags: {tags_yaml}\n")
+    assert load_environment_file(env_yml).tags == expected
+    raw = {"a": 1, "b": 2.5, "c": True, "d": "x", "e": None}
+    assert Model(name="m", path="x", tags=raw).tags == expected == Data(name="d", path="x", tags=raw).tags
+    bad = _write(tmp_path, "bad.yml", "command: echo\nenvironment: {image: python:3.11, tags: {a: [1, 2]}}\n")
+    with pytest.raises(SpecError) as info:  # a list is not a tag value: one error, where it is
+        load_job_spec(bad)
+    assert f"{bad}:2:" in info.value.render() and "environment.tags.a" in info.value.render()

@@ -115,7 +115,7 @@ def test_a_registry_data_version_is_not_the_workspace_one_of_the_same_name(ws: W
                                                                           folder: Path) -> None:
     data.create(Data(name="d", path=str(folder)))
     DataRegistry(ws, registry_name="shared").create(Data(name="d", path=str(folder)))
-    in_registry = data.resolver.resolve("azureml://registries/shared/models/d/versions/1",
+    in_registry = data.resolver.resolve("azureml://registries/shared/data/d/versions/1",
                                         asset_type="uri_folder")
     assert in_registry.data == ("shared/d", "1")  # its stored name, as a registry model's cache_key has
     assert data.resolver.resolve("azureml:d:1", asset_type="uri_folder").data == ("d", "1")
@@ -137,6 +137,62 @@ def test_azures_asset_id_forms_name_the_data_or_model_version(ws: Workspace, dat
     assert resolve(f"{arm}/models/m/versions/1", asset_type="custom_model").model == ("m", "1")
     located = "azureml://locations/westeurope/workspaces/0a1b/data/d/versions/1"
     assert resolve(located, asset_type="uri_folder").data == ("d", "1")
+
+
+ARM = "azureml:/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"
+
+
+@pytest.mark.parametrize("model_type", ["custom_model", "mlflow_model", "triton_model"])
+@pytest.mark.parametrize("data_id", [f"{ARM}/data/d/versions/1", f"{ARM}/datasets/d/versions/1",
+                                     "azureml://locations/westeurope/workspaces/0a1b/data/d/versions/1",
+                                     "azureml://registries/shared/data/d/versions/1"])
+def test_a_data_asset_id_on_a_model_input_says_the_kinds_differ(ws: Workspace, data: DataRegistry,
+                                                                folder: Path, data_id: str,
+                                                                model_type: str) -> None:
+    """Not "unknown model 'd'" (looked up as a model): one error naming both kinds and the fix."""
+    data.create(Data(name="d", path=str(folder)))
+    DataRegistry(ws, registry_name="shared").create(Data(name="d", path=str(folder)))
+    with pytest.raises(SpecError) as info:
+        data.resolver.resolve(data_id, asset_type=model_type, field="inputs.m.path")
+    err = info.value
+    assert err.message.startswith("'d' version 1 is a data asset (its ID says /data/), but type "
+                                  f"{model_type} takes a model") and "unknown" not in err.message
+    assert "uri_folder, uri_file, mltable take data assets" in err.message and err.field == "inputs.m.path"
+    assert "change the type to uri_folder, uri_file or mltable" in (err.hint or "")
+    assert "give a model" in (err.hint or "")
+
+
+@pytest.mark.parametrize("model_id", [f"{ARM}/models/m/versions/1",
+                                      "azureml://locations/westeurope/workspaces/0a1b/models/m/versions/1",
+                                      "azureml://registries/shared/models/m/versions/1"])
+def test_a_model_id_on_a_data_input_says_the_kinds_differ(ws: Workspace, data: DataRegistry, folder: Path,
+                                                          model_id: str) -> None:
+    """Not a data asset of the same name read silently, nor "unknown data asset 'm'"."""
+    data.create(Data(name="m", path=str(folder)))  # a data asset of the model's name: never picked
+    ModelRegistry(ws).create(Model(name="m", path=str(folder)))
+    ModelRegistry(ws, registry_name="shared").create(Model(name="m", path=str(folder)))
+    with pytest.raises(SpecError) as info:
+        data.resolver.resolve(model_id, asset_type="uri_folder", field="inputs.d.path")
+    assert info.value.message.startswith("'m' version 1 is a model (its ID says /models/), but type "
+                                         "uri_folder takes a data asset")
+    assert "change the type to custom_model, mlflow_model or triton_model" in (info.value.hint or "")
+    assert data.resolver.resolve(model_id, asset_type="custom_model").model == ("m", "1")  # same ID: fine
+
+
+def test_an_id_names_its_kind_when_no_type_is_given(ws: Workspace, data: DataRegistry, folder: Path) -> None:
+    data.create(Data(name="same", path=str(folder)))
+    ModelRegistry(ws).create(Model(name="same", path=str(folder / "iris.csv")))
+    assert data.resolver.resolve(f"{ARM}/data/same/versions/1").data == ("same", "1")
+    assert data.resolver.resolve(f"{ARM}/models/same/versions/1").model == ("same", "1")
+
+
+def test_registering_a_model_from_a_data_id_says_the_kinds_differ(ws: Workspace, data: DataRegistry,
+                                                                  folder: Path) -> None:
+    data.create(Data(name="d", path=str(folder)))
+    with pytest.raises(SpecError) as info:
+        ModelRegistry(ws).create(Model(name="m", path=f"{ARM}/data/d/versions/1"))
+    assert "is a data asset" in info.value.message and info.value.field == "path"
+    assert "register a data asset with `runner data create`" in (info.value.hint or "")
 
 
 def test_job_output_and_datastore_paths_are_referenced_with_lineage(ws: Workspace,

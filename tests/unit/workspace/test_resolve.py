@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -150,6 +151,32 @@ def test_fsspec_urls(resolver: Resolver) -> None:
     with pytest.raises(ResolveError) as info:
         resolver.resolve("nosuchproto://x/y")
     assert "nosuchproto" in info.value.message
+
+
+def test_chained_fsspec_urls(resolver: Resolver, tmp_path: Path) -> None:
+    """A chained URL is fsspec's, never a relative local path; a cache over a host file is that file."""
+    fsspec.filesystem("memory").pipe("/chained-test/a.txt", b"hi")
+    rp = resolver.resolve("simplecache::memory://chained-test/a.txt")
+    assert rp.kind is PathKind.FILE and rp.local_path is None
+    assert rp.uri == rp.url == "simplecache::memory://chained-test/a.txt"
+    data = _put(tmp_path, "d.csv")
+    cached = resolver.resolve(f"simplecache::file://{data}")
+    assert cached.local_path == data and cached.uri == str(data)  # a host path, guarded as every one is
+    with pytest.raises(ResolveError) as info:
+        resolver.resolve("nosuch::memory://chained-test/a.txt")
+    assert info.value.message == \
+        "cannot open 'nosuch::memory://chained-test/a.txt': Protocol not known: nosuch"
+    assert "simplecache::s3://" in (info.value.hint or "") and "./<path>" in (info.value.hint or "")
+
+
+def test_a_chained_url_names_the_link_without_a_backend(resolver: Resolver) -> None:
+    if importlib.util.find_spec("ocifs") is not None:
+        pytest.skip("ocifs is installed")
+    with pytest.raises(ResolveError) as info:
+        resolver.resolve("simplecache::oci://bucket@ns/key")
+    assert info.value.message.startswith("no filesystem is installed for 'oci://' "
+                                         "(simplecache::oci://bucket@ns/key)")
+    assert "install the fsspec backend for oci" in (info.value.hint or "")
 
 
 def test_output_locations(ws: Workspace, resolver: Resolver, tmp_path: Path) -> None:
