@@ -90,8 +90,14 @@ def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
         out.print(Text((f" {key:<{width}}  " + f"\n{indent}".join(lines)).rstrip()), soft_wrap=True)
 
 
-# an aware time as ``datetime.isoformat`` writes it in UTC: what records store as text (status_times)
+# an aware time as ``datetime.isoformat`` writes it in UTC: what older records stored as text (records
+# written since utc_text have the Z form already)
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
+# the runner's own time fields, the only text rewritten: a record's (or each listed record's) own keys,
+# its creation_context's, and every value of its extra.status_times. Nothing else (tags, properties,
+# descriptions, literal inputs, the spec) is touched, whatever its keys are named or its text looks like.
+RECORD_TIME_FIELDS = ("created_at", "last_modified_at", "started_at", "ended_at")
+CREATION_TIME_FIELDS = ("created_at", "last_modified_at")
 
 
 def iso_z(value: datetime) -> str:
@@ -102,24 +108,43 @@ def iso_z(value: datetime) -> str:
 
 def with_z_times(data: Any) -> Any:
     """``data`` (what a command prints) with every time in the one ``iso_z`` form: ``datetime`` values
-    and UTC times stored as text (``+00:00``: a job's ``extra.status_times``, a component's
-    ``creation_context``)."""
+    anywhere, and the runner's own time fields stored as UTC text (``RECORD_TIME_FIELDS`` of a record or
+    of each record of a list, ``creation_context``'s, ``extra.status_times``'s values)."""
+    data = _datetimes_z(data)
+    return [_record_z(item) for item in data] if isinstance(data, list) else _record_z(data)
+
+
+def _datetimes_z(data: Any) -> Any:
     if isinstance(data, dict):
-        return {key: with_z_times(value) for key, value in data.items()}
+        return {key: _datetimes_z(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return [with_z_times(value) for value in data]
-    if isinstance(data, datetime):
-        return iso_z(data)
-    if isinstance(data, str) and _UTC_TEXT.fullmatch(data):
-        return data.removesuffix("+00:00") + "Z"
-    return data
+        return [_datetimes_z(value) for value in data]
+    return iso_z(data) if isinstance(data, datetime) else data
+
+
+def _record_z(record: Any) -> Any:
+    if not isinstance(record, dict):
+        return record
+    out = _fields_z(record, RECORD_TIME_FIELDS)
+    if isinstance(out.get("creation_context"), dict):
+        out["creation_context"] = _fields_z(out["creation_context"], CREATION_TIME_FIELDS)
+    extra = out.get("extra")
+    if isinstance(extra, dict) and isinstance(extra.get("status_times"), dict):
+        times = extra["status_times"]
+        out["extra"] = {**extra, "status_times": _fields_z(times, tuple(times))}
+    return out
+
+
+def _fields_z(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {key: (value.removesuffix("+00:00") + "Z" if key in keys and isinstance(value, str)
+                  and _UTC_TEXT.fullmatch(value) else value) for key, value in data.items()}
 
 
 def _text(value: Any) -> str:
-    """A table cell's text (a time in the ``iso_z`` form)."""
+    """A table cell's text (a ``datetime`` in the ``iso_z`` form; text as it is)."""
     if value is None:
         return ""
-    return iso_z(value) if isinstance(value, datetime) else str(with_z_times(value))
+    return iso_z(value) if isinstance(value, datetime) else str(_datetimes_z(value))
 
 
 class OutputFormat(StrEnum):

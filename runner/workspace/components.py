@@ -10,8 +10,8 @@ immutable: creating an existing name + version again with the same content retur
 is refused. ``runner component create`` without a version returns the newest version when its content is
 the same (spec and code snapshot digest), as Azure ML reuses an identical anonymous component: a CI that
 registers the same component on every run does not grow versions (the Python API's
-``create_or_update`` always makes the next one). The component's ``code`` (and an inline environment's
-build context) is copied into the workspace (``<ws>/components/<name>/<version>/``) before its row is
+``create_or_update`` always makes the next one). The component's ``code`` (an inline environment's
+build context and conda file) is copied into ``<ws>/components/<name>/<version>/`` before its row is
 committed, so a registered component keeps running the code it was registered with. A registry reference
 (``azureml://registries/<r>/components/<name>/...``) is looked up by name here, as environments are.
 """
@@ -19,6 +19,7 @@ committed, so a registered component keeps running the code it was registered wi
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
 from runner.spec.component import CommandComponentSpec, component_from_data
+from runner.spec.environment import load_environment_file
 from runner.spec.job import InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
@@ -218,7 +220,8 @@ class ComponentStore:
 
 
 def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
-    """Copy the code (and an inline build context) into ``staging``; the spec's data pointing there."""
+    """Copy the code, an inline build context and a conda file into ``staging`` (an environment YAML,
+    ``file:<env.yml>``, is registered as what it says); the spec's data pointing there."""
     data = spec.to_yaml_dict()
     data.pop("$schema", None)
     staging.mkdir(parents=True)
@@ -227,11 +230,19 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
         _copy(spec.base_dir / spec.code.removeprefix("file:").removeprefix("//"), staging / "code", "code",
               spec.where("code"))
     environment = data.get("environment")
+    if isinstance(environment, str) and environment.strip().startswith("file:"):
+        loaded = load_environment_file((spec.base_dir / environment.strip()[5:]).resolve())
+        environment = data["environment"] = loaded.model_dump(mode="json", exclude_defaults=True,
+                                                              exclude_none=True)
     if isinstance(environment, dict) and isinstance(environment.get("build"), dict):
         build = environment["build"]
         _copy(spec.base_dir / build["path"], staging / "build", "environment.build.path",
               spec.where("environment", "build", "path"))
         build["path"] = str(staging / "build")
+    if isinstance(environment, dict) and isinstance(environment.get("conda_file"), str):
+        conda = (spec.base_dir / environment["conda_file"].removeprefix("file:")).expanduser()
+        _copy(conda, staging / "conda", "environment.conda_file", spec.where("environment", "conda_file"))
+        environment["conda_file"] = str(staging / "conda" / conda.name)
     return data
 
 
@@ -252,9 +263,25 @@ def _relocate(data: dict[str, Any], staging: Path, final: Path) -> dict[str, Any
 
 
 def _comparable(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in ("code", "environment", "version")} | {
-        "environment": data.get("environment") if not isinstance(data.get("environment"), dict)
-        else {k: v for k, v in data["environment"].items() if k != "build"}}
+    """The spec less its version and the snapshot paths (their files are compared by ``_same_tree``):
+    every other field counts, ``environment.build.dockerfile_path`` too."""
+    comparable = {k: v for k, v in data.items() if k not in ("code", "version")}
+    environment = data.get("environment")
+    if isinstance(environment, dict):
+        comparable["environment"] = {k: ({n: x for n, x in v.items() if n != "path"} if k == "build"
+                                         and isinstance(v, dict) else v)
+                                     for k, v in environment.items()
+                                     if not (k == "conda_file" and isinstance(v, str))}
+    return comparable
+
+
+def _snapshot_paths(data: dict[str, Any]) -> list[str | None]:
+    """Where a stored (or staged) spec's copied files are: code, build context, conda file."""
+    environment = data.get("environment")
+    env = environment if isinstance(environment, dict) else {}
+    build, conda = env.get("build"), env.get("conda_file")
+    return [data.get("code"), build.get("path") if isinstance(build, dict) else None,
+            conda if isinstance(conda, str) else None]
 
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -262,16 +289,14 @@ def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _same_tree(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """The stored snapshot holds the same files (names and bytes) as the new one."""
-    pairs = [(old.get("code"), new.get("code"))]
-    old_env, new_env = old.get("environment"), new.get("environment")
-    if isinstance(old_env, dict) or isinstance(new_env, dict):
-        pairs.append(((old_env or {}).get("build", {}).get("path") if isinstance(old_env, dict) else None,
-                      (new_env or {}).get("build", {}).get("path") if isinstance(new_env, dict) else None))
-    for left, right in pairs:
+    """The stored snapshot holds the same files (names and bytes) as the new one; a stored path that is
+    not a snapshot (a relative conda_file of an older record) never matches."""
+    for left, right in zip(_snapshot_paths(old), _snapshot_paths(new), strict=True):
         if (left is None) != (right is None):
             return False
-        if left is not None and right is not None and local_tree_digest(left) != local_tree_digest(right):
+        if left is not None and right is not None and (
+                not os.path.isabs(left) or not os.path.exists(left)
+                or local_tree_digest(left) != local_tree_digest(right)):
             return False
     return True
 

@@ -78,6 +78,8 @@ def mask_old_rows(conn: sqlite3.Connection, secrets_dir: Path) -> list[str]:
         logger.warning("could not move the plain-text secrets of older datastore rows out of the "
                        "database: %s", exc)
         return []
+    if not changed:  # another process masked them between the first look and the lock: its work
+        return []
     _scrub(conn, vacuum=not zeroes_freed_space)
     logger.info("datastore(s) %s: secrets kept in plain text by an older runner were moved out of the "
                 "database", ", ".join(changed))

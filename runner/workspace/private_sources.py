@@ -1,6 +1,7 @@
 """What registering a model or data asset may take in: never the workspace's own secrets (datastore
 account keys, SAS tokens, storage options) or its database (with sqlite's journal files beside it), and
-from a folder on this machine only files, folders and links to files.
+from a folder on this machine only files, folders and links to files; never the upload folder it is
+copied into (``refuse_holding_upload_folder``: a copy of its own staging and the registered versions).
 
 A registered version is served for download to whoever can use the registry (the CLI, the Python
 client, the web UI), so a source that is, holds or lies in one of them is refused before anything is
@@ -256,3 +257,26 @@ def refuse_private_source(workspace: Workspace, source: ResolvedPath, *, noun: s
     copied (``LocalSource``). Nothing to check for a source that is not on this machine."""
     if source.local_path is not None:
         LocalSource(workspace, source, noun=noun, copied=copied).check()
+
+
+def refuse_holding_upload_folder(source: ResolvedPath, upload: str, *, datastore: str, datastore_root: str,
+                                 noun: str) -> None:
+    """Refuse (``RegistryError`` on field ``path``) a source on this machine that is or holds ``upload``,
+    the folder on this machine a registration copies into (``<datastore root>/LocalUpload`` or
+    ``DataUpload``): the copy would take the registered versions, and its own staging as the walk
+    reaches it, into the new version. Compared as real paths: a link on the way counts as followed."""
+    if source.local_path is None:
+        return
+    real, there = os.path.realpath(source.local_path), os.path.realpath(upload)
+    if not inside(there, real):
+        return
+    root = os.path.realpath(datastore_root)
+    in_place = (f"register it in place, where it is: azureml://datastores/{datastore}/paths/"
+                f"{real[len(root):].strip('/')}" if inside(real, root)
+                else f"register the files in place: azureml://datastores/{datastore}/paths/<their path>")
+    folder = Path(upload).name
+    raise RegistryError(f"cannot register this {noun}: '{source.uri}' holds {there}, the folder of datastore "
+                        f"'{datastore}' that registered versions are copied into: the copy would take those "
+                        "versions, and itself as it is being made, into the new version",
+                        field="path", hint=f"register a folder that does not hold the datastore's {folder}/ "
+                                           f"(copy the files elsewhere first), or {in_place}")

@@ -46,7 +46,7 @@ from runner.workspace.assets import AssetStore, E
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 from runner.workspace.models import ModelStore
-from runner.workspace.private_sources import LocalSource, refuse_private_source
+from runner.workspace.private_sources import LocalSource, refuse_holding_upload_folder, refuse_private_source
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.transfers import (
@@ -145,6 +145,11 @@ class AssetRegistry(AssetStore[E]):
         datastore = self.upload_datastore(asset)
         ds, fs, root = self.resolver.datastores.open(datastore)
         host = ds.host_root(self.workspace.root)
+        local_root = host if host is not None else root if isinstance(fs, LocalFileSystem) else None
+        if local_root is not None:  # the staging is made there: a source holding it would copy itself
+            refuse_holding_upload_folder(source, f"{local_root.rstrip('/')}/{self.table.upload_folder}",
+                                         datastore=datastore, datastore_root=local_root,
+                                         noun=self.table.schema.noun)
         staged = _Staged(fs, root, self.table.upload_folder, f".incoming-{uuid.uuid4().hex}",
                          source.local_path.name, datastore, host=Path(host) if host is not None else None)
         try:  # a copy that fails halfway (a full disk, Ctrl-C, a link) leaves nothing behind either

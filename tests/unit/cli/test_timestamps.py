@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from runner.cli import _common
 from runner.cli.job import _as_json
+from runner.cli.main import app
 from runner.jobs.operations import as_job
 from runner.workspace.components import ComponentRecord
 from runner.workspace.db import JobRecord
@@ -60,3 +63,41 @@ def test_a_time_in_any_zone_is_shown_in_utc(capsys: pytest.CaptureFixture[str]) 
 def test_job_show_table_cells_use_the_same_form(capsys: pytest.CaptureFixture[str]) -> None:
     _common.print_table(("field", "value"), [("created", AT), ("ended", None)])
     assert Z in capsys.readouterr().out
+
+
+STAMP = "2024-01-01T00:00:00+00:00"  # a user's value shaped like a UTC time: printed as stored
+
+
+def test_user_data_shaped_like_a_time_is_printed_as_stored(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the runner's own time fields are put in the Z form; tags, properties, descriptions, literal
+    input values and the spec (however a user named their keys) keep their text."""
+    record = {"name": "m", "created_at": STAMP, "description": STAMP,
+              "tags": {"stamp": STAMP, "created_at": STAMP}, "properties": {"ended_at": STAMP},
+              "creation_context": {"created_at": STAMP, "last_modified_at": STAMP},
+              "spec": {"inputs": {"when": STAMP}, "tags": {"status_times": {"Queued": STAMP}}},
+              "extra": {"literals": {"when": STAMP}, "status_times": {"Queued": STAMP}}}
+    for output in ("json", "yaml"):
+        for data in (record, [record]):
+            _common.emit(data, output, [])
+            printed = capsys.readouterr().out
+            assert printed.count(STAMP) == 7 and printed.count("2024-01-01T00:00:00Z") == 4, printed
+    _common.emit(record, "tsv", [], "tags.stamp")
+    assert capsys.readouterr().out == STAMP + "\n"
+    _common.print_fields([("inputs.when", STAMP), ("tags", {"stamp": STAMP}), ("created", AT)])
+    printed = capsys.readouterr().out
+    assert printed.count(STAMP) == 2 and Z in printed, printed
+
+
+def test_a_models_tag_shaped_like_a_time_is_shown_as_given(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path
+    monkeypatch.setenv("RUNNER_WORKSPACE", str(folder / "ws"))
+    (folder / "model.pkl").write_bytes(b"m")
+    created = CliRunner().invoke(app, ["model", "create", "--name", "m", "--path", str(folder / "model.pkl"),
+                                       "--tags", f"stamp={STAMP}", "-o", "json"])
+    assert created.exit_code == 0, created.output
+    shown = CliRunner().invoke(app, ["model", "show", "--name", "m", "--version", "1", "-o", "json"])
+    assert json.loads(shown.stdout)["tags"] == {"stamp": STAMP}, shown.output
+    queried = CliRunner().invoke(app, ["model", "show", "--name", "m", "--version", "1",
+                                       "--query", "tags.stamp", "-o", "tsv"])
+    assert queried.stdout == STAMP + "\n", queried.output

@@ -13,6 +13,7 @@ from runner.spec.component import load_component_spec
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.workspace.components import ComponentStore, parse_component_ref
 from runner.workspace.db import Workspace
+from runner.workspace.environments import EnvironmentStore
 from runner.workspace.schema import SCHEMA_VERSION
 
 TRAIN = """\
@@ -136,3 +137,62 @@ def test_an_identical_component_without_a_version_is_the_newest_version(tmp_path
     (tmp_path / "c" / "src" / "train.py").write_text("print('v1')\n")  # as version 1, not the newest
     assert store.create(load_component_spec(path), reuse_newest=True).version == "4"
     assert store.create(load_component_spec(path)).version == "5"  # the Python API: always the next
+
+
+BUILT = """\
+name: comp
+type: command
+command: echo hi
+environment:
+  build:
+    path: ./ctx
+    dockerfile_path: {dockerfile}
+"""
+
+
+def test_other_build_settings_are_a_new_version(tmp_path: Path) -> None:
+    """Every ``environment.build`` key counts (not only the context's files): a component that names
+    another Dockerfile in the same context is a new version that keeps its dockerfile_path."""
+    store = ComponentStore(Workspace(tmp_path / "ws"))
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM python:3.11\n")
+    (tmp_path / "ctx" / "Dockerfile.gpu").write_text("FROM python:3.12\n")
+    for name, dockerfile in (("c1.yml", "Dockerfile"), ("c2.yml", "Dockerfile.gpu")):
+        (tmp_path / name).write_text(BUILT.format(dockerfile=dockerfile))
+    assert store.create(load_component_spec(tmp_path / "c1.yml"), reuse_newest=True).version == "1"
+    gpu = store.create(load_component_spec(tmp_path / "c2.yml"), reuse_newest=True)
+    assert gpu.version == "2" and not gpu.unchanged
+    assert gpu.spec["environment"]["build"]["dockerfile_path"] == "Dockerfile.gpu"
+    loaded = store.load("comp", "2").environment
+    assert not isinstance(loaded, str) and loaded.build is not None
+    assert loaded.build.dockerfile_path == "Dockerfile.gpu"
+    again = store.create(load_component_spec(tmp_path / "c2.yml"), reuse_newest=True)
+    assert again.version == "2" and again.unchanged
+    (tmp_path / "ctx" / "Dockerfile.gpu").write_text("FROM python:3.13\n")  # the context's files count
+    assert store.create(load_component_spec(tmp_path / "c2.yml"), reuse_newest=True).version == "3"
+
+
+CONDA = "name: x\ndependencies:\n  - python=3.11\n  - pip:\n    - {package}\n"
+
+
+@pytest.mark.parametrize("environment", ["{image: python:3.11, conda_file: conda.yml}", "file:env.yml"])
+def test_a_conda_file_is_kept_and_compared_by_content(tmp_path: Path, environment: str) -> None:
+    """A conda file (inline, or through an environment YAML) is copied with the component, so the
+    registered version still has it, and a change to its text is a new version."""
+    ws = Workspace(tmp_path / "ws")
+    store = ComponentStore(ws)
+    (tmp_path / "env.yml").write_text("name: e\nimage: python:3.11\nconda_file: conda.yml\n")
+    (tmp_path / "conda.yml").write_text(CONDA.format(package="numpy"))
+    path = tmp_path / "c.yml"
+    path.write_text(f"name: comp\ntype: command\ncommand: echo hi\nenvironment: {environment}\n")
+    first = store.create(load_component_spec(path), reuse_newest=True)
+    assert first.version == "1"
+    assert store.create(load_component_spec(path), reuse_newest=True).unchanged
+    (tmp_path / "conda.yml").write_text(CONDA.format(package="pandas"))
+    assert store.create(load_component_spec(path), reuse_newest=True).version == "2"
+    (tmp_path / "conda.yml").unlink()
+    (tmp_path / "env.yml").unlink()
+    for version, package in (("1", "numpy"), ("2", "pandas")):  # each version kept its own conda file
+        spec = store.load("comp", version)
+        resolved = EnvironmentStore(ws).resolve_spec_environment(spec.environment, spec.base_dir)
+        assert resolved.conda is not None and resolved.conda.requirements[-1] == package

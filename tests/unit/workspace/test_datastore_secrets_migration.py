@@ -7,6 +7,7 @@ holds the plaintext any more. The datastore still works: its secrets resolve."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import stat
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from runner.workspace import datastore_secrets
 from runner.workspace.datastore_secrets import mask_old_rows
 from runner.workspace.datastores import DatastoreStore, FsspecDatastore
 from runner.workspace.db import Workspace
@@ -113,3 +115,35 @@ def test_where_freed_space_is_not_zeroed_the_database_is_vacuumed(tmp_path: Path
     with sqlite3.connect(root / "runner.db") as check:
         assert [r[0] for r in check.execute("SELECT name FROM datastores ORDER BY name")] == \
             ["old", "workspaceblobstore"]
+
+
+
+def test_a_workspace_another_process_cleaned_meanwhile_is_left_alone(
+        old_workspace: tuple[Path, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Two processes open the workspace together and both see the old row: the one that takes the lock
+    second finds it masked and does nothing more (no vacuum, no WAL truncation, no log naming nothing)."""
+    root, writer = old_workspace
+    real_unmasked = datastore_secrets._unmasked
+    seen: list[list[str]] = []
+    scrubs: list[bool] = []
+
+    def racing(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+        found = real_unmasked(conn)
+        seen.append(list(found))
+        if len(seen) == 1:  # the other process masks the row between this one's first look and its lock
+            for name, (_row, public) in real_unmasked(writer).items():
+                writer.execute("UPDATE datastores SET config = ? WHERE name = ?", (public, name))
+        return found
+
+    monkeypatch.setattr(datastore_secrets, "_unmasked", racing)
+    monkeypatch.setattr(datastore_secrets, "_scrub", lambda conn, *, vacuum: scrubs.append(vacuum))
+    reader = sqlite3.connect(root / "runner.db", isolation_level=None)
+    with caplog.at_level(logging.INFO, logger=datastore_secrets.__name__):
+        assert datastore_secrets.mask_old_rows(reader, root / "secrets") == []
+    reader.close()
+    writer.close()
+    assert seen == [["old"], []]  # the race happened as described
+    assert scrubs == []
+    assert not [r for r in caplog.records if "moved out of the database" in r.getMessage()]
+    assert not (root / "secrets" / "datastore-old.json").exists()  # nothing of this process was written
