@@ -18,20 +18,18 @@ from runner.workspace.transfers import fetch
 def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path, *,
                      every: bool = False, quiet: bool = False) -> list[Path]:
     """Copy each output in ``names``; with ``every`` (``--all``) the outputs that exist are copied
-    and the ones never written are named in one error afterwards."""
+    and the ones never written, or held back (staged, never uploaded), are named in one error afterwards,
+    with where the held-back ones are."""
 
     resolver = Resolver(ws)
     held_back = {n: p for n, p in record.extra.get("held_back_outputs", {}).items() if n in names}
-    if held_back:
-        kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
-        why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
-        ended = "failed" if record.status is JobStatus.FAILED else f"ended {record.status.value}"
-        raise JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
-                       f"staged ({kept})",
-                       hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
+    if held_back and not every:
+        raise _held_back_error(record, held_back)
     written: list[Path] = []
     missing: list[str] = []
     for name in names:
+        if name in held_back:
+            continue
         if name == ARTIFACTS and record.spec.get("type") == "pipeline":
             log = _pipeline_log(ws, record, download_path, every=every)
             written.extend([log] if log else [])
@@ -54,11 +52,24 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
             target = target / resolved.path.rstrip("/").rsplit("/", 1)[-1]
         fetch(resolved.fs, resolved.path, target, is_file=resolved.kind is PathKind.FILE, quiet=quiet)
         written.append(target)
+    done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""
+    if held_back:
+        not_written = f"; output(s) {', '.join(missing)} were not written" if missing else ""
+        raise _held_back_error(record, held_back, not_written + done)
     if missing:
-        done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""
         raise JobError(f"job '{record.name}' ({record.status.value}): output(s) {', '.join(missing)} "
                        f"were not written{done}", hint=_state_hint(record))
     return written
+
+
+def _held_back_error(record: JobRecord, held_back: dict[str, str], more: str = "") -> JobError:
+    """Outputs that stayed staged, never uploaded: why, and where each is (``more``: what else happened)."""
+    kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
+    why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
+    ended = "failed" if record.status is JobStatus.FAILED else f"ended {record.status.value}"
+    return JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
+                    f"staged ({kept}){more}",
+                    hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
 
 
 def _pipeline_log(ws: Workspace, record: JobRecord, download_path: Path, *, every: bool) -> Path | None:

@@ -12,8 +12,10 @@ by a command on the host, which runs as runner's user. A container's user may be
 it writes must be writable by every user (``make_writable``): the artifacts are then staged like any
 ``upload`` output, in the job's owner-only folder, and moved into place when the job ends, never opened
 to others in the datastore (a workspace its user made beforehand keeps its own mode: it may be 0755).
-So are they when the run may have to hold them back (``OutputSet(stage_artifacts=True)``, which the run
-asks for with ``--no-upload-on-failure``): then only when the job completes.
+They are logs, not a named output: when the others are not uploaded (an unexpected error; a full disk,
+then only by a rename, which costs no space) they are moved into place all the same, as a dead runner's
+recovery does (``move_artifacts_in``). A run that may hold them back (``OutputSet(stage_artifacts=True)``,
+for ``--no-upload-on-failure``) stages them too, and moves them into place only when the job completes.
 
 Direct inputs are materialized last: their credentials are made when read (``DirectCredentials``), so a
 SAS counts from the end of the other inputs' downloads.
@@ -232,6 +234,34 @@ def _holds_files(folder: Path) -> bool:
     return False
 
 
+def move_artifacts_in(staged: Path, target: Target, *, free_only: bool = False, quiet: bool = True
+                      ) -> str | None:
+    """Move a container's artifacts from ``staged`` to their local ``target`` with the ``upload`` mode's
+    mover (no link followed below the datastore's root). None once nothing is left staged, else why they
+    stay. ``free_only`` (the disk is full): only by renames, free of cost, so not to another filesystem."""
+    from mounts.upload import UploadStrategy  # start-up cost: loaded only when there is something to move
+
+    if target.local_path is None:
+        return f"{target.url} is not on this machine"
+    try:
+        with translated(f"moving the artifacts to {target.url}"):
+            if free_only and not _same_filesystem(staged, Path(os.path.normpath(target.local_path))):
+                return f"{target.url} is on another filesystem, where moving them would copy them"
+            if _holds_files(staged):
+                UploadStrategy(quiet=quiet).finalize(target, staged)
+    except RunnerError as err:
+        return err.message
+    return None
+
+
+def _same_filesystem(staged: Path, destination: Path) -> bool:
+    """Whether ``staged`` and the deepest existing path on the way to ``destination`` share a filesystem."""
+    for path in (destination, *destination.parents):
+        if os.path.lexists(path):
+            return os.lstat(path).st_dev == os.lstat(staged).st_dev
+    return False
+
+
 def _target_holds_data(target: Target) -> bool:
     """Whether an output written in place (``direct``, ``rw_mount`` to a remote store) has any data
     at its target: one listing of the store (asked only for a job that did not complete)."""
@@ -270,6 +300,7 @@ class OutputSet:
         self.errors: dict[str, RunnerError] = {}
         self.held_back: dict[str, Path] = {}  # output -> where its data stayed (close(upload=False))
         self.written_in_place: list[str] = []  # outputs close(upload=False) could not hold back
+        self.moved_in: list[str] = []  # not uploaded, yet moved into place: a container's artifacts
         self.closed = False
         self._staged_data: set[str] = set()  # named outputs whose staging held data at close
         self._in_place: dict[str, Target] = {}  # named outputs written to their target as the job ran
@@ -301,7 +332,8 @@ class OutputSet:
 
     def close(self, *, upload: bool = True, hold_staged: bool = False) -> dict[str, RunnerError]:
         """Finalize every output (or keep staged data when ``upload`` is False; with ``hold_staged``
-        only the outputs that stage, the others, written in place, are finalized). Idempotent."""
+        only the outputs that stage, the others, written in place, are finalized); a container's local
+        artifacts are moved into place all the same (``_moves_in``). Idempotent."""
         if self.closed:
             return self.errors
         self.closed = True
@@ -310,11 +342,31 @@ class OutputSet:
             keep = not upload or (hold_staged and entered.staged is not None)
             self._note_data(entered)
             self._close_one(entered.binding, entered.manager, not keep)
+            if keep and self._moves_in(entered, free_only=hold_staged):
+                continue
             if keep and entered.staged is not None:
                 self.held_back[entered.binding.name] = entered.staged
             elif keep:
                 self.written_in_place.append(entered.binding.name)
         return self.errors
+
+    def _moves_in(self, entered: _Entered, *, free_only: bool) -> bool:
+        """A container's staged artifacts, not uploaded: whether they were moved into place rather than
+        held back (never when the run holds them back: ``stage_artifacts``)."""
+        staged, target = entered.staged, entered.target
+        if entered.binding.name != ARTIFACTS or self.stage_artifacts or staged is None or target is None or \
+                target.local_path is None:  # a remote store's: held back as staged outputs are
+            return False
+        why = move_artifacts_in(staged, target, free_only=free_only, quiet=self.quiet)
+        if why is not None:
+            log.warning("the job's artifacts stay staged in %s: %s", staged, why)
+            return False
+        self.moved_in.append(ARTIFACTS)
+        return True
+
+    def kept_staged(self) -> dict[str, Path]:
+        """After ``close``: the outputs held back whose staging holds files (an empty one holds nothing)."""
+        return {name: path for name, path in self.held_back.items() if _holds_files(path)}
 
     def _note_data(self, entered: _Entered) -> None:
         """Before an output is finalized (its staging uploaded, moved or kept): does it hold data?"""

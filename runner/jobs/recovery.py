@@ -2,8 +2,9 @@
 
 Run at the start of every ``runner job`` command (and by the client). A job whose status is not
 terminal while its runner process is gone is marked Failed (its staged outputs are kept and named in
-the error); its labeled container (or host process group) is removed and any FUSE mount left under its
-job directory is unmounted.
+the error; a container's artifacts, which are logs and not a named output, are moved into place as the
+runner would have: ``settle_artifacts``); its labeled container (or host process group) is removed and
+any FUSE mount left under its job directory is unmounted.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from mounts.pin import sweep_stale_pins
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
-from runner.errors import BackendError, StorageError
+from runner.errors import BackendError, RunnerError, StorageError
 from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
 from runner.workspace.jobdir import JobDir
 
 log = logging.getLogger(__name__)
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING)
+NO_UPLOAD_ON_FAILURE = "no_upload_on_failure"  # extra key: the run holds a failed job's artifacts back too
 UNCLAIMED_GRACE = timedelta(seconds=30)
 
 
@@ -222,10 +224,42 @@ def _kept(staged: dict[Path, tuple[int, list[str]]]) -> str:
     return f"; staged outputs kept at: {'; '.join(parts)}"
 
 
+def settle_artifacts(ws: Workspace, record: JobRecord) -> str | None:
+    """A container's artifacts that its dead runner left staged, moved into place on a local default
+    datastore as the runner would have (``runner.jobs.materialize.move_artifacts_in``: no link followed),
+    one process at a time; not when its run held a failed job's outputs back (``--no-upload-on-failure``).
+    None when none stay staged (or only on a remote store, held back as the named outputs are), else why."""
+    staged = job_dir_of(ws, record).outputs / ARTIFACTS
+    if record.extra.get(NO_UPLOAD_ON_FAILURE) or staged.is_symlink() or not staged.is_dir():
+        return None
+    from runner.jobs.materialize import move_artifacts_in, to_target  # start-up cost: only for them
+    from runner.plan.stored import artifacts_binding
+    from runner.workspace.resolve import Resolver
+
+    try:
+        resolved = Resolver(ws).resolve_output(default_artifacts_uri(record.name), job_name=record.name,
+                                               output_name=ARTIFACTS)
+        if resolved.local_path is None:
+            return None
+        folder = os.open(staged, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except (RunnerError, OSError) as exc:
+        return exc.message if isinstance(exc, RunnerError) else str(exc)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # recovery and the job's watchdog may both get here
+        target = to_target(resolved, artifacts_binding(record.name, job_dir_of(ws, record)))
+        return move_artifacts_in(staged, target)
+    finally:
+        os.close(folder)
+
+
 def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
               reason: str | None = None) -> JobRecord:
+    not_moved = settle_artifacts(ws, record)
+    if not_moved:
+        log.warning("job %s: its artifacts stay staged: %s", record.name, not_moved)
     staged = staged_outputs(ws, record)
-    kept = _kept(staged)
+    kept = _kept(staged) + (f"; the artifacts could not be moved into place: {not_moved}" if not_moved
+                            else "")
     if reason:
         error = reason + kept
     elif status is JobStatus.CANCELED:

@@ -30,7 +30,7 @@ from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun
-from runner.jobs.recovery import process_start_time
+from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
 from runner.jobs.register import Registered, register_outputs
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import Watchdog, start_watchdog
@@ -149,6 +149,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     plan = plan_from_dict(record.extra["plan"])
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
+    if not upload_on_failure:  # a dead runner's recovery holds the artifacts back too
+        tracker.extra[NO_UPLOAD_ON_FAILURE] = True
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
     backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
@@ -209,8 +211,13 @@ def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir, tra
 def _outputs_partial(tracker: StatusTracker, status: JobStatus) -> bool:
     """``outputs_partial``: the job did not complete, yet some of its named outputs hold data of
     this run, at their targets or staged (``extra["outputs_with_data"]`` names them). Not the
-    artifacts: the job's log is always there. False when its outputs were never entered."""
+    artifacts: the job's log is always there. False when its outputs were never entered. An error that
+    ended the run left its outputs staged: the record names the ones that hold files, and where."""
     outputs = tracker.outputs
+    if outputs is not None and outputs.closed and "held_back_outputs" not in tracker.extra and \
+            (kept := outputs.kept_staged()):
+        tracker.extra["held_back_outputs"] = {k: str(v) for k, v in sorted(kept.items())}
+        tracker.extra["held_back_why"] = "an error ended its run before they were uploaded"
     if status is JobStatus.COMPLETED or outputs is None or not outputs.closed:
         return False
     with_data = outputs.outputs_with_data()
@@ -244,6 +251,9 @@ def held_back_note(outputs: OutputSet, why: str = "--no-upload-on-failure") -> s
     if outputs.written_in_place:
         note += (f"; written to their targets while the job ran, so not held back: "
                  f"{', '.join(sorted(outputs.written_in_place))}")
+    if outputs.moved_in:
+        note += ("; moved into place (the job's logs and artifacts, not a named output): "
+                 f"{', '.join(outputs.moved_in)}")
     return note
 
 

@@ -47,7 +47,9 @@ def assert_usable(ws: Path, name: str) -> dict[str, Any]:
 def test_a_job_that_fills_the_disk_fails_with_the_cause_and_publishes_nothing_half_written(
         full_ws: Path, small_disk: Path, tmp_path: Path, docker_client: Any) -> None:
     job = write_job(tmp_path, """
-        command: echo kept > ${{outputs.o}}/kept.txt && head -c 20000000 /dev/zero > ${{outputs.o}}/big.bin
+        command: >-
+          echo kept > ${{outputs.o}}/kept.txt && echo art > /mnt/runner/artifacts/a.txt &&
+          head -c 20000000 /dev/zero > ${{outputs.o}}/big.bin
         outputs:
           o: {mode: upload}
         environment:
@@ -65,6 +67,10 @@ def test_a_job_that_fills_the_disk_fails_with_the_cause_and_publishes_nothing_ha
     assert str(staged) in error
     assert (staged / "kept.txt").read_text() == "kept\n"  # written completely: not lost
     assert not datastore_file(full_ws, "azureml/fill1/o").exists()  # a truncated big.bin is not published
+    # the artifacts (logs, not a named output) are renamed into place on the same disk: no space needed
+    assert datastore_file(full_ws, "ExperimentRun/dcid.fill1/a.txt").read_text() == "art\n"
+    assert "moved into place (the job's logs and artifacts, not a named output): artifacts" in error
+    assert record["extra"]["held_back_outputs"] == {"o": str(staged)}
     one_clear_message(result.stderr + error)
     assert_no_leftovers(docker_client, full_ws, "fill1")
     (staged / "big.bin").unlink()  # space is back: the workspace goes on as before

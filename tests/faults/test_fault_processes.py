@@ -277,3 +277,67 @@ def test_fuse_connection_aborted_mid_read_fails_the_job_and_leaves_no_mount(
     assert "b.bin" in std_log(ws, "fuse1")  # cat says which file it could not read, and why
     one_clear_message(err + final["error"])
     assert_no_leftovers(docker_client, ws, "fuse1")
+
+
+NON_ROOT_ARTIFACTS = """
+    command: >-
+      mkdir -p /mnt/runner/artifacts/m && echo art > /mnt/runner/artifacts/m/a.txt && {output}
+      echo started && sleep 600
+    resources:
+      docker_args: --user 1234:1234
+    limits:
+      timeout: {timeout}
+    {outputs}
+    environment:
+      image: runner/busybox:latest
+    """
+
+
+def start_non_root(ws: Path, tmp_path: Path, name: str, *, timeout: int, output: bool) -> dict[str, Any]:
+    """A background container job as user 1234 that writes its MLflow artifact location (staged in its
+    job's folder) and, with ``output``, an upload output ``o``, then sleeps; its record once it did."""
+    job = write_job(tmp_path, NON_ROOT_ARTIFACTS.format(
+        timeout=timeout, output="echo flushed > ${{outputs.o}}/part.txt &&" if output else "",
+        outputs="outputs: {o: {mode: upload}}" if output else ""), name=f"{name}.yml")
+    cli(ws, "job", "create", "--file", str(job), "--name", name, check=True)
+    return wait_db(ws, name, lambda r: r["status"] == "Running" and "started" in std_log(ws, name),
+                   what="the job to run")
+
+
+def test_runner_killed_the_watchdog_moves_the_artifacts_in_and_download_all_gets_them(
+        ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    """The artifacts are logs, not a named output: the watchdog's takeover moves them into place as the
+    runner would have; the named output stays staged. `job download --all` downloads the artifacts and
+    names the held-back output with where it is (exit 1: not everything was downloaded)."""
+    record = start_non_root(ws, tmp_path, "orphan4", timeout=6, output=True)
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    final = wait_db(ws, "orphan4", lambda r: r["status"] == "Failed", timeout=60, what="the watchdog")
+    assert "the job's watchdog stopped its container at its limits.timeout (6 s)" in final["error"]
+    assert datastore_file(ws, "ExperimentRun/dcid.orphan4/m/a.txt").read_text() == "art\n"
+    staged = ws / "jobs" / "orphan4" / "outputs"
+    assert final["extra"]["held_back_outputs"] == {"o": str(staged / "o")}
+    assert str(staged / "artifacts") not in final["error"] and str(staged / "o") in final["error"]
+    dl = tmp_path / "dl"
+    download = cli(ws, "job", "download", "--name", "orphan4", "--all", "--download-path", str(dl))
+    assert download.returncode == 1
+    assert (dl / "artifacts" / "m" / "a.txt").read_text() == "art\n"
+    assert f"never uploaded and stayed staged (o in {staged / 'o'})" in download.stderr
+    assert f"downloaded: {dl / 'artifacts'}" in download.stderr
+    one_clear_message(download.stderr + final["error"])
+    assert_no_leftovers(docker_client, ws, "orphan4")
+
+
+def test_runner_and_watchdog_killed_recovery_moves_the_artifacts_in_and_download_all_succeeds(
+        ws: Path, tmp_path: Path, docker_client: Any) -> None:
+    record = start_non_root(ws, tmp_path, "orphan5", timeout=600, output=False)
+    for pid in (*watchdog_pids(ws, "orphan5"), record["runner_pid"]):
+        os.kill(pid, signal.SIGKILL)
+    final = show(ws, "orphan5")  # the runner command recovers the job
+    assert final["status"] == "Failed" and "died while the job was Running" in final["error"]
+    assert "staged outputs kept" not in final["error"] and "held_back_outputs" not in final["extra"]
+    dl = tmp_path / "dl"
+    download = cli(ws, "job", "download", "--name", "orphan5", "--all", "--download-path", str(dl))
+    assert download.returncode == 0, download.stderr
+    assert (dl / "artifacts" / "m" / "a.txt").read_text() == "art\n"
+    assert not (ws / "jobs" / "orphan5" / "outputs" / "artifacts" / "m" / "a.txt").exists()
+    assert_no_leftovers(docker_client, ws, "orphan5")
