@@ -1,11 +1,23 @@
 """Environments built for a job (real Docker): a conda file's packages on its base image (one already in
 the image, one tiny package from the package index), built once per content and reused; an Azure
-environment YAML through ``environment: file:``; a base image that is not local is a clear error."""
+environment YAML through ``environment: file:``; a base image that is not local is a clear error.
+
+The package index is this module's own (hermetic: nothing comes from PyPI): a tiny pure-Python wheel made
+here, served over HTTPS on 127.0.0.1 with a certificate made here, named to the job by the host's
+``PIP_INDEX_URL`` and trusted through ``PIP_CERT``, as a build behind a private index and proxy CA is."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import http.server
+import ssl
+import subprocess
 import textwrap
+import threading
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +31,104 @@ from runner.spec.yamlio import load_yaml
 pytestmark = pytest.mark.docker
 
 
-def _run(ws: Path, job: Path, name: str) -> tuple[dict[str, Any], str]:
-    result = cli(ws, "job", "create", "--file", str(job), "--name", name, "--stream", timeout=280)
+TINY = "runner-tiny-probe"  # in no image and on no public index: only in this module's own index
+
+
+def _wheel(folder: Path) -> Path:
+    """A pure-Python wheel of ``runner_tiny_probe`` 1.0.0 (one module), with its RECORD."""
+    files = {"runner_tiny_probe.py": b"VERSION = '1.0.0'\n",
+             "runner_tiny_probe-1.0.0.dist-info/METADATA":
+                 b"Metadata-Version: 2.1\nName: runner-tiny-probe\nVersion: 1.0.0\n",
+             "runner_tiny_probe-1.0.0.dist-info/WHEEL":
+                 b"Wheel-Version: 1.0\nGenerator: runner-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    digests = {name: base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+               for name, data in files.items()}
+    record = "".join(f"{name},sha256={digests[name]},{len(data)}\n" for name, data in files.items())
+    files["runner_tiny_probe-1.0.0.dist-info/RECORD"] = \
+        f"{record}runner_tiny_probe-1.0.0.dist-info/RECORD,,\n".encode()
+    wheel = folder / "runner_tiny_probe-1.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A PEP 503 index of the tiny wheel over HTTPS on loopback; the job's environment to use it."""
+    root = tmp_path_factory.mktemp("index")
+    project = root / "simple" / TINY
+    project.mkdir(parents=True)
+    wheel = _wheel(project)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Quiet(*a, directory=str(root)))
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/simple/"
+        yield {"PIP_INDEX_URL": url, "PIP_CERT": str(cert)}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+CONDA = f"""
+    name: tiny
+    dependencies:
+      - python=3.11
+      - pyyaml=6.0
+      - pip:
+        - {TINY}==1.0.0
+    """
+PROBE = ("python -c \"import runner_tiny_probe as t, yaml; "
+         "print('tiny', t.VERSION, 'yaml', yaml.__version__)\"")
+
+
+def _conda_tag(docker_client: Any, conda: Path) -> str:
+    spec = conda_spec(load_yaml(conda).data, base_image="runner/python:3.11", source=str(conda))
+    return TAG_PREFIX + content_hash(spec, docker_client.images.get("runner/python:3.11").id)[:16] + ":latest"
+
+
+def _run(ws: Path, job: Path, name: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], str]:
+    result = cli(ws, "job", "create", "--file", str(job), "--name", name, "--stream", timeout=280, env=env)
     record = show(ws, name)
     assert result.returncode == 0 and record["status"] == "Completed", f"{result.stdout}\n{result.stderr}"
     return record, result.stdout
 
 
-def test_conda_file_builds_once_and_is_reused(workspace_dir: Path, tmp_path: Path,
-                                              docker_client: Any) -> None:
-    # tomli-w is a small pure-Python package the base image lacks (it comes from the package index);
-    # pyyaml is in the image already (pip finds it satisfied)
-    conda = write_job(tmp_path, """
-        name: tiny
-        dependencies:
-          - python=3.11
-          - pyyaml=6.0
-          - pip:
-            - tomli-w==1.0.0
-        """, name="conda.yml")
-    spec = conda_spec(load_yaml(conda).data, base_image="runner/python:3.11", source=str(conda))
-    tag = TAG_PREFIX + content_hash(spec, docker_client.images.get("runner/python:3.11").id)[:16] + ":latest"
+def test_conda_file_builds_once_and_is_reused(workspace_dir: Path, tmp_path: Path, docker_client: Any,
+                                              index: dict[str, str]) -> None:
+    # the tiny package is not in the base image (it comes from the package index); pyyaml is in the image
+    # already (pip finds it satisfied)
+    conda = write_job(tmp_path, CONDA, name="conda.yml")
+    tag = _conda_tag(docker_client, conda)
     with contextlib.suppress(Exception):  # built by an earlier run: this one builds it again
         docker_client.images.remove(tag, force=True)
-    job = write_job(tmp_path, """
+    job = write_job(tmp_path, f"""
         command: >-
-          python -c "import tomli_w, yaml; print(tomli_w.dumps(dict(built=True)).strip(), yaml.__version__)"
+          {PROBE}
         environment:
           image: runner/python:3.11
           conda_file: conda.yml
         """)
-    first, out = _run(workspace_dir, job, "conda-1")
-    assert out.splitlines()[0] == "built = true 6.0.2"
-    second, out = _run(workspace_dir, job, "conda-2")
-    assert out.splitlines()[0] == "built = true 6.0.2"
+    first, out = _run(workspace_dir, job, "conda-1", index)
+    assert out.splitlines()[0] == "tiny 1.0.0 yaml 6.0.2"
+    second, out = _run(workspace_dir, job, "conda-2", index)
+    assert out.splitlines()[0] == "tiny 1.0.0 yaml 6.0.2"
     assert first["image_id"] == second["image_id"]  # the same content: the same image, not rebuilt
     assert docker_client.images.get(tag).id == first["image_id"]
 
@@ -88,10 +164,13 @@ def test_a_base_image_that_is_not_local_is_not_pulled(workspace_dir: Path, tmp_p
            "(pulling is disabled)" in error
 
 
-def test_a_registered_conda_environment(workspace_dir: Path, tmp_path: Path) -> None:
-    # six is not in runner/python:3.11: it comes from the conda file's pip list (the package index)
+def test_a_registered_conda_environment(workspace_dir: Path, tmp_path: Path, docker_client: Any,
+                                        index: dict[str, str]) -> None:
+    # the same conda file as the inline form's above: the registered environment gets the very image that
+    # form builds (already built when this module runs in order; built here from the index otherwise)
     env_dir = tmp_path / "env"
-    write_job(env_dir, "dependencies:\n  - pip\n  - pip:\n    - six==1.17.0\n", name="conda.yml")
+    conda = write_job(env_dir, CONDA, name="conda.yml")
+    tag = _conda_tag(docker_client, conda)
     env_file = write_job(env_dir, """
         name: condaenv
         image: runner/python:3.11
@@ -99,10 +178,12 @@ def test_a_registered_conda_environment(workspace_dir: Path, tmp_path: Path) -> 
         tags: {team: vision}
         """, name="env.yml")
     cli(workspace_dir, "environment", "create", "--file", str(env_file), check=True)
-    (env_dir / "conda.yml").unlink()  # registered: a snapshot of the file, which may go away
-    job = write_job(tmp_path / "job", """
-        command: python -c "import six; print('six', six.__version__)"
+    conda.unlink()  # registered: a snapshot of the file, which may go away
+    job = write_job(tmp_path / "job", f"""
+        command: >-
+          {PROBE}
         environment: azureml:condaenv@latest
         """)
-    _record, out = _run(workspace_dir, job, "registered-conda")
-    assert out.splitlines()[0] == "six 1.17.0"
+    record, out = _run(workspace_dir, job, "registered-conda", index)
+    assert out.splitlines()[0] == "tiny 1.0.0 yaml 6.0.2"
+    assert record["image_id"] == docker_client.images.get(tag).id
