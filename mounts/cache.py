@@ -33,13 +33,13 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mounts.errors import MountsError
+from mounts.transfer.tree import iter_entries, remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +127,22 @@ def _tree_stats(root: Path) -> tuple[int, int, str]:
 def _content_digests(root: Path) -> dict[str, str]:
     """Every file's SHA-256 under ``root`` (streamed: memory stays bounded), by relative path."""
     digests = {}
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
-                digests[os.path.relpath(path, root)] = "link:" + os.readlink(path)
-                continue
-            with open(path, "rb") as handle:
-                digests[os.path.relpath(path, root)] = hashlib.file_digest(handle, "sha256").hexdigest()
+    for rel, entry in iter_entries(root):  # no recursion: any depth
+        if entry.is_dir():  # a folder, or a link to one: not a file (as ``os.walk`` lists them)
+            continue
+        if entry.is_symlink():
+            digests[rel] = "link:" + os.readlink(entry.path)
+            continue
+        with open(entry.path, "rb") as handle:
+            digests[rel] = hashlib.file_digest(handle, "sha256").hexdigest()
     return digests
 
 
 def _make_read_only(root: Path) -> None:
     """Drop the write bits (keep execute bits: a cached folder may hold scripts)."""
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(dirpath) / name
-            if not path.is_symlink():
-                os.chmod(path, path.stat().st_mode & ~WRITE_BITS & 0o7777)
+    for _rel, entry in iter_entries(root):  # no recursion: any depth
+        if not entry.is_dir() and not entry.is_symlink():
+            os.chmod(entry.path, entry.stat().st_mode & ~WRITE_BITS & 0o7777)
 
 
 def _limit_from_env() -> int:
@@ -246,7 +244,7 @@ class ContentCache:
                 return True
             log.warning("cache: the cached files of %s changed after they were cached; fetching them "
                         "again", key)
-            shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
+            remove_tree(self._entries / entry.digest)
             return False
 
     def _same_content(self, entry: CacheEntry) -> bool:
@@ -265,13 +263,13 @@ class ContentCache:
 
     def _commit(self, key: str, partial: Path) -> None:
         _make_read_only(partial / "data")
-        shutil.rmtree(partial / "state", ignore_errors=True)
+        remove_tree(partial / "state")
         (partial / "digests.json").write_text(json.dumps(_content_digests(partial / "data")))
         self._write_meta(partial, key, _tree_stats(partial / "data")[2])
         with _flock(self._global_lock, fcntl.LOCK_EX):
             final = self._entries / partial.name
-            if final.exists():
-                shutil.rmtree(final)
+            if final.exists() and not remove_tree(final):
+                raise OSError(f"the old cache entry {final} could not be removed")
             final.parent.mkdir(parents=True, exist_ok=True)
             os.rename(partial, final)
 
@@ -304,7 +302,7 @@ class ContentCache:
             except BlockingIOError:
                 return False  # in use: bound into a running job
             try:
-                shutil.rmtree(self._entries / entry.digest, ignore_errors=True)
+                remove_tree(self._entries / entry.digest)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return True
@@ -321,6 +319,6 @@ class ContentCache:
                         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     except BlockingIOError:
                         continue  # a download is filling it right now
-                    shutil.rmtree(partial, ignore_errors=True)
+                    remove_tree(partial)
                     fcntl.flock(handle, fcntl.LOCK_UN)
         return removed

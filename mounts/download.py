@@ -21,7 +21,6 @@ removed to give the space back. The error says which happened.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,7 @@ from mounts.cache import ContentCache
 from mounts.errors import TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions, download_files
+from mounts.transfer.tree import remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,12 @@ class DownloadStrategy:
             _remove(data, workdir / "state")  # a job folder is never a place to resume from
             raise _after_failure(exc, "the partial download was removed from the job folder",
                                  "check that the storage is reachable, then run the job again") from exc
-        shutil.rmtree(workdir / "state", ignore_errors=True)
+        remove_tree(workdir / "state")
         try:
             yield Materialized(host_path=data, read_only=True)
         finally:
             if not self.keep:
-                shutil.rmtree(data, ignore_errors=True)
+                remove_tree(data)
 
     def _fill_cache(self, source: Source, into: Path, state: Path) -> None:
         """Download into the cache's partial entry. After an outage what arrived stays there and the
@@ -104,7 +104,7 @@ class DownloadStrategy:
 
 def _remove(*folders: Path) -> None:
     for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
 
 
 def _after_failure(exc: TransferFailed, what_happened: str, hint: str) -> TransferFailed:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.rw import FsspecReadWrite, UploadFile, UploadLog
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
+from mounts.transfer.tree import holds_files, remove_tree
 from mounts.transfer.uploader import LocalFile, upload_files
 from mounts.upload import UploadStrategy
 
@@ -125,7 +125,12 @@ def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], fail
 
 def _remove_if_no_files(directory: Path) -> None:
     """Delete a staging tree only when it holds no file (every staged file was uploaded)."""
-    if any(path.is_file() or path.is_symlink() for path in directory.rglob("*")):
+    try:
+        held = directory.is_dir() and holds_files(directory)  # any depth, no recursion
+    except OSError as exc:
+        log.warning("staging %s cannot be listed (%s); keeping it", directory, exc)
+        return
+    if held:
         log.warning("staging %s still holds files; keeping it", directory)
         return
-    shutil.rmtree(directory, ignore_errors=True)
+    remove_tree(directory)

@@ -21,8 +21,6 @@ holds a link fails (``TransferFailed``, its staged copy kept); a link in a file'
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +30,7 @@ from mounts.errors import LinkNotFollowed, TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.nofollow import NoFollowFolders, anchor_of
+from mounts.transfer.tree import iter_entries, remove_tree
 from mounts.transfer.uploader import LocalFile, list_local_files, upload_files
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,15 @@ class UploadStrategy:
     def finalize(self, target: Target, staging: Path) -> None:
         """Make everything under ``staging`` durable at ``target``; raise ``TransferFailed`` if not."""
         anchor, base = anchor_of(target) if target.local_path is not None else (None, target.path)
-        pairs = _destinations(target, staging, base)
+        try:
+            pairs = _destinations(target, staging, base)
+        except TransferFailed as exc:
+            if exc.staged is not None:
+                raise
+            raise TransferFailed(f"output {target.url}: {exc}; the staged data is kept in {staging}",
+                                 failed=exc.failed, staged=staging,
+                                 hint="move the deepest folders up in the job (or write an archive), "
+                                      "then run it again") from exc
         if not pairs:
             log.warning("output %s: the job wrote nothing", target.url)
             return
@@ -141,22 +148,19 @@ def _move_local(anchor: Path, pairs: list[tuple[LocalFile, str]],
 
 def _recreate_empty_dirs(tree: NoFollowFolders, staging: Path, base: str, failed: _Failures) -> None:
     """Make every staged folder at the target (the moved files' folders exist already: one open each);
-    a link to a folder in the staging is not followed."""
-    for dirpath, dirs, _names in os.walk(staging):
-        for name in dirs:
-            if os.path.islink(os.path.join(dirpath, name)):
-                continue
-            rel = Path(dirpath, name).relative_to(staging).as_posix()
-            try:
-                tree.folder(f"{base}/{rel}" if base else rel)
-            except (OSError, LinkNotFollowed) as exc:
-                failed.note(rel + "/", exc, staging / rel)
+    a link to a folder in the staging is not followed. No recursion: a job can nest folders deeper than
+    Python's recursion limit (``mounts.transfer.tree``)."""
+    for rel, entry in iter_entries(staging):
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            tree.folder(f"{base}/{rel}" if base else rel)
+        except (OSError, LinkNotFollowed) as exc:
+            failed.note(rel + "/", exc, staging / rel)
 
 
 def _clear(staging: Path) -> None:
-    """Remove the staged copies (they are durable at the target now); keep the folder itself."""
+    """Remove the staged copies (they are durable at the target now); keep the folder itself. Any
+    depth, no link followed, never raising (what is left is named in a warning)."""
     for child in staging.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
+        remove_tree(child)

@@ -51,6 +51,7 @@ from mounts.transfer.state import (
     md5_of_file,
     safe_relative,
 )
+from mounts.transfer.tree import iter_entries
 
 __all__ = ["DownloadJournal", "Downloader", "FailureLog", "TransferOptions", "download_files", "file_id",
            "md5_of_file", "plan_parts", "safe_relative"]
@@ -309,17 +310,14 @@ def _non_empty(folder: Path) -> bool:
 def prune_unlisted(dest: Path, listed: set[str]) -> None:
     """Remove from the staging folder ``dest`` every file and link whose relative path is not in
     ``listed``, and the folders left empty, so a resumed download holds what a fresh one would. Links
-    are removed, never followed."""
-    for dirpath, dirnames, filenames in os.walk(dest, topdown=False):
-        folder = Path(dirpath)
-        prefix = folder.relative_to(dest).as_posix()
-        for name in [*filenames, *(d for d in dirnames if (folder / d).is_symlink())]:
-            rel = name if prefix == "." else f"{prefix}/{name}"
-            if rel not in listed:
-                log.info("removing %s: no longer in the store's listing", rel)
-                (folder / name).unlink()
-        if folder != dest and not any(folder.iterdir()):
-            folder.rmdir()
+    are removed, never followed. Deepest first, with no recursion (``mounts.transfer.tree``)."""
+    for rel, entry in reversed(list(iter_entries(dest))):  # listed parents first: children first here
+        if entry.is_dir(follow_symlinks=False):
+            if not _non_empty(Path(entry.path)):
+                os.rmdir(entry.path)
+        elif rel not in listed:
+            log.info("removing %s: no longer in the store's listing", rel)
+            os.unlink(entry.path)
 
 
 def _create_new(path: Path) -> int:

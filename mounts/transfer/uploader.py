@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mounts.errors import TransferFailed
 from mounts.stores.base import BlobStore
 from mounts.transfer.downloader import TASKS_PER_WORKER, FailureLog, TransferOptions, md5_of_file
 from mounts.transfer.progress import TransferProgress
@@ -62,7 +64,9 @@ def list_local_files(root: Path) -> list[LocalFile]:
         prefix, folder = folders.pop()
         try:
             scan = os.scandir(folder)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:  # nested deeper than a path can name: not one file lost
+                raise TransferFailed(too_long(folder), failed=[prefix]) from exc
             continue  # as os.walk: an unreadable folder lists nothing
         with scan:
             for entry in scan:
@@ -76,6 +80,13 @@ def list_local_files(root: Path) -> list[LocalFile]:
                     if stat.S_ISREG(info.st_mode):
                         files.append(LocalFile(rel, Path(entry.path), info.st_size))
     return sorted(files, key=lambda f: f.rel)
+
+
+def too_long(folder: str) -> str:
+    """The error for a folder whose path is longer than the system allows (``PATH_MAX``)."""
+    return (f"its folder tree is nested deeper than a path can name: the path of {folder[:120]}... is "
+            f"{len(folder)} characters, longer than the system allows ({os.pathconf('/', 'PC_PATH_MAX')}); "
+            "nothing of it was uploaded")
 
 
 def _add_link(files: list[LocalFile], rel: str, path: str, real_root: Path) -> None:

@@ -264,14 +264,7 @@ def _user_cache_dir() -> Path:
 
 def _remove_empty_scratch(job_dir: JobDir) -> None:
     """Drop the inputs/ and outputs/ scratch folders the strategies left empty (staged data stays)."""
-    for group in (job_dir.inputs, job_dir.outputs):
-        if not group.is_dir():
-            continue
-        for folder in sorted(group.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-                folder.rmdir()
-        if not any(group.iterdir()):
-            group.rmdir()
+    job_dir.remove_empty_scratch()
 
 
 def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, image: PreparedImage,

@@ -22,12 +22,16 @@ workspace its user made beforehand keeps its mode (0755, say), and the datastore
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.modes import Direction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,42 @@ class JobDir:
                     if not path.is_symlink():
                         path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o666)
 
+    def remove_empty_scratch(self) -> None:
+        """Drop the ``inputs/`` and ``outputs/`` folders the strategies left empty, any depth (a job can
+        nest folders deeper than Python's recursion limit), deepest first; a folder holding anything
+        (staged data kept), a link or a mountpoint stays. Never raises: a cleanup, warned about."""
+        for group in (self.inputs, self.outputs):
+            try:
+                if not group.is_dir() or group.is_symlink():
+                    continue
+                folders = _folders_below(group)
+            except OSError as exc:
+                log.warning("the empty folders of %s were not removed: %s", group, exc)
+                continue
+            for folder in reversed(folders):  # listed parents first: removed children first
+                with contextlib.suppress(OSError):  # not empty (kept data), or a mountpoint
+                    os.rmdir(folder)
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
     def make_private(self) -> None:
         """The job's folder, made when missing: owner-only (what is under it may be writable by anyone)."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.root.chmod(0o700)
+
+
+def _folders_below(top: Path) -> list[str]:
+    """The folders below ``top`` (not links to folders), each before the ones in it; an explicit stack,
+    no recursion (``os.walk`` and ``Path.rglob`` recurse once per level in Python 3.11)."""
+    found: list[str] = []
+    todo = [os.fspath(top)]
+    while todo:
+        with os.scandir(todo.pop()) as listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    found.append(entry.path)
+                    todo.append(entry.path)
+    return found
 
 
 def make_writable(folder: Path) -> None:

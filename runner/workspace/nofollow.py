@@ -173,7 +173,8 @@ def copy_folder(source: Folder, target: Folder, links: Links, *, refuse_special:
                 depth: int = 0) -> None:
     """Copy the files and folders under ``source`` into ``target`` (merged: files there are replaced).
     Links are skipped (``Links.note``); FIFOs, sockets and devices are skipped with a warning, or
-    refused (``StorageError``) with ``refuse_special``."""
+    refused (``StorageError``) with ``refuse_special``, and so are folders more than ``MAX_DEPTH`` deep
+    (one Python call per level: the copy stays far from the recursion limit)."""
     with os.scandir(source.fd) as listing:
         entries = sorted((e.name, e.is_symlink(), e.is_dir(follow_symlinks=False),
                           e.is_file(follow_symlinks=False)) for e in listing)
@@ -188,7 +189,11 @@ def _copy_entry(source: Folder, target: Folder, links: Links, name: str, kind: t
     if is_link:
         links.note(shown, _readlink(name, source.fd), "skipped")
     elif is_dir and depth >= MAX_DEPTH:
-        log.warning("%s is more than %d folders deep: not copied", shown, MAX_DEPTH)
+        if refuse_special:
+            raise StorageError(f"'{shown}' is more than {MAX_DEPTH} folders deep: a copy made here goes "
+                               f"at most {MAX_DEPTH} folders down", hint="copy the folder by hand (cp -r)")
+        log.warning("%s is more than %d folders deep: not copied (what is below it stays there)", shown,
+                    MAX_DEPTH)
     elif is_dir:
         with open_child(source, name, links) as inner, \
                 open_child(target, name, links, create=True) as into:

@@ -179,3 +179,20 @@ def test_a_download_and_the_ui_zip_never_keep_a_set_id_bit(tmp_path: Path) -> No
             assert {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in opened.infolist()} == wanted
     finally:
         shutil.rmtree(archive.parent)
+
+
+def test_a_folder_deeper_than_the_copy_goes_fails_the_download_clearly(tmp_path: Path) -> None:
+    """A job's output nested deeper than ``MAX_DEPTH`` is not downloaded in part with a warning: the
+    download fails saying where and how deep (the data stays in the datastore)."""
+    from runner.workspace.nofollow import MAX_DEPTH
+    out = tmp_path / "datastore" / "azureml" / "j1" / "d"
+    deep = out.joinpath(*["a"] * (MAX_DEPTH + 3))
+    deep.mkdir(parents=True)
+    (deep / "bottom.txt").write_text("bottom\n")
+    (out / "top.txt").write_text("top\n")
+    with pytest.raises(StorageError) as info:
+        fetch(LocalFileSystem(), str(out), tmp_path / "dl", is_file=False)
+    too_deep = out.joinpath(*["a"] * (MAX_DEPTH + 1))
+    assert f"'{too_deep}' is more than {MAX_DEPTH} folders deep" in info.value.message
+    assert info.value.hint is not None and "cp -r" in info.value.hint
+    assert (deep / "bottom.txt").read_text() == "bottom\n"

@@ -1,0 +1,150 @@
+"""Walking and removing folder trees of any depth, with no recursion and no link followed.
+
+A job can nest folders far deeper than Python's recursion limit (``mkdir a; cd a`` in a loop: each call
+is relative, so ``PATH_MAX`` limits no single one), and ``os.walk``, ``Path.rglob``, ``shutil.copytree``
+and ``shutil.rmtree`` recurse once per level in Python 3.11 (``RecursionError`` at ~1,000 levels).
+Everything the runner does with a job's files after it ran goes through loops with an explicit stack:
+
+* ``iter_entries`` lists a tree by path (``os.scandir``), parents before children; a path longer than
+  the system's limit (``ENAMETOOLONG``, about 2,000 levels of one-letter names) is the caller's error;
+* ``remove_tree`` goes down by name relative to an open folder and back up through ``..`` (checked to
+  be the folder it left), one folder open at a time: no depth and no path length stops it, and it never
+  raises (what it could not remove is named in one warning).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def iter_entries(root: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry below ``root`` with its path relative to it (posix), a folder before what is in it;
+    a link (to a folder too) is listed, never followed. Raises ``OSError`` when a folder cannot be
+    listed (a path too long for the system: ``ENAMETOOLONG``)."""
+    folders = [("", os.fspath(root))]
+    while folders:
+        prefix, folder = folders.pop()
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                yield prefix + entry.name, entry
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
+
+
+def holds_files(root: Path | str) -> bool:
+    """True when anything but a folder (a file, a link, a FIFO) is below ``root``."""
+    return any(not entry.is_dir(follow_symlinks=False) for _rel, entry in iter_entries(root))
+
+
+def remove_tree(path: Path | str) -> bool:
+    """Remove ``path`` and everything below it (a link is removed as a name, never followed); True when
+    nothing is left. Never raises: what could not be removed is named in one warning."""
+    parent, name = os.path.split(os.path.abspath(path))
+    left: list[str] = []
+    try:
+        top = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        log.warning("%s could not be removed: %s", path, exc)
+        return False
+    try:
+        _remove_in(top, name, os.fspath(path), left)
+    except OSError as exc:  # a folder moved while it was removed: stop there, say what is left
+        left.append(f"{os.fspath(path)} ({exc.strerror or exc})")
+    finally:
+        os.close(top)
+    if left:
+        log.warning("%s was not removed entirely: %d thing(s) left (%s%s)", path, len(left),
+                    "; ".join(item[:300] for item in left[:3]), " ..." if len(left) > 3 else "")
+    return not left
+
+
+def _remove_in(top: int, name: str, shown: str, left: list[str]) -> None:
+    """Remove ``name`` in the open folder ``top``: depth first, one folder open (and its child while it
+    is opened), the subfolders still to do of each level on a stack."""
+    here = _open_or_unlink(top, name, shown, left)
+    if here is None:
+        return
+    # per level: the identity of the folder above it, its name there, its path, its subfolders left
+    levels = [(_identity(top), name, shown, _clear_files(here, shown, left))]
+    try:
+        while levels:
+            _above, _name, path, todo = levels[-1]
+            if todo:
+                child_name = todo.pop()
+                child = _open_or_unlink(here, child_name, f"{path}/{child_name}", left)
+                if child is not None:
+                    levels.append((_identity(here), child_name, f"{path}/{child_name}",
+                                   _clear_files(child, f"{path}/{child_name}", left)))
+                    os.close(here)
+                    here = child
+                continue
+            above, done, path, _ = levels.pop()
+            parent = os.open("..", _FOLDER, dir_fd=here)
+            if _identity(parent) != above:
+                os.close(parent)
+                raise OSError(errno.ESTALE, "it was moved while it was removed", path)
+            os.close(here)
+            here = parent
+            try:
+                os.rmdir(done, dir_fd=here)
+            except OSError as exc:
+                left.append(f"{path} ({exc.strerror})")
+    finally:
+        os.close(here)
+
+
+def _open_or_unlink(parent: int, name: str, shown: str, left: list[str]) -> int | None:
+    """``name`` opened as a folder (no link followed); anything else is unlinked: None."""
+    try:
+        return os.open(name, _FOLDER, dir_fd=parent)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            left.append(f"{shown} ({exc.strerror})")
+            return None
+    try:
+        os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        left.append(f"{shown} ({exc.strerror})")
+    return None
+
+
+def _clear_files(folder: int, shown: str, left: list[str]) -> list[str]:
+    """Unlink everything in ``folder`` but its subfolders; return those (not links)."""
+    folders = []
+    try:
+        with os.scandir(folder) as listing:
+            entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+    except OSError as exc:
+        left.append(f"{shown} ({exc.strerror})")
+        return []
+    for name, is_dir in entries:
+        if is_dir:
+            folders.append(name)
+            continue
+        try:
+            os.unlink(name, dir_fd=folder)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            left.append(f"{shown}/{name} ({exc.strerror})")
+    return folders
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
