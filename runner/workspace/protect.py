@@ -8,7 +8,9 @@ a folder that holds the workspace. Checked when a job is planned, before anythin
 And what it may not read: the workspace's secrets and database (``private_read_refusal``), and a host
 folder reached through a link that lies in a local datastore and leads out of it
 (``outbound_read_refusal``: an earlier job's ``direct`` output may have left it there), checked when the
-job is planned and again when it starts.
+job is planned and again when it starts. An fsspec chain (or fsspec datastore) over this machine's files
+is held to the same two rules for the host file it reads (``refuse_host_read``), before fsspec opens
+anything (``runner.workspace.fsspec_reads``, from the resolver).
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping
+from pathlib import Path
 
 from runner.errors import SpecError
 from runner.modes import Mode
@@ -267,13 +270,15 @@ def private_read_refusal(workspace: Workspace, source: ResolvedPath) -> str | No
     (datastore keys, SAS tokens) or its database, sqlite's journals beside it included (None when it
     may). Judged by the real path, so a link (one an earlier job left in a local datastore too) does not
     get around it."""
-    if source.local_path is None:
-        return None
-    where = os.path.realpath(source.local_path)
+    return None if source.local_path is None else _private(workspace, source.uri, source.local_path)
+
+
+def _private(workspace: Workspace, uri: str, path: str | Path) -> str | None:
+    where = os.path.realpath(path)
     for private in private_places(workspace):
         there = os.path.realpath(private)
         if overlaps(where, there):
-            return (f"'{source.uri}' would give the job the workspace's {private.name} ({there}), which hold "
+            return (f"'{uri}' would give the job the workspace's {private.name} ({there}), which hold "
                     "its datastores' credentials and records")
     return None
 
@@ -295,12 +300,15 @@ def outbound_read_refusal(workspace: Workspace, source: ResolvedPath,
     """Why a job may not read ``source``: its host path goes through a link that lies in a local
     datastore and leads out of that datastore's folder (``runner.workspace.outbound_links``); an
     earlier job may have left it there to be given a host folder. None when it may."""
-    if source.local_path is None:
-        return None
-    found = outbound_link(str(source.local_path), local_roots(workspace) if roots is None else roots)
+    return None if source.local_path is None else _outbound(workspace, source.uri, source.local_path, roots)
+
+
+def _outbound(workspace: Workspace, uri: str, path: str | Path,
+              roots: Mapping[str, LocalRoot] | None = None) -> str | None:
+    found = outbound_link(str(path), local_roots(workspace) if roots is None else roots)
     if found is None:
         return None
-    return (f"'{source.uri}' goes through the link {found.place} -> {found.target}, which leads out of "
+    return (f"'{uri}' goes through the link {found.place} -> {found.target}, which leads out of "
             f"local datastore '{found.datastore}' ({found.root}) to {found.leads_to}; a job may have left "
             "it there, and a job reads only what a datastore holds")
 
@@ -310,13 +318,30 @@ OUTBOUND_HINT = ("remove the link, or replace it with the data it should show (a
                  "the input's path")
 
 
+PRIVATE_HINT = ("give the job a folder that does not hold the workspace's secrets or database (copy what it "
+                "needs elsewhere)")
+
+
 def refuse_private_read(workspace: Workspace, name: str, source: ResolvedPath) -> None:
     """``private_read_refusal`` and ``outbound_read_refusal`` as one ``SpecError`` naming input ``name``
     (field ``inputs.<name>.path``)."""
-    if why := private_read_refusal(workspace, source):
-        raise SpecError(f"input '{name}' cannot be read: {why}", field=f"inputs.{name}.path",
-                        hint="give the job a folder that does not hold the workspace's secrets or database "
-                             "(copy what it needs elsewhere)")
-    if why := outbound_read_refusal(workspace, source):
-        raise SpecError(f"input '{name}' cannot be read: {why}", field=f"inputs.{name}.path",
-                        hint=OUTBOUND_HINT)
+    if source.local_path is not None:
+        refuse_host_read(workspace, source.uri, source.local_path, f"inputs.{name}.path")
+
+
+def refuse_host_read(workspace: Workspace, uri: str, path: str | Path, field: str | None) -> None:
+    """Both rules for a host path read for ``uri`` (an fsspec chain's archive too), as one ``SpecError``
+    on ``field`` (naming its input or output: ``inputs.<name>[.path]``)."""
+    for why, hint in ((_private(workspace, uri, path), PRIVATE_HINT),
+                      (_outbound(workspace, uri, path), OUTBOUND_HINT)):
+        if why:
+            raise SpecError(f"{cannot(field)}: {why}", field=field, hint=hint)
+
+
+def cannot(field: str | None) -> str:
+    """``input 'd' cannot be read`` (field ``inputs.d[.path]``), ``output 'o' cannot be written there``,
+    else ``the path cannot be read`` (a registration's)."""
+    parts = (field or "").split(".")
+    kinds = {"inputs": "input", "outputs": "output"}
+    named = f"{kinds[parts[0]]} '{parts[1]}'" if len(parts) > 1 and parts[0] in kinds else "the path"
+    return f"{named} cannot be {'written there' if parts[0] == 'outputs' else 'read'}"

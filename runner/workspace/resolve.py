@@ -56,9 +56,10 @@ from runner.uris import (
 from runner.workspace.assets import AssetStore
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
-from runner.workspace.datastores import AzureDatastore, DatastoreStore, join_under_root
+from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
+from runner.workspace.fsspec_reads import refuse_fsspec_read
 from runner.workspace.models import ModelStore
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
@@ -143,7 +144,7 @@ class Resolver:
         if isinstance(ref, LocalPath):
             return self._local(ref, base_dir)
         if isinstance(ref, DatastorePath):
-            return self._datastore(ref, check=check)
+            return self._datastore(ref, check=check, field=field)
         if isinstance(ref, JobOutputPath):
             return self._job_output(ref, base_dir=base_dir, field=field, check=check)
         if isinstance(ref, ModelRef):
@@ -151,7 +152,7 @@ class Resolver:
             return self._asset(ref, DataAssetStore if data else ModelStore, field=field, check=check)
         if isinstance(ref, StorageUrl):
             return self._storage_url(ref, check=check)
-        return self._fsspec(ref, check=check)
+        return self._fsspec(ref, check=check, field=field)
 
     def _local(self, ref: LocalPath, base_dir: Path | None) -> ResolvedPath:
         path = Path(ref.path).expanduser()
@@ -162,7 +163,7 @@ class Resolver:
         return ResolvedPath(uri=str(path), fs=None, path=str(path), url="file://" + str(path), kind=kind,
                             local_path=path, cache_key=cache_key)
 
-    def _datastore(self, ref: DatastorePath, *, check: bool) -> ResolvedPath:
+    def _datastore(self, ref: DatastorePath, *, check: bool, field: str | None = None) -> ResolvedPath:
         ds = self.datastores.get(ref.datastore)
         fs: AbstractFileSystem | None = None  # a local folder's: made on first use (``ResolvedPath``)
         # a local datastore, or an fsspec one on this machine (file://): a host folder, never fsspec's
@@ -170,7 +171,9 @@ class Resolver:
         host_root = ds.host_root(self.workspace.root)
         if host_root is not None:
             root = host_root
-        else:
+        else:  # an fsspec chain over this machine's files: guarded before it is opened
+            if isinstance(ds, FsspecDatastore):
+                refuse_fsspec_read(self.workspace, ds.url, field=field, datastore=ds, path=ref.path)
             ds, fs, root = self.datastores.open(ref.datastore)
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
@@ -243,10 +246,11 @@ class Resolver:
         return ResolvedPath(uri=ref.written, fs=fs, path=path, url=f"abfs://{path}", kind=kind,
                             cache_key=cache_key, env=env)
 
-    def _fsspec(self, ref: FsspecUrl, *, check: bool) -> ResolvedPath:
+    def _fsspec(self, ref: FsspecUrl, *, check: bool, field: str | None = None) -> ResolvedPath:
         datastore = self.azure_datastore_for(ref.url)
         env: dict[str, str] = {}
         try:
+            refuse_fsspec_read(self.workspace, ref.url, field=field)  # before fsspec opens anything
             if datastore is not None:
                 _, fs, _root = self.datastores.open(datastore.name)
                 path = fs._strip_protocol(ref.url)

@@ -204,3 +204,40 @@ def test_this_machines_files_are_only_a_chains_last_link(text: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_path(text, field="inputs.d.path")
     assert "before its last link" in info.value.message and "file:///<path>" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("text", "protocol"), [
+    ("reference://x::file:///tmp/refs.json", "reference"),
+    ("reference::file:///tmp/refs.json", "reference"),
+    ("zip://a.txt::reference::s3://b/refs.json", "reference"),
+    ("simplecache::reference://x::memory://refs.json", "reference"),
+    ("generic://file:///etc/passwd", "generic"),
+    ("dir::file:///tmp/folder", "dir"),
+    ("git:///srv/repo:main@a.txt", "git"),
+    ("dvc://data/a.csv", "dvc"),
+    ("asyncwrapper::memory://x", "asyncwrapper"),
+    ("dask::s3://b/k", "dask"),
+])
+def test_a_protocol_whose_content_names_further_files_is_refused(text: str, protocol: str) -> None:
+    """Which files it reads is known only when it runs (a JSON of references, a URL per path, a
+    repository): nothing can guard them ahead of time, so no path may use it."""
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="inputs.d.path")
+    assert f"fsspec's '{protocol}' protocol" in info.value.message and info.value.field == "inputs.d.path"
+    hint = info.value.hint or ""
+    assert "simplecache" in hint and "zip" in hint and "file:///<absolute path>" in hint
+
+
+@pytest.mark.parametrize("text", ["zip://a.txt::d.zip", "zip://a.txt::file://d.zip", "tar://a::local://x/d.tar",
+                                  "zip://a.txt::file:~/d.zip"])
+def test_this_machines_file_in_a_chain_is_an_absolute_path(text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_path(text, field="inputs.d.path")
+    assert "absolute" in info.value.message and "file:///<absolute path>" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("text", ["zip://a.txt::file:///tmp/d.zip", "tar://a/b.txt::/tmp/d.tar",
+                                  "zip://a.txt::simplecache::s3://b/d.zip", "s3://bucket/refs.json",
+                                  "memory://reference/x"])
+def test_archives_and_caches_over_a_store_are_fsspec_urls(text: str) -> None:
+    assert parse_path(text, field="inputs.d.path") == FsspecUrl(text)

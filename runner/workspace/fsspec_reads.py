@@ -1,0 +1,73 @@
+"""What an fsspec URL or an fsspec datastore may read, decided before fsspec opens anything (it reads an
+archive as it makes its filesystem): the chain as fsspec itself splits it (``fsspec.core._un_chain``) is
+held to ``runner.uris.refuse_protocols`` (a cache or an archive wraps a link, this machine's files are the
+last one, no ``OPEN_ENDED`` protocol such as ``reference://``, whose JSON names the files it reads), a
+datastore's storage options may not name what a link reads (``fo``, ``fs``, ``remote_protocol``), and the
+file on this machine a chain reads (an archive; what caches over it read) is guarded as a host path is
+(``protect.refuse_host_read``: never the workspace's secrets or database, never through a link out of a
+local datastore). The resolver calls it for every path, so a job's inputs are checked when it is planned
+and again when it starts, as a registration's path is.
+
+    refuse_fsspec_read(workspace, "zip://a.txt::file:///data/d.zip", field="inputs.d.path")
+    refuse_fsspec_read(workspace, ds.url, field="inputs.d.path", datastore=ds, path="sub/a.txt")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.errors import SpecError
+from runner.uris import CACHES, HOST_PROTOCOLS, OPEN_ENDED, refuse_protocols, without_password
+from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
+from runner.workspace.db import Workspace
+from runner.workspace.protect import cannot, refuse_host_read
+
+# storage options that name the file or filesystem a link reads: written in the URL instead, where the
+# chain is checked (their values are never shown: storage options may hold secrets)
+_NAMING = ("fo", "fs", "remote_protocol")
+NAMING_HINT = ("name what it reads in its url as a chain (zip://::<url of the archive>, simplecache::s3://"
+               "<bucket>, a file on this machine as file:///<absolute path>), where it is checked, and "
+               "remove fo, fs, remote_protocol (and a target_protocol of file or local) from its "
+               "storage_options")
+
+
+def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
+                       datastore: AnyDatastore | None = None, path: str = "") -> None:
+    """Before fsspec opens ``url`` (it reads an archive as it makes its filesystem), as one ``SpecError``:
+    links that may read what cannot be guarded (``refuse_protocols``, on the chain as fsspec splits it),
+    and the file on this machine a chain reads (an archive; what caches over it read) when a job may not
+    read it there. ``datastore``: an fsspec one, read at ``path`` below its root with its storage options,
+    which may not name what a link reads. An unknown protocol is fsspec's ``ValueError`` (a missing
+    backend its ``ImportError``), as opening it would be."""
+    import fsspec.core  # only for an fsspec URL or datastore: planning on local paths never imports it
+
+    options: Mapping[str, Any] = datastore.storage_options if isinstance(datastore, FsspecDatastore) else {}
+    links = fsspec.core._un_chain(url, dict(options))  # [(path, protocol, options)], outermost first
+    uri = f"azureml://datastores/{datastore.name}/paths/{path}" if datastore else url
+    targets = [(str(kw["target_protocol"]), protocol) for _, protocol, kw in links if "target_protocol" in kw]
+    try:
+        refuse_protocols(without_password(url), [protocol for _, protocol, _ in links] +
+                         [target for target, _ in targets if target in OPEN_ENDED], field, known=True)
+    except SpecError as err:
+        if datastore is None:
+            raise
+        raise SpecError(f"{cannot(field)} through datastore '{datastore.name}': {err.message}",
+                        field=field, hint=err.hint) from None
+    named = [key for key in _NAMING if any(key in kw for _, _, kw in links)] + [
+        "target_protocol" for target, protocol in targets
+        if target in HOST_PROTOCOLS and protocol not in CACHES]
+    if named:
+        where = f"datastore '{datastore.name}'" if datastore else f"'{without_password(url)}'"
+        raise SpecError(f"{cannot(field)}: {where} names what its links read in its options "
+                        f"({', '.join(named)})", field=field, hint=NAMING_HINT)
+    if datastore is None and len(links) == 1:
+        return  # file://, local://: a host path (``local_path``), guarded by the job or the registry
+    for i, (bit, protocol, kw) in enumerate(links):
+        if protocol in HOST_PROTOCOLS or kw.get("target_protocol") in HOST_PROTOCOLS:
+            cached = all(outer in CACHES for _, outer, _ in links[:i])
+            host = links[0][0] if cached else bit  # caches read that path itself; an archive its file
+            if cached and datastore:
+                host = join_under_root(host, path, datastore=datastore.name)
+            refuse_host_read(workspace, uri, host, field)
+            return
