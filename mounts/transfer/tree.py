@@ -113,12 +113,7 @@ def _open_or_unlink(parent: int, name: str, shown: str, left: list[str]) -> int 
         if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
             left.append(f"{shown} ({exc.strerror})")
             return None
-    try:
-        os.unlink(name, dir_fd=parent)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        left.append(f"{shown} ({exc.strerror})")
+    _unlink(parent, name, shown, left)
     return None
 
 
@@ -135,13 +130,18 @@ def _clear_files(folder: int, shown: str, left: list[str]) -> list[str]:
         if is_dir:
             folders.append(name)
             continue
-        try:
-            os.unlink(name, dir_fd=folder)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            left.append(f"{shown}/{name} ({exc.strerror})")
+        _unlink(folder, name, f"{shown}/{name}", left)
     return folders
+
+
+def _unlink(parent: int, name: str, shown: str, left: list[str]) -> None:
+    """Unlink ``name`` in ``parent``; one already gone is fine, any other failure is noted in ``left``."""
+    try:
+        os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        left.append(f"{shown} ({exc.strerror})")
 
 
 def _identity(fd: int) -> tuple[int, int]:
