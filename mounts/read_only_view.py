@@ -4,7 +4,9 @@ A container gets shared data (a registered model's folder, a cache entry, a loca
 through a read-only bind mount. A host process has no such thing: handed the path itself, it could
 write, delete or chmod what it reads, and file modes do not stop root. So it gets a read-only FUSE
 mount of the path instead (nothing is copied; every write fails with EROFS, whoever the process
-runs as), or, where FUSE cannot be used, a private copy of its own.
+runs as), or, where FUSE cannot be used, a private copy of its own: copied and removed with no
+recursion (the folder may be an earlier job's output, nested deeper than Python's recursion limit), a link
+in it copied as a link, never followed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fsspec.implementations.local import LocalFileSystem
 from mounts.base import Source
 from mounts.errors import MountFailed
 from mounts.ro_mount import RoMountStrategy
+from mounts.transfer.tree import copy_tree, remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +47,10 @@ def _private_copy(path: Path, folder: Path) -> Iterator[Path]:
     target = folder / path.name
     try:
         if path.is_dir():
-            shutil.copytree(path, target, symlinks=True)
+            copy_tree(path, target)  # shutil.copytree(symlinks=True) with no recursion
         else:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         yield target
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)  # any depth, never raises, no link followed

@@ -28,6 +28,7 @@ from fsspec.implementations.local import LocalFileSystem
 from mounts.fuse.binding import FuseOSError, mfusepy
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
 from mounts.fuse.ro import attrs_of, child_name, errno_boundary
+from mounts.fuse.rw_folders import move_folder
 from mounts.fuse.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
 
 __all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
@@ -249,20 +250,15 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         if self.staging.under(old):
             raise FuseOSError(errno.EBUSY)  # files of it are still being written or not uploaded
         old_remote, new_remote = self.fs_path(old).rstrip("/"), self.fs_path(new).rstrip("/")
-        for path in self.fs.find(old_remote):  # file by file: object stores have no directories
-            self._ensure_parent(new_remote + path[len(old_remote):])
-            self.fs.mv(path, new_remote + path[len(old_remote):])
-        if isinstance(self.fs, LocalFileSystem):  # remove the emptied directories
-            for directory, _dirs, _files in os.walk(old_remote, topdown=False):
-                with contextlib.suppress(OSError):
-                    os.rmdir(directory)
+        move_folder(self.fs, old_remote, new_remote, self._ensure_parent)  # any depth, no link followed
         old_local, new_local = self.staging.local_path(old), self.staging.local_path(new)
         if old_local.exists():
             new_local.parent.mkdir(parents=True, exist_ok=True)
             os.replace(old_local, new_local)
         with self._lock:
             attrs = self._attrs[old]
-            for path in [p for p in self._attrs if p.startswith(old + "/")] + [old]:
+            for path in [p for p in {*self._attrs, *self._listings}  # what was at ``new`` is gone too
+                         if p in (old, new) or p.startswith((old + "/", new + "/"))]:
                 self._invalidate(path)
                 self._attrs.pop(path, None)
                 self._listings.pop(path, None)

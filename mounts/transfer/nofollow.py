@@ -12,8 +12,10 @@ The anchor is a folder the runner resolved itself, never one a job could have ma
 root (``Target.local_root``), else the folder above the output's own folder (a local path the user
 named: the links above it are the user's).
 
-Each folder is opened once while the files under it are moved: the descriptors of the folders on the
-current path are kept (files arrive sorted, so a folder's files come together), the others are closed.
+Two descriptors are kept whatever the depth: the anchor's and the folder's last opened (files arrive
+sorted, so a folder's files come together). The next folder is reached from there: up through ``..``,
+checked to be the folder it came down through (else the way is opened again from the anchor, by name),
+then down one name at a time. So a tree deeper than the open-file limit is moved whole.
 
 No file put there keeps a set-user-ID or set-group-ID bit: a job runs as root in its container, and a
 set-user-ID root executable of its making in a host folder would run as root for any user of the host.
@@ -75,25 +77,29 @@ class NoFollowFolders:
     def __init__(self, anchor: Path) -> None:
         self.anchor = anchor
         anchor.mkdir(parents=True, exist_ok=True)  # the runner's own path: its links are the user's
-        self._fds: dict[str, int] = {"": os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)}
+        fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._anchor: int | None = fd  # None once closed
+        self._here, self._rel = fd, ""  # the folder last opened, and its path below the anchor
+        self._ids: list[tuple[int, int]] = [_identity(fd)]  # of each folder from the anchor down
 
     def folder(self, rel: str, *, create: bool = True) -> int:
-        """A descriptor of the folder ``rel`` (posix, below the anchor); valid until the next call for a
-        folder that is not below it, or ``close``."""
-        fd = self._fds.get(rel)
-        if fd is not None:
-            return fd
-        if not self._fds:
+        """A descriptor of the folder ``rel`` (posix, below the anchor); valid until the next call for
+        another folder, or ``close``."""
+        if self._anchor is None:
             raise ValueError(f"the folders under {self.anchor} were closed")
-        self._keep_only_ancestors_of(rel)
-        missing = [rel]  # from ``rel`` up to the nearest folder already open ("" at the latest)
-        while (parent := missing[-1].rpartition("/")[0]) not in self._fds:
-            missing.append(parent)
-        fd = self._fds[parent]
-        for path in reversed(missing):  # one name at a time, down: no recursion per level
-            fd = self._open_child(fd, path.rpartition("/")[2], path, create)
-            self._fds[path] = fd
-        return fd
+        while self._rel and rel != self._rel and not rel.startswith(self._rel + "/"):
+            if not self._up():  # moved under another parent: from the anchor, by name
+                self._switch(self._anchor)
+                self._rel = ""
+                del self._ids[1:]
+        if rel != self._rel:
+            for name in rel[len(self._rel) + 1 if self._rel else 0:].split("/"):  # down, one name at a time
+                below = f"{self._rel}/{name}" if self._rel else name
+                fd = self._open_child(self._here, name, below, create)
+                self._switch(fd)
+                self._rel = below
+                self._ids.append(_identity(fd))
+        return self._here
 
     def move_in(self, source: Path, rel: str) -> None:
         """Rename ``source`` to ``rel``; from another filesystem, copy it there, then remove it."""
@@ -136,9 +142,12 @@ class NoFollowFolders:
                 raise
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        if self._anchor is None:
+            return
+        if self._here != self._anchor:
+            os.close(self._here)
+        os.close(self._anchor)
+        self._anchor = None
 
     def __enter__(self) -> NoFollowFolders:
         return self
@@ -152,9 +161,26 @@ class NoFollowFolders:
         self._check_name(name, rel)
         return self.folder(parent), name
 
-    def _keep_only_ancestors_of(self, rel: str) -> None:
-        for cached in [c for c in self._fds if c and not (rel == c or rel.startswith(c + "/"))]:
-            os.close(self._fds.pop(cached))
+    def _switch(self, fd: int) -> None:
+        """Make ``fd`` the folder open, closing the one before (never the anchor's)."""
+        if self._here not in (self._anchor, fd):
+            os.close(self._here)
+        self._here = fd
+
+    def _up(self) -> bool:
+        """Go to the parent of the folder open, through ``..``; False (nothing changed) when that is not
+        the folder it was reached from (it was moved meanwhile)."""
+        parent = self._anchor
+        if len(self._ids) > 2:
+            parent = os.open("..", _FOLDER, dir_fd=self._here)
+            if _identity(parent) != self._ids[-2]:
+                os.close(parent)
+                return False
+        assert parent is not None
+        self._switch(parent)
+        self._rel = self._rel.rpartition("/")[0]
+        self._ids.pop()
+        return True
 
     def _open_child(self, parent: int, name: str, rel: str, create: bool) -> int:
         self._check_name(name, rel)

@@ -7,6 +7,9 @@ Everything the runner does with a job's files after it ran goes through loops wi
 
 * ``iter_entries`` lists a tree by path (``os.scandir``), parents before children; a path longer than
   the system's limit (``ENAMETOOLONG``, about 2,000 levels of one-letter names) is the caller's error;
+* ``walk`` is ``os.walk`` (top-down, a folder that cannot be listed skipped, ``dirs`` prunable in place)
+  and ``copy_tree`` is ``shutil.copytree(symlinks=True)``: the same results, the same errors, in the
+  same order, for the code that walks or copies a user's tree (a code snapshot, a job package);
 * ``remove_tree`` goes down by name relative to an open folder and back up through ``..`` (checked to
   be the folder it left), one folder open at a time: no depth and no path length stops it, and it never
   raises (what it could not remove is named in one warning).
@@ -17,7 +20,8 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,83 @@ def iter_entries(root: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
                 yield prefix + entry.name, entry
                 if entry.is_dir(follow_symlinks=False):
                     folders.append((f"{prefix}{entry.name}/", entry.path))
+
+
+def walk(top: Path | str, *, follow_links: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top, followlinks=follow_links)`` (top-down, errors ignored) with an explicit stack, as
+    Python 3.12 has it: the same (folder, dirs, files) in the same order; a link to a folder is in
+    ``dirs`` and walked only with ``follow_links`` (no loop protection: the caller's, as with os.walk);
+    names removed from ``dirs`` by the caller are not walked."""
+    stack = [os.fspath(top)]
+    while stack:
+        folder = stack.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:
+            continue  # as os.walk: a folder that cannot be listed (or listed to the end) is skipped
+        yield folder, dirs, files
+        for name in reversed(dirs):
+            path = os.path.join(folder, name)
+            if follow_links or not os.path.islink(path):
+                stack.append(path)
+
+
+Ignore = Callable[[str, list[str]], Iterable[str]]
+
+
+def copy_tree(source: Path | str, target: Path | str, *, ignore: Ignore | None = None,
+              dirs_exist_ok: bool = False) -> None:
+    """``shutil.copytree(source, target, symlinks=True, ignore=ignore, dirs_exist_ok=dirs_exist_ok)``
+    with a stack of the folders being copied instead of recursion: a link is copied as a link (never
+    followed), a file with ``copy2`` (mode, times), a folder's mode and times set once what is in it is
+    copied; ``ignore(folder, names)`` is asked per folder. An error listing or making ``target`` is
+    raised; one below it is collected as ``(source, target, why)`` and all are raised at the end as one
+    ``shutil.Error``, in the order ``shutil.copytree`` gives them."""
+    errors: list[tuple[str, str, str]] = []
+    # per folder being copied: its path, its copy's, the entries still to copy (last first)
+    levels = [_copy_level(os.fspath(source), os.fspath(target), ignore, dirs_exist_ok)]
+    while levels:
+        src, dst, todo = levels[-1]
+        if not todo:
+            levels.pop()
+            try:
+                shutil.copystat(src, dst)
+            except OSError as why:
+                errors.append((src, dst, str(why)))
+            continue
+        entry = todo.pop()
+        src_name, dst_name = os.path.join(src, entry.name), os.path.join(dst, entry.name)
+        try:
+            if entry.is_symlink():
+                os.symlink(os.readlink(src_name), dst_name)
+                shutil.copystat(entry, dst_name, follow_symlinks=False)
+            elif entry.is_dir():
+                levels.append(_copy_level(src_name, dst_name, ignore, dirs_exist_ok))
+            else:
+                shutil.copy2(entry, dst_name)  # a FIFO, a socket, a device: SpecialFileError
+        except OSError as why:
+            errors.append((src_name, dst_name, str(why)))
+    if errors:
+        raise shutil.Error(errors)
+
+
+def _copy_level(src: str, dst: str, ignore: Ignore | None, dirs_exist_ok: bool
+                ) -> tuple[str, str, list[os.DirEntry[str]]]:
+    """``src`` listed, its ignored names dropped and ``dst`` made (as ``shutil.copytree`` does, in that
+    order): the level's entries to copy, last first."""
+    with os.scandir(src) as listing:
+        entries = list(listing)
+    ignored = set(ignore(src, [entry.name for entry in entries])) if ignore is not None else set()
+    os.makedirs(dst, exist_ok=dirs_exist_ok)
+    return src, dst, [entry for entry in reversed(entries) if entry.name not in ignored]
 
 
 def holds_files(root: Path | str) -> bool:

@@ -26,7 +26,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -42,6 +41,7 @@ from runner.plan.stored import plan_from_dict
 from runner.plan.types import Resources, RunPlan
 from runner.workspace.datastores import DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
+from runner.workspace.trees import copy_tree, remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
     job_dir = ws.job_dir(job["name"])
     plan = node_plan(payload, job_dir.root, package, dict(os.environ))
     if (package / "code").is_dir():
-        shutil.copytree(package / "code", job_dir.code, symlinks=True, dirs_exist_ok=True)
+        copy_tree(package / "code", job_dir.code, dirs_exist_ok=True)  # any depth: no recursion
     job_dir.make_code_dirs()
     ws.create_job(JobRecord(name=job["name"], experiment_name=job.get("experiment_name"),
                             display_name=job.get("display_name"), backend="docker", job_dir=str(job_dir),
@@ -161,13 +161,13 @@ def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Worksp
 
 def _cleanup(root: Path) -> None:
     """Remove the node workspace (its job folder and the datastore credentials), unless something is
-    still mounted under it (never delete through a mount)."""
+    still mounted under it (never delete through a mount): any depth, no link followed, never raises."""
     prefix = str(root.resolve()) + "/"
     with open("/proc/mounts") as mounts:
         if any(line.split()[1].startswith(prefix) for line in mounts):
             log.warning("something is still mounted under %s; leaving it", root)
             return
-    shutil.rmtree(root, ignore_errors=True)
+    remove_tree(root)  # a job's tree may nest deeper than Python's recursion limit
 
 
 def main(argv: list[str] | None = None) -> int:

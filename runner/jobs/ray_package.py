@@ -36,6 +36,7 @@ from runner.errors import SpecError
 from runner.workspace.db import Workspace
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.trees import walk
 
 PAYLOAD = "payload.json"
 SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
@@ -43,7 +44,7 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same content gives the s
 
 
 def _files(root: Path) -> Iterator[Path]:
-    for folder, dirs, names in os.walk(root, followlinks=False):
+    for folder, dirs, names in walk(root):  # os.walk's, any depth: no recursion
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(names):
             if not name.endswith((".pyc", ".pyo")):

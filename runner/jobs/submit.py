@@ -213,8 +213,10 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
             raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                             hint="point code: at a local folder (relative to the job YAML)")
         if source.is_dir():
-            shutil.copytree(source, job_dir.code, dirs_exist_ok=True, symlinks=True,
-                            ignore=shutil.ignore_patterns(".git", "__pycache__"))
+            from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to copy code
+
+            copy_tree(source, job_dir.code, dirs_exist_ok=True,  # any depth: no recursion
+                      ignore=shutil.ignore_patterns(".git", "__pycache__"))
         elif source.is_file():
             shutil.copy2(source, job_dir.code / source.name)
         else:

@@ -125,6 +125,8 @@ class ComponentStore:
         except (ResolveError, SpecError) as err:
             raise err.located(*spec.field_location(*(("environment", "image") if inline_image
                                                      else ("environment",)))) from err
+        from runner.workspace.trees import remove_tree  # start-up cost (mounts): only to register
+
         staging = self.root / f".incoming-{uuid.uuid4().hex}"
         try:
             data = _snapshot(spec, staging)
@@ -139,7 +141,7 @@ class ComponentStore:
                 final = self.root / spec.name / version
                 data = _relocate(data, staging, final)
                 if final.exists():  # left by a process that died before committing: unreferenced
-                    shutil.rmtree(final)
+                    remove_tree(final)  # any depth, no link followed
                 final.parent.mkdir(parents=True, exist_ok=True)
                 staging.rename(final)
                 record = ComponentRecord(name=spec.name, version=version, spec=data,
@@ -151,7 +153,7 @@ class ComponentStore:
                      record.source, spec.description, record.created_at.isoformat()))
             return record
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(staging)  # a snapshot can nest deeper than Python's recursion limit
 
     def _same_or_refuse(self, existing: ComponentRecord, data: dict[str, Any], name: str,
                         version: str) -> ComponentRecord:
@@ -248,7 +250,9 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
 
 def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None:
     if source.is_dir():
-        shutil.copytree(source, target, symlinks=True, ignore=_IGNORED_IN_SNAPSHOT)
+        from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to register
+
+        copy_tree(source, target, ignore=_IGNORED_IN_SNAPSHOT)  # any depth: no recursion
     elif source.is_file():
         target.mkdir(parents=True)
         shutil.copy2(source, target / source.name)

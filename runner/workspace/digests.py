@@ -108,58 +108,74 @@ _LINK = "link:"  # a link's stamp ends with its target: never the signature of a
 
 
 class _Tree:
-    """The folders and files below ``root``, each opened relative to its parent, no link followed."""
+    """The folders and files below ``root``, no link followed, one folder open at a time besides the root
+    (whatever the depth): the next is reached from the one open, up through ``..`` (checked to be the
+    folder it came down through; else again from the root, by name) and down one name at a time relative
+    to its parent. A walk in listing order or in path order opens each folder once (and ``..`` once)."""
 
     def __init__(self, root: str) -> None:
         self.root = root
         self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the caller's: followed
+        self._here, self._rel = self.fd, ""  # the folder open and its path below the root
+        self._ids = [_identity(self.fd)]  # of each folder from the root down to it
 
     def __enter__(self) -> _Tree:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._switch(self.fd)
         os.close(self.fd)
 
-    def open(self, relative: str, flags: int) -> int:
-        """A descriptor of ``relative`` (posix, below the root); a link anywhere on the way: ``OSError``
-        (ELOOP, or ENOTDIR for a folder's)."""
-        *folders, name = relative.split("/")
+    def folder(self, relative: str) -> int:
+        """A descriptor of the folder ``relative`` (posix, below the root), valid until the next call; a
+        link on the way: ``OSError`` (ELOOP, or ENOTDIR)."""
+        while self._rel and relative != self._rel and not relative.startswith(self._rel + "/"):
+            if not self._up():  # moved under another parent meanwhile: from the root, by name
+                self._switch(self.fd)
+                self._rel = ""
+                del self._ids[1:]
+        if relative != self._rel:
+            for name in relative[len(self._rel) + 1 if self._rel else 0:].split("/"):
+                fd = os.open(name, DIR_FLAGS, dir_fd=self._here)
+                self._switch(fd)
+                self._rel = f"{self._rel}/{name}" if self._rel else name
+                self._ids.append(_identity(fd))
+        return self._here
+
+    def _switch(self, fd: int) -> None:
+        if self._here not in (self.fd, fd):
+            os.close(self._here)
+        self._here = fd
+
+    def _up(self) -> bool:
         parent = self.fd
-        try:
-            for part in folders:
-                opened = os.open(part, DIR_FLAGS, dir_fd=parent)
-                if parent != self.fd:
-                    os.close(parent)
-                parent = opened
-            return os.open(name, flags, dir_fd=parent)
-        finally:
-            if parent != self.fd:
+        if len(self._ids) > 2:
+            parent = os.open("..", DIR_FLAGS, dir_fd=self._here)
+            if _identity(parent) != self._ids[-2]:
                 os.close(parent)
+                return False
+        self._switch(parent)
+        self._rel = self._rel.rpartition("/")[0]
+        self._ids.pop()
+        return True
 
     def scan(self, relative: str) -> contextlib.AbstractContextManager[Iterator[os.DirEntry[str]]]:
-        fd = self.open(relative, DIR_FLAGS) if relative else os.dup(self.fd)
-        return _scandir(fd)
+        """The entries of the folder ``relative``, stat'ed relative to it: use them before the next call."""
+        return os.scandir(self.folder(relative))
 
     def readlink(self, relative: str) -> str:
         folder, _, name = relative.rpartition("/")
-        fd = self.open(folder, DIR_FLAGS) if folder else os.dup(self.fd)
-        try:
-            return os.readlink(name, dir_fd=fd)
-        finally:
-            os.close(fd)
+        return os.readlink(name, dir_fd=self.folder(folder))
 
     def read(self, relative: str) -> IO[bytes]:
         """The regular file ``relative``, never through a link; anything else: ``OSError``."""
-        return _regular(self.open(relative, FILE_FLAGS), f"{self.root}/{relative}")
+        folder, _, name = relative.rpartition("/")
+        return _regular(os.open(name, FILE_FLAGS, dir_fd=self.folder(folder)), f"{self.root}/{relative}")
 
 
-@contextlib.contextmanager
-def _scandir(fd: int) -> Iterator[Iterator[os.DirEntry[str]]]:
-    try:
-        with os.scandir(fd) as found:
-            yield found
-    finally:
-        os.close(fd)
+def _identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
 
 
 def _regular(fd: int, shown: str) -> IO[bytes]:

@@ -109,12 +109,7 @@ class JobDir:
             folder.mkdir(parents=True, exist_ok=True)
         self.make_private()
         for tree in (self.code, self.mlruns):
-            for walked, _dirs, files in os.walk(tree):
-                make_writable(Path(walked))
-                for name in files:
-                    path = Path(walked) / name
-                    if not path.is_symlink():
-                        path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o666)
+            _open_to_all(tree)
 
     def remove_empty_scratch(self) -> None:
         """Drop the ``inputs/`` and ``outputs/`` folders the strategies left empty, any depth (a job can
@@ -152,6 +147,29 @@ def _folders_below(top: Path) -> list[str]:
                     found.append(entry.path)
                     todo.append(entry.path)
     return found
+
+
+def _open_to_all(top: Path) -> None:
+    """Every folder from ``top`` down writable by every user, and every file readable and writable, any
+    depth (an explicit stack: a code snapshot can nest deeper than Python's recursion limit); a link is
+    neither changed nor followed (``top`` too), a folder that cannot be listed is skipped (as ``os.walk``
+    does). Each folder is opened to all before it is listed, so one made unreadable is listed too."""
+    if not top.is_dir() or top.is_symlink():
+        return
+    todo = [os.fspath(top)]
+    while todo:
+        folder = todo.pop()
+        make_writable(Path(folder))
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(entry.path)
+            elif not entry.is_symlink():
+                os.chmod(entry.path, stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) | 0o666)
 
 
 def make_writable(folder: Path) -> None:

@@ -66,7 +66,9 @@ def _walk_unfollowed(top: Path) -> Iterator[tuple[Path, os.stat_result]]:
         yield top, os.stat(top)
     except OSError:
         return
-    for folder, dirs, files in os.walk(top):
+    from runner.workspace.trees import walk  # start-up cost (mounts): not for a plain validate
+
+    for folder, dirs, files in walk(top):  # any depth: no recursion
         for name in (*dirs, *files):
             try:
                 yield Path(folder) / name, os.lstat(Path(folder) / name)
@@ -79,7 +81,9 @@ def walk_followed(top: Path) -> Iterator[Path]:
     for a walk that stops at the first link it does not like (the web UI's form check)."""
     yield top
     seen: set[Identity] = set()
-    for folder, dirs, files in os.walk(top, followlinks=True):
+    from runner.workspace.trees import walk  # start-up cost (mounts): not for a plain validate
+
+    for folder, dirs, files in walk(top, follow_links=True):  # any depth: no recursion
         try:
             info = os.stat(folder)
         except OSError:

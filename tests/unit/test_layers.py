@@ -31,9 +31,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )
-# the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI)
+# the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI,
+# deep folder trees)
 MOUNTS_USERS = ("runner.workspace.transfers", "runner.jobs.materialize", "runner.jobs.recovery",
-                "runner.cli.cache")
+                "runner.cli.cache", "runner.workspace.trees")
 
 
 @dataclass(frozen=True)
