@@ -81,10 +81,13 @@ class AssetBase(BaseModel):
     @field_validator("tags", "properties", mode="before")
     @classmethod
     def _str_values(cls, value: Any) -> Any:
+        """Azure's tags are ``dict[str, str]``: a number or flag becomes its text, None '' (as a job's
+        tags); a list or mapping is left for validation to refuse, naming the field (and in a YAML file
+        its line), never turned into text such as ``"['a', 'b']"``."""
         if value is None:
             return {}
         if isinstance(value, dict):
-            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+            return {str(k): scalar_text(v) for k, v in value.items()}
         return value
 
     @property
@@ -102,6 +105,13 @@ class AssetBase(BaseModel):
         out = io.StringIO()
         yaml.dump(self.to_dict(), out)
         return out.getvalue()
+
+
+def scalar_text(value: Any) -> Any:
+    """A tag's (or property's) value as text when it is a scalar (None is ''); anything else as it is."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, bool | int | float) else value
 
 
 def _field_error(exc: ValidationError, model: type[AssetBase], data: dict[str, Any]) -> SpecError:

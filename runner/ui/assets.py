@@ -24,6 +24,7 @@ from runner.ui import files
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
+from runner.ui.served import refuse_unserved
 from runner.workspace.lineage import job_reads
 
 ARCHIVED_VIEWS = {"": (False, False), "include": (True, False), "only": (False, True)}  # include, only
@@ -89,11 +90,23 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
         read_by = [_reader(job, job_reads(conn, job.name), section.key, name) for job in readers.items]
     view.update(read_by=read_by, read_by_page=page_info(readers))
     try:
+        refuse_unserved(jobs.workspace, _source(client, asset))  # never through a link out (served)
         found, more = operations.files(name, asset.version, limit=200)
         view.update(files=[{"path": f.path, "size": f.size} for f in found], files_more=more)
     except RunnerError as err:  # the files' storage is unreachable: the rest of the page still shows
         view["files_error"] = err.render()
     return view
+
+
+def _source(client: MLClient, asset: Any) -> Any:
+    """Where a registered version's files are (its type says whether it is a model or a data asset)."""
+    return client.resolver.resolve(f"azureml:{asset.name}:{asset.version}", asset_type=asset.type)
+
+
+def _download(client: MLClient, operations: Any, name: str, version: str, into: Any) -> Any:
+    """The version's files copied into ``into``, once the UI may serve them (``runner.ui.served``)."""
+    refuse_unserved(client.workspace, _source(client, operations.get(name, version=version)))
+    return operations.download(name, version, download_path=into, quiet=True)
 
 
 def _reader(job: Any, reads: list[tuple[str, str, str, str]], kind: str, asset_name: str) -> dict[str, Any]:
@@ -135,10 +148,10 @@ def routes(section: AssetSection) -> list[BaseRoute]:
 
     async def download(request: Request) -> Response:
         name, version = request.path_params["name"], request.path_params["version"]
-        operations = section.operations(request.app.state.client)
-        return await files.download(
-            lambda into: operations.download(name, version, download_path=into, quiet=True),
-            f"{name}-{version}")
+        client = request.app.state.client
+        operations = section.operations(client)
+        return await files.download(lambda into: _download(client, operations, name, version, into),
+                                    f"{name}-{version}")
 
     async def api_list(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(list_view, section, request.app.state.client,

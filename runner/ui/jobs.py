@@ -30,6 +30,7 @@ from runner.ui.events import job_events
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import error_page, json_time, page_info, render
 from runner.ui.security import protected
+from runner.ui.served import refuse_unserved
 from runner.uris import ARTIFACTS
 from runner.workspace.assets import AssetStore
 from runner.workspace.data_assets import DataAssetStore
@@ -84,16 +85,18 @@ def _registered(store: AssetStore[Any], refs: list[str], notes: dict[str, str], 
                 ) -> list[dict[str, Any]]:
     """The versions a job (or a pipeline's steps) registered, each with whether it is archived now (the
     version or its whole asset, as the registry says; the record's note when the registry cannot say)
-    and, while it is, why it was born archived (``extra["registered_archived"]``), if it was."""
+    and, while it is archived because it was born under an archived asset (no archive action since), why
+    (``extra["registered_archived"]``): archived again by hand, the birth is no longer the reason."""
     rows = []
     for ref in refs:
         link = _model_link(ref)
-        archived = ref in notes
+        archived = born = ref in notes
         if link is not None:
             with suppress(RunnerError):  # not in the registry (any longer): the record is all there is
                 archived = bool(store.get(link["name"], version=link["version"]).archived)
+                born = store.archived_at_birth(link["name"], link["version"])
         rows.append({"ref": ref, key: link, "archived": archived,
-                     "note": notes.get(ref) if archived else None})
+                     "note": notes.get(ref) if archived and born else None})
     return rows
 
 
@@ -239,6 +242,11 @@ async def download_output(request: Request) -> Response:
             raise ResolveError(f"output '{output}' of job '{name}' was not uploaded ({state['why']}); its "
                                f"staged data is kept at {state['kept_at']}",
                                hint="copy it from that folder on this machine")
+        location = None
+        with suppress(RunnerError):  # not resolvable: the download below says why
+            location = request.app.state.client.resolver.resolve(f"azureml://jobs/{name}/outputs/{output}")
+        if location is not None:  # served only from inside its datastore (runner.ui.served)
+            refuse_unserved(ops.workspace, location)
         try:
             return ops.download(name, download_path=into, output_name=output, quiet=True)[0]
         except RunnerError as err:  # the operation's words are the CLI's (--output-name): say it here

@@ -54,7 +54,7 @@ def register(client: MLClient, values: dict[str, str], files_root: Path) -> Mode
         raise SpecError(f"{first['msg']} (got {first.get('input')!r})",
                         field=".".join(str(p) for p in first["loc"])) from exc
     check_model_fields(model)
-    check_form_source(model.path or "", files_root)
+    check_form_source(model.path or "", files_root, client=client, asset_type=model.type)
     return client.models.create(model.model_copy(update={"base_path": str(files_root)}))
 
 

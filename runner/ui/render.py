@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from runner.errors import JobError, RegistryError, ResolveError, RunnerError, SpecError
 from runner.ui.params import QueryError
 from runner.ui.security import csrf_token, remember_csrf
+from runner.workspace.db import utc_text
 from runner.workspace.paging import Page
 
 # The site's sections, in the navigation's order: (title, route name). A new section adds its module's
@@ -45,9 +46,9 @@ def page_info(page: Page[Any]) -> dict[str, Any]:
 
 
 def json_time(value: datetime | None) -> str | None:
-    """A timestamp in the JSON API as the CLI's ``-o json`` prints it (pydantic's form): ISO 8601 in UTC
-    ending in ``Z`` (``2026-01-02T03:04:05.123456Z``, never ``+00:00``); None stays None."""
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """A timestamp in the JSON API in the project's one form (``runner.workspace.db.utc_text``, as the
+    CLI's ``-o json`` prints it): ISO 8601 in UTC ending in ``Z``, a naive time UTC; None stays None."""
+    return None if value is None else utc_text(value)
 
 
 def when(value: Any) -> str:

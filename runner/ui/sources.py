@@ -6,7 +6,8 @@ user every file that user can read (``/etc/shadow``, ``~/.ssh``), served back by
 therefore takes a local path (or ``file://`` / ``local://`` URL) only inside the folder ``runner ui``
 was started in (``files_root``), judged where it really is: a link that leads out of that folder, as
 the path or anywhere in a folder the copy would read, is refused. Paths the workspace's owner set up
-are taken as they are: a datastore path, a job's output, a registered asset, a remote storage URL.
+are taken as they are (a datastore path, a job's output, a registered asset, a remote storage URL) as
+long as they stay inside their datastore's folder (``runner.ui.served``).
 Other fsspec URLs (``memory://``, ``git://``, ``zip://...::file://``, ...) can reach this machine's
 files and are refused. ``runner model create`` (which acts as its user, in a shell) has no such limit.
 The workspace's own secrets are refused everywhere (``runner.workspace.private_sources``).
@@ -17,8 +18,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from runner.client import MLClient
 from runner.errors import SpecError
-from runner.uris import FsspecUrl, LocalPath, parse_path
+from runner.ui.served import refuse_unserved
+from runner.uris import DatastorePath, FsspecUrl, JobOutputPath, LocalPath, ModelRef, parse_path
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.outbound_links import inside
 from runner.workspace.private_sources import walk_followed
@@ -30,10 +33,16 @@ FORM_PATHS = ("a file or folder in the folder the UI serves, azureml://datastore
 CLI_HINT = "to register any other path, use `runner model create --path <path>` in a shell (it acts as you)"
 
 
-def check_form_source(path: str, root: Path) -> None:
+def check_form_source(path: str, root: Path, *, client: MLClient | None = None, asset_type: str = "") -> None:
     """Refuse (``SpecError`` on field ``path``) what the form may not register from ``path`` (a relative
-    path is relative to ``root``, the folder the UI serves)."""
+    path is relative to ``root``, the folder the UI serves). With ``client``, a datastore path, a job's
+    output or a registered asset on this machine is resolved and refused when the UI may not serve it
+    (``runner.ui.served``: through or holding a link out of its datastore, the workspace's own files)."""
     ref = parse_path(path, field="path")
+    if client is not None and isinstance(ref, DatastorePath | JobOutputPath | ModelRef):
+        refuse_unserved(client.workspace, client.resolver.resolve(ref, field="path", asset_type=asset_type),
+                        walk=True)
+        return
     if isinstance(ref, FsspecUrl):
         protocol, _, rest = ref.url.partition("://")
         if "::" in ref.url or protocol.lower() not in (*REMOTE_PROTOCOLS, *LOCAL_PROTOCOLS):

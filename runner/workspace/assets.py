@@ -8,7 +8,9 @@ entity (``Model``, ``Data``); ``runner.workspace.models.ModelStore`` and
 
 - Archived versions and assets are hidden from ``list`` unless asked for, but stay usable by reference;
   a version created under an archived asset is archived; a version cannot be restored while its asset
-  is archived.
+  is archived. A version's ``archived`` column says why too: ``BORN_ARCHIVED`` while it is archived
+  because it was made under an archived asset and no archive action touched it since (any archive or
+  restore writes 0 or 1), so the reason shown follows the latest archive action (``archived_at_birth``).
 - Only ``description`` and ``tags`` can be updated (az's generic ``--set``, ``--add``, ``--remove``).
 - A registry (``--registry-name``) is a local namespace: its rows are stored as ``<registry>/<name>``
   (``/`` is not allowed in names).
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from runner.errors import RegistryError, ResolveError, SpecError
-from runner.spec.asset import AssetBase, AssetSchema
+from runner.spec.asset import AssetBase, AssetSchema, scalar_text
 from runner.spec.names import ASSET_NAME_PATTERN, check_label
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
@@ -36,6 +38,8 @@ from runner.workspace.paging import Page, window
 E = TypeVar("E", bound=AssetBase)
 
 _NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
+
+ARCHIVED, BORN_ARCHIVED = 1, 2  # a version's ``archived``: by an archive action; made under an archived asset
 
 # the columns every asset table has; a kind adds its own (models: stage, flavors)
 COMMON_COLUMNS = ("name", "version", "version_num", "type", "path", "source", "description", "tags",
@@ -140,7 +144,7 @@ class AssetStore(Generic[E]):
                "version_num": int(version) if version.isdigit() else None, "type": created.type,
                "path": created.path, "source": source, "description": created.description,
                "tags": json.dumps(created.tags), "properties": json.dumps(created.properties),
-               "job_name": created.job_name, "archived": int(created.archived),
+               "job_name": created.job_name, "archived": BORN_ARCHIVED if created.archived else 0,
                "created_at": created.created_at.isoformat() if created.created_at else None,
                "datastore_uri": created.datastore_uri, **self._own_columns(created)}
         columns = ", ".join(row)
@@ -252,6 +256,14 @@ class AssetStore(Generic[E]):
                   "job_name": data["job_name"], "datastore_uri": data.get("datastore_uri")}
         return self._entity(data, common)
 
+    def archived_at_birth(self, name: str, version: str) -> bool:
+        """Whether version ``version`` of ``name`` is archived because it was made under an archived asset,
+        with no archive or restore since (a version archived again by hand is archived for that reason)."""
+        with self.workspace.reading() as conn:
+            row = conn.execute(f"SELECT archived FROM {self.table.versions} WHERE name = ? AND version = ?",
+                               (self.key(name), version)).fetchone()
+        return row is not None and row["archived"] == BORN_ARCHIVED
+
     def key(self, name: str) -> str:
         """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
         return f"{self.registry_name}/{name}" if self.registry_name else name
@@ -331,7 +343,8 @@ class AssetStore(Generic[E]):
                                      (key,)).fetchone()
             if version is None:
                 for which in (table.containers, table.versions):
-                    conn.execute(f"UPDATE {which} SET archived = ? WHERE name = ?", (int(archived), key))
+                    conn.execute(f"UPDATE {which} SET archived = ? WHERE name = ?",
+                                 (ARCHIVED if archived else 0, key))
                 return
             if not archived and container and container["archived"]:
                 raise RegistryError(
@@ -339,7 +352,7 @@ class AssetStore(Generic[E]):
                     "itself is archived",
                     hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`")
             conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
-                         (int(archived), key, target.version))
+                         (ARCHIVED if archived else 0, key, target.version))
 
 
 def _with_latest(asset: E) -> E:
@@ -357,4 +370,11 @@ def _parse_tags_value(value: str) -> dict[str, str]:
             from exc
     if not isinstance(parsed, dict):
         raise RegistryError("--set tags=... needs a JSON object", hint="or use --set tags.<key>=<value>")
-    return {str(k): str(v) for k, v in parsed.items()}
+    tags = {str(k): scalar_text(v) for k, v in parsed.items()}
+    for key, text in tags.items():  # as in a YAML file: a number or flag is its text, a list is refused
+        if not isinstance(text, str):
+            kind = "list" if isinstance(text, list) else "mapping"
+            raise RegistryError(f"--set tags=...: tag '{key}' is a {kind}; a tag's value is text (a string, "
+                                "a number or true/false), as in a model or data YAML", field=f"tags.{key}",
+                                hint=f'give it as text, for example --set tags={{"{key}": "a,b"}}')
+    return tags

@@ -57,6 +57,7 @@ from runner.workspace.transfers import (
     move_within_host,
     remove_within_host,
 )
+from runner.workspace.upload_place import refuse_kept_upload_place
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +158,13 @@ class AssetRegistry(AssetStore[E]):
             files = LocalSource(self.workspace, source, noun=self.table.schema.noun).files()
             staged.copy_from(source, files, what=f"copying {self.table.schema.noun} '{self.key(asset.name)}' "
                                                  f"from {source.local_path} into datastore '{datastore}'")
-            return self._insert(asset, job_name=asset.job_name, copy_from=staged)
+            return self._insert(asset, job_name=asset.job_name, copy_from=staged, source=source.local_path)
         finally:
             staged.discard()
 
     def _insert(self, asset: E, *, stored_path: str | None = None, datastore_uri: str | None = None,
-                job_name: str | None = None, copy_from: _Staged | None = None) -> E:
+                job_name: str | None = None, copy_from: _Staged | None = None,
+                source: Path | None = None) -> E:
         assert asset.name is not None
         key = self.key(asset.name)
         with self.workspace.transaction() as conn:
@@ -170,7 +172,11 @@ class AssetRegistry(AssetStore[E]):
             if self.exists(key, version, conn):
                 raise RegistryError(f"{self.table.schema.noun} '{asset.name}' version {version} exists "
                                     "already", hint="omit the version to get the next one")
-            if copy_from is not None:
+            if copy_from is not None:  # what is at the place must not be the user's (upload_place)
+                refuse_kept_upload_place(conn, noun=self.table.schema.noun, cli=self.table.schema.cli,
+                                         place=f"{self.table.upload_folder}/{key}/{version}",
+                                         datastore=copy_from.datastore, version=version,
+                                         local_root=copy_from.local_root, source=source)
                 stored_path = copy_from.move_into_place(key, version, self.table.schema.noun)
                 datastore_uri = stored_path
             try:
@@ -236,6 +242,12 @@ class _Staged:
                  datastore: str, *, host: Path | None) -> None:
         self.fs, self.root, self.folder, self.token = fs, root.rstrip("/"), folder, token
         self.basename, self.datastore, self.host = basename, datastore, host
+
+    @property
+    def local_root(self) -> str | None:
+        """The datastore's root on this machine (None on a remote store)."""
+        return str(self.host) if self.host is not None else \
+            self.root if isinstance(self.fs, LocalFileSystem) else None
 
     @property
     def staging(self) -> str:

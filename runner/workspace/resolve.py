@@ -54,6 +54,7 @@ from runner.uris import (
     parse_path,
 )
 from runner.workspace.assets import AssetStore
+from runner.workspace.chained_urls import join_chained
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
@@ -305,7 +306,7 @@ def _join_ref(base: PathRef, sub: str) -> PathRef:
         return DatastorePath(base.datastore, f"{base.path.rstrip('/')}/{sub}".strip("/"))
     if isinstance(base, LocalPath):
         return LocalPath(f"{base.path.rstrip('/')}/{sub}")
-    return FsspecUrl(f"{str(base).rstrip('/')}/{sub}")
+    return FsspecUrl(join_chained(str(base), sub))  # into the link fsspec reads (a chain's first)
 
 
 def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *,
