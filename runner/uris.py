@@ -39,6 +39,9 @@ import re
 from dataclasses import dataclass, field
 
 from runner.errors import SpecError
+from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
+from runner.url_secrets import without_password as without_password
+from runner.url_secrets import without_query as without_query
 
 ARTIFACTS = "artifacts"  # the reserved output name of a job's default artifact location
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")  # the input types that read a model
@@ -184,11 +187,6 @@ _PATH_STYLE = re.compile(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|loc
                          r"(?P<port>:\d+)?/(?P<account>[a-z0-9]+)/(?P<container>[^/]+)(?:/(?P<path>.*))?$",
                          re.IGNORECASE)
 
-# a URL (scheme://...) up to its query string; the query runs to a fragment or whitespace
-_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
-# a URL's user info with a password (scheme://user:password@host): the password runs to the last '@'
-_PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[^\s/?#'\"]*@")
-
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
     "runs:/<run-id>/<p>, azureml:<name>:<version>, azureml:<name>@latest, "
@@ -215,22 +213,6 @@ def parse_storage_url(value: str) -> StorageUrl | None:
         endpoint = f"{m['scheme'].lower()}://{m['host']}{m['port'] or ''}/{m['account']}"
         return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
     return None
-
-
-def without_query(text: str) -> str:
-    """``text`` with the query string of a URL in it replaced (``?<query removed>``): a query can be a
-    secret (a SAS token, a pre-signed URL's signature), so a message never shows one."""
-    return _QUERY.sub(r"\g<url>?<query removed>", text)
-
-
-def without_password(text: str) -> str:
-    """``text`` with the password in a URL's user info replaced (``scheme://user:***@host``)."""
-    return _PASSWORD.sub(r"\g<user>***@", text)
-
-
-def has_password(text: str) -> bool:
-    """Whether a URL in ``text`` has a password in its user info (``scheme://user:password@host``)."""
-    return _PASSWORD.search(text) is not None
 
 
 def _refuse_query(value: str, field: str | None) -> None:
@@ -322,6 +304,11 @@ def _chained(value: str, field: str | None) -> LocalPath | FsspecUrl:
                         hint="a chained fsspec URL is <protocol>::<url>, e.g. simplecache::s3://<bucket>/"
                              "<key> or zip://<member>::file:///<archive>; a local path holding '::' is "
                              "written ./<path>")
+    if not (_SCHEME.match(target) or wrappers[0] in WRAPPERS or wrappers[0] in HOST_PROTOCOLS
+            or wrappers[0] in OPEN_ENDED):  # data::v2/x.csv, a local path? no chain: 'data' wraps nothing
+        raise SpecError(f"'{value}' reads as a chained fsspec URL whose first link is '{wrappers[0]}', but "
+                        "only a cache or an archive reads the link after it", field=field,
+                        hint=f"a local path holding '::' is written ./{value}; {CHAIN_FORMS}")
     if all(w in CACHES for w in wrappers) and (_HOST_LINK.match(target) or not _SCHEME.match(target)):
         return LocalPath(_HOST_LINK.sub("", target))
     refuse_protocols(value, fsspec_protocols(value), field)

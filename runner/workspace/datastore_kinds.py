@@ -38,6 +38,7 @@ from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
 from runner.uris import has_password, without_password, without_query
 from runner.workspace.azure_sas import cannot_narrow, connection_parts, container_sas, reads_only
+from runner.workspace.chained_urls import chained_url
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
@@ -290,7 +291,9 @@ class FsspecDatastore(DatastoreBase):
 
     @property
     def protocol(self) -> str:
-        return self.url.split("://", 1)[0] if "://" in self.url else "file"
+        """Its first link's protocol (a chain's: ``simplecache`` of ``simplecache::s3://...``)."""
+        first = self.url.split("::", 1)[0]
+        return first.split("://", 1)[0] if "://" in first else first if "::" in self.url else "file"
 
     @property
     def _on_this_machine(self) -> bool:  # a chained URL (simplecache::file://) stays fsspec's
@@ -299,7 +302,11 @@ class FsspecDatastore(DatastoreBase):
     def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
         import fsspec
 
+        from runner.workspace import host_cache  # with fsspec: only for an fsspec datastore
+
         try:
+            if host_cache.host_cache_root(self.url, self.storage_options) is not None:
+                return host_cache.open_host_cache(self.url, self.storage_options)  # reads no link
             fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
         except ImportError as exc:
             raise StorageError(f"datastore '{self.name}': no fsspec backend for '{self.protocol}://'",
@@ -318,6 +325,8 @@ class FsspecDatastore(DatastoreBase):
     def url_for(self, fs_path: str) -> str:
         if self._on_this_machine:
             return "file://" + fs_path
+        if "::" in self.url:  # the path goes in the link that holds it (zip://<member>::file:///<archive>)
+            return chained_url(self.url, fs_path)
         import fsspec
 
         return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))

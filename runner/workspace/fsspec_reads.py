@@ -17,10 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.errors import SpecError
-from runner.uris import CACHES, HOST_PROTOCOLS, OPEN_ENDED, refuse_protocols, without_password
+from runner.errors import ResolveError, SpecError
+from runner.uris import (
+    CACHES,
+    HOST_PROTOCOLS,
+    OPEN_ENDED,
+    fsspec_protocols,
+    refuse_protocols,
+    without_password,
+)
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
 from runner.workspace.db import Workspace
+from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.protect import cannot, refuse_host_read
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
@@ -43,7 +51,11 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
     import fsspec.core  # only for an fsspec URL or datastore: planning on local paths never imports it
 
     options: Mapping[str, Any] = datastore.storage_options if isinstance(datastore, FsspecDatastore) else {}
-    links = fsspec.core._un_chain(url, dict(options))  # [(path, protocol, options)], outermost first
+    refuse_this_machine(url, options, field=field, datastore=datastore.name if datastore else None)
+    try:
+        links = fsspec.core._un_chain(url, dict(options))  # [(path, protocol, options)], outermost first
+    except ImportError as exc:  # a backend that is not installed: named by its own protocol
+        raise _not_installed(url, datastore.name if datastore else None, field) from exc
     uri = f"azureml://datastores/{datastore.name}/paths/{path}" if datastore else url
     targets = [(str(kw["target_protocol"]), protocol) for _, protocol, kw in links if "target_protocol" in kw]
     try:
@@ -71,3 +83,21 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
                 host = join_under_root(host, path, datastore=datastore.name)
             refuse_host_read(workspace, uri, host, field)
             return
+
+
+def _not_installed(url: str, datastore: str | None, field: str | None) -> ResolveError:
+    """The one error for a link whose fsspec backend is not installed (``zip://...::file://``'s zip, not
+    its last link), with fsspec's word on what to install."""
+    import fsspec  # only for an fsspec URL or datastore
+
+    for protocol in fsspec_protocols(url):
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ImportError as exc:
+            where = f"datastore '{datastore}'" if datastore else without_password(url)
+            return ResolveError(f"no filesystem is installed for '{protocol}://' ({where})", field=field,
+                                hint=f"install the fsspec backend for {protocol} ({exc})")
+        except ValueError:
+            continue  # an unknown protocol: fsspec's own error, when it is opened
+    return ResolveError(f"no filesystem is installed for '{without_password(url)}'", field=field,
+                        hint="install the fsspec backends its protocols need (s3fs, gcsfs, adlfs ...)")

@@ -272,15 +272,46 @@ def refuse_holding_upload_folder(source: ResolvedPath, upload: str, *, datastore
     if source.local_path is None:
         return
     real, there = os.path.realpath(source.local_path), os.path.realpath(upload)
+    how = f"holds {there}"
     if not inside(there, real):
-        return
+        mounted = _holding_by_identity(Path(source.local_path), Path(upload))
+        if mounted is None:
+            return
+        how = f"holds {mounted}, which is {there} (a bind mount: the same folder)"
     root = os.path.realpath(datastore_root)
     in_place = (f"register it in place, where it is: azureml://datastores/{datastore}/paths/"
                 f"{real[len(root):].strip('/')}" if inside(real, root)
                 else f"register the files in place: azureml://datastores/{datastore}/paths/<their path>")
     folder = Path(upload).name
-    raise RegistryError(f"cannot register this {noun}: '{source.uri}' holds {there}, the folder of datastore "
+    raise RegistryError(f"cannot register this {noun}: '{source.uri}' {how}, the folder of datastore "
                         f"'{datastore}' that registered versions are copied into: the copy would take those "
                         "versions, and itself as it is being made, into the new version",
                         field="path", hint=f"register a folder that does not hold the datastore's {folder}/ "
                                            f"(copy the files elsewhere first), or {in_place}")
+
+
+def _holding_by_identity(top: Path, upload: Path) -> Path | None:
+    """The folder in ``top`` (``top`` too) that is ``upload`` by (device, inode), whatever its path: a
+    bind mount of it, or of a folder holding it. Not there yet: the nearest folder above it that is (it is
+    made there). Walked without following a link (a copy takes none to a folder); None when none is."""
+    wanted = upload
+    while True:
+        try:
+            info = os.stat(wanted)
+            break
+        except OSError:
+            if wanted.parent == wanted:
+                return None
+            wanted = wanted.parent
+    identity, pending = (info.st_dev, info.st_ino), [(top, 0)]
+    while pending:
+        folder, depth = pending.pop()
+        try:
+            here = os.stat(folder, follow_symlinks=folder == top)
+            if (here.st_dev, here.st_ino) == identity:
+                return folder
+            entries = list(os.scandir(folder)) if depth <= MAX_DEPTH else []
+        except OSError:
+            continue  # the copy's own walk names what cannot be read
+        pending.extend((Path(e.path), depth + 1) for e in entries if e.is_dir(follow_symlinks=False))
+    return None

@@ -1,0 +1,86 @@
+"""An fsspec URL that reaches this machine over the network reads this machine's files around the guards a
+local path is held to (``protect.refuse_host_read``: the workspace's secrets and database, links out of a
+local datastore), as whichever user its server runs as; over http it reads whatever a server here serves,
+the runner's own web UI included. So a link over sftp, ssh, ftp, smb, http(s) or webhdfs to a loopback
+address (127.0.0.0/8, ::1, 0.0.0.0, ::), ``localhost`` or this machine's name, and an hdfs link with no
+host (or ``default``: the Hadoop configuration's default file system, which may be ``file:///``), is
+refused before fsspec opens anything, with one error saying what to give instead: the files as a local
+path or through a local datastore, where they are checked. A remote host is read as before. (The storage
+emulator's path-style URL, ``http://127.0.0.1:10000/<account>/...``, is a storage URL, never fsspec's.)
+
+    refuse_this_machine("sftp://localhost/data/x.csv", {}, field="inputs.d.path")  # SpecError
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from runner.errors import SpecError
+from runner.uris import fsspec_protocols, without_password
+from runner.workspace.protect import cannot
+
+# fsspec's protocols that reach a host named in their URL (or in the ``host`` storage option)
+NETWORK = frozenset({"sftp", "ssh", "ftp", "smb", "http", "https", "webhdfs", "webHDFS", "hdfs",
+                     "arrow_hdfs"})
+DEFAULT_HOST = frozenset({"hdfs", "arrow_hdfs"})  # no host: the configured default file system
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+HINT = ("give the files as a local path (/<path> or file:///<path>) or through a local datastore "
+        "(azureml://datastores/<name>/paths/<path>), where they are checked; a remote host is read as before")
+
+
+def is_this_machine(host: str) -> bool:
+    """Whether ``host`` (a URL's, without brackets or port) names this machine: a loopback or unspecified
+    address in any form a resolver takes (``127.1``, ``::ffff:127.0.0.1``), ``localhost``, ``*.localhost``
+    or this machine's own name. No name is looked up."""
+    name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
+    if name in LOCAL_NAMES or name.endswith(".localhost") or name == socket.gethostname().lower():
+        return True
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
+    except ValueError:
+        if not re.fullmatch(r"[0-9a-fx.]+", name):
+            return False
+        try:  # the short and numeric IPv4 forms (127.1, 2130706433, 0x7f.1) a resolver reads as addresses
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    address = mapped or address
+    return address.is_loopback or address.is_unspecified
+
+
+def refuse_this_machine(url: str, options: Mapping[str, Any], *, field: str | None,
+                        datastore: str | None = None) -> None:
+    """One ``SpecError`` when a link of ``url`` (a datastore's, with its storage ``options``: ``host`` at
+    the top for its first link, or under the link's protocol) reads this machine over the network."""
+    shown = without_password(url)
+    for i, (link, protocol) in enumerate(zip(url.split("::"), fsspec_protocols(url), strict=False)):
+        if protocol not in NETWORK:
+            continue
+        try:
+            host = urlsplit(link).hostname or ""
+        except ValueError:
+            host = ""
+        nested = options.get(protocol)
+        host = host or str((nested if isinstance(nested, Mapping) else {}).get("host") or
+                           (options.get("host") if i == 0 else None) or "")
+        if protocol in DEFAULT_HOST and host.lower() in ("", "default"):
+            why = ("names no host (or 'default'): it reads the Hadoop configuration's default file system, "
+                   "which may be this machine's (fs.defaultFS file:///)")
+            fix = "name the namenode: hdfs://<namenode host>:<port>/<path>; or " + HINT
+        elif host and is_this_machine(host):
+            web = "http" in protocol.lower()
+            serves = "whatever a server here serves, the runner's own web UI too" if web \
+                else "this machine's files"
+            why = (f"reads from this machine ({host}) over {protocol}: {serves}, around the checks every "
+                   "local path goes through (the workspace's secrets and database are never read)")
+            fix = HINT
+        else:
+            continue
+        where = f"datastore '{datastore}' ({shown})" if datastore else f"'{shown}'"
+        raise SpecError(f"{cannot(field)}: {where} {why}", field=field, hint=fix)
