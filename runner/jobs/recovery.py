@@ -2,9 +2,14 @@
 
 Run at the start of every ``runner job`` command (and by the client). A job whose status is not
 terminal while its runner process is gone is marked Failed (its staged outputs are kept and named in
-the error; a container's artifacts, which are logs and not a named output, are moved into place as the
-runner would have: ``settle_artifacts``); its labeled container (or host process group) is removed and
-any FUSE mount left under its job directory is unmounted.
+the error; its artifacts, which are logs and not a named output, get its ./outputs, ./logs and user_logs
+and are moved into place as the runner would have: ``settle_artifacts``); its labeled container (or host
+process group) is removed and any FUSE mount left under its job directory is unmounted.
+
+The job's watchdog, a runner command and a cancel may all end the same job: its end is written once
+(``end_lost``: the first writer records it, holding a lock on the job's folder; another finds the job
+ended and does nothing). A job's folders may nest deeper than Python's recursion limit: they are listed
+and removed with ``mounts.transfer.tree``'s loops.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
-import shutil
+import stat
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import BinaryIO
 
 from mounts.fuse.lifecycle import cleanup_stale_mounts
 from mounts.pin import sweep_stale_pins
+from mounts.transfer.tree import iter_entries, remove_tree
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
 from runner.backends.process import kill_group
@@ -33,7 +39,12 @@ from runner.workspace.jobdir import JobDir
 log = logging.getLogger(__name__)
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING)
-NO_UPLOAD_ON_FAILURE = "no_upload_on_failure"  # extra key: the run holds a failed job's artifacts back too
+# extra key: whether the run holds a failed job's artifacts back too (--no-upload-on-failure), which every
+# run now writes, True or False; runners before 7bf7da6 wrote nothing and later ones only True, so a
+# record without it cannot say (``said_held_back``)
+NO_UPLOAD_ON_FAILURE = "no_upload_on_failure"
+LINKS_NOT_FOLLOWED = "links_not_followed"  # extra key, as ``runner.jobs.run`` writes it at a normal end
+NOT_LISTED = "(not all listed: "  # the last of the first names of an output that could not be listed
 UNCLAIMED_GRACE = timedelta(seconds=30)
 
 
@@ -91,13 +102,13 @@ def follows_ray(record: JobRecord) -> bool:
 
 def recover(ws: Workspace, record: JobRecord) -> bool:
     """After the runner of an active job died: a Ray job gets a new follower (False: not lost); any
-    other job is cleaned up after and marked Failed (True)."""
+    other job is cleaned up after and marked Failed (True; False when another process, its watchdog,
+    recorded its end meanwhile)."""
     if follows_ray(record):
         respawn_follower(ws.root, job_dir_of(ws, record), record.name)
         return False
     release_resources(ws, record)
-    mark_lost(ws, record)
-    return True
+    return end_lost(ws, record) is not None
 
 
 def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
@@ -134,8 +145,9 @@ def _remove_input_scratch(inputs: Path) -> list[str]:
     with open("/proc/mounts") as mounts:
         if any(line.split()[1].startswith(prefix) for line in mounts):
             return []  # something is still mounted there: never delete through a mount
-    shutil.rmtree(inputs, ignore_errors=True)
-    return [f"removed input scratch {inputs}"]
+    if remove_tree(inputs):  # any depth, no link followed; what stays is named in its warning
+        return [f"removed input scratch {inputs}"]
+    return [f"removed input scratch {inputs}, but not all of it"]
 
 
 @contextlib.contextmanager
@@ -190,76 +202,176 @@ def _kill_process_group(record: JobRecord) -> list[str]:
 
 def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, list[str]]]:
     """Each output folder of the job that still holds files -> (how many, the first three by name);
-    an output whose only content is empty folders (an rw_mount's mountpoint) holds nothing."""
+    an output whose only content is empty folders (an rw_mount's mountpoint) holds nothing. A folder
+    that could not be listed whole (unreadable, or paths longer than the system allows) may hold more:
+    it is named, with ``NOT_LISTED`` and why as the last of its names."""
     outputs = job_dir_of(ws, record).outputs
-    if not outputs.is_dir():
+    if not _is_folder(outputs):
         return {}
     staged = {}
-    for folder in sorted(p for p in outputs.iterdir() if p.is_dir()):
-        try:
-            count, first = _files_in(folder)
-        except OSError:  # unreadable (a mount that could not be released): it may hold data
-            count, first = 1, ["(unreadable)"]
-        if count:
+    for folder in sorted(p for p in outputs.iterdir() if _is_folder(p)):
+        count, first = _files_in(folder)
+        if count or first:
             staged[folder] = (count, first)
     return staged
 
 
+def _is_folder(path: Path) -> bool:
+    """A folder, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _files_in(folder: Path) -> tuple[int, list[str]]:
-    """How many files ``folder`` holds, and the first three by name (not all: there may be millions)."""
+    """How many files ``folder`` holds, and the first three by name (not all: there may be millions);
+    any depth, no link followed (``iter_entries``)."""
     count = 0
     first: list[str] = []
-    for path in folder.rglob("*"):
-        if not path.is_dir():
-            count += 1
-            first = sorted([*first, path.relative_to(folder).as_posix()])[:3]
+    try:
+        for relative, entry in iter_entries(folder):
+            if not entry.is_dir(follow_symlinks=False):
+                count += 1
+                if len(first) < 3 or relative < first[-1]:
+                    first = sorted([*first, relative])[:3]
+    except OSError as exc:  # unreadable (a mount that could not be released), or too deep: may hold more
+        return count, [*first, f"{NOT_LISTED}{exc.strerror or exc})"]
     return count, first
+
+
+def _short(name: str) -> str:
+    """A name for a message: one thousands of characters long (a deep tree's) keeps its ends."""
+    return name if len(name) <= 160 else f"{name[:60]}...{name[-80:]} ({len(name)} characters)"
 
 
 def _kept(staged: dict[Path, tuple[int, list[str]]]) -> str:
     if not staged:
         return ""
-    parts = [f"{folder} ({count} file{'s' if count != 1 else ''}: {', '.join(first)}"
-             f"{' ...' if count > len(first) else ''})" for folder, (count, first) in staged.items()]
+    parts = []
+    for folder, (count, first) in staged.items():
+        listed = [name for name in first if not name.startswith(NOT_LISTED)]
+        more = " ..." if count > len(listed) else ""
+        files = f"{count} file{'s' if count != 1 else ''}" + ("" if listed == first else " listed")
+        parts.append(f"{folder} ({files}: {', '.join(_short(name) for name in first)}{more})")
     return f"; staged outputs kept at: {'; '.join(parts)}"
 
 
-def settle_artifacts(ws: Workspace, record: JobRecord) -> str | None:
-    """A container's artifacts that its dead runner left staged, moved into place on a local default
-    datastore as the runner would have (``runner.jobs.materialize.move_artifacts_in``: no link followed),
-    one process at a time; not when its run held a failed job's outputs back (``--no-upload-on-failure``).
-    None when none stay staged (or only on a remote store, held back as the named outputs are), else why."""
-    staged = job_dir_of(ws, record).outputs / ARTIFACTS
-    if record.extra.get(NO_UPLOAD_ON_FAILURE) or staged.is_symlink() or not staged.is_dir():
-        return None
-    from runner.jobs.materialize import move_artifacts_in, to_target  # start-up cost: only for them
+def said_held_back(ws: Workspace, record: JobRecord) -> bool | None:
+    """Whether the run held a failed job's artifacts back (``--no-upload-on-failure``); None when its
+    record cannot say: written by a runner before 7bf7da6, or since by one that wrote the key only when
+    True. A pipeline step's own pipeline record says it then (its plan holds ``upload_on_failure``)."""
+    if NO_UPLOAD_ON_FAILURE in record.extra:
+        return bool(record.extra[NO_UPLOAD_ON_FAILURE])
+    parent = record.spec.get("parent_job_name")
+    if isinstance(parent, str):
+        try:
+            plan = ws.get_job(parent).extra.get("pipeline")
+        except RunnerError:
+            return None
+        if isinstance(plan, dict) and isinstance(plan.get("upload_on_failure"), bool):
+            return not plan["upload_on_failure"]
+    return None
+
+
+def settle_artifacts(ws: Workspace, record: JobRecord, status: JobStatus) -> tuple[list[str], list[str]]:
+    """What a dead runner left undone with the job's artifacts, done as its end would have: ./outputs,
+    ./logs, user_logs and MLflow's logged models copied into them (``runner.jobs.artifacts.
+    collect_left_behind``: no link followed, the originals kept), and staged ones moved into place on a
+    local default datastore (``runner.jobs.materialize.move_artifacts_in``), one process at a time.
+    Not moved when the run held a failed job's outputs back (``--no-upload-on-failure``) or its record
+    cannot say whether it did (``said_held_back``), nor to a remote store (held back as the named outputs
+    are). Returns the links met, and what stays undone and why (for the error)."""
+    from runner.jobs.artifacts import collect_left_behind  # start-up cost: only for a job that ran
+    from runner.jobs.materialize import move_artifacts_in, to_target
     from runner.plan.stored import artifacts_binding
     from runner.workspace.resolve import Resolver
 
+    job_dir = job_dir_of(ws, record)
+    staged = job_dir.outputs / ARTIFACTS
     try:
+        in_container = get_backend(record.backend or "docker").capabilities.in_container
         resolved = Resolver(ws).resolve_output(default_artifacts_uri(record.name), job_name=record.name,
                                                output_name=ARTIFACTS)
-        if resolved.local_path is None:
-            return None
-        folder = os.open(staged, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except (RunnerError, OSError) as exc:
-        return exc.message if isinstance(exc, RunnerError) else str(exc)
+    except RunnerError as err:
+        return [], [f"its artifacts were left as they are: {err.message}"] if _is_folder(staged) else []
+    local = resolved.local_path is not None
+    hold = said_held_back(ws, record)
+    if hold is None and local and not in_container:  # a host process's are staged only to be held back
+        hold = _is_folder(staged)
+    folder = staged if hold is not False or in_container or not local else Path(str(resolved.local_path))
+    if not _is_folder(folder):
+        return [], []  # the job never got as far as its artifacts (or they are moved in already)
+    undone: list[str] = []
     try:
-        fcntl.flock(folder, fcntl.LOCK_EX)  # recovery and the job's watchdog may both get here
-        target = to_target(resolved, artifacts_binding(record.name, job_dir_of(ws, record)))
-        return move_artifacts_in(staged, target)
+        links = collect_left_behind(record, job_dir, folder, status, in_container=in_container)
+    except OSError as exc:
+        links = []
+        undone.append(f"./outputs, ./logs and user_logs were not all copied into its artifacts ({exc}); "
+                      f"they are kept in {job_dir.code} and {job_dir.user_logs}")
+    if folder != staged or not local or hold:
+        return links, undone
+    if hold is None:
+        return links, [*undone, "its artifacts stay staged: its record does not say whether it ran with "
+                                "--no-upload-on-failure (an older runner started it), so they were not "
+                                "moved into the datastore"]
+    try:
+        locked = os.open(staged, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        return links, [*undone, f"the artifacts could not be moved into place: {exc}"]
+    try:
+        fcntl.flock(locked, fcntl.LOCK_EX)  # the ends are serialized already (``end_lost``): belt and braces
+        target = to_target(resolved, artifacts_binding(record.name, job_dir))
+        why = move_artifacts_in(staged, target)
     finally:
-        os.close(folder)
+        os.close(locked)
+    if why:
+        log.warning("job %s: its artifacts stay staged: %s", record.name, why)
+        undone.append(f"the artifacts could not be moved into place: {why}")
+    return links, undone
+
+
+@contextlib.contextmanager
+def _ending(ws: Workspace, record: JobRecord) -> Iterator[None]:
+    """One process at a time ends the job: a lock on its folder (on the workspace's jobs folder for a job
+    that has none), held until its end is written."""
+    try:
+        folder = os.open(job_dir_of(ws, record).root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                         os.O_CLOEXEC)
+    except OSError:
+        folder = os.open(ws.jobs_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
 
 
 def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
               reason: str | None = None) -> JobRecord:
-    not_moved = settle_artifacts(ws, record)
-    if not_moved:
-        log.warning("job %s: its artifacts stay staged: %s", record.name, not_moved)
+    """End a job whose runner is gone (``end_lost``); its final record, whoever wrote it."""
+    return end_lost(ws, record, status=status, reason=reason) or ws.get_job(record.name)
+
+
+def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
+             reason: str | None = None) -> JobRecord | None:
+    """Record the end of a job whose runner is gone, once: holding the job's lock (``_ending``), and only
+    when the job, read again, is not ended yet (the job's watchdog, a runner command's recovery and a
+    cancel may each come with a record read while it ran). Its artifacts are settled first
+    (``settle_artifacts``); the record names the staged outputs kept. None when another had ended it:
+    nothing is done."""
+    with _ending(ws, record):
+        current = ws.get_job(record.name)
+        if current.status.is_terminal:
+            log.info("job %s: ended already (%s): nothing to do", record.name, current.status.value)
+            return None
+        return _end(ws, current, status, reason)
+
+
+def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None) -> JobRecord:
+    links, undone = settle_artifacts(ws, record, status)
     staged = staged_outputs(ws, record)
-    kept = _kept(staged) + (f"; the artifacts could not be moved into place: {not_moved}" if not_moved
-                            else "")
+    kept = _kept(staged) + "".join(f"; {note}" for note in undone)
     if reason:
         error = reason + kept
     elif status is JobStatus.CANCELED:
@@ -269,6 +381,8 @@ def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus
                  f"{record.status.value}{kept}")
     extra = dict(record.extra)
     extra.setdefault("status_times", {})[status.value] = utc_text(utcnow())
+    if links:
+        extra[LINKS_NOT_FOLLOWED] = [*extra.get(LINKS_NOT_FOLLOWED, []), *links]
     if staged:  # what `job download` says of them: never uploaded, and where they are (runner.jobs.download)
         extra["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
         extra["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"

@@ -149,8 +149,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     plan = plan_from_dict(record.extra["plan"])
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
-    if not upload_on_failure:  # a dead runner's recovery holds the artifacts back too
-        tracker.extra[NO_UPLOAD_ON_FAILURE] = True
+    tracker.extra[NO_UPLOAD_ON_FAILURE] = not upload_on_failure  # False too: what a dead runner left says
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
     backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))

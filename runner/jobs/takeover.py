@@ -18,7 +18,7 @@ from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
 from runner.backends.process import kill_group
 from runner.errors import RunnerError
-from runner.jobs.recovery import job_dir_of, job_process_group, log_keeper, mark_lost, release_resources
+from runner.jobs.recovery import end_lost, job_dir_of, job_process_group, log_keeper, release_resources
 from runner.jobs.supervise import LOG_DRAIN_S
 from runner.plan.stored import plan_from_dict
 from runner.workspace.db import JobRecord, Workspace
@@ -58,8 +58,10 @@ def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace
         return  # a runner command recovered the job meanwhile
     release_resources(ws, record)
     timeout = plan_from_dict(record.extra["plan"]).timeout_s if "plan" in record.extra else None
-    mark_lost(ws, record, reason=_reason(record.runner_pid, record.status.value, watched, timeout))
-    log.info("job %s recorded as Failed", job)
+    if end_lost(ws, record, reason=_reason(record.runner_pid, record.status.value, watched, timeout)):
+        log.info("job %s recorded as Failed", job)
+    else:  # a runner command (recovery, a cancel) recorded its end first: that one stands
+        log.info("job %s: its end was recorded by another process", job)
 
 
 def stop_run(workspace: Path, job: str, run: str, grace_s: float) -> None:

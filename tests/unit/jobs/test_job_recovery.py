@@ -66,7 +66,8 @@ def _killed_container_job(ws: Workspace, name: str, **extra: object) -> tuple[Jo
     (outputs / "o").mkdir()
     (outputs / "o" / "r.txt").write_text("result")
     record = ws.create_job(JobRecord(
-        name=name, status=JobStatus.RUNNING, runner_pid=1, job_dir=str(ws.job_dir(name)), extra=extra,
+        name=name, status=JobStatus.RUNNING, runner_pid=1, job_dir=str(ws.job_dir(name)),
+        extra={NO_UPLOAD_ON_FAILURE: False, **extra},  # as a runner writes it: the flag said either way
         outputs={"artifacts": f"azureml://datastores/workspaceblobstore/paths/ExperimentRun/dcid.{name}/",
                  "o": f"azureml://datastores/workspaceblobstore/paths/azureml/{name}/o/"}))
     return record, outputs
