@@ -22,7 +22,7 @@ from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.names import check_label
-from runner.workspace.components import ComponentRecord, ComponentStore
+from runner.workspace.components import ComponentRecord, ComponentStore, yaml_spec
 
 __all__ = ["CommandComponent", "ComponentOperations", "load_component"]
 
@@ -90,13 +90,14 @@ class ComponentOperations:
     def create_or_update(self, component: CommandComponent | CommandComponentSpec, *,
                          version: str | None = None, **_: Any) -> CommandComponent:
         """Register a version (the same content again returns it; other content under a used version is
-        refused)."""
+        refused). Without a version, an unchanged component (the same spec and code as the newest
+        version) returns that version, as ``runner component create`` does."""
         spec = component.spec if isinstance(component, CommandComponent) else component
         if version is not None:
             spec = spec.model_copy(update={"version": str(version)})
             spec._base_dir, spec._doc = component.spec.base_dir if isinstance(
                 component, CommandComponent) else component.base_dir, None
-        return self._entity(self._store.create(spec))
+        return self._entity(self._store.create(spec, reuse_newest=True))
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
         check_label(label, noun="component", name=name, cli="component")
@@ -117,6 +118,7 @@ class ComponentOperations:
         return self._store.get(name, version)
 
     def _entity(self, record: ComponentRecord) -> CommandComponent:
-        data = {**record.spec, "name": record.name, "version": record.version}  # an auto version too
+        # an auto version too
+        data = {**yaml_spec(record.spec), "name": record.name, "version": record.version}
         spec = component_from_data(data, base_dir=self._store.root / record.name / record.version)
         return CommandComponent(spec, source=record.reference)

@@ -33,16 +33,10 @@ def create(
     """Register a command component version (its code is copied into the workspace); without a version,
     the same spec and code as the newest version returns that version ("unchanged"). The YAML of
     `component show` is taken too (its id and creation_context are ignored)."""
-    from runner.spec.asset import READ_ONLY_YAML_FIELDS  # start-up cost
-    from runner.spec.component import component_from_doc
-    from runner.spec.yamlio import load_yaml
+    from runner.spec.component import load_component_spec  # start-up cost
 
     overrides = list(set_) + ([f"name={name}"] if name else []) + ([f"version={version}"] if version else [])
-    doc = load_yaml(file)
-    if isinstance(doc.data, dict):  # what `component show -o yaml` prints besides the spec: ignored
-        for key in (*READ_ONLY_YAML_FIELDS, "source"):
-            doc.data.pop(key, None)
-    spec = component_from_doc(doc, overrides)
+    spec = load_component_spec(file, overrides)  # what `component show -o yaml` prints besides: ignored
     record = client().components.register(spec)
     if record.unchanged:  # on stderr: stdout stays the record (-o json / --query)
         typer.echo(f"component {record.name}: unchanged, version {record.version} (same spec and code as "

@@ -3,13 +3,23 @@ reads Azure's environment YAML)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.cli._assets import SeveralValues, version_or_label
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli._common import (
+    OUTPUT,
+    QUERY,
+    OutputFormat,
+    apply_query,
+    client,
+    emit,
+    output_option,
+    with_z_times,
+)
 from runner.cli.model import parse_pairs
 from runner.errors import SourceLocation, SpecError
 
@@ -105,4 +115,31 @@ def show(
 ) -> None:
     """Show one environment version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="environment", name=name)
-    emit(client().environments.get(name, version).model_dump(mode="json"), output, [], query)
+    shown = client().environments.get(name, version).model_dump(mode="json")
+    if OutputFormat(output) is not OutputFormat.yaml:
+        emit(shown, output, [], query)
+        return
+    data = with_z_times(shown)  # what emit does, then the conda file's text as a block (it reads as the file)
+    data = apply_query(data, query) if query is not None else data
+    from ruamel.yaml import YAML  # only -o yaml needs it
+
+    yaml = YAML(typ="safe")
+    yaml.Representer = _block_representer()
+    yaml.default_flow_style = False
+    yaml.dump(data, sys.stdout)
+
+
+def _block_representer() -> type:
+    """The safe representer, a text of several lines written as a ``|`` block (made on first use: only
+    -o yaml imports ruamel; the subclass keeps the change to itself)."""
+    from ruamel.yaml.representer import SafeRepresenter
+
+    def block_text(representer: SafeRepresenter, text: str) -> Any:
+        style = "|" if "\n" in text else None
+        return representer.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+    class BlockRepresenter(SafeRepresenter):  # type: ignore[misc]
+        pass
+
+    BlockRepresenter.add_representer(str, block_text)
+    return BlockRepresenter

@@ -71,6 +71,8 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
         yield
     except (ResolveError, SpecError) as err:
         path = (*field_path, "path") if field_path[0] in ("inputs", "outputs") else field_path
+        if err.field and err.field.startswith(".".join(field_path) + "."):  # a field inside: that one
+            path = tuple(err.field.split("."))  # (environment.conda_file)
         field, where = spec.field_location(*path)
         raise err.located(field, where) from err
 

@@ -15,8 +15,10 @@ Locations = dict[str, dict[str, str]]
 UNSET = "(optional, not set)"  # an optional input left without a value (the JSON form: null)
 
 
-def _shown(value: object, optional: bool) -> str:
-    return str(value) if value is not None else UNSET if optional else "(not set)"
+def _shown(value: object) -> str:
+    """A value as shown; None only for an optional input (a required one without a value is refused
+    before anything is rendered: ``_check_pipeline_inputs``, a step's ``check_input_values``)."""
+    return str(value) if value is not None else UNSET
 
 
 def _written(node: StepNode, group: str, name: str) -> str:
@@ -96,7 +98,7 @@ def _step_lines(node: StepNode, locations: Locations, reuse: dict[str, str]) -> 
     if node.name in reuse:
         lines.append(f"    reuse        {reuse[node.name]}")
     inputs = [[r["name"], r["type"], r.get("mode", "="),
-               _shown(r["value"], node.spec.inputs[r["name"]].optional), r["from"]] for r in _inputs(node)]
+               _shown(r["value"]), r["from"]] for r in _inputs(node)]
     if inputs:
         lines += ["    inputs", *_table(inputs, "      ")]
     outputs = [[r["name"], r["type"], r["mode"], r["location"],
@@ -120,7 +122,7 @@ def render_pipeline(graph: PipelineGraph, locations: Locations, reuse: dict[str,
                  f"continue_on_step_failure={str(settings.continue_on_step_failure).lower()} "
                  f"force_rerun={str(settings.force_rerun).lower()}")
     if spec.inputs:
-        rows = [[k, "=", _shown(v.rendered() if isinstance(v, LiteralInput) else v.path, v.optional)]
+        rows = [[k, "=", _shown(v.rendered() if isinstance(v, LiteralInput) else v.path)]
                 for k, v in spec.inputs.items()]
         lines += ["inputs", *_table(rows, "  ")]
     if graph.outputs:

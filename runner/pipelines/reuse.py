@@ -100,7 +100,7 @@ def _environment_identity(ws: Workspace, spec: CommandJobSpec) -> Any:
         resolved = Resolver(ws).resolve(str(context), field="environment.build.path")
         return {"build": _digest(ws, resolved, folder=True),
                 "dockerfile": env.build.dockerfile_path}
-    mapped = EnvironmentStore(ws).resolve_spec_environment(env)
+    mapped = EnvironmentStore(ws).resolve_spec_environment(env, spec.base_dir)  # from the YAML's folder
     if mapped.build_context:
         resolved = Resolver(ws).resolve(mapped.build_context, field="environment")
         return {"image": mapped.image, "build": _digest(ws, resolved, folder=True),

@@ -107,6 +107,8 @@ class StepBuilder:
         for name in [*declared, *(n for n in entry.inputs if n not in declared)]:
             decl = dict(declared[name]) if isinstance(declared.get(name), dict) else (
                 {"value": declared[name]} if name in declared else None)
+            if component is not None and decl is not None and isinstance(decl.get("path"), str):
+                decl["path"] = _absolute(component.base_dir, decl["path"])  # a default: its YAML's folder
             if name not in entry.inputs:
                 inputs[name] = decl if decl is not None else {}
                 continue

@@ -59,7 +59,7 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
     """Resolve what ``node`` reads and writes that no other step makes; its output locations."""
     spec = node.spec
     with _at(spec, node.name, "environment"):
-        EnvironmentStore(ws).resolve_spec_environment(spec.environment)
+        EnvironmentStore(ws).resolve_spec_environment(spec.environment, spec.base_dir)
     if not node.depends_on:
         with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
             plan = plan_job(spec, workspace=ws, job_name=node.job_name)

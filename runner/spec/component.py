@@ -13,14 +13,15 @@ environment; a job (a pipeline step) gives the values. Inputs and outputs use th
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
 from runner.errors import SourceLocation, SpecError
-from runner.spec.expressions import validate_command
+from runner.spec.asset import READ_ONLY_YAML_FIELDS
+from runner.spec.expressions import find_references, validate_command
 from runner.spec.job import CommandJobSpec, EnvironmentField, ResourcesSpec, _strings
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, IoName, JobInput, LoadedSpec, OutputSpec
 from runner.spec.load import apply_overrides
@@ -33,6 +34,9 @@ _TYPE_ALIASES = {"float": "number", "int": "integer", "str": "string", "bool": "
 # the name azure.ai.ml gives a component made from a command job built without a name
 ANONYMOUS_COMPONENT_NAME = "azureml_anonymous"
 # the command job fields its component keeps as they are (the rest are the step's settings)
+# what `component show` prints besides the component's own fields: a file holding them is accepted, as
+# Azure's read-only fields are (``id``, ``creation_context``), and they are ignored
+SHOWN_ONLY_FIELDS = (*READ_ONLY_YAML_FIELDS, "source")
 _JOB_FIELDS_KEPT = ("display_name", "description", "tags", "code", "command", "environment",
                     "environment_variables", "distribution")
 
@@ -182,6 +186,14 @@ def _check(spec: CommandComponentSpec, doc: YamlDoc | None) -> None:
     def locate(text: str) -> SourceLocation:
         return (doc.find(text, after=command_at) if doc is not None else None) or command_at
 
+    for ref in find_references(spec.command, locate=locate):  # declared here, not in a job
+        declared: Collection[str] = spec.inputs if ref.kind == "inputs" else spec.outputs
+        if ref.kind in ("inputs", "outputs") and ref.name not in declared:
+            listed = ", ".join(sorted(declared)) or "none"
+            raise SpecError(f"{ref.kind.capitalize()} to job does not contain '{ref.name}' referenced in "
+                            "command", field="command", where=locate(ref.text),
+                            hint=f"add '{ref.name}' under {ref.kind}: in the component, or fix the name "
+                                 f"(defined {ref.kind}: {listed})")
     validate_command(spec.command, inputs={name: True for name in spec.inputs}, outputs=spec.outputs.keys(),
                      locate=locate)
 
@@ -192,6 +204,7 @@ def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandCo
     if not isinstance(data, dict):
         raise SpecError("a component file must be a mapping of fields (name, command, environment, ...)",
                         where=doc.where(()), hint="start with 'name: <component name>' and 'command: ...'")
+    data = {k: v for k, v in data.items() if k not in SHOWN_ONLY_FIELDS}  # `component show`'s: ignored
     applied = apply_overrides(data, overrides)
     _no_input_paths(data, doc)
     try:

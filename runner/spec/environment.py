@@ -109,6 +109,10 @@ def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
     if isinstance(env.conda_file, dict):
         return conda_spec(env.conda_file, base_image=env.image, source="inline")
     path = (base_dir / env.conda_file.removeprefix("file:")).resolve()
+    if not path.is_file():
+        raise SpecError(f"conda file '{path}' does not exist", field="environment.conda_file",
+                        hint=f"set conda_file: to a conda environment file relative to the YAML's folder "
+                             f"({base_dir}), or create the file")
     doc = load_yaml(path)
     return conda_spec(doc.data, base_image=env.image, source=str(path), where=doc.where(()))
 

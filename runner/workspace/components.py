@@ -7,10 +7,10 @@
 
 Rules (``az ml component create``): the version auto-increments from 1 when omitted; a version is
 immutable: creating an existing name + version again with the same content returns it, with other content
-is refused. ``runner component create`` without a version returns the newest version when its content is
-the same (spec and code snapshot digest), as Azure ML reuses an identical anonymous component: a CI that
-registers the same component on every run does not grow versions (the Python API's
-``create_or_update`` always makes the next one). The component's ``code`` (an inline environment's
+is refused. ``runner component create`` (and ``ml_client.components.create_or_update``) without a version
+returns the newest version when its content is the same (spec and code snapshot digest), as Azure ML
+reuses an identical anonymous component: a CI that registers the same component on every run does not
+grow versions. The component's ``code`` (an inline environment's
 build context and conda file) is copied into ``<ws>/components/<name>/<version>/`` before its row is
 committed, so a registered component keeps running the code it was registered with. A registry reference
 (``azureml://registries/<r>/components/<name>/...``) is looked up by name here, as environments are.
@@ -70,6 +70,14 @@ class ComponentRecord(BaseModel):
                             for k, v in (self.spec.get("outputs") or {}).items()}}
         return {**spec, "name": self.name, "version": self.version, "id": self.reference,
                 "creation_context": {"created_at": utc_text(self.created_at)}, "source": self.source}
+
+
+def yaml_spec(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored spec in the component YAML's terms: an asset input's default path as ``default`` (the
+    stored form, the job input model's, holds it as ``path``, which a component file may not write)."""
+    inputs = stored.get("inputs") or {}
+    return {**stored, "inputs": {k: _shown_input(v) if isinstance(v, dict) and "path" in v else v
+                                 for k, v in inputs.items()}}
 
 
 def _shown_input(value: Any) -> dict[str, Any]:
@@ -218,7 +226,7 @@ class ComponentStore:
     def load(self, name: str, version: str | None = None) -> CommandComponentSpec:
         """The registered component as a spec (its code and build context are the stored snapshot)."""
         record = self.get(name, version)
-        return component_from_data(record.spec, base_dir=self.root / record.name / record.version)
+        return component_from_data(yaml_spec(record.spec), base_dir=self.root / record.name / record.version)
 
 
 def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
@@ -226,6 +234,10 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
     ``file:<env.yml>``, is registered as what it says); the spec's data pointing there."""
     data = spec.to_yaml_dict()
     data.pop("$schema", None)
+    for value in (data.get("inputs") or {}).values():  # a default path: from the component YAML's folder
+        if isinstance(value, dict) and isinstance(value.get("path"), str) and "://" not in value["path"] \
+                and not value["path"].startswith("azureml:"):
+            value["path"] = str((spec.base_dir / value["path"].removeprefix("file:")).resolve())
     staging.mkdir(parents=True)
     if spec.code:
         data["code"] = str(staging / "code")

@@ -51,7 +51,9 @@ def test_show_gives_every_input_and_output_its_type(workspace_dir: Path, tmp_pat
     assert code == 0, out
     shown = json.loads(out)
     assert shown["inputs"]["text"] == {"type": "uri_folder"}
-    assert shown["inputs"]["data"] == {"type": "uri_file", "default": "./comp.yml", "mode": "download"}
+    # a relative default is resolved from the component YAML's folder when it is registered
+    assert shown["inputs"]["data"] == {"type": "uri_file", "default": str(tmp_path / "comp.yml"),
+                                       "mode": "download"}
     assert shown["inputs"]["n"] == {"type": "integer", "default": 3}
     assert shown["inputs"]["flag"] == {"type": "boolean", "optional": True}
     assert shown["outputs"] == {"out": {"type": "uri_folder"}, "model": {"type": "mlflow_model"}}

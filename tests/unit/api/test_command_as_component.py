@@ -88,8 +88,8 @@ def test_the_component_registers(tmp_path: Path) -> None:
     first = ml_client.create_or_update(job.component)  # type: ignore[attr-defined]
     assert isinstance(first, CommandComponent) and first.id == "azureml:upper:1"
     again = ml_client.components.create_or_update(job.component)  # type: ignore[attr-defined]
-    assert again.id == "azureml:upper:2"  # no version given: the next one, as az ml component create
-    assert [c.id for c in ml_client.components.list("upper")] == ["azureml:upper:2", "azureml:upper:1"]
+    assert again.id == "azureml:upper:1"  # no version given and unchanged: that one, as component create
+    assert [c.id for c in ml_client.components.list("upper")] == ["azureml:upper:1"]
 
 
 def test_submitting_a_job_with_an_input_without_a_value_is_one_error(tmp_path: Path) -> None:

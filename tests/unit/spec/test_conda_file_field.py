@@ -1,0 +1,35 @@
+"""A command job whose ``environment.conda_file`` is not there is refused at the ``conda_file`` line and
+names that field, as a pipeline step's is; its hint says where the path is read from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.errors import SpecError
+from runner.jobs.submit import plan_job
+from runner.spec.load import load_job_spec
+from runner.workspace.db import Workspace
+
+JOB = """\
+command: echo hi
+environment:
+  image: runner/python:3.11
+  conda_file: env/missing.yml
+"""
+
+
+def test_a_missing_conda_file_names_its_own_field_and_line(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "job").mkdir()
+    path = tmp_path / "job" / "job.yml"
+    path.write_text(JOB)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as refused:
+        plan_job(load_job_spec(path), workspace=Workspace(tmp_path / "ws"), job_name="j1")
+    err = refused.value
+    assert err.field == "environment.conda_file"
+    assert err.where is not None and err.where.file == path and err.where.line == 4
+    assert str(tmp_path / "job" / "env" / "missing.yml") in err.message
+    assert err.hint is not None and "--file" not in err.hint and str(tmp_path / "job") in err.hint
