@@ -9,7 +9,8 @@ Everything the runner does with a job's files after it ran goes through loops wi
   the system's limit (``ENAMETOOLONG``, about 2,000 levels of one-letter names) is the caller's error;
 * ``walk`` is ``os.walk`` (top-down, a folder that cannot be listed skipped, ``dirs`` prunable in place)
   and ``copy_tree`` is ``shutil.copytree(symlinks=True)``: the same results, the same errors, in the
-  same order, for the code that walks or copies a user's tree (a code snapshot, a job package);
+  same order, for the code that walks or copies a user's tree (a code snapshot, a job package;
+  ``refuse_special`` leaves a FIFO, a socket or a device unopened: an error naming what it is);
 * ``remove_tree`` goes down by name relative to an open folder and back up through ``..`` (checked to
   be the folder it left), one folder open at a time: no depth and no path length stops it, and it never
   raises (what it could not remove is named in one warning).
@@ -21,6 +22,7 @@ import errno
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -74,13 +76,15 @@ Ignore = Callable[[str, list[str]], Iterable[str]]
 
 
 def copy_tree(source: Path | str, target: Path | str, *, ignore: Ignore | None = None,
-              dirs_exist_ok: bool = False) -> None:
+              dirs_exist_ok: bool = False, refuse_special: bool = False) -> None:
     """``shutil.copytree(source, target, symlinks=True, ignore=ignore, dirs_exist_ok=dirs_exist_ok)``
     with a stack of the folders being copied instead of recursion: a link is copied as a link (never
     followed), a file with ``copy2`` (mode, times), a folder's mode and times set once what is in it is
     copied; ``ignore(folder, names)`` is asked per folder. An error listing or making ``target`` is
     raised; one below it is collected as ``(source, target, why)`` and all are raised at the end as one
-    ``shutil.Error``, in the order ``shutil.copytree`` gives them."""
+    ``shutil.Error``, in the order ``shutil.copytree`` gives them. ``refuse_special``: what is neither a
+    folder, a link nor a regular file is never opened (a FIFO would block a read, a device never end)
+    but collected as an error whose ``why`` is ``special_kind``'s ("a FIFO"), the rest copied."""
     errors: list[tuple[str, str, str]] = []
     # per folder being copied: its path, its copy's, the entries still to copy (last first)
     levels = [_copy_level(os.fspath(source), os.fspath(target), ignore, dirs_exist_ok)]
@@ -101,12 +105,25 @@ def copy_tree(source: Path | str, target: Path | str, *, ignore: Ignore | None =
                 shutil.copystat(entry, dst_name, follow_symlinks=False)
             elif entry.is_dir():
                 levels.append(_copy_level(src_name, dst_name, ignore, dirs_exist_ok))
+            elif refuse_special and not entry.is_file(follow_symlinks=False):
+                errors.append((src_name, dst_name, special_kind(entry.stat(follow_symlinks=False).st_mode)))
             else:
                 shutil.copy2(entry, dst_name)  # a FIFO, a socket, a device: SpecialFileError
         except OSError as why:
             errors.append((src_name, dst_name, str(why)))
     if errors:
         raise shutil.Error(errors)
+
+
+def special_kind(mode: int) -> str:
+    """What an entry that is neither a folder, a link nor a regular file is, for a message."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 def _copy_level(src: str, dst: str, ignore: Ignore | None, dirs_exist_ok: bool

@@ -39,9 +39,10 @@ from runner.jobs.ray_package import PAYLOAD, find_job_folder, write_control
 from runner.jobs.run import run_job
 from runner.plan.stored import plan_from_dict
 from runner.plan.types import Resources, RunPlan
+from runner.workspace.code_tree import copy_code_tree
 from runner.workspace.datastores import DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
-from runner.workspace.trees import copy_tree, remove_tree
+from runner.workspace.trees import remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,8 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
     job = payload["job"]
     job_dir = ws.job_dir(job["name"])
     plan = node_plan(payload, job_dir.root, package, dict(os.environ))
-    if (package / "code").is_dir():
-        copy_tree(package / "code", job_dir.code, dirs_exist_ok=True)  # any depth: no recursion
+    if (package / "code").is_dir():  # any depth, no recursion; as packaged (no ignore); bad entries refused
+        copy_code_tree(package / "code", job_dir.code, field="code", dirs_exist_ok=True)
     job_dir.make_code_dirs()
     ws.create_job(JobRecord(name=job["name"], experiment_name=job.get("experiment_name"),
                             display_name=job.get("display_name"), backend="docker", job_dir=str(job_dir),

@@ -28,6 +28,7 @@ from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
+from runner.workspace.code_tree import check_code_tree, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
@@ -36,6 +37,7 @@ from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 
 UNSAFE_ENV = "RUNNER_ALLOW_UNSAFE_DOCKER_ARGS"
+CODE_IGNORED = shutil.ignore_patterns(".git", "__pycache__")  # left out of a job's code snapshot
 
 
 def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str,
@@ -161,7 +163,7 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
             raise
     if plan.code_source:
         with _located(spec, "code"):
-            _check_code(plan.code_source)
+            _check_code(plan.code_source, plan.code_dir)
     if plan.build_context:
         inline = isinstance(spec.environment, InlineEnvironment) and spec.environment.build is not None
         field = ("environment", "build", "path") if inline else ("environment",)
@@ -177,13 +179,18 @@ def _image_field(spec: CommandJobSpec) -> tuple[str, ...]:
     return ("environment",)
 
 
-def _check_code(code_source: str) -> None:
+def _check_code(code_source: str, code_dir: str | None) -> None:
+    """The code exists, is local, and a snapshot can take all of it (no FIFO, socket, unreadable file or
+    path too long: ``runner.workspace.code_tree``), checked by ``job validate`` and before queuing."""
     if code_source.startswith(("azureml:", "http://", "https://")):
         raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                         hint="point code: at a local folder (relative to the job YAML)")
-    if not Path(code_source.removeprefix("file://")).expanduser().exists():
+    source = Path(code_source.removeprefix("file://")).expanduser()
+    if not source.exists():
         raise SpecError(f"code folder '{code_source}' does not exist", field="code",
                         hint="set code: to a folder relative to the job YAML")
+    check_code_tree(source, field="code", ignore=CODE_IGNORED,
+                    target=Path(code_dir) if code_dir and source.is_dir() else None)
 
 
 def _check_build_context(context: Path, dockerfile: str | None) -> None:
@@ -214,13 +221,13 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
         if code_source.startswith(("azureml:", "http://", "https://")):
             raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                             hint="point code: at a local folder (relative to the job YAML)")
-        if source.is_dir():
-            from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to copy code
-
-            copy_tree(source, job_dir.code, dirs_exist_ok=True,  # any depth: no recursion
-                      ignore=shutil.ignore_patterns(".git", "__pycache__"))
+        if source.is_dir():  # any depth, no recursion; a FIFO, a socket, an unreadable file: one SpecError
+            copy_code_tree(source, job_dir.code, field="code", ignore=CODE_IGNORED, dirs_exist_ok=True)
         elif source.is_file():
+            check_code_tree(source, field="code")  # readable
             shutil.copy2(source, job_dir.code / source.name)
+        elif os.path.lexists(source):  # a FIFO, a socket (never opened)
+            check_code_tree(source, field="code")
         else:
             raise SpecError(f"code folder '{source}' does not exist", field="code",
                             hint="set code: to a folder relative to the job YAML")

@@ -36,6 +36,7 @@ from runner.spec.environment import load_environment_file
 from runner.spec.job import InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
+from runner.workspace.code_tree import check_code_tree, copy_code_tree
 from runner.workspace.db import Workspace, utc_text, utcnow
 from runner.workspace.digests import local_tree_digest
 from runner.workspace.environments import EnvironmentStore
@@ -261,13 +262,14 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
 
 
 def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None:
-    if source.is_dir():
-        from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to register
-
-        copy_tree(source, target, ignore=_IGNORED_IN_SNAPSHOT)  # any depth: no recursion
+    if source.is_dir():  # any depth, no recursion; a FIFO, a socket, an unreadable file: one SpecError
+        copy_code_tree(source, target, field=field, where=where, ignore=_IGNORED_IN_SNAPSHOT)
     elif source.is_file():
+        check_code_tree(source, field=field, where=where)  # readable
         target.mkdir(parents=True)
         shutil.copy2(source, target / source.name)
+    elif os.path.lexists(source):  # a FIFO, a socket (never opened)
+        check_code_tree(source, field=field, where=where)
     else:
         raise SpecError(f"{field} '{source}' does not exist", field=field, where=where,
                         hint="point it at a folder relative to the component YAML, or create the folder")

@@ -1,0 +1,167 @@
+"""A code snapshot (a job's ``code/``, a registered component's, a Ray node's copy of the job package)
+takes folders, regular files the runner can read and links (copied as links, never followed), each at
+a path the system can open (under ``PATH_MAX``, 4096 bytes). Anything else is refused before a byte is
+copied, with one ``SpecError`` on the field that named the folder:
+
+    the folder '/home/me/src' holds 2 entries a code snapshot cannot take: 'sock' (a socket),
+    'sub/pipe' (a FIFO)
+      hint: a code snapshot holds folders, regular files ... remove these entries or move them out ...
+
+A FIFO, a socket or a device is refused rather than skipped: Azure ML's snapshot upload has no way to
+take one either (its content hash opens every file it lists, and a FIFO blocks it), and a job whose
+code relies on an entry it silently lacks would fail later, further from the cause. runner reads no
+``.amlignore`` or ``.gitignore``; the fix is to remove the entry or move it out of the folder. Nothing
+here opens an entry (``os.access`` and ``lstat`` only): a FIFO never blocks the check, and the copy
+(``copy_tree(refuse_special=True)``) never opens one either.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from runner.errors import SourceLocation, SpecError
+
+Ignore = Callable[[str, list[str]], Iterable[str]]
+
+SHOWN = 5  # entries named in the error; the rest counted
+_LONGEST_SHOWN = 120  # characters of one entry's path in the error (a path too long is shortened)
+_HINT = ("a code snapshot holds folders, regular files the runner can read and links (copied as links), "
+         "each path under {limit} bytes; remove these entries or move them out of the folder (runner "
+         "reads no .amlignore or .gitignore)")
+
+
+def check_code_tree(source: Path, *, field: str, where: SourceLocation | None = None,
+                    ignore: Ignore | None = None, target: Path | None = None) -> None:
+    """Refuse ``source`` (a code folder, or one file) when a snapshot cannot take all of it (names left
+    out by ``ignore`` are not looked at); ``target``: where the copy goes (its paths must fit too)."""
+    found = code_tree_problems(source, ignore=ignore, target=target)
+    if found:
+        raise _refusal(source, found, field, where)
+
+
+def copy_code_tree(source: Path, target: Path, *, field: str, where: SourceLocation | None = None,
+                   ignore: Ignore | None = None, dirs_exist_ok: bool = False) -> None:
+    """``check_code_tree``, then ``copy_tree`` (any depth, links as links) with no FIFO, socket or device
+    opened; an entry that changed between the two is refused the same way."""
+    from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to copy a snapshot
+
+    check_code_tree(source, field=field, where=where, ignore=ignore, target=target)
+    try:
+        copy_tree(source, target, ignore=ignore, dirs_exist_ok=dirs_exist_ok, refuse_special=True)
+    except shutil.Error as exc:
+        found = [(_relative(src, source), _reason(why)) for src, _dst, why in exc.args[0]]
+        raise _refusal(source, found, field, where) from exc
+
+
+def code_tree_problems(source: Path, *, ignore: Ignore | None = None,
+                       target: Path | None = None) -> list[tuple[str, str]]:
+    """``(path relative to source, why)`` of every entry a snapshot cannot take, a folder's entries
+    before its subfolders', each folder's by name; below a refused folder nothing is looked at. No
+    recursion (a code folder may be nested thousands of levels deep), nothing opened."""
+    limit = _path_max(source)
+    grows = len(os.fsencode(target)) - len(os.fsencode(source)) if target is not None else 0
+    if not source.is_dir():  # one file (a link named as code: what it names)
+        why = _problem(os.path.realpath(source), limit, grows) if os.path.lexists(source) else None
+        return [(source.name, why)] if why else []
+    found: list[tuple[str, str]] = []
+    folders = [("", os.fspath(source))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            found.append((prefix.rstrip("/") or ".", _why(exc)))
+            continue
+        ignored = set(ignore(folder, [entry.name for entry in entries])) if ignore is not None else set()
+        below = []
+        for entry in entries:
+            if entry.name in ignored:
+                continue
+            why = _problem(entry.path, limit, grows)
+            if why:
+                found.append((prefix + entry.name, why))
+            elif entry.is_dir(follow_symlinks=False):
+                below.append((f"{prefix}{entry.name}/", entry.path))
+        folders.extend(reversed(below))
+    return found
+
+
+def _problem(path: str, limit: int, grows: int) -> str | None:
+    """Why a snapshot cannot take ``path`` (not followed if a link, never opened), or None."""
+    if len(os.fsencode(path)) + max(grows, 0) >= limit:
+        return f"path too long: over {limit - 1} bytes"
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return _why(exc)
+    if stat.S_ISLNK(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return None if os.access(path, os.R_OK | os.X_OK) else "a folder that is not readable"
+    if stat.S_ISREG(mode):
+        return None if os.access(path, os.R_OK) else "not readable"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "not readable"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "path too long"
+    return exc.strerror or str(exc)
+
+
+def _reason(why: str) -> str:
+    """A ``copy_tree`` error's text as an entry's reason ("a FIFO" as it is; an OSError's text mapped)."""
+    for code, reason in ((errno.EACCES, "not readable"), (errno.EPERM, "not readable"),
+                         (errno.ENAMETOOLONG, "path too long")):
+        if os.strerror(code) in why:
+            return reason
+    return why
+
+
+def _relative(path: str, source: Path) -> str:
+    try:
+        return Path(path).relative_to(source).as_posix()
+    except ValueError:
+        return path
+
+
+def _shown(name: str) -> str:
+    if len(name) <= _LONGEST_SHOWN:
+        return name
+    half = (_LONGEST_SHOWN - 3) // 2
+    return f"{name[:half]}...{name[-half:]}"
+
+
+def _refusal(source: Path, found: list[tuple[str, str]], field: str,
+             where: SourceLocation | None) -> SpecError:
+    named = ", ".join(f"'{_shown(name)}' ({why})" for name, why in found[:SHOWN])
+    more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    if not source.is_dir():
+        why = found[0][1]
+        what = f"is {why}, not a folder or a file" if why.startswith("a ") else f"cannot be copied ({why})"
+        return SpecError(f"'{source}' {what}", field=field, where=where,
+                         hint=f"point {field} at a folder or a regular file")
+    count = "an entry" if len(found) == 1 else f"{len(found)} entries"
+    return SpecError(f"the folder '{source}' holds {count} a code snapshot cannot take: {named}{more}",
+                     field=field, where=where, hint=_HINT.format(limit=_path_max(source)))
+
+
+def _path_max(path: Path) -> int:
+    try:
+        return os.pathconf(path, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        return 4096
