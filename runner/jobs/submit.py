@@ -21,7 +21,7 @@ from runner.backends import get_backend
 from runner.errors import JobError, RegistryError, ResolveError, SpecError
 from runner.jobs.direct_creds import written_datastores
 from runner.jobs.taken import taken_version
-from runner.modes import Mode, PathKind
+from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
@@ -61,7 +61,8 @@ def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: st
         with _located(spec, "outputs", name):
             outputs[name] = resolver.resolve_output(output.path, job_name=job_name, output_name=name,
                                                     base_dir=spec.base_dir, field=f"outputs.{name}.path",
-                                                    default_datastore=default_datastore, check=False)
+                                                    default_datastore=default_datastore, check=False,
+                                                    file=output.type is AssetType.URI_FILE)
     return inputs, outputs
 
 

@@ -56,7 +56,8 @@ def never_reused(spec: CommandJobSpec, *, deterministic: bool, force_rerun: bool
 def _own_location(path: str, output: str) -> str:
     """A step job's own default location on a datastore (``settings.default_datastore``) names the job;
     as a setting it is "the default location on that datastore", the same for every run."""
-    own = rf"azureml://datastores/(?P<ds>[^/]+)/paths/azureml/[^/]+/{re.escape(output)}/?"
+    name = re.escape(output)  # a uri_file output's default is the file named after it in its folder
+    own = rf"azureml://datastores/(?P<ds>[^/]+)/paths/azureml/[^/]+/{name}(/|/{name})?"
     match = re.fullmatch(own, path)
     return f"<default location on {match['ds']}>" if match else path
 

@@ -181,7 +181,9 @@ class StepBuilder:
                 output = decl
             datastore = self.spec.settings.datastore
             if "path" not in output and datastore and datastore != DEFAULT_DATASTORE:
-                output["path"] = f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{name}/"
+                # a uri_file's default is the file named after it in that folder, as in Azure ML
+                file = name if output.get("type") == "uri_file" else ""
+                output["path"] = f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{name}/{file}"
             elif datastore and isinstance(output.get("path"), str):  # Azure: the pipeline's datastore
                 output["path"] = _DEFAULT_DATASTORE_EXPR.sub(datastore, output["path"])
             outputs[name] = output

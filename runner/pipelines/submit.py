@@ -27,7 +27,6 @@ from runner.modes import AssetType
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
 from runner.pipelines.reuse import predict_reuse
-from runner.plan.build import check_registrable
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
@@ -67,8 +66,6 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
         return {b.name: b.uri for b in plan.outputs}
     with _at(spec, node.name):  # at the version's line (the error says where)
         refuse_taken_versions(spec, ws)
-        for name, output in spec.outputs.items():  # what its plan (once upstream ran) would refuse
-            check_registrable(spec, name, output)
     resolver = Resolver(ws)
     upstream = tuple(f"azureml://jobs/{other.job_name}/" for other in graph.steps.values())
     for name, value in spec.inputs.items():
@@ -80,7 +77,8 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[
     for name, output in spec.outputs.items():
         with _at(spec, node.name, "outputs", name, "path"):
             resolved = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
-                                               base_dir=spec.base_dir, field=f"outputs.{name}.path")
+                                               base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                               file=output.type is AssetType.URI_FILE)
             guard.refuse(resolved, name=name, job_name=node.job_name, mode=output.mode,
                          is_file=output.type is AssetType.URI_FILE)
         locations[name] = resolved.uri

@@ -81,14 +81,13 @@ def names_a_file(path: str | None) -> bool:
 
 def expected_kind(asset_type: AssetType, direction: Direction, resolved: ResolvedPath,
                   output_path: str | None = None) -> PathKind:
-    """What a binding is: what resolution found, else what the type says (``uri_file``: a file; the
-    folder types: a folder). ``custom_model`` is a folder as an input (a single file has no mode in the
-    matrix) and, as an output, a file when its path names one (the seed's "custom file" output)."""
+    """What a binding is: what resolution found, else what the type says (``uri_file``: a file, without
+    a path too: the file named after the output in its default folder, as in Azure ML; the folder types:
+    a folder). ``custom_model`` is a folder as an input (a single file has no mode in the matrix) and, as
+    an output, a file when its path names one (the seed's "custom file" output)."""
     if resolved.kind is not PathKind.ANY:
         return resolved.kind
     kinds = path_kinds(asset_type, direction)
-    if direction is Direction.OUTPUT and asset_type is AssetType.URI_FILE and output_path is None:
-        return PathKind.ANY  # Azure's default output location is a folder: the job gets the folder
     if len(kinds) == 1:
         return kinds[0]
     if direction is Direction.INPUT:
@@ -150,30 +149,12 @@ def _input_binding(spec: CommandJobSpec, name: str, job_input: AssetInput, resol
 def _output_binding(spec: CommandJobSpec, name: str, output: OutputSpec, resolved: ResolvedPath,
                     job_dir: JobDir) -> Binding:
     mode = output.mode or DEFAULT_MODE[Direction.OUTPUT]
-    check_registrable(spec, name, output)
     _check_kind(spec, name, output.type, Direction.OUTPUT, resolved)
     kind = expected_kind(output.type, Direction.OUTPUT, resolved, output.path)
     check_mode(output.type, Direction.OUTPUT, mode, kind, field=f"outputs.{name}",
                where=spec.where("outputs", name))
     return _binding(name, Direction.OUTPUT, output.type, mode, resolved, job_dir, kind=kind,
                     registered_as=registers_as(output))
-
-
-def check_registrable(spec: CommandJobSpec, name: str, output: OutputSpec) -> None:
-    """A named ``uri_file`` output needs a ``path`` naming its file: without one it goes to Azure's default
-    output location, a folder (``expected_kind``), and a uri_file data asset must be a file, so the job
-    could only fail after it ran. Refused when the job is planned (``job validate``/``create``)."""
-    if output.type is not AssetType.URI_FILE or not output.name or output.path is not None:
-        return
-    field, where = spec.field_location("outputs", name)
-    asset = f"azureml:{output.name}" + (f":{output.version}" if output.version else "")
-    raise SpecError(
-        f"uri_file output '{name}' has no path, so it cannot be registered as data asset {asset}: without a "
-        "path an output goes to its default location, a folder, and a uri_file data asset is one file",
-        field=field, where=where,
-        hint=f"add path: naming the file the job writes at ${{{{outputs.{name}}}}} (for example path: "
-             f"azureml://datastores/workspaceblobstore/paths/<folder>/{output.name}.csv), or use type: "
-             "uri_folder to register the folder the job writes into")
 
 
 def registers_as(output: OutputSpec) -> AssetRef | None:

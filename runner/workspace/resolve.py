@@ -105,15 +105,17 @@ class Resolver:
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
                        base_dir: Path | None = None, field: str | None = None,
-                       default_datastore: str = DEFAULT_DATASTORE, check: bool = True) -> ResolvedPath:
+                       default_datastore: str = DEFAULT_DATASTORE, check: bool = True,
+                       file: bool = False) -> ResolvedPath:
         """Where an output goes: ``ref``, or Azure's default location (on ``default_datastore``) when
-        ``ref`` is None.
+        ``ref`` is None: a folder, or with ``file`` (a ``uri_file`` output) the file named after the
+        output in that folder, as Azure ML gives it (``.../paths/azureml/<job>/<output>/<output>``).
 
         ``kind`` is FILE/FOLDER when the location exists already (and was looked at), ANY otherwise.
         """
         if ref is None:
-            ref = DatastorePath(default_datastore, default_output_uri(job_name, output_name)
-                                .split("/paths/", 1)[1].strip("/"))
+            folder = default_output_uri(job_name, output_name).split("/paths/", 1)[1].strip("/")
+            ref = DatastorePath(default_datastore, f"{folder}/{output_name}" if file else folder)
         elif isinstance(ref, str) and "${{" in ref:
             ref = expand_output_path(ref, job_name=job_name, output_name=output_name,
                                      default_datastore=default_datastore, field=field)

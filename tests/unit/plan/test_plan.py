@@ -211,29 +211,28 @@ def test_a_remote_input_not_read_yet_takes_its_kind_from_its_type() -> None:
         check_resolved(m, remote(m.uri, "c/m", PathKind.FILE))
 
 
-def test_a_named_uri_file_output_without_a_path_is_refused_before_it_runs(tmp_path: Path) -> None:
-    """Its default location is a folder and a uri_file data asset must be a file: registering it could
-    only fail once the job had run, so planning (``job validate``, ``job create``) refuses it up front."""
+def test_a_named_uri_file_output_without_a_path_plans_its_default_file(tmp_path: Path) -> None:
+    """As in Azure ML (a deliberate reversal of the refusal this test asserted before): its default
+    location is a file named after the output in its default folder (``resolve_output``); the job gets
+    that file's path and the data asset registered from it is that file."""
     yml = tmp_path / "job.yml"
-    yml.write_text("command: echo data > ${{outputs.o}}/result.csv\nenvironment: img\noutputs:\n"
+    yml.write_text("command: echo data > ${{outputs.o}}\nenvironment: img\noutputs:\n"
                    "  o: {type: uri_file, mode: upload, name: h6-uf2}\n")
-    default = remote("azureml://datastores/w/paths/azureml/j1/o/", "w/azureml/j1/o", PathKind.ANY)
-    with pytest.raises(SpecError) as info:
-        plan(load_job_spec(yml), outputs={"o": default})
-    err = info.value
-    assert err.field == "outputs.o" and str(err.where) == f"{yml}:4:3"
-    assert "uri_file output 'o' has no path" in err.message and "azureml:h6-uf2" in err.message
-    assert "path:" in (err.hint or "") and "uri_folder" in (err.hint or "")
+    default = remote("azureml://datastores/w/paths/azureml/j1/o/o", "w/azureml/j1/o/o", PathKind.ANY)
+    p = plan(load_job_spec(yml), outputs={"o": default})
+    b = p.outputs[0]
+    assert (b.uri, b.kind, b.registered_as) == (default.uri, PathKind.FILE, AssetRef("data", "h6-uf2"))
+    assert (b.value, p.command) == ("/mnt/runner/outputs/o/o", "echo data > /mnt/runner/outputs/o/o")
 
 
-def test_a_uri_file_output_registers_with_a_file_path_and_runs_unnamed_without_one() -> None:
+def test_a_uri_file_output_registers_with_a_file_path_and_is_a_file_unnamed_without_one() -> None:
     named = job("echo 1 > ${{outputs.o}}", outputs={"o": {"type": "uri_file", "name": "d",
                                                            "path": "azureml://datastores/w/paths/r/x.csv"}})
     b = plan(named, outputs={"o": remote("azureml://datastores/w/paths/r/x.csv", "w/r/x.csv",
                                          PathKind.ANY)}).outputs[0]
     assert (b.kind, b.value, b.registered_as) == (PathKind.FILE, "/mnt/runner/outputs/o/x.csv",
                                                   AssetRef("data", "d"))
-    unnamed = job("echo 1 > ${{outputs.o}}/x", outputs={"o": {"type": "uri_file"}})
-    b = plan(unnamed, outputs={"o": remote("azureml://datastores/w/paths/azureml/j1/o/", "w/o",
-                                           PathKind.ANY)}).outputs[0]
-    assert (b.kind, b.registered_as) == (PathKind.ANY, None)
+    unnamed = job("echo 1 > ${{outputs.o}}", outputs={"o": {"type": "uri_file"}})
+    default = remote("azureml://datastores/w/paths/azureml/j1/o/o", "w/azureml/j1/o/o", PathKind.ANY)
+    b = plan(unnamed, outputs={"o": default}).outputs[0]
+    assert (b.kind, b.value, b.registered_as) == (PathKind.FILE, "/mnt/runner/outputs/o/o", None)
