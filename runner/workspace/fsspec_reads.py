@@ -85,6 +85,31 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
             return
 
 
+def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
+    """fsspec's filesystem for ``url`` and the path on it, once ``refuse_fsspec_read`` passed: a chain over
+    this machine's file reads it through ``host_cache.NoLinksOnPath`` (a link on its path, maybe swapped
+    in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's."""
+    import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
+
+    from runner.workspace.host_cache import LinkNotRead, open_host_chain  # with fsspec: for a URL only
+
+    try:
+        opened = open_host_chain(url)
+    except LinkNotRead as exc:
+        raise SpecError(f"{cannot(field)}: '{without_password(url)}' reads this machine's file through a "
+                        f"link: {exc}", field=field,
+                        hint=f"name the file by its real path (`realpath {exc.place}`) in the URL's last "
+                             "link, or replace the link with the file or folder it names") from None
+    except OSError as exc:  # the archive itself: missing, a folder, not readable
+        where = exc.filename or without_password(url).rsplit("::", 1)[-1]
+        what = "does not exist" if isinstance(exc, FileNotFoundError) else \
+            f"cannot be opened ({exc.strerror or exc})"
+        raise ResolveError(f"{cannot(field)}: the file '{where}' that '{without_password(url)}' reads {what}",
+                           field=field, hint="check the path in the URL's last link: file:///<absolute path "
+                                             "of the file on this machine>") from None
+    return opened if opened is not None else fsspec.core.url_to_fs(url)
+
+
 def _not_installed(url: str, datastore: str | None, field: str | None) -> ResolveError:
     """The one error for a link whose fsspec backend is not installed (``zip://...::file://``'s zip, not
     its last link), with fsspec's word on what to install."""

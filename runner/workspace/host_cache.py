@@ -9,7 +9,12 @@ So the cache reads through ``NoLinksFileSystem``: every name below the folder is
 parent with ``O_NOFOLLOW``, and a link met on the way is one error (``LinkNotRead``) naming it; nothing is
 read through it. (The folder's own path is the datastore's configuration: links there are the user's.)
 
+A chained URL input over this machine's file (``zip://<member>::file:///<archive>``, ``tar://``) reads it
+the same way, from ``/`` down (``NoLinksOnPath``, ``open_host_chain``): the URL names the file, so no link
+on its path is followed, and an archive is read from the file opened then, never again by its name.
+
     fs, root = open_host_cache("simplecache::file:///data/root", {})
+    fs, path = open_host_chain("zip://a.txt::file:///data/d.zip")  # None for a URL over no host file
 """
 
 from __future__ import annotations
@@ -68,8 +73,32 @@ def open_host_cache(url: str, options: Mapping[str, Any]) -> tuple[fsspec.Abstra
     return fs, str(chain[0][0])
 
 
+def open_host_chain(url: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
+    """For a chain whose last link is this machine's file (``zip://<member>::file:///<archive>``, ``tar://``,
+    caches over or under the archive): its filesystem and path, that file read through ``NoLinksOnPath``
+    (no link anywhere on its path is followed: ``LinkNotRead``; an archive is opened here, once, and read
+    from that open file). None for any other URL (fsspec's own, ``url_to_fs``)."""
+    chain = fsspec.core._un_chain(url, {})  # [(path, protocol, options)], outermost first
+    if len(chain) < 2 or chain[-1][1] not in HOST_PROTOCOLS:
+        return None
+    fs: fsspec.AbstractFileSystem = NoLinksOnPath(**chain[-1][2])
+    for (_, protocol, kw), (inner, _, _) in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
+        kw = {k: v for k, v in kw.items() if k not in ("target_protocol", "target_options", "fo", "fs")}
+        cls = fsspec.get_filesystem_class(protocol)
+        if protocol in CACHES:
+            fs = cls(fs=fs, skip_instance_cache=True, **kw)
+        else:  # an archive: its file opened now (no link followed), never again by its name
+            fs = cls(fo=fs.open(inner, "rb"), skip_instance_cache=True, **kw)
+    return fs, str(chain[0][0])
+
+
 class LinkNotRead(OSError):
-    """A link below a host cache's folder: not read (a job may have left it, it may lead anywhere)."""
+    """A link below a host cache's folder (or on the path of a chain's file): not read (a job may have
+    left it, it may lead anywhere). ``place``: the link's path."""
+
+    def __init__(self, message: str, place: str = "") -> None:
+        super().__init__(message)
+        self.place = place
 
 
 class NoLinksFileSystem(LocalFileSystem):
@@ -114,7 +143,7 @@ class NoLinksFileSystem(LocalFileSystem):
     def _link(self, place: str) -> LinkNotRead:
         return LinkNotRead(f"{place} is a link: below {self.root} (a datastore caching this machine's "
                            "files) no link is followed, as it may lead anywhere, to the workspace's secrets "
-                           "too; replace it with the file or folder it names")
+                           "too; replace it with the file or folder it names", place)
 
     def _stat(self, path: str) -> os.stat_result:
         fd = self._fd(path, NAMED)
@@ -221,6 +250,20 @@ class NoLinksFileSystem(LocalFileSystem):
 
     def modified(self, path: str) -> datetime.datetime:
         return _datetime(self._stat(path).st_mtime)
+
+
+class NoLinksOnPath(NoLinksFileSystem):
+    """This machine's files from ``/`` down, no link followed on the way: the file a chained URL reads
+    (``zip://<member>::file:///<archive>``), named by the job's spec, checked before it is opened
+    (``runner.workspace.fsspec_reads``), where a link may be swapped in after the check."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(root="/", **kwargs)
+
+    def _link(self, place: str) -> LinkNotRead:
+        return LinkNotRead(f"{place} is a link: a chained URL's file on this machine is opened without "
+                           "following any link on its path, as a link may lead anywhere, to the workspace's "
+                           "secrets too", place)
 
 
 def _datetime(seconds: float) -> datetime.datetime:

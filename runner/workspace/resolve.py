@@ -60,7 +60,7 @@ from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
-from runner.workspace.fsspec_reads import refuse_fsspec_read
+from runner.workspace.fsspec_reads import open_fsspec_url, refuse_fsspec_read
 from runner.workspace.models import ModelStore
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
@@ -258,10 +258,8 @@ class Resolver:
                 _, fs, _root = self.datastores.open(datastore.name)
                 path = fs._strip_protocol(ref.url)
                 env = datastore.env_for_direct()
-            else:
-                import fsspec  # only for an fsspec URL: planning a job on local paths never imports it
-
-                fs, path = fsspec.core.url_to_fs(ref.url)
+            else:  # a chain over this machine's file reads it following no link
+                fs, path = open_fsspec_url(ref.url, field=field)
         except ImportError as exc:
             protocol = ref.url.rsplit("::", 1)[-1].split("://", 1)[0]  # a chain's storage is its last link
             raise ResolveError(f"no filesystem is installed for '{protocol}://' ({ref.url})",
@@ -272,7 +270,8 @@ class Resolver:
                                "with a protocol fsspec knows, or a chain (simplecache::s3://<bucket>/<key>, "
                                "zip://<member>::file:///<archive>); a local path holding '::' is written "
                                "./<path>") from exc
-        kind, cache_key = _stat(fs, path, f"{ref.url.split('://', 1)[0]}:{path}:", ref.url, check=check)
+        prefix = f"{ref.url}:" if "::" in ref.url else f"{ref.url.split('://', 1)[0]}:{path}:"  # a chain: all
+        kind, cache_key = _stat(fs, path, prefix, ref.url, check=check)  # of it (which archive's member)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
                             cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
@@ -332,7 +331,7 @@ def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *
         raise ResolveError(f"'{path}' is {special_kind(info.get('mode'))}, not a file or folder",
                            hint="inputs, outputs and models are regular files or folders; copy the data "
                                 "into a file first")
-    identity = info.get("etag") or info.get("ETag")
+    identity = info.get("etag") or info.get("ETag") or info.get("CRC")  # CRC: a zip member's checksum
     if not identity:
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""
         identity = f"{mtime}:{info.get('size', '')}"
