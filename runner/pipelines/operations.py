@@ -8,6 +8,10 @@ reaches its orchestrator, its outputs are its steps'.
     ops.create_or_update(load_pipeline_spec("pipeline.yml"))       # Queued; a detached orchestrator runs it
     ops.list()                                                       # top-level jobs; a pipeline's steps:
     ops.list(parent_job_name="p1")
+
+Every read shows a pipeline's step rows (``extra["steps"]``) as its step jobs' records say now
+(``runner.pipelines.step_rows``): ``get`` of one pipeline, ``list`` and ``page`` of many, their step
+jobs read in one query.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from typing import Any
 
 from runner.jobs.operations import Job, JobOperations, as_job, stdout_echo
 from runner.jobs.supervise import Echo
+from runner.pipelines.step_rows import STEPS_KEY, follow_all_steps, follow_steps, is_pipeline
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.job_tree import list_children, list_top_level
+from runner.workspace.paging import Page
 
 
 def as_pipeline_spec(job: Any) -> PipelineJobSpec | None:
@@ -81,11 +87,12 @@ class PipelineJobOperations(JobOperations):
         ended, its steps' rows as their records say (``follow_steps``)."""
         return self._with_steps(super().get(name))
 
-    def _with_steps(self, job: Job) -> Job:
-        if job.type != "pipeline":
-            return job
-        from runner.pipelines.record import STEPS_KEY, follow_steps, is_pipeline  # start-up cost
+    def refresh(self, name: str) -> Job:
+        """The job as it stands (``JobOperations.refresh``); a pipeline that ended, with its steps' rows as
+        their records say (``follow_steps``)."""
+        return as_job(follow_steps(self.workspace, super().refresh(name)))
 
+    def _with_steps(self, job: Job) -> Job:
         if is_pipeline(job):
             job = as_job(follow_steps(self.workspace, job))
             states = job.extra.get(STEPS_KEY) or {}
@@ -96,8 +103,15 @@ class PipelineJobOperations(JobOperations):
 
     def list(self, *, max_results: int | None = None, parent_job_name: str | None = None,
              **_: Any) -> builtins.list[Job]:
-        """Top-level jobs, newest first (a pipeline's steps are folded under it); with
-        ``parent_job_name``, that pipeline's step jobs."""
+        """Top-level jobs, newest first (a pipeline's steps are folded under it; its step rows as their
+        records say now); with ``parent_job_name``, that pipeline's step jobs."""
         if parent_job_name is not None:
             return [as_job(r) for r in list_children(self.workspace, parent_job_name)][:max_results or None]
-        return [as_job(r) for r in list_top_level(self.workspace, max_results=max_results)]
+        records = list_top_level(self.workspace, max_results=max_results)
+        return [as_job(r) for r in follow_all_steps(self.workspace, records)]
+
+    def page(self, **filters: Any) -> Page[Job]:
+        """``JobOperations.page``, each pipeline's step rows as their records say now."""
+        found = super().page(**filters)
+        return Page([as_job(r) for r in follow_all_steps(self.workspace, found.items)], found.offset,
+                    found.limit, found.total)

@@ -8,7 +8,9 @@ read by the orchestrator, which may run in another process) and their state (``e
     extra["steps"] = {<step>: {job, status, reused_from?, error?, note?}}
 
 A step's status is its job's (Queued ... Completed/Failed/Canceled), or ``NotStarted`` / ``Skipped``
-for a step that has no job (yet, or at all). A step job's record carries ``spec.parent_job_name``.
+for a step that has no job (yet, or at all). A step job's record carries ``spec.parent_job_name``. Once
+the pipeline ended, its readers bring the rows up to date from the step jobs' records
+(``runner.pipelines.step_rows``: ``follow_steps``, ``follow_all_steps``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from runner.pipelines.graph import PipelineGraph
+from runner.pipelines.step_rows import NOT_STARTED as NOT_STARTED
+from runner.pipelines.step_rows import PIPELINE_KEY as PIPELINE_KEY
+from runner.pipelines.step_rows import SKIPPED as SKIPPED
+from runner.pipelines.step_rows import STEPS_KEY as STEPS_KEY
+from runner.pipelines.step_rows import follow_steps as follow_steps
+from runner.pipelines.step_rows import is_pipeline as is_pipeline
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.load import spec_from_data
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
-
-NOT_STARTED = "NotStarted"
-SKIPPED = "Skipped"
-PIPELINE_KEY = "pipeline"  # extra key of a pipeline record's plan
-STEPS_KEY = "steps"  # extra key of its steps' state
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,6 @@ def step_spec(plan: StepPlan) -> CommandJobSpec:
     return spec
 
 
-def is_pipeline(record: JobRecord) -> bool:
-    return PIPELINE_KEY in record.extra and record.spec.get("type") == "pipeline"
-
-
 def parent_of(record: JobRecord) -> str | None:
     parent = record.spec.get("parent_job_name")
     return parent if isinstance(parent, str) else None
@@ -127,33 +126,6 @@ def _shown_path(spec: CommandJobSpec, path: str) -> str:
     if "://" in path or path.startswith(("azureml:", "runs:")):
         return path
     return str((spec.base_dir / path.removeprefix("file:")).resolve())
-
-
-def follow_steps(ws: Workspace, record: JobRecord) -> JobRecord:
-    """A pipeline that ended, with each step's row as its job's record says now (a step still running
-    when the orchestrator died goes on as a job, and may be canceled or complete), and each step that
-    has no job Skipped (it can no longer start), with the reason; recorded when a row changed. The
-    orchestrator writes the rows while it lives: a pipeline not ended is returned as it is."""
-    states = record.extra.get(STEPS_KEY)
-    if not is_pipeline(record) or not record.status.is_terminal or not isinstance(states, dict):
-        return record
-    followed: dict[str, Any] = {}
-    for step, state in states.items():
-        state = dict(state) if isinstance(state, dict) else {}
-        job = state.get("job")
-        if isinstance(job, str) and ws.job_exists(job):
-            step_record = ws.get_job(job)
-            state["status"] = step_record.status.value
-            if step_record.status in (JobStatus.FAILED, JobStatus.CANCELED) and step_record.error:
-                state["error"] = step_record.error
-        elif state.get("status") == NOT_STARTED:
-            why = (record.error or "").splitlines()[0] if record.error else ""
-            state.update(status=SKIPPED, note=f"skipped: the pipeline {record.status.value.lower()} before "
-                                              f"this step could start" + (f" ({why})" if why else ""))
-        followed[step] = state
-    if followed == states:
-        return record
-    return ws.update_job(record.name, extra={**record.extra, STEPS_KEY: followed})
 
 
 def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: str,

@@ -1,6 +1,8 @@
 """The Jobs section: the list (status, experiment, created, duration, compute; filters; pages) and a
 job's page (overview, inputs and outputs with their modes and resolved locations, the live log,
 Cancel, downloads, "Register output as model", and the plan as ``runner job validate`` prints it).
+A pipeline's row and page carry its steps, each with its status as its job's record says now
+(``runner.pipelines.step_rows``); its page's overview refreshes itself while the pipeline runs.
 
 Pages and ``/api/jobs...`` share the view builders below. The live log is ``runner.ui.events``.
 """
@@ -42,7 +44,7 @@ PAGE_SIZE = 50
 _MODEL_TYPE_NAMES = {t.value for t in MODEL_TYPES}
 LIST_QUERY = {"status": choice(STATUSES, any_case=True), "experiment": text, "name": text,
               "compute": choice(BACKENDS), "offset": offset}
-LIST_POLL_S = 3  # the list refreshes itself this often while a job it shows is active
+LIST_POLL_S = 3  # the list (and a running pipeline's overview) refreshes itself this often
 
 
 def _duration(job: Job) -> float | None:
@@ -51,11 +53,26 @@ def _duration(job: Job) -> float | None:
     return None
 
 
+def step_rows(job: Job) -> list[dict[str, Any]]:
+    """A pipeline's steps in plan order: name, status, job (None: the step made none, not started or
+    skipped), reused_from, note, error; a command job has none."""
+    states = job.extra.get("steps") if job.type == "pipeline" else None
+    rows = []
+    for step, state in (states if isinstance(states, dict) else {}).items():
+        state = state if isinstance(state, dict) else {}
+        status = state.get("status")
+        made_job = status not in ("NotStarted", "Skipped") and isinstance(state.get("job"), str)
+        rows.append({"name": step, "status": status, "job": state["job"] if made_job else None,
+                     "reused_from": state.get("reused_from"), "note": state.get("note"),
+                     "error": state.get("error")})
+    return rows
+
+
 def job_row(job: Job) -> dict[str, Any]:
     return {"name": job.name, "display_name": job.display_name, "status": job.status.value,
             "experiment_name": job.experiment_name, "created_at": json_time(job.created_at),
             "duration_s": _duration(job), "compute": job.backend,
-            "compute_target": job.spec.get("compute"), "exit_code": job.exit_code}
+            "compute_target": job.spec.get("compute"), "exit_code": job.exit_code, "steps": step_rows(job)}
 
 
 def list_view(ops: JobOperations, params: dict[str, str], *, api: bool = True) -> dict[str, Any]:
@@ -163,7 +180,7 @@ def _outputs(job: Job, plan: RunPlan | None, missing: dict[str, dict[str, Any]])
 
 
 def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
-    job = ops.refresh(name)  # unknown -> ResolveError -> 404
+    job = ops.refresh(name)  # unknown -> ResolveError -> 404; a pipeline's step rows as they are now
     plan = plan_from_dict(job.extra["plan"]) if job.extra.get("plan") else None
     spec_inputs = job.spec.get("inputs") or {}
     log = job_dir_of(ops.workspace, job).std_log
@@ -186,6 +203,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
         "plan": render_plan(plan) if plan else None,
         "warnings": list(plan.warnings) if plan else [],
+        "steps": step_rows(job),
     }
 
 
@@ -202,13 +220,14 @@ async def list_page(request: Request) -> Response:
 
 async def job_page(request: Request) -> Response:
     view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
-    return render(request, "job.html", {**view, "notice": None, "fragment": False})
+    return render(request, "job.html", {**view, "notice": None, "fragment": False, "poll_s": LIST_POLL_S})
 
 
 async def overview(request: Request) -> Response:
     """The overview fragment (htmx swaps it in when the live stream reports a new status)."""
     view = await run_in_threadpool(job_view, request.app.state.jobs, request.path_params["name"])
-    return render(request, "_job_overview.html", {**view, "notice": None, "fragment": True})
+    return render(request, "_job_overview.html",
+                  {**view, "notice": None, "fragment": True, "poll_s": LIST_POLL_S})
 
 
 @protected
@@ -228,7 +247,8 @@ async def cancel(request: Request) -> Response:
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(request.app.url_path_for("job", name=name), status_code=303)
     view = await run_in_threadpool(job_view, ops, name)
-    return render(request, "_job_overview.html", {**view, "notice": notice, "fragment": True})
+    return render(request, "_job_overview.html", {**view, "notice": notice, "fragment": True,
+                                                   "poll_s": LIST_POLL_S})
 
 
 async def download_output(request: Request) -> Response:
