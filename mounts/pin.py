@@ -15,12 +15,22 @@ view of the job's data, and a recursive delete through it would delete that data
 (``MNT_DETACH``) once the container is gone and its empty mountpoint removed with ``os.rmdir`` (a file's
 with ``os.unlink``, which never recurses); the pins of a runner that died are swept the same way
 (``sweep_stale_pins``). Without ``CAP_SYS_ADMIN`` (not root) folders are bound by path, as before.
+
 Before a read-write pin is released its files are cleared of set-user-ID and set-group-ID bits
 (``drop_set_id_below``): the folder the job was given, wherever it is now. The bind itself is not
 ``nosuid`` (neither are Docker's binds): that would keep no bit off the disk, where the host runs it.
 
+An input's pin is read-only all the way down: the bind is recursive (``MS_REC``: a mount nested in the
+folder, an NFS share or a tmpfs, is part of what the job sees) and a read-only remount changes only the
+top mount, so every mount of the pin's tree is made read-only (``mount_setattr(2)`` with ``AT_RECURSIVE``;
+on a kernel without it, each mount below the pin point found in ``/proc/self/mountinfo`` is remounted
+read-only, keeping its other per-mount flags). Only the pin's copies change: the user's own mounts stay as
+they are. Bound by path (not root), a mount nested in an input stays writable in the container (Docker's
+read-only bind is not recursive): a warning names it.
+
     with PinSet("job1") as pins:
         source = pins.pin_input(Path("/data/ds/shared/x"), within=Path("/data/ds"))
+        source = pins.pin_input(Path("/home/me/data"), within=None)   # a local folder, a cache entry
         source = pins.pin_output(target)        # a direct output on a local datastore
 """
 
@@ -34,6 +44,8 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -45,8 +57,17 @@ log = logging.getLogger(__name__)
 
 PIN_ROOT = Path("/run/runner/pins")
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME = 2, 4, 8, 256, 1024, 2048
+MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
 MNT_DETACH = 2
 _OPEN = os.O_PATH | os.O_CLOEXEC
+# mount_setattr(2) (Linux 5.12): one number on every architecture (the unified syscall table)
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_SYMLINK_NOFOLLOW, AT_RECURSIVE = 442, -100, 0x100, 0x8000
+MOUNT_ATTR_RDONLY = 1
+# the per-mount options of /proc/self/mountinfo a bind remount would otherwise drop
+_KEPT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+                 "nosymfollow": MS_NOSYMFOLLOW, "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME,
+                 "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
 
 
 def _libc() -> ctypes.CDLL:
@@ -63,6 +84,88 @@ def _unmount(target: str) -> None:
     if _libc().umount2(target.encode(), MNT_DETACH) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), target)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _set_read_only_recursively(target: str) -> None:
+    """``mount_setattr(2)`` with ``AT_RECURSIVE``: every mount of the tree at ``target`` read-only (all of
+    them or, on an error, none)."""
+    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY)
+    syscall = _libc().syscall
+    syscall.restype = ctypes.c_long
+    if syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), target.encode(),
+               ctypes.c_uint(AT_RECURSIVE | AT_SYMLINK_NOFOLLOW), ctypes.byref(attr),
+               ctypes.c_size_t(ctypes.sizeof(attr))) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), target)
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    """One line of ``/proc/self/mountinfo``: where the mount is and its per-mount options."""
+
+    point: str
+    options: tuple[str, ...]
+
+
+def _unescape(field: str) -> str:
+    """The kernel writes a space, tab, newline and backslash in a path as an octal escape (``\\040``)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    """The mounts of a ``/proc/<pid>/mountinfo`` text, in its order (a mount after the one it is on)."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) >= 6:
+            entries.append(MountEntry(_unescape(fields[4]), tuple(fields[5].split(","))))
+    return entries
+
+
+def mounts_below(entries: list[MountEntry], point: str) -> list[MountEntry]:
+    """The mounts at ``point`` or anywhere below it."""
+    return [entry for entry in entries if _inside(entry.point, point)]
+
+
+def read_only_remount_flags(options: tuple[str, ...]) -> int:
+    """The flags that remount a bind read-only keeping its other per-mount options (a bind remount sets
+    them all: one left out is cleared)."""
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+    for option in options:
+        flags |= _KEPT_OPTIONS.get(option, 0)
+    return flags
+
+
+def _mountinfo() -> list[MountEntry]:
+    return parse_mountinfo(os.fsdecode(Path("/proc/self/mountinfo").read_bytes()))
+
+
+def read_only_below(point: str, mount: Callable[[str | None, str, int], None]) -> None:
+    """Every mount of a pin's tree read-only, the pin's own and each one nested below it (their copies,
+    made by the recursive bind: the originals are left as they are)."""
+    try:
+        _set_read_only_recursively(point)
+        return
+    except OSError as exc:  # no mount_setattr (before Linux 5.12, or refused by a seccomp filter)
+        if exc.errno not in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.EOPNOTSUPP):
+            raise
+        log.debug("mount_setattr unavailable (%s): each mount below %s is remounted read-only", exc, point)
+    for entry in mounts_below(_mountinfo(), os.path.realpath(point)):  # the pin's first
+        mount(None, entry.point, read_only_remount_flags(entry.options))
+
+
+def writable_below(path: Path) -> list[str]:
+    """The mounts nested below ``path`` (not at it): bound by path, they stay writable in a container."""
+    try:
+        real, entries = os.path.realpath(path), _mountinfo()
+    except OSError:
+        return []
+    return sorted({entry.point for entry in mounts_below(entries, real) if entry.point != real})
 
 
 def real_path(fd: int) -> str:
@@ -109,18 +212,21 @@ class PinSet:
         self.writable: dict[Path, str] = {}  # an output's pin -> its folder: cleared of set-ID bits
         self.enabled = os.geteuid() == 0
 
-    def pin_input(self, path: Path, *, within: Path) -> Path:
-        """``path`` pinned read-only, once its real path is seen to be inside ``within``'s (a link that
-        leads out of it, swapped in since it was checked, is refused: ``LinkNotFollowed``)."""
+    def pin_input(self, path: Path, *, within: Path | None) -> Path:
+        """``path`` pinned read-only (every mount nested in it too), once its real path is seen to be
+        inside ``within``'s (a link that leads out of it, swapped in since it was checked, is refused:
+        ``LinkNotFollowed``); ``within`` None: a folder on no datastore (a local folder, a cache entry),
+        pinned as it is."""
         if not self.enabled:
-            return self._by_path(path)
+            return self._by_path(path, read_only=True)
         fd = os.open(path, _OPEN)
         try:
-            where, root = real_path(fd), os.path.realpath(within)
+            where = real_path(fd)
+            root = os.path.realpath(within) if within is not None else where
             if not _inside(where, root):
                 raise LinkNotFollowed(f"{path} now leads to {where}, out of its datastore's folder {root} "
                                       "(a link was put on its way since it was checked): not followed")
-            return self._pin(fd, where, read_only=True) or self._by_path(path)
+            return self._pin(fd, where, read_only=True) or self._by_path(path, read_only=True)
         finally:
             os.close(fd)
 
@@ -139,8 +245,13 @@ class PinSet:
         finally:
             os.close(fd)
 
-    def _by_path(self, path: Path) -> Path:
+    def _by_path(self, path: Path, *, read_only: bool = False) -> Path:
         log.debug("not root (no CAP_SYS_ADMIN): %s is bound by path, not pinned", path)
+        nested = writable_below(path) if read_only else []
+        if nested:
+            log.warning("input %s: the mounts nested in it (%s) stay writable in the container: runner is "
+                        "not root, so the folder is bound by path and Docker's read-only bind is not "
+                        "recursive; run runner as root, or unmount them", path, ", ".join(nested))
         return path
 
     def _pin(self, fd: int, where: str, *, read_only: bool) -> Path | None:
@@ -160,7 +271,7 @@ class PinSet:
             self.writable[point] = where
         if read_only:
             try:
-                _mount(None, str(point), MS_REMOUNT | MS_BIND | MS_RDONLY)
+                read_only_below(str(point), _mount)
             except OSError as exc:  # released with the others
                 raise MountFailed(f"cannot make the pin of {where} read-only: {exc}") from exc
         log.debug("pinned %s at %s (%s)", where, point, "read-only" if read_only else "read-write")

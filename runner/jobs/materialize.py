@@ -128,24 +128,24 @@ class Materializations:
             # (an output file does not exist yet: its folder is bound)
             if binding.direction is Direction.OUTPUT and not Path(host).is_dir():
                 host = str(Path(host).parent)
-            source = self._bound_from(host, within, target)
+            source = self._bound_from(host, within, target, shared=done.read_only and done.shared)
             self.mounts.append(BindMount(host_path=source, container_path=host, read_only=done.read_only))
             return
         # a single file is bound where the command expects it (<container_path>/<basename>); a folder
         # (which, for a file input, holds the file under its name) at the container path
         container = binding.value if binding.kind is PathKind.FILE and Path(host).is_file() else (
             binding.container_path)
-        source = self._bound_from(host, within, target)
+        source = self._bound_from(host, within, target, shared=done.read_only and done.shared)
         self.mounts.append(BindMount(host_path=source, container_path=container, read_only=done.read_only))
 
-    def _bound_from(self, host: str, within: Path | None, target: Target | None) -> str:
-        """Where the container's bind of ``host`` comes from: its pin when it is on a local datastore
-        (checked, then bound as what it is: a link swapped in meanwhile changes nothing), else itself."""
+    def _bound_from(self, host: str, within: Path | None, target: Target | None, *, shared: bool) -> str:
+        """Where the container's bind of ``host`` comes from: its pin when on a local datastore or ``shared``
+        (read-only, not the job's own: a local folder, a cache entry; ``mounts.pin``), else itself."""
         if self.pins is None:
             return host
         if target is not None:
             return str(self.pins.pin_output(target))
-        if within is not None:
+        if within is not None or shared:
             return str(self.pins.pin_input(Path(host), within=within))
         return host
 
