@@ -25,6 +25,7 @@ import importlib.util
 import json
 import os
 import secrets
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from typing import Any
 
 from runner.backends.ray_jobs import MAX_UPLOAD_BYTES
 from runner.errors import SpecError
+from runner.workspace.code_tree import PACKAGE, check_code_tree, code_tree_refusal, special_kind
 from runner.workspace.db import Workspace
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
@@ -51,21 +53,60 @@ def _files(root: Path) -> Iterator[Path]:
                 yield Path(folder) / name
 
 
-def _write_tree(archive: zipfile.ZipFile, root: Path, prefix: str, digest: Any = None) -> None:
+def _left_out(folder: str, names: list[str]) -> list[str]:
+    """What ``_files`` leaves out (``check_code_tree``'s ``ignore``): caches, ``.git``, compiled files."""
+    return [name for name in names if name in SKIP_DIRS or name.endswith((".pyc", ".pyo"))]
+
+
+def _write_tree(archive: zipfile.ZipFile, root: Path, prefix: str, digest: Any = None, *,
+                field: str = "code") -> None:
+    """Every regular file below ``root`` (a link: what it names) into ``archive``; anything else met (a
+    link to a FIFO, an entry swapped after the check) is ``check_code_tree``'s one error on ``field``,
+    and a FIFO is never opened (``O_NONBLOCK``; what was opened is checked before a byte is read)."""
     for path in _files(root):
-        if path.is_symlink() and not path.exists():
-            continue  # a dangling link (the code snapshot keeps links): nothing to ship
+        try:
+            fd = _open_regular(path)
+        except FileNotFoundError:
+            if path.is_symlink():
+                continue  # a dangling link (the code snapshot keeps links): nothing to ship
+            raise
+        except _NotRegular as exc:
+            raise code_tree_refusal(root, [(path.relative_to(root).as_posix(), str(exc))], field,
+                                    kind=PACKAGE) from None
         arcname = f"{prefix}/{path.relative_to(root).as_posix()}"
         info = zipfile.ZipInfo(arcname, _EPOCH)
-        info.external_attr = (path.stat().st_mode & 0o777) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with path.open("rb") as source, archive.open(info, "w") as target:
-            while chunk := source.read(1 << 20):
-                target.write(chunk)
-                if digest is not None:
-                    digest.update(chunk)
+        with os.fdopen(fd, "rb") as source:
+            info.external_attr = (os.fstat(source.fileno()).st_mode & 0o777) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as target:
+                while chunk := source.read(1 << 20):
+                    target.write(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
         if digest is not None:
             digest.update(b"\0" + arcname.encode() + b"\0")
+
+
+class _NotRegular(Exception):
+    """Why a listed entry cannot be packaged ("a FIFO", "a link to a socket", "not readable")."""
+
+
+def _open_regular(path: Path) -> int:
+    """``path`` (a link followed) opened for reading when it is a regular file; else ``_NotRegular``.
+    Its kind is looked at before it is opened and again on what was opened: a FIFO is never opened."""
+    link = "a link to " if path.is_symlink() else ""
+    mode = path.stat().st_mode  # FileNotFoundError: a dangling link, or gone
+    if not stat.S_ISREG(mode):
+        raise _NotRegular(link + special_kind(mode) if not stat.S_ISDIR(mode) else link + "a folder")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except PermissionError:
+        raise _NotRegular("not readable") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # swapped in between
+        os.close(fd)
+        raise _NotRegular(link + special_kind(mode))
+    return fd
 
 
 def runner_package(cache_dir: Path) -> tuple[str, Path]:
@@ -84,7 +125,7 @@ def runner_package(cache_dir: Path) -> tuple[str, Path]:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
             for root in roots:
-                _write_tree(archive, root, root.name)
+                _write_tree(archive, root, root.name, field="ship_runner")
         os.replace(tmp, target)
     return name, target
 
@@ -104,13 +145,19 @@ def job_package(folder: Path, payload: dict[str, Any], *, code: Path | None,
     top = f"runner_job_{token}"
     name = f"_ray_pkg_{hashlib.sha1(token.encode(), usedforsecurity=False).hexdigest()}.zip"
     path = folder / name
+    named = ((code, "code", "code"), (build, "environment", "build"))  # (folder, field, in the zip)
+    trees = [(tree, field, to) for tree, field, to in named if tree is not None and tree.is_dir()]
+    for tree, field, _ in trees:  # before anything is written: nothing opened, a FIFO never blocks
+        check_code_tree(tree, field=field, ignore=_left_out, kind=PACKAGE)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
-        archive.writestr(zipfile.ZipInfo(f"{top}/{PAYLOAD}", _EPOCH), json.dumps(payload))
-        if code is not None and code.is_dir():
-            _write_tree(archive, code, f"{top}/code")
-        if build is not None and build.is_dir():
-            _write_tree(archive, build, f"{top}/build")
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr(zipfile.ZipInfo(f"{top}/{PAYLOAD}", _EPOCH), json.dumps(payload))
+            for tree, field, to in trees:
+                _write_tree(archive, tree, f"{top}/{to}", field=field)
+    except BaseException:
+        path.unlink(missing_ok=True)  # it holds the payload's credentials
+        raise
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         path.unlink()

@@ -30,18 +30,22 @@ Ignore = Callable[[str, list[str]], Iterable[str]]
 
 SHOWN = 5  # entries named in the error; the rest counted
 _LONGEST_SHOWN = 120  # characters of one entry's path in the error (a path too long is shortened)
-_HINT = ("a code snapshot holds folders, regular files the runner can read and links (copied as links), "
+SNAPSHOT = "a code snapshot"
+PACKAGE = "a Ray job's package"  # runner.jobs.ray_package: a link's content is packaged, not the link
+_LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files"}
+_HINT = ("{kind} holds folders, regular files the runner can read and links ({links}), "
          "each path under {limit} bytes; remove these entries or move them out of the folder (runner "
          "reads no .amlignore or .gitignore)")
 
 
 def check_code_tree(source: Path, *, field: str, where: SourceLocation | None = None,
-                    ignore: Ignore | None = None, target: Path | None = None) -> None:
+                    ignore: Ignore | None = None, target: Path | None = None, kind: str = SNAPSHOT) -> None:
     """Refuse ``source`` (a code folder, or one file) when a snapshot cannot take all of it (names left
-    out by ``ignore`` are not looked at); ``target``: where the copy goes (its paths must fit too)."""
+    out by ``ignore`` are not looked at); ``target``: where the copy goes (its paths must fit too);
+    ``kind``: what takes the folder, as the error names it (a Ray job's package too)."""
     found = code_tree_problems(source, ignore=ignore, target=target)
     if found:
-        raise _refusal(source, found, field, where)
+        raise code_tree_refusal(source, found, field, where, kind=kind)
 
 
 def copy_code_tree(source: Path, target: Path, *, field: str, where: SourceLocation | None = None,
@@ -55,7 +59,7 @@ def copy_code_tree(source: Path, target: Path, *, field: str, where: SourceLocat
         copy_tree(source, target, ignore=ignore, dirs_exist_ok=dirs_exist_ok, refuse_special=True)
     except shutil.Error as exc:
         found = [(_relative(src, source), _reason(why)) for src, _dst, why in exc.args[0]]
-        raise _refusal(source, found, field, where) from exc
+        raise code_tree_refusal(source, found, field, where) from exc
 
 
 def code_tree_problems(source: Path, *, ignore: Ignore | None = None,
@@ -106,6 +110,11 @@ def _problem(path: str, limit: int, grows: int) -> str | None:
         return None if os.access(path, os.R_OK | os.X_OK) else "a folder that is not readable"
     if stat.S_ISREG(mode):
         return None if os.access(path, os.R_OK) else "not readable"
+    return special_kind(mode)
+
+
+def special_kind(mode: int) -> str:
+    """What an entry that is no folder, regular file or link is: "a FIFO", "a socket", "a device"."""
     if stat.S_ISFIFO(mode):
         return "a FIFO"
     if stat.S_ISSOCK(mode):
@@ -146,8 +155,9 @@ def _shown(name: str) -> str:
     return f"{name[:half]}...{name[-half:]}"
 
 
-def _refusal(source: Path, found: list[tuple[str, str]], field: str,
-             where: SourceLocation | None) -> SpecError:
+def code_tree_refusal(source: Path, found: list[tuple[str, str]], field: str,
+                      where: SourceLocation | None = None, *, kind: str = SNAPSHOT) -> SpecError:
+    """The one error for ``found`` (``(path relative to source, why)``) in ``source``."""
     named = ", ".join(f"'{_shown(name)}' ({why})" for name, why in found[:SHOWN])
     more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
     if not source.is_dir():
@@ -156,8 +166,9 @@ def _refusal(source: Path, found: list[tuple[str, str]], field: str,
         return SpecError(f"'{source}' {what}", field=field, where=where,
                          hint=f"point {field} at a folder or a regular file")
     count = "an entry" if len(found) == 1 else f"{len(found)} entries"
-    return SpecError(f"the folder '{source}' holds {count} a code snapshot cannot take: {named}{more}",
-                     field=field, where=where, hint=_HINT.format(limit=_path_max(source)))
+    hint = _HINT.format(kind=kind, links=_LINKS.get(kind, "followed"), limit=_path_max(source))
+    return SpecError(f"the folder '{source}' holds {count} {kind} cannot take: {named}{more}",
+                     field=field, where=where, hint=hint)
 
 
 def _path_max(path: Path) -> int:

@@ -307,7 +307,9 @@ class FsspecDatastore(DatastoreBase):
         try:
             if host_cache.host_cache_root(self.url, self.storage_options) is not None:
                 return host_cache.open_host_cache(self.url, self.storage_options)  # reads no link
-            fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+            # an archive on this machine (zip://::file:///<archive>): opened following no link on its path
+            opened = host_cache.open_host_archive(self.name, self.url, self.storage_options)
+            fs, root = opened or fsspec.core.url_to_fs(self.url, **self.storage_options)
         except ImportError as exc:
             raise StorageError(f"datastore '{self.name}': no fsspec backend for '{self.protocol}://'",
                                hint=f"install the package for {self.protocol} (e.g. s3fs, gcsfs)") from exc

@@ -15,6 +15,7 @@ on its path is followed, and an archive is read from the file opened then, never
 
     fs, root = open_host_cache("simplecache::file:///data/root", {})
     fs, path = open_host_chain("zip://a.txt::file:///data/d.zip")  # None for a URL over no host file
+    fs, root = open_host_archive("arch", "zip://::file:///data/d.zip", {})  # a datastore's: one error
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, BinaryIO
 import fsspec
 from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
 
+from runner.errors import SpecError, StorageError
 from runner.uris import CACHES, HOST_PROTOCOLS
 from runner.workspace.outbound_links import inside
 
@@ -73,12 +75,14 @@ def open_host_cache(url: str, options: Mapping[str, Any]) -> tuple[fsspec.Abstra
     return fs, str(chain[0][0])
 
 
-def open_host_chain(url: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
+def open_host_chain(url: str, options: Mapping[str, Any] | None = None
+                    ) -> tuple[fsspec.AbstractFileSystem, str] | None:
     """For a chain whose last link is this machine's file (``zip://<member>::file:///<archive>``, ``tar://``,
-    caches over or under the archive): its filesystem and path, that file read through ``NoLinksOnPath``
-    (no link anywhere on its path is followed: ``LinkNotRead``; an archive is opened here, once, and read
-    from that open file). None for any other URL (fsspec's own, ``url_to_fs``)."""
-    chain = fsspec.core._un_chain(url, {})  # [(path, protocol, options)], outermost first
+    caches over or under the archive; an archive datastore's ``zip://::file:///<archive>`` with its storage
+    ``options``): its filesystem and path, that file read through ``NoLinksOnPath`` (no link anywhere on
+    its path is followed: ``LinkNotRead``; an archive is opened here, once, and read from that open file).
+    None for any other URL (fsspec's own, ``url_to_fs``)."""
+    chain = fsspec.core._un_chain(url, dict(options or {}))  # [(path, protocol, options)], outermost first
     if len(chain) < 2 or chain[-1][1] not in HOST_PROTOCOLS:
         return None
     fs: fsspec.AbstractFileSystem = NoLinksOnPath(**chain[-1][2])
@@ -90,6 +94,26 @@ def open_host_chain(url: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
         else:  # an archive: its file opened now (no link followed), never again by its name
             fs = cls(fo=fs.open(inner, "rb"), skip_instance_cache=True, **kw)
     return fs, str(chain[0][0])
+
+
+def open_host_archive(name: str, url: str, options: Mapping[str, Any]
+                      ) -> tuple[fsspec.AbstractFileSystem, str] | None:
+    """``open_host_chain`` for datastore ``name`` (an archive on this machine: ``zip://::file:///<archive>``),
+    a link on the archive's path or the archive missing as one error on its ``url``; None for any other
+    datastore URL."""
+    try:
+        return open_host_chain(url, options)
+    except LinkNotRead as exc:
+        raise SpecError(f"datastore '{name}' reads this machine's file through a link: {exc}", field="url",
+                        hint=f"name the file by its real path (`realpath {exc.place}`) in the datastore's "
+                             "url (runner datastore create), or replace the link with the file or folder "
+                             "it names") from None
+    except OSError as exc:  # the archive itself: missing, a folder, not readable
+        what = "does not exist" if isinstance(exc, FileNotFoundError) else \
+            f"cannot be opened ({exc.strerror or exc})"
+        raise StorageError(f"datastore '{name}': the file '{exc.filename or url}' its url reads {what}",
+                           field="url", hint="check the path in the url's last link (file:///<absolute path "
+                                             "of the file on this machine>)") from None
 
 
 class LinkNotRead(OSError):
@@ -143,7 +167,7 @@ class NoLinksFileSystem(LocalFileSystem):
     def _link(self, place: str) -> LinkNotRead:
         return LinkNotRead(f"{place} is a link: below {self.root} (a datastore caching this machine's "
                            "files) no link is followed, as it may lead anywhere, to the workspace's secrets "
-                           "too; replace it with the file or folder it names", place)
+                           "too", place)  # the fix is the hint (``storage_errors.LINK_HINT``): once
 
     def _stat(self, path: str) -> os.stat_result:
         fd = self._fd(path, NAMED)

@@ -2,7 +2,8 @@
 local path is held to (``protect.refuse_host_read``: the workspace's secrets and database, links out of a
 local datastore), as whichever user its server runs as; over http it reads whatever a server here serves,
 the runner's own web UI included. So a link over sftp, ssh, ftp, smb, http(s) or webhdfs to a loopback
-address (127.0.0.0/8, ::1, 0.0.0.0, ::), ``localhost`` or this machine's name, and an hdfs link with no
+address (127.0.0.0/8, ::1, 0.0.0.0, ::), one of this machine's own interface addresses (``own_addresses``:
+read from the kernel's tables, no traffic), ``localhost`` or this machine's name, and an hdfs link with no
 host (or ``default``: the Hadoop configuration's default file system, which may be ``file:///``), is
 refused before fsspec opens anything, with one error saying what to give instead: the files as a local
 path or through a local datastore, where they are checked. A remote host is read as before. (The storage
@@ -13,6 +14,7 @@ emulator's path-style URL, ``http://127.0.0.1:10000/<account>/...``, is a storag
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -51,7 +53,34 @@ def is_this_machine(host: str) -> bool:
             return False
     mapped = getattr(address, "ipv4_mapped", None)
     address = mapped or address
-    return address.is_loopback or address.is_unspecified
+    return address.is_loopback or address.is_unspecified or address in own_addresses()
+
+
+@functools.cache  # once per process: the tables are read, never the network
+def own_addresses() -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """This machine's own interface addresses: IPv4 from ``/proc/net/fib_trie`` (its ``/32 host LOCAL``
+    entries), IPv6 from ``/proc/net/if_inet6``; none where they cannot be read (not Linux)."""
+    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    try:
+        with open("/proc/net/fib_trie", encoding="ascii", errors="replace") as table:
+            last = ""
+            for line in table:
+                text = line.strip()
+                if text.startswith("|--"):
+                    last = text[3:].strip()
+                elif text == "/32 host LOCAL" and last:
+                    found.add(ipaddress.IPv4Address(last))
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii", errors="replace") as table:
+            for line in table:
+                fields = line.split()
+                if fields and len(fields[0]) == 32:
+                    found.add(ipaddress.IPv6Address(bytes.fromhex(fields[0])))
+    except (OSError, ValueError):
+        pass
+    return frozenset(found)
 
 
 def refuse_this_machine(url: str, options: Mapping[str, Any], *, field: str | None,

@@ -57,8 +57,14 @@ def storage_error(exc: BaseException, uri: str) -> StorageError:
                             hint="check the datastore's credentials (`runner datastore show --name "
                                  "<datastore>`); a URL that no datastore's account and container match is "
                                  "read anonymously, so its container must allow public read access")
+    if "LinkNotRead" in {cls.__name__ for cls in type(exc).__mro__}:  # host_cache's (not imported: fsspec)
+        return StorageError(f"cannot read '{uri}': {exc}", hint=LINK_HINT)  # whole: it names the link
     return StorageError(f"cannot read '{uri}': {type(exc).__name__}: {detail}",
                         hint="check the datastore's credentials and endpoint")
+
+
+LINK_HINT = ("replace the link with the file or folder it names, or name that file or folder by its real "
+             "path (a datastore caching this machine's files follows no link below its folder)")
 
 
 def unreachable(fs: Any) -> str | None:
