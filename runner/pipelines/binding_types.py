@@ -18,6 +18,7 @@ from typing import Any
 
 from runner.errors import SpecError
 from runner.modes import AssetType
+from runner.pipelines.steps import output_type
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, normalize_input_value
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput
@@ -47,15 +48,6 @@ def _declared_type(entry: StepSpec, name: str, component: CommandComponentSpec |
     return str(kind) if kind is not None else None
 
 
-def _output_type(spec: PipelineJobSpec, step: str, output: str,
-                 components: dict[str, CommandComponentSpec | None]) -> str:
-    component = components.get(step)
-    if component is not None and output in component.outputs:
-        return component.outputs[output].type.value
-    value = spec.jobs[step].outputs.get(output)
-    return str(value.get("type", "uri_folder")) if isinstance(value, dict) else "uri_folder"
-
-
 def _literal_fits(value: Any, given: str, declared: str) -> bool:
     if given == declared or declared == "string" or (given, declared) == ("integer", "number"):
         return True
@@ -69,7 +61,7 @@ def _given(spec: PipelineJobSpec, binding: Binding, components: dict[str, Comman
            ) -> tuple[str, Any] | None:
     """(the type the binding gives, its literal value) or None when it gives nothing to check."""
     if binding.kind == "step_output":
-        return _output_type(spec, binding.step, binding.name, components), None
+        return output_type(spec, binding.step, binding.name, components.get(binding.step)), None
     source = spec.inputs.get(binding.name) if binding.kind == "input" else None
     if isinstance(source, AssetInput):
         return source.type.value, None

@@ -376,7 +376,7 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
         check_unset_optionals(spec, step, declared[step])
     order = _order(spec, checker.edges)
     job_names = {step: step_job_name(pipeline_name, step) for step in order}
-    builder = StepBuilder(spec, pipeline_name)
+    builder = StepBuilder(spec, pipeline_name, declared)
     steps: dict[str, StepNode] = {}
     warnings = spec.settings_warnings()
     reached: dict[str, list[str]] = {}  # a step job's warning -> the steps it is given for (once each)

@@ -8,8 +8,11 @@ something that exists.
 | ``3``, ``"text"``                         | a literal of the declared type                         |
 | ``${{parent.inputs.x}}`` (x a literal)    | x's value, as a literal of the declared type           |
 | ``${{parent.inputs.x}}`` (x a path)       | x's path, with the step's (or declared, or x's) mode   |
-| ``${{parent.jobs.s.outputs.o}}``          | ``azureml://jobs/<s's job>/outputs/o``                 |
+| ``${{parent.jobs.s.outputs.o}}``          | ``azureml://jobs/<s's job>/outputs/o``, of o's type*   |
 | ``{type, path, mode}`` (path may bind)    | that asset input                                       |
+
+*an input with no type of its own (none written on the step, none declared by its component) takes the
+type of the output it is bound to, as in Azure ML (``output_type``); a declared type is kept.
 
 An output bound to ``${{parent.outputs.y}}`` takes y's settings (mode, path, type, name/version); an
 output with no path goes to the default datastore (``settings.default_datastore``).
@@ -65,9 +68,11 @@ def _component_fields(component: CommandComponentSpec) -> dict[str, Any]:
 class StepBuilder:
     """Builds the command-job data of the steps of one pipeline."""
 
-    def __init__(self, spec: PipelineJobSpec, pipeline_name: str) -> None:
+    def __init__(self, spec: PipelineJobSpec, pipeline_name: str,
+                 components: Mapping[str, CommandComponentSpec | None] | None = None) -> None:
         self.spec = spec
         self.pipeline_name = pipeline_name
+        self.components = components or {}  # each step's component (an upstream output's declaration)
         self.literals: dict[str, str] = {}
         for name, value in spec.inputs.items():
             text = value.rendered() if isinstance(value, LiteralInput) else None
@@ -112,11 +117,13 @@ class StepBuilder:
             if name not in entry.inputs:
                 inputs[name] = decl if decl is not None else {}
                 continue
-            inputs[name] = self._input(step, name, decl, entry.inputs[name], job_names)
+            typed = component is not None and name in component.inputs and \
+                "type" in component.inputs[name].model_fields_set
+            inputs[name] = self._input(step, name, decl, entry.inputs[name], job_names, typed)
         return inputs
 
     def _input(self, step: str, name: str, decl: dict[str, Any] | None, value: Any,
-               job_names: Mapping[str, str]) -> Any:
+               job_names: Mapping[str, str], typed: bool = False) -> Any:
         binding = whole_binding(value)
         if isinstance(value, dict):
             binding = whole_binding(value.get("path")) or whole_binding(value.get("value"))
@@ -124,7 +131,7 @@ class StepBuilder:
         else:
             given = {}
         if binding is not None:
-            return self._bound(step, name, decl, binding, given, job_names)
+            return self._bound(step, name, decl, binding, given, job_names, typed)
         if isinstance(value, dict):
             value = {k: substitute_literals(v, self.literals) if has_binding(v) else v
                      for k, v in value.items()}
@@ -134,11 +141,15 @@ class StepBuilder:
         return _literal_or_path(decl, value)
 
     def _bound(self, step: str, name: str, decl: dict[str, Any] | None, binding: Binding,
-               given: dict[str, Any], job_names: Mapping[str, str]) -> Any:
+               given: dict[str, Any], job_names: Mapping[str, str], typed: bool = False) -> Any:
         declared_type = (decl or {}).get("type")
         if binding.kind == "step_output":
             path = f"azureml://jobs/{job_names[binding.step]}/outputs/{binding.name}"
-            return {**_asset_decl(decl), **given, "path": path}
+            bound = {**_asset_decl(decl), **given, "path": path}
+            if not typed and "type" not in bound:  # as in Azure ML: the type of the output it reads
+                bound["type"] = output_type(self.spec, binding.step, binding.name,
+                                            self.components.get(binding.step))
+            return bound
         if binding.kind == "output":
             raise SpecError(f"step '{step}' input '{name}' is bound to the pipeline's output "
                             f"'{binding.name}'", field=f"jobs.{step}.inputs.{name}",
@@ -168,17 +179,7 @@ class StepBuilder:
         declared = component.to_yaml_dict().get("outputs", {}) if component is not None else {}
         outputs: dict[str, Any] = {}
         for name in [*declared, *(n for n in entry.outputs if n not in declared)]:
-            decl = dict(declared.get(name) or {})
-            value = entry.outputs.get(name)
-            binding = whole_binding(value)
-            if binding is not None:
-                fields = self.spec.outputs[binding.name].model_dump(mode="json", exclude_unset=True,
-                                                                    exclude_none=True)
-                output = {**decl, **fields}
-            elif isinstance(value, dict):
-                output = {**decl, **value}
-            else:
-                output = decl
+            output = output_fields(self.spec, declared.get(name), entry.outputs.get(name))
             datastore = self.spec.settings.datastore
             if "path" not in output and datastore and datastore != DEFAULT_DATASTORE:
                 # a uri_file's default is the file named after it in that folder, as in Azure ML
@@ -191,6 +192,23 @@ class StepBuilder:
 
 
 _DEFAULT_DATASTORE_EXPR = re.compile(r"\$\{\{\s*default_datastore\s*\}\}")
+
+
+def output_fields(spec: PipelineJobSpec, decl: Mapping[str, Any] | None, value: Any) -> dict[str, Any]:
+    """A step's output as the step writes it (before its default path): its component's declaration
+    ``decl`` overlaid by the step's ``value``, a mapping or ``${{parent.outputs.y}}`` (y's settings)."""
+    binding = whole_binding(value)
+    if binding is not None:
+        fields = spec.outputs[binding.name].model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        return {**(decl or {}), **fields}
+    return {**(decl or {}), **value} if isinstance(value, dict) else dict(decl or {})
+
+
+def output_type(spec: PipelineJobSpec, step: str, output: str, component: CommandComponentSpec | None) -> str:
+    """The type step ``step`` writes its ``output`` as (uri_folder unless declared otherwise)."""
+    decl = component.outputs[output].model_dump(mode="json", exclude_defaults=True, exclude_none=True) \
+        if component is not None and output in component.outputs else None
+    return str(output_fields(spec, decl, spec.jobs[step].outputs.get(output)).get("type") or "uri_folder")
 
 
 def _without_value(decl: dict[str, Any] | None) -> dict[str, Any]:

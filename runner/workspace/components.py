@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
+from runner.modes import AssetType
 from runner.spec.component import CommandComponentSpec, component_from_data
 from runner.spec.environment import load_environment_file
 from runner.spec.job import InlineEnvironment
@@ -235,6 +236,11 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
     ``file:<env.yml>``, is registered as what it says); the spec's data pointing there."""
     data = spec.to_yaml_dict()
     data.pop("$schema", None)
+    for name, declared in spec.inputs.items():  # a type written out is kept, uri_folder (the default) too:
+        kept = (data.get("inputs") or {}).get(name)  # an untyped input takes its binding's (pipeline steps)
+        written = getattr(declared, "type", None) if "type" in declared.model_fields_set else None
+        if isinstance(kept, dict) and "type" not in kept and isinstance(written, AssetType):
+            kept["type"] = written.value
     for value in (data.get("inputs") or {}).values():  # a default path: from the component YAML's folder
         if isinstance(value, dict) and isinstance(value.get("path"), str) and "://" not in value["path"] \
                 and not value["path"].startswith("azureml:"):
