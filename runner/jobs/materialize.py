@@ -7,15 +7,10 @@ upload does not keep the others from being finalized) and can keep staged data w
 (``SkipFinalize``, for a failed job run with ``--no-upload-on-failure``: ``held_back`` then names where
 each output's data stayed).
 
-The job's ``artifacts`` on a local default datastore are written in place (nothing to stage or move)
-by a command on the host, which runs as runner's user. A container's user may be anyone, so the folder
-it writes must be writable by every user (``make_writable``): the artifacts are then staged like any
-``upload`` output, in the job's owner-only folder, and moved into place when the job ends, never opened
-to others in the datastore (a workspace its user made beforehand keeps its own mode: it may be 0755).
-They are logs, not a named output: when the others are not uploaded (an unexpected error; a full disk,
-then only by a rename, which costs no space) they are moved into place all the same, as a dead runner's
-recovery does (``move_artifacts_in``). A run that may hold them back (``OutputSet(stage_artifacts=True)``,
-for ``--no-upload-on-failure``) stages them too, and moves them into place only when the job completes.
+The job's ``artifacts`` on a local default datastore are written in place by a command on the host, and
+staged, then moved into place, by a container's (``runner.jobs.local_artifacts``): moved in even when the
+other outputs are not uploaded, unless the run may hold them back (``OutputSet(stage_artifacts=True)``,
+for ``--no-upload-on-failure``), which moves them in only when the job completes.
 
 Direct inputs are materialized last: their credentials are made when read (``DirectCredentials``), so a
 SAS counts from the end of the other inputs' downloads.
@@ -23,11 +18,9 @@ SAS counts from the end of the other inputs' downloads.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,9 +30,9 @@ from typing import Any, cast
 from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinalize, Source, Target
 from mounts.cache import ContentCache
 from mounts.pin import PinSet
-from mounts.transfer.nofollow import drop_set_id_in, make_target_folder
 from runner.backends.base import BindMount
 from runner.errors import RunnerError
+from runner.jobs.local_artifacts import holds_files, move_artifacts_in, written_in_place
 from runner.modes import Direction, Mode, PathKind
 from runner.plan.direct_env import merge_direct_env
 from runner.plan.types import Binding
@@ -197,69 +190,12 @@ def _datastore_root(resolved: ResolvedPath, done: Materialized) -> Path | None:
     return resolved.local_root if own else None
 
 
-@contextlib.contextmanager
-def _written_in_place(target: Target) -> Iterator[Materialized]:
-    """The artifacts of a job on a local default datastore: written straight to their final folder
-    (MLflow and the collected ./outputs, ./logs): nothing to stage, move or upload. The folder is made
-    following no link below the datastore's root (a job may have made links there); once the job ended
-    no file there keeps a set-user-ID or set-group-ID bit (the job could write them there itself)."""
-    folder = make_target_folder(target)
-    try:
-        yield Materialized(host_path=folder, read_only=False)
-    finally:
-        drop_set_id_in(target)
-
-
 @dataclass(frozen=True)
 class _Entered:
     binding: Binding
     manager: AbstractContextManager[Materialized]
     staged: Path | None  # where the output's data waits until it is finalized (None: written in place)
     target: Target | None = None
-
-
-def _holds_files(folder: Path) -> bool:
-    """Whether ``folder`` has any file under it (stops at the first; empty folders hold nothing)."""
-    pending = [folder]
-    while pending:
-        try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(Path(entry.path))
-                    else:
-                        return True
-        except OSError:
-            continue
-    return False
-
-
-def move_artifacts_in(staged: Path, target: Target, *, free_only: bool = False, quiet: bool = True
-                      ) -> str | None:
-    """Move a container's artifacts from ``staged`` to their local ``target`` with the ``upload`` mode's
-    mover (no link followed below the datastore's root). None once nothing is left staged, else why they
-    stay. ``free_only`` (the disk is full): only by renames, free of cost, so not to another filesystem."""
-    from mounts.upload import UploadStrategy  # start-up cost: loaded only when there is something to move
-
-    if target.local_path is None:
-        return f"{target.url} is not on this machine"
-    try:
-        with translated(f"moving the artifacts to {target.url}"):
-            if free_only and not _same_filesystem(staged, Path(os.path.normpath(target.local_path))):
-                return f"{target.url} is on another filesystem, where moving them would copy them"
-            if _holds_files(staged):
-                UploadStrategy(quiet=quiet).finalize(target, staged)
-    except RunnerError as err:
-        return err.message
-    return None
-
-
-def _same_filesystem(staged: Path, destination: Path) -> bool:
-    """Whether ``staged`` and the deepest existing path on the way to ``destination`` share a filesystem."""
-    for path in (destination, *destination.parents):
-        if os.path.lexists(path):
-            return os.lstat(path).st_dev == os.lstat(staged).st_dev
-    return False
 
 
 def _target_holds_data(target: Target) -> bool:
@@ -325,7 +261,7 @@ class OutputSet:
                      ) -> _Entered:
         if binding.name == ARTIFACTS and target.local_path is not None and not (
                 self.stage_artifacts or in_container):
-            return _Entered(binding, _written_in_place(target), None)
+            return _Entered(binding, written_in_place(target), None)
         workdir = workdir_for(binding, job_dir)
         return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
                         _staging_of(binding.mode, target, workdir), target)
@@ -366,7 +302,7 @@ class OutputSet:
 
     def kept_staged(self) -> dict[str, Path]:
         """After ``close``: the outputs held back whose staging holds files (an empty one holds nothing)."""
-        return {name: path for name, path in self.held_back.items() if _holds_files(path)}
+        return {name: path for name, path in self.held_back.items() if holds_files(path)}
 
     def _note_data(self, entered: _Entered) -> None:
         """Before an output is finalized (its staging uploaded, moved or kept): does it hold data?"""
@@ -374,7 +310,7 @@ class OutputSet:
         if name == ARTIFACTS:  # the job's logs and ./outputs: not one of its named outputs
             return
         if entered.staged is not None:
-            if _holds_files(entered.staged):
+            if holds_files(entered.staged):
                 self._staged_data.add(name)
         elif entered.target is not None:
             self._in_place[name] = entered.target

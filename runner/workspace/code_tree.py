@@ -113,15 +113,16 @@ def _problem(path: str, limit: int, grows: int) -> str | None:
     return special_kind(mode)
 
 
-def special_kind(mode: int) -> str:
-    """What an entry that is no folder, regular file or link is: "a FIFO", "a socket", "a device"."""
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
+def special_kind(mode: object) -> str:
+    """What an entry that is no folder, regular file or link is, from its ``st_mode``, in runner's one
+    wording ("a FIFO", "a socket", "a character device", "a block device"; "a special file" when the mode,
+    or a store's info without one, says nothing more). ``mounts.transfer.tree`` keeps its own."""
+    if isinstance(mode, int):
+        for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+            if test(mode):
+                return name
+    return "a special file"
 
 
 def _why(exc: OSError) -> str:

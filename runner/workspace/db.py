@@ -17,6 +17,8 @@ Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_
 environments, computes, components, step_reuse, content_digests, and the registered_assets view (schema
 version 7, ``runner.workspace.schema``; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
+A job's row holds its ``JobRecord`` as JSON (``runner.workspace.job_records``; its names are offered
+here too).
 
 A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``
 is a small preallocated file released to make room for the writes that end a job (its final status,
@@ -41,94 +43,38 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from runner.errors import JobError, ResolveError, StorageError
 from runner.workspace import lineage
 from runner.workspace.datastore_secrets import mask_old_rows
+from runner.workspace.job_records import (
+    DEFAULT_DATASTORE,
+    JobRecord,
+    JobStatus,
+    default_artifacts_uri,
+    default_output_uri,
+    utc_text,
+    utcnow,
+)
 from runner.workspace.jobdir import JobDir
 from runner.workspace.location import chosen_workspace_dir
 from runner.workspace.paging import Page, window
 from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
 from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
 
+__all__ = [  # a job's record is runner.workspace.job_records's, offered here too
+    "BUSY_TIMEOUT_MS", "DEFAULT_DATASTORE", "JobRecord", "JobStatus", "Workspace", "default_artifacts_uri",
+    "default_output_uri", "utc_text", "utcnow",
+]
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATASTORE = "workspaceblobstore"
 BUSY_TIMEOUT_MS = 60_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def utc_text(moment: datetime) -> str:
-    """A time stored as text in a record (``extra.status_times``, ...): ISO 8601 in UTC ending in ``Z``,
-    as pydantic writes ``created_at`` (a naive time is UTC; older runners' ``+00:00`` text still reads)."""
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat().removesuffix("+00:00") + "Z"
-
-
-class JobStatus(StrEnum):
-    QUEUED = "Queued"
-    PREPARING = "Preparing"
-    RUNNING = "Running"
-    FINALIZING = "Finalizing"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
-
-
-class JobRecord(BaseModel):
-    """What the workspace remembers about one job (the executor writes it; show/list read it)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    name: str
-    display_name: str | None = None
-    experiment_name: str | None = None
-    status: JobStatus = JobStatus.QUEUED
-    created_at: datetime = Field(default_factory=utcnow)
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    exit_code: int | None = None
-    error: str | None = None
-    spec: dict[str, Any] = Field(default_factory=dict)
-    inputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri
-    outputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri; always "artifacts"
-    image: str | None = None
-    image_id: str | None = None
-    backend: str | None = None
-    runner_pid: int | None = None
-    container_id: str | None = None
-    job_dir: str | None = None
-    outputs_partial: bool = False
-    registered_models: list[str] = Field(default_factory=list)
-    registered_data: list[str] = Field(default_factory=list)  # data assets made from its outputs
-    extra: dict[str, Any] = Field(default_factory=dict)
-
-    def model_post_init(self, __context: Any) -> None:
-        if "artifacts" not in self.outputs:
-            self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
-
-
-def default_output_uri(job_name: str, output_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
-    """Azure's default location of a named job output (on ``datastore``: a Ray compute's own)."""
-    return f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{output_name}/"
-
-
-def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
-    """A job's default artifact location (``./outputs``, ``./logs``, MLflow artifacts)."""
-    return f"azureml://datastores/{datastore}/paths/ExperimentRun/dcid.{job_name}/"
 
 
 class Workspace:

@@ -55,6 +55,7 @@ from runner.uris import (
 )
 from runner.workspace.assets import AssetStore
 from runner.workspace.chained_urls import join_chained
+from runner.workspace.code_tree import special_kind
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
@@ -350,16 +351,6 @@ def _on_this_machine(fs: AbstractFileSystem) -> bool:
     """A filesystem whose reads never leave this process's machine (the host's, or one in memory)."""
     protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
     return bool({"file", "local", "memory"} & set(protocols))
-
-
-def special_kind(mode: object) -> str:
-    """What a path that is neither a file nor a folder is (from its ``st_mode``)."""
-    if isinstance(mode, int):
-        for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
-            if test(mode):
-                return name
-    return "a special file"
 
 
 def _yaml_kind(field: str | None, asset_type: str | None) -> str:

@@ -33,8 +33,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 # the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI,
 # deep folder trees)
-MOUNTS_USERS = ("runner.workspace.transfers", "runner.jobs.materialize", "runner.jobs.recovery",
-                "runner.cli.cache", "runner.workspace.trees")
+MOUNTS_USERS = ("runner.workspace.transfers", "runner.jobs.materialize", "runner.jobs.local_artifacts",
+                "runner.jobs.recovery", "runner.cli.cache", "runner.workspace.trees")
 
 
 @dataclass(frozen=True)

@@ -284,7 +284,7 @@ def test_local_paths_resolve_without_fsspec_to_the_same_kinds_and_cache_keys(
     with pytest.raises(ResolveError, match="does not exist"):
         resolver.resolve(str(tmp_path / "dangling"))
     os.mkfifo(tmp_path / "fifo")
-    with pytest.raises(ResolveError, match="named pipe"):
+    with pytest.raises(ResolveError, match="is a FIFO, not a file or folder"):
         resolver.resolve(str(tmp_path / "fifo"))
     assert isinstance(rp.fs, fsspec.implementations.local.LocalFileSystem)
     assert rp.fs.cat_file(rp.path) == b"12345"

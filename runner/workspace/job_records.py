@@ -1,0 +1,82 @@
+"""What the workspace remembers about one job (``JobRecord``, its ``JobStatus``), the times it holds
+(``utcnow``, ``utc_text``) and Azure's default locations of its outputs. No database here: the records are
+stored by ``runner.workspace.db.Workspace`` (which offers every name below too), and a module that only
+reads or builds a record need not load SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_text(moment: datetime) -> str:
+    """A time stored as text in a record (``extra.status_times``, ...): ISO 8601 in UTC ending in ``Z``,
+    as pydantic writes ``created_at`` (a naive time is UTC; older runners' ``+00:00`` text still reads)."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat().removesuffix("+00:00") + "Z"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobRecord(BaseModel):
+    """What the workspace remembers about one job (the executor writes it; show/list read it)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str
+    display_name: str | None = None
+    experiment_name: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    spec: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri
+    outputs: dict[str, str] = Field(default_factory=dict)  # name -> resolved uri; always "artifacts"
+    image: str | None = None
+    image_id: str | None = None
+    backend: str | None = None
+    runner_pid: int | None = None
+    container_id: str | None = None
+    job_dir: str | None = None
+    outputs_partial: bool = False
+    registered_models: list[str] = Field(default_factory=list)
+    registered_data: list[str] = Field(default_factory=list)  # data assets made from its outputs
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def model_post_init(self, __context: Any) -> None:
+        if "artifacts" not in self.outputs:
+            self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
+
+
+def default_output_uri(job_name: str, output_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
+    """Azure's default location of a named job output (on ``datastore``: a Ray compute's own)."""
+    return f"azureml://datastores/{datastore}/paths/azureml/{job_name}/{output_name}/"
+
+
+def default_artifacts_uri(job_name: str, datastore: str = DEFAULT_DATASTORE) -> str:
+    """A job's default artifact location (``./outputs``, ``./logs``, MLflow artifacts)."""
+    return f"azureml://datastores/{datastore}/paths/ExperimentRun/dcid.{job_name}/"
