@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,14 +46,42 @@ DOCKER_HINT = ("start the Docker engine (`sudo systemctl start docker`, or Docke
 
 
 def context_hash(context: Path, dockerfile: str | None) -> str:
-    """A stable hash of a build context (paths, modes and content, streamed) and its Dockerfile name."""
+    """A stable hash of a build context (paths, modes and content, streamed) and its Dockerfile name, as
+    ``docker build`` sends it: a link as the link (never followed: it may lead out of the context), a
+    FIFO, socket or device by its mode alone (never opened; ``job validate`` refuses one)."""
     digest = hashlib.sha256((dockerfile or "Dockerfile").encode())
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(context)).encode() + b"\0" + oct(path.stat().st_mode).encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
+    for path in _context_entries(context):
+        try:
+            mode = path.lstat().st_mode
+            digest.update(str(path.relative_to(context)).encode() + b"\0" + oct(mode).encode())
+            if stat.S_ISLNK(mode):
+                digest.update(b"->" + os.fsencode(os.readlink(path)))
+            elif stat.S_ISREG(mode):
+                _hash_file(path, digest)
+        except OSError as exc:  # changed since the job was checked (swapped, made unreadable)
+            raise BackendError(f"the build context {context} cannot be read: '{path}': "
+                               f"{exc.strerror or exc}", hint="restore the entry, or remove it from the "
+                                                              "build context") from exc
     return digest.hexdigest()[:16]
+
+
+def _context_entries(context: Path) -> list[Path]:
+    """Every file, link and special entry below ``context``, sorted; no link to a folder followed."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(context):  # followlinks=False: a linked folder is one entry
+        found += [Path(folder, name) for name in files]
+        found += [Path(folder, name) for name in dirs if os.path.islink(os.path.join(folder, name))]
+    return sorted(found)
+
+
+def _hash_file(path: Path, digest: Any) -> None:
+    """A regular file's content, opened with no link followed and never blocking (a FIFO swapped in)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file any more")
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
 
 
 class ShellCache:

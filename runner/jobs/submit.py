@@ -28,7 +28,7 @@ from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
-from runner.workspace.code_tree import check_code_tree, copy_code_tree
+from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.jobdir import JobDir
@@ -195,6 +195,9 @@ def _check_code(code_source: str, code_dir: str | None) -> None:
 
 
 def _check_build_context(context: Path, dockerfile: str | None) -> None:
+    """The context is a folder holding its Dockerfile, and ``docker build`` (or a Ray job's package) can
+    take every entry: no FIFO, socket, device, unreadable file or path too long (``check_code_tree``:
+    nothing opened), checked by ``job validate`` and before queuing, for any backend."""
     if not context.is_dir():
         raise SpecError(f"the build context {context} is not a folder",
                         hint="set environment.build.path to the folder that holds the Dockerfile "
@@ -202,6 +205,7 @@ def _check_build_context(context: Path, dockerfile: str | None) -> None:
     if not (context / (dockerfile or "Dockerfile")).resolve().is_relative_to(context.resolve()):
         raise SpecError(f"the Dockerfile '{dockerfile}' is outside the build context {context}",
                         hint="name a Dockerfile inside the build context (dockerfile_path)")
+    check_code_tree(context, field="environment", kind=BUILD_CONTEXT)  # the caller names the field, line
     if not (context / (dockerfile or "Dockerfile")).is_file():
         raise SpecError(f"the build context {context} has no {dockerfile or 'Dockerfile'}",
                         hint="add the Dockerfile, or set environment.build.dockerfile_path")

@@ -367,8 +367,9 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
     for step, entry in spec.jobs.items():
         for place, binding in step_bindings(entry, step, spec):
             value = getattr(entry, place[0])[place[1]]
-            whole = whole_binding(value) is not None or (
-                isinstance(value, dict) and whole_binding(value.get("path")) is not None)
+            whole = whole_binding(value) is not None or (  # the value, its path: or its value:
+                isinstance(value, dict) and place[-1] in ("path", "value")
+                and whole_binding(value.get(place[-1])) is not None)
             checker.check(step, place, binding, whole)
     declared = {step: found[0] for step, found in components.items()}
     for step in spec.jobs:

@@ -43,6 +43,7 @@ from runner.pipelines.record import (
 )
 from runner.pipelines.reuse import find_reusable, fingerprint, never_reused, remember
 from runner.pipelines.step_ops import StepOperations
+from runner.pipelines.step_places import locate
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -209,9 +210,10 @@ class Orchestrator:
         try:
             record = self.ops.create_or_update(spec, name=step.plan.job, backend=self.plan.backend,
                                                upload_on_failure=self.plan.upload_on_failure)
-        except RunnerError as err:
-            step.status, step.error = JobStatus.FAILED.value, err.render()
-            self._say(f"step {step.plan.name}: could not be submitted: {err.render()}")
+        except RunnerError as err:  # at the pipeline file's line of the field it names, as prechecks say
+            shown = locate(err, step.plan.places).render()
+            step.status, step.error = JobStatus.FAILED.value, shown
+            self._say(f"step {step.plan.name}: could not be submitted: {shown}")
             self._failed(step)
             return
         step.status = record.status.value

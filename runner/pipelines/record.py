@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.pipelines.graph import PipelineGraph
+from runner.pipelines.step_places import Places, step_places
 from runner.pipelines.step_rows import NOT_STARTED as NOT_STARTED
 from runner.pipelines.step_rows import PIPELINE_KEY as PIPELINE_KEY
 from runner.pipelines.step_rows import SKIPPED as SKIPPED
@@ -42,11 +43,14 @@ class StepPlan:
     component: str
     deterministic: bool
     warnings: tuple[str, ...] | None = None  # the step spec's, at the pipeline file's lines (None: unknown)
+    places: Places | None = None  # where each field was written (runner.pipelines.step_places)
 
     def to_dict(self) -> dict[str, Any]:
         found = {"job": self.job, "spec": self.spec, "base_dir": self.base_dir,
                  "depends_on": list(self.depends_on), "component": self.component,
                  "deterministic": self.deterministic}
+        if self.places is not None:
+            found["places"] = self.places
         return found if self.warnings is None else {**found, "warnings": list(self.warnings)}
 
 
@@ -65,7 +69,8 @@ class PipelinePlan:
     def from_graph(cls, graph: PipelineGraph, *, backend: str | None, upload_on_failure: bool
                    ) -> PipelinePlan:
         steps = {n.name: StepPlan(n.name, n.job_name, n.spec.to_yaml_dict(), str(n.spec.base_dir),
-                                  n.depends_on, n.component_label, n.deterministic, tuple(n.spec.warnings))
+                                  n.depends_on, n.component_label, n.deterministic, tuple(n.spec.warnings),
+                                  step_places(n.spec))
                  for n in graph.steps.values()}
         settings = graph.spec.settings
         return cls(steps, tuple((e.source, e.output, e.target, e.input) for e in graph.edges),
@@ -85,7 +90,8 @@ class PipelinePlan:
     def from_extra(cls, data: dict[str, Any]) -> PipelinePlan:
         steps = {n: StepPlan(n, s["job"], s["spec"], s["base_dir"], tuple(s["depends_on"]), s["component"],
                              bool(s["deterministic"]),
-                             tuple(s["warnings"]) if isinstance(s.get("warnings"), list) else None)
+                             tuple(s["warnings"]) if isinstance(s.get("warnings"), list) else None,
+                             s["places"] if isinstance(s.get("places"), dict) else None)
                  for n, s in data["steps"].items()}
         settings = data.get("settings", {})
         return cls(steps, tuple(tuple(e) for e in data["edges"]),  # type: ignore[misc]

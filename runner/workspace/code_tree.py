@@ -32,7 +32,8 @@ SHOWN = 5  # entries named in the error; the rest counted
 _LONGEST_SHOWN = 120  # characters of one entry's path in the error (a path too long is shortened)
 SNAPSHOT = "a code snapshot"
 PACKAGE = "a Ray job's package"  # runner.jobs.ray_package: a link's content is packaged, not the link
-_LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files"}
+BUILD_CONTEXT = "a Docker build context"  # runner.jobs.submit: docker build sends a link as a link
+_LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files", BUILD_CONTEXT: "sent as links"}
 _HINT = ("{kind} holds folders, regular files the runner can read and links ({links}), "
          "each path under {limit} bytes; remove these entries or move them out of the folder (runner "
          "reads no .amlignore or .gitignore)")
