@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
+from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
 from runner.url_secrets import without_query as without_query
 
@@ -290,6 +291,7 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         raise SpecError(f"'{value}' is not a valid blob URL", field=field,
                         hint="write wasbs://<container>@<account>.blob.core.windows.net/<path>")
     if _SCHEME.match(value):
+        refuse_ipv6_double_colon(value, field)  # [::1]: fsspec would split it as a chain
         refuse_protocols(value, fsspec_protocols(value), field)
         return FsspecUrl(value)
     return LocalPath(value)
@@ -298,6 +300,7 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
 def _chained(value: str, field: str | None) -> LocalPath | FsspecUrl:
     """A chained fsspec URL (``simplecache::s3://b/k``): fsspec's, or, for caches over this machine's
     files, the host path itself (so it is read, and guarded, as every host path is)."""
+    refuse_ipv6_double_colon(value, field)  # simplecache::sftp://[::1]/x: no '::' of a chain
     *wrappers, target = links = value.split("::")
     if not all(links):
         raise SpecError(f"'{value}' has an empty link ('::' with nothing before or after it)", field=field,

@@ -3,11 +3,17 @@ password in its user info (``scheme://user:password@host``) are replaced whereve
 
     without_query("https://a.blob.core.windows.net/c/x?sig=...")  # ...c/x?<query removed>
     without_password("sftp://me:pw@host/x")                        # sftp://me:***@host/x
+
+And a URL whose host fsspec cannot read: an IPv6 literal with '::' (``sftp://[::1]/x``), which fsspec
+splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+
+from runner.errors import SpecError
 
 # a URL (scheme://...) up to its query string; the query runs to a fragment or whitespace
 _QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
@@ -29,3 +35,33 @@ def without_password(text: str) -> str:
 def has_password(text: str) -> bool:
     """Whether a URL in ``text`` has a password in its user info (``scheme://user:password@host``)."""
     return _PASSWORD.search(text) is not None
+
+
+# a link's bracketed host (after its scheme and any user info) holding '::': fsspec splits a chain there
+_IPV6_DOUBLE_COLON = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#\[\]@]*@)?"
+                                r"\[(?P<address>[^\[\]/?#]*::[^\[\]/?#]*)\]?")
+
+
+def refuse_ipv6_double_colon(url: str, field: str | None) -> None:
+    """One ``SpecError`` for a URL whose host is an IPv6 literal with '::' (``sftp://[::1]/x``): fsspec
+    splits a URL into a chain at every '::', the one in the brackets too, so no link would name the host
+    (nor could the runner tell which machine it is); the hint gives the address in full, with no '::'."""
+    found = _IPV6_DOUBLE_COLON.search(url)
+    if found is None:
+        return
+    address, zone = (found["address"].split("%", 1) + [""])[:2]
+    try:
+        packed = int(ipaddress.IPv6Address(address))
+        full = "[" + ":".join(f"{(packed >> (16 * (7 - i))) & 0xFFFF:x}" for i in range(8)) + \
+               (f"%{zone}" if zone else "") + "]"
+    except ValueError:
+        full = "[<eight groups>], e.g. [0:0:0:0:0:0:0:1] for [::1]"
+    scheme = found["scheme"].lower()
+    hint = f"write the address in full, with no '::': {full}, or use a host name for it (one in /etc/hosts)"
+    if scheme not in ("http", "https"):  # infer_storage_options keeps the brackets in the host
+        hint = (f"use a host name for it (one in /etc/hosts), or an fsspec datastore with url {scheme}:///"
+                f"<path> and the address in its storage_options host; the full form {full} has no '::', "
+                f"but fsspec's {scheme} keeps the brackets in the host it connects to")
+    raise SpecError(f"'{without_password(without_query(url))}' has the IPv6 address [{found['address']}] as "
+                    "its host, but fsspec splits a URL into a chain at every '::' (the one in the address "
+                    "too), so it cannot read it as one link", field=field, hint=hint)

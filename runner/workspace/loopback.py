@@ -8,6 +8,8 @@ host (or ``default``: the Hadoop configuration's default file system, which may 
 refused before fsspec opens anything, with one error saying what to give instead: the files as a local
 path or through a local datastore, where they are checked. A remote host is read as before. (The storage
 emulator's path-style URL, ``http://127.0.0.1:10000/<account>/...``, is a storage URL, never fsspec's.)
+A host is read as ``urlsplit`` reads it and as fsspec does (``infer_storage_options``: up to the last
+':'), in any bracketed IPv6 form; one with '::' (``[::1]``) is one error first (fsspec splits it as a chain).
 
     refuse_this_machine("sftp://localhost/data/x.csv", {}, field="inputs.d.path")  # SpecError
 """
@@ -23,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.errors import SpecError
-from runner.uris import fsspec_protocols, without_password
+from runner.uris import fsspec_protocols, refuse_ipv6_double_colon, without_password
 from runner.workspace.protect import cannot
 
 # fsspec's protocols that reach a host named in their URL (or in the ``host`` storage option)
@@ -52,6 +54,8 @@ def is_this_machine(host: str) -> bool:
         except OSError:
             return False
     mapped = getattr(address, "ipv4_mapped", None)
+    if address.version == 6 and 1 < int(address) < 1 << 32:  # IPv4-compatible (::127.0.0.1): as the IPv4
+        mapped = ipaddress.IPv4Address(int(address))
     address = mapped or address
     return address.is_loopback or address.is_unspecified or address in own_addresses()
 
@@ -88,16 +92,21 @@ def refuse_this_machine(url: str, options: Mapping[str, Any], *, field: str | No
     """One ``SpecError`` when a link of ``url`` (a datastore's, with its storage ``options``: ``host`` at
     the top for its first link, or under the link's protocol) reads this machine over the network."""
     shown = without_password(url)
+    try:  # sftp://[::1]/x: fsspec splits it at the '::', so no link names the host
+        refuse_ipv6_double_colon(url, field)
+    except SpecError as err:
+        if datastore is None:
+            raise
+        raise SpecError(f"{cannot(field)}: datastore '{datastore}': {err.message}", field=field,
+                        hint=err.hint) from None
     for i, (link, protocol) in enumerate(zip(url.split("::"), fsspec_protocols(url), strict=False)):
         if protocol not in NETWORK:
             continue
-        try:
-            host = urlsplit(link).hostname or ""
-        except ValueError:
-            host = ""
         nested = options.get(protocol)
-        host = host or str((nested if isinstance(nested, Mapping) else {}).get("host") or
-                           (options.get("host") if i == 0 else None) or "")
+        given = str((nested if isinstance(nested, Mapping) else {}).get("host") or
+                    (options.get("host") if i == 0 else None) or "")
+        hosts = [*_hosts(link), given]  # each one fsspec may connect to
+        host = next((name for name in hosts if name and is_this_machine(name)), hosts[0])
         if protocol in DEFAULT_HOST and host.lower() in ("", "default"):
             why = ("names no host (or 'default'): it reads the Hadoop configuration's default file system, "
                    "which may be this machine's (fs.defaultFS file:///)")
@@ -113,3 +122,18 @@ def refuse_this_machine(url: str, options: Mapping[str, Any], *, field: str | No
             continue
         where = f"datastore '{datastore}' ({shown})" if datastore else f"'{shown}'"
         raise SpecError(f"{cannot(field)}: {where} {why}", field=field, hint=fix)
+
+
+def _hosts(link: str) -> list[str]:
+    """The host of a link as ``urlsplit`` reads it (what aiohttp and the checks read) and as fsspec's
+    ``infer_storage_options`` does (the network location up to its last ':', which sftp, ftp, smb and
+    webhdfs connect to): ``sftp://localhost:22[v1.x]/x`` is 'v1.x' to one and 'localhost' to the other.
+    None named: an empty list."""
+    try:
+        parsed = urlsplit(link).hostname or ""
+    except ValueError:  # an unclosed bracket: fsspec's reading still counts
+        parsed = ""
+    netloc = link.split("://", 1)[1].split("/", 1)[0] if "://" in link else ""
+    netloc = re.split(r"[?#]", netloc, maxsplit=1)[0]
+    fsspec_host = netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0]
+    return [host for host in dict.fromkeys((parsed, fsspec_host)) if host]

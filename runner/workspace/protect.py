@@ -283,6 +283,25 @@ def _private(workspace: Workspace, uri: str, path: str | Path) -> str | None:
     return None
 
 
+def private_place_at(workspace: Workspace, path: str | Path) -> Path | None:
+    """The private place (secrets, database, journals) that host path ``path`` is or lies in, by its real
+    path or, for a place itself, its identity (a bind mount of the secrets folder); None if none. For what
+    no message lists: a folder's entries there name the datastores that have credentials."""
+    where = os.path.realpath(path)
+    for private in private_places(workspace):
+        there = os.path.realpath(private)
+        if inside(where, there) or _same(where, there):
+            return private
+    return None
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def local_roots(workspace: Workspace, datastores: DatastoreStore | None = None) -> dict[str, LocalRoot]:
     """Every datastore whose folder is on this machine (a local one, an fsspec ``file://`` one)."""
     roots = {}

@@ -63,6 +63,7 @@ from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import open_fsspec_url, refuse_fsspec_read
 from runner.workspace.models import ModelStore
+from runner.workspace.protect import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
@@ -99,7 +100,7 @@ class Resolver:
                 raise
             raise err.located(field, None) from err
         if resolved.kind is PathKind.ANY and (check or resolved.local_path is not None):
-            hint = _not_found_hint(resolved, _yaml_kind(field, asset_type))
+            hint = _not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace)
             raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
                                "existing file or folder", hint=hint, field=field)
         return resolved
@@ -361,8 +362,8 @@ def _yaml_kind(field: str | None, asset_type: str | None) -> str:
     return "data" if asset_type in DATA_ASSET_TYPES else "model"
 
 
-def _not_found_hint(resolved: ResolvedPath, kind: str = "job") -> str:
-    """Name the nearest existing parent folder and what it holds."""
+def _not_found_hint(resolved: ResolvedPath, kind: str, workspace: Workspace) -> str:
+    """Name the nearest existing parent folder and what it holds (never the workspace's secrets)."""
     parent = resolved.path.rstrip("/")
     for _ in range(6):
         parent = posixpath.dirname(parent)
@@ -372,6 +373,9 @@ def _not_found_hint(resolved: ResolvedPath, kind: str = "job") -> str:
             names = sorted(posixpath.basename(p.rstrip("/")) for p in resolved.fs.ls(parent, detail=False))
         except Exception:  # noqa: BLE001 - only for the hint; keep walking up
             continue
+        if posixpath.isabs(parent) and (private := private_place_at(workspace, parent)) is not None:
+            return f"check the path; the nearest existing folder '{parent}' is the workspace's private " \
+                   f"{private.name}: its entries are not listed"
         shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "") if names else "nothing"
         return f"check the path{_relative_note(resolved, kind)}; the nearest existing folder '{parent}' " \
                f"contains: {shown}"
