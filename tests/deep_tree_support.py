@@ -70,3 +70,13 @@ def deep_scratch(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         assert remove_tree(folder), f"{folder} was not removed"
+
+
+def descriptor_limit(extra: int) -> int:
+    """An open-file limit that leaves this process ``extra`` descriptors beyond those it holds now (the
+    highest open one, after collecting garbage): what a "few descriptors" test allows, whatever earlier
+    tests in the same process left open (a test suite's process holds some: clients, pipes)."""
+    import gc
+
+    gc.collect()
+    return max(int(fd) for fd in os.listdir("/proc/self/fd")) + 1 + extra

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deep_tree_support import chain_of, deep_scratch, make_chain
+from deep_tree_support import chain_of, deep_scratch, descriptor_limit, make_chain
 from fsspec.implementations.local import LocalFileSystem
 
 from mounts.base import Target
@@ -24,7 +24,7 @@ from mounts.transfer.nofollow import NoFollowFolders
 from mounts.upload import UploadStrategy
 
 LEVELS = 1500  # deeper than the usual open-file limit (1,024); "a/" each stays below PATH_MAX
-FEW = 64  # descriptors this process may hold while the tree is walked
+FEW = 64  # descriptors this process may open, beyond those it holds, while the tree is walked
 REFUSED = "is a symbolic link (a job may have made it): not followed"
 
 
@@ -37,7 +37,7 @@ def scratch(tmp_path: Path) -> Iterator[Path]:
 def few_descriptors() -> Iterator[None]:
     """At most ``FEW`` open files for this process while the test runs (restored after)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (FEW, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit(FEW), hard))  # FEW beyond those open
     try:
         yield
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deep_tree_support import DEEP, deep_scratch, make_chain
+from deep_tree_support import DEEP, deep_scratch, descriptor_limit, make_chain
 
 from runner.errors import StorageError
 from runner.workspace import digests
@@ -89,7 +89,7 @@ def test_each_folder_is_opened_once_and_few_stay_open(scratch: Path, ws: Workspa
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     monkeypatch.setattr(os, "open", counting_open)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # far fewer than one per level
+    resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit(64), hard))  # far fewer than one per level
     try:
         assert local_tree_digest(str(scratch / "t")) == skipped  # .git and __pycache__ skipped
     finally:
