@@ -346,8 +346,11 @@ class ContainerRun:
         api = self.container.client.api
         params = {"stdout": 1, "stderr": 1, "timestamps": 0, "follow": int(self._follow), "tail": "all"}
         response = api._get(api._url("/containers/{0}/logs", self.ident), params=params, stream=True)
-        api._raise_for_status(response)
-        yield from api._multiplexed_response_stream_helper(response)
+        try:  # read to its end, its connection goes back to the pool; left early, it is closed now
+            api._raise_for_status(response)
+            yield from api._multiplexed_response_stream_helper(response)
+        finally:
+            response.close()
 
     def wait(self) -> int:
         import docker.errors
