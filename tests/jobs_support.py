@@ -137,3 +137,18 @@ def create_azure_datastore(ws: Path, folder: Path, azure_container: Any, name: s
 
 def datastore_file(ws: Path, rel: str) -> Path:
     return ws / "datastores" / "workspaceblobstore" / rel
+
+
+def watchdog_pids(ws: Path, job: str) -> list[int]:
+    """The live watchdogs of ``job`` (``runner.jobs.watchdog``): while one lives, a runner command's
+    recovery leaves the job's container and its end to it."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if any(b"runner.jobs.watchdog" in arg for arg in argv) and str(ws).encode() in argv and \
+                job.encode() in argv:
+            found.append(int(entry))
+    return found

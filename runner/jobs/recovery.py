@@ -4,7 +4,9 @@ Run at the start of every ``runner job`` command (and by the client). A job whos
 terminal while its runner process is gone is marked Failed (its staged outputs are kept and named in
 the error; its artifacts, which are logs and not a named output, get its ./outputs, ./logs and user_logs
 and are moved into place as the runner would have: ``settle_artifacts``); its labeled container (or host
-process group) is removed and any FUSE mount left under its job directory is unmounted.
+process group) is removed and any FUSE mount left under its job directory is unmounted. A container
+job whose watchdog lives (it holds the job's log: ``runner.jobs.log_lock``) is left to it: the watchdog
+follows the container to its end and does all that itself.
 
 The job's watchdog, a runner command and a cancel may all end the same job: its end is written once
 (``end_lost``: the first writer records it, holding a lock on the job's folder; another finds the job
@@ -28,9 +30,10 @@ from mounts.fuse.lifecycle import cleanup_stale_mounts
 from mounts.pin import sweep_stale_pins
 from mounts.transfer.tree import iter_entries, remove_tree
 from runner.backends import get_backend
-from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend
+from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend, Capabilities
 from runner.backends.process import kill_group
 from runner.errors import BackendError, RunnerError, StorageError
+from runner.jobs.log_lock import copied_early, held, log_keeper, quiet_log
 from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
@@ -101,14 +104,28 @@ def follows_ray(record: JobRecord) -> bool:
 
 
 def recover(ws: Workspace, record: JobRecord) -> bool:
-    """After the runner of an active job died: a Ray job gets a new follower (False: not lost); any
-    other job is cleaned up after and marked Failed (True; False when another process, its watchdog,
-    recorded its end meanwhile)."""
+    """After the runner of an active job died: a Ray job gets a new follower (False: not lost); a
+    container job whose watchdog lives is left to it (False: it follows the container to its end, then
+    cleans up and records the end itself); any other job is cleaned up after and marked Failed (True;
+    False when another process, its watchdog, recorded its end meanwhile)."""
     if follows_ray(record):
         respawn_follower(ws.root, job_dir_of(ws, record), record.name)
         return False
+    if watchdog_follows(ws, record):
+        log.info("job %s: its runner (pid %s) died, but its watchdog lives and follows its container (it "
+                 "holds the job's log): the container and the job's end are left to it",
+                 record.name, record.runner_pid)
+        return False
     release_resources(ws, record)
     return end_lost(ws, record) is not None
+
+
+def watchdog_follows(ws: Workspace, record: JobRecord) -> bool:
+    """Whether a container job's watchdog lives and keeps the job (it holds the job's log: ``log_lock``);
+    a host process's watchdog has nothing to follow: it stops it at once, as recovery does."""
+    if follows_ray(record) or get_backend(record.backend or "docker").capabilities.host_process_group:
+        return False
+    return held(job_dir_of(ws, record).std_log)
 
 
 def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
@@ -116,10 +133,11 @@ def job_dir_of(ws: Workspace, record: JobRecord) -> JobDir:
     return JobDir(Path(record.job_dir)) if record.job_dir else ws.job_dir(record.name)
 
 
-def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
+def release_resources(ws: Workspace, record: JobRecord, *, log_to: BinaryIO | None = None) -> list[str]:
     """Remove the job's container or process group and unmount leftover mounts; return what was done.
-    A container's output that its dead runner never wrote is appended to the job's log first (unless
-    the job's watchdog is doing that: it holds the log, see ``log_keeper``)."""
+    A container's output that its dead runner never wrote is appended to the job's log first: ``log_to``,
+    the log its caller holds (the watchdog), else the log when nobody else holds it (``log_keeper``; a
+    live watchdog does that itself)."""
     done: list[str] = []
     if follows_ray(record):
         return done  # its container and mounts are on a node: runner there releases them
@@ -128,7 +146,7 @@ def release_resources(ws: Workspace, record: JobRecord) -> list[str]:
     if backend.capabilities.host_process_group:
         done += _kill_process_group(record)
     else:
-        done += _remove_containers(ws, backend, record.name, job_dir.std_log)
+        done += _remove_containers(ws, backend, record.name, job_dir.std_log, log_to)
     if job_dir.root.exists():
         done += [f"unmounted {p}" for p in cleanup_stale_mounts(job_dir.root)]
         done += _remove_input_scratch(job_dir.inputs)
@@ -150,30 +168,10 @@ def _remove_input_scratch(inputs: Path) -> list[str]:
     return [f"removed input scratch {inputs}, but not all of it"]
 
 
-@contextlib.contextmanager
-def log_keeper(path: Path, *, wait: bool) -> Iterator[BinaryIO | None]:
-    """The job's log, opened for appending and locked, positioned at its end: one process at a time
-    appends what a dead runner's container printed after it. None (``wait=False``) when another
-    process holds it: the job's watchdog, which is following the container itself."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sink = open(path, "ab")  # noqa: SIM115 - closed below, after the lock is released
-    except OSError as exc:
-        log.warning("cannot append to %s: %s", path, exc)
-        yield None
-        return
-    with sink:
-        try:
-            fcntl.flock(sink, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield None
-            return
-        sink.seek(0, os.SEEK_END)
-        yield sink
-
-
-def _remove_containers(ws: Workspace, backend: Backend, name: str, std_log: Path) -> list[str]:
-    with log_keeper(std_log, wait=False) as sink:
+def _remove_containers(ws: Workspace, backend: Backend, name: str, std_log: Path,
+                       log_to: BinaryIO | None) -> list[str]:
+    kept = contextlib.nullcontext(log_to) if log_to is not None else log_keeper(std_log, wait=False)
+    with kept as sink:
         try:
             removed = backend.remove_leftovers({JOB_LABEL: name, WORKSPACE_LABEL: str(ws.root)},
                                                log_to=sink)
@@ -282,15 +280,14 @@ def settle_artifacts(ws: Workspace, record: JobRecord, status: JobStatus) -> tup
     Not moved when the run held a failed job's outputs back (``--no-upload-on-failure``) or its record
     cannot say whether it did (``said_held_back``), nor to a remote store (held back as the named outputs
     are). Returns the links met, and what stays undone and why (for the error)."""
-    from runner.jobs.artifacts import collect_left_behind  # start-up cost: only for a job that ran
-    from runner.jobs.materialize import move_artifacts_in, to_target
+    from runner.jobs.materialize import move_artifacts_in, to_target  # start-up cost: for a job that ran
     from runner.plan.stored import artifacts_binding
     from runner.workspace.resolve import Resolver
 
     job_dir = job_dir_of(ws, record)
     staged = job_dir.outputs / ARTIFACTS
     try:
-        in_container = get_backend(record.backend or "docker").capabilities.in_container
+        in_container = (capabilities := get_backend(record.backend or "docker").capabilities).in_container
         resolved = Resolver(ws).resolve_output(default_artifacts_uri(record.name), job_name=record.name,
                                                output_name=ARTIFACTS)
     except RunnerError as err:
@@ -302,13 +299,7 @@ def settle_artifacts(ws: Workspace, record: JobRecord, status: JobStatus) -> tup
     folder = staged if hold is not False or in_container or not local else Path(str(resolved.local_path))
     if not _is_folder(folder):
         return [], []  # the job never got as far as its artifacts (or they are moved in already)
-    undone: list[str] = []
-    try:
-        links = collect_left_behind(record, job_dir, folder, status, in_container=in_container)
-    except OSError as exc:
-        links = []
-        undone.append(f"./outputs, ./logs and user_logs were not all copied into its artifacts ({exc}); "
-                      f"they are kept in {job_dir.code} and {job_dir.user_logs}")
+    links, undone = _collect(record, job_dir, folder, status, capabilities)
     if folder != staged or not local or hold:
         return links, undone
     if hold is None:
@@ -329,6 +320,23 @@ def settle_artifacts(ws: Workspace, record: JobRecord, status: JobStatus) -> tup
         log.warning("job %s: its artifacts stay staged: %s", record.name, why)
         undone.append(f"the artifacts could not be moved into place: {why}")
     return links, undone
+
+
+def _collect(record: JobRecord, job_dir: JobDir, folder: Path, status: JobStatus,
+             capabilities: Capabilities) -> tuple[list[str], list[str]]:
+    """``collect_left_behind`` into ``folder``: the links met, and what was not done (for the error). A
+    container's log may still be appended to (its watchdog's last lines): copied once it is not."""
+    from runner.jobs.artifacts import collect_left_behind  # start-up cost: only for a job that ran
+
+    quiet = contextlib.nullcontext(True) if capabilities.host_process_group else quiet_log(job_dir.std_log)
+    with quiet as whole:
+        try:
+            links = collect_left_behind(record, job_dir, folder, status,
+                                        in_container=capabilities.in_container)
+        except OSError as exc:
+            return [], [f"./outputs, ./logs and user_logs were not all copied into its artifacts ({exc}); "
+                        f"they are kept in {job_dir.code} and {job_dir.user_logs}"]
+    return links, [] if whole else [copied_early(job_dir.std_log)]
 
 
 @contextlib.contextmanager

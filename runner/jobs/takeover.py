@@ -5,11 +5,13 @@ and it would run on with nobody reading it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +20,8 @@ from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
 from runner.backends.process import kill_group
 from runner.errors import RunnerError
-from runner.jobs.recovery import end_lost, job_dir_of, job_process_group, log_keeper, release_resources
+from runner.jobs.log_lock import log_keeper
+from runner.jobs.recovery import end_lost, job_dir_of, job_process_group, release_resources
 from runner.jobs.supervise import LOG_DRAIN_S
 from runner.plan.stored import plan_from_dict
 from runner.workspace.db import JobRecord, Workspace
@@ -35,33 +38,67 @@ class Watched:
     process_stopped: bool = False  # a host process, stopped because its runner died
 
 
-def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float) -> None:
-    """Follow the run ``run`` of ``job`` to its end (stopping it at ``deadline``), then release it."""
+def take_over(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float,
+              log_fd: int = -1) -> None:
+    """Follow the run ``run`` of ``job`` to its end (stopping it at ``deadline``), then release it.
+    ``log_fd``: the job's log, which this watchdog holds locked since its runner started it (``runner.
+    jobs.log_lock``: recovery leaves the job to it meanwhile); -1: locked now, waiting for it."""
     ws = Workspace(workspace)
     record = ws.get_job(job)
+    backend = get_backend(record.backend or "docker")
+    if record.status.is_terminal or backend.capabilities.host_process_group:
+        _let_go(log_fd)  # nothing to keep: a host process's output went to its runner
     if record.status.is_terminal:
         return  # the runner recorded the end before it died
-    backend = get_backend(record.backend or "docker")
     watched = None
     if backend.capabilities.host_process_group:
         log.info("job %s: its runner (pid %s) died; stopping its process group", job, record.runner_pid)
         watched = _stop_process_group(record, grace_s)
+        record = ws.get_job(job)
+        if record.status.is_terminal:
+            return  # a runner command recovered the job meanwhile
+        release_resources(ws, record)
     else:
         log.info("job %s: its runner (pid %s) died; keeping its container's log until it ends",
                  job, record.runner_pid)
-        with log_keeper(job_dir_of(ws, record).std_log, wait=True) as sink:
+        with _job_log(log_fd, job_dir_of(ws, record).std_log) as sink:
             handle = backend.reattach(run, log_offset=sink.tell() if sink is not None else 0)
             if handle is not None:
                 watched = _watch(handle, sink, deadline, grace_s)
-    record = ws.get_job(job)
-    if record.status.is_terminal:
-        return  # a runner command recovered the job meanwhile
-    release_resources(ws, record)
+            record = ws.get_job(job)
+            if record.status.is_terminal:
+                return  # a runner command (a cancel) ended the job meanwhile
+            release_resources(ws, record, log_to=sink)  # still holding the log: the job is this one's
+        # the log let go: a runner command's recovery may end the job too from here (``end_lost``: once)
     timeout = plan_from_dict(record.extra["plan"]).timeout_s if "plan" in record.extra else None
     if end_lost(ws, record, reason=_reason(record.runner_pid, record.status.value, watched, timeout)):
         log.info("job %s recorded as Failed", job)
     else:  # a runner command (recovery, a cancel) recorded its end first: that one stands
         log.info("job %s: its end was recorded by another process", job)
+
+
+def _let_go(log_fd: int) -> None:
+    if log_fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(log_fd)
+
+
+@contextlib.contextmanager
+def _job_log(log_fd: int, path: Path) -> Iterator[BinaryIO | None]:
+    """The job's log, locked, at its end: the one held since the watchdog started (``log_fd``), else
+    locked now (``log_keeper``, waiting for whoever holds it); closed, and so let go, at the end."""
+    try:
+        held = os.fdopen(log_fd, "ab") if log_fd >= 0 else None
+    except OSError as exc:
+        log.warning("the job's log, held since the watchdog started, cannot be used: %s", exc)
+        held = None
+    if held is None:
+        with log_keeper(path, wait=True) as sink:
+            yield sink
+        return
+    with held:
+        held.seek(0, os.SEEK_END)
+        yield held
 
 
 def stop_run(workspace: Path, job: str, run: str, grace_s: float) -> None:

@@ -19,14 +19,18 @@ nothing in the image, and a pipe tells it the moment its runner dies:
 * a runner that lives but hangs past the timeout (and its grace) by ``BACKSTOP_S`` gets its container
   stopped too.
 
-Recovery still works without a watchdog (killed with its runner, or never started). While a watchdog
-keeps a job's log it holds a lock on it; recovery then leaves the log to it (``recovery.log_keeper``).
+Recovery still works without a watchdog (killed with its runner, or never started). A watchdog holds a
+lock on the job's log for as long as it keeps the job: the runner opens and locks the log as it starts
+the watchdog, which inherits it (``--log-fd``), so the lock is held from the moment the container runs
+until the watchdog followed it to its end and let it go, or died. While it is held, a runner command's
+recovery leaves the container and the job's end to the watchdog (``runner.jobs.log_lock``).
 
 It is started as ``python -S`` with this package's folder on ``sys.path`` and, until its runner dies,
 imports nothing but ``os``, ``select``, ``sys`` and ``time`` (it costs a bare interpreter start, run
 beside the job); ``site`` and the rest load only to take over.
 
     python -S -c "...main()" --workspace WS --job NAME --run ID --pipe-fd N --grace S [--deadline EPOCH]
+                             [--log-fd N]
 """
 
 from __future__ import annotations
@@ -69,20 +73,29 @@ class Watchdog:
 
 
 def start_watchdog(workspace: Path, job: str, run: str, deadline: float | None, grace_s: float,
-                   log_file: Path) -> Watchdog:
-    """Start the watchdog of ``job`` whose run (container) ``run`` is under way."""
+                   log_file: Path, std_log: Path | None = None) -> Watchdog:
+    """Start the watchdog of ``job`` whose run (container) ``run`` is under way; its own output goes to
+    ``log_file``, the job folder's ``runner.log``. It holds the job's log (``std_log``, by default the
+    one of the job folder ``log_file`` is in) locked for as long as it lives (``log_lock``)."""
     import logging
     import subprocess
+
+    from runner.jobs.log_lock import lock_for_watchdog  # the runner's side: the watchdog never needs it
+    from runner.workspace.jobdir import JobDir
 
     read_end, write_end = os.pipe()  # both close-on-exec: only the watchdog gets the read end
     command = [sys.executable, "-S", "-c", ENTRY, "--workspace", str(workspace), "--job", job,
                "--run", run, "--pipe-fd", str(read_end), "--grace", str(grace_s)]
     if deadline is not None:
         command += ["--deadline", repr(deadline)]
+    held = lock_for_watchdog(std_log or JobDir(log_file.parent).std_log)  # close-on-exec too
+    if held >= 0:
+        command += ["--log-fd", str(held)]
+    passed = (read_end, held) if held >= 0 else (read_end,)
     try:
         with open(log_file, "ab") as output:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,  # noqa: S603
-                                       stderr=subprocess.STDOUT, pass_fds=(read_end,), cwd="/",
+                                       stderr=subprocess.STDOUT, pass_fds=passed, cwd="/",
                                        start_new_session=True)
     except OSError as exc:  # no watchdog is no reason to fail the job: recovery still works
         logging.getLogger(__name__).warning("could not start the job's watchdog: %s", exc)
@@ -90,6 +103,8 @@ def start_watchdog(workspace: Path, job: str, run: str, deadline: float | None, 
         return Watchdog(None, -1)
     finally:
         os.close(read_end)
+        if held >= 0:
+            os.close(held)  # the watchdog's copy holds the lock now (or, not started, nobody does)
     return Watchdog(process, write_end)
 
 
@@ -124,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     deadline = float(opts["deadline"]) if "deadline" in opts else None
     grace = float(opts.get("grace", "10"))
     backstop = deadline + grace + BACKSTOP_S if deadline is not None else None
+    try:  # the job's log, held locked until this process lets it go or exits
+        os.set_inheritable(int(opts.get("log-fd", "-1")), False)  # a child it starts must not keep the lock
+    except OSError:  # not passed (-1), or not open: the watchdog locks the log when it takes over
+        opts.pop("log-fd", None)
     hung = lambda: _take_over(opts, None, grace, stop_only=True)  # noqa: E731
     if wait_for_runner(int(opts["pipe-fd"]), backstop, hung):
         _take_over(opts, deadline, grace)
@@ -149,7 +168,7 @@ def _take_over(opts: dict[str, str], deadline: float | None, grace: float, *,
                                             "stopping it", opts["job"])
         stop_run(workspace, opts["job"], opts["run"], grace)
     else:
-        take_over(workspace, opts["job"], opts["run"], deadline, grace)
+        take_over(workspace, opts["job"], opts["run"], deadline, grace, log_fd=int(opts.get("log-fd", "-1")))
 
 
 if __name__ == "__main__":

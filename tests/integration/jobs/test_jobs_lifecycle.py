@@ -20,6 +20,7 @@ from jobs_support import (
     show,
     spawn,
     wait_for_status,
+    watchdog_pids,
     write_job,
 )
 
@@ -146,7 +147,8 @@ def test_runner_sigkill_then_recovery(ws: Path, tmp_path: Path, docker_client: A
     cli(ws, "job", "create", "--file", str(job), "--name", "kill1", check=True)
     wait_for_log(ws, "kill1", "started")
     record = wait_for_status(ws, "kill1", {"Running"})
-    os.kill(record["runner_pid"], signal.SIGKILL)
+    for pid in (*watchdog_pids(ws, "kill1"), record["runner_pid"]):  # a live watchdog would keep the job
+        os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     assert len(containers_of(docker_client, "kill1")) == 1  # the orphan is still there ...
     listed = cli(ws, "job", "list", check=True)  # ... until the next runner command

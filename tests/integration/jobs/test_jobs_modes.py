@@ -174,7 +174,7 @@ def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: P
     import time
 
     from azure.storage.blob import ContainerClient
-    from jobs_support import containers_of, mounts_under, wait_for_status
+    from jobs_support import containers_of, mounts_under, wait_for_status, watchdog_pids
 
     ws = workspace_dir
     container = ContainerClient.from_connection_string(azure_container.azurite.connection_string,
@@ -198,7 +198,8 @@ def test_sigkilled_runner_leaves_no_stale_mount(workspace_dir: Path, tmp_path: P
         time.sleep(0.3)
     record = wait_for_status(ws, "fusekill", {"Running"})
     assert len(mounts_under(ws)) == 2  # the ro and rw FUSE mounts
-    os.kill(record["runner_pid"], signal.SIGKILL)
+    for pid in (*watchdog_pids(ws, "fusekill"), record["runner_pid"]):  # a live watchdog would keep it
+        os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     cli(ws, "job", "list", check=True)  # the next runner command recovers
     record = show(ws, "fusekill")
