@@ -2,7 +2,7 @@
 
 | written                                                        | parsed as                |
 |----------------------------------------------------------------|--------------------------|
-| ``mlflow-model/model.pkl``, ``/abs/path``, ``file:///abs``      | ``LocalPath``            |
+| ``model.pkl``, ``/abs/path``, ``file:///abs``, ``file://localhost/abs`` | ``LocalPath`` (other hosts: no) |
 | ``azureml://datastores/<ds>/paths/<p>``                          | ``DatastorePath``        |
 | ``azureml://subscriptions/../workspaces/../datastores/<ds>/paths/<p>`` | ``DatastorePath``  |
 | ``azureml://jobs/<job>/outputs/<out>[/paths/<p>]``               | ``JobOutputPath``        |
@@ -20,7 +20,6 @@
 | ``http://127.0.0.1:10000/<account>/<container>/<p>`` (an emulator) | ``StorageUrl``         |
 | ``abfs://<container>/<p>``, ``az://``, ``s3://``, ``memory://`` ... | ``FsspecUrl``          |
 | ``simplecache::s3://<b>/<k>``, ``zip://<member>::file:///<archive>`` (chained) | ``FsspecUrl``   |
-| ``simplecache::file:///abs`` (fsspec caches over this machine's files) | ``LocalPath``       |
 
 ``ModelRef`` is the parsed ``azureml:<name>:<version>`` of a model or a data asset alike: the input's
 type decides which registry it names. Azure's long asset IDs (ARM IDs, ``azureml://locations/...``) name
@@ -28,7 +27,7 @@ this workspace's ``<name>:<version>``: their subscription, group and workspace p
 the long datastore form; they (and registry URLs) say whether they name data or a model (``kind``), which
 ``check_asset_kind`` holds against the input's type. A ``StorageUrl`` is one of the forms Azure accepts
 for a blob or Data Lake path; resolution maps it to the registered datastore of the same account and
-container. A chained fsspec URL is fsspec's, but a cache over this machine's files is that host path;
+container. A chained fsspec URL is fsspec's (a cache over this machine's files is refused: give its path);
 only a cache or an archive wraps a link, a host file is the last one, and ``reference://`` and the
 other ``OPEN_ENDED`` protocols (their content names the files they read) are refused (``refuse_protocols``).
 """
@@ -39,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 
 from runner.errors import SpecError
+from runner.url_secrets import file_url_path, local_file_url
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
@@ -281,8 +281,8 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         return ModelRef(m["name"], version=m["ver"], label=m["label"])
     if value.startswith(("azureml:", "runs:")):
         raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
-    if value.startswith("file://"):
-        return LocalPath(value[len("file://"):])
+    if value[:7].lower() == "file://":
+        return LocalPath(file_url_path(value, field))
     if _CHAINED.match(value):
         return _chained(value, field)
     if url := parse_storage_url(value):
@@ -292,14 +292,15 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
                         hint="write wasbs://<container>@<account>.blob.core.windows.net/<path>")
     if _SCHEME.match(value):
         refuse_ipv6_double_colon(value, field)  # [::1]: fsspec would split it as a chain
+        value = local_file_url(value, field)  # zip://a::file://localhost/x.zip: file:///x.zip
         refuse_protocols(value, fsspec_protocols(value), field)
         return FsspecUrl(value)
     return LocalPath(value)
 
 
-def _chained(value: str, field: str | None) -> LocalPath | FsspecUrl:
-    """A chained fsspec URL (``simplecache::s3://b/k``): fsspec's, or, for caches over this machine's
-    files, the host path itself (so it is read, and guarded, as every host path is)."""
+def _chained(value: str, field: str | None) -> FsspecUrl:
+    """A chained fsspec URL (``simplecache::s3://b/k``): fsspec's. A cache over this machine's files is
+    refused: it caches nothing its path does not give, and a cache datastore reads them with no link."""
     refuse_ipv6_double_colon(value, field)  # simplecache::sftp://[::1]/x: no '::' of a chain
     *wrappers, target = links = value.split("::")
     if not all(links):
@@ -313,7 +314,14 @@ def _chained(value: str, field: str | None) -> LocalPath | FsspecUrl:
                         "only a cache or an archive reads the link after it", field=field,
                         hint=f"a local path holding '::' is written ./{value}; {CHAIN_FORMS}")
     if all(w in CACHES for w in wrappers) and (_HOST_LINK.match(target) or not _SCHEME.match(target)):
-        return LocalPath(_HOST_LINK.sub("", target))
+        path = _HOST_LINK.sub("", file_url_path(target, field))
+        raise SpecError(f"'{value}' is a cache over this machine's files, which a path may not be: it "
+                        "caches nothing its path does not give, and would read links a cache datastore "
+                        "refuses", field=field,
+                        hint=f"give the path itself ('{path}'), or register a datastore caching its folder "
+                             "(type: fsspec, url: simplecache::file:///<folder>: it follows no link below "
+                             "it) and use azureml://datastores/<name>/paths/<path>")
+    value = local_file_url(value, field)  # file://localhost/x: fsspec would read 'localhost/x' (relative)
     refuse_protocols(value, fsspec_protocols(value), field)
     return FsspecUrl(value)
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.backends import get_backend
-from runner.errors import JobError, RegistryError, ResolveError, SpecError
+from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.jobs.direct_creds import written_datastores
 from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
@@ -72,7 +72,7 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
     point at the line it was written on (``inputs.<name>`` → its ``path:``)."""
     try:
         yield
-    except (ResolveError, SpecError) as err:
+    except (ResolveError, SpecError, StorageError) as err:  # a local read refused: a link, a FIFO
         path = (*field_path, "path") if field_path[0] in ("inputs", "outputs") else field_path
         if err.field and err.field.startswith(".".join(field_path) + "."):  # a field inside: that one
             path = tuple(err.field.split("."))  # (environment.conda_file)

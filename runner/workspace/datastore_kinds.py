@@ -36,9 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field
 
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
-from runner.uris import has_password, without_password, without_query
+from runner.uris import has_password, local_file_url, without_password, without_query
 from runner.workspace.azure_sas import cannot_narrow, connection_parts, container_sas, reads_only
 from runner.workspace.chained_urls import chained_url
+from runner.workspace.option_clash import options_clash
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # imported by ``open``: planning a job needs no filesystem
@@ -287,7 +288,12 @@ class FsspecDatastore(DatastoreBase):
     @field_validator("url")
     @classmethod
     def _no_query(cls, value: str) -> str:
-        return _without_secret_query(value, "url") or value
+        """No secret in it; a file on this machine as fsspec reads it (``file://localhost/x`` is
+        ``file:///x``), and no ``file://`` naming another host (RFC 8089)."""
+        try:
+            return local_file_url(_without_secret_query(value, "url") or value, "url")
+        except SpecError as err:
+            raise runner_error(err.message, err.hint) from None
 
     @property
     def protocol(self) -> str:
@@ -316,6 +322,8 @@ class FsspecDatastore(DatastoreBase):
         except ValueError as exc:
             raise SpecError(f"datastore '{self.name}': bad url or storage_options: {exc}",
                             field="url") from exc
+        except TypeError as exc:  # fsspec's for a url and storage_options naming one option differently
+            raise options_clash(self.url, exc, datastore=self.name, field="url") from None
         return fs, str(root)
 
     def host_root(self, workspace_root: Path) -> str | None:

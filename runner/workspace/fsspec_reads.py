@@ -29,6 +29,7 @@ from runner.uris import (
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
 from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
+from runner.workspace.option_clash import options_clash
 from runner.workspace.protect import cannot, refuse_host_read
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
@@ -56,6 +57,8 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
         links = fsspec.core._un_chain(url, dict(options))  # [(path, protocol, options)], outermost first
     except ImportError as exc:  # a backend that is not installed: named by its own protocol
         raise _not_installed(url, datastore.name if datastore else None, field) from exc
+    except TypeError as exc:  # the url and the storage options name one option (a host) differently
+        raise options_clash(url, exc, datastore=datastore.name if datastore else None, field=field) from None
     uri = f"azureml://datastores/{datastore.name}/paths/{path}" if datastore else url
     targets = [(str(kw["target_protocol"]), protocol) for _, protocol, kw in links if "target_protocol" in kw]
     try:

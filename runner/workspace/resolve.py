@@ -67,6 +67,7 @@ from runner.workspace.protect import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
+from runner.workspace.through_file import through_file
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -326,6 +327,8 @@ def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *
     except Exception as exc:  # fsspec: OSError; adlfs: the Azure SDK's errors as well
         if classify(exc) is Failure.NOT_FOUND:
             return PathKind.ANY, None
+        if isinstance(exc, NotADirectoryError):  # runner.db/x: a path below a file, no storage failure
+            raise through_file(fs, path, uri) from None
         raise storage_error(exc, uri) from exc
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
@@ -349,9 +352,12 @@ def _local_info(path: str) -> dict[str, Any]:
 
 
 def _on_this_machine(fs: AbstractFileSystem) -> bool:
-    """A filesystem whose reads never leave this process's machine (the host's, or one in memory)."""
+    """A filesystem whose reads never leave this process's machine (the host's, or one in memory, or a
+    cache over one: ``host_cache``'s, which follows no link, so planning sees a link there as a run does)."""
     protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
-    return bool({"file", "local", "memory"} & set(protocols))
+    inner = getattr(fs, "fs", None)  # a cache's filesystem
+    return bool({"file", "local", "memory"} & set(protocols)) or inner not in (None, fs) and \
+        _on_this_machine(inner)
 
 
 def _yaml_kind(field: str | None, asset_type: str | None) -> str:

@@ -174,10 +174,7 @@ def test_an_asset_id_says_whether_it_names_data_or_a_model(text: str, kind: str 
     ("simplecache::memory://x/y", FsspecUrl("simplecache::memory://x/y")),
     ("zip://a.txt::file:///tmp/d.zip", FsspecUrl("zip://a.txt::file:///tmp/d.zip")),
     ("simplecache::zip://a.txt::file:///tmp/d.zip", FsspecUrl("simplecache::zip://a.txt::file:///tmp/d.zip")),
-    # a cache over this machine's files is that file: a host path (guarded as every host path is)
-    ("simplecache::file:///tmp/d.csv", LocalPath("/tmp/d.csv")),
-    ("filecache::blockcache::local:///tmp/d", LocalPath("/tmp/d")),
-    ("simplecache::/tmp/d.csv", LocalPath("/tmp/d.csv")),
+    # a cache over this machine's files is refused (tests/unit/test_cache_chain_inputs.py)
     ("./odd::name.csv", LocalPath("./odd::name.csv")),
 ])
 def test_a_chained_fsspec_url_is_never_a_relative_local_path(text: str, expected: object) -> None:

@@ -2,7 +2,7 @@
 a cache over the archive or under it) reads that file without following any link: not at the file, not
 at a folder on its way. A link swapped in after the check (``refuse_fsspec_read``) and before fsspec
 opens the file is one clear error, and nothing is read through it; once opened, the file read is the
-one checked. (``simplecache::file:///<path>`` as a URL input is that host path, guarded as one.)
+one checked. (``simplecache::file:///<path>`` as a URL input is refused: ``test_cache_chain_inputs``.)
 
 Everything lives in this test's tmp_path: a throwaway workspace, the archives, the outside folder a
 planted link names, holding a decoy (the test never follows a link itself)."""

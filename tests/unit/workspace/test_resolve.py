@@ -154,14 +154,15 @@ def test_fsspec_urls(resolver: Resolver) -> None:
 
 
 def test_chained_fsspec_urls(resolver: Resolver, tmp_path: Path) -> None:
-    """A chained URL is fsspec's, never a relative local path; a cache over a host file is that file."""
+    """A chained URL is fsspec's, never a relative local path; a cache over a host file is refused."""
     fsspec.filesystem("memory").pipe("/chained-test/a.txt", b"hi")
     rp = resolver.resolve("simplecache::memory://chained-test/a.txt")
     assert rp.kind is PathKind.FILE and rp.local_path is None
     assert rp.uri == rp.url == "simplecache::memory://chained-test/a.txt"
     data = _put(tmp_path, "d.csv")
-    cached = resolver.resolve(f"simplecache::file://{data}")
-    assert cached.local_path == data and cached.uri == str(data)  # a host path, guarded as every one is
+    with pytest.raises(SpecError, match="cache over this machine's files") as refused:
+        resolver.resolve(f"simplecache::file://{data}")
+    assert f"'{data}'" in (refused.value.hint or "")  # the plain path to give instead
     with pytest.raises(ResolveError) as info:
         resolver.resolve("nosuch::memory://chained-test/a.txt")
     assert info.value.message == \
