@@ -113,16 +113,23 @@ def check_unset_optionals(spec: PipelineJobSpec, step: str, component: CommandCo
     optional or have a default (Azure then runs the step with it unset or at its default)."""
     if component is None:
         return
+    place: tuple[str, ...]
     for name, value in spec.jobs[step].inputs.items():
-        binding = whole_binding(value)
+        binding, place = whole_binding(value), (name,)
+        for key in ("path", "value") if binding is None and isinstance(value, dict) else ():
+            binding, place = whole_binding(value.get(key)), (name, key)  # {path: ${{parent.inputs.o}}}
+            if binding is not None:
+                break
         source = spec.inputs.get(binding.name) if binding is not None and binding.kind == "input" else None
         decl = component.inputs.get(name)
         if source is None or decl is None or source.has_value or decl.optional or decl.has_value:
             continue
         assert binding is not None
-        field_name, where = spec.field_location("jobs", step, "inputs", name)
+        field_name, where = spec.field_location("jobs", step, "inputs", *place)
+        give = f"path:, or --set inputs.{binding.name}.path=..." if isinstance(source, AssetInput) else \
+            f"default:, or --set inputs.{binding.name}=..."
         raise SpecError(f"step '{step}' input '{name}' is bound to pipeline input '{binding.name}', which "
                         f"is optional and has no value, but its component requires '{name}'",
                         field=field_name, where=where,
-                        hint=f"give pipeline input '{binding.name}' a value (default:, or --set "
-                             f"inputs.{binding.name}=...), or bind '{name}' to something with a value")
+                        hint=f"give pipeline input '{binding.name}' a value ({give}), or bind '{name}' to "
+                             "something with a value")

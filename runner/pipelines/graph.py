@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import RunnerError, SourceLocation, SpecError
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
+from runner.pipelines.bound_settings import refuse_bound_settings
 from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
@@ -364,14 +365,15 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
         _check_names(spec, step, entry, components[step][0])
         _check_required(spec, step, entry, components[step])
     checker = _Checker(spec, {s: _declared_outputs(e, components[s][0]) for s, e in spec.jobs.items()})
+    declared = {step: found[0] for step, found in components.items()}
     for step, entry in spec.jobs.items():
+        refuse_bound_settings(spec, step, declared)  # a binding in mode:, type:, ...: before it is read
         for place, binding in step_bindings(entry, step, spec):
             value = getattr(entry, place[0])[place[1]]
             whole = whole_binding(value) is not None or (  # the value, its path: or its value:
                 isinstance(value, dict) and place[-1] in ("path", "value")
                 and whole_binding(value.get(place[-1])) is not None)
             checker.check(step, place, binding, whole)
-    declared = {step: found[0] for step, found in components.items()}
     for step in spec.jobs:
         check_binding_types(spec, step, declared[step], declared)
         check_unset_optionals(spec, step, declared[step])

@@ -8,6 +8,7 @@ something that exists.
 | ``3``, ``"text"``                         | a literal of the declared type                         |
 | ``${{parent.inputs.x}}`` (x a literal)    | x's value, as a literal of the declared type           |
 | ``${{parent.inputs.x}}`` (x a path)       | x's path, with the step's (or declared, or x's) mode   |
+| ``${{parent.inputs.x}}`` (x unset)        | not given: the component's declaration, as in Azure ML |
 | ``${{parent.jobs.s.outputs.o}}``          | ``azureml://jobs/<s's job>/outputs/o``, of o's type*   |
 | ``{type, path, mode}`` (path may bind)    | that asset input                                       |
 
@@ -163,6 +164,8 @@ class StepBuilder:
                 return {**_asset_decl(decl), **given, "path": source.rendered()}
             return _literal_or_path(decl, source.effective)
         assert isinstance(source, AssetInput)
+        if source.path is None and decl is not None:  # unset optional: not given; the declaration wins
+            return decl
         parent = source.model_dump(mode="json", exclude_unset=True, exclude_none=True)
         mode = given.get("mode") or (decl or {}).get("mode") or parent.get("mode")
         merged = {**_asset_decl(decl), **{k: v for k, v in parent.items() if k != "mode"}, **given}

@@ -12,7 +12,9 @@ take one either (its content hash opens every file it lists, and a FIFO blocks i
 code relies on an entry it silently lacks would fail later, further from the cause. runner reads no
 ``.amlignore`` or ``.gitignore``; the fix is to remove the entry or move it out of the folder. Nothing
 here opens an entry (``os.access`` and ``lstat`` only): a FIFO never blocks the check, and the copy
-(``copy_tree(refuse_special=True)``) never opens one either.
+(``copy_tree(refuse_special=True)``) never opens one either. A Docker build context and a Ray job's
+package look at what a link names too (``stat``, nothing opened): a Ray package takes a link's content,
+so a link to a FIFO, socket or device, or a link loop, is refused there ("'to-pipe' (a link to a FIFO)").
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ _LONGEST_SHOWN = 120  # characters of one entry's path in the error (a path too 
 SNAPSHOT = "a code snapshot"
 PACKAGE = "a Ray job's package"  # runner.jobs.ray_package: a link's content is packaged, not the link
 BUILD_CONTEXT = "a Docker build context"  # runner.jobs.submit: docker build sends a link as a link
-_LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files", BUILD_CONTEXT: "sent as links"}
+_LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files",
+          BUILD_CONTEXT: "sent as links, none to a FIFO, socket or device: a Ray job's package takes what a "
+                         "link names"}
+_LINK_TARGETS = (PACKAGE, BUILD_CONTEXT)  # kinds that look at what a link names (never opened)
 _HINT = ("{kind} holds folders, regular files the runner can read and links ({links}), "
          "each path under {limit} bytes; remove these entries or move them out of the folder (runner "
          "reads no .amlignore or .gitignore)")
@@ -44,7 +49,7 @@ def check_code_tree(source: Path, *, field: str, where: SourceLocation | None = 
     """Refuse ``source`` (a code folder, or one file) when a snapshot cannot take all of it (names left
     out by ``ignore`` are not looked at); ``target``: where the copy goes (its paths must fit too);
     ``kind``: what takes the folder, as the error names it (a Ray job's package too)."""
-    found = code_tree_problems(source, ignore=ignore, target=target)
+    found = code_tree_problems(source, ignore=ignore, target=target, links=kind in _LINK_TARGETS)
     if found:
         raise code_tree_refusal(source, found, field, where, kind=kind)
 
@@ -63,11 +68,12 @@ def copy_code_tree(source: Path, target: Path, *, field: str, where: SourceLocat
         raise code_tree_refusal(source, found, field, where) from exc
 
 
-def code_tree_problems(source: Path, *, ignore: Ignore | None = None,
-                       target: Path | None = None) -> list[tuple[str, str]]:
+def code_tree_problems(source: Path, *, ignore: Ignore | None = None, target: Path | None = None,
+                       links: bool = False) -> list[tuple[str, str]]:
     """``(path relative to source, why)`` of every entry a snapshot cannot take, a folder's entries
     before its subfolders', each folder's by name; below a refused folder nothing is looked at. No
-    recursion (a code folder may be nested thousands of levels deep), nothing opened."""
+    recursion (a code folder may be nested thousands of levels deep), nothing opened. ``links``: a link
+    to a FIFO, socket or device (through any chain of links) is refused too ("a link to a FIFO")."""
     limit = _path_max(source)
     grows = len(os.fsencode(target)) - len(os.fsencode(source)) if target is not None else 0
     if not source.is_dir():  # one file (a link named as code: what it names)
@@ -88,7 +94,7 @@ def code_tree_problems(source: Path, *, ignore: Ignore | None = None,
         for entry in entries:
             if entry.name in ignored:
                 continue
-            why = _problem(entry.path, limit, grows)
+            why = _problem(entry.path, limit, grows, links)
             if why:
                 found.append((prefix + entry.name, why))
             elif entry.is_dir(follow_symlinks=False):
@@ -97,8 +103,9 @@ def code_tree_problems(source: Path, *, ignore: Ignore | None = None,
     return found
 
 
-def _problem(path: str, limit: int, grows: int) -> str | None:
-    """Why a snapshot cannot take ``path`` (not followed if a link, never opened), or None."""
+def _problem(path: str, limit: int, grows: int, links: bool = False) -> str | None:
+    """Why a snapshot cannot take ``path`` (never opened; a link followed for its kind alone when
+    ``links``), or None."""
     if len(os.fsencode(path)) + max(grows, 0) >= limit:
         return f"path too long: over {limit - 1} bytes"
     try:
@@ -106,12 +113,27 @@ def _problem(path: str, limit: int, grows: int) -> str | None:
     except OSError as exc:
         return _why(exc)
     if stat.S_ISLNK(mode):
-        return None
+        return _link_problem(path) if links else None
     if stat.S_ISDIR(mode):
         return None if os.access(path, os.R_OK | os.X_OK) else "a folder that is not readable"
     if stat.S_ISREG(mode):
         return None if os.access(path, os.R_OK) else "not readable"
     return special_kind(mode)
+
+
+def _link_problem(path: str) -> str | None:
+    """A link that names a FIFO, socket or device ("a link to a FIFO"), or that cannot be followed (a
+    loop), which a Ray job's package cannot take (``runner.jobs.ray_package``); a dangling link, or one to
+    a file or folder, is fine here."""
+    try:
+        mode = os.stat(path).st_mode  # the kind of what it names: nothing opened
+    except OSError as exc:  # dangling: sent as it is, skipped by a Ray package; a loop: neither can
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        return f"a link that cannot be followed: {_why(exc)}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return "a link to " + special_kind(mode)
 
 
 def special_kind(mode: object) -> str:
