@@ -1,7 +1,8 @@
 """MkDocs hooks (``hooks:`` in mkdocs.yml): what the site generates from the code at every build, so the
 pages cannot drift from it.
 
-* ``reference/cli.md``: the whole page, from the Typer app (``scripts/docs_cli.py``);
+* ``reference/cli.md``: the whole page, from the Typer app (``scripts/docs_cli.py``), in place of the
+  placeholder kept in docs/ (which links read on GitHub reach);
 * ``<!-- generated: NAME -->`` on a line of its own in any page is replaced by:
   ``modes-matrix`` (the supported-modes matrix, ``runner.modes.MATRIX``, via ``scripts/gen_matrix.py``),
   ``yaml-<table>`` (a YAML reference table, ``scripts/docs_yaml.py``), ``python-api`` (one
@@ -59,6 +60,9 @@ def on_pre_build(config: Any) -> None:
 
 
 def on_files(files: Files, config: Any) -> Files:
+    kept = files.get_file_from_path(CLI_PAGE)  # the placeholder in docs/ that links read on GitHub reach
+    if kept is not None:
+        files.remove(kept)
     files.append(File.generated(config, CLI_PAGE, content=docs_cli.cli_reference_markdown()))
     return files
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, GetCoreSchemaHandler, PrivateAttr, model_validator
+from pydantic import Field, GetCoreSchemaHandler, PrivateAttr, field_validator, model_validator
 from pydantic_core import CoreSchema, core_schema
 
 from runner.errors import SpecError
@@ -27,6 +27,7 @@ from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord
+from runner.workspace.job_records import z_status_times
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,12 @@ class Job(JobRecord):
     inputs: JobInputs = Field(default_factory=JobInputs)
     outputs: JobOutputs = Field(default_factory=JobOutputs)
     _jobs: dict[str, Any] = PrivateAttr(default_factory=lambda: {})  # a pipeline's: set by ml_client.jobs
+
+    @field_validator("extra")
+    @classmethod
+    def _z_times(cls, extra: dict[str, Any]) -> dict[str, Any]:
+        """Status times an older runner stored as ``+00:00`` text read in a new record's ``Z`` form."""
+        return z_status_times(extra)
 
     @model_validator(mode="after")
     def _described(self) -> Job:

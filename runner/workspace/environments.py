@@ -5,8 +5,9 @@
     runner environment create --file env.yml    # Azure's environment YAML: image + conda_file, or build
 
 A registered ``conda_file`` is a snapshot of the file's text (the file may move or change afterwards), kept
-with the version's tags in ``<ws>/environments/<name>/<version>.json`` (one file replaced atomically); a job
-that names the environment gets the image the same environment written inline builds (``CondaSpec``).
+with the version's tags in ``<ws>/environments/<name>/<version>.json`` (one file replaced atomically, in
+the transaction that records the version, and put back as it was when that transaction fails); a job that
+names the environment gets the image the same environment written inline builds (``CondaSpec``).
 
 A job's ``environment: azureml:<env>:<ver>``, ``azureml:<env>@latest`` or
 ``azureml://registries/<reg>/environments/<name>/(labels/latest|versions/<v>)`` is looked up by name (the
@@ -32,6 +33,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,35 +120,41 @@ class EnvironmentStore:
         if context and not Path(context, dockerfile or "Dockerfile").is_file():
             raise SpecError(f"no {dockerfile or 'Dockerfile'} in build context {context}",
                             field="dockerfile", hint="pass --dockerfile <file inside the build context>")
-        with self.workspace.transaction() as conn:
-            if version is None:
-                row = conn.execute("SELECT max(version_num) FROM environments WHERE name = ?",
-                                   (name,)).fetchone()
-                version = str((row[0] or 0) + 1)
-            record = EnvironmentRecord(name=name, version=version, image=image, build_context=context,
-                                       dockerfile=dockerfile if context else None, description=description,
-                                       conda_file=conda_file, tags=tags or {})
-            conn.execute(
-                "INSERT OR REPLACE INTO environments (name, version, version_num, image, build_context, "
-                "dockerfile, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, version, int(version) if version.isdigit() else None, image, context,
-                 record.dockerfile, description, record.created_at.isoformat()))
-            self._keep_extras(record)  # in the transaction: a failure here leaves no row
+        put_back: Callable[[], None] | None = None
+        try:
+            with self.workspace.transaction() as conn:
+                if version is None:
+                    row = conn.execute("SELECT max(version_num) FROM environments WHERE name = ?",
+                                       (name,)).fetchone()
+                    version = str((row[0] or 0) + 1)
+                record = EnvironmentRecord(name=name, version=version, image=image, build_context=context,
+                                           dockerfile=dockerfile if context else None,
+                                           description=description, conda_file=conda_file, tags=tags or {})
+                conn.execute(
+                    "INSERT OR REPLACE INTO environments (name, version, version_num, image, build_context, "
+                    "dockerfile, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, version, int(version) if version.isdigit() else None, image, context,
+                     record.dockerfile, description, record.created_at.isoformat()))
+                put_back = self._keep_extras(record)  # in the transaction: a failure here leaves no row
+        except BaseException:
+            if put_back is not None:  # the commit failed: the side file as it was before this create
+                put_back()
+            raise
         return record
 
     def _extras_path(self, name: str, version: str) -> Path:
         return self.root / name / f"{version}.json"
 
-    def _keep_extras(self, record: EnvironmentRecord) -> None:
+    def _keep_extras(self, record: EnvironmentRecord) -> Callable[[], None]:
+        """Write (or remove) the version's side file; returns what puts the earlier one back (none for a
+        new version), for a transaction that does not commit."""
         path = self._extras_path(record.name, record.version)
+        earlier = path.read_bytes() if path.is_file() else None
         if record.conda_file is None and not record.tags:
             path.unlink(missing_ok=True)  # a version registered again without them
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        staging.write_text(json.dumps({"conda_file": record.conda_file, "tags": record.tags}),
-                           encoding="utf-8")
-        os.replace(staging, path)
+        else:
+            _replace(path, json.dumps({"conda_file": record.conda_file, "tags": record.tags}).encode())
+        return lambda: _put_back(path, earlier)
 
     def _record(self, row: object) -> EnvironmentRecord:
         data = dict(row)  # type: ignore[call-overload]
@@ -260,6 +268,29 @@ def _inline(environment: InlineEnvironment, base_dir: Path) -> ResolvedEnvironme
     if environment.conda_file is not None:
         return ResolvedEnvironment("", conda=load_conda_file(environment, base_dir))
     return ResolvedEnvironment(environment.image or "")
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """``path`` holds ``data``, replaced in one step (no staging file is left behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_bytes(data)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+def _put_back(path: Path, earlier: bytes | None) -> None:
+    """A side file as it was before a create whose transaction failed (``earlier`` None: none)."""
+    try:
+        if earlier is None:
+            path.unlink(missing_ok=True)
+        else:
+            _replace(path, earlier)
+    except OSError as exc:  # the create's own error is the one to report
+        logger.warning("could not put back %s after a failed environment create: %s", path, exc)
 
 
 # what `environment list` shows; the workspace spellings (AzureML-sklearn-1.x-ubuntu..-cpu) resolve too

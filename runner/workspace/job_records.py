@@ -1,11 +1,13 @@
 """What the workspace remembers about one job (``JobRecord``, its ``JobStatus``), the times it holds
 (``utcnow``, ``utc_text``) and Azure's default locations of its outputs. No database here: the records are
-stored by ``runner.workspace.db.Workspace`` (which offers every name below too), and a module that only
-reads or builds a record need not load SQLite.
+stored by ``runner.workspace.db.Workspace`` (which offers every name above too), and a module that only
+reads or builds a record need not load SQLite. ``z_status_times`` reads an older record's status times as
+a new one's (``ml_client.jobs``' ``Job`` applies it).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,6 +25,25 @@ def utc_text(moment: datetime) -> str:
     """A time stored as text in a record (``extra.status_times``, ...): ISO 8601 in UTC ending in ``Z``,
     as pydantic writes ``created_at`` (a naive time is UTC; older runners' ``+00:00`` text still reads)."""
     return (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat().removesuffix("+00:00") + "Z"
+
+
+# a UTC time as ``datetime.isoformat`` writes it: what runners before ``utc_text`` stored as status times
+_PLUS_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
+
+
+def z_status_times(extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` with its ``status_times`` read in the ``utc_text`` form, as a new record has them: the
+    ``+00:00`` text an older runner stored ends in ``Z`` (the rule the CLI applies when printing); any
+    other value and the rest of ``extra`` as they are. A new dict when something changed."""
+    times = extra.get("status_times")
+    if not isinstance(times, dict) or not any(_old_text(value) for value in times.values()):
+        return extra
+    return {**extra, "status_times": {key: value.removesuffix("+00:00") + "Z" if _old_text(value) else value
+                                      for key, value in times.items()}}
+
+
+def _old_text(value: object) -> bool:
+    return isinstance(value, str) and _PLUS_UTC_TEXT.fullmatch(value) is not None
 
 
 class JobStatus(StrEnum):
