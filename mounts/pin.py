@@ -347,9 +347,10 @@ def release(point: Path) -> None:
     _remove_point(point)
 
 
-def sweep_stale_pins(root: Path = PIN_ROOT) -> list[str]:
-    """Release the pins of runners that are gone (their pid ended, or is another process now); return
-    the folders released. Only root can (and does) pin: another user leaves them alone."""
+def sweep_stale_pins(root: Path = PIN_ROOT, *, keep: Callable[[str], bool] | None = None) -> list[str]:
+    """Release the pins of runners that are gone (their pid ended, or is another process now), but the
+    sets ``keep(name)`` says to keep; return the folders released. Only root can (and does) pin: another
+    user leaves them alone."""
     if os.geteuid() != 0:
         return []
     try:
@@ -362,6 +363,8 @@ def sweep_stale_pins(root: Path = PIN_ROOT) -> list[str]:
         started = rest.partition("-")[0]
         if pid.isdigit() and _start_time(int(pid)) == started:
             continue  # its runner still runs
+        if keep is not None and keep(name):
+            continue  # its runner's job is still followed (``runner.jobs.recovery.reconcile``)
         folder = root / name
         if folder.is_symlink() or not folder.is_dir():
             continue

@@ -7,6 +7,9 @@
   leaves the job's container and its end to it (``held``, ``runner.jobs.recovery.recover``).
 * Recovery appending what a dead runner's container printed after it holds it while it appends
   (``log_keeper``).
+* A cancel of a job its watchdog follows stops the container and waits, bounded by ``LOG_WAIT_S``, until
+  the watchdog appended what it printed, removed it and let the log go (``runner.jobs.takeover.
+  cancel_beside_watchdog``); past the bound it removes the container itself (``removed_early``).
 * Whoever copies the log into the job's artifacts (a recovery, a cancel, the watchdog's own end) waits,
   bounded by ``LOG_WAIT_S``, until nobody holds it, and holds it while copying (``quiet_log``): the copy
   has the last lines; past the bound it is copied anyway, and the caller says it may lack them.
@@ -103,10 +106,24 @@ def quiet_log(path: Path) -> Iterator[bool]:
             os.close(fd)  # lets it go; not taken, the waiting thread owns it (``_lock_within``)
 
 
+def let_go_within(path: Path) -> bool:
+    """Wait, bounded by ``LOG_WAIT_S``, until nobody holds the job's log; whether nobody does then."""
+    with quiet_log(path) as quiet:
+        return quiet
+
+
 def copied_early(path: Path) -> str:
     """What the record says of a log copied while another process still held it (``quiet_log``)."""
     return (f"another process (the job's watchdog) still held its log after {LOG_WAIT_S:g} s: the copy in "
             f"its artifacts may lack its last lines; the whole log is {path}")
+
+
+def removed_early(path: Path) -> str:
+    """What the record of a cancel says when the job's watchdog still held its log once the wait was over:
+    the cancel removed the container itself (``runner.jobs.takeover.cancel_beside_watchdog``)."""
+    return (f"the job's watchdog still held its log {LOG_WAIT_S:g} s after the cancel stopped its container, "
+            f"so the cancel removed the container itself: what it printed after its runner died may be "
+            f"missing from {path}")
 
 
 def _lock_within(fd: int, timeout: float) -> bool:

@@ -38,11 +38,13 @@ from runner.jobs.recovery import (
     recover,
     release_resources,
     runner_alive,
+    watchdog_follows,
 )
 from runner.jobs.run import run_job
 from runner.jobs.spawn import spawn_worker
 from runner.jobs.submit import check_submission, plan_job, submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
+from runner.jobs.takeover import cancel_beside_watchdog
 from runner.plan.types import RunPlan
 from runner.poller import Done
 from runner.spec.job import CommandJobSpec
@@ -273,10 +275,12 @@ class JobOperations:
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
             return as_job(record)
-        release_resources(self.workspace, record)
         # a runner that ends on our SIGTERM without recording it had not taken over the signals yet
         reason = (f"canceled while {record.status.value}: the runner (pid {record.runner_pid}) stopped on "
                   "the cancel before it recorded the end") if pid else None
+        if watchdog_follows(self.workspace, record):  # it keeps the container's output: stopped, left to it
+            return as_job(cancel_beside_watchdog(self.workspace, record, reason=reason))
+        release_resources(self.workspace, record)
         return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason))
 
     def begin_cancel(self, name: str, **_: Any) -> Done:

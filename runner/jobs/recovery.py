@@ -21,7 +21,7 @@ import fcntl
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -49,6 +49,7 @@ NO_UPLOAD_ON_FAILURE = "no_upload_on_failure"
 LINKS_NOT_FOLLOWED = "links_not_followed"  # extra key, as ``runner.jobs.run`` writes it at a normal end
 NOT_LISTED = "(not all listed: "  # the last of the first names of an output that could not be listed
 UNCLAIMED_GRACE = timedelta(seconds=30)
+First = Callable[[JobRecord], str | None]  # what ``end_lost`` does first, holding the job's lock
 
 
 def process_start_time(pid: int) -> str | None:
@@ -79,22 +80,23 @@ def runner_alive(record: JobRecord) -> bool:
 def reconcile(ws: Workspace) -> list[str]:
     """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names.
     A Ray job whose follower is gone is not lost: it runs on its cluster, and a new follower takes it up
-    (``recover``). The pins a dead runner left (``mounts.pin``) are released first."""
-    for folder in sweep_stale_pins():
+    (``recover``). The pins a dead runner left (``mounts.pin``) are released first, but those of a job its
+    watchdog follows (``watchdog_follows``): a later command does once it let the job go."""
+    gone = [record for status in ACTIVE for record in ws.list_jobs(status=status.value)
+            if not runner_alive(record)]
+    followed = tuple(f"{r.runner_pid}-" for r in gone if r.runner_pid and watchdog_follows(ws, r))
+    for folder in sweep_stale_pins(keep=lambda name: name.startswith(followed)):
         log.info("released the pins of a runner that is gone: %s", folder)
     recovered = []
-    for status in ACTIVE:
-        for record in ws.list_jobs(status=status.value):
-            if runner_alive(record):
-                continue
-            try:
-                lost = recover(ws, record)
-            except StorageError as err:  # a full disk: `job list`/`show` must still answer
-                log.warning("job %s: its runner died, but its end cannot be recorded yet: %s",
-                            record.name, err.message)
-                continue
-            if lost:
-                recovered.append(record.name)
+    for record in gone:
+        try:
+            lost = recover(ws, record)
+        except StorageError as err:  # a full disk: `job list`/`show` must still answer
+            log.warning("job %s: its runner died, but its end cannot be recorded yet: %s",
+                        record.name, err.message)
+            continue
+        if lost:
+            recovered.append(record.name)
     return recovered
 
 
@@ -356,30 +358,32 @@ def _ending(ws: Workspace, record: JobRecord) -> Iterator[None]:
 
 
 def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
-              reason: str | None = None) -> JobRecord:
+              reason: str | None = None, first: First | None = None) -> JobRecord:
     """End a job whose runner is gone (``end_lost``); its final record, whoever wrote it."""
-    return end_lost(ws, record, status=status, reason=reason) or ws.get_job(record.name)
+    return end_lost(ws, record, status=status, reason=reason, first=first) or ws.get_job(record.name)
 
 
 def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
-             reason: str | None = None) -> JobRecord | None:
+             reason: str | None = None, first: First | None = None) -> JobRecord | None:
     """Record the end of a job whose runner is gone, once: holding the job's lock (``_ending``), and only
     when the job, read again, is not ended yet (the job's watchdog, a runner command's recovery and a
-    cancel may each come with a record read while it ran). Its artifacts are settled first
-    (``settle_artifacts``); the record names the staged outputs kept. None when another had ended it:
-    nothing is done."""
+    cancel may each come with a record read while it ran); ``first(job)`` then does what must come before
+    (``runner.jobs.takeover.cancel_beside_watchdog``; what it returns is said in the record). Its artifacts
+    are settled next (``settle_artifacts``); the record names the staged outputs kept. None when another
+    had ended it: nothing is done."""
     with _ending(ws, record):
         current = ws.get_job(record.name)
         if current.status.is_terminal:
             log.info("job %s: ended already (%s): nothing to do", record.name, current.status.value)
             return None
-        return _end(ws, current, status, reason)
+        notes = [note] if first is not None and (note := first(current)) else []
+        return _end(ws, current, status, reason, *notes)
 
 
-def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None) -> JobRecord:
+def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None, *notes: str) -> JobRecord:
     links, undone = settle_artifacts(ws, record, status)
     staged = staged_outputs(ws, record)
-    kept = _kept(staged) + "".join(f"; {note}" for note in undone)
+    kept = _kept(staged) + "".join(f"; {note}" for note in [*notes, *undone])
     if reason:
         error = reason + kept
     elif status is JobStatus.CANCELED:

@@ -287,7 +287,7 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
         # a container outlives a runner that dies; a host process would run on with nobody reading it
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline, cancel_grace_s(),
-                                          job_dir.runner_log)
+                                          job_dir.runner_log, std_log=job_dir.std_log)
         started_at = utcnow()
         outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
                             log_path=job_dir.std_log, echo=echo,

@@ -1,7 +1,8 @@
 """What a job's watchdog (``runner.jobs.watchdog``) does once the job's runner died: keep the
 container's log, stop it at the job's timeout, then clean up and record the end as recovery would.
 A host process (the process backend) is stopped at once: its output went through a pipe to the runner,
-and it would run on with nobody reading it."""
+and it would run on with nobody reading it. A cancel meanwhile stops the container and leaves the rest to
+the watchdog (``cancel_beside_watchdog``)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
 from runner.backends.process import kill_group
 from runner.errors import RunnerError
-from runner.jobs.log_lock import log_keeper
-from runner.jobs.recovery import end_lost, job_dir_of, job_process_group, release_resources
-from runner.jobs.supervise import LOG_DRAIN_S
+from runner.jobs.log_lock import let_go_within, log_keeper, removed_early
+from runner.jobs.recovery import end_lost, job_dir_of, job_process_group, mark_lost, release_resources
+from runner.jobs.supervise import LOG_DRAIN_S, cancel_grace_s
 from runner.plan.stored import plan_from_dict
-from runner.workspace.db import JobRecord, Workspace
+from runner.workspace.db import JobRecord, JobStatus, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,44 @@ def _job_log(log_fd: int, path: Path) -> Iterator[BinaryIO | None]:
     with held:
         held.seek(0, os.SEEK_END)
         yield held
+
+
+def cancel_beside_watchdog(ws: Workspace, record: JobRecord, *, reason: str | None = None) -> JobRecord:
+    """Cancel a container job whose runner is gone while its watchdog follows the container (it holds the
+    job's log: ``runner.jobs.recovery.watchdog_follows``), losing none of its output: the container is
+    stopped (SIGTERM, the cancel's grace: it ends as the user asked), the watchdog appends what it printed,
+    removes it and lets the log go, and then the end (Canceled) is recorded and the log copied whole into
+    the artifacts. All that holding the job's lock (``end_lost``): the watchdog, done, finds the job ended.
+    A watchdog that does not let go within ``LOG_WAIT_S``: the container is removed here, as for a job
+    nobody follows, and the record says what may be missing (``removed_early``)."""
+
+    def stop_then_wait(current: JobRecord) -> str | None:
+        _stop_container(current)
+        std_log = job_dir_of(ws, current).std_log
+        if let_go_within(std_log):
+            return None
+        log.warning("job %s: its watchdog still holds its log: its container is removed without it",
+                    current.name)
+        release_resources(ws, current)
+        return removed_early(std_log)
+
+    log.info("job %s: its runner is gone and its watchdog follows its container: stopping the container, "
+             "the watchdog keeps its output", record.name)
+    return mark_lost(ws, record, status=JobStatus.CANCELED, reason=reason, first=stop_then_wait)
+
+
+def _stop_container(record: JobRecord) -> None:
+    """Stop the job's container; its watchdog sees it end. Not found (not recorded yet, or gone), or the
+    stop failed: nothing stopped (the cancel waits for the watchdog all the same, then removes it)."""
+    if not record.container_id:
+        log.warning("job %s: its container is not recorded yet: it is not stopped", record.name)
+        return
+    try:
+        handle = get_backend(record.backend or "docker").reattach(record.container_id)
+        if handle is not None:
+            handle.stop(cancel_grace_s())
+    except Exception as exc:  # noqa: BLE001 - the engine's errors are many; the fallback removes it anyway
+        log.warning("job %s: stopping its container failed: %s", record.name, exc)
 
 
 def stop_run(workspace: Path, job: str, run: str, grace_s: float) -> None:
