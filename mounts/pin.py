@@ -14,9 +14,11 @@ and temporary folder, and nothing ever deletes there recursively: a pin of an ou
 view of the job's data, and a recursive delete through it would delete that data. A pin is unmounted
 (``MNT_DETACH``) once the container is gone and its empty mountpoint removed with ``os.rmdir`` (a file's
 with ``os.unlink``, which never recurses); the pins of a runner that died are swept the same way
-(``sweep_stale_pins``). Without ``CAP_SYS_ADMIN`` (not root) folders are bound by path, as before.
+(``sweep_stale_pins``) by a command of any workspace, but a job's whose watchdog still holds its log (a
+set's record names it: ``mounts.pin_record``). Without ``CAP_SYS_ADMIN`` (not root) folders are bound by
+path, as before.
 
-Before a read-write pin is released its files are cleared of set-user-ID and set-group-ID bits
+Before a read-write pin is released (or swept) its files are cleared of set-user-ID and set-group-ID bits
 (``drop_set_id_below``): the folder the job was given, wherever it is now. The bind itself is not
 ``nosuid`` (neither are Docker's binds): that would keep no bit off the disk, where the host runs it.
 
@@ -49,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from mounts import pin_record
 from mounts.base import Target
 from mounts.errors import LinkNotFollowed, MountFailed, MountsError
 from mounts.transfer.nofollow import NEW_FILE, NoFollowFolders, anchor_of, drop_set_id_below, note_set_id
@@ -203,11 +206,14 @@ def check_pin_root(root: Path) -> None:
 class PinSet:
     """The pins of one job run; ``close`` (or leaving the ``with`` block) releases every one."""
 
-    def __init__(self, label: str, root: Path = PIN_ROOT) -> None:
+    def __init__(self, label: str, root: Path = PIN_ROOT, *, holder: Path | None = None) -> None:
+        """``holder``: the job's log; while a process holds a ``flock`` on it (the job's watchdog), a sweep
+        keeps the set even once this runner died (``sweep_stale_pins``)."""
         check_pin_root(root)
         self.root = root
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)[:64]
         self.folder = root / f"{os.getpid()}-{_start_time(os.getpid())}-{safe}"
+        self.holder = os.path.abspath(holder) if holder is not None else None
         self.pins: list[Path] = []
         self.writable: dict[Path, str] = {}  # an output's pin -> its folder: cleared of set-ID bits
         self.enabled = os.geteuid() == 0
@@ -257,9 +263,14 @@ class PinSet:
     def _pin(self, fd: int, where: str, *, read_only: bool) -> Path | None:
         before_mount(where)
         point = self._mountpoint(is_dir=stat.S_ISDIR(os.fstat(fd).st_mode))
+        if not read_only:  # recorded before it is mounted: a sweep after this runner died clears it too
+            self.writable[point] = where
+            self._record()
         try:
             _mount(f"/proc/self/fd/{fd}", str(point), MS_BIND | MS_REC)
         except OSError as exc:
+            if self.writable.pop(point, None) is not None:
+                self._record()  # its name may be taken by the next pin, an input's
             _remove_point(point)
             if exc.errno in (errno.EPERM, errno.EACCES):
                 log.debug("cannot mount (%s): bound by path", exc)
@@ -267,8 +278,6 @@ class PinSet:
                 return None
             raise MountFailed(f"cannot pin {where} at {point}: {exc}") from exc
         self.pins.append(point)
-        if not read_only:
-            self.writable[point] = where
         if read_only:
             try:
                 read_only_below(str(point), _mount)
@@ -282,6 +291,7 @@ class PinSet:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
             self.folder.mkdir(mode=0o700, exist_ok=True)
+            self._record()
         point = self.folder / str(len(self.pins))
         while point.exists() or point.is_symlink():
             point = self.folder / f"{point.name}+"
@@ -290,6 +300,13 @@ class PinSet:
         else:
             os.close(os.open(point, NEW_FILE, 0o600))
         return point
+
+    def _record(self) -> None:
+        """The set's record (``mounts.pin_record``): the job's log and the read-write pins."""
+        try:
+            pin_record.write_record(self.folder, self.holder, {p.name: w for p, w in self.writable.items()})
+        except OSError as exc:
+            raise MountFailed(f"cannot record the pins in {self.folder}: {exc}") from exc
 
     def close(self) -> None:
         """Unmount every pin (lazily: a container still holding it keeps its own view) and remove its
@@ -300,8 +317,7 @@ class PinSet:
                 _clear_set_id(point, self.writable[point])
             release(point)
         self.writable.clear()
-        with contextlib.suppress(OSError):
-            os.rmdir(self.folder)
+        pin_record.let_go_of(self.folder)
 
     def __enter__(self) -> PinSet:
         return self
@@ -349,8 +365,9 @@ def release(point: Path) -> None:
 
 def sweep_stale_pins(root: Path = PIN_ROOT, *, keep: Callable[[str], bool] | None = None) -> list[str]:
     """Release the pins of runners that are gone (their pid ended, or is another process now), but the
-    sets ``keep(name)`` says to keep; return the folders released. Only root can (and does) pin: another
-    user leaves them alone."""
+    sets whose job's log is held (its watchdog follows it: ``mounts.pin_record``) and those ``keep(name)``
+    says to keep; a read-write pin's files are cleared of set-ID bits first, as ``PinSet.close`` does.
+    Returns the folders released. Only root can (and does) pin: another user leaves them alone."""
     if os.geteuid() != 0:
         return []
     try:
@@ -363,14 +380,19 @@ def sweep_stale_pins(root: Path = PIN_ROOT, *, keep: Callable[[str], bool] | Non
         started = rest.partition("-")[0]
         if pid.isdigit() and _start_time(int(pid)) == started:
             continue  # its runner still runs
-        if keep is not None and keep(name):
-            continue  # its runner's job is still followed (``runner.jobs.recovery.reconcile``)
         folder = root / name
         if folder.is_symlink() or not folder.is_dir():
             continue
-        for point in sorted(os.listdir(folder)):
+        record = pin_record.read_record(folder)
+        if pin_record.followed(record) or (keep is not None and keep(name)):
+            log.debug("pins %s: kept, their job is still followed (its watchdog holds its log)", folder)
+            continue
+        writable = pin_record.writable_pins(folder, record)
+        for point in sorted(set(os.listdir(folder)) - {pin_record.RECORD, pin_record.RECORD_NEW}):
+            if point in writable:
+                _clear_set_id(folder / point, writable[point])
             release(folder / point)
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
+        pin_record.let_go_of(folder)
+        log.info("released the pins of a runner that is gone: %s", folder)
         swept.append(str(folder))
     return swept

@@ -151,10 +151,13 @@ class Materializations:
         self.env.update(merged)
 
 
-def materializations(stack: ExitStack, job_name: str, *, pin: bool) -> Materializations:
+def materializations(stack: ExitStack, job_name: str, *, pin: bool,
+                     holder: Path | None = None) -> Materializations:
     """An empty ``Materializations``; with ``pin`` (a container's binds) its pins are released when
-    ``stack`` closes, after everything entered on it later (the container's removal included)."""
-    return Materializations(pins=stack.enter_context(PinSet(job_name)) if pin else None, in_container=pin)
+    ``stack`` closes, after everything entered on it later (the container's removal included). ``holder``:
+    the job's log (a sweep keeps the pins of a dead runner while its job's watchdog holds it)."""
+    pins = stack.enter_context(PinSet(job_name, holder=holder)) if pin else None
+    return Materializations(pins=pins, in_container=pin)
 
 
 def workdir_for(binding: Binding, job_dir: JobDir) -> Path:

@@ -78,25 +78,22 @@ def runner_alive(record: JobRecord) -> bool:
 
 
 def reconcile(ws: Workspace) -> list[str]:
-    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names.
-    A Ray job whose follower is gone is not lost: it runs on its cluster, and a new follower takes it up
-    (``recover``). The pins a dead runner left (``mounts.pin``) are released first, but those of a job its
-    watchdog follows (``watchdog_follows``): a later command does once it let the job go."""
+    """Mark every active job whose runner is gone as Failed (cleaning up after it); return their names. A
+    Ray job is not lost (a new follower takes it up: ``recover``). Then dead runners' pins (any workspace's:
+    ``mounts.pin``) are cleared of set-ID bits and released, but a job's its watchdog follows (its log)."""
     gone = [record for status in ACTIVE for record in ws.list_jobs(status=status.value)
             if not runner_alive(record)]
     followed = tuple(f"{r.runner_pid}-" for r in gone if r.runner_pid and watchdog_follows(ws, r))
-    for folder in sweep_stale_pins(keep=lambda name: name.startswith(followed)):
-        log.info("released the pins of a runner that is gone: %s", folder)
     recovered = []
     for record in gone:
         try:
-            lost = recover(ws, record)
+            if recover(ws, record):
+                recovered.append(record.name)
         except StorageError as err:  # a full disk: `job list`/`show` must still answer
             log.warning("job %s: its runner died, but its end cannot be recorded yet: %s",
                         record.name, err.message)
-            continue
-        if lost:
-            recovered.append(record.name)
+    # once their containers are gone; ``followed``: a set with no record of its job's log (older runner)
+    sweep_stale_pins(keep=lambda name: name.startswith(followed))
     return recovered
 
 

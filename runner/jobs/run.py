@@ -159,7 +159,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.lap("image")
     tracker.note(image=image.name, image_id=image.id or None)
     with ExitStack() as stack:
-        mats = materializations(stack, record.name, pin=backend.capabilities.in_container)
+        mats = materializations(stack, record.name, pin=backend.capabilities.in_container,
+                                holder=job_dir.std_log)
         materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
                            quiet=quiet, read_only_binds=backend.capabilities.read_only_binds)
         outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
