@@ -2,7 +2,7 @@
 
 | written                                                        | parsed as                |
 |----------------------------------------------------------------|--------------------------|
-| ``model.pkl``, ``/abs/path``, ``file:///abs``, ``file://localhost/abs`` | ``LocalPath`` (other hosts: no) |
+| ``model.pkl``, ``/abs``, ``file:///abs``, ``file:/abs``, ``file:rel`` (``file_urls``) | ``LocalPath``  |
 | ``azureml://datastores/<ds>/paths/<p>``                          | ``DatastorePath``        |
 | ``azureml://subscriptions/../workspaces/../datastores/<ds>/paths/<p>`` | ``DatastorePath``  |
 | ``azureml://jobs/<job>/outputs/<out>[/paths/<p>]``               | ``JobOutputPath``        |
@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 
 from runner.errors import SpecError
-from runner.url_secrets import file_url_path, local_file_url
+from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
@@ -281,8 +281,8 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         return ModelRef(m["name"], version=m["ver"], label=m["label"])
     if value.startswith(("azureml:", "runs:")):
         raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
-    if value[:7].lower() == "file://":
-        return LocalPath(file_url_path(value, field))
+    if is_file_form(value):  # file:///x, file://localhost/x, file:/x (decoded), file:<relative>
+        return LocalPath(file_path(value, field))
     if _CHAINED.match(value):
         return _chained(value, field)
     if url := parse_storage_url(value):
@@ -314,7 +314,7 @@ def _chained(value: str, field: str | None) -> FsspecUrl:
                         "only a cache or an archive reads the link after it", field=field,
                         hint=f"a local path holding '::' is written ./{value}; {CHAIN_FORMS}")
     if all(w in CACHES for w in wrappers) and (_HOST_LINK.match(target) or not _SCHEME.match(target)):
-        path = _HOST_LINK.sub("", file_url_path(target, field))
+        path = _HOST_LINK.sub("", file_path(target, field))
         raise SpecError(f"'{value}' is a cache over this machine's files, which a path may not be: it "
                         "caches nothing its path does not give, and would read links a cache datastore "
                         "refuses", field=field,

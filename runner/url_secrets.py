@@ -5,9 +5,8 @@ password in its user info (``scheme://user:password@host``) are replaced whereve
     without_password("sftp://me:pw@host/x")                        # sftp://me:***@host/x
 
 And a URL whose host cannot be read: an IPv6 literal with '::' (``sftp://[::1]/x``), which fsspec
-splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it), and a ``file://`` URL
-naming another machine (``file_url_path``: RFC 8089's ``file:///x`` and ``file://localhost/x`` are this
-machine's ``/x``; fsspec would read ``file://host/x`` as the relative path ``host/x``).
+splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it); a ``file://`` URL
+naming another machine is ``runner.file_urls``' to refuse.
 """
 
 from __future__ import annotations
@@ -68,36 +67,3 @@ def refuse_ipv6_double_colon(url: str, field: str | None) -> None:
                     "its host, but fsspec splits a URL into a chain at every '::' (the one in the address "
                     "too), so it cannot read it as one link", field=field, hint=hint)
 
-
-# a file URL (RFC 8089): file://<host><path>, the host empty or localhost for this machine
-_FILE_URL = re.compile(r"^file://(?P<host>[^/?#]*)(?P<path>.*)$", re.IGNORECASE | re.DOTALL)
-
-
-def file_url_path(url: str, field: str | None) -> str:
-    """The path on this machine a ``file://`` URL names, as RFC 8089 reads it: ``file:///x`` and
-    ``file://localhost/x`` are ``/x``. Another host (``file://host/x``: another machine's file, which
-    cannot be read from here) or no path is one ``SpecError``. Any other text is returned as it is."""
-    found = _FILE_URL.match(url)
-    if found is None:
-        return url
-    host, shown = found["host"].rsplit("@", 1)[-1], without_password(without_query(url))  # no user info
-    if host.lower() not in ("", "localhost"):
-        raise SpecError(f"'{shown}' names the host '{host}': a file URL "
-                        "reads a file on this machine, file:///<absolute path> (or file://localhost/"
-                        "<absolute path>); another machine's files cannot be read as one", field=field,
-                        hint="for a file on this machine write file:///<absolute path>; for one on another "
-                             "machine, copy it here, or register a datastore that reaches that machine "
-                             "(`runner datastore create`, e.g. type: fsspec with url: sftp://<host>/<path>) "
-                             "and use azureml://datastores/<name>/paths/<path>")
-    if not found["path"]:
-        raise SpecError(f"'{shown}' names no path", field=field,
-                        hint="write file:///<absolute path> (or the path itself)")
-    return found["path"]
-
-
-def local_file_url(url: str, field: str | None) -> str:
-    """``url`` with a ``file://`` link (its last: a chain's file on this machine) as fsspec reads it:
-    ``file://localhost/x`` is written ``file:///x`` (fsspec would read ``localhost/x``, a relative path);
-    another host is ``file_url_path``'s ``SpecError``."""
-    head, sep, last = url.rpartition("::")
-    return f"{head}{sep}file://{file_url_path(last, field)}" if last[:7].lower() == "file://" else url

@@ -23,6 +23,7 @@ from runner.jobs.direct_creds import written_datastores
 from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
+from runner.plan.direct_host import refuse_direct_host_url
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
@@ -162,6 +163,10 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
             if err.field == "environment" and err.where is None:  # the image: not a docker_args refusal
                 raise err.located(*spec.field_location(*_image_field(spec))) from err
             raise
+    if chosen.capabilities.in_container:  # a direct URL over this machine's file: not in the container
+        for binding in plan.bindings:
+            with _located(spec, *binding.key.split("/", 1)):
+                refuse_direct_host_url(binding)
     if plan.code_source:
         with _located(spec, "code"):
             _check_code(plan.code_source, plan.code_dir)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import RunnerError, SourceLocation, SpecError
+from runner.file_urls import file_path
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.bound_settings import refuse_bound_settings
 from runner.pipelines.steps import StepBuilder, step_bindings
@@ -326,18 +327,19 @@ def _written_in(field_name: str) -> str:
 
 
 def _check_code(built: CommandJobSpec, step: str) -> None:
-    """A local ``code`` folder that is not there is refused now, where it was written, not when the step
-    starts."""
-    code = built.code
+    """A local ``code`` folder that is not there, or a file URL naming another host (``runner.file_urls``),
+    is refused now, where it was written, not when the step starts."""
+    code, field_name = built.code, built.field_name("code")
     if not code or code.startswith(("azureml:", "http://", "https://")):
         return
-    folder = built.base_dir / code.removeprefix("file://").removeprefix("file:")
-    if not folder.exists():
-        field_name = built.field_name("code")
-        raise SpecError(f"step '{step}': code folder '{folder}' does not exist",
-                        field=field_name, where=built.where("code"),
-                        hint=f"set code: to a folder relative to the {_written_in(field_name)} YAML, or "
-                             "create the folder")
+    try:
+        folder = built.base_dir / file_path(code, field_name)
+        if not folder.exists():
+            raise SpecError(f"code folder '{folder}' does not exist", hint="set code: to a folder relative "
+                            f"to the {_written_in(field_name)} YAML, or create the folder")
+    except SpecError as err:
+        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
+                        hint=err.hint) from None
 
 
 def _check_conda_file(built: CommandJobSpec, step: str) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import RunnerError
+from runner.file_urls import file_path
 from runner.modes import PathKind
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
@@ -87,7 +88,7 @@ def _digest(ws: Workspace, resolved: ResolvedPath, *, folder: bool, skip: tuple[
 def _code_identity(ws: Workspace, spec: CommandJobSpec) -> str | None:
     if not spec.code:
         return None
-    source = Path(spec.code.removeprefix("file://")).expanduser()
+    source = Path(file_path(spec.code, "code")).expanduser()  # file:///x, file://localhost/x, file:/x: /x
     source = source if source.is_absolute() else (spec.base_dir / source).resolve()
     resolver = Resolver(ws)
     resolved = resolver.resolve(str(source), field="code")

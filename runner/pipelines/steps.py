@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import SpecError
+from runner.file_urls import file_path, is_file_form
 from runner.spec.bindings import Binding, find_bindings, has_binding, substitute_literals, whole_binding
 from runner.spec.component import CommandComponentSpec, normalize_input_value
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput
@@ -41,10 +42,16 @@ _COMPONENT_FIELDS = ("command", "code", "environment", "environment_variables", 
 
 
 def _absolute(base: Path, path: str) -> str:
-    """A local path of the component made absolute (the step job is relative to the pipeline file)."""
-    if "://" in path or path.startswith("azureml:"):
+    """A local path of the component made absolute (the step job is relative to the pipeline file), its
+    ``file:`` forms read as a job's (``runner.file_urls``); a URL, or a file URL naming another host (the
+    step's check refuses it at its line), as written."""
+    if path.startswith("azureml:") or ("://" in path and not is_file_form(path)):
         return path
-    return str((base / path.removeprefix("file:")).resolve())
+    try:
+        local = file_path(path, None)
+    except SpecError:
+        return path
+    return str((base / local).resolve())
 
 
 def _component_fields(component: CommandComponentSpec) -> dict[str, Any]:

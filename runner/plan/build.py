@@ -17,6 +17,7 @@ import posixpath
 from collections.abc import Mapping
 
 from runner.errors import SpecError
+from runner.file_urls import file_path
 from runner.modes import (
     DEFAULT_MODE,
     MODEL_TYPES,
@@ -223,11 +224,17 @@ def _build(spec: CommandJobSpec) -> tuple[str, str] | None:
 
 
 def _code_source(spec: CommandJobSpec) -> str | None:
+    """The local code folder (or file) as a path on this machine, its ``file:`` forms read as a path's
+    (``runner.file_urls``: ``file://<another host>/...`` is one error at its line); any other as written."""
     if not spec.code:
         return None
     if spec.code.startswith(("azureml:", "http://", "https://")):
         return spec.code
-    return str((spec.base_dir / spec.code.removeprefix("file://")).resolve())
+    try:
+        code = file_path(spec.code, "code")
+    except SpecError as err:
+        raise err.located(*spec.field_location("code")) from None
+    return str((spec.base_dir / code).resolve())
 
 
 def _direct_warnings(bindings: list[Binding], resolved: Mapping[str, ResolvedPath]) -> list[str]:

@@ -113,6 +113,17 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
     return opened if opened is not None else fsspec.core.url_to_fs(url)
 
 
+def caches_host_files(fs: Any) -> bool:
+    """Whether ``fs`` is a cache over this machine's files (``host_cache``'s: its filesystem, below any
+    caches, is this machine's). The resolver looks at a path there when a job is planned too, so one
+    missing is said to be then, as on a local datastore; a cache over a remote store is not looked at."""
+    inner = getattr(fs, "fs", None)
+    if inner in (None, fs):
+        return False
+    protocols = inner.protocol if isinstance(inner.protocol, tuple | list) else (inner.protocol,)
+    return bool(HOST_PROTOCOLS & set(protocols)) or caches_host_files(inner)
+
+
 def _not_installed(url: str, datastore: str | None, field: str | None) -> ResolveError:
     """The one error for a link whose fsspec backend is not installed (``zip://...::file://``'s zip, not
     its last link), with fsspec's word on what to install."""

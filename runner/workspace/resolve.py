@@ -61,7 +61,7 @@ from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.environments import EnvironmentStore
-from runner.workspace.fsspec_reads import open_fsspec_url, refuse_fsspec_read
+from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
 from runner.workspace.models import ModelStore
 from runner.workspace.protect import private_place_at
 from runner.workspace.resolved import ResolvedPath
@@ -100,7 +100,8 @@ class Resolver:
             if field is None:
                 raise
             raise err.located(field, None) from err
-        if resolved.kind is PathKind.ANY and (check or resolved.local_path is not None):
+        looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # _stat looked
+        if resolved.kind is PathKind.ANY and looked:
             hint = _not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace)
             raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
                                "existing file or folder", hint=hint, field=field)

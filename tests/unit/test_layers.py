@@ -18,7 +18,7 @@ from repo_paths import REPO
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
     ("runner.errors", "runner.exceptions"),
-    ("runner.modes", "runner.uris", "runner.url_secrets"),
+    ("runner.modes", "runner.uris", "runner.url_secrets", "runner.file_urls"),
     ("runner.constants", "runner.poller"),
     ("runner.spec",),
     ("runner.workspace",),
