@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -90,9 +89,6 @@ def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
         out.print(Text((f" {key:<{width}}  " + f"\n{indent}".join(lines)).rstrip()), soft_wrap=True)
 
 
-# an aware time as ``datetime.isoformat`` writes it in UTC: what older records stored as text (records
-# written since utc_text have the Z form already)
-_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
 # the runner's own time fields, the only text rewritten: a record's (or each listed record's) own keys,
 # its creation_context's, and every value of its extra.status_times. Nothing else (tags, properties,
 # descriptions, literal inputs, the spec) is touched, whatever its keys are named or its text looks like.
@@ -123,21 +119,22 @@ def _datetimes_z(data: Any) -> Any:
 
 
 def _record_z(record: Any) -> Any:
+    """One record's time fields stored as older runners' ``+00:00`` UTC text in the ``Z`` form, by the
+    rule the Python API reads them with (``runner.workspace.job_records``: ``z_status_times``, ``z_text``)."""
     if not isinstance(record, dict):
         return record
-    out = _fields_z(record, RECORD_TIME_FIELDS)
+    from runner.workspace import job_records  # pydantic: loaded by then (the data came from a record)
+
+    out = _fields_z(record, RECORD_TIME_FIELDS, job_records.z_text)
     if isinstance(out.get("creation_context"), dict):
-        out["creation_context"] = _fields_z(out["creation_context"], CREATION_TIME_FIELDS)
-    extra = out.get("extra")
-    if isinstance(extra, dict) and isinstance(extra.get("status_times"), dict):
-        times = extra["status_times"]
-        out["extra"] = {**extra, "status_times": _fields_z(times, tuple(times))}
+        out["creation_context"] = _fields_z(out["creation_context"], CREATION_TIME_FIELDS, job_records.z_text)
+    if isinstance(out.get("extra"), dict):
+        out["extra"] = job_records.z_status_times(out["extra"])
     return out
 
 
-def _fields_z(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    return {key: (value.removesuffix("+00:00") + "Z" if key in keys and isinstance(value, str)
-                  and _UTC_TEXT.fullmatch(value) else value) for key, value in data.items()}
+def _fields_z(data: dict[str, Any], keys: Sequence[str], z_text: Callable[[Any], Any]) -> dict[str, Any]:
+    return {key: z_text(value) if key in keys else value for key, value in data.items()}
 
 
 def _text(value: Any) -> str:

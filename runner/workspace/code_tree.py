@@ -1,6 +1,6 @@
 """A code snapshot (a job's ``code/``, a registered component's, a Ray node's copy of the job package)
 takes folders, regular files the runner can read and links (copied as links, never followed), each at
-a path the system can open (under ``PATH_MAX``, 4096 bytes). Anything else is refused before a byte is
+a path the system can open (under ``PATH_MAX``, 4096 bytes). Anything else is refused with nothing left
 copied, with one ``SpecError`` on the field that named the folder:
 
     the folder '/home/me/src' holds 2 entries a code snapshot cannot take: 'sock' (a socket),
@@ -12,9 +12,12 @@ take one either (its content hash opens every file it lists, and a FIFO blocks i
 code relies on an entry it silently lacks would fail later, further from the cause. runner reads no
 ``.amlignore`` or ``.gitignore``; the fix is to remove the entry or move it out of the folder. Nothing
 here opens an entry (``os.access`` and ``lstat`` only): a FIFO never blocks the check, and the copy
-(``copy_tree(refuse_special=True)``) never opens one either. A Docker build context and a Ray job's
-package look at what a link names too (``stat``, nothing opened): a Ray package takes a link's content,
-so a link to a FIFO, socket or device, or a link loop, is refused there ("'to-pipe' (a link to a FIFO)").
+(``copy_tree(refuse_special=True)``) never opens one either. The copy lists the folder once, checking
+each entry as it reaches it (``job create`` checked the whole folder before queuing the job): an entry
+refused then, or one that changed since that check, removes what was copied. A Docker build context
+and a Ray job's package look at what a link names too (``stat``, nothing opened): a Ray package takes a
+link's content, so a link to a FIFO, socket or device, or a link loop, is refused there ("'to-pipe' (a
+link to a FIFO)").
 """
 
 from __future__ import annotations
@@ -54,18 +57,74 @@ def check_code_tree(source: Path, *, field: str, where: SourceLocation | None = 
         raise code_tree_refusal(source, found, field, where, kind=kind)
 
 
+class _Refused(Exception):  # noqa: N818 - not an error: stops the copy at an entry the check refuses
+    """Raised out of ``copy_tree`` by the check it makes per folder (no ``OSError``: not collected)."""
+
+
 def copy_code_tree(source: Path, target: Path, *, field: str, where: SourceLocation | None = None,
                    ignore: Ignore | None = None, dirs_exist_ok: bool = False) -> None:
-    """``check_code_tree``, then ``copy_tree`` (any depth, links as links) with no FIFO, socket or device
-    opened; an entry that changed between the two is refused the same way."""
+    """``copy_tree`` (any depth, links as links, no FIFO, socket or device opened) listing ``source``
+    once: each folder's entries are checked as the copy reaches them, before any of them is copied (its
+    path fits, it is readable; a FIFO, socket or device ``copy_tree`` refuses unopened). Anything refused
+    (``check_code_tree``'s one error, naming every entry it refuses) leaves nothing copied: what the copy
+    made is removed, no link followed, and what ``target`` held before is kept."""
     from runner.workspace.trees import copy_tree  # start-up cost (mounts): only to copy a snapshot
 
-    check_code_tree(source, field=field, where=where, ignore=ignore, target=target)
+    limit, grows = _path_max(source), max(len(os.fsencode(target)) - len(os.fsencode(source)), 0)
+    found: list[tuple[str, str]] = []
+
+    def checked(folder: str, names: list[str]) -> Iterable[str]:
+        left_out = set(ignore(folder, names)) if ignore is not None else set()
+        if not os.access(folder, os.R_OK | os.X_OK):  # its parent's listing checked R_OK: a folder needs X
+            found.append((_relative(folder, source), "a folder that is not readable"))
+        for name in names:
+            path = os.path.join(folder, name)
+            if name not in left_out and (len(os.fsencode(path)) + grows >= limit
+                                         or not os.access(path, os.R_OK, follow_symlinks=False)):
+                found.append((_relative(path, source), _problem(path, limit, grows) or "not readable"))
+        if found:
+            raise _Refused
+        return left_out
+
+    before = _held(target)
     try:
-        copy_tree(source, target, ignore=ignore, dirs_exist_ok=dirs_exist_ok, refuse_special=True)
+        copy_tree(source, target, ignore=checked, dirs_exist_ok=dirs_exist_ok, refuse_special=True)
+        return
+    except _Refused:
+        failure: Exception | None = None
     except shutil.Error as exc:
-        found = [(_relative(src, source), _reason(why)) for src, _dst, why in exc.args[0]]
-        raise code_tree_refusal(source, found, field, where) from exc
+        failure, found = exc, [(_relative(src, source), _reason(why)) for src, _dst, why in exc.args[0]]
+    except OSError as exc:  # the folder cannot be listed, or the target made
+        failure = exc
+    _undo(target, before)
+    found = code_tree_problems(source, ignore=ignore, target=target) or found  # all, in their order
+    if not found and failure is not None:
+        raise failure
+    raise code_tree_refusal(source, found, field, where) from failure
+
+
+def _held(target: Path) -> set[str] | None:
+    """The names in ``target`` (None: there is no ``target``)."""
+    if not os.path.lexists(target):
+        return None
+    try:
+        return set(os.listdir(target))
+    except OSError:
+        return set()
+
+
+def _undo(target: Path, before: set[str] | None) -> None:
+    """Remove what a copy into ``target`` made (``before``: what it held), following no link."""
+    from runner.workspace.trees import remove_tree  # start-up cost (mounts): only to copy a snapshot
+
+    now = _held(target)
+    if now is None:
+        return
+    if before is None:  # the copy made it
+        remove_tree(target)
+        return
+    for name in sorted(now - before):
+        remove_tree(target / name)
 
 
 def code_tree_problems(source: Path, *, ignore: Ignore | None = None, target: Path | None = None,

@@ -2,7 +2,7 @@
 (``utcnow``, ``utc_text``) and Azure's default locations of its outputs. No database here: the records are
 stored by ``runner.workspace.db.Workspace`` (which offers every name above too), and a module that only
 reads or builds a record need not load SQLite. ``z_status_times`` reads an older record's status times as
-a new one's (``ml_client.jobs``' ``Job`` applies it).
+a new one's (``ml_client.jobs``' ``Job`` and every CLI output apply it; ``z_text`` is its rule for one time).
 """
 
 from __future__ import annotations
@@ -38,8 +38,14 @@ def z_status_times(extra: dict[str, Any]) -> dict[str, Any]:
     times = extra.get("status_times")
     if not isinstance(times, dict) or not any(_old_text(value) for value in times.values()):
         return extra
-    return {**extra, "status_times": {key: value.removesuffix("+00:00") + "Z" if _old_text(value) else value
-                                      for key, value in times.items()}}
+    return {**extra, "status_times": {key: z_text(value) for key, value in times.items()}}
+
+
+def z_text(value: Any) -> Any:
+    """One stored time in the ``utc_text`` form: ``+00:00`` text as ``datetime.isoformat`` writes a UTC
+    time ends in ``Z``; any other value (another offset, text that is no time, not text) as it is. The one
+    rule for status times here and for the runner's own time fields the CLI prints."""
+    return value.removesuffix("+00:00") + "Z" if _old_text(value) else value
 
 
 def _old_text(value: object) -> bool:
