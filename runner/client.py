@@ -43,6 +43,7 @@ from runner.workspace.datastores import (
 )
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.environments import EnvironmentRecord, EnvironmentStore, read_conda_file
+from runner.workspace.job_output_state import check_job_output
 from runner.workspace.paging import Page
 from runner.workspace.registry import AssetRegistry, DataRegistry, FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
@@ -70,20 +71,28 @@ class _AssetOperations(Generic[A]):
         self._registry = registry
 
     def _create_or_update(self, asset: A) -> A:
-        """A new version, or (same name + version, same path) an update of description and tags. The
-        given entity's ``path`` becomes the registered location, as in azure-ai-ml."""
+        """A new version, or (same name + version, same path or the same content at a local path) an update
+        of description and tags as given (and of a model's stage when given). The given entity's ``path``
+        becomes the registered location, as in azure-ai-ml."""
+        self._user_checks(asset)
         created = self._registry.create_or_update(asset)
         asset.path = created.path
         return created
 
     def create(self, asset: A) -> A:
-        """A new version only (``runner model create`` / ``data create``): an existing version is refused."""
+        """A new version only (the web UI's form): an existing version is refused."""
+        self._user_checks(asset)
         return self._registry.create(asset)
+
+    def _user_checks(self, asset: A) -> None:
+        """What a user's registration is refused for and a job's own is not: a job's output before the
+        job has ended (``runner.workspace.job_output_state``)."""
+        check_job_output(self._registry.workspace, asset.path, noun=self._registry.table.schema.noun)
 
     def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
                add_values: dict[str, str] | None = None, remove: Iterable[str] = ()) -> A:
-        """az's ``--set description=..`` / ``--set tags.k=v`` / ``--add tags k=v`` / ``--remove tags.k``;
-        nothing else may change."""
+        """az's ``--set description=..`` / ``--set tags.k=v`` / ``--add tags k=v`` / ``--remove tags.k``
+        (and a model's ``--set stage=..`` / ``--remove stage``); nothing else may change."""
         return self._registry.update(name, version, set_values=set_values, add_values=add_values,
                                      remove=remove)
 
@@ -127,8 +136,8 @@ class ModelOperations(_AssetOperations[Model]):
     """``ml_client.models``."""
 
     def create_or_update(self, model: Model, **_: Any) -> Model:
-        """A new version, or (same name + version, same path) an update of description and tags; the
-        model's ``path`` becomes the registered location, as in azure-ai-ml."""
+        """A new version, or (same name + version, same path or local content) an update of description,
+        tags and stage; the model's ``path`` becomes the registered location, as in azure-ai-ml."""
         return self._create_or_update(model)
 
     def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None,
@@ -149,8 +158,8 @@ class DataOperations(_AssetOperations[Data]):
     """``ml_client.data``."""
 
     def create_or_update(self, data: Data, **_: Any) -> Data:
-        """A new version, or (same name + version, same path) an update of description and tags; the
-        data asset's ``path`` becomes the registered location, as in azure-ai-ml."""
+        """A new version, or (same name + version, same path or local content) an update of description
+        and tags; the data asset's ``path`` becomes the registered location, as in azure-ai-ml."""
         return self._create_or_update(data)
 
     def list(self, name: str | None = None, *, list_view_type: Any = None, archived_only: bool = False,

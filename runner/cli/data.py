@@ -56,7 +56,10 @@ def create(
     query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
-    """Register a data asset version (copies local files into the datastore)."""
+    """Register a data asset version (copies local files into the datastore).
+
+    An existing --version given again with the same path (or a local path with the same content) is that
+    version: its description and tags are set as given, as az ml does; other content is refused."""
     from runner.spec.data import Data, check_data_fields, load_data  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
@@ -72,7 +75,7 @@ def create(
         check_local_path(path, allowed="an azureml:// URI or a storage URL")
         data = Data.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_data_fields(data)
-    emit(client(registry_name).data.create(data).to_dict(), output, _COLUMNS, query)
+    emit(client(registry_name).data.create_or_update(data).to_dict(), output, _COLUMNS, query)
 
 
 @app.command("list")

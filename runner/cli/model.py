@@ -59,7 +59,10 @@ def create(
     query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
-    """Register a model version (copies local files into the workspace's default datastore)."""
+    """Register a model version (copies local files into the workspace's default datastore).
+
+    An existing --version given again with the same path (or a local path with the same content) is that
+    version: its description, tags and stage are set as given, as az ml does; other content is refused."""
     from runner.spec.model import Model, check_model_fields, load_model  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
@@ -75,7 +78,7 @@ def create(
         check_local_path(path, allowed="an azureml:// URI, runs:/<run>/<path> or a URL")
         model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
         check_model_fields(model)
-    created = client(registry_name).models.create(model)
+    created = client(registry_name).models.create_or_update(model)
     emit(created.to_dict(), output, _MODEL_LIST_COLUMNS, query)
 
 
@@ -85,12 +88,13 @@ def list_(
     include_archived: bool = typer.Option(False, "--include-archived", help="Include archived models."),
     archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
     max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
+    stage: str = typer.Option(None, "--stage", "-s", help="Only versions in this stage (e.g. Production)."),
     output: OutputFormat = OUTPUT,
     query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
     """List models (latest version of each), or the versions of one model with --name."""
-    models = client(registry_name).models.list(name, include_archived=include_archived,
+    models = client(registry_name).models.list(name, stage=stage, include_archived=include_archived,
                                                archived_only=archived_only, max_results=max_results)
     columns = _MODEL_LIST_COLUMNS + (["archived"] if include_archived or archived_only else [])
     emit([m.to_dict() for m in models], output, columns, query)
@@ -115,13 +119,15 @@ def update(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     version: str = typer.Option(..., "--version", "-v", help="Version."),
-    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
-    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
+    set_: list[str] = typer.Option(None, "--set",
+                                   help="description=..., stage=... or tags.<key>=<value> (several)."),
+    remove: list[str] = typer.Option(None, "--remove",
+                                     help="tags.<key>, tags, description or stage (several)."),
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
     registry_name: str = REGISTRY,
 ) -> None:
-    """Update the description or tags of a model version (nothing else can change).
+    """Update the description, tags or stage of a model version (nothing else can change).
 
     Also --add tags <key>=<value> [...] (as az's generic update)."""
     change = parse_update(set_, remove, ctx.args)

@@ -11,7 +11,8 @@ entity (``Model``, ``Data``); ``runner.workspace.models.ModelStore`` and
   is archived. A version's ``archived`` column says why too: ``BORN_ARCHIVED`` while it is archived
   because it was made under an archived asset and no archive action touched it since (any archive or
   restore writes 0 or 1), so the reason shown follows the latest archive action (``archived_at_birth``).
-- Only ``description`` and ``tags`` can be updated (az's generic ``--set``, ``--add``, ``--remove``).
+- Only ``description`` and ``tags`` can be updated (az's generic ``--set``, ``--add``, ``--remove``), and
+  a kind's own ``updatable`` fields (a model's ``stage``, free text as in Azure ML).
 - A registry (``--registry-name``) is a local namespace: its rows are stored as ``<registry>/<name>``
   (``/`` is not allowed in names).
 
@@ -97,6 +98,7 @@ class AssetStore(Generic[E]):
     """The versions of one kind of asset in a workspace, or in one registry namespace of it."""
 
     table: ClassVar[AssetTable]
+    updatable: ClassVar[tuple[str, ...]] = ()  # the kind's own columns that can change (models: stage)
 
     def __init__(self, workspace: Workspace, *, registry_name: str | None = None) -> None:
         self.workspace = workspace
@@ -286,9 +288,11 @@ class AssetStore(Generic[E]):
                add_values: Mapping[str, str] | None = None, remove: Iterable[str] = ()) -> E:
         """az's generic update: ``--set description=..``, ``--set tags.k=v`` / ``--set tags={json}``,
         ``--add tags k=v`` (``add_values``: ``{"tags.k": "v"}``), ``--remove tags.k`` / ``tags`` /
-        ``description``. Any other field is refused (versions are immutable)."""
+        ``description``, and the kind's ``updatable`` fields (``--set stage=..``, ``--remove stage``). Any
+        other field is refused (versions are immutable)."""
         current = self.get(name, version=version)
         description, tags = current.description, dict(current.tags)
+        own = {field: getattr(current, field) for field in self.updatable}
         for key, value in (set_values or {}).items():
             if key == "description":
                 description = value
@@ -296,6 +300,8 @@ class AssetStore(Generic[E]):
                 tags[key[5:]] = value
             elif key == "tags":
                 tags = _parse_tags_value(value)
+            elif key in own:
+                own[key] = value or None
             else:
                 raise self.immutable_error(key, name)
         for key, value in (add_values or {}).items():
@@ -309,22 +315,31 @@ class AssetStore(Generic[E]):
                 tags = {}
             elif key == "description":
                 description = None
+            elif key in own:
+                own[key] = None
             else:
                 raise self.immutable_error(key, name)
-        return self.update_fields(name, version, description=description, tags=tags)
+        return self.update_fields(name, version, description=description, tags=tags, **own)
 
-    def update_fields(self, name: str, version: str, *, description: str | None, tags: dict[str, str]) -> E:
+    def update_fields(self, name: str, version: str, *, description: str | None, tags: dict[str, str],
+                      **own: str | None) -> E:
+        """Write the mutable fields of a version: description, tags and the kind's ``updatable`` ones."""
+        assert set(own) <= set(self.updatable), own
+        columns = "".join(f", {field} = ?" for field in own)
         with self.workspace.transaction() as conn:
-            conn.execute(f"UPDATE {self.table.versions} SET description = ?, tags = ? "
+            conn.execute(f"UPDATE {self.table.versions} SET description = ?, tags = ?{columns} "
                          "WHERE name = ? AND version = ?",
-                         (description, json.dumps(tags), self.key(name), version))
+                         (description, json.dumps(tags), *own.values(), self.key(name), version))
         return self.get(name, version=version)
 
-    def immutable_error(self, field: str, name: str, *, verb: str = "updated") -> RegistryError:
+    def immutable_error(self, field: str, name: str, *, verb: str = "updated",
+                        detail: str | None = None) -> RegistryError:
         what = "Asset paths" if field == "path" else f"'{field}'"
         schema = self.table.schema
-        return RegistryError(f"{what} cannot be {verb}: only description and tags of a {schema.noun} version "
-                             "can change",
+        mutable = ", ".join(("description", "tags", *self.updatable))
+        mutable = " and ".join(mutable.rsplit(", ", 1))
+        return RegistryError(f"{what} cannot be {verb}: only {mutable} of a {schema.noun} version can change"
+                             + (f"; {detail}" if detail else ""),
                              hint=f"register a new version of '{name}' instead (`runner {schema.cli} create` "
                                   "without --version)")
 

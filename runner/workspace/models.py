@@ -1,5 +1,6 @@
 """The model tables: ``ModelStore`` is the asset store (``runner.workspace.assets``) over ``models`` and
-``model_containers``, with the model's own columns (stage, flavors).
+``model_containers``, with the model's own columns (stage, flavors); ``stage`` can change on a version, as
+in Azure ML (free text: ``Development``, ``Production``, ...), like description and tags.
 
 ``ModelStore`` is what resolution needs (``azureml:<name>:<version>`` → a model's row) and what the
 registry (``runner.workspace.registry``) builds on to register new versions. The rules (archive, the
@@ -24,6 +25,7 @@ class ModelStore(AssetStore[Model]):
     """The model versions of a workspace, or of one registry namespace in it (``registry_name``)."""
 
     table = MODEL_TABLE
+    updatable = ("stage",)
 
     def _entity(self, data: dict[str, Any], common: dict[str, Any]) -> Model:
         return Model(**common, stage=data["stage"],

@@ -8,7 +8,9 @@ Rules (``az ml model create`` / ``az ml data create``):
   data may name another ``datastore``); datastore, job, run and URL paths are referenced, and a job path
   records the job as the asset's lineage (``job_name``).
 - The version auto-increments from 1 when omitted (allocated inside ``BEGIN IMMEDIATE``, so concurrent
-  creates get distinct consecutive versions); an existing name + version is refused.
+  creates get distinct consecutive versions); ``create`` refuses an existing name + version, and
+  ``create_or_update`` (``runner model/data create``) takes it given again with the same path, or a local
+  path holding what that version's upload holds (``runner.workspace.same_content``), as Azure does.
 - ``mlflow_model`` must be a folder with an ``MLmodel`` file; ``triton_model`` must be a folder;
   ``uri_file`` a file, ``uri_folder`` a folder, ``mltable`` a folder with an ``MLTable`` file. Like
   Azure, a data asset's remote path is not read when it is registered (only local paths are checked).
@@ -38,7 +40,6 @@ from fsspec.implementations.local import LocalFileSystem
 
 from runner.errors import RegistryError, StorageError
 from runner.modes import AssetType, PathKind
-from runner.spec.asset import AssetBase
 from runner.spec.data import MLTABLE_FILE, Data, check_data_fields
 from runner.spec.model import Model, check_model_fields
 from runner.uris import DatastorePath, LocalPath, ModelRef, PathRef, parse_path
@@ -49,6 +50,7 @@ from runner.workspace.models import ModelStore
 from runner.workspace.private_sources import LocalSource, refuse_holding_upload_folder, refuse_private_source
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.same_content import first_difference, on_this_machine
 from runner.workspace.transfers import (
     SourceFiles,
     copy_into_host,
@@ -115,14 +117,17 @@ class AssetRegistry(AssetStore[E]):
                                      check=self.check_remote)
 
     def create_or_update(self, asset: E) -> E:
-        """Python's ``create_or_update``: a new version, or a description/tags update of an existing one."""
+        """Python's ``create_or_update`` (and ``runner model/data create``): a new version, or an existing
+        one given again with the same path or content (an update of description and tags as given, and of
+        the kind's ``updatable`` fields given: a re-run that names no stage keeps the one a promotion set)."""
         self.check_fields(asset)
         assert asset.name is not None
         if asset.version is not None and self.exists(self.key(asset.name), asset.version):
             current = self.get(asset.name, version=asset.version)
             self._refuse_immutable_changes(current, asset)
+            own = {f: given for f in self.updatable if (given := getattr(asset, f)) is not None}
             return self.update_fields(asset.name, asset.version, description=asset.description,
-                                      tags=dict(asset.tags))
+                                      tags=dict(asset.tags), **own)
         return self.create(asset)
 
     def _refuse_existing(self, name: str, version: str) -> None:
@@ -132,13 +137,43 @@ class AssetRegistry(AssetStore[E]):
                                 hint=f"omit --version to get the next version ({self.next_version(name)}), "
                                      f"or use `runner {cli} update` to change description/tags")
 
-    def _refuse_immutable_changes(self, current: AssetBase, new: AssetBase) -> None:
+    def _refuse_immutable_changes(self, current: E, new: E) -> None:
         for field in self.immutable:
             old_value, new_value = getattr(current, field), getattr(new, field)
-            if field == "path" and new_value != old_value and str(parse_path(new_value or "")) == old_value:
-                continue
-            if (old_value or None) != (new_value or None):
+            if field == "path" and new_value != old_value:
+                if (why := self._other_path(current, new)) is not None:
+                    raise self.immutable_error(field, current.name or "", detail=why)
+            elif field != "path" and (old_value or None) != (new_value or None):
                 raise self.immutable_error(field, current.name or "")
+
+    def _other_path(self, current: E, new: E) -> str | None:
+        """Why ``new.path`` is not the path version ``current`` was registered from (None: it is). A local
+        path is that version's when the version is its own upload and holds the same names and bytes (as
+        Azure names an upload by its content); any other path when it is the same URL."""
+        old, version, ref = current.path or "", current.version, parse_path(new.path or "", field="path")
+        if not isinstance(ref, LocalPath):
+            given = self._source(new, ref).uri if isinstance(ref, ModelRef) else str(ref)
+            same = given.rstrip("/") == old.rstrip("/")
+            return None if same else f"version {version} is registered from {old}"
+        place = str(DatastorePath(self.upload_datastore(new),
+                                  f"{self.table.upload_folder}/{self.key(current.name or '')}/{version}"))
+        basename = old[len(place) + 1:]
+        if not old.startswith(f"{place}/") or "/" in basename:
+            return f"version {version} is registered from {old}, not uploaded from a local path to {place}/"
+        source = self._source(new, ref)
+        noun = self.table.schema.noun
+        refuse_private_source(self.workspace, source, noun=noun, copied=True)
+        self.check_source(new, source)
+        assert source.local_path is not None
+        if source.local_path.name != basename:
+            return f"version {version} holds '{basename}', the new path is '{source.local_path.name}'"
+        stored = self.resolver.resolve(old, field="path")
+        stored, anchor = on_this_machine(stored, self.resolver.datastores)
+        why = first_difference(LocalSource(self.workspace, source, noun=noun).files, source.kind, stored,
+                               anchor=anchor, shown=basename, given=str(source.local_path))
+        if why is None:
+            return None
+        return f"{source.local_path} differs from what version {version} holds ({why})"
 
     def _create_copied(self, asset: E, source: ResolvedPath) -> E:
         """Copy a local file/folder into the datastore, then commit the row."""
@@ -306,7 +341,7 @@ class _Staged:
 class ModelRegistry(AssetRegistry[Model], ModelStore):
     """The model store plus registration (``create``) and ``download``."""
 
-    immutable = ("path", "type", "properties", "stage", "flavors")
+    immutable = ("path", "type", "properties", "flavors")  # stage is updatable (``ModelStore``)
 
     def check_fields(self, asset: Model) -> None:
         check_model_fields(asset)

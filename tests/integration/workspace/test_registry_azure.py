@@ -18,6 +18,7 @@ from runner.errors import ResolveError
 from runner.modes import PathKind
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord
+from runner.workspace.job_records import JobStatus
 
 pytestmark = pytest.mark.azure
 
@@ -149,8 +150,8 @@ def test_default_datastore_on_blob_copies_local_models_there(ml_client: MLClient
 def test_job_output_on_blob_gives_lineage(ml_client: MLClient, azure_container: Any) -> None:
     _upload(azure_container, "out/job7/model/weights.bin", b"w")
     ml_client.datastores.create_or_update(_key_datastore(azure_container))
-    ml_client.workspace.create_job(JobRecord(name="job7", outputs={
-        "model": "azureml://datastores/myblobstore/paths/out/job7/model"}))
+    ml_client.workspace.create_job(JobRecord(name="job7", status=JobStatus.COMPLETED, outputs={
+        "model": "azureml://datastores/myblobstore/paths/out/job7/model"}))  # ended: a user may register
     created = ml_client.models.create_or_update(
         Model(name="from-job", path="azureml://jobs/job7/outputs/model/paths/weights.bin"))
     assert created.job_name == "job7"

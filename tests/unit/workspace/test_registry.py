@@ -143,6 +143,9 @@ def test_python_update_flow_of_the_seed(ws: Workspace, model_file: Path) -> None
     ml_client.models.create_or_update(model=model_example)
     again = ml_client.models.get(name="m", version="1")
     assert again.description == "This is an updated description." and again.tags == {"stage": "Prod"}
+    model_example.path = str(model_file)  # the same content again is the same version (Azure: same upload)
+    assert ml_client.models.create_or_update(model_example).version == "1"
+    model_file.write_bytes(b"weights-v2")  # other content at that path is another version
     model_example.path = str(model_file)
     with pytest.raises(RegistryError) as info:
         ml_client.models.create_or_update(model_example)
