@@ -30,12 +30,14 @@ from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import load_yaml
 
 # azure.ai.ml.command() arguments with no local meaning that are accepted and dropped
-_DROPPED = ("is_deterministic", "job_tier", "priority")
+_DROPPED = ("is_deterministic",)
+_QUEUE_ARGS = ("job_tier", "priority")  # the job's queue_settings, as azure.ai.ml's set_queue_settings
 _RESOURCE_ARGS = ("instance_count", "instance_type", "locations", "docker_args", "shm_size", "gpu_count")
 _ARGS = ("name", "description", "tags", "properties", "display_name", "command", "experiment_name",
          "environment", "environment_variables", "distribution", "compute", "inputs", "outputs", "timeout",
          "code", "identity", "services", "parent_job_name", "resources", "limits", "queue_settings",
-         *_RESOURCE_ARGS, *_DROPPED)
+         *_RESOURCE_ARGS, *_QUEUE_ARGS, *_DROPPED)
+_FIRST = ("command", "environment", "inputs", "outputs", "code")  # command()'s own parameters
 
 
 def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -44,11 +46,11 @@ def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: ({} if v is None else _as_data(v)) for k, v in outputs.items()}
 
 
-def _resources(resources: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    data: dict[str, Any] = dict(_as_data(resources) or {})
-    for key in _RESOURCE_ARGS:
-        if kwargs.get(key) is not None:
-            data[key] = kwargs[key]
+def _merged(given: Any, kwargs: dict[str, Any], keys: Sequence[str]) -> dict[str, Any] | None:
+    """``resources`` / ``limits`` / ``queue_settings`` as given, with the keyword arguments that set
+    their fields."""
+    data: dict[str, Any] = dict(_as_data(given) or {})
+    data.update({key: kwargs[key] for key in keys if kwargs.get(key) is not None})
     return data or None
 
 
@@ -60,16 +62,13 @@ def command(*, command: str | None = None, environment: str | Environment | None
     for key in kwargs:
         if key not in _ARGS:
             raise SpecError(f"command() got an unknown argument '{key}'{did_you_mean(key, _ARGS)}",
-                            field=key, hint="arguments: command, environment, inputs, outputs, code, "
-                                            + ", ".join(a for a in _ARGS if a not in ("command", "code")))
+                            field=key, hint="arguments: " + ", ".join(
+                                [*_FIRST, *(a for a in _ARGS if a not in _FIRST)]))
     for field, value, entity in (("inputs", inputs, "Input"), ("outputs", outputs, "Output")):
         if value is not None and not isinstance(value, Mapping):
             raise SpecError(f"{field} must be a mapping of name to {entity}, not a {type(value).__name__}",
                             field=field, hint=f'write {field}={{"data": {entity}(type="uri_folder", ...)}} '
                                               f"(each {field[:-1]} is named by its key)")
-    limits = dict(_as_data(kwargs.get("limits")) or {})
-    if kwargs.get("timeout") is not None:
-        limits["timeout"] = kwargs["timeout"]
     data: dict[str, Any] = {
         "name": kwargs.get("name"), "display_name": kwargs.get("display_name"),
         "experiment_name": kwargs.get("experiment_name"), "description": kwargs.get("description"),
@@ -77,11 +76,12 @@ def command(*, command: str | None = None, environment: str | Environment | None
         "code": None if code is None else os.fspath(code), "command": command,
         "environment": _as_data(environment), "environment_variables": kwargs.get("environment_variables"),
         "inputs": None if inputs is None else {k: _as_data(v) for k, v in inputs.items()},
-        "outputs": _outputs(outputs), "resources": _resources(kwargs.get("resources"), kwargs),
-        "limits": limits or None, "distribution": _as_data(kwargs.get("distribution")),
+        "outputs": _outputs(outputs), "resources": _merged(kwargs.get("resources"), kwargs, _RESOURCE_ARGS),
+        "limits": _merged(kwargs.get("limits"), kwargs, ("timeout",)),
+        "distribution": _as_data(kwargs.get("distribution")),
         "compute": kwargs.get("compute"), "identity": _as_data(kwargs.get("identity")),
         "services": _as_data(kwargs.get("services")),
-        "queue_settings": _as_data(kwargs.get("queue_settings")),
+        "queue_settings": _merged(kwargs.get("queue_settings"), kwargs, _QUEUE_ARGS),
         "parent_job_name": kwargs.get("parent_job_name"),
     }
     # an input may have no path yet: it is then a component input (``job(text=...)`` in a @dsl.pipeline)

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from runner.components import CommandComponent
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output, _Entity, _Fields, _plain, _present
+from runner.spec.asset import AZURE_ASSET_KEYWORDS, azure_keywords
 from runner.spec.component import component_from_job
 from runner.spec.data import Data
-from runner.spec.job import CommandJobSpec, InlineEnvironment
+from runner.spec.job import CommandJobSpec, InlineEnvironment, ResourcesSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.load import spec_with
 from runner.spec.model import Model
@@ -40,7 +41,8 @@ __all__ = ["BuildContext", "Command", "Data", "Environment", "Input", "Model", "
 class BuildContext(_Entity):
     """``Environment(build=BuildContext(path="docker-context"))``."""
 
-    def __init__(self, *, path: str | Path, dockerfile_path: str = "Dockerfile") -> None:
+    def __init__(self, *, path: str | Path, dockerfile_path: str = "Dockerfile", **kwargs: Any) -> None:
+        azure_keywords("BuildContext", kwargs, ("path", "dockerfile_path"))  # a misspelling: one error
         self.path = str(path)
         self.dockerfile_path = dockerfile_path
 
@@ -48,8 +50,16 @@ class BuildContext(_Entity):
         return {"path": self.path, "dockerfile_path": self.dockerfile_path}
 
 
+_ENVIRONMENT_KEYWORDS = ("name", "version", "image", "build", "conda_file", "description", "tags", "os_type")
+# azure.ai.ml's Environment keywords with no local meaning: accepted and ignored
+_AZURE_ENVIRONMENT_ONLY = (*AZURE_ASSET_KEYWORDS, "properties", "datastore", "intellectual_property")
+
+
 class Environment(_Entity):
-    """An inline environment: a Docker ``image``, or a ``build`` context (plus an optional conda file)."""
+    """An inline environment: a Docker ``image``, or a ``build`` context (plus an optional conda file).
+    azure.ai.ml's other keywords are accepted (``inference_config`` kept, as the YAML field; the ones with
+    no local meaning, such as ``properties`` and ``datastore``, ignored); a misspelled one is a
+    ``SpecError``."""
 
     def __init__(self, *, name: str | None = None, version: str | None = None, image: str | None = None,
                  build: BuildContext | None = None, conda_file: str | dict[str, Any] | None = None,
@@ -57,7 +67,8 @@ class Environment(_Entity):
                  os_type: str | None = None, **kwargs: Any) -> None:
         self.name, self.version, self.image, self.build = name, version, image, build
         self.conda_file, self.description, self.tags, self.os_type = conda_file, description, tags, os_type
-        self._extra = kwargs
+        self._extra = azure_keywords("Environment", kwargs, (*_ENVIRONMENT_KEYWORDS, "inference_config"),
+                                     _AZURE_ENVIRONMENT_ONLY)
 
     def _to_data(self) -> dict[str, Any]:
         build = self.build._to_data() if isinstance(self.build, BuildContext) else self.build
@@ -75,6 +86,7 @@ class Environment(_Entity):
 
 # the Command fields written through ``job.<field> = value`` (``name`` has its own setter)
 _SETTABLE = tuple(f for f in CommandJobSpec.model_fields if f not in ("schema_", "type", "name"))
+_RESOURCES = tuple(ResourcesSpec.model_fields)  # what set_resources may set
 _VIEWS = ("inputs", "outputs", "environment")  # read as entities that can be edited in place
 # the job settings a step made by calling the job keeps (as azure.ai.ml's ``Command.__call__`` does)
 _STEP_SETTINGS = ("compute", "display_name", "tags", "limits", "resources")
@@ -183,7 +195,34 @@ class Command:
             raise AttributeError(item)
         if item in CommandJobSpec.model_fields:
             return getattr(self._spec, item)
-        raise AttributeError(f"'Command' has no attribute '{item}'")
+        known = [*CommandJobSpec.model_fields, *(a for a in dir(type(self)) if not a.startswith("_"))]
+        raise AttributeError(f"'Command' has no attribute '{item}'{did_you_mean(item, known)}")
+
+    # -- azure.ai.ml's setters: each writes one field as its YAML has it (checked the same way) ----------
+    def set_limits(self, *, timeout: int | None = None, **kwargs: Any) -> None:
+        """``limits.timeout`` (seconds; None: none), as azure.ai.ml's ``Command.set_limits``."""
+        azure_keywords("set_limits", kwargs, ("timeout",))
+        self._set("limits", _present(**{**self.spec.to_yaml_dict().get("limits", {}), "timeout": timeout}))
+
+    def set_resources(self, *, instance_type: str | list[str] | None = None,
+                      instance_count: int | None = None, locations: list[str] | None = None,
+                      properties: dict[str, Any] | None = None, docker_args: str | list[str] | None = None,
+                      shm_size: str | None = None, **kwargs: Any) -> None:
+        """The given ``resources`` fields, the others kept, as azure.ai.ml's ``Command.set_resources``
+        (also ``gpu_count``, runner's); ``instance_type``, ``locations`` and ``properties`` are accepted and
+        ignored (a warning), as in the YAML."""
+        given = {"instance_type": instance_type, "instance_count": instance_count, "locations": locations,
+                 "properties": properties, "docker_args": docker_args, "shm_size": shm_size,
+                 **azure_keywords("set_resources", kwargs, _RESOURCES)}
+        resources = self.spec.to_yaml_dict().get("resources", {})
+        self._set("resources", {**resources, **{k: v for k, v in given.items() if v is not None}})
+
+    def set_queue_settings(self, *, job_tier: str | None = None, priority: str | None = None,
+                           **kwargs: Any) -> None:
+        """``queue_settings`` (``job_tier``, ``priority``), as azure.ai.ml's ``Command.set_queue_settings``;
+        accepted and ignored (a warning: there is no queue locally), as in the YAML."""
+        azure_keywords("set_queue_settings", kwargs, ("job_tier", "priority"))
+        self._set("queue_settings", _present(job_tier=job_tier, priority=priority) or None)
 
     @property
     def component(self) -> CommandComponent:

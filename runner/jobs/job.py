@@ -253,6 +253,26 @@ class Job(JobRecord):
         return {"Studio": JobService(endpoint=self.studio_url),
                 "Tracking": JobService(endpoint=tracking, type="Tracking")}
 
+    def __repr__(self) -> str:
+        """A summary, as azure.ai.ml's (name, type, status, display name, experiment); the rest are
+        attributes (``job.spec``, ``job.outputs``, ``job.extra``...)."""
+        return (f"Job(name={self.name!r}, type={self.type!r}, status={self.status.value!r}, "
+                f"display_name={self.display_name!r}, experiment_name={self.experiment_name!r})")
+
+    __str__ = __repr__
+
+
+DEFAULT_EXPERIMENT = "Default"  # azure.ai.ml's, when the current folder has no name
+
+
+def default_experiment_name() -> str:
+    """The experiment of a job submitted without one, as azure.ai.ml's ``generate_defaults``: the name of
+    the folder it is submitted from (``Path("./").resolve().stem``, spaces removed), else ``Default``."""
+    try:
+        return Path("./").resolve().stem.replace(" ", "") or DEFAULT_EXPERIMENT
+    except OSError:  # the current folder was removed
+        return DEFAULT_EXPERIMENT
+
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}

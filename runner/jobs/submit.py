@@ -20,6 +20,7 @@ from pathlib import Path
 from runner.backends import get_backend
 from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.jobs.direct_creds import written_datastores
+from runner.jobs.job import default_experiment_name
 from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
@@ -258,8 +259,8 @@ def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend
 
     queued = utcnow()
     return JobRecord(
-        name=plan.job_name, display_name=spec.display_name, experiment_name=spec.experiment_name,
-        created_at=queued,
+        name=plan.job_name, display_name=spec.display_name or plan.job_name,  # Azure's defaults
+        experiment_name=spec.experiment_name or default_experiment_name(), created_at=queued,
         spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
         outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
         backend=backend, runner_pid=os.getpid(), job_dir=str(ws.job_dir(plan.job_name)),

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from runner.errors import JobError, RegistryError, ResolveError, SpecError
+from runner.jobs.job import default_experiment_name
 from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
 from runner.modes import AssetType
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
@@ -114,6 +115,8 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
     """Check the pipeline and record it as Queued (owned by this process); nothing runs yet."""
     from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never queues
 
+    if not spec.experiment_name:  # Azure's default, the steps' too
+        spec = spec.model_copy(update={"experiment_name": default_experiment_name()})
     graph, locations = plan_pipeline(ws, spec, name=name)
     for job in (graph.name, *(n.job_name for n in graph.steps.values())):
         if ws.job_exists(job):
@@ -123,8 +126,9 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
     plan = PipelinePlan.from_graph(graph, backend=backend, upload_on_failure=upload_on_failure)
     queued = utcnow()
     record = JobRecord(
-        name=graph.name, display_name=spec.display_name, experiment_name=spec.experiment_name,
-        created_at=queued, spec=spec.to_yaml_dict(), inputs=_pipeline_inputs(ws, spec),
+        name=graph.name, display_name=spec.display_name or graph.name,  # Azure's default
+        experiment_name=spec.experiment_name, created_at=queued, spec=spec.to_yaml_dict(),
+        inputs=_pipeline_inputs(ws, spec),
         outputs={out: locations[step][name] for out, (step, name) in graph.outputs.items()},
         runner_pid=os.getpid(), job_dir=str(ws.job_dir(graph.name)),
         extra={PIPELINE_KEY: plan.to_extra(),

@@ -11,22 +11,29 @@ entries of a list without a name (one per asset) ``latest_version``, as on Azure
 from __future__ import annotations
 
 import io
+import logging
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 
 from runner.errors import SpecError
 from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
-from runner.spec.validation import from_validation_error
+from runner.spec.validation import did_you_mean, from_validation_error
 from runner.spec.yamlio import YamlDoc
+
+log = logging.getLogger(__name__)
 
 # read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again
 READ_ONLY_YAML_FIELDS = ("id", "creation_context", "created_at", "archived", "job_name", "datastore_uri",
                          "latest_version")
+# keywords azure.ai.ml's entities accept (Resource, Asset) that mean nothing here: accepted and ignored
+AZURE_ASSET_KEYWORDS = ("print_as_yaml", "id", "source_path", "base_path", "creation_context", "is_anonymous",
+                        "auto_increment_version", "auto_delete_setting")
 PATH_FORMS = ("a local file or folder, azureml://datastores/<ds>/paths/<p>, "
               "azureml://jobs/<job>/outputs/<out>/paths/<p>, runs:/<run-id>/<p> or a storage URL")
 
@@ -53,9 +60,15 @@ class AssetBase(BaseModel):
     # where a relative local ``path`` is relative to (the YAML's folder); not part of the asset
     base_path: str | None = Field(default=None, exclude=True)
 
+    # the keywords of azure.ai.ml's entity runner has no use for (a subclass's own): accepted and ignored
+    azure_only_keywords: ClassVar[tuple[str, ...]] = AZURE_ASSET_KEYWORDS
+
     def __init__(self, **data: Any) -> None:
         """Fields of the wrong type are one ``SpecError`` naming the field (its ``where`` is left to a
-        caller that knows the YAML, ``asset_from_doc``)."""
+        caller that knows the YAML, ``asset_from_doc``); an unknown keyword too (``azure_keywords``)."""
+        cls = type(self)
+        settable = [f for f in cls.model_fields if f not in READ_ONLY_YAML_FIELDS and f != "base_path"]
+        data = azure_keywords(cls.__name__, data, cls.model_fields, cls.azure_only_keywords, settable)
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -107,6 +120,23 @@ class AssetBase(BaseModel):
         return out.getvalue()
 
 
+def azure_keywords(entity: str, given: Mapping[str, Any], known: Iterable[str], ignored: Iterable[str] = (),
+                   listed: Iterable[str] | None = None) -> dict[str, Any]:
+    """``given`` (the keywords ``<entity>(...)`` was called with) without the ones azure.ai.ml accepts that
+    runner has no use for (``ignored``: logged at debug level, so ported scripts keep working); a keyword
+    neither ``known`` nor ignored, a misspelling, is one ``SpecError`` naming it and the close known one
+    (``listed``: the ones the hint names, by default ``known``)."""
+    known, ignored = list(known), set(ignored)
+    for key in given:
+        if key not in known and key not in ignored:
+            raise SpecError(f"{entity}() got an unknown keyword '{key}'{did_you_mean(key, known)}", field=key,
+                            hint=f"{entity}() takes " + ", ".join(known if listed is None else listed))
+    dropped = sorted(k for k in given if k in ignored and k not in known)
+    if dropped:
+        log.debug("%s(): %s ignored (azure.ai.ml keywords with no local meaning)", entity, ", ".join(dropped))
+    return {k: v for k, v in given.items() if k not in dropped}
+
+
 def scalar_text(value: Any) -> Any:
     """A tag's (or property's) value as text when it is a scalar (None is ''); anything else as it is."""
     if value is None:
@@ -136,7 +166,11 @@ class AssetSchema:
 def check_asset_fields(asset: AssetBase, schema: AssetSchema, *, doc: YamlDoc | None = None) -> None:
     """Validate name, version, type and path; raises ``SpecError`` pointing at the field."""
     where = (lambda f: doc.where(f)) if doc else (lambda f: None)  # noqa: E731
-    if not asset.name or not ASSET_NAME_PATTERN.match(asset.name):
+    if not asset.name:
+        raise SpecError(f"a {schema.noun} needs a name", field="name", where=where("name"),
+                        hint=f"give it a name (name=... in Python, name: in its YAML, --name with runner "
+                             f"{schema.cli} create): letters, digits, '-', '_' and '.'")
+    if not ASSET_NAME_PATTERN.match(asset.name):
         raise SpecError(f"invalid {schema.noun} name {asset.name!r}", field="name", where=where("name"),
                         hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
     problem = None if asset.version is None else version_problem(asset.version)

@@ -12,12 +12,18 @@ Types: ``uri_file`` (one file), ``uri_folder`` (a folder, the default), ``mltabl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import field_validator
 
 from runner.modes import AssetType
-from runner.spec.asset import AssetBase, AssetSchema, asset_from_doc, check_asset_fields
+from runner.spec.asset import (
+    AZURE_ASSET_KEYWORDS,
+    AssetBase,
+    AssetSchema,
+    asset_from_doc,
+    check_asset_fields,
+)
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 DATA_TYPES = frozenset({AssetType.URI_FILE, AssetType.URI_FOLDER, AssetType.MLTABLE})
@@ -34,6 +40,9 @@ class Data(AssetBase):
 
     type: str = DEFAULT_DATA_TYPE
     datastore: str | None = None  # where a local path is uploaded (None: the default datastore)
+
+    azure_only_keywords: ClassVar[tuple[str, ...]] = (
+        *AZURE_ASSET_KEYWORDS, "skip_validation", "mltable_schema_url", "referenced_uris")
 
     @field_validator("type", mode="before")
     @classmethod

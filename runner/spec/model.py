@@ -13,13 +13,19 @@ fsspec URL). ``print(model)`` shows it as YAML, like the Azure SDK. What it shar
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import field_validator
 
 from runner.constants import normalize_model_type
 from runner.modes import MODEL_TYPES, AssetType
-from runner.spec.asset import AssetBase, AssetSchema, asset_from_doc, check_asset_fields
+from runner.spec.asset import (
+    AZURE_ASSET_KEYWORDS,
+    AssetBase,
+    AssetSchema,
+    asset_from_doc,
+    check_asset_fields,
+)
 from runner.spec.yamlio import YamlDoc, load_yaml
 
 MODEL_TYPE_NAMES = tuple(sorted(t.value for t in MODEL_TYPES))
@@ -36,6 +42,10 @@ class Model(AssetBase):
     type: str = DEFAULT_MODEL_TYPE
     stage: str | None = None
     flavors: dict[str, Any] | None = None
+
+    azure_only_keywords: ClassVar[tuple[str, ...]] = (
+        *AZURE_ASSET_KEYWORDS, "utc_time_created", "datastore", "default_deployment_template",
+        "allowed_deployment_templates", "intellectual_property", "system_metadata")
 
     @field_validator("type", mode="before")
     @classmethod
