@@ -20,6 +20,7 @@ from typing import Any
 
 from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
+from runner.file_urls import file_path
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.names import check_label
 from runner.workspace.components import ComponentRecord, ComponentStore, yaml_spec
@@ -46,7 +47,7 @@ class CommandComponent:
             return self._source
         data = self._spec.to_yaml_dict()
         if self._spec.code:
-            data["code"] = str((self._spec.base_dir / self._spec.code).resolve())
+            data["code"] = _code_path(self._spec.code, self._spec.base_dir)
         return data
 
     def __getattr__(self, item: str) -> Any:
@@ -67,6 +68,19 @@ class CommandComponent:
 
     def __repr__(self) -> str:
         return f"CommandComponent(name={self._spec.name!r}, version={self._spec.version!r})"
+
+
+def _code_path(code: str, base_dir: Path) -> str:
+    """A component's ``code`` as a step takes it: a local folder absolute from the component's folder, its
+    ``file:`` forms read as a job's (``runner.file_urls``); a URL, an ``azureml:`` reference, or a file URL
+    naming another host (the pipeline's step check refuses it, naming the step) as written."""
+    if code.startswith(("azureml:", "http://", "https://")):
+        return code
+    try:
+        local = file_path(code, "code")
+    except SpecError:
+        return code
+    return str((base_dir / local).resolve())
 
 
 def load_component(source: str | os.PathLike[str] | None = None, *, relative_origin: str | None = None,

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
+from runner.file_urls import file_path, is_file_form
 from runner.modes import AssetType
 from runner.spec.component import CommandComponentSpec, component_from_data
 from runner.spec.environment import load_environment_file
@@ -241,15 +242,14 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
         written = getattr(declared, "type", None) if "type" in declared.model_fields_set else None
         if isinstance(kept, dict) and "type" not in kept and isinstance(written, AssetType):
             kept["type"] = written.value
-    for value in (data.get("inputs") or {}).values():  # a default path: from the component YAML's folder
-        if isinstance(value, dict) and isinstance(value.get("path"), str) and "://" not in value["path"] \
-                and not value["path"].startswith("azureml:"):
-            value["path"] = str((spec.base_dir / value["path"].removeprefix("file:")).resolve())
+    for name, value in (data.get("inputs") or {}).items():  # a default path: from the component's folder
+        if isinstance(value, dict) and isinstance(value.get("path"), str):
+            value["path"] = _default_path(spec, name, value["path"])
+    code = _local_path(spec, spec.code, "code") if spec.code else None  # refused before anything is made
     staging.mkdir(parents=True)
-    if spec.code:
+    if code is not None:
         data["code"] = str(staging / "code")
-        _copy(spec.base_dir / spec.code.removeprefix("file:").removeprefix("//"), staging / "code", "code",
-              spec.where("code"))
+        _copy(spec.base_dir / code, staging / "code", "code", spec.where("code"))
     environment = data.get("environment")
     if isinstance(environment, str) and environment.strip().startswith("file:"):
         loaded = load_environment_file((spec.base_dir / environment.strip()[5:]).resolve())
@@ -265,6 +265,23 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
         _copy(conda, staging / "conda", "environment.conda_file", spec.where("environment", "conda_file"))
         environment["conda_file"] = str(staging / "conda" / conda.name)
     return data
+
+
+def _local_path(spec: CommandComponentSpec, value: str, *field_path: str) -> str:
+    """``value`` with its ``file:`` forms read as a job's (``runner.file_urls``: ``file://localhost/x`` is
+    ``/x``, percent-decoded); a file URL naming another host is one ``SpecError`` at the field's line."""
+    try:
+        return file_path(value, None)
+    except SpecError as err:
+        raise err.located(*spec.field_location(*field_path)) from None
+
+
+def _default_path(spec: CommandComponentSpec, name: str, path: str) -> str:
+    """An asset input's default path as registered: a local one (``file:`` forms read as a job's) made
+    absolute from the component's folder; a URL or an ``azureml:`` reference as written."""
+    if path.startswith("azureml:") or ("://" in path and not is_file_form(path)):
+        return path
+    return str((spec.base_dir / _local_path(spec, path, "inputs", name, "default")).resolve())
 
 
 def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None:
