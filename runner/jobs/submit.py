@@ -19,6 +19,7 @@ from pathlib import Path
 
 from runner.backends import get_backend
 from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
+from runner.file_urls import file_path
 from runner.jobs.direct_creds import written_datastores
 from runner.jobs.job import default_experiment_name
 from runner.jobs.taken import taken_version
@@ -192,7 +193,7 @@ def _check_code(code_source: str, code_dir: str | None) -> None:
     if code_source.startswith(("azureml:", "http://", "https://")):
         raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                         hint="point code: at a local folder (relative to the job YAML)")
-    source = Path(code_source.removeprefix("file://")).expanduser()
+    source = Path(file_path(code_source, "code")).expanduser()  # a path (plan.build); file:///x too
     if not source.exists():
         raise SpecError(f"code folder '{code_source}' does not exist", field="code",
                         hint="set code: to a folder relative to the job YAML")
@@ -228,7 +229,7 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
     """Snapshot the job's ``code`` (a folder, or one file) into ``code/`` (the working directory)."""
     job_dir.code.mkdir(parents=True, exist_ok=True)
     if code_source:
-        source = Path(code_source.removeprefix("file://")).expanduser()
+        source = Path(file_path(code_source, "code")).expanduser()  # a path; file:///x too
         if code_source.startswith(("azureml:", "http://", "https://")):
             raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                             hint="point code: at a local folder (relative to the job YAML)")

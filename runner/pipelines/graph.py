@@ -21,6 +21,7 @@ from runner.errors import RunnerError, SourceLocation, SpecError
 from runner.file_urls import file_path
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.bound_settings import refuse_bound_settings
+from runner.pipelines.step_files import check_step_files
 from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
@@ -97,18 +98,21 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
             field_name = ".".join(map(str, (*sub.prefix, *split_field_path(err.field or ""))))
             raise type(err)(f"step '{step}': {err.message}", field=field_name,
                             where=err.where or sub.where(()), hint=err.hint) from err
+    loading = False  # a reference's error, or a file URL's (another host), keeps its own hint
     try:
         parsed = parse_component_ref(ref)
         if parsed is not None:
             record = store.get(*parsed)
             return store.load(record.name, record.version), record.reference
-        component = load_component_spec(spec.base_dir / ref.removeprefix("file:"))
+        path = spec.base_dir / file_path(ref, None)  # file:///x, file://localhost/x: /x (runner.file_urls)
+        loading = True
+        component = load_component_spec(path)
     except RunnerError as err:
         if err.where is not None:
             raise
         field_name, where = spec.field_location("jobs", step, "component")
         raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where,
-                        hint=err.hint if parsed is not None else
+                        hint=err.hint if not loading else
                         "component: is a file relative to the pipeline file, or azureml:<name>:<version>"
                         ) from err
     return component, f"{ref} ({component.name}:{component.version})" if component.name else ref
@@ -299,8 +303,7 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
                         hint=err.hint) from err
     if doc is None:
         built._base_dir = spec.base_dir
-    _check_code(built, step)
-    _check_conda_file(built, step)
+    check_step_files(built, step)  # code, conda_file: at their lines
     _compute_warning_at_its_source(spec, spec.jobs[step], built)
     return built
 
@@ -319,41 +322,6 @@ def _compute_warning_at_its_source(spec: PipelineJobSpec, entry: StepSpec, built
         _, found, rest = warning.partition(marker)
         warnings.append(f"{at}{found}{rest}" if found else warning)
     built._warnings = warnings
-
-
-def _written_in(field_name: str) -> str:
-    """Which YAML a step's field (as ``_StepDoc`` names it) was written in."""
-    return "pipeline" if field_name.startswith("jobs.") else "component"  # an inline component: the pipeline
-
-
-def _check_code(built: CommandJobSpec, step: str) -> None:
-    """A local ``code`` folder that is not there, or a file URL naming another host (``runner.file_urls``),
-    is refused now, where it was written, not when the step starts."""
-    code, field_name = built.code, built.field_name("code")
-    if not code or code.startswith(("azureml:", "http://", "https://")):
-        return
-    try:
-        folder = built.base_dir / file_path(code, field_name)
-        if not folder.exists():
-            raise SpecError(f"code folder '{folder}' does not exist", hint="set code: to a folder relative "
-                            f"to the {_written_in(field_name)} YAML, or create the folder")
-    except SpecError as err:
-        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
-                        hint=err.hint) from None
-
-
-def _check_conda_file(built: CommandJobSpec, step: str) -> None:
-    """A ``conda_file`` that is not there is refused at its own line (not at ``environment:``)."""
-    env = built.environment
-    if isinstance(env, str) or not isinstance(env.conda_file, str):
-        return
-    conda = built.base_dir / env.conda_file.removeprefix("file:")
-    if not conda.is_file():
-        field_name = built.field_name("environment", "conda_file")
-        raise SpecError(f"step '{step}': conda file '{conda}' does not exist", field=field_name,
-                        where=built.where("environment", "conda_file"),
-                        hint=f"set conda_file: to a conda environment file relative to the "
-                             f"{_written_in(field_name)} YAML, or create the file")
 
 
 def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: str) -> PipelineGraph:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.errors import SpecError
+from runner.file_urls import file_path, is_file_form
 from runner.pipelines.graph import PipelineGraph
 from runner.pipelines.step_places import Places, step_places
 from runner.pipelines.step_rows import NOT_STARTED as NOT_STARTED
@@ -128,10 +130,15 @@ def parent_of(record: JobRecord) -> str | None:
 
 
 def _shown_path(spec: CommandJobSpec, path: str) -> str:
-    """A local path as a job record shows it (absolute); any other reference as written."""
-    if "://" in path or path.startswith(("azureml:", "runs:")):
+    """A local path as a job record shows it (absolute; its ``file:`` forms read as a path's,
+    ``runner.file_urls``); any other reference as written."""
+    if path.startswith(("azureml:", "runs:")) or ("://" in path and not is_file_form(path)):
         return path
-    return str((spec.base_dir / path.removeprefix("file:")).resolve())
+    try:
+        local = file_path(path, None)
+    except SpecError:  # another host's: refused when the pipeline was checked
+        return path
+    return str((spec.base_dir / local).resolve())
 
 
 def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: str,

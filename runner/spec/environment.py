@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runner.errors import SourceLocation, SpecError
+from runner.file_urls import file_path
 from runner.spec.job import InlineEnvironment
 from runner.spec.validation import from_validation_error
 from runner.spec.yamlio import load_yaml
@@ -99,6 +100,14 @@ def conda_spec(data: Any, *, base_image: str, source: str,
                      name=str(data["name"]) if data.get("name") else None)
 
 
+def local_file(value: str, base_dir: Path, field: str) -> Path:
+    """The file an environment's path names (a ``conda_file``, ``environment: file:<env.yml>``), its ``file:``
+    forms read as a job's paths (``runner.file_urls``: ``file:///x``, ``file://localhost/x``, ``file:/x``
+    are ``/x``, percent-decoded; a relative path is from ``base_dir``), links not resolved. A file URL naming
+    another host is one ``SpecError`` on ``field``, never the relative path ``<host>/x``."""
+    return (base_dir / file_path(value.strip(), field)).expanduser()
+
+
 def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
     """The conda file of an inline environment (a path relative to ``base_dir``, or a mapping)."""
     assert env.conda_file is not None
@@ -108,7 +117,7 @@ def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
                                                         "local image with Python)")
     if isinstance(env.conda_file, dict):
         return conda_spec(env.conda_file, base_image=env.image, source="inline")
-    path = (base_dir / env.conda_file.removeprefix("file:")).resolve()
+    path = local_file(env.conda_file, base_dir, "environment.conda_file").resolve()
     if not path.is_file():
         raise SpecError(f"conda file '{path}' does not exist", field="environment.conda_file",
                         hint=f"set conda_file: to a conda environment file relative to the YAML's folder "
@@ -140,7 +149,10 @@ def load_environment_file(path: Path) -> InlineEnvironment:
     if isinstance(build, dict) and build.get("path"):
         fields["build"] = {**build, "path": str((doc.base_dir / str(build["path"])).resolve())}
     if isinstance(fields.get("conda_file"), str):
-        conda = (doc.base_dir / fields["conda_file"].removeprefix("file:")).resolve()
+        try:
+            conda = local_file(fields["conda_file"], doc.base_dir, "conda_file").resolve()
+        except SpecError as err:
+            raise err.located("conda_file", doc.where(("conda_file",))) from None
         if not conda.is_file():
             raise SpecError(f"no conda file at {conda}", where=doc.where(("conda_file",)),
                             field="conda_file", hint="give the conda environment file, relative to the "

@@ -34,7 +34,7 @@ from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
 from runner.file_urls import file_path, is_file_form
 from runner.modes import AssetType
 from runner.spec.component import CommandComponentSpec, component_from_data
-from runner.spec.environment import load_environment_file
+from runner.spec.environment import load_environment_file, local_file
 from runner.spec.job import InlineEnvironment
 from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
@@ -134,8 +134,9 @@ class ComponentStore:
         try:  # checked as a job's environment is (job validate), at the line it is written on
             EnvironmentStore(self.workspace).check(spec.environment, spec.base_dir)
         except (ResolveError, SpecError) as err:
-            raise err.located(*spec.field_location(*(("environment", "image") if inline_image
-                                                     else ("environment",)))) from err
+            at = ("environment", "conda_file") if err.field == "environment.conda_file" else \
+                ("environment", "image") if inline_image else ("environment",)
+            raise err.located(*spec.field_location(*at)) from err
         from runner.workspace.trees import remove_tree  # start-up cost (mounts): only to register
 
         staging = self.root / f".incoming-{uuid.uuid4().hex}"
@@ -251,8 +252,8 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
         data["code"] = str(staging / "code")
         _copy(spec.base_dir / code, staging / "code", "code", spec.where("code"))
     environment = data.get("environment")
-    if isinstance(environment, str) and environment.strip().startswith("file:"):
-        loaded = load_environment_file((spec.base_dir / environment.strip()[5:]).resolve())
+    if isinstance(environment, str) and is_file_form(environment.strip()):  # an environment YAML
+        loaded = load_environment_file(_local_file(spec, environment, "environment").resolve())
         environment = data["environment"] = loaded.model_dump(mode="json", exclude_defaults=True,
                                                               exclude_none=True)
     if isinstance(environment, dict) and isinstance(environment.get("build"), dict):
@@ -261,7 +262,7 @@ def _snapshot(spec: CommandComponentSpec, staging: Path) -> dict[str, Any]:
               spec.where("environment", "build", "path"))
         build["path"] = str(staging / "build")
     if isinstance(environment, dict) and isinstance(environment.get("conda_file"), str):
-        conda = (spec.base_dir / environment["conda_file"].removeprefix("file:")).expanduser()
+        conda = _local_file(spec, environment["conda_file"], "environment", "conda_file")
         _copy(conda, staging / "conda", "environment.conda_file", spec.where("environment", "conda_file"))
         environment["conda_file"] = str(staging / "conda" / conda.name)
     return data
@@ -272,6 +273,15 @@ def _local_path(spec: CommandComponentSpec, value: str, *field_path: str) -> str
     ``/x``, percent-decoded); a file URL naming another host is one ``SpecError`` at the field's line."""
     try:
         return file_path(value, None)
+    except SpecError as err:
+        raise err.located(*spec.field_location(*field_path)) from None
+
+
+def _local_file(spec: CommandComponentSpec, value: str, *field_path: str) -> Path:
+    """An environment's file (``local_file``: ``file:`` forms read as a job's), from the component's folder;
+    a file URL naming another host is one ``SpecError`` at the field's line."""
+    try:
+        return local_file(value, spec.base_dir, ".".join(field_path))
     except SpecError as err:
         raise err.located(*spec.field_location(*field_path)) from None
 

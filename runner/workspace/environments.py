@@ -42,7 +42,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from runner.errors import ResolveError, SpecError
-from runner.spec.environment import CondaSpec, conda_spec, load_conda_file, load_environment_file
+from runner.file_urls import is_file_form
+from runner.spec.environment import CondaSpec, conda_spec, load_conda_file, load_environment_file, local_file
 from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN, version_problem
@@ -230,8 +231,8 @@ class EnvironmentStore:
         inline one as written (its ``build`` relative to ``base_dir``, the job's folder; a
         ``conda_file`` read into the image to build)."""
         folder = base_dir or Path.cwd()
-        if isinstance(environment, str) and environment.strip().startswith("file:"):
-            environment = load_environment_file((folder / environment.strip()[5:]).resolve())
+        if isinstance(environment, str) and is_file_form(environment.strip()):  # an environment YAML
+            environment = load_environment_file(local_file(environment, folder, "environment").resolve())
         if not isinstance(environment, str):
             return _inline(environment, folder)
         record = self.lookup(environment)
@@ -352,7 +353,7 @@ def read_conda_file(conda_file: str | dict[str, Any], *, image: str | None, base
         text = io.StringIO()
         dump_yaml(conda_file, text)
         return text.getvalue()
-    path = (base_dir / conda_file.removeprefix("file:")).expanduser().resolve()
+    path = local_file(conda_file, base_dir, "conda_file").resolve()  # file:///x, file://localhost/x: /x
     if not path.is_file():
         raise SpecError(f"no conda file at {path}", field="conda_file",
                         hint="give the conda environment file (relative paths are relative to the "

@@ -53,6 +53,7 @@ from runner.uris import (
     check_asset_kind,
     parse_path,
 )
+from runner.workspace.archive_members import look_in_archive
 from runner.workspace.assets import AssetStore
 from runner.workspace.chained_urls import join_chained
 from runner.workspace.code_tree import special_kind
@@ -100,6 +101,7 @@ class Resolver:
             if field is None:
                 raise
             raise err.located(field, None) from err
+        resolved = look_in_archive(resolved, field)  # a member of an archive here: looked up, planning too
         looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # _stat looked
         if resolved.kind is PathKind.ANY and looked:
             hint = _not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace)

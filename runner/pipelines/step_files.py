@@ -1,0 +1,59 @@
+"""A step's local files checked where they were written, when the pipeline is validated, not when the step
+starts: its ``code`` folder and its environment's ``conda_file``, their ``file:`` forms read as a job's
+paths (``runner.file_urls``: ``file:///x``, ``file://localhost/x``, ``file:/x`` are ``/x``; a relative path
+is from the YAML it was written in). One missing, or a file URL naming another host, is one ``SpecError``
+at its own line: the pipeline's (``jobs.<step>.code``) or the component's (``code``).
+
+    check_step_files(built, "train")   # built: the step's command job (runner.pipelines.graph)
+"""
+
+from __future__ import annotations
+
+from runner.errors import SpecError
+from runner.file_urls import file_path
+from runner.spec.environment import local_file
+from runner.spec.job import CommandJobSpec
+
+
+def check_step_files(built: CommandJobSpec, step: str) -> None:
+    """The step's ``code`` folder and ``conda_file`` (see the module docstring)."""
+    _check_code(built, step)
+    _check_conda_file(built, step)
+
+
+def _written_in(field_name: str) -> str:
+    """Which YAML a step's field (as ``runner.pipelines.graph``'s step doc names it) was written in."""
+    return "pipeline" if field_name.startswith("jobs.") else "component"  # an inline component: the pipeline
+
+
+def _check_code(built: CommandJobSpec, step: str) -> None:
+    """A local ``code`` folder that is not there, or a file URL naming another host, is refused."""
+    code, field_name = built.code, built.field_name("code")
+    if not code or code.startswith(("azureml:", "http://", "https://")):
+        return
+    try:
+        folder = built.base_dir / file_path(code, field_name)
+        if not folder.exists():
+            raise SpecError(f"code folder '{folder}' does not exist", hint="set code: to a folder relative "
+                            f"to the {_written_in(field_name)} YAML, or create the folder")
+    except SpecError as err:
+        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
+                        hint=err.hint) from None
+
+
+def _check_conda_file(built: CommandJobSpec, step: str) -> None:
+    """A ``conda_file`` that is not there, or a file URL naming another host, is refused at its own line
+    (not at ``environment:``)."""
+    env = built.environment
+    if isinstance(env, str) or not isinstance(env.conda_file, str):
+        return
+    field_name = built.field_name("environment", "conda_file")
+    try:
+        conda = local_file(env.conda_file, built.base_dir, field_name)
+        if not conda.is_file():
+            raise SpecError(f"conda file '{conda}' does not exist", hint="set conda_file: to a conda "
+                            f"environment file relative to the {_written_in(field_name)} YAML, or create the "
+                            "file")
+    except SpecError as err:
+        raise SpecError(f"step '{step}': {err.message}", field=field_name,
+                        where=built.where("environment", "conda_file"), hint=err.hint) from None
