@@ -68,6 +68,8 @@ def _component_fields(component: CommandComponentSpec) -> dict[str, Any]:
         if isinstance(environment.get("conda_file"), str):
             environment["conda_file"] = _absolute(component.base_dir, environment["conda_file"])
         fields["environment"] = environment
+    elif isinstance(environment, str) and is_file_form(environment):  # an environment YAML by the component
+        fields["environment"] = "file:" + _absolute(component.base_dir, environment)
     if component.tags:
         fields["tags"] = dict(component.tags)
     return fields
