@@ -32,7 +32,7 @@ from runner.poller import Done as _Done
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
-from runner.spec.names import check_label
+from runner.spec.names import LATEST_LABEL, check_label
 from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import (
@@ -87,7 +87,8 @@ class _AssetOperations(Generic[A]):
     def _user_checks(self, asset: A) -> None:
         """What a user's registration is refused for and a job's own is not: a job's output before the
         job has ended (``runner.workspace.job_output_state``)."""
-        check_job_output(self._registry.workspace, asset.path, noun=self._registry.table.schema.noun)
+        check_job_output(self._registry.workspace, asset.path, noun=self._registry.table.schema.noun,
+                         check=self._registry.check_remote)
 
     def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
                add_values: dict[str, str] | None = None, remove: Iterable[str] = ()) -> A:
@@ -97,6 +98,8 @@ class _AssetOperations(Generic[A]):
                                      remove=remove)
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> A:
+        table = self._registry.table
+        _check_label(label, noun=table.schema.noun, name=name, cli=table.schema.cli, sdk=table.sdk)
         return self._registry.get(name, version=None if version is None else str(version), label=label)
 
     def archive(self, name: str, version: str | int | None = None, label: str | None = None,
@@ -129,7 +132,7 @@ class _AssetOperations(Generic[A]):
     def _version(self, name: str, version: str | int | None, label: str | None) -> str | None:
         if version is not None:
             return str(version)
-        return self._registry.get(name, label=label).version if label else None
+        return self.get(name, label=label).version if label else None
 
 
 class ModelOperations(_AssetOperations[Model]):
@@ -233,7 +236,7 @@ class EnvironmentOperations:
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
         """A version, or the newest (``label="latest"``, or neither given)."""
-        check_label(label, noun="environment", name=name, cli="environment")
+        _check_label(label, noun="environment", name=name, cli="environment", sdk="environments")
         return self._store.get(name, version)
 
     def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:
@@ -282,6 +285,17 @@ class ComputeOperations:
              "resources": {k: v for k, v in n.get("resources_total", {}).items()
                            if not k.startswith("node:")}}
             for n in nodes]}
+
+
+def _check_label(label: str | None, *, noun: str, name: str, cli: str, sdk: str) -> None:
+    """``check_label`` with its hint for a Python caller too (``sdk``: ``ml_client.<sdk>``)."""
+    try:
+        check_label(label, noun=noun, name=name, cli=cli)
+    except SpecError as err:
+        err.python_hint = (f"the only label is '{LATEST_LABEL}' (the newest version): `ml_client.{sdk}.get("
+                           f"'{name}', label='{LATEST_LABEL}')`, or version='<version>' "
+                           f"(`ml_client.{sdk}.list(name='{name}')` lists them)")
+        raise
 
 
 class MLClient:

@@ -18,6 +18,11 @@ message (what, where, how to fix) and exits non-zero; ``--debug`` adds the trace
         └── JobFailedError   a job that was followed to its end (``stream``) ended Failed or Canceled
 
 Errors raised from a lower layer are always chained (``raise ... from exc``).
+
+An error the Python API can raise may carry a ``python_hint``: the same advice in the Python API's words
+(``type=AssetTypes.URI_FOLDER``, ``ml_client.models.get(name, label="latest")``) where ``hint`` names the
+CLI's flags and commands. The CLI prints ``err.render()`` (the CLI's hint); ``str(err)``, what a Python
+caller's traceback shows, is ``err.render(python=True)`` (the Python hint when there is one).
 """
 
 from __future__ import annotations
@@ -37,17 +42,20 @@ _ESCAPED = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 class RunnerError(Exception):
     """Base class. ``message`` says what is wrong; ``hint`` says how to fix it; ``field`` (the dotted
     path of the offending field, ``inputs.my_model.path``) and ``where`` (file:line:col) say where, when
-    the error comes from something the user wrote."""
+    the error comes from something the user wrote. ``python_hint`` is ``hint`` for a Python caller, when
+    ``hint`` names CLI flags or commands (set where ``hint`` is, or by the SDK call it passed through)."""
 
     exit_code: int = 1
+    python_hint: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, field: str | None = None,
-                 where: SourceLocation | None = None) -> None:
+                 where: SourceLocation | None = None, python_hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.field = field
         self.where = where
+        self.python_hint = python_hint
 
     def location(self) -> str | None:
         loc = str(self.where) if self.where else None
@@ -68,17 +76,19 @@ class RunnerError(Exception):
         copied.field, copied.where = field, where
         return copied
 
-    def render(self) -> str:
+    def render(self, *, python: bool = False) -> str:
         """The one message the CLI prints (control characters a file or name may hold are shown
-        escaped: a message never drives the terminal)."""
+        escaped: a message never drives the terminal); ``python``: with the Python hint, if any."""
         where = self.location()
         text = f"{where}: {self.message}" if where else self.message
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
+        hint = self.python_hint if python and self.python_hint else self.hint
+        if hint:
+            text += f"\n  hint: {hint}"
         return text.translate(_ESCAPED)
 
     def __str__(self) -> str:
-        return self.render()
+        """What a Python caller sees (a traceback, ``print(err)``): the Python hint, if any."""
+        return self.render(python=True)
 
 
 @dataclass(frozen=True)
@@ -138,8 +148,8 @@ class TransferError(StorageError):
         self.failed = list(failed or [])
         self.staged = staged
 
-    def render(self) -> str:
-        text = super().render()
+    def render(self, *, python: bool = False) -> str:
+        text = super().render(python=python)
         if self.failed:
             shown = self.failed[:20]
             text += "\n  not transferred: " + ", ".join(shown)

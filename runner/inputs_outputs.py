@@ -6,15 +6,39 @@ inputs and outputs are. Kept apart from ``runner.entities`` so that the pipeline
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from runner.errors import SpecError
+from runner.spec.asset import azure_keywords
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
 from runner.spec.validation import did_you_mean
 
 __all__ = ["Input", "Output"]
+
+log = logging.getLogger(__name__)
+
+# the keywords of azure.ai.ml's Input and Output (the ones after ``description`` only in its **kwargs)
+_INPUT_KEYWORDS = ("type", "path", "mode", "path_on_compute", "default", "optional", "min", "max", "enum",
+                   "description", "datastore", "intellectual_property")
+_OUTPUT_KEYWORDS = ("type", "path", "mode", "description", "name", "version", "path_on_compute",
+                    "early_available", "is_control", "intellectual_property")
+# ... that mean nothing here: accepted and ignored (a debug log), so ported scripts keep working
+_AZURE_ONLY = ("intellectual_property",)
+
+
+def _known(entity: str, given: dict[str, Any], known: tuple[str, ...], extra: tuple[str, ...] = ()
+           ) -> dict[str, Any]:
+    """``given`` (``<entity>()``'s further keywords) checked: a misspelling is one ``SpecError`` naming the
+    close keyword (``azure_keywords``); azure.ai.ml's ``_AZURE_ONLY`` ones are dropped, with a debug log;
+    the rest (``extra``: spec fields ``known`` does not list) is returned."""
+    azure_keywords(entity, given, (*known, *extra), listed=known)
+    dropped = sorted(k for k in given if k in _AZURE_ONLY)
+    if dropped:
+        log.debug("%s(): %s ignored (azure.ai.ml keywords with no local meaning)", entity, ", ".join(dropped))
+    return {k: v for k, v in given.items() if k not in _AZURE_ONLY}
 
 
 def _plain(value: Any) -> Any:
@@ -57,7 +81,8 @@ class _Entity:
 
 class Input(_Entity):
     """A job input: a model/data path (``type`` + ``path`` + ``mode``) or a literal (``type`` +
-    ``default``), like ``azure.ai.ml.Input``."""
+    ``default``), like ``azure.ai.ml.Input``. azure.ai.ml's ``intellectual_property`` is accepted and
+    ignored; a misspelled keyword is one ``SpecError`` naming it and the close one."""
 
     def __init__(self, *, type: str = "uri_folder", path: str | None = None, mode: str | None = None,
                  path_on_compute: str | None = None, default: Any = None, optional: bool | None = None,
@@ -72,7 +97,8 @@ class Input(_Entity):
         self.min, self.max, self.enum = min, max, enum
         self.description = description
         self.datastore = datastore
-        self._extra = kwargs
+        # ``value``: the spec's own field of a literal (``{value: 3}``), taken as before
+        self._extra = _known("Input", kwargs, _INPUT_KEYWORDS, ("value",))
 
     def _to_data(self) -> dict[str, Any]:
         common = _present(optional=self.optional or None, description=self.description, **self._extra)
@@ -95,23 +121,36 @@ class Input(_Entity):
 
 
 class Output(_Entity):
-    """A job output, like ``azure.ai.ml.Output``; ``name``+``version`` registers it as a model."""
+    """A job output, like ``azure.ai.ml.Output``; ``name``+``version`` registers it as a model.
+
+    azure.ai.ml's ``early_available``, ``is_control`` (pipeline orchestration hints) and
+    ``intellectual_property`` are accepted and ignored (a debug log); ``path_on_compute`` too, with a
+    warning: the job writes the output where ``${{outputs.<name>}}`` says, as an input's ``path_on_compute``
+    is ignored. A misspelled keyword is one ``SpecError`` naming it and the close one."""
 
     def __init__(self, *, type: str = "uri_folder", path: str | None = None, mode: str | None = None,
                  description: str | None = None, name: str | None = None, version: str | None = None,
-                 **kwargs: Any) -> None:
+                 path_on_compute: str | None = None, early_available: bool | None = None,
+                 is_control: bool | None = None, **kwargs: Any) -> None:
+        _known("Output", kwargs, _OUTPUT_KEYWORDS)
         self.type = str(type)
         self.path = None if path is None else str(path)
         self.mode = None if mode is None else str(mode)
         self.description = description
         self.name = name
         self.version = None if version is None else str(version)
-        self._extra = kwargs
+        self.path_on_compute, self.early_available = path_on_compute, early_available  # as azure's reads
+        hints = [k for k, v in (("early_available", early_available), ("is_control", is_control))
+                 if v is not None]
+        if hints:  # pipeline orchestration hints: every step here starts once its inputs are complete
+            log.debug("Output(): %s ignored (azure.ai.ml keywords with no local meaning)", ", ".join(hints))
+        if path_on_compute is not None:
+            log.warning("Output(path_on_compute=%r) is ignored: the job writes the output where "
+                        "${{outputs.<name>}} says", path_on_compute)
 
     def _to_data(self) -> dict[str, Any]:
         return {"type": self.type, **_present(path=self.path, mode=self.mode, name=self.name,
-                                              version=self.version, description=self.description,
-                                              **self._extra)}
+                                              version=self.version, description=self.description)}
 
     @classmethod
     def _from_spec(cls, spec: OutputSpec) -> Output:

@@ -1,4 +1,5 @@
-"""`runner job ...`: validate, create, show, list, stream, cancel, download (az ml job semantics).
+"""`runner job ...`: validate, create, show, list, stream, cancel, download, archive, restore (az ml job
+semantics).
 
     runner job validate -f job.yml [--set inputs.x.path=data/] [-o json]
 
@@ -249,7 +250,9 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     from runner.jobs.job import uris  # start-up cost: loaded with the operations already
 
     rows: list[tuple[str, Any]] = [
-        ("name", record.name), ("status", record.status.value), ("created", record.created_at),
+        ("name", record.name), ("display_name", record.display_name),
+        ("experiment_name", record.experiment_name), ("status", record.status.value),
+        *([("archived", True)] if record.archived else []), ("created", record.created_at),
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
@@ -270,18 +273,24 @@ def show(name: str = typer.Option(..., "--name", "-n"),
 def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1),
               parent_job_name: str = typer.Option(None, "--parent-job-name", "-p",
                                                   help="List this pipeline's step jobs."),
+              include_archived: bool = typer.Option(False, "--include-archived",
+                                                    help="Include archived jobs."),
+              archived_only: bool = typer.Option(False, "--archived-only", help="Only archived jobs."),
               output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
-    """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them)."""
+    """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them).
+    Archived jobs are listed with --include-archived or --archived-only only."""
     ops = _operations()
-    records = ops.list(max_results=max_results, parent_job_name=parent_job_name)
+    view = "ArchivedOnly" if archived_only else "All" if include_archived else "ActiveOnly"
+    records = ops.list(max_results=max_results, parent_job_name=parent_job_name, list_view_type=view)
     if output != "table" or query is not None:
         emit([_as_json(r) for r in records], output, [], query)
         return
     children = {} if parent_job_name else {
         r.name: ops.list(parent_job_name=r.name) for r in records if pipeline_view.steps_of(r)}
-    _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image"),
+    archived = ("archived",) if include_archived or archived_only else ()
+    _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image", *archived),
                         [(shown, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                          _duration(r), r.exit_code, r.image)
+                          _duration(r), r.exit_code, r.image, *((r.archived,) if archived else ()))
                          for r, shown in pipeline_view.folded(list(records), children)])
 
 
@@ -332,3 +341,17 @@ def download(name: str = typer.Option(..., "--name", "-n"),
     for path in _operations().download(name, download_path=download_path, output_name=output_name,
                                        all=all_, quiet=_common.STATE.quiet):
         typer.echo(str(path))
+
+
+@app.command("archive")
+def archive(name: str = typer.Option(..., "--name", "-n")) -> None:
+    """Archive a job (any status; a running one runs on): `job list` hides it unless --include-archived."""
+    _operations().archive(name)
+    typer.echo(f"archived job '{name}'")
+
+
+@app.command("restore")
+def restore(name: str = typer.Option(..., "--name", "-n")) -> None:
+    """Restore an archived job: `job list` shows it again."""
+    _operations().restore(name)
+    typer.echo(f"restored job '{name}'")

@@ -4,6 +4,7 @@
     record = ops.create_or_update(spec)            # Queued; runs in a background worker process
     record = ops.create_or_update(spec, stream=True, echo=sys.stdout.buffer.write)   # foreground
     ops.stream(name); ops.get(name); ops.list(); ops.cancel(name)   # or begin_cancel(name).result()
+    ops.archive(name); ops.list(list_view_type="ArchivedOnly"); ops.restore(name)
     ops.download(name, download_path="out", output_name="model")   # or all=True
     ops.validate(spec).passed                      # job validate's checks; nothing is submitted
 
@@ -28,7 +29,7 @@ from typing import Any
 
 from runner.errors import JobError, JobFailedError, RunnerError
 from runner.jobs.compute import ComputeChoice, choose_compute
-from runner.jobs.download import download_outputs
+from runner.jobs.download import _state_hint, download_outputs
 from runner.jobs.job import Job, as_job
 from runner.jobs.recovery import (
     follows_ray,
@@ -50,8 +51,10 @@ from runner.poller import Done
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import check_input_values, spec_with
 from runner.spec.names import check_job_name, generate_job_name
+from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
+from runner.workspace.job_records import archived_view
 from runner.workspace.paging import Page
 
 log = logging.getLogger(__name__)
@@ -189,25 +192,29 @@ class JobOperations:
     def get(self, name: str) -> Job:
         return as_job(self.workspace.get_job(name))
 
-    def list(self, *, max_results: int | None = None) -> builtins.list[Job]:
-        return [as_job(r) for r in self.workspace.list_jobs(max_results=max_results)]
+    def list(self, *, max_results: int | None = None, list_view_type: Any = None) -> builtins.list[Job]:
+        """Jobs, newest first; an archived one only with azure.ai.ml's ``list_view_type``
+        (``ListViewType.ARCHIVED_ONLY`` or ``ALL``; ``ACTIVE_ONLY``, the default, hides them)."""
+        return [as_job(r) for r in self.workspace.list_jobs(max_results=max_results,
+                                                             archived=archived_view(list_view_type))]
 
     def page(self, *, status: str | None = None, experiment_name: str | None = None,
              compute: str | None = None, name_contains: str | None = None,
              reads_model: tuple[str, str | None] | None = None,
              reads_data: tuple[str, str | None] | None = None, offset: int = 0,
-             limit: int | None = None) -> Page[Job]:
+             limit: int | None = None, list_view_type: Any = None) -> Page[Job]:
         """One page of jobs, newest first (runner's addition, for the web UI and scripts): filtered by
         status, experiment, compute (the backend: ``docker``, ``process``), part of the name, and
         ``reads_model=(name, version or None)``: the jobs that read that model as an input (any version
-        when None; ``<registry>/<name>`` for a registry's), or ``reads_data=``: that data asset."""
+        when None; ``<registry>/<name>`` for a registry's), or ``reads_data=``: that data asset; the
+        archived jobs as ``list`` shows them (``list_view_type``)."""
         if reads_model is not None and reads_data is not None:
             raise ValueError("give reads_model or reads_data, not both")
         reads = ("model", *reads_model) if reads_model is not None else \
             ("data", *reads_data) if reads_data is not None else None
         page = self.workspace.page_jobs(status=status, experiment_name=experiment_name, backend=compute,
                                         name_contains=name_contains, reads=reads, offset=offset,
-                                        limit=limit)
+                                        limit=limit, archived=archived_view(list_view_type))
         return Page([as_job(r) for r in page.items], page.offset, page.limit, page.total)
 
     def refresh(self, name: str) -> Job:
@@ -288,6 +295,22 @@ class JobOperations:
         job as ``cancel`` returns it."""
         return Done(self.cancel(name))
 
+    # ---- archive ------------------------------------------------------------------------------
+    def archive(self, name: str) -> None:
+        """Archive the job (a command job or a pipeline, in any status: a running one runs on), as
+        azure.ai.ml: ``list`` hides it unless ``list_view_type`` asks for archived jobs."""
+        self.workspace.update_job(name, archived=True)
+
+    def restore(self, name: str) -> None:
+        """Restore an archived job: ``list`` shows it again."""
+        self.workspace.update_job(name, archived=False)
+
+    def __getattr__(self, name: str) -> Any:
+        """An attribute ``ml_client.jobs`` does not have: named as azure.ai.ml's class, with the close one."""
+        known = [a for a in dir(self) if not a.startswith("_")]
+        raise AttributeError(f"'JobOperations' object (ml_client.jobs) has no attribute '{name}'"
+                             f"{'' if name.startswith('_') else did_you_mean(name, known)}")
+
     # ---- download -----------------------------------------------------------------------------
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,
                  all: bool = False, quiet: bool = False) -> builtins.list[Path]:  # noqa: A002
@@ -295,7 +318,12 @@ class JobOperations:
         azure.ai.ml's keyword; ``quiet``: no progress bar)."""
         record = self.workspace.get_job(name)
         names = list(record.outputs) if all else [output_name or ARTIFACTS]
-        return download_outputs(self.workspace, record, names, Path(download_path), every=all, quiet=quiet)
+        try:
+            return download_outputs(self.workspace, record, names, Path(download_path), every=all,
+                                    quiet=quiet)
+        except RunnerError as err:
+            err.python_hint = err.python_hint or _download_python_hint(err, record, names[0], every=all)
+            raise
 
 
 def _as_spec(job: Any) -> CommandJobSpec:
@@ -308,6 +336,21 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
+
+
+def _download_python_hint(err: RunnerError, record: JobRecord, output: str, *, every: bool) -> str | None:
+    """``download``'s hint in the Python API's words where the CLI's names flags or commands."""
+    name, status = record.name, record.status.value
+    if not every and output != ARTIFACTS and output not in record.outputs:  # no such output
+        return f"give output_name one of {sorted({*record.outputs, ARTIFACTS})}, or all=True for every output"
+    if err.hint == "download its outputs with --all or --output-name":  # a pipeline without a log yet
+        return "download its outputs with all=True or output_name=..."
+    if err.hint is None or err.hint != _state_hint(record):
+        return None
+    if not record.status.is_terminal:
+        return (f"the job is {status}: outputs are complete once it ends; follow it with "
+                f"`ml_client.jobs.stream('{name}')`")
+    return f"the job ended {status} before writing it; `ml_client.jobs.get('{name}').error` says why"
 
 
 def _failed(record: JobRecord, log_path: Path) -> JobFailedError:

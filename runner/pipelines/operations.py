@@ -23,6 +23,7 @@ from runner.jobs.operations import Job, JobOperations, as_job, stdout_echo
 from runner.jobs.supervise import Echo
 from runner.pipelines.step_rows import STEPS_KEY, follow_all_steps, follow_steps, is_pipeline
 from runner.spec.pipeline import PipelineJobSpec
+from runner.workspace.job_records import archived_view
 from runner.workspace.job_tree import list_children, list_top_level
 from runner.workspace.paging import Page
 
@@ -102,12 +103,14 @@ class PipelineJobOperations(JobOperations):
         return job
 
     def list(self, *, max_results: int | None = None, parent_job_name: str | None = None,
-             **_: Any) -> builtins.list[Job]:
+             list_view_type: Any = None, **_: Any) -> builtins.list[Job]:
         """Top-level jobs, newest first (a pipeline's steps are folded under it; its step rows as their
-        records say now); with ``parent_job_name``, that pipeline's step jobs."""
+        records say now), an archived one only with ``list_view_type`` ``ArchivedOnly`` or ``All``; with
+        ``parent_job_name``, that pipeline's step jobs."""
         if parent_job_name is not None:
             return [as_job(r) for r in list_children(self.workspace, parent_job_name)][:max_results or None]
-        records = list_top_level(self.workspace, max_results=max_results)
+        records = list_top_level(self.workspace, max_results=max_results,
+                                 archived=archived_view(list_view_type))
         return [as_job(r) for r in follow_all_steps(self.workspace, records)]
 
     def page(self, **filters: Any) -> Page[Job]:

@@ -85,7 +85,7 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
     }
     reads, data = (name, version), section.key == "data"  # the lineage index's kind: "model", "data"
     readers = jobs.page(reads_model=None if data else reads, reads_data=reads if data else None,
-                        limit=PAGE_SIZE, offset=query["readers_offset"])
+                        list_view_type="All", limit=PAGE_SIZE, offset=query["readers_offset"])  # archived too
     with jobs.workspace.reading() as conn:  # the index: a reused pipeline step has no plan of its own
         read_by = [_reader(job, job_reads(conn, job.name), section.key, name) for job in readers.items]
     view.update(read_by=read_by, read_by_page=page_info(readers))

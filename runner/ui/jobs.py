@@ -1,6 +1,7 @@
-"""The Jobs section: the list (status, experiment, created, duration, compute; filters; pages) and a
-job's page (overview, inputs and outputs with their modes and resolved locations, the live log,
-Cancel, downloads, "Register output as model", and the plan as ``runner job validate`` prints it).
+"""The Jobs section: the list (status, experiment, created, duration, compute; filters; pages; archived
+jobs only when the "Show" filter asks, as ``runner job list``) and a job's page (overview, inputs and
+outputs with their modes and resolved locations, the live log, Cancel, downloads, "Register output as
+model", and the plan as ``runner job validate`` prints it).
 A pipeline's row and page carry its steps, each with its status as its job's record says now
 (``runner.pipelines.step_rows``); its page's overview refreshes itself while the pipeline runs.
 
@@ -42,8 +43,10 @@ from runner.workspace.models import ModelStore
 STATUSES = tuple(s.value for s in JobStatus)
 PAGE_SIZE = 50
 _MODEL_TYPE_NAMES = {t.value for t in MODEL_TYPES}
+# the "Show" filter (as the asset lists'): "" active jobs, "include" archived ones too, "only" archived ones
+ARCHIVED_VIEWS = {"": "ActiveOnly", "include": "All", "only": "ArchivedOnly"}  # -> list_view_type
 LIST_QUERY = {"status": choice(STATUSES, any_case=True), "experiment": text, "name": text,
-              "compute": choice(BACKENDS), "offset": offset}
+              "compute": choice(BACKENDS), "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
 LIST_POLL_S = 3  # the list (and a running pipeline's overview) refreshes itself this often
 
 
@@ -72,16 +75,18 @@ def job_row(job: Job) -> dict[str, Any]:
     return {"name": job.name, "display_name": job.display_name, "status": job.status.value,
             "experiment_name": job.experiment_name, "created_at": json_time(job.created_at),
             "duration_s": _duration(job), "compute": job.backend,
-            "compute_target": job.spec.get("compute"), "exit_code": job.exit_code, "steps": step_rows(job)}
+            "compute_target": job.spec.get("compute"), "exit_code": job.exit_code, "steps": step_rows(job),
+            "archived": job.archived}
 
 
 def list_view(ops: JobOperations, params: dict[str, str], *, api: bool = True) -> dict[str, Any]:
     query = checked(params, LIST_QUERY, api=api)
-    filters = {k: query[k] for k in ("status", "experiment", "name", "compute")}
+    filters = {k: query[k] for k in ("status", "experiment", "name", "compute", "archived")}
     ops.reconcile()  # a job whose runner died shows as Failed, as in `runner job list`
     page = ops.page(status=filters["status"] or None, experiment_name=filters["experiment"] or None,
                     compute=filters["compute"] or None, name_contains=filters["name"] or None,
-                    offset=query["offset"], limit=PAGE_SIZE)
+                    list_view_type=ARCHIVED_VIEWS[filters["archived"]], offset=query["offset"],
+                    limit=PAGE_SIZE)
     return {"jobs": [job_row(j) for j in page.items], "page": page_info(page), "filters": filters,
             "statuses": STATUSES, "computes": BACKENDS,
             "active": any(not j.status.is_terminal for j in page.items)}

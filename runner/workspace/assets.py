@@ -61,6 +61,11 @@ class AssetTable:
     def plural(self) -> str:
         return f"{self.schema.noun}s"
 
+    @property
+    def sdk(self) -> str:
+        """Its ``ml_client.<sdk>`` (for a Python hint; the entity is ``cli.title()``): models, data."""
+        return "models" if self.schema.cli == "model" else self.schema.cli
+
 
 @dataclass(frozen=True)
 class AssetAt:
@@ -162,7 +167,8 @@ class AssetStore(Generic[E]):
         if not versions:
             raise ResolveError(f"unknown {noun} '{name}'; {self.known()}",
                                hint=f"`runner {self.table.schema.cli} list --include-archived` shows every "
-                                    f"{noun}")
+                                    f"{noun}", python_hint=f"`ml_client.{self.table.sdk}.list(list_view_type="
+                                                           f"ListViewType.ALL)` shows every {noun}")
         if version is None:
             visible = [m for m in versions if not m.archived]
             return (visible or versions)[0]
@@ -341,7 +347,9 @@ class AssetStore(Generic[E]):
         return RegistryError(f"{what} cannot be {verb}: only {mutable} of a {schema.noun} version can change"
                              + (f"; {detail}" if detail else ""),
                              hint=f"register a new version of '{name}' instead (`runner {schema.cli} create` "
-                                  "without --version)")
+                                  "without --version)",
+                             python_hint=f"register a new version of '{name}' instead "
+                                         f"(`{schema.cli.title()}(name='{name}', path=...)` without version)")
 
     def archive(self, name: str, version: str | None = None) -> None:
         self._set_archived(name, version, True)
@@ -365,7 +373,8 @@ class AssetStore(Generic[E]):
                 raise RegistryError(
                     f"cannot restore version {target.version} of {noun} '{name}': the {noun} '{name}' "
                     "itself is archived",
-                    hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`")
+                    hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`",
+                    python_hint=f"restore the whole {noun} first: `ml_client.{table.sdk}.restore('{name}')`")
             conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
                          (ARCHIVED if archived else 0, key, target.version))
 

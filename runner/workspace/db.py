@@ -18,7 +18,7 @@ environments, computes, components, step_reuse, content_digests, and the registe
 version 7, ``runner.workspace.schema``; every change is additive:
 ``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
 A job's row holds its ``JobRecord`` as JSON (``runner.workspace.job_records``; its names are offered
-here too).
+here too), its ``archived`` flag included (``archived_condition`` selects on it: no column, no migration).
 
 A full disk (the job filled it, or anything else did) leaves the workspace usable: ``<ws>/.space-reserve``
 is a small preallocated file released to make room for the writes that end a job (its final status,
@@ -290,9 +290,9 @@ class Workspace:
             return conn.execute("SELECT 1 FROM jobs WHERE name = ?", (name,)).fetchone() is not None
 
     def list_jobs(self, *, status: str | None = None, experiment_name: str | None = None,
-                  max_results: int | None = None) -> list[JobRecord]:
-        """Jobs, newest first, optionally filtered."""
-        query = "SELECT record FROM jobs WHERE 1=1"
+                  max_results: int | None = None, archived: bool | None = None) -> list[JobRecord]:
+        """Jobs, newest first, optionally filtered (``archived``: only those, or only the others)."""
+        query = f"SELECT record FROM jobs WHERE {archived_condition(archived)}"
         args: list[Any] = []
         if status:
             query, args = query + " AND status = ?", [*args, status]
@@ -307,11 +307,12 @@ class Workspace:
     def page_jobs(self, *, status: str | None = None, experiment_name: str | None = None,
                   backend: str | None = None, name_contains: str | None = None,
                   reads: tuple[str, str, str | None] | None = None, offset: int = 0,
-                  limit: int | None = None) -> Page[JobRecord]:
+                  limit: int | None = None, archived: bool | None = None) -> Page[JobRecord]:
         """One page of jobs, newest first, filtered in SQL; ``reads`` is ``(kind, stored name,
-        version or None)`` of an asset the jobs read as an input (``runner.workspace.lineage``)."""
+        version or None)`` of an asset the jobs read as an input (``runner.workspace.lineage``);
+        ``archived``: only the archived jobs, or only the others (None: every job)."""
         offset, limit = window(offset, limit)
-        where, args = ["1=1"], []
+        where, args = [archived_condition(archived)], []
         for condition, value in (("status = ?", status), ("experiment_name = ?", experiment_name),
                                  ("json_extract(record, '$.backend') = ?", backend),
                                  ("instr(lower(name), lower(?)) > 0", name_contains)):
@@ -344,3 +345,11 @@ class Workspace:
     def _job_row(record: JobRecord) -> tuple[str, str, str | None, str, str]:
         return (record.name, record.status.value, record.experiment_name,
                 record.created_at.isoformat(), record.model_dump_json())
+
+
+def archived_condition(archived: bool | None) -> str:
+    """The SQL condition on ``jobs`` rows of the archived jobs (True), the others (False; a record an
+    older runner wrote has no flag: not archived) or every job (None)."""
+    if archived is None:
+        return "1=1"
+    return f"IFNULL(json_extract(record, '$.archived'), 0) {'!=' if archived else '='} 0"

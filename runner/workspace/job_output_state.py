@@ -2,7 +2,8 @@
 waits for the job to end: while it is Queued, Preparing, Running or Finalizing its output is not written
 (or not whole), so the registration is refused saying so and how to wait, rather than that a folder
 does not exist. A Failed or Canceled job's output is registered, with a warning that it may be partial
-(Azure registers what is there too).
+(Azure registers what is there too); one it ended before writing is refused saying so (not that a
+datastore folder does not exist, listing other jobs' folders).
 
 The registration a job makes of its own outputs as it ends (``runner.jobs.register``, on the registry
 directly: a job on Ray still reads Running then) is not a user's and does not come here; the Python
@@ -14,19 +15,23 @@ from __future__ import annotations
 import logging
 
 from runner.errors import RegistryError, RunnerError
-from runner.uris import JobOutputPath, parse_path
-from runner.workspace.db import Workspace
+from runner.modes import PathKind
+from runner.uris import ARTIFACTS, JobOutputPath, parse_path
+from runner.workspace.db import Workspace, default_artifacts_uri
+from runner.workspace.fsspec_reads import caches_host_files
 from runner.workspace.job_records import JobStatus
+from runner.workspace.resolve import Resolver
 
 logger = logging.getLogger(__name__)
 
 PARTIAL = (JobStatus.FAILED, JobStatus.CANCELED)
 
 
-def check_job_output(workspace: Workspace, path: str | None, *, noun: str) -> None:
+def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check: bool = True) -> None:
     """Refuse (``RegistryError`` on field ``path``) registering a ``noun`` from the output of a job that
-    has not ended; warn when it ended Failed or Canceled. Any other path, a malformed one or an unknown
-    job is left to the registration, which says what is wrong with it."""
+    has not ended, or that ended Failed or Canceled before writing it; warn when it ended so after writing
+    it. Any other path, a malformed one or an unknown job is left to the registration, which says what
+    is wrong with it. ``check``: whether a remote store may be read (as the registration reads it)."""
     try:
         ref = parse_path(path, field="path") if path else None
     except RunnerError:
@@ -34,13 +39,39 @@ def check_job_output(workspace: Workspace, path: str | None, *, noun: str) -> No
     if not isinstance(ref, JobOutputPath) or not workspace.job_exists(ref.job):
         return
     status = workspace.get_job(ref.job).status
+    job = ref.job
     if not status.is_terminal:
-        job = ref.job
         raise RegistryError(
             f"cannot register {noun} '{ref}': job '{job}' is {status.value}, and its output "
             f"'{ref.output}' is written when it ends", field="path",
             hint=f"wait for it (`runner job stream --name {job}`, or `ml_client.jobs.stream('{job}')` in "
                  "Python) and register it then")
+    if status in PARTIAL and not _written(workspace, ref, check=check):
+        raise RegistryError(
+            f"cannot register {noun} '{ref}': job '{job}' ended {status.value} before its output "
+            f"'{ref.output}' was written", field="path",
+            hint=f"`runner job show --name {job}` says why it ended; register the output of a run that "
+                 "wrote it", python_hint=f"`ml_client.jobs.get('{job}').error` says why it ended; register "
+                                         "the output of a run that wrote it")
     if status in PARTIAL:
         logger.warning("job '%s' ended %s: its output '%s' may be partial (what it wrote before it ended); "
                        "registering %s '%s' as asked", ref.job, status.value, ref.output, noun, ref)
+
+
+def _written(workspace: Workspace, ref: JobOutputPath, *, check: bool) -> bool:
+    """Whether the job's output is there (its whole location, not a path inside it). True when that
+    cannot be told without reading a remote store (``check`` False), or when the job's record names no
+    usable location: the registration says what is wrong then."""
+    record = workspace.get_job(ref.job)
+    location = record.outputs.get(ref.output)
+    if location is None and ref.output == ARTIFACTS:
+        location = default_artifacts_uri(ref.job)
+    if location is None:
+        return True
+    try:
+        resolved = Resolver(workspace).resolve_output(location, job_name=ref.job, output_name=ref.output,
+                                                      check=check)
+    except RunnerError:
+        return True
+    looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # as resolve()
+    return resolved.kind is not PathKind.ANY or not looked

@@ -3,6 +3,7 @@
 stored by ``runner.workspace.db.Workspace`` (which offers every name above too), and a module that only
 reads or builds a record need not load SQLite. ``z_status_times`` reads an older record's status times as
 a new one's (``ml_client.jobs``' ``Job`` and every CLI output apply it; ``z_text`` is its rule for one time).
+``archived_view`` reads azure.ai.ml's ``list_view_type`` as the ``archived`` flag of the jobs a list shows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from runner.errors import JobError
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -92,11 +95,36 @@ class JobRecord(BaseModel):
     outputs_partial: bool = False
     registered_models: list[str] = Field(default_factory=list)
     registered_data: list[str] = Field(default_factory=list)  # data assets made from its outputs
+    # ``jobs.archive``: hidden from the lists unless asked (a record an older runner wrote: not archived)
+    archived: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def model_post_init(self, __context: Any) -> None:
         if "artifacts" not in self.outputs:
             self.outputs = {**self.outputs, "artifacts": default_artifacts_uri(self.name)}
+
+
+# azure.ai.ml's ``ListViewType`` values -> the ``archived`` flag of the jobs listed (None: every job)
+LIST_VIEWS: dict[str, bool | None] = {"ActiveOnly": False, "ArchivedOnly": True, "All": None}
+
+
+def archived_view(list_view_type: Any = None) -> bool | None:
+    """``list_view_type`` (azure.ai.ml's ``ListViewType``, runner.constants' or their text, in any case;
+    None: ``ActiveOnly``, Azure's default) as the jobs it lists: not archived (False), archived (True),
+    every one (None). Anything else is one ``JobError`` naming the values."""
+    if list_view_type is None:
+        return False
+    text = str(getattr(list_view_type, "value", list_view_type))
+    views = {key.lower(): value for key, value in LIST_VIEWS.items()}
+    key = text.lower().replace("_", "")
+    if key not in views:
+        from runner.spec.validation import did_you_mean  # not needed to read a record
+
+        raise JobError(f"list_view_type '{text}' is not a list view{did_you_mean(text, LIST_VIEWS)}; "
+                       f"allowed: {', '.join(LIST_VIEWS)}", field="list_view_type",
+                       hint="give ListViewType.ACTIVE_ONLY (the default), ARCHIVED_ONLY or ALL "
+                            "(runner.constants or azure.ai.ml.constants)")
+    return views[key]
 
 
 def default_output_uri(job_name: str, output_name: str, datastore: str = DEFAULT_DATASTORE) -> str:

@@ -7,13 +7,16 @@
 
 from __future__ import annotations
 
-from runner.workspace.db import JobRecord, Workspace
+from runner.workspace.db import JobRecord, Workspace, archived_condition
 
 _PARENT = "json_extract(record, '$.spec.parent_job_name')"
 
 
-def list_top_level(ws: Workspace, *, max_results: int | None = None) -> list[JobRecord]:
-    query = f"SELECT record FROM jobs WHERE {_PARENT} IS NULL ORDER BY created_at DESC, rowid DESC"
+def list_top_level(ws: Workspace, *, max_results: int | None = None,
+                   archived: bool | None = None) -> list[JobRecord]:
+    """``archived``: only the archived jobs, or only the others (None: every one)."""
+    query = (f"SELECT record FROM jobs WHERE {_PARENT} IS NULL AND {archived_condition(archived)} "
+             "ORDER BY created_at DESC, rowid DESC")
     args: tuple[int, ...] = ()
     if max_results:
         query, args = query + " LIMIT ?", (max_results,)

@@ -132,10 +132,15 @@ class AssetRegistry(AssetStore[E]):
 
     def _refuse_existing(self, name: str, version: str) -> None:
         if self.exists(name, version):
-            noun, cli = self.table.schema.noun, self.table.schema.cli
+            noun, cli, following = self.table.schema.noun, self.table.schema.cli, self.next_version(name)
+            shown = name[len(self.registry_name) + 1:] if self.registry_name else name  # key() -> its name
             raise RegistryError(f"{noun} '{name}' version {version} exists already; versions are immutable",
-                                hint=f"omit --version to get the next version ({self.next_version(name)}), "
-                                     f"or use `runner {cli} update` to change description/tags")
+                                hint=f"omit --version to get the next version ({following}), "
+                                     f"or use `runner {cli} update` to change description/tags",
+                                python_hint=f"leave version unset to get the next version ({following}), or "
+                                            "change description/tags with `ml_client."
+                                            f"{self.table.sdk}.update('{shown}', '{version}', "
+                                            "set_values={'description': ...})`")
 
     def _refuse_immutable_changes(self, current: E, new: E) -> None:
         for field in self.immutable:
@@ -352,11 +357,14 @@ class ModelRegistry(AssetRegistry[Model], ModelStore):
                 raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{asset.path}' "
                                     "is a file", field="path",
                                     hint="point path at the MLflow model folder, or use --type custom_model "
-                                         "for a single file")
+                                         "for a single file", python_hint="point path at the MLflow model "
+                                    "folder, or give type=AssetTypes.CUSTOM_MODEL for a single file")
             if source.kind is PathKind.FOLDER and not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
                 raise RegistryError(f"'{asset.path}' has no MLmodel file, so it is not an mlflow_model",
                                     field="path", hint="point path at the folder MLflow saved (it contains "
-                                                       "MLmodel), or use --type custom_model")
+                                                       "MLmodel), or use --type custom_model",
+                                    python_hint="point path at the folder MLflow saved (it contains "
+                                                "MLmodel), or give type=AssetTypes.CUSTOM_MODEL")
         if asset.type == AssetType.TRITON_MODEL.value and source.kind is PathKind.FILE:
             raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
                                 f"'{asset.path}' is a file", field="path",
@@ -379,11 +387,17 @@ class DataRegistry(AssetRegistry[Data], DataAssetStore):
             return
         if asset.type == AssetType.URI_FILE.value and source.kind is not PathKind.FILE:
             raise RegistryError(f"a uri_file data asset must be a file; '{asset.path}' is a folder",
-                                hint="use --type uri_folder for a folder, or point path at one file")
+                                hint="use --type uri_folder for a folder, or point path at one file",
+                                python_hint="give type=AssetTypes.URI_FOLDER for a folder, or point path at "
+                                            "one file")
         if asset.type != AssetType.URI_FILE.value and source.kind is not PathKind.FOLDER:
             raise RegistryError(f"a {asset.type} data asset must be a folder; '{asset.path}' is a file",
-                                hint="use --type uri_file for a single file, or point path at its folder")
+                                hint="use --type uri_file for a single file, or point path at its folder",
+                                python_hint="give type=AssetTypes.URI_FILE for a single file, or point path "
+                                            "at its folder")
         if asset.type == AssetType.MLTABLE.value and \
                 not source.fs.exists(f"{source.path.rstrip('/')}/{MLTABLE_FILE}"):
             raise RegistryError(f"'{asset.path}' has no {MLTABLE_FILE} file, so it is not an mltable",
-                                hint="point path at a folder with an MLTable file, or use --type uri_folder")
+                                hint="point path at a folder with an MLTable file, or use --type uri_folder",
+                                python_hint="point path at a folder with an MLTable file, or give "
+                                            "type=AssetTypes.URI_FOLDER")
