@@ -11,11 +11,13 @@ it as it is. Both are ``shared`` (not the job's own): the backend makes them rea
 a job can never write into the cache or a registered model through its input. ``data/`` is removed
 when the job is done.
 
-A failed download (the storage stayed unreachable through every retry, ``mounts.retry``; the disk filled
-up) never leaves partial data in the job folder: it is removed there. Through the cache, what arrived
-stays in the cache's partial entry and the next download of the same key resumes from it (finished
-files are skipped, a large file fetches only its missing parts), unless the disk was full: then it is
-removed to give the space back. The error says which happened.
+A download that does not complete (the storage stayed unreachable through every retry, ``mounts.retry``;
+the disk filled up; a cancel or Ctrl-C, which raise a ``BaseException``) never leaves partial data in the
+job folder: its ``data/`` and ``state/`` are removed there (no link in them followed). Through the cache,
+what arrived stays in the cache's partial entry (``<cache>/partial/``, never the job folder) and the next
+download of the same key resumes from it (finished files are skipped, a large file fetches only its
+missing parts), after a cancel too, unless the disk was full: then it is removed to give the space back.
+The error says which happened.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ class DownloadStrategy:
             _remove(data, workdir / "state")  # a job folder is never a place to resume from
             raise _after_failure(exc, "the partial download was removed from the job folder",
                                  "check that the storage is reachable, then run the job again") from exc
+        except BaseException:  # a cancel (``JobCanceled``), Ctrl-C, any other error: nothing is kept either
+            _remove(data, workdir / "state")
+            raise
         remove_tree(workdir / "state")
         try:
             yield Materialized(host_path=data, read_only=True)

@@ -204,7 +204,8 @@ def _judge(outcome: Outcome, plan: RunPlan, run: MlflowRun, job_dir: JobDir, tra
         if not is_no_space(exc):
             raise
         status = JobStatus.FAILED
-        error = "\n".join(filter(None, [error, no_space_error(exc, "collecting the artifacts").render()]))
+        full_at = no_space_error(exc, "collecting the artifacts", run.artifacts)  # a write names no file
+        error = "\n".join(filter(None, [error, full_at.render()]))
     return status, error, full
 
 

@@ -81,8 +81,12 @@ def translated(what: str) -> Iterator[None]:
 
 def no_space_error(exc: OSError, what: str, where: Path | None = None) -> StorageError:
     """The one message for "no space left" met anywhere: where (the file the error names, else
-    ``where``), and what to do."""
-    path = exc.filename or where or Path.cwd()
+    ``where``: the folder being written, e.g. the job's artifacts folder), and what to do. With neither
+    (a write's ``ENOSPC`` names no file) it says so: the runner's working directory is not a guess."""
+    path = exc.filename or where
+    if path is None:
+        return StorageError(f"{what}: no space left on the filesystem being written (the system named no "
+                            "file)", hint=FREE_SPACE_HINT)
     return StorageError(f"{what}: {no_space_message(path)}", hint=FREE_SPACE_HINT)
 
 
