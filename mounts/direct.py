@@ -10,12 +10,16 @@ or set-group-ID bit the job gave it (``drop_set_id_in``): the folder is on the h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, Source, Target
 from mounts.transfer.nofollow import drop_set_id_in, make_target_folder
+from mounts.transfer.tree import LeftOut, entries, named
+
+log = logging.getLogger(__name__)
 
 
 def _local_or_uri(local_path: Path | None, url: str, env: Mapping[str, str], read_only: bool) -> Materialized:
@@ -38,7 +42,12 @@ class DirectOutputStrategy:
     For a local datastore the target folder is created and bound read-write at the same path. No link
     below the datastore's root is followed to make it (a job may have made one there, to be given the
     folder it points to): such a link is refused (``LinkNotFollowed``). On exit (the job ended, however)
-    its files are cleared of set-user-ID and set-group-ID bits."""
+    its files are cleared of set-user-ID and set-group-ID bits, and what the job left there that is not
+    data (a FIFO, a device, a link out of the folder: what no later upload or input takes) is named in one
+    warning (``warnings``), left as it is: the folder is the job's. A remote store holds blobs only."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
 
     @contextmanager
     def materialize(self, target: Target, workdir: Path) -> Iterator[Materialized]:
@@ -46,7 +55,13 @@ class DirectOutputStrategy:
             yield _local_or_uri(None, target.url, target.env, read_only=False)
             return
         make_target_folder(target)
+        left: list[LeftOut] = []
         try:
             yield _local_or_uri(target.local_path, target.url, target.env, read_only=False)
         finally:
-            drop_set_id_in(target)
+            drop_set_id_in(target, None if target.is_file else left)  # a file's folder is not the output's
+            if left:
+                self.warnings.append(f"{entries(len(left))} stay in its folder as the job left them, but no "
+                                     f"later input or registration of it reads them (only files are data): "
+                                     f"{named(left)}")
+                log.warning("output %s: %s", target.url, self.warnings[-1])

@@ -29,7 +29,7 @@ from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.tree import holds_files, remove_tree
 from mounts.transfer.uploader import LocalFile, upload_files
-from mounts.upload import UploadStrategy
+from mounts.upload import UploadStrategy, azure_name, renamed_note, separates_at_backslash
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +42,38 @@ class RwMountStrategy:
     ready_timeout: float = 10.0
     unmount_timeout: float = 10.0  # then the FUSE connection is aborted (see mounts.fuse.lifecycle)
     transfer: TransferOptions = field(default_factory=TransferOptions)
+    # what finalizing left out or renamed, one sentence each (logged too); a remote mount has nothing to
+    # leave out: it makes no FIFO, device or link (mknod, symlink: not implemented, the job's call fails)
+    warnings: list[str] = field(default_factory=list, init=False)
 
     def materialize(self, target: Target, workdir: Path) -> contextlib.AbstractContextManager[Materialized]:
         if target.local_path is not None:
             # a local datastore needs no FUSE: this is exactly ``upload`` to a local target
-            return UploadStrategy(quiet=True, options=self.transfer).materialize(
-                target, Path(workdir) / "staged")
+            upload = UploadStrategy(quiet=True, options=self.transfer)
+            upload.warnings = self.warnings
+            return upload.materialize(target, Path(workdir) / "staged")
         return self._fuse(target, Path(workdir))
 
     @contextlib.contextmanager
     def _fuse(self, target: Target, workdir: Path) -> Iterator[Materialized]:
+        """The mount, and once it is finalized (however) one warning naming the files Azure stored under
+        another name (a backslash in a name, ``mounts.upload.azure_name``)."""
+        renamed: dict[str, str] = {}  # as the job named it -> as stored, written from FUSE's threads
+        try:
+            with self._mounted(target, workdir, renamed) as done:
+                yield done
+        finally:
+            if renamed:
+                self._say(target, renamed_note(sorted(renamed.items())))
+
+    @contextlib.contextmanager
+    def _mounted(self, target: Target, workdir: Path, renamed: dict[str, str]) -> Iterator[Materialized]:
         staging = workdir / "staged"
         staging.mkdir(parents=True, exist_ok=True)
         root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
         prefetcher = Prefetcher.for_store(open_store(target.fs), self.readahead)
         operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
-                                     upload_file=_store_upload(target, self.transfer))
+                                     upload_file=_store_upload(target, self.transfer, root, renamed))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
                                unmount_timeout=self.unmount_timeout,
                                is_busy=operations.busy)
@@ -80,13 +96,25 @@ class RwMountStrategy:
             prefetcher.close()
         _finish_uploads(operations, staging, target)
 
+    def _say(self, target: Target, note: str) -> None:
+        self.warnings.append(note)
+        log.warning("output %s: %s", target.url, note)
 
-def _store_upload(target: Target, options: TransferOptions) -> UploadFile:
-    """Upload one closed file with the transfer engine (blocks in parallel, verified)."""
+
+def _store_upload(target: Target, options: TransferOptions, root: str, renamed: dict[str, str]
+                  ) -> UploadFile:
+    """Upload one closed file with the transfer engine (blocks in parallel, verified). On Azure a
+    backslash in the name the job gave is a folder separator (``mounts.upload.azure_name``): the file is
+    stored there, noted in ``renamed`` (name below ``root`` -> as stored)."""
     store = open_store(target.fs)
+    azure = separates_at_backslash(target.fs)
 
     def upload(local: Path, remote: str) -> None:
         item = LocalFile(rel=local.name, path=local, size=local.stat().st_size)
+        rel = remote[len(root.rstrip("/")) + 1:]
+        if azure and "\\" in rel:
+            remote = azure_name(remote, rel)
+            renamed[rel] = remote[len(remote) - len(rel):]
         upload_files(store, [(item, remote)], options=options, quiet=True, description="rw_mount")
 
     return upload

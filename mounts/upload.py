@@ -16,6 +16,11 @@ A local target (``target.local_path``) is finalized by moving the staged files i
 the same filesystem, a copy otherwise), following no link in the destination below the target's anchor
 (its datastore's root; ``mounts.transfer.nofollow``): a job may have made links there. A file whose way
 holds a link fails (``TransferFailed``, its staged copy kept); a link in a file's own name is replaced.
+
+What is not a file (a FIFO, a device, a link to no file inside the output) is left out, and named in one
+warning per output (logged, and kept in ``UploadStrategy.warnings`` for the job's record). Azure Blob
+Storage stores a backslash in a name as ``/``: such a file is uploaded where Azure puts it, said, and two
+files on one name fail the output (``separates_at_backslash``, ``azure_name``).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from mounts.errors import LinkNotFollowed, TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.nofollow import NoFollowFolders, anchor_of
-from mounts.transfer.tree import iter_entries, remove_tree
-from mounts.transfer.uploader import LocalFile, list_local_files, upload_files
+from mounts.transfer.tree import SHOWN, LeftOut, iter_entries, printable, remove_tree
+from mounts.transfer.uploader import LocalFile, left_out_note, list_local_files, upload_files
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class UploadStrategy:
         self.quiet = quiet
         self.options = options or TransferOptions()
         self.keep_staged = keep_staged
+        self.warnings: list[str] = []  # what finalizing left out or renamed, one sentence each (logged too)
 
     @contextmanager
     def materialize(self, target: Target, workdir: Path) -> Iterator[Materialized]:
@@ -64,8 +70,9 @@ class UploadStrategy:
     def finalize(self, target: Target, staging: Path) -> None:
         """Make everything under ``staging`` durable at ``target``; raise ``TransferFailed`` if not."""
         anchor, base = anchor_of(target) if target.local_path is not None else (None, target.path)
+        left: list[LeftOut] = []
         try:
-            pairs = _destinations(target, staging, base)
+            pairs = _destinations(target, staging, base, left)
         except TransferFailed as exc:
             if exc.staged is not None:
                 raise
@@ -73,8 +80,15 @@ class UploadStrategy:
                                  failed=exc.failed, staged=staging,
                                  hint="move the deepest folders up in the job (or write an archive), "
                                       "then run it again") from exc
+        if left:
+            self.say(target, left_out_note(left))
+        if anchor is None and separates_at_backslash(target.fs):
+            pairs = self._azure_names(target, staging, pairs)
         if not pairs:
-            log.warning("output %s: the job wrote nothing", target.url)
+            if not left:
+                log.warning("output %s: the job wrote nothing", target.url)
+            elif not self.keep_staged:
+                _clear(staging)  # what was left out: no FIFO or device node stays in the job's folder
             return
         try:
             if anchor is not None:
@@ -88,11 +102,66 @@ class UploadStrategy:
         if not self.keep_staged:
             _clear(staging)
 
+    def say(self, target: Target, note: str) -> None:
+        """A warning about ``target`` (what was left out or renamed): logged once, kept in ``warnings``."""
+        self.warnings.append(note)
+        log.warning("output %s: %s", target.url, note)
 
-def _destinations(target: Target, staging: Path, base: str) -> list[tuple[LocalFile, str]]:
+    def _azure_names(self, target: Target, staging: Path, pairs: list[tuple[LocalFile, str]]
+                     ) -> list[tuple[LocalFile, str]]:
+        """The pairs with each name the job gave as Azure Blob Storage keeps it (``azure_name``), said;
+        two files on one name fail the output (which one would be kept is a matter of timing)."""
+        stored = [(item, azure_name(remote, item.rel)) for item, remote in pairs]
+        renamed = sorted((item.rel, name[len(name) - len(item.rel):])
+                         for (item, remote), (_, name) in zip(pairs, stored, strict=True) if name != remote)
+        if not renamed:
+            return pairs
+        on_name: dict[str, list[str]] = {}
+        for item, name in stored:
+            on_name.setdefault(name[len(name) - len(item.rel):], []).append(item.rel)
+        clashes = sorted((sorted(rels), name) for name, rels in on_name.items() if len(rels) > 1)
+        if clashes:
+            shown = "; ".join(f"{' and '.join(map(printable, rels))} would both be stored as "
+                              f"{printable(name)}" for rels, name in clashes[:SHOWN])
+            raise TransferFailed(
+                f"output {target.url}: {shown} (Azure Blob Storage takes a backslash in a name for a folder "
+                f"separator); nothing was uploaded, the staged data is kept in {staging}",
+                failed=sorted(rel for rels, _ in clashes for rel in rels), staged=staging,
+                hint="rename one of them in the job (no backslash in a name), then run it again")
+        self.say(target, renamed_note(renamed))
+        return stored
+
+
+def separates_at_backslash(fs: object) -> bool:
+    """Whether ``fs`` is Azure Blob Storage (adlfs' protocols), whose service stores a backslash in a blob
+    name as a forward slash, whatever the client sends (``%5C`` too): ``back\\slash`` becomes a folder
+    ``back`` holding ``slash``."""
+    protocol = getattr(fs, "protocol", ())
+    return bool({"abfs", "abfss", "az"} & set((protocol,) if isinstance(protocol, str) else protocol))
+
+
+def azure_name(remote: str, rel: str) -> str:
+    """``remote`` with each backslash of ``rel``, the part of it the job named (its end), as Azure keeps
+    it; a file output's own name (not the job's) is left as it is."""
+    if "\\" not in rel or not remote.endswith(rel):
+        return remote
+    return remote[:len(remote) - len(rel)] + rel.replace("\\", "/")
+
+
+def renamed_note(renamed: list[tuple[str, str]]) -> str:
+    """The warning for files stored under another name than the job gave them: (name, stored as), sorted."""
+    shown = ", ".join(f"{printable(rel)} as {printable(name)}" for rel, name in renamed[:SHOWN])
+    more = f" and {len(renamed) - SHOWN} more" if len(renamed) > SHOWN else ""
+    count = "1 file" if len(renamed) == 1 else f"{len(renamed)} files"
+    return (f"{count} uploaded under another name: Azure Blob Storage takes a backslash in a name for a "
+            f"folder separator: {shown}{more}; name files without a backslash to keep the names as they are")
+
+
+def _destinations(target: Target, staging: Path, base: str, left: list[LeftOut]
+                  ) -> list[tuple[LocalFile, str]]:
     """Pair each staged file with where it goes: a remote path, or for a local target a path below its
-    anchor (``base``: the target's own)."""
-    files = list_local_files(staging)
+    anchor (``base``: the target's own); what is not a file is collected in ``left``."""
+    files = list_local_files(staging, left)
     if not target.is_file:
         return [(item, f"{base.rstrip('/')}/{item.rel}" if base else item.rel) for item in files]
     if not files:

@@ -37,6 +37,7 @@ from types import TracebackType
 
 from mounts.base import Target
 from mounts.errors import LinkNotFollowed, MountsError
+from mounts.transfer.tree import LeftOut, link_kind, special_kind
 
 log = logging.getLogger(__name__)
 
@@ -234,18 +235,19 @@ def drop_set_id(name: str, dir_fd: int | None = None) -> bool:
         os.close(fd)
 
 
-def drop_set_id_in(target: Target) -> list[str]:
+def drop_set_id_in(target: Target, left_out: list[LeftOut] | None = None) -> list[str]:
     """Clear the set-user-ID and set-group-ID bits of every regular file in the folder a local ``direct``
     output is bound as (the target, or a file's folder), once its job ended, reached by path with no link
     followed below the anchor. A link on the way: a warning, nothing cleared (the folder given to the job
     is no longer there: when it was pinned, the pin is cleared, ``mounts.pin``). Returns the paths of the
-    files cleared (the first ones named in one warning)."""
+    files cleared (the first ones named in one warning); ``left_out`` collects what is there that is no
+    data (``drop_set_id_below``)."""
     anchor, rel = anchor_of(target)
     folder = rel.rpartition("/")[0] if target.is_file else rel
     shown = str(anchor / folder) if folder else str(anchor)
     with NoFollowFolders(anchor) as tree:
         try:
-            changed = drop_set_id_below(tree.folder(folder, create=False), shown)
+            changed = drop_set_id_below(tree.folder(folder, create=False), shown, left_out)
         except FileNotFoundError:  # nothing written
             return []
         except LinkNotFollowed as exc:
@@ -263,20 +265,42 @@ def note_set_id(what: str, changed: list[str]) -> None:
                     " ..." if len(changed) > 5 else "")
 
 
-def drop_set_id_below(top: int, shown: str) -> list[str]:
+def drop_set_id_below(top: int, shown: str, left_out: list[LeftOut] | None = None) -> list[str]:
     """Clear the set-user-ID and set-group-ID bits of every regular file below the open folder ``top``
     (``shown``: its path for messages): no link followed (skipped: what it names is not the output), no
-    FIFO or device opened, at most two folders open at a time whatever the depth. The paths cleared."""
+    FIFO or device opened, at most two folders open at a time whatever the depth. The paths cleared.
+    ``left_out`` collects the entries that are no data, as an upload of the folder would leave them out
+    (``mounts.transfer.uploader.list_local_files``): a FIFO, a device, a link to no file inside it."""
     changed: list[str] = []
-    _drop_set_id_below(top, shown, changed)
+    _drop_set_id_below(top, shown, changed, None if left_out is None else _NoData(shown, left_out))
     return changed
 
 
-def _drop_set_id_below(top: int, shown: str, changed: list[str]) -> None:
+class _NoData:
+    """The entries below a folder (``top``: its path) that are neither folders nor regular files nor links
+    to files inside it, with why; a link is resolved by name, nothing is opened."""
+
+    def __init__(self, top: str, found: list[LeftOut]) -> None:
+        self.top, self.found = top, found
+        self.real_top = Path(os.path.realpath(top))
+
+    def note(self, folder: int, shown: str, entry: os.DirEntry[str]) -> None:
+        rel = f"{shown}/{entry.name}"[len(self.top) + 1:]
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+            if entry.is_symlink():
+                kind = link_kind(f"{shown}/{entry.name}", self.real_top)
+                if isinstance(kind, str):
+                    self.found.append(LeftOut(rel, kind))
+            else:
+                self.found.append(LeftOut(rel, special_kind(os.stat(entry.name, dir_fd=folder,
+                                                                    follow_symlinks=False).st_mode)))
+
+
+def _drop_set_id_below(top: int, shown: str, changed: list[str], no_data: _NoData | None) -> None:
     """Depth first from ``top``: one folder open (and its child while it is opened); back up through
     ``..``, checked to be the folder that was left (a folder moved meanwhile: ``MountsError``)."""
     here = os.dup(top)
-    levels = [(_identity(here), _drop_set_id_here(here, shown, changed), shown)]
+    levels = [(_identity(here), _drop_set_id_here(here, shown, changed, no_data), shown)]
     try:
         while levels:
             _, left, path = levels[-1]
@@ -296,7 +320,7 @@ def _drop_set_id_below(top: int, shown: str, changed: list[str]) -> None:
                 continue  # a link now: not followed
             os.close(here)
             here = child
-            levels.append((_identity(here), _drop_set_id_here(here, f"{path}/{name}", changed),
+            levels.append((_identity(here), _drop_set_id_here(here, f"{path}/{name}", changed, no_data),
                            f"{path}/{name}"))
     finally:
         os.close(here)
@@ -316,8 +340,9 @@ def _up(here: int, expected: tuple[int, int], path: str) -> int:
     return parent
 
 
-def _drop_set_id_here(folder: int, shown: str, changed: list[str]) -> list[str]:
-    """Clear the files of ``folder``; its subfolders (no link), last name first (popped in order)."""
+def _drop_set_id_here(folder: int, shown: str, changed: list[str], no_data: _NoData | None) -> list[str]:
+    """Clear the files of ``folder`` (noting in ``no_data`` what is no data); its subfolders (no link),
+    last name first (popped in order)."""
     folders = []
     with os.scandir(folder) as listing:
         for entry in listing:
@@ -327,6 +352,8 @@ def _drop_set_id_here(folder: int, shown: str, changed: list[str]) -> list[str]:
                 with contextlib.suppress(FileNotFoundError):  # removed meanwhile
                     if drop_set_id(entry.name, folder):
                         changed.append(f"{shown}/{entry.name}")
+            elif no_data is not None:
+                no_data.note(folder, shown, entry)
     return sorted(folders, reverse=True)
 
 

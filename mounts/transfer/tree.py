@@ -14,6 +14,9 @@ Everything the runner does with a job's files after it ran goes through loops wi
 * ``remove_tree`` goes down by name relative to an open folder and back up through ``..`` (checked to
   be the folder it left), one folder open at a time: no depth and no path length stops it, and it never
   raises (what it could not remove is named in one warning).
+
+What an output cannot keep (a FIFO, a socket, a device, a link to no file inside it: ``special_kind``,
+``link_kind``) is a ``LeftOut``, named in one note per output (``named``: the first few, and a count).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import logging
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -116,14 +120,65 @@ def copy_tree(source: Path | str, target: Path | str, *, ignore: Ignore | None =
 
 
 def special_kind(mode: int) -> str:
-    """What an entry that is neither a folder, a link nor a regular file is, for a message."""
+    """What an entry that is neither a folder, a link nor a regular file is, for a message (in runner's
+    wording: ``runner.workspace.code_tree.special_kind``)."""
     if stat.S_ISFIFO(mode):
         return "a FIFO"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
     return "not a regular file"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An entry of a job's output that is not taken (not uploaded, not data), and why: "a FIFO",
+    "a link to /etc/shadow, out of the output"."""
+
+    rel: str  # posix, below the output's folder
+    why: str
+
+
+SHOWN = 5  # the entries a note names; the rest are counted
+
+
+def entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
+def named(items: Sequence[LeftOut]) -> str:
+    """The first few ``items`` by path, each with why, and how many more: "fifo (a FIFO), ... and 3 more".
+    A name is shown with its control characters escaped: a job's file name cannot forge a log line."""
+    ordered = sorted(items, key=lambda item: item.rel)
+    text = ", ".join(printable(f"{item.rel} ({item.why})") for item in ordered[:SHOWN])
+    return text + (f" and {len(ordered) - SHOWN} more" if len(ordered) > SHOWN else "")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, an escape) as its Python escape."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def link_kind(path: str, real_root: Path) -> tuple[Path, int] | str:
+    """A link in an output whose real folder is ``real_root``: the file it names and its size when that
+    is a regular file inside ``real_root``, else why it is left out. Resolved by name (``readlink``) and
+    nothing opened: what a link out of the output names is not even looked at."""
+    points = os.readlink(path)
+    target = Path(os.path.realpath(path))
+    if not target.is_relative_to(real_root):
+        return f"a link to {points}, out of the output"
+    try:
+        info = target.stat()
+    except OSError:  # dangling, or a loop
+        return f"a link to {points}, which names nothing"
+    if stat.S_ISREG(info.st_mode):
+        return target, info.st_size
+    if stat.S_ISDIR(info.st_mode):
+        return f"a link to the folder {points}"
+    return f"a link to {special_kind(info.st_mode)} ({points})"
 
 
 def _copy_level(src: str, dst: str, ignore: Ignore | None, dirs_exist_ok: bool

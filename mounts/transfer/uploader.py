@@ -30,6 +30,7 @@ from mounts.stores.base import BlobStore
 from mounts.transfer.downloader import TASKS_PER_WORKER, FailureLog, TransferOptions, md5_of_file
 from mounts.transfer.progress import TransferProgress
 from mounts.transfer.state import TaskWindow
+from mounts.transfer.tree import SHOWN, LeftOut, entries, link_kind, named, printable, special_kind
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,19 @@ class LocalFile:
     link: bool = False  # ``rel`` is a symbolic link: copy ``path``, never move it
 
 
-def list_local_files(root: Path) -> list[LocalFile]:
+def list_local_files(root: Path, left_out: list[LeftOut] | None = None) -> list[LocalFile]:
     """Every regular file under ``root``, sorted by path.
 
     A symbolic link counts as the file it names when that file is inside ``root`` (a model folder's
-    links into its own blobs, ``latest -> ckpt-10``). A link out of ``root``, a dangling one, or one to
-    a folder is skipped with a warning, as rclone and azcopy skip links by default: the job wrote a
-    name, not data, and a job's link must never make the runner read a host path it chose.
+    links into its own blobs, ``latest -> ckpt-10``). Anything else is left out and collected in
+    ``left_out`` with why (without a collector, one warning names them): a link out of ``root``, a
+    dangling one, one to a folder, as rclone and azcopy skip links by default (the job wrote a name, not
+    data, and a job's link must never make the runner read a host path it chose); a FIFO, a socket or a
+    device, never opened (a FIFO would block a read, a device never end).
     """
     real_root = Path(os.path.realpath(root))
     files: list[LocalFile] = []
+    left: list[LeftOut] = [] if left_out is None else left_out
     # os.scandir with relative paths built as strings: names and types come with the listing, one lstat
     # per regular file, one Path per file (100,000 files under cProfile at load 10: 4.8 s, against
     # 9.5 s with os.walk, relative_to and str() of a Path per file)
@@ -72,14 +76,31 @@ def list_local_files(root: Path) -> list[LocalFile]:
             for entry in scan:
                 rel = prefix + entry.name
                 if entry.is_symlink():
-                    _add_link(files, rel, entry.path, real_root)
+                    found = link_kind(entry.path, real_root)
+                    if isinstance(found, str):
+                        left.append(LeftOut(rel, found))
+                    else:
+                        files.append(LocalFile(rel, found[0], found[1], link=True))
                 elif entry.is_dir(follow_symlinks=False):
                     folders.append((rel + "/", entry.path))
                 else:
                     info = entry.stat(follow_symlinks=False)
                     if stat.S_ISREG(info.st_mode):
                         files.append(LocalFile(rel, Path(entry.path), info.st_size))
+                    else:
+                        left.append(LeftOut(rel, special_kind(info.st_mode)))
+    if left_out is None and left:
+        log.warning("%s: %s", root, left_out_note(left))
     return sorted(files, key=lambda f: f.rel)
+
+
+def left_out_note(left: list[LeftOut]) -> str:
+    """One sentence for the entries of a staged output that are not uploaded: how many, the first few by
+    name, why each (the whole list is logged at debug level)."""
+    if len(left) > SHOWN:
+        log.debug("not uploaded: %s", "; ".join(printable(f"{i.rel} ({i.why})") for i in left))
+    return (f"{entries(len(left))} not uploaded: {named(left)}; only files are uploaded (a link as the "
+            "file it names inside the output): write what is to be kept into files")
 
 
 def too_long(folder: str) -> str:
@@ -87,15 +108,6 @@ def too_long(folder: str) -> str:
     return (f"its folder tree is nested deeper than a path can name: the path of {folder[:120]}... is "
             f"{len(folder)} characters, longer than the system allows ({os.pathconf('/', 'PC_PATH_MAX')}); "
             "nothing of it was uploaded")
-
-
-def _add_link(files: list[LocalFile], rel: str, path: str, real_root: Path) -> None:
-    target = Path(os.path.realpath(path))
-    if target.is_relative_to(real_root) and target.is_file():
-        files.append(LocalFile(rel, target, target.stat().st_size, link=True))
-    else:
-        log.warning("%s is a symbolic link to %s, a folder or outside the output: not uploaded "
-                    "(copy the file into the output instead)", path, os.readlink(path))
 
 
 class _BlockedFile:

@@ -199,6 +199,7 @@ class _Entered:
     manager: AbstractContextManager[Materialized]
     staged: Path | None  # where the output's data waits until it is finalized (None: written in place)
     target: Target | None = None
+    strategy: OutputStrategy | None = None  # its ``warnings``, once finalized: what it left out, renamed
 
 
 def _target_holds_data(target: Target) -> bool:
@@ -240,6 +241,9 @@ class OutputSet:
         self.held_back: dict[str, Path] = {}  # output -> where its data stayed (close(upload=False))
         self.written_in_place: list[str] = []  # outputs close(upload=False) could not hold back
         self.moved_in: list[str] = []  # not uploaded, yet moved into place: a container's artifacts
+        # once closed: what finalizing an output left out of it or renamed ("outputs.<name>: <why>"), each
+        # logged once by its strategy; ``record_warnings`` puts them in a record
+        self.warnings: list[str] = []
         self.closed = False
         self._staged_data: set[str] = set()  # named outputs whose staging held data at close
         self._in_place: dict[str, Target] = {}  # named outputs written to their target as the job ran
@@ -266,8 +270,9 @@ class OutputSet:
                 self.stage_artifacts or in_container):
             return _Entered(binding, written_in_place(target), None)
         workdir = workdir_for(binding, job_dir)
-        return _Entered(binding, output_strategy(binding.mode, quiet=self.quiet).materialize(target, workdir),
-                        _staging_of(binding.mode, target, workdir), target)
+        strategy = output_strategy(binding.mode, quiet=self.quiet)
+        return _Entered(binding, strategy.materialize(target, workdir),
+                        _staging_of(binding.mode, target, workdir), target, strategy)
 
     def close(self, *, upload: bool = True, hold_staged: bool = False) -> dict[str, RunnerError]:
         """Finalize every output (or keep staged data when ``upload`` is False; with ``hold_staged``
@@ -281,6 +286,8 @@ class OutputSet:
             keep = not upload or (hold_staged and entered.staged is not None)
             self._note_data(entered)
             self._close_one(entered.binding, entered.manager, not keep)
+            self.warnings += [f"outputs.{entered.binding.name}: {note}"
+                              for note in getattr(entered.strategy, "warnings", ())]
             if keep and self._moves_in(entered, free_only=hold_staged):
                 continue
             if keep and entered.staged is not None:
@@ -302,6 +309,13 @@ class OutputSet:
             return False
         self.moved_in.append(ARTIFACTS)
         return True
+
+    def record_warnings(self, extra: dict[str, Any]) -> None:
+        """Add the outputs' warnings to a record's ``extra["warnings"]``, after the plan's, each once
+        (``runner job show -o json`` shows them)."""
+        known = list(extra.get("warnings") or [])
+        if any(note not in known for note in self.warnings):
+            extra["warnings"] = known + [note for note in self.warnings if note not in known]
 
     def kept_staged(self) -> dict[str, Path]:
         """After ``close``: the outputs held back whose staging holds files (an empty one holds nothing)."""

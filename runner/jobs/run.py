@@ -173,6 +173,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         status, error, full = _judge(outcome, plan, run, job_dir, tracker)
         upload = status is JobStatus.COMPLETED or upload_on_failure
         errors = outputs.close(upload=upload, hold_staged=bool(full))
+        outputs.record_warnings(tracker.extra)  # what an output could not keep, named in the record
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload and not full,
