@@ -266,7 +266,15 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [("registered_data", _born(d, record)) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
     rows += pipeline_view.show_rows(record)
+    rows += [("warning", _one_line(w)) for w in record.extra.get("warnings") or []]  # plan's, then the run's
     _common.print_fields(rows)
+
+
+def _one_line(warning: object) -> str:
+    """A recorded warning on one line, each character that is not printable (a newline, an escape: a
+    warning may name a file a job chose) as its Python escape."""
+    text = str(warning)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @app.command("list")

@@ -291,8 +291,10 @@ class _Follower:
         node_extra = result.get("extra") or {}
         node_times = {k: v for k, v in node_extra.get("status_times", {}).items() if k != "Queued"}
         times = {**self.tracker.extra.get("status_times", {}), **node_times}  # Queued: when submitted here
-        self.tracker.extra.update({k: v for k, v in node_extra.items() if k != "status_times"})
+        self.tracker.extra.update({k: v for k, v in node_extra.items()
+                                   if k not in ("status_times", "warnings")})
         self.tracker.extra["status_times"] = times
+        merge_warnings(self.tracker.extra, node_extra.get("warnings"))
         self.ray["node"] = result.get("node")
         self.tracker.extra["ray"] = self.ray
         fields: dict[str, Any] = {k: result.get(k) for k in ("exit_code", "image", "image_id", "container_id")
@@ -326,6 +328,16 @@ class _Follower:
                  f"go: {outputs}")
         self.tracker.extra["ray"] = self.ray
         return self.tracker.finish(JobStatus.FAILED, error=error)
+
+
+def merge_warnings(extra: dict[str, Any], run: Any) -> None:
+    """Add the warnings the node's run recorded (``run``: a list of text; anything else is no warning)
+    to ``extra["warnings"]``, after the plan's submit put there, each once."""
+    known = [w for w in extra.get("warnings") or [] if isinstance(w, str)]
+    new = [w for w in (run if isinstance(run, list) else []) if isinstance(w, str)]
+    merged = list(dict.fromkeys([*known, *new]))
+    if merged != list(extra.get("warnings") or []):
+        extra["warnings"] = merged
 
 
 def cancel_ray_job(ws: Workspace, record: JobRecord, *, wait_s: float) -> JobRecord:

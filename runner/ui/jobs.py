@@ -184,6 +184,14 @@ def _outputs(job: Job, plan: RunPlan | None, missing: dict[str, dict[str, Any]])
     return rows
 
 
+def _warnings(job: Job, plan: RunPlan | None) -> list[str]:
+    """Every warning of the job, each once: its plan's, then what its record adds (``extra.warnings``: the
+    plan's as submitted, then what its outputs could not keep), as ``runner job show`` lists them."""
+    recorded = job.extra.get("warnings")
+    found = [*(plan.warnings if plan else ()), *(recorded if isinstance(recorded, list) else ())]
+    return list(dict.fromkeys(str(w) for w in found))
+
+
 def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
     job = ops.refresh(name)  # unknown -> ResolveError -> 404; a pipeline's step rows as they are now
     plan = plan_from_dict(job.extra["plan"]) if job.extra.get("plan") else None
@@ -207,7 +215,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
         "literals": dict(plan.literals) if plan else {},
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
         "plan": render_plan(plan) if plan else None,
-        "warnings": list(plan.warnings) if plan else [],
+        "warnings": _warnings(job, plan),
         "steps": step_rows(job),
     }
 
