@@ -12,6 +12,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
+from runner.workspace.job_records import visible_text
 from runner.workspace.trees import iter_entries, remove_tree
 
 
@@ -19,12 +20,13 @@ def _zip_folder(folder: Path, target: Path) -> None:
     """The regular files under ``folder``, at any depth (a job's output may be deeper than Python's
     recursion limit: ``iter_entries`` walks with no recursion); a link is never followed (the download
     that filled the folder skipped every link already: this only keeps the zip from ever reading
-    through one)."""
+    through one). A name that is not valid UTF-8 is stored as the job's record shows it (``visible_text``:
+    a zip's names are UTF-8 text)."""
     regular = sorted((rel, entry.path) for rel, entry in iter_entries(folder)
                      if entry.is_file(follow_symlinks=False))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for rel, path in regular:
-            archive.write(path, rel)
+            archive.write(path, visible_text(rel))
 
 
 async def download(copy: Callable[[Path], Path], filename: str) -> Response:

@@ -4,6 +4,8 @@ stored by ``runner.workspace.db.Workspace`` (which offers every name above too),
 reads or builds a record need not load SQLite. ``z_status_times`` reads an older record's status times as
 a new one's (``ml_client.jobs``' ``Job`` and every CLI output apply it; ``z_text`` is its rule for one time).
 ``archived_view`` reads azure.ai.ml's ``list_view_type`` as the ``archived`` flag of the jobs a list shows.
+``visible_text`` is how a record holds a name that is not valid UTF-8 (every text field of a ``JobRecord``,
+however deep, is made so when it is validated).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.errors import JobError
 
@@ -53,6 +55,36 @@ def z_text(value: Any) -> Any:
 
 def _old_text(value: object) -> bool:
     return isinstance(value, str) and _PLUS_UTC_TEXT.fullmatch(value) is not None
+
+
+# a lone surrogate: what ``os.fsdecode`` makes of a byte that is not UTF-8 (U+DC80..U+DCFF), or another
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def visible_text(text: str) -> str:
+    """``text`` with each lone surrogate as a visible escape: one that ``os.fsdecode`` made of a byte of a
+    name that is not valid UTF-8 as that byte (``bad\\xffname``), any other as ``\\udXXX``. Such a string
+    cannot be written as UTF-8 (JSON, a terminal, a web page); valid text is returned as it is."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def _visible(value: Any) -> Any:
+    """``value`` (text, or a dict, list or tuple holding some, however deep; keys too) with every text
+    made ``visible_text``; anything else as it is."""
+    if isinstance(value, str):
+        return visible_text(value)
+    if isinstance(value, dict):
+        return {_visible(key): _visible(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_visible(item) for item in value)
+    return value
 
 
 class JobStatus(StrEnum):
@@ -98,6 +130,14 @@ class JobRecord(BaseModel):
     # ``jobs.archive``: hidden from the lists unless asked (a record an older runner wrote: not archived)
     archived: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _visible_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text the record holds can be written: a file name that is not valid UTF-8 (a job may
+        write one; an error, a warning, a staged folder names it) shows its bytes escaped. A stored
+        record (JSON, which holds no lone surrogate) is read as it is."""
+        return value if info.mode == "json" else _visible(value)
 
     def model_post_init(self, __context: Any) -> None:
         if "artifacts" not in self.outputs:

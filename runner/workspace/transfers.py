@@ -21,6 +21,7 @@ import dataclasses
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +46,7 @@ from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
 from mounts.transfer.nofollow import NEW_FILE, NoFollowFolders
 from runner.errors import MountError, RunnerError, StorageError, TransferError
+from runner.workspace.job_records import visible_text
 from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
 
 CHUNK = 8 * 1024 * 1024
@@ -53,6 +55,14 @@ FREE_SPACE_HINT = ("free space on that filesystem (`runner cache prune` empties 
 # a source's files, each opened when it is its turn: (its path below the source, "" for a file source;
 # a reader; its mode), as ``runner.workspace.private_sources.LocalSource.files`` gives them
 SourceFiles = Iterable[tuple[str, BinaryIO, int]]
+# how Python says a name holding bytes that are not UTF-8 (``os.fsdecode`` made them lone surrogates)
+# could not be encoded for a store that names its files in UTF-8 (a blob's name)
+_NOT_UTF8 = re.compile(r"UnicodeEncodeError: 'utf-8' codec can't encode characters? .*?: "
+                       r"surrogates not allowed")
+NOT_UTF8 = ("its name is not valid UTF-8, and the datastore names files in UTF-8 (Azure Blob Storage names "
+            "are UTF-8 text), so it cannot be stored under this name")
+NOT_UTF8_HINT = ("rename the file in the job to a name that is valid UTF-8, then run it again (until then "
+                 "the staged folder keeps it under its own name)")
 LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
              "then run the same command again")
 
@@ -65,9 +75,12 @@ def translated(what: str) -> Iterator[None]:
     except RunnerError:
         raise
     except TransferFailed as exc:
-        hint = exc.hint or ("the staged data is kept; fix the storage problem and upload it, or "
-                            "download it from the staging folder" if exc.staged else None)
-        raise TransferError(f"{what}: {exc}", failed=exc.failed, staged=exc.staged, hint=hint) from exc
+        message, not_utf8 = _NOT_UTF8.subn(NOT_UTF8, str(exc))
+        hint = exc.hint or (NOT_UTF8_HINT if not_utf8 else None) or (
+            "the staged data is kept; fix the storage problem and upload it, or download it from the staging "
+            "folder" if exc.staged else None)
+        raise TransferError(visible_text(f"{what}: {message}"), failed=exc.failed, staged=exc.staged,
+                            hint=hint) from exc
     except MountFailed as exc:
         raise MountError(f"{what}: {exc}", hint="check that FUSE works (`ls /dev/fuse`, fusermount3) "
                                                 "or use mode: download / upload") from exc
