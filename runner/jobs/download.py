@@ -13,22 +13,24 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.resolve import Resolver
 from runner.workspace.transfers import fetch
+from runner.workspace.upload_state import Incomplete, incomplete_outputs
 
 
 def download_outputs(ws: Workspace, record: JobRecord, names: list[str], download_path: Path, *,
                      every: bool = False, quiet: bool = False) -> list[Path]:
     """Copy each output in ``names``; with ``every`` (``--all``) the outputs that exist are copied
-    and the ones never written, or held back (staged, never uploaded), are named in one error afterwards,
-    with where the held-back ones are."""
+    and the ones never written, or not (all) uploaded (held back, or their upload failed or was cut
+    short: ``runner.workspace.upload_state``), are named in one error afterwards, with where their
+    staged data is. Part of an output is never copied as if it were the whole of it."""
 
     resolver = Resolver(ws)
-    held_back = {n: p for n, p in record.extra.get("held_back_outputs", {}).items() if n in names}
-    if held_back and not every:
-        raise _held_back_error(record, held_back)
+    incomplete = incomplete_outputs(ws, record, names)
+    if incomplete and not every:
+        raise _incomplete_error(record, incomplete)
     written: list[Path] = []
     missing: list[str] = []
     for name in names:
-        if name in held_back:
+        if name in incomplete:
             continue
         if name == ARTIFACTS and record.spec.get("type") == "pipeline":
             log = _pipeline_log(ws, record, download_path, every=every)
@@ -53,23 +55,28 @@ def download_outputs(ws: Workspace, record: JobRecord, names: list[str], downloa
         fetch(resolved.fs, resolved.path, target, is_file=resolved.kind is PathKind.FILE, quiet=quiet)
         written.append(target)
     done = f"; downloaded: {', '.join(str(p) for p in written)}" if written else ""
-    if held_back:
+    if incomplete:
         not_written = f"; output(s) {', '.join(missing)} were not written" if missing else ""
-        raise _held_back_error(record, held_back, not_written + done)
+        raise _incomplete_error(record, incomplete, not_written + done)
     if missing:
         raise JobError(f"job '{record.name}' ({record.status.value}): output(s) {', '.join(missing)} "
                        f"were not written{done}", hint=_state_hint(record))
     return written
 
 
-def _held_back_error(record: JobRecord, held_back: dict[str, str], more: str = "") -> JobError:
-    """Outputs that stayed staged, never uploaded: why, and where each is (``more``: what else happened)."""
-    kept = ", ".join(f"{n} in {p}" for n, p in sorted(held_back.items()))
-    why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
+def _incomplete_error(record: JobRecord, found: dict[str, Incomplete], more: str = "") -> JobError:
+    """Outputs not (all) uploaded: what became of each, where its data is, what to do (``more``: what else
+    happened). Outputs the record held back, of which nothing was uploaded, are said as they always were."""
     ended = "failed" if record.status is JobStatus.FAILED else f"ended {record.status.value}"
-    return JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
-                    f"staged ({kept}){more}",
-                    hint="copy them from there, e.g. cp -r " + next(iter(held_back.values())) + " DEST")
+    first = next(iter(found.values()))
+    if all(item.held_back for item in found.values()):
+        kept = ", ".join(f"{n} in {item.kept_at}" for n, item in sorted(found.items()))
+        why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
+        return JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
+                        f"staged ({kept}){more}",
+                        hint=f"copy them from there, e.g. cp -r {first.kept_at} DEST")
+    said = "; and ".join(item.sentence() for _, item in sorted(found.items()))
+    return JobError(f"job '{record.name}' {ended}: {said}{more}", hint=first.hint())
 
 
 def _pipeline_log(ws: Workspace, record: JobRecord, download_path: Path, *, every: bool) -> Path | None:

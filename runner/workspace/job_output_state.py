@@ -3,7 +3,9 @@ waits for the job to end: while it is Queued, Preparing, Running or Finalizing i
 (or not whole), so the registration is refused saying so and how to wait, rather than that a folder
 does not exist. A Failed or Canceled job's output is registered, with a warning that it may be partial
 (Azure registers what is there too); one it ended before writing is refused saying so (not that a
-datastore folder does not exist, listing other jobs' folders).
+datastore folder does not exist, listing other jobs' folders), and so is one that was not (all)
+uploaded (held back, or its upload failed or was cut short: ``runner.workspace.upload_state``), saying
+where its data is kept: part of it is never registered as if it were the whole.
 
 The registration a job makes of its own outputs as it ends (``runner.jobs.register``, on the registry
 directly: a job on Ray still reads Running then) is not a user's and does not come here; the Python
@@ -21,6 +23,7 @@ from runner.workspace.db import Workspace, default_artifacts_uri
 from runner.workspace.fsspec_reads import caches_host_files
 from runner.workspace.job_records import JobStatus
 from runner.workspace.resolve import Resolver
+from runner.workspace.upload_state import incomplete_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -29,23 +32,29 @@ PARTIAL = (JobStatus.FAILED, JobStatus.CANCELED)
 
 def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check: bool = True) -> None:
     """Refuse (``RegistryError`` on field ``path``) registering a ``noun`` from the output of a job that
-    has not ended, or that ended Failed or Canceled before writing it; warn when it ended so after writing
-    it. Any other path, a malformed one or an unknown job is left to the registration, which says what
-    is wrong with it. ``check``: whether a remote store may be read (as the registration reads it)."""
+    has not ended, that ended Failed or Canceled before writing it, or whose output was not (all)
+    uploaded; warn when it ended so after writing it. Any other path, a malformed one or an unknown job
+    is left to the registration, which says what is wrong with it. ``check``: whether a remote store may
+    be read (as the registration reads it)."""
     try:
         ref = parse_path(path, field="path") if path else None
     except RunnerError:
         return
     if not isinstance(ref, JobOutputPath) or not workspace.job_exists(ref.job):
         return
-    status = workspace.get_job(ref.job).status
-    job = ref.job
+    record = workspace.get_job(ref.job)
+    status, job = record.status, ref.job
     if not status.is_terminal:
         raise RegistryError(
             f"cannot register {noun} '{ref}': job '{job}' is {status.value}, and its output "
             f"'{ref.output}' is written when it ends", field="path",
             hint=f"wait for it (`runner job stream --name {job}`, or `ml_client.jobs.stream('{job}')` in "
                  "Python) and register it then")
+    incomplete = incomplete_outputs(workspace, record, [ref.output], check=check)
+    if ref.output in incomplete:
+        found = incomplete[ref.output]
+        raise RegistryError(f"cannot register {noun} '{ref}': job '{job}' ended {status.value} and "
+                            f"{found.sentence()}", field="path", hint=found.hint(register=True))
     if status in PARTIAL and not _written(workspace, ref, check=check):
         raise RegistryError(
             f"cannot register {noun} '{ref}': job '{job}' ended {status.value} before its output "
