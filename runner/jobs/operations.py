@@ -53,7 +53,7 @@ from runner.spec.load import check_input_values, spec_with
 from runner.spec.names import check_job_name, generate_job_name
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace
+from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.job_records import archived_view
 from runner.workspace.paging import Page
 
@@ -180,12 +180,13 @@ class JobOperations:
                           allow_unsafe_docker_args=allow_unsafe_docker_args)
 
     def start_worker(self, name: str, *, upload_on_failure: bool = True) -> int:
-        """Run the job in a detached ``python -m runner.jobs.worker`` process; record its pid."""
+        """Run the job in a detached ``python -m runner.jobs.worker`` process; record its pid while the
+        job is still Queued, in one transaction (a cancel that came meanwhile stands; once the worker
+        took the job it recorded itself)."""
         pid = spawn_worker(self.workspace.root, self.workspace.job_dir(name), name,
                            upload_on_failure=upload_on_failure)
-        record = self.workspace.get_job(name)
-        extra = {**record.extra, "runner_start": process_start_time(pid)}
-        self.workspace.update_job(name, runner_pid=pid, extra=extra)
+        self.workspace.update_job(name, only_from={JobStatus.QUEUED}, runner_pid=pid,
+                                  merge_extra={"runner_start": process_start_time(pid)})
         return pid
 
     # ---- read ---------------------------------------------------------------------------------
@@ -254,9 +255,11 @@ class JobOperations:
     def cancel(self, name: str) -> Job:
         """Stop a running job (grace period, then kill), finalize its outputs, mark it Canceled.
 
-        A runner still alive after the grace period and ``CANCEL_WAIT_AFTER_GRACE_S`` is still making
-        its outputs durable (a long upload): it is left to finish and record the end itself, and the
-        job is returned as it stands (not terminal). Only a runner that is gone is cleaned up after."""
+        A Queued job is marked Canceled at once, if still Queued (a compare-and-set its runner's taking of
+        the job also is): it never starts. A runner still alive after the grace period and
+        ``CANCEL_WAIT_AFTER_GRACE_S`` is still making its outputs durable (a long upload): it is left to
+        finish and record the end itself, and the job is returned as it stands (not terminal). Only a
+        runner that is gone is cleaned up after."""
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
@@ -266,6 +269,11 @@ class JobOperations:
 
             return as_job(cancel_ray_job(self.workspace, record,
                                          wait_s=cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S))
+        if record.status is JobStatus.QUEUED:  # its owner is not signalled: it may be recording its worker
+            canceled = _cancel_queued(self.workspace, record)
+            record = canceled or self.workspace.get_job(name)  # else its runner took it: stopped as such
+            if record.status.is_terminal:
+                return as_job(record)
         pid = record.runner_pid if runner_alive(record) else None
         if pid:
             os.kill(pid, signal.SIGTERM)
@@ -336,6 +344,15 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
+
+
+def _cancel_queued(ws: Workspace, record: JobRecord) -> JobRecord | None:
+    """The Queued job ended Canceled in one compare-and-set, before anything of it started; None when it
+    is no longer Queued (its runner took it, or it ended)."""
+    times = {**record.extra.get("status_times", {}), JobStatus.CANCELED.value: utc_text(utcnow())}
+    return ws.update_job(record.name, ending=True, only_from={JobStatus.QUEUED}, status=JobStatus.CANCELED,
+                         ended_at=utcnow(), error="canceled while Queued: the job never started",
+                         merge_extra={"status_times": times})
 
 
 def _download_python_hint(err: RunnerError, record: JobRecord, output: str, *, every: bool) -> str | None:

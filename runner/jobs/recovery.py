@@ -364,20 +364,22 @@ def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.
              reason: str | None = None, first: First | None = None) -> JobRecord | None:
     """Record the end of a job whose runner is gone, once: holding the job's lock (``_ending``), and only
     when the job, read again, is not ended yet (the job's watchdog, a runner command's recovery and a
-    cancel may each come with a record read while it ran); ``first(job)`` then does what must come before
+    cancel may each come with a record read while it ran) and is as the caller judged it (not a Queued job
+    its worker took since); ``first(job)`` then does what must come before
     (``runner.jobs.takeover.cancel_beside_watchdog``; what it returns is said in the record). Its artifacts
     are settled next (``settle_artifacts``); the record names the staged outputs kept. None when another
     had ended it: nothing is done."""
     with _ending(ws, record):
         current = ws.get_job(record.name)
-        if current.status.is_terminal:
-            log.info("job %s: ended already (%s): nothing to do", record.name, current.status.value)
+        if current.status.is_terminal or current.status is not record.status:  # or a runner took it since
+            log.info("job %s: %s already: nothing to do", record.name, current.status.value)
             return None
         notes = [note] if first is not None and (note := first(current)) else []
         return _end(ws, current, status, reason, *notes)
 
 
-def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None, *notes: str) -> JobRecord:
+def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None,
+         *notes: str) -> JobRecord | None:
     links, undone = settle_artifacts(ws, record, status)
     staged = staged_outputs(ws, record)
     kept = _kept(staged) + "".join(f"; {note}" for note in [*notes, *undone])
@@ -395,5 +397,6 @@ def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None
     if staged:  # what `job download` says of them: never uploaded, and where they are (runner.jobs.download)
         extra["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
         extra["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"
-    return ws.update_job(record.name, ending=True, status=status, ended_at=utcnow(), error=error,
-                         outputs_partial=any(folder.name != ARTIFACTS for folder in staged), extra=extra)
+    return ws.update_job(record.name, ending=True, only_from={record.status}, status=status,  # (never over
+                         ended_at=utcnow(), error=error, extra=extra,  # a status another process wrote)
+                         outputs_partial=any(folder.name != ARTIFACTS for folder in staged))

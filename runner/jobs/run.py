@@ -8,6 +8,10 @@ A cancel that arrives once the command has ended (while the job is Finalizing) s
 finalization is never interrupted (no output is lost), and the job ends with the status its command
 earned (Completed, or Failed); the record says the cancel came too late (``extra["late_cancel"]``)
 rather than calling a completed job Canceled.
+
+Every status change is a compare-and-set (``runner.jobs.status.StatusTracker``): a job no longer Queued
+(canceled while Queued) is never run, and an end another process recorded meanwhile is never written over:
+the run stops as a cancel stops it (no command started once the job ended), and that end stands.
 """
 
 from __future__ import annotations
@@ -21,25 +25,25 @@ import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import BackendError, RunnerError, StorageError
+from runner.errors import BackendError, RunnerError
 from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
 from runner.jobs.register import Registered, register_outputs
+from runner.jobs.status import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
-from runner.jobs.watchdog import Watchdog, start_watchdog
+from runner.jobs.watchdog import start_watchdog
 from runner.modes import PathKind
 from runner.plan.build import check_resolved
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
@@ -56,62 +60,16 @@ LATE_CANCEL_NOTE = ("a cancel arrived after the job's command had ended, while i
                     "finalized; finalization is never interrupted, so the job kept the status of its command")
 
 
-class StatusTracker:
-    """Writes status changes (with the time each was entered) to the workspace record."""
-
-    def __init__(self, ws: Workspace, record: JobRecord) -> None:
-        self.ws = ws
-        self.name = record.name
-        self.extra: dict[str, Any] = dict(record.extra)
-        self._lap_start = time.perf_counter()
-        self._pending: dict[str, Any] = {}
-        self.watchdog: Watchdog | None = None  # released once the final status is written
-        self.outputs: OutputSet | None = None  # once entered: what the job's outputs hold, at its end
-
-    def lap(self, step: str) -> None:
-        """Remember how long ``step`` took (since the previous lap); saved with the next status write."""
-        now = time.perf_counter()
-        self.timing(step, now - self._lap_start)
-        self._lap_start = now
-
-    def timing(self, step: str, seconds: float) -> None:
-        """Remember that ``step`` took ``seconds``; saved with the next status write."""
-        self.extra["timings_s"] = {**self.extra.get("timings_s", {}), step: round(seconds, 4)}
-
-    def note(self, **fields: Any) -> None:
-        """Fields written with the next status change (one transaction fewer on the hot path)."""
-        self._pending.update(fields)
-
-    def set(self, status: JobStatus | None = None, *, ending: bool = False, **fields: Any) -> JobRecord:
-        fields = {**self._pending, **fields}
-        self._pending = {}
-        if status is not None:
-            times = dict(self.extra.get("status_times", {}))
-            times[status.value] = utc_text(utcnow())
-            self.extra["status_times"] = times
-            fields["status"] = status
-        try:
-            return self.ws.update_job(self.name, ending=ending, extra=self.extra, **fields)
-        except StorageError:
-            if ending or not self.ws.disk_full():
-                raise
-            # a full disk: the job goes on (its end is recorded with the space reserve); these fields
-            # go with the next write
-            log.warning("job %s: status %s not recorded yet (the disk is full)", self.name, status)
-            self._pending = {**fields, **self._pending}
-            return self.ws.get_job(self.name)
-
-    def finish(self, status: JobStatus, **fields: Any) -> JobRecord:
-        return self.set(status, ending=True, ended_at=utcnow(), **fields)
-
-
 def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_failure: bool = True,
             quiet: bool = False) -> JobRecord:
     """Run the queued job ``name``; return its final record. Errors end up in the record, not raised.
     Transfers longer than a second draw a progress bar on stderr when it is a terminal, unless ``quiet``."""
     record = ws.get_job(name)
-    tracker = StatusTracker(ws, record)
+    if record.status is not JobStatus.QUEUED:  # canceled while Queued (or taken by another runner)
+        log.info("job %s is %s, no longer Queued: not run", name, record.status.value)
+        return record
     cancel = CancelSignals()
+    tracker = StatusTracker(ws, record, cancel)
     with cancel.installed():
         try:
             return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet)
@@ -179,7 +137,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload and not full,
                                     held_back_why=f"the disk was full when it ended ({full}), so a file it "
                                                   "wrote may be incomplete" if full else None)
-    registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED else Registered()
+    registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED and \
+        tracker.ended_elsewhere is None else Registered()
     registered.record_extra(tracker.extra)
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
@@ -279,7 +238,7 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     spec = RunSpec(plan=plan, mounts=tuple(mounts), env=mats.env,
                    labels={WORKSPACE_LABEL: str(ws.root)}, host_paths=mats.host_paths)
     cancel.raise_now = False  # from here on a cancel stops the run and finalizes the outputs
-    if cancel.requested.is_set():
+    if cancel.requested.is_set() or ws.get_job(plan.job_name).status.is_terminal:  # ended meanwhile
         raise JobCanceled()
     handle = backend.start(spec, image)
     tracker.lap("container_create_start")

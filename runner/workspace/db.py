@@ -27,7 +27,8 @@ create SQLite's shared-memory file open the database read-only (``immutable``), 
 ``job show`` still answer; writes that still fail say "no space left on <mount>", never "locked".
 
 Concurrency: every write is one explicit transaction. ``BEGIN IMMEDIATE`` takes the write lock up front,
-so read-then-write sequences (version allocation, job updates) never interleave between processes;
+so read-then-write sequences (version allocation, job updates) never interleave between processes; a job's
+status changes as a compare-and-set (``update_job(only_from=...)``: an ended job is never made active again);
 ``busy_timeout`` makes waiters queue instead of failing. Data files are written before the row that
 points at them is committed, so a process that dies leaves at worst an unreferenced file, never a row
 pointing at missing data.
@@ -41,10 +42,10 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -68,13 +69,14 @@ from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
 from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
 
 __all__ = [  # a job's record is runner.workspace.job_records's, offered here too
-    "BUSY_TIMEOUT_MS", "DEFAULT_DATASTORE", "JobRecord", "JobStatus", "Workspace", "default_artifacts_uri",
-    "default_output_uri", "utc_text", "utcnow",
+    "ACTIVE_STATUSES", "BUSY_TIMEOUT_MS", "DEFAULT_DATASTORE", "JobRecord", "JobStatus", "Workspace",
+    "default_artifacts_uri", "default_output_uri", "utc_text", "utcnow",
 ]
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 60_000
+ACTIVE_STATUSES = frozenset(status for status in JobStatus if not status.is_terminal)  # never left once ended
 
 
 class Workspace:
@@ -256,22 +258,40 @@ class Workspace:
             lineage.index_job(conn, record.name, record.extra)
         return record
 
-    def update_job(self, name: str, *, ending: bool = False, **fields: Any) -> JobRecord:
+    @overload
+    def update_job(self, name: str, *, ending: bool = False, only_from: None = None,
+                   merge_extra: dict[str, Any] | None = None, **fields: Any) -> JobRecord: ...
+
+    @overload
+    def update_job(self, name: str, *, ending: bool = False, only_from: Collection[JobStatus],
+                   merge_extra: dict[str, Any] | None = None, **fields: Any) -> JobRecord | None: ...
+
+    def update_job(self, name: str, *, ending: bool = False, only_from: Collection[JobStatus] | None = None,
+                   merge_extra: dict[str, Any] | None = None, **fields: Any) -> JobRecord | None:
         """Change some fields of a job atomically; returns the updated record. ``ending``: the write
-        that ends the job (its final status): on a full disk the space reserve is released for it."""
+        that ends the job (its final status): on a full disk the space reserve is released for it.
+        ``only_from``: a compare-and-set: written only when the job's status, read in the same
+        transaction, is one of these, else nothing is and None is returned (a status change that must
+        not overwrite an end passes ``ACTIVE_STATUSES``; Queued -> Preparing passes Queued alone).
+        ``merge_extra``: keys set in the stored ``extra`` in that transaction, its other keys kept."""
         try:
-            return self._update_job(name, fields)
+            return self._update_job(name, fields, only_from, merge_extra)
         except StorageError:
             if not (ending and self.reserve.release()):
                 raise
             self._forget_connection()  # it may be the read-only one a full disk made
-            return self._update_job(name, fields)
+            return self._update_job(name, fields, only_from, merge_extra)
 
-    def _update_job(self, name: str, fields: dict[str, Any]) -> JobRecord:
+    def _update_job(self, name: str, fields: dict[str, Any], statuses: Collection[JobStatus] | None,
+                    merge_extra: dict[str, Any] | None) -> JobRecord | None:
         with self.transaction() as conn:
             current = self._load_job(conn, name)
+            if statuses is not None and current.status not in statuses:
+                return None
             data = current.model_dump()
             data.update(fields)
+            if merge_extra:
+                data["extra"] = {**data["extra"], **merge_extra}
             try:
                 updated = JobRecord.model_validate(data)
             except ValidationError as exc:
