@@ -18,12 +18,11 @@ import logging
 
 from runner.errors import RegistryError, RunnerError
 from runner.modes import PathKind
-from runner.uris import ARTIFACTS, JobOutputPath, parse_path
-from runner.workspace.db import Workspace, default_artifacts_uri
+from runner.uris import JobOutputPath, parse_path
+from runner.workspace.db import Workspace
 from runner.workspace.fsspec_reads import caches_host_files
-from runner.workspace.job_records import JobStatus
-from runner.workspace.resolve import Resolver
-from runner.workspace.upload_state import incomplete_outputs
+from runner.workspace.job_records import JobRecord, JobStatus
+from runner.workspace.upload_state import incomplete_outputs, output_location
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check
         found = incomplete[ref.output]
         raise RegistryError(f"cannot register {noun} '{ref}': job '{job}' ended {status.value} and "
                             f"{found.sentence()}", field="path", hint=found.hint(register=True))
-    if status in PARTIAL and not _written(workspace, ref, check=check):
+    if status in PARTIAL and not _written(workspace, record, ref.output, check=check):
         raise RegistryError(
             f"cannot register {noun} '{ref}': job '{job}' ended {status.value} before its output "
             f"'{ref.output}' was written", field="path",
@@ -67,20 +66,12 @@ def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check
                        "registering %s '%s' as asked", ref.job, status.value, ref.output, noun, ref)
 
 
-def _written(workspace: Workspace, ref: JobOutputPath, *, check: bool) -> bool:
+def _written(workspace: Workspace, record: JobRecord, output: str, *, check: bool) -> bool:
     """Whether the job's output is there (its whole location, not a path inside it). True when that
     cannot be told without reading a remote store (``check`` False), or when the job's record names no
     usable location: the registration says what is wrong then."""
-    record = workspace.get_job(ref.job)
-    location = record.outputs.get(ref.output)
-    if location is None and ref.output == ARTIFACTS:
-        location = default_artifacts_uri(ref.job)
-    if location is None:
-        return True
-    try:
-        resolved = Resolver(workspace).resolve_output(location, job_name=ref.job, output_name=ref.output,
-                                                      check=check)
-    except RunnerError:
+    resolved = output_location(workspace, record, output, check=check)
+    if resolved is None:
         return True
     looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # as resolve()
     return resolved.kind is not PathKind.ANY or not looked

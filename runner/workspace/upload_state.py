@@ -102,7 +102,7 @@ def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None
 def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Path],
                 failed: dict[str, tuple[int | None, int | None, str | None]], outputs: Path, *,
                 check: bool) -> Incomplete:
-    resolved = _location(ws, record, name, check=False)
+    resolved = output_location(ws, record, name, check=False)
     local = resolved.local_path if resolved is not None else None
     location = str(local) if local is not None else record.outputs.get(name) or (
         default_artifacts_uri(record.name) if name == ARTIFACTS else "its location")
@@ -151,8 +151,9 @@ def _failed_uploads(error: str) -> dict[str, tuple[int | None, int | None, str |
     return found
 
 
-def _location(ws: Workspace, record: JobRecord, name: str, *, check: bool) -> ResolvedPath | None:
-    """Where the output was to go (its store read only with ``check``); None when that cannot be told."""
+def output_location(ws: Workspace, record: JobRecord, name: str, *, check: bool) -> ResolvedPath | None:
+    """Where the output was to go (the job's artifacts: their default place), resolved (its store read
+    only with ``check``); None when the record names none or it cannot be resolved."""
     location = record.outputs.get(name) or (default_artifacts_uri(record.name) if name == ARTIFACTS else None)
     if location is None:
         return None
@@ -173,7 +174,7 @@ def _reached(ws: Workspace, record: JobRecord, name: str, local: Path | None, *,
         return _holds_files(local) if stat.S_ISDIR(mode) else stat.S_ISREG(mode)
     if not check:
         return None
-    resolved = _location(ws, record, name, check=True)
+    resolved = output_location(ws, record, name, check=True)
     return None if resolved is None else resolved.kind is not PathKind.ANY
 
 
