@@ -215,7 +215,8 @@ def _control(ws: Path, name: str) -> list[Path]:
 
     resolved = Resolver(Workspace(ws)).resolve_output(
         f"azureml://datastores/az/paths/runner/ray-jobs/{name}", job_name=name, output_name="x")
-    try:
+    try:  # listed afresh: adlfs keeps listings, and one taken between the node's two writes hid the result
+        resolved.fs.invalidate_cache(resolved.path)
         return [Path(p) for p in resolved.fs.ls(resolved.path, detail=False)]
     except FileNotFoundError:
         return []
