@@ -1,7 +1,8 @@
 """The Jobs section: the list (status, experiment, created, duration, compute; filters; pages; archived
 jobs only when the "Show" filter asks, as ``runner job list``) and a job's page (overview, inputs and
-outputs with their modes and resolved locations, the live log, Cancel, downloads, "Register output as
-model", and the plan as ``runner job validate`` prints it).
+outputs with their modes and resolved locations, the live log, Cancel, Archive/Restore (as ``runner job
+archive``), downloads, "Register output as model", what became of an output that did not reach its
+datastore, and the plan as ``runner job validate`` prints it).
 A pipeline's row and page carry its steps, each with its status as its job's record says now
 (``runner.pipelines.step_rows``); its page's overview refreshes itself while the pipeline runs.
 
@@ -22,7 +23,7 @@ from runner.backends import BACKENDS
 from runner.errors import JobError, ResolveError, RunnerError
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
-from runner.jobs.recovery import job_dir_of, staged_outputs
+from runner.jobs.recovery import job_dir_of
 from runner.jobs.register import REGISTERED_ARCHIVED
 from runner.modes import MODEL_TYPES
 from runner.plan.render import render_plan
@@ -32,13 +33,14 @@ from runner.ui import files
 from runner.ui.events import job_events
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import error_page, json_time, page_info, render
-from runner.ui.security import protected
+from runner.ui.security import Handler, protected
 from runner.ui.served import refuse_unserved
 from runner.uris import ARTIFACTS
 from runner.workspace.assets import AssetStore
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import JobStatus
 from runner.workspace.models import ModelStore
+from runner.workspace.upload_state import Incomplete, incomplete_outputs
 
 STATUSES = tuple(s.value for s in JobStatus)
 PAGE_SIZE = 50
@@ -48,6 +50,10 @@ ARCHIVED_VIEWS = {"": "ActiveOnly", "include": "All", "only": "ArchivedOnly"}  #
 LIST_QUERY = {"status": choice(STATUSES, any_case=True), "experiment": text, "name": text,
               "compute": choice(BACKENDS), "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
 LIST_POLL_S = 3  # the list (and a running pipeline's overview) refreshes itself this often
+# an output row's keys -> what ``not_uploaded`` says of an output that did not (all) reach its location
+_NOT_UPLOADED_FIELDS = (("not_uploaded", "label"), ("not_uploaded_why", "why"), ("kept_at", "kept_at"),
+                        ("kept_files", "files"), ("kept_whole", "whole"), ("partly_uploaded", "reached"),
+                        ("others_at", "others_at"), ("failed_files", "missing"), ("total_files", "total"))
 
 
 def _duration(job: Job) -> float | None:
@@ -144,19 +150,37 @@ def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
 
 
 def not_uploaded(ops: JobOperations, job: Job) -> dict[str, dict[str, Any]]:
-    """The outputs of an ended job that never reached their datastore -> where their staged data is
-    kept and why: held back (``--no-upload-on-failure``), or still staged because the runner stopped
-    (killed) before uploading them."""
-    if not job.status.is_terminal:
+    """The outputs of an ended job that did not (all) reach their location, as its record tells
+    (``runner.workspace.upload_state``) -> what the page says of each: ``label`` ("not uploaded", "not
+    fully uploaded"), ``why`` (its upload failed, for how many files of how many; its runner stopped
+    before uploading it; the job held it back), whether part of it got there (``reached``) and where its
+    staged data is kept. A store is never read for it (``check=False``): a page does not wait on a store
+    that may be unreachable, so whether a dead runner uploaded part of a remote output may be unknown."""
+    if not job.status.is_terminal or job.status is JobStatus.COMPLETED:
         return {}
-    held = job.extra.get("held_back_outputs") or {}
-    why = job.extra.get("held_back_why") or "the job ran with --no-upload-on-failure"
-    found = {name: {"kept_at": str(path), "why": why, "files": None} for name, path in held.items()}
-    if job.status.value != "Completed":
-        for folder, (count, _first) in staged_outputs(ops.workspace, job).items():
-            found.setdefault(folder.name, {"kept_at": str(folder), "files": count,
-                                           "why": "the runner stopped before uploading it"})
-    return found
+    record = ops.workspace.get_job(job.name)  # the record's outputs (a Job's are azure.ai.ml's objects)
+    return {name: _not_uploaded_state(item) for name, item in
+            incomplete_outputs(ops.workspace, record, check=False).items()}
+
+
+def _not_uploaded_state(item: Incomplete) -> dict[str, Any]:
+    if item.missing is not None:  # the record counts the files its upload could not place
+        of = _files(item.missing) if item.total is None else f"{item.missing} of {_files(item.total)}"
+        why = f"upload failed: {of} could not be uploaded; the job's error says why"
+    else:
+        why = item.why
+    label = "not uploaded" if item.reached is False else "not fully uploaded" if item.reached else \
+        "not (all) uploaded"
+    kept = f"{item.kept_at} ({_files(item.files)})"
+    where = f"staged data kept at {kept}" if item.whole else \
+        f"the files that did not get there are kept at {kept}; the others are at {item.location}"
+    return {"label": label, "why": why, "kept_at": str(item.kept_at), "files": item.files,
+            "whole": item.whole, "reached": item.reached, "others_at": None if item.whole else item.location,
+            "missing": item.missing, "total": item.total, "where": where, "hint": item.hint()}
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''}"
 
 
 def _unplanned_input(name: str, uri: str, job: Job) -> dict[str, Any]:
@@ -179,8 +203,7 @@ def _outputs(job: Job, plan: RunPlan | None, missing: dict[str, dict[str, Any]])
         row["register_type"] = row["type"] if row["type"] in _MODEL_TYPE_NAMES else "custom_model"
         state = missing.get(row["name"])
         row.update(uploaded=False if state else (True if job.status.is_terminal else None),
-                   kept_at=state and state["kept_at"], not_uploaded_why=state and state["why"],
-                   kept_files=state and state["files"])
+                   **{key: state[field] if state else None for key, field in _NOT_UPLOADED_FIELDS})
     return rows
 
 
@@ -264,6 +287,20 @@ async def cancel(request: Request) -> Response:
                                                    "poll_s": LIST_POLL_S})
 
 
+def archiving(archive: bool) -> Handler:
+    """Archive (or restore) a job from its page, as ``runner job archive`` (``restore``): in any status (a
+    running job runs on: archiving only hides it from the list); back to its page."""
+
+    @protected
+    async def change(request: Request) -> Response:
+        ops: JobOperations = request.app.state.jobs
+        name = request.path_params["name"]
+        await run_in_threadpool(ops.archive if archive else ops.restore, name)  # unknown: 404
+        return RedirectResponse(request.app.url_path_for("job", name=name), status_code=303)
+
+    return change
+
+
 async def download_output(request: Request) -> Response:
     ops: JobOperations = request.app.state.jobs
     name, output = request.path_params["name"], request.path_params["output"]
@@ -272,9 +309,8 @@ async def download_output(request: Request) -> Response:
         job = ops.get(name)
         state = not_uploaded(ops, job).get(output)
         if state:
-            raise ResolveError(f"output '{output}' of job '{name}' was not uploaded ({state['why']}); its "
-                               f"staged data is kept at {state['kept_at']}",
-                               hint="copy it from that folder on this machine")
+            raise ResolveError(f"output '{output}' of job '{name}' was {state['label']} ({state['why']}); "
+                               f"{state['where']}", hint=state["hint"])
         location = None
         with suppress(RunnerError):  # not resolvable: the download below says why
             location = request.app.state.client.resolver.resolve(f"azureml://jobs/{name}/outputs/{output}")
@@ -318,6 +354,8 @@ ROUTES: list[BaseRoute] = [
     Route("/jobs/{name}/events", job_events, name="job_events"),
     Route("/jobs/{name}/log", full_log, name="job_log"),
     Route("/jobs/{name}/cancel", cancel, methods=["POST"], name="job_cancel"),
+    Route("/jobs/{name}/archive", archiving(True), methods=["POST"], name="job_archive"),
+    Route("/jobs/{name}/restore", archiving(False), methods=["POST"], name="job_restore"),
     Route("/jobs/{name}/outputs/{output}/download", download_output, name="job_output_download"),
     Route("/api/jobs", api_list, name="api_jobs"),
     Route("/api/jobs/{name}", api_job, name="api_job"),
