@@ -7,7 +7,8 @@ a changed object is a different key. Layout under ``root`` (``<workspace>/cache`
     entries/<digest>/entry.json   key, size, file count, created, fingerprint; its mtime is the last use
     entries/<digest>/digests.json every file's SHA-256, recorded when the entry was filled
     entries/<digest>/data/...     the content, files made read-only
-    partial/<digest>/{data,state} a download in progress (resumable, see ``mounts.transfer.downloader``)
+    partial/<digest>/{data,state} a download in progress or cut short (resumable, see
+                                  ``mounts.transfer.downloader``); ``key`` names it (``mounts.cache_partial``)
     locks/<digest>.lock           one filler per key, across processes
     leases/<digest>.lock          held shared by every job using the entry: eviction skips it
     .lock                         shared while reading an entry, exclusive to commit or evict
@@ -22,6 +23,10 @@ restoring its modification time afterwards, changes its change time (ctime), whi
 sets. When the fingerprint differs, the content is hashed and compared with the SHA-256 digests
 recorded at fill time: the same content is used (its new fingerprint recorded), other content is
 dropped and fetched again.
+
+The size limit counts partial entries too (``mounts.cache_partial``): eviction, after every fill (one
+cut short included), removes the least recently used entries, complete or partial, until the cache fits,
+but none in use. Only a miss walks the partial entries; a hit never does.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mounts.cache_partial import KEY_FILE, PartialEntry, note_key, read_partials, remove_idle, resumable
 from mounts.errors import MountsError
 from mounts.transfer.tree import iter_entries, remove_tree
 
@@ -58,6 +64,9 @@ class CacheEntry:
     created: float
     last_used: float
     fingerprint: str | None = None  # of names, sizes, mtimes, ctimes and inodes (see _tree_stats)
+
+
+Held = CacheEntry | PartialEntry  # what counts toward the size limit
 
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
@@ -193,8 +202,13 @@ class ContentCache:
         found = [e for d in self._entries.iterdir() if (e := self._read_entry(d)) is not None]
         return sorted(found, key=lambda e: e.last_used, reverse=True)
 
+    def partials(self) -> list[PartialEntry]:
+        """Every partial entry (a download in progress or cut short), most recently written first."""
+        return read_partials(self._partial)
+
     def total_bytes(self) -> int:
-        return sum(e.size for e in self.entries())
+        """What counts toward the limit: complete entries and partial ones."""
+        return sum(e.size for e in self.entries()) + sum(p.size for p in self.partials())
 
     # -- using ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -210,18 +224,42 @@ class ContentCache:
         with _flock(self.root / "leases" / f"{digest}.lock", fcntl.LOCK_SH):
             hit = self._verified(key)
             if not hit:
-                with _flock(self.root / "locks" / f"{digest}.lock", fcntl.LOCK_EX):
-                    if not self._verified(key):  # nobody filled it while we waited
-                        partial = self._partial / digest
-                        (partial / "data").mkdir(parents=True, exist_ok=True)
-                        fill(partial / "data", partial / "state")
-                        self._commit(key, partial)
-                        if not self._verified(key):
-                            raise OSError(f"cache entry for {key!r} vanished right after it was written")
+                try:
+                    self._fill(key, fill)
+                except Exception:
+                    self._evict_after_failure(digest)  # what arrived counts toward the limit too
+                    raise
                 self.evict(keep={digest})
             entry = self._entries / digest
             os.utime(entry / "entry.json")  # LRU: used now
             yield entry / "data", hit
+
+    def _fill(self, key: str, fill: Callable[[Path, Path], None]) -> None:
+        digest = key_digest(key)
+        with _flock(self.root / "locks" / f"{digest}.lock", fcntl.LOCK_EX):
+            if self._verified(key):  # somebody filled it while we waited
+                return
+            partial = self._partial / digest
+            (partial / "data").mkdir(parents=True, exist_ok=True)
+            note_key(partial, key)
+            os.utime(partial)  # used now (eviction goes by the newest write below it)
+            try:
+                fill(partial / "data", partial / "state")
+            except BaseException:
+                if not resumable(partial):  # nothing arrived (or the download removed it): nothing kept
+                    remove_tree(partial)
+                raise
+            self._commit(key, partial)
+            if not self._verified(key):
+                raise OSError(f"cache entry for {key!r} vanished right after it was written")
+
+    def _evict_after_failure(self, digest: str) -> None:
+        """Evict down to the limit after a fill cut short (its partial entry kept): the fill's own
+        error is the one raised, so a failure here is only logged."""
+        try:
+            self.evict(keep={digest})
+        except OSError as exc:
+            log.warning("cache: could not evict down to the limit after a failed download: %s", exc)
 
     def _verified(self, key: str) -> bool:
         """True when the entry for ``key`` exists and holds what was cached; an entry whose content
@@ -264,6 +302,7 @@ class ContentCache:
     def _commit(self, key: str, partial: Path) -> None:
         _make_read_only(partial / "data")
         remove_tree(partial / "state")
+        (partial / KEY_FILE).unlink(missing_ok=True)
         (partial / "digests.json").write_text(json.dumps(_content_digests(partial / "data")))
         self._write_meta(partial, key, _tree_stats(partial / "data")[2])
         with _flock(self._global_lock, fcntl.LOCK_EX):
@@ -274,14 +313,18 @@ class ContentCache:
             os.rename(partial, final)
 
     # -- evicting ------------------------------------------------------------------------------------
-    def evict(self, max_bytes: int | None = None, keep: set[str] | None = None) -> list[CacheEntry]:
-        """Remove least recently used entries until the cache holds at most ``max_bytes``."""
+    def evict(self, max_bytes: int | None = None, keep: set[str] | None = None) -> list[Held]:
+        """Remove least recently used entries, complete or partial, until the cache holds at most
+        ``max_bytes``; none in use, none whose digest is in ``keep``."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        removed: list[CacheEntry] = []
+        removed: list[Held] = []
+        partials = self.partials()  # walked before the lock, which every hit takes shared
         with _flock(self._global_lock, fcntl.LOCK_EX):
             entries = self.entries()
-            total = sum(e.size for e in entries)
-            for entry in reversed(entries):  # least recently used first
+            complete = {e.digest for e in entries}  # a partial committed since it was read is here
+            held: list[Held] = [*entries, *(p for p in partials if p.digest not in complete)]
+            total = sum(e.size for e in held)
+            for entry in sorted(held, key=lambda e: e.last_used):  # least recently used first
                 if total <= limit:
                     break
                 if (keep and entry.digest in keep) or not self._remove_unused(entry):
@@ -289,11 +332,14 @@ class ContentCache:
                 total -= entry.size
                 removed.append(entry)
         for entry in removed:
-            log.info("cache: evicted %s (%d bytes)", entry.key, entry.size)
+            log.info("cache: evicted %s (%d bytes)", _shown(entry), entry.size)
         return removed
 
-    def _remove_unused(self, entry: CacheEntry) -> bool:
-        """Remove ``entry`` unless a job is using it (holds its lease); True when removed."""
+    def _remove_unused(self, entry: Held) -> bool:
+        """Remove ``entry`` unless a job is using it (holds its lease) or, a partial entry, a download
+        is writing it; True when removed."""
+        if isinstance(entry, PartialEntry):
+            return remove_idle(self.root, entry)
         lease = self.root / "leases" / f"{entry.digest}.lock"
         lease.parent.mkdir(parents=True, exist_ok=True)
         with open(lease, "a+") as handle:
@@ -307,18 +353,14 @@ class ContentCache:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return True
 
-    def prune(self, max_bytes: int = 0) -> list[CacheEntry]:
-        """Evict down to ``max_bytes`` (0: everything) and drop abandoned partial downloads."""
-        removed = self.evict(max_bytes)
-        if self._partial.is_dir():
-            for partial in self._partial.iterdir():
-                lock = self.root / "locks" / f"{partial.name}.lock"
-                lock.parent.mkdir(parents=True, exist_ok=True)
-                with open(lock, "a+") as handle:
-                    try:
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        continue  # a download is filling it right now
-                    remove_tree(partial)
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-        return removed
+    def prune(self, max_bytes: int = 0) -> list[Held]:
+        """Drop abandoned partial downloads (none in use), then evict down to ``max_bytes`` (0:
+        everything); what was removed, partial entries first."""
+        removed: list[Held] = [p for p in self.partials() if remove_idle(self.root, p)]
+        return removed + self.evict(max_bytes)
+
+
+def _shown(entry: Held) -> str:
+    if isinstance(entry, PartialEntry):
+        return f"the partial download of {entry.key or entry.digest}"
+    return entry.key

@@ -11,7 +11,7 @@ from runner.cli import _common
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
 
 if TYPE_CHECKING:
-    from mounts.cache import CacheEntry, ContentCache  # start-up cost: imported by the command that uses it
+    from mounts.cache import ContentCache, Held  # start-up cost: imported by the command that uses it
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -50,24 +50,35 @@ def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _row(entry: CacheEntry) -> dict[str, Any]:
-    return {"key": entry.key, "size": entry.size, "files": entry.files,
-            "last_used": _when(entry.last_used), "created": _when(entry.created), "path": str(entry.data)}
+def _partial(entry: Held) -> bool:
+    """Whether ``entry`` is a partial one: a download in progress or cut short, kept to resume."""
+    from mounts.cache_partial import PartialEntry  # loaded with mounts.cache by then
+
+    return isinstance(entry, PartialEntry)
+
+
+def _row(entry: Held) -> dict[str, Any]:
+    return {"key": entry.key, "size": entry.size, "files": entry.files, "last_used": _when(entry.last_used),
+            "created": _when(entry.created), "path": str(entry.data), "partial": _partial(entry)}
 
 
 @app.command("list")
 def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
-    """List cached downloads, most recently used first."""
+    """List cached downloads, most recently used first; a partial one (a download in progress or cut
+    short, kept to resume) counts toward the size limit too."""
     cache = _cache()
-    entries = cache.entries()
+    held: list[Held] = [*cache.entries(), *cache.partials()]
+    entries = sorted(held, key=lambda e: e.last_used, reverse=True)
     if output is not OutputFormat.table or query is not None:  # the data -o json prints
         emit([_row(e) for e in entries], output, [], query)
         return
-    rows = [{**_row(e), "size": human_size(e.size)} for e in entries]
-    emit(rows, output, ["key", "size", "files", "last_used"])
+    rows = [{**_row(e), "key": e.key or f"(digest {e.digest})", "size": human_size(e.size),
+             "state": "partial" if _partial(e) else "complete"} for e in entries]
+    emit(rows, output, ["key", "state", "size", "files", "last_used"])
     total = sum(e.size for e in entries)
-    typer.echo(f"{len(entries)} entries, {human_size(total)} of {human_size(cache.max_bytes)} "
-               f"(cache: {cache.root})")
+    partial = sum(1 for e in entries if _partial(e))
+    typer.echo(f"{len(entries)} entries{f' ({partial} partial)' if partial else ''}, {human_size(total)} of "
+               f"{human_size(cache.max_bytes)} (cache: {cache.root})")
 
 
 @app.command("prune")
@@ -75,10 +86,13 @@ def prune(
     max_size: str = typer.Option("0", "--max-size", help="Keep at most this much (e.g. 5G); "
                                  "least recently used entries go first. Default 0: empty the cache."),
 ) -> None:
-    """Remove cached downloads (all, or least recently used ones beyond --max-size)."""
+    """Remove cached downloads (all, or least recently used ones beyond --max-size) and every partial
+    download no job is resuming."""
     limit = parse_size(max_size)
     cache = _cache()
     removed = cache.prune(limit)
     freed = sum(e.size for e in removed)
-    typer.echo(f"removed {len(removed)} entries ({human_size(freed)}); "
+    partial = sum(1 for e in removed if _partial(e))
+    dropped = f" and {partial} partial download{'s' if partial > 1 else ''}" if partial else ""
+    typer.echo(f"removed {len(removed) - partial} entries{dropped} ({human_size(freed)}); "
                f"the cache now holds {human_size(cache.total_bytes())}")
