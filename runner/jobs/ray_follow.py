@@ -37,7 +37,7 @@ from runner.jobs.run import StatusTracker
 from runner.jobs.spawn import follower_lock, respawn_follower
 from runner.jobs.supervise import CancelSignals, Echo
 from runner.plan.stored import plan_from_dict
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
+from runner.workspace.db import ACTIVE_STATUSES, JobRecord, JobStatus, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,9 @@ def follow_ray_job(ws: Workspace, name: str, *, echo: Echo | None = None,
         record = ws.get_job(name)
         if record.status.is_terminal:
             return record
-        extra = {**record.extra, "runner_start": process_start_time(os.getpid())}
-        ws.update_job(name, runner_pid=os.getpid(), extra=extra)
+        # one transaction that keeps the rest of the record, never over an end written meanwhile
+        ws.update_job(name, only_from=ACTIVE_STATUSES, runner_pid=os.getpid(),
+                      merge_extra={"runner_start": process_start_time(os.getpid())})
         follower = _Follower(ws, ws.get_job(name), echo)
         cancel = CancelSignals()
         if not interruptible:

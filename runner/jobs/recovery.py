@@ -115,8 +115,13 @@ def recover(ws: Workspace, record: JobRecord) -> bool:
                  "holds the job's log): the container and the job's end are left to it",
                  record.name, record.runner_pid)
         return False
-    release_resources(ws, record)
-    return end_lost(ws, record) is not None
+
+    def release(current: JobRecord) -> None:
+        """Once ``end_lost`` found the job as judged (not one its worker took since it was read),
+        holding its lock: its container or process group and mounts, as its record is now."""
+        release_resources(ws, current)
+
+    return end_lost(ws, record, first=release) is not None
 
 
 def watchdog_follows(ws: Workspace, record: JobRecord) -> bool:

@@ -68,8 +68,8 @@ class StatusTracker:
             fields["status"] = status
         expected = {JobStatus.QUEUED} if status is JobStatus.PREPARING else ACTIVE_STATUSES
         try:
-            written = self.ws.update_job(self.name, ending=ending, only_from=expected, extra=self.extra,
-                                         **fields)
+            written = self.ws.update_job(self.name, ending=ending, only_from=expected,
+                                         merge_extra=self.extra, **fields)
         except StorageError:
             if ending or not self.ws.disk_full():
                 raise

@@ -13,6 +13,9 @@ the pipeline as ``parent_job_name``) through ``JobOperations``, independent step
   what they write is kept). The pipeline then ends Failed.
 - SIGTERM/SIGINT (``runner job cancel`` of the pipeline, Ctrl-C) cancels the running steps (each
   stopped and its outputs finalized, as a job cancel does) and skips the rest: the pipeline ends Canceled.
+- A write of the pipeline's record refused because another process ended it meanwhile (a cancel that
+  found no orchestrator alive, a recovery: ``StatusTracker``'s compare-and-set), or such an end found by
+  a poll, stops it the same way, and that end stands: nothing is written over it.
 - The pipeline's log (``user_logs/std_log.txt``, what ``job stream`` follows) holds its own lines
   (``[pipeline] ...``) and every step's output, line by line, prefixed with ``[<step>]``.
 """
@@ -115,14 +118,14 @@ class Orchestrator:
         self.echo = echo
         record = ws.get_job(name)
         self.plan = PipelinePlan.from_extra(record.extra["pipeline"])
-        self.tracker = StatusTracker(ws, record)
+        self.cancel = CancelSignals()
+        self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
+        self.tracker = StatusTracker(ws, record, self.cancel)  # a refused write asks for the cancel too
         self.steps = {n: _Step(p) for n, p in self.plan.steps.items()}
         self.outputs = dict(record.outputs)
         self.registered: list[str] = list(record.registered_models)
         self.registered_data: list[str] = list(record.registered_data)
         self.ops = StepOperations(ws)
-        self.cancel = CancelSignals()
-        self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
         self.canceled = False
         self.stopping: str | None = None  # why no new step starts
         self._log: IO[bytes] | None = None
@@ -137,6 +140,9 @@ class Orchestrator:
         with self.cancel.installed(), log_path.open("ab") as self._log:
             self.tracker.extra["runner_start"] = process_start_time(os.getpid())
             self.tracker.set(JobStatus.RUNNING, runner_pid=os.getpid(), started_at=utcnow())
+            if (ended := self.tracker.ended_elsewhere) is not None:  # before this process took it over
+                self._say(f"pipeline {self.name}: {_ended_elsewhere(ended)}: no step starts")
+                return ended
             self._say(f"pipeline {self.name}: {len(self.steps)} step(s): {', '.join(self.steps)}")
             for warning in self.tracker.extra.get("warnings", []):
                 self._say(f"warning: {warning}")
@@ -155,6 +161,7 @@ class Orchestrator:
 
     def _loop(self) -> None:
         while True:
+            self._check_record()
             if self.cancel.requested.is_set() and not self.canceled:
                 self._cancel_all()
             self._poll()
@@ -164,6 +171,12 @@ class Orchestrator:
                 break
             time.sleep(POLL_S)
         self._poll()
+
+    def _check_record(self) -> None:
+        """The pipeline's record ended by another process while nothing here had to be written: found as
+        the next write would find it (refused), and the pipeline stops the same way."""
+        if self.tracker.ended_elsewhere is None and self.ws.get_job(self.name).status.is_terminal:
+            self.tracker.set()  # refused (an end is never left): the cancel is requested
 
     def _startable(self) -> bool:
         return not self.canceled and self.stopping is None and any(
@@ -179,13 +192,13 @@ class Orchestrator:
         while progress:
             progress = False
             for step in self._ready():
+                if self.cancel.requested.is_set() or self.stopping is not None:
+                    return  # (a write of this poll was refused: no step starts after it)
                 busy = sum(1 for s in self.steps.values() if s.status in ACTIVE and s.local)
                 step.local = _runs_here(self.ops, step_spec(step.plan))
                 if step.local and busy >= max_parallel():
                     continue
                 self._launch(step)
-                if self.cancel.requested.is_set() or self.stopping is not None:
-                    return
                 progress = progress or step.reused_from is not None
 
     # ---- one step ---------------------------------------------------------------------------------
@@ -286,9 +299,12 @@ class Orchestrator:
     # ---- cancel -----------------------------------------------------------------------------------
     def _cancel_all(self) -> None:
         self.canceled = True
-        self._say("cancel requested: stopping the running steps, skipping the rest")
+        ended = self.tracker.ended_elsewhere
+        why = "cancel requested" if ended is None else _ended_elsewhere(ended)
+        self._say(f"{why}: stopping the running steps, skipping the rest")
         for step in self.steps.values():
-            self._skip(step, "the pipeline was canceled")
+            self._skip(step, "the pipeline was canceled" if ended is None else
+                       f"the pipeline was ended {ended.status.value} by another process")
         for step in self.steps.values():
             if step.status in ACTIVE:
                 threading.Thread(target=self._cancel_one, args=(step.plan.job,), daemon=True,
@@ -347,11 +363,21 @@ class Orchestrator:
         if error and skipped:
             error += ("\n" if "\n" in error else "; ") + f"skipped: {', '.join(skipped)}"
         reused = [n for n, s in self.steps.items() if s.reused_from]
-        self._say(f"{status.value}" + (f" ({error})" if error else "")
-                  + (f"; reused: {', '.join(reused)}" if reused else ""))
+        said = f"{status.value}" + (f" ({error})" if error else "") + (
+            f"; reused: {', '.join(reused)}" if reused else "")
+        if (ended := self.tracker.ended_elsewhere) is not None:  # that end stands, not this one
+            said = f"{ended.status.value}, as another process recorded it; its steps here: {said}"
+        self._say(said)
         self.tracker.extra["steps"] = {n: s.state() for n, s in self.steps.items()}
         return self.tracker.finish(status, error=error, outputs=self.outputs,
                                    registered_models=self.registered, registered_data=self.registered_data)
+
+
+def _ended_elsewhere(record: JobRecord) -> str:
+    """Why the pipeline stops when another process ended its record (or took it)."""
+    what = f"ended {record.status.value}" if record.status.is_terminal else f"taken ({record.status.value})"
+    return f"the pipeline's record was {what} by another process" + (
+        f" ({record.error.splitlines()[0]})" if record.error else "")
 
 
 def _runs_here(ops: JobOperations, spec: Any) -> bool:

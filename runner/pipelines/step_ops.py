@@ -19,7 +19,7 @@ import traceback
 from runner.jobs import worker
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time
-from runner.workspace.db import Workspace
+from runner.workspace.db import JobStatus, Workspace
 
 
 def fork_worker(ws: Workspace, name: str, *, upload_on_failure: bool) -> int:
@@ -62,11 +62,13 @@ class StepOperations(JobOperations):
         self.children: set[int] = set()
 
     def start_worker(self, name: str, *, upload_on_failure: bool = True) -> int:
+        """Fork the step's worker; record its pid as ``JobOperations.start_worker`` does: while the step is
+        still Queued, in one transaction that keeps the rest of its record (a cancel that came meanwhile
+        stands; once the worker took the step it recorded itself)."""
         pid = fork_worker(self.workspace, name, upload_on_failure=upload_on_failure)
         self.children.add(pid)
-        record = self.workspace.get_job(name)
-        self.workspace.update_job(name, runner_pid=pid,
-                                  extra={**record.extra, "runner_start": process_start_time(pid)})
+        self.workspace.update_job(name, only_from={JobStatus.QUEUED}, runner_pid=pid,
+                                  merge_extra={"runner_start": process_start_time(pid)})
         return pid
 
     def reap(self) -> None:
