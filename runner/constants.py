@@ -36,9 +36,17 @@ class InputOutputModes:
     UPLOAD = "upload"
     RO_MOUNT = "ro_mount"
     RW_MOUNT = "rw_mount"
-    EVAL_MOUNT = "eval_mount"  # mltable only in Azure; not supported locally
-    EVAL_DOWNLOAD = "eval_download"  # mltable only in Azure; not supported locally
+    EVAL_MOUNT = "eval_mount"  # mltable only in Azure; not supported locally (AZURE_ONLY_MODES)
+    EVAL_DOWNLOAD = "eval_download"  # mltable only in Azure; not supported locally (AZURE_ONLY_MODES)
     DIRECT = "direct"
+
+
+# Azure's modes the runner does not offer (they evaluate v1 mltable datasets on the cloud, for inputs) ->
+# the input modes to use instead, the closer first; an output is told rw_mount (or upload)
+AZURE_ONLY_MODES: dict[str, tuple[str, str]] = {
+    InputOutputModes.EVAL_MOUNT: (InputOutputModes.RO_MOUNT, InputOutputModes.DOWNLOAD),
+    InputOutputModes.EVAL_DOWNLOAD: (InputOutputModes.DOWNLOAD, InputOutputModes.RO_MOUNT),
+}
 
 
 class ListViewType:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from runner.constants import AZURE_ONLY_MODES
 from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
 from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
@@ -71,6 +72,8 @@ def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | Non
     what = f"a {asset_type.value} {direction.value}" if known else f"an {direction.value}"
     if value == "mount":  # Azure's generic mount
         value = Mode.RO_MOUNT if direction is Direction.INPUT else Mode.RW_MOUNT
+    if str(value) in AZURE_ONLY_MODES:
+        raise _azure_only_mode(str(value), direction)
     try:
         mode = Mode(str(value))
     except ValueError:
@@ -85,6 +88,17 @@ def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | Non
             raise PydanticCustomError(RUNNER_MODE_ERROR, err.message,
                                       {"hint": err.hint} if err.hint else {}) from None
     return mode
+
+
+def _azure_only_mode(value: str, direction: Direction) -> PydanticCustomError:
+    """Azure's ``eval_mount`` / ``eval_download``: named as Azure's, with the mode to use instead."""
+    use, other = AZURE_ONLY_MODES[value] if direction is Direction.INPUT else (Mode.RW_MOUNT, Mode.UPLOAD)
+    inputs = "" if direction is Direction.INPUT else ", for inputs"
+    return PydanticCustomError(
+        RUNNER_MODE_ERROR, f"Azure's {value} is not supported here (it evaluates v1 mltable datasets on the "
+        f"cloud{inputs}); use {use} (or {other})",
+        {"hint": f"set mode: {use} (or {other})" + (": the job gets the MLTable folder, which "
+                 "mltable.load() reads" if direction is Direction.INPUT else "")})
 
 
 def _parse_type(value: Any, allowed: tuple[str, ...], direction: Direction) -> AssetType:

@@ -18,9 +18,9 @@ from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.kinds import refuse_other_kinds
-from runner.spec.validation import did_you_mean, from_validation_error
+from runner.spec.validation import did_you_mean, from_validation_error, typo_of
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
-from runner.uris import ARTIFACTS
+from runner.uris import ARTIFACTS, without_password, without_query
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +115,48 @@ def refuse_undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str]) ->
                              f"the file has; to add one, write it under {group}: in the file)")
 
 
-def _added_inputs(spec: CommandJobSpec, added: list[tuple[str, str, str, list[str]]]) -> list[str]:
-    """A command job's input added by ``--set`` (as ``az ml`` adds it) that its command does not read:
-    a warning (a typo of a declared input's name?); the job still gets it (``AZURE_ML_INPUT_<name>``)."""
-    return [f"inputs.{name} (from --set {text}): the job file has no input '{name}'"
-            f"{did_you_mean(name, declared)} and the command does not read it; it is added (as "
-            f"$AZURE_ML_INPUT_{name})" for text, _, name, declared in added
-            if not re.search(rf"\binputs\.{re.escape(name)}\b", spec.command)]
+def _shown(text: str) -> str:
+    """A ``--set`` as written, for a message: its value without a password or query (a SAS token)."""
+    key, _, raw = text.partition("=")
+    return f"{key.strip()}={without_password(without_query(raw))}"
+
+
+def _reads(command: object, group: str, name: str) -> bool:
+    """Whether a job's command refers to ``${{<group>.<name>}}`` (an input it reads, an output it writes)."""
+    return isinstance(command, str) and re.search(rf"\b{group}\.{re.escape(name)}\b", command) is not None
+
+
+def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, list[str]]]) -> None:
+    """A command job's ``--set inputs.<x>...`` / ``outputs.<x>...`` naming no input/output of the file
+    but a slip of one it has (``typo_of``), which the command does not use: one error naming both and
+    the flag (not what the value then fails on, as the new input would be uri_folder); the first only."""
+    for text, group, name, declared in added:
+        close = typo_of(name, declared)
+        if close is None or _reads(data.get("command"), group, name):
+            continue
+        noun = group[:-1]
+        shown = _shown(text)
+        fixed = f"{group}.{close}{shown.partition('=')[0][len(group) + len(name) + 1:]}"
+        raise SpecError(f"the job file has no {noun} '{name}' (did you mean '{close}'?)",
+                        field=f"{group}.{name} (from --set {shown})",
+                        hint=f"--set {fixed}={shown.partition('=')[2]} sets the file's {noun} '{close}'; a "
+                             f"new {noun} this close to a name the file has is taken for a typo: to add "
+                             f"one, write it under {group}: in the job file")
+
+
+def _added_warnings(spec: CommandJobSpec, added: list[tuple[str, str, str, list[str]]]) -> list[str]:
+    """A command job's input (output) added by ``--set`` (as ``az ml`` adds it) that its command does not
+    read (write): one warning per name (a typo?); the job still gets it (``AZURE_ML_INPUT_<name>``)."""
+    warnings: dict[tuple[str, str], str] = {}
+    for text, group, name, declared in added:
+        if (group, name) in warnings or _reads(spec.command, group, name):
+            continue
+        noun, verb, env = ("input", "read", "INPUT") if group == "inputs" else ("output", "write", "OUTPUT")
+        warnings[(group, name)] = (
+            f"{group}.{name} (from --set {_shown(text)}): the job file has no {noun} '{name}'"
+            f"{did_you_mean(name, declared)} and the command does not {verb} it; it is added (as "
+            f"$AZURE_ML_{env}_{name})")
+    return list(warnings.values())
 
 
 def is_pipeline_data(data: Any) -> bool:
@@ -137,7 +172,8 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
         raise SpecError("the job file is empty", where=doc.where(()),
                         hint="a command job needs at least command: and environment:")
     refuse_other_kinds(data, doc)
-    added = undeclared_sets(data, overrides, ("inputs",)) if isinstance(data, dict) else []
+    added = undeclared_sets(data, overrides, ("inputs", "outputs")) if isinstance(data, dict) else []
+    refuse_typo_sets(data, added)
     applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
     try:
         spec = validate_structure(data)
@@ -148,7 +184,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     spec._doc = doc
     spec._overridden = applied
     check_spec(spec, doc)
-    for warning in _added_inputs(spec, added):
+    for warning in _added_warnings(spec, added):
         spec._warnings.append(warning)
         logger.info("%s", warning)
     return spec

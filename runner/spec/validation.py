@@ -48,6 +48,37 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _edits(a: str, b: str) -> int:
+    """Edits (a character added, dropped or changed, two neighbours swapped) turning ``a`` into ``b``."""
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, previous = previous, current
+    return previous[-1]
+
+
+def typo_of(word: str, names: Iterable[str]) -> str | None:
+    """The name in ``names`` that ``word`` is a slip of, or None: equal ignoring case and ``-``/``_``, or
+    one edit away (a character added, dropped or changed, two swapped; two edits when both names have 8
+    characters or more). Names under 3 characters are never taken for slips (``nn`` may be a new name
+    beside ``n``). Stricter than ``did_you_mean``: a slip is an error where a suggestion is a hint."""
+    key = word.lower().replace("-", "_")
+    found: tuple[int, str] | None = None
+    for name in names:
+        other = name.lower().replace("-", "_")
+        shorter = min(len(key), len(other))
+        allowed = 0 if shorter < 3 else 1 if shorter < 8 else 2
+        edits = _edits(key, other) if abs(len(key) - len(other)) <= allowed else allowed + 1
+        if edits <= allowed and (found is None or edits < found[0]):
+            found = (edits, name)
+    return found[1] if found else None
+
+
 def field_location(field: str, where: SourceLocation | None, overridden: Mapping[str, str]
                    ) -> tuple[str, SourceLocation | None]:
     """``(field, where)`` for an error, or ``("<field> (from --set k=v)", None)`` when a ``--set``
