@@ -21,7 +21,7 @@ import typer.main
 
 import runner.cli.job  # noqa: F401
 from runner import __version__
-from runner.cli import _common, _workspace
+from runner.cli import _az_args, _common, _usage, _workspace
 from runner.cli.cache import app as cache_app
 from runner.cli.component import app as component_app
 from runner.cli.compute import app as compute_app
@@ -134,9 +134,13 @@ environment:
 def click_command() -> Callable[[], Any]:
     """The click command tree typer builds from ``app`` (~20 ms of work that ``app()`` would redo on
     every call; built once, it is also what the warm fork server hands to every command it forks).
-    Every command first checks the workspace it was given (``runner.cli._workspace``)."""
+    Every command first checks the workspace it was given (``runner.cli._workspace``), takes az ml's
+    common arguments and ignores them (``runner.cli._az_args``); a usage error is runner's one message
+    (``runner.cli._usage``)."""
     command = typer.main.get_command(app)
     _workspace.guard_tree(command)
+    _az_args.install(command)
+    _usage.install(command)
     return command
 
 

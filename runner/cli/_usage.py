@@ -1,0 +1,179 @@
+"""The command line's own usage errors (click's: a bad choice or value, an unknown option or command, a
+missing option or value) as runner's one message, a ``SpecError`` (exit 2, as click's usage errors)
+printed as every ``RunnerError`` is (``runner.cli.main``), instead of typer's usage block and box::
+
+    $ runner model create --name m --type mlflow --path ./m
+    error: --type: 'mlflow' is not one of 'custom_model', 'mlflow_model', 'triton_model' (did you mean ...)
+      hint: --type mlflow_model; runner model create --help lists its options
+
+``install`` wires it into the click tree once (``runner.cli.main.click_command``): each command's
+parsing gives the error its context (click's parser leaves some without one), and the root converts it
+(its own options, and everything below it, which runs inside its ``invoke``). A command line with no
+arguments still prints the help (click's ``NoArgsIsHelpError`` is left alone).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from runner.errors import SpecError
+
+try:
+    from typer._click import exceptions as click_errors  # typer >= 0.16 vendors click
+except ImportError:  # pragma: no cover - an older typer: click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+_NO_SUCH_COMMAND = re.compile(r"No such command (?P<name>'.*'|\".*\")\.")
+_EXTRA_ARGUMENTS = re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
+
+
+def install(root: Any) -> None:
+    """Make every usage error under the click command ``root`` runner's one message."""
+    root.make_context = _converting(root.make_context)
+    root.invoke = _converting(root.invoke)
+    pending = [root]
+    while pending:
+        command = pending.pop()
+        command.parse_args = _giving_context(command.parse_args)
+        pending.extend(getattr(command, "commands", {}).values())
+
+
+def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
+    def converted(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except click_errors.UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # `runner`, `runner job`: the help, as before
+                raise
+            raise usage_error(err) from err
+    return converted
+
+
+_ParseArgs = Callable[[Any, list[str]], list[str]]
+
+
+def _giving_context(parse_args: _ParseArgs) -> _ParseArgs:
+    def parsed(ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return parse_args(ctx, args)
+        except click_errors.UsageError as err:
+            if err.ctx is None:  # "Option '--name' requires an argument.": which command's
+                err.ctx = ctx
+            raise
+    return parsed
+
+
+def usage_error(err: Any) -> SpecError:
+    """The ``SpecError`` that says what click's usage error ``err`` says, in runner's words."""
+    ctx = err.ctx
+    path = ctx.command_path if ctx is not None else "runner"
+    group = ctx is not None and bool(getattr(ctx.command, "commands", None))
+    see = f"{path} --help lists its {'commands' if group else 'options'}"
+    if isinstance(err, click_errors.NoSuchOption):
+        return _no_such_option(err, ctx, path, see)
+    param = getattr(err, "param", None)
+    if isinstance(err, click_errors.MissingParameter) and param is not None:
+        flag = _flag(param)
+        kind = "argument" if param.param_type_name == "argument" else "option"
+        return SpecError(f"missing {kind} '{flag}'", field=path, hint=f"give {flag} <value>; {see}")
+    if isinstance(err, click_errors.BadParameter) and param is not None:
+        return _bad_value(err, param, see)
+    if isinstance(err, click_errors.BadOptionUsage) and "requires an argument" in err.message:
+        return SpecError(f"option '{err.option_name}' needs a value", field=path,
+                         hint=f"give {err.option_name} <value>; {see}")
+    message = err.message
+    named = _NO_SUCH_COMMAND.match(message)
+    if named and group:
+        name = ast.literal_eval(named["name"])
+        return SpecError(f"no such command {name!r}{_did_you_mean(name, _visible_commands(ctx))}",
+                         field=path, hint=see)
+    extra = _EXTRA_ARGUMENTS.match(message)
+    if extra:
+        words = extra["words"]
+        plural = "s" if " " in words else ""
+        return SpecError(f"unexpected extra argument{plural} '{words}'", field=path,
+                         hint=f"an option's value follows its flag (--name value); {see}")
+    return SpecError(_sentence(message), field=path, hint=see)
+
+
+def _no_such_option(err: Any, ctx: Any, path: str, see: str) -> SpecError:
+    option = err.option_name
+    message = f"no such option '{option}'"
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and root is not ctx:
+        for param in root.command.params:
+            if option in (*param.opts, *param.secondary_opts):
+                value = "" if getattr(param, "is_flag", False) else f" <{param.name}>"
+                rest = path[len(root.command_path):].strip()
+                return SpecError(message, field=path,
+                                 hint=f"{option} is an option of runner itself, given before the command: "
+                                      f"{root.command_path} {option}{value} {rest} ...; {see}")
+    options = [name for param in (ctx.command.params if ctx is not None else [])
+               if not getattr(param, "hidden", False)
+               for name in (*param.opts, *param.secondary_opts) if name.startswith("--")]
+    close = _did_you_mean(option, options) if option.startswith("--") else ""
+    return SpecError(message + close, field=path, hint=see)
+
+
+def _bad_value(err: Any, param: Any, see: str) -> SpecError:
+    flag = _flag(param)
+    cause = err.__cause__
+    errors = cause.errors() if callable(getattr(cause, "errors", None)) else []  # pydantic's (typer >= 0.2x)
+    value = errors[0].get("input") if errors else None
+    reason = str(errors[0].get("msg", "")) if errors else err.message
+    reason = reason.removeprefix("Value error, ")
+    choices = _choices(param)
+    if choices and isinstance(value, str):
+        close = _closest(value, choices)
+        fix = f"{flag} {close}" if close else f"give one of them to {flag}"
+        return SpecError(f"{value!r} is not one of {', '.join(repr(c) for c in choices)}"
+                         f"{_did_you_mean(value, choices)}", field=flag, hint=f"{fix}; {see}")
+    what = f"invalid value {str(value)!r}: {_sentence(reason)}" if value is not None else _sentence(reason)
+    return SpecError(what, field=flag, hint=see)
+
+
+def _choices(param: Any) -> list[str]:
+    """The values a choice parameter takes (typer's own types, or click's ``Choice``), else none."""
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    if choices is None:
+        choices = getattr(getattr(param, "type", None), "choices", None)
+    return [str(getattr(choice, "value", choice)) for choice in choices or ()]
+
+
+def _flag(param: Any) -> str:
+    """How the command line names ``param``: its first long option, else its first, else its name."""
+    names = [*param.opts, *getattr(param, "secondary_opts", [])]
+    if param.param_type_name == "argument" or not names:
+        return str(param.name).upper()
+    return next((name for name in names if name.startswith("--")), names[0])
+
+
+def _visible_commands(ctx: Any) -> list[str]:
+    return [name for name, command in ctx.command.commands.items() if not getattr(command, "hidden", False)]
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` most likely meant: the only one it begins, else the nearest spelling."""
+    from difflib import get_close_matches  # only an error needs it
+
+    candidates = list(candidates)
+    folded = word.casefold()
+    starting = [c for c in candidates if folded and c.casefold().startswith(folded)]
+    close = starting if len(starting) == 1 else get_close_matches(word, candidates, n=1)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the candidate ``word`` most likely meant, else nothing."""
+    close = _closest(word, candidates)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def _sentence(text: str) -> str:
+    """click's or pydantic's sentence inside runner's message: no final full stop, and a lower-case first
+    letter unless the first word is an acronym ("Input should be" -> "input should be"; "JSON" stays)."""
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
