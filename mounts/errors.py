@@ -20,15 +20,17 @@ class MountFailed(MountsError):
 
 class TransferFailed(MountsError):
     """Some files could not be transferred; ``staged`` keeps what was not made durable; ``hint`` says
-    what to do (when the strategy knows better than the generic advice)."""
+    what to do (when the strategy knows better than the generic advice); ``total``: how many files the
+    transfer had, when it counted them (``failed`` are of those)."""
 
     def __init__(self, message: str, failed: list[str], staged: Path | None = None,
-                 hint: str | None = None, *, disk_full: bool = False) -> None:
+                 hint: str | None = None, *, disk_full: bool = False, total: int | None = None) -> None:
         super().__init__(message)
         self.failed = failed
         self.staged = staged
         self.hint = hint
         self.disk_full = disk_full  # a local write found no space left
+        self.total = total
 
 
 class LinkNotFollowed(MountsError):

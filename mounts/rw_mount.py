@@ -27,8 +27,8 @@ from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.rw import FsspecReadWrite, UploadFile, UploadLog
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
-from mounts.transfer.tree import holds_files, remove_tree
-from mounts.transfer.uploader import LocalFile, upload_files
+from mounts.transfer.tree import holds_files, printable, remove_tree
+from mounts.transfer.uploader import NOT_UTF8, NOT_UTF8_HINT, LocalFile, is_utf8, names_in_utf8, upload_files
 from mounts.upload import UploadStrategy, azure_name, renamed_note, separates_at_backslash
 
 log = logging.getLogger(__name__)
@@ -59,21 +59,23 @@ class RwMountStrategy:
         """The mount, and once it is finalized (however) one warning naming the files Azure stored under
         another name (a backslash in a name, ``mounts.upload.azure_name``)."""
         renamed: dict[str, str] = {}  # as the job named it -> as stored, written from FUSE's threads
+        refused: dict[str, str] = {}  # name the store cannot hold -> why (``_store_upload``)
         try:
-            with self._mounted(target, workdir, renamed) as done:
+            with self._mounted(target, workdir, renamed, refused) as done:
                 yield done
         finally:
             if renamed:
                 self._say(target, renamed_note(sorted(renamed.items())))
 
     @contextlib.contextmanager
-    def _mounted(self, target: Target, workdir: Path, renamed: dict[str, str]) -> Iterator[Materialized]:
+    def _mounted(self, target: Target, workdir: Path, renamed: dict[str, str], refused: dict[str, str]
+                 ) -> Iterator[Materialized]:
         staging = workdir / "staged"
         staging.mkdir(parents=True, exist_ok=True)
         root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
         prefetcher = Prefetcher.for_store(open_store(target.fs), self.readahead)
         operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
-                                     upload_file=_store_upload(target, self.transfer, root, renamed))
+                                     upload_file=_store_upload(target, self.transfer, root, renamed, refused))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
                                unmount_timeout=self.unmount_timeout,
                                is_busy=operations.busy)
@@ -84,34 +86,41 @@ class RwMountStrategy:
         except SkipFinalize:
             log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
             for path, why in operations.drop_broken().items():  # incomplete: never kept
-                log.warning("output %s: %s was not kept: a write to it failed (%s)", target.url, path, why)
+                log.warning("output %s: %s was not kept: a write to it failed (%s)", target.url,
+                            printable(path), why)
             raise
         except (KeyboardInterrupt, SystemExit):
             log.warning("interrupted: files not uploaded yet stay in %s", staging)
             raise
         except BaseException:
-            _finish_uploads(operations, staging, target)  # what the job wrote is kept either way
+            _finish_uploads(operations, staging, target, refused)  # what the job wrote is kept either way
             raise
         finally:
             prefetcher.close()
-        _finish_uploads(operations, staging, target)
+        _finish_uploads(operations, staging, target, refused)
 
     def _say(self, target: Target, note: str) -> None:
         self.warnings.append(note)
         log.warning("output %s: %s", target.url, note)
 
 
-def _store_upload(target: Target, options: TransferOptions, root: str, renamed: dict[str, str]
-                  ) -> UploadFile:
+def _store_upload(target: Target, options: TransferOptions, root: str, renamed: dict[str, str],
+                  refused: dict[str, str]) -> UploadFile:
     """Upload one closed file with the transfer engine (blocks in parallel, verified). On Azure a
     backslash in the name the job gave is a folder separator (``mounts.upload.azure_name``): the file is
-    stored there, noted in ``renamed`` (name below ``root`` -> as stored)."""
+    stored there, noted in ``renamed`` (name below ``root`` -> as stored). A name the store cannot hold
+    (not valid UTF-8 where names are UTF-8 text) is refused at once, at each close, without a request
+    (no retry can help), and noted in ``refused`` (name below ``root`` -> why)."""
     store = open_store(target.fs)
     azure = separates_at_backslash(target.fs)
+    utf8 = names_in_utf8(store)
 
     def upload(local: Path, remote: str) -> None:
-        item = LocalFile(rel=local.name, path=local, size=local.stat().st_size)
         rel = remote[len(root.rstrip("/")) + 1:]
+        if utf8 and not is_utf8(remote):
+            refused[rel] = NOT_UTF8
+            raise TransferFailed(f"{printable(rel)}: {NOT_UTF8}", failed=[rel], hint=NOT_UTF8_HINT)
+        item = LocalFile(rel=local.name, path=local, size=local.stat().st_size)
         if azure and "\\" in rel:
             remote = azure_name(remote, rel)
             renamed[rel] = remote[len(remote) - len(rel):]
@@ -120,20 +129,24 @@ def _store_upload(target: Target, options: TransferOptions, root: str, renamed: 
     return upload
 
 
-def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target) -> None:
+def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target, refused: dict[str, str]
+                    ) -> None:
     result: UploadLog = operations.upload_all()
     incomplete = operations.drop_broken()  # a failed write: never published, not kept
     failed = sorted(result.failed)
     if incomplete or failed:
-        raise _not_durable(target, staging, incomplete, failed)
+        raise _not_durable(target, staging, incomplete, failed, refused)
     _remove_if_no_files(staging)
     log.info("rw_mount %s: %d file(s) durable", target.url, len(result.uploaded))
 
 
-def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], failed: list[str]
-                 ) -> TransferFailed:
+def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], failed: list[str],
+                 refused: dict[str, str]) -> TransferFailed:
+    """The one error for what was not made durable: each name as the job record shows it (``printable``),
+    a refused one with why (``_store_upload``), and what to do."""
     def names(paths: list[str]) -> str:
-        return ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
+        shown = (printable(f"{path}: {refused[path]}" if path in refused else path) for path in paths[:5])
+        return ", ".join(shown) + (" ..." if len(paths) > 5 else "")
 
     parts = []
     if incomplete:
@@ -148,7 +161,7 @@ def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], fail
     return TransferFailed("; ".join(parts), failed=sorted(incomplete) + failed,
                           staged=staging if failed else None, disk_full=disk_full,
                           hint="free space where the job's folder is, then run the job again" if disk_full
-                          else None)
+                          else NOT_UTF8_HINT if refused.keys() & set(failed) else None)
 
 
 def _remove_if_no_files(directory: Path) -> None:

@@ -98,7 +98,7 @@ class UploadStrategy:
                              description=f"upload {Path(target.path).name or target.url}")
         except TransferFailed as exc:
             raise TransferFailed(f"output {target.url}: {exc}; the staged data is kept in {staging}",
-                                 failed=exc.failed, staged=staging, hint=exc.hint) from exc
+                                 failed=exc.failed, staged=staging, hint=exc.hint, total=exc.total) from exc
         if not self.keep_staged:
             _clear(staging)
 

@@ -134,7 +134,8 @@ class StorageError(RunnerError):
 
 
 class TransferError(StorageError):
-    """Some files could not be transferred. ``failed`` lists them; ``staged`` is where data was kept."""
+    """Some files could not be transferred. ``failed`` lists them; ``staged`` is where data was kept;
+    ``total``: how many files the transfer had, when it counted them."""
 
     def __init__(
         self,
@@ -143,10 +144,12 @@ class TransferError(StorageError):
         failed: list[str] | None = None,
         staged: Path | None = None,
         hint: str | None = None,
+        total: int | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.failed = list(failed or [])
         self.staged = staged
+        self.total = total
 
     def render(self, *, python: bool = False) -> str:
         text = super().render(python=python)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mounts.errors import is_no_space, no_space_message
+from mounts.transfer.tree import printable
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +157,14 @@ class StagingArea:
                                          "content is incomplete")
             self.upload_file(staged.local, path)
         except BaseException as exc:
+            reason = f"{exc.__class__.__name__}: {exc}"
             with self._lock:
                 staged.dirty = True
-                self.log.failed[path.lstrip("/")] = f"{exc.__class__.__name__}: {exc}"
-            log.warning("upload of %s failed: %r (staged copy kept at %s)", path, exc, staged.local)
+                again = self.log.failed.get(path.lstrip("/")) == reason  # e.g. a refused name, at each close
+                self.log.failed[path.lstrip("/")] = reason
+            if not again:  # names as the job record shows them (``printable``)
+                log.warning("upload of %s failed: %s (staged copy kept at %s)", printable(path),
+                            printable(reason), printable(str(staged.local)))
             raise
         size = staged.local.stat().st_size
         with self._lock:
@@ -185,7 +190,7 @@ class StagingArea:
             staged = self._files.get(path)
             if staged is not None:
                 staged.broken = reason
-        log.warning("write to %s failed (%s): it will not be uploaded", path, reason)
+        log.warning("write to %s failed (%s): it will not be uploaded", printable(path), reason)
 
     def rewritten(self, staged: StagedFile) -> None:
         """The file was emptied (O_TRUNC, truncated to 0): what failed before is gone."""

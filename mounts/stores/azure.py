@@ -54,6 +54,7 @@ class AzureBlobStore:
     supports_blocks = True
     streams_puts = True  # put_file: one streamed Put Blob for medium files
     verifies_writes = True  # Put Blob / Put Block carry Content-MD5, which the service checks
+    utf8_names = True  # blob names are UTF-8 text: a name that is not is refused before any request
 
     def __init__(self, account: AzureAccount, *, retry: RetryPolicy | None = None, timeout: float = 60.0,
                  list_page_size: int = 5000) -> None:

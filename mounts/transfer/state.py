@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from mounts.errors import TransferFailed
 from mounts.stores.base import RemoteFile
+from mounts.transfer.tree import printable
 
 MiB = 1 << 20
 
@@ -27,6 +28,7 @@ class FailureLog:
         self.stop = threading.Event()
         self.cause: str | None = None  # why the transfer stopped early
         self.no_space = False
+        self.hint: str | None = None  # what to do, when every attempt would fail the same way (``refuse``)
         self._unreachable = 0
         self._give_up_after = give_up_after
         self._lock = threading.Lock()
@@ -42,6 +44,12 @@ class FailureLog:
                 if self._unreachable >= self._give_up_after and self.cause is None:
                     self.cause = "the storage stayed unreachable"
                     self.stop.set()
+
+    def refuse(self, rel: str, why: str, hint: str) -> None:
+        """``rel`` is not attempted: no attempt could succeed (``why``; ``hint``: what to do)."""
+        with self._lock:
+            self.failures.setdefault(rel, why)
+            self.hint = self.hint or hint
 
     def disk_full(self, rel: str, message: str) -> None:
         """``rel`` could not be written: no space left (``message`` says where). Stops the transfer."""
@@ -66,13 +74,14 @@ class FailureLog:
         text = f"{count} of {total} file(s) could not be {what}"
         if self.cause:
             text += f": {self.cause}"
-        shown = [f"{n}: {self.failures[n]}" for n in names[:3] if self.failures[n] != self.cause]
+        # each name (and why: an error may repeat it) as the job record shows it (``printable``)
+        shown = [printable(f"{n}: {self.failures[n]}") for n in names[:3] if self.failures[n] != self.cause]
         if shown:
             text += f" ({'; '.join(shown)}{f' and {len(names) - 3} more' if len(names) > 3 else ''})"
         if skipped:
             text += f"; {len(skipped)} not attempted"
-        raise TransferFailed(text + note, failed=names + skipped, staged=staged, hint=hint,
-                             disk_full=self.no_space)
+        raise TransferFailed(text + note, failed=names + skipped, staged=staged, hint=hint or self.hint,
+                             disk_full=self.no_space, total=total)
 
 
 def safe_relative(rel: str) -> PurePosixPath:

@@ -158,8 +158,15 @@ def named(items: Sequence[LeftOut]) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with every character that is not printable (a newline, an escape) as its Python escape."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """``text`` with every character that is not printable (a newline, an escape) as its Python escape; a
+    byte of a name that is not valid UTF-8 (``os.fsdecode`` made it a lone surrogate, U+DC80..U+DCFF) as
+    that byte, ``bad\\xff.txt``, as the job record shows it (``job_records.visible_text`` in runner)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else repr(char)[1:-1]
 
 
 def link_kind(path: str, real_root: Path) -> tuple[Path, int] | str:

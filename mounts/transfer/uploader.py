@@ -9,6 +9,8 @@
   that is stored with the commit; stores without blocks get one streamed write per file;
 * after a file is written, it is verified: its size (and MD5 when the store reports one) must match,
   unless the store validated the MD5 of every byte itself (``verifies_writes``);
+* a name the store cannot hold (one that is not valid UTF-8, for a store whose names are UTF-8 text:
+  ``names_in_utf8``) is refused before any request, never retried: the failure says why and what to do;
 * nothing local is deleted here: the caller decides what happens to staged data.
 """
 
@@ -33,6 +35,12 @@ from mounts.transfer.state import TaskWindow
 from mounts.transfer.tree import SHOWN, LeftOut, entries, link_kind, named, printable, special_kind
 
 log = logging.getLogger(__name__)
+
+NOT_UTF8 = ("its name is not valid UTF-8, and the datastore names files in UTF-8 (Azure Blob Storage names "
+            "are UTF-8 text), so it cannot be stored under this name")
+NOT_UTF8_HINT = ("rename the file in the job to a name that is valid UTF-8, then run it again (until then "
+                 "the staged folder keeps it under its own name)")
+_UTF8_PROTOCOLS = frozenset({"abfs", "abfss", "az"})  # adlfs' (Azure Blob) when the lean client is not used
 
 
 class _NotAttempted(Exception):
@@ -141,8 +149,12 @@ class Uploader:
         pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="upload")
         tasks = TaskWindow(pool, self.options.workers * TASKS_PER_WORKER)  # bounded, whatever the count
         try:
+            utf8 = names_in_utf8(self.store)
             for item, remote in files:
-                self._schedule(tasks, item, remote)
+                if utf8 and not is_utf8(remote):
+                    self.failures.refuse(item.rel, NOT_UTF8, NOT_UTF8_HINT)  # no request can name it
+                else:
+                    self._schedule(tasks, item, remote)
             pool.shutdown(wait=True)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -170,7 +182,7 @@ class Uploader:
         except _NotAttempted:
             self.failures.skip(rel)
         except Exception as exc:  # noqa: BLE001 - every failure is reported per file
-            log.warning("upload of %s failed: %s", rel, exc)
+            log.warning("upload of %s failed: %s", printable(rel), printable(str(exc)))
             self.failures.record(rel, exc)
 
     def _put_whole(self, item: LocalFile, remote: str) -> None:
@@ -248,6 +260,26 @@ class Uploader:
             raise OSError(f"verification failed: {remote} has {stored.size} bytes, expected {item.size}")
         if md5 is not None and stored.md5 is not None and stored.md5 != md5:
             raise OSError(f"verification failed: MD5 of {remote} differs from the local file")
+
+
+def names_in_utf8(store: BlobStore) -> bool:
+    """Whether ``store`` names its files in UTF-8 text (Azure Blob: ``utf8_names``, or adlfs under a
+    generic store), so that a name holding bytes that are not UTF-8 cannot be one of its names."""
+    if getattr(store, "utf8_names", False):
+        return True
+    protocol = getattr(getattr(store, "fs", None), "protocol", ())
+    return bool(_UTF8_PROTOCOLS & set((protocol,) if isinstance(protocol, str) else protocol))
+
+
+def is_utf8(name: str) -> bool:
+    """False for a name holding bytes that are not UTF-8 (``os.fsdecode`` made them lone surrogates)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def upload_files(store: BlobStore, files: list[tuple[LocalFile, str]], *,

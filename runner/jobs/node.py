@@ -43,6 +43,7 @@ from runner.workspace.code_tree import copy_code_tree
 from runner.workspace.datastores import DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.trees import remove_tree
+from runner.workspace.upload_state import NOT_DURABLE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,14 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
 
 def result_of(record: JobRecord) -> dict[str, Any]:
     """What the submitting side records from the node (never the plan or the datastores); ``warnings``:
-    what the run recorded (what its outputs could not keep), merged there after the plan's."""
+    what the run recorded (what its outputs could not keep), merged there after the plan's; the outputs
+    that could not be made durable (``NOT_DURABLE_KEY``), as the follower records them."""
     data = record.model_dump(mode="json", include={
         "status", "exit_code", "error", "started_at", "ended_at", "image", "image_id", "container_id",
         "outputs_partial"})
     data["extra"] = {k: v for k, v in record.extra.items()
-                     if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs", "warnings")}
+                     if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs", "warnings",
+                              NOT_DURABLE_KEY)}
     data["node"] = socket.gethostname()
     return data
 
@@ -172,6 +175,14 @@ def _cleanup(root: Path) -> None:
     remove_tree(root)  # a job's tree may nest deeper than Python's recursion limit
 
 
+def node_log_handler(path: Path) -> logging.FileHandler:
+    """The node's log file (UTF-8): a line holding a character UTF-8 cannot encode (a lone surrogate from
+    a file name that is not valid UTF-8, if one was logged as it is) is kept, with it escaped, not dropped."""
+    handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runner.jobs.node")
     parser.add_argument("package", help="the job package's folder name (a runtime_env py_modules entry)")
@@ -183,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(os.environ.get(NODE_DIR_ENV) or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=f"runner-ray-{payload['job']['name']}-", dir=base))
-    handler = logging.FileHandler(root / NODE_LOG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = node_log_handler(root / NODE_LOG)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("azure").setLevel(logging.WARNING)  # every HTTP request at INFO otherwise
     log.info("job %s on node %s, workspace %s", payload["job"]["name"], socket.gethostname(), root)

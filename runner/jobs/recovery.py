@@ -11,7 +11,7 @@ follows the container to its end and does all that itself.
 The job's watchdog, a runner command and a cancel may all end the same job: its end is written once
 (``end_lost``: the first writer records it, holding a lock on the job's folder; another finds the job
 ended and does nothing). A job's folders may nest deeper than Python's recursion limit: they are listed
-and removed with ``mounts.transfer.tree``'s loops.
+and removed with ``runner.workspace.trees``' loops (no link followed).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import stat
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import BinaryIO
 
 from mounts.fuse.lifecycle import cleanup_stale_mounts
 from mounts.pin import sweep_stale_pins
-from mounts.transfer.tree import iter_entries, remove_tree
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend, Capabilities
 from runner.backends.process import kill_group
@@ -38,6 +36,7 @@ from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
 from runner.workspace.jobdir import JobDir
+from runner.workspace.trees import is_folder, list_files, remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -208,38 +207,17 @@ def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, li
     that could not be listed whole (unreadable, or paths longer than the system allows) may hold more:
     it is named, with ``NOT_LISTED`` and why as the last of its names."""
     outputs = job_dir_of(ws, record).outputs
-    if not _is_folder(outputs):
+    if not is_folder(outputs):
         return {}
     staged = {}
-    for folder in sorted(p for p in outputs.iterdir() if _is_folder(p)):
-        count, first = _files_in(folder)
-        if count or first:
-            staged[folder] = (count, first)
+    for folder in sorted(p for p in outputs.iterdir() if is_folder(p)):
+        # how many files, the first three by name (not all: there may be millions); unreadable (a mount
+        # that could not be released) or too deep: it may hold more
+        found = list_files(folder, keep=3)
+        first = found.first if found.unlisted is None else [*found.first, f"{NOT_LISTED}{found.unlisted})"]
+        if found.count or first:
+            staged[folder] = (found.count, first)
     return staged
-
-
-def _is_folder(path: Path) -> bool:
-    """A folder, not a link to one."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _files_in(folder: Path) -> tuple[int, list[str]]:
-    """How many files ``folder`` holds, and the first three by name (not all: there may be millions);
-    any depth, no link followed (``iter_entries``)."""
-    count = 0
-    first: list[str] = []
-    try:
-        for relative, entry in iter_entries(folder):
-            if not entry.is_dir(follow_symlinks=False):
-                count += 1
-                if len(first) < 3 or relative < first[-1]:
-                    first = sorted([*first, relative])[:3]
-    except OSError as exc:  # unreadable (a mount that could not be released), or too deep: may hold more
-        return count, [*first, f"{NOT_LISTED}{exc.strerror or exc})"]
-    return count, first
 
 
 def _short(name: str) -> str:
@@ -295,13 +273,13 @@ def settle_artifacts(ws: Workspace, record: JobRecord, status: JobStatus) -> tup
         resolved = Resolver(ws).resolve_output(default_artifacts_uri(record.name), job_name=record.name,
                                                output_name=ARTIFACTS)
     except RunnerError as err:
-        return [], [f"its artifacts were left as they are: {err.message}"] if _is_folder(staged) else []
+        return [], [f"its artifacts were left as they are: {err.message}"] if is_folder(staged) else []
     local = resolved.local_path is not None
     hold = said_held_back(ws, record)
     if hold is None and local and not in_container:  # a host process's are staged only to be held back
-        hold = _is_folder(staged)
+        hold = is_folder(staged)
     folder = staged if hold is not False or in_container or not local else Path(str(resolved.local_path))
-    if not _is_folder(folder):
+    if not is_folder(folder):
         return [], []  # the job never got as far as its artifacts (or they are moved in already)
     links, undone = _collect(record, job_dir, folder, status, capabilities)
     if folder != staged or not local or hold:

@@ -3,7 +3,11 @@ model output (``custom_model``, ``mlflow_model``, ``triton_model``) as a model v
 ``uri_folder`` or ``mltable`` output as a data asset version; the path is the job's output
 (``azureml://jobs/<job>/outputs/<out>``), so the job is recorded as the version's lineage. A version made
 under an archived model or data asset is archived too (as in Azure ML), hidden from ``list``: the job's
-record says so (``extra["registered_archived"]``: the reference and why), and its summary."""
+record says so (``extra["registered_archived"]``: the reference and why), and its summary.
+
+A registration that fails fails the job, saying so: its command completed and its outputs were uploaded
+before, so they are whole, not partial (``failed_at_registration``: the record says where it failed, and
+registering or downloading the output later warns of nothing partial)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from runner.plan.types import Binding, RunPlan
 from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord, Workspace
+from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
 from runner.workspace.registry import DataRegistry, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,11 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
     return registered
 
 
+def failed_at_registration(extra: dict[str, object]) -> None:
+    """Note in a record's ``extra`` that the job failed registering its outputs, once they were whole."""
+    extra[FAILED_AT] = REGISTRATION
+
+
 def _version_field(record: JobRecord, output: str) -> str:
     """The output's ``version`` field as written: a pipeline step's is in the pipeline file, under
     ``jobs.<step>`` (its job is named ``<pipeline>-<step>``, ``runner.pipelines.graph.step_job_name``)."""
@@ -85,5 +95,6 @@ def _version_field(record: JobRecord, output: str) -> str:
 def _failed(binding: Binding, err: RunnerError, *, hint: str | None) -> RegistryError:
     target = binding.registered_as
     assert target is not None
-    return RegistryError(f"registering output '{binding.name}' as {target.noun} '{target.name}' failed: "
-                         f"{err.message}", hint=hint)
+    return RegistryError(f"the job's command completed and its outputs were uploaded, but registering "
+                         f"output '{binding.name}' as {target.noun} '{target.name}' failed: {err.message}",
+                         hint=hint)

@@ -28,13 +28,13 @@ from pathlib import Path
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
-from runner.errors import BackendError, RunnerError
+from runner.errors import BackendError, RunnerError, TransferError
 from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
 from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
-from runner.jobs.register import Registered, register_outputs
+from runner.jobs.register import Registered, failed_at_registration, register_outputs
 from runner.jobs.status import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import start_watchdog
@@ -44,12 +44,14 @@ from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
+from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.space import disk_full, no_space
 from runner.workspace.transfers import is_no_space, no_space_error
+from runner.workspace.upload_state import NOT_DURABLE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +139,13 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     status, error = _after_finalize(tracker, outputs, errors, status, error, upload=upload and not full,
                                     held_back_why=f"the disk was full when it ended ({full}), so a file it "
                                                   "wrote may be incomplete" if full else None)
-    registered = register_outputs(ws, record, plan) if status is JobStatus.COMPLETED and \
-        tracker.ended_elsewhere is None else Registered()
+    registered = Registered()
+    if status is JobStatus.COMPLETED and tracker.ended_elsewhere is None:
+        try:
+            registered = register_outputs(ws, record, plan)
+        except RunnerError as err:  # its outputs are whole (uploaded): failed, not partial
+            status, error = JobStatus.FAILED, err.render()
+            failed_at_registration(tracker.extra)
     registered.record_extra(tracker.extra)
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
@@ -179,7 +186,8 @@ def _outputs_partial(tracker: StatusTracker, status: JobStatus) -> bool:
             (kept := outputs.kept_staged()):
         tracker.extra["held_back_outputs"] = {k: str(v) for k, v in sorted(kept.items())}
         tracker.extra["held_back_why"] = "an error ended its run before they were uploaded"
-    if status is JobStatus.COMPLETED or outputs is None or not outputs.closed:
+    if status is JobStatus.COMPLETED or outputs is None or not outputs.closed or \
+            tracker.extra.get(FAILED_AT) == REGISTRATION:  # failed once its outputs were whole
         return False
     with_data = outputs.outputs_with_data()
     if with_data:
@@ -191,18 +199,33 @@ def _after_finalize(tracker: StatusTracker, outputs: OutputSet, errors: dict[str
                     status: JobStatus, error: str | None, *, upload: bool,
                     held_back_why: str | None = None) -> tuple[JobStatus, str | None]:
     """The status and error once the outputs are finalized: an output that could not be made durable
-    fails a job; outputs held back (``--no-upload-on-failure``, or ``held_back_why``) are named with
-    where they are."""
+    fails a job (named in its error, and as data: ``not_durable``); outputs held back
+    (``--no-upload-on-failure``, or ``held_back_why``) are named with where they are."""
     notes = [error] if error else []
     if errors:
         status = JobStatus.FAILED if status is JobStatus.COMPLETED else status
         notes.append("outputs could not be made durable:\n" + "\n".join(e.render() for e in errors.values()))
+        tracker.extra[NOT_DURABLE_KEY] = not_durable(errors)  # written with the status, by ``finish``
     if not upload:
         tracker.extra["held_back_outputs"] = {k: str(v) for k, v in sorted(outputs.held_back.items())}
         if held_back_why:
             tracker.extra["held_back_why"] = held_back_why
         notes.append(held_back_note(outputs, held_back_why or "--no-upload-on-failure"))
     return status, "\n".join(notes) or None
+
+
+def not_durable(errors: dict[str, RunnerError]) -> dict[str, dict[str, int | str | None]]:
+    """``extra["outputs_not_durable"]`` (read by ``runner.workspace.upload_state``): each output that could
+    not be made durable -> how many of its files were not ("failed"), of how many ("total": when its
+    transfer counted them), and where its staged data is kept ("staged"); None for what its error does not
+    carry (not a transfer's: a mount that could not be released, a link refused)."""
+    def entry(err: RunnerError) -> dict[str, int | str | None]:
+        if not isinstance(err, TransferError):
+            return {"failed": None, "total": None, "staged": None}
+        return {"failed": len(err.failed) or None, "total": err.total,
+                "staged": str(err.staged) if err.staged is not None else None}
+
+    return {name: entry(err) for name, err in sorted(errors.items())}
 
 
 def held_back_note(outputs: OutputSet, why: str = "--no-upload-on-failure") -> str:

@@ -2,10 +2,12 @@
 waits for the job to end: while it is Queued, Preparing, Running or Finalizing its output is not written
 (or not whole), so the registration is refused saying so and how to wait, rather than that a folder
 does not exist. A Failed or Canceled job's output is registered, with a warning that it may be partial
-(Azure registers what is there too); one it ended before writing is refused saying so (not that a
-datastore folder does not exist, listing other jobs' folders), and so is one that was not (all)
-uploaded (held back, or its upload failed or was cut short: ``runner.workspace.upload_state``), saying
-where its data is kept: part of it is never registered as if it were the whole.
+(Azure registers what is there too), unless it failed only at registering its outputs, once they were
+whole (``extra["failed_at"]`` is ``"registration"``: ``runner.jobs.register``); one it ended before
+writing is refused saying so (not that a datastore folder does not exist, listing other jobs' folders),
+and so is one that was not (all) uploaded (held back, or its upload failed or was cut short:
+``runner.workspace.upload_state``), saying where its data is kept: part of it is never registered as if
+it were the whole.
 
 The registration a job makes of its own outputs as it ends (``runner.jobs.register``, on the registry
 directly: a job on Ray still reads Running then) is not a user's and does not come here; the Python
@@ -27,6 +29,8 @@ from runner.workspace.upload_state import incomplete_outputs, output_location
 logger = logging.getLogger(__name__)
 
 PARTIAL = (JobStatus.FAILED, JobStatus.CANCELED)
+FAILED_AT = "failed_at"  # a record's extra: where the job failed, when its outputs are whole all the same
+REGISTRATION = "registration"  # ...at registering its outputs: its command completed, its outputs uploaded
 
 
 def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check: bool = True) -> None:
@@ -61,7 +65,7 @@ def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check
             hint=f"`runner job show --name {job}` says why it ended; register the output of a run that "
                  "wrote it", python_hint=f"`ml_client.jobs.get('{job}').error` says why it ended; register "
                                          "the output of a run that wrote it")
-    if status in PARTIAL:
+    if status in PARTIAL and record.extra.get(FAILED_AT) != REGISTRATION:
         logger.warning("job '%s' ended %s: its output '%s' may be partial (what it wrote before it ended); "
                        "registering %s '%s' as asked", ref.job, status.value, ref.output, noun, ref)
 

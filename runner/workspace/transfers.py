@@ -80,7 +80,7 @@ def translated(what: str) -> Iterator[None]:
             "the staged data is kept; fix the storage problem and upload it, or download it from the staging "
             "folder" if exc.staged else None)
         raise TransferError(visible_text(f"{what}: {message}"), failed=exc.failed, staged=exc.staged,
-                            hint=hint) from exc
+                            hint=hint, total=exc.total) from exc
     except MountFailed as exc:
         raise MountError(f"{what}: {exc}", hint="check that FUSE works (`ls /dev/fuse`, fusermount3) "
                                                 "or use mode: download / upload") from exc

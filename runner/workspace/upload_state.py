@@ -7,8 +7,9 @@ An output is incomplete when the job did not complete and
 * its record holds it back (``extra["held_back_outputs"]``: ``--no-upload-on-failure``, a full disk when
   the command ended, an error that ended the run, each uploading nothing; or a runner that died, which may
   have uploaded part of it: its location is looked at then);
-* its upload failed (the record's error: "outputs could not be made durable", each output's message with
-  how many files could not be uploaded or moved into place, and where its staged data is kept);
+* its upload failed (``extra["outputs_not_durable"]``: how many of its files could not be uploaded or
+  moved into place, of how many, and where its staged data is kept; a record written before the runner
+  wrote that says it only in its error's text, read then);
 * or its staging folder (``<job>/outputs/<o>``, which a finished upload empties) still holds files.
 
 Where its data is: an ``upload`` to a remote store keeps every staged file until all are uploaded (the
@@ -24,6 +25,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner.errors import RunnerError
 from runner.modes import PathKind
@@ -31,16 +33,22 @@ from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
-from runner.workspace.trees import iter_entries
+from runner.workspace.trees import count_files, holds_files, is_folder, subfolders
 
 HELD_BACK_WHY = "ran with --no-upload-on-failure"  # a record that says nothing else (older runners')
 DIED = "its runner process"  # how recovery's ``held_back_why`` begins: it may have uploaded part
-NOT_DURABLE = "outputs could not be made durable:"  # runner.jobs.run: what the failed uploads follow
+# extra key (``runner.jobs.run``): {output: {"failed": files not made durable, "total": of how many,
+# "staged": where its staged data is kept}}, each None when not known
+NOT_DURABLE_KEY = "outputs_not_durable"
+# the error's text of a record written before that key, read only for such a record (``_from_text``): what
+# its failed uploads follow, and how each was worded
+NOT_DURABLE = "outputs could not be made durable:"
 _SECTION = re.compile(r"^output '([^'\n]+)' \(", re.MULTILINE)
 _OF_TOTAL = re.compile(r"(\d+) of (\d+) file\(s\) could not be uploaded")
 _COUNTED = re.compile(r"(\d+) file\(s\) (?:written to \S+ )?(?:could not be (?:uploaded|moved into place)|"
                       r"were not uploaded)")
 _KEPT_AT = re.compile(r"^ +staged data kept at: (.+)$", re.MULTILINE)
+FailedUpload = tuple[int | None, int | None, str | None]  # files not made durable, of how many, where kept
 
 
 @dataclass(frozen=True)
@@ -92,15 +100,15 @@ def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None
             record.spec.get("type") == "pipeline":  # a pipeline's outputs are its steps' (their records)
         return {}
     held = {n: Path(p) for n, p in (record.extra.get("held_back_outputs") or {}).items()}
-    failed = _failed_uploads(record.error or "")
+    failed = _failed_uploads(record)
     outputs = Path(record.job_dir) / "outputs" if record.job_dir else ws.job_dir(record.name).outputs
-    wanted = set(held) | set(failed) | {p.name for p in _folders(outputs) if _holds_files(p)}
+    wanted = set(held) | set(failed) | {p.name for p in subfolders(outputs) if holds_files(p)}
     return {name: _incomplete(ws, record, name, held, failed, outputs, check=check)
             for name in sorted(wanted) if names is None or name in names}
 
 
 def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Path],
-                failed: dict[str, tuple[int | None, int | None, str | None]], outputs: Path, *,
+                failed: dict[str, FailedUpload], outputs: Path, *,
                 check: bool) -> Incomplete:
     resolved = output_location(ws, record, name, check=False)
     local = resolved.local_path if resolved is not None else None
@@ -116,7 +124,7 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
     else:
         why = "its upload failed (the job's error says why)" if name in failed else \
             "its staged data was not all uploaded (the job's error says why)"
-        kept_at = Path(kept) if kept and _is_folder(Path(kept)) else outputs / name
+        kept_at = Path(kept) if kept and is_folder(Path(kept)) else outputs / name
         if missing is not None and total is not None:
             reached = missing < total
     if reached is None:
@@ -125,19 +133,40 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
         why = why.replace("before uploading them", "before its upload finished")
     why = why.replace("uploading them", "uploading it").replace("they were uploaded", "it was uploaded")
     whole = reached is False or (_mode(record, name) == "upload" and local is None)
-    return Incomplete(output=name, kept_at=kept_at, files=_count(kept_at), why=why, reached=reached,
+    return Incomplete(output=name, kept_at=kept_at, files=count_files(kept_at), why=why, reached=reached,
                       whole=whole, held_back=name in held and reached is False, location=location,
                       missing=missing, total=total)
 
 
-def _failed_uploads(error: str) -> dict[str, tuple[int | None, int | None, str | None]]:
-    """Each output the record's error says could not be made durable -> (files not uploaded, of how many,
-    where its staged data is kept), each None when the message does not say."""
+def _failed_uploads(record: JobRecord) -> dict[str, FailedUpload]:
+    """Each output of ``record`` that could not be made durable -> (files not uploaded, of how many, where
+    its staged data is kept), each None when the record does not say: from ``extra["outputs_not_durable"]``;
+    a record without it (written before the runner wrote it) from its error's text."""
+    structured = record.extra.get(NOT_DURABLE_KEY)
+    if isinstance(structured, dict):
+        return {str(name): _from_record(entry) for name, entry in structured.items()}
+    return _from_text(record.error or "")
+
+
+def _from_record(entry: Any) -> FailedUpload:
+    def number(key: str) -> int | None:
+        value = entry.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    if not isinstance(entry, dict):
+        return None, None, None
+    staged = entry.get("staged")
+    return number("failed"), number("total"), staged if isinstance(staged, str) and staged else None
+
+
+def _from_text(error: str) -> dict[str, FailedUpload]:
+    """Only for a record written before ``NOT_DURABLE_KEY`` (its error's text as ``runner.jobs.run`` and
+    ``runner.errors.TransferError`` worded it then): each output's section after ``NOT_DURABLE``."""
     if NOT_DURABLE not in error:
         return {}
     text = error[error.index(NOT_DURABLE):]
     starts = list(_SECTION.finditer(text))
-    found: dict[str, tuple[int | None, int | None, str | None]] = {}
+    found: dict[str, FailedUpload] = {}
     for match, after in zip(starts, [*starts[1:], None], strict=True):
         section = text[match.start():after.start() if after is not None else len(text)]
         missing: int | None = None
@@ -171,7 +200,7 @@ def _reached(ws: Workspace, record: JobRecord, name: str, local: Path | None, *,
             mode = os.lstat(local).st_mode
         except OSError:
             return False
-        return _holds_files(local) if stat.S_ISDIR(mode) else stat.S_ISREG(mode)
+        return holds_files(local) if stat.S_ISDIR(mode) else stat.S_ISREG(mode)
     if not check:
         return None
     resolved = output_location(ws, record, name, check=True)
@@ -192,41 +221,3 @@ def _mode(record: JobRecord, name: str) -> str | None:
 def _files(count: int) -> str:
     return f"{count} file{'s' if count != 1 else ''}"
 
-
-def _is_folder(path: Path) -> bool:
-    """A folder, not a link to one."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _folders(path: Path) -> list[Path]:
-    if not _is_folder(path):
-        return []
-    try:
-        return sorted(p for p in path.iterdir() if _is_folder(p))
-    except OSError:
-        return []
-
-
-def _holds_files(folder: Path) -> bool:
-    """Whether anything but a folder is below ``folder`` (stops at the first); what cannot be listed may."""
-    try:
-        return any(not entry.is_dir(follow_symlinks=False) for _rel, entry in iter_entries(folder))
-    except OSError:
-        return True
-
-
-def _count(folder: Path) -> int:
-    """How many files (anything but a folder) are below ``folder``, any depth, no link followed; what
-    cannot be listed counts as one (it may hold data)."""
-    if not _is_folder(folder):
-        return 0
-    count = 0
-    try:
-        for _rel, entry in iter_entries(folder):
-            count += not entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return count or 1
-    return count
