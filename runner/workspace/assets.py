@@ -8,9 +8,8 @@ entity (``Model``, ``Data``); ``runner.workspace.models.ModelStore`` and
 
 - Archived versions and assets are hidden from ``list`` unless asked for, but stay usable by reference;
   a version created under an archived asset is archived; a version cannot be restored while its asset
-  is archived. A version's ``archived`` column says why too: ``BORN_ARCHIVED`` while it is archived
-  because it was made under an archived asset and no archive action touched it since (any archive or
-  restore writes 0 or 1), so the reason shown follows the latest archive action (``archived_at_birth``).
+  is archived; the asset and each version keep their own flag, so restoring a whole asset leaves the
+  versions archived on their own archived (``runner.workspace.asset_archive``).
 - Only ``description`` and ``tags`` can be updated (az's generic ``--set``, ``--add``, ``--remove``), and
   a kind's own ``updatable`` fields (a model's ``stage``, free text as in Azure ML).
 - A registry (``--registry-name``) is a local namespace: its rows are stored as ``<registry>/<name>``
@@ -33,14 +32,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 from runner.errors import RegistryError, ResolveError, SpecError
 from runner.spec.asset import AssetBase, AssetSchema, scalar_text
 from runner.spec.names import ASSET_NAME_PATTERN, check_label
+from runner.workspace.asset_archive import BORN_ARCHIVED, archived_at_birth, set_archived
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
 
 E = TypeVar("E", bound=AssetBase)
 
 _NEWEST_FIRST = "coalesce(m.version_num, 0) DESC, m.created_at DESC"
-
-ARCHIVED, BORN_ARCHIVED = 1, 2  # a version's ``archived``: by an archive action; made under an archived asset
 
 # the columns every asset table has; a kind adds its own (models: stage, flavors)
 COMMON_COLUMNS = ("name", "version", "version_num", "type", "path", "source", "description", "tags",
@@ -265,12 +263,9 @@ class AssetStore(Generic[E]):
         return self._entity(data, common)
 
     def archived_at_birth(self, name: str, version: str) -> bool:
-        """Whether version ``version`` of ``name`` is archived because it was made under an archived asset,
-        with no archive or restore since (a version archived again by hand is archived for that reason)."""
-        with self.workspace.reading() as conn:
-            row = conn.execute(f"SELECT archived FROM {self.table.versions} WHERE name = ? AND version = ?",
-                               (self.key(name), version)).fetchone()
-        return row is not None and row["archived"] == BORN_ARCHIVED
+        """Whether a version is archived only because it was made under an archived asset (see
+        ``runner.workspace.asset_archive``)."""
+        return archived_at_birth(self, name, version)
 
     def key(self, name: str) -> str:
         """The stored name: ``<registry>/<name>`` in a registry namespace (``/`` is not allowed in names)."""
@@ -352,31 +347,12 @@ class AssetStore(Generic[E]):
                                          f"(`{schema.cli.title()}(name='{name}', path=...)` without version)")
 
     def archive(self, name: str, version: str | None = None) -> None:
-        self._set_archived(name, version, True)
+        """Archive a version, or (no version) the whole asset: its versions' own flags are kept."""
+        set_archived(self, name, version, True)
 
     def restore(self, name: str, version: str | None = None) -> None:
-        self._set_archived(name, version, False)
-
-    def _set_archived(self, name: str, version: str | None, archived: bool) -> None:
-        target = self.get(name, version=version)  # unknown -> ResolveError
-        key = self.key(name)
-        table, noun = self.table, self.table.schema.noun
-        with self.workspace.transaction() as conn:
-            container = conn.execute(f"SELECT archived FROM {table.containers} WHERE name = ?",
-                                     (key,)).fetchone()
-            if version is None:
-                for which in (table.containers, table.versions):
-                    conn.execute(f"UPDATE {which} SET archived = ? WHERE name = ?",
-                                 (ARCHIVED if archived else 0, key))
-                return
-            if not archived and container and container["archived"]:
-                raise RegistryError(
-                    f"cannot restore version {target.version} of {noun} '{name}': the {noun} '{name}' "
-                    "itself is archived",
-                    hint=f"restore the whole {noun} first: `runner {table.schema.cli} restore --name {name}`",
-                    python_hint=f"restore the whole {noun} first: `ml_client.{table.sdk}.restore('{name}')`")
-            conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
-                         (ARCHIVED if archived else 0, key, target.version))
+        """Restore a version, or the whole asset (a version archived on its own stays archived)."""
+        set_archived(self, name, version, False)
 
 
 def _with_latest(asset: E) -> E:

@@ -2,7 +2,8 @@
 
 Every change is additive (``CREATE TABLE IF NOT EXISTS``, ``CREATE VIEW IF NOT EXISTS``, ``ALTER TABLE ...
 ADD COLUMN``), so a database of any older version is brought up to date in place, and two processes
-migrating at once do no harm.
+migrating at once do no harm; the one change of data (7 -> 8, archive flags) runs under the write lock and
+only while the database is older than 8.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import sqlite3
 from contextlib import suppress
 
 from runner.workspace import lineage, pipeline_schema
+from runner.workspace.asset_archive import own_flags_from_schema_7
 
 # 2 -> 3: data assets (data_assets, data_containers, the registered_assets view);
 # 3 -> 4: the computes table (Ray clusters) and the lineage index (job_asset_inputs);
 # 4 -> 5: components, step_reuse, content_digests (pipelines);
 # 5 -> 6: the lineage index holds data asset inputs too (the jobs recorded before are indexed again);
 # 6 -> 7: a reused pipeline step is indexed as reading what the step it reused read (the jobs recorded
-#         before are indexed again, so the reused steps recorded before are listed among the readers)
-SCHEMA_VERSION = 7
+#         before are indexed again, so the reused steps recorded before are listed among the readers);
+# 7 -> 8: a version's ``archived`` is its own flag, kept by a whole-asset archive and restore (the flags a
+#         whole-asset archive rewrote before are cleared under the assets archived now: asset_archive)
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_containers (
@@ -129,3 +133,5 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> None:
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+    if 0 < from_version < 8:  # versions of an asset archived whole by schema 7: their flags are the asset's
+        own_flags_from_schema_7(conn)

@@ -114,7 +114,7 @@ def test_an_older_workspace_gets_the_pipeline_tables(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version=4")
     reopened = Workspace(tmp_path / "ws")
     with reopened.reading() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     assert ComponentStore(reopened).list() == []
     store = ComponentStore(reopened)
     store.create(load_component_spec(component(tmp_path / "c")))

@@ -73,7 +73,7 @@ def test_a_version_6_workspace_gets_its_reused_steps_indexed_on_open(tmp_path: P
     reopened = Workspace(tmp_path / "ws")
     assert [r.name for r in reopened.page_jobs(reads=("model", "m", "1")).items] == ["reuser", "original"]
     with reopened.reading() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7  # migrated
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8  # migrated
         assert sorted(lineage.job_reads(conn, "reuser")) == [("model", "model", "m", "1"),
                                                              ("table", "data", "d", "2")]
     assert reopened.get_job("reuser").extra == {"reused_from": "original"}  # the record is kept as it was
