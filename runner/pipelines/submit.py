@@ -9,7 +9,9 @@ Checked before anything runs: the structure, every component and binding (``runn
 each step as a command job (types, modes, expressions), every local or datastore input path and output
 location, an output that would register a model or data version that exists already, the environments,
 and the whole plan of each step that reads no other step's output. What a
-step reads from an upstream step is resolved when that step is submitted, once the upstream job exists.
+step reads from an upstream step is resolved when that step is submitted, once the upstream job exists;
+but a ``direct`` binding of such a step is checked now as its start will check it, a ``direct`` input
+bound to an upstream output at the location that step writes it to (``runner.pipelines.step_direct``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from runner.backends import BACKENDS
 from runner.errors import JobError, RegistryError, ResolveError, SpecError
 from runner.jobs.job import default_experiment_name
 from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
-from runner.modes import AssetType
+from runner.modes import AssetType, Mode
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
 from runner.pipelines.reuse import predict_reuse
+from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
@@ -36,6 +40,7 @@ from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcno
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
+from runner.workspace.resolved import ResolvedPath
 
 if TYPE_CHECKING:
     from runner.jobs.supervise import Echo
@@ -55,44 +60,64 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
                             hint=located.hint) from err
 
 
-def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode) -> dict[str, str]:
-    """Resolve what ``node`` reads and writes that no other step makes; its output locations."""
+def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, locations: Locations, *,
+                   backend: str | None = None) -> dict[str, str]:
+    """Resolve what ``node`` reads and writes that no other step makes, and each ``direct`` input bound
+    to an upstream step's output where that step writes it (``locations``: the upstream steps'); its
+    output locations."""
     spec = node.spec
     with _at(spec, node.name, "environment"):
         EnvironmentStore(ws).resolve_spec_environment(spec.environment, spec.base_dir)
     if not node.depends_on:
         with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
             plan = plan_job(spec, workspace=ws, job_name=node.job_name)
-            check_submission(spec, plan, backend=None)  # what job create would refuse
+            check_submission(spec, plan, backend=backend)  # what job create would refuse
         return {b.name: b.uri for b in plan.outputs}
     with _at(spec, node.name):  # at the version's line (the error says where)
         refuse_taken_versions(spec, ws)
     resolver = Resolver(ws)
     upstream = tuple(f"azureml://jobs/{other.job_name}/" for other in graph.steps.values())
+    bound = {e.input: (e.source, e.output) for e in graph.edges if e.target == node.name}
+    inputs: dict[str, ResolvedPath] = {}
     for name, value in spec.inputs.items():
-        if isinstance(value, AssetInput) and value.path is not None and not value.path.startswith(upstream):
-            with _at(spec, node.name, "inputs", name, "path"):
-                resolver.resolve(value.path, base_dir=spec.base_dir, field=f"inputs.{name}.path")
+        if not isinstance(value, AssetInput) or value.path is None:
+            continue
+        with _at(spec, node.name, "inputs", name, "path"):
+            if name in bound and value.mode is Mode.DIRECT:  # where the upstream step writes it (not yet)
+                source, written = bound[name]
+                inputs[name] = resolver.resolve_output(locations[source][written], job_name=node.job_name,
+                                                       output_name=name, field=f"inputs.{name}.path",
+                                                       check=False)
+            elif not value.path.startswith(upstream):
+                inputs[name] = resolver.resolve(value.path, base_dir=spec.base_dir,
+                                                field=f"inputs.{name}.path")
     guard = WriteGuard(ws, resolver.datastores)
-    locations: dict[str, str] = {}
+    outputs: dict[str, ResolvedPath] = {}
     for name, output in spec.outputs.items():
         with _at(spec, node.name, "outputs", name, "path"):
-            resolved = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
-                                               base_dir=spec.base_dir, field=f"outputs.{name}.path",
-                                               file=output.type is AssetType.URI_FILE)
-            guard.refuse(resolved, name=name, job_name=node.job_name, mode=output.mode,
+            outputs[name] = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
+                                                    base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                                    file=output.type is AssetType.URI_FILE)
+            guard.refuse(outputs[name], name=name, job_name=node.job_name, mode=output.mode,
                          is_file=output.type is AssetType.URI_FILE)
-        locations[name] = resolved.uri
-    return locations
+    with _at(spec, node.name):  # each error says where: the binding's path: line
+        refuse_direct_bindings(spec, inputs, outputs, resolver.datastores, backend=backend)
+    return {name: resolved.uri for name, resolved in outputs.items()}
 
 
-def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None
-                  ) -> tuple[PipelineGraph, Locations]:
-    """The checked graph and where each step's outputs go (see the module docstring). Writes nothing."""
+def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
+                  backend: str | None = None) -> tuple[PipelineGraph, Locations]:
+    """The checked graph and where each step's outputs go (see the module docstring), for the steps run
+    on ``backend`` (``job create --backend``; by default each step's compute's). Writes nothing."""
     pipeline_name = name or spec.name or generate_job_name()
     check_job_name(pipeline_name, "--name" if name else "name")
+    if backend is not None and backend not in BACKENDS:
+        raise SpecError(f"unknown backend '{backend}'", field="--backend",
+                        hint=f"use one of: {', '.join(BACKENDS)}")
     graph = build_graph(spec, ws, pipeline_name=pipeline_name)
-    locations = {node.name: _precheck_step(ws, graph, node) for node in graph.steps.values()}
+    locations: Locations = {}
+    for node in graph.steps.values():  # in dependency order: an upstream step's locations come first
+        locations[node.name] = _precheck_step(ws, graph, node, locations, backend=backend)
     return graph, locations
 
 
@@ -117,7 +142,7 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
 
     if not spec.experiment_name:  # Azure's default, the steps' too
         spec = spec.model_copy(update={"experiment_name": default_experiment_name()})
-    graph, locations = plan_pipeline(ws, spec, name=name)
+    graph, locations = plan_pipeline(ws, spec, name=name, backend=backend)
     for job in (graph.name, *(n.job_name for n in graph.steps.values())):
         if ws.job_exists(job):
             raise JobError(f"a job named '{job}' exists already",

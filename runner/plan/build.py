@@ -114,19 +114,26 @@ def check_resolved(binding: Binding, resolved: ResolvedPath) -> None:
 
 def _binding(name: str, direction: Direction, asset_type: AssetType, mode: Mode, resolved: ResolvedPath,
              job_dir: JobDir, *, kind: PathKind, registered_as: AssetRef | None = None) -> Binding:
+    if mode is Mode.DIRECT:
+        return direct_binding(name, direction, asset_type, resolved, kind=kind, registered_as=registered_as)
     group = "inputs" if direction is Direction.INPUT else "outputs"
     model_key = resolved.cache_key if resolved.model is not None else None
     asset = _asset_read(resolved)
-    if mode is Mode.DIRECT:
-        local = str(resolved.local_path) if resolved.local_path is not None else ""
-        value = local or resolved.url
-        return Binding(name, direction, asset_type, mode, resolved.uri, kind, local, local,
-                       value, value, registered_as, model_key, asset)
     container = f"{CONTAINER_ROOT}/{group}/{name}"
     host = str(job_dir.scratch(direction, name))
     suffix = f"/{_basename(resolved)}" if kind is PathKind.FILE else ""
     return Binding(name, direction, asset_type, mode, resolved.uri, kind, host, container,
                    container + suffix, host + suffix, registered_as, model_key, asset)
+
+
+def direct_binding(name: str, direction: Direction, asset_type: AssetType, resolved: ResolvedPath, *,
+                   kind: PathKind, registered_as: AssetRef | None = None) -> Binding:
+    """A ``direct`` binding: the job gets the URL (a local path: the path, bound at the same path)."""
+    local = str(resolved.local_path) if resolved.local_path is not None else ""
+    value = local or resolved.url
+    model_key = resolved.cache_key if resolved.model is not None else None
+    return Binding(name, direction, asset_type, Mode.DIRECT, resolved.uri, kind, local, local,
+                   value, value, registered_as, model_key, _asset_read(resolved))
 
 
 def _asset_read(resolved: ResolvedPath) -> AssetRef | None:

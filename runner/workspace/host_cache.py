@@ -58,6 +58,19 @@ def host_cache_root(url: str, options: Mapping[str, Any]) -> str | None:
     return last.split("://", 1)[1] if _protocol(last) in HOST_PROTOCOLS else None
 
 
+def refuse_direct_read(name: str, url: str, options: Mapping[str, Any]) -> None:
+    """One ``SpecError`` for a ``direct`` input on datastore ``name`` when it caches a folder on this
+    machine (``host_cache_root``): its storage options are no credentials to narrow, but the job would get
+    a URL of this machine's files, which its container cannot open."""
+    root = host_cache_root(url, options)
+    if root is not None:
+        raise SpecError(f"datastore '{name}' caches a folder on this machine ({root}): a direct input would "
+                        "get a URL of this machine's files, which the job's container cannot open (and "
+                        "through which a job run on this machine could write them)",
+                        hint="use mode: ro_mount or mode: download for this input (the runner reads the "
+                             "folder through the cache and brings the data in, read-only)")
+
+
 def open_host_cache(url: str, options: Mapping[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem of a cache over this machine's files (``host_cache_root`` is not None) reading
     through ``NoLinksFileSystem``, and the path of its root on it."""
