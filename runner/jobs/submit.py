@@ -94,7 +94,8 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     with _located(spec, "environment"):  # an unmapped name points at environment:
         environment = EnvironmentStore(workspace).resolve_spec_environment(spec.environment, spec.base_dir)
     plan = build_plan(spec, job_name=job_name, job_dir=workspace.job_dir(job_name), inputs=inputs,
-                      outputs=outputs, environment=environment)
+                      outputs=outputs, environment=environment,
+                      experiment_name=spec.experiment_name or default_experiment_name())  # as recorded
     stand_in = _stand_in(workspace, spec.environment)
     if stand_in:  # in the plan (job validate) and the record's warnings
         plan = replace(plan, warnings=(*plan.warnings, stand_in))

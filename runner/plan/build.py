@@ -28,6 +28,7 @@ from runner.modes import (
     check_mode,
     path_kinds,
 )
+from runner.plan.azureml_env import azureml_env, replaced_warnings
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
 from runner.plan.types import (
     CONTAINER_ROOT,
@@ -203,12 +204,13 @@ def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dic
     return values
 
 
-def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
-         ) -> dict[str, str]:
-    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``. A name with a dash is no shell identifier
-    (dash and busybox ``sh`` drop such variables before the job's program starts; bash keeps them), so
-    it is also exported with ``_`` for ``-`` (``AZURE_ML_OUTPUT_trained_model``), unless that name is
-    taken."""
+def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str],
+         azureml: Mapping[str, str]) -> dict[str, str]:
+    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``, then ``environment_variables``, then the
+    job's ``AZUREML_*`` (``runner.plan.azureml_env``: its identity, which those do not replace). A name
+    with a dash is no shell identifier (dash and busybox ``sh`` drop such variables before the job's
+    program starts; bash keeps them), so it is also exported with ``_`` for ``-``
+    (``AZURE_ML_OUTPUT_trained_model``), unless that name is taken."""
     env: dict[str, str] = {}
     for prefix, values in ((INPUT_ENV_PREFIX, inputs), (OUTPUT_ENV_PREFIX, outputs)):
         env.update({f"{prefix}{k}": v for k, v in values.items() if v is not None})
@@ -218,6 +220,7 @@ def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mappin
             if "-" in name and value is not None and alias not in env:
                 env[alias] = value
     env.update(spec.environment_variables)
+    env.update(azureml)
     return env
 
 
@@ -253,12 +256,14 @@ def _direct_warnings(bindings: list[Binding], resolved: Mapping[str, ResolvedPat
 
 
 def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: Mapping[str, ResolvedPath],
-               outputs: Mapping[str, ResolvedPath], environment: ResolvedEnvironment) -> RunPlan:
+               outputs: Mapping[str, ResolvedPath], environment: ResolvedEnvironment,
+               experiment_name: str | None = None) -> RunPlan:
     """The run plan for ``spec`` (pure). Raises ``ModeError``/``SpecError`` for a refused binding.
 
     ``inputs``/``outputs``: every asset input with a path and every output, resolved
     (``runner.jobs.submit.resolve_spec_paths``); ``environment``: the image (and build context) the
-    spec's environment maps to.
+    spec's environment maps to; ``experiment_name``: the experiment the job is recorded under (else the
+    spec's), for its ``AZUREML_*`` variables.
     """
     in_bindings, out_bindings = _bindings(spec, job_dir, inputs, outputs)
     container_in = _values(spec, in_bindings, host=False)
@@ -267,12 +272,13 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
     host_out = {b.name: b.host_value for b in out_bindings}
     build_context, dockerfile = _build(spec) or (environment.build_context, environment.dockerfile)
     resources = spec.resources
+    azureml = azureml_env(spec, job_name, experiment_name)
     return RunPlan(
         job_name=job_name, image=environment.image, build_context=build_context, dockerfile=dockerfile,
         command=render_command(spec.command, inputs=container_in, outputs=container_out,
                                job_name=job_name),
         host_command=render_command(spec.command, inputs=host_in, outputs=host_out, job_name=job_name),
-        env=_env(spec, container_in, container_out), code_dir=str(job_dir.code),
+        env=_env(spec, container_in, container_out, azureml), code_dir=str(job_dir.code),
         working_dir=CONTAINER_WORKDIR, inputs=tuple(in_bindings), outputs=tuple(out_bindings),
         literals={k: v for k, v in container_in.items()
                   if isinstance(spec.inputs[k], LiteralInput) and v is not None},
@@ -281,8 +287,9 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
                             docker_args=tuple(resources.docker_args),
                             gpu_count=-1 if resources.gpu_count == "all" else int(resources.gpu_count)),
         ignored_fields=tuple(spec.ignored_fields),
-        warnings=(*spec.warnings, *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs})),
+        warnings=(*spec.warnings, *replaced_warnings(spec, azureml),
+                  *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs})),
         code_source=_code_source(spec),
-        host_env=_env(spec, host_in, host_out),
+        host_env=_env(spec, host_in, host_out, azureml),
         conda=environment.conda,
     )
