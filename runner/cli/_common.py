@@ -59,13 +59,19 @@ def print_json(data: Any) -> None:
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a readable table (the default output of read commands)."""
+    """Print a readable table (the default output of read commands); no line ends in spaces (the
+    padding of a short last cell)."""
     from rich.table import Table  # rich is not imported at CLI start-up
+    from rich.text import Text
 
     table = Table(*columns, box=None, header_style="bold")
     for row in rows:
         table.add_row(*(_text(v) for v in row))
-    console().print(table)
+    out = console()
+    for line in out.render_lines(table, out.options, pad=False):
+        text = Text.assemble(*((part.text, part.style or "") for part in line if not part.control))
+        text.rstrip()
+        out.print(text, soft_wrap=True)
 
 
 def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
@@ -203,7 +209,8 @@ def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str |
     else:  # one entity: "field: value" lines, never truncated; a value's further lines under its first
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
-            typer.echo(f"{key + ':':<{width + 1}} " + _cell(value).replace("\n", "\n" + " " * (width + 2)))
+            text = f"{key + ':':<{width + 1}} " + _cell(value).replace("\n", "\n" + " " * (width + 2))
+            typer.echo("\n".join(line.rstrip() for line in text.split("\n")))  # no line ends in spaces
 
 
 def apply_query(data: Any, query: str) -> Any:

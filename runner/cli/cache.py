@@ -47,7 +47,8 @@ def _cache() -> ContentCache:
 
 
 def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """A time as every output shows it (UTC, ``Z``)."""
+    return _common.iso_z(datetime.fromtimestamp(timestamp, UTC))
 
 
 def _partial(entry: Held) -> bool:

@@ -51,10 +51,8 @@ def list_(
     query: str = QUERY,
 ) -> None:
     """List components (the latest version of each), or the versions of one with --name."""
-    rows = []
-    for record in client().components.records(name):
-        data = record.to_dict()
-        rows.append({**data, "created_at": record.created_at.strftime("%Y-%m-%d %H:%M:%S")})
+    rows = [{**record.to_dict(), "created_at": record.created_at}  # UTC, Z: as every output shows it
+            for record in client().components.records(name)]
     emit(rows, output, _COLUMNS, query)
 
 

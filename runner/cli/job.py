@@ -180,6 +180,12 @@ def _as_json(record: JobRecord) -> dict[str, Any]:
     return data
 
 
+def _tags(record: JobRecord) -> str:
+    """The job's tags (its spec's) as ``job show`` lists them, as ``model show`` does: ``k=v, k2=v2``."""
+    tags = record.spec.get("tags")
+    return ", ".join(f"{k}={v}" for k, v in tags.items()) if isinstance(tags, dict) else ""
+
+
 def _duration(record: JobRecord) -> float | None:
     if record.started_at and record.ended_at:
         return round((record.ended_at - record.started_at).total_seconds(), 3)
@@ -252,7 +258,8 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows: list[tuple[str, Any]] = [
         ("name", record.name), ("display_name", record.display_name),
         ("experiment_name", record.experiment_name), ("status", record.status.value),
-        *([("archived", True)] if record.archived else []), ("created", record.created_at),
+        *([("archived", True)] if record.archived else []),
+        ("tags", _tags(record)), ("created", record.created_at),
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
@@ -297,7 +304,7 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1
         r.name: ops.list(parent_job_name=r.name) for r in records if pipeline_view.steps_of(r)}
     archived = ("archived",) if include_archived or archived_only else ()
     _common.print_table(("name", "status", "created", "duration_s", "exit_code", "image", *archived),
-                        [(shown, r.status.value, r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        [(shown, r.status.value, r.created_at,  # UTC, Z: as every output shows it
                           _duration(r), r.exit_code, r.image, *((r.archived,) if archived else ()))
                          for r, shown in pipeline_view.folded(list(records), children)])
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import RunnerError, SourceLocation, SpecError
 from runner.file_urls import file_path
+from runner.jobs.compute import choose_compute
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.bound_settings import refuse_bound_settings
 from runner.pipelines.step_files import check_step_files
@@ -356,6 +357,7 @@ def build_graph(spec: PipelineJobSpec, workspace: Workspace, *, pipeline_name: s
     for step in order:
         entry, (component, label) = spec.jobs[step], components[step]
         step_spec = _step_spec(spec, step, builder.data(step, entry, component, job_names), component)
+        choose_compute(workspace, step_spec)  # "compute is ignored" said as it is: not registered, or Ray
         depends = tuple(dict.fromkeys(e.source for e in checker.edges if e.target == step))
         steps[step] = StepNode(step, job_names[step], entry, component, label, depends, step_spec)
         for warning in step_spec.warnings:

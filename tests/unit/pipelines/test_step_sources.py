@@ -75,6 +75,15 @@ def graph_of(ws: Workspace, path: Path) -> PipelineGraph:
     return build_graph(load_pipeline_spec(path), ws, pipeline_name="p1")
 
 
+COMPUTE = "is not registered in this workspace"  # a step's compute warning (none is registered here)
+
+
+def not_registered(name: str) -> str:
+    """The compute warning of a step whose compute is not registered (the command job's wording)."""
+    return (f"compute '{name}' {COMPUTE}, so the job runs on this machine (`runner compute create --name "
+            f"{name} --type ray --address http://<head>:8265` registers a Ray cluster)")
+
+
 def refused(ws: Workspace, path: Path) -> SpecError:
     with pytest.raises(SpecError) as caught:
         graph_of(ws, path)
@@ -89,7 +98,7 @@ def test_a_step_jobs_warnings_keep_the_pipeline_files_line(ws: Workspace, tmp_pa
     for step in ("make", "up1", "up2"):
         warnings = step_spec(plan.steps[step]).warnings
         assert warnings == graph.steps[step].spec.warnings
-        compute = [w for w in warnings if "compute is ignored" in w]
+        compute = [w for w in warnings if COMPUTE in w]
         # no compute: of its own: settings.default_compute gave it, and is where the warning points
         assert compute and compute[0].startswith(f"{path}:{line_of(path, 'default_compute:')}:")
         assert all("<python>" not in w for w in warnings)
@@ -132,25 +141,25 @@ def test_a_steps_own_compute_is_warned_at_its_own_line(ws: Workspace, tmp_path: 
     own = up1.replace("    inputs:", "    compute: azureml:gpu\n    inputs:")
     path = write(tmp_path / "p", P1.replace(up1, own))
     graph = graph_of(ws, path)
-    at = {step: [w for w in graph.steps[step].spec.warnings if "compute is ignored" in w][0].split(": ")[0]
+    at = {step: [w for w in graph.steps[step].spec.warnings if COMPUTE in w][0].split(": ")[0]
           for step in ("make", "up1", "up2")}
     settings_line = f"{path}:{line_of(path, 'default_compute:')}"
     assert at["up1"].startswith(f"{path}:{line_of(path, 'compute: azureml:gpu')}:")
     assert at["make"].startswith(f"{settings_line}:") and at["up2"].startswith(f"{settings_line}:")
     # the pipeline's warnings say it once, naming the steps it reaches
     assert [w for w in graph.warnings if f"{settings_line}:" in w] == [
-        f"{settings_line}:3: compute is ignored (the job runs on this machine) (steps make, up2)"]
+        f"{settings_line}:3: {not_registered('cpu-cluster')} (steps make, up2)"]
 
 
 def test_a_settings_warning_is_reported_once_naming_its_steps(ws: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path / "p")
     graph = graph_of(ws, path)
     at = f"{path}:{line_of(path, 'default_compute:')}:3"
-    assert [w for w in graph.warnings if "compute is ignored" in w] == [
-        f"{at}: compute is ignored (the job runs on this machine) (steps make, up1, up2)"]
+    assert [w for w in graph.warnings if COMPUTE in w] == [
+        f"{at}: {not_registered('cpu-cluster')} (steps make, up1, up2)"]
     for step in ("make", "up1", "up2"):  # each step job keeps its own
-        assert [w for w in graph.steps[step].spec.warnings if "compute is ignored" in w] == [
-            f"{at}: compute is ignored (the job runs on this machine)"]
+        assert [w for w in graph.steps[step].spec.warnings if COMPUTE in w] == [
+            f"{at}: {not_registered('cpu-cluster')}"]
 
 
 INLINE = """\
