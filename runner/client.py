@@ -32,7 +32,7 @@ from runner.poller import Done as _Done
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
-from runner.spec.names import LATEST_LABEL, check_label
+from runner.spec.names import check_label
 from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import (
@@ -90,17 +90,22 @@ class _AssetOperations(Generic[A]):
         check_job_output(self._registry.workspace, asset.path, noun=self._registry.table.schema.noun,
                          check=self._registry.check_remote)
 
-    def update(self, name: str, version: str, *, set_values: dict[str, str] | None = None,
+    def update(self, name: str, version: str, *, set_values: dict[str, Any] | None = None,
                add_values: dict[str, str] | None = None, remove: Iterable[str] = ()) -> A:
         """az's ``--set description=..`` / ``--set tags.k=v`` / ``--add tags k=v`` / ``--remove tags.k``
-        (and a model's ``--set stage=..`` / ``--remove stage``); nothing else may change."""
+        (and a model's ``--set stage=..`` / ``--remove stage``); nothing else may change. All the tags at
+        once: ``set_values={"tags": {"k": "v"}}`` (or a JSON object's text)."""
         return self._registry.update(name, version, set_values=set_values, add_values=add_values,
                                      remove=remove)
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> A:
+        """One version: ``version=`` or ``label="latest"`` (the newest), one of them, as azure-ai-ml's
+        ``get`` requires (``SpecError`` otherwise)."""
         table = self._registry.table
-        _check_label(label, noun=table.schema.noun, name=name, cli=table.schema.cli, sdk=table.sdk)
-        return self._registry.get(name, version=None if version is None else str(version), label=label)
+        given = None if version is None or str(version) == "" else str(version)
+        _version_or_label(given, label, noun=table.schema.noun, name=name, sdk=table.sdk)
+        check_label(label, noun=table.schema.noun, name=name, cli=table.schema.cli, sdk=table.sdk)
+        return self._registry.get(name, version=given, label=label)
 
     def archive(self, name: str, version: str | int | None = None, label: str | None = None,
                 **_: Any) -> None:
@@ -133,6 +138,20 @@ class _AssetOperations(Generic[A]):
         if version is not None:
             return str(version)
         return self.get(name, label=label).version if label else None
+
+
+def _version_or_label(version: str | None, label: str | None, *, noun: str, name: str, sdk: str) -> None:
+    """azure-ai-ml's rule for a model's or data asset's ``get``: a version or a label, not both (its
+    "Must provide either version or label", "Cannot specify both version and label")."""
+    if version and label:
+        problem = f"give version or label to get {noun} '{name}', not both"
+    elif not version and not label:
+        problem = f"must provide either version or label to get {noun} '{name}'"
+    else:
+        return
+    raise SpecError(f"{problem} (as azure-ai-ml's ml_client.{sdk}.get)",
+                    hint=f'ml_client.{sdk}.get("{name}", version="1") for a version, or label="latest" for '
+                         f'the newest (ml_client.{sdk}.list(name="{name}") lists the versions)')
 
 
 class ModelOperations(_AssetOperations[Model]):
@@ -236,7 +255,7 @@ class EnvironmentOperations:
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
         """A version, or the newest (``label="latest"``, or neither given)."""
-        _check_label(label, noun="environment", name=name, cli="environment", sdk="environments")
+        check_label(label, noun="environment", name=name, cli="environment", sdk="environments")
         return self._store.get(name, version)
 
     def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:
@@ -285,17 +304,6 @@ class ComputeOperations:
              "resources": {k: v for k, v in n.get("resources_total", {}).items()
                            if not k.startswith("node:")}}
             for n in nodes]}
-
-
-def _check_label(label: str | None, *, noun: str, name: str, cli: str, sdk: str) -> None:
-    """``check_label`` with its hint for a Python caller too (``sdk``: ``ml_client.<sdk>``)."""
-    try:
-        check_label(label, noun=noun, name=name, cli=cli)
-    except SpecError as err:
-        err.python_hint = (f"the only label is '{LATEST_LABEL}' (the newest version): `ml_client.{sdk}.get("
-                           f"'{name}', label='{LATEST_LABEL}')`, or version='<version>' "
-                           f"(`ml_client.{sdk}.list(name='{name}')` lists them)")
-        raise
 
 
 class MLClient:

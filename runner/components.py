@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.file_urls import file_path
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
-from runner.spec.names import check_label
+from runner.spec.names import LATEST_LABEL, check_label
 from runner.workspace.components import ComponentRecord, ComponentStore, yaml_spec
 
 __all__ = ["CommandComponent", "ComponentOperations", "load_component"]
+
+_REFERENCE = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
 
 
 class CommandComponent:
@@ -90,6 +93,7 @@ def load_component(source: str | os.PathLike[str] | None = None, *, relative_ori
     del relative_origin
     if source is None:
         raise SpecError("load_component needs a source", hint="load_component(source='component.yml')")
+    _refuse_reference(str(source), "load_component reads a component's YAML file")
     sets = [f"{key}={value}" for mapping in params_override or () for key, value in mapping.items()]
     path = Path(source).resolve()
     return CommandComponent(load_component_spec(path, sets), source=str(path))
@@ -114,7 +118,8 @@ class ComponentOperations:
         return self._entity(self._store.create(spec, reuse_newest=True))
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
-        check_label(label, noun="component", name=name, cli="component")
+        _refuse_reference(name, "ml_client.components.get takes a component's name")
+        check_label(label, noun="component", name=name, cli="component", sdk="components")
         return self._entity(self._store.get(name, None if version is None else str(version)))
 
     def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:
@@ -136,3 +141,17 @@ class ComponentOperations:
         data = {**yaml_spec(record.spec), "name": record.name, "version": record.version}
         spec = component_from_data(data, base_dir=self._store.root / record.name / record.version)
         return CommandComponent(spec, source=record.reference)
+
+
+def _refuse_reference(text: str, takes: str) -> None:
+    """A registered component's reference (``azureml:<name>:<version>``, ``azureml:<name>@latest``, as a
+    pipeline's YAML names one) given where a name or a file is taken: one error naming the call for it."""
+    if not text.startswith("azureml:"):
+        return
+    found = _REFERENCE.match(text)
+    name = found["name"] if found else "<name>"
+    given = f"version='{found['version']}'" if found and found["version"] else f"label='{LATEST_LABEL}'"
+    label = found["label"] if found else None
+    only = f" (the only label is '{LATEST_LABEL}')" if label and label != LATEST_LABEL else ""
+    raise SpecError(f"{takes}, not a registered component's reference ('{text}')",
+                    hint=f"`ml_client.components.get('{name}', {given})` gets the registered component{only}")

@@ -21,8 +21,10 @@ Errors raised from a lower layer are always chained (``raise ... from exc``).
 
 An error the Python API can raise may carry a ``python_hint``: the same advice in the Python API's words
 (``type=AssetTypes.URI_FOLDER``, ``ml_client.models.get(name, label="latest")``) where ``hint`` names the
-CLI's flags and commands. The CLI prints ``err.render()`` (the CLI's hint); ``str(err)``, what a Python
-caller's traceback shows, is ``err.render(python=True)`` (the Python hint when there is one).
+CLI's flags and commands; and a ``python_message`` / ``python_field`` where the message or the field names
+a flag (``--set tags=...``, ``--output-name``: ``set_values={'tags': ...}``, ``output_name``). The CLI
+prints ``err.render()`` (the CLI's words); ``str(err)``, what a Python caller's traceback shows, is
+``err.render(python=True)`` (the Python words where there are some).
 """
 
 from __future__ import annotations
@@ -43,28 +45,37 @@ class RunnerError(Exception):
     """Base class. ``message`` says what is wrong; ``hint`` says how to fix it; ``field`` (the dotted
     path of the offending field, ``inputs.my_model.path``) and ``where`` (file:line:col) say where, when
     the error comes from something the user wrote. ``python_hint`` is ``hint`` for a Python caller, when
-    ``hint`` names CLI flags or commands (set where ``hint`` is, or by the SDK call it passed through)."""
+    ``hint`` names CLI flags or commands (set where ``hint`` is, or by the SDK call it passed through);
+    ``python_message`` and ``python_field`` are ``message`` and ``field`` for a Python caller, when those
+    name a flag."""
 
     exit_code: int = 1
     python_hint: str | None = None
+    python_message: str | None = None
+    python_field: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, field: str | None = None,
-                 where: SourceLocation | None = None, python_hint: str | None = None) -> None:
+                 where: SourceLocation | None = None, python_hint: str | None = None,
+                 python_message: str | None = None, python_field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.field = field
         self.where = where
         self.python_hint = python_hint
+        self.python_message = python_message
+        self.python_field = python_field
 
-    def location(self) -> str | None:
+    def location(self, *, python: bool = False) -> str | None:
         loc = str(self.where) if self.where else None
-        if self.field:
-            return f"{loc}: {self.field}" if loc else self.field
+        field = self.python_field if python and self.python_field else self.field
+        if field:
+            return f"{loc}: {field}" if loc else field
         return loc
 
-    def located(self, field: str, where: SourceLocation | None) -> Self:
-        """A copy that says where (``field``, file:line:col), unless this error says so already.
+    def located(self, field: str, where: SourceLocation | None, *, python_field: str | None = None) -> Self:
+        """A copy that says where (``field``, file:line:col; ``python_field``: the field for a Python
+        caller, where ``field`` is a flag), unless this error says so already.
 
         For a layer that knows the spec (the planner) around one that does not (the resolver)::
 
@@ -73,14 +84,15 @@ class RunnerError(Exception):
         if self.where is not None:
             return self
         copied = copy.copy(self)
-        copied.field, copied.where = field, where
+        copied.field, copied.where, copied.python_field = field, where, python_field
         return copied
 
     def render(self, *, python: bool = False) -> str:
         """The one message the CLI prints (control characters a file or name may hold are shown
-        escaped: a message never drives the terminal); ``python``: with the Python hint, if any."""
-        where = self.location()
-        text = f"{where}: {self.message}" if where else self.message
+        escaped: a message never drives the terminal); ``python``: in the Python words, where any."""
+        where = self.location(python=python)
+        message = self.python_message if python and self.python_message else self.message
+        text = f"{where}: {message}" if where else message
         hint = self.python_hint if python and self.python_hint else self.hint
         if hint:
             text += f"\n  hint: {hint}"
@@ -189,7 +201,8 @@ class JobFailedError(JobError):
     """A job followed to its end ended Failed or Canceled (``ml_client.jobs.stream``, as azure.ai.ml's
     ``JobException``). ``job_name`` and ``status`` say which and how."""
 
-    def __init__(self, message: str, *, job_name: str, status: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, job_name: str, status: str, hint: str | None = None,
+                 python_hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, python_hint=python_hint)
         self.job_name = job_name
         self.status = status

@@ -48,13 +48,15 @@ def file_path(value: str, field: str | None) -> str:
     if found is not None:
         host = found["host"].rsplit("@", 1)[-1]  # no user info
         if host.lower() not in ("", "localhost"):
+            hint = ("for a file on this machine write file:///<absolute path>; for one on another machine, "
+                    "copy it here, or register a datastore that reaches that machine (`runner datastore "
+                    "create`, e.g. type: fsspec with url: sftp://<host>/<path>) and use "
+                    "azureml://datastores/<name>/paths/<path>")
             raise SpecError(f"'{shown}' names the host '{host}': a file URL reads a file on this machine, "
                             "file:///<absolute path> (or file://localhost/<absolute path>); another "
-                            "machine's files cannot be read as one", field=field,
-                            hint="for a file on this machine write file:///<absolute path>; for one on "
-                                 "another machine, copy it here, or register a datastore that reaches that "
-                                 "machine (`runner datastore create`, e.g. type: fsspec with url: "
-                                 "sftp://<host>/<path>) and use azureml://datastores/<name>/paths/<path>")
+                            "machine's files cannot be read as one", field=field, hint=hint,
+                            python_hint=hint.replace("`runner datastore create`",
+                                                     "`ml_client.datastores.create_or_update(...)`"))
         path = found["path"]
     else:
         path = value[5:]

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
+from runner.url_secrets import datastore_hint_in_python
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
@@ -232,7 +233,7 @@ def _refuse_query(value: str, field: str | None) -> None:
                 "--file <datastore.yml>`, credentials in its storage_options) and use "
                 "azureml://datastores/<name>/paths/<path>, or download the file and give its local path")
     raise SpecError(f"'{without_query(value)}' has a query string; a URL path may not have one",
-                    field=field, hint=hint)
+                    field=field, hint=hint, python_hint=datastore_hint_in_python(hint))
 
 
 def _refuse_password(value: str, field: str | None) -> None:
@@ -240,11 +241,11 @@ def _refuse_password(value: str, field: str | None) -> None:
     the plan and the job record, and shown wherever the path is."""
     if not has_password(value):
         return
+    hint = ("a password is a secret and is never kept in a job: register a datastore for the store with it "
+            "in its storage_options (`runner datastore create --file <datastore.yml>`, shown as ***) and use "
+            "azureml://datastores/<name>/paths/<path>")
     raise SpecError(f"'{without_password(value)}' has a password in it (user:password@); a path may not "
-                    "hold one", field=field,
-                    hint="a password is a secret and is never kept in a job: register a datastore for the "
-                         "store with it in its storage_options (`runner datastore create --file "
-                         "<datastore.yml>`, shown as ***) and use azureml://datastores/<name>/paths/<path>")
+                    "hold one", field=field, hint=hint, python_hint=datastore_hint_in_python(hint))
 
 
 def parse_path(text: str, *, field: str | None = None) -> PathRef:

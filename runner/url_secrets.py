@@ -67,3 +67,12 @@ def refuse_ipv6_double_colon(url: str, field: str | None) -> None:
                     "its host, but fsspec splits a URL into a chain at every '::' (the one in the address "
                     "too), so it cannot read it as one link", field=field, hint=hint)
 
+
+DATASTORE_CREATE = "`runner datastore create --file <datastore.yml>`"  # the CLI's, in a secret's hint
+
+
+def datastore_hint_in_python(hint: str) -> str:
+    """A hint that says to register a datastore (for a secret a path may not hold), with the Python API's
+    call in place of the CLI's."""
+    return hint.replace(DATASTORE_CREATE,
+                        "`ml_client.datastores.create_or_update(load_datastore('<datastore.yml>'))`")

@@ -43,6 +43,7 @@ DOCKER_HINT = ("start the Docker engine (`sudo systemctl start docker`, or Docke
                "DOCKER_HOST, or run the job on the host with --backend process"
                + ("; in a checkout of runner, `bash scripts/provision.sh` starts one" if _PROVISION.is_file()
                   else ""))
+DOCKER_PYTHON_HINT = DOCKER_HINT.replace("with --backend process", "with backend='process'")
 
 
 def context_hash(context: Path, dockerfile: str | None) -> str:
@@ -136,7 +137,7 @@ class DockerBackend:
                 self._client = docker_client()
             except Exception as exc:  # noqa: BLE001 - any failure here means "no usable engine"
                 raise BackendError(f"the Docker engine is not reachable ({exc.__class__.__name__})",
-                                   hint=DOCKER_HINT) from exc
+                                   hint=DOCKER_HINT, python_hint=DOCKER_PYTHON_HINT) from exc
         return self._client
 
     def check(self, plan: RunPlan) -> None:
@@ -154,7 +155,7 @@ class DockerBackend:
             return self._prepare_image(plan)
         except requests.exceptions.ConnectionError as exc:
             raise BackendError("the Docker engine is not reachable (connection refused)",
-                               hint=DOCKER_HINT) from exc
+                               hint=DOCKER_HINT, python_hint=DOCKER_PYTHON_HINT) from exc
 
     def _prepare_image(self, plan: RunPlan) -> PreparedImage:
         if plan.conda:
@@ -296,7 +297,7 @@ class DockerBackend:
             found = self.client.containers.list(all=True, filters=filters)
         except requests.exceptions.ConnectionError as exc:
             raise BackendError("the Docker engine is not reachable (connection refused)",
-                               hint=DOCKER_HINT) from exc
+                               hint=DOCKER_HINT, python_hint=DOCKER_PYTHON_HINT) from exc
         for container in found:
             if log_to is not None:
                 append_new(ContainerRun(container, log_offset=log_to.tell(), follow=False).logs(), log_to)

@@ -208,6 +208,8 @@ NEVER = ("--network", "--net", "-v", "--volume", "--mount", "--volumes-from", "-
 UNSAFE_HINT = ("remove it; if the job really needs it, create the job with --allow-unsafe-docker-args "
                "(or RUNNER_ALLOW_UNSAFE_DOCKER_ARGS=1): its inputs are then no longer protected, and the "
                "job record says so")
+UNSAFE_PYTHON_HINT = UNSAFE_HINT.replace("--allow-unsafe-docker-args", "ml_client.jobs.create_or_update(job, "
+                                         "allow_unsafe_docker_args=True)")
 
 
 def allowed_options() -> str:
@@ -217,7 +219,7 @@ def allowed_options() -> str:
 def _unsafe(option: str) -> SpecError:
     return SpecError(f"docker_args option '{option}' could weaken the container's isolation (a job could "
                      "write into its read-only inputs: a registered model, the download cache), so it is "
-                     "refused", field=FIELD, hint=UNSAFE_HINT)
+                     "refused", field=FIELD, hint=UNSAFE_HINT, python_hint=UNSAFE_PYTHON_HINT)
 
 
 def parse_docker_args(args: Sequence[str], *, allow_unsafe: bool = False) -> Kwargs:

@@ -171,10 +171,12 @@ class RayJobsClient:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             what = "timed out" if isinstance(reason, TimeoutError | socket.timeout) else str(reason)
+            rest = "that the head's dashboard runs (`ray start --head --dashboard-host ...`) and that this " \
+                   "machine may reach it"
             raise RayUnreachable(f"the Ray cluster at {self.address} is not reachable ({what})",
-                                 hint="check the address (`runner compute show`), that the head's dashboard "
-                                      "runs (`ray start --head --dashboard-host ...`) and that this machine "
-                                      "may reach it") from exc
+                                 hint=f"check the address (`runner compute show`), {rest}",
+                                 python_hint=f"check the address (`ml_client.compute.get(<name>)`), {rest}") \
+                from exc
         return json.loads(payload) if payload[:1] in ("{", "[") else payload
 
     # ---- cluster -------------------------------------------------------------------------------

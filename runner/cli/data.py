@@ -168,7 +168,7 @@ def download(
 ) -> None:
     """Download a data asset version's files to <download-path>/<name>/."""
     data = client(registry_name).data
-    found = data.get(name, version=version)
+    found = data.get(name, version=version, label=None if version else "latest")
     target = data.download(name, version=found.version, download_path=download_path,
                            quiet=_common.STATE.quiet)
     typer.echo(f"downloaded data asset '{name}' version {found.version} to {target}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from runner.errors import JobError, ResolveError
+from runner.errors import JobError, ResolveError, RunnerError
 from runner.modes import PathKind
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
@@ -105,3 +105,25 @@ def _state_hint(record: JobRecord) -> str | None:
         return (f"the job ended {record.status.value} before writing it; "
                 f"`runner job show --name {record.name}` says why")
     return None
+
+
+def in_python_words(err: RunnerError, record: JobRecord, output: str, *, every: bool) -> None:
+    """``err`` (raised by ``download_outputs``) told in the Python API's words too, where the CLI's names
+    flags or commands: ``output_name`` for ``--output-name``, ``ml_client.jobs`` calls for commands."""
+    if err.field == "--output-name":
+        err.python_field = "output_name"
+    err.python_hint = err.python_hint or _python_hint(err, record, output, every=every)
+
+
+def _python_hint(err: RunnerError, record: JobRecord, output: str, *, every: bool) -> str | None:
+    name, status = record.name, record.status.value
+    if not every and output != ARTIFACTS and output not in record.outputs:  # no such output
+        return f"give output_name one of {sorted({*record.outputs, ARTIFACTS})}, or all=True for every output"
+    if err.hint == "download its outputs with --all or --output-name":  # a pipeline without a log yet
+        return "download its outputs with all=True or output_name=..."
+    if err.hint is None or err.hint != _state_hint(record):
+        return None
+    if not record.status.is_terminal:
+        return (f"the job is {status}: outputs are complete once it ends; follow it with "
+                f"`ml_client.jobs.stream('{name}')`")
+    return f"the job ended {status} before writing it; `ml_client.jobs.get('{name}').error` says why"

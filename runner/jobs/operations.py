@@ -29,7 +29,7 @@ from typing import Any
 
 from runner.errors import JobError, JobFailedError, RunnerError
 from runner.jobs.compute import ComputeChoice, choose_compute
-from runner.jobs.download import _state_hint, download_outputs
+from runner.jobs.download import download_outputs, in_python_words
 from runner.jobs.job import Job, as_job
 from runner.jobs.recovery import (
     follows_ray,
@@ -66,8 +66,9 @@ CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
 @dataclass(frozen=True)
 class ValidationResult:
     """What ``JobOperations.validate`` found, as azure.ai.ml's: ``passed``, ``error_messages`` (the
-    field, as ``job validate`` names it, -> the message and hint), the ``error`` itself, and the
-    ``plan`` (a ``RunPlan``; for a pipeline, its graph) when it passed."""
+    field, as ``job validate`` names it, -> the message and hint, as ``str(error)`` says them: in the
+    Python API's words), the ``error`` itself, and the ``plan`` (a ``RunPlan``; for a pipeline, its
+    graph) when it passed."""
 
     passed: bool
     error_messages: dict[str, str] = field(default_factory=dict)
@@ -152,8 +153,8 @@ class JobOperations:
             if raise_on_failure:
                 raise
             location = str(err.where) if err.where is not None else None
-            key = err.field or location or "job"
-            return ValidationResult(False, {key: err.render()}, err)
+            key = err.python_field or err.field or location or "job"
+            return ValidationResult(False, {key: str(err)}, err)  # in the Python API's words
         return ValidationResult(True, plan=plan)
 
     def _validated_plan(self, job: Any, *, name: str | None) -> Any:
@@ -330,7 +331,7 @@ class JobOperations:
             return download_outputs(self.workspace, record, names, Path(download_path), every=all,
                                     quiet=quiet)
         except RunnerError as err:
-            err.python_hint = err.python_hint or _download_python_hint(err, record, names[0], every=all)
+            in_python_words(err, record, names[0], every=all)
             raise
 
 
@@ -355,28 +356,15 @@ def _cancel_queued(ws: Workspace, record: JobRecord) -> JobRecord | None:
                          merge_extra={"status_times": times})
 
 
-def _download_python_hint(err: RunnerError, record: JobRecord, output: str, *, every: bool) -> str | None:
-    """``download``'s hint in the Python API's words where the CLI's names flags or commands."""
-    name, status = record.name, record.status.value
-    if not every and output != ARTIFACTS and output not in record.outputs:  # no such output
-        return f"give output_name one of {sorted({*record.outputs, ARTIFACTS})}, or all=True for every output"
-    if err.hint == "download its outputs with --all or --output-name":  # a pipeline without a log yet
-        return "download its outputs with all=True or output_name=..."
-    if err.hint is None or err.hint != _state_hint(record):
-        return None
-    if not record.status.is_terminal:
-        return (f"the job is {status}: outputs are complete once it ends; follow it with "
-                f"`ml_client.jobs.stream('{name}')`")
-    return f"the job ended {status} before writing it; `ml_client.jobs.get('{name}').error` says why"
-
-
 def _failed(record: JobRecord, log_path: Path) -> JobFailedError:
     why = f": {record.error}" if record.error else (
         f" (exit code {record.exit_code})" if record.exit_code is not None else "")
     return JobFailedError(f"job '{record.name}' ended {record.status.value}{why}", job_name=record.name,
                           status=record.status.value,
                           hint=f"its log: `runner job stream --name {record.name}` (the file {log_path}); "
-                               f"`runner job show --name {record.name}` shows the job")
+                               f"`runner job show --name {record.name}` shows the job",
+                          python_hint=f"its log: the file {log_path}; `ml_client.jobs.get('{record.name}')` "
+                                      "shows the job")
 
 
 def stdout_echo(chunk: bytes) -> None:

@@ -86,7 +86,13 @@ def refuse_local_data(ws: Workspace, plan: RunPlan, compute: RayCompute) -> None
                         hint="put the data on a datastore the nodes reach (azure_blob, azure_data_lake_gen2: "
                              "`runner datastore create --file ds.yml`) and point the paths there (and the "
                              f"compute's datastore: `runner compute create --name {compute.name} --datastore "
-                             "<it> ...`), or remove compute: to run the job on this machine")
+                             "<it> ...`), or remove compute: to run the job on this machine",
+                        python_hint="put the data on a datastore the nodes reach (azure_blob, "
+                                    "azure_data_lake_gen2: `ml_client.datastores.create_or_update("
+                                    "load_datastore('ds.yml'))`) and point the paths there (and the "
+                                    "compute's datastore: `ml_client.compute.create_or_update({'name': "
+                                    f"'{compute.name}', 'datastore': '<it>', ...}})`), or remove the job's "
+                                    "compute to run it on this machine")
 
 
 def _local(ws: Workspace, stores: DatastoreStore, uri: str) -> str | None:
@@ -168,13 +174,20 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     """Plan and check the job, record it Queued, and submit its Ray Job (Failed, and raised, when the
     submission itself fails)."""
     if backend not in (None, "docker"):
-        raise SpecError(f"--backend {backend} runs jobs on this machine; Ray compute '{compute.name}' runs "
-                        "each job in a container on its nodes", field="--backend",
-                        hint="omit --backend, or remove compute: to run the job here")
+        why = (f"runs jobs on this machine; Ray compute '{compute.name}' runs each job in a container on its "
+               "nodes")
+        raise SpecError(f"--backend {backend} {why}", field="--backend",
+                        hint="omit --backend, or remove compute: to run the job here",
+                        python_message=f"backend='{backend}' {why}", python_field="backend",
+                        python_hint="leave backend unset, or remove the job's compute to run it here")
     if not upload_on_failure:
-        raise SpecError("--no-upload-on-failure keeps outputs staged on the machine that ran the job, "
-                        f"here a node of Ray compute '{compute.name}'", field="--no-upload-on-failure",
-                        hint="omit it (a failed job's outputs are uploaded), or run the job here")
+        why = ("keeps outputs staged on the machine that ran the job, here a node of Ray compute "
+               f"'{compute.name}'")
+        raise SpecError(f"--no-upload-on-failure {why}", field="--no-upload-on-failure",
+                        hint="omit it (a failed job's outputs are uploaded), or run the job here",
+                        python_message=f"upload_on_failure=False {why}", python_field="upload_on_failure",
+                        python_hint="leave it True (a failed job's outputs are uploaded), or run the job "
+                                    "here")
     job_name = new_job_name(ws, spec, name)
     plan = with_docker_args_opt_in(
         plan_job(spec, workspace=ws, job_name=job_name, default_datastore=compute.datastore),

@@ -158,7 +158,7 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
     try:
         chosen = get_backend(backend_name)
     except SpecError as err:  # only a backend asked for by name can be unknown: the option
-        raise err.located("--backend", None) from err
+        raise err.located("--backend", None, python_field="backend") from err
     with _located(spec, "resources", "docker_args"):  # refuse what the backend cannot run before queuing
         try:
             chosen.check(plan)
@@ -172,7 +172,8 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
                 refuse_direct_host_url(binding)
     if plan.code_source:
         with _located(spec, "code"):
-            _check_code(plan.code_source, plan.code_dir)
+            in_python = spec.source is None and not spec.parent_job_name  # built in Python (a step: YAML)
+            _check_code(plan.code_source, plan.code_dir, python_dir=spec.base_dir if in_python else None)
     if plan.build_context:
         inline = isinstance(spec.environment, InlineEnvironment) and spec.environment.build is not None
         field = ("environment", "build", "path") if inline else ("environment",)
@@ -188,16 +189,20 @@ def _image_field(spec: CommandJobSpec) -> tuple[str, ...]:
     return ("environment",)
 
 
-def _check_code(code_source: str, code_dir: str | None) -> None:
+def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | None = None) -> None:
     """The code exists, is local, and a snapshot can take all of it (no FIFO, socket, unreadable file or
-    path too long: ``runner.workspace.code_tree``), checked by ``job validate`` and before queuing."""
+    path too long: ``runner.workspace.code_tree``), checked by ``job validate`` and before queuing.
+    ``python_dir``: the job was built in Python, its relative paths taken from that folder (the hint
+    says so, in Python's terms, not the YAML's)."""
+    python = None if python_dir is None else (
+        f"pass code= a local folder, relative to the current folder ({python_dir}), or an absolute path")
     if code_source.startswith(("azureml:", "http://", "https://")):
         raise SpecError(f"code '{code_source}' is not a local folder", field="code",
-                        hint="point code: at a local folder (relative to the job YAML)")
+                        hint=python or "point code: at a local folder (relative to the job YAML)")
     source = Path(file_path(code_source, "code")).expanduser()  # a path (plan.build); file:///x too
     if not source.exists():
         raise SpecError(f"code folder '{code_source}' does not exist", field="code",
-                        hint="set code: to a folder relative to the job YAML")
+                        hint=python or "set code: to a folder relative to the job YAML")
     check_code_tree(source, field="code", ignore=CODE_IGNORED,
                     target=Path(code_dir) if code_dir and source.is_dir() else None)
 
@@ -280,7 +285,9 @@ def new_job_name(ws: Workspace, spec: CommandJobSpec, name: str | None) -> str:
     check_job_name(job_name, "name")
     if ws.job_exists(job_name):
         raise JobError(f"a job named '{job_name}' exists already",
-                       hint="give another --name, or omit it to get a generated one")
+                       hint="give another --name, or omit it to get a generated one",
+                       python_hint="give the job another name (name=, or its own), or none to get a "
+                                   "generated one")
     return job_name
 
 

@@ -110,7 +110,7 @@ def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = No
     """The checked graph and where each step's outputs go (see the module docstring), for the steps run
     on ``backend`` (``job create --backend``; by default each step's compute's). Writes nothing."""
     pipeline_name = name or spec.name or generate_job_name()
-    check_job_name(pipeline_name, "--name" if name else "name")
+    check_job_name(pipeline_name, "--name" if name else "name", python_field="name")
     if backend is not None and backend not in BACKENDS:
         raise SpecError(f"unknown backend '{backend}'", field="--backend",
                         hint=f"use one of: {', '.join(BACKENDS)}")
@@ -147,7 +147,9 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
         if ws.job_exists(job):
             raise JobError(f"a job named '{job}' exists already",
                            hint="give the pipeline another --name (its steps run as <pipeline>-<step>), or "
-                                "omit it to get a generated one")
+                                "omit it to get a generated one",
+                           python_hint="give the pipeline another name (name=, or its own; its steps run as "
+                                       "<pipeline>-<step>), or none to get a generated one")
     plan = PipelinePlan.from_graph(graph, backend=backend, upload_on_failure=upload_on_failure)
     queued = utcnow()
     record = JobRecord(

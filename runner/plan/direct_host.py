@@ -39,4 +39,6 @@ def refuse_direct_host_url(binding: Binding) -> None:
                     f"'{host_file}', is a file on this machine, which is not in the container",
                     field=f"{binding.key.split('/', 1)[0]}.{binding.name}.path",
                     hint=f"use {modes}, or run the job on this machine (compute: local-process, or "
-                         "--backend process), where the URL opens")
+                         "--backend process), where the URL opens",
+                    python_hint=f"use {modes}, or run the job on this machine (compute='local-process', or "
+                                "backend='process'), where the URL opens")

@@ -18,9 +18,13 @@ from runner.spec.yamlio import YamlDoc
 OTHER_JOB_TYPES = ("pipeline", "sweep", "automl", "spark", "parallel", "import", "data_transfer")
 _JOB_OR_COMPONENT = re.compile(r"(?P<kind>[A-Za-z]+?)(?P<what>Job|Component)\.schema\.json$")
 _ASSET_SCHEMA = re.compile(r"(?P<kind>data|model|environment)\.schema\.json$")
-_ASSETS = {"data": ("a data asset", "`runner data create --file <this file>`"),
-           "model": ("a model", "`runner model create --file <this file>`"),
-           "environment": ("an environment", "environment: file:<this file> in a job")}
+# what the file is; how to use it with the CLI, and in Python
+_ASSETS = {"data": ("a data asset", "`runner data create --file <this file>`",
+                    "`ml_client.data.create_or_update(load_data('<this file>'))`"),
+           "model": ("a model", "`runner model create --file <this file>`",
+                     "`ml_client.models.create_or_update(load_model('<this file>'))`"),
+           "environment": ("an environment", "environment: file:<this file> in a job",
+                           "environment: file:<this file> in a job")}
 _DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 
 
@@ -37,7 +41,10 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
                         "component runs as a step of a pipeline job",
                         where=at_schema, hint="use it in a pipeline's jobs: (component: ./<this file>) or "
                                               "register it with `runner component create --file <this "
-                                              "file>`; to run its command alone, write a command job")
+                                              "file>`; to run its command alone, write a command job",
+                        python_hint="call load_component('<this file>') in a @dsl.pipeline, or register it "
+                                    "with `ml_client.components.create_or_update(load_component('<this "
+                                    "file>'))`; to run its command alone, write a command job")
     _refuse_unknown_type(data, doc, at_schema)
     job_type = str(data.get("type") or (schema["kind"] if schema else "command")).lower()
     if job_type in OTHER_JOB_TYPES or (job_type != "command" and schema is not None):
@@ -69,5 +76,6 @@ def _refuse_asset(data: dict[str, Any], schema_url: str, where: SourceLocation |
     kind = asset["kind"] if asset else "data" if data.get("type") in _DATA_TYPES and "command" not in data \
         else None
     if kind:
-        what, use = _ASSETS[kind]
-        raise SpecError(f"this file is {what}, not a job", where=where, hint=f"use it with {use}")
+        what, use, python = _ASSETS[kind]
+        raise SpecError(f"this file is {what}, not a job", where=where, hint=f"use it with {use}",
+                        python_hint=f"use it with {python}")

@@ -30,15 +30,20 @@ def version_text(value: object) -> object:
     return str(value) if isinstance(value, int | float) else value
 
 
-def check_label(label: str | None, *, noun: str, name: str, cli: str) -> None:
+def check_label(label: str | None, *, noun: str, name: str, cli: str, sdk: str | None = None) -> None:
     """Refuse any label but ``latest`` (the only one, as in Azure ML): bad input, whichever asset kind
-    (``noun``: model, data asset, environment, component; ``cli``: its ``runner <cli>`` group)."""
+    (``noun``: model, data asset, environment, component; ``cli``: its ``runner <cli>`` group; ``sdk``: its
+    ``ml_client.<sdk>``, for the hint in the Python API's words)."""
     if label is None or label == LATEST_LABEL:
         return
+    python = None if sdk is None else (
+        f"the only label is '{LATEST_LABEL}' (the newest version): `ml_client.{sdk}.get('{name}', "
+        f"label='{LATEST_LABEL}')`, or version='<version>' (`ml_client.{sdk}.list(name='{name}')` lists "
+        "them)")
     raise SpecError(f"unknown label '{label}' for {noun} '{name}'",
                     hint=f"the only label is '{LATEST_LABEL}' (the newest version): give --label "
                          f"{LATEST_LABEL}, or --version <version> (`runner {cli} list --name {name}` lists "
-                         "them)")
+                         "them)", python_hint=python)
 
 
 def version_problem(version: str) -> str | None:
@@ -80,11 +85,12 @@ def job_name_problem(name: str) -> str | None:
     return f"'{name}' is not a valid job name"
 
 
-def check_job_name(name: str, field: str) -> None:
-    """Raise the one ``SpecError`` for a bad job name, naming the ``field`` it came from."""
+def check_job_name(name: str, field: str, *, python_field: str | None = None) -> None:
+    """Raise the one ``SpecError`` for a bad job name, naming the ``field`` it came from (``python_field``:
+    the field for a Python caller, where ``field`` is a flag)."""
     problem = job_name_problem(name)
     if problem:
-        raise SpecError(problem, field=field, hint=JOB_NAME_HINT)
+        raise SpecError(problem, field=field, hint=JOB_NAME_HINT, python_field=python_field)
 
 
 # a pipeline step's name (a key of jobs:): ${{parent.jobs.<step>...}} names it, as an input/output name

@@ -154,7 +154,9 @@ def load_yaml(path: str | Path) -> YamlDoc:
         with file.open(encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError as exc:
-        raise SpecError(f"file not found: {file}", hint="check the path given with --file") from exc
+        raise SpecError(f"file not found: {file}", hint="check the path given with --file",
+                        python_hint="check the path given (a relative one is read from the current "
+                                    "directory)") from exc
     except IsADirectoryError as exc:
         raise SpecError(f"{file} is a folder, not a YAML file", hint="pass the YAML file itself") from exc
     except UnicodeDecodeError as exc:

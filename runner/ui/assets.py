@@ -73,7 +73,7 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
     read this version, or, on the asset's own page (no version), those that read any of its versions."""
     query = checked(params, VERSION_QUERY, api=api)
     operations = section.operations(client)
-    asset = operations.get(name, version=version)  # unknown -> ResolveError -> 404
+    asset = operations.get(name, version=version, label=None if version else "latest")  # unknown: 404
     assert asset.version is not None
     versions = operations.page(name, include_archived=True, limit=PAGE_SIZE, offset=query["versions_offset"])
     view: dict[str, Any] = {

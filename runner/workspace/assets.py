@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from runner.errors import RegistryError, ResolveError, SpecError
-from runner.spec.asset import AssetBase, AssetSchema, scalar_text
+from runner.spec.asset import AssetBase, AssetSchema
 from runner.spec.names import ASSET_NAME_PATTERN, check_label
 from runner.workspace.asset_archive import BORN_ARCHIVED, archived_at_birth, set_archived
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
+from runner.workspace.tag_values import parse_tags_value
 
 E = TypeVar("E", bound=AssetBase)
 
@@ -63,6 +64,15 @@ class AssetTable:
     def sdk(self) -> str:
         """Its ``ml_client.<sdk>`` (for a Python hint; the entity is ``cli.title()``): models, data."""
         return "models" if self.schema.cli == "model" else self.schema.cli
+
+    def register_there(self, name: str, version: str | None, registry: str) -> tuple[str, str]:
+        """How to register ``name`` (``version``) in registry ``registry``: the CLI's words, Python's."""
+        entity, given = self.schema.cli.title(), f"version='{version}', " if version else ""
+        return (f"register it there: `runner {self.schema.cli} create --registry-name {registry} --name "
+                f"{name} --version {version} --path <path>` (or in the workspace without --registry-name)",
+                f"register it there: `MLClient(registry_name='{registry}').{self.sdk}.create_or_update("
+                f"{entity}(name='{name}', {given}path=...))` (or in the workspace: MLClient without "
+                "registry_name)")
 
 
 @dataclass(frozen=True)
@@ -285,12 +295,12 @@ class AssetStore(Generic[E]):
             f"no {self.table.plural} are registered in {where}"
 
     # ---- update / archive -------------------------------------------------------------------------
-    def update(self, name: str, version: str, *, set_values: Mapping[str, str] | None = None,
+    def update(self, name: str, version: str, *, set_values: Mapping[str, Any] | None = None,
                add_values: Mapping[str, str] | None = None, remove: Iterable[str] = ()) -> E:
-        """az's generic update: ``--set description=..``, ``--set tags.k=v`` / ``--set tags={json}``,
-        ``--add tags k=v`` (``add_values``: ``{"tags.k": "v"}``), ``--remove tags.k`` / ``tags`` /
-        ``description``, and the kind's ``updatable`` fields (``--set stage=..``, ``--remove stage``). Any
-        other field is refused (versions are immutable)."""
+        """az's generic update: ``--set description=..``, ``--set tags.k=v`` / ``--set tags={json}`` (a dict
+        too, from Python), ``--add tags k=v`` (``add_values``: ``{"tags.k": "v"}``), ``--remove tags.k`` /
+        ``tags`` / ``description``, and the kind's ``updatable`` fields (``--set stage=..``, ``--remove
+        stage``). Any other field is refused (versions are immutable)."""
         current = self.get(name, version=version)
         description, tags = current.description, dict(current.tags)
         own = {field: getattr(current, field) for field in self.updatable}
@@ -300,7 +310,7 @@ class AssetStore(Generic[E]):
             elif key.startswith("tags.") and len(key) > 5:
                 tags[key[5:]] = value
             elif key == "tags":
-                tags = _parse_tags_value(value)
+                tags = parse_tags_value(value)
             elif key in own:
                 own[key] = value or None
             else:
@@ -361,20 +371,3 @@ def _with_latest(asset: E) -> E:
     asset.latest_version = asset.version
     return asset
 
-
-def _parse_tags_value(value: str) -> dict[str, str]:
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise RegistryError("--set tags=... needs a JSON object", hint="or use --set tags.<key>=<value>") \
-            from exc
-    if not isinstance(parsed, dict):
-        raise RegistryError("--set tags=... needs a JSON object", hint="or use --set tags.<key>=<value>")
-    tags = {str(k): scalar_text(v) for k, v in parsed.items()}
-    for key, text in tags.items():  # as in a YAML file: a number or flag is its text, a list is refused
-        if not isinstance(text, str):
-            kind = "list" if isinstance(text, list) else "mapping"
-            raise RegistryError(f"--set tags=...: tag '{key}' is a {kind}; a tag's value is text (a string, "
-                                "a number or true/false), as in a model or data YAML", field=f"tags.{key}",
-                                hint=f'give it as text, for example --set tags={{"{key}": "a,b"}}')
-    return tags

@@ -174,7 +174,9 @@ class ComponentStore:
         raise RegistryError(f"component '{name}' version {version} exists already with other content; "
                             "versions are immutable",
                             hint=f"omit the version to get the next one ({self.next_version(name)}), or "
-                                 "give another --version")
+                                 "give another --version",
+                            python_hint="leave version unset to get the next one "
+                                        f"({self.next_version(name)}), or give another version=")
 
     def next_version(self, name: str) -> str:
         with self.workspace.reading() as conn:
@@ -217,7 +219,9 @@ class ComponentStore:
             names = [r.name for r in self.list()]
             known = ", ".join(names[:30]) or "none are registered in this workspace"
             raise ResolveError(f"unknown component '{name}'{did_you_mean(name, names)}; components: {known}",
-                               hint="register it: `runner component create --file <component.yml>`")
+                               hint="register it: `runner component create --file <component.yml>`",
+                               python_hint="register it: `ml_client.components.create_or_update("
+                                           "load_component('<component.yml>'))`")
         if version is None:
             return next((r for r in versions if not r.archived), versions[0])
         for record in versions:

@@ -124,7 +124,9 @@ class ComputeStore:
             known = ", ".join(self.names()) or "none"
             raise ResolveError(f"unknown compute '{name}'; computes in this workspace: {known}",
                                hint="register a Ray cluster with `runner compute create --name "
-                                    f"{name} --type ray --address http://<head>:8265`")
+                                    f"{name} --type ray --address http://<head>:8265`",
+                               python_hint="register a Ray cluster with `ml_client.compute.create_or_update("
+                                           f"{{'name': '{name}', 'type': 'ray', 'address': 'http://<head>:8265'}})`")
         return found
 
     def names(self) -> list[str]:

@@ -113,12 +113,15 @@ def join_under_root(root: str, relative: str, *, datastore: str) -> str:
     return f"{root.rstrip('/')}/{normalized}" if root not in ("", "/") else f"{root}{normalized}"
 
 
+FIELDS_HINT = "see the datastore fields: `runner datastore create --help`"
+
+
 def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecError:
     """The first pydantic error as a ``SpecError`` (``where`` maps a field path to a location)."""
     first = exc.errors()[0]
     loc = tuple(str(p) for p in first["loc"] if p not in DATASTORE_TYPES)
     kind = next((str(p) for p in first["loc"] if p in DATASTORE_TYPES), None)
-    msg, hint = first["msg"], "see the datastore fields: `runner datastore create --help`"
+    msg, hint = first["msg"], FIELDS_HINT
     if first["type"] == RUNNER_ERROR:  # a validator's own message and hint
         hint = (first.get("ctx") or {}).get("hint", hint)
     elif first["type"] in ("union_tag_invalid", "union_tag_not_found"):
@@ -130,7 +133,9 @@ def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecErr
         hint = "allowed fields: " + ", ".join(_fields_of(kind))
     elif first["type"] == "missing":
         msg = f"missing required field '{loc[-1]}'"
-    return SpecError(msg, field=".".join(loc) or None, where=where(loc) if where else None, hint=hint)
+    python = "the datastore's fields: " + ", ".join(_fields_of(kind)) if hint == FIELDS_HINT else None
+    return SpecError(msg, field=".".join(loc) or None, where=where(loc) if where else None, hint=hint,
+                     python_hint=python)
 
 
 def _fields_of(kind: str | None) -> list[str]:
@@ -177,7 +182,10 @@ class DatastoreStore:
             known = ", ".join(self.names())
             raise ResolveError(f"unknown datastore '{name}'; datastores in this workspace: {known}",
                                hint="create it with `runner datastore create --file <datastore.yml>`, "
-                                    "or use one of the names listed")
+                                    "or use one of the names listed",
+                               python_hint="create it with `ml_client.datastores.create_or_update("
+                                           "load_datastore('<datastore.yml>'))`, or use one of the names "
+                                           "listed")
         secret_file = self._secret_file(name)
         data = json.loads(secret_file.read_text()) if secret_file.exists() else json.loads(row["config"])
         try:

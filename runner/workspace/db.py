@@ -148,7 +148,9 @@ class Workspace:
                                    hint=FREE_SPACE_HINT) from exc
             raise StorageError(f"cannot use workspace directory {self.root}: {exc.strerror or exc}",
                                hint="pass --workspace DIR (or set RUNNER_WORKSPACE) to a writable "
-                                    "directory") from exc
+                                    "directory",
+                               python_hint="give MLClient(workspace_dir=...) a writable directory (or set "
+                                           "RUNNER_WORKSPACE to one)") from exc
         self.reserve.ensure()
 
     # ---- a full disk ------------------------------------------------------------------------------
@@ -358,7 +360,10 @@ class Workspace:
             listing = ", ".join(recent) if recent else "none (no job has run in this workspace)"
             raise ResolveError(f"unknown job '{name}' in workspace {self.root}; recent jobs: {listing}",
                                hint="`runner job list` shows all jobs; check --workspace / "
-                                    "RUNNER_WORKSPACE points at the workspace that ran it")
+                                    "RUNNER_WORKSPACE points at the workspace that ran it",
+                               python_hint="`ml_client.jobs.list()` lists the jobs; check that MLClient("
+                                           "workspace_dir=...) or RUNNER_WORKSPACE points at the workspace "
+                                           "that ran it")
         return JobRecord.model_validate_json(row["record"])
 
     @staticmethod

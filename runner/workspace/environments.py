@@ -116,11 +116,15 @@ class EnvironmentStore:
             _conda(conda_file, image, source="conda_file")
         if version is not None and (problem := version_problem(version)):
             raise SpecError(problem, field="version",
-                            hint="give a version such as 1 or 2.0, or leave --version out for the next one")
+                            hint="give a version such as 1 or 2.0, or leave --version out for the next one",
+                            python_hint="give a version such as 1 or 2.0, or leave version unset for the "
+                                        "next one")
         context = str(Path(build_context).expanduser().resolve()) if build_context else None
         if context and not Path(context, dockerfile or "Dockerfile").is_file():
             raise SpecError(f"no {dockerfile or 'Dockerfile'} in build context {context}",
-                            field="dockerfile", hint="pass --dockerfile <file inside the build context>")
+                            field="dockerfile", hint="pass --dockerfile <file inside the build context>",
+                            python_hint="give dockerfile= (BuildContext's dockerfile_path=) a file inside "
+                                        "the build context")
         put_back: Callable[[], None] | None = None
         try:
             with self.workspace.transaction() as conn:
@@ -194,7 +198,8 @@ class EnvironmentStore:
         raise ResolveError(
             f"environment '{name}'{f' version {version}' if version else ''} is not mapped to a local "
             f"image; {_known(self._mapped())}",
-            hint="map it to a local image: " + create_command(name, version))
+            hint="map it to a local image: " + create_command(name, version),
+            python_hint="map it to a local image: " + create_call(name, version))
 
     def resolve(self, text: str) -> EnvironmentRecord | None:
         """The record an ``environment:`` reference names, or None for a plain image name."""
@@ -258,7 +263,8 @@ class EnvironmentStore:
         except ResolveError as exc:
             raise ResolveError(f"environment '{ref}' is not mapped to a local image; "
                                f"{_known(self._mapped())}",
-                               hint="map it with: " + create_command(ref.name, ref.version)) from exc
+                               hint="map it with: " + create_command(ref.name, ref.version),
+                               python_hint="map it with: " + create_call(ref.name, ref.version)) from exc
 
 
 def _inline(environment: InlineEnvironment, base_dir: Path) -> ResolvedEnvironment:
@@ -312,6 +318,13 @@ def create_command(name: str, version: str | None) -> str:
             f"(e.g. --image runner/python:3.11), or --build-context <dir> to build one")
 
 
+def create_call(name: str, version: str | None) -> str:
+    """``create_command`` in the Python API's words."""
+    given = f", version='{version}'" if version else ""
+    return (f"`ml_client.environments.create_or_update(name='{name}'{given}, image='<local-image>')` "
+            "(e.g. image='runner/python:3.11'), or build_context='<dir>' to build one")
+
+
 def _known(records: list[EnvironmentRecord]) -> str:
     if not records:
         return "no environments are mapped in this workspace"
@@ -324,7 +337,9 @@ def _check(name: str, image: str | None, build_context: str | Path | None) -> No
                         hint="use letters, digits, '-', '_' and '.'")
     if bool(image) == bool(build_context):
         raise SpecError("give exactly one of --image or --build-context", field="image",
-                        hint="--image runner/python:3.11, or --build-context ./env [--dockerfile F]")
+                        hint="--image runner/python:3.11, or --build-context ./env [--dockerfile F]",
+                        python_message="give exactly one of image= or build_context=",
+                        python_hint="image='runner/python:3.11', or build_context='./env' [dockerfile='F']")
     if image:
         check_image_reference(image, field="image")
     if build_context and not Path(build_context).expanduser().is_dir():

@@ -215,7 +215,7 @@ class AssetRegistry(AssetStore[E]):
             if copy_from is not None:  # what is at the place must not be the user's (upload_place)
                 refuse_kept_upload_place(conn, noun=self.table.schema.noun, cli=self.table.schema.cli,
                                          place=f"{self.table.upload_folder}/{key}/{version}",
-                                         datastore=copy_from.datastore, version=version,
+                                         datastore=copy_from.datastore, version=version, name=asset.name,
                                          local_root=copy_from.local_root, source=source)
                 stored_path = copy_from.move_into_place(key, version, self.table.schema.noun)
                 datastore_uri = stored_path

@@ -225,12 +225,8 @@ class Resolver:
                 try:
                     asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
                 except ResolveError:
-                    cli = store.table.schema.cli
-                    raise ResolveError(
-                        in_registry.message,
-                        hint=f"register it there: `runner {cli} create --registry-name {ref.registry} "
-                             f"--name {ref.name} --version {ref.version} --path <path>` (or in the "
-                             "workspace without --registry-name)") from in_registry
+                    cli, python = store.table.register_there(ref.name, ref.version, ref.registry)
+                    raise ResolveError(in_registry.message, hint=cli, python_hint=python) from in_registry
         else:
             asset = workspace_assets.get(ref.name, version=ref.version, label=ref.label)
         assert asset.path is not None and asset.version is not None

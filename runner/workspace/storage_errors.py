@@ -53,10 +53,13 @@ def storage_error(exc: BaseException, uri: str) -> StorageError:
     if failure is Failure.CANNOT_CONNECT:
         return cannot_connect(uri, detail)
     if failure is Failure.ACCESS_DENIED:
+        anonymous = ("a URL that no datastore's account and container match is read anonymously, so its "
+                     "container must allow public read access")
         return StorageError(f"access to '{uri}' was denied by the storage service ({detail})",
                             hint="check the datastore's credentials (`runner datastore show --name "
-                                 "<datastore>`); a URL that no datastore's account and container match is "
-                                 "read anonymously, so its container must allow public read access")
+                                 f"<datastore>`); {anonymous}",
+                            python_hint="check the datastore's credentials (`ml_client.datastores.get("
+                                        f"'<datastore>')`); {anonymous}")
     if "LinkNotRead" in {cls.__name__ for cls in type(exc).__mro__}:  # host_cache's (not imported: fsspec)
         return StorageError(f"cannot read '{uri}': {exc}", hint=LINK_HINT)  # whole: it names the link
     return StorageError(f"cannot read '{uri}': {type(exc).__name__}: {detail}",
@@ -88,4 +91,6 @@ def unreachable(fs: Any) -> str | None:
 def cannot_connect(uri: str, why: str) -> StorageError:
     return StorageError(f"cannot connect to the storage service holding '{uri}' ({why})",
                         hint="check that the service is running and reachable, and the datastore's "
-                             "account_url / endpoint (`runner datastore show --name <datastore>`)")
+                             "account_url / endpoint (`runner datastore show --name <datastore>`)",
+                        python_hint="check that the service is running and reachable, and the datastore's "
+                                    "account_url / endpoint (`ml_client.datastores.get('<datastore>')`)")

@@ -20,10 +20,11 @@ from runner.workspace.outbound_links import inside
 
 
 def refuse_kept_upload_place(conn: sqlite3.Connection, *, noun: str, cli: str, place: str, datastore: str,
-                             version: str, local_root: str | None, source: Path | None) -> None:
+                             version: str, local_root: str | None, source: Path | None,
+                             name: str = "<name>") -> None:
     """Refuse to copy version ``version`` into ``place`` (``DataUpload/<name>/<version>``, relative to
     the datastore's root; ``local_root``: that root on this machine, None on a remote store) when what
-    is there must be kept (see the module's docstring)."""
+    is there must be kept (see the module's docstring). ``name``: the asset's, for the Python hint."""
     uri = f"azureml://datastores/{datastore}/paths/{place}"
     stored = "rtrim(datastore_uri, '/')"
     rows = conn.execute("SELECT kind, name, version FROM registered_assets WHERE datastore_uri IS NOT NULL"
@@ -36,7 +37,9 @@ def refuse_kept_upload_place(conn: sqlite3.Connection, *, noun: str, cli: str, p
         raise RegistryError(f"cannot store {noun} version {version} at {place} on datastore '{datastore}': "
                             f"the files of {named} are there (registered where they are), and storing a "
                             "version there replaces what is there", field="path",
-                            hint=f"give another version (`runner {cli} create --version <v>`)")
+                            hint=f"give another version (`runner {cli} create --version <v>`)",
+                            python_hint=f"give another version (`{cli.title()}(name='{name}', version='<v>', "
+                                        "path=...)`)")
     if local_root is None or source is None:
         return
     root, real = os.path.realpath(local_root), os.path.realpath(source)

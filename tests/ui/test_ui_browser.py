@@ -175,7 +175,7 @@ def test_archive_and_restore(page: Any, live_ui: Any, tmp_path: Path) -> None:
     expect(page.locator("#archived-badge")).to_have_count(0)
     page.goto("/models")
     expect(page.locator("#models tr[data-model=old]")).to_have_count(1)
-    assert live_ui.client.models.get("old").archived is False
+    assert live_ui.client.models.get("old", label="latest").archived is False
 
 
 def test_an_unknown_model_is_a_404_that_says_why(page: Any, live_ui: Any, screenshots: Path) -> None:

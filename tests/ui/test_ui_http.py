@@ -52,7 +52,7 @@ def test_every_write_needs_the_csrf_token_and_a_same_site_origin(live_ui: LiveUI
                                      {"Origin": live_ui.url, "Sec-Fetch-Site": "same-origin"})
     assert status == 303 and headers["location"] == "/models/m/versions/1"
     status, _, _ = web.request("/models/m/archive", {"version": ""}, {"X-CSRF-Token": token})
-    assert status == 303 and live_ui.client.models.get("m").archived
+    assert status == 303 and live_ui.client.models.get("m", version="1").archived
 
 
 def test_only_loopback_names_are_answered(live_ui: LiveUI) -> None:

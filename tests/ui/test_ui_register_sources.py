@@ -48,7 +48,7 @@ def test_a_path_inside_the_served_folder_registers(served: LiveUI, project: Path
     assert _post(served, "model", "rel")[0] == 303  # relative to the served folder
     assert _post(served, str(project / "model"), "abs")[0] == 303
     assert _post(served, f"file://{project / 'model' / 'model.pkl'}", "url")[0] == 303
-    assert served.client.models.get("rel").version == "1"
+    assert served.client.models.get("rel", label="latest").version == "1"
 
 
 @pytest.mark.parametrize("outside", ["/etc/hostname", "file:///etc/hostname", "local:///etc/hostname",

@@ -106,7 +106,7 @@ def test_an_unknown_label(ml_client: MLClient, kind: str) -> None:
 
 
 def test_an_unknown_asset(ml_client: MLClient) -> None:
-    err = _raised(lambda: ml_client.models.get("nope"))
+    err = _raised(lambda: ml_client.models.get("nope", label="latest"))
     _speaks_python(err, "ml_client.models.list(list_view_type=ListViewType.ALL)")
     assert "`runner model list --include-archived`" in err.render()
 
