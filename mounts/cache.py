@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -196,10 +197,16 @@ class ContentCache:
         return entry if entry is not None and entry.key == key else None
 
     def entries(self) -> list[CacheEntry]:
-        """Every complete entry, most recently used first."""
-        if not self._entries.is_dir():
+        """Every complete entry, most recently used first (none when ``entries/`` is not a folder: a link
+        planted in its place is never listed, so never evicted through)."""
+        try:
+            if not stat.S_ISDIR(os.lstat(self._entries).st_mode):
+                return []
+        except OSError:
             return []
-        found = [e for d in self._entries.iterdir() if (e := self._read_entry(d)) is not None]
+        with os.scandir(self._entries) as scan:  # an entry is a folder: a link in its place is none
+            found = [e for d in scan if d.is_dir(follow_symlinks=False)
+                     and (e := self._read_entry(Path(d.path))) is not None]
         return sorted(found, key=lambda e: e.last_used, reverse=True)
 
     def partials(self) -> list[PartialEntry]:

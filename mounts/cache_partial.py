@@ -47,8 +47,11 @@ class PartialEntry:
 
 def read_partials(where: Path) -> list[PartialEntry]:
     """Every partial entry in ``where`` (``<cache>/partial``), most recently written first. Anything
-    there that is not a folder (a stray file, a link) is not an entry."""
+    there that is not a folder (a stray file, a link) is not an entry; nor is anything when ``where`` itself
+    is not a folder (a link planted in its place is never listed, so never evicted through)."""
     try:
+        if not stat.S_ISDIR(os.lstat(where).st_mode):
+            return []
         scan = os.scandir(where)
     except OSError:
         return []
