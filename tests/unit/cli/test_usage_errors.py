@@ -115,3 +115,14 @@ def test_no_arguments_still_prints_the_help(tmp_path: Path) -> None:
         result = _runner(tmp_path, *args)
         assert result.returncode == 2 and "Usage: runner" in result.stdout, result.stderr
         assert "error:" not in result.stderr
+
+
+@pytest.mark.parametrize("stray", [
+    "inputs.x.path=https://acct.blob.core.windows.net/c/x?sv=2024&sig=SECRETSIG",
+    "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRETKEY==;EndpointSuffix=core.windows.net",
+    "sftp://me:SECRETPW@host/x",
+])
+def test_a_stray_argument_holding_a_secret_is_echoed_without_it(tmp_path: Path, stray: str) -> None:
+    lines = _one_message(_runner(tmp_path, "job", "list", stray))
+    assert "unexpected extra argument" in lines[0]
+    assert "SECRET" not in "\n".join(lines)
