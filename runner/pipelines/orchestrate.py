@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from runner.errors import JobError, RunnerError, SpecError
+from runner.errors import JobError, RunnerError, SpecError, StorageError
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time, reconcile, runner_alive
 from runner.jobs.register import REGISTERED_ARCHIVED
@@ -174,8 +174,16 @@ class Orchestrator:
 
     def _check_record(self) -> None:
         """The pipeline's record ended by another process while nothing here had to be written: found as
-        the next write would find it (refused), and the pipeline stops the same way."""
-        if self.tracker.ended_elsewhere is None and self.ws.get_job(self.name).status.is_terminal:
+        the next write would find it (refused), and the pipeline stops the same way. Only the status is
+        read, every poll; a read the storage refuses now (a busy or full disk) is tried again next poll."""
+        if self.tracker.ended_elsewhere is not None:
+            return
+        try:
+            status = self.ws.job_status(self.name)
+        except StorageError as err:
+            log.debug("pipeline %s: its status could not be read this poll: %s", self.name, err)
+            return
+        if status is not None and status.is_terminal:
             self.tracker.set()  # refused (an end is never left): the cancel is requested
 
     def _startable(self) -> bool:

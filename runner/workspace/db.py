@@ -307,6 +307,13 @@ class Workspace:
         with self.reading() as conn:
             return self._load_job(conn, name)
 
+    def job_status(self, name: str) -> JobStatus | None:
+        """Only the status of job ``name`` (no record read or parsed: for a loop that polls it); None when
+        there is no such job."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE name = ?", (name,)).fetchone()
+        return None if row is None else JobStatus(row["status"])
+
     def job_exists(self, name: str) -> bool:
         with self.reading() as conn:
             return conn.execute("SELECT 1 FROM jobs WHERE name = ?", (name,)).fetchone() is not None
