@@ -166,10 +166,9 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
             if err.field == "environment" and err.where is None:  # the image: not a docker_args refusal
                 raise err.located(*spec.field_location(*_image_field(spec))) from err
             raise
-    if chosen.capabilities.in_container:  # a direct URL over this machine's file: not in the container
-        for binding in plan.bindings:
-            with _located(spec, *binding.key.split("/", 1)):
-                refuse_direct_host_url(binding)
+    for binding in plan.bindings:  # a direct URL over this machine's file: an input's, not in a container
+        with _located(spec, *binding.key.split("/", 1)):
+            refuse_direct_host_url(binding, in_container=chosen.capabilities.in_container)
     if plan.code_source:
         with _located(spec, "code"):
             in_python = spec.source is None and not spec.parent_job_name  # built in Python (a step: YAML)

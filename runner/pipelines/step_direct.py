@@ -7,8 +7,9 @@ location when the step starts). So a ``direct`` input bound to it gets, from tha
 its start makes (``runner.jobs.submit``), with the same error at the same line:
 
 - a datastore the step only reads gives credentials narrowed to reading, or is refused
-  (``direct_env(write=False)``: one whose credentials cannot be, a cache of a folder on this machine);
-- a job in a container cannot open a URL of this machine's file (``runner.plan.direct_host``).
+  (``direct_env(write=False)``: one whose credentials cannot be, this machine's files);
+- a URL of this machine's file is refused for an input (it could be written through), and for an
+  output when the job runs in a container, which cannot open it (``runner.plan.direct_host``).
 
     refuse_direct_bindings(spec, inputs, outputs, datastores, backend=None)  # resolved: name -> path
 """
@@ -70,7 +71,7 @@ def refuse_direct_bindings(spec: CommandJobSpec, inputs: Mapping[str, ResolvedPa
         if binding.direction is Direction.INPUT and found.datastore and found.datastore not in writes:
             with _at_path(spec, "inputs", binding.name):
                 datastores.get(found.datastore).direct_env(write=False)
-    if get_backend(backend_for(spec, backend)).capabilities.in_container:  # as check_submission
-        for binding, _ in bindings:
-            with _at_path(spec, *binding.key.split("/", 1)):
-                refuse_direct_host_url(binding)
+    in_container = get_backend(backend_for(spec, backend)).capabilities.in_container
+    for binding, _ in bindings:  # as check_submission
+        with _at_path(spec, *binding.key.split("/", 1)):
+            refuse_direct_host_url(binding, in_container=in_container)

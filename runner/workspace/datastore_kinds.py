@@ -343,16 +343,17 @@ class FsspecDatastore(DatastoreBase):
 
     def direct_env(self, *, write: bool = False, valid_s: float = 0) -> dict[str, str]:
         """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow
-        arbitrary fsspec credentials to reading (a cache of a folder on this machine: refused as that).
-        A folder on this machine is bound instead: none."""
+        arbitrary fsspec credentials to reading. A URL of this machine's files (a cache of a folder, an
+        archive here: with storage options or none) is refused for reading, as writable through. A
+        folder on this machine is bound instead (read-only for an input): none."""
         if self._on_this_machine:
             return {}
         if write:
             return self.env_for_direct()
-        if self.storage_options:
-            from runner.workspace.host_cache import refuse_direct_read  # with fsspec
+        from runner.workspace.host_cache import refuse_direct_read  # with fsspec
 
-            refuse_direct_read(self.name, self.url, self.storage_options)  # a cache of a folder here: why
+        refuse_direct_read(self.name, self.url, self.storage_options)  # this machine's files: why
+        if self.storage_options:
             raise StorageError(f"datastore '{self.name}' has credentials that cannot be narrowed to "
                                "read-only, and a direct input must not be able to write its source",
                                hint="use mode: download or ro_mount for this input")

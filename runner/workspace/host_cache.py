@@ -58,17 +58,36 @@ def host_cache_root(url: str, options: Mapping[str, Any]) -> str | None:
     return last.split("://", 1)[1] if _protocol(last) in HOST_PROTOCOLS else None
 
 
-def refuse_direct_read(name: str, url: str, options: Mapping[str, Any]) -> None:
-    """One ``SpecError`` for a ``direct`` input on datastore ``name`` when it caches a folder on this
-    machine (``host_cache_root``): its storage options are no credentials to narrow, but the job would get
-    a URL of this machine's files, which its container cannot open."""
+def host_files_read(url: str, options: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What a datastore ``url`` reads of this machine's files through fsspec: ("caches a folder", its
+    folder) for a cache over them (``host_cache_root``), ("reads an archive", its file) for a chain whose
+    last link is this machine's file (``zip://::file:///<archive>``, a cache over it); else None (a folder
+    here named as one, ``file:///<folder>``, is read as a path, and is not fsspec's)."""
     root = host_cache_root(url, options)
     if root is not None:
-        raise SpecError(f"datastore '{name}' caches a folder on this machine ({root}): a direct input would "
-                        "get a URL of this machine's files, which the job's container cannot open (and "
-                        "through which a job run on this machine could write them)",
-                        hint="use mode: ro_mount or mode: download for this input (the runner reads the "
-                             "folder through the cache and brings the data in, read-only)")
+        return "caches a folder", root
+    *links, last = url.split("::")
+    if links and (_protocol(last) in HOST_PROTOCOLS or "://" not in last):  # a path: fsspec's file too
+        return "reads an archive", last.split("://", 1)[-1]
+    return None
+
+
+def refuse_direct_read(name: str, url: str, options: Mapping[str, Any]) -> None:
+    """One ``SpecError`` for a ``direct`` input on datastore ``name`` when it reads this machine's files
+    through fsspec (``host_files_read``): with storage options or none, the job would get a URL of this
+    machine's files, which its container cannot open, and through which a job run here could write them
+    (fsspec's caches write back; an archive is appended to): an input is read-only."""
+    found = host_files_read(url, options)
+    if found is not None:
+        what, where = found
+        raise SpecError(f"datastore '{name}' {what} on this machine ({where}): a direct input would get a "
+                        "URL of this machine's files: the job's container cannot open it, and a job run on "
+                        "this machine (the process backend) could write them through it, while an input "
+                        "is read-only",
+                        hint="use mode: ro_mount or mode: download for this input (the runner reads it "
+                             "through the datastore and brings the data in, read-only)",
+                        python_hint="use mode='ro_mount' or mode='download' for this input (the runner reads "
+                                    "it through the datastore and brings the data in, read-only)")
 
 
 def open_host_cache(url: str, options: Mapping[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:

@@ -1,7 +1,8 @@
 """Path forms through the real CLI: a job's ``code:``, inputs and outputs read the ``file:`` forms alike
 (``file://localhost/x``, ``file:/x``, a percent-encoded ``file:///a%20b``) and a job runs on them in a
-container; ``code: file://<another host>/...`` is one error at its line; ``direct`` on an archive over a
-file here is refused at ``job validate`` for a container and runs on the process backend; a path missing
+container; ``code: file://<another host>/...`` is one error at its line; a ``direct`` input on an archive
+over a file here is refused at ``job validate``, for a container and on the process backend alike (the job
+could write the archive through its URL); a path missing
 on a datastore caching a folder here fails ``job validate``. Everything lives in this test's tmp_path."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from jobs_support import cli, job_log, write_job
+from jobs_support import cli, write_job
 
 
 def _refused(ws: Path, job: Path, line: int, field: str) -> str:
@@ -74,15 +75,17 @@ def _direct_zip(tmp_path: Path, compute: str = "") -> Path:
 
 def test_direct_on_an_archive_here_is_refused_for_a_container(workspace_dir: Path, tmp_path: Path) -> None:
     stderr = _refused(workspace_dir, _direct_zip(tmp_path), 5, "inputs.d.path")
-    assert "container cannot open it" in stderr and "mode: download" in stderr and "process" in stderr
+    assert "container cannot open it" in stderr and "mode: download" in stderr and "mode: ro_mount" in stderr
 
 
-def test_direct_on_an_archive_here_runs_on_the_process_backend(workspace_dir: Path, tmp_path: Path) -> None:
+def test_direct_on_an_archive_here_is_refused_on_the_process_backend(workspace_dir: Path,
+                                                                     tmp_path: Path) -> None:
     job = _direct_zip(tmp_path, "compute: local-process")
-    assert cli(workspace_dir, "job", "validate", "--file", str(job)).returncode == 0
-    ran = cli(workspace_dir, "job", "create", "--file", str(job), "--stream")
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "zipped" in job_log(ran.stdout)
+    stderr = _refused(workspace_dir, job, 5, "inputs.d.path")
+    assert "is a file on this machine" in stderr and "could write it" in stderr and "mode: ro_mount" in stderr
+    created = cli(workspace_dir, "job", "create", "--file", str(job))
+    assert created.returncode == 2 and "could write it" in created.stderr, created.stdout + created.stderr
+    assert "Traceback" not in created.stderr and (tmp_path / "d.zip").is_file()
 
 
 def test_a_path_missing_on_a_cache_here_fails_validate(workspace_dir: Path, tmp_path: Path) -> None:

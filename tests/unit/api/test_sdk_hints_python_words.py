@@ -313,8 +313,8 @@ def test_a_direct_input_over_a_file_here(ml_client: MLClient, tmp_path: Path) ->
     job = command(command="cat ${{inputs.d}}", environment="runner/python:3.11", inputs={
         "d": Input(type="uri_file", path=f"zip://a.txt::file://{tmp_path}/x.zip", mode="direct")})
     err = _raised(lambda: ml_client.jobs.validate(job, raise_on_failure=True))
-    _python_only(err, "compute='local-process', or backend='process'")
-    assert "--backend process" in err.render()
+    _python_only(err, "mode='ro_mount' or mode='download'")  # refused on every backend: no backend named
+    assert "mode: ro_mount or mode: download" in err.render() and "process" not in err.render()
 
 
 def test_unsafe_docker_args(ml_client: MLClient) -> None:

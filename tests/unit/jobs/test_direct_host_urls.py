@@ -2,7 +2,9 @@
 machine (an archive, ``zip://a.txt::file:///<archive>``; a datastore caching a folder here,
 ``simplecache::file:///<folder>``) names a host file that is not in the job's container: one clear error
 at ``job validate`` (and ``job create``), at the binding's ``path:`` line, naming the modes that bring the
-data in. On the ``process`` backend the job runs on this machine, where the URL opens: it plans.
+data in. On the ``process`` backend the job runs on this machine, where the URL opens: an output plans
+there; an input is refused there too (the job could write this machine's file through its URL), its hint
+naming no backend.
 
 Everything lives in this test's tmp_path."""
 
@@ -47,13 +49,15 @@ def _validate(ws: Workspace, job: Path, backend: str | None = None) -> None:
     check_submission(spec, plan_job(spec, workspace=ws, job_name="v1"), backend=backend)
 
 
-@pytest.mark.parametrize(("group", "path", "fixes"), [
-    ("inputs", "zip://a.txt::file://{tmp}/d.zip", ("download", "ro_mount")),
-    ("inputs", "azureml://datastores/cached/paths/a.txt", ("download", "ro_mount")),
-    ("outputs", "azureml://datastores/cached/paths/b.txt", ("upload", "rw_mount")),
+@pytest.mark.parametrize(("group", "path", "fixes", "says"), [
+    ("inputs", "zip://a.txt::file://{tmp}/d.zip", ("download", "ro_mount"), "file:///"),
+    ("inputs", "azureml://datastores/cached/paths/a.txt", ("download", "ro_mount"),
+     "datastore 'cached' caches a folder on this machine"),
+    ("outputs", "azureml://datastores/cached/paths/b.txt", ("upload", "rw_mount"), "file:///"),
 ])
 def test_direct_on_a_url_over_a_host_file_is_refused_at_validate(ws: Workspace, tmp_path: Path, group: str,
-                                                                 path: str, fixes: tuple[str, str]) -> None:
+                                                                 path: str, fixes: tuple[str, str],
+                                                                 says: str) -> None:
     job = _job(tmp_path, group, path.format(tmp=tmp_path), "direct")
     with pytest.raises(SpecError) as validated:
         _validate(ws, job)
@@ -62,18 +66,30 @@ def test_direct_on_a_url_over_a_host_file_is_refused_at_validate(ws: Workspace, 
     err = validated.value
     assert err.render() == created.value.render()
     assert err.field == f"{group}.d.path" and err.where is not None and err.where.line == 4
-    assert "container" in err.message and "cannot open" in err.message and "file:///" in err.message
-    assert err.hint and all(f"mode: {fix}" in err.hint for fix in fixes) and "process" in err.hint
+    assert "container" in err.message and "cannot open" in err.message and says in err.message
+    assert err.hint and all(f"mode: {fix}" in err.hint for fix in fixes)
+    assert ("process" in err.hint) is (group == "outputs")  # an input is refused on this machine too
 
 
 @pytest.mark.parametrize(("group", "path"), [
-    ("inputs", "zip://a.txt::file://{tmp}/d.zip"),
-    ("inputs", "azureml://datastores/cached/paths/a.txt"),
     ("outputs", "azureml://datastores/cached/paths/b.txt"),
 ])
 def test_direct_on_a_url_over_a_host_file_plans_on_the_process_backend(ws: Workspace, tmp_path: Path,
                                                                        group: str, path: str) -> None:
     _validate(ws, _job(tmp_path, group, path.format(tmp=tmp_path), "direct"), backend="process")
+
+
+@pytest.mark.parametrize("path", ["zip://a.txt::file://{tmp}/d.zip", "azureml://datastores/cached/paths/a.txt"])
+def test_a_direct_input_over_a_host_file_is_refused_on_the_process_backend_too(ws: Workspace, tmp_path: Path,
+                                                                               path: str) -> None:
+    """The job would open this machine's file in place and could write it through the URL."""
+    with pytest.raises(SpecError) as refused:
+        _validate(ws, _job(tmp_path, "inputs", path.format(tmp=tmp_path), "direct"), backend="process")
+    err = refused.value
+    assert err.field == "inputs.d.path" and err.where is not None and err.where.line == 4
+    assert "this machine" in err.message and "write" in err.message
+    assert err.hint and "mode: ro_mount" in err.hint and "mode: download" in err.hint
+    assert "process" not in err.hint
 
 
 @pytest.mark.parametrize(("group", "path", "mode"), [

@@ -34,9 +34,9 @@ jobs:
     inputs:
       i: {path: '${{parent.jobs.w.outputs.o}}', mode: direct}
 """
-# simplecache::file:// (no storage options): a URL of this machine's file, which a container cannot open;
-# simplecache:// with target_protocol: file: a cache over this machine's folder, whose storage options are
-# no credentials to narrow
+# simplecache::file:// (no storage options): a URL of this machine's file, which a container cannot open
+# (and a job here could write through); simplecache:// with target_protocol: file: a cache over this
+# machine's folder, whose storage options are no credentials to narrow
 STORES = {"chained": ("simplecache::file://{root}", {}),
           "target": ("simplecache://{root}", {"target_protocol": "file"})}
 REASONS = {"chained": "the job's container cannot open it",
@@ -112,12 +112,17 @@ def test_create_refuses_it_before_anything_is_recorded(tmp_path: Path, store: st
     assert not ws.job_exists("p") and not ws.job_exists("p-w") and not ws.job_exists("p-r")
 
 
-def test_a_step_on_this_machine_opens_the_url_so_it_validates(tmp_path: Path) -> None:
-    """On the process backend a URL of this machine's file opens (no container): the start accepts it."""
+def test_a_step_on_this_machine_is_refused_too(tmp_path: Path) -> None:
+    """On the process backend a URL of this machine's file opens, but the job could write it through the
+    URL: the start refuses a direct input there too, so validate does."""
     text = PIPELINE.replace("    inputs:\n", "    compute: local-process\n    inputs:\n")
     ws, path = _setup(tmp_path, "chained", text)
-    graph, _ = plan_pipeline(ws, load_pipeline_spec(path), name="p")
-    assert graph.steps["r"].depends_on == ("w",)
+    with pytest.raises(SpecError) as refused:
+        plan_pipeline(ws, load_pipeline_spec(path), name="p")
+    err = refused.value
+    assert err.field == "jobs.r.inputs.i.path" and err.where is not None
+    assert err.where.line == _line(path, "      i:") and "caches a folder on this machine" in err.message
+    assert err.hint is not None and "mode: ro_mount" in err.hint and "process" not in err.hint
 
 
 def test_a_direct_input_from_the_default_datastore_validates(tmp_path: Path) -> None:
@@ -128,8 +133,11 @@ def test_a_direct_input_from_the_default_datastore_validates(tmp_path: Path) -> 
 
 
 def test_create_for_the_process_backend_accepts_what_its_start_accepts(tmp_path: Path) -> None:
-    """``job create --backend process``: the steps run on this machine, where the URL opens."""
-    ws, path = _setup(tmp_path, "chained")
+    """``job create --backend process``: the steps run on this machine, where the URL opens, so a step's
+    own direct output there plans (a direct input there is refused on every backend)."""
+    text = PIPELINE.replace("mode: direct}\n", "mode: download}\n") + (
+        "    outputs:\n      d: {type: uri_folder, path: azureml://datastores/DS/paths/d/, mode: direct}\n")
+    ws, path = _setup(tmp_path, "chained", text)
     graph, _ = plan_pipeline(ws, load_pipeline_spec(path), name="p", backend="process")
     assert graph.steps["r"].depends_on == ("w",)
 
