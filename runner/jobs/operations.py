@@ -296,8 +296,14 @@ class JobOperations:
                   "the cancel before it recorded the end") if pid else None
         if watchdog_follows(self.workspace, record):  # it keeps the container's output: stopped, left to it
             return as_job(cancel_beside_watchdog(self.workspace, record, reason=reason))
-        release_resources(self.workspace, record)
-        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason))
+
+        def release(current: JobRecord) -> None:
+            """Once ``end_lost`` found the job as judged (not ended, nor taken, by another process since it
+            was read), holding its lock: its container or process group and mounts, as its record is now."""
+            release_resources(self.workspace, current)
+
+        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason,
+                                first=release))
 
     def begin_cancel(self, name: str, **_: Any) -> Done:
         """azure.ai.ml's name for ``cancel``: the cancel is done when it returns; ``.result()`` is the

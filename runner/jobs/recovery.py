@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mounts.fuse.lifecycle import cleanup_stale_mounts
 from mounts.pin import sweep_stale_pins
@@ -373,13 +373,14 @@ def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None
     else:
         error = (f"the runner process (pid {record.runner_pid}) died while the job was "
                  f"{record.status.value}{kept}")
-    extra = dict(record.extra)
-    extra.setdefault("status_times", {})[status.value] = utc_text(utcnow())
+    # only what the end adds, merged in its own write: a key written since ``record`` was read is kept
+    added: dict[str, Any] = {
+        "status_times": {**record.extra.get("status_times", {}), status.value: utc_text(utcnow())}}
     if links:
-        extra[LINKS_NOT_FOLLOWED] = [*extra.get(LINKS_NOT_FOLLOWED, []), *links]
+        added[LINKS_NOT_FOLLOWED] = [*record.extra.get(LINKS_NOT_FOLLOWED, []), *links]
     if staged:  # what `job download` says of them: never uploaded, and where they are (runner.jobs.download)
-        extra["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
-        extra["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"
+        added["held_back_outputs"] = {folder.name: str(folder) for folder in staged}
+        added["held_back_why"] = f"its runner process (pid {record.runner_pid}) died before uploading them"
     return ws.update_job(record.name, ending=True, only_from={record.status}, status=status,  # (never over
-                         ended_at=utcnow(), error=error, extra=extra,  # a status another process wrote)
+                         ended_at=utcnow(), error=error, merge_extra=added,  # a status another process wrote)
                          outputs_partial=any(folder.name != ARTIFACTS for folder in staged))

@@ -97,12 +97,11 @@ def _recorded(ws: Workspace, record: JobRecord, states: Mapping[str, Any], jobs:
     followed = followed_rows(record, states, jobs)
     if followed == states:
         return record
-    extra = {**record.extra, STEPS_KEY: followed}
-    try:
-        return ws.update_job(record.name, extra=extra)
+    try:  # the rows merged in the write's own transaction: a key written since the read is kept
+        return ws.update_job(record.name, merge_extra={STEPS_KEY: followed})
     except StorageError as err:  # a workspace that cannot be written (a full disk) still shows them
         log.debug("step rows of pipeline %s not recorded: %s", record.name, err.message)
-        return record.model_copy(update={"extra": extra})
+        return record.model_copy(update={"extra": {**record.extra, STEPS_KEY: followed}})
 
 
 def follow_steps(ws: Workspace, record: JobRecord) -> JobRecord:

@@ -168,7 +168,10 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
 
 
 def start_orchestrator(ws: Workspace, name: str) -> int:
-    """Run the pipeline in a detached ``python -m runner.pipelines.worker`` process; record its pid."""
+    """Run the pipeline in a detached ``python -m runner.pipelines.worker`` process; record its pid as
+    ``JobOperations.start_worker`` records a worker's: while the pipeline is still Queued, in one
+    transaction that keeps the rest of its record (a cancel that came meanwhile stands; once the
+    orchestrator took the pipeline it recorded itself)."""
     from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never starts one
 
     job_dir = ws.job_dir(name)
@@ -176,9 +179,8 @@ def start_orchestrator(ws: Workspace, name: str) -> int:
     with job_dir.runner_log.open("ab") as runner_log:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=runner_log,  # noqa: S603
                                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    record = ws.get_job(name)
-    ws.update_job(name, runner_pid=proc.pid,
-                  extra={**record.extra, "runner_start": process_start_time(proc.pid)})
+    ws.update_job(name, only_from={JobStatus.QUEUED}, runner_pid=proc.pid,
+                  merge_extra={"runner_start": process_start_time(proc.pid)})
     return proc.pid
 
 
