@@ -126,6 +126,25 @@ def which_versions(version: str | None) -> str:
     return f" version {version}" if version else " (every version)"
 
 
+def restored(noun: str, cli: str, name: str, version: str | None, staying: list[str], *,
+             registry: str | None = None) -> str:
+    """A restore's one line: the version it restored, or the whole asset and, when some of its versions
+    were archived on their own (``staying``: they stay archived, as in Azure), which and how to restore
+    them (``--version``); "(every version)" when none stays."""
+    if version or not staying:
+        return f"restored {noun} '{name}'" + which_versions(version)
+    ordered = sorted(staying, key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
+    shown = ", ".join(ordered[:10]) + (f" and {len(ordered) - 10} more" if len(ordered) > 10 else "")
+    where = f" --registry-name {registry}" if registry else ""
+    if len(ordered) == 1:
+        return (f"restored {noun} '{name}'; version {shown} stays archived (archived on its own, not by "
+                f"the {noun}'s archive): `runner {cli} restore --name {name} --version {shown}{where}` "
+                "restores it")
+    return (f"restored {noun} '{name}'; versions {shown} stay archived (each archived on its own, not by the "
+            f"{noun}'s archive): `runner {cli} restore --name {name} --version <version>{where}` restores "
+            f"one (`runner {cli} list --name {name} --archived-only{where}` lists them)")
+
+
 def check_local_path(path: str | None, *, allowed: str) -> None:
     """A local ``--path`` (no scheme) given on the command line must exist; said with a hint for the command
     line (relative to the current directory), before anything is registered. ``allowed``: what else

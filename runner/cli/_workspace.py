@@ -10,6 +10,9 @@
 * An existing empty folder (``mktemp -d``) is a new, empty workspace for every command.
 * The default workspace (neither option nor variable given) cannot be mistyped: it is created on first
   use, as before.
+* ``-w myws`` (no ``/``) that was created looks like az's ``-w``, an Azure ML workspace name: the note
+  adds that ``-w`` is the workspace folder here, and az's ``--workspace-name`` is taken (after the
+  command) and ignored.
 
 ``guard`` wraps every command of the click tree once (``runner.cli.main.click_command``).
 """
@@ -75,7 +78,7 @@ def guard(command: Any, path: str) -> None:
         created = check(path)
         if created is None:
             return callback(*args, **kwargs)
-        note = _CreatedNote(created, sys.stderr)
+        note = _CreatedNote(created, sys.stderr, az_name=_looks_like_az_name())
         streams = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Announcing(streams[0], note), _Announcing(streams[1], note)
         try:
@@ -93,6 +96,14 @@ def guard(command: Any, path: str) -> None:
     command.callback = checked
 
 
+def _looks_like_az_name() -> str | None:
+    """The workspace ``-w`` named when it looks like an Azure ML workspace name (no ``/``), else None."""
+    given = _common.STATE.workspace
+    if _common.STATE.workspace_source != "--workspace" or given is None or "/" in given:
+        return None
+    return given
+
+
 def _succeeded(exc: BaseException) -> bool:
     """An exit that ends a command well (``typer.Exit(0)``, ``SystemExit(0)``)."""
     code = getattr(exc, "exit_code", getattr(exc, "code", 1)) if isinstance(exc, SystemExit) or \
@@ -106,14 +117,17 @@ class _CreatedNote:
     command that fails before printing anything says only its error (the folder is there for the next
     command all the same)."""
 
-    def __init__(self, created: Path, stderr: Any) -> None:
-        self.created, self.stderr = created, stderr
+    def __init__(self, created: Path, stderr: Any, *, az_name: str | None = None) -> None:
+        self.created, self.stderr, self.az_name = created, stderr, az_name
         self.said = False
 
     def say(self) -> None:
         if not self.said and self.created.is_dir():
             self.said = True
-            print(f"note: created workspace {self.created}", file=self.stderr, flush=True)
+            az = (f" (-w is the workspace folder here: `runner -w {self.az_name}` made a folder named "
+                  f"'{self.az_name}' in the current directory, not an Azure ML workspace; az's "
+                  "--workspace-name/-w after the command is taken and ignored)") if self.az_name else ""
+            print(f"note: created workspace {self.created}{az}", file=self.stderr, flush=True)
 
 
 class _Announcing:

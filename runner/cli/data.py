@@ -23,6 +23,7 @@ from runner.cli._assets import (
     check_local_path,
     one_of,
     parse_update,
+    restored,
     which_versions,
 )
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
@@ -156,7 +157,9 @@ def restore(
     data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
     data.restore(name, version=chosen)
-    typer.echo(f"restored data asset '{name}'" + which_versions(chosen))
+    # the versions archived on their own stay archived
+    staying = [] if chosen else [str(a.version) for a in data.list(name, archived_only=True)]
+    typer.echo(restored("data asset", "data", name, chosen, staying, registry=registry_name))
 
 
 @app.command("download")

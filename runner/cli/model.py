@@ -13,6 +13,7 @@ from runner.cli._assets import (
     check_local_path,
     one_of,
     parse_update,
+    restored,
     which_versions,
 )
 from runner.cli._common import OUTPUT, QUERY, REGISTRY, OutputFormat, client, emit, output_option
@@ -163,7 +164,9 @@ def restore(
     models = client(registry_name).models
     chosen = models.get(name=name, label=label).version if label else version  # the one it changes
     models.restore(name, version=chosen)
-    typer.echo(f"restored model '{name}'" + which_versions(chosen))
+    # the versions archived on their own stay archived
+    staying = [] if chosen else [str(a.version) for a in models.list(name, archived_only=True)]
+    typer.echo(restored("model", "model", name, chosen, staying, registry=registry_name))
 
 
 @app.command("download")

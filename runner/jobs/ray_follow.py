@@ -32,7 +32,7 @@ from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnre
 from runner.errors import BackendError, RunnerError
 from runner.jobs.ray_package import fetch_control, read_control
 from runner.jobs.recovery import process_start_time
-from runner.jobs.register import failed_at_registration, register_outputs
+from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
 from runner.jobs.run import StatusTracker
 from runner.jobs.spawn import follower_lock, respawn_follower
 from runner.jobs.supervise import CancelSignals, Echo
@@ -302,13 +302,16 @@ class _Follower:
                                   if result.get(k) is not None}
         error = result.get("error")
         if status is JobStatus.COMPLETED:
+            registered = Registered()
             try:
                 registered = register_outputs(self.ws, self.record, plan_from_dict(self.record.extra["plan"]))
-                fields["registered_models"], fields["registered_data"] = registered.models, registered.data
-                registered.record_extra(self.tracker.extra)
             except RunnerError as err:  # the node uploaded the outputs whole: failed, not partial
                 status, error = JobStatus.FAILED, err.render()
                 failed_at_registration(self.tracker.extra)
+                if isinstance(err, RegistrationFailed):  # those registered before it stay, in the record
+                    registered = err.registered
+            fields["registered_models"], fields["registered_data"] = registered.models, registered.data
+            registered.record_extra(self.tracker.extra)
         for key in ("started_at", "ended_at"):
             if result.get(key):
                 fields[key] = datetime.fromisoformat(result[key]).astimezone(UTC)

@@ -7,7 +7,9 @@ record says so (``extra["registered_archived"]``: the reference and why), and it
 
 A registration that fails fails the job, saying so: its command completed and its outputs were uploaded
 before, so they are whole, not partial (``failed_at_registration``: the record says where it failed, and
-registering or downloading the output later warns of nothing partial)."""
+registering or downloading the output later warns of nothing partial). The versions registered before
+the output that failed stay registered, and in the record (``RegistrationFailed.registered``): the error
+names them, as ``job show`` does."""
 
 from __future__ import annotations
 
@@ -42,8 +44,17 @@ class Registered:
             extra[REGISTERED_ARCHIVED] = dict(self.archived)
 
 
+class RegistrationFailed(RegistryError):
+    """Registering an output failed; ``registered``: the versions registered before it (they stay)."""
+
+    def __init__(self, message: str, *, registered: Registered, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.registered = registered
+
+
 def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registered:
-    """Register every output that asks for it (a model or a data asset, by the output's type)."""
+    """Register every output that asks for it (a model or a data asset, by the output's type); one that
+    fails raises ``RegistrationFailed``, holding the versions registered before it."""
     registered = Registered()
     if not any(binding.registered_as for binding in plan.outputs):
         return registered  # the common case: nothing to register
@@ -64,7 +75,7 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
                                               type=binding.type.value, path=path, description=description))
         except RunnerError as err:  # a version created while the job ran: name the output's field
             taken = taken_version(ws, target, binding.name, field=_version_field(record, binding.name))
-            raise _failed(binding, err, hint=taken.hint if taken else err.hint) from err
+            raise _failed(binding, err, registered, hint=taken.hint if taken else err.hint) from err
         ref = f"azureml:{created.name}:{created.version}"
         (registered.data if target.kind == "data" else registered.models).append(ref)
         if created.archived:  # under an archived container: born archived, as Azure makes it
@@ -92,9 +103,13 @@ def _version_field(record: JobRecord, output: str) -> str:
     return f"outputs.{output}.version"
 
 
-def _failed(binding: Binding, err: RunnerError, *, hint: str | None) -> RegistryError:
+def _failed(binding: Binding, err: RunnerError, registered: Registered, *,
+            hint: str | None) -> RegistrationFailed:
     target = binding.registered_as
     assert target is not None
-    return RegistryError(f"the job's command completed and its outputs were uploaded, but registering "
-                         f"output '{binding.name}' as {target.noun} '{target.name}' failed: {err.message}",
-                         hint=hint)
+    before = [f"model {ref}" for ref in registered.models] + [f"data asset {ref}" for ref in registered.data]
+    kept = (f"; registered before it, and kept (the job's record lists them): {', '.join(before)}"
+            if before else "")
+    return RegistrationFailed(f"the job's command completed and its outputs were uploaded, but registering "
+                              f"output '{binding.name}' as {target.noun} '{target.name}' failed: "
+                              f"{err.message}{kept}", registered=registered, hint=hint)

@@ -34,7 +34,7 @@ from runner.jobs.direct_creds import with_direct_credentials
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
-from runner.jobs.register import Registered, failed_at_registration, register_outputs
+from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
 from runner.jobs.status import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import start_watchdog
@@ -146,6 +146,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         except RunnerError as err:  # its outputs are whole (uploaded): failed, not partial
             status, error = JobStatus.FAILED, err.render()
             failed_at_registration(tracker.extra)
+            if isinstance(err, RegistrationFailed):  # those registered before it stay, in the record
+                registered = err.registered
     registered.record_extra(tracker.extra)
     if cancel.requested.is_set() and outcome.reason != "canceled":
         tracker.extra[LATE_CANCEL] = LATE_CANCEL_NOTE
