@@ -104,5 +104,5 @@ def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = No
                  for key, value in mapping.items()]
     doc = load_yaml(Path(source))
     if is_pipeline_data(doc.data):
-        return PipelineJob(pipeline_from_doc(doc, sets))
-    return Command(spec_from_doc(doc, sets))
+        return PipelineJob(pipeline_from_doc(doc, sets, python=True))
+    return Command(spec_from_doc(doc, sets, python=True))

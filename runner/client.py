@@ -141,8 +141,8 @@ class _AssetOperations(Generic[A]):
 
 
 def _version_or_label(version: str | None, label: str | None, *, noun: str, name: str, sdk: str) -> None:
-    """azure-ai-ml's rule for a model's or data asset's ``get``: a version or a label, not both (its
-    "Must provide either version or label", "Cannot specify both version and label")."""
+    """azure-ai-ml's rule for a model's, data asset's or environment's ``get``: a version or a label, not
+    both (its "Must provide either version or label", "Cannot specify both version and label")."""
     if version and label:
         problem = f"give version or label to get {noun} '{name}', not both"
     elif not version and not label:
@@ -253,10 +253,13 @@ class EnvironmentOperations:
                                   dockerfile=dockerfile, description=description, conda_file=conda_text,
                                   tags={str(k): str(v) for k, v in (tags or {}).items()})
 
-    def get(self, name: str, version: str | None = None, label: str | None = None) -> EnvironmentRecord:
-        """A version, or the newest (``label="latest"``, or neither given)."""
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> EnvironmentRecord:
+        """A version (``version="1"``), or the newest (``label="latest"``): one of them, as azure-ai-ml's
+        ``get`` requires (``SpecError`` otherwise)."""
+        given = None if version is None or str(version) == "" else str(version)
+        _version_or_label(given, label, noun="environment", name=name, sdk="environments")
         check_label(label, noun="environment", name=name, cli="environment", sdk="environments")
-        return self._store.get(name, version)
+        return self._store.get(name, given)
 
     def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:
         return iter(self._store.list(name))

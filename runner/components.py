@@ -118,9 +118,16 @@ class ComponentOperations:
         return self._entity(self._store.create(spec, reuse_newest=True))
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
+        """A version, or the newest (``label="latest"``, or neither given: azure-ai-ml's default); both is
+        a ``SpecError``, as in azure-ai-ml ("Cannot specify both version and label")."""
         _refuse_reference(name, "ml_client.components.get takes a component's name")
+        given = None if version is None or str(version) == "" else str(version)
+        if given and label:
+            raise SpecError(f"give version or label to get component '{name}', not both (as azure-ai-ml's "
+                            "ml_client.components.get)", hint=f'ml_client.components.get("{name}", version='
+                            f'"{given}") for a version, or label="latest" (or neither) for the newest')
         check_label(label, noun="component", name=name, cli="component", sdk="components")
-        return self._entity(self._store.get(name, None if version is None else str(version)))
+        return self._entity(self._store.get(name, given))
 
     def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:
         return iter(self._entity(record) for record in self._store.list(name))

@@ -115,7 +115,8 @@ def show(
 ) -> None:
     """Show one environment version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="environment", name=name)
-    shown = client().environments.get(name, version).model_dump(mode="json")
+    latest = None if version else "latest"  # no version: the newest (the SDK's get needs one or the label)
+    shown = client().environments.get(name, version or None, latest).model_dump(mode="json")
     if OutputFormat(output) is not OutputFormat.yaml:
         emit(shown, output, [], query)
         return

@@ -126,10 +126,17 @@ def check_unset_optionals(spec: PipelineJobSpec, step: str, component: CommandCo
             continue
         assert binding is not None
         field_name, where = spec.field_location("jobs", step, "inputs", *place)
-        give = f"path:, or --set inputs.{binding.name}.path=..." if isinstance(source, AssetInput) else \
+        asset = isinstance(source, AssetInput)
+        give = f"path:, or --set inputs.{binding.name}.path=..." if asset else \
             f"default:, or --set inputs.{binding.name}=..."
+        python = f"job.inputs['{binding.name}'] = " + ("Input(path=...)" if asset else "<value>")
+        if spec.doc is not None:  # a YAML (load_job's, in Python)
+            key = f"'inputs.{binding.name}.path': ..." if asset else f"'inputs.{binding.name}': ..."
+            python = f"{'path:' if asset else 'default:'} in the YAML, load_job(..., params_override=" \
+                     f"[{{{key}}}]), or {python}"
+        lead = f"give pipeline input '{binding.name}' a value ("
+        end = f"), or bind '{name}' to something with a value"
         raise SpecError(f"step '{step}' input '{name}' is bound to pipeline input '{binding.name}', which "
                         f"is optional and has no value, but its component requires '{name}'",
-                        field=field_name, where=where,
-                        hint=f"give pipeline input '{binding.name}' a value ({give}), or bind '{name}' to "
-                             "something with a value")
+                        field=field_name, where=where, hint=lead + give + end,
+                        python_hint=lead + python + end)

@@ -128,10 +128,14 @@ def _check_pipeline_inputs(spec: PipelineJobSpec) -> None:
         what, give = ("path", "path: <local path or azureml:// URI>") if isinstance(value, AssetInput) \
             else ("value", "default: <value> (or value: <value>)")
         field_name, where = spec.field_location("inputs", name)
+        python = f"give job.inputs['{name}'] a {what}"
+        key = f"'inputs.{name}.path': '<path>'" if what == "path" else f"'inputs.{name}': <value>"
         raise SpecError(f"pipeline input '{name}' is required and has no {what}", field=field_name,
                         where=where, hint=f"give it {give}, or --set inputs.{name}=<value>, or mark it "
                                           "optional: true" if spec.doc is not None else
-                        f"give job.inputs['{name}'] a {what}, or declare it Input(..., optional=True)")
+                        f"{python}, or declare it Input(..., optional=True)",
+                        python_hint=None if spec.doc is None else f"{python} (or {give} in the YAML, or "
+                        f"load_job(..., params_override=[{{{key}}}])), or mark it optional: true")
 
 
 def _declared_outputs(entry: StepSpec, component: CommandComponentSpec | None) -> list[str]:

@@ -26,6 +26,15 @@ def _written_in(field_name: str) -> str:
     return "pipeline" if field_name.startswith("jobs.") else "component"  # an inline component: the pipeline
 
 
+def _relative_to(built: CommandJobSpec, field_name: str, keyword: str, what: str) -> str:
+    """Where a relative path of the step is read from, as a hint ends: the YAML it was written in, or
+    (a step built in Python, ``runner.dsl``: no file) the folder that was current then."""
+    if built.where().file is None:
+        return (f"pass {keyword}= {what}, relative to the current folder ({built.base_dir}) when the "
+                "pipeline was built, or an absolute path")
+    return f"set {keyword}: to {what} relative to the {_written_in(field_name)} YAML"
+
+
 def _check_code(built: CommandJobSpec, step: str) -> None:
     """A local ``code`` folder that is not there, or a file URL naming another host, is refused."""
     code, field_name = built.code, built.field_name("code")
@@ -34,8 +43,9 @@ def _check_code(built: CommandJobSpec, step: str) -> None:
     try:
         folder = built.base_dir / file_path(code, field_name)
         if not folder.exists():
-            raise SpecError(f"code folder '{folder}' does not exist", hint="set code: to a folder relative "
-                            f"to the {_written_in(field_name)} YAML, or create the folder")
+            raise SpecError(f"code folder '{folder}' does not exist",
+                            hint=_relative_to(built, field_name, "code", "a folder")
+                            + ", or create the folder")
     except SpecError as err:
         raise SpecError(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
                         hint=err.hint) from None
@@ -51,9 +61,9 @@ def _check_conda_file(built: CommandJobSpec, step: str) -> None:
     try:
         conda = local_file(env.conda_file, built.base_dir, field_name)
         if not conda.is_file():
-            raise SpecError(f"conda file '{conda}' does not exist", hint="set conda_file: to a conda "
-                            f"environment file relative to the {_written_in(field_name)} YAML, or create the "
-                            "file")
+            raise SpecError(f"conda file '{conda}' does not exist",
+                            hint=_relative_to(built, field_name, "conda_file", "a conda environment file")
+                            + ", or create the file")
     except SpecError as err:
         raise SpecError(f"step '{step}': {err.message}", field=field_name,
                         where=built.where("environment", "conda_file"), hint=err.hint) from None

@@ -38,7 +38,10 @@ def check_image_reference(image: str, *, field: str = "environment") -> None:
                         "here", field=field,
                         hint="give the image it names (environment: {image: ...}), a build context "
                              "(environment: {build: {path: ...}}), or map it with `runner environment "
-                             "create`")
+                             "create`",
+                        python_hint="give the image it names (image=...), or a build context "
+                                    "(build_context=...), or load it: `ml_client.environments."
+                                    f"create_or_update(load_environment({image.removeprefix('file:')!r}))`")
     if not image.strip():
         raise SpecError("the job has no environment image", field=field,
                         hint="set environment: <image> or environment: {build: {path: ...}}")

@@ -126,7 +126,7 @@ class LoadedSpec(StrictModel):
     # builtin (list, dict) that means parsing its text signature (~0.6 ms each)
     _base_dir: Path = PrivateAttr(default_factory=lambda: Path.cwd())
     _doc: Any = PrivateAttr(default=None)  # the YamlDoc it was loaded from, for plan-time locations
-    _overridden: dict[str, str] = PrivateAttr(default_factory=lambda: {})  # --set key -> raw value
+    _overridden: dict[str, str] = PrivateAttr(default_factory=lambda: {})  # --set key -> its set_label
 
     @property
     def base_dir(self) -> Path:

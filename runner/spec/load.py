@@ -44,26 +44,48 @@ IGNORED: dict[tuple[str, ...], str] = {
 }
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"inputs.x.path=data/"`` -> ``("inputs.x.path", "data/")``; JSON values (3, true, {..}) parsed."""
+def parse_override(text: str, *, python: bool = False) -> tuple[str, Any]:
+    """``"inputs.x.path=data/"`` -> ``("inputs.x.path", "data/")``; JSON values (3, true, {..}) parsed.
+    ``python`` (here and below): the overrides were given as ``load_job``'s ``params_override``, which
+    the Python words of an error name (``str(err)``), where the CLI's name ``--set``."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise SpecError(f"--set '{text}' is not key=value",
-                        hint="write --set inputs.<name>.path=<path> (a dotted field path, '=', the value)")
+                        hint="write --set inputs.<name>.path=<path> (a dotted field path, '=', the value)",
+                        python_message=f"params_override {{{key.strip()!r}: {raw!r}}} names no field"
+                        if python else None,
+                        python_hint="write params_override=[{'inputs.<name>.path': '<path>'}] (a dotted "
+                                    "field path, then its value)" if python else None)
+    return key.strip(), _value(raw)
+
+
+def _value(raw: str) -> Any:
+    """A ``--set``'s value: JSON (3, true, {..}) parsed, any other text as it is."""
     try:
         value: Any = json.loads(raw)
-        if isinstance(value, str):
-            value = raw
+        return raw if isinstance(value, str) else value
     except ValueError:
-        value = raw
-    return key.strip(), value
+        return raw
 
 
-def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, str]:
-    """Apply ``--set`` overrides in place, like ``az ml job create --set``; returns {key: raw value}."""
+def set_label(text: str, *, python: bool = False) -> str:
+    """A ``--set`` as a message names it, its value without a password or query (a SAS token): the
+    CLI's ``--set inputs.x.path=data/``; ``python``: ``load_job``'s
+    ``params_override {'inputs.x.path': 'data/'}``."""
+    key, _, raw = text.partition("=")
+    shown = without_password(without_query(raw))
+    if python:
+        return f"params_override {{{key.strip()!r}: {_value(shown)!r}}}"
+    return f"--set {key.strip()}={shown}"
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str], *,
+                    python: bool = False) -> dict[str, str]:
+    """Apply ``--set`` overrides in place, like ``az ml job create --set``; returns {key: how a message
+    names the override (``set_label``; ``python``: given as ``load_job``'s ``params_override``)}."""
     applied: dict[str, str] = {}
     for text in overrides:
-        key, value = parse_override(text)
+        key, value = parse_override(text, python=python)
         parts = split_field_path(key)
         target: Any = data
         for index, part in enumerate(parts[:-1]):
@@ -75,25 +97,29 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
                 target = target[part]
             else:
                 prefix = ".".join(str(p) for p in parts[:index + 1])
-                raise SpecError(f"--set {key}: '{prefix}' is not a mapping", hint="check the field path")
+                raise SpecError(f"--set {key}: '{prefix}' is not a mapping", hint="check the field path",
+                                python_message=f"params_override '{key}': '{prefix}' is not a mapping"
+                                if python else None)
         last = parts[-1]
         if isinstance(target, list) and isinstance(last, int) and last < len(target):
             target[last] = value
         elif isinstance(target, dict):
             target[last] = value  # noqa: SIM114 - list and dict targets are typed differently
         else:
-            raise SpecError(f"--set {key}: cannot set '{last}' here", hint="check the field path")
-        applied[key] = text.partition("=")[2]
+            raise SpecError(f"--set {key}: cannot set '{last}' here", hint="check the field path",
+                            python_message=f"params_override '{key}': cannot set '{last}' here"
+                            if python else None)
+        applied[key] = set_label(text, python=python)
     return applied
 
 
-def undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], groups: Sequence[str]
-                    ) -> list[tuple[str, str, str, list[str]]]:
+def undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], groups: Sequence[str], *,
+                    python: bool = False) -> list[tuple[str, str, str, list[str]]]:
     """Each ``--set <group>.<x>...`` naming no ``x`` the file has under ``group`` (``inputs``, a
     pipeline's ``jobs``): (the --set as written, group, x, the names the file has)."""
     found = []
     for text in overrides:
-        parts = split_field_path(parse_override(text)[0])
+        parts = split_field_path(parse_override(text, python=python)[0])
         if len(parts) < 2 or parts[0] not in groups:
             continue
         group, name = str(parts[0]), str(parts[1])
@@ -104,21 +130,19 @@ def undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], groups: S
     return found
 
 
-def refuse_undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str]) -> None:
+def refuse_undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], *,
+                           python: bool = False) -> None:
     """A pipeline's ``--set inputs.<x>...`` naming no input it declares (a typo would add an input no
     step reads), or ``--set jobs.<step>...`` naming no step: one error, with the names there are."""
-    for text, group, name, declared in undeclared_sets(data, overrides, ("inputs", "jobs")):
+    for text, group, name, declared in undeclared_sets(data, overrides, ("inputs", "jobs"), python=python):
         noun = "input" if group == "inputs" else "step"
+        names = (f"the pipeline's {noun}s: {', '.join(declared) or 'none'} ({{}} changes what the file has; "
+                 f"to add one, write it under {group}: in the file)")
         raise SpecError(f"the pipeline has no {noun} '{name}'{did_you_mean(name, declared)}",
-                        field=f"{group}.{name} (from --set {text})",
-                        hint=f"the pipeline's {noun}s: {', '.join(declared) or 'none'} (--set changes what "
-                             f"the file has; to add one, write it under {group}: in the file)")
-
-
-def _shown(text: str) -> str:
-    """A ``--set`` as written, for a message: its value without a password or query (a SAS token)."""
-    key, _, raw = text.partition("=")
-    return f"{key.strip()}={without_password(without_query(raw))}"
+                        field=f"{group}.{name} (from {set_label(text)})", hint=names.format("--set"),
+                        python_field=f"{group}.{name} (from {set_label(text, python=True)})"
+                        if python else None,
+                        python_hint=names.format("params_override") if python else None)
 
 
 def _reads(command: object, group: str, name: str) -> bool:
@@ -126,7 +150,8 @@ def _reads(command: object, group: str, name: str) -> bool:
     return isinstance(command, str) and re.search(rf"\b{group}\.{re.escape(name)}\b", command) is not None
 
 
-def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, list[str]]]) -> None:
+def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, list[str]]], *,
+                     python: bool = False) -> None:
     """A command job's ``--set inputs.<x>...`` / ``outputs.<x>...`` naming no input/output of the file
     but a slip of one it has (``typo_of``), which the command does not use: one error naming both and
     the flag (not what the value then fails on, as the new input would be uri_folder); the first only."""
@@ -135,16 +160,20 @@ def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, l
         if close is None or _reads(data.get("command"), group, name):
             continue
         noun = group[:-1]
-        shown = _shown(text)
-        fixed = f"{group}.{close}{shown.partition('=')[0][len(group) + len(name) + 1:]}"
+        rest = parse_override(text)[0][len(group) + len(name) + 1:]  # .path of inputs.<name>.path
+        fixed = f"{group}.{close}{rest}={text.partition('=')[2]}"
+        why = (f" sets the file's {noun} '{close}'; a new {noun} this close to a name the file has is taken "
+               f"for a typo: to add one, write it under {group}: in the job file")
+        given = set_label(fixed, python=True).removeprefix("params_override ")
         raise SpecError(f"the job file has no {noun} '{name}' (did you mean '{close}'?)",
-                        field=f"{group}.{name} (from --set {shown})",
-                        hint=f"--set {fixed}={shown.partition('=')[2]} sets the file's {noun} '{close}'; a "
-                             f"new {noun} this close to a name the file has is taken for a typo: to add "
-                             f"one, write it under {group}: in the job file")
+                        field=f"{group}.{name} (from {set_label(text)})", hint=set_label(fixed) + why,
+                        python_field=f"{group}.{name} (from {set_label(text, python=True)})"
+                        if python else None,
+                        python_hint=f"params_override=[{given}]{why}" if python else None)
 
 
-def _added_warnings(spec: CommandJobSpec, added: list[tuple[str, str, str, list[str]]]) -> list[str]:
+def _added_warnings(spec: CommandJobSpec, added: list[tuple[str, str, str, list[str]]], *,
+                    python: bool = False) -> list[str]:
     """A command job's input (output) added by ``--set`` (as ``az ml`` adds it) that its command does not
     read (write): one warning per name (a typo?); the job still gets it (``AZURE_ML_INPUT_<name>``)."""
     warnings: dict[tuple[str, str], str] = {}
@@ -153,7 +182,7 @@ def _added_warnings(spec: CommandJobSpec, added: list[tuple[str, str, str, list[
             continue
         noun, verb, env = ("input", "read", "INPUT") if group == "inputs" else ("output", "write", "OUTPUT")
         warnings[(group, name)] = (
-            f"{group}.{name} (from --set {_shown(text)}): the job file has no {noun} '{name}'"
+            f"{group}.{name} (from {set_label(text, python=python)}): the job file has no {noun} '{name}'"
             f"{did_you_mean(name, declared)} and the command does not {verb} it; it is added (as "
             f"$AZURE_ML_{env}_{name})")
     return list(warnings.values())
@@ -165,16 +194,18 @@ def is_pipeline_data(data: Any) -> bool:
     return isinstance(data, dict) and data.get("type") == "pipeline"
 
 
-def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec:
-    """Validate a loaded YAML document (after ``--set`` overrides) into a checked spec."""
+def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = (), *, python: bool = False) -> CommandJobSpec:
+    """Validate a loaded YAML document (after ``--set`` overrides) into a checked spec. ``python``: the
+    overrides were given as ``load_job``'s ``params_override``, which its messages name (not ``--set``)."""
     data = copy.deepcopy(doc.data) if overrides else doc.data
     if data is None:
         raise SpecError("the job file is empty", where=doc.where(()),
                         hint="a command job needs at least command: and environment:")
     refuse_other_kinds(data, doc)
-    added = undeclared_sets(data, overrides, ("inputs", "outputs")) if isinstance(data, dict) else []
-    refuse_typo_sets(data, added)
-    applied = apply_overrides(data, overrides) if isinstance(data, dict) else {}
+    added = undeclared_sets(data, overrides, ("inputs", "outputs"), python=python) \
+        if isinstance(data, dict) else []
+    refuse_typo_sets(data, added, python=python)
+    applied = apply_overrides(data, overrides, python=python) if isinstance(data, dict) else {}
     try:
         spec = validate_structure(data)
     except ValidationError as exc:
@@ -184,7 +215,7 @@ def spec_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandJobSpec
     spec._doc = doc
     spec._overridden = applied
     check_spec(spec, doc)
-    for warning in _added_warnings(spec, added):
+    for warning in _added_warnings(spec, added, python=python):
         spec._warnings.append(warning)
         logger.info("%s", warning)
     return spec

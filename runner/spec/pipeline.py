@@ -185,14 +185,16 @@ class PipelineJobSpec(LoadedSpec):
                 f"{did_you_mean(key, KNOWN_SETTINGS)}" for key in self.settings.unknown]
 
 
-def pipeline_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> PipelineJobSpec:
-    """Validate a loaded pipeline YAML (after ``--set`` overrides)."""
+def pipeline_from_doc(doc: YamlDoc, overrides: Sequence[str] = (), *,
+                      python: bool = False) -> PipelineJobSpec:
+    """Validate a loaded pipeline YAML (after ``--set`` overrides; ``python``: given as ``load_job``'s
+    ``params_override``, named so in messages)."""
     data = copy.deepcopy(doc.data) if overrides else doc.data
     if not isinstance(data, dict):
         raise SpecError("a pipeline file must be a mapping of fields", where=doc.where(()),
                         hint="start with 'type: pipeline' and 'jobs:'")
-    refuse_undeclared_sets(data, overrides)
-    applied = apply_overrides(data, overrides)
+    refuse_undeclared_sets(data, overrides, python=python)
+    applied = apply_overrides(data, overrides, python=python)
     try:
         spec = PipelineJobSpec.model_validate(data)
     except ValidationError as exc:

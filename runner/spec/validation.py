@@ -15,7 +15,6 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
 from runner.spec.yamlio import YamlDoc
-from runner.uris import without_password, without_query
 
 RUNNER_ERROR = "runner_error"  # PydanticCustomError type for messages written by our validators
 RUNNER_MODE_ERROR = "runner_mode"  # ... for the supported-modes matrix (becomes ModeError)
@@ -82,10 +81,11 @@ def typo_of(word: str, names: Iterable[str]) -> str | None:
 def field_location(field: str, where: SourceLocation | None, overridden: Mapping[str, str]
                    ) -> tuple[str, SourceLocation | None]:
     """``(field, where)`` for an error, or ``("<field> (from --set k=v)", None)`` when a ``--set``
-    override gave that field (or a field around it): the YAML line would not be where the value is."""
-    for key, value in overridden.items():
+    override gave that field (or a field around it): the YAML line would not be where the value is.
+    ``overridden``: {key: how a message names its override} (``runner.spec.load.set_label``)."""
+    for key, label in overridden.items():
         if field == key or field.startswith(key + ".") or key.startswith(field + "."):
-            return f"{field} (from --set {key}={without_password(without_query(value))})", None
+            return f"{field} (from {label})", None
     return field, where
 
 

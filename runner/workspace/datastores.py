@@ -194,7 +194,10 @@ class DatastoreStore:
             error = validation_to_spec_error(exc)
             raise SpecError(f"datastore '{name}' is not valid any more: {error.field}: {error.message}",
                             hint=f"create it again: `runner datastore create --file <yml>` "
-                                 f"({error.hint})") from exc
+                                 f"({error.hint})",
+                            python_hint="create it again: `ml_client.datastores.create_or_update("
+                                        f"load_datastore('<yml>'))` ({error.python_hint or error.hint})"
+                            ) from exc
 
     def names(self) -> list[str]:
         with self.workspace.reading() as conn:

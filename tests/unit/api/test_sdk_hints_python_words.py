@@ -154,7 +154,7 @@ def test_a_component_version_taken_by_other_content(ml_client: MLClient, tmp_pat
 
 
 @pytest.mark.parametrize("call", [
-    lambda c: c.environments.get("nope"),
+    lambda c: c.environments.get("nope", label="latest"),
     lambda c: c.jobs.validate(command(command="true", environment="azureml:nope:1"), raise_on_failure=True),
 ])
 def test_an_unknown_environment(ml_client: MLClient, call: Callable[[MLClient], object]) -> None:
