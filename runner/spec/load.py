@@ -146,8 +146,15 @@ def refuse_undeclared_sets(data: Mapping[str, Any], overrides: Sequence[str], *,
 
 
 def _reads(command: object, group: str, name: str) -> bool:
-    """Whether a job's command refers to ``${{<group>.<name>}}`` (an input it reads, an output it writes)."""
-    return isinstance(command, str) and re.search(rf"\b{group}\.{re.escape(name)}\b", command) is not None
+    """Whether a job's command uses an input it reads (an output it writes): ``${{<group>.<name>}}``,
+    ``$<<<group>.<name>>>`` or its variable ``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``
+    (``$X``, ``${X}``, ``os.environ['X']``; ``_`` for ``-`` too, as ``runner.plan.build`` exports it)."""
+    if not isinstance(command, str):
+        return False
+    env = "AZURE_ML_INPUT_" if group == "inputs" else "AZURE_ML_OUTPUT_"
+    forms = [rf"\b{group}\.{re.escape(name)}(?![\w-])", rf"\b{env}{re.escape(name)}(?![\w-])",
+             rf"\b{env}{re.escape(name.replace('-', '_'))}(?!\w)"]
+    return any(re.search(form, command) for form in forms)
 
 
 def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, list[str]]], *,
@@ -161,9 +168,13 @@ def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, l
             continue
         noun = group[:-1]
         rest = parse_override(text)[0][len(group) + len(name) + 1:]  # .path of inputs.<name>.path
-        fixed = f"{group}.{close}{rest}={text.partition('=')[2]}"
+        value = text.partition("=")[2]
+        scrubbed = without_password(without_query(value)) != value  # a query or password is not shown
+        fixed = f"{group}.{close}{rest}={'<value>' if scrubbed else value}"
         why = (f" sets the file's {noun} '{close}'; a new {noun} this close to a name the file has is taken "
                f"for a typo: to add one, write it under {group}: in the job file")
+        if scrubbed:
+            why = f" (<value>: the one you gave, not shown: its query or password may be a secret){why}"
         given = set_label(fixed, python=True).removeprefix("params_override ")
         raise SpecError(f"the job file has no {noun} '{name}' (did you mean '{close}'?)",
                         field=f"{group}.{name} (from {set_label(text)})", hint=set_label(fixed) + why,

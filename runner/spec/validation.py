@@ -61,15 +61,22 @@ def _edits(a: str, b: str) -> int:
     return previous[-1]
 
 
+_DIGITS = "0123456789"
+
+
 def typo_of(word: str, names: Iterable[str]) -> str | None:
     """The name in ``names`` that ``word`` is a slip of, or None: equal ignoring case and ``-``/``_``, or
     one edit away (a character added, dropped or changed, two swapped; two edits when both names have 8
     characters or more). Names under 3 characters are never taken for slips (``nn`` may be a new name
-    beside ``n``). Stricter than ``did_you_mean``: a slip is an error where a suggestion is a hint."""
+    beside ``n``), nor numbered siblings, names differing only in their trailing digits (``data2`` beside
+    ``data1`` or ``data``, ``model_v2`` beside ``model_v1``). Stricter than ``did_you_mean``: a slip is
+    an error where a suggestion is a hint."""
     key = word.lower().replace("-", "_")
     found: tuple[int, str] | None = None
     for name in names:
         other = name.lower().replace("-", "_")
+        if key != other and key.rstrip(_DIGITS) == other.rstrip(_DIGITS):
+            continue
         shorter = min(len(key), len(other))
         allowed = 0 if shorter < 3 else 1 if shorter < 8 else 2
         edits = _edits(key, other) if abs(len(key) - len(other)) <= allowed else allowed + 1
