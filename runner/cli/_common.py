@@ -68,10 +68,12 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     for row in rows:
         table.add_row(*(_text(v) for v in row))
     out = console()
+    lines = []
     for line in out.render_lines(table, out.options, pad=False):
         text = Text.assemble(*((part.text, part.style or "") for part in line if not part.control))
         text.rstrip()
-        out.print(text, soft_wrap=True)
+        lines.append(text)
+    out.print(Text("\n").join(lines), soft_wrap=True)  # one write: a reader gets the table whole
 
 
 def print_fields(rows: Iterable[tuple[str, Any]]) -> None:

@@ -54,8 +54,17 @@ def _on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv("COLUMNS", "300")
         _table()
         terminal.flush()
-    try:
-        return os.read(master, 65536).decode()
+    chunks = []
+    try:  # everything written (the slave is closed: the read ends with EIO once drained)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
     finally:
         os.close(master)
 
