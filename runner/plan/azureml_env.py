@@ -19,6 +19,10 @@ and a host process get the same.
 They are the job's identity: a value given for one in ``environment_variables`` is not used (a stale
 copy would point a script at another job's run), and the plan warns, naming where it was written. Any
 other ``AZUREML_*`` a job sets there (``AZUREML_ARTIFACTS_DEFAULT_TIMEOUT``...) is passed as written.
+
+An empty value for one of them there (``AZUREML_RUN_ID: ""``) keeps that variable out of the job, without
+a warning (``withheld``): public scripts test ``"AZUREML_RUN_ID" in os.environ`` to take an "on Azure"
+path (``azureml_user``, ``AZUREML_DATAREFERENCE_*``) that fails off Azure.
 """
 
 from __future__ import annotations
@@ -31,14 +35,23 @@ EXPERIMENT_NAME = "AZUREML_EXPERIMENT_NAME"
 PROJECT_NAME = "AZUREML_ARM_PROJECT_NAME"
 
 
+IDENTITY = (RUN_ID, ROOT_RUN_ID, EXPERIMENT_NAME, PROJECT_NAME)
+
+
+def withheld(spec: CommandJobSpec) -> frozenset[str]:
+    """The job's own variables its ``environment_variables`` keep out of it: those given an empty value."""
+    return frozenset(key for key in IDENTITY if spec.environment_variables.get(key) == "")
+
+
 def azureml_env(spec: CommandJobSpec, job_name: str, experiment_name: str | None) -> dict[str, str]:
     """The ``AZUREML_*`` variables of job ``job_name`` (``experiment_name``: the one it is recorded under,
-    else the spec's; none: no experiment variables)."""
+    else the spec's; none: no experiment variables), but those ``withheld``."""
     env = {RUN_ID: job_name, ROOT_RUN_ID: spec.parent_job_name or job_name}
     experiment = experiment_name or spec.experiment_name
     if experiment:
         env.update({EXPERIMENT_NAME: experiment, PROJECT_NAME: experiment})
-    return env
+    kept_out = withheld(spec)
+    return {key: value for key, value in env.items() if key not in kept_out}
 
 
 def replaced_warnings(spec: CommandJobSpec, env: dict[str, str]) -> list[str]:
@@ -51,5 +64,5 @@ def replaced_warnings(spec: CommandJobSpec, env: dict[str, str]) -> list[str]:
             field = spec.field_name("environment_variables", key)
             warnings.append(f"{spec.where('environment_variables', key)}: {field} is the job's own, set by "
                             f"runner as Azure ML sets it: the job gets {key}={value}, not the value given "
-                            "here (remove it)")
+                            "here (remove it; an empty value keeps it out of the job)")
     return warnings

@@ -28,7 +28,7 @@ from runner.modes import (
     check_mode,
     path_kinds,
 )
-from runner.plan.azureml_env import azureml_env, replaced_warnings
+from runner.plan.azureml_env import azureml_env, replaced_warnings, withheld
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
 from runner.plan.types import (
     CONTAINER_ROOT,
@@ -207,7 +207,8 @@ def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dic
 def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str],
          azureml: Mapping[str, str]) -> dict[str, str]:
     """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``, then ``environment_variables``, then the
-    job's ``AZUREML_*`` (``runner.plan.azureml_env``: its identity, which those do not replace). A name
+    job's ``AZUREML_*`` (``runner.plan.azureml_env``: its identity, which those do not replace; one given
+    empty there is left out). A name
     with a dash is no shell identifier (dash and busybox ``sh`` drop such variables before the job's
     program starts; bash keeps them), so it is also exported with ``_`` for ``-``
     (``AZURE_ML_OUTPUT_trained_model``), unless that name is taken."""
@@ -221,6 +222,8 @@ def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mappin
                 env[alias] = value
     env.update(spec.environment_variables)
     env.update(azureml)
+    for key in withheld(spec):
+        env.pop(key, None)
     return env
 
 
