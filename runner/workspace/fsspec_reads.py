@@ -94,10 +94,14 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
     in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's."""
     import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
 
+    from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
     from runner.workspace.host_cache import LinkNotRead, open_host_chain  # with fsspec: for a URL only
 
     try:
         opened = open_host_chain(url)
+    except ArchiveNotRead as exc:  # a zip read with tar://, a corrupt archive: the link that reads it
+        raise SpecError(f"{cannot(field)} through '{without_password(url)}': {exc.message}", field=field,
+                        hint=exc.hint) from None
     except LinkNotRead as exc:
         raise SpecError(f"{cannot(field)}: '{without_password(url)}' reads this machine's file through a "
                         f"link: {exc}", field=field,

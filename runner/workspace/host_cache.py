@@ -33,6 +33,7 @@ from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
 
 from runner.errors import SpecError, StorageError
 from runner.uris import CACHES, HOST_PROTOCOLS
+from runner.workspace.archive_members import READ_ERRORS, ArchiveNotRead
 from runner.workspace.outbound_links import inside
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -124,8 +125,27 @@ def open_host_chain(url: str, options: Mapping[str, Any] | None = None
         if protocol in CACHES:
             fs = cls(fs=fs, skip_instance_cache=True, **kw)
         else:  # an archive: its file opened now (no link followed), never again by its name
-            fs = cls(fo=fs.open(inner, "rb"), skip_instance_cache=True, **kw)
+            fs = _archive(cls, protocol, fs.open(inner, "rb"), inner, kw)
     return fs, str(chain[0][0])
+
+
+def _archive(cls: type[fsspec.AbstractFileSystem], protocol: str, fo: BinaryIO, file: str,
+             kw: Mapping[str, Any]) -> fsspec.AbstractFileSystem:
+    """Archive filesystem ``cls`` over the open file ``fo`` (``file``); a file that is not such an archive
+    (a zip read with tar://, a corrupt one) is one ``ArchiveNotRead`` naming it, and ``fo`` is closed."""
+    try:
+        return cls(fo=fo, skip_instance_cache=True, **kw)
+    except LinkNotRead:
+        fo.close()
+        raise
+    except READ_ERRORS as exc:
+        try:
+            fo.seek(0)
+            head: bytes | None = fo.read(512)
+        except (OSError, ValueError):
+            head = None
+        fo.close()
+        raise ArchiveNotRead(protocol, file, exc, head) from None
 
 
 def open_host_archive(name: str, url: str, options: Mapping[str, Any]
@@ -135,6 +155,8 @@ def open_host_archive(name: str, url: str, options: Mapping[str, Any]
     datastore URL."""
     try:
         return open_host_chain(url, options)
+    except ArchiveNotRead as exc:
+        raise SpecError(f"datastore '{name}': {exc.message}", field="url", hint=exc.hint) from None
     except LinkNotRead as exc:
         raise SpecError(f"datastore '{name}' reads this machine's file through a link: {exc}", field="url",
                         hint=f"name the file by its real path (`realpath {exc.place}`) in the datastore's "
