@@ -45,6 +45,7 @@ from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
 from mounts.transfer.nofollow import NEW_FILE, NoFollowFolders
+from mounts.transfer.uploader import NOT_UTF8, NOT_UTF8_HINT  # the uploader's own refusal, worded once
 from runner.errors import MountError, RunnerError, StorageError, TransferError
 from runner.workspace.job_records import visible_text
 from runner.workspace.nofollow import Links, copy_file, copy_folder, open_folder
@@ -59,10 +60,6 @@ SourceFiles = Iterable[tuple[str, BinaryIO, int]]
 # could not be encoded for a store that names its files in UTF-8 (a blob's name)
 _NOT_UTF8 = re.compile(r"UnicodeEncodeError: 'utf-8' codec can't encode characters? .*?: "
                        r"surrogates not allowed")
-NOT_UTF8 = ("its name is not valid UTF-8, and the datastore names files in UTF-8 (Azure Blob Storage names "
-            "are UTF-8 text), so it cannot be stored under this name")
-NOT_UTF8_HINT = ("rename the file in the job to a name that is valid UTF-8, then run it again (until then "
-                 "the staged folder keeps it under its own name)")
 LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
              "then run the same command again")
 
