@@ -3,14 +3,12 @@ real local HTTP server (refused, silent, 404, an error with a traceback body).""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from ray_dashboard_standin import serving
 
 from runner.backends.ray_jobs import (
     RayHttpError,
@@ -82,29 +80,15 @@ def test_a_missing_resource_and_a_request_no_node_can_hold_say_which() -> None:
     assert split is not None and "no single node" in split  # GPU on one node, the pin on the other
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler:
+    """What the stand-in dashboard answers: ``routes`` (a path -> status and body), else 404."""
     routes: dict[str, tuple[int, Any]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        status, body = self.routes.get(self.path.split("?")[0], (404, "Job nope does not exist"))
-        data = (json.dumps(body) if not isinstance(body, str) else body).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_: Any) -> None:
-        pass
 
 
 @pytest.fixture
 def dashboard() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(lambda path: _Handler.routes.get(path, (404, "Job nope does not exist"))) as address:
+        yield address
 
 
 def test_client_reads_nodes_and_jobs(dashboard: str) -> None:

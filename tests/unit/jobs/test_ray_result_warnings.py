@@ -10,13 +10,12 @@ local datastore, everything in the test's tmp folder."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ray_dashboard_standin import serving, succeeded_job
 
 from runner.jobs.node import result_of
 from runner.jobs.ray_follow import follow_ray_job
@@ -30,31 +29,10 @@ RENAMED = "outputs.u: 1 file uploaded under another name: back\\slash as back/sl
 CONTROL = "azureml://datastores/workspaceblobstore/paths/_ray/j1"
 
 
-class _Dashboard(BaseHTTPRequestHandler):
-    """Ray's Jobs API for one job that has SUCCEEDED."""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        path = self.path.split("?")[0]
-        body: dict[str, Any] = {"logs": "hello\n"} if path == "/api/jobs/j1/logs" else {
-            "status": "SUCCEEDED", "submission_id": "j1", "driver_exit_code": 0, "message": "done"}
-        data = json.dumps(body).encode()
-        self.send_response(200 if path.startswith("/api/jobs/j1") else 404)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def dashboard() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Dashboard)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(succeeded_job("j1", logs="hello\n")) as address:
+        yield address
 
 
 def _plan() -> RunPlan:

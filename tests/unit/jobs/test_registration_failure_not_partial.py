@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from ray_dashboard_standin import serving, succeeded_job
 
 from runner import Output, command
 from runner.client import MLClient
@@ -63,31 +61,10 @@ def test_a_failed_registration_leaves_whole_outputs_not_partial(tmp_path: Path,
     _no_partial_warning(ws, "mlout1", caplog)
 
 
-class _Dashboard(BaseHTTPRequestHandler):
-    """Ray's Jobs API for one job that has SUCCEEDED."""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        path = self.path.split("?")[0]
-        body: dict[str, Any] = {"logs": "x\n"} if path == "/api/jobs/r1/logs" else {
-            "status": "SUCCEEDED", "submission_id": "r1", "driver_exit_code": 0, "message": "done"}
-        data = json.dumps(body).encode()
-        self.send_response(200 if path.startswith("/api/jobs/r1") else 404)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def dashboard() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Dashboard)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(succeeded_job("r1", logs="x\n")) as address:
+        yield address
 
 
 def test_a_failed_registration_on_ray_is_not_partial_either(tmp_path: Path, dashboard: str,
