@@ -44,7 +44,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mounts.cache_partial import KEY_FILE, PartialEntry, note_key, read_partials, remove_idle, resumable
+from mounts.cache_partial import (
+    KEY_FILE,
+    PartialEntry,
+    note_key,
+    read_partials,
+    remove_idle,
+    resumable,
+    try_lock,
+)
 from mounts.errors import MountsError
 from mounts.transfer.tree import iter_entries, remove_tree
 
@@ -347,17 +355,10 @@ class ContentCache:
         is writing it; True when removed."""
         if isinstance(entry, PartialEntry):
             return remove_idle(self.root, entry)
-        lease = self.root / "leases" / f"{entry.digest}.lock"
-        lease.parent.mkdir(parents=True, exist_ok=True)
-        with open(lease, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with try_lock(self.root / "leases" / f"{entry.digest}.lock") as unleased:
+            if not unleased:
                 return False  # in use: bound into a running job
-            try:
-                remove_tree(self._entries / entry.digest)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            remove_tree(self._entries / entry.digest)
         return True
 
     def prune(self, max_bytes: int = 0) -> list[Held]:

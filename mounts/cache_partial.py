@@ -136,7 +136,7 @@ def resumable(folder: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
+def try_lock(path: Path) -> Iterator[bool]:
     """``path`` locked exclusively if nobody holds it (True), else False at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
@@ -154,8 +154,8 @@ def _try_lock(path: Path) -> Iterator[bool]:
 def remove_idle(root: Path, partial: PartialEntry) -> bool:
     """Remove ``partial`` unless it is in use (a download writes it, a job waits to fill it); True when
     it was removed. ``root``: the cache's folder."""
-    with _try_lock(root / "leases" / f"{partial.digest}.lock") as unleased, \
-            _try_lock(root / "locks" / f"{partial.digest}.lock") as unfilled:
+    with try_lock(root / "leases" / f"{partial.digest}.lock") as unleased, \
+            try_lock(root / "locks" / f"{partial.digest}.lock") as unfilled:
         if not (unleased and unfilled):
             return False
         try:
