@@ -14,9 +14,11 @@ Layout::
     <ws>/components/<name>/<version>/code/  a registered component's code snapshot (immutable)
 
 Tables: models, model_containers, data_assets, data_containers, jobs, job_asset_inputs, datastores,
-environments, computes, components, step_reuse, content_digests, and the registered_assets view (schema
-version 7, ``runner.workspace.schema``; every change is additive:
-``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``).
+environments, computes, components, step_reuse, content_digests, meta, and the registered_assets view
+(schema version 8, ``runner.workspace.schema``; every change is additive:
+``CREATE TABLE IF NOT EXISTS`` and ``ALTER TABLE ... ADD COLUMN``). An older schema is migrated on open; a
+newer one is opened when this runner knows the oldest schema it records a runner must know to write it
+(``meta``'s minimum reader), else the workspace is refused with one error, every command alike.
 A job's row holds its ``JobRecord`` as JSON (``runner.workspace.job_records``; its names are offered
 here too), its ``archived`` flag included (``archived_condition`` selects on it: no column, no migration).
 
@@ -65,7 +67,7 @@ from runner.workspace.job_records import (
 from runner.workspace.jobdir import JobDir
 from runner.workspace.location import chosen_workspace_dir
 from runner.workspace.paging import Page, window
-from runner.workspace.schema import SCHEMA, SCHEMA_VERSION, VIEWS, migrate
+from runner.workspace.schema import bring_up_to_date, refuse_newer
 from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
 
 __all__ = [  # a job's record is runner.workspace.job_records's, offered here too
@@ -123,6 +125,9 @@ class Workspace:
 
     def _init_layout(self) -> None:
         try:
+            floor = None  # a workspace this runner may not write is refused before anything is made in it
+            if self.db_path.exists():
+                floor = refuse_newer(self._connection(), self.root)
             if not self.root.exists():  # a new workspace is its owner's alone (0700); its folders inside
                 self.root.parent.mkdir(parents=True, exist_ok=True)
                 self.root.mkdir(mode=0o700)
@@ -133,13 +138,7 @@ class Workspace:
             if new_db:  # create owner-only; SQLite gives -wal/-shm files the same mode
                 os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = self._connection()
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current < SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-                migrate(conn, current)
-                conn.executescript(VIEWS)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            bring_up_to_date(conn, floor)
             self._ensure_default_datastore()
             mask_old_rows(conn, self.secrets_dir)  # rows an older runner saved with secrets in them
         except OSError as exc:

@@ -20,11 +20,11 @@ dangling link, a FIFO or a device is one error naming it, and nothing of the wor
 database is copied, checked on what the copy opens (``runner.workspace.private_sources``).
 
 Data is written before the row that points at it is committed: a copy goes to a temporary location
-first and is moved to its versioned place inside the transaction that inserts the row. On a folder on
-this machine (a ``local`` datastore, an ``fsspec`` one over ``file://``) the copy, the move, the removal
-of a stale copy and the cleanup follow no link below the datastore's root (a job's ``direct`` output may
-have left one): a link on the way fails the registration, naming it. The tables, reads, updates and
-archive rules are ``runner.workspace.assets.AssetStore``'s.
+first and is moved to its versioned place inside the transaction that inserts the row
+(``runner.workspace.staged_copy``). On a folder on this machine (a ``local`` datastore, an ``fsspec`` one
+over ``file://``) the copy, the move, the removal of a stale copy and the cleanup follow no link below the
+datastore's root (a job's ``direct`` output may have left one): a link on the way fails the registration,
+naming it. The tables, reads, updates and archive rules are ``runner.workspace.assets.AssetStore``'s.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from runner.errors import RegistryError, StorageError
@@ -51,14 +50,8 @@ from runner.workspace.private_sources import LocalSource, refuse_holding_upload_
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.same_content import first_difference, on_this_machine
-from runner.workspace.transfers import (
-    SourceFiles,
-    copy_into_host,
-    copy_tree,
-    fetch,
-    move_within_host,
-    remove_within_host,
-)
+from runner.workspace.staged_copy import StagedCopy
+from runner.workspace.transfers import fetch
 from runner.workspace.upload_place import refuse_kept_upload_place
 
 logger = logging.getLogger(__name__)
@@ -191,8 +184,8 @@ class AssetRegistry(AssetStore[E]):
             refuse_holding_upload_folder(source, f"{local_root.rstrip('/')}/{self.table.upload_folder}",
                                          datastore=datastore, datastore_root=local_root,
                                          noun=self.table.schema.noun)
-        staged = _Staged(fs, root, self.table.upload_folder, f".incoming-{uuid.uuid4().hex}",
-                         source.local_path.name, datastore, host=Path(host) if host is not None else None)
+        staged = StagedCopy(fs, root, self.table.upload_folder, f".incoming-{uuid.uuid4().hex}",
+                            source.local_path.name, datastore, host=Path(host) if host is not None else None)
         try:  # a copy that fails halfway (a full disk, Ctrl-C, a link) leaves nothing behind either
             # read again as the check read it, each file checked as it is opened: nothing swapped in since
             files = LocalSource(self.workspace, source, noun=self.table.schema.noun).files()
@@ -203,7 +196,7 @@ class AssetRegistry(AssetStore[E]):
             staged.discard()
 
     def _insert(self, asset: E, *, stored_path: str | None = None, datastore_uri: str | None = None,
-                job_name: str | None = None, copy_from: _Staged | None = None,
+                job_name: str | None = None, copy_from: StagedCopy | None = None,
                 source: Path | None = None) -> E:
         assert asset.name is not None
         key = self.key(asset.name)
@@ -267,80 +260,6 @@ class AssetRegistry(AssetStore[E]):
         basename = source.path.rstrip("/").rsplit("/", 1)[-1] or name
         target = Path(download_path).expanduser().resolve() / (asset.name or name) / basename
         return fetch(source.fs, source.path, target, is_file=source.kind is PathKind.FILE, quiet=quiet)
-
-
-class _Staged:
-    """A copy staged on a datastore (``<folder>/<token>/<basename>``), moved to
-    ``<folder>/<name>/<version>/`` when its row is inserted.
-
-    On a folder on this machine (``host``: the datastore's root) nothing follows a link below the root
-    (``runner.workspace.transfers.copy_into_host`` and its siblings): a job's ``direct`` output may have
-    left one there, and following it would delete or write wherever it points. Remote stores have none.
-    """
-
-    def __init__(self, fs: AbstractFileSystem, root: str, folder: str, token: str, basename: str,
-                 datastore: str, *, host: Path | None) -> None:
-        self.fs, self.root, self.folder, self.token = fs, root.rstrip("/"), folder, token
-        self.basename, self.datastore, self.host = basename, datastore, host
-
-    @property
-    def local_root(self) -> str | None:
-        """The datastore's root on this machine (None on a remote store)."""
-        return str(self.host) if self.host is not None else \
-            self.root if isinstance(self.fs, LocalFileSystem) else None
-
-    @property
-    def staging(self) -> str:
-        return f"{self.root}/{self.folder}/{self.token}"
-
-    def copy_from(self, source: ResolvedPath, files: SourceFiles, *, what: str) -> None:
-        if self.host is not None:
-            copy_into_host(source.fs, source.path, self.host, f"{self.folder}/{self.token}/{self.basename}",
-                           what=what, files=files)
-        else:
-            copy_tree(source.fs, source.path, self.fs, f"{self.staging}/{self.basename}", files=files)
-
-    def move_into_place(self, name: str, version: str, noun: str) -> str:
-        """A rename on this machine; a server-side copy per file on object stores (no folder rename)."""
-        fs, staging = self.fs, self.staging
-        relative = f"{self.folder}/{name}/{version}"
-        what = f"storing {noun} '{name}' version {version} in datastore '{self.datastore}'"
-        if self.host is not None:
-            move_within_host(self.host, f"{self.folder}/{self.token}", relative, what=what)
-            return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
-        final_dir = f"{self.root}/{relative}"
-        try:
-            if fs.exists(final_dir):  # left by a process that died before committing: unreferenced
-                fs.rm(final_dir, recursive=True)
-            if isinstance(fs, LocalFileSystem):  # a chained URL over local files (no host root)
-                fs.makedirs(final_dir.rsplit("/", 1)[0], exist_ok=True)
-                fs.mv(staging, final_dir, recursive=True)
-            else:
-                sources = sorted(fs.find(staging, withdirs=False))
-                targets = [f"{final_dir}/{src[len(staging):].lstrip('/')}" for src in sources]
-                fs.copy(sources, targets)
-                fs.rm(staging, recursive=True)
-        except Exception as exc:  # fsspec backends raise OSError and SDK-specific errors
-            raise StorageError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
-        return str(DatastorePath(self.datastore, f"{relative}/{self.basename}"))
-
-    def remove_moved(self, name: str, version: str) -> None:
-        """Undo ``move_into_place`` when the version's row was not written (best effort)."""
-        self._remove(f"{self.folder}/{name}/{version}")
-
-    def discard(self) -> None:
-        """Remove the staged copy when it is still there (best effort: it is never referenced)."""
-        self._remove(f"{self.folder}/{self.token}")
-
-    def _remove(self, relative: str) -> None:
-        try:
-            if self.host is not None:
-                remove_within_host(self.host, relative)
-            elif self.fs.exists(f"{self.root}/{relative}"):
-                self.fs.rm(f"{self.root}/{relative}", recursive=True)
-        except Exception as exc:  # the error that brought us here is the one to report
-            logger.warning("could not remove %s/%s in datastore '%s': %s", self.root, relative,
-                           self.datastore, exc)
 
 
 class ModelRegistry(AssetRegistry[Model], ModelStore):

@@ -4,13 +4,19 @@ Every change is additive (``CREATE TABLE IF NOT EXISTS``, ``CREATE VIEW IF NOT E
 ADD COLUMN``), so a database of any older version is brought up to date in place, and two processes
 migrating at once do no harm; the one change of data (7 -> 8, archive flags) runs under the write lock and
 only while the database is older than 8.
+
+A runner opens a database of a newer schema as long as it may write it: the database records the oldest
+schema a runner must know to write it (its minimum reader, ``MIN_READER_VERSION``), and a runner that knows
+an older one refuses the workspace (``runner.workspace.db``). Runners before schema 8 never read it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import suppress
+from pathlib import Path
 
+from runner.errors import StorageError
 from runner.workspace import lineage, pipeline_schema
 from runner.workspace.asset_archive import own_flags_from_schema_7
 
@@ -24,7 +30,24 @@ from runner.workspace.asset_archive import own_flags_from_schema_7
 #         whole-asset archive rewrote before are cleared under the assets archived now: asset_archive)
 SCHEMA_VERSION = 8
 
-SCHEMA = """
+# The oldest schema a runner must know to write a workspace of this schema: raised only by a change that an
+# older runner would get wrong when it writes (8: a runner of 7 rewrites every version's archive flag on a
+# whole-asset archive), left as is by an addition older runners may ignore (a table, a column they never
+# write). Kept in the ``meta`` table, a row of a key-value table rather than a pragma: SQLite has one
+# pragma for the application (``user_version``, the schema version); ``application_id`` names the file
+# format, and misusing it would make ``file`` and other tools misname the database. Older runners leave
+# an unknown table alone.
+MIN_READER_VERSION = 8
+MIN_READER_KEY = "min_reader_version"
+
+META = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+SCHEMA = META + """
 CREATE TABLE IF NOT EXISTS model_containers (
     name TEXT PRIMARY KEY,
     archived INTEGER NOT NULL DEFAULT 0,
@@ -115,6 +138,20 @@ CREATE VIEW IF NOT EXISTS registered_assets AS
 """
 
 
+def bring_up_to_date(conn: sqlite3.Connection, floor: int | None) -> None:
+    """Create a new database's tables, migrate an older one (a newer one is left as it is), and record the
+    minimum reader where none or an older one is (``floor``: the one ``refuse_newer`` read)."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current < SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        migrate(conn, current)
+        conn.executescript(VIEWS)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    if floor is None or floor < MIN_READER_VERSION:  # new, migrated, or 8 written before the record was
+        record_min_reader(conn)
+
+
 def migrate(conn: sqlite3.Connection, from_version: int) -> None:
     """Bring tables created by an older schema up to date (additive changes only; new tables and views
     come from ``SCHEMA`` / ``VIEWS``, which only create what is missing)."""
@@ -135,3 +172,35 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> None:
                 conn.execute("ROLLBACK")
     if 0 < from_version < 8:  # versions of an asset archived whole by schema 7: their flags are the asset's
         own_flags_from_schema_7(conn)
+
+
+def min_reader(conn: sqlite3.Connection) -> int | None:
+    """The oldest schema a runner must know to write this database (None: none recorded, as in a database
+    a runner older than this check wrote, or a new one)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (MIN_READER_KEY,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def refuse_newer(conn: sqlite3.Connection, root: Path) -> int | None:
+    """The database's minimum reader (None: none recorded); a workspace that needs a runner knowing a newer
+    schema than this one is refused, before anything is written to it."""
+    floor = min_reader(conn)
+    if floor is None or floor <= SCHEMA_VERSION:
+        return floor
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    fix = "upgrade runner (`pip install -U runner`; in a checkout `git pull` and `pip install -e .`)"
+    raise StorageError(f"workspace {root} was written by a newer runner: its schema {version} needs a "
+                       f"runner that knows schema {floor} or later, and this runner knows schema "
+                       f"{SCHEMA_VERSION}", hint=f"{fix}, or use another workspace (--workspace DIR or "
+                                                 "RUNNER_WORKSPACE)",
+                       python_hint=f"{fix}, or give MLClient(workspace_dir=...) another workspace")
+
+
+def record_min_reader(conn: sqlite3.Connection) -> None:
+    """Raise the recorded minimum reader to this schema's (never lower it: a newer runner may have raised
+    it to one this runner knows); one statement, so two processes recording it at once do no harm."""
+    conn.executescript(META)  # a schema-8 database written before the record has no table for it
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                 "value = max(CAST(value AS INTEGER), excluded.value)", (MIN_READER_KEY, MIN_READER_VERSION))
