@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
+from runner.backends.inherited_env import inherited
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 
@@ -50,7 +51,9 @@ def substitute_paths(text: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def host_env(spec: RunSpec) -> dict[str, str]:
-    """os.environ + the plan's host env (paths where the data really is) + the lifecycle's env."""
+    """The runner's environment but what a job must not inherit (``runner.backends.inherited_env``: other
+    runs' ``AZUREML_*``, credentials, runner's own settings) + the plan's host env (paths where the data
+    really is) + the lifecycle's env."""
     plan = spec.plan
     pairs = host_path_pairs(spec)
     if plan.host_env:
@@ -58,7 +61,7 @@ def host_env(spec: RunSpec) -> dict[str, str]:
     else:  # a plan without host_env: swap container values for host values
         swap = {b.value: b.host_value for b in plan.bindings}
         planned_env = {key: swap.get(value, value) for key, value in plan.env.items()}
-    env = dict(os.environ)
+    env = inherited(os.environ)
     env.update({key: substitute_paths(value, pairs) for key, value in planned_env.items()})
     env.update(spec.env)
     return env

@@ -14,7 +14,8 @@ Not set: what names an Azure workspace or its services (``AZUREML_ARM_SUBSCRIPTI
 common runtime's own (``AZUREML_CR_*``: paths on Azure's nodes). Setting the workspace ones would send
 a ported script's ``MLClient``/``Run.get_context()`` to an Azure workspace that is not there; without
 them ``Run.get_context()`` is an offline run, as outside Azure. No value is a path, so the container
-and a host process get the same.
+and a host process get the same; a host process inherits none from the runner's environment
+(``runner.backends.inherited_env``).
 
 They are the job's identity: a value given for one in ``environment_variables`` is not used (a stale
 copy would point a script at another job's run), and the plan warns, naming where it was written. Any
