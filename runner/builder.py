@@ -13,7 +13,6 @@ Relative paths (code, local inputs) are relative to the current directory when t
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from runner.entities import Command, Environment
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output
 from runner.inputs_outputs import _plain as _as_data
-from runner.spec.load import is_pipeline_data, spec_from_data, spec_from_doc
+from runner.spec.load import is_pipeline_data, params_override_sets, spec_from_data, spec_from_doc
 from runner.spec.pipeline import pipeline_from_doc
 from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import load_yaml
@@ -98,10 +97,7 @@ def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = No
     ``[{"inputs.x.path": "data/"}]`` form. ``relative_origin`` is accepted for compatibility.
     """
     del relative_origin
-    sets = list(overrides)
-    for mapping in params_override or ():
-        sets += [f"{key}={value if isinstance(value, str) else json.dumps(value)}"
-                 for key, value in mapping.items()]
+    sets = [*overrides, *params_override_sets(params_override)]
     doc = load_yaml(Path(source))
     if is_pipeline_data(doc.data):
         return PipelineJob(pipeline_from_doc(doc, sets, python=True))

@@ -33,6 +33,7 @@ from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.spec.names import check_label
+from runner.workspace.asset_archive import staying_notice
 from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 from runner.workspace.datastores import (
@@ -113,7 +114,22 @@ class _AssetOperations(Generic[A]):
 
     def restore(self, name: str, version: str | int | None = None, label: str | None = None,
                 **_: Any) -> None:
-        self._registry.restore(name, self._version(name, version, label))
+        """Restore a version, or the whole asset; None, as azure-ai-ml's. A whole restore leaves the
+        versions archived on their own archived (as in Azure): a warning (logger ``runner.client``) names
+        them and the call that restores one."""
+        staying = self.restore_staying(name, version, label)
+        if staying:
+            sdk = self._registry.table.sdk
+            logger.warning("%s", staying_notice(
+                self._registry.table.schema.noun, name, staying,
+                restore=lambda one: f"ml_client.{sdk}.restore('{name}', version='{one}')",
+                list_them=f"ml_client.{sdk}.list(name='{name}', list_view_type=ListViewType.ARCHIVED_ONLY)"))
+
+    def restore_staying(self, name: str, version: str | int | None = None,
+                        label: str | None = None) -> list[str]:
+        """``restore`` (runner's addition, for the CLI): the versions that stay archived, oldest first
+        (none for a version's restore), returned, not warned of."""
+        return self._registry.restore(name, self._version(name, version, label))
 
     def download(self, name: str, version: str | int | None = None, download_path: str | Path = ".",
                  *, quiet: bool = False, **_: Any) -> Path:

@@ -23,6 +23,7 @@ from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.file_urls import file_path
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
+from runner.spec.load import params_override_sets
 from runner.spec.names import LATEST_LABEL, check_label
 from runner.workspace.components import ComponentRecord, ComponentStore, yaml_spec
 
@@ -94,9 +95,9 @@ def load_component(source: str | os.PathLike[str] | None = None, *, relative_ori
     if source is None:
         raise SpecError("load_component needs a source", hint="load_component(source='component.yml')")
     _refuse_reference(str(source), "load_component reads a component's YAML file")
-    sets = [f"{key}={value}" for mapping in params_override or () for key, value in mapping.items()]
     path = Path(source).resolve()
-    return CommandComponent(load_component_spec(path, sets), source=str(path))
+    spec = load_component_spec(path, params_override_sets(params_override), python=True)
+    return CommandComponent(spec, source=str(path))
 
 
 class ComponentOperations:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # typer >= 0.16 vendors click: its commands' Context type (no
 
 from runner.errors import ResolveError, SpecError
 from runner.spec.names import check_label
+from runner.workspace.asset_archive import staying_notice
 
 UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
                "--remove tags.<key>")
@@ -129,20 +130,14 @@ def which_versions(version: str | None) -> str:
 def restored(noun: str, cli: str, name: str, version: str | None, staying: list[str], *,
              registry: str | None = None) -> str:
     """A restore's one line: the version it restored, or the whole asset and, when some of its versions
-    were archived on their own (``staying``: they stay archived, as in Azure), which and how to restore
-    them (``--version``); "(every version)" when none stays."""
+    were archived on their own (``staying``, oldest first: they stay archived, as in Azure), which and how
+    to restore them (``--version``); "(every version)" when none stays."""
     if version or not staying:
         return f"restored {noun} '{name}'" + which_versions(version)
-    ordered = sorted(staying, key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v))
-    shown = ", ".join(ordered[:10]) + (f" and {len(ordered) - 10} more" if len(ordered) > 10 else "")
     where = f" --registry-name {registry}" if registry else ""
-    if len(ordered) == 1:
-        return (f"restored {noun} '{name}'; version {shown} stays archived (archived on its own, not by "
-                f"the {noun}'s archive): `runner {cli} restore --name {name} --version {shown}{where}` "
-                "restores it")
-    return (f"restored {noun} '{name}'; versions {shown} stay archived (each archived on its own, not by the "
-            f"{noun}'s archive): `runner {cli} restore --name {name} --version <version>{where}` restores "
-            f"one (`runner {cli} list --name {name} --archived-only{where}` lists them)")
+    return staying_notice(noun, name, staying,
+                          restore=lambda one: f"runner {cli} restore --name {name} --version {one}{where}",
+                          list_them=f"runner {cli} list --name {name} --archived-only{where}")
 
 
 def check_local_path(path: str | None, *, allowed: str) -> None:

@@ -172,21 +172,17 @@ def _visible_commands(ctx: Any) -> list[str]:
     return [name for name, command in ctx.command.commands.items() if not getattr(command, "hidden", False)]
 
 
-def _closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate ``word`` most likely meant: the only one it begins, else the nearest spelling."""
-    from difflib import get_close_matches  # only an error needs it
-
-    candidates = list(candidates)
-    folded = word.casefold()
-    starting = [c for c in candidates if folded and c.casefold().startswith(folded)]
-    close = starting if len(starting) == 1 else get_close_matches(word, candidates, n=1)
-    return close[0] if close else None
-
-
 def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the candidate ``word`` most likely meant, else nothing."""
     close = _closest(word, candidates)
     return f" (did you mean {close!r}?)" if close else ""
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` most likely meant (``runner.spec.validation.closest``, the one rule)."""
+    from runner.spec.validation import closest  # only an error needs it (and pydantic behind it)
+
+    return closest(word, candidates)
 
 
 def _sentence(text: str) -> str:

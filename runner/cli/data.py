@@ -156,9 +156,7 @@ def restore(
     one_of(version, label, required=False)
     data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
-    data.restore(name, version=chosen)
-    # the versions archived on their own stay archived
-    staying = [] if chosen else [str(a.version) for a in data.list(name, archived_only=True)]
+    staying = data.restore_staying(name, version=chosen)  # the versions archived on their own stay archived
     typer.echo(restored("data asset", "data", name, chosen, staying, registry=registry_name))
 
 

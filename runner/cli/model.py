@@ -163,9 +163,7 @@ def restore(
     one_of(version, label, required=False)
     models = client(registry_name).models
     chosen = models.get(name=name, label=label).version if label else version  # the one it changes
-    models.restore(name, version=chosen)
-    # the versions archived on their own stay archived
-    staying = [] if chosen else [str(a.version) for a in models.list(name, archived_only=True)]
+    staying = models.restore_staying(name, version=chosen)  # the versions archived on their own stay archived
     typer.echo(restored("model", "model", name, chosen, staying, registry=registry_name))
 
 

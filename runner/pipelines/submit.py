@@ -56,8 +56,10 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
         # the step's field as written (jobs.<step>.<field>); an error located already names it so too
         field, where = spec.field_location(*field_path) if field_path else (f"jobs.{step}", spec.where())
         located = err.located(field, where)
+        python = f"step '{step}': {located.python_message}" if located.python_message else None
         raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
-                            hint=located.hint) from err
+                            hint=located.hint, python_hint=located.python_hint, python_message=python,
+                            python_field=located.python_field) from err
 
 
 def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, locations: Locations, *,

@@ -198,14 +198,16 @@ def _check(spec: CommandComponentSpec, doc: YamlDoc | None) -> None:
                      locate=locate)
 
 
-def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandComponentSpec:
-    """Validate a loaded component YAML (after ``--set`` overrides)."""
+def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = (), *,
+                       python: bool = False) -> CommandComponentSpec:
+    """Validate a loaded component YAML (after ``--set`` overrides). ``python``: the overrides were given
+    as ``load_component``'s ``params_override``, which its messages name (not ``--set``)."""
     data = copy.deepcopy(doc.data) if overrides else doc.data
     if not isinstance(data, dict):
         raise SpecError("a component file must be a mapping of fields (name, command, environment, ...)",
                         where=doc.where(()), hint="start with 'name: <component name>' and 'command: ...'")
     data = {k: v for k, v in data.items() if k not in SHOWN_ONLY_FIELDS}  # `component show`'s: ignored
-    applied = apply_overrides(data, overrides)
+    applied = apply_overrides(data, overrides, python=python)
     _no_input_paths(data, doc)
     try:
         spec = CommandComponentSpec.model_validate(data)
@@ -218,9 +220,10 @@ def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = ()) -> CommandCo
     return spec
 
 
-def load_component_spec(path: str | Path, overrides: Sequence[str] = ()) -> CommandComponentSpec:
+def load_component_spec(path: str | Path, overrides: Sequence[str] = (), *,
+                        python: bool = False) -> CommandComponentSpec:
     """Load and check a command component YAML; one ``SpecError`` (file:line:col) when it is not one."""
-    return component_from_doc(load_yaml(path), overrides)
+    return component_from_doc(load_yaml(path), overrides, python=python)
 
 
 def component_from_data(data: dict[str, Any], *, base_dir: Path | None = None,

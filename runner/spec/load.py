@@ -59,6 +59,14 @@ def parse_override(text: str, *, python: bool = False) -> tuple[str, Any]:
     return key.strip(), _value(raw)
 
 
+def params_override_sets(params_override: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """``load_job``'s / ``load_component``'s ``params_override`` (``[{"inputs.x.path": "data/"}]``) as
+    ``--set`` texts: a value that is not text as its JSON (``{"a": "b"}``, ``true``), read back by
+    ``parse_override``."""
+    return [f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+            for mapping in params_override or () for key, value in mapping.items()]
+
+
 def _value(raw: str) -> Any:
     """A ``--set``'s value: JSON (3, true, {..}) parsed, any other text as it is."""
     try:

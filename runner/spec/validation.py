@@ -41,10 +41,20 @@ def runner_error(message: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError(RUNNER_ERROR, message, {"hint": hint} if hint else {})
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` most likely meant, or None: the only one it begins (ignoring case), else the
+    nearest spelling (``difflib``'s, ratio 0.6 or more). The one rule behind every "did you mean"."""
+    names = list(choices)
+    folded = word.casefold()
+    starting = [name for name in names if folded and name.casefold().startswith(folded)]
+    close = starting if len(starting) == 1 else difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """`` (did you mean 'x'?)`` (``closest``) or ``""``."""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _edits(a: str, b: str) -> int:

@@ -20,6 +20,7 @@ into the container's (schema 7 -> 8), so such an asset restores every version, a
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import RegistryError
@@ -33,8 +34,9 @@ ARCHIVED, BORN_ARCHIVED = 1, 2  # a version's own flag: by its archive action; m
 ARCHIVABLE = (("models", "model_containers"), ("data_assets", "data_containers"))
 
 
-def set_archived(store: AssetStore[Any], name: str, version: str | None, archived: bool) -> None:
-    """Archive or restore version ``version`` of ``name``, or (``None``) the whole asset."""
+def set_archived(store: AssetStore[Any], name: str, version: str | None, archived: bool) -> list[str]:
+    """Archive or restore version ``version`` of ``name``, or (``None``) the whole asset. A whole restore
+    returns the versions that stay archived (each archived on its own), oldest first; else ``[]``."""
     target = store.get(name, version=version)  # unknown -> ResolveError
     key = store.key(name)
     table, noun = store.table, store.table.schema.noun
@@ -44,7 +46,10 @@ def set_archived(store: AssetStore[Any], name: str, version: str | None, archive
             if not archived:  # the versions archived only because their asset was come back with it
                 conn.execute(f"UPDATE {table.versions} SET archived = 0 WHERE name = ? AND archived = ?",
                              (key, BORN_ARCHIVED))
-            return
+                staying = conn.execute(f"SELECT version FROM {table.versions} WHERE name = ? AND "
+                                       "archived != 0", (key,)).fetchall()
+                return sorted((str(row["version"]) for row in staying), key=_oldest_first)
+            return []
         container = conn.execute(f"SELECT archived FROM {table.containers} WHERE name = ?", (key,)).fetchone()
         if not archived and container and container["archived"]:
             raise RegistryError(
@@ -54,6 +59,25 @@ def set_archived(store: AssetStore[Any], name: str, version: str | None, archive
                 python_hint=f"restore the whole {noun} first: `ml_client.{table.sdk}.restore('{name}')`")
         conn.execute(f"UPDATE {table.versions} SET archived = ? WHERE name = ? AND version = ?",
                      (ARCHIVED if archived else 0, key, target.version))
+    return []
+
+
+def staying_notice(noun: str, name: str, staying: list[str], *, restore: Callable[[str], str],
+                   list_them: str) -> str:
+    """What a whole restore says of the versions that stay archived (``staying``, oldest first; one at
+    least), in the caller's words: ``restore(version)`` is the command or call restoring one
+    (``<version>`` when there are several), ``list_them`` the one listing them."""
+    shown = ", ".join(staying[:10]) + (f" and {len(staying) - 10} more" if len(staying) > 10 else "")
+    if len(staying) == 1:
+        return (f"restored {noun} '{name}'; version {shown} stays archived (archived on its own, not by the "
+                f"{noun}'s archive): `{restore(shown)}` restores it")
+    return (f"restored {noun} '{name}'; versions {shown} stay archived (each archived on its own, not by the "
+            f"{noun}'s archive): `{restore('<version>')}` restores one (`{list_them}` lists them)")
+
+
+def _oldest_first(version: str) -> tuple[bool, int, str]:
+    """Numbered versions by number, then the others by name."""
+    return not version.isdigit(), int(version) if version.isdigit() else 0, version
 
 
 def archived_at_birth(store: AssetStore[Any], name: str, version: str) -> bool:

@@ -360,9 +360,10 @@ class AssetStore(Generic[E]):
         """Archive a version, or (no version) the whole asset: its versions' own flags are kept."""
         set_archived(self, name, version, True)
 
-    def restore(self, name: str, version: str | None = None) -> None:
-        """Restore a version, or the whole asset (a version archived on its own stays archived)."""
-        set_archived(self, name, version, False)
+    def restore(self, name: str, version: str | None = None) -> builtins.list[str]:
+        """Restore a version, or the whole asset (a version archived on its own stays archived): the
+        versions that stay archived, oldest first (``[]`` for a version's restore)."""
+        return set_archived(self, name, version, False)
 
 
 def _with_latest(asset: E) -> E:

@@ -248,7 +248,9 @@ class AzureDatastore(DatastoreBase):
         except Exception as exc:  # adlfs raises ValueError & azure errors for bad settings
             raise StorageError(f"cannot connect datastore '{self.name}': {type(exc).__name__}",
                                hint="check account_name, account_url and credentials "
-                                    "(`runner datastore show --name " + self.name + "`)") from exc
+                                    f"(`runner datastore show --name {self.name}`)",
+                               python_hint="check account_name, account_url and credentials "
+                                           f"(`ml_client.datastores.get('{self.name}')`)") from exc
         from runner.workspace.transfers import retry_like_transfers  # only with Azure: start-up cost
 
         retry_like_transfers(fs)  # planning and listings retry as long as transfers do

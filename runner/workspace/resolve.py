@@ -186,7 +186,8 @@ class Resolver:
             ds, fs, root = self.datastores.open(ref.datastore)
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
-        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check)
+        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check,
+                                datastore=ref.datastore)
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
             kind=kind, local_path=Path(fs_path) if host_root is not None else None,
@@ -273,7 +274,8 @@ class Resolver:
                                "zip://<member>::file:///<archive>); a local path holding '::' is written "
                                "./<path>") from exc
         prefix = f"{ref.url}:" if "::" in ref.url else f"{ref.url.split('://', 1)[0]}:{path}:"  # a chain: all
-        kind, cache_key = _stat(fs, path, prefix, ref.url, check=check)  # of it (which archive's member)
+        kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # of it (which archive's member)
+                                datastore=datastore.name if datastore else None)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,
                             cache_key=cache_key, env=env, datastore=datastore.name if datastore else None)
@@ -313,14 +315,14 @@ def _join_ref(base: PathRef, sub: str) -> PathRef:
 
 
 def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *,
-          check: bool = True) -> tuple[PathKind, str | None]:
+          check: bool = True, datastore: str | None = None) -> tuple[PathKind, str | None]:
     """(kind, cache key) of ``path`` on ``fs`` (None: this machine's filesystem); ANY when it does not
     exist, or when ``check`` is False and ``fs`` is not on this machine (nothing remote is contacted
-    then)."""
+    then). ``datastore``: the one ``uri`` is read through, which a storage failure's hint names."""
     if fs is not None and not check and not _on_this_machine(fs):
         return PathKind.ANY, None
     if fs is not None and not _on_this_machine(fs) and (why := unreachable(fs)):
-        raise cannot_connect(uri, why)
+        raise cannot_connect(uri, why, datastore=datastore)
     try:
         info: dict[str, Any] = _local_info(path) if fs is None else fs.info(path)
     except Exception as exc:  # fsspec: OSError; adlfs: the Azure SDK's errors as well
@@ -328,7 +330,7 @@ def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *
             return PathKind.ANY, None
         if isinstance(exc, NotADirectoryError):  # runner.db/x: a path below a file, no storage failure
             raise through_file(fs, path, uri) from None
-        raise storage_error(exc, uri) from exc
+        raise storage_error(exc, uri, datastore=datastore) from exc
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
     if info.get("type") == "other":  # a device, FIFO or socket: reading it may never end (/dev/zero)

@@ -46,24 +46,32 @@ def classify(exc: BaseException) -> Failure:
     return classify(cause) if cause is not None and cause is not exc else Failure.OTHER
 
 
-def storage_error(exc: BaseException, uri: str) -> StorageError:
-    """The one error for a failed read of ``uri`` (its cause chained by the caller)."""
+def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None) -> StorageError:
+    """The one error for a failed read of ``uri`` (its cause chained by the caller); ``datastore``: the
+    datastore it was read through, named in the hint (None: a URL read as written)."""
     detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     failure = classify(exc)
     if failure is Failure.CANNOT_CONNECT:
-        return cannot_connect(uri, detail)
+        return cannot_connect(uri, detail, datastore=datastore)
     if failure is Failure.ACCESS_DENIED:
-        anonymous = ("a URL that no datastore's account and container match is read anonymously, so its "
-                     "container must allow public read access")
+        if datastore is None:
+            anonymous = ("a URL that no datastore's account and container match is read anonymously, so its "
+                         "container must allow public read access; for a private one, register a datastore "
+                         "of its account and container, with credentials")
+            return StorageError(f"access to '{uri}' was denied by the storage service ({detail})",
+                                hint=f"{anonymous} (`runner datastore create --file <datastore.yml>`)",
+                                python_hint=f"{anonymous} (`ml_client.datastores.create_or_update("
+                                            "load_datastore('<datastore.yml>'))`)")
         return StorageError(f"access to '{uri}' was denied by the storage service ({detail})",
-                            hint="check the datastore's credentials (`runner datastore show --name "
-                                 f"<datastore>`); {anonymous}",
-                            python_hint="check the datastore's credentials (`ml_client.datastores.get("
-                                        f"'<datastore>')`); {anonymous}")
+                            hint=f"check the credentials of datastore '{datastore}' "
+                                 f"(`runner datastore show --name {datastore}`)",
+                            python_hint=f"check the credentials of datastore '{datastore}' "
+                                        f"(`ml_client.datastores.get('{datastore}')`)")
     if "LinkNotRead" in {cls.__name__ for cls in type(exc).__mro__}:  # host_cache's (not imported: fsspec)
         return StorageError(f"cannot read '{uri}': {exc}", hint=LINK_HINT)  # whole: it names the link
     return StorageError(f"cannot read '{uri}': {type(exc).__name__}: {detail}",
-                        hint="check the datastore's credentials and endpoint")
+                        hint="check the URL and that this machine may read it" if datastore is None else
+                        f"check the credentials and endpoint of datastore '{datastore}'")
 
 
 LINK_HINT = ("replace the link with the file or folder it names, or name that file or folder by its real "
@@ -88,9 +96,15 @@ def unreachable(fs: Any) -> str | None:
     return None
 
 
-def cannot_connect(uri: str, why: str) -> StorageError:
-    return StorageError(f"cannot connect to the storage service holding '{uri}' ({why})",
-                        hint="check that the service is running and reachable, and the datastore's "
-                             "account_url / endpoint (`runner datastore show --name <datastore>`)",
-                        python_hint="check that the service is running and reachable, and the datastore's "
-                                    "account_url / endpoint (`ml_client.datastores.get('<datastore>')`)")
+def cannot_connect(uri: str, why: str, *, datastore: str | None = None) -> StorageError:
+    """``uri`` cannot be reached (``why``: which host and port, and what the system said). The hint is
+    for what the user gave: the datastore it was read through, else the URL itself."""
+    message = f"cannot connect to the storage service holding '{uri}' ({why})"
+    if datastore is None:
+        return StorageError(message, hint="check the URL's host and port, and that the service there is "
+                                          "running and reachable from this machine (no datastore is used "
+                                          "for this URL: it is read as written)")
+    check = (f"check that the service is running and reachable, and the account_url / endpoint of datastore "
+             f"'{datastore}'")
+    return StorageError(message, hint=f"{check} (`runner datastore show --name {datastore}`)",
+                        python_hint=f"{check} (`ml_client.datastores.get('{datastore}')`)")

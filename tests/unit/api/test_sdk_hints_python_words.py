@@ -257,9 +257,15 @@ def test_storage_refusals() -> None:
     from runner.workspace.storage_errors import cannot_connect, storage_error
 
     uri = "wasbs://c@a/x"
-    for err in (storage_error(PermissionError("denied"), uri), cannot_connect(uri, "no")):
-        _python_only(err, "ml_client.datastores.get('<datastore>')")
-        assert "`runner datastore show --name <datastore>`" in err.render()
+    for err in (storage_error(PermissionError("denied"), uri, datastore="ds"),
+                cannot_connect(uri, "no", datastore="ds")):  # read through datastore 'ds'
+        _python_only(err, "ml_client.datastores.get('ds')")
+        assert "`runner datastore show --name ds`" in err.render()
+    # a URL no datastore holds: its host to check, or (denied) a datastore to register for it
+    _python_only(cannot_connect(uri, "no"), "the URL's host and port")
+    err = storage_error(PermissionError("denied"), uri)
+    _python_only(err, "ml_client.datastores.create_or_update(load_datastore('<datastore.yml>'))")
+    assert "`runner datastore create --file <datastore.yml>`" in err.render()
 
 
 @pytest.mark.parametrize(("path", "python"), [
