@@ -49,6 +49,36 @@ def _strings(value: Any) -> Any:
     return value
 
 
+_NAMES = ("a name holds any character but '=' and NUL; one a shell reads as $NAME is letters, digits "
+          "and _, as MY_VAR")
+
+
+def _env_name(name: str) -> str:
+    """An ``environment_variables`` key: a name a process's environment can hold (``NAME=value``)."""
+    if not name:
+        raise runner_error("the environment variable's name is empty", f"give it a name: {_NAMES}")
+    if "\0" in name:
+        raise runner_error(f"environment variable name '{name}' holds a NUL character, which no "
+                           "environment can hold", f"remove it from the name: {_NAMES}")
+    if "=" in name:
+        raise runner_error(f"environment variable name '{name}' holds '=', which ends a name in an "
+                           f"environment (the job would get {name}=<value>)",
+                           f"write the name without '=' (a value may hold it): {_NAMES}")
+    return name
+
+
+def _env_value(value: str) -> str:
+    if "\0" in value:
+        raise runner_error("the value holds a NUL character (\\0), which no environment can hold",
+                           "remove the NUL from the value (an environment variable's value is text "
+                           "without NUL)")
+    return value
+
+
+EnvironmentVariables = dict[Annotated[str, AfterValidator(_env_name)],
+                            Annotated[str, AfterValidator(_env_value)]]
+
+
 class BuildContext(StrictModel):
     path: str
     dockerfile_path: str = "Dockerfile"
@@ -150,7 +180,7 @@ class CommandJobSpec(LoadedSpec):
     code: str | None = None
     command: str
     environment: EnvironmentField
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: EnvironmentVariables = Field(default_factory=dict)
     inputs: dict[IoName, JobInput] = Field(default_factory=dict)
     outputs: dict[IoName, OutputSpec] = Field(default_factory=dict)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)

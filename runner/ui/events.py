@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,11 +33,14 @@ from runner.jobs.recovery import job_dir_of
 CHUNK = 256 * 1024
 TAIL_BYTES = 1024 * 1024
 KEEPALIVE_S = 15.0
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where an EventSource ends a line
 
 
 def sse(event: str, data: str, event_id: int | None = None) -> str:
+    """One event; ``data`` goes one line per ``data:`` field, split where an EventSource ends a line
+    (CRLF, LF or a bare CR): a job's text never ends a line of the stream itself (its own ``event:``)."""
     head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
-    return head + "".join(f"data: {line}\n" for line in data.split("\n")) + "\n"
+    return head + "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data)) + "\n"
 
 
 def _read(path: Path, offset: int) -> tuple[int, bytes]:

@@ -91,7 +91,9 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
 def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
     """fsspec's filesystem for ``url`` and the path on it, once ``refuse_fsspec_read`` passed: a chain over
     this machine's file reads it through ``host_cache.NoLinksOnPath`` (a link on its path, maybe swapped
-    in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's."""
+    in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's:
+    one it cannot make from the URL (an archive elsewhere that is not there, a filesystem that needs
+    options a URL does not carry) is one ``ResolveError``."""
     import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
 
     from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
@@ -114,7 +116,34 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
         raise ResolveError(f"{cannot(field)}: the file '{where}' that '{without_password(url)}' reads {what}",
                            field=field, hint="check the path in the URL's last link: file:///<absolute path "
                                              "of the file on this machine>") from None
-    return opened if opened is not None else fsspec.core.url_to_fs(url)
+    if opened is not None:
+        return opened
+    try:
+        return fsspec.core.url_to_fs(url)
+    except OSError as exc:  # an archive elsewhere (memory://, s3://), read as the filesystem is made
+        raise _not_opened(url, exc, field) from None
+    except TypeError as exc:  # a filesystem that needs options a URL cannot give (jlab://: its server)
+        raise ResolveError(f"{cannot(field)}: '{without_password(url)}' cannot be opened from its URL alone "
+                           f"({exc})", field=field,
+                           hint="its filesystem needs options a URL does not carry: give them as a "
+                                "datastore's storage_options (type: fsspec, url: <its URL>, "
+                                "storage_options: {...}) and read azureml://datastores/<name>/paths/<path>"
+                           ) from None
+
+
+def _not_opened(url: str, exc: OSError, field: str | None) -> ResolveError:
+    """The one error for a URL whose filesystem could not be made: the file a chain's last link names
+    (the archive it reads) is missing or unreadable, or the URL's storage could not be opened."""
+    shown = without_password(url)
+    what = "does not exist" if isinstance(exc, FileNotFoundError) else \
+        f"cannot be opened ({exc.strerror or str(exc) or type(exc).__name__})"
+    if "::" not in shown:
+        return ResolveError(f"{cannot(field)}: '{shown}' {what}", field=field,
+                            hint="check the URL and that its storage is there")
+    last = shown.rsplit("::", 1)[-1]
+    return ResolveError(f"{cannot(field)}: the file '{last}' that '{shown}' reads {what}",
+                        field=field, hint="check the path in the URL's last link: the archive it names must "
+                                          "be there (<protocol>://<path of the archive>)")
 
 
 def caches_host_files(fs: Any) -> bool:
