@@ -63,7 +63,7 @@ def load_job_file(file: Path, overrides: list[str]) -> CommandJobSpec | Pipeline
 def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | None = None) -> RunPlan:
     """Check and resolve a loaded job into its plan (nothing is run or written), with the checks
     ``job create`` makes before it queues the job (``check_submission``)."""
-    from runner.jobs.compute import choose_compute  # start-up cost (see the module docstring)
+    from runner.jobs.compute import choose_compute, default_datastore, run_backend  # start-up cost
     from runner.jobs.submit import check_submission, plan_job
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
@@ -71,10 +71,11 @@ def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | N
     if name is not None:
         check_job_name(name, "--name")
     workspace = Workspace(_common.STATE.workspace)
-    compute = choose_compute(workspace, spec).compute  # a Ray compute's default outputs go to its datastore
+    compute = choose_compute(workspace, spec).compute  # the run's rule: a Ray compute's backend, datastore
+    backend = run_backend(compute, backend)
     plan = plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
-                    **({"default_datastore": compute.datastore} if compute else {}))
-    check_submission(spec, plan, backend="docker" if compute else backend)
+                    default_datastore=default_datastore(compute))
+    check_submission(spec, plan, backend=backend)
     return plan
 
 
@@ -82,13 +83,14 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
                   output: str = "table", backend: str | None = None,
                   query: str | None = None) -> RunPlan | None:
     """``job validate`` and ``job create --dry-run``: print the plan as text, or as data (``-o json``,
-    ``yaml``, ``tsv``, ``--query``; a pipeline's: its graph, ``runner.cli.pipeline_view``). The file is
-    read once (it may be a pipe: ``--file /dev/stdin``)."""
+    ``yaml``, ``tsv``, ``--query``; a pipeline's: its graph, ``runner.cli.pipeline_view``), checked on
+    ``backend`` as ``job create`` checks it (a command job's, or each step's). The file is read once (it
+    may be a pipe: ``--file /dev/stdin``)."""
     from runner.spec.job import CommandJobSpec  # start-up cost
 
     spec = load_job_file(file, list(overrides))
     if not isinstance(spec, CommandJobSpec):
-        pipeline_view.validate(spec, name=name, output=output, query=query)
+        pipeline_view.validate(spec, name=name, output=output, query=query, backend=backend)
         return None
     plan = plan_spec(spec, name=name, backend=backend)
     if output != "table" or query is not None:

@@ -17,14 +17,16 @@ if TYPE_CHECKING:
 CHILD_MARK = "└ "
 
 
-def validate(spec: PipelineJobSpec, *, name: str | None, output: str, query: str | None = None) -> None:
+def validate(spec: PipelineJobSpec, *, name: str | None, output: str, query: str | None = None,
+             backend: str | None = None) -> None:
     """``job validate`` / ``job create --dry-run`` of a pipeline: the graph, as text or data (``-o json``,
-    ``yaml``, ``tsv``, ``--query``)."""
+    ``yaml``, ``tsv``, ``--query``), its steps checked on ``backend`` (``--backend``) as create does."""
     from runner.pipelines.render import pipeline_dict, render_pipeline  # start-up cost
     from runner.pipelines.submit import validate_pipeline
     from runner.workspace.db import Workspace
 
-    graph, locations, reuse = validate_pipeline(Workspace(_common.STATE.workspace), spec, name=name)
+    graph, locations, reuse = validate_pipeline(Workspace(_common.STATE.workspace), spec, name=name,
+                                                backend=backend)
     if output != "table" or query is not None:
         _common.emit(pipeline_dict(graph, locations, reuse), output, [], query)
     else:

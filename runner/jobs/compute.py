@@ -1,6 +1,12 @@
 """Where a job runs: a Ray compute registered in the workspace, or this machine.
 
     choice = choose_compute(ws, spec)   # choice.compute: a RayCompute, or None (runs here); choice.note
+    default_datastore(choice.compute)   # where its outputs without a path go
+    run_backend(choice.compute, backend)  # the backend it is checked and run on (or the run's refusal)
+
+The last two are the one rule ``job validate``, ``job create --dry-run`` (a command job, a pipeline's
+steps) and the run itself (``runner.jobs.ray_submit``) follow, so validate passes what the run takes and
+refuses what it refuses.
 
 Light on purpose (no HTTP client, no zip): every job with a ``compute:`` asks it, and a job that runs
 here never imports the Ray modules (``runner.jobs.ray_submit``, ``runner.jobs.ray_follow``).
@@ -11,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from runner.errors import SpecError
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import reword_ignored, uses_local_process
-from runner.workspace.db import Workspace
+from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 
 if TYPE_CHECKING:
     from runner.workspace.computes import RayCompute
@@ -46,3 +53,34 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
     if set(spec.resources.properties or {}) <= {"ray"}:
         reword_ignored(spec, "resources.properties", None)
     return ComputeChoice(compute, None)
+
+
+def default_datastore(compute: RayCompute | None) -> str:
+    """Where a job's outputs without a path go: a Ray compute's own datastore (its nodes write there), else
+    the workspace's default."""
+    return compute.datastore if compute is not None else DEFAULT_DATASTORE
+
+
+def run_backend(compute: RayCompute | None, backend: str | None, *, upload_on_failure: bool = True
+                ) -> str | None:
+    """The backend a job is checked and run on: ``backend`` as given, or, on a Ray compute, docker (its
+    nodes run each job in a container), where ``--backend`` other than docker and
+    ``--no-upload-on-failure`` are one ``SpecError``."""
+    if compute is None:
+        return backend
+    if backend not in (None, "docker"):
+        why = (f"runs jobs on this machine; Ray compute '{compute.name}' runs each job in a container on its "
+               "nodes")
+        raise SpecError(f"--backend {backend} {why}", field="--backend",
+                        hint="omit --backend, or remove compute: to run the job here",
+                        python_message=f"backend='{backend}' {why}", python_field="backend",
+                        python_hint="leave backend unset, or remove the job's compute to run it here")
+    if not upload_on_failure:
+        why = ("keeps outputs staged on the machine that ran the job, here a node of Ray compute "
+               f"'{compute.name}'")
+        raise SpecError(f"--no-upload-on-failure {why}", field="--no-upload-on-failure",
+                        hint="omit it (a failed job's outputs are uploaded), or run the job here",
+                        python_message=f"upload_on_failure=False {why}", python_field="upload_on_failure",
+                        python_hint="leave it True (a failed job's outputs are uploaded), or run the job "
+                                    "here")
+    return "docker"

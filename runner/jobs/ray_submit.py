@@ -24,6 +24,7 @@ from typing import Any
 from runner.backends.docker_args import parse_docker_args
 from runner.backends.ray_jobs import RayJobsClient, ResourceRequest, placement_problem, request_from
 from runner.errors import BackendError, RunnerError, SpecError
+from runner.jobs.compute import default_datastore, run_backend
 from runner.jobs.ray_package import job_package, runner_package
 from runner.jobs.submit import (
     check_submission,
@@ -173,26 +174,12 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
                    allow_unsafe_docker_args: bool = False) -> JobRecord:
     """Plan and check the job, record it Queued, and submit its Ray Job (Failed, and raised, when the
     submission itself fails)."""
-    if backend not in (None, "docker"):
-        why = (f"runs jobs on this machine; Ray compute '{compute.name}' runs each job in a container on its "
-               "nodes")
-        raise SpecError(f"--backend {backend} {why}", field="--backend",
-                        hint="omit --backend, or remove compute: to run the job here",
-                        python_message=f"backend='{backend}' {why}", python_field="backend",
-                        python_hint="leave backend unset, or remove the job's compute to run it here")
-    if not upload_on_failure:
-        why = ("keeps outputs staged on the machine that ran the job, here a node of Ray compute "
-               f"'{compute.name}'")
-        raise SpecError(f"--no-upload-on-failure {why}", field="--no-upload-on-failure",
-                        hint="omit it (a failed job's outputs are uploaded), or run the job here",
-                        python_message=f"upload_on_failure=False {why}", python_field="upload_on_failure",
-                        python_hint="leave it True (a failed job's outputs are uploaded), or run the job "
-                                    "here")
+    checked = run_backend(compute, backend, upload_on_failure=upload_on_failure)  # the one rule validate uses
     job_name = new_job_name(ws, spec, name)
     plan = with_docker_args_opt_in(
-        plan_job(spec, workspace=ws, job_name=job_name, default_datastore=compute.datastore),
+        plan_job(spec, workspace=ws, job_name=job_name, default_datastore=default_datastore(compute)),
         allow_unsafe_docker_args)
-    check_submission(spec, plan, backend="docker")
+    check_submission(spec, plan, backend=checked)
     request = ray_request(spec, plan)
     refuse_local_data(ws, plan, compute)
     client = RayJobsClient(compute.address)

@@ -23,6 +23,7 @@ from runner.jobs.compute import choose_compute
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
 from runner.pipelines.bound_settings import refuse_bound_settings
 from runner.pipelines.step_files import check_step_files
+from runner.pipelines.step_places import compute_source
 from runner.pipelines.steps import StepBuilder, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
@@ -309,16 +310,15 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
     if doc is None:
         built._base_dir = spec.base_dir
     check_step_files(built, step)  # code, conda_file: at their lines
-    _compute_warning_at_its_source(spec, spec.jobs[step], built)
+    _compute_warning_at_its_source(spec, step, built)
     return built
 
 
-def _compute_warning_at_its_source(spec: PipelineJobSpec, entry: StepSpec, built: CommandJobSpec) -> None:
+def _compute_warning_at_its_source(spec: PipelineJobSpec, step: str, built: CommandJobSpec) -> None:
     """A step with no ``compute:`` of its own takes ``settings.default_compute`` (else the pipeline's
     ``compute:``): its "compute is ignored" warning points at that line, not at the step."""
-    source = None if entry.compute else ("settings", "default_compute") if spec.settings.default_compute \
-        else ("compute",) if spec.compute else None
-    if source is None:
+    source = compute_source(spec, step)
+    if source is None or source[0] == "jobs":
         return
     marker = ": compute is ignored ("
     at = str(spec.where(*source))

@@ -7,6 +7,8 @@ data) names the pipeline file's line, as the checks before the run do.
 
 A field is found by its longest recorded prefix (``inputs.i.path.x`` -> ``inputs.i.path``); an error
 that names no field is placed at the step (``jobs.<step>``). An error that names a file already is kept.
+A step's compute is placed where it was given (``compute_source``): its own ``compute:``, else
+``settings.default_compute``, else the pipeline's ``compute:``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from runner.errors import RegistryError, ResolveError, RunnerError, SourceLocation, SpecError
 from runner.spec.job import CommandJobSpec
+from runner.spec.pipeline import PipelineJobSpec
 
 Places = dict[str, list[Any]]  # the step job's field ("" for the step) -> [field as written, file, line, col]
 
@@ -57,3 +60,13 @@ def locate(err: RunnerError, places: Mapping[str, list[Any]] | None) -> RunnerEr
     copied.field = ".".join([field, *parts[known:]])
     copied.where = SourceLocation(Path(file) if file else None, line, column)
     return copied
+
+
+def compute_source(spec: PipelineJobSpec, step: str) -> tuple[str, ...] | None:
+    """Where the pipeline file gives ``step`` its compute (a field path of the pipeline; None: nowhere),
+    as the step builder takes it (``runner.pipelines.steps``)."""
+    if spec.jobs[step].compute:
+        return ("jobs", step, "compute")
+    if spec.settings.default_compute:
+        return ("settings", "default_compute")
+    return ("compute",) if spec.compute else None

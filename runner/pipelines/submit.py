@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from runner.backends import BACKENDS
 from runner.errors import JobError, RegistryError, ResolveError, SpecError
+from runner.jobs.compute import choose_compute, default_datastore, run_backend
 from runner.jobs.job import default_experiment_name
 from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
 from runner.modes import AssetType, Mode
@@ -32,6 +33,7 @@ from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
+from runner.pipelines.step_places import compute_source
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
@@ -63,16 +65,25 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
 
 
 def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, locations: Locations, *,
-                   backend: str | None = None) -> dict[str, str]:
+                   backend: str | None = None, upload_on_failure: bool = True) -> dict[str, str]:
     """Resolve what ``node`` reads and writes that no other step makes, and each ``direct`` input bound
     to an upstream step's output where that step writes it (``locations``: the upstream steps'); its
-    output locations."""
+    output locations. A step on a Ray compute is checked as its run checks it: on the backend it runs on,
+    its outputs without a path on the compute's datastore (``runner.jobs.compute``: the one rule)."""
     spec = node.spec
+    compute = choose_compute(ws, spec).compute
+    with _at(spec, node.name):
+        try:
+            backend = run_backend(compute, backend, upload_on_failure=upload_on_failure)
+        except SpecError as err:  # at the line that sends the step there
+            given = compute_source(graph.spec, node.name) or ("jobs", node.name)
+            raise err.located(*graph.spec.field_location(*given), python_field=err.python_field) from err
+    datastore = default_datastore(compute)
     with _at(spec, node.name, "environment"):
         EnvironmentStore(ws).resolve_spec_environment(spec.environment, spec.base_dir)
     if not node.depends_on:
         with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
-            plan = plan_job(spec, workspace=ws, job_name=node.job_name)
+            plan = plan_job(spec, workspace=ws, job_name=node.job_name, default_datastore=datastore)
             check_submission(spec, plan, backend=backend)  # what job create would refuse
         return {b.name: b.uri for b in plan.outputs}
     with _at(spec, node.name):  # at the version's line (the error says where)
@@ -99,6 +110,7 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
         with _at(spec, node.name, "outputs", name, "path"):
             outputs[name] = resolver.resolve_output(output.path, job_name=node.job_name, output_name=name,
                                                     base_dir=spec.base_dir, field=f"outputs.{name}.path",
+                                                    default_datastore=datastore, check=False,  # as plan_job
                                                     file=output.type is AssetType.URI_FILE)
             guard.refuse(outputs[name], name=name, job_name=node.job_name, mode=output.mode,
                          is_file=output.type is AssetType.URI_FILE)
@@ -108,9 +120,12 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
 
 
 def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
-                  backend: str | None = None) -> tuple[PipelineGraph, Locations]:
+                  backend: str | None = None, upload_on_failure: bool = True
+                  ) -> tuple[PipelineGraph, Locations]:
     """The checked graph and where each step's outputs go (see the module docstring), for the steps run
-    on ``backend`` (``job create --backend``; by default each step's compute's). Writes nothing."""
+    on ``backend`` (``job create --backend``; by default each step's compute's; a Ray compute's step on
+    docker, ``--backend`` or ``--no-upload-on-failure`` refused there as its run refuses them). Writes
+    nothing."""
     pipeline_name = name or spec.name or generate_job_name()
     check_job_name(pipeline_name, "--name" if name else "name", python_field="name")
     if backend is not None and backend not in BACKENDS:
@@ -119,7 +134,8 @@ def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = No
     graph = build_graph(spec, ws, pipeline_name=pipeline_name)
     locations: Locations = {}
     for node in graph.steps.values():  # in dependency order: an upstream step's locations come first
-        locations[node.name] = _precheck_step(ws, graph, node, locations, backend=backend)
+        locations[node.name] = _precheck_step(ws, graph, node, locations, backend=backend,
+                                              upload_on_failure=upload_on_failure)
     return graph, locations
 
 
@@ -144,7 +160,8 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
 
     if not spec.experiment_name:  # Azure's default, the steps' too
         spec = spec.model_copy(update={"experiment_name": default_experiment_name()})
-    graph, locations = plan_pipeline(ws, spec, name=name, backend=backend)
+    graph, locations = plan_pipeline(ws, spec, name=name, backend=backend,
+                                     upload_on_failure=upload_on_failure)
     for job in (graph.name, *(n.job_name for n in graph.steps.values())):
         if ws.job_exists(job):
             raise JobError(f"a job named '{job}' exists already",
@@ -193,9 +210,10 @@ def run_pipeline(ws: Workspace, name: str, *, echo: Echo | None = None) -> JobRe
     return Orchestrator(ws, name, echo=echo).run()
 
 
-def validate_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None
-                      ) -> tuple[PipelineGraph, Locations, dict[str, str]]:
-    """``job validate``: the checked graph, where outputs go, and what would be reused."""
-    graph, locations = plan_pipeline(ws, spec, name=name)
+def validate_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
+                      backend: str | None = None) -> tuple[PipelineGraph, Locations, dict[str, str]]:
+    """``job validate`` (``job create --dry-run``: on its ``backend``): the checked graph, where outputs
+    go, and what would be reused."""
+    graph, locations = plan_pipeline(ws, spec, name=name, backend=backend)
     steps = [(n.name, n.job_name, n.spec, n.deterministic, n.depends_on) for n in graph.steps.values()]
     return graph, locations, predict_reuse(ws, steps, force_rerun=spec.settings.force_rerun)
