@@ -3,18 +3,20 @@
 Each set's folder (``<pin root>/<pid>-<start>-<label>``) holds ``set.json``, replaced whole each
 time it changes and written before a pin is mounted: the job's log (``holder``) and the set's read-write
 pins (a pin's name -> the folder it pins). A sweep keeps the set while a process holds a ``flock`` on the
-log (the job's watchdog follows the container: ``held``), whichever workspace the job and the sweeping
-command are in, and clears a read-write pin's files of set-ID bits before it lets it go. A set with no
-record (made by a runner before records): each pin that is a folder mounted read-write is cleared.
+log (the job's watchdog follows the container: ``mounts.flock_probe.held``), whichever workspace the job
+and the sweeping command are in, and clears a read-write pin's files of set-ID bits before it lets it go.
+A set with no record (made by a runner before records): each pin that is a folder mounted read-write is
+cleared.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from pathlib import Path
+
+from mounts.flock_probe import held
 
 RECORD, RECORD_NEW = "set.json", ".set.json.new"  # never a pin's name (``PinSet._mountpoint``: n, n+)
 
@@ -44,22 +46,6 @@ def followed(record: dict[str, object] | None) -> bool:
     """Whether a process holds the log the record names (the job's watchdog: it follows the container)."""
     holder = record.get("holder") if record is not None else None
     return isinstance(holder, str) and held(holder)
-
-
-def held(path: str) -> bool:
-    """Whether another process holds a ``flock`` on the file at ``path`` (the probe of ``runner.jobs.
-    log_lock.held``, which ``mounts`` may not import); a link is not followed: not held."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shared: two probes never hold each other up
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def writable_pins(folder: Path, record: dict[str, object] | None) -> dict[str, str]:

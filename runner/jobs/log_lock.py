@@ -26,6 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+# the one probe of a held log, shared with the pin sweep (``mounts.pin_record``): ``held(path)``, whether
+# another process holds the log (a live watchdog, or a recovery appending or copying it)
+from mounts.flock_probe import held as held
+
 log = logging.getLogger(__name__)
 
 # how long a copy waits for the log: a watchdog lets it go once the container ended and its last lines
@@ -49,21 +53,6 @@ def lock_for_watchdog(path: Path) -> int:
         os.close(fd)
         return -1
     return fd
-
-
-def held(path: Path) -> bool:
-    """Whether another process holds the log (a live watchdog, or a recovery appending or copying it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False  # no log (the job never ran), or a link: nobody keeps it
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shared: two probes never hold each other up
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 @contextlib.contextmanager

@@ -12,6 +12,8 @@ its guards refuse a link to a folder, a FIFO, the workspace's secrets, as a copy
 twice (sizes, then bytes). The stored side on this machine is read below the datastore's root
 (``anchor``) with no link followed (``O_NOFOLLOW`` relative to each parent): a registration's copy holds
 no link, so one found there (a job's ``direct`` output may have left it) is a difference, never read.
+It is walked with an explicit stack, at any depth (no recursion; two folders open at a time), each file
+opened relative to its folder, which stays open for the files beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from runner.errors import RunnerError, StorageError
 from runner.modes import PathKind
-from runner.workspace.nofollow import DIR_FLAGS, FILE_FLAGS, MAX_DEPTH
+from runner.workspace.digests import _Tree
+from runner.workspace.nofollow import FILE_FLAGS
 from runner.workspace.resolved import ResolvedPath
 
 if TYPE_CHECKING:
@@ -48,8 +51,9 @@ def first_difference(source: SourceFiles, source_kind: PathKind, stored: Resolve
         what = {PathKind.FILE: "a file", PathKind.FOLDER: "a folder"}
         return (f"the registered version is {what.get(stored.kind, 'missing')}, the new path "
                 f"{what.get(source_kind, 'neither a file nor a folder')}")
-    store = _HostStore(anchor, stored) if anchor is not None else _RemoteStore(stored)
+    store: _HostStore | _RemoteStore | None = None
     try:
+        store = _HostStore(anchor, stored) if anchor is not None else _RemoteStore(stored)
         theirs = store.listing()
         with _walked(source) as files:
             ours = {rel: os.fstat(reader.fileno()).st_size for rel, reader, _mode in files}
@@ -76,6 +80,9 @@ def first_difference(source: SourceFiles, source_kind: PathKind, stored: Resolve
         raise StorageError(f"cannot compare {given} with the registered version at {stored.uri}: "
                            f"{getattr(exc, 'strerror', None) or exc}{where}",
                            hint="check that both can be read (the registered one on its datastore)") from exc
+    finally:
+        if store is not None:
+            store.close()
     return None
 
 
@@ -133,73 +140,61 @@ class _RemoteStore:
             sizes[relative] = int(info.get("size") or 0)
         return sizes
 
+    def close(self) -> None:
+        pass
+
     def open(self, rel: str) -> contextlib.AbstractContextManager[BinaryIO]:
         return self.fs.open(f"{self.root}/{rel}" if rel else self.root, "rb")  # type: ignore[no-any-return]
 
 
 class _HostStore:
-    """A version in a folder on this machine, read below ``anchor`` without following any link."""
+    """A version in a folder on this machine, read below ``anchor`` without following any link: every
+    folder and file is opened relative to its parent with ``O_NOFOLLOW`` (``digests._Tree``: the anchor
+    and one folder open, whatever the depth; the next reached from it, up through ``..`` and down one name
+    at a time), so a file costs one open, not one per folder above it."""
 
     def __init__(self, anchor: Path, stored: ResolvedPath) -> None:
         assert stored.local_path is not None
-        self.anchor = anchor
         below = os.path.relpath(stored.local_path, anchor)
-        self.parts = [part for part in below.split(os.sep) if part not in ("", ".")]
+        self.top = "/".join(part for part in below.split(os.sep) if part not in ("", "."))
         self.folder = stored.kind is PathKind.FOLDER
+        self._open = contextlib.ExitStack()
+        self.tree = self._open.enter_context(_Tree(os.fspath(anchor)))  # the runner's own root: followed
 
-    def _folder(self, parts: list[str]) -> int:
-        """``anchor/parts...`` opened as a folder, no link followed below ``anchor``."""
-        fd = os.open(self.anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            for part in parts:
-                child = os.open(part, DIR_FLAGS, dir_fd=fd)
-                os.close(fd)
-                fd = child
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+    def close(self) -> None:
+        self._open.close()
+
+    def _path(self, rel: str) -> str:
+        """``rel`` (below the version's file or folder) as a path below the anchor."""
+        return f"{self.top}/{rel}" if rel and self.top else rel or self.top
 
     def listing(self) -> dict[str, int]:
-        parent = self._folder(self.parts[:-1])
-        try:
-            if not self.folder:
-                info = os.stat(self.parts[-1], dir_fd=parent, follow_symlinks=False)
-                return {"": info.st_size if stat.S_ISREG(info.st_mode) else NOT_A_FILE}
-            sizes: dict[str, int] = {}
-            top = os.open(self.parts[-1], DIR_FLAGS, dir_fd=parent)
-            try:
-                self._walk(top, "", 0, sizes)
-            finally:
-                os.close(top)
-            return sizes
-        finally:
-            os.close(parent)
-
-    def _walk(self, fd: int, rel: str, depth: int, sizes: dict[str, int]) -> None:
-        for name in os.listdir(fd):
-            here = f"{rel}/{name}" if rel else name
-            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode) and depth < MAX_DEPTH:
-                child = os.open(name, DIR_FLAGS, dir_fd=fd)
-                try:
-                    self._walk(child, here, depth + 1, sizes)
-                finally:
-                    os.close(child)
-            else:
-                sizes[here] = info.st_size if stat.S_ISREG(info.st_mode) else NOT_A_FILE
+        if not self.folder:
+            parent, _, name = self.top.rpartition("/")
+            info = os.stat(name, dir_fd=self.tree.folder(parent), follow_symlinks=False)
+            return {"": info.st_size if stat.S_ISREG(info.st_mode) else NOT_A_FILE}
+        sizes: dict[str, int] = {}
+        folders = [""]  # below ``top``, still to be listed: an explicit stack, no depth bound
+        while folders:
+            rel = folders.pop()
+            with self.tree.scan(self._path(rel)) as entries:
+                for entry in entries:
+                    here = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(here)
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                    sizes[here] = info.st_size if stat.S_ISREG(info.st_mode) else NOT_A_FILE
+        return sizes
 
     @contextlib.contextmanager
     def open(self, rel: str) -> Iterator[BinaryIO]:
-        parts = self.parts + (rel.split("/") if rel else [])
-        parent = self._folder(parts[:-1])
-        try:
-            fd = os.open(parts[-1], FILE_FLAGS, dir_fd=parent)
-        finally:
-            os.close(parent)
+        path = self._path(rel)
+        parent, _, name = path.rpartition("/")
+        fd = os.open(name, FILE_FLAGS, dir_fd=self.tree.folder(parent))
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the listing
             os.close(fd)
-            raise OSError(errno.EINVAL, "not a regular file", "/".join(parts))
+            raise OSError(errno.EINVAL, "not a regular file", path)
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb") as reader:
             yield reader

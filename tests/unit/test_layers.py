@@ -32,9 +32,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )
 # the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI,
-# deep folder trees)
+# deep folder trees, the held-log probe shared with the pin sweep)
 MOUNTS_USERS = ("runner.workspace.transfers", "runner.jobs.materialize", "runner.jobs.local_artifacts",
-                "runner.jobs.recovery", "runner.cli.cache", "runner.workspace.trees")
+                "runner.jobs.recovery", "runner.cli.cache", "runner.workspace.trees", "runner.jobs.log_lock")
 
 
 @dataclass(frozen=True)
