@@ -326,13 +326,14 @@ def cancel(name: str = typer.Option(..., "--name", "-n"),
     """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
 
     A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
-    and this command says so and exits 1."""
+    and this command says so and exits 1. The cancel is recorded in the job too: a runner that took the
+    job meanwhile stops it at its next check (this command then says "cancel requested")."""
+    from runner.jobs.cancel_request import still_active  # start-up cost (see the module docstring)
+
     record = _operations().cancel(name)
     document = output != "table" or query is not None  # stdout holds the record only
-    if not record.status.is_terminal:  # its runner is still making the outputs durable
-        typer.echo(f"{record.name}: cancel requested; still {record.status.value} (its outputs are being "
-                   f"made durable), it records its end when done: `runner job stream --name {name}`",
-                   err=document)
+    if not record.status.is_terminal:  # its runner holds it: finalizing, or it stops at its next check
+        typer.echo(f"{record.name}: {still_active(record)}: `runner job stream --name {name}`", err=document)
         if document:
             emit(_as_json(record), output, [], query)
         return

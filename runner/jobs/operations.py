@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import JobError, JobFailedError, RunnerError
+from runner.jobs.cancel_request import cancel_queued, record_cancel_request
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs, in_python_words
 from runner.jobs.job import Job, as_job
@@ -53,7 +54,7 @@ from runner.spec.load import check_input_values, spec_with
 from runner.spec.names import check_job_name, generate_job_name
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
-from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
+from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.job_records import archived_view
 from runner.workspace.paging import Page
 
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.25
 CANCEL_WAIT_AFTER_GRACE_S = 120.0  # stop, finalize the outputs, record
+CANCEL_ROUNDS = 3  # runners a cancel signals at most: the one it found, then any that took the job since
 
 
 @dataclass(frozen=True)
@@ -256,11 +258,13 @@ class JobOperations:
     def cancel(self, name: str) -> Job:
         """Stop a running job (grace period, then kill), finalize its outputs, mark it Canceled.
 
-        A Queued job is marked Canceled at once, if still Queued (a compare-and-set its runner's taking of
-        the job also is): it never starts. A runner still alive after the grace period and
-        ``CANCEL_WAIT_AFTER_GRACE_S`` is still making its outputs durable (a long upload): it is left to
-        finish and record the end itself, and the job is returned as it stands (not terminal). Only a
-        runner that is gone is cleaned up after."""
+        A Queued job is marked Canceled at once, if still Queued (a compare-and-set, as its runner's taking
+        it): it never starts. Else the request is recorded in the job first (``runner.jobs.cancel_request``:
+        a runner that took it since, or that the signal missed, stops it at its next check), then its
+        runner is signalled (SIGTERM) and waited for: one still alive after the grace period and
+        ``CANCEL_WAIT_AFTER_GRACE_S`` is making its outputs durable: it records the end itself, and the job
+        is returned as it stands. Only a runner that is gone is cleaned up after; one found to have taken
+        the job meanwhile is signalled in turn (``CANCEL_ROUNDS``; then it is left to the request)."""
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
             raise JobError(f"job '{name}' is already {record.status.value}; only an active job can be "
@@ -271,10 +275,23 @@ class JobOperations:
             return as_job(cancel_ray_job(self.workspace, record,
                                          wait_s=cancel_grace_s() + CANCEL_WAIT_AFTER_GRACE_S))
         if record.status is JobStatus.QUEUED:  # its owner is not signalled: it may be recording its worker
-            canceled = _cancel_queued(self.workspace, record)
+            canceled = cancel_queued(self.workspace, record)
             record = canceled or self.workspace.get_job(name)  # else its runner took it: stopped as such
             if record.status.is_terminal:
                 return as_job(record)
+        record = record_cancel_request(self.workspace, name) or self.workspace.get_job(name)  # (None: ended)
+        for _ in range(CANCEL_ROUNDS):
+            if record.status.is_terminal:
+                break
+            record, settled = self._stop(record)
+            if settled:
+                break
+        return as_job(record)
+
+    def _stop(self, record: JobRecord) -> tuple[JobRecord, bool]:
+        """One round of ``cancel``: the job as it stands after it, and whether that is settled (False: the
+        job was found taken, not ended, by a runner since it was read; that runner is the next round's)."""
+        name = record.name
         pid = record.runner_pid if runner_alive(record) else None
         if pid:
             os.kill(pid, signal.SIGTERM)
@@ -282,28 +299,28 @@ class JobOperations:
             while time.monotonic() < deadline:
                 record = self.workspace.get_job(name)
                 if record.status.is_terminal:
-                    return as_job(record)
+                    return record, True
                 if not runner_alive(record):
                     break
                 time.sleep(STREAM_POLL_S)
             else:  # never unmount or delete under a runner that is still finalizing
-                return as_job(record)
+                return record, True
         record = self.workspace.get_job(name)
         if record.status.is_terminal:
-            return as_job(record)
+            return record, True
         # a runner that ends on our SIGTERM without recording it had not taken over the signals yet
         reason = (f"canceled while {record.status.value}: the runner (pid {record.runner_pid}) stopped on "
                   "the cancel before it recorded the end") if pid else None
         if watchdog_follows(self.workspace, record):  # it keeps the container's output: stopped, left to it
-            return as_job(cancel_beside_watchdog(self.workspace, record, reason=reason))
+            ended = cancel_beside_watchdog(self.workspace, record, reason=reason)
+            return ended, ended.status.is_terminal
 
         def release(current: JobRecord) -> None:
-            """Once ``end_lost`` found the job as judged (not ended, nor taken, by another process since it
-            was read), holding its lock: its container or process group and mounts, as its record is now."""
+            """Once ``end_lost`` found the job as judged (not ended, nor taken since), holding its lock."""
             release_resources(self.workspace, current)
 
-        return as_job(mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason,
-                                first=release))
+        ended = mark_lost(self.workspace, record, status=JobStatus.CANCELED, reason=reason, first=release)
+        return ended, ended.status.is_terminal
 
     def begin_cancel(self, name: str, **_: Any) -> Done:
         """azure.ai.ml's name for ``cancel``: the cancel is done when it returns; ``.result()`` is the
@@ -351,15 +368,6 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
-
-
-def _cancel_queued(ws: Workspace, record: JobRecord) -> JobRecord | None:
-    """The Queued job ended Canceled in one compare-and-set, before anything of it started; None when it
-    is no longer Queued (its runner took it, or it ended)."""
-    times = {**record.extra.get("status_times", {}), JobStatus.CANCELED.value: utc_text(utcnow())}
-    return ws.update_job(record.name, ending=True, only_from={JobStatus.QUEUED}, status=JobStatus.CANCELED,
-                         ended_at=utcnow(), error="canceled while Queued: the job never started",
-                         merge_extra={"status_times": times})
 
 
 def _failed(record: JobRecord, log_path: Path) -> JobFailedError:

@@ -13,7 +13,8 @@ job") are left out of ``user_logs/std_log.txt``.
 
 A cluster that stops answering for ``RUNNER_RAY_LOST_S`` (default 60 s), or no longer knows the job,
 ends it Failed with the reason, unless the node recorded its result first: then the job ends as the node
-recorded it (its outputs reached their datastores). Outputs already uploaded are never touched.
+recorded it (its outputs reached their datastores). Outputs already uploaded are never touched. A cancel
+recorded in the job's record (``runner.jobs.cancel_request``) stops the Ray job, as SIGTERM does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnreachable
 from runner.errors import BackendError, RunnerError
+from runner.jobs.cancel_request import CANCEL_REQUESTED
 from runner.jobs.ray_package import fetch_control, read_control
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
@@ -188,9 +190,11 @@ class _Follower:
         unreachable_since: float | None = None
         info: dict[str, Any] | None = None
         while True:
-            if self.ws.get_job(self.record.name).status.is_terminal:  # canceled while Queued
+            current = self.ws.get_job(self.record.name)
+            if current.status.is_terminal:  # canceled while Queued
                 return self._leave()
-            if cancel is not None and cancel.requested.is_set() and not self.stop_sent:
+            asked = CANCEL_REQUESTED in current.extra or (cancel is not None and cancel.requested.is_set())
+            if asked and not self.stop_sent:  # SIGINT/SIGTERM here, or a cancel recorded in the record
                 self._stop()
             try:
                 info = self.client.info(self.sid)

@@ -2,7 +2,9 @@
 
 Used by the background worker (``python -m runner.jobs.worker``) and by ``job create --stream`` in the
 foreground. Every mount, staging folder and container is released through one ``ExitStack`` on every
-path; SIGTERM/SIGINT cancel (see ``runner.jobs.supervise``).
+path; SIGTERM/SIGINT cancel (see ``runner.jobs.supervise``), as does a cancel recorded in the job's record
+(``runner.jobs.cancel_request``), seen between the steps of the preparation and every second while the
+command runs.
 
 A cancel that arrives once the command has ended (while the job is Finalizing) stops nothing:
 finalization is never interrupted (no output is lost), and the job ends with the status its command
@@ -263,7 +265,8 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     spec = RunSpec(plan=plan, mounts=tuple(mounts), env=mats.env,
                    labels={WORKSPACE_LABEL: str(ws.root)}, host_paths=mats.host_paths)
     cancel.raise_now = False  # from here on a cancel stops the run and finalizes the outputs
-    if cancel.requested.is_set() or ws.get_job(plan.job_name).status.is_terminal:  # ended meanwhile
+    tracker.poll()  # ended meanwhile, or a cancel recorded in the record: no command starts
+    if cancel.requested.is_set():
         raise JobCanceled()
     handle = backend.start(spec, image)
     tracker.lap("container_create_start")
@@ -276,7 +279,7 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
         tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline, cancel_grace_s(),
                                           job_dir.runner_log, std_log=job_dir.std_log)
         started_at = utcnow()
-        outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel,
+        outcome = supervise(handle, timeout_s=plan.timeout_s, cancel=cancel, check=tracker.poll,
                             log_path=job_dir.std_log, echo=echo,
                             started=lambda: tracker.set(JobStatus.RUNNING, container_id=handle.ident,
                                                         started_at=started_at))

@@ -4,8 +4,9 @@ entered, and each a compare-and-set (``Workspace.update_job(only_from=...)``).
 The job is taken (Queued -> Preparing) only while it is still Queued, so a job canceled while Queued
 never starts, whichever of the cancel and its worker comes first; and no status is ever written over an
 end another process recorded (a cancel or recovery that found no runner): the run then stops as a cancel
-stops it (``CancelSignals``), and that end stands. Used by ``runner.jobs.run``, the Ray follower and the
-pipeline orchestrator.
+stops it (``CancelSignals``), and that end stands. A cancel recorded in the job's record
+(``runner.jobs.cancel_request``), found by a status write or by ``poll``, stops the run as a SIGTERM does.
+Used by ``runner.jobs.run``, the Ray follower and the pipeline orchestrator.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import StorageError
+from runner.jobs.cancel_request import CANCEL_REQUESTED, cancel_requested
 from runner.jobs.supervise import CancelSignals, JobCanceled
 from runner.workspace.db import ACTIVE_STATUSES, JobRecord, JobStatus, Workspace, utc_text, utcnow
 
@@ -47,6 +49,7 @@ class StatusTracker:
         now = time.perf_counter()
         self.timing(step, now - self._lap_start)
         self._lap_start = now
+        self.poll()  # between the steps of a preparation: a cancel recorded meanwhile unwinds it
 
     def timing(self, step: str, seconds: float) -> None:
         """Remember that ``step`` took ``seconds``; saved with the next status write."""
@@ -78,7 +81,39 @@ class StatusTracker:
             log.warning("job %s: status %s not recorded yet (the disk is full)", self.name, status)
             self._pending = {**fields, **self._pending}
             return self.ws.get_job(self.name)
-        return written if written is not None else self._refused(status)
+        if written is None:
+            return self._refused(status)
+        if not ending and written.extra.get(CANCEL_REQUESTED):
+            self._asked()
+        return written
+
+    def poll(self) -> None:
+        """What another process wrote since: an end (the run stops, as when a write is refused) or a cancel
+        request (``runner.jobs.cancel_request``: the run stops as a SIGTERM stops it). Reads the status and
+        the request, not the record; a read the storage refuses now (busy, a full disk) waits for the next."""
+        if self.ended_elsewhere is not None:
+            return
+        try:
+            status = self.ws.job_status(self.name)
+            asked = status is not None and not status.is_terminal and cancel_requested(self.ws, self.name)
+        except StorageError as err:
+            log.debug("job %s: its record could not be read this time: %s", self.name, err)
+            return
+        if status is not None and status.is_terminal:
+            self.set()  # refused (an end is never written over): the run stops
+        elif asked:
+            self._asked()
+
+    def _asked(self) -> None:
+        """A cancel recorded in the job's record: asked of the run as SIGTERM asks it (before the command
+        started, the preparation unwinds)."""
+        if self.cancel is None or self.cancel.requested.is_set():
+            return
+        log.info("job %s: a cancel is recorded in its record: stopping the run", self.name)
+        self.cancel.requested.set()
+        if self.cancel.raise_now:
+            self.cancel.raise_now = False
+            raise JobCanceled()
 
     def _refused(self, status: JobStatus | None) -> JobRecord:
         """Another process ended the job (or took it): nothing is written over that; the run stops."""

@@ -1,5 +1,6 @@
 """Drive a started run: pump its logs to the job's log file (and a terminal), wait with a timeout, and
-stop it (grace period, then kill) when a cancel is requested through SIGTERM/SIGINT.
+stop it (grace period, then kill) when a cancel is requested through SIGTERM/SIGINT (or found by its
+``check``: a cancel recorded in the job's record).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CANCEL_GRACE_ENV = "RUNNER_CANCEL_GRACE_S"
 POLL_S = 0.2
+CHECK_S = 1.0  # how often ``supervise`` calls its ``check`` (a read of the job's record)
 LOG_DRAIN_S = 10.0
 
 Echo = Callable[[bytes], None]
@@ -109,10 +111,12 @@ def _closed(sink: BinaryIO | None) -> None:
 
 
 def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSignals, log_path: Path,
-              echo: Echo | None = None, started: Callable[[], object] | None = None) -> Outcome:
+              echo: Echo | None = None, started: Callable[[], object] | None = None,
+              check: Callable[[], object] | None = None) -> Outcome:
     """Wait for ``handle`` to end; stop it on timeout or cancel. Logs are fully written on return.
     ``started`` is called once the wait and the log stream are under way (the job's Running record is
-    written while the engine reports on a command that may already have ended)."""
+    written while the engine reports on a command that may already have ended). ``check`` is called every
+    ``CHECK_S`` while it runs, and may ask for the cancel (a cancel recorded in the job's record)."""
     done = threading.Event()
     result: dict[str, int | BaseException] = {}
 
@@ -132,7 +136,11 @@ def supervise(handle: RunHandle, *, timeout_s: float | None, cancel: CancelSigna
         started()
     deadline = time.monotonic() + timeout_s if timeout_s else None
     reason = "exited"
+    checked = time.monotonic()
     while not done.wait(POLL_S):
+        if check is not None and time.monotonic() - checked >= CHECK_S:
+            check()
+            checked = time.monotonic()
         if cancel.requested.is_set():
             reason = "canceled"
             break

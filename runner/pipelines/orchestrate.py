@@ -15,7 +15,8 @@ the pipeline as ``parent_job_name``) through ``JobOperations``, independent step
   stopped and its outputs finalized, as a job cancel does) and skips the rest: the pipeline ends Canceled.
 - A write of the pipeline's record refused because another process ended it meanwhile (a cancel that
   found no orchestrator alive, a recovery: ``StatusTracker``'s compare-and-set), or such an end found by
-  a poll, stops it the same way, and that end stands: nothing is written over it.
+  a poll, stops it the same way, and that end stands: nothing is written over it. So does a cancel
+  recorded in the record (``runner.jobs.cancel_request``), found by a write or a poll.
 - The pipeline's log (``user_logs/std_log.txt``, what ``job stream`` follows) holds its own lines
   (``[pipeline] ...``) and every step's output, line by line, prefixed with ``[<step>]``.
 """
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from runner.errors import JobError, RunnerError, SpecError, StorageError
+from runner.errors import JobError, RunnerError, SpecError
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time, reconcile, runner_alive
 from runner.jobs.register import REGISTERED_ARCHIVED
@@ -173,18 +174,11 @@ class Orchestrator:
         self._poll()
 
     def _check_record(self) -> None:
-        """The pipeline's record ended by another process while nothing here had to be written: found as
-        the next write would find it (refused), and the pipeline stops the same way. Only the status is
-        read, every poll; a read the storage refuses now (a busy or full disk) is tried again next poll."""
-        if self.tracker.ended_elsewhere is not None:
-            return
-        try:
-            status = self.ws.job_status(self.name)
-        except StorageError as err:
-            log.debug("pipeline %s: its status could not be read this poll: %s", self.name, err)
-            return
-        if status is not None and status.is_terminal:
-            self.tracker.set()  # refused (an end is never left): the cancel is requested
+        """The pipeline's record ended by another process while nothing here had to be written, or a cancel
+        recorded in it (``runner.jobs.cancel_request``): found every poll as the next write would find them,
+        and the pipeline stops the same way (``StatusTracker.poll``: only the status and the request are
+        read; a read the storage refuses now, a busy or full disk, is tried again next poll)."""
+        self.tracker.poll()
 
     def _startable(self) -> bool:
         return not self.canceled and self.stopping is None and any(

@@ -6,7 +6,8 @@ While its orchestrator lives, it writes the rows (it polls its steps several tim
 pipeline ended, a step may still change: one that was running when the orchestrator died goes on as a job
 and ends later, and one never started can no longer start (``Skipped``). Those rows are followed here and
 the record is written when one changed, so the next reader finds them settled and reads nothing more.
-A row is settled when it is Completed, Failed, Canceled or Skipped: a job's end is final.
+A row is settled when it is Completed, Failed, Canceled or Skipped: a job's end is final, so a reader that
+read a step before it ended never puts its settled row back (``keep_settled``, merged in the write).
 
 Light on purpose (the job table only): ``job list`` imports it, not the pipeline models.
 """
@@ -14,7 +15,7 @@ Light on purpose (the job table only): ``job list`` imports it, not the pipeline
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from runner.errors import StorageError
@@ -92,13 +93,30 @@ def followed_rows(record: JobRecord, states: Mapping[str, Any], jobs: Mapping[st
     return followed
 
 
+def keep_settled(rows: Mapping[str, Any]) -> Callable[[Any], dict[str, Any]]:
+    """The merge of ``rows`` into the stored rows (``update_job``'s ``merge_extra`` calls it with them, in
+    its transaction): each row as given, but a settled stored row stays over an unsettled one (a reader
+    that read a step before it ended writes after one that read its end: a job's end is final)."""
+
+    def merged(stored: Any) -> dict[str, Any]:
+        kept = stored if isinstance(stored, dict) else {}
+        return {step: kept[step] if _settled(kept.get(step)) and not _settled(row) else row
+                for step, row in rows.items()}
+
+    return merged
+
+
+def _settled(row: Any) -> bool:
+    return isinstance(row, dict) and row.get("status") in SETTLED
+
+
 def _recorded(ws: Workspace, record: JobRecord, states: Mapping[str, Any], jobs: Mapping[str, StepJob]
               ) -> JobRecord:
     followed = followed_rows(record, states, jobs)
     if followed == states:
         return record
-    try:  # the rows merged in the write's own transaction: a key written since the read is kept
-        return ws.update_job(record.name, merge_extra={STEPS_KEY: followed})
+    try:  # merged in the write's own transaction: a key written since the read is kept, a settled row too
+        return ws.update_job(record.name, merge_extra={STEPS_KEY: keep_settled(followed)})
     except StorageError as err:  # a workspace that cannot be written (a full disk) still shows them
         log.debug("step rows of pipeline %s not recorded: %s", record.name, err.message)
         return record.model_copy(update={"extra": {**record.extra, STEPS_KEY: followed}})

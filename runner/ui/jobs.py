@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from runner.backends import BACKENDS
 from runner.errors import JobError, ResolveError, RunnerError
+from runner.jobs.cancel_request import still_active
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
 from runner.jobs.recovery import job_dir_of
@@ -273,9 +274,8 @@ async def cancel(request: Request) -> Response:
     notice = None
     try:
         job = await run_in_threadpool(ops.cancel, name)
-        if not job.status.is_terminal:
-            notice = (f"cancel requested; the job is still {job.status.value} while its outputs are made "
-                      "durable, and records its end when done")
+        if not job.status.is_terminal:  # its runner holds it: finalizing, or it stops at its next check
+            notice = still_active(job)
     except JobError as err:  # already ended: say so where the button was
         if request.headers.get("hx-request") != "true":
             return error_page(request, err, title="Not canceled")

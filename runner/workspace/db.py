@@ -274,7 +274,8 @@ class Workspace:
         ``only_from``: a compare-and-set: written only when the job's status, read in the same
         transaction, is one of these, else nothing is and None is returned (a status change that must
         not overwrite an end passes ``ACTIVE_STATUSES``; Queued -> Preparing passes Queued alone).
-        ``merge_extra``: keys set in the stored ``extra`` in that transaction, its other keys kept."""
+        ``merge_extra``: keys set in the stored ``extra`` in that transaction, its other keys kept; a value
+        that is a function is called with the key's stored value (None if absent) and its result is set."""
         try:
             return self._update_job(name, fields, only_from, merge_extra)
         except StorageError:
@@ -292,7 +293,8 @@ class Workspace:
             data = current.model_dump()
             data.update(fields)
             if merge_extra:
-                data["extra"] = {**data["extra"], **merge_extra}
+                data["extra"] = {**data["extra"], **{key: value(data["extra"].get(key)) if callable(value)
+                                                     else value for key, value in merge_extra.items()}}
             try:
                 updated = JobRecord.model_validate(data)
             except ValidationError as exc:
