@@ -38,9 +38,10 @@ from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.snapshot_rules import snapshot_rules, walked_rules, workspace_warning
 
 UNSAFE_ENV = "RUNNER_ALLOW_UNSAFE_DOCKER_ARGS"
-CODE_IGNORED = shutil.ignore_patterns(".git", "__pycache__")  # left out of a job's code snapshot
+CODE_IGNORED = shutil.ignore_patterns(".git", "__pycache__")  # always left out (and see snapshot_rules)
 
 
 def resolve_spec_paths(spec: CommandJobSpec, resolver: Resolver, *, job_name: str,
@@ -99,6 +100,9 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     stand_in = _stand_in(workspace, spec.environment)
     if stand_in:  # in the plan (job validate) and the record's warnings
         plan = replace(plan, warnings=(*plan.warnings, stand_in))
+    left_out = _snapshot_warning(plan)
+    if left_out:  # a workspace inside the code folder: the snapshot skips it
+        plan = replace(plan, warnings=(*plan.warnings, left_out))
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
     refuse_taken_versions(spec, workspace)
     writes = written_datastores(plan.outputs, outputs)
@@ -202,8 +206,9 @@ def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | No
     if not source.exists():
         raise SpecError(f"code folder '{code_source}' does not exist", field="code",
                         hint=python or "set code: to a folder relative to the job YAML")
-    check_code_tree(source, field="code", ignore=CODE_IGNORED,
-                    target=Path(code_dir) if code_dir and source.is_dir() else None)
+    target = Path(code_dir) if code_dir and source.is_dir() else None
+    check_code_tree(source, field="code", ignore=snapshot_rules(source, keep_out=[target] if target else []),
+                    target=target)
 
 
 def _check_build_context(context: Path, dockerfile: str | None) -> None:
@@ -230,16 +235,36 @@ def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     return "process" if uses_local_process(spec) else "docker"
 
 
-def copy_code(code_source: str | None, job_dir: JobDir) -> None:
-    """Snapshot the job's ``code`` (a folder, or one file) into ``code/`` (the working directory)."""
+def _snapshot_warning(plan: RunPlan) -> str | None:
+    """The warning naming the runner workspaces inside the code folder, which the snapshot leaves out (a
+    code folder it cannot take: ``check_submission``'s error, at the ``code:`` line)."""
+    code = plan.code_source
+    if not code or code.startswith(("azureml:", "http://", "https://")):
+        return None
+    try:
+        source = Path(file_path(code, "code")).expanduser()
+        keep_out = [Path(plan.code_dir)] if plan.code_dir else []
+        return workspace_warning(source, walked_rules(source, keep_out=keep_out)) if source.is_dir() else None
+    except (OSError, SpecError):
+        return None
+
+
+def copy_code(code_source: str | None, job_dir: JobDir) -> list[str]:
+    """Snapshot the job's ``code`` (a folder, or one file) into ``code/`` (the working directory),
+    leaving out what ``runner.workspace.snapshot_rules`` does; returns its warning (a workspace left
+    out), if any."""
     job_dir.code.mkdir(parents=True, exist_ok=True)
+    warnings: list[str] = []
     if code_source:
         source = Path(file_path(code_source, "code")).expanduser()  # a path; file:///x too
         if code_source.startswith(("azureml:", "http://", "https://")):
             raise SpecError(f"code '{code_source}' is not a local folder", field="code",
                             hint="point code: at a local folder (relative to the job YAML)")
         if source.is_dir():  # any depth, no recursion; a FIFO, a socket, an unreadable file: one SpecError
-            copy_code_tree(source, job_dir.code, field="code", ignore=CODE_IGNORED, dirs_exist_ok=True)
+            rules = snapshot_rules(source, keep_out=[job_dir.code])  # never the workspace it goes to
+            copy_code_tree(source, job_dir.code, field="code", ignore=rules, dirs_exist_ok=True)
+            left_out = workspace_warning(source, rules)
+            warnings += [left_out] if left_out else []
         elif source.is_file():
             check_code_tree(source, field="code")  # readable
             shutil.copy2(source, job_dir.code / source.name)
@@ -249,6 +274,7 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> None:
             raise SpecError(f"code folder '{source}' does not exist", field="code",
                             hint="set code: to a folder relative to the job YAML")
     job_dir.make_code_dirs()
+    return warnings
 
 
 def with_docker_args_opt_in(plan: RunPlan, allow_unsafe_docker_args: bool) -> RunPlan:
@@ -302,7 +328,8 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
-        copy_code(plan.code_source, ws.job_dir(job_name))
+        with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
+            copy_code(plan.code_source, ws.job_dir(job_name))  # its warning is the plan's already
     except (OSError, SpecError) as exc:
         message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
         ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)

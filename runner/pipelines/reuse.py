@@ -9,7 +9,9 @@ What the fingerprint covers: the step job as written (command, input and output 
 values, output paths other than the job's own default location, environment variables, resources,
 limits, compute, distribution), the content of every input (``runner.workspace.digests``; a registered
 model or data version by its name and version, which never change), the content of the code folder, and the
-environment (the image name it maps to, or the content of its build context). Not covered: names,
+environment (the image name it maps to, or the content of its build context). The code folder counts
+as its snapshot takes it (``runner.workspace.snapshot_rules``): what its ``.amlignore`` or ``.gitignore``
+leaves out, or a runner workspace inside it, changes nothing. Not covered: names,
 display names, descriptions, tags. The image is compared by name: rebuilding ``python:3.11`` under the
 same name is not seen (``force_rerun`` then).
 
@@ -33,10 +35,11 @@ from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobStatus, Workspace, utcnow
-from runner.workspace.digests import SKIPPED_NAMES, content_digest
+from runner.workspace.digests import SKIPPED_NAMES, Ignore, content_digest
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.snapshot_rules import snapshot_rules
 
 _NOT_COMPARED = ("name", "display_name", "description", "tags", "properties", "experiment_name",
                  "parent_job_name", "$schema", "code", "environment", "inputs")
@@ -78,11 +81,12 @@ def _input_identity(ws: Workspace, resolver: Resolver, spec: CommandJobSpec, nam
     return _digest(ws, resolved, folder=resolved.kind is PathKind.FOLDER)
 
 
-def _digest(ws: Workspace, resolved: ResolvedPath, *, folder: bool, skip: tuple[str, ...] = ()) -> str:
+def _digest(ws: Workspace, resolved: ResolvedPath, *, folder: bool, skip: tuple[str, ...] = (),
+            ignore: Ignore | None = None) -> str:
     """``content_digest`` of a resolved path; one on this machine is read without a filesystem object
     (``resolved.fs`` would import fsspec: most of a pipeline's cold ``job validate``)."""
     fs = None if resolved.local_path is not None else resolved.fs
-    return content_digest(ws, fs, resolved.path, folder=folder, skip=skip)
+    return content_digest(ws, fs, resolved.path, folder=folder, skip=skip, ignore=ignore)
 
 
 def _code_identity(ws: Workspace, spec: CommandJobSpec) -> str | None:
@@ -92,7 +96,9 @@ def _code_identity(ws: Workspace, spec: CommandJobSpec) -> str | None:
     source = source if source.is_absolute() else (spec.base_dir / source).resolve()
     resolver = Resolver(ws)
     resolved = resolver.resolve(str(source), field="code")
-    return _digest(ws, resolved, folder=resolved.kind is PathKind.FOLDER, skip=SKIPPED_NAMES)
+    folder = resolved.kind is PathKind.FOLDER  # what the snapshot leaves out (.amlignore, a workspace) too
+    rules = snapshot_rules(Path(resolved.path), keep_out=[ws.root]) if folder else None
+    return _digest(ws, resolved, folder=folder, skip=SKIPPED_NAMES, ignore=rules)
 
 
 def _environment_identity(ws: Workspace, spec: CommandJobSpec) -> Any:

@@ -9,10 +9,12 @@ copied, with one ``SpecError`` on the field that named the folder:
 
 A FIFO, a socket or a device is refused rather than skipped: Azure ML's snapshot upload has no way to
 take one either (its content hash opens every file it lists, and a FIFO blocks it), and a job whose
-code relies on an entry it silently lacks would fail later, further from the cause. runner reads no
-``.amlignore`` or ``.gitignore``; the fix is to remove the entry or move it out of the folder. Nothing
-here opens an entry (``os.access`` and ``lstat`` only): a FIFO never blocks the check, and the copy
-(``copy_tree(refuse_special=True)``) never opens one either. The copy lists the folder once, checking
+code relies on an entry it silently lacks would fail later, further from the cause. The fix is to
+remove the entry, move it out of the folder, or, for a job's or a component's code, leave it out with the
+code folder's ``.amlignore`` or ``.gitignore`` (``runner.workspace.snapshot_rules``: the ``ignore`` its
+callers pass; what it leaves out is never looked at). Nothing here opens an entry (``os.access`` and
+``lstat`` only): a FIFO never blocks the check, and the copy (``copy_tree(refuse_special=True)``) never
+opens one either. The copy lists the folder once, checking
 each entry as it reaches it (``job create`` checked the whole folder before queuing the job): an entry
 refused then, or one that changed since that check, removes what was copied. A Docker build context
 and a Ray job's package look at what a link names too (``stat``, nothing opened): a Ray package takes a
@@ -43,8 +45,8 @@ _LINKS = {SNAPSHOT: "copied as links", PACKAGE: "to regular files",
                          "link names"}
 _LINK_TARGETS = (PACKAGE, BUILD_CONTEXT)  # kinds that look at what a link names (never opened)
 _HINT = ("{kind} holds folders, regular files the runner can read and links ({links}), "
-         "each path under {limit} bytes; remove these entries or move them out of the folder (runner "
-         "reads no .amlignore or .gitignore)")
+         "each path under {limit} bytes; remove these entries or move them out of the folder{or_ignore}")
+_OR_IGNORE = {SNAPSHOT: ", or leave them out with the code folder's .amlignore (or .gitignore)"}
 
 
 def check_code_tree(source: Path, *, field: str, where: SourceLocation | None = None,
@@ -249,7 +251,8 @@ def code_tree_refusal(source: Path, found: list[tuple[str, str]], field: str,
         return SpecError(f"'{source}' {what}", field=field, where=where,
                          hint=f"point {field} at a folder or a regular file")
     count = "an entry" if len(found) == 1 else f"{len(found)} entries"
-    hint = _HINT.format(kind=kind, links=_LINKS.get(kind, "followed"), limit=_path_max(source))
+    hint = _HINT.format(kind=kind, links=_LINKS.get(kind, "followed"), limit=_path_max(source),
+                        or_ignore=_OR_IGNORE.get(kind, ""))
     return SpecError(f"the folder '{source}' holds {count} {kind} cannot take: {named}{more}",
                      field=field, where=where, hint=hint)
 

@@ -42,6 +42,7 @@ from runner.workspace.code_tree import check_code_tree, copy_code_tree
 from runner.workspace.db import Workspace, utc_text, utcnow
 from runner.workspace.digests import local_tree_digest
 from runner.workspace.environments import EnvironmentStore
+from runner.workspace.snapshot_rules import snapshot_rules
 
 _IGNORED_IN_SNAPSHOT = shutil.ignore_patterns(".git", "__pycache__")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
@@ -300,7 +301,11 @@ def _default_path(spec: CommandComponentSpec, name: str, path: str) -> str:
 
 def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None:
     if source.is_dir():  # any depth, no recursion; a FIFO, a socket, an unreadable file: one SpecError
-        copy_code_tree(source, target, field=field, where=where, ignore=_IGNORED_IN_SNAPSHOT)
+        try:  # code: left out as a job's snapshot leaves it out (.amlignore, a workspace inside)
+            ignore = snapshot_rules(source, keep_out=[target]) if field == "code" else _IGNORED_IN_SNAPSHOT
+        except SpecError as err:  # its ignore file cannot be read
+            raise err.located(field, where) from None
+        copy_code_tree(source, target, field=field, where=where, ignore=ignore)
     elif source.is_file():
         check_code_tree(source, field=field, where=where)  # readable
         target.mkdir(parents=True)

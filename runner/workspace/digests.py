@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 CHUNK = 1 << 20
+Ignore = Callable[[str, list[str]], Iterable[str]]  # copy_tree's: the names of a folder left out
 SKIPPED_NAMES = (".git", "__pycache__")  # as a job's code snapshot skips them
 
 
@@ -72,9 +73,11 @@ def _listing(fs: AbstractFileSystem, path: str, *, folder: bool, skip: Iterable[
     return sorted(entries)
 
 
-def _local_listing(path: str, *, folder: bool, skip: Iterable[str]) -> list[tuple[str, str, int, list[Any]]]:
+def _local_listing(path: str, *, folder: bool, skip: Iterable[str], ignore: Ignore | None = None
+                   ) -> list[tuple[str, str, int, list[Any]]]:
     """``_listing`` of a path on this machine, as fsspec's local filesystem lists a tree without links. A
-    link is an entry of its own, never followed: its own size and stamp plus its target (``_LINK``)."""
+    link is an entry of its own, never followed: its own size and stamp plus its target (``_LINK``).
+    ``ignore(folder, names)``: the names of a folder left out (a code snapshot's rules)."""
     if not folder:
         info = os.stat(path)
         return [("", path, info.st_size, [info.st_mtime, info.st_ctime, info.st_ino])]
@@ -86,21 +89,24 @@ def _local_listing(path: str, *, folder: bool, skip: Iterable[str]) -> list[tupl
         while folders:
             below = folders.pop()
             with tree.scan(below) as found:
-                for entry in found:
-                    if entry.name in skipped:
-                        continue
-                    relative = f"{below}/{entry.name}" if below else entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(relative)
-                        continue
-                    info = entry.stat(follow_symlinks=False)
-                    stamp: list[Any] = [info.st_mtime, info.st_ctime, info.st_ino]
-                    if stat.S_ISLNK(info.st_mode):
-                        stamp.append(_LINK + tree.readlink(relative))
-                    elif not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-                        raise StorageError(f"cannot compare '{root}/{relative}' by content: not a regular "
-                                           "file")
-                    entries.append((relative, f"{root}/{relative}", info.st_size, stamp))
+                listed = list(found)  # stat'ed relative to the folder, open until the next one is
+            names = [entry.name for entry in listed]
+            left_out = set(ignore(f"{root}/{below}" if below else root, names)) if ignore else set()
+            for entry in listed:
+                if entry.name in skipped or entry.name in left_out:
+                    continue
+                relative = f"{below}/{entry.name}" if below else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(relative)
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                stamp: list[Any] = [info.st_mtime, info.st_ctime, info.st_ino]
+                if stat.S_ISLNK(info.st_mode):
+                    stamp.append(_LINK + tree.readlink(relative))
+                elif not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+                    raise StorageError(f"cannot compare '{root}/{relative}' by content: not a regular "
+                                       "file")
+                entries.append((relative, f"{root}/{relative}", info.st_size, stamp))
     return sorted(entries)
 
 
@@ -216,16 +222,18 @@ def _local_hash(path: str, entries: list[tuple[str, str, int, list[Any]]], *, fo
 
 
 def content_digest(ws: Workspace, fs: AbstractFileSystem | None, path: str, *, folder: bool,
-                   skip: Iterable[str] = ()) -> str:
+                   skip: Iterable[str] = (), ignore: Ignore | None = None) -> str:
     """The digest of a file or folder's content (see the module docstring); files named in ``skip``
-    (anywhere in a relative path) are left out. ``fs`` None: ``path`` is on this machine."""
+    (anywhere in a relative path) are left out, and on this machine what ``ignore(folder, names)`` leaves
+    out (a code snapshot's rules, ``runner.workspace.snapshot_rules``). ``fs`` None: ``path`` is on this
+    machine."""
     protocols = ("file",) if fs is None else (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
     # fsspec's local filesystem would follow links: this machine's paths are read here, to the same digest
     remote = None if {"file", "local"} & set(protocols) else fs
     protocol, account = protocols[0], getattr(fs, "account_name", None)
     where = path if fs is None or remote is not None else fs._strip_protocol(path)
     try:
-        entries = (_local_listing(where, folder=folder, skip=skip) if remote is None
+        entries = (_local_listing(where, folder=folder, skip=skip, ignore=ignore) if remote is None
                    else _listing(remote, path, folder=folder, skip=skip))
         signature = hashlib.sha256(json.dumps(
             [protocol, account, path, [[e[0], e[2], e[3]] for e in entries]],
