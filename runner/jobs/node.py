@@ -5,7 +5,8 @@ submitting machine (``runner.jobs.run.run_job``: materialize, run the container,
 in a throw-away workspace of its own (the workspace database never leaves the submitting side):
 
 - the job package (``runner.jobs.ray_package``) holds the stored plan, the code snapshot, the build
-  context and the datastore configs the job needs (credentials included; saved owner-only here);
+  context and the datastore configs the job needs (credentials included; saved owner-only here), and the
+  values of its secret ``environment_variables`` (kept in this workspace's secrets folder for the run);
 - the compute's datastore is also this workspace's ``workspaceblobstore``, so the job's artifacts land
   where the submitting side recorded them;
 - the plan is re-rooted from the submitting side's job folder to this one; its output registrations
@@ -42,6 +43,7 @@ from runner.plan.types import Resources, RunPlan
 from runner.workspace.code_tree import copy_code_tree
 from runner.workspace.datastores import DatastoreStore, datastore_from_dict
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
+from runner.workspace.job_secrets import keep
 from runner.workspace.trees import remove_tree
 from runner.workspace.upload_state import NOT_DURABLE_KEY
 
@@ -112,6 +114,7 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
                             outputs={b.name: b.uri for b in plan.outputs},
                             extra={"plan": plan.to_dict(), "status_times": {
                                 JobStatus.QUEUED.value: utc_text(utcnow())}}))
+    keep(ws, job["name"], payload.get("secret_env") or {})  # its secret values, for the run to take
     return str(job["name"])
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from runner.jobs.submit import (
     with_docker_args_opt_in,
 )
 from runner.jobs.supervise import cancel_grace_s
+from runner.plan.env_secrets import secret_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
@@ -188,7 +190,8 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     ws.create_job(record)
     try:
         copy_code(plan.code_source, ws.job_dir(job_name))
-        _submit(ws, client, record, plan, compute, request)
+        _submit(ws, client, record, plan, compute, request,
+                secret_values(spec.environment_variables, plan.secret_env))  # for the node's run only
     except (RunnerError, OSError) as exc:
         message = exc.render() if isinstance(exc, RunnerError) else f"submitting to Ray failed: {exc}"
         ws.update_job(job_name, status=JobStatus.FAILED, error=message)
@@ -208,17 +211,18 @@ def _queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, compute: 
     return record
 
 
-def _payload(ws: Workspace, record: JobRecord, plan: RunPlan, compute: RayCompute) -> dict[str, Any]:
+def _payload(ws: Workspace, record: JobRecord, plan: RunPlan, compute: RayCompute,
+             secrets: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {"format": 1, "job": {"name": record.name, "experiment_name": record.experiment_name,
                                  "display_name": record.display_name},
             "submit_job_dir": str(ws.job_dir(record.name)), "plan": plan.to_dict(),
             "datastores": [secret_dict(ds) for ds in datastores_for(ws, plan, compute)],
             "default_datastore": compute.datastore, "control": control_uri(compute, record.name),
-            "cancel_grace_s": cancel_grace_s()}
+            "cancel_grace_s": cancel_grace_s(), "secret_env": dict(secrets or {})}
 
 
 def _submit(ws: Workspace, client: RayJobsClient, record: JobRecord, plan: RunPlan, compute: RayCompute,
-            request: ResourceRequest) -> None:
+            request: ResourceRequest, secrets: Mapping[str, str] | None = None) -> None:
     modules = []
     if compute.ship_runner:
         # per user, as the image shells are: the same runner serves every workspace
@@ -227,7 +231,7 @@ def _submit(ws: Workspace, client: RayJobsClient, record: JobRecord, plan: RunPl
         modules.append(client.upload_package(name, path))
     build = Path(plan.build_context) if plan.build_context else None
     with tempfile.TemporaryDirectory(prefix="runner-ray-") as folder:
-        name, top, path = job_package(Path(folder), _payload(ws, record, plan, compute),
+        name, top, path = job_package(Path(folder), _payload(ws, record, plan, compute, secrets),
                                       code=ws.job_dir(record.name).code, build=build)
         modules.append(client.upload_package(name, path))
         os.unlink(path)  # the credentials it holds leave this machine only once, to the cluster

@@ -35,6 +35,7 @@ from runner.jobs.log_lock import copied_early, held, log_keeper, quiet_log
 from runner.jobs.spawn import follower_alive, respawn_follower
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utc_text, utcnow
+from runner.workspace.job_secrets import forget
 from runner.workspace.jobdir import JobDir
 from runner.workspace.trees import is_folder, list_files, remove_tree
 
@@ -363,6 +364,7 @@ def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.
 
 def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None,
          *notes: str) -> JobRecord | None:
+    forget(ws, record.name)  # the secret values of a job that never started (runner.workspace.job_secrets)
     links, undone = settle_artifacts(ws, record, status)
     staged = staged_outputs(ws, record)
     kept = _kept(staged) + "".join(f"; {note}" for note in [*notes, *undone])

@@ -42,11 +42,13 @@ from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, can
 from runner.jobs.watchdog import start_watchdog
 from runner.modes import PathKind
 from runner.plan.build import check_resolved
+from runner.plan.env_secrets import with_secret_env
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
+from runner.workspace.job_secrets import forget, take
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
@@ -71,6 +73,8 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
     record = ws.get_job(name)
     if record.status is not JobStatus.QUEUED:  # canceled while Queued (or taken by another runner)
         log.info("job %s is %s, no longer Queued: not run", name, record.status.value)
+        if record.status.is_terminal:  # never to run: its secret values go (a taker takes them itself)
+            forget(ws, name)
         return record
     cancel = CancelSignals()
     tracker = StatusTracker(ws, record, cancel)
@@ -113,6 +117,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     tracker.extra["runner_start"] = process_start_time(os.getpid())
     tracker.extra[NO_UPLOAD_ON_FAILURE] = not upload_on_failure  # False too: what a dead runner left says
     tracker.set(JobStatus.PREPARING, runner_pid=os.getpid(), job_dir=str(job_dir))
+    plan = with_secret_env(plan, take(ws, record.name))  # the job taken: its secret values, read and removed
     backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
     resolved_in, resolved_out = resolve_stored_plan(ws, plan)

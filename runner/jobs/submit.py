@@ -26,6 +26,7 @@ from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
 from runner.plan.direct_host import refuse_direct_host_url
+from runner.plan.env_secrets import masked_spec, secret_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
@@ -34,6 +35,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
+from runner.workspace.job_secrets import forget, keep, kept_file
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard, refuse_private_read
 from runner.workspace.resolve import Resolver
@@ -293,7 +295,7 @@ def queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, *, backend
     return JobRecord(
         name=plan.job_name, display_name=spec.display_name or plan.job_name,  # Azure's defaults
         experiment_name=spec.experiment_name or default_experiment_name(), created_at=queued,
-        spec=spec.to_yaml_dict(), inputs={b.name: b.uri for b in plan.inputs},
+        spec=masked_spec(spec.to_yaml_dict()), inputs={b.name: b.uri for b in plan.inputs},  # no secret
         outputs={b.name: b.uri for b in plan.outputs}, image=plan.image or None,
         backend=backend, runner_pid=os.getpid(), job_dir=str(ws.job_dir(plan.job_name)),
         extra={"plan": plan.to_dict(), "runner_start": process_start_time(os.getpid()),
@@ -328,10 +330,14 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
+        keep(ws, job_name, secret_values(spec.environment_variables, plan.secret_env))  # until its run starts
         with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
             copy_code(plan.code_source, ws.job_dir(job_name))  # its warning is the plan's already
     except (OSError, SpecError) as exc:
-        message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
+        kept = not plan.secret_env or kept_file(ws, job_name).exists()
+        doing = "copying the code" if kept else "keeping its secret environment_variables"
+        message = exc.render() if isinstance(exc, SpecError) else f"{doing} failed: {exc}"
         ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)
+        forget(ws, job_name)
         raise
     return record

@@ -118,7 +118,7 @@ class Orchestrator:
         self.name = name
         self.echo = echo
         record = ws.get_job(name)
-        self.plan = PipelinePlan.from_extra(record.extra["pipeline"])
+        self.plan = PipelinePlan.of_record(ws, record)  # its steps' secret environment_variables taken
         self.cancel = CancelSignals()
         self.cancel.raise_now = False  # a cancel only asks; the loop stops the steps
         self.tracker = StatusTracker(ws, record, self.cancel)  # a refused write asks for the cancel too

@@ -15,7 +15,7 @@ the pipeline ended, its readers bring the rows up to date from the step jobs' re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ from runner.pipelines.step_rows import SKIPPED as SKIPPED
 from runner.pipelines.step_rows import STEPS_KEY as STEPS_KEY
 from runner.pipelines.step_rows import follow_steps as follow_steps
 from runner.pipelines.step_rows import is_pipeline as is_pipeline
+from runner.plan.env_secrets import masked_spec, secret_values, secret_warnings, with_spec_values
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.load import spec_from_data
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
+from runner.workspace.job_secrets import take
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class StepPlan:
     places: Places | None = None  # where each field was written (runner.pipelines.step_places)
 
     def to_dict(self) -> dict[str, Any]:
-        found = {"job": self.job, "spec": self.spec, "base_dir": self.base_dir,
+        found = {"job": self.job, "spec": masked_spec(self.spec), "base_dir": self.base_dir,  # no secret
                  "depends_on": list(self.depends_on), "component": self.component,
                  "deterministic": self.deterministic}
         if self.places is not None:
@@ -102,6 +104,22 @@ class PipelinePlan:
                    data.get("backend"), bool(data.get("upload_on_failure", True)),
                    data.get("experiment_name"))
 
+    @classmethod
+    def of_record(cls, ws: Workspace, record: JobRecord) -> PipelinePlan:
+        """The plan its orchestrator runs: the record's, each step's secret ``environment_variables``
+        given their real values again (``kept_env``: taken from the secrets folder, read and removed)."""
+        plan = cls.from_extra(record.extra[PIPELINE_KEY])
+        kept = take(ws, record.name)
+        steps = {name: replace(step, spec=with_spec_values(step.spec, kept.get(name) or {}))
+                 for name, step in plan.steps.items()}
+        return replace(plan, steps=steps)
+
+    def kept_env(self) -> dict[str, dict[str, str]]:
+        """Each step's secret ``environment_variables`` values (``runner.plan.env_secrets``), kept out of
+        the record (``to_extra``): what the pipeline keeps in the secrets folder for its orchestrator."""
+        found = {n: secret_values(s.spec.get("environment_variables") or {}) for n, s in self.steps.items()}
+        return {n: values for n, values in found.items() if values}
+
     def dependents(self, step: str) -> list[str]:
         """Every step that reads (directly or through others) an output of ``step``, in plan order."""
         found: set[str] = set()
@@ -122,6 +140,13 @@ def step_spec(plan: StepPlan) -> CommandJobSpec:
     if plan.warnings is not None:
         spec._warnings = list(plan.warnings)
     return spec
+
+
+def secret_env_warnings(graph: PipelineGraph) -> list[str]:
+    """One warning per step with secrets in its ``environment_variables``, at the line they were written
+    (``runner.plan.env_secrets``): said when the pipeline is submitted."""
+    return [w for n in graph.steps.values()
+            for w in secret_warnings(n.spec, tuple(secret_values(n.spec.environment_variables)))]
 
 
 def parent_of(record: JobRecord) -> str | None:
@@ -151,7 +176,7 @@ def reused_record(ws: Workspace, plan: StepPlan, spec: CommandJobSpec, earlier: 
               if isinstance(value, AssetInput) and value.path is not None}
     return JobRecord(
         name=plan.job, display_name=plan.name, experiment_name=experiment_name, status=JobStatus.COMPLETED,
-        created_at=now, started_at=now, ended_at=now, spec=spec.to_yaml_dict(), inputs=inputs,
+        created_at=now, started_at=now, ended_at=now, spec=masked_spec(spec.to_yaml_dict()), inputs=inputs,
         outputs=dict(source.outputs), image=source.image, image_id=source.image_id, backend=source.backend,
         job_dir=str(ws.job_dir(plan.job)),
         extra={"reused_from": earlier, "status_times": {JobStatus.COMPLETED.value: utc_text(now)},

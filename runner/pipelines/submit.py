@@ -30,16 +30,18 @@ from runner.jobs.job import default_experiment_name
 from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
 from runner.modes import AssetType, Mode
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
-from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan
+from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan, secret_env_warnings
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
+from runner.plan.env_secrets import masked_spec
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
+from runner.workspace.job_secrets import keep
 from runner.workspace.protect import WriteGuard
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
@@ -173,15 +175,17 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
     queued = utcnow()
     record = JobRecord(
         name=graph.name, display_name=spec.display_name or graph.name,  # Azure's default
-        experiment_name=spec.experiment_name, created_at=queued, spec=spec.to_yaml_dict(),
+        experiment_name=spec.experiment_name, created_at=queued, spec=masked_spec(spec.to_yaml_dict()),
         inputs=_pipeline_inputs(ws, spec),
         outputs={out: locations[step][name] for out, (step, name) in graph.outputs.items()},
         runner_pid=os.getpid(), job_dir=str(ws.job_dir(graph.name)),
         extra={PIPELINE_KEY: plan.to_extra(),
                STEPS_KEY: {n: {"job": s.job, "status": NOT_STARTED} for n, s in plan.steps.items()},
-               "warnings": list(graph.warnings), "runner_start": process_start_time(os.getpid()),
+               "warnings": [*graph.warnings, *secret_env_warnings(graph)],
+               "runner_start": process_start_time(os.getpid()),
                "status_times": {JobStatus.QUEUED.value: utc_text(queued)}})
     ws.create_job(record)
+    keep(ws, graph.name, plan.kept_env())  # its steps' secret values, for its orchestrator to take
     ws.job_dir(graph.name).user_logs.mkdir(parents=True, exist_ok=True)
     return record
 

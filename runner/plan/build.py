@@ -30,6 +30,7 @@ from runner.modes import (
 )
 from runner.plan.azureml_env import azureml_env, replaced_warnings, withheld
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
+from runner.plan.env_secrets import masked, secret_names, secret_warnings
 from runner.plan.types import (
     CONTAINER_ROOT,
     CONTAINER_WORKDIR,
@@ -276,12 +277,14 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
     build_context, dockerfile = _build(spec) or (environment.build_context, environment.dockerfile)
     resources = spec.resources
     azureml = azureml_env(spec, job_name, experiment_name)
+    env = _env(spec, container_in, container_out, azureml)
+    secret = secret_names(spec.environment_variables, env)  # kept out of the plan: *** (env_secrets)
     return RunPlan(
         job_name=job_name, image=environment.image, build_context=build_context, dockerfile=dockerfile,
         command=render_command(spec.command, inputs=container_in, outputs=container_out,
                                job_name=job_name),
         host_command=render_command(spec.command, inputs=host_in, outputs=host_out, job_name=job_name),
-        env=_env(spec, container_in, container_out, azureml), code_dir=str(job_dir.code),
+        env=masked(env, secret), code_dir=str(job_dir.code),
         working_dir=CONTAINER_WORKDIR, inputs=tuple(in_bindings), outputs=tuple(out_bindings),
         literals={k: v for k, v in container_in.items()
                   if isinstance(spec.inputs[k], LiteralInput) and v is not None},
@@ -291,8 +294,9 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
                             gpu_count=-1 if resources.gpu_count == "all" else int(resources.gpu_count)),
         ignored_fields=tuple(spec.ignored_fields),
         warnings=(*spec.warnings, *replaced_warnings(spec, azureml),
-                  *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs})),
+                  *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs}),
+                  *secret_warnings(spec, secret)),
         code_source=_code_source(spec),
-        host_env=_env(spec, host_in, host_out, azureml),
-        conda=environment.conda,
+        host_env=masked(_env(spec, host_in, host_out, azureml), secret),
+        conda=environment.conda, secret_env=secret,
     )

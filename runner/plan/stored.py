@@ -49,6 +49,7 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         "ignored_fields": tuple(data.get("ignored_fields") or ()),
         "warnings": tuple(data.get("warnings") or ()),
         "conda": _conda(data.get("conda")),
+        "secret_env": tuple(data.get("secret_env") or ()),
     })
 
 

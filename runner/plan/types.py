@@ -87,7 +87,8 @@ class RunPlan:
     dockerfile: str | None
     command: str  # rendered for the container
     host_command: str  # rendered with host paths (process backend)
-    env: dict[str, str]  # environment_variables + AZURE_ML_INPUT_/OUTPUT_ vars (never secrets)
+    # environment_variables + AZURE_ML_INPUT_/OUTPUT_ vars; a secret as *** (secret_env: env_secrets)
+    env: dict[str, str]
     code_dir: str | None  # host path of the job's copy of `code`
     working_dir: str  # container working directory
     inputs: tuple[Binding, ...]
@@ -100,6 +101,9 @@ class RunPlan:
     code_source: str | None = None  # host path of the spec's `code` (copied into code_dir), if any
     host_env: dict[str, str] = field(default_factory=dict)  # env with host paths (process backend)
     conda: CondaSpec | None = None  # build the image: these packages on conda.base_image (image is "")
+    # the environment_variables whose values are secrets: *** in env/host_env, the real values kept in the
+    # workspace's secrets folder until the run puts them back (runner.plan.env_secrets.with_secret_env)
+    secret_env: tuple[str, ...] = ()
 
     @property
     def bindings(self) -> tuple[Binding, ...]:
