@@ -37,6 +37,12 @@ _ARGS = ("name", "description", "tags", "properties", "display_name", "command",
          "code", "identity", "services", "parent_job_name", "resources", "limits", "queue_settings",
          *_RESOURCE_ARGS, *_QUEUE_ARGS, *_DROPPED)
 _FIRST = ("command", "environment", "inputs", "outputs", "code")  # command()'s own parameters
+_MISSING_HINTS = {  # a command job's required fields, given to command()
+    "command": 'give command(command="python train.py", ...) the shell command the job runs',
+    "environment": 'give command(..., environment=...) an image (environment="python:3.11"), an '
+                   'Environment(image=...) or Environment(build=BuildContext(path="docker/")), or a '
+                   'reference (environment="azureml:<name>@latest")',
+}
 
 
 def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -83,8 +89,12 @@ def command(*, command: str | None = None, environment: str | Environment | None
         "queue_settings": _merged(kwargs.get("queue_settings"), kwargs, _QUEUE_ARGS),
         "parent_job_name": kwargs.get("parent_job_name"),
     }
-    # an input may have no path yet: it is then a component input (``job(text=...)`` in a @dsl.pipeline)
-    return Command(spec_from_data({k: v for k, v in data.items() if v is not None}, require_values=False))
+    try:  # an input may have no path yet: a component input (``job(text=...)`` in a @dsl.pipeline)
+        return Command(spec_from_data({k: v for k, v in data.items() if v is not None}, require_values=False))
+    except SpecError as err:
+        if err.field in _MISSING_HINTS and data.get(err.field) is None:  # the YAML's hint, as a keyword
+            err.python_hint = _MISSING_HINTS[err.field]
+        raise
 
 
 def load_job(source: str | os.PathLike[str], *, relative_origin: str | None = None,

@@ -13,7 +13,7 @@ registered files).
 
 Azure's credential, subscription, resource group and workspace name are accepted and kept (nothing is
 contacted); ``workspace_dir`` (or ``RUNNER_WORKSPACE``, or ``~/.local/share/runner``) picks the local
-workspace.
+workspace, and Azure's names given without it are warned of once (``runner.client_azure``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from runner.client_azure import check_keywords, client_from_config, warn_azure_workspace
 from runner.components import CommandComponent, ComponentOperations
 from runner.entities import Environment
 from runner.errors import RunnerError, SpecError
@@ -48,9 +49,6 @@ from runner.workspace.job_output_state import check_job_output
 from runner.workspace.paging import Page
 from runner.workspace.registry import AssetRegistry, DataRegistry, FileEntry, ModelRegistry
 from runner.workspace.resolve import Resolver
-
-if TYPE_CHECKING:
-    from runner.workspace.resolve import Resolver
 
 logger = logging.getLogger(__name__)
 
@@ -326,17 +324,21 @@ class ComputeOperations:
 
 
 class MLClient:
-    """A client for a local workspace (Azure's connection arguments are accepted and ignored)."""
+    """A client for a local workspace (Azure's arguments are accepted: see ``runner.client_azure``)."""
 
     def __init__(self, credential: Any = None, subscription_id: str | None = None,
-                 resource_group_name: str | None = None, workspace_name: str | None = None, *,
-                 workspace_dir: str | Path | None = None, registry_name: str | None = None,
+                 resource_group_name: str | None = None, workspace_name: str | None = None,
+                 registry_name: str | None = None, *, workspace_dir: str | Path | None = None,
                  **kwargs: Any) -> None:
+        check_keywords(kwargs)
         self.credential = credential
         self.subscription_id = subscription_id
         self.resource_group_name = resource_group_name
         self.workspace_name = workspace_name
         self._workspace = Workspace(workspace_dir)
+        if workspace_dir is None:  # Azure's names given choose nothing here: one warning says so
+            warn_azure_workspace({"workspace_name": workspace_name, "subscription_id": subscription_id,
+                                  "resource_group_name": resource_group_name}, self._workspace.root)
         self._resolver: Resolver = Resolver(self._workspace)
         self.registry_name = registry_name  # Azure registries are local namespaces of models here
         self.models = ModelOperations(ModelRegistry(self._workspace, resolver=self._resolver,
@@ -350,9 +352,12 @@ class MLClient:
         self._jobs: Any = None
 
     @classmethod
-    def from_config(cls, credential: Any = None, *, workspace_dir: str | Path | None = None,
-                    **_: Any) -> MLClient:
-        return cls(credential, workspace_dir=workspace_dir)
+    def from_config(cls, credential: Any = None, *, path: str | Path | None = None,
+                    file_name: str | None = None, workspace_dir: str | Path | None = None,
+                    **kwargs: Any) -> MLClient:
+        """azure.ai.ml's: the config file at ``path`` (or found from there or the current folder, as Azure
+        finds it) names the Azure workspace; ``workspace_dir``, else its ``runner_workspace``, the local."""
+        return client_from_config(cls, credential, path, file_name, workspace_dir, kwargs)
 
     @property
     def workspace(self) -> Workspace:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.components import CommandComponent
 from runner.errors import SpecError
@@ -30,6 +30,7 @@ from runner.spec.model import Model
 from runner.spec.names import check_job_name
 from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import dump_yaml
+from runner.sweep import sweep_not_supported
 
 if TYPE_CHECKING:
     from runner.dsl_nodes import CommandNode
@@ -223,6 +224,10 @@ class Command:
         accepted and ignored (a warning: there is no queue locally), as in the YAML."""
         azure_keywords("set_queue_settings", kwargs, ("job_tier", "priority"))
         self._set("queue_settings", _present(job_tier=job_tier, priority=priority) or None)
+
+    def sweep(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """azure.ai.ml's ``Command.sweep``: sweep jobs do not run here (``runner.sweep``'s one error)."""
+        raise sweep_not_supported("job.sweep(...)")
 
     @property
     def component(self) -> CommandComponent:

@@ -96,8 +96,22 @@ def _root(
         else "--workspace")
     _common.STATE.debug = debug
     _common.STATE.quiet = quiet
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_CliFormatter())
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+
+
+class _CliFormatter(logging.Formatter):
+    """A logged warning as every warning the CLI prints, ``warning: ...``, whichever module logged it; the
+    other levels (an error a module logs beside the command's own ``error:``, ``--debug``'s lines) name
+    their level and logger."""
+
+    _named = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno != logging.WARNING:
+            return self._named.format(record)
+        return f"warning: {super().format(record)}"
 
 
 def main() -> None:

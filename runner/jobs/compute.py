@@ -32,9 +32,10 @@ class ComputeChoice:
     note: str | None  # a named compute is not registered (only the first time the spec is looked at)
 
 
-def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
+def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False) -> ComputeChoice:
     """Where ``spec`` runs: a registered Ray compute, or here. Rewords the spec's "compute is ignored"
-    warning to say which (idempotent)."""
+    warning to say which (idempotent: the first wording stays), in the Python API's words with ``python``
+    (the call that registers a compute, not the command)."""
     if not spec.compute or uses_local_process(spec):
         return ComputeChoice(None, None)
     from runner.workspace.computes import ComputeStore, compute_name  # start-up cost: only with a compute
@@ -44,9 +45,11 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec) -> ComputeChoice:
     name = compute_name(spec.compute)
     compute = ComputeStore(ws).find(name)
     if compute is None:
+        register = (f"`ml_client.compute.create_or_update({{'name': '{name}', 'type': 'ray', 'address': "
+                    "'http://<head>:8265'})`" if python else
+                    f"`runner compute create --name {name} --type ray --address http://<head>:8265`")
         note = (f"compute '{name}' is not registered in this workspace, so the job runs on this machine "
-                f"(`runner compute create --name {name} --type ray --address http://<head>:8265` "
-                "registers a Ray cluster)")
+                f"({register} registers a Ray cluster)")
         first = reword_ignored(spec, "compute", note)
         return ComputeChoice(None, note if first else None)
     reword_ignored(spec, "compute", None)

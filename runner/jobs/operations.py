@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import JobError, JobFailedError, RunnerError
+from runner.errors import JobError, RunnerError
 from runner.jobs.cancel_request import cancel_queued, record_cancel_request
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs, in_python_words
 from runner.jobs.job import Job, as_job
+from runner.jobs.python_words import failed_error, in_python
 from runner.jobs.recovery import (
     follows_ray,
     mark_lost,
@@ -97,7 +98,7 @@ class JobOperations:
         (its log going to ``echo``, by default this process's stdout; ``quiet``: no progress bars for its
         transfers; ``allow_unsafe_docker_args``: see ``runner.backends.docker_args``; ``on_submitted``:
         called with the Queued record, its plan's warnings in ``extra["warnings"]``, before the job runs:
-        ``runner job create`` prints them).
+        ``runner job create`` prints them; without it each is logged once, in the Python API's words).
         azure.ai.ml's ``description``, ``compute``, ``tags`` and ``experiment_name`` replace those fields
         of the submitted job (``job`` itself is unchanged); ``skip_validation`` is accepted and has no
         effect (a job is always checked)."""
@@ -110,9 +111,7 @@ class JobOperations:
         if given:
             spec = spec_with(spec, given)
         check_input_values(spec, spec._doc)  # built in Python, an input may have no value until now
-        choice = choose_compute(self.workspace, spec)
-        if choice.note:
-            log.warning("%s", choice.note)
+        choice = choose_compute(self.workspace, spec, python=on_submitted is None)
         if choice.compute is not None:  # one Ray Job on the cluster; this process (or a worker) follows it
             from runner.jobs.ray_follow import follow_ray_job  # start-up cost: only for Ray jobs
             from runner.jobs.ray_submit import submit_ray_job
@@ -120,16 +119,14 @@ class JobOperations:
             record = submit_ray_job(self.workspace, spec, compute=choice.compute, name=name, backend=backend,
                                     upload_on_failure=upload_on_failure,
                                     allow_unsafe_docker_args=allow_unsafe_docker_args)
-            if on_submitted is not None:
-                on_submitted(record)
+            self._submitted(record, spec, on_submitted)
             if stream:
                 return as_job(follow_ray_job(self.workspace, record.name, echo=echo, interruptible=True))
             self.start_worker(record.name)
             return as_job(self.workspace.get_job(record.name))
         record = self.submit(spec, name=name, backend=backend,
                              allow_unsafe_docker_args=allow_unsafe_docker_args)
-        if on_submitted is not None:
-            on_submitted(record)
+        self._submitted(record, spec, on_submitted)
         try:
             if stream:
                 return as_job(run_job(self.workspace, record.name, echo=echo,
@@ -142,6 +139,17 @@ class JobOperations:
                           reason="canceled (interrupted before the job started)")
             raise
         return as_job(self.workspace.get_job(record.name))
+
+    @staticmethod
+    def _submitted(record: JobRecord, spec: CommandJobSpec, on_submitted: Callable[[JobRecord], None] | None
+                   ) -> None:
+        """The queued job to ``on_submitted`` (the CLI prints its warnings), else each warning logged once,
+        in Python's words; a pipeline step's are its pipeline's (in its log)."""
+        if on_submitted is not None:
+            on_submitted(record)
+        elif spec.parent_job_name is None:
+            for warning in record.extra.get("warnings", []):
+                log.warning("%s", in_python(warning))
 
     def validate(self, job: Any, *, raise_on_failure: bool = False, name: str | None = None,
                  **_: Any) -> ValidationResult:
@@ -165,7 +173,7 @@ class JobOperations:
         if name is not None:
             check_job_name(name, "name")
         check_input_values(spec, spec._doc)
-        compute = choose_compute(self.workspace, spec).compute
+        compute = choose_compute(self.workspace, spec, python=True).compute
         plan: RunPlan = plan_job(spec, workspace=self.workspace,
                                  job_name=name or spec.name or generate_job_name(),
                                  **({"default_datastore": compute.datastore} if compute else {}))
@@ -250,7 +258,7 @@ class JobOperations:
             if record.status.is_terminal:
                 _follow(log_path, position, echo)
                 if raise_on_failure and record.status is not JobStatus.COMPLETED:
-                    raise _failed(record, log_path)
+                    raise failed_error(record, log_path)
                 return as_job(record)
             time.sleep(STREAM_POLL_S)
 
@@ -368,17 +376,6 @@ def _as_spec(job: Any) -> CommandJobSpec:
             return candidate
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
-
-
-def _failed(record: JobRecord, log_path: Path) -> JobFailedError:
-    why = f": {record.error}" if record.error else (
-        f" (exit code {record.exit_code})" if record.exit_code is not None else "")
-    return JobFailedError(f"job '{record.name}' ended {record.status.value}{why}", job_name=record.name,
-                          status=record.status.value,
-                          hint=f"its log: `runner job stream --name {record.name}` (the file {log_path}); "
-                               f"`runner job show --name {record.name}` shows the job",
-                          python_hint=f"its log: the file {log_path}; `ml_client.jobs.get('{record.name}')` "
-                                      "shows the job")
 
 
 def stdout_echo(chunk: bytes) -> None:

@@ -26,8 +26,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner.backends",),
     ("runner.jobs",),
     ("runner.pipelines",),
-    ("runner.entities", "runner.builder", "runner.client", "runner.dsl", "runner.dsl_nodes",
-     "runner.components", "runner.inputs_outputs", "runner.loaders", "runner"),
+    ("runner.entities", "runner.builder", "runner.client", "runner.client_azure", "runner.dsl",
+     "runner.dsl_nodes", "runner.components", "runner.inputs_outputs", "runner.loaders", "runner.sweep",
+     "runner"),
     ("runner.cli", "runner.ui"),
     ("runner.__main__", "runner.launch", "runner.forkserver"),
 )

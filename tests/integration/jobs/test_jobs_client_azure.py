@@ -25,7 +25,8 @@ def test_stream_raises_on_a_failed_job_and_returns_a_completed_one(workspace_dir
         ml_client.jobs.stream("bad1", echo=chunks.append)
     assert isinstance(raised.value, JobError)  # one error hierarchy
     text = str(raised.value)
-    assert "bad1" in text and "Failed" in text and "runner job stream --name bad1" in text
+    assert "bad1" in text and "Failed" in text and "`ml_client.jobs.stream('bad1')`" in text  # Python's words
+    assert "runner job" not in text and "runner job stream --name bad1" in raised.value.render()  # the CLI's
     assert b"oops" in b"".join(chunks)  # the log was still shown first
     assert ml_client.jobs.get("bad1").status.value == "Failed"
 

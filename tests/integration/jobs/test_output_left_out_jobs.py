@@ -48,7 +48,10 @@ def _job(tmp_path: Path, outputs: dict[str, str]) -> Path:
 
 
 def _warning_lines(log: str, url_end: str) -> list[str]:
-    return [line for line in log.splitlines() if "WARNING" in line and f"{url_end}: " in line]
+    """The warnings naming the output: ``warning: ...`` as the CLI prints them, ``... WARNING <logger>: ...``
+    in a detached job's runner.log."""
+    return [line for line in log.splitlines()
+            if (line.startswith("warning: ") or " WARNING " in f" {line}") and f"{url_end}: " in line]
 
 
 def _named_once(line: str) -> None:
