@@ -31,7 +31,7 @@ from mounts.base import InputStrategy, Materialized, OutputStrategy, SkipFinaliz
 from mounts.cache import ContentCache
 from mounts.pin import PinSet
 from runner.backends.base import BindMount
-from runner.errors import RunnerError
+from runner.errors import RunnerError, StorageError, TransferError
 from runner.jobs.local_artifacts import holds_files, move_artifacts_in, written_in_place
 from runner.modes import Direction, Mode, PathKind
 from runner.plan.direct_env import merge_direct_env
@@ -41,6 +41,7 @@ from runner.workspace.jobdir import JobDir, make_writable
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import storage_error
 from runner.workspace.transfers import translated
+from runner.workspace.trees import iter_entries
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,24 @@ def _staging_of(mode: Mode, target: Target, workdir: Path) -> Path | None:
     return None
 
 
+def _refused(entered: _Entered, why: str) -> RunnerError:
+    """The error of an output not finalized at its place (``OutputSet.close(refused=...)``)."""
+    name, mode, staged = entered.binding.name, entered.binding.mode.value, entered.staged
+    if staged is not None:  # none of its files went there: each is named as not transferred
+        try:
+            files = sorted(rel for rel, e in iter_entries(staged) if not e.is_dir(follow_symlinks=False))
+        except OSError:  # what cannot be listed is kept all the same
+            files = []
+        return TransferError(f"output '{name}' was not written to {entered.binding.uri}, since a version was "
+                             f"registered there while the job ran: {why}", staged=staged, failed=files,
+                             total=len(files),
+                             hint=f"copy the output from {staged} (and register the copy), or run the job "
+                                  "again with the output written somewhere else")
+    return StorageError(f"output '{name}' ({mode}) was written in place while the job ran, and a version was "
+                        f"registered there meanwhile: {why}; the version's files may hold what the job wrote",
+                        hint="check what the version holds; write such an output somewhere else")
+
+
 class OutputSet:
     """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited.
 
@@ -274,20 +293,28 @@ class OutputSet:
         return _Entered(binding, strategy.materialize(target, workdir),
                         _staging_of(binding.mode, target, workdir), target, strategy)
 
-    def close(self, *, upload: bool = True, hold_staged: bool = False) -> dict[str, RunnerError]:
+    def close(self, *, upload: bool = True, hold_staged: bool = False,
+              refused: Mapping[str, str] | None = None) -> dict[str, RunnerError]:
         """Finalize every output (or keep staged data when ``upload`` is False; with ``hold_staged``
         only the outputs that stage, the others, written in place, are finalized); a container's local
-        artifacts are moved into place all the same (``_moves_in``). Idempotent."""
+        artifacts are moved into place all the same (``_moves_in``). ``refused``: outputs that may not be
+        finalized at their place, and why (a version registered there since the job started): kept as
+        they are, each an error, as a failed upload is. Idempotent."""
         if self.closed:
             return self.errors
         self.closed = True
         while self._entered:
             entered = self._entered.pop()
             keep = not upload or (hold_staged and entered.staged is not None)
+            why = None if keep else (refused or {}).get(entered.binding.name)
+            keep = keep or why is not None
             self._note_data(entered)
             self._close_one(entered.binding, entered.manager, not keep)
             self.warnings += [f"outputs.{entered.binding.name}: {note}"
                               for note in getattr(entered.strategy, "warnings", ())]
+            if why is not None:
+                self.errors[entered.binding.name] = _refused(entered, why)
+                continue
             if keep and self._moves_in(entered, free_only=hold_staged):
                 continue
             if keep and entered.staged is not None:

@@ -46,6 +46,7 @@ from runner.plan.env_secrets import with_secret_env
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
+from runner.workspace.assets import AssetAt, registered_locations
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
 from runner.workspace.job_secrets import forget, take
@@ -120,6 +121,7 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
     plan = with_secret_env(plan, take(ws, record.name))  # the job taken: its secret values, read and removed
     backend = get_backend(record.backend or "docker", cache_dir=_user_cache_dir(), quiet=quiet,
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
+    known = registered_locations(ws)  # checked as it starts: registered_meanwhile checks the others
     resolved_in, resolved_out = resolve_stored_plan(ws, plan)
     tracker.lap("resolve")
     image = backend.prepare_image(plan)
@@ -139,7 +141,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
         status, error, full = _judge(outcome, plan, run, job_dir, tracker)
         upload = status is JobStatus.COMPLETED or upload_on_failure
-        errors = outputs.close(upload=upload, hold_staged=bool(full))
+        refused = registered_meanwhile(ws, plan, resolved_out, known)  # a version registered there since
+        errors = outputs.close(upload=upload, hold_staged=bool(full), refused=refused)
         outputs.record_warnings(tracker.extra)  # what an output could not keep, named in the record
     tracker.lap("finalize")
     _remove_empty_scratch(job_dir)
@@ -368,3 +371,14 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     # direct bindings: credentials for their container only, read-only unless the job writes there
     return with_direct_credentials(plan.inputs, plan.outputs, resolved, outputs, resolver.datastores,
                                    timeout_s=plan.timeout_s)
+
+
+def registered_meanwhile(ws: Workspace, plan: RunPlan, resolved: dict[str, ResolvedPath],
+                         known: list[AssetAt]) -> dict[str, str]:
+    """The outputs that a version registered since the job started (not in ``known``) overlaps, and why:
+    the write guard's check against versions, again right before they are finalized; they are not written
+    there (``OutputSet.close(refused=...)``). A link planted since, leading to an older version, is not
+    followed as an output is finalized (``mounts``): that one's error says so."""
+    guard = WriteGuard(ws, Resolver(ws).datastores, known=known)
+    return {b.name: why for b in plan.outputs
+            if (why := guard.version_refusal(resolved[b.name], mode=b.mode, is_file=b.kind is PathKind.FILE))}

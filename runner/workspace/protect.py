@@ -4,7 +4,7 @@ registration's copy wherever it points), another job's outputs, the workspace's 
 database and journals, ``jobs/``, the cache: whatever of it lies outside a datastore inside it), whatever
 datastore holds the workspace (a ``local`` one over $HOME holds the default ~/.local/share/runner), nor
 a folder that holds the workspace. Checked when a job is planned, before anything runs, for every output
-(any mode), and again when it starts.
+(any mode), again when it starts, and against registered versions once more before it finalizes.
 And what it may not read: the workspace's secrets and database (``private_read_refusal``), and a host
 folder reached through a link that lies in a local datastore and leads out of it
 (``outbound_read_refusal``: an earlier job's ``direct`` output may have left it there), checked when the
@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from functools import cached_property
 from pathlib import Path
 
 from runner.errors import SpecError
@@ -87,16 +88,22 @@ Refusal = tuple[str, str]  # why the job may not write there, and how to fix it
 class WriteGuard:
     """Answers "may this job write there?" for one workspace (cheap to build; reads the tables once)."""
 
-    def __init__(self, workspace: Workspace, datastores: DatastoreStore) -> None:
+    def __init__(self, workspace: Workspace, datastores: DatastoreStore, *,
+                 known: Collection[AssetAt] = ()) -> None:
         self.workspace = workspace
+        self.known = frozenset(known)  # versions checked already (when the job started): left out
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
-        self.assets = registered_locations(workspace)
         self.upload_folders = self._upload_folders()
         self.own = "file://" + os.path.realpath(workspace.root)
         self.state = workspace_state(workspace)
         # datastores inside the workspace (its default one): writable below their roots
         self.inner_roots = [root for root in self.roots.values()
                             if inside(root, self.own) and root != self.own]
+
+    @cached_property
+    def assets(self) -> list[AssetAt]:
+        """Every registered version but the ``known`` ones, read once when first asked."""
+        return [asset for asset in registered_locations(self.workspace) if asset not in self.known]
 
     def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:
         """(datastore, table, location) of every datastore's registry upload folders; on the host also
@@ -153,8 +160,7 @@ class WriteGuard:
         where = self._physical(output)
         if where is None:
             return None
-        if mode is Mode.DIRECT and is_file and where.startswith("file://"):
-            folder = posixpath.dirname(where)
+        if folder := _bound_folder(where, mode, is_file):
             found = self._refusal_at(folder, f"the folder of '{output.uri}' (a direct file output is bound "
                                              f"as its folder, {folder.removeprefix('file://')})", job_name)
             if found:
@@ -165,9 +171,7 @@ class WriteGuard:
                 return why, WORKSPACE_HINT
             if written != where and (why := self._upload_refusal(written, f"'{output.uri}'")):
                 return why, REFUSAL_HINT
-        container_wide = mode is Mode.DIRECT and output.local_path is None
-        if container_wide and output.datastore in self.roots:
-            scope = self.roots[output.datastore]
+        if scope := self._container(output, mode):
             if asset := self._registered_at(scope):
                 return (f"a direct output gets credentials for the whole container {scope}, which "
                         f"holds registered {asset.kind} {asset.name}:{asset.version} "
@@ -177,6 +181,30 @@ class WriteGuard:
                 return (f"a direct output gets credentials for the whole container {scope}, which holds "
                         f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own", REFUSAL_HINT)
         return self._refusal_at(where, f"'{output.uri}'", job_name)
+
+    def reach(self, output: ResolvedPath, *, mode: Mode | None = None, is_file: bool = False) -> list[str]:
+        """Where writing ``output`` in ``mode`` can change files, as ``explain`` judges it: where it is, a
+        ``direct`` file output's folder on the host, a ``direct`` output's remote container. No version may
+        overlap them (``version_refusal``; ``runner.workspace.active_writers`` while the job is active)."""
+        where = self._physical(output)
+        if where is None:
+            return []
+        return [where, *filter(None, (_bound_folder(where, mode, is_file), self._container(output, mode)))]
+
+    def version_refusal(self, output: ResolvedPath, *, mode: Mode | None = None,
+                        is_file: bool = False) -> str | None:
+        """Why nothing may be written to ``output`` for the registered versions alone (None: no version
+        overlaps what it reaches): what a job checks again right before it finalizes its outputs."""
+        places = self.reach(output, mode=mode, is_file=is_file)
+        found = (self._asset_refusal(place, f"'{output.uri}'" if place == places[0] else
+                                     f"what '{output.uri}' reaches ({place.removeprefix('file://')})")
+                 for place in places)
+        return next(filter(None, found), None)
+
+    def _container(self, output: ResolvedPath, mode: Mode | None) -> str | None:
+        """The container a ``direct`` output on a remote store gets credentials for (None: any other)."""
+        remote = mode is Mode.DIRECT and output.local_path is None
+        return self.roots.get(output.datastore or "") if remote else None
 
     def refuse(self, output: ResolvedPath, *, name: str, job_name: str, mode: Mode | None = None,
                is_file: bool = False) -> None:
@@ -254,6 +282,12 @@ class WriteGuard:
                         f"registering a {table.schema.noun} copies its local files; only the registry "
                         "writes there")
         return None
+
+
+def _bound_folder(where: str, mode: Mode | None, is_file: bool) -> str | None:
+    """The folder a ``direct`` file output on the host is bound as (None: any other output)."""
+    bound = mode is Mode.DIRECT and is_file and where.startswith("file://")
+    return posixpath.dirname(where) if bound else None
 
 
 def _url_location(url: str) -> str:

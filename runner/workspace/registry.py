@@ -24,7 +24,9 @@ first and is moved to its versioned place inside the transaction that inserts th
 (``runner.workspace.staged_copy``). On a folder on this machine (a ``local`` datastore, an ``fsspec`` one
 over ``file://``) the copy, the move, the removal of a stale copy and the cleanup follow no link below the
 datastore's root (a job's ``direct`` output may have left one): a link on the way fails the registration,
-naming it. The tables, reads, updates and archive rules are ``runner.workspace.assets.AssetStore``'s.
+naming it. A path is not referenced while a job that has not ended writes an output at, inside or above
+it (``runner.workspace.active_writers``): the job would change the version's files. The tables, reads,
+updates and archive rules are ``runner.workspace.assets.AssetStore``'s.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from runner.modes import AssetType, PathKind
 from runner.spec.data import MLTABLE_FILE, Data, check_data_fields
 from runner.spec.model import Model, check_model_fields
 from runner.uris import DatastorePath, LocalPath, ModelRef, PathRef, parse_path
+from runner.workspace.active_writers import refuse_active_writer
 from runner.workspace.assets import AssetStore, E
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
@@ -102,7 +105,7 @@ class AssetRegistry(AssetStore[E]):
             return self._create_copied(asset, source)
         stored_path = source.uri if isinstance(ref, ModelRef) else str(ref)
         return self._insert(asset, stored_path=stored_path, datastore_uri=source.uri,
-                            job_name=source.job or asset.job_name)
+                            job_name=source.job or asset.job_name, own_job=source.job)
 
     def _source(self, asset: E, ref: PathRef) -> ResolvedPath:
         base_dir = Path(asset.base_path) if asset.base_path else None
@@ -197,10 +200,15 @@ class AssetRegistry(AssetStore[E]):
 
     def _insert(self, asset: E, *, stored_path: str | None = None, datastore_uri: str | None = None,
                 job_name: str | None = None, copy_from: StagedCopy | None = None,
-                source: Path | None = None) -> E:
+                source: Path | None = None, own_job: str | None = None) -> E:
+        """The version's row (a copy moved into place first); a reference is refused while a job that has
+        not ended writes there (``own_job``: the job it is the output of), checked in the same transaction."""
         assert asset.name is not None
         key = self.key(asset.name)
         with self.workspace.transaction() as conn:
+            if copy_from is None and datastore_uri is not None:
+                refuse_active_writer(conn, self.workspace, self.resolver, uri=datastore_uri,
+                                     noun=self.table.schema.noun, name=asset.name, own_job=own_job)
             version = asset.version or self.next_version(key, conn)
             if self.exists(key, version, conn):
                 raise RegistryError(f"{self.table.schema.noun} '{asset.name}' version {version} exists "

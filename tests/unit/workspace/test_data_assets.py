@@ -15,7 +15,7 @@ from runner.modes import PathKind
 from runner.spec.data import Data, load_data
 from runner.spec.model import Model
 from runner.workspace.assets import assets_at
-from runner.workspace.db import JobRecord, Workspace
+from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.registry import DataRegistry, ModelRegistry
 
 
@@ -200,7 +200,7 @@ def test_job_output_and_datastore_paths_are_referenced_with_lineage(ws: Workspac
     out = ws.default_datastore_root / "azureml/j1/feat/part.csv"
     out.parent.mkdir(parents=True)
     out.write_text("x")
-    ws.create_job(JobRecord(name="j1", outputs={
+    ws.create_job(JobRecord(name="j1", status=JobStatus.COMPLETED, outputs={  # ended: it writes no more
         "feat": "azureml://datastores/workspaceblobstore/paths/azureml/j1/feat/"}))
     created = data.create(Data(name="feat", path="azureml://jobs/j1/outputs/feat"))
     assert created.job_name == "j1" and created.path == "azureml://jobs/j1/outputs/feat"
