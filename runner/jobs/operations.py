@@ -214,19 +214,23 @@ class JobOperations:
              compute: str | None = None, name_contains: str | None = None,
              reads_model: tuple[str, str | None] | None = None,
              reads_data: tuple[str, str | None] | None = None, offset: int = 0,
-             limit: int | None = None, list_view_type: Any = None) -> Page[Job]:
+             limit: int | None = None, list_view_type: Any = None, parent_job_name: str | None = None,
+             top_level: bool = False) -> Page[Job]:
         """One page of jobs, newest first (runner's addition, for the web UI and scripts): filtered by
         status, experiment, compute (the backend: ``docker``, ``process``), part of the name, and
         ``reads_model=(name, version or None)``: the jobs that read that model as an input (any version
         when None; ``<registry>/<name>`` for a registry's), or ``reads_data=``: that data asset; the
-        archived jobs as ``list`` shows them (``list_view_type``)."""
+        archived jobs as ``list`` shows them (``list_view_type``); ``top_level=True``: only the jobs
+        ``list`` lists (no pipeline's step), ``parent_job_name=``: that pipeline's steps (steps included
+        when neither is given)."""
         if reads_model is not None and reads_data is not None:
             raise ValueError("give reads_model or reads_data, not both")
         reads = ("model", *reads_model) if reads_model is not None else \
             ("data", *reads_data) if reads_data is not None else None
         page = self.workspace.page_jobs(status=status, experiment_name=experiment_name, backend=compute,
                                         name_contains=name_contains, reads=reads, offset=offset,
-                                        limit=limit, archived=archived_view(list_view_type))
+                                        limit=limit, archived=archived_view(list_view_type),
+                                        parent=parent_job_name, top_level=top_level)
         return Page([as_job(r) for r in page.items], page.offset, page.limit, page.total)
 
     def refresh(self, name: str) -> Job:

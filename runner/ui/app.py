@@ -27,6 +27,7 @@ from runner.ui import assets, jobs, models, stores
 from runner.ui.params import checked
 from runner.ui.render import error_json, error_page
 from runner.ui.security import LOOPBACK_NAMES, SecurityMiddleware
+from runner.ui.words import for_browser
 
 SECTION_ROUTES: tuple[list[BaseRoute], ...] = (jobs.ROUTES, models.ROUTES, assets.DATA_ROUTES, stores.ROUTES)
 
@@ -41,6 +42,7 @@ def _is_api(request: Request) -> bool:
 
 async def _runner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunnerError)
+    exc = for_browser(exc, str(request.app.state.client.workspace.root))  # the UI's words, not the CLI's
     if _is_api(request):
         return error_json(exc)
     return error_page(request, exc)

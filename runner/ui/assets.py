@@ -21,6 +21,7 @@ from runner.client import MLClient
 from runner.errors import RunnerError
 from runner.jobs.operations import JobOperations
 from runner.ui import files
+from runner.ui.job_lineage import version_warnings
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
@@ -81,6 +82,7 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
                          "properties": asset.properties, "id": asset.id},
         "versions": [asset_row(m) for m in versions.items], "versions_page": page_info(versions),
         "produced_by": asset.job_name, "read_by_version": version,
+        "warnings": version_warnings(jobs.workspace, asset),  # registered from a job's partial output
         "files": [], "files_more": False, "files_error": None,
     }
     reads, data = (name, version), section.key == "data"  # the lineage index's kind: "model", "data"

@@ -3,8 +3,11 @@ jobs only when the "Show" filter asks, as ``runner job list``) and a job's page 
 outputs with their modes and resolved locations, the live log, Cancel, Archive/Restore (as ``runner job
 archive``), downloads, "Register output as model", what became of an output that did not reach its
 datastore, and the plan as ``runner job validate`` prints it).
+The list is what ``runner job list`` lists: the jobs that are no pipeline's step; a pipeline's steps are
+listed with ``parent=<pipeline>`` (as ``--parent-job-name``), linked from its row.
 A pipeline's row and page carry its steps, each with its status as its job's record says now
-(``runner.pipelines.step_rows``); its page's overview refreshes itself while the pipeline runs.
+(``runner.pipelines.step_rows``); its page's overview refreshes itself while the pipeline runs. A job's
+page lists the versions registered from its outputs (``runner.ui.job_lineage``).
 
 Pages and ``/api/jobs...`` share the view builders below. The live log is ``runner.ui.events``.
 """
@@ -25,22 +28,19 @@ from runner.jobs.cancel_request import still_active
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
 from runner.jobs.recovery import job_dir_of
-from runner.jobs.register import REGISTERED_ARCHIVED
 from runner.modes import MODEL_TYPES
 from runner.plan.render import render_plan
 from runner.plan.stored import plan_from_dict
 from runner.plan.types import Binding, RunPlan
 from runner.ui import files
 from runner.ui.events import job_events
+from runner.ui.job_lineage import asset_link, registered_versions
 from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import error_page, json_time, page_info, render
 from runner.ui.security import Handler, protected
 from runner.ui.served import refuse_unserved
 from runner.uris import ARTIFACTS
-from runner.workspace.assets import AssetStore
-from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import JobStatus
-from runner.workspace.models import ModelStore
 from runner.workspace.upload_state import Incomplete, incomplete_outputs
 
 STATUSES = tuple(s.value for s in JobStatus)
@@ -49,7 +49,8 @@ _MODEL_TYPE_NAMES = {t.value for t in MODEL_TYPES}
 # the "Show" filter (as the asset lists'): "" active jobs, "include" archived ones too, "only" archived ones
 ARCHIVED_VIEWS = {"": "ActiveOnly", "include": "All", "only": "ArchivedOnly"}  # -> list_view_type
 LIST_QUERY = {"status": choice(STATUSES, any_case=True), "experiment": text, "name": text,
-              "compute": choice(BACKENDS), "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
+              "compute": choice(BACKENDS), "archived": choice(ARCHIVED_VIEWS, empty=False), "parent": text,
+              "offset": offset}  # parent "": the jobs `runner job list` lists; a pipeline's name: its steps
 LIST_POLL_S = 3  # the list (and a running pipeline's overview) refreshes itself this often
 # an output row's keys -> what ``not_uploaded`` says of an output that did not (all) reach its location
 _NOT_UPLOADED_FIELDS = (("not_uploaded", "label"), ("not_uploaded_why", "why"), ("kept_at", "kept_at"),
@@ -83,50 +84,23 @@ def job_row(job: Job) -> dict[str, Any]:
             "experiment_name": job.experiment_name, "created_at": json_time(job.created_at),
             "duration_s": _duration(job), "compute": job.backend,
             "compute_target": job.spec.get("compute"), "exit_code": job.exit_code, "steps": step_rows(job),
-            "archived": job.archived}
+            "archived": job.archived, "parent_job_name": job.spec.get("parent_job_name")}
 
 
 def list_view(ops: JobOperations, params: dict[str, str], *, api: bool = True) -> dict[str, Any]:
     query = checked(params, LIST_QUERY, api=api)
-    filters = {k: query[k] for k in ("status", "experiment", "name", "compute", "archived")}
+    filters = {k: query[k] for k in ("status", "experiment", "name", "compute", "archived", "parent")}
     ops.reconcile()  # a job whose runner died shows as Failed, as in `runner job list`
+    if filters["parent"]:
+        ops.workspace.get_job(filters["parent"])  # unknown -> ResolveError -> 404
     page = ops.page(status=filters["status"] or None, experiment_name=filters["experiment"] or None,
                     compute=filters["compute"] or None, name_contains=filters["name"] or None,
                     list_view_type=ARCHIVED_VIEWS[filters["archived"]], offset=query["offset"],
-                    limit=PAGE_SIZE)
+                    limit=PAGE_SIZE, parent_job_name=filters["parent"] or None,
+                    top_level=not filters["parent"])
     return {"jobs": [job_row(j) for j in page.items], "page": page_info(page), "filters": filters,
             "statuses": STATUSES, "computes": BACKENDS,
             "active": any(not j.status.is_terminal for j in page.items)}
-
-
-def _model_link(ref: str | None) -> dict[str, str] | None:
-    """``{"name", "version"}`` of a workspace asset (``model:<name>:<version>`` or ``azureml:n:v``)."""
-    if not ref:
-        return None
-    kind, _, rest = ref.partition(":")
-    name, _, version = rest.rpartition(":")
-    if kind in ("model", "azureml") and name and version and "/" not in name:
-        return {"name": name, "version": version}
-    return None
-
-
-def _registered(store: AssetStore[Any], refs: list[str], notes: dict[str, str], key: str
-                ) -> list[dict[str, Any]]:
-    """The versions a job (or a pipeline's steps) registered, each with whether it is archived now (the
-    version or its whole asset, as the registry says; the record's note when the registry cannot say)
-    and, while it is archived because it was born under an archived asset (no archive action since), why
-    (``extra["registered_archived"]``): archived again by hand, the birth is no longer the reason."""
-    rows = []
-    for ref in refs:
-        link = _model_link(ref)
-        archived = born = ref in notes
-        if link is not None:
-            with suppress(RunnerError):  # not in the registry (any longer): the record is all there is
-                archived = bool(store.get(link["name"], version=link["version"]).archived)
-                born = store.archived_at_birth(link["name"], link["version"])
-        rows.append({"ref": ref, key: link, "archived": archived,
-                     "note": notes.get(ref) if archived and born else None})
-    return rows
 
 
 def _data_link(binding: Binding) -> dict[str, str] | None:
@@ -144,7 +118,7 @@ def _binding_row(binding: Binding, job: Job, given: Any) -> dict[str, Any]:
            "kind": binding.kind.value, "location": binding.uri,
            "in_job": binding.host_value if in_process else binding.value,
            "given": given.get("path") if isinstance(given, dict) else None,
-           "model": _model_link(binding.cache_key),
+           "model": asset_link(binding.cache_key),
            "data": _data_link(binding),
            "registers_as": str(binding.registered_as) if binding.registered_as else None}
     return row
@@ -221,17 +195,13 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
     plan = plan_from_dict(job.extra["plan"]) if job.extra.get("plan") else None
     spec_inputs = job.spec.get("inputs") or {}
     log = job_dir_of(ops.workspace, job).std_log
-    notes = job.extra.get(REGISTERED_ARCHIVED)
-    notes = notes if isinstance(notes, dict) else {}
+    steps = step_rows(job)
     return {
         "job": {**job_row(job), "started_at": json_time(job.started_at),
                 "ended_at": json_time(job.ended_at), "error": job.error,
                 "image": job.image, "terminal": job.status.is_terminal,
                 "outputs_partial": job.outputs_partial, "late_cancel": job.extra.get("late_cancel"),
-                "registered_models": _registered(ModelStore(ops.workspace), job.registered_models, notes,
-                                                 "model"),
-                "registered_data": _registered(DataAssetStore(ops.workspace), job.registered_data, notes,
-                                               "data"),
+                **registered_versions(ops.workspace, job, [s["job"] for s in steps if s["job"]]),
                 "tags": job.tags, "description": job.description,
                 "log_bytes": log.stat().st_size if log.exists() else 0},
         "inputs": [_binding_row(b, job, spec_inputs.get(b.name)) for b in plan.inputs] if plan else
@@ -240,7 +210,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
         "plan": render_plan(plan) if plan else None,
         "warnings": _warnings(job, plan),
-        "steps": step_rows(job),
+        "steps": steps,
     }
 
 

@@ -22,9 +22,12 @@ from runner.ui.assets import MODELS, routes
 from runner.ui.render import field_errors, render
 from runner.ui.security import protected
 from runner.ui.sources import check_form_source
+from runner.ui.words import for_browser
+from runner.workspace.job_output_state import check_job_output
 
 MODEL_TYPE_CHOICES = tuple(sorted(t.value for t in MODEL_TYPES))
 REGISTER_FIELDS = ("name", "version", "type", "path", "description", "tags")
+FIELD_LABELS = {field: field.capitalize() for field in REGISTER_FIELDS}  # a hint's --type: the Type field
 
 
 # ---- register -----------------------------------------------------------------------------------
@@ -54,7 +57,11 @@ def register(client: MLClient, values: dict[str, str], files_root: Path) -> Mode
         raise SpecError(f"{first['msg']} (got {first.get('input')!r})",
                         field=".".join(str(p) for p in first["loc"])) from exc
     check_model_fields(model)
-    check_form_source(model.path or "", files_root, client=client, asset_type=model.type)
+    try:
+        check_form_source(model.path or "", files_root, client=client, asset_type=model.type)
+    except RunnerError:  # a job's output the CLI refuses (not ended, not uploaded) is refused as the CLI says
+        check_job_output(client.workspace, model.path, noun="model")
+        raise
     return client.models.create(model.model_copy(update={"base_path": str(files_root)}))
 
 
@@ -76,6 +83,7 @@ async def register_submit(request: Request) -> Response:
         created = await run_in_threadpool(register, request.app.state.client, values,
                                           request.app.state.files_root)
     except RunnerError as err:
+        err = for_browser(err, str(request.app.state.client.workspace.root), fields=FIELD_LABELS)
         context = _form_context(values, field_errors(err, REGISTER_FIELDS))
         fragment = request.headers.get("hx-request") == "true"
         return render(request, "_register_form.html" if fragment else "register_model.html", context,

@@ -337,14 +337,19 @@ class Workspace:
     def page_jobs(self, *, status: str | None = None, experiment_name: str | None = None,
                   backend: str | None = None, name_contains: str | None = None,
                   reads: tuple[str, str, str | None] | None = None, offset: int = 0,
-                  limit: int | None = None, archived: bool | None = None) -> Page[JobRecord]:
+                  limit: int | None = None, archived: bool | None = None, parent: str | None = None,
+                  top_level: bool = False) -> Page[JobRecord]:
         """One page of jobs, newest first, filtered in SQL; ``reads`` is ``(kind, stored name,
         version or None)`` of an asset the jobs read as an input (``runner.workspace.lineage``);
-        ``archived``: only the archived jobs, or only the others (None: every job)."""
+        ``archived``: only the archived jobs, or only the others (None: every job); ``parent``: that
+        pipeline's step jobs; ``top_level``: only the jobs that are no pipeline's step."""
         offset, limit = window(offset, limit)
         where, args = [archived_condition(archived)], []
+        if top_level:
+            where.append("json_extract(record, '$.spec.parent_job_name') IS NULL")
         for condition, value in (("status = ?", status), ("experiment_name = ?", experiment_name),
                                  ("json_extract(record, '$.backend') = ?", backend),
+                                 ("json_extract(record, '$.spec.parent_job_name') = ?", parent),
                                  ("instr(lower(name), lower(?)) > 0", name_contains)):
             if value:
                 where.append(condition)

@@ -65,9 +65,18 @@ def check_job_output(workspace: Workspace, path: str | None, *, noun: str, check
             hint=f"`runner job show --name {job}` says why it ended; register the output of a run that "
                  "wrote it", python_hint=f"`ml_client.jobs.get('{job}').error` says why it ended; register "
                                          "the output of a run that wrote it")
-    if status in PARTIAL and record.extra.get(FAILED_AT) != REGISTRATION:
-        logger.warning("job '%s' ended %s: its output '%s' may be partial (what it wrote before it ended); "
-                       "registering %s '%s' as asked", ref.job, status.value, ref.output, noun, ref)
+    warning = partial_warning(record, ref.output)
+    if warning:
+        logger.warning("%s; registering %s '%s' as asked", warning, noun, ref)
+
+
+def partial_warning(record: JobRecord, output: str) -> str | None:
+    """The warning a registration of the job's ``output`` gives (None: none): a Failed or Canceled job's
+    output may be partial, unless the job failed only at registering its outputs, once they were whole."""
+    if record.status in PARTIAL and record.extra.get(FAILED_AT) != REGISTRATION:
+        return (f"job '{record.name}' ended {record.status.value}: its output '{output}' may be partial "
+                "(what it wrote before it ended)")
+    return None
 
 
 def _written(workspace: Workspace, record: JobRecord, output: str, *, check: bool) -> bool:

@@ -33,7 +33,7 @@ def client(tmp_path: Path) -> MLClient:
 
 
 def _rows(ml: MLClient, kind: str, ref: str, note: str) -> dict[str, Any]:
-    from runner.ui.jobs import _registered
+    from runner.ui.job_lineage import registered_rows as _registered
     from runner.workspace.data_assets import DataAssetStore
     from runner.workspace.models import ModelStore
 

@@ -182,7 +182,7 @@ def test_an_unknown_model_is_a_404_that_says_why(page: Any, live_ui: Any, screen
     response = page.goto("/models/no-such-model")
     assert response is not None and response.status == 404
     expect(page.locator("#error")).to_contain_text("unknown model 'no-such-model'")
-    expect(page.locator("#error .hint")).to_contain_text("runner model list")
+    expect(page.locator("#error .hint")).to_contain_text("the Models list shows every model")
     shot(page, screenshots, "not-found")
 
 

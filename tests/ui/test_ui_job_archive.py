@@ -95,5 +95,5 @@ def test_archiving_an_unknown_job_says_so(live_ui: LiveUI) -> None:
     web = Browserless(live_ui.url)
     token = web.csrf()
     status, _, text = web.request("/jobs/nope/archive", {"csrf_token": token})
-    assert status == 404 and "unknown job" in text and "nope" in text and "runner job list" in text
+    assert status == 404 and "unknown job" in text and "nope" in text and "the Jobs list shows" in text
     assert "Traceback" not in text

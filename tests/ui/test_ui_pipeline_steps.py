@@ -1,6 +1,7 @@
 """The web UI over HTTP: a pipeline's steps, each with its status as its job's record says now, in the job
-list's JSON and on the pipeline's page and its JSON; a pipeline that ended while a step ran on (its
-orchestrator died) shows the step's end without any ``job show`` in between."""
+list's JSON (the step jobs themselves under ``?parent=<pipeline>``) and on the pipeline's page and its
+JSON; a pipeline that ended while a step ran on (its orchestrator died) shows the step's end without any
+``job show`` in between."""
 
 from __future__ import annotations
 
@@ -30,10 +31,13 @@ def _ended_while_w_ran(live_ui: LiveUI, tmp_path: Path) -> None:
 
 def test_the_job_lists_json_shows_a_pipelines_current_step_rows(live_ui: LiveUI, tmp_path: Path) -> None:
     _ended_while_w_ran(live_ui, tmp_path)
-    rows = {r["name"]: r for r in Browserless(live_ui.url).json("/api/jobs")["jobs"]}
+    web = Browserless(live_ui.url)
+    rows = {r["name"]: r for r in web.json("/api/jobs")["jobs"]}
     assert rows["p"]["status"] == "Failed"
     assert [(s["name"], s["status"], s["job"]) for s in rows["p"]["steps"]] == \
         [("w", "Completed", "p-w"), ("v", "Skipped", None)]  # v made no job
+    assert "p-w" not in rows  # a step is listed under its pipeline, as `runner job list` lists it
+    rows = {r["name"]: r for r in web.json("/api/jobs?parent=p")["jobs"]}
     assert rows["p-w"]["status"] == "Completed" and rows["p-w"]["steps"] == []
 
 
