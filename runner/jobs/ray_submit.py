@@ -10,7 +10,9 @@ other store of this machine is refused, all of them named in one error), the clu
 one of its nodes must be able to hold the job's resources (else Ray would keep it PENDING for 15
 minutes). Then the Ray Job's entrypoint is runner itself on the node (``python -m runner.jobs.node``),
 with the plan, the code and the datastore configs it needs in a package of its own
-(``runner.jobs.ray_package``); ``runner.jobs.ray_follow`` takes it from there.
+(``runner.jobs.ray_package``); ``runner.jobs.ray_follow`` takes it from there. The node's workspace knows
+no registered versions: once the job is recorded (no version is registered where it writes from then on),
+its outputs are checked again here against those registered since they were planned.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from runner.errors import BackendError, RunnerError, SpecError
 from runner.jobs.compute import default_datastore, run_backend
 from runner.jobs.ray_package import job_package, runner_package
 from runner.jobs.submit import (
+    _located,
     check_submission,
     copy_code,
     new_job_name,
@@ -36,13 +39,16 @@ from runner.jobs.submit import (
     with_docker_args_opt_in,
 )
 from runner.jobs.supervise import cancel_grace_s
+from runner.modes import PathKind
 from runner.plan.env_secrets import secret_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
+from runner.workspace.assets import AssetAt, registered_locations
 from runner.workspace.computes import RayCompute
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, FsspecDatastore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
+from runner.workspace.protect import REFUSAL_HINT, WriteGuard
 from runner.workspace.resolve import Resolver
 
 log = logging.getLogger(__name__)
@@ -178,6 +184,7 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     submission itself fails)."""
     checked = run_backend(compute, backend, upload_on_failure=upload_on_failure)  # the one rule validate uses
     job_name = new_job_name(ws, spec, name)
+    known = registered_locations(ws)  # the outputs are checked against these as planned
     plan = with_docker_args_opt_in(
         plan_job(spec, workspace=ws, job_name=job_name, default_datastore=default_datastore(compute)),
         allow_unsafe_docker_args)
@@ -187,16 +194,35 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     client = RayJobsClient(compute.address)
     check_cluster(client, compute, request)
     record = _queued_record(ws, spec, plan, compute, request)
-    ws.create_job(record)
+    ws.create_job(record)  # from now on a version is not registered where it writes (active_writers)
     try:
-        copy_code(plan.code_source, ws.job_dir(job_name))
+        refuse_registered_meanwhile(ws, spec, plan, known)  # the node's workspace knows no versions
+        with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
+            copy_code(plan.code_source, ws.job_dir(job_name))
         _submit(ws, client, record, plan, compute, request,
                 secret_values(spec.environment_variables, plan.secret_env))  # for the node's run only
     except (RunnerError, OSError) as exc:
         message = exc.render() if isinstance(exc, RunnerError) else f"submitting to Ray failed: {exc}"
-        ws.update_job(job_name, status=JobStatus.FAILED, error=message)
+        ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)
         raise
     return record
+
+
+def refuse_registered_meanwhile(ws: Workspace, spec: CommandJobSpec, plan: RunPlan,
+                                known: list[AssetAt]) -> None:
+    """One ``SpecError`` at the output's ``path:`` line when a version registered since the outputs were
+    checked (not in ``known``: between the check and the record) overlaps where an output writes; the write
+    guard's rule, as a local job applies it before finalizing (``runner.jobs.run.registered_meanwhile``)."""
+    resolver = Resolver(ws)
+    guard = WriteGuard(ws, resolver.datastores, known=known)
+    for binding in plan.outputs:
+        is_file = binding.kind is PathKind.FILE
+        output = resolver.resolve_output(binding.uri, job_name=plan.job_name, output_name=binding.name,
+                                         field=f"outputs.{binding.name}", check=False, file=is_file)
+        if why := guard.version_refusal(output, mode=binding.mode, is_file=is_file):
+            err = SpecError(f"output '{binding.name}' cannot be written there: {why} (registered while the "
+                            "job was being submitted)", field=f"outputs.{binding.name}", hint=REFUSAL_HINT)
+            raise err.located(*spec.field_location("outputs", binding.name, "path"))
 
 
 def _queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, compute: RayCompute,
