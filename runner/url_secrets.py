@@ -3,6 +3,11 @@ password in its user info (``scheme://user:password@host``) are replaced whereve
 
     without_query("https://a.blob.core.windows.net/c/x?sig=...")  # ...c/x?<query removed>
     without_password("sftp://me:pw@host/x")                        # sftp://me:***@host/x
+    without_secrets("x?sig=1 AccountName=a;AccountKey=k==")         # x?<query removed> ...;AccountKey=***
+
+``without_secrets`` is the one mask for words a message echoes (a ``--set``, a value it quotes): both
+of the above and a key=value secret as a connection string or SAS holds it (``SECRET_KEYS``,
+``SIGNATURE_KEYS``; ``runner.plan.env_secrets`` tells a secret value by the same keys).
 
 And a URL whose host cannot be read: an IPv6 literal with '::' (``sftp://[::1]/x``), which fsspec
 splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it); a ``file://`` URL
@@ -31,6 +36,31 @@ def without_query(text: str) -> str:
 def without_password(text: str) -> str:
     """``text`` with the password in a URL's user info replaced (``scheme://user:***@host``)."""
     return _PASSWORD.sub(r"\g<user>***@", text)
+
+
+# a connection string's secret keys (Azure Storage's AccountKey, SharedAccessSignature; Service Bus's
+# SharedAccessKey; a database's Password / Pwd), and a SAS token's or pre-signed URL's signature: regex
+# alternatives (lower case; matched ignoring case)
+SECRET_KEYS = "accountkey|sharedaccesssignature|sharedaccesskey|password|pwd"
+SIGNATURE_KEYS = "sig|x-amz-signature"
+# key=value with one of them: the key not the end of a longer word (db_password is one, signal is not),
+# the value running to the next ';', '&', space or quote
+_KEY_VALUE = re.compile(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
+                        r"[^;&\s'\"]+")
+_SECRET_KEY_AT_END = re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
+
+
+def without_secrets(text: str) -> str:
+    """``text`` as a message may show it: a URL's query and password removed (``without_query``,
+    ``without_password``), and each key=value secret's value as ``***`` (``AccountKey=***``,
+    ``sig=***``, ``Pwd=***``). For every value a user gave that an error, warning or log line echoes."""
+    return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
+
+
+def names_a_secret(key: str) -> bool:
+    """Whether ``key`` (a ``--set``'s field path) ends in one of the key=value secrets' keys
+    (``--set AccountKey=...``, ``environment_variables.DB_PASSWORD=...``): its value is not shown."""
+    return _SECRET_KEY_AT_END.search(key.strip()) is not None
 
 
 def has_password(text: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from runner.errors import SpecError
-from runner.url_secrets import without_password, without_query
+from runner.url_secrets import without_secrets
 
 try:
     from typer._click import exceptions as click_errors  # typer >= 0.16 vendors click
@@ -28,9 +28,6 @@ except ImportError:  # pragma: no cover - an older typer: click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 _NO_SUCH_COMMAND = re.compile(r"No such command (?P<name>'.*'|\".*\")\.")
-# a secret given as key=value (a connection string's AccountKey, a SAS's sig, a password) in words echoed
-_KEY_VALUE_SECRET = re.compile(
-    r"(?i)\b(accountkey|sharedaccesssignature|sharedaccesskey|sig|password)=[^;&\s'\"]+")
 _EXTRA_ARGUMENTS = re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
 
 
@@ -75,13 +72,9 @@ def usage_error(err: Any) -> SpecError:
     echoes (a stray argument, a bad value) never shows a secret: a URL's query or password, a key=value
     secret as a connection string or SAS holds it."""
     said = _usage_error(err)
-    said.message = _scrubbed(said.message)
-    said.hint = _scrubbed(said.hint) if said.hint else said.hint
+    said.message = without_secrets(said.message)
+    said.hint = without_secrets(said.hint) if said.hint else said.hint
     return said
-
-
-def _scrubbed(text: str) -> str:
-    return _KEY_VALUE_SECRET.sub(r"\1=***", without_password(without_query(text)))
 
 
 def _usage_error(err: Any) -> SpecError:

@@ -38,16 +38,16 @@ from typing import Any
 from runner.errors import JobError
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
-from runner.url_secrets import has_password
+from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, has_password
 
 MASK = "***"
 SPEC_FIELD = "environment_variables"
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
 _NAMED = frozenset({"TOKEN", "SAS", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "APIKEY", "CONNSTR"})
-_VALUE = re.compile(
-    r"(?i)(?:^|[;\s])(?:accountkey|sharedaccesssignature|sharedaccesskey|password|pwd)\s*=\s*[^;\s]"  # key=
-    r"|(?:^|[?&])(?:sig|x-amz-signature)=[^&\s]"  # a SAS token, a pre-signed URL
+_VALUE = re.compile(  # the keys are runner.url_secrets' (the one list its message mask uses)
+    rf"(?i)(?:^|[;\s])(?:{SECRET_KEYS})\s*=\s*[^;\s]"  # a connection string's key=
+    rf"|(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"  # a SAS token, a pre-signed URL
     r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")  # PEM
 
 

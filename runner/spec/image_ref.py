@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from runner.errors import SpecError
+from runner.url_secrets import without_secrets
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
@@ -49,7 +50,8 @@ def check_image_reference(image: str, *, field: str = "environment") -> None:
     if ":" in name.rsplit("/", 1)[-1]:
         name = name.rsplit(":", 1)[0]
     if not REFERENCE.fullmatch(image) or len(name) > MAX_NAME:
-        shown = image if len(image) <= 80 else image[:77] + "..."
+        shown = without_secrets(image)  # a secret written by mistake is never shown
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
         hint = "write [registry/]name[:tag] in lowercase, e.g. python:3.11 or runner/busybox:latest"
         if _ENV_NAME.match(image.split(":", 1)[0]) and image.count(":") <= 1:  # a name (and version)
             env, _, version = image.partition(":")

@@ -20,7 +20,8 @@ from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.kinds import refuse_other_kinds
 from runner.spec.validation import did_you_mean, from_validation_error, typo_of
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
-from runner.uris import ARTIFACTS, without_password, without_query
+from runner.uris import ARTIFACTS
+from runner.url_secrets import names_a_secret, without_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def parse_override(text: str, *, python: bool = False) -> tuple[str, Any]:
     the Python words of an error name (``str(err)``), where the CLI's name ``--set``."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
+        text, raw = without_secrets(text), without_secrets(raw)  # echoed: never a secret in it
         raise SpecError(f"--set '{text}' is not key=value",
                         hint="write --set inputs.<name>.path=<path> (a dotted field path, '=', the value)",
                         python_message=f"params_override {{{key.strip()!r}: {raw!r}}} names no field"
@@ -77,11 +79,11 @@ def _value(raw: str) -> Any:
 
 
 def set_label(text: str, *, python: bool = False) -> str:
-    """A ``--set`` as a message names it, its value without a password or query (a SAS token): the
-    CLI's ``--set inputs.x.path=data/``; ``python``: ``load_job``'s
+    """A ``--set`` as a message names it, its value without a secret (``without_secrets``; ``***`` for
+    ``--set AccountKey=...``): the CLI's ``--set inputs.x.path=data/``; ``python``: ``load_job``'s
     ``params_override {'inputs.x.path': 'data/'}``."""
     key, _, raw = text.partition("=")
-    shown = without_password(without_query(raw))
+    shown = "***" if names_a_secret(key) else without_secrets(raw)
     if python:
         return f"params_override {{{key.strip()!r}: {_value(shown)!r}}}"
     return f"--set {key.strip()}={shown}"
@@ -177,12 +179,12 @@ def refuse_typo_sets(data: Mapping[str, Any], added: list[tuple[str, str, str, l
         noun = group[:-1]
         rest = parse_override(text)[0][len(group) + len(name) + 1:]  # .path of inputs.<name>.path
         value = text.partition("=")[2]
-        scrubbed = without_password(without_query(value)) != value  # a query or password is not shown
+        scrubbed = without_secrets(value) != value  # a query, password or key=value secret is not shown
         fixed = f"{group}.{close}{rest}={'<value>' if scrubbed else value}"
         why = (f" sets the file's {noun} '{close}'; a new {noun} this close to a name the file has is taken "
                f"for a typo: to add one, write it under {group}: in the job file")
         if scrubbed:
-            why = f" (<value>: the one you gave, not shown: its query or password may be a secret){why}"
+            why = f" (<value>: the one you gave, not shown: it may hold a secret){why}"
         given = set_label(fixed, python=True).removeprefix("params_override ")
         raise SpecError(f"the job file has no {noun} '{name}' (did you mean '{close}'?)",
                         field=f"{group}.{name} (from {set_label(text)})", hint=set_label(fixed) + why,

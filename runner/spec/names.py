@@ -8,6 +8,7 @@ import re
 import secrets
 
 from runner.errors import SpecError
+from runner.url_secrets import without_secrets
 
 # Azure ML allows 255 characters; here a job's artifacts live in ``ExperimentRun/dcid.<name>``, one
 # folder name of at most 255 bytes, so 250
@@ -82,7 +83,7 @@ def job_name_problem(name: str) -> str | None:
         return None
     if len(name) > MAX_JOB_NAME and is_valid_job_name(name[:MAX_JOB_NAME]):
         return f"the job name is {len(name)} characters long; at most {MAX_JOB_NAME} are allowed here"
-    return f"'{name}' is not a valid job name"
+    return f"'{without_secrets(name)}' is not a valid job name"  # never a secret written by mistake
 
 
 def check_job_name(name: str, field: str, *, python_field: str | None = None) -> None:

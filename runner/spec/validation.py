@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
 from runner.spec.yamlio import YamlDoc
+from runner.url_secrets import without_secrets
 
 RUNNER_ERROR = "runner_error"  # PydanticCustomError type for messages written by our validators
 RUNNER_MODE_ERROR = "runner_mode"  # ... for the supported-modes matrix (becomes ModeError)
@@ -259,7 +260,8 @@ def from_validation_error(
     doc: YamlDoc | None,
     overridden: Mapping[str, str] | None = None,
 ) -> SpecError:
-    """The first problem in ``exc`` as one ``SpecError`` (more problems are counted in the hint)."""
+    """The first problem in ``exc`` as one ``SpecError`` (more problems are counted in the hint); a
+    value it quotes is shown without a secret (``without_secrets``)."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # typos first
     error = errors[0]
     loc = clean_loc(error["loc"], data)
@@ -276,4 +278,5 @@ def from_validation_error(
     if more:
         hint = (hint + "; " if hint else "") + f"{more} more problem(s) may follow once this is fixed"
     cls = ModeError if error["type"] == RUNNER_MODE_ERROR else SpecError
-    return cls(message, field=field, where=where, hint=hint)
+    # the value a message quotes is the user's ("'AccountKey=...' is not a mode"): never a secret in it
+    return cls(without_secrets(message), field=field, where=where, hint=hint and without_secrets(hint))
