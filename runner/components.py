@@ -13,6 +13,7 @@ makes a step; its outputs (``step.outputs.model``) are what other steps take as 
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -22,12 +23,15 @@ from typing import Any
 from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.file_urls import file_path
+from runner.plan.env_secrets import component_secret_warning, refuse_shown_mask, secret_values
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.load import params_override_sets
 from runner.spec.names import LATEST_LABEL, check_label
 from runner.workspace.components import ComponentRecord, ComponentStore, yaml_spec
 
 __all__ = ["CommandComponent", "ComponentOperations", "load_component"]
+
+log = logging.getLogger(__name__)
 
 _REFERENCE = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
 
@@ -116,7 +120,7 @@ class ComponentOperations:
             spec = spec.model_copy(update={"version": str(version)})
             spec._base_dir, spec._doc = component.spec.base_dir if isinstance(
                 component, CommandComponent) else component.base_dir, None
-        return self._entity(self._store.create(spec, reuse_newest=True))
+        return self._entity(self.register(spec))
 
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> CommandComponent:
         """A version, or the newest (``label="latest"``, or neither given: azure-ai-ml's default); both is
@@ -135,8 +139,13 @@ class ComponentOperations:
 
     def register(self, spec: CommandComponentSpec) -> ComponentRecord:
         """``runner component create``: the registered version's record; without a version, the newest
-        version when its content is the same (``record.unchanged``)."""
-        return self._store.create(spec, reuse_newest=True)
+        version when its content is the same (``record.unchanged``). A secret's ``***`` as runner shows it
+        is refused; secrets are registered as written, with one warning (``runner.plan.env_secrets``)."""
+        refuse_shown_mask(spec, spec.environment_variables)
+        record = self._store.create(spec, reuse_newest=True)
+        if secrets := builtins.list(secret_values(spec.environment_variables)):
+            log.warning("%s", component_secret_warning(spec, secrets))
+        return record
 
     def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:
         return self._store.list(name)

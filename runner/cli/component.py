@@ -10,15 +10,27 @@ A pipeline step then names a registered component as ``component: azureml:train:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.cli._assets import version_or_label
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
 
+if TYPE_CHECKING:
+    from runner.workspace.components import ComponentRecord
+
 app = typer.Typer(no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "display_name", "description", "created_at"]
+
+
+def _shown(record: ComponentRecord) -> dict[str, Any]:
+    """A component as every command prints it: a secret in its ``environment_variables`` as ``***`` (the
+    registry keeps the value a step needs; ``runner.plan.env_secrets``)."""
+    from runner.plan.env_secrets import masked_spec  # start-up cost
+
+    return masked_spec(record.to_dict())  # type: ignore[no-any-return]
 
 
 @app.command("create")
@@ -41,7 +53,7 @@ def create(
     if record.unchanged:  # on stderr: stdout stays the record (-o json / --query)
         typer.echo(f"component {record.name}: unchanged, version {record.version} (same spec and code as "
                    "registered; nothing new registered)", err=True)
-    emit(record.to_dict(), output, _COLUMNS, query)
+    emit(_shown(record), output, _COLUMNS, query)
 
 
 @app.command("list")
@@ -51,7 +63,7 @@ def list_(
     query: str = QUERY,
 ) -> None:
     """List components (the latest version of each), or the versions of one with --name."""
-    rows = [{**record.to_dict(), "created_at": record.created_at}  # UTC, Z: as every output shows it
+    rows = [{**_shown(record), "created_at": record.created_at}  # UTC, Z: as every output shows it
             for record in client().components.records(name)]
     emit(rows, output, _COLUMNS, query)
 
@@ -66,4 +78,4 @@ def show(
 ) -> None:
     """Show one component version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="component", name=name)
-    emit(client().components.record(name, version).to_dict(), output, [], query)
+    emit(_shown(client().components.record(name, version)), output, [], query)

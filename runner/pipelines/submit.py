@@ -34,7 +34,7 @@ from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, Pipeli
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
-from runner.plan.env_secrets import masked_spec
+from runner.plan.env_secrets import masked_spec, refuse_shown_mask
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
 from runner.spec.names import check_job_name, generate_job_name
@@ -73,6 +73,8 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
     output locations. A step on a Ray compute is checked as its run checks it: on the backend it runs on,
     its outputs without a path on the compute's datastore (``runner.jobs.compute``: the one rule)."""
     spec = node.spec
+    with _at(spec, node.name):  # a later step's too, before anything is queued
+        refuse_shown_mask(spec, spec.environment_variables)
     compute = choose_compute(ws, spec).compute
     with _at(spec, node.name):
         try:

@@ -30,7 +30,7 @@ from runner.modes import (
 )
 from runner.plan.azureml_env import azureml_env, replaced_warnings, withheld
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
-from runner.plan.env_secrets import masked, secret_names, secret_warnings
+from runner.plan.env_secrets import masked, refuse_shown_mask, secret_names, secret_warnings
 from runner.plan.types import (
     CONTAINER_ROOT,
     CONTAINER_WORKDIR,
@@ -269,6 +269,7 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
     spec's environment maps to; ``experiment_name``: the experiment the job is recorded under (else the
     spec's), for its ``AZUREML_*`` variables.
     """
+    refuse_shown_mask(spec, spec.environment_variables)  # a secret's *** as runner shows it: not a value
     in_bindings, out_bindings = _bindings(spec, job_dir, inputs, outputs)
     container_in = _values(spec, in_bindings, host=False)
     host_in = _values(spec, in_bindings, host=True)

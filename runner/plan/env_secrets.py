@@ -35,9 +35,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from runner.errors import JobError
+from runner.errors import JobError, SpecError
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
+from runner.spec.job_io import LoadedSpec
 from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, has_password
 
 MASK = "***"
@@ -99,6 +100,41 @@ def secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
             "(the values wait in the workspace's owner-only secrets folder until the job starts). Storage "
             "credentials are better kept in a datastore (`runner datastore create`; a direct input or output "
             "gets them), other secrets in a file the job reads, outside its code folder"]
+
+
+def refuse_shown_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
+    """One ``SpecError`` when a variable whose name says it is a secret has exactly ``***`` as its value:
+    what runner shows of a secret, not one (a job or a component saved as `job show` / `component show`
+    print it); run as is, the job would get the literal ``***``. Located at the first such variable."""
+    names = [name for name, value in variables.items() if value == MASK and name_is_secret(name)]
+    if not names:
+        return
+    if len(names) == 1:
+        field, where = spec.field_location(SPEC_FIELD, names[0])
+        what = "the value is"
+    else:
+        field, where = spec.field_name(SPEC_FIELD), spec.where(SPEC_FIELD, names[0])
+        what = f"{', '.join(names)} are"
+    raise SpecError(
+        f"{what} {MASK}: that is how runner shows a secret it keeps out of what it records and prints "
+        f"(`job show`, `component show`, the UI), not a value; run as is, the job would get a literal {MASK}",
+        field=field, where=where,
+        hint=f"write the real value in place of {MASK}, e.g. from your shell: --set "
+             f"{spec.field_name(SPEC_FIELD, names[0])}=\"${names[0]}\" (or keep the secret in a file the "
+             "job reads, outside its code folder)",
+        python_hint=f"give the real value in place of '{MASK}', e.g. environment_variables={{'{names[0]}': "
+                    f"os.environ['{names[0]}']}} (or keep the secret in a file the job reads, outside its "
+                    "code folder)")
+
+
+def component_secret_warning(spec: LoadedSpec, names: Sequence[str]) -> str:
+    """The one warning a component registered with secrets in its ``environment_variables`` gets: their
+    names (never a value), and that the component registry keeps them in plain text."""
+    return (f"{spec.where(SPEC_FIELD)}: {spec.field_name(SPEC_FIELD)} {', '.join(names)} look like secrets: "
+            "the workspace's component registry keeps them in plain text (in runner.db: a step that runs the "
+            f"component gets them), while `component show` and `component list` show {MASK}. Better: leave "
+            "them out of the component and give them in the pipeline step's environment_variables (kept out "
+            "of its records, as a job's are), or keep the secret in a datastore or a file the job reads")
 
 
 def secret_values(variables: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, str]:
