@@ -10,8 +10,9 @@
 
 Submission (``runner.jobs.submit``) plans the job, snapshots its code and records it as Queued; the run
 (``runner.jobs.run``) takes it to a terminal status, here with ``stream`` or in a background worker
-(``python -m runner.jobs.worker``). A job whose ``compute:`` names a registered Ray compute is submitted
-to that cluster instead (``runner.jobs.ray_submit``) and followed from here (``runner.jobs.ray_follow``).
+(``python -m runner.jobs.worker``); ``stream`` shows its log as it grows (``runner.jobs.log_echo``). A
+job whose ``compute:`` names a registered Ray compute is submitted to that cluster instead
+(``runner.jobs.ray_submit``) and followed from here (``runner.jobs.ray_follow``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import builtins
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from runner.jobs.cancel_request import cancel_queued, record_cancel_request
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs, in_python_words
 from runner.jobs.job import Job, as_job
+from runner.jobs.log_echo import follow_log, stdout_echo
 from runner.jobs.python_words import failed_error, in_python
 from runner.jobs.recovery import (
     follows_ray,
@@ -258,9 +259,9 @@ class JobOperations:
         position = 0
         while True:
             record = self.refresh(name)
-            position = _follow(log_path, position, echo)
+            position = follow_log(log_path, position, echo)
             if record.status.is_terminal:
-                _follow(log_path, position, echo)
+                follow_log(log_path, position, echo)
                 if raise_on_failure and record.status is not JobStatus.COMPLETED:
                     raise failed_error(record, log_path)
                 return as_job(record)
@@ -381,21 +382,3 @@ def _as_spec(job: Any) -> CommandJobSpec:
     raise JobError(f"cannot run a {type(job).__name__}; pass a job built with command(...) or loaded with "
                    "load_job(...)")
 
-
-def stdout_echo(chunk: bytes) -> None:
-    """A log chunk to this process's stdout (the default ``echo`` of ``stream``)."""
-    sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-    sys.stdout.flush()
-
-
-def _follow(path: Path, position: int, echo: Echo | None) -> int:
-    """Echo what was appended to ``path`` since ``position``; return the new position."""
-    if not path.exists():
-        return position
-    with path.open("rb") as handle:
-        handle.seek(position)
-        while chunk := handle.read(1 << 16):
-            if echo is not None:
-                echo(chunk)
-            position += len(chunk)
-    return position

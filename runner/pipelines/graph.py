@@ -24,7 +24,7 @@ from runner.pipelines.binding_types import check_binding_types, check_unset_opti
 from runner.pipelines.bound_settings import refuse_bound_settings
 from runner.pipelines.step_files import check_step_files
 from runner.pipelines.step_places import compute_source
-from runner.pipelines.steps import StepBuilder, step_bindings
+from runner.pipelines.steps import StepBuilder, python_words, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.job import CommandJobSpec
@@ -97,9 +97,13 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
         try:
             return component_from_data(ref, base_dir=spec.base_dir, doc=sub), "inline component"
         except SpecError as err:  # named as written: jobs.<step>.component.<field>
-            field_name = ".".join(map(str, (*sub.prefix, *split_field_path(err.field or ""))))
-            raise type(err)(f"step '{step}': {err.message}", field=field_name,
-                            where=err.where or sub.where(()), hint=err.hint) from err
+            def named(field: str | None) -> str:
+                return ".".join(map(str, (*sub.prefix, *split_field_path(field or ""))))
+
+            raise type(err)(f"step '{step}': {err.message}", field=named(err.field),
+                            where=err.where or sub.where(()), hint=err.hint,
+                            **python_words(err, f"step '{step}': ",
+                                           named(err.python_field) if err.python_field else None)) from err
     loading = False  # a reference's error, or a file URL's (another host), keeps its own hint
     try:
         parsed = parse_component_ref(ref)
@@ -113,10 +117,13 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
         if err.where is not None:
             raise
         field_name, where = spec.field_location("jobs", step, "component")
-        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where,
-                        hint=err.hint if not loading else
-                        "component: is a file relative to the pipeline file, or azureml:<name>:<version>"
-                        ) from err
+        if loading:  # one hint for the CLI and Python alike
+            raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where,
+                            hint="component: is a file relative to the pipeline file, or "
+                                 "azureml:<name>:<version>",
+                            **python_words(err, f"step '{step}': ", None, hint=False)) from err
+        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where, hint=err.hint,
+                        **python_words(err, f"step '{step}': ", None)) from err
     return component, f"{ref} ({component.name}:{component.version})" if component.name else ref
 
 
@@ -301,12 +308,17 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
     try:
         built = spec_from_doc(step_doc)
     except SpecError as err:
-        inline = step_doc.inline_field(split_field_path(err.field)) if err.field else None
-        field_name = err.field if err.field and step_doc.from_component(err.where) else \
-            ".".join(map(str, inline)) if inline else \
-            f"jobs.{step}.{err.field}" if err.field else f"jobs.{step}"
-        raise type(err)(f"step '{step}': {err.message}", field=field_name, where=err.where,
-                        hint=err.hint) from err
+        from_component = step_doc.from_component(err.where)
+
+        def named(field: str | None) -> str:
+            inline = step_doc.inline_field(split_field_path(field)) if field else None
+            return field if field and from_component else \
+                ".".join(map(str, inline)) if inline else f"jobs.{step}.{field}" if field else f"jobs.{step}"
+
+        raise type(err)(f"step '{step}': {err.message}", field=named(err.field), where=err.where,
+                        hint=err.hint, **python_words(err, f"step '{step}': ",
+                                                      named(err.python_field) if err.python_field else None)
+                        ) from err
     if doc is None:
         built._base_dir = spec.base_dir
     check_step_files(built, step)  # code, conda_file: at their lines

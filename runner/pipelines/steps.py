@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.file_urls import file_path, is_file_form
 from runner.spec.bindings import Binding, find_bindings, has_binding, substitute_literals, whole_binding
 from runner.spec.component import CommandComponentSpec, normalize_input_value
@@ -262,6 +262,17 @@ def step_bindings(entry: StepSpec, step: str = "", spec: PipelineJobSpec | None 
                     if spec is None:
                         raise
                     field, where = spec.field_location("jobs", step, *place)
-                    raise type(err)(f"step '{step}' {group[:-1]} '{name}': {err.message}", field=field,
-                                    where=where, hint=err.hint) from err
+                    prefix = f"step '{step}' {group[:-1]} '{name}': "
+                    raise type(err)(prefix + err.message, field=field, where=where, hint=err.hint,
+                                    **python_words(err, prefix, None)) from err
     return found
+
+
+def python_words(err: RunnerError, prefix: str, python_field: str | None, *,
+                 hint: bool = True) -> dict[str, str | None]:
+    """The Python words (``runner.errors``) of ``err`` said again as a step's error: its ``python_message``
+    after ``prefix`` (``step 's': ``), its ``python_hint`` (unless the step's error gives a hint of its
+    own: ``hint=False``), and ``python_field``, the step's error's field in Python's words (None: its
+    ``field``)."""
+    return {"python_message": prefix + err.python_message if err.python_message else None,
+            "python_hint": err.python_hint if hint else None, "python_field": python_field}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,11 +28,13 @@ from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
 from runner.ui.served import refuse_unserved
 from runner.workspace.lineage import job_reads
+from runner.workspace.paging import MAX_PAGE_SIZE
 
 ARCHIVED_VIEWS = {"": (False, False), "include": (True, False), "only": (False, True)}  # include, only
 LIST_QUERY = {"name": text, "tag": text, "archived": choice(ARCHIVED_VIEWS, empty=False), "offset": offset}
 VERSION_QUERY = {"versions_offset": offset, "readers_offset": offset}
 PAGE_SIZE = 50
+STAYING_SHOWN = 10  # a whole restore's page names this many of the versions that stay archived
 FIELDS = ("name", "version", "type", "description", "tags", "stage", "created_at", "job_name", "archived",
           "path")
 
@@ -100,6 +103,20 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
     return view
 
 
+def staying_view(section: AssetSection, client: MLClient, name: str, staying: str) -> dict[str, Any] | None:
+    """What a whole restore left archived (``staying``: the versions ``restore_staying`` named, as the
+    restore's redirect carries them), those of them archived now (a link cannot claim others): the
+    first ``STAYING_SHOWN`` and how many more; None when none."""
+    wanted = [v for v in staying.split(",") if v]
+    if not wanted:
+        return None
+    archived = section.operations(client).page(name, archived_only=True, limit=MAX_PAGE_SIZE).items
+    still = [v for v in dict.fromkeys(wanted) if v in {a.version for a in archived}]
+    if not still:
+        return None
+    return {"versions": still[:STAYING_SHOWN], "more": max(0, len(still) - STAYING_SHOWN)}
+
+
 def _source(client: MLClient, asset: Any) -> Any:
     """Where a registered version's files are (its type says whether it is a model or a data asset)."""
     return client.resolver.resolve(f"azureml:{asset.name}:{asset.version}", asset_type=asset.type)
@@ -117,6 +134,29 @@ def _reader(job: Any, reads: list[tuple[str, str, str, str]], kind: str, asset_n
             "versions": versions}
 
 
+def _archiving(section: AssetSection, archive: bool) -> Any:
+    """Archive (or restore) a version, or (no version) the whole asset, then back to its page; a whole
+    restore's versions archived on their own stay archived: the page names them (``staying_view``)."""
+
+    @protected
+    async def change(request: Request) -> Response:
+        name = request.path_params["name"]
+        version = str((await request.form()).get("version", "")) or None
+        operations = section.operations(request.app.state.client)
+        staying: list[str] = []
+        if archive:
+            await run_in_threadpool(operations.archive, name, version)
+        else:  # not ``restore``: its warning speaks Python (``ml_client.models.restore``) to a log
+            staying = await run_in_threadpool(operations.restore_staying, name, version)
+        target = request.app.url_path_for(section.route("version"), name=name, version=version) \
+            if version else request.app.url_path_for(section.single, name=name)
+        if staying:
+            target += "?" + urlencode({"staying": ",".join(staying)})
+        return RedirectResponse(target, status_code=303)
+
+    return change
+
+
 # ---- routes -------------------------------------------------------------------------------------
 def routes(section: AssetSection) -> list[BaseRoute]:
     """The section's pages, actions and JSON API."""
@@ -128,25 +168,14 @@ def routes(section: AssetSection) -> list[BaseRoute]:
                                                "assets": view[section.plural]})
 
     async def version_page(request: Request) -> Response:
-        view = await run_in_threadpool(version_view, section, request.app.state.client,
-                                       request.app.state.jobs, request.path_params["name"],
-                                       request.path_params.get("version"), dict(request.query_params),
-                                       api=False)
+        client, name, version = request.app.state.client, request.path_params["name"], \
+            request.path_params.get("version")
+        view = await run_in_threadpool(version_view, section, client, request.app.state.jobs, name, version,
+                                       dict(request.query_params), api=False)
+        staying = request.query_params.get("staying", "") if version is None else ""  # a whole restore's
+        restored = await run_in_threadpool(staying_view, section, client, name, staying) if staying else None
         return render(request, "asset.html", {**view, **section.template_context(),
-                                              "asset": view[section.single]})
-
-    def archiving(archive: bool) -> Any:
-        @protected
-        async def change(request: Request) -> Response:
-            name = request.path_params["name"]
-            version = str((await request.form()).get("version", "")) or None
-            operations = section.operations(request.app.state.client)
-            await run_in_threadpool(operations.archive if archive else operations.restore, name, version)
-            target = request.app.url_path_for(section.route("version"), name=name, version=version) \
-                if version else request.app.url_path_for(section.single, name=name)
-            return RedirectResponse(target, status_code=303)
-
-        return change
+                                              "asset": view[section.single], "restored": restored})
 
     async def download(request: Request) -> Response:
         name, version = request.path_params["name"], request.path_params["version"]
@@ -170,8 +199,10 @@ def routes(section: AssetSection) -> list[BaseRoute]:
         Route(base + "/{name}", version_page, name=section.single),
         Route(base + "/{name}/versions/{version}", version_page, name=section.route("version")),
         Route(base + "/{name}/versions/{version}/download", download, name=section.route("download")),
-        Route(base + "/{name}/archive", archiving(True), methods=["POST"], name=section.route("archive")),
-        Route(base + "/{name}/restore", archiving(False), methods=["POST"], name=section.route("restore")),
+        Route(base + "/{name}/archive", _archiving(section, True), methods=["POST"],
+              name=section.route("archive")),
+        Route(base + "/{name}/restore", _archiving(section, False), methods=["POST"],
+              name=section.route("restore")),
         Route(api, api_list, name=f"api_{section.plural}"),
         Route(api + "/{name}", api_version, name=f"api_{section.single}"),
         Route(api + "/{name}/versions/{version}", api_version, name=f"api_{section.route('version')}"),
