@@ -93,11 +93,11 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
         pipeline_view.validate(spec, name=name, output=output, query=query, backend=backend)
         return None
     plan = plan_spec(spec, name=name, backend=backend)
-    if output != "table" or query is not None:
-        emit(plan.to_dict(), output, [], query)
-    else:
-        from runner.plan.render import render_plan  # start-up cost
+    from runner.plan.render import plan_data, render_plan  # start-up cost
 
+    if output != "table" or query is not None:
+        emit(plan_data(plan), output, [], query)
+    else:
         typer.echo(render_plan(plan))
     return plan
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from runner.errors import SpecError
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import reword_ignored, uses_local_process
+from runner.url_secrets import without_secrets
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False)
     name = compute_name(spec.compute)
     compute = ComputeStore(ws).find(name)
     if compute is None:
+        name = without_secrets(name)  # as given, it is only looked up: a secret in it is never shown
         register = (f"`ml_client.compute.create_or_update({{'name': '{name}', 'type': 'ray', 'address': "
                     "'http://<head>:8265'})`" if python else
                     f"`runner compute create --name {name} --type ray --address http://<head>:8265`")

@@ -1,8 +1,15 @@
-"""A ``RunPlan`` as readable text: what ``runner job validate`` and ``job create --dry-run`` print."""
+"""A ``RunPlan`` as ``runner job validate`` and ``job create --dry-run`` print it: readable text
+(``render_plan``), or data (``plan_data``: ``-o json``, ``yaml``, ``--query``). Either shows each value with
+its secrets masked (``runner.url_secrets.without_secrets``): a literal input, an input's source or an
+``AZUREML_EXPERIMENT_NAME`` holding ``AccountKey=...``, ``Pwd=...`` or ``sig=...`` shows ``AccountKey=***``,
+and the command a literal is substituted into the same (the plan the job runs keeps the values)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from runner.plan.types import Binding, RunPlan
+from runner.url_secrets import without_secrets
 
 
 def _binding_rows(bindings: tuple[Binding, ...]) -> list[list[str]]:
@@ -14,6 +21,7 @@ def _binding_rows(bindings: tuple[Binding, ...]) -> list[list[str]]:
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    rows = [[without_secrets(cell) for cell in row] for row in rows]  # masked before they are measured
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
             for row in rows]
@@ -41,6 +49,7 @@ def render_plan(plan: RunPlan) -> str:
               + (f" shm_size={res.shm_size}" if res.shm_size else "")
               + (f" docker_args={' '.join(res.docker_args)}" if res.docker_args else ""),
               "command", *("  " + line for line in plan.command.splitlines())]
+    lines = [without_secrets(line) for line in lines]  # once: masking ?<query removed> again mangles it
     for title, bindings in (("inputs", plan.inputs), ("outputs", plan.outputs)):
         if bindings:
             lines += [title, *_table(_binding_rows(bindings))]
@@ -49,5 +58,21 @@ def render_plan(plan: RunPlan) -> str:
     if plan.env:
         lines += ["environment", *_table([[k, "=", v] for k, v in sorted(plan.env.items())])]
     if plan.warnings:
-        lines += ["warnings", *("  " + w for w in plan.warnings)]
+        lines += ["warnings", *("  " + without_secrets(w) for w in plan.warnings)]
     return "\n".join(lines)
+
+
+def plan_data(plan: RunPlan) -> dict[str, Any]:
+    """The plan as data (``-o json``, ``yaml``, ``--query``): ``RunPlan.to_dict`` with every string value
+    masked as ``render_plan`` masks it."""
+    return {key: _masked(value) for key, value in plan.to_dict().items()}
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_secrets(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value

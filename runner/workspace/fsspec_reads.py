@@ -26,6 +26,7 @@ from runner.uris import (
     refuse_protocols,
     without_password,
 )
+from runner.url_secrets import without_secrets
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
 from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
@@ -73,7 +74,7 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
         "target_protocol" for target, protocol in targets
         if target in HOST_PROTOCOLS and protocol not in CACHES]
     if named:
-        where = f"datastore '{datastore.name}'" if datastore else f"'{without_password(url)}'"
+        where = f"datastore '{datastore.name}'" if datastore else f"'{without_secrets(url)}'"
         raise SpecError(f"{cannot(field)}: {where} names what its links read in its options "
                         f"({', '.join(named)})", field=field, hint=NAMING_HINT)
     if datastore is None and len(links) == 1:
@@ -102,18 +103,18 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
     try:
         opened = open_host_chain(url)
     except ArchiveNotRead as exc:  # a zip read with tar://, a corrupt archive: the link that reads it
-        raise SpecError(f"{cannot(field)} through '{without_password(url)}': {exc.message}", field=field,
+        raise SpecError(f"{cannot(field)} through '{without_secrets(url)}': {exc.message}", field=field,
                         hint=exc.hint) from None
     except LinkNotRead as exc:
-        raise SpecError(f"{cannot(field)}: '{without_password(url)}' reads this machine's file through a "
-                        f"link: {exc}", field=field,
+        raise SpecError(f"{cannot(field)}: '{without_secrets(url)}' reads this machine's file through a "
+                        f"link: {without_secrets(str(exc))}", field=field,
                         hint=f"name the file by its real path (`realpath {exc.place}`) in the URL's last "
                              "link, or replace the link with the file or folder it names") from None
     except OSError as exc:  # the archive itself: missing, a folder, not readable
-        where = exc.filename or without_password(url).rsplit("::", 1)[-1]
+        where = without_secrets(exc.filename or url.rsplit("::", 1)[-1])
         what = "does not exist" if isinstance(exc, FileNotFoundError) else \
-            f"cannot be opened ({exc.strerror or exc})"
-        raise ResolveError(f"{cannot(field)}: the file '{where}' that '{without_password(url)}' reads {what}",
+            f"cannot be opened ({without_secrets(str(exc.strerror or exc))})"
+        raise ResolveError(f"{cannot(field)}: the file '{where}' that '{without_secrets(url)}' reads {what}",
                            field=field, hint="check the path in the URL's last link: file:///<absolute path "
                                              "of the file on this machine>") from None
     if opened is not None:
@@ -123,8 +124,8 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
     except OSError as exc:  # an archive elsewhere (memory://, s3://), read as the filesystem is made
         raise _not_opened(url, exc, field) from None
     except TypeError as exc:  # a filesystem that needs options a URL cannot give (jlab://: its server)
-        raise ResolveError(f"{cannot(field)}: '{without_password(url)}' cannot be opened from its URL alone "
-                           f"({exc})", field=field,
+        raise ResolveError(f"{cannot(field)}: '{without_secrets(url)}' cannot be opened from its URL alone "
+                           f"({without_secrets(str(exc))})", field=field,
                            hint="its filesystem needs options a URL does not carry: give them as a "
                                 "datastore's storage_options (type: fsspec, url: <its URL>, "
                                 "storage_options: {...}) and read azureml://datastores/<name>/paths/<path>"
@@ -134,13 +135,13 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
 def _not_opened(url: str, exc: OSError, field: str | None) -> ResolveError:
     """The one error for a URL whose filesystem could not be made: the file a chain's last link names
     (the archive it reads) is missing or unreadable, or the URL's storage could not be opened."""
-    shown = without_password(url)
+    shown = without_secrets(url)
     what = "does not exist" if isinstance(exc, FileNotFoundError) else \
-        f"cannot be opened ({exc.strerror or str(exc) or type(exc).__name__})"
-    if "::" not in shown:
+        f"cannot be opened ({without_secrets(exc.strerror or str(exc) or type(exc).__name__)})"
+    if "::" not in url:
         return ResolveError(f"{cannot(field)}: '{shown}' {what}", field=field,
                             hint="check the URL and that its storage is there")
-    last = shown.rsplit("::", 1)[-1]
+    last = without_secrets(url.rsplit("::", 1)[-1])
     return ResolveError(f"{cannot(field)}: the file '{last}' that '{shown}' reads {what}",
                         field=field, hint="check the path in the URL's last link: the archive it names must "
                                           "be there (<protocol>://<path of the archive>)")
@@ -166,10 +167,10 @@ def _not_installed(url: str, datastore: str | None, field: str | None) -> Resolv
         try:
             fsspec.get_filesystem_class(protocol)
         except ImportError as exc:
-            where = f"datastore '{datastore}'" if datastore else without_password(url)
+            where = f"datastore '{datastore}'" if datastore else without_secrets(url)
             return ResolveError(f"no filesystem is installed for '{protocol}://' ({where})", field=field,
                                 hint=f"install the fsspec backend for {protocol} ({exc})")
         except ValueError:
             continue  # an unknown protocol: fsspec's own error, when it is opened
-    return ResolveError(f"no filesystem is installed for '{without_password(url)}'", field=field,
+    return ResolveError(f"no filesystem is installed for '{without_secrets(url)}'", field=field,
                         hint="install the fsspec backends its protocols need (s3fs, gcsfs, adlfs ...)")

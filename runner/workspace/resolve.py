@@ -53,6 +53,7 @@ from runner.uris import (
     check_asset_kind,
     parse_path,
 )
+from runner.url_secrets import without_secrets
 from runner.workspace.archive_members import look_in_archive
 from runner.workspace.assets import AssetStore
 from runner.workspace.chained_urls import join_chained
@@ -104,9 +105,9 @@ class Resolver:
         resolved = look_in_archive(resolved, field)  # a member of an archive here: looked up, planning too
         looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # _stat looked
         if resolved.kind is PathKind.ANY and looked:
-            hint = _not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace)
-            raise ResolveError(f"'{resolved.uri}' does not exist; a path that is read must name an "
-                               "existing file or folder", hint=hint, field=field)
+            hint = without_secrets(_not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace))
+            raise ResolveError(f"'{without_secrets(resolved.uri)}' does not exist; a path that is read must "
+                               "name an existing file or folder", hint=hint, field=field)
         return resolved
 
     def resolve_output(self, ref: PathRef | str | None, *, job_name: str, output_name: str,
@@ -265,14 +266,14 @@ class Resolver:
                 fs, path = open_fsspec_url(ref.url, field=field)
         except ImportError as exc:
             protocol = ref.url.rsplit("::", 1)[-1].split("://", 1)[0]  # a chain's storage is its last link
-            raise ResolveError(f"no filesystem is installed for '{protocol}://' ({ref.url})",
+            raise ResolveError(f"no filesystem is installed for '{protocol}://' ({without_secrets(ref.url)})",
                                hint=f"install the fsspec backend for {protocol} (s3fs, gcsfs, adlfs ...)"
                                ) from exc
         except ValueError as exc:
-            raise ResolveError(f"cannot open '{ref.url}': {exc}", hint="an fsspec URL is <protocol>://<path> "
-                               "with a protocol fsspec knows, or a chain (simplecache::s3://<bucket>/<key>, "
-                               "zip://<member>::file:///<archive>); a local path holding '::' is written "
-                               "./<path>") from exc
+            raise ResolveError(without_secrets(f"cannot open '{ref.url}': {exc}"), hint="an fsspec URL is "
+                               "<protocol>://<path> with a protocol fsspec knows, or a chain (simplecache::"
+                               "s3://<bucket>/<key>, zip://<member>::file:///<archive>); a local path "
+                               "holding '::' is written ./<path>") from exc
         prefix = f"{ref.url}:" if "::" in ref.url else f"{ref.url.split('://', 1)[0]}:{path}:"  # a chain: all
         kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # of it (which archive's member)
                                 datastore=datastore.name if datastore else None)
@@ -300,7 +301,7 @@ def _relative_inside(path: str, what: str) -> str:
     rel = path.strip("/")
     normalized = posixpath.normpath(rel) if rel else ""
     if normalized == ".." or normalized.startswith("../"):
-        raise ResolveError(f"path '{path}' escapes {what}", hint="remove the '..' segments")
+        raise ResolveError(without_secrets(f"path '{path}' escapes {what}"), hint="remove the '..' segments")
     return "" if normalized == "." else normalized
 
 
@@ -334,9 +335,9 @@ def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *
     if info.get("type") == "directory":
         return PathKind.FOLDER, None
     if info.get("type") == "other":  # a device, FIFO or socket: reading it may never end (/dev/zero)
-        raise ResolveError(f"'{path}' is {special_kind(info.get('mode'))}, not a file or folder",
-                           hint="inputs, outputs and models are regular files or folders; copy the data "
-                                "into a file first")
+        raise ResolveError(f"'{without_secrets(path)}' is {special_kind(info.get('mode'))}, not a file or "
+                           "folder", hint="inputs, outputs and models are regular files or folders; copy the "
+                                          "data into a file first")
     identity = info.get("etag") or info.get("ETag") or info.get("CRC")  # CRC: a zip member's checksum
     if not identity:
         mtime = info.get("mtime") or info.get("last_modified") or info.get("LastModified") or ""

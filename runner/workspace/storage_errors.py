@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.errors import StorageError
+from runner.url_secrets import without_secrets
 
 _CONNECT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH,
                    errno.ETIMEDOUT, errno.ECONNABORTED}
@@ -48,8 +49,10 @@ def classify(exc: BaseException) -> Failure:
 
 def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None) -> StorageError:
     """The one error for a failed read of ``uri`` (its cause chained by the caller); ``datastore``: the
-    datastore it was read through, named in the hint (None: a URL read as written)."""
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    datastore it was read through, named in the hint (None: a URL read as written). Neither the URL nor
+    what the service said is shown with a secret in it (``without_secrets``: a SAS, a key, a password)."""
+    uri = without_secrets(uri)
+    detail = without_secrets(str(exc).splitlines()[0])[:200] if str(exc) else type(exc).__name__
     failure = classify(exc)
     if failure is Failure.CANNOT_CONNECT:
         return cannot_connect(uri, detail, datastore=datastore)
@@ -68,7 +71,7 @@ def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None)
                             python_hint=f"check the credentials of datastore '{datastore}' "
                                         f"(`ml_client.datastores.get('{datastore}')`)")
     if "LinkNotRead" in {cls.__name__ for cls in type(exc).__mro__}:  # host_cache's (not imported: fsspec)
-        return StorageError(f"cannot read '{uri}': {exc}", hint=LINK_HINT)  # whole: it names the link
+        return StorageError(f"cannot read '{uri}': {without_secrets(str(exc))}", hint=LINK_HINT)  # whole
     return StorageError(f"cannot read '{uri}': {type(exc).__name__}: {detail}",
                         hint="check the URL and that this machine may read it" if datastore is None else
                         f"check the credentials and endpoint of datastore '{datastore}'")
@@ -99,7 +102,7 @@ def unreachable(fs: Any) -> str | None:
 def cannot_connect(uri: str, why: str, *, datastore: str | None = None) -> StorageError:
     """``uri`` cannot be reached (``why``: which host and port, and what the system said). The hint is
     for what the user gave: the datastore it was read through, else the URL itself."""
-    message = f"cannot connect to the storage service holding '{uri}' ({why})"
+    message = without_secrets(f"cannot connect to the storage service holding '{uri}' ({why})")
     if datastore is None:
         return StorageError(message, hint="check the URL's host and port, and that the service there is "
                                           "running and reachable from this machine (no datastore is used "
