@@ -138,9 +138,21 @@ CREATE VIEW IF NOT EXISTS registered_assets AS
 """
 
 
+# The job list's index (``Workspace.page_jobs``: the archived flag and the pipeline a step is of are fields
+# of a job's JSON record): with it the list's count and a page at any offset read the index, not every
+# record (10,000 jobs: 71 -> 0.6 ms). Its expressions are the list's conditions to the letter
+# (``archived_condition``, ``top_level``), or SQLite does not use it. An index changes no data: it is made
+# on every open where it is missing (an older workspace's, schema 8 too), with no version of its own.
+JOBS_LISTING_INDEX = """
+CREATE INDEX IF NOT EXISTS jobs_listing ON jobs (IFNULL(json_extract(record, '$.archived'), 0),
+                                                  json_extract(record, '$.spec.parent_job_name'), created_at);
+"""
+
+
 def bring_up_to_date(conn: sqlite3.Connection, floor: int | None) -> None:
-    """Create a new database's tables, migrate an older one (a newer one is left as it is), and record the
-    minimum reader where none or an older one is (``floor``: the one ``refuse_newer`` read)."""
+    """Create a new database's tables, migrate an older one (a newer one is left as it is), make the
+    indexes it lacks, and record the minimum reader where none or an older one is (``floor``: the one
+    ``refuse_newer`` read)."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current < SCHEMA_VERSION:  # new or older: WAL is kept in the file once set
         conn.execute("PRAGMA journal_mode=WAL")
@@ -148,6 +160,7 @@ def bring_up_to_date(conn: sqlite3.Connection, floor: int | None) -> None:
         migrate(conn, current)
         conn.executescript(VIEWS)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    conn.execute(JOBS_LISTING_INDEX)
     if floor is None or floor < MIN_READER_VERSION:  # new, migrated, or 8 written before the record was
         record_min_reader(conn)
 
