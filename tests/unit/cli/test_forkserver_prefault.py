@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.forkserver_prefault import prefault
+from runner.forkserver_prefault import PREFAULT_CHUNK, PREFAULT_LIMIT, prefault
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux /proc only")
 
@@ -40,10 +40,22 @@ def growth_in_a_child(arrived: Callable[[], bool]) -> int:
 
 
 def test_prefault_copies_the_writable_memory_it_shares_with_its_parent() -> None:
+    """At least half of this process's anonymous memory, or, in a process larger than twice its limit
+    (a long pytest run's grows past 512 MiB; the fork server's is ~100 MiB), all but its last chunk of
+    ``PREFAULT_LIMIT``: prefault copies no more than that by design."""
     shared_anon_kib = int(next(line.split()[1] for line in Path("/proc/self/smaps_rollup").read_text()
                                .splitlines() if line.startswith("Anonymous:")))
+    expected = min(shared_anon_kib // 2, (PREFAULT_LIMIT - PREFAULT_CHUNK) // 1024)
     grown = growth_in_a_child(lambda: False)
-    assert grown >= shared_anon_kib // 2, f"copied {grown} KiB of {shared_anon_kib} KiB"
+    assert grown >= expected, f"copied {grown} KiB of {shared_anon_kib} KiB (expected {expected} KiB)"
+
+
+def test_prefault_stays_within_its_limit() -> None:
+    ballast = bytearray(PREFAULT_LIMIT + 64 * 1024 * 1024)  # more writable memory than it may copy
+    grown = growth_in_a_child(lambda: False)
+    del ballast
+    # (+ the few pages the child's own code writes)
+    assert grown <= PREFAULT_LIMIT // 1024 + 8 * 1024, f"copied {grown} KiB"
 
 
 def test_prefault_stops_at_once_when_the_request_has_come() -> None:
