@@ -48,7 +48,7 @@ from runner.workspace.assets import AssetAt, registered_locations
 from runner.workspace.computes import RayCompute
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, FsspecDatastore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
-from runner.workspace.protect import REFUSAL_HINT, WriteGuard
+from runner.workspace.protect import REFUSAL_HINT, registered_meanwhile
 from runner.workspace.resolve import Resolver
 
 log = logging.getLogger(__name__)
@@ -212,17 +212,15 @@ def refuse_registered_meanwhile(ws: Workspace, spec: CommandJobSpec, plan: RunPl
                                 known: list[AssetAt]) -> None:
     """One ``SpecError`` at the output's ``path:`` line when a version registered since the outputs were
     checked (not in ``known``: between the check and the record) overlaps where an output writes; the write
-    guard's rule, as a local job applies it before finalizing (``runner.jobs.run.registered_meanwhile``)."""
+    guard's rule, as a local job applies it before finalizing (``protect.registered_meanwhile``, both)."""
     resolver = Resolver(ws)
-    guard = WriteGuard(ws, resolver.datastores, known=known)
-    for binding in plan.outputs:
-        is_file = binding.kind is PathKind.FILE
-        output = resolver.resolve_output(binding.uri, job_name=plan.job_name, output_name=binding.name,
-                                         field=f"outputs.{binding.name}", check=False, file=is_file)
-        if why := guard.version_refusal(output, mode=binding.mode, is_file=is_file):
-            err = SpecError(f"output '{binding.name}' cannot be written there: {why} (registered while the "
-                            "job was being submitted)", field=f"outputs.{binding.name}", hint=REFUSAL_HINT)
-            raise err.located(*spec.field_location("outputs", binding.name, "path"))
+    resolved = {b.name: resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
+                                                field=f"outputs.{b.name}", check=False,
+                                                file=b.kind is PathKind.FILE) for b in plan.outputs}
+    for name, why in registered_meanwhile(ws, plan.outputs, resolved, known, resolver.datastores).items():
+        err = SpecError(f"output '{name}' cannot be written there: {why} (registered while the job was being "
+                        "submitted)", field=f"outputs.{name}", hint=REFUSAL_HINT)
+        raise err.located(*spec.field_location("outputs", name, "path"))
 
 
 def _queued_record(ws: Workspace, spec: CommandJobSpec, plan: RunPlan, compute: RayCompute,

@@ -46,12 +46,13 @@ from runner.plan.env_secrets import with_secret_env
 from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
-from runner.workspace.assets import AssetAt, registered_locations
+from runner.workspace.assets import registered_locations
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
 from runner.workspace.job_secrets import forget, take
 from runner.workspace.jobdir import JobDir
-from runner.workspace.protect import WriteGuard, refuse_private_read
+from runner.workspace.protect import WriteGuard, registered_meanwhile
+from runner.workspace.read_refusals import refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.space import disk_full, no_space
@@ -141,7 +142,9 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
         tracker.set(JobStatus.FINALIZING, exit_code=outcome.exit_code)
         status, error, full = _judge(outcome, plan, run, job_dir, tracker)
         upload = status is JobStatus.COMPLETED or upload_on_failure
-        refused = registered_meanwhile(ws, plan, resolved_out, known)  # a version registered there since
+        # a version registered there since: not written there (a link planted since, leading to an older
+        # version, is not followed as an output is finalized: ``mounts``, whose error says so)
+        refused = registered_meanwhile(ws, plan.outputs, resolved_out, known)
         errors = outputs.close(upload=upload, hold_staged=bool(full), refused=refused)
         outputs.record_warnings(tracker.extra)  # what an output could not keep, named in the record
     tracker.lap("finalize")
@@ -371,14 +374,3 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     # direct bindings: credentials for their container only, read-only unless the job writes there
     return with_direct_credentials(plan.inputs, plan.outputs, resolved, outputs, resolver.datastores,
                                    timeout_s=plan.timeout_s)
-
-
-def registered_meanwhile(ws: Workspace, plan: RunPlan, resolved: dict[str, ResolvedPath],
-                         known: list[AssetAt]) -> dict[str, str]:
-    """The outputs that a version registered since the job started (not in ``known``) overlaps, and why:
-    the write guard's check against versions, again right before they are finalized; they are not written
-    there (``OutputSet.close(refused=...)``). A link planted since, leading to an older version, is not
-    followed as an output is finalized (``mounts``): that one's error says so."""
-    guard = WriteGuard(ws, Resolver(ws).datastores, known=known)
-    return {b.name: why for b in plan.outputs
-            if (why := guard.version_refusal(resolved[b.name], mode=b.mode, is_file=b.kind is PathKind.FILE))}

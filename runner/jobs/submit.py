@@ -37,7 +37,8 @@ from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspa
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.job_secrets import forget, keep, kept_file
 from runner.workspace.jobdir import JobDir
-from runner.workspace.protect import WriteGuard, refuse_private_read
+from runner.workspace.protect import WriteGuard
+from runner.workspace.read_refusals import refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.snapshot_rules import snapshot_rules, walked_rules, workspace_warning

@@ -23,7 +23,8 @@ from runner.errors import SpecError
 from runner.workspace.db import Workspace
 from runner.workspace.outbound_links import LocalRoot, OutboundLink, outbound_link
 from runner.workspace.private_sources import private_places
-from runner.workspace.protect import local_roots, overlaps
+from runner.workspace.protect import overlaps
+from runner.workspace.read_refusals import local_roots
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.trees import iter_entries
 

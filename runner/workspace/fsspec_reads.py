@@ -4,8 +4,8 @@ held to ``runner.uris.refuse_protocols`` (a cache or an archive wraps a link, th
 last one, no ``OPEN_ENDED`` protocol such as ``reference://``, whose JSON names the files it reads), a
 datastore's storage options may not name what a link reads (``fo``, ``fs``, ``remote_protocol``), and the
 file on this machine a chain reads (an archive; what caches over it read) is guarded as a host path is
-(``protect.refuse_host_read``: never the workspace's secrets or database, never through a link out of a
-local datastore). The resolver calls it for every path, so a job's inputs are checked when it is planned
+(``read_refusals.refuse_host_read``: never the workspace's secrets or database, never through a link out of
+a local datastore). The resolver calls it for every path, so a job's inputs are checked when it is planned
 and again when it starts, as a registration's path is.
 
     refuse_fsspec_read(workspace, "zip://a.txt::file:///data/d.zip", field="inputs.d.path")
@@ -31,7 +31,7 @@ from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_unde
 from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.option_clash import options_clash
-from runner.workspace.protect import cannot, refuse_host_read
+from runner.workspace.read_refusals import cannot, refuse_host_read
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
 # chain is checked (their values are never shown: storage options may hold secrets)

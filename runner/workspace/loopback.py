@@ -1,6 +1,6 @@
 """An fsspec URL that reaches this machine over the network reads this machine's files around the guards a
-local path is held to (``protect.refuse_host_read``: the workspace's secrets and database, links out of a
-local datastore), as whichever user its server runs as; over http it reads whatever a server here serves,
+local path is held to (``read_refusals.refuse_host_read``: the workspace's secrets and database, links out
+of a local datastore), as whichever user its server runs as; over http it reads whatever a server here serves,
 the runner's own web UI included. So a link over sftp, ssh, ftp, smb, http(s) or webhdfs to a loopback
 address (127.0.0.0/8, ::1, 0.0.0.0, ::), one of this machine's own interface addresses (``own_addresses``:
 read from the kernel's tables, no traffic), ``localhost`` or this machine's name, and an hdfs link with no
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from runner.errors import SpecError
 from runner.uris import fsspec_protocols, refuse_ipv6_double_colon, without_password
-from runner.workspace.protect import cannot
+from runner.workspace.read_refusals import cannot
 
 # fsspec's protocols that reach a host named in their URL (or in the ``host`` storage option)
 NETWORK = frozenset({"sftp", "ssh", "ftp", "smb", "http", "https", "webhdfs", "webHDFS", "hdfs",

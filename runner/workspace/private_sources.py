@@ -5,7 +5,7 @@ copied into (``refuse_holding_upload_folder``: a copy of its own staging and the
 
 A registered version is served for download to whoever can use the registry (the CLI, the Python
 client, the web UI), so a source that is, holds or lies in one of them is refused before anything is
-copied or referenced (``AssetRegistry.create``), as a job's input is (``protect.private_read_refusal``).
+copied or referenced (``AssetRegistry.create``), as a job's input is (``read_refusals.private_read_refusal``).
 Files are compared by identity (device and inode), not by name: a symbolic link to a file, a hard link or
 a bind mount of a secrets file is found as surely as the file itself.
 

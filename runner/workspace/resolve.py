@@ -65,7 +65,7 @@ from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
 from runner.workspace.models import ModelStore
-from runner.workspace.protect import private_place_at
+from runner.workspace.read_refusals import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem

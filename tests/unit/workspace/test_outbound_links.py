@@ -14,7 +14,7 @@ from runner.errors import SpecError
 from runner.workspace.datastores import DatastoreStore, LocalDatastore
 from runner.workspace.db import Workspace
 from runner.workspace.outbound_links import local_root, outbound_link
-from runner.workspace.protect import refuse_private_read
+from runner.workspace.read_refusals import refuse_private_read
 from runner.workspace.resolve import Resolver
 
 

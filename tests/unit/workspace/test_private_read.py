@@ -9,7 +9,7 @@ import pytest
 
 from runner.modes import PathKind
 from runner.workspace.db import Workspace
-from runner.workspace.protect import private_read_refusal
+from runner.workspace.read_refusals import private_read_refusal
 from runner.workspace.resolved import ResolvedPath
 
 
