@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, generate_job_name
-from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, copy_code_tree
+from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, code_tree_refusal, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.job_secrets import forget, keep, kept_file
@@ -41,7 +42,7 @@ from runner.workspace.protect import WriteGuard
 from runner.workspace.read_refusals import refuse_private_read
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
-from runner.workspace.snapshot_rules import snapshot_rules, walked_rules, workspace_warning
+from runner.workspace.snapshot_rules import checked_rules, snapshot_rules, workspace_warning
 
 UNSAFE_ENV = "RUNNER_ALLOW_UNSAFE_DOCKER_ARGS"
 CODE_IGNORED = shutil.ignore_patterns(".git", "__pycache__")  # always left out (and see snapshot_rules)
@@ -91,7 +92,9 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
              default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
     """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
     may write (``runner.workspace.protect``), then ``build_plan`` (``default_datastore``: where outputs
-    without a path go; a Ray compute names its own)."""
+    without a path go; a Ray compute names its own). The code folder is walked once here, for the warning
+    naming the workspaces inside it and for ``check_submission``'s check of this plan (``_WALKED``)."""
+    _WALKED.take(None)  # a walk kept for an earlier plan is no longer the one checked next
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
                                          default_datastore=default_datastore)
@@ -103,7 +106,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     stand_in = _stand_in(workspace, spec.environment)
     if stand_in:  # in the plan (job validate) and the record's warnings
         plan = replace(plan, warnings=(*plan.warnings, stand_in))
-    left_out = _snapshot_warning(plan)
+    left_out, walked = _snapshot_walk(plan)
     if left_out:  # a workspace inside the code folder: the snapshot skips it
         plan = replace(plan, warnings=(*plan.warnings, left_out))
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
@@ -114,6 +117,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
         if binding.mode is Mode.DIRECT and name is not None and name not in writes:
             with _located(spec, "inputs", binding.name):
                 resolver.datastores.get(name).direct_env(write=False)
+    _WALKED.keep(plan, walked)  # for check_submission: one walk checks the folder and gives the warning
     return plan
 
 
@@ -160,7 +164,9 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
     """What ``job create`` refuses beyond planning, checked by ``job validate`` too (so whatever
     validate accepts, create accepts unless something local changed): the backend's own refusals
     (``docker_args``), the code folder and the build context. Local checks only (no storage, no
-    engine). Returns the backend's name."""
+    engine). Returns the backend's name. The code folder's check uses the walk ``plan_job`` made for
+    this plan, if it is the last plan made in this thread and not checked yet; else it walks it."""
+    walked = _WALKED.take(plan)
     backend_name = backend_for(spec, backend)
     try:
         chosen = get_backend(backend_name)
@@ -179,7 +185,8 @@ def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None
     if plan.code_source:
         with _located(spec, "code"):
             in_python = spec.source is None and not spec.parent_job_name  # built in Python (a step: YAML)
-            _check_code(plan.code_source, plan.code_dir, python_dir=spec.base_dir if in_python else None)
+            _check_code(plan.code_source, plan.code_dir, python_dir=spec.base_dir if in_python else None,
+                        walked=walked)
     if plan.build_context:
         inline = isinstance(spec.environment, InlineEnvironment) and spec.environment.build is not None
         field = ("environment", "build", "path") if inline else ("environment",)
@@ -195,11 +202,13 @@ def _image_field(spec: CommandJobSpec) -> tuple[str, ...]:
     return ("environment",)
 
 
-def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | None = None) -> None:
+def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | None = None,
+                walked: list[tuple[str, str]] | None = None) -> None:
     """The code exists, is local, and a snapshot can take all of it (no FIFO, socket, unreadable file or
     path too long: ``runner.workspace.code_tree``), checked by ``job validate`` and before queuing.
     ``python_dir``: the job was built in Python, its relative paths taken from that folder (the hint
-    says so, in Python's terms, not the YAML's)."""
+    says so, in Python's terms, not the YAML's). ``walked``: what ``plan_job``'s walk of this folder
+    found (None: walk it here)."""
     python = None if python_dir is None else (
         f"pass code= a local folder, relative to the current folder ({python_dir}), or an absolute path")
     if code_source.startswith(("azureml:", "http://", "https://")):
@@ -210,8 +219,9 @@ def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | No
         raise SpecError(f"code folder '{code_source}' does not exist", field="code",
                         hint=python or "set code: to a folder relative to the job YAML")
     target = Path(code_dir) if code_dir and source.is_dir() else None
-    check_code_tree(source, field="code", ignore=snapshot_rules(source, keep_out=[target] if target else []),
-                    target=target)
+    found = walked if walked is not None else checked_rules(source, target=target)[1]
+    if found:
+        raise code_tree_refusal(source, found, "code")
 
 
 def _check_build_context(context: Path, dockerfile: str | None) -> None:
@@ -238,18 +248,47 @@ def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     return "process" if uses_local_process(spec) else "docker"
 
 
-def _snapshot_warning(plan: RunPlan) -> str | None:
-    """The warning naming the runner workspaces inside the code folder, which the snapshot leaves out (a
-    code folder it cannot take: ``check_submission``'s error, at the ``code:`` line)."""
+def _snapshot_walk(plan: RunPlan) -> tuple[str | None, list[tuple[str, str]] | None]:
+    """The one walk of the plan's code folder before queuing (``checked_rules``): the warning naming the
+    runner workspaces inside it, which the snapshot leaves out, and what the snapshot cannot take (None:
+    not walked, ``check_submission`` says why, at the ``code:`` line)."""
     code = plan.code_source
     if not code or code.startswith(("azureml:", "http://", "https://")):
-        return None
+        return None, None
     try:
-        source = Path(file_path(code, "code")).expanduser()
-        keep_out = [Path(plan.code_dir)] if plan.code_dir else []
-        return workspace_warning(source, walked_rules(source, keep_out=keep_out)) if source.is_dir() else None
+        source = Path(file_path(code, "code")).expanduser()  # as _check_code names it
+        if not source.is_dir():
+            return None, None
+        rules, found = checked_rules(source, target=Path(plan.code_dir) if plan.code_dir else None)
     except (OSError, SpecError):
-        return None
+        return None, None
+    return workspace_warning(source, rules), found
+
+
+class _Walk(threading.local):
+    """The walk ``plan_job`` made of its plan's code folder, kept (per thread) for the check of that plan
+    that follows (every caller checks the plan it just made), which takes it once: a plan checked again,
+    or another plan, is walked again. The folder may change between the two (microseconds, and the copy
+    checks every entry again as it copies)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, str | None, str | None] | None = None
+        self.found: list[tuple[str, str]] = []
+
+    def keep(self, plan: RunPlan, found: list[tuple[str, str]] | None) -> None:
+        self.key, self.found = (None, []) if found is None else (_walk_key(plan), found)
+
+    def take(self, plan: RunPlan | None) -> list[tuple[str, str]] | None:
+        found = self.found if plan is not None and self.key == _walk_key(plan) else None
+        self.key, self.found = None, []
+        return found
+
+
+def _walk_key(plan: RunPlan) -> tuple[str, str | None, str | None]:
+    return plan.job_name, plan.code_source, plan.code_dir
+
+
+_WALKED = _Walk()
 
 
 def copy_code(code_source: str | None, job_dir: JobDir) -> list[str]:

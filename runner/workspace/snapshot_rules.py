@@ -4,6 +4,7 @@ workspace inside the code folder.
     rules = snapshot_rules(Path("/home/me/repo"), keep_out=[job_dir.code])
     copy_code_tree(source, job_dir.code, field="code", ignore=rules)   # rules(folder, names): left out
     rules.workspaces                                                   # ['ci-ws']: workspaces left out
+    rules, found = checked_rules(source, target=job_dir.code)          # the check's walk, found refused
 
 **The ignore file**, as Azure ML's upload reads it (azure-ai-ml's ``get_ignore_file`` and
 ``IgnoreFile``): the code folder's own ``.amlignore``, else its ``.gitignore``; never both, never one in
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import SpecError
-from runner.workspace.code_tree import special_kind
+from runner.workspace.code_tree import code_tree_problems, special_kind
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -158,22 +159,14 @@ def _patterns(path: str, name: str) -> PathSpec:
     return PathSpec(patterns)
 
 
-def walked_rules(source: Path, *, keep_out: Iterable[Path] = ()) -> SnapshotRules:
-    """``snapshot_rules`` after a walk of ``source`` as a snapshot takes it (nothing opened, no link
-    followed, no recursion): its ``workspaces`` are those the snapshot will leave out."""
-    rules = snapshot_rules(source, keep_out=keep_out)
-    folders = [os.fspath(source)] if os.path.isdir(source) else []
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
-        except OSError:
-            continue  # the snapshot's own check names it
-        left_out = set(rules(folder, [name for name, _ in entries]))
-        folders.extend(os.path.join(folder, name) for name, is_dir in entries
-                       if is_dir and name not in left_out)
-    return rules
+def checked_rules(source: Path, *, target: Path | None = None) -> tuple[SnapshotRules, list[tuple[str, str]]]:
+    """``snapshot_rules`` of the code folder ``source`` (``target``: where the copy goes, kept out) after
+    the check's one walk of it (``code_tree_problems``: nothing opened, no link followed, no recursion):
+    its ``workspaces`` are those the snapshot leaves out, and the list is every entry the snapshot cannot
+    take (``code_tree_refusal``'s; below a refused folder nothing is looked at). ``SpecError`` on ``code``
+    for an ignore file that cannot be read."""
+    rules = snapshot_rules(source, keep_out=[target] if target is not None else [])
+    return rules, code_tree_problems(source, ignore=rules, target=target)
 
 
 def workspace_warning(source: Path, rules: SnapshotRules) -> str | None:
