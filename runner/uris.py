@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
-from runner.url_secrets import datastore_hint_in_python
+from runner.url_secrets import datastore_hint_in_python, without_secrets
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
@@ -342,7 +342,7 @@ def refuse_protocols(url: str, protocols: list[str], field: str | None, *, known
     """One ``SpecError`` for links (``protocols``, as fsspec reads them) that may read what cannot be
     guarded: ``OPEN_ENDED`` ones, this machine's files before the last link or by a relative path; with
     ``known`` (each one is fsspec's), a link before the last that is no cache or archive."""
-    shown = without_query(url)
+    shown = without_secrets(url)  # a password, a key or a signature in it too
     for protocol in protocols:
         if protocol in OPEN_ENDED:
             raise SpecError(f"'{shown}' uses fsspec's '{protocol}' protocol, which no path may use: "
@@ -361,8 +361,8 @@ def refuse_protocols(url: str, protocols: list[str], field: str | None, *, known
         last = url.rsplit("::", 1)[-1]
         path = re.sub(r"^(?:file|local):(?://)?", "", last, flags=re.IGNORECASE)
         if not path.startswith("/"):
-            raise SpecError(f"'{shown}' names this machine's file '{last}' by a relative path; a chain's "
-                            "file on this machine is an absolute path", field=field,
+            raise SpecError(f"'{shown}' names this machine's file '{without_secrets(last)}' by a relative "
+                            "path; a chain's file on this machine is an absolute path", field=field,
                             hint="write file:///<absolute path> (or /<absolute path>) as the last link")
 
 

@@ -7,7 +7,10 @@ password in its user info (``scheme://user:password@host``) are replaced whereve
 
 ``without_secrets`` is the one mask for words a message echoes (a ``--set``, a value it quotes): both
 of the above and a key=value secret as a connection string or SAS holds it (``SECRET_KEYS``,
-``SIGNATURE_KEYS``; ``runner.plan.env_secrets`` tells a secret value by the same keys).
+``SIGNATURE_KEYS``; ``runner.plan.env_secrets`` tells a secret value by the same keys). Masking twice is
+masking once (a line holding an error masked before is masked again as it is), and a chained fsspec URL
+keeps its later links: a query or a secret value ends where the next link starts
+(``zip://a::https://h/x?<query removed>::s3://b/k``, ``s3://b/Pwd=***::zip://a``).
 
 And a URL whose host cannot be read: an IPv6 literal with '::' (``sftp://[::1]/x``), which fsspec
 splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it); a ``file://`` URL
@@ -21,8 +24,14 @@ import re
 
 from runner.errors import SpecError
 
-# a URL (scheme://...) up to its query string; the query runs to a fragment or whitespace
-_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
+QUERY_REMOVED = "?<query removed>"
+# where a chained fsspec URL's next link starts ('::' then a protocol: zip://a::https://h/x,
+# simplecache::s3://b/k): a query or a secret value ends there, and the links after it are shown
+_NEXT_LINK = r"::(?=[A-Za-z][A-Za-z0-9+.\-]*:)"
+# a URL (scheme://...) up to its query string; the query runs to a fragment, whitespace or the chain's
+# next link, and one already removed is not removed again (masking twice is masking once)
+_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?(?!<query removed>)"
+                    rf"(?:(?!{_NEXT_LINK})[^\s#'\"])*")
 # a URL's user info with a password (scheme://user:password@host): the password runs to the last '@'
 _PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[^\s/?#'\"]*@")
 
@@ -30,7 +39,7 @@ _PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[
 def without_query(text: str) -> str:
     """``text`` with the query string of a URL in it replaced (``?<query removed>``): a query can be a
     secret (a SAS token, a pre-signed URL's signature), so a message never shows one."""
-    return _QUERY.sub(r"\g<url>?<query removed>", text)
+    return _QUERY.sub(lambda found: found["url"] + QUERY_REMOVED, text)
 
 
 def without_password(text: str) -> str:
@@ -44,16 +53,17 @@ def without_password(text: str) -> str:
 SECRET_KEYS = "accountkey|sharedaccesssignature|sharedaccesskey|password|pwd"
 SIGNATURE_KEYS = "sig|x-amz-signature"
 # key=value with one of them: the key not the end of a longer word (db_password is one, signal is not),
-# the value running to the next ';', '&', space or quote
+# the value running to the next ';', '&', space or quote, a chain's next link or a removed query
 _KEY_VALUE = re.compile(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
-                        r"[^;&\s'\"]+")
+                        rf"(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+")
 _SECRET_KEY_AT_END = re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
 
 
 def without_secrets(text: str) -> str:
     """``text`` as a message may show it: a URL's query and password removed (``without_query``,
     ``without_password``), and each key=value secret's value as ``***`` (``AccountKey=***``,
-    ``sig=***``, ``Pwd=***``). For every value a user gave that an error, warning or log line echoes."""
+    ``sig=***``, ``Pwd=***``). For every value a user gave that an error, warning or log line echoes;
+    idempotent (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
     return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
 
 
@@ -93,7 +103,7 @@ def refuse_ipv6_double_colon(url: str, field: str | None) -> None:
         hint = (f"use a host name for it (one in /etc/hosts), or an fsspec datastore with url {scheme}:///"
                 f"<path> and the address in its storage_options host; the full form {full} has no '::', "
                 f"but fsspec's {scheme} keeps the brackets in the host it connects to")
-    raise SpecError(f"'{without_password(without_query(url))}' has the IPv6 address [{found['address']}] as "
+    raise SpecError(f"'{without_secrets(url)}' has the IPv6 address [{found['address']}] as "
                     "its host, but fsspec splits a URL into a chain at every '::' (the one in the address "
                     "too), so it cannot read it as one link", field=field, hint=hint)
 

@@ -1,6 +1,9 @@
 """A checked pipeline as text or JSON: what ``runner job validate -f pipeline.yml`` prints (the steps in
 the order they can run, what each binding resolves to, the edges, where outputs go, what would be
-reused)."""
+reused). Either shows each value with its secrets masked, as a command job's printed plan does
+(``runner.plan.render``, ``runner.url_secrets.without_secrets``): a pipeline input's literal or path, a
+step's literal input, an input's path, an output's location, the command (``AccountKey=***``,
+``?<query removed>``); a step's ``environment_variables`` are not shown (the steps' jobs get the values)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from runner.modes import DEFAULT_MODE, Direction
 from runner.pipelines.graph import PipelineGraph, StepNode
 from runner.spec.bindings import whole_binding
 from runner.spec.job_io import AssetInput, LiteralInput
+from runner.url_secrets import without_secrets
 
 Locations = dict[str, dict[str, str]]
 UNSET = "(optional, not set)"  # an optional input left without a value (the JSON form: null)
@@ -60,9 +64,9 @@ def _outputs(node: StepNode, locations: Locations) -> list[dict[str, Any]]:
 
 
 def pipeline_dict(graph: PipelineGraph, locations: Locations, reuse: dict[str, str]) -> dict[str, Any]:
-    """The JSON form (``job validate -o json``)."""
+    """The JSON form (``job validate -o json``): every string value masked as the text is."""
     spec = graph.spec
-    return {
+    return _masked({
         "name": graph.name, "type": "pipeline", "display_name": spec.display_name,
         "file": str(spec.source) if spec.source else None,
         "settings": spec.settings.model_dump(mode="json"),
@@ -75,7 +79,17 @@ def pipeline_dict(graph: PipelineGraph, locations: Locations, reuse: dict[str, s
                    "reuse": reuse.get(n.name)} for n in graph.steps.values()],
         "edges": [{"from": f"{e.source}.{e.output}", "to": f"{e.target}.{e.input}"} for e in graph.edges],
         "warnings": list(graph.warnings),
-    }
+    })
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_secrets(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _environment(node: StepNode) -> str:
@@ -86,6 +100,7 @@ def _environment(node: StepNode) -> str:
 
 
 def _table(rows: list[list[str]], indent: str) -> list[str]:
+    rows = [[without_secrets(cell) for cell in row] for row in rows]  # masked before they are measured
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [indent + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in rows]
 
@@ -97,6 +112,7 @@ def _step_lines(node: StepNode, locations: Locations, reuse: dict[str, str]) -> 
              f"    environment  {_environment(node)}"]
     if node.name in reuse:
         lines.append(f"    reuse        {reuse[node.name]}")
+    lines = [without_secrets(line) for line in lines]  # a table's cells are masked on their own
     inputs = [[r["name"], r["type"], r.get("mode", "="),
                _shown(r["value"]), r["from"]] for r in _inputs(node)]
     if inputs:
@@ -106,7 +122,7 @@ def _step_lines(node: StepNode, locations: Locations, reuse: dict[str, str]) -> 
                                                          else "")] for r in _outputs(node, locations)]
     if outputs:
         lines += ["    outputs", *_table(outputs, "      ")]
-    lines += ["    command", *("      " + line for line in node.spec.command.splitlines())]
+    lines += ["    command", *("      " + without_secrets(line) for line in node.spec.command.splitlines())]
     return lines
 
 
@@ -121,6 +137,7 @@ def render_pipeline(graph: PipelineGraph, locations: Locations, reuse: dict[str,
                  f"default_datastore={settings.datastore or 'workspaceblobstore'} "
                  f"continue_on_step_failure={str(settings.continue_on_step_failure).lower()} "
                  f"force_rerun={str(settings.force_rerun).lower()}")
+    lines = [without_secrets(line) for line in lines]  # a table's cells are masked on their own
     if spec.inputs:
         rows = [[k, "=", _shown(v.rendered() if isinstance(v, LiteralInput) else v.path)]
                 for k, v in spec.inputs.items()]
@@ -134,5 +151,5 @@ def render_pipeline(graph: PipelineGraph, locations: Locations, reuse: dict[str,
     if graph.edges:
         lines += ["edges", *(f"  {e.source}.{e.output} -> {e.target}.{e.input}" for e in graph.edges)]
     if graph.warnings:
-        lines += ["warnings", *("  " + w for w in graph.warnings)]
+        lines += ["warnings", *("  " + without_secrets(w) for w in graph.warnings)]
     return "\n".join(lines)
