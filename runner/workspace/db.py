@@ -387,7 +387,9 @@ class Workspace:
 
 def archived_condition(archived: bool | None) -> str:
     """The SQL condition on ``jobs`` rows of the archived jobs (True), the others (False; a record an
-    older runner wrote has no flag: not archived) or every job (None)."""
+    older runner wrote has no flag: not archived) or every job (None). An equality either way, on the
+    ``jobs_listing`` index's expression (``schema``), so both views read the index (``!= 0`` would scan):
+    the flag is JSON ``true``/``false`` (``JobRecord.archived``), which ``json_extract`` reads as 1/0."""
     if archived is None:
         return "1=1"
-    return f"IFNULL(json_extract(record, '$.archived'), 0) {'!=' if archived else '='} 0"
+    return f"IFNULL(json_extract(record, '$.archived'), 0) = {1 if archived else 0}"

@@ -8,8 +8,15 @@ file on this machine a chain reads (an archive; what caches over it read) is gua
 a local datastore). The resolver calls it for every path, so a job's inputs are checked when it is planned
 and again when it starts, as a registration's path is.
 
+An archive over storage elsewhere (``zip://a.txt::abfs://c/d.zip``, ``tar://``, a cache around or under
+it) is read by fsspec as it makes the filesystem: when a job is planned (``check=False``: ``job validate``
+never contacts storage) its chain's form is checked and it is left closed (``DeferredChain``, made when
+first used); the run opens it, and a chain that cannot be read there is one error: the archive missing,
+its storage unreachable or refusing, or a file that is not the archive its link reads.
+
     refuse_fsspec_read(workspace, "zip://a.txt::file:///data/d.zip", field="inputs.d.path")
     refuse_fsspec_read(workspace, ds.url, field="inputs.d.path", datastore=ds, path="sub/a.txt")
+    fs, path = open_fsspec_url("zip://a.txt::abfs://c/d.zip", field="inputs.d.path", check=False)
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.option_clash import options_clash
 from runner.workspace.read_refusals import cannot, refuse_host_read
+from runner.workspace.storage_errors import Failure, classify, storage_error
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
 # chain is checked (their values are never shown: storage options may hold secrets)
 _NAMING = ("fo", "fs", "remote_protocol")
+_HERE = HOST_PROTOCOLS | {"memory"}  # a chain's storage whose archive planning reads: no store contacted
 NAMING_HINT = ("name what it reads in its url as a chain (zip://::<url of the archive>, simplecache::s3://"
                "<bucket>, a file on this machine as file:///<absolute path>), where it is checked, and "
                "remove fo, fs, remote_protocol (and a target_protocol of file or local) from its "
@@ -89,14 +98,13 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
             return
 
 
-def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
+def open_fsspec_url(url: str, *, field: str | None, check: bool = True) -> tuple[Any, str]:
     """fsspec's filesystem for ``url`` and the path on it, once ``refuse_fsspec_read`` passed: a chain over
     this machine's file reads it through ``host_cache.NoLinksOnPath`` (a link on its path, maybe swapped
     in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's:
     one it cannot make from the URL (an archive elsewhere that is not there, a filesystem that needs
-    options a URL does not carry) is one ``ResolveError``."""
-    import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
-
+    options a URL does not carry) is one ``ResolveError`` (``_open_elsewhere``). ``check`` False
+    (planning): an archive elsewhere is not opened (``deferred_archive``)."""
     from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
     from runner.workspace.host_cache import LinkNotRead, open_host_chain  # with fsspec: for a URL only
 
@@ -119,10 +127,85 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
                                              "of the file on this machine>") from None
     if opened is not None:
         return opened
+    if not check and (deferred := deferred_archive(url, field)) is not None:
+        return deferred
+    return _open_elsewhere(url, field)
+
+
+def deferred_archive(url: str, field: str | None) -> tuple[DeferredChain, str] | None:
+    """For a chain with an archive link over storage elsewhere (not this machine's files, nor memory's):
+    a ``DeferredChain`` and the path on it, made from the chain as fsspec splits it, nothing opened; its
+    form checked: the link an archive reads names a file (one ``SpecError`` for a folder or no path).
+    None for any other URL."""
+    import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
+
+    from runner.workspace.archive_members import ARCHIVES  # tarfile, zipfile: for a URL only
+
+    links = fsspec.core._un_chain(url, {})  # [(path, protocol, options)], outermost first
+    protocols = [protocol for _, protocol, _ in links]
+    if len(links) < 2 or protocols[-1] in _HERE or not ARCHIVES & set(protocols[:-1]):
+        return None
+    written = url.split("::")  # as written: a store's own parsing may drop a folder's '/'
+    for index, protocol in enumerate(protocols[:-1]):
+        link = written[_file_link(protocols, index)]
+        named = link.split("://", 1)[1] if "://" in link else ""
+        if protocol in ARCHIVES and (not named.strip("/") or named.endswith("/")):
+            what = f"the folder '{without_secrets(link)}'" if named.strip("/") else "no path"
+            raise SpecError(f"{cannot(field)}: '{without_secrets(url)}' names no archive file for its "
+                            f"{protocol}:// link to read (the link after it names {what})", field=field,
+                            hint="check the path in the URL's last link: the archive it names must be "
+                                 "there (<protocol>://<path of the archive>)")
+    return DeferredChain(url, field, fsspec.get_filesystem_class(protocols[0]).protocol), links[0][0]
+
+
+class DeferredChain:
+    """The filesystem of an archive chain over storage elsewhere, made (its archive read) when it is first
+    used, with ``_open_elsewhere``'s errors: a job's plan (``check=False``) holds one, never opened. Until
+    then it says only its first link's ``protocol`` and, as a cache does its inner filesystem, ``fs``:
+    None, since nothing below it is this machine's (``resolve._on_this_machine``, ``caches_host_files``)."""
+
+    _OWN = frozenset({"_url", "_field", "_made", "protocol"})
+
+    def __init__(self, url: str, field: str | None, protocol: str | tuple[str, ...]) -> None:
+        self._url, self._field, self.protocol = url, field, protocol
+        self._made: Any = None
+
+    def made(self) -> Any:
+        """fsspec's filesystem, made now if it was not: the archive is read."""
+        if self._made is None:
+            self._made = _open_elsewhere(self._url, self._field)[0]
+        return self._made
+
+    @property
+    def fs(self) -> Any:
+        return None if self._made is None else getattr(self._made, "fs", None)
+
+    def __getattr__(self, name: str) -> Any:  # what it does not say itself: the made filesystem's
+        if name.startswith("__") or name in self._OWN:  # a copy or a pickle looks before __init__ ran
+            raise AttributeError(name)
+        return getattr(self.made(), name)
+
+    def __repr__(self) -> str:
+        return f"<DeferredChain {without_secrets(self._url)}{'' if self._made is None else ' (made)'}>"
+
+
+def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
+    """fsspec's filesystem for ``url`` (no chain over this machine's file), or one clear error: an archive
+    elsewhere is read as the filesystem is made, so its storage's failures (missing, unreachable, access
+    denied) and a file that is not the archive its link reads are said here."""
+    import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
+
+    from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
+
     try:
         return fsspec.core.url_to_fs(url)
-    except OSError as exc:  # an archive elsewhere (memory://, s3://), read as the filesystem is made
-        raise _not_opened(url, exc, field) from None
+    except (ValueError, ImportError):  # an unknown protocol, a missing backend: the resolver's words
+        raise
+    except _not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
+        protocol, file = _archive_read(url)
+        unread = ArchiveNotRead(protocol, without_secrets(file), exc, None)
+        raise SpecError(f"{cannot(field)} through '{without_secrets(url)}': {unread.message}", field=field,
+                        hint=unread.hint) from None
     except TypeError as exc:  # a filesystem that needs options a URL cannot give (jlab://: its server)
         raise ResolveError(f"{cannot(field)}: '{without_secrets(url)}' cannot be opened from its URL alone "
                            f"({without_secrets(str(exc))})", field=field,
@@ -130,14 +213,50 @@ def open_fsspec_url(url: str, *, field: str | None) -> tuple[Any, str]:
                                 "datastore's storage_options (type: fsspec, url: <its URL>, "
                                 "storage_options: {...}) and read azureml://datastores/<name>/paths/<path>"
                            ) from None
+    except Exception as exc:  # noqa: BLE001 - a storage's failure (the Azure SDK's are no OSError): said
+        failure = classify(exc)
+        if failure in (Failure.CANNOT_CONNECT, Failure.ACCESS_DENIED) or \
+                not isinstance(exc, OSError) and failure is not Failure.NOT_FOUND:
+            err = storage_error(exc, url)
+            raise (err.located(field, None) if field else err) from exc
+        raise _not_opened(url, exc, field) from None  # an archive elsewhere (memory://, s3://) not there
 
 
-def _not_opened(url: str, exc: OSError, field: str | None) -> ResolveError:
+def _not_an_archive() -> tuple[type[BaseException], ...]:
+    """What reading a file as an archive raises when it is not one, bar the OSErrors a storage raises too
+    (``archive_members.READ_ERRORS`` without them), and gzip's, which is an OSError."""
+    import gzip
+
+    from runner.workspace.archive_members import READ_ERRORS  # tarfile, zipfile: for a URL only
+
+    return (*(error for error in READ_ERRORS if not issubclass(error, OSError)), gzip.BadGzipFile)
+
+
+def _archive_read(url: str) -> tuple[str, str]:
+    """The innermost archive link's protocol of chain ``url`` and the URL of the file it reads."""
+    from runner.workspace.archive_members import ARCHIVES  # tarfile, zipfile: for a URL only
+
+    links, protocols = url.split("::"), fsspec_protocols(url)
+    index = max((i for i, protocol in enumerate(protocols[:-1]) if protocol in ARCHIVES), default=0)
+    return protocols[index], "::".join(links[_file_link(protocols, index):]) or url
+
+
+def _file_link(protocols: list[str], index: int) -> int:
+    """The index of the link that names the file link ``index`` (an archive) reads: the next one that is
+    no cache (a cache reads the file below it), or the last."""
+    read = index + 1
+    while read < len(protocols) - 1 and protocols[read] in CACHES:
+        read += 1
+    return read
+
+
+def _not_opened(url: str, exc: BaseException, field: str | None) -> ResolveError:
     """The one error for a URL whose filesystem could not be made: the file a chain's last link names
     (the archive it reads) is missing or unreadable, or the URL's storage could not be opened."""
     shown = without_secrets(url)
-    what = "does not exist" if isinstance(exc, FileNotFoundError) else \
-        f"cannot be opened ({without_secrets(exc.strerror or str(exc) or type(exc).__name__)})"
+    strerror = getattr(exc, "strerror", None)
+    what = "does not exist" if classify(exc) is Failure.NOT_FOUND else \
+        f"cannot be opened ({without_secrets(strerror or str(exc) or type(exc).__name__)})"
     if "::" not in url:
         return ResolveError(f"{cannot(field)}: '{shown}' {what}", field=field,
                             hint="check the URL and that its storage is there")

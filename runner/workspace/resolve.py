@@ -263,7 +263,7 @@ class Resolver:
                 path = fs._strip_protocol(ref.url)
                 env = datastore.env_for_direct()
             else:  # a chain over this machine's file reads it following no link
-                fs, path = open_fsspec_url(ref.url, field=field)
+                fs, path = open_fsspec_url(ref.url, field=field, check=check)  # planning: left closed
         except ImportError as exc:
             protocol = ref.url.rsplit("::", 1)[-1].split("://", 1)[0]  # a chain's storage is its last link
             raise ResolveError(f"no filesystem is installed for '{protocol}://' ({without_secrets(ref.url)})",

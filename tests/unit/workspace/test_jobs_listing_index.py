@@ -32,7 +32,7 @@ def test_the_list_of_jobs_that_are_no_step_reads_the_index(tmp_path: Path) -> No
 
 
 def test_the_jobs_not_archived_steps_included_read_the_index(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "ws")  # (the archived ones, `!= 0`, are read by a scan: a rarely long list)
+    ws = Workspace(tmp_path / "ws")  # (the archived ones too: test_archived_only_index.py)
     for plan in _plans(ws, archived=False):
         assert "jobs_listing" in plan, plan
 
