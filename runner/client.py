@@ -369,12 +369,12 @@ class MLClient:
 
     @property
     def jobs(self) -> Any:
-        """``ml_client.jobs`` (``runner.pipelines.operations.PipelineJobOperations``: command jobs and
-        pipelines; imported on first use)."""
+        """``ml_client.jobs`` (``runner.client_jobs.PythonJobOperations``: command jobs and pipelines, their
+        errors in Python's words; imported on first use)."""
         if self._jobs is None:
-            from runner.pipelines.operations import PipelineJobOperations  # the job lifecycle: on first use
+            from runner.client_jobs import PythonJobOperations  # the job lifecycle: on first use
 
-            self._jobs = PipelineJobOperations(self._workspace)
+            self._jobs = PythonJobOperations(self._workspace)
         return self._jobs
 
     @jobs.setter

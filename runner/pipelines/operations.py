@@ -17,15 +17,19 @@ jobs read in one query.
 from __future__ import annotations
 
 import builtins
+import logging
 from typing import Any
 
 from runner.jobs.operations import Job, JobOperations, as_job, stdout_echo
+from runner.jobs.python_words import tell
 from runner.jobs.supervise import Echo
 from runner.pipelines.step_rows import STEPS_KEY, follow_all_steps, follow_steps, is_pipeline
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.job_records import archived_view
 from runner.workspace.job_tree import list_children, list_top_level
 from runner.workspace.paging import Page
+
+log = logging.getLogger(__name__)
 
 
 def as_pipeline_spec(job: Any) -> PipelineJobSpec | None:
@@ -47,7 +51,9 @@ class PipelineJobOperations(JobOperations):
         """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
         ``stream``, its log, the steps' status lines, going to ``echo``, by default stdout). For a pipeline
         as for a command job, azure.ai.ml's ``experiment_name``, ``description``, ``tags`` and ``compute``
-        arguments set those fields of the submitted job (``skip_validation`` is accepted, no effect)."""
+        arguments set those fields of the submitted job (``skip_validation`` is accepted, no effect). A
+        pipeline's warnings are in its record and its log; without ``on_submitted`` (the CLI's) each is
+        logged once too, in the Python API's words, as a command job's are."""
         del skip_validation
         if stream and echo is None:  # the pipeline's log (its steps' status lines), as for a command job
             echo = stdout_echo
@@ -69,6 +75,8 @@ class PipelineJobOperations(JobOperations):
         max_parallel()  # RUNNER_PIPELINE_MAX_PARALLEL checked before anything is recorded or runs
         record = submit_pipeline(self.workspace, spec, name=name, backend=backend,
                                  upload_on_failure=upload_on_failure)
+        if kwargs.get("on_submitted") is None:  # a Python caller (the CLI shows them in the pipeline's log)
+            tell(log, record.extra.get("warnings", []))
         if stream:
             return self._with_steps(as_job(run_pipeline(self.workspace, record.name, echo=echo)))
         start_orchestrator(self.workspace, record.name)

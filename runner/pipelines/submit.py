@@ -34,6 +34,7 @@ from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, Pipeli
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
+from runner.pipelines.step_snapshots import snapshot_warnings
 from runner.plan.env_secrets import masked_spec, refuse_shown_mask
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
@@ -183,7 +184,7 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
         runner_pid=os.getpid(), job_dir=str(ws.job_dir(graph.name)),
         extra={PIPELINE_KEY: plan.to_extra(),
                STEPS_KEY: {n: {"job": s.job, "status": NOT_STARTED} for n, s in plan.steps.items()},
-               "warnings": [*graph.warnings, *secret_env_warnings(graph)],
+               "warnings": [*graph.warnings, *secret_env_warnings(graph), *snapshot_warnings(ws, graph)],
                "runner_start": process_start_time(os.getpid()),
                "status_times": {JobStatus.QUEUED.value: utc_text(queued)}})
     ws.create_job(record)

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from runner.client import MLClient
 from runner.errors import ResolveError, RunnerError, StorageError
+from runner.pipelines.operations import PipelineJobOperations
 from runner.ui import assets, jobs, models, stores
 from runner.ui.params import checked
 from runner.ui.render import error_json, error_page
@@ -96,7 +97,8 @@ def create_app(client: MLClient, *, token: str | None = None,
                     exception_handlers={RunnerError: _runner_error, HTTPException: _http_error,
                                         sqlite3.Error: _workspace_error, OSError: _workspace_error})
     app.state.client = client
-    app.state.jobs = client.jobs
+    # the records' own words, as `runner job show` (ml_client.jobs reads a job's error in Python's)
+    app.state.jobs = PipelineJobOperations(client.workspace)
     app.state.poll_interval = poll_interval
     app.state.files_root = Path(files_root or Path.cwd()).resolve()  # runner.ui.sources
     app.state.shutdown = asyncio.Event()

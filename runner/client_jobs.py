@@ -1,0 +1,64 @@
+"""``ml_client.jobs``: the job operations (``runner.pipelines.operations.PipelineJobOperations``) for a
+Python caller, who reads a job's recorded error in Python's words.
+
+    job = ml_client.jobs.get("j1")
+    job.error       # "... (`ml_client.jobs.stream('j1')`)": the record says `runner job stream --name j1`
+
+A job's record is in the CLI's words (``runner job show`` prints it; the web UI shows it, through the
+operations themselves). Every job ``ml_client.jobs`` returns (``get``, ``list``, ``page``, ``refresh``,
+``stream``, ``cancel``, ``create_or_update``, and a pipeline's ``.jobs``) is a copy whose ``error`` is read
+with ``runner.jobs.python_words.in_python``, the translation ``stream``'s ``JobFailedError`` uses; the
+record is never rewritten.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from runner.errors import JobFailedError
+from runner.jobs.job import Job
+from runner.jobs.python_words import failed_error, in_python
+from runner.jobs.supervise import Echo
+from runner.pipelines.operations import PipelineJobOperations
+from runner.workspace.paging import Page
+
+
+def in_python_words(job: Job) -> Job:
+    """``job`` with its ``error``, and its steps' jobs' (a pipeline's ``.jobs``), in Python's words: a copy
+    (``job`` and its record are unchanged)."""
+    said = job.model_copy(update={"error": in_python(job.error)} if job.error else {})
+    said._jobs = {step: None if one is None else in_python_words(one) for step, one in job._jobs.items()}
+    return said
+
+
+class PythonJobOperations(PipelineJobOperations):
+    """``ml_client.jobs``: ``PipelineJobOperations`` whose returned jobs say their error in Python's
+    words (see the module docstring)."""
+
+    def create_or_update(self, job: Any, **kwargs: Any) -> Job:
+        return in_python_words(super().create_or_update(job, **kwargs))
+
+    def get(self, name: str) -> Job:
+        return in_python_words(super().get(name))
+
+    def list(self, **kwargs: Any) -> builtins.list[Job]:
+        return [in_python_words(job) for job in super().list(**kwargs)]
+
+    def page(self, **filters: Any) -> Page[Job]:
+        found = super().page(**filters)
+        return Page([in_python_words(job) for job in found.items], found.offset, found.limit, found.total)
+
+    def refresh(self, name: str) -> Job:
+        return in_python_words(super().refresh(name))
+
+    def stream(self, name: str, echo: Echo | None = None, *, raise_on_failure: bool = True) -> Job:
+        """``JobOperations.stream``; its ``JobFailedError`` made from the record (``err.render()`` in the
+        CLI's words, ``str(err)`` in Python's)."""
+        try:
+            return in_python_words(super().stream(name, echo, raise_on_failure=raise_on_failure))
+        except JobFailedError:
+            raise failed_error(self.workspace.get_job(name), self.workspace.job_dir(name).std_log) from None
+
+    def cancel(self, name: str) -> Job:
+        return in_python_words(super().cancel(name))
