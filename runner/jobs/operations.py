@@ -49,6 +49,7 @@ from runner.jobs.spawn import spawn_worker
 from runner.jobs.submit import check_submission, plan_job, submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
 from runner.jobs.takeover import cancel_beside_watchdog
+from runner.plan import env_secrets
 from runner.plan.types import RunPlan
 from runner.poller import Done
 from runner.spec.job import CommandJobSpec
@@ -58,6 +59,7 @@ from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord, JobStatus, Workspace
 from runner.workspace.job_records import archived_view
+from runner.workspace.old_job_secrets import mask_old_jobs
 from runner.workspace.paging import Page
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class JobOperations:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        mask_old_jobs(workspace, env_secrets)  # once: secrets older runners left in job records
         reconcile(workspace)
 
     # ---- create -------------------------------------------------------------------------------

@@ -7,13 +7,20 @@
 
 What the fingerprint covers: the step job as written (command, input and output types and modes, literal
 values, output paths other than the job's own default location, environment variables, resources,
-limits, compute, distribution), the content of every input (``runner.workspace.digests``; a registered
-model or data version by its name and version, which never change), the content of the code folder, and the
+limits, compute, distribution; a secret environment variable's value, by ``runner.plan.env_secrets``'
+rule, as its HMAC-SHA256 with the workspace's own key: ``runner.workspace.secret_files``), the content
+of every input (``runner.workspace.digests``; a registered model or data version by its name and version,
+which never change), the content of the code folder, and the
 environment (the image name it maps to, or the content of its build context). The code folder counts
 as its snapshot takes it (``runner.workspace.snapshot_rules``): what its ``.amlignore`` or ``.gitignore``
 leaves out, or a runner workspace inside it, changes nothing. Not covered: names,
 display names, descriptions, tags. The image is compared by name: rebuilding ``python:3.11`` under the
 same name is not seen (``force_rerun`` then).
+
+The fingerprint is kept in ``runner.db`` (``step_reuse``): a plain digest of a short secret would let
+anyone who reads the database check a guess of it, a keyed one does not. Only the secrets are keyed, so a
+step without one keeps the fingerprint it had (and its earlier reuse rows), and only such a step needs the
+key (made on first use, owner-only; a new key, say after the file was removed, reruns them once).
 
 Never reused: a step with ``settings.force_rerun``, a component with ``is_deterministic: false``, and a
 step with an output that registers a model or data version (a side effect a reuse would skip).
@@ -31,6 +38,7 @@ from typing import Any
 from runner.errors import RunnerError
 from runner.file_urls import file_path
 from runner.modes import PathKind
+from runner.plan.env_secrets import SPEC_FIELD, is_secret
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.uris import ARTIFACTS
@@ -39,6 +47,7 @@ from runner.workspace.digests import SKIPPED_NAMES, Ignore, content_digest
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.secret_files import fingerprint_key, keyed
 from runner.workspace.snapshot_rules import snapshot_rules
 
 _NOT_COMPARED = ("name", "display_name", "description", "tags", "properties", "experiment_name",
@@ -137,8 +146,20 @@ def fingerprint(ws: Workspace, spec: CommandJobSpec, *, aliases: Mapping[str, st
     data["inputs"] = inputs
     data["code"] = _code_identity(ws, spec)
     data["environment"] = _environment_identity(ws, spec)
+    if SPEC_FIELD in data:
+        data[SPEC_FIELD] = _keyed_secrets(ws, data[SPEC_FIELD])
     text = json.dumps(data, sort_keys=True, default=str)
     return "step:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _keyed_secrets(ws: Workspace, variables: Any) -> Any:
+    """``environment_variables`` with each secret's value as its keyed digest (the key read or made only
+    when there is one); anything else as it is."""
+    if not isinstance(variables, dict) or not any(is_secret(str(n), v) for n, v in variables.items()):
+        return variables
+    key = fingerprint_key(ws.secrets_dir)
+    return {name: keyed(key, str(value)) if is_secret(str(name), value) else value
+            for name, value in variables.items()}
 
 
 def find_reusable(ws: Workspace, key: str) -> str | None:
