@@ -40,7 +40,7 @@ from runner.jobs.submit import (
 )
 from runner.jobs.supervise import cancel_grace_s
 from runner.modes import PathKind
-from runner.plan.env_secrets import secret_values
+from runner.plan.env_secrets import spec_secret_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
@@ -200,7 +200,7 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
         with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
             copy_code(plan.code_source, ws.job_dir(job_name))
         _submit(ws, client, record, plan, compute, request,
-                secret_values(spec.environment_variables, plan.secret_env))  # for the node's run only
+                spec_secret_values(spec, plan.secret_env))  # for the node's run only
     except (RunnerError, OSError) as exc:
         message = exc.render() if isinstance(exc, RunnerError) else f"submitting to Ray failed: {exc}"
         ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)

@@ -27,7 +27,7 @@ from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
 from runner.plan.direct_host import refuse_direct_host_url
-from runner.plan.env_secrets import masked_spec, secret_values
+from runner.plan.env_secrets import masked_spec, spec_secret_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
@@ -370,7 +370,7 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
-        keep(ws, job_name, secret_values(spec.environment_variables, plan.secret_env))  # until its run starts
+        keep(ws, job_name, spec_secret_values(spec, plan.secret_env))  # until its run starts
         with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
             copy_code(plan.code_source, ws.job_dir(job_name))  # its warning is the plan's already
     except (OSError, SpecError) as exc:

@@ -30,7 +30,16 @@ from runner.modes import (
 )
 from runner.plan.azureml_env import azureml_env, replaced_warnings, withheld
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
-from runner.plan.env_secrets import masked, refuse_shown_mask, secret_names, secret_warnings
+from runner.plan.env_secrets import (
+    DOCKER_KEY,
+    docker_secret_warnings,
+    docker_secrets,
+    masked,
+    masked_docker_args,
+    refuse_shown_mask,
+    secret_names,
+    secret_warnings,
+)
 from runner.plan.types import (
     CONTAINER_ROOT,
     CONTAINER_WORKDIR,
@@ -280,6 +289,7 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
     azureml = azureml_env(spec, job_name, experiment_name)
     env = _env(spec, container_in, container_out, azureml)
     secret = secret_names(spec.environment_variables, env)  # kept out of the plan: *** (env_secrets)
+    docker = tuple(docker_secrets(resources.docker_args))  # docker_args' too: NAME=*** (env_secrets)
     return RunPlan(
         job_name=job_name, image=environment.image, build_context=build_context, dockerfile=dockerfile,
         command=render_command(spec.command, inputs=container_in, outputs=container_out,
@@ -291,13 +301,13 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
                   if isinstance(spec.inputs[k], LiteralInput) and v is not None},
         timeout_s=float(spec.limits.timeout) if spec.limits.timeout else None,
         resources=Resources(instance_count=resources.instance_count, shm_size=resources.shm_size,
-                            docker_args=tuple(resources.docker_args),
+                            docker_args=tuple(masked_docker_args(resources.docker_args)),
                             gpu_count=-1 if resources.gpu_count == "all" else int(resources.gpu_count)),
         ignored_fields=tuple(spec.ignored_fields),
         warnings=(*spec.warnings, *replaced_warnings(spec, azureml),
                   *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs}),
-                  *secret_warnings(spec, secret)),
+                  *secret_warnings(spec, secret), *docker_secret_warnings(spec, docker)),
         code_source=_code_source(spec),
         host_env=masked(_env(spec, host_in, host_out, azureml), secret),
-        conda=environment.conda, secret_env=secret,
+        conda=environment.conda, secret_env=(*secret, *(DOCKER_KEY + name for name in docker)),
     )

@@ -11,7 +11,8 @@ A variable is a secret when its value is not empty and
 - its name says so (``name_is_secret``; read as words, split at ``_``, ``-``, ``.`` and camelCase): a word
   holding ``SECRET`` or ``PASSWORD``, or the word ``TOKEN``, ``SAS``, ``PASSWD``, ``PASSPHRASE``,
   ``CREDENTIAL(S)``, ``APIKEY``, ``CONNSTR``; ``KEY`` as its last word (``*_KEY``: ``WANDB_API_KEY``,
-  ``SSH_PRIVATE_KEY``, not ``AWS_ACCESS_KEY_ID``); ``CONNECTION`` then ``STRING``
+  ``SSH_PRIVATE_KEY``, not ``AWS_ACCESS_KEY_ID``); ``PWD`` or ``PASS`` as the last of two or more words
+  (``MYSQL_PWD``, ``SMTP_PASS``); ``CONNECTION`` then ``STRING``
   (``*CONNECTION_STRING*``). Whole words, so ``TOKENIZERS_PARALLELISM``, ``MAX_TOKENS``, ``KANSAS`` and
   ``PWD`` (the shell's working directory) are not;
 - or its value looks like one (``value_is_secret``): a connection string's ``AccountKey=``,
@@ -26,6 +27,13 @@ would hide ``TOKENIZERS_PARALLELISM``, ``SESSION_NAME`` or ``AUTHOR``, and say n
 show ``***``) with one warning, the job record keeps its spec masked (``masked_spec``), and the real
 values wait in the workspace's owner-only secrets folder (``runner.workspace.job_secrets``) until the
 job's run takes them (``runner.jobs.run``).
+
+A secret that ``resources.docker_args`` set (``-e NAME=VALUE``, ``--env=NAME=VALUE``: the same rule) is
+kept the same way, so the job runs as written: docker_args show ``NAME=***`` in the plan and the record,
+``secret_env`` names it ``docker_args -e NAME`` (its own key: the same name in ``environment_variables``
+may hold another value, which docker_args override in a container only), and the run puts the value back
+in docker_args (``with_secret_env``), where the docker backend reads it as before. A pipeline's record
+keeps its steps' values by ``environment_variables`` only, so a step's is refused (``refuse_shown_mask``).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from dataclasses import replace
 from typing import Any
 
 from runner.errors import JobError, SpecError
+from runner.plan.docker_env import env_pairs, with_env_values
 from runner.plan.types import RunPlan
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import LoadedSpec
@@ -43,8 +52,11 @@ from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, has_password
 
 MASK = "***"
 SPEC_FIELD = "environment_variables"
+DOCKER_FIELD = ("resources", "docker_args")
+DOCKER_KEY = "docker_args -e "  # + NAME: a docker_args secret's key in secret_env and the secrets file
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
+_LAST = frozenset({"PWD", "PASS"})  # a password's short names, as the last of two or more words
 _NAMED = frozenset({"TOKEN", "SAS", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "APIKEY", "CONNSTR"})
 _VALUE = re.compile(  # the keys are runner.url_secrets' (the one list its message mask uses)
     rf"(?i)(?:^|[;\s])(?:{SECRET_KEYS})\s*=\s*[^;\s]"  # a connection string's key=
@@ -63,6 +75,7 @@ def name_is_secret(name: str) -> bool:
         return False
     joined = "_".join(words)
     return (words[-1] == "KEY" or "CONNECTION_STRING" in joined
+            or (len(words) > 1 and words[-1] in _LAST)  # MYSQL_PWD, SMTP_PASS (not the shell's PWD)
             or any(word in _NAMED or "SECRET" in word or "PASSWORD" in word for word in words))
 
 
@@ -105,7 +118,15 @@ def secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
 def refuse_shown_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
     """One ``SpecError`` when a variable whose name says it is a secret has exactly ``***`` as its value:
     what runner shows of a secret, not one (a job or a component saved as `job show` / `component show`
-    print it); run as is, the job would get the literal ``***``. Located at the first such variable."""
+    print it); run as is, the job would get the literal ``***``. Located at the first such variable. The
+    same for one its ``resources.docker_args`` set, and for a pipeline step's docker_args secret (its
+    pipeline's record cannot keep one apart: ``refuse_step_docker_args_secrets``)."""
+    _refuse_variables_mask(spec, variables)
+    _refuse_docker_args_mask(spec)
+    refuse_step_docker_args_secrets(spec)
+
+
+def _refuse_variables_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
     names = [name for name, value in variables.items() if value == MASK and name_is_secret(name)]
     if not names:
         return
@@ -127,6 +148,74 @@ def refuse_shown_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
                     "code folder)")
 
 
+def _docker_args(spec: LoadedSpec) -> list[str]:
+    resources = getattr(spec, "resources", None)  # a component's may be None
+    return list(resources.docker_args) if resources is not None else []
+
+
+def docker_secrets(args: Sequence[str]) -> dict[str, str]:
+    """The variables docker_args set a secret in (``is_secret``), in the order first written, each with the
+    value the container gets (its last: a later ``NAME=***`` too, what the run puts back everywhere)."""
+    pairs = env_pairs(args)
+    last = dict(pairs)
+    secret = dict.fromkeys(name for name, value in pairs if is_secret(name, value))
+    return {name: last[name] for name in secret}
+
+
+def masked_docker_args(args: Sequence[str]) -> list[str]:
+    """docker_args with each secret they set as ``NAME=***``; every other token as written."""
+    return with_env_values(args, lambda name, value: MASK if is_secret(name, value) else None)
+
+
+def docker_secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
+    """The one warning a job whose ``resources.docker_args`` set secrets gets, at that line: their names,
+    never a value; none for none."""
+    if not names:
+        return []
+    field = spec.field_name(*DOCKER_FIELD)
+    return [f"{spec.where(*DOCKER_FIELD)}: {field} set {', '.join(names)}, which "
+            f"{'looks like a secret' if len(names) == 1 else 'look like secrets'}: the container gets "
+            f"{'its value' if len(names) == 1 else 'their values'} as written, but the job's record, `job "
+            f"show`, the UI and printed plans show {names[0]}={MASK} (the values wait in the workspace's "
+            "owner-only secrets folder until the job starts). Better kept in a datastore or a file the job "
+            "reads, outside its code folder"]
+
+
+def _refuse_docker_args_mask(spec: LoadedSpec) -> None:
+    names = [name for name, value in env_pairs(_docker_args(spec)) if value == MASK and name_is_secret(name)]
+    if not names:
+        return
+    field, where = spec.field_location(*DOCKER_FIELD)
+    raise SpecError(
+        f"docker_args set {names[0]}={MASK}: that is how runner shows a secret it keeps out of what it "
+        f"records and prints (`job show`, the UI), not a value; run as is, the container would get a literal "
+        f"{MASK}", field=field, where=where,
+        hint=f"write the real value in place of {MASK} (or leave it out of docker_args and give it in "
+             f"environment_variables, e.g. from your shell: --set environment_variables.{names[0]}="
+             f"\"${names[0]}\")",
+        python_hint=f"give the real value in place of '{MASK}', e.g. docker_args=f\"-e {names[0]}="
+                    f"{{os.environ['{names[0]}']}}\"")
+
+
+def refuse_step_docker_args_secrets(spec: LoadedSpec) -> None:
+    """One ``SpecError`` at ``resources.docker_args`` when a pipeline step's (``parent_job_name``) set a
+    secret: a pipeline keeps its steps' secret values by their ``environment_variables`` only, and its
+    record shows the step's docker_args masked, so the step would get ``***``. Names it, never its value."""
+    if not getattr(spec, "parent_job_name", None):
+        return
+    names = list(docker_secrets(_docker_args(spec)))
+    if not names:
+        return
+    field, where = spec.field_location(*DOCKER_FIELD)
+    raise SpecError(
+        f"docker_args set {', '.join(names)}, which "
+        f"{'looks like a secret' if len(names) == 1 else 'look like secrets'}: a pipeline keeps its steps' "
+        "secrets out of its record only when they are given in environment_variables, not in a step's "
+        "docker_args (a command job's are kept out too)", field=field, where=where,
+        hint=f"move {', '.join(names)} from the step's docker_args to its environment_variables: the step "
+             f"gets the same value, its record and what runner prints show {MASK}")
+
+
 def component_secret_warning(spec: LoadedSpec, names: Sequence[str]) -> str:
     """The one warning a component registered with secrets in its ``environment_variables`` gets: their
     names (never a value), and that the component registry keeps them in plain text."""
@@ -144,18 +233,31 @@ def secret_values(variables: Mapping[str, Any], names: Iterable[str] | None = No
     return {name: str(value) for name, value in variables.items() if is_secret(name, value)}
 
 
+def spec_secret_values(spec: CommandJobSpec, names: Iterable[str]) -> dict[str, str]:
+    """A job's kept values (its plan's ``secret_env``): its ``environment_variables``' and, keyed
+    ``docker_args -e NAME``, its docker_args' (what the workspace's secrets folder keeps for its run)."""
+    docker = docker_secrets(spec.resources.docker_args)
+    return {name: docker[name.removeprefix(DOCKER_KEY)] if name.startswith(DOCKER_KEY)
+            else str(spec.environment_variables[name]) for name in names}
+
+
 def masked_spec(data: Any) -> Any:
     """A spec as plain data (``to_yaml_dict``: a job's, a pipeline's with its steps and inline components)
-    with each secret in an ``environment_variables`` mapping, at any depth, as ``***`` (a copy)."""
+    with each secret in an ``environment_variables`` mapping and each one a ``docker_args`` sets, at any
+    depth, as ``***`` (a copy)."""
     if isinstance(data, list):
         return [masked_spec(item) for item in data]
     if not isinstance(data, dict):
         return data
-    found = {}
+    found: dict[Any, Any] = {}
     for key, value in data.items():
         if key == SPEC_FIELD and isinstance(value, dict):
             found[key] = {name: MASK if is_secret(str(name), given) else given
                           for name, given in value.items()}
+        elif key == DOCKER_FIELD[1] and isinstance(value, str):  # a pipeline's resources, as written
+            found[key] = masked_docker_args([value])[0]
+        elif key == DOCKER_FIELD[1] and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            found[key] = masked_docker_args(value)
         else:
             found[key] = masked_spec(value)
     return found
@@ -169,15 +271,26 @@ def with_spec_values(data: dict[str, Any], values: Mapping[str, str]) -> dict[st
 
 
 def with_secret_env(plan: RunPlan, values: Mapping[str, str]) -> RunPlan:
-    """The plan the run hands to its backend: each masked variable with its real value. One ``JobError``
-    naming the variables whose values are missing (the secrets file was removed)."""
+    """The plan the run hands to its backend: each masked variable with its real value (in its docker_args
+    too). One ``JobError`` naming the variables whose values are missing (the secrets file was removed)."""
     if not plan.secret_env:
         return plan
     missing = [name for name in plan.secret_env if name not in values]
     if missing:
-        raise JobError(f"job {plan.job_name}: the values of its environment_variables {', '.join(missing)} "
-                       "(kept out of its record as secrets) are no longer in the workspace's secrets folder",
+        raise JobError(f"job {plan.job_name}: the values of its {' and '.join(_named(missing))} (kept out of "
+                       "its record as secrets) are no longer in the workspace's secrets folder",
                        hint="create the job again (a job's secret values are kept until it starts)")
-    real = {name: values[name] for name in plan.secret_env}
+    real = {name: str(values[name]) for name in plan.secret_env}
+    docker = {key.removeprefix(DOCKER_KEY): text for key, text in real.items() if key.startswith(DOCKER_KEY)}
+    args = with_env_values(plan.resources.docker_args,
+                           lambda name, value: docker.get(name) if value == MASK else None)
     return replace(plan, env={**plan.env, **{k: v for k, v in real.items() if k in plan.env}},
-                   host_env={**plan.host_env, **{k: v for k, v in real.items() if k in plan.host_env}})
+                   host_env={**plan.host_env, **{k: v for k, v in real.items() if k in plan.host_env}},
+                   resources=replace(plan.resources, docker_args=tuple(args)))
+
+
+def _named(keys: Sequence[str]) -> list[str]:
+    variables = [key for key in keys if not key.startswith(DOCKER_KEY)]
+    docker = [key.removeprefix(DOCKER_KEY) for key in keys if key.startswith(DOCKER_KEY)]
+    return ([f"{SPEC_FIELD} {', '.join(variables)}"] if variables else []) + (
+        [f"docker_args' {', '.join(docker)}"] if docker else [])
