@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from runner.errors import SpecError
 
@@ -65,6 +66,18 @@ def without_secrets(text: str) -> str:
     ``sig=***``, ``Pwd=***``). For every value a user gave that an error, warning or log line echoes;
     idempotent (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
     return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
+
+
+def masked_data(value: Any) -> Any:
+    """Plain data (a plan's or a graph's ``-o json`` form) with every string in it ``without_secrets``;
+    lists and tuples become lists, other values stay as they are."""
+    if isinstance(value, str):
+        return without_secrets(value)
+    if isinstance(value, dict):
+        return {key: masked_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked_data(item) for item in value]
+    return value
 
 
 def names_a_secret(key: str) -> bool:

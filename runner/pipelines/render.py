@@ -13,7 +13,7 @@ from runner.modes import DEFAULT_MODE, Direction
 from runner.pipelines.graph import PipelineGraph, StepNode
 from runner.spec.bindings import whole_binding
 from runner.spec.job_io import AssetInput, LiteralInput
-from runner.url_secrets import without_secrets
+from runner.url_secrets import masked_data, without_secrets
 
 Locations = dict[str, dict[str, str]]
 UNSET = "(optional, not set)"  # an optional input left without a value (the JSON form: null)
@@ -66,7 +66,7 @@ def _outputs(node: StepNode, locations: Locations) -> list[dict[str, Any]]:
 def pipeline_dict(graph: PipelineGraph, locations: Locations, reuse: dict[str, str]) -> dict[str, Any]:
     """The JSON form (``job validate -o json``): every string value masked as the text is."""
     spec = graph.spec
-    return _masked({
+    return masked_data({
         "name": graph.name, "type": "pipeline", "display_name": spec.display_name,
         "file": str(spec.source) if spec.source else None,
         "settings": spec.settings.model_dump(mode="json"),
@@ -81,15 +81,6 @@ def pipeline_dict(graph: PipelineGraph, locations: Locations, reuse: dict[str, s
         "warnings": list(graph.warnings),
     })
 
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return without_secrets(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(item) for item in value]
-    return value
 
 
 def _environment(node: StepNode) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.plan.types import Binding, RunPlan
-from runner.url_secrets import without_secrets
+from runner.url_secrets import masked_data, without_secrets
 
 
 def _binding_rows(bindings: tuple[Binding, ...]) -> list[list[str]]:
@@ -65,14 +65,5 @@ def render_plan(plan: RunPlan) -> str:
 def plan_data(plan: RunPlan) -> dict[str, Any]:
     """The plan as data (``-o json``, ``yaml``, ``--query``): ``RunPlan.to_dict`` with every string value
     masked as ``render_plan`` masks it."""
-    return {key: _masked(value) for key, value in plan.to_dict().items()}
+    return {key: masked_data(value) for key, value in plan.to_dict().items()}
 
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return without_secrets(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(item) for item in value]
-    return value
