@@ -23,7 +23,14 @@ from typing import Any
 from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.file_urls import file_path
-from runner.plan.env_secrets import component_secret_warning, refuse_shown_mask, secret_values
+from runner.plan.env_secrets import (
+    DOCKER_FIELD,
+    MASK,
+    component_secret_warning,
+    docker_secrets,
+    refuse_shown_mask,
+    secret_values,
+)
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.load import params_override_sets
 from runner.spec.names import LATEST_LABEL, check_label
@@ -145,6 +152,8 @@ class ComponentOperations:
         record = self._store.create(spec, reuse_newest=True)
         if secrets := builtins.list(secret_values(spec.environment_variables)):
             log.warning("%s", component_secret_warning(spec, secrets))
+        if docker := builtins.list(docker_secrets(spec.resources.docker_args if spec.resources else ())):
+            log.warning("%s", _docker_secret_warning(spec, docker))
         return record
 
     def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:
@@ -158,6 +167,23 @@ class ComponentOperations:
         data = {**yaml_spec(record.spec), "name": record.name, "version": record.version}
         spec = component_from_data(data, base_dir=self._store.root / record.name / record.version)
         return CommandComponent(spec, source=record.reference)
+
+
+def _docker_secret_warning(spec: CommandComponentSpec, names: builtins.list[str]) -> str:
+    """The one warning a component registered with secrets set in its ``resources.docker_args`` gets, at
+    that line: their names (never a value), that the registry keeps them in plain text, and that a step
+    running the component with them is refused (a pipeline keeps a step's secrets by its
+    ``environment_variables`` only: ``env_secrets.refuse_step_docker_args_secrets``)."""
+    one = len(names) == 1
+    it = "it" if one else "them"
+    return (f"{spec.where(*DOCKER_FIELD)}: {spec.field_name(*DOCKER_FIELD)} set {', '.join(names)}, which "
+            f"{'looks like a secret' if one else 'look like secrets'}: the workspace's component registry "
+            f"keeps {'its value' if one else 'their values'} in plain text (in runner.db), while "
+            f"`component show` and `component list` show {names[0]}={MASK}; a pipeline step that runs the "
+            "component with these docker_args is refused (a pipeline keeps its steps' secrets only as "
+            f"environment_variables). Better: leave {it} out of the component's docker_args and give {it} in "
+            "the pipeline step's environment_variables (kept out of its records, as a job's are), or keep "
+            "the secret in a datastore or a file the job reads")
 
 
 def _refuse_reference(text: str, takes: str) -> None:

@@ -1,19 +1,23 @@
-"""Masking, once, the secret ``environment_variables`` a runner before their masking left in the job
-records of a workspace (``runner.plan.env_secrets`` says which are secrets; records are stored in
-``runner.db``'s ``jobs`` table only: no file in a job's folder holds one).
+"""Masking, once, the secret ``environment_variables`` (and ``-e NAME=VALUE`` in
+``resources.docker_args``) a runner before their masking left in the job records of a workspace
+(``runner.plan.env_secrets`` says which are secrets; records are stored in ``runner.db``'s ``jobs``
+table only: no file in a job's folder holds one).
 
 Such a runner kept the real values in a job's spec and in its plan (``extra.plan``: ``env`` and
-``host_env``), and in a pipeline's spec and its steps' specs (``extra.pipeline``). ``mask_old_jobs``,
-run when a workspace's jobs are opened (``runner.jobs.operations.JobOperations``: every job command, the
-UI, ``ml_client.jobs``; not ``Workspace`` itself, as the rule is ``runner.plan``'s, a layer above, and
-given as ``rule``), does what a new runner writes, in place:
+``host_env``; ``resources.docker_args``), and in a pipeline's spec and its steps' specs
+(``extra.pipeline``). ``mask_old_jobs``, run when a workspace's jobs are opened
+(``runner.jobs.operations.JobOperations``: every job command, the UI, ``ml_client.jobs``; not
+``Workspace`` itself, as the rule is ``runner.plan``'s, a layer above, and given as ``rule``), does what
+a new runner writes, in place:
 
-- each such value is ``***`` and the plan names its secrets (``secret_env``), as ``runner.plan.build``
-  records them;
+- each such value is ``***`` (docker_args' ``NAME=***``) and the plan names its secrets (``secret_env``;
+  docker_args' as ``docker_args -e NAME``), as ``runner.plan.build`` records them;
 - a job that will still run (Queued, not on Ray: a Ray job's values are in its package) keeps its values
-  in its owner-only ``secrets/job-<name>.json`` (a pipeline: ``{step: {name: value}}``), written first,
-  as a new file renamed over its name (a link there is replaced, never followed; a secrets folder that
-  is a link leaves everything for a later open, with one warning), so its run gets them;
+  in its owner-only ``secrets/job-<name>.json`` (under its ``secret_env`` keys; a pipeline: ``{step:
+  {name: value}}``, its steps' ``environment_variables`` only: a step's docker_args secret is refused
+  when the step is planned, so it is only masked), written first, as a new file renamed over its name
+  (a link there is replaced, never followed; a secrets folder that is a link leaves everything for a
+  later open, with one warning), so its run gets them;
 - the ``step_reuse`` rows of the steps whose fingerprint digested a secret's plain value
   (``runner.pipelines.reuse`` keys them now, so those rows never match again) are dropped;
 - every row is rewritten in one transaction with ``secure_delete`` on; then, as for datastore rows
@@ -21,18 +25,20 @@ given as ``rule``), does what a new runner writes, in place:
   they were, and the WAL is checkpointed and emptied: no copy of an old record stays on disk.
 
 Once: ``meta``'s ``job_env_secrets_masked`` records that it was done (a new workspace's first open
-records it too), so later ones read one row. Not a schema change: the records keep their form, and an
-older runner reads and writes them as before (one from before the masking still writes its own jobs with
-their values, as it always did). 10,000 jobs, each with secrets: about 1.5 s of CPU, once (none with
-secrets: 0.3 s); every later open: one read of ``meta``.
+records it too), so later ones read one row; the same marker since docker_args joined, as no runner
+that masked ``environment_variables`` only was released. Not a schema change: the records keep their
+form, and an older runner reads and writes them as before (one from before the masking still writes its
+own jobs with their values, as it always did). 10,000 jobs, each with secrets: about 1.5 s of CPU, once
+(none with secrets: 0.3 s); every later open: one read of ``meta``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +52,7 @@ DONE_KEY = "job_env_secrets_masked"
 _QUEUED = "Queued"
 _RAY = "ray"  # extra key of a job run on a Ray cluster (runner.jobs.ray_submit)
 _PIPELINE = "pipeline"  # extra key of a pipeline's plan (runner.pipelines.step_rows.PIPELINE_KEY)
+_DOCKER_ARGS = re.compile(r'"docker_args":\s*(?:\[\s*)?"')  # docker_args set (not [], an empty plan's)
 
 
 class SecretRule(Protocol):
@@ -53,8 +60,13 @@ class SecretRule(Protocol):
     (the one rule), given by the caller."""
 
     MASK: str
+    DOCKER_KEY: str
 
     def is_secret(self, name: str, value: object) -> bool: ...
+
+    def docker_secrets(self, args: Sequence[str]) -> dict[str, str]: ...
+
+    def masked_docker_args(self, args: Sequence[str]) -> list[str]: ...
 
     def masked_spec(self, data: Any) -> Any: ...
 
@@ -85,14 +97,14 @@ def mask_old_jobs(ws: Workspace, rule: SecretRule) -> list[str]:
                 conn.execute(f"PRAGMA secure_delete={int(zeroes_freed_space)}")
     except (sqlite3.Error, OSError, StorageError) as exc:  # a read-only or full disk, a planted link
         message = exc.render() if isinstance(exc, StorageError) else str(exc)
-        logger.warning("the secret environment_variables older runners kept in job records were not masked "
-                       "(tried again the next time the workspace is opened): %s", message)
+        logger.warning("the secret environment_variables (and docker_args) older runners kept in job records "
+                       "were not masked (tried again the next time the workspace is opened): %s", message)
         return []
     if changed or dropped:
         with ws.reading() as conn:
             _scrub(conn, vacuum=not zeroes_freed_space)
-        logger.info("%d job record(s) kept secret environment_variables in plain text (an older runner "
-                    "wrote them): masked; %d reuse fingerprint(s) digested them: dropped",
+        logger.info("%d job record(s) kept secret environment_variables or docker_args in plain text (an "
+                    "older runner wrote them): masked; %d reuse fingerprint(s) digested them: dropped",
                     len(changed), dropped)
     return changed
 
@@ -108,8 +120,8 @@ def _mask_records(conn: sqlite3.Connection, secrets_dir: Path, rule: _Rule) -> t
     kept: dict[str, dict[str, Any]] = {}
     had_secrets: set[str] = set()
     for name, status, text in conn.execute("SELECT name, status, record FROM jobs"):
-        if "environment_variables" not in text:
-            continue  # no spec of it has any: nothing to mask (most records of most workspaces)
+        if "environment_variables" not in text and not _DOCKER_ARGS.search(text):
+            continue  # no spec has any, no docker_args: nothing to mask (most records of most workspaces)
         try:
             record = json.loads(text)
         except ValueError:
@@ -163,8 +175,8 @@ def _masked(rule: _Rule, record: dict[str, Any]) -> tuple[dict[str, Any] | None,
     pipeline, plan = extra.get(_PIPELINE), extra.get("plan")
     variables = _variables(spec)
     new_spec, new_pipeline = rule.of.masked_spec(spec), rule.of.masked_spec(pipeline)
-    new_plan, names = _masked_plan(rule, plan, variables)
-    had = bool(names) or rule.of.MASK in variables.values()
+    new_plan, names, docker = _masked_plan(rule, plan, variables)
+    had = bool(names) or rule.of.MASK in variables.values() or new_spec != spec  # a docker_args' too
     if new_spec == spec and new_pipeline == pipeline and new_plan is plan:
         return None, {}, had
     values: dict[str, Any]
@@ -174,21 +186,27 @@ def _masked(rule: _Rule, record: dict[str, Any]) -> tuple[dict[str, Any] | None,
         values = {step: found for step, found in steps.items() if found}
     else:
         given = [n for n in names if variables.get(n) not in (None, rule.of.MASK)]
-        values = rule.of.secret_values(variables, given)
+        values = {**rule.of.secret_values(variables, given), **docker}
     new_extra = {**extra, **({} if pipeline is None else {_PIPELINE: new_pipeline}),
                  **({} if plan is None else {"plan": new_plan})}
     return {**record, "spec": new_spec, "extra": new_extra}, values, True
 
 
-def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]) -> tuple[Any, list[str]]:
-    """A job's stored plan with its ``env``/``host_env`` secrets ``***`` and named in ``secret_env`` (the
-    same plan when it is so already), and those names."""
+def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]
+                 ) -> tuple[Any, list[str], dict[str, str]]:
+    """A job's stored plan with its ``env``/``host_env`` secrets and its docker_args' ``***`` and named in
+    ``secret_env`` (the same plan when it is so already), those names, and the real values its docker_args
+    set, keyed ``docker_args -e NAME`` (as ``runner.plan.build`` names and the run takes them)."""
     if not isinstance(plan, dict):
-        return plan, []
+        return plan, [], {}
     named = list(plan.get("secret_env") or ())
     secrets = {n: v for n, v in variables.items() if rule.is_secret(str(n), v)}
-    if not secrets:
-        return plan, named  # the common case: nothing of the spec's is a secret (or it is *** already)
+    resources = _mapping(plan.get("resources"))
+    args = resources.get("docker_args")
+    args = args if isinstance(args, list) and all(isinstance(arg, str) for arg in args) else []
+    docker = rule.of.docker_secrets(args) if args else {}
+    if not secrets and not docker:
+        return plan, named, {}  # the common case: nothing of the spec's is a secret (or it is *** already)
     found, names = dict(plan), set(named)
     for field in ("env", "host_env"):
         env = plan.get(field)
@@ -196,10 +214,16 @@ def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]) -> tuple[Any
             secret = rule.of.secret_names(secrets, env)
             names.update(secret)
             found[field] = rule.of.masked(env, secret)
-    ordered = [*(n for n in variables if n in names), *sorted(names - set(variables))]
+    keys = [rule.of.DOCKER_KEY + name for name in docker]  # in build_plan's order, after the variables'
+    real = {key: value for key, value in zip(keys, docker.values(), strict=True) if value != rule.of.MASK}
+    if real:
+        names.update(real)
+        found["resources"] = {**resources, "docker_args": rule.of.masked_docker_args(args)}
+    ordered = [*(n for n in variables if n in names), *(k for k in keys if k in names),
+               *sorted(names - set(variables) - set(keys))]
     if ordered != named:
         found["secret_env"] = ordered
-    return (plan, named) if found == plan else (found, ordered)
+    return (plan, named, {}) if found == plan else (found, ordered, real)
 
 
 def _keep(secrets_dir: Path, kept: dict[str, dict[str, Any]]) -> None:
