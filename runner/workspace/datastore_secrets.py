@@ -117,9 +117,13 @@ def _keep_secret_file(path: Path, config: str) -> None:
 
 
 def _scrub(conn: sqlite3.Connection, *, vacuum: bool) -> None:
+    scrub(conn, vacuum=vacuum, what="datastore rows")
+
+
+def scrub(conn: sqlite3.Connection, *, vacuum: bool, what: str) -> None:
     """No old page left: free pages rewritten (``vacuum``), the WAL copied in and truncated to nothing.
     Another process reading at that moment keeps the WAL: the next open that masks nothing does not
-    retry, so this is said (the rows themselves are masked either way)."""
+    retry, so this is said (the rows themselves, the masked ``what``, are masked either way)."""
     try:
         if vacuum:
             conn.execute("VACUUM")
@@ -130,4 +134,4 @@ def _scrub(conn: sqlite3.Connection, *, vacuum: bool) -> None:
         why = "another process was reading the database"
     if busy:
         logger.warning("the database's write-ahead log could not be emptied (%s): an older copy of the "
-                       "masked datastore rows may stay in runner.db-wal until it is checkpointed", why)
+                       "masked %s may stay in runner.db-wal until it is checkpointed", why, what)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from runner.errors import StorageError
+from runner.workspace.datastore_secrets import scrub
 from runner.workspace.db import Workspace
 from runner.workspace.secret_files import secrets_folder, write_owner_only
 
@@ -102,7 +103,7 @@ def mask_old_jobs(ws: Workspace, rule: SecretRule) -> list[str]:
         return []
     if changed or dropped:
         with ws.reading() as conn:
-            _scrub(conn, vacuum=not zeroes_freed_space)
+            scrub(conn, vacuum=not zeroes_freed_space, what="job records")
         logger.info("%d job record(s) kept secret environment_variables or docker_args in plain text (an "
                     "older runner wrote them): masked; %d reuse fingerprint(s) digested them: dropped",
                     len(changed), dropped)
@@ -233,17 +234,3 @@ def _keep(secrets_dir: Path, kept: dict[str, dict[str, Any]]) -> None:
         for name, values in kept.items():
             write_owner_only(folder, f"job-{name}.json", json.dumps(values).encode())
 
-
-def _scrub(conn: sqlite3.Connection, *, vacuum: bool) -> None:
-    """No old page left: free pages rewritten (``vacuum``), the WAL copied in and truncated to nothing."""
-    try:
-        if vacuum:
-            conn.execute("VACUUM")
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    except sqlite3.Error as exc:
-        busy, why = 1, str(exc)
-    else:
-        why = "another process was reading the database"
-    if busy:
-        logger.warning("the database's write-ahead log could not be emptied (%s): an older copy of the "
-                       "masked job records may stay in runner.db-wal until it is checkpointed", why)
