@@ -130,17 +130,25 @@ def _undo(target: Path, before: set[str] | None) -> None:
 
 
 def code_tree_problems(source: Path, *, ignore: Ignore | None = None, target: Path | None = None,
-                       links: bool = False) -> list[tuple[str, str]]:
+                       links: bool = False, owner_bits: bool = False) -> list[tuple[str, str]]:
     """``(path relative to source, why)`` of every entry a snapshot cannot take, a folder's entries
     before its subfolders', each folder's by name; below a refused folder nothing is looked at. No
     recursion (a code folder may be nested thousands of levels deep), nothing opened. ``links``: a link
-    to a FIFO, socket or device (through any chain of links) is refused too ("a link to a FIFO")."""
+    to a FIFO, socket or device (through any chain of links) is refused too ("a link to a FIFO").
+
+    Each entry is looked at once: its kind from the listing (``d_type``), a file or folder ``lstat``ed
+    once (a link not at all unless ``links``); an ``ignore`` with ``left_out_entries(folder, entries)``
+    (``SnapshotRules``) is given the listed entries, sharing what they know. ``owner_bits``: an entry
+    this process's (real) user owns is readable when its owner bits say so, without asking ``access()``
+    (exact: an ACL's owner entry is those bits); any other is asked as before."""
     limit = _path_max(source)
     grows = len(os.fsencode(target)) - len(os.fsencode(source)) if target is not None else 0
     if not source.is_dir():  # one file (a link named as code: what it names)
         why = _problem(os.path.realpath(source), limit, grows) if os.path.lexists(source) else None
         return [(source.name, why)] if why else []
     found: list[tuple[str, str]] = []
+    owner = os.getuid() if owner_bits else None  # access() asks as the real user
+    by_entry = getattr(ignore, "left_out_entries", None)
     folders = [("", os.fspath(source))]
     while folders:
         prefix, folder = folders.pop()
@@ -150,12 +158,15 @@ def code_tree_problems(source: Path, *, ignore: Ignore | None = None, target: Pa
         except OSError as exc:
             found.append((prefix.rstrip("/") or ".", _why(exc)))
             continue
-        ignored = set(ignore(folder, [entry.name for entry in entries])) if ignore is not None else set()
+        if by_entry is not None:
+            ignored = set(by_entry(folder, entries))
+        else:
+            ignored = set(ignore(folder, [entry.name for entry in entries])) if ignore is not None else set()
         below = []
         for entry in entries:
             if entry.name in ignored:
                 continue
-            why = _problem(entry.path, limit, grows, links)
+            why = _entry_problem(entry, limit, grows, links, owner)
             if why:
                 found.append((prefix + entry.name, why))
             elif entry.is_dir(follow_symlinks=False):
@@ -170,16 +181,46 @@ def _problem(path: str, limit: int, grows: int, links: bool = False) -> str | No
     if len(os.fsencode(path)) + max(grows, 0) >= limit:
         return f"path too long: over {limit - 1} bytes"
     try:
-        mode = os.lstat(path).st_mode
+        info = os.lstat(path)
     except OSError as exc:
         return _why(exc)
-    if stat.S_ISLNK(mode):
+    if stat.S_ISLNK(info.st_mode):
         return _link_problem(path) if links else None
-    if stat.S_ISDIR(mode):
-        return None if os.access(path, os.R_OK | os.X_OK) else "a folder that is not readable"
-    if stat.S_ISREG(mode):
-        return None if os.access(path, os.R_OK) else "not readable"
-    return special_kind(mode)
+    return _kind_problem(path, info, None)
+
+
+def _entry_problem(entry: os.DirEntry[str], limit: int, grows: int, links: bool,
+                   owner: int | None) -> str | None:
+    """``_problem`` of a listed entry: a link known from the listing (no ``lstat``), anything else
+    ``lstat``ed once (``DirEntry`` keeps it); ``owner``: see ``_readable``."""
+    if len(os.fsencode(entry.path)) + max(grows, 0) >= limit:
+        return f"path too long: over {limit - 1} bytes"
+    try:
+        if entry.is_symlink():
+            return _link_problem(entry.path) if links else None
+        info = entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        return _why(exc)
+    return _kind_problem(entry.path, info, owner)
+
+
+def _kind_problem(path: str, info: os.stat_result, owner: int | None) -> str | None:
+    """Why a snapshot cannot take ``path``, no link (``info``: its ``lstat``), or None."""
+    if stat.S_ISDIR(info.st_mode):
+        return None if _readable(path, info, os.R_OK | os.X_OK, owner) else "a folder that is not readable"
+    if stat.S_ISREG(info.st_mode):
+        return None if _readable(path, info, os.R_OK, owner) else "not readable"
+    return special_kind(info.st_mode)
+
+
+def _readable(path: str, info: os.stat_result, need: int, owner: int | None) -> bool:
+    """``access(path, need)``, unasked when ``owner`` (the real uid) owns ``path`` and its owner bits grant
+    ``need``: the kernel decides on those bits alone then (an ACL's owner entry is them). Anyone else (an
+    ACL may grant or deny), or owner bits that deny (root reads anyway), is asked."""
+    bits = (0o400 if need & os.R_OK else 0) | (0o100 if need & os.X_OK else 0)
+    if owner is not None and info.st_uid == owner and info.st_mode & bits == bits:
+        return True
+    return os.access(path, need)
 
 
 def _link_problem(path: str) -> str | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,16 @@ class SnapshotRules:
         self._keep_out = [Path(rel).as_posix() for rel in kept if rel != ".." and not rel.startswith("../")]
 
     def __call__(self, folder: str, names: list[str]) -> list[str]:
+        links = self._spec is not None  # a link to a folder matters only to a folder pattern
+        return self._left_out(folder, names, lambda name: _kind(os.path.join(folder, name), links))
+
+    def left_out_entries(self, folder: str, entries: Sequence[os.DirEntry[str]]) -> list[str]:
+        """``self(folder, names)`` for one ``os.scandir`` of ``folder``: the kinds the listing gives
+        (``d_type``, no ``lstat``), a link followed once (only to match a folder pattern)."""
+        links, listed = self._spec is not None, {entry.name: entry for entry in entries}
+        return self._left_out(folder, list(listed), lambda name: _entry_kind(listed[name], links))
+
+    def _left_out(self, folder: str, names: list[str], kind_of: Callable[[str], str]) -> list[str]:
         below = os.path.relpath(os.path.abspath(folder), self.root)
         prefix = None if below == ".." or below.startswith("../") else "" if below == "." else f"{below}/"
         left_out = []
@@ -69,7 +79,7 @@ class SnapshotRules:
             if prefix is None:  # not below the code folder: only the names above apply
                 continue
             path, rel = os.path.join(folder, name), prefix + name
-            kind = _kind(path)
+            kind = kind_of(name)
             if self._ignored(rel, kind):
                 left_out.append(name)
             elif kind == _FOLDER and (self._holds_kept_out(rel) or is_workspace(path)):
@@ -92,15 +102,26 @@ class SnapshotRules:
 _FOLDER, _LINKED_FOLDER, _OTHER = "folder", "link to a folder", "other"
 
 
-def _kind(path: str) -> str:
-    """A folder, a link to one (matched as a folder, copied as a link), or anything else (nothing opened)."""
+def _kind(path: str, links: bool = True) -> str:
+    """A folder, a link to one (matched as a folder, copied as a link; ``links``: looked for), or anything
+    else (nothing opened)."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         return _OTHER  # gone: the copy's own check says so
     if stat.S_ISDIR(mode):
         return _FOLDER
-    return _LINKED_FOLDER if stat.S_ISLNK(mode) and os.path.isdir(path) else _OTHER
+    return _LINKED_FOLDER if links and stat.S_ISLNK(mode) and os.path.isdir(path) else _OTHER
+
+
+def _entry_kind(entry: os.DirEntry[str], links: bool) -> str:
+    """``_kind`` of a listed entry, from what the listing gives (a link followed once when ``links``)."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return _FOLDER
+        return _LINKED_FOLDER if links and entry.is_symlink() and entry.is_dir() else _OTHER
+    except OSError:  # gone, or a loop
+        return _OTHER
 
 
 def is_workspace(path: str) -> bool:
@@ -163,10 +184,12 @@ def checked_rules(source: Path, *, target: Path | None = None) -> tuple[Snapshot
     """``snapshot_rules`` of the code folder ``source`` (``target``: where the copy goes, kept out) after
     the check's one walk of it (``code_tree_problems``: nothing opened, no link followed, no recursion):
     its ``workspaces`` are those the snapshot leaves out, and the list is every entry the snapshot cannot
-    take (``code_tree_refusal``'s; below a refused folder nothing is looked at). ``SpecError`` on ``code``
-    for an ignore file that cannot be read."""
+    take (``code_tree_refusal``'s; below a refused folder nothing is looked at). Each entry is looked at
+    once (the rules and the check share the listing's entries), and ``access()`` is asked only where
+    the owner bits do not decide (``code_tree_problems``' ``owner_bits``: the copy asks for every entry
+    it copies). ``SpecError`` on ``code`` for an ignore file that cannot be read."""
     rules = snapshot_rules(source, keep_out=[target] if target is not None else [])
-    return rules, code_tree_problems(source, ignore=rules, target=target)
+    return rules, code_tree_problems(source, ignore=rules, target=target, owner_bits=True)
 
 
 def workspace_warning(source: Path, rules: SnapshotRules) -> str | None:
