@@ -21,11 +21,21 @@ import typer
 from runner.cli import _common
 from runner.errors import RunnerError, SpecError
 
-UI_EXTRA = "pip install 'runner[ui]'"
+UI_EXTRA = "pip install 'runner[ui]'"  # an installed runner; a checkout's: ``install_hint``
 # the modules the UI needs, and the distribution that provides each
 UI_DEPENDENCIES = (("starlette", "starlette"), ("jinja2", "jinja2"), ("uvicorn", "uvicorn"),
                    (("python_multipart", "multipart"), "python-multipart"))
 MIN_TOKEN_LENGTH = 16
+
+
+def install_hint(package: Path | None = None) -> str:
+    """How to install the UI's extra for this runner (``package``: its ``runner`` folder): from its checkout
+    when it runs from one (an editable install: ``runner[ui]`` would ask PyPI for a package of that name),
+    else ``runner[ui]``."""
+    checkout = (package or Path(__file__).resolve().parents[1]).parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "runner" / "cli" / "ui.py").is_file():
+        return f"pip install -e '{checkout}[ui]'"
+    return UI_EXTRA
 
 
 def is_loopback(host: str) -> bool:
@@ -102,7 +112,7 @@ def ui(
     missing = missing_dependency()
     if missing is not None:
         raise RunnerError(f"runner ui needs the optional web UI dependencies ({missing} is not installed)",
-                          hint=f"install them: {UI_EXTRA}")
+                          hint=f"install them: {install_hint()}")
     from runner.ui.app import create_app  # the optional extra: imported by this command only
     from runner.ui.security import LOOPBACK_NAMES
     from runner.ui.server import bind, serve

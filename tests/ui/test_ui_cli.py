@@ -38,8 +38,9 @@ def test_without_the_extra_it_says_how_to_install_it(workspace_dir: Path) -> Non
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "RUNNER_WORKSPACE": str(workspace_dir)})
     assert result.returncode == 1
+    checkout = Path(__file__).resolve().parents[2]  # this checkout: its own extra, not PyPI's "runner"
     assert result.stderr.strip() == ("error: runner ui needs the optional web UI dependencies (starlette is "
-                                     "not installed)\n  hint: install them: pip install 'runner[ui]'")
+                                     f"not installed)\n  hint: install them: pip install -e '{checkout}[ui]'")
 
 
 def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_dir: Path, tmp_path: Path
