@@ -11,6 +11,14 @@ the clock: a long read whose connection drops is resumed from the byte it reache
 Delays double from ``first_delay_s`` up to ``max_delay_s``; each is drawn from the upper half of that
 ("equal jitter"), so many workers hit by the same outage do not come back in lockstep, and none waits
 longer than ``max_delay_s`` after the store is back.
+
+The Azure SDK behind adlfs (``configure_sdk_retries``; every adlfs filesystem fsspec makes from a URL:
+``mounts.stores.azure_urls``) keeps that window for what is transient on a real network (a connection reset
+or closed once made, a read timeout, 408/429/5xx), but a connection that cannot be made at all (refused, host
+not found, no answer within ``SDK_CONNECT_TIMEOUT_S``) to a service that has not answered this client yet
+is tried ``SDK_CONNECT_RETRIES`` more times, a fraction of a second apart, and then fails: a wrong endpoint
+or a service that is not running is said in about a second, not after the SDK's own 15-24 s back-offs
+(~85 s) or this window; once it has answered, such a failure is an outage, ridden out in the window.
 """
 
 from __future__ import annotations
@@ -32,6 +40,14 @@ log = logging.getLogger(__name__)
 RETRY_TOTAL_ENV = "RUNNER_RETRY_TOTAL_S"
 DEFAULT_TOTAL_S = 120.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+SDK_CONNECT_RETRIES = 2  # a connection that cannot be made: tried 3 times in all, then it fails
+SDK_CONNECT_TIMEOUT_S = 5.0  # no answer to a connection attempt for this long: it cannot be made
+# what the SDK wraps when a connection could not be made: aiohttp's (refused, name not resolved, TLS
+# handshake: ClientConnectorError and its subclasses; no answer in time), azure-core's for a connect
+# timeout, urllib3's and the socket module's (the SDK's synchronous transport)
+_CONNECT_FAILURES = frozenset({"ClientConnectorError", "ConnectionTimeoutError", "ServiceRequestTimeoutError",
+                               "NewConnectionError", "NameResolutionError", "ConnectTimeoutError",
+                               "ConnectionRefusedError", "gaierror"})
 
 
 @dataclass(frozen=True)
@@ -163,15 +179,19 @@ class Retrying:
 
 def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
     """Make the Azure SDK pipeline behind an adlfs filesystem retry like the lean client: the same
-    delays, bounded by the same total time instead of the SDK's count (3 retries ~15-24 s apart).
+    delays, bounded by the same total time instead of the SDK's count (3 retries ~15-24 s apart), except
+    for a connection that cannot be made (``is_connect_failure``): ``SDK_CONNECT_RETRIES`` retries, and a
+    connection attempt that has no answer within ``SDK_CONNECT_TIMEOUT_S`` (the SDK's: 20 s) is one.
 
     The SDK keeps one retry policy object per service client, shared by every container and blob
-    client made from it (``azure.storage.blob._shared.policies``); its ``get_backoff_time`` is asked
-    before each sleep with the request's retry ``settings``, which also decide when to stop
-    (``settings["total"]``). Returns False (nothing changed) for anything else.
+    client made from it (``azure.storage.blob._shared.policies``), as is its transport; its
+    ``get_backoff_time`` is asked before each sleep with the request's retry ``settings``, which also decide
+    when to stop (``settings["total"]``), and its ``increment`` counts each failure against ``connect``
+    (any ``ServiceRequestError``), ``read`` or ``status``. Returns False (nothing changed) for anything else.
     """
     client = getattr(fs, "service_client", None)
-    retry = getattr(getattr(client, "_config", None), "retry_policy", None)
+    config = getattr(client, "_config", None)
+    retry = getattr(config, "retry_policy", None)
     if retry is None or not hasattr(retry, "get_backoff_time") or not hasattr(retry, "total_retries"):
         return False
     policy = policy or RetryPolicy.from_env()
@@ -185,8 +205,65 @@ def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
             return 0.0
         return min(policy.delay(max(int(settings.get("count", 1)) - 1, 0)), remaining)
 
+    increment = getattr(retry, "_runner_increment", retry.increment)  # the SDK's (configured once)
+
+    def counted(settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
+        if error is not None and "ServiceRequestError" in _names(error) and (
+                getattr(retry, "_runner_reached", False) or not is_connect_failure(error)):
+            # the SDK counts it as a connection never made; it was made, then lost (reset, closed), or the
+            # service answered this client before (an outage, not a wrong endpoint): a read's, in the window
+            settings["connect"] += 1
+            settings["read"] -= 1
+        return bool(increment(settings, request, response=response, error=error))
+
     unbounded = 0 if policy.total_s <= 0 else 10_000  # time, not a count, ends the retries
-    for name in ("total_retries", "connect_retries", "read_retries", "status_retries"):
+    for name in ("total_retries", "read_retries", "status_retries"):
         setattr(retry, name, unbounded)
+    retry.connect_retries = min(SDK_CONNECT_RETRIES, unbounded)
     retry.get_backoff_time = backoff
+    retry._runner_increment, retry.increment = increment, counted
+    _note_answers(retry)
+    connection = getattr(getattr(config, "transport", None), "connection_config", None)
+    if connection is not None:
+        connection.timeout = SDK_CONNECT_TIMEOUT_S
     return True
+
+
+def _note_answers(retry: Any) -> None:
+    """Make the SDK's retry policy note (``_runner_reached``) that its service answered a request: from then
+    on a connection it cannot make is an outage, ridden out in the window (``configure_sdk_retries``)."""
+    import inspect  # (an SDK client is being configured: its imports dwarf this one)
+
+    send = getattr(retry, "_runner_send", retry.send)  # the SDK's (configured once)
+
+    async def answered_async(request: Any) -> Any:  # adlfs' (aio) clients
+        response = await send(request)
+        retry._runner_reached = True
+        return response
+
+    def answered(request: Any) -> Any:
+        response = send(request)
+        retry._runner_reached = True
+        return response
+
+    retry._runner_send = send
+    retry.send = answered_async if inspect.iscoroutinefunction(send) else answered
+
+
+def is_connect_failure(error: BaseException) -> bool:
+    """Whether an Azure SDK error is a connection that could not be made (refused, host not found, no
+    answer within the connect timeout), read from it and what it wraps (``inner_exception``, its cause),
+    by class name (no SDK imported): one closed or reset once made is not."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _names(current) & _CONNECT_FAILURES:
+            return True
+        inner = getattr(current, "inner_exception", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__
+    return False
+
+
+def _names(error: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(error).__mro__}

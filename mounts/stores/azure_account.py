@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mounts.stores.azure_listing import DEVSTORE_ACCOUNT, DEVSTORE_KEY, parse_connection_string
+from mounts.stores.azure_urls import is_adlfs
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def account_from_fs(fs: Any) -> AzureAccount | None:
     deferred = vars(fs).get("account") if hasattr(fs, "__dict__") else None
     if isinstance(deferred, AzureAccount):
         return deferred
-    if type(fs).__name__ != "AzureBlobFileSystem" or not type(fs).__module__.startswith("adlfs"):
+    if not is_adlfs(type(fs)):  # adlfs' own, or ``RetryingAzureBlobFileSystem`` (mounts.stores.azure_sdk)
         return None
     if getattr(fs, "connection_string", None):
         return _account_from_connection_string(fs.connection_string)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.errors import ResolveError, SpecError
+from runner.errors import ResolveError, RunnerError, SpecError, StorageError
 from runner.uris import (
     CACHES,
     HOST_PROTOCOLS,
@@ -39,11 +39,12 @@ from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.option_clash import options_clash
 from runner.workspace.read_refusals import cannot, refuse_host_read
-from runner.workspace.storage_errors import Failure, classify, storage_error
+from runner.workspace.storage_errors import Failure, classify, written_url_error
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
 # chain is checked (their values are never shown: storage options may hold secrets)
 _NAMING = ("fo", "fs", "remote_protocol")
+_AZURE = ("abfs", "az", "abfss")  # adlfs' protocols (mounts.stores.azure_urls; mounts is transfers')
 _HERE = HOST_PROTOCOLS | {"memory"}  # a chain's storage whose archive planning reads: no store contacted
 NAMING_HINT = ("name what it reads in its url as a chain (zip://::<url of the archive>, simplecache::s3://"
                "<bucket>, a file on this machine as file:///<absolute path>), where it is checked, and "
@@ -70,6 +71,7 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
     except TypeError as exc:  # the url and the storage options name one option (a host) differently
         raise options_clash(url, exc, datastore=datastore.name if datastore else None, field=field) from None
     uri = f"azureml://datastores/{datastore.name}/paths/{path}" if datastore else url
+    _retrying_azure([protocol for _, protocol, _ in links])
     targets = [(str(kw["target_protocol"]), protocol) for _, protocol, kw in links if "target_protocol" in kw]
     try:
         refuse_protocols(without_password(url), [protocol for _, protocol, _ in links] +
@@ -197,9 +199,14 @@ def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
 
     from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
 
+    _retrying_azure(fsspec_protocols(url))
     try:
         return fsspec.core.url_to_fs(url)
-    except (ValueError, ImportError):  # an unknown protocol, a missing backend: the resolver's words
+    except ValueError as exc:  # a store's client not made (adlfs: no account), else fsspec's: the resolver's
+        if not _from_a_store(exc, url):  # an unknown protocol: the resolver's words
+            raise
+        raise _store_failed(url, exc, field) from exc
+    except ImportError:  # a missing backend: the resolver's words
         raise
     except _not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
         protocol, file = _archive_read(url)
@@ -217,9 +224,45 @@ def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
         failure = classify(exc)
         if failure in (Failure.CANNOT_CONNECT, Failure.ACCESS_DENIED) or \
                 not isinstance(exc, OSError) and failure is not Failure.NOT_FOUND:
-            err = storage_error(exc, url)
-            raise (err.located(field, None) if field else err) from exc
+            raise _store_failed(url, exc, field) from exc
         raise _not_opened(url, exc, field) from None  # an archive elsewhere (memory://, s3://) not there
+
+
+def _retrying_azure(protocols: list[str]) -> None:
+    """Before fsspec makes the filesystems of links over Azure (abfs://, az://, abfss://; an archive's is
+    read as it is made): adlfs' are made with the transfers' retries, so an endpoint that cannot be
+    connected to fails in about a second, not after the Azure SDK's back-offs (~85 s)."""
+    if any(protocol in _AZURE for protocol in protocols):
+        from runner.workspace.transfers import retry_like_transfers  # with Azure only: start-up cost
+
+        retry_like_transfers()
+
+
+def _from_a_store(exc: ValueError, url: str) -> bool:
+    """Whether a ``ValueError`` is the storage's (the filesystem of ``url``'s last link could not make its
+    client: adlfs' ``unable to connect to account for ...``, raised in its ``do_connect``), not fsspec's
+    reading of the URL (an unknown protocol): raised in that filesystem's own method, or caused by a storage
+    failure."""
+    from fsspec.spec import AbstractFileSystem  # only for an fsspec URL
+
+    last = exc.__traceback__
+    while last is not None and last.tb_next is not None:
+        last = last.tb_next
+    raised_in = last.tb_frame.f_locals.get("self") if last is not None else None
+    own = getattr(raised_in, "protocol", ()) if isinstance(raised_in, AbstractFileSystem) else ()
+    if fsspec_protocols(url)[-1] in (own if isinstance(own, tuple | list) else (own,)):
+        return True
+    return classify(exc) is not Failure.OTHER
+
+
+def _store_failed(url: str, exc: BaseException, field: str | None) -> RunnerError:
+    """The one error naming the input for a URL whose storage failed as fsspec made or read it: the archive
+    missing (``_not_opened``), else ``storage_errors.written_url_error`` (unreachable, denied, a client
+    not made), its hint about what the read uses (a link over Azure: adlfs' account and credentials)."""
+    if classify(exc) is Failure.NOT_FOUND:
+        return _not_opened(url, exc, field)
+    err = written_url_error(exc, url, azure=bool(set(_AZURE) & set(fsspec_protocols(url))))
+    return StorageError(f"{cannot(field)}: {err.message}", hint=err.hint, field=field) if field else err
 
 
 def _not_an_archive() -> tuple[type[BaseException], ...]:

@@ -77,6 +77,44 @@ def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None)
                         f"check the credentials and endpoint of datastore '{datastore}'")
 
 
+def written_url_error(exc: BaseException, uri: str, *, azure: bool) -> StorageError:
+    """The one error for a URL fsspec reads as written (no datastore holds it: an archive chain's storage,
+    ``zip://<member>::abfs://<container>/<archive>``) whose filesystem could not be made or read: what
+    ``storage_error`` says, with a hint about what that read uses (``azure``: a link is adlfs', which takes
+    its account from the URL or from ``AZURE_STORAGE_*``). A failure ``classify`` cannot tell apart (a
+    client that could not be made: adlfs' ``unable to connect to account for ...``) is said as one that
+    cannot connect: the account, endpoint or options it was made with are to check."""
+    failure = classify(exc)
+    if failure is Failure.ACCESS_DENIED:
+        hint = AZURE_DENIED_HINT if azure else ("check the credentials its fsspec filesystem reads (its "
+                                                "backend's environment variables or fsspec configuration) "
+                                                f"{_AS_WRITTEN}")
+        return StorageError(storage_error(exc, uri).message, hint=hint)
+    if failure is Failure.CANNOT_CONNECT or isinstance(exc, ValueError):
+        detail = without_secrets(str(exc).splitlines()[0])[:200] if str(exc) else type(exc).__name__
+        hint = AZURE_CONNECT_HINT if azure else (
+            "check the URL's host and port, and that the service there is running and reachable from this "
+            "machine" if failure is Failure.CANNOT_CONNECT else
+            "check the URL's host and the options its fsspec filesystem is made with (its backend's "
+            "environment variables or fsspec configuration: an account, an endpoint, credentials)")
+        return StorageError(cannot_connect(uri, detail).message,
+                            hint=hint if azure else f"{hint} {_AS_WRITTEN}")
+    return storage_error(exc, uri)
+
+
+_AS_WRITTEN = "(no datastore is used for this URL: it is read as written)"
+_AZURE_SETTINGS = ("adlfs reads an abfs:// link's account from the URL (abfs://<container>@<account>.dfs.core."
+                   "windows.net/<path>) or, when it names none, from AZURE_STORAGE_CONNECTION_STRING (its "
+                   "BlobEndpoint= for a custom endpoint such as Azurite) or AZURE_STORAGE_ACCOUNT_NAME")
+AZURE_CONNECT_HINT = ("check the URL's host and port, or the account and endpoint it is read with, and that "
+                      f"the service there is running and reachable from this machine: {_AZURE_SETTINGS} "
+                      f"{_AS_WRITTEN}")
+AZURE_DENIED_HINT = ("check the credentials it is read with: adlfs reads AZURE_STORAGE_CONNECTION_STRING, or "
+                     "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_TOKEN; "
+                     "with none, it reads anonymously, so the container must allow public read access "
+                     f"{_AS_WRITTEN}")
+
+
 LINK_HINT = ("replace the link with the file or folder it names, or name that file or folder by its real "
              "path (a datastore caching this machine's files follows no link below its folder)")
 

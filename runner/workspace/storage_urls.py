@@ -47,6 +47,9 @@ def public_filesystem(url: StorageUrl) -> tuple[AbstractFileSystem, str, dict[st
         fs: Any = AzureBlobFileSystem(connection_string=connection, account_name=url.account)
     except ImportError as exc:
         raise StorageError("Azure Storage URLs need the 'adlfs' package", hint="pip install adlfs") from exc
+    from runner.workspace.transfers import retry_like_transfers  # with adlfs: its start-up cost is paid
+
+    retry_like_transfers(fs)  # an endpoint that cannot be connected to fails in seconds, as a datastore's
     path = f"{url.container}/{url.path}".rstrip("/")
     env = {"AZURE_STORAGE_ACCOUNT_NAME": url.account, "AZURE_STORAGE_CONNECTION_STRING": connection,
            "AZURE_STORAGE_BLOB_ENDPOINT": url.endpoint}

@@ -39,8 +39,9 @@ from mounts.errors import (
     is_no_space,
     no_space_message,
 )
-from mounts.retry import configure_sdk_retries
+from mounts.retry import RetryPolicy, configure_sdk_retries
 from mounts.stores.azure_account import account_from_options
+from mounts.stores.azure_urls import use_retrying_adlfs
 from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
@@ -100,11 +101,17 @@ def no_space_error(exc: OSError, what: str, where: Path | None = None) -> Storag
     return StorageError(f"{what}: {no_space_message(path)}", hint=FREE_SPACE_HINT)
 
 
-def retry_like_transfers(fs: AbstractFileSystem) -> None:
+def retry_like_transfers(fs: AbstractFileSystem | None = None) -> None:
     """Give the Azure SDK behind an adlfs filesystem the transfers' retry policy (``mounts.retry``):
-    planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do."""
+    planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do, and an
+    endpoint that cannot be connected to fails in about a second. ``fs`` None: every adlfs filesystem
+    fsspec makes from now on in this process for an abfs/az/abfss URL (``use_retrying_adlfs``)."""
     try:
-        configure_sdk_retries(fs)
+        if fs is None:
+            RetryPolicy.from_env()  # checked here: fsspec makes the filesystem (and reads it) later
+            use_retrying_adlfs()
+        else:
+            configure_sdk_retries(fs)
     except MountsError as exc:
         raise StorageError(str(exc), hint="unset it or give a number of seconds") from exc
 
