@@ -4,13 +4,39 @@ adlfs filesystem, its constructor's options, or a connection string (``mounts.st
 from __future__ import annotations
 
 import base64
+import binascii
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from mounts.errors import MountsError
 from mounts.stores.azure_listing import DEVSTORE_ACCOUNT, DEVSTORE_KEY, parse_connection_string
 from mounts.stores.azure_urls import is_adlfs
+
+KEY_HINT = ("give the storage account's access key, base64 as the portal shows it (Azurite's well-known key "
+            "for the emulator)")
+
+
+class AccountKeyNotBase64(MountsError):
+    """An account key that is not base64: where it came from, never the key."""
+
+
+def account_key_bytes(key: str, where: str) -> bytes:
+    """An account key's bytes, decoded as the Azure SDK decodes it (``base64.b64decode``: whitespace does
+    not count) but strictly (``validate=True``): what the SDK would turn into another key (other
+    characters, which it drops), or cannot decode (missing padding), is refused, naming ``where`` it came
+    from. The same rule as ``runner.workspace.account_keys`` (which checks datastores when created)."""
+    try:
+        return base64.b64decode("".join(key.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise AccountKeyNotBase64(f"the account key in {where} is not base64: {KEY_HINT}") from None
+
+
+def _source(value: str, option: str, variable: str, part: str = "") -> str:
+    """Where adlfs took ``value`` from: the environment variable it reads when not given, or the option."""
+    return f"{variable}{part}" if os.environ.get(variable) == value else f"the {option} option{part}"
 
 
 @dataclass(frozen=True)
@@ -30,7 +56,8 @@ def account_from_fs(fs: Any) -> AzureAccount | None:
     if not is_adlfs(type(fs)):  # adlfs' own, or ``RetryingAzureBlobFileSystem`` (mounts.stores.azure_sdk)
         return None
     if getattr(fs, "connection_string", None):
-        return _account_from_connection_string(fs.connection_string)
+        return _account_from_connection_string(fs.connection_string, _source(
+            fs.connection_string, "connection_string", "AZURE_STORAGE_CONNECTION_STRING", " (AccountKey=)"))
     name = getattr(fs, "account_name", None)
     if not name:
         return None
@@ -38,11 +65,13 @@ def account_from_fs(fs: Any) -> AzureAccount | None:
     if getattr(fs, "credential", None) is not None and not key:
         return None  # an Azure AD credential: leave it to the SDK
     host = getattr(fs, "account_host", None) or f"{name}.blob.core.windows.net"
-    return AzureAccount(f"https://{host}", name, base64.b64decode(key) if key else None,
+    where = _source(key, "account_key", "AZURE_STORAGE_ACCOUNT_KEY") if key else ""
+    return AzureAccount(f"https://{host}", name, account_key_bytes(key, where) if key else None,
                         sas.lstrip("?") if sas else None)
 
 
-def _account_from_connection_string(text: str) -> AzureAccount | None:
+def _account_from_connection_string(text: str, where: str = "the connection string (AccountKey=)"
+                                    ) -> AzureAccount | None:
     parts = parse_connection_string(text)
     if parts.get("usedevelopmentstorage", "").lower() == "true":
         parts = {"accountname": DEVSTORE_ACCOUNT, "accountkey": DEVSTORE_KEY,
@@ -57,7 +86,7 @@ def _account_from_connection_string(text: str) -> AzureAccount | None:
     if not name:  # a SAS-only connection string: the account is the first host label
         name = (urlsplit(endpoint).hostname or "").split(".")[0]
     key, sas = parts.get("accountkey"), parts.get("sharedaccesssignature")
-    return AzureAccount(endpoint.rstrip("/"), name, base64.b64decode(key) if key else None,
+    return AzureAccount(endpoint.rstrip("/"), name, account_key_bytes(key, where) if key else None,
                         sas.lstrip("?") if sas else None)
 
 
@@ -66,10 +95,11 @@ def account_from_options(options: Mapping[str, Any]) -> AzureAccount | None:
     connection string, or ``account_name`` with ``account_key`` / ``sas_token``), else None (Azure AD,
     the default credential chain: adlfs and the SDK)."""
     if options.get("connection_string"):
-        return _account_from_connection_string(options["connection_string"])
+        return _account_from_connection_string(options["connection_string"],
+                                               "the connection_string option (AccountKey=)")
     name, key, sas = options.get("account_name"), options.get("account_key"), options.get("sas_token")
     if not name or not (key or sas) or options.get("credential") is not None:
         return None
     host = options.get("account_host") or f"{name}.blob.core.windows.net"
-    return AzureAccount(f"https://{host}", name, base64.b64decode(key) if key else None,
-                        sas.lstrip("?") if sas else None)
+    decoded = account_key_bytes(key, "the account_key option") if key else None
+    return AzureAccount(f"https://{host}", name, decoded, sas.lstrip("?") if sas else None)

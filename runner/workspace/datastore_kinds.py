@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
 from runner.uris import has_password, local_file_url, without_password, without_query
+from runner.workspace.account_keys import AccountKey, ConnectionString, StorageOptions
 from runner.workspace.azure_sas import cannot_narrow, connection_parts, container_sas, reads_only
 from runner.workspace.chained_urls import chained_url
 from runner.workspace.option_clash import options_clash
@@ -96,7 +97,7 @@ class LocalDatastore(DatastoreBase):
 class AzureCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_key: SecretStr | None = None
+    account_key: AccountKey | None = None  # base64
     sas_token: SecretStr | None = None
     tenant_id: str | None = None
     client_id: str | None = None
@@ -112,7 +113,7 @@ class AzureDatastore(DatastoreBase):
     protocol: str = "https"
     account_url: str | None = Field(default=None, alias="blob_endpoint")
     credentials: AzureCredentials | None = None
-    connection_string: SecretStr | None = None
+    connection_string: ConnectionString | None = None
 
     def direct_env(self, *, write: bool = False, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
         """What a job's ``direct`` bindings on this datastore get: credentials for this container only.
@@ -285,7 +286,7 @@ class AzureDatastore(DatastoreBase):
 class FsspecDatastore(DatastoreBase):
     type: Literal["fsspec"] = "fsspec"
     url: str
-    storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)
+    storage_options: StorageOptions = Field(default_factory=dict, repr=False)
 
     @field_validator("url")
     @classmethod

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from runner.errors import StorageError
 from runner.url_secrets import without_secrets
+from runner.workspace.account_keys import bad_key_error
 
 _CONNECT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH,
                    errno.ETIMEDOUT, errno.ECONNABORTED}
@@ -51,6 +52,8 @@ def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None)
     """The one error for a failed read of ``uri`` (its cause chained by the caller); ``datastore``: the
     datastore it was read through, named in the hint (None: a URL read as written). Neither the URL nor
     what the service said is shown with a secret in it (``without_secrets``: a SAS, a key, a password)."""
+    if (unsigned := bad_key_error(exc, uri, datastore=datastore)) is not None:  # not the service's denial
+        return unsigned
     uri = without_secrets(uri)
     detail = without_secrets(str(exc).splitlines()[0])[:200] if str(exc) else type(exc).__name__
     failure = classify(exc)
@@ -85,7 +88,7 @@ def written_url_error(exc: BaseException, uri: str, *, azure: bool) -> StorageEr
     client that could not be made: adlfs' ``unable to connect to account for ...``) is said as one that
     cannot connect: the account, endpoint or options it was made with are to check."""
     failure = classify(exc)
-    if failure is Failure.ACCESS_DENIED:
+    if failure is Failure.ACCESS_DENIED and bad_key_error(exc, uri) is None:
         hint = AZURE_DENIED_HINT if azure else ("check the credentials its fsspec filesystem reads (its "
                                                 "backend's environment variables or fsspec configuration) "
                                                 f"{_AS_WRITTEN}")
