@@ -239,20 +239,17 @@ def _retrying_azure(protocols: list[str]) -> None:
 
 
 def _from_a_store(exc: ValueError, url: str) -> bool:
-    """Whether a ``ValueError`` is the storage's (the filesystem of ``url``'s last link could not make its
-    client: adlfs' ``unable to connect to account for ...``, raised in its ``do_connect``), not fsspec's
-    reading of the URL (an unknown protocol): raised in that filesystem's own method, or caused by a storage
-    failure."""
-    from fsspec.spec import AbstractFileSystem  # only for an fsspec URL
+    """Whether a ``ValueError`` is the storage's (a link's filesystem could not make its client: adlfs'
+    ``unable to connect to account for ...``), not fsspec's reading of the URL: fsspec knows every link's
+    protocol (its own ``ValueError`` is an unknown one), or the error says a storage failure."""
+    import fsspec  # only for an fsspec URL
 
-    last = exc.__traceback__
-    while last is not None and last.tb_next is not None:
-        last = last.tb_next
-    raised_in = last.tb_frame.f_locals.get("self") if last is not None else None
-    own = getattr(raised_in, "protocol", ()) if isinstance(raised_in, AbstractFileSystem) else ()
-    if fsspec_protocols(url)[-1] in (own if isinstance(own, tuple | list) else (own,)):
-        return True
-    return classify(exc) is not Failure.OTHER
+    try:
+        for protocol in fsspec_protocols(url):
+            fsspec.get_filesystem_class(protocol)
+    except (ValueError, ImportError):
+        return classify(exc) is not Failure.OTHER
+    return True
 
 
 def _store_failed(url: str, exc: BaseException, field: str | None) -> RunnerError:
