@@ -34,6 +34,7 @@ from runner.uris import (
     without_password,
 )
 from runner.url_secrets import without_secrets
+from runner.workspace.account_keys import AZURE_PROTOCOLS
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
 from runner.workspace.db import Workspace
 from runner.workspace.loopback import refuse_this_machine
@@ -44,7 +45,6 @@ from runner.workspace.storage_errors import Failure, classify, written_url_error
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
 # chain is checked (their values are never shown: storage options may hold secrets)
 _NAMING = ("fo", "fs", "remote_protocol")
-_AZURE = ("abfs", "az", "abfss")  # adlfs' protocols (mounts.stores.azure_urls; mounts is transfers')
 _HERE = HOST_PROTOCOLS | {"memory"}  # a chain's storage whose archive planning reads: no store contacted
 NAMING_HINT = ("name what it reads in its url as a chain (zip://::<url of the archive>, simplecache::s3://"
                "<bucket>, a file on this machine as file:///<absolute path>), where it is checked, and "
@@ -232,7 +232,7 @@ def _retrying_azure(protocols: list[str]) -> None:
     """Before fsspec makes the filesystems of links over Azure (abfs://, az://, abfss://; an archive's is
     read as it is made): adlfs' are made with the transfers' retries, so an endpoint that cannot be
     connected to fails in about a second, not after the Azure SDK's back-offs (~85 s)."""
-    if any(protocol in _AZURE for protocol in protocols):
+    if any(protocol in AZURE_PROTOCOLS for protocol in protocols):
         from runner.workspace.transfers import retry_like_transfers  # with Azure only: start-up cost
 
         retry_like_transfers()
@@ -258,7 +258,7 @@ def _store_failed(url: str, exc: BaseException, field: str | None) -> RunnerErro
     not made), its hint about what the read uses (a link over Azure: adlfs' account and credentials)."""
     if classify(exc) is Failure.NOT_FOUND:
         return _not_opened(url, exc, field)
-    err = written_url_error(exc, url, azure=bool(set(_AZURE) & set(fsspec_protocols(url))))
+    err = written_url_error(exc, url, azure=bool(set(AZURE_PROTOCOLS) & set(fsspec_protocols(url))))
     return StorageError(f"{cannot(field)}: {err.message}", hint=err.hint, field=field) if field else err
 
 

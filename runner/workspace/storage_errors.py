@@ -87,8 +87,10 @@ def written_url_error(exc: BaseException, uri: str, *, azure: bool) -> StorageEr
     its account from the URL or from ``AZURE_STORAGE_*``). A failure ``classify`` cannot tell apart (a
     client that could not be made: adlfs' ``unable to connect to account for ...``) is said as one that
     cannot connect: the account, endpoint or options it was made with are to check."""
+    if (unsigned := bad_key_error(exc, uri)) is not None:  # not the service's denial
+        return unsigned
     failure = classify(exc)
-    if failure is Failure.ACCESS_DENIED and bad_key_error(exc, uri) is None:
+    if failure is Failure.ACCESS_DENIED:
         hint = AZURE_DENIED_HINT if azure else ("check the credentials its fsspec filesystem reads (its "
                                                 "backend's environment variables or fsspec configuration) "
                                                 f"{_AS_WRITTEN}")
