@@ -30,6 +30,7 @@ from runner.plan.env_secrets import (
     docker_secrets,
     refuse_shown_mask,
     secret_values,
+    shown_mask_warnings,
 )
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
 from runner.spec.load import params_override_sets
@@ -147,13 +148,16 @@ class ComponentOperations:
     def register(self, spec: CommandComponentSpec) -> ComponentRecord:
         """``runner component create``: the registered version's record; without a version, the newest
         version when its content is the same (``record.unchanged``). A secret's ``***`` as runner shows it
-        is refused; secrets are registered as written, with one warning (``runner.plan.env_secrets``)."""
+        is refused (under another name it is a value, with a warning); secrets are registered as written, with
+        one warning (``runner.plan.env_secrets``)."""
         refuse_shown_mask(spec, spec.environment_variables)
         record = self._store.create(spec, reuse_newest=True)
         if secrets := builtins.list(secret_values(spec.environment_variables)):
             log.warning("%s", component_secret_warning(spec, secrets))
         if docker := builtins.list(docker_secrets(spec.resources.docker_args if spec.resources else ())):
             log.warning("%s", _docker_secret_warning(spec, docker))
+        for warning in shown_mask_warnings(spec):  # a *** under a name that says no secret: a value
+            log.warning("%s", warning)
         return record
 
     def records(self, name: str | None = None) -> builtins.list[ComponentRecord]:

@@ -34,6 +34,7 @@ from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, Pipeli
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
+from runner.pipelines.step_secrets import registered_docker_args
 from runner.pipelines.step_snapshots import snapshot_warnings
 from runner.plan.env_secrets import masked_spec, refuse_shown_mask
 from runner.spec.job import CommandJobSpec
@@ -75,7 +76,7 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
     its outputs without a path on the compute's datastore (``runner.jobs.compute``: the one rule)."""
     spec = node.spec
     with _at(spec, node.name):  # a later step's too, before anything is queued
-        refuse_shown_mask(spec, spec.environment_variables)
+        refuse_shown_mask(spec, spec.environment_variables, registered=registered_docker_args(node))
     compute = choose_compute(ws, spec).compute
     with _at(spec, node.name):
         try:

@@ -34,6 +34,9 @@ kept the same way, so the job runs as written: docker_args show ``NAME=***`` in 
 may hold another value, which docker_args override in a container only), and the run puts the value back
 in docker_args (``with_secret_env``), where the docker backend reads it as before. A pipeline's record
 keeps its steps' values by ``environment_variables`` only, so a step's is refused (``refuse_shown_mask``).
+
+``***`` is what runner shows of a kept value: as a value under a secret's name it is refused
+(``refuse_shown_mask``), under another name warned (``shown_mask_warnings``, in ``secret_warnings``).
 """
 
 from __future__ import annotations
@@ -104,8 +107,13 @@ def masked(env: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
 
 
 def secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
-    """The one warning a job (a pipeline step) with secrets in its ``environment_variables`` gets, where
-    they were written: their names, never a value; none for none."""
+    """The warnings a job (a pipeline step) gets about its secrets, where they were written: the one for
+    the secrets in its ``environment_variables`` (``names``: their names, never a value), then
+    ``shown_mask_warnings``'; none for none."""
+    return [*_kept_warning(spec, names), *shown_mask_warnings(spec)]
+
+
+def _kept_warning(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
     if not names:
         return []
     return [f"{spec.where(SPEC_FIELD)}: {spec.field_name(SPEC_FIELD)} {', '.join(names)} look like secrets: "
@@ -115,15 +123,51 @@ def secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:
             "gets them), other secrets in a file the job reads, outside its code folder"]
 
 
-def refuse_shown_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
+def refuse_shown_mask(spec: LoadedSpec, variables: Mapping[str, str], *, registered: str | None = None
+                      ) -> None:
     """One ``SpecError`` when a variable whose name says it is a secret has exactly ``***`` as its value:
     what runner shows of a secret, not one (a job or a component saved as `job show` / `component show`
     print it); run as is, the job would get the literal ``***``. Located at the first such variable. The
     same for one its ``resources.docker_args`` set, and for a pipeline step's docker_args secret (its
-    pipeline's record cannot keep one apart: ``refuse_step_docker_args_secrets``)."""
+    pipeline's record cannot keep one apart: ``refuse_step_docker_args_secrets``; ``registered``: the
+    registered component whose docker_args the step runs with). Under another name ``***`` is a value
+    like any (``shown_mask_warnings`` says it)."""
     _refuse_variables_mask(spec, variables)
     _refuse_docker_args_mask(spec)
-    refuse_step_docker_args_secrets(spec)
+    refuse_step_docker_args_secrets(spec, registered=registered)
+
+
+def _shown_masks(spec: LoadedSpec) -> tuple[list[str], list[str]]:
+    """The ``environment_variables`` and the docker_args variables (the value the container gets: the
+    last) whose value is exactly ``***`` under a name that says no secret (a secret's name is refused)."""
+    variables = getattr(spec, SPEC_FIELD, None) or {}
+    return ([name for name, value in variables.items() if str(value) == MASK and not name_is_secret(name)],
+            [name for name, value in dict(env_pairs(_docker_args(spec))).items()
+             if value == MASK and not name_is_secret(name)])
+
+
+def shown_mask_warnings(spec: LoadedSpec) -> list[str]:
+    """One warning for the ``environment_variables`` and one for the ``resources.docker_args`` whose value
+    is exactly ``***`` under a name that says no secret, at the first one's line, naming them: what runner
+    shows of a value it keeps out for what it holds (``value_is_secret``), so one created again from what
+    runner showed gets the literal ``***``. Not refused: such a name may hold it on purpose."""
+    variables, docker = _shown_masks(spec)
+    found = []
+    why = ("that is how runner shows a value it keeps out of what it records and prints (`job show`, "
+           "`component show`, the UI) when the value looks like a secret (a connection string's key, a SAS "
+           "token, a URL with a password, a private key), so a job created again from what runner showed")
+    again = f"(runner keeps it out of the record again); a {MASK} meant so can stay"
+    if variables:
+        one = len(variables) == 1
+        found.append(f"{spec.where(SPEC_FIELD, variables[0])}: {spec.field_name(SPEC_FIELD)} "
+                     f"{', '.join(variables)} {'is' if one else 'are'} {MASK}: {why} gets a literal {MASK} "
+                     f"there. If {'it' if one else 'they'} should hold the real value, write it in place of "
+                     f"{MASK} {again}")
+    if docker:
+        found.append(f"{spec.where(*DOCKER_FIELD)}: {spec.field_name(*DOCKER_FIELD)} set "
+                     f"{', '.join(f'{name}={MASK}' for name in docker)}: {why} gives the container a literal "
+                     f"{MASK}. For the real value, write it in place of {MASK} {again}")
+    return found
 
 
 def _refuse_variables_mask(spec: LoadedSpec, variables: Mapping[str, str]) -> None:
@@ -197,23 +241,48 @@ def _refuse_docker_args_mask(spec: LoadedSpec) -> None:
                     f"{{os.environ['{names[0]}']}}\"")
 
 
-def refuse_step_docker_args_secrets(spec: LoadedSpec) -> None:
-    """One ``SpecError`` at ``resources.docker_args`` when a pipeline step's (``parent_job_name``) set a
+def refuse_step_docker_args_secrets(spec: LoadedSpec, *, registered: str | None = None) -> None:
+    """One ``SpecError`` when a pipeline step's (``parent_job_name``) ``resources.docker_args`` set a
     secret: a pipeline keeps its steps' secret values by their ``environment_variables`` only, and its
-    record shows the step's docker_args masked, so the step would get ``***``. Names it, never its value."""
+    record shows the step's docker_args masked, so the step would get ``***``. Names them, never a value;
+    says what to change where the docker_args were written: the step's, its component's (inline, a file:
+    their lines), or ``registered``'s (the registered component the step runs, ``azureml:<name>:<version>``:
+    at the step's ``component:``, as the pipeline wrote no docker_args)."""
     if not getattr(spec, "parent_job_name", None):
         return
     names = list(docker_secrets(_docker_args(spec)))
     if not names:
         return
+    listed, first = ", ".join(names), names[0]
+    looks = "looks like a secret" if len(names) == 1 else "look like secrets"
+    step = getattr(spec.doc, "step", None) or "<step>"
+    target = f"jobs.{step}.{SPEC_FIELD}"  # the step's own: a component's may be replaced by the step's
+    why = ("a pipeline keeps its steps' secrets out of its record only when they are given in "
+           "environment_variables, not in docker_args (a command job's are kept out too)")
+    python_give = f"<step>.{SPEC_FIELD} = {{'{first}': os.environ['{first}']}}"
+    if registered:
+        field, where = spec.field_location("component")
+        name = registered.removeprefix("azureml:").rsplit(":", 1)[0]
+        new = f"register a new version of component {name} without {listed} in its docker_args"
+        raise SpecError(
+            f"the docker_args of registered component {registered} set {listed}, which {looks}: {why}",
+            field=field, where=where,
+            hint=f"{new} (`runner component create --file <its YAML>`), run the step with it (azureml:{name}"
+                 f"@latest runs the newest), and give {listed} in the step's {SPEC_FIELD} instead, e.g. from "
+                 f"your shell: --set {target}.{first}=\"${first}\" (the step gets the same value; its record "
+                 f"shows {MASK})",
+            python_hint=f"{new} (ml_client.components.create_or_update), call that version in the pipeline, "
+                        f"and give {listed} at the step instead: {python_give}")
     field, where = spec.field_location(*DOCKER_FIELD)
+    own = field == f"jobs.{step}.{'.'.join(DOCKER_FIELD)}"
+    inline = field.startswith(f"jobs.{step}.component.")
+    source = ("the step's docker_args" if own else f"its inline component's docker_args ({field})" if inline
+              else f"its component file's docker_args ({where})")
     raise SpecError(
-        f"docker_args set {', '.join(names)}, which "
-        f"{'looks like a secret' if len(names) == 1 else 'look like secrets'}: a pipeline keeps its steps' "
-        "secrets out of its record only when they are given in environment_variables, not in a step's "
-        "docker_args (a command job's are kept out too)", field=field, where=where,
-        hint=f"move {', '.join(names)} from the step's docker_args to its environment_variables: the step "
-             f"gets the same value, its record and what runner prints show {MASK}")
+        f"docker_args set {listed}, which {looks}: {why}", field=field, where=where,
+        hint=f"move {listed} from {source} to the step's {SPEC_FIELD} ({target}): the step gets the same "
+             f"value, its record and what runner prints show {MASK}",
+        python_hint=f"move {listed} from {source} to the step's {SPEC_FIELD}: {python_give}")
 
 
 def component_secret_warning(spec: LoadedSpec, names: Sequence[str]) -> str:
