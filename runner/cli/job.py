@@ -64,7 +64,7 @@ def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | N
     """Check and resolve a loaded job into its plan (nothing is run or written), with the checks
     ``job create`` makes before it queues the job (``check_submission``)."""
     from runner.jobs.compute import choose_compute, default_datastore, run_backend  # start-up cost
-    from runner.jobs.submit import check_submission, plan_job
+    from runner.jobs.submit import check_submission, plan_with_walk
     from runner.spec.names import check_job_name, generate_job_name
     from runner.workspace.db import Workspace
 
@@ -73,9 +73,9 @@ def plan_spec(spec: CommandJobSpec, *, name: str | None = None, backend: str | N
     workspace = Workspace(_common.STATE.workspace)
     compute = choose_compute(workspace, spec).compute  # the run's rule: a Ray compute's backend, datastore
     backend = run_backend(compute, backend)
-    plan = plan_job(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
-                    default_datastore=default_datastore(compute))
-    check_submission(spec, plan, backend=backend)
+    plan, walk = plan_with_walk(spec, workspace=workspace, job_name=name or spec.name or generate_job_name(),
+                                default_datastore=default_datastore(compute))
+    check_submission(spec, plan, backend=backend, walk=walk)
     return plan
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from runner.errors import RunnerError
 from runner.jobs.ray_package import PAYLOAD, find_job_folder, write_control
 from runner.jobs.run import run_job
 from runner.plan.stored import plan_from_dict
@@ -159,6 +160,12 @@ def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Worksp
     except StoppedEarly:
         return ws, {"status": JobStatus.CANCELED.value, "ended_at": utc_text(utcnow()), "node":
                     socket.gethostname(), "error": "canceled before the job started on the node"}
+    except RunnerError as exc:  # one clear error (a secrets file that cannot be kept): no traceback
+        error = f"runner on node {socket.gethostname()} failed: {exc.render()}"
+        log.error("%s", error)
+        print(error, file=sys.stderr, flush=True)
+        return ws, {"status": JobStatus.FAILED.value, "ended_at": utc_text(utcnow()), "node":
+                    socket.gethostname(), "error": error}
     except Exception as exc:  # noqa: BLE001 - whatever it was, the submitting side must learn of it
         log.exception("the node's runner failed")
         error = f"runner on node {socket.gethostname()} failed: {type(exc).__name__}: {exc}"

@@ -46,7 +46,7 @@ from runner.jobs.recovery import (
 )
 from runner.jobs.run import run_job
 from runner.jobs.spawn import spawn_worker
-from runner.jobs.submit import check_submission, plan_job, submit_job
+from runner.jobs.submit import check_submission, plan_with_walk, submit_job
 from runner.jobs.supervise import Echo, cancel_grace_s
 from runner.jobs.takeover import cancel_beside_watchdog
 from runner.plan import env_secrets
@@ -178,10 +178,11 @@ class JobOperations:
             check_job_name(name, "name")
         check_input_values(spec, spec._doc)
         compute = choose_compute(self.workspace, spec, python=True).compute
-        plan: RunPlan = plan_job(spec, workspace=self.workspace,
-                                 job_name=name or spec.name or generate_job_name(),
-                                 **({"default_datastore": compute.datastore} if compute else {}))
-        check_submission(spec, plan, backend="docker" if compute else None)
+        plan: RunPlan
+        plan, walk = plan_with_walk(spec, workspace=self.workspace,
+                                    job_name=name or spec.name or generate_job_name(),
+                                    **({"default_datastore": compute.datastore} if compute else {}))
+        check_submission(spec, plan, backend="docker" if compute else None, walk=walk)
         return plan
 
     def choose_compute(self, spec: CommandJobSpec) -> ComputeChoice:

@@ -34,7 +34,7 @@ from runner.jobs.submit import (
     check_submission,
     copy_code,
     new_job_name,
-    plan_job,
+    plan_with_walk,
     queued_record,
     with_docker_args_opt_in,
 )
@@ -185,10 +185,10 @@ def submit_ray_job(ws: Workspace, spec: CommandJobSpec, *, compute: RayCompute, 
     checked = run_backend(compute, backend, upload_on_failure=upload_on_failure)  # the one rule validate uses
     job_name = new_job_name(ws, spec, name)
     known = registered_locations(ws)  # the outputs are checked against these as planned
-    plan = with_docker_args_opt_in(
-        plan_job(spec, workspace=ws, job_name=job_name, default_datastore=default_datastore(compute)),
-        allow_unsafe_docker_args)
-    check_submission(spec, plan, backend=checked)
+    plan, walk = plan_with_walk(spec, workspace=ws, job_name=job_name,
+                                default_datastore=default_datastore(compute))
+    plan = with_docker_args_opt_in(plan, allow_unsafe_docker_args)
+    check_submission(spec, plan, backend=checked, walk=walk)
     request = ray_request(spec, plan)
     refuse_local_data(ws, plan, compute)
     client = RayJobsClient(compute.address)

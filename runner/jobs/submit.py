@@ -1,7 +1,9 @@
 """Submitting a job: plan it against the workspace, snapshot its code, record it as Queued.
 
     plan = plan_job(spec, workspace=ws, job_name="j1")        # resolves every path and the environment
-    record = submit_job(ws, spec, name="j1", backend=None)    # plan + code snapshot + Queued record
+    plan, walk = plan_with_walk(spec, workspace=ws, job_name="j1")  # and its walk of the code folder,
+    check_submission(spec, plan, backend=None, walk=walk)     # which the check takes (one walk)
+    record = submit_job(ws, spec, name="j1", backend=None)    # plan + check + code snapshot + Queued record
 
 Planning resolves every input and output (so a bad reference fails before anything is queued) and the
 environment (the image, or the build context a mapped environment names, travels in the plan); the run
@@ -13,9 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.backends import get_backend
@@ -36,7 +37,7 @@ from runner.spec.names import check_job_name, generate_job_name
 from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, code_tree_refusal, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
-from runner.workspace.job_secrets import forget, keep, kept_file
+from runner.workspace.job_secrets import forget, keep
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard
 from runner.workspace.read_refusals import refuse_private_read
@@ -88,13 +89,37 @@ def _located(spec: CommandJobSpec, *field_path: str) -> Iterator[None]:
         raise err.located(field, where) from err
 
 
+@dataclass(frozen=True)
+class CodeWalk:
+    """``plan_with_walk``'s one walk of its plan's code folder (``checked_rules``), which its caller gives
+    to ``check_submission`` (``walk=``): what a snapshot cannot take (``found``), and the warning naming
+    the runner workspaces inside the folder, which the snapshot leaves out (in the plan's warnings too)."""
+
+    code_source: str
+    code_dir: str | None
+    found: tuple[tuple[str, str], ...]
+    warning: str | None
+
+    def of(self, plan: RunPlan) -> bool:
+        """This is a walk of ``plan``'s code folder, for its snapshot."""
+        return (self.code_source, self.code_dir) == (plan.code_source, plan.code_dir)
+
+
 def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
              default_datastore: str = DEFAULT_DATASTORE) -> RunPlan:
+    """``plan_with_walk``'s plan (its walk of the code folder dropped: ``check_submission`` walks it)."""
+    plan, _walk = plan_with_walk(spec, workspace=workspace, job_name=job_name,
+                                 default_datastore=default_datastore)
+    return plan
+
+
+def plan_with_walk(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
+                   default_datastore: str = DEFAULT_DATASTORE) -> tuple[RunPlan, CodeWalk | None]:
     """Resolve every path and the environment through the workspace, refuse outputs aimed where no job
     may write (``runner.workspace.protect``), then ``build_plan`` (``default_datastore``: where outputs
     without a path go; a Ray compute names its own). The code folder is walked once here, for the warning
-    naming the workspaces inside it and for ``check_submission``'s check of this plan (``_WALKED``)."""
-    _WALKED.take(None)  # a walk kept for an earlier plan is no longer the one checked next
+    naming the workspaces inside it; the walk is returned (None: not walked, no local folder) for the
+    caller to give to ``check_submission``, whose check of this plan then walks nothing."""
     resolver = Resolver(workspace)
     inputs, outputs = resolve_spec_paths(spec, resolver, job_name=job_name,
                                          default_datastore=default_datastore)
@@ -106,9 +131,9 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     stand_in = _stand_in(workspace, spec.environment)
     if stand_in:  # in the plan (job validate) and the record's warnings
         plan = replace(plan, warnings=(*plan.warnings, stand_in))
-    left_out, walked = _snapshot_walk(plan)
-    if left_out:  # a workspace inside the code folder: the snapshot skips it
-        plan = replace(plan, warnings=(*plan.warnings, left_out))
+    walk = _snapshot_walk(plan)
+    if walk is not None and walk.warning:  # a workspace inside the code folder: the snapshot skips it
+        plan = replace(plan, warnings=(*plan.warnings, walk.warning))
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
     refuse_taken_versions(spec, workspace)
     writes = written_datastores(plan.outputs, outputs)
@@ -117,8 +142,7 @@ def plan_job(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
         if binding.mode is Mode.DIRECT and name is not None and name not in writes:
             with _located(spec, "inputs", binding.name):
                 resolver.datastores.get(name).direct_env(write=False)
-    _WALKED.keep(plan, walked)  # for check_submission: one walk checks the folder and gives the warning
-    return plan
+    return plan, walk
 
 
 def _refuse_protected_outputs(spec: CommandJobSpec, plan: RunPlan, outputs: Mapping[str, ResolvedPath],
@@ -160,13 +184,15 @@ def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
             raise RegistryError(taken.message, field=field, where=where, hint=taken.hint)
 
 
-def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None) -> str:
+def check_submission(spec: CommandJobSpec, plan: RunPlan, *, backend: str | None,
+                     walk: CodeWalk | None = None) -> str:
     """What ``job create`` refuses beyond planning, checked by ``job validate`` too (so whatever
     validate accepts, create accepts unless something local changed): the backend's own refusals
     (``docker_args``), the code folder and the build context. Local checks only (no storage, no
-    engine). Returns the backend's name. The code folder's check uses the walk ``plan_job`` made for
-    this plan, if it is the last plan made in this thread and not checked yet; else it walks it."""
-    walked = _WALKED.take(plan)
+    engine). Returns the backend's name. The code folder's check uses ``walk``, ``plan_with_walk``'s of
+    this plan (one of another plan is not taken); without it, it walks the folder (a plan checked again:
+    what changed since is seen)."""
+    walked = list(walk.found) if walk is not None and walk.of(plan) else None
     backend_name = backend_for(spec, backend)
     try:
         chosen = get_backend(backend_name)
@@ -207,7 +233,7 @@ def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | No
     """The code exists, is local, and a snapshot can take all of it (no FIFO, socket, unreadable file or
     path too long: ``runner.workspace.code_tree``), checked by ``job validate`` and before queuing.
     ``python_dir``: the job was built in Python, its relative paths taken from that folder (the hint
-    says so, in Python's terms, not the YAML's). ``walked``: what ``plan_job``'s walk of this folder
+    says so, in Python's terms, not the YAML's). ``walked``: what ``plan_with_walk``'s walk of this folder
     found (None: walk it here)."""
     python = None if python_dir is None else (
         f"pass code= a local folder, relative to the current folder ({python_dir}), or an absolute path")
@@ -248,47 +274,21 @@ def backend_for(spec: CommandJobSpec, requested: str | None) -> str:
     return "process" if uses_local_process(spec) else "docker"
 
 
-def _snapshot_walk(plan: RunPlan) -> tuple[str | None, list[tuple[str, str]] | None]:
-    """The one walk of the plan's code folder before queuing (``checked_rules``): the warning naming the
-    runner workspaces inside it, which the snapshot leaves out, and what the snapshot cannot take (None:
-    not walked, ``check_submission`` says why, at the ``code:`` line)."""
+def _snapshot_walk(plan: RunPlan) -> CodeWalk | None:
+    """The one walk of the plan's code folder before queuing (``checked_rules``), None when not walked
+    (``check_submission`` says why, at the ``code:`` line). The folder may change between this walk and
+    the check that takes it (microseconds; the copy checks every entry again as it copies)."""
     code = plan.code_source
     if not code or code.startswith(("azureml:", "http://", "https://")):
-        return None, None
+        return None
     try:
         source = Path(file_path(code, "code")).expanduser()  # as _check_code names it
         if not source.is_dir():
-            return None, None
+            return None
         rules, found = checked_rules(source, target=Path(plan.code_dir) if plan.code_dir else None)
     except (OSError, SpecError):
-        return None, None
-    return workspace_warning(source, rules), found
-
-
-class _Walk(threading.local):
-    """The walk ``plan_job`` made of its plan's code folder, kept (per thread) for the check of that plan
-    that follows (every caller checks the plan it just made), which takes it once: a plan checked again,
-    or another plan, is walked again. The folder may change between the two (microseconds, and the copy
-    checks every entry again as it copies)."""
-
-    def __init__(self) -> None:
-        self.key: tuple[str, str | None, str | None] | None = None
-        self.found: list[tuple[str, str]] = []
-
-    def keep(self, plan: RunPlan, found: list[tuple[str, str]] | None) -> None:
-        self.key, self.found = (None, []) if found is None else (_walk_key(plan), found)
-
-    def take(self, plan: RunPlan | None) -> list[tuple[str, str]] | None:
-        found = self.found if plan is not None and self.key == _walk_key(plan) else None
-        self.key, self.found = None, []
-        return found
-
-
-def _walk_key(plan: RunPlan) -> tuple[str, str | None, str | None]:
-    return plan.job_name, plan.code_source, plan.code_dir
-
-
-_WALKED = _Walk()
+        return None
+    return CodeWalk(code, plan.code_dir, tuple(found), workspace_warning(source, rules))
 
 
 def copy_code(code_source: str | None, job_dir: JobDir) -> list[str]:
@@ -365,18 +365,21 @@ def submit_job(ws: Workspace, spec: CommandJobSpec, *, name: str | None = None,
     ``allow_unsafe_docker_args``: see ``with_docker_args_opt_in``; the record then says so
     (``extra["unsafe_docker_args"]``)."""
     job_name = new_job_name(ws, spec, name)
-    plan = with_docker_args_opt_in(plan_job(spec, workspace=ws, job_name=job_name), allow_unsafe_docker_args)
-    backend_name = check_submission(spec, plan, backend=backend)
+    plan, walk = plan_with_walk(spec, workspace=ws, job_name=job_name)
+    plan = with_docker_args_opt_in(plan, allow_unsafe_docker_args)
+    backend_name = check_submission(spec, plan, backend=backend, walk=walk)
     record = queued_record(ws, spec, plan, backend=backend_name)
     ws.create_job(record)
     try:
         keep(ws, job_name, spec_secret_values(spec, plan.secret_env))  # until its run starts
+    except StorageError as exc:  # nothing written (a link at its place: refused)
+        ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=exc.render())
+        raise
+    try:
         with _located(spec, "code"):  # a snapshot error (the folder changed since the check): at code:
             copy_code(plan.code_source, ws.job_dir(job_name))  # its warning is the plan's already
     except (OSError, SpecError) as exc:
-        kept = not plan.secret_env or kept_file(ws, job_name).exists()
-        doing = "copying the code" if kept else "keeping its secret environment_variables"
-        message = exc.render() if isinstance(exc, SpecError) else f"{doing} failed: {exc}"
+        message = exc.render() if isinstance(exc, SpecError) else f"copying the code failed: {exc}"
         ws.update_job(job_name, ending=True, status=JobStatus.FAILED, error=message)
         forget(ws, job_name)
         raise

@@ -20,14 +20,15 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.backends import BACKENDS
-from runner.errors import JobError, RegistryError, ResolveError, SpecError
+from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.jobs.compute import choose_compute, default_datastore, run_backend
 from runner.jobs.job import default_experiment_name
-from runner.jobs.submit import check_submission, plan_job, refuse_taken_versions
+from runner.jobs.submit import check_submission, plan_with_walk, refuse_taken_versions
 from runner.modes import AssetType, Mode
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
 from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan, secret_env_warnings
@@ -35,7 +36,7 @@ from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
 from runner.pipelines.step_secrets import registered_docker_args
-from runner.pipelines.step_snapshots import snapshot_warnings
+from runner.pipelines.step_snapshots import local_code, snapshot_warnings
 from runner.plan.env_secrets import masked_spec, refuse_shown_mask
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
@@ -69,11 +70,14 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
 
 
 def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, locations: Locations, *,
-                   backend: str | None = None, upload_on_failure: bool = True) -> dict[str, str]:
+                   backend: str | None = None, upload_on_failure: bool = True,
+                   walked: MutableMapping[Path, str | None] | None = None) -> dict[str, str]:
     """Resolve what ``node`` reads and writes that no other step makes, and each ``direct`` input bound
     to an upstream step's output where that step writes it (``locations``: the upstream steps'); its
     output locations. A step on a Ray compute is checked as its run checks it: on the backend it runs on,
-    its outputs without a path on the compute's datastore (``runner.jobs.compute``: the one rule)."""
+    its outputs without a path on the compute's datastore (``runner.jobs.compute``: the one rule).
+    ``walked``: where a step checked as a command job puts its code folder's snapshot warning (its walk's,
+    for ``snapshot_warnings``)."""
     spec = node.spec
     with _at(spec, node.name):  # a later step's too, before anything is queued
         refuse_shown_mask(spec, spec.environment_variables, registered=registered_docker_args(node))
@@ -88,10 +92,7 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
     with _at(spec, node.name, "environment"):
         EnvironmentStore(ws).resolve_spec_environment(spec.environment, spec.base_dir)
     if not node.depends_on:
-        with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
-            plan = plan_job(spec, workspace=ws, job_name=node.job_name, default_datastore=datastore)
-            check_submission(spec, plan, backend=backend)  # what job create would refuse
-        return {b.name: b.uri for b in plan.outputs}
+        return _check_as_job(ws, node, datastore=datastore, backend=backend, walked=walked)
     with _at(spec, node.name):  # at the version's line (the error says where)
         refuse_taken_versions(spec, ws)
     resolver = Resolver(ws)
@@ -125,6 +126,20 @@ def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, location
     return {name: resolved.uri for name, resolved in outputs.items()}
 
 
+def _check_as_job(ws: Workspace, node: StepNode, *, datastore: str, backend: str | None,
+                  walked: MutableMapping[Path, str | None] | None) -> dict[str, str]:
+    """A step that reads no other step's output, checked as ``job create`` checks a command job; its
+    output locations. Its code folder's snapshot warning goes in ``walked`` (its walk's)."""
+    spec = node.spec
+    with _at(spec, node.name):  # the plan's errors say where; the rest is the step's
+        plan, walk = plan_with_walk(spec, workspace=ws, job_name=node.job_name, default_datastore=datastore)
+        check_submission(spec, plan, backend=backend, walk=walk)  # what job create would refuse
+    folder = local_code(spec)
+    if walked is not None and walk is not None and folder is not None:
+        walked[folder] = walk.warning
+    return {b.name: b.uri for b in plan.outputs}
+
+
 def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = None,
                   backend: str | None = None, upload_on_failure: bool = True
                   ) -> tuple[PipelineGraph, Locations]:
@@ -132,6 +147,14 @@ def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = No
     on ``backend`` (``job create --backend``; by default each step's compute's; a Ray compute's step on
     docker, ``--backend`` or ``--no-upload-on-failure`` refused there as its run refuses them). Writes
     nothing."""
+    graph, locations, _walked = _plan_pipeline(ws, spec, name=name, backend=backend,
+                                               upload_on_failure=upload_on_failure)
+    return graph, locations
+
+
+def _plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None, backend: str | None,
+                   upload_on_failure: bool) -> tuple[PipelineGraph, Locations, dict[Path, str | None]]:
+    """``plan_pipeline``, and the snapshot warning of each code folder a step's check walked."""
     pipeline_name = name or spec.name or generate_job_name()
     check_job_name(pipeline_name, "--name" if name else "name", python_field="name")
     if backend is not None and backend not in BACKENDS:
@@ -139,10 +162,11 @@ def plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = No
                         hint=f"use one of: {', '.join(BACKENDS)}")
     graph = build_graph(spec, ws, pipeline_name=pipeline_name)
     locations: Locations = {}
+    walked: dict[Path, str | None] = {}
     for node in graph.steps.values():  # in dependency order: an upstream step's locations come first
         locations[node.name] = _precheck_step(ws, graph, node, locations, backend=backend,
-                                              upload_on_failure=upload_on_failure)
-    return graph, locations
+                                              upload_on_failure=upload_on_failure, walked=walked)
+    return graph, locations, walked
 
 
 def _pipeline_inputs(ws: Workspace, spec: PipelineJobSpec) -> dict[str, str]:
@@ -166,8 +190,8 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
 
     if not spec.experiment_name:  # Azure's default, the steps' too
         spec = spec.model_copy(update={"experiment_name": default_experiment_name()})
-    graph, locations = plan_pipeline(ws, spec, name=name, backend=backend,
-                                     upload_on_failure=upload_on_failure)
+    graph, locations, walked = _plan_pipeline(ws, spec, name=name, backend=backend,
+                                              upload_on_failure=upload_on_failure)
     for job in (graph.name, *(n.job_name for n in graph.steps.values())):
         if ws.job_exists(job):
             raise JobError(f"a job named '{job}' exists already",
@@ -176,6 +200,7 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
                            python_hint="give the pipeline another name (name=, or its own; its steps run as "
                                        "<pipeline>-<step>), or none to get a generated one")
     plan = PipelinePlan.from_graph(graph, backend=backend, upload_on_failure=upload_on_failure)
+    warnings = [*graph.warnings, *secret_env_warnings(graph), *snapshot_warnings(ws, graph, walked)]
     queued = utcnow()
     record = JobRecord(
         name=graph.name, display_name=spec.display_name or graph.name,  # Azure's default
@@ -185,11 +210,15 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
         runner_pid=os.getpid(), job_dir=str(ws.job_dir(graph.name)),
         extra={PIPELINE_KEY: plan.to_extra(),
                STEPS_KEY: {n: {"job": s.job, "status": NOT_STARTED} for n, s in plan.steps.items()},
-               "warnings": [*graph.warnings, *secret_env_warnings(graph), *snapshot_warnings(ws, graph)],
+               "warnings": warnings,
                "runner_start": process_start_time(os.getpid()),
                "status_times": {JobStatus.QUEUED.value: utc_text(queued)}})
     ws.create_job(record)
-    keep(ws, graph.name, plan.kept_env())  # its steps' secret values, for its orchestrator to take
+    try:
+        keep(ws, graph.name, plan.kept_env())  # its steps' secret values, for its orchestrator to take
+    except StorageError as exc:  # nothing written (a link at its place: refused): failed, not left Queued
+        ws.update_job(graph.name, ending=True, status=JobStatus.FAILED, error=exc.render())
+        raise
     ws.job_dir(graph.name).user_logs.mkdir(parents=True, exist_ok=True)
     return record
 

@@ -8,13 +8,14 @@ sees, nor in the database).
     forget(ws, "j1")                                 # a job ended without running (recovery, a cancel)
 
 A pipeline keeps its steps' values the same way under its own name (``{step: {name: value}}``), taken by
-its orchestrator. No link is followed: a link planted at the file's place is replaced when the file is
-written, and is never read through.
+its orchestrator. The one writer is ``runner.workspace.secret_files`` (as for the values an older
+runner's records held, ``runner.workspace.old_job_secrets``). No link is followed: a secrets folder, or a
+file at the job's file's place, that is a link is refused when the file is written (one
+``StorageError``: the submission fails with it), is never read through, and only a link itself is removed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -22,46 +23,49 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.errors import StorageError
 from runner.workspace.db import Workspace
+from runner.workspace.secret_files import keep_file, open_kept, remove_kept
 
 log = logging.getLogger(__name__)
 
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # a link, a FIFO: never opened as a file
+
+def _name(job: str) -> str:
+    return f"job-{job}.json"
 
 
 def kept_file(ws: Workspace, job: str) -> Path:
-    return ws.secrets_dir / f"job-{job}.json"
+    return ws.secrets_dir / _name(job)
 
 
 def keep(ws: Workspace, job: str, values: Mapping[str, Any]) -> None:
-    """Write ``values`` as the job's owner-only secrets file, atomically (a new file renamed over whatever
-    is at its place, a link too); nothing when there are none."""
+    """Write ``values`` as the job's owner-only secrets file, atomically (a new file renamed over its
+    name); nothing when there are none. One ``StorageError`` when it cannot be written, or the secrets
+    folder or the file's place is a link (refused: nothing written)."""
     if not values:
         return
-    path = kept_file(ws, job)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(dict(values), handle)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        keep_file(ws.secrets_dir, _name(job), json.dumps(dict(values)).encode())
+    except StorageError as err:
+        raise StorageError(f"the secret environment_variables of job '{job}' cannot be kept: {err.message}",
+                           hint=err.hint) from err
 
 
 def take(ws: Workspace, job: str) -> dict[str, Any]:
     """The job's kept values, and the file removed ({} when there is none, or a link or anything but the
-    file ``keep`` writes is at its place: removed too, never read through)."""
+    file ``keep`` writes is at its place: removed too, never read through; {} when the secrets folder is
+    a link: nothing read or removed through it)."""
     path = kept_file(ws, job)
     try:
-        fd = os.open(path, _READ)
-    except FileNotFoundError:
+        fd = open_kept(ws.secrets_dir, _name(job))
+    except StorageError as err:
+        log.warning("job %s: its secrets file %s was not read: %s", job, path, err.message)
         return {}
     except OSError as exc:  # a link (ELOOP), a folder: not ours to read
         log.warning("job %s: %s is not a secrets file (%s): not read", job, path, exc.strerror or exc)
         forget(ws, job)
+        return {}
+    if fd is None:
         return {}
     try:
         with os.fdopen(fd, encoding="utf-8") as handle:
@@ -75,6 +79,6 @@ def take(ws: Workspace, job: str) -> dict[str, Any]:
 
 
 def forget(ws: Workspace, job: str) -> None:
-    """Remove the job's secrets file (the name itself: a link is removed, not what it names)."""
-    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-        os.unlink(kept_file(ws, job))
+    """Remove the job's secrets file (the name itself: a link is removed, not what it names; nothing
+    through a secrets folder that is a link)."""
+    remove_kept(ws.secrets_dir, _name(job))

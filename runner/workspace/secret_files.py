@@ -3,6 +3,7 @@ workspace's own key for digests of secrets (``fingerprint_key``, ``keyed``).
 
     with secrets_folder(ws.secrets_dir) as folder:        # the folder itself: never through a link
         write_owner_only(folder, "job-j1.json", b"{...}")  # a new 0600 file renamed over the name
+    keep_file(ws.secrets_dir, "job-j1.json", b"{...}")     # the same, a link at either place refused
     key = fingerprint_key(ws.secrets_dir)                  # made on first use (32 random bytes, 0600)
     keyed(key, "hunter2")                                   # 'hmac-sha256:<hex>'
 
@@ -80,6 +81,45 @@ def write_owner_only(folder: int, name: str, data: bytes, *, over: bool = True) 
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary, dir_fd=folder)
+
+
+def keep_file(secrets_dir: Path, name: str, data: bytes) -> None:
+    """Write ``data`` as the owner-only file ``name`` of the secrets folder (``write_owner_only``: a new
+    file renamed over the name). A folder, or a file at ``name``, that is a link is refused, nothing
+    written: one ``StorageError`` (so is any failure to write)."""
+    shown = secrets_dir / name
+    try:
+        with secrets_folder(secrets_dir) as folder:
+            try:
+                planted = stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+            except FileNotFoundError:
+                planted = False
+            if planted:
+                raise StorageError(f"{shown} is a symbolic link: runner writes a secret only to a file of "
+                                   "the workspace's own, never through a link",
+                                   hint=f"remove {shown} (runner writes it itself), and check who made it")
+            write_owner_only(folder, name, data)
+    except OSError as exc:
+        raise StorageError(f"cannot write {shown}: {exc.strerror or exc}",
+                           hint="check that the workspace's secrets folder is yours and writable") from exc
+
+
+def open_kept(secrets_dir: Path, name: str) -> int | None:
+    """The file ``name`` of the secrets folder open for reading (None: not there), never through a link:
+    the folder's (one ``StorageError``) or the file's (``OSError``, ``ELOOP``), nor a FIFO waited on."""
+    with secrets_folder(secrets_dir) as folder:
+        try:
+            return os.open(name, _READ, dir_fd=folder)
+        except FileNotFoundError:
+            return None
+
+
+def remove_kept(secrets_dir: Path, name: str) -> None:
+    """Remove the file ``name`` of the secrets folder (the name itself: a link is removed, not what it
+    names); nothing when it is not there, or the folder is a link (nothing of runner's is behind it)."""
+    with contextlib.suppress(StorageError, FileNotFoundError, IsADirectoryError), \
+            secrets_folder(secrets_dir) as folder:
+        os.unlink(name, dir_fd=folder)
 
 
 def _read_key(folder: int, shown: Path) -> bytes | None:

@@ -1,5 +1,6 @@
 """``job validate`` and ``job create`` walk the code folder once to check it and to warn about the runner
-workspaces inside it (``plan_job``'s warning and ``check_submission``'s check come from one walk); ``job
+workspaces inside it (``plan_with_walk``'s warning and ``check_submission``'s check come from one walk,
+which the caller hands over: ``walk=``); ``job
 create`` walks it a second time only to copy it. The check's errors are still ``check_submission``'s, at
 the ``code:`` line, and a plan checked again is walked again (what changed since is seen).
 
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from runner.errors import SpecError
-from runner.jobs.submit import check_submission, plan_job, submit_job
+from runner.jobs.submit import check_submission, plan_job, plan_with_walk, submit_job
 from runner.spec.load import load_job_spec
 from runner.workspace.db import Workspace
 
@@ -64,8 +65,8 @@ def test_validate_lists_each_code_folder_once(repo: Path, monkeypatch: pytest.Mo
     ws = Workspace(repo / "ci-ws")
     spec = load_job_spec(repo / "job.yml")
     listed = _listings(monkeypatch)
-    plan = plan_job(spec, workspace=ws, job_name="v1")
-    assert check_submission(spec, plan, backend=None) == "process"
+    plan, walk = plan_with_walk(spec, workspace=ws, job_name="v1")
+    assert check_submission(spec, plan, backend=None, walk=walk) == "process"
     assert _code_listings(listed, repo) == {"": 1, "src": 1, "pkg": 1, "pkg/deep": 1, "big": 0, ".git": 0}
     assert plan.warnings == (_warning(repo),)
 
@@ -87,9 +88,9 @@ def test_a_code_folder_error_is_still_the_checks_at_the_code_line(
     ws = Workspace(repo / "ci-ws")
     spec = load_job_spec(repo / "job.yml")
     listed = _listings(monkeypatch)
-    plan = plan_job(spec, workspace=ws, job_name="v1")  # planning refuses nothing: the check does
+    plan, walk = plan_with_walk(spec, workspace=ws, job_name="v1")  # planning refuses nothing: the check does
     with pytest.raises(SpecError) as caught:
-        check_submission(spec, plan, backend=None)
+        check_submission(spec, plan, backend=None, walk=walk)
     err = caught.value
     assert err.message == (f"the folder '{repo}' holds an entry a code snapshot cannot take: "
                            "'pkg/deep/pipe' (a FIFO)")
