@@ -32,14 +32,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationInfo, field_validator
 
 from runner.errors import SpecError, StorageError
 from runner.spec.validation import runner_error
-from runner.uris import has_password, local_file_url, without_password, without_query
+from runner.uris import local_file_url
 from runner.workspace.account_keys import AccountKey, ConnectionString, StorageOptions
 from runner.workspace.azure_sas import cannot_narrow, connection_parts, container_sas, reads_only
 from runner.workspace.chained_urls import chained_url
+from runner.workspace.datastore_urls import refuse_unknown_protocol, without_secret_query
 from runner.workspace.option_clash import options_clash
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class AzureDatastore(DatastoreBase):
     @field_validator("account_url")
     @classmethod
     def _no_query(cls, value: str | None) -> str | None:
-        return _without_secret_query(value, "account_url")
+        return without_secret_query(value, "account_url")
 
     @field_validator("endpoint")
     @classmethod
@@ -290,13 +291,17 @@ class FsspecDatastore(DatastoreBase):
 
     @field_validator("url")
     @classmethod
-    def _no_query(cls, value: str) -> str:
+    def _no_query(cls, value: str, info: ValidationInfo) -> str:
         """No secret in it; a file on this machine as fsspec reads it (``file://localhost/x`` is
-        ``file:///x``), and no ``file://`` naming another host (RFC 8089)."""
+        ``file:///x``), and no ``file://`` naming another host (RFC 8089); when it is created, no
+        protocol fsspec does not know (``url_protocols``: one read back is said where it is read)."""
         try:
-            return local_file_url(_without_secret_query(value, "url") or value, "url")
+            value = local_file_url(without_secret_query(value, "url") or value, "url")
         except SpecError as err:
             raise runner_error(err.message, err.hint) from None
+        if (info.context or {}).get("created"):
+            refuse_unknown_protocol(value)  # imports fsspec: when created only
+        return value
 
     @property
     def protocol(self) -> str:
@@ -309,16 +314,15 @@ class FsspecDatastore(DatastoreBase):
         return self.protocol in LOCAL_PROTOCOLS and "::" not in self.url
 
     def open(self, workspace_root: Path) -> tuple[AbstractFileSystem, str]:
-        import fsspec
-
         from runner.workspace import host_cache  # with fsspec: only for an fsspec datastore
+        from runner.workspace.remote_open import remote_filesystem  # with fsspec
 
         try:
             if host_cache.host_cache_root(self.url, self.storage_options) is not None:
                 return host_cache.open_host_cache(self.url, self.storage_options)  # reads no link
             # an archive on this machine (zip://::file:///<archive>): opened following no link on its path
             opened = host_cache.open_host_archive(self.name, self.url, self.storage_options)
-            fs, root = opened or fsspec.core.url_to_fs(self.url, **self.storage_options)
+            fs, root = opened or remote_filesystem(self.url, self.storage_options, self.name)  # said
         except ImportError as exc:
             raise StorageError(f"datastore '{self.name}': no fsspec backend for '{self.protocol}://'",
                                hint=f"install the package for {self.protocol} (e.g. s3fs, gcsfs)") from exc
@@ -340,9 +344,9 @@ class FsspecDatastore(DatastoreBase):
             return "file://" + fs_path
         if "::" in self.url:  # the path goes in the link that holds it (zip://<member>::file:///<archive>)
             return chained_url(self.url, fs_path)
-        import fsspec
+        from runner.workspace.remote_open import url_of  # with fsspec: makes no ftp:// filesystem
 
-        return str(fsspec.filesystem(self.protocol, **self.storage_options).unstrip_protocol(fs_path))
+        return url_of(self.protocol, self.storage_options, fs_path)
 
     def direct_env(self, *, write: bool = False, valid_s: float = 0) -> dict[str, str]:
         """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow
@@ -378,23 +382,7 @@ _ADAPTER: TypeAdapter[LocalDatastore | AzureDatastore | FsspecDatastore] = TypeA
 AnyDatastore = LocalDatastore | AzureDatastore | FsspecDatastore
 
 
-def datastore_from_dict(data: dict[str, Any]) -> AnyDatastore:
-    """Validate a datastore config (raises ``pydantic.ValidationError``)."""
-    return _ADAPTER.validate_python(data)
-
-
-def _without_secret_query(value: str | None, field: str) -> str | None:
-    """A datastore's URL is shown and kept with its configuration, not its secrets: a query string there
-    (often a SAS token) or a password is refused, and never echoed."""
-    if value is not None and "?" in value:
-        raise runner_error(f"{field} '{without_password(without_query(value))}' has a query string: a SAS "
-                           "token or other secret there would be shown and stored with the configuration",
-                           "give the URL without its query, and the SAS token as credentials: sas_token: "
-                           "(kept in the workspace's owner-only secrets), or fsspec credentials in "
-                           "storage_options")
-    if value is not None and has_password(value):  # shown, kept, and in every URL a job records
-        raise runner_error(f"{field} '{without_password(value)}' has a password (user:password@): it would "
-                           "be shown and stored with the configuration", "give the URL without it, and it in "
-                           "storage_options (owner-only secrets, shown as ***): username/password for ftp, "
-                           "sftp, smb; client_kwargs: {headers: {Authorization: ...}} for http(s)")
-    return value
+def datastore_from_dict(data: dict[str, Any], *, created: bool = False) -> AnyDatastore:
+    """Validate a datastore config (raises ``pydantic.ValidationError``); ``created``: one being created,
+    whose URL's protocols fsspec must know (checked then only: reading one back imports no fsspec)."""
+    return _ADAPTER.validate_python(data, context={"created": created})

@@ -244,6 +244,6 @@ def load_datastore(path: str | Path) -> AnyDatastore:
     if data.get("type") == "local" and data.get("path") and not Path(str(data["path"])).is_absolute():
         data["path"] = str((doc.base_dir / str(data["path"])).resolve())
     try:
-        return datastore_from_dict(data)
+        return datastore_from_dict(data, created=True)  # its url's protocols known
     except ValidationError as exc:
         raise validation_to_spec_error(exc, where=doc.where) from exc

@@ -9,10 +9,11 @@ a local datastore). The resolver calls it for every path, so a job's inputs are 
 and again when it starts, as a registration's path is.
 
 An archive over storage elsewhere (``zip://a.txt::abfs://c/d.zip``, ``tar://``, a cache around or under
-it) is read by fsspec as it makes the filesystem: when a job is planned (``check=False``: ``job validate``
-never contacts storage) its chain's form is checked and it is left closed (``DeferredChain``, made when
-first used); the run opens it, and a chain that cannot be read there is one error: the archive missing,
-its storage unreachable or refusing, or a file that is not the archive its link reads.
+it) is read by fsspec as it makes the filesystem, and an ftp:// or sftp:// one connects as it is made: when
+a job is planned (``check=False``: ``job validate`` never contacts storage) they are left unmade
+(``deferred_fs``); the run opens them with one error for each way that fails (``_open_elsewhere``). A
+protocol no fsspec filesystem knows is one error naming the field and the protocols allowed
+(``url_protocols``).
 
     refuse_fsspec_read(workspace, "zip://a.txt::file:///data/d.zip", field="inputs.d.path")
     refuse_fsspec_read(workspace, ds.url, field="inputs.d.path", datastore=ds, path="sub/a.txt")
@@ -22,6 +23,7 @@ its storage unreachable or refusing, or a file that is not the archive its link 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from runner.errors import ResolveError, RunnerError, SpecError, StorageError
@@ -37,15 +39,17 @@ from runner.url_secrets import without_secrets
 from runner.workspace.account_keys import AZURE_PROTOCOLS
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root
 from runner.workspace.db import Workspace
+from runner.workspace.deferred_fs import deferred_filesystem
 from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.option_clash import options_clash
 from runner.workspace.read_refusals import cannot, refuse_host_read
+from runner.workspace.remote_open import archive_read, not_an_archive
 from runner.workspace.storage_errors import Failure, classify, written_url_error
+from runner.workspace.url_protocols import unknown_datastore_protocol
 
 # storage options that name the file or filesystem a link reads: written in the URL instead, where the
 # chain is checked (their values are never shown: storage options may hold secrets)
 _NAMING = ("fo", "fs", "remote_protocol")
-_HERE = HOST_PROTOCOLS | {"memory"}  # a chain's storage whose archive planning reads: no store contacted
 NAMING_HINT = ("name what it reads in its url as a chain (zip://::<url of the archive>, simplecache::s3://"
                "<bucket>, a file on this machine as file:///<absolute path>), where it is checked, and "
                "remove fo, fs, remote_protocol (and a target_protocol of file or local) from its "
@@ -68,6 +72,10 @@ def refuse_fsspec_read(workspace: Workspace, url: str, *, field: str | None,
         links = fsspec.core._un_chain(url, dict(options))  # [(path, protocol, options)], outermost first
     except ImportError as exc:  # a backend that is not installed: named by its own protocol
         raise _not_installed(url, datastore.name if datastore else None, field) from exc
+    except ValueError:  # a protocol fsspec does not know: a job's URL is the resolver's to say
+        if datastore is None or (said := unknown_datastore_protocol(url, datastore.name, field)) is None:
+            raise
+        raise said from None
     except TypeError as exc:  # the url and the storage options name one option (a host) differently
         raise options_clash(url, exc, datastore=datastore.name if datastore else None, field=field) from None
     uri = f"azureml://datastores/{datastore.name}/paths/{path}" if datastore else url
@@ -106,7 +114,7 @@ def open_fsspec_url(url: str, *, field: str | None, check: bool = True) -> tuple
     in after the check, is one ``SpecError``, and nothing is read through it), any other URL is fsspec's:
     one it cannot make from the URL (an archive elsewhere that is not there, a filesystem that needs
     options a URL does not carry) is one ``ResolveError`` (``_open_elsewhere``). ``check`` False
-    (planning): an archive elsewhere is not opened (``deferred_archive``)."""
+    (planning): an archive elsewhere, a host connected to as it is made, is left unmade (``deferred_fs``)."""
     from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
     from runner.workspace.host_cache import LinkNotRead, open_host_chain  # with fsspec: for a URL only
 
@@ -129,66 +137,14 @@ def open_fsspec_url(url: str, *, field: str | None, check: bool = True) -> tuple
                                              "of the file on this machine>") from None
     if opened is not None:
         return opened
-    if not check and (deferred := deferred_archive(url, field)) is not None:
-        return deferred
+    if not check and (deferred := deferred_filesystem(url, field, partial(_made, url, field))) is not None:
+        return deferred  # planning: an archive elsewhere, a host connected to as it is made: left unmade
     return _open_elsewhere(url, field)
 
 
-def deferred_archive(url: str, field: str | None) -> tuple[DeferredChain, str] | None:
-    """For a chain with an archive link over storage elsewhere (not this machine's files, nor memory's):
-    a ``DeferredChain`` and the path on it, made from the chain as fsspec splits it, nothing opened; its
-    form checked: the link an archive reads names a file (one ``SpecError`` for a folder or no path).
-    None for any other URL."""
-    import fsspec.core  # only for an fsspec URL: planning on local paths never imports it
-
-    from runner.workspace.archive_members import ARCHIVES  # tarfile, zipfile: for a URL only
-
-    links = fsspec.core._un_chain(url, {})  # [(path, protocol, options)], outermost first
-    protocols = [protocol for _, protocol, _ in links]
-    if len(links) < 2 or protocols[-1] in _HERE or not ARCHIVES & set(protocols[:-1]):
-        return None
-    written = url.split("::")  # as written: a store's own parsing may drop a folder's '/'
-    for index, protocol in enumerate(protocols[:-1]):
-        link = written[_file_link(protocols, index)]
-        named = link.split("://", 1)[1] if "://" in link else ""
-        if protocol in ARCHIVES and (not named.strip("/") or named.endswith("/")):
-            what = f"the folder '{without_secrets(link)}'" if named.strip("/") else "no path"
-            raise SpecError(f"{cannot(field)}: '{without_secrets(url)}' names no archive file for its "
-                            f"{protocol}:// link to read (the link after it names {what})", field=field,
-                            hint="check the path in the URL's last link: the archive it names must be "
-                                 "there (<protocol>://<path of the archive>)")
-    return DeferredChain(url, field, fsspec.get_filesystem_class(protocols[0]).protocol), links[0][0]
-
-
-class DeferredChain:
-    """The filesystem of an archive chain over storage elsewhere, made (its archive read) when it is first
-    used, with ``_open_elsewhere``'s errors: a job's plan (``check=False``) holds one, never opened. Until
-    then it says only its first link's ``protocol`` and, as a cache does its inner filesystem, ``fs``:
-    None, since nothing below it is this machine's (``resolve._on_this_machine``, ``caches_host_files``)."""
-
-    _OWN = frozenset({"_url", "_field", "_made", "protocol"})
-
-    def __init__(self, url: str, field: str | None, protocol: str | tuple[str, ...]) -> None:
-        self._url, self._field, self.protocol = url, field, protocol
-        self._made: Any = None
-
-    def made(self) -> Any:
-        """fsspec's filesystem, made now if it was not: the archive is read."""
-        if self._made is None:
-            self._made = _open_elsewhere(self._url, self._field)[0]
-        return self._made
-
-    @property
-    def fs(self) -> Any:
-        return None if self._made is None else getattr(self._made, "fs", None)
-
-    def __getattr__(self, name: str) -> Any:  # what it does not say itself: the made filesystem's
-        if name.startswith("__") or name in self._OWN:  # a copy or a pickle looks before __init__ ran
-            raise AttributeError(name)
-        return getattr(self.made(), name)
-
-    def __repr__(self) -> str:
-        return f"<DeferredChain {without_secrets(self._url)}{'' if self._made is None else ' (made)'}>"
+def _made(url: str, field: str | None) -> Any:
+    """The filesystem a ``DeferredChain`` of ``url`` stands for, made (``_open_elsewhere``)."""
+    return _open_elsewhere(url, field)[0]
 
 
 def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
@@ -208,8 +164,8 @@ def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
         raise _store_failed(url, exc, field) from exc
     except ImportError:  # a missing backend: the resolver's words
         raise
-    except _not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
-        protocol, file = _archive_read(url)
+    except not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
+        protocol, file = archive_read(url)
         unread = ArchiveNotRead(protocol, without_secrets(file), exc, None)
         raise SpecError(f"{cannot(field)} through '{without_secrets(url)}': {unread.message}", field=field,
                         hint=unread.hint) from None
@@ -260,34 +216,6 @@ def _store_failed(url: str, exc: BaseException, field: str | None) -> RunnerErro
         return _not_opened(url, exc, field)
     err = written_url_error(exc, url, azure=bool(set(AZURE_PROTOCOLS) & set(fsspec_protocols(url))))
     return StorageError(f"{cannot(field)}: {err.message}", hint=err.hint, field=field) if field else err
-
-
-def _not_an_archive() -> tuple[type[BaseException], ...]:
-    """What reading a file as an archive raises when it is not one, bar the OSErrors a storage raises too
-    (``archive_members.READ_ERRORS`` without them), and gzip's, which is an OSError."""
-    import gzip
-
-    from runner.workspace.archive_members import READ_ERRORS  # tarfile, zipfile: for a URL only
-
-    return (*(error for error in READ_ERRORS if not issubclass(error, OSError)), gzip.BadGzipFile)
-
-
-def _archive_read(url: str) -> tuple[str, str]:
-    """The innermost archive link's protocol of chain ``url`` and the URL of the file it reads."""
-    from runner.workspace.archive_members import ARCHIVES  # tarfile, zipfile: for a URL only
-
-    links, protocols = url.split("::"), fsspec_protocols(url)
-    index = max((i for i, protocol in enumerate(protocols[:-1]) if protocol in ARCHIVES), default=0)
-    return protocols[index], "::".join(links[_file_link(protocols, index):]) or url
-
-
-def _file_link(protocols: list[str], index: int) -> int:
-    """The index of the link that names the file link ``index`` (an archive) reads: the next one that is
-    no cache (a cache reads the file below it), or the last."""
-    read = index + 1
-    while read < len(protocols) - 1 and protocols[read] in CACHES:
-        read += 1
-    return read
 
 
 def _not_opened(url: str, exc: BaseException, field: str | None) -> ResolveError:

@@ -62,6 +62,7 @@ from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
+from runner.workspace.deferred_fs import planned_datastore
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
 from runner.workspace.models import ModelStore
@@ -70,6 +71,7 @@ from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
 from runner.workspace.through_file import through_file
+from runner.workspace.url_protocols import protocols_hint
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -184,7 +186,8 @@ class Resolver:
         else:  # an fsspec chain over this machine's files: guarded before it is opened
             if isinstance(ds, FsspecDatastore):
                 refuse_fsspec_read(self.workspace, ds.url, field=field, datastore=ds, path=ref.path)
-            ds, fs, root = self.datastores.open(ref.datastore)
+            ds, fs, root = self.datastores.open(ref.datastore) if check else \
+                planned_datastore(self.datastores, ds, field)  # planning: contacts no storage
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
         kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check,
@@ -267,13 +270,11 @@ class Resolver:
         except ImportError as exc:
             protocol = ref.url.rsplit("::", 1)[-1].split("://", 1)[0]  # a chain's storage is its last link
             raise ResolveError(f"no filesystem is installed for '{protocol}://' ({without_secrets(ref.url)})",
-                               hint=f"install the fsspec backend for {protocol} (s3fs, gcsfs, adlfs ...)"
-                               ) from exc
-        except ValueError as exc:
-            raise ResolveError(without_secrets(f"cannot open '{ref.url}': {exc}"), hint="an fsspec URL is "
-                               "<protocol>://<path> with a protocol fsspec knows, or a chain (simplecache::"
-                               "s3://<bucket>/<key>, zip://<member>::file:///<archive>); a local path "
-                               "holding '::' is written ./<path>") from exc
+                               hint=f"install the fsspec backend for {protocol} (s3fs, gcsfs, adlfs ...)",
+                               field=field) from exc
+        except ValueError as exc:  # a protocol fsspec does not know: what a path may be
+            raise ResolveError(without_secrets(f"cannot open '{ref.url}': {exc}"), hint=protocols_hint(),
+                               field=field) from exc
         prefix = f"{ref.url}:" if "::" in ref.url else f"{ref.url.split('://', 1)[0]}:{path}:"  # a chain: all
         kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # of it (which archive's member)
                                 datastore=datastore.name if datastore else None)

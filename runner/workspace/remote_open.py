@@ -1,0 +1,89 @@
+"""Opening what fsspec reads elsewhere, below the modules that plan and resolve it: a datastore's
+filesystem made with its storage's failures said (``remote_filesystem``: an archive elsewhere missing or
+not an archive, a host that cannot be connected to), where a chain's archive link reads its file, and a
+path's URL named from a filesystem's class (``url_of``: no ftp:// or sftp:// filesystem made, which would
+connect). fsspec is imported only when they are called.
+
+    fs, root = remote_filesystem("zip://::abfs://c/d.zip", {"abfs": {...}}, "archived")
+    url_of("ftp", {"username": "u"}, "/data/a.txt")   # ftp:///data/a.txt
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.errors import RunnerError, SpecError, StorageError
+from runner.uris import CACHES, fsspec_protocols
+from runner.url_secrets import without_secrets
+from runner.workspace.storage_errors import Failure, classify, storage_error
+
+
+def file_link(protocols: list[str], index: int) -> int:
+    """The index of the link that names the file link ``index`` (an archive) reads: the next one that is
+    no cache (a cache reads the file below it), or the last."""
+    read = index + 1
+    while read < len(protocols) - 1 and protocols[read] in CACHES:
+        read += 1
+    return read
+
+
+def not_an_archive() -> tuple[type[BaseException], ...]:
+    """What reading a file as an archive raises when it is not one, bar the OSErrors a storage raises too
+    (``archive_members.READ_ERRORS`` without them), and gzip's, which is an OSError."""
+    import gzip
+
+    from runner.workspace.archive_members import READ_ERRORS  # tarfile, zipfile: for a URL only
+
+    return (*(error for error in READ_ERRORS if not issubclass(error, OSError)), gzip.BadGzipFile)
+
+
+def archive_read(url: str) -> tuple[str, str]:
+    """The innermost archive link's protocol of chain ``url`` and the URL of the file it reads."""
+    from runner.workspace.archive_members import ARCHIVES  # tarfile, zipfile: for a URL only
+
+    links, protocols = url.split("::"), fsspec_protocols(url)
+    index = max((i for i, protocol in enumerate(protocols[:-1]) if protocol in ARCHIVES), default=0)
+    return protocols[index], "::".join(links[file_link(protocols, index):]) or url
+
+
+def remote_filesystem(url: str, options: dict[str, Any], name: str) -> tuple[Any, str]:
+    """fsspec's filesystem for datastore ``name``'s URL elsewhere (``options``: its storage options) and its
+    root, made now; a failure of its storage as it is made (an archive elsewhere missing or unreadable, a
+    host that cannot be connected to) is one ``StorageError`` naming the datastore, a file that is not the
+    archive its link reads one ``SpecError``. fsspec's own errors (an unknown protocol, a backend not
+    installed, options that clash) are the caller's (``FsspecDatastore.open``)."""
+    import fsspec.core  # only for an fsspec datastore
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **options)
+    except (ImportError, ValueError, TypeError, RunnerError):
+        raise
+    except not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
+        from runner.workspace.archive_members import ArchiveNotRead  # tarfile, zipfile: for a URL only
+
+        protocol, file = archive_read(url)
+        unread = ArchiveNotRead(protocol, without_secrets(file), exc, None)
+        raise SpecError(f"datastore '{name}': {unread.message}", hint=unread.hint) from None
+    except Exception as exc:  # noqa: BLE001 - a storage's failure (the Azure SDK's are no OSError): said
+        if classify(exc) is Failure.NOT_FOUND and "::" in url:
+            last = without_secrets(url.rsplit("::", 1)[-1])
+            raise StorageError(f"datastore '{name}': the file '{last}' that its url '{without_secrets(url)}' "
+                               "reads does not exist",
+                               hint=f"check the archive's path in the url's last link (`runner datastore "
+                                    f"show --name {name}`): the archive it names must be there") from exc
+        raise storage_error(exc, url, datastore=name) from exc
+    return fs, str(root)
+
+
+def url_of(protocol: str, options: dict[str, Any], fs_path: str) -> str:
+    """The URL of ``fs_path`` on a filesystem of ``protocol`` made with ``options``: from its class when
+    the class names it as fsspec's base class does (from its protocol alone: no filesystem is made, and
+    an ftp:// or sftp:// one would connect), else from a filesystem made with ``options``."""
+    import fsspec
+    from fsspec.spec import AbstractFileSystem
+
+    cls = fsspec.get_filesystem_class(protocol)
+    if cls.unstrip_protocol is not AbstractFileSystem.unstrip_protocol:
+        return str(fsspec.filesystem(protocol, **options).unstrip_protocol(fs_path))
+    protocols = (cls.protocol,) if isinstance(cls.protocol, str) else tuple(cls.protocol)
+    return fs_path if fs_path.startswith(tuple(f"{p}://" for p in protocols)) else f"{protocols[0]}://{fs_path}"
