@@ -12,13 +12,16 @@ Delays double from ``first_delay_s`` up to ``max_delay_s``; each is drawn from t
 ("equal jitter"), so many workers hit by the same outage do not come back in lockstep, and none waits
 longer than ``max_delay_s`` after the store is back.
 
-The Azure SDK behind adlfs (``configure_sdk_retries``; every adlfs filesystem fsspec makes from a URL:
-``mounts.stores.azure_urls``) keeps that window for what is transient on a real network (a connection reset
-or closed once made, a read timeout, 408/429/5xx), but a connection that cannot be made at all (refused, host
-not found, no answer within ``SDK_CONNECT_TIMEOUT_S``) to a service that has not answered this client yet
-is tried ``SDK_CONNECT_RETRIES`` more times, a fraction of a second apart, and then fails: a wrong endpoint
-or a service that is not running is said in about a second, not after the SDK's own 15-24 s back-offs
-(~85 s) or this window; once it has answered, such a failure is an outage, ridden out in the window.
+A connection that cannot be made at all (refused, host not found, no answer within
+``SDK_CONNECT_TIMEOUT_S``) to an endpoint (host and port) that has not answered this process yet
+(``has_answered``: any response, to the lean client or the Azure SDK) is tried ``SDK_CONNECT_RETRIES`` more
+times, a fraction of a second apart, and then fails naming the endpoint: a wrong endpoint or a service that
+is not running is said in about a second, not after this window (or the SDK's own 15-24 s back-offs, ~85 s).
+Once it has answered, such a failure is an outage, ridden out in the window (a service restarted mid-job).
+The lean client (``mounts.stores.azure``) passes ``unconnected`` to ``Retrying.wait``; the Azure SDK
+behind adlfs (``configure_sdk_retries``; every adlfs filesystem fsspec makes from a URL:
+``mounts.stores.azure_urls``) keeps the window for what is transient on a real network (a connection reset
+or closed once made, a read timeout, 408/429/5xx) and applies the same rule to a connection it cannot make.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from mounts.errors import MountsError
 
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 RETRY_TOTAL_ENV = "RUNNER_RETRY_TOTAL_S"
 DEFAULT_TOTAL_S = 120.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# the lean client's and the SDK's, for an endpoint that has not answered this process:
 SDK_CONNECT_RETRIES = 2  # a connection that cannot be made: tried 3 times in all, then it fails
 SDK_CONNECT_TIMEOUT_S = 5.0  # no answer to a connection attempt for this long: it cannot be made
 # what the SDK wraps when a connection could not be made: aiohttp's (refused, name not resolved, TLS
@@ -78,9 +83,11 @@ class RetryPolicy:
         ceiling = min(self.max_delay_s, self.first_delay_s * 2 ** min(retry, 30))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def start(self, breaker: Breaker | None = None, *, sleep: Callable[[float], None] = time.sleep,
-              clock: Callable[[], float] = time.monotonic) -> Retrying:
-        return Retrying(self, sleep, clock, breaker)
+    def start(self, breaker: Breaker | None = None, *, endpoint: str | None = None,
+              sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+              ) -> Retrying:
+        """The retry state of one operation on ``endpoint`` (a URL: its host and port are what answers)."""
+        return Retrying(self, sleep, clock, breaker, endpoint)
 
 
 class Breaker:
@@ -115,6 +122,35 @@ def breaker_for(endpoint: str) -> Breaker:
         return _BREAKERS.setdefault(endpoint, Breaker())
 
 
+_ANSWERED: set[str] = set()  # ``endpoint_key``s of the endpoints that answered this process
+
+
+def endpoint_key(url: str) -> str:
+    """What answers for ``url``: its host (lower case) and port (80 or 443 when it names none)."""
+    split = urlsplit(url)
+    port = split.port or (443 if split.scheme.lower() == "https" else 80)
+    return f"{(split.hostname or '').lower()}:{port}"
+
+
+def note_answered(url: str) -> None:
+    """The endpoint of ``url`` answered a request (any response): from now on, in this process, a
+    connection to it that cannot be made is an outage, ridden out in the window, not a wrong endpoint."""
+    key = endpoint_key(url)
+    if key not in _ANSWERED:
+        _ANSWERED.add(key)
+
+
+def has_answered(url: str) -> bool:
+    return endpoint_key(url) in _ANSWERED
+
+
+def endpoint_label(url: str) -> str:
+    """``url`` as an error may show it: scheme, host, port and path; no query (a SAS), no user info."""
+    split = urlsplit(url)
+    host = split.hostname or ""
+    return f"{split.scheme}://{host}{f':{split.port}' if split.port else ''}{split.path.rstrip('/')}"
+
+
 class Retrying:
     """The retry state of one operation::
 
@@ -128,11 +164,13 @@ class Retrying:
     """
 
     def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None], clock: Callable[[], float],
-                 breaker: Breaker | None = None) -> None:
+                 breaker: Breaker | None = None, endpoint: str | None = None) -> None:
         self.policy = policy
         self._sleep, self._clock = sleep, clock
         self._breaker = breaker
+        self._endpoint = endpoint
         self.retries = 0
+        self.unreachable = False  # it gave up: a connection to an endpoint that never answered
         self._first_failure: float | None = None
 
     @property
@@ -140,9 +178,18 @@ class Retrying:
         """Seconds since the first failure not followed by progress (0 when none)."""
         return 0.0 if self._first_failure is None else self._clock() - self._first_failure
 
-    def wait(self) -> bool:
+    def wait(self, *, unconnected: bool = False) -> bool:
         """After a transient failure: sleep before the next attempt and return True, or return False
-        when the total is spent (the caller raises). The last attempt falls on the deadline itself."""
+        when the total is spent (the caller raises). The last attempt falls on the deadline itself.
+        ``unconnected``: the failure was a connection that could not be made; to an endpoint that has not
+        answered this process it is tried ``SDK_CONNECT_RETRIES`` more times, then given up."""
+        if unconnected and self._endpoint is not None and not has_answered(self._endpoint):
+            if self.retries >= (SDK_CONNECT_RETRIES if self.policy.total_s > 0 else 0):
+                self.unreachable = True
+                return False
+            self._sleep(self.policy.delay(self.retries))
+            self.retries += 1
+            return True
         now = self._clock()
         if self._first_failure is None:
             self._first_failure = now
@@ -164,8 +211,13 @@ class Retrying:
 
     def annotate(self, error: OSError) -> OSError:
         """``error`` (its type kept: the transfer engine counts a ``ConnectionError`` as "the storage is
-        unreachable") saying how long the store failed, once the retries are spent."""
-        if self.retries:
+        unreachable") saying how long the store failed, once the retries are spent, or, for an endpoint
+        that never answered, how often it was tried (its URL without a query: never a SAS)."""
+        if self.unreachable and self._endpoint is not None:
+            error.args = (f"{error} (tried {self.retries + 1} times; {endpoint_label(self._endpoint)} never "
+                          "answered: check that it is the storage account's endpoint and that the service "
+                          "there is running and reachable from this machine)",)
+        elif self.retries:
             error.args = (f"{error} (still failing after {self.retries} retries over "
                           f"{self.failing_for:.0f} s; {RETRY_TOTAL_ENV}={self.policy.total_s:g})",)
         return error
@@ -206,10 +258,14 @@ def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
         return min(policy.delay(max(int(settings.get("count", 1)) - 1, 0)), remaining)
 
     increment = getattr(retry, "_runner_increment", retry.increment)  # the SDK's (configured once)
+    service_url = getattr(client, "url", None)
 
     def counted(settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
+        url = _url_of(request) or service_url
+        if response is not None and url:
+            note_answered(url)  # a status to retry (503, 429): the service is there
         if error is not None and "ServiceRequestError" in _names(error) and (
-                getattr(retry, "_runner_reached", False) or not is_connect_failure(error)):
+                url and has_answered(url) or not is_connect_failure(error)):
             # the SDK counts it as a connection never made; it was made, then lost (reset, closed), or the
             # service answered this client before (an outage, not a wrong endpoint): a read's, in the window
             settings["connect"] += 1
@@ -222,28 +278,33 @@ def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
     retry.connect_retries = min(SDK_CONNECT_RETRIES, unbounded)
     retry.get_backoff_time = backoff
     retry._runner_increment, retry.increment = increment, counted
-    _note_answers(retry)
+    _note_answers(retry, service_url)
     connection = getattr(getattr(config, "transport", None), "connection_config", None)
     if connection is not None:
         connection.timeout = SDK_CONNECT_TIMEOUT_S
     return True
 
 
-def _note_answers(retry: Any) -> None:
-    """Make the SDK's retry policy note (``_runner_reached``) that its service answered a request: from then
-    on a connection it cannot make is an outage, ridden out in the window (``configure_sdk_retries``)."""
+def _note_answers(retry: Any, service_url: str | None) -> None:
+    """Make the SDK's retry policy note (``note_answered``) that the endpoint of a request answered it: from
+    then on a connection to it that cannot be made is an outage, ridden out in the window, for the SDK and
+    the lean client alike (``configure_sdk_retries``)."""
     import inspect  # (an SDK client is being configured: its imports dwarf this one)
 
     send = getattr(retry, "_runner_send", retry.send)  # the SDK's (configured once)
 
+    def noted(request: Any) -> None:
+        if url := _url_of(getattr(request, "http_request", None)) or service_url:
+            note_answered(url)
+
     async def answered_async(request: Any) -> Any:  # adlfs' (aio) clients
         response = await send(request)
-        retry._runner_reached = True
+        noted(request)
         return response
 
     def answered(request: Any) -> Any:
         response = send(request)
-        retry._runner_reached = True
+        noted(request)
         return response
 
     retry._runner_send = send
@@ -263,6 +324,12 @@ def is_connect_failure(error: BaseException) -> bool:
         inner = getattr(current, "inner_exception", None)
         current = inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__
     return False
+
+
+def _url_of(request: Any) -> str | None:
+    """The URL an SDK ``HttpRequest`` is sent to (None for anything else)."""
+    url = getattr(request, "url", None)
+    return url if isinstance(url, str) and "://" in url else None
 
 
 def _names(error: BaseException) -> set[str]:

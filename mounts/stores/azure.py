@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mounts.retry import TRANSIENT_STATUS, RetryPolicy, breaker_for
+from mounts.retry import TRANSIENT_STATUS, Retrying, RetryPolicy, breaker_for, note_answered
 from mounts.stores.azure_account import AzureAccount as AzureAccount  # re-exported: where they were
 from mounts.stores.azure_account import _account_from_connection_string as _account_from_connection_string
 from mounts.stores.azure_account import account_from_fs
 from mounts.stores.azure_buffers import aligned_view, file_chunks, thread_buffer
 from mounts.stores.azure_listing import page_has_entries, parse_list_blobs, parse_list_folder
 from mounts.stores.base import RemoteFile, Sink
-from mounts.stores.lean_http import LeanConnection, LeanResponse
+from mounts.stores.lean_http import ConnectFailed, LeanConnection, LeanResponse
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +68,7 @@ class AzureBlobStore:
         # every request is retried on transient errors for up to ``retry.total_s`` (mounts.retry)
         self.retry = retry or RetryPolicy.from_env()
         self._breaker = breaker_for(account.endpoint)
+        self._answered = False  # a response came: noted for the connect rule of ``mounts.retry``
         self._timeout = timeout
         self._page_size = list_page_size
         self._pool: list[LeanConnection] = []
@@ -75,6 +76,11 @@ class AzureBlobStore:
 
     def __repr__(self) -> str:
         return f"AzureBlobStore(endpoint={self.account.endpoint!r})"
+
+    def _retrying(self) -> Retrying:
+        """One operation's retries; a connection that cannot be made (``ConnectFailed``) is passed to them
+        as ``unconnected``: an endpoint that never answered this process is not retried for the window."""
+        return self.retry.start(self._breaker, endpoint=self.account.endpoint)
 
     # -- connections and signing ---------------------------------------------------------------------
     @contextmanager
@@ -122,14 +128,19 @@ class AzureBlobStore:
         if body_chunks is None and (body is not None or method in ("PUT", "POST")):
             all_headers["Content-Length"] = str(len(body or b""))
         self._sign(method, path, query, all_headers)
-        return conn.request(method, self._url(path, query), all_headers, body, body_chunks)
+        response = conn.request(method, self._url(path, query), all_headers, body, body_chunks)
+        if not self._answered:
+            note_answered(self.account.endpoint)
+            self._answered = True
+        return response
 
     def _call(self, method: str, path: str, query: dict[str, str], what: str, *,
               headers: dict[str, str] | None = None, body: bytes | memoryview | None = None,
               ok: tuple[int, ...] = (200, 201)) -> tuple[int, dict[str, str], bytes]:
         """One small request (no streaming), retried on connection errors and transient statuses."""
-        retrying = self.retry.start(self._breaker)
+        retrying = self._retrying()
         while True:
+            unconnected = False
             try:
                 with self._connection() as conn:
                     response = self._send(conn, method, path, query, headers, body)
@@ -142,7 +153,8 @@ class AzureBlobStore:
                     raise error
             except (TimeoutError, ConnectionError) as exc:
                 error = ConnectionError(f"{what}: {exc or type(exc).__name__}")
-            if not retrying.wait():
+                unconnected = isinstance(exc, ConnectFailed)
+            if not retrying.wait(unconnected=unconnected):
                 raise retrying.annotate(error)
 
     # -- BlobStore -----------------------------------------------------------------------------------
@@ -261,7 +273,7 @@ class AzureBlobStore:
         the position reached (nothing is delivered twice); an exception from ``target`` or ``received``
         ends the request (its connection is closed, the rest of the body is never read)."""
         position = start
-        retrying = self.retry.start(self._breaker)
+        retrying = self._retrying()
         while position < end:
             headers = {}
             if position > 0 or end < item.size:  # a whole-object GET is cheaper for the service
@@ -286,7 +298,7 @@ class AzureBlobStore:
                             retrying.progressed()
             except (TimeoutError, ConnectionError) as exc:
                 # resume from ``position``: bytes already delivered are not asked for again
-                if not retrying.wait():
+                if not retrying.wait(unconnected=isinstance(exc, ConnectFailed)):
                     raise retrying.annotate(ConnectionError(
                         f"read {item.path} at offset {position}: {exc}")) from exc
 
@@ -302,9 +314,9 @@ class AzureBlobStore:
     def put_file(self, path: str, local: Path, size: int) -> None:
         """One streamed Put Blob of a medium file (memory: one chunk). The MD5 is computed while
         sending and compared with the one the service computed and returned (or the size, if none)."""
-        retrying = self.retry.start(self._breaker)
+        retrying = self._retrying()
         while True:
-            digest = hashlib.md5()
+            digest, unconnected = hashlib.md5(), False
             try:
                 with self._connection() as conn, open(local, "rb", buffering=0) as stream:
                     response = self._send(conn, "PUT", self._blob_path(path.strip("/")), {},
@@ -317,7 +329,8 @@ class AzureBlobStore:
                 error: OSError = _http_error(response, f"write {path}")
             except (TimeoutError, ConnectionError) as exc:
                 error = ConnectionError(f"write {path}: {exc}")
-            if not retrying.wait():
+                unconnected = isinstance(exc, ConnectFailed)
+            if not retrying.wait(unconnected=unconnected):
                 raise retrying.annotate(error)
         if response.status != 201:
             raise _http_error(response, f"write {path}")

@@ -9,11 +9,14 @@ TLS. No pipelining: one request at a time per connection.
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import struct
 import time
 from collections.abc import Iterable
+
+from mounts.retry import SDK_CONNECT_TIMEOUT_S
 
 RECV_SIZE = 256 * 1024
 MAX_HEADER = 64 * 1024
@@ -36,6 +39,20 @@ def _idle_limit(keep_alive: str) -> float:
 
 class ProtocolError(ConnectionError):
     """The peer closed the connection or sent something that is not an HTTP/1.1 response."""
+
+
+class ConnectFailed(ConnectionError):
+    """A connection to ``host:port`` could not be made (refused, host name not resolved, no route, no answer
+    within the connect timeout): nothing was sent. ``mounts.retry`` tells it from one lost once made."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        why = cause.strerror or str(cause) or type(cause).__name__
+        super().__init__(f"cannot connect to {host}:{port}: {why}")
+        self.host, self.port = host, port
+
+
+_NOT_CONNECTED = (ConnectionError, TimeoutError, socket.gaierror)  # what create_connection raises for them
+_NO_ROUTE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL})
 
 
 class LeanResponse:
@@ -100,8 +117,10 @@ class LeanResponse:
 class LeanConnection:
     """One keep-alive connection to ``host:port`` (TLS when ``https``)."""
 
-    def __init__(self, host: str, port: int, *, https: bool = False, timeout: float = 60.0) -> None:
+    def __init__(self, host: str, port: int, *, https: bool = False, timeout: float = 60.0,
+                 connect_timeout: float = SDK_CONNECT_TIMEOUT_S) -> None:
         self.host, self.port, self.https, self.timeout = host, port, https, timeout
+        self.connect_timeout = min(connect_timeout, timeout)  # a connect not answered by then: it failed
         self.keep_alive = True
         self._sock: socket.socket | None = None
         self._pending = bytearray()  # bytes received past the headers, not yet consumed
@@ -113,9 +132,15 @@ class LeanConnection:
         self._wait_all = 0  # MSG_WAITALL on plain sockets (TLS sockets take no flags)
 
     def _connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        except OSError as exc:
+            if isinstance(exc, _NOT_CONNECTED) or exc.errno in _NO_ROUTE:
+                raise ConnectFailed(self.host, self.port, exc) from exc
+            raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.https:
+            sock.settimeout(self.timeout)
             return ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
         # plain HTTP: a blocking socket with the timeout kept by the kernel (SO_RCVTIMEO/SO_SNDTIMEO),
         # so a body read can use MSG_WAITALL: one recv (one GIL round trip) per buffer instead of one
