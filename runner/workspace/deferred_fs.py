@@ -24,13 +24,11 @@ from runner.uris import HOST_PROTOCOLS
 from runner.url_secrets import without_secrets
 from runner.workspace.datastore_kinds import AnyDatastore, FsspecDatastore
 from runner.workspace.read_refusals import cannot
-from runner.workspace.remote_open import file_link
+from runner.workspace.remote_open import CONNECT_WHEN_MADE, file_link
 
 if TYPE_CHECKING:
     from runner.workspace.datastores import DatastoreStore
 
-# fsspec's filesystems that connect to their host as they are made (ftplib, paramiko, smbprotocol)
-CONNECT_WHEN_MADE = frozenset({"ftp", "sftp", "ssh", "smb"})
 _HERE = HOST_PROTOCOLS | {"memory"}  # a chain's storage whose archive planning reads: no store contacted
 
 

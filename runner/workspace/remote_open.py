@@ -17,6 +17,9 @@ from runner.uris import CACHES, fsspec_protocols
 from runner.url_secrets import without_secrets
 from runner.workspace.storage_errors import Failure, classify, storage_error
 
+# fsspec's filesystems that connect to their host as they are made (ftplib, paramiko, smbprotocol)
+CONNECT_WHEN_MADE = frozenset({"ftp", "sftp", "ssh", "smb"})
+
 
 def file_link(protocols: list[str], index: int) -> int:
     """The index of the link that names the file link ``index`` (an archive) reads: the next one that is
@@ -76,14 +79,15 @@ def remote_filesystem(url: str, options: dict[str, Any], name: str) -> tuple[Any
 
 
 def url_of(protocol: str, options: dict[str, Any], fs_path: str) -> str:
-    """The URL of ``fs_path`` on a filesystem of ``protocol`` made with ``options``: from its class when
-    the class names it as fsspec's base class does (from its protocol alone: no filesystem is made, and
-    an ftp:// or sftp:// one would connect), else from a filesystem made with ``options``."""
+    """The URL of ``fs_path`` on a filesystem of ``protocol`` made with ``options``; for one that
+    connects as it is made (``CONNECT_WHEN_MADE``) from its class when the class names it as fsspec's base
+    class does (from its protocol alone: no ftp:// or sftp:// filesystem made). Any other is made: a
+    cache's says its target's URL (``simplecache`` over ``file``: a host file), which its class does not."""
     import fsspec
     from fsspec.spec import AbstractFileSystem
 
     cls = fsspec.get_filesystem_class(protocol)
-    if cls.unstrip_protocol is not AbstractFileSystem.unstrip_protocol:
+    if protocol not in CONNECT_WHEN_MADE or cls.unstrip_protocol is not AbstractFileSystem.unstrip_protocol:
         return str(fsspec.filesystem(protocol, **options).unstrip_protocol(fs_path))
     protocols = (cls.protocol,) if isinstance(cls.protocol, str) else tuple(cls.protocol)
     return fs_path if fs_path.startswith(tuple(f"{p}://" for p in protocols)) else f"{protocols[0]}://{fs_path}"
