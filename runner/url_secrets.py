@@ -6,11 +6,12 @@ password in its user info (``scheme://user:password@host``) are replaced whereve
     without_secrets("x?sig=1 AccountName=a;AccountKey=k==")         # x?<query removed> ...;AccountKey=***
 
 ``without_secrets`` is the one mask for words a message echoes (a ``--set``, a value it quotes): both
-of the above and a key=value secret as a connection string or SAS holds it (``SECRET_KEYS``,
-``SIGNATURE_KEYS``; ``runner.plan.env_secrets`` tells a secret value by the same keys). Masking twice is
-masking once (a line holding an error masked before is masked again as it is), and a chained fsspec URL
-keeps its later links: a query or a secret value ends where the next link starts
-(``zip://a::https://h/x?<query removed>::s3://b/k``, ``s3://b/Pwd=***::zip://a``).
+of the above, a key=value secret as a connection string or SAS holds it (``SECRET_KEYS``,
+``SIGNATURE_KEYS``; its value bare, quoted or in ODBC braces: ``Password="a b"``, ``Pwd={a;b}``) and a PEM
+private key's body. Masking twice is masking once (a line holding an error masked before is masked again as
+it is), and a chained fsspec URL keeps its later links: a query or a secret value ends where the next link
+starts (``zip://a::https://h/x?<query removed>::s3://b/k``, ``s3://b/Pwd=***::zip://a``). A password runs
+to the authority's last '@', spaces and quotes too, as fsspec's ``infer_storage_options`` reads it.
 
 And a URL whose host cannot be read: an IPv6 literal with '::' (``sftp://[::1]/x``), which fsspec
 splits as a chain (``refuse_ipv6_double_colon``: one error saying how to write it); a ``file://`` URL
@@ -29,12 +30,17 @@ QUERY_REMOVED = "?<query removed>"
 # where a chained fsspec URL's next link starts ('::' then a protocol: zip://a::https://h/x,
 # simplecache::s3://b/k): a query or a secret value ends there, and the links after it are shown
 _NEXT_LINK = r"::(?=[A-Za-z][A-Za-z0-9+.\-]*:)"
+# a URL's user info: to the authority's last '@' (a password may hold spaces, quotes and '@': fsspec's
+# infer_storage_options reads it all), on one line
+_USER_INFO = r"[^/?#\n]*@"
 # a URL (scheme://...) up to its query string; the query runs to a fragment, whitespace or the chain's
-# next link, and one already removed is not removed again (masking twice is masking once)
-_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'\"]*)\?(?!<query removed>)"
-                    rf"(?:(?!{_NEXT_LINK})[^\s#'\"])*")
+# next link (a value quoted after '=' to its closing quote), and one already removed is not removed
+# again (masking twice is masking once)
+_QUERY = re.compile(rf"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://(?:{_USER_INFO})?[^\s?#'\"]*)"
+                    r"\?(?!<query removed>)"
+                    rf"(?:(?!{_NEXT_LINK})(?:=(?:'[^'\n]*'?|\"[^\"\n]*\"?)|[^\s#'\"]))*")
 # a URL's user info with a password (scheme://user:password@host): the password runs to the last '@'
-_PASSWORD = re.compile(r"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:)[^\s/?#'\"]*@")
+_PASSWORD = re.compile(rf"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:){_USER_INFO}")
 
 
 def without_query(text: str) -> str:
@@ -53,18 +59,25 @@ def without_password(text: str) -> str:
 # alternatives (lower case; matched ignoring case)
 SECRET_KEYS = "accountkey|sharedaccesssignature|sharedaccesskey|password|pwd"
 SIGNATURE_KEYS = "sig|x-amz-signature"
-# key=value with one of them: the key not the end of a longer word (db_password is one, signal is not),
-# the value running to the next ';', '&', space or quote, a chain's next link or a removed query
+# key=value with one of them: the key not the end of a longer word (db_password is one, signal is not);
+# the value quoted (to its closing quote, a backslash escaping one; unclosed: to the line's end), in ODBC
+# braces ({a;b}, '}}' a brace in it) or bare, running to the next ';', '&', space or quote, a chain's
+# next link or a removed query
 _KEY_VALUE = re.compile(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
-                        rf"(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+")
+                        r"(?:\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|\{(?:\}\}|[^}\n])*\}?"
+                        rf"|(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+)")
 _SECRET_KEY_AT_END = re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
+# a PEM private key: its body (to its END line, or to the text's end when cut short) is the secret
+_PEM = re.compile(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:(?!-----END )[\s\S])*"
+                  r"(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----)?")
 
 
 def without_secrets(text: str) -> str:
     """``text`` as a message may show it: a URL's query and password removed (``without_query``,
-    ``without_password``), and each key=value secret's value as ``***`` (``AccountKey=***``,
-    ``sig=***``, ``Pwd=***``). For every value a user gave that an error, warning or log line echoes;
+    ``without_password``), each key=value secret's value as ``***`` (``AccountKey=***``, ``sig=***``,
+    ``Pwd=***``) and a PEM private key's body. For every value a user gave that a message echoes;
     idempotent (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
+    text = _PEM.sub(lambda found: f"{found['begin']}***{found['end'] or ''}", text)
     return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
 
 
