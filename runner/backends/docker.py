@@ -25,7 +25,7 @@ from runner.backends.base import (
 )
 from runner.backends.conda_image import build_conda_image
 from runner.backends.container_args import choose_network, container_args, needs_network
-from runner.backends.docker_args import parse_docker_args
+from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
 from runner.errors import BackendError, ContainerError, SpecError
@@ -256,17 +256,17 @@ class DockerBackend:
                                 network=network)
         try:
             container = self._create(kwargs)
-        except docker.errors.APIError as exc:
-            raise ContainerError(f"could not create the container: {exc.explanation}") from exc
+        except docker.errors.APIError as exc:  # its words may echo a secret value: shown as *** there
+            raise engine_error("could not create the container", exc.explanation, spec.plan) from exc
         except docker.errors.DockerException as exc:  # docker-py refused an argument before asking
-            raise ContainerError(f"could not create the container: {exc}") from exc
+            raise engine_error("could not create the container", exc, spec.plan) from exc
         run = ContainerRun(container, network=why)
         try:
             container.start()
         except BaseException as exc:  # an API error, a timeout, Ctrl-C: never leave it behind
             run.remove()
             if isinstance(exc, docker.errors.APIError):
-                raise ContainerError(f"could not start the container: {exc.explanation}") from exc
+                raise engine_error("could not start the container", exc.explanation, spec.plan) from exc
             raise
         return run
 

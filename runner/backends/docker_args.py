@@ -16,10 +16,10 @@ import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from runner.errors import SpecError
-from runner.plan.types import CONTAINER_ROOT
-
-FIELD = "resources.docker_args"
+from runner.errors import ContainerError, SpecError
+from runner.plan.env_secrets import without_secret_values
+from runner.plan.types import CONTAINER_ROOT, RunPlan
+from runner.spec.docker_tokens import FIELD, read_options
 
 Kwargs = dict[str, Any]
 
@@ -171,37 +171,38 @@ def _ignored(_value: str, _kw: Kwargs) -> None:
 
 SAFE_IPC = ("private", "shareable", "none", "")
 
-# option -> (takes a value, handler): what a job may always ask for
-OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
-    "--ipc": (True, _ipc),
-    "--ulimit": (True, _ulimit),
-    "--cap-drop": (True, _listed("cap_drop")),
-    "--env": (True, _env),
-    "-e": (True, _env),
-    "--shm-size": (True, _shm_size),
-    "--memory": (True, _memory),
-    "-m": (True, _memory),
-    "--memory-swap": (True, _memory_swap),
-    "--cpus": (True, _cpus),
-    "--cpu-shares": (True, _int_option("cpu_shares")),
-    "--pids-limit": (True, _int_option("pids_limit")),
-    "--user": (True, _user),
-    "-u": (True, _user),
-    "--gpus": (True, _gpus),
-    "--tmpfs": (True, _tmpfs),
-    "--init": (False, _init),
-    "--rm": (False, _ignored),
+# option -> handler: what a job may always ask for (which options take a value:
+# runner.spec.docker_tokens.VALUE_OPTIONS, the one reading of docker_args the masking of secrets shares)
+OPTIONS: dict[str, Callable[[str, Kwargs], None]] = {
+    "--ipc": _ipc,
+    "--ulimit": _ulimit,
+    "--cap-drop": _listed("cap_drop"),
+    "--env": _env,
+    "-e": _env,
+    "--shm-size": _shm_size,
+    "--memory": _memory,
+    "-m": _memory,
+    "--memory-swap": _memory_swap,
+    "--cpus": _cpus,
+    "--cpu-shares": _int_option("cpu_shares"),
+    "--pids-limit": _int_option("pids_limit"),
+    "--user": _user,
+    "-u": _user,
+    "--gpus": _gpus,
+    "--tmpfs": _tmpfs,
+    "--init": _init,
+    "--rm": _ignored,
 }
 # options that can weaken isolation: only with --allow-unsafe-docker-args
-UNSAFE_OPTIONS: dict[str, tuple[bool, Callable[[str, Kwargs], None]]] = {
-    "--ipc": (True, _ipc_any),
-    "--cap-add": (True, _listed("cap_add")),
-    "--privileged": (False, _privileged),
-    "--security-opt": (True, _listed("security_opt")),
-    "--device": (True, _listed("devices")),
-    "--pid": (True, _mode("pid_mode")),
-    "--uts": (True, _mode("uts_mode")),
-    "--userns": (True, _mode("userns_mode")),
+UNSAFE_OPTIONS: dict[str, Callable[[str, Kwargs], None]] = {
+    "--ipc": _ipc_any,
+    "--cap-add": _listed("cap_add"),
+    "--privileged": _privileged,
+    "--security-opt": _listed("security_opt"),
+    "--device": _listed("devices"),
+    "--pid": _mode("pid_mode"),
+    "--uts": _mode("uts_mode"),
+    "--userns": _mode("userns_mode"),
 }
 NEVER = ("--network", "--net", "-v", "--volume", "--mount", "--volumes-from", "--cgroup-parent",
          "--add-host", "-p", "--publish", "-P", "--publish-all")
@@ -224,13 +225,11 @@ def _unsafe(option: str) -> SpecError:
 
 def parse_docker_args(args: Sequence[str], *, allow_unsafe: bool = False) -> Kwargs:
     """Turn docker_args (``["--shm-size 2g", "--ulimit memlock=-1"]`` or one string) into create
-    kwargs. ``allow_unsafe`` also accepts ``UNSAFE_OPTIONS`` (see the module)."""
-    tokens = parse_docker_like_args(args)
+    kwargs, read as ``runner.spec.docker_tokens`` reads them (an option given another option as its value
+    is refused). ``allow_unsafe`` also accepts ``UNSAFE_OPTIONS`` (see the module)."""
     kw: Kwargs = {}
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        name, has_inline, inline = token.partition("=")
+    for option in read_options([parse_docker_like_args(args)]):
+        name = option.name
         table = UNSAFE_OPTIONS if allow_unsafe and name in UNSAFE_OPTIONS else OPTIONS
         if name not in table:
             if name in UNSAFE_OPTIONS:
@@ -239,17 +238,17 @@ def parse_docker_args(args: Sequence[str], *, allow_unsafe: bool = False) -> Kwa
                 if name in NEVER else ""
             raise SpecError(f"docker_args option '{name}' is not supported{why}", field=FIELD,
                             hint=f"supported options: {allowed_options()}")
-        takes_value, handler = table[name]
-        if takes_value and not has_inline:
-            if i + 1 >= len(tokens):
-                raise SpecError(f"docker_args option '{name}' needs a value", field=FIELD)
-            inline = tokens[i + 1]
-            i += 1
-        elif not takes_value and has_inline:
-            raise SpecError(f"docker_args option '{name}' takes no value", field=FIELD)
-        handler(inline, kw)
-        i += 1
+        error = option.error()
+        if error is not None:
+            raise error
+        table[name](option.value or "", kw)
     return kw
+
+
+def engine_error(what: str, said: object, plan: RunPlan) -> ContainerError:
+    """``what`` failed as the engine (or docker-py) ``said``, with each of the job's secret values shown as
+    ``***``: its words may echo a value the job was given (``unable to find user <--user's value>``)."""
+    return ContainerError(f"{what}: {without_secret_values(str(said), plan)}")
 
 
 def gpu_count_from_text(value: str) -> int:

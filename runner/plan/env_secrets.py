@@ -6,22 +6,9 @@ their values kept out of everything recorded or shown, while the job still gets 
     masked_spec(spec.to_yaml_dict())                        # environment_variables' secrets as ***
     with_secret_env(plan, values)                           # the plan the run hands to its backend
 
-A variable is a secret when its value is not empty and
-
-- its name says so (``name_is_secret``; read as words, split at ``_``, ``-``, ``.`` and camelCase): a word
-  holding ``SECRET`` or ``PASSWORD``, or the word ``TOKEN``, ``SAS``, ``PASSWD``, ``PASSPHRASE``,
-  ``CREDENTIAL(S)``, ``APIKEY``, ``CONNSTR``; ``KEY`` as its last word (``*_KEY``: ``WANDB_API_KEY``,
-  ``SSH_PRIVATE_KEY``, not ``AWS_ACCESS_KEY_ID``); ``PWD`` or ``PASS`` as the last of two or more words
-  (``MYSQL_PWD``, ``SMTP_PASS``); ``CONNECTION`` then ``STRING``
-  (``*CONNECTION_STRING*``). Whole words, so ``TOKENIZERS_PARALLELISM``, ``MAX_TOKENS``, ``KANSAS`` and
-  ``PWD`` (the shell's working directory) are not;
-- or its value looks like one (``value_is_secret``): a connection string's ``AccountKey=``,
-  ``SharedAccessSignature=``, ``SharedAccessKey=``, ``Password=`` or ``Pwd=``; a SAS token or a
-  pre-signed URL (``sig=``, ``X-Amz-Signature=`` in a query); a URL with a password
-  (``scheme://user:password@host``, ``runner.url_secrets``); a PEM private key.
-
-(Not ``runner.workspace.datastore_secrets.looks_secret``: its substrings, right for storage options,
-would hide ``TOKENIZERS_PARALLELISM``, ``SESSION_NAME`` or ``AUTHOR``, and say nothing of a value.)
+A variable is a secret by the one rule, ``runner.spec.env_secret_rule`` (``is_secret``: its name says so,
+as ``WANDB_API_KEY``, ``HF_TOKEN``, ``GH_PAT``, or its value looks like one, as a connection string's key, a
+SAS token, a URL with a password, a JWT, a GitHub token).
 
 ``runner.plan.build`` masks them in the plan (``RunPlan.secret_env`` names them; ``env``/``host_env``
 show ``***``) with one warning, the job record keeps its spec masked (``masked_spec``), and the real
@@ -30,10 +17,13 @@ job's run takes them (``runner.jobs.run``).
 
 A secret that ``resources.docker_args`` set (``-e NAME=VALUE``, ``--env=NAME=VALUE``: the same rule) is
 kept the same way, so the job runs as written: docker_args show ``NAME=***`` in the plan and the record,
-``secret_env`` names it ``docker_args -e NAME`` (its own key: the same name in ``environment_variables``
-may hold another value, which docker_args override in a container only), and the run puts the value back
-in docker_args (``with_secret_env``), where the docker backend reads it as before. A pipeline's record
-keeps its steps' values by ``environment_variables`` only, so a step's is refused (``refuse_shown_mask``).
+``secret_env`` names it ``docker_args --env=NAME`` (``DOCKER_KEY``: its own key, holding '=', which no
+variable's name can, so the same name in ``environment_variables`` keeps its own value, which docker_args
+override in a container only; an earlier runner's ``docker_args -e NAME`` is still read), and the run puts
+the value back in docker_args (``with_secret_env``), where the docker backend reads it as before. An
+engine error that echoes a value the job was given shows ``***`` for each secret value
+(``without_secret_values``). A pipeline's record keeps its steps' values by ``environment_variables``
+only, so a step's is refused (``refuse_shown_mask``).
 
 ``***`` is what runner shows of a kept value: as a value under a secret's name it is refused
 (``refuse_shown_mask``), under another name warned (``shown_mask_warnings``, in ``secret_warnings``).
@@ -49,49 +39,18 @@ from typing import Any
 from runner.errors import JobError, SpecError
 from runner.plan.docker_env import env_pairs, with_env_values
 from runner.plan.types import RunPlan
+from runner.spec.env_secret_rule import is_secret, name_is_secret
+from runner.spec.env_secret_rule import value_is_secret as value_is_secret  # the rule's, shown here too
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import LoadedSpec
-from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, has_password
 
 MASK = "***"
 SPEC_FIELD = "environment_variables"
 DOCKER_FIELD = ("resources", "docker_args")
-DOCKER_KEY = "docker_args -e "  # + NAME: a docker_args secret's key in secret_env and the secrets file
-
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
-_LAST = frozenset({"PWD", "PASS"})  # a password's short names, as the last of two or more words
-_NAMED = frozenset({"TOKEN", "SAS", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "APIKEY", "CONNSTR"})
-_VALUE = re.compile(  # the keys are runner.url_secrets' (the one list its message mask uses)
-    rf"(?i)(?:^|[;\s])(?:{SECRET_KEYS})\s*=\s*[^;\s]"  # a connection string's key=
-    rf"|(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"  # a SAS token, a pre-signed URL
-    r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")  # PEM
-
-
-def _words(name: str) -> list[str]:
-    return [word.upper() for word in _WORDS.findall(name)]
-
-
-def name_is_secret(name: str) -> bool:
-    """Whether the variable's name says it holds a secret (see the module docstring)."""
-    words = _words(name)
-    if not words:
-        return False
-    joined = "_".join(words)
-    return (words[-1] == "KEY" or "CONNECTION_STRING" in joined
-            or (len(words) > 1 and words[-1] in _LAST)  # MYSQL_PWD, SMTP_PASS (not the shell's PWD)
-            or any(word in _NAMED or "SECRET" in word or "PASSWORD" in word for word in words))
-
-
-def value_is_secret(value: str) -> bool:
-    """Whether the value looks like a secret: a connection string's key, a SAS token or a pre-signed
-    URL's signature, a URL with a password, a PEM private key."""
-    return bool(_VALUE.search(value)) or has_password(value)
-
-
-def is_secret(name: str, value: object) -> bool:
-    """The one rule: a non-empty value whose name or content says it is a secret."""
-    text = "" if value is None else str(value)
-    return bool(text) and (name_is_secret(name) or value_is_secret(text))
+# + NAME: a docker_args secret's key in secret_env and the secrets file; its '=' no variable's name holds.
+# An earlier runner's key (a job it queued) is read where no variable of the plan is so named.
+DOCKER_KEY = "docker_args --env="
+_OLD_DOCKER_KEY = "docker_args -e "
 
 
 def secret_names(variables: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, ...]:
@@ -304,7 +263,7 @@ def secret_values(variables: Mapping[str, Any], names: Iterable[str] | None = No
 
 def spec_secret_values(spec: CommandJobSpec, names: Iterable[str]) -> dict[str, str]:
     """A job's kept values (its plan's ``secret_env``): its ``environment_variables``' and, keyed
-    ``docker_args -e NAME``, its docker_args' (what the workspace's secrets folder keeps for its run)."""
+    ``docker_args --env=NAME``, its docker_args' (what the workspace's secrets folder keeps for its run)."""
     docker = docker_secrets(spec.resources.docker_args)
     return {name: docker[name.removeprefix(DOCKER_KEY)] if name.startswith(DOCKER_KEY)
             else str(spec.environment_variables[name]) for name in names}
@@ -346,11 +305,12 @@ def with_secret_env(plan: RunPlan, values: Mapping[str, str]) -> RunPlan:
         return plan
     missing = [name for name in plan.secret_env if name not in values]
     if missing:
-        raise JobError(f"job {plan.job_name}: the values of its {' and '.join(_named(missing))} (kept out of "
-                       "its record as secrets) are no longer in the workspace's secrets folder",
+        named = " and ".join(_named(missing, plan))
+        raise JobError(f"job {plan.job_name}: the values of its {named} (kept out of its record as secrets) "
+                       "are no longer in the workspace's secrets folder",
                        hint="create the job again (a job's secret values are kept until it starts)")
     real = {name: str(values[name]) for name in plan.secret_env}
-    docker = {key.removeprefix(DOCKER_KEY): text for key, text in real.items() if key.startswith(DOCKER_KEY)}
+    docker = {name: real[key] for key in real if (name := _docker_name(key, plan)) is not None}
     args = with_env_values(plan.resources.docker_args,
                            lambda name, value: docker.get(name) if value == MASK else None)
     return replace(plan, env={**plan.env, **{k: v for k, v in real.items() if k in plan.env}},
@@ -358,8 +318,41 @@ def with_secret_env(plan: RunPlan, values: Mapping[str, str]) -> RunPlan:
                    resources=replace(plan.resources, docker_args=tuple(args)))
 
 
-def _named(keys: Sequence[str]) -> list[str]:
-    variables = [key for key in keys if not key.startswith(DOCKER_KEY)]
-    docker = [key.removeprefix(DOCKER_KEY) for key in keys if key.startswith(DOCKER_KEY)]
+def _docker_name(key: str, plan: RunPlan) -> str | None:
+    """The docker_args variable a ``secret_env`` key names (``DOCKER_KEY``, or an earlier runner's key
+    where no variable of the plan is so named), None for an ``environment_variables`` one."""
+    if key.startswith(DOCKER_KEY):
+        return key.removeprefix(DOCKER_KEY)
+    if key.startswith(_OLD_DOCKER_KEY) and key not in plan.env and key not in plan.host_env:
+        return key.removeprefix(_OLD_DOCKER_KEY)
+    return None
+
+
+def _named(keys: Sequence[str], plan: RunPlan) -> list[str]:
+    variables = [key for key in keys if _docker_name(key, plan) is None]
+    docker = [name for key in keys if (name := _docker_name(key, plan)) is not None]
     return ([f"{SPEC_FIELD} {', '.join(variables)}"] if variables else []) + (
         [f"docker_args' {', '.join(docker)}"] if docker else [])
+
+
+def secret_texts(plan: RunPlan) -> list[str]:
+    """The real values of a plan's secrets, as the run handed it to its backend (``with_secret_env``):
+    its ``environment_variables``' and its docker_args', longest first."""
+    docker = dict(env_pairs(plan.resources.docker_args))
+    found = set()
+    for key in plan.secret_env:
+        name = _docker_name(key, plan)
+        found.add(docker.get(name) if name is not None else plan.env.get(key) or plan.host_env.get(key))
+    return sorted((text for text in found if text and text != MASK), key=len, reverse=True)
+
+
+def without_secret_values(text: str, plan: RunPlan) -> str:
+    """``text`` (an engine's error, which may echo a value the job was given) with each of the plan's
+    secret values as ``***``: one of 8 characters or more wherever it is, a shorter one where it stands
+    alone (not inside a longer word or number, so a message is not cut up at every ``1``)."""
+    for value in secret_texts(plan):
+        if len(value) >= 8:
+            text = text.replace(value, MASK)
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", MASK, text)
+    return text

@@ -1,7 +1,7 @@
 """A secret an older runner's job set with ``-e NAME=VALUE`` in ``resources.docker_args`` stays in plain
 text in its record: the spec's ``resources.docker_args`` and the stored plan's (``extra.plan.resources``).
 The one masking of old records (``runner.workspace.old_job_secrets``) masks it as a new runner records it
-(``NAME=***``, the plan's ``secret_env`` naming it ``docker_args -e NAME``): a job still Queued keeps its
+(``NAME=***``, the plan's ``secret_env`` naming it ``docker_args --env=NAME``): a job still Queued keeps its
 real value in its secrets file under that key, so its run's docker_args get it back; any other job is only
 masked. A record whose spec has no ``environment_variables`` at all is masked too, a record a new runner
 wrote is left as it is, and a step's reuse row whose fingerprint digested such a value is dropped."""
@@ -98,7 +98,7 @@ def test_a_queued_jobs_docker_args_secrets_are_masked_and_kept_for_its_run(tmp_p
         assert record.spec["resources"]["docker_args"] == ["-e", "HF_TOKEN=***", "-e", "MODE=fast",
                                                            "--env=STORE=***"]
         plan = plan_from_dict(record.extra["plan"])
-        assert plan.secret_env == ("docker_args -e HF_TOKEN", "docker_args -e STORE")
+        assert plan.secret_env == ("docker_args --env=HF_TOKEN", "docker_args --env=STORE")
         assert plan.resources.docker_args == ("-e", "HF_TOKEN=***", "-e", "MODE=fast", "--env=STORE=***")
     # only the Queued job keeps its values, owner-only, under docker_args' own keys
     assert sorted(p.name for p in ws.secrets_dir.glob("job-*")) == ["job-both.json", "job-queued.json"]
@@ -117,10 +117,11 @@ def test_the_same_name_in_environment_variables_keeps_its_own_value(tmp_path: Pa
     record = ws.get_job("both")
     assert record.spec["environment_variables"] == {"HF_TOKEN": MASK, "LEVEL": "2"}
     plan = plan_from_dict(record.extra["plan"])
-    assert plan.secret_env == ("HF_TOKEN", "docker_args -e HF_TOKEN", "docker_args -e STORE")  # as built
+    assert plan.secret_env == (  # as built
+        "HF_TOKEN", "docker_args --env=HF_TOKEN", "docker_args --env=STORE")
     assert plan.env["HF_TOKEN"] == MASK
     assert json.loads(kept_file(ws, "both").read_text()) == {
-        "HF_TOKEN": ENV_TOKEN, "docker_args -e HF_TOKEN": DOCKER_TOKEN, "docker_args -e STORE": CONN}
+        "HF_TOKEN": ENV_TOKEN, "docker_args --env=HF_TOKEN": DOCKER_TOKEN, "docker_args --env=STORE": CONN}
     run = with_secret_env(plan, take(ws, "both"))
     assert run.env["HF_TOKEN"] == ENV_TOKEN
     assert ("HF_TOKEN", DOCKER_TOKEN) in env_pairs(run.resources.docker_args)
