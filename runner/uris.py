@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
-from runner.url_secrets import datastore_hint_in_python, without_secrets
+from runner.url_secrets import DATASTORE_CREATE, datastore_hint_in_python, without_secrets
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
 from runner.url_secrets import without_password as without_password
@@ -218,12 +218,13 @@ def parse_storage_url(value: str) -> StorageUrl | None:
 
 
 def _refuse_query(value: str, field: str | None) -> None:
-    """A storage or fsspec URL with a query string: the query would be taken as part of the path and kept
-    in the plan and the job record, and it is often a credential (``?sv=...&sig=...``)."""
-    if not (_SCHEME.match(value) or _CHAINED.match(value)) or value.startswith(("file://", "azureml:")) \
-            or "?" not in value:
+    """A URL (storage, fsspec, azureml) with a query, often a credential (``?sig=...``): never kept."""
+    if not (_SCHEME.match(value) or _CHAINED.match(value) or value.startswith(("azureml:", "runs:"))) \
+            or value.startswith("file://") or "?" not in value:
         return
-    if parse_storage_url(value) is not None:
+    if value.startswith(("azureml:", "runs:")):  # a query there is never needed, and may be a secret
+        hint = f"remove the query: a datastore keeps its credentials (sas_token: <token>, {DATASTORE_CREATE})"
+    elif parse_storage_url(value) is not None:
         hint = ("a SAS token is a secret and is never kept in a job: register a datastore with it "
                 "(credentials: sas_token: <token>, `runner datastore create --file <datastore.yml>`) and "
                 "use azureml://datastores/<name>/paths/<path>; a public container needs no query")
@@ -232,7 +233,7 @@ def _refuse_query(value: str, field: str | None) -> None:
                 "kept in the job record: register a datastore for the store (`runner datastore create "
                 "--file <datastore.yml>`, credentials in its storage_options) and use "
                 "azureml://datastores/<name>/paths/<path>, or download the file and give its local path")
-    raise SpecError(f"'{without_query(value)}' has a query string; a URL path may not have one",
+    raise SpecError(f"'{without_secrets(value)}' has a query string; a URL path may not have one",
                     field=field, hint=hint, python_hint=datastore_hint_in_python(hint))
 
 

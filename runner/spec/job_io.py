@@ -30,6 +30,7 @@ from runner.constants import AZURE_ONLY_MODES
 from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
 from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
+from runner.spec.secret_fields import literal_secret
 from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, field_location, runner_error
 
 if TYPE_CHECKING:
@@ -211,6 +212,9 @@ class LiteralInput(StrictModel):
 
     @model_validator(mode="after")
     def _typed(self) -> LiteralInput:
+        for given in (self.value, self.default, *(self.enum or ())):
+            if refused := literal_secret(given):  # kept in the record as written: never a secret
+                raise runner_error(*refused)
         for name in ("value", "default"):
             given = getattr(self, name)
             if given is None or self.type is None:

@@ -18,6 +18,7 @@ from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.kinds import refuse_other_kinds
+from runner.spec.secret_fields import shown_set_value
 from runner.spec.validation import did_you_mean, from_validation_error, typo_of
 from runner.spec.yamlio import YamlDoc, load_yaml, split_field_path
 from runner.uris import ARTIFACTS
@@ -79,11 +80,11 @@ def _value(raw: str) -> Any:
 
 
 def set_label(text: str, *, python: bool = False) -> str:
-    """A ``--set`` as a message names it, its value without a secret (``without_secrets``; ``***`` for
-    ``--set AccountKey=...``): the CLI's ``--set inputs.x.path=data/``; ``python``: ``load_job``'s
-    ``params_override {'inputs.x.path': 'data/'}``."""
+    """A ``--set`` as a message names it, its value without a secret (``shown_set_value``; ``***`` for
+    ``--set AccountKey=...``, a secret variable, ``-e NAME=...``): the CLI's ``--set inputs.x.path=data/``;
+    ``python``: ``load_job``'s ``params_override {'inputs.x.path': 'data/'}``."""
     key, _, raw = text.partition("=")
-    shown = "***" if names_a_secret(key) else without_secrets(raw)
+    shown = "***" if names_a_secret(key) else shown_set_value(split_field_path(key.strip()), raw)
     if python:
         return f"params_override {{{key.strip()!r}: {_value(shown)!r}}}"
     return f"--set {key.strip()}={shown}"

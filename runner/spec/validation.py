@@ -14,6 +14,7 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
+from runner.spec.secret_fields import shown_input
 from runner.spec.yamlio import YamlDoc
 from runner.url_secrets import without_secrets
 
@@ -262,7 +263,9 @@ def from_validation_error(
 ) -> SpecError:
     """The first problem in ``exc`` as one ``SpecError`` (more problems are counted in the hint); a
     value it quotes is shown without a secret (``without_secrets``)."""
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # typos first
+    # typos first; a value in a field that holds secrets (environment_variables, docker_args) as its shape
+    errors = [shown_input(e, clean_loc(e["loc"], data))
+              for e in sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")]
     error = errors[0]
     loc = clean_loc(error["loc"], data)
     same_place = [e for e in errors if clean_loc(e["loc"], data) == loc]

@@ -26,17 +26,19 @@ inputs:
     type: uri_folder
     path: ./d
 """
-LITERALS = f"""\
-command: echo ${{{{inputs.conn}}}} ${{{{inputs.dsn}}}} ${{{{inputs.url}}}}
+# literal inputs the plan shows masked for what a URL's query may hold; one that looks like a secret (CONN,
+# a Pwd=, a sig=) is refused instead (runner.spec.secret_fields.literal_secret: REFUSED below)
+LITERALS = """\
+command: echo ${{inputs.conn}} ${{inputs.dsn}} ${{inputs.url}}
 environment:
   image: python:3.11
 experiment_name: "Pwd=SECRETPW"
 inputs:
-  conn: "{CONN}"
+  conn: "https://h/conn?sv=1&se=SECRETSE"
   dsn:
     type: string
-    value: "Server=db;Uid=me;Pwd=SECRETPW"
-  url: "https://a.blob.core.windows.net/c/x?sv=2024&sig=SECRETSIG"
+    value: "https://h/dsn?sv=1&se=SECRETSE"
+  url: "https://a.blob.core.windows.net/c/x?sv=2024&se=SECRETSE"
   data:
     type: uri_folder
     path: memory://bucket/AccountKey=SECRETKEY==/x
@@ -105,7 +107,7 @@ def test_printed_plan_masks_secrets(tmp_path: Path, args: tuple[str, ...]) -> No
     shown = _no_secret(result)
     assert result.returncode == 0, shown
     out = result.stdout
-    assert "AccountName=a;AccountKey=***;EndpointSuffix=core.windows.net" in out, out  # literal input
+    assert "https://h/conn?<query removed>" in out, out  # literal input
     assert "AZUREML_EXPERIMENT_NAME   =  Pwd=***" in out, out
     assert "memory://bucket/AccountKey=***" in out, out  # an input's source
     assert "MODE                      =  fast" in out, out  # a value like any: shown
@@ -121,9 +123,9 @@ def test_plan_as_data_masks_secrets(tmp_path: Path, args: tuple[str, ...]) -> No
     _no_secret(result)
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
-    assert plan["literals"]["conn"] == CONN.replace("SECRETKEY==", "***"), plan
+    assert plan["literals"]["conn"] == "https://h/conn?<query removed>", plan
     assert plan["env"]["AZUREML_EXPERIMENT_NAME"] == "Pwd=***", plan
-    assert plan["host_env"]["AZURE_ML_INPUT_dsn"] == "Server=db;Uid=me;Pwd=***", plan
+    assert plan["host_env"]["AZURE_ML_INPUT_dsn"] == "https://h/dsn?<query removed>", plan
     assert plan["env"]["MODE"] == "fast", plan
     assert plan["literals"]["url"] == "https://a.blob.core.windows.net/c/x?<query removed>", plan
 
@@ -133,7 +135,21 @@ def test_plan_query_masks_secrets(tmp_path: Path) -> None:
                      "-o", "yaml")
     shown = _no_secret(result)
     assert result.returncode == 0, shown
-    assert "AccountKey=***" in result.stdout, shown
+    assert "?<query removed>" in result.stdout, shown
+
+
+REFUSED = [('conn: "https://h/conn?sv=1&se=SECRETSE"', f'conn: "{CONN}"'),
+           ('value: "https://h/dsn?sv=1&se=SECRETSE"', 'value: "Server=db;Uid=me;Pwd=SECRETPW"'),
+           ("se=SECRETSE\"\n  data", "sig=SECRETSIG\"\n  data")]
+
+
+@pytest.mark.parametrize(("written", "given"), REFUSED)
+def test_a_literal_that_looks_like_a_secret_is_refused_not_masked(tmp_path: Path, written: str,
+                                                                  given: str) -> None:
+    assert written in LITERALS
+    result = _runner(tmp_path, "job", "validate", "-f", str(_job(tmp_path, LITERALS.replace(written, given))))
+    shown = _no_secret(result)
+    assert result.returncode == 2 and "looks like a secret" in shown and result.stdout == "", shown
 
 
 def test_storage_errors_mask_what_they_quote() -> None:

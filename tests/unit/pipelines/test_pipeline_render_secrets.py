@@ -14,16 +14,21 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from runner.errors import RunnerError
 from runner.pipelines.render import pipeline_dict, render_pipeline
 from runner.pipelines.submit import validate_pipeline
 from runner.spec.pipeline import load_pipeline_spec
 from runner.workspace.db import Workspace
 
 CONN = "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRETKEY==;EndpointSuffix=core.windows.net"
+# a literal that looks like a secret is refused (runner.spec.secret_fields.literal_secret); one the printed
+# view masks for what it may hold (a URL's query) is kept, and shown masked
+PCONN = "https://a.blob.core.windows.net/c/p?sv=2024&se=SECRETSE"
+SHOWN_PCONN = "https://a.blob.core.windows.net/c/p?<query removed>"
 PIPELINE = f"""\
 type: pipeline
 inputs:
-  pconn: "{CONN}"
+  pconn: "{PCONN}"
   purl:
     type: uri_folder
     path: "https://a.blob.core.windows.net/c/x?sv=2024&sig=SECRETSIG"
@@ -38,11 +43,11 @@ jobs:
       API_TOKEN: SECRETTOKEN
       MODE: fast
     inputs:
-      conn: "AccountName=a;AccountKey=SECRETKEY=="
+      conn: "https://h/conn?sv=1&se=SECRETSE"
       dsn:
         type: string
-        value: "Server=db;Uid=me;Pwd=SECRETPW"
-      url: "https://a.blob.core.windows.net/c/x?sv=2024&sig=SECRETSIG"
+        value: "https://h/dsn?sv=1&se=SECRETSE"
+      url: "https://a.blob.core.windows.net/c/x?sv=2024&se=SECRETSE"
       p: ${{{{parent.inputs.pconn}}}}
       data:
         type: uri_folder
@@ -66,12 +71,12 @@ def test_the_printed_pipeline_masks_secrets(tmp_path: Path) -> None:
     text, _ = _validated(tmp_path)
     assert "SECRET" not in text, text
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line.startswith(("  ", "      "))}
-    assert rows["pconn"][2] == CONN.replace("SECRETKEY==", "***"), text
+    assert rows["pconn"][2:] == SHOWN_PCONN.split(), text
     assert rows["purl"][2:] == URL.split(), text
-    assert rows["conn"][3] == "AccountName=a;AccountKey=***", text
-    assert rows["dsn"][3] == "Server=db;Uid=me;Pwd=***", text
+    assert rows["conn"][3:] == ["https://h/conn?<query", "removed>"], text
+    assert rows["dsn"][3:] == ["https://h/dsn?<query", "removed>"], text
     assert rows["url"][3:] == URL.split(), text
-    assert rows["p"][3:] == [CONN.replace("SECRETKEY==", "***"), "${{parent.inputs.pconn}}"], text
+    assert rows["p"][3:] == [*SHOWN_PCONN.split(), "${{parent.inputs.pconn}}"], text
     assert rows["data"][3] == "memory://bucket/AccountKey=***", text
     assert rows["out"][3].startswith("memory://bucket/Pwd=***"), text
     assert text.endswith("\n    command\n      echo ${{inputs.conn}} ${{inputs.dsn}} ${{inputs.url}} "
@@ -92,11 +97,11 @@ def test_the_pipeline_as_data_masks_secrets(tmp_path: Path) -> None:
     _, data = _validated(tmp_path)
     shown = json.dumps(data)
     assert "SECRET" not in shown, shown
-    assert data["inputs"]["pconn"] == CONN.replace("SECRETKEY==", "***")
+    assert data["inputs"]["pconn"] == SHOWN_PCONN
     assert data["inputs"]["purl"]["path"] == URL
     values = {row["name"]: row["value"] for row in data["steps"][0]["inputs"]}
-    assert values == {"conn": "AccountName=a;AccountKey=***", "dsn": "Server=db;Uid=me;Pwd=***", "url": URL,
-                      "p": CONN.replace("SECRETKEY==", "***"), "data": "memory://bucket/AccountKey=***"}
+    assert values == {"conn": "https://h/conn?<query removed>", "dsn": "https://h/dsn?<query removed>",
+                      "url": URL, "p": SHOWN_PCONN, "data": "memory://bucket/AccountKey=***"}
     assert data["steps"][0]["command"].endswith("Pwd=***")
     assert data["steps"][0]["outputs"][0]["location"].startswith("memory://bucket/Pwd=***")
 
@@ -112,3 +117,21 @@ def test_job_validate_of_a_pipeline_prints_no_secret(tmp_path: Path) -> None:
         shown = result.stdout + result.stderr
         assert result.returncode == 0 and "AccountKey=***" in result.stdout, shown
         assert "SECRET" not in shown and "Traceback" not in shown, shown
+
+
+def test_a_literal_that_looks_like_a_secret_is_refused_before_anything_is_shown(tmp_path: Path) -> None:
+    """The literals this file's pipeline held before such literals were refused: one error each, at its
+    line, showing no secret."""
+    for shown, given, line in ((f'pconn: "{PCONN}"', f'pconn: "{CONN}"', 3),
+                               ('conn: "https://h/conn?sv=1&se=SECRETSE"',
+                                'conn: "AccountName=a;AccountKey=SECRETKEY=="', 18),
+                               ('value: "https://h/dsn?sv=1&se=SECRETSE"',
+                                'value: "Server=db;Uid=me;Pwd=SECRETPW"', 19)):  # the input's line
+        (tmp_path / "p.yml").write_text(textwrap.dedent(PIPELINE).replace(shown, given))
+        try:
+            validate_pipeline(Workspace(tmp_path / "ws"), load_pipeline_spec(tmp_path / "p.yml"), name="p")
+        except RunnerError as err:
+            assert f"p.yml:{line}:" in str(err.where) and "SECRET" not in err.render(), err.render()
+            assert "looks like a secret" in err.message, err.render()
+        else:
+            raise AssertionError(f"{given} was accepted")
