@@ -9,10 +9,12 @@ Runners before the masking at any depth kept fsspec ``storage_options`` masked a
 ``client_kwargs: {headers: {Authorization: ...}}`` or ``passwd`` stayed in plain text in ``runner.db``
 (and its WAL) until the datastore was saved again. ``mask_old_rows`` (run each time a workspace is
 opened: one read of the fsspec rows, nothing written when all are masked) does what a save would: the
-secrets file is written first when there is none (from the row: all there was), then the row keeps the
-masked copy, written with ``secure_delete`` (the old cell is zeroed); the WAL is then checkpointed and
-truncated so no frame keeps the old page, and where this SQLite does not zero freed space by default the
-database is vacuumed once, as earlier deletes may have left the plaintext in free pages.
+secrets file is written first when there is none (from the row: all there was; owner-only, never
+through a link: a link at its place or the folder's leaves the rows for a later open, with one warning),
+then the row keeps the masked copy, written with ``secure_delete`` (the old cell is zeroed); the WAL is
+then checkpointed and truncated so no frame keeps the old page, and where this SQLite does not zero freed
+space by default the database is vacuumed once, as earlier deletes may have left the plaintext in free
+pages.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
+from runner.errors import StorageError
 from runner.uris import without_password
+from runner.workspace.secret_files import secrets_folder, write_owner_only
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +72,17 @@ def mask_old_rows(conn: sqlite3.Connection, secrets_dir: Path) -> list[str]:
         try:
             changed = _unmasked(conn)  # again under the write lock: a save meanwhile is not undone
             for name, (config, public) in changed.items():
-                _keep_secret_file(secrets_dir / f"datastore-{name}.json", config)
+                _keep_secret_file(secrets_dir, f"datastore-{name}.json", config)
                 conn.execute("UPDATE datastores SET config = ? WHERE name = ?", (public, name))
             conn.execute("COMMIT")
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             conn.execute(f"PRAGMA secure_delete={int(zeroes_freed_space)}")
-    except (sqlite3.Error, OSError) as exc:  # a read-only or full disk: left for the next open
+    except (sqlite3.Error, OSError, StorageError) as exc:  # a read-only or full disk, a planted link:
+        message = exc.render() if isinstance(exc, StorageError) else str(exc)  # left for the next open
         logger.warning("could not move the plain-text secrets of older datastore rows out of the "
-                       "database: %s", exc)
+                       "database (tried again the next time the workspace is opened): %s", message)
         return []
     if not changed:  # another process masked them between the first look and the lock: its work
         return []
@@ -104,16 +110,22 @@ def _unmasked(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _keep_secret_file(path: Path, config: str) -> None:
-    """Write ``config`` (the row: all an older runner left) as the owner-only secrets file when there is
-    none, atomically, before the row is masked."""
-    if path.exists():
-        return
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(config)
-    os.replace(tmp, path)
+def _keep_secret_file(secrets_dir: Path, name: str, config: str) -> None:
+    """Write ``config`` (the row: all an older runner left) as the owner-only secrets file ``name`` when
+    there is none, before the row is masked: a new file linked to its name (``write_owner_only``), never
+    written through a link. A link at the folder's or the file's place is one ``StorageError`` (the row
+    waits for an open once it is gone)."""
+    with secrets_folder(secrets_dir) as folder:
+        try:
+            info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            write_owner_only(folder, name, config.encode(), over=False)  # one made meanwhile is kept
+            return
+        if stat.S_ISLNK(info.st_mode):
+            shown = secrets_dir / name
+            raise StorageError(f"{shown} is a symbolic link: runner writes a secret only to a file of the "
+                               "workspace's own, never through a link",
+                               hint=f"remove {shown} (runner writes it itself), and check who made it")
 
 
 def _scrub(conn: sqlite3.Connection, *, vacuum: bool) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import posixpath
 import re
 from pathlib import Path
@@ -38,6 +37,7 @@ from runner.workspace.datastore_kinds import (
 )
 from runner.workspace.datastore_secrets import REDACTED, masked
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
+from runner.workspace.secret_files import keep_file, read_kept, remove_kept
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -146,7 +146,8 @@ def _fields_of(kind: str | None) -> list[str]:
 class DatastoreStore:
     """Datastore configs kept in the workspace: public part in the DB, full part in a 0600 file.
 
-    The secrets file is written (atomically, owner-only) before the DB row is committed.
+    The secrets file is written (atomically, owner-only) before the DB row is committed; it is written,
+    read and removed never through a link (``runner.workspace.secret_files``).
     """
 
     def __init__(self, workspace: Workspace) -> None:
@@ -162,12 +163,10 @@ class DatastoreStore:
         _check_name(ds.name)
         if isinstance(ds, AzureDatastore):
             ds.check_complete()
-        secret_file = self._secret_file(ds.name)
-        tmp = secret_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(secret_dict(ds), handle)
-        os.replace(tmp, secret_file)
+        # owner-only, a new file renamed over its name; a link at the folder's or the file's place is
+        # refused (one StorageError, nothing written, the row not saved)
+        keep_file(self.workspace.secrets_dir, self._secret_file(ds.name).name,
+                  json.dumps(secret_dict(ds)).encode())
         with self.workspace.transaction() as conn:
             conn.execute("INSERT INTO datastores (name, type, config, created_at) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT(name) DO UPDATE SET type = excluded.type, config = excluded.config",
@@ -186,8 +185,7 @@ class DatastoreStore:
                                python_hint="create it with `ml_client.datastores.create_or_update("
                                            "load_datastore('<datastore.yml>'))`, or use one of the names "
                                            "listed")
-        secret_file = self._secret_file(name)
-        data = json.loads(secret_file.read_text()) if secret_file.exists() else json.loads(row["config"])
+        data = json.loads(self._kept(name, row["config"]) or row["config"])
         try:
             return datastore_from_dict(data)
         except ValidationError as exc:  # saved by an older runner that accepted it
@@ -198,6 +196,16 @@ class DatastoreStore:
                             python_hint="create it again: `ml_client.datastores.create_or_update("
                                         f"load_datastore('<yml>'))` ({error.python_hint or error.hint})"
                             ) from exc
+
+    def _kept(self, name: str, config: str) -> bytes | None:
+        """The datastore's secrets file (None: none), never read through a link: a link as the file, or
+        as the secrets folder, is one ``StorageError``; but for a datastore whose row shows no secret
+        masked (all the file adds), a secrets folder that is a link is left unread: its row is all of it,
+        so every other command works (one that keeps a secret says what is wrong)."""
+        if REDACTED not in config and self.workspace.secrets_dir.is_symlink():
+            return None
+        return read_kept(self.workspace.secrets_dir, self._secret_file(name).name,
+                         again="create the datastore again: `runner datastore create --file <yml>`")
 
     def names(self) -> list[str]:
         with self.workspace.reading() as conn:
@@ -214,7 +222,7 @@ class DatastoreStore:
             self.get(name)  # unknown -> ResolveError listing what exists
         with self.workspace.transaction() as conn:
             conn.execute("DELETE FROM datastores WHERE name = ?", (name,))
-        self._secret_file(name).unlink(missing_ok=True)
+        remove_kept(self.workspace.secrets_dir, self._secret_file(name).name)  # a link itself, not its target
         self._open_cache.pop(name, None)
 
     def open(self, name: str) -> tuple[AnyDatastore, AbstractFileSystem, str]:

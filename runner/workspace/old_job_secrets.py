@@ -20,6 +20,10 @@ a new runner writes, in place:
   later open, with one warning), so its run gets them;
 - the ``step_reuse`` rows of the steps whose fingerprint digested a secret's plain value
   (``runner.pipelines.reuse`` keys them now, so those rows never match again) are dropped;
+- a record in a shape no runner writes (a plan's ``secret_env`` not a list of names: it then names the
+  plan's secrets; one the masking cannot read: every secret found in it masked, none kept for a run) is
+  masked as far as its secrets are found, said in one warning (what was wrong, never a value), and never
+  stops the other records' masking or the job commands;
 - every row is rewritten in one transaction with ``secure_delete`` on; then, as for datastore rows
   (``runner.workspace.datastore_secrets``), free pages are rewritten where this SQLite leaves them as
   they were, and the WAL is checkpointed and emptied: no copy of an old record stays on disk.
@@ -91,7 +95,8 @@ def mask_old_jobs(ws: Workspace, rule: SecretRule) -> list[str]:
         try:
             with ws.transaction() as conn:
                 done = _done(conn)  # again under the write lock: another process may have done it
-                changed, dropped = ([], 0) if done else _mask_records(conn, ws.secrets_dir, _Rule(rule))
+                changed, dropped, odd = ([], 0, {}) if done else _mask_records(conn, ws.secrets_dir,
+                                                                                _Rule(rule))
                 conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, 1)", (DONE_KEY,))
         finally:
             with ws.reading() as conn:
@@ -101,6 +106,10 @@ def mask_old_jobs(ws: Workspace, rule: SecretRule) -> list[str]:
         logger.warning("the secret environment_variables (and docker_args) older runners kept in job records "
                        "were not masked (tried again the next time the workspace is opened): %s", message)
         return []
+    if odd:
+        logger.warning("%d job record(s) an older runner wrote were not in a shape runner writes: masked "
+                       "wherever a secret was found in them, the job commands read them as before: %s",
+                       len(odd), "; ".join(f"{name}: {why}" for name, why in odd.items()))
     if changed or dropped:
         with ws.reading() as conn:
             scrub(conn, vacuum=not zeroes_freed_space, what="job records")
@@ -114,10 +123,14 @@ def _done(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM meta WHERE key = ?", (DONE_KEY,)).fetchone() is not None
 
 
-def _mask_records(conn: sqlite3.Connection, secrets_dir: Path, rule: _Rule) -> tuple[list[str], int]:
+def _mask_records(conn: sqlite3.Connection, secrets_dir: Path, rule: _Rule
+                  ) -> tuple[list[str], int, dict[str, str]]:
     """Under the write lock: the values of the jobs still to run kept first, then every record masked and
-    the reuse rows that digested a secret dropped. The names of the jobs masked, the rows dropped."""
+    the reuse rows that digested a secret dropped. The names of the jobs masked, the rows dropped, and
+    what was wrong with each record not in a shape runner writes (masked as far as its secrets are found:
+    a malformed one never stops the others, nor the job commands)."""
     masked: dict[str, str] = {}
+    odd: dict[str, str] = {}
     kept: dict[str, dict[str, Any]] = {}
     had_secrets: set[str] = set()
     for name, status, text in conn.execute("SELECT name, status, record FROM jobs"):
@@ -129,7 +142,15 @@ def _mask_records(conn: sqlite3.Connection, secrets_dir: Path, rule: _Rule) -> t
             continue  # not ours to fix: reading it says what is wrong
         if not isinstance(record, dict):
             continue
-        new, values, had = _masked(rule, record)
+        rule.notes.clear()
+        try:
+            new, values, had = _masked(rule, record)
+        except Exception as exc:  # noqa: BLE001 - a shape no runner wrote: masked wherever a secret is
+            rule.notes.append(f"not readable as a job record ({type(exc).__name__}): its secrets masked "
+                              "wherever found, none kept for a run (create it again if it is to run)")
+            new, values, had = _masked_anywhere(rule, record), {}, True
+        if rule.notes:
+            odd[name] = "; ".join(rule.notes)
         if new is not None:
             masked[name] = json.dumps(new, separators=(",", ":"))  # as pydantic writes
             if values and status == _QUEUED and _RAY not in _mapping(record.get("extra")):
@@ -142,7 +163,7 @@ def _mask_records(conn: sqlite3.Connection, secrets_dir: Path, rule: _Rule) -> t
     stale = [(key,) for key, job in conn.execute("SELECT fingerprint, job_name FROM step_reuse")
              if job in had_secrets]
     conn.executemany("DELETE FROM step_reuse WHERE fingerprint = ?", stale)
-    return list(masked), len(stale)
+    return list(masked), len(stale), odd
 
 
 class _Rule:
@@ -151,6 +172,7 @@ class _Rule:
     def __init__(self, rule: SecretRule) -> None:
         self.of = rule
         self._judged: dict[tuple[str, str], bool] = {}
+        self.notes: list[str] = []  # what is wrong with the record being masked (never a value)
 
     def is_secret(self, name: str, value: Any) -> bool:
         key = (name, "" if value is None else str(value))
@@ -200,14 +222,19 @@ def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]
     set, keyed ``docker_args -e NAME`` (as ``runner.plan.build`` names and the run takes them)."""
     if not isinstance(plan, dict):
         return plan, [], {}
-    named = list(plan.get("secret_env") or ())
+    listed = plan.get("secret_env") or []
+    malformed = not isinstance(listed, list) or not all(isinstance(name, str) for name in listed)
+    if malformed:  # no runner writes it: replaced by the names of the plan's secrets (none: [])
+        rule.notes.append(f"its plan's secret_env was {type(listed).__name__}, not a list of names: it names "
+                          "the plan's secrets now")
+    named = [] if malformed else list(listed)
     secrets = {n: v for n, v in variables.items() if rule.is_secret(str(n), v)}
     resources = _mapping(plan.get("resources"))
     args = resources.get("docker_args")
     args = args if isinstance(args, list) and all(isinstance(arg, str) for arg in args) else []
     docker = rule.of.docker_secrets(args) if args else {}
-    if not secrets and not docker:
-        return plan, named, {}  # the common case: nothing of the spec's is a secret (or it is *** already)
+    if not secrets and not docker:  # the common case: nothing of the spec's is a secret (or *** already)
+        return ({**plan, "secret_env": []}, [], {}) if malformed else (plan, named, {})
     found, names = dict(plan), set(named)
     for field in ("env", "host_env"):
         env = plan.get(field)
@@ -222,9 +249,28 @@ def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]
         found["resources"] = {**resources, "docker_args": rule.of.masked_docker_args(args)}
     ordered = [*(n for n in variables if n in names), *(k for k in keys if k in names),
                *sorted(names - set(variables) - set(keys))]
-    if ordered != named:
+    if malformed or ordered != named:
         found["secret_env"] = ordered
     return (plan, named, {}) if found == plan else (found, ordered, real)
+
+
+def _masked_anywhere(rule: _Rule, record: dict[str, Any]) -> dict[str, Any] | None:
+    """A record in a shape no runner wrote with every secret found in it masked: each one of an
+    ``environment_variables`` mapping or of ``docker_args`` (``masked_spec``), and each of an ``env`` or
+    ``host_env`` mapping (a plan's), at any depth. None: none was found."""
+    new = _masked_envs(rule, rule.of.masked_spec(record))
+    return None if new == record else new
+
+
+def _masked_envs(rule: _Rule, data: Any) -> Any:
+    if isinstance(data, list):
+        return [_masked_envs(rule, item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {key: {name: rule.of.MASK if rule.is_secret(str(name), value) else value
+                  for name, value in given.items()}
+            if key in ("env", "host_env") and isinstance(given, dict) else _masked_envs(rule, given)
+            for key, given in data.items()}
 
 
 def _keep(secrets_dir: Path, kept: dict[str, dict[str, Any]]) -> None:

@@ -4,6 +4,7 @@ workspace's own key for digests of secrets (``fingerprint_key``, ``keyed``).
     with secrets_folder(ws.secrets_dir) as folder:        # the folder itself: never through a link
         write_owner_only(folder, "job-j1.json", b"{...}")  # a new 0600 file renamed over the name
     keep_file(ws.secrets_dir, "job-j1.json", b"{...}")     # the same, a link at either place refused
+    read_kept(ws.secrets_dir, "job-j1.json", again="...")  # its bytes (None: none), a link refused
     key = fingerprint_key(ws.secrets_dir)                  # made on first use (32 random bytes, 0600)
     keyed(key, "hunter2")                                   # 'hmac-sha256:<hex>'
 
@@ -112,6 +113,33 @@ def open_kept(secrets_dir: Path, name: str) -> int | None:
             return os.open(name, _READ, dir_fd=folder)
         except FileNotFoundError:
             return None
+
+
+def read_kept(secrets_dir: Path, name: str, *, again: str) -> bytes | None:
+    """The bytes of the file ``name`` of the secrets folder (None: not there), never read through a link:
+    a link at the folder's or the file's place, or anything but a file there, is one ``StorageError``
+    (``again``: how its owner writes the file again once the link is removed)."""
+    shown = secrets_dir / name
+    try:
+        fd = open_kept(secrets_dir, name)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StorageError(f"{shown} is a symbolic link: runner reads a secret only from a file of the "
+                               "workspace's own, never through a link",
+                               hint=f"remove {shown} and check who made it; then {again}") from exc
+        raise StorageError(f"cannot read {shown}: {exc.strerror or exc}", hint="check that the "
+                           "workspace's secrets folder is yours and readable") from exc
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise StorageError(f"{shown} is not a file: runner keeps a secret only in a file of the "
+                               "workspace's own", hint=f"remove {shown}; then {again}")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise StorageError(f"cannot read {shown}: {exc.strerror or exc}", hint="check that the "
+                               "workspace's secrets folder is yours and readable") from exc
 
 
 def remove_kept(secrets_dir: Path, name: str) -> None:
