@@ -25,6 +25,7 @@ from runner.backends.base import (
 )
 from runner.backends.conda_image import build_conda_image
 from runner.backends.container_args import choose_network, container_args, needs_network
+from runner.backends.context_build import build_image
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
@@ -217,17 +218,7 @@ class DockerBackend:
         except docker.errors.ImageNotFound:
             pass
         log.info("building environment image %s from %s", tag, context)
-        try:
-            image, _ = self.client.images.build(path=str(context), dockerfile=dockerfile, tag=tag,
-                                                network_mode="none", pull=False, rm=True, forcerm=True)
-        except docker.errors.BuildError as exc:
-            lines = [str(c.get("stream", c.get("error", ""))).strip() for c in exc.build_log]
-            raise BackendError(f"building the environment from {context} failed: {exc.msg}",
-                               hint="build log tail:\n    " + "\n    ".join(lines[-10:])) from exc
-        except docker.errors.APIError as exc:
-            raise BackendError(f"building the environment from {context} failed: {exc.explanation}",
-                               hint="the base image must exist locally (no network)") from exc
-        return image
+        return build_image(self.client, context, dockerfile, tag, allow_pull=self.allow_pull)
 
     def _detect_shell(self, image_id: str) -> str:
         """Look for bash, then sh, in a created (never started) container's filesystem."""
