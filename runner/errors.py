@@ -6,8 +6,9 @@ message (what, where, how to fix) and exits non-zero; ``--debug`` adds the trace
     RunnerError
     ├── SpecError            bad job/model/datastore YAML or builder arguments (file:line:col, field)
     │   └── ModeError        a type x direction x mode combination the matrix refuses
-    ├── ResolveError         an unknown datastore, job, model or environment; a missing path; a path
-    │                        escaping its root (file:line:col and field when a spec named it)
+    ├── ResolveError         an unknown datastore, job, model, data asset, component or environment; a
+    │                        missing path; a path escaping its root (file:line:col and field when a spec
+    │                        named it)
     ├── RegistryError        a registry rule refused the request (version exists, immutable field, archived)
     ├── StorageError         a filesystem / object store operation failed (translated from fsspec/azure)
     │   └── TransferError    some files were not downloaded/uploaded; names them and where staged data is

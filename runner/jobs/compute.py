@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from runner.workspace.computes import RayCompute
 
 
+# Azure's keyword for a job that needs no cluster (``compute: azureml:serverless``): here, this machine
+SERVERLESS = "serverless"
+SERVERLESS_NOTE = ("compute 'serverless' is Azure's serverless compute, which is this machine here: the job "
+                   "runs on it")
+
+
 @dataclass(frozen=True)
 class ComputeChoice:
     compute: RayCompute | None  # None: the job runs on this machine
@@ -34,7 +40,8 @@ class ComputeChoice:
 
 
 def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False) -> ComputeChoice:
-    """Where ``spec`` runs: a registered Ray compute, or here. Rewords the spec's "compute is ignored"
+    """Where ``spec`` runs: a registered Ray compute, or here (``serverless``, unless a Ray compute is
+    registered under that name, is here too). Rewords the spec's "compute is ignored"
     warning to say which (idempotent: the first wording stays), in the Python API's words with ``python``
     (the call that registers a compute, not the command)."""
     if not spec.compute or uses_local_process(spec):
@@ -45,6 +52,9 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False)
         return ComputeChoice(None, None)
     name = compute_name(spec.compute)
     compute = ComputeStore(ws).find(name)
+    if compute is None and name == SERVERLESS:
+        note = SERVERLESS_NOTE
+        return ComputeChoice(None, note if reword_ignored(spec, "compute", note) else None)
     if compute is None:
         name = without_secrets(name)  # as given, it is only looked up: a secret in it is never shown
         register = (f"`ml_client.compute.create_or_update({{'name': '{name}', 'type': 'ray', 'address': "

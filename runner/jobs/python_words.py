@@ -40,6 +40,8 @@ _CALLS = (  # a command, in backticks, as the call that does it
 )
 _COMPUTE_CREATE = re.compile(rf"`runner compute create --name {_NAME}((?: --[a-z-]+ [^`\s]+)*)( \.\.\.)?`")
 _COMPUTE_FLAG = re.compile(r" --([a-z-]+) ([^`\s]+)")
+_ASSET_CREATE = re.compile(rf"`runner (data|model) create --name {_NAME} --version {_NAME} --path "
+                           r"(<local path or URL>|[^`\s]+) --type ([a-z_]+)`")
 _MODE = r"(?:ro_mount|rw_mount|download|upload|direct|eval_mount|eval_download)"
 _FLAGS = (  # outside backticks: a flag or a YAML setting as the keyword that sets it
     (re.compile(rf"(?<![\w.-])mode: ({_MODE})((?:(?: or |, | / )(?:mode: )?{_MODE})*)"), None),
@@ -59,6 +61,7 @@ def in_python(text: str) -> str:
     for pattern, call in _CALLS:
         text = pattern.sub(call, text)
     text = _COMPUTE_CREATE.sub(_compute_call, text)
+    text = _ASSET_CREATE.sub(_asset_call, text)
     parts = text.split("`")  # the odd parts are inside backticks: commands and calls, as they are
     return "`".join(part if i % 2 else _keywords(part) for i, part in enumerate(parts))
 
@@ -68,6 +71,14 @@ def _compute_call(found: re.Match[str]) -> str:
     fields = [f"'name': '{found[1]}'"] + [f"'{flag.replace('-', '_')}': '{value}'"
                                           for flag, value in _COMPUTE_FLAG.findall(found[2])]
     return f"`ml_client.compute.create_or_update({{{', '.join(fields + (['...'] if found[3] else []))}}})`"
+
+
+def _asset_call(found: re.Match[str]) -> str:
+    """``runner data create --name N --version V --path P --type T`` (how to register an unknown data asset
+    or model, ``runner.workspace.assets``) as the ``ml_client`` call that does it."""
+    group, entity = ("data", "Data") if found[1] == "data" else ("models", "Model")
+    return (f"`ml_client.{group}.create_or_update({entity}(name='{found[2]}', version='{found[3]}', "
+            f"path='{found[4]}', type=AssetTypes.{found[5].upper()}))`")
 
 
 def _keywords(part: str) -> str:

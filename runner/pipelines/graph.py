@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from runner.errors import RunnerError, SourceLocation, SpecError
+from runner.errors import ResolveError, RunnerError, SourceLocation, SpecError
 from runner.file_urls import file_path
 from runner.jobs.compute import choose_compute
 from runner.pipelines.binding_types import check_binding_types, check_unset_optionals
@@ -122,8 +122,9 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
                             hint="component: is a file relative to the pipeline file, or "
                                  "azureml:<name>:<version>",
                             **python_words(err, f"step '{step}': ", None, hint=False)) from err
-        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where, hint=err.hint,
-                        **python_words(err, f"step '{step}': ", None)) from err
+        kind = ResolveError if isinstance(err, ResolveError) else SpecError  # unknown component: exit 1
+        raise kind(f"step '{step}': {err.message}", field=field_name, where=where, hint=err.hint,
+                   **python_words(err, f"step '{step}': ", None)) from err
     return component, f"{ref} ({component.name}:{component.version})" if component.name else ref
 
 

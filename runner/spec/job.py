@@ -35,6 +35,7 @@ from runner.spec.job_io import (
     OutputSpec,
     StrictModel,
 )
+from runner.spec.kinds import unsupported_job_type
 from runner.spec.names import JOB_NAME_HINT, job_name_problem
 from runner.spec.validation import runner_error
 
@@ -236,9 +237,8 @@ class CommandJobSpec(LoadedSpec):
     @classmethod
     def _command_type(cls, value: Any) -> Any:
         if value not in (None, "command"):
-            raise runner_error(f"this job type is not supported (yet): {value} (runner runs command and "
-                               "pipeline jobs)",
-                        "set type: command (or remove it) for a command job")
+            message, hint, _ = unsupported_job_type(str(value))  # as the YAML's check says it
+            raise runner_error(message, hint)
         return "command" if value is None else value
 
     # -- not part of the YAML (and LoadedSpec's base_dir, source, where, field_location) ----------------

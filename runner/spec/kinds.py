@@ -26,6 +26,24 @@ _ASSETS = {"data": ("a data asset", "`runner data create --file <this file>`",
            "environment": ("an environment", "environment: file:<this file> in a job",
                            "environment: file:<this file> in a job")}
 _DATA_TYPES = ("uri_file", "uri_folder", "mltable")
+# what to do instead of a job type runner does not run: the CLI's words, Python's
+_INSTEAD = {"sweep": ("run its trial: as a command job (its command, environment and inputs), once per "
+                      "setting of its search_space: `runner job create --file <trial job> --set "
+                      "inputs.<name>=<value>` each (runner does no hyperparameter search)",
+                      "run its trial as a command job, once per setting of its search space: "
+                      "`ml_client.jobs.create_or_update(load_job('<trial job>', params_override=[{'inputs."
+                      "<name>': <value>}]))` each (runner does no hyperparameter search)")}
+_OTHER_INSTEAD = ("write what it runs as a command job (command: and environment:, with type: command or no "
+                  "type:)")
+
+
+def unsupported_job_type(job_type: str) -> tuple[str, str, str | None]:
+    """The one refusal of a job type runner does not run (all but command and pipeline): its message, its
+    hint and (where the hint names a command) the hint in the Python API's words. Said by the YAML's
+    check here and by the command job's own ``type`` check (``runner.spec.job``, the Python builder's)."""
+    hint, python_hint = _INSTEAD.get(job_type, (_OTHER_INSTEAD, None))
+    return (f"this job type is not supported (yet): {job_type} (runner runs command and pipeline jobs)",
+            hint, python_hint)
 
 
 def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
@@ -52,8 +70,8 @@ def refuse_other_kinds(data: Any, doc: YamlDoc | None) -> None:
         if job_type == "pipeline":  # read as a command job here: where only a command job is taken
             raise SpecError("this is a pipeline job; a command job is expected here", where=at_type,
                             hint="run it with `runner job create --file <this file>` (or load_job in Python)")
-        raise SpecError(f"this job type is not supported (yet): {job_type} (runner runs command and "
-                        "pipeline jobs)", where=at_type)
+        message, hint, python_hint = unsupported_job_type(job_type)
+        raise SpecError(message, where=at_type, hint=hint, python_hint=python_hint)
 
 
 def _refuse_unknown_type(data: dict[str, Any], doc: YamlDoc | None, at_schema: SourceLocation | None) -> None:

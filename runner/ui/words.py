@@ -21,6 +21,7 @@ from runner.errors import RunnerError
 
 _UNKNOWN_JOB = "`runner job list` shows all jobs"  # runner.workspace.db: an unknown job's hint
 _UNKNOWN_ASSET = re.compile(r"^`runner (model|data) list --include-archived` shows every ([a-z ]+)$")
+_REGISTER_ASSET = re.compile(r"^register it: (`runner (model|data) create [^`]*`)$")  # none registered
 _LISTS = {"model": "Models", "data": "Data"}
 _JOB_COMMAND = re.compile(r"`runner job (?:show|stream) --name ([^`\s]+)`"
                           r"(?:, or `ml_client\.[^`]*` in Python)?")  # and its Python twin, if any
@@ -48,6 +49,11 @@ def browser_hint(hint: str | None, workspace: str, *, fields: Mapping[str, str])
     if asset:
         return (f"the {_LISTS[asset.group(1)]} list shows every {asset.group(2)} of the workspace this UI "
                 f"serves ({workspace}), archived ones with Show: active and archived")
+    register = _REGISTER_ASSET.match(hint)
+    if register:
+        noun = "model" if register.group(2) == "model" else "data asset"
+        return (f"the {_LISTS[register.group(2)]} list shows every {noun} of the workspace this UI serves "
+                f"({workspace}), none yet; {register.group(1)} in a shell registers it")
     hint = _JOB_COMMAND.sub(lambda m: f"the page /jobs/{m.group(1)}", hint)
     if not fields:
         return hint

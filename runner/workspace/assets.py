@@ -65,6 +65,15 @@ class AssetTable:
         """Its ``ml_client.<sdk>`` (for a Python hint; the entity is ``cli.title()``): models, data."""
         return "models" if self.schema.cli == "model" else self.schema.cli
 
+    def register_here(self, name: str, version: str | None) -> tuple[str, str]:
+        """How to register ``name`` (``version``, else 1) in the workspace: the CLI's words, Python's."""
+        kind = "uri_folder" if self.schema.cli == "data" else "custom_model"  # the create commands' default
+        entity, version = self.schema.cli.title(), version or "1"
+        return (f"register it: `runner {self.schema.cli} create --name {name} --version {version} --path "
+                f"<local path or URL> --type {kind}`",
+                f"register it: `ml_client.{self.sdk}.create_or_update({entity}(name='{name}', version="
+                f"'{version}', path='<local path or URL>', type=AssetTypes.{kind.upper()}))`")
+
     def register_there(self, name: str, version: str | None, registry: str) -> tuple[str, str]:
         """How to register ``name`` (``version``) in registry ``registry``: the CLI's words, Python's."""
         entity, given = self.schema.cli.title(), f"version='{version}', " if version else ""
@@ -173,10 +182,14 @@ class AssetStore(Generic[E]):
         check_label(label, noun=noun, name=name, cli=self.table.schema.cli)
         versions = self._rows("WHERE m.name = ?", (self.key(name),))
         if not versions:
-            raise ResolveError(f"unknown {noun} '{name}'; {self.known()}",
-                               hint=f"`runner {self.table.schema.cli} list --include-archived` shows every "
-                                    f"{noun}", python_hint=f"`ml_client.{self.table.sdk}.list(list_view_type="
-                                                           f"ListViewType.ALL)` shows every {noun}")
+            known = self.known()
+            cli, python = (f"`runner {self.table.schema.cli} list --include-archived` shows every {noun}",
+                           f"`ml_client.{self.table.sdk}.list(list_view_type=ListViewType.ALL)` shows every "
+                           f"{noun}")
+            if known.startswith("no "):  # nothing registered: how to register it, there or here
+                cli, python = (self.table.register_there(name, version, self.registry_name)
+                               if self.registry_name else self.table.register_here(name, version))
+            raise ResolveError(f"unknown {noun} '{name}'; {known}", hint=cli, python_hint=python)
         if version is None:
             visible = [m for m in versions if not m.archived]
             return (visible or versions)[0]

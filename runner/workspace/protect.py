@@ -1,6 +1,7 @@
 """Where a job may not write: a registered asset's files (model and data versions), any datastore's
 registry upload folders (``LocalUpload/``, ``DataUpload/``: a link left there would take a later
-registration's copy wherever it points), another job's outputs, the workspace's own state (its secrets,
+registration's copy wherever it points), the default datastore's job-output folders (``azureml/``,
+``ExperimentRun/``) but below the job's own name, the workspace's own state (its secrets,
 database and journals, ``jobs/``, the cache: whatever of it lies outside a datastore inside it), whatever
 datastore holds the workspace (a ``local`` one over $HOME holds the default ~/.local/share/runner), nor
 a folder that holds the workspace. Checked when a job is planned, before anything runs, for every output
@@ -40,12 +41,17 @@ from runner.workspace.resolved import ResolvedPath
 REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
                 "upload or rw_mount for a container that holds registered versions), and set name/version "
                 "on the output to register a new version")
+JOB_FOLDER_HINT = (f"write the output to another path, e.g. azureml://datastores/{DEFAULT_DATASTORE}/paths/"
+                   "<something>, or leave out path: for the job's own default location "
+                   "(azureml/<job>/<output>/)")
 WORKSPACE_HINT = ("point the output below a folder that does not hold the workspace and is not inside it "
                   "(or leave out path: for the job's own default location); to write across the folder that "
                   "holds it, move the workspace out of it first (RUNNER_WORKSPACE or --workspace)")
 
-# the default datastore's folders of job outputs (Azure's layout): each job writes only its own
-JOB_OUTPUT_FOLDERS = ("azureml", "ExperimentRun")
+# the default datastore's folders of job outputs (Azure's layout), each with what runner keeps there: a
+# job writes there only below its own name (``<folder>/<job>/``, ``<folder>/dcid.<job>/``)
+JOB_OUTPUT_FOLDERS = {"azureml": "every job's default outputs (azureml/<job>/…)",
+                      "ExperimentRun": "every job's artifacts (ExperimentRun/dcid.<job>/…)"}
 # where registering a local file or folder copies it, on whichever datastore (``runner.workspace.registry``)
 UPLOAD_TABLES: tuple[AssetTable, ...] = (MODEL_TABLE, DATA_TABLE)
 
@@ -184,8 +190,11 @@ class WriteGuard:
                         f"({asset.datastore_uri}); registered versions are immutable", REFUSAL_HINT)
             default_root = self.roots.get(DEFAULT_DATASTORE)
             if default_root and overlaps(scope, default_root):
-                return (f"a direct output gets credentials for the whole container {scope}, which holds "
-                        f"other jobs' outputs ({DEFAULT_DATASTORE}); a job writes only its own", REFUSAL_HINT)
+                return (f"a direct output gets credentials for the whole container {scope}, the default "
+                        f"datastore's ({DEFAULT_DATASTORE}), where runner keeps every job's default outputs "
+                        "(azureml/<job>/…); a job writes there only under its own name",
+                        "use mode: upload or rw_mount (they write only the output's own path), or a direct "
+                        "output on another datastore")
         return self._refusal_at(where, f"'{output.uri}'", job_name)
 
     def reach(self, output: ResolvedPath, *, mode: Mode | None = None, is_file: bool = False) -> list[str]:
@@ -255,7 +264,9 @@ class WriteGuard:
             return why, WORKSPACE_HINT if in_workspace else REFUSAL_HINT
         if in_workspace:
             return in_workspace, WORKSPACE_HINT
-        why = self._job_refusal(where, what, job_name)
+        if why := self._job_refusal(where, what, job_name):
+            return why, JOB_FOLDER_HINT
+        why = self._upload_refusal(where, what)
         return (why, REFUSAL_HINT) if why else None
 
     def _asset_refusal(self, where: str, what: str) -> str | None:
@@ -269,15 +280,18 @@ class WriteGuard:
         return None
 
     def _job_refusal(self, where: str, what: str, job_name: str) -> str | None:
-        """Why not at ``where``: other jobs' outputs, a registry upload folder."""
+        """Why not at ``where``: it is, holds or lies in a folder of the default datastore where runner
+        keeps jobs' outputs, and not below the job's own name there (whether other jobs wrote there yet
+        or not)."""
         default_root = self.roots.get(DEFAULT_DATASTORE)
-        for folder in JOB_OUTPUT_FOLDERS if default_root else ():
+        for folder, kept in JOB_OUTPUT_FOLDERS.items() if default_root else ():
             jobs_folder = f"{default_root}/{folder}"
             mine = (f"{jobs_folder}/{job_name}", f"{jobs_folder}/dcid.{job_name}")
             if overlaps(where, jobs_folder) and not any(inside(where, own) for own in mine):
-                return (f"{what} is or holds other jobs' outputs ({DEFAULT_DATASTORE}: "
-                        f"{folder}/); a job writes only its own")
-        return self._upload_refusal(where, what)
+                return (f"{what} {_how(where, jobs_folder)} {folder}/ of the default datastore "
+                        f"({DEFAULT_DATASTORE}), where runner keeps {kept}; a job writes there only under "
+                        "its own name")
+        return None
 
     def _upload_refusal(self, where: str, what: str) -> str | None:
         """Why nothing may be written at ``where``: it is, holds or lies in a registry upload folder."""
