@@ -11,7 +11,7 @@ Such a runner kept the real values in a job's spec and in its plan (``extra.plan
 a new runner writes, in place:
 
 - each such value is ``***`` (docker_args' ``NAME=***``) and the plan names its secrets (``secret_env``;
-  docker_args' as ``docker_args -e NAME``), as ``runner.plan.build`` records them;
+  docker_args' as ``docker_args --env=NAME``, ``DOCKER_KEY``), as ``runner.plan.build`` records them;
 - a job that will still run (Queued, not on Ray: a Ray job's values are in its package) keeps its values
   in its owner-only ``secrets/job-<name>.json`` (under its ``secret_env`` keys; a pipeline: ``{step:
   {name: value}}``, its steps' ``environment_variables`` only: a step's docker_args secret is refused
@@ -219,7 +219,8 @@ def _masked_plan(rule: _Rule, plan: Any, variables: dict[str, Any]
                  ) -> tuple[Any, list[str], dict[str, str]]:
     """A job's stored plan with its ``env``/``host_env`` secrets and its docker_args' ``***`` and named in
     ``secret_env`` (the same plan when it is so already), those names, and the real values its docker_args
-    set, keyed ``docker_args -e NAME`` (as ``runner.plan.build`` names and the run takes them)."""
+    set, keyed ``docker_args --env=NAME`` (``DOCKER_KEY``, as ``runner.plan.build`` names and the run takes
+    them)."""
     if not isinstance(plan, dict):
         return plan, [], {}
     listed = plan.get("secret_env") or []
