@@ -70,14 +70,21 @@ _SECRET_KEY_AT_END = re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_
 # a PEM private key: its body (to its END line, or to the text's end when cut short) is the secret
 _PEM = re.compile(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:(?!-----END )[\s\S])*"
                   r"(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----)?")
+# bearer tokens told by their form (``runner.spec.env_secret_rule`` tells a secret value by them too): a
+# JWT (three base64url parts, the first ``eyJ...``), a GitHub token; shown by their prefix (``ghp_***``)
+JWT = re.compile(r"(?<![A-Za-z0-9_-])(?P<prefix>eyJ)[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+GITHUB_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(?P<prefix>gh[pousr]_|github_pat_)[A-Za-z0-9_]{30,}")
 
 
 def without_secrets(text: str) -> str:
     """``text`` as a message may show it: a URL's query and password removed (``without_query``,
     ``without_password``), each key=value secret's value as ``***`` (``AccountKey=***``, ``sig=***``,
-    ``Pwd=***``) and a PEM private key's body. For every value a user gave that a message echoes;
-    idempotent (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
+    ``Pwd=***``), a PEM private key's body, and a JWT or a GitHub token after its prefix (``eyJ***``,
+    ``ghp_***``). For every value a user gave that a message echoes; idempotent
+    (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
     text = _PEM.sub(lambda found: f"{found['begin']}***{found['end'] or ''}", text)
+    for token in (JWT, GITHUB_TOKEN):
+        text = token.sub(lambda found: f"{found['prefix']}***", text)
     return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
 
 

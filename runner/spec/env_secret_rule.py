@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, has_password
+from runner.url_secrets import GITHUB_TOKEN, JWT, SECRET_KEYS, SIGNATURE_KEYS, has_password
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
 _LAST = frozenset({"PWD", "PASS", "PAT"})  # short names, as the last of two or more words
@@ -48,8 +48,8 @@ _VALUES = (  # the connection-string and signature keys are runner.url_secrets' 
     re.compile(rf"(?i)(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"),  # a SAS token, a pre-signed URL
     re.compile(rf"(?i)[?&](?:{_QUERY_KEYS})=[^&\s#]"),  # a URL's token or Google signature
     re.compile(r"(?i)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),  # PEM
-    re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
-    re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),  # GitHub's
+    JWT,  # a JWT: runner.url_secrets' (its message mask's), as a GitHub token
+    GITHUB_TOKEN,
 )
 
 
