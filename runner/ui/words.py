@@ -21,7 +21,7 @@ from runner.errors import RunnerError
 
 _UNKNOWN_JOB = "`runner job list` shows all jobs"  # runner.workspace.db: an unknown job's hint
 _UNKNOWN_ASSET = re.compile(r"^`runner (model|data) list --include-archived` shows every ([a-z ]+)$")
-_REGISTER_ASSET = re.compile(r"^register it: (`runner (model|data) create [^`]*`)$")  # none registered
+_REGISTER_ASSET = re.compile(r"^register it: `runner (model|data) create [^`]*`$")  # none registered
 _LISTS = {"model": "Models", "data": "Data"}
 _JOB_COMMAND = re.compile(r"`runner job (?:show|stream) --name ([^`\s]+)`"
                           r"(?:, or `ml_client\.[^`]*` in Python)?")  # and its Python twin, if any
@@ -51,9 +51,10 @@ def browser_hint(hint: str | None, workspace: str, *, fields: Mapping[str, str])
                 f"serves ({workspace}), archived ones with Show: active and archived")
     register = _REGISTER_ASSET.match(hint)
     if register:
-        noun = "model" if register.group(2) == "model" else "data asset"
-        return (f"the {_LISTS[register.group(2)]} list shows every {noun} of the workspace this UI serves "
-                f"({workspace}), none yet; {register.group(1)} in a shell registers it")
+        kind = register.group(1)
+        noun = "model" if kind == "model" else "data asset"
+        return (f"the {_LISTS[kind]} list shows every {noun} of the workspace this UI serves ({workspace}), "
+                f"none yet; `runner {kind} create` in a shell registers one (its --help says how)")
     hint = _JOB_COMMAND.sub(lambda m: f"the page /jobs/{m.group(1)}", hint)
     if not fields:
         return hint

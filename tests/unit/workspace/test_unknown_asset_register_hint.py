@@ -68,11 +68,12 @@ def test_the_web_ui_words_the_register_hint_for_a_browser_user() -> None:
     from runner.ui.words import browser_hint
 
     said = browser_hint(MODEL_CLI, "/ws", fields={})
-    assert said is not None and said.startswith(
-        "the Models list shows every model of the workspace this UI serves (/ws), none yet; `runner model "
-        "create --name mymodel"), said
+    assert said == ("the Models list shows every model of the workspace this UI serves (/ws), none yet; "
+                    "`runner model create` in a shell registers one (its --help says how)"), said
     data = browser_hint(DATA_CLI, "/ws", fields={})
     assert data is not None and data.startswith("the Data list shows every data asset"), data
+    for words in (said, data):  # a browser's words: no command-line flags (tests/ui/test_ui_error_words.py)
+        assert "--type" not in words and "--name" not in words, words
 
 
 @pytest.mark.parametrize(("cli_hint", "python_hint"), [(DATA_CLI, DATA_PY), (MODEL_CLI, MODEL_PY)])
