@@ -25,7 +25,6 @@ from runner.backends.base import (
 )
 from runner.backends.conda_image import build_conda_image
 from runner.backends.container_args import choose_network, container_args, needs_network
-from runner.backends.context_build import build_image
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
@@ -218,6 +217,8 @@ class DockerBackend:
         except docker.errors.ImageNotFound:
             pass
         log.info("building environment image %s from %s", tag, context)
+        from runner.backends.context_build import build_image  # a build only: its Dockerfile parser
+
         return build_image(self.client, context, dockerfile, tag, allow_pull=self.allow_pull)
 
     def _detect_shell(self, image_id: str) -> str:

@@ -20,7 +20,8 @@ from repo_paths import REPO
 # what a cold `runner job validate` of a command job must not import (a module, or a package's modules)
 NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfusepy", "asyncio", "ssl",
                     "runner.spec.pipeline", "runner.pipelines", "runner.workspace.computes",
-                    "runner.jobs.recovery", "runner.workspace.transfers")
+                    "runner.jobs.recovery", "runner.workspace.transfers",
+                    "runner.backends.context_build", "runner.backends.dockerfile")  # an image build's
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
