@@ -37,14 +37,14 @@ from dataclasses import replace
 from typing import Any
 
 from runner.errors import JobError, SpecError
-from runner.plan.docker_env import env_pairs, with_env_values
 from runner.plan.types import RunPlan
+from runner.spec.docker_env import env_pairs, with_env_values
 from runner.spec.env_secret_rule import is_secret, name_is_secret
 from runner.spec.env_secret_rule import value_is_secret as value_is_secret  # the rule's, shown here too
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import LoadedSpec
+from runner.spec.secret_fields import MASK, masked_docker_args
 
-MASK = "***"
 SPEC_FIELD = "environment_variables"
 DOCKER_FIELD = ("resources", "docker_args")
 # + NAME: a docker_args secret's key in secret_env and the secrets file; its '=' no variable's name holds.
@@ -163,11 +163,6 @@ def docker_secrets(args: Sequence[str]) -> dict[str, str]:
     last = dict(pairs)
     secret = dict.fromkeys(name for name, value in pairs if is_secret(name, value))
     return {name: last[name] for name in secret}
-
-
-def masked_docker_args(args: Sequence[str]) -> list[str]:
-    """docker_args with each secret they set as ``NAME=***``; every other token as written."""
-    return with_env_values(args, lambda name, value: MASK if is_secret(name, value) else None)
 
 
 def docker_secret_warnings(spec: CommandJobSpec, names: Sequence[str]) -> list[str]:

@@ -1,6 +1,6 @@
 """How ``resources.docker_args`` are read: the one reading the docker backend runs them by
 (``runner.backends.docker_args``) and the masking of the secrets they set shows them by
-(``runner.plan.docker_env``), so both always see the same variables. Pure.
+(``runner.spec.docker_env``), so both always see the same variables. Pure.
 
     read_options([split_item("--user 1000 -e API_TOKEN=abc")])
     # Option("--user", "1000", ...), Option("-e", "API_TOKEN=abc", at=(0, 3), prefix="", ...)

@@ -9,7 +9,7 @@
 environment-variable rule (``runner.spec.env_secret_rule.is_secret``: a name that says so, or a value
 that looks like one), which ``runner.plan.env_secrets`` keeps out of a job's record. So a ``--set`` of
 them is named with each such value as ``***`` (``shown_set_value``, for ``runner.spec.load.set_label``;
-docker_args read as the backend reads them, ``runner.spec.docker_tokens``), and a spec error about a value
+docker_args read as the backend reads them, ``masked_docker_args``), and a spec error about a value
 written there names its shape, never the value (``shape``, ``shown_input``).
 
 A literal input is kept as written: in the job's record, its plan's ``AZURE_ML_INPUT_<name>`` and the
@@ -22,11 +22,10 @@ inputs: a name is no value).
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.spec.docker_tokens import ENV_OPTIONS, read_options, split_item
+from runner.spec.docker_env import with_env_values
 from runner.spec.env_secret_rule import is_secret, value_is_secret
 from runner.url_secrets import without_secrets
 
@@ -71,20 +70,10 @@ def shown_input(error: Mapping[str, Any], loc: Sequence[str | int]) -> Mapping[s
     return {**error, "input": _Shape(shape(error["input"]))}
 
 
-def _docker_items(items: Sequence[str]) -> list[str]:
-    """docker_args items with each variable a secret is set in (``-e NAME=VALUE``, ``--env=NAME=VALUE``,
-    read as the backend reads them: ``runner.spec.docker_tokens``) as ``NAME=***``; an item with none as
-    written, one with some joined again."""
-    tokens = [split_item(item) for item in items]
-    changed: set[int] = set()
-    for option in read_options(tokens):
-        name, sep, value = (option.value or "").partition("=")
-        if option.name in ENV_OPTIONS and sep and is_secret(name, value):
-            item, token = option.at
-            tokens[item][token] = f"{option.prefix}{name}={MASK}"
-            changed.add(item)
-    return [" ".join(t if t.endswith(f"={MASK}") else shlex.quote(t) for t in tokens[i]) if i in changed
-            else item for i, item in enumerate(items)]
+def masked_docker_args(args: Sequence[str]) -> list[str]:
+    """docker_args with each secret they set (``-e NAME=VALUE``, ``--env=NAME=VALUE``, read as the backend
+    reads them: ``runner.spec.docker_env``) as ``NAME=***``; every other token as written."""
+    return with_env_values(args, lambda name, value: MASK if is_secret(name, value) else None)
 
 
 def _masked_at(path: Sequence[str], value: Any) -> Any:
@@ -99,9 +88,9 @@ def _masked_at(path: Sequence[str], value: Any) -> Any:
         return MASK
     if "docker_args" in (last, parent):
         if isinstance(value, str):
-            return _docker_items([value])[0]
+            return masked_docker_args([value])[0]
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return _docker_items(value)
+            return masked_docker_args(value)
         return MASK if value not in (None, "") else value
     if isinstance(value, Mapping):
         return {key: _masked_at([*path, str(key)], item) for key, item in value.items()}

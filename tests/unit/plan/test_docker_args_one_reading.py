@@ -1,5 +1,5 @@
 """``resources.docker_args`` are read one way (``runner.spec.docker_tokens``): the docker backend
-(``parse_docker_args``) and the masking of secrets (``runner.plan.docker_env``: what the record, `job
+(``parse_docker_args``) and the masking of secrets (``runner.spec.docker_env``: what the record, `job
 validate`, `job show` and a pipeline's rows show) agree on which token is an option's value, by the one
 table of the options that take one. An option whose value would be another option (``--user
 --env=API_TOKEN=...``: docker would make the whole pair the user's name and echo it in its error) is
@@ -17,8 +17,8 @@ import pytest
 
 from runner.backends.docker_args import NEVER, OPTIONS, UNSAFE_OPTIONS, parse_docker_args
 from runner.errors import SpecError
-from runner.plan.docker_env import env_pairs, with_env_values
 from runner.plan.env_secrets import MASK, docker_secrets, masked_docker_args, masked_spec
+from runner.spec.docker_env import env_pairs, with_env_values
 
 # an option given another option as its value: docker takes the next token whatever it is
 SWALLOWED = [

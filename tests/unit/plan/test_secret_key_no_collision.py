@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from runner.plan.build import build_plan
-from runner.plan.docker_env import env_pairs
 from runner.plan.env_secrets import DOCKER_KEY, MASK, spec_secret_values, with_secret_env
 from runner.plan.types import Resources, RunPlan
+from runner.spec.docker_env import env_pairs
 from runner.spec.job import CommandJobSpec
 from runner.spec.load import spec_from_data
 from runner.workspace.environments import ResolvedEnvironment

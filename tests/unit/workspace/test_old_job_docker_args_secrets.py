@@ -16,9 +16,9 @@ from typing import Any
 
 from runner.jobs.submit import submit_job
 from runner.plan import env_secrets
-from runner.plan.docker_env import env_pairs
 from runner.plan.env_secrets import DOCKER_KEY, MASK, with_secret_env
 from runner.plan.stored import plan_from_dict
+from runner.spec.docker_env import env_pairs
 from runner.spec.load import spec_from_data
 from runner.workspace.db import JobStatus, Workspace
 from runner.workspace.job_secrets import kept_file, take
