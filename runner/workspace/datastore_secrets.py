@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
-import stat
 from pathlib import Path
 from typing import Any
 
 from runner.errors import StorageError
 from runner.uris import without_password
-from runner.workspace.secret_files import secrets_folder, write_owner_only
+from runner.workspace.secret_files import keep_file
 
 logger = logging.getLogger(__name__)
 
@@ -112,20 +110,9 @@ def _unmasked(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
 
 def _keep_secret_file(secrets_dir: Path, name: str, config: str) -> None:
     """Write ``config`` (the row: all an older runner left) as the owner-only secrets file ``name`` when
-    there is none, before the row is masked: a new file linked to its name (``write_owner_only``), never
-    written through a link. A link at the folder's or the file's place is one ``StorageError`` (the row
-    waits for an open once it is gone)."""
-    with secrets_folder(secrets_dir) as folder:
-        try:
-            info = os.stat(name, dir_fd=folder, follow_symlinks=False)
-        except FileNotFoundError:
-            write_owner_only(folder, name, config.encode(), over=False)  # one made meanwhile is kept
-            return
-        if stat.S_ISLNK(info.st_mode):
-            shown = secrets_dir / name
-            raise StorageError(f"{shown} is a symbolic link: runner writes a secret only to a file of the "
-                               "workspace's own, never through a link",
-                               hint=f"remove {shown} (runner writes it itself), and check who made it")
+    there is none, before the row is masked (``keep_file``: one made meanwhile is kept); a link at the
+    folder's or the file's place is one ``StorageError`` (the row waits for an open once it is gone)."""
+    keep_file(secrets_dir, name, config.encode(), over=False)
 
 
 def _scrub(conn: sqlite3.Connection, *, vacuum: bool) -> None:

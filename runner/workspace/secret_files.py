@@ -84,10 +84,11 @@ def write_owner_only(folder: int, name: str, data: bytes, *, over: bool = True) 
             os.unlink(temporary, dir_fd=folder)
 
 
-def keep_file(secrets_dir: Path, name: str, data: bytes) -> None:
+def keep_file(secrets_dir: Path, name: str, data: bytes, *, over: bool = True) -> None:
     """Write ``data`` as the owner-only file ``name`` of the secrets folder (``write_owner_only``: a new
-    file renamed over the name). A folder, or a file at ``name``, that is a link is refused, nothing
-    written: one ``StorageError`` (so is any failure to write)."""
+    file renamed over the name, or with ``over`` False given the name only when nothing is there). A
+    folder, or a file at ``name``, that is a link is refused, nothing written: one ``StorageError`` (so is
+    any failure to write)."""
     shown = secrets_dir / name
     try:
         with secrets_folder(secrets_dir) as folder:
@@ -99,7 +100,7 @@ def keep_file(secrets_dir: Path, name: str, data: bytes) -> None:
                 raise StorageError(f"{shown} is a symbolic link: runner writes a secret only to a file of "
                                    "the workspace's own, never through a link",
                                    hint=f"remove {shown} (runner writes it itself), and check who made it")
-            write_owner_only(folder, name, data)
+            write_owner_only(folder, name, data, over=over)
     except OSError as exc:
         raise StorageError(f"cannot write {shown}: {exc.strerror or exc}",
                            hint="check that the workspace's secrets folder is yours and writable") from exc
