@@ -182,14 +182,14 @@ class AssetStore(Generic[E]):
         check_label(label, noun=noun, name=name, cli=self.table.schema.cli)
         versions = self._rows("WHERE m.name = ?", (self.key(name),))
         if not versions:
-            known = self.known()
+            names = self.names()
             cli, python = (f"`runner {self.table.schema.cli} list --include-archived` shows every {noun}",
                            f"`ml_client.{self.table.sdk}.list(list_view_type=ListViewType.ALL)` shows every "
                            f"{noun}")
-            if known.startswith("no "):  # nothing registered: how to register it, there or here
+            if not names:  # nothing registered: how to register it, there or here
                 cli, python = (self.table.register_there(name, version, self.registry_name)
                                if self.registry_name else self.table.register_here(name, version))
-            raise ResolveError(f"unknown {noun} '{name}'; {known}", hint=cli, python_hint=python)
+            raise ResolveError(f"unknown {noun} '{name}'; {self.known(names)}", hint=cli, python_hint=python)
         if version is None:
             visible = [m for m in versions if not m.archived]
             return (visible or versions)[0]
@@ -300,9 +300,13 @@ class AssetStore(Generic[E]):
                     f"versions/{version}")
         return f"azureml:{name}:{version}"
 
-    def known(self) -> str:
-        """What exists, for an error message."""
-        names = sorted({m.name or "" for m in self._rows("", ())})
+    def names(self) -> builtins.list[str]:
+        """The names registered, sorted."""
+        return sorted({m.name or "" for m in self._rows("", ())})
+
+    def known(self, names: builtins.list[str] | None = None) -> str:
+        """What exists (``names``, else read), for an error message."""
+        names = self.names() if names is None else names
         where = f"registry '{self.registry_name}'" if self.registry_name else "this workspace"
         return (f"{self.table.plural} in {where}: " + ", ".join(names[:30])) if names else \
             f"no {self.table.plural} are registered in {where}"
