@@ -44,6 +44,7 @@ from runner.spec.env_secret_rule import value_is_secret as value_is_secret  # th
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import LoadedSpec
 from runner.spec.secret_fields import MASK, masked_docker_args
+from runner.url_secrets import without_secrets
 
 SPEC_FIELD = "environment_variables"
 DOCKER_FIELD = ("resources", "docker_args")
@@ -267,9 +268,30 @@ def spec_secret_values(spec: CommandJobSpec, names: Iterable[str]) -> dict[str, 
 def masked_spec(data: Any) -> Any:
     """A spec as plain data (``to_yaml_dict``: a job's, a pipeline's with its steps and inline components)
     with each secret in an ``environment_variables`` mapping and each one a ``docker_args`` sets, at any
-    depth, as ``***`` (a copy)."""
+    depth, as ``***``, and its ``compute`` as messages show it (``masked_compute``) (a copy)."""
+    return masked_compute(_masked_variables(data))
+
+
+def masked_compute(data: Any) -> Any:
+    """A spec (plain data) with its ``compute``, a pipeline's ``settings.default_compute`` and its steps'
+    ``compute`` ``without_secrets``: the record keeps them as written, so never a secret in them (a
+    compute's name, letters, digits, '-' and '_', is unchanged)."""
+    if not isinstance(data, dict):
+        return data
+    found = dict(data)
+    if isinstance(found.get("compute"), str):
+        found["compute"] = without_secrets(found["compute"])
+    settings = found.get("settings")
+    if isinstance(settings, dict) and isinstance(settings.get("default_compute"), str):
+        found["settings"] = {**settings, "default_compute": without_secrets(settings["default_compute"])}
+    if isinstance(found.get("jobs"), dict):
+        found["jobs"] = {step: masked_compute(job) for step, job in found["jobs"].items()}
+    return found
+
+
+def _masked_variables(data: Any) -> Any:
     if isinstance(data, list):
-        return [masked_spec(item) for item in data]
+        return [_masked_variables(item) for item in data]
     if not isinstance(data, dict):
         return data
     found: dict[Any, Any] = {}
@@ -282,7 +304,7 @@ def masked_spec(data: Any) -> Any:
         elif key == DOCKER_FIELD[1] and isinstance(value, list) and all(isinstance(v, str) for v in value):
             found[key] = masked_docker_args(value)
         else:
-            found[key] = masked_spec(value)
+            found[key] = _masked_variables(value)
     return found
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from runner.modes import AssetType, Direction, Mode, PathKind
@@ -12,6 +13,9 @@ from runner.spec.environment import CondaSpec
 from runner.uris import ARTIFACTS, ModelRef, parse_path
 from runner.workspace.db import default_artifacts_uri
 from runner.workspace.jobdir import JobDir
+
+logger = logging.getLogger(__name__)
+_WARNED: set[str] = set()  # the jobs whose malformed secret_env was warned of (once a process)
 
 
 def binding_from_dict(data: dict[str, Any]) -> Binding:
@@ -37,7 +41,11 @@ def _registered_as(value: dict[str, Any] | str | None) -> AssetRef | None:
 
 
 def plan_from_dict(data: dict[str, Any]) -> RunPlan:
-    """The inverse of ``RunPlan.to_dict`` (after a JSON round trip)."""
+    """The inverse of ``RunPlan.to_dict`` (after a JSON round trip); a ``secret_env`` no runner writes is
+    read as the plan's secrets (``_named_secrets``)."""
+    listed = data.get("secret_env") or ()
+    if not isinstance(listed, list | tuple) or not all(isinstance(name, str) for name in listed):
+        data = _named_secrets(data, type(listed).__name__)
     res = dict(data.get("resources") or {})
     res["docker_args"] = tuple(res.get("docker_args") or ())
     res["gpu_ids"] = tuple(res.get("gpu_ids") or ())
@@ -51,6 +59,41 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         "conda": _conda(data.get("conda")),
         "secret_env": tuple(data.get("secret_env") or ()),
     })
+
+
+def _named_secrets(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A stored plan whose ``secret_env`` is not a list of names (``kind``: what it is), as the masking of
+    old records repairs one (``runner.workspace.old_job_secrets``): it names the plan's secrets, the
+    ``env``/``host_env`` variables and the docker_args ones that are secrets by the one rule or show
+    ``***``, and each such value is ``***`` (its run takes them from the secrets folder, or says they are
+    missing). One warning a process per job, never a value."""
+    from runner.plan.env_secrets import DOCKER_KEY, MASK  # start-up cost: a malformed record only
+    from runner.spec.docker_env import env_pairs
+    from runner.spec.env_secret_rule import is_secret
+    from runner.spec.secret_fields import masked_docker_args
+
+    found, names = dict(data), dict[str, None]()
+    for field in ("env", "host_env"):
+        env = data.get(field)
+        if isinstance(env, dict):
+            secret = [n for n, v in env.items() if v == MASK or is_secret(str(n), v)]
+            names.update(dict.fromkeys(map(str, secret)))
+            found[field] = {n: MASK if n in secret else v for n, v in env.items()}
+    given = data.get("resources")
+    resources: dict[str, Any] = given if isinstance(given, dict) else {}
+    args = resources.get("docker_args")
+    if isinstance(args, list | tuple) and all(isinstance(arg, str) for arg in args):
+        masked = masked_docker_args(args)  # a secret set there as NAME=***; one shown so already kept
+        names.update(dict.fromkeys(DOCKER_KEY + name for name, value in env_pairs(masked) if value == MASK))
+        found["resources"] = {**resources, "docker_args": masked}
+    found["secret_env"] = list(names)
+    job = str(data.get("job_name"))
+    if job not in _WARNED:
+        _WARNED.add(job)
+        logger.warning("job %s: its stored plan's secret_env was %s, not a list of names (no runner writes "
+                       "it): read as naming the plan's %d secret(s), their values shown as %s; create the "
+                       "job again if it is to run", job, kind, len(names), MASK)
+    return found
 
 
 def _conda(data: dict[str, Any] | None) -> CondaSpec | None:

@@ -37,6 +37,7 @@ from runner.spec.job_io import (
 )
 from runner.spec.kinds import unsupported_job_type
 from runner.spec.names import JOB_NAME_HINT, job_name_problem
+from runner.spec.secret_fields import shown_env_name
 from runner.spec.validation import runner_error
 
 
@@ -55,15 +56,19 @@ _NAMES = ("a name holds any character but '=' and NUL; one a shell reads as $NAM
 
 
 def _env_name(name: str) -> str:
-    """An ``environment_variables`` key: a name a process's environment can hold (``NAME=value``)."""
+    """An ``environment_variables`` key: a name a process's environment can hold (``NAME=value``). A
+    refused one is shown without what follows its first '=' (``shown_env_name``: a value written into the
+    name, ``"A=hunter2": x``, is never echoed)."""
     if not name:
         raise runner_error("the environment variable's name is empty", f"give it a name: {_NAMES}")
+    shown = shown_env_name(name)
     if "\0" in name:
-        raise runner_error(f"environment variable name '{name}' holds a NUL character, which no "
+        raise runner_error(f"environment variable name '{shown}' holds a NUL character, which no "
                            "environment can hold", f"remove it from the name: {_NAMES}")
     if "=" in name:
-        raise runner_error(f"environment variable name '{name}' holds '=', which ends a name in an "
-                           f"environment (the job would get {name}=<value>)",
+        raise runner_error(f"environment variable name '{shown}' holds '=', which ends a name in an "
+                           f"environment (the job would get the variable '{shown.partition('=')[0]}' with "
+                           "the rest as the start of its value; what follows the '=' is not shown)",
                            f"write the name without '=' (a value may hold it): {_NAMES}")
     return name
 

@@ -70,6 +70,14 @@ def shown_input(error: Mapping[str, Any], loc: Sequence[str | int]) -> Mapping[s
     return {**error, "input": _Shape(shape(error["input"]))}
 
 
+def shown_env_name(name: str) -> str:
+    """An ``environment_variables`` name as a message (its field path, a ``--set`` of the mapping) shows
+    it: what follows its first '=' (a value written into the name, ``"A=hunter2": x``) as ``***``, what
+    comes before ``without_secrets``."""
+    head, equals, _ = name.partition("=")
+    return without_secrets(head) + (f"={MASK}" if equals else "")
+
+
 def masked_docker_args(args: Sequence[str]) -> list[str]:
     """docker_args with each secret they set (``-e NAME=VALUE``, ``--env=NAME=VALUE``, read as the backend
     reads them: ``runner.spec.docker_env``) as ``NAME=***``; every other token as written."""
@@ -83,6 +91,8 @@ def _masked_at(path: Sequence[str], value: Any) -> Any:
     last, parent = (path[-1] if path else ""), (path[-2] if len(path) > 1 else "")
     if last == "environment_variables" and not isinstance(value, Mapping):
         return MASK if value not in (None, "") else value
+    if last == "environment_variables":  # a name holding '=' (refused) shown without what follows it
+        return {shown_env_name(str(key)): _masked_at([*path, str(key)], item) for key, item in value.items()}
     if parent == "environment_variables" and is_secret(last, value if isinstance(value, str)
                                                        else json.dumps(value)):
         return MASK

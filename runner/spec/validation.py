@@ -14,7 +14,7 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import PydanticCustomError
 
 from runner.errors import ModeError, SourceLocation, SpecError
-from runner.spec.secret_fields import shown_input
+from runner.spec.secret_fields import shown_env_name, shown_input
 from runner.spec.yamlio import YamlDoc
 from runner.url_secrets import without_secrets
 
@@ -106,6 +106,16 @@ def field_location(field: str, where: SourceLocation | None, overridden: Mapping
         if field == key or field.startswith(key + ".") or key.startswith(field + "."):
             return f"{field} (from {label})", None
     return field, where
+
+
+def shown_field(loc: Sequence[str | int]) -> str | None:
+    """A cleaned path as an error names its field, never a secret in it: the key after an
+    ``environment_variables`` as ``shown_env_name`` shows it, every other part ``without_secrets``."""
+    parts: list[str] = []
+    for index, part in enumerate(loc):
+        named = index > 0 and loc[index - 1] == "environment_variables"
+        parts.append(shown_env_name(str(part)) if named else without_secrets(str(part)))
+    return ".".join(parts) or None
 
 
 def _is_tag(part: object) -> bool:
@@ -273,7 +283,7 @@ def from_validation_error(
     message, hint = combined or _describe(error, root, loc)
     if combined:
         errors = [error] + [e for e in errors if e not in same_place]
-    field = ".".join(str(p) for p in loc) or None
+    field = shown_field(loc)
     where: SourceLocation | None = doc.where(loc) if doc is not None else SourceLocation(None)
     if field:
         field, where = field_location(field, where, overridden or {})

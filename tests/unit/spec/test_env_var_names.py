@@ -17,7 +17,8 @@ from runner.spec.load import load_job_spec, spec_from_data
 HEAD = "command: echo hi\nenvironment: img\nenvironment_variables:\n  OK: fine\n"
 # (id, the key and value as YAML, the field as the error names it, words of the message)
 BAD = [
-    ("equals", "FOO=AZURE_ML_INPUT_x: bar", "environment_variables.FOO=AZURE_ML_INPUT_x", "holds '='"),
+    # what follows a name's '=' is shown as *** (a value written into the name: test_env_name_value_masked)
+    ("equals", "FOO=AZURE_ML_INPUT_x: bar", "environment_variables.FOO=***", "holds '='"),
     ("empty", '"": bar', "environment_variables.", "is empty"),
     # a NUL written in YAML ("\\0") is refused as the file is read (runner.spec.yamlio); the builder's below
     ("nul-name", '"A\\0B": bar', "environment_variables.A\\x00B", "NUL character"),
@@ -51,7 +52,7 @@ def test_other_names_are_passed_as_written(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize(("env", "words"), [
-    ({"A=B": "x"}, "environment_variables.A=B: environment variable name 'A=B' holds '='"),
+    ({"A=B": "x"}, "environment_variables.A=***: environment variable name 'A=***' holds '='"),
     ({"": "x"}, "environment_variables.: the environment variable's name is empty"),
     ({"A\0": "x"}, "environment_variables.A\\x00: environment variable name 'A\\x00' holds a NUL"),
     ({"A": "x\0"}, "environment_variables.A: the value holds a NUL character"),
