@@ -27,11 +27,14 @@ from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.rw import FsspecReadWrite, UploadFile, UploadLog
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
+from mounts.transfer.state import bad_segment
 from mounts.transfer.tree import holds_files, printable, remove_tree
 from mounts.transfer.uploader import NOT_UTF8, NOT_UTF8_HINT, LocalFile, is_utf8, names_in_utf8, upload_files
 from mounts.upload import UploadStrategy, azure_name, renamed_note, separates_at_backslash
 
 log = logging.getLogger(__name__)
+BACKSLASH_HINT = ("name the file in the job without a backslash (Azure Blob Storage takes one for a folder "
+                  "separator), then run it again; until then it is kept in the job's staged folder")
 
 
 @dataclass
@@ -123,7 +126,12 @@ def _store_upload(target: Target, options: TransferOptions, root: str, renamed: 
         item = LocalFile(rel=local.name, path=local, size=local.stat().st_size)
         if azure and "\\" in rel:
             remote = azure_name(remote, rel)
-            renamed[rel] = remote[len(remote) - len(rel):]
+            stored = remote[len(remote) - len(rel):]
+            why = bad_segment(stored)
+            if why is not None:  # ``..\\x`` as ``../x``: no download could write it below its folder
+                refused[rel] = f"Azure Blob Storage would store it as {printable(stored)}: {why}"
+                raise TransferFailed(f"{printable(rel)}: {refused[rel]}", failed=[rel], hint=BACKSLASH_HINT)
+            renamed[rel] = stored
         upload_files(store, [(item, remote)], options=options, quiet=True, description="rw_mount")
 
     return upload
@@ -161,7 +169,15 @@ def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], fail
     return TransferFailed("; ".join(parts), failed=sorted(incomplete) + failed,
                           staged=staging if failed else None, disk_full=disk_full,
                           hint="free space where the job's folder is, then run the job again" if disk_full
-                          else NOT_UTF8_HINT if refused.keys() & set(failed) else None)
+                          else _refused_hint(refused, failed))
+
+
+def _refused_hint(refused: dict[str, str], failed: list[str]) -> str | None:
+    """How to fix the names the store refused among ``failed`` (``_store_upload``), if any."""
+    reasons = [refused[path] for path in failed if path in refused]
+    if not reasons:
+        return None
+    return NOT_UTF8_HINT if NOT_UTF8 in reasons else BACKSLASH_HINT
 
 
 def _remove_if_no_files(directory: Path) -> None:

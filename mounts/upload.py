@@ -20,7 +20,10 @@ holds a link fails (``TransferFailed``, its staged copy kept); a link in a file'
 What is not a file (a FIFO, a device, a link to no file inside the output) is left out, and named in one
 warning per output (logged, and kept in ``UploadStrategy.warnings`` for the job's record). Azure Blob
 Storage stores a backslash in a name as ``/``: such a file is uploaded where Azure puts it, said, and two
-files on one name fail the output (``separates_at_backslash``, ``azure_name``).
+files on one name, or a file and a folder of one name (``a`` and ``a\\b``), fail the output
+(``separates_at_backslash``, ``azure_name``). A file whose name would so get an empty, ``.`` or ``..``
+segment (``..\\..\\x`` as ``../../x``: no download could write it below its folder) is left out, named in
+one warning, as a link is: the output is still made durable and the job still completes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from mounts.errors import LinkNotFollowed, TransferFailed
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.nofollow import NoFollowFolders, anchor_of
-from mounts.transfer.tree import SHOWN, LeftOut, iter_entries, printable, remove_tree
+from mounts.transfer.state import bad_segment, folder_clashes
+from mounts.transfer.tree import SHOWN, LeftOut, iter_entries, named, printable, remove_tree
 from mounts.transfer.uploader import LocalFile, left_out_note, list_local_files, upload_files
 
 log = logging.getLogger(__name__)
@@ -82,10 +86,11 @@ class UploadStrategy:
                                       "then run it again") from exc
         if left:
             self.say(target, left_out_note(left))
+        refused: list[LeftOut] = []  # names Azure would store with an empty, '.' or '..' segment
         if anchor is None and separates_at_backslash(target.fs):
-            pairs = self._azure_names(target, staging, pairs)
+            pairs = self._azure_names(target, staging, pairs, refused)
         if not pairs:
-            if not left:
+            if not left and not refused:
                 log.warning("output %s: the job wrote nothing", target.url)
             elif not self.keep_staged:
                 _clear(staging)  # what was left out: no FIFO or device node stays in the job's folder
@@ -107,29 +112,49 @@ class UploadStrategy:
         self.warnings.append(note)
         log.warning("output %s: %s", target.url, note)
 
-    def _azure_names(self, target: Target, staging: Path, pairs: list[tuple[LocalFile, str]]
-                     ) -> list[tuple[LocalFile, str]]:
+    def _azure_names(self, target: Target, staging: Path, pairs: list[tuple[LocalFile, str]],
+                     refused: list[LeftOut]) -> list[tuple[LocalFile, str]]:
         """The pairs with each name the job gave as Azure Blob Storage keeps it (``azure_name``), said;
-        two files on one name fail the output (which one would be kept is a matter of timing)."""
+        one that would have an empty, ``.`` or ``..`` segment is left out (into ``refused``), said; two
+        files on one name (which one would be kept is a matter of timing), or a file and a folder of one
+        name (no download could make both), fail the output."""
         stored = [(item, azure_name(remote, item.rel)) for item, remote in pairs]
-        renamed = sorted((item.rel, name[len(name) - len(item.rel):])
-                         for (item, remote), (_, name) in zip(pairs, stored, strict=True) if name != remote)
-        if not renamed:
+        if all(name == remote for (_, remote), (_, name) in zip(pairs, stored, strict=True)):
             return pairs
-        on_name: dict[str, list[str]] = {}
+        kept: list[tuple[LocalFile, str]] = []
         for item, name in stored:
-            on_name.setdefault(name[len(name) - len(item.rel):], []).append(item.rel)
-        clashes = sorted((sorted(rels), name) for name, rels in on_name.items() if len(rels) > 1)
+            why = bad_segment(_named(name, item))
+            if why is None:
+                kept.append((item, name))
+            else:
+                refused.append(LeftOut(item.rel, f"Azure Blob Storage would store it as "
+                                                 f"{_named(name, item)}: {why}"))
+        if refused:
+            self.say(target, refused_note(refused))
+        on_name: dict[str, list[str]] = {}
+        for item, name in kept:
+            on_name.setdefault(_named(name, item), []).append(item.rel)
+        clashes = sorted((sorted(rels), f"would both be stored as {printable(name)}")
+                         for name, rels in on_name.items() if len(rels) > 1)
+        clashes += [([on_name[file][0], on_name[under][0]], f"would be stored as {printable(file)} and "
+                     f"{printable(under)}: a file and a folder of one name, which no download can make")
+                    for file, under in folder_clashes(on_name)]
         if clashes:
-            shown = "; ".join(f"{' and '.join(map(printable, rels))} would both be stored as "
-                              f"{printable(name)}" for rels, name in clashes[:SHOWN])
+            shown = "; ".join(f"{' and '.join(map(printable, rels))} {why}" for rels, why in clashes[:SHOWN])
             raise TransferFailed(
                 f"output {target.url}: {shown} (Azure Blob Storage takes a backslash in a name for a folder "
                 f"separator); nothing was uploaded, the staged data is kept in {staging}",
                 failed=sorted(rel for rels, _ in clashes for rel in rels), staged=staging,
                 hint="rename one of them in the job (no backslash in a name), then run it again")
-        self.say(target, renamed_note(renamed))
-        return stored
+        renamed = sorted((item.rel, end) for item, name in kept if (end := _named(name, item)) != item.rel)
+        if renamed:
+            self.say(target, renamed_note(renamed))
+        return kept
+
+
+def _named(stored: str, item: LocalFile) -> str:
+    """The end of the ``stored`` name that the job named (``item.rel`` as Azure keeps it)."""
+    return stored[len(stored) - len(item.rel):]
 
 
 def separates_at_backslash(fs: object) -> bool:
@@ -155,6 +180,15 @@ def renamed_note(renamed: list[tuple[str, str]]) -> str:
     count = "1 file" if len(renamed) == 1 else f"{len(renamed)} files"
     return (f"{count} uploaded under another name: Azure Blob Storage takes a backslash in a name for a "
             f"folder separator: {shown}{more}; name files without a backslash to keep the names as they are")
+
+
+def refused_note(refused: list[LeftOut]) -> str:
+    """The warning for files left out because Azure would store them with an empty, ``.`` or ``..``
+    segment (a backslash in a name is a folder separator there)."""
+    count = "1 file" if len(refused) == 1 else f"{len(refused)} files"
+    return (f"{count} not uploaded: {named(refused)}; Azure Blob Storage takes a backslash in a name for a "
+            "folder separator, and no download can write a name with such a segment below its folder: name "
+            "files without a backslash to keep them")
 
 
 def _destinations(target: Target, staging: Path, base: str, left: list[LeftOut]

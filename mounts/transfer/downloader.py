@@ -47,6 +47,7 @@ from mounts.transfer.state import (
     DownloadJournal,
     FailureLog,
     TaskWindow,
+    check_listing,
     file_id,
     md5_of_file,
     safe_relative,
@@ -345,6 +346,7 @@ def download_files(store: BlobStore, files: list[RemoteFile], dest: Path, state:
     """Download ``files`` into ``dest`` (resumable through ``state``); raise ``TransferFailed``.
     ``in_place``: ``dest`` is a private staging folder that nothing reads before this returns (a job's
     ``data/``, a cache entry's partial folder), never a user's folder."""
+    check_listing(files)  # a name no path below ``dest`` can hold: refused before anything is written
     total = sum(f.size for f in files)
     with TransferProgress(description, total, len(files), quiet=quiet) as progress:
         Downloader(store, dest, state, options or TransferOptions(), progress, in_place=in_place).run(files)
