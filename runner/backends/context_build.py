@@ -3,7 +3,9 @@
 The engine's builder pulls a ``FROM`` (or ``COPY --from``) image that is not local, whatever ``pull=False``
 says (that only stops it pulling a newer one): so before a build, unless ``RUNNER_ALLOW_PULL=1``, the
 Dockerfile is read and every image it names (``runner.backends.dockerfile``) must be local, else the job
-stops with the one error a missing plain image gets, at the Dockerfile's line.
+stops with the one error a missing plain image gets, at the Dockerfile's line; and it must ``ADD`` no URL
+(the engine fetches one itself, whatever network the build's ``RUN`` steps get: ``"none"`` here), else one
+error at its line, before the engine is asked anything. A failed build's message masks a URL's secrets.
 
 The Dockerfile is read as the engine finds it in the context, never out of it: its path (and any link on
 the way) resolved inside the context, as if the context were the root (``..`` stops there, a link's
@@ -20,15 +22,16 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runner.backends.dockerfile import images_used
+from runner.backends.dockerfile import fetch_refused, scan
 from runner.errors import BackendError, SourceLocation
+from runner.url_secrets import without_secrets
 
 MAX_DOCKERFILE = 1 << 20
 _MAX_LINKS = 40
 _COLOUR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a RUN step's terminal colours, in the build log
 _ARCH = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm"}
-BUILD_HINT = ("the build has no network (a RUN step cannot download anything) and uses local images only, "
-              "unless RUNNER_ALLOW_PULL=1; fix the Dockerfile and run the job again")
+BUILD_HINT = ("the build has no network (a RUN step cannot download anything), uses local images only and "
+              "ADDs no URL, unless RUNNER_ALLOW_PULL=1; fix the Dockerfile and run the job again")
 
 
 def build_image(client: Any, context: Path, dockerfile: str | None, tag: str, *, allow_pull: bool) -> Any:
@@ -54,11 +57,15 @@ def build_image(client: Any, context: Path, dockerfile: str | None, tag: str, *,
 
 
 def check_images_local(client: Any, context: Path, dockerfile: str | None) -> None:
-    """Every image the Dockerfile names is local (for its ``--platform``, if it names one)."""
+    """The Dockerfile ``ADD``s no URL, and every image it names is local (for its ``--platform``, if it
+    names one)."""
     import docker.errors
 
     path, text = read_dockerfile(context, dockerfile)
-    for use in images_used(text, path):
+    images, fetches = scan(text, path)
+    if fetches:
+        raise fetch_refused(fetches[0], path)
+    for use in images:
         where = SourceLocation(path, use.line)
         hint = (f"build or import it (`docker images` lists what exists), change the Dockerfile's "
                 f"{use.instruction} to a local image, or set RUNNER_ALLOW_PULL=1")
@@ -157,5 +164,5 @@ def _same_platform(have: str, wanted: str) -> bool:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(_COLOUR.sub("", text).split())
+    line = " ".join(without_secrets(_COLOUR.sub("", text)).split())
     return line if len(line) <= limit else line[:limit - 3] + "..."

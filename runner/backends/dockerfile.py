@@ -12,25 +12,37 @@ a build can be refused before it starts when one is not local (nothing is pulled
 - ``FROM --platform=P``: ``P`` after substitution, or ``None`` when it uses a variable that is not set
   (``$BUILDPLATFORM``: the engine's own);
 - line continuations (the escape character, ``\\`` or the ``# escape=``` parser directive's), comment and
-  blank lines (inside a continuation too), lowercase instructions, quotes, a byte-order mark, CRLF.
+  blank lines (inside a continuation too), lowercase instructions, quotes, a byte-order mark, CRLF
+  (``runner.backends.dockerfile_words`` reads the words).
+
+And every source an ``ADD`` makes the engine fetch itself, from outside this machine whatever network the
+build's ``RUN`` steps get (``urls_fetched``): a ``scheme://`` URL (``http(s)``, a git remote,
+``repo.git#ref``) or ``git@host:path``, in the shell or JSON form, after its flags (``--checksum``,
+``--keep-git-dir``, ...), beside a heredoc; the variables the stage sets (its ``ARG``s, a global ``ARG`` it
+redeclares, its ``ENV``s, which win over an ``ARG``) substituted. A source that only a variable the
+Dockerfile does not set could make a URL (the base image's ``ENV`` may set it) is listed too, with that
+variable: the safe side again.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from runner.backends.dockerfile_words import Word, escape_character, instructions, short, split_words
 from runner.errors import BackendError, SourceLocation
 from runner.spec.image_ref import REFERENCE
 
 FROM_FORM = "FROM [--platform=PLATFORM] IMAGE [AS NAME]"
-_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
-_DIRECTIVES = ("escape", "syntax", "check")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-_MODIFIERS = (":-", ":+", ":?", "-", "+", "?")
+# what no local path starts with: a URL's scheme (http(s)://, git://, ssh://, ...) or a git remote (git@host:)
+_REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|[A-Za-z0-9._~-]+@[^/\s]*:")
+_GIT = re.compile(r"(?i)(?:git|ssh|git\+[a-z]+)://|[^:/]+@[^/]*:|[^#?]*\.git(?:[#?/]|$)")
+_UNSET = "https://unset/"  # a variable the Dockerfile does not set, in an ADD source: could it make a URL?
+PULL_ALLOWED = "RUNNER_ALLOW_PULL=1"
 
 
 @dataclass(frozen=True)
@@ -44,43 +56,98 @@ class ImageUse:
     platform: str | None = None
 
 
+@dataclass(frozen=True)
+class Fetch:
+    """A source an ``ADD`` at ``line`` makes the engine fetch from outside this machine: after substitution
+    (the URL, not masked: show it through ``fetch_refused``), or as written when a variable the stage does
+    not set is in it; ``unset``: those variables, when only they could make it a URL."""
+
+    source: str
+    line: int
+    unset: tuple[str, ...] = ()
+
+
 def images_used(text: str, source: Path | None = None) -> list[ImageUse]:
     """Every image ``text`` (a Dockerfile, read from ``source``) names, once each, first use first."""
-    escape = _escape_character(text)
+    return scan(text, source)[0]
+
+
+def urls_fetched(text: str, source: Path | None = None) -> list[Fetch]:
+    """Every source ``text``'s ``ADD``s fetch from outside this machine, in order."""
+    return scan(text, source)[1]
+
+
+def fetch_refused(fetch: Fetch, source: Path | None) -> BackendError:
+    """The one error for an ``ADD`` that would fetch ``fetch`` (pulling not allowed): at its line, its
+    secrets masked, why and how to fix."""
+    shown = short(fetch.source)
+    why = f"nothing is fetched from outside it unless {PULL_ALLOWED}"
+    where = SourceLocation(source, fetch.line)
+    if fetch.unset:
+        names = ", ".join(f"'{name}'" for name in fetch.unset)
+        return BackendError(
+            f"the build's ADD source '{shown}' could be a URL fetched from outside this machine: {names} "
+            f"{'is' if len(fetch.unset) == 1 else 'are'} not set in its stage of the Dockerfile (the base "
+            f"image's ENV may set it), and {why}",
+            hint=f"set it after the stage's FROM (ARG {fetch.unset[0]}=<path in the build context>), write "
+                 f"the path itself, or set {PULL_ALLOWED}", where=where)
+    get = ("clone it into the build context (git clone) and COPY it from there" if _GIT.match(fetch.source)
+           else "download it into the build context and COPY it from there (ADD still unpacks a local "
+                "archive)")
+    return BackendError(f"the build's ADD would fetch '{shown}' from outside this machine ({why})",
+                        hint=f"{get}, or set {PULL_ALLOWED}", where=where)
+
+
+def scan(text: str, source: Path | None = None) -> tuple[list[ImageUse], list[Fetch]]:
+    """``images_used`` and ``urls_fetched``, in one reading of ``text``."""
+    escape = escape_character(text)
     global_args: dict[str, str | None] = {}
     stages: list[str] = []  # lowercased stage names ("" for an unnamed stage), in order
     uses: dict[tuple[str, str | None], ImageUse] = {}
-    for line, instruction in _instructions(text, escape):
+    fetches: list[Fetch] = []
+    stage = _Stage()  # the variables the current stage sets
+    named: dict[str, _Stage] = {}  # each stage's, by name (its ENVs: what a FROM NAME starts with)
+    for line, instruction in instructions(text, escape):
         def fail(message: str, hint: str | None = None, line: int = line) -> NoReturn:
             raise BackendError(message, hint=hint, where=SourceLocation(source, line))
 
         keyword, _, rest = instruction.partition(" ")
         keyword = keyword.upper()
         if keyword == "ARG" and not stages:
-            for word in _split_words(rest, escape):
+            for word in split_words(rest, escape):
                 name, equals, value = word.partition("=")
-                global_args[name] = _Word(value, escape, global_args, fail).expand() if equals else None
+                global_args[name] = Word(value, escape, global_args, fail).expand() if equals else None
         elif keyword == "FROM":
-            use, stage = _from(rest.split(), line, escape, global_args, stages, fail)
-            stages.append(stage)
+            use, name, base = _from(rest.split(), line, escape, global_args, stages, fail)
+            stages.append(name)
+            stage = named[base].child() if use is None and base in named else _Stage()
+            named[name] = stage
             if use is not None:
                 uses.setdefault((use.image, use.platform), use)
+        elif keyword in ("ARG", "ENV") and stages:
+            stage.declare(keyword, rest, escape, global_args)
+        elif keyword == "ADD" and stages:
+            for word in _add_sources(rest, escape):
+                fetch = stage.fetch(word, line, escape, fail)
+                if fetch is not None:
+                    fetches.append(fetch)
         elif keyword == "COPY":
             image = _copy_from(rest.split(), stages, fail)
             if image is not None:
                 uses.setdefault((image, None), ImageUse(image=image, line=line, instruction="COPY --from"))
-    return list(uses.values())
+    return list(uses.values()), fetches
 
 
 def _from(words: list[str], line: int, escape: str, args: dict[str, str | None], stages: list[str],
-          fail: Callable[..., NoReturn]) -> tuple[ImageUse | None, str]:
-    """The image one ``FROM`` fetches (``None``: scratch, an earlier stage) and its stage's name."""
+          fail: Callable[..., NoReturn]) -> tuple[ImageUse | None, str, str]:
+    """The image one ``FROM`` fetches (``None``: scratch, an earlier stage), its stage's name and what it
+    names (lowercased)."""
     flags = {k: v for k, _, v in (w.removeprefix("--").partition("=") for w in words if w.startswith("--"))}
     rest = [w for w in words if not w.startswith("--")]
     if not (len(rest) == 1 or (len(rest) == 3 and rest[1].lower() == "as")):
         fail(f"the Dockerfile's FROM is not understood: 'FROM {' '.join(words)}'",
              hint=f"write {FROM_FORM}, with a comment on a line of its own")
-    word = _Word(rest[0], escape, args, fail)
+    word = Word(rest[0], escape, args, fail)
     image = word.expand()
     unset = ", ".join(f"'{name}'" for name in dict.fromkeys(word.unset))
     stage = rest[2].lower() if len(rest) == 3 else ""
@@ -89,18 +156,18 @@ def _from(words: list[str], line: int, escape: str, args: dict[str, str | None],
              "are passed: only an ARG before the first FROM, with a default, sets one)",
              hint=f"give it a default before the first FROM: ARG {(word.unset or ['BASE'])[0]}=<image>")
     if image.lower() in stages or image == "scratch":
-        return None, stage
+        return None, stage, image.lower()
     if not REFERENCE.fullmatch(image):
-        fail(f"the Dockerfile's FROM names '{_short(image)}', which is not a valid image name"
+        fail(f"the Dockerfile's FROM names '{short(image)}', which is not a valid image name"
              + (f" ({unset} not set)" if unset else ""),
              hint="write [registry/]name[:tag] in lowercase, e.g. runner/python:3.11 (ARGs before the "
                   "first FROM give the values substituted)")
     platform = None
     if "platform" in flags:
-        platform_word = _Word(flags["platform"], escape, args, fail)
+        platform_word = Word(flags["platform"], escape, args, fail)
         platform = platform_word.expand()
         platform = platform if platform and not platform_word.unset else None
-    return ImageUse(image=image, line=line, instruction="FROM", platform=platform), stage
+    return ImageUse(image=image, line=line, instruction="FROM", platform=platform), stage, image.lower()
 
 
 def _copy_from(words: list[str], stages: list[str], fail: Callable[..., NoReturn]) -> str | None:
@@ -112,159 +179,112 @@ def _copy_from(words: list[str], stages: list[str], fail: Callable[..., NoReturn
         if name.lower() != "from" or value.isdigit() or value.lower() in stages:
             continue
         if "$" in value or not REFERENCE.fullmatch(value):
-            fail(f"the Dockerfile's COPY --from names '{_short(value)}', which is neither an earlier "
+            fail(f"the Dockerfile's COPY --from names '{short(value)}', which is neither an earlier "
                  "stage nor a valid image name",
                  hint="name an earlier stage (FROM IMAGE AS NAME) or an image, without variables")
         return value
     return None
 
 
-def _escape_character(text: str) -> str:
-    """The ``# escape=`` parser directive's character (``\\`` without one): directives lead the file."""
-    for raw in text.removeprefix("\ufeff").split("\n"):
-        found = _DIRECTIVE.fullmatch(raw.rstrip("\r"))
-        if not found or found.group(1).lower() not in _DIRECTIVES:
-            break
-        if found.group(1).lower() == "escape" and found.group(2) in ("`", "\\"):
-            return found.group(2)
-    return "\\"
+def _add_sources(rest: str, escape: str) -> list[str]:
+    """An ``ADD``'s sources as written: its flags, the destination and heredoc markers left out."""
+    while (flag := re.match(r"--\S*\s*", rest)) is not None:
+        rest = rest[flag.end():]
+    words = split_words(rest, escape)
+    if rest.startswith("["):
+        try:
+            array = json.loads(rest)
+        except ValueError:
+            array = None
+        if isinstance(array, list) and all(isinstance(word, str) for word in array):
+            words = array
+    return [word for word in words[:-1] if not word.startswith("<<")]
 
 
-def _instructions(text: str, escape: str) -> Iterator[tuple[int, str]]:
-    """(first line, instruction joined over its continuations): comments and blank lines dropped."""
-    lines = [raw.rstrip("\r") for raw in text.removeprefix("\ufeff").split("\n")]
-    continued = re.compile(re.escape(escape) + r"[ \t]*$")
-    index = 0
-    while index < len(lines):
-        start, line = index + 1, lines[index].lstrip(" \t")
-        index += 1
-        if not line or line.startswith("#"):
-            continue
-        parts: list[str] = []
-        while (found := continued.search(line)) is not None:
-            parts.append(line[:found.start()])
-            line = ""
-            while index < len(lines):
-                index += 1
-                following = lines[index - 1]
-                if following.strip(" \t") and not following.lstrip(" \t").startswith("#"):
-                    line = following
-                    break
-        parts.append(line)
-        joined = "".join(parts).strip(" \t")
-        if joined:
-            yield start, " ".join(joined.split(None, 1))
+class _GiveUp(Exception):
+    pass
 
 
-def _split_words(text: str, escape: str) -> list[str]:
-    """``text`` split at blanks outside quotes (quotes and escapes kept, for ``_Word``)."""
-    words: list[str] = []
-    current: list[str] = []
-    quote: str | None = None
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote is None and char in " \t":
-            if current:
-                words.append("".join(current))
-                current = []
+def _give_up(*_: object, **__: object) -> NoReturn:
+    raise _GiveUp
+
+
+class _Stage:
+    """The variables a build stage sets, as its ``ADD`` substitutes them: ``None`` for one it declares with
+    no value, or sets from a variable it does not set (``origins``: those)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str | None] = {}
+        self.origins: dict[str, tuple[str, ...]] = {}
+        self.env_names: set[str] = set()
+
+    def declare(self, keyword: str, rest: str, escape: str, global_args: dict[str, str | None]) -> None:
+        """An ``ARG`` or ``ENV`` in the stage (a value not read the same way by every engine: not set)."""
+        words = split_words(rest, escape)
+        if keyword == "ENV" and words and "=" not in words[0]:  # the legacy form: ENV NAME the value
+            pairs: list[tuple[str, str | None]] = [(words[0], rest.split(None, 1)[1] if len(words) > 1
+                                                    else None)]
         else:
-            current.append(char)
-            if char == escape and index + 1 < len(text):
-                current.append(text[index + 1])
-                index += 1
-            elif quote is None and char in "'\"":
-                quote = char
-            elif char == quote:
-                quote = None
-        index += 1
-    return [*words, "".join(current)] if current else words
+            pairs = [(name, value if equals else None) for name, equals, value in
+                     (word.partition("=") for word in words)]
+        for name, value in pairs:
+            if keyword == "ARG" and name in self.env_names:  # an ENV wins over an ARG of its name
+                continue
+            if keyword == "ENV":
+                self.env_names.add(name)
+            self.origins.pop(name, None)
+            if value is None:  # ARG NAME: a global ARG's default (no build args are passed)
+                self.values[name] = global_args.get(name) if keyword == "ARG" else None
+                continue
+            lookup = _Lookup(self, "")
+            try:
+                expanded: str | None = Word(value, escape, lookup, _give_up).expand()
+            except _GiveUp:
+                expanded, lookup.read = None, [name]
+            self.values[name] = None if lookup.read else expanded
+            if lookup.read:
+                self.origins[name] = tuple(dict.fromkeys(lookup.read))
+
+    def child(self) -> _Stage:
+        """A stage ``FROM`` this one: its ``ENV``s are in the image it starts from, its ``ARG``s are not."""
+        child = _Stage()
+        child.env_names = set(self.env_names)
+        child.values = {name: self.values.get(name) for name in self.env_names}
+        child.origins = {name: self.origins[name] for name in self.env_names if name in self.origins}
+        return child
+
+    def fetch(self, word: str, line: int, escape: str, fail: Callable[..., NoReturn]) -> Fetch | None:
+        """What ``ADD``'s source ``word`` fetches from outside this machine (``None``: it is local)."""
+        possible = _Lookup(self, _UNSET)
+        value = Word(word, escape, possible, fail).expand()
+        if not _REMOTE.match(value):
+            return None
+        if not possible.read:
+            return Fetch(value, line)
+        try:  # a URL even with the variables the stage does not set empty?
+            certain = _REMOTE.match(Word(word, escape, _Lookup(self, ""), _give_up).expand())
+        except _GiveUp:
+            certain = None
+        return Fetch(word, line, () if certain else tuple(dict.fromkeys(possible.read)))
 
 
-class _Word:
-    """One word as the engine's shell lexer processes it: quotes removed, escapes applied, variables
-    substituted from ``env`` (``None``: declared without a value); ``unset``: the variables read unset."""
+class _Lookup(Mapping[str, "str | None"]):
+    """A stage's variables for ``Word``: one it does not set reads as ``stand_in``, and ``read`` lists
+    the variables not set that were read (behind one set from them, too)."""
 
-    def __init__(self, text: str, escape: str, env: dict[str, str | None],
-                 fail: Callable[..., NoReturn]) -> None:
-        self.text, self.escape, self.env, self.fail = text, escape, env, fail
-        self.pos = 0
-        self.unset: list[str] = []
+    def __init__(self, stage: _Stage, stand_in: str) -> None:
+        self.stage, self.stand_in = stage, stand_in
+        self.read: list[str] = []
 
-    def expand(self, stop: str | None = None) -> str:
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == stop:
-                self.pos += 1
-                return "".join(out)
-            self.pos += 1
-            if char == self.escape:
-                out.append(self.text[self.pos:self.pos + 1])
-                self.pos += 1
-            elif char in "'\"":
-                out.append(self._quoted(char))
-            elif char == "$":
-                out.append(self._dollar())
-            else:
-                out.append(char)
-        if stop:
-            self.fail(f"the Dockerfile's '{_short(self.text)}' misses a '{stop}'")
-        return "".join(out)
-
-    def _quoted(self, quote: str) -> str:
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            self.pos += 1
-            if char == quote:
-                return "".join(out)
-            if quote == '"' and char == self.escape and self.text[self.pos:self.pos + 1] in ('"', "$", char):
-                out.append(self.text[self.pos])
-                self.pos += 1
-            elif quote == '"' and char == "$":
-                out.append(self._dollar())
-            else:
-                out.append(char)
-        self.fail(f"the Dockerfile's '{_short(self.text)}' misses its closing quote ({quote})")
-
-    def _dollar(self) -> str:
-        braced = self.text.startswith("{", self.pos)
-        found = _NAME.match(self.text, self.pos + braced)
-        if not braced:
-            if not found:
-                return "$"
-            self.pos = found.end()
-            return self._value(found.group())
-        end = self.text.find("}", self.pos)
-        raw = self.text[self.pos - 1:end + 1] if end >= 0 else self.text[self.pos - 1:]
-        modifier = next((m for m in _MODIFIERS if found and self.text.startswith(m, found.end())), None)
-        if not found or (modifier is None and not self.text.startswith("}", found.end())):
-            self.fail(f"the Dockerfile's substitution '{_short(raw)}' is not one every engine reads "
-                      "the same way", hint="write $VAR, ${VAR}, ${VAR:-default} or ${VAR:+value}")
-        name = found.group()
-        if modifier is None:
-            self.pos = found.end() + 1
-            return self._value(name)
-        self.pos = found.end() + len(modifier)
-        word = self.expand(stop="}")
-        value = self.env.get(name)
-        present = bool(value) if modifier.startswith(":") else value is not None
-        if modifier.endswith("-"):
-            return value if present and value is not None else word
-        if modifier.endswith("+"):
-            return word if present else ""
-        if not present:
-            self.fail(f"the Dockerfile's ARG '{name}' is required and not set: {word or raw}",
-                      hint=f"give it a default before the first FROM: ARG {name}=<value>")
-        return value or ""
-
-    def _value(self, name: str) -> str:
-        value = self.env.get(name)
+    def __getitem__(self, name: str) -> str | None:
+        value = self.stage.values.get(name)
         if value is None:
-            self.unset.append(name)
-        return value or ""
+            self.read.extend(self.stage.origins.get(name, (name,)))
+            return self.stand_in
+        return value
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.stage.values)
 
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else text[:77] + "..."
+    def __len__(self) -> int:
+        return len(self.stage.values)

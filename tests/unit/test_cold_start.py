@@ -21,7 +21,8 @@ from repo_paths import REPO
 NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfusepy", "asyncio", "ssl",
                     "runner.spec.pipeline", "runner.pipelines", "runner.workspace.computes",
                     "runner.jobs.recovery", "runner.workspace.transfers",
-                    "runner.backends.context_build", "runner.backends.dockerfile")  # an image build's
+                    "runner.backends.context_build", "runner.backends.dockerfile",
+                    "runner.backends.dockerfile_words")  # an image build's
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
