@@ -42,6 +42,7 @@ from bench.common import Row, load_average, machine_info, print_out, render_tabl
 TEAMS = ("vision", "nlp", "speech", "tabular", "ranking")
 STATUSES = ("Completed",) * 8 + ("Failed", "Canceled")
 TARGET_MS = 100.0
+TOKEN = "bench-ui-access-token-0123456789"  # the UI needs one on loopback too (runner.ui.security)
 
 
 # ---- the workspace ------------------------------------------------------------------------------
@@ -104,7 +105,8 @@ async def call(app: Any, path: str) -> tuple[int, int]:
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
              "method": "GET", "scheme": "http", "path": raw_path, "raw_path": raw_path.encode(),
              "query_string": query.encode(), "root_path": "", "client": ("127.0.0.1", 50000),
-             "server": ("127.0.0.1", 8000), "headers": [(b"host", b"127.0.0.1:8000")]}
+             "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {TOKEN}".encode())]}
     status, size = 0, 0
     done = asyncio.Event()
 
@@ -167,7 +169,7 @@ def measure_pages(root: Path, names: dict[str, str], reps: int) -> list[Row]:
     from runner.ui.app import create_app
 
     client = MLClient(workspace_dir=names["ws"])
-    app = create_app(client)
+    app = create_app(client, token=TOKEN)
     base = baselines(client, names, reps)
     job, model, other = names["job"], names["model"], names["other_model"]
     pages: list[tuple[str, str, str | None]] = [  # (what, path, baseline)
@@ -219,8 +221,10 @@ def ready_time(ws: str) -> float:
     try:
         assert proc.stdout is not None
         proc.stdout.readline()
-        address = proc.stdout.readline().strip()
-        with urllib.request.urlopen(address + "jobs", timeout=30) as response:
+        base, _, query = proc.stdout.readline().strip().partition("?")  # the address carries the token
+        request = urllib.request.Request(base + "jobs",
+                                         headers={"Authorization": f"Bearer {query.removeprefix('token=')}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
             response.read()
         return time.perf_counter() - started

@@ -4,16 +4,21 @@ environments), served by uvicorn from the optional extra ``runner[ui]``.
 Its Register form copies local files only from one folder (``runner.ui.sources``): the one it was
 started in, or ``--sources <folder>``; it prints that folder beside the address.
 
-It listens on 127.0.0.1 unless told otherwise; any other address needs ``--allow-remote`` and an access
-token (``--token`` or ``RUNNER_UI_TOKEN``), which every request must then carry. Starlette, Jinja2 and
-uvicorn are imported by this command only: ``runner --help`` and every other command never load them,
-and without the extra this command says how to install it.
+Every request must carry an access token, on loopback too (anything on this machine, a docker job on the
+host network as well, can connect to 127.0.0.1): a new random one each start, or ``--token`` /
+``RUNNER_UI_TOKEN``. The printed address carries it (``?token=...``: the one place it is shown); opening it
+once keeps it in the browser as a cookie. It listens on 127.0.0.1 unless told otherwise (and answers to
+the loopback address it was given, ``--host 127.0.0.2``); any other address needs ``--allow-remote``
+and a token of one's own. Starlette, Jinja2 and uvicorn are imported by this command only: ``runner
+--help`` and every other command never load them, and without the extra this command says how to install
+it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import secrets
 from pathlib import Path
 
 import typer
@@ -65,6 +70,15 @@ def check_binding(host: str, allow_remote: bool, token: str | None) -> None:
                         hint="pass --token <secret> or set RUNNER_UI_TOKEN: every request must carry it")
 
 
+def answered_hosts(host: str, loopback_names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The Host names the UI answers to: on loopback, the loopback names and the address it listens on
+    (``127.0.0.2``); beyond loopback (``--allow-remote``), any (None)."""
+    if not is_loopback(host):
+        return None
+    own = host.strip("[]").lower()
+    return loopback_names if own in loopback_names else (*loopback_names, own)
+
+
 def sources_folder(given: Path | None) -> Path:
     """The folder the Register form may read local files from: ``--sources``, or the current folder;
     absolute, links resolved (where it really is, as ``runner.ui.sources`` judges paths)."""
@@ -101,7 +115,8 @@ def ui(
     allow_remote: bool = typer.Option(False, "--allow-remote",
                                       help="Allow a --host beyond loopback (needs --token)."),
     token: str = typer.Option(None, "--token", envvar="RUNNER_UI_TOKEN",
-                              help="Access token every request must carry (required with --allow-remote)."),
+                              help="Access token every request must carry (default: a new random one each "
+                                   "start, in the printed address; required with --allow-remote)."),
     sources: Path = typer.Option(None, "--sources", metavar="FOLDER",
                                  help="The only folder the Register form copies local files from "
                                       "(default: the current folder)."),
@@ -118,7 +133,8 @@ def ui(
     from runner.ui.server import bind, serve
 
     client = _common.client()
-    app = create_app(client, token=token, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None,
+    token = token or secrets.token_urlsafe(32)  # on loopback too: any local program can connect there
+    app = create_app(client, token=token, allowed_hosts=answered_hosts(host, LOOPBACK_NAMES),
                      files_root=files_root)
     try:
         sock = bind(host, port)

@@ -1,8 +1,10 @@
 """The web UI's application: every section's routes, the static files, the security middleware, and
 how errors become pages.
 
-    app = create_app(MLClient(workspace_dir="ws"))                    # loopback only
+    app = create_app(MLClient(workspace_dir="ws"), token=secrets.token_urlsafe(32))  # loopback only
     app = create_app(client, token="...", allowed_hosts=None)         # --allow-remote --token ...
+
+Every request must carry ``token`` (``runner.ui.security``); there is no UI without one.
 """
 
 from __future__ import annotations
@@ -74,13 +76,14 @@ async def _api_index(request: Request) -> Response:
     return JSONResponse({"workspace": str(request.app.state.client.workspace.root), "endpoints": routes})
 
 
-def create_app(client: MLClient, *, token: str | None = None,
+def create_app(client: MLClient, *, token: str,
                allowed_hosts: Iterable[str] | None = LOOPBACK_NAMES, poll_interval: float = 0.2,
                files_root: str | Path | None = None) -> Starlette:
-    """The UI for ``client``'s workspace. ``allowed_hosts`` None: any Host header (only with a token).
-    ``files_root``: the only folder the Register form copies files from (default: the current folder)."""
-    if allowed_hosts is None and token is None:
-        raise ValueError("a UI that answers to any host needs a token")
+    """The UI for ``client``'s workspace; every request must carry ``token``. ``allowed_hosts`` None: any
+    Host header (``--allow-remote``). ``files_root``: the only folder the Register form copies files from
+    (default: the current folder)."""
+    if not token:
+        raise ValueError("the UI needs an access token")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

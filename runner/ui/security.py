@@ -1,10 +1,16 @@
-"""What keeps the UI to its user: the host it answers to, an access token when it listens beyond
-loopback, checks on every write, and strict response headers.
+"""What keeps the UI to its user: the host it answers to, its access token, checks on every write, and
+strict response headers.
 
 - **Host** (DNS rebinding): on loopback the UI answers only requests addressed to ``127.0.0.1``,
-  ``localhost`` or ``[::1]``; a page of another site whose name was re-pointed at 127.0.0.1 gets 400.
-- **Token** (``--allow-remote --token``): every request must carry it, as the ``runner_token`` cookie
-  (set when the address with ``?token=...`` is opened once), or ``Authorization: Bearer <token>``.
+  ``localhost``, ``[::1]`` or the address it listens on (``--host 127.0.0.2``); a page of another site
+  whose name was re-pointed at 127.0.0.1 gets 400.
+- **Token**, on loopback too (Jupyter's way): anything on this machine can connect to loopback, a docker
+  job on the host network as well, and the CSRF check below stops browsers only (a script sets the
+  cookie and echoes it itself). So every request (pages, JSON, live logs, downloads, static files,
+  writes) must carry the token ``runner ui`` made at start (or was given): as its cookie (set when the
+  printed address with ``?token=...`` is opened; HttpOnly, SameSite=Strict, named after the port so two
+  UIs on one machine keep their own), or ``Authorization: Bearer <token>``. Without it: 401 and a page
+  that says to open the printed address. Compared in constant time; never logged.
 - **Writes** (every POST): the browser's ``Origin`` (and ``Sec-Fetch-Site``) must be this site, and the
   request must echo the CSRF token of its ``runner_csrf`` cookie (a double-submitted random value, in
   the ``csrf_token`` form field or the ``X-CSRF-Token`` header that htmx sends). ``protected`` wraps
@@ -19,7 +25,7 @@ import functools
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -33,6 +39,8 @@ TOKEN_COOKIE = "runner_token"
 TOKEN_PARAM = "token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+NEEDS_TOKEN = ("this runner UI needs its access token: open the address `runner ui` printed when it "
+               "started (it ends in ?token=...), or send Authorization: Bearer <token>")
 
 HEADERS = (
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -95,19 +103,17 @@ def protected(handler: Handler) -> Handler:
 class SecurityMiddleware:
     """Host check, token check, Origin check on writes, and the strict headers, for every request."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None = None,
+    def __init__(self, app: ASGIApp, *, token: str,
                  allowed_hosts: Iterable[str] | None = LOOPBACK_NAMES) -> None:
+        if not token:
+            raise ValueError("the UI needs an access token")
         self.app = app
         self.token = token
-        self.allowed_hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
+        self.allowed_hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        refusal = self._refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
@@ -115,6 +121,10 @@ class SecurityMiddleware:
                 message["headers"] = [*message.get("headers", []), *HEADERS]
             await send(message)
 
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, with_headers)
+            return
         await self.app(scope, receive, with_headers)
 
     def _refusal(self, scope: Scope) -> Response | None:
@@ -123,10 +133,9 @@ class SecurityMiddleware:
         if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
             return PlainTextResponse(f"refused: this UI answers on loopback only, not as '{host}'",
                                      status_code=400)
-        if self.token is not None:
-            refusal = self._token_refusal(scope, headers)
-            if refusal is not None:
-                return refusal
+        refusal = self._token_refusal(scope, headers)
+        if refusal is not None:
+            return refusal
         if scope["method"] in UNSAFE_METHODS:
             origin = headers.get("origin")
             site = headers.get("sec-fetch-site")
@@ -136,24 +145,39 @@ class SecurityMiddleware:
         return None
 
     def _token_refusal(self, scope: Scope, headers: Headers) -> Response | None:
-        assert self.token is not None
+        name = token_cookie(scope)
+        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given = dict(params).get(TOKEN_PARAM)
+        if given is not None and scope["method"] in ("GET", "HEAD") and _same(given, self.token):
+            # the printed address: keep the token as a cookie, take it out of the address bar
+            rest = urlencode([(k, v) for k, v in params if k != TOKEN_PARAM])
+            response = RedirectResponse(same_site_location(scope["path"], rest), status_code=303)
+            response.set_cookie(name, self.token, httponly=True, samesite="strict", path="/")
+            return response
         cookies = SimpleCookie(headers.get("cookie", ""))
-        cookie = cookies[TOKEN_COOKIE].value if TOKEN_COOKIE in cookies else ""
+        cookie = cookies[name].value if name in cookies else ""
         bearer = headers.get("authorization", "").removeprefix("Bearer ").strip()
         if _same(cookie, self.token) or _same(bearer, self.token):
             return None
-        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        given = dict(params).get(TOKEN_PARAM, "")
-        if _same(given, self.token):  # the printed address: keep it as a cookie, drop it from the URL
-            rest = urlencode([(k, v) for k, v in params if k != TOKEN_PARAM])
-            response = RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), status_code=303)
-            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict", path="/")
-            return response
-        message = ("this runner UI needs its access token: open the address `runner ui` printed "
-                   "(it ends in ?token=...), or send Authorization: Bearer <token>")
-        if scope["path"].startswith("/api/"):
-            return JSONResponse({"error": message}, status_code=401)
-        return PlainTextResponse(message, status_code=401)
+        challenge = {"www-authenticate": 'Bearer realm="runner ui"'}
+        if scope["path"] == "/api" or scope["path"].startswith("/api/"):
+            return JSONResponse({"error": NEEDS_TOKEN}, status_code=401, headers=challenge)
+        return PlainTextResponse(NEEDS_TOKEN, status_code=401, headers=challenge)
+
+
+def token_cookie(scope: Scope) -> str:
+    """The token cookie's name: ``runner_token_<port>``. Browsers keep cookies per host, not per port, so
+    two UIs on one machine would otherwise overwrite each other's."""
+    server = scope.get("server")
+    return f"{TOKEN_COOKIE}_{server[1]}" if server and server[1] else TOKEN_COOKIE
+
+
+def same_site_location(path: str, query: str = "") -> str:
+    """A redirect target that stays on this site: ``path`` with one leading slash and percent-encoded.
+    ``//evil.example/`` (or ``/\\evil.example/``: a browser reads a backslash as a slash) as a Location
+    would send the browser to another host."""
+    location = "/" + quote(path.lstrip("/\\"), safe="/!$&'()*+,;=:@")
+    return location + (f"?{query}" if query else "")
 
 
 def _hostname(host: str) -> str:

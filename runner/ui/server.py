@@ -15,6 +15,7 @@ import threading
 import webbrowser
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 from starlette.applications import Starlette
@@ -61,10 +62,11 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(app: Starlette, sock: socket.socket, *, announce: Callable[[str], Any],
-          open_browser: bool = False, token: str | None = None) -> None:
-    """Serve ``app`` on ``sock`` until Ctrl-C / SIGTERM; ``announce`` gets the address once it answers."""
-    address = url_of(sock) + "/" + (f"?token={token}" if token else "")
+def serve(app: Starlette, sock: socket.socket, *, announce: Callable[[str], Any], token: str,
+          open_browser: bool = False) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl-C / SIGTERM; ``announce`` gets the address, with the access
+    token, once it answers (the one place the token is shown)."""
+    address = f"{url_of(sock)}/?{urlencode({'token': token})}"
 
     def ready() -> None:
         announce(address)

@@ -94,8 +94,9 @@ def browser(ui_extra: None) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_ui: LiveUI) -> Iterator[Any]:
-    """A fresh browser context (cookies) per test, closed before the server stops. A JavaScript error
-    on any page fails the test."""
+    """A fresh browser context (cookies) per test, closed before the server stops, that has opened the
+    address ``runner ui`` prints (its token becomes a cookie and leaves the address bar). A JavaScript
+    error on any page fails the test."""
     context = browser.new_context(base_url=live_ui.url, viewport={"width": 1280, "height": 860})
     context.set_default_timeout(15_000)
     tab = context.new_page()
@@ -104,6 +105,8 @@ def page(browser: Any, live_ui: LiveUI) -> Iterator[Any]:
     # Chromium logs every 4xx response as a console error: 404 and 422 are pages these tests expect
     tab.on("console", lambda msg: msg.type == "error" and "the server responded with a status of 4" not in
            msg.text and errors.append(f"console: {msg.text}"))
+    response = tab.goto(live_ui.address)
+    assert response is not None and response.status == 200 and "token=" not in tab.url, tab.url
     yield tab
     context.close()
     assert errors == []

@@ -42,7 +42,7 @@ def test_a_job_page_marks_the_versions_it_registered_that_are_archived(live_ui: 
         """)
     wait_for(client, "reg", {"Completed"})
     assert "azureml:clf:2" in client.workspace.get_job("reg").extra["registered_archived"]
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs/reg")["job"]
     [model], [data] = view["registered_models"], view["registered_data"]
     assert model["ref"] == "azureml:clf:2" and model["archived"] is True
@@ -74,7 +74,7 @@ def test_a_job_page_does_not_mark_versions_that_are_not_archived(live_ui: LiveUI
           m: {type: custom_model, name: clf}
         """)
     wait_for(client, "plain", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     [model] = web.json("/api/jobs/plain")["job"]["registered_models"]
     assert model == {"ref": "azureml:clf:2", "model": {"name": "clf", "version": "2"}, "archived": False,
                      "note": None}
@@ -106,7 +106,7 @@ def test_a_pipelines_registered_versions_are_marked_archived(live_ui: LiveUI, tm
               d: {type: uri_folder, name: feats}
         """)
     assert done.status.value == "Completed"
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs/pipe")["job"]
     assert [(r["ref"], r["archived"]) for r in view["registered_models"]] == [("azureml:clf:2", True)]
     assert [(r["ref"], r["archived"]) for r in view["registered_data"]] == [("azureml:feats:2", True)]
@@ -142,7 +142,7 @@ def test_a_reused_step_is_listed_as_reading_what_its_earlier_step_read(live_ui: 
         assert _pipeline(client, tmp_path, name, REUSING).status.value == "Completed"
     steps = {name: client.workspace.get_job(name).extra["steps"]["look"] for name in ("first", "again")}
     assert "reused_from" not in steps["first"] and steps["again"]["reused_from"] == steps["first"]["job"]
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     expected = [(steps["again"]["job"], ["1"]), (steps["first"]["job"], ["1"])]  # newest first
     assert [(r["name"], r["versions"]) for r in web.json("/api/models/m/versions/1")["read_by"]] == expected
     expected = [(steps["again"]["job"], ["2"]), (steps["first"]["job"], ["2"])]

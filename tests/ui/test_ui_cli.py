@@ -1,12 +1,15 @@
-"""`runner ui` on the command line: it serves on loopback, refuses another address without
---allow-remote and a token, says how to install the extra when it is missing, and stops on SIGTERM."""
+"""`runner ui` on the command line: it serves on loopback (its printed address carries its access
+token), refuses another address without --allow-remote and a token, says how to install the extra when it
+is missing, and stops on SIGTERM."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -55,11 +58,17 @@ def test_it_serves_the_workspace_and_stops_on_sigterm(ui_extra: None, workspace_
         first = proc.stdout.readline()
         assert first.startswith("runner ui: workspace ") and str(workspace_dir) in first
         address = proc.stdout.readline().strip()
-        assert address.startswith("http://127.0.0.1:") and address.endswith("/")
+        # on loopback too, the address carries a new random access token (Jupyter's way)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{43}", address), address
         # the folder the Register form may read local files from: the one it was started in
         assert proc.stdout.readline().strip() == f"Register form reads local files from: {started_in}"
-        with urllib.request.urlopen(address + "jobs", timeout=10) as response:
-            assert response.status == 200 and b"<h1>Jobs</h1>" in response.read()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(address.split("?")[0] + "jobs", timeout=10)
+        assert refused.value.code == 401
+        from ui_support import Browserless
+
+        status, text = Browserless(address).get("/jobs")
+        assert status == 200 and "<h1>Jobs</h1>" in text
         proc.send_signal(signal.SIGTERM)  # uvicorn shuts down, then ends by the signal it caught
         assert proc.wait(timeout=20) == -signal.SIGTERM
         assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
@@ -88,7 +97,7 @@ def test_sources_sets_the_folder_the_register_form_reads(ui_extra: None, workspa
         assert proc.stdout.readline().strip() == f"Register form reads local files from: {sources}"
         from ui_support import Browserless
 
-        web = Browserless(address.rstrip("/"))
+        web = Browserless(address)
         token = web.csrf()
         status, _, text = web.request("/register/model", {"csrf_token": token, "name": "in", "path": "m",
                                                           "type": "custom_model"})

@@ -21,7 +21,7 @@ def _text(page: str) -> str:
 
 def test_the_register_form_names_its_fields(live_ui: LiveUI) -> None:
     model_folder(live_ui.workspace.parent / "single", {"model.pkl": b"w"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, _, page = web.request("/register/model", {
         "csrf_token": web.csrf(), "name": "m", "type": "mlflow_model",
         "path": str(live_ui.workspace.parent / "single" / "model.pkl")})
@@ -32,7 +32,7 @@ def test_the_register_form_names_its_fields(live_ui: LiveUI) -> None:
 
 
 def test_an_unknown_job_names_the_workspace_the_ui_serves(live_ui: LiveUI) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     root = str(Path(live_ui.client.workspace.root))
     status, text = web.get("/api/jobs/nope")
     body = json.loads(text)
@@ -47,7 +47,7 @@ def test_an_unknown_job_names_the_workspace_the_ui_serves(live_ui: LiveUI) -> No
 
 
 def test_an_unknown_model_or_data_asset_names_the_ui_lists(live_ui: LiveUI) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     for path, noun in (("/api/models/nope", "Models"), ("/api/data/nope", "Data")):
         status, text = web.get(path)
         body = json.loads(text)
@@ -59,7 +59,7 @@ def test_an_unknown_model_or_data_asset_names_the_ui_lists(live_ui: LiveUI) -> N
 
 def test_a_command_in_backticks_is_kept(live_ui: LiveUI) -> None:
     """The form's own advice to use a shell for another path is a command, and stays one."""
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, _, page = web.request("/register/model", {"csrf_token": web.csrf(), "name": "m",
                                                       "path": "/etc/hostname"})
     assert status == 422 and "runner model create --path &lt;path&gt;" in page

@@ -34,7 +34,7 @@ def _post_routes(live: LiveUI) -> list[str]:
 
 
 def test_every_write_needs_the_csrf_token_and_a_same_site_origin(live_ui: LiveUI, tmp_path: Path) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     token = web.csrf()  # this browser's cookie, echoed in the form
     posts = _post_routes(live_ui)
     assert {"/register/model", "/jobs/x/cancel", "/models/x/archive", "/models/x/restore"} <= set(posts)
@@ -43,7 +43,7 @@ def test_every_write_needs_the_csrf_token_and_a_same_site_origin(live_ui: LiveUI
         assert web.request(path, {"csrf_token": "forged"})[0] == 403, path
         assert web.request(path, {"csrf_token": token}, {"Origin": "http://evil.example"})[0] == 403, path
         assert web.request(path, {"csrf_token": token}, {"Sec-Fetch-Site": "cross-site"})[0] == 403, path
-        other = Browserless(live_ui.url)  # another browser's token is not this one's
+        other = Browserless(live_ui.address)  # another browser's token is not this one's
         other.csrf()
         assert other.request(path, {"csrf_token": token})[0] == 403, path
     folder = model_folder(tmp_path / "m")
@@ -58,7 +58,7 @@ def test_every_write_needs_the_csrf_token_and_a_same_site_origin(live_ui: LiveUI
 def test_only_loopback_names_are_answered(live_ui: LiveUI) -> None:
     """A site that re-points its own name at 127.0.0.1 (DNS rebinding) gets nothing."""
     port = live_ui.url.rsplit(":", 1)[1]
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert web.get("/jobs", Host=f"evil.example:{port}")[0] == 400
     assert web.get("/api/models", Host="evil.example")[0] == 400
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
@@ -86,7 +86,7 @@ def test_a_token_guards_every_request(ui_extra: None, ui_workspace: Path) -> Non
 
 
 def test_pages_carry_strict_headers(live_ui: LiveUI) -> None:
-    status, headers, _ = Browserless(live_ui.url).request("/jobs")
+    status, headers, _ = Browserless(live_ui.address).request("/jobs")
     assert status == 200
     assert "script-src 'self'" in headers["content-security-policy"]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
@@ -151,14 +151,15 @@ storage_options:
     assert job.status.value == "Completed", job.error
     job_secrets = [line.split("=", 1)[1] for line in given.read_text().splitlines()]
     assert job_secrets and all(len(s) > 20 for s in job_secrets)  # the job did get credentials
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     pages = ["/jobs", "/jobs/reads-azure", "/jobs/reads-azure/overview", "/jobs/reads-azure/events",
              "/models", "/models/azm", "/register/model", "/datastores", "/environments", "/api",
              "/api/jobs", "/api/jobs/reads-azure", "/api/models", "/api/models/azm", "/api/datastores",
              "/api/environments"]
     pages += [f"/datastores/{n}" for n in ("az", "sas", "sp", "fs")] + \
              [f"/api/datastores/{n}" for n in ("az", "sas", "sp", "fs")]
-    secrets = (az.key, SAS, "TOPSECRETSIGNATURE", CLIENT_SECRET, FSSPEC_SECRET, "AccountKey=", *job_secrets)
+    secrets = (az.key, SAS, "TOPSECRETSIGNATURE", CLIENT_SECRET, FSSPEC_SECRET, "AccountKey=", *job_secrets,
+               live_ui.token)  # nor the UI's own access token
     for path in pages:
         status, text = web.get(path)
         assert status == 200, (path, status, text[:300])
@@ -169,7 +170,7 @@ storage_options:
 
 
 def test_register_form_without_javascript_shows_errors_beside_fields(live_ui: LiveUI, tmp_path: Path) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     token = web.csrf()
     folder = model_folder(tmp_path / "ok")
     cases = [({"name": "bad name!", "path": str(folder)}, "name-error", "invalid model name"),
@@ -193,7 +194,7 @@ def test_register_form_without_javascript_shows_errors_beside_fields(live_ui: Li
 def test_cancel_of_an_ended_job_says_so(live_ui: LiveUI, tmp_path: Path) -> None:
     submit_job(live_ui.client, tmp_path, "quick", "command: echo done\n")
     wait_for(live_ui.client, "quick", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     token = web.csrf()
     status, _, text = web.request("/jobs/quick/cancel", {"csrf_token": token})
     assert status == 409 and "already Completed" in text
@@ -205,7 +206,7 @@ def _sse(live: LiveUI, path: str, headers: dict[str, str] | None = None) -> list
     """(event, id, data) of every event until the stream ends."""
     host, port = live.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as conn:
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in {**live.bearer, **(headers or {})}.items())
         request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n{extra}\r\n"
         conn.sendall(request.encode())
         raw = b""
@@ -255,7 +256,8 @@ def test_an_open_stream_does_not_hold_the_server_up(ui_extra: None, ui_workspace
     _recorded_job(live, "running", b"working\n", JobStatus.RUNNING)  # its runner: this process, alive
     host, port = live.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(f"GET /jobs/running/events HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        conn.sendall(f"GET /jobs/running/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     f"Authorization: Bearer {live.token}\r\n\r\n".encode())
         received = b""
         while b"working" not in received:
             received += conn.recv(65536)
@@ -275,7 +277,7 @@ def test_lists_are_paged_and_filtered(live_ui: LiveUI) -> None:
             store.insert_version(conn, Model(name=f"model-{i:03d}", version="1", path="azureml://x",
                                              created_at=utcnow(), tags={"even": "yes"} if i % 2 == 0 else {}),
                                  source=None)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, text = web.get("/models")
     assert status == 200 and text.count('data-model="model-') == 50 and "1–50 of 120" in text
     assert 'href="?offset=50"' in text
@@ -298,7 +300,7 @@ def test_the_api_serves_what_the_pages_show(live_ui: LiveUI, tmp_path: Path) -> 
         experiment_name: exp
         """)
     wait_for(client, "reader", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     index = web.json("/api")
     assert "/api/jobs/{name}" in index["endpoints"]
     jobs = web.json("/api/jobs?experiment=exp")
@@ -324,7 +326,7 @@ def test_the_api_serves_what_the_pages_show(live_ui: LiveUI, tmp_path: Path) -> 
 def test_a_page_that_cannot_read_the_workspace_says_why(live_ui: LiveUI) -> None:
     with live_ui.client.workspace.transaction() as conn:
         conn.execute("DROP TABLE model_containers")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, text = web.get("/models")
     assert status == 500 and "cannot read the workspace at" in text and "no such table" in text
     status, text = web.get("/api/models")
@@ -340,6 +342,6 @@ def test_a_job_recorded_without_a_plan_shows_its_inputs(live_ui: LiveUI) -> None
                             spec={"inputs": {"data": {"type": "uri_folder", "mode": "download",
                                                       "path": "azureml://datastores/workspaceblobstore/paths/in/"}}},
                             job_dir=str(ws.job_dir("unplanned").root)))
-    status, text = Browserless(live_ui.url).get("/jobs/unplanned")
+    status, text = Browserless(live_ui.address).get("/jobs/unplanned")
     assert status == 200, text[:500]
     assert "azureml://datastores/workspaceblobstore/paths/in/" in text and ">download<" in text

@@ -34,7 +34,7 @@ def _listed(web: Browserless, archived: str = "") -> list[str]:
 
 def test_archive_then_restore_from_the_job_page(live_ui: LiveUI) -> None:
     _job(live_ui, "old")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, page = web.get("/jobs/old")
     assert status == 200 and "badge archived" not in page and "/jobs/old/restore" not in page
     form = _form(page, "/jobs/old/archive")
@@ -61,14 +61,14 @@ def test_archive_and_restore_need_this_browsers_csrf_token_and_this_site(live_ui
     writes = {getattr(r, "path", ""): r for r in app.routes if "POST" in (getattr(r, "methods", None) or ())}
     for path in ("/jobs/{name}/archive", "/jobs/{name}/restore"):
         assert getattr(writes[path].endpoint, "protected", False), path
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     token = web.csrf("/jobs/kept")
     for path in ("/jobs/kept/archive", "/jobs/kept/restore"):
         assert web.request(path, {})[0] == 403, path  # no token
         assert web.request(path, {"csrf_token": "forged"})[0] == 403, path
         assert web.request(path, {"csrf_token": token}, {"Origin": "http://evil.example"})[0] == 403, path
         assert web.request(path, {"csrf_token": token}, {"Sec-Fetch-Site": "cross-site"})[0] == 403, path
-        other = Browserless(live_ui.url)
+        other = Browserless(live_ui.address)
         other.csrf("/jobs/kept")
         assert other.request(path, {"csrf_token": token})[0] == 403, path
     assert live_ui.client.jobs.get("kept").archived is False
@@ -79,7 +79,7 @@ def test_archive_and_restore_need_this_browsers_csrf_token_and_this_site(live_ui
 def test_a_running_job_is_archived_and_runs_on(live_ui: LiveUI) -> None:
     """As ``runner job archive``: any status; archiving only hides the job from the list."""
     _job(live_ui, "busy", JobStatus.RUNNING)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, page = web.get("/jobs/busy")
     form = _form(page, "/jobs/busy/archive")
     assert status == 200 and "runs on" in form and 'id="cancel"' in page
@@ -92,7 +92,7 @@ def test_a_running_job_is_archived_and_runs_on(live_ui: LiveUI) -> None:
 
 
 def test_archiving_an_unknown_job_says_so(live_ui: LiveUI) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     token = web.csrf()
     status, _, text = web.request("/jobs/nope/archive", {"csrf_token": token})
     assert status == 404 and "unknown job" in text and "nope" in text and "the Jobs list shows" in text

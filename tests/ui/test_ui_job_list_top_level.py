@@ -36,7 +36,7 @@ def _names(view: Any) -> list[str]:
 
 def test_the_list_is_the_clis_top_level_jobs(live_ui: LiveUI) -> None:
     _seed(live_ui)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs")
     cli = [j.name for j in live_ui.client.jobs.list()]  # what `runner job list` lists
     assert cli == ["last", "pipe", "first"]
@@ -52,7 +52,7 @@ def test_the_list_is_the_clis_top_level_jobs(live_ui: LiveUI) -> None:
 
 def test_a_pipelines_steps_are_listed_by_the_parent_filter(live_ui: LiveUI) -> None:
     _seed(live_ui)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs?parent=pipe")
     assert sorted(_names(view)) == sorted(j.name for j in live_ui.client.jobs.list(parent_job_name="pipe"))
     assert sorted(_names(view)) == ["pipe-a", "pipe-b"] and view["filters"]["parent"] == "pipe"
@@ -68,7 +68,7 @@ def test_a_pipelines_steps_are_listed_by_the_parent_filter(live_ui: LiveUI) -> N
 
 def test_a_steps_page_links_its_pipeline(live_ui: LiveUI) -> None:
     _seed(live_ui)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert web.json("/api/jobs/pipe-a")["job"]["parent_job_name"] == "pipe"
     assert web.json("/api/jobs/first")["job"]["parent_job_name"] is None
     status, page = web.get("/jobs/pipe-a")

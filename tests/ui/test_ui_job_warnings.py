@@ -44,7 +44,7 @@ def test_the_page_shows_the_plans_and_the_outputs_warnings_escaped(live_ui: Live
     plan = _plan(job_dir, (PLAN,))
     ws.create_job(JobRecord(name="w", status=JobStatus.COMPLETED, created_at=utcnow(), job_dir=str(job_dir),
                             extra={"plan": json.loads(json.dumps(plan.to_dict())), "warnings": [PLAN, LEFT]}))
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert web.json("/api/jobs/w")["warnings"] == [PLAN, LEFT]  # the plan's first, each once
     status, page = web.get("/jobs/w")
     assert status == 200
@@ -62,7 +62,7 @@ def test_a_record_without_a_plan_shows_its_warnings_and_one_without_any_shows_no
     for name, extra in (("bare", {"warnings": [LEFT]}), ("clean", {})):
         ws.create_job(JobRecord(name=name, status=JobStatus.FAILED, created_at=utcnow(), extra=extra,
                                 job_dir=str(ws.job_dir(name).root)))
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert web.json("/api/jobs/bare")["warnings"] == [LEFT]
     assert IMG not in web.get("/jobs/bare")[1]
     assert "&lt;img src=x onerror=alert(1)&gt;" in _warnings_shown(web.get("/jobs/bare")[1])
@@ -80,7 +80,7 @@ def test_a_job_whose_output_holds_a_hostile_fifo_shows_it_escaped(live_ui: LiveU
         """)
     job = wait_for(client, "hostile", {"Completed", "Failed", "Canceled"})
     assert job.status.value == "Completed", job.error
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     warnings = web.json("/api/jobs/hostile")["warnings"]
     assert warnings[0].endswith(": resources.instance_count=2 runs as 1 instance locally")  # the plan's
     [left] = [w for w in warnings if w.startswith("outputs.u: ")]

@@ -22,7 +22,7 @@ def test_archived_jobs_leave_the_list_unless_asked(live_ui: LiveUI) -> None:
     for name in ("kept", "gone"):
         ws.create_job(JobRecord(name=name, status=JobStatus.COMPLETED, backend="process"))
     live_ui.client.jobs.archive("gone")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert _names(web.json("/api/jobs")) == ["kept"]
     every = web.json("/api/jobs?archived=include")
     assert _names(every) == ["gone", "kept"] and every["filters"]["archived"] == "include"
@@ -43,5 +43,5 @@ def test_a_models_readers_include_archived_jobs(live_ui: LiveUI, tmp_path: Path)
     plan = {"plan": {"inputs": [{"name": "m", "cache_key": "model:clf:1"}]}}
     client.jobs.workspace.create_job(JobRecord(name="reader", status=JobStatus.COMPLETED, extra=plan))
     client.jobs.archive("reader")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert [r["name"] for r in web.json("/api/models/clf/versions/1")["read_by"]] == ["reader"]

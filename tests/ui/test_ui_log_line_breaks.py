@@ -20,7 +20,7 @@ def _body(live: LiveUI, path: str) -> bytes:
     host, port = live.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=live.bearer)  # a script's way to carry the token
         response = conn.getresponse()
         assert response.status == 200, response.status
         return response.read()

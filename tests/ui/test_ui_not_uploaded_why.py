@@ -62,7 +62,7 @@ def _row(web: Browserless, job: str) -> str:
 
 def test_a_partly_failed_upload_says_upload_failed_and_how_many_files(live_ui: LiveUI) -> None:
     staged = _failed_upload(live_ui, "part", missing=3, total=10)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     out = _output(web, "part")
     assert out["uploaded"] is False and out["kept_at"] == str(staged) and out["kept_files"] == 3
     assert "upload failed" in out["not_uploaded_why"] and "3 of 10 files" in out["not_uploaded_why"]
@@ -80,7 +80,7 @@ def test_a_partly_failed_upload_says_upload_failed_and_how_many_files(live_ui: L
 
 def test_a_wholly_failed_upload_is_not_uploaded_and_its_data_kept_whole(live_ui: LiveUI) -> None:
     staged = _failed_upload(live_ui, "none", missing=4, total=4)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     out = _output(web, "none")
     assert out["partly_uploaded"] is False and out["kept_whole"] is True
     row = _row(web, "none")
@@ -91,7 +91,7 @@ def test_a_wholly_failed_upload_is_not_uploaded_and_its_data_kept_whole(live_ui:
 def test_a_runner_that_died_is_said_so(live_ui: LiveUI) -> None:
     """What recovery records of a runner found dead (``runner.jobs.recovery``)."""
     staged = _held_back(live_ui, "dead", "its runner process (pid 4242) died before uploading them")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     out = _output(web, "dead")
     assert out["not_uploaded_why"] == "its runner process (pid 4242) died before uploading it"
     row = _row(web, "dead")
@@ -101,7 +101,7 @@ def test_a_runner_that_died_is_said_so(live_ui: LiveUI) -> None:
 
 def test_an_output_held_back_says_why(live_ui: LiveUI) -> None:
     staged = _held_back(live_ui, "held", "the job ran with --no-upload-on-failure")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     out = _output(web, "held")
     assert out["not_uploaded_why"] == "the job ran with --no-upload-on-failure"
     assert out["partly_uploaded"] is False and out["failed_files"] is None

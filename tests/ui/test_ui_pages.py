@@ -26,7 +26,7 @@ def _bad(web: Browserless, path: str) -> dict[str, Any]:
 
 
 def test_the_api_refuses_what_it_would_ignore(live_ui: LiveUI) -> None:
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     live_ui.client.models.create(Model(name="m", path=str(model_folder(live_ui.workspace.parent / "m"))))
     assert web.json("/api/jobs?status=failed")["filters"]["status"] == "Failed"  # any case: one status
     body = _bad(web, "/api/jobs?status=bogus")
@@ -69,7 +69,7 @@ def test_a_model_versions_readers_are_the_jobs_that_read_that_version(live_ui: L
           a: {type: custom_model, path: azureml:clf:2}
         """)
     wait_for(client, "reads-2", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
 
     def readers(path: str) -> list[str]:
         return sorted(r["name"] for r in web.json(path)["read_by"])
@@ -106,7 +106,7 @@ def test_a_data_versions_readers_are_the_jobs_that_read_that_version(live_ui: Li
           a: {type: uri_folder, path: azureml:d:2}
         """)
     wait_for(client, "reads-2", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
 
     def readers(path: str) -> list[tuple[str, list[str]]]:
         return sorted((r["name"], r["versions"]) for r in web.json(path)["read_by"])
@@ -151,7 +151,7 @@ def test_a_pipeline_steps_data_inputs_are_read_by_the_step_jobs(live_ui: LiveUI,
     pipeline = client.jobs.create_or_update(load_job(tmp_path / "p.yml"), name="pipe")
     wait_for(client, pipeline.name, {"Completed"})
     step = client.workspace.get_job("pipe").extra["steps"]["look"]["job"]
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     for version in ("1", "2"):
         read_by = web.json(f"/api/data/d/versions/{version}")["read_by"]
         assert [(r["name"], r["versions"]) for r in read_by] == [(step, ["1", "2"])]
@@ -191,7 +191,7 @@ def test_an_output_never_uploaded_shows_where_it_is_kept(live_ui: LiveUI, tmp_pa
         job = wait_for(client, "j", {"Failed"})
     assert job.status.value == "Failed"
     kept = str(client.workspace.job_dir("j").outputs / "out")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     out = next(o for o in web.json("/api/jobs/j")["outputs"] if o["name"] == "out")
     assert out["uploaded"] is False and out["kept_at"].startswith(kept), out  # (out/staged when held back)
     status, text = web.get("/jobs/j")
@@ -216,7 +216,7 @@ def test_a_jobs_page_shows_tags_description_and_data_assets(live_ui: LiveUI, tmp
           o: {type: uri_folder, name: outd}
         """)
     wait_for(client, "uses-data", {"Completed"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs/uses-data")
     assert view["job"]["tags"] == {"team": "vision", "run": "3"}
     assert view["job"]["description"] == "trains on <d>"
@@ -243,7 +243,7 @@ def test_the_jobs_list_polls_while_a_listed_job_is_active(live_ui: LiveUI, tmp_p
     go = tmp_path / "go"
     submit_job(live_ui.client, tmp_path, "waits", f"command: while [ ! -f {go} ]; do sleep 0.1; done\n")
     wait_for(live_ui.client, "waits", {"Running"})
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     try:
         status, text = web.get("/jobs?name=wai")
         assert status == 200 and 'hx-trigger="every' in text and 'hx-get="/jobs?name=wai"' in text

@@ -31,7 +31,7 @@ def _ended_while_w_ran(live_ui: LiveUI, tmp_path: Path) -> None:
 
 def test_the_job_lists_json_shows_a_pipelines_current_step_rows(live_ui: LiveUI, tmp_path: Path) -> None:
     _ended_while_w_ran(live_ui, tmp_path)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     rows = {r["name"]: r for r in web.json("/api/jobs")["jobs"]}
     assert rows["p"]["status"] == "Failed"
     assert [(s["name"], s["status"], s["job"]) for s in rows["p"]["steps"]] == \
@@ -43,7 +43,7 @@ def test_the_job_lists_json_shows_a_pipelines_current_step_rows(live_ui: LiveUI,
 
 def test_the_pipelines_page_and_json_show_its_current_step_rows(live_ui: LiveUI, tmp_path: Path) -> None:
     _ended_while_w_ran(live_ui, tmp_path)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs/p")
     assert [(s["name"], s["status"]) for s in view["steps"]] == [("w", "Completed"), ("v", "Skipped")]
     assert "before this step could start" in view["steps"][1]["note"]

@@ -46,7 +46,7 @@ def test_a_canceled_jobs_output_registers_with_the_clis_partial_warning(
     with caplog.at_level(logging.WARNING):
         live_ui.client.models.create(Model(name="by-cli", path="azureml://jobs/can/outputs/o"))
     [cli] = [r.getMessage() for r in caplog.records if "may be partial" in r.getMessage()]
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, headers, _ = _register(web, "by-ui", "azureml://jobs/can/outputs/o")
     assert status == 303 and headers["location"] == "/models/by-ui/versions/1"
     view = web.json("/api/models/by-ui/versions/1")
@@ -64,7 +64,7 @@ def test_a_canceled_jobs_output_registers_with_the_clis_partial_warning(
 
 def test_a_completed_jobs_output_has_no_warning(live_ui: LiveUI) -> None:
     _job(live_ui, "done", JobStatus.COMPLETED)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert _register(web, "whole", "azureml://jobs/done/outputs/o")[0] == 303
     assert web.json("/api/models/whole/versions/1")["warnings"] == []
     assert 'id="version-warnings"' not in web.get("/models/whole/versions/1")[1]
@@ -83,7 +83,7 @@ def test_an_output_that_was_not_uploaded_is_refused_as_the_cli_refuses_it(live_u
     staged.rmdir()
     with pytest.raises(RegistryError) as cli:
         live_ui.client.models.create(Model(name="cli", path="azureml://jobs/held/outputs/o"))
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, _, page = _register(web, "ui", "azureml://jobs/held/outputs/o")
     assert status == 422 and 'id="path-error"' in page
     assert cli.value.message in _text(page)
@@ -92,7 +92,7 @@ def test_an_output_that_was_not_uploaded_is_refused_as_the_cli_refuses_it(live_u
 
 def test_a_running_jobs_output_is_refused_in_a_browsers_words(live_ui: LiveUI) -> None:
     _job(live_ui, "busy", JobStatus.RUNNING)
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, _, page = _register(web, "early", "azureml://jobs/busy/outputs/o")
     text = _text(page)
     assert status == 422 and 'id="path-error"' in page and "job 'busy' is Running" in text

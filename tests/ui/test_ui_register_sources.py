@@ -33,7 +33,7 @@ def served(ui_extra: None, ui_workspace: Path, project: Path) -> Iterator[LiveUI
 
 
 def _post(ui: LiveUI, path: str, name: str = "m") -> tuple[int, str]:
-    web = Browserless(ui.url)
+    web = Browserless(ui.address)
     status, _, text = web.request("/register/model", {"csrf_token": web.csrf(), "name": name, "path": path})
     return status, text
 

@@ -34,7 +34,7 @@ def test_a_version_registered_afterwards_from_an_output_is_on_the_jobs_page(live
     client.models.create_or_update(Model(name="trained", path="azureml://jobs/train/outputs/o"))
     client.data.create_or_update(Data(name="feats", path="azureml://jobs/train/outputs/o", type="uri_folder"))
     assert client.models.get("trained", version="1").job_name == "train"  # the registry's lineage
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     job = web.json("/api/jobs/train")["job"]
     assert job["registered_models"] == [{"ref": "azureml:trained:1",
                                          "model": {"name": "trained", "version": "1"},
@@ -55,7 +55,7 @@ def test_a_pipelines_page_lists_the_versions_registered_from_its_steps_outputs(l
                                           spec={"type": "pipeline"}, extra={"steps": steps}))
     _completed_job(live_ui, "pipe-fit", parent="pipe")
     client.models.create_or_update(Model(name="fitted", path="azureml://jobs/pipe-fit/outputs/o"))
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     for job in ("pipe", "pipe-fit"):
         assert [r["ref"] for r in web.json(f"/api/jobs/{job}")["job"]["registered_models"]] == \
             ["azureml:fitted:1"], job
@@ -67,6 +67,6 @@ def test_other_jobs_versions_are_not_listed(live_ui: LiveUI) -> None:
     _completed_job(live_ui, "one")
     _completed_job(live_ui, "two")
     client.models.create_or_update(Model(name="m", path="azureml://jobs/one/outputs/o"))
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     assert web.json("/api/jobs/two")["job"]["registered_models"] == []
     assert 'id="registered-models"' not in web.get("/jobs/two")[1]

@@ -57,7 +57,7 @@ def test_a_whole_restore_shows_the_versions_that_stay_archived(
     ops.archive("m", version="10")  # archived on their own: they stay archived
     ops.archive("m", version="2")
     ops.archive("m")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     with caplog.at_level(logging.WARNING):
         target, page = _restore(web, plural)
     assert target.startswith(f"/{plural}/m"), target
@@ -78,7 +78,7 @@ def test_one_version_staying_is_named_alone(live_ui: LiveUI, tmp_path: Path, plu
     ops = _seed(live_ui, plural, tmp_path)
     ops.archive("m", version="3")
     ops.archive("m")
-    _, page = _restore(Browserless(live_ui.url), plural)
+    _, page = _restore(Browserless(live_ui.address), plural)
     notice = re.search(r'<p id="restore-staying"[^>]*>.*?</p>', page, re.S)
     assert notice, page[:3000]
     text = _text(notice.group(0))
@@ -90,7 +90,7 @@ def test_nothing_staying_and_a_versions_restore_say_nothing_more(live_ui: LiveUI
                                                                  plural: str, noun: str) -> None:
     ops = _seed(live_ui, plural, tmp_path)
     ops.archive("m")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     target, page = _restore(web, plural)
     assert target == f"/{plural}/m" and 'id="restore-staying"' not in page
     ops.archive("m", version="2")
@@ -103,7 +103,7 @@ def test_nothing_staying_and_a_versions_restore_say_nothing_more(live_ui: LiveUI
 def test_a_link_naming_versions_not_archived_claims_nothing(live_ui: LiveUI, tmp_path: Path) -> None:
     ops = _seed(live_ui, "models", tmp_path)
     ops.archive("m", version="2")
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     status, page = web.get("/models/m?staying=1,3,nope")  # none of them archived
     assert status == 200 and 'id="restore-staying"' not in page
     status, page = web.get("/models/m?staying=1,2")  # only 2 is

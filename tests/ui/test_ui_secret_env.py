@@ -29,7 +29,7 @@ def test_the_page_and_the_api_show_no_secret(live_ui: LiveUI) -> None:
     assert wait_for(client, "senv", {"Completed", "Failed"}).status.value == "Completed"
     log = (live_ui.workspace / "jobs" / "senv" / "user_logs" / "std_log.txt").read_text()
     assert hashlib.sha256((CONN + SAS + TOKEN).encode()).hexdigest() in log  # the job got the real values
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     view = web.json("/api/jobs/senv")
     assert re.search(r"CONN += +\*\*\*", view["plan"])
     assert any("look like secrets" in w for w in view["warnings"])

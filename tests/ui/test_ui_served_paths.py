@@ -44,7 +44,7 @@ def served(ui_extra: None, home: Path) -> Iterator[LiveUI]:
 
 
 def _post(ui: LiveUI, path: str, name: str = "m") -> tuple[int, str]:
-    web = Browserless(ui.url)
+    web = Browserless(ui.address)
     status, _, text = web.request("/register/model", {"csrf_token": web.csrf(), "name": name, "path": path})
     return status, text
 
@@ -73,7 +73,7 @@ def test_a_datastore_path_inside_the_datastore_still_registers(served: LiveUI, h
 @pytest.mark.parametrize("rel", ["out", "out/s.txt"])
 def test_a_version_through_a_link_out_is_neither_listed_nor_downloaded(served: LiveUI, rel: str) -> None:
     served.client.models.create(Model(name="old", path=f"azureml://datastores/home/paths/{rel}"))  # the CLI
-    web = Browserless(served.url)
+    web = Browserless(served.address)
     view = web.json("/api/models/old/versions/1")
     assert view["files"] == [] and "leads out of" in (view["files_error"] or ""), view
     status, text = web.get("/models/old/versions/1/download")

@@ -35,7 +35,7 @@ def test_the_job_pages_show_a_name_that_is_not_utf8(live_ui: LiveUI, tmp_path: P
         """)
     job = wait_for(client, "badui", {"Completed", "Failed"})
     assert job.status.value == "Failed" and SHOWN in job.error and "internal error" not in job.error
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     for path in ("/jobs", "/jobs/badui", "/jobs/badui/overview", "/api/jobs"):
         status, text = web.get(path)
         assert status == 200, (path, status, text[:500])
@@ -57,7 +57,7 @@ def test_an_output_holding_such_a_name_downloads_from_the_ui(live_ui: LiveUI, tm
         """)
     job = wait_for(client, "badlocal", {"Completed", "Failed"})
     assert job.status.value == "Completed", job.error
-    web = Browserless(live_ui.url)
+    web = Browserless(live_ui.address)
     for path in ("/jobs/badlocal", "/jobs/badlocal/overview"):
         status, text = web.get(path)
         assert status == 200, (path, status, text[:500])

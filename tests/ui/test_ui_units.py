@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from repo_paths import REPO
 
-from runner.cli.ui import check_binding, is_loopback
+from runner.cli.ui import answered_hosts, check_binding, is_loopback
 from runner.errors import SpecError
 
 HTMX_SHA256 = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"  # htmx.org 2.0.11 dist
@@ -54,6 +54,33 @@ def test_runner_ui_addresses() -> None:
         with pytest.raises(SpecError) as info:
             check_binding(host, remote, token)
         assert info.value.field == field
+
+
+def test_the_host_names_a_loopback_ui_answers_to() -> None:
+    """``--host 127.0.0.2`` answers as 127.0.0.2 as well; beyond loopback (``--allow-remote``) any name."""
+    names = ("127.0.0.1", "localhost", "::1")
+    assert answered_hosts("127.0.0.1", names) == names and answered_hosts("localhost", names) == names
+    assert answered_hosts("[::1]", names) == names
+    assert answered_hosts("127.0.0.2", names) == (*names, "127.0.0.2")
+    assert answered_hosts("0.0.0.0", names) is None and answered_hosts("example.org", names) is None
+
+
+@pytest.mark.parametrize(("path", "query", "location"), [
+    ("/", "", "/"),
+    ("/models", "name=a", "/models?name=a"),
+    ("//evil.example/", "", "/evil.example/"),
+    ("///evil.example/x", "a=b", "/evil.example/x?a=b"),
+    ("/\\evil.example/", "", "/evil.example/"),
+    ("/\\/evil.example", "", "/evil.example"),
+    ("/a\\b c", "", "/a%5Cb%20c"),
+    ("/\t/evil.example", "", "/%09/evil.example"),
+    ("/jobs/caf\u00e9", "", "/jobs/caf%C3%A9"),
+])
+def test_the_token_redirect_is_a_path_on_this_site(ui_extra: None, path: str, query: str,
+                                                   location: str) -> None:
+    from runner.ui.security import same_site_location
+
+    assert same_site_location(path, query) == location
 
 
 def test_vendored_htmx_is_the_checked_in_release() -> None:

@@ -74,7 +74,7 @@ def test_the_cli_and_the_web_ui_keep_the_records_words(ml_client: MLClient, tmp_
                                      "-o", "json"])
     assert shown.exit_code == 0, shown.output
     assert "`runner job stream --name j1`" in shown.output and "ml_client" not in shown.output
-    ui_jobs = create_app(ml_client).state.jobs
+    ui_jobs = create_app(ml_client, token="t" * 32).state.jobs
     assert job_view(ui_jobs, "j1")["job"]["error"] == STORED
 
 
