@@ -3,16 +3,21 @@
 
 adlfs passes no retry settings to the SDK client it makes, and fsspec makes that client for an Azure URL
 (``url_to_fs``, a chain's link: an archive over Azure is read while its filesystem is made) before any
-caller could configure it: ``mounts.stores.azure_urls.use_retrying_adlfs`` has fsspec make this class
-instead. It is adlfs' in all else (the lean client signs for it as for adlfs': ``azure_account``).
+caller could configure it: the runner hands fsspec its Azure links under runner-only protocol names that
+fsspec makes this class for (``mounts.stores.azure_urls``). It is adlfs' in all else: its ``protocol`` is
+adlfs' (its paths' URLs say ``abfs://``, ``FSSPEC_ABFS`` configures it), it reads a runner-only name's URL
+as the adlfs one, and the lean client signs for it as for adlfs' (``azure_account``).
 Importing this module imports adlfs and the Azure SDK (~0.5 s): only when one is made.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from adlfs import AzureBlobFileSystem
 
 from mounts.retry import configure_sdk_retries
+from mounts.stores.azure_urls import adlfs_url
 
 
 class RetryingAzureBlobFileSystem(AzureBlobFileSystem):
@@ -21,3 +26,13 @@ class RetryingAzureBlobFileSystem(AzureBlobFileSystem):
     def do_connect(self) -> None:
         super().do_connect()
         configure_sdk_retries(self)
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        return super()._strip_protocol(adlfs_url(path) if isinstance(path, str) else path)
+
+    @staticmethod
+    def _get_kwargs_from_urls(urlpath: str) -> dict[str, Any]:
+        return dict(AzureBlobFileSystem._get_kwargs_from_urls(adlfs_url(urlpath)))

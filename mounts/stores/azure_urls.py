@@ -1,35 +1,100 @@
-"""Which filesystem fsspec makes for an Azure URL (abfs://, az://, abfss://) in this process: adlfs' own,
-or, once ``use_retrying_adlfs`` ran, ``mounts.stores.azure_sdk.RetryingAzureBlobFileSystem``, whose Azure SDK
-client retries as ``mounts.retry.configure_sdk_retries`` says from the moment it is made (adlfs passes no
-retry settings to the client, and fsspec makes it, reading an archive over Azure, before any caller could
-configure it). Nothing here imports adlfs or the Azure SDK (~0.5 s): fsspec does, when one is first made.
+"""The filesystem the runner has fsspec make for an Azure URL (abfs://, az://, abfss://; a chain's link too):
+``mounts.stores.azure_sdk.RetryingAzureBlobFileSystem``, adlfs' whose Azure SDK client retries as
+``mounts.retry.configure_sdk_retries`` says from the moment it is made (adlfs passes no retry settings to the
+client, and fsspec makes it, reading an archive over Azure, before any caller could configure it).
 
-    use_retrying_adlfs()
-    fs, path = fsspec.core.url_to_fs("zip://a.txt::abfs://c/d.zip")   # the abfs link: configured
+fsspec finds a chain's filesystems in its registry, which is the process's: a user's own code in it
+(``fsspec.filesystem("abfs")``, ``pd.read_csv("abfs://...")``) reads that registry too. So the class is
+registered under runner-only names (``OWN_PROTOCOLS``: ``runner-abfs``... a scheme as RFC 3986 and
+fsspec's ``infer_storage_options`` take it, never one fsspec knows), and the runner renames its own URL's
+Azure links to them only when it hands the URL to fsspec (``retrying_url``); adlfs' names stay adlfs'.
+What the runner shows keeps the URL as written, and the filesystem names itself as adlfs' does
+(``abfs://``: the class keeps adlfs' ``protocol``). A link whose protocol is registered to a class other
+than adlfs' own (someone else's) is left alone. Nothing here imports adlfs or the Azure SDK (~0.5 s):
+fsspec does, when one is first made.
+
+    fs, path = fsspec.core.url_to_fs(*retrying_url("zip://a.txt::abfs://c/d.zip", {}))  # the link retries
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 AZURE_PROTOCOLS = ("abfs", "az", "abfss")  # adlfs' (fsspec's names for Azure Blob and ADLS Gen2)
+OWN_PROTOCOLS = {protocol: f"runner-{protocol}" for protocol in AZURE_PROTOCOLS}  # what the runner reads
 RETRYING_ADLFS = "mounts.stores.azure_sdk.RetryingAzureBlobFileSystem"
 ADLFS = "adlfs.AzureBlobFileSystem"  # fsspec's entry for them (fsspec.registry.known_implementations)
+_NAMING_KEYS = ("protocol", "target_protocol")  # storage options whose value is a link's protocol
 
 
 def use_retrying_adlfs() -> None:
-    """From now on, in this process, the adlfs filesystem fsspec makes for an Azure URL (a chain's link
-    included) is ``RetryingAzureBlobFileSystem``. A protocol registered to a class other than adlfs' own
-    is left alone; one registered by this already stays so."""
+    """From now on, in this process, fsspec knows the runner-only protocols (``OWN_PROTOCOLS``) as
+    ``RetryingAzureBlobFileSystem`` (imported when one is first made); adlfs' own protocols stay adlfs'."""
     import fsspec
     from fsspec.registry import known_implementations
 
-    for protocol in AZURE_PROTOCOLS:
-        current = fsspec.registry.get(protocol)  # a class fsspec imported for it already, if any
-        if current is None and known_implementations.get(protocol, {}).get("class") == ADLFS:
-            fsspec.register_implementation(protocol, RETRYING_ADLFS, clobber=True)  # imported when needed
-        elif current is not None and is_adlfs(current, exactly=True):
-            from mounts.stores.azure_sdk import RetryingAzureBlobFileSystem  # adlfs is imported already
+    for ours in OWN_PROTOCOLS.values():
+        if ours not in known_implementations:
+            fsspec.register_implementation(ours, RETRYING_ADLFS, errtxt="Install adlfs to access Azure Blob "
+                                           "Storage and Azure Data Lake Storage Gen2")
 
-            fsspec.register_implementation(protocol, RetryingAzureBlobFileSystem, clobber=True)
+
+def retrying_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``url`` and its storage ``options`` as the runner hands them to fsspec (``url_to_fs``): each link
+    over an Azure protocol that is adlfs' (``is_adlfs_protocol``) under its runner-only name, so fsspec makes
+    ``RetryingAzureBlobFileSystem`` for it (``use_retrying_adlfs`` ran), and the options keyed by that
+    protocol (``{"abfs": {...}}`` for a chain's link, a ``target_protocol``) renamed with it. Any other URL
+    is returned as it is."""
+    renamed = {protocol: ours for protocol, ours in OWN_PROTOCOLS.items()
+               if _names_link(url, protocol) and is_adlfs_protocol(protocol)}
+    if not renamed:
+        return url, options
+    use_retrying_adlfs()
+    links = [_renamed_link(link, renamed) for link in url.split("::")]
+    return "::".join(links), _renamed_options(options, renamed)
+
+
+def _names_link(url: str, protocol: str) -> bool:
+    return any(link == protocol or link.startswith(f"{protocol}://") for link in url.split("::"))
+
+
+def _renamed_link(link: str, renamed: dict[str, str]) -> str:
+    protocol, sep, rest = link.partition("://")
+    return f"{renamed[protocol]}{sep}{rest}" if protocol in renamed else link
+
+
+def _renamed_options(options: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+    """``options`` with the keys and the ``_NAMING_KEYS`` values that name a renamed protocol renamed
+    (one level down too: a chain's link's own options)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in _NAMING_KEYS and isinstance(value, str):
+            value = renamed.get(value, value)
+        elif isinstance(value, dict) and key in renamed:
+            value = {k: renamed.get(v, v) if k in _NAMING_KEYS and isinstance(v, str) else v
+                     for k, v in value.items()}
+        out[renamed.get(key, key)] = value
+    return out
+
+
+def is_adlfs_protocol(protocol: str) -> bool:
+    """Whether fsspec makes adlfs' own ``AzureBlobFileSystem`` for ``protocol`` (its class imported or only
+    named), not a class someone else registered for it."""
+    import fsspec
+    from fsspec.registry import known_implementations
+
+    current = fsspec.registry.get(protocol)  # a class fsspec imported for it already, if any
+    if current is None:
+        return bool(known_implementations.get(protocol, {}).get("class") == ADLFS)
+    return is_adlfs(current, exactly=True)
+
+
+def adlfs_url(url: str) -> str:
+    """``url`` (a link, or a path as adlfs is handed it) with a runner-only protocol back to adlfs' name."""
+    for protocol, ours in OWN_PROTOCOLS.items():
+        if url.startswith(f"{ours}://"):
+            return protocol + url[len(ours):]
+    return url
 
 
 def is_adlfs(cls: type, *, exactly: bool = False) -> bool:

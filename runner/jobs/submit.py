@@ -242,8 +242,9 @@ def _check_code(code_source: str, code_dir: str | None, *, python_dir: Path | No
                         hint=python or "point code: at a local folder (relative to the job YAML)")
     source = Path(file_path(code_source, "code")).expanduser()  # a path (plan.build); file:///x too
     if not source.exists():
-        raise SpecError(f"code folder '{code_source}' does not exist", field="code",
-                        hint=python or "set code: to a folder relative to the job YAML")
+        # named but not there: a ResolveError (exit 1), as a missing input path; a malformed value: SpecError
+        raise ResolveError(f"code folder '{code_source}' does not exist", field="code",
+                           hint=python or "set code: to a folder relative to the job YAML")
     target = Path(code_dir) if code_dir and source.is_dir() else None
     found = walked if walked is not None else checked_rules(source, target=target)[1]
     if found:
@@ -313,8 +314,8 @@ def copy_code(code_source: str | None, job_dir: JobDir) -> list[str]:
         elif os.path.lexists(source):  # a FIFO, a socket (never opened)
             check_code_tree(source, field="code")
         else:
-            raise SpecError(f"code folder '{source}' does not exist", field="code",
-                            hint="set code: to a folder relative to the job YAML")
+            raise ResolveError(f"code folder '{source}' does not exist", field="code",
+                               hint="set code: to a folder relative to the job YAML")
     job_dir.make_code_dirs()
     return warnings
 

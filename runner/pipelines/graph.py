@@ -322,6 +322,7 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
                         ) from err
     if doc is None:
         built._base_dir = spec.base_dir
+    built._overridden = dict(spec._overridden)  # its fields are named as the pipeline's: a --set is said
     check_step_files(built, step)  # code, conda_file: at their lines
     _compute_warning_at_its_source(spec, step, built)
     return built

@@ -1,15 +1,16 @@
 """A step's local files checked where they were written, when the pipeline is validated, not when the step
 starts: its ``code`` folder and its environment's ``conda_file``, their ``file:`` forms read as a job's
 paths (``runner.file_urls``: ``file:///x``, ``file://localhost/x``, ``file:/x`` are ``/x``; a relative path
-is from the YAML it was written in). One missing, or a file URL naming another host, is one ``SpecError``
-at its own line: the pipeline's (``jobs.<step>.code``) or the component's (``code``).
+is from the YAML it was written in). One missing, or a file URL naming another host, is one error at its
+own line: the pipeline's (``jobs.<step>.code``) or the component's (``code``); a missing code folder is a
+``ResolveError`` (exit 1: named, not there), a malformed value a ``SpecError`` (exit 2).
 
     check_step_files(built, "train")   # built: the step's command job (runner.pipelines.graph)
 """
 
 from __future__ import annotations
 
-from runner.errors import SpecError
+from runner.errors import ResolveError, SpecError
 from runner.file_urls import file_path
 from runner.spec.environment import local_file
 from runner.spec.job import CommandJobSpec
@@ -42,12 +43,12 @@ def _check_code(built: CommandJobSpec, step: str) -> None:
         return
     try:
         folder = built.base_dir / file_path(code, field_name)
-        if not folder.exists():
-            raise SpecError(f"code folder '{folder}' does not exist",
-                            hint=_relative_to(built, field_name, "code", "a folder")
-                            + ", or create the folder")
-    except SpecError as err:
-        raise SpecError(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
+        if not folder.exists():  # named but not there: exit 1, as a missing input path is
+            raise ResolveError(f"code folder '{folder}' does not exist",
+                               hint=_relative_to(built, field_name, "code", "a folder")
+                               + ", or create the folder")
+    except (ResolveError, SpecError) as err:
+        raise type(err)(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
                         hint=err.hint) from None
 
 

@@ -62,7 +62,8 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
     except (ResolveError, SpecError, RegistryError) as err:
         # the step's field as written (jobs.<step>.<field>); an error located already names it so too
         field, where = spec.field_location(*field_path) if field_path else (f"jobs.{step}", spec.where())
-        located = err.located(field, where)
+        from_set = err.where is None and " (from " in (err.field or "")  # a --set's value: at no line
+        located = err if from_set else err.located(field, where)
         python = f"step '{step}': {located.python_message}" if located.python_message else None
         raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
                             hint=located.hint, python_hint=located.python_hint, python_message=python,

@@ -242,8 +242,7 @@ class CommandJobSpec(LoadedSpec):
     @classmethod
     def _command_type(cls, value: Any) -> Any:
         if value not in (None, "command"):
-            message, hint, _ = unsupported_job_type(str(value))  # as the YAML's check says it
-            raise runner_error(message, hint)
+            raise runner_error(*unsupported_job_type(str(value)))  # as the YAML's check says it
         return "command" if value is None else value
 
     # -- not part of the YAML (and LoadedSpec's base_dir, source, where, field_location) ----------------

@@ -35,13 +35,15 @@ _INSTEAD = {"sweep": ("run its trial: as a command job (its command, environment
                       "<name>': <value>}]))` each (runner does no hyperparameter search)")}
 _OTHER_INSTEAD = ("write what it runs as a command job (command: and environment:, with type: command or no "
                   "type:)")
+_OTHER_PYTHON = "build what it runs as a command job: command(command=..., environment=...)"
 
 
-def unsupported_job_type(job_type: str) -> tuple[str, str, str | None]:
+def unsupported_job_type(job_type: str) -> tuple[str, str, str]:
     """The one refusal of a job type runner does not run (all but command and pipeline): its message, its
-    hint and (where the hint names a command) the hint in the Python API's words. Said by the YAML's
-    check here and by the command job's own ``type`` check (``runner.spec.job``, the Python builder's)."""
-    hint, python_hint = _INSTEAD.get(job_type, (_OTHER_INSTEAD, None))
+    hint (the CLI's and the YAML's words) and the hint in the Python API's words (what ``str(err)`` shows
+    a Python caller). Said by the YAML's check here and by the command job's own ``type`` check
+    (``runner.spec.job``: ``--set type=...``, ``params_override``, a job built from data)."""
+    hint, python_hint = _INSTEAD.get(job_type, (_OTHER_INSTEAD, _OTHER_PYTHON))
     return (f"this job type is not supported (yet): {job_type} (runner runs command and pipeline jobs)",
             hint, python_hint)
 

@@ -57,21 +57,47 @@ class StepDoc(YamlDoc):
     def bound_field(self, parts: FieldPath) -> FieldPath | None:
         """``("outputs", <m>, *rest)`` for a field ``("outputs", <o>, *rest)`` of a step output bound to
         the pipeline's output ``m`` (``o: ${{parent.outputs.m}}``) when the pipeline file wrote it on
-        ``m`` (its ``name``, ``version``, ``path``, ...): the step's output takes it from there."""
-        if self.pipeline is None or len(parts) < 3 or parts[0] != "outputs":
+        ``m`` (its ``name``, ``version``, ``path``, ...): the step's output takes it from there. And
+        ``("inputs", <m>, "path")`` (or ``m``'s ``value``, or ``m`` itself when it is written as a bare
+        value) for the path of a step input bound to the pipeline's input ``m`` (``i:
+        ${{parent.inputs.m}}``, or ``i: {path: ${{parent.inputs.m}}, ...}``): it is ``m``'s."""
+        if self.pipeline is None or len(parts) < 3 or parts[0] not in ("outputs", "inputs"):
             return None
         data = self.pipeline.data
         jobs = data.get("jobs") if isinstance(data, dict) else None
         entry = jobs.get(self.step) if isinstance(jobs, dict) else None
-        outputs = entry.get("outputs") if isinstance(entry, dict) else None
+        group = entry.get(parts[0]) if isinstance(entry, dict) else None
+        value = group.get(parts[1]) if isinstance(group, dict) else None
+        if parts[0] == "inputs":
+            return self._parent_input_field(value, parts) if isinstance(data, dict) else None
         try:
-            binding = whole_binding(outputs.get(parts[1])) if isinstance(outputs, dict) else None
+            binding = whole_binding(value)
         except SpecError:  # a binding of an unknown form: refused where it is checked
             return None
         if binding is None or binding.kind != "output":
             return None
         moved = ("outputs", binding.name, *parts[2:])
         return moved if _deepest(self.pipeline, (), moved)[0] == len(moved) else None
+
+    def _parent_input_field(self, value: object, parts: FieldPath) -> FieldPath | None:
+        """Where the pipeline file wrote the pipeline input whose path the step input's ``path`` is."""
+        assert self.pipeline is not None and isinstance(self.pipeline.data, dict)
+        if parts[2:] != ("path",):
+            return None
+        try:
+            binding = whole_binding(value.get("path") or value.get("value") if isinstance(value, dict)
+                                    else value)
+        except SpecError:  # a binding of an unknown form: refused where it is checked
+            return None
+        inputs = self.pipeline.data.get("inputs")
+        if binding is None or binding.kind != "input" or not isinstance(inputs, dict):
+            return None
+        written = inputs.get(binding.name)
+        if written is None:  # not given: the step's path is its component's default
+            return None
+        places = [("inputs", binding.name, "path"), ("inputs", binding.name, "value")] \
+            if isinstance(written, dict) else [("inputs", binding.name)]
+        return next((moved for moved in places if _deepest(self.pipeline, (), moved)[0] == len(moved)), None)
 
     def inline_field(self, parts: FieldPath) -> FieldPath | None:
         """``("jobs", <step>, "component", *parts)`` for a field whose value was written in the step's

@@ -38,9 +38,12 @@ MISSING_HINTS = {
 }
 
 
-def runner_error(message: str, hint: str | None = None) -> PydanticCustomError:
-    """A validator's own message (raise it inside a pydantic validator; it becomes one ``SpecError``)."""
-    return PydanticCustomError(RUNNER_ERROR, message, {"hint": hint} if hint else {})
+def runner_error(message: str, hint: str | None = None,
+                 python_hint: str | None = None) -> PydanticCustomError:
+    """A validator's own message (raise it inside a pydantic validator; it becomes one ``SpecError``);
+    ``python_hint``: ``hint`` in the Python API's words, where ``hint`` names CLI commands or flags."""
+    return PydanticCustomError(RUNNER_ERROR, message, {k: v for k, v in (("hint", hint),
+                                                                        ("python_hint", python_hint)) if v})
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
@@ -288,8 +291,12 @@ def from_validation_error(
     if field:
         field, where = field_location(field, where, overridden or {})
     more = len([e for e in errors[1:] if not (error["type"] == "extra_forbidden" and e["type"] == "missing")])
+    python = (error.get("ctx") or {}).get("python_hint") if error["type"] == RUNNER_ERROR and not combined \
+        else None
     if more:
         hint = (hint + "; " if hint else "") + f"{more} more problem(s) may follow once this is fixed"
+        python = python and f"{python}; {more} more problem(s) may follow once this is fixed"
     cls = ModeError if error["type"] == RUNNER_MODE_ERROR else SpecError
     # the value a message quotes is the user's ("'AccountKey=...' is not a mode"): never a secret in it
-    return cls(without_secrets(message), field=field, where=where, hint=hint and without_secrets(hint))
+    return cls(without_secrets(message), field=field, where=where, hint=hint and without_secrets(hint),
+               python_hint=python and without_secrets(python))

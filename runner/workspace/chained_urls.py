@@ -8,11 +8,16 @@ a path inside the archive file itself (``...::s3://b/a.zip/a.txt``), which is ne
 
     join_chained("zip://inner::s3://b/a.zip", "a.txt")        # zip://inner/a.txt::s3://b/a.zip
     chained_url("zip://::file:///d/x.zip", "sub/a.txt")       # zip://sub/a.txt::file:///d/x.zip
+    chained_url("simplecache::ftp://h:21/d", "/d/a.txt")      # simplecache::ftp://h:21/d/a.txt
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from runner.uris import CACHES
+from runner.workspace.url_hosts import link_options, with_host
 
 
 def _split(link: str, last: bool) -> tuple[str, str]:
@@ -38,9 +43,11 @@ def join_chained(url: str, sub: str) -> str:
     return url  # not reached: the last link always takes it
 
 
-def chained_url(url: str, fs_path: str) -> str:
-    """``url`` (a chained datastore's) with ``fs_path``, a path on the filesystem it opens, in the link
-    that holds the path: its first link that is no cache (a plain last link is this machine's file)."""
+def chained_url(url: str, fs_path: str, options: Mapping[str, Any] | None = None) -> str:
+    """``url`` (a chained datastore's, its storage options ``options``) with ``fs_path``, a path on the
+    filesystem it opens, in the link that holds the path: its first link that is no cache (a plain last
+    link is this machine's file), with the host that link's filesystem drops from its paths
+    (``url_hosts``)."""
     links = url.split("::")
     for index, link in enumerate(links):
         last = index == len(links) - 1
@@ -48,6 +55,7 @@ def chained_url(url: str, fs_path: str) -> str:
         if protocol in CACHES and not last:
             continue
         protocol = protocol or "file"
-        named = fs_path if fs_path.startswith(f"{protocol}://") else f"{protocol}://{fs_path}"
+        named = with_host(link, fs_path, link_options(options or {}, protocol, first=index == 0)) or \
+            (fs_path if fs_path.startswith(f"{protocol}://") else f"{protocol}://{fs_path}")
         return "::".join([*links[:index], named, *links[index + 1:]])
     return url  # not reached: the last link always takes it

@@ -343,10 +343,10 @@ class FsspecDatastore(DatastoreBase):
         if self._on_this_machine:
             return "file://" + fs_path
         if "::" in self.url:  # the path goes in the link that holds it (zip://<member>::file:///<archive>)
-            return chained_url(self.url, fs_path)
+            return chained_url(self.url, fs_path, self.storage_options)
         from runner.workspace.remote_open import url_of  # with fsspec: makes no ftp:// filesystem
 
-        return url_of(self.protocol, self.storage_options, fs_path)
+        return url_of(self.protocol, self.storage_options, fs_path, url=self.url)
 
     def direct_env(self, *, write: bool = False, valid_s: float = 0) -> dict[str, str]:
         """What a job's ``direct`` bindings get: the storage options for writing; nothing can narrow

@@ -43,7 +43,7 @@ from runner.workspace.deferred_fs import deferred_filesystem
 from runner.workspace.loopback import refuse_this_machine
 from runner.workspace.option_clash import options_clash
 from runner.workspace.read_refusals import cannot, refuse_host_read
-from runner.workspace.remote_open import archive_read, not_an_archive
+from runner.workspace.remote_open import archive_read, not_an_archive, read_url
 from runner.workspace.storage_errors import Failure, classify, written_url_error
 from runner.workspace.url_protocols import unknown_datastore_protocol
 
@@ -157,7 +157,7 @@ def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
 
     _retrying_azure(fsspec_protocols(url))
     try:
-        return fsspec.core.url_to_fs(url)
+        return fsspec.core.url_to_fs(read_url(url, {})[0])  # a link over Azure: the runner's retrying adlfs
     except ValueError as exc:  # a store's client not made (adlfs: no account), else fsspec's: the resolver's
         if not _from_a_store(exc, url):  # an unknown protocol: the resolver's words
             raise

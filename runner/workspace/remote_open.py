@@ -2,10 +2,11 @@
 filesystem made with its storage's failures said (``remote_filesystem``: an archive elsewhere missing or
 not an archive, a host that cannot be connected to), where a chain's archive link reads its file, and a
 path's URL named from a filesystem's class (``url_of``: no ftp:// or sftp:// filesystem made, which would
-connect). fsspec is imported only when they are called.
+connect; the host such a filesystem drops from its paths put back: ``url_hosts``). fsspec is imported only
+when they are called.
 
     fs, root = remote_filesystem("zip://::abfs://c/d.zip", {"abfs": {...}}, "archived")
-    url_of("ftp", {"username": "u"}, "/data/a.txt")   # ftp:///data/a.txt
+    url_of("ftp", {"username": "u"}, "/data/a.txt", url="ftp://h:2121/data")   # ftp://h:2121/data/a.txt
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from runner.errors import RunnerError, SpecError, StorageError
 from runner.uris import CACHES, fsspec_protocols
 from runner.url_secrets import without_secrets
+from runner.workspace.account_keys import AZURE_PROTOCOLS
 from runner.workspace.storage_errors import Failure, classify, storage_error
+from runner.workspace.url_hosts import with_host
 
 # fsspec's filesystems that connect to their host as they are made (ftplib, paramiko, smbprotocol)
 CONNECT_WHEN_MADE = frozenset({"ftp", "sftp", "ssh", "smb"})
@@ -57,8 +60,9 @@ def remote_filesystem(url: str, options: dict[str, Any], name: str) -> tuple[Any
     installed, options that clash) are the caller's (``FsspecDatastore.open``)."""
     import fsspec.core  # only for an fsspec datastore
 
+    opened, named = read_url(url, options)
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
+        fs, root = fsspec.core.url_to_fs(opened, **named)
     except (ImportError, ValueError, TypeError, RunnerError):
         raise
     except not_an_archive() as exc:  # a remote file that is no archive (gzip's is an OSError)
@@ -78,14 +82,29 @@ def remote_filesystem(url: str, options: dict[str, Any], name: str) -> tuple[Any
     return fs, str(root)
 
 
-def url_of(protocol: str, options: dict[str, Any], fs_path: str) -> str:
-    """The URL of ``fs_path`` on a filesystem of ``protocol`` made with ``options``; for one that
-    connects as it is made (``CONNECT_WHEN_MADE``) from its class when the class names it as fsspec's base
-    class does (from its protocol alone: no ftp:// or sftp:// filesystem made). Any other is made: a
-    cache's says its target's URL (``simplecache`` over ``file``: a host file), which its class does not."""
+def read_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``url`` and its storage ``options`` as fsspec is handed them to make the filesystem: a link over
+    Azure read with the transfers' retries, under a name of the runner's own (``transfers.azure_read_url``:
+    a user's fsspec in this process keeps adlfs' names as adlfs'); any other URL as it is."""
+    if not set(AZURE_PROTOCOLS) & set(fsspec_protocols(url)):
+        return url, options
+    from runner.workspace.transfers import azure_read_url  # with Azure only: start-up cost
+
+    return azure_read_url(url, options)
+
+
+def url_of(protocol: str, options: dict[str, Any], fs_path: str, *, url: str = "") -> str:
+    """The URL of ``fs_path`` on a filesystem of ``protocol`` made with ``options`` from ``url`` (a
+    datastore's); one that drops its host from its paths (ftp://, sftp://, smb://) has it put back from
+    ``url`` or ``options`` (``url_hosts``), its filesystem not made. For one that connects as it is made
+    (``CONNECT_WHEN_MADE``) from its class when the class names it as fsspec's base class does (from its
+    protocol alone: no ftp:// or sftp:// filesystem made). Any other is made: a cache's says its target's
+    URL (``simplecache`` over ``file``: a host file), which its class does not."""
     import fsspec
     from fsspec.spec import AbstractFileSystem
 
+    if url and (hosted := with_host(url, fs_path, options)) is not None:
+        return hosted
     cls = fsspec.get_filesystem_class(protocol)
     if protocol not in CONNECT_WHEN_MADE or cls.unstrip_protocol is not AbstractFileSystem.unstrip_protocol:
         return str(fsspec.filesystem(protocol, **options).unstrip_protocol(fs_path))

@@ -41,7 +41,7 @@ from mounts.errors import (
 )
 from mounts.retry import RetryPolicy, configure_sdk_retries
 from mounts.stores.azure_account import account_from_options
-from mounts.stores.azure_urls import use_retrying_adlfs
+from mounts.stores.azure_urls import retrying_url, use_retrying_adlfs
 from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import download_files
@@ -105,7 +105,7 @@ def retry_like_transfers(fs: AbstractFileSystem | None = None) -> None:
     """Give the Azure SDK behind an adlfs filesystem the transfers' retry policy (``mounts.retry``):
     planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do, and an
     endpoint that cannot be connected to fails in about a second. ``fs`` None: every adlfs filesystem
-    fsspec makes from now on in this process for an abfs/az/abfss URL (``use_retrying_adlfs``)."""
+    fsspec makes from now on for an abfs/az/abfss URL the runner opens (``mounts.stores.azure_urls``)."""
     try:
         if fs is None:
             RetryPolicy.from_env()  # checked here: fsspec makes the filesystem (and reads it) later
@@ -114,6 +114,14 @@ def retry_like_transfers(fs: AbstractFileSystem | None = None) -> None:
             configure_sdk_retries(fs)
     except MountsError as exc:
         raise StorageError(str(exc), hint="unset it or give a number of seconds") from exc
+
+
+def azure_read_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``url`` and its storage ``options`` with each link over Azure (abfs://, az://, abfss://) under the
+    runner-only name fsspec makes adlfs' filesystem with the transfers' retries for (``retry_like_transfers``;
+    ``mounts.stores.azure_urls.retrying_url``): what the runner hands fsspec, never what it shows."""
+    retry_like_transfers()
+    return retrying_url(url, options)
 
 
 def azure_filesystem(options: dict[str, Any], make: Callable[[], AbstractFileSystem]) -> AbstractFileSystem:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from runner.cli.main import app
 from runner.client import MLClient
-from runner.errors import ModeError, SpecError
+from runner.errors import ModeError, ResolveError
 from runner.jobs.submit import plan_job
 from runner.spec.load import load_job_spec
 from runner.workspace.db import Workspace
@@ -52,7 +52,8 @@ def test_validate_refuses_a_missing_code_folder_as_create_would(workspace_dir: P
     _map_sklearn(workspace_dir)
     result = CliRunner().invoke(app, ["--workspace", str(workspace_dir), "job", "validate", "-f",
                                       str(BASICS / "hello-model-as-output.yml"), "-n", "demo"])
-    assert isinstance(result.exception, SpecError)  # (the CLI's main prints it as one message)
+    # named but not there: exit 1 (docs/guides/ci.md); the CLI's main prints it as one message
+    assert isinstance(result.exception, ResolveError) and result.exception.exit_code == 1
     assert "code folder" in result.exception.message and "does not exist" in result.exception.message
     assert result.exception.field == "code" and result.exception.where is not None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner import MLClient, command, load_job
-from runner.errors import SpecError
+from runner.errors import ResolveError, RunnerError, SpecError
 
 ENV = "azureml:AzureML-sklearn-1.5@latest"
 
@@ -20,8 +20,11 @@ def ml_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MLClient:
     return MLClient(workspace_dir=tmp_path / "ws")
 
 
-def _refused(ml_client: MLClient, job: object, *, create: bool) -> SpecError:
-    with pytest.raises(SpecError) as info:
+def _refused(ml_client: MLClient, job: object, *, create: bool,
+             error: type[RunnerError] = SpecError) -> RunnerError:
+    """``error``: a missing code folder is a ResolveError (exit 1: named, not there), a malformed one a
+    SpecError."""
+    with pytest.raises(error) as info:
         if create:
             ml_client.jobs.create_or_update(job)
         else:
@@ -32,7 +35,7 @@ def _refused(ml_client: MLClient, job: object, *, create: bool) -> SpecError:
 @pytest.mark.parametrize("create", [False, True])
 def test_a_missing_code_folder_of_a_python_job(ml_client: MLClient, tmp_path: Path, create: bool) -> None:
     job = command(code="./nope", command="echo hi", environment=ENV)
-    err = _refused(ml_client, job, create=create)
+    err = _refused(ml_client, job, create=create, error=ResolveError)
     text = str(err)
     assert "does not exist" in err.message and err.field == "code"
     assert "job YAML" not in text and "code:" not in text.split("hint:", 1)[1], text
@@ -50,6 +53,6 @@ def test_a_code_reference_of_a_python_job(ml_client: MLClient) -> None:
 
 def test_a_yaml_job_keeps_the_yaml_wording(ml_client: MLClient, tmp_path: Path) -> None:
     (tmp_path / "job.yml").write_text(f"command: echo hi\ncode: ./nope\nenvironment: {ENV}\n")
-    err = _refused(ml_client, load_job(tmp_path / "job.yml"), create=False)
+    err = _refused(ml_client, load_job(tmp_path / "job.yml"), create=False, error=ResolveError)
     assert err.hint == "set code: to a folder relative to the job YAML"
     assert err.where is not None and err.where.file == tmp_path / "job.yml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.backends.docker_args import parse_docker_args
-from runner.errors import SpecError
+from runner.errors import ResolveError, SpecError
 from runner.jobs.submit import check_submission, plan_job, submit_job
 from runner.spec.load import load_job_spec
 from runner.spec.names import MAX_JOB_NAME, job_name_problem
@@ -45,7 +45,6 @@ def _create(ws: Workspace, path: Path) -> None:
     ("command: echo\nenvironment:\n  build:\n    path: .\n", "environment.build.path", "has no Dockerfile"),
     ("command: echo\nenvironment:\n  build:\n    path: .\n    dockerfile_path: ../../etc/passwd\n",
      "environment.build.path", "outside the build context"),
-    ("command: echo\ncode: ./missing\nenvironment: {image: busybox:latest}\n", "code", "does not exist"),
     ("command: echo\ncode: azureml:code:1\nenvironment: {image: busybox:latest}\n", "code",
      "is not a local folder"),
 ])
@@ -58,6 +57,20 @@ def test_validate_refuses_what_create_refuses(tmp_path: Path, text: str, field: 
         _create(ws, path)
     assert validated.value.render() == created.value.render()
     assert words in validated.value.message and validated.value.field == field
+    assert validated.value.where is not None and validated.value.where.line is not None
+    assert not ws.job_exists("c1")  # refused before it was queued
+
+
+def test_validate_refuses_a_missing_code_folder_as_create_does(tmp_path: Path) -> None:
+    """Named but not there: a ResolveError (exit 1, as a missing input path), not an invalid YAML."""
+    ws = Workspace(tmp_path / "ws")
+    path = _write(tmp_path, "command: echo\ncode: ./missing\nenvironment: {image: busybox:latest}\n")
+    with pytest.raises(ResolveError) as validated:
+        _validate(ws, path)
+    with pytest.raises(ResolveError) as created:
+        _create(ws, path)
+    assert validated.value.render() == created.value.render() and validated.value.exit_code == 1
+    assert "does not exist" in validated.value.message and validated.value.field == "code"
     assert validated.value.where is not None and validated.value.where.line is not None
     assert not ws.job_exists("c1")  # refused before it was queued
 

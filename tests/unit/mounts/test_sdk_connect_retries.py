@@ -1,8 +1,8 @@
 """The Azure SDK behind adlfs gives up on a connection that cannot be made (refused, host not found, no answer
 within the connect timeout) after a few quick retries, while what is transient on a real network (a
 connection closed or reset once made, a read timeout, 5xx, throttling) keeps the time window of
-``mounts.retry``; and the filesystems fsspec makes for abfs/az/abfss URLs in this process (a chain's link
-included) are configured so too.
+``mounts.retry``; and the filesystems fsspec makes for the abfs/az/abfss URLs the runner hands it (a chain's
+link included; ``mounts.stores.azure_urls``) are configured so too.
 
 Nothing here leaves this machine: the endpoints are 127.0.0.1 ports nothing listens on, or a listener of the
 test's own that closes every connection it accepts. The counts are asserted, never a duration."""
@@ -29,7 +29,7 @@ from mounts.retry import (
     is_connect_failure,
 )
 from mounts.stores.azure_account import account_from_fs
-from mounts.stores.azure_urls import AZURE_PROTOCOLS, use_retrying_adlfs
+from mounts.stores.azure_urls import AZURE_PROTOCOLS, retrying_url, use_retrying_adlfs
 
 _KEY = "a2V5LW5vdC11c2VkLWJ5LWFueS1zZXJ2aWNlLWluLXRoZXNlLXRlc3Rz"  # base64, never sent anywhere
 QUICK = RetryPolicy(total_s=0.5, first_delay_s=0.01, max_delay_s=0.02)  # a short window, short delays
@@ -178,15 +178,19 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("registry")
 def test_fsspec_makes_retrying_azure_filesystems_for_urls() -> None:
-    use_retrying_adlfs()
+    """For the URLs the runner hands it (``retrying_url``: its runner-only protocol names)."""
     for protocol in AZURE_PROTOCOLS:
-        fs = fsspec.filesystem(protocol, connection_string=_connection(_closed_port()),
-                               skip_instance_cache=True)
+        url, _ = retrying_url(f"{protocol}://c/a.txt", {})
+        fs, path = fsspec.core.url_to_fs(url, connection_string=_connection(_closed_port()),
+                                         skip_instance_cache=True)
         assert fs.service_client._config.retry_policy.connect_retries == SDK_CONNECT_RETRIES, protocol
         assert account_from_fs(fs) is not None  # the lean client still serves it
-    chained, _ = fsspec.core.url_to_fs("simplecache::abfs://c/a.txt",
-                                       abfs={"connection_string": _connection(_closed_port())})
+        assert path == "c/a.txt" and fs.unstrip_protocol(path) == "abfs://c/a.txt"  # adlfs' name, as before
+    url, options = retrying_url("simplecache::abfs://c/a.txt",
+                                {"abfs": {"connection_string": _connection(_closed_port())}})
+    chained, _ = fsspec.core.url_to_fs(url, **options)
     assert chained.fs.service_client._config.retry_policy.connect_retries == SDK_CONNECT_RETRIES
+    assert all(fsspec.get_filesystem_class(p).__name__ == "AzureBlobFileSystem" for p in AZURE_PROTOCOLS)
 
 
 @pytest.mark.usefixtures("registry")
@@ -196,8 +200,11 @@ def test_a_filesystem_registered_by_someone_else_is_left_alone() -> None:
 
     fsspec.register_implementation("abfs", Elsewhere, clobber=True)
     use_retrying_adlfs()
+    assert retrying_url("abfs://c/a.txt", {}) == ("abfs://c/a.txt", {})  # read with Elsewhere
     assert fsspec.get_filesystem_class("abfs") is Elsewhere
-    assert fsspec.get_filesystem_class("az").__name__ == "RetryingAzureBlobFileSystem"
+    url, _ = retrying_url("az://c/a.txt", {})
+    assert fsspec.get_filesystem_class(url.split("://")[0]).__name__ == "RetryingAzureBlobFileSystem"
+    assert fsspec.get_filesystem_class("az").__name__ == "AzureBlobFileSystem"  # adlfs' own, still
 
 
 @contextlib.contextmanager

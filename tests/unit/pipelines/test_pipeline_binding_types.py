@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SpecError
+from runner.errors import ResolveError, SpecError
 from runner.pipelines.graph import build_graph
 from runner.spec.job_io import LiteralInput
 from runner.spec.pipeline import load_pipeline_spec
@@ -140,7 +140,7 @@ def test_an_unset_optional_pipeline_input_for_a_required_input_is_refused(tmp_pa
 
 
 def test_a_missing_code_folder_is_refused_at_validate(tmp_path: Path) -> None:
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(ResolveError) as caught:  # named, not there: exit 1 (docs/guides/ci.md)
         graph(tmp_path, component=UPPER.replace("type: command\n", "type: command\ncode: ./nosuchdir\n"))
     err = caught.value
     assert "nosuchdir" in err.message and "does not exist" in err.message
