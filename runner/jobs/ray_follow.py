@@ -7,9 +7,10 @@ One follower per job (``runner.jobs.spawn.follower_lock``); a follower that dies
 runner command (``runner.jobs.recovery``), which picks the job up where Ray has it. Ray's statuses map
 PENDING/RUNNING/SUCCEEDED/FAILED/STOPPED -> Queued/Running/Completed/Failed/Canceled; the final record
 (status, exit code, times, the node's own status times, which node ran it) comes from the ``result.json``
-runner on the node wrote to the compute's datastore, and output models are registered here, with the
-job as lineage. Ray's own lines in the job's log ("Runtime env is setting up", "Running entrypoint for
-job") are left out of ``user_logs/std_log.txt``.
+runner on the node wrote to the compute's datastore (only its known fields, ``runner.jobs.ray_result``: the
+rest is dropped with a warning, and a status no job ends with records the job Failed), and output models
+are registered here, with the job as lineage. Ray's own lines in the job's log ("Runtime env is setting
+up", "Running entrypoint for job") are left out of ``user_logs/std_log.txt``.
 
 A cluster that stops answering for ``RUNNER_RAY_LOST_S`` (default 60 s), or no longer knows the job,
 ends it Failed with the reason, unless the node recorded its result first: then the job ends as the node
@@ -19,7 +20,6 @@ recorded in the job's record (``runner.jobs.cancel_request``) stops the Ray job,
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,6 +33,7 @@ from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnre
 from runner.errors import BackendError, RunnerError
 from runner.jobs.cancel_request import CANCEL_REQUESTED
 from runner.jobs.ray_package import fetch_control, read_control
+from runner.jobs.ray_result import ENDS, dropped_words, node_result
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
 from runner.jobs.run import StatusTracker
@@ -269,7 +270,13 @@ class _Follower:
         except RunnerError as err:
             log.warning("reading the node's result of %s failed: %s", self.sid, err.message)
             return None
-        return json.loads(data) if data else None
+        if not data:
+            return None
+        result, dropped = node_result(data)
+        if dropped:
+            log.warning("the node's result of job %s held what runner on the node never sends; dropped: %s",
+                        self.record.name, dropped_words(dropped))
+        return result
 
     def _finish(self, info: dict[str, Any]) -> JobRecord:
         self._drain()
@@ -292,8 +299,9 @@ class _Follower:
         return self.tracker.finish(status, error=error, exit_code=info.get("driver_exit_code"))
 
     def _record(self, result: dict[str, Any]) -> JobRecord:
-        status = JobStatus(result["status"])
-        node_extra = result.get("extra") or {}
+        """Record the node's result (``node_result``: its known fields only)."""
+        status = JobStatus(result["status"]) if "status" in result else JobStatus.FAILED
+        node_extra = result["extra"]
         node_times = {k: v for k, v in node_extra.get("status_times", {}).items() if k != "Queued"}
         times = {**self.tracker.extra.get("status_times", {}), **node_times}  # Queued: when submitted here
         self.tracker.extra.update({k: v for k, v in node_extra.items()
@@ -304,7 +312,7 @@ class _Follower:
         self.tracker.extra["ray"] = self.ray
         fields: dict[str, Any] = {k: result.get(k) for k in ("exit_code", "image", "image_id", "container_id")
                                   if result.get(k) is not None}
-        error = result.get("error")
+        error = result.get("error") if "status" in result else self._no_status()
         if status is JobStatus.COMPLETED:
             registered = Registered()
             try:
@@ -322,6 +330,11 @@ class _Follower:
         fields.setdefault("ended_at", utcnow())
         self.tracker.set(status, error=error, outputs_partial=bool(result.get("outputs_partial")), **fields)
         return self.ws.get_job(self.record.name)
+
+    def _no_status(self) -> str:
+        node_log = self.ws.job_dir(self.record.name).node_log
+        return (f"runner on the node recorded no status a job ends with ({', '.join(ENDS)}) in its result; "
+                f"see `runner job stream --name {self.record.name}` and the node's log ({node_log})")
 
     def _lost(self, reason: str) -> JobRecord:
         """The cluster is gone (or forgot the job): the node's result if it wrote one, else Failed."""

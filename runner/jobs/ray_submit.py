@@ -48,12 +48,14 @@ from runner.workspace.assets import AssetAt, registered_locations
 from runner.workspace.computes import RayCompute
 from runner.workspace.datastores import AnyDatastore, DatastoreStore, FsspecDatastore, secret_dict
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri
+from runner.workspace.job_folders import RAY_CONTROL_FOLDER
 from runner.workspace.protect import REFUSAL_HINT, registered_meanwhile
 from runner.workspace.resolve import Resolver
 
 log = logging.getLogger(__name__)
 
-CONTROL_PATH = "runner/ray-jobs"  # on the compute's datastore: <job>/result.json, <job>/runner.log
+CONTROL_PATH = RAY_CONTROL_FOLDER  # on the compute's datastore: <job>/result.json, <job>/runner.log (no
+# job output may go there: ``runner.workspace.protect``)
 FINALIZE_ALLOWANCE_S = 150.0  # after the container's grace period: finalize the outputs, record
 # fsspec protocols whose data a Ray node cannot reach: this process's memory, this machine's files (its
 # folders, a git repository here); a chained URL (``simplecache::memory://``, ``zip://a::file:///b.zip``)

@@ -1,38 +1,46 @@
 """Where a job may not write: a registered asset's files (model and data versions), any datastore's
 registry upload folders (``LocalUpload/``, ``DataUpload/``: a link left there would take a later
-registration's copy wherever it points), the default datastore's job-output folders (``azureml/``,
-``ExperimentRun/``) but below the job's own name, the workspace's own state (its secrets,
-database and journals, ``jobs/``, the cache: whatever of it lies outside a datastore inside it), whatever
-datastore holds the workspace (a ``local`` one over $HOME holds the default ~/.local/share/runner), nor
-a folder that holds the workspace. Checked when a job is planned, before anything runs, for every output
-(any mode), again when it starts, and against registered versions once more before it finalizes
-(``registered_meanwhile``). What a job may not read: ``runner.workspace.read_refusals``.
+registration's copy wherever it points), any datastore's job folders (``azureml/``, ``ExperimentRun/``
+but below the job's own name, ``runner/ray-jobs/``: ``runner.workspace.job_folders``; the default
+datastore, a pipeline's ``default_datastore`` and a Ray compute's get jobs' outputs), the workspace's own
+state (its secrets, database and journals, ``jobs/``, the cache: whatever of it lies outside a datastore
+inside it), whatever datastore holds the workspace (a ``local`` one over $HOME holds the default
+~/.local/share/runner), nor a folder that holds the workspace. Checked when a job is planned, before
+anything runs, for every output (any mode), again when it starts, and against registered versions once
+more before it finalizes (``registered_meanwhile``). What a job may not read:
+``runner.workspace.read_refusals``.
 
 Paths are compared where they physically are, not as written: every datastore has a ``location``
 (``file://<real path>`` or ``azure://<account>/<container>``), so a local path that lies inside a local
 datastore, a second datastore over the same container, an fsspec URL of either (``abfs://``, ``az://``,
 ``file://``, ``local://``) or a link that an earlier job left in a local datastore cannot write around
 the check. A ``direct`` output on the host is bound as its folder (a file's parent), so the folder is
-what is checked.
+what is checked. A ``direct`` output on a remote store gets credentials for its whole container, so that
+container may hold no registered version and be none where runner keeps jobs' outputs: the default
+datastore's, a Ray compute's datastore's, one where a recorded job's output lies in a job folder, or one
+whose job folder the output itself lies in (``_jobs_container``).
 
     refused = WriteGuard(workspace, datastores).refusal(output, job_name="j1")
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Mapping
 from functools import cached_property
 from typing import Protocol
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.modes import Mode, PathKind
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
 from runner.workspace.assets import AssetAt, AssetTable, registered_locations
 from runner.workspace.data_assets import DATA_TABLE
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
+from runner.workspace.job_folders import datastore_words, in_job_folder, job_folders
 from runner.workspace.models import MODEL_TABLE
 from runner.workspace.outbound_links import inside
 from runner.workspace.private_sources import private_places
@@ -41,17 +49,21 @@ from runner.workspace.resolved import ResolvedPath
 REFUSAL_HINT = ("write the output somewhere else (or leave out path: for the job's own default location; "
                 "upload or rw_mount for a container that holds registered versions), and set name/version "
                 "on the output to register a new version")
-JOB_FOLDER_HINT = (f"write the output to another path, e.g. azureml://datastores/{DEFAULT_DATASTORE}/paths/"
-                   "<something>, or leave out path: for the job's own default location "
-                   "(azureml/<job>/<output>/)")
+DIRECT_HINT = ("use mode: upload or rw_mount (they write only the output's own path), or a direct output on "
+               "another datastore, whose container holds no job's outputs (not the default one, a Ray "
+               "compute's or a pipeline's default_datastore)")
+
+
+def job_folder_hint(datastore: str) -> str:
+    return (f"write the output to another path, e.g. azureml://datastores/{datastore}/paths/<something>, or "
+            "leave out path: for the job's own default location (azureml/<job>/<output>/)")
+
+
+JOB_FOLDER_HINT = job_folder_hint(DEFAULT_DATASTORE)
 WORKSPACE_HINT = ("point the output below a folder that does not hold the workspace and is not inside it "
                   "(or leave out path: for the job's own default location); to write across the folder that "
                   "holds it, move the workspace out of it first (RUNNER_WORKSPACE or --workspace)")
 
-# the default datastore's folders of job outputs (Azure's layout), each with what runner keeps there: a
-# job writes there only below its own name (``<folder>/<job>/``, ``<folder>/dcid.<job>/``)
-JOB_OUTPUT_FOLDERS = {"azureml": "every job's default outputs (azureml/<job>/…)",
-                      "ExperimentRun": "every job's artifacts (ExperimentRun/dcid.<job>/…)"}
 # where registering a local file or folder copies it, on whichever datastore (``runner.workspace.registry``)
 UPLOAD_TABLES: tuple[AssetTable, ...] = (MODEL_TABLE, DATA_TABLE)
 
@@ -106,6 +118,7 @@ class WriteGuard:
         self.known = frozenset(known)  # versions checked already (when the job started): left out
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
         self.upload_folders = self._upload_folders()
+        self.job_folders = job_folders(self.roots)
         self.own = "file://" + os.path.realpath(workspace.root)
         self.state = workspace_state(workspace)
         # datastores inside the workspace (its default one): writable below their roots
@@ -116,6 +129,23 @@ class WriteGuard:
     def assets(self) -> list[AssetAt]:
         """Every registered version but the ``known`` ones, read once when first asked."""
         return [asset for asset in registered_locations(self.workspace) if asset not in self.known]
+
+    @cached_property
+    def recorded(self) -> list[tuple[str, str, str, str]]:
+        """(job, output, uri, location) of every recorded job's output that lies in a job folder (its
+        place there), read once when first asked (a ``direct`` output on a remote store asks)."""
+        with self.workspace.reading() as conn:
+            rows = conn.execute("SELECT name, json_extract(record, '$.outputs') AS outputs "
+                                "FROM jobs").fetchall()
+        found = []
+        for row in rows:
+            for output, uri in (json.loads(row["outputs"] or "{}") or {}).items():
+                there = None
+                with contextlib.suppress(RunnerError, ValueError):
+                    there = self.location(uri) if isinstance(uri, str) else None
+                if there is not None and in_job_folder(there, self.job_folders):
+                    found.append((row["name"], output, uri, there))
+        return found
 
     def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:
         """(datastore, table, location) of every datastore's registry upload folders; on the host also
@@ -188,13 +218,10 @@ class WriteGuard:
                 return (f"a direct output gets credentials for the whole container {scope}, which "
                         f"holds registered {asset.kind} {asset.name}:{asset.version} "
                         f"({asset.datastore_uri}); registered versions are immutable", REFUSAL_HINT)
-            default_root = self.roots.get(DEFAULT_DATASTORE)
-            if default_root and overlaps(scope, default_root):
-                return (f"a direct output gets credentials for the whole container {scope}, the default "
-                        f"datastore's ({DEFAULT_DATASTORE}), where runner keeps every job's default outputs "
-                        "(azureml/<job>/…); a job writes there only under its own name",
-                        "use mode: upload or rw_mount (they write only the output's own path), or a direct "
-                        "output on another datastore")
+            if why := self._jobs_container(scope, where, output.uri, job_name):  # in a job folder: say so
+                return self._job_refusal(where, f"'{output.uri}'", job_name) or (
+                    f"a direct output gets credentials for the whole container {scope}, {why}; a job writes "
+                    "there only under its own name", DIRECT_HINT)
         return self._refusal_at(where, f"'{output.uri}'", job_name)
 
     def reach(self, output: ResolvedPath, *, mode: Mode | None = None, is_file: bool = False) -> list[str]:
@@ -215,6 +242,30 @@ class WriteGuard:
                                      f"what '{output.uri}' reaches ({place.removeprefix('file://')})")
                  for place in places)
         return next(filter(None, found), None)
+
+    def _jobs_container(self, scope: str, where: str, uri: str, job_name: str) -> str | None:
+        """Why container ``scope`` is one where runner keeps jobs' outputs (None: it is not): the default
+        datastore's, a Ray compute's datastore's, one ``where`` (the direct output ``uri`` itself) lies in a
+        job folder of, or one where a recorded job (not ``job_name``) has an output in a job folder."""
+        from runner.workspace.computes import ComputeStore  # a direct output asks: not at a cold start
+
+        default_root = self.roots.get(DEFAULT_DATASTORE)
+        if default_root and overlaps(scope, default_root):
+            return (f"the default datastore's ({DEFAULT_DATASTORE}), where runner keeps every job's default "
+                    "outputs (azureml/<job>/…)")
+        for compute in ComputeStore(self.workspace).list():
+            root = self.roots.get(compute.datastore)
+            if root and overlaps(scope, root):
+                return (f"the datastore of Ray compute '{compute.name}' ({compute.datastore}), where runner "
+                        "keeps every Ray job's default outputs, artifacts and control files")
+        if found := in_job_folder(where, self.job_folders):
+            datastore, folder, _ = found
+            return (f"and '{uri}' lies in {folder.folder}/ of {datastore_words(datastore)}, where runner "
+                    f"keeps {folder.kept}: other jobs' go to that container too")
+        for job, output, written, there in self.recorded:
+            if job != job_name and inside(there, scope):
+                return f"which holds output '{output}' of job '{job}' ({written})"
+        return None
 
     def _container(self, output: ResolvedPath, mode: Mode | None) -> str | None:
         """The container a ``direct`` output on a remote store gets credentials for (None: any other)."""
@@ -264,10 +315,13 @@ class WriteGuard:
             return why, WORKSPACE_HINT if in_workspace else REFUSAL_HINT
         if in_workspace:
             return in_workspace, WORKSPACE_HINT
-        if why := self._job_refusal(where, what, job_name):
-            return why, JOB_FOLDER_HINT
-        why = self._upload_refusal(where, what)
-        return (why, REFUSAL_HINT) if why else None
+        # named as before where both hold: the default datastore's job folders, then the upload folders,
+        # then other datastores' job folders
+        if found := self._job_refusal(where, what, job_name, default=True):
+            return found
+        if why := self._upload_refusal(where, what):
+            return why, REFUSAL_HINT
+        return self._job_refusal(where, what, job_name, default=False)
 
     def _asset_refusal(self, where: str, what: str) -> str | None:
         """Why not at ``where``: it is, holds or lies in where a registered version is stored."""
@@ -279,18 +333,18 @@ class WriteGuard:
                     f"stored ({asset.datastore_uri}); registered versions are immutable")
         return None
 
-    def _job_refusal(self, where: str, what: str, job_name: str) -> str | None:
-        """Why not at ``where``: it is, holds or lies in a folder of the default datastore where runner
-        keeps jobs' outputs, and not below the job's own name there (whether other jobs wrote there yet
-        or not)."""
-        default_root = self.roots.get(DEFAULT_DATASTORE)
-        for folder, kept in JOB_OUTPUT_FOLDERS.items() if default_root else ():
-            jobs_folder = f"{default_root}/{folder}"
-            mine = (f"{jobs_folder}/{job_name}", f"{jobs_folder}/dcid.{job_name}")
-            if overlaps(where, jobs_folder) and not any(inside(where, own) for own in mine):
-                return (f"{what} {_how(where, jobs_folder)} {folder}/ of the default datastore "
-                        f"({DEFAULT_DATASTORE}), where runner keeps {kept}; a job writes there only under "
-                        "its own name")
+    def _job_refusal(self, where: str, what: str, job_name: str, *,
+                     default: bool | None = None) -> Refusal | None:
+        """Why not at ``where``: it is, holds or lies in a datastore's folder where runner keeps jobs' files
+        (``runner.workspace.job_folders``), and not below the job's own name there (whether other jobs
+        wrote there yet or not). ``default``: only the default datastore's folders, or only the others'."""
+        for datastore, folder, there in self.job_folders:
+            if default is not None and (datastore == DEFAULT_DATASTORE) is not default:
+                continue
+            own = folder.own_place(there, job_name)
+            if overlaps(where, there) and not (own and inside(where.rstrip("/"), own)):
+                return (f"{what} {_how(where, there)} {folder.folder}/ of {datastore_words(datastore)}, "
+                        f"where runner keeps {folder.kept}; {folder.rule()}", job_folder_hint(datastore))
         return None
 
     def _upload_refusal(self, where: str, what: str) -> str | None:

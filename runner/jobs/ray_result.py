@@ -1,0 +1,103 @@
+"""What the follower takes from a Ray job's ``result.json`` on the compute's datastore: only what runner on
+the node sends (``runner.jobs.node.result_of``), each field of its type, and of ``extra`` only the keys the
+node's run records. The file lies in a container other jobs may reach, so anything else it holds (the
+job's plan or Ray details, registrations, flags the submitting side sets) is dropped, never merged into
+the record; a status that is not one a job ends with is dropped too (the follower records the job Failed).
+
+    result, dropped = node_result(data)     # the known fields; what was dropped ("extra.plan", ...)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from runner.workspace.db import JobStatus
+from runner.workspace.upload_state import NOT_DURABLE_KEY
+
+Check = Callable[[Any], bool]
+ENDS = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELED.value)
+SHOWN_KEYS = 20  # dropped keys a warning names, each cut to SHOWN_KEY_CHARS
+SHOWN_KEY_CHARS = 60
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+def _mapping(key: Check, value: Check) -> Check:
+    return lambda data: isinstance(data, dict) and all(key(k) and value(v) for k, v in data.items())
+
+
+def _status_name(value: Any) -> bool:
+    return value in {status.value for status in JobStatus}
+
+
+def _not_durable(entry: Any) -> bool:
+    """One output's ``outputs_not_durable`` entry (``runner.jobs.run.not_durable``)."""
+    checks = {"failed": _optional(_whole), "total": _optional(_whole), "staged": _optional(_text)}
+    return isinstance(entry, dict) and all(k in checks and checks[k](v) for k, v in entry.items())
+
+
+FIELDS: dict[str, Check] = {
+    "status": lambda value: value in ENDS, "exit_code": _optional(_whole), "error": _optional(_text),
+    "started_at": _optional(_time), "ended_at": _optional(_time), "image": _optional(_text),
+    "image_id": _optional(_text), "container_id": _optional(_text),
+    "outputs_partial": lambda value: isinstance(value, bool), "node": _optional(_text),
+    "extra": lambda value: isinstance(value, dict)}
+EXTRA: dict[str, Check] = {
+    "status_times": _mapping(_status_name, _time), "timings_s": _mapping(_text, _number),
+    "late_cancel": _text, "held_back_outputs": _mapping(_text, _text),
+    "warnings": lambda value: isinstance(value, list),  # its items: text only (``merge_warnings``)
+    NOT_DURABLE_KEY: _mapping(_text, _not_durable)}
+
+
+def node_result(data: bytes) -> tuple[dict[str, Any], list[str]]:
+    """The node's result with only its known fields of their types (``extra`` always there, with only
+    its known keys), and the names of what was dropped (``extra.<key>`` for a key of ``extra``)."""
+    try:
+        found = json.loads(data)
+    except ValueError:
+        return {"extra": {}}, ["(the result is no JSON)"]
+    if not isinstance(found, dict):
+        return {"extra": {}}, ["(the result is no JSON object)"]
+    kept, dropped = _known(found, FIELDS, "")
+    extra, dropped_extra = _known(kept.get("extra") or {}, EXTRA, "extra.")
+    return {**kept, "extra": extra}, dropped + dropped_extra
+
+
+def _known(data: dict[Any, Any], checks: dict[str, Check], prefix: str) -> tuple[dict[str, Any], list[str]]:
+    kept = {key: value for key, value in data.items() if key in checks and checks[key](value)}
+    dropped = [prefix + ascii(key)[1:-1][:SHOWN_KEY_CHARS] if isinstance(key, str) else ascii(key)
+               for key in data if key not in kept]
+    return kept, dropped
+
+
+def dropped_words(dropped: list[str]) -> str:
+    """The dropped names for a warning, at most ``SHOWN_KEYS`` of them."""
+    more = len(dropped) - SHOWN_KEYS
+    return ", ".join(dropped[:SHOWN_KEYS]) + (f" and {more} more" if more > 0 else "")
