@@ -9,6 +9,9 @@ Both return a checked ``runner.entities.Command``; bad arguments raise one ``Spe
 As in azure.ai.ml, ``command(...)`` accepts an input without a path (a component input: call the job in a
 ``@dsl.pipeline``); submitting the job with it is the error.
 Relative paths (code, local inputs) are relative to the current directory when the job is built.
+A registered environment, model or data asset object (``ml_client.environments.get(...)``,
+``ml_client.data.get(...)``) is taken as azure.ai.ml takes it: by its id (``azureml:<name>:<version>``),
+a model or data asset given as an input with its type.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from runner.entities import Command, Environment
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output
 from runner.inputs_outputs import _plain as _as_data
+from runner.spec.asset import AssetBase, asset_reference
 from runner.spec.load import is_pipeline_data, params_override_sets, spec_from_data, spec_from_doc
 from runner.spec.pipeline import pipeline_from_doc
 from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import load_yaml
+from runner.workspace.environment_record import EnvironmentRecord
 
 # azure.ai.ml.command() arguments with no local meaning that are accepted and dropped
 _DROPPED = ("is_deterministic",)
@@ -51,6 +56,14 @@ def _outputs(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: ({} if v is None else _as_data(v)) for k, v in outputs.items()}
 
 
+def _input(key: str, value: Any) -> Any:
+    """An input's spec data; a model or data asset object is its type at its id (azure.ai.ml's
+    ``_data_to_input``), one not registered one ``SpecError`` at ``inputs.<key>``."""
+    if isinstance(value, AssetBase):
+        return {"type": value.type, "path": asset_reference(value, field=f"inputs.{key}")}
+    return _as_data(value)
+
+
 def _merged(given: Any, kwargs: dict[str, Any], keys: Sequence[str]) -> dict[str, Any] | None:
     """``resources`` / ``limits`` / ``queue_settings`` as given, with the keyword arguments that set
     their fields."""
@@ -59,7 +72,7 @@ def _merged(given: Any, kwargs: dict[str, Any], keys: Sequence[str]) -> dict[str
     return data or None
 
 
-def command(*, command: str | None = None, environment: str | Environment | None = None,
+def command(*, command: str | None = None, environment: str | Environment | EnvironmentRecord | None = None,
             inputs: Mapping[str, Input | Any] | None = None,
             outputs: Mapping[str, Output | None] | None = None,
             code: str | os.PathLike[str] | None = None, **kwargs: Any) -> Command:
@@ -80,7 +93,7 @@ def command(*, command: str | None = None, environment: str | Environment | None
         "tags": kwargs.get("tags"), "properties": kwargs.get("properties"),
         "code": None if code is None else os.fspath(code), "command": command,
         "environment": _as_data(environment), "environment_variables": kwargs.get("environment_variables"),
-        "inputs": None if inputs is None else {k: _as_data(v) for k, v in inputs.items()},
+        "inputs": None if inputs is None else {k: _input(k, v) for k, v in inputs.items()},
         "outputs": _outputs(outputs), "resources": _merged(kwargs.get("resources"), kwargs, _RESOURCE_ARGS),
         "limits": _merged(kwargs.get("limits"), kwargs, ("timeout",)),
         "distribution": _as_data(kwargs.get("distribution")),

@@ -26,9 +26,14 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from runner.client_azure import check_keywords, client_from_config, warn_azure_workspace
+from runner.client_compute import ComputeOperations
+from runner.client_workspaces import WorkspaceOperations
 from runner.components import CommandComponent, ComponentOperations
 from runner.entities import Environment
-from runner.errors import RunnerError, SpecError
+from runner.entities_compute import AnyAzureCompute
+from runner.entities_datastores import AnyDatastoreEntity, _AzureStorageDatastore
+from runner.errors import SpecError
+from runner.not_found import raises_not_found
 from runner.poller import Done as _Done
 from runner.spec.asset import AssetBase
 from runner.spec.data import Data
@@ -36,7 +41,7 @@ from runner.spec.model import Model
 from runner.spec.names import check_label
 from runner.workspace.asset_archive import staying_notice
 from runner.workspace.components import ComponentStore
-from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
+from runner.workspace.computes import ComputeStore, RayCompute
 from runner.workspace.datastores import (
     AnyDatastore,
     DatastoreStore,
@@ -63,6 +68,7 @@ def _view(list_view_type: Any) -> str:
     return str(getattr(list_view_type, "value", list_view_type) or ACTIVE_ONLY).lower()
 
 
+@raises_not_found("get", "archive", "restore", "restore_staying", "update", "download", "files")
 class _AssetOperations(Generic[A]):
     """What ``ml_client.models`` and ``ml_client.data`` share (their rules are the registry's)."""
 
@@ -208,13 +214,18 @@ class DataOperations(_AssetOperations[Data]):
                                         max_results=max_results))
 
 
+@raises_not_found("get", "get_default")
 class DatastoreOperations:
     """``ml_client.datastores``."""
 
     def __init__(self, store: DatastoreStore) -> None:
         self._store = store
 
-    def create_or_update(self, datastore: AnyDatastore | dict[str, Any]) -> AnyDatastore:
+    def create_or_update(self, datastore: AnyDatastore | AnyDatastoreEntity | dict[str, Any]) -> AnyDatastore:
+        """A datastore: its dict (the YAML's fields), ``load_datastore``'s, or azure.ai.ml's entity
+        (``AzureBlobDatastore(..., credentials=AccountKeyConfiguration(...))``)."""
+        if isinstance(datastore, _AzureStorageDatastore):
+            datastore = datastore._to_data()
         try:
             ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
         except ValidationError as exc:
@@ -234,6 +245,7 @@ class DatastoreOperations:
         self._store.delete(name)
 
 
+@raises_not_found("get")
 class EnvironmentOperations:
     """``ml_client.environments``: Azure environment names mapped to local images."""
 
@@ -258,7 +270,7 @@ class EnvironmentOperations:
         elif environment is not None:
             name, version, image = environment.name, environment.version, environment.image
             build_context, dockerfile = environment.build_context, environment.dockerfile
-            description, conda_text, tags = environment.description, environment.conda_file, environment.tags
+            description, conda_text, tags = environment.description, environment.conda_text, environment.tags
         if not name:
             raise SpecError("an environment needs a name", field="name")
         if conda_file is not None:
@@ -277,50 +289,6 @@ class EnvironmentOperations:
 
     def list(self, name: str | None = None) -> Iterator[EnvironmentRecord]:
         return iter(self._store.list(name))
-
-
-class ComputeOperations:
-    """``ml_client.compute``: the Ray clusters jobs can run on (``compute: azureml:<name>``)."""
-
-    def __init__(self, store: ComputeStore) -> None:
-        self._store = store
-
-    def create_or_update(self, compute: RayCompute | dict[str, Any]) -> RayCompute:
-        return self._store.save(compute_from_dict(compute) if isinstance(compute, dict) else compute)
-
-    def begin_create_or_update(self, compute: RayCompute | dict[str, Any]) -> _Done:
-        """Azure's long-running form: ``.result()`` is the compute (registering one is immediate)."""
-        return _Done(self.create_or_update(compute))
-
-    def get(self, name: str) -> RayCompute:
-        return self._store.get(name)
-
-    def list(self) -> Iterator[RayCompute]:
-        return iter(self._store.list())
-
-    def delete(self, name: str) -> None:
-        self._store.delete(name)
-
-    def begin_delete(self, name: str) -> _Done:
-        self.delete(name)
-        return _Done(None)
-
-    def cluster_state(self, name: str) -> dict[str, Any]:
-        """Whether the compute's cluster answers, its Ray version and its nodes' resources."""
-        from runner.backends.ray_jobs import RayJobsClient  # urllib: only when a cluster is asked
-
-        compute = self._store.get(name)
-        ray = RayJobsClient(compute.address, timeout=5)
-        try:
-            version = ray.version().get("ray_version")
-            nodes = ray.nodes()
-        except RunnerError as err:
-            return {"state": "unreachable", "error": err.message}
-        return {"state": "ready", "ray_version": version, "nodes": [
-            {"ip": n.get("node_ip"), "head": bool(n.get("is_head_node")),
-             "resources": {k: v for k, v in n.get("resources_total", {}).items()
-                           if not k.startswith("node:")}}
-            for n in nodes]}
 
 
 class MLClient:
@@ -348,6 +316,9 @@ class MLClient:
         self.datastores = DatastoreOperations(self._resolver.datastores)
         self.environments = EnvironmentOperations(self._resolver.environments)
         self.compute = ComputeOperations(ComputeStore(self._workspace))
+        self.workspaces = WorkspaceOperations(self._workspace.root, workspace_name=workspace_name,
+                                              resource_group_name=resource_group_name,
+                                              subscription_id=subscription_id)
         self.components = ComponentOperations(ComponentStore(self._workspace))
         self._jobs: Any = None
 
@@ -382,15 +353,25 @@ class MLClient:
         self._jobs = value
 
     def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
-        """Azure's generic ``ml_client.create_or_update``: models, data and components here, jobs to
-        ``.jobs``."""
+        """Azure's generic ``ml_client.create_or_update``: models, data, datastores and components here, jobs
+        to ``.jobs``."""
         if isinstance(entity, CommandComponent):
             return self.components.create_or_update(entity, **kwargs)
         if isinstance(entity, Model):
             return self.models.create_or_update(entity)
         if isinstance(entity, Data):
             return self.data.create_or_update(entity)
+        if isinstance(entity, (AnyDatastoreEntity, AnyDatastore)):
+            return self.datastores.create_or_update(entity)
         return self.jobs.create_or_update(entity, **kwargs)
+
+    def begin_create_or_update(self, entity: Any, **kwargs: Any) -> _Done:
+        """Azure's generic long-running form, for a compute (``ml_client.compute.begin_create_or_update``)."""
+        if isinstance(entity, (AnyAzureCompute, RayCompute)):
+            return self.compute.begin_create_or_update(entity)
+        raise SpecError(f"ml_client.begin_create_or_update takes a compute here, not {type(entity).__name__}",
+                        hint="pass AmlCompute(...), ComputeInstance(...) or a Ray compute; "
+                             "ml_client.create_or_update takes models, data, datastores, components and jobs")
 
     def __repr__(self) -> str:
         return f"MLClient(workspace_dir={str(self._workspace.root)!r})"

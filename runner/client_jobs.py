@@ -20,6 +20,7 @@ from runner.errors import JobFailedError
 from runner.jobs.job import Job
 from runner.jobs.python_words import failed_error, in_python
 from runner.jobs.supervise import Echo
+from runner.not_found import raises_not_found
 from runner.pipelines.operations import PipelineJobOperations
 from runner.workspace.paging import Page
 
@@ -32,6 +33,7 @@ def in_python_words(job: Job) -> Job:
     return said
 
 
+@raises_not_found("get", "refresh", "stream", "cancel", "begin_cancel", "archive", "restore", "download")
 class PythonJobOperations(PipelineJobOperations):
     """``ml_client.jobs``: ``PipelineJobOperations`` whose returned jobs say their error in Python's
     words (see the module docstring)."""

@@ -23,6 +23,7 @@ from typing import Any
 from runner.dsl_nodes import CommandNode
 from runner.errors import SpecError
 from runner.file_urls import file_path
+from runner.not_found import raises_not_found
 from runner.plan.env_secrets import (
     DOCKER_FIELD,
     MASK,
@@ -112,6 +113,7 @@ def load_component(source: str | os.PathLike[str] | None = None, *, relative_ori
     return CommandComponent(spec, source=str(path))
 
 
+@raises_not_found("get", "record")
 class ComponentOperations:
     """``ml_client.components``."""
 

@@ -2,6 +2,11 @@
 
     from runner import Input, Output, command
     from runner.entities import Model, Data, Command, Environment, BuildContext
+    from runner.entities import AmlCompute, UserIdentityConfiguration, AzureBlobDatastore  # and the like
+
+``AmlCompute`` / ``ComputeInstance`` (``runner.entities_compute``: nothing is created here), the job
+identities and datastore credentials (``runner.entities_credentials``) and the Azure storage datastores
+(``runner.entities_datastores``) are azure.ai.ml's names, re-exported here.
 
 ``Command`` is a checked command job (from ``command(...)`` or ``load_job(...)``); it wraps a
 ``runner.spec.job.CommandJobSpec``. A job built in Python equals the same job loaded from YAML, and
@@ -18,6 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.components import CommandComponent
+from runner.entities_compute import AmlCompute, ComputeInstance
+from runner.entities_credentials import (
+    AccountKeyConfiguration,
+    AmlTokenConfiguration,
+    ManagedIdentityConfiguration,
+    SasTokenConfiguration,
+    ServicePrincipalConfiguration,
+    UserIdentityConfiguration,
+)
+from runner.entities_datastores import AzureBlobDatastore, AzureDataLakeGen2Datastore
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output, _Entity, _Fields, _plain, _present
 from runner.spec.asset import AZURE_ASSET_KEYWORDS, azure_keywords
@@ -36,7 +51,10 @@ if TYPE_CHECKING:
     from runner.dsl_nodes import CommandNode
     from runner.jobs.job import JobService
 
-__all__ = ["BuildContext", "Command", "Data", "Environment", "Input", "Model", "Output"]
+__all__ = ["AccountKeyConfiguration", "AmlCompute", "AmlTokenConfiguration", "AzureBlobDatastore",
+           "AzureDataLakeGen2Datastore", "BuildContext", "Command", "ComputeInstance", "Data", "Environment",
+           "Input", "ManagedIdentityConfiguration", "Model", "Output", "SasTokenConfiguration",
+           "ServicePrincipalConfiguration", "UserIdentityConfiguration"]
 
 
 class BuildContext(_Entity):

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.errors import SpecError
-from runner.spec.asset import azure_keywords
+from runner.spec.asset import AssetBase, asset_reference, azure_keywords
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
 from runner.spec.validation import did_you_mean
+from runner.workspace.environment_record import EnvironmentRecord
 
 __all__ = ["Input", "Output"]
 
@@ -45,6 +46,8 @@ def _plain(value: Any) -> Any:
     """Entities and SDK-like objects (an azure.ai.ml distribution, a PathLike) -> plain spec data."""
     if isinstance(value, _Entity):
         return value._to_data()
+    if isinstance(value, EnvironmentRecord):  # ml_client.environments.get(...): its id, as azure.ai.ml's
+        return value.id
     if isinstance(value, Mapping):
         return {k: ({} if v is None and isinstance(value, _Fields) else _plain(v)) for k, v in value.items()}
     if isinstance(value, os.PathLike):
@@ -89,7 +92,9 @@ class Input(_Entity):
                  min: int | float | None = None, max: int | float | None = None, enum: Any = None,
                  description: str | None = None, datastore: str | None = None, **kwargs: Any) -> None:
         self.type = str(type)
-        self.path = None if path is None else str(path)
+        # a model or data asset object (``path=model``): its id, never its YAML text
+        self.path = asset_reference(path, field="path") if isinstance(path, AssetBase) else \
+            None if path is None else str(path)
         self.mode = None if mode is None else str(mode)
         self.path_on_compute = path_on_compute
         self.default = default

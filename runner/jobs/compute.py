@@ -1,12 +1,14 @@
 """Where a job runs: a Ray compute registered in the workspace, or this machine.
 
     choice = choose_compute(ws, spec)   # choice.compute: a RayCompute, or None (runs here); choice.note
+    unregistered_note(name, python=True)  # what a job naming a compute that is not registered is told
     default_datastore(choice.compute)   # where its outputs without a path go
     run_backend(choice.compute, backend)  # the backend it is checked and run on (or the run's refusal)
 
 The last two are the one rule ``job validate``, ``job create --dry-run`` (a command job, a pipeline's
 steps) and the run itself (``runner.jobs.ray_submit``) follow, so validate passes what the run takes and
-refuses what it refuses.
+refuses what it refuses. Azure's ``serverless`` and ``local`` are this machine (``local`` without a note:
+it means this machine in Azure too).
 
 Light on purpose (no HTTP client, no zip): every job with a ``compute:`` asks it, and a job that runs
 here never imports the Ray modules (``runner.jobs.ray_submit``, ``runner.jobs.ray_follow``).
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 SERVERLESS = "serverless"
 SERVERLESS_NOTE = ("compute 'serverless' is Azure's serverless compute, which is this machine here: the job "
                    "runs on it")
+# Azure's target for a job run on the machine that submits it: what runner does with every job, no note
+LOCAL = "local"
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,10 @@ class ComputeChoice:
 
 
 def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False) -> ComputeChoice:
-    """Where ``spec`` runs: a registered Ray compute, or here (``serverless``, unless a Ray compute is
-    registered under that name, is here too). Rewords the spec's "compute is ignored"
-    warning to say which (idempotent: the first wording stays), in the Python API's words with ``python``
-    (the call that registers a compute, not the command)."""
+    """Where ``spec`` runs: a registered Ray compute, or here (``serverless`` and ``local``, unless a Ray
+    compute is registered under that name, are here too; ``local`` without a note). Rewords the spec's
+    "compute is ignored" warning to say which (idempotent: the first wording stays), in the Python API's
+    words with ``python`` (the call that registers a compute, not the command)."""
     if not spec.compute or uses_local_process(spec):
         return ComputeChoice(None, None)
     from runner.workspace.computes import ComputeStore, compute_name  # start-up cost: only with a compute
@@ -55,19 +59,29 @@ def choose_compute(ws: Workspace, spec: CommandJobSpec, *, python: bool = False)
     if compute is None and name == SERVERLESS:
         note = SERVERLESS_NOTE
         return ComputeChoice(None, note if reword_ignored(spec, "compute", note) else None)
+    if compute is None and name == LOCAL:
+        reword_ignored(spec, "compute", None)
+        return ComputeChoice(None, None)
     if compute is None:
-        name = without_secrets(name)  # as given, it is only looked up: a secret in it is never shown
-        register = (f"`ml_client.compute.create_or_update({{'name': '{name}', 'type': 'ray', 'address': "
-                    "'http://<head>:8265'})`" if python else
-                    f"`runner compute create --name {name} --type ray --address http://<head>:8265`")
-        note = (f"compute '{name}' is not registered in this workspace, so the job runs on this machine "
-                f"({register} registers a Ray cluster)")
+        note = unregistered_note(name, python=python)
         first = reword_ignored(spec, "compute", note)
         return ComputeChoice(None, note if first else None)
     reword_ignored(spec, "compute", None)
     if set(spec.resources.properties or {}) <= {"ray"}:
         reword_ignored(spec, "resources.properties", None)
     return ComputeChoice(compute, None)
+
+
+def unregistered_note(name: str, *, python: bool, who: str = "the job") -> str:
+    """What a job naming a compute that is not registered is told (also ``ml_client.compute.
+    begin_create_or_update`` of an Azure cluster, with ``who`` a job naming it): ``who`` runs on this
+    machine, and the call (``python``) or command that registers a Ray cluster under that name."""
+    name = without_secrets(name)  # as given, it is only looked up: a secret in it is never shown
+    register = (f"`ml_client.compute.create_or_update({{'name': '{name}', 'type': 'ray', 'address': "
+                "'http://<head>:8265'})`" if python else
+                f"`runner compute create --name {name} --type ray --address http://<head>:8265`")
+    return (f"compute '{name}' is not registered in this workspace, so {who} runs on this machine "
+            f"({register} registers a Ray cluster)")
 
 
 def default_datastore(compute: RayCompute | None) -> str:

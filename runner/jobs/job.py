@@ -4,6 +4,7 @@ azure.ai.ml's attributes read from it.
     returned = ml_client.jobs.create_or_update(job)
     returned.outputs.result.path     # or returned.outputs["result"].path: where the output was written;
     returned.outputs.result.mode     # .type, .name, .version too; returned.inputs.data.path, inputs.lr
+    returned.outputs["default"]      # azure.ai.ml's name of the artifact store: outputs.artifacts
     returned.description, returned.tags, returned.type, returned.command, returned.creation_context.created_at
 
 The attributes are read-only views of the record (most of them of the submitted spec, ``record.spec``);
@@ -14,7 +15,6 @@ they are properties, not fields, so the record's JSON (``runner job show -o json
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +23,7 @@ from pydantic_core import CoreSchema, core_schema
 
 from runner.errors import SpecError
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
+from runner.spec.creation_context import CreationContext
 from runner.spec.job_io import LITERAL_TYPES
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
@@ -126,29 +127,45 @@ class JobInputs(JobIO):
 
 
 class JobOutputs(JobIO):
+    """A returned job's outputs; ``default`` (azure.ai.ml's name for the artifact store) reads
+    ``artifacts`` when the job has no output of its own of that name. The keys stay the record's."""
+
     kind = "output"
 
     @staticmethod
     def _entry(uri: str) -> JobOutput:
         return JobOutput(path=uri)
 
+    def _key(self, name: Any) -> Any:
+        return output_meant(name, self)
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(self._key(name))
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        super().__setitem__(self._key(name), value)
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(self._key(name), default)
+
+
+DEFAULT_OUTPUT = "default"  # azure.ai.ml's DEFAULT_ARTIFACT_STORE_OUTPUT_NAME: the job's artifact store
+
+
+def output_meant(name: Any, outputs: dict[str, Any]) -> Any:
+    """The output ``name`` means among ``outputs`` (a job's, its record's): azure.ai.ml's ``default`` is
+    ``artifacts``, unless the job has an output of its own named ``default``."""
+    if name == DEFAULT_OUTPUT and not dict.__contains__(outputs, DEFAULT_OUTPUT):
+        return ARTIFACTS
+    return name
+
 
 def uris(entries: dict[str, Any]) -> dict[str, str]:
     """The record's view of a job's inputs or outputs: name -> URI (literal inputs left out)."""
     return {k: v.path for k, v in entries.items() if isinstance(v, JobInput | JobOutput)}
-
-
-@dataclass(frozen=True)
-class CreationContext:
-    """azure.ai.ml's ``SystemData`` of a job: when it was created and last changed (who is not recorded
-    locally, so ``created_by`` and ``last_modified_by`` are None)."""
-
-    created_at: datetime
-    last_modified_at: datetime
-    created_by: str | None = None
-    created_by_type: str | None = None
-    last_modified_by: str | None = None
-    last_modified_by_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from runner.errors import JobError, RunnerError
 from runner.jobs.cancel_request import cancel_queued, record_cancel_request
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs, in_python_words
-from runner.jobs.job import Job, as_job
+from runner.jobs.job import Job, as_job, output_meant
 from runner.jobs.log_echo import follow_log, stdout_echo
 from runner.jobs.python_words import failed_error, in_python
 from runner.jobs.recovery import (
@@ -364,9 +364,10 @@ class JobOperations:
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,
                  all: bool = False, quiet: bool = False) -> builtins.list[Path]:  # noqa: A002
         """Copy outputs locally as Azure does: ``artifacts/`` and ``named-outputs/<out>/`` (``all``:
-        azure.ai.ml's keyword; ``quiet``: no progress bar)."""
+        azure.ai.ml's keyword; ``output_name="default"``, azure.ai.ml's name of the artifact store, is
+        ``artifacts`` unless the job has an output of its own named so; ``quiet``: no progress bar)."""
         record = self.workspace.get_job(name)
-        names = list(record.outputs) if all else [output_name or ARTIFACTS]
+        names = list(record.outputs) if all else [output_meant(output_name or ARTIFACTS, record.outputs)]
         try:
             return download_outputs(self.workspace, record, names, Path(download_path), every=all,
                                     quiet=quiet)

@@ -4,7 +4,8 @@
 types and extra fields. Fields a user sets: name, version, path, type, description, tags, properties.
 Read-only fields filled by the registry: created_at, archived, job_name (lineage: the job the asset came
 from), datastore_uri (where the files are, as an ``azureml://datastores/...`` URI or a URL), and on the
-entries of a list without a name (one per asset) ``latest_version``, as on Azure's asset containers.
+entries of a list without a name (one per asset) ``latest_version``, as on Azure's asset containers; and
+azure.ai.ml's ``id`` and ``creation_context`` (the shape a job's has), read from them.
 ``print(asset)`` shows it as YAML, like the Azure SDK.
 """
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 
 from runner.errors import SpecError
+from runner.spec.creation_context import CreationContext
 from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
 from runner.spec.validation import did_you_mean, from_validation_error
 from runner.spec.yamlio import YamlDoc
@@ -108,6 +110,21 @@ class AssetBase(BaseModel):
         """``azureml:<name>:<version>`` once registered."""
         return f"azureml:{self.name}:{self.version}" if self.name and self.version else None
 
+    @property
+    def creation_context(self) -> CreationContext | None:
+        """azure.ai.ml's read-only ``creation_context`` of a registered version (None before): its
+        ``created_at``, which is also its ``last_modified_at`` (a version's description and tags change in
+        place, at no recorded time); who is not recorded locally. Not dumped (``to_dict``)."""
+        if self.created_at is None:
+            return None
+        return CreationContext(created_at=self.created_at, last_modified_at=self.created_at)
+
+    def _to_dict(self) -> dict[str, str]:
+        """As a job's input (``command(inputs={"data": data_asset})``, ``job.inputs.data = model``): its
+        type at its id, as azure.ai.ml's ``_data_to_input`` takes a registered asset (``runner.inputs_outputs
+        ._plain`` reads it, as it reads a returned job's ``JobInput``)."""
+        return {"type": self.type, "path": asset_reference(self)}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view (what ``show -o json`` prints)."""
         return self.model_dump(mode="json", exclude={"base_path"})
@@ -118,6 +135,25 @@ class AssetBase(BaseModel):
         out = io.StringIO()
         yaml.dump(self.to_dict(), out)
         return out.getvalue()
+
+
+# the class of an asset object -> its noun in messages and its ``ml_client`` operations
+_ASSET_KINDS = {"Model": ("model", "models"), "Data": ("data asset", "data")}
+
+
+def asset_reference(asset: AssetBase, *, field: str | None = None) -> str:
+    """A model or data asset object given where a path is expected (``Input(path=model)``, an input's
+    value): its id, ``azureml:<name>:<version>``, as azure.ai.ml takes a registered one. One without a
+    name or version (not registered) is one ``SpecError`` (at ``field``, where the caller knows it)."""
+    if asset.id:
+        return asset.id
+    kind = type(asset).__name__
+    noun, sdk = _ASSET_KINDS.get(kind, ("asset", "models"))
+    raise SpecError(f"the {kind}{f' {asset.name!r}' if asset.name else ''} has no "
+                    f"{'version' if asset.name else 'name'}, so it names no registered {noun}", field=field,
+                    hint=f"register it and pass what that returns (`registered = "
+                         f"ml_client.{sdk}.create_or_update({kind}(...))`), or give "
+                         "Input(type=..., path=...) with its path")
 
 
 def azure_keywords(entity: str, given: Mapping[str, Any], known: Iterable[str], ignored: Iterable[str] = (),

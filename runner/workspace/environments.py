@@ -35,11 +35,8 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from runner.errors import ResolveError, SpecError
 from runner.file_urls import is_file_form
@@ -49,7 +46,8 @@ from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN, version_problem
 from runner.spec.yamlio import dump_yaml, load_yaml_text
 from runner.uris import EnvironmentRef, parse_environment
-from runner.workspace.db import Workspace, utcnow
+from runner.workspace.db import Workspace
+from runner.workspace.environment_record import EnvironmentRecord
 
 logger = logging.getLogger(__name__)
 
@@ -72,28 +70,6 @@ class ResolvedEnvironment:
     build_context: str | None = None  # a mapped environment's context (absolute host path)
     dockerfile: str | None = None
     conda: CondaSpec | None = None  # an image to build: the conda file's packages on ``conda.base_image``
-
-
-class EnvironmentRecord(BaseModel):
-    name: str
-    version: str
-    image: str | None = None
-    build_context: str | None = None  # absolute host path of the docker build context
-    dockerfile: str | None = None  # relative to build_context (default Dockerfile)
-    conda_file: str | None = None  # the conda file's text, as registered (installed on ``image``)
-    description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    created_at: datetime = Field(default_factory=utcnow)
-    builtin: bool = False  # one of the curated environments the provisioned image holds
-
-    @property
-    def reference(self) -> str:
-        return f"azureml:{self.name}:{self.version}"
-
-    @property
-    def image_name(self) -> str:
-        """The image to run: ``image``, or the tag a build of ``build_context`` gets."""
-        return self.image or f"runner-env/{self.name.lower()}:{self.version}"
 
 
 class EnvironmentStore:
@@ -134,7 +110,7 @@ class EnvironmentStore:
                     version = str((row[0] or 0) + 1)
                 record = EnvironmentRecord(name=name, version=version, image=image, build_context=context,
                                            dockerfile=dockerfile if context else None,
-                                           description=description, conda_file=conda_file, tags=tags or {})
+                                           description=description, conda_text=conda_file, tags=tags or {})
                 conn.execute(
                     "INSERT OR REPLACE INTO environments (name, version, version_num, image, build_context, "
                     "dockerfile, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -155,10 +131,10 @@ class EnvironmentStore:
         new version), for a transaction that does not commit."""
         path = self._extras_path(record.name, record.version)
         earlier = path.read_bytes() if path.is_file() else None
-        if record.conda_file is None and not record.tags:
+        if record.conda_text is None and not record.tags:
             path.unlink(missing_ok=True)  # a version registered again without them
         else:
-            _replace(path, json.dumps({"conda_file": record.conda_file, "tags": record.tags}).encode())
+            _replace(path, json.dumps({"conda_file": record.conda_text, "tags": record.tags}).encode())
         return lambda: _put_back(path, earlier)
 
     def _record(self, row: object) -> EnvironmentRecord:
@@ -175,7 +151,12 @@ class EnvironmentStore:
         mapped = self._mapped(name)
         names = {r.name for r in mapped}
         builtins = [builtin_record(n, None) for n in BUILTIN_NAMES if n not in names and name in (None, n)]
-        return mapped + builtins
+        if name is not None:
+            return mapped + builtins
+        newest: dict[str, str] = {}  # without a name, each entry says its name's newest version (Azure's
+        for record in mapped + builtins:  # containers' latest_version); newest first within a name
+            newest.setdefault(record.name, record.version)
+        return [r.model_copy(update={"latest_version": newest[r.name]}) for r in mapped + builtins]
 
     def _mapped(self, name: str | None = None) -> builtins.list[EnvironmentRecord]:
         query = "SELECT * FROM environments"
@@ -243,8 +224,8 @@ class EnvironmentStore:
         record = self.lookup(environment)
         if record is None:
             return ResolvedEnvironment(environment.strip())
-        if record.conda_file is not None:  # what the inline {image, conda_file} builds
-            return ResolvedEnvironment("", conda=_conda(record.conda_file, record.image,
+        if record.conda_text is not None:  # what the inline {image, conda_file} builds
+            return ResolvedEnvironment("", conda=_conda(record.conda_text, record.image,
                                                         source=f"{record.reference} (conda_file)"))
         return ResolvedEnvironment(record.image_name, build_context=record.build_context,
                                    dockerfile=record.dockerfile)
@@ -365,9 +346,7 @@ def read_conda_file(conda_file: str | dict[str, Any], *, image: str | None, base
     as a job's inline one is (errors say where in the conda file)."""
     if isinstance(conda_file, dict):
         load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=conda_file), base_dir)
-        text = io.StringIO()
-        dump_yaml(conda_file, text)
-        return text.getvalue()
+        return _yaml_text(conda_file)
     path = local_file(conda_file, base_dir, "conda_file").resolve()  # file:///x, file://localhost/x: /x
     if not path.is_file():
         raise SpecError(f"no conda file at {path}", field="conda_file",
@@ -375,3 +354,9 @@ def read_conda_file(conda_file: str | dict[str, Any], *, image: str | None, base
                              "environment YAML's folder, or to the current directory from Python)")
     load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=str(path)), base_dir)
     return path.read_text(encoding="utf-8")
+
+
+def _yaml_text(mapping: dict[str, Any]) -> str:
+    text = io.StringIO()
+    dump_yaml(mapping, text)
+    return text.getvalue()

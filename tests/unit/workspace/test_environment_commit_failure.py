@@ -65,7 +65,7 @@ def test_a_version_registered_again_keeps_its_side_file_when_the_commit_fails(
         store.create("condaenv", version="1", image="runner/python:3.11")
     monkeypatch.undo()
     kept = store.get("condaenv", "1")
-    assert (kept.conda_file, kept.tags) == (CONDA, {"team": "a"})
+    assert (kept.conda_text, kept.tags) == (CONDA, {"team": "a"})
     assert _side_files(store) == ["condaenv/1.json"]
 
 
@@ -78,4 +78,4 @@ def test_a_create_after_a_failed_commit_is_whole(store: EnvironmentStore,
     created = store.create("condaenv", image="runner/python:3.11", tags={"team": "b"})
     assert created.version == "1"
     got = store.get("condaenv")
-    assert (got.version, got.conda_file, got.tags) == ("1", None, {"team": "b"})
+    assert (got.version, got.conda_text, got.tags) == ("1", None, {"team": "b"})

@@ -53,11 +53,11 @@ def _env_yaml(folder: Path, extra: str = "") -> Path:
 def test_load_environment_keeps_conda_file_tags_and_description(workspace_dir: Path, tmp_path: Path) -> None:
     source = _env_yaml(tmp_path / "src")
     created = MLClient().environments.create_or_update(load_environment(source))
-    assert created.conda_file == CONDA  # the text, as written (comments too)
+    assert created.conda_text == CONDA  # the text, as written (comments too); conda_file: it loaded
     assert created.tags == {"team": "vision"} and created.description == "six on the provisioned image"
     (tmp_path / "src" / "deps" / "conda.yml").unlink()  # a snapshot: the file may move afterwards
     got = MLClient().environments.get("condaenv", label="latest")
-    assert (got.version, got.conda_file, got.tags) == ("3", CONDA, {"team": "vision"})
+    assert (got.version, got.conda_text, got.tags) == ("3", CONDA, {"team": "vision"})
     store = EnvironmentStore(Workspace(workspace_dir))
     registered = store.resolve_spec_environment("azureml:condaenv@latest", tmp_path)
     assert registered.conda is not None and registered.image == ""
@@ -80,10 +80,10 @@ def test_environment_entity_with_a_conda_path_or_mapping(workspace_dir: Path, tm
     ops = MLClient().environments
     by_path = ops.create_or_update(Environment(name="bypath", image="runner/python:3.11",
                                                conda_file="conda.yml", tags={"k": "v"}))
-    assert by_path.conda_file == CONDA and by_path.tags == {"k": "v"}
+    assert by_path.conda_text == CONDA and by_path.tags == {"k": "v"}
     mapping = {"name": "m", "dependencies": ["pip", {"pip": ["six==1.17.0"]}]}
     by_map = ops.create_or_update(Environment(name="bymap", image="runner/python:3.11", conda_file=mapping))
-    assert by_map.conda_file is not None and "six==1.17.0" in by_map.conda_file
+    assert by_map.conda_text is not None and "six==1.17.0" in by_map.conda_text
     resolved = EnvironmentStore(Workspace(workspace_dir)).resolve_spec_environment("azureml:bymap:1")
     assert resolved.conda is not None and resolved.conda.requirements == ("six==1.17.0",)
     # a version registered again without a conda file no longer has one
