@@ -53,12 +53,15 @@ def job_folders(roots: Mapping[str, str]) -> list[Located]:
     for datastore in sorted(roots, key=lambda name: (name != DEFAULT_DATASTORE, name)):
         root = roots[datastore].rstrip("/")
         for folder in JOB_FOLDERS:
-            there = f"{root}/{folder.folder}"
-            found.append((datastore, folder, there))
-            real = "file://" + os.path.realpath(there.removeprefix("file://"))
-            if there.startswith("file://") and real != there:
-                found.append((datastore, folder, real))
+            found += [(datastore, folder, place) for place in leads_to(f"{root}/{folder.folder}")]
     return found
+
+
+def leads_to(there: str) -> list[str]:
+    """A datastore folder's location, and on the host also where a link on the way (a job may have left
+    one) makes it lead, when that is elsewhere."""
+    real = "file://" + os.path.realpath(there.removeprefix("file://"))
+    return [there, real] if there.startswith("file://") and real != there else [there]
 
 
 def in_job_folder(where: str, folders: Iterable[Located]) -> Located | None:

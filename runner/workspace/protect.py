@@ -40,7 +40,7 @@ from runner.workspace.assets import AssetAt, AssetTable, registered_locations
 from runner.workspace.data_assets import DATA_TABLE
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
-from runner.workspace.job_folders import datastore_words, in_job_folder, job_folders
+from runner.workspace.job_folders import datastore_words, in_job_folder, job_folders, leads_to
 from runner.workspace.models import MODEL_TABLE
 from runner.workspace.outbound_links import inside
 from runner.workspace.private_sources import private_places
@@ -153,11 +153,8 @@ class WriteGuard:
         found = []
         for datastore, root in self.roots.items():
             for table in UPLOAD_TABLES:
-                there = f"{root.rstrip('/')}/{table.upload_folder}"
-                found.append((datastore, table, there))
-                real = "file://" + os.path.realpath(there.removeprefix("file://"))
-                if there.startswith("file://") and real != there:
-                    found.append((datastore, table, real))
+                found += [(datastore, table, place)
+                          for place in leads_to(f"{root.rstrip('/')}/{table.upload_folder}")]
         return found
 
     def location(self, uri: str) -> str | None:
