@@ -4,8 +4,11 @@ The engine's builder pulls a ``FROM`` (or ``COPY --from``) image that is not loc
 says (that only stops it pulling a newer one): so before a build, unless ``RUNNER_ALLOW_PULL=1``, the
 Dockerfile is read and every image it names (``runner.backends.dockerfile``) must be local, else the job
 stops with the one error a missing plain image gets, at the Dockerfile's line; and it must ``ADD`` no URL
-(the engine fetches one itself, whatever network the build's ``RUN`` steps get: ``"none"`` here), else one
-error at its line, before the engine is asked anything. A failed build's message masks a URL's secrets.
+(the engine fetches one itself, whatever network the build's ``RUN`` steps get: ``"none"`` here), nor
+declare an ``ONBUILD ADD`` of one, else one error at its line, before the engine is asked anything. A base
+image's own ``ONBUILD`` triggers (``Config.OnBuild``: they run in this build, right after its ``FROM``) are
+read the same way: one that ``ADD``s a URL is refused (naming the image and the trigger), and an image a
+trigger's ``COPY --from`` names must be local. A failed build's message masks a URL's secrets.
 
 The Dockerfile is read as the engine finds it in the context, never out of it: its path (and any link on
 the way) resolved inside the context, as if the context were the root (``..`` stops there, a link's
@@ -22,7 +25,8 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runner.backends.dockerfile import fetch_refused, scan
+from runner.backends.dockerfile import PULL_ALLOWED, ImageUse, fetch_refused, scan, triggers_scan
+from runner.backends.dockerfile_words import short
 from runner.errors import BackendError, SourceLocation
 from runner.url_secrets import without_secrets
 
@@ -58,9 +62,7 @@ def build_image(client: Any, context: Path, dockerfile: str | None, tag: str, *,
 
 def check_images_local(client: Any, context: Path, dockerfile: str | None) -> None:
     """The Dockerfile ``ADD``s no URL, and every image it names is local (for its ``--platform``, if it
-    names one)."""
-    import docker.errors
-
+    names one); each ``FROM`` image's ``ONBUILD`` triggers ``ADD`` no URL and name local images only."""
     path, text = read_dockerfile(context, dockerfile)
     images, fetches = scan(text, path)
     if fetches:
@@ -68,19 +70,58 @@ def check_images_local(client: Any, context: Path, dockerfile: str | None) -> No
     for use in images:
         where = SourceLocation(path, use.line)
         hint = (f"build or import it (`docker images` lists what exists), change the Dockerfile's "
-                f"{use.instruction} to a local image, or set RUNNER_ALLOW_PULL=1")
-        try:
-            image = client.images.get(use.image)
-        except docker.errors.ImageNotFound as exc:
-            raise BackendError(f"image '{use.image}' (the build's {use.instruction}) is not available "
-                               "locally (pulling is disabled)", hint=hint, where=where) from exc
-        except docker.errors.APIError as exc:
-            raise BackendError(f"cannot inspect image '{use.image}' (the build's {use.instruction}): "
-                               f"{_one_line(str(exc.explanation))}", where=where) from exc
-        have = _platform(getattr(image, "attrs", {}) or {})
+                f"{use.instruction} to a local image, or set {PULL_ALLOWED}")
+        attrs = getattr(_local_image(client, use.image, f"the build's {use.instruction}", where, hint),
+                        "attrs", {}) or {}
+        have = _platform(attrs)
         if use.platform and not _same_platform(have, use.platform):
             raise BackendError(f"image '{use.image}' is local for {have}, not for {use.platform} (the "
                                "build's FROM --platform), and pulling is disabled", hint=hint, where=where)
+        if use.instruction == "FROM":
+            _check_triggers(client, use, attrs.get("Config") or {}, where)
+
+
+def _local_image(client: Any, image: str, what: str, where: SourceLocation, hint: str) -> Any:
+    """The local ``image`` (``what`` names it in the build), else one error at ``where``."""
+    import docker.errors
+
+    try:
+        return client.images.get(image)
+    except docker.errors.ImageNotFound as exc:
+        raise BackendError(f"image '{image}' ({what}) is not available locally (pulling is disabled)",
+                           hint=hint, where=where) from exc
+    except docker.errors.APIError as exc:
+        raise BackendError(f"cannot inspect image '{image}' ({what}): {_one_line(str(exc.explanation))}",
+                           where=where) from exc
+
+
+def _check_triggers(client: Any, base: ImageUse, config: dict[str, Any], where: SourceLocation) -> None:
+    """``base``'s ``ONBUILD`` triggers (run in this build after its ``FROM``, with its ``ENV``) fetch
+    nothing from outside this machine, and the images their ``COPY --from`` names are local."""
+    triggers = [str(trigger) for trigger in config.get("OnBuild") or []]
+    if not triggers:
+        return
+    named = f"the base image '{base.image}' (the build's FROM)"
+    hint = f"build FROM an image without that trigger, or set {PULL_ALLOWED}"
+    try:
+        uses, fetches = triggers_scan(triggers, [str(entry) for entry in config.get("Env") or []])
+    except BackendError as exc:
+        raise BackendError(f"{named} has an ONBUILD trigger this build would run that cannot be read the "
+                           f"way every engine reads it: {exc.message}", hint=hint, where=where) from None
+    owner = [index for index, trigger in enumerate(triggers) for _ in trigger.split("\n")]  # by line
+    for fetch in fetches:
+        trigger = short(triggers[owner[fetch.line - 1]])
+        unset = ", ".join(f"'{name}'" for name in fetch.unset)
+        could = (f"could fetch '{short(fetch.source)}' (its ENV does not set {unset})" if unset
+                 else f"would fetch '{short(fetch.source)}'")
+        raise BackendError(f"{named} has the ONBUILD trigger '{trigger}', which {could} from outside this "
+                           f"machine in this build (nothing is fetched from outside it unless "
+                           f"{PULL_ALLOWED})", hint=hint, where=where)
+    for use in uses:
+        trigger = short(triggers[owner[use.line - 1]])
+        _local_image(client, use.image, f"COPY --from in the ONBUILD trigger '{trigger}' of the base image "
+                     f"'{base.image}', the build's FROM", where,
+                     f"build or import it (`docker images` lists what exists), {hint}")
 
 
 def read_dockerfile(context: Path, dockerfile: str | None) -> tuple[Path, str]:

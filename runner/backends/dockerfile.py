@@ -13,7 +13,11 @@ a build can be refused before it starts when one is not local (nothing is pulled
   (``$BUILDPLATFORM``: the engine's own);
 - line continuations (the escape character, ``\\`` or the ``# escape=``` parser directive's), comment and
   blank lines (inside a continuation too), lowercase instructions, quotes, a byte-order mark, CRLF
-  (``runner.backends.dockerfile_words`` reads the words).
+  (``runner.backends.dockerfile_words`` reads the words). A directive not every engine takes (not on the
+  first line: an engine that does not know one before it stops reading directives) is read both ways, and
+  what either reading finds counts (images: their union);
+- ``ONBUILD`` triggers (they run in a later build FROM the image): ``ONBUILD ADD <url>`` is a fetch,
+  ``ONBUILD COPY --from=<image>`` an image; ``triggers_scan`` reads a base image's triggers the same way.
 
 And every source an ``ADD`` makes the engine fetch itself, from outside this machine whatever network the
 build's ``RUN`` steps get (``urls_fetched``): a ``scheme://`` URL (``http(s)``, a git remote,
@@ -28,12 +32,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
-from runner.backends.dockerfile_words import Word, escape_character, instructions, short, split_words
+from runner.backends.dockerfile_words import Word, escape_characters, instructions, short, split_words
 from runner.errors import BackendError, SourceLocation
 from runner.spec.image_ref import REFERENCE
 
@@ -43,6 +47,7 @@ _REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|[A-Za-z0-9._~-]+@[^/\s]*:")
 _GIT = re.compile(r"(?i)(?:git|ssh|git\+[a-z]+)://|[^:/]+@[^/]*:|[^#?]*\.git(?:[#?/]|$)")
 _UNSET = "https://unset/"  # a variable the Dockerfile does not set, in an ADD source: could it make a URL?
 PULL_ALLOWED = "RUNNER_ALLOW_PULL=1"
+_FIRST_LINE = "put the '# escape=' parser directive on the Dockerfile's first line (every engine takes it)"
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,15 @@ class ImageUse:
 class Fetch:
     """A source an ``ADD`` at ``line`` makes the engine fetch from outside this machine: after substitution
     (the URL, not masked: show it through ``fetch_refused``), or as written when a variable the stage does
-    not set is in it; ``unset``: those variables, when only they could make it a URL."""
+    not set is in it; ``unset``: those variables, when only they could make it a URL; ``instruction``:
+    ``ONBUILD ADD`` for a trigger (it fetches in a later build); ``escape``: the escape character of the
+    reading that found it, when that is not the one the ``# escape=`` directive declares to this engine."""
 
     source: str
     line: int
     unset: tuple[str, ...] = ()
+    instruction: str = "ADD"
+    escape: str = ""
 
 
 def images_used(text: str, source: Path | None = None) -> list[ImageUse]:
@@ -83,34 +92,96 @@ def fetch_refused(fetch: Fetch, source: Path | None) -> BackendError:
     shown = short(fetch.source)
     why = f"nothing is fetched from outside it unless {PULL_ALLOWED}"
     where = SourceLocation(source, fetch.line)
+    later = " in a later build FROM this image" if fetch.instruction != "ADD" else ""
+    reading = (f" (reading the Dockerfile with '{fetch.escape}' as its escape character, as an engine "
+               "may: its '# escape=' parser directive is not on the first line)" if fetch.escape else "")
+    first = f"{_FIRST_LINE}, " if fetch.escape else ""
     if fetch.unset:
         names = ", ".join(f"'{name}'" for name in fetch.unset)
+        set_it = (f"set it in the stage (ENV {fetch.unset[0]}=<path>)" if later else
+                  f"set it after the stage's FROM (ARG {fetch.unset[0]}=<path in the build context>)")
         return BackendError(
-            f"the build's ADD source '{shown}' could be a URL fetched from outside this machine: {names} "
-            f"{'is' if len(fetch.unset) == 1 else 'are'} not set in its stage of the Dockerfile (the base "
-            f"image's ENV may set it), and {why}",
-            hint=f"set it after the stage's FROM (ARG {fetch.unset[0]}=<path in the build context>), write "
-                 f"the path itself, or set {PULL_ALLOWED}", where=where)
+            f"the build's {fetch.instruction} source '{shown}' could be a URL fetched from outside this "
+            f"machine{later}: {names} {'is' if len(fetch.unset) == 1 else 'are'} not set in its stage of the "
+            f"Dockerfile (the base image's ENV may set it), and {why}{reading}",
+            hint=f"{first}{set_it}, write the path itself, or set {PULL_ALLOWED}", where=where)
     get = ("clone it into the build context (git clone) and COPY it from there" if _GIT.match(fetch.source)
            else "download it into the build context and COPY it from there (ADD still unpacks a local "
                 "archive)")
-    return BackendError(f"the build's ADD would fetch '{shown}' from outside this machine ({why})",
-                        hint=f"{get}, or set {PULL_ALLOWED}", where=where)
+    return BackendError(f"the build's {fetch.instruction} would fetch '{shown}' from outside this machine"
+                        f"{later} ({why}){reading}", hint=f"{first}{get}, or set {PULL_ALLOWED}", where=where)
 
 
 def scan(text: str, source: Path | None = None) -> tuple[list[ImageUse], list[Fetch]]:
-    """``images_used`` and ``urls_fetched``, in one reading of ``text``."""
-    escape = escape_character(text)
+    """``images_used`` and ``urls_fetched``: with each escape character an engine may read ``text`` with
+    (``escape_characters``), every image and fetch any reading finds."""
+    return _every_reading(text, lambda escape: _read(text, source, escape))
+
+
+def triggers_scan(triggers: Iterable[str], env: Iterable[str]) -> tuple[list[ImageUse], list[Fetch]]:
+    """The ``COPY --from`` images and ``ADD`` fetches of an image's ``ONBUILD`` triggers (``Config.OnBuild``,
+    run by a build FROM it, its ``Config.Env`` entries ``NAME=value`` set): ``line`` is the trigger's
+    (1-based)."""
+    text, entries = "\n".join(triggers), list(env)
+
+    def read(escape: str) -> tuple[list[ImageUse], list[Fetch]]:
+        stage = _Stage()
+        for name, _, value in (entry.partition("=") for entry in entries):
+            stage.values[name] = value
+            stage.env_names.add(name)
+        return _replay(list(instructions(text, escape)), stage, escape, None, "")
+    return _every_reading(text, read)
+
+
+def _every_reading(text: str, read: Callable[[str], tuple[list[ImageUse], list[Fetch]]]
+                   ) -> tuple[list[ImageUse], list[Fetch]]:
+    """``read``'s images and fetches with each escape ``text`` may be read with (the declared one first)."""
+    uses: dict[tuple[str, str | None], ImageUse] = {}
+    fetches: dict[tuple[int, str, str], Fetch] = {}
+    declared, *others = escape_characters(text)
+    for escape in (declared, *others):
+        try:
+            found_uses, found = read(escape)
+        except BackendError as err:
+            if escape == declared:
+                raise
+            raise BackendError(f"{err.message} (reading the Dockerfile with '{escape}' as its escape "
+                               "character, as an engine may: its '# escape=' parser directive is not on the "
+                               "first line)", hint=f"{_FIRST_LINE}; {err.hint}" if err.hint else _FIRST_LINE,
+                               where=err.where) from None
+        for use in found_uses:
+            uses.setdefault((use.image, use.platform), use)
+        for fetch in found:
+            fetches.setdefault((fetch.line, fetch.source, fetch.instruction),
+                               fetch if escape == declared else replace(fetch, escape=escape))
+    return list(uses.values()), sorted(fetches.values(), key=lambda fetch: fetch.line)
+
+
+def _failing(source: Path | None, line: int) -> Callable[..., NoReturn]:
+    def fail(message: str, hint: str | None = None, line: int = line) -> NoReturn:
+        raise BackendError(message, hint=hint, where=SourceLocation(source, line))
+    return fail
+
+
+def _read(text: str, source: Path | None, escape: str) -> tuple[list[ImageUse], list[Fetch]]:
+    """``scan`` in one reading of ``text``: with ``escape`` as its escape character."""
     global_args: dict[str, str | None] = {}
     stages: list[str] = []  # lowercased stage names ("" for an unnamed stage), in order
     uses: dict[tuple[str, str | None], ImageUse] = {}
     fetches: list[Fetch] = []
     stage = _Stage()  # the variables the current stage sets
     named: dict[str, _Stage] = {}  # each stage's, by name (its ENVs: what a FROM NAME starts with)
-    for line, instruction in instructions(text, escape):
-        def fail(message: str, hint: str | None = None, line: int = line) -> NoReturn:
-            raise BackendError(message, hint=hint, where=SourceLocation(source, line))
+    triggers: list[tuple[int, str]] = []  # the stage's ONBUILDs: run by a later build, with its final ENVs
 
+    def run_triggers() -> None:
+        later_uses, later_fetches = _replay(triggers, stage.child(), escape, source, "ONBUILD ")
+        for use in later_uses:
+            uses.setdefault((use.image, use.platform), use)
+        fetches.extend(later_fetches)
+        triggers.clear()
+
+    for line, instruction in instructions(text, escape):
+        fail = _failing(source, line)
         keyword, _, rest = instruction.partition(" ")
         keyword = keyword.upper()
         if keyword == "ARG" and not stages:
@@ -118,6 +189,7 @@ def scan(text: str, source: Path | None = None) -> tuple[list[ImageUse], list[Fe
                 name, equals, value = word.partition("=")
                 global_args[name] = Word(value, escape, global_args, fail).expand() if equals else None
         elif keyword == "FROM":
+            run_triggers()
             use, name, base = _from(rest.split(), line, escape, global_args, stages, fail)
             stages.append(name)
             stage = named[base].child() if use is None and base in named else _Stage()
@@ -135,7 +207,35 @@ def scan(text: str, source: Path | None = None) -> tuple[list[ImageUse], list[Fe
             image = _copy_from(rest.split(), stages, fail)
             if image is not None:
                 uses.setdefault((image, None), ImageUse(image=image, line=line, instruction="COPY --from"))
+        elif keyword == "ONBUILD" and stages:
+            triggers.append((line, " ".join(rest.split(None, 1))))
+    run_triggers()
     return list(uses.values()), fetches
+
+
+def _replay(triggers: list[tuple[int, str]], stage: _Stage, escape: str, source: Path | None,
+            prefix: str) -> tuple[list[ImageUse], list[Fetch]]:
+    """The ``COPY --from`` images and ``ADD`` fetches of ``ONBUILD`` ``triggers`` (line, instruction), run in
+    order from ``stage``'s variables (their ``ARG``s and ``ENV``s set as they go; a later build's stages and
+    global ``ARG``s unknown); ``prefix``: for the instruction's name."""
+    uses: list[ImageUse] = []
+    fetches: list[Fetch] = []
+    for line, instruction in triggers:
+        fail = _failing(source, line)
+        keyword, _, rest = instruction.partition(" ")
+        keyword = keyword.upper()
+        if keyword in ("ARG", "ENV"):
+            stage.declare(keyword, rest, escape, {})
+        elif keyword == "ADD":
+            for word in _add_sources(rest, escape):
+                fetch = stage.fetch(word, line, escape, fail)
+                if fetch is not None:
+                    fetches.append(replace(fetch, instruction=f"{prefix}ADD"))
+        elif keyword == "COPY":
+            image = _copy_from(rest.split(), [], fail)
+            if image is not None:
+                uses.append(ImageUse(image=image, line=line, instruction=f"{prefix}COPY --from"))
+    return uses, fetches
 
 
 def _from(words: list[str], line: int, escape: str, args: dict[str, str | None], stages: list[str],

@@ -2,6 +2,8 @@
 ``runner.backends.dockerfile``. Pure.
 
 - ``escape_character``: the ``# escape=`` parser directive's (``\\`` without one; directives lead the file);
+  ``escape_characters``: every escape an engine may read the file with (one that does not know a directive
+  before ``# escape=`` stops reading directives there);
 - ``instructions``: each instruction at its first line, joined over its continuations, comment and blank
   lines (inside a continuation too) dropped; a byte-order mark, CRLF;
 - ``split_words``: words at blanks outside quotes; ``Word``: one word with its quotes removed, escapes
@@ -34,6 +36,24 @@ def escape_character(text: str) -> str:
         if found.group(1).lower() == "escape" and found.group(2) in ("`", "\\"):
             return found.group(2)
     return "\\"
+
+
+def escape_characters(text: str) -> tuple[str, ...]:
+    """The escape characters engines may read ``text`` with, ``escape_character``'s first: the ``# escape=``
+    directive is taken by every engine on the first line only (with one character); after another
+    directive (``# check=``, ``# syntax=``, one not yet known) an engine that does not know that one stops
+    reading directives and keeps ``\\``, one that knows it takes the escape (the first character, for an
+    older engine): both readings."""
+    readings = [escape_character(text)]
+    for index, raw in enumerate(text.removeprefix("\ufeff").split("\n")):
+        found = _DIRECTIVE.fullmatch(raw.rstrip("\r"))
+        if not found:
+            break
+        if found.group(1).lower() == "escape":
+            if index == 0 and found.group(2) in ("`", "\\"):
+                return (found.group(2),)
+            readings += [found.group(2)[0], "\\"]
+    return tuple(char for char in dict.fromkeys(readings) if char in ("`", "\\"))
 
 
 def instructions(text: str, escape: str) -> Iterator[tuple[int, str]]:

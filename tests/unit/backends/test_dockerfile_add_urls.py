@@ -4,7 +4,7 @@ in every form (flags such as ``--checksum`` and ``--keep-git-dir``, the JSON arr
 continuations, lowercase), with the variables the stage sets (``ARG``, ``ENV``, a global ``ARG`` it
 redeclares) substituted; a source that only a variable the Dockerfile does not set could make a URL is
 listed too (the base image's ENV may set it). ``ADD`` of a local path or archive, ``COPY``, ``RUN curl`` and
-an ``ONBUILD ADD`` fetch nothing here. The refusal names the line, the URL with its secrets masked, why
+a local ``ONBUILD ADD`` fetch nothing here. The refusal names the line, the URL with its secrets masked, why
 and how to fix. Pure: no file, no engine."""
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_a_url_with_an_unset_variable_inside_is_a_url() -> None:
     f"{BASE}ADD <<EOF /dst/file\nhttps://example.com/in-the-heredoc\nEOF\n",
     f"{BASE}COPY https://example.com/x /x\n",               # COPY never fetches (the engine refuses it)
     f"{BASE}RUN curl -fLo /x https://example.com/x\n",      # the build's RUN has no network
-    f"{BASE}ONBUILD ADD https://example.com/x /x\n",        # runs in a later build, not this one
+    f"{BASE}ONBUILD ADD app.tgz /x\n",                      # a local trigger (a URL: test_dockerfile_onbuild)
     "ADD https://example.com/x /x\n",                      # before any FROM: the engine refuses it
     f"{BASE}ENV BROKEN=${{X%.*}}\nADD data.tgz /x\n",       # a value not read: only an unknown variable
 ])
