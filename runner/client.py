@@ -227,7 +227,7 @@ class DatastoreOperations:
         if isinstance(datastore, _AzureStorageDatastore):
             datastore = datastore._to_data()
         try:
-            ds = datastore_from_dict(datastore) if isinstance(datastore, dict) else datastore
+            ds = datastore_from_dict(datastore, created=True) if isinstance(datastore, dict) else datastore
         except ValidationError as exc:
             raise validation_to_spec_error(exc) from exc
         return self._store.save(ds)

@@ -18,6 +18,7 @@ from typing import Any
 from runner.entities_credentials import MASK, AnyCredentials, _Credentials
 from runner.inputs_outputs import _Entity, _present
 from runner.spec.asset import azure_keywords
+from runner.url_secrets import without_secrets
 
 _RUNNER_ONLY = ("account_url", "connection_string")  # runner's datastore fields azure.ai.ml has not
 _AZURE_ONLY = ("properties", "id", "creation_context", "print_as_yaml")
@@ -54,7 +55,8 @@ class _AzureStorageDatastore(_Entity):
         data.pop("credentials", None)
         if self.connection_string is not None:
             data["connection_string"] = MASK
-        shown = [f"{k}={v!r}" for k, v in data.items()]
+        # a URL field (account_url, endpoint) written with a SAS query or a password: shown without it
+        shown = [f"{k}={without_secrets(v) if isinstance(v, str) else v!r}" for k, v in data.items()]
         if self.credentials is not None:
             shown.append(f"credentials={self.credentials!r}" if isinstance(self.credentials, _Credentials)
                          else f"credentials={MASK}")

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
+from runner.reserved_protocols import refuse_reserved
 from runner.url_secrets import DATASTORE_CREATE, datastore_hint_in_python, without_secrets
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
@@ -341,8 +342,10 @@ def fsspec_protocols(url: str) -> list[str]:
 
 def refuse_protocols(url: str, protocols: list[str], field: str | None, *, known: bool = False) -> None:
     """One ``SpecError`` for links (``protocols``, as fsspec reads them) that may read what cannot be
-    guarded: ``OPEN_ENDED`` ones, this machine's files before the last link or by a relative path; with
-    ``known`` (each one is fsspec's), a link before the last that is no cache or archive."""
+    guarded: the runner's own names (``reserved_protocols``), ``OPEN_ENDED`` ones, this machine's files
+    before the last link or by a relative path; with ``known`` (each one is fsspec's), a link before the
+    last that is no cache or archive."""
+    refuse_reserved(url, protocols, field)  # runner-abfs://...: the runner's own names, never a user's
     shown = without_secrets(url)  # a password, a key or a signature in it too
     for protocol in protocols:
         if protocol in OPEN_ENDED:

@@ -24,11 +24,10 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -154,8 +153,9 @@ class SecurityMiddleware:
             response = RedirectResponse(same_site_location(scope["path"], rest), status_code=303)
             response.set_cookie(name, self.token, httponly=True, samesite="strict", path="/")
             return response
-        cookies = SimpleCookie(headers.get("cookie", ""))
-        cookie = cookies[name].value if name in cookies else ""
+        # as browsers (and Starlette's request.cookies) read it: another local app's cookie the stdlib's
+        # parser cannot read (a JSON value, a space) would make it drop the rest, this token cookie too
+        cookie = cookie_parser(headers.get("cookie", "")).get(name, "")
         bearer = headers.get("authorization", "").removeprefix("Bearer ").strip()
         if _same(cookie, self.token) or _same(bearer, self.token):
             return None

@@ -1,8 +1,9 @@
 """What a datastore's URL (an fsspec datastore's ``url``, an Azure one's ``account_url``) may not hold: a
 secret. It is shown and kept with the datastore's configuration, so a query string (often a SAS token) or
-a password (``user:password@``) is refused where it is written, and never echoed. Nor, when a datastore is
-created, a protocol no fsspec filesystem installed here knows (a job reading through one saved before is
-told so: ``url_protocols``). fsspec is imported only for that check.
+a password (``user:password@``) is refused where it is written, and never echoed; nor a runner-only
+protocol name (``runner-abfs://``). Nor, when a datastore is created, a protocol no fsspec filesystem
+installed here knows (a job reading through one saved before is told so: ``url_protocols``). fsspec is
+imported only for that check.
 
     url = without_secret_query(value, "url")   # in a field validator: one error at that field's line
     refuse_unknown_protocol(url)                # the same, when the datastore is created
@@ -10,6 +11,7 @@ told so: ``url_protocols``). fsspec is imported only for that check.
 
 from __future__ import annotations
 
+from runner.reserved_protocols import reserved_message, reserved_protocol
 from runner.spec.validation import runner_error
 from runner.uris import OPEN_ENDED, fsspec_protocols, has_password, without_password, without_query
 from runner.url_secrets import without_secrets
@@ -19,7 +21,10 @@ CHAINS = "simplecache::s3://<bucket>/<key>, zip://<member>::file:///<archive>"
 
 def without_secret_query(value: str | None, field: str) -> str | None:
     """A datastore's URL is shown and kept with its configuration, not its secrets: a query string there
-    (often a SAS token) or a password is refused, and never echoed."""
+    (often a SAS token) or a password is refused, and never echoed. Nor, ever (the Python API's too), a
+    protocol name the runner keeps for itself (``runner-abfs://``: ``reserved_protocols``)."""
+    if value is not None and (reserved := reserved_protocol(value)) is not None:
+        raise runner_error(*reserved_message(value, reserved))
     if value is not None and "?" in value:
         raise runner_error(f"{field} '{without_password(without_query(value))}' has a query string: a SAS "
                            "token or other secret there would be shown and stored with the configuration",
