@@ -18,10 +18,9 @@ from typing import Any
 
 from runner.entities_compute import AnyAzureCompute, _AzureCompute, azure_compute_from_dict
 from runner.errors import RunnerError
-from runner.jobs.compute import unregistered_note
+from runner.jobs.compute import not_created_note
 from runner.not_found import raises_not_found
 from runner.poller import Done
-from runner.url_secrets import without_secrets
 from runner.workspace.computes import ComputeStore, RayCompute, compute_from_dict
 
 logger = logging.getLogger("runner.client")
@@ -83,13 +82,6 @@ class ComputeOperations:
 
     def _tell_not_created(self, compute: _AzureCompute) -> None:
         """The one note for an Azure compute given: nothing is created, and where a job naming it runs."""
-        name = without_secrets(str(compute.name))
-        what = f"{type(compute).__name__} '{name}' is an Azure compute, which is not created here"
         ray = self._store.find(str(compute.name))
-        if ray is not None:
-            logger.warning("%s: the Ray compute '%s' registered in this workspace stays, and a job naming it "
-                           "runs there (%s)", what, name, ray.address)
-            return
-        who = f"a job with compute='{name}'"
-        logger.warning("%s (nothing is recorded: ml_client.compute.get('%s') still finds none); %s", what,
-                       name, unregistered_note(name, python=True, who=who))
+        logger.warning("%s", not_created_note(type(compute).__name__, str(compute.name),
+                                              ray.address if ray is not None else None, python=True))

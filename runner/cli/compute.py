@@ -3,15 +3,25 @@
     runner compute create --name ray --type ray --address http://127.0.0.2:8265 [--datastore az]
     runner compute create --file compute.yml
     runner compute list | show --name ray | delete --name ray
+
+Azure's compute YAML (``type: amlcompute`` or ``computeinstance``, ``size``, ``min_instances``...) is taken
+as ``ml_client.compute`` takes its entities (``runner.client_compute``): nothing is created or recorded, and
+one note says that a job naming it runs on this machine (or on the Ray compute of that name, which stays).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.errors import ResolveError, SourceLocation, SpecError
+
+if TYPE_CHECKING:
+    from runner.entities_compute import AnyAzureCompute
+    from runner.spec.yamlio import FieldPath
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,7 +30,8 @@ app = typer.Typer(no_args_is_help=True)
 def create(
     file: str = typer.Option(None, "--file", "-f", help="Compute YAML (name, type: ray, address, ...)."),
     name: str = typer.Option(None, "--name", "-n", help="The compute's name (overrides the file's)."),
-    type_: str = typer.Option(None, "--type", "-t", help="ray (the only type)."),
+    type_: str = typer.Option(None, "--type", "-t", help="ray (the only type registered; a --file of "
+                                                          "Azure's amlcompute records nothing)."),
     address: str = typer.Option(None, "--address", help="The Ray dashboard: http://<head>:<port>."),
     datastore: str = typer.Option(None, "--datastore",
                                   help="Where the nodes write default outputs and artifacts "
@@ -29,15 +40,69 @@ def create(
     output: OutputFormat = output_option(OutputFormat.json),
     query: str = QUERY,
 ) -> None:
-    """Register (or replace) a compute: an existing Ray cluster, reached at its dashboard's address."""
-    from runner.workspace.computes import compute_from_dict, load_compute  # start-up cost
+    """Register (or replace) a compute: an existing Ray cluster, reached at its dashboard's address. Azure's
+    compute YAML (type: amlcompute, computeinstance) creates and records nothing: a job naming it runs on
+    this machine."""
+    from runner.workspace.computes import compute_from_dict, read_compute_yaml  # start-up cost
 
-    data: dict[str, Any] = load_compute(file).model_dump(by_alias=True, exclude_none=True) if file else {}
-    given = {"name": name, "type": type_, "address": address, "datastore": datastore,
-             "description": description}
+    data, where = read_compute_yaml(file) if file else ({}, None)
+    given: dict[str, str | None] = {"name": name, "type": type_, "address": address,
+                                    "datastore": datastore, "description": description}
+    if where is not None and str(type_ or data.get("type") or "").lower() in AZURE_TYPES:
+        emit(_azure_compute(data, where, given), output, [], query)
+        return
+    if where is not None:  # the file's own problems at their lines, before the flags change it
+        data = compute_from_dict(data, where=where).model_dump(by_alias=True, exclude_none=True)
     data.update({k: v for k, v in given.items() if v is not None})
     saved = client().compute.create_or_update(compute_from_dict(data))
     emit(saved.public_dict(), output, [], query)
+
+
+AZURE_TYPES = ("amlcompute", "computeinstance")  # runner.entities_compute.AZURE_COMPUTES (not imported here)
+_AZURE_FIELDS = ("name", "type", "size", "description", "tags", "location")  # and each type's settings
+
+
+def _azure_compute(data: dict[str, Any], where: Callable[[FieldPath], SourceLocation],
+                   given: dict[str, str | None]) -> dict[str, Any]:
+    """Azure's compute YAML (``data``; ``given``: the flags) checked and taken as ``ml_client.compute``
+    takes its entity: nothing created or recorded, one note on stderr; the compute as taken."""
+    from runner.entities_compute import AZURE_COMPUTES, azure_compute_from_dict  # start-up cost
+    from runner.spec.validation import did_you_mean
+
+    kind = str(given["type"] or data.get("type")).lower()
+    ray_only = [f"--{key}" for key in ("address", "datastore") if given[key] is not None]
+    if ray_only:
+        flag = ray_only[0]
+        raise SpecError(f"a compute of type {kind} has no {flag[2:]} (a Ray compute's option)", field=flag,
+                        hint=f"leave out {flag}, or register a Ray cluster: --type ray")
+    fields = {k: v for k, v in data.items() if k != "$schema"}
+    fields.update({k: v for k, v in given.items() if v is not None and k in ("name", "description")})
+    fields["type"] = kind
+    known = (*_AZURE_FIELDS, *AZURE_COMPUTES[kind]._SETTINGS)
+    for key in fields:
+        if key not in known:
+            raise SpecError(f"unknown field '{key}' in a compute of type {kind}{did_you_mean(key, known)}",
+                            field=key, where=where((key,)),
+                            hint=f"a compute of type {kind} has: " + ", ".join(known))
+    if not isinstance(fields.get("name"), str) or not fields["name"]:
+        raise SpecError("a compute needs a name", field="name", where=where(()),
+                        hint="add name: <compute name> (or give --name)")
+    compute = azure_compute_from_dict(fields)
+    assert compute is not None
+    typer.echo(f"warning: {_not_created(compute)}", err=True)
+    return fields
+
+
+def _not_created(compute: AnyAzureCompute) -> str:
+    """The one note ``ml_client.compute`` logs for an Azure compute, in the CLI's words
+    (``runner.jobs.compute.not_created_note``): nothing is created, and where a job naming it runs."""
+    from runner.jobs.compute import not_created_note  # start-up cost: only for an Azure compute
+
+    try:
+        address: str | None = client().compute.get(str(compute.name)).address
+    except ResolveError:  # none registered under that name (the usual case)
+        address = None
+    return not_created_note(type(compute).__name__, str(compute.name), address, python=False)
 
 
 @app.command("list")

@@ -84,6 +84,21 @@ def unregistered_note(name: str, *, python: bool, who: str = "the job") -> str:
             f"({register} registers a Ray cluster)")
 
 
+def not_created_note(kind: str, name: str, ray_address: str | None, *, python: bool) -> str:
+    """The one note for an Azure compute (``kind``: ``AmlCompute``...) given to ``ml_client.compute`` or
+    ``runner compute create --file`` (``python``: in which words): nothing is created, and where a job naming
+    it runs: the Ray compute registered under ``name`` (at ``ray_address``), else this machine."""
+    name = without_secrets(name)
+    what = f"{kind} '{name}' is an Azure compute, which is not created here"
+    if ray_address is not None:
+        return (f"{what}: the Ray compute '{name}' registered in this workspace stays, and a job naming it "
+                f"runs there ({ray_address})")
+    shown, who = ((f"ml_client.compute.get('{name}')", f"a job with compute='{name}'") if python else
+                  (f"`runner compute show --name {name}`", f"a job with compute: azureml:{name}"))
+    return (f"{what} (nothing is recorded: {shown} still finds none); "
+            + unregistered_note(name, python=python, who=who))
+
+
 def default_datastore(compute: RayCompute | None) -> str:
     """Where a job's outputs without a path go: a Ray compute's own datastore (its nodes write there), else
     the workspace's default."""

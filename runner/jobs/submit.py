@@ -30,6 +30,7 @@ from runner.plan.build import build_plan, registers_as
 from runner.plan.direct_host import refuse_direct_host_url
 from runner.plan.env_secrets import masked_spec, spec_secret_values
 from runner.plan.types import RunPlan
+from runner.spec.environment import not_found_kind
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
@@ -255,10 +256,10 @@ def _check_build_context(context: Path, dockerfile: str | None) -> None:
     """The context is a folder holding its Dockerfile, and ``docker build`` (or a Ray job's package) can
     take every entry: no FIFO, socket, device, unreadable file or path too long (``check_code_tree``:
     nothing opened), checked by ``job validate`` and before queuing, for any backend."""
-    if not context.is_dir():
-        raise SpecError(f"the build context {context} is not a folder",
-                        hint="set environment.build.path to the folder that holds the Dockerfile "
-                             "(relative to the job YAML)")
+    if not context.is_dir():  # not there: exit 1, as a missing code folder; a file named: malformed (2)
+        raise not_found_kind(context)(f"the build context {context} is not a folder",
+                                      hint="set environment.build.path to the folder that holds the "
+                                           "Dockerfile (relative to the job YAML)")
     if not (context / (dockerfile or "Dockerfile")).resolve().is_relative_to(context.resolve()):
         raise SpecError(f"the Dockerfile '{dockerfile}' is outside the build context {context}",
                         hint="name a Dockerfile inside the build context (dockerfile_path)")

@@ -27,6 +27,7 @@ from runner.pipelines.step_places import compute_source
 from runner.pipelines.steps import StepBuilder, python_words, step_bindings
 from runner.spec.bindings import Binding, whole_binding
 from runner.spec.component import CommandComponentSpec, component_from_data, load_component_spec
+from runner.spec.environment import not_found_kind
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.load import spec_from_doc
@@ -117,11 +118,11 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
         if err.where is not None:
             raise
         field_name, where = spec.field_location("jobs", step, "component")
-        if loading:  # one hint for the CLI and Python alike
-            raise SpecError(f"step '{step}': {err.message}", field=field_name, where=where,
-                            hint="component: is a file relative to the pipeline file, or "
-                                 "azureml:<name>:<version>",
-                            **python_words(err, f"step '{step}': ", None, hint=False)) from err
+        if loading:  # one hint for the CLI and Python alike; no file there: exit 1 (a missing code folder's)
+            raise not_found_kind(path)(f"step '{step}': {err.message}", field=field_name, where=where,
+                                       hint="component: is a file relative to the pipeline file, or "
+                                            "azureml:<name>:<version>",
+                                       **python_words(err, f"step '{step}': ", None, hint=False)) from err
         kind = ResolveError if isinstance(err, ResolveError) else SpecError  # unknown component: exit 1
         raise kind(f"step '{step}': {err.message}", field=field_name, where=where, hint=err.hint,
                    **python_words(err, f"step '{step}': ", None)) from err

@@ -2,8 +2,8 @@
 starts: its ``code`` folder and its environment's ``conda_file``, their ``file:`` forms read as a job's
 paths (``runner.file_urls``: ``file:///x``, ``file://localhost/x``, ``file:/x`` are ``/x``; a relative path
 is from the YAML it was written in). One missing, or a file URL naming another host, is one error at its
-own line: the pipeline's (``jobs.<step>.code``) or the component's (``code``); a missing code folder is a
-``ResolveError`` (exit 1: named, not there), a malformed value a ``SpecError`` (exit 2).
+own line: the pipeline's (``jobs.<step>.code``) or the component's (``code``); a missing code folder or
+conda file is a ``ResolveError`` (exit 1: named, not there), a malformed value a ``SpecError`` (exit 2).
 
     check_step_files(built, "train")   # built: the step's command job (runner.pipelines.graph)
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from runner.errors import ResolveError, SpecError
 from runner.file_urls import file_path
-from runner.spec.environment import local_file
+from runner.spec.environment import local_file, not_found_kind
 from runner.spec.job import CommandJobSpec
 
 
@@ -61,10 +61,10 @@ def _check_conda_file(built: CommandJobSpec, step: str) -> None:
     field_name = built.field_name("environment", "conda_file")
     try:
         conda = local_file(env.conda_file, built.base_dir, field_name)
-        if not conda.is_file():
-            raise SpecError(f"conda file '{conda}' does not exist",
-                            hint=_relative_to(built, field_name, "conda_file", "a conda environment file")
-                            + ", or create the file")
-    except SpecError as err:
-        raise SpecError(f"step '{step}': {err.message}", field=field_name,
+        if not conda.is_file():  # not there: exit 1, as a missing code folder; a folder named: exit 2
+            hint = _relative_to(built, field_name, "conda_file", "a conda environment file")
+            raise not_found_kind(conda)(f"conda file '{conda}' does not exist",
+                                        hint=hint + ", or create the file")
+    except (ResolveError, SpecError) as err:
+        raise type(err)(f"step '{step}': {err.message}", field=field_name,
                         where=built.where("environment", "conda_file"), hint=err.hint) from None

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner.errors import SourceLocation, SpecError
+from runner.errors import ResolveError, SourceLocation, SpecError
 from runner.file_urls import file_path
 from runner.spec.job import InlineEnvironment
 from runner.spec.validation import from_validation_error
@@ -108,6 +108,13 @@ def local_file(value: str, base_dir: Path, field: str) -> Path:
     return (base_dir / file_path(value.strip(), field)).expanduser()
 
 
+def not_found_kind(path: Path) -> type[ResolveError] | type[SpecError]:
+    """The error for a file or folder a YAML names that is not what it should be: ``ResolveError`` (exit 1,
+    as a missing input path or an unknown asset) when nothing is there, ``SpecError`` (exit 2: a malformed
+    value) when something else is."""
+    return SpecError if path.exists() else ResolveError
+
+
 def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
     """The conda file of an inline environment (a path relative to ``base_dir``, or a mapping)."""
     assert env.conda_file is not None
@@ -118,10 +125,10 @@ def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
     if isinstance(env.conda_file, dict):
         return conda_spec(env.conda_file, base_image=env.image, source="inline")
     path = local_file(env.conda_file, base_dir, "environment.conda_file").resolve()
-    if not path.is_file():
-        raise SpecError(f"conda file '{path}' does not exist", field="environment.conda_file",
-                        hint=f"set conda_file: to a conda environment file relative to the YAML's folder "
-                             f"({base_dir}), or create the file")
+    if not path.is_file():  # not there: exit 1, as a missing input path; a folder named: malformed (2)
+        raise not_found_kind(path)(f"conda file '{path}' does not exist", field="environment.conda_file",
+                                   hint=f"set conda_file: to a conda environment file relative to the "
+                                        f"YAML's folder ({base_dir}), or create the file")
     doc = load_yaml(path)
     return conda_spec(doc.data, base_image=env.image, source=str(path), where=doc.where(()))
 
@@ -154,9 +161,9 @@ def load_environment_file(path: Path) -> InlineEnvironment:
         except SpecError as err:
             raise err.located("conda_file", doc.where(("conda_file",))) from None
         if not conda.is_file():
-            raise SpecError(f"no conda file at {conda}", where=doc.where(("conda_file",)),
-                            field="conda_file", hint="give the conda environment file, relative to the "
-                                                     f"environment YAML's folder ({doc.base_dir})")
+            raise not_found_kind(conda)(f"no conda file at {conda}", where=doc.where(("conda_file",)),
+                                        field="conda_file", hint="give the conda environment file, relative "
+                                        f"to the environment YAML's folder ({doc.base_dir})")
         fields["conda_file"] = str(conda)
     try:
         return InlineEnvironment.model_validate(fields)

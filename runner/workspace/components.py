@@ -312,9 +312,9 @@ def _copy(source: Path, target: Path, field: str, where: SourceLocation) -> None
         shutil.copy2(source, target / source.name)
     elif os.path.lexists(source):  # a FIFO, a socket (never opened)
         check_code_tree(source, field=field, where=where)
-    else:
-        raise SpecError(f"{field} '{source}' does not exist", field=field, where=where,
-                        hint="point it at a folder relative to the component YAML, or create the folder")
+    else:  # named but not there: exit 1, as a missing input path
+        raise ResolveError(f"{field} '{source}' does not exist", field=field, where=where,
+                           hint="point it at a folder relative to the component YAML, or create the folder")
 
 
 def _relocate(data: dict[str, Any], staging: Path, final: Path) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""Compute targets registered in the workspace: today one kind, a Ray cluster (``type: ray``).
+"""Compute targets registered in the workspace: today one kind, a Ray cluster (``type: ray``). Azure's
+compute YAML (``type: amlcompute``, ``computeinstance``) is taken by ``runner compute create`` and records
+nothing (``runner.cli.compute``, as ``runner.client_compute`` takes its entities).
 
     runner compute create --name gpu-ray --type ray --address http://10.0.0.5:8265
     runner compute create --file compute.yml          # the same fields as YAML
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from runner.errors import ResolveError, SpecError
-from runner.spec.yamlio import load_yaml
+from runner.errors import ResolveError, SourceLocation, SpecError
+from runner.spec.yamlio import FieldPath, load_yaml
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 
 COMPUTE_TYPES = ("ray",)
@@ -87,12 +90,19 @@ def compute_from_dict(data: dict[str, Any], where: Any = None) -> AnyCompute:
                         hint=f"a ray compute has: {allowed}") from exc
 
 
-def load_compute(path: str | Path) -> AnyCompute:
-    """Load a compute YAML (``runner compute create --file``)."""
+def read_compute_yaml(path: str | Path) -> tuple[dict[str, Any], Callable[[FieldPath], SourceLocation]]:
+    """A compute YAML's mapping as written (a Ray compute's, or Azure's: ``runner.cli.compute``) and where
+    each of its fields is (``where(("size",))``)."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise SpecError("a compute YAML must be a mapping (name, type, address, ...)", where=doc.where())
-    return compute_from_dict(dict(doc.data), where=doc.where)
+    return dict(doc.data), doc.where
+
+
+def load_compute(path: str | Path) -> AnyCompute:
+    """Load a Ray compute's YAML (``runner compute create --file``)."""
+    data, where = read_compute_yaml(path)
+    return compute_from_dict(data, where=where)
 
 
 class ComputeStore:

@@ -23,8 +23,8 @@ and leaves a remote path's kind ``ANY``; the run resolves again with ``check=Tru
 object, failing with "does not exist", "cannot connect" or "access denied" (``storage_errors``).
 
 ``cache_key``: ``model:[<registry>/]<name>:<version>`` for models (immutable; the plan keeps it, see
-``runner.jobs.run.resolve_stored_plan``); ``<ds>:<path>:<etag|mtime:size>`` for files; ``None`` for folders
-that are not model versions (no cheap content identity).
+``runner.jobs.run.resolve_stored_plan``); ``<ds>:<path>:<etag|mtime:size>`` for files (an ftp/sftp URL's
+``<ds>`` its scheme and host: ``ftp://h:2121/x:...``); ``None`` for folders that are not model versions.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
 from runner.workspace.through_file import through_file
+from runner.workspace.url_hosts import with_host
 from runner.workspace.url_protocols import protocols_hint
 
 if TYPE_CHECKING:
@@ -275,8 +276,9 @@ class Resolver:
         except ValueError as exc:  # a protocol fsspec does not know: what a path may be
             raise ResolveError(without_secrets(f"cannot open '{ref.url}': {exc}"), hint=protocols_hint(),
                                field=field) from exc
-        prefix = f"{ref.url}:" if "::" in ref.url else f"{ref.url.split('://', 1)[0]}:{path}:"  # a chain: all
-        kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # of it (which archive's member)
+        hosted = with_host(ref.url, path, {})  # ftp/sftp paths drop the host: put back (never a password)
+        prefix = f"{ref.url}:" if "::" in ref.url else f"{hosted or ref.url.split('://', 1)[0] + ':' + path}:"
+        kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # a chain: all of it (which member)
                                 datastore=datastore.name if datastore else None)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too
         return ResolvedPath(uri=ref.url, fs=fs, path=path, url=ref.url, kind=kind, local_path=local,

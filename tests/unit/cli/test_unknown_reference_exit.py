@@ -43,9 +43,11 @@ def test_an_unknown_reference_exits_1_with_one_message(tmp_path: Path, what: str
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
 
 
-def test_an_invalid_pipeline_still_exits_2(tmp_path: Path) -> None:
+def test_a_missing_component_file_exits_1_as_an_unknown_component_does(tmp_path: Path) -> None:
+    """A step's component file that is not there is named but missing: exit 1 (a malformed value: 2,
+    test_missing_named_files_exit.py)."""
     spec = tmp_path / "spec.yml"
     spec.write_text(STEP + "    component: ./missing-component.yml\n")
     result = cli(tmp_path / "ws", "job", "validate", "--file", str(spec))
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "component: is a file relative to the pipeline file" in result.stderr, result.stderr

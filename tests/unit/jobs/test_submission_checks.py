@@ -40,8 +40,6 @@ def _create(ws: Workspace, path: Path) -> None:
      "resources.docker_args", "--shm-size '1x' is not a size"),
     ("command: echo\nenvironment: {image: busybox:latest}\nresources:\n  docker_args: --cpus inf\n",
      "resources.docker_args", "--cpus 'inf' is not"),
-    ("command: echo\nenvironment:\n  build:\n    path: ./missing\n", "environment.build.path",
-     "is not a folder"),
     ("command: echo\nenvironment:\n  build:\n    path: .\n", "environment.build.path", "has no Dockerfile"),
     ("command: echo\nenvironment:\n  build:\n    path: .\n    dockerfile_path: ../../etc/passwd\n",
      "environment.build.path", "outside the build context"),
@@ -61,16 +59,23 @@ def test_validate_refuses_what_create_refuses(tmp_path: Path, text: str, field: 
     assert not ws.job_exists("c1")  # refused before it was queued
 
 
-def test_validate_refuses_a_missing_code_folder_as_create_does(tmp_path: Path) -> None:
-    """Named but not there: a ResolveError (exit 1, as a missing input path), not an invalid YAML."""
+@pytest.mark.parametrize(("text", "field", "words"), [
+    ("command: echo\ncode: ./missing\nenvironment: {image: busybox:latest}\n", "code", "does not exist"),
+    ("command: echo\nenvironment:\n  build:\n    path: ./missing\n", "environment.build.path",
+     "is not a folder"),
+])
+def test_validate_refuses_a_missing_code_folder_as_create_does(tmp_path: Path, text: str, field: str,
+                                                               words: str) -> None:
+    """Named but not there (a code folder, a build context): a ResolveError (exit 1, as a missing input
+    path), not an invalid YAML."""
     ws = Workspace(tmp_path / "ws")
-    path = _write(tmp_path, "command: echo\ncode: ./missing\nenvironment: {image: busybox:latest}\n")
+    path = _write(tmp_path, text)
     with pytest.raises(ResolveError) as validated:
         _validate(ws, path)
     with pytest.raises(ResolveError) as created:
         _create(ws, path)
     assert validated.value.render() == created.value.render() and validated.value.exit_code == 1
-    assert "does not exist" in validated.value.message and validated.value.field == "code"
+    assert words in validated.value.message and validated.value.field == field
     assert validated.value.where is not None and validated.value.where.line is not None
     assert not ws.job_exists("c1")  # refused before it was queued
 

@@ -153,7 +153,7 @@ def test_registering_a_component_without_its_code_folder_names_the_line(tmp_path
 
     path = tmp_path / "upper.yml"
     path.write_text(UPPER.replace("type: command\n", "type: command\ncode: ./nosuchdir\n"))
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(ResolveError) as caught:  # named, not there: exit 1 (docs/guides/ci.md)
         ComponentStore(Workspace(tmp_path / "ws")).create(load_component_spec(path))
     assert caught.value.where is not None and caught.value.where.file == path and caught.value.where.line == 4
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import RunnerError, SpecError
+from runner.errors import ResolveError, RunnerError, SpecError
 from runner.pipelines.graph import PipelineGraph, build_graph
 from runner.spec.job_io import AssetInput, LiteralInput
 from runner.spec.pipeline import load_pipeline_spec
@@ -210,7 +210,10 @@ def test_an_undeclared_expression_points_at_the_component(ws: Workspace, tmp_pat
 
 
 def test_missing_component_file(ws: Workspace, tmp_path: Path) -> None:
-    err = bad(ws, tmp_path, PIPELINE.replace("component: file:./comp.yml", "component: ./nope.yml"))
+    path = write(tmp_path / "bad", PIPELINE.replace("component: file:./comp.yml", "component: ./nope.yml"))
+    with pytest.raises(ResolveError) as caught:  # named, not there: exit 1 (docs/guides/ci.md)
+        graph_of(ws, path)
+    err = caught.value
     assert "step 'second': file not found" in err.message
     assert err.where is not None and err.where.line == line_of(tmp_path / "bad" / "pipeline.yml", "nope.yml")
 

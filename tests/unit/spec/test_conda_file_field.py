@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SpecError
+from runner.errors import ResolveError
 from runner.jobs.submit import plan_job
 from runner.spec.load import load_job_spec
 from runner.workspace.db import Workspace
@@ -26,7 +26,7 @@ def test_a_missing_conda_file_names_its_own_field_and_line(tmp_path: Path,
     path = tmp_path / "job" / "job.yml"
     path.write_text(JOB)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SpecError) as refused:
+    with pytest.raises(ResolveError) as refused:  # named, not there: exit 1 (docs/guides/ci.md)
         plan_job(load_job_spec(path), workspace=Workspace(tmp_path / "ws"), job_name="j1")
     err = refused.value
     assert err.field == "environment.conda_file"
