@@ -11,15 +11,14 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jobs_support import cli, show, write_job
+from loopback_http import CountingServer, counting_server
 
 from runner.backends.docker import DockerBackend
 from runner.errors import BackendError
@@ -34,38 +33,10 @@ JOB = """
     """
 
 
-class Server:
-    def __init__(self, body: bytes) -> None:
-        self.paths: list[str] = []
-        self.body = body.decode()
-        served = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                served.paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    served = Server(uuid.uuid4().hex.encode())
-    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[CountingServer]:
+    with counting_server(uuid.uuid4().hex.encode()) as served:
         yield served
-    finally:
-        served.httpd.shutdown()
-        served.httpd.server_close()
-        thread.join()
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +53,7 @@ def _context(tmp_path: Path, url: str) -> Path:
 
 
 def test_an_add_url_stops_the_job_and_nothing_is_fetched(workspace_dir: Path, tmp_path: Path,
-                                                         server: Server, docker_client: Any) -> None:
+                                                         server: CountingServer, docker_client: Any) -> None:
     context = _context(tmp_path, f"{server.url}/file.txt?sv=2021&sig=SECRETSIG")
     job = write_job(tmp_path, JOB)
     result = cli(workspace_dir, "job", "create", "--file", str(job), "--name", "add-url", "--stream")
@@ -97,7 +68,8 @@ def test_an_add_url_stops_the_job_and_nothing_is_fetched(workspace_dir: Path, tm
     assert server.paths == []
 
 
-def test_the_engine_is_never_asked_to_build(tmp_path: Path, server: Server, docker_client: Any) -> None:
+def test_the_engine_is_never_asked_to_build(tmp_path: Path, server: CountingServer,
+                                            docker_client: Any) -> None:
     context = _context(tmp_path, f"{server.url}/file.txt")
     backend = DockerBackend()
     builds: list[dict[str, Any]] = []
@@ -122,8 +94,8 @@ def test_the_engine_is_never_asked_to_build(tmp_path: Path, server: Server, dock
     assert builds == [] and server.paths == []
 
 
-def test_with_pulling_allowed_the_engine_fetches_it(workspace_dir: Path, tmp_path: Path, server: Server,
-                                                    docker_client: Any) -> None:
+def test_with_pulling_allowed_the_engine_fetches_it(workspace_dir: Path, tmp_path: Path,
+                                                    server: CountingServer, docker_client: Any) -> None:
     _context(tmp_path, f"{server.url}/file.txt")
     job = write_job(tmp_path, JOB)
     result = cli(workspace_dir, "job", "create", "--file", str(job), "--name", "add-url-allowed", "--stream",

@@ -11,14 +11,13 @@ Contexts live in ``tmp_path``; images built here are removed by tag."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback_http import CountingServer, counting_server
 
 from runner.backends.context_build import build_image
 from runner.errors import BackendError
@@ -26,37 +25,10 @@ from runner.errors import BackendError
 pytestmark = pytest.mark.docker
 
 
-class Server:
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        served = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                served.paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"hi")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    served = Server()
-    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[CountingServer]:
+    with counting_server(b"hi") as served:
         yield served
-    finally:
-        served.httpd.shutdown()
-        served.httpd.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -80,8 +52,8 @@ def _tag(tags: list[str], name: str) -> str:
     return tags[-1]
 
 
-def test_an_add_behind_an_unknown_directive_is_refused(tmp_path: Path, server: Server, docker_client: Any,
-                                                       tags: list[str]) -> None:
+def test_an_add_behind_an_unknown_directive_is_refused(tmp_path: Path, server: CountingServer,
+                                                       docker_client: Any, tags: list[str]) -> None:
     context = _context(tmp_path, "f1", f"# check=skip=all\n# escape=`\nFROM runner/busybox:latest\n"
                                        f"ENV X=y`\nADD {server.url}/x /x\n")
     with pytest.raises(BackendError) as caught:
@@ -91,7 +63,7 @@ def test_an_add_behind_an_unknown_directive_is_refused(tmp_path: Path, server: S
     assert server.paths == []
 
 
-def test_an_onbuild_add_url_is_refused_here_and_in_a_later_build(tmp_path: Path, server: Server,
+def test_an_onbuild_add_url_is_refused_here_and_in_a_later_build(tmp_path: Path, server: CountingServer,
                                                                  docker_client: Any, tags: list[str]) -> None:
     text = f"FROM runner/busybox:latest\nONBUILD ADD {server.url}/x /x\n"
     base = _tag(tags, "base")
