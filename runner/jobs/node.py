@@ -9,8 +9,10 @@ in a throw-away workspace of its own (the workspace database never leaves the su
   values of its secret ``environment_variables`` (kept in this workspace's secrets folder for the run);
 - the compute's datastore is also this workspace's ``workspaceblobstore``, so the job's artifacts land
   where the submitting side recorded them;
-- the plan is re-rooted from the submitting side's job folder to this one; its output registrations
-  are dropped (the submitting side registers them, with lineage, in its own registry);
+- the plan is re-rooted from the submitting side's job folder to this one (and the result's staged
+  paths back: what it holds back stays on this node, which removes its workspace once the result is
+  written); its output registrations are dropped (the submitting side registers them, with lineage, in
+  its own registry);
 - the GPUs Ray assigned (``CUDA_VISIBLE_DEVICES``) become the container's device requests.
 
 The job's output goes to stdout (Ray's job log, which the follower streams); runner's own log to a file
@@ -133,6 +135,15 @@ def result_of(record: JobRecord) -> dict[str, Any]:
     return data
 
 
+def staged_rerooted(result: dict[str, Any], job_dir: str, submit_job_dir: str) -> dict[str, Any]:
+    """The result with its staged paths (held back, not made durable) re-rooted from this node's job folder
+    to the submitting side's, as ``node_plan`` re-rooted the plan the other way: the follower keeps only
+    paths in the job's own staging folder there (``runner.jobs.ray_result.keep_own_staged``)."""
+    extra = {key: reroot(value, job_dir, submit_job_dir) if key in ("held_back_outputs", NOT_DURABLE_KEY)
+             else value for key, value in result.get("extra", {}).items()}
+    return {**result, "extra": extra}
+
+
 def exit_code_of(result: dict[str, Any]) -> int:
     status = result.get("status")
     if status == JobStatus.COMPLETED.value:
@@ -156,7 +167,7 @@ def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Worksp
         name = _queue(ws, payload, package)
         record = run_job(ws, name, echo=_stdout, quiet=True)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is being written: nothing to stop
-        return ws, result_of(record)
+        return ws, staged_rerooted(result_of(record), str(ws.job_dir(name).root), payload["submit_job_dir"])
     except StoppedEarly:
         return ws, {"status": JobStatus.CANCELED.value, "ended_at": utc_text(utcnow()), "node":
                     socket.gethostname(), "error": "canceled before the job started on the node"}

@@ -3,24 +3,30 @@ the node sends (``runner.jobs.node.result_of``), each field of its type, and of 
 node's run records. The file lies in a container other jobs may reach, so anything else it holds (the
 job's plan or Ray details, registrations, flags the submitting side sets) is dropped, never merged into
 the record; a status that is not one a job ends with is dropped too (the follower records the job Failed).
+Where it says outputs' staged data is kept (``held_back_outputs``, ``outputs_not_durable``'s "staged"),
+read later on this machine by ``job download``, registrations and the UI, is kept only for the job's
+declared outputs and inside their own staging folders here (``runner.workspace.upload_state.own_staged``).
 
     result, dropped = node_result(data)     # the known fields; what was dropped ("extra.plan", ...)
+    note = keep_own_staged(result["extra"], ws.job_dir(job).outputs, declared_outputs(record))  # or None
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from runner.workspace.db import JobStatus
-from runner.workspace.upload_state import NOT_DURABLE_KEY
+from runner.workspace.upload_state import NOT_DURABLE_KEY, own_staged
 
 Check = Callable[[Any], bool]
 ENDS = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELED.value)
 SHOWN_KEYS = 20  # dropped keys a warning names, each cut to SHOWN_KEY_CHARS
 SHOWN_KEY_CHARS = 60
+SHOWN_PATH_CHARS = 240  # a dropped staged path a warning names, cut to that
 
 
 def _text(value: Any) -> bool:
@@ -101,3 +107,44 @@ def dropped_words(dropped: list[str]) -> str:
     """The dropped names for a warning, at most ``SHOWN_KEYS`` of them."""
     more = len(dropped) - SHOWN_KEYS
     return ", ".join(dropped[:SHOWN_KEYS]) + (f" and {more} more" if more > 0 else "")
+
+
+def keep_own_staged(extra: dict[str, Any], outputs: Path, declared: Collection[str]) -> str | None:
+    """Drop from the node's ``extra`` (in place) each held-back output and each ``outputs_not_durable`` entry
+    that is no ``declared`` output, and each staged path that is not the output's own staging folder under
+    ``outputs`` (``own_staged``: a staged path alone is emptied, its counts kept); the one warning saying
+    what was dropped (None: nothing)."""
+    dropped: list[str] = []
+
+    def own(name: str, path: object) -> bool:
+        return name in declared and own_staged(outputs, name, path) is not None
+
+    held = extra.get("held_back_outputs")
+    if isinstance(held, dict):
+        dropped += [f"held_back_outputs.{_shown(n)} ({_path(p)})" for n, p in held.items() if not own(n, p)]
+        extra["held_back_outputs"] = {n: p for n, p in held.items() if own(n, p)}
+        if not extra["held_back_outputs"]:
+            del extra["held_back_outputs"]
+    failed = extra.get(NOT_DURABLE_KEY)
+    if isinstance(failed, dict):
+        dropped += [f"{NOT_DURABLE_KEY}.{_shown(n)}" for n in failed if n not in declared]
+        kept = {n: dict(entry) for n, entry in failed.items() if n in declared}
+        for name, entry in kept.items():
+            if entry.get("staged") is not None and not own(name, entry["staged"]):
+                dropped.append(f"{NOT_DURABLE_KEY}.{_shown(name)}.staged ({_path(entry['staged'])})")
+                entry["staged"] = None
+        extra[NOT_DURABLE_KEY] = kept
+        if not kept:
+            del extra[NOT_DURABLE_KEY]
+    if not dropped:
+        return None
+    return (f"the node's result named staged data of no declared output, or outside its own staging folder "
+            f"here ({outputs}/<output>), dropped: {dropped_words(dropped)}")
+
+
+def _shown(value: object, cut: int = SHOWN_KEY_CHARS) -> str:
+    return ascii(value)[1:-1][:cut] if isinstance(value, str) else ascii(value)[:cut]
+
+
+def _path(value: object) -> str:
+    return _shown(value, SHOWN_PATH_CHARS)

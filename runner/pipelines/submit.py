@@ -8,7 +8,8 @@ pipeline as Queued and hand it to an orchestrator (a detached worker, or this pr
 Checked before anything runs: the structure, every component and binding (``runner.pipelines.graph``),
 each step as a command job (types, modes, expressions), every local or datastore input path and output
 location, an output that would register a model or data version that exists already, the environments,
-and the whole plan of each step that reads no other step's output. What a
+the whole plan of each step that reads no other step's output, and a step's ``direct`` output whose
+container will hold another step's default output (its start refuses it once that step is recorded). What a
 step reads from an upstream step is resolved when that step is submitted, once the upstream job exists;
 but a ``direct`` binding of such a step is checked now as its start will check it, a ``direct`` input
 bound to an upstream output at the location that step writes it to (``runner.pipelines.step_direct``).
@@ -167,7 +168,30 @@ def _plan_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None, ba
     for node in graph.steps.values():  # in dependency order: an upstream step's locations come first
         locations[node.name] = _precheck_step(ws, graph, node, locations, backend=backend,
                                               upload_on_failure=upload_on_failure, walked=walked)
+    _refuse_direct_beside_steps(ws, graph, locations)
     return graph, locations, walked
+
+
+def _refuse_direct_beside_steps(ws: Workspace, graph: PipelineGraph, locations: Locations) -> None:
+    """A step's ``direct`` output on a remote store gets credentials for its whole container, which its
+    start refuses (``WriteGuard``) when a recorded job (not the step) has an output in a job folder there:
+    checked now against what the pipeline's record (its outputs) and every other step's record will hold,
+    whichever step runs first, with the start's error at the output's ``path:`` line."""
+    pending = [(graph.name, out, locations[step][name]) for out, (step, name) in graph.outputs.items()]
+    pending += [(node.job_name, name, uri) for node in graph.steps.values()
+                for name, uri in locations[node.name].items()]
+    resolver = Resolver(ws)
+    guard = WriteGuard(ws, resolver.datastores, pending=pending)
+    for node in graph.steps.values():
+        for name, output in node.spec.outputs.items():
+            if output.mode is not Mode.DIRECT or name not in locations[node.name]:
+                continue
+            is_file = output.type is AssetType.URI_FILE
+            with _at(node.spec, node.name, "outputs", name, "path"):
+                resolved = resolver.resolve_output(locations[node.name][name], job_name=node.job_name,
+                                                   output_name=name, field=f"outputs.{name}.path",
+                                                   check=False, file=is_file)
+                guard.refuse(resolved, name=name, job_name=node.job_name, mode=Mode.DIRECT, is_file=is_file)
 
 
 def _pipeline_inputs(ws: Workspace, spec: PipelineJobSpec) -> dict[str, str]:

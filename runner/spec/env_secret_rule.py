@@ -12,8 +12,9 @@ A variable is a secret when its value is not empty and
   number or a stage last, as in ``API_KEY_2`` or ``API_KEY_PROD``, left out for the last-word rules): a
   word holding ``SECRET`` or ``PASSWORD``; a word ending in ``TOKEN`` (``HF_TOKEN``, ``HFTOKEN``,
   ``AUTHTOKEN``, not ``TOKENS`` or ``TOKENIZER``) or ``APIKEY``; the word ``SAS``, ``PASSWD``,
-  ``PASSPHRASE``, ``CREDENTIAL(S)``, ``CONNSTR``; ``KEY`` as the last word (``WANDB_API_KEY``,
-  ``OPENAI_API_KEY_2``; not ``AWS_ACCESS_KEY_ID``, ``KEY_PATH``, ``MONKEY``); ``PWD``, ``PASS`` or
+  ``PASSPHRASE``, ``CREDENTIAL(S)``, ``CONNSTR``; ``KEY`` or ``PW`` as the last word, alone too
+  (``WANDB_API_KEY``, ``OPENAI_API_KEY_2``, ``PW``, ``DB_PW``; not ``AWS_ACCESS_KEY_ID``, ``KEY_PATH``,
+  ``PW_FILE``, ``MONKEY``); ``PWD``, ``PASS`` or
   ``PAT`` (a personal access token) as the last of two or more words (``MYSQL_PWD``, ``SMTP_PASS``,
   ``GH_PAT``; not the shell's ``PWD``); ``CONNECTION`` then ``STRING``;
 - or its value looks like one (``value_is_secret``): a connection string's ``AccountKey=``,
@@ -65,7 +66,7 @@ def name_is_secret(name: str) -> bool:
     core = list(words)  # API_KEY_2, API_KEY_PROD: the last-word rules read API_KEY
     while len(core) > 1 and (core[-1].isdigit() or core[-1] in _WHICH):
         core.pop()
-    return (core[-1] == "KEY" or "CONNECTION_STRING" in "_".join(words)
+    return (core[-1] in ("KEY", "PW") or "CONNECTION_STRING" in "_".join(words)
             or (len(core) > 1 and core[-1] in _LAST)  # MYSQL_PWD, GH_PAT (not the shell's PWD)
             or any(word in _NAMED or word.endswith(_ENDING) or "SECRET" in word or "PASSWORD" in word
                    for word in words))

@@ -113,9 +113,11 @@ class WriteGuard:
     """Answers "may this job write there?" for one workspace (cheap to build; reads the tables once)."""
 
     def __init__(self, workspace: Workspace, datastores: DatastoreStore, *,
-                 known: Collection[AssetAt] = ()) -> None:
+                 known: Collection[AssetAt] = (), pending: Iterable[tuple[str, str, str]] = ()) -> None:
         self.workspace = workspace
         self.known = frozenset(known)  # versions checked already (when the job started): left out
+        # (job, output, uri) that jobs not recorded yet will hold: a pipeline's, checked before any step runs
+        self.pending = tuple(pending)
         self.roots = {ds.name: ds.location(workspace.root) for ds in datastores.list()}
         self.upload_folders = self._upload_folders()
         self.job_folders = job_folders(self.roots)
@@ -133,18 +135,21 @@ class WriteGuard:
     @cached_property
     def recorded(self) -> list[tuple[str, str, str, str]]:
         """(job, output, uri, location) of every recorded job's output that lies in a job folder (its
-        place there), read once when first asked (a ``direct`` output on a remote store asks)."""
+        place there), then of every ``pending`` one, read once when first asked (a ``direct`` output on a
+        remote store asks)."""
         with self.workspace.reading() as conn:
             rows = conn.execute("SELECT name, json_extract(record, '$.outputs') AS outputs "
                                 "FROM jobs").fetchall()
+        held = [(row["name"], (json.loads(row["outputs"] or "{}") or {}).items()) for row in rows]
+        held += [(job, [(output, uri)]) for job, output, uri in self.pending]
         found = []
-        for row in rows:
-            for output, uri in (json.loads(row["outputs"] or "{}") or {}).items():
+        for job, outputs in held:
+            for output, uri in outputs:
                 there = None
                 with contextlib.suppress(RunnerError, ValueError):
                     there = self.location(uri) if isinstance(uri, str) else None
                 if there is not None and in_job_folder(there, self.job_folders):
-                    found.append((row["name"], output, uri, there))
+                    found.append((job, output, uri, there))
         return found
 
     def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:

@@ -16,10 +16,17 @@ Where its data is: an ``upload`` to a remote store keeps every staged file until
 staging folder holds the whole output); a move into a local datastore and ``rw_mount`` move or upload
 file by file (the staging folder holds the files that did not get there, the others are at its
 location). Nothing here follows a link: the staging folders are listed with ``runner.workspace.trees``.
+
+Where a record says an output's staged data is kept (``held_back_outputs``, ``outputs_not_durable``'s
+"staged") is taken only inside that output's own staging folder of the job (``own_staged``: a declared
+output's ``<job>/outputs/<o>`` in this workspace, no link on the way): a Ray node's result names them
+(``runner.jobs.ray_result``) and a record file can be edited, so a path elsewhere (``/etc``) is never
+counted, shown or offered to copy from; the output's own staging folder stands in for it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -34,6 +41,8 @@ from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifac
 from runner.workspace.resolve import Resolver
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.trees import count_files, holds_files, is_folder, subfolders
+
+log = logging.getLogger(__name__)
 
 HELD_BACK_WHY = "ran with --no-upload-on-failure"  # a record that says nothing else (older runners')
 DIED = "its runner process"  # how recovery's ``held_back_why`` begins: it may have uploaded part
@@ -99,8 +108,9 @@ def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None
     if not record.status.is_terminal or record.status is JobStatus.COMPLETED or \
             record.spec.get("type") == "pipeline":  # a pipeline's outputs are its steps' (their records)
         return {}
-    held = {n: Path(p) for n, p in (record.extra.get("held_back_outputs") or {}).items()}
-    failed = _failed_uploads(record)
+    held = _held_back(ws, record)
+    # an output's name is one folder name in the staging folder, never a path out of it
+    failed = {name: found for name, found in _failed_uploads(record).items() if plain_name(name)}
     outputs = Path(record.job_dir) / "outputs" if record.job_dir else ws.job_dir(record.name).outputs
     wanted = set(held) | set(failed) | {p.name for p in subfolders(outputs) if holds_files(p)}
     return {name: _incomplete(ws, record, name, held, failed, outputs, check=check)
@@ -124,7 +134,8 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
     else:
         why = "its upload failed (the job's error says why)" if name in failed else \
             "its staged data was not all uploaded (the job's error says why)"
-        kept_at = Path(kept) if kept and is_folder(Path(kept)) else outputs / name
+        own = own_staged(ws.job_dir(record.name).outputs, name, kept)
+        kept_at = own if own is not None and is_folder(own) else outputs / name
         if missing is not None and total is not None:
             reached = missing < total
     if reached is None:
@@ -136,6 +147,59 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
     return Incomplete(output=name, kept_at=kept_at, files=count_files(kept_at), why=why, reached=reached,
                       whole=whole, held_back=name in held and reached is False, location=location,
                       missing=missing, total=total)
+
+
+def declared_outputs(record: JobRecord) -> set[str]:
+    """The outputs the job has: its recorded outputs, its stored plan's, and its artifacts."""
+    plan = record.extra.get("plan")
+    bindings = plan.get("outputs") if isinstance(plan, dict) else None
+    planned = {b["name"] for b in bindings or () if isinstance(b, dict) and isinstance(b.get("name"), str)}
+    return {*record.outputs, *planned, ARTIFACTS}
+
+
+def plain_name(name: object) -> bool:
+    """An output's name that is one folder name (its staging folder's, ``<job>/outputs/<name>``)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
+def own_staged(outputs: Path, name: str, path: object) -> Path | None:
+    """``path`` (where a record or a node's result says output ``name``'s staged data is kept) when it is
+    that output's own staging folder ``outputs/<name>`` of the job, or lies in it, as written (no ``..``
+    out of it) and on the way there (no link from ``outputs`` down: a link may lead anywhere); None for
+    anything else: a relative path, another output's folder, a place elsewhere on this machine."""
+    if not plain_name(name) or not isinstance(path, str) or "\0" in path or not os.path.isabs(path):
+        return None
+    own = Path(os.path.normpath(outputs)) / name
+    written = Path(os.path.normpath(path))
+    if written != own and own not in written.parents:
+        return None
+    place = own.parent
+    for part in ("", name, *written.relative_to(own).parts):
+        place = place / part if part else place
+        try:
+            if stat.S_ISLNK(os.lstat(place).st_mode):
+                return None
+        except OSError:  # not there (any more): nothing below it leads anywhere
+            break
+    return written
+
+
+def _held_back(ws: Workspace, record: JobRecord) -> dict[str, Path]:
+    """The record's held-back outputs (each named by a ``plain_name``) -> where their staged data is: the
+    record's path when it is the output's own staging folder (``own_staged``), else that folder."""
+    outputs = ws.job_dir(record.name).outputs
+    held: dict[str, Path] = {}
+    refused = []
+    for name, path in (record.extra.get("held_back_outputs") or {}).items():
+        found = own_staged(outputs, name, path)
+        if found is None:
+            refused.append(ascii(name)[1:-1][:60])
+        if plain_name(name):
+            held[name] = found or outputs / name
+    if refused:
+        log.warning("job %s's record names staged data of output(s) %s outside their own staging folders "
+                    "(%s/<output>): not looked at there", record.name, ", ".join(refused), outputs)
+    return held
 
 
 def _failed_uploads(record: JobRecord) -> dict[str, FailedUpload]:

@@ -27,7 +27,9 @@ from runner.plan.types import RunPlan
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 
 CONTROL = "azureml://datastores/workspaceblobstore/paths/_ray/j1"
-NOT_DURABLE = {"o": {"failed": 1, "total": 2, "staged": "/node/staging/o"}}
+STAGED = "/ws/jobs/j1/outputs/o"  # below tmp_path: the job's own staging folder, as the node sends it
+NOT_DURABLE = {"o": {"failed": 1, "total": 2, "staged": STAGED}}
+OUT = "azureml://datastores/workspaceblobstore/paths/out/o"
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ def _plan() -> dict[str, Any]:
 def _follow(tmp_path: Path, address: str, result: dict[str, Any]) -> JobRecord:
     ws = Workspace(tmp_path / "ws")
     ray = {"address": address, "submission_id": "j1", "control": CONTROL, "compute": "ray"}
-    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker",
+    result = json.loads(json.dumps(result).replace(STAGED, str(tmp_path) + STAGED))
+    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker", outputs={"o": OUT},
                             job_dir=str(ws.job_dir("j1").root),
                             extra={"plan": _plan(), "ray": ray,
                                    "status_times": {"Queued": utc_text(utcnow())}}))
@@ -56,7 +59,7 @@ def _follow(tmp_path: Path, address: str, result: dict[str, Any]) -> JobRecord:
 
 def _known_extra() -> dict[str, Any]:
     return {"timings_s": {"run": 1.5}, "late_cancel": LATE_CANCEL_NOTE, "outputs_not_durable": NOT_DURABLE,
-            "held_back_outputs": {"o": "/node/staging/o"}, "warnings": ["w1"],
+            "held_back_outputs": {"o": STAGED}, "warnings": ["w1"],
             "status_times": {"Running": utc_text(utcnow()), "Completed": utc_text(utcnow())}}
 
 
@@ -81,10 +84,11 @@ def test_unknown_keys_of_a_forged_result_are_dropped_with_one_warning(
     for key in ("unsafe_docker_args", "registered_models", "pipeline", "timings_s"):
         assert key not in record.extra, key
     assert record.registered_models == [] and not record.archived and record.runner_pid != 1
-    assert record.outputs == {"artifacts": record.outputs["artifacts"]} and record.image is None
+    assert record.outputs == {"o": OUT, "artifacts": record.outputs["artifacts"]} and record.image is None
     assert record.extra["late_cancel"] == LATE_CANCEL_NOTE
-    assert record.extra["outputs_not_durable"] == NOT_DURABLE
-    assert record.extra["held_back_outputs"] == {"o": "/node/staging/o"}
+    staged = str(tmp_path) + STAGED
+    assert record.extra["outputs_not_durable"] == {"o": {**NOT_DURABLE["o"], "staged": staged}}
+    assert record.extra["held_back_outputs"] == {"o": staged}
     assert "w1" in record.extra["warnings"]
     [warning] = _dropped_warnings(caplog)
     for key in ("extra.plan", "extra.ray", "extra.unsafe_docker_args", "extra.timings_s", "registered_models",
