@@ -20,6 +20,8 @@ from mounts.fuse.lifecycle import MountOptions, fuse_mount
 from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.ro import FsspecReadOnly
 from mounts.stores.open import open_store
+from mounts.transfer.state import FIX
+from mounts.transfer.tree import printable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,20 @@ class RoMountStrategy:
                 yield Materialized(host_path=mountpoint, read_only=True)
         finally:
             prefetcher.close()
+            if operations.hidden_count:  # one warning per mount, with the count of its listings
+                note = hidden_note(operations.hidden_count, operations.hidden)
+                log.warning("input %s: %s", source.url, note)
+
+
+def hidden_note(count: int, shown: list[str]) -> str:
+    """What a read-only mount left out of its folders' listings (``mounts.fuse.ro.NOT_NAMES``), in the
+    words of a download's refusal of such a name (``mounts.transfer.state``)."""
+    names = ", ".join(f"'{printable(name)}'" for name in sorted(shown))
+    names += ", ..." if count > len(shown) else ""
+    many = f"{count} stored names were" if count > 1 else "1 stored name was"
+    return (f"{many} not shown in the read-only mount ({names}): a name with an empty, '.' or '..' "
+            "segment is no entry of a folder (a '..' would list as a second '..'; a lookup of '..' never "
+            "reaches it); " + FIX.format(what="those blobs" if count > 1 else "that blob"))
 
 
 def _check_exists(source: Source) -> dict[str, Any]:

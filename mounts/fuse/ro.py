@@ -38,6 +38,11 @@ FolderLister = Callable[[str], dict[str, dict[str, Any]]]
 BLOCK = 512
 NEXT_FILES = 8  # small files fetched ahead of a reader going through a folder in order
 NEXT_FILES_BYTES = 8 * 1024 * 1024  # ... and at most this many bytes of them (and half the cache)
+# names a folder's listing never shows: a stored name with an empty, '.' or '..' segment (Azure keeps
+# 'a/..\x' as 'a/../x') would list as a second '.' or '..' (the kernel answers those itself: a lookup
+# of '..' never reaches such a name) or as a nameless entry
+NOT_NAMES = frozenset({"", ".", ".."})
+HIDDEN_SHOWN = 5  # the hidden names a mount's one warning gives as examples
 
 _ERRNO_OF = {
     FileNotFoundError: errno.ENOENT,
@@ -143,6 +148,8 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
         self._next_handle = 1
         self._lock = threading.Lock()
         self._attrs["/"] = attrs_of({"type": "directory"})
+        self.hidden: list[str] = []  # the first HIDDEN_SHOWN names left out of listings (``NOT_NAMES``)
+        self.hidden_count = 0  # ... and how many there were, in the folders listed so far
 
     def warm(self) -> None:
         """List the root in the background, so the job's first lookup finds it cached."""
@@ -180,7 +187,13 @@ class FsspecReadOnly(mfusepy.Operations):  # type: ignore[misc]
             pending.set_exception(exc)
             raise
         prefix = path.rstrip("/") + "/"
+        left_out = [name for name in entries if name in NOT_NAMES]
         with self._lock:
+            for name in left_out:
+                del entries[name]
+                self.hidden_count += 1
+                if len(self.hidden) < HIDDEN_SHOWN:
+                    self.hidden.append((prefix + name).lstrip("/"))
             for name, attrs in entries.items():
                 self._attrs.setdefault(prefix + name, attrs)
         pending.set_result(sorted(entries))

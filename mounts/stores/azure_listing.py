@@ -48,13 +48,13 @@ def parse_list_blobs(payload: bytes, container: str, prefix: str) -> tuple[list[
 def parse_list_folder(payload: bytes, container: str, prefix: str) -> tuple[dict[str, dict[str, Any]], str]:
     """One page of List Blobs with ``delimiter=/``: the direct children of ``prefix`` as fsspec-style
     ``info`` dicts keyed by name (sub-folders from ``BlobPrefix`` and ADLS-style folder-marker blobs),
-    and the next marker ("" at the end)."""
+    and the next marker ("" at the end). A sub-folder of names with an empty segment (``p//x``) is listed
+    as ``""``, as one of ``p/../x`` is as ``..``: the caller decides (``mounts.fuse.ro.NOT_NAMES``)."""
     root = ET.fromstring(payload)
     entries: dict[str, dict[str, Any]] = {}
-    for folder in root.iter("BlobPrefix"):
+    for folder in root.iter("BlobPrefix"):  # <prefix><segment>/: the segment, '' when it is empty
         name = (folder.findtext("Name") or "")[len(prefix):].rstrip("/")
-        if name:
-            entries[name] = {"name": f"{container}/{prefix}{name}", "type": "directory", "size": 0}
+        entries[name] = {"name": f"{container}/{prefix}{name}", "type": "directory", "size": 0}
     for blob in root.iter("Blob"):
         name = (blob.findtext("Name") or "")[len(prefix):]
         if not name or name.endswith("/") or name in entries:

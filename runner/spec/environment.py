@@ -128,9 +128,24 @@ def load_conda_file(env: InlineEnvironment, base_dir: Path) -> CondaSpec:
     if not path.is_file():  # not there: exit 1, as a missing input path; a folder named: malformed (2)
         raise not_found_kind(path)(f"conda file '{path}' does not exist", field="environment.conda_file",
                                    hint=f"set conda_file: to a conda environment file relative to the "
-                                        f"YAML's folder ({base_dir}), or create the file")
+                                        f"YAML's folder ({base_dir}), or create the file",
+                                   python_hint=f"pass conda_file= a conda environment file, relative to "
+                                               f"the current folder ({base_dir}) when the job was built, "
+                                               "or an absolute path, or create the file")
     doc = load_yaml(path)
     return conda_spec(doc.data, base_image=env.image, source=str(path), where=doc.where(()))
+
+
+def environment_file(value: str, base_dir: Path, field: str = "environment") -> InlineEnvironment:
+    """The environment a ``file:<env.yml>`` value names (``local_file``'s forms, from ``base_dir``): a file
+    that is not there is a ``ResolveError`` (exit 1, as a missing ``conda_file``), not a malformed value."""
+    path = local_file(value, base_dir, field).resolve()
+    if not path.exists():
+        raise not_found_kind(path)(f"environment file '{path}' does not exist", field=field,
+                                   hint=f"set {field}: file:<an environment YAML, or a folder with a "
+                                        f"Dockerfile> relative to the YAML's folder ({base_dir}), or "
+                                        "create the file")
+    return load_environment_file(path)
 
 
 def load_environment_file(path: Path) -> InlineEnvironment:

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runner.client import MLClient
-from runner.errors import ResolveError, RunnerError, StorageError
+from runner.errors import ResolveError, RunnerError
 from runner.pipelines.operations import PipelineJobOperations
 from runner.ui import assets, jobs, models, stores
 from runner.ui.params import checked
@@ -52,11 +52,12 @@ async def _runner_error(request: Request, exc: Exception) -> Response:
 
 
 async def _workspace_error(request: Request, exc: Exception) -> Response:
-    """The workspace could not be read (its database or folders): the page says so, not a bare 500."""
+    """The workspace could not be read (its database or folders): the page says so, not a bare 500. Still
+    a 500 (this UI's own files failed), not a datastore's 502: a ``RunnerError``, not a ``StorageError``."""
     root = request.app.state.client.workspace.root
-    err = StorageError(f"cannot read the workspace at {root}: {type(exc).__name__}: {exc}",
-                       hint="check that the folder and its runner.db are there and readable; "
-                            "`runner job list` shows the same error")
+    err = RunnerError(f"cannot read the workspace at {root}: {type(exc).__name__}: {exc}",
+                      hint="check that the folder and its runner.db are there and readable; "
+                           "`runner job list` shows the same error")
     return await _runner_error(request, err)
 
 

@@ -27,6 +27,7 @@ from runner.ui.params import checked, choice, offset, text
 from runner.ui.render import json_time, page_info, render
 from runner.ui.security import protected
 from runner.ui.served import refuse_unserved
+from runner.ui.words import for_browser
 from runner.workspace.lineage import job_reads
 from runner.workspace.paging import MAX_PAGE_SIZE
 
@@ -99,7 +100,7 @@ def version_view(section: AssetSection, client: MLClient, jobs: JobOperations, n
         found, more = operations.files(name, asset.version, limit=200)
         view.update(files=[{"path": f.path, "size": f.size} for f in found], files_more=more)
     except RunnerError as err:  # the files' storage is unreachable: the rest of the page still shows
-        view["files_error"] = err.render()
+        view["files_error"] = for_browser(err, str(client.workspace.root)).render()  # the UI's words
     return view
 
 

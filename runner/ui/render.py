@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from runner.errors import JobError, RegistryError, ResolveError, RunnerError, SpecError
+from runner.errors import JobError, RegistryError, ResolveError, RunnerError, SpecError, StorageError
 from runner.ui.params import QueryError
 from runner.ui.security import csrf_token, remember_csrf
 from runner.workspace.db import utc_text
@@ -27,8 +27,12 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Environments", "environments"),
 )
 
+# A storage failure (a datastore that cannot be reached, denies access or lost a blob) is 502 Bad Gateway:
+# the UI answered, the storage it reads through did not (not 500, which says the UI itself broke; not 503,
+# which tells a proxy or a health check that this UI is down). The workspace's own files failing is a 500.
 STATUS_FOR_ERROR: tuple[tuple[type[RunnerError], int], ...] = (
     (QueryError, 400), (ResolveError, 404), (SpecError, 422), (RegistryError, 409), (JobError, 409),
+    (StorageError, 502),
 )
 
 

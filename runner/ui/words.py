@@ -3,8 +3,9 @@
 An error's hint says how to fix the problem in the CLI's words (flags, ``runner ...`` commands; its
 ``python_hint`` in the Python API's). A page or an ``/api`` answer says it in the UI's: the Register
 form's fields by their labels (``use custom_model in the Type field``, not ``--type custom_model``), a
-job's page for ``runner job show`` / ``stream``, the UI's lists for ``runner job list`` / ``runner model
-list``, and the workspace this UI serves for ``--workspace`` / ``RUNNER_WORKSPACE``. A command a hint
+job's page for ``runner job show`` / ``stream``, a datastore's page for ``runner datastore show``, the UI's
+lists for ``runner job list`` / ``runner model list``, and the workspace this UI serves for ``--workspace``
+/ ``RUNNER_WORKSPACE``. A command a hint
 gives on purpose (the form's advice to register another path with ``runner model create`` in a shell) is
 kept: flags are rewritten only outside backticks.
 
@@ -25,6 +26,8 @@ _REGISTER_ASSET = re.compile(r"^register it: `runner (model|data) create [^`]*`$
 _LISTS = {"model": "Models", "data": "Data"}
 _JOB_COMMAND = re.compile(r"`runner job (?:show|stream) --name ([^`\s]+)`"
                           r"(?:, or `ml_client\.[^`]*` in Python)?")  # and its Python twin, if any
+# runner.workspace.storage_errors' hint for a datastore's storage failure
+_DATASTORE_COMMAND = re.compile(r"`runner datastore show --name ([^`\s]+)`")
 _FLAG = re.compile(r"--([a-z_]+)(?: (?!-)([^\s,;)`]+))?")
 
 
@@ -56,6 +59,7 @@ def browser_hint(hint: str | None, workspace: str, *, fields: Mapping[str, str])
         return (f"the {_LISTS[kind]} list shows every {noun} of the workspace this UI serves ({workspace}), "
                 f"none yet; `runner {kind} create` in a shell registers one (its --help says how)")
     hint = _JOB_COMMAND.sub(lambda m: f"the page /jobs/{m.group(1)}", hint)
+    hint = _DATASTORE_COMMAND.sub(lambda m: f"the page /datastores/{m.group(1)}", hint)
     if not fields:
         return hint
     parts = hint.split("`")  # the odd parts are inside backticks: commands, kept as they are

@@ -40,7 +40,14 @@ from typing import Any
 
 from runner.errors import ResolveError, SpecError
 from runner.file_urls import is_file_form
-from runner.spec.environment import CondaSpec, conda_spec, load_conda_file, load_environment_file, local_file
+from runner.spec.environment import (
+    CondaSpec,
+    conda_spec,
+    environment_file,
+    load_conda_file,
+    local_file,
+    not_found_kind,
+)
 from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
 from runner.spec.names import ASSET_NAME_PATTERN, version_problem
@@ -218,7 +225,7 @@ class EnvironmentStore:
         ``conda_file`` read into the image to build)."""
         folder = base_dir or Path.cwd()
         if isinstance(environment, str) and is_file_form(environment.strip()):  # an environment YAML
-            environment = load_environment_file(local_file(environment, folder, "environment").resolve())
+            environment = environment_file(environment, folder)
         if not isinstance(environment, str):
             return _inline(environment, folder)
         record = self.lookup(environment)
@@ -348,10 +355,10 @@ def read_conda_file(conda_file: str | dict[str, Any], *, image: str | None, base
         load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=conda_file), base_dir)
         return _yaml_text(conda_file)
     path = local_file(conda_file, base_dir, "conda_file").resolve()  # file:///x, file://localhost/x: /x
-    if not path.is_file():
-        raise SpecError(f"no conda file at {path}", field="conda_file",
-                        hint="give the conda environment file (relative paths are relative to the "
-                             "environment YAML's folder, or to the current directory from Python)")
+    if not path.is_file():  # not there: exit 1, as a job's missing conda_file; a folder: malformed (2)
+        raise not_found_kind(path)(f"no conda file at {path}", field="conda_file",
+                                   hint=f"give the conda environment file (a relative path is read from the "
+                                        f"current folder, {base_dir}), or create the file")
     load_conda_file(InlineEnvironment(image=_needs_image(image), conda_file=str(path)), base_dir)
     return path.read_text(encoding="utf-8")
 

@@ -23,8 +23,9 @@ and leaves a remote path's kind ``ANY``; the run resolves again with ``check=Tru
 object, failing with "does not exist", "cannot connect" or "access denied" (``storage_errors``).
 
 ``cache_key``: ``model:[<registry>/]<name>:<version>`` for models (immutable; the plan keeps it, see
-``runner.jobs.run.resolve_stored_plan``); ``<ds>:<path>:<etag|mtime:size>`` for files (an ftp/sftp URL's
-``<ds>`` its scheme and host: ``ftp://h:2121/x:...``); ``None`` for folders that are not model versions.
+``runner.jobs.run.resolve_stored_plan``); ``<ds>:<path>:<etag|mtime:size>`` for files (a datastore's
+``<ds>`` is ``<name>@<where>``, its endpoint and container or its folder: ``store_identity``; an ftp/sftp
+URL's its scheme and host: ``ftp://h:2121/x:...``); ``None`` for folders that are not model versions.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from runner.workspace.read_refusals import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
+from runner.workspace.store_identity import store_identity
 from runner.workspace.through_file import through_file
 from runner.workspace.url_hosts import with_host
 from runner.workspace.url_protocols import protocols_hint
@@ -191,7 +193,8 @@ class Resolver:
                 planned_datastore(self.datastores, ds, field)  # planning: contacts no storage
         fs_path = join_under_root(root, ref.path, datastore=ref.datastore)
         relative = fs_path[len(root.rstrip("/")):].strip("/")
-        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}:{relative}:", str(ref), check=check,
+        where = store_identity(ds, self.workspace.root)  # re-registered elsewhere: another key
+        kind, cache_key = _stat(fs, fs_path, f"{ref.datastore}@{where}:{relative}:", str(ref), check=check,
                                 datastore=ref.datastore)
         return ResolvedPath(
             uri=str(DatastorePath(ref.datastore, relative)), fs=fs, path=fs_path, url=ds.url_for(fs_path),
@@ -278,6 +281,8 @@ class Resolver:
                                field=field) from exc
         hosted = with_host(ref.url, path, {})  # ftp/sftp paths drop the host: put back (never a password)
         prefix = f"{ref.url}:" if "::" in ref.url else f"{hosted or ref.url.split('://', 1)[0] + ':' + path}:"
+        if datastore is not None:  # its credentials and endpoint: the datastore's place names the key
+            prefix = f"{datastore.name}@{store_identity(datastore, self.workspace.root)}:{prefix}"
         kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # a chain: all of it (which member)
                                 datastore=datastore.name if datastore else None)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too

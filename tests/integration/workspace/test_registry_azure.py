@@ -78,7 +78,8 @@ def test_resolve_datastore_paths_on_azurite(ml_client: MLClient, azure_container
     resolver = ml_client.resolver
     file = resolver.resolve("azureml://datastores/myblobstore/paths/models/cifar10/cifar.pt")
     assert file.kind is PathKind.FILE and file.url == f"abfs://{azure_container.name}/models/cifar10/cifar.pt"
-    assert file.cache_key and file.cache_key.startswith("myblobstore:models/cifar10/cifar.pt:0x")
+    store = f"myblobstore@{azure_container.azurite.blob_endpoint}/{azure_container.name}"  # its endpoint
+    assert file.cache_key and file.cache_key.startswith(f"{store}:models/cifar10/cifar.pt:0x")
     with file.fs.open(file.path, "rb") as handle:
         assert handle.read() == b"cifar"
     assert "AZURE_STORAGE_CONNECTION_STRING" in file.env and "AZURE_STORAGE_ACCOUNT_NAME" in file.env

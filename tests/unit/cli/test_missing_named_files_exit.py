@@ -36,6 +36,12 @@ JOBS = {
                                           "env.yml": "image: runner/python:3.11\nconda_file: ./nope.yml\n"},
                                          "spec.yml", ("env.yml", "conda_file:"),
                                          "no conda file at {tmp}/nope.yml"),
+    "a job's environment file": ({"spec.yml": JOB + "environment: file:./missing.yml\n"}, "spec.yml",
+                                 ("spec.yml", "environment:"),
+                                 "environment file '{tmp}/missing.yml' does not exist"),
+    "a step's environment file": ({"spec.yml": STEP + "    environment: file:./missing.yml\n"}, "spec.yml",
+                                  ("spec.yml", "environment:"),
+                                  "step 'a': environment file '{tmp}/missing.yml' does not exist"),
     "a job's build context": ({"spec.yml": JOB + BUILD}, "spec.yml", ("spec.yml", "path:"),
                               "the build context {tmp}/nodir is not a folder"),
     "a step's conda_file": ({"spec.yml": STEP + _indented(ENV, 4)}, "spec.yml", ("spec.yml", "conda_file:"),
@@ -60,6 +66,12 @@ COMPONENTS = {
     "its conda_file": ({"c.yml": COMPONENT + ENV}, ("c.yml", "conda_file:"),
                        "conda file '{tmp}/nope.yml' does not exist"),
 }
+ENVIRONMENT_CREATE = {  # runner environment create: a conda file a flag or the --file YAML names
+    "--conda-file": ({}, ["--name", "e", "--image", "runner/python:3.11", "--conda-file", "{tmp}/nope.yml"],
+                     None),
+    "the YAML's conda_file": ({"env.yml": "name: e\nimage: runner/python:3.11\nconda_file: ./nope.yml\n"},
+                              ["--file", "{tmp}/env.yml"], ("env.yml", "conda_file:")),
+}
 # malformed values (a file where a folder is named, a folder where a YAML is, another host's file URL): 2
 MALFORMED = {
     "a build context that is a file": ({"spec.yml": JOB + BUILD.replace("./nodir", "./afile"), "afile": "x"},
@@ -70,6 +82,9 @@ MALFORMED = {
     "a component's code on another host": ({"c.yml": COMPONENT + "code: file://fileserver/src\n" + IMAGE},
                                            ["component", "create"], "code"),
     "a --file that is not there": ({}, ["job", "validate"], "file not found"),
+    "an environment file that is a file, not YAML": ({"spec.yml": JOB + "environment: file:./env.yml\n",
+                                                      "env.yml": "- a list\n"}, ["job", "validate"],
+                                                     "must be a mapping"),
 }
 
 
@@ -112,6 +127,32 @@ def test_component_create_of_a_missing_path_exits_1_at_its_line(tmp_path: Path, 
     _check(result, tmp_path, at, said)
     listed = cli(tmp_path / "ws", "component", "list", "-o", "json")
     assert listed.returncode == 0 and listed.stdout.strip() in ("", "[]"), listed.stdout  # nothing registered
+
+
+@pytest.mark.parametrize("what", sorted(ENVIRONMENT_CREATE))
+def test_environment_create_of_a_missing_conda_file_exits_1(tmp_path: Path, what: str) -> None:
+    files, args, at = ENVIRONMENT_CREATE[what]
+    _write(tmp_path, files)
+    result = cli(tmp_path / "ws", "environment", "create", *(arg.format(tmp=tmp_path) for arg in args))
+    said = "no conda file at {tmp}/nope.yml"
+    if at is not None:
+        _check(result, tmp_path, at, said)
+    else:  # a flag's value: no file or line to name
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert result.stderr.startswith("error: conda_file: " + said.format(tmp=tmp_path)), result.stderr
+        assert result.stderr.count("error:") == 1 and "\n  hint: " in result.stderr, result.stderr
+    listed = cli(tmp_path / "ws", "environment", "list", "-o", "json")  # nothing registered (or no workspace)
+    assert (listed.returncode == 0 and '"e"' not in listed.stdout) or (
+        listed.returncode == 1 and "does not exist" in listed.stderr), (listed.stdout, listed.stderr)
+
+
+def test_environment_create_of_a_conda_file_that_is_a_folder_still_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    result = cli(tmp_path / "ws", "environment", "create", "--name", "e", "--image", "runner/python:3.11",
+                 "--conda-file", str(tmp_path / "d"))
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert result.stderr.startswith(f"error: conda_file: no conda file at {tmp_path / 'd'}"), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("what", sorted(MALFORMED))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from runner import MLClient, load_environment
 from runner.cli.main import app
 from runner.entities import BuildContext, Environment
-from runner.errors import RunnerError, SpecError
+from runner.errors import ResolveError, RunnerError, SpecError
 from runner.spec.job import InlineEnvironment
 from runner.workspace.db import Workspace
 from runner.workspace.environments import EnvironmentStore
@@ -106,9 +106,13 @@ def test_conda_file_refusals(workspace_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read dependency") as err:
         ops.create_or_update(Environment(name="bad", image="runner/python:3.11",
                                          conda_file=str(tmp_path / "bad.yml")))
-    with pytest.raises(SpecError, match="no conda file at"):
+    with pytest.raises(ResolveError, match="no conda file at") as gone:  # not there: exit 1, as a job's
         ops.create_or_update(Environment(name="gone", image="runner/python:3.11",
                                          conda_file=str(tmp_path / "missing.yml")))
+    assert gone.value.field == "conda_file" and "create the file" in str(gone.value)
+    with pytest.raises(SpecError, match="no conda file at"):  # a folder named: a malformed value (exit 2)
+        ops.create_or_update(Environment(name="dir", image="runner/python:3.11",
+                                         conda_file=str(tmp_path / "ctx")))
     assert [e.name for e in ops.list() if not e.builtin] == []  # nothing half-registered
 
 

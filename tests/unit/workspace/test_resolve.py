@@ -60,7 +60,8 @@ def test_default_datastore_path(ws: Workspace, resolver: Resolver) -> None:
     assert rp.kind is PathKind.FILE
     assert rp.uri == "azureml://datastores/workspaceblobstore/paths/models/cifar10/cifar.pt"
     assert rp.local_path == ws.default_datastore_root / "models/cifar10/cifar.pt"
-    assert rp.cache_key and rp.cache_key.startswith("workspaceblobstore:models/cifar10/cifar.pt:")
+    store = f"workspaceblobstore@file://{ws.default_datastore_root.resolve()}"  # the datastore and its folder
+    assert rp.cache_key and rp.cache_key.startswith(f"{store}:models/cifar10/cifar.pt:")
     with rp.fs.open(rp.path, "rb") as handle:
         assert handle.read() == b"abc"
     folder = resolver.resolve("azureml://datastores/workspaceblobstore/paths/models/")
@@ -291,5 +292,6 @@ def test_local_paths_resolve_without_fsspec_to_the_same_kinds_and_cache_keys(
     assert rp.fs.cat_file(rp.path) == b"12345"
     stored = _put(ws.default_datastore_root, "d/x.bin", b"ab")
     on_datastore = resolver.resolve("azureml://datastores/workspaceblobstore/paths/d/x.bin")
-    assert on_datastore.cache_key == _fsspec_cache_key("workspaceblobstore:d/x.bin:", stored)
+    store = f"workspaceblobstore@file://{ws.default_datastore_root.resolve()}"
+    assert on_datastore.cache_key == _fsspec_cache_key(f"{store}:d/x.bin:", stored)
     assert isinstance(on_datastore.fs, fsspec.implementations.local.LocalFileSystem)

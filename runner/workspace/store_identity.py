@@ -1,0 +1,55 @@
+"""Where a datastore's files are, as a download cache key names it: a datastore registered again elsewhere
+(another account, endpoint, container, host or folder) under the same name must not meet the entries of
+the old place for a file of the same path, modification time and size (an ftp/sftp URL's key keeps its
+host for the same reason: ``runner.workspace.resolve``). Never a secret: credentials are left out (another
+key to the same container reads the same files), a URL's password and query are masked, and an fsspec
+datastore's storage options count only as a digest of their masked copy (``datastore_secrets.masked``).
+
+    store_identity(azure_ds, ws.root)  # "http://127.0.0.1:10000/devstoreaccount1/models"
+    store_identity(local_ds, ws.root)  # "file:///home/me/ws/datastores/workspaceblobstore"
+    store_identity(s3_ds, ws.root)     # "s3://bucket/base#3f2a9c0d1e4b" (endpoint_url, region ... digested)
+
+Pure: no filesystem is made, nothing is contacted, fsspec and adlfs are not imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from runner.url_secrets import without_secrets
+from runner.workspace.azure_sas import connection_parts
+from runner.workspace.datastore_kinds import AnyDatastore, AzureDatastore, FsspecDatastore
+from runner.workspace.datastore_secrets import masked
+
+AZURITE_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"  # what UseDevelopmentStorage=true means
+
+
+def store_identity(ds: AnyDatastore, workspace_root: Path) -> str:
+    """The endpoint and container of an Azure datastore, the URL (and a digest of its masked storage
+    options) of an fsspec one, the folder of one on this machine."""
+    if isinstance(ds, AzureDatastore):
+        return without_secrets(f"{azure_endpoint(ds)}/{ds.container_name or ds.filesystem or ''}")
+    if isinstance(ds, FsspecDatastore) and ds.host_root(workspace_root) is None:
+        options = masked(ds.storage_options)
+        digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        return without_secrets(ds.url.rstrip("/")) + (f"#{digest}" if options else "")
+    return ds.location(workspace_root)  # a folder here: file://<its resolved root>
+
+
+def azure_endpoint(ds: AzureDatastore) -> str:
+    """The blob endpoint its reads go to: a connection string's (it wins, as in ``storage_options``), else
+    ``account_url``, else the account's on ``endpoint`` (``https://<account>.blob.core.windows.net``)."""
+    parts = connection_parts(ds.connection_string)
+    if parts:
+        if parts.get("BlobEndpoint"):
+            return parts["BlobEndpoint"].rstrip("/")
+        if parts.get("UseDevelopmentStorage", "").lower() == "true":
+            return AZURITE_ENDPOINT
+        protocol = parts.get("DefaultEndpointsProtocol") or ds.protocol
+        suffix = parts.get("EndpointSuffix") or ds.endpoint
+        return f"{protocol}://{parts.get('AccountName') or ds.account_name}.blob.{suffix}"
+    if ds.account_url:
+        return ds.account_url.rstrip("/")
+    return f"{ds.protocol}://{ds.account_name}.blob.{ds.endpoint}"
