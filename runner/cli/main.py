@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
+import copy
 import logging
 import os
 import sys
@@ -144,14 +144,53 @@ environment:
 """
 
 
-@functools.cache
+# the root's own options (``_root``) that may come before a group's name: with a value, and flags
+_ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
+_ROOT_FLAGS = ("--debug", "--quiet", "-q", "--version")
+_TREES: dict[str | None, Any] = {}  # the group it has (None: all of them) -> a click tree built
+
+
 def click_command() -> Callable[[], Any]:
-    """The click command tree typer builds from ``app`` (~20 ms of work that ``app()`` would redo on
-    every call; built once, it is also what the warm fork server hands to every command it forks).
-    Every command first checks the workspace it was given (``runner.cli._workspace``), takes az ml's
-    common arguments and ignores them (``runner.cli._az_args``); a usage error is runner's one message
-    (``runner.cli._usage``)."""
-    command = typer.main.get_command(app)
+    """The click command tree typer builds from ``app``, for this process's command line: built once
+    (~25 ms of work that ``app()`` would redo on every call). Every command first checks the workspace
+    it was given (``runner.cli._workspace``), takes az ml's common arguments and ignores them
+    (``runner.cli._az_args``); a usage error is runner's one message (``runner.cli._usage``).
+
+    A command line that names a group (``runner job validate ...``) gets a tree with that group only:
+    the others would cost a cold start ~20 ms of typer's work and are never reached from it. Any other
+    (the root's help, a name that is no group, an option the scan does not know: ``named_group``) gets
+    the whole tree, as does every command of the warm fork server, which builds it once (``warm``)."""
+    if None in _TREES:
+        return _TREES[None]
+    group = named_group(sys.argv[1:])
+    if group not in _TREES:
+        root = app
+        if group is not None:
+            root = copy.copy(app)  # the same root (callback, settings, the ui command), one group
+            root.registered_groups = [info for info in app.registered_groups if info.name == group]
+        _TREES[group] = _finished(typer.main.get_command(root))
+    return _TREES[group]
+
+
+def named_group(args: list[str]) -> str | None:
+    """The group of ``app`` a command line names after the root's options (``job`` in ``-w ws job
+    validate -f j.yml``); None when it names none, or has before it anything but the root's own options
+    (``--help``, ``--``, ``-wDIR``): click then needs the whole tree (to list or suggest commands)."""
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word in _ROOT_OPTIONS_WITH_VALUE:
+            index += 2  # click takes the next word as the value, whatever it looks like
+        elif word in _ROOT_FLAGS or word.startswith("--workspace="):
+            index += 1
+        elif word.startswith("-"):
+            return None
+        else:
+            return word if word in {info.name for info in app.registered_groups} else None
+    return None
+
+
+def _finished(command: Any) -> Any:
     _workspace.guard_tree(command)
     _az_args.install(command)
     _usage.install(command)
@@ -172,6 +211,9 @@ def warm() -> None:
     sqlite3.connect(":memory:").close()  # the SQLite library's one-time set-up (~1 ms)
     with contextlib.suppress(Exception):  # a DOCKER_HOST it cannot use: the command will say so
         docker_client()
+    _complete_models()
+    if None not in _TREES:
+        _TREES[None] = _finished(typer.main.get_command(app))  # every group, for every command forked
     commands: list[Any] = [click_command()]
     while commands:
         command = commands.pop()
@@ -182,6 +224,20 @@ def warm() -> None:
             build = getattr(param, "get_runtime_param", None)  # typer >= 0.2x; older ones build eagerly
             if build is not None:
                 build()
+
+
+def _complete_models() -> None:
+    """Build the validators of runner's pydantic models that wait for their first use (``defer_build``:
+    a cold ``job validate`` needs neither the job records' nor the assets'), once for every command the
+    fork server forks."""
+    from pydantic import BaseModel
+
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith(("runner.", "mounts.")) and not model.__pydantic_complete__:
+            model.model_rebuild(raise_errors=False)
 
 
 def _run_app() -> int:

@@ -43,7 +43,8 @@ PATH_FORMS = ("a local file or folder, azureml://datastores/<ds>/paths/<p>, "
 class AssetBase(BaseModel):
     """A registered (or to-be-registered) asset version."""
 
-    model_config = ConfigDict(validate_assignment=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(validate_assignment=True, extra="ignore", populate_by_name=True,
+                              defer_build=True)  # its validator: at first use (`job validate`: none)
 
     name: str | None = None
     version: str | None = None

@@ -104,7 +104,8 @@ class JobStatus(StrEnum):
 class JobRecord(BaseModel):
     """What the workspace remembers about one job (the executor writes it; show/list read it)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # (its validator is built when first used: `job validate` never does; the fork server at its start)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     name: str
     display_name: str | None = None

@@ -9,6 +9,7 @@ child under ``python -X importtime``, whose report names every module the comman
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -81,3 +82,34 @@ def test_a_lean_azure_mount_imports_neither_adlfs_nor_the_azure_sdk_nor_fsspec(t
     modules = imported_modules(["-c", LEAN_MOUNT], tmp_path)
     assert "mounts.ro_mount" in modules
     assert heavy(modules, ("adlfs", "azure", "fsspec")) == []
+
+
+# pydantic models whose validators wait for their first use (``defer_build``): a validate uses none
+NOT_BUILT_BY_VALIDATE = ("JobRecord", "Job", "AssetBase", "Data", "Model")
+BUILT_MODELS = """
+import json, sys
+from pydantic import BaseModel
+from runner.cli.main import run
+import runner.jobs.job, runner.spec.data, runner.spec.model  # (all defined)
+status = run()
+built, pending = [], [BaseModel]
+while pending:
+    model = pending.pop()
+    pending.extend(model.__subclasses__())
+    if model.__module__.startswith("runner.") and model.__pydantic_complete__:
+        built.append(model.__name__)
+print(json.dumps([status, built]))
+"""
+
+
+def test_validate_builds_the_validators_of_the_job_models_only(tmp_path: Path) -> None:
+    """Building a pydantic model's validator costs ~1-5 ms; the job records' and assets' are built when
+    first used (the fork server builds them all once: ``runner.cli.main.warm``)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(tmp_path)}
+    args = ["runner", "job", "validate", "--file", "samples/jobs/model-input-ro-mount.yml", "-o", "json"]
+    result = subprocess.run([sys.executable, "-c", f"import sys\nsys.argv = {args!r}\n{BUILT_MODELS}"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    status, built = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 0 and "CommandJobSpec" in built  # it did validate
+    assert sorted(set(built) & set(NOT_BUILT_BY_VALIDATE)) == []

@@ -20,3 +20,22 @@ def test_the_warm_list_covers_the_job_path() -> None:
     for needed in ("runner.cli.job", "runner.jobs.submit", "runner.jobs.run", "runner.backends.docker",
                    "mounts.upload"):
         assert needed in WARM_MODULES
+
+
+def test_the_warm_up_builds_the_models_commands_build_at_first_use() -> None:
+    """A model that waits for its first use (``defer_build``: ``job validate`` builds none of the job
+    records') is built once in the fork server, not again in every command it forks."""
+    from pydantic import BaseModel
+
+    from runner.cli.main import _complete_models
+    from runner.workspace.job_records import JobRecord
+
+    _complete_models()
+    pending: list[type[BaseModel]] = [BaseModel]
+    waiting = []
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("runner.") and not model.__pydantic_complete__:
+            waiting.append(model.__name__)
+    assert JobRecord.__pydantic_complete__ and waiting == []
