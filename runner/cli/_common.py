@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runner.errors import SpecError
+from runner.terminal_text import safe_field_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -146,10 +147,11 @@ def _fields_z(data: dict[str, Any], keys: Sequence[str], z_text: Callable[[Any],
 
 
 def _text(value: Any) -> str:
-    """A table cell's text (a ``datetime`` in the ``iso_z`` form; text as it is)."""
+    """A table cell's text (a ``datetime`` in the ``iso_z`` form; text as it is, but a control character
+    a job may have put there, an escape sequence's ESC, shown as ``\\x1b``: ``safe_field_text``)."""
     if value is None:
         return ""
-    return iso_z(value) if isinstance(value, datetime) else str(_datetimes_z(value))
+    return iso_z(value) if isinstance(value, datetime) else safe_field_text(str(_datetimes_z(value)))
 
 
 class OutputFormat(StrEnum):
@@ -253,7 +255,7 @@ def _tsv_value(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return str(len(value))
-    return str(value)
+    return safe_field_text(str(value))
 
 
 def _result_table(data: Any) -> None:
@@ -276,6 +278,7 @@ def _table_value(value: Any) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A value as a table or a ``field: value`` line shows it, terminal-safe (``safe_field_text``)."""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return "" if value is None else str(value)
+        return safe_field_text(", ".join(f"{k}={v}" for k, v in value.items()))
+    return "" if value is None else safe_field_text(str(value))

@@ -32,8 +32,10 @@ from runner.cli import _common, pipeline_view
 from runner.cli._assets import SeveralValues
 from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
 from runner.errors import JobError
+from runner.terminal_text import safe_field_text
 
 if TYPE_CHECKING:
+    from runner.jobs.log_echo import TerminalEcho
     from runner.pipelines.operations import PipelineJobOperations
     from runner.plan.types import RunPlan
     from runner.spec.job import CommandJobSpec
@@ -124,15 +126,13 @@ def _operations() -> PipelineJobOperations:
     return PipelineJobOperations(Workspace(_common.STATE.workspace))
 
 
-def _echo(chunk: bytes) -> None:
-    sys.stdout.buffer.write(chunk)
-    sys.stdout.buffer.flush()
+def _log_echo(*, err: bool = False) -> TerminalEcho:
+    """Where a followed job's log goes: stdout (``err``: stderr, when stdout is reserved for ``-o json``),
+    terminal-safe whether or not it is a terminal (no escape sequence but SGR colours, which CI log
+    viewers show too: ``runner.terminal_text``)."""
+    from runner.jobs.log_echo import TerminalEcho  # start-up cost: loaded with the operations already
 
-
-def _echo_stderr(chunk: bytes) -> None:
-    """The job's log when stdout is reserved for ``-o json``."""
-    sys.stderr.buffer.write(chunk)
-    sys.stderr.buffer.flush()
+    return TerminalEcho(sys.stderr if err else sys.stdout)
 
 
 def _summary(record: JobRecord, *, err: bool = False) -> None:
@@ -152,7 +152,7 @@ def _summary(record: JobRecord, *, err: bool = False) -> None:
     if record.extra.get("late_cancel"):
         lines.append(f"Note: {record.extra['late_cancel']}")
     lines += pipeline_view.summary_lines(record)
-    typer.echo("\n".join(lines), err=err)
+    typer.echo(safe_field_text("\n".join(lines)), err=err)  # its error may quote what the job chose
 
 
 def _born(ref: str, record: JobRecord) -> str:
@@ -164,7 +164,7 @@ def _warn(record: JobRecord) -> None:
     """The plan's warnings on stderr, as ``job validate`` lists them, once the job is queued and before
     its log (a pipeline's are in its log and its record)."""
     for warning in record.extra.get("warnings", []):
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(safe_field_text(f"warning: {warning}"), err=True)
 
 
 def _exit_for(record: JobRecord) -> None:
@@ -226,11 +226,12 @@ def create(
         ops.choose_compute(spec)  # says in the plan's warnings where a job naming a compute runs
     document = output != "table"  # stdout holds the record only: the log and summary go to stderr
     if stream:
-        echo = _echo_stderr if document else _echo
-        record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
-                                      upload_on_failure=not no_upload_on_failure, quiet=_common.STATE.quiet,
-                                      allow_unsafe_docker_args=allow_unsafe_docker_args,
-                                      on_submitted=_warn)
+        with _log_echo(err=document) as echo:
+            record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
+                                          upload_on_failure=not no_upload_on_failure,
+                                          quiet=_common.STATE.quiet,
+                                          allow_unsafe_docker_args=allow_unsafe_docker_args,
+                                          on_submitted=_warn)
         if document:
             emit(_as_json(record), output, [], query)
         _summary(record, err=document)
@@ -315,7 +316,9 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1
 def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
     """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
     typer.echo(f"RunId: {name}")  # on stdout with the log and the summary, as `az ml job stream`
-    record = _operations().stream(name, echo=_echo, raise_on_failure=False)
+    ops = _operations()
+    with _log_echo() as echo:
+        record = ops.stream(name, echo=echo, raise_on_failure=False)
     _summary(record)
     _exit_for(record)
 

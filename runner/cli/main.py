@@ -32,6 +32,7 @@ from runner.cli.job import app as job_app
 from runner.cli.model import app as model_app
 from runner.cli.ui import ui as ui_command
 from runner.errors import RunnerError, SpecError
+from runner.terminal_text import safe_field_text
 
 # What a command imports, imported once by the fork server (``runner.forkserver``) for all its commands:
 # the CLI, the spec and plan, the job lifecycle, docker-py and the strategies every job uses (its
@@ -108,10 +109,10 @@ class _CliFormatter(logging.Formatter):
 
     _named = logging.Formatter("%(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
+    def format(self, record: logging.LogRecord) -> str:  # terminal-safe: it may name a file a job made
         if record.levelno != logging.WARNING:
-            return self._named.format(record)
-        return f"warning: {super().format(record)}"
+            return safe_field_text(self._named.format(record))
+        return safe_field_text(f"warning: {super().format(record)}")
 
 
 def main() -> None:
@@ -246,7 +247,7 @@ def _run_app() -> int:
     except RunnerError as err:
         if _common.STATE.debug:
             traceback.print_exc()
-        print(f"error: {err.render()}", file=sys.stderr)
+        print(safe_field_text(f"error: {err.render()}"), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -32,7 +32,7 @@ from runner.jobs.cancel_request import cancel_queued, record_cancel_request
 from runner.jobs.compute import ComputeChoice, choose_compute
 from runner.jobs.download import download_outputs, in_python_words
 from runner.jobs.job import Job, as_job, output_meant
-from runner.jobs.log_echo import follow_log, stdout_echo
+from runner.jobs.log_echo import follow_log, terminal_echo
 from runner.jobs.python_words import failed_error, in_python
 from runner.jobs.recovery import (
     follows_ray,
@@ -99,16 +99,15 @@ class JobOperations:
                          experiment_name: str | None = None, skip_validation: bool = False,
                          on_submitted: Callable[[JobRecord], None] | None = None) -> Job:
         """Submit ``job`` (a spec or a builder job); run it in the background, or here with ``stream``
-        (its log going to ``echo``, by default this process's stdout; ``quiet``: no progress bars for its
-        transfers; ``allow_unsafe_docker_args``: see ``runner.backends.docker_args``; ``on_submitted``:
-        called with the Queued record, its plan's warnings in ``extra["warnings"]``, before the job runs:
-        ``runner job create`` prints them; without it each is logged once, in the Python API's words).
+        (its log going to ``echo``, by default this process's stdout, terminal-safe; ``quiet``: no progress
+        bars for its transfers; ``allow_unsafe_docker_args``: see ``runner.backends.docker_args``;
+        ``on_submitted``: called with the Queued record, its plan's warnings in ``extra["warnings"]``,
+        before the job runs: ``runner job create`` prints them; without it each is logged once, in the
+        Python API's words).
         azure.ai.ml's ``description``, ``compute``, ``tags`` and ``experiment_name`` replace those fields
         of the submitted job (``job`` itself is unchanged); ``skip_validation`` is accepted and has no
         effect (a job is always checked)."""
         del skip_validation
-        if stream and echo is None:  # the log shown while it waits, as `job create --stream` shows it
-            echo = stdout_echo
         spec = _as_spec(job)
         given = {k: v for k, v in (("description", description), ("compute", compute), ("tags", tags),
                                    ("experiment_name", experiment_name)) if v is not None}
@@ -124,17 +123,19 @@ class JobOperations:
                                     upload_on_failure=upload_on_failure,
                                     allow_unsafe_docker_args=allow_unsafe_docker_args)
             self._submitted(record, spec, on_submitted)
-            if stream:
-                return as_job(follow_ray_job(self.workspace, record.name, echo=echo, interruptible=True))
+            if stream:  # the log shown while it waits (by default terminal-safe on stdout)
+                with terminal_echo(echo) as shown:
+                    return as_job(follow_ray_job(self.workspace, record.name, echo=shown, interruptible=True))
             self.start_worker(record.name)
             return as_job(self.workspace.get_job(record.name))
         record = self.submit(spec, name=name, backend=backend,
                              allow_unsafe_docker_args=allow_unsafe_docker_args)
         self._submitted(record, spec, on_submitted)
         try:
-            if stream:
-                return as_job(run_job(self.workspace, record.name, echo=echo,
-                                      upload_on_failure=upload_on_failure, quiet=quiet))
+            if stream:  # as `job create --stream` shows it (by default terminal-safe on stdout)
+                with terminal_echo(echo) as shown:
+                    return as_job(run_job(self.workspace, record.name, echo=shown,
+                                          upload_on_failure=upload_on_failure, quiet=quiet))
             self.start_worker(record.name, upload_on_failure=upload_on_failure)
         except KeyboardInterrupt:  # before the run took over SIGINT: the queued job is canceled
             current = self.workspace.get_job(record.name)
@@ -254,22 +255,22 @@ class JobOperations:
     def stream(self, name: str, echo: Echo | None = None, *, raise_on_failure: bool = True) -> Job:
         """Follow the job's log until it reaches a terminal status (the whole log when it has).
 
-        The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``).
+        The log goes to ``echo`` (default: this process's stdout, as ``azure.ai.ml``'s ``stream``, with no
+        escape sequence but colours: ``runner.jobs.log_echo.TerminalEcho``; an ``echo`` given gets the
+        log's bytes as they are).
         A Completed job is returned; a Failed or Canceled one raises ``JobFailedError`` (a ``JobError``,
         ``runner.exceptions.JobException``) after its log was shown, as azure.ai.ml raises
         ``JobException``; with ``raise_on_failure=False`` it is returned too (the CLI's form)."""
-        echo = echo or stdout_echo
         log_path = self.workspace.job_dir(name).std_log
         position = 0
-        while True:
-            record = self.refresh(name)
-            position = follow_log(log_path, position, echo)
-            if record.status.is_terminal:
-                follow_log(log_path, position, echo)
-                if raise_on_failure and record.status is not JobStatus.COMPLETED:
-                    raise failed_error(record, log_path)
-                return as_job(record)
-            time.sleep(STREAM_POLL_S)
+        with terminal_echo(echo) as shown:  # stdout's held back end printed before an error is raised
+            while not (record := self.refresh(name)).status.is_terminal:
+                position = follow_log(log_path, position, shown)
+                time.sleep(STREAM_POLL_S)
+            follow_log(log_path, position, shown)
+        if raise_on_failure and record.status is not JobStatus.COMPLETED:
+            raise failed_error(record, log_path)
+        return as_job(record)
 
     # ---- cancel ---------------------------------------------------------------------------------
     def cancel(self, name: str) -> Job:

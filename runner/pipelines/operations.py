@@ -20,7 +20,8 @@ import builtins
 import logging
 from typing import Any
 
-from runner.jobs.operations import Job, JobOperations, as_job, stdout_echo
+from runner.jobs.log_echo import terminal_echo
+from runner.jobs.operations import Job, JobOperations, as_job
 from runner.jobs.python_words import tell
 from runner.jobs.supervise import Echo
 from runner.pipelines.step_rows import STEPS_KEY, follow_all_steps, follow_steps, is_pipeline
@@ -49,14 +50,13 @@ class PipelineJobOperations(JobOperations):
                          upload_on_failure: bool = True, skip_validation: bool = False,
                          **kwargs: Any) -> Job:
         """Submit ``job``; a pipeline is checked whole first, then run by an orchestrator (here with
-        ``stream``, its log, the steps' status lines, going to ``echo``, by default stdout). For a pipeline
-        as for a command job, azure.ai.ml's ``experiment_name``, ``description``, ``tags`` and ``compute``
-        arguments set those fields of the submitted job (``skip_validation`` is accepted, no effect). A
+        ``stream``, its log, the steps' status lines, going to ``echo``, by default stdout, terminal-safe).
+        For a pipeline as for a command job, azure.ai.ml's ``experiment_name``, ``description``, ``tags``
+        and ``compute`` arguments set those fields of the submitted job (``skip_validation`` is accepted,
+        no effect). A
         pipeline's warnings are in its record and its log; without ``on_submitted`` (the CLI's) each is
         logged once too, in the Python API's words, as a command job's are."""
         del skip_validation
-        if stream and echo is None:  # the pipeline's log (its steps' status lines), as for a command job
-            echo = stdout_echo
         spec = as_pipeline_spec(job)
         if spec is None:
             return super().create_or_update(job, name=name, stream=stream, echo=echo, backend=backend,
@@ -77,8 +77,10 @@ class PipelineJobOperations(JobOperations):
                                  upload_on_failure=upload_on_failure)
         if kwargs.get("on_submitted") is None:  # a Python caller (the CLI shows them in the pipeline's log)
             tell(log, record.extra.get("warnings", []))
-        if stream:
-            return self._with_steps(as_job(run_pipeline(self.workspace, record.name, echo=echo)))
+        if stream:  # the pipeline's log (its steps' lines), as for a command job: terminal-safe on stdout
+            with terminal_echo(echo) as shown:
+                record = run_pipeline(self.workspace, record.name, echo=shown)
+            return self._with_steps(as_job(record))
         start_orchestrator(self.workspace, record.name)
         return self.get(record.name)
 

@@ -18,7 +18,8 @@ from repo_paths import REPO
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
     ("runner.errors", "runner.exceptions"),
-    ("runner.modes", "runner.uris", "runner.url_secrets", "runner.file_urls", "runner.reserved_protocols"),
+    ("runner.modes", "runner.uris", "runner.url_secrets", "runner.file_urls", "runner.reserved_protocols",
+     "runner.terminal_text"),
     ("runner.constants", "runner.poller"),
     ("runner.spec",),
     ("runner.workspace",),
