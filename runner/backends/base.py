@@ -52,6 +52,9 @@ class RunSpec:
     # differ from the plan's host_path, e.g. a local datastore bound in place); the process backend
     # renders the command with these.
     host_paths: Mapping[str, str] = field(default_factory=dict)
+    # a file of the job's own the backend may write and bind as the container's /etc/hosts (the docker
+    # backend, for a container with no network: ``runner.backends.container_args``)
+    hosts_file: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from runner.backends.base import (
     skip_bytes,
 )
 from runner.backends.conda_image import build_conda_image
-from runner.backends.container_args import choose_network, container_args, needs_network
+from runner.backends.container_args import choose_network, container_args, needs_network, write_hosts_file
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
@@ -245,7 +245,9 @@ class DockerBackend:
         default = self._default_network() if needs_network(spec.plan) else None
         network, why = choose_network(spec.plan, spec.env, default)
         kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
-                                network=network)
+                                network=network, hosts_file=spec.hosts_file)
+        if kwargs.get("network_disabled") and spec.hosts_file:
+            _write_hosts(spec.hosts_file)
         try:
             container = self._create(kwargs)
         except docker.errors.APIError as exc:  # its words may echo a secret value: shown as *** there
@@ -306,6 +308,14 @@ class DockerBackend:
             return ContainerRun(self.client.containers.get(ident), log_offset=log_offset)
         except docker.errors.NotFound:
             return None
+
+
+def _write_hosts(path: str) -> None:
+    try:
+        write_hosts_file(path)
+    except OSError as exc:  # a full disk, a link put there
+        raise BackendError(f"the container's hosts file {path} cannot be written: {exc.strerror or exc}",
+                           hint="free space in the workspace, or remove what is at that path") from exc
 
 
 class ContainerRun:

@@ -274,7 +274,8 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     mounts = [*mats.mounts]
     mounts.append(BindMount(str(job_dir.code), plan.working_dir, read_only=False))
     spec = RunSpec(plan=plan, mounts=tuple(mounts), env=mats.env,
-                   labels={WORKSPACE_LABEL: str(ws.root)}, host_paths=mats.host_paths)
+                   labels={WORKSPACE_LABEL: str(ws.root)}, host_paths=mats.host_paths,
+                   hosts_file=str(job_dir.etc_hosts))
     cancel.raise_now = False  # from here on a cancel stops the run and finalizes the outputs
     tracker.poll()  # ended meanwhile, or a cancel recorded in the record: no command starts
     if cancel.requested.is_set():

@@ -11,6 +11,7 @@
         follower.lock          a Ray job's: held by the process following it (``runner.jobs.spawn``)
         ray_log.offset         a Ray job's: how much of Ray's log the job's log holds
         mlruns/                the job's MLflow file store
+        etc_hosts              a container's /etc/hosts when it has no network (``container_args``)
 
 A container may run as another user than the runner (``--user`` in ``resources.docker_args``, an image's
 ``USER``): the folders a job writes (``code/`` and its ``outputs/``, ``logs/``, an output's staging, the
@@ -100,6 +101,10 @@ class JobDir:
     @property
     def mlruns(self) -> Path:
         return self.root / "mlruns"
+
+    @property
+    def etc_hosts(self) -> Path:
+        return self.root / "etc_hosts"
 
     def make_code_dirs(self) -> None:
         """``code/`` with the ``outputs/`` and ``logs/`` folders Azure gives every job, all of it
