@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
 from mounts.errors import TransferFailed
-from mounts.fuse.lifecycle import MountOptions, fuse_mount
+from mounts.fuse.lifecycle import MountHandle, MountOptions, fuse_mount
 from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
-from mounts.fuse.rw import FsspecReadWrite, UploadFile, UploadLog
+from mounts.fuse.rw import NOT_CLOSED, FsspecReadWrite, UploadFile, UploadLog
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.state import bad_segment
@@ -33,6 +33,8 @@ from mounts.transfer.uploader import NOT_UTF8, NOT_UTF8_HINT, LocalFile, is_utf8
 from mounts.upload import UploadStrategy, azure_name, renamed_note, separates_at_backslash
 
 log = logging.getLogger(__name__)
+LOST_HINT = ("run the job again: its output may be incomplete (the files it had closed before are in the "
+             "store; the ones named are kept in the job's staged folder)")
 BACKSLASH_HINT = ("name the file in the job without a backslash (Azure Blob Storage takes one for a folder "
                   "separator), then run it again; until then it is kept in the job's staged folder")
 
@@ -82,10 +84,15 @@ class RwMountStrategy:
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
                                unmount_timeout=self.unmount_timeout,
                                is_busy=operations.busy)
+        mount: list[MountHandle] = []  # whether its FUSE loop ended under the job, once it is released
         try:
             with fuse_mount(operations, workdir / "mnt", options, self.ready_timeout) as handle:
+                mount.append(handle)
                 log.info("mounted %s read-write at %s", target.url, handle.mountpoint)
-                yield Materialized(host_path=handle.mountpoint, read_only=False)
+                try:
+                    yield Materialized(host_path=handle.mountpoint, read_only=False)
+                finally:
+                    operations.released = True  # a FUSE session ending from here on is not cut under the job
         except SkipFinalize:
             log.info("output %s: SkipFinalize; files not uploaded yet stay in %s", target.url, staging)
             for path, why in operations.drop_broken().items():  # incomplete: never kept
@@ -96,11 +103,11 @@ class RwMountStrategy:
             log.warning("interrupted: files not uploaded yet stay in %s", staging)
             raise
         except BaseException:
-            _finish_uploads(operations, staging, target, refused)  # what the job wrote is kept either way
+            _finish_uploads(operations, staging, target, refused, mount)  # what the job wrote is kept anyway
             raise
         finally:
             prefetcher.close()
-        _finish_uploads(operations, staging, target, refused)
+        _finish_uploads(operations, staging, target, refused, mount)
 
     def _say(self, target: Target, note: str) -> None:
         self.warnings.append(note)
@@ -137,19 +144,37 @@ def _store_upload(target: Target, options: TransferOptions, root: str, renamed: 
     return upload
 
 
-def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target, refused: dict[str, str]
-                    ) -> None:
+def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target, refused: dict[str, str],
+                    mount: list[MountHandle]) -> None:
+    """Upload what is still staged; raise ``TransferFailed`` for what is not durable, and when the mount
+    went away under the job (``MountHandle.ended_early``): what it wrote after that failed."""
     result: UploadLog = operations.upload_all()
     incomplete = operations.drop_broken()  # a failed write: never published, not kept
-    failed = sorted(result.failed)
-    if incomplete or failed:
-        raise _not_durable(target, staging, incomplete, failed, refused)
+    held = _unpublish_held(operations)  # never closed by the job: never published, kept
+    failed = sorted(set(result.failed) - set(held))
+    lost = bool(mount) and mount[0].ended_early
+    if incomplete or failed or held or lost:
+        raise _not_durable(target, staging, incomplete, failed, refused, held=held, lost=lost)
     _remove_if_no_files(staging)
     log.info("rw_mount %s: %d file(s) durable", target.url, len(result.uploaded))
 
 
+def _unpublish_held(operations: FsspecReadWrite) -> list[str]:
+    """The files held because the job never closed them (``FsspecReadWrite.destroy``), by path below the
+    mount. What an earlier ``close`` of one had put in the store (its start: a shell closes its copy of a
+    redirected descriptor while the command still writes) is removed, as ``drop_broken`` does: a file
+    that may be incomplete never looks finished there. Its staged copy stays."""
+    log_ = operations.staging.log
+    held = sorted(rel for rel, why in log_.failed.items() if why == NOT_CLOSED)
+    for rel in held:
+        if log_.uploaded.pop(rel, None) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                operations.fs.rm_file(operations.fs_path("/" + rel))
+    return held
+
+
 def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], failed: list[str],
-                 refused: dict[str, str]) -> TransferFailed:
+                 refused: dict[str, str], *, held: Sequence[str] = (), lost: bool = False) -> TransferFailed:
     """The one error for what was not made durable: each name as the job record shows it (``printable``),
     a refused one with why (``_store_upload``), and what to do."""
     def names(paths: list[str]) -> str:
@@ -157,6 +182,14 @@ def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], fail
         return ", ".join(shown) + (" ..." if len(paths) > 5 else "")
 
     parts = []
+    if lost or held:
+        parts.append(f"the mount of {target.url} went away while the job ran (its FUSE connection ended "
+                     "before the job did), so what the job wrote through it after that failed" if lost else
+                     f"the mount of {target.url} ended while the job still had files open")
+    if held:
+        parts.append(f"{len(held)} file(s) still open then were not uploaded, as they may be incomplete "
+                     f"(kept in {staging}; whatever an earlier close had uploaded of them was removed): "
+                     f"{names(list(held))}")
     if incomplete:
         reasons = sorted(set(incomplete.values()))
         parts.append(f"{len(incomplete)} file(s) written to {target.url} were not uploaded because a write "
@@ -166,10 +199,10 @@ def _not_durable(target: Target, staging: Path, incomplete: dict[str, str], fail
         parts.append(f"{len(failed)} file(s) written to {target.url} could not be uploaded "
                      f"(kept in {staging}): {names(failed)}")
     disk_full = any(reason.startswith("no space left") for reason in incomplete.values())
-    return TransferFailed("; ".join(parts), failed=sorted(incomplete) + failed,
-                          staged=staging if failed else None, disk_full=disk_full,
+    return TransferFailed("; ".join(parts), failed=sorted(incomplete) + sorted(held) + failed,
+                          staged=staging if failed or held else None, disk_full=disk_full,
                           hint="free space where the job's folder is, then run the job again" if disk_full
-                          else _refused_hint(refused, failed))
+                          else _refused_hint(refused, failed) or (LOST_HINT if lost or held else None))
 
 
 def _refused_hint(refused: dict[str, str], failed: list[str]) -> str | None:

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mounts.base import Materialized, SkipFinalize, Target
-from mounts.errors import LinkNotFollowed, TransferFailed
+from mounts.errors import LinkNotFollowed, TransferFailed, is_no_space, no_space_message
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.nofollow import NoFollowFolders, anchor_of
@@ -44,6 +44,8 @@ from mounts.transfer.uploader import LocalFile, left_out_note, list_local_files,
 
 log = logging.getLogger(__name__)
 
+NO_SPACE_HINT = ("free space on the datastore's disk, then move the staged data into place (the error says "
+                 "where it is) or run the job again")
 LINK_HINT = ("the runner writes no output through a link in a local datastore: find out what made it "
              "(a job's direct output can), remove it, then copy the staged data into place")
 
@@ -210,13 +212,17 @@ def _destinations(target: Target, staging: Path, base: str, left: list[LeftOut]
 
 
 class _Failures(dict[str, str]):
-    """What could not be moved into place (path in the staging -> why), and whether a link was refused."""
+    """What could not be moved into place (path in the staging -> why), and whether a link was refused
+    or the target's disk was full."""
 
     links = False
+    no_space = False
 
-    def note(self, rel: str, exc: OSError | LinkNotFollowed, kept: Path) -> None:
+    def note(self, rel: str, exc: OSError | LinkNotFollowed, kept: Path, dest: Path) -> None:
         if isinstance(exc, LinkNotFollowed):
             self[rel], self.links = f"{exc}; the staged copy is kept at {kept}", True
+        elif is_no_space(exc):  # the one wording for a full disk: where, not "[Errno 28]"
+            self[rel], self.no_space = no_space_message(dest), True
         else:
             self[rel] = str(exc)
 
@@ -240,26 +246,29 @@ def _move_local(anchor: Path, pairs: list[tuple[LocalFile, str]],
                 else:
                     tree.move_in(item.path, dest)
             except (OSError, LinkNotFollowed) as exc:
-                failed.note(item.rel, exc, item.path)
+                failed.note(item.rel, exc, item.path, anchor / dest)
         if empty_dirs is not None and not failed:
-            _recreate_empty_dirs(tree, *empty_dirs, failed)
+            _recreate_empty_dirs(tree, anchor, *empty_dirs, failed)
     if failed:
         detail = "; ".join(f"{rel}: {why}" for rel, why in sorted(failed.items())[:5])
         raise TransferFailed(f"{len(failed)} file(s) could not be moved into place ({detail})",
-                             failed=sorted(failed), hint=LINK_HINT if failed.links else None)
+                             failed=sorted(failed), disk_full=failed.no_space,
+                             hint=LINK_HINT if failed.links else NO_SPACE_HINT if failed.no_space else None)
 
 
-def _recreate_empty_dirs(tree: NoFollowFolders, staging: Path, base: str, failed: _Failures) -> None:
+def _recreate_empty_dirs(tree: NoFollowFolders, anchor: Path, staging: Path, base: str, failed: _Failures
+                         ) -> None:
     """Make every staged folder at the target (the moved files' folders exist already: one open each);
     a link to a folder in the staging is not followed. No recursion: a job can nest folders deeper than
     Python's recursion limit (``mounts.transfer.tree``)."""
     for rel, entry in iter_entries(staging):
         if not entry.is_dir(follow_symlinks=False):
             continue
+        dest = f"{base}/{rel}" if base else rel
         try:
-            tree.folder(f"{base}/{rel}" if base else rel)
+            tree.folder(dest)
         except (OSError, LinkNotFollowed) as exc:
-            failed.note(rel + "/", exc, staging / rel)
+            failed.note(rel + "/", exc, staging / rel, anchor / dest)
 
 
 def _clear(staging: Path) -> None:

@@ -71,6 +71,9 @@ class MountOptions:
 class MountHandle:
     mountpoint: Path
     device: int  # st_dev of the mounted filesystem (names its fusectl / bdi entries)
+    # set as the block exits: the FUSE loop had ended before it was stopped (its connection was aborted,
+    # or something else unmounted it), so what was done through the mount after that failed
+    ended_early: bool = False
 
 
 def _unescape_mount_field(raw: str) -> str:
@@ -305,7 +308,14 @@ def fuse_mount(operations: Any, mountpoint: Path, options: MountOptions | None =
             device = os.stat(mountpoint).st_dev
             _tune_readahead(device, options.read_ahead_kb)
             log.debug("mounted %s (device %d:%d)", mountpoint, os.major(device), os.minor(device))
-            yield MountHandle(mountpoint, device)
+            handle = MountHandle(mountpoint, device)
+            try:
+                yield handle
+            finally:
+                handle.ended_early = not thread.is_alive()
+                if handle.ended_early:
+                    log.info("the FUSE loop for %s had ended before the mount was released: %s",
+                             mountpoint, failure[0] if failure else "its connection was cut or unmounted")
         finally:
             _stop(mountpoint, thread, device, options)
 

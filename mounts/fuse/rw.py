@@ -36,12 +36,15 @@ __all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
 log = logging.getLogger(__name__)
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC | os.O_CREAT
+# why a file is held (``destroy``): the job's writes to it after that point failed
+NOT_CLOSED = "it was still open when the mount went away, so it may be incomplete"
 
 
 @dataclass
 class Handle:
     path: str
     fd: int | None = None  # staged file descriptor
+    writable: bool = False  # opened for writing
     stream: ReadaheadStream | None = None  # lazy remote read
 
 
@@ -62,6 +65,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self._next_handle = 1
         self._made_dirs: set[str] = set()
         self._lock = threading.RLock()
+        self.released = False  # set by the mount's owner as it releases the mount (see ``destroy``)
 
     @property
     def log(self) -> UploadLog:
@@ -296,7 +300,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
                 raise FuseOSError(errno.ENOTDIR)
         staged, fd = self.staging.open_new(path)
         self._add_entry(path, self._staged_attrs(staged))
-        return self._new_handle(Handle(path, fd=fd))
+        return self._new_handle(Handle(path, fd=fd, writable=True))
 
     @errno_boundary
     def open(self, path: str, flags: int) -> int:
@@ -314,7 +318,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         if flags & os.O_TRUNC:
             staged.dirty = True
             self.staging.rewritten(staged)
-        return self._new_handle(Handle(path, fd=fd))
+        return self._new_handle(Handle(path, fd=fd, writable=bool(flags & WRITE_FLAGS)))
 
     @errno_boundary
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
@@ -386,7 +390,14 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         return 0
 
     def destroy(self, path: str) -> None:
+        """The FUSE session ends. Before its owner released the mount (``released``) it ended under the
+        job (its connection was cut: ``abort_connection``), and a file still open for writing was never
+        closed by the job: it may miss bytes the job meant to write, so it is held, not uploaded
+        (``StagingArea.hold``). The other handles are released as a close would release them."""
         for number in list(self._handles):
+            handle = self._handles.get(number)
+            if not self.released and handle is not None and handle.writable:
+                self.staging.hold(handle.path, NOT_CLOSED)
             self.release(path, number)
 
 

@@ -7,6 +7,8 @@ then finds nothing left to do); ``busy()`` tells the mount lifecycle an upload i
 A write that failed (the staging disk is full) marks the file ``broken``: its staged copy misses bytes
 the job meant to write, so it is never uploaded (a truncated blob would look like a finished one);
 ``close`` fails, the end-of-job flush reports it, and ``drop_broken`` removes the incomplete copy.
+A file the job never closed (the FUSE session ended under the job while it was open for writing) is
+held (``hold``): its staged copy kept, never uploaded.
 """
 
 from __future__ import annotations
@@ -196,6 +198,18 @@ class StagingArea:
         """The file was emptied (O_TRUNC, truncated to 0): what failed before is gone."""
         with self._lock:
             staged.broken = None
+
+    def hold(self, path: str, why: str) -> bool:
+        """Keep ``path``'s staged copy but never upload it (``why``: the job never closed it, so it may
+        miss bytes the job meant to write): it leaves this area, whose end-of-job flush passes it by, and
+        is named in the upload log's failures. False when nothing of it is staged."""
+        with self._lock:
+            if self._files.pop(path, None) is None:
+                return False
+            self.log.failed[path.lstrip("/")] = why
+        log.warning("%s was not closed by the job: it will not be uploaded (%s)", printable(path.lstrip("/")),
+                    why)
+        return True
 
     def drop_broken(self) -> dict[str, str]:
         """Remove the staged copies of files whose writes failed (incomplete, never to be uploaded;

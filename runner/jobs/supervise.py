@@ -79,7 +79,9 @@ class Outcome:
 
 def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
     """The run's output to the job's log (and ``echo``). A log that cannot be written (a full disk)
-    stops being written, with a warning; the terminal still gets the output."""
+    stops being written, with a warning; the terminal still gets the output. A terminal that stops taking
+    it (``--stream | head``: a broken pipe) stops being echoed to, with a warning; the log still gets all
+    of it."""
     sink: BinaryIO | None = None
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,12 @@ def _pump_logs(handle: RunHandle, log_path: Path, echo: Echo | None) -> None:
                     _closed(sink)
                     sink = None
             if echo is not None:
-                echo(chunk)
+                try:
+                    echo(chunk)
+                except OSError as exc:
+                    log.warning("the job's output is no longer shown here (%s); its log %s keeps all of it",
+                                exc, log_path)
+                    echo = None
     except Exception as exc:  # noqa: BLE001 - a broken log stream must not fail the job
         log.warning("log streaming stopped: %s", exc)
     finally:
