@@ -8,13 +8,16 @@ data really is (``data/`` under the job directory, a local datastore path used i
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator, Mapping
+import sys
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +27,10 @@ from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 
 log = logging.getLogger(__name__)
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+_LIVE: set[int] = set()  # the commands running in this process: another job's tree is never a leftover
+_SUBREAPER = threading.Lock()  # held while _LIVE changes with the subreaper flag
 
 
 def host_path_pairs(spec: RunSpec) -> list[tuple[str, str]]:
@@ -92,14 +99,20 @@ class ProcessBackend:
     def start(self, spec: RunSpec, image: PreparedImage) -> ProcessRun:
         cwd = spec.plan.code_dir or os.getcwd()
         command = substitute_paths(spec.plan.host_command, host_path_pairs(spec))
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
-                [image.shell, "-c", command], cwd=cwd, env=host_env(spec),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        except OSError as exc:
-            raise ContainerError(f"could not start the job's process: {exc}") from exc
-        return ProcessRun(proc)
+        before = set(descendants(os.getpid()))  # the runner's own (mount daemons): never a job's leftover
+        with _SUBREAPER:
+            set_subreaper(True)  # what the command starts in a session of its own comes back here
+            try:
+                proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
+                    [image.shell, "-c", command], cwd=cwd, env=host_env(spec),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+            except OSError as exc:
+                if not _LIVE:
+                    set_subreaper(False)
+                raise ContainerError(f"could not start the job's process: {exc}") from exc
+            _LIVE.add(proc.pid)
+        return ProcessRun(proc, before)
 
     def remove_leftovers(self, labels: Mapping[str, str], log_to: BinaryIO | None = None) -> list[str]:
         return []  # processes are killed through their recorded process group (see ``kill_group``)
@@ -117,13 +130,67 @@ def kill_group(pid: int, sig: signal.Signals = signal.SIGKILL) -> bool:
     return True
 
 
+def set_subreaper(on: bool) -> bool:
+    """Make this process a child subreaper (Linux) while it runs job commands: a job's process that
+    leaves its process group (``setsid``, a double fork, ``nohup … &``) is reparented here, not to init,
+    so it can be found and stopped (``ProcessRun.stop_leftovers``). False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants(root: int, proc: Path = Path("/proc")) -> list[int]:
+    """Every live descendant of ``root`` (children first), by the ``PPid`` of each process in ``proc``
+    (``/proc/<pid>/task/*/children`` needs a kernel option this cannot count on)."""
+    return _subtree(_children(proc), root)
+
+
+def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
+    """Parent pid -> its live (not zombie: a zombie is reaped, not signalled) children's pids."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "stat"), "rb") as stat:
+                fields = stat.read(4096).rsplit(b")", 1)[1].split()  # the name may hold ") "
+        except (OSError, IndexError):
+            continue  # ended while scanned
+        if len(fields) > 1 and fields[0] != b"Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _session_of(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """The session ``pid`` is in (None: it ended)."""
+    try:
+        with open(proc / str(pid) / "stat", "rb") as stat:
+            return int(stat.read(4096).rsplit(b")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _subtree(children: dict[int, list[int]], root: int) -> list[int]:
+    found: list[int] = []
+    queue = [root]
+    while queue:
+        kids = children.get(queue.pop(0), [])
+        found += kids
+        queue += kids
+    return found
+
+
 class ProcessRun:
     """A started host process (leader of its own process group)."""
 
     network = "the host's network: a host process has no network of its own"
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
+    def __init__(self, proc: subprocess.Popen[bytes], before: Collection[int] = ()) -> None:
+        self.proc, self._before = proc, frozenset(before)
 
     @property
     def ident(self) -> str:
@@ -160,5 +227,38 @@ class ProcessRun:
         if self.proc.poll() is None:
             self._signal(signal.SIGKILL)
             self.proc.wait()
+        self._signal(signal.SIGKILL)  # what it left in its group (``cmd &``) ends with it
+        with _SUBREAPER:
+            _LIVE.discard(self.proc.pid)
         if self.proc.stdout:
             self.proc.stdout.close()
+
+    def stop_leftovers(self, keep: Collection[int] = ()) -> int:
+        """After ``remove``: SIGKILL and reap what the command started that still runs outside its
+        process group (reparented here by ``set_subreaper``), but the runner's own processes (those
+        from before the start, ``keep``: the watchdog) and other running commands. How many were killed."""
+        me, mine, killed = os.getpid(), os.getsid(0), set()
+        with _SUBREAPER:
+            _LIVE.discard(self.proc.pid)
+        for _ in range(100):  # a process forking as it is killed: its children come back next round
+            children, spared = _children(), {*self._before, *keep, *_LIVE}
+            spared |= {pid for root in spared for pid in _subtree(children, root)}
+            # the job's command runs in a session of its own (and what leaves it, in another): a process
+            # in this process's session is the caller's own (a script's subprocess), never a job's
+            left = [pid for pid in _subtree(children, me) if pid not in spared and _session_of(pid) != mine]
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            for pid in left:  # reparented here (a subreaper): reaped here, or they stay zombies
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+        with _SUBREAPER:
+            if not _LIVE:  # orphans of what this process runs besides jobs go to init again
+                set_subreaper(False)
+        if killed:
+            log.warning("stopped %d process(es) the job's command left running: %s", len(killed),
+                        ", ".join(map(str, sorted(killed))))
+        return len(killed)

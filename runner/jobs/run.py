@@ -30,6 +30,7 @@ from pathlib import Path
 
 from runner.backends import get_backend
 from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedImage, RunHandle, RunSpec
+from runner.backends.process import ProcessRun
 from runner.errors import BackendError, RunnerError, TransferError
 from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
 from runner.jobs.direct_creds import with_direct_credentials
@@ -308,6 +309,7 @@ def _release(handle: RunHandle, backend: Backend, stack: ExitStack, tracker: Sta
     is killed before its outputs are finalized, so nothing writes to them meanwhile."""
     if backend.capabilities.host_process_group:
         handle.remove()
+        _stop_leftovers(handle, tracker)
         tracker.lap("container_remove")
         return
     took: list[float] = []
@@ -331,6 +333,18 @@ def _release(handle: RunHandle, backend: Backend, stack: ExitStack, tracker: Sta
             raise failed[0]
 
     stack.callback(join)
+
+
+def _stop_leftovers(handle: RunHandle, tracker: StatusTracker) -> None:
+    """Kill what a process job's command started outside its process group (``setsid``, a double fork)
+    and left running: nothing it started writes to the outputs while they are finalized."""
+    if not isinstance(handle, ProcessRun):
+        return
+    watchdog = tracker.watchdog.process if tracker.watchdog is not None else None
+    if stopped := handle.stop_leftovers(keep=[watchdog.pid] if watchdog is not None else []):
+        note = (f"stopped {stopped} process(es) the command left running after it exited (started in "
+                f"a session of their own), before its outputs were finalized")
+        tracker.extra["warnings"] = [*(tracker.extra.get("warnings") or []), note]
 
 
 def _status_of(outcome: Outcome, plan: RunPlan) -> tuple[JobStatus, str | None]:
