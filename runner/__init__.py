@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from runner.components import load_component
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
+    from runner.entities_jobs import (
+        MpiDistribution,
+        PyTorchDistribution,
+        RayDistribution,
+        TensorFlowDistribution,
+    )
     from runner.loaders import load_data, load_datastore, load_environment, load_model
     from runner.spec.data import Data
     from runner.spec.model import Model
@@ -46,11 +52,16 @@ _EXPORTS = {
     "load_data": "runner.loaders",
     "load_environment": "runner.loaders",
     "load_datastore": "runner.loaders",
+    "MpiDistribution": "runner.entities_jobs",  # azure.ai.ml exports its distributions at the top too
+    "PyTorchDistribution": "runner.entities_jobs",
+    "TensorFlowDistribution": "runner.entities_jobs",
+    "RayDistribution": "runner.entities_jobs",
 }
 
 __all__ = [
     "AssetTypes", "BuildContext", "Command", "Data", "Environment", "Input", "InputOutputModes", "MLClient",
-    "Model", "ModelType", "Output", "__version__", "command", "load_component", "load_data", "load_datastore",
+    "Model", "ModelType", "MpiDistribution", "Output", "PyTorchDistribution", "RayDistribution",
+    "TensorFlowDistribution", "__version__", "command", "load_component", "load_data", "load_datastore",
     "load_environment", "load_job", "load_model",
 ]
 
@@ -58,6 +69,11 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        from runner.unsupported import TOP_LEVEL, not_supported  # only for a name runner does not have
+
+        refused = not_supported(f"runner.{name} (azure.ai.ml's)", name) if name in TOP_LEVEL else None
+        if refused is not None:
+            raise refused
         raise AttributeError(f"module 'runner' has no attribute '{name}'")
     import importlib
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -39,6 +39,7 @@ from runner.spec.asset import AssetBase
 from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.spec.names import check_label
+from runner.unsupported import no_operations
 from runner.workspace.asset_archive import staying_notice
 from runner.workspace.components import ComponentStore
 from runner.workspace.computes import ComputeStore, RayCompute
@@ -372,6 +373,14 @@ class MLClient:
         raise SpecError(f"ml_client.begin_create_or_update takes a compute here, not {type(entity).__name__}",
                         hint="pass AmlCompute(...), ComputeInstance(...) or a Ray compute; "
                              "ml_client.create_or_update takes models, data, datastores, components and jobs")
+
+    if not TYPE_CHECKING:  # a type checker still tells a misspelled attribute
+        def __getattr__(self, name: str) -> Any:
+            """An attribute MLClient does not have: azure.ai.ml's operations for what runner does not do
+            (``online_endpoints``, ``schedules``...) name that feature, others the close one."""
+            if name.startswith("_"):
+                raise AttributeError(name)
+            raise no_operations("MLClient", name, [a for a in dir(self) if not a.startswith("_")])
 
     def __repr__(self) -> str:
         return f"MLClient(workspace_dir={str(self._workspace.root)!r})"

@@ -101,12 +101,18 @@ def _code_path(code: str, base_dir: Path) -> str:
 
 
 def load_component(source: str | os.PathLike[str] | None = None, *, relative_origin: str | None = None,
-                   params_override: list[dict[str, Any]] | None = None, **_: Any) -> CommandComponent:
+                   params_override: list[dict[str, Any]] | None = None, **kwargs: Any) -> CommandComponent:
     """Load a command component YAML, like ``azure.ai.ml.load_component`` (``params_override``:
-    ``[{"version": "2"}]``)."""
+    ``[{"version": "2"}]``); without a source, ``client=ml_client, name=..., version=...`` is the registered
+    one, ``client.components.get(name, version)``, as there."""
     del relative_origin
+    client, name, version = kwargs.get("client"), kwargs.get("name"), kwargs.get("version")
+    if not source and client is not None and name and version:
+        return client.components.get(name, version)  # type: ignore[no-any-return]
     if source is None:
-        raise SpecError("load_component needs a source", hint="load_component(source='component.yml')")
+        raise SpecError("load_component needs a source, or client, name and version",
+                        hint="load_component(source='component.yml'), or load_component(client=ml_client, "
+                             "name='train', version='1') for a registered one")
     _refuse_reference(str(source), "load_component reads a component's YAML file")
     path = Path(source).resolve()
     spec = load_component_spec(path, params_override_sets(params_override), python=True)

@@ -221,6 +221,16 @@ def _step_names(nodes: list[CommandNode], local_vars: dict[str, Any]) -> dict[in
     return names
 
 
+def _returned_output(output: NodeOutput) -> dict[str, Any]:
+    """A returned step output as the pipeline's output: its settings, and the step's type unless one
+    was set (as azure.ai.ml's pipeline output is typed by its component's output)."""
+    settings = output.settings()
+    declared = output.node.component.spec.outputs.get(output.port)
+    if "type" not in settings and declared is not None:
+        settings["type"] = declared.type.value
+    return settings
+
+
 def _pipeline_input(value: Any) -> Any:
     if isinstance(value, Input):
         data = value._to_data()
@@ -259,7 +269,7 @@ def _build(func: Callable[..., Any], options: dict[str, Any], args: tuple[Any, .
         "compute": options.get("compute"),
         "settings": {v: options[k] for k, v in _SETTINGS.items() if options.get(k) is not None},
         "inputs": {k: _pipeline_input(v) for k, v in values.items()},
-        "outputs": {k: v.settings() for k, v in result.items() if isinstance(v, NodeOutput)},
+        "outputs": {k: _returned_output(v) for k, v in result.items() if isinstance(v, NodeOutput)},
         "jobs": {names[id(n)]: n.entry(names, returned) for n in nodes}}
     return PipelineJob(pipeline_from_data({k: v for k, v in data.items() if v is not None}))
 

@@ -15,10 +15,13 @@ import inspect
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.errors import SourceLocation, SpecError
 from runner.inputs_outputs import Input, Output
+from runner.spec.asset import azure_keywords
+from runner.spec.job import ResourcesSpec
+from runner.sweep import sweep_not_supported
 
 if TYPE_CHECKING:
     from runner.components import CommandComponent
@@ -127,6 +130,22 @@ class CommandNode:
         self.inputs = {k: only_output(k, v) if isinstance(v, CommandNode) else v for k, v in inputs.items()}
         if _BUILDING:
             _BUILDING[-1].append(self)
+
+    # -- azure.ai.ml's setters of a node, as a built job's (``runner.entities.Command``) ---------------------
+    def set_limits(self, *, timeout: int | None = None, **kwargs: Any) -> None:
+        """``limits.timeout`` (seconds), as azure.ai.ml's ``Command.set_limits``."""
+        azure_keywords("set_limits", kwargs, ("timeout",))
+        self.limits = {**(_plain(self.limits) or {}), "timeout": timeout}
+
+    def set_resources(self, **resources: Any) -> None:
+        """The given ``resources`` fields, the others kept, as azure.ai.ml's ``Command.set_resources``."""
+        given = azure_keywords("set_resources", resources, tuple(ResourcesSpec.model_fields))
+        given = {k: v for k, v in given.items() if v is not None}
+        self.resources = {**(_plain(self.resources) or {}), **given}
+
+    def sweep(self, *_: Any, **__: Any) -> NoReturn:
+        """azure.ai.ml's ``node.sweep(...)``: one error, sweep jobs do not run here."""
+        raise sweep_not_supported("<step>.sweep(...)")
 
     def entry(self, names: dict[int, str], returned: dict[int, str]) -> dict[str, Any]:
         """The step as a pipeline YAML ``jobs:`` entry (``returned``: this node's outputs the pipeline

@@ -33,6 +33,19 @@ from runner.entities_credentials import (
     UserIdentityConfiguration,
 )
 from runner.entities_datastores import AzureBlobDatastore, AzureDataLakeGen2Datastore
+from runner.entities_jobs import (
+    CommandJobLimits,
+    JobResourceConfiguration,
+    JupyterLabJobService,
+    MpiDistribution,
+    PyTorchDistribution,
+    QueueSettings,
+    RayDistribution,
+    SshJobService,
+    TensorBoardJobService,
+    TensorFlowDistribution,
+    VsCodeJobService,
+)
 from runner.errors import SpecError
 from runner.inputs_outputs import Input, Output, _Entity, _Fields, _plain, _present
 from runner.spec.asset import AZURE_ASSET_KEYWORDS, azure_keywords
@@ -40,21 +53,25 @@ from runner.spec.component import component_from_job
 from runner.spec.data import Data
 from runner.spec.job import CommandJobSpec, InlineEnvironment, ResourcesSpec
 from runner.spec.job_io import AssetInput
+from runner.spec.job_settings import setting_of
 from runner.spec.load import spec_with
 from runner.spec.model import Model
 from runner.spec.names import check_job_name
 from runner.spec.validation import did_you_mean
 from runner.spec.yamlio import dump_yaml
 from runner.sweep import sweep_not_supported
+from runner.unsupported import not_supported
 
 if TYPE_CHECKING:
     from runner.dsl_nodes import CommandNode
-    from runner.jobs.job import JobService
 
 __all__ = ["AccountKeyConfiguration", "AmlCompute", "AmlTokenConfiguration", "AzureBlobDatastore",
-           "AzureDataLakeGen2Datastore", "BuildContext", "Command", "ComputeInstance", "Data", "Environment",
-           "Input", "ManagedIdentityConfiguration", "Model", "Output", "SasTokenConfiguration",
-           "ServicePrincipalConfiguration", "UserIdentityConfiguration"]
+           "AzureDataLakeGen2Datastore", "BuildContext", "Command", "CommandJobLimits", "ComputeInstance",
+           "Data", "Environment", "Input", "JobResourceConfiguration", "JupyterLabJobService",
+           "ManagedIdentityConfiguration", "Model", "MpiDistribution", "Output", "PyTorchDistribution",
+           "QueueSettings", "RayDistribution", "SasTokenConfiguration", "ServicePrincipalConfiguration",
+           "SshJobService", "TensorBoardJobService", "TensorFlowDistribution", "UserIdentityConfiguration",
+           "VsCodeJobService"]
 
 
 class BuildContext(_Entity):
@@ -196,10 +213,13 @@ class Command:
         self._set("environment", value)
 
     @property
-    def services(self) -> dict[str, JobService]:
+    def services(self) -> dict[str, Any]:
+        """The ``services`` given (``JupyterLabJobService``...: accepted, none is started here), and, once
+        the job has a name, ``Studio``: the command that shows it."""
         from runner.jobs.job import JobService  # the job lifecycle: not imported by ``import runner``
 
-        return {"Studio": JobService(f"runner job show --name {self.name}")} if self.name else {}
+        given = {name: setting_of("services", entry) for name, entry in (self._spec.services or {}).items()}
+        return {**given, "Studio": JobService(f"runner job show --name {self.name}")} if self.name else given
 
     @property
     def warnings(self) -> list[str]:
@@ -291,3 +311,12 @@ class Command:
         out = io.StringIO()
         self.dump(out)
         return out.getvalue()
+
+
+def __getattr__(name: str) -> Any:
+    """``from runner.entities import ManagedOnlineEndpoint`` (azure.ai.ml's names for what runner does not do:
+    endpoints, schedules, Spark...): one ``SpecError`` saying so (``runner.unsupported``)."""
+    refused = not_supported(f"runner.entities.{name} (azure.ai.ml.entities')", name)
+    if refused is not None:
+        raise refused
+    raise AttributeError(f"module 'runner.entities' has no attribute '{name}'")

@@ -13,6 +13,8 @@ from typing import Any
 
 from runner.errors import SpecError
 from runner.spec.asset import AssetBase, asset_reference, azure_keywords
+from runner.spec.entity import Entity as _Entity  # the entities' base: runner.spec's, as the job settings'
+from runner.spec.entity import present as _present
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, LiteralInput, OutputSpec
 from runner.spec.validation import did_you_mean
 from runner.workspace.environment_record import EnvironmentRecord
@@ -57,29 +59,6 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "__dict__") and not isinstance(value, str | int | float | bool):
         return {k: v for k, v in vars(value).items() if not k.startswith("_") and v is not None}
     return value
-
-
-def _present(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-class _Entity:
-    """Keyword-only value objects, compared by their spec data."""
-
-    def _to_data(self) -> Any:
-        raise NotImplementedError
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return bool(self._to_data() == other._to_data())  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        data = self._to_data()
-        fields = ", ".join(f"{k}={v!r}" for k, v in data.items()) if isinstance(data, dict) else repr(data)
-        return f"{type(self).__name__}({fields})"
 
 
 class Input(_Entity):

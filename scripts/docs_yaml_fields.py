@@ -30,7 +30,10 @@ FIELD_DOCS: dict[str, str] = {
     "outputs": "Named outputs (`type`, `path`, `mode`, `name`, `version`). Every job also has `artifacts`.",
     "resources": "Container resources.",
     "limits": "Limits of the run.",
-    "distribution": "",
+    "distribution": "The command gets the variables Azure ML sets for it (`pytorch`: `MASTER_ADDR`, "
+                    "`MASTER_PORT`, `WORLD_SIZE`, `NODE_RANK`, `RANK`, `LOCAL_RANK`; `tensorflow`: "
+                    "`TF_CONFIG`; `mpi`: `OMPI_COMM_WORLD_*`), for the one process runner starts; more "
+                    "processes run as one (a warning). `ray` is ignored (a warning).",
     "compute": "`local-process` (or `azureml:local-process`) runs the command as a host process, like "
                "`--backend process`.",
     "identity": "",

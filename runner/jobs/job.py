@@ -6,6 +6,8 @@ azure.ai.ml's attributes read from it.
     returned.outputs.result.mode     # .type, .name, .version too; returned.inputs.data.path, inputs.lr
     returned.outputs["default"]      # azure.ai.ml's name of the artifact store: outputs.artifacts
     returned.description, returned.tags, returned.type, returned.command, returned.creation_context.created_at
+    returned.limits, .resources, .distribution, .queue_settings   # azure.ai.ml's entities (job_settings)
+    returned.identity, .code, .environment_variables (as `runner job show` shows them: secrets ***)
 
 The attributes are read-only views of the record (most of them of the submitted spec, ``record.spec``);
 they are properties, not fields, so the record's JSON (``runner job show -o json``) keeps its shape:
@@ -25,6 +27,7 @@ from runner.errors import SpecError
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
 from runner.spec.creation_context import CreationContext
 from runner.spec.job_io import LITERAL_TYPES
+from runner.spec.job_settings import setting_of
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord
@@ -200,7 +203,7 @@ class Job(JobRecord):
         refs = [*self.registered_models, *self.registered_data]
         for entries, group in ((self.inputs, "inputs"), (self.outputs, "outputs")):
             planned = {b.get("name"): b for b in (plan or {}).get(group) or () if isinstance(b, dict)} \
-                if isinstance(plan, dict) else {}
+                if isinstance(plan, dict) else _step_outputs(self.extra) if group == "outputs" else {}
             written = _mapping(self.spec.get(group))
             for name, entry in list(entries.items()):
                 if isinstance(entry, JobInput | JobOutput):
@@ -266,9 +269,55 @@ class Job(JobRecord):
 
     @property
     def services(self) -> dict[str, Any]:
+        """The services given (``JupyterLabJobService``...: none is started here), and runner's ``Studio``
+        (the command that shows the job) and ``Tracking`` (its MLflow folder)."""
         tracking = f"file://{Path(self.job_dir or '.') / 'mlruns'}"
-        return {"Studio": JobService(endpoint=self.studio_url),
+        given = {name: setting_of("services", entry)
+                 for name, entry in _mapping(self.spec.get("services")).items()}
+        return {**given, "Studio": JobService(endpoint=self.studio_url),
                 "Tracking": JobService(endpoint=tracking, type="Tracking")}
+
+    # -- azure.ai.ml's Command job settings, as the job was submitted with them (``runner.spec.job_settings``)
+    @property
+    def limits(self) -> Any:
+        """``CommandJobLimits`` (None: none given)."""
+        return setting_of("limits", self.spec.get("limits"))
+
+    @property
+    def resources(self) -> Any:
+        """``JobResourceConfiguration``: the ``resources`` given, ``instance_count`` 1 unless given (a
+        pipeline has none: None)."""
+        if self.type == "pipeline":
+            return None
+        return setting_of("resources", {"instance_count": 1, **_mapping(self.spec.get("resources"))})
+
+    @property
+    def distribution(self) -> Any:
+        """``PyTorchDistribution``, ``MpiDistribution``, ``TensorFlowDistribution``, ``RayDistribution``
+        (None: none given; data no entity holds as it is)."""
+        return setting_of("distribution", self.spec.get("distribution"))
+
+    @property
+    def queue_settings(self) -> Any:
+        """``QueueSettings`` (None: none given)."""
+        return setting_of("queue_settings", self.spec.get("queue_settings"))
+
+    @property
+    def identity(self) -> dict[str, Any] | None:
+        """The ``identity`` given, as data (``{"type": "user_identity"}``)."""
+        identity = self.spec.get("identity")
+        return dict(identity) if isinstance(identity, dict) else None
+
+    @property
+    def code(self) -> str | None:
+        """The ``code`` as the job was submitted with it."""
+        return self.spec.get("code")
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        """As ``runner job show`` shows them (the record's spec): a secret's value is ``***``, kept out of
+        the record when the job was submitted (``runner.plan.env_secrets.masked_spec``)."""
+        return dict(_mapping(self.spec.get("environment_variables")))
 
     def __repr__(self) -> str:
         """A summary, as azure.ai.ml's (name, type, status, display name, experiment); the rest are
@@ -293,6 +342,19 @@ def default_experiment_name() -> str:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _step_outputs(extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A pipeline's outputs as its steps ran them: output -> the step output it is bound to (its spec's
+    entry, ``type`` and ``mode``), from the pipeline's plan (``runner.pipelines.record``, its ``extra``'s
+    ``pipeline``: ``outputs`` name -> [step, step output], ``steps`` step -> its ``spec``)."""
+    plan = _mapping(extra.get("pipeline"))
+    steps, found = _mapping(plan.get("steps")), {}
+    for name, bound in _mapping(plan.get("outputs")).items():
+        if isinstance(bound, list | tuple) and len(bound) == 2:
+            step_spec = _mapping(_mapping(steps.get(bound[0])).get("spec"))
+            found[name] = _mapping(_mapping(step_spec.get("outputs")).get(bound[1]))
+    return found
 
 
 def _described(entry: JobInput | JobOutput, name: str, planned: dict[str, Any],

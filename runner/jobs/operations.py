@@ -365,9 +365,11 @@ class JobOperations:
     def download(self, name: str, *, download_path: str | Path = ".", output_name: str | None = None,
                  all: bool = False, quiet: bool = False) -> builtins.list[Path]:  # noqa: A002
         """Copy outputs locally as Azure does: ``artifacts/`` and ``named-outputs/<out>/`` (``all``:
-        azure.ai.ml's keyword; ``output_name="default"``, azure.ai.ml's name of the artifact store, is
-        ``artifacts`` unless the job has an output of its own named so; ``quiet``: no progress bar)."""
+        azure.ai.ml's keyword, which an ``output_name`` given too overrides, as there;
+        ``output_name="default"``, azure.ai.ml's name of the artifact store, is ``artifacts`` unless the
+        job has an output of its own named so; ``quiet``: no progress bar)."""
         record = self.workspace.get_job(name)
+        all = all and not output_name  # noqa: A001  (azure.ai.ml's keyword)
         names = list(record.outputs) if all else [output_meant(output_name or ARTIFACTS, record.outputs)]
         try:
             return download_outputs(self.workspace, record, names, Path(download_path), every=all,

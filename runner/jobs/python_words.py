@@ -37,6 +37,9 @@ _CALLS = (  # a command, in backticks, as the call that does it
     (re.compile(rf"`runner datastore create --file {_NAME}`"),
      r"`ml_client.datastores.create_or_update(load_datastore('\1'))`"),
     (re.compile(r"`runner datastore create`"), "`ml_client.datastores.create_or_update(...)`"),
+    # a job output's type, as a registration's hint names it (runner.workspace.registry.NotThatModelType)
+    (re.compile(r"set the output's `type: ([a-z_]+)`"),
+     lambda found: f"give the output `type=AssetTypes.{found[1].upper()}`"),
 )
 _COMPUTE_CREATE = re.compile(rf"`runner compute create --name {_NAME}((?: --[a-z-]+ [^`\s]+)*)( \.\.\.)?`")
 _COMPUTE_FLAG = re.compile(r" --([a-z-]+) ([^`\s]+)")

@@ -23,7 +23,7 @@ from runner.spec.data import Data
 from runner.spec.model import Model
 from runner.workspace.db import JobRecord, Workspace
 from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
-from runner.workspace.registry import DataRegistry, ModelRegistry
+from runner.workspace.registry import DataRegistry, ModelRegistry, NotThatModelType
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,8 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
                                               type=binding.type.value, path=path, description=description))
         except RunnerError as err:  # a version created while the job ran: name the output's field
             taken = taken_version(ws, target, binding.name, field=_version_field(record, binding.name))
-            raise _failed(binding, err, registered, hint=taken.hint if taken else err.hint) from err
+            hint = taken.hint if taken else err.job_hint if isinstance(err, NotThatModelType) else err.hint
+            raise _failed(binding, err, registered, hint=hint) from err
         ref = f"azureml:{created.name}:{created.version}"
         (registered.data if target.kind == "data" else registered.models).append(ref)
         if created.archived:  # under an archived container: born archived, as Azure makes it

@@ -25,6 +25,7 @@ from runner.jobs.operations import Job, JobOperations, as_job
 from runner.jobs.python_words import tell
 from runner.jobs.supervise import Echo
 from runner.pipelines.step_rows import STEPS_KEY, follow_all_steps, follow_steps, is_pipeline
+from runner.pipelines.warning_lines import said_once
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.job_records import archived_view
 from runner.workspace.job_tree import list_children, list_top_level
@@ -75,11 +76,12 @@ class PipelineJobOperations(JobOperations):
         max_parallel()  # RUNNER_PIPELINE_MAX_PARALLEL checked before anything is recorded or runs
         record = submit_pipeline(self.workspace, spec, name=name, backend=backend,
                                  upload_on_failure=upload_on_failure)
-        if kwargs.get("on_submitted") is None:  # a Python caller (the CLI shows them in the pipeline's log)
-            tell(log, record.extra.get("warnings", []))
+        told = record.extra.get("warnings", []) if kwargs.get("on_submitted") is None else []
+        tell(log, told)  # a Python caller (the CLI shows them in the pipeline's log)
         if stream:  # the pipeline's log (its steps' lines), as for a command job: terminal-safe on stdout
-            with terminal_echo(echo) as shown:
-                record = run_pipeline(self.workspace, record.name, echo=shown)
+            shown_told = told if echo is None else ()  # printed here: what was told is not again
+            with terminal_echo(echo) as shown, said_once(shown, shown_told, told=True) as said:
+                record = run_pipeline(self.workspace, record.name, echo=said)
             return self._with_steps(as_job(record))
         start_orchestrator(self.workspace, record.name)
         return self.get(record.name)

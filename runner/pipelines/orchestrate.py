@@ -48,6 +48,7 @@ from runner.pipelines.record import (
 from runner.pipelines.reuse import find_reusable, fingerprint, never_reused, remember
 from runner.pipelines.step_ops import StepOperations
 from runner.pipelines.step_places import locate
+from runner.pipelines.warning_lines import warning_line
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class Orchestrator:
                 return ended
             self._say(f"pipeline {self.name}: {len(self.steps)} step(s): {', '.join(self.steps)}")
             for warning in self.tracker.extra.get("warnings", []):
-                self._say(f"warning: {warning}")
+                self._write(warning_line(warning))  # the line a Python caller's stream replaces
             try:
                 max_parallel()  # checked at submission; an orchestrator started with another environment
             except SpecError as err:

@@ -30,6 +30,7 @@ from runner.modes import (
 )
 from runner.plan.azureml_env import azureml_env, replaced_warnings, withheld
 from runner.plan.direct_env import INPUT_ENV_PREFIX, OUTPUT_ENV_PREFIX, merge_direct_env
+from runner.plan.distribution_env import distribution_env
 from runner.plan.env_secrets import (
     DOCKER_KEY,
     docker_secret_warnings,
@@ -215,8 +216,9 @@ def _values(spec: CommandJobSpec, bindings: list[Binding], *, host: bool) -> dic
 
 
 def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mapping[str, str],
-         azureml: Mapping[str, str]) -> dict[str, str]:
-    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``, then ``environment_variables``, then the
+         azureml: Mapping[str, str], distributed: Mapping[str, str]) -> dict[str, str]:
+    """``AZURE_ML_INPUT_<name>`` / ``AZURE_ML_OUTPUT_<name>``, then the ``distribution``'s variables
+    (``runner.plan.distribution_env``), then ``environment_variables`` (which replace those), then the
     job's ``AZUREML_*`` (``runner.plan.azureml_env``: its identity, which those do not replace; one given
     empty there is left out). A name
     with a dash is no shell identifier (dash and busybox ``sh`` drop such variables before the job's
@@ -230,6 +232,7 @@ def _env(spec: CommandJobSpec, inputs: Mapping[str, str | None], outputs: Mappin
             alias = f"{prefix}{name.replace('-', '_')}"
             if "-" in name and value is not None and alias not in env:
                 env[alias] = value
+    env.update(distributed)
     env.update(spec.environment_variables)
     env.update(azureml)
     for key in withheld(spec):
@@ -287,7 +290,8 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
     build_context, dockerfile = _build(spec) or (environment.build_context, environment.dockerfile)
     resources = spec.resources
     azureml = azureml_env(spec, job_name, experiment_name)
-    env = _env(spec, container_in, container_out, azureml)
+    distributed = distribution_env(spec, job_name)
+    env = _env(spec, container_in, container_out, azureml, distributed)
     secret = secret_names(spec.environment_variables, env)  # kept out of the plan: *** (env_secrets)
     docker = tuple(docker_secrets(resources.docker_args))  # docker_args' too: NAME=*** (env_secrets)
     return RunPlan(
@@ -308,6 +312,6 @@ def build_plan(spec: CommandJobSpec, *, job_name: str, job_dir: JobDir, inputs: 
                   *_direct_warnings(in_bindings + out_bindings, {**inputs, **outputs}),
                   *secret_warnings(spec, secret), *docker_secret_warnings(spec, docker)),
         code_source=_code_source(spec),
-        host_env=masked(_env(spec, host_in, host_out, azureml), secret),
+        host_env=masked(_env(spec, host_in, host_out, azureml, distributed), secret),
         conda=environment.conda, secret_env=(*secret, *(DOCKER_KEY + name for name in docker)),
     )

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runner.errors import SourceLocation, SpecError
+from runner.spec.distribution import distribution_warnings
 from runner.spec.expressions import env_var_warnings, validate_command
 from runner.spec.job import CommandJobSpec, validate_structure
 from runner.spec.job_io import AssetInput, LiteralInput
@@ -35,7 +36,6 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("identity",): "local runs use the workspace's datastore credentials",
     ("services",): "interactive services are not started locally",
     ("queue_settings",): "there is no queue locally",
-    ("distribution",): "distributed training runs one process group on this machine",
     ("resources", "instance_type"): "the job runs on this machine",
     ("resources", "properties"): "not used locally",
     ("resources", "locations"): "not used locally",
@@ -350,6 +350,7 @@ def check_spec(spec: CommandJobSpec, doc: YamlDoc | None, *, require_values: boo
     if spec.resources.instance_count > 1:
         warnings.append(f"{_where(doc, 'resources', 'instance_count')}: resources.instance_count="
                         f"{spec.resources.instance_count} runs as 1 instance locally")
+    warnings.extend(distribution_warnings(spec))  # checked: a bad one is one SpecError
     spec._warnings = warnings
     spec._ignored = [".".join(path) for path, _ in ignored]
     for warning in warnings:

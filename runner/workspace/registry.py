@@ -48,6 +48,7 @@ from runner.workspace.active_writers import refuse_active_writer
 from runner.workspace.assets import AssetStore, E
 from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
+from runner.workspace.mlmodel import MLMODEL_FILE, mlmodel_flavors
 from runner.workspace.models import ModelStore
 from runner.workspace.private_sources import LocalSource, refuse_holding_upload_folder, refuse_private_source
 from runner.workspace.resolve import Resolver
@@ -72,6 +73,7 @@ class AssetRegistry(AssetStore[E]):
     """An asset store plus registration (``create``) and ``download``."""
 
     immutable: ClassVar[tuple[str, ...]] = ("path", "type", "properties")
+    read_from_files: ClassVar[tuple[str, ...]] = ()  # immutable, read from the files when not given
     check_remote: ClassVar[bool] = True  # read a remote path when registering (models; data: no)
 
     def __init__(self, workspace: Workspace, *, resolver: Resolver | None = None,
@@ -89,6 +91,10 @@ class AssetRegistry(AssetStore[E]):
     def upload_datastore(self, asset: E) -> str:
         return DEFAULT_DATASTORE
 
+    def with_read_fields(self, asset: E, source: ResolvedPath) -> E:
+        """``asset`` with the ``read_from_files`` fields it was not given, read from its checked files."""
+        return asset
+
     # ---- create ---------------------------------------------------------------------------------
     def create(self, asset: E) -> E:
         """Register a new version. An existing name + version is refused."""
@@ -101,6 +107,7 @@ class AssetRegistry(AssetStore[E]):
         refuse_private_source(self.workspace, source, noun=self.table.schema.noun,
                               copied=isinstance(ref, LocalPath))
         self.check_source(asset, source)
+        asset = self.with_read_fields(asset, source)
         if isinstance(ref, LocalPath):
             return self._create_copied(asset, source)
         stored_path = source.uri if isinstance(ref, ModelRef) else str(ref)
@@ -141,6 +148,8 @@ class AssetRegistry(AssetStore[E]):
     def _refuse_immutable_changes(self, current: E, new: E) -> None:
         for field in self.immutable:
             old_value, new_value = getattr(current, field), getattr(new, field)
+            if field in self.read_from_files and new_value is None:  # not given: the version's own
+                continue
             if field == "path" and new_value != old_value:
                 if (why := self._other_path(current, new)) is not None:
                     raise self.immutable_error(field, current.name or "", detail=why)
@@ -270,28 +279,54 @@ class AssetRegistry(AssetStore[E]):
         return fetch(source.fs, source.path, target, is_file=source.kind is PathKind.FILE, quiet=quiet)
 
 
+class NotThatModelType(RegistryError):
+    """The files are not a model of the type given (an ``mlflow_model`` without its MLmodel file).
+    ``hint`` is ``runner model create``'s (its ``--type``), ``python_hint`` Python's; ``job_hint`` is the
+    fix where the model is a job's output, registered when the job ends (``runner.jobs.register``): what
+    the job writes there, or the output's ``type``."""
+
+    def __init__(self, message: str, *, hint: str, python_hint: str, job_hint: str) -> None:
+        super().__init__(message, field="path", hint=hint, python_hint=python_hint)
+        self.job_hint = job_hint
+
+
+_MLFLOW_JOB_HINT = ("make the job write the folder MLflow saves (it contains MLmodel) to the output, or set "
+                    "the output's `type: custom_model`")
+
+
 class ModelRegistry(AssetRegistry[Model], ModelStore):
     """The model store plus registration (``create``) and ``download``."""
 
     immutable = ("path", "type", "properties", "flavors")  # stage is updatable (``ModelStore``)
+    read_from_files = ("flavors",)  # an mlflow_model's, from its MLmodel file (``runner.workspace.mlmodel``)
 
     def check_fields(self, asset: Model) -> None:
         check_model_fields(asset)
 
+    def with_read_fields(self, asset: Model, source: ResolvedPath) -> Model:
+        if asset.type != AssetType.MLFLOW_MODEL.value or asset.flavors is not None:
+            return asset
+        flavors = mlmodel_flavors(source.fs, source.path, shown=asset.path or source.uri)
+        return asset if flavors is None else asset.model_copy(update={"flavors": flavors})
+
     def check_source(self, asset: Model, source: ResolvedPath) -> None:
         if asset.type == AssetType.MLFLOW_MODEL.value:
             if source.kind is PathKind.FILE:
-                raise RegistryError(f"an mlflow_model must be a folder with an MLmodel file; '{asset.path}' "
-                                    "is a file", field="path",
-                                    hint="point path at the MLflow model folder, or use --type custom_model "
-                                         "for a single file", python_hint="point path at the MLflow model "
-                                    "folder, or give type=AssetTypes.CUSTOM_MODEL for a single file")
-            if source.kind is PathKind.FOLDER and not source.fs.exists(f"{source.path.rstrip('/')}/MLmodel"):
-                raise RegistryError(f"'{asset.path}' has no MLmodel file, so it is not an mlflow_model",
-                                    field="path", hint="point path at the folder MLflow saved (it contains "
-                                                       "MLmodel), or use --type custom_model",
-                                    python_hint="point path at the folder MLflow saved (it contains "
-                                                "MLmodel), or give type=AssetTypes.CUSTOM_MODEL")
+                raise NotThatModelType(f"an mlflow_model must be a folder with an MLmodel file; "
+                                       f"'{asset.path}' is a file",
+                                       hint="point path at the MLflow model folder, or use --type "
+                                            "custom_model for a single file",
+                                       python_hint="point path at the MLflow model folder, or give "
+                                                   "type=AssetTypes.CUSTOM_MODEL for a single file",
+                                       job_hint=_MLFLOW_JOB_HINT)
+            if source.kind is PathKind.FOLDER and \
+                    not source.fs.exists(f"{source.path.rstrip('/')}/{MLMODEL_FILE}"):
+                raise NotThatModelType(f"'{asset.path}' has no MLmodel file, so it is not an mlflow_model",
+                                       hint="point path at the folder MLflow saved (it contains MLmodel), or "
+                                            "use --type custom_model",
+                                       python_hint="point path at the folder MLflow saved (it contains "
+                                                   "MLmodel), or give type=AssetTypes.CUSTOM_MODEL",
+                                       job_hint=_MLFLOW_JOB_HINT)
         if asset.type == AssetType.TRITON_MODEL.value and source.kind is PathKind.FILE:
             raise RegistryError(f"a triton_model must be a folder (a Triton model repository); "
                                 f"'{asset.path}' is a file", field="path",

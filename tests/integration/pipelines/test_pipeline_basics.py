@@ -105,9 +105,10 @@ def test_1b_registered_components(ws: Path) -> None:
     ("3a", [f"[component_{c}] I'm component {c.upper()} :-)" for c in "abc"]),
     ("5a", ["[hello_python_world_job] Hello Python World"]),
     ("5b", ["[hello_python_world_job] Hello Python World"]),
-    # no distribution here: the variables a TensorFlow / PyTorch cluster would set are empty
-    ("6a", ["[tf_job] \n"]),
-    ("6b", ["[pytorch_job]  RANK:  \\n LOCAL_RANK:"]),
+    # the distribution's variables, for the one process runner starts (runner.plan.distribution_env)
+    ("6a", ['[tf_job] {"cluster": {"worker": ["127.0.0.1:', "asks for 2 worker(s)"]),
+    ("6b", ["[pytorch_job]  RANK: 0 \\n LOCAL_RANK: 0 \\n NODE_RANK: 0 \\n MASTER_ADDR: 127.0.0.1",
+            "runner starts one process on this machine"]),
 ])
 def test_hello_world_pipelines(ws: Path, prefix: str, printed: list[str]) -> None:
     out, record = run_example(ws, prefix)

@@ -1,6 +1,6 @@
 """A Python caller is told each setting that means nothing here, once, as the CLI prints it: a command job
 submitted with ``ml_client.jobs.create_or_update`` logs each of its plan's warnings (logger
-``runner.jobs.operations``: ``distribution is ignored``, ``instance_count=2 runs as 1 instance``,
+``runner.jobs.operations``: the distribution's processes run as one, ``instance_count=2 runs as 1 instance``,
 ``instance_type is ignored``, the unregistered compute), the compute's in Python words
 (``ml_client.compute.create_or_update(...)``, not ``runner compute create``), whether or not the job was
 validated first. ``runner job create`` prints each once as a ``warning: file:line: ...`` line, in the CLI's
@@ -22,7 +22,8 @@ from runner.jobs.operations import JobOperations
 
 CLI_FORMS = re.compile(r"`runner [a-z]|\brunner (?:job|model|data|component|environment|datastore|compute) "
                        r"[a-z]|(?<![\w/-])--[a-z]")
-IGNORED = ("distribution is ignored", "instance_count=2 runs as 1 instance", "instance_type is ignored",
+IGNORED = ("runner starts one process on this machine", "instance_count=2 runs as 1 instance",
+           "instance_type is ignored",
            "compute 'gpu' is not registered")
 
 

@@ -92,7 +92,8 @@ def test_every_azure_field_is_accepted(tmp_path: Path) -> None:
 
 def test_fields_meaningless_locally_are_reported_not_dropped(tmp_path: Path) -> None:
     spec = load_job_spec(_write(tmp_path, FULL))
-    assert set(spec.ignored_fields) == {"compute", "identity", "services", "queue_settings", "distribution",
+    # distribution is used: the job gets its variables (runner.plan.distribution_env)
+    assert set(spec.ignored_fields) == {"compute", "identity", "services", "queue_settings",
                                         "resources.instance_type"}
     compute = next(w for w in spec.warnings if "compute is ignored" in w)
     line = FULL.splitlines().index("compute: azureml:gpu-cluster") + 1
