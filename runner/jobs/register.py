@@ -75,7 +75,8 @@ def register_outputs(ws: Workspace, record: JobRecord, plan: RunPlan) -> Registe
                                               type=binding.type.value, path=path, description=description))
         except RunnerError as err:  # a version created while the job ran: name the output's field
             taken = taken_version(ws, target, binding.name, field=_version_field(record, binding.name))
-            hint = taken.hint if taken else err.job_hint if isinstance(err, NotThatModelType) else err.hint
+            own = (err.job_hint or err.hint) if isinstance(err, NotThatModelType) else err.hint
+            hint = taken.hint if taken else own
             raise _failed(binding, err, registered, hint=hint) from err
         ref = f"azureml:{created.name}:{created.version}"
         (registered.data if target.kind == "data" else registered.models).append(ref)

@@ -285,7 +285,8 @@ class NotThatModelType(RegistryError):
     fix where the model is a job's output, registered when the job ends (``runner.jobs.register``): what
     the job writes there, or the output's ``type``."""
 
-    def __init__(self, message: str, *, hint: str, python_hint: str, job_hint: str) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, python_hint: str | None = None,
+                 job_hint: str | None = None) -> None:  # optional: copy.copy (the UI's words) calls cls(msg)
         super().__init__(message, field="path", hint=hint, python_hint=python_hint)
         self.job_hint = job_hint
 

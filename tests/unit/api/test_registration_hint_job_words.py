@@ -48,3 +48,16 @@ def test_registering_a_model_keeps_its_own_words(ml_client: MLClient, tmp_path: 
         ml_client.models.create_or_update(Model(name="m1", path=str(tmp_path / "m"), type="mlflow_model"))
     assert "or use --type custom_model" in info.value.render() and JOB_HINT not in info.value.render()
     assert "give type=AssetTypes.CUSTOM_MODEL" in str(info.value)
+
+
+def test_the_not_an_mlflow_model_error_copies_whole() -> None:
+    """The web UI words an error on a copy (``copy.copy``, which calls the class with the message only):
+    the copy keeps every hint."""
+    import copy
+
+    from runner.workspace.registry import NotThatModelType
+
+    err = NotThatModelType("no MLmodel", hint="cli", python_hint="py", job_hint="job")
+    copied = copy.copy(err)
+    assert (str(copied.args[0]), copied.hint, copied.python_hint) == ("no MLmodel", "cli", "py")
+    assert copied.job_hint == "job"
