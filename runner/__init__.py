@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     from runner.components import load_component
     from runner.constants import AssetTypes, InputOutputModes, ModelType
     from runner.entities import BuildContext, Command, Environment, Input, Output
-    from runner.entities_jobs import (
+    from runner.loaders import load_data, load_datastore, load_environment, load_model
+    from runner.spec.data import Data
+    from runner.spec.job_settings import (
         MpiDistribution,
         PyTorchDistribution,
         RayDistribution,
         TensorFlowDistribution,
     )
-    from runner.loaders import load_data, load_datastore, load_environment, load_model
-    from runner.spec.data import Data
     from runner.spec.model import Model
 
 _EXPORTS = {
@@ -52,10 +52,10 @@ _EXPORTS = {
     "load_data": "runner.loaders",
     "load_environment": "runner.loaders",
     "load_datastore": "runner.loaders",
-    "MpiDistribution": "runner.entities_jobs",  # azure.ai.ml exports its distributions at the top too
-    "PyTorchDistribution": "runner.entities_jobs",
-    "TensorFlowDistribution": "runner.entities_jobs",
-    "RayDistribution": "runner.entities_jobs",
+    "MpiDistribution": "runner.spec.job_settings",  # azure.ai.ml exports its distributions at the top too
+    "PyTorchDistribution": "runner.spec.job_settings",
+    "TensorFlowDistribution": "runner.spec.job_settings",
+    "RayDistribution": "runner.spec.job_settings",
 }
 
 __all__ = [

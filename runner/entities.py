@@ -33,7 +33,14 @@ from runner.entities_credentials import (
     UserIdentityConfiguration,
 )
 from runner.entities_datastores import AzureBlobDatastore, AzureDataLakeGen2Datastore
-from runner.entities_jobs import (
+from runner.errors import SpecError
+from runner.inputs_outputs import Input, Output, _Entity, _Fields, _plain, _present
+from runner.spec.asset import AZURE_ASSET_KEYWORDS, azure_keywords
+from runner.spec.component import component_from_job
+from runner.spec.data import Data
+from runner.spec.job import CommandJobSpec, InlineEnvironment, ResourcesSpec
+from runner.spec.job_io import AssetInput
+from runner.spec.job_settings import (
     CommandJobLimits,
     JobResourceConfiguration,
     JupyterLabJobService,
@@ -45,15 +52,8 @@ from runner.entities_jobs import (
     TensorBoardJobService,
     TensorFlowDistribution,
     VsCodeJobService,
+    setting_of,
 )
-from runner.errors import SpecError
-from runner.inputs_outputs import Input, Output, _Entity, _Fields, _plain, _present
-from runner.spec.asset import AZURE_ASSET_KEYWORDS, azure_keywords
-from runner.spec.component import component_from_job
-from runner.spec.data import Data
-from runner.spec.job import CommandJobSpec, InlineEnvironment, ResourcesSpec
-from runner.spec.job_io import AssetInput
-from runner.spec.job_settings import setting_of
 from runner.spec.load import spec_with
 from runner.spec.model import Model
 from runner.spec.names import check_job_name
