@@ -72,13 +72,14 @@ class RoMountStrategy:
                 log.warning("input %s: %s", source.url, note)
 
 
-def hidden_note(count: int, shown: list[str]) -> str:
-    """What a read-only mount left out of its folders' listings (``mounts.fuse.ro.NOT_NAMES``), in the
-    words of a download's refusal of such a name (``mounts.transfer.state``)."""
+def hidden_note(count: int, shown: list[str], mount: str = "read-only") -> str:
+    """What a read-only (or read-write: ``mounts.fuse.rw_names``) mount left out of its folders' listings
+    (``mounts.fuse.ro.NOT_NAMES``), in the words of a download's refusal of such a name
+    (``mounts.transfer.state``)."""
     names = ", ".join(f"'{printable(name)}'" for name in sorted(shown))
     names += ", ..." if count > len(shown) else ""
     many = f"{count} stored names were" if count > 1 else "1 stored name was"
-    return (f"{many} not shown in the read-only mount ({names}): a name with an empty, '.' or '..' "
+    return (f"{many} not shown in the {mount} mount ({names}): a name with an empty, '.' or '..' "
             "segment is no entry of a folder (a '..' would list as a second '..'; a lookup of '..' never "
             "reaches it); " + FIX.format(what="those blobs" if count > 1 else "that blob"))
 

@@ -25,6 +25,7 @@ from mounts.errors import TransferFailed
 from mounts.fuse.lifecycle import MountHandle, MountOptions, fuse_mount
 from mounts.fuse.readahead import Prefetcher, ReadaheadConfig
 from mounts.fuse.rw import NOT_CLOSED, FsspecReadWrite, UploadFile, UploadLog
+from mounts.ro_mount import hidden_note
 from mounts.stores.open import open_store
 from mounts.transfer.downloader import TransferOptions
 from mounts.transfer.state import bad_segment
@@ -107,6 +108,9 @@ class RwMountStrategy:
             raise
         finally:
             prefetcher.close()
+            if operations.names.count:  # one warning per mount, as a read-only mount's
+                note = hidden_note(operations.names.count, operations.names.shown, mount="read-write")
+                log.warning("output %s: %s", target.url, note)
         _finish_uploads(operations, staging, target, refused, mount)
 
     def _say(self, target: Target, note: str) -> None:

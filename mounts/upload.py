@@ -238,6 +238,7 @@ def _move_local(anchor: Path, pairs: list[tuple[LocalFile, str]],
         raise TransferFailed(f"{anchor} cannot be opened ({exc})",
                              failed=[item.rel for item, _ in pairs]) from exc
     with tree:
+        tree.sweep_partials()  # what a runner that died while copying into this folder left
         # links first: each is a copy of a staged file, which must still be there
         for item, dest in sorted(pairs, key=lambda pair: not pair[0].link):
             try:

@@ -6,7 +6,8 @@ returns — and in ``fsync``/``release``. So a file is durable once ``close`` or
 failed upload makes ``close`` fail with EIO and the staged copy stays. A staged copy is deleted only
 after its upload succeeded. Existing objects are read lazily through ``mounts.fuse.readahead``; opening
 one for writing (without O_TRUNC) first copies it into staging. Directories are virtual on object
-stores (made real with ``makedirs`` where the store has them).
+stores (made real with ``makedirs`` where the store has them). A stored name with an empty, ``.`` or ``..``
+segment is never listed, and no name is made that the store would keep with one (``mounts.fuse.rw_names``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from mounts.fuse.binding import FuseOSError, mfusepy
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
 from mounts.fuse.ro import attrs_of, child_name, errno_boundary
 from mounts.fuse.rw_folders import move_folder
+from mounts.fuse.rw_names import HiddenNames, name_of, parent_of
 from mounts.fuse.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
+from mounts.upload import separates_at_backslash
 
 __all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
 
@@ -66,6 +69,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self._made_dirs: set[str] = set()
         self._lock = threading.RLock()
         self.released = False  # set by the mount's owner as it releases the mount (see ``destroy``)
+        self.names = HiddenNames(separates_at_backslash(fs))  # listed names left out, names refused
 
     @property
     def log(self) -> UploadLog:
@@ -104,7 +108,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         try:
             for info in self.fs.ls(full, detail=True):
                 name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
-                if name:
+                if name and not self.names.hides(path, name):
                     entries[name] = attrs_of(info, writable=True)
         except FileNotFoundError:
             if path != "/" and path not in self._attrs:
@@ -123,7 +127,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             known = self._attrs.get(path)
         if known is not None:
             return known
-        self._list(_parent(path))
+        self._list(parent_of(path))
         with self._lock:
             if path not in self._attrs:
                 raise FileNotFoundError(path)
@@ -138,14 +142,14 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     def _add_entry(self, path: str, attrs: dict[str, Any]) -> None:
         with self._lock:
             self._attrs[path] = attrs
-            self._list(_parent(path)).add(_name(path))
+            self._list(parent_of(path)).add(name_of(path))
 
     def _remove_entry(self, path: str) -> None:
         self._invalidate(path)
         with self._lock:
             self._attrs.pop(path, None)
             self._listings.pop(path, None)
-            self._list(_parent(path)).discard(_name(path))
+            self._list(parent_of(path)).discard(name_of(path))
 
     # -- staging and upload --
 
@@ -191,7 +195,8 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
 
     @errno_boundary
     def mkdir(self, path: str, mode: int) -> int:
-        if _name(path) in self._list(_parent(path)):
+        self.names.refuse_name(path)
+        if name_of(path) in self._list(parent_of(path)):
             raise FileExistsError(path)
         self.staging.local_path(path).mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(NotImplementedError, PermissionError):
@@ -222,6 +227,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
 
     @errno_boundary
     def rename(self, old: str, new: str) -> int:
+        self.names.refuse_name(new)
         attrs = self._stat(old)
         with self._lock:
             if new in self._attrs and stat.S_ISDIR(self._attrs[new]["st_mode"]) and self._list(new):
@@ -266,7 +272,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
                 self._invalidate(path)
                 self._attrs.pop(path, None)
                 self._listings.pop(path, None)
-            self._list(_parent(old)).discard(_name(old))
+            self._list(parent_of(old)).discard(name_of(old))
             self._add_entry(new, attrs)
 
     def chmod(self, path: str, mode: int) -> int:
@@ -294,8 +300,9 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
 
     @errno_boundary
     def create(self, path: str, mode: int, fi: Any = None) -> int:
-        if _parent(path) != "/":
-            parent = self._stat(_parent(path))
+        self.names.refuse_name(path)
+        if parent_of(path) != "/":
+            parent = self._stat(parent_of(path))
             if not stat.S_ISDIR(parent["st_mode"]):
                 raise FuseOSError(errno.ENOTDIR)
         staged, fd = self.staging.open_new(path)
@@ -399,11 +406,3 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             if not self.released and handle is not None and handle.writable:
                 self.staging.hold(handle.path, NOT_CLOSED)
             self.release(path, number)
-
-
-def _parent(path: str) -> str:
-    return os.path.dirname(path.rstrip("/")) or "/"
-
-
-def _name(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1]

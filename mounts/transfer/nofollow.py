@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
-import secrets
 import stat
 from pathlib import Path
 from types import TracebackType
 
 from mounts.base import Target
 from mounts.errors import LinkNotFollowed, MountsError
+from mounts.transfer.partials import scratch_name, sweep_partials
 from mounts.transfer.tree import LeftOut, link_kind, special_kind
 
 log = logging.getLogger(__name__)
@@ -119,28 +120,38 @@ class NoFollowFolders:
             source.unlink()
 
     def copy_in(self, source: Path, rel: str, *, keep_times: bool = False) -> None:
-        """Copy ``source`` to ``rel``: into a new file beside it, renamed over the final name once its
-        size is checked (the final name, even a link, is replaced, never written through)."""
+        """Copy ``source`` to ``rel``: into a new scratch file in the anchor (beside it when the anchor is
+        on another filesystem), locked until it is renamed over the final name once its size is checked
+        (the final name, even a link, is replaced, never written through). A scratch file its writer's
+        death left there is removed by a later write (``mounts.transfer.partials``)."""
         parent, name = self._parent_of(rel)
-        scratch = f".runner-{secrets.token_hex(6)}.partial"
+        assert self._anchor is not None
+        at = self._anchor if os.fstat(self._anchor).st_dev == os.fstat(parent).st_dev else parent
+        scratch = scratch_name()
         with open(source, "rb") as reader:
             info = os.fstat(reader.fileno())
-            out = os.open(scratch, NEW_FILE, 0o600, dir_fd=parent)
+            out = os.open(scratch, NEW_FILE, 0o600, dir_fd=at)
             try:
                 try:
+                    fcntl.flock(out, fcntl.LOCK_EX)  # held until it is in place: a sweep leaves it alone
                     _copy_bytes(reader.fileno(), out)
                     if os.fstat(out).st_size != info.st_size:
                         raise OSError(f"copy of {rel} has the wrong size (the file changed while copied)")
                     os.fchmod(out, without_set_id(info.st_mode))
                     if keep_times:
                         os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+                    os.replace(scratch, name, src_dir_fd=at, dst_dir_fd=parent)
                 finally:
                     os.close(out)
-                os.replace(scratch, name, src_dir_fd=parent, dst_dir_fd=parent)
             except BaseException:
                 with contextlib.suppress(OSError):
-                    os.unlink(scratch, dir_fd=parent)
+                    os.unlink(scratch, dir_fd=at)
                 raise
+
+    def sweep_partials(self) -> list[str]:
+        """Remove the scratch files in the anchor whose writer died (``mounts.transfer.partials``)."""
+        assert self._anchor is not None
+        return sweep_partials(self._anchor)
 
     def close(self) -> None:
         if self._anchor is None:

@@ -23,16 +23,20 @@ from runner.workspace.resolved import ResolvedPath
 Resolved = Mapping[str, ResolvedPath]
 Pair = tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]  # the inputs and the outputs
 
-MAX_SAS_S = 7 * 24 * 3600  # a job without limits.timeout: as long as a job may reasonably run
+# a job without limits.timeout: a day (a SAS that leaks with a job's logs or environment opens the
+# container for at most that long; a longer job sets limits.timeout and gets that plus the margin)
+DEFAULT_SAS_S = 24 * 3600
+MAX_SAS_S = 7 * 24 * 3600  # however long limits.timeout is: a SAS is never valid longer than a week
 # after limits.timeout (from the moment the SAS is made, once the inputs are materialized): the outputs
 # entered and the container made, and clock skew between this machine and the storage service
 SAS_MARGIN_S = 3600
 
 
 def sas_validity(timeout_s: float | None) -> float:
-    """How long (s) the SAS a job's direct bindings get stays valid: ``SAS_MARGIN_S`` after the job's
-    ``limits.timeout`` (``timeout_s``), at most ``MAX_SAS_S``, which a job without a timeout gets."""
-    return MAX_SAS_S if not timeout_s else min(MAX_SAS_S, timeout_s + SAS_MARGIN_S)
+    """How long (s) the SAS a job's direct bindings (inputs and outputs) get stays valid: ``SAS_MARGIN_S``
+    after the job's ``limits.timeout`` (``timeout_s``), at most ``MAX_SAS_S``; ``DEFAULT_SAS_S`` without
+    a timeout."""
+    return DEFAULT_SAS_S if not timeout_s else min(MAX_SAS_S, timeout_s + SAS_MARGIN_S)
 
 
 class DirectCredentials(Mapping[str, str]):

@@ -116,7 +116,7 @@ class AzureDatastore(DatastoreBase):
     credentials: AzureCredentials | None = None
     connection_string: ConnectionString | None = None
 
-    def direct_env(self, *, write: bool = False, valid_s: float = 7 * 24 * 3600) -> dict[str, str]:
+    def direct_env(self, *, write: bool = False, valid_s: float = 24 * 3600) -> dict[str, str]:
         """What a job's ``direct`` bindings on this datastore get: credentials for this container only.
 
         With an account key (given, or in the connection string), a container SAS valid ``valid_s`` (see

@@ -71,7 +71,7 @@ from runner.workspace.read_refusals import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
-from runner.workspace.store_identity import store_identity
+from runner.workspace.store_identity import azure_place, store_identity
 from runner.workspace.through_file import through_file
 from runner.workspace.url_hosts import with_host
 from runner.workspace.url_protocols import protocols_hint
@@ -256,7 +256,7 @@ class Resolver:
         if datastore is not None:
             return self._datastore(DatastorePath(datastore.name, ref.path), check=check)
         fs, path, env = public_filesystem(ref)
-        kind, cache_key = _stat(fs, path, f"{ref.account}/{path}:", ref.written, check=check)
+        kind, cache_key = _stat(fs, path, f"{ref.endpoint}/{path}:", ref.written, check=check)  # its account
         return ResolvedPath(uri=ref.written, fs=fs, path=path, url=f"abfs://{path}", kind=kind,
                             cache_key=cache_key, env=env)
 
@@ -283,6 +283,8 @@ class Resolver:
         prefix = f"{ref.url}:" if "::" in ref.url else f"{hosted or ref.url.split('://', 1)[0] + ':' + path}:"
         if datastore is not None:  # its credentials and endpoint: the datastore's place names the key
             prefix = f"{datastore.name}@{store_identity(datastore, self.workspace.root)}:{prefix}"
+        elif check and (place := azure_place(fs)):  # no datastore: the account adlfs reads it from
+            prefix = f"{place}:{prefix}"
         kind, cache_key = _stat(fs, path, prefix, ref.url, check=check,  # a chain: all of it (which member)
                                 datastore=datastore.name if datastore else None)
         local = Path(path) if ref.url.split("://", 1)[0] in LOCAL_PROTOCOLS else None  # local:// too

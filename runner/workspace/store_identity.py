@@ -8,6 +8,11 @@ datastore's storage options count only as a digest of their masked copy (``datas
     store_identity(azure_ds, ws.root)  # "http://127.0.0.1:10000/devstoreaccount1/models"
     store_identity(local_ds, ws.root)  # "file:///home/me/ws/datastores/workspaceblobstore"
     store_identity(s3_ds, ws.root)     # "s3://bucket/base#3f2a9c0d1e4b" (endpoint_url, region ... digested)
+    azure_place(fs)                    # "https://acct.blob.core.windows.net": an abfs:// URL of no datastore
+
+An ``abfs://<container>/<p>`` or ``az://`` URL that no datastore's container matches is read with the account
+adlfs takes from the URL or from ``AZURE_STORAGE_*``: its key names that account's endpoint
+(``azure_place``, from the filesystem made for it), as a ``wasbs://`` URL's names its own.
 
 Pure: no filesystem is made, nothing is contacted, fsspec and adlfs are not imported.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from runner.url_secrets import without_secrets
 from runner.workspace.azure_sas import connection_parts
@@ -53,3 +60,17 @@ def azure_endpoint(ds: AzureDatastore) -> str:
     if ds.account_url:
         return ds.account_url.rstrip("/")
     return f"{ds.protocol}://{ds.account_name}.blob.{ds.endpoint}"
+
+
+def azure_place(fs: Any) -> str | None:
+    """The blob endpoint (``scheme://host[/account]``, no query: never a SAS) of the adlfs filesystem
+    ``fs`` reads through, itself or the one a chain over it (a cache, an archive) reads; None for any
+    other filesystem. Only an attribute of a filesystem already made is read: nothing is contacted."""
+    for candidate in (fs, getattr(fs, "fs", None), getattr(getattr(fs, "fo", None), "fs", None)):
+        client = getattr(candidate, "service_client", None)
+        if client is None or not type(candidate).__module__.startswith(("adlfs", "mounts.stores")):
+            continue
+        url = urlsplit(str(getattr(client, "url", "") or ""))
+        if url.netloc:
+            return without_secrets(f"{url.scheme}://{url.netloc}{url.path}".rstrip("/"))
+    return None

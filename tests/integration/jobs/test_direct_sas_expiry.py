@@ -1,5 +1,5 @@
 """How long the SAS a ``direct`` input gets stays valid: a margin after the job's ``limits.timeout``
-when it has one, 7 days without one (``runner.jobs.direct_creds.sas_validity``). The job prints only the
+when it has one, a day without one (``runner.jobs.direct_creds.sas_validity``). The job prints only the
 SAS's expiry (its ``se=`` field), never the SAS."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from jobs_support import cli, create_azure_datastore, write_job
 
-from runner.jobs.direct_creds import SAS_MARGIN_S, sas_validity
+from runner.jobs.direct_creds import DEFAULT_SAS_S, MAX_SAS_S, SAS_MARGIN_S, sas_validity
 
 pytestmark = [pytest.mark.azure]
 
@@ -32,7 +32,7 @@ def _expiries(stdout: str) -> list[datetime]:
 
 
 @pytest.mark.parametrize(("limits", "valid"), [("limits: {timeout: 600}\n", 600 + SAS_MARGIN_S),
-                                               ("", 7 * 24 * 3600)])
+                                               ("", DEFAULT_SAS_S)])
 def test_a_direct_input_sas_expires_a_margin_after_the_job_timeout(
         workspace_dir: Path, tmp_path: Path, azure_container: Any, limits: str, valid: float) -> None:
     from azure.storage.blob import ContainerClient
@@ -55,6 +55,6 @@ def test_a_direct_input_sas_expires_a_margin_after_the_job_timeout(
 
 
 def test_sas_validity() -> None:
-    assert sas_validity(None) == 7 * 24 * 3600
+    assert sas_validity(None) == DEFAULT_SAS_S == 24 * 3600
     assert sas_validity(60) == 60 + SAS_MARGIN_S
-    assert sas_validity(30 * 24 * 3600) == 7 * 24 * 3600  # never more than without a timeout
+    assert sas_validity(30 * 24 * 3600) == MAX_SAS_S == 7 * 24 * 3600  # never more than a week
