@@ -56,6 +56,10 @@ _EXPORTS = {
     "PyTorchDistribution": "runner.spec.job_settings",
     "TensorFlowDistribution": "runner.spec.job_settings",
     "RayDistribution": "runner.spec.job_settings",
+    # azure.ai.ml still gives these at the top (deprecated there, not in its __all__): scripts import them
+    "UserIdentityConfiguration": "runner.entities_credentials",
+    "ManagedIdentityConfiguration": "runner.entities_credentials",
+    "AmlTokenConfiguration": "runner.entities_credentials",
 }
 
 __all__ = [

@@ -119,7 +119,7 @@ def load_component(source: str | os.PathLike[str] | None = None, *, relative_ori
     return CommandComponent(spec, source=str(path))
 
 
-@raises_not_found("get", "record")
+@raises_not_found("get", "record", "archive", "restore")
 class ComponentOperations:
     """``ml_client.components``."""
 
@@ -150,8 +150,36 @@ class ComponentOperations:
         check_label(label, noun="component", name=name, cli="component", sdk="components")
         return self._entity(self._store.get(name, given))
 
-    def list(self, name: str | None = None, **_: Any) -> Iterator[CommandComponent]:
-        return iter(self._entity(record) for record in self._store.list(name))
+    def list(self, name: str | None = None, *, list_view_type: Any = None,
+             **_: Any) -> Iterator[CommandComponent]:
+        """Without ``name`` one entry per component (its newest version), with ``name`` its versions; as
+        azure.ai.ml's, archived ones only with ``list_view_type`` ``ALL`` or ``ARCHIVED_ONLY`` (a
+        component is archived when all its versions are)."""
+        view = str(getattr(list_view_type, "value", list_view_type) or "ActiveOnly").lower()
+        records = self._store.list(name)
+        archived = {r.name: r.archived for r in records} if name else {
+            r.name: all(v.archived for v in self._store.list(r.name)) for r in records}
+        wanted = {"all": (True, False), "archivedonly": (True,)}.get(view, (False,))
+        return iter(self._entity(r) for r in records if (r.archived if name else archived[r.name]) in wanted)
+
+    def archive(self, name: str, version: str | int | None = None, label: str | None = None,
+                **_: Any) -> None:
+        """Archive a version (``version=``, ``label="latest"``: the newest), or the whole component, as
+        azure.ai.ml's; ``list`` then leaves it out, ``get`` with its version still gets it."""
+        self._store.set_archived(name, self._version(name, version, label), True)
+
+    def restore(self, name: str, version: str | int | None = None, label: str | None = None,
+                **_: Any) -> None:
+        """Restore what ``archive`` archived (a version, or every version of the component)."""
+        self._store.set_archived(name, self._version(name, version, label), False)
+
+    def _version(self, name: str, version: str | int | None, label: str | None) -> str | None:
+        if version is not None and str(version) != "":
+            return str(version)
+        if label:
+            check_label(label, noun="component", name=name, cli="component", sdk="components")
+            return self._store.get(name).version
+        return None
 
     def register(self, spec: CommandComponentSpec) -> ComponentRecord:
         """``runner component create``: the registered version's record; without a version, the newest

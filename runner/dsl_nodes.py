@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from runner.errors import SourceLocation, SpecError
 from runner.inputs_outputs import Input, Output
 from runner.spec.asset import azure_keywords
-from runner.spec.job import ResourcesSpec
+from runner.spec.job import CommandJobSpec, ResourcesSpec
+from runner.spec.job_io import LiteralInput
+from runner.spec.load import spec_from_data
 from runner.sweep import sweep_not_supported
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 _BUILDING: list[list[CommandNode]] = []
 _NODE_FIELDS = ("compute", "environment", "environment_variables", "resources", "limits", "display_name",
                 "description", "tags", "distribution")
+# a command component's fields its node keeps when submitted as a job (azure.ai.ml's Command node)
+_STANDALONE_FIELDS = ("display_name", "description", "tags", "code", "command", "environment",
+                      "environment_variables", "resources", "distribution", "queue_settings")
 
 
 class PipelineInput:
@@ -147,6 +152,12 @@ class CommandNode:
         """azure.ai.ml's ``node.sweep(...)``: one error, sweep jobs do not run here."""
         raise sweep_not_supported("<step>.sweep(...)")
 
+    def _to_spec(self) -> CommandJobSpec:
+        """The step submitted on its own (``ml_client.jobs.create_or_update(train(data=...))``): the command
+        job azure.ai.ml submits for a command node (see ``_standalone_data``)."""
+        return spec_from_data(_standalone_data(self), base_dir=self.component.spec.base_dir,
+                              require_values=False)
+
     def entry(self, names: dict[int, str], returned: dict[int, str]) -> dict[str, Any]:
         """The step as a pipeline YAML ``jobs:`` entry (``returned``: this node's outputs the pipeline
         returns, by ``id(NodeOutput)`` -> the pipeline output's name)."""
@@ -164,6 +175,60 @@ class CommandNode:
             if value is not None:
                 entry[field] = _plain(value)
         return entry
+
+
+def _standalone_data(node: CommandNode) -> dict[str, Any]:
+    """A command node as a command job's data: the component's command, code, environment and settings
+    (its relative paths read from its folder: the job's base folder), each input's declaration with the
+    value given (else its default), each output's with the settings given, then the node's settings
+    (``resources`` and ``tags`` laid over the component's, the others replacing them), ``name`` the job's."""
+    component = node.component.spec
+    data = {k: v for k, v in component.to_yaml_dict().items() if k in _STANDALONE_FIELDS}
+    declared = component.to_yaml_dict().get("inputs", {})
+    data["inputs"] = {name: _standalone_input(node, name, decl) for name, decl in declared.items()}
+    data["outputs"] = {port.port: {**component.outputs[port.port].model_dump(mode="json", exclude_none=True,
+                                                                            exclude_defaults=True),
+                                   **_local_absolute(port.settings())} for port in node.outputs}
+    for field in _NODE_FIELDS:
+        value = _plain(getattr(node, field))
+        if value is not None:
+            data[field] = {**data.get(field, {}), **value} if field in ("resources", "tags") else value
+    if node.name:
+        data["name"] = node.name
+    return data
+
+
+def _standalone_input(node: CommandNode, name: str, decl: Any) -> Any:
+    """Input ``name`` of a node submitted alone: its declaration with the value given; none given, the
+    declaration (its default); a required one with neither, one ``SpecError`` naming the call's keyword."""
+    value = node.inputs.get(name)
+    declared = node.component.spec.inputs[name]
+    literal = isinstance(declared, LiteralInput)
+    decl = decl if isinstance(decl, dict) else {"value": decl}
+    if value is None:
+        if not declared.optional and not declared.has_value:
+            raise SpecError(f"component '{node.component.spec.name}' is submitted as a job without a value "
+                            f"for its input '{name}'", field=f"inputs.{name}",
+                            hint=f"give it in the call: {node.component.spec.name or 'component'}({name}="
+                                 f"{'...' if literal else 'Input(path=...)'}) (or declare it optional)")
+        return decl
+    if isinstance(value, NodeOutput | PipelineInput):
+        raise SpecError(f"input '{name}' of a step submitted as a job is another step's output or a pipeline "
+                        "input: those bind only inside a @pipeline", field=f"inputs.{name}",
+                        hint="give it a value (Input(path=...), a literal), or submit the @pipeline")
+    given = _input_value(value, {})
+    if isinstance(given, dict):
+        return {**decl, **given}
+    return {**decl, "value": given} if literal else {**decl, "path": given}
+
+
+def _local_absolute(settings: dict[str, Any]) -> dict[str, Any]:
+    """An output's settings with a local relative path made absolute from the current folder (where the
+    script runs: the job's base folder is its component's)."""
+    path = settings.get("path")
+    if isinstance(path, str) and "://" not in path and not path.startswith(("azureml:", "runs:")):
+        return {**settings, "path": str(Path(path).expanduser().resolve())}
+    return settings
 
 
 def only_output(name: str, node: CommandNode, returned: bool = False) -> NodeOutput:

@@ -43,6 +43,7 @@ from runner.spec.job_io import AssetInput
 from runner.spec.job_settings import (
     CommandJobLimits,
     JobResourceConfiguration,
+    JobService,
     JupyterLabJobService,
     MpiDistribution,
     PyTorchDistribution,
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AccountKeyConfiguration", "AmlCompute", "AmlTokenConfiguration", "AzureBlobDatastore",
            "AzureDataLakeGen2Datastore", "BuildContext", "Command", "CommandJobLimits", "ComputeInstance",
-           "Data", "Environment", "Input", "JobResourceConfiguration", "JupyterLabJobService",
+           "Data", "Environment", "Input", "JobResourceConfiguration", "JobService", "JupyterLabJobService",
            "ManagedIdentityConfiguration", "Model", "MpiDistribution", "Output", "PyTorchDistribution",
            "QueueSettings", "RayDistribution", "SasTokenConfiguration", "ServicePrincipalConfiguration",
            "SshJobService", "TensorBoardJobService", "TensorFlowDistribution", "UserIdentityConfiguration",
@@ -123,7 +124,7 @@ class Environment(_Entity):
 # the Command fields written through ``job.<field> = value`` (``name`` has its own setter)
 _SETTABLE = tuple(f for f in CommandJobSpec.model_fields if f not in ("schema_", "type", "name"))
 _RESOURCES = tuple(ResourcesSpec.model_fields)  # what set_resources may set
-_VIEWS = ("inputs", "outputs", "environment")  # read as entities that can be edited in place
+_VIEWS = ("inputs", "outputs", "environment", "limits", "resources")  # entities edited in place
 # the job settings a step made by calling the job keeps (as azure.ai.ml's ``Command.__call__`` does)
 _STEP_SETTINGS = ("compute", "display_name", "tags", "limits", "resources")
 
@@ -213,13 +214,35 @@ class Command:
         self._set("environment", value)
 
     @property
+    def limits(self) -> CommandJobLimits:
+        """azure.ai.ml's ``CommandJobLimits`` (none given: empty, not None as there, so that its fields can
+        be set); ``job.limits.timeout = 600`` changes the job, as setting a field does (checked when the
+        job is next read or submitted)."""
+        return self._view("limits", lambda: setting_of(  # type: ignore[no-any-return]
+            "limits", self._spec.to_yaml_dict().get("limits") or {}))
+
+    @limits.setter
+    def limits(self, value: CommandJobLimits | Mapping[str, Any] | None) -> None:
+        self._set("limits", value)
+
+    @property
+    def resources(self) -> JobResourceConfiguration:
+        """azure.ai.ml's ``JobResourceConfiguration`` (``instance_count`` 1 unless given; none given: not
+        None as there); ``job.resources.shm_size = "2g"`` changes the job, as setting a field does."""
+        return self._view("resources", lambda: setting_of(  # type: ignore[no-any-return]
+            "resources", {"instance_count": 1, **(self._spec.to_yaml_dict().get("resources") or {})}))
+
+    @resources.setter
+    def resources(self, value: JobResourceConfiguration | Mapping[str, Any] | None) -> None:
+        self._set("resources", value)
+
+    @property
     def services(self) -> dict[str, Any]:
         """The ``services`` given (``JupyterLabJobService``...: accepted, none is started here), and, once
         the job has a name, ``Studio``: the command that shows it."""
-        from runner.jobs.job import JobService  # the job lifecycle: not imported by ``import runner``
-
         given = {name: setting_of("services", entry) for name, entry in (self._spec.services or {}).items()}
-        return {**given, "Studio": JobService(f"runner job show --name {self.name}")} if self.name else given
+        return {**given, "Studio": JobService(
+            endpoint=f"runner job show --name {self.name}", type="Studio")} if self.name else given
 
     @property
     def warnings(self) -> list[str]:

@@ -27,7 +27,7 @@ from runner.errors import SpecError
 from runner.modes import DEFAULT_MODE, AssetType, Direction, Mode
 from runner.spec.creation_context import CreationContext
 from runner.spec.job_io import LITERAL_TYPES
-from runner.spec.job_settings import setting_of
+from runner.spec.job_settings import JobService, setting_of
 from runner.spec.validation import did_you_mean
 from runner.uris import ARTIFACTS
 from runner.workspace.db import JobRecord
@@ -171,14 +171,6 @@ def uris(entries: dict[str, Any]) -> dict[str, str]:
     return {k: v.path for k, v in entries.items() if isinstance(v, JobInput | JobOutput)}
 
 
-@dataclass(frozen=True)
-class JobService:
-    """``returned_job.services["Studio"].endpoint``: locally, the command that shows the job."""
-
-    endpoint: str
-    type: str = "Studio"
-
-
 class Job(JobRecord):
     """What ``ml_client.jobs`` returns: the job's record plus azure.ai.ml's attributes: ``inputs`` and
     ``outputs`` by attribute, ``description``, ``tags``, ``properties``, ``type``, ``command``,
@@ -269,12 +261,14 @@ class Job(JobRecord):
 
     @property
     def services(self) -> dict[str, Any]:
-        """The services given (``JupyterLabJobService``...: none is started here), and runner's ``Studio``
-        (the command that shows the job) and ``Tracking`` (its MLflow folder)."""
+        """As azure.ai.ml's: name -> a job service entity, each with ``.type`` and ``.endpoint``: the
+        services given (``JupyterLabJobService``...: none is started here; one of another type a
+        ``JobService``), and ``Studio`` (the command that shows the job) and ``Tracking`` (its MLflow
+        folder), ``JobService``s."""
         tracking = f"file://{Path(self.job_dir or '.') / 'mlruns'}"
         given = {name: setting_of("services", entry)
                  for name, entry in _mapping(self.spec.get("services")).items()}
-        return {**given, "Studio": JobService(endpoint=self.studio_url),
+        return {**given, "Studio": JobService(endpoint=self.studio_url, type="Studio"),
                 "Tracking": JobService(endpoint=tracking, type="Tracking")}
 
     # -- azure.ai.ml's Command job settings, as the job was submitted with them (``runner.spec.job_settings``)

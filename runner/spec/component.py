@@ -208,6 +208,11 @@ def component_from_doc(doc: YamlDoc, overrides: Sequence[str] = (), *,
                         where=doc.where(()), hint="start with 'name: <component name>' and 'command: ...'")
     data = {k: v for k, v in data.items() if k not in SHOWN_ONLY_FIELDS}  # `component show`'s: ignored
     applied = apply_overrides(data, overrides, python=python)
+    if data.get("type") == "pipeline":  # before its fields (jobs:...) are named as unknown ones
+        raise SpecError("a pipeline component (type: pipeline) is not supported here; only command "
+                        "components run", where=doc.where(("type",)), field="type",
+                        hint="run its steps as a pipeline job (a job YAML with type: pipeline and the same "
+                             "jobs:, or a @dsl.pipeline function), each step a command component")
     _no_input_paths(data, doc)
     try:
         spec = CommandComponentSpec.model_validate(data)

@@ -88,25 +88,41 @@ class RayDistribution(_Setting):
 _SERVICE = ("endpoint", "nodes", "status", "port", "properties")
 
 
-class JupyterLabJobService(_Setting):
+class JobService(_Setting):
+    """azure.ai.ml's generic ``JobService``: what a fetched job's ``services["Studio"]`` (``endpoint``: the
+    command that shows the job) and ``services["Tracking"]`` (its MLflow folder) are, and a ``services:``
+    entry of a type the specific services below do not have."""
+
+    _KEYWORDS = ("endpoint", "type", *_SERVICE[1:])
+
+
+class _Service(_Setting):
+    """A specific job service: ``.type`` is its type, an attribute, as azure.ai.ml's (``jupyter_lab``...)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.type = self._TYPE
+
+
+class JupyterLabJobService(_Service):
     """A ``services:`` entry of ``type: jupyter_lab`` (ignored: no interactive services here)."""
 
     _TYPE, _KEYWORDS = "jupyter_lab", _SERVICE
 
 
-class SshJobService(_Setting):
+class SshJobService(_Service):
     """A ``services:`` entry of ``type: ssh`` (ignored: no interactive services here)."""
 
     _TYPE, _KEYWORDS = "ssh", (*_SERVICE, "ssh_public_keys")
 
 
-class TensorBoardJobService(_Setting):
+class TensorBoardJobService(_Service):
     """A ``services:`` entry of ``type: tensor_board`` (ignored: no interactive services here)."""
 
     _TYPE, _KEYWORDS = "tensor_board", (*_SERVICE, "log_dir")
 
 
-class VsCodeJobService(_Setting):
+class VsCodeJobService(_Service):
     """A ``services:`` entry of ``type: vs_code`` (ignored: no interactive services here)."""
 
     _TYPE, _KEYWORDS = "vs_code", _SERVICE
@@ -122,11 +138,13 @@ _BY_TYPE: dict[str, type[_Setting]] = {cls._TYPE: cls for cls in (
 
 def setting_of(field: str, data: Any) -> Any:
     """A stored spec's ``resources``, ``limits``, ``queue_settings``, ``distribution`` or one ``services``
-    entry (``field``: ``services``) as its entity; None for none; data no entity holds (a type or a key
-    the entity does not have) as it is, never an error: it is a record, read back."""
+    entry (``field``: ``services``; one of no known type: a ``JobService``) as its entity; None for none;
+    data no entity holds (a type or a key the entity does not have) as it is, never an error: it is a
+    record, read back."""
     if not isinstance(data, dict):
         return data
-    cls = _BY_FIELD.get(field) or _BY_TYPE.get(str(data.get("type") or "").lower())
+    cls = _BY_FIELD.get(field) or _BY_TYPE.get(str(data.get("type") or "").lower()) or (
+        JobService if field == "services" else None)
     if cls is None:
         return dict(data)
     fields = {k: v for k, v in data.items() if k != "type" or cls._TYPE is None}

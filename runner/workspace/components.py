@@ -232,6 +232,14 @@ class ComponentStore:
                            + ", ".join(r.version for r in versions),
                            hint=f"use one of those, or azureml:{name}@latest")
 
+    def set_archived(self, name: str, version: str | None, archived: bool) -> None:
+        """Archive (or restore) one version, or every version of the component (``version`` None), as
+        azure.ai.ml's ``ml_client.components.archive`` / ``restore``; an unknown one is ``get``'s error."""
+        self.get(name, version)
+        where, args = ("name = ? AND version = ?", (name, version)) if version else ("name = ?", (name,))
+        with self.workspace.transaction() as conn:
+            conn.execute(f"UPDATE components SET archived = ? WHERE {where}", (int(archived), *args))
+
     def load(self, name: str, version: str | None = None) -> CommandComponentSpec:
         """The registered component as a spec (its code and build context are the stored snapshot)."""
         record = self.get(name, version)

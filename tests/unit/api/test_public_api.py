@@ -60,3 +60,19 @@ def test_import_runner_is_light_and_never_imports_azure() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_identities_azure_ai_ml_still_gives_at_the_top_import_from_runner() -> None:
+    """azureml-examples' data.ipynb: ``from azure.ai.ml import UserIdentityConfiguration`` (azure.ai.ml
+    gives the three job identities at the top, deprecated, outside its ``__all__``)."""
+    from runner import (
+        AmlTokenConfiguration,
+        ManagedIdentityConfiguration,
+        UserIdentityConfiguration,
+        entities,
+    )
+
+    assert UserIdentityConfiguration is entities.UserIdentityConfiguration
+    assert ManagedIdentityConfiguration is entities.ManagedIdentityConfiguration
+    assert AmlTokenConfiguration is entities.AmlTokenConfiguration
+    assert "UserIdentityConfiguration" not in runner.__all__  # as azure.ai.ml's
