@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.backends.inherited_env import inherited
+from runner.backends.job_tree import MARK_ENV, JobCgroup, Reaper, kill_marked, new_mark
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _LIVE: set[int] = set()  # the commands running in this process: another job's tree is never a leftover
 _SUBREAPER = threading.Lock()  # held while _LIVE changes with the subreaper flag
+_ADOPTING: list[bool] = [False]  # whether this module made this process a subreaper (never undo a caller's)
 
 
 def host_path_pairs(spec: RunSpec) -> list[tuple[str, str]]:
@@ -100,19 +102,24 @@ class ProcessBackend:
         cwd = spec.plan.code_dir or os.getcwd()
         command = substitute_paths(spec.plan.host_command, host_path_pairs(spec))
         before = set(descendants(os.getpid()))  # the runner's own (mount daemons): never a job's leftover
+        mark = new_mark()  # what the command starts carries it (``runner.backends.job_tree``)
+        env = {**host_env(spec), MARK_ENV: mark}
+        cgroup = JobCgroup.create(mark)  # all the command starts, in one cgroup: no subreaper needed
         with _SUBREAPER:
-            set_subreaper(True)  # what the command starts in a session of its own comes back here
+            if cgroup is None:
+                _ADOPTING[0] = set_subreaper(True)  # what leaves the command's session comes back here
             try:
                 proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
-                    [image.shell, "-c", command], cwd=cwd, env=host_env(spec),
+                    [image.shell, "-c", command], cwd=cwd, env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            except OSError as exc:
-                if not _LIVE:
-                    set_subreaper(False)
+                    start_new_session=True, preexec_fn=cgroup.join if cgroup else None)  # noqa: PLW1509
+            except (OSError, subprocess.SubprocessError) as exc:
+                _no_longer_adopting()
+                if cgroup is not None:
+                    cgroup.kill()
                 raise ContainerError(f"could not start the job's process: {exc}") from exc
             _LIVE.add(proc.pid)
-        return ProcessRun(proc, before)
+        return ProcessRun(proc, before, cgroup=cgroup, mark=mark)
 
     def remove_leftovers(self, labels: Mapping[str, str], log_to: BinaryIO | None = None) -> list[str]:
         return []  # processes are killed through their recorded process group (see ``kill_group``)
@@ -128,6 +135,12 @@ def kill_group(pid: int, sig: signal.Signals = signal.SIGKILL) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _no_longer_adopting() -> None:
+    """With ``_SUBREAPER`` held: no job runs, orphans of what this process runs besides go to init again."""
+    if _ADOPTING[0] and not _LIVE:
+        _ADOPTING[0] = not set_subreaper(False)
 
 
 def set_subreaper(on: bool) -> bool:
@@ -189,8 +202,16 @@ class ProcessRun:
 
     network = "the host's network: a host process has no network of its own"
 
-    def __init__(self, proc: subprocess.Popen[bytes], before: Collection[int] = ()) -> None:
-        self.proc, self._before = proc, frozenset(before)
+    def __init__(self, proc: subprocess.Popen[bytes], before: Collection[int] = (), *,
+                 cgroup: JobCgroup | None = None, mark: str = "") -> None:
+        self.proc, self._before, self.cgroup, self.mark = proc, frozenset(before), cgroup, mark
+        # a subreaper (no cgroup): what the command left its session with and ended is reaped here
+        self._reaper = Reaper(mark, proc.pid) if cgroup is None and mark else None
+
+    @property
+    def process_tree(self) -> dict[str, str | None]:
+        """What finds the job's processes once its runner died (``job_tree.stop_recorded``)."""
+        return {"cgroup": self.cgroup.path if self.cgroup else None, "mark": self.mark}
 
     @property
     def ident(self) -> str:
@@ -234,12 +255,28 @@ class ProcessRun:
             self.proc.stdout.close()
 
     def stop_leftovers(self, keep: Collection[int] = ()) -> int:
-        """After ``remove``: SIGKILL and reap what the command started that still runs outside its
-        process group (reparented here by ``set_subreaper``), but the runner's own processes (those
-        from before the start, ``keep``: the watchdog) and other running commands. How many were killed."""
-        me, mine, killed = os.getpid(), os.getsid(0), set()
+        """After ``remove``: SIGKILL what the command started that still runs outside its process group:
+        all that is left in its cgroup, else (reparented here by ``set_subreaper``) and reaped here, but
+        the runner's own processes (those from before the start, ``keep``: the watchdog) and other
+        running commands. How many were killed."""
         with _SUBREAPER:
             _LIVE.discard(self.proc.pid)
+        try:
+            if self.cgroup is None:
+                return self._stop_adopted(keep)
+            # and what moved itself out of the cgroup (root may), or was never in it (``join`` failed)
+            killed = self.cgroup.kill() + kill_marked(self.mark)
+            if killed:
+                log.warning("stopped %d process(es) the job's command left running", killed)
+            return killed
+        finally:
+            if self._reaper is not None:
+                self._reaper.close()  # and the last of the adopted that ended by themselves
+            with _SUBREAPER:
+                _no_longer_adopting()
+
+    def _stop_adopted(self, keep: Collection[int]) -> int:
+        me, mine, killed = os.getpid(), os.getsid(0), set()
         for _ in range(100):  # a process forking as it is killed: its children come back next round
             children, spared = _children(), {*self._before, *keep, *_LIVE}
             spared |= {pid for root in spared for pid in _subtree(children, root)}
@@ -255,9 +292,6 @@ class ProcessRun:
             for pid in left:  # reparented here (a subreaper): reaped here, or they stay zombies
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
-        with _SUBREAPER:
-            if not _LIVE:  # orphans of what this process runs besides jobs go to init again
-                set_subreaper(False)
         if killed:
             log.warning("stopped %d process(es) the job's command left running: %s", len(killed),
                         ", ".join(map(str, sorted(killed))))

@@ -29,6 +29,7 @@ from mounts.fuse.lifecycle import cleanup_stale_mounts
 from mounts.pin import sweep_stale_pins
 from runner.backends import get_backend
 from runner.backends.base import JOB_LABEL, WORKSPACE_LABEL, Backend, Capabilities
+from runner.backends.job_tree import stop_recorded
 from runner.backends.process import kill_group
 from runner.errors import BackendError, RunnerError, StorageError
 from runner.jobs.log_lock import copied_early, held, log_keeper, quiet_log
@@ -199,7 +200,10 @@ def job_process_group(record: JobRecord) -> int | None:
 
 def _kill_process_group(record: JobRecord) -> list[str]:
     pid = job_process_group(record)
-    return [f"killed process group {pid}"] if pid is not None and kill_group(pid) else []
+    done = [f"killed process group {pid}"] if pid is not None and kill_group(pid) else []
+    if stopped := stop_recorded(record.extra.get("process_tree")):  # what left the group (``job_tree``)
+        done.append(f"killed {stopped} process(es) the job had started outside its process group")
+    return done
 
 
 def staged_outputs(ws: Workspace, record: JobRecord) -> dict[Path, tuple[int, list[str]]]:

@@ -287,6 +287,8 @@ def _execute(ws: Workspace, plan: RunPlan, job_dir: JobDir, backend: Backend, im
     try:
         if backend.capabilities.host_process_group:  # recovery kills it only if it is still this process
             tracker.extra["process_start"] = process_start_time(int(handle.ident))
+            if isinstance(handle, ProcessRun):  # what finds its processes that left its group
+                tracker.extra["process_tree"] = handle.process_tree
         # a container outlives a runner that dies; a host process would run on with nobody reading it
         deadline = time.time() + plan.timeout_s if plan.timeout_s else None
         tracker.watchdog = start_watchdog(ws.root, plan.job_name, handle.ident, deadline, cancel_grace_s(),

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from runner.backends import get_backend
 from runner.backends.base import RunHandle, append_new
+from runner.backends.job_tree import stop_recorded
 from runner.backends.process import kill_group
 from runner.errors import RunnerError
 from runner.jobs.log_lock import let_go_within, log_keeper, removed_early
@@ -184,8 +185,18 @@ def _watch(handle: RunHandle, sink: BinaryIO | None, deadline: float | None, gra
 
 
 def _stop_process_group(record: JobRecord, grace_s: float) -> Watched | None:
-    """SIGTERM the job's process group and SIGKILL what is left of it after ``grace_s``; None when the
-    recorded process is not running any more (ended, or never recorded as Running: recovery's rule)."""
+    """SIGTERM the job's process group and SIGKILL what is left of it after ``grace_s``, then all the
+    job started that left the group (its cgroup, its mark: ``job_tree``); None when the recorded process
+    is not running any more (ended, or never recorded as Running: recovery's rule)."""
+    try:
+        return _stop_leader_group(record, grace_s)
+    finally:
+        if stopped := stop_recorded(record.extra.get("process_tree")):
+            log.info("job %s: killed %d process(es) it had started outside its process group",
+                     record.name, stopped)
+
+
+def _stop_leader_group(record: JobRecord, grace_s: float) -> Watched | None:
     pid = job_process_group(record)
     if pid is None:
         return None
