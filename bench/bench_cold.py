@@ -1,6 +1,6 @@
 """Cold start (issue 21, target 3): `runner job validate` and a ro_mount from a fresh process.
 
-    python bench/bench_cold.py [--runs 15] [--sections validate,ro_mount] [--code HEAD] [--write]
+    python bench/bench_cold.py [--runs 15] [--sections validate,ro_mount] [--code HEAD|worktree|DIR] [--write]
 
 No fork server anywhere (``RUNNER_FORKSERVER=0``): every command pays its interpreter start and its
 imports, which is what this measures. Each figure has a baseline run in the same invocation, the
@@ -22,7 +22,8 @@ commands interleaved round by round (which one goes first rotating):
   parts: ``startup`` (interpreter start to the strategy's imports done) and ``ready_s`` (materialize to
   listdir). Every mount is unmounted before the next round.
 
-Our side runs from a ``git archive`` of ``--code`` (default HEAD; ``worktree`` for the working tree),
+Our side runs from a ``git archive`` of ``--code`` (default HEAD; ``worktree`` for the working tree; a
+folder: the tree in it as it is, e.g. HEAD plus one change while others edit the working tree),
 compiled as an install compiles it. ``--write`` replaces the "Cold start (<code>)" section of
 bench/RESULTS.md.
 """
@@ -207,7 +208,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--sections", default="validate,ro_mount")
-    parser.add_argument("--code", default="HEAD", help="git revision to measure, or 'worktree'")
+    parser.add_argument("--code", default="HEAD",
+                        help="git revision to measure, 'worktree', or a folder: the tree in it as it is")
     parser.add_argument("--write", action="store_true", help="record the tables in bench/RESULTS.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -217,7 +219,11 @@ def main() -> None:
     with Cleanup() as cleanup:
         work = Path(tempfile.mkdtemp(prefix="runner-bench-cold-"))
         cleanup.push(lambda: shutil.rmtree(work, ignore_errors=True))
-        label = use_code(args.code, work / "code", ("runner", "mounts", "bench", "bin", "samples"))
+        if Path(args.code).is_dir():  # a tree as it is (`git archive HEAD | tar -x -C /tmp/old`, edited)
+            CODE.root, CODE.label = Path(args.code).resolve(), f"tree {args.code}"
+            label = CODE.label
+        else:
+            label = use_code(args.code, work / "code", ("runner", "mounts", "bench", "bin", "samples"))
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(CODE.root / "runner"),
                         str(CODE.root / "mounts")], check=True, stdout=subprocess.DEVNULL)
         if "validate" in sections:

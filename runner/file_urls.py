@@ -20,15 +20,23 @@ url are rewritten ``file:///<decoded path>`` before it sees them (``local_file_u
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote
 
 from runner.errors import SpecError
 from runner.url_secrets import without_password, without_query
 
+
 # a file URL with an authority (RFC 8089): file://<host><path>, the host empty or localhost for this machine
-_FILE_URL = re.compile(r"^file://(?P<host>[^/?#]*)(?P<path>.*)$", re.IGNORECASE | re.DOTALL)
-_NO_NAME_HOLDS = re.compile(r"%(?:2f|00)", re.IGNORECASE)  # an encoded '/' or NUL
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _file_url_re() -> re.Pattern[str]:
+    return re.compile(r"^file://(?P<host>[^/?#]*)(?P<path>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _no_name_holds_re() -> re.Pattern[str]:
+    return re.compile(r"%(?:2f|00)", re.IGNORECASE)  # an encoded '/' or NUL
 
 
 def is_file_form(value: str) -> bool:
@@ -44,7 +52,7 @@ def file_path(value: str, field: str | None) -> str:
     if not is_file_form(value):
         return value
     shown = without_password(without_query(value))
-    found = _FILE_URL.match(value)
+    found = _file_url_re().match(value)
     if found is not None:
         host = found["host"].rsplit("@", 1)[-1]  # no user info
         if host.lower() not in ("", "localhost"):
@@ -65,7 +73,7 @@ def file_path(value: str, field: str | None) -> str:
     if not path:
         raise SpecError(f"'{shown}' names no path", field=field,
                         hint="write file:///<absolute path> (or the path itself)")
-    if found_bad := _NO_NAME_HOLDS.search(path):
+    if found_bad := _no_name_holds_re().search(path):
         fixed = unquote(re.sub("%2f", "/", re.sub("%00", "", path), flags=re.IGNORECASE))
         raise SpecError(f"'{shown}' has '{found_bad.group(0)}' in its path, an encoded "
                         f"{'/' if found_bad.group(0)[1] == '2' else 'NUL'}, which no file or folder name on "

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import _signal
 import _socket
+import gc
 import marshal
 import os
 import sys
@@ -56,9 +57,10 @@ def main() -> None:
     paths = run_in_server()
     if paths is not None:
         _start_server(paths)
+    gc.disable()  # until the command starts: its imports make ~40k objects and no garbage (cli.main)
     from runner.cli.main import main as cli_main  # the whole CLI: only when no server runs it
 
-    cli_main()
+    cli_main(gc_paused=True)
 
 
 def run_in_server() -> ServerPaths | None:

@@ -22,26 +22,52 @@ or a message (``job show``, a table, an error): tabs and newlines kept, every ot
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 SGR_LONGEST = 64  # parameter characters an SGR sequence may have and still be kept
 
+
 # every control but \t \n \r and ESC (whose sequences are read apart)
-_OTHER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _other_re() -> re.Pattern[str]:
+    return re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+
+
 # an ESC that does not start a (short) SGR sequence; an SGR sequence with a parameter 8 in it (conceal,
 # or a colour's argument: _conceals tells). Both begin with a literal ESC: re finds them at C speed.
-_BAD_ESC = re.compile(rf"\x1b(?!\[[0-9;:]{{0,{SGR_LONGEST}}}m)")
-_MAY_CONCEAL = re.compile(rf"\x1b\[(?=[0-9;:]{{0,{SGR_LONGEST}}}m)"
-                          r"((?:[0-9:]*;)*?0*8(?![0-9])[0-9;:]*)m")  # a parameter that is 8 (or 08, 8:x)
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _bad_esc_re() -> re.Pattern[str]:
+    return re.compile(rf"\x1b(?!\[[0-9;:]{{0,{SGR_LONGEST}}}m)")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _may_conceal_re() -> re.Pattern[str]:
+    return re.compile(rf"\x1b\[(?=[0-9;:]{{0,{SGR_LONGEST}}}m)"
+                      r"((?:[0-9:]*;)*?0*8(?![0-9])[0-9;:]*)m")  # a parameter that is 8 (or 08, 8:x)
+
+
 # what may still become an SGR sequence once the next chunk comes (matched from its ESC to the end)
-_SGR_START = re.compile(rf"\x1b(?:\[[0-9;:]{{0,{SGR_LONGEST}}})?")
-_FIELD_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _sgr_start_re() -> re.Pattern[str]:
+    return re.compile(rf"\x1b(?:\[[0-9;:]{{0,{SGR_LONGEST}}})?")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _field_unsafe_re() -> re.Pattern[str]:
+    return re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 # the items after a colour's form in its semicolon form: 38;5;<n> and 38;2;<r>;<g>;<b>
 _COLOUR_ARGS = {"5": 1, "2": 3}
 # a log chunk's bytes: 0 for a C0 control but \t \n \r ESC, and DEL (a C1 control is b"\xc2\x80"-b"\xc2\x9f")
 _CONTROL_BYTES = bytes(0 if (byte < 0x20 and byte not in b"\t\n\r\x1b") or byte == 0x7f else 1
                        for byte in range(256))
-_C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _c1_bytes_re() -> re.Pattern[bytes]:
+    return re.compile(rb"\xc2[\x80-\x9f]")
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -71,19 +97,19 @@ def _sequences_shown(text: str) -> str:
     """``text`` with every ESC but an SGR sequence's (not concealing) shown as ``\\x1b``."""
     if "\x1b" not in text:
         return text
-    return _BAD_ESC.sub(r"\\x1b", _MAY_CONCEAL.sub(_unconcealed, text))
+    return _bad_esc_re().sub(r"\\x1b", _may_conceal_re().sub(_unconcealed, text))
 
 
 def safe_log_text(text: str) -> str:
     """``text`` (a whole piece of a job's log) with every control but ``\\t``, ``\\n``, ``\\r`` and SGR
     colour sequences shown as its escape (``\\x1b``)."""
-    return _sequences_shown(_OTHER.sub(_escaped, text))
+    return _sequences_shown(_other_re().sub(_escaped, text))
 
 
 def safe_field_text(text: str) -> str:
     """``text`` (stored text a job may have chosen: an error, a name) with every control but ``\\t`` and
     ``\\n`` shown as its escape: no colour, no carriage return (it would hide the start of the line)."""
-    return _FIELD_UNSAFE.sub(_escaped, text)
+    return _field_unsafe_re().sub(_escaped, text)
 
 
 class LogFilter:
@@ -102,9 +128,9 @@ class LogFilter:
         text = self._held + self._decoder.decode(chunk)
         self._held = ""
         start = text.rfind("\x1b", max(0, len(text) - SGR_LONGEST - 2))
-        if start >= 0 and _SGR_START.fullmatch(text, start):
+        if start >= 0 and _sgr_start_re().fullmatch(text, start):
             text, self._held = text[:start], text[start:]
-        return _sequences_shown(_OTHER.sub(_escaped, text) if others else text)
+        return _sequences_shown(_other_re().sub(_escaped, text) if others else text)
 
     def finish(self) -> str:
         """The rest (an escape sequence or a UTF-8 character the log ended inside), shown as it is."""
@@ -121,4 +147,4 @@ class LogFilter:
         cut = self._lead and 0x80 <= chunk[0] <= 0x9f
         self._lead = chunk.endswith(b"\xc2")
         return (cut or b"\x00" in chunk.translate(_CONTROL_BYTES)
-                or (b"\xc2" in chunk and _C1_BYTES.search(chunk) is not None))
+                or (b"\xc2" in chunk and _c1_bytes_re().search(chunk) is not None))

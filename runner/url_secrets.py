@@ -20,6 +20,7 @@ naming another machine is ``runner.file_urls``' to refuse.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -66,7 +67,13 @@ SIGNATURE_KEYS = "sig|x-amz-signature"
 _KEY_VALUE = re.compile(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
                         r"(?:\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|\{(?:\}\}|[^}\n])*\}?"
                         rf"|(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+)")
-_SECRET_KEY_AT_END = re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _secret_key_at_end_re() -> re.Pattern[str]:
+    return re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
+
+
 # a PEM private key: its body (to its END line, or to the text's end when cut short) is the secret
 _PEM = re.compile(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:(?!-----END )[\s\S])*"
                   r"(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----)?")
@@ -103,7 +110,7 @@ def masked_data(value: Any) -> Any:
 def names_a_secret(key: str) -> bool:
     """Whether ``key`` (a ``--set``'s field path) ends in one of the key=value secrets' keys
     (``--set AccountKey=...``, ``environment_variables.DB_PASSWORD=...``): its value is not shown."""
-    return _SECRET_KEY_AT_END.search(key.strip()) is not None
+    return _secret_key_at_end_re().search(key.strip()) is not None
 
 
 def has_password(text: str) -> bool:
@@ -112,15 +119,17 @@ def has_password(text: str) -> bool:
 
 
 # a link's bracketed host (after its scheme and any user info) holding '::': fsspec splits a chain there
-_IPV6_DOUBLE_COLON = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#\[\]@]*@)?"
-                                r"\[(?P<address>[^\[\]/?#]*::[^\[\]/?#]*)\]?")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _ipv6_double_colon_re() -> re.Pattern[str]:
+    return re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#\[\]@]*@)?"
+                      r"\[(?P<address>[^\[\]/?#]*::[^\[\]/?#]*)\]?")
 
 
 def refuse_ipv6_double_colon(url: str, field: str | None) -> None:
     """One ``SpecError`` for a URL whose host is an IPv6 literal with '::' (``sftp://[::1]/x``): fsspec
     splits a URL into a chain at every '::', the one in the brackets too, so no link would name the host
     (nor could the runner tell which machine it is); the hint gives the address in full, with no '::'."""
-    found = _IPV6_DOUBLE_COLON.search(url)
+    found = _ipv6_double_colon_re().search(url)
     if found is None:
         return
     address, zone = (found["address"].split("%", 1) + [""])[:2]

@@ -13,6 +13,7 @@ writes on its ``none`` network is bound there, writable as Docker's is.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -29,8 +30,14 @@ def needs_network(plan: RunPlan) -> bool:
     return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
 
 
-_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
-_ENDPOINT_HOSTS = re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _loopback_re() -> re.Pattern[str]:
+    return re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _endpoint_hosts_re() -> re.Pattern[str]:
+    return re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
 
 
 def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
@@ -41,8 +48,8 @@ def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str |
     if not needs_network(plan):
         return "none", "no network: no binding needs one"
     hosts = {match.group(1).strip("[]") for value in env.values()
-             for match in _ENDPOINT_HOSTS.finditer(value)}
-    loopback = sorted(h for h in hosts if _LOOPBACK.match(h))
+             for match in _endpoint_hosts_re().finditer(value)}
+    loopback = sorted(h for h in hosts if _loopback_re().match(h))
     if loopback:
         return "host", (f"host network: a direct binding's store is on loopback ({', '.join(loopback)}), "
                         "which only the host's network reaches")

@@ -15,6 +15,7 @@ arguments still prints the help (click's ``NoArgsIsHelpError`` is left alone).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,8 +28,15 @@ try:
 except ImportError:  # pragma: no cover - an older typer: click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-_NO_SUCH_COMMAND = re.compile(r"No such command (?P<name>'.*'|\".*\")\.")
-_EXTRA_ARGUMENTS = re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _no_such_command_re() -> re.Pattern[str]:
+    return re.compile(r"No such command (?P<name>'.*'|\".*\")\.")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _extra_arguments_re() -> re.Pattern[str]:
+    return re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
 
 
 def install(root: Any) -> None:
@@ -95,12 +103,12 @@ def _usage_error(err: Any) -> SpecError:
         return SpecError(f"option '{err.option_name}' needs a value", field=path,
                          hint=f"give {err.option_name} <value>; {see}")
     message = err.message
-    named = _NO_SUCH_COMMAND.match(message)
+    named = _no_such_command_re().match(message)
     if named and group:
         name = ast.literal_eval(named["name"])
         return SpecError(f"no such command {name!r}{_did_you_mean(name, _visible_commands(ctx))}",
                          field=path, hint=see)
-    extra = _EXTRA_ARGUMENTS.match(message)
+    extra = _extra_arguments_re().match(message)
     if extra:
         words = extra["words"]
         plural = "s" if " " in words else ""

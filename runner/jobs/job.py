@@ -322,18 +322,6 @@ class Job(JobRecord):
     __str__ = __repr__
 
 
-DEFAULT_EXPERIMENT = "Default"  # azure.ai.ml's, when the current folder has no name
-
-
-def default_experiment_name() -> str:
-    """The experiment of a job submitted without one, as azure.ai.ml's ``generate_defaults``: the name of
-    the folder it is submitted from (``Path("./").resolve().stem``, spaces removed), else ``Default``."""
-    try:
-        return Path("./").resolve().stem.replace(" ", "") or DEFAULT_EXPERIMENT
-    except OSError:  # the current folder was removed
-        return DEFAULT_EXPERIMENT
-
-
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

@@ -23,8 +23,6 @@ from runner.backends import get_backend
 from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.file_urls import file_path
 from runner.jobs.direct_creds import written_datastores
-from runner.jobs.job import default_experiment_name
-from runner.jobs.taken import taken_version
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
 from runner.plan.direct_host import refuse_direct_host_url
@@ -34,7 +32,7 @@ from runner.spec.environment import not_found_kind
 from runner.spec.job import CommandJobSpec, InlineEnvironment
 from runner.spec.job_io import AssetInput
 from runner.spec.load import uses_local_process
-from runner.spec.names import check_job_name, generate_job_name
+from runner.spec.names import check_job_name, default_experiment_name, generate_job_name
 from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, code_tree_refusal, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore
@@ -177,8 +175,12 @@ def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
     job registers it (``runner.jobs.register``): a version may be created while the job runs."""
     for name, output in spec.outputs.items():
         target = registers_as(output)
+        if target is None:
+            continue
+        from runner.jobs.taken import taken_version  # start-up cost: for an output that registers only
+
         written = spec.field_name("outputs", name, "version")  # a pipeline step's: jobs.<step>.outputs...
-        taken = taken_version(workspace, target, name, field=written) if target is not None else None
+        taken = taken_version(workspace, target, name, field=written)
         if taken is not None:
             field, where = spec.field_location("outputs", name, "version")
             # a registry rule (exit 1), not an invalid file: the same YAML ran before the version existed

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 from runner.backends import BACKENDS
 from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.jobs.compute import choose_compute, default_datastore, run_backend
-from runner.jobs.job import default_experiment_name
 from runner.jobs.submit import check_submission, plan_with_walk, refuse_taken_versions
 from runner.modes import AssetType, Mode
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
@@ -41,7 +40,7 @@ from runner.pipelines.step_snapshots import local_code, snapshot_warnings
 from runner.plan.env_secrets import masked_spec, refuse_shown_mask
 from runner.spec.job import CommandJobSpec
 from runner.spec.job_io import AssetInput
-from runner.spec.names import check_job_name, generate_job_name
+from runner.spec.names import check_job_name, default_experiment_name, generate_job_name
 from runner.spec.pipeline import PipelineJobSpec
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
 from runner.workspace.environments import EnvironmentStore

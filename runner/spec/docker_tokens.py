@@ -19,6 +19,7 @@ finds every pair any reading could set. An option in neither table is read as un
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterator, Sequence
@@ -41,7 +42,11 @@ VALUE_OPTIONS = frozenset({
 FLAG_OPTIONS = frozenset({"--init", "--rm", "--privileged", "-P", "--publish-all"})
 _SHORT = frozenset(option for option in VALUE_OPTIONS if len(option) == 2)  # -e, -m, -u, -v, -p
 Problem = tuple[str, str | None]  # (message, hint) of a SpecError at resources.docker_args
-_NUMBER = re.compile(r"-\d+(?:\.\d+)?(?::-?\d+)?")  # --memory-swap -1, --pids-limit -1
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _number_re() -> re.Pattern[str]:
+    return re.compile(r"-\d+(?:\.\d+)?(?::-?\d+)?")  # --memory-swap -1, --pids-limit -1
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def splits(item: str) -> bool:
 
 def is_option(token: str) -> bool:
     """Whether a token reads as an option rather than a value: '-' first, and no number."""
-    return token.startswith("-") and _NUMBER.fullmatch(token) is None
+    return token.startswith("-") and _number_re().fullmatch(token) is None
 
 
 def _head(token: str) -> tuple[str, str | None, str]:

@@ -31,11 +31,17 @@ would hide ``TOKENIZERS_PARALLELISM``, ``SESSION_NAME`` or ``AUTHOR``, and say n
 
 from __future__ import annotations
 
+import functools
 import re
 
 from runner.url_secrets import GITHUB_TOKEN, JWT, SECRET_KEYS, SIGNATURE_KEYS, has_password
 
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _words_re() -> re.Pattern[str]:
+    return re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
+
+
 _LAST = frozenset({"PWD", "PASS", "PAT"})  # short names, as the last of two or more words
 _NAMED = frozenset({"SAS", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "CONNSTR"})
 _ENDING = ("TOKEN", "APIKEY")  # HF_TOKEN, HFTOKEN, GithubToken, WANDB_APIKEY, OPENAIAPIKEY
@@ -44,18 +50,22 @@ _WHICH = frozenset({"PROD", "PRODUCTION", "DEV", "DEVELOPMENT", "TEST", "TESTING
                     "QA", "UAT", "PRIMARY", "SECONDARY", "OLD", "NEW", "CURRENT", "NEXT", "PREV",
                     "PREVIOUS", "BACKUP", "ALT"})
 _QUERY_KEYS = "x-goog-signature|token|access_token|auth_token|api_key|apikey|key"  # in a URL's query only
-_VALUES = (  # the connection-string and signature keys are runner.url_secrets' (its message mask's)
-    re.compile(rf"(?i)(?:^|[;\s])(?:{SECRET_KEYS})\s*=\s*[^;\s]"),  # a connection string's key=
-    re.compile(rf"(?i)(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"),  # a SAS token, a pre-signed URL
-    re.compile(rf"(?i)[?&](?:{_QUERY_KEYS})=[^&\s#]"),  # a URL's token or Google signature
-    re.compile(r"(?i)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),  # PEM
-    JWT,  # a JWT: runner.url_secrets' (its message mask's), as a GitHub token
-    GITHUB_TOKEN,
-)
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _values_re() -> tuple[re.Pattern[str], ...]:
+    return (  # the connection-string and signature keys are runner.url_secrets' (its message mask's)
+        re.compile(rf"(?i)(?:^|[;\s])(?:{SECRET_KEYS})\s*=\s*[^;\s]"),  # a connection string's key=
+        re.compile(rf"(?i)(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"),  # a SAS token, a pre-signed URL
+        re.compile(rf"(?i)[?&](?:{_QUERY_KEYS})=[^&\s#]"),  # a URL's token or Google signature
+        re.compile(r"(?i)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),  # PEM
+        JWT,  # a JWT: runner.url_secrets' (its message mask's), as a GitHub token
+        GITHUB_TOKEN,
+    )
 
 
 def _words(name: str) -> list[str]:
-    return [word.upper() for word in _WORDS.findall(name)]
+    return [word.upper() for word in _words_re().findall(name)]
 
 
 def name_is_secret(name: str) -> bool:
@@ -74,7 +84,7 @@ def name_is_secret(name: str) -> bool:
 
 def value_is_secret(value: str) -> bool:
     """Whether the value looks like a secret (see the module docstring)."""
-    return any(pattern.search(value) for pattern in _VALUES) or has_password(value)
+    return any(pattern.search(value) for pattern in _values_re()) or has_password(value)
 
 
 def is_secret(name: str, value: object) -> bool:

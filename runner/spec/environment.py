@@ -14,6 +14,7 @@ out. Pure: parsing only; the image build is ``runner.backends.conda_image``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,13 @@ CONDA_ONLY = frozenset({"python", "pip", "setuptools", "wheel", "cudatoolkit", "
                         "ca-certificates", "openssl", "certifi-conda", "r-base", "nodejs", "git"})
 CONDA_TO_PIP = {"pytorch": "torch", "pytorch-cpu": "torch", "tensorflow-gpu": "tensorflow",
                 "py-xgboost": "xgboost", "pytables": "tables"}
-_CONDA_DEP = re.compile(r"^(?:[\w.\-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<spec>.*)$")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _conda_dep_re() -> re.Pattern[str]:
+    return re.compile(r"^(?:[\w.\-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<spec>.*)$")
+
+
 ENVIRONMENT_FILE_FIELDS = ("$schema", "name", "version", "description", "tags", "properties", "image",
                            "conda_file", "build", "os_type", "inference_config", "datastore")
 
@@ -52,7 +59,7 @@ class CondaSpec:
 
 def _pip_requirement(dependency: str) -> str | None:
     """A conda dependency as a pip requirement (None for conda-only packages)."""
-    match = _CONDA_DEP.match(dependency.strip())
+    match = _conda_dep_re().match(dependency.strip())
     if not match:
         return None
     name = match["name"]

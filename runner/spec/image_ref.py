@@ -6,6 +6,7 @@ without it (Azure's tutorials) is one too (``environment_reference``). Pure."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from runner.errors import SpecError
@@ -20,7 +21,11 @@ REFERENCE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG
 MAX_NAME = 255  # the repository name, without tag or digest
 # <name>@latest: an environment (an image's @ is always followed by a digest, <algorithm>:<hex>)
 _BARE_LATEST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*@latest$")
-_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _env_name_re() -> re.Pattern[str]:
+    return re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 def environment_reference(text: str) -> str:
@@ -53,7 +58,7 @@ def check_image_reference(image: str, *, field: str = "environment") -> None:
         shown = without_secrets(image)  # a secret written by mistake is never shown
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         hint = "write [registry/]name[:tag] in lowercase, e.g. python:3.11 or runner/busybox:latest"
-        if _ENV_NAME.match(image.split(":", 1)[0]) and image.count(":") <= 1:  # a name (and version)
+        if _env_name_re().match(image.split(":", 1)[0]) and image.count(":") <= 1:  # a name (and version)
             env, _, version = image.partition(":")
             hint += (f"; for an Azure ML environment write azureml:{env}"
                      + (f":{version}" if version else "@latest"))

@@ -12,6 +12,7 @@ machine (accepted, reported as warnings). The inputs and outputs (names, types, 
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from typing import Annotated, Any, Literal
@@ -134,7 +135,10 @@ EnvironmentField = Annotated[
     Discriminator(_environment_kind),
 ]
 
-_SHM = re.compile(r"^\d+[bkmgBKMG]?$")
+
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _shm_re() -> re.Pattern[str]:
+    return re.compile(r"^\d+[bkmgBKMG]?$")
 
 
 class ResourcesSpec(StrictModel):
@@ -163,7 +167,7 @@ class ResourcesSpec(StrictModel):
     @field_validator("shm_size")
     @classmethod
     def _shm(cls, value: str | None) -> str | None:
-        if value is not None and not _SHM.match(value):
+        if value is not None and not _shm_re().match(value):
             raise runner_error(f"shm_size '{value}' is not a size", "write a number with a unit: 2g, 512m")
         return value
 

@@ -1,11 +1,12 @@
-"""Names: Azure-style generated job names, the job-name rule, and the asset name and version rules
-(models, data, environments, registries)."""
+"""Names: Azure-style generated job names, the job-name rule, a job's default experiment, and the asset
+name and version rules (models, data, environments, registries)."""
 
 from __future__ import annotations
 
 import math
 import re
 import secrets
+from pathlib import Path
 
 from runner.errors import SpecError
 from runner.url_secrets import without_secrets
@@ -19,6 +20,16 @@ ASSET_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 MAX_NUMERIC_VERSION = 2**63 - 2  # versions are numbered in a 64-bit integer (and the next one must fit)
 LATEST_LABEL = "latest"  # the one label: an asset's newest version, never a version of its own
 VERSION_HINT = "use a number such as 1, or omit version to get the next one"
+DEFAULT_EXPERIMENT = "Default"  # azure.ai.ml's, when the current folder has no name
+
+
+def default_experiment_name() -> str:
+    """The experiment of a job submitted without one, as azure.ai.ml's ``generate_defaults``: the name of
+    the folder it is submitted from (``Path("./").resolve().stem``, spaces removed), else ``Default``."""
+    try:
+        return Path("./").resolve().stem.replace(" ", "") or DEFAULT_EXPERIMENT
+    except OSError:  # the current folder was removed
+        return DEFAULT_EXPERIMENT
 
 
 def version_text(value: object) -> object:

@@ -12,6 +12,7 @@ secrets, and the masking of rows an older runner saved in plain text, are
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import posixpath
@@ -234,11 +235,13 @@ class DatastoreStore:
         return ds, fs, root
 
 
-_DS_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _ds_name_re() -> re.Pattern[str]:
+    return re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
 
 
 def _check_name(name: str) -> None:
-    if not _DS_NAME.match(name):
+    if not _ds_name_re().match(name):
         raise SpecError(f"invalid datastore name {name!r}", field="name",
                         hint="use letters, digits, '_' and '-'")
 

@@ -10,6 +10,7 @@ however deep, is made so when it is validated).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -33,7 +34,9 @@ def utc_text(moment: datetime) -> str:
 
 
 # a UTC time as ``datetime.isoformat`` writes it: what runners before ``utc_text`` stored as status times
-_PLUS_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _plus_utc_text_re() -> re.Pattern[str]:
+    return re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
 
 
 def z_status_times(extra: dict[str, Any]) -> dict[str, Any]:
@@ -54,20 +57,22 @@ def z_text(value: Any) -> Any:
 
 
 def _old_text(value: object) -> bool:
-    return isinstance(value, str) and _PLUS_UTC_TEXT.fullmatch(value) is not None
+    return isinstance(value, str) and _plus_utc_text_re().fullmatch(value) is not None
 
 
 # a lone surrogate: what ``os.fsdecode`` makes of a byte that is not UTF-8 (U+DC80..U+DCFF), or another
-_SURROGATE = re.compile("[\ud800-\udfff]")
+@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
+def _surrogate_re() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 def visible_text(text: str) -> str:
     """``text`` with each lone surrogate as a visible escape: one that ``os.fsdecode`` made of a byte of a
     name that is not valid UTF-8 as that byte (``bad\\xffname``), any other as ``\\udXXX``. Such a string
     cannot be written as UTF-8 (JSON, a terminal, a web page); valid text is returned as it is."""
-    if text.isascii() or not _SURROGATE.search(text):
+    if text.isascii() or not _surrogate_re().search(text):
         return text
-    return _SURROGATE.sub(_escape, text)
+    return _surrogate_re().sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -23,7 +23,8 @@ NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfu
                     "runner.spec.pipeline", "runner.pipelines", "runner.workspace.computes",
                     "runner.jobs.recovery", "runner.workspace.transfers",
                     "runner.backends.context_build", "runner.backends.dockerfile",
-                    "runner.backends.dockerfile_words")  # an image build's
+                    "runner.backends.dockerfile_words",  # an image build's
+                    "runner.jobs.job", "runner.jobs.taken")  # the job entity; a registering output's check
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
@@ -113,3 +114,67 @@ def test_validate_builds_the_validators_of_the_job_models_only(tmp_path: Path) -
     status, built = json.loads(result.stdout.strip().splitlines()[-1])
     assert status == 0 and "CommandJobSpec" in built  # it did validate
     assert sorted(set(built) & set(NOT_BUILT_BY_VALIDATE)) == []
+
+
+# regexes compiled on first use (``functools.cache``): a validate of a command job with no environment
+# variables, no shm_size and no error compiles none of them
+LAZY_PATTERNS = {
+    "runner.terminal_text": ("_other_re", "_bad_esc_re", "_may_conceal_re", "_sgr_start_re",
+                             "_field_unsafe_re", "_c1_bytes_re"),
+    "runner.spec.env_secret_rule": ("_words_re", "_values_re"),
+    "runner.url_secrets": ("_secret_key_at_end_re", "_ipv6_double_colon_re"),
+    "runner.workspace.job_records": ("_plus_utc_text_re", "_surrogate_re"),
+    "runner.file_urls": ("_file_url_re", "_no_name_holds_re"),
+    "runner.backends.container_args": ("_loopback_re", "_endpoint_hosts_re"),
+    "runner.cli._usage": ("_no_such_command_re", "_extra_arguments_re"),
+    "runner.spec.job": ("_shm_re",),
+    "runner.spec.environment": ("_conda_dep_re",),
+    "runner.workspace.datastores": ("_ds_name_re",),
+    "runner.spec.docker_tokens": ("_number_re",),
+    "runner.spec.image_ref": ("_env_name_re",),
+}
+COMPILED = """
+import json, sys
+from runner.cli.main import run
+status = run()
+compiled = [f"{module}.{name}" for module, names in LAZY for name in names
+            if getattr(sys.modules[module], name).cache_info().currsize]
+print(json.dumps([status, compiled]))
+"""
+
+
+def test_validate_compiles_none_of_the_regexes_it_does_not_use(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(tmp_path)}
+    args = ["runner", "job", "validate", "--file", "samples/jobs/model-input-ro-mount.yml", "-o", "json"]
+    script = f"import sys\nsys.argv = {args!r}\nLAZY = {list(LAZY_PATTERNS.items())!r}\n{COMPILED}"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    status, compiled = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 0 and compiled == []
+
+
+# the garbage collector during a cold command: off for the start-up, whose objects are frozen as the
+# command starts (``runner.launch``, ``runner.cli.main._resuming_gc``); on again for the command
+GC_STATE = """
+import atexit, gc, json, sys
+sys.argv = {args!r}
+startup = []  # collections once the CLI is being imported, before anything was frozen: the start-up's
+gc.callbacks.append(lambda phase, info: phase == "start" and "runner.cli" in sys.modules
+                    and not gc.get_freeze_count() and startup.append(1))
+atexit.register(lambda: print(json.dumps([gc.isenabled(), gc.get_freeze_count(), len(startup)])))
+from runner.launch import main
+main()
+"""
+
+
+def test_a_cold_command_collects_no_garbage_in_its_start_up_and_collects_again_once_it_runs(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(tmp_path)}
+    args = ["runner", "job", "validate", "--file", "samples/jobs/model-input-ro-mount.yml", "-o", "json"]
+    result = subprocess.run([sys.executable, "-c", GC_STATE.format(args=args)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    enabled, frozen, startup_collections = json.loads(result.stdout.strip().splitlines()[-1])
+    assert enabled and startup_collections == 0
+    assert frozen > 10_000  # the start-up's modules, classes and click tree
