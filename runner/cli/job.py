@@ -1,5 +1,5 @@
-"""`runner job ...`: validate, create, show, list, stream, cancel, download, archive, restore (az ml job
-semantics).
+"""`runner job ...`: validate, create, show, list, stream, cancel, download, finalize, archive, restore (az
+ml job semantics; ``finalize`` is runner's own: see ``runner.jobs.finalize_later``).
 
     runner job validate -f job.yml [--set inputs.x.path=data/] [-o json]
 
@@ -257,6 +257,7 @@ def show(name: str = typer.Option(..., "--name", "-n"),
         emit(_as_json(record), output, [], query)
         return
     from runner.jobs.job import uris  # start-up cost: loaded with the operations already
+    from runner.workspace.upload_state import kept_on_node
 
     rows: list[tuple[str, Any]] = [
         ("name", record.name), ("display_name", record.display_name),
@@ -272,6 +273,8 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [(f"inputs.{k}", v) for k, v in uris(record.inputs).items()]
     rows += [(f"inputs.{k}.asset", v) for k, v in record.extra.get("input_assets", {}).items()]
     rows += [(f"outputs.{k}", v) for k, v in uris(record.outputs).items()]
+    rows += [(f"outputs.{k}.kept", f"on Ray node {host} at {path} ({files} file{'s' if files != 1 else ''})")
+             for k, (host, path, files) in kept_on_node(record).items()]  # staged data a Ray job's node kept
     rows += [("registered_model", _born(m, record)) for m in record.registered_models]
     rows += [("registered_data", _born(d, record)) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
@@ -362,6 +365,25 @@ def download(name: str = typer.Option(..., "--name", "-n"),
     for path in _operations().download(name, download_path=download_path, output_name=output_name,
                                        all=all_, quiet=_common.STATE.quiet):
         typer.echo(str(path))
+
+
+@app.command("finalize")
+def finalize(name: str = typer.Option(..., "--name", "-n"),
+             output_names: list[str] = typer.Option(None, "--output-name",
+                                                    help="One output to finalize (repeat for more); "
+                                                         "default: every output that needs it.")) -> None:
+    """Upload an ended job's outputs that its end could not make durable (held back with
+    --no-upload-on-failure, or their upload failed), from their staging folders, as its end would have;
+    a job that failed only at that completes once they are."""
+    from runner.jobs.finalize_later import failure, finalize_outputs  # start-up cost
+
+    result = finalize_outputs(_operations().workspace, name, output_names or None, quiet=_common.STATE.quiet)
+    for output in result.done:
+        typer.echo(f"{name}: output '{output}' uploaded")
+    typer.echo(f"{name}: {result.record.status.value}" + "".join(
+        f"; registered {ref}" for ref in [*result.registered.models, *result.registered.data]))
+    if (err := failure(result)) is not None:
+        raise err
 
 
 @app.command("archive")

@@ -69,12 +69,13 @@ def _incomplete_error(record: JobRecord, found: dict[str, Incomplete], more: str
     happened). Outputs the record held back, of which nothing was uploaded, are said as they always were."""
     ended = "failed" if record.status is JobStatus.FAILED else f"ended {record.status.value}"
     first = next(iter(found.values()))
-    if all(item.held_back for item in found.values()):
+    if all(item.held_back and item.node is None for item in found.values()):
         kept = ", ".join(f"{n} in {item.kept_at}" for n, item in sorted(found.items()))
         why = record.extra.get("held_back_why") or "ran with --no-upload-on-failure"
         return JobError(f"job '{record.name}' {ended} and {why}: its outputs were never uploaded and stayed "
                         f"staged ({kept}){more}",
-                        hint=f"copy them from there, e.g. cp -r {first.kept_at} DEST")
+                        hint=f"`runner job finalize --name {record.name}` uploads them from there; or copy "
+                             f"them from there, e.g. cp -r {first.kept_at} DEST")
     said = "; and ".join(item.sentence() for _, item in sorted(found.items()))
     return JobError(f"job '{record.name}' {ended}: {said}{more}", hint=first.hint())
 

@@ -10,9 +10,11 @@ in a throw-away workspace of its own (the workspace database never leaves the su
 - the compute's datastore is also this workspace's ``workspaceblobstore``, so the job's artifacts land
   where the submitting side recorded them;
 - the plan is re-rooted from the submitting side's job folder to this one (and the result's staged
-  paths back: what it holds back stays on this node, which removes its workspace once the result is
-  written); its output registrations are dropped (the submitting side registers them, with lineage, in
-  its own registry);
+  paths back); its output registrations are dropped (the submitting side registers them, with lineage,
+  in its own registry);
+- the workspace is removed once the result is written; what a job that did not complete left staged
+  (held back, not uploaded) is first moved into a keep folder of its own in the node dir, which the
+  result names (``runner.jobs.node_keep``);
 - the GPUs Ray assigned (``CUDA_VISIBLE_DEVICES``) become the container's device requests.
 
 The job's output goes to stdout (Ray's job log, which the follower streams); runner's own log to a file
@@ -39,6 +41,7 @@ from types import FrameType
 from typing import Any
 
 from runner.errors import RunnerError
+from runner.jobs.node_keep import keep_staged
 from runner.jobs.ray_package import PAYLOAD, find_job_folder, write_control
 from runner.jobs.run import run_job
 from runner.plan.stored import plan_from_dict
@@ -129,8 +132,8 @@ def result_of(record: JobRecord) -> dict[str, Any]:
         "status", "exit_code", "error", "started_at", "ended_at", "image", "image_id", "container_id",
         "outputs_partial"})
     data["extra"] = {k: v for k, v in record.extra.items()
-                     if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs", "warnings",
-                              NOT_DURABLE_KEY)}
+                     if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs",
+                              "held_back_why", "warnings", NOT_DURABLE_KEY)}
     data["node"] = socket.gethostname()
     return data
 
@@ -142,6 +145,15 @@ def staged_rerooted(result: dict[str, Any], job_dir: str, submit_job_dir: str) -
     extra = {key: reroot(value, job_dir, submit_job_dir) if key in ("held_back_outputs", NOT_DURABLE_KEY)
              else value for key, value in result.get("extra", {}).items()}
     return {**result, "extra": extra}
+
+
+def submitted_side(ws: Workspace, payload: dict[str, Any], result: dict[str, Any], node_dir: Path
+                   ) -> dict[str, Any]:
+    """The result as it is sent: the staged data of a job that did not complete kept on this node (moved
+    out of the workspace that is removed: ``runner.jobs.node_keep``), its staged paths re-rooted."""
+    job_dir = ws.job_dir(payload["job"]["name"])
+    result = keep_staged(result, job_dir.outputs, node_dir, payload["job"]["name"])
+    return staged_rerooted(result, str(job_dir.root), payload["submit_job_dir"])
 
 
 def exit_code_of(result: dict[str, Any]) -> int:
@@ -160,14 +172,14 @@ def _stdout(chunk: bytes) -> None:
 
 
 def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Workspace | None, dict[str, Any]]:
-    """Run the job in a workspace under ``root``; (the workspace, the result to record)."""
+    """Run the job in a workspace under ``root``; (the workspace, the result: its paths this node's)."""
     ws: Workspace | None = None
     try:
         ws = node_workspace(root / "ws", payload)
         name = _queue(ws, payload, package)
         record = run_job(ws, name, echo=_stdout, quiet=True)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is being written: nothing to stop
-        return ws, staged_rerooted(result_of(record), str(ws.job_dir(name).root), payload["submit_job_dir"])
+        return ws, result_of(record)
     except StoppedEarly:
         return ws, {"status": JobStatus.CANCELED.value, "ended_at": utc_text(utcnow()), "node":
                     socket.gethostname(), "error": "canceled before the job started on the node"}
@@ -221,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("job %s on node %s, workspace %s", payload["job"]["name"], socket.gethostname(), root)
     try:
         ws, result = run_here(root, payload, package)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: what it staged is kept, not cut
+        if ws is not None:
+            result = submitted_side(ws, payload, result, base)
         code = exit_code_of(result)
         if ws is not None:
             with contextlib.suppress(Exception):  # the log is a courtesy; the result is not

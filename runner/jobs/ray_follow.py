@@ -41,7 +41,7 @@ from runner.jobs.spawn import follower_lock, respawn_follower
 from runner.jobs.supervise import CancelSignals, Echo
 from runner.plan.stored import plan_from_dict
 from runner.workspace.db import ACTIVE_STATUSES, JobRecord, JobStatus, Workspace, utcnow
-from runner.workspace.upload_state import declared_outputs
+from runner.workspace.upload_state import KEPT_KEY, declared_outputs
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +307,8 @@ class _Follower:
         if note := keep_own_staged(node_extra, outputs, declared_outputs(self.record)):
             log.warning("job %s: %s", self.record.name, note)  # and in its record's warnings
             node_extra["warnings"] = [*node_extra.get("warnings", []), note]
+        for kept in node_extra.get(KEPT_KEY, {}).values():  # the node's IP as Ray told it, beside its name
+            kept.update({"ip": self.ray["node_ip"]} if self.ray.get("node_ip") else {})
         node_times = {k: v for k, v in node_extra.get("status_times", {}).items() if k != "Queued"}
         times = {**self.tracker.extra.get("status_times", {}), **node_times}  # Queued: when submitted here
         self.tracker.extra.update({k: v for k, v in node_extra.items()

@@ -5,7 +5,9 @@ job's plan or Ray details, registrations, flags the submitting side sets) is dro
 the record; a status that is not one a job ends with is dropped too (the follower records the job Failed).
 Where it says outputs' staged data is kept (``held_back_outputs``, ``outputs_not_durable``'s "staged"),
 read later on this machine by ``job download``, registrations and the UI, is kept only for the job's
-declared outputs and inside their own staging folders here (``runner.workspace.upload_state.own_staged``).
+declared outputs and inside their own staging folders here (``runner.workspace.upload_state.own_staged``);
+where it says the node kept an output's staged data (``outputs_kept_on_node``) only for a declared output,
+at a path of the node's keep-folder shape (``node_kept_path``): text to show, never read here.
 
     result, dropped = node_result(data)     # the known fields; what was dropped ("extra.plan", ...)
     note = keep_own_staged(result["extra"], ws.job_dir(job).outputs, declared_outputs(record))  # or None
@@ -14,19 +16,24 @@ declared outputs and inside their own staging folders here (``runner.workspace.u
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runner.workspace.db import JobStatus
-from runner.workspace.upload_state import NOT_DURABLE_KEY, own_staged
+from runner.workspace.upload_state import KEPT_KEY, NOT_DURABLE_KEY, own_staged
 
 Check = Callable[[Any], bool]
 ENDS = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELED.value)
 SHOWN_KEYS = 20  # dropped keys a warning names, each cut to SHOWN_KEY_CHARS
 SHOWN_KEY_CHARS = 60
 SHOWN_PATH_CHARS = 240  # a dropped staged path a warning names, cut to that
+KEEP_PREFIX = "runner-kept-"  # a node's keep folder of a job: <node dir>/runner-kept-<job>-<random>/<output>
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+KEPT_PATH_CHARS = 4096
 
 
 def _text(value: Any) -> bool:
@@ -69,6 +76,12 @@ def _not_durable(entry: Any) -> bool:
     return isinstance(entry, dict) and all(k in checks and checks[k](v) for k, v in entry.items())
 
 
+def _kept(entry: Any) -> bool:
+    """One output's ``outputs_kept_on_node`` entry (``runner.jobs.node_keep``)."""
+    checks = {"host": _text, "path": _text, "files": lambda v: _whole(v) and v >= 0}
+    return isinstance(entry, dict) and set(entry) == set(checks) and all(checks[k](entry[k]) for k in checks)
+
+
 FIELDS: dict[str, Check] = {
     "status": lambda value: value in ENDS, "exit_code": _optional(_whole), "error": _optional(_text),
     "started_at": _optional(_time), "ended_at": _optional(_time), "image": _optional(_text),
@@ -77,9 +90,9 @@ FIELDS: dict[str, Check] = {
     "extra": lambda value: isinstance(value, dict)}
 EXTRA: dict[str, Check] = {
     "status_times": _mapping(_status_name, _time), "timings_s": _mapping(_text, _number),
-    "late_cancel": _text, "held_back_outputs": _mapping(_text, _text),
+    "late_cancel": _text, "held_back_outputs": _mapping(_text, _text), "held_back_why": _text,
     "warnings": lambda value: isinstance(value, list),  # its items: text only (``merge_warnings``)
-    NOT_DURABLE_KEY: _mapping(_text, _not_durable)}
+    NOT_DURABLE_KEY: _mapping(_text, _not_durable), KEPT_KEY: _mapping(_text, _kept)}
 
 
 def node_result(data: bytes) -> tuple[dict[str, Any], list[str]]:
@@ -136,10 +149,37 @@ def keep_own_staged(extra: dict[str, Any], outputs: Path, declared: Collection[s
         extra[NOT_DURABLE_KEY] = kept
         if not kept:
             del extra[NOT_DURABLE_KEY]
+    dropped += _keep_node_kept(extra, outputs.parent.name, declared)
     if not dropped:
         return None
     return (f"the node's result named staged data of no declared output, or outside its own staging folder "
-            f"here ({outputs}/<output>), dropped: {dropped_words(dropped)}")
+            f"here ({outputs}/<output>) or its keep folder on the node ({KEEP_PREFIX}{outputs.parent.name}-*/"
+            f"<output>), dropped: {dropped_words(dropped)}")
+
+
+def _keep_node_kept(extra: dict[str, Any], job: str, declared: Collection[str]) -> list[str]:
+    """Drop (in place) each ``outputs_kept_on_node`` entry that is no declared output's, on no host name, or
+    not at a keep folder of this job on the node (``node_kept_path``); what was dropped."""
+    kept = extra.get(KEPT_KEY)
+    if not isinstance(kept, dict):
+        return []
+    good = {name: entry for name, entry in kept.items() if name in declared and _kept(entry)
+            and _HOST.fullmatch(entry["host"]) and node_kept_path(entry["path"], job, name)}
+    extra[KEPT_KEY] = good
+    if not good:
+        del extra[KEPT_KEY]
+    return [f"{KEPT_KEY}.{_shown(n)} ({_path(e.get('path') if isinstance(e, dict) else e)})"
+            for n, e in kept.items() if n not in good]
+
+
+def node_kept_path(path: str, job: str, name: str) -> bool:
+    """Whether ``path`` (text: never looked at here) is as a node keeps output ``name`` of ``job``: absolute,
+    as written (no ``..``, no doubled or trailing slash), printable, ``.../runner-kept-<job>-*/<name>``."""
+    if not (0 < len(path) <= KEPT_PATH_CHARS and path.isprintable() and path.startswith("/")
+            and os.path.normpath(path) == path and path != "/"):
+        return False
+    parent, _, last = path.rpartition("/")
+    return last == name and parent.rpartition("/")[2].startswith(f"{KEEP_PREFIX}{job}-")
 
 
 def _shown(value: object, cut: int = SHOWN_KEY_CHARS) -> str:

@@ -342,6 +342,9 @@ def _ending(ws: Workspace, record: JobRecord) -> Iterator[None]:
         os.close(folder)  # releases the lock
 
 
+job_lock = _ending  # the same lock for another writer of an ended job (``runner.jobs.finalize_later``)
+
+
 def mark_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.FAILED,
               reason: str | None = None, first: First | None = None) -> JobRecord:
     """End a job whose runner is gone (``end_lost``); its final record, whoever wrote it."""

@@ -55,7 +55,8 @@ LIST_POLL_S = 3  # the list (and a running pipeline's overview) refreshes itself
 # an output row's keys -> what ``not_uploaded`` says of an output that did not (all) reach its location
 _NOT_UPLOADED_FIELDS = (("not_uploaded", "label"), ("not_uploaded_why", "why"), ("kept_at", "kept_at"),
                         ("kept_files", "files"), ("kept_whole", "whole"), ("partly_uploaded", "reached"),
-                        ("others_at", "others_at"), ("failed_files", "missing"), ("total_files", "total"))
+                        ("others_at", "others_at"), ("failed_files", "missing"), ("total_files", "total"),
+                        ("kept_on_node", "node"))
 
 
 def _duration(job: Job) -> float | None:
@@ -147,11 +148,13 @@ def _not_uploaded_state(item: Incomplete) -> dict[str, Any]:
     label = "not uploaded" if item.reached is False else "not fully uploaded" if item.reached else \
         "not (all) uploaded"
     kept = f"{item.kept_at} ({_files(item.files)})"
-    where = f"staged data kept at {kept}" if item.whole else \
-        f"the files that did not get there are kept at {kept}; the others are at {item.location}"
+    at = f"on Ray node {item.node} at" if item.node else "at"
+    where = f"staged data kept {at} {kept}" if item.whole else \
+        f"the files that did not get there are kept {at} {kept}; the others are at {item.location}"
     return {"label": label, "why": why, "kept_at": str(item.kept_at), "files": item.files,
             "whole": item.whole, "reached": item.reached, "others_at": None if item.whole else item.location,
-            "missing": item.missing, "total": item.total, "where": where, "hint": item.hint()}
+            "missing": item.missing, "total": item.total, "where": where, "hint": item.hint(),
+            "node": item.node}
 
 
 def _files(count: int) -> str:

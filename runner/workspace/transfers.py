@@ -75,9 +75,9 @@ def translated(what: str) -> Iterator[None]:
     except TransferFailed as exc:
         message, not_utf8 = _NOT_UTF8.subn(NOT_UTF8, str(exc))
         hint = exc.hint or (NOT_UTF8_HINT if not_utf8 else None) or (
-            "the staged data is kept: once the storage answers again, copy it from the staging folder to the "
-            "output's path (with the storage's own tools: the runner does not retry the upload), or run the "
-            "job again" if exc.staged else None)
+            "the staged data is kept: once the storage answers again, `runner job finalize --name <job>` "
+            "uploads it (or copy it from the staging folder to the output's path with the storage's own "
+            "tools), or run the job again" if exc.staged else None)
         raise TransferError(visible_text(f"{what}: {message}"), failed=exc.failed, staged=exc.staged,
                             hint=hint, total=exc.total) from exc
     except MountFailed as exc:

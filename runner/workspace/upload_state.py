@@ -21,7 +21,8 @@ Where a record says an output's staged data is kept (``held_back_outputs``, ``ou
 "staged") is taken only inside that output's own staging folder of the job (``own_staged``: a declared
 output's ``<job>/outputs/<o>`` in this workspace, no link on the way): a Ray node's result names them
 (``runner.jobs.ray_result``) and a record file can be edited, so a path elsewhere (``/etc``) is never
-counted, shown or offered to copy from; the output's own staging folder stands in for it.
+counted, shown or offered to copy from; the output's own staging folder stands in for it. A Ray job's
+staged data kept on its node (``KEPT_KEY``) is named with the node's host and path there, never looked at.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ DIED = "its runner process"  # how recovery's ``held_back_why`` begins: it may h
 # extra key (``runner.jobs.run``): {output: {"failed": files not made durable, "total": of how many,
 # "staged": where its staged data is kept}}, each None when not known
 NOT_DURABLE_KEY = "outputs_not_durable"
+# extra key of a Ray job (``runner.jobs.node_keep``): {output: {"host", "path", "files"}}, its staged data
+# kept on the node; a path there is never read here (text only), "ip" the node's as Ray told the follower
+KEPT_KEY = "outputs_kept_on_node"
 # the error's text of a record written before that key, read only for such a record (``_from_text``): what
 # its failed uploads follow, and how each was worded
 NOT_DURABLE = "outputs could not be made durable:"
@@ -74,6 +78,8 @@ class Incomplete:
     location: str  # where it was to go: a local folder, else its URI
     missing: int | None = None  # files that did not reach its location, when the record says
     total: int | None = None  # files it had, when the record says
+    node: str | None = None  # the Ray node ``kept_at`` is on (a path there, never looked at here)
+    job: str = ""  # the job's name, for the hint's ``runner job finalize``
 
     def sentence(self) -> str:
         """What happened to it and where its data is, e.g. "its output 'o' was not fully uploaded to
@@ -84,20 +90,27 @@ class Incomplete:
             what = _files(self.missing) if self.total is None else f"{self.missing} of {_files(self.total)}"
             count = f" ({what} could not be uploaded)"
         done = "was never uploaded" if self.reached is False else "was not fully uploaded"
-        where = (f"its whole data is kept in {self.kept_at} ({_files(self.files)})" if self.whole else
-                 f"the files that did not get there are kept in {self.kept_at} ({_files(self.files)}), the "
-                 f"others are there")
+        place = f"on Ray node {self.node} at" if self.node else "in"
+        where = (f"its whole data is kept {place} {self.kept_at} ({_files(self.files)})" if self.whole else
+                 f"the files that did not get there are kept {place} {self.kept_at} ({_files(self.files)}), "
+                 f"the others are there")
         return f"its output '{self.output}' {done} to {self.location}{count}: {self.why}; {where}"
 
     def hint(self, *, register: bool = False) -> str:
-        """What to do: copy the data from where it is (and register the copy), or run the job again."""
+        """What to do: upload it again from there (``runner job finalize``: kept in this workspace), copy the
+        data from where it is (and register the copy), or run the job again."""
         then = " and register the copy" if register else ""
+        first = f"`runner job finalize --name {self.job}` uploads it from there; or " if self.job else ""
+        if self.node:
+            return (f"on that node, copy it from there (e.g. cp -r {self.kept_at} DEST; from another "
+                    f"machine: scp -r <node>:{self.kept_at} DEST){then}, or run the job again")
         if self.whole:
-            return f"copy it from there (e.g. cp -r {self.kept_at} DEST){then}, or run the job again"
+            return f"{first}copy it from there (e.g. cp -r {self.kept_at} DEST){then}, or run the job again"
         if Path(self.location).is_absolute():  # a local folder
-            return (f"put it together from both (e.g. cp -r {self.location} DEST && cp -r {self.kept_at}/. "
-                    f"DEST){then}, or run the job again")
-        return f"copy the files kept there and the others from {self.location}{then}, or run the job again"
+            return (f"{first}put it together from both (e.g. cp -r {self.location} DEST && cp -r "
+                    f"{self.kept_at}/. DEST){then}, or run the job again")
+        return (f"{first}copy the files kept there and the others from {self.location}{then}, or run the job "
+                "again")
 
 
 def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None = None, *,
@@ -112,7 +125,8 @@ def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None
     # an output's name is one folder name in the staging folder, never a path out of it
     failed = {name: found for name, found in _failed_uploads(record).items() if plain_name(name)}
     outputs = Path(record.job_dir) / "outputs" if record.job_dir else ws.job_dir(record.name).outputs
-    wanted = set(held) | set(failed) | {p.name for p in subfolders(outputs) if holds_files(p)}
+    wanted = set(held) | set(failed) | {p.name for p in subfolders(outputs) if holds_files(p)} | \
+        {name for name in kept_on_node(record) if plain_name(name)}
     return {name: _incomplete(ws, record, name, held, failed, outputs, check=check)
             for name in sorted(wanted) if names is None or name in names}
 
@@ -144,9 +158,25 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
         why = why.replace("before uploading them", "before its upload finished")
     why = why.replace("uploading them", "uploading it").replace("they were uploaded", "it was uploaded")
     whole = reached is False or (_mode(record, name) == "upload" and local is None)
-    return Incomplete(output=name, kept_at=kept_at, files=count_files(kept_at), why=why, reached=reached,
-                      whole=whole, held_back=name in held and reached is False, location=location,
-                      missing=missing, total=total)
+    node = kept_on_node(record).get(name)  # never counted here: its count is the node's
+    return Incomplete(output=name, kept_at=Path(node[1]) if node else kept_at, why=why, reached=reached,
+                      files=node[2] if node else count_files(kept_at), whole=whole, location=location,
+                      held_back=name in held and reached is False, missing=missing, total=total,
+                      node=node[0] if node else None, job=record.name)
+
+
+def kept_on_node(record: JobRecord) -> dict[str, tuple[str, str, int]]:
+    """A Ray job's outputs whose staged data is kept on its node (``KEPT_KEY``) -> (the node, as shown: its
+    host and IP; the path there; its files), each printable text or a count (a record may be edited)."""
+    found: dict[str, tuple[str, str, int]] = {}
+    for name, entry in (record.extra.get(KEPT_KEY) or {}).items():
+        host, path, files, ip = (entry.get(k) for k in ("host", "path", "files", "ip")) \
+            if isinstance(entry, dict) else (None,) * 4
+        if all(isinstance(v, str) and v.isprintable() for v in (name, host, path)) and \
+                isinstance(files, int) and not isinstance(files, bool) and files >= 0:
+            shown = f"{host} ({ip})" if isinstance(ip, str) and ip.isprintable() and ip != host else host
+            found[name] = (str(shown), str(path), files)
+    return found
 
 
 def declared_outputs(record: JobRecord) -> set[str]:

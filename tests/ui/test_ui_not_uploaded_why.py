@@ -108,3 +108,22 @@ def test_an_output_held_back_says_why(live_ui: LiveUI) -> None:
     row = _row(web, "held")
     assert "not uploaded" in row and "--no-upload-on-failure" in row and "upload failed" not in row
     assert f"staged data kept at {staged} (1 file)" in row
+
+
+def test_an_output_kept_on_a_ray_node_names_the_node_and_is_never_counted_here(live_ui: LiveUI) -> None:
+    """A Ray job's output whose upload failed on its node, kept there (``outputs_kept_on_node``): the page
+    says on which node and where, with the node's count; the submitting side's staging folder is empty."""
+    ws = live_ui.client.workspace
+    kept = "/var/tmp/runner-kept-onnode-x1/o"
+    ws.create_job(JobRecord(name="onnode", status=JobStatus.FAILED, exit_code=0, created_at=utcnow(),
+                            outputs={"o": URI}, job_dir=str(ws.job_dir("onnode").root),
+                            spec={"outputs": {"o": {"type": "uri_folder", "mode": "upload"}}},
+                            extra={"outputs_not_durable": {"o": {"failed": 5, "total": 5, "staged": None}},
+                                   "outputs_kept_on_node": {"o": {"host": "gpu-7", "path": kept, "files": 5,
+                                                                  "ip": "10.0.0.7"}}}))
+    web = Browserless(live_ui.address)
+    out = _output(web, "onnode")
+    assert out["kept_on_node"] == "gpu-7 (10.0.0.7)" and out["kept_at"] == kept and out["kept_files"] == 5
+    row = _row(web, "onnode")
+    assert re.search(rf"staged data kept\s+on Ray node\s+gpu-7 \(10\.0\.0\.7\)\s+at\s+{re.escape(kept)}\s+"
+                     r"\(5 files\)", row), row
