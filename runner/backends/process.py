@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.backends.inherited_env import inherited
-from runner.backends.job_tree import MARK_ENV, JobCgroup, Reaper, kill_marked, new_mark
+from runner.backends.job_tree import MARK_ENV, JobCgroup, Reaper, kill_marked, new_mark, proc_stat
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 
@@ -166,14 +166,8 @@ def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
     """Parent pid -> its live (not zombie: a zombie is reaped, not signalled) children's pids."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir(proc):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(os.path.join(entry.path, "stat"), "rb") as stat:
-                fields = stat.read(4096).rsplit(b")", 1)[1].split()  # the name may hold ") "
-        except (OSError, IndexError):
-            continue  # ended while scanned
-        if len(fields) > 1 and fields[0] != b"Z":
+        fields = proc_stat(entry.path) if entry.name.isdigit() else None  # None: ended while scanned
+        if fields is not None and len(fields) > 1 and fields[0] != b"Z":
             children.setdefault(int(fields[1]), []).append(int(entry.name))
     return children
 
@@ -181,9 +175,8 @@ def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
 def _session_of(pid: int, proc: Path = Path("/proc")) -> int | None:
     """The session ``pid`` is in (None: it ended)."""
     try:
-        with open(proc / str(pid) / "stat", "rb") as stat:
-            return int(stat.read(4096).rsplit(b")", 1)[1].split()[3])
-    except (OSError, IndexError, ValueError):
+        return int((proc_stat(str(proc / str(pid))) or [])[3])
+    except (IndexError, ValueError):
         return None
 
 
