@@ -12,10 +12,11 @@ hierarchy of a hybrid mount: a cgroup is made, joined and killed whole in ~10 ms
   stay a zombie. Needs root, or a delegated cgroup; off with ``RUNNER_JOB_CGROUP=0``.
 * **else a mark** (``MARK_ENV`` in the job's environment, a random token): the runner is a child
   subreaper while it runs job commands (``runner.backends.process.set_subreaper``), ``Reaper`` reaps
-  the adopted processes that end while the job runs, but only those (a process that carried the mark;
-  never a blanket ``waitpid(-1)``: the caller's own children are the caller's), and, the runner killed,
-  its watchdog kills every process that still carries the mark. A process that empties its environment
-  escapes this one.
+  the adopted processes that end while the job runs, but only those (never a blanket ``waitpid(-1)``:
+  the caller's own children are the caller's), and, the runner killed, its watchdog kills every process
+  that still carries the mark. A process that empties its environment escapes this one. A zombie's
+  environment is gone: one that ended before a scan saw it is told by a second mark, ``limit_tag``, a
+  resource limit of no effect the job's first process sets and everything it starts inherits.
 
 The record keeps ``record()`` (``extra.process_tree``): the watchdog and recovery stop what is left
 with ``stop_recorded``.
@@ -26,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import resource
 import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ MARK_ENV = "RUNNER_JOB_MARK"
 CGROUP_ENV = "RUNNER_JOB_CGROUP"  # "0": no cgroup even where one could be made
 KILL_WAIT_S = 10.0  # a killed process in uninterruptible sleep (a dead FUSE mount) may take this long
 _CHUNK = 65536
+_TAG_LIMIT = "Max realtime timeout"  # RLIMIT_RTTIME's line in /proc/<pid>/limits
 
 
 def new_mark() -> str:
@@ -170,20 +174,34 @@ def carries_mark(pid: int, mark: str, proc: Path = Path("/proc")) -> bool:
     return False
 
 
-def marked(mark: str, proc: Path = Path("/proc")) -> list[int]:
-    """The live processes carrying ``mark`` (never this one)."""
+def marked(mark: str, proc: Path = Path("/proc"), since: int = 0) -> list[int]:
+    """The live processes carrying ``mark`` (never this one). With ``since`` (the job's first process's
+    start, ``start_ticks``), only the environment of those started since is read (none of the job's
+    started before it): 11-13 ms instead of 20-34 with 480 processes here."""
     me, found = os.getpid(), []
     for entry in os.scandir(proc):
-        if entry.name.isdigit() and int(entry.name) != me and carries_mark(int(entry.name), mark, proc):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        if (not since or start_ticks(entry.path) >= since) and carries_mark(int(entry.name), mark, proc):
             found.append(int(entry.name))
     return found
 
 
-def kill_marked(mark: str) -> int:
-    """SIGKILL every process carrying ``mark``, round after round while some fork; how many."""
+def start_ticks(path: str) -> int:
+    """When process ``<path>`` (``/proc/<pid>``) started, in clock ticks since boot; -1 when it ended."""
+    fields = proc_stat(path)
+    try:
+        return int(fields[19]) if fields is not None else -1
+    except (IndexError, ValueError):
+        return -1
+
+
+def kill_marked(mark: str, since: int = 0) -> int:
+    """SIGKILL every process carrying ``mark`` (``since``: see ``marked``), round after round while some
+    fork; how many."""
     killed: set[int] = set()
     for _ in range(100):
-        left = [pid for pid in marked(mark) if pid not in killed or _running(pid)]
+        left = [pid for pid in marked(mark, since=since) if pid not in killed or _running(pid)]
         if not left:
             break
         for pid in left:
@@ -192,6 +210,39 @@ def kill_marked(mark: str) -> int:
             killed.add(pid)
         time.sleep(0.02)
     return len(killed)
+
+
+def limit_tag(mark: str) -> int:
+    """A job's second mark, for a zombie (whose environment is gone but whose limits stay): the soft
+    ``RLIMIT_RTTIME`` (CPU microseconds a real-time scheduled process may use without blocking) as a
+    number past 2**62 (146,000 years: no limit in effect) that ``mark`` makes its own."""
+    return (1 << 62) + (int(mark, 16) >> 4)  # < 2**63: what any rlim_t takes
+
+
+def limit_tagger(mark: str) -> Callable[[], None] | None:
+    """The ``preexec_fn`` that sets ``limit_tag(mark)`` in the job's first process (its children
+    inherit it, ``exec`` keeps it); None where this process's own limit is not unlimited (the tag would
+    change what the job may do)."""
+    if resource.getrlimit(resource.RLIMIT_RTTIME) != (resource.RLIM_INFINITY, resource.RLIM_INFINITY):
+        return None
+    limits = (limit_tag(mark), resource.RLIM_INFINITY)
+
+    def tag() -> None:  # between fork and exec: no lock, no import
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_RTTIME, limits)
+    return tag
+
+
+def carries_tag(pid: int, mark: str, proc: Path = Path("/proc")) -> bool:
+    """Whether process ``pid`` (a zombie too) has ``limit_tag(mark)``."""
+    try:
+        with open(proc / str(pid) / "limits", encoding="ascii", errors="replace") as lines:
+            for line in lines:
+                if line.startswith(_TAG_LIMIT):
+                    return line[len(_TAG_LIMIT):].split()[:1] == [str(limit_tag(mark))]
+    except OSError:
+        return False
+    return False
 
 
 def _running(pid: int) -> bool:
@@ -232,8 +283,9 @@ def _is_mark(mark: object) -> bool:
 class Reaper:
     """Without a cgroup the runner is a subreaper: what the job started and then left its session is
     its child, and once it ends, its zombie until reaped. This reaps those (``POLL_S``), and only
-    those: a child of this process that carried the job's mark while it ran, but the job's first
-    process (``leader``: its ``Popen`` waits for it)."""
+    those: a child of this process that carried the job's mark while it ran or carries its
+    ``limit_tag`` (one that ended before a scan saw it), but the job's first process (``leader``: its
+    ``Popen`` waits for it). The caller's own children have neither: they are never reaped here."""
 
     POLL_S = 0.5
 
@@ -253,9 +305,10 @@ class Reaper:
         for pid, state in own_children(me):
             if pid == self._leader:
                 continue
-            if state != b"Z" and pid not in self.adopted and carries_mark(pid, self.mark):
-                self.adopted.add(pid)
-            elif state == b"Z" and pid in self.adopted:
+            if state != b"Z":
+                if pid not in self.adopted and carries_mark(pid, self.mark):
+                    self.adopted.add(pid)
+            elif pid in self.adopted or carries_tag(pid, self.mark):
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
                 self.adopted.discard(pid)

@@ -23,7 +23,16 @@ from typing import BinaryIO
 
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.backends.inherited_env import inherited
-from runner.backends.job_tree import MARK_ENV, JobCgroup, Reaper, kill_marked, new_mark, proc_stat
+from runner.backends.job_tree import (
+    MARK_ENV,
+    JobCgroup,
+    Reaper,
+    kill_marked,
+    limit_tagger,
+    new_mark,
+    proc_stat,
+    start_ticks,
+)
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 
@@ -112,7 +121,8 @@ class ProcessBackend:
                 proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
                     [image.shell, "-c", command], cwd=cwd, env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=cgroup.join if cgroup else None)  # noqa: PLW1509
+                    start_new_session=True,  # in its cgroup, else tagged for the reaper (``limit_tag``)
+                    preexec_fn=cgroup.join if cgroup else limit_tagger(mark))  # noqa: PLW1509
             except (OSError, subprocess.SubprocessError) as exc:
                 _no_longer_adopting()
                 if cgroup is not None:
@@ -200,6 +210,7 @@ class ProcessRun:
         self.proc, self._before, self.cgroup, self.mark = proc, frozenset(before), cgroup, mark
         # a subreaper (no cgroup): what the command left its session with and ended is reaped here
         self._reaper = Reaper(mark, proc.pid) if cgroup is None and mark else None
+        self._since = max(0, start_ticks(f"/proc/{proc.pid}"))  # none of the job's started before it
 
     @property
     def process_tree(self) -> dict[str, str | None]:
@@ -258,7 +269,7 @@ class ProcessRun:
             if self.cgroup is None:
                 return self._stop_adopted(keep)
             # and what moved itself out of the cgroup (root may), or was never in it (``join`` failed)
-            killed = self.cgroup.kill() + kill_marked(self.mark)
+            killed = self.cgroup.kill() + kill_marked(self.mark, since=self._since)
             if killed:
                 log.warning("stopped %d process(es) the job's command left running", killed)
             return killed

@@ -109,15 +109,49 @@ def test_a_sigkilled_runner_leaves_no_process_of_its_job(workspace_dir: Path, tm
         _kill_by_pid(_planted(token))
 
 
+def test_a_process_that_moved_itself_out_of_the_jobs_cgroup_is_still_stopped(workspace_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """Root may move a process out of the job's cgroup: the end-of-job scan for the mark (of processes
+    started since the job's, ``job_tree.marked``) still finds it."""
+    root = cgroup2_root()
+    if os.geteuid() != 0 or root is None:
+        pytest.fail("this needs root and cgroup v2 (as on the CI machine)", pytrace=False)
+    token, name = uuid.uuid4().hex, "left-its-cgroup"
+    pid_file, where = tmp_path / "leaver.pid", tmp_path / "leaver.cgroup"
+    job = write_job(tmp_path, f"""
+        command: >-
+          (setsid sh -c 'cg=$(sed -n "s/^0:://p" /proc/self/cgroup);
+          echo $$ > "{root}$(dirname "$cg")/cgroup.procs"; sed -n "s/^0:://p" /proc/self/cgroup > {where};
+          echo $$ > {pid_file}; sleep 600' > /dev/null 2>&1 &);
+          while [ ! -s {pid_file} ]; do sleep 0.05; done; echo main-done
+        environment_variables:
+          {PLANT}: {token}
+        compute: local-process
+        environment:
+          image: runner/busybox:latest
+        """)
+    try:
+        result = subprocess.run([sys.executable, "-m", "runner", "--workspace", str(workspace_dir), "job",
+                                 "create", "--file", str(job), "--name", name, "--stream"],
+                                capture_output=True, text=True, timeout=180, env={**os.environ,
+                                                                                   "RUNNER_JOB_CGROUP": "1"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        record = show(workspace_dir, name)
+        assert record["extra"]["process_tree"]["cgroup"], record["extra"]  # it ran in a cgroup of its own
+        assert "runner-job-" not in where.read_text(), where.read_text()  # which the leaver left
+        assert _planted(token) == [], "the process that left the job's cgroup still runs"
+        assert any(w.startswith("stopped ") for w in record["extra"]["warnings"]), record["extra"]
+    finally:
+        _kill_by_pid(_planted(token))
+
+
 CALLER = """
 import json, os, subprocess, sys
 from runner import MLClient, command
 
 own = subprocess.Popen(["sh", "-c", "exit 7"], start_new_session=True)  # the caller's own, left unwaited
 ml_client = MLClient(workspace_dir=sys.argv[1])
-job = command(command=(
-    "(setsid sh -c 'sleep 1.5' > /dev/null 2>&1 &); (setsid sh -c 'sleep 1.5' > /dev/null 2>&1 &);"
-    " sleep 4; echo main-done"), environment="runner/busybox:latest", name=sys.argv[2],
+job = command(command=sys.argv[5], environment="runner/busybox:latest", name=sys.argv[2],
     environment_variables={sys.argv[4]: sys.argv[3]}, compute="local-process")
 done = ml_client.jobs.create_or_update(job, stream=True, echo=lambda _: None)
 zombies = []
@@ -138,14 +172,22 @@ def caller_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     return _cgroup_mode(request, monkeypatch)
 
 
+LONG = ("(setsid sh -c 'sleep 1.5' > /dev/null 2>&1 &); (setsid sh -c 'sleep 1.5' > /dev/null 2>&1 &);"
+        " sleep 4; echo main-done")  # seen running by the reaper's scans, then ended mid-job
+QUICK = ("(setsid true &); (setsid sh -c 'exit 3' &); (true &); (sh -c 'exit 4' &);"
+         " sleep 2; echo main-done")  # ended before any scan could see them run (nor read their mark)
+
+
+@pytest.mark.parametrize("escapees", [LONG, QUICK], ids=["long", "quick"])
 def test_an_in_process_caller_keeps_no_zombie_and_its_own_children(workspace_dir: Path, tmp_path: Path,
-                                                                   caller_mode: str) -> None:
-    token, name = uuid.uuid4().hex, f"zombie-{caller_mode}"
+                                                                   caller_mode: str, escapees: str) -> None:
+    token, name = uuid.uuid4().hex, f"zombie-{caller_mode}-{'long' if escapees == LONG else 'quick'}"
     script = tmp_path / "caller.py"
     script.write_text(textwrap.dedent(CALLER))
     try:
-        result = subprocess.run([sys.executable, str(script), str(workspace_dir), name, token, PLANT],
-                                capture_output=True, text=True, timeout=180, cwd=tmp_path)
+        args = [str(workspace_dir), name, token, PLANT, escapees]
+        result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                                timeout=180, cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         seen = json.loads(result.stdout.strip().splitlines()[-1])
     finally:

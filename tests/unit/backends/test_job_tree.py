@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from runner.backends import job_tree
-from runner.backends.job_tree import MARK_ENV, Reaper, carries_mark, cgroup2_root, own_cgroup, stop_recorded
+from runner.backends.job_tree import (
+    MARK_ENV,
+    Reaper,
+    carries_mark,
+    carries_tag,
+    cgroup2_root,
+    limit_tagger,
+    marked,
+    own_cgroup,
+    stop_recorded,
+)
 
 HYBRID = """\
 25 20 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
@@ -43,6 +53,17 @@ def test_a_mark_is_found_across_chunks_and_only_whole(tmp_path: Path) -> None:
         (proc / str(pid)).mkdir(parents=True)
         (proc / str(pid) / "environ").write_bytes(environ)
     assert [pid for pid in (1, 2, 3, 4, 5) if carries_mark(pid, mark, proc)] == [1, 2]
+
+
+def test_only_the_environment_of_processes_started_since_is_read(tmp_path: Path) -> None:
+    mark = "0123456789abcdef"
+    for pid, started in {11: 90, 12: 100, 13: 150}.items():
+        (tmp_path / str(pid)).mkdir()
+        stat = " ".join(["S", *["0"] * 18, str(started)])  # the start time: the 22nd field
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} (a) b) {stat}")
+        (tmp_path / str(pid) / "environ").write_bytes(f"{MARK_ENV}={mark}\0".encode())
+    assert sorted(marked(mark, tmp_path)) == [11, 12, 13]
+    assert sorted(marked(mark, tmp_path, since=100)) == [12, 13]  # 11 started before the job: not its
 
 
 def test_a_recorded_tree_not_of_this_module_is_refused(monkeypatch: pytest.MonkeyPatch,
@@ -94,3 +115,18 @@ def test_the_reaper_reaps_only_marked_children_and_never_the_leader() -> None:
         reaper.close()
     assert not Path(f"/proc/{adopted.pid}").exists()  # reaped by the reaper
     assert leader.wait(timeout=30) == 0 and own.wait(timeout=30) == 0  # theirs to wait for, still
+
+
+def test_the_reaper_reaps_a_tagged_zombie_it_never_saw_run_but_not_the_callers_own() -> None:
+    mark = "0123456789abcdef"
+    tagger = limit_tagger(mark)
+    assert tagger is not None, "this process's RLIMIT_RTTIME is not unlimited: no tag"
+    quick = subprocess.Popen(["sh", "-c", "exit 0"], preexec_fn=tagger)  # noqa: PLW1509 - an escapee: no mark
+    own = subprocess.Popen(["sh", "-c", "exit 7"], start_new_session=True)  # the caller's own
+    leader = subprocess.Popen(["sh", "-c", "exit 3"], preexec_fn=tagger)  # noqa: PLW1509
+    assert _zombie(quick) and _zombie(own) and _zombie(leader)  # ended before any scan: no environment
+    assert carries_tag(quick.pid, mark) and not carries_tag(own.pid, mark)
+    assert not carries_tag(quick.pid, "fedcba9876543210")  # another job's
+    Reaper(mark, leader.pid).close()  # stops and reaps once more
+    assert not Path(f"/proc/{quick.pid}").exists()  # reaped by the reaper
+    assert own.wait(timeout=30) == 7 and leader.wait(timeout=30) == 3  # theirs to wait for, still
