@@ -191,7 +191,8 @@ def _finalize_one(ws: Workspace, record: JobRecord, plan: RunPlan, output: str, 
     # the strategy the run used (``rw_mount`` to a local folder is ``upload`` there on ``staged``); a remote
     # ``rw_mount``'s files left in ``staged`` are uploaded by ``upload``'s engine, without mounting again
     strategy = output_strategy(Mode.UPLOAD if remote_mount else binding.mode, quiet=quiet)
-    with translated(what), strategy.materialize(target, staging if remote_mount else workdir):
+    with translated(what, job=record.name), \
+            strategy.materialize(target, staging if remote_mount else workdir):
         pass  # nothing to write: leaving it finalizes what is staged (upload or move in, verified)
 
 

@@ -250,10 +250,13 @@ class OutputSet:
     """Entered outputs, finalized one by one on ``close``; errors are collected, not short-circuited.
 
     ``stage_artifacts``: stage the job's artifacts even on a local datastore, so that ``close(upload=
-    False)`` can hold them back like every other output."""
+    False)`` can hold them back like every other output. ``job``, ``node``: the job's name and the Ray node
+    it runs on, for what a failed upload's error says to do with the staged data (``staged_hint``)."""
 
-    def __init__(self, *, stage_artifacts: bool = False, quiet: bool = False) -> None:
+    def __init__(self, *, stage_artifacts: bool = False, quiet: bool = False, job: str | None = None,
+                 node: str | None = None) -> None:
         self._entered: list[_Entered] = []
+        self.job, self.node = job, node
         self.stage_artifacts = stage_artifacts
         self.quiet = quiet  # no progress bars
         self.errors: dict[str, RunnerError] = {}
@@ -371,7 +374,8 @@ class OutputSet:
                    upload: bool) -> None:
         signal_exc: BaseException | None = None if upload else SkipFinalize()
         try:
-            with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})"):
+            with translated(f"output '{binding.name}' ({binding.mode.value} to {binding.uri})", job=self.job,
+                            node=self.node):
                 try:
                     if signal_exc is None:
                         manager.__exit__(None, None, None)

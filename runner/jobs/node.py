@@ -177,7 +177,7 @@ def run_here(root: Path, payload: dict[str, Any], package: Path) -> tuple[Worksp
     try:
         ws = node_workspace(root / "ws", payload)
         name = _queue(ws, payload, package)
-        record = run_job(ws, name, echo=_stdout, quiet=True)
+        record = run_job(ws, name, echo=_stdout, quiet=True, node=socket.gethostname())
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is being written: nothing to stop
         return ws, result_of(record)
     except StoppedEarly:

@@ -70,9 +70,10 @@ LATE_CANCEL_NOTE = ("a cancel arrived after the job's command had ended, while i
 
 
 def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_failure: bool = True,
-            quiet: bool = False) -> JobRecord:
+            quiet: bool = False, node: str | None = None) -> JobRecord:
     """Run the queued job ``name``; return its final record. Errors end up in the record, not raised.
-    Transfers longer than a second draw a progress bar on stderr when it is a terminal, unless ``quiet``."""
+    Transfers longer than a second draw a progress bar on stderr when it is a terminal, unless ``quiet``.
+    ``node``: the Ray node it runs on (``runner.jobs.node``), whose staged data stays there."""
     record = ws.get_job(name)
     if record.status is not JobStatus.QUEUED:  # canceled while Queued (or taken by another runner)
         log.info("job %s is %s, no longer Queued: not run", name, record.status.value)
@@ -83,7 +84,7 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
     tracker = StatusTracker(ws, record, cancel)
     with cancel.installed():
         try:
-            return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet)
+            return _run(ws, record, tracker, cancel, echo, upload_on_failure, quiet, node)
         except JobCanceled:
             return tracker.finish(JobStatus.CANCELED, error="canceled before the job's command started",
                                   outputs_partial=_outputs_partial(tracker, JobStatus.CANCELED))
@@ -114,7 +115,7 @@ def run_job(ws: Workspace, name: str, *, echo: Echo | None = None, upload_on_fai
 
 
 def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: CancelSignals,
-         echo: Echo | None, upload_on_failure: bool, quiet: bool) -> JobRecord:
+         echo: Echo | None, upload_on_failure: bool, quiet: bool, node: str | None = None) -> JobRecord:
     plan = plan_from_dict(record.extra["plan"])
     job_dir = ws.job_dir(record.name)
     tracker.extra["runner_start"] = process_start_time(os.getpid())
@@ -134,7 +135,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
                                 holder=job_dir.std_log)
         materialize_inputs(stack, plan.inputs, resolved_in, job_dir, mats, cache_root=ws.cache_dir,
                            quiet=quiet, read_only_binds=backend.capabilities.read_only_binds)
-        outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet))
+        outputs = stack.enter_context(OutputSet(stage_artifacts=not upload_on_failure, quiet=quiet,
+                                                job=record.name, node=node))
         tracker.outputs = outputs
         outputs.enter(plan.outputs + (artifacts_binding(record.name, job_dir),), resolved_out, job_dir, mats)
         run = prepare_mlflow(record, job_dir, backend, mats)

@@ -33,10 +33,10 @@ from typing import IO, Any
 from runner.errors import JobError, RunnerError, SpecError
 from runner.jobs.operations import JobOperations
 from runner.jobs.recovery import process_start_time, reconcile, runner_alive
-from runner.jobs.register import REGISTERED_ARCHIVED
 from runner.jobs.run import NOT_STARTED as COMMAND_NOT_STARTED
 from runner.jobs.run import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo
+from runner.pipelines.ending import StepEnd, pipeline_end, step_completed
 from runner.pipelines.record import (
     NOT_STARTED,
     SKIPPED,
@@ -271,17 +271,9 @@ class Orchestrator:
             self._write(f"[{step.plan.name}] ".encode() + line + b"\n")
 
     def _completed(self, step: _Step) -> None:
-        record = self.ws.get_job(step.plan.job)
-        for output, (source, name) in self.plan.outputs.items():
-            if source == step.plan.name and name in record.outputs:
-                self.outputs[output] = record.outputs[name]
-        if not step.reused_from:  # a reused step registered nothing this time
-            self.registered += [m for m in record.registered_models if m not in self.registered]
-            self.registered_data += [d for d in record.registered_data if d not in self.registered_data]
-            archived = record.extra.get(REGISTERED_ARCHIVED)
-            if isinstance(archived, dict) and archived:
-                self.tracker.extra[REGISTERED_ARCHIVED] = {**self.tracker.extra.get(REGISTERED_ARCHIVED, {}),
-                                                           **archived}
+        step_completed(self.plan, step.plan.name, self.ws.get_job(step.plan.job), self.outputs,
+                       self.registered, self.registered_data, self.tracker.extra,
+                       reused=bool(step.reused_from))
         self._save(outputs=True)
 
     def _failed(self, step: _Step) -> None:
@@ -348,23 +340,12 @@ class Orchestrator:
         return self.ws.job_exists(job) and bool(self.ws.get_job(job).extra.get(COMMAND_NOT_STARTED))
 
     def _finish(self) -> JobRecord:
-        statuses = {n: s.status for n, s in self.steps.items()}
-        failed = [n for n, s in statuses.items() if s == JobStatus.FAILED.value]
-        canceled = [n for n, s in statuses.items() if s == JobStatus.CANCELED.value]
-        skipped = [n for n, s in statuses.items() if s == SKIPPED]
-        if failed:  # each failed step's whole reason (a multi-line one says what failed, then why)
-            status = JobStatus.FAILED
-            error = "\n".join(f"step {n} {'could not start' if self._never_started(n) else 'failed'}: "
-                              f"{(self.steps[n].error or 'failed').rstrip()}" for n in failed)
-            if all(self._never_started(n) for n in failed):  # as a command job that could not start
-                self.tracker.extra[COMMAND_NOT_STARTED] = True  # (`runner job` exits 4)
-        elif self.canceled or canceled:
-            status, error = JobStatus.CANCELED, "canceled" + (f"; steps canceled: {', '.join(canceled)}"
-                                                              if canceled else "")
-        else:
-            status, error = JobStatus.COMPLETED, None
-        if error and skipped:
-            error += ("\n" if "\n" in error else "; ") + f"skipped: {', '.join(skipped)}"
+        end = pipeline_end({n: StepEnd(s.status, s.error, s.status == JobStatus.FAILED.value and
+                                       self._never_started(n)) for n, s in self.steps.items()},
+                           canceled=self.canceled)  # the one rule (a step finalized later: ``ending``)
+        status, error = end.status, end.error
+        if end.not_started:  # as a command job that could not start (`runner job` exits 4)
+            self.tracker.extra[COMMAND_NOT_STARTED] = True
         reused = [n for n, s in self.steps.items() if s.reused_from]
         said = f"{status.value}" + (f" ({error})" if error else "") + (
             f"; reused: {', '.join(reused)}" if reused else "")

@@ -65,9 +65,26 @@ LINK_HINT = ("remove the link (a job's direct output may have made it; look at w
              "then run the same command again")
 
 
+def staged_hint(job: str | None = None, *, node: str | None = None) -> str:
+    """What to do with the staged data a failed upload kept (``TransferError.staged``) of job ``job``:
+    ``runner job finalize`` uploads it later when it is kept in this workspace; on a Ray node (``node``:
+    its host) it is kept on the node, which that verb refuses, so the hint says where and what to do
+    instead (as the verb's refusal does: ``runner.jobs.finalize_later``). No job: no verb to name."""
+    copy = "copy it from the staging folder to the output's path with the storage's own tools"
+    if node is not None:
+        return (f"the staged data is kept on Ray node {node} (the folder named below), not in the submitting "
+                f"workspace, so `runner job finalize` cannot upload it: on that node, {copy}, or run the job "
+                "again")
+    if job is None:
+        return f"the staged data is kept: once the storage answers again, {copy}, or run the job again"
+    return (f"the staged data is kept: once the storage answers again, `runner job finalize --name {job}` "
+            f"uploads it (or {copy}), or run the job again")
+
+
 @contextlib.contextmanager
-def translated(what: str) -> Iterator[None]:
-    """Turn ``mounts`` and storage exceptions into ``runner.errors`` (the one boundary)."""
+def translated(what: str, *, job: str | None = None, node: str | None = None) -> Iterator[None]:
+    """Turn ``mounts`` and storage exceptions into ``runner.errors`` (the one boundary); a failed upload
+    that kept its staged data says what to do with it (``staged_hint``: ``job``'s, on Ray node ``node``)."""
     try:
         yield
     except RunnerError:
@@ -75,9 +92,7 @@ def translated(what: str) -> Iterator[None]:
     except TransferFailed as exc:
         message, not_utf8 = _NOT_UTF8.subn(NOT_UTF8, str(exc))
         hint = exc.hint or (NOT_UTF8_HINT if not_utf8 else None) or (
-            "the staged data is kept: once the storage answers again, `runner job finalize --name <job>` "
-            "uploads it (or copy it from the staging folder to the output's path with the storage's own "
-            "tools), or run the job again" if exc.staged else None)
+            staged_hint(job, node=node) if exc.staged else None)
         raise TransferError(visible_text(f"{what}: {message}"), failed=exc.failed, staged=exc.staged,
                             hint=hint, total=exc.total) from exc
     except MountFailed as exc:

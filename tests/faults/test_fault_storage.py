@@ -190,7 +190,7 @@ def test_long_outage_during_an_upload_keeps_every_staged_byte(ws: Path, tmp_path
     error = record["error"]
     assert "outputs could not be made durable" in error and "could not be uploaded" in error
     assert f"staged data kept at: {staged}" in error
-    assert "once the storage answers again, `runner job finalize --name <job>` uploads it" in error
+    assert "once the storage answers again, `runner job finalize --name long4` uploads it" in error
     assert "copy it from the staging folder to the output's path" in error
     assert sha((staged / "out.bin").read_bytes()) == logged_hashes(std_log(ws, "long4"))["out.bin"]
     assert (staged / "s.txt").read_text() == "small\n"

@@ -90,6 +90,15 @@ def test_an_output_whose_upload_failed_is_kept_on_the_node(ws: Path, tmp_path: P
     # the submitting side says where, and never reads the node's path as its own
     where = f"kept on Ray node {entry['host']} (127.0.0.3) at {entry['path']}"
     assert entry["path"] in record["error"], record["error"]  # its error names the kept folder
+    # and what to do: on that node, never the verb that refuses a Ray job's data kept there
+    assert f"the staged data is kept on Ray node {entry['host']} (the folder named below)" in record["error"]
+    assert "`runner job finalize` cannot upload it: on that node, copy it" in record["error"]
+    assert "runner job finalize --name" not in record["error"], record["error"]
+    refused_finalize = cli(ws, "job", "finalize", "--name", JOB)
+    assert refused_finalize.returncode != 0 and "Traceback" not in refused_finalize.stderr
+    assert f"is kept on Ray node {entry['host']}" in refused_finalize.stderr, refused_finalize.stderr
+    assert "with the storage's own tools" in refused_finalize.stderr and "run the job again" in \
+        refused_finalize.stderr
     log = (ws / "jobs" / JOB / "user_logs" / "std_log.txt").read_text()  # and the node said so in Ray's log
     assert f"output 'u' was not uploaded; its staged data is kept at {entry['path']}" in log, log
     refused = cli(ws, "job", "download", "--name", JOB, "--output-name", "u", "-p", str(tmp_path / "dl"))

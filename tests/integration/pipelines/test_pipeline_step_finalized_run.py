@@ -1,0 +1,91 @@
+"""`runner job finalize` of a pipeline's step job: a pipeline whose only failed step failed because its upload
+did not reach the storage (its datastore's container did not exist yet) becomes Completed once that step
+is finalized, with the rule the pipeline ended with; its output bound to the step's and the data version
+the step registers are recorded as at a normal end, the change noted in its record and its log. Steps run
+as host processes (``compute: local-process``), the storage is the shared Azurite."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from jobs_support import cli, create_azure_datastore, show, write_job
+
+pytestmark = [pytest.mark.azure]
+
+PIPELINE = """
+type: pipeline
+outputs:
+  final:
+    type: uri_folder
+    mode: upload
+    path: azureml://datastores/later/paths/made
+    name: step-finalized-data
+    version: "1"
+settings:
+  default_compute: local-process
+jobs:
+  make:
+    type: command
+    command: echo one > ${{outputs.out}}/one.txt && echo made
+    environment: {image: unused:1}
+    outputs:
+      out: ${{parent.outputs.final}}
+"""
+
+
+@pytest.fixture
+def later(workspace_dir: Path, tmp_path: Path, azure_container: Any) -> Any:
+    """A datastore ``later`` on a container of the shared Azurite that does not exist yet (every upload there
+    fails until the test creates it); removed at the end."""
+    from azure.storage.blob import BlobServiceClient
+
+    azurite = azure_container.azurite
+    name = f"t{uuid.uuid4().hex[:20]}"
+    create_azure_datastore(workspace_dir, tmp_path, SimpleNamespace(azurite=azurite, name=name), name="later")
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    yield SimpleNamespace(create=lambda: service.create_container(name),
+                          client=lambda: service.get_container_client(name))
+    with contextlib.suppress(Exception):  # never created: nothing to remove
+        service.delete_container(name)
+
+
+def test_finalizing_the_failed_step_completes_its_pipeline(workspace_dir: Path, tmp_path: Path, later: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = workspace_dir
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "3")  # the retries give up in seconds, not minutes
+    yml = write_job(tmp_path, PIPELINE, "pipeline.yml")
+    result = cli(ws, "job", "create", "--file", str(yml), "--name", "pf", "--stream", timeout=240)
+    assert result.returncode != 0, result.stdout + result.stderr
+    pipeline, step = show(ws, "pf"), show(ws, "pf-make")
+    assert pipeline["status"] == "Failed" and step["status"] == "Failed" and step["exit_code"] == 0
+    assert "`runner job finalize --name pf-make` uploads it" in step["error"], step["error"]
+
+    later.create()
+    done = cli(ws, "job", "finalize", "--name", "pf-make")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pf-make: Completed" in done.stdout and "pf: Completed (the pipeline of step job pf-make)" in \
+        done.stdout, done.stdout
+    blobs = {b.name: later.client().download_blob(b.name).readall() for b in later.client().list_blobs()}
+    assert blobs == {"made/one.txt": b"one\n"}
+    pipeline = show(ws, "pf")
+    assert pipeline["status"] == "Completed" and pipeline["error"] is None, pipeline["error"]
+    assert pipeline["registered_data"] == ["azureml:step-finalized-data:1"]
+    assert pipeline["outputs"]["final"] == show(ws, "pf-make")["outputs"]["out"]
+    assert pipeline["extra"]["steps"]["make"]["status"] == "Completed"
+    assert "error" not in pipeline["extra"]["steps"]["make"]
+    assert "Completed" in pipeline["extra"]["status_times"]
+    note = pipeline["extra"]["steps_finalized"][-1]
+    assert note["step"] == "make" and note["job"] == "pf-make"
+    assert note["status_before"] == "Failed" and note["status"] == "Completed"
+    assert "step make failed" in note["error_before"]
+    log = (ws / "jobs" / "pf" / "user_logs" / "std_log.txt").read_text()
+    assert "[pipeline] step make (job pf-make) finalized later by `runner job finalize`" in log, log
+    assert "the pipeline is Completed" in log
+    again = cli(ws, "job", "finalize", "--name", "pf-make")  # nothing left: one error, the pipeline as it is
+    assert again.returncode != 0 and "has no output to finalize" in again.stderr, again.stderr
+    assert show(ws, "pf")["status"] == "Completed"
