@@ -12,16 +12,15 @@ Delays double from ``first_delay_s`` up to ``max_delay_s``; each is drawn from t
 ("equal jitter"), so many workers hit by the same outage do not come back in lockstep, and none waits
 longer than ``max_delay_s`` after the store is back.
 
-A connection that cannot be made at all (refused, host not found, no answer within
-``SDK_CONNECT_TIMEOUT_S``) to an endpoint (host and port) that has not answered this process yet
-(``has_answered``: any response, to the lean client or the Azure SDK) is tried ``SDK_CONNECT_RETRIES`` more
-times, a fraction of a second apart, and then fails naming the endpoint: a wrong endpoint or a service that
-is not running is said in about a second, not after this window (or the SDK's own 15-24 s back-offs, ~85 s).
-Once it has answered, such a failure is an outage, ridden out in the window (a service restarted mid-job).
-The lean client (``mounts.stores.azure``) passes ``unconnected`` to ``Retrying.wait``; the Azure SDK
-behind adlfs (``configure_sdk_retries``; every adlfs filesystem fsspec makes from a URL:
-``mounts.stores.azure_urls``) keeps the window for what is transient on a real network (a connection reset
-or closed once made, a read timeout, 408/429/5xx) and applies the same rule to a connection it cannot make.
+A connection that cannot be made (refused, reset before any answer, no answer within
+``SDK_CONNECT_TIMEOUT_S``) is transient like the rest, from the very first request: a fresh worker or mount
+process that meets a storage restart rides it out in the window, as one that had answers before does. Only a
+host name that does not resolve (a wrong account name), for an endpoint (host and port) that has not answered
+this process (``has_answered``: any response, to the lean client or the Azure SDK), is tried
+``SDK_CONNECT_RETRIES`` more times, a fraction of a second apart, and then fails naming the endpoint; a wrong
+key or container is an answer (403, 404) and fails at once. The lean client (``mounts.stores.azure``) passes
+``unresolved`` to ``Retrying.wait``; the Azure SDK behind adlfs (``configure_sdk_retries``; every adlfs
+filesystem fsspec makes from a URL: ``mounts.stores.azure_urls``) applies the same rule.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ RETRY_TOTAL_ENV = "RUNNER_RETRY_TOTAL_S"
 DEFAULT_TOTAL_S = 120.0
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # the lean client's and the SDK's, for an endpoint that has not answered this process:
-SDK_CONNECT_RETRIES = 2  # a connection that cannot be made: tried 3 times in all, then it fails
+SDK_CONNECT_RETRIES = 2  # a host name that does not resolve: tried 3 times in all, then it fails
 SDK_CONNECT_TIMEOUT_S = 5.0  # no answer to a connection attempt for this long: it cannot be made
 # what the SDK wraps when a connection could not be made: aiohttp's (refused, name not resolved, TLS
 # handshake: ClientConnectorError and its subclasses; no answer in time), azure-core's for a connect
@@ -53,6 +52,8 @@ SDK_CONNECT_TIMEOUT_S = 5.0  # no answer to a connection attempt for this long: 
 _CONNECT_FAILURES = frozenset({"ClientConnectorError", "ConnectionTimeoutError", "ServiceRequestTimeoutError",
                                "NewConnectionError", "NameResolutionError", "ConnectTimeoutError",
                                "ConnectionRefusedError", "gaierror"})
+# of those, a host name that does not resolve (urllib3's, the socket module's, aiohttp's newer own class)
+_NAME_FAILURES = frozenset({"NameResolutionError", "gaierror", "ClientConnectorDNSError"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,10 @@ def endpoint_label(url: str) -> str:
     return f"{split.scheme}://{host}{f':{split.port}' if split.port else ''}{split.path.rstrip('/')}"
 
 
+_NEVER = (" never answered: check that it is the storage account's endpoint and that the service there is "
+          "running and reachable from this machine")
+
+
 class Retrying:
     """The retry state of one operation::
 
@@ -178,12 +183,12 @@ class Retrying:
         """Seconds since the first failure not followed by progress (0 when none)."""
         return 0.0 if self._first_failure is None else self._clock() - self._first_failure
 
-    def wait(self, *, unconnected: bool = False) -> bool:
+    def wait(self, *, unresolved: bool = False) -> bool:
         """After a transient failure: sleep before the next attempt and return True, or return False
         when the total is spent (the caller raises). The last attempt falls on the deadline itself.
-        ``unconnected``: the failure was a connection that could not be made; to an endpoint that has not
-        answered this process it is tried ``SDK_CONNECT_RETRIES`` more times, then given up."""
-        if unconnected and self._endpoint is not None and not has_answered(self._endpoint):
+        ``unresolved``: the endpoint's host name did not resolve; for an endpoint that has not answered this
+        process it is tried ``SDK_CONNECT_RETRIES`` more times, then given up (a wrong account name)."""
+        if unresolved and self._endpoint is not None and not has_answered(self._endpoint):
             if self.retries >= (SDK_CONNECT_RETRIES if self.policy.total_s > 0 else 0):
                 self.unreachable = True
                 return False
@@ -214,12 +219,13 @@ class Retrying:
         unreachable") saying how long the store failed, once the retries are spent, or, for an endpoint
         that never answered, how often it was tried (its URL without a query: never a SAS)."""
         if self.unreachable and self._endpoint is not None:
-            error.args = (f"{error} (tried {self.retries + 1} times; {endpoint_label(self._endpoint)} never "
-                          "answered: check that it is the storage account's endpoint and that the service "
-                          "there is running and reachable from this machine)",)
+            label = endpoint_label(self._endpoint)
+            error.args = (f"{error} (tried {self.retries + 1} times; {label}{_NEVER})",)
         elif self.retries:
+            never = (f"; {endpoint_label(self._endpoint)}{_NEVER}"
+                     if self._endpoint is not None and not has_answered(self._endpoint) else "")
             error.args = (f"{error} (still failing after {self.retries} retries over "
-                          f"{self.failing_for:.0f} s; {RETRY_TOTAL_ENV}={self.policy.total_s:g})",)
+                          f"{self.failing_for:.0f} s; {RETRY_TOTAL_ENV}={self.policy.total_s:g}{never})",)
         return error
 
     def progressed(self) -> None:
@@ -231,9 +237,10 @@ class Retrying:
 
 def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
     """Make the Azure SDK pipeline behind an adlfs filesystem retry like the lean client: the same
-    delays, bounded by the same total time instead of the SDK's count (3 retries ~15-24 s apart), except
-    for a connection that cannot be made (``is_connect_failure``): ``SDK_CONNECT_RETRIES`` retries, and a
-    connection attempt that has no answer within ``SDK_CONNECT_TIMEOUT_S`` (the SDK's: 20 s) is one.
+    delays, bounded by the same total time instead of the SDK's count (3 retries ~15-24 s apart), a
+    connection that cannot be made included (a connection attempt that has no answer within
+    ``SDK_CONNECT_TIMEOUT_S``, the SDK's: 20 s, is one), except for a host name that does not resolve
+    (``is_name_failure``) of a service that never answered this process: ``SDK_CONNECT_RETRIES`` retries.
 
     The SDK keeps one retry policy object per service client, shared by every container and blob
     client made from it (``azure.storage.blob._shared.policies``), as is its transport; its
@@ -265,9 +272,10 @@ def configure_sdk_retries(fs: Any, policy: RetryPolicy | None = None) -> bool:
         if response is not None and url:
             note_answered(url)  # a status to retry (503, 429): the service is there
         if error is not None and "ServiceRequestError" in _names(error) and (
-                url and has_answered(url) or not is_connect_failure(error)):
-            # the SDK counts it as a connection never made; it was made, then lost (reset, closed), or the
-            # service answered this client before (an outage, not a wrong endpoint): a read's, in the window
+                url and has_answered(url) or not is_name_failure(error)):
+            # the SDK counts it as a connection never made; only a host name that does not resolve, of a
+            # service that never answered this process (a wrong account name), is: the rest (refused, reset,
+            # no answer in time: a storage restart) is transient, a read's, in the window
             settings["connect"] += 1
             settings["read"] -= 1
         return bool(increment(settings, request, response=response, error=error))
@@ -315,11 +323,34 @@ def is_connect_failure(error: BaseException) -> bool:
     """Whether an Azure SDK error is a connection that could not be made (refused, host not found, no
     answer within the connect timeout), read from it and what it wraps (``inner_exception``, its cause),
     by class name (no SDK imported): one closed or reset once made is not."""
+    return _wraps(error, _CONNECT_FAILURES)
+
+
+def is_name_failure(error: BaseException) -> bool:
+    """Whether an Azure SDK error is a host name that does not resolve (``is_connect_failure``'s way)."""
+    return _wraps(error, _NAME_FAILURES)
+
+
+def sdk_gave_up(error: BaseException) -> str | None:
+    """How a request of the Azure SDK behind adlfs failed once its retries (``configure_sdk_retries``) were
+    spent, read by class name (no SDK imported): ``"unreachable"`` (a connection not made, or lost before an
+    answer: ``ServiceRequestError``, ``ServiceResponseError``), ``"status"`` (a transient status it kept
+    answering: 408, 429, 5xx), or None (anything else: a 403, a 404, not the SDK's). The transfer engine
+    counts the first two towards stopping a many-file transfer early, as it counts the lean client's."""
+    names = _names(error)
+    if names & {"ServiceRequestError", "ServiceResponseError"}:
+        return "unreachable"
+    if "HttpResponseError" in names and getattr(error, "status_code", None) in TRANSIENT_STATUS:
+        return "status"
+    return None
+
+
+def _wraps(error: BaseException, names: frozenset[str]) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if _names(current) & _CONNECT_FAILURES:
+        if _names(current) & names:
             return True
         inner = getattr(current, "inner_exception", None)
         current = inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__

@@ -79,8 +79,11 @@ class RwMountStrategy:
         staging = workdir / "staged"
         staging.mkdir(parents=True, exist_ok=True)
         root = target.path.rstrip("/").rsplit("/", 1)[0] if target.is_file else target.path
-        prefetcher = Prefetcher.for_store(open_store(target.fs), self.readahead)
-        operations = FsspecReadWrite(target.fs, root, staging, prefetcher,
+        store = open_store(target.fs)
+        prefetcher = Prefetcher.for_store(store, self.readahead)
+        # the lean client lists folders of a container (as a read-only mount's: the names adlfs drops too)
+        lister = getattr(store, "list_folder", None) if root.strip("/") else None
+        operations = FsspecReadWrite(target.fs, root, staging, prefetcher, lister=lister,
                                      upload_file=_store_upload(target, self.transfer, root, renamed, refused))
         options = MountOptions(read_only=False, single_threaded=False, fsname="runner-rw",
                                unmount_timeout=self.unmount_timeout,

@@ -28,7 +28,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from mounts.fuse.binding import FuseOSError, mfusepy
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
-from mounts.fuse.ro import attrs_of, child_name, errno_boundary
+from mounts.fuse.ro import FolderLister, attrs_of, child_name, errno_boundary
 from mounts.fuse.rw_folders import move_folder
 from mounts.fuse.rw_names import HiddenNames, name_of, parent_of
 from mounts.fuse.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
@@ -55,8 +55,9 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     use_ns = True
 
     def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher,
-                 upload_file: UploadFile | None = None) -> None:
+                 upload_file: UploadFile | None = None, lister: FolderLister | None = None) -> None:
         self.fs = fs
+        self.lister = lister  # instead of ``fs.ls`` (as ro's): it names what adlfs drops unsaid (``x//y``)
         self.root = root.rstrip("/") or "/"
         self.prefetcher = prefetcher
         upload = upload_file or self._put_file
@@ -106,9 +107,11 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         full = self.fs_path(path)
         entries: dict[str, dict[str, Any]] = {}
         try:
-            for info in self.fs.ls(full, detail=True):
-                name = child_name(full.rstrip("/"), str(info["name"]).rstrip("/"))
-                if name and not self.names.hides(path, name):
+            listed = list(self.lister(full).items()) if self.lister is not None else [
+                (child_name(full.rstrip("/"), str(info["name"]).rstrip("/")), info)
+                for info in self.fs.ls(full, detail=True)]  # "": the folder itself, in some stores
+            for name, info in listed:
+                if (name or self.lister is not None) and not self.names.hides(path, name):
                     entries[name] = attrs_of(info, writable=True)
         except FileNotFoundError:
             if path != "/" and path not in self._attrs:

@@ -78,8 +78,9 @@ class AzureBlobStore:
         return f"AzureBlobStore(endpoint={self.account.endpoint!r})"
 
     def _retrying(self) -> Retrying:
-        """One operation's retries; a connection that cannot be made (``ConnectFailed``) is passed to them
-        as ``unconnected``: an endpoint that never answered this process is not retried for the window."""
+        """One operation's retries; a host name that does not resolve (``ConnectFailed.unresolved``) is passed
+        to them as ``unresolved``: such an endpoint that never answered this process is not retried for the
+        window (a refused or lost connection is: a storage restart)."""
         return self.retry.start(self._breaker, endpoint=self.account.endpoint)
 
     # -- connections and signing ---------------------------------------------------------------------
@@ -140,7 +141,7 @@ class AzureBlobStore:
         """One small request (no streaming), retried on connection errors and transient statuses."""
         retrying = self._retrying()
         while True:
-            unconnected = False
+            unresolved = False
             try:
                 with self._connection() as conn:
                     response = self._send(conn, method, path, query, headers, body)
@@ -153,8 +154,8 @@ class AzureBlobStore:
                     raise error
             except (TimeoutError, ConnectionError) as exc:
                 error = ConnectionError(f"{what}: {exc or type(exc).__name__}")
-                unconnected = isinstance(exc, ConnectFailed)
-            if not retrying.wait(unconnected=unconnected):
+                unresolved = _unresolved(exc)
+            if not retrying.wait(unresolved=unresolved):
                 raise retrying.annotate(error)
 
     # -- BlobStore -----------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ class AzureBlobStore:
                             retrying.progressed()
             except (TimeoutError, ConnectionError) as exc:
                 # resume from ``position``: bytes already delivered are not asked for again
-                if not retrying.wait(unconnected=isinstance(exc, ConnectFailed)):
+                if not retrying.wait(unresolved=_unresolved(exc)):
                     raise retrying.annotate(ConnectionError(
                         f"read {item.path} at offset {position}: {exc}")) from exc
 
@@ -316,7 +317,7 @@ class AzureBlobStore:
         sending and compared with the one the service computed and returned (or the size, if none)."""
         retrying = self._retrying()
         while True:
-            digest, unconnected = hashlib.md5(), False
+            digest, unresolved = hashlib.md5(), False
             try:
                 with self._connection() as conn, open(local, "rb", buffering=0) as stream:
                     response = self._send(conn, "PUT", self._blob_path(path.strip("/")), {},
@@ -329,8 +330,8 @@ class AzureBlobStore:
                 error: OSError = _http_error(response, f"write {path}")
             except (TimeoutError, ConnectionError) as exc:
                 error = ConnectionError(f"write {path}: {exc}")
-                unconnected = isinstance(exc, ConnectFailed)
-            if not retrying.wait(unconnected=unconnected):
+                unresolved = _unresolved(exc)
+            if not retrying.wait(unresolved=unresolved):
                 raise retrying.annotate(error)
         if response.status != 201:
             raise _http_error(response, f"write {path}")
@@ -356,6 +357,10 @@ class AzureBlobStore:
             headers["x-ms-blob-content-md5"] = base64.b64encode(md5).decode()
         self._call("PUT", self._blob_path(path.strip("/")), {"comp": "blocklist"},
                    f"commit {path}", headers=headers, body=body)
+
+
+def _unresolved(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectFailed) and exc.unresolved
 
 
 def _check_etag(response: LeanResponse, item: RemoteFile) -> None:

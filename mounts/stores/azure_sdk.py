@@ -6,7 +6,9 @@ adlfs passes no retry settings to the SDK client it makes, and fsspec makes that
 caller could configure it: the runner hands fsspec its Azure links under runner-only protocol names that
 fsspec makes this class for (``mounts.stores.azure_urls``). It is adlfs' in all else: its ``protocol`` is
 adlfs' (its paths' URLs say ``abfs://``, ``FSSPEC_ABFS`` configures it), it reads a runner-only name's URL
-as the adlfs one, and the lean client signs for it as for adlfs' (``azure_account``).
+as the adlfs one, and the lean client signs for it as for adlfs' (``azure_account``). fsspec's instance
+cache keys it by the ``AZURE_STORAGE_*`` variables in force too (``azure_urls.env_credentials_digest``):
+made again once they change, so a long-lived process reads the account they name now.
 Importing this module imports adlfs and the Azure SDK (~0.5 s): only when one is made.
 """
 
@@ -15,13 +17,26 @@ from __future__ import annotations
 from typing import Any
 
 from adlfs import AzureBlobFileSystem
+from fsspec.spec import _Cached
 
 from mounts.retry import configure_sdk_retries
-from mounts.stores.azure_urls import adlfs_url
+from mounts.stores.azure_urls import adlfs_url, env_credentials_digest
 
 
-class RetryingAzureBlobFileSystem(AzureBlobFileSystem):
-    """adlfs' filesystem, its SDK client configured as it is made (and made again)."""
+class _KeyedByEnvironment(_Cached):
+    """fsspec's metaclass, which keys each instance with the class's ``_extra_tokenize_attributes`` read
+    as it is called: this one reads the environment's credentials then (a property of the class)."""
+
+    @property
+    def _env_credentials(cls) -> str:
+        return env_credentials_digest()
+
+
+class RetryingAzureBlobFileSystem(AzureBlobFileSystem, metaclass=_KeyedByEnvironment):
+    """adlfs' filesystem, its SDK client configured as it is made (and made again); one per constructor
+    arguments and ``AZURE_STORAGE_*`` credentials in force."""
+
+    _extra_tokenize_attributes = (*AzureBlobFileSystem._extra_tokenize_attributes, "_env_credentials")
 
     def do_connect(self) -> None:
         super().do_connect()

@@ -13,11 +13,19 @@ What the runner shows keeps the URL as written, and the filesystem names itself 
 than adlfs' own (someone else's) is left alone. Nothing here imports adlfs or the Azure SDK (~0.5 s):
 fsspec does, when one is first made.
 
+adlfs reads its account and credentials from ``AZURE_STORAGE_*`` when it is not given them (``ADLFS_ENV``),
+but fsspec keeps one filesystem per constructor arguments: ``env_credentials_digest`` is what the retrying
+class adds to that key, so a long-lived process whose variables change gets a filesystem of the new account
+(the same one while they stay: nothing is made again per call).
+
     fs, path = fsspec.core.url_to_fs(*retrying_url("zip://a.txt::abfs://c/d.zip", {}))  # the link retries
 """
 
 from __future__ import annotations
 
+import hmac
+import json
+import os
 from typing import Any
 
 AZURE_PROTOCOLS = ("abfs", "az", "abfss")  # adlfs' (fsspec's names for Azure Blob and ADLS Gen2)
@@ -25,6 +33,19 @@ OWN_PROTOCOLS = {protocol: f"runner-{protocol}" for protocol in AZURE_PROTOCOLS}
 RETRYING_ADLFS = "mounts.stores.azure_sdk.RetryingAzureBlobFileSystem"
 ADLFS = "adlfs.AzureBlobFileSystem"  # fsspec's entry for them (fsspec.registry.known_implementations)
 _NAMING_KEYS = ("protocol", "target_protocol")  # storage options whose value is a link's protocol
+# what adlfs reads from the environment for what it is not given (adlfs/spec.py, AzureBlobFileSystem.__init__)
+ADLFS_ENV = ("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_CONNECTION_STRING",
+             "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CLIENT_ID", "AZURE_STORAGE_CLIENT_SECRET",
+             "AZURE_STORAGE_TENANT_ID", "AZURE_STORAGE_ANON")
+_SALT = os.urandom(32)  # this process's own: a digest here says nothing of the values it was made from
+
+
+def env_credentials_digest() -> str:
+    """A digest of the ``ADLFS_ENV`` variables as they are now: the same while they stay, another when one
+    changes. Keyed with a random secret of this process (HMAC-SHA256), so it cannot be matched against
+    guessed values anywhere else; held in memory only (fsspec's instance key), never logged or recorded."""
+    values = json.dumps([os.environ.get(name) for name in ADLFS_ENV])
+    return hmac.new(_SALT, values.encode(), "sha256").hexdigest()
 
 
 def use_retrying_adlfs() -> None:
@@ -43,10 +64,12 @@ def retrying_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]
     """``url`` and its storage ``options`` as the runner hands them to fsspec (``url_to_fs``): each link
     over an Azure protocol that is adlfs' (``is_adlfs_protocol``) under its runner-only name, so fsspec makes
     ``RetryingAzureBlobFileSystem`` for it (``use_retrying_adlfs`` ran), and the options keyed by that
-    protocol (``{"abfs": {...}}`` for a chain's link, a ``target_protocol``) renamed with it. Any other URL
-    is returned as it is."""
+    protocol (``{"abfs": {...}}`` for a chain's link, a ``target_protocol``) renamed with it. A link the
+    options alone name (``simplecache://c/p`` with ``target_protocol: abfs``) is renamed there too. Any
+    other URL is returned as it is."""
     renamed = {protocol: ours for protocol, ours in OWN_PROTOCOLS.items()
-               if _names_link(url, protocol) and is_adlfs_protocol(protocol)}
+               if (_names_link(url, protocol) or protocol in options_protocols(options))
+               and is_adlfs_protocol(protocol)}
     if not renamed:
         return url, options
     use_retrying_adlfs()
@@ -56,6 +79,14 @@ def retrying_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]
 
 def _names_link(url: str, protocol: str) -> bool:
     return any(link == protocol or link.startswith(f"{protocol}://") for link in url.split("::"))
+
+
+def options_protocols(options: dict[str, Any]) -> set[str]:
+    """The protocols storage ``options`` name for a link (``_NAMING_KEYS``: a cache's ``target_protocol``),
+    at their top level or one level down (a chain's link's own options)."""
+    levels = [options, *(value for value in options.values() if isinstance(value, dict))]
+    return {value for level in levels for key, value in level.items()
+            if key in _NAMING_KEYS and isinstance(value, str)}
 
 
 def _renamed_link(link: str, renamed: dict[str, str]) -> str:
@@ -70,7 +101,7 @@ def _renamed_options(options: dict[str, Any], renamed: dict[str, str]) -> dict[s
     for key, value in options.items():
         if key in _NAMING_KEYS and isinstance(value, str):
             value = renamed.get(value, value)
-        elif isinstance(value, dict) and key in renamed:
+        elif isinstance(value, dict):
             value = {k: renamed.get(v, v) if k in _NAMING_KEYS and isinstance(v, str) else v
                      for k, v in value.items()}
         out[renamed.get(key, key)] = value

@@ -49,6 +49,7 @@ class ConnectFailed(ConnectionError):
         why = cause.strerror or str(cause) or type(cause).__name__
         super().__init__(f"cannot connect to {host}:{port}: {why}")
         self.host, self.port = host, port
+        self.unresolved = isinstance(cause, socket.gaierror)  # the host name did not resolve
 
 
 _NOT_CONNECTED = (ConnectionError, TimeoutError, socket.gaierror)  # what create_connection raises for them

@@ -12,6 +12,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path, PurePosixPath
 
 from mounts.errors import MountsError, TransferFailed
+from mounts.retry import sdk_gave_up
 from mounts.stores.base import RemoteFile
 from mounts.transfer.tree import printable
 
@@ -114,9 +115,10 @@ _STATUS = re.compile(r"\bHTTP [1-5]\d\d\b")  # a status in a failure's text: the
 def _outage(exc: BaseException) -> str | None:
     """How a file's failure counts towards stopping the transfer: a connection that could not be made or
     had no answer through the retries (``UNREACHABLE``), an error status the retries outlasted (``KEPT_
-    FAILING``: the lean client raises a ``ConnectionError`` saying it, e.g. HTTP 503), or not at all."""
+    FAILING``: the lean client raises a ``ConnectionError`` saying it, e.g. HTTP 503), or not at all. The
+    Azure SDK's errors (the generic path over adlfs) count the same way (``mounts.retry.sdk_gave_up``)."""
     if not isinstance(exc, (ConnectionError, TimeoutError)):
-        return None
+        return {"unreachable": UNREACHABLE, "status": KEPT_FAILING}.get(sdk_gave_up(exc) or "")
     return KEPT_FAILING if _STATUS.search(str(exc)) else UNREACHABLE
 
 

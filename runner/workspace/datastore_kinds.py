@@ -240,10 +240,11 @@ class AzureDatastore(DatastoreBase):
         return azure_filesystem(options, lambda: self._adlfs(options)), self.container
 
     def _adlfs(self, options: dict[str, Any]) -> AbstractFileSystem:
-        try:
-            from adlfs import AzureBlobFileSystem
+        from runner.workspace.transfers import retry_like_transfers, retrying_adlfs  # only with Azure: slow
 
-            fs = AzureBlobFileSystem(**options)
+        retry_like_transfers()  # a bad RUNNER_RETRY_TOTAL_S said before the filesystem reads it
+        try:  # adlfs' with the transfers' retries, made again once the AZURE_STORAGE_* it reads change
+            fs = retrying_adlfs(options)
         except ImportError as exc:
             raise StorageError("Azure datastores need the 'adlfs' package",
                                hint="pip install adlfs") from exc
@@ -253,9 +254,6 @@ class AzureDatastore(DatastoreBase):
                                     f"(`runner datastore show --name {self.name}`)",
                                python_hint="check account_name, account_url and credentials "
                                            f"(`ml_client.datastores.get('{self.name}')`)") from exc
-        from runner.workspace.transfers import retry_like_transfers  # only with Azure: start-up cost
-
-        retry_like_transfers(fs)  # planning and listings retry as long as transfers do
         return fs
 
     def url_for(self, fs_path: str) -> str:

@@ -153,7 +153,9 @@ class DatastoreStore:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        self._open_cache: dict[str, tuple[AbstractFileSystem, str]] = {}
+        # name -> (what it was opened as, its filesystem and root): the datastore as read then (another
+        # process may save it again with other credentials) and, for Azure, the AZURE_STORAGE_* in force
+        self._open_cache: dict[str, tuple[tuple[AnyDatastore, str], AbstractFileSystem, str]] = {}
 
     def _secret_file(self, name: str) -> Path:
         return self.workspace.secrets_dir / f"datastore-{name}.json"
@@ -229,10 +231,21 @@ class DatastoreStore:
     def open(self, name: str) -> tuple[AnyDatastore, AbstractFileSystem, str]:
         """The datastore, its filesystem, and its root path on that filesystem."""
         ds = self.get(name)
-        if name not in self._open_cache:
-            self._open_cache[name] = ds.open(self.workspace.root)
-        fs, root = self._open_cache[name]
-        return ds, fs, root
+        opened_as = (ds, _env_credentials(ds))
+        cached = self._open_cache.get(name)
+        if cached is None or cached[0] != opened_as:  # a datastore saved again, or other AZURE_STORAGE_*
+            cached = self._open_cache[name] = (opened_as, *ds.open(self.workspace.root))
+        return ds, cached[1], cached[2]
+
+
+def _env_credentials(ds: AnyDatastore) -> str:
+    """For an Azure datastore, a digest of the ``AZURE_STORAGE_*`` adlfs reads for what it is not given
+    (``mounts.stores.azure_urls.env_credentials_digest``: no secret); "" for any other."""
+    if not isinstance(ds, AzureDatastore):
+        return ""
+    from runner.workspace.transfers import env_credentials_digest  # with Azure only: start-up cost
+
+    return env_credentials_digest()
 
 
 @functools.cache  # compiled when first used: a cold start need not (test_cold_start)

@@ -186,8 +186,8 @@ def _open_elsewhere(url: str, field: str | None) -> tuple[Any, str]:
 
 def _retrying_azure(protocols: list[str]) -> None:
     """Before fsspec makes the filesystems of links over Azure (abfs://, az://, abfss://; an archive's is
-    read as it is made): adlfs' are made with the transfers' retries, so an endpoint that cannot be
-    connected to fails in about a second, not after the Azure SDK's back-offs (~85 s)."""
+    read as it is made): adlfs' are made with the transfers' retries (``mounts.retry``: one window, not the
+    Azure SDK's own back-offs; a host name that does not resolve fails in about a second)."""
     if any(protocol in AZURE_PROTOCOLS for protocol in protocols):
         from runner.workspace.transfers import retry_like_transfers  # with Azure only: start-up cost
 

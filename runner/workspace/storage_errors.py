@@ -9,7 +9,6 @@ through (``ServiceRequestError`` when no connection can be made, ``HttpResponseE
 from __future__ import annotations
 
 import errno
-import socket
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,20 +125,20 @@ LINK_HINT = ("replace the link with the file or folder it names, or name that fi
 
 def unreachable(fs: Any) -> str | None:
     """Why the service behind an Azure filesystem cannot be reached (None when a TCP connection to it
-    can be made, or when ``fs`` is not one). The SDK retries a refused connection with back-off for over
-    a minute; one connection attempt tells the same at once."""
+    can be made, or when ``fs`` is not one). A connection attempt tells it without the SDK's requests; a
+    refused one is retried as every storage request is (``mounts.retry``: a storage restart is ridden out
+    for ``RUNNER_RETRY_TOTAL_S``, from the first request of a fresh process on); a host name that does not
+    resolve (a wrong account name) is said after a few quick tries."""
     # a DeferredAzureFileSystem (mounts.stores.deferred) knows its endpoint without making adlfs' client
     account = vars(fs).get("account") if hasattr(fs, "__dict__") else None
     url = getattr(account, "endpoint", None) or getattr(getattr(fs, "service_client", None), "url", None)
     if not isinstance(url, str) or "://" not in url:
         return None
+    from runner.workspace.transfers import connect_in_window  # Azure only: transfers' start-up cost
+
     split = urlsplit(url)
     host, port = split.hostname or "", split.port or (443 if split.scheme == "https" else 80)
-    try:
-        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
-    except OSError as exc:
-        return f"{host}:{port}: {exc.strerror or exc}"
-    return None
+    return connect_in_window(host, port, url, PROBE_TIMEOUT_S)
 
 
 def cannot_connect(uri: str, why: str, *, datastore: str | None = None) -> StorageError:

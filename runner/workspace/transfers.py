@@ -20,9 +20,11 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
+import socket
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -39,8 +41,9 @@ from mounts.errors import (
     is_no_space,
     no_space_message,
 )
-from mounts.retry import RetryPolicy, configure_sdk_retries
+from mounts.retry import RETRY_TOTAL_ENV, RetryPolicy, configure_sdk_retries
 from mounts.stores.azure_account import account_from_options
+from mounts.stores.azure_urls import env_credentials_digest as env_credentials_digest  # for datastores
 from mounts.stores.azure_urls import retrying_url, use_retrying_adlfs
 from mounts.stores.deferred import DeferredAzureFileSystem
 from mounts.stores.open import open_store
@@ -61,6 +64,7 @@ SourceFiles = Iterable[tuple[str, BinaryIO, int]]
 # could not be encoded for a store that names its files in UTF-8 (a blob's name)
 _NOT_UTF8 = re.compile(r"UnicodeEncodeError: 'utf-8' codec can't encode characters? .*?: "
                        r"surrogates not allowed")
+log = logging.getLogger(__name__)
 LINK_HINT = ("remove the link (a job's direct output may have made it; look at where it points first), "
              "then run the same command again")
 
@@ -119,9 +123,10 @@ def no_space_error(exc: OSError, what: str, where: Path | None = None) -> Storag
 
 def retry_like_transfers(fs: AbstractFileSystem | None = None) -> None:
     """Give the Azure SDK behind an adlfs filesystem the transfers' retry policy (``mounts.retry``):
-    planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do, and an
-    endpoint that cannot be connected to fails in about a second. ``fs`` None: every adlfs filesystem
-    fsspec makes from now on for an abfs/az/abfss URL the runner opens (``mounts.stores.azure_urls``)."""
+    planning's ``info`` and a mount's listings ride out an outage exactly as long as downloads do (a refused
+    connection included), and a host name that does not resolve fails in about a second. ``fs`` None: every
+    adlfs filesystem fsspec makes from now on for an abfs/az/abfss URL the runner opens
+    (``mounts.stores.azure_urls``)."""
     try:
         if fs is None:
             RetryPolicy.from_env()  # checked here: fsspec makes the filesystem (and reads it) later
@@ -132,12 +137,48 @@ def retry_like_transfers(fs: AbstractFileSystem | None = None) -> None:
         raise StorageError(str(exc), hint="unset it or give a number of seconds") from exc
 
 
+def connect_in_window(host: str, port: int, url: str, timeout: float) -> str | None:
+    """Why a TCP connection to ``host:port`` (the service behind ``url``) cannot be made (None once one is),
+    retried as every storage request is (``mounts.retry``): a refused one for ``RUNNER_RETRY_TOTAL_S``, from
+    a fresh process's first request on (a storage restart), a host name that does not resolve (a wrong
+    account name) a few quick times."""
+    try:
+        policy = RetryPolicy.from_env()
+    except MountsError as exc:
+        raise StorageError(str(exc), hint="unset it or give a number of seconds") from exc
+    retrying = policy.start(endpoint=url)
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return None
+        except OSError as exc:
+            unresolved = isinstance(exc, socket.gaierror)
+            if not retrying.retries and not unresolved and policy.total_s > 0:  # said at once, not in 2 min
+                log.warning("%s:%s: %s; retrying for up to %g s (%s), as for a storage restart: stop with "
+                            "Ctrl-C if the service is not meant to be there", host, port, exc.strerror or exc,
+                            policy.total_s, RETRY_TOTAL_ENV)
+            if retrying.wait(unresolved=unresolved):
+                continue
+            spent = "" if retrying.unreachable or not retrying.retries else (
+                f"; still failing after {retrying.retries} retries over {retrying.failing_for:.0f} s, "
+                f"{RETRY_TOTAL_ENV}={policy.total_s:g}")
+            return f"{host}:{port}: {exc.strerror or exc}{spent}"
+
+
 def azure_read_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``url`` and its storage ``options`` with each link over Azure (abfs://, az://, abfss://) under the
     runner-only name fsspec makes adlfs' filesystem with the transfers' retries for (``retry_like_transfers``;
     ``mounts.stores.azure_urls.retrying_url``): what the runner hands fsspec, never what it shows."""
     retry_like_transfers()
     return retrying_url(url, options)
+
+
+def retrying_adlfs(options: dict[str, Any]) -> AbstractFileSystem:
+    """adlfs' filesystem made with ``options``, its SDK client retrying as the transfers do from the moment
+    it is made, and made again once the ``AZURE_STORAGE_*`` it reads change (``env_credentials_digest``)."""
+    from mounts.stores.azure_sdk import RetryingAzureBlobFileSystem  # imports adlfs: only when one is made
+
+    return cast(AbstractFileSystem, RetryingAzureBlobFileSystem(**options))
 
 
 def azure_filesystem(options: dict[str, Any], make: Callable[[], AbstractFileSystem]) -> AbstractFileSystem:

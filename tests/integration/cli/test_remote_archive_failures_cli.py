@@ -18,6 +18,13 @@ URL_HINT = "an fsspec URL is"
 
 
 @pytest.fixture(autouse=True)
+def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
+    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
+
+
+@pytest.fixture(autouse=True)
 def _no_storage_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """adlfs reads its account from AZURE_STORAGE_* (and fsspec FSSPEC_ABFS): only what a test sets."""
     for name in list(os.environ):

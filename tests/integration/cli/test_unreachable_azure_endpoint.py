@@ -1,8 +1,9 @@
 """A job whose input is on an Azure endpoint nothing listens on (a closed 127.0.0.1 port: Azurite not
 running, a wrong account URL) fails, when it runs, with the one clear "cannot connect" error naming what
-the user gave (the URL, or the datastore), after a few quick connect retries instead of the Azure SDK's
-back-offs: an archive chain over Azure (``zip://a.txt::abfs://c/d.zip``, read by fsspec as it makes the
-filesystem) and a datastore's path. The process backend: no container, no service needed."""
+the user gave (the URL, or the datastore), once the retry window is spent (``RUNNER_RETRY_TOTAL_S``,
+shortened here: a refused connection may be a storage restart, retried from the first request on): an
+archive chain over Azure (``zip://a.txt::abfs://c/d.zip``, read by fsspec as it makes the filesystem) and a
+datastore's path. The process backend: no container, no service needed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ import pytest
 from jobs_support import cli, write_job
 
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@pytest.fixture(autouse=True)
+def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
+    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
 
 
 def _closed_port() -> int:

@@ -1,8 +1,9 @@
-"""The lean Azure client against an endpoint nothing listens on (a closed 127.0.0.1 port: a wrong account
-URL, Azurite not running): a real download and a real upload through the transfer engine, and a datastore
-download through the runner's boundary (``runner.workspace.transfers.fetch``, as ``runner model download``
-does it), fail with one clear error naming the endpoint after a few quick connection attempts, well within
-the retry budget (``RUNNER_RETRY_TOTAL_S``), instead of retrying a refused connection for the whole of it.
+"""The lean Azure client against an endpoint whose host name does not resolve (a wrong account name): a real
+download and a real upload through the transfer engine, and a datastore download through the runner's
+boundary (``runner.workspace.transfers.fetch``, as ``runner model download`` does it), fail with one clear
+error naming the endpoint after a few quick connection attempts, well within the retry budget
+(``RUNNER_RETRY_TOTAL_S``), instead of retrying it for the whole of it. (A refused connection, Azurite not
+running, is a storage restart and is ridden out in the window: tests/faults/test_fault_storage_start.py.)
 The number of connection attempts is asserted, never a duration. No service is needed."""
 
 from __future__ import annotations
@@ -49,11 +50,17 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def endpoint() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    return f"http://127.0.0.1:{port}/devstoreaccount1"  # closed when the probe is
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
+    host = "acct.blob.example.invalid"  # answered here, not by a DNS server: nothing leaves the machine
+    lookup = socket.getaddrinfo
+
+    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return lookup(name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    return f"http://{host}:10000/devstoreaccount1"
 
 
 def _store(endpoint: str) -> AzureBlobStore:

@@ -53,8 +53,8 @@ def test_names_with_dot_segments_are_left_out_of_an_rw_mount_listing_with_one_wa
     notes = [r.getMessage() for r in caplog.records
              if r.levelno == logging.WARNING and "not shown" in r.getMessage()]
     assert len(notes) == 1, notes  # one per mount
-    assert notes[0].startswith("output azureml://datastores/az/paths/m: 3 stored names were not shown in the "
-                               "read-write mount ('..', 'sub/.', 'sub/..')"), notes[0]  # adlfs lists no 'a/'
+    assert notes[0].startswith("output azureml://datastores/az/paths/m: 4 stored names were not shown in the "
+                               "read-write mount ('..', 'a/', 'sub/.', 'sub/..')"), notes[0]  # as ro's
     assert "an empty, '.' or '..' segment" in notes[0], notes[0]
     assert "rename or delete those blobs in the storage" in notes[0], notes[0]
 

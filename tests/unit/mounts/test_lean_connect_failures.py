@@ -1,7 +1,8 @@
 """The lean Azure client (mounts.stores.azure over mounts.stores.lean_http) tells a connection that cannot be
 made (refused, host name not resolved) from one lost once made, and applies the connect rule of
-``mounts.retry``: an endpoint that has never answered this process is tried a few times, then one error
-names it; one that answered has its refusals ridden out as an outage. Loopback only: closed 127.0.0.1
+``mounts.retry``: a host name that does not resolve, of an endpoint that has never answered this process, is
+tried a few times, then one error names it; a refused connection is ridden out as an outage in the window,
+from the first request on (a storage restart meeting a fresh process). Loopback only: closed 127.0.0.1
 ports, a listener of the test's own; counts are asserted, never a duration."""
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _store(port: int) -> AzureBlobStore:
-    return AzureBlobStore(AzureAccount(f"http://127.0.0.1:{port}/devstoreaccount1", "devstoreaccount1", KEY,
+def _store(port: int, host: str = "127.0.0.1") -> AzureBlobStore:
+    return AzureBlobStore(AzureAccount(f"http://{host}:{port}/devstoreaccount1", "devstoreaccount1", KEY,
                                        "sv=2022&sig=SECRETSIG"), retry=QUICK)
 
 
@@ -70,15 +71,36 @@ def test_a_host_name_that_does_not_resolve_is_a_connection_not_made(monkeypatch:
         LeanConnection("acct.blob.example.invalid", 443, https=True).request("GET", "/", {})
 
 
-def test_an_endpoint_that_never_answered_is_tried_a_few_times_then_named(connects: list[Any]) -> None:
-    port = _closed_port()
+def test_a_host_name_that_never_resolved_is_tried_a_few_times_then_named(
+        connects: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    host, port = "acct.blob.example.invalid", _closed_port()
+    lookup = socket.getaddrinfo
+
+    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return lookup(name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
     with pytest.raises(ConnectionError) as failure:
-        _store(port).stat("c/a.txt")
+        _store(port, host).stat("c/a.txt")
     assert len(connects) == 1 + SDK_CONNECT_RETRIES
     text = str(failure.value)
-    assert text.startswith(f"stat c/a.txt: cannot connect to 127.0.0.1:{port}"), text
-    assert f"http://127.0.0.1:{port}/devstoreaccount1" in text, text
+    assert text.startswith(f"stat c/a.txt: cannot connect to {host}:{port}"), text
+    assert f"http://{host}:{port}/devstoreaccount1" in text, text
     assert f"tried {1 + SDK_CONNECT_RETRIES} times" in text, text
+    assert "SECRETSIG" not in text and KEY.decode() not in text, text
+
+
+def test_a_refused_connection_before_any_answer_is_ridden_out_then_named(connects: list[Any]) -> None:
+    port = _closed_port()  # a fresh process whose first request meets a storage restart
+    with pytest.raises(ConnectionError) as failure:
+        _store(port).stat("c/a.txt")
+    assert len(connects) > 1 + SDK_CONNECT_RETRIES + 2, connects  # retried until the window ended
+    text = str(failure.value)
+    assert text.startswith(f"stat c/a.txt: cannot connect to 127.0.0.1:{port}"), text
+    assert "still failing after" in text, text
+    assert f"http://127.0.0.1:{port}/devstoreaccount1 never answered" in text, text
     assert "SECRETSIG" not in text and KEY.decode() not in text, text
 
 

@@ -1,8 +1,8 @@
-"""The Azure SDK behind adlfs gives up on a connection that cannot be made (refused, host not found, no answer
-within the connect timeout) after a few quick retries, while what is transient on a real network (a
-connection closed or reset once made, a read timeout, 5xx, throttling) keeps the time window of
-``mounts.retry``; and the filesystems fsspec makes for the abfs/az/abfss URLs the runner hands it (a chain's
-link included; ``mounts.stores.azure_urls``) are configured so too.
+"""The Azure SDK behind adlfs gives up on a host name that does not resolve (a wrong account name) after a few
+quick retries, while a connection refused, reset or closed before any answer (a storage restart, even before
+this process had an answer), a read timeout, 5xx and throttling keep the time window of ``mounts.retry``; and
+the filesystems fsspec makes for the abfs/az/abfss URLs the runner hands it (a chain's link included;
+``mounts.stores.azure_urls``) are configured so too.
 
 Nothing here leaves this machine: the endpoints are 127.0.0.1 ports nothing listens on, or a listener of the
 test's own that closes every connection it accepts. The counts are asserted, never a duration."""
@@ -27,6 +27,7 @@ from mounts.retry import (
     configure_sdk_retries,
     has_answered,
     is_connect_failure,
+    is_name_failure,
 )
 from mounts.stores.azure_account import account_from_fs
 from mounts.stores.azure_urls import AZURE_PROTOCOLS, retrying_url, use_retrying_adlfs
@@ -53,10 +54,26 @@ def _connection(port: int) -> str:
             f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
 
 
-def _adlfs(port: int) -> Any:
+def _adlfs(port: int, host: str = "127.0.0.1") -> Any:
     from adlfs import AzureBlobFileSystem
 
-    return AzureBlobFileSystem(connection_string=_connection(port), skip_instance_cache=True)
+    return AzureBlobFileSystem(connection_string=_connection(port).replace("127.0.0.1", host),
+                               skip_instance_cache=True)
+
+
+@pytest.fixture
+def no_such_host(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A host name that does not resolve (answered here, not by a DNS server: nothing leaves the machine)."""
+    host = "acct.blob.example.invalid"
+    lookup = socket.getaddrinfo
+
+    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return lookup(name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    return host
 
 
 @contextlib.contextmanager
@@ -120,10 +137,17 @@ def test_the_policy_has_few_connect_retries_a_connect_timeout_and_a_time_window(
     assert fs.service_client._config.retry_policy.connect_retries == 0
 
 
-def test_a_refused_connection_is_retried_only_the_connect_retries() -> None:
-    fs = _adlfs(_closed_port())
+def test_a_host_name_that_does_not_resolve_is_retried_only_the_connect_retries(no_such_host: str) -> None:
+    fs = _adlfs(_closed_port(), no_such_host)
     configure_sdk_retries(fs, QUICK)
     assert set(_retries_per_request(fs)) == {SDK_CONNECT_RETRIES}
+
+
+def test_a_refused_connection_before_any_answer_keeps_the_time_window() -> None:
+    fs = _adlfs(_closed_port())  # a fresh process meeting a storage restart: nothing answered it yet
+    configure_sdk_retries(fs, QUICK)
+    retries = _retries_per_request(fs)
+    assert min(retries) > SDK_CONNECT_RETRIES + 2, retries  # retried until the window ended
 
 
 def test_a_connection_closed_once_made_keeps_the_time_window() -> None:
@@ -166,6 +190,19 @@ def test_what_counts_as_a_connection_never_made() -> None:
         assert not is_connect_failure(wrapped)
     assert not is_connect_failure(ServiceResponseError("read"))
     assert not is_connect_failure(ServiceResponseTimeoutError("read timeout"))
+
+
+def test_what_counts_as_a_host_name_that_does_not_resolve() -> None:
+    from azure.core.exceptions import ServiceRequestError
+
+    for cause in (socket.gaierror(-2, "Name or service not known"), ConnectionRefusedError(111, "refused")):
+        try:
+            try:
+                raise cause
+            except OSError as inner:
+                raise ServiceRequestError("Cannot connect to host", error=inner) from inner
+        except ServiceRequestError as wrapped:
+            assert is_name_failure(wrapped) == isinstance(cause, socket.gaierror), cause
 
 
 @pytest.fixture

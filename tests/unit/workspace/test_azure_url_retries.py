@@ -86,3 +86,19 @@ def test_a_bad_retry_setting_is_one_clear_error_before_an_azure_url_is_opened(
         open_fsspec_url("zip://a.txt::abfs://c/d.zip", field="inputs.a.path")
     assert f"{RETRY_TOTAL_ENV}='soon' is not a number of seconds" in info.value.message
     assert info.value.hint == "unset it or give a number of seconds"
+
+
+@pytest.mark.usefixtures("azure_env")
+@pytest.mark.parametrize("protocol", AZURE_PROTOCOLS)
+def test_a_cache_datastore_naming_azure_only_in_its_options_has_few_connect_retries(
+        tmp_path: Any, protocol: str) -> None:
+    """``simplecache://c/d`` with ``target_protocol: abfs``: the URL names no Azure link, the options do;
+    the filesystem the cache reads through is made with the same retries as a plain Azure one."""
+    from runner.workspace.datastore_kinds import datastore_from_dict
+
+    options = {"target_protocol": protocol, "target_options": {}}  # the account from the environment
+    ds = datastore_from_dict({"type": "fsspec", "name": "cached", "url": "simplecache://c/d",
+                              "storage_options": options})
+    fs, root = ds.open(tmp_path)
+    assert root == "c/d" and _connect_retries(fs.fs) == SDK_CONNECT_RETRIES
+    assert options == {"target_protocol": protocol, "target_options": {}}  # the datastore's own: as written

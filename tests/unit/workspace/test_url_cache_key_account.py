@@ -33,9 +33,10 @@ def key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(resolve, "unreachable", lambda fs: None)  # no endpoint probed
     ws = Workspace(tmp_path / "ws")
 
-    def cache_key(url: str, connection: str | None = None) -> str:
+    def cache_key(url: str, connection: str | None = None, *, same_process: bool = False) -> str:
         for made in (AzureBlobFileSystem, RetryingAzureBlobFileSystem):  # made anew, as in a new process
-            made.clear_instance_cache()
+            if not same_process:
+                made.clear_instance_cache()
         if connection is None:
             monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
         else:
@@ -58,6 +59,19 @@ def test_an_abfs_url_of_no_datastore_is_keyed_with_the_account_it_is_read_from(k
     assert two == "https://two.blob.core.windows.net:abfs:data/x.csv:0x8DC"
     azurite = key("abfs://data/x.csv", f"BlobEndpoint=http://127.0.0.1:10000/one;SharedAccessSignature={SECRET_SAS}")
     assert azurite == "http://127.0.0.1:10000/one:abfs:data/x.csv:0x8DC"  # another endpoint; never the SAS
+
+
+def test_a_long_lived_process_keys_an_abfs_url_with_the_account_in_force_now(key: Any) -> None:
+    """One process whose AZURE_STORAGE_CONNECTION_STRING changes (the UI server, a notebook): each resolve
+    names the account the variable names then; nothing is made again while it stays."""
+    from mounts.stores.azure_sdk import RetryingAzureBlobFileSystem
+
+    RetryingAzureBlobFileSystem.clear_instance_cache()
+    names = ("one", "two", "one")
+    keys = [key("abfs://data/x.csv", _account(name), same_process=True) for name in names]
+    assert keys == [f"https://{name}.blob.core.windows.net:abfs:data/x.csv:0x8DC" for name in names]
+    assert len(RetryingAzureBlobFileSystem._cache) == 2  # one per account: made again only when it changed
+    assert not any(KEY in k for k in keys)
 
 
 def test_an_az_url_naming_its_account_is_keyed_with_the_account_it_is_read_from(key: Any) -> None:
