@@ -20,23 +20,18 @@ url are rewritten ``file:///<decoded path>`` before it sees them (``local_file_u
 
 from __future__ import annotations
 
-import functools
 import re
 from urllib.parse import unquote
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 from runner.url_secrets import without_password, without_query
 
-
 # a file URL with an authority (RFC 8089): file://<host><path>, the host empty or localhost for this machine
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _file_url_re() -> re.Pattern[str]:
-    return re.compile(r"^file://(?P<host>[^/?#]*)(?P<path>.*)$", re.IGNORECASE | re.DOTALL)
+_file_url_re = on_first_use(r"^file://(?P<host>[^/?#]*)(?P<path>.*)$", re.IGNORECASE | re.DOTALL)
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _no_name_holds_re() -> re.Pattern[str]:
-    return re.compile(r"%(?:2f|00)", re.IGNORECASE)  # an encoded '/' or NUL
+_no_name_holds_re = on_first_use(r"%(?:2f|00)", re.IGNORECASE)  # an encoded '/' or NUL
 
 
 def is_file_form(value: str) -> bool:

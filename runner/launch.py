@@ -58,6 +58,9 @@ def main() -> None:
     if paths is not None:
         _start_server(paths)
     gc.disable()  # until the command starts: its imports make ~40k objects and no garbage (cli.main)
+    # PYDANTIC_DISABLE_PLUGINS is not set here, though pydantic's scan of the installed distributions for
+    # plugins is ~12 M instructions (1%) of a cold `job validate`: os.environ is what a process job, the
+    # fork server and its commands inherit, so a user's job relying on a pydantic plugin would lose it
     from runner.cli.main import main as cli_main  # the whole CLI: only when no server runs it
 
     cli_main(gc_paused=True)

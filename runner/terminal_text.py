@@ -22,40 +22,31 @@ or a message (``job show``, a table, an error): tabs and newlines kept, every ot
 from __future__ import annotations
 
 import codecs
-import functools
 import re
+
+from runner.lazy_re import on_first_use
 
 SGR_LONGEST = 64  # parameter characters an SGR sequence may have and still be kept
 
 
 # every control but \t \n \r and ESC (whose sequences are read apart)
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _other_re() -> re.Pattern[str]:
-    return re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+_other_re = on_first_use(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 
 # an ESC that does not start a (short) SGR sequence; an SGR sequence with a parameter 8 in it (conceal,
 # or a colour's argument: _conceals tells). Both begin with a literal ESC: re finds them at C speed.
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _bad_esc_re() -> re.Pattern[str]:
-    return re.compile(rf"\x1b(?!\[[0-9;:]{{0,{SGR_LONGEST}}}m)")
+_bad_esc_re = on_first_use(rf"\x1b(?!\[[0-9;:]{{0,{SGR_LONGEST}}}m)")
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _may_conceal_re() -> re.Pattern[str]:
-    return re.compile(rf"\x1b\[(?=[0-9;:]{{0,{SGR_LONGEST}}}m)"
-                      r"((?:[0-9:]*;)*?0*8(?![0-9])[0-9;:]*)m")  # a parameter that is 8 (or 08, 8:x)
+_may_conceal_re = on_first_use(rf"\x1b\[(?=[0-9;:]{{0,{SGR_LONGEST}}}m)"
+                               r"((?:[0-9:]*;)*?0*8(?![0-9])[0-9;:]*)m")  # a parameter that is 8 (or 08, 8:x)
 
 
 # what may still become an SGR sequence once the next chunk comes (matched from its ESC to the end)
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _sgr_start_re() -> re.Pattern[str]:
-    return re.compile(rf"\x1b(?:\[[0-9;:]{{0,{SGR_LONGEST}}})?")
+_sgr_start_re = on_first_use(rf"\x1b(?:\[[0-9;:]{{0,{SGR_LONGEST}}})?")
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _field_unsafe_re() -> re.Pattern[str]:
-    return re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_field_unsafe_re = on_first_use(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # the items after a colour's form in its semicolon form: 38;5;<n> and 38;2;<r>;<g>;<b>
@@ -65,9 +56,7 @@ _CONTROL_BYTES = bytes(0 if (byte < 0x20 and byte not in b"\t\n\r\x1b") or byte 
                        for byte in range(256))
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _c1_bytes_re() -> re.Pattern[bytes]:
-    return re.compile(rb"\xc2[\x80-\x9f]")
+_c1_bytes_re = on_first_use(rb"\xc2[\x80-\x9f]")
 
 
 def _escaped(match: re.Match[str]) -> str:

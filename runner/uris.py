@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
+from runner.lazy_re import on_first_use
 from runner.reserved_protocols import refuse_reserved
 from runner.url_secrets import DATASTORE_CREATE, datastore_hint_in_python, without_secrets
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
@@ -139,29 +140,30 @@ class EnvironmentRef:
 PathRef = LocalPath | DatastorePath | JobOutputPath | ModelRef | StorageUrl | FsspecUrl
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
-_DATASTORE = re.compile(
+_datastore_re = on_first_use(
     rf"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/[^/]+/)?workspaces/[^/]+/)?"
     rf"datastores/(?P<ds>{_NAME})/paths/?(?P<path>.*)$")
-_JOB = re.compile(rf"^azureml://jobs/(?P<job>{_NAME})/outputs/(?P<out>{_NAME})(?:/paths/?(?P<path>.*))?/?$")
-_RUNS = re.compile(rf"^runs:/(?P<job>{_NAME})(?:/(?P<path>.*))?$")
-_REG_MODEL = re.compile(rf"^azureml://registries/(?P<reg>{_NAME})/(?P<segment>models|data)/(?P<name>{_NAME})"
-                        rf"/versions/(?P<ver>{_NAME})$")
+_job_re = on_first_use(rf"^azureml://jobs/(?P<job>{_NAME})/outputs/(?P<out>{_NAME})"
+                       r"(?:/paths/?(?P<path>.*))?/?$")
+_runs_re = on_first_use(rf"^runs:/(?P<job>{_NAME})(?:/(?P<path>.*))?$")
+_reg_model_re = on_first_use(rf"^azureml://registries/(?P<reg>{_NAME})/(?P<segment>models|data)"
+                             rf"/(?P<name>{_NAME})/versions/(?P<ver>{_NAME})$")
 # an asset's ARM ID (azureml:/subscriptions/...) or its azureml://locations/... form: this workspace's
-_ASSET_ID = re.compile(
+_asset_id_re = on_first_use(
     rf"^(?:azureml:/subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/[^/]+/)?workspaces/[^/]+"
     rf"|azureml://locations/[^/]+/workspaces/[^/]+)/(?P<segment>data|datasets|models)/(?P<name>{_NAME})"
     rf"/versions/(?P<ver>{_NAME})$")
 _ASSET_ID_FORMS = ("azureml:/subscriptions/", "azureml://locations/", "azureml://registries/")
-_REG_ENV = re.compile(
+_reg_env_re = on_first_use(
     rf"^azureml://registries/(?P<reg>{_NAME})/environments/(?P<name>{_NAME})"
     rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
-_SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))$")
-_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+_short_re = on_first_use(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))$")
+_scheme_re = on_first_use(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
 # a chained fsspec URL whose first link names its protocol alone: simplecache::s3://b/k
-_CHAINED = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
+_chained_re = on_first_use(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
 # fsspec's caching wrappers: ``simplecache::<url>`` reads what ``<url>`` names (keeping a copy aside)
 CACHES = frozenset({"simplecache", "filecache", "blockcache", "cached"})
-_HOST_LINK = re.compile(r"^(?:file|local)://")  # fsspec's names for this machine's filesystem
+_host_link_re = on_first_use(r"^(?:file|local)://")  # fsspec's names for this machine's filesystem
 HOST_PROTOCOLS = frozenset({"file", "local"})
 # the only links before another in a chain (fsspec hands them the next link: ``fo``, ``target_protocol``)
 WRAPPERS = CACHES | {"zip", "tar", "libarchive"}
@@ -180,15 +182,16 @@ CHAIN_FORMS = ("an fsspec URL is one storage URL (s3://<bucket>/<key>, abfs://..
                "optionally under a cache (simplecache::, filecache::, blockcache::, cached::) or an archive "
                "(zip://<member>::<url of the archive>, tar://, libarchive://)")
 # <container>@<account>.<blob|dfs>.<suffix>/<path> (wasb, wasbs, abfs, abfss)
-_AT_FORM = re.compile(r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[a-z0-9]+)"
-                      r"\.(?:blob|dfs)\.(?P<suffix>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
+_at_form_re = on_first_use(r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[a-z0-9]+)"
+                           r"\.(?:blob|dfs)\.(?P<suffix>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
 # https://<account>.<blob|dfs>.<suffix>/<container>/<path>
-_HOST_FORM = re.compile(r"^(?P<scheme>https?)://(?P<account>[a-z0-9]+)\.(?:blob|dfs)\.(?P<suffix>[^/:]+)"
-                        r"/(?P<container>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
+_host_form_re = on_first_use(r"^(?P<scheme>https?)://(?P<account>[a-z0-9]+)\.(?:blob|dfs)\.(?P<suffix>[^/:]+)"
+                             r"/(?P<container>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
 # path-style (emulators such as Azurite): http://127.0.0.1:10000/<account>/<container>/<path>
-_PATH_STYLE = re.compile(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|localhost|\[::1\])"
-                         r"(?P<port>:\d+)?/(?P<account>[a-z0-9]+)/(?P<container>[^/]+)(?:/(?P<path>.*))?$",
-                         re.IGNORECASE)
+_path_style_re = on_first_use(r"^(?P<scheme>https?)://(?P<host>127\.\d+\.\d+\.\d+|localhost|\[::1\])"
+                              r"(?P<port>:\d+)?/(?P<account>[a-z0-9]+)/(?P<container>[^/]+)"
+                              r"(?:/(?P<path>.*))?$",
+                              re.IGNORECASE)
 
 _FORMATS = (
     "a local path, azureml://datastores/<ds>/paths/<p>, azureml://jobs/<job>/outputs/<out>[/paths/<p>], "
@@ -205,14 +208,16 @@ def _clean(path: str | None) -> str:
 
 def parse_storage_url(value: str) -> StorageUrl | None:
     """The Azure Storage URL forms (``wasbs://``, ``https://<a>.blob...``, ``abfss://``, path-style)."""
-    if m := _AT_FORM.match(value):
+    if "://" not in value:  # in every form (so a path compiles none of their patterns)
+        return None
+    if m := _at_form_re().match(value):
         tls = m["scheme"].lower() in ("wasbs", "abfss")
         endpoint = f"{'https' if tls else 'http'}://{m['account']}.blob.{m['suffix']}"
         return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
-    if m := _HOST_FORM.match(value):
+    if m := _host_form_re().match(value):
         endpoint = f"{m['scheme'].lower()}://{m['account']}.blob.{m['suffix']}"
         return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
-    if m := _PATH_STYLE.match(value):
+    if m := _path_style_re().match(value):
         endpoint = f"{m['scheme'].lower()}://{m['host']}{m['port'] or ''}/{m['account']}"
         return StorageUrl(m["account"], m["container"], _clean(m["path"]), endpoint, value)
     return None
@@ -220,8 +225,9 @@ def parse_storage_url(value: str) -> StorageUrl | None:
 
 def _refuse_query(value: str, field: str | None) -> None:
     """A URL (storage, fsspec, azureml) with a query, often a credential (``?sig=...``): never kept."""
-    if not (_SCHEME.match(value) or _CHAINED.match(value) or value.startswith(("azureml:", "runs:"))) \
-            or value.startswith("file://") or "?" not in value:
+    if "?" not in value or value.startswith("file://") or not (  # (the cheap tests first)
+            value.startswith(("azureml:", "runs:")) or _scheme_re().match(value)
+            or _chained_re().match(value)):
         return
     if value.startswith(("azureml:", "runs:")):  # a query there is never needed, and may be a secret
         hint = f"remove the query: a datastore keeps its credentials (sas_token: <token>, {DATASTORE_CREATE})"
@@ -258,16 +264,37 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
         raise SpecError("path is empty", field=field, hint="give a path in one of: " + _FORMATS)
     _refuse_query(value, field)
     _refuse_password(value, field)
-    if m := _DATASTORE.match(value):
+    if value.startswith(("azureml:", "runs:")):  # as each of their patterns: a path compiles none of them
+        return _azureml(value, field)
+    if is_file_form(value):  # file:///x, file://localhost/x, file:/x (decoded), file:<relative>
+        return LocalPath(file_path(value, field))
+    if "::" in value and _chained_re().match(value):  # (a path holding neither compiles neither pattern)
+        return _chained(value, field)
+    if url := parse_storage_url(value):
+        return url
+    if value.lower().startswith(("wasb://", "wasbs://")):
+        raise SpecError(f"'{value}' is not a valid blob URL", field=field,
+                        hint="write wasbs://<container>@<account>.blob.core.windows.net/<path>")
+    if "://" in value and _scheme_re().match(value):
+        refuse_ipv6_double_colon(value, field)  # [::1]: fsspec would split it as a chain
+        value = local_file_url(value, field)  # zip://a::file://localhost/x.zip: file:///x.zip
+        refuse_protocols(value, fsspec_protocols(value), field)
+        return FsspecUrl(value)
+    return LocalPath(value)
+
+
+def _azureml(value: str, field: str | None) -> PathRef:
+    """What ``parse_path`` makes of an ``azureml:`` or ``runs:`` value."""
+    if m := _datastore_re().match(value):
         return DatastorePath(m["ds"], _clean(m["path"]))
-    if m := _JOB.match(value):
+    if m := _job_re().match(value):
         return JobOutputPath(m["job"], m["out"], _clean(m["path"]))
-    if m := _RUNS.match(value):
+    if m := _runs_re().match(value):
         return JobOutputPath(m["job"], ARTIFACTS, _clean(m["path"]))
-    if m := _REG_MODEL.match(value):
+    if m := _reg_model_re().match(value):
         return ModelRef(m["name"], version=m["ver"], registry=m["reg"], segment=m["segment"],
                         kind=m["segment"])
-    if m := _ASSET_ID.match(value):
+    if m := _asset_id_re().match(value):
         return ModelRef(m["name"], version=m["ver"], kind="models" if m["segment"] == "models" else "data")
     if value.startswith(_ASSET_ID_FORMS):
         raise SpecError(f"'{value}' is not a data or model asset ID", field=field,
@@ -277,28 +304,12 @@ def parse_path(text: str, *, field: str | None = None) -> PathRef:
                              "azureml://locations/<loc>/workspaces/<id>/{data|models}/<name>/versions/<v> or "
                              "azureml://registries/<reg>/{data|models}/<name>/versions/<v>; or write "
                              "azureml:<name>:<version> or azureml:<name>@latest")
-    if m := _SHORT.match(value):
+    if m := _short_re().match(value):
         if m["label"] and m["label"] != "latest":
             raise SpecError(f"unknown label '{m['label']}' in '{value}'", field=field,
                             hint="the only label is 'latest': azureml:<name>@latest")
         return ModelRef(m["name"], version=m["ver"], label=m["label"])
-    if value.startswith(("azureml:", "runs:")):
-        raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
-    if is_file_form(value):  # file:///x, file://localhost/x, file:/x (decoded), file:<relative>
-        return LocalPath(file_path(value, field))
-    if _CHAINED.match(value):
-        return _chained(value, field)
-    if url := parse_storage_url(value):
-        return url
-    if value.lower().startswith(("wasb://", "wasbs://")):
-        raise SpecError(f"'{value}' is not a valid blob URL", field=field,
-                        hint="write wasbs://<container>@<account>.blob.core.windows.net/<path>")
-    if _SCHEME.match(value):
-        refuse_ipv6_double_colon(value, field)  # [::1]: fsspec would split it as a chain
-        value = local_file_url(value, field)  # zip://a::file://localhost/x.zip: file:///x.zip
-        refuse_protocols(value, fsspec_protocols(value), field)
-        return FsspecUrl(value)
-    return LocalPath(value)
+    raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
 
 
 def _chained(value: str, field: str | None) -> FsspecUrl:
@@ -311,13 +322,14 @@ def _chained(value: str, field: str | None) -> FsspecUrl:
                         hint="a chained fsspec URL is <protocol>::<url>, e.g. simplecache::s3://<bucket>/"
                              "<key> or zip://<member>::file:///<archive>; a local path holding '::' is "
                              "written ./<path>")
-    if not (_SCHEME.match(target) or wrappers[0] in WRAPPERS or wrappers[0] in HOST_PROTOCOLS
+    if not (_scheme_re().match(target) or wrappers[0] in WRAPPERS or wrappers[0] in HOST_PROTOCOLS
             or wrappers[0] in OPEN_ENDED):  # data::v2/x.csv, a local path? no chain: 'data' wraps nothing
         raise SpecError(f"'{value}' reads as a chained fsspec URL whose first link is '{wrappers[0]}', but "
                         "only a cache or an archive reads the link after it", field=field,
                         hint=f"a local path holding '::' is written ./{value}; {CHAIN_FORMS}")
-    if all(w in CACHES for w in wrappers) and (_HOST_LINK.match(target) or not _SCHEME.match(target)):
-        path = _HOST_LINK.sub("", file_path(target, field))
+    if all(w in CACHES for w in wrappers) and (_host_link_re().match(target)
+                                               or not _scheme_re().match(target)):
+        path = _host_link_re().sub("", file_path(target, field))
         raise SpecError(f"'{value}' is a cache over this machine's files, which a path may not be: it "
                         "caches nothing its path does not give, and would read links a cache datastore "
                         "refuses", field=field,
@@ -392,10 +404,12 @@ def check_asset_kind(ref: ModelRef, asset_type: str | None, *, field: str | None
 def parse_environment(text: str) -> EnvironmentRef | None:
     """Parse an ``environment:`` reference string; ``None`` means it is a plain image name."""
     value = text.strip()
-    if m := _REG_ENV.match(value):
+    if not value.startswith("azureml:"):  # as each pattern below: a plain image compiles neither
+        return None
+    if m := _reg_env_re().match(value):
         label = m["label"] or (None if m["ver"] else "latest")
         return EnvironmentRef(m["name"], version=m["ver"], label=label, registry=m["reg"])
-    if m := _SHORT.match(value):
+    if m := _short_re().match(value):
         return EnvironmentRef(m["name"], version=m["ver"], label=m["label"])
     if value.startswith("azureml:"):
         raise SpecError(f"'{value}' is not a valid environment reference", field="environment",

@@ -20,12 +20,12 @@ naming another machine is ``runner.file_urls``' to refuse.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from typing import Any
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 
 QUERY_REMOVED = "?<query removed>"
 # where a chained fsspec URL's next link starts ('::' then a protocol: zip://a::https://h/x,
@@ -37,22 +37,26 @@ _USER_INFO = r"[^/?#\n]*@"
 # a URL (scheme://...) up to its query string; the query runs to a fragment, whitespace or the chain's
 # next link (a value quoted after '=' to its closing quote), and one already removed is not removed
 # again (masking twice is masking once)
-_QUERY = re.compile(rf"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://(?:{_USER_INFO})?[^\s?#'\"]*)"
-                    r"\?(?!<query removed>)"
-                    rf"(?:(?!{_NEXT_LINK})(?:=(?:'[^'\n]*'?|\"[^\"\n]*\"?)|[^\s#'\"]))*")
+_query_re = on_first_use(rf"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://(?:{_USER_INFO})?[^\s?#'\"]*)"
+                         r"\?(?!<query removed>)"
+                         rf"(?:(?!{_NEXT_LINK})(?:=(?:'[^'\n]*'?|\"[^\"\n]*\"?)|[^\s#'\"]))*")
 # a URL's user info with a password (scheme://user:password@host): the password runs to the last '@'
-_PASSWORD = re.compile(rf"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:){_USER_INFO}")
+_password_re = on_first_use(rf"(?P<user>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:'\"]*:){_USER_INFO}")
 
 
 def without_query(text: str) -> str:
     """``text`` with the query string of a URL in it replaced (``?<query removed>``): a query can be a
     secret (a SAS token, a pre-signed URL's signature), so a message never shows one."""
-    return _QUERY.sub(lambda found: found["url"] + QUERY_REMOVED, text)
+    if "?" not in text or "://" not in text:  # in every match (a text without compiles no pattern)
+        return text
+    return _query_re().sub(lambda found: found["url"] + QUERY_REMOVED, text)
 
 
 def without_password(text: str) -> str:
     """``text`` with the password in a URL's user info replaced (``scheme://user:***@host``)."""
-    return _PASSWORD.sub(r"\g<user>***@", text)
+    if "@" not in text or "://" not in text:  # in every match
+        return text
+    return _password_re().sub(r"\g<user>***@", text)
 
 
 # a connection string's secret keys (Azure Storage's AccountKey, SharedAccessSignature; Service Bus's
@@ -64,23 +68,22 @@ SIGNATURE_KEYS = "sig|x-amz-signature"
 # the value quoted (to its closing quote, a backslash escaping one; unclosed: to the line's end), in ODBC
 # braces ({a;b}, '}}' a brace in it) or bare, running to the next ';', '&', space or quote, a chain's
 # next link or a removed query
-_KEY_VALUE = re.compile(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
-                        r"(?:\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|\{(?:\}\}|[^}\n])*\}?"
-                        rf"|(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+)")
+_key_value_re = on_first_use(rf"(?i)(?<![a-z0-9])(?P<key>{SECRET_KEYS}|{SIGNATURE_KEYS})(?P<eq>\s*=\s*)"
+                             r"(?:\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|\{(?:\}\}|[^}\n])*\}?"
+                             rf"|(?:(?!{_NEXT_LINK}|{re.escape(QUERY_REMOVED)})[^;&\s'\"])+)")
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _secret_key_at_end_re() -> re.Pattern[str]:
-    return re.compile(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
+_secret_key_at_end_re = on_first_use(rf"(?i)(?<![a-z0-9])(?:{SECRET_KEYS}|{SIGNATURE_KEYS})$")
 
 
 # a PEM private key: its body (to its END line, or to the text's end when cut short) is the secret
-_PEM = re.compile(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:(?!-----END )[\s\S])*"
-                  r"(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----)?")
+_pem_re = on_first_use(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:(?!-----END )[\s\S])*"
+                       r"(?P<end>-----END [A-Z0-9 ]*PRIVATE KEY-----)?")
 # bearer tokens told by their form (``runner.spec.env_secret_rule`` tells a secret value by them too): a
 # JWT (three base64url parts, the first ``eyJ...``), a GitHub token; shown by their prefix (``ghp_***``)
-JWT = re.compile(r"(?<![A-Za-z0-9_-])(?P<prefix>eyJ)[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
-GITHUB_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(?P<prefix>gh[pousr]_|github_pat_)[A-Za-z0-9_]{30,}")
+jwt_re = on_first_use(r"(?<![A-Za-z0-9_-])(?P<prefix>eyJ)[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+                      r"\.[A-Za-z0-9_-]*")
+github_token_re = on_first_use(r"(?<![A-Za-z0-9_])(?P<prefix>gh[pousr]_|github_pat_)[A-Za-z0-9_]{30,}")
 
 
 def without_secrets(text: str) -> str:
@@ -89,10 +92,14 @@ def without_secrets(text: str) -> str:
     ``Pwd=***``), a PEM private key's body, and a JWT or a GitHub token after its prefix (``eyJ***``,
     ``ghp_***``). For every value a user gave that a message echoes; idempotent
     (``without_secrets(without_secrets(x)) == without_secrets(x)``)."""
-    text = _PEM.sub(lambda found: f"{found['begin']}***{found['end'] or ''}", text)
-    for token in (JWT, GITHUB_TOKEN):
-        text = token.sub(lambda found: f"{found['prefix']}***", text)
-    return _KEY_VALUE.sub(r"\g<key>\g<eq>***", without_password(without_query(text)))
+    # each pattern only where the text holds what each of its matches does: a text without compiles none
+    if "-----" in text:
+        text = _pem_re().sub(lambda found: f"{found['begin']}***{found['end'] or ''}", text)
+    for marks, token in ((("eyJ",), jwt_re), (("gh", "github_pat_"), github_token_re)):
+        if any(mark in text for mark in marks):
+            text = token().sub(lambda found: f"{found['prefix']}***", text)
+    text = without_password(without_query(text))
+    return _key_value_re().sub(r"\g<key>\g<eq>***", text) if "=" in text else text
 
 
 def masked_data(value: Any) -> Any:
@@ -115,14 +122,12 @@ def names_a_secret(key: str) -> bool:
 
 def has_password(text: str) -> bool:
     """Whether a URL in ``text`` has a password in its user info (``scheme://user:password@host``)."""
-    return _PASSWORD.search(text) is not None
+    return "@" in text and "://" in text and _password_re().search(text) is not None
 
 
 # a link's bracketed host (after its scheme and any user info) holding '::': fsspec splits a chain there
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _ipv6_double_colon_re() -> re.Pattern[str]:
-    return re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#\[\]@]*@)?"
-                      r"\[(?P<address>[^\[\]/?#]*::[^\[\]/?#]*)\]?")
+_ipv6_double_colon_re = on_first_use(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#\[\]@]*@)?"
+                                     r"\[(?P<address>[^\[\]/?#]*::[^\[\]/?#]*)\]?")
 
 
 def refuse_ipv6_double_colon(url: str, field: str | None) -> None:

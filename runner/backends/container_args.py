@@ -13,7 +13,6 @@ writes on its ``none`` network is bound there, writable as Docker's is.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 from runner.backends.base import JOB_LABEL, BindMount, PreparedImage
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
+from runner.lazy_re import on_first_use
 from runner.modes import Mode
 from runner.plan.types import CONTAINER_WORKDIR, RunPlan
 
@@ -30,14 +30,10 @@ def needs_network(plan: RunPlan) -> bool:
     return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _loopback_re() -> re.Pattern[str]:
-    return re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
+_loopback_re = on_first_use(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _endpoint_hosts_re() -> re.Pattern[str]:
-    return re.compile(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
+_endpoint_hosts_re = on_first_use(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
 
 
 def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None

@@ -15,12 +15,12 @@ arguments still prints the help (click's ``NoArgsIsHelpError`` is left alone).
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 from runner.url_secrets import without_secrets
 
 try:
@@ -29,14 +29,10 @@ except ImportError:  # pragma: no cover - an older typer: click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _no_such_command_re() -> re.Pattern[str]:
-    return re.compile(r"No such command (?P<name>'.*'|\".*\")\.")
+_no_such_command_re = on_first_use(r"No such command (?P<name>'.*'|\".*\")\.")
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _extra_arguments_re() -> re.Pattern[str]:
-    return re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
+_extra_arguments_re = on_first_use(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
 
 
 def install(root: Any) -> None:

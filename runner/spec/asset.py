@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 
 from runner.errors import SpecError
 from runner.spec.creation_context import CreationContext
-from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
+from runner.spec.names import VERSION_HINT, asset_name_re, version_problem, version_text
 from runner.spec.validation import did_you_mean, from_validation_error
 from runner.spec.yamlio import YamlDoc
 
@@ -207,7 +207,7 @@ def check_asset_fields(asset: AssetBase, schema: AssetSchema, *, doc: YamlDoc | 
         raise SpecError(f"a {schema.noun} needs a name", field="name", where=where("name"),
                         hint=f"give it a name (name=... in Python, name: in its YAML, --name with runner "
                              f"{schema.cli} create): letters, digits, '-', '_' and '.'")
-    if not ASSET_NAME_PATTERN.match(asset.name):
+    if not asset_name_re().match(asset.name):
         raise SpecError(f"invalid {schema.noun} name {asset.name!r}", field="name", where=where("name"),
                         hint="use letters, digits, '-', '_' and '.', starting with a letter or digit")
     problem = None if asset.version is None else version_problem(asset.version)

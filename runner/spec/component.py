@@ -25,7 +25,7 @@ from runner.spec.expressions import find_references, validate_command
 from runner.spec.job import CommandJobSpec, EnvironmentField, ResourcesSpec, _strings
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, IoName, JobInput, LoadedSpec, OutputSpec
 from runner.spec.load import apply_overrides
-from runner.spec.names import ASSET_NAME_PATTERN, ASSET_VERSION_PATTERN
+from runner.spec.names import asset_name_re, asset_version_re
 from runner.spec.validation import from_validation_error, runner_error
 from runner.spec.yamlio import YamlDoc, load_yaml
 
@@ -126,7 +126,7 @@ class CommandComponentSpec(LoadedSpec):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not ASSET_NAME_PATTERN.match(value):
+        if value is not None and not asset_name_re().match(value):
             raise runner_error(f"invalid component name {value!r}",
                                "use letters, digits, '-', '_' and '.', starting with a letter or digit")
         return value
@@ -136,7 +136,7 @@ class CommandComponentSpec(LoadedSpec):
     def _version(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, str) and not ASSET_VERSION_PATTERN.match(value):
+        if isinstance(value, str) and not asset_version_re().match(value):
             raise runner_error(f"invalid component version {value!r}", "use a number such as 1")
         return value
 

@@ -19,13 +19,12 @@ finds every pair any reading could set. An option in neither table is read as un
 
 from __future__ import annotations
 
-import functools
-import re
 import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 
 FIELD = "resources.docker_args"
 ENV_OPTIONS = ("-e", "--env")
@@ -44,9 +43,7 @@ _SHORT = frozenset(option for option in VALUE_OPTIONS if len(option) == 2)  # -e
 Problem = tuple[str, str | None]  # (message, hint) of a SpecError at resources.docker_args
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _number_re() -> re.Pattern[str]:
-    return re.compile(r"-\d+(?:\.\d+)?(?::-?\d+)?")  # --memory-swap -1, --pids-limit -1
+_number_re = on_first_use(r"-\d+(?:\.\d+)?(?::-?\d+)?")  # --memory-swap -1, --pids-limit -1
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,10 @@ from __future__ import annotations
 import functools
 import re
 
-from runner.url_secrets import GITHUB_TOKEN, JWT, SECRET_KEYS, SIGNATURE_KEYS, has_password
+from runner.lazy_re import on_first_use
+from runner.url_secrets import SECRET_KEYS, SIGNATURE_KEYS, github_token_re, has_password, jwt_re
 
-
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _words_re() -> re.Pattern[str]:
-    return re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
+_words_re = on_first_use(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # CONNECTION_STRING, clientSecret, APIKey
 
 
 _LAST = frozenset({"PWD", "PASS", "PAT"})  # short names, as the last of two or more words
@@ -59,8 +57,8 @@ def _values_re() -> tuple[re.Pattern[str], ...]:
         re.compile(rf"(?i)(?:^|[?&])(?:{SIGNATURE_KEYS})=[^&\s]"),  # a SAS token, a pre-signed URL
         re.compile(rf"(?i)[?&](?:{_QUERY_KEYS})=[^&\s#]"),  # a URL's token or Google signature
         re.compile(r"(?i)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),  # PEM
-        JWT,  # a JWT: runner.url_secrets' (its message mask's), as a GitHub token
-        GITHUB_TOKEN,
+        jwt_re(),  # a JWT: runner.url_secrets' (its message mask's), as a GitHub token
+        github_token_re(),
     )
 
 

@@ -14,7 +14,6 @@ out. Pure: parsing only; the image build is ``runner.backends.conda_image``.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 
 from runner.errors import ResolveError, SourceLocation, SpecError
 from runner.file_urls import file_path
+from runner.lazy_re import on_first_use
 from runner.spec.job import InlineEnvironment
 from runner.spec.validation import from_validation_error
 from runner.spec.yamlio import load_yaml
@@ -37,9 +37,7 @@ CONDA_TO_PIP = {"pytorch": "torch", "pytorch-cpu": "torch", "tensorflow-gpu": "t
                 "py-xgboost": "xgboost", "pytables": "tables"}
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _conda_dep_re() -> re.Pattern[str]:
-    return re.compile(r"^(?:[\w.\-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<spec>.*)$")
+_conda_dep_re = on_first_use(r"^(?:[\w.\-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<spec>.*)$")
 
 
 ENVIRONMENT_FILE_FIELDS = ("$schema", "name", "version", "description", "tags", "properties", "image",

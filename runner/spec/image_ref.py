@@ -6,10 +6,10 @@ without it (Azure's tutorials) is one too (``environment_reference``). Pure."""
 
 from __future__ import annotations
 
-import functools
 import re
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 from runner.url_secrets import without_secrets
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -23,9 +23,7 @@ MAX_NAME = 255  # the repository name, without tag or digest
 _BARE_LATEST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*@latest$")
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _env_name_re() -> re.Pattern[str]:
-    return re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_env_name_re = on_first_use(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 def environment_reference(text: str) -> str:

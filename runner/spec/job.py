@@ -12,8 +12,6 @@ machine (accepted, reported as warnings). The inputs and outputs (names, types, 
 
 from __future__ import annotations
 
-import functools
-import re
 import shlex
 from typing import Annotated, Any, Literal
 
@@ -28,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from runner.lazy_re import on_first_use
 from runner.spec.image_ref import environment_reference
 from runner.spec.job_io import (
     IoName,
@@ -136,9 +135,7 @@ EnvironmentField = Annotated[
 ]
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _shm_re() -> re.Pattern[str]:
-    return re.compile(r"^\d+[bkmgBKMG]?$")
+_shm_re = on_first_use(r"^\d+[bkmgBKMG]?$")
 
 
 class ResourcesSpec(StrictModel):

@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from runner.constants import AZURE_ONLY_MODES
 from runner.errors import ModeError, SourceLocation
 from runner.modes import AssetType, Direction, Mode, allowed_modes, check_mode
-from runner.spec.names import ASSET_NAME_PATTERN, VERSION_HINT, version_problem, version_text
+from runner.spec.names import VERSION_HINT, asset_name_re, version_problem, version_text
 from runner.spec.secret_fields import literal_secret
 from runner.spec.validation import RUNNER_MODE_ERROR, did_you_mean, field_location, runner_error
 
@@ -323,7 +323,7 @@ class OutputSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _name_rule(cls, value: str | None) -> str | None:
-        if value is not None and not ASSET_NAME_PATTERN.match(value):
+        if value is not None and not asset_name_re().match(value):
             raise runner_error(f"invalid model name {value!r}",
                                "use letters, digits, '-', '_' and '.', starting with a letter or digit")
         return value

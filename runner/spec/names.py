@@ -9,14 +9,16 @@ import secrets
 from pathlib import Path
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 from runner.url_secrets import without_secrets
 
 # Azure ML allows 255 characters; here a job's artifacts live in ``ExperimentRun/dcid.<name>``, one
 # folder name of at most 255 bytes, so 250
 MAX_JOB_NAME = 250
-JOB_NAME_PATTERN = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_-]{{0,{MAX_JOB_NAME - 1}}}$")
-ASSET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")  # models, environments, registries
-ASSET_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
+job_name_re = on_first_use(rf"^[a-zA-Z0-9][a-zA-Z0-9_-]{{0,{MAX_JOB_NAME - 1}}}$")
+# models, environments, registries
+asset_name_re = on_first_use(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
+asset_version_re = on_first_use(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 MAX_NUMERIC_VERSION = 2**63 - 2  # versions are numbered in a 64-bit integer (and the next one must fit)
 LATEST_LABEL = "latest"  # the one label: an asset's newest version, never a version of its own
 VERSION_HINT = "use a number such as 1, or omit version to get the next one"
@@ -60,7 +62,7 @@ def check_label(label: str | None, *, noun: str, name: str, cli: str, sdk: str |
 
 def version_problem(version: str) -> str | None:
     """What is wrong with ``version`` as an asset version (None when nothing is)."""
-    if not ASSET_VERSION_PATTERN.match(version):
+    if not asset_version_re().match(version):
         return f"invalid version {version!r}"
     if version.lower() == LATEST_LABEL:  # else get(version="latest") and get(label="latest") would differ
         return f"'{version}' is a label, not a version: it always names the newest version (<name>@latest)"
@@ -85,7 +87,7 @@ JOB_NAME_HINT = "use letters, digits, '-' and '_', starting with a letter or dig
 
 
 def is_valid_job_name(name: str) -> bool:
-    return bool(JOB_NAME_PATTERN.match(name))
+    return bool(job_name_re().match(name))
 
 
 def job_name_problem(name: str) -> str | None:
@@ -106,13 +108,13 @@ def check_job_name(name: str, field: str, *, python_field: str | None = None) ->
 
 
 # a pipeline step's name (a key of jobs:): ${{parent.jobs.<step>...}} names it, as an input/output name
-STEP_NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,254}$")
+step_name_re = on_first_use(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,254}$")
 
 
 def step_name_problem(value: str) -> tuple[str, str] | None:
     """Why ``value`` is not a step name, and a hint with a fixed name (None: it is one). Pure, so the
     CLI can import this module without pydantic (``runner.spec.pipeline.StepName`` validates with it)."""
-    if STEP_NAME_PATTERN.match(value):
+    if step_name_re().match(value):
         return None
     fixed = re.sub(r"[^a-zA-Z0-9_-]+", "_", value).strip("_")[:255] or "step"
     fixed = fixed if re.match(r"[a-zA-Z_]", fixed) else f"_{fixed}"

@@ -31,8 +31,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from runner.errors import RegistryError, ResolveError, SpecError
 from runner.spec.asset import AssetBase, AssetSchema
-from runner.spec.names import ASSET_NAME_PATTERN, check_label
+from runner.spec.names import asset_name_re, check_label
 from runner.workspace.asset_archive import BORN_ARCHIVED, archived_at_birth, set_archived
+from runner.workspace.asset_places import AssetAt as AssetAt  # re-exported: where versions lie
+from runner.workspace.asset_places import assets_at as assets_at
+from runner.workspace.asset_places import registered_locations as registered_locations
 from runner.workspace.db import Workspace, utcnow
 from runner.workspace.paging import Page, window
 from runner.workspace.tag_values import parse_tags_value
@@ -84,38 +87,6 @@ class AssetTable:
                 "registry_name)")
 
 
-@dataclass(frozen=True)
-class AssetAt:
-    """A registered version whose files are at (or around) a location."""
-
-    kind: str  # "model" or "data"
-    name: str
-    version: str
-    datastore_uri: str
-
-
-def assets_at(workspace: Workspace, uri: str) -> list[AssetAt]:
-    """Registered model and data versions whose location is ``uri``, inside it, or around it (one query)."""
-    location = uri.rstrip("/")
-    stored = "rtrim(datastore_uri, '/')"
-    query = ("SELECT kind, name, version, datastore_uri FROM registered_assets"
-             f" WHERE datastore_uri IS NOT NULL AND ({stored} = ?"  # the location itself
-             f" OR substr(?, 1, length({stored}) + 1) = {stored} || '/'"  # inside a registered folder
-             " OR substr(datastore_uri, 1, length(?) + 1) = ? || '/')")  # a registered version inside it
-    with workspace.reading() as conn:
-        rows = conn.execute(query, (location, location, location, location)).fetchall()
-    return [AssetAt(r["kind"], r["name"], r["version"], r["datastore_uri"]) for r in rows]
-
-
-def registered_locations(workspace: Workspace) -> list[AssetAt]:
-    """Every registered model and data version (every registry namespace) with where its files are:
-    the places no job may write (``runner.workspace.protect``)."""
-    with workspace.reading() as conn:
-        rows = conn.execute("SELECT kind, name, version, datastore_uri FROM registered_assets "
-                            "WHERE datastore_uri IS NOT NULL").fetchall()
-    return [AssetAt(r["kind"], r["name"], r["version"], r["datastore_uri"]) for r in rows]
-
-
 class AssetStore(Generic[E]):
     """The versions of one kind of asset in a workspace, or in one registry namespace of it."""
 
@@ -124,7 +95,7 @@ class AssetStore(Generic[E]):
 
     def __init__(self, workspace: Workspace, *, registry_name: str | None = None) -> None:
         self.workspace = workspace
-        if registry_name is not None and not ASSET_NAME_PATTERN.match(registry_name):
+        if registry_name is not None and not asset_name_re().match(registry_name):
             raise SpecError(f"invalid registry name {registry_name!r}", field="registry_name",
                             hint="use letters, digits, '-', '_' and '.'")
         self.registry_name = registry_name  # a local namespace (Azure's registries); None = workspace

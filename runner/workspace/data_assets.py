@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from runner.spec.data import DATA_SCHEMA, Data
+from runner.workspace.asset_places import DATA_UPLOAD_FOLDER
 from runner.workspace.assets import AssetStore, AssetTable
 
 DATA_TABLE = AssetTable(schema=DATA_SCHEMA, versions="data_assets", containers="data_containers",
-                        registry_segment="data", upload_folder="DataUpload")
+                        registry_segment="data", upload_folder=DATA_UPLOAD_FOLDER)
 
 
 class DataAssetStore(AssetStore[Data]):

@@ -12,17 +12,16 @@ secrets, and the masking of rows an older runner saved in plain text, are
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import posixpath
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from runner.errors import ResolveError, SpecError
+from runner.lazy_re import on_first_use
 from runner.spec.validation import RUNNER_ERROR
 from runner.spec.yamlio import load_yaml
 from runner.workspace.datastore_kinds import (
@@ -248,9 +247,7 @@ def _env_credentials(ds: AnyDatastore) -> str:
     return env_credentials_digest()
 
 
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _ds_name_re() -> re.Pattern[str]:
-    return re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
+_ds_name_re = on_first_use(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
 
 
 def _check_name(name: str) -> None:

@@ -50,7 +50,7 @@ from runner.spec.environment import (
 )
 from runner.spec.image_ref import check_image_reference
 from runner.spec.job import InlineEnvironment
-from runner.spec.names import ASSET_NAME_PATTERN, version_problem
+from runner.spec.names import asset_name_re, version_problem
 from runner.spec.yamlio import dump_yaml, load_yaml_text
 from runner.uris import EnvironmentRef, parse_environment
 from runner.workspace.db import Workspace
@@ -320,7 +320,7 @@ def _known(records: list[EnvironmentRecord]) -> str:
 
 
 def _check(name: str, image: str | None, build_context: str | Path | None) -> None:
-    if not ASSET_NAME_PATTERN.match(name):
+    if not asset_name_re().match(name):
         raise SpecError(f"invalid environment name {name!r}", field="name",
                         hint="use letters, digits, '-', '_' and '.'")
     if bool(image) == bool(build_context):

@@ -10,7 +10,6 @@ however deep, is made so when it is validated).
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runner.errors import JobError
+from runner.lazy_re import on_first_use
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 
@@ -34,9 +34,7 @@ def utc_text(moment: datetime) -> str:
 
 
 # a UTC time as ``datetime.isoformat`` writes it: what runners before ``utc_text`` stored as status times
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _plus_utc_text_re() -> re.Pattern[str]:
-    return re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
+_plus_utc_text_re = on_first_use(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
 
 
 def z_status_times(extra: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +59,7 @@ def _old_text(value: object) -> bool:
 
 
 # a lone surrogate: what ``os.fsdecode`` makes of a byte that is not UTF-8 (U+DC80..U+DCFF), or another
-@functools.cache  # compiled when first used: a cold start need not (test_cold_start)
-def _surrogate_re() -> re.Pattern[str]:
-    return re.compile("[\ud800-\udfff]")
+_surrogate_re = on_first_use("[\ud800-\udfff]")
 
 
 def visible_text(text: str) -> str:

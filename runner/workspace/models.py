@@ -13,12 +13,13 @@ import json
 from typing import Any
 
 from runner.spec.model import MODEL_SCHEMA, Model
+from runner.workspace.asset_places import MODEL_UPLOAD_FOLDER
 from runner.workspace.assets import AssetStore, AssetTable
 
 Models = list[Model]
 
 MODEL_TABLE = AssetTable(schema=MODEL_SCHEMA, versions="models", containers="model_containers",
-                         registry_segment="models", upload_folder="LocalUpload")
+                         registry_segment="models", upload_folder=MODEL_UPLOAD_FOLDER)
 
 
 class ModelStore(AssetStore[Model]):

@@ -36,12 +36,10 @@ from typing import Protocol
 from runner.errors import RunnerError, SpecError
 from runner.modes import Mode, PathKind
 from runner.uris import DatastorePath, FsspecUrl, LocalPath, parse_path
-from runner.workspace.assets import AssetAt, AssetTable, registered_locations
-from runner.workspace.data_assets import DATA_TABLE
+from runner.workspace.asset_places import UPLOAD_FOLDERS, AssetAt, registered_locations
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace
 from runner.workspace.job_folders import datastore_words, in_job_folder, job_folders, leads_to
-from runner.workspace.models import MODEL_TABLE
 from runner.workspace.outbound_links import inside
 from runner.workspace.private_sources import private_places
 from runner.workspace.resolved import ResolvedPath
@@ -64,8 +62,13 @@ WORKSPACE_HINT = ("point the output below a folder that does not hold the worksp
                   "(or leave out path: for the job's own default location); to write across the folder that "
                   "holds it, move the workspace out of it first (RUNNER_WORKSPACE or --workspace)")
 
-# where registering a local file or folder copies it, on whichever datastore (``runner.workspace.registry``)
-UPLOAD_TABLES: tuple[AssetTable, ...] = (MODEL_TABLE, DATA_TABLE)
+
+
+def _uploader(folder: str) -> str:
+    """The noun of the asset kind whose registering copies into ``folder`` (its table's)."""
+    from runner.workspace.data_assets import DATA_TABLE  # a refusal's only: costly to import (cold start)
+    from runner.workspace.models import MODEL_TABLE
+    return next(table.schema.noun for table in (MODEL_TABLE, DATA_TABLE) if table.upload_folder == folder)
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -152,14 +155,14 @@ class WriteGuard:
                     found.append((job, output, uri, there))
         return found
 
-    def _upload_folders(self) -> list[tuple[str, AssetTable, str]]:
-        """(datastore, table, location) of every datastore's registry upload folders; on the host also
-        where the folder really is when a link (a job may have left one) makes it lead elsewhere."""
+    def _upload_folders(self) -> list[tuple[str, str, str]]:
+        """(datastore, folder, location) of every datastore's registry upload folders (where registering a
+        local file or folder copies it: ``runner.workspace.registry``); on the host also where the folder
+        really is when a link (a job may have left one) makes it lead elsewhere."""
         found = []
         for datastore, root in self.roots.items():
-            for table in UPLOAD_TABLES:
-                found += [(datastore, table, place)
-                          for place in leads_to(f"{root.rstrip('/')}/{table.upload_folder}")]
+            for folder in UPLOAD_FOLDERS:
+                found += [(datastore, folder, place) for place in leads_to(f"{root.rstrip('/')}/{folder}")]
         return found
 
     def location(self, uri: str) -> str | None:
@@ -351,11 +354,11 @@ class WriteGuard:
 
     def _upload_refusal(self, where: str, what: str) -> str | None:
         """Why nothing may be written at ``where``: it is, holds or lies in a registry upload folder."""
-        for datastore, table, there in self.upload_folders:
+        for datastore, folder, there in self.upload_folders:
             if overlaps(where, there):
                 how = "is" if where.rstrip("/") == there else "lies in" if inside(where, there) else "holds"
-                return (f"{what} {how} {table.upload_folder}/ on datastore '{datastore}' ({there}), where "
-                        f"registering a {table.schema.noun} copies its local files; only the registry "
+                return (f"{what} {how} {folder}/ on datastore '{datastore}' ({there}), where "
+                        f"registering a {_uploader(folder)} copies its local files; only the registry "
                         "writes there")
         return None
 

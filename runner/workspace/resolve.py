@@ -56,17 +56,14 @@ from runner.uris import (
 )
 from runner.url_secrets import without_secrets
 from runner.workspace.archive_members import look_in_archive
-from runner.workspace.assets import AssetStore
 from runner.workspace.chained_urls import join_chained
 from runner.workspace.code_tree import special_kind
-from runner.workspace.data_assets import DataAssetStore
 from runner.workspace.datastore_kinds import LOCAL_PROTOCOLS
 from runner.workspace.datastores import AzureDatastore, DatastoreStore, FsspecDatastore, join_under_root
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_uri, default_output_uri
 from runner.workspace.deferred_fs import planned_datastore
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
-from runner.workspace.models import ModelStore
 from runner.workspace.read_refusals import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
@@ -78,6 +75,8 @@ from runner.workspace.url_protocols import protocols_hint
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+
+    from runner.workspace.assets import AssetStore
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +163,8 @@ class Resolver:
             return self._job_output(ref, base_dir=base_dir, field=field, check=check)
         if isinstance(ref, ModelRef):
             data = check_asset_kind(ref, asset_type, field=field)  # an ID of the other kind: one error
+            from runner.workspace.data_assets import DataAssetStore  # a registered version's: cold start
+            from runner.workspace.models import ModelStore
             return self._asset(ref, DataAssetStore if data else ModelStore, field=field, check=check)
         if isinstance(ref, StorageUrl):
             return self._storage_url(ref, check=check)
@@ -241,6 +242,7 @@ class Resolver:
         assert asset.path is not None and asset.version is not None
         resolved = self._locate(parse_path(asset.path), base_dir=None, field=field, check=check)
         identity = (asset.name or ref.name, asset.version)
+        from runner.workspace.data_assets import DataAssetStore  # (imported by _locate already)
         if store is DataAssetStore:  # a data asset's stored path may be a datastore folder that changes
             # (no version cache_key); a registry's version is named by its stored name, ``<registry>/<n>``
             # (lineage, reuse), as a registry model's cache_key is

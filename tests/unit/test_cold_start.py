@@ -24,7 +24,11 @@ NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfu
                     "runner.jobs.recovery", "runner.workspace.transfers",
                     "runner.backends.context_build", "runner.backends.dockerfile",
                     "runner.backends.dockerfile_words",  # an image build's
-                    "runner.jobs.job", "runner.jobs.taken")  # the job entity; a registering output's check
+                    "runner.jobs.job", "runner.jobs.taken",  # the job entity; a registering output's check
+                    # the asset stores (a registered version's: runner.workspace.asset_places is the write
+                    # guard's) and the asset models
+                    "runner.workspace.assets", "runner.workspace.models", "runner.workspace.data_assets",
+                    "runner.spec.model", "runner.spec.data")
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
@@ -116,13 +120,19 @@ def test_validate_builds_the_validators_of_the_job_models_only(tmp_path: Path) -
     assert sorted(set(built) & set(NOT_BUILT_BY_VALIDATE)) == []
 
 
-# regexes compiled on first use (``functools.cache``): a validate of a command job with no environment
-# variables, no shm_size and no error compiles none of them
+# regexes compiled on first use (``runner.lazy_re.on_first_use``): a validate of a command job with no
+# environment variables, no shm_size and no error compiles none of them (of the path forms: the datastore
+# one for a datastore output, the registry environment one for its environment; of the secret masks: the
+# key=value one, for a text holding '=')
 LAZY_PATTERNS = {
+    "runner.uris": ("_job_re", "_runs_re", "_reg_model_re", "_asset_id_re", "_short_re", "_scheme_re",
+                    "_chained_re", "_host_link_re", "_at_form_re", "_host_form_re", "_path_style_re"),
+    "runner.url_secrets": ("_query_re", "_password_re", "_pem_re", "jwt_re", "github_token_re",
+                           "_secret_key_at_end_re", "_ipv6_double_colon_re"),
+    "runner.spec.names": ("job_name_re", "asset_name_re", "asset_version_re", "step_name_re"),
     "runner.terminal_text": ("_other_re", "_bad_esc_re", "_may_conceal_re", "_sgr_start_re",
                              "_field_unsafe_re", "_c1_bytes_re"),
     "runner.spec.env_secret_rule": ("_words_re", "_values_re"),
-    "runner.url_secrets": ("_secret_key_at_end_re", "_ipv6_double_colon_re"),
     "runner.workspace.job_records": ("_plus_utc_text_re", "_surrogate_re"),
     "runner.file_urls": ("_file_url_re", "_no_name_holds_re"),
     "runner.backends.container_args": ("_loopback_re", "_endpoint_hosts_re"),

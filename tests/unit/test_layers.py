@@ -17,7 +17,7 @@ from repo_paths import REPO
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
-    ("runner.errors", "runner.exceptions"),
+    ("runner.errors", "runner.exceptions", "runner.lazy_re"),
     ("runner.modes", "runner.uris", "runner.url_secrets", "runner.file_urls", "runner.reserved_protocols",
      "runner.terminal_text"),
     ("runner.constants", "runner.poller"),
