@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from marker_audit import _audit_fuse_marker, _mount_watcher  # noqa: F401  (RUNNER_AUDIT_MARKERS=1)
@@ -186,3 +187,21 @@ def private_azurite(tmp_path: Path) -> Iterator[PrivateAzurite]:
     server.start()
     yield server
     server.stop()
+
+
+UNRESOLVABLE_HOST = "acct.blob.example.invalid"
+
+
+@pytest.fixture
+def unresolvable_host(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A host name that does not resolve (a wrong account name), answered here by a patched
+    ``socket.getaddrinfo``, not by a DNS server: nothing leaves the machine."""
+    lookup = socket.getaddrinfo
+
+    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == UNRESOLVABLE_HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return lookup(name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    return UNRESOLVABLE_HOST

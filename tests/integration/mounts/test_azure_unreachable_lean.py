@@ -50,17 +50,8 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
-    host = "acct.blob.example.invalid"  # answered here, not by a DNS server: nothing leaves the machine
-    lookup = socket.getaddrinfo
-
-    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
-        if name == host:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return lookup(name, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", unknown)
-    return f"http://{host}:10000/devstoreaccount1"
+def endpoint(unresolvable_host: str) -> str:
+    return f"http://{unresolvable_host}:10000/devstoreaccount1"
 
 
 def _store(endpoint: str) -> AzureBlobStore:

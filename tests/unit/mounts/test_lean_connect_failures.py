@@ -72,16 +72,8 @@ def test_a_host_name_that_does_not_resolve_is_a_connection_not_made(monkeypatch:
 
 
 def test_a_host_name_that_never_resolved_is_tried_a_few_times_then_named(
-        connects: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    host, port = "acct.blob.example.invalid", _closed_port()
-    lookup = socket.getaddrinfo
-
-    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
-        if name == host:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return lookup(name, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+        connects: list[Any], unresolvable_host: str) -> None:
+    host, port = unresolvable_host, _closed_port()
     with pytest.raises(ConnectionError) as failure:
         _store(port, host).stat("c/a.txt")
     assert len(connects) == 1 + SDK_CONNECT_RETRIES

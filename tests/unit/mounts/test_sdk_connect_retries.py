@@ -61,21 +61,6 @@ def _adlfs(port: int, host: str = "127.0.0.1") -> Any:
                                skip_instance_cache=True)
 
 
-@pytest.fixture
-def no_such_host(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A host name that does not resolve (answered here, not by a DNS server: nothing leaves the machine)."""
-    host = "acct.blob.example.invalid"
-    lookup = socket.getaddrinfo
-
-    def unknown(name: Any, *args: Any, **kwargs: Any) -> Any:
-        if name == host:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return lookup(name, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", unknown)
-    return host
-
-
 @contextlib.contextmanager
 def _hanging_up() -> Iterator[int]:
     """A loopback port whose listener accepts every connection and closes it at once, before any answer:
@@ -137,8 +122,9 @@ def test_the_policy_has_few_connect_retries_a_connect_timeout_and_a_time_window(
     assert fs.service_client._config.retry_policy.connect_retries == 0
 
 
-def test_a_host_name_that_does_not_resolve_is_retried_only_the_connect_retries(no_such_host: str) -> None:
-    fs = _adlfs(_closed_port(), no_such_host)
+def test_a_host_name_that_does_not_resolve_is_retried_only_the_connect_retries(
+        unresolvable_host: str) -> None:
+    fs = _adlfs(_closed_port(), unresolvable_host)
     configure_sdk_retries(fs, QUICK)
     assert set(_retries_per_request(fs)) == {SDK_CONNECT_RETRIES}
 
