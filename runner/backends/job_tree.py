@@ -290,7 +290,8 @@ class Reaper:
     POLL_S = 0.5
 
     def __init__(self, mark: str, leader: int) -> None:
-        self.mark, self.adopted, self._leader = mark, set[int](), leader
+        self.mark, self._leader = mark, leader
+        self.adopted: dict[int, int] = {}  # pid -> when it started (``start_ticks``): which process it was
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reap-adopted", daemon=True)
         self._thread.start()
@@ -306,19 +307,55 @@ class Reaper:
             if pid == self._leader:
                 continue
             if state != b"Z":
-                if pid not in self.adopted and carries_mark(pid, self.mark):
-                    self.adopted.add(pid)
+                started = start_ticks(f"/proc/{pid}")
+                if pid not in self.adopted and carries_mark(pid, self.mark) and started >= 0:
+                    self.adopted[pid] = started
             elif pid in self.adopted or carries_tag(pid, self.mark):
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-                self.adopted.discard(pid)
-                reaped += 1
+                reaped += self._reap(pid, self.adopted.pop(pid, None))
         return reaped
+
+    def _reap(self, pid: int, started: int | None) -> int:
+        """Reap zombie ``pid`` if it is still the job's; 1 when reaped. The caller may reap it first (its
+        own ``wait()``) and start a child that gets its pid: the process is pinned by a pidfd before it
+        is checked (this process's zombie child, the one seen running or tagged), and only the pinned
+        one is reaped. Without pidfds (Linux < 5.4) the check is made just before ``waitpid``."""
+        try:
+            pinned: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return 0  # reaped meanwhile
+        except (OSError, AttributeError):
+            pinned = None
+        try:
+            return _wait_zombie(pid, pinned) if self._still_the_jobs(pid, started) else 0
+        finally:
+            if pinned is not None:
+                os.close(pinned)
+
+    def _still_the_jobs(self, pid: int, started: int | None) -> bool:
+        fields = proc_stat(f"/proc/{pid}")
+        if fields is None or len(fields) < 20 or fields[:2] != [b"Z", str(os.getpid()).encode()]:
+            return False
+        return fields[19] == str(started).encode() or carries_tag(pid, self.mark)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
         self.reap()
+
+
+def _wait_zombie(pid: int, pinned: int | None) -> int:
+    """Reap the zombie ``pinned`` (a pidfd) or, without one, ``pid``; 1 when reaped."""
+    try:
+        if pinned is not None:
+            try:
+                return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | os.WNOHANG) is not None)
+            except ChildProcessError:
+                return 0
+            except OSError:  # P_PIDFD unknown to this kernel (5.3): as without a pidfd
+                pass
+        return int(os.waitpid(pid, os.WNOHANG)[0] == pid)
+    except ChildProcessError:
+        return 0
 
 
 def own_children(me: int, proc: Path = Path("/proc")) -> list[tuple[int, bytes]]:

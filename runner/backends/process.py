@@ -38,7 +38,7 @@ from runner.plan.types import RunPlan
 
 log = logging.getLogger(__name__)
 
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37  # <linux/prctl.h>
 _LIVE: set[int] = set()  # the commands running in this process: another job's tree is never a leftover
 _SUBREAPER = threading.Lock()  # held while _LIVE changes with the subreaper flag
 _ADOPTING: list[bool] = [False]  # whether this module made this process a subreaper (never undo a caller's)
@@ -116,7 +116,7 @@ class ProcessBackend:
         cgroup = JobCgroup.create(mark)  # all the command starts, in one cgroup: no subreaper needed
         with _SUBREAPER:
             if cgroup is None:
-                _ADOPTING[0] = set_subreaper(True)  # what leaves the command's session comes back here
+                _start_adopting()  # what leaves the command's session comes back here
             try:
                 proc = subprocess.Popen(  # noqa: S603 - the user's command, as with `az ml job create`
                     [image.shell, "-c", command], cwd=cwd, env=env,
@@ -147,6 +147,13 @@ def kill_group(pid: int, sig: signal.Signals = signal.SIGKILL) -> bool:
     return True
 
 
+def _start_adopting() -> None:
+    """With ``_SUBREAPER`` held: make this process a subreaper, unless it is one already: the flag of a
+    caller that made itself one (a supervisor, a script using the API) is its own, never turned off here."""
+    if not _ADOPTING[0] and is_subreaper() is False:
+        _ADOPTING[0] = set_subreaper(True)
+
+
 def _no_longer_adopting() -> None:
     """With ``_SUBREAPER`` held: no job runs, orphans of what this process runs besides go to init again."""
     if _ADOPTING[0] and not _LIVE:
@@ -164,6 +171,19 @@ def set_subreaper(on: bool) -> bool:
         return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
+
+
+def is_subreaper() -> bool | None:
+    """Whether this process is a child subreaper (Linux); None where that cannot be told."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        flag = ctypes.c_int(0)
+        if int(ctypes.CDLL(None, use_errno=True).prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)):
+            return None
+    except (OSError, AttributeError):
+        return None
+    return bool(flag.value)
 
 
 def descendants(root: int, proc: Path = Path("/proc")) -> list[int]:

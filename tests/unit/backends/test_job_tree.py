@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from needs import missing
 
 from runner.backends import job_tree
 from runner.backends.job_tree import (
@@ -130,3 +131,45 @@ def test_the_reaper_reaps_a_tagged_zombie_it_never_saw_run_but_not_the_callers_o
     Reaper(mark, leader.pid).close()  # stops and reaps once more
     assert not Path(f"/proc/{quick.pid}").exists()  # reaped by the reaper
     assert own.wait(timeout=30) == 7 and leader.wait(timeout=30) == 3  # theirs to wait for, still
+
+
+PID_REUSED = """
+import os, subprocess, sys, time
+from pathlib import Path
+from runner.backends.job_tree import MARK_ENV, Reaper
+
+Reaper.POLL_S = 3600.0  # reaps when told to, only
+mark = "00112233445566aa"
+gate = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # ends when its stdin closes
+leader = subprocess.Popen(gate, stdin=subprocess.PIPE)
+escapee = subprocess.Popen(gate, env={**os.environ, MARK_ENV: mark}, stdin=subprocess.PIPE)
+reaper = Reaper(mark, leader.pid)
+while escapee.pid not in reaper.adopted:  # seen running: adopted
+    reaper.reap()
+time.sleep(0.05)  # what gets its pid next starts at another clock tick
+escapee.stdin.close()
+escapee.wait()  # the caller reaps it first (its own wait), then starts a child that gets the same pid:
+Path("/proc/sys/kernel/ns_last_pid").write_text(str(escapee.pid - 1))  # (this pid namespace's own)
+own = subprocess.Popen(["sh", "-c", "exit 7"])
+assert own.pid == escapee.pid, (own.pid, escapee.pid)
+while Path(f"/proc/{own.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+    time.sleep(0.01)
+reaper.reap()
+reaper.close()
+print(own.wait())  # 0 (Popen's guess) had the reaper reaped it
+leader.stdin.close()
+leader.wait()
+"""
+
+
+def test_the_reaper_never_reaps_the_callers_child_that_got_an_adopted_ones_pid() -> None:
+    """The caller reaps an adopted process's zombie before the reaper does, and its next child gets that
+    pid: the reaper must not take that child's exit status. A pid namespace of its own (root) makes the
+    pid come back on purpose (``ns_last_pid``) with no other process forking meanwhile."""
+    namespace = ["unshare", "--pid", "--fork", "--mount-proc"]
+    if subprocess.run([*namespace, "true"], capture_output=True, check=False).returncode != 0:  # noqa: S603
+        missing("no pid namespace can be made here (needs root and unshare)")
+    result = subprocess.run([*namespace, sys.executable, "-c", PID_REUSED], capture_output=True,  # noqa: S603
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["7"]  # its own exit status: the reaper left it alone
