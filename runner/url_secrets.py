@@ -84,6 +84,7 @@ _pem_re = on_first_use(r"(?i)(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?:
 jwt_re = on_first_use(r"(?<![A-Za-z0-9_-])(?P<prefix>eyJ)[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
                       r"\.[A-Za-z0-9_-]*")
 github_token_re = on_first_use(r"(?<![A-Za-z0-9_])(?P<prefix>gh[pousr]_|github_pat_)[A-Za-z0-9_]{30,}")
+_GITHUB_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")  # each match begins with one
 
 
 def without_secrets(text: str) -> str:
@@ -95,7 +96,7 @@ def without_secrets(text: str) -> str:
     # each pattern only where the text holds what each of its matches does: a text without compiles none
     if "-----" in text:
         text = _pem_re().sub(lambda found: f"{found['begin']}***{found['end'] or ''}", text)
-    for marks, token in ((("eyJ",), jwt_re), (("gh", "github_pat_"), github_token_re)):
+    for marks, token in ((("eyJ",), jwt_re), (_GITHUB_PREFIXES, github_token_re)):
         if any(mark in text for mark in marks):
             text = token().sub(lambda found: f"{found['prefix']}***", text)
     text = without_password(without_query(text))
