@@ -12,18 +12,24 @@ datastore's storage options count only as a digest of their masked copy (``datas
 
 An ``abfs://<container>/<p>`` or ``az://`` URL that no datastore's container matches is read with the account
 adlfs takes from the URL or from ``AZURE_STORAGE_*``: its key names that account's endpoint
-(``azure_place``, from the filesystem made for it), as a ``wasbs://`` URL's names its own.
+(``azure_place``, from the filesystem made for it), as a ``wasbs://`` URL's names its own. So does a
+datastore saved with no connection string, key or SAS (``reads_environment``): adlfs reads it with the
+``AZURE_STORAGE_CONNECTION_STRING`` in force, whichever account that names (its endpoint only: no secret).
 
-Pure: no filesystem is made, nothing is contacted, fsspec and adlfs are not imported.
+Pure but for reading ``os.environ``: no filesystem is made, nothing is contacted, fsspec and adlfs are
+not imported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from runner.url_secrets import without_secrets
 from runner.workspace.azure_sas import connection_parts
@@ -47,19 +53,38 @@ def store_identity(ds: AnyDatastore, workspace_root: Path) -> str:
 
 def azure_endpoint(ds: AzureDatastore) -> str:
     """The blob endpoint its reads go to: a connection string's (it wins, as in ``storage_options``), else
-    ``account_url``, else the account's on ``endpoint`` (``https://<account>.blob.core.windows.net``)."""
+    for one adlfs opens with what ``AZURE_STORAGE_*`` name (``reads_environment``) the connection string in
+    force there, else ``account_url``, else the account's (its own, or the variable's) on ``endpoint``."""
     parts = connection_parts(ds.connection_string)
     if parts:
-        if parts.get("BlobEndpoint"):
-            return parts["BlobEndpoint"].rstrip("/")
-        if parts.get("UseDevelopmentStorage", "").lower() == "true":
-            return AZURITE_ENDPOINT
-        protocol = parts.get("DefaultEndpointsProtocol") or ds.protocol
-        suffix = parts.get("EndpointSuffix") or ds.endpoint
-        return f"{protocol}://{parts.get('AccountName') or ds.account_name}.blob.{suffix}"
+        return _connection_endpoint(parts, ds.protocol, ds.endpoint, ds.account_name)
+    from_env = reads_environment(ds)
+    if from_env and (conn := os.environ.get("AZURE_STORAGE_CONNECTION_STRING")):  # adlfs: it wins
+        return _connection_endpoint(connection_parts(SecretStr(conn)), "https", "core.windows.net", None)
     if ds.account_url:
         return ds.account_url.rstrip("/")
-    return f"{ds.protocol}://{ds.account_name}.blob.{ds.endpoint}"
+    account = ds.account_name or (os.environ.get("AZURE_STORAGE_ACCOUNT_NAME") if from_env else None)
+    return f"{ds.protocol}://{account}.blob.{ds.endpoint}"
+
+
+def reads_environment(ds: AzureDatastore) -> bool:
+    """Whether adlfs reads ``ds`` with the account the ``AZURE_STORAGE_*`` variables name: a datastore of
+    no connection string, account key or SAS of its own (no credentials, or Azure AD ones), whose options
+    carry no ``connection_string`` (adlfs takes the variable's then, whatever ``account_name`` says) and
+    that the lean client does not sign for (``mounts.stores.azure_account.account_from_options``)."""
+    creds = ds.credentials
+    return not ds.connection_string and not (creds and (creds.account_key or creds.sas_token))
+
+
+def _connection_endpoint(parts: dict[str, str], protocol: str, suffix: str, account: str | None) -> str:
+    """The blob endpoint of a connection string's ``parts`` (as the Azure SDK reads it; ``protocol``,
+    ``suffix`` and ``account`` where it names none): never its key or SAS."""
+    if parts.get("BlobEndpoint"):
+        return parts["BlobEndpoint"].rstrip("/")
+    if parts.get("UseDevelopmentStorage", "").lower() == "true":
+        return AZURITE_ENDPOINT
+    protocol = parts.get("DefaultEndpointsProtocol") or protocol
+    return f"{protocol}://{parts.get('AccountName') or account}.blob.{parts.get('EndpointSuffix') or suffix}"
 
 
 def azure_place(fs: Any) -> str | None:
