@@ -205,3 +205,10 @@ def unresolvable_host(monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setattr(socket, "getaddrinfo", unknown)
     return UNRESOLVABLE_HOST
+
+
+@pytest.fixture
+def short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
+    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened so a test's closed port is said in seconds."""
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")

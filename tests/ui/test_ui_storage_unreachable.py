@@ -21,11 +21,7 @@ from ui_support import Browserless, LiveUI
 CLI_WORDS = ("--name", "runner datastore show", "ml_client", "--workspace", "RUNNER_WORKSPACE")
 
 
-@pytest.fixture(autouse=True)
-def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
-    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
-    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
+pytestmark = pytest.mark.usefixtures("short_retry_window")  # a closed port: said in seconds
 
 
 @pytest.fixture

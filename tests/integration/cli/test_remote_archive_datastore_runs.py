@@ -15,14 +15,9 @@ from typing import Any
 import pytest
 from jobs_support import cli, job_log, write_job
 
-pytestmark = pytest.mark.azure
+pytestmark = [pytest.mark.azure, pytest.mark.usefixtures("short_retry_window")]
 
 
-@pytest.fixture(autouse=True)
-def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
-    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
-    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
 
 
 def _job(folder: Path) -> Path:

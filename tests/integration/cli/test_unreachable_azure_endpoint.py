@@ -16,11 +16,7 @@ from jobs_support import cli, write_job
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-@pytest.fixture(autouse=True)
-def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
-    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
-    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
+pytestmark = pytest.mark.usefixtures("short_retry_window")  # a closed port: said in seconds
 
 
 def _closed_port() -> int:

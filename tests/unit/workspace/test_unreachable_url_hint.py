@@ -19,11 +19,7 @@ from runner.workspace.storage_errors import storage_error
 KEY = "a2V5LW5vdC11c2VkLWJ5LWFueS1zZXJ2aWNlLWluLXRoZXNlLXRlc3Rz"  # base64, never sent anywhere
 
 
-@pytest.fixture(autouse=True)
-def _short_retry_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loopback port nothing listens on is a storage that is not up (yet): refused connections are retried
-    for ``RUNNER_RETRY_TOTAL_S`` (mounts.retry), shortened here so it is said in seconds, not two minutes."""
-    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "2")
+pytestmark = pytest.mark.usefixtures("short_retry_window")  # a closed port: said in seconds
 
 
 def _closed_port() -> int:
