@@ -42,6 +42,7 @@ CGROUP_ENV = "RUNNER_JOB_CGROUP"  # "0": no cgroup even where one could be made
 KILL_WAIT_S = 10.0  # a killed process in uninterruptible sleep (a dead FUSE mount) may take this long
 _CHUNK = 65536
 _TAG_LIMIT = "Max realtime timeout"  # RLIMIT_RTTIME's line in /proc/<pid>/limits
+UNPINNED = -1  # what ``pin`` gives without pidfds
 
 
 def new_mark() -> str:
@@ -315,27 +316,17 @@ class Reaper:
         return reaped
 
     def _reap(self, pid: int, started: int | None) -> int:
-        """Reap zombie ``pid`` if it is still the job's; 1 when reaped. The caller may reap it first (its
-        own ``wait()``) and start a child that gets its pid: the process is pinned by a pidfd before it
-        is checked (this process's zombie child, the one seen running or tagged), and only the pinned
-        one is reaped. Without pidfds (Linux < 5.4) the check is made just before ``waitpid``."""
+        """Reap zombie ``pid`` if it is still the job's (``pin``: the one seen running, or tagged); 1 when
+        reaped."""
+        ticks = str(started).encode()
+        pinned = pin(pid, lambda fields: fields[0] == b"Z"
+                     and (fields[19] == ticks or carries_tag(pid, self.mark)))
+        if pinned is None:
+            return 0
         try:
-            pinned: int | None = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return 0  # reaped meanwhile
-        except (OSError, AttributeError):
-            pinned = None
-        try:
-            return _wait_zombie(pid, pinned) if self._still_the_jobs(pid, started) else 0
+            return _wait_zombie(pid, pinned)
         finally:
-            if pinned is not None:
-                os.close(pinned)
-
-    def _still_the_jobs(self, pid: int, started: int | None) -> bool:
-        fields = proc_stat(f"/proc/{pid}")
-        if fields is None or len(fields) < 20 or fields[:2] != [b"Z", str(os.getpid()).encode()]:
-            return False
-        return fields[19] == str(started).encode() or carries_tag(pid, self.mark)
+            unpin(pinned)
 
     def close(self) -> None:
         self._stop.set()
@@ -343,10 +334,34 @@ class Reaper:
         self.reap()
 
 
-def _wait_zombie(pid: int, pinned: int | None) -> int:
-    """Reap the zombie ``pinned`` (a pidfd) or, without one, ``pid``; 1 when reaped."""
+def pin(pid: int, is_it: Callable[[list[bytes]], bool]) -> int | None:
+    """Pin ``pid``, a child of this process, by a pidfd, then check it is still the one meant (``is_it``
+    takes its ``stat`` fields: state, start time). The caller may reap it first (its own ``wait()``) and
+    start a child that gets its pid: once pinned, only the pinned process is signalled or reaped. The
+    pidfd (``unpin`` it), ``UNPINNED`` without pidfds (Linux < 5.3: checked just before use), None when
+    it is not the one meant (ended, reaped, or its pid another's)."""
     try:
-        if pinned is not None:
+        pinned = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None  # reaped meanwhile
+    except (OSError, AttributeError):
+        pinned = UNPINNED
+    fields = proc_stat(f"/proc/{pid}")
+    if fields is not None and len(fields) > 19 and fields[1] == str(os.getpid()).encode() and is_it(fields):
+        return pinned
+    unpin(pinned)
+    return None
+
+
+def unpin(pinned: int) -> None:
+    if pinned != UNPINNED:
+        os.close(pinned)
+
+
+def _wait_zombie(pid: int, pinned: int) -> int:
+    """Reap the zombie ``pinned`` (a pidfd) or, ``UNPINNED``, ``pid``; 1 when reaped."""
+    try:
+        if pinned != UNPINNED:
             try:
                 return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | os.WNOHANG) is not None)
             except ChildProcessError:

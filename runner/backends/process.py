@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -24,14 +25,18 @@ from typing import BinaryIO
 from runner.backends.base import Capabilities, PreparedImage, RunSpec
 from runner.backends.inherited_env import inherited
 from runner.backends.job_tree import (
+    KILL_WAIT_S,
     MARK_ENV,
+    UNPINNED,
     JobCgroup,
     Reaper,
     kill_marked,
     limit_tagger,
     new_mark,
+    pin,
     proc_stat,
     start_ticks,
+    unpin,
 )
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
@@ -192,13 +197,16 @@ def descendants(root: int, proc: Path = Path("/proc")) -> list[int]:
     return _subtree(_children(proc), root)
 
 
-def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
-    """Parent pid -> its live (not zombie: a zombie is reaped, not signalled) children's pids."""
+def _children(proc: Path = Path("/proc"), started: dict[int, bytes] | None = None) -> dict[int, list[int]]:
+    """Parent pid -> its live (not zombie: a zombie is reaped, not signalled) children's pids; and in
+    ``started``, pid -> when it started (``stat``'s field, as ``start_ticks``): which process it was."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir(proc):
         fields = proc_stat(entry.path) if entry.name.isdigit() else None  # None: ended while scanned
         if fields is not None and len(fields) > 1 and fields[0] != b"Z":
             children.setdefault(int(fields[1]), []).append(int(entry.name))
+            if started is not None and len(fields) > 19:
+                started[int(entry.name)] = fields[19]
     return children
 
 
@@ -302,21 +310,59 @@ class ProcessRun:
     def _stop_adopted(self, keep: Collection[int]) -> int:
         me, mine, killed = os.getpid(), os.getsid(0), set()
         for _ in range(100):  # a process forking as it is killed: its children come back next round
-            children, spared = _children(), {*self._before, *keep, *_LIVE}
+            started: dict[int, bytes] = {}
+            children, spared = _children(started=started), {*self._before, *keep, *_LIVE}
             spared |= {pid for root in spared for pid in _subtree(children, root)}
             # the job's command runs in a session of its own (and what leaves it, in another): a process
             # in this process's session is the caller's own (a script's subprocess), never a job's
             left = [pid for pid in _subtree(children, me) if pid not in spared and _session_of(pid) != mine]
             if not left:
                 break
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            for pid in left:  # reparented here (a subreaper): reaped here, or they stay zombies
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
+            # the caller may reap one (its own wait()) and start a child that gets its pid: each is
+            # pinned and checked (``pin``), and only the pinned one is killed and reaped
+            pins = {pid: fd for pid in left if (fd := _pin_leftover(pid, started.get(pid))) is not None}
+            try:
+                for pid, pinned in pins.items():
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        if pinned == UNPINNED:
+                            os.kill(pid, signal.SIGKILL)
+                        else:
+                            signal.pidfd_send_signal(pinned, signal.SIGKILL)
+                    killed.add(pid)
+                for pid, pinned in pins.items():  # reparented here (a subreaper): reaped here, or zombies
+                    _reap_killed(pid, pinned, started[pid])
+            finally:
+                for pinned in pins.values():
+                    unpin(pinned)
         if killed:
             log.warning("stopped %d process(es) the job's command left running: %s", len(killed),
                         ", ".join(map(str, sorted(killed))))
         return len(killed)
+
+
+def _pin_leftover(pid: int, started: bytes | None) -> int | None:
+    return pin(pid, lambda fields: fields[19] == started)
+
+
+def _reap_killed(pid: int, pinned: int, started: bytes) -> None:
+    """Reap ``pid``, SIGKILLed: by its pidfd, waiting until it ended; without one (or where the kernel
+    cannot wait for one, 5.3), once it is a zombie still the one killed, checked just before a
+    ``waitpid`` that does not block (never a blocking wait on a pid that may be another's by then)."""
+    if pinned != UNPINNED:
+        try:
+            os.waitid(os.P_PIDFD, pinned, os.WEXITED)
+            return
+        except ChildProcessError:
+            return  # reaped meanwhile (the caller's wait)
+        except OSError:
+            pass  # P_PIDFD unknown to this kernel
+    me, deadline = str(os.getpid()).encode(), time.monotonic() + KILL_WAIT_S
+    while (fields := proc_stat(f"/proc/{pid}")) is not None and fields[1:2] == [me] \
+            and fields[19:20] == [started]:
+        if fields[0] == b"Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            return
+        if time.monotonic() > deadline:
+            return  # stuck in the kernel: found and killed again next round
+        time.sleep(0.01)
