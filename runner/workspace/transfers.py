@@ -158,11 +158,8 @@ def connect_in_window(host: str, port: int, url: str, timeout: float) -> str | N
                             "Ctrl-C if the service is not meant to be there", host, port, exc.strerror or exc,
                             policy.total_s, RETRY_TOTAL_ENV)
             if retrying.wait(unresolved=unresolved):
-                continue
-            spent = "" if retrying.unreachable or not retrying.retries else (
-                f"; still failing after {retrying.retries} retries over {retrying.failing_for:.0f} s, "
-                f"{RETRY_TOTAL_ENV}={policy.total_s:g}")
-            return f"{host}:{port}: {exc.strerror or exc}{spent}"
+                continue  # spent: said as every request's retries say it (``Retrying.annotate``)
+            return f"{host}:{port}: {retrying.annotate(OSError(exc.strerror or str(exc)))}"
 
 
 def azure_read_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
