@@ -13,10 +13,10 @@ hierarchy of a hybrid mount: a cgroup is made, joined and killed whole in ~10 ms
 * **else a mark** (``MARK_ENV`` in the job's environment, a random token): the runner is a child
   subreaper while it runs job commands (``runner.backends.process.set_subreaper``), ``Reaper`` reaps
   the adopted processes that end while the job runs, but only those (never a blanket ``waitpid(-1)``:
-  the caller's own children are the caller's), and, the runner killed, its watchdog kills every process
-  that still carries the mark. A process that empties its environment escapes this one. A zombie's
-  environment is gone: one that ended before a scan saw it is told by a second mark, ``limit_tag``, a
-  resource limit of no effect the job's first process sets and everything it starts inherits.
+  the caller's own children are the caller's), and what carries the mark at the job's end, or, the
+  runner killed, its watchdog, is killed. A zombie's environment is gone: one that ended before a scan
+  saw it is told by a second mark, ``limit_tag``, a resource limit of no effect the job's first process
+  sets and everything it starts inherits. A process may clear both (``carries_either``).
 
 The record keeps ``record()`` (``extra.process_tree``): the watchdog and recovery stop what is left
 with ``stop_recorded``.
@@ -190,9 +190,14 @@ def marked(mark: str, proc: Path = Path("/proc"), since: int = 0) -> list[int]:
 
 def start_ticks(path: str) -> int:
     """When process ``<path>`` (``/proc/<pid>``) started, in clock ticks since boot; -1 when it ended."""
-    fields = proc_stat(path)
+    return started_at(fields) if (fields := proc_stat(path)) is not None else -1
+
+
+def started_at(fields: list[bytes]) -> int:
+    """``proc_stat``'s start time, in clock ticks since boot (with the pid: which process it is; the one
+    form the reaper and the leftovers keep); -1 where none."""
     try:
-        return int(fields[19]) if fields is not None else -1
+        return int(fields[19])
     except (IndexError, ValueError):
         return -1
 
@@ -244,6 +249,12 @@ def carries_tag(pid: int, mark: str, proc: Path = Path("/proc")) -> bool:
     except OSError:
         return False
     return False
+
+
+def carries_either(pid: int, mark: str) -> bool:
+    """Whether ``pid`` carries ``mark`` or its ``limit_tag``. The process may clear either itself: an
+    empty environment (``env -i``), another soft limit (``ulimit -R``: its hard limit stays unlimited)."""
+    return bool(mark) and (carries_mark(pid, mark) or carries_tag(pid, mark))
 
 
 def _running(pid: int) -> bool:
@@ -316,15 +327,14 @@ class Reaper:
         return reaped
 
     def _reap(self, pid: int, started: int | None) -> int:
-        """Reap zombie ``pid`` if it is still the job's (``pin``: the one seen running, or tagged); 1 when
-        reaped."""
-        ticks = str(started).encode()
-        pinned = pin(pid, lambda fields: fields[0] == b"Z"
-                     and (fields[19] == ticks or carries_tag(pid, self.mark)))
+        """Reap zombie ``pid`` if still the job's (``pin``: the one seen running, or tagged); 1 if reaped."""
+        def is_it(fields: list[bytes]) -> bool:
+            return fields[0] == b"Z" and (started_at(fields) == started or carries_tag(pid, self.mark))
+        pinned = pin(pid, is_it)
         if pinned is None:
             return 0
         try:
-            return _wait_zombie(pid, pinned)
+            return reap(pid, pinned, is_it)
         finally:
             unpin(pinned)
 
@@ -358,19 +368,27 @@ def unpin(pinned: int) -> None:
         os.close(pinned)
 
 
-def _wait_zombie(pid: int, pinned: int) -> int:
-    """Reap the zombie ``pinned`` (a pidfd) or, ``UNPINNED``, ``pid``; 1 when reaped."""
-    try:
-        if pinned != UNPINNED:
-            try:
-                return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | os.WNOHANG) is not None)
-            except ChildProcessError:
-                return 0
-            except OSError:  # P_PIDFD unknown to this kernel (5.3): as without a pidfd
-                pass
-        return int(os.waitpid(pid, os.WNOHANG)[0] == pid)
-    except ChildProcessError:
-        return 0
+def reap(pid: int, pinned: int, is_it: Callable[[list[bytes]], bool], wait_s: float = 0.0) -> int:
+    """Reap ``pid``, a child ``pin`` gave ``pinned`` for (``wait_s``: one just SIGKILLed; 0: a zombie);
+    1 when reaped. By its pidfd, else (or a 5.3 kernel) once a zombie ``is_it`` (``pin``'s check) still
+    takes for the one meant, by a ``waitpid`` that does not block: never a wait on another's pid."""
+    if pinned != UNPINNED:
+        try:
+            return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | (0 if wait_s else os.WNOHANG)) is not None)
+        except ChildProcessError:
+            return 0  # reaped meanwhile (the caller's own wait)
+        except OSError:  # P_PIDFD unknown to this kernel (5.3): as without a pidfd
+            pass
+    me, deadline = str(os.getpid()).encode(), time.monotonic() + wait_s
+    while (fields := proc_stat(f"/proc/{pid}")) is not None and fields[1:2] == [me] and is_it(fields):
+        if fields[0] == b"Z":
+            with contextlib.suppress(ChildProcessError):
+                return int(os.waitpid(pid, os.WNOHANG)[0] == pid)
+            return 0
+        if time.monotonic() >= deadline:  # stuck in the kernel: found and killed again next round
+            return 0
+        time.sleep(0.01)
+    return 0
 
 
 def own_children(me: int, proc: Path = Path("/proc")) -> list[tuple[int, bytes]]:

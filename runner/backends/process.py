@@ -17,8 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,12 +29,15 @@ from runner.backends.job_tree import (
     UNPINNED,
     JobCgroup,
     Reaper,
+    carries_either,
     kill_marked,
     limit_tagger,
     new_mark,
     pin,
     proc_stat,
+    reap,
     start_ticks,
+    started_at,
     unpin,
 )
 from runner.errors import BackendError, ContainerError
@@ -197,16 +199,16 @@ def descendants(root: int, proc: Path = Path("/proc")) -> list[int]:
     return _subtree(_children(proc), root)
 
 
-def _children(proc: Path = Path("/proc"), started: dict[int, bytes] | None = None) -> dict[int, list[int]]:
+def _children(proc: Path = Path("/proc"), started: dict[int, int] | None = None) -> dict[int, list[int]]:
     """Parent pid -> its live (not zombie: a zombie is reaped, not signalled) children's pids; and in
-    ``started``, pid -> when it started (``stat``'s field, as ``start_ticks``): which process it was."""
+    ``started``, pid -> when it started (``job_tree.started_at``): which process it was."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir(proc):
         fields = proc_stat(entry.path) if entry.name.isdigit() else None  # None: ended while scanned
         if fields is not None and len(fields) > 1 and fields[0] != b"Z":
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-            if started is not None and len(fields) > 19:
-                started[int(entry.name)] = fields[19]
+            if started is not None:
+                started[int(entry.name)] = started_at(fields)
     return children
 
 
@@ -308,19 +310,18 @@ class ProcessRun:
                 _no_longer_adopting()
 
     def _stop_adopted(self, keep: Collection[int]) -> int:
-        me, mine, killed = os.getpid(), os.getsid(0), set()
+        me, killed, theirs = os.getpid(), set(), {self.proc.pid}  # theirs: the job's sessions
         for _ in range(100):  # a process forking as it is killed: its children come back next round
-            started: dict[int, bytes] = {}
+            started: dict[int, int] = {}
             children, spared = _children(started=started), {*self._before, *keep, *_LIVE}
             spared |= {pid for root in spared for pid in _subtree(children, root)}
-            # the job's command runs in a session of its own (and what leaves it, in another): a process
-            # in this process's session is the caller's own (a script's subprocess), never a job's
-            left = [pid for pid in _subtree(children, me) if pid not in spared and _session_of(pid) != mine]
+            mine = [pid for pid in _subtree(children, me) if pid not in spared]
+            left = self._the_jobs(mine, started, theirs)
             if not left:
                 break
             # the caller may reap one (its own wait()) and start a child that gets its pid: each is
             # pinned and checked (``pin``), and only the pinned one is killed and reaped
-            pins = {pid: fd for pid in left if (fd := _pin_leftover(pid, started.get(pid))) is not None}
+            pins = {pid: fd for pid in left if (fd := pin(pid, _is(started[pid]))) is not None}
             try:
                 for pid, pinned in pins.items():
                     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -330,7 +331,7 @@ class ProcessRun:
                             signal.pidfd_send_signal(pinned, signal.SIGKILL)
                     killed.add(pid)
                 for pid, pinned in pins.items():  # reparented here (a subreaper): reaped here, or zombies
-                    _reap_killed(pid, pinned, started[pid])
+                    reap(pid, pinned, _is(started[pid]), wait_s=KILL_WAIT_S)
             finally:
                 for pinned in pins.values():
                     unpin(pinned)
@@ -339,30 +340,22 @@ class ProcessRun:
                         ", ".join(map(str, sorted(killed))))
         return len(killed)
 
+    def _the_jobs(self, pids: list[int], started: Mapping[int, int], theirs: set[int]) -> list[int]:
+        """Those of ``pids`` (this process's descendants, not the runner's own) that are the job's: they
+        carry its mark or ``limit_tag``, or the reaper saw them carry it (as started when ``started``).
+        A caller's own processes (in any session, ``start_new_session`` too) carry neither: never a
+        leftover. Either mark can be cleared by the process itself (``carries_either``): the belt is its
+        session, which it cannot leave but for one of its own (``setsid``), so one in the command's
+        session or in a session a marked process is in (``theirs``, kept from round to round: a child is
+        killed once its parent was) is the job's too. What clears both marks before a scan saw it, alone
+        in a session of its own, is not told from a caller's: only a cgroup holds it."""
+        seen = self._reaper.adopted if self._reaper is not None else {}
+        sessions = {pid: _session_of(pid) for pid in pids}
+        marked = {pid for pid in pids if carries_either(pid, self.mark) or seen.get(pid) == started[pid]}
+        theirs |= {sid for pid in marked if (sid := sessions[pid]) is not None and sid != os.getsid(0)}
+        return [pid for pid in pids if pid in marked or sessions[pid] in theirs]
 
-def _pin_leftover(pid: int, started: bytes | None) -> int | None:
-    return pin(pid, lambda fields: fields[19] == started)
 
-
-def _reap_killed(pid: int, pinned: int, started: bytes) -> None:
-    """Reap ``pid``, SIGKILLed: by its pidfd, waiting until it ended; without one (or where the kernel
-    cannot wait for one, 5.3), once it is a zombie still the one killed, checked just before a
-    ``waitpid`` that does not block (never a blocking wait on a pid that may be another's by then)."""
-    if pinned != UNPINNED:
-        try:
-            os.waitid(os.P_PIDFD, pinned, os.WEXITED)
-            return
-        except ChildProcessError:
-            return  # reaped meanwhile (the caller's wait)
-        except OSError:
-            pass  # P_PIDFD unknown to this kernel
-    me, deadline = str(os.getpid()).encode(), time.monotonic() + KILL_WAIT_S
-    while (fields := proc_stat(f"/proc/{pid}")) is not None and fields[1:2] == [me] \
-            and fields[19:20] == [started]:
-        if fields[0] == b"Z":
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            return
-        if time.monotonic() > deadline:
-            return  # stuck in the kernel: found and killed again next round
-        time.sleep(0.01)
+def _is(started: int) -> Callable[[list[bytes]], bool]:
+    """``pin``'s and ``reap``'s check that a pid is still the process a scan found: its start time."""
+    return lambda fields: started_at(fields) == started

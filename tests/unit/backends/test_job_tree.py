@@ -173,3 +173,30 @@ def test_the_reaper_never_reaps_the_callers_child_that_got_an_adopted_ones_pid()
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["7"]  # its own exit status: the reaper left it alone
+
+
+def test_one_reap_waits_for_a_killed_child_without_a_pidfd_and_only_for_the_one_meant() -> None:
+    """``job_tree.reap`` without a pidfd (``UNPINNED``): it waits (bounded) until the SIGKILLed child is
+    a zombie, checks it is still the one meant (``is_it``, by its start time: ``started_at``), then reaps
+    it; a child ``is_it`` does not take is left to its own ``wait()``."""
+    gate = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # ends when its stdin closes
+    killed = subprocess.Popen(gate, stdin=subprocess.PIPE)
+    time.sleep(0.05)  # the other starts at another clock tick
+    other = subprocess.Popen(gate, stdin=subprocess.PIPE)
+    try:
+        started = job_tree.start_ticks(f"/proc/{killed.pid}")
+        assert started > 0
+        killed.kill()
+        assert job_tree.reap(killed.pid, job_tree.UNPINNED, lambda f: job_tree.started_at(f) == started,
+                             wait_s=30) == 1
+        assert not Path(f"/proc/{killed.pid}").exists()  # reaped
+        assert other.stdin is not None
+        other.stdin.close()
+        assert _zombie(other)
+        assert job_tree.reap(other.pid, job_tree.UNPINNED, lambda f: job_tree.started_at(f) == started) == 0
+        assert other.wait(timeout=30) == 0  # still its own to wait for
+    finally:
+        for proc in (killed, other):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)

@@ -46,23 +46,29 @@ def test_descendants_of_a_real_process_tree() -> None:
 
 
 SPARED = """
-import subprocess, sys
+import os, subprocess, sys
+from runner.backends.job_tree import MARK_ENV, Reaper
 from runner.backends.process import ProcessRun
+Reaper.POLL_S = 3600.0  # reaps when told to, only
+mark = "0123456789abcdef"
 job = subprocess.Popen(["sh", "-c", "true"], start_new_session=True)
 job.wait()
-escaped = subprocess.Popen(["sleep", "30"], start_new_session=True)  # as a job's `setsid cmd &` is, here
+escaped = subprocess.Popen(["sleep", "30"], start_new_session=True,  # as a job's `setsid cmd &` is, here
+                           env={**os.environ, MARK_ENV: mark})
 callers = subprocess.Popen(["sleep", "30"])  # the script's own, started after the job: not "before"
-stopped = ProcessRun(job, before=()).stop_leftovers()
-print(stopped, escaped.poll() is not None, callers.poll() is None)
+apart = subprocess.Popen(["sleep", "30"], start_new_session=True)  # its own too, in a session of its own
+stopped = ProcessRun(job, before=(), mark=mark).stop_leftovers()
+print(stopped, escaped.poll() is not None, callers.poll() is None, apart.poll() is None)
 callers.kill()
+apart.kill()
 """
 
 
 def test_leftovers_spare_what_the_caller_started_in_its_own_session() -> None:
     """A script running a process job in its own process (the Python API) may start processes of its own
-    meanwhile: they share its session, a job's never do (its command runs in a session of its own), so
-    ``stop_leftovers`` leaves them alone. Run in a process of its own: this one's children are the tests'."""
+    meanwhile, in its session or one of their own: they do not carry the job's mark, so ``stop_leftovers``
+    leaves them alone. Run in a process of its own: this one's children are the tests'."""
     result = subprocess.run([sys.executable, "-c", SPARED], capture_output=True, text=True,  # noqa: S603
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["1", "True", "True"]  # the escaped one stopped, the caller's not
+    assert result.stdout.split() == ["1", "True", "True", "True"]  # the escaped one stopped, the caller's not

@@ -14,17 +14,21 @@ PID_REUSED = """
 import os, subprocess, sys, time
 from pathlib import Path
 from runner.backends import process
+from runner.backends.job_tree import MARK_ENV, Reaper
 
+Reaper.POLL_S = 3600.0  # reaps when told to, only
+mark = "0123456789abcdef"
 if sys.argv[1] == "no-pidfd":
     del os.pidfd_open  # as on a kernel without pidfds: checked just before it is signalled
 job = subprocess.Popen(["sh", "-c", "true"], start_new_session=True)
 job.wait()
 gate = [sys.executable, "-c", "import sys; sys.exit(7 if sys.stdin.read() == '' else 1)"]  # ends on EOF
-leftover = subprocess.Popen(gate, stdin=subprocess.PIPE, start_new_session=True)  # as `setsid cmd &` leaves
-own, session_of = [], process._session_of
+leftover = subprocess.Popen(gate, stdin=subprocess.PIPE, start_new_session=True,  # as `setsid cmd &` leaves
+                            env={**os.environ, MARK_ENV: mark})
+own, carries_either = [], process.carries_either
 
-def scanned_then_reused(pid, proc=Path("/proc")):  # the scan found the leftover; before it is stopped:
-    session = session_of(pid, proc)
+def scanned_then_reused(pid, mark):  # the scan found the leftover, marked; before it is stopped:
+    found = carries_either(pid, mark)
     if pid == leftover.pid and not own:
         time.sleep(0.05)  # what gets its pid next starts at another clock tick
         leftover.stdin.close()
@@ -32,10 +36,10 @@ def scanned_then_reused(pid, proc=Path("/proc")):  # the scan found the leftover
         Path("/proc/sys/kernel/ns_last_pid").write_text(str(leftover.pid - 1))  # (this namespace's own)
         own.append(subprocess.Popen(gate, stdin=subprocess.PIPE))
         assert own[0].pid == leftover.pid, (own[0].pid, leftover.pid)
-    return session
+    return found
 
-process._session_of = scanned_then_reused
-stopped = process.ProcessRun(job, before=()).stop_leftovers()
+process.carries_either = scanned_then_reused
+stopped = process.ProcessRun(job, before=(), mark=mark).stop_leftovers()
 alive = own[0].poll() is None
 own[0].stdin.close()
 print(stopped, alive, own[0].wait())  # wait(): 0 (Popen's guess) had stop_leftovers reaped it
