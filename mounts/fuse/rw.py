@@ -8,6 +8,7 @@ after its upload succeeded. Existing objects are read lazily through ``mounts.fu
 one for writing (without O_TRUNC) first copies it into staging. Directories are virtual on object
 stores (made real with ``makedirs`` where the store has them). A stored name with an empty, ``.`` or ``..``
 segment is never listed, and no name is made that the store would keep with one (``mounts.fuse.rw_names``).
+What the mount knows of the store's folders and files (listings, attributes) is ``mounts.fuse.rw_tree``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import errno
 import logging
 import os
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +28,11 @@ from fsspec.implementations.local import LocalFileSystem
 
 from mounts.fuse.binding import FuseOSError, mfusepy
 from mounts.fuse.readahead import Prefetcher, ReadaheadStream
-from mounts.fuse.ro import FolderLister, attrs_of, child_name, errno_boundary
+from mounts.fuse.ro import FolderLister, attrs_of, errno_boundary
 from mounts.fuse.rw_folders import move_folder
 from mounts.fuse.rw_names import HiddenNames, name_of, parent_of
 from mounts.fuse.rw_staging import StagedFile, StagingArea, UploadFile, UploadLog
+from mounts.fuse.rw_tree import MountTree
 from mounts.upload import separates_at_backslash
 
 __all__ = ["FsspecReadWrite", "UploadFile", "UploadLog"]
@@ -57,20 +58,17 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
     def __init__(self, fs: AbstractFileSystem, root: str, staging: Path, prefetcher: Prefetcher,
                  upload_file: UploadFile | None = None, lister: FolderLister | None = None) -> None:
         self.fs = fs
-        self.lister = lister  # instead of ``fs.ls`` (as ro's): it names what adlfs drops unsaid (``x//y``)
-        self.root = root.rstrip("/") or "/"
         self.prefetcher = prefetcher
+        self.names = HiddenNames(separates_at_backslash(fs))  # listed names left out, names refused
+        self.tree = MountTree(fs, root, lister, self.names, prefetcher.cache)
         upload = upload_file or self._put_file
         self.staging = StagingArea(staging, lambda local, path: upload(local, self.fs_path(path)),
-                                   on_durable=self._on_durable)
-        self._attrs: dict[str, dict[str, Any]] = {"/": attrs_of({"type": "directory"}, writable=True)}
-        self._listings: dict[str, set[str]] = {}
+                                   on_durable=self.tree.durable)
         self._handles: dict[int, Handle] = {}
         self._next_handle = 1
         self._made_dirs: set[str] = set()
-        self._lock = threading.RLock()
+        self._lock = self.tree.lock  # one lock: a rename moves the entry and its open handles together
         self.released = False  # set by the mount's owner as it releases the mount (see ``destroy``)
-        self.names = HiddenNames(separates_at_backslash(fs))  # listed names left out, names refused
 
     @property
     def log(self) -> UploadLog:
@@ -95,76 +93,22 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
                 self.staging.log.uploaded.pop(rel, None)
         return dropped
 
-    # -- paths and metadata --
+    # -- paths, metadata and upload --
 
     def fs_path(self, path: str) -> str:
-        return self.root if path == "/" else f"{self.root.rstrip('/')}/{path.lstrip('/')}"
-
-    def _list(self, path: str) -> set[str]:
-        with self._lock:
-            if path in self._listings:
-                return self._listings[path]
-        full = self.fs_path(path)
-        entries: dict[str, dict[str, Any]] = {}
-        try:
-            listed = list(self.lister(full).items()) if self.lister is not None else [
-                (child_name(full.rstrip("/"), str(info["name"]).rstrip("/")), info)
-                for info in self.fs.ls(full, detail=True)]  # "": the folder itself, in some stores
-            for name, info in listed:
-                if (name or self.lister is not None) and not self.names.hides(path, name):
-                    entries[name] = attrs_of(info, writable=True)
-        except FileNotFoundError:
-            if path != "/" and path not in self._attrs:
-                raise
-        prefix = path.rstrip("/") + "/"
-        with self._lock:
-            for name, attrs in entries.items():
-                self._attrs.setdefault(prefix + name, attrs)
-            return self._listings.setdefault(path, set(entries))
+        return self.tree.fs_path(path)
 
     def _stat(self, path: str) -> dict[str, Any]:
         staged = self.staging.get(path)
         if staged is not None:
             return self._staged_attrs(staged)
-        with self._lock:
-            known = self._attrs.get(path)
-        if known is not None:
-            return known
-        self._list(parent_of(path))
-        with self._lock:
-            if path not in self._attrs:
-                raise FileNotFoundError(path)
-            return self._attrs[path]
+        return self.tree.stat(path)
 
     @staticmethod
     def _staged_attrs(staged: StagedFile) -> dict[str, Any]:
         local = os.stat(staged.local)
         attrs = attrs_of({"type": "file", "size": local.st_size, "mtime": local.st_mtime}, writable=True)
         return attrs
-
-    def _add_entry(self, path: str, attrs: dict[str, Any]) -> None:
-        with self._lock:
-            self._attrs[path] = attrs
-            self._list(parent_of(path)).add(name_of(path))
-
-    def _remove_entry(self, path: str) -> None:
-        self._invalidate(path)
-        with self._lock:
-            self._attrs.pop(path, None)
-            self._listings.pop(path, None)
-            self._list(parent_of(path)).discard(name_of(path))
-
-    # -- staging and upload --
-
-    def _invalidate(self, path: str) -> None:
-        """Forget cached content of ``path`` (it changed through this mount)."""
-        self.prefetcher.cache.discard(self.fs_path(path))
-
-    def _on_durable(self, path: str, size: int) -> None:
-        self._invalidate(path)
-        with self._lock:
-            if path in self._attrs:
-                self._attrs[path] = attrs_of({"type": "file", "size": size}, writable=True)
 
     def _copier(self, path: str) -> Callable[[Path], None]:
         return lambda local: self.fs.get_file(self.fs_path(path), str(local))
@@ -194,27 +138,26 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
 
     @errno_boundary
     def readdir(self, path: str, fh: int) -> list[str]:
-        return [".", "..", *sorted(self._list(path))]
+        return [".", "..", *sorted(self.tree.list(path))]
 
     @errno_boundary
     def mkdir(self, path: str, mode: int) -> int:
         self.names.refuse_name(path)
-        if name_of(path) in self._list(parent_of(path)):
+        if name_of(path) in self.tree.list(parent_of(path)):
             raise FileExistsError(path)
         self.staging.local_path(path).mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(NotImplementedError, PermissionError):
             self.fs.makedirs(self.fs_path(path), exist_ok=True)
-        self._add_entry(path, attrs_of({"type": "directory"}, writable=True))
-        self._listings.setdefault(path, set())
+        self.tree.add_folder(path)
         return 0
 
     @errno_boundary
     def rmdir(self, path: str) -> int:
-        if self._list(path):
+        if self.tree.list(path):
             raise FuseOSError(errno.ENOTEMPTY)
         with contextlib.suppress(NotImplementedError, OSError):  # virtual on an object store
             self.fs.rmdir(self.fs_path(path))
-        self._remove_entry(path)
+        self.tree.remove(path)
         return 0
 
     @errno_boundary
@@ -225,16 +168,15 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         self.staging.discard(path)
         with contextlib.suppress(FileNotFoundError):  # staged only, never uploaded
             self.fs.rm_file(self.fs_path(path))
-        self._remove_entry(path)
+        self.tree.remove(path)
         return 0
 
     @errno_boundary
     def rename(self, old: str, new: str) -> int:
         self.names.refuse_name(new)
         attrs = self._stat(old)
-        with self._lock:
-            if new in self._attrs and stat.S_ISDIR(self._attrs[new]["st_mode"]) and self._list(new):
-                raise FuseOSError(errno.ENOTEMPTY)
+        if self.tree.full_folder(new):
+            raise FuseOSError(errno.ENOTEMPTY)
         if stat.S_ISDIR(attrs["st_mode"]):
             self._rename_dir(old, new)
         else:
@@ -245,14 +187,14 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         staged = self.staging.move(old, new)
         if staged is None:
             self.fs.mv(self.fs_path(old), self.fs_path(new))
-            self._remove_entry(old)
-            self._add_entry(new, attrs)
+            self.tree.remove(old)
+            self.tree.add(new, attrs)
             return
         with contextlib.suppress(FileNotFoundError):  # an earlier upload of the old name
             self.fs.rm_file(self.fs_path(old))
-        self._remove_entry(old)
+        self.tree.remove(old)
         with self._lock:
-            self._add_entry(new, self._staged_attrs(staged))
+            self.tree.add(new, self._staged_attrs(staged))
             for handle in self._handles.values():
                 if handle.path == old:
                     handle.path = new
@@ -268,15 +210,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
         if old_local.exists():
             new_local.parent.mkdir(parents=True, exist_ok=True)
             os.replace(old_local, new_local)
-        with self._lock:
-            attrs = self._attrs[old]
-            for path in [p for p in {*self._attrs, *self._listings}  # what was at ``new`` is gone too
-                         if p in (old, new) or p.startswith((old + "/", new + "/"))]:
-                self._invalidate(path)
-                self._attrs.pop(path, None)
-                self._listings.pop(path, None)
-            self._list(parent_of(old)).discard(name_of(old))
-            self._add_entry(new, attrs)
+        self.tree.moved_folder(old, new)
 
     def chmod(self, path: str, mode: int) -> int:
         return 0  # permissions are not stored on object stores
@@ -309,7 +243,7 @@ class FsspecReadWrite(mfusepy.Operations):  # type: ignore[misc]
             if not stat.S_ISDIR(parent["st_mode"]):
                 raise FuseOSError(errno.ENOTDIR)
         staged, fd = self.staging.open_new(path)
-        self._add_entry(path, self._staged_attrs(staged))
+        self.tree.add(path, self._staged_attrs(staged))
         return self._new_handle(Handle(path, fd=fd, writable=True))
 
     @errno_boundary

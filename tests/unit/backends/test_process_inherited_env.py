@@ -123,9 +123,9 @@ def test_every_runner_variable_runner_reads_is_kept_out() -> None:
     assert not kept_out("RUNNER_TEMP") and not kept_out("RUNNER_OS")  # GitHub Actions' own
 
 
-def test_the_jobs_guide_names_every_variable_kept_out() -> None:
-    page = (REPO / "docs" / "guides" / "jobs.md").read_text(encoding="utf-8")
-    section = page.split("## Without Docker: the process backend", 1)[1].split("\n## ", 1)[0]
+def test_the_reference_names_every_variable_kept_out() -> None:
+    page = (REPO / "docs" / "reference" / "job-environment.md").read_text(encoding="utf-8")
+    section = page.split("## The process backend's environment", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"`([A-Z][A-Z0-9_]*\*?)`", section))
     assert named >= CREDENTIALS | RUNNER_OWN, sorted(CREDENTIALS | RUNNER_OWN - named)
     assert {f"{prefix}*" for prefix in KEPT_OUT_PREFIXES} <= named
