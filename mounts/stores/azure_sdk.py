@@ -7,8 +7,10 @@ caller could configure it: the runner hands fsspec its Azure links under runner-
 fsspec makes this class for (``mounts.stores.azure_urls``). It is adlfs' in all else: its ``protocol`` is
 adlfs' (its paths' URLs say ``abfs://``, ``FSSPEC_ABFS`` configures it), it reads a runner-only name's URL
 as the adlfs one, and the lean client signs for it as for adlfs' (``azure_account``). fsspec's instance
-cache keys it by the ``AZURE_STORAGE_*`` variables in force too (``azure_urls.env_credentials_digest``):
-made again once they change, so a long-lived process reads the account they name now.
+cache keys it by the ``AZURE_STORAGE_*`` and ``AZURE_CLIENT_*`` (& co) variables in force too
+(``azure_urls.env_credentials_digest``): made again once they change, so a long-lived process reads the
+account and identity they name now. A service principal
+it is given (``client_id``, ``client_secret``) is what it signs with, whatever ``AZURE_STORAGE_*`` say.
 Importing this module imports adlfs and the Azure SDK (~0.5 s): only when one is made.
 """
 
@@ -34,11 +36,22 @@ class _KeyedByEnvironment(_Cached):
 
 class RetryingAzureBlobFileSystem(AzureBlobFileSystem, metaclass=_KeyedByEnvironment):
     """adlfs' filesystem, its SDK client configured as it is made (and made again); one per constructor
-    arguments and ``AZURE_STORAGE_*`` credentials in force."""
+    arguments and ``AZURE_STORAGE_*``, ``AZURE_CLIENT_*`` credentials in force."""
 
     _extra_tokenize_attributes = (*AzureBlobFileSystem._extra_tokenize_attributes, "_env_credentials")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # a service principal given (a datastore's own) is what it signs with: adlfs would take a connection
+        # string, key or SAS from ``AZURE_STORAGE_*`` over it (__init__ reads them, do_connect prefers them)
+        self._own_principal = bool(kwargs.get("client_id") and kwargs.get("client_secret")) and not any(
+            kwargs.get(name) for name in ("connection_string", "account_key", "sas_token", "credential"))
+        super().__init__(*args, **kwargs)
+
     def do_connect(self) -> None:
+        if self._own_principal:
+            self.connection_string = self.account_key = self.sas_token = None  # what it was not given
+            if getattr(self, "credential", None) is None:  # adlfs made none: a variable's key (& co) won
+                self.credential, self.sync_credential = self._get_credential_from_service_principal()
         super().do_connect()
         configure_sdk_retries(self)
 

@@ -14,6 +14,7 @@ than adlfs' own (someone else's) is left alone. Nothing here imports adlfs or th
 fsspec does, when one is first made.
 
 adlfs reads its account and credentials from ``AZURE_STORAGE_*`` when it is not given them (``ADLFS_ENV``),
+and the azure-identity credential it makes then reads ``AZURE_CLIENT_*`` & co (``IDENTITY_ENV``),
 but fsspec keeps one filesystem per constructor arguments: ``env_credentials_digest`` is what the retrying
 class adds to that key, so a long-lived process whose variables change gets a filesystem of the new account
 (the same one while they stay: nothing is made again per call).
@@ -37,14 +38,23 @@ _NAMING_KEYS = ("protocol", "target_protocol")  # storage options whose value is
 ADLFS_ENV = ("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_CONNECTION_STRING",
              "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CLIENT_ID", "AZURE_STORAGE_CLIENT_SECRET",
              "AZURE_STORAGE_TENANT_ID", "AZURE_STORAGE_ANON")
+# what azure-identity's credentials (adlfs' DefaultAzureCredential, a service principal's) read from the
+# environment for whom they sign as (azure/identity/_constants.py EnvironmentVariables, managed identity's)
+IDENTITY_ENV = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+                "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "AZURE_USERNAME",
+                "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+                "AZURE_REGIONAL_AUTHORITY_NAME", "AZURE_TOKEN_CREDENTIALS",
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IDENTITY_HEADER",
+                "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET")
 _SALT = os.urandom(32)  # this process's own: a digest here says nothing of the values it was made from
 
 
 def env_credentials_digest() -> str:
-    """A digest of the ``ADLFS_ENV`` variables as they are now: the same while they stay, another when one
-    changes. Keyed with a random secret of this process (HMAC-SHA256), so it cannot be matched against
-    guessed values anywhere else; held in memory only (fsspec's instance key), never logged or recorded."""
-    values = json.dumps([os.environ.get(name) for name in ADLFS_ENV])
+    """A digest of the ``ADLFS_ENV`` and ``IDENTITY_ENV`` variables as they are now: the same while they stay,
+    another when one changes (a filesystem made with the old identity is not kept). Keyed with a random
+    secret of this process (HMAC-SHA256), so it cannot be matched against guessed values anywhere else; held
+    in memory only (fsspec's instance key), never logged or recorded."""
+    values = json.dumps([os.environ.get(name) for name in (*ADLFS_ENV, *IDENTITY_ENV)])
     return hmac.new(_SALT, values.encode(), "sha256").hexdigest()
 
 

@@ -193,11 +193,15 @@ class AzureDatastore(DatastoreBase):
             return f"{self.protocol}://{self.account_name}.blob.{self.endpoint}"
         return None
 
-    def _effective_connection_string(self) -> str | None:
-        """A connection string when one is given or needed (custom endpoint with a key or SAS)."""
+    def _effective_connection_string(self, *, own: bool = False) -> str | None:
+        """A connection string when one is given or needed (custom endpoint with a key or SAS); ``own``:
+        for a key or SAS on Azure's own endpoint too, which adlfs then reads as it is (it takes
+        ``AZURE_STORAGE_CONNECTION_STRING`` over an ``account_key`` or ``sas_token`` it is given)."""
         if self.connection_string:
             return self.connection_string.get_secret_value()
         endpoint = self._blob_endpoint()
+        if own and not endpoint and self.account_name:
+            endpoint = f"{self.protocol}://{self.account_name}.blob.{self.endpoint}"
         creds = self.credentials
         if not endpoint or not creds:
             return None
@@ -210,8 +214,9 @@ class AzureDatastore(DatastoreBase):
         return None
 
     def storage_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``adlfs.AzureBlobFileSystem`` (contains secrets: never log)."""
-        conn = self._effective_connection_string()
+        """Keyword arguments for ``adlfs.AzureBlobFileSystem`` (contains secrets: never log): a key or SAS
+        of its own always as a connection string, so the lean client and adlfs read the same account."""
+        conn = self._effective_connection_string(own=True)
         if conn:
             return {"connection_string": conn, "account_name": self.account_name}
         options: dict[str, Any] = {"account_name": self.account_name}

@@ -87,19 +87,13 @@ def read_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     Azure read with the transfers' retries, under a name of the runner's own (``transfers.azure_read_url``:
     a user's fsspec in this process keeps adlfs' names as adlfs'), a link the options alone name over Azure
     too (``simplecache://c/p`` with ``target_protocol: abfs``); any other URL as it is."""
-    if not set(AZURE_PROTOCOLS) & {*fsspec_protocols(url), *_options_protocols(options)}:
+    from mounts.stores.azure_urls import options_protocols  # cheap, but no mounts in a cold validate
+
+    if not set(AZURE_PROTOCOLS) & {*fsspec_protocols(url), *options_protocols(options)}:
         return url, options
     from runner.workspace.transfers import azure_read_url  # with Azure only: start-up cost
 
     return azure_read_url(url, options)
-
-
-def _options_protocols(options: dict[str, Any]) -> set[str]:
-    """The link protocols storage ``options`` name (a cache's ``target_protocol``), at their top level or
-    one level down: as ``mounts.stores.azure_urls.options_protocols`` says them (this reads no fsspec)."""
-    levels = [options, *(value for value in options.values() if isinstance(value, dict))]
-    return {value for level in levels for key, value in level.items()
-            if key in ("protocol", "target_protocol") and isinstance(value, str)}
 
 
 def url_of(protocol: str, options: dict[str, Any], fs_path: str, *, url: str = "") -> str:

@@ -13,7 +13,7 @@ datastore's storage options count only as a digest of their masked copy (``datas
 An ``abfs://<container>/<p>`` or ``az://`` URL that no datastore's container matches is read with the account
 adlfs takes from the URL or from ``AZURE_STORAGE_*``: its key names that account's endpoint
 (``azure_place``, from the filesystem made for it), as a ``wasbs://`` URL's names its own. So does a
-datastore saved with no connection string, key or SAS (``reads_environment``): adlfs reads it with the
+datastore saved with no credentials of its own (``reads_environment``): adlfs reads it with the
 ``AZURE_STORAGE_CONNECTION_STRING`` in force, whichever account that names (its endpoint only: no secret).
 
 Pure but for reading ``os.environ``: no filesystem is made, nothing is contacted, fsspec and adlfs are
@@ -69,11 +69,12 @@ def azure_endpoint(ds: AzureDatastore) -> str:
 
 def reads_environment(ds: AzureDatastore) -> bool:
     """Whether adlfs reads ``ds`` with the account the ``AZURE_STORAGE_*`` variables name: a datastore of
-    no connection string, account key or SAS of its own (no credentials, or Azure AD ones), whose options
-    carry no ``connection_string`` (adlfs takes the variable's then, whatever ``account_name`` says) and
-    that the lean client does not sign for (``mounts.stores.azure_account.account_from_options``)."""
+    no connection string, account key, SAS or service principal of its own (no credentials: adlfs takes the
+    variable's connection string then, whatever ``account_name`` says). Its own are handed to adlfs so that
+    no variable overrides them (``AzureDatastore.storage_options``, ``mounts.stores.azure_sdk``)."""
     creds = ds.credentials
-    return not ds.connection_string and not (creds and (creds.account_key or creds.sas_token))
+    own = creds and (creds.account_key or creds.sas_token or (creds.client_id and creds.client_secret))
+    return not ds.connection_string and not own
 
 
 def _connection_endpoint(parts: dict[str, str], protocol: str, suffix: str, account: str | None) -> str:

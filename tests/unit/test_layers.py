@@ -36,7 +36,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # the runner modules that may touch mounts/ (storage copies, materialization, stale mounts, the cache CLI,
 # deep folder trees, the held-log probe shared with the pin sweep)
 MOUNTS_USERS = ("runner.workspace.transfers", "runner.jobs.materialize", "runner.jobs.local_artifacts",
-                "runner.jobs.recovery", "runner.cli.cache", "runner.workspace.trees", "runner.jobs.log_lock")
+                "runner.jobs.recovery", "runner.cli.cache", "runner.workspace.trees", "runner.jobs.log_lock",
+                "runner.workspace.remote_open")  # mounts.stores.azure_urls' options_protocols only
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""An Azure datastore saved with no connection string, key or SAS is read by adlfs with the account
+"""An Azure datastore saved with no credentials of its own is read by adlfs with the account
 ``AZURE_STORAGE_CONNECTION_STRING`` (or ``AZURE_STORAGE_ACCOUNT_NAME``) names: its place, as the download
 cache key names it, is that account's endpoint, never its own ``account_name``'s, and never a secret."""
 
@@ -43,10 +43,8 @@ def test_a_credential_less_datastore_names_the_account_of_the_connection_string_
     assert _identity(tmp_path, account_name="acct") == "http://127.0.0.1:10000/devstoreaccount1/data"
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", f"BlobEndpoint=https://sas.example/;"
                        f"SharedAccessSignature={SAS}")
-    with_sas = _identity(tmp_path, account_name="acct")  # Azure AD credentials too: adlfs takes the variable
+    with_sas = _identity(tmp_path, account_name="acct")
     assert with_sas == "https://sas.example/data" and "sig" not in with_sas
-    assert _identity(tmp_path, account_name="acct", credentials={
-        "client_id": "c", "tenant_id": "t", "client_secret": "s"}) == "https://sas.example/data"
 
 
 def test_a_datastore_with_its_own_key_sas_or_connection_string_keeps_its_own_place(
@@ -58,6 +56,8 @@ def test_a_datastore_with_its_own_key_sas_or_connection_string_keeps_its_own_pla
                      credentials={"sas_token": SAS}) == "http://127.0.0.1:10000/acct/data"
     assert _identity(tmp_path, connection_string=f"AccountName=own;AccountKey={KEY}") == \
         "https://own.blob.core.windows.net/data"
+    assert _identity(tmp_path, account_name="acct", credentials={  # its own service principal, too
+        "client_id": "c", "tenant_id": "t", "client_secret": "s"}) == "https://acct.blob.core.windows.net/data"
 
 
 def test_the_account_name_variable_names_the_account_of_one_saved_without(
