@@ -33,22 +33,32 @@ def needs_network(plan: RunPlan) -> bool:
 _loopback_re = on_first_use(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
 
 
-_endpoint_hosts_re = on_first_use(r"\bhttps?://(\[[^\]]+\]|[^/:;\s]+)", re.IGNORECASE)
+_endpoint_re = on_first_use(r"\b(https?)://(\[[^\]]+\]|[^/:;\s]+)(?::(\d{1,5}))?", re.IGNORECASE)
+RELAYED = "relayed"  # see ``runner.backends.netns_relay``: a namespace of its own, its stores relayed in
+
+
+def store_endpoints(plan: RunPlan, env: Mapping[str, str]) -> list[tuple[str, int]]:
+    """Every ``http(s)://host[:port]`` the direct bindings' URLs and ``env`` name (the stores' endpoints, as
+    in a connection string's ``BlobEndpoint=``), sorted, a port the scheme's when none is written."""
+    values = [*env.values(), *(b.value for b in plan.bindings if b.mode is Mode.DIRECT)]
+    found = {(match.group(2).strip("[]").lower(),
+              int(match.group(3) or (443 if match.group(1).lower() == "https" else 80)))
+             for value in values for match in _endpoint_re().finditer(value)}
+    return sorted((host, port) for host, port in found if 0 < port < 65536)
 
 
 def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
                    ) -> tuple[str, str]:
-    """The container's network and why: none unless a ``direct`` binding needs its store; then the
-    engine's default network, unless only the host's network reaches the store (an endpoint on
-    loopback, such as Azurite) or the engine has no default network. Pure."""
+    """The container's network and why: none unless a ``direct`` binding needs its store; ``RELAYED``
+    when every store endpoint named is on loopback (such as Azurite): no network of its own, exactly those
+    endpoints relayed in; else the engine's default network, or the host's when the engine has none. Pure."""
     if not needs_network(plan):
         return "none", "no network: no binding needs one"
-    hosts = {match.group(1).strip("[]") for value in env.values()
-             for match in _endpoint_hosts_re().finditer(value)}
-    loopback = sorted(h for h in hosts if _loopback_re().match(h))
-    if loopback:
-        return "host", (f"host network: a direct binding's store is on loopback ({', '.join(loopback)}), "
-                        "which only the host's network reaches")
+    endpoints = store_endpoints(plan, env)
+    loopback = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in endpoints if _loopback_re().match(h)]
+    if loopback and len(loopback) == len(endpoints):
+        return RELAYED, (f"relayed to {', '.join(loopback)} only: a direct binding's store is on loopback; "
+                         "the container has no other network")
     if default_network:
         return default_network, f"the engine's default network ({default_network}) for direct bindings"
     return "host", "host network: direct bindings reach their store, and the engine has no default network"
@@ -106,8 +116,11 @@ def container_args(
         "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
         "detach": True,
     }
+    if kwargs["network_mode"] == RELAYED:  # with no relay given (a pure call): no network at all
+        kwargs["network_mode"] = "none"
     if kwargs["network_mode"] == "none" and hosts_file:
         kwargs["network_disabled"] = True  # still a network namespace of its own: see the module
+    if hosts_file and (kwargs["network_mode"] == "none" or kwargs["network_mode"].startswith("container:")):
         kwargs["mounts"].append(Mount(target=ETC_HOSTS, source=hosts_file, type="bind", read_only=False))
     if plan.resources.shm_size:
         kwargs["shm_size"] = plan.resources.shm_size

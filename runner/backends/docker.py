@@ -14,23 +14,26 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from runner.backends.base import (
-    Capabilities,
-    PreparedImage,
-    RunSpec,
-    append_new,
-    skip_bytes,
-)
+from runner.backends.base import Capabilities, PreparedImage, RunSpec, append_new, skip_bytes
 from runner.backends.conda_image import build_conda_image
-from runner.backends.container_args import choose_network, container_args, needs_network, write_hosts_file
+from runner.backends.container_args import (
+    RELAYED,
+    choose_network,
+    container_args,
+    needs_network,
+    write_hosts_file,
+)
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
 from runner.errors import BackendError, ContainerError, SpecError
 from runner.plan.types import RunPlan
 from runner.spec.image_ref import check_image_reference
+
+if TYPE_CHECKING:
+    from runner.backends.netns_relay import RelayedNetwork
 
 log = logging.getLogger(__name__)
 
@@ -244,17 +247,26 @@ class DockerBackend:
 
         default = self._default_network() if needs_network(spec.plan) else None
         network, why = choose_network(spec.plan, spec.env, default)
+        relay = None
+        if network == RELAYED:  # the holder and its relay first: they exist before the command runs
+            from runner.backends.netns_relay import relayed_network  # its job only: asyncio, ctypes
+
+            relay, network, why = relayed_network(self.client, spec, image, why)
         kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
                                 network=network, hosts_file=spec.hosts_file)
-        if kwargs.get("network_disabled") and spec.hosts_file:
-            _write_hosts(spec.hosts_file)
         try:
+            if (kwargs.get("network_disabled") or relay) and spec.hosts_file:
+                _write_hosts(spec.hosts_file)
             container = self._create(kwargs)
-        except docker.errors.APIError as exc:  # its words may echo a secret value: shown as *** there
-            raise engine_error("could not create the container", exc.explanation, spec.plan) from exc
-        except docker.errors.DockerException as exc:  # docker-py refused an argument before asking
-            raise engine_error("could not create the container", exc, spec.plan) from exc
-        run = ContainerRun(container, network=why)
+        except BaseException as exc:
+            if relay:
+                relay.close()
+            if isinstance(exc, docker.errors.APIError):  # its words may echo a secret value: *** there
+                raise engine_error("could not create the container", exc.explanation, spec.plan) from exc
+            if isinstance(exc, docker.errors.DockerException):  # docker-py refused an argument
+                raise engine_error("could not create the container", exc, spec.plan) from exc
+            raise
+        run = ContainerRun(container, network=why, relay=relay)
         try:
             container.start()
         except BaseException as exc:  # an API error, a timeout, Ctrl-C: never leave it behind
@@ -322,8 +334,9 @@ class ContainerRun:
     """A started container."""
 
     def __init__(self, container: Any, *, network: str = "", log_offset: int = 0,
-                 follow: bool = True) -> None:
+                 follow: bool = True, relay: RelayedNetwork | None = None) -> None:
         self.container = container
+        self._relay = relay  # its network holder and relay (``netns_relay``), closed with it
         self.network = network  # the network the container got, and why (for the job record)
         self._removed = False
         self._log_offset = log_offset  # bytes of the log to skip (already in the job's log)
@@ -392,4 +405,7 @@ class ContainerRun:
         except docker.errors.APIError as exc:
             log.warning("removing container %s failed: %s", self.ident[:12], exc)
             return
+        finally:  # the relay ends with the job's container, whatever removing it did
+            if self._relay is not None:
+                self._relay.close()
         self._removed = True

@@ -1,7 +1,9 @@
-"""The review's attack, end to end: a docker job with a ``direct`` input on Azurite (a store on loopback)
-runs on the host network, so it reaches the UI on 127.0.0.1. With a forged CSRF pair (a ``runner_csrf``
-cookie and the same value as header or form field) and no access token, everything it tries is a 401:
-it lists no job, downloads nothing, archives nothing, registers nothing, cancels nothing."""
+"""The review's attack, end to end: a job on this machine's network reaches the UI on 127.0.0.1 (a
+``process`` job; a docker job with a ``direct`` input on Azurite, a store on loopback, ran on the host
+network too, before its store was relayed into a namespace of its own: it now reaches nothing but its
+store). With a forged CSRF pair (a ``runner_csrf`` cookie and the same value as header or form field) and
+no access token, everything the process job tries is a 401: it lists no job, downloads nothing, archives
+nothing, registers nothing, cancels nothing; the docker job cannot even connect."""
 
 from __future__ import annotations
 
@@ -47,8 +49,9 @@ print("PROBE " + json.dumps(seen))
 
 @pytest.mark.docker
 @pytest.mark.azure
+@pytest.mark.parametrize("compute", ["local-process", "docker"])
 def test_a_job_on_the_host_network_gets_nothing_from_the_ui(
-        live_ui: LiveUI, tmp_path: Path, azure_container: Any, docker_client: Any) -> None:
+        live_ui: LiveUI, tmp_path: Path, azure_container: Any, docker_client: Any, compute: str) -> None:
     ws, client = live_ui.workspace, live_ui.client
     client.workspace.create_job(JobRecord(name="vp-train", status=JobStatus.COMPLETED, backend="process",
                                           created_at=utcnow(), job_dir=str(ws / "jobs" / "vp-train")))
@@ -63,6 +66,7 @@ def test_a_job_on_the_host_network_gets_nothing_from_the_ui(
     job.write_text(textwrap.dedent(f"""
         command: python probe.py {live_ui.url}
         code: src
+        {"compute: local-process" if compute == "local-process" else ""}
         inputs:
           d: {{type: uri_folder, path: "azureml://datastores/az/paths/data", mode: direct}}
         environment:
@@ -70,10 +74,15 @@ def test_a_job_on_the_host_network_gets_nothing_from_the_ui(
         """).lstrip())
     result = cli(ws, "job", "create", "--file", str(job), "--stream", "--name", "probe")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert show(ws, "probe")["extra"]["network"].startswith("host network:")  # it can reach 127.0.0.1
+    network = show(ws, "probe")["extra"]["network"]
     line = next(x for x in result.stdout.splitlines() if x.startswith("PROBE "))
     seen = json.loads(line.removeprefix("PROBE "))
-    assert [status for _, _, status in seen] == [401] * 6, seen
+    if compute == "local-process":
+        assert network.startswith("the host's network")  # it can reach 127.0.0.1
+        assert [status for _, _, status in seen] == [401] * 6, seen
+    else:  # only its store, relayed: the UI is not there at all
+        assert network.startswith(f"relayed to {azure_container.azurite.host}:{azure_container.azurite.port}")
+        assert all("Connection refused" in str(status) for _, _, status in seen), seen
     assert client.jobs.get("vp-train").archived is False and client.jobs.get("vp-train").status.value == \
         "Completed"
     assert list(client.models.list()) == []

@@ -135,7 +135,7 @@ LAZY_PATTERNS = {
     "runner.spec.env_secret_rule": ("_words_re", "_values_re"),
     "runner.workspace.job_records": ("_plus_utc_text_re", "_surrogate_re"),
     "runner.file_urls": ("_file_url_re", "_no_name_holds_re"),
-    "runner.backends.container_args": ("_loopback_re", "_endpoint_hosts_re"),
+    "runner.backends.container_args": ("_loopback_re", "_endpoint_re"),
     "runner.cli._usage": ("_no_such_command_re", "_extra_arguments_re"),
     "runner.spec.job": ("_shm_re",),
     "runner.spec.environment": ("_conda_dep_re",),

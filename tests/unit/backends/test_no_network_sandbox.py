@@ -87,3 +87,13 @@ def test_a_link_at_the_hosts_file_is_not_followed(tmp_path: Path) -> None:
         _write_hosts(str(tmp_path / "etc_hosts"))
     assert f"the container's hosts file {tmp_path / 'etc_hosts'} cannot be written" in info.value.message
     assert target.read_text() == "keep\n"
+
+
+def test_a_relayed_container_joins_the_holder_and_keeps_its_own_hosts_file() -> None:
+    """``network_mode: container:<holder>`` (``netns_relay``): the holder's namespace, the sandbox question
+    settled by the holder, and the job's own /etc/hosts bound as with no network (the holder has none)."""
+    args = container_args(make_plan(direct_input()), MOUNTS, network="container:abc",
+                          hosts_file="/ws/jobs/j1/etc_hosts")
+    assert args["network_mode"] == "container:abc" and "network_disabled" not in args
+    hosts = args["mounts"][-1]
+    assert hosts["Target"] == ETC_HOSTS and hosts["Source"] == "/ws/jobs/j1/etc_hosts"

@@ -1,0 +1,132 @@
+"""``runner.backends.netns_relay`` in real network namespaces (``unshare --net``, as root): inside the
+namespace exactly the relayed endpoint answers, with the host service's bytes both ways; every other
+host loopback port stays unreachable from there; the listeners live inside the namespace only (never
+on the host), the relay refuses the host's own namespace, and ``stop`` closes every listener and
+connection and ends its thread."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from runner.backends.netns_relay import CLONE_NEWNET, NetnsRelay, RelayUnavailable, listeners_in
+
+pytestmark = pytest.mark.root("enters network namespaces")
+T = TypeVar("T")
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A throwaway network namespace (only ``lo``, up), held by a process of this test."""
+    holder = subprocess.Popen(["unshare", "--net", "sh", "-c", "ip link set lo up 2>/dev/null; "
+                               "echo ready; exec cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env={**os.environ, "NETWORK_HOLDER": "the-nonce"})
+    assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    yield f"/proc/{holder.pid}/ns/net"
+    holder.kill()
+    holder.wait()
+
+
+def inside(netns: str, action: Callable[[], T]) -> T:
+    """``action()`` run by a thread that entered ``netns`` (and ends there: never back in the pool)."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        fd = os.open(netns, os.O_RDONLY)
+        try:
+            assert ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) == 0
+            result.append(action())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            failure.append(exc)
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def echo_server() -> tuple[socket.socket, threading.Thread]:
+    """A host loopback service: replies "got " + what it read, per connection, until closed."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"got " + conn.recv(1024))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def ask(port: int, host: str = "127.0.0.1") -> str:
+    try:
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(b"hello")
+            sock.shutdown(socket.SHUT_WR)
+            return sock.recv(1024).decode()
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def test_only_the_relayed_endpoint_is_reachable_inside_and_stop_ends_it(netns: str) -> None:
+    relayed, _ = echo_server()
+    other, _ = echo_server()
+    port, other_port = relayed.getsockname()[1], other.getsockname()[1]
+    try:
+        proof = (netns.replace("/ns/net", "/environ"), b"NETWORK_HOLDER=the-nonce")
+        relay = NetnsRelay(netns, [("127.0.0.1", port)], proof).start()
+        try:
+            assert inside(netns, lambda: ask(port)) == "got hello"  # relayed, both ways
+            assert inside(netns, lambda: ask(port)) == "got hello"  # connection after connection
+            assert inside(netns, lambda: ask(other_port)) == "ConnectionRefusedError"
+            assert ask(port) == "got hello"  # the host's service itself is untouched
+        finally:
+            relay.stop()
+        assert not relay._thread.is_alive()
+        assert inside(netns, lambda: ask(port)) == "ConnectionRefusedError"  # no listener left
+        relay.stop()  # idempotent
+    finally:
+        relayed.close()
+        other.close()
+
+
+def test_the_listener_is_never_made_on_the_host(netns: str) -> None:
+    own = "/proc/self/ns/net"
+    # a pid that names another process than the holder (the engine's pids are not ours): refused
+    wrong = (netns.replace("/ns/net", "/environ"), b"NETWORK_HOLDER=another-nonce")
+    with pytest.raises(RelayUnavailable, match="not the holder container's"):
+        NetnsRelay(netns, [("127.0.0.1", 9)], wrong).start()
+    with pytest.raises(RelayUnavailable, match="own network namespace"):
+        listeners_in(own, [("127.0.0.1", 0)])
+    with pytest.raises(RelayUnavailable, match="cannot open"):
+        NetnsRelay("/proc/0/ns/net", [("127.0.0.1", 9)]).start()
+
+
+def test_a_target_that_refuses_closes_the_relayed_connection(netns: str) -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.close()  # nothing listens there on the host any more
+    relay = NetnsRelay(netns, [("127.0.0.1", port)]).start()
+    try:
+        # accepted, then closed at once (an empty read, or the write or half-close after it failing): never
+        # left hanging (TimeoutError), never refused (the listener is there)
+        assert inside(netns, lambda: ask(port)) in ("", "ConnectionResetError", "BrokenPipeError", "OSError")
+    finally:
+        relay.stop()
