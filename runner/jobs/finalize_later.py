@@ -142,7 +142,7 @@ def finalize_outputs(ws: Workspace, name: str, outputs: list[str] | None = None,
         result = Finalized(record)
         for output in chosen:
             try:
-                _refuse_on_node(record, output, getattr(found[output], "node", None))
+                _refuse_on_node(record, output, found[output].node, found[output].removed_on)
                 _finalize_one(ws, record, plan, output, quiet=quiet)
                 result.done.append(output)
             except RunnerError as err:
@@ -209,8 +209,14 @@ def _binding(ws: Workspace, record: JobRecord, plan: RunPlan, output: str) -> Bi
     raise JobError(f"job '{record.name}' has no output '{output}' in its plan", field="--output-name")
 
 
-def _refuse_on_node(record: JobRecord, output: str, node: object) -> None:
-    """A Ray job's output whose staged data its record keeps on its node: never read from here."""
+def _refuse_on_node(record: JobRecord, output: str, node: str | None,
+                    removed_on: str | None = None) -> None:
+    """A Ray job's output whose staged data its record keeps on its node (never read from here), or says
+    its node could not keep (removed there)."""
+    if removed_on:
+        raise JobError(f"output '{output}' of job '{record.name}' ran on a Ray cluster, and its staged data "
+                       f"could not be kept on Ray node {removed_on}: it was removed with the node's "
+                       "workspace, so there is nothing to upload", hint="run the job again")
     if node:
         raise JobError(f"output '{output}' of job '{record.name}' ran on a Ray cluster, and its staged data "
                        f"is kept on Ray node {node}, not in this workspace: it cannot be uploaded from here",

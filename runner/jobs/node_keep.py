@@ -7,6 +7,11 @@ folder of the job in the node dir, owner-only, and the result names it (host, pa
 
     result = keep_staged(result, ws.job_dir(job).outputs, node_dir, job)   # never raises
 
+A staged folder that could not be moved (its move failed) is removed with the node workspace: the result
+names it in ``REMOVED_KEY`` (output -> the node) and in a warning, no longer as held back or staged
+(``outputs_not_durable``'s "staged" None), and the error says it was removed, its hint no longer that it
+is kept on the node: the record names kept data only where it was kept.
+
 The moved folders' node-workspace paths in the result's error become their kept paths, so the job's error
 names where the data is; each kept folder is also said on stderr (Ray's job log, which the submitting side
 streams into the job's log), should the result never reach the submitting side. The submitting side never
@@ -22,13 +27,15 @@ import re
 import socket
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from runner.jobs.ray_result import KEEP_PREFIX
 from runner.workspace.db import JobStatus
+from runner.workspace.transfers import staged_hint
 from runner.workspace.trees import count_files, holds_files, subfolders
-from runner.workspace.upload_state import KEPT_KEY, NOT_DURABLE_KEY, own_staged
+from runner.workspace.upload_state import KEPT_KEY, NOT_DURABLE_KEY, REMOVED_KEY, own_staged
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,9 @@ def to_keep(result: dict[str, Any], outputs: Path) -> dict[str, Path]:
 
 def keep_staged(result: dict[str, Any], outputs: Path, node_dir: Path, job: str) -> dict[str, Any]:
     """The result with what ``to_keep`` finds moved into the job's keep folder under ``node_dir`` and named
-    in ``extra[KEPT_KEY]`` (a warning for what could not be kept); never raises."""
+    in ``extra[KEPT_KEY]``; what could not be kept in a warning and ``extra[REMOVED_KEY]`` (``unkept``);
+    never raises."""
+    found: dict[str, Path] = {}
     try:
         found = to_keep(result, outputs)
         if not found:
@@ -75,7 +84,58 @@ def keep_staged(result: dict[str, Any], outputs: Path, node_dir: Path, job: str)
     error = result.get("error")
     if isinstance(error, str):
         error = moved_paths(error, moved)
+    lost = {name: path for name, path in found.items() if name not in kept}
+    return unkept({**result, "error": error, "extra": extra}, lost)
+
+
+def unkept(result: dict[str, Any], lost: dict[str, Path]) -> dict[str, Any]:
+    """The result once the staged folders ``lost`` (output -> its folder) were not kept: named in
+    ``REMOVED_KEY``, no longer held back nor staged, and the error saying so (``removed_text``)."""
+    if not lost:
+        return result
+    host = socket.gethostname()
+    extra = dict(result.get("extra") or {})
+    extra[REMOVED_KEY] = {**(extra.get(REMOVED_KEY) or {}), **{name: host for name in lost}}
+    held = {k: v for k, v in (extra.get("held_back_outputs") or {}).items() if k not in lost}
+    extra.pop("held_back_outputs", None)
+    if held:
+        extra["held_back_outputs"] = held
+    else:
+        extra.pop("held_back_why", None)
+    failed = extra.get(NOT_DURABLE_KEY)
+    if isinstance(failed, dict):
+        extra[NOT_DURABLE_KEY] = {k: {**v, "staged": None} if k in lost and isinstance(v, dict) else v
+                                  for k, v in failed.items()}
+    error = result.get("error")
+    if isinstance(error, str):
+        error = removed_text(error, [str(path) for path in lost.values()], host)
     return {**result, "error": error, "extra": extra}
+
+
+def removed_text(text: str, lost: Collection[str], host: str) -> str:
+    """``text`` (the job's error) with each folder in ``lost`` said removed: its "staged data kept at" line
+    says so, the hint before that line (that it is kept on this node) says to run the job again, and any
+    other mention of it is marked removed."""
+    said_kept, at = f"  hint: {staged_hint(node=host)}", "  staged data kept at: "
+    gone = f"removed with the workspace of Ray node {host}: it could not be kept there"
+    lines, hint = text.split("\n"), None
+    for i, line in enumerate(lines):
+        if line == said_kept:
+            hint = i
+        elif line.startswith(at) and _below(line[len(at):], lost):
+            lines[i] = f"  staged data not kept: {line[len(at):]} was {gone}"
+            if hint is not None:
+                lines[hint] = "  hint: its staged data is gone: run the job again"
+            hint = None
+        elif line.startswith(at):
+            hint = None
+        else:
+            lines[i] = moved_paths(line, {path: f"{path} ({gone})" for path in lost})
+    return "\n".join(lines)
+
+
+def _below(path: str, folders: Collection[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 def _move(found: dict[str, Path], keep: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.workspace.db import JobStatus
-from runner.workspace.upload_state import KEPT_KEY, NOT_DURABLE_KEY, own_staged
+from runner.workspace.upload_state import KEPT_KEY, NOT_DURABLE_KEY, REMOVED_KEY, own_staged
 
 Check = Callable[[Any], bool]
 ENDS = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, JobStatus.CANCELED.value)
@@ -92,7 +92,8 @@ EXTRA: dict[str, Check] = {
     "status_times": _mapping(_status_name, _time), "timings_s": _mapping(_text, _number),
     "late_cancel": _text, "held_back_outputs": _mapping(_text, _text), "held_back_why": _text,
     "warnings": lambda value: isinstance(value, list),  # its items: text only (``merge_warnings``)
-    NOT_DURABLE_KEY: _mapping(_text, _not_durable), KEPT_KEY: _mapping(_text, _kept)}
+    NOT_DURABLE_KEY: _mapping(_text, _not_durable), KEPT_KEY: _mapping(_text, _kept),
+    REMOVED_KEY: _mapping(_text, _text)}
 
 
 def node_result(data: bytes) -> tuple[dict[str, Any], list[str]]:
@@ -150,6 +151,13 @@ def keep_own_staged(extra: dict[str, Any], outputs: Path, declared: Collection[s
         if not kept:
             del extra[NOT_DURABLE_KEY]
     dropped += _keep_node_kept(extra, outputs.parent.name, declared)
+    removed = extra.pop(REMOVED_KEY, None)  # output -> the node that removed its staged data: text only
+    if isinstance(removed, dict):
+        known = {n: h for n, h in removed.items()
+                 if n in declared and isinstance(h, str) and _HOST.fullmatch(h)}
+        dropped += [f"{REMOVED_KEY}.{_shown(n)}" for n in removed if n not in known]
+        if known:
+            extra[REMOVED_KEY] = known
     if not dropped:
         return None
     return (f"the node's result named staged data of no declared output, or outside its own staging folder "

@@ -2,7 +2,9 @@
 (``pipeline_end``), what a completed step gives its pipeline (``step_completed``: the pipeline's outputs
 bound to the step's, the versions it registered), and the same two applied again when a step job of an
 ended pipeline is finalized later (``after_step_finalized``, called by ``runner job finalize``: the
-finalize itself is ``runner.jobs.finalize_later``, below the pipelines, which cannot call up here).
+finalize itself is ``runner.jobs.finalize_later``, below the pipelines, which cannot call up here); a
+step finalized while its pipeline still runs is found by the orchestrator as it ends the pipeline
+(``finalized_meanwhile``).
 
     end = pipeline_end({"a": StepEnd("Completed"), "b": StepEnd("Failed", "exit 1")}, canceled=False)
     after_step_finalized(ws, finalized.record)   # its Failed pipeline Completed once no step failed
@@ -88,6 +90,16 @@ def step_completed(plan: PipelinePlan, step: str, record: JobRecord, outputs: di
     archived = record.extra.get(REGISTERED_ARCHIVED)
     if isinstance(archived, dict) and archived:
         extra[REGISTERED_ARCHIVED] = {**extra.get(REGISTERED_ARCHIVED, {}), **archived}
+
+
+def finalized_meanwhile(ws: Workspace, seen: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The steps (name -> (job, status as the orchestrator saw it)) it saw end Failed whose job's record
+    is Completed now: finalized by ``runner job finalize`` while their pipeline still ran. Its
+    orchestrator takes them as Completed before it ends the pipeline (holding the pipeline's lock, so a
+    finalize after that read waits, then finds the pipeline ended and derives it again here)."""
+    return [name for name, (job, status) in seen.items()
+            if status == JobStatus.FAILED.value and ws.job_exists(job)
+            and ws.get_job(job).status is JobStatus.COMPLETED]
 
 
 def after_step_finalized(ws: Workspace, step_job: JobRecord) -> JobRecord | None:

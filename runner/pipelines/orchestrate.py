@@ -32,11 +32,11 @@ from typing import IO, Any
 
 from runner.errors import JobError, RunnerError, SpecError
 from runner.jobs.operations import JobOperations
-from runner.jobs.recovery import process_start_time, reconcile, runner_alive
+from runner.jobs.recovery import job_lock, process_start_time, reconcile, runner_alive
 from runner.jobs.run import NOT_STARTED as COMMAND_NOT_STARTED
 from runner.jobs.run import StatusTracker
 from runner.jobs.supervise import CancelSignals, Echo
-from runner.pipelines.ending import StepEnd, pipeline_end, step_completed
+from runner.pipelines.ending import StepEnd, finalized_meanwhile, pipeline_end, step_completed
 from runner.pipelines.record import (
     NOT_STARTED,
     SKIPPED,
@@ -340,6 +340,21 @@ class Orchestrator:
         return self.ws.job_exists(job) and bool(self.ws.get_job(job).extra.get(COMMAND_NOT_STARTED))
 
     def _finish(self) -> JobRecord:
+        """End the pipeline from its steps, holding its lock (``runner job finalize`` of a step takes it to
+        derive the pipeline again: one finalized after the steps are read here waits, then finds it ended)."""
+        with job_lock(self.ws, self.ws.get_job(self.name)):
+            seen = {n: (s.plan.job, s.status) for n, s in self.steps.items()}
+            for name in finalized_meanwhile(self.ws, seen):
+                step = self.steps[name]  # its job's record is Completed now: so is the step
+                step.status, step.error = JobStatus.COMPLETED.value, None
+                step.note = "finalized by `runner job finalize` while the pipeline ran"
+                self._say(f"step {name}: Completed (its job {step.plan.job} was finalized by `runner job "
+                          "finalize`)")
+                step_completed(self.plan, name, self.ws.get_job(step.plan.job), self.outputs, self.registered,
+                               self.registered_data, self.tracker.extra, reused=False)
+            return self._end()
+
+    def _end(self) -> JobRecord:
         end = pipeline_end({n: StepEnd(s.status, s.error, s.status == JobStatus.FAILED.value and
                                        self._never_started(n)) for n, s in self.steps.items()},
                            canceled=self.canceled)  # the one rule (a step finalized later: ``ending``)

@@ -53,6 +53,9 @@ NOT_DURABLE_KEY = "outputs_not_durable"
 # extra key of a Ray job (``runner.jobs.node_keep``): {output: {"host", "path", "files"}}, its staged data
 # kept on the node; a path there is never read here (text only), "ip" the node's as Ray told the follower
 KEPT_KEY = "outputs_kept_on_node"
+# extra key of a Ray job (``runner.jobs.node_keep``): {output: the node}, its staged data that could not be
+# kept there, removed with the node's workspace
+REMOVED_KEY = "outputs_removed_on_node"
 # the error's text of a record written before that key, read only for such a record (``_from_text``): what
 # its failed uploads follow, and how each was worded
 NOT_DURABLE = "outputs could not be made durable:"
@@ -79,6 +82,7 @@ class Incomplete:
     missing: int | None = None  # files that did not reach its location, when the record says
     total: int | None = None  # files it had, when the record says
     node: str | None = None  # the Ray node ``kept_at`` is on (a path there, never looked at here)
+    removed_on: str | None = None  # the Ray node that removed its staged data (it could not keep it)
     job: str = ""  # the job's name, for the hint's ``runner job finalize``
 
     def sentence(self) -> str:
@@ -94,6 +98,8 @@ class Incomplete:
         where = (f"its whole data is kept {place} {self.kept_at} ({_files(self.files)})" if self.whole else
                  f"the files that did not get there are kept {place} {self.kept_at} ({_files(self.files)}), "
                  f"the others are there")
+        if self.removed_on:  # a Ray node that could not keep it: nowhere
+            where = f"its staged data could not be kept on Ray node {self.removed_on}: it was removed there"
         return f"its output '{self.output}' {done} to {self.location}{count}: {self.why}; {where}"
 
     def hint(self, *, register: bool = False) -> str:
@@ -101,6 +107,8 @@ class Incomplete:
         data from where it is (and register the copy), or run the job again."""
         then = " and register the copy" if register else ""
         first = f"`runner job finalize --name {self.job}` uploads it from there; or " if self.job else ""
+        if self.removed_on:
+            return "run the job again"
         if self.node:
             return (f"on that node, copy it from there (e.g. cp -r {self.kept_at} DEST; from another "
                     f"machine: scp -r <node>:{self.kept_at} DEST){then}, or run the job again")
@@ -126,7 +134,7 @@ def incomplete_outputs(ws: Workspace, record: JobRecord, names: list[str] | None
     failed = {name: found for name, found in _failed_uploads(record).items() if plain_name(name)}
     outputs = Path(record.job_dir) / "outputs" if record.job_dir else ws.job_dir(record.name).outputs
     wanted = set(held) | set(failed) | {p.name for p in subfolders(outputs) if holds_files(p)} | \
-        {name for name in kept_on_node(record) if plain_name(name)}
+        {name for name in [*kept_on_node(record), *removed_on_node(record)] if plain_name(name)}
     return {name: _incomplete(ws, record, name, held, failed, outputs, check=check)
             for name in sorted(wanted) if names is None or name in names}
 
@@ -162,7 +170,16 @@ def _incomplete(ws: Workspace, record: JobRecord, name: str, held: dict[str, Pat
     return Incomplete(output=name, kept_at=Path(node[1]) if node else kept_at, why=why, reached=reached,
                       files=node[2] if node else count_files(kept_at), whole=whole, location=location,
                       held_back=name in held and reached is False, missing=missing, total=total,
-                      node=node[0] if node else None, job=record.name)
+                      node=node[0] if node else None, job=record.name,
+                      removed_on=None if node else removed_on_node(record).get(name))
+
+
+def removed_on_node(record: JobRecord) -> dict[str, str]:
+    """A Ray job's outputs whose staged data its node could not keep (``REMOVED_KEY``) -> that node."""
+    removed = record.extra.get(REMOVED_KEY)
+    if not isinstance(removed, dict):
+        return {}
+    return {k: v for k, v in removed.items() if isinstance(k, str) and isinstance(v, str) and v.isprintable()}
 
 
 def kept_on_node(record: JobRecord) -> dict[str, tuple[str, str, int]]:
