@@ -15,8 +15,8 @@ web UI, another Azurite account). Instead (``open_relayed_network``):
 
 ``RelayedNetwork.close`` stops the relay and removes the holder (the job's ``ContainerRun.remove``); a runner
 that dies takes its relay with it, and recovery removes the holder with the job's container. Standard
-library only; memory bounded (a 256 KiB buffer each way, ``MAX_CONNECTIONS`` connections at once at
-most: 64 MiB).
+library only; memory bounded (a 256 KiB pipe each way, spliced, or a 256 KiB buffer when no pipe can be
+had; ``MAX_CONNECTIONS`` connections at once at most: 64 MiB).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import secrets
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.base import JOB_LABEL, PreparedImage, RunSpec
@@ -127,20 +128,81 @@ def listeners_in(netns_path: str, endpoints: Sequence[tuple[str, int]],
         os.close(here)
 
 
+F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
+
+
 async def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    """Copy ``src`` to ``dst`` through one fixed buffer until ``src`` ends, then half-close ``dst`` (the
-    other direction may still be sending); when either side fails, both directions end."""
-    loop = asyncio.get_running_loop()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    """Copy ``src`` to ``dst`` until ``src`` ends, then half-close ``dst`` (the other direction may still be
+    sending); when either side fails, both directions end. Through a pipe of ``CHUNK`` bytes with
+    ``splice`` (the bytes never enter this process: ~35% less CPU per GiB than a copy through a buffer,
+    bench/bench_direct_relay.py), or, when no pipe can be had (no file descriptor left), through one
+    fixed buffer."""
     try:
-        while count := await loop.sock_recv_into(src, buf):
-            await loop.sock_sendall(dst, view[:count])
+        read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        await _ends(src, dst, _copy(src, dst))
+        return
+    try:
+        with contextlib.suppress(OSError):  # else the default 64 KiB: splice moves at most that at once
+            fcntl.fcntl(write_end, F_SETPIPE_SZ, CHUNK)
+        await _ends(src, dst, _splice(src, dst, read_end, write_end))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+async def _ends(src: socket.socket, dst: socket.socket, copying: Awaitable[None]) -> None:
+    try:
+        await copying
         dst.shutdown(socket.SHUT_WR)
     except OSError:
         for sock in (src, dst):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+async def _copy(src: socket.socket, dst: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while count := await loop.sock_recv_into(src, buf):
+        await loop.sock_sendall(dst, view[:count])
+
+
+async def _splice(src: socket.socket, dst: socket.socket, read_end: int, write_end: int) -> None:
+    """``src`` -> pipe -> ``dst``, the pipe emptied before the next read (both sockets non-blocking)."""
+    flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+    while True:
+        try:
+            pending = os.splice(src.fileno(), write_end, CHUNK, flags=flags)
+        except BlockingIOError:
+            await _ready(src, write=False)
+            continue
+        if not pending:
+            return
+        while pending:
+            try:
+                pending -= os.splice(read_end, dst.fileno(), pending, flags=flags)
+            except BlockingIOError:
+                await _ready(dst, write=True)
+
+
+async def _ready(sock: socket.socket, write: bool) -> None:
+    """Until ``sock`` can be read (or written) without blocking."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def woke() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+    add(fd, woke)
+    try:
+        await ready
+    finally:
+        remove(fd)
 
 
 async def _relay(client: socket.socket, target: tuple[str, int]) -> None:

@@ -7,6 +7,8 @@ connection and ends its thread."""
 from __future__ import annotations
 
 import ctypes
+import errno
+import hashlib
 import os
 import socket
 import subprocess
@@ -16,7 +18,8 @@ from typing import TypeVar
 
 import pytest
 
-from runner.backends.netns_relay import CLONE_NEWNET, NetnsRelay, RelayUnavailable, listeners_in
+from runner.backends import netns_relay
+from runner.backends.netns_relay import CHUNK, CLONE_NEWNET, NetnsRelay, RelayUnavailable, listeners_in
 
 pytestmark = pytest.mark.root("enters network namespaces")
 T = TypeVar("T")
@@ -130,3 +133,56 @@ def test_a_target_that_refuses_closes_the_relayed_connection(netns: str) -> None
         assert inside(netns, lambda: ask(port)) in ("", "ConnectionResetError", "BrokenPipeError", "OSError")
     finally:
         relay.stop()
+
+
+def bulk_server(reply: bytes) -> socket.socket:
+    """A host loopback service: reads until the client half-closes, then sends the SHA-256 of what it read
+    (64 hex characters) and ``reply``, and closes."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            digest = hashlib.sha256()
+            while chunk := conn.recv(1 << 16):
+                digest.update(chunk)
+            conn.sendall(digest.hexdigest().encode() + reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("pipes", ["spliced", "no pipe left: copied"])
+def test_many_megabytes_cross_both_ways_intact_with_a_half_close(
+        netns: str, pipes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if pipes != "spliced":  # no file descriptor for a pipe: the relay copies through its buffer instead
+        def no_pipe(flags: int) -> tuple[int, int]:
+            raise OSError(errno.EMFILE, "Too many open files")
+
+        monkeypatch.setattr(netns_relay.os, "pipe2", no_pipe)
+    # more than a pipe or buffer; the reply more than the relay's socket buffers (4 MiB at most) and the
+    # client's small receive buffer hold: the relay meets a full socket, and must wait, not drop bytes
+    sent, reply = os.urandom(5 * CHUNK + 123), os.urandom(64 * CHUNK + 45)
+    server = bulk_server(reply)
+    port = server.getsockname()[1]
+
+    def exchange() -> bytes:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(sent)
+            sock.shutdown(socket.SHUT_WR)  # the relay passes the half-close on, the reply still comes
+            received = bytearray()
+            while chunk := sock.recv(4096):
+                received += chunk
+            return bytes(received)
+
+    relay = NetnsRelay(netns, [("127.0.0.1", port)]).start()
+    try:
+        received = inside(netns, exchange)
+    finally:
+        relay.stop()
+        server.close()
+    assert received[:64].decode() == hashlib.sha256(sent).hexdigest()
+    assert received[64:] == reply
