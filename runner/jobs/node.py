@@ -127,13 +127,14 @@ def _queue(ws: Workspace, payload: dict[str, Any], package: Path) -> str:
 def result_of(record: JobRecord) -> dict[str, Any]:
     """What the submitting side records from the node (never the plan or the datastores); ``warnings``:
     what the run recorded (what its outputs could not keep), merged there after the plan's; the outputs
-    that could not be made durable (``NOT_DURABLE_KEY``), as the follower records them."""
+    that could not be made durable (``NOT_DURABLE_KEY``), as the follower records them; ``network``: the
+    network the container got on the node, and why (relayed, or the host's network with a warning)."""
     data = record.model_dump(mode="json", include={
         "status", "exit_code", "error", "started_at", "ended_at", "image", "image_id", "container_id",
         "outputs_partial"})
     data["extra"] = {k: v for k, v in record.extra.items()
                      if k in ("status_times", "timings_s", "late_cancel", "held_back_outputs",
-                              "held_back_why", "warnings", NOT_DURABLE_KEY)}
+                              "held_back_why", "warnings", "network", NOT_DURABLE_KEY)}
     data["node"] = socket.gethostname()
     return data
 

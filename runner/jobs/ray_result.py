@@ -91,6 +91,7 @@ FIELDS: dict[str, Check] = {
 EXTRA: dict[str, Check] = {
     "status_times": _mapping(_status_name, _time), "timings_s": _mapping(_text, _number),
     "late_cancel": _text, "held_back_outputs": _mapping(_text, _text), "held_back_why": _text,
+    "network": _text,  # the container's network on the node, and why (``runner.jobs.run``)
     "warnings": lambda value: isinstance(value, list),  # its items: text only (``merge_warnings``)
     NOT_DURABLE_KEY: _mapping(_text, _not_durable), KEPT_KEY: _mapping(_text, _kept),
     REMOVED_KEY: _mapping(_text, _text)}
