@@ -11,6 +11,7 @@ import contextlib
 import copy
 import functools
 import gc
+import importlib
 import logging
 import os
 import sys
@@ -23,15 +24,8 @@ import typer.main
 
 import runner.cli.job  # noqa: F401
 from runner import __version__
-from runner.cli import _az_args, _common, _usage, _workspace
-from runner.cli.cache import app as cache_app
-from runner.cli.component import app as component_app
-from runner.cli.compute import app as compute_app
-from runner.cli.data import app as data_app
-from runner.cli.datastore import app as datastore_app
-from runner.cli.environment import app as environment_app
+from runner.cli import _az_args, _common, _pydantic_plugins, _usage, _workspace
 from runner.cli.job import app as job_app
-from runner.cli.model import app as model_app
 from runner.cli.ui import ui as ui_command
 from runner.errors import RunnerError, SpecError
 from runner.terminal_text import safe_field_text
@@ -61,14 +55,30 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(job_app, name="job", help="Create, stream, show, list, cancel and download jobs.")
-app.add_typer(model_app, name="model", help="Register and manage models.")
-app.add_typer(data_app, name="data", help="Register and manage data assets.")
-app.add_typer(datastore_app, name="datastore", help="Manage datastores.")
-app.add_typer(environment_app, name="environment", help="Map Azure ML environments to local images.")
-app.add_typer(cache_app, name="cache", help="Inspect and prune the download cache.")
+
+
+class _GroupOf(typer.Typer):
+    """The group ``runner.cli.<module>.app``, imported when typer first reads it to build its commands: a
+    command line naming another group never imports it (~1% of a cold ``runner job validate``)."""
+
+    def __init__(self, module: str) -> None:  # (no Typer state of its own: every attribute is the app's)
+        self._module = f"runner.cli.{module}"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # (copy and pickle ask for these: the class's answer)
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self._module).app, name)
+
+
+app.add_typer(_GroupOf("model"), name="model", help="Register and manage models.")
+app.add_typer(_GroupOf("data"), name="data", help="Register and manage data assets.")
+app.add_typer(_GroupOf("datastore"), name="datastore", help="Manage datastores.")
+app.add_typer(_GroupOf("environment"), name="environment", help="Map Azure ML environments to local images.")
+app.add_typer(_GroupOf("cache"), name="cache", help="Inspect and prune the download cache.")
 app.command("ui", help="Serve the workspace in a web browser (needs runner\\[ui]).")(ui_command)
-app.add_typer(compute_app, name="compute", help="Register Ray clusters that jobs run on.")
-app.add_typer(component_app, name="component", help="Register and show command components (pipeline steps).")
+app.add_typer(_GroupOf("compute"), name="compute", help="Register Ray clusters that jobs run on.")
+app.add_typer(_GroupOf("component"), name="component",
+              help="Register and show command components (pipeline steps).")
 
 
 def _version(value: bool) -> None:
@@ -163,6 +173,7 @@ def run() -> int:
     weakref finalizers, coverage) have run and the standard streams are flushed. All that is left is
     ``os._exit``: files are closed by their ``with`` blocks before this returns."""
     code: object
+    _pydantic_plugins.note_none_installed()  # pydantic's search for plugins, when there can be none
     try:
         code = _run_app()
     except SystemExit as exit_:
@@ -185,7 +196,7 @@ environment:
 # the root's own options (``_root``) that may come before a group's name: with a value, and flags
 _ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
 _ROOT_FLAGS = ("--debug", "--quiet", "-q", "--version")
-_TREES: dict[str | None, Any] = {}  # the group it has (None: all of them) -> a click tree built
+_TREES: dict[str | None, Any] = {}  # the group it has (None: all of them; "job validate": one command)
 
 
 def click_command() -> Callable[[], Any]:
@@ -194,26 +205,52 @@ def click_command() -> Callable[[], Any]:
     it was given (``runner.cli._workspace``), takes az ml's common arguments and ignores them
     (``runner.cli._az_args``); a usage error is runner's one message (``runner.cli._usage``).
 
-    A command line that names a group (``runner job validate ...``) gets a tree with that group only:
-    the others would cost a cold start ~20 ms of typer's work and are never reached from it. Any other
-    (the root's help, a name that is no group, an option the scan does not know: ``named_group``) gets
-    the whole tree, as does every command of the warm fork server, which builds it once (``warm``)."""
+    A command line that names a group (``runner job validate ...``) gets a tree with that group only,
+    and of that group the command it names right after it (``named_command``): the others would cost a
+    cold start ~20 ms of typer's work and are never reached from it. Any other (the root's help, a name
+    that is no group, an option the scan does not know: ``named_group``) gets the whole tree, as does
+    every command of the warm fork server, which builds it once (``warm``)."""
     if None in _TREES:
         return _TREES[None]
     group = named_group(sys.argv[1:])
-    if group not in _TREES:
+    command = named_command(sys.argv[1:], group)
+    key = group if command is None else f"{group} {command}"
+    if key not in _TREES:
         root = app
         if group is not None:
             root = copy.copy(app)  # the same root (callback, settings, the ui command), one group
-            root.registered_groups = [info for info in app.registered_groups if info.name == group]
-        _TREES[group] = _finished(typer.main.get_command(root))
-    return _TREES[group]
+            root.registered_groups = [_with_command(info, command) for info in app.registered_groups
+                                      if info.name == group]
+        _TREES[key] = _finished(typer.main.get_command(root))
+    return _TREES[key]
 
 
 def named_group(args: list[str]) -> str | None:
     """The group of ``app`` a command line names after the root's options (``job`` in ``-w ws job
     validate -f j.yml``); None when it names none, or has before it anything but the root's own options
     (``--help``, ``--``, ``-wDIR``): click then needs the whole tree (to list or suggest commands)."""
+    index = _first_word(args)
+    if index is None:
+        return None
+    word = args[index]
+    return word if word in {info.name for info in app.registered_groups} else None
+
+
+def named_command(args: list[str], group: str | None) -> str | None:
+    """The command of ``group`` a command line names right after the group (``validate`` in ``job validate
+    -f j.yml``); None when the next word is no command of it (an option: ``job --help`` lists them all; a
+    mistyped name, whose error suggests one; a group within it) or there is none."""
+    index = _first_word(args)
+    if group is None or index is None or index + 1 >= len(args):
+        return None
+    names = [command.name for info in app.registered_groups if info.name == group
+             for command in info.typer_instance.registered_commands]  # type: ignore[union-attr]
+    return args[index + 1] if None not in names and args[index + 1] in names else None
+
+
+def _first_word(args: list[str]) -> int | None:
+    """Where the first word after the root's own options is; None when there is none, or an option the
+    scan does not know comes first."""
     index = 0
     while index < len(args):
         word = args[index]
@@ -224,8 +261,20 @@ def named_group(args: list[str]) -> str | None:
         elif word.startswith("-"):
             return None
         else:
-            return word if word in {info.name for info in app.registered_groups} else None
+            return index
     return None
+
+
+def _with_command(info: Any, command: str | None) -> Any:
+    """The group ``info`` with its command ``command`` only (None: all of it)."""
+    if command is None:
+        return info
+    narrowed = copy.copy(info.typer_instance)
+    narrowed.registered_commands = [one for one in narrowed.registered_commands if one.name == command]
+    narrowed.registered_groups = []
+    group = copy.copy(info)
+    group.typer_instance = narrowed
+    return group
 
 
 def _finished(command: Any) -> Any:
@@ -245,14 +294,16 @@ def warm() -> None:
     from runner.backends.docker_client import docker_client  # (for the fork server, not at CLI start-up)
     from runner.spec.load import spec_from_doc
     from runner.spec.yamlio import load_yaml_text
+    from runner.workspace.datastore_kinds import datastore_adapter
 
     spec_from_doc(load_yaml_text(_WARM_JOB))
     sqlite3.connect(":memory:").close()  # the SQLite library's one-time set-up (~1 ms)
     with contextlib.suppress(Exception):  # a DOCKER_HOST it cannot use: the command will say so
         docker_client()
+    if None not in _TREES:  # every group (their modules imported: _GroupOf), for every command forked
+        _TREES[None] = _finished(typer.main.get_command(app))
     _complete_models()
-    if None not in _TREES:
-        _TREES[None] = _finished(typer.main.get_command(app))  # every group, for every command forked
+    datastore_adapter()  # any datastore kind's validator (a cold command builds it at first use)
     commands: list[Any] = [click_command()]
     while commands:
         command = commands.pop()

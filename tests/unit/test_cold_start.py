@@ -28,7 +28,10 @@ NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfu
                     # the asset stores (a registered version's: runner.workspace.asset_places is the write
                     # guard's) and the asset models
                     "runner.workspace.assets", "runner.workspace.models", "runner.workspace.data_assets",
-                    "runner.spec.model", "runner.spec.data")
+                    "runner.spec.model", "runner.spec.data",
+                    # the other command groups (runner.cli.main._GroupOf)
+                    "runner.cli.model", "runner.cli.data", "runner.cli.datastore", "runner.cli.environment",
+                    "runner.cli.cache", "runner.cli.compute", "runner.cli.component")
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:
@@ -90,12 +93,14 @@ def test_a_lean_azure_mount_imports_neither_adlfs_nor_the_azure_sdk_nor_fsspec(t
 
 
 # pydantic models whose validators wait for their first use (``defer_build``): a validate uses none
-NOT_BUILT_BY_VALIDATE = ("JobRecord", "Job", "AssetBase", "Data", "Model")
+# (of the datastores': the kinds but the default's, local, and the validator of any kind, datastore_adapter)
+NOT_BUILT_BY_VALIDATE = ("JobRecord", "Job", "AssetBase", "Data", "Model",
+                         "AzureDatastore", "FsspecDatastore", "AzureCredentials")
 BUILT_MODELS = """
 import json, sys
 from pydantic import BaseModel
 from runner.cli.main import run
-import runner.jobs.job, runner.spec.data, runner.spec.model  # (all defined)
+import runner.jobs.job, runner.spec.data, runner.spec.model, runner.workspace.datastore_kinds  # (all defined)
 status = run()
 built, pending = [], [BaseModel]
 while pending:
@@ -103,6 +108,7 @@ while pending:
     pending.extend(model.__subclasses__())
     if model.__module__.startswith("runner.") and model.__pydantic_complete__:
         built.append(model.__name__)
+built += ["datastore_adapter"] * runner.workspace.datastore_kinds.datastore_adapter.cache_info().currsize
 print(json.dumps([status, built]))
 """
 
@@ -116,8 +122,29 @@ def test_validate_builds_the_validators_of_the_job_models_only(tmp_path: Path) -
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     status, built = json.loads(result.stdout.strip().splitlines()[-1])
-    assert status == 0 and "CommandJobSpec" in built  # it did validate
-    assert sorted(set(built) & set(NOT_BUILT_BY_VALIDATE)) == []
+    assert status == 0 and "CommandJobSpec" in built and "LocalDatastore" in built  # it did validate
+    assert sorted(set(built) & {*NOT_BUILT_BY_VALIDATE, "datastore_adapter"}) == []
+
+
+PLUGIN_SEARCH = """
+import importlib.metadata, json, sys
+from runner.cli.main import run
+status = run()
+listed = importlib.metadata.FastPath.__new__.cache_info().currsize  # the paths it listed distributions of
+from pydantic.plugin import _loader
+print(json.dumps([status, listed, _loader._plugins]))
+"""
+
+
+def test_validate_finds_that_no_pydantic_plugin_is_installed_without_pydantics_search(tmp_path: Path) -> None:
+    """pydantic's search for plugins (every distribution's entry points, ``importlib.metadata``) is
+    answered by ``runner.cli._pydantic_plugins`` when no distribution can hold one, as here."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(tmp_path)}
+    args = ["runner", "job", "validate", "--file", "samples/jobs/model-input-ro-mount.yml", "-o", "json"]
+    result = subprocess.run([sys.executable, "-c", f"import sys\nsys.argv = {args!r}\n{PLUGIN_SEARCH}"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [0, 0, {}]
 
 
 # regexes compiled on first use (``runner.lazy_re.on_first_use``): a validate of a command job with no

@@ -66,3 +66,33 @@ def test_the_scan_knows_the_roots_options(monkeypatch: pytest.MonkeyPatch) -> No
     flags = {opt for p in params if p.is_flag for opt in p.opts}
     with_value = {opt for p in params if not p.is_flag for opt in p.opts}
     assert flags == set(cli_main._ROOT_FLAGS) and with_value == set(cli_main._ROOT_OPTIONS_WITH_VALUE)
+
+
+def _group_commands(monkeypatch: pytest.MonkeyPatch, *args: str) -> set[str]:
+    monkeypatch.setattr(cli_main, "_TREES", {})
+    monkeypatch.setattr("sys.argv", ["runner", *args])
+    return set(cli_main.click_command().commands[args[args.index("job")]].commands)  # type: ignore[attr-defined]
+
+
+def test_a_command_line_naming_a_command_of_the_group_gets_that_command_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _group_commands(monkeypatch, "-w", "ws", "job", "validate", "--file", "j.yml") == {"validate"}
+    assert _group_commands(monkeypatch, "job", "create", "--help") == {"create"}
+
+
+@pytest.mark.parametrize("args", [["job"], ["job", "--help"], ["job", "valdate", "-f", "j.yml"],
+                                  ["job", "-f", "validate"]])
+def test_the_groups_help_and_a_mistyped_command_get_every_command_of_it(
+        monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    every = {info.name for group in cli_main.app.registered_groups if group.name == "job"
+             for info in group.typer_instance.registered_commands}  # type: ignore[union-attr]
+    assert {"validate", "create", "list"} <= every
+    assert _group_commands(monkeypatch, *args) == every  # "No such command ... did you mean" needs them all
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["job", "validate", "-f", "j.yml"], "validate"), (["-q", "-w", "ws", "model", "list"], "list"),
+    (["job"], None), (["job", "--help"], None), (["job", "nosuch"], None), (["--help", "job", "list"], None),
+])
+def test_the_command_a_command_line_names(args: list[str], command: str | None) -> None:
+    assert cli_main.named_command(args, named_group(args)) == command
