@@ -4,7 +4,7 @@ A backend knows nothing about workspaces, registries or materialization: the job
 (``runner.jobs.run``) materializes every binding, hands the backend the resulting ``BindMount`` list and
 the extra environment, and drives the returned ``RunHandle`` (stream logs, wait with a timeout, stop
 with a grace period, remove). What a backend can do is data (``Capabilities``): callers ask it, they
-never compare backend names.
+never compare backend names (``runner.backends.capabilities``).
 """
 
 from __future__ import annotations
@@ -13,22 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+from runner.backends.capabilities import JOB_LABEL as JOB_LABEL
+from runner.backends.capabilities import WORKSPACE_LABEL as WORKSPACE_LABEL
+from runner.backends.capabilities import Capabilities as Capabilities  # a backend's module: from there
 from runner.plan.types import RunPlan
-
-JOB_LABEL = "runner.job"  # on a job's container: the job's name
-WORKSPACE_LABEL = "runner.workspace"  # on a job's container: the workspace folder it belongs to
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend does, so that the lifecycle can ask instead of comparing names."""
-
-    in_container: bool  # the command sees container paths (/mnt/runner/...), not host paths
-    read_only_binds: bool  # can make a host path read-only for the job (else it gets a read-only view)
-    host_process_group: bool  # a run is a host process group (recovery kills it by pid and start time)
-    docker_args: bool  # ``resources.docker_args`` apply (and are checked before a job is queued)
-    gpus: bool  # ``resources.gpu_count`` becomes device requests
-    network_isolation: bool  # the job gets no network unless a binding needs one
 
 
 @dataclass(frozen=True)

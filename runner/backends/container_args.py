@@ -16,13 +16,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.backends.base import JOB_LABEL, BindMount, PreparedImage
+from runner.backends.capabilities import JOB_LABEL
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
 from runner.lazy_re import on_first_use
 from runner.modes import Mode
 from runner.plan.types import CONTAINER_WORKDIR, RunPlan
+
+if TYPE_CHECKING:
+    from runner.backends.base import BindMount, PreparedImage
 
 
 def needs_network(plan: RunPlan) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from runner.backends.base import Capabilities, PreparedImage, RunSpec, append_new, skip_bytes
+from runner.backends.capabilities import Capabilities
 from runner.backends.conda_image import build_conda_image
 from runner.backends.container_args import (
     RELAYED,
@@ -33,6 +33,7 @@ from runner.plan.types import RunPlan
 from runner.spec.image_ref import check_image_reference
 
 if TYPE_CHECKING:
+    from runner.backends.base import PreparedImage, RunSpec
     from runner.backends.netns_relay import RelayedNetwork
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,8 @@ class DockerBackend:
         if shell is None:
             shell = self._detect_shell(image_id)
             self.shells.put(image_id, shell)
+        from runner.backends.base import PreparedImage  # start-up cost: a run's types, not validate's
+
         return PreparedImage(name=plan.image or str(image.tags[0] if image.tags else image_id),
                              id=image_id, shell=shell)
 
@@ -297,6 +300,8 @@ class DockerBackend:
         the log holds (the tail its dead runner never wrote)."""
         import requests.exceptions
 
+        from runner.backends.base import append_new  # start-up cost: a run's, not validate's
+
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         removed = []
         try:
@@ -349,6 +354,8 @@ class ContainerRun:
 
     def logs(self) -> Iterator[bytes]:
         import docker.errors
+
+        from runner.backends.base import skip_bytes  # start-up cost: a run's, not validate's
 
         try:
             yield from skip_bytes(self._log_stream(), self._log_offset)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import lzma
 import posixpath
-import tarfile
 import zipfile
 from typing import Any
 
@@ -28,10 +27,16 @@ from runner.workspace.resolved import ResolvedPath
 
 ARCHIVES = WRAPPERS - CACHES  # zip, tar, libarchive: links that read a file as a tree of members
 _SHOWN = 15  # names listed in a hint
-# what reading a file as an archive raises when it is not one (gzip.BadGzipFile and bz2's are OSError)
-READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, lzma.LZMAError, OSError)
 _FORMATS = ("zip:// reads a .zip; tar:// a .tar, .tar.gz, .tar.bz2 or .tar.xz, decompressed by its name's "
             "ending")
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a file as an archive raises when it is not one (gzip.BadGzipFile and bz2's are
+    OSError)."""
+    import tarfile  # start-up cost: only when an archive is read, not when a job is planned
+
+    return (tarfile.TarError, zipfile.BadZipFile, EOFError, lzma.LZMAError, OSError)
 
 
 class ArchiveNotRead(SpecError):

@@ -33,7 +33,7 @@ from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
 
 from runner.errors import SpecError, StorageError
 from runner.uris import CACHES, HOST_PROTOCOLS
-from runner.workspace.archive_members import READ_ERRORS, ArchiveNotRead
+from runner.workspace.archive_members import ArchiveNotRead, read_errors
 from runner.workspace.outbound_links import inside
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -138,7 +138,7 @@ def _archive(cls: type[fsspec.AbstractFileSystem], protocol: str, fo: BinaryIO, 
     except LinkNotRead:
         fo.close()
         raise
-    except READ_ERRORS as exc:
+    except read_errors() as exc:
         try:
             fo.seek(0)
             head: bytes | None = fo.read(512)

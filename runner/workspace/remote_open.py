@@ -35,12 +35,12 @@ def file_link(protocols: list[str], index: int) -> int:
 
 def not_an_archive() -> tuple[type[BaseException], ...]:
     """What reading a file as an archive raises when it is not one, bar the OSErrors a storage raises too
-    (``archive_members.READ_ERRORS`` without them), and gzip's, which is an OSError."""
+    (``archive_members.read_errors()`` without them), and gzip's, which is an OSError."""
     import gzip
 
-    from runner.workspace.archive_members import READ_ERRORS  # tarfile, zipfile: for a URL only
+    from runner.workspace.archive_members import read_errors  # tarfile, zipfile: for a URL only
 
-    return (*(error for error in READ_ERRORS if not issubclass(error, OSError)), gzip.BadGzipFile)
+    return (*(error for error in read_errors() if not issubclass(error, OSError)), gzip.BadGzipFile)
 
 
 def archive_read(url: str) -> tuple[str, str]:
