@@ -173,7 +173,8 @@ def run() -> int:
     weakref finalizers, coverage) have run and the standard streams are flushed. All that is left is
     ``os._exit``: files are closed by their ``with`` blocks before this returns."""
     code: object
-    _pydantic_plugins.note_none_installed()  # pydantic's search for plugins, when there can be none
+    if named_group(sys.argv[1:]) is not None:  # a group's command: its models' validators come next
+        _pydantic_plugins.note_none_installed()  # pydantic's search for plugins, when there can be none
     try:
         code = _run_app()
     except SystemExit as exit_:

@@ -60,6 +60,12 @@ def test_validate_of_a_command_job_imports_no_storage_pipeline_or_recovery_code(
     assert heavy(modules, NOT_FOR_VALIDATE) == []
 
 
+def test_the_version_imports_no_pydantic(tmp_path: Path) -> None:
+    """``runner --version`` names no command: no model, so no pydantic (nor its search for plugins)."""
+    modules = imported_modules(["-m", "runner", "--version"], tmp_path)
+    assert heavy(modules, ("pydantic", "typer.rich_utils")) == []
+
+
 def test_validate_of_a_pipeline_loads_its_models_but_not_the_machinery_that_runs_it(tmp_path: Path) -> None:
     """A pipeline job gets its models (so the check above can see them), but not the orchestrator, the job
     lifecycle or any storage client; its local inputs and code are hashed for the reuse it predicts
