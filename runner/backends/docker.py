@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from runner.backends.capabilities import Capabilities
 from runner.backends.conda_image import build_conda_image
 from runner.backends.container_args import (
+    ETC_HOSTS,
     RELAYED,
     choose_network,
     container_args,
@@ -258,7 +259,7 @@ class DockerBackend:
         kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
                                 network=network, hosts_file=spec.hosts_file)
         try:
-            if (kwargs.get("network_disabled") or relay) and spec.hosts_file:
+            if spec.hosts_file and any(m.get("Target") == ETC_HOSTS for m in kwargs["mounts"]):  # bound
                 _write_hosts(spec.hosts_file)
             container = self._create(kwargs)
         except BaseException as exc:
