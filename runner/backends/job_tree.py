@@ -29,6 +29,7 @@ import logging
 import os
 import resource
 import secrets
+import select
 import signal
 import threading
 import time
@@ -369,12 +370,15 @@ def unpin(pinned: int) -> None:
 
 
 def reap(pid: int, pinned: int, is_it: Callable[[list[bytes]], bool], wait_s: float = 0.0) -> int:
-    """Reap ``pid``, a child ``pin`` gave ``pinned`` for (``wait_s``: one just SIGKILLed; 0: a zombie);
-    1 when reaped. By its pidfd, else (or a 5.3 kernel) once a zombie ``is_it`` (``pin``'s check) still
-    takes for the one meant, by a ``waitpid`` that does not block: never a wait on another's pid."""
+    """Reap ``pid``, a child ``pin`` gave ``pinned`` for (``wait_s``: one just SIGKILLed, waited for that
+    long at most; 0: a zombie); 1 when reaped. By its pidfd, else (or a 5.3 kernel) once a zombie
+    ``is_it`` (``pin``'s check) still takes for the one meant, by a ``waitpid`` that does not block:
+    never a wait on another's pid."""
     if pinned != UNPINNED:
+        if wait_s and not _ends_within(pinned, wait_s):
+            return 0  # stuck in the kernel: found and killed again next round (as below)
         try:
-            return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | (0 if wait_s else os.WNOHANG)) is not None)
+            return int(os.waitid(os.P_PIDFD, pinned, os.WEXITED | os.WNOHANG) is not None)
         except ChildProcessError:
             return 0  # reaped meanwhile (the caller's own wait)
         except OSError:  # P_PIDFD unknown to this kernel (5.3): as without a pidfd
@@ -389,6 +393,14 @@ def reap(pid: int, pinned: int, is_it: Callable[[list[bytes]], bool], wait_s: fl
             return 0
         time.sleep(0.01)
     return 0
+
+
+def _ends_within(pinned: int, wait_s: float) -> bool:
+    """Whether the process ``pinned`` refers to has ended, waiting ``wait_s`` at most (a pidfd is readable
+    once its process ended): a killed process in uninterruptible sleep never blocks the caller."""
+    poller = select.poll()
+    poller.register(pinned, select.POLLIN)
+    return bool(poller.poll(wait_s * 1000))
 
 
 def own_children(me: int, proc: Path = Path("/proc")) -> list[tuple[int, bytes]]:

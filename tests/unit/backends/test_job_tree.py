@@ -200,3 +200,26 @@ def test_one_reap_waits_for_a_killed_child_without_a_pidfd_and_only_for_the_one_
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
+
+
+def test_a_reap_by_pidfd_waits_no_longer_than_it_was_told() -> None:
+    """``job_tree.reap`` with a pidfd and ``wait_s`` (one just SIGKILLed): a process that has not ended by
+    then (here: never killed; on a host, one in uninterruptible sleep) is left for the next round, not
+    waited for until it ends (the wait had no limit: a stuck process held the job's end forever)."""
+    child = subprocess.Popen(["sleep", "20"])
+    try:
+        pinned = job_tree.pin(child.pid, lambda fields: True)
+        assert pinned is not None
+        if pinned == job_tree.UNPINNED:
+            missing("no pidfd on this kernel (Linux >= 5.3)")
+        try:
+            assert job_tree.reap(child.pid, pinned, lambda fields: True, wait_s=0.2) == 0
+            assert child.poll() is None  # still running: not waited for until it ended
+            child.kill()
+            assert job_tree.reap(child.pid, pinned, lambda fields: True, wait_s=30) == 1  # ended: reaped
+        finally:
+            job_tree.unpin(pinned)
+    finally:
+        if child.returncode is None and Path(f"/proc/{child.pid}").exists():
+            child.kill()
+            child.wait(timeout=30)
