@@ -33,7 +33,7 @@ from runner.backends.ray_jobs import TERMINAL, LogStream, RayJobsClient, RayUnre
 from runner.errors import BackendError, RunnerError
 from runner.jobs.cancel_request import CANCEL_REQUESTED
 from runner.jobs.ray_package import fetch_control, read_control
-from runner.jobs.ray_result import ENDS, dropped_words, keep_own_staged, node_result
+from runner.jobs.ray_result import ENDS, dropped_words, keep_own_staged, name_node_ip, node_result
 from runner.jobs.recovery import process_start_time
 from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
 from runner.jobs.run import StatusTracker
@@ -41,7 +41,7 @@ from runner.jobs.spawn import follower_lock, respawn_follower
 from runner.jobs.supervise import CancelSignals, Echo
 from runner.plan.stored import plan_from_dict
 from runner.workspace.db import ACTIVE_STATUSES, JobRecord, JobStatus, Workspace, utcnow
-from runner.workspace.upload_state import KEPT_KEY, declared_outputs
+from runner.workspace.upload_state import declared_outputs
 
 log = logging.getLogger(__name__)
 
@@ -307,8 +307,7 @@ class _Follower:
         if note := keep_own_staged(node_extra, outputs, declared_outputs(self.record)):
             log.warning("job %s: %s", self.record.name, note)  # and in its record's warnings
             node_extra["warnings"] = [*node_extra.get("warnings", []), note]
-        for kept in node_extra.get(KEPT_KEY, {}).values():  # the node's IP as Ray told it, beside its name
-            kept.update({"ip": self.ray["node_ip"]} if self.ray.get("node_ip") else {})
+        name_node_ip(node_extra, self.ray.get("node_ip"))  # the node's IP as Ray told it, beside its name
         node_times = {k: v for k, v in node_extra.get("status_times", {}).items() if k != "Queued"}
         times = {**self.tracker.extra.get("status_times", {}), **node_times}  # Queued: when submitted here
         self.tracker.extra.update({k: v for k, v in node_extra.items()

@@ -11,6 +11,7 @@ at a path of the node's keep-folder shape (``node_kept_path``): text to show, ne
 
     result, dropped = node_result(data)     # the known fields; what was dropped ("extra.plan", ...)
     note = keep_own_staged(result["extra"], ws.job_dir(job).outputs, declared_outputs(record))  # or None
+    name_node_ip(result["extra"], ray["node_ip"])   # kept and removed entries name the node's IP too
 """
 
 from __future__ import annotations
@@ -164,6 +165,19 @@ def keep_own_staged(extra: dict[str, Any], outputs: Path, declared: Collection[s
     return (f"the node's result named staged data of no declared output, or outside its own staging folder "
             f"here ({outputs}/<output>) or its keep folder on the node ({KEEP_PREFIX}{outputs.parent.name}-*/"
             f"<output>), dropped: {dropped_words(dropped)}")
+
+
+def name_node_ip(extra: dict[str, Any], ip: str | None) -> None:
+    """The node's IP as Ray told it (``ip``) beside its name, in place: each ``KEPT_KEY`` entry's ``ip``, each
+    ``REMOVED_KEY`` entry as ``host (ip)`` (as ``kept_on_node`` shows a kept one: several nodes of one host
+    told apart); nothing without an IP."""
+    if not ip:
+        return
+    for kept in (extra.get(KEPT_KEY) or {}).values():
+        kept["ip"] = ip
+    if removed := extra.get(REMOVED_KEY):
+        shown = {name: host if host == ip else f"{host} ({ip})" for name, host in removed.items()}
+        extra[REMOVED_KEY] = shown
 
 
 def _keep_node_kept(extra: dict[str, Any], job: str, declared: Collection[str]) -> list[str]:

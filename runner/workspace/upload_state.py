@@ -54,7 +54,7 @@ NOT_DURABLE_KEY = "outputs_not_durable"
 # kept on the node; a path there is never read here (text only), "ip" the node's as Ray told the follower
 KEPT_KEY = "outputs_kept_on_node"
 # extra key of a Ray job (``runner.jobs.node_keep``): {output: the node}, its staged data that could not be
-# kept there, removed with the node's workspace
+# kept there, removed with the node's workspace; the node as "host (ip)" once the follower knows its IP
 REMOVED_KEY = "outputs_removed_on_node"
 # the error's text of a record written before that key, read only for such a record (``_from_text``): what
 # its failed uploads follow, and how each was worded

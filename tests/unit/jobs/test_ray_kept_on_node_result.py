@@ -24,7 +24,7 @@ from runner.jobs.ray_package import write_control
 from runner.jobs.ray_result import keep_own_staged, node_kept_path, node_result
 from runner.plan.types import RunPlan
 from runner.workspace.db import JobRecord, JobStatus, Workspace, utc_text, utcnow
-from runner.workspace.upload_state import KEPT_KEY, incomplete_outputs
+from runner.workspace.upload_state import KEPT_KEY, REMOVED_KEY, incomplete_outputs
 
 CONTROL = "azureml://datastores/workspaceblobstore/paths/_ray/j1"
 OUT = "azureml://datastores/workspaceblobstore/paths/out/o"
@@ -134,3 +134,27 @@ def test_why_the_node_held_outputs_back_is_taken_as_text() -> None:
     assert result["extra"]["held_back_why"] == why and dropped == []
     result, dropped = node_result(sent([why]))
     assert "held_back_why" not in result["extra"] and dropped == ["extra.held_back_why"]
+
+
+def test_an_output_removed_on_the_node_names_its_ip_too(tmp_path: Path, dashboard: str) -> None:
+    """Several Ray nodes on one host share its name: the record names the node that removed an output's
+    staged data (``outputs_removed_on_node``) with its IP as Ray told it, as a kept one's entry does."""
+    ws = Workspace(tmp_path / "ws")
+    ray = {"address": dashboard, "submission_id": "j1", "control": CONTROL, "compute": "ray",
+           "node_ip": "127.0.0.3"}
+    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker", outputs={"o": OUT},
+                            job_dir=str(ws.job_dir("j1").root),
+                            extra={"plan": _plan(), "ray": ray,
+                                   "status_times": {"Queued": utc_text(utcnow())}}))
+    result = {"status": "Failed", "exit_code": 0, "node": "n1", "error": "output 'o' could not be uploaded",
+              "extra": {"outputs_not_durable": {"o": {"failed": 7, "total": 7, "staged": None}},
+                        REMOVED_KEY: {"o": "n1"}}}
+    write_control(ws, CONTROL, "result.json", json.dumps(result).encode())
+    record = follow_ray_job(ws, "j1")
+    assert record.status is JobStatus.FAILED and record.extra[REMOVED_KEY] == {"o": "n1 (127.0.0.3)"}
+    [found] = incomplete_outputs(ws, record).values()
+    assert found.removed_on == "n1 (127.0.0.3)"
+    assert "could not be kept on Ray node n1 (127.0.0.3): it was removed there" in found.sentence()
+    said = cli(ws.root, "job", "finalize", "--name", "j1")
+    assert said.returncode != 0 and "Traceback" not in said.stderr
+    assert "could not be kept on Ray node n1 (127.0.0.3)" in said.stderr, said.stderr
