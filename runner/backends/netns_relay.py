@@ -16,7 +16,8 @@ web UI, another Azurite account). Instead (``open_relayed_network``):
 ``RelayedNetwork.close`` stops the relay and removes the holder (the job's ``ContainerRun.remove``); a runner
 that dies takes its relay with it, and recovery removes the holder with the job's container. Standard
 library only; memory bounded (a 256 KiB pipe each way, spliced, or a 256 KiB buffer when no pipe can be
-had; ``MAX_CONNECTIONS`` connections at once at most: 64 MiB).
+had; ``MAX_CONNECTIONS`` connections at once at most: 64 MiB; one more waits, connected, in the listener's
+backlog until one ends, then is served).
 """
 
 from __future__ import annotations
@@ -227,11 +228,13 @@ async def _relay(client: socket.socket, target: tuple[str, int]) -> None:
 
 class NetnsRelay:
     """Relays connections to ``endpoints`` made inside the namespace at ``netns_path`` to the same host:port
-    in this process's namespace, on a thread of its own, until ``stop``."""
+    in this process's namespace, on a thread of its own, until ``stop``; ``max_connections`` at once at
+    most (over all endpoints: see ``_accept``)."""
 
     def __init__(self, netns_path: str, endpoints: Sequence[tuple[str, int]],
-                 proof: tuple[str, bytes] | None = None) -> None:
+                 proof: tuple[str, bytes] | None = None, max_connections: int = MAX_CONNECTIONS) -> None:
         self.netns_path = netns_path
+        self.max_connections = max_connections
         self.proof = proof  # see ``listeners_in``
         self.endpoints = list(endpoints)
         self._ready = threading.Event()
@@ -283,7 +286,7 @@ class NetnsRelay:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         relays: set[asyncio.Task[None]] = set()
-        slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        slots = asyncio.Semaphore(self.max_connections)
         accepting = [self._loop.create_task(_accept(sock, (_address(host), port), relays, slots))
                      for sock, (host, port) in zip(socks, self.endpoints, strict=True)]
         self._ready.set()
@@ -295,8 +298,8 @@ class NetnsRelay:
 
 async def _accept(listener: socket.socket, target: tuple[str, int], relays: set[asyncio.Task[None]],
                   slots: asyncio.Semaphore) -> None:
-    """Relay every connection ``listener`` accepts, ``MAX_CONNECTIONS`` at once at most over all endpoints
-    (memory stays bounded: one more waits in the listener's backlog until one ends)."""
+    """Relay every connection ``listener`` accepts, as many at once at most as ``slots`` has (shared by all
+    endpoints; memory stays bounded: one more waits, connected, in the listener's backlog until one ends)."""
     loop = asyncio.get_running_loop()
     while True:
         await slots.acquire()

@@ -376,7 +376,7 @@ def finalize(name: str = typer.Option(..., "--name", "-n"),
     --no-upload-on-failure, or their upload failed), from their staging folders, as its end would have;
     a job that failed only at that completes once they are."""
     from runner.jobs.finalize_later import failure, finalize_outputs  # start-up cost
-    from runner.pipelines.ending import after_step_finalized
+    from runner.pipelines.ending import after_step_finalized, running_pipeline
 
     workspace = _operations().workspace
     result = finalize_outputs(workspace, name, output_names or None, quiet=_common.STATE.quiet)
@@ -386,6 +386,9 @@ def finalize(name: str = typer.Option(..., "--name", "-n"),
         f"; registered {ref}" for ref in [*result.registered.models, *result.registered.data]))
     if (pipeline := after_step_finalized(workspace, result.record)) is not None:  # its status follows it
         typer.echo(f"{pipeline.name}: {pipeline.status.value} (the pipeline of step job {name})")
+    elif (pipeline := running_pipeline(workspace, result.record)) is not None:
+        typer.echo(f"{pipeline.name}: still {pipeline.status.value} (the pipeline of step job {name}): it "
+                   "counts this step as Completed when it ends")
     if (err := failure(result)) is not None:
         raise err
 

@@ -4,7 +4,7 @@ bound to the step's, the versions it registered), and the same two applied again
 ended pipeline is finalized later (``after_step_finalized``, called by ``runner job finalize``: the
 finalize itself is ``runner.jobs.finalize_later``, below the pipelines, which cannot call up here); a
 step finalized while its pipeline still runs is found by the orchestrator as it ends the pipeline
-(``finalized_meanwhile``).
+(``finalized_meanwhile``; ``running_pipeline`` names that pipeline for the verb to say so).
 
     end = pipeline_end({"a": StepEnd("Completed"), "b": StepEnd("Failed", "exit 1")}, canceled=False)
     after_step_finalized(ws, finalized.record)   # its Failed pipeline Completed once no step failed
@@ -121,6 +121,16 @@ def after_step_finalized(ws: Workspace, step_job: JobRecord) -> JobRecord | None
         if end.status is pipeline.status and end.error == pipeline.error:
             return None
         return _recorded(ws, pipeline, rows, step_job, end)
+
+
+def running_pipeline(ws: Workspace, step_job: JobRecord) -> JobRecord | None:
+    """The pipeline of ``step_job`` (just finalized, now Completed) when it has not ended: its orchestrator
+    counts the step as Completed when it ends the pipeline (``finalized_meanwhile``). None otherwise."""
+    parent = parent_of(step_job)
+    if step_job.status is not JobStatus.COMPLETED or parent is None or not ws.job_exists(parent):
+        return None
+    pipeline = ws.get_job(parent)
+    return pipeline if is_pipeline(pipeline) and not pipeline.status.is_terminal else None
 
 
 def _step_end(ws: Workspace, row: Any) -> StepEnd:

@@ -2,18 +2,22 @@
 did not reach the storage (its datastore's container did not exist yet) becomes Completed once that step
 is finalized, with the rule the pipeline ended with; its output bound to the step's and the data version
 the step registers are recorded as at a normal end, the change noted in its record and its log. Steps run
-as host processes (``compute: local-process``), the storage is the shared Azurite."""
+as host processes (``compute: local-process``), the storage is the shared Azurite. Finalized while its
+pipeline still runs, the verb says the pipeline counts the step when it ends, and it does."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from jobs_support import cli, create_azure_datastore, show, write_job
+from jobs_support import cli, create_azure_datastore, show, wait_for_status, write_job
+
+from runner.workspace.db import Workspace
 
 pytestmark = [pytest.mark.azure]
 
@@ -89,3 +93,41 @@ def test_finalizing_the_failed_step_completes_its_pipeline(workspace_dir: Path, 
     again = cli(ws, "job", "finalize", "--name", "pf-make")  # nothing left: one error, the pipeline as it is
     assert again.returncode != 0 and "has no output to finalize" in again.stderr, again.stderr
     assert show(ws, "pf")["status"] == "Completed"
+
+
+WAITING = PIPELINE.replace("settings:\n", "settings:\n  continue_on_step_failure: true\n") + """
+  wait:
+    type: command
+    command: while [ ! -e GO ]; do sleep 0.2; done; echo went
+    environment: {image: unused:1}
+"""
+
+
+def test_finalizing_a_step_while_its_pipeline_runs_says_the_pipeline_counts_it(
+        workspace_dir: Path, tmp_path: Path, later: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, go = workspace_dir, tmp_path / "go"
+    monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "3")
+    yml = write_job(tmp_path, WAITING.replace("GO", str(go)), "pipeline.yml")
+    cli(ws, "job", "create", "--file", str(yml), "--name", "pw", check=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not Workspace(ws).job_exists("pw-make"):  # the orchestrator creates the step's job
+            assert time.monotonic() < deadline, show(ws, "pw")
+            time.sleep(0.3)
+        step = wait_for_status(ws, "pw-make", {"Completed", "Failed", "Canceled"}, timeout=180)
+        assert step["status"] == "Failed", step
+        assert show(ws, "pw")["status"] == "Running"  # its step `wait` waits for the file `go`
+        later.create()
+        done = cli(ws, "job", "finalize", "--name", "pw-make")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "pw-make: Completed" in done.stdout
+        said = ("pw: still Running (the pipeline of step job pw-make): it counts this step as Completed "
+                "when it ends")
+        assert said in done.stdout, done.stdout
+    finally:
+        go.touch()  # the step `wait` ends, and its pipeline, even when an assertion failed
+    pipeline = wait_for_status(ws, "pw", {"Completed", "Failed", "Canceled"}, timeout=120)
+    assert pipeline["status"] == "Completed", pipeline["error"]
+    assert pipeline["registered_data"] == ["azureml:step-finalized-data:1"]
+    assert {s: v["status"] for s, v in pipeline["extra"]["steps"].items()} == {"make": "Completed",
+                                                                                "wait": "Completed"}

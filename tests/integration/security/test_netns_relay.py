@@ -6,6 +6,7 @@ connection and ends its thread."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -186,3 +187,75 @@ def test_many_megabytes_cross_both_ways_intact_with_a_half_close(
         server.close()
     assert received[:64].decode() == hashlib.sha256(sent).hexdigest()
     assert received[64:] == reply
+
+
+def held_server() -> tuple[socket.socket, list[int]]:
+    """A host loopback service: replies "got " + what it read, then holds each connection open until its
+    client ends it; ``[open now, the most open at once, accepted]``, counted as it goes."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    counts, lock = [0, 0, 0], threading.Lock()
+
+    def hold(conn: socket.socket) -> None:
+        with conn:
+            conn.sendall(b"got " + conn.recv(1024))
+            while conn.recv(1024):
+                pass
+            with lock:  # counted closed before the relay can see it closed (and take another)
+                counts[0] -= 1
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with lock:
+                counts[0] += 1
+                counts[1], counts[2] = max(counts[1], counts[0]), counts[2] + 1
+            threading.Thread(target=hold, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, counts
+
+
+def pipes_open() -> int:
+    """This process's pipe file descriptors (the relay's memory: a ``CHUNK`` pipe each way per connection)."""
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own descriptor, closed since
+            found += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+    return found
+
+
+def test_past_its_bound_a_connection_waits_and_is_served_once_another_ends(netns: str) -> None:
+    server, counts = held_server()
+    port = server.getsockname()[1]
+    relay = NetnsRelay(netns, [("127.0.0.1", port)], max_connections=4).start()
+    clients: list[socket.socket] = []
+    try:
+        before = pipes_open()
+        clients = inside(netns, lambda: [socket.create_connection(("127.0.0.1", port), timeout=10)
+                                         for _ in range(6)])  # all six connect: the listener's backlog
+        for client in clients:
+            client.sendall(b"hello")
+        assert [client.recv(1024) for client in clients[:4]] == [b"got hello"] * 4
+        assert counts == [4, 4, 4]
+        # memory bounded: two pipes (four descriptors) per relayed connection, none for those that wait
+        assert pipes_open() - before == 4 * 2 * 2
+        for waiting in clients[4:]:  # accepted by the kernel, not by the relay: no reply, not refused
+            waiting.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                waiting.recv(1024)
+            waiting.settimeout(10)
+        assert counts == [4, 4, 4]
+        clients[0].close()  # one ends: the first that waits is served
+        assert clients[4].recv(1024) == b"got hello"
+        clients[1].close()
+        assert clients[5].recv(1024) == b"got hello"
+        assert counts[1:] == [4, 6]  # every one served, never more than four at once
+    finally:
+        for client in clients:
+            client.close()
+        relay.stop()
+        server.close()
+    assert not relay._thread.is_alive()
