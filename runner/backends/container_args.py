@@ -14,54 +14,24 @@ writes on its ``none`` network is bound there, writable as Docker's is.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner.backends.capabilities import JOB_LABEL
 from runner.backends.docker_args import gpu_device_requests, parse_docker_args
-from runner.lazy_re import on_first_use
-from runner.modes import Mode
+from runner.plan.network import NONE, RELAYED, PlannedNetwork, plan_network
 from runner.plan.types import CONTAINER_WORKDIR, RunPlan
 
 if TYPE_CHECKING:
     from runner.backends.base import BindMount, PreparedImage
 
 
-def needs_network(plan: RunPlan) -> bool:
-    """A direct-mode binding on a remote store (its value is a URL, not a path) must reach its store."""
-    return any(b.mode is Mode.DIRECT and "://" in b.value for b in plan.bindings)
-
-
-_loopback_re = on_first_use(r"^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$", re.IGNORECASE)
-
-
-_endpoint_re = on_first_use(r"\b(https?)://(\[[^\]]+\]|[^/:;\s]+)(?::(\d{1,5}))?", re.IGNORECASE)
-RELAYED = "relayed"  # see ``runner.backends.netns_relay``: a namespace of its own, its stores relayed in
-
-
-def store_endpoints(plan: RunPlan, env: Mapping[str, str]) -> list[tuple[str, int]]:
-    """Every ``http(s)://host[:port]`` the direct bindings' URLs and ``env`` name (the stores' endpoints, as
-    in a connection string's ``BlobEndpoint=``), sorted, a port the scheme's when none is written."""
-    values = [*env.values(), *(b.value for b in plan.bindings if b.mode is Mode.DIRECT)]
-    found = {(match.group(2).strip("[]").lower(),
-              int(match.group(3) or (443 if match.group(1).lower() == "https" else 80)))
-             for value in values for match in _endpoint_re().finditer(value)}
-    return sorted((host, port) for host, port in found if 0 < port < 65536)
-
-
-def choose_network(plan: RunPlan, env: Mapping[str, str], default_network: str | None
-                   ) -> tuple[str, str]:
-    """The container's network and why: none unless a ``direct`` binding needs its store; ``RELAYED``
-    when every store endpoint named is on loopback (such as Azurite): no network of its own, exactly those
-    endpoints relayed in; else the engine's default network, or the host's when the engine has none. Pure."""
-    if not needs_network(plan):
-        return "none", "no network: no binding needs one"
-    endpoints = store_endpoints(plan, env)
-    loopback = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in endpoints if _loopback_re().match(h)]
-    if loopback and len(loopback) == len(endpoints):
-        return RELAYED, (f"relayed to {', '.join(loopback)} only: a direct binding's store is on loopback; "
-                         "the container has no other network")
+def choose_network(planned: PlannedNetwork, default_network: str | None) -> tuple[str, str]:
+    """The container's network and why, for the network its plan gets (``runner.plan.network``: what
+    ``job validate`` prints): none; ``RELAYED`` (no network of its own, exactly its loopback stores relayed
+    in); else the engine's default network, or the host's when the engine has none. Pure."""
+    if planned.kind in (NONE, RELAYED):
+        return planned.kind, planned.reason
     if default_network:
         return default_network, f"the engine's default network ({default_network}) for direct bindings"
     return "host", "host network: direct bindings reach their store, and the engine has no default network"
@@ -115,7 +85,7 @@ def container_args(
         "labels": {JOB_LABEL: plan.job_name, **(labels or {})},
         "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind", read_only=m.read_only)
                    for m in mounts],
-        "network_mode": network or choose_network(plan, environment, None)[0],
+        "network_mode": network or choose_network(plan_network(plan), None)[0],
         "init": True,  # docker-init as PID 1 forwards SIGTERM, so a stop ends the job within the grace
         "detach": True,
     }

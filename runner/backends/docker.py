@@ -23,13 +23,13 @@ from runner.backends.container_args import (
     RELAYED,
     choose_network,
     container_args,
-    needs_network,
     write_hosts_file,
 )
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
 from runner.backends.docker_oom import oom_reason
 from runner.errors import BackendError, ContainerError, SpecError
+from runner.plan.network import DEFAULT, plan_network
 from runner.plan.types import RunPlan
 from runner.spec.image_ref import check_image_reference
 
@@ -249,13 +249,13 @@ class DockerBackend:
     def start(self, spec: RunSpec, image: PreparedImage) -> ContainerRun:
         import docker.errors
 
-        default = self._default_network() if needs_network(spec.plan) else None
-        network, why = choose_network(spec.plan, spec.env, default)
+        planned = plan_network(spec.plan)  # as `job validate` printed it: its stores found once, here
+        network, why = choose_network(planned, self._default_network() if planned.kind == DEFAULT else None)
         relay = None
         if network == RELAYED:  # the holder and its relay first: they exist before the command runs
             from runner.backends.netns_relay import relayed_network  # its job only: asyncio, ctypes
 
-            relay, network, why = relayed_network(self.client, spec, image, why)
+            relay, network, why = relayed_network(self.client, spec, image, why, planned.endpoints)
         kwargs = container_args(spec.plan, spec.mounts, image=image, env=spec.env, labels=spec.labels,
                                 network=network, hosts_file=spec.hosts_file)
         try:

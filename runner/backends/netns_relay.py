@@ -35,7 +35,6 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.base import JOB_LABEL, PreparedImage, RunSpec
-from runner.backends.container_args import store_endpoints
 from runner.errors import BackendError
 
 log = logging.getLogger(__name__)
@@ -368,12 +367,12 @@ def open_relayed_network(client: Any, image_id: str, shell: str, labels: Mapping
     return network
 
 
-def relayed_network(client: Any, spec: RunSpec, image: PreparedImage, why: str
-                    ) -> tuple[RelayedNetwork | None, str, str]:
+def relayed_network(client: Any, spec: RunSpec, image: PreparedImage, why: str,
+                    endpoints: Sequence[tuple[str, int]]) -> tuple[RelayedNetwork | None, str, str]:
     """(the relayed network, the job container's ``network_mode``, why) for a job whose stores are all on
-    loopback (``container_args.RELAYED``); when this process cannot enter a container's namespace (not
-    root), the host's network as before, the reason saying so (logged as a warning, kept in the record)."""
-    endpoints = store_endpoints(spec.plan, spec.env)
+    loopback (``endpoints``: ``runner.plan.network.plan_network``'s); when this process cannot enter a
+    container's namespace (not root), the host's network as before, the reason saying so (logged as a
+    warning, kept in the record)."""
     labels = {JOB_LABEL: spec.plan.job_name, **spec.labels}
     try:
         network = open_relayed_network(client, image.id or image.name, image.shell, labels, endpoints)

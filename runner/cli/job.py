@@ -95,12 +95,14 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
         pipeline_view.validate(spec, name=name, output=output, query=query, backend=backend)
         return None
     plan = plan_spec(spec, name=name, backend=backend)
+    from runner.jobs.submit import backend_for  # loaded by plan_spec
     from runner.plan.render import plan_data, render_plan  # start-up cost
 
+    in_container = backend_for(spec, backend) != "process"  # a Ray compute's: docker (plan_spec checked)
     if output != "table" or query is not None:
-        emit(plan_data(plan), output, [], query)
+        emit(plan_data(plan, in_container=in_container), output, [], query)
     else:
-        typer.echo(render_plan(plan))
+        typer.echo(render_plan(plan, in_container=in_container))
     return plan
 
 

@@ -19,6 +19,7 @@ from runner.modes import Mode
 from runner.plan.types import Binding
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.resolved import ResolvedPath
+from runner.workspace.store_endpoints import datastore_endpoints
 
 Resolved = Mapping[str, ResolvedPath]
 Pair = tuple[dict[str, ResolvedPath], dict[str, ResolvedPath]]  # the inputs and the outputs
@@ -68,6 +69,15 @@ class DirectCredentials(Mapping[str, str]):
 def written_datastores(outputs: tuple[Binding, ...], resolved: Resolved) -> set[str]:
     """The datastores a direct output writes to."""
     return {name for b in outputs if b.mode is Mode.DIRECT and (name := resolved[b.name].datastore)}
+
+
+def direct_store_endpoints(inputs: tuple[Binding, ...], outputs: tuple[Binding, ...], resolved_in: Resolved,
+                           resolved_out: Resolved, datastores: DatastoreStore) -> tuple[str, ...]:
+    """The ``host:port`` of the datastores the direct bindings reach (``RunPlan.store_endpoints``), from
+    their records: no credential is made (``runner.workspace.store_endpoints``: no secret either)."""
+    names = {name for bindings, resolved in ((inputs, resolved_in), (outputs, resolved_out)) for b in bindings
+             if b.mode is Mode.DIRECT and (name := resolved[b.name].datastore)}
+    return tuple(sorted({e for name in names for e in datastore_endpoints(datastores.get(name))}))
 
 
 def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding, ...], resolved_in: Resolved,

@@ -22,7 +22,7 @@ from pathlib import Path
 from runner.backends import get_backend
 from runner.errors import JobError, RegistryError, ResolveError, SpecError, StorageError
 from runner.file_urls import file_path
-from runner.jobs.direct_creds import written_datastores
+from runner.jobs.direct_creds import direct_store_endpoints, written_datastores
 from runner.modes import AssetType, Mode, PathKind
 from runner.plan.build import build_plan, registers_as
 from runner.plan.direct_host import refuse_direct_host_url
@@ -133,6 +133,8 @@ def plan_with_walk(spec: CommandJobSpec, *, workspace: Workspace, job_name: str,
     walk = _snapshot_walk(plan)
     if walk is not None and walk.warning:  # a workspace inside the code folder: the snapshot skips it
         plan = replace(plan, warnings=(*plan.warnings, walk.warning))
+    plan = replace(plan, store_endpoints=direct_store_endpoints(plan.inputs, plan.outputs, inputs, outputs,
+                                                                resolver.datastores))  # the network's
     _refuse_protected_outputs(spec, plan, outputs, WriteGuard(workspace, resolver.datastores))
     refuse_taken_versions(spec, workspace)
     writes = written_datastores(plan.outputs, outputs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.plan.network import plan_network
 from runner.plan.types import Binding, RunPlan
 from runner.url_secrets import masked_data, without_secrets
 
@@ -27,8 +28,10 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
             for row in rows]
 
 
-def render_plan(plan: RunPlan) -> str:
-    """The plan as readable text (``runner job validate`` / ``job create --dry-run``)."""
+def render_plan(plan: RunPlan, *, in_container: bool = True) -> str:
+    """The plan as readable text (``runner job validate`` / ``job create --dry-run``); ``in_container``:
+    the job runs in a container (docker), whose network it shows (``runner.plan.network``), else (the
+    process backend) the host's."""
     image = plan.image or "(built from the build context)"
     if plan.conda:
         image = f"(built: {plan.conda.base_image} + the packages of {plan.conda.source})"
@@ -48,6 +51,7 @@ def render_plan(plan: RunPlan) -> str:
               f"resources    instances={res.instance_count} gpus={gpus}"
               + (f" shm_size={res.shm_size}" if res.shm_size else "")
               + (f" docker_args={' '.join(res.docker_args)}" if res.docker_args else ""),
+              f"network      {plan_network(plan).as_data(in_container=in_container)['description']}",
               "command", *("  " + line for line in plan.command.splitlines())]
     lines = [without_secrets(line) for line in lines]  # once: masking ?<query removed> again mangles it
     for title, bindings in (("inputs", plan.inputs), ("outputs", plan.outputs)):
@@ -62,8 +66,9 @@ def render_plan(plan: RunPlan) -> str:
     return "\n".join(lines)
 
 
-def plan_data(plan: RunPlan) -> dict[str, Any]:
+def plan_data(plan: RunPlan, *, in_container: bool = True) -> dict[str, Any]:
     """The plan as data (``-o json``, ``yaml``, ``--query``): ``RunPlan.to_dict`` with every string value
-    masked as ``render_plan`` masks it."""
-    return {key: masked_data(value) for key, value in plan.to_dict().items()}
+    masked as ``render_plan`` masks it, and the ``network`` it shows (kind, endpoints, description)."""
+    data = {key: masked_data(value) for key, value in plan.to_dict().items()}
+    return {**data, "network": plan_network(plan).as_data(in_container=in_container)}
 

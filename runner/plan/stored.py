@@ -58,6 +58,7 @@ def plan_from_dict(data: dict[str, Any]) -> RunPlan:
         "warnings": tuple(data.get("warnings") or ()),
         "conda": _conda(data.get("conda")),
         "secret_env": tuple(data.get("secret_env") or ()),
+        "store_endpoints": tuple(data.get("store_endpoints") or ()),
     })
 
 

@@ -104,6 +104,9 @@ class RunPlan:
     # the environment_variables whose values are secrets: *** in env/host_env, the real values kept in the
     # workspace's secrets folder until the run puts them back (runner.plan.env_secrets.with_secret_env)
     secret_env: tuple[str, ...] = ()
+    # the ``host:port`` of the stores the direct bindings reach, from their datastores' records (no secret):
+    # with the bindings' URLs, the network the job gets (``runner.plan.network``)
+    store_endpoints: tuple[str, ...] = ()
 
     @property
     def bindings(self) -> tuple[Binding, ...]:

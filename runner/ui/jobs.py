@@ -211,7 +211,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
         [_unplanned_input(n, uri, job) for n, uri in uris(job.inputs).items()],
         "literals": dict(plan.literals) if plan else {},
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
-        "plan": render_plan(plan) if plan else None,
+        "plan": render_plan(plan, in_container=job.backend != "process") if plan else None,
         "warnings": _warnings(job, plan),
         "steps": steps,
     }

@@ -132,8 +132,7 @@ class AzureDatastore(DatastoreBase):
         parts = connection_parts(self.connection_string)
         key = key or parts.get("AccountKey")
         account = self.account_name or parts.get("AccountName")
-        endpoint = self._blob_endpoint() or parts.get("BlobEndpoint") or (
-            f"https://{account}.blob.core.windows.net" if account else None)
+        endpoint = self.direct_endpoint()
         sas = creds.sas_token.get_secret_value() if creds.sas_token else parts.get("SharedAccessSignature")
         if key and account:
             sas = container_sas(account, self.container, key, valid_s, write=write)
@@ -149,6 +148,13 @@ class AzureDatastore(DatastoreBase):
                        AZURE_STORAGE_CONNECTION_STRING=f"BlobEndpoint={endpoint};"
                                                        f"SharedAccessSignature={sas.lstrip('?')}")
         return env
+
+    def direct_endpoint(self) -> str | None:
+        """The blob endpoint ``direct_env`` names (no secret: ``runner.workspace.store_endpoints``)."""
+        parts = connection_parts(self.connection_string)
+        account = self.account_name or parts.get("AccountName")
+        return self._blob_endpoint() or parts.get("BlobEndpoint") or (
+            f"https://{account}.blob.core.windows.net" if account else None)
 
     def location(self, workspace_root: Path) -> str:
         """Where the root physically is: the account and the container (see ``LocalDatastore``)."""

@@ -153,3 +153,36 @@ def test_a_killed_runner_leaves_no_network_holder_after_recovery(
     cli(ws, "job", "list", check=True)  # recovery
     assert show(ws, name)["status"] == "Failed"
     assert_no_leftovers(docker_client, ws, name)
+
+
+def test_validate_shows_the_network_the_job_then_gets(
+        workspace_dir: Path, tmp_path: Path, docker_client: Any, azure_container: Any) -> None:
+    """``job validate`` says, before anything runs, the network the job's container will get; the run gives
+    it that one (the record's ``extra.network``): the store's endpoint found once, from the plan. The
+    datastore's account key is in neither."""
+    from azure.storage.blob import ContainerClient
+
+    ws, name, azurite = workspace_dir, "relayvalidate", azure_container.azurite
+    ContainerClient.from_connection_string(azurite.connection_string, azure_container.name
+                                           ).upload_blob("in/in.txt", b"from azurite")
+    create_azure_datastore(ws, tmp_path, azure_container)
+    job = write_job(tmp_path, """
+        command: echo ${{inputs.d}}
+        inputs:
+          d: {type: uri_folder, mode: direct, path: "azureml://datastores/az/paths/in"}
+        environment:
+          image: runner/python:3.11
+        """, name="validate.yml")
+    text = cli(ws, "job", "validate", "--file", str(job), "--name", name, check=True).stdout
+    data = json.loads(cli(ws, "job", "validate", "--file", str(job), "--name", name, "-o", "json",
+                          check=True).stdout)
+    endpoint = f"{azurite.host}:{azurite.port}"
+    assert data["network"]["kind"] == "relayed" and data["network"]["endpoints"] == [endpoint]
+    assert f"\nnetwork      {data['network']['description']}\n" in text
+    assert data["network"]["description"].startswith(f"relayed to {endpoint} only: ")
+    assert azurite.key not in text + json.dumps(data)
+    cli(ws, "job", "create", "--file", str(job), "--name", name, "--stream", check=True)
+    record = show(ws, name)
+    assert record["status"] == "Completed"
+    assert record["extra"]["network"] == data["network"]["description"]  # validate and run agree
+    assert_no_leftovers(docker_client, ws, name)

@@ -10,18 +10,13 @@ import pytest
 from docker.types import DeviceRequest, Mount, Ulimit
 
 from runner.backends.base import JOB_LABEL, BindMount, PreparedImage, RunSpec
-from runner.backends.container_args import (
-    RELAYED,
-    choose_network,
-    container_args,
-    needs_network,
-    store_endpoints,
-)
+from runner.backends.container_args import RELAYED, choose_network, container_args
 from runner.backends.docker import context_hash
 from runner.backends.docker_args import parse_docker_args
 from runner.backends.process import host_env, host_path_pairs, substitute_paths
 from runner.errors import SpecError
 from runner.modes import AssetType, Direction, Mode, PathKind
+from runner.plan.network import needs_network, plan_network, store_endpoints
 from runner.plan.types import Binding, Resources, RunPlan
 
 
@@ -89,33 +84,39 @@ def test_direct_remote_binding_uses_host_network() -> None:
 
 
 def test_direct_uses_the_default_network_unless_its_stores_are_on_loopback() -> None:
-    plan = make_plan(inputs=(binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data"),))
-    azurite = {"AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;BlobEndpoint=http://127.0.0.1:10000/a;"}
-    public = {"AZURE_STORAGE_ACCOUNT_NAME": "acct", "AZURE_STORAGE_ACCOUNT_KEY": "k"}
+    blob = (binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data"),)
+    azurite = make_plan(inputs=blob, store_endpoints=("127.0.0.1:10000",))  # its datastore's endpoint
+    public = make_plan(inputs=blob, store_endpoints=("acct.blob.core.windows.net:443",))
     for default in ("bridge", None):  # never the host's network: only the stores' endpoints, relayed
-        network, why = choose_network(plan, azurite, default)
+        network, why = choose_network(plan_network(azurite), default)
         assert network == RELAYED and why.startswith("relayed to 127.0.0.1:10000 only: ")
     # a pure call with no relay given gives no network at all, never the host's
-    assert container_args(plan, (), env=azurite)["network_mode"] == "none"
-    assert choose_network(plan, public, "bridge") == (
+    assert container_args(azurite, ())["network_mode"] == "none"
+    # the credentials the job gets (its env) name no endpoint the plan does not: they choose nothing
+    connection = {"AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=http://127.0.0.1:10000/a;"}
+    assert container_args(public, (), env=connection)["network_mode"] == "host"
+    assert choose_network(plan_network(public), "bridge") == (
         "bridge", "the engine's default network (bridge) for direct bindings")
-    network, why = choose_network(plan, public, None)
+    network, why = choose_network(plan_network(public), None)
     assert network == "host" and "no default network" in why
-    assert choose_network(make_plan(), azurite, "bridge")[0] == "none"  # no direct binding: no network
+    assert choose_network(plan_network(make_plan()), "bridge") == (  # no direct binding: no network
+        "none", "none: no binding needs one")
 
 
 def test_store_endpoints_and_which_stores_are_relayed() -> None:
-    plan = make_plan(inputs=(binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data"),))
-    two = {"A": "BlobEndpoint=http://127.0.0.1:10000/a;", "B": "https://LOCALHOST/x http://[::1]:8080/y"}
-    assert store_endpoints(plan, two) == [("127.0.0.1", 10000), ("::1", 8080), ("localhost", 443)]
-    assert choose_network(plan, two, None)[1].startswith(
+    blob = (binding("blob", Direction.INPUT, Mode.DIRECT, value="abfs://c/data"),
+            binding("web", Direction.INPUT, Mode.DIRECT, value="https://LOCALHOST/x"))
+    plan = make_plan(inputs=blob, store_endpoints=("127.0.0.1:10000", "[::1]:8080"))
+    assert store_endpoints(plan) == [("127.0.0.1", 10000), ("::1", 8080), ("localhost", 443)]
+    assert choose_network(plan_network(plan), None)[1].startswith(
         "relayed to 127.0.0.1:10000, [::1]:8080, localhost:443 only: ")
     # a store off this machine beside one on loopback: today's network (the relay would cut it off)
-    mixed = {"A": "BlobEndpoint=http://127.0.0.1:10000/a;", "B": "BlobEndpoint=https://acct.blob.example/"}
-    assert choose_network(plan, mixed, "bridge")[0] == "bridge"
+    mixed = replace(plan, store_endpoints=("127.0.0.1:10000", "acct.blob.example:443"))
+    assert plan_network(mixed).kind == "default"
+    assert choose_network(plan_network(mixed), "bridge")[0] == "bridge"
     # an http(s) URL of a direct binding is an endpoint too
     url = make_plan(inputs=(binding("u", Direction.INPUT, Mode.DIRECT, value="http://127.0.0.2:9/f"),))
-    assert choose_network(url, {}, None) == (
+    assert choose_network(plan_network(url), None) == (
         RELAYED, "relayed to 127.0.0.2:9 only: a direct binding's store is on loopback; the container has no "
                  "other network")
 

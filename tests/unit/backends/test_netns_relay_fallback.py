@@ -35,7 +35,8 @@ def test_without_root_the_job_keeps_the_host_network_with_a_warning(
                         _failing(netns_relay.RelayUnavailable(1, "Operation not permitted")))
     with caplog.at_level(logging.WARNING, logger=netns_relay.__name__):
         relay, network, why = netns_relay.relayed_network(
-            None, _spec(), PreparedImage("i", "sha256:1", "/bin/sh"), "relayed to 127.0.0.1:10000 only: ...")
+            None, _spec(), PreparedImage("i", "sha256:1", "/bin/sh"), "relayed to 127.0.0.1:10000 only: ...",
+            [("127.0.0.1", 10000)])
     assert relay is None and network == "host"
     assert why.startswith("host network (warning: the container reaches every loopback service of this "
                           "machine, not only 127.0.0.1:10000)")
@@ -47,5 +48,6 @@ def test_an_engine_failure_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(netns_relay, "open_relayed_network", _failing(RuntimeError("engine said no")))
     with pytest.raises(BackendError, match="could not give the job's container its relayed network: "
                                            "engine said no") as info:
-        netns_relay.relayed_network(None, _spec(), PreparedImage("i", "sha256:1", "/bin/sh"), "why")
+        netns_relay.relayed_network(None, _spec(), PreparedImage("i", "sha256:1", "/bin/sh"), "why",
+                                    [("127.0.0.1", 10000)])
     assert info.value.hint and "docker ps" in info.value.hint
