@@ -26,20 +26,16 @@ from runner.backends.inherited_env import inherited
 from runner.backends.job_tree import (
     KILL_WAIT_S,
     MARK_ENV,
-    UNPINNED,
     JobCgroup,
-    Reaper,
     carries_either,
     kill_marked,
     limit_tagger,
     new_mark,
-    pin,
     proc_stat,
-    reap,
     start_ticks,
     started_at,
-    unpin,
 )
+from runner.backends.reaper import UNPINNED, Reaper, pin, reap, unpin
 from runner.errors import BackendError, ContainerError
 from runner.plan.types import RunPlan
 

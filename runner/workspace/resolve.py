@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import ResolveError, SpecError, StorageError
-from runner.modes import AssetType, PathKind
+from runner.modes import PathKind
 from runner.spec.expressions import expand_output_path
 from runner.uris import (
     ARTIFACTS,
@@ -64,7 +64,6 @@ from runner.workspace.db import DEFAULT_DATASTORE, Workspace, default_artifacts_
 from runner.workspace.deferred_fs import planned_datastore
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
-from runner.workspace.read_refusals import private_place_at
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
 from runner.workspace.storage_urls import datastore_for, public_filesystem
@@ -79,10 +78,6 @@ if TYPE_CHECKING:
     from runner.workspace.assets import AssetStore
 
 logger = logging.getLogger(__name__)
-
-# the input types whose ``azureml:<name>:<version>`` names a data asset (the others name a model)
-DATA_ASSET_TYPES = frozenset({AssetType.URI_FILE.value, AssetType.URI_FOLDER.value, AssetType.MLTABLE.value})
-
 
 class Resolver:
     """Resolves references for one workspace (cheap; keeps opened datastore filesystems)."""
@@ -109,7 +104,8 @@ class Resolver:
         resolved = look_in_archive(resolved, field)  # a member of an archive here: looked up, planning too
         looked = check or resolved.local_path is not None or caches_host_files(resolved.fs)  # _stat looked
         if resolved.kind is PathKind.ANY and looked:
-            hint = without_secrets(_not_found_hint(resolved, _yaml_kind(field, asset_type), self.workspace))
+            from runner.workspace.not_found import not_found_hint, yaml_kind  # a failure's only: cold start
+            hint = without_secrets(not_found_hint(resolved, yaml_kind(field, asset_type), self.workspace))
             raise ResolveError(f"'{without_secrets(resolved.uri)}' does not exist; a path that is read must "
                                "name an existing file or folder", hint=hint, field=field)
         return resolved
@@ -372,40 +368,3 @@ def _on_this_machine(fs: AbstractFileSystem) -> bool:
     inner = getattr(fs, "fs", None)  # a cache's filesystem
     return bool({"file", "local", "memory"} & set(protocols)) or inner not in (None, fs) and \
         _on_this_machine(inner)
-
-
-def _yaml_kind(field: str | None, asset_type: str | None) -> str:
-    """What kind of file a relative path was written in: a registered asset's own ``path`` (field
-    ``path``, ``runner.workspace.registry``) is a model's or a data asset's, any other one a job's."""
-    if field != "path":
-        return "job"
-    return "data" if asset_type in DATA_ASSET_TYPES else "model"
-
-
-def _not_found_hint(resolved: ResolvedPath, kind: str, workspace: Workspace) -> str:
-    """Name the nearest existing parent folder and what it holds (never the workspace's secrets)."""
-    parent = resolved.path.rstrip("/")
-    for _ in range(6):
-        parent = posixpath.dirname(parent)
-        if not parent or parent == "/":
-            break
-        try:
-            names = sorted(posixpath.basename(p.rstrip("/")) for p in resolved.fs.ls(parent, detail=False))
-        except Exception:  # noqa: BLE001 - only for the hint; keep walking up
-            continue
-        if posixpath.isabs(parent) and (private := private_place_at(workspace, parent)) is not None:
-            return f"check the path; the nearest existing folder '{parent}' is the workspace's private " \
-                   f"{private.name}: its entries are not listed"
-        shown = ", ".join(names[:15]) + (" ..." if len(names) > 15 else "") if names else "nothing"
-        return f"check the path{_relative_note(resolved, kind)}; the nearest existing folder '{parent}' " \
-               f"contains: {shown}"
-    if resolved.uri.startswith("azureml://"):
-        return "check the path on the datastore; if a job writes it, run that job first"
-    return f"check the path{_relative_note(resolved, kind)}"
-
-
-def _relative_note(resolved: ResolvedPath, kind: str) -> str:
-    """``kind``: the file the path was written in (``job``, ``model``, ``data``: ``_yaml_kind``)."""
-    local = resolved.uri.startswith("/")  # a local path (datastore and job paths are azureml:// URIs)
-    return (f" (relative local paths are relative to the {kind} YAML's folder, or to the current directory "
-            f"for a {'data asset' if kind == 'data' else kind} built in Python)") if local else ""

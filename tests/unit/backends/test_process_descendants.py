@@ -47,7 +47,8 @@ def test_descendants_of_a_real_process_tree() -> None:
 
 SPARED = """
 import os, subprocess, sys
-from runner.backends.job_tree import MARK_ENV, Reaper
+from runner.backends.job_tree import MARK_ENV
+from runner.backends.reaper import Reaper
 from runner.backends.process import ProcessRun
 Reaper.POLL_S = 3600.0  # reaps when told to, only
 mark = "0123456789abcdef"

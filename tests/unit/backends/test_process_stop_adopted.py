@@ -14,7 +14,8 @@ PID_REUSED = """
 import os, subprocess, sys, time
 from pathlib import Path
 from runner.backends import process
-from runner.backends.job_tree import MARK_ENV, Reaper
+from runner.backends.job_tree import MARK_ENV
+from runner.backends.reaper import Reaper
 
 Reaper.POLL_S = 3600.0  # reaps when told to, only
 mark = "0123456789abcdef"
