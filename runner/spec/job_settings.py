@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.spec.asset import azure_keywords
 from runner.spec.entity import Entity, present
 
 
@@ -30,6 +29,8 @@ class _Setting(Entity):
     _KEYWORDS: tuple[str, ...] = ()
 
     def __init__(self, **kwargs: Any) -> None:
+        from runner.spec.asset import azure_keywords  # start-up cost: the assets' models (a YAML has none)
+
         given = azure_keywords(type(self).__name__, kwargs, self._KEYWORDS)
         for key in self._KEYWORDS:
             setattr(self, key, given.get(key))

@@ -47,7 +47,7 @@ import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -66,9 +66,11 @@ from runner.workspace.job_records import (
 )
 from runner.workspace.jobdir import JobDir
 from runner.workspace.location import chosen_workspace_dir
-from runner.workspace.paging import Page, window
 from runner.workspace.schema import bring_up_to_date, refuse_newer
 from runner.workspace.space import FREE_SPACE_HINT, SpaceReserve, disk_full, no_space
+
+if TYPE_CHECKING:
+    from runner.workspace.paging import Page
 
 __all__ = [  # a job's record is runner.workspace.job_records's, offered here too
     "ACTIVE_STATUSES", "BUSY_TIMEOUT_MS", "DEFAULT_DATASTORE", "JobRecord", "JobStatus", "Workspace",
@@ -343,6 +345,8 @@ class Workspace:
         version or None)`` of an asset the jobs read as an input (``runner.workspace.lineage``);
         ``archived``: only the archived jobs, or only the others (None: every job); ``parent``: that
         pipeline's step jobs; ``top_level``: only the jobs that are no pipeline's step."""
+        from runner.workspace.paging import Page, window  # start-up cost: a listing's (a validate lists none)
+
         offset, limit = window(offset, limit)
         where, args = [archived_condition(archived)], []
         if top_level:
