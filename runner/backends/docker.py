@@ -2,7 +2,7 @@
 
 ``container_args`` is pure (plan + mounts -> ``containers.create`` kwargs) and unit-tested with no
 daemon; ``DockerBackend`` finds or builds the image, detects its shell once per image id, and starts
-the container; ``ContainerRun`` streams logs, waits, stops (grace period, then kill) and removes it.
+the container; ``ContainerRun`` (``runner.backends.docker_run``) streams logs, waits, stops and removes it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -27,15 +27,14 @@ from runner.backends.container_args import (
 )
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
-from runner.backends.docker_oom import oom_reason
-from runner.errors import BackendError, ContainerError, SpecError
+from runner.backends.docker_run import ContainerRun
+from runner.errors import BackendError, SpecError
 from runner.plan.network import DEFAULT, plan_network
 from runner.plan.types import RunPlan
 from runner.spec.image_ref import check_image_reference
 
 if TYPE_CHECKING:
     from runner.backends.base import PreparedImage, RunSpec
-    from runner.backends.netns_relay import RelayedNetwork
 
 log = logging.getLogger(__name__)
 
@@ -334,86 +333,3 @@ def _write_hosts(path: str) -> None:
     except OSError as exc:  # a full disk, a link put there
         raise BackendError(f"the container's hosts file {path} cannot be written: {exc.strerror or exc}",
                            hint="free space in the workspace, or remove what is at that path") from exc
-
-
-class ContainerRun:
-    """A started container."""
-
-    def __init__(self, container: Any, *, network: str = "", log_offset: int = 0,
-                 follow: bool = True, relay: RelayedNetwork | None = None) -> None:
-        self.container = container
-        self._relay = relay  # its network holder and relay (``netns_relay``), closed with it
-        self.network = network  # the network the container got, and why (for the job record)
-        self._removed = False
-        self._log_offset = log_offset  # bytes of the log to skip (already in the job's log)
-        self._follow = follow  # False: the log up to now, then the stream ends
-        self._end_reason: str | None = None
-
-    @property
-    def ident(self) -> str:
-        return str(self.container.id)
-
-    def logs(self) -> Iterator[bytes]:
-        import docker.errors
-
-        from runner.backends.base import skip_bytes  # start-up cost: a run's, not validate's
-
-        try:
-            yield from skip_bytes(self._log_stream(), self._log_offset)
-        except docker.errors.NotFound:
-            return
-
-    def _log_stream(self) -> Iterator[bytes]:
-        """``GET /containers/<id>/logs?follow=1`` demultiplexed. docker-py's ``logs()`` first inspects
-        the container to learn whether it has a TTY; ours never do (no ``tty`` option is accepted), so
-        that round trip is skipped."""
-        api = self.container.client.api
-        params = {"stdout": 1, "stderr": 1, "timestamps": 0, "follow": int(self._follow), "tail": "all"}
-        response = api._get(api._url("/containers/{0}/logs", self.ident), params=params, stream=True)
-        try:  # read to its end, its connection goes back to the pool; left early, it is closed now
-            api._raise_for_status(response)
-            yield from api._multiplexed_response_stream_helper(response)
-        finally:
-            response.close()
-
-    def wait(self) -> int:
-        import docker.errors
-
-        try:
-            code = int(self.container.wait(timeout=None)["StatusCode"])
-        except docker.errors.NotFound as exc:
-            raise ContainerError("the job's container disappeared while it ran") from exc
-        if code != 0:  # (one more request, only for a failed command)
-            self._end_reason = oom_reason(self.container.client.api, self.ident, killed=code == 137)
-        return code
-
-    def end_reason(self) -> str | None:
-        return self._end_reason
-
-    def stop(self, grace_s: float) -> None:
-        import docker.errors
-
-        try:
-            self.container.stop(timeout=max(int(grace_s), 0))
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as exc:
-            log.warning("stopping container %s failed (%s); killing it", self.ident[:12], exc)
-            self.container.kill()
-
-    def remove(self) -> None:
-        import docker.errors
-
-        if self._removed:
-            return
-        try:
-            self.container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            log.warning("removing container %s failed: %s", self.ident[:12], exc)
-            return
-        finally:  # the relay ends with the job's container, whatever removing it did
-            if self._relay is not None:
-                self._relay.close()
-        self._removed = True
