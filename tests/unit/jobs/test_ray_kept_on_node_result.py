@@ -79,6 +79,16 @@ def _plan() -> dict[str, Any]:
     return json.loads(json.dumps(plan.to_dict()))
 
 
+def _queued_ray_job(ws: Workspace, dashboard: str) -> None:
+    """Job ``j1``, Queued on the Ray cluster at ``dashboard`` (its node at 127.0.0.3), with output ``o``."""
+    ray = {"address": dashboard, "submission_id": "j1", "control": CONTROL, "compute": "ray",
+           "node_ip": "127.0.0.3"}
+    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker", outputs={"o": OUT},
+                            job_dir=str(ws.job_dir("j1").root),
+                            extra={"plan": _plan(), "ray": ray,
+                                   "status_times": {"Queued": utc_text(utcnow())}}))
+
+
 def test_a_kept_path_that_exists_here_is_never_read_counted_or_copied(tmp_path: Path, dashboard: str) -> None:
     """A result that names a folder of this machine in the node's shape (as a forged one may): the record
     says what the node said (its count), ``job download`` copies nothing and names the node."""
@@ -87,12 +97,7 @@ def test_a_kept_path_that_exists_here_is_never_read_counted_or_copied(tmp_path: 
     for name in ("a", "b"):
         (planted / name).write_text("host file")
     ws = Workspace(tmp_path / "ws")
-    ray = {"address": dashboard, "submission_id": "j1", "control": CONTROL, "compute": "ray",
-           "node_ip": "127.0.0.3"}
-    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker", outputs={"o": OUT},
-                            job_dir=str(ws.job_dir("j1").root),
-                            extra={"plan": _plan(), "ray": ray,
-                                   "status_times": {"Queued": utc_text(utcnow())}}))
+    _queued_ray_job(ws, dashboard)
     staged = str(ws.job_dir("j1").outputs / "o")
     result = {"status": "Failed", "exit_code": 0, "node": "n1", "error": f"staged data kept at: {planted}",
               "extra": {"outputs_not_durable": {"o": {"failed": 7, "total": 7, "staged": staged}},
@@ -140,12 +145,7 @@ def test_an_output_removed_on_the_node_names_its_ip_too(tmp_path: Path, dashboar
     """Several Ray nodes on one host share its name: the record names the node that removed an output's
     staged data (``outputs_removed_on_node``) with its IP as Ray told it, as a kept one's entry does."""
     ws = Workspace(tmp_path / "ws")
-    ray = {"address": dashboard, "submission_id": "j1", "control": CONTROL, "compute": "ray",
-           "node_ip": "127.0.0.3"}
-    ws.create_job(JobRecord(name="j1", status=JobStatus.QUEUED, backend="docker", outputs={"o": OUT},
-                            job_dir=str(ws.job_dir("j1").root),
-                            extra={"plan": _plan(), "ray": ray,
-                                   "status_times": {"Queued": utc_text(utcnow())}}))
+    _queued_ray_job(ws, dashboard)
     result = {"status": "Failed", "exit_code": 0, "node": "n1", "error": "output 'o' could not be uploaded",
               "extra": {"outputs_not_durable": {"o": {"failed": 7, "total": 7, "staged": None}},
                         REMOVED_KEY: {"o": "n1"}}}
