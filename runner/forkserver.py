@@ -68,7 +68,7 @@ def serve(socket_path: str, lock_path: str) -> None:
         except Exception:  # noqa: BLE001 - cannot load on this machine (no libfuse: MountFailed); the
             continue  # command that needs it imports it again and says why; every other command is served
     with contextlib.suppress(Exception):
-        cli.warm()  # typer's click tree and converters, built once for every command
+        cli.warm()  # every group of the click tree imported, its help options made, once for every command
     if threading.active_count() != 1:
         return  # an import started a thread: forking would not be safe, so no server
     # Everything imported so far lives as long as the server: out of the collector's sight, a child's

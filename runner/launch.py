@@ -1,6 +1,6 @@
 """The ``runner`` entry point: run the CLI in a warm fork server when one is up, else in this process.
 
-Starting Python and importing the CLI's libraries (typer, pydantic and the spec models, docker-py,
+Starting Python and importing the CLI's libraries (click, pydantic and the spec models, docker-py,
 fsspec) costs ~0.8 s on this project's machines, twice a whole ``docker run``. A fork server
 (``runner.forkserver``) pays it once: it imports them and then forks one child per command. This
 client sends its argv, environment, working directory and its stdin/stdout/stderr descriptors

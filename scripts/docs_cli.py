@@ -1,11 +1,9 @@
-"""The CLI reference page, generated from the Typer app (``runner.cli.main:app``) at every docs build.
+"""The CLI reference page, generated from the click group (``runner.cli.main:app``) at every docs build.
 
-No plugin: typer >= 0.26 vendors its own click (``typer._click``), whose classes are not click's, so
-mkdocs-click silently drops every option table and mkdocs-typer2's native engine crashes. This walks the
-command tree that ``typer.main.get_command(app)`` builds and only uses what ``--help`` itself uses
-(``list_commands``, ``get_command``, ``get_params``, ``get_help_record``, ``collect_usage_pieces``),
-which exist on both click's classes and typer's copy. Anchors are ``#runner-job-create``: a guide's link
-to a command that is renamed or removed breaks the strict build.
+It walks the command tree as ``--help`` does (``list_commands``, ``get_command``, ``get_params``,
+``get_help_record``, ``collect_usage_pieces``): each group's module is imported as the walk reaches it.
+Anchors are ``#runner-job-create``: a guide's link to a command that is renamed or removed breaks the
+strict build.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import inspect
 import re
 from typing import Any
 
-APP = "runner.cli.main:app"  # module:attribute of the typer.Typer (or a click command)
+APP = "runner.cli.main:app"  # module:attribute of the root click command
 PROG = "runner"  # the program name shown in usage lines
 TITLE = "CLI reference"
 
@@ -25,12 +23,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 
 def load_command(app: str = APP) -> Any:
     module_name, _, attr = app.partition(":")
-    obj = getattr(importlib.import_module(module_name), attr)
-    if hasattr(obj, "registered_commands"):  # a typer.Typer: build its click tree
-        import typer.main
-
-        obj = typer.main.get_command(obj)
-    return obj
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def _text(value: str) -> str:

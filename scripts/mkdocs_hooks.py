@@ -1,7 +1,7 @@
 """MkDocs hooks (``hooks:`` in mkdocs.yml): what the site generates from the code at every build, so the
 pages cannot drift from it.
 
-* ``reference/cli.md``: the whole page, from the Typer app (``scripts/docs_cli.py``), in place of the
+* ``reference/cli.md``: the whole page, from the click group (``scripts/docs_cli.py``), in place of the
   placeholder kept in docs/ (which links read on GitHub reach);
 * ``<!-- generated: NAME -->`` on a line of its own in any page is replaced by:
   ``modes-matrix`` (the supported-modes matrix, ``runner.modes.MATRIX``, via ``scripts/gen_matrix.py``),

@@ -14,16 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from typer.core import TyperCommand
-
-if TYPE_CHECKING:  # typer >= 0.16 vendors click: its commands' Context type (not imported at run time)
-    from typer._click.core import Context
+import click
 
 from runner.errors import ResolveError, SpecError
 from runner.spec.names import check_label
-from runner.workspace.asset_archive import staying_notice
 
 UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
                "--remove tags.<key>")
@@ -31,14 +27,14 @@ UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <k
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-class SeveralValues(TyperCommand):
+class SeveralValues(click.Command):
     """A command whose list options take several words after one flag, as az's do (argparse's
     ``nargs='+'``): ``--tags a=1 b=2`` means ``--tags a=1 --tags b=2``. click gives an option one word
     per occurrence, so the words up to the next option are given the flag again before parsing."""
 
     several: ClassVar[frozenset[str]] = frozenset({"--tags", "--set", "--remove"})
 
-    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, spread_values(args, self.several))
 
 
@@ -134,6 +130,8 @@ def restored(noun: str, cli: str, name: str, version: str | None, staying: list[
     to restore them (``--version``); "(every version)" when none stays."""
     if version or not staying:
         return f"restored {noun} '{name}'" + which_versions(version)
+    from runner.workspace.asset_archive import staying_notice  # (sqlite3: not at a cold job validate)
+
     where = f" --registry-name {registry}" if registry else ""
     return staying_notice(noun, name, staying,
                           restore=lambda one: f"runner {cli} restore --name {name} --version {one}{where}",

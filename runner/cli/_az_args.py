@@ -8,8 +8,8 @@ A value of ``-w``/``--workspace-name`` that is a folder (a path, or a folder tha
 refused, not ignored: it is runner's ``-w`` given after the command, where it would otherwise be dropped
 and the command run against another workspace. (No command has a ``-w`` or ``-g`` of its own.)
 
-``install`` adds them (hidden from ``--help``) to every command of the click tree once
-(``runner.cli.main.click_command``).
+``install`` adds them (hidden from ``--help``) to every command of the click tree (``runner.cli.main``:
+the root's own, and each group's as it is first imported).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
-import typer.main
+import click
 
 from runner.cli import _common
 from runner.errors import SpecError
@@ -31,24 +30,24 @@ IGNORED = {"az_resource_group": "--resource-group", "az_workspace_name": "--work
            "az_subscription": "--subscription"}
 
 
-def _az_arguments(
-    az_resource_group: str = typer.Option(None, "--resource-group", "-g", hidden=True,
-                                          help="az ml's resource group: ignored."),
-    az_workspace_name: str = typer.Option(None, "--workspace-name", "-w", hidden=True,
-                                          help="az ml's workspace name: ignored (runner's workspace "
-                                               "folder is runner -w <folder> before the command)."),
-    az_subscription: str = typer.Option(None, "--subscription", hidden=True,
-                                        help="az ml's subscription: ignored."),
-) -> None:
-    """(Only its parameters are used: typer makes the click options of this signature.)"""
+def _options() -> list[click.Option]:
+    """The three options, hidden from ``--help`` (new ones for each group: click keeps none of its own)."""
+    return [
+        click.Option(["--resource-group", "-g", "az_resource_group"], default=None, hidden=True,
+                     help="az ml's resource group: ignored."),
+        click.Option(["--workspace-name", "-w", "az_workspace_name"], default=None, hidden=True,
+                     help="az ml's workspace name: ignored (runner's workspace folder is runner -w <folder> "
+                          "before the command)."),
+        click.Option(["--subscription", "az_subscription"], default=None, hidden=True,
+                     help="az ml's subscription: ignored."),
+    ]
 
 
-def install(root: Any) -> None:
-    """Give every command below the click command ``root`` az ml's common arguments."""
-    maker = typer.Typer()
-    maker.command()(_az_arguments)
-    params = typer.main.get_command(maker).params
-    pending: list[tuple[str, Any]] = [("", root)]
+def install(root: Any, prefix: str = "") -> None:
+    """Give every command below the click command ``root`` (named ``prefix`` below ``runner``: ``"job"``)
+    az ml's common arguments."""
+    params = _options()
+    pending: list[tuple[str, Any]] = [(prefix, root)]
     while pending:
         path, command = pending.pop()
         subcommands: dict[str, Any] = getattr(command, "commands", {})

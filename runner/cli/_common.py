@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from runner.errors import SpecError
 from runner.terminal_text import safe_field_text
@@ -167,13 +167,14 @@ QUERY_HELP = ("JMESPath query applied to what -o json prints (as az's --query), 
               "-o format: --query \"[?status=='Failed'].name\" -o tsv. See https://jmespath.org.")
 
 
-def output_option(default: OutputFormat = OutputFormat.table) -> Any:
-    """The ``-o/--output`` option every command that prints data takes (the same formats everywhere)."""
-    return typer.Option(default, "--output", "-o", help=OUTPUT_HELP)
+def output_option(default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``-o/--output`` option every command that prints data takes (the same formats everywhere);
+    the command gets the format's name (``emit`` takes it as it is)."""
+    return click.option("--output", "-o", type=click.Choice([f.value for f in OutputFormat]),
+                        default=default, help=OUTPUT_HELP)
 
 
-OUTPUT = output_option()
-QUERY = typer.Option(None, "--query", help=QUERY_HELP, metavar="JMESPATH")
+query_option = click.option("--query", default=None, metavar="JMESPATH", help=QUERY_HELP)
 
 
 def client(registry_name: str | None = None) -> MLClient:
@@ -183,7 +184,8 @@ def client(registry_name: str | None = None) -> MLClient:
     return MLClient(workspace_dir=STATE.workspace, registry_name=registry_name)
 
 
-REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of models).")
+registry_option = click.option("--registry-name", "registry_name", default=None,
+                               help="A registry (a local namespace of models).")
 
 
 def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str | None = None) -> None:
@@ -204,7 +206,7 @@ def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str |
         yaml.dump(data, sys.stdout)
     elif output is OutputFormat.tsv:
         for line in tsv_lines(data):
-            typer.echo(line)
+            click.echo(line)
     elif query is not None:
         _result_table(data)
     elif isinstance(data, list):
@@ -214,7 +216,7 @@ def emit(data: Any, output: OutputFormat | str, columns: list[str], query: str |
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
             text = f"{key + ':':<{width + 1}} " + _cell(value).replace("\n", "\n" + " " * (width + 2))
-            typer.echo("\n".join(line.rstrip() for line in text.split("\n")))  # no line ends in spaces
+            click.echo("\n".join(line.rstrip() for line in text.split("\n")))  # no line ends in spaces
 
 
 def apply_query(data: Any, query: str) -> Any:

@@ -1,45 +1,51 @@
 """The command line's own usage errors (click's: a bad choice or value, an unknown option or command, a
 missing option or value) as runner's one message, a ``SpecError`` (exit 2, as click's usage errors)
-printed as every ``RunnerError`` is (``runner.cli.main``), instead of typer's usage block and box::
+printed as every ``RunnerError`` is (``runner.cli.main``), instead of click's usage block::
 
     $ runner model create --name m --type mlflow --path ./m
     error: --type: 'mlflow' is not one of 'custom_model', 'mlflow_model', 'triton_model' (did you mean ...)
       hint: --type mlflow_model; runner model create --help lists its options
 
-``install`` wires it into the click tree once (``runner.cli.main.click_command``): each command's
-parsing gives the error its context (click's parser leaves some without one), and the root converts it
-(its own options, and everything below it, which runs inside its ``invoke``). A command line with no
-arguments still prints the help (click's ``NoArgsIsHelpError`` is left alone).
+``install`` wires it into the click tree (``runner.cli.main``: the root, and each group as it is first
+imported): each command's parsing gives the error its context (click's parser leaves some without one),
+and the root converts it (its own options, and everything below it, which runs inside its ``invoke``).
+A command line with no arguments still prints the help, on stdout (click's ``NoArgsIsHelpError`` would
+print it on stderr), exit 2.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import click
+from click import exceptions as click_errors
 
 from runner.errors import SpecError
 from runner.lazy_re import on_first_use
 from runner.url_secrets import without_secrets
 
-try:
-    from typer._click import exceptions as click_errors  # typer >= 0.16 vendors click
-except ImportError:  # pragma: no cover - an older typer: click itself
-    from click import exceptions as click_errors  # type: ignore[no-redef]
-
-
 _no_such_command_re = on_first_use(r"No such command (?P<name>'.*'|\".*\")\.")
+
+
+# click's words for a value it could not convert: "'abc' is not a valid integer.", "0 is not in the range
+# x>=1.", "'xml' is not one of 'table', 'json'."
+_bad_value_re = on_first_use(r"(?P<value>'.*'|\".*\"|\S+) is not (?P<rest>.*?)\.?$", re.DOTALL)
 
 
 _extra_arguments_re = on_first_use(r"Got unexpected extra argument(?:s|\(s\))? \((?P<words>.*)\)$", re.DOTALL)
 
 
-def install(root: Any) -> None:
-    """Make every usage error under the click command ``root`` runner's one message."""
-    root.make_context = _converting(root.make_context)
-    root.invoke = _converting(root.invoke)
-    pending = [root]
+def install(command: Any, *, root: bool = True) -> None:
+    """Make every usage error under the click ``command`` runner's one message: ``root``, the command the
+    command line starts at (which converts them); else a group below it (whose commands give context)."""
+    if root:
+        command.make_context = _converting(command.make_context)
+        command.invoke = _converting(command.invoke)
+    pending = [command]
     while pending:
         command = pending.pop()
         command.parse_args = _giving_context(command.parse_args)
@@ -51,8 +57,9 @@ def _converting(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(*args, **kwargs)
         except click_errors.UsageError as err:
-            if type(err).__name__ == "NoArgsIsHelpError":  # `runner`, `runner job`: the help, as before
-                raise
+            if isinstance(err, click_errors.NoArgsIsHelpError):  # `runner`, `runner job`: the help, on
+                click.echo(err.format_message(), color=err.ctx.color)  # stdout (click: stderr), exit 2
+                raise click_errors.Exit(2) from None
             raise usage_error(err) from err
     return converted
 
@@ -84,7 +91,7 @@ def usage_error(err: Any) -> SpecError:
 def _usage_error(err: Any) -> SpecError:
     ctx = err.ctx
     path = ctx.command_path if ctx is not None else "runner"
-    group = ctx is not None and bool(getattr(ctx.command, "commands", None))
+    group = ctx is not None and isinstance(ctx.command, click.Group)
     see = f"{path} --help lists its {'commands' if group else 'options'}"
     if isinstance(err, click_errors.NoSuchOption):
         return _no_such_option(err, ctx, path, see)
@@ -134,26 +141,44 @@ def _no_such_option(err: Any, ctx: Any, path: str, see: str) -> SpecError:
 
 def _bad_value(err: Any, param: Any, see: str) -> SpecError:
     flag = _flag(param)
-    cause = err.__cause__
-    errors = cause.errors() if callable(getattr(cause, "errors", None)) else []  # pydantic's (typer >= 0.2x)
-    value = errors[0].get("input") if errors else None
-    reason = str(errors[0].get("msg", "")) if errors else err.message
-    reason = reason.removeprefix("Value error, ")
+    said = _bad_value_re().match(err.message)
+    value = _unquoted(said["value"]) if said else None
     choices = _choices(param)
-    if choices and isinstance(value, str):
+    if choices and value is not None:
         close = _closest(value, choices)
         fix = f"{flag} {close}" if close else f"give one of them to {flag}"
         return SpecError(f"{value!r} is not one of {', '.join(repr(c) for c in choices)}"
                          f"{_did_you_mean(value, choices)}", field=flag, hint=f"{fix}; {see}")
-    what = f"invalid value {str(value)!r}: {_sentence(reason)}" if value is not None else _sentence(reason)
-    return SpecError(what, field=flag, hint=see)
+    if said is None:
+        return SpecError(_sentence(err.message), field=flag, hint=see)
+    rest = said["rest"]
+    if hasattr(param.type, "min_open"):  # IntRange, FloatRange: "a valid integer range", "in the range"
+        rest = rest.removesuffix(" range")
+    reason = _range_words(param.type) if rest.startswith("in the range") else f"not {rest}"
+    return SpecError(f"invalid value {value!r}: {reason}", field=flag, hint=see)
+
+
+def _unquoted(word: str) -> str:
+    """The value click's message shows (quoted as Python would: ``'abc'``; a number bare)."""
+    if word[:1] in ("'", '"'):
+        with contextlib.suppress(ValueError, SyntaxError):
+            return str(ast.literal_eval(word))
+    return word
+
+
+def _range_words(kind: Any) -> str:
+    """A number range (click's ``IntRange``, ``FloatRange``) in words: ``should be greater than or equal to
+    1``."""
+    bounds = [f"{'greater than' if kind.min_open else 'greater than or equal to'} {kind.min}"
+              if getattr(kind, "min", None) is not None else "",
+              f"{'less than' if kind.max_open else 'less than or equal to'} {kind.max}"
+              if getattr(kind, "max", None) is not None else ""]
+    return "should be " + " and ".join(bound for bound in bounds if bound)
 
 
 def _choices(param: Any) -> list[str]:
-    """The values a choice parameter takes (typer's own types, or click's ``Choice``), else none."""
-    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
-    if choices is None:
-        choices = getattr(getattr(param, "type", None), "choices", None)
+    """The values a choice parameter takes (click's ``Choice``), else none."""
+    choices = getattr(getattr(param, "type", None), "choices", None)
     return [str(getattr(choice, "value", choice)) for choice in choices or ()]
 
 
@@ -166,7 +191,9 @@ def _flag(param: Any) -> str:
 
 
 def _visible_commands(ctx: Any) -> list[str]:
-    return [name for name, command in ctx.command.commands.items() if not getattr(command, "hidden", False)]
+    """The names a group lists (the root's, without importing its groups: ``runner.cli.main.LazyGroups``)."""
+    return [name for name in ctx.command.list_commands(ctx)
+            if not getattr(ctx.command.commands.get(name), "hidden", False)]
 
 
 def _did_you_mean(word: str, candidates: Iterable[str]) -> str:

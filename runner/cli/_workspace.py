@@ -14,7 +14,8 @@
   adds that ``-w`` is the workspace folder here, and az's ``--workspace-name`` is taken (after the
   command) and ignored.
 
-``guard`` wraps every command of the click tree once (``runner.cli.main.click_command``).
+``guard`` wraps every command of the click tree (``runner.cli.main``: the root's own, and each group's as
+it is first imported).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _looks_like_az_name() -> str | None:
 
 
 def _succeeded(exc: BaseException) -> bool:
-    """An exit that ends a command well (``typer.Exit(0)``, ``SystemExit(0)``)."""
+    """An exit that ends a command well (click's ``Exit(0)``, ``SystemExit(0)``)."""
     code = getattr(exc, "exit_code", getattr(exc, "code", 1)) if isinstance(exc, SystemExit) or \
         hasattr(exc, "exit_code") else 1
     return code in (0, None)
@@ -150,9 +151,10 @@ class _Announcing:
         return getattr(self._stream, name)
 
 
-def guard_tree(root: Any) -> None:
-    """``guard`` every command below ``root`` (a group's own callback is not a command)."""
-    pending: list[tuple[str, Any]] = [("", root)]
+def guard_tree(root: Any, prefix: str = "") -> None:
+    """``guard`` every command below ``root`` (named ``prefix`` below ``runner``: ``"job"``; ``root`` itself
+    when it is a command, ``ui``; a group's own callback is not a command)."""
+    pending: list[tuple[str, Any]] = [(prefix, root)]
     while pending:
         prefix, command = pending.pop()
         subcommands: dict[str, Any] = getattr(command, "commands", {})

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from runner.cli import _common
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
+from runner.cli._common import emit, output_option, query_option
 
 if TYPE_CHECKING:
     from mounts.cache import ContentCache, Held  # start-up cost: imported by the command that uses it
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("cache", help="Inspect and prune the download cache.", no_args_is_help=True)
+
 
 def parse_size(text: str) -> int:
     """``"500M"``, ``"10GiB"``, ``"1.5g"`` or plain bytes → bytes (``K/M/G/T`` are binary units)."""
@@ -22,7 +23,7 @@ def parse_size(text: str) -> int:
     try:
         return size_from_text(text)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc)) from None
 
 
 def human_size(size: int) -> str:
@@ -64,13 +65,15 @@ def _row(entry: Held) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@output_option()
+@query_option
+def list_(output: str, query: str | None) -> None:
     """List cached downloads, most recently used first; a partial one (a download in progress or cut
     short, kept to resume) counts toward the size limit too."""
     cache = _cache()
     held: list[Held] = [*cache.entries(), *cache.partials()]
     entries = sorted(held, key=lambda e: e.last_used, reverse=True)
-    if output is not OutputFormat.table or query is not None:  # the data -o json prints
+    if output != "table" or query is not None:  # the data -o json prints
         emit([_row(e) for e in entries], output, [], query)
         return
     rows = [{**_row(e), "key": e.key or f"(digest {e.digest})", "size": human_size(e.size),
@@ -78,15 +81,14 @@ def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
     emit(rows, output, ["key", "state", "size", "files", "last_used"])
     total = sum(e.size for e in entries)
     partial = sum(1 for e in entries if _partial(e))
-    typer.echo(f"{len(entries)} entries{f' ({partial} partial)' if partial else ''}, {human_size(total)} of "
+    click.echo(f"{len(entries)} entries{f' ({partial} partial)' if partial else ''}, {human_size(total)} of "
                f"{human_size(cache.max_bytes)} (cache: {cache.root})")
 
 
 @app.command("prune")
-def prune(
-    max_size: str = typer.Option("0", "--max-size", help="Keep at most this much (e.g. 5G); "
-                                 "least recently used entries go first. Default 0: empty the cache."),
-) -> None:
+@click.option("--max-size", default="0", help="Keep at most this much (e.g. 5G); least recently used "
+              "entries go first. Default 0: empty the cache.")
+def prune(max_size: str) -> None:
     """Remove cached downloads (all, or least recently used ones beyond --max-size) and every partial
     download no job is resuming."""
     limit = parse_size(max_size)
@@ -95,5 +97,5 @@ def prune(
     freed = sum(e.size for e in removed)
     partial = sum(1 for e in removed if _partial(e))
     dropped = f" and {partial} partial download{'s' if partial > 1 else ''}" if partial else ""
-    typer.echo(f"removed {len(removed) - partial} entries{dropped} ({human_size(freed)}); "
+    click.echo(f"removed {len(removed) - partial} entries{dropped} ({human_size(freed)}); "
                f"the cache now holds {human_size(cache.total_bytes())}")

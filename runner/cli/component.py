@@ -12,15 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from runner.cli._assets import version_or_label
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli._common import client, emit, output_option, query_option
 
 if TYPE_CHECKING:
     from runner.workspace.components import ComponentRecord
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("component", help="Register and show command components (pipeline steps).",
+                  no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "display_name", "description", "created_at"]
 
@@ -34,14 +35,15 @@ def _shown(record: ComponentRecord) -> dict[str, Any]:
 
 
 @app.command("create")
-def create(
-    file: Path = typer.Option(..., "--file", "-f", help="The command component YAML."),
-    name: str = typer.Option(None, "--name", "-n", help="Component name (default: from the YAML)."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: the YAML's, else next)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a field: --set description=... (repeatable)."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-) -> None:
+@click.option("--file", "-f", type=click.Path(path_type=Path), required=True,
+              help="The command component YAML.")
+@click.option("--name", "-n", default=None, help="Component name (default: from the YAML).")
+@click.option("--version", "-v", default=None, help="Version (default: the YAML's, else next).")
+@click.option("--set", "set_", multiple=True, help="Override a field: --set description=... (repeatable).")
+@output_option("json")
+@query_option
+def create(file: Path, name: str | None, version: str | None, set_: tuple[str, ...], output: str,
+           query: str | None) -> None:
     """Register a command component version (its code is copied into the workspace); without a version,
     the same spec and code as the newest version returns that version ("unchanged"). The YAML of
     `component show` is taken too (its id and creation_context are ignored)."""
@@ -51,17 +53,16 @@ def create(
     spec = load_component_spec(file, overrides)  # what `component show -o yaml` prints besides: ignored
     record = client().components.register(spec)
     if record.unchanged:  # on stderr: stdout stays the record (-o json / --query)
-        typer.echo(f"component {record.name}: unchanged, version {record.version} (same spec and code as "
+        click.echo(f"component {record.name}: unchanged, version {record.version} (same spec and code as "
                    "registered; nothing new registered)", err=True)
     emit(_shown(record), output, _COLUMNS, query)
 
 
 @app.command("list")
-def list_(
-    name: str = typer.Option(None, "--name", "-n", help="List the versions of this component."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@click.option("--name", "-n", default=None, help="List the versions of this component.")
+@output_option()
+@query_option
+def list_(name: str | None, output: str, query: str | None) -> None:
     """List components (the latest version of each), or the versions of one with --name."""
     rows = [{**_shown(record), "created_at": record.created_at}  # UTC, Z: as every output shows it
             for record in client().components.records(name)]
@@ -69,13 +70,12 @@ def list_(
 
 
 @app.command("show")
-def show(
-    name: str = typer.Option(..., "--name", "-n", help="Component name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    output: OutputFormat = output_option(OutputFormat.yaml),
-    query: str = QUERY,
-) -> None:
+@click.option("--name", "-n", required=True, help="Component name.")
+@click.option("--version", "-v", default=None, help="Version.")
+@click.option("--label", "-l", default=None, help="Label (latest).")
+@output_option("yaml")
+@query_option
+def show(name: str, version: str | None, label: str | None, output: str, query: str | None) -> None:
     """Show one component version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="component", name=name)
     emit(_shown(client().components.record(name, version)), output, [], query)

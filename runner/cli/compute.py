@@ -14,32 +14,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli._common import client, emit, output_option, query_option
 from runner.errors import ResolveError, SourceLocation, SpecError
 
 if TYPE_CHECKING:
     from runner.entities_compute import AnyAzureCompute
     from runner.spec.yamlio import FieldPath
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("compute", help="Register Ray clusters that jobs run on.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(
-    file: str = typer.Option(None, "--file", "-f", help="Compute YAML (name, type: ray, address, ...)."),
-    name: str = typer.Option(None, "--name", "-n", help="The compute's name (overrides the file's)."),
-    type_: str = typer.Option(None, "--type", "-t", help="ray (the only type registered; a --file of "
-                                                          "Azure's amlcompute records nothing)."),
-    address: str = typer.Option(None, "--address", help="The Ray dashboard: http://<head>:<port>."),
-    datastore: str = typer.Option(None, "--datastore",
-                                  help="Where the nodes write default outputs and artifacts "
-                                       "(default workspaceblobstore; must not be a local folder)."),
-    description: str = typer.Option(None, "--description"),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-) -> None:
+@click.option("--file", "-f", default=None, help="Compute YAML (name, type: ray, address, ...).")
+@click.option("--name", "-n", default=None, help="The compute's name (overrides the file's).")
+@click.option("--type", "-t", "type_", default=None,
+              help="ray (the only type registered; a --file of Azure's amlcompute records nothing).")
+@click.option("--address", default=None, help="The Ray dashboard: http://<head>:<port>.")
+@click.option("--datastore", default=None, help="Where the nodes write default outputs and artifacts "
+              "(default workspaceblobstore; must not be a local folder).")
+@click.option("--description", default=None)
+@output_option("json")
+@query_option
+def create(file: str | None, name: str | None, type_: str | None, address: str | None,
+           datastore: str | None, description: str | None, output: str, query: str | None) -> None:
     """Register (or replace) a compute: an existing Ray cluster, reached at its dashboard's address. Azure's
     compute YAML (type: amlcompute, computeinstance) creates and records nothing: a job naming it runs on
     this machine."""
@@ -89,7 +88,7 @@ def _azure_compute(data: dict[str, Any], where: Callable[[FieldPath], SourceLoca
                         hint="add name: <compute name> (or give --name)")
     compute = azure_compute_from_dict(fields)
     assert compute is not None
-    typer.echo(f"warning: {_not_created(compute)}", err=True)
+    click.echo(f"warning: {_not_created(compute)}", err=True)
     return fields
 
 
@@ -106,15 +105,19 @@ def _not_created(compute: AnyAzureCompute) -> str:
 
 
 @app.command("list")
-def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@output_option()
+@query_option
+def list_(output: str, query: str | None) -> None:
     """List computes."""
     rows = [c.public_dict() for c in client().compute.list()]
     emit(rows, output, ["name", "type", "address", "datastore"], query)
 
 
 @app.command("show")
-def show(name: str = typer.Option(..., "--name", "-n", help="Compute name."),
-         output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@click.option("--name", "-n", required=True, help="Compute name.")
+@output_option()
+@query_option
+def show(name: str, output: str, query: str | None) -> None:
     """Show a compute, and whether its cluster answers (its nodes and their resources)."""
     ml_client = client()
     compute = ml_client.compute.get(name)
@@ -124,7 +127,8 @@ def show(name: str = typer.Option(..., "--name", "-n", help="Compute name."),
 
 
 @app.command("delete")
-def delete(name: str = typer.Option(..., "--name", "-n", help="Compute name.")) -> None:
+@click.option("--name", "-n", required=True, help="Compute name.")
+def delete(name: str) -> None:
     """Forget a compute (the cluster and the jobs that ran on it are not touched)."""
     client().compute.delete(name)
-    typer.echo(f"deleted compute '{name}' (the cluster itself was not touched)")
+    click.echo(f"deleted compute '{name}' (the cluster itself was not touched)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-import typer
+import click
 
 from runner.cli import _common
 from runner.cli._assets import (
@@ -26,12 +26,13 @@ from runner.cli._assets import (
     restored,
     which_versions,
 )
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli._common import client, emit, output_option, query_option
 from runner.cli.model import parse_pairs
 from runner.errors import SpecError
 
-app = typer.Typer(no_args_is_help=True)
-REGISTRY = typer.Option(None, "--registry-name", help="A registry (a local namespace of data assets).")
+app = click.Group("data", help="Register and manage data assets.", no_args_is_help=True)
+registry_option = click.option("--registry-name", "registry_name", default=None,
+                               help="A registry (a local namespace of data assets).")
 
 
 class DataType(StrEnum):
@@ -41,22 +42,26 @@ class DataType(StrEnum):
 
 
 _COLUMNS = ["name", "version", "type", "path", "description"]
+_NAME_HELP = "Data asset name."
+_LABEL_HELP = "Label (latest)."
 
 
 @app.command("create", cls=SeveralValues)
-def create(
-    file: str = typer.Option(None, "--file", "-f", help="Data asset YAML (az ml data create --file)."),
-    name: str = typer.Option(None, "--name", "-n", help="Name (overrides the file)."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: next number)."),
-    path: str = typer.Option(None, "--path", "-p", help="Local path, azureml://..., or a storage URL."),
-    type_: DataType = typer.Option(None, "--type", "-t", help="uri_folder (default), uri_file or mltable."),
-    description: str = typer.Option(None, "--description", "-d", help="Description."),
-    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
-    datastore: str = typer.Option(None, "--datastore", help="Datastore a local path is uploaded to."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--file", "-f", default=None, help="Data asset YAML (az ml data create --file).")
+@click.option("--name", "-n", default=None, help="Name (overrides the file).")
+@click.option("--version", "-v", default=None, help="Version (default: next number).")
+@click.option("--path", "-p", default=None, help="Local path, azureml://..., or a storage URL.")
+@click.option("--type", "-t", "type_", type=click.Choice([t.value for t in DataType]), default=None,
+              help="uri_folder (default), uri_file or mltable.")
+@click.option("--description", "-d", default=None, help="Description.")
+@click.option("--tags", multiple=True, help="Tags: key=value [key=value ...] (repeatable).")
+@click.option("--datastore", default=None, help="Datastore a local path is uploaded to.")
+@output_option("json")
+@query_option
+@registry_option
+def create(file: str | None, name: str | None, version: str | None, path: str | None, type_: str | None,
+           description: str | None, tags: tuple[str, ...], datastore: str | None, output: str,
+           query: str | None, registry_name: str | None) -> None:
     """Register a data asset version (copies local files into the datastore).
 
     An existing --version given again with the same path (or a local path with the same content) is that
@@ -64,8 +69,7 @@ def create(
     from runner.spec.data import Data, check_data_fields, load_data  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
-                 "type": type_.value if type_ else None, "datastore": datastore,
-                 "tags": parse_pairs(tags, "--tags") or None}
+                 "type": type_, "datastore": datastore, "tags": parse_pairs(tags, "--tags") or None}
     if file:
         data = load_data(file, overrides=overrides)
     else:
@@ -80,15 +84,15 @@ def create(
 
 
 @app.command("list")
-def list_(
-    name: str = typer.Option(None, "--name", "-n", help="List the versions of this data asset."),
-    include_archived: bool = typer.Option(False, "--include-archived", help="Include archived assets."),
-    archived_only: bool = typer.Option(False, "--archived-only", help="Only archived assets."),
-    max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", default=None, help="List the versions of this data asset.")
+@click.option("--include-archived", is_flag=True, default=False, help="Include archived assets.")
+@click.option("--archived-only", is_flag=True, default=False, help="Only archived assets.")
+@click.option("--max-results", "-r", type=click.IntRange(min=1), default=None, help="At most this many rows.")
+@output_option()
+@query_option
+@registry_option
+def list_(name: str | None, include_archived: bool, archived_only: bool, max_results: int | None,
+          output: str, query: str | None, registry_name: str | None) -> None:
     """List data assets (latest version of each), or the versions of one with --name."""
     assets = client(registry_name).data.list(name, include_archived=include_archived,
                                              archived_only=archived_only, max_results=max_results)
@@ -97,79 +101,76 @@ def list_(
 
 
 @app.command("show")
-def show(
-    name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Version.")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@output_option()
+@query_option
+@registry_option
+def show(name: str, version: str | None, label: str | None, output: str, query: str | None,
+         registry_name: str | None) -> None:
     """Show one data asset version."""
     one_of(version, label)
     emit(client(registry_name).data.get(name, version=version, label=label).to_dict(), output, [], query)
 
 
 @app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
-def update(
-    ctx: typer.Context,
-    name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
-    version: str = typer.Option(..., "--version", "-v", help="Version."),
-    set_: list[str] = typer.Option(None, "--set", help="description=... or tags.<key>=<value> (several)."),
-    remove: list[str] = typer.Option(None, "--remove", help="tags.<key>, tags or description (several)."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", required=True, help="Version.")
+@click.option("--set", "set_", multiple=True, help="description=... or tags.<key>=<value> (several).")
+@click.option("--remove", multiple=True, help="tags.<key>, tags or description (several).")
+@output_option("json")
+@query_option
+@registry_option
+@click.pass_context
+def update(ctx: click.Context, name: str, version: str, set_: tuple[str, ...], remove: tuple[str, ...],
+           output: str, query: str | None, registry_name: str | None) -> None:
     """Update the description or tags of a data asset version (nothing else can change).
 
     Also --add tags <key>=<value> [...] (as az's generic update)."""
-    change = parse_update(set_, remove, ctx.args)
+    change = parse_update(list(set_), list(remove), ctx.args)
     updated = client(registry_name).data.update(name, version, set_values=change.set_values,
                                                 add_values=change.add_values, remove=change.remove)
     emit(updated.to_dict(), output, [], query)
 
 
 @app.command("archive")
-def archive(
-    name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
-    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Only this version (default: all).")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@registry_option
+def archive(name: str, version: str | None, label: str | None, registry_name: str | None) -> None:
     """Archive a data asset version, or the whole asset (hidden from list; still usable)."""
     one_of(version, label, required=False)
     data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
     data.archive(name, version=chosen)
-    typer.echo(f"archived data asset '{name}'" + which_versions(chosen))
+    click.echo(f"archived data asset '{name}'" + which_versions(chosen))
 
 
 @app.command("restore")
-def restore(
-    name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
-    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Only this version (default: all).")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@registry_option
+def restore(name: str, version: str | None, label: str | None, registry_name: str | None) -> None:
     """Restore an archived data asset version, or the whole asset."""
     one_of(version, label, required=False)
     data = client(registry_name).data
     chosen = data.get(name=name, label=label).version if label else version  # the one it changes
     staying = data.restore_staying(name, version=chosen)  # the versions archived on their own stay archived
-    typer.echo(restored("data asset", "data", name, chosen, staying, registry=registry_name))
+    click.echo(restored("data asset", "data", name, chosen, staying, registry=registry_name))
 
 
 @app.command("download")
-def download(
-    name: str = typer.Option(..., "--name", "-n", help="Data asset name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: latest)."),
-    download_path: str = typer.Option(".", "--download-path", "-p", help="Folder to download into."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Version (default: latest).")
+@click.option("--download-path", "-p", default=".", help="Folder to download into.")
+@registry_option
+def download(name: str, version: str | None, download_path: str, registry_name: str | None) -> None:
     """Download a data asset version's files to <download-path>/<name>/."""
     data = client(registry_name).data
     found = data.get(name, version=version, label=None if version else "latest")
     target = data.download(name, version=found.version, download_path=download_path,
                            quiet=_common.STATE.quiet)
-    typer.echo(f"downloaded data asset '{name}' version {found.version} to {target}")
+    click.echo(f"downloaded data asset '{name}' version {found.version} to {target}")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import typer
+import click
 
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, client, emit, output_option
+from runner.cli._common import OutputFormat, client, emit, output_option, query_option
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("datastore", help="Manage datastores.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(
-    file: str = typer.Option(..., "--file", "-f", help="Datastore YAML (Azure ML datastore fields)."),
-    name: str = typer.Option(None, "--name", "-n", help="Override the name in the file."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-) -> None:
+@click.option("--file", "-f", required=True, help="Datastore YAML (Azure ML datastore fields).")
+@click.option("--name", "-n", default=None, help="Override the name in the file.")
+@output_option("json")
+@query_option
+def create(file: str, name: str | None, output: str, query: str | None) -> None:
     """Create (or replace) a datastore: local folder, azure_blob, azure_data_lake_gen2 or fsspec URL."""
     from runner.workspace.datastores import load_datastore, public_dict  # start-up cost
 
@@ -27,12 +26,14 @@ def create(
 
 
 @app.command("list")
-def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@output_option()
+@query_option
+def list_(output: str, query: str | None) -> None:
     """List datastores."""
     from runner.workspace.datastores import credential_kind, public_dict  # start-up cost
 
     datastores = list(client().datastores.list())
-    if output is not OutputFormat.table or query is not None:  # the data -o json prints
+    if output != OutputFormat.table or query is not None:  # the data -o json prints
         emit([public_dict(ds) for ds in datastores], output, [], query)
         return
     rows = [{**public_dict(ds), "location": _location(public_dict(ds)), "credentials": credential_kind(ds)}
@@ -41,11 +42,10 @@ def list_(output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
 
 
 @app.command("show")
-def show(
-    name: str = typer.Option(..., "--name", "-n", help="Datastore name."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@click.option("--name", "-n", required=True, help="Datastore name.")
+@output_option()
+@query_option
+def show(name: str, output: str, query: str | None) -> None:
     """Show a datastore (secrets redacted)."""
     from runner.workspace.datastores import public_dict  # start-up cost: imported by the command that uses it
 
@@ -53,10 +53,11 @@ def show(
 
 
 @app.command("delete")
-def delete(name: str = typer.Option(..., "--name", "-n", help="Datastore name.")) -> None:
+@click.option("--name", "-n", required=True, help="Datastore name.")
+def delete(name: str) -> None:
     """Delete a datastore's registration (its data is not touched)."""
     client().datastores.delete(name)
-    typer.echo(f"deleted datastore '{name}' (its data was not touched)")
+    click.echo(f"deleted datastore '{name}' (its data was not touched)")
 
 
 def _location(data: dict[str, object]) -> str:

@@ -7,17 +7,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from runner.cli._assets import SeveralValues, version_or_label
 from runner.cli._common import (
-    OUTPUT,
-    QUERY,
     OutputFormat,
     apply_query,
     client,
     emit,
     output_option,
+    query_option,
     with_z_times,
 )
 from runner.cli.model import parse_pairs
@@ -26,7 +25,7 @@ from runner.errors import SourceLocation, SpecError
 if TYPE_CHECKING:
     from runner.entities import Environment
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("environment", help="Map Azure ML environments to local images.", no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "image", "build_context", "builtin"]
 _FILE_FIELDS = ("name", "version", "image", "conda_file", "build", "dockerfile", "build_context",
@@ -34,19 +33,20 @@ _FILE_FIELDS = ("name", "version", "image", "conda_file", "build", "dockerfile",
 
 
 @app.command("create", cls=SeveralValues)
-def create(
-    file: str = typer.Option(None, "--file", "-f", help="Environment YAML (as az ml's --file)."),
-    name: str = typer.Option(None, "--name", "-n", help="Environment name (as jobs reference it)."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: next number)."),
-    image: str = typer.Option(None, "--image", "-i", help="A local Docker image to run."),
-    conda_file: str = typer.Option(None, "--conda-file", "-c", help="Conda file to install on --image."),
-    build_context: str = typer.Option(None, "--build-context", "-b", help="Folder to docker build."),
-    dockerfile: str = typer.Option(None, "--dockerfile", help="Dockerfile inside the build context."),
-    description: str = typer.Option(None, "--description", "-d", help="Description."),
-    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-) -> None:
+@click.option("--file", "-f", default=None, help="Environment YAML (as az ml's --file).")
+@click.option("--name", "-n", default=None, help="Environment name (as jobs reference it).")
+@click.option("--version", "-v", default=None, help="Version (default: next number).")
+@click.option("--image", "-i", default=None, help="A local Docker image to run.")
+@click.option("--conda-file", "-c", default=None, help="Conda file to install on --image.")
+@click.option("--build-context", "-b", default=None, help="Folder to docker build.")
+@click.option("--dockerfile", default=None, help="Dockerfile inside the build context.")
+@click.option("--description", "-d", default=None, help="Description.")
+@click.option("--tags", multiple=True, help="Tags: key=value [key=value ...] (repeatable).")
+@output_option("json")
+@query_option
+def create(file: str | None, name: str | None, version: str | None, image: str | None,
+           conda_file: str | None, build_context: str | None, dockerfile: str | None,
+           description: str | None, tags: tuple[str, ...], output: str, query: str | None) -> None:
     """Map an environment name (and version) to a local image (with a conda file's packages installed on
     it) or a build context; --file reads Azure's environment YAML (flags override its fields)."""
     from runner.entities import Environment  # start-up cost
@@ -96,23 +96,21 @@ def _with_flags(env: Environment, flags: dict[str, Any]) -> Environment:
 
 
 @app.command("list")
-def list_(
-    name: str = typer.Option(None, "--name", "-n", help="Only this environment's versions."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@click.option("--name", "-n", default=None, help="Only this environment's versions.")
+@output_option()
+@query_option
+def list_(name: str | None, output: str, query: str | None) -> None:
     """List mapped environments, and the built-in ones (curated environments the provisioned image holds)."""
     emit([r.model_dump(mode="json") for r in client().environments.list(name)], output, _COLUMNS, query)
 
 
 @app.command("show")
-def show(
-    name: str = typer.Option(..., "--name", "-n", help="Environment name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: latest)."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@click.option("--name", "-n", required=True, help="Environment name.")
+@click.option("--version", "-v", default=None, help="Version (default: latest).")
+@click.option("--label", "-l", default=None, help="Label (latest).")
+@output_option()
+@query_option
+def show(name: str, version: str | None, label: str | None, output: str, query: str | None) -> None:
     """Show one environment version (the latest with --label latest or no version)."""
     version_or_label(version, label, noun="environment", name=name)
     latest = None if version else "latest"  # no version: the newest (the SDK's get needs one or the label)

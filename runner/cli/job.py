@@ -22,30 +22,24 @@ uses it, not when the CLI starts: ``runner --help`` stays cheap.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
-from runner.cli import _common, pipeline_view
+from runner.cli import _common, job_follow, pipeline_view
 from runner.cli._assets import SeveralValues
-from runner.cli._common import OUTPUT, QUERY, OutputFormat, emit
+from runner.cli._common import emit, output_option, query_option
 from runner.errors import JobError
-from runner.terminal_text import safe_field_text
 
 if TYPE_CHECKING:
-    from runner.jobs.log_echo import TerminalEcho
     from runner.pipelines.operations import PipelineJobOperations
     from runner.plan.types import RunPlan
     from runner.spec.job import CommandJobSpec
     from runner.spec.pipeline import PipelineJobSpec
     from runner.workspace.db import JobRecord
 
-app = typer.Typer(no_args_is_help=True)
-
-EXIT_FOR_STATUS = {"Completed": 0, "Failed": 1, "Canceled": 3}
-EXIT_NOT_STARTED = 4  # the job could not be started: the Docker engine or its image was not there
+app = click.Group("job", help="Create, stream, show, list, cancel and download jobs.", no_args_is_help=True)
 
 
 def load_job_file(file: Path, overrides: list[str]) -> CommandJobSpec | PipelineJobSpec:
@@ -102,21 +96,24 @@ def plan_for_file(file: Path, overrides: list[str] | tuple[str, ...] = (), *, na
     if output != "table" or query is not None:
         emit(plan_data(plan, in_container=in_container), output, [], query)
     else:
-        typer.echo(render_plan(plan, in_container=in_container))
+        click.echo(render_plan(plan, in_container=in_container))
     return plan
 
 
+_FILE = click.option("--file", "-f", type=click.Path(path_type=Path), required=True,
+                     help="The job YAML (- or /dev/stdin: read from standard input).")
+_SET = click.option("--set", "set_", multiple=True,
+                    help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated).")
+_NAME = click.option("--name", "-n", required=True)
+
+
 @app.command("validate", cls=SeveralValues)
-def validate(
-    file: Path = typer.Option(..., "--file", "-f",
-                              help="The job YAML (- or /dev/stdin: read from standard input)."),
-    set_: list[str] = typer.Option([], "--set",
-                                   help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated)."),
-    name: str = typer.Option(None, "--name", "-n",
-                             help="Job name to plan with (default: YAML, or generated)."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@_FILE
+@_SET
+@click.option("--name", "-n", default=None, help="Job name to plan with (default: YAML, or generated).")
+@output_option()
+@query_option
+def validate(file: Path, set_: tuple[str, ...], name: str | None, output: str, query: str | None) -> None:
     """Check a job YAML and print its run plan; nothing runs."""
     plan_for_file(file, set_, name=name, output=output, query=query)
 
@@ -126,56 +123,6 @@ def _operations() -> PipelineJobOperations:
     from runner.workspace.db import Workspace
 
     return PipelineJobOperations(Workspace(_common.STATE.workspace))
-
-
-def _log_echo(*, err: bool = False) -> TerminalEcho:
-    """Where a followed job's log goes: stdout (``err``: stderr, when stdout is reserved for ``-o json``),
-    terminal-safe whether or not it is a terminal (no escape sequence but SGR colours, which CI log
-    viewers show too: ``runner.terminal_text``)."""
-    from runner.jobs.log_echo import TerminalEcho  # start-up cost: loaded with the operations already
-
-    return TerminalEcho(sys.stderr if err else sys.stdout)
-
-
-def _summary(record: JobRecord, *, err: bool = False) -> None:
-    """The Execution Summary after a followed job's log, where its log went: stdout, as ``az ml job
-    create --stream`` prints it (``err``: stderr, when stdout holds the ``-o json`` record)."""
-    lines = ["", "Execution Summary", "=================", f"RunId: {record.name}",
-             f"Status: {record.status.value}"]
-    if record.exit_code is not None:
-        lines.append(f"Exit code: {record.exit_code}")
-    if record.error:
-        lines.append(f"Error: {record.error}")
-    if record.registered_models:
-        lines.append("Registered models: " + ", ".join(_born(m, record) for m in record.registered_models))
-    if record.registered_data:
-        lines.append("Registered data assets: " + ", ".join(_born(d, record) for d in record.registered_data))
-    lines += [f"Note: {ref}: {why}" for ref, why in record.extra.get("registered_archived", {}).items()]
-    if record.extra.get("late_cancel"):
-        lines.append(f"Note: {record.extra['late_cancel']}")
-    lines += pipeline_view.summary_lines(record)
-    typer.echo(safe_field_text("\n".join(lines)), err=err)  # its error may quote what the job chose
-
-
-def _born(ref: str, record: JobRecord) -> str:
-    """A version the job registered, said ``(archived)`` when it was born archived (its asset was)."""
-    return f"{ref} (archived)" if ref in record.extra.get("registered_archived", {}) else ref
-
-
-def _warn(record: JobRecord) -> None:
-    """The plan's warnings on stderr, as ``job validate`` lists them, once the job is queued and before
-    its log (a pipeline's are in its log and its record)."""
-    for warning in record.extra.get("warnings", []):
-        typer.echo(safe_field_text(f"warning: {warning}"), err=True)
-
-
-def _exit_for(record: JobRecord) -> None:
-    code = EXIT_FOR_STATUS.get(record.status.value, 1)
-    # (runner.jobs.run.NOT_STARTED: a pipeline's too, when every failed step could not start)
-    if code == 1 and record.extra.get("not_started"):
-        code = EXIT_NOT_STARTED
-    if code:
-        raise typer.Exit(code)
 
 
 def _as_json(record: JobRecord) -> dict[str, Any]:
@@ -197,25 +144,23 @@ def _duration(record: JobRecord) -> float | None:
 
 
 @app.command("create", cls=SeveralValues)
-def create(
-    file: Path = typer.Option(..., "--file", "-f",
-                              help="The job YAML (- or /dev/stdin: read from standard input)."),
-    name: str = typer.Option(None, "--name", "-n", help="Job name (default: from the YAML, or generated)."),
-    set_: list[str] = typer.Option([], "--set",
-                                   help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated)."),
-    stream: bool = typer.Option(False, "--stream", "-s", help="Run here and follow the logs."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; run nothing."),
-    backend: str = typer.Option(None, "--backend", help="docker (default) or process."),
-    no_upload_on_failure: bool = typer.Option(
-        False, "--no-upload-on-failure",
-        help="Keep a failed job's outputs (its artifacts too) staged, not uploaded."),
-    allow_unsafe_docker_args: bool = typer.Option(
-        False, "--allow-unsafe-docker-args", envvar="RUNNER_ALLOW_UNSAFE_DOCKER_ARGS",
-        help="Accept docker_args that weaken the container's isolation (--cap-add, --privileged ...); "
-             "the job's inputs are then no longer protected, and its record says so."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-) -> None:
+@_FILE
+@click.option("--name", "-n", default=None, help="Job name (default: from the YAML, or generated).")
+@_SET
+@click.option("--stream", "-s", is_flag=True, default=False, help="Run here and follow the logs.")
+@click.option("--dry-run", is_flag=True, default=False, help="Print the plan; run nothing.")
+@click.option("--backend", default=None, help="docker (default) or process.")
+@click.option("--no-upload-on-failure", is_flag=True, default=False,
+              help="Keep a failed job's outputs (its artifacts too) staged, not uploaded.")
+@click.option("--allow-unsafe-docker-args", is_flag=True, default=False,
+              envvar="RUNNER_ALLOW_UNSAFE_DOCKER_ARGS", show_envvar=True,
+              help="Accept docker_args that weaken the container's isolation (--cap-add, --privileged ...); "
+                   "the job's inputs are then no longer protected, and its record says so.")
+@output_option()
+@query_option
+def create(file: Path, name: str | None, set_: tuple[str, ...], stream: bool, dry_run: bool,
+           backend: str | None, no_upload_on_failure: bool, allow_unsafe_docker_args: bool, output: str,
+           query: str | None) -> None:
     """Create a job (as `az ml job create`). With -o json (yaml, tsv) stdout holds only the record."""
     if dry_run:
         plan_for_file(file, set_, name=name, output=output, backend=backend, query=query)
@@ -223,36 +168,39 @@ def create(
     from runner.spec.job import CommandJobSpec  # start-up cost
 
     ops = _operations()
-    spec = load_job_file(file, set_)
+    spec = load_job_file(file, list(set_))
     if isinstance(spec, CommandJobSpec):
         ops.choose_compute(spec)  # says in the plan's warnings where a job naming a compute runs
     document = output != "table"  # stdout holds the record only: the log and summary go to stderr
     if stream:
-        with _log_echo(err=document) as echo:
+        with job_follow.log_echo(err=document) as echo:
             record = ops.create_or_update(spec, name=name, stream=True, echo=echo, backend=backend,
                                           upload_on_failure=not no_upload_on_failure,
                                           quiet=_common.STATE.quiet,
                                           allow_unsafe_docker_args=allow_unsafe_docker_args,
-                                          on_submitted=_warn)
+                                          on_submitted=job_follow.warn)
         if document:
             emit(_as_json(record), output, [], query)
-        _summary(record, err=document)
+        job_follow.summary(record, err=document)
         if not document and query is not None:
             emit(_as_json(record), output, [], query)
-        _exit_for(record)
+        job_follow.exit_for(record)
         return
     record = ops.create_or_update(spec, name=name, backend=backend,
                                   upload_on_failure=not no_upload_on_failure,
-                                  allow_unsafe_docker_args=allow_unsafe_docker_args, on_submitted=_warn)
+                                  allow_unsafe_docker_args=allow_unsafe_docker_args,
+                                  on_submitted=job_follow.warn)
     if document or query is not None:
         emit(_as_json(record), output, [], query)
     else:
-        typer.echo(record.name)
+        click.echo(record.name)
 
 
 @app.command("show")
-def show(name: str = typer.Option(..., "--name", "-n"),
-         output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@_NAME
+@output_option()
+@query_option
+def show(name: str, output: str, query: str | None) -> None:
     """Show one job: status, times, exit code, error, inputs and outputs."""
     record = _operations().get(name)
     if output != "table" or query is not None:
@@ -277,8 +225,8 @@ def show(name: str = typer.Option(..., "--name", "-n"),
     rows += [(f"outputs.{k}", v) for k, v in uris(record.outputs).items()]
     rows += [(f"outputs.{k}.kept", f"on Ray node {host} at {path} ({files} file{'s' if files != 1 else ''})")
              for k, (host, path, files) in kept_on_node(record).items()]  # staged data a Ray job's node kept
-    rows += [("registered_model", _born(m, record)) for m in record.registered_models]
-    rows += [("registered_data", _born(d, record)) for d in record.registered_data]
+    rows += [("registered_model", job_follow.born(m, record)) for m in record.registered_models]
+    rows += [("registered_data", job_follow.born(d, record)) for d in record.registered_data]
     rows += [("link_not_followed", link) for link in record.extra.get("links_not_followed", [])]
     rows += pipeline_view.show_rows(record)
     rows += [("warning", _one_line(w)) for w in record.extra.get("warnings") or []]  # plan's, then the run's
@@ -293,13 +241,14 @@ def _one_line(warning: object) -> str:
 
 
 @app.command("list")
-def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1),
-              parent_job_name: str = typer.Option(None, "--parent-job-name", "-p",
-                                                  help="List this pipeline's step jobs."),
-              include_archived: bool = typer.Option(False, "--include-archived",
-                                                    help="Include archived jobs."),
-              archived_only: bool = typer.Option(False, "--archived-only", help="Only archived jobs."),
-              output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@click.option("--max-results", "-r", type=click.IntRange(min=1), default=None)
+@click.option("--parent-job-name", "-p", default=None, help="List this pipeline's step jobs.")
+@click.option("--include-archived", is_flag=True, default=False, help="Include archived jobs.")
+@click.option("--archived-only", is_flag=True, default=False, help="Only archived jobs.")
+@output_option()
+@query_option
+def list_jobs(max_results: int | None, parent_job_name: str | None, include_archived: bool,
+              archived_only: bool, output: str, query: str | None) -> None:
     """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them).
     Archived jobs are listed with --include-archived or --archived-only only."""
     ops = _operations()
@@ -318,19 +267,22 @@ def list_jobs(max_results: int = typer.Option(None, "--max-results", "-r", min=1
 
 
 @app.command("stream")
-def stream(name: str = typer.Option(..., "--name", "-n")) -> None:
+@_NAME
+def stream(name: str) -> None:
     """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
-    typer.echo(f"RunId: {name}")  # on stdout with the log and the summary, as `az ml job stream`
+    click.echo(f"RunId: {name}")  # on stdout with the log and the summary, as `az ml job stream`
     ops = _operations()
-    with _log_echo() as echo:
+    with job_follow.log_echo() as echo:
         record = ops.stream(name, echo=echo, raise_on_failure=False)
-    _summary(record)
-    _exit_for(record)
+    job_follow.summary(record)
+    job_follow.exit_for(record)
 
 
 @app.command("cancel")
-def cancel(name: str = typer.Option(..., "--name", "-n"),
-           output: OutputFormat = OUTPUT, query: str = QUERY) -> None:
+@_NAME
+@output_option()
+@query_option
+def cancel(name: str, output: str, query: str | None) -> None:
     """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
 
     A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
@@ -341,7 +293,7 @@ def cancel(name: str = typer.Option(..., "--name", "-n"),
     record = _operations().cancel(name)
     document = output != "table" or query is not None  # stdout holds the record only
     if not record.status.is_terminal:  # its runner holds it: finalizing, or it stops at its next check
-        typer.echo(f"{record.name}: {still_active(record)}: `runner job stream --name {name}`", err=document)
+        click.echo(f"{record.name}: {still_active(record)}: `runner job stream --name {name}`", err=document)
         if document:
             emit(_as_json(record), output, [], query)
         return
@@ -353,27 +305,28 @@ def cancel(name: str = typer.Option(..., "--name", "-n"),
     if document:
         emit(_as_json(record), output, [], query)
     else:
-        typer.echo(f"{record.name}: {record.status.value}")
+        click.echo(f"{record.name}: {record.status.value}")
 
 
 @app.command("download")
-def download(name: str = typer.Option(..., "--name", "-n"),
-             output_name: str = typer.Option(None, "--output-name", help="One named output."),
-             all_: bool = typer.Option(False, "--all", help="Artifacts and every named output."),
-             download_path: Path = typer.Option(Path("."), "--download-path", "-p")) -> None:
+@_NAME
+@click.option("--output-name", default=None, help="One named output.")
+@click.option("--all", "all_", is_flag=True, default=False, help="Artifacts and every named output.")
+@click.option("--download-path", "-p", type=click.Path(path_type=Path), default=".")
+def download(name: str, output_name: str | None, all_: bool, download_path: Path) -> None:
     """Download a job's outputs (artifacts/ and named-outputs/<name>/ under --download-path)."""
     if output_name and all_:
-        raise typer.BadParameter("give --output-name or --all, not both")
+        raise click.BadParameter("give --output-name or --all, not both")
     for path in _operations().download(name, download_path=download_path, output_name=output_name,
                                        all=all_, quiet=_common.STATE.quiet):
-        typer.echo(str(path))
+        click.echo(str(path))
 
 
 @app.command("finalize")
-def finalize(name: str = typer.Option(..., "--name", "-n"),
-             output_names: list[str] = typer.Option(None, "--output-name",
-                                                    help="One output to finalize (repeat for more); "
-                                                         "default: every output that needs it.")) -> None:
+@_NAME
+@click.option("--output-name", "output_names", multiple=True,
+              help="One output to finalize (repeat for more); default: every output that needs it.")
+def finalize(name: str, output_names: tuple[str, ...]) -> None:
     """Upload an ended job's outputs that its end could not make durable (held back with
     --no-upload-on-failure, or their upload failed), from their staging folders, as its end would have;
     a job that failed only at that completes once they are."""
@@ -381,29 +334,31 @@ def finalize(name: str = typer.Option(..., "--name", "-n"),
     from runner.pipelines.ending import after_step_finalized, running_pipeline
 
     workspace = _operations().workspace
-    result = finalize_outputs(workspace, name, output_names or None, quiet=_common.STATE.quiet)
+    result = finalize_outputs(workspace, name, list(output_names) or None, quiet=_common.STATE.quiet)
     for output in result.done:
-        typer.echo(f"{name}: output '{output}' uploaded")
-    typer.echo(f"{name}: {result.record.status.value}" + "".join(
+        click.echo(f"{name}: output '{output}' uploaded")
+    click.echo(f"{name}: {result.record.status.value}" + "".join(
         f"; registered {ref}" for ref in [*result.registered.models, *result.registered.data]))
     if (pipeline := after_step_finalized(workspace, result.record)) is not None:  # its status follows it
-        typer.echo(f"{pipeline.name}: {pipeline.status.value} (the pipeline of step job {name})")
+        click.echo(f"{pipeline.name}: {pipeline.status.value} (the pipeline of step job {name})")
     elif (pipeline := running_pipeline(workspace, result.record)) is not None:
-        typer.echo(f"{pipeline.name}: still {pipeline.status.value} (the pipeline of step job {name}): it "
+        click.echo(f"{pipeline.name}: still {pipeline.status.value} (the pipeline of step job {name}): it "
                    "counts this step as Completed when it ends")
     if (err := failure(result)) is not None:
         raise err
 
 
 @app.command("archive")
-def archive(name: str = typer.Option(..., "--name", "-n")) -> None:
+@_NAME
+def archive(name: str) -> None:
     """Archive a job (any status; a running one runs on): `job list` hides it unless --include-archived."""
     _operations().archive(name)
-    typer.echo(f"archived job '{name}'")
+    click.echo(f"archived job '{name}'")
 
 
 @app.command("restore")
-def restore(name: str = typer.Option(..., "--name", "-n")) -> None:
+@_NAME
+def restore(name: str) -> None:
     """Restore an archived job: `job list` shows it again."""
     _operations().restore(name)
-    typer.echo(f"restored job '{name}'")
+    click.echo(f"restored job '{name}'")

@@ -1,4 +1,4 @@
-"""The root of the ``runner`` command line: the typer app, ``main``/``run``, and what the fork server warms.
+"""The root of the ``runner`` command line: the click group, ``main``/``run``, and what the fork server warms.
 
 Every ``RunnerError`` becomes one clear message on stderr and a non-zero exit; ``--debug`` adds the
 traceback.
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import copy
 import functools
 import gc
-import importlib
 import logging
 import os
 import sys
@@ -19,14 +17,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import typer
-import typer.main
+import click
 
-import runner.cli.job  # noqa: F401
 from runner import __version__
 from runner.cli import _az_args, _common, _pydantic_plugins, _usage, _workspace
-from runner.cli.job import app as job_app
-from runner.cli.ui import ui as ui_command
 from runner.errors import RunnerError, SpecError
 from runner.terminal_text import safe_field_text
 
@@ -47,58 +41,51 @@ WARM_MODULES = (
     "adlfs", "mounts.stores.azure", "mounts.ro_mount", "mounts.rw_mount",
 )
 
-app = typer.Typer(
-    name="runner",
-    help="Run Azure-ML-style command jobs locally: models and data materialized by mode.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(job_app, name="job", help="Create, stream, show, list, cancel and download jobs.")
+# the groups, each the ``app`` of ``runner.cli.<name>``, imported when first named
+GROUPS = ("job", "model", "data", "datastore", "environment", "cache", "compute", "component")
+# what the root lists, in this order: the module below ``runner.cli`` and its click command of each
+_LISTED = {**{name: (name, "app") for name in GROUPS[:6]}, "ui": ("ui", "ui"),
+           **{name: (name, "app") for name in GROUPS[6:]}}
 
 
-class _GroupOf(typer.Typer):
-    """The group ``runner.cli.<module>.app``, imported when typer first reads it to build its commands: a
-    command line naming another group never imports it (~1% of a cold ``runner job validate``)."""
+class LazyGroups(click.Group):
+    """The root: a command line naming one group imports that group's module only (``runner job
+    validate`` never imports ``runner.cli.model``, nor the ``ui`` command's module); listing them (a
+    mistyped name's "did you mean") names each without importing it, and ``--help`` reads each one's help
+    from its module. A command is made runner's (``_finished``: the workspace guard, az's arguments,
+    runner's usage errors, the garbage collector's resumption) as it is first imported."""
 
-    def __init__(self, module: str) -> None:  # (no Typer state of its own: every attribute is the app's)
-        self._module = f"runner.cli.{module}"
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*_LISTED, *(name for name in self.commands if name not in _LISTED)]
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # (copy and pickle ask for these: the class's answer)
-            raise AttributeError(name)
-        return getattr(importlib.import_module(self._module).app, name)
-
-
-app.add_typer(_GroupOf("model"), name="model", help="Register and manage models.")
-app.add_typer(_GroupOf("data"), name="data", help="Register and manage data assets.")
-app.add_typer(_GroupOf("datastore"), name="datastore", help="Manage datastores.")
-app.add_typer(_GroupOf("environment"), name="environment", help="Map Azure ML environments to local images.")
-app.add_typer(_GroupOf("cache"), name="cache", help="Inspect and prune the download cache.")
-app.command("ui", help="Serve the workspace in a web browser (needs runner\\[ui]).")(ui_command)
-app.add_typer(_GroupOf("compute"), name="compute", help="Register Ray clusters that jobs run on.")
-app.add_typer(_GroupOf("component"), name="component",
-              help="Register and show command components (pipeline steps).")
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _LISTED:
+            module, attribute = _LISTED[cmd_name]
+            # __import__, not importlib.import_module: python -X importtime reports only the former
+            command: click.Command = getattr(__import__(f"runner.cli.{module}", fromlist=[attribute]),
+                                             attribute)
+            self.add_command(_finished(command, cmd_name), cmd_name)
+        return self.commands.get(cmd_name)
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"runner {__version__}")
-        raise typer.Exit()
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"runner {__version__}")
+        ctx.exit()
 
 
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    workspace: str = typer.Option(None, "--workspace", "-w", envvar="RUNNER_WORKSPACE",
-                                  help="Workspace directory (default: ~/.local/share/runner). A folder "
-                                       "that does not exist is created by the create commands (and job "
-                                       "validate), refused by the others."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
+@click.group("runner", cls=LazyGroups, no_args_is_help=True,
+             help="Run Azure-ML-style command jobs locally: models and data materialized by mode.",
+             context_settings={"show_default": True})
+@click.option("--workspace", "-w", default=None, envvar="RUNNER_WORKSPACE", show_envvar=True,
+              help="Workspace directory (default: ~/.local/share/runner). A folder that does not exist is "
+                   "created by the create commands (and job validate), refused by the others.")
+@click.option("--debug", is_flag=True, default=False, help="Show tracebacks and debug logs.")
+@click.option("--quiet", "-q", is_flag=True, default=False, help="No progress bars.")
+@click.option("--version", is_flag=True, default=False, expose_value=False, is_eager=True, callback=_version,
+              help="Print the version and exit.")
+@click.pass_context
+def app(ctx: click.Context, workspace: str | None, debug: bool, quiet: bool) -> None:
     if workspace is not None and not workspace.strip():
         raise SpecError("--workspace (-w) is empty",
                         hint="give a workspace directory (--workspace DIR), or leave the option out for "
@@ -194,59 +181,28 @@ environment:
 """
 
 
-# the root's own options (``_root``) that may come before a group's name: with a value, and flags
+# the root's own options (``app``) that may come before a group's name: with a value, and flags
 _ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
 _ROOT_FLAGS = ("--debug", "--quiet", "-q", "--version")
-_TREES: dict[str | None, Any] = {}  # the group it has (None: all of them; "job validate": one command)
 
 
-def click_command() -> Callable[[], Any]:
-    """The click command tree typer builds from ``app``, for this process's command line: built once
-    (~25 ms of work that ``app()`` would redo on every call). Every command first checks the workspace
-    it was given (``runner.cli._workspace``), takes az ml's common arguments and ignores them
-    (``runner.cli._az_args``); a usage error is runner's one message (``runner.cli._usage``).
-
-    A command line that names a group (``runner job validate ...``) gets a tree with that group only,
-    and of that group the command it names right after it (``named_command``): the others would cost a
-    cold start ~20 ms of typer's work and are never reached from it. Any other (the root's help, a name
-    that is no group, an option the scan does not know: ``named_group``) gets the whole tree, as does
-    every command of the warm fork server, which builds it once (``warm``)."""
-    if None in _TREES:
-        return _TREES[None]
-    group = named_group(sys.argv[1:])
-    command = named_command(sys.argv[1:], group)
-    key = group if command is None else f"{group} {command}"
-    if key not in _TREES:
-        root = app
-        if group is not None:
-            root = copy.copy(app)  # the same root (callback, settings, the ui command), one group
-            root.registered_groups = [_with_command(info, command) for info in app.registered_groups
-                                      if info.name == group]
-        _TREES[key] = _finished(typer.main.get_command(root))
-    return _TREES[key]
+def click_command() -> click.Group:
+    """The root click group ``app``, made runner's: every command first checks the workspace it was given
+    (``runner.cli._workspace``), takes az ml's common arguments and ignores them (``runner.cli._az_args``);
+    a usage error is runner's one message (``runner.cli._usage``). Each command below the root is made so
+    as its module is first imported (``LazyGroups``)."""
+    return app
 
 
 def named_group(args: list[str]) -> str | None:
-    """The group of ``app`` a command line names after the root's options (``job`` in ``-w ws job
-    validate -f j.yml``); None when it names none, or has before it anything but the root's own options
-    (``--help``, ``--``, ``-wDIR``): click then needs the whole tree (to list or suggest commands)."""
+    """The group a command line names after the root's options (``job`` in ``-w ws job validate -f
+    j.yml``); None when it names none, or has before it anything but the root's own options (``--help``,
+    ``--``, ``-wDIR``)."""
     index = _first_word(args)
     if index is None:
         return None
     word = args[index]
-    return word if word in {info.name for info in app.registered_groups} else None
-
-
-def named_command(args: list[str], group: str | None) -> str | None:
-    """The command of ``group`` a command line names right after the group (``validate`` in ``job validate
-    -f j.yml``); None when the next word is no command of it (an option: ``job --help`` lists them all; a
-    mistyped name, whose error suggests one; a group within it) or there is none."""
-    index = _first_word(args)
-    if group is None or index is None or index + 1 >= len(args):
-        return None
-    names = [command.name for info in app.registered_groups if info.name == group
-             for command in info.typer_instance.registered_commands]  # type: ignore[union-attr]
-    return args[index + 1] if None not in names and args[index + 1] in names else None
+    return word if word in GROUPS else None
 
 
 def _first_word(args: list[str]) -> int | None:
@@ -266,30 +222,22 @@ def _first_word(args: list[str]) -> int | None:
     return None
 
 
-def _with_command(info: Any, command: str | None) -> Any:
-    """The group ``info`` with its command ``command`` only (None: all of it)."""
-    if command is None:
-        return info
-    narrowed = copy.copy(info.typer_instance)
-    narrowed.registered_commands = [one for one in narrowed.registered_commands if one.name == command]
-    narrowed.registered_groups = []
-    group = copy.copy(info)
-    group.typer_instance = narrowed
-    return group
-
-
-def _finished(command: Any) -> Any:
-    _workspace.guard_tree(command)
+def _finished(command: click.Command, name: str) -> click.Command:
+    """The root's command ``name`` (a group, or ``ui``) made runner's (see ``click_command``)."""
+    _workspace.guard_tree(command, name)
     _resuming_gc(command)
-    _az_args.install(command)
-    _usage.install(command)
+    _az_args.install(command, name)
+    _usage.install(command, root=False)
     return command
 
 
+_usage.install(app)  # the root converts the usage errors: its own, and every command's below it
+
+
 def warm() -> None:
-    """Build now what a command's first run would: the click tree, each parameter's converter, which
-    typer builds lazily (~3 ms per command), the YAML and spec machinery's first-use setup (~2 ms),
-    SQLite's and the Docker client (~5 ms). The fork server calls it once for all its children."""
+    """Do now what a command's first run would: import every group, make each command's ``--help``
+    option, the YAML and spec machinery's first-use setup (~2 ms), SQLite's and the Docker client
+    (~5 ms). The fork server calls it once for all its children."""
     import sqlite3  # (the warm-up's imports are the fork server's, not the CLI's start-up)
 
     from runner.backends.docker_client import docker_client  # (for the fork server, not at CLI start-up)
@@ -301,20 +249,17 @@ def warm() -> None:
     sqlite3.connect(":memory:").close()  # the SQLite library's one-time set-up (~1 ms)
     with contextlib.suppress(Exception):  # a DOCKER_HOST it cannot use: the command will say so
         docker_client()
-    if None not in _TREES:  # every group (their modules imported: _GroupOf), for every command forked
-        _TREES[None] = _finished(typer.main.get_command(app))
+    root = click_command()
+    with click.Context(root) as ctx:
+        for name in root.list_commands(ctx):  # every group imported, for every command forked
+            root.get_command(ctx, name)
     _complete_models()
     datastore_adapter()  # any datastore kind's validator (a cold command builds it at first use)
-    commands: list[Any] = [click_command()]
+    commands: list[click.Command] = [root]
     while commands:
         command = commands.pop()
         commands.extend(getattr(command, "commands", {}).values())
-        # the --help option, made (and kept) by the first context of each command
-        help_option = command.get_help_option(command.context_class(command))
-        for param in [*command.params, help_option]:
-            build = getattr(param, "get_runtime_param", None)  # typer >= 0.2x; older ones build eagerly
-            if build is not None:
-                build()
+        command.get_help_option(command.context_class(command))  # made (and kept) by its first context
 
 
 def _complete_models() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
-import typer
+import click
 
 from runner.cli import _common
 from runner.cli._assets import (
@@ -16,10 +17,10 @@ from runner.cli._assets import (
     restored,
     which_versions,
 )
-from runner.cli._common import OUTPUT, QUERY, REGISTRY, OutputFormat, client, emit, output_option
+from runner.cli._common import client, emit, output_option, query_option, registry_option
 from runner.errors import SpecError
 
-app = typer.Typer(no_args_is_help=True)
+app = click.Group("model", help="Register and manage models.", no_args_is_help=True)
 
 
 class ModelType(StrEnum):
@@ -28,7 +29,7 @@ class ModelType(StrEnum):
     triton_model = "triton_model"
 
 
-def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
+def parse_pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
     """``k=v`` pairs from an option's words: ``--tags a=1 b=2`` as az takes them (``SeveralValues``
     gives each word the flag) or ``--tags a=1 --tags b=2``; a quoted value may hold spaces
     (``--tags "note=two words"``)."""
@@ -44,22 +45,26 @@ def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
 
 
 _MODEL_LIST_COLUMNS = ["name", "version", "type", "stage", "description"]
+_NAME_HELP = "Model name."
+_LABEL_HELP = "Label (latest)."
 
 
 @app.command("create", cls=SeveralValues)
-def create(
-    file: str = typer.Option(None, "--file", "-f", help="Model YAML (az ml model create --file)."),
-    name: str = typer.Option(None, "--name", "-n", help="Model name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version (default: next number)."),
-    path: str = typer.Option(None, "--path", "-p", help="Local path, azureml://..., runs:/... or URL."),
-    type_: ModelType = typer.Option(None, "--type", "-t", help="Model type (default custom_model)."),
-    description: str = typer.Option(None, "--description", "-d", help="Description."),
-    tags: list[str] = typer.Option(None, "--tags", help="Tags: key=value [key=value ...] (repeatable)."),
-    stage: str = typer.Option(None, "--stage", "-s", help="Stage, e.g. Development, Production."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--file", "-f", default=None, help="Model YAML (az ml model create --file).")
+@click.option("--name", "-n", default=None, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Version (default: next number).")
+@click.option("--path", "-p", default=None, help="Local path, azureml://..., runs:/... or URL.")
+@click.option("--type", "-t", "type_", type=click.Choice([t.value for t in ModelType]), default=None,
+              help="Model type (default custom_model).")
+@click.option("--description", "-d", default=None, help="Description.")
+@click.option("--tags", multiple=True, help="Tags: key=value [key=value ...] (repeatable).")
+@click.option("--stage", "-s", default=None, help="Stage, e.g. Development, Production.")
+@output_option("json")
+@query_option
+@registry_option
+def create(file: str | None, name: str | None, version: str | None, path: str | None, type_: str | None,
+           description: str | None, tags: tuple[str, ...], stage: str | None, output: str,
+           query: str | None, registry_name: str | None) -> None:
     """Register a model version (copies local files into the workspace's default datastore).
 
     An existing --version given again with the same path (or a local path with the same content) is that
@@ -67,8 +72,7 @@ def create(
     from runner.spec.model import Model, check_model_fields, load_model  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
-                 "type": type_.value if type_ else None, "stage": stage,
-                 "tags": parse_pairs(tags, "--tags") or None}
+                 "type": type_, "stage": stage, "tags": parse_pairs(tags, "--tags") or None}
     if file:
         model = load_model(file, overrides=overrides)
     else:
@@ -84,16 +88,16 @@ def create(
 
 
 @app.command("list")
-def list_(
-    name: str = typer.Option(None, "--name", "-n", help="List the versions of this model."),
-    include_archived: bool = typer.Option(False, "--include-archived", help="Include archived models."),
-    archived_only: bool = typer.Option(False, "--archived-only", help="Only archived models."),
-    max_results: int = typer.Option(None, "--max-results", "-r", min=1, help="At most this many rows."),
-    stage: str = typer.Option(None, "--stage", "-s", help="Only versions in this stage (e.g. Production)."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", default=None, help="List the versions of this model.")
+@click.option("--include-archived", is_flag=True, default=False, help="Include archived models.")
+@click.option("--archived-only", is_flag=True, default=False, help="Only archived models.")
+@click.option("--max-results", "-r", type=click.IntRange(min=1), default=None, help="At most this many rows.")
+@click.option("--stage", "-s", default=None, help="Only versions in this stage (e.g. Production).")
+@output_option()
+@query_option
+@registry_option
+def list_(name: str | None, include_archived: bool, archived_only: bool, max_results: int | None,
+          stage: str | None, output: str, query: str | None, registry_name: str | None) -> None:
     """List models (latest version of each), or the versions of one model with --name."""
     models = client(registry_name).models.list(name, stage=stage, include_archived=include_archived,
                                                archived_only=archived_only, max_results=max_results)
@@ -102,80 +106,75 @@ def list_(
 
 
 @app.command("show")
-def show(
-    name: str = typer.Option(..., "--name", "-n", help="Model name."),
-    version: str = typer.Option(None, "--version", "-v", help="Version."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    output: OutputFormat = OUTPUT,
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Version.")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@output_option()
+@query_option
+@registry_option
+def show(name: str, version: str | None, label: str | None, output: str, query: str | None,
+         registry_name: str | None) -> None:
     """Show one model version."""
     one_of(version, label)
     emit(client(registry_name).models.get(name, version=version, label=label).to_dict(), output, [], query)
 
 
 @app.command("update", cls=SeveralValues, context_settings=EXTRA_ARGS)
-def update(
-    ctx: typer.Context,
-    name: str = typer.Option(..., "--name", "-n", help="Model name."),
-    version: str = typer.Option(..., "--version", "-v", help="Version."),
-    set_: list[str] = typer.Option(None, "--set",
-                                   help="description=..., stage=... or tags.<key>=<value> (several)."),
-    remove: list[str] = typer.Option(None, "--remove",
-                                     help="tags.<key>, tags, description or stage (several)."),
-    output: OutputFormat = output_option(OutputFormat.json),
-    query: str = QUERY,
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", required=True, help="Version.")
+@click.option("--set", "set_", multiple=True,
+              help="description=..., stage=... or tags.<key>=<value> (several).")
+@click.option("--remove", multiple=True, help="tags.<key>, tags, description or stage (several).")
+@output_option("json")
+@query_option
+@registry_option
+@click.pass_context
+def update(ctx: click.Context, name: str, version: str, set_: tuple[str, ...], remove: tuple[str, ...],
+           output: str, query: str | None, registry_name: str | None) -> None:
     """Update the description, tags or stage of a model version (nothing else can change).
 
     Also --add tags <key>=<value> [...] (as az's generic update)."""
-    change = parse_update(set_, remove, ctx.args)
+    change = parse_update(list(set_), list(remove), ctx.args)
     updated = client(registry_name).models.update(name, version, set_values=change.set_values,
                                                   add_values=change.add_values, remove=change.remove)
     emit(updated.to_dict(), output, [], query)
 
 
 @app.command("archive")
-def archive(
-    name: str = typer.Option(..., "--name", "-n", help="Model name."),
-    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Only this version (default: all).")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@registry_option
+def archive(name: str, version: str | None, label: str | None, registry_name: str | None) -> None:
     """Archive a model version, or the whole model (hidden from list; still usable)."""
     one_of(version, label, required=False)
     models = client(registry_name).models
     chosen = models.get(name=name, label=label).version if label else version  # the one it changes
     models.archive(name, version=chosen)
-    typer.echo(f"archived model '{name}'" + which_versions(chosen))
+    click.echo(f"archived model '{name}'" + which_versions(chosen))
 
 
 @app.command("restore")
-def restore(
-    name: str = typer.Option(..., "--name", "-n", help="Model name."),
-    version: str = typer.Option(None, "--version", "-v", help="Only this version (default: all)."),
-    label: str = typer.Option(None, "--label", "-l", help="Label (latest)."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", default=None, help="Only this version (default: all).")
+@click.option("--label", "-l", default=None, help=_LABEL_HELP)
+@registry_option
+def restore(name: str, version: str | None, label: str | None, registry_name: str | None) -> None:
     """Restore an archived model version, or the whole model."""
     one_of(version, label, required=False)
     models = client(registry_name).models
     chosen = models.get(name=name, label=label).version if label else version  # the one it changes
     staying = models.restore_staying(name, version=chosen)  # the versions archived on their own stay archived
-    typer.echo(restored("model", "model", name, chosen, staying, registry=registry_name))
+    click.echo(restored("model", "model", name, chosen, staying, registry=registry_name))
 
 
 @app.command("download")
-def download(
-    name: str = typer.Option(..., "--name", "-n", help="Model name."),
-    version: str = typer.Option(..., "--version", "-v", help="Version."),
-    download_path: str = typer.Option(".", "--download-path", "-p", help="Folder to download into."),
-    registry_name: str = REGISTRY,
-) -> None:
+@click.option("--name", "-n", required=True, help=_NAME_HELP)
+@click.option("--version", "-v", required=True, help="Version.")
+@click.option("--download-path", "-p", default=".", help="Folder to download into.")
+@registry_option
+def download(name: str, version: str, download_path: str, registry_name: str | None) -> None:
     """Download a model version's files to <download-path>/<name>/."""
     target = client(registry_name).models.download(name, version=version, download_path=download_path,
                                                    quiet=_common.STATE.quiet)
-    typer.echo(f"downloaded model '{name}' version {version} to {target}")
-
+    click.echo(f"downloaded model '{name}' version {version} to {target}")

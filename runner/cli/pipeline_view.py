@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from runner.cli import _common
 
@@ -30,7 +30,7 @@ def validate(spec: PipelineJobSpec, *, name: str | None, output: str, query: str
     if output != "table" or query is not None:
         _common.emit(pipeline_dict(graph, locations, reuse), output, [], query)
     else:
-        typer.echo(render_pipeline(graph, locations, reuse))
+        click.echo(render_pipeline(graph, locations, reuse))
 
 
 def steps_of(record: JobRecord) -> dict[str, dict[str, Any]]:

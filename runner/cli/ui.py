@@ -21,7 +21,7 @@ import ipaddress
 import secrets
 from pathlib import Path
 
-import typer
+import click
 
 from runner.cli import _common
 from runner.errors import RunnerError, SpecError
@@ -108,19 +108,21 @@ def missing_dependency() -> str | None:
     return None
 
 
-def ui(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
-    port: int = typer.Option(8000, "--port", "-p", help="Port (0: any free port)."),
-    open_browser: bool = typer.Option(False, "--open", help="Open the UI in the default web browser."),
-    allow_remote: bool = typer.Option(False, "--allow-remote",
-                                      help="Allow a --host beyond loopback (needs --token)."),
-    token: str = typer.Option(None, "--token", envvar="RUNNER_UI_TOKEN",
-                              help="Access token every request must carry (default: a new random one each "
-                                   "start, in the printed address; required with --allow-remote)."),
-    sources: Path = typer.Option(None, "--sources", metavar="FOLDER",
-                                 help="The only folder the Register form copies local files from "
-                                      "(default: the current folder)."),
-) -> None:
+@click.command("ui", help="Serve the workspace in a web browser (needs runner[ui]).")
+@click.option("--host", default="127.0.0.1", help="Address to listen on (loopback by default).")
+@click.option("--port", "-p", type=int, default=8000, help="Port (0: any free port).")
+@click.option("--open", "open_browser", is_flag=True, default=False,
+              help="Open the UI in the default web browser.")
+@click.option("--allow-remote", is_flag=True, default=False,
+              help="Allow a --host beyond loopback (needs --token).")
+@click.option("--token", default=None, envvar="RUNNER_UI_TOKEN", show_envvar=True,
+              help="Access token every request must carry (default: a new random one each start, in the "
+                   "printed address; required with --allow-remote).")
+@click.option("--sources", type=click.Path(path_type=Path), default=None, metavar="FOLDER",
+              help="The only folder the Register form copies local files from (default: the current "
+                   "folder).")
+def ui(host: str, port: int, open_browser: bool, allow_remote: bool, token: str | None,
+       sources: Path | None) -> None:
     """Serve the workspace in a web browser: models, jobs with live logs and lineage, datastores."""
     check_binding(host, allow_remote, token)
     files_root = sources_folder(sources)
@@ -143,7 +145,7 @@ def ui(
                           hint="choose another --port (or --port 0 for any free one)") from exc
 
     def announce(address: str) -> None:
-        typer.echo(f"runner ui: workspace {client.workspace.root}\n  {address}\n"
+        click.echo(f"runner ui: workspace {client.workspace.root}\n  {address}\n"
                    f"Register form reads local files from: {files_root}\n(Ctrl-C stops it)")
 
     serve(app, sock, announce=announce, open_browser=open_browser, token=token)

@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from repo_paths import EXAMPLES
-from typer.testing import CliRunner
 
 from runner.cli.main import app
 from runner.errors import RunnerError

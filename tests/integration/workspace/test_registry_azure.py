@@ -160,7 +160,7 @@ def test_job_output_on_blob_gives_lineage(ml_client: MLClient, azure_container: 
 
 
 def test_datastore_cli_redacts_secrets(workspace_dir: Path, azure_container: Any, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from runner.cli.main import app
 

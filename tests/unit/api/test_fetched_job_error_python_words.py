@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner import MLClient, command, load_job
 from runner.backends.docker import DOCKER_HINT, DOCKER_PYTHON_HINT

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner import MLClient
 from runner.cli.main import app

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
 from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
 from runner.cli.main import app
 

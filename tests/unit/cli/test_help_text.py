@@ -1,23 +1,33 @@
-"""Help texts render as written: typer's rich help reads ``[word]`` as a style tag and drops it, so a
-help string that names ``runner[ui]`` must escape the bracket."""
+"""Help texts render as written: a help string that names ``runner[ui]`` shows it so in ``--help`` (click
+prints it as written: an escaped
+``runner\\[ui]`` would show the backslash)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import click
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner.cli.main import app, click_command
 
 BRACKETED = re.compile(r"[\w-]+\[[\w,.-]+\]")  # runner[ui], foo[a,b]
 
 
+def _children(command: Any) -> list[tuple[str, Any]]:
+    """A group's commands (the root's groups imported as they are asked for), by name."""
+    if not isinstance(command, click.Group):
+        return []
+    with click.Context(command) as ctx:
+        return [(name, command.get_command(ctx, name)) for name in command.list_commands(ctx)]
+
+
 def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    """Every command of the tree (typer's own click classes: duck-typed), with its argv path."""
+    """Every command of the tree, with its argv path."""
     found = [(path, command)]
-    for name, sub in getattr(command, "commands", {}).items():
+    for name, sub in _children(command):
         found += _commands(sub, (*path, name))
     return found
 
@@ -25,7 +35,7 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
 def _written(command: Any) -> str:
     """The help text as written: the command's, its subcommands' one-liners and its options'."""
     texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
-    texts += [sub.help or "" for sub in getattr(command, "commands", {}).values()]
+    texts += [sub.help or "" for _, sub in _children(command)]
     return "\n".join(texts).replace("\\[", "[")
 
 

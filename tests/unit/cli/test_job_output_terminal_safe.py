@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner.cli.main import _CliFormatter, app
 from runner.jobs.log_echo import TerminalEcho

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from repo_paths import EXAMPLES
-from typer.testing import CliRunner
 
 from runner.cli.main import app
 from runner.client import MLClient

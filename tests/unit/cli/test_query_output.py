@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
-import typer.main
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner.cli import _common
 from runner.cli.main import app
@@ -21,13 +21,16 @@ JOB = "command: echo hello\nenvironment:\n  image: runner/busybox:latest\n"
 
 
 def _commands() -> list[tuple[str, Any]]:
-    found, pending = [], [("", typer.main.get_command(app))]
+    found: list[tuple[str, Any]] = []
+    pending: list[tuple[str, Any]] = [("", app)]
     while pending:
         path, command = pending.pop()
-        subcommands = getattr(command, "commands", {})
-        if not subcommands:
+        if not isinstance(command, click.Group):
             found.append((path, command))
-        pending += [(f"{path} {n}".strip(), c) for n, c in subcommands.items()]
+            continue
+        with click.Context(command) as ctx:  # the root's groups: imported as they are asked for
+            pending += [(f"{path} {name}".strip(), command.get_command(ctx, name))
+                        for name in command.list_commands(ctx)]
     return found
 
 

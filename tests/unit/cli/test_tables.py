@@ -82,7 +82,7 @@ ERROR = ("the command exited 1; its last lines:\n" + "Traceback: " + "y" * 200 +
 
 def _shown_job(tmp_path: Path) -> list[str]:
     """``runner job show`` of a failed job whose error is several lines, one of them 200+ wide."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from runner.cli.main import app
     from runner.workspace.db import JobRecord, JobStatus, Workspace

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from mounts.cache import ContentCache
 from mounts.errors import MountsError
 from runner.cli.main import app
+from runner.errors import RunnerError
+from runner.workspace.db import Workspace
 
 
 def filler(files: dict[str, bytes], calls: list[str]):  # type: ignore[no-untyped-def]
@@ -126,13 +128,16 @@ def test_interrupted_fill_is_not_an_entry_and_resumes(tmp_path: Path) -> None:
 
 
 def test_cli_lists_and_prunes(workspace_dir: Path) -> None:
-    cache = ContentCache(workspace_dir / "cache")
+    # a workspace (the CLI refuses a folder with other files and no runner.db), its cache filled directly
+    cache = ContentCache(Workspace(workspace_dir).cache_dir)
     use(cache, "ds:models/m:etag1", filler({"w": b"1" * 2048}, []))
     runner = CliRunner()
     listed = runner.invoke(app, ["cache", "list"])
     assert listed.exit_code == 0 and "ds:models/m:etag1" in listed.output and "1 entries" in listed.output
     bad = runner.invoke(app, ["cache", "prune", "--max-size", "lots"])
-    assert bad.exit_code != 0 and "not a size" in bad.output
+    # runner's one usage message, exit 2 (raised to the caller in-process: runner.cli.main prints it)
+    assert isinstance(bad.exception, RunnerError) and bad.exception.exit_code == 2
+    assert "not a size" in bad.exception.render()
     kept = runner.invoke(app, ["cache", "prune", "--max-size", "1M"])
     assert kept.exit_code == 0 and "removed 0 entries" in kept.output
     pruned = runner.invoke(app, ["cache", "prune"])

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from mounts.cache import ContentCache
 from mounts.transfer.tree import remove_tree
 from runner.cli.main import app
+from runner.workspace.db import Workspace
 
 
 def filler(files: dict[str, bytes]) -> Callable[[Path, Path], None]:
@@ -215,7 +216,8 @@ def test_a_hit_walks_no_partial_entry(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_cli_lists_partial_entries_and_prune_says_it_dropped_them(workspace_dir: Path) -> None:
-    cache = ContentCache(workspace_dir / "cache")
+    # a workspace (the CLI refuses a folder with other files and no runner.db), its cache filled directly
+    cache = ContentCache(Workspace(workspace_dir).cache_dir)
     use(cache, "ds:models/m:etag1", filler({"w": b"1" * 2048}))
     interrupted(cache, "ds:models/big:etag2", {"w": b"2" * 4096})
     runner = CliRunner()

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner import MLClient, load_environment
 from runner.cli.main import app

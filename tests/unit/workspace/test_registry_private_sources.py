@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from runner.cli.main import app
 from runner.client import MLClient
