@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from runner.modes import Mode
-from runner.plan.types import Binding
+from runner.plan.network import needs_network
+from runner.plan.types import Binding, RunPlan
 from runner.workspace.datastores import DatastoreStore
 from runner.workspace.resolved import ResolvedPath
 from runner.workspace.store_endpoints import datastore_endpoints
@@ -78,6 +80,19 @@ def direct_store_endpoints(inputs: tuple[Binding, ...], outputs: tuple[Binding, 
     names = {name for bindings, resolved in ((inputs, resolved_in), (outputs, resolved_out)) for b in bindings
              if b.mode is Mode.DIRECT and (name := resolved[b.name].datastore)}
     return tuple(sorted({e for name in names for e in datastore_endpoints(datastores.get(name))}))
+
+
+def with_stored_endpoints(stored: Mapping[str, Any], plan: RunPlan, resolved_in: Resolved,
+                          resolved_out: Resolved, datastores: DatastoreStore) -> RunPlan:
+    """``plan``, read back from its record's ``stored`` plan, with the ``store_endpoints`` a runner from
+    before that field did not record (a job Queued across an upgrade): found now from the datastores'
+    records by the plan-time rule (``direct_store_endpoints``; no credential made), so a direct binding
+    on a loopback store gets its relay, not the engine's default network. A datastore gone raises its
+    ``ResolveError`` (the job fails; it never gets a wider network than its plan needs)."""
+    if "store_endpoints" in stored or not needs_network(plan):
+        return plan
+    return dataclasses.replace(plan, store_endpoints=direct_store_endpoints(
+        plan.inputs, plan.outputs, resolved_in, resolved_out, datastores))
 
 
 def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding, ...], resolved_in: Resolved,

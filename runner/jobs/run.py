@@ -33,7 +33,7 @@ from runner.backends.base import WORKSPACE_LABEL, Backend, BindMount, PreparedIm
 from runner.backends.process import ProcessRun
 from runner.errors import BackendError, RunnerError, TransferError
 from runner.jobs.artifacts import collect_artifacts, prepare_mlflow
-from runner.jobs.direct_creds import with_direct_credentials
+from runner.jobs.direct_creds import with_direct_credentials, with_stored_endpoints
 from runner.jobs.materialize import Materializations, OutputSet, materializations, materialize_inputs
 from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
@@ -48,6 +48,7 @@ from runner.plan.stored import artifacts_binding, plan_from_dict
 from runner.plan.types import RunPlan
 from runner.uris import ARTIFACTS
 from runner.workspace.assets import registered_locations
+from runner.workspace.datastores import DatastoreStore
 from runner.workspace.db import JobRecord, JobStatus, Workspace, default_artifacts_uri, utcnow
 from runner.workspace.job_output_state import FAILED_AT, REGISTRATION
 from runner.workspace.job_secrets import forget, take
@@ -126,6 +127,8 @@ def _run(ws: Workspace, record: JobRecord, tracker: StatusTracker, cancel: Cance
                           allow_pull=os.environ.get("RUNNER_ALLOW_PULL", "") in ("1", "true", "yes"))
     known = registered_locations(ws)  # checked as it starts: registered_meanwhile checks the others
     resolved_in, resolved_out = resolve_stored_plan(ws, plan)
+    # planned by a runner that recorded no store endpoints: found now, so its relay is the network it gets
+    plan = with_stored_endpoints(record.extra["plan"], plan, resolved_in, resolved_out, DatastoreStore(ws))
     tracker.lap("resolve")
     image = backend.prepare_image(plan)
     tracker.lap("image")
