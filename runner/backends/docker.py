@@ -17,17 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runner.backends.capabilities import Capabilities
-from runner.backends.conda_image import build_conda_image
-from runner.backends.container_args import (
-    ETC_HOSTS,
-    RELAYED,
-    choose_network,
-    container_args,
-    write_hosts_file,
-)
 from runner.backends.docker_args import engine_error, parse_docker_args
 from runner.backends.docker_client import docker_client
-from runner.backends.docker_run import ContainerRun
 from runner.errors import BackendError, SpecError
 from runner.plan.network import DEFAULT, plan_network
 from runner.plan.types import RunPlan
@@ -35,6 +26,7 @@ from runner.spec.image_ref import check_image_reference
 
 if TYPE_CHECKING:
     from runner.backends.base import PreparedImage, RunSpec
+    from runner.backends.docker_run import ContainerRun
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +155,8 @@ class DockerBackend:
 
     def _prepare_image(self, plan: RunPlan) -> PreparedImage:
         if plan.conda:
+            from runner.backends.conda_image import build_conda_image  # start-up cost: a run's
+
             base = self._find(plan.conda.base_image)
             image = build_conda_image(self.client, plan.conda, base, quiet=self.quiet)
         elif plan.build_context:
@@ -248,6 +242,14 @@ class DockerBackend:
     def start(self, spec: RunSpec, image: PreparedImage) -> ContainerRun:
         import docker.errors
 
+        from runner.backends.container_args import (  # start-up cost: a run's, not validate's
+            ETC_HOSTS,
+            RELAYED,
+            choose_network,
+            container_args,
+        )
+        from runner.backends.docker_run import ContainerRun  # start-up cost: a run's, not validate's
+
         planned = plan_network(spec.plan)  # as `job validate` printed it: its stores found once, here
         network, why = choose_network(planned, self._default_network() if planned.kind == DEFAULT else None)
         relay = None
@@ -301,6 +303,7 @@ class DockerBackend:
         import requests.exceptions
 
         from runner.backends.base import append_new  # start-up cost: a run's, not validate's
+        from runner.backends.docker_run import ContainerRun  # start-up cost: a run's, not validate's
 
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         removed = []
@@ -321,6 +324,8 @@ class DockerBackend:
         first ``log_offset`` bytes (those its runner wrote to the job's log already)."""
         import docker.errors
 
+        from runner.backends.docker_run import ContainerRun  # start-up cost: a run's, not validate's
+
         try:
             return ContainerRun(self.client.containers.get(ident), log_offset=log_offset)
         except docker.errors.NotFound:
@@ -328,6 +333,8 @@ class DockerBackend:
 
 
 def _write_hosts(path: str) -> None:
+    from runner.backends.container_args import write_hosts_file  # start-up cost: a run's, not validate's
+
     try:
         write_hosts_file(path)
     except OSError as exc:  # a full disk, a link put there

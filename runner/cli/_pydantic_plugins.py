@@ -14,23 +14,72 @@ set in the environment: what a job inherits is unchanged (see ``runner.launch``)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import threading
 from importlib.machinery import PathFinder
+from types import ModuleType
 
 _METADATA_FOLDERS = (".dist-info", ".egg-info")
 
 
 def note_none_installed() -> bool:
     """Record pydantic's answer (no plugin) when no distribution can hold one; whether it was recorded."""
+    imported = "pydantic.plugin._loader" in sys.modules  # (then pydantic may have searched already)
+    if not imported and may_have_plugins(sys.path):
+        return False
+    _metadata_on_first_use()
     from pydantic.plugin import _loader  # (pydantic imports it for its first validator anyway)
 
     if getattr(_loader, "_plugins", ()) is not None or getattr(_loader, "_loading_plugins", True):
         return False  # searched already, or not the module this was written for
-    if may_have_plugins(sys.path):
+    if imported and may_have_plugins(sys.path):
         return False
     _loader._plugins = {}
     return True
+
+
+def _metadata_on_first_use() -> None:
+    """``importlib.metadata`` (which pydantic's ``_loader`` imports) executed when first used: with the
+    answer recorded pydantic never uses it, and its import (``email``, ``calendar``, ..., ~26 M
+    instructions of a cold validate) is left to whoever does use it."""
+    if "importlib.metadata" not in sys.modules:
+        spec = importlib.util.find_spec("importlib.metadata")
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            module = importlib.util.module_from_spec(spec)
+            module.__class__ = _ExecutedOnFirstUse
+            sys.modules["importlib.metadata"] = module
+            importlib.metadata = module  # as the import system binds a submodule
+
+
+class _ExecutedOnFirstUse(ModuleType):
+    """A module whose code runs when a name it does not hold yet is first read (``import`` reads only
+    ``__spec__``, which it holds): then it is the module, as imported. One thread runs it; another that
+    reads a name meanwhile waits for it (as an import would), and the code's own reads of names it has
+    not yet made fail as they would in any module being imported."""
+
+    def __getattr__(self, name: str) -> object:
+        with _RUNNING:
+            if type(self) is _ExecutedOnFirstUse and not self.__dict__.get("_running_now"):
+                spec = self.__spec__
+                if spec is None or spec.loader is None:
+                    raise AttributeError(name)
+                self.__dict__["_running_now"] = True
+                try:
+                    spec.loader.exec_module(self)
+                except BaseException:
+                    sys.modules.pop(self.__name__, None)
+                    raise
+                finally:
+                    del self.__dict__["_running_now"]
+                self.__class__ = ModuleType  # type: ignore[assignment]  # (a plain module from now on)
+        if type(self) is _ExecutedOnFirstUse:  # its own code, reading a name it has not made yet
+            raise AttributeError(f"partially initialized module {self.__name__!r} has no attribute {name!r}")
+        return getattr(self, name)
+
+
+_RUNNING = threading.RLock()
 
 
 def may_have_plugins(path: list[str]) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +40,8 @@ def is_this_machine(host: str) -> bool:
     """Whether ``host`` (a URL's, without brackets or port) names this machine: a loopback or unspecified
     address in any form a resolver takes (``127.1``, ``::ffff:127.0.0.1``), ``localhost``, ``*.localhost``
     or this machine's own name. No name is looked up."""
+    import socket  # (a link over the network's only: not at a cold start)
+
     name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
     if name in LOCAL_NAMES or name.endswith(".localhost") or name == socket.gethostname().lower():
         return True

@@ -34,7 +34,12 @@ NOT_FOR_VALIDATE = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "mfu
                     "runner.cli.model", "runner.cli.data", "runner.cli.datastore", "runner.cli.environment",
                     "runner.cli.cache", "runner.cli.compute", "runner.cli.component",
                     # archives' error types (archive_members.read_errors), a job container's arguments
-                    "tarfile", "runner.backends.base")
+                    "tarfile", "runner.backends.base",
+                    # pydantic's plugin search's (runner.cli._pydantic_plugins: run on first use), a link
+                    # over the network's (runner.workspace.loopback), a container's (the backend's check
+                    # needs none)
+                    "importlib.metadata", "email", "socket", "runner.backends.docker_run",
+                    "runner.backends.container_args", "runner.backends.conda_image")
 
 
 def imported_modules(args: list[str], workspace: Path) -> set[str]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -63,3 +65,56 @@ def test_a_possible_plugin_leaves_the_search_to_pydantic(monkeypatch: pytest.Mon
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     monkeypatch.setattr(_loader, "_plugins", None)
     assert note_none_installed() is False and _loader._plugins is None
+
+
+METADATA_ON_FIRST_USE = """
+import json, sys
+from runner.cli._pydantic_plugins import note_none_installed
+recorded = note_none_installed()
+held = "email" in sys.modules or "importlib.metadata._adapters" in sys.modules  # its imports: not yet run
+from pydantic.plugin import _loader
+standing = sys.modules["importlib.metadata"]
+import importlib.metadata
+from importlib.metadata import version  # its first use: now it runs, the same module object
+same = sys.modules["importlib.metadata"] is standing is importlib.metadata is _loader.importlib_metadata
+print(json.dumps([recorded, held, same, type(standing).__name__, bool(version("pydantic")),
+                  len(list(importlib.metadata.distributions())) > 0]))
+"""
+
+
+def test_importlib_metadata_runs_when_first_used_and_is_then_the_module_as_imported() -> None:
+    """With no plugin recorded pydantic never reads ``importlib.metadata``: its code (``email``, ...) runs
+    when someone first reads a name of it, in the module object every importer holds."""
+    result = subprocess.run([sys.executable, "-c", METADATA_ON_FIRST_USE], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == [True, False, True, "module", True, True]
+
+
+THREADS_AT_FIRST_USE = """
+import json, threading
+from runner.cli._pydantic_plugins import note_none_installed
+recorded = note_none_installed()
+import importlib.metadata
+start = threading.Barrier(8)
+found = []
+def first_use():
+    start.wait()
+    try:
+        found.append(importlib.metadata.version("pydantic") is not None)
+    except Exception as exc:  # a name read while another thread runs the module's code
+        found.append(repr(exc))
+threads = [threading.Thread(target=first_use) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps([recorded, found]))
+"""
+
+
+def test_threads_that_first_use_it_together_each_get_the_whole_module() -> None:
+    """Eight threads reading a name at once: one runs the module's code, the others wait for it (as for
+    an import), none sees it half made."""
+    result = subprocess.run([sys.executable, "-c", THREADS_AT_FIRST_USE], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == [True, [True] * 8]
