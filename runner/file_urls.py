@@ -82,7 +82,7 @@ def local_file_url(url: str, field: str | None) -> str:
     """``url`` with its ``file:`` link (its last: a chain's file on this machine, a datastore's folder) as
     fsspec reads it, ``file:///<decoded path>`` (``file_path``): fsspec would read ``file://localhost/x``
     as the relative ``localhost/x`` and ``%20`` literally. A relative ``file:`` link is left as written
-    (``runner.uris.refuse_protocols`` refuses one in a chain); a path decoding to ``::``, where fsspec
+    (``runner.fsspec_links.refuse_protocols`` refuses one in a chain); a path decoding to ``::``, where fsspec
     splits a URL into links, is one ``SpecError``."""
     head, sep, last = url.rpartition("::")
     if not is_file_form(last) or last[5:6] != "/":

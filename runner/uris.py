@@ -29,7 +29,8 @@ the long datastore form; they (and registry URLs) say whether they name data or 
 for a blob or Data Lake path; resolution maps it to the registered datastore of the same account and
 container. A chained fsspec URL is fsspec's (a cache over this machine's files is refused: give its path);
 only a cache or an archive wraps a link, a host file is the last one, and ``reference://`` and the
-other ``OPEN_ENDED`` protocols (their content names the files they read) are refused (``refuse_protocols``).
+other ``OPEN_ENDED`` protocols (their content names the files they read) are refused
+(``runner.fsspec_links.refuse_protocols``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,16 @@ from dataclasses import dataclass, field
 
 from runner.errors import SpecError
 from runner.file_urls import file_path, is_file_form, local_file_url  # local_file_url: datastores' too
+from runner.fsspec_links import (
+    CACHES,
+    CHAIN_FORMS,
+    HOST_PROTOCOLS,
+    OPEN_ENDED,
+    WRAPPERS,
+    fsspec_protocols,
+    refuse_protocols,
+)
 from runner.lazy_re import on_first_use
-from runner.reserved_protocols import refuse_reserved
 from runner.url_secrets import DATASTORE_CREATE, datastore_hint_in_python, without_secrets
 from runner.url_secrets import has_password as has_password  # re-exported: a path's secrets, never shown
 from runner.url_secrets import refuse_ipv6_double_colon as refuse_ipv6_double_colon
@@ -161,26 +170,7 @@ _short_re = on_first_use(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P
 _scheme_re = on_first_use(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
 # a chained fsspec URL whose first link names its protocol alone: simplecache::s3://b/k
 _chained_re = on_first_use(r"^[A-Za-z][A-Za-z0-9+.\-]*::")
-# fsspec's caching wrappers: ``simplecache::<url>`` reads what ``<url>`` names (keeping a copy aside)
-CACHES = frozenset({"simplecache", "filecache", "blockcache", "cached"})
 _host_link_re = on_first_use(r"^(?:file|local)://")  # fsspec's names for this machine's filesystem
-HOST_PROTOCOLS = frozenset({"file", "local"})
-# the only links before another in a chain (fsspec hands them the next link: ``fo``, ``target_protocol``)
-WRAPPERS = CACHES | {"zip", "tar", "libarchive"}
-# fsspec's protocols (``known_implementations``) reading files their content or options name: no path
-OPEN_ENDED = {
-    "reference": "its references (a JSON file) name the files it reads, on any filesystem (this machine's)",
-    "generic": "each of its paths names a filesystem of its own, this machine's too",
-    "dir": "it reads below a prefix of another filesystem given in its options",
-    "dask": "it reads through a Dask cluster's workers, with a filesystem given in its options",
-    **dict.fromkeys(("async_wrapper", "asyncwrapper"), "it wraps a filesystem given in its options"),
-    "git": "it reads a git repository on this machine, whatever the repository holds",
-    "dvc": "it reads a DVC repository on this machine and the caches its configuration names",
-    "asynclocal": "it reads this machine's files around the runner's guard",
-}
-CHAIN_FORMS = ("an fsspec URL is one storage URL (s3://<bucket>/<key>, abfs://..., file:///<absolute path>), "
-               "optionally under a cache (simplecache::, filecache::, blockcache::, cached::) or an archive "
-               "(zip://<member>::<url of the archive>, tar://, libarchive://)")
 # <container>@<account>.<blob|dfs>.<suffix>/<path> (wasb, wasbs, abfs, abfss)
 _at_form_re = on_first_use(r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[a-z0-9]+)"
                            r"\.(?:blob|dfs)\.(?P<suffix>[^/]+)(?:/(?P<path>.*))?$", re.IGNORECASE)
@@ -339,47 +329,6 @@ def _chained(value: str, field: str | None) -> FsspecUrl:
     value = local_file_url(value, field)  # file://localhost/x: fsspec would read 'localhost/x' (relative)
     refuse_protocols(value, fsspec_protocols(value), field)
     return FsspecUrl(value)
-
-
-def fsspec_protocols(url: str) -> list[str]:
-    """Each link's protocol as fsspec reads it (``fsspec.core._un_chain``); a path is ``file``."""
-    found = []
-    for link in url.split("::"):
-        scheme = link.split("://", 1)[0] if "://" in link else ""
-        bare = re.fullmatch(r"[a-z]+", link) or link in WRAPPERS or link in OPEN_ENDED
-        found.append(scheme.lower() if len(scheme) > 1 else link if bare else  # one letter: a drive
-                     "data" if link.startswith("data:") else "file")
-    return found
-
-
-def refuse_protocols(url: str, protocols: list[str], field: str | None, *, known: bool = False) -> None:
-    """One ``SpecError`` for links (``protocols``, as fsspec reads them) that may read what cannot be
-    guarded: the runner's own names (``reserved_protocols``), ``OPEN_ENDED`` ones, this machine's files
-    before the last link or by a relative path; with ``known`` (each one is fsspec's), a link before the
-    last that is no cache or archive."""
-    refuse_reserved(url, protocols, field)  # runner-abfs://...: the runner's own names, never a user's
-    shown = without_secrets(url)  # a password, a key or a signature in it too
-    for protocol in protocols:
-        if protocol in OPEN_ENDED:
-            raise SpecError(f"'{shown}' uses fsspec's '{protocol}' protocol, which no path may use: "
-                            f"{OPEN_ENDED[protocol]}, so what it reads cannot be checked before the job runs",
-                            field=field, hint=f"{CHAIN_FORMS}; give the files it would read by their own "
-                                              "URLs or paths, or copy them into a folder or datastore")
-    for protocol in protocols[:-1]:
-        if protocol in HOST_PROTOCOLS:
-            raise SpecError(f"'{shown}' has this machine's files (file, local) before its last link",
-                            field=field, hint="this machine's files are the last link (zip://<member>::file:///"
-                                              "<archive>), or a path of their own: /<path> or file:///<path>")
-        if known and protocol not in WRAPPERS:
-            raise SpecError(f"'{shown}' has '{protocol}' before its last link; only a cache or an archive "
-                            "reads the link after it", field=field, hint=CHAIN_FORMS)
-    if len(protocols) > 1 and protocols[-1] in HOST_PROTOCOLS:
-        last = url.rsplit("::", 1)[-1]
-        path = re.sub(r"^(?:file|local):(?://)?", "", last, flags=re.IGNORECASE)
-        if not path.startswith("/"):
-            raise SpecError(f"'{shown}' names this machine's file '{without_secrets(last)}' by a relative "
-                            "path; a chain's file on this machine is an absolute path", field=field,
-                            hint="write file:///<absolute path> (or /<absolute path>) as the last link")
 
 
 def check_asset_kind(ref: ModelRef, asset_type: str | None, *, field: str | None = None) -> bool:

@@ -26,13 +26,9 @@ from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec
 from runner.spec.load import IGNORED
 from runner.spec.asset import READ_ONLY_YAML_FIELDS
 from runner.spec.model import MODEL_YAML_FIELDS
-from runner.workspace.datastore_kinds import (
-    AzureCredentials,
-    AzureDatastore,
-    DatastoreBase,
-    FsspecDatastore,
-    LocalDatastore,
-)
+from runner.workspace.azure_datastore import AzureCredentials, AzureDatastore
+from runner.workspace.datastore_base import DatastoreBase
+from runner.workspace.datastore_kinds import FsspecDatastore, LocalDatastore
 
 
 class DocsError(Exception):

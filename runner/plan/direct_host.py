@@ -20,9 +20,10 @@ the plan only.
 from __future__ import annotations
 
 from runner.errors import SpecError
+from runner.fsspec_links import HOST_PROTOCOLS, fsspec_protocols
 from runner.modes import Direction, Mode
 from runner.plan.types import Binding
-from runner.uris import HOST_PROTOCOLS, fsspec_protocols, without_password
+from runner.uris import without_password
 
 _INPUT_FIX = ("use mode: ro_mount or mode: download (the runner reads the URL and brings the data in, "
               "read-only)")

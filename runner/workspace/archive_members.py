@@ -21,8 +21,9 @@ import zipfile
 from typing import Any
 
 from runner.errors import ResolveError, SpecError
+from runner.fsspec_links import CACHES, HOST_PROTOCOLS, WRAPPERS, fsspec_protocols
 from runner.modes import PathKind
-from runner.uris import CACHES, HOST_PROTOCOLS, WRAPPERS, fsspec_protocols, without_password
+from runner.uris import without_password
 from runner.workspace.resolved import ResolvedPath
 
 ARCHIVES = WRAPPERS - CACHES  # zip, tar, libarchive: links that read a file as a tree of members

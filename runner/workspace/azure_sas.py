@@ -1,5 +1,5 @@
 """What a job's ``direct`` bindings on an Azure datastore get instead of the datastore's own credentials
-(``AzureDatastore.direct_env`` in ``runner.workspace.datastore_kinds``): a container SAS made from the
+(``AzureDatastore.direct_env`` in ``runner.workspace.azure_datastore``): a container SAS made from the
 account key, with only the permissions the job's bindings need, or a refusal when the credentials
 cannot be narrowed to reading."""
 

@@ -2,7 +2,7 @@
 
 fsspec opens the path of a chain's first link (``fsspec.core._un_chain``): ``zip://inner/a.txt::...`` is
 ``inner/a.txt`` inside the archive the next link names. A cache link (``simplecache::``, ``filecache::``,
-``blockcache::``: ``runner.uris.CACHES``) with no path of its own passes the next link's path on, so
+``blockcache::``: ``runner.fsspec_links.CACHES``) with no path of its own passes the next link's path on, so
 ``simplecache::s3://b/x`` reads ``s3://b/x``. Appending a sub-path to the end of the whole URL would name
 a path inside the archive file itself (``...::s3://b/a.zip/a.txt``), which is never what was meant.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.uris import CACHES
+from runner.fsspec_links import CACHES
 from runner.workspace.url_hosts import link_options, with_host
 
 

@@ -11,9 +11,10 @@ imported only for that check.
 
 from __future__ import annotations
 
+from runner.fsspec_links import OPEN_ENDED, fsspec_protocols
 from runner.reserved_protocols import reserved_message, reserved_protocol
 from runner.spec.validation import runner_error
-from runner.uris import OPEN_ENDED, fsspec_protocols, has_password, without_password, without_query
+from runner.uris import has_password, without_password, without_query
 from runner.url_secrets import without_secrets
 
 CHAINS = "simplecache::s3://<bucket>/<key>, zip://<member>::file:///<archive>"

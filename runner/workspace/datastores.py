@@ -2,8 +2,8 @@
 loaded from YAML, redacted for display, and opened as an fsspec filesystem + root.
 
 The kinds themselves (``local``, ``azure_blob`` / ``azure_data_lake_gen2``, ``fsspec``), their
-credentials and the environment a ``direct`` job gets are in ``runner.workspace.datastore_kinds``; their names
-are re-exported here.
+credentials and the environment a ``direct`` job gets are in ``runner.workspace.datastore_kinds`` (Azure's:
+``runner.workspace.azure_datastore``); their names are re-exported here.
 
 Secrets (``SecretStr``) never appear in reprs, logs or ``public_dict()``; which fsspec options are
 secrets, and the masking of rows an older runner saved in plain text, are
@@ -24,13 +24,12 @@ from runner.errors import ResolveError, SpecError
 from runner.lazy_re import on_first_use
 from runner.spec.validation import RUNNER_ERROR
 from runner.spec.yamlio import load_yaml
+from runner.workspace.azure_datastore import AzureCredentials, AzureDatastore
+from runner.workspace.datastore_base import DatastoreBase
 from runner.workspace.datastore_kinds import (
     DATASTORE_TYPES,
     AnyDatastore,
-    AzureCredentials,
-    AzureDatastore,
     Datastore,
-    DatastoreBase,
     FsspecDatastore,
     LocalDatastore,
     datastore_from_dict,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import SpecError
-from runner.uris import HOST_PROTOCOLS
+from runner.fsspec_links import HOST_PROTOCOLS
 from runner.url_secrets import without_secrets
 from runner.workspace.datastore_kinds import AnyDatastore, FsspecDatastore
 from runner.workspace.read_refusals import cannot

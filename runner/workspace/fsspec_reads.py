@@ -1,7 +1,7 @@
 """What an fsspec URL or an fsspec datastore may read, decided before fsspec opens anything (it reads an
 archive as it makes its filesystem): the chain as fsspec itself splits it (``fsspec.core._un_chain``) is
-held to ``runner.uris.refuse_protocols`` (a cache or an archive wraps a link, this machine's files are the
-last one, no ``OPEN_ENDED`` protocol such as ``reference://``, whose JSON names the files it reads), a
+held to ``runner.fsspec_links.refuse_protocols`` (a cache or an archive wraps a link, this machine's files
+are the last one, no ``OPEN_ENDED`` protocol such as ``reference://``, whose JSON names the files it reads), a
 datastore's storage options may not name what a link reads (``fo``, ``fs``, ``remote_protocol``), and the
 file on this machine a chain reads (an archive; what caches over it read) is guarded as a host path is
 (``read_refusals.refuse_host_read``: never the workspace's secrets or database, never through a link out of
@@ -27,14 +27,8 @@ from functools import partial
 from typing import Any
 
 from runner.errors import ResolveError, RunnerError, SpecError, StorageError
-from runner.uris import (
-    CACHES,
-    HOST_PROTOCOLS,
-    OPEN_ENDED,
-    fsspec_protocols,
-    refuse_protocols,
-    without_password,
-)
+from runner.fsspec_links import CACHES, HOST_PROTOCOLS, OPEN_ENDED, fsspec_protocols, refuse_protocols
+from runner.uris import without_password
 from runner.url_secrets import without_secrets
 from runner.workspace.account_keys import AZURE_PROTOCOLS
 from runner.workspace.datastores import AnyDatastore, FsspecDatastore, join_under_root

@@ -32,7 +32,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
 
 from runner.errors import SpecError, StorageError
-from runner.uris import CACHES, HOST_PROTOCOLS
+from runner.fsspec_links import CACHES, HOST_PROTOCOLS
 from runner.workspace.archive_members import ArchiveNotRead, read_errors
 from runner.workspace.outbound_links import inside
 

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.errors import SpecError
-from runner.uris import fsspec_protocols, refuse_ipv6_double_colon, without_password
+from runner.fsspec_links import fsspec_protocols
+from runner.uris import refuse_ipv6_double_colon, without_password
 from runner.workspace.read_refusals import cannot
 
 # fsspec's protocols that reach a host named in their URL (or in the ``host`` storage option)

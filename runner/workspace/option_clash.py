@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from runner.errors import SpecError
-from runner.uris import fsspec_protocols, without_password
+from runner.fsspec_links import fsspec_protocols
+from runner.uris import without_password
 
 
 def options_clash(url: str, exc: TypeError, *, datastore: str | None, field: str | None) -> SpecError:

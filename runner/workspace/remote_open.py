@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.errors import RunnerError, SpecError, StorageError
-from runner.uris import CACHES, fsspec_protocols
+from runner.fsspec_links import CACHES, fsspec_protocols
 from runner.url_secrets import without_secrets
 from runner.workspace.account_keys import AZURE_PROTOCOLS
 from runner.workspace.storage_errors import Failure, classify, storage_error

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import StorageError
 from runner.uris import StorageUrl
-from runner.workspace.datastore_kinds import AnyDatastore, AzureDatastore
+from runner.workspace.azure_datastore import AzureDatastore
+from runner.workspace.datastore_kinds import AnyDatastore
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem

@@ -48,7 +48,8 @@ def datastore_endpoints(ds: AnyDatastore) -> tuple[str, ...]:
     """The ``host:port`` a ``direct`` binding on ``ds`` reaches (``endpoint_text``): an Azure datastore's
     blob endpoint (``AzureDatastore.direct_endpoint``, the one its direct credentials name), the http(s)
     endpoints an fsspec datastore's URL and storage options name (``endpoint_url``); none for a folder."""
-    from runner.workspace.datastore_kinds import AzureDatastore, FsspecDatastore  # loaded: ``ds`` is one
+    from runner.workspace.azure_datastore import AzureDatastore  # loaded: ``ds`` is one (of these)
+    from runner.workspace.datastore_kinds import FsspecDatastore
 
     if isinstance(ds, AzureDatastore):
         values = [ds.direct_endpoint() or ""]

@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from runner.url_secrets import without_secrets
+from runner.workspace.azure_datastore import AzureDatastore
 from runner.workspace.azure_sas import connection_parts
-from runner.workspace.datastore_kinds import AnyDatastore, AzureDatastore, FsspecDatastore
+from runner.workspace.datastore_kinds import AnyDatastore, FsspecDatastore
 from runner.workspace.datastore_secrets import masked
 
 AZURITE_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"  # what UseDevelopmentStorage=true means

@@ -25,7 +25,7 @@ from runner.spec.asset import READ_ONLY_YAML_FIELDS  # noqa: E402
 from runner.spec.job import BuildContext, CommandJobSpec, InlineEnvironment, LimitsSpec, ResourcesSpec  # noqa: E402
 from runner.spec.job_io import AssetInput, LiteralInput, OutputSpec  # noqa: E402
 from runner.spec.model import MODEL_YAML_FIELDS  # noqa: E402
-from runner.workspace.datastore_kinds import AzureDatastore  # noqa: E402
+from runner.workspace.azure_datastore import AzureDatastore  # noqa: E402
 
 
 def _azure_fields(schema: Any) -> dict[str, bool]:

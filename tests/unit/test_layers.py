@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
     ("runner.errors", "runner.exceptions", "runner.lazy_re"),
     ("runner.modes", "runner.uris", "runner.url_secrets", "runner.file_urls", "runner.reserved_protocols",
-     "runner.terminal_text"),
+     "runner.fsspec_links", "runner.terminal_text"),
     ("runner.constants", "runner.poller"),
     ("runner.spec",),
     ("runner.workspace",),

@@ -1,5 +1,5 @@
-"""The errors ``runner.uris.refuse_protocols`` raises for a chain's links (an open-ended protocol, this
-machine's files before the last link or by a relative path, a link that is no cache or archive) echo the
+"""The errors ``runner.fsspec_links.refuse_protocols`` raises for a chain's links (an open-ended protocol,
+this machine's files before the last link or by a relative path, a link that is no cache or archive) echo the
 URL with its secrets masked (``runner.url_secrets.without_secrets``): a password in its user info, a
 connection string's key or a signature in its path, its query; the rest of the URL, its later links too,
 as written. So does the error for an IPv6 host with '::' (``refuse_ipv6_double_colon``)."""
@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import SpecError
-from runner.uris import fsspec_protocols, parse_path, refuse_protocols
+from runner.fsspec_links import fsspec_protocols, refuse_protocols
+from runner.uris import parse_path
 from runner.url_secrets import refuse_ipv6_double_colon
 
 CASES = [  # (url, what the message says, how the url is shown)

@@ -15,8 +15,9 @@ import pytest
 from mounts.stores.azure_urls import OWN_PROTOCOLS, use_retrying_adlfs
 from runner import MLClient
 from runner.errors import SpecError
+from runner.fsspec_links import fsspec_protocols, refuse_protocols
 from runner.reserved_protocols import is_reserved
-from runner.uris import FsspecUrl, LocalPath, fsspec_protocols, parse_path, refuse_protocols
+from runner.uris import FsspecUrl, LocalPath, parse_path
 
 WRITTEN = [
     ("runner-abfs://c/azureml/victim/x", "runner-abfs", "abfs://c/azureml/victim/x"),

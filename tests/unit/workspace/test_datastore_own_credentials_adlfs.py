@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from mounts.stores.azure_account import account_from_fs, account_from_options
-from runner.workspace.datastore_kinds import AzureDatastore, datastore_from_dict
+from runner.workspace.azure_datastore import AzureDatastore
+from runner.workspace.datastore_kinds import datastore_from_dict
 from runner.workspace.store_identity import store_identity
 
 pytest.importorskip("adlfs")
