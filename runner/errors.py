@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 # C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and isolates
 # (which reorder what a terminal shows): printed as escapes
@@ -66,6 +66,12 @@ class RunnerError(Exception):
         self.python_hint = python_hint
         self.python_message = python_message
         self.python_field = python_field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied (``located``) and pickled (a worker's error sent back) from its state, not by calling
+        ``__init__`` again with its message: a subclass's ``__init__`` takes other arguments
+        (``JobFailedError``'s ``job_name``, ``ArchiveNotRead``'s file and reason)."""
+        return _rebuilt, (type(self), self.args), self.__dict__
 
     def location(self, *, python: bool = False) -> str | None:
         loc = str(self.where) if self.where else None
@@ -102,6 +108,11 @@ class RunnerError(Exception):
     def __str__(self) -> str:
         """What a Python caller sees (a traceback, ``print(err)``): the Python hint, if any."""
         return self.render(python=True)
+
+
+def _rebuilt(cls: type[RunnerError], args: tuple[Any, ...]) -> RunnerError:
+    """An error of ``cls`` with ``args``, not yet given its state (``RunnerError.__reduce__``)."""
+    return cls.__new__(cls, *args)
 
 
 @dataclass(frozen=True)
