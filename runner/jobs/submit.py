@@ -177,9 +177,9 @@ def refuse_taken_versions(spec: CommandJobSpec, workspace: Workspace) -> None:
     job registers it (``runner.jobs.register``): a version may be created while the job runs."""
     for name, output in spec.outputs.items():
         target = registers_as(output)
-        if target is None:
+        if target is None or target.version is None:  # no version: the next one, never taken
             continue
-        from runner.jobs.taken import taken_version  # start-up cost: for an output that registers only
+        from runner.jobs.taken import taken_version  # start-up cost: for a version that is named only
 
         written = spec.field_name("outputs", name, "version")  # a pipeline step's: jobs.<step>.outputs...
         taken = taken_version(workspace, target, name, field=written)

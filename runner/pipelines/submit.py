@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -31,7 +30,6 @@ from runner.jobs.compute import choose_compute, default_datastore, run_backend
 from runner.jobs.submit import check_submission, plan_with_walk, refuse_taken_versions
 from runner.modes import AssetType, Mode
 from runner.pipelines.graph import PipelineGraph, StepNode, build_graph
-from runner.pipelines.record import NOT_STARTED, PIPELINE_KEY, STEPS_KEY, PipelinePlan, secret_env_warnings
 from runner.pipelines.reuse import predict_reuse
 from runner.pipelines.step_direct import refuse_direct_bindings
 from runner.pipelines.step_places import compute_source
@@ -211,6 +209,13 @@ def submit_pipeline(ws: Workspace, spec: PipelineJobSpec, *, name: str | None = 
                     backend: str | None = None, upload_on_failure: bool = True) -> JobRecord:
     """Check the pipeline and record it as Queued (owned by this process); nothing runs yet."""
     from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never queues
+    from runner.pipelines.record import (  # start-up cost: the pipeline's record (validate writes none)
+        NOT_STARTED,
+        PIPELINE_KEY,
+        STEPS_KEY,
+        PipelinePlan,
+        secret_env_warnings,
+    )
 
     if not spec.experiment_name:  # Azure's default, the steps' too
         spec = spec.model_copy(update={"experiment_name": default_experiment_name()})
@@ -252,6 +257,8 @@ def start_orchestrator(ws: Workspace, name: str) -> int:
     ``JobOperations.start_worker`` records a worker's: while the pipeline is still Queued, in one
     transaction that keeps the rest of its record (a cancel that came meanwhile stands; once the
     orchestrator took the pipeline it recorded itself)."""
+    import subprocess  # start-up cost (with signal, selectors): `job validate` starts nothing
+
     from runner.jobs.recovery import process_start_time  # start-up cost: `job validate` never starts one
 
     job_dir = ws.job_dir(name)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 
 from runner.errors import SpecError
+from runner.spec.creation_context import READ_ONLY_YAML_FIELDS as READ_ONLY_YAML_FIELDS
 from runner.spec.creation_context import CreationContext
 from runner.spec.names import VERSION_HINT, asset_name_re, version_problem, version_text
 from runner.spec.validation import did_you_mean, from_validation_error
@@ -30,9 +31,6 @@ from runner.spec.yamlio import YamlDoc
 
 log = logging.getLogger(__name__)
 
-# read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again
-READ_ONLY_YAML_FIELDS = ("id", "creation_context", "created_at", "archived", "job_name", "datastore_uri",
-                         "latest_version")
 # keywords azure.ai.ml's entities accept (Resource, Asset) that mean nothing here: accepted and ignored
 AZURE_ASSET_KEYWORDS = ("print_as_yaml", "id", "source_path", "base_path", "creation_context", "is_anonymous",
                         "auto_increment_version", "auto_delete_setting")

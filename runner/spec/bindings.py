@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runner.errors import SpecError
+from runner.lazy_re import on_first_use
 
 BindingKind = Literal["input", "output", "step_output"]
 
@@ -26,7 +27,9 @@ _EXPRESSION = re.compile(r"\$\{\{(?P<body>.*?)\}\}", re.DOTALL)
 _PARENT_INPUT = re.compile(rf"^\s*parent\.inputs\.(?P<name>{_IDENT})\s*$")
 _PARENT_OUTPUT = re.compile(rf"^\s*parent\.outputs\.(?P<name>{_IDENT})\s*$")
 _STEP_OUTPUT = re.compile(rf"^\s*parent\.jobs\.(?P<step>{_IDENT})\.outputs\.(?P<name>{_IDENT})\s*$")
-_OLD_FORM = re.compile(rf"^\s*(?P<rest>(?:inputs|outputs)\.{_IDENT}|jobs\.{_IDENT}\.outputs\.{_IDENT})\s*$")
+# a command job's form written in a pipeline: for the error only (``runner.lazy_re``: compiled then)
+_old_form_re = on_first_use(rf"^\s*(?P<rest>(?:inputs|outputs)\.{_IDENT}"
+                            rf"|jobs\.{_IDENT}\.outputs\.{_IDENT})\s*$")
 
 FORMS_HINT = ("write ${{parent.inputs.<name>}}, ${{parent.outputs.<name>}} or "
               "${{parent.jobs.<step>.outputs.<output>}}")
@@ -54,7 +57,7 @@ def _parse(body: str, text: str) -> Binding:
         return Binding("output", m["name"], text)
     if m := _STEP_OUTPUT.match(body):
         return Binding("step_output", m["name"], text, m["step"])
-    if m := _OLD_FORM.match(body):
+    if m := _old_form_re().match(body):
         raise SpecError(f"'{text}' is not a pipeline binding", hint=f"inside a pipeline's jobs, write "
                         f"${{{{parent.{m['rest']}}}}}")
     raise SpecError(f"unknown binding '{text}'", hint=FORMS_HINT)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from runner.errors import SourceLocation, SpecError
-from runner.spec.asset import READ_ONLY_YAML_FIELDS
+from runner.spec.creation_context import READ_ONLY_YAML_FIELDS
 from runner.spec.expressions import find_references, validate_command
 from runner.spec.job import CommandJobSpec, EnvironmentField, ResourcesSpec, _strings
 from runner.spec.job_io import LITERAL_TYPES, AssetInput, IoName, JobInput, LoadedSpec, OutputSpec

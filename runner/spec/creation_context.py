@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# read-only keys that `show -o yaml` prints: accepted (and ignored) when such a file is created again (an
+# asset's, ``runner.spec.asset``; a component's, ``runner.spec.component``, which needs no asset model)
+READ_ONLY_YAML_FIELDS = ("id", "creation_context", "created_at", "archived", "job_name", "datastore_uri",
+                         "latest_version")
+
 
 @dataclass(frozen=True)
 class CreationContext:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import uuid
@@ -28,10 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from runner.errors import RegistryError, ResolveError, SourceLocation, SpecError
 from runner.file_urls import file_path, is_file_form
+from runner.lazy_re import on_first_use
 from runner.modes import AssetType
 from runner.spec.component import CommandComponentSpec, component_from_data
 from runner.spec.environment import load_environment_file, local_file
@@ -46,13 +46,16 @@ from runner.workspace.snapshot_rules import snapshot_rules
 
 _IGNORED_IN_SNAPSHOT = shutil.ignore_patterns(".git", "__pycache__")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
-_SHORT = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))?$")
-_REGISTRY = re.compile(rf"^azureml://registries/{_NAME}/components/(?P<name>{_NAME})"
-                       rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
+# compiled at first use (``runner.lazy_re``): a pipeline whose components are files uses neither
+_short_re = on_first_use(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<ver>{_NAME})|@(?P<label>{_NAME}))?$")
+_registry_re = on_first_use(rf"^azureml://registries/{_NAME}/components/(?P<name>{_NAME})"
+                            rf"(?:/versions/(?P<ver>{_NAME})|/labels/(?P<label>{_NAME}))?$")
 
 
 class ComponentRecord(BaseModel):
     """A registered component version: its YAML-ready spec (``code`` points at the stored snapshot)."""
+
+    model_config = ConfigDict(defer_build=True)  # its validator: at first use (a file component: none)
 
     name: str
     version: str
@@ -102,12 +105,12 @@ def parse_component_ref(text: str) -> tuple[str, str | None] | None:
     """``azureml:<n>:<v>`` / ``azureml:<n>@latest`` / ``azureml:<n>`` / a registry URI -> (name, version);
     None when ``text`` is not a reference (a file)."""
     value = text.strip()
-    match = _SHORT.match(value) or _REGISTRY.match(value)
-    if not match:
-        if value.startswith("azureml:"):
-            raise SpecError(f"'{value}' is not a component reference",
-                            hint="use azureml:<name>:<version> or azureml:<name>@latest (or a file path)")
+    if not value.startswith("azureml:"):  # (both forms start so) a file
         return None
+    match = _short_re().match(value) or _registry_re().match(value)
+    if not match:
+        raise SpecError(f"'{value}' is not a component reference",
+                        hint="use azureml:<name>:<version> or azureml:<name>@latest (or a file path)")
     if match["label"] and match["label"] != "latest":
         raise SpecError(f"unknown label '{match['label']}' in '{value}'", hint="the only label is 'latest'")
     return match["name"], match["ver"]

@@ -22,17 +22,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from runner.errors import ResolveError, SourceLocation, SpecError
+from runner.lazy_re import on_first_use
 from runner.spec.yamlio import FieldPath, load_yaml
 from runner.workspace.db import DEFAULT_DATASTORE, Workspace, utcnow
 
 COMPUTE_TYPES = ("ray",)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$")
+_name_re = on_first_use(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$")  # (runner.lazy_re: a compute's save only)
 
 
 class RayCompute(BaseModel):
     """A Ray cluster reached through its dashboard's Jobs REST API (``address``)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # its validator: at first use (a job naming a compute that is not registered builds none)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     name: str
     type: Literal["ray"] = "ray"
@@ -113,7 +115,7 @@ class ComputeStore:
 
     def save(self, compute: AnyCompute) -> AnyCompute:
         """Create or replace a compute (Azure's ``begin_create_or_update``)."""
-        if not _NAME.match(compute.name):
+        if not _name_re().match(compute.name):
             raise SpecError(f"invalid compute name {compute.name!r}", field="name",
                             hint="use letters, digits, '_' and '-'")
         with self.workspace.transaction() as conn:

@@ -81,8 +81,43 @@ def test_validate_of_a_pipeline_loads_its_models_but_not_the_machinery_that_runs
     assert {"runner.spec.pipeline", "runner.pipelines.submit"} <= modules
     running = ("fsspec", "adlfs", "azure", "mounts", "docker", "rich", "runner.jobs.recovery",
                "runner.jobs.run", "runner.pipelines.orchestrate", "runner.workspace.transfers",
-               "tarfile", "runner.backends.base")
+               "tarfile", "runner.backends.base",
+               # the orchestrator's start (subprocess: with signal, selectors) and the pipeline's record
+               "subprocess", "signal", "runner.pipelines.record",
+               # a registered version's check (its output names no version) and the asset stores and
+               # models (a component's read-only fields are runner.spec.creation_context's)
+               "runner.jobs.taken", "runner.workspace.assets", "runner.workspace.models",
+               "runner.workspace.data_assets", "runner.workspace.paging", "runner.spec.asset",
+               "runner.spec.model", "runner.spec.data")
     assert heavy(modules, running) == []
+
+
+UNUSED_BY_PIPELINE = """
+import json, sys
+from runner.cli.main import run
+status = run()
+from runner.spec import bindings
+from runner.workspace import components, computes
+built = [m.__name__ for m in (components.ComponentRecord, computes.RayCompute) if m.__pydantic_complete__]
+compiled = [f.__name__ for f in (components._short_re, components._registry_re, computes._name_re,
+                                 bindings._old_form_re) if f.cache_info().currsize]
+print(json.dumps([status, built, compiled]))
+"""
+
+
+def test_validate_of_a_pipeline_of_component_files_builds_no_registry_model_nor_its_patterns(
+        tmp_path: Path) -> None:
+    """Its components are files and its compute is not registered: the registered component's and the Ray
+    compute's validators (``defer_build``), the component reference's patterns and the pattern of a command
+    job's binding form (an error's) wait for their first use."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RUNNER_FORKSERVER": "0", "RUNNER_WORKSPACE": str(tmp_path)}
+    args = ["runner", "job", "validate", "--file", "samples/jobs/pipeline-train-score-register.yml",
+            "-o", "json"]
+    result = subprocess.run([sys.executable, "-c", f"import sys\nsys.argv = {args!r}\n{UNUSED_BY_PIPELINE}"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"train"' in result.stdout  # it did validate the pipeline (its steps' graph, as JSON)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [0, [], []]
 
 
 LEAN_MOUNT = """

@@ -9,13 +9,13 @@ read, it must come after; no orchestrator runs; everything in this test's tmp_pa
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.jobs.recovery import mark_lost, process_start_time
-from runner.pipelines import submit
 from runner.pipelines.step_rows import follow_all_steps, follow_steps
 from runner.pipelines.submit import start_orchestrator, submit_pipeline
 from runner.spec.pipeline import pipeline_from_data
@@ -46,7 +46,7 @@ def spawn_then(monkeypatch: pytest.MonkeyPatch, meanwhile: Any) -> None:
         meanwhile()
         return _Spawned(*args, **kwargs)
 
-    monkeypatch.setattr(submit.subprocess, "Popen", spawned)
+    monkeypatch.setattr(subprocess, "Popen", spawned)  # (runner.pipelines.submit imports it to spawn)
 
 
 def read_then(ws: Workspace, monkeypatch: pytest.MonkeyPatch, meanwhile: Any) -> list[str]:
