@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from runner.plan.types import RunPlan
     from runner.spec.job import CommandJobSpec
     from runner.spec.pipeline import PipelineJobSpec
-    from runner.workspace.db import JobRecord
+    from runner.workspace.db import JobRecord, Workspace
 
 app = click.Group("job", help="Create, stream, show, list, cancel and download jobs.", no_args_is_help=True)
 
@@ -202,7 +202,8 @@ def create(file: Path, name: str | None, set_: tuple[str, ...], stream: bool, dr
 @query_option
 def show(name: str, output: str, query: str | None) -> None:
     """Show one job: status, times, exit code, error, inputs and outputs."""
-    record = _operations().get(name)
+    ops = _operations()
+    record = ops.get(name)
     if output != "table" or query is not None:
         emit(_as_json(record), output, [], query)
         return
@@ -217,6 +218,8 @@ def show(name: str, output: str, query: str | None) -> None:
         ("started", record.started_at), ("ended", record.ended_at), ("duration_s", _duration(record)),
         ("exit_code", record.exit_code), ("error", record.error), ("backend", record.backend),
         ("image", record.image), ("image_id", record.image_id), ("outputs_partial", record.outputs_partial)]
+    network = _network(ops.workspace, record)
+    rows += [("network", network)] if network else []
     ray = record.extra.get("ray")
     if ray:  # a job on a Ray compute: where it ran
         rows += [("compute", f"{ray['compute']} ({ray['address']})"), ("node", ray.get("node_ip"))]
@@ -231,6 +234,21 @@ def show(name: str, output: str, query: str | None) -> None:
     rows += pipeline_view.show_rows(record)
     rows += [("warning", _one_line(w)) for w in record.extra.get("warnings") or []]  # plan's, then the run's
     _common.print_fields(rows)
+
+
+def _network(ws: Workspace, record: JobRecord) -> str | None:
+    """The network its container got or, not yet started, will get (a job Queued by an older runner: as it
+    will be found when it starts); None: nothing to say (no plan: a pipeline; ended before its container)."""
+    if not isinstance(record.extra.get("plan"), dict):
+        return None
+    from runner.jobs.stored_datastores import shown_network  # start-up cost
+    from runner.plan.network import plan_network
+    from runner.plan.stored import plan_from_dict
+
+    plan = plan_from_dict(record.extra["plan"])
+    terminal = record.status.is_terminal
+    shown = shown_network(ws, record.extra, plan, terminal=terminal, in_container=record.backend != "process")
+    return shown if shown or terminal else plan_network(plan).reason
 
 
 def _one_line(warning: object) -> str:

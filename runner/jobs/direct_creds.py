@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from runner.jobs.stored_datastores import binding_datastore
 from runner.modes import Mode
 from runner.plan.network import needs_network
 from runner.plan.types import Binding, RunPlan
@@ -77,9 +78,14 @@ def direct_store_endpoints(inputs: tuple[Binding, ...], outputs: tuple[Binding, 
                            resolved_out: Resolved, datastores: DatastoreStore) -> tuple[str, ...]:
     """The ``host:port`` of the datastores the direct bindings reach (``RunPlan.store_endpoints``), from
     their records: no credential is made (``runner.workspace.store_endpoints``: no secret either)."""
-    names = {name for bindings, resolved in ((inputs, resolved_in), (outputs, resolved_out)) for b in bindings
-             if b.mode is Mode.DIRECT and (name := resolved[b.name].datastore)}
-    return tuple(sorted({e for name in names for e in datastore_endpoints(datastores.get(name))}))
+    found: dict[str, tuple[str, ...]] = {}  # each datastore's endpoints, looked up once
+    for bindings, resolved in ((inputs, resolved_in), (outputs, resolved_out)):
+        for b in bindings:
+            name = resolved[b.name].datastore if b.mode is Mode.DIRECT else None
+            if name and name not in found:
+                with binding_datastore(b):  # gone since it was queued: the error names the binding
+                    found[name] = datastore_endpoints(datastores.get(name))
+    return tuple(sorted({e for endpoints in found.values() for e in endpoints}))
 
 
 def with_stored_endpoints(stored: Mapping[str, Any], plan: RunPlan, resolved_in: Resolved,
@@ -87,8 +93,9 @@ def with_stored_endpoints(stored: Mapping[str, Any], plan: RunPlan, resolved_in:
     """``plan``, read back from its record's ``stored`` plan, with the ``store_endpoints`` a runner from
     before that field did not record (a job Queued across an upgrade): found now from the datastores'
     records by the plan-time rule (``direct_store_endpoints``; no credential made), so a direct binding
-    on a loopback store gets its relay, not the engine's default network. A datastore gone raises its
-    ``ResolveError`` (the job fails; it never gets a wider network than its plan needs)."""
+    on a loopback store gets its relay, not the engine's default network. A datastore gone raises one
+    ``ResolveError`` naming the binding (``runner.jobs.stored_datastores.gone_datastore``): the job fails;
+    it never gets a wider network than its plan needs."""
     if "store_endpoints" in stored or not needs_network(plan):
         return plan
     return dataclasses.replace(plan, store_endpoints=direct_store_endpoints(
@@ -106,17 +113,19 @@ def with_direct_credentials(inputs: tuple[Binding, ...], outputs: tuple[Binding,
     writes = written_datastores(outputs, resolved_out)
     creds: dict[str, DirectCredentials] = {}
 
-    def narrowed(found: ResolvedPath) -> ResolvedPath:
+    def narrowed(b: Binding, found: ResolvedPath) -> ResolvedPath:
         name = found.datastore
         if name is None:
             return found
         if name not in creds:
-            datastore, write = datastores.get(name), name in writes
+            with binding_datastore(b):  # gone since it was resolved: the error names the binding
+                datastore, write = datastores.get(name), name in writes
             datastore.direct_env(write=write, valid_s=valid_s)  # a refusal fails the job before any fetch
             creds[name] = DirectCredentials(lambda: datastore.direct_env(write=write, valid_s=valid_s))
         return dataclasses.replace(found, env=creds[name])
 
     def apply(bindings: tuple[Binding, ...], resolved: Resolved) -> dict[str, ResolvedPath]:
-        return {**resolved, **{b.name: narrowed(resolved[b.name]) for b in bindings if b.mode is Mode.DIRECT}}
+        return {**resolved, **{b.name: narrowed(b, resolved[b.name]) for b in bindings
+                               if b.mode is Mode.DIRECT}}
 
     return apply(inputs, resolved_in), apply(outputs, resolved_out)

@@ -39,6 +39,7 @@ from runner.jobs.mlflow import MlflowRun
 from runner.jobs.recovery import NO_UPLOAD_ON_FAILURE, process_start_time
 from runner.jobs.register import Registered, RegistrationFailed, failed_at_registration, register_outputs
 from runner.jobs.status import StatusTracker
+from runner.jobs.stored_datastores import binding_datastore
 from runner.jobs.supervise import CancelSignals, Echo, JobCanceled, Outcome, cancel_grace_s, supervise
 from runner.jobs.watchdog import start_watchdog
 from runner.modes import PathKind
@@ -376,7 +377,8 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     resolver = Resolver(ws)
     resolved: dict[str, ResolvedPath] = {}
     for b in plan.inputs:
-        found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
+        with binding_datastore(b):  # its datastore deleted since the job was queued: the error names it
+            found = resolver.resolve(b.uri, field=f"inputs.{b.name}")
         check_resolved(b, found)
         refuse_private_read(ws, b.name, found)  # again: a link may have come since the job was queued
         # the plan holds the model's storage path; its version's key finds it in the download cache
@@ -386,8 +388,9 @@ def resolve_stored_plan(ws: Workspace, plan: RunPlan
     outputs: dict[str, ResolvedPath] = {}
     guard = WriteGuard(ws, resolver.datastores)  # again: a link or a version may have come since it queued
     for b in plan.outputs:
-        outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
-                                                  field=f"outputs.{b.name}")
+        with binding_datastore(b):
+            outputs[b.name] = resolver.resolve_output(b.uri, job_name=plan.job_name, output_name=b.name,
+                                                      field=f"outputs.{b.name}")
         check_resolved(b, outputs[b.name])
         guard.refuse(outputs[b.name], name=b.name, job_name=plan.job_name, mode=b.mode,
                      is_file=b.kind is PathKind.FILE)

@@ -28,10 +28,15 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
             for row in rows]
 
 
-def render_plan(plan: RunPlan, *, in_container: bool = True) -> str:
+def _network(plan: RunPlan, in_container: bool) -> str:
+    return str(plan_network(plan).as_data(in_container=in_container)["description"])
+
+
+def render_plan(plan: RunPlan, *, in_container: bool = True, network: str | None = None) -> str:
     """The plan as readable text (``runner job validate`` / ``job create --dry-run``); ``in_container``:
     the job runs in a container (docker), whose network it shows (``runner.plan.network``), else (the
-    process backend) the host's."""
+    process backend) the host's; ``network``: the network to show instead (a job's page: the one it got,
+    or will get, ``runner.jobs.stored_datastores.shown_network``)."""
     image = plan.image or "(built from the build context)"
     if plan.conda:
         image = f"(built: {plan.conda.base_image} + the packages of {plan.conda.source})"
@@ -51,7 +56,7 @@ def render_plan(plan: RunPlan, *, in_container: bool = True) -> str:
               f"resources    instances={res.instance_count} gpus={gpus}"
               + (f" shm_size={res.shm_size}" if res.shm_size else "")
               + (f" docker_args={' '.join(res.docker_args)}" if res.docker_args else ""),
-              f"network      {plan_network(plan).as_data(in_container=in_container)['description']}",
+              f"network      {network or _network(plan, in_container)}",
               "command", *("  " + line for line in plan.command.splitlines())]
     lines = [without_secrets(line) for line in lines]  # once: masking ?<query removed> again mangles it
     for title, bindings in (("inputs", plan.inputs), ("outputs", plan.outputs)):

@@ -28,6 +28,7 @@ from runner.jobs.cancel_request import still_active
 from runner.jobs.job import uris
 from runner.jobs.operations import Job, JobOperations
 from runner.jobs.recovery import job_dir_of
+from runner.jobs.stored_datastores import shown_network
 from runner.modes import MODEL_TYPES
 from runner.plan.render import render_plan
 from runner.plan.stored import plan_from_dict
@@ -199,6 +200,9 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
     spec_inputs = job.spec.get("inputs") or {}
     log = job_dir_of(ops.workspace, job).std_log
     steps = step_rows(job)
+    in_container = job.backend != "process"  # a job not yet started: the network it will get, its own
+    network = shown_network(ops.workspace, job.extra, plan, terminal=job.status.is_terminal,
+                            in_container=in_container) if plan else None
     return {
         "job": {**job_row(job), "started_at": json_time(job.started_at),
                 "ended_at": json_time(job.ended_at), "error": job.error,
@@ -211,7 +215,7 @@ def job_view(ops: JobOperations, name: str) -> dict[str, Any]:
         [_unplanned_input(n, uri, job) for n, uri in uris(job.inputs).items()],
         "literals": dict(plan.literals) if plan else {},
         "outputs": _outputs(job, plan, not_uploaded(ops, job)),
-        "plan": render_plan(plan, in_container=job.backend != "process") if plan else None,
+        "plan": render_plan(plan, in_container=in_container, network=network) if plan else None,
         "warnings": _warnings(job, plan),
         "steps": steps,
     }

@@ -43,12 +43,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATASTORE_TYPES", "REDACTED", "AnyDatastore", "AzureCredentials", "AzureDatastore", "Datastore",
-    "DatastoreBase", "DatastoreStore", "FsspecDatastore", "LocalDatastore", "credential_kind",
-    "datastore_from_dict", "join_under_root", "load_datastore", "masked", "public_dict", "secret_dict",
-    "validation_to_spec_error",
+    "DatastoreBase", "DatastoreStore", "FsspecDatastore", "LocalDatastore", "UnknownDatastore",
+    "credential_kind", "datastore_from_dict", "join_under_root", "load_datastore", "masked", "public_dict",
+    "secret_dict", "validation_to_spec_error",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class UnknownDatastore(ResolveError):
+    """No datastore of that name (``datastore``) in this workspace; ``known``: the names it has."""
+
+    def __init__(self, datastore: str, known: list[str], *, hint: str, python_hint: str) -> None:
+        super().__init__(f"unknown datastore '{datastore}'; datastores in this workspace: {', '.join(known)}",
+                         hint=hint, python_hint=python_hint)
+        self.datastore, self.known = datastore, known
+
 
 def secret_dict(ds: AnyDatastore) -> dict[str, Any]:
     """The full config, secrets included (only for the owner-only secrets file)."""
@@ -142,6 +152,7 @@ def _fields_of(kind: str | None) -> list[str]:
     cls = classes.get(kind or "", AzureDatastore)
     return [n for n in cls.model_fields if n != "schema_"] + ["$schema"]
 
+
 class DatastoreStore:
     """Datastore configs kept in the workspace: public part in the DB, full part in a 0600 file.
 
@@ -179,13 +190,12 @@ class DatastoreStore:
         with self.workspace.reading() as conn:
             row = conn.execute("SELECT config FROM datastores WHERE name = ?", (name,)).fetchone()
         if row is None:
-            known = ", ".join(self.names())
-            raise ResolveError(f"unknown datastore '{name}'; datastores in this workspace: {known}",
-                               hint="create it with `runner datastore create --file <datastore.yml>`, "
-                                    "or use one of the names listed",
-                               python_hint="create it with `ml_client.datastores.create_or_update("
-                                           "load_datastore('<datastore.yml>'))`, or use one of the names "
-                                           "listed")
+            raise UnknownDatastore(name, list(self.names()),
+                                   hint="create it with `runner datastore create --file <datastore.yml>`, "
+                                        "or use one of the names listed",
+                                   python_hint="create it with `ml_client.datastores.create_or_update("
+                                               "load_datastore('<datastore.yml>'))`, or use one of the "
+                                               "names listed")
         data = json.loads(self._kept(name, row["config"]) or row["config"])
         try:
             return datastore_from_dict(data)

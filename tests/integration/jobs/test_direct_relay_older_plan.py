@@ -59,3 +59,51 @@ def test_an_older_queued_direct_job_on_azurite_gets_the_relay(
     assert "NET lo \n" in log, log  # no network of its own beyond loopback
     assert azurite.key not in json.dumps(record.extra, default=str) + log
     assert_no_leftovers(docker_client, workspace_dir, name)  # neither its container nor its network holder
+
+
+def test_an_older_queued_direct_job_shows_its_relay_then_names_its_output_whose_datastore_is_gone(
+        workspace_dir: Path, tmp_path: Path, docker_client: Any, azure_container: Any) -> None:
+    """Before it starts, `runner job show` shows the relay it will get (not the engine's network); its
+    output's datastore deleted meanwhile (`runner datastore delete`), it shows that the network is decided
+    when it starts, and the run fails naming ``outputs.o`` and how to fix it, with no container made."""
+    from azure.storage.blob import ContainerClient
+    from jobs_support import cli
+
+    azurite, name = azure_container.azurite, "relaygone"
+    ContainerClient.from_connection_string(azurite.connection_string, azure_container.name
+                                           ).upload_blob("in/in.txt", b"from azurite")
+    ws = Workspace(workspace_dir)
+    for store in ("az", "az2"):
+        DatastoreStore(ws).save(datastore_from_dict({
+            "name": store, "type": "azure_blob", "account_name": azurite.account,
+            "container_name": azure_container.name, "account_url": azurite.blob_endpoint,
+            "credentials": {"account_key": azurite.key}}))
+    spec = tmp_path / "job.yml"
+    spec.write_text(textwrap.dedent("""
+        command: echo ${{inputs.d}} ${{outputs.o}}
+        inputs:
+          d: {type: uri_folder, mode: direct, path: "azureml://datastores/az/paths/in"}
+        outputs:
+          o: {type: uri_folder, mode: direct, path: "azureml://datastores/az2/paths/out"}
+        environment:
+          image: runner/python:3.11
+        """).lstrip())
+    submit_job(ws, load_job_spec(spec), name=name, backend="docker")
+    queued = ws.get_job(name)
+    older = {key: value for key, value in queued.extra["plan"].items() if key != "store_endpoints"}
+    ws.update_job(name, extra={**queued.extra, "plan": older})  # as a runner before the field stored it
+    endpoint = f"{azurite.host}:{azurite.port}"
+    shown = cli(workspace_dir, "job", "show", "--name", name, check=True).stdout
+    assert f"relayed to {endpoint} only: " in shown, shown
+    cli(workspace_dir, "datastore", "delete", "--name", "az2", check=True)
+    shown = cli(workspace_dir, "job", "show", "--name", name, check=True).stdout
+    assert "decided when the job starts (datastore 'az2' that outputs.o uses is not in this workspace any " \
+           "more" in shown, shown
+    record = run_job(ws, name, quiet=True)
+    assert record.status is JobStatus.FAILED and record.error is not None
+    assert record.error.startswith("outputs.o: datastore 'az2' of this output (azureml://datastores/az2/paths/"
+                                   "out) is not in this workspace any more"), record.error
+    assert "create datastore 'az2' again (`runner datastore create --file <datastore.yml>`" in record.error
+    assert azurite.key not in json.dumps(record.extra, default=str) + shown + record.error
+    assert "network" not in record.extra and record.container_id is None
+    assert_no_leftovers(docker_client, workspace_dir, name)

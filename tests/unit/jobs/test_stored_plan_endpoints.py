@@ -91,7 +91,10 @@ def test_an_older_plan_whose_datastore_is_gone_is_refused_not_widened(datastores
     with pytest.raises(ResolveError) as caught:
         with_stored_endpoints(stored, plan_from_dict(stored), _resolved(direct, datastore="gone"), {},
                               datastores)
-    assert "unknown datastore 'gone'" in caught.value.render()
+    said = caught.value.render()  # the binding that needs it, where it was, and how to fix it
+    assert said.startswith("inputs.d: datastore 'gone' of this input (azureml://datastores/gone/paths/d) is "
+                           "not in this workspace any more"), said
+    assert "`runner datastore create --file <datastore.yml>`" in said and "submit the job again" in said
 
 
 def test_a_queued_older_job_whose_datastore_is_gone_fails_with_one_clear_error(tmp_path: Path) -> None:
@@ -104,6 +107,9 @@ def test_a_queued_older_job_whose_datastore_is_gone_fails_with_one_clear_error(t
                             extra={"plan": _older_plan(direct, job_name="old1")}))
     record = run_job(ws, "old1", quiet=True)
     assert record.status is JobStatus.FAILED
-    assert record.error is not None and "unknown datastore 'gone'" in record.error
+    assert record.error is not None and record.error.startswith("inputs.d: datastore 'gone' of this input "
+                                                                "(azureml://datastores/gone/paths/d)")
+    assert "it was deleted after the job was queued" in record.error and "hint: create datastore 'gone' " \
+        "again (`runner datastore create --file <datastore.yml>`" in record.error, record.error
     assert "Traceback" not in record.error and record.container_id is None
     assert "network" not in record.extra  # never given one
