@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -24,9 +25,11 @@ class TransferFailed(MountsError):
     transfer had, when it counted them (``failed`` are of those)."""
 
     def __init__(self, message: str, failed: list[str], staged: Path | None = None,
-                 hint: str | None = None, *, disk_full: bool = False, total: int | None = None) -> None:
+                 hint: str | None = None, *, disk_full: bool = False, total: int | None = None,
+                 reasons: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.failed = failed
+        self.reasons = reasons  # why files failed, when the message does not say it (rw_mount's uploads)
         self.staged = staged
         self.hint = hint
         self.disk_full = disk_full  # a local write found no space left
@@ -65,3 +68,21 @@ def no_space_message(path: Path | str) -> str:
     if where == Path(path):
         return f"no space left on {where}"
     return f"no space left on {where} (writing {path})"
+
+
+# the lean client's words (``mounts.stores.azure``) for a write Azure answered 404 ContainerNotFound (the
+# container named first in its path) or the DFS API's FilesystemNotFound
+_CONTAINER_GONE = re.compile(r"(?:write|commit|write block \d+ of) /?([^/\s]+)/\S*: HTTP 404 "
+                             r"(?:ContainerNotFound|FilesystemNotFound)")
+
+
+def missing_container(failure: TransferFailed) -> str | None:
+    """The container a failed transfer was told does not exist, from its message and why each file failed
+    (``reasons``): its name in the lean client's words, "" when only Azure's code says it (the SDK's
+    ``ErrorCode:ContainerNotFound``), else None (no file failed for that)."""
+    texts = (str(failure), *failure.reasons)
+    for text in texts:
+        if (found := _CONTAINER_GONE.search(text)) is not None:
+            return found.group(1)
+    gone = ("ContainerNotFound", "FilesystemNotFound")
+    return "" if any(code in text for text in texts for code in gone) else None

@@ -161,7 +161,9 @@ def _finish_uploads(operations: FsspecReadWrite, staging: Path, target: Target, 
     failed = sorted(set(result.failed) - set(held))
     lost = bool(mount) and mount[0].ended_early
     if incomplete or failed or held or lost:
-        raise _not_durable(target, staging, incomplete, failed, refused, held=held, lost=lost)
+        error = _not_durable(target, staging, incomplete, failed, refused, held=held, lost=lost)
+        error.reasons = tuple(sorted({result.failed[path] for path in failed if path in result.failed}))
+        raise error
     _remove_if_no_files(staging)
     log.info("rw_mount %s: %d file(s) durable", target.url, len(result.uploaded))
 

@@ -65,7 +65,16 @@ from runner.workspace.deferred_fs import planned_datastore
 from runner.workspace.environments import EnvironmentStore
 from runner.workspace.fsspec_reads import caches_host_files, open_fsspec_url, refuse_fsspec_read
 from runner.workspace.resolved import ResolvedPath
-from runner.workspace.storage_errors import Failure, cannot_connect, classify, storage_error, unreachable
+from runner.workspace.storage_errors import (
+    Failure,
+    cannot_connect,
+    classify,
+    container_of,
+    lacks_container,
+    no_container,
+    storage_error,
+    unreachable,
+)
 from runner.workspace.storage_urls import datastore_for, public_filesystem
 from runner.workspace.store_identity import azure_place, store_identity
 from runner.workspace.through_file import through_file
@@ -336,6 +345,8 @@ def _stat(fs: AbstractFileSystem | None, path: str, key_prefix: str, uri: str, *
         info: dict[str, Any] = _local_info(path) if fs is None else fs.info(path)
     except Exception as exc:  # fsspec: OSError; adlfs: the Azure SDK's errors as well
         if classify(exc) is Failure.NOT_FOUND:
+            if fs is not None and lacks_container(fs, path, exc):  # an answer: said before a job runs
+                raise no_container(*container_of(fs, path), datastore) from exc
             return PathKind.ANY, None
         if isinstance(exc, NotADirectoryError):  # runner.db/x: a path below a file, no storage failure
             raise through_file(fs, path, uri) from None

@@ -9,6 +9,7 @@ through (``ServiceRequestError`` when no connection can be made, ``HttpResponseE
 from __future__ import annotations
 
 import errno
+import warnings
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ _CONNECT_CLASSES = {"ServiceRequestError", "ClientConnectorError", "ClientConnec
 _DENIED_CLASSES = {"ClientAuthenticationError", "PermissionError", "CredentialUnavailableError"}
 _NOT_FOUND_CLASSES = {"FileNotFoundError", "ResourceNotFoundError"}
 PROBE_TIMEOUT_S = 5.0
+# what Azure says (``x-ms-error-code``) of a container that does not exist: the Blob API's, the DFS API's
+CONTAINER_GONE_CODES = ("ContainerNotFound", "FilesystemNotFound")
 
 
 class Failure(StrEnum):
@@ -34,7 +37,8 @@ class Failure(StrEnum):
 
 
 def classify(exc: BaseException) -> Failure:
-    """Which of the three a storage exception is (``OTHER`` when it is none of them)."""
+    """Which of the three a storage exception is (``OTHER`` when it is none of them). A missing container
+    is ``NOT_FOUND`` too (an answer, never an outage): ``names_no_container`` tells it apart."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
     if names & _NOT_FOUND_CLASSES or status == 404:
@@ -45,6 +49,65 @@ def classify(exc: BaseException) -> Failure:
         return Failure.CANNOT_CONNECT
     cause = exc.__cause__ or exc.__context__
     return classify(cause) if cause is not None and cause is not exc else Failure.OTHER
+
+
+def names_no_container(exc: BaseException) -> bool:
+    """Whether Azure said, in ``exc`` or what it wraps (its cause, the SDK's ``inner_exception``), that the
+    container does not exist: the lean client's ``code``, the SDK's ``error_code``, or the code in the text
+    (the SDK's ``ErrorCode:ContainerNotFound``, a transfer's ``HTTP 404 ContainerNotFound``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        said = f"{getattr(current, 'code', '')} {getattr(current, 'error_code', '')} {current}"
+        if any(code in said for code in CONTAINER_GONE_CODES):
+            return True
+        inner = getattr(current, "inner_exception", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__
+    return False
+
+
+def no_container(container: str, account: str | None, datastore: str | None = None) -> StorageError:
+    """The one error for a container that does not exist (Azure answered 404 ``ContainerNotFound``): which
+    container, in which account, of which datastore, and the two fixes (create it, or correct the name)."""
+    where = f" in the storage account '{account}'" if account else ""
+    message = f"the container '{container}' does not exist{where}" + (
+        f" (datastore '{datastore}')" if datastore else "")
+    create = (f"create the container '{container}'{' in that account' if account else ''} (the Azure portal, "
+              "`az storage container create`, or Azure Storage Explorer)")
+    if datastore is None:
+        return StorageError(message, hint=f"{create}, or correct the container named in the URL")
+    fix = (f"{create}, or correct the `container_name` (`filesystem` for ADLS Gen2) of datastore "
+           f"'{datastore}' in its YAML and save it again")
+    return StorageError(message, hint=f"{fix} (`runner datastore create --file <datastore.yml>`)",
+                        python_hint=f"{fix} (`ml_client.datastores.create_or_update(...)`)")
+
+
+def lacks_container(fs: Any, path: str, exc: BaseException) -> bool:
+    """Whether ``path`` was not found on ``fs`` because its container does not exist: what the lean client
+    said (``names_no_container``), or, for adlfs' own filesystem (its ``info`` says only "not found"), one
+    request for the container (adlfs' ``exists`` of it: Get Container Properties)."""
+    if names_no_container(exc):
+        return True
+    if not any(cls.__name__ == "AzureBlobFileSystem" and cls.__module__.startswith("adlfs")
+               for cls in type(fs).__mro__):  # as ``mounts.stores.azure_urls.is_adlfs`` tells it
+        return False
+    container = path.removeprefix("abfs://").removeprefix("az://").strip("/").split("/", 1)[0]
+    try:
+        with warnings.catch_warnings():  # adlfs warns when it cannot ask (no right to): then it says "exists"
+            warnings.simplefilter("ignore")
+            return container != "" and not fs.exists(container)
+    except Exception:  # noqa: BLE001 - the container could not be asked of: the path is just not found
+        return False
+
+
+def container_of(fs: Any, path: str) -> tuple[str, str | None]:
+    """The container and the account name of ``path`` on an Azure filesystem (adlfs' or
+    ``mounts.stores.deferred``'s): the first segment of the path, and the account it is read with."""
+    container = path.removeprefix("abfs://").removeprefix("az://").strip("/").split("/", 1)[0]
+    deferred = vars(fs).get("account") if hasattr(fs, "__dict__") else None  # its ``AzureAccount``
+    account = getattr(deferred, "account", None) or getattr(fs, "account_name", None)
+    return container, account if isinstance(account, str) else None
 
 
 def storage_error(exc: BaseException, uri: str, *, datastore: str | None = None) -> StorageError:

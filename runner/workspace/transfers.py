@@ -39,6 +39,7 @@ from mounts.errors import (
     MountsError,
     TransferFailed,
     is_no_space,
+    missing_container,
     no_space_message,
 )
 from mounts.retry import RETRY_TOTAL_ENV, RetryPolicy, configure_sdk_retries
@@ -69,20 +70,31 @@ LINK_HINT = ("remove the link (a job's direct output may have made it; look at w
              "then run the same command again")
 
 
-def staged_hint(job: str | None = None, *, node: str | None = None) -> str:
+def staged_hint(job: str | None = None, *, node: str | None = None, no_container: str | None = None) -> str:
     """What to do with the staged data a failed upload kept (``TransferError.staged``) of job ``job``:
     ``runner job finalize`` uploads it later when it is kept in this workspace; on a Ray node (``node``:
     its host) it is kept on the node, which that verb refuses, so the hint says where and what to do
-    instead (as the verb's refusal does: ``runner.jobs.finalize_later``). No job: no verb to name."""
+    instead (as the verb's refusal does: ``runner.jobs.finalize_later``). No job: no verb to name.
+    ``no_container``: the storage answered that the output's container does not exist (its name, "" when
+    the answer named none): no outage to wait out, the container is to be made first."""
     copy = "copy it from the staging folder to the output's path with the storage's own tools"
+    when = "once the storage answers again"
+    first = ""
+    if no_container is not None:
+        named = f"the container '{no_container}'" if no_container else "the output's container"
+        first = (f"{named} does not exist: create it, or correct the `container_name` of the output's "
+                 "datastore; ")
+        when = "once it exists"
     if node is not None:
-        return (f"the staged data is kept on Ray node {node} (the folder named below), not in the submitting "
-                f"workspace, so `runner job finalize` cannot upload it: on that node, {copy}, or run the job "
-                "again")
+        return (f"{first}the staged data is kept on Ray node {node} (the folder named below), not in the "
+                f"submitting workspace, so `runner job finalize` cannot upload it: on that node, {copy}, or "
+                "run the job again")
     if job is None:
-        return f"the staged data is kept: once the storage answers again, {copy}, or run the job again"
-    return (f"the staged data is kept: once the storage answers again, `runner job finalize --name {job}` "
-            f"uploads it (or {copy}), or run the job again")
+        return f"{first}the staged data is kept: {when}, {copy}, or run the job again"
+    return (f"{first}the staged data is kept: {when}, `runner job finalize --name {job}` uploads it (or "
+            f"{copy}), or run the job again")
+
+
 
 
 @contextlib.contextmanager
@@ -95,8 +107,9 @@ def translated(what: str, *, job: str | None = None, node: str | None = None) ->
         raise
     except TransferFailed as exc:
         message, not_utf8 = _NOT_UTF8.subn(NOT_UTF8, str(exc))
+        gone = missing_container(exc)  # an answer, not an outage: create it first
         hint = exc.hint or (NOT_UTF8_HINT if not_utf8 else None) or (
-            staged_hint(job, node=node) if exc.staged else None)
+            staged_hint(job, node=node, no_container=gone) if exc.staged else None)
         raise TransferError(visible_text(f"{what}: {message}"), failed=exc.failed, staged=exc.staged,
                             hint=hint, total=exc.total) from exc
     except MountFailed as exc:

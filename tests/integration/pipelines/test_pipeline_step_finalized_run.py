@@ -1,6 +1,7 @@
 """`runner job finalize` of a pipeline's step job: a pipeline whose only failed step failed because its upload
-did not reach the storage (its datastore's container did not exist yet) becomes Completed once that step
-is finalized, with the rule the pipeline ended with; its output bound to the step's and the data version
+did not reach the storage (its datastore's container was deleted while the step ran: a container missing
+from the start fails the step before it runs, with nothing to finalize) becomes Completed once that step is
+finalized, with the rule the pipeline ended with; its output bound to the step's and the data version
 the step registers are recorded as at a normal end, the change noted in its record and its log. Steps run
 as host processes (``compute: local-process``), the storage is the shared Azurite. Finalized while its
 pipeline still runs, the verb says the pipeline counts the step when it ends, and it does."""
@@ -8,6 +9,7 @@ pipeline still runs, the verb says the pipeline counts the step when it ends, an
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,7 +37,9 @@ settings:
 jobs:
   make:
     type: command
-    command: echo one > ${{outputs.out}}/one.txt && echo made
+    command: >-
+      touch STARTED && while [ ! -e DELETED ]; do sleep 0.1; done &&
+      echo one > ${{outputs.out}}/one.txt && echo made
     environment: {image: unused:1}
     outputs:
       out: ${{parent.outputs.final}}
@@ -44,17 +48,33 @@ jobs:
 
 @pytest.fixture
 def later(workspace_dir: Path, tmp_path: Path, azure_container: Any) -> Any:
-    """A datastore ``later`` on a container of the shared Azurite that does not exist yet (every upload there
-    fails until the test creates it); removed at the end."""
+    """A datastore ``later`` on a container of the shared Azurite that exists when the step starts and is
+    deleted while it runs (``deleting``: every upload there fails until the test creates it again); removed
+    at the end."""
     from azure.storage.blob import BlobServiceClient
 
     azurite = azure_container.azurite
     name = f"t{uuid.uuid4().hex[:20]}"
     create_azure_datastore(workspace_dir, tmp_path, SimpleNamespace(azurite=azurite, name=name), name="later")
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    yield SimpleNamespace(create=lambda: service.create_container(name),
-                          client=lambda: service.get_container_client(name))
-    with contextlib.suppress(Exception):  # never created: nothing to remove
+    service.create_container(name)
+    started, deleted = tmp_path / "started", tmp_path / "deleted"
+
+    def delete_once_started() -> None:
+        deadline = time.monotonic() + 180
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(Exception):  # the step never started: its test fails on its own
+            service.delete_container(name)
+        deleted.touch()
+
+    deleting = threading.Thread(target=delete_once_started, daemon=True)
+    yield SimpleNamespace(create=lambda: service.create_container(name), deleting=deleting,
+                          client=lambda: service.get_container_client(name),
+                          pipeline=lambda text: text.replace("STARTED", str(started)).replace(
+                              "DELETED", str(deleted)))
+    deleted.touch()  # a step still waiting ends
+    with contextlib.suppress(Exception):  # deleted and not created again: nothing to remove
         service.delete_container(name)
 
 
@@ -62,7 +82,8 @@ def test_finalizing_the_failed_step_completes_its_pipeline(workspace_dir: Path, 
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     ws = workspace_dir
     monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "3")  # the retries give up in seconds, not minutes
-    yml = write_job(tmp_path, PIPELINE, "pipeline.yml")
+    yml = write_job(tmp_path, later.pipeline(PIPELINE), "pipeline.yml")
+    later.deleting.start()
     result = cli(ws, "job", "create", "--file", str(yml), "--name", "pf", "--stream", timeout=240)
     assert result.returncode != 0, result.stdout + result.stderr
     pipeline, step = show(ws, "pf"), show(ws, "pf-make")
@@ -107,7 +128,8 @@ def test_finalizing_a_step_while_its_pipeline_runs_says_the_pipeline_counts_it(
         workspace_dir: Path, tmp_path: Path, later: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     ws, go = workspace_dir, tmp_path / "go"
     monkeypatch.setenv("RUNNER_RETRY_TOTAL_S", "3")
-    yml = write_job(tmp_path, WAITING.replace("GO", str(go)), "pipeline.yml")
+    yml = write_job(tmp_path, later.pipeline(WAITING).replace("GO", str(go)), "pipeline.yml")
+    later.deleting.start()
     cli(ws, "job", "create", "--file", str(yml), "--name", "pw", check=True)
     try:
         deadline = time.monotonic() + 120
