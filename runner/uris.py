@@ -299,6 +299,9 @@ def _azureml(value: str, field: str | None) -> PathRef:
             raise SpecError(f"unknown label '{m['label']}' in '{value}'", field=field,
                             hint="the only label is 'latest': azureml:<name>@latest")
         return ModelRef(m["name"], version=m["ver"], label=m["label"])
+    if m := re.fullmatch(rf"azureml:(?P<name>{_NAME})[:@]?", value):  # azureml:<name>, no version
+        raise SpecError(f"'{value}' names no version of the model or data asset '{m['name']}'", field=field,
+                        hint=f"add a version: azureml:{m['name']}:<version> or azureml:{m['name']}@latest")
     raise SpecError(f"'{value}' is not a valid path", field=field, hint="use " + _FORMATS)
 
 

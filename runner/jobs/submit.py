@@ -35,7 +35,7 @@ from runner.spec.load import uses_local_process
 from runner.spec.names import check_job_name, default_experiment_name, generate_job_name
 from runner.workspace.code_tree import BUILD_CONTEXT, check_code_tree, code_tree_refusal, copy_code_tree
 from runner.workspace.db import DEFAULT_DATASTORE, JobRecord, JobStatus, Workspace, utc_text, utcnow
-from runner.workspace.environments import EnvironmentStore
+from runner.workspace.environments import PROVISIONED_HOLDS, EnvironmentStore, curated_sklearn
 from runner.workspace.job_secrets import forget, keep
 from runner.workspace.jobdir import JobDir
 from runner.workspace.protect import WriteGuard
@@ -164,10 +164,11 @@ def _stand_in(workspace: Workspace, environment: object) -> str | None:
         return None
     with contextlib.suppress(ResolveError):
         record = EnvironmentStore(workspace).lookup(environment)
-        if record is not None and record.builtin and "the curated one has" in (record.description or ""):
-            return (f"environment '{environment.strip()}' runs on {record.image}, which stands in for "
-                    f"Azure's curated {record.name} ({record.description}); map it to a matching image with "
-                    f"`runner environment create --name {record.name} --image IMAGE`")
+        if record is not None and record.builtin and (curated := curated_sklearn(record.name)):
+            return (f"environment '{environment.strip()}' runs on {record.image} ({PROVISIONED_HOLDS}), "
+                    f"which stands in for Azure's curated {record.name} (scikit-learn {curated}); map it "
+                    f"to a matching image with `runner environment create --name {record.name} "
+                    "--image IMAGE`")
     return None
 
 

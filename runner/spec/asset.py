@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from ruamel.yaml import YAML
 
-from runner.errors import SpecError
+from runner.errors import SourceLocation, SpecError
 from runner.spec.creation_context import READ_ONLY_YAML_FIELDS as READ_ONLY_YAML_FIELDS
 from runner.spec.creation_context import CreationContext
 from runner.spec.names import VERSION_HINT, asset_name_re, version_problem, version_text
@@ -60,6 +60,8 @@ class AssetBase(BaseModel):
     latest_version: str | None = Field(default=None, exclude=True)
     # where a relative local ``path`` is relative to (the YAML's folder); not part of the asset
     base_path: str | None = Field(default=None, exclude=True)
+    # where ``path`` was written (its YAML's file:line:col), for an error about what it names
+    _path_where: SourceLocation | None = PrivateAttr(default=None)
 
     # the keywords of azure.ai.ml's entity runner has no use for (a subclass's own): accepted and ignored
     azure_only_keywords: ClassVar[tuple[str, ...]] = AZURE_ASSET_KEYWORDS
@@ -103,6 +105,11 @@ class AssetBase(BaseModel):
         if isinstance(value, dict):
             return {str(k): scalar_text(v) for k, v in value.items()}
         return value
+
+    @property
+    def path_where(self) -> SourceLocation | None:
+        """Where ``path`` was written, when it came from a YAML file (``asset_from_doc``)."""
+        return self._path_where
 
     @property
     def id(self) -> str | None:
@@ -213,7 +220,8 @@ def check_asset_fields(asset: AssetBase, schema: AssetSchema, *, doc: YamlDoc | 
         raise SpecError(problem.replace("version", f"{schema.noun} version", 1), field="version",
                         where=where("version"), hint=VERSION_HINT)
     if asset.type not in schema.types:
-        raise SpecError(f"unknown {schema.noun} type {asset.type!r}", field="type", where=where("type"),
+        raise SpecError(f"unknown {schema.noun} type {asset.type!r}{did_you_mean(asset.type, schema.types)}",
+                        field="type", where=where("type"),
                         hint="allowed types: " + ", ".join(schema.types))
     if not asset.path:
         raise SpecError(f"a {schema.noun} needs a path", field="path", where=where("path"),
@@ -229,7 +237,8 @@ def asset_from_doc(cls: type[A], schema: AssetSchema, doc: YamlDoc, *,
                         where=doc.where(), hint=f"start the file with 'name: <{schema.cli} name>'")
     for key in data:
         if key not in schema.yaml_fields and key not in READ_ONLY_YAML_FIELDS:
-            raise SpecError(f"unknown field '{key}' in a {schema.noun}", field=str(key),
+            meant = did_you_mean(str(key), schema.yaml_fields)
+            raise SpecError(f"unknown field '{key}' in a {schema.noun}{meant}", field=str(key),
                             where=doc.where((key,)), hint="allowed fields: " + ", ".join(schema.yaml_fields))
     fields = {k: v for k, v in data.items() if k in schema.yaml_fields and k != "$schema"}
     fields.update({k: v for k, v in (overrides or {}).items() if v is not None})
@@ -239,4 +248,6 @@ def asset_from_doc(cls: type[A], schema: AssetSchema, doc: YamlDoc, *,
         field = err.field or ""
         raise err.located(field, doc.where(tuple(field.split(".")) if field else ())) from err
     check_asset_fields(asset, schema, doc=doc)
+    if "path" in data and (overrides or {}).get("path") is None:  # where an error about what it names points
+        asset._path_where = doc.where(("path",))
     return asset

@@ -25,7 +25,7 @@ from runner.errors import ResolveError, SourceLocation, SpecError
 from runner.file_urls import file_path
 from runner.lazy_re import on_first_use
 from runner.spec.job import InlineEnvironment
-from runner.spec.validation import from_validation_error
+from runner.spec.validation import did_you_mean, from_validation_error
 from runner.spec.yamlio import load_yaml
 
 # conda packages with no PyPI twin (the toolchain and system libraries conda brings itself)
@@ -168,7 +168,8 @@ def load_environment_file(path: Path) -> InlineEnvironment:
                         where=doc.where(()), field="environment")
     unknown = [key for key in data if key not in ENVIRONMENT_FILE_FIELDS]
     if unknown:
-        raise SpecError(f"unknown field '{unknown[0]}' in an environment", field=str(unknown[0]),
+        raise SpecError(f"unknown field '{unknown[0]}' in an environment"
+                        f"{did_you_mean(str(unknown[0]), ENVIRONMENT_FILE_FIELDS)}", field=str(unknown[0]),
                         where=doc.where((unknown[0],)),
                         hint="allowed fields: " + ", ".join(ENVIRONMENT_FILE_FIELDS))
     fields = {k: v for k, v in data.items() if k not in ("$schema", "properties", "datastore")}

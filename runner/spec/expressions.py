@@ -34,6 +34,13 @@ _ANGLE = re.compile(r"\$<<(?P<body>.*?)>>", re.DOTALL)
 _OPTIONAL = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)
 _BODY = re.compile(rf"^\s*(?:(?P<kind>inputs|outputs)\.(?P<name>{_IDENT})|(?P<job>name))\s*$")
 
+# an expression's opener, its closer, and what an unclosed one shows (up to where its name ends)
+_PAIRS = (("${{", "}}"), ("$<<", ">>"), ("$[[", "]]"))
+_UNCLOSED_TEXT = {"${{": re.compile(r"\$\{\{[ \t]*[\w.-]*[ \t]*\}?"),
+                  "$<<": re.compile(r"\$<<[ \t]*[\w.-]*[ \t]*>?"),
+                  "$[[": re.compile(r"\$\[\[[^\n]{0,30}")}
+_KINDS = ("inputs", "outputs", "name")
+
 _FORMS_HINT = ("use ${{inputs.<name>}}, ${{outputs.<name>}} or ${{name}} "
                "(or $<<inputs.<name>>> / $<<outputs.<name>>>)")
 
@@ -59,12 +66,47 @@ def _parse_one(match: re.Match[str], *, optional: bool, locate: Locate = _nowher
     body = _BODY.match(match["body"])
     text = match.group(0)
     if body is None:
-        raise SpecError(f"unknown expression '{text}' in command", field="command", where=locate(text),
-                        hint=_FORMS_HINT)
+        raise SpecError(f"unknown expression '{text}' in command{_meant(match)}", field="command",
+                        where=locate(text), hint=_FORMS_HINT)
     if body["job"]:
         return Reference("name", "", text, optional)
     kind: RefKind = "inputs" if body["kind"] == "inputs" else "outputs"
     return Reference(kind, body["name"], text, optional)
+
+
+def _meant(match: re.Match[str]) -> str:
+    """`` (did you mean '${{inputs.x}}'?)`` for a misspelled kind (``${{input.x}}``), else ``""``."""
+    from runner.spec.validation import closest  # pydantic: only on this error path
+
+    kind, dot, name = match["body"].strip().partition(".")
+    close = closest(kind, _KINDS[:2] if dot else _KINDS)
+    if close is None or close == kind or (dot and not re.fullmatch(_IDENT, name)):
+        return ""
+    opener, closer = match.group(0)[:3], match.group(0)[-2:]
+    return f" (did you mean '{opener}{close}{dot}{name}{closer}'?)"
+
+
+def _refuse_unclosed(command: str, locate: Locate) -> None:
+    """One ``SpecError`` for an expression opened (``${{``, ``$<<``, ``$[[``) and not closed before the
+    next one opens or the command ends: bash would fail on it at run time ("bad substitution"). A shell
+    ``${VAR}`` opens none."""
+    for opener, closer in _PAIRS:
+        start = command.find(opener)
+        while start != -1:
+            end = command.find(closer, start + len(opener))
+            again = command.find(opener, start + len(opener))
+            if end == -1 or -1 < again < end:
+                _unclosed(command, start, opener, closer, locate)
+            start = command.find(opener, end + len(closer))
+
+
+def _unclosed(command: str, start: int, opener: str, closer: str, locate: Locate) -> None:
+    found = _UNCLOSED_TEXT[opener].match(command, start)
+    shown = found.group(0).rstrip() if found else opener
+    inner = shown[len(opener):].strip(" \t}>")
+    fixed = f"write {opener}{inner}{closer}" if inner and opener != "$[[" else f"end it with '{closer}'"
+    raise SpecError(f"the expression '{shown}' in command is not closed: '{opener}' needs its '{closer}'",
+                    field="command", where=locate(shown), hint=f"{fixed} (a shell variable is ${{VAR}})")
 
 
 def _scan(text: str, *, optional: bool, locate: Locate = _nowhere) -> list[Reference]:
@@ -75,6 +117,7 @@ def _scan(text: str, *, optional: bool, locate: Locate = _nowhere) -> list[Refer
 
 def find_references(command: str, *, locate: Locate = _nowhere) -> list[Reference]:
     """Every expression in ``command``, in order; raises ``SpecError`` for an unknown ``${{...}}``."""
+    _refuse_unclosed(command, locate)
     refs: list[Reference] = []
     position = 0
     for fragment in _OPTIONAL.finditer(command):

@@ -175,8 +175,22 @@ class ResourcesSpec(StrictModel):
         return value
 
 
+# the longest limits.timeout (seconds, about 68 years): a signed 32-bit count, which every timer on the way
+# takes (Python's waits, Docker's, a SAS lifetime); azure.ai.ml sets no bound
+MAX_TIMEOUT_S = 2**31 - 1
+
+
 class LimitsSpec(StrictModel):
     timeout: int | None = Field(default=None, gt=0)  # seconds
+
+    @field_validator("timeout")
+    @classmethod
+    def _sane_timeout(cls, value: int | None) -> int | None:
+        if value is not None and value > MAX_TIMEOUT_S:
+            raise runner_error(f"{value} s is longer than the longest timeout, {MAX_TIMEOUT_S} s (about 68 "
+                               "years)", "give the job's longest run in seconds (86400 is a day), "
+                                                 "or leave limits.timeout out for no limit")
+        return value
 
 
 class CommandJobSpec(LoadedSpec):

@@ -74,7 +74,7 @@ def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | Non
     if value == "mount":  # Azure's generic mount
         value = Mode.RO_MOUNT if direction is Direction.INPUT else Mode.RW_MOUNT
     if str(value) in AZURE_ONLY_MODES:
-        raise _azure_only_mode(str(value), direction)
+        raise _azure_only_mode(str(value), direction, asset_type if known else None)
     try:
         mode = Mode(str(value))
     except ValueError:
@@ -91,15 +91,23 @@ def _parse_mode(value: Any, asset_type: Any, direction: Direction) -> Mode | Non
     return mode
 
 
-def _azure_only_mode(value: str, direction: Direction) -> PydanticCustomError:
+# what a job gets from an input of each type in ro_mount or download (the hint for Azure's eval modes)
+_GETS = {AssetType.MLTABLE: "the MLTable folder, which mltable.load() reads", AssetType.URI_FILE: "the file",
+         AssetType.URI_FOLDER: "the folder"}
+
+
+def _azure_only_mode(value: str, direction: Direction, asset_type: AssetType | None) -> PydanticCustomError:
     """Azure's ``eval_mount`` / ``eval_download``: named as Azure's, with the mode to use instead."""
     use, other = AZURE_ONLY_MODES[value] if direction is Direction.INPUT else (Mode.RW_MOUNT, Mode.UPLOAD)
-    inputs = "" if direction is Direction.INPUT else ", for inputs"
+    why = "it evaluates v1 mltable datasets on the cloud" + (
+        "" if direction is Direction.INPUT else ", for inputs")
+    if direction is Direction.INPUT and asset_type not in (None, AssetType.MLTABLE):
+        why = "Azure takes it for mltable inputs only"
+    gets = _GETS.get(asset_type, "the model's files") if asset_type else "its files"
     return PydanticCustomError(
-        RUNNER_MODE_ERROR, f"Azure's {value} is not supported here (it evaluates v1 mltable datasets on the "
-        f"cloud{inputs}); use {use} (or {other})",
-        {"hint": f"set mode: {use} (or {other})" + (": the job gets the MLTable folder, which "
-                 "mltable.load() reads" if direction is Direction.INPUT else "")})
+        RUNNER_MODE_ERROR, f"Azure's {value} is not supported here ({why}); use {use} (or {other})",
+        {"hint": f"set mode: {use} (or {other})" + (f": the job gets {gets}" if direction is Direction.INPUT
+                                                    else "")})
 
 
 def _parse_type(value: Any, allowed: tuple[str, ...], direction: Direction) -> AssetType:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from runner.errors import ResolveError, SpecError
 from runner.lazy_re import on_first_use
-from runner.spec.validation import RUNNER_ERROR
+from runner.spec.validation import RUNNER_ERROR, did_you_mean
 from runner.spec.yamlio import load_yaml
 from runner.workspace.azure_datastore import AzureCredentials, AzureDatastore
 from runner.workspace.datastore_base import DatastoreBase
@@ -135,10 +135,12 @@ def validation_to_spec_error(exc: ValidationError, where: Any = None) -> SpecErr
         hint = (first.get("ctx") or {}).get("hint", hint)
     elif first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         got = (first.get("ctx") or {}).get("tag")
-        msg = f"unknown datastore type {got!r}" if got else "the datastore has no type"
+        msg = f"unknown datastore type {got!r}{did_you_mean(got, DATASTORE_TYPES)}" if got else \
+            "the datastore has no type"
         loc, hint = ("type",), "allowed types: " + ", ".join(DATASTORE_TYPES)
     elif first["type"] == "extra_forbidden":
-        msg = f"unknown field '{loc[-1]}'" + (f" (datastore type {kind})" if kind else "")
+        msg = f"unknown field '{loc[-1]}'{did_you_mean(loc[-1], _fields_of(kind))}" + \
+            (f" (datastore type {kind})" if kind else "")
         hint = "allowed fields: " + ", ".join(_fields_of(kind))
     elif first["type"] == "missing":
         msg = f"missing required field '{loc[-1]}'"

@@ -64,8 +64,9 @@ PROVISIONED_IMAGE = "runner/python:3.11"
 # Azure's curated scikit-learn 1.x environments: registry names (sklearn-1.5) and workspace names
 # (AzureML-sklearn-1.5, AzureML-sklearn-1.0-ubuntu20.04-py38-cpu), any version or label
 _BUILTIN = re.compile(r"^(?:AzureML-)?sklearn-1\.[0-5](?:-ubuntu\d+\.\d+-py\d+-cpu)?$")
+PROVISIONED_HOLDS = "Python 3.11, scikit-learn 1.5, pandas, numpy, scipy, mlflow-skinny"
 _BUILTIN_NOTE = ("built in: Azure's curated scikit-learn environment runs on the provisioned "
-                 f"{PROVISIONED_IMAGE} (Python 3.11, scikit-learn 1.5, pandas, numpy, scipy, mlflow-skinny)"
+                 f"{PROVISIONED_IMAGE} ({PROVISIONED_HOLDS})"
                  "{older}; `runner environment create` of this name overrides it")
 
 
@@ -292,10 +293,17 @@ def _put_back(path: Path, earlier: bytes | None) -> None:
 BUILTIN_NAMES = tuple(f"sklearn-1.{minor}" for minor in range(5, -1, -1)) + ("AzureML-sklearn-1.5",)
 
 
+def curated_sklearn(name: str) -> str | None:
+    """The scikit-learn of the curated environment ``name`` when the provisioned image has another
+    (``sklearn-1.0``: ``"1.0"``), else None."""
+    minor = re.search(r"sklearn-1\.(\d)", name)
+    return None if minor is None or minor[1] == "5" else f"1.{minor[1]}"
+
+
 def builtin_record(name: str, version: str | None) -> EnvironmentRecord:
     """A curated environment the provisioned image holds (any version or label)."""
-    minor = re.search(r"sklearn-1\.(\d)", name)
-    older = "" if minor is None or minor[1] == "5" else f"; the curated one has scikit-learn 1.{minor[1]}"
+    curated = curated_sklearn(name)
+    older = f"; the curated one has scikit-learn {curated}" if curated else ""
     return EnvironmentRecord(name=name, version=version or "latest", image=PROVISIONED_IMAGE,
                              description=_BUILTIN_NOTE.format(older=older), builtin=True)
 

@@ -39,7 +39,7 @@ from typing import ClassVar
 
 from fsspec.implementations.local import LocalFileSystem
 
-from runner.errors import RegistryError, StorageError
+from runner.errors import RegistryError, RunnerError, StorageError
 from runner.modes import AssetType, PathKind
 from runner.spec.data import MLTABLE_FILE, Data, check_data_fields
 from runner.spec.model import Model, check_model_fields
@@ -102,12 +102,17 @@ class AssetRegistry(AssetStore[E]):
         assert asset.name is not None and asset.path is not None
         if asset.version is not None:
             self._refuse_existing(self.key(asset.name), asset.version)
-        ref = parse_path(asset.path, field="path")
-        source = self._source(asset, ref)
-        refuse_private_source(self.workspace, source, noun=self.table.schema.noun,
-                              copied=isinstance(ref, LocalPath))
-        self.check_source(asset, source)
-        asset = self.with_read_fields(asset, source)
+        try:
+            ref = parse_path(asset.path, field="path")
+            source = self._source(asset, ref)
+            refuse_private_source(self.workspace, source, noun=self.table.schema.noun,
+                                  copied=isinstance(ref, LocalPath))
+            self.check_source(asset, source)
+            asset = self.with_read_fields(asset, source)
+        except RunnerError as err:  # about the path: where its YAML wrote it (file:line:col), if it did
+            if err.field != "path" or asset.path_where is None:
+                raise
+            raise err.located("path", asset.path_where) from err
         if isinstance(ref, LocalPath):
             return self._create_copied(asset, source)
         stored_path = source.uri if isinstance(ref, ModelRef) else str(ref)
@@ -350,17 +355,20 @@ class DataRegistry(AssetRegistry[Data], DataAssetStore):
             return
         if asset.type == AssetType.URI_FILE.value and source.kind is not PathKind.FILE:
             raise RegistryError(f"a uri_file data asset must be a file; '{asset.path}' is a folder",
+                                field="path",
                                 hint="use --type uri_folder for a folder, or point path at one file",
                                 python_hint="give type=AssetTypes.URI_FOLDER for a folder, or point path at "
                                             "one file")
         if asset.type != AssetType.URI_FILE.value and source.kind is not PathKind.FOLDER:
             raise RegistryError(f"a {asset.type} data asset must be a folder; '{asset.path}' is a file",
+                                field="path",
                                 hint="use --type uri_file for a single file, or point path at its folder",
                                 python_hint="give type=AssetTypes.URI_FILE for a single file, or point path "
                                             "at its folder")
         if asset.type == AssetType.MLTABLE.value and \
                 not source.fs.exists(f"{source.path.rstrip('/')}/{MLTABLE_FILE}"):
             raise RegistryError(f"'{asset.path}' has no {MLTABLE_FILE} file, so it is not an mltable",
+                                field="path",
                                 hint="point path at a folder with an MLTable file, or use --type uri_folder",
                                 python_hint="point path at a folder with an MLTable file, or give "
                                             "type=AssetTypes.URI_FOLDER")
