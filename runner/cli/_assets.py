@@ -12,13 +12,15 @@ options cannot: the command collects it from its extra arguments (``add_argument
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 
-from runner.errors import ResolveError, SpecError
+from runner.errors import ResolveError, RunnerError, SpecError
 from runner.spec.names import check_label
 
 UPDATE_HINT = ('--set description="...", --set tags.<key>=<value>, --add tags <key>=<value> or '
@@ -50,6 +52,44 @@ def spread_values(args: list[str], flags: frozenset[str]) -> list[str]:
             spread.append(current)
         spread.append(word)
     return spread
+
+
+class ListedOnly(click.Option):
+    """An option ``--help`` lists that the command reads from its extra arguments itself (``--add``: several
+    words, which click's parser cannot give one option): never given to click's parser, nor to the
+    command's function."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, expose_value=False, **kwargs)
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        return None
+
+
+add_option = click.option("--add", cls=ListedOnly, metavar="tags KEY=VALUE...",
+                          help="Add tags: --add tags <key>=<value> [<key>=<value> ...] (repeatable; "
+                               "as az's generic update).")
+
+# a model's or data asset's field -> the flag of ``create`` that gives it
+CREATE_FLAGS = {"name": "--name", "version": "--version", "path": "--path", "type": "--type",
+                "description": "--description", "tags": "--tags", "stage": "--stage",
+                "datastore": "--datastore"}
+
+
+@contextmanager
+def flags_named(given: Mapping[str, object], flags: Mapping[str, str] = CREATE_FLAGS) -> Iterator[None]:
+    """An error about a field the command line gave (``given``: field -> its value, None when not given)
+    names the flag the user typed (``--path``, not ``path``); the field stays the Python caller's."""
+    try:
+        yield
+    except RunnerError as err:
+        field = (err.field or "").split(".")[0]
+        if field not in flags or given.get(field) is None:
+            raise
+        named = err.located(flags[field], None, python_field=err.python_field or err.field)
+        if named is err:  # it says where already: a line of the file
+            raise
+        raise named from err
 
 
 @dataclass

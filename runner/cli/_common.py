@@ -161,10 +161,18 @@ class OutputFormat(StrEnum):
     tsv = "tsv"
 
 
-OUTPUT_HELP = ("Output format: table, json, yaml or tsv (tab-separated values, one entity a line: for "
-               "scripts, as az's -o tsv).")
-QUERY_HELP = ("JMESPath query applied to what -o json prints (as az's --query), its result printed in the "
-              "-o format: --query \"[?status=='Failed'].name\" -o tsv. See https://jmespath.org.")
+OUTPUT_HELP = ("Output format: table, json, yaml or tsv (tab-separated values, one entity a line, a "
+               "newline or tab in a value escaped: for scripts, as az's -o tsv).")
+QUERY_EXAMPLE = "[?status=='Failed'].name"  # a job's: each group gives one that fits its entities
+
+
+def query_help(example: str = QUERY_EXAMPLE) -> str:
+    """``--query``'s help, with an ``example`` that fits the command's entities."""
+    return (f"JMESPath query applied to what -o json prints (as az's --query), its result printed in the -o "
+            f"format: --query \"{example}\" -o tsv. See https://jmespath.org.")
+
+
+QUERY_HELP = query_help()
 
 
 def output_option(default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -174,7 +182,18 @@ def output_option(default: str = "table") -> Callable[[Callable[..., Any]], Call
                         default=default, help=OUTPUT_HELP)
 
 
-query_option = click.option("--query", default=None, metavar="JMESPATH", help=QUERY_HELP)
+def query_option_for(example: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--query`` option, its help's example one that fits the command's entities
+    (``"[?version=='2'].name"`` for models)."""
+    return click.option("--query", default=None, metavar="JMESPATH", help=query_help(example))
+
+
+query_option = query_option_for(QUERY_EXAMPLE)  # a job's example
+# the values ``job create --backend`` takes, as its help lists them: ``runner.backends.BACKENDS`` (not
+# imported at start-up; a unit test holds them equal). Another is runner's own error, not click's.
+BACKEND_NAMES = ("docker", "process")
+# every command's help: -h as --help (as az), as wide as the terminal up to this many columns
+HELP_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 
 def client(registry_name: str | None = None) -> MLClient:
@@ -252,12 +271,19 @@ def _tsv_row(item: Any) -> str:
     return _tsv_value(item)
 
 
+# a tsv field's characters that would split its line or its row (and the escape character itself)
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
 def _tsv_value(value: Any) -> str:
+    """One tsv field: a backslash, newline, tab and carriage return escaped (``\\``, ``\n``, ``\t``,
+    ``\r``: one entity a line, one value a column), every other control character shown as its escape
+    (``safe_field_text``)."""
     if isinstance(value, dict) or value is None:
         return ""
     if isinstance(value, list):
         return str(len(value))
-    return safe_field_text(str(value))
+    return safe_field_text(str(value).translate(_TSV_ESCAPES))
 
 
 def _result_table(data: Any) -> None:

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.cli import _common
-from runner.cli._common import emit, output_option, query_option
+from runner.cli._common import emit, output_option, query_option_for
 
 if TYPE_CHECKING:
     from mounts.cache import ContentCache, Held  # start-up cost: imported by the command that uses it
 
 app = click.Group("cache", help="Inspect and prune the download cache.", no_args_is_help=True)
+query_option = query_option_for("[?partial].key")
 
 
 def parse_size(text: str) -> int:
@@ -68,8 +69,10 @@ def _row(entry: Held) -> dict[str, Any]:
 @output_option()
 @query_option
 def list_(output: str, query: str | None) -> None:
-    """List cached downloads, most recently used first; a partial one (a download in progress or cut
-    short, kept to resume) counts toward the size limit too."""
+    """List cached downloads, most recently used first.
+
+    A partial one (a download in progress or cut short, kept to resume) counts toward the size limit
+    too."""
     cache = _cache()
     held: list[Held] = [*cache.entries(), *cache.partials()]
     entries = sorted(held, key=lambda e: e.last_used, reverse=True)
@@ -89,8 +92,10 @@ def list_(output: str, query: str | None) -> None:
 @click.option("--max-size", default="0", help="Keep at most this much (e.g. 5G); least recently used "
               "entries go first. Default 0: empty the cache.")
 def prune(max_size: str) -> None:
-    """Remove cached downloads (all, or least recently used ones beyond --max-size) and every partial
-    download no job is resuming."""
+    """Remove cached downloads.
+
+    All of them, or the least recently used ones beyond --max-size; and every partial download no job
+    is resuming."""
     limit = parse_size(max_size)
     cache = _cache()
     removed = cache.prune(limit)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.cli._assets import version_or_label
-from runner.cli._common import client, emit, output_option, query_option
+from runner.cli._common import client, emit, output_option, query_option_for
 
 if TYPE_CHECKING:
     from runner.workspace.components import ComponentRecord
@@ -24,6 +24,7 @@ app = click.Group("component", help="Register and show command components (pipel
                   no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "display_name", "description", "created_at"]
+query_option = query_option_for("[].{name: name, version: version}")
 
 
 def _shown(record: ComponentRecord) -> dict[str, Any]:
@@ -44,9 +45,11 @@ def _shown(record: ComponentRecord) -> dict[str, Any]:
 @query_option
 def create(file: Path, name: str | None, version: str | None, set_: tuple[str, ...], output: str,
            query: str | None) -> None:
-    """Register a command component version (its code is copied into the workspace); without a version,
-    the same spec and code as the newest version returns that version ("unchanged"). The YAML of
-    `component show` is taken too (its id and creation_context are ignored)."""
+    """Register a command component version.
+
+    Its code is copied into the workspace. Without a version, the same spec and code as the newest
+    version returns that version ("unchanged"). The YAML of `component show` is taken too (its id and
+    creation_context are ignored)."""
     from runner.spec.component import load_component_spec  # start-up cost
 
     overrides = list(set_) + ([f"name={name}"] if name else []) + ([f"version={version}"] if version else [])
@@ -63,7 +66,9 @@ def create(file: Path, name: str | None, version: str | None, set_: tuple[str, .
 @output_option()
 @query_option
 def list_(name: str | None, output: str, query: str | None) -> None:
-    """List components (the latest version of each), or the versions of one with --name."""
+    """List components, or the versions of one.
+
+    The latest version of each component; with --name, every version of that component."""
     rows = [{**_shown(record), "created_at": record.created_at}  # UTC, Z: as every output shows it
             for record in client().components.records(name)]
     emit(rows, output, _COLUMNS, query)
@@ -76,6 +81,8 @@ def list_(name: str | None, output: str, query: str | None) -> None:
 @output_option("yaml")
 @query_option
 def show(name: str, version: str | None, label: str | None, output: str, query: str | None) -> None:
-    """Show one component version (the latest with --label latest or no version)."""
+    """Show one component version.
+
+    The latest one with --label latest, or with no --version."""
     version_or_label(version, label, noun="component", name=name)
     emit(_shown(client().components.record(name, version)), output, [], query)

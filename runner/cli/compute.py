@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.cli._common import client, emit, output_option, query_option
+from runner.cli._assets import flags_named
+from runner.cli._common import client, emit, output_option, query_option_for
 from runner.errors import ResolveError, SourceLocation, SpecError
 
 if TYPE_CHECKING:
@@ -24,24 +25,27 @@ if TYPE_CHECKING:
     from runner.spec.yamlio import FieldPath
 
 app = click.Group("compute", help="Register Ray clusters that jobs run on.", no_args_is_help=True)
+query_option = query_option_for("[?type=='ray'].address")
 
 
 @app.command("create")
-@click.option("--file", "-f", default=None, help="Compute YAML (name, type: ray, address, ...).")
+@click.option("--file", "-f", default=None, metavar="PATH",
+              help="Compute YAML (name, type: ray, address, ...).")
 @click.option("--name", "-n", default=None, help="The compute's name (overrides the file's).")
 @click.option("--type", "-t", "type_", default=None,
               help="ray (the only type registered; a --file of Azure's amlcompute records nothing).")
 @click.option("--address", default=None, help="The Ray dashboard: http://<head>:<port>.")
 @click.option("--datastore", default=None, help="Where the nodes write default outputs and artifacts "
               "(default workspaceblobstore; must not be a local folder).")
-@click.option("--description", default=None)
+@click.option("--description", default=None, help="Description.")
 @output_option("json")
 @query_option
 def create(file: str | None, name: str | None, type_: str | None, address: str | None,
            datastore: str | None, description: str | None, output: str, query: str | None) -> None:
-    """Register (or replace) a compute: an existing Ray cluster, reached at its dashboard's address. Azure's
-    compute YAML (type: amlcompute, computeinstance) creates and records nothing: a job naming it runs on
-    this machine."""
+    """Register (or replace) a compute.
+
+    An existing Ray cluster, reached at its dashboard's address. Azure's compute YAML (type: amlcompute,
+    computeinstance) creates and records nothing: a job naming it runs on this machine."""
     from runner.workspace.computes import compute_from_dict, read_compute_yaml  # start-up cost
 
     data, where = read_compute_yaml(file) if file else ({}, None)
@@ -53,7 +57,8 @@ def create(file: str | None, name: str | None, type_: str | None, address: str |
     if where is not None:  # the file's own problems at their lines, before the flags change it
         data = compute_from_dict(data, where=where).model_dump(by_alias=True, exclude_none=True)
     data.update({k: v for k, v in given.items() if v is not None})
-    saved = client().compute.create_or_update(compute_from_dict(data))
+    with flags_named(given, {key: f"--{key}" for key in given}):  # an error about a flag's value names it
+        saved = client().compute.create_or_update(compute_from_dict(data))
     emit(saved.public_dict(), output, [], query)
 
 
@@ -118,7 +123,9 @@ def list_(output: str, query: str | None) -> None:
 @output_option()
 @query_option
 def show(name: str, output: str, query: str | None) -> None:
-    """Show a compute, and whether its cluster answers (its nodes and their resources)."""
+    """Show a compute, and whether its cluster answers.
+
+    With the cluster's nodes and their resources when it answers."""
     ml_client = client()
     compute = ml_client.compute.get(name)
     data = compute.public_dict()
@@ -129,6 +136,8 @@ def show(name: str, output: str, query: str | None) -> None:
 @app.command("delete")
 @click.option("--name", "-n", required=True, help="Compute name.")
 def delete(name: str) -> None:
-    """Forget a compute (the cluster and the jobs that ran on it are not touched)."""
+    """Forget a compute.
+
+    The cluster, and the jobs that ran on it, are not touched."""
     client().compute.delete(name)
     click.echo(f"deleted compute '{name}' (the cluster itself was not touched)")

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import click
 
-from runner.cli._common import OutputFormat, client, emit, output_option, query_option
+from runner.cli._common import OutputFormat, client, emit, output_option, query_option_for
 
 app = click.Group("datastore", help="Manage datastores.", no_args_is_help=True)
+query_option = query_option_for("[?type=='azure_blob'].name")
 
 
 @app.command("create")
-@click.option("--file", "-f", required=True, help="Datastore YAML (Azure ML datastore fields).")
+@click.option("--file", "-f", required=True, metavar="PATH",
+              help="Datastore YAML (Azure ML datastore fields).")
 @click.option("--name", "-n", default=None, help="Override the name in the file.")
 @output_option("json")
 @query_option
 def create(file: str, name: str | None, output: str, query: str | None) -> None:
-    """Create (or replace) a datastore: local folder, azure_blob, azure_data_lake_gen2 or fsspec URL."""
+    """Create (or replace) a datastore.
+
+    A local folder, an azure_blob container, an azure_data_lake_gen2 filesystem or an fsspec URL."""
     from runner.workspace.datastores import load_datastore, public_dict  # start-up cost
 
     datastore = load_datastore(file)

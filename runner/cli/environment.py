@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.cli._assets import SeveralValues, version_or_label
+from runner.cli._assets import SeveralValues, flags_named, version_or_label
 from runner.cli._common import (
     OutputFormat,
     apply_query,
     client,
     emit,
     output_option,
-    query_option,
+    query_option_for,
     with_z_times,
 )
 from runner.cli.model import parse_pairs
@@ -28,18 +28,21 @@ if TYPE_CHECKING:
 app = click.Group("environment", help="Map Azure ML environments to local images.", no_args_is_help=True)
 
 _COLUMNS = ["name", "version", "image", "build_context", "builtin"]
+query_option = query_option_for("[?!builtin].{name: name, image: image}")
 _FILE_FIELDS = ("name", "version", "image", "conda_file", "build", "dockerfile", "build_context",
                 "description", "tags")
+# a field create's flags give -> its flag (``--conda-file``)
+_FLAGS = {field: "--" + field.replace("_", "-") for field in _FILE_FIELDS if field != "build"}
 
 
 @app.command("create", cls=SeveralValues)
-@click.option("--file", "-f", default=None, help="Environment YAML (as az ml's --file).")
+@click.option("--file", "-f", default=None, metavar="PATH", help="Environment YAML (as az ml's --file).")
 @click.option("--name", "-n", default=None, help="Environment name (as jobs reference it).")
 @click.option("--version", "-v", default=None, help="Version (default: next number).")
 @click.option("--image", "-i", default=None, help="A local Docker image to run.")
-@click.option("--conda-file", "-c", default=None, help="Conda file to install on --image.")
-@click.option("--build-context", "-b", default=None, help="Folder to docker build.")
-@click.option("--dockerfile", default=None, help="Dockerfile inside the build context.")
+@click.option("--conda-file", "-c", default=None, metavar="PATH", help="Conda file to install on --image.")
+@click.option("--build-context", "-b", default=None, metavar="PATH", help="Folder to docker build.")
+@click.option("--dockerfile", default=None, metavar="PATH", help="Dockerfile inside the build context.")
 @click.option("--description", "-d", default=None, help="Description.")
 @click.option("--tags", multiple=True, help="Tags: key=value [key=value ...] (repeatable).")
 @output_option("json")
@@ -47,15 +50,25 @@ _FILE_FIELDS = ("name", "version", "image", "conda_file", "build", "dockerfile",
 def create(file: str | None, name: str | None, version: str | None, image: str | None,
            conda_file: str | None, build_context: str | None, dockerfile: str | None,
            description: str | None, tags: tuple[str, ...], output: str, query: str | None) -> None:
-    """Map an environment name (and version) to a local image (with a conda file's packages installed on
-    it) or a build context; --file reads Azure's environment YAML (flags override its fields)."""
+    """Map an environment name (and version) to a local image.
+
+    The image as it is, with a conda file's packages installed on it, or built from a build context;
+    --file reads Azure's environment YAML (flags override its fields)."""
     from runner.entities import Environment  # start-up cost
     from runner.loaders import load_environment
 
     flags = {"name": name, "version": version, "image": image, "conda_file": conda_file,
              "build_context": build_context, "dockerfile": dockerfile, "description": description,
              "tags": parse_pairs(tags, "--tags") or None}
-    env = _with_flags(load_environment(file) if file else Environment(), flags)
+    loaded = load_environment(file) if file else Environment()
+    with flags_named(flags, _FLAGS):  # an error about a value a flag gave names the flag
+        record = _created(file, flags, loaded)
+    emit(record.model_dump(mode="json"), output, [], query)
+
+
+def _created(file: str | None, flags: dict[str, Any], loaded: Environment) -> Any:
+    """The environment record ``create`` made of the file's environment (``loaded``) and the flags."""
+    env = _with_flags(loaded, flags)
     if not env.name and file:
         raise SpecError(f"the environment in {file} needs a name", where=SourceLocation(Path(file).resolve()),
                         field="name", hint="add name: <environment name> to the file, or pass --name")
@@ -64,7 +77,7 @@ def create(file: str | None, name: str | None, version: str | None, image: str |
                         field="name", hint="runner environment create --name my-env --image "
                                            "runner/python:3.11 (or --file env.yml)")
     try:
-        record = client().environments.create_or_update(env)
+        return client().environments.create_or_update(env)
     except SpecError as err:  # a field the file gave (name, image, conda_file ...): at its line
         field = (err.field or "").split(".")[0]
         if not file or field not in _FILE_FIELDS or flags.get(field):  # a flag's: not the file's
@@ -72,7 +85,6 @@ def create(file: str | None, name: str | None, version: str | None, image: str |
         from runner.spec.yamlio import load_yaml  # start-up cost: only for an error
 
         raise err.located(err.field or field, load_yaml(file).where((field,))) from err
-    emit(record.model_dump(mode="json"), output, [], query)
 
 
 def _with_flags(env: Environment, flags: dict[str, Any]) -> Environment:
@@ -100,7 +112,9 @@ def _with_flags(env: Environment, flags: dict[str, Any]) -> Environment:
 @output_option()
 @query_option
 def list_(name: str | None, output: str, query: str | None) -> None:
-    """List mapped environments, and the built-in ones (curated environments the provisioned image holds)."""
+    """List mapped environments, and the built-in ones.
+
+    The built-in ones are the curated environments the provisioned image holds."""
     emit([r.model_dump(mode="json") for r in client().environments.list(name)], output, _COLUMNS, query)
 
 
@@ -111,7 +125,9 @@ def list_(name: str | None, output: str, query: str | None) -> None:
 @output_option()
 @query_option
 def show(name: str, version: str | None, label: str | None, output: str, query: str | None) -> None:
-    """Show one environment version (the latest with --label latest or no version)."""
+    """Show one environment version.
+
+    The latest one with --label latest, or with no --version."""
     version_or_label(version, label, noun="environment", name=name)
     latest = None if version else "latest"  # no version: the newest (the SDK's get needs one or the label)
     shown = client().environments.get(name, version or None, latest).model_dump(mode="json")

@@ -29,7 +29,7 @@ import click
 
 from runner.cli import _common, job_follow, pipeline_view
 from runner.cli._assets import SeveralValues
-from runner.cli._common import emit, output_option, query_option
+from runner.cli._common import BACKEND_NAMES, emit, output_option, query_option, query_option_for
 from runner.errors import JobError
 
 if TYPE_CHECKING:
@@ -104,7 +104,10 @@ _FILE = click.option("--file", "-f", type=click.Path(path_type=Path), required=T
                      help="The job YAML (- or /dev/stdin: read from standard input).")
 _SET = click.option("--set", "set_", multiple=True,
                     help="Override fields: --set inputs.x.path=V [f=V ...] (or repeated).")
-_NAME = click.option("--name", "-n", required=True)
+_NAME = click.option("--name", "-n", required=True, help="The job's name.")
+# --query's example for a command that prints one job (the default's, a list of them), and for the plan
+_QUERY_ONE = query_option_for("{status: status, exit_code: exit_code}")
+_QUERY_PLAN = query_option_for("{image: image, command: command}")
 
 
 @app.command("validate", cls=SeveralValues)
@@ -112,7 +115,7 @@ _NAME = click.option("--name", "-n", required=True)
 @_SET
 @click.option("--name", "-n", default=None, help="Job name to plan with (default: YAML, or generated).")
 @output_option()
-@query_option
+@_QUERY_PLAN
 def validate(file: Path, set_: tuple[str, ...], name: str | None, output: str, query: str | None) -> None:
     """Check a job YAML and print its run plan; nothing runs."""
     plan_for_file(file, set_, name=name, output=output, query=query)
@@ -149,7 +152,8 @@ def _duration(record: JobRecord) -> float | None:
 @_SET
 @click.option("--stream", "-s", is_flag=True, default=False, help="Run here and follow the logs.")
 @click.option("--dry-run", is_flag=True, default=False, help="Print the plan; run nothing.")
-@click.option("--backend", default=None, help="docker (default) or process.")
+@click.option("--backend", default=None, metavar=f"[{'|'.join(BACKEND_NAMES)}]",  # runner's error for others
+              help="Where the job runs: docker (default) or process.")
 @click.option("--no-upload-on-failure", is_flag=True, default=False,
               help="Keep a failed job's outputs (its artifacts too) staged, not uploaded.")
 @click.option("--allow-unsafe-docker-args", is_flag=True, default=False,
@@ -157,11 +161,13 @@ def _duration(record: JobRecord) -> float | None:
               help="Accept docker_args that weaken the container's isolation (--cap-add, --privileged ...); "
                    "the job's inputs are then no longer protected, and its record says so.")
 @output_option()
-@query_option
+@_QUERY_ONE
 def create(file: Path, name: str | None, set_: tuple[str, ...], stream: bool, dry_run: bool,
            backend: str | None, no_upload_on_failure: bool, allow_unsafe_docker_args: bool, output: str,
            query: str | None) -> None:
-    """Create a job (as `az ml job create`). With -o json (yaml, tsv) stdout holds only the record."""
+    """Create a job (as `az ml job create`).
+
+    With -o json (yaml, tsv) stdout holds only the record."""
     if dry_run:
         plan_for_file(file, set_, name=name, output=output, backend=backend, query=query)
         return
@@ -199,9 +205,11 @@ def create(file: Path, name: str | None, set_: tuple[str, ...], stream: bool, dr
 @app.command("show")
 @_NAME
 @output_option()
-@query_option
+@_QUERY_ONE
 def show(name: str, output: str, query: str | None) -> None:
-    """Show one job: status, times, exit code, error, inputs and outputs."""
+    """Show one job.
+
+    Its status, times, exit code, error, inputs and outputs."""
     ops = _operations()
     record = ops.get(name)
     if output != "table" or query is not None:
@@ -259,7 +267,7 @@ def _one_line(warning: object) -> str:
 
 
 @app.command("list")
-@click.option("--max-results", "-r", type=click.IntRange(min=1), default=None)
+@click.option("--max-results", "-r", type=click.IntRange(min=1), default=None, help="At most this many jobs.")
 @click.option("--parent-job-name", "-p", default=None, help="List this pipeline's step jobs.")
 @click.option("--include-archived", is_flag=True, default=False, help="Include archived jobs.")
 @click.option("--archived-only", is_flag=True, default=False, help="Only archived jobs.")
@@ -267,8 +275,10 @@ def _one_line(warning: object) -> str:
 @query_option
 def list_jobs(max_results: int | None, parent_job_name: str | None, include_archived: bool,
               archived_only: bool, output: str, query: str | None) -> None:
-    """List jobs, newest first; a pipeline's step jobs are folded under it (--parent-job-name lists them).
-    Archived jobs are listed with --include-archived or --archived-only only."""
+    """List jobs, newest first.
+
+    A pipeline's step jobs are folded under it (--parent-job-name lists them). Archived jobs are listed
+    with --include-archived or --archived-only only."""
     ops = _operations()
     view = "ArchivedOnly" if archived_only else "All" if include_archived else "ActiveOnly"
     records = ops.list(max_results=max_results, parent_job_name=parent_job_name, list_view_type=view)
@@ -287,7 +297,9 @@ def list_jobs(max_results: int | None, parent_job_name: str | None, include_arch
 @app.command("stream")
 @_NAME
 def stream(name: str) -> None:
-    """Follow a job's log until it ends (the whole log when it has ended); exit with its status."""
+    """Follow a job's log until it ends.
+
+    The whole log when it has ended; exits with the job's status."""
     click.echo(f"RunId: {name}")  # on stdout with the log and the summary, as `az ml job stream`
     ops = _operations()
     with job_follow.log_echo() as echo:
@@ -299,13 +311,14 @@ def stream(name: str) -> None:
 @app.command("cancel")
 @_NAME
 @output_option()
-@query_option
+@_QUERY_ONE
 def cancel(name: str, output: str, query: str | None) -> None:
-    """Cancel a job: stop it (grace period, then kill), finalize its outputs, mark it Canceled.
+    """Cancel a job.
 
-    A job whose command has already ended (Finalizing) is not interrupted: it ends with its own status,
-    and this command says so and exits 1. The cancel is recorded in the job too: a runner that took the
-    job meanwhile stops it at its next check (this command then says "cancel requested")."""
+    It is stopped (a grace period, then killed), its outputs finalized, and it is marked Canceled. A job
+    whose command has already ended (Finalizing) is not interrupted: it ends with its own status, and this
+    command says so and exits 1. The cancel is recorded in the job too: a runner that took the job
+    meanwhile stops it at its next check (this command then says "cancel requested")."""
     from runner.jobs.cancel_request import still_active  # start-up cost (see the module docstring)
 
     record = _operations().cancel(name)
@@ -330,9 +343,12 @@ def cancel(name: str, output: str, query: str | None) -> None:
 @_NAME
 @click.option("--output-name", default=None, help="One named output.")
 @click.option("--all", "all_", is_flag=True, default=False, help="Artifacts and every named output.")
-@click.option("--download-path", "-p", type=click.Path(path_type=Path), default=".")
+@click.option("--download-path", "-p", type=click.Path(path_type=Path), default=".",
+              help="Folder to download into.")
 def download(name: str, output_name: str | None, all_: bool, download_path: Path) -> None:
-    """Download a job's outputs (artifacts/ and named-outputs/<name>/ under --download-path)."""
+    """Download a job's outputs.
+
+    They go to artifacts/ and named-outputs/<name>/ under --download-path."""
     if output_name and all_:
         raise click.BadParameter("give --output-name or --all, not both")
     for path in _operations().download(name, download_path=download_path, output_name=output_name,
@@ -345,9 +361,11 @@ def download(name: str, output_name: str | None, all_: bool, download_path: Path
 @click.option("--output-name", "output_names", multiple=True,
               help="One output to finalize (repeat for more); default: every output that needs it.")
 def finalize(name: str, output_names: tuple[str, ...]) -> None:
-    """Upload an ended job's outputs that its end could not make durable (held back with
-    --no-upload-on-failure, or their upload failed), from their staging folders, as its end would have;
-    a job that failed only at that completes once they are."""
+    """Upload an ended job's outputs its end could not upload.
+
+    Outputs held back with --no-upload-on-failure, or whose upload failed, are uploaded from their
+    staging folders, as the job's end would have; a job that failed only at that completes once they
+    are."""
     from runner.jobs.finalize_later import failure, finalize_outputs  # start-up cost
     from runner.pipelines.ending import after_step_finalized, running_pipeline
 
@@ -369,7 +387,9 @@ def finalize(name: str, output_names: tuple[str, ...]) -> None:
 @app.command("archive")
 @_NAME
 def archive(name: str) -> None:
-    """Archive a job (any status; a running one runs on): `job list` hides it unless --include-archived."""
+    """Archive a job: `job list` hides it.
+
+    A job of any status (a running one runs on); `job list --include-archived` lists it."""
     _operations().archive(name)
     click.echo(f"archived job '{name}'")
 

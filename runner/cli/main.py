@@ -76,8 +76,8 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 @click.group("runner", cls=LazyGroups, no_args_is_help=True,
              help="Run Azure-ML-style command jobs locally: models and data materialized by mode.",
-             context_settings={"show_default": True})
-@click.option("--workspace", "-w", default=None, envvar="RUNNER_WORKSPACE", show_envvar=True,
+             context_settings={"show_default": True, **_common.HELP_SETTINGS})
+@click.option("--workspace", "-w", default=None, metavar="PATH", envvar="RUNNER_WORKSPACE", show_envvar=True,
               help="Workspace directory (default: ~/.local/share/runner). A folder that does not exist is "
                    "created by the create commands (and job validate), refused by the others.")
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks and debug logs.")
@@ -225,10 +225,21 @@ def _first_word(args: list[str]) -> int | None:
 def _finished(command: click.Command, name: str) -> click.Command:
     """The root's command ``name`` (a group, or ``ui``) made runner's (see ``click_command``)."""
     _workspace.guard_tree(command, name)
+    _help_settings(command)
     _resuming_gc(command)
     _az_args.install(command, name)
     _usage.install(command, root=False)
     return command
+
+
+def _help_settings(root: click.Command) -> None:
+    """Give every command below ``root`` the root's help settings (``-h``, the width) in each context,
+    one made with no parent too (its help option is made, and kept, by its first context: ``warm``)."""
+    pending = [root]
+    while pending:
+        command = pending.pop()
+        pending.extend(getattr(command, "commands", {}).values())
+        command.context_settings = {**_common.HELP_SETTINGS, **command.context_settings}
 
 
 _usage.install(app)  # the root converts the usage errors: its own, and every command's below it
@@ -259,7 +270,8 @@ def warm() -> None:
     while commands:
         command = commands.pop()
         commands.extend(getattr(command, "commands", {}).values())
-        command.get_help_option(command.context_class(command))  # made (and kept) by its first context
+        # made (and kept) by its first context: one with the command's settings (-h)
+        command.get_help_option(command.context_class(command, **command.context_settings))
 
 
 def _complete_models() -> None:

@@ -11,13 +11,15 @@ from runner.cli import _common
 from runner.cli._assets import (
     EXTRA_ARGS,
     SeveralValues,
+    add_option,
     check_local_path,
+    flags_named,
     one_of,
     parse_update,
     restored,
     which_versions,
 )
-from runner.cli._common import client, emit, output_option, query_option, registry_option
+from runner.cli._common import client, emit, output_option, query_option_for, registry_option
 from runner.errors import SpecError
 
 app = click.Group("model", help="Register and manage models.", no_args_is_help=True)
@@ -47,13 +49,15 @@ def parse_pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
 _MODEL_LIST_COLUMNS = ["name", "version", "type", "stage", "description"]
 _NAME_HELP = "Model name."
 _LABEL_HELP = "Label (latest)."
+query_option = query_option_for("[?version=='2'].name")
 
 
 @app.command("create", cls=SeveralValues)
-@click.option("--file", "-f", default=None, help="Model YAML (az ml model create --file).")
+@click.option("--file", "-f", default=None, metavar="PATH", help="Model YAML (az ml model create --file).")
 @click.option("--name", "-n", default=None, help=_NAME_HELP)
 @click.option("--version", "-v", default=None, help="Version (default: next number).")
-@click.option("--path", "-p", default=None, help="Local path, azureml://..., runs:/... or URL.")
+@click.option("--path", "-p", default=None, metavar="PATH",
+              help="Local path, azureml://..., runs:/... or URL.")
 @click.option("--type", "-t", "type_", type=click.Choice([t.value for t in ModelType]), default=None,
               help="Model type (default custom_model).")
 @click.option("--description", "-d", default=None, help="Description.")
@@ -65,25 +69,26 @@ _LABEL_HELP = "Label (latest)."
 def create(file: str | None, name: str | None, version: str | None, path: str | None, type_: str | None,
            description: str | None, tags: tuple[str, ...], stage: str | None, output: str,
            query: str | None, registry_name: str | None) -> None:
-    """Register a model version (copies local files into the workspace's default datastore).
+    """Register a model version.
 
-    An existing --version given again with the same path (or a local path with the same content) is that
-    version: its description, tags and stage are set as given, as az ml does; other content is refused."""
+    Local files are copied into the workspace's default datastore. An existing --version given again with
+    the same path (or a local path with the same content) is that version: its description, tags and stage
+    are set as given, as az ml does; other content is refused."""
     from runner.spec.model import Model, check_model_fields, load_model  # start-up cost
 
     overrides = {"name": name, "version": version, "path": path, "description": description,
                  "type": type_, "stage": stage, "tags": parse_pairs(tags, "--tags") or None}
-    if file:
-        model = load_model(file, overrides=overrides)
-    else:
-        if not name or not path:
-            raise SpecError("give --file, or --name and --path",
-                            hint="runner model create --name my-model --path ./model.pkl "
-                                 "(or --file model.yml)")
-        check_local_path(path, allowed="an azureml:// URI, runs:/<run>/<path> or a URL")
-        model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
-        check_model_fields(model)
-    created = client(registry_name).models.create_or_update(model)
+    if not file and (not name or not path):
+        raise SpecError("give --file, or --name and --path",
+                        hint="runner model create --name my-model --path ./model.pkl (or --file model.yml)")
+    with flags_named(overrides):  # an error about a value a flag gave names the flag
+        if file:
+            model = load_model(file, overrides=overrides)
+        else:
+            check_local_path(path, allowed="an azureml:// URI, runs:/<run>/<path> or a URL")
+            model = Model.model_validate({k: v for k, v in overrides.items() if v is not None})
+            check_model_fields(model)
+        created = client(registry_name).models.create_or_update(model)
     emit(created.to_dict(), output, _MODEL_LIST_COLUMNS, query)
 
 
@@ -98,7 +103,9 @@ def create(file: str | None, name: str | None, version: str | None, path: str | 
 @registry_option
 def list_(name: str | None, include_archived: bool, archived_only: bool, max_results: int | None,
           stage: str | None, output: str, query: str | None, registry_name: str | None) -> None:
-    """List models (latest version of each), or the versions of one model with --name."""
+    """List models, or the versions of one.
+
+    The latest version of each model; with --name, every version of that model."""
     models = client(registry_name).models.list(name, stage=stage, include_archived=include_archived,
                                                archived_only=archived_only, max_results=max_results)
     columns = _MODEL_LIST_COLUMNS + (["archived"] if include_archived or archived_only else [])
@@ -125,15 +132,16 @@ def show(name: str, version: str | None, label: str | None, output: str, query: 
 @click.option("--set", "set_", multiple=True,
               help="description=..., stage=... or tags.<key>=<value> (several).")
 @click.option("--remove", multiple=True, help="tags.<key>, tags, description or stage (several).")
+@add_option
 @output_option("json")
 @query_option
 @registry_option
 @click.pass_context
 def update(ctx: click.Context, name: str, version: str, set_: tuple[str, ...], remove: tuple[str, ...],
            output: str, query: str | None, registry_name: str | None) -> None:
-    """Update the description, tags or stage of a model version (nothing else can change).
+    """Update a model version's description, tags or stage.
 
-    Also --add tags <key>=<value> [...] (as az's generic update)."""
+    Nothing else of a version can change. Also --add tags <key>=<value> [...] (as az's generic update)."""
     change = parse_update(list(set_), list(remove), ctx.args)
     updated = client(registry_name).models.update(name, version, set_values=change.set_values,
                                                   add_values=change.add_values, remove=change.remove)
@@ -146,7 +154,9 @@ def update(ctx: click.Context, name: str, version: str, set_: tuple[str, ...], r
 @click.option("--label", "-l", default=None, help=_LABEL_HELP)
 @registry_option
 def archive(name: str, version: str | None, label: str | None, registry_name: str | None) -> None:
-    """Archive a model version, or the whole model (hidden from list; still usable)."""
+    """Archive a model version, or the whole model.
+
+    An archived model is hidden from list, and still usable."""
     one_of(version, label, required=False)
     models = client(registry_name).models
     chosen = models.get(name=name, label=label).version if label else version  # the one it changes
@@ -171,10 +181,12 @@ def restore(name: str, version: str | None, label: str | None, registry_name: st
 @app.command("download")
 @click.option("--name", "-n", required=True, help=_NAME_HELP)
 @click.option("--version", "-v", required=True, help="Version.")
-@click.option("--download-path", "-p", default=".", help="Folder to download into.")
+@click.option("--download-path", "-p", default=".", metavar="PATH", help="Folder to download into.")
 @registry_option
 def download(name: str, version: str, download_path: str, registry_name: str | None) -> None:
-    """Download a model version's files to <download-path>/<name>/."""
+    """Download a model version's files.
+
+    They go to <download-path>/<name>/."""
     target = client(registry_name).models.download(name, version=version, download_path=download_path,
                                                    quiet=_common.STATE.quiet)
     click.echo(f"downloaded model '{name}' version {version} to {target}")

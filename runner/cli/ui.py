@@ -118,7 +118,7 @@ def missing_dependency() -> str | None:
 @click.option("--token", default=None, envvar="RUNNER_UI_TOKEN", show_envvar=True,
               help="Access token every request must carry (default: a new random one each start, in the "
                    "printed address; required with --allow-remote).")
-@click.option("--sources", type=click.Path(path_type=Path), default=None, metavar="FOLDER",
+@click.option("--sources", type=click.Path(path_type=Path), default=None, metavar="PATH",
               help="The only folder the Register form copies local files from (default: the current "
                    "folder).")
 def ui(host: str, port: int, open_browser: bool, allow_remote: bool, token: str | None,

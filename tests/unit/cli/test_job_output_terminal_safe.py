@@ -59,9 +59,9 @@ def test_job_stream_prints_the_log_terminal_safe_with_its_colours(tmp_path: Path
 
 def test_job_show_and_tsv_show_a_stored_error_escaped(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    for args in ((), ("-o", "tsv")):
+    for args, carriage_return in (((), "\\x0d"), (("-o", "tsv"), "\\r")):  # tsv's own escape for \r
         out = _runner(ws, "show", "--name", "j", *args)
-        assert "\\x1b]0;pwned\\x07\\x1b[2J\\x0dforged" in out
+        assert f"\\x1b]0;pwned\\x07\\x1b[2J{carriage_return}forged" in out
         assert "\x1b]" not in out and "\r" not in out and "\x07" not in out
 
 

@@ -137,9 +137,9 @@ def test_environment_create_of_a_missing_conda_file_exits_1(tmp_path: Path, what
     said = "no conda file at {tmp}/nope.yml"
     if at is not None:
         _check(result, tmp_path, at, said)
-    else:  # a flag's value: no file or line to name
+    else:  # a flag's value: no file or line to name, the flag the user typed
         assert result.returncode == 1, (result.returncode, result.stderr)
-        assert result.stderr.startswith("error: conda_file: " + said.format(tmp=tmp_path)), result.stderr
+        assert result.stderr.startswith("error: --conda-file: " + said.format(tmp=tmp_path)), result.stderr
         assert result.stderr.count("error:") == 1 and "\n  hint: " in result.stderr, result.stderr
     listed = cli(tmp_path / "ws", "environment", "list", "-o", "json")  # nothing registered (or no workspace)
     assert (listed.returncode == 0 and '"e"' not in listed.stdout) or (
@@ -151,7 +151,7 @@ def test_environment_create_of_a_conda_file_that_is_a_folder_still_exits_2(tmp_p
     result = cli(tmp_path / "ws", "environment", "create", "--name", "e", "--image", "runner/python:3.11",
                  "--conda-file", str(tmp_path / "d"))
     assert result.returncode == 2, (result.returncode, result.stderr)
-    assert result.stderr.startswith(f"error: conda_file: no conda file at {tmp_path / 'd'}"), result.stderr
+    assert result.stderr.startswith(f"error: --conda-file: no conda file at {tmp_path / 'd'}"), result.stderr
     assert "Traceback" not in result.stderr, result.stderr
 
 
