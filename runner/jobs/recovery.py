@@ -356,7 +356,8 @@ def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.
     """Record the end of a job whose runner is gone, once: holding the job's lock (``_ending``), and only
     when the job, read again, is not ended yet (the job's watchdog, a runner command's recovery and a
     cancel may each come with a record read while it ran) and is as the caller judged it (not a Queued job
-    its worker took since); ``first(job)`` then does what must come before
+    its worker took since, nor one its submitter handed to its worker since: another runner, whose life
+    the caller did not judge); ``first(job)`` then does what must come before
     (``runner.jobs.takeover.cancel_beside_watchdog``; what it returns is said in the record). Its artifacts
     are settled next (``settle_artifacts``); the record names the staged outputs kept. None when another
     had ended it: nothing is done."""
@@ -365,8 +366,17 @@ def end_lost(ws: Workspace, record: JobRecord, *, status: JobStatus = JobStatus.
         if current.status.is_terminal or current.status is not record.status:  # or a runner took it since
             log.info("job %s: %s already: nothing to do", record.name, current.status.value)
             return None
+        if _runner_of(current) != _runner_of(record):  # handed on since: the judged runner is not its own
+            log.info("job %s: its runner is pid %s now, not %s: left to it", record.name, current.runner_pid,
+                     record.runner_pid)
+            return None
         notes = [note] if first is not None and (note := first(current)) else []
         return _end(ws, current, status, reason, *notes)
+
+
+def _runner_of(record: JobRecord) -> tuple[int | None, object]:
+    """The process that runs the job: its pid and its start time (a pid the kernel gave again differs)."""
+    return record.runner_pid, record.extra.get("runner_start")
 
 
 def _end(ws: Workspace, record: JobRecord, status: JobStatus, reason: str | None,
