@@ -73,6 +73,19 @@ class RunnerError(Exception):
         (``JobFailedError``'s ``job_name``, ``ArchiveNotRead``'s file and reason)."""
         return _rebuilt, (type(self), self.args), self.__dict__
 
+    def reworded(self, message: str, *, hint: str | None = None, field: str | None = None,
+                 where: SourceLocation | None = None, python_hint: str | None = None,
+                 python_message: str | None = None, python_field: str | None = None) -> Self:
+        """This error saying ``message``, with the fields given (as ``RunnerError``'s constructor takes
+        them: one not given is None), and what a subclass keeps besides (``UnknownDatastore``'s name,
+        ``JobFailedError``'s status): a layer that adds to the message (``step 's': ...``) keeps the kind."""
+        copied = copy.copy(self)
+        copied.args = (message,)
+        copied.message, copied.hint, copied.field, copied.where = message, hint, field, where
+        copied.python_hint, copied.python_message = python_hint, python_message
+        copied.python_field = python_field
+        return copied
+
     def location(self, *, python: bool = False) -> str | None:
         loc = str(self.where) if self.where else None
         field = self.python_field if python and self.python_field else self.field

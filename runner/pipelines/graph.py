@@ -101,10 +101,10 @@ def _component(spec: PipelineJobSpec, step: str, entry: StepSpec, store: Compone
             def named(field: str | None) -> str:
                 return ".".join(map(str, (*sub.prefix, *split_field_path(field or ""))))
 
-            raise type(err)(f"step '{step}': {err.message}", field=named(err.field),
-                            where=err.where or sub.where(()), hint=err.hint,
-                            **python_words(err, f"step '{step}': ",
-                                           named(err.python_field) if err.python_field else None)) from err
+            raise err.reworded(f"step '{step}': {err.message}", field=named(err.field),
+                               where=err.where or sub.where(()), hint=err.hint,
+                               **python_words(err, f"step '{step}': ",
+                                              named(err.python_field) if err.python_field else None)) from err
     loading = False  # a reference's error, or a file URL's (another host), keeps its own hint
     try:
         parsed = parse_component_ref(ref)
@@ -317,10 +317,9 @@ def _step_spec(spec: PipelineJobSpec, step: str, data: dict[str, object],
             return field if field and from_component else \
                 ".".join(map(str, inline)) if inline else f"jobs.{step}.{field}" if field else f"jobs.{step}"
 
-        raise type(err)(f"step '{step}': {err.message}", field=named(err.field), where=err.where,
-                        hint=err.hint, **python_words(err, f"step '{step}': ",
-                                                      named(err.python_field) if err.python_field else None)
-                        ) from err
+        python_field = named(err.python_field) if err.python_field else None
+        raise err.reworded(f"step '{step}': {err.message}", field=named(err.field), where=err.where,
+                           hint=err.hint, **python_words(err, f"step '{step}': ", python_field)) from err
     if doc is None:
         built._base_dir = spec.base_dir
     built._overridden = dict(spec._overridden)  # its fields are named as the pipeline's: a --set is said

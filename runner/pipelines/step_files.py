@@ -48,8 +48,8 @@ def _check_code(built: CommandJobSpec, step: str) -> None:
                                hint=_relative_to(built, field_name, "code", "a folder")
                                + ", or create the folder")
     except (ResolveError, SpecError) as err:
-        raise type(err)(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
-                        hint=err.hint) from None
+        raise err.reworded(f"step '{step}': {err.message}", field=field_name, where=built.where("code"),
+                           hint=err.hint) from None
 
 
 def _check_conda_file(built: CommandJobSpec, step: str) -> None:
@@ -66,5 +66,5 @@ def _check_conda_file(built: CommandJobSpec, step: str) -> None:
             raise not_found_kind(conda)(f"conda file '{conda}' does not exist",
                                         hint=hint + ", or create the file")
     except (ResolveError, SpecError) as err:
-        raise type(err)(f"step '{step}': {err.message}", field=field_name,
-                        where=built.where("environment", "conda_file"), hint=err.hint) from None
+        raise err.reworded(f"step '{step}': {err.message}", field=field_name,
+                           where=built.where("environment", "conda_file"), hint=err.hint) from None

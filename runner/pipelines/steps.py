@@ -263,8 +263,8 @@ def step_bindings(entry: StepSpec, step: str = "", spec: PipelineJobSpec | None 
                         raise
                     field, where = spec.field_location("jobs", step, *place)
                     prefix = f"step '{step}' {group[:-1]} '{name}': "
-                    raise type(err)(prefix + err.message, field=field, where=where, hint=err.hint,
-                                    **python_words(err, prefix, None)) from err
+                    raise err.reworded(prefix + err.message, field=field, where=where, hint=err.hint,
+                                       **python_words(err, prefix, None)) from err
     return found
 
 

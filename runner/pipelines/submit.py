@@ -63,9 +63,9 @@ def _at(spec: CommandJobSpec, step: str, *field_path: str) -> Iterator[None]:
         from_set = err.where is None and " (from " in (err.field or "")  # a --set's value: at no line
         located = err if from_set else err.located(field, where)
         python = f"step '{step}': {located.python_message}" if located.python_message else None
-        raise type(located)(f"step '{step}': {located.message}", field=located.field, where=located.where,
-                            hint=located.hint, python_hint=located.python_hint, python_message=python,
-                            python_field=located.python_field) from err
+        raise located.reworded(f"step '{step}': {located.message}", field=located.field, where=located.where,
+                               hint=located.hint, python_hint=located.python_hint, python_message=python,
+                               python_field=located.python_field) from err
 
 
 def _precheck_step(ws: Workspace, graph: PipelineGraph, node: StepNode, locations: Locations, *,

@@ -1,4 +1,5 @@
-"""A job on a real Ray cluster whose output upload fails (its datastore's container does not exist): runner on
+"""A job on a real Ray cluster whose output upload fails (its datastore's container is deleted while the job
+runs: one missing from the start fails the job before it runs, with nothing staged): runner on
 the node keeps that output's staged data on the node, owner-only, in a keep folder of the job (nothing else
 of its workspace: no datastore credentials), and the record on the submitting side says where ("kept on
 Ray node <host> at <path>"), in its error, ``job show`` and ``job download``'s refusal, which copies
@@ -10,12 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_support import cli, create_azure_datastore, show, write_job
+from jobs_support import cli, create_azure_datastore, show, wait_for_status, write_job
 
 pytestmark = [pytest.mark.docker, pytest.mark.azure, pytest.mark.ray]
 
@@ -26,7 +28,7 @@ JOB = "r-kept-on-node"  # unique on the session's cluster (Ray ids)
 def ws(workspace_dir: Path, ray_cluster: Any, azure_container: Any, docker_client: Any,
        tmp_path: Path) -> Path:
     """A workspace with an Azure datastore ``az`` (the compute ``ray``'s), and ``gone``: the same account,
-    a container that does not exist (every upload there fails)."""
+    a container the test deletes while its job runs (every upload there fails then)."""
     ray_cluster.wait_idle()
     create_azure_datastore(workspace_dir, tmp_path, azure_container)
     azurite = azure_container.azurite
@@ -40,9 +42,16 @@ def ws(workspace_dir: Path, ray_cluster: Any, azure_container: Any, docker_clien
           account_key: {azurite.key}
         """, name="datastore-gone.yml")
     cli(workspace_dir, "datastore", "create", "--file", str(gone), check=True)
+    _service(azure_container).create_container(f"{azure_container.name}-gone")
     cli(workspace_dir, "compute", "create", "--name", "ray", "--type", "ray",
         "--address", ray_cluster.address, "--datastore", "az", check=True)
     return workspace_dir
+
+
+def _service(azure_container: Any) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    return BlobServiceClient.from_connection_string(azure_container.azurite.connection_string)
 
 
 @pytest.fixture
@@ -59,7 +68,7 @@ def test_an_output_whose_upload_failed_is_kept_on_the_node(ws: Path, tmp_path: P
                                                            kept_folders: list[Path]) -> None:
     job = write_job(tmp_path, """
         command: >-
-          echo one > ${{outputs.u}}/one.txt && mkdir ${{outputs.u}}/sub &&
+          echo started && sleep 8 && echo one > ${{outputs.u}}/one.txt && mkdir ${{outputs.u}}/sub &&
           echo two > ${{outputs.u}}/sub/two.txt && echo fine > ${{outputs.k}}/fine.txt
         environment: runner/busybox:latest
         compute: azureml:ray
@@ -70,8 +79,14 @@ def test_an_output_whose_upload_failed_is_kept_on_the_node(ws: Path, tmp_path: P
           properties:
             ray: {resources: {worker_tag: 1}}
         """)
-    result = cli(ws, "job", "create", "--file", str(job), "--name", JOB, "--stream")
-    assert result.returncode == 1, result.stdout + result.stderr
+    cli(ws, "job", "create", "--file", str(job), "--name", JOB, check=True)  # in the background
+    wait_for_status(ws, JOB, {"Running"})
+    log, deadline = ws / "jobs" / JOB / "user_logs" / "std_log.txt", time.monotonic() + 120
+    while "started" not in (log.read_text() if log.exists() else ""):  # its command runs (resolved there)
+        assert time.monotonic() < deadline, "the job's command did not start"
+        time.sleep(0.2)
+    _service(azure_container).delete_container(f"{azure_container.name}-gone")  # while its command sleeps
+    wait_for_status(ws, JOB, {"Completed", "Failed", "Canceled"}, timeout=300)
     record = show(ws, JOB)
     assert record["status"] == "Failed" and record["exit_code"] == 0, record["error"]
     kept = record["extra"]["outputs_kept_on_node"]

@@ -11,6 +11,7 @@ import pytest
 from runner.backends.ray_jobs import RayHttpError
 from runner.errors import JobFailedError, RunnerError, SourceLocation, SpecError
 from runner.workspace.archive_members import ArchiveNotRead
+from runner.workspace.datastores import UnknownDatastore
 
 WHERE = SourceLocation(Path("job.yml"), 3, 7)
 
@@ -42,3 +43,18 @@ def test_pickled_and_copied_errors_are_the_same_error(err: RunnerError) -> None:
         assert type(again) is type(err)
         assert again.render() == err.render() and again.args == err.args
         assert vars(again) == vars(err)
+
+
+@pytest.mark.parametrize("err", [*_errors(), UnknownDatastore("gone", ["workspaceblobstore"], hint="h",
+                                                              python_hint="p")],
+                         ids=lambda e: type(e).__name__)
+def test_reworded_keeps_the_kind_and_its_own_fields(err: RunnerError) -> None:
+    """A layer that adds to the message (a pipeline's ``step 's': ...``) keeps the error's kind and what its
+    kind carries besides (it rebuilt it with ``type(err)(...)``: a TypeError for these)."""
+    reworded = err.reworded(f"step 's': {err.message}", field="jobs.s.outputs.o", where=WHERE, hint="fix it")
+    assert type(reworded) is type(err)
+    assert reworded.render() == f"job.yml:3:7: jobs.s.outputs.o: step 's': {err.message}\n  hint: fix it"
+    assert reworded.args == (f"step 's': {err.message}",)
+    assert reworded.python_hint is None and reworded.python_message is None  # as the constructor's defaults
+    own = {k: v for k, v in vars(err).items() if k not in vars(RunnerError("x"))}
+    assert {k: getattr(reworded, k) for k in own} == own
