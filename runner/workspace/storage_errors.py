@@ -92,7 +92,7 @@ def lacks_container(fs: Any, path: str, exc: BaseException) -> bool:
     if not any(cls.__name__ == "AzureBlobFileSystem" and cls.__module__.startswith("adlfs")
                for cls in type(fs).__mro__):  # as ``mounts.stores.azure_urls.is_adlfs`` tells it
         return False
-    container = path.removeprefix("abfs://").removeprefix("az://").strip("/").split("/", 1)[0]
+    container = _container(path)
     try:
         with warnings.catch_warnings():  # adlfs warns when it cannot ask (no right to): then it says "exists"
             warnings.simplefilter("ignore")
@@ -101,10 +101,15 @@ def lacks_container(fs: Any, path: str, exc: BaseException) -> bool:
         return False
 
 
+def _container(path: str) -> str:
+    """The container an Azure filesystem's ``path`` names: its first segment."""
+    return path.removeprefix("abfs://").removeprefix("az://").strip("/").split("/", 1)[0]
+
+
 def container_of(fs: Any, path: str) -> tuple[str, str | None]:
     """The container and the account name of ``path`` on an Azure filesystem (adlfs' or
     ``mounts.stores.deferred``'s): the first segment of the path, and the account it is read with."""
-    container = path.removeprefix("abfs://").removeprefix("az://").strip("/").split("/", 1)[0]
+    container = _container(path)
     deferred = vars(fs).get("account") if hasattr(fs, "__dict__") else None  # its ``AzureAccount``
     account = getattr(deferred, "account", None) or getattr(fs, "account_name", None)
     return container, account if isinstance(account, str) else None
